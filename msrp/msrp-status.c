@@ -1,0 +1,1 @@
+#include "msrp-status.h"

@@ -1,0 +1,1 @@
+#include "msrp-writer.h"

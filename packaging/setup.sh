@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install every Debian 12 package that building msrp-edge, its unit tests,
+# its fuzz targets and its integration tests need.  Safe to run again.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup.sh: must run as root (it calls apt-get)" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Build: compiler, meson, the four libraries of the required stack.
+BUILD="build-essential pkg-config meson ninja-build \
+	libglib2.0-dev libssl-dev libnice-dev check libsystemd-dev"
+# Fuzzing and sanitizers: clang with libFuzzer and the sanitizer runtimes.
+FUZZ="clang libclang-rt-14-dev llvm"
+# Integration tests: real peers and real networks.
+PEERS="kamailio rtpengine-utils sip-tester tshark coturn \
+	iproute2 nftables iptables procps psmisc python3 openssl ca-certificates"
+
+apt-get update -q
+apt-get install -q -y --no-install-recommends $BUILD $FUZZ $PEERS
