@@ -1,7 +1,7 @@
 /* msrp-edge: the daemon's entry point.
  *
  * With no arguments it runs on the embedded default: MSRP over TCP on
- * 127.0.0.1:2855, no TLS.  The relay engine (RFC 4976) lands with the relay
+ * 127.0.0.1:2855, no TLS; --config FILE runs on a GKeyFile instead.  The relay engine (RFC 4976) lands with the relay
  * work; until then the daemon starts its listeners, logs them, and closes
  * each accepted connection with a log line that says why. */
 #include "msrp-edge-config.h"
@@ -12,9 +12,8 @@
 #include <stdlib.h>
 
 #include "gw-addr.h"
+#include "gw-config.h"
 #include "gw-log.h"
-
-#define DEFAULT_MSRP_LISTEN "127.0.0.1:2855"
 
 typedef struct {
   GMainLoop *loop;
@@ -46,13 +45,9 @@ on_incoming (GSocketService *service, GSocketConnection *connection,
 }
 
 static gboolean
-start_listener (Daemon *d, const char *proto, const char *spec,
+start_listener (Daemon *d, const char *proto, GPtrArray *addrs,
                 GError **error)
 {
-  g_autoptr (GPtrArray) addrs = gw_addr_list_parse (spec, error);
-
-  if (addrs == NULL)
-    return FALSE;
   for (guint i = 0; i < addrs->len; i++) {
     GSocketAddress *want = addrs->pdata[i];
     g_autoptr (GSocketAddress) bound = NULL;
@@ -91,17 +86,23 @@ int
 main (int argc, char **argv)
 {
   gboolean version = FALSE;
+  g_autofree char *config_path = NULL;
+  g_autofree char *check_path = NULL;
+  g_autoptr (GwConfig) config = NULL;
   g_autofree char *log_format = NULL;
   g_autofree char *log_level = NULL;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
-  GwLogFormat format = GW_LOG_FORMAT_JSON;
-  GLogLevelFlags level = G_LOG_LEVEL_INFO;
   Daemon d = { 0 };
   g_autoptr (GwLogEvent) ev = NULL;
   const GOptionEntry entries[] = {
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version,
       "Print the version and exit", NULL },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Run with this configuration file instead of the embedded default",
+      "FILE" },
+    { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &check_path,
+      "Validate FILE, print what is wrong, and exit", "FILE" },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &log_format,
       "Log stream format: json (default) or text", "FORMAT" },
     { "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level,
@@ -120,25 +121,47 @@ main (int argc, char **argv)
     printf ("msrp-edge %s\n", MSRP_EDGE_VERSION);
     return 0;
   }
-  if ((log_format != NULL && !gw_log_format_parse (log_format, &format, &error)) ||
-      (log_level != NULL && !gw_log_level_parse (log_level, &level, &error))) {
+  if (check_path != NULL) {
+    config = gw_config_load (check_path, &error);
+    if (config == NULL) {
+      fprintf (stderr, "msrp-edge: %s\n", error->message);
+      return 1;
+    }
+    printf ("%s: configuration is valid\n", check_path);
+    return 0;
+  }
+  config = config_path != NULL ? gw_config_load (config_path, &error)
+                               : gw_config_new_default ();
+  if (config == NULL) {
+    fprintf (stderr, "msrp-edge: %s\n", error->message);
+    return 1;
+  }
+  /* The command line overrides the file's [log] group. */
+  if ((log_format != NULL &&
+       !gw_log_format_parse (log_format, &config->log_format, &error)) ||
+      (log_level != NULL &&
+       !gw_log_level_parse (log_level, &config->log_level, &error))) {
     fprintf (stderr, "msrp-edge: %s\n", error->message);
     return 2;
   }
-  gw_log_init (format, level, "msrp-edge");
+  gw_log_init (config->log_format, config->log_level, config->name);
 
   d.loop = g_main_loop_new (NULL, FALSE);
   d.msrp_service = g_socket_service_new ();
   g_signal_connect (d.msrp_service, "incoming", G_CALLBACK (on_incoming), &d);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "config_loaded");
-  gw_log_event_add_str (ev, "source", "embedded default");
+  gw_log_event_add_str (ev, "source", config->source);
   gw_log_event_add_str (ev, "version", MSRP_EDGE_VERSION);
-  gw_log_event_emit (ev, "msrp-edge %s starting on the embedded default "
-                     "(msrp on %s, no TLS)", MSRP_EDGE_VERSION,
-                     DEFAULT_MSRP_LISTEN);
+  gw_log_event_emit (ev, "msrp-edge %s starting on %s%s", MSRP_EDGE_VERSION,
+                     config->source, config->listen_msrps->len == 0 ?
+                     " (no TLS)" : "");
 
-  if (!start_listener (&d, "msrp", DEFAULT_MSRP_LISTEN, &error)) {
+  if (config->listen_msrps->len > 0)
+    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 "[listen] msrps: this build has no TLS listener yet");
+  if (error != NULL ||
+      !start_listener (&d, "msrp", config->listen_msrp, &error)) {
     g_autoptr (GwLogEvent) fail = gw_log_event_new (G_LOG_LEVEL_CRITICAL,
                                                     "startup_failed");
     gw_log_event_add_str (fail, "reason", error->message);

@@ -1,9 +1,10 @@
 #!/bin/bash
 # The daemon on its embedded default: it starts, logs a JSON listener_up line
 # for 127.0.0.1:2855, logs each accepted connection, and stops on SIGTERM with
-# exit status 0.  Usage: daemon-smoke.sh PATH/TO/msrp-edge
+# exit status 0.  Usage: daemon-smoke.sh MSRP-EDGE EXAMPLE.conf
 set -euo pipefail
 daemon="$1"
+example_conf="$2"
 work=$(mktemp -d)
 pid=""
 cleanup () {
@@ -18,6 +19,15 @@ fail () { echo "FAIL: $*"; echo "--- daemon log:"; cat "$work/log"; exit 1; }
   fail "--version output"
 if "$daemon" --log-level=loud 2>"$work/err"; then fail "bad --log-level accepted"; fi
 grep -q "log level 'loud'" "$work/err" || fail "bad --log-level message"
+
+"$daemon" --check-config "$example_conf" >"$work/out" ||
+  fail "example configuration rejected: $(cat "$work/out")"
+printf '[relay]\nprobation=never\n' >"$work/bad.conf"
+if "$daemon" --check-config "$work/bad.conf" 2>"$work/err"; then
+  fail "bad configuration accepted"
+fi
+grep -q "\[relay\] probation: 'never' is not a whole number" "$work/err" ||
+  fail "bad configuration message: $(cat "$work/err")"
 
 "$daemon" 2>"$work/log" &
 pid=$!

@@ -1,0 +1,326 @@
+#include "gw-config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "gw-addr.h"
+
+G_DEFINE_QUARK (gw-config-error-quark, gw_config_error)
+
+typedef enum {
+  KEY_STRING,
+  KEY_PATH,        /* a string naming a file; checked readable at load */
+  KEY_ADDRS,
+  KEY_BOOL,
+  KEY_UINT,
+  KEY_LOG_FORMAT,
+  KEY_LOG_LEVEL,
+} KeyType;
+
+typedef struct {
+  const char *group;
+  const char *key;
+  KeyType type;
+  gsize offset;
+  guint min, max;  /* KEY_UINT */
+} KeySpec;
+
+#define F(field) offsetof (GwConfig, field)
+
+/* Every key the file may hold.  packaging/msrp-edge.conf documents each. */
+static const KeySpec keys[] = {
+  { "gateway", "public-host", KEY_STRING, F (public_host), 0, 0 },
+  { "gateway", "name", KEY_STRING, F (name), 0, 0 },
+  { "listen", "msrp", KEY_ADDRS, F (listen_msrp), 0, 0 },
+  { "listen", "msrps", KEY_ADDRS, F (listen_msrps), 0, 0 },
+  { "listen", "control", KEY_ADDRS, F (listen_control), 0, 0 },
+  { "tls", "certificate", KEY_PATH, F (tls_certificate), 0, 0 },
+  { "tls", "private-key", KEY_PATH, F (tls_private_key), 0, 0 },
+  { "tls", "ca-file", KEY_PATH, F (tls_ca_file), 0, 0 },
+  { "tls", "verify-relays", KEY_BOOL, F (tls_verify_relays), 0, 0 },
+  { "auth", "realm", KEY_STRING, F (auth_realm), 0, 0 },
+  { "auth", "users-file", KEY_PATH, F (auth_users_file), 0, 0 },
+  { "relay", "expires-min", KEY_UINT, F (expires_min), 1, 604800 },
+  { "relay", "expires-default", KEY_UINT, F (expires_default), 1, 604800 },
+  { "relay", "expires-max", KEY_UINT, F (expires_max), 1, 604800 },
+  { "relay", "report-timeout", KEY_UINT, F (report_timeout), 1, 3600 },
+  { "relay", "probation", KEY_UINT, F (probation), 1, 3600 },
+  { "limits", "max-connections", KEY_UINT, F (max_connections), 1, 1000000 },
+  { "limits", "max-connections-per-ip", KEY_UINT, F (max_connections_per_ip),
+    1, 1000000 },
+  { "limits", "max-header-bytes", KEY_UINT, F (max_header_bytes), 1024,
+    1048576 },
+  { "limits", "idle-timeout", KEY_UINT, F (idle_timeout), 1, 86400 },
+  { "log", "format", KEY_LOG_FORMAT, F (log_format), 0, 0 },
+  { "log", "level", KEY_LOG_LEVEL, F (log_level), 0, 0 },
+};
+
+#undef F
+
+#define FIELD(cfg, spec, type) ((type *) ((char *) (cfg) + (spec)->offset))
+
+GwConfig *
+gw_config_new_default (void)
+{
+  GwConfig *c = g_new0 (GwConfig, 1);
+
+  c->public_host = g_strdup ("127.0.0.1");
+  c->name = g_strdup ("msrp-edge");
+  c->listen_msrp = gw_addr_list_parse ("127.0.0.1:2855", NULL);
+  c->listen_msrps = gw_addr_list_parse ("", NULL);
+  c->listen_control = gw_addr_list_parse ("127.0.0.1:2223", NULL);
+  c->tls_verify_relays = TRUE;
+  c->auth_realm = NULL;       /* defaults to public-host, see below */
+  c->expires_min = 60;
+  c->expires_default = 1800;
+  c->expires_max = 86400;
+  c->report_timeout = 30;
+  c->probation = 30;
+  c->max_connections = 10000;
+  c->max_connections_per_ip = 100;
+  c->max_header_bytes = 16384;
+  c->idle_timeout = 300;
+  c->log_format = GW_LOG_FORMAT_JSON;
+  c->log_level = G_LOG_LEVEL_INFO;
+  c->source = g_strdup ("embedded default");
+  return c;
+}
+
+void
+gw_config_free (GwConfig *c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->public_host);
+  g_free (c->name);
+  g_clear_pointer (&c->listen_msrp, g_ptr_array_unref);
+  g_clear_pointer (&c->listen_msrps, g_ptr_array_unref);
+  g_clear_pointer (&c->listen_control, g_ptr_array_unref);
+  g_free (c->tls_certificate);
+  g_free (c->tls_private_key);
+  g_free (c->tls_ca_file);
+  g_free (c->auth_realm);
+  g_free (c->auth_users_file);
+  g_free (c->source);
+  g_free (c);
+}
+
+static const KeySpec *
+find_key (const char *group, const char *key)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (strcmp (keys[i].group, group) == 0 && strcmp (keys[i].key, key) == 0)
+      return &keys[i];
+  return NULL;
+}
+
+static gboolean
+group_known (const char *group)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (strcmp (keys[i].group, group) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+value_error (GError **error, const KeySpec *spec, const char *fmt, ...)
+  G_GNUC_PRINTF (3, 4);
+
+static gboolean
+value_error (GError **error, const KeySpec *spec, const char *fmt, ...)
+{
+  g_autofree char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE, "[%s] %s: %s",
+               spec->group, spec->key, msg);
+  return FALSE;
+}
+
+static gboolean
+set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *value = g_strstrip (g_strdup (raw));
+
+  switch (spec->type) {
+  case KEY_STRING:
+  case KEY_PATH: {
+    char **slot = FIELD (c, spec, char *);
+
+    if (*value == '\0' && spec->type == KEY_STRING)
+      return value_error (error, spec, "must not be empty");
+    if (spec->type == KEY_PATH && *value != '\0' &&
+        !g_file_test (value, G_FILE_TEST_IS_REGULAR))
+      return value_error (error, spec, "'%s' is not a readable file", value);
+    g_free (*slot);
+    *slot = *value != '\0' ? g_steal_pointer (&value) : NULL;
+    return TRUE;
+  }
+  case KEY_ADDRS: {
+    GPtrArray **slot = FIELD (c, spec, GPtrArray *);
+    GPtrArray *list = gw_addr_list_parse (value, &local);
+
+    if (list == NULL)
+      return value_error (error, spec, "%s", local->message);
+    g_ptr_array_unref (*slot);
+    *slot = list;
+    return TRUE;
+  }
+  case KEY_BOOL: {
+    gboolean *slot = FIELD (c, spec, gboolean);
+
+    if (g_ascii_strcasecmp (value, "true") == 0 ||
+        g_ascii_strcasecmp (value, "yes") == 0 || strcmp (value, "1") == 0)
+      *slot = TRUE;
+    else if (g_ascii_strcasecmp (value, "false") == 0 ||
+             g_ascii_strcasecmp (value, "no") == 0 || strcmp (value, "0") == 0)
+      *slot = FALSE;
+    else
+      return value_error (error, spec, "'%s' is not true or false", value);
+    return TRUE;
+  }
+  case KEY_UINT: {
+    guint *slot = FIELD (c, spec, guint);
+    guint64 n;
+
+    if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, &n,
+                                     NULL))
+      return value_error (error, spec, "'%s' is not a whole number from %u "
+                          "to %u", value, spec->min, spec->max);
+    *slot = (guint) n;
+    return TRUE;
+  }
+  case KEY_LOG_FORMAT:
+    if (!gw_log_format_parse (value, FIELD (c, spec, GwLogFormat), &local))
+      return value_error (error, spec, "%s", local->message);
+    return TRUE;
+  case KEY_LOG_LEVEL:
+    if (!gw_log_level_parse (value, FIELD (c, spec, GLogLevelFlags), &local))
+      return value_error (error, spec, "%s", local->message);
+    return TRUE;
+  }
+  g_assert_not_reached ();
+}
+
+/* Rules that tie keys together. */
+static gboolean
+check_consistency (GwConfig *c, GError **error)
+{
+  if (c->expires_min > c->expires_max) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[relay] expires-max: %u is less than expires-min (%u)",
+                 c->expires_max, c->expires_min);
+    return FALSE;
+  }
+  if (c->expires_default < c->expires_min ||
+      c->expires_default > c->expires_max) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[relay] expires-default: %u is outside expires-min..max "
+                 "(%u..%u)", c->expires_default, c->expires_min,
+                 c->expires_max);
+    return FALSE;
+  }
+  if (c->max_connections_per_ip > c->max_connections) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[limits] max-connections-per-ip: %u is more than "
+                 "max-connections (%u)", c->max_connections_per_ip,
+                 c->max_connections);
+    return FALSE;
+  }
+  if (c->listen_msrps->len > 0 &&
+      (c->tls_certificate == NULL || c->tls_private_key == NULL)) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[listen] msrps: TLS listeners need [tls] certificate and "
+                 "private-key");
+    return FALSE;
+  }
+  if ((c->tls_certificate == NULL) != (c->tls_private_key == NULL)) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[tls] %s: certificate and private-key go together",
+                 c->tls_certificate == NULL ? "certificate" : "private-key");
+    return FALSE;
+  }
+  if (c->listen_msrp->len == 0 && c->listen_msrps->len == 0) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[listen] msrp: no msrp and no msrps listener configured");
+    return FALSE;
+  }
+  if (c->auth_realm == NULL)
+    c->auth_realm = g_strdup (c->public_host);
+  return TRUE;
+}
+
+static GwConfig *
+load_keyfile (GKeyFile *kf, const char *source, GError **error)
+{
+  g_autoptr (GwConfig) c = gw_config_new_default ();
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (guint g = 0; groups[g] != NULL; g++) {
+    g_auto (GStrv) names = NULL;
+
+    if (!group_known (groups[g])) {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_UNKNOWN,
+                   "%s: unknown group [%s]", source, groups[g]);
+      return NULL;
+    }
+    names = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+    for (guint k = 0; names != NULL && names[k] != NULL; k++) {
+      const KeySpec *spec = find_key (groups[g], names[k]);
+      g_autofree char *raw = NULL;
+
+      if (spec == NULL) {
+        g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_UNKNOWN,
+                     "%s: [%s] %s: unknown key", source, groups[g], names[k]);
+        return NULL;
+      }
+      raw = g_key_file_get_value (kf, groups[g], names[k], NULL);
+      if (!set_key (c, spec, raw, error)) {
+        g_prefix_error (error, "%s: ", source);
+        return NULL;
+      }
+    }
+  }
+  if (!check_consistency (c, error)) {
+    g_prefix_error (error, "%s: ", source);
+    return NULL;
+  }
+  g_free (c->source);
+  c->source = g_strdup (source);
+  return g_steal_pointer (&c);
+}
+
+GwConfig *
+gw_config_load_data (const char *data, gsize len, const char *source,
+                     GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+
+  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_FILE, "%s: %s",
+                 source, local->message);
+    return NULL;
+  }
+  return load_keyfile (kf, source, error);
+}
+
+GwConfig *
+gw_config_load (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) local = NULL;
+
+  if (!g_file_get_contents (path, &data, &len, &local)) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_FILE, "%s",
+                 local->message);
+    return NULL;
+  }
+  return gw_config_load_data (data, len, path, error);
+}

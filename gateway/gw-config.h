@@ -1,0 +1,74 @@
+/* gw-config.h: the daemon's configuration (a GKeyFile).
+ *
+ * Every key is documented in packaging/msrp-edge.conf.  Loading validates the
+ * whole file; an error names the group, the key and the problem, e.g.
+ * "[relay] expires-max: 10 is less than expires-min (60)".  Unknown groups and
+ * keys are errors too, so a typo never silently falls back to a default. */
+#pragma once
+
+#include <gio/gio.h>
+#include "gw-log.h"
+
+G_BEGIN_DECLS
+
+#define GW_CONFIG_ERROR (gw_config_error_quark ())
+GQuark gw_config_error_quark (void);
+
+typedef enum {
+  GW_CONFIG_ERROR_FILE,      /* unreadable, or not a key file */
+  GW_CONFIG_ERROR_UNKNOWN,   /* unknown group or key */
+  GW_CONFIG_ERROR_VALUE,     /* a value of the wrong form or out of range */
+} GwConfigError;
+
+typedef struct {
+  /* [gateway] */
+  char *public_host;         /* host written into relay URIs */
+  char *name;                /* instance name in the log stream */
+  /* [listen]: GPtrArray of GSocketAddress each */
+  GPtrArray *listen_msrp;
+  GPtrArray *listen_msrps;
+  GPtrArray *listen_control;
+  /* [tls] */
+  char *tls_certificate;
+  char *tls_private_key;
+  char *tls_ca_file;
+  gboolean tls_verify_relays;
+  /* [auth] */
+  char *auth_realm;
+  char *auth_users_file;
+  /* [relay], seconds */
+  guint expires_min;
+  guint expires_default;
+  guint expires_max;
+  guint report_timeout;
+  guint probation;
+  /* [limits] */
+  guint max_connections;
+  guint max_connections_per_ip;
+  guint max_header_bytes;
+  guint idle_timeout;
+  /* [log] */
+  GwLogFormat log_format;
+  GLogLevelFlags log_level;
+
+  char *source;              /* the file it came from, or "embedded default" */
+} GwConfig;
+
+/* The embedded default: msrp on 127.0.0.1:2855, control on 127.0.0.1:2223,
+ * no TLS.  (transfer full) */
+G_GNUC_WARN_UNUSED_RESULT
+GwConfig *gw_config_new_default (void);
+
+/* Load and validate @path on top of the defaults.
+ * Returns: (transfer full) (nullable): NULL with @error naming the problem. */
+G_GNUC_WARN_UNUSED_RESULT
+GwConfig *gw_config_load (const char *path, GError **error);
+/* The same from text in memory (tests); @source names it in errors. */
+G_GNUC_WARN_UNUSED_RESULT
+GwConfig *gw_config_load_data (const char *data, gsize len, const char *source,
+                               GError **error);
+
+void gw_config_free (GwConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwConfig, gw_config_free)
+
+G_END_DECLS

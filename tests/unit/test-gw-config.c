@@ -1,0 +1,115 @@
+/* Check suite for the configuration loader (gateway/gw-config.c). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw-config.h"
+
+static const struct {
+  const char *name;
+  const char *text;
+  const char *error_part;   /* NULL: must load */
+} cases[] = {
+  { "empty file keeps defaults", "", NULL },
+  { "all groups", "[gateway]\npublic-host=edge.example.net\nname=edge1\n"
+    "[listen]\nmsrp=127.0.0.1:2855;[::1]:2855\ncontrol=127.0.0.1:2223\n"
+    "[relay]\nexpires-min=10\nexpires-default=20\nexpires-max=30\n"
+    "[limits]\nmax-header-bytes=4096\n[log]\nformat=text\nlevel=debug\n",
+    NULL },
+  { "unknown group", "[relays]\nprobation=3\n", "unknown group [relays]" },
+  { "unknown key", "[relay]\nexpire-max=3\n", "[relay] expire-max: unknown key" },
+  { "not a number", "[relay]\nprobation=soon\n",
+    "[relay] probation: 'soon' is not a whole number from 1 to 3600" },
+  { "zero", "[limits]\nidle-timeout=0\n", "[limits] idle-timeout: '0'" },
+  { "negative", "[limits]\nmax-connections=-1\n", "[limits] max-connections: '-1'" },
+  { "min above max", "[relay]\nexpires-min=100\nexpires-max=50\n"
+    "expires-default=70\n", "[relay] expires-max: 50 is less than expires-min" },
+  { "default outside", "[relay]\nexpires-default=5\n",
+    "[relay] expires-default: 5 is outside" },
+  { "bad listen", "[listen]\nmsrp=::1:2855\n", "[listen] msrp: '::1:2855'" },
+  { "no listener", "[listen]\nmsrp=\n", "no msrp and no msrps listener" },
+  { "tls without cert", "[listen]\nmsrps=127.0.0.1:2856\n",
+    "[listen] msrps: TLS listeners need" },
+  { "missing file", "[tls]\ncertificate=/nonexistent/cert.pem\n",
+    "[tls] certificate: '/nonexistent/cert.pem' is not a readable file" },
+  { "bad bool", "[tls]\nverify-relays=maybe\n",
+    "[tls] verify-relays: 'maybe' is not true or false" },
+  { "bad log format", "[log]\nformat=xml\n", "[log] format: log format 'xml'" },
+  { "empty name", "[gateway]\nname=\n", "[gateway] name: must not be empty" },
+  { "per-ip above total", "[limits]\nmax-connections=5\n"
+    "max-connections-per-ip=6\n", "max-connections-per-ip: 6 is more" },
+  { "not a key file", "this is not ini\n", "test.conf:" },
+};
+
+START_TEST (test_load)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwConfig) c = gw_config_load_data (cases[_i].text, (gsize) -1,
+                                                "test.conf", &error);
+
+  if (cases[_i].error_part == NULL) {
+    ck_assert_msg (c != NULL, "%s: %s", cases[_i].name, error->message);
+  } else {
+    ck_assert_msg (c == NULL, "%s: loaded", cases[_i].name);
+    ck_assert_msg (strstr (error->message, cases[_i].error_part) != NULL,
+                   "%s: '%s' lacks '%s'", cases[_i].name, error->message,
+                   cases[_i].error_part);
+    ck_assert_msg (g_str_has_prefix (error->message, "test.conf: "),
+                   "%s: '%s' does not name the file", cases[_i].name,
+                   error->message);
+  }
+}
+END_TEST
+
+START_TEST (test_values)
+{
+  const char *text = "[gateway]\npublic-host=edge.example.net\n"
+    "[listen]\nmsrp=127.0.0.1:2855;[::1]:2857\n[relay]\nprobation=7\n"
+    "[log]\nformat=text\nlevel=warning\n";
+  g_autoptr (GwConfig) c = gw_config_load_data (text, strlen (text), "t", NULL);
+  g_autoptr (GwConfig) d = gw_config_new_default ();
+
+  ck_assert_ptr_nonnull (c);
+  ck_assert_str_eq (c->public_host, "edge.example.net");
+  ck_assert_str_eq (c->auth_realm, "edge.example.net");
+  ck_assert_uint_eq (c->listen_msrp->len, 2);
+  ck_assert_uint_eq (c->probation, 7);
+  ck_assert_uint_eq (c->report_timeout, 30);
+  ck_assert_int_eq (c->log_format, GW_LOG_FORMAT_TEXT);
+  ck_assert_int_eq (c->log_level, G_LOG_LEVEL_WARNING);
+  ck_assert_str_eq (c->source, "t");
+
+  ck_assert_str_eq (d->source, "embedded default");
+  ck_assert_uint_eq (d->listen_msrp->len, 1);
+  ck_assert_uint_eq (d->listen_msrps->len, 0);
+  ck_assert_uint_eq (d->listen_control->len, 1);
+}
+END_TEST
+
+START_TEST (test_example_file)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwConfig) c = gw_config_load (EXAMPLE_CONF, &error);
+
+  ck_assert_msg (c != NULL, "%s", error ? error->message : "");
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("gw-config");
+  TCase *tc = tcase_create ("load");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_loop_test (tc, test_load, 0, G_N_ELEMENTS (cases));
+  tcase_add_test (tc, test_values);
+  tcase_add_test (tc, test_example_file);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
