@@ -1,0 +1,1660 @@
+#include "gw-conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "gw-addr.h"
+#include "gw-log.h"
+
+G_DEFINE_QUARK (gw-conn-error-quark, gw_conn_error)
+
+/* One read; TLS records carry at most 16 KiB of plaintext, so one SSL_read
+ * takes a whole record. */
+#define READ_CHUNK (32 * 1024)
+/* Bytes read per wake-up before other sources get their turn. */
+#define READ_BUDGET (256 * 1024)
+/* Queue entries handed to one sendmsg(). */
+#define WRITE_IOV_MAX 64
+/* Small queue entries are gathered into one TLS record of this size. */
+#define TLS_GATHER (16 * 1024)
+/* accept() out of descriptors: wait this long before trying again. */
+#define ACCEPT_BACKOFF_MS 100
+
+typedef enum {
+  IO_DONE,
+  IO_WANT_READ,
+  IO_WANT_WRITE,
+  IO_EOF,        /* end of stream; @error may say more ("without
+                  * close_notify") */
+  IO_ERROR,      /* @error is set: GW_CONN_ERROR with the close reason */
+} IoStatus;
+
+/* The byte stream under the connection.  TLS is not a transport: it is a
+ * layer that runs over any transport through the BIO below, so TLS over an
+ * ICE-TCP stream needs nothing more than an ICE-TCP transport.  The
+ * transport tells the connection which conditions it waits for through
+ * watch(); the fd transport does so with the connection's GSource. */
+typedef struct {
+  const char *name;
+  IoStatus (*read) (GwConn *conn, guint8 *buf, gsize len, gsize *n,
+                    GError **error);
+  IoStatus (*write) (GwConn *conn, const struct iovec *iov, int iovcnt,
+                     gsize *n, GError **error);
+  /* Half-close: no more bytes from us (TCP FIN). */
+  IoStatus (*shutdown) (GwConn *conn, GError **error);
+  void (*watch) (GwConn *conn, GIOCondition interest);
+  /* Release the stream; @reset: make the peer see an abort. */
+  void (*close) (GwConn *conn, gboolean reset);
+} Transport;
+
+typedef struct {
+  GSource source;
+  GwConn *conn;          /* not a reference: the conn owns the source */
+} ConnSource;
+
+struct _GwConn {
+  gatomicrefcount ref_count;
+  guint64 id;
+  GwConnState state;
+  const Transport *transport;
+  int fd;                      /* TCP transport */
+  SSL *ssl;                    /* NULL: no TLS layer */
+  GwTls *tls;
+
+  GMainContext *context;
+  GSource *source;             /* ConnSource: fd readiness and timers */
+  gpointer fd_tag;
+  GIOCondition interest;
+
+  GwConnCallbacks cb;
+  gpointer user_data;
+  GDestroyNotify user_destroy;
+
+  /* Options, defaults filled in; timeouts in microseconds. */
+  gsize high_watermark;
+  gsize low_watermark;
+  gint64 connect_timeout;
+  gint64 handshake_timeout;
+  gint64 close_timeout;
+  gint64 idle_timeout;
+
+  /* Write queue: GBytes, the first one written from head_offset. */
+  GQueue queue;
+  gsize head_offset;
+  gsize queued;
+  gboolean congested;
+
+  gboolean read_paused;
+  gboolean read_wants_write;   /* TLS: SSL_read needs the socket writable */
+  gboolean write_wants_read;   /* TLS: SSL_write needs it readable */
+  gboolean hs_wants_write;     /* TLS handshake direction */
+  gboolean connected_pending;  /* on_connected not yet called */
+  gboolean shut_down;          /* closing: our FIN is sent, draining */
+  gboolean kick;               /* run the I/O once without waiting */
+
+  /* TLS BIO state: what the transport said under SSL. */
+  gboolean lower_eof;
+  GError *lower_error;
+
+  guint64 bytes_in;
+  guint64 bytes_out;
+  gint64 start_time;
+  gint64 last_activity;
+  gint64 deadline;             /* connect, handshake or close; -1: none */
+  gint64 idle_check;           /* when to look at last_activity again */
+
+  char *peer_address;
+  char *local_address;
+  char *peer_subject;
+
+  gboolean closed_pending;     /* on_closed due with close_error */
+  GError *close_error;
+  gboolean closing_ref;        /* a self reference from gw_conn_close() */
+};
+
+static const char *const reason_names[] = {
+  [GW_CONN_CLOSED_PEER] = "peer_closed",
+  [GW_CONN_CLOSED_RESET] = "reset",
+  [GW_CONN_CLOSED_CONNECT_FAILED] = "connect_failed",
+  [GW_CONN_CLOSED_TIMEOUT] = "timeout",
+  [GW_CONN_CLOSED_IDLE] = "idle",
+  [GW_CONN_CLOSED_TLS] = "tls",
+  [GW_CONN_CLOSED_LOCAL] = "local",
+};
+
+const char *
+gw_conn_close_reason_to_string (GwConnCloseReason reason)
+{
+  if ((guint) reason < G_N_ELEMENTS (reason_names))
+    return reason_names[reason];
+  return "unknown";
+}
+
+static void update_io (GwConn *conn);
+
+static GError *
+conn_error (GwConnCloseReason reason, const char *format, ...)
+  G_GNUC_PRINTF (2, 3);
+
+static GError *
+conn_error (GwConnCloseReason reason, const char *format, ...)
+{
+  GError *error;
+  va_list ap;
+
+  va_start (ap, format);
+  error = g_error_new_valist (GW_CONN_ERROR, reason, format, ap);
+  va_end (ap);
+  return error;
+}
+
+static guint64
+next_id (void)
+{
+  static guint64 last;
+  G_LOCK_DEFINE_STATIC (last);
+  guint64 id;
+
+  G_LOCK (last);
+  id = ++last;
+  G_UNLOCK (last);
+  return id;
+}
+
+static void
+touch (GwConn *conn)
+{
+  conn->last_activity = g_get_monotonic_time ();
+}
+
+/* --- TCP transport ---------------------------------------------------- */
+
+static void
+set_errno_error (GwConn *conn, GError **error, int err, const char *what)
+{
+  g_propagate_error (error, conn_error (GW_CONN_CLOSED_RESET, "%s %s failed: %s",
+                                        what, conn->peer_address,
+                                        g_strerror (err)));
+}
+
+static IoStatus
+tcp_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
+{
+  for (;;) {
+    ssize_t r = recv (conn->fd, buf, len, 0);
+
+    if (r > 0) {
+      *n = (gsize) r;
+      return IO_DONE;
+    }
+    if (r == 0)
+      return IO_EOF;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return IO_WANT_READ;
+    set_errno_error (conn, error, errno, "reading from");
+    return IO_ERROR;
+  }
+}
+
+static IoStatus
+tcp_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
+           GError **error)
+{
+  struct msghdr msg = { .msg_iov = (struct iovec *) iov,
+                        .msg_iovlen = (size_t) iovcnt };
+
+  for (;;) {
+    /* MSG_NOSIGNAL: a peer gone away is an error, not SIGPIPE. */
+    ssize_t r = sendmsg (conn->fd, &msg, MSG_NOSIGNAL);
+
+    if (r >= 0) {
+      *n = (gsize) r;
+      return IO_DONE;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return IO_WANT_WRITE;
+    set_errno_error (conn, error, errno, "writing to");
+    return IO_ERROR;
+  }
+}
+
+static IoStatus
+tcp_shutdown (GwConn *conn, GError **error)
+{
+  if (shutdown (conn->fd, SHUT_WR) < 0) {
+    set_errno_error (conn, error, errno, "shutting down the connection to");
+    return IO_ERROR;
+  }
+  return IO_DONE;
+}
+
+static void
+fd_watch (GwConn *conn, GIOCondition interest)
+{
+  /* No interest means no tag at all: a socket in poll() reports HUP and
+   * ERR whatever it was asked for, and a paused reader must not spin on a
+   * peer that has gone away meanwhile. */
+  if (interest == 0) {
+    if (conn->fd_tag != NULL)
+      g_source_remove_unix_fd (conn->source, conn->fd_tag);
+    conn->fd_tag = NULL;
+  } else if (conn->fd_tag == NULL) {
+    conn->fd_tag = g_source_add_unix_fd (conn->source, conn->fd, interest);
+  } else if (interest != conn->interest) {
+    g_source_modify_unix_fd (conn->source, conn->fd_tag, interest);
+  }
+  conn->interest = interest;
+}
+
+/* Close @fd with a RST instead of a FIN (SO_LINGER 0): no TIME_WAIT here,
+ * and the peer knows at once. */
+static void
+close_with_reset (int fd)
+{
+  struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+  setsockopt (fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close (fd);
+}
+
+static void
+tcp_close (GwConn *conn, gboolean reset)
+{
+  fd_watch (conn, 0);
+  if (conn->fd < 0)
+    return;
+  if (reset)
+    close_with_reset (conn->fd);
+  else
+    close (conn->fd);
+  conn->fd = -1;
+}
+
+static const Transport tcp_transport = {
+  .name = "tcp",
+  .read = tcp_read,
+  .write = tcp_write,
+  .shutdown = tcp_shutdown,
+  .watch = fd_watch,
+  .close = tcp_close,
+};
+
+/* --- TLS layer -------------------------------------------------------- */
+
+/* SSL reads and writes the transport through this BIO, so that it works
+ * over any transport and a dead peer never raises SIGPIPE.  What the
+ * transport reports beyond "try again" is kept in the connection
+ * (lower_eof, lower_error) for tls_status() to explain. */
+
+static int
+bio_write_ex (BIO *bio, const char *data, size_t len, size_t *written)
+{
+  GwConn *conn = BIO_get_data (bio);
+  struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
+  IoStatus status;
+
+  BIO_clear_retry_flags (bio);
+  g_clear_error (&conn->lower_error);
+  status = conn->transport->write (conn, &iov, 1, written, &conn->lower_error);
+  if (status == IO_DONE)
+    return 1;
+  if (status == IO_WANT_WRITE)
+    BIO_set_retry_write (bio);
+  else if (status == IO_WANT_READ)
+    BIO_set_retry_read (bio);
+  return 0;
+}
+
+static int
+bio_read_ex (BIO *bio, char *buf, size_t len, size_t *readbytes)
+{
+  GwConn *conn = BIO_get_data (bio);
+  IoStatus status;
+
+  BIO_clear_retry_flags (bio);
+  g_clear_error (&conn->lower_error);
+  status = conn->transport->read (conn, (guint8 *) buf, len, readbytes,
+                                  &conn->lower_error);
+  switch (status) {
+  case IO_DONE:
+    return 1;
+  case IO_WANT_READ:
+    BIO_set_retry_read (bio);
+    return 0;
+  case IO_WANT_WRITE:
+    BIO_set_retry_write (bio);
+    return 0;
+  case IO_EOF:
+    conn->lower_eof = TRUE;
+    return 0;
+  case IO_ERROR:
+  default:
+    return 0;
+  }
+}
+
+static long
+bio_ctrl (BIO *bio, int cmd, long num, void *ptr)
+{
+  GwConn *conn = BIO_get_data (bio);
+
+  switch (cmd) {
+  case BIO_CTRL_FLUSH:
+    return 1;
+  case BIO_CTRL_EOF:
+    return conn != NULL && conn->lower_eof;
+  default:
+    return 0;
+  }
+}
+
+static int
+bio_create (BIO *bio)
+{
+  BIO_set_init (bio, 1);
+  return 1;
+}
+
+static BIO_METHOD *
+conn_bio_method (void)
+{
+  static gsize once;
+
+  if (g_once_init_enter (&once)) {
+    BIO_METHOD *m = BIO_meth_new (BIO_get_new_index () | BIO_TYPE_SOURCE_SINK,
+                                  "gw-conn");
+
+    if (m != NULL) {
+      BIO_meth_set_write_ex (m, bio_write_ex);
+      BIO_meth_set_read_ex (m, bio_read_ex);
+      BIO_meth_set_ctrl (m, bio_ctrl);
+      BIO_meth_set_create (m, bio_create);
+    }
+    g_once_init_leave (&once, (gsize) m + 1);
+  }
+  return (BIO_METHOD *) (once - 1);
+}
+
+/* Explain why an SSL call returning @ret did not succeed; @what names the
+ * operation for messages: "<what> <peer> failed: <OpenSSL reasons>". */
+static IoStatus
+tls_status (GwConn *conn, int ret, const char *what, GError **error)
+{
+  int err = SSL_get_error (conn->ssl, ret);
+  long verify;
+
+  switch (err) {
+  case SSL_ERROR_WANT_READ:
+    return IO_WANT_READ;
+  case SSL_ERROR_WANT_WRITE:
+    return IO_WANT_WRITE;
+  case SSL_ERROR_ZERO_RETURN:
+    ERR_clear_error ();
+    return IO_EOF;   /* close_notify */
+  default:
+    break;
+  }
+  if (conn->lower_eof) {
+    ERR_clear_error ();
+    g_propagate_error (error, conn_error (GW_CONN_CLOSED_PEER,
+                                          "%s closed the connection without "
+                                          "TLS close_notify",
+                                          conn->peer_address));
+    return IO_EOF;
+  }
+  if (conn->lower_error != NULL) {
+    ERR_clear_error ();
+    g_propagate_error (error, g_steal_pointer (&conn->lower_error));
+    return IO_ERROR;
+  }
+  if (err != SSL_ERROR_SSL) {
+    gw_tls_set_error (error, GW_CONN_ERROR, GW_CONN_CLOSED_RESET,
+                      "%s %s failed", what, conn->peer_address);
+    return IO_ERROR;
+  }
+  verify = SSL_get_verify_result (conn->ssl);
+  if (verify != X509_V_OK)
+    gw_tls_set_error (error, GW_CONN_ERROR, GW_CONN_CLOSED_TLS,
+                      "%s %s failed (certificate: %s)", what,
+                      conn->peer_address,
+                      X509_verify_cert_error_string (verify));
+  else
+    gw_tls_set_error (error, GW_CONN_ERROR, GW_CONN_CLOSED_TLS,
+                      "%s %s failed", what, conn->peer_address);
+  return IO_ERROR;
+}
+
+static void
+tls_begin (GwConn *conn)
+{
+  ERR_clear_error ();
+  g_clear_error (&conn->lower_error);
+}
+
+/* --- I/O of the connection (TLS layer or bare transport) --------------- */
+
+static IoStatus
+conn_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
+{
+  if (conn->ssl == NULL)
+    return conn->transport->read (conn, buf, len, n, error);
+  tls_begin (conn);
+  if (SSL_read_ex (conn->ssl, buf, len, n) == 1)
+    return IO_DONE;
+  return tls_status (conn, 0, "reading TLS from", error);
+}
+
+static IoStatus
+conn_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
+            GError **error)
+{
+  guint8 gather[TLS_GATHER];
+  const void *data = iov[0].iov_base;
+  gsize len = iov[0].iov_len;
+
+  if (conn->ssl == NULL)
+    return conn->transport->write (conn, iov, iovcnt, n, error);
+
+  /* Small entries (an MSRP header, an end-line) share one record.  A retry
+   * after WANT_WRITE gathers the same queue head again, the same bytes or
+   * more, which SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows. */
+  if (iovcnt > 1 && len < TLS_GATHER) {
+    len = 0;
+    for (int i = 0; i < iovcnt && len < TLS_GATHER; i++) {
+      gsize take = MIN (iov[i].iov_len, TLS_GATHER - len);
+
+      memcpy (gather + len, iov[i].iov_base, take);
+      len += take;
+    }
+    data = gather;
+  }
+  tls_begin (conn);
+  if (SSL_write_ex (conn->ssl, data, len, n) == 1)
+    return IO_DONE;
+  return tls_status (conn, 0, "writing TLS to", error);
+}
+
+/* --- state changes ---------------------------------------------------- */
+
+static void
+clear_queue (GwConn *conn)
+{
+  GBytes *b;
+
+  while ((b = g_queue_pop_head (&conn->queue)) != NULL)
+    g_bytes_unref (b);
+  conn->head_offset = 0;
+  conn->queued = 0;
+}
+
+/* Release the stream and everything queued. */
+static void
+teardown (GwConn *conn, gboolean reset)
+{
+  clear_queue (conn);
+  if (conn->ssl != NULL) {
+    SSL_free (conn->ssl);
+    conn->ssl = NULL;
+  }
+  g_clear_error (&conn->lower_error);
+  conn->transport->close (conn, reset);
+  conn->deadline = -1;
+  conn->kick = FALSE;
+  conn->state = GW_CONN_STATE_CLOSED;
+}
+
+/* Close with @error (transfer full; GW_CONN_ERROR, code = reason), and
+ * have on_closed called from the main context. */
+static void
+fail (GwConn *conn, GError *error)
+{
+  if (conn->state == GW_CONN_STATE_CLOSED) {
+    g_error_free (error);
+    return;
+  }
+  teardown (conn, FALSE);
+  conn->close_error = error;
+  conn->closed_pending = TRUE;
+  update_io (conn);
+}
+
+/* End of stream from the peer; @error (if set) says more. */
+static void
+fail_peer_closed (GwConn *conn, GError **error)
+{
+  fail (conn, *error != NULL ? g_steal_pointer (error) :
+        conn_error (GW_CONN_CLOSED_PEER, "%s closed the connection",
+                    conn->peer_address));
+}
+
+/* gw_conn_close() is done. */
+static void
+fail_closed_locally (GwConn *conn)
+{
+  fail (conn, conn_error (GW_CONN_CLOSED_LOCAL, "closed connection with %s",
+                          conn->peer_address));
+}
+
+static gboolean
+reading_enabled (GwConn *conn)
+{
+  return (conn->state == GW_CONN_STATE_OPEN && !conn->read_paused) ||
+         (conn->state == GW_CONN_STATE_CLOSING && conn->shut_down);
+}
+
+static gboolean
+has_write_work (GwConn *conn)
+{
+  return conn->queued > 0 ||
+         (conn->state == GW_CONN_STATE_CLOSING && !conn->shut_down);
+}
+
+static gboolean
+idle_counts (GwConn *conn)
+{
+  return conn->state == GW_CONN_STATE_OPEN && conn->idle_timeout > 0 &&
+         !conn->read_paused;
+}
+
+static void
+arm_idle (GwConn *conn)
+{
+  touch (conn);
+  conn->idle_check = conn->last_activity + conn->idle_timeout;
+}
+
+/* Watch what the state needs, and wake up at the nearest deadline. */
+static void
+update_io (GwConn *conn)
+{
+  GIOCondition want = 0;
+  gint64 ready = -1;
+
+  switch (conn->state) {
+  case GW_CONN_STATE_CONNECTING:
+    want = G_IO_OUT;
+    break;
+  case GW_CONN_STATE_HANDSHAKING:
+    want = conn->hs_wants_write ? G_IO_OUT : G_IO_IN;
+    break;
+  case GW_CONN_STATE_OPEN:
+  case GW_CONN_STATE_CLOSING:
+    if (reading_enabled (conn))
+      want |= conn->read_wants_write ? G_IO_OUT : G_IO_IN;
+    if (has_write_work (conn))
+      want |= conn->write_wants_read ? G_IO_IN : G_IO_OUT;
+    break;
+  case GW_CONN_STATE_CLOSED:
+  default:
+    break;
+  }
+  if (conn->state != GW_CONN_STATE_CLOSED)
+    conn->transport->watch (conn, want);
+
+  if (conn->closed_pending || conn->kick || conn->connected_pending) {
+    ready = 0;
+  } else {
+    ready = conn->deadline;
+    if (idle_counts (conn) && (ready < 0 || conn->idle_check < ready))
+      ready = conn->idle_check;
+  }
+  g_source_set_ready_time (conn->source, ready);
+}
+
+static void
+become_open (GwConn *conn)
+{
+  conn->state = GW_CONN_STATE_OPEN;
+  conn->deadline = -1;
+  conn->connected_pending = TRUE;
+  arm_idle (conn);
+  if (conn->ssl != NULL) {
+    conn->peer_subject = gw_tls_get_peer_subject (conn->ssl);
+    /* The peer's first bytes may have come with its last handshake
+     * flight and wait inside SSL, where poll() cannot see them. */
+    conn->kick = TRUE;
+  }
+}
+
+static void
+do_handshake (GwConn *conn)
+{
+  g_autoptr (GError) error = NULL;
+  int r;
+
+  tls_begin (conn);
+  r = SSL_do_handshake (conn->ssl);
+  if (r == 1) {
+    become_open (conn);
+    return;
+  }
+  switch (tls_status (conn, r, "TLS handshake with", &error)) {
+  case IO_WANT_READ:
+    conn->hs_wants_write = FALSE;
+    break;
+  case IO_WANT_WRITE:
+    conn->hs_wants_write = TRUE;
+    break;
+  case IO_EOF:
+    fail (conn, conn_error (GW_CONN_CLOSED_TLS, "%s closed the connection "
+                            "during the TLS handshake", conn->peer_address));
+    break;
+  case IO_DONE:
+  case IO_ERROR:
+  default:
+    fail (conn, g_steal_pointer (&error));
+    break;
+  }
+}
+
+static void
+start_transport (GwConn *conn)
+{
+  if (conn->ssl != NULL) {
+    conn->state = GW_CONN_STATE_HANDSHAKING;
+    conn->deadline = g_get_monotonic_time () + conn->handshake_timeout;
+  } else {
+    become_open (conn);
+  }
+}
+
+static char *
+sockname_string (int fd, gboolean peer)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  g_autoptr (GSocketAddress) addr = NULL;
+  int r = peer ? getpeername (fd, (struct sockaddr *) &ss, &len)
+               : getsockname (fd, (struct sockaddr *) &ss, &len);
+
+  if (r < 0)
+    return NULL;
+  addr = g_socket_address_new_from_native (&ss, len);
+  if (addr == NULL || !G_IS_INET_SOCKET_ADDRESS (addr))
+    return NULL;
+  return gw_addr_to_string (addr);
+}
+
+static void
+finish_connect (GwConn *conn)
+{
+  int err = 0;
+  socklen_t len = sizeof err;
+
+  if (getsockopt (conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    err = errno;
+  if (err != 0) {
+    fail (conn, conn_error (GW_CONN_CLOSED_CONNECT_FAILED,
+                            "connect to %s failed: %s", conn->peer_address,
+                            g_strerror (err)));
+    return;
+  }
+  g_free (conn->local_address);
+  conn->local_address = sockname_string (conn->fd, FALSE);
+  if (conn->local_address == NULL)
+    conn->local_address = g_strdup ("");
+  start_transport (conn);
+}
+
+static void
+consume (GwConn *conn, gsize n)
+{
+  conn->queued -= n;
+  n += conn->head_offset;
+  for (;;) {
+    GBytes *head = g_queue_peek_head (&conn->queue);
+    gsize size;
+
+    if (head == NULL)
+      break;
+    size = g_bytes_get_size (head);
+    if (n < size) {
+      conn->head_offset = n;
+      return;
+    }
+    n -= size;
+    g_bytes_unref (g_queue_pop_head (&conn->queue));
+  }
+  conn->head_offset = 0;
+}
+
+static int
+fill_iov (GwConn *conn, struct iovec *iov)
+{
+  int cnt = 0;
+  gsize offset = conn->head_offset;
+
+  for (GList *l = conn->queue.head; l != NULL && cnt < WRITE_IOV_MAX;
+       l = l->next) {
+    gsize size;
+    const guint8 *data = g_bytes_get_data (l->data, &size);
+
+    iov[cnt].iov_base = (void *) (data + offset);
+    iov[cnt].iov_len = size - offset;
+    offset = 0;
+    cnt++;
+  }
+  return cnt;
+}
+
+static void
+do_shutdown (GwConn *conn)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (conn->ssl != NULL) {
+    int r;
+
+    tls_begin (conn);
+    r = SSL_shutdown (conn->ssl);
+    if (r < 0) {
+      switch (tls_status (conn, r, "sending TLS close_notify to",
+                          &error)) {
+      case IO_WANT_READ:
+        conn->write_wants_read = TRUE;
+        return;
+      case IO_WANT_WRITE:
+        conn->write_wants_read = FALSE;
+        return;
+      case IO_EOF:
+        fail_peer_closed (conn, &error);
+        return;
+      default:
+        fail (conn, g_steal_pointer (&error));
+        return;
+      }
+    }
+  }
+  if (conn->transport->shutdown (conn, &error) != IO_DONE) {
+    fail (conn, g_steal_pointer (&error));
+    return;
+  }
+  /* Read until the peer's end of stream (discarded, below SSL): closing
+   * with unread bytes would make the kernel send a RST, which can destroy
+   * what we sent before it reaches the peer's application. */
+  conn->shut_down = TRUE;
+  conn->write_wants_read = FALSE;
+  conn->kick = TRUE;
+}
+
+static void
+do_write (GwConn *conn)
+{
+  while (conn->queued > 0) {
+    struct iovec iov[WRITE_IOV_MAX];
+    int cnt = fill_iov (conn, iov);
+    g_autoptr (GError) error = NULL;
+    gsize n = 0;
+
+    switch (conn_write (conn, iov, cnt, &n, &error)) {
+    case IO_DONE:
+      conn->write_wants_read = FALSE;
+      consume (conn, n);
+      conn->bytes_out += n;
+      touch (conn);
+      break;
+    case IO_WANT_WRITE:
+      conn->write_wants_read = FALSE;
+      return;
+    case IO_WANT_READ:
+      conn->write_wants_read = TRUE;
+      return;
+    case IO_EOF:
+      fail_peer_closed (conn, &error);
+      return;
+    case IO_ERROR:
+    default:
+      fail (conn, g_steal_pointer (&error));
+      return;
+    }
+  }
+  if (conn->state == GW_CONN_STATE_CLOSING && !conn->shut_down)
+    do_shutdown (conn);
+}
+
+static void
+do_read (GwConn *conn)
+{
+  guint8 buf[READ_CHUNK];
+  gsize total = 0;
+
+  while (reading_enabled (conn)) {
+    g_autoptr (GError) error = NULL;
+    gsize n = 0;
+    IoStatus status;
+
+    if (total >= READ_BUDGET) {
+      conn->kick = TRUE;
+      return;
+    }
+    /* Once shut down, drain the transport itself: nothing in the TLS
+     * stream matters any more. */
+    if (conn->state == GW_CONN_STATE_CLOSING)
+      status = conn->transport->read (conn, buf, sizeof buf, &n, &error);
+    else
+      status = conn_read (conn, buf, sizeof buf, &n, &error);
+
+    switch (status) {
+    case IO_DONE:
+      conn->read_wants_write = FALSE;
+      conn->bytes_in += n;
+      total += n;
+      touch (conn);
+      if (conn->state == GW_CONN_STATE_OPEN && conn->cb.on_data != NULL)
+        conn->cb.on_data (conn, buf, n, conn->user_data);
+      /* A short read took all the kernel had; only SSL may hold more. */
+      if (n < sizeof buf && conn->ssl == NULL)
+        return;
+      break;
+    case IO_WANT_READ:
+      conn->read_wants_write = FALSE;
+      return;
+    case IO_WANT_WRITE:
+      conn->read_wants_write = TRUE;
+      return;
+    case IO_EOF:
+      if (conn->state == GW_CONN_STATE_CLOSING)
+        fail_closed_locally (conn);
+      else
+        fail_peer_closed (conn, &error);
+      return;
+    case IO_ERROR:
+    default:
+      fail (conn, g_steal_pointer (&error));
+      return;
+    }
+  }
+}
+
+static void
+handle_io (GwConn *conn)
+{
+  if (conn->state == GW_CONN_STATE_CONNECTING)
+    finish_connect (conn);
+  if (conn->state == GW_CONN_STATE_HANDSHAKING)
+    do_handshake (conn);
+  if (conn->state == GW_CONN_STATE_OPEN && conn->connected_pending) {
+    conn->connected_pending = FALSE;
+    if (conn->cb.on_connected != NULL)
+      conn->cb.on_connected (conn, conn->user_data);
+  }
+  if (conn->state == GW_CONN_STATE_OPEN ||
+      conn->state == GW_CONN_STATE_CLOSING) {
+    if (has_write_work (conn))
+      do_write (conn);
+    if (reading_enabled (conn))
+      do_read (conn);
+  }
+  /* The owner's flow control resumes its producer here. */
+  if (conn->state == GW_CONN_STATE_OPEN && conn->congested &&
+      conn->queued <= conn->low_watermark) {
+    conn->congested = FALSE;
+    if (conn->cb.on_drained != NULL)
+      conn->cb.on_drained (conn, conn->user_data);
+  }
+}
+
+static void
+handle_timers (GwConn *conn, gint64 now)
+{
+  if (conn->deadline >= 0 && now >= conn->deadline) {
+    switch (conn->state) {
+    case GW_CONN_STATE_CONNECTING:
+      fail (conn, conn_error (GW_CONN_CLOSED_TIMEOUT,
+                              "connect to %s timed out after %" G_GINT64_FORMAT
+                              " ms", conn->peer_address,
+                              conn->connect_timeout / 1000));
+      break;
+    case GW_CONN_STATE_HANDSHAKING:
+      fail (conn, conn_error (GW_CONN_CLOSED_TIMEOUT,
+                              "TLS handshake with %s timed out after %"
+                              G_GINT64_FORMAT " ms", conn->peer_address,
+                              conn->handshake_timeout / 1000));
+      break;
+    case GW_CONN_STATE_CLOSING:
+      if (has_write_work (conn))
+        fail (conn, conn_error (GW_CONN_CLOSED_TIMEOUT,
+                                "closing the connection to %s timed out "
+                                "after %" G_GINT64_FORMAT " ms with %"
+                                G_GSIZE_FORMAT " bytes unsent",
+                                conn->peer_address,
+                                conn->close_timeout / 1000, conn->queued));
+      else   /* all sent; the peer did not close its side in time */
+        fail_closed_locally (conn);
+      break;
+    default:
+      break;
+    }
+  }
+  if (idle_counts (conn) && now >= conn->idle_check) {
+    if (now - conn->last_activity >= conn->idle_timeout)
+      fail (conn, conn_error (GW_CONN_CLOSED_IDLE, "no bytes to or from %s "
+                              "for %" G_GINT64_FORMAT " ms",
+                              conn->peer_address, conn->idle_timeout / 1000));
+    else
+      conn->idle_check = conn->last_activity + conn->idle_timeout;
+  }
+}
+
+static gboolean
+conn_source_dispatch (GSource *source, GSourceFunc callback,
+                      gpointer user_data)
+{
+  GwConn *conn = gw_conn_ref (((ConnSource *) source)->conn);
+  GIOCondition revents = conn->fd_tag != NULL ?
+    g_source_query_unix_fd (source, conn->fd_tag) : 0;
+
+  if (revents != 0 || conn->kick || conn->connected_pending) {
+    conn->kick = FALSE;
+    handle_io (conn);
+  }
+  handle_timers (conn, g_source_get_time (source));
+
+  if (conn->closed_pending) {
+    GError *error = conn->close_error;
+
+    conn->closed_pending = FALSE;
+    if (conn->cb.on_closed != NULL)
+      conn->cb.on_closed (conn, (GwConnCloseReason) error->code, error,
+                          conn->user_data);
+    if (conn->closing_ref) {
+      conn->closing_ref = FALSE;
+      gw_conn_unref (conn);
+    }
+  }
+  update_io (conn);
+  gw_conn_unref (conn);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs conn_source_funcs = {
+  .dispatch = conn_source_dispatch,
+};
+
+/* --- construction ----------------------------------------------------- */
+
+static GwConn *
+conn_new (int fd, const GwConnOptions *options)
+{
+  GwConn *conn = g_new0 (GwConn, 1);
+  GwConnOptions o = options != NULL ? *options : (GwConnOptions) { 0 };
+  int one = 1;
+
+  g_atomic_ref_count_init (&conn->ref_count);
+  conn->id = next_id ();
+  conn->transport = &tcp_transport;
+  conn->fd = fd;
+  conn->start_time = g_get_monotonic_time ();
+  conn->deadline = -1;
+  g_queue_init (&conn->queue);
+
+  conn->high_watermark = o.high_watermark != 0 ? o.high_watermark :
+                         GW_CONN_DEFAULT_HIGH_WATERMARK;
+  conn->low_watermark = o.low_watermark != 0 ? o.low_watermark :
+                        GW_CONN_DEFAULT_LOW_WATERMARK;
+  if (conn->low_watermark >= conn->high_watermark)
+    conn->low_watermark = conn->high_watermark / 2;
+  conn->connect_timeout = 1000 * (gint64) (o.connect_timeout_ms != 0 ?
+    o.connect_timeout_ms : GW_CONN_DEFAULT_CONNECT_TIMEOUT_MS);
+  conn->handshake_timeout = 1000 * (gint64) (o.handshake_timeout_ms != 0 ?
+    o.handshake_timeout_ms : GW_CONN_DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  conn->close_timeout = 1000 * (gint64) (o.close_timeout_ms != 0 ?
+    o.close_timeout_ms : GW_CONN_DEFAULT_CLOSE_TIMEOUT_MS);
+  conn->idle_timeout = 1000 * (gint64) o.idle_timeout_ms;
+
+  /* MSRP chunks are written whole (gathered), so Nagle only adds delay. */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+  conn->context = g_main_context_ref_thread_default ();
+  conn->source = g_source_new (&conn_source_funcs, sizeof (ConnSource));
+  ((ConnSource *) conn->source)->conn = conn;
+  g_source_set_static_name (conn->source, "gw-conn");
+  g_source_attach (conn->source, conn->context);
+  return conn;
+}
+
+static gboolean
+attach_tls (GwConn *conn, SSL *ssl, GError **error)
+{
+  BIO_METHOD *method = conn_bio_method ();
+  BIO *bio = method != NULL ? BIO_new (method) : NULL;
+
+  if (bio == NULL) {
+    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+                      "cannot create a TLS transport for %s",
+                      conn->peer_address);
+    SSL_free (ssl);
+    return FALSE;
+  }
+  BIO_set_data (bio, conn);
+  SSL_set_bio (ssl, bio, bio);
+  conn->ssl = ssl;
+  return TRUE;
+}
+
+static GwConn *
+new_accepted (int fd, const char *peer_address, GwTls *tls,
+              const GwConnOptions *options, GError **error)
+{
+  g_autoptr (GwConn) conn = NULL;
+  SSL *ssl = NULL;
+
+  if (tls != NULL && (ssl = gw_tls_new_server_ssl (tls, error)) == NULL) {
+    close (fd);
+    return NULL;
+  }
+  conn = conn_new (fd, options);
+  conn->peer_address = g_strdup (peer_address);
+  conn->local_address = sockname_string (fd, FALSE);
+  if (conn->local_address == NULL)
+    conn->local_address = g_strdup ("");
+  if (ssl != NULL) {
+    if (!attach_tls (conn, ssl, error))
+      return NULL;
+    SSL_set_accept_state (ssl);
+    conn->tls = gw_tls_ref (tls);
+  }
+  start_transport (conn);
+  update_io (conn);
+  return g_steal_pointer (&conn);
+}
+
+GwConn *
+gw_conn_new_accepted (int fd, GwTls *tls, const GwConnOptions *options,
+                      GError **error)
+{
+  g_autofree char *peer = NULL;
+
+  g_return_val_if_fail (fd >= 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  errno = 0;
+  peer = sockname_string (fd, TRUE);
+  if (peer == NULL) {
+    int err = errno != 0 ? errno : EAFNOSUPPORT;   /* not an IP socket */
+
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                 "socket %d is not a connected IP socket: %s", fd,
+                 g_strerror (err));
+    close (fd);
+    return NULL;
+  }
+  return new_accepted (fd, peer, tls, options, error);
+}
+
+GwConn *
+gw_conn_connect (GSocketAddress *address, GwTls *tls, const char *peer_name,
+                 const GwConnOptions *options, GError **error)
+{
+  struct sockaddr_storage ss;
+  g_autoptr (GwConn) conn = NULL;
+  g_autofree char *peer = NULL;
+  SSL *ssl = NULL;
+  socklen_t len;
+  int fd;
+
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  peer = gw_addr_to_string (address);
+  len = (socklen_t) g_socket_address_get_native_size (address);
+  if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
+    return NULL;
+
+  if (tls != NULL) {
+    g_autofree char *ip = NULL;
+
+    if (peer_name == NULL)
+      peer_name = ip = g_inet_address_to_string (
+        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+    ssl = gw_tls_new_client_ssl (tls, peer_name, error);
+    if (ssl == NULL)
+      return NULL;
+  }
+
+  fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+               IPPROTO_TCP);
+  if (fd < 0) {
+    int err = errno;
+
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                 "cannot create a socket to connect to %s: %s", peer,
+                 g_strerror (err));
+    if (ssl != NULL)
+      SSL_free (ssl);
+    return NULL;
+  }
+  conn = conn_new (fd, options);
+  conn->peer_address = g_steal_pointer (&peer);
+  if (ssl != NULL) {
+    if (!attach_tls (conn, ssl, error))
+      return NULL;
+    SSL_set_connect_state (ssl);
+    conn->tls = gw_tls_ref (tls);
+  }
+
+  conn->state = GW_CONN_STATE_CONNECTING;
+  conn->deadline = conn->start_time + conn->connect_timeout;
+  if (connect (fd, (struct sockaddr *) &ss, len) == 0) {
+    conn->kick = TRUE;   /* connected at once: finish from the loop */
+  } else if (errno != EINPROGRESS && errno != EINTR) {
+    fail (conn, conn_error (GW_CONN_CLOSED_CONNECT_FAILED,
+                            "connect to %s failed: %s", conn->peer_address,
+                            g_strerror (errno)));
+  }
+  if (conn->state == GW_CONN_STATE_CONNECTING)
+    conn->local_address = sockname_string (fd, FALSE);
+  if (conn->local_address == NULL)
+    conn->local_address = g_strdup ("");
+  update_io (conn);
+  return g_steal_pointer (&conn);
+}
+
+/* --- public ----------------------------------------------------------- */
+
+GwConn *
+gw_conn_ref (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, NULL);
+  g_atomic_ref_count_inc (&conn->ref_count);
+  return conn;
+}
+
+void
+gw_conn_unref (GwConn *conn)
+{
+  if (conn == NULL || !g_atomic_ref_count_dec (&conn->ref_count))
+    return;
+  if (conn->state != GW_CONN_STATE_CLOSED)
+    teardown (conn, FALSE);
+  g_source_destroy (conn->source);
+  g_source_unref (conn->source);
+  g_main_context_unref (conn->context);
+  g_clear_error (&conn->close_error);
+  if (conn->tls != NULL)
+    gw_tls_unref (conn->tls);
+  if (conn->user_destroy != NULL)
+    conn->user_destroy (conn->user_data);
+  g_free (conn->peer_address);
+  g_free (conn->local_address);
+  g_free (conn->peer_subject);
+  g_free (conn);
+}
+
+void
+gw_conn_set_callbacks (GwConn *conn, const GwConnCallbacks *callbacks,
+                       gpointer user_data, GDestroyNotify destroy)
+{
+  GDestroyNotify old_destroy;
+  gpointer old_data;
+
+  g_return_if_fail (conn != NULL);
+  old_destroy = conn->user_destroy;
+  old_data = conn->user_data;
+  conn->cb = callbacks != NULL ? *callbacks : (GwConnCallbacks) { 0 };
+  conn->user_data = user_data;
+  conn->user_destroy = destroy;
+  if (old_destroy != NULL)
+    old_destroy (old_data);
+}
+
+gboolean
+gw_conn_write (GwConn *conn, GBytes *bytes)
+{
+  gboolean was_empty;
+
+  g_return_val_if_fail (conn != NULL, FALSE);
+  g_return_val_if_fail (bytes != NULL, FALSE);
+
+  if (conn->state >= GW_CONN_STATE_CLOSING)
+    return FALSE;
+  if (g_bytes_get_size (bytes) == 0)
+    return TRUE;
+  was_empty = conn->queued == 0;
+  g_queue_push_tail (&conn->queue, g_bytes_ref (bytes));
+  conn->queued += g_bytes_get_size (bytes);
+  /* With bytes already queued the socket is full (or SSL waits to read):
+   * the loop writes when it can. */
+  if (conn->state == GW_CONN_STATE_OPEN && was_empty &&
+      !conn->write_wants_read)
+    do_write (conn);
+  if (conn->queued >= conn->high_watermark)
+    conn->congested = TRUE;
+  update_io (conn);
+  return conn->state < GW_CONN_STATE_CLOSING;
+}
+
+gsize
+gw_conn_get_queued_bytes (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, 0);
+  return conn->queued;
+}
+
+gboolean
+gw_conn_is_congested (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, FALSE);
+  return conn->congested;
+}
+
+void
+gw_conn_pause_reading (GwConn *conn)
+{
+  g_return_if_fail (conn != NULL);
+  if (conn->read_paused)
+    return;
+  conn->read_paused = TRUE;
+  if (conn->state != GW_CONN_STATE_CLOSED)
+    update_io (conn);
+}
+
+void
+gw_conn_resume_reading (GwConn *conn)
+{
+  g_return_if_fail (conn != NULL);
+  if (!conn->read_paused)
+    return;
+  conn->read_paused = FALSE;
+  if (conn->state == GW_CONN_STATE_CLOSED)
+    return;
+  arm_idle (conn);
+  /* Records SSL has already read from the socket will not wake poll(). */
+  if (conn->ssl != NULL && SSL_has_pending (conn->ssl))
+    conn->kick = TRUE;
+  update_io (conn);
+}
+
+gboolean
+gw_conn_is_reading_paused (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, FALSE);
+  return conn->read_paused;
+}
+
+void
+gw_conn_close (GwConn *conn)
+{
+  g_return_if_fail (conn != NULL);
+
+  if (conn->state == GW_CONN_STATE_CLOSING ||
+      conn->state == GW_CONN_STATE_CLOSED)
+    return;
+  conn->closing_ref = TRUE;
+  gw_conn_ref (conn);
+  if (conn->state != GW_CONN_STATE_OPEN) {
+    fail (conn, conn_error (GW_CONN_CLOSED_LOCAL, "closed connection with %s "
+                            "before it was open", conn->peer_address));
+    return;
+  }
+  conn->state = GW_CONN_STATE_CLOSING;
+  conn->connected_pending = FALSE;
+  conn->deadline = g_get_monotonic_time () + conn->close_timeout;
+  conn->kick = TRUE;
+  update_io (conn);
+}
+
+void
+gw_conn_abort (GwConn *conn, gboolean reset)
+{
+  g_return_if_fail (conn != NULL);
+
+  if (conn->state != GW_CONN_STATE_CLOSED)
+    teardown (conn, reset);
+  conn->closed_pending = FALSE;
+  conn->connected_pending = FALSE;
+  update_io (conn);
+  if (conn->closing_ref) {
+    conn->closing_ref = FALSE;
+    gw_conn_unref (conn);
+  }
+}
+
+GwConnState
+gw_conn_get_state (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, GW_CONN_STATE_CLOSED);
+  return conn->state;
+}
+
+guint64
+gw_conn_get_id (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, 0);
+  return conn->id;
+}
+
+guint64
+gw_conn_get_bytes_in (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, 0);
+  return conn->bytes_in;
+}
+
+guint64
+gw_conn_get_bytes_out (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, 0);
+  return conn->bytes_out;
+}
+
+gint64
+gw_conn_get_start_time (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, 0);
+  return conn->start_time;
+}
+
+const char *
+gw_conn_get_peer_address (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, NULL);
+  return conn->peer_address;
+}
+
+const char *
+gw_conn_get_local_address (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, NULL);
+  return conn->local_address;
+}
+
+const char *
+gw_conn_get_transport_name (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, NULL);
+  return conn->tls != NULL ? "tls" : conn->transport->name;
+}
+
+const char *
+gw_conn_get_peer_subject (GwConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, NULL);
+  return conn->peer_subject;
+}
+
+/* --- listener --------------------------------------------------------- */
+
+struct _GwListener {
+  gatomicrefcount ref_count;
+  int fd;
+  GSocketAddress *address;
+  char *address_string;
+  GwTls *tls;
+  GwConnOptions options;
+  GMainContext *context;
+  GSource *watch;     /* NULL while backing off */
+  GSource *backoff;
+  gboolean starved;   /* accept() failed for want of resources; logged */
+
+  GwListenerFilterFunc filter;
+  GwListenerAcceptFunc accept;
+  gpointer user_data;
+  GDestroyNotify destroy;
+};
+
+static gboolean on_listen_ready (gint fd, GIOCondition cond, gpointer data);
+
+static void
+listener_watch (GwListener *l)
+{
+  l->watch = g_unix_fd_source_new (l->fd, G_IO_IN);
+  g_source_set_callback (l->watch, (GSourceFunc) (void (*) (void))
+                         on_listen_ready, l, NULL);
+  g_source_set_static_name (l->watch, "gw-listener");
+  g_source_attach (l->watch, l->context);
+}
+
+static gboolean
+on_backoff_done (gpointer data)
+{
+  GwListener *l = data;
+
+  g_clear_pointer (&l->backoff, g_source_unref);
+  listener_watch (l);
+  return G_SOURCE_REMOVE;
+}
+
+/* Returns FALSE when accepting has to stop for now. */
+static gboolean
+accept_one (GwListener *l)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  g_autoptr (GSocketAddress) peer = NULL;
+  g_autofree char *peer_str = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwConn) conn = NULL;
+  int fd = accept4 (l->fd, (struct sockaddr *) &ss, &len,
+                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+  if (fd < 0) {
+    int err = errno;
+    g_autoptr (GwLogEvent) ev = NULL;
+
+    switch (err) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+      return FALSE;
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+      return TRUE;   /* that one is gone; try the next */
+    default:
+      break;
+    }
+    /* Out of descriptors or memory: the pending connection stays in the
+     * backlog and would wake us at once, so stop watching for a while.
+     * Logged once until an accept() succeeds again. */
+    if (!l->starved) {
+      ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "accept_failed");
+      gw_log_event_add_str (ev, "addr", l->address_string);
+      gw_log_event_add_str (ev, "reason", g_strerror (err));
+      gw_log_event_emit (ev, "cannot accept on %s: %s; retrying every %d ms",
+                         l->address_string, g_strerror (err),
+                         ACCEPT_BACKOFF_MS);
+      l->starved = TRUE;
+    }
+    g_source_destroy (l->watch);
+    g_clear_pointer (&l->watch, g_source_unref);
+    l->backoff = g_timeout_source_new (ACCEPT_BACKOFF_MS);
+    g_source_set_callback (l->backoff, on_backoff_done, l, NULL);
+    g_source_attach (l->backoff, l->context);
+    return FALSE;
+  }
+
+  l->starved = FALSE;
+  peer = g_socket_address_new_from_native (&ss, len);
+  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer)) {
+    close_with_reset (fd);
+    return TRUE;
+  }
+  if (l->filter != NULL && !l->filter (l, peer, l->user_data)) {
+    close_with_reset (fd);
+    return TRUE;
+  }
+  peer_str = gw_addr_to_string (peer);
+  conn = new_accepted (fd, peer_str, l->tls, &l->options, &error);
+  if (conn == NULL) {
+    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
+                                                  "accept_failed");
+
+    gw_log_event_add_str (ev, "addr", l->address_string);
+    gw_log_event_add_str (ev, "peer", peer_str);
+    gw_log_event_add_str (ev, "reason", error->message);
+    gw_log_event_emit (ev, "cannot take the connection from %s on %s: %s",
+                       peer_str, l->address_string, error->message);
+    return TRUE;
+  }
+  if (l->accept != NULL)
+    l->accept (l, conn, l->user_data);
+  return TRUE;
+}
+
+static gboolean
+on_listen_ready (gint fd, GIOCondition cond, gpointer data)
+{
+  GwListener *l = gw_listener_ref (data);
+
+  /* A bounded batch, so that a flood of connections cannot starve the
+   * connections already open. */
+  for (int i = 0; i < 64 && l->watch != NULL; i++)
+    if (!accept_one (l))
+      break;
+  gw_listener_unref (l);
+  return G_SOURCE_CONTINUE;
+}
+
+GwListener *
+gw_listener_new (GSocketAddress *address, GwTls *tls,
+                 const GwConnOptions *options, GError **error)
+{
+  struct sockaddr_storage ss;
+  socklen_t len;
+  g_autofree char *want = NULL;
+  GwListener *l;
+  int fd;
+  int one = 1;
+
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  want = gw_addr_to_string (address);
+  if (tls != NULL && !gw_tls_can_serve (tls)) {
+    g_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_NO_SERVER,
+                 "cannot listen for TLS on %s: no certificate and private "
+                 "key", want);
+    return NULL;
+  }
+  len = (socklen_t) g_socket_address_get_native_size (address);
+  if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
+    return NULL;
+
+  fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+               IPPROTO_TCP);
+  if (fd < 0)
+    goto fail_errno;
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (ss.ss_family == AF_INET6 &&
+      setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+    goto fail_errno;
+  if (bind (fd, (struct sockaddr *) &ss, len) < 0 ||
+      listen (fd, SOMAXCONN) < 0)
+    goto fail_errno;
+  len = sizeof ss;
+  if (getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
+    goto fail_errno;
+
+  l = g_new0 (GwListener, 1);
+  g_atomic_ref_count_init (&l->ref_count);
+  l->fd = fd;
+  l->address = g_socket_address_new_from_native (&ss, len);
+  l->address_string = gw_addr_to_string (l->address);
+  l->tls = tls != NULL ? gw_tls_ref (tls) : NULL;
+  l->options = options != NULL ? *options : (GwConnOptions) { 0 };
+  l->context = g_main_context_ref_thread_default ();
+  listener_watch (l);
+  return l;
+
+fail_errno:
+  {
+    int err = errno;
+
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                 "cannot bind %s: %s", want, g_strerror (err));
+    if (fd >= 0)
+      close (fd);
+    return NULL;
+  }
+}
+
+GwListener *
+gw_listener_ref (GwListener *listener)
+{
+  g_return_val_if_fail (listener != NULL, NULL);
+  g_atomic_ref_count_inc (&listener->ref_count);
+  return listener;
+}
+
+void
+gw_listener_unref (GwListener *l)
+{
+  if (l == NULL || !g_atomic_ref_count_dec (&l->ref_count))
+    return;
+  if (l->watch != NULL) {
+    g_source_destroy (l->watch);
+    g_source_unref (l->watch);
+  }
+  if (l->backoff != NULL) {
+    g_source_destroy (l->backoff);
+    g_source_unref (l->backoff);
+  }
+  close (l->fd);
+  if (l->destroy != NULL)
+    l->destroy (l->user_data);
+  if (l->tls != NULL)
+    gw_tls_unref (l->tls);
+  g_object_unref (l->address);
+  g_free (l->address_string);
+  g_main_context_unref (l->context);
+  g_free (l);
+}
+
+void
+gw_listener_set_callbacks (GwListener *listener, GwListenerFilterFunc filter,
+                           GwListenerAcceptFunc accept, gpointer user_data,
+                           GDestroyNotify destroy)
+{
+  GDestroyNotify old_destroy;
+  gpointer old_data;
+
+  g_return_if_fail (listener != NULL);
+  old_destroy = listener->destroy;
+  old_data = listener->user_data;
+  listener->filter = filter;
+  listener->accept = accept;
+  listener->user_data = user_data;
+  listener->destroy = destroy;
+  if (old_destroy != NULL)
+    old_destroy (old_data);
+}
+
+void
+gw_listener_set_tls (GwListener *listener, GwTls *tls)
+{
+  g_return_if_fail (listener != NULL);
+  g_return_if_fail (listener->tls != NULL);
+  g_return_if_fail (tls != NULL && gw_tls_can_serve (tls));
+
+  gw_tls_ref (tls);
+  gw_tls_unref (listener->tls);
+  listener->tls = tls;
+}
+
+GSocketAddress *
+gw_listener_get_address (GwListener *listener)
+{
+  g_return_val_if_fail (listener != NULL, NULL);
+  return listener->address;
+}
+
+const char *
+gw_listener_get_address_string (GwListener *listener)
+{
+  g_return_val_if_fail (listener != NULL, NULL);
+  return listener->address_string;
+}

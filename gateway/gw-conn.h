@@ -1,0 +1,245 @@
+/* gw-conn.h: one non-blocking stream connection on a GLib main context.
+ *
+ * A GwConn carries an MSRP byte stream (RFC 4975 section 6, RFC 4976) over
+ * TCP or TLS over TCP; internally the byte stream sits on a small transport
+ * vtable so that an ICE-TCP stream can take TCP's place later.  It is made
+ * from an accepted socket (gw_conn_new_accepted(), usually through a
+ * GwListener) or by connecting (gw_conn_connect()), and runs on the thread
+ * default main context of the thread that made it.
+ *
+ * The owner sets callbacks and then hears from the connection only from that
+ * main context, never from inside a gw_conn_*() call:
+ *
+ *   on_connected  TCP connected and TLS handshake done; writes queued before
+ *                 are sent from now on;
+ *   on_data       bytes received: parse them in place, they are valid only
+ *                 during the call;
+ *   on_drained    the write queue, once congested, fell to the low watermark;
+ *   on_closed     once, with the reason; no callback follows it.
+ *
+ * Writes queue GBytes without copying them, and write as much as the socket
+ * takes at once.  The owner does the flow control: when a connection it
+ * writes to is congested (gw_conn_is_congested()), it pauses reading on the
+ * connection the bytes come from (gw_conn_pause_reading()) and resumes it
+ * from on_drained.  While reading is paused nothing is read from the socket,
+ * so the kernel's window closes and the sender slows down.
+ *
+ * Any callback may drop the owner's last reference or close the connection:
+ * the connection holds a reference of its own while it calls out.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include "gw-tls.h"
+
+G_BEGIN_DECLS
+
+#define GW_CONN_ERROR (gw_conn_error_quark ())
+GQuark gw_conn_error_quark (void);
+
+/* Why a connection closed: the code of the GW_CONN_ERROR that on_closed
+ * receives. */
+typedef enum {
+  GW_CONN_CLOSED_PEER,            /* the peer closed (EOF, TLS close_notify) */
+  GW_CONN_CLOSED_RESET,           /* reset by the peer, or a socket error */
+  GW_CONN_CLOSED_CONNECT_FAILED,  /* connect refused or unreachable */
+  GW_CONN_CLOSED_TIMEOUT,         /* connect, TLS handshake or graceful
+                                   * close took longer than allowed */
+  GW_CONN_CLOSED_IDLE,            /* no byte either way for the idle time */
+  GW_CONN_CLOSED_TLS,             /* TLS handshake failed (version,
+                                   * certificate, name) or the peer broke
+                                   * the TLS protocol */
+  GW_CONN_CLOSED_LOCAL,           /* gw_conn_close() finished */
+} GwConnCloseReason;
+
+/* A stable lower_snake_case name for the log stream: "peer_closed",
+ * "reset", "connect_failed", "timeout", "idle", "tls", "local". */
+const char *gw_conn_close_reason_to_string (GwConnCloseReason reason);
+
+typedef enum {
+  GW_CONN_STATE_CONNECTING,   /* TCP connect in progress */
+  GW_CONN_STATE_HANDSHAKING,  /* TLS handshake in progress */
+  GW_CONN_STATE_OPEN,
+  GW_CONN_STATE_CLOSING,      /* gw_conn_close(): flushing, then shutdown */
+  GW_CONN_STATE_CLOSED,
+} GwConnState;
+
+#define GW_CONN_DEFAULT_HIGH_WATERMARK (256 * 1024)
+#define GW_CONN_DEFAULT_LOW_WATERMARK (64 * 1024)
+#define GW_CONN_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define GW_CONN_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
+#define GW_CONN_DEFAULT_CLOSE_TIMEOUT_MS 5000
+
+/* Settings of a connection; a zero field takes the default.  A NULL
+ * options pointer means all defaults. */
+typedef struct {
+  gsize high_watermark;        /* queued bytes that make it congested */
+  gsize low_watermark;         /* queued bytes at which on_drained is called;
+                                * lowered to high_watermark / 2 if not
+                                * below it */
+  guint connect_timeout_ms;
+  guint handshake_timeout_ms;
+  guint close_timeout_ms;      /* gw_conn_close(): flush and shutdown */
+  guint idle_timeout_ms;       /* 0: none; not counted while reading is
+                                * paused */
+} GwConnOptions;
+
+typedef struct _GwConn GwConn;
+
+typedef struct {
+  void (*on_connected) (GwConn *conn, gpointer user_data);
+  void (*on_data) (GwConn *conn, const guint8 *data, gsize len,
+                   gpointer user_data);
+  void (*on_drained) (GwConn *conn, gpointer user_data);
+  /* @error: (not nullable): domain GW_CONN_ERROR, code @reason, and a
+   * message for the log, e.g. "connect to 127.0.0.1:9 failed: Connection
+   * refused". */
+  void (*on_closed) (GwConn *conn, GwConnCloseReason reason,
+                     const GError *error, gpointer user_data);
+} GwConnCallbacks;
+
+/* Wrap the connected stream socket @fd (which it now owns, whatever the
+ * result), for example one just accepted.  With @tls it starts the TLS
+ * server handshake (state HANDSHAKING), otherwise it is OPEN at once; in
+ * both cases on_connected follows.
+ * Returns: (transfer full) (nullable): NULL with @error when @fd cannot be
+ * used (not a connected socket) or @tls cannot serve. */
+G_GNUC_WARN_UNUSED_RESULT
+GwConn *gw_conn_new_accepted (int fd, GwTls *tls,
+                              const GwConnOptions *options, GError **error);
+
+/* Connect to @address (a GInetSocketAddress) without blocking; with @tls,
+ * then run the TLS client handshake and accept only a certificate for
+ * @peer_name (the host of the msrps URI: a DNS name or an IP literal), or
+ * for the IP address of @address when @peer_name is NULL.  @peer_name is
+ * not used without @tls.  Failures to connect arrive at on_closed.
+ * Returns: (transfer full) (nullable): NULL with @error only when no socket
+ * or TLS session could be made at all. */
+G_GNUC_WARN_UNUSED_RESULT
+GwConn *gw_conn_connect (GSocketAddress *address, GwTls *tls,
+                         const char *peer_name, const GwConnOptions *options,
+                         GError **error);
+
+GwConn *gw_conn_ref (GwConn *conn);
+/* Dropping the last reference of a connection that is not closed aborts it
+ * (see gw_conn_abort()), except during gw_conn_close(), which keeps the
+ * connection alive until on_closed. */
+void gw_conn_unref (GwConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwConn, gw_conn_unref)
+
+/* Replace the callbacks (@callbacks is copied; NULL or a NULL member: not
+ * called).  @destroy is called on the previous @user_data when it is
+ * replaced and when the connection is freed. */
+void gw_conn_set_callbacks (GwConn *conn, const GwConnCallbacks *callbacks,
+                            gpointer user_data, GDestroyNotify destroy);
+
+/* Queue @bytes (a reference is taken; the data is not copied) and write as
+ * much as the connection takes now.  Bytes written while CONNECTING or
+ * HANDSHAKING are sent once OPEN.  An empty @bytes is ignored.
+ * Returns: FALSE when the connection is closing or closed (or just failed;
+ * on_closed tells why): @bytes will not be sent. */
+gboolean gw_conn_write (GwConn *conn, GBytes *bytes);
+
+/* Bytes queued and not yet taken by the kernel (TLS: plaintext not yet
+ * encrypted). */
+gsize gw_conn_get_queued_bytes (GwConn *conn);
+
+/* TRUE from the moment the queue reaches the high watermark until it falls
+ * to the low watermark again, when on_drained is called. */
+gboolean gw_conn_is_congested (GwConn *conn);
+
+/* Stop reading: no on_data until gw_conn_resume_reading().  The socket is
+ * not read at all meanwhile, so the peer is flow-controlled by TCP. */
+void gw_conn_pause_reading (GwConn *conn);
+void gw_conn_resume_reading (GwConn *conn);
+gboolean gw_conn_is_reading_paused (GwConn *conn);
+
+/* Graceful close: no more on_data; send what is queued, then TLS
+ * close_notify and a TCP FIN, then wait for the peer's end of stream (so
+ * that no RST destroys bytes still in flight), all within the close timeout.
+ * on_closed follows with GW_CONN_CLOSED_LOCAL (or TIMEOUT when the queue
+ * could not be sent in time, or the reason of a failure on the way), even if
+ * the owner drops its reference meanwhile.  Before OPEN the queue is
+ * discarded and the connection closes at once (on_closed LOCAL). */
+void gw_conn_close (GwConn *conn);
+
+/* Close now, dropping what is queued; with @reset, the peer gets a TCP RST
+ * (SO_LINGER 0) instead of a FIN.  on_closed is not called (a pending one
+ * is cancelled): the owner decided. */
+void gw_conn_abort (GwConn *conn, gboolean reset);
+
+GwConnState gw_conn_get_state (GwConn *conn);
+
+/* A number unique within the process (the log stream's `conn`), from 1. */
+guint64 gw_conn_get_id (GwConn *conn);
+/* Bytes of the stream each way (TLS: plaintext). */
+guint64 gw_conn_get_bytes_in (GwConn *conn);
+guint64 gw_conn_get_bytes_out (GwConn *conn);
+/* g_get_monotonic_time() when the connection was made. */
+gint64 gw_conn_get_start_time (GwConn *conn);
+/* "127.0.0.1:2855" or "[::1]:2855".  (transfer none) */
+const char *gw_conn_get_peer_address (GwConn *conn);
+/* The local end; for a connecting client it is known once the connect
+ * started, "" before.  (transfer none) */
+const char *gw_conn_get_local_address (GwConn *conn);
+/* "tcp" or "tls".  (transfer none) */
+const char *gw_conn_get_transport_name (GwConn *conn);
+/* The subject of the peer's verified certificate (see
+ * gw_tls_get_peer_subject()), once the TLS handshake is done; NULL for TCP
+ * and for TLS peers that presented none.  (transfer none) (nullable) */
+const char *gw_conn_get_peer_subject (GwConn *conn);
+
+/* Listener ------------------------------------------------------------- */
+
+typedef struct _GwListener GwListener;
+
+/* Called with each accepted peer's address before any connection is made
+ * from it (enforce max-connections, max-connections-per-ip here): FALSE
+ * refuses it with a TCP RST.  (@peer: transfer none) */
+typedef gboolean (*GwListenerFilterFunc) (GwListener *listener,
+                                          GSocketAddress *peer,
+                                          gpointer user_data);
+/* Called with each new connection (transfer none: take a reference to keep
+ * it; otherwise it is aborted when the callback returns).  The connection
+ * is HANDSHAKING (TLS) or OPEN (TCP). */
+typedef void (*GwListenerAcceptFunc) (GwListener *listener, GwConn *conn,
+                                      gpointer user_data);
+
+/* Listen on @address (a GInetSocketAddress; port 0 picks one, see
+ * gw_listener_get_address()).  An IPv6 address listens for IPv6 only
+ * (IPV6_V6ONLY), so [::]:2855 and 0.0.0.0:2855 can both be listened on.
+ * With @tls (which must have a certificate) every accepted connection runs
+ * the TLS server handshake.  @options apply to every accepted connection.
+ * Accepting runs on the thread default main context.
+ * Returns: (transfer full) (nullable): NULL with @error, e.g. "cannot bind
+ * 127.0.0.1:2855: Address already in use". */
+G_GNUC_WARN_UNUSED_RESULT
+GwListener *gw_listener_new (GSocketAddress *address, GwTls *tls,
+                             const GwConnOptions *options, GError **error);
+
+GwListener *gw_listener_ref (GwListener *listener);
+/* Dropping the last reference closes the listening socket; accepted
+ * connections live on. */
+void gw_listener_unref (GwListener *listener);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwListener, gw_listener_unref)
+
+/* @filter may be NULL (accept everyone).  @destroy is called on the
+ * previous @user_data when replaced and when the listener is freed. */
+void gw_listener_set_callbacks (GwListener *listener,
+                                GwListenerFilterFunc filter,
+                                GwListenerAcceptFunc accept,
+                                gpointer user_data, GDestroyNotify destroy);
+
+/* Use @tls (a reference is taken) for connections accepted from now on,
+ * for example after gw_tls_reload(); live connections keep theirs.  The
+ * listener must have been made with TLS, and @tls must have a
+ * certificate. */
+void gw_listener_set_tls (GwListener *listener, GwTls *tls);
+
+/* The bound address (with the port the kernel chose for port 0).
+ * (transfer none) */
+GSocketAddress *gw_listener_get_address (GwListener *listener);
+/* The same as "127.0.0.1:2855" / "[::1]:2855".  (transfer none) */
+const char *gw_listener_get_address_string (GwListener *listener);
+
+G_END_DECLS

@@ -1,0 +1,365 @@
+#include "gw-tls.h"
+
+#include <stdarg.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+G_DEFINE_QUARK (gw-tls-error-quark, gw_tls_error)
+
+struct _GwTls {
+  gatomicrefcount ref_count;
+  char *certificate;
+  char *private_key;
+  char *ca_file;
+  GwTlsPeerVerify peer_verify;
+  SSL_CTX *server_ctx;   /* NULL without a certificate */
+  SSL_CTX *client_ctx;
+};
+
+/* The root cause in OpenSSL's error queue, and empty the queue.  The oldest
+ * entry is the cause; the later ones only say which layer passed it up
+ * ("system lib (BIO routines); PEM lib (SSL routines)").  A system error
+ * reads as strerror() does; others as "reason (library)".  The text OpenSSL
+ * attaches (such as "calling fopen(/x/key.pem, r)") is left out: the caller
+ * names the file itself. */
+static char *
+drain_error_queue (void)
+{
+  unsigned long e = ERR_get_error ();
+  const char *reason;
+  const char *lib;
+  char buf[256];
+
+  if (e == 0)
+    return g_strdup ("unknown OpenSSL error");
+  ERR_clear_error ();
+  if (ERR_SYSTEM_ERROR (e))
+    return g_strdup (g_strerror (ERR_GET_REASON (e)));
+  reason = ERR_reason_error_string (e);
+  lib = ERR_lib_error_string (e);
+  if (reason == NULL) {
+    ERR_error_string_n (e, buf, sizeof buf);
+    reason = buf;
+  }
+  return lib != NULL ? g_strdup_printf ("%s (%s)", reason, lib)
+                     : g_strdup (reason);
+}
+
+void
+gw_tls_set_error (GError **error, GQuark domain, gint code,
+                  const char *format, ...)
+{
+  g_autofree char *what = NULL;
+  g_autofree char *why = drain_error_queue ();
+  va_list ap;
+
+  if (error == NULL)
+    return;
+  va_start (ap, format);
+  what = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_set_error (error, domain, code, "%s: %s", what, why);
+}
+
+/* A daemon has no terminal to ask a passphrase on: an encrypted key fails
+ * to load instead of blocking on a prompt. */
+static int
+no_passphrase (char *buf, int size, int rwflag, void *userdata)
+{
+  return 0;
+}
+
+static SSL_CTX *
+new_ctx (const SSL_METHOD *method, GError **error)
+{
+  SSL_CTX *ctx = SSL_CTX_new (method);
+
+  if (ctx == NULL) {
+    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+                      "cannot create a TLS context");
+    return NULL;
+  }
+  /* TLS 1.2 or later, no renegotiation (a TLS 1.2 CPU exhaustion vector),
+   * and writes that gw-conn.c can resume from a queue whose head may be
+   * re-gathered at another address. */
+  SSL_CTX_set_min_proto_version (ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options (ctx, SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_mode (ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                    SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_default_passwd_cb (ctx, no_passphrase);
+  return ctx;
+}
+
+static gboolean
+load_identity (SSL_CTX *ctx, const GwTls *tls, GError **error)
+{
+  if (SSL_CTX_use_certificate_chain_file (ctx, tls->certificate) != 1) {
+    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_CERTIFICATE,
+                      "cannot load certificate chain %s", tls->certificate);
+    return FALSE;
+  }
+  if (SSL_CTX_use_PrivateKey_file (ctx, tls->private_key,
+                                   SSL_FILETYPE_PEM) != 1) {
+    unsigned long e = ERR_peek_last_error ();
+
+    /* A readable key of another certificate: say which two. */
+    if (ERR_GET_LIB (e) == ERR_LIB_X509 &&
+        ERR_GET_REASON (e) == X509_R_KEY_VALUES_MISMATCH)
+      gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_PRIVATE_KEY,
+                        "private key %s does not match certificate %s",
+                        tls->private_key, tls->certificate);
+    else
+      gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_PRIVATE_KEY,
+                        "cannot load private key %s", tls->private_key);
+    return FALSE;
+  }
+  if (SSL_CTX_check_private_key (ctx) != 1) {
+    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_PRIVATE_KEY,
+                      "private key %s does not match certificate %s",
+                      tls->private_key, tls->certificate);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+load_trust (SSL_CTX *ctx, const GwTls *tls, GError **error)
+{
+  int ok = tls->ca_file != NULL ? SSL_CTX_load_verify_file (ctx, tls->ca_file)
+                                : SSL_CTX_set_default_verify_paths (ctx);
+
+  if (ok != 1) {
+    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_CA,
+                      "cannot load CA file %s", tls->ca_file != NULL ?
+                      tls->ca_file : "(OpenSSL default trust store)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static SSL_CTX *
+build_server_ctx (const GwTls *tls, GError **error)
+{
+  SSL_CTX *ctx = new_ctx (TLS_server_method (), error);
+  static const unsigned char sid_ctx[] = "msrp-edge";
+
+  if (ctx == NULL)
+    return NULL;
+  if (!load_identity (ctx, tls, error))
+    goto fail;
+  if (tls->peer_verify != GW_TLS_PEER_VERIFY_NONE) {
+    int mode = SSL_VERIFY_PEER;
+
+    if (tls->peer_verify == GW_TLS_PEER_VERIFY_REQUIRED)
+      mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    if (!load_trust (ctx, tls, error))
+      goto fail;
+    /* RFC 4976 section 6.1: the CertificateRequest goes with the
+     * ServerHello; naming the acceptable CAs lets a relay with several
+     * certificates pick the right one. */
+    if (tls->ca_file != NULL) {
+      STACK_OF (X509_NAME) *names = SSL_load_client_CA_file (tls->ca_file);
+
+      if (names == NULL) {
+        gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_CA,
+                          "cannot read CA names from %s", tls->ca_file);
+        goto fail;
+      }
+      SSL_CTX_set_client_CA_list (ctx, names);
+    }
+    SSL_CTX_set_verify (ctx, mode, NULL);
+    /* Resumed sessions keep the client's verified identity; OpenSSL
+     * refuses to resume them without a session id context. */
+    SSL_CTX_set_session_id_context (ctx, sid_ctx, sizeof sid_ctx - 1);
+  }
+  return ctx;
+
+fail:
+  SSL_CTX_free (ctx);
+  return NULL;
+}
+
+static SSL_CTX *
+build_client_ctx (const GwTls *tls, GError **error)
+{
+  SSL_CTX *ctx = new_ctx (TLS_client_method (), error);
+
+  if (ctx == NULL)
+    return NULL;
+  /* RFC 4976 section 9.2: the server's certificate must be valid and
+   * signed by an acceptable authority (the name is checked per SSL). */
+  SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, NULL);
+  if (!load_trust (ctx, tls, error) ||
+      (tls->certificate != NULL && !load_identity (ctx, tls, error))) {
+    SSL_CTX_free (ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+static void
+tls_free (GwTls *tls)
+{
+  g_free (tls->certificate);
+  g_free (tls->private_key);
+  g_free (tls->ca_file);
+  if (tls->server_ctx != NULL)
+    SSL_CTX_free (tls->server_ctx);
+  if (tls->client_ctx != NULL)
+    SSL_CTX_free (tls->client_ctx);
+  g_free (tls);
+}
+
+GwTls *
+gw_tls_new (const GwTlsSettings *settings, GError **error)
+{
+  GwTls *tls;
+
+  g_return_val_if_fail (settings != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if ((settings->certificate == NULL) != (settings->private_key == NULL)) {
+    g_set_error (error, GW_TLS_ERROR, settings->certificate == NULL ?
+                 GW_TLS_ERROR_CERTIFICATE : GW_TLS_ERROR_PRIVATE_KEY,
+                 "private key %s has no certificate, or certificate %s has "
+                 "no private key: give both or neither",
+                 settings->private_key != NULL ? settings->private_key : "-",
+                 settings->certificate != NULL ? settings->certificate : "-");
+    return NULL;
+  }
+
+  tls = g_new0 (GwTls, 1);
+  g_atomic_ref_count_init (&tls->ref_count);
+  tls->certificate = g_strdup (settings->certificate);
+  tls->private_key = g_strdup (settings->private_key);
+  tls->ca_file = g_strdup (settings->ca_file);
+  tls->peer_verify = settings->peer_verify;
+
+  /* Whatever a failed call left in the queue must not end up in the
+   * message of a later error. */
+  ERR_clear_error ();
+  if (tls->certificate != NULL &&
+      (tls->server_ctx = build_server_ctx (tls, error)) == NULL)
+    goto fail;
+  if ((tls->client_ctx = build_client_ctx (tls, error)) == NULL)
+    goto fail;
+  return tls;
+
+fail:
+  ERR_clear_error ();
+  tls_free (tls);
+  return NULL;
+}
+
+GwTls *
+gw_tls_reload (GwTls *tls, GError **error)
+{
+  GwTlsSettings settings = {
+    .certificate = tls->certificate,
+    .private_key = tls->private_key,
+    .ca_file = tls->ca_file,
+    .peer_verify = tls->peer_verify,
+  };
+
+  return gw_tls_new (&settings, error);
+}
+
+GwTls *
+gw_tls_ref (GwTls *tls)
+{
+  g_return_val_if_fail (tls != NULL, NULL);
+  g_atomic_ref_count_inc (&tls->ref_count);
+  return tls;
+}
+
+void
+gw_tls_unref (GwTls *tls)
+{
+  if (tls != NULL && g_atomic_ref_count_dec (&tls->ref_count))
+    tls_free (tls);
+}
+
+gboolean
+gw_tls_can_serve (GwTls *tls)
+{
+  g_return_val_if_fail (tls != NULL, FALSE);
+  return tls->server_ctx != NULL;
+}
+
+SSL *
+gw_tls_new_server_ssl (GwTls *tls, GError **error)
+{
+  SSL *ssl;
+
+  g_return_val_if_fail (tls != NULL, NULL);
+  if (tls->server_ctx == NULL) {
+    g_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_NO_SERVER,
+                 "TLS server role needs a certificate and a private key");
+    return NULL;
+  }
+  ssl = SSL_new (tls->server_ctx);
+  if (ssl == NULL)
+    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+                      "cannot create a TLS server session");
+  return ssl;
+}
+
+SSL *
+gw_tls_new_client_ssl (GwTls *tls, const char *peer_name, GError **error)
+{
+  SSL *ssl;
+  X509_VERIFY_PARAM *param;
+  gboolean ok;
+
+  g_return_val_if_fail (tls != NULL, NULL);
+  g_return_val_if_fail (peer_name != NULL, NULL);
+
+  ssl = SSL_new (tls->client_ctx);
+  if (ssl == NULL) {
+    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+                      "cannot create a TLS client session");
+    return NULL;
+  }
+  param = SSL_get0_param (ssl);
+  if (g_hostname_is_ip_address (peer_name)) {
+    ok = X509_VERIFY_PARAM_set1_ip_asc (param, peer_name) == 1;
+  } else {
+    /* RFC 4976 section 9.2: the subjectAltName dNSName must match the
+     * host of the URI, and clients send it as server name indication. */
+    X509_VERIFY_PARAM_set_hostflags (param,
+                                     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    ok = SSL_set1_host (ssl, peer_name) == 1 &&
+         SSL_set_tlsext_host_name (ssl, peer_name) == 1;
+  }
+  if (!ok) {
+    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+                      "cannot expect peer name '%s'", peer_name);
+    SSL_free (ssl);
+    return NULL;
+  }
+  return ssl;
+}
+
+char *
+gw_tls_get_peer_subject (SSL *ssl)
+{
+  X509 *cert;
+  BIO *bio;
+  char *data;
+  long len;
+  char *out;
+
+  g_return_val_if_fail (ssl != NULL, NULL);
+  cert = SSL_get0_peer_certificate (ssl);
+  if (cert == NULL || SSL_get_verify_result (ssl) != X509_V_OK)
+    return NULL;
+  bio = BIO_new (BIO_s_mem ());
+  if (bio == NULL)
+    return NULL;
+  X509_NAME_print_ex (bio, X509_get_subject_name (cert), 0, XN_FLAG_RFC2253);
+  len = BIO_get_mem_data (bio, &data);
+  out = g_strndup (data, len > 0 ? (gsize) len : 0);
+  BIO_free (bio);
+  return out;
+}
