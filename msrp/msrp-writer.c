@@ -291,7 +291,10 @@ path_to_text (const char *which, GPtrArray *uris, GError **error)
                      "%s: URI %u is NULL", which, i + 1);
         return NULL;
       }
-  return msrp_uri_list_to_string (uris);
+  /* Each URI as it was received (canonical for URIs made here): a relay
+   * hands peers back their own URIs byte for byte, since many clients
+   * compare paths as strings rather than by RFC 4975 section 6.1. */
+  return msrp_uri_list_to_text (uris);
 }
 
 static gboolean
