@@ -16,6 +16,10 @@
  *   Message-ID is refused with GONE from then on (RFC 4975 section 7.1);
  *   COMPLETE hands out exactly the total; PENDING matches
  *   msrp_reassembler_get_progress();
+ * - chunks still open of a message aborted with '#' or abandoned fail with
+ *   GONE (or the error they had already failed with); a chunk opened as a
+ *   late duplicate of a completed message ends DUPLICATE (or with its own
+ *   error);
  * - at the end, with every chunk freed and every message abandoned, nothing
  *   is buffered (or, for odd-sized inputs, the reassembler is dropped with
  *   messages pending, which must not leak).
@@ -26,6 +30,13 @@
  * MSRP_REASSEMBLY_REMEMBERED_IDS ids can have been remembered after it;
  * since no operation remembers more than one id (churn: one per message),
  * the harness counts them and asserts within that window only.
+ *
+ * Once forgotten, an id starts a new message (msrp-reassembly.h), so one id
+ * can name several messages over time, and a chunk opened under an id
+ * belongs to the message the id named then, not to a later one: a '#' or an
+ * abandon only fails the open chunks of the message it ends.  The harness
+ * numbers messages (a generation per begin that created one) and records
+ * in each slot the message its chunk belongs to.
  *
  * Op byte: bits 0-2 kind, bits 3-4 slot, bits 5-7 arguments. */
 #include <stdint.h>
@@ -89,6 +100,12 @@ typedef struct {
   int slot_id[N_SLOTS];
   gboolean slot_failed[N_SLOTS];        /* add_data failed: later calls
                                          * repeat that error's code */
+  guint slot_msg[N_SLOTS];      /* generation of the chunk's message; 0: a
+                                 * late duplicate of a completed message */
+  gboolean slot_gone[N_SLOTS];  /* its message was aborted or abandoned
+                                 * while it was open */
+  guint cur_msg[N_IDS];         /* generation of the id's pending message */
+  guint n_msgs;                 /* generations handed out */
   gboolean aborted[N_IDS];      /* a '#' chunk of it ended ... */
   guint64 aborted_at[N_IDS];    /* ... when this many ids could have been
                                  * remembered */
@@ -111,6 +128,17 @@ set_aborted (State *st, int id)
   st->aborted_at[id] = st->n_remembered;
 }
 
+/* The message of generation @msg left the table by '#' or abandon: its
+ * open chunks are gone. */
+static void
+mark_gone (State *st, guint msg)
+{
+  g_assert (msg != 0);
+  for (int s = 0; s < N_SLOTS; s++)
+    if (st->slots[s] != NULL && st->slot_msg[s] == msg)
+      st->slot_gone[s] = TRUE;
+}
+
 static void
 check_error (const GError *error)
 {
@@ -130,6 +158,7 @@ op_begin (State *st, int s, unsigned args, Input *in)
   gboolean bad_id = (sel & 0x2000) != 0;
   MsrpByteRange br = { 0 };
   GError *error = NULL;
+  gboolean was_pending;
 
   br.start = position ((unsigned) (sel >> 4), take (in, 2));
   br.end = position ((unsigned) (sel >> 7), take (in, 2));
@@ -138,6 +167,8 @@ op_begin (State *st, int s, unsigned args, Input *in)
   br.total_unknown = (args & 4) != 0;
 
   g_clear_pointer (&st->slots[s], msrp_reassembly_chunk_free);
+  was_pending = msrp_reassembler_get_progress (st->r, ids[id], NULL, NULL,
+                                               NULL);
   st->slots[s] = msrp_reassembler_begin_chunk (st->r,
                                                bad_id ? bad_ids[(sel >> 14) & 1]
                                                       : ids[id],
@@ -145,10 +176,22 @@ op_begin (State *st, int s, unsigned args, Input *in)
                                                cts[(sel >> 2) & 3], &error);
   st->slot_id[s] = id;
   st->slot_failed[s] = FALSE;
+  st->slot_gone[s] = FALSE;
+  st->slot_msg[s] = 0;
   if (st->slots[s] == NULL) {
     check_error (error);
   } else {
     g_assert (error == NULL);
+    g_assert (!bad_id);
+    /* The chunk joins the id's pending message, starts a new one, or (the
+     * id remembered as completed) is a late duplicate of no message. */
+    if (msrp_reassembler_get_progress (st->r, ids[id], NULL, NULL, NULL)) {
+      if (!was_pending)
+        st->cur_msg[id] = ++st->n_msgs;
+      st->slot_msg[s] = st->cur_msg[id];
+    } else {
+      g_assert (!was_pending);
+    }
   }
   if (bad_id) {
     g_assert (st->slots[s] == NULL);
@@ -186,9 +229,11 @@ op_data (State *st, int s, unsigned args, Input *in)
     return;
   if (msrp_reassembly_chunk_add_data (st->slots[s], src, len, &error)) {
     g_assert (error == NULL);
+    g_assert (!st->slot_gone[s] && !st->slot_failed[s]);
   } else {
     check_error (error);
-    if (known_aborted (st, st->slot_id[s]) && !st->slot_failed[s])
+    /* Sections 7.1 and 10.5: its message is gone, stop sending. */
+    if (st->slot_gone[s] && !st->slot_failed[s])
       g_assert (error->code == MSRP_REASSEMBLY_ERROR_GONE);
     st->slot_failed[s] = TRUE;
   }
@@ -223,11 +268,17 @@ op_end (State *st, int s, unsigned args)
     check_error (error);
   else
     g_assert (error == NULL);
-  /* A chunk open across its message's abort fails. */
-  if (known_aborted (st, st->slot_id[s]))
+  /* A chunk open across its message's abort or abandon fails; a failed
+   * chunk fails again. */
+  if (st->slot_gone[s])
     g_assert (res == MSRP_REASSEMBLY_FAILED &&
               (st->slot_failed[s] ||
                error->code == MSRP_REASSEMBLY_ERROR_GONE));
+  if (st->slot_failed[s])
+    g_assert (res == MSRP_REASSEMBLY_FAILED);
+  /* A late duplicate stays one, whatever became of its id since. */
+  if (st->slot_msg[s] == 0 && !st->slot_failed[s])
+    g_assert (res == MSRP_REASSEMBLY_DUPLICATE);
   g_clear_error (&error);
 
   /* '#' never leaves the message pending nor delivers it. */
@@ -271,8 +322,10 @@ op_end (State *st, int s, unsigned args)
     break;
   }
 done:
-  if (res == MSRP_REASSEMBLY_INTERRUPTED)
+  if (res == MSRP_REASSEMBLY_INTERRUPTED) {
     set_aborted (st, st->slot_id[s]);
+    mark_gone (st, st->slot_msg[s]);
+  }
   g_clear_pointer (&body, g_bytes_unref);
   g_free (ct);
 }
@@ -393,6 +446,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
       g_assert (found || received == 0);
       g_assert (!found || !known_aborted (&st, id));
+      if (found)
+        mark_gone (&st, st.cur_msg[id]);
       break;
     }
     default:

@@ -886,6 +886,60 @@ START_TEST (test_remembered_aborted)
 }
 END_TEST
 
+/* A chunk belongs to the message its id named when it was opened.  Two
+ * chunks of "reuse1" stay open while the message completes (one opened
+ * before, one after, as a late duplicate); the id is then forgotten, a new
+ * message under it is aborted with '#'.  That abort ends the new message
+ * only (section 7.1): the old chunks are still late duplicates of the
+ * delivered one (DUPLICATE, answered 200), not chunks of the aborted one
+ * (GONE).  Found by fuzz-reassembly (corpus regress-stale-chunk-of-reused-id,
+ * where the harness, not the module, was wrong). */
+START_TEST (test_forgotten_id_reused_then_aborted)
+{
+  g_autoptr (MsrpReassembler) r = msrp_reassembler_new (MIB);
+  g_autoptr (GError) error = NULL;
+  MsrpReassemblyChunk *before, *after;
+  MsrpByteRange br;
+
+  parse_range ("1-4/4", &br);
+  before = msrp_reassembler_begin_chunk (r, "reuse1", &br, NULL, &error);
+  ck_assert_ptr_nonnull (before);
+  ck_assert_int_eq (send_chunk (r, "reuse1", "1-4/4", "abcd", 4, '$', NULL),
+                    MSRP_REASSEMBLY_COMPLETE);
+  after = msrp_reassembler_begin_chunk (r, "reuse1", &br, NULL, &error);
+  ck_assert_ptr_nonnull (after);
+  for (int i = 0; i < MSRP_REASSEMBLY_REMEMBERED_IDS; i++) {
+    g_autofree char *id = g_strdup_printf ("push%d", i);
+
+    ck_assert_int_eq (send_chunk (r, id, "1-1/1", "x", 1, '$', NULL),
+                      MSRP_REASSEMBLY_COMPLETE);
+  }
+  /* Forgotten: a new message, which the sender aborts. */
+  ck_assert_int_eq (send_chunk (r, "reuse1", "1-*/9", "abc", 3, '#', NULL),
+                    MSRP_REASSEMBLY_INTERRUPTED);
+  parse_range ("4-*/9", &br);
+  ck_assert_ptr_null (msrp_reassembler_begin_chunk (r, "reuse1", &br, NULL,
+                                                    &error));
+  ck_assert_int_eq (error->code, MSRP_REASSEMBLY_ERROR_GONE);
+  g_clear_error (&error);
+
+  ck_assert (msrp_reassembly_chunk_add_data (before, guarded ("ab", 2), 2,
+                                             &error));
+  ck_assert_int_eq (msrp_reassembly_chunk_end (before, '+', NULL, NULL, NULL,
+                                               &error),
+                    MSRP_REASSEMBLY_DUPLICATE);
+  ck_assert_ptr_null (error);
+  ck_assert (msrp_reassembly_chunk_add_data (after, guarded ("abcd", 4), 4,
+                                             &error));
+  ck_assert_int_eq (msrp_reassembly_chunk_end (after, '$', NULL, NULL, NULL,
+                                               &error),
+                    MSRP_REASSEMBLY_DUPLICATE);
+  ck_assert_ptr_null (error);
+  ck_assert_uint_eq (msrp_reassembler_get_n_pending (r), 0);
+  ck_assert_uint_eq (msrp_reassembler_get_buffered (r), 0);
+}
+END_TEST
+
 /* Reverse delivery of many small chunks: one piece per chunk, no merging
  * copies; the result is exact and all memory is returned. */
 START_TEST (test_reverse_many_chunks)
@@ -1283,6 +1337,7 @@ reassembly_suite (void)
   tcase_add_test (tc, test_list_and_abandon_all);
   tcase_add_test (tc, test_remembered_ids);
   tcase_add_test (tc, test_remembered_aborted);
+  tcase_add_test (tc, test_forgotten_id_reused_then_aborted);
   tcase_add_test (tc, test_reverse_many_chunks);
   suite_add_tcase (s, tc);
 
