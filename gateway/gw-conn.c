@@ -10,6 +10,7 @@
 #include <glib-unix.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "gw-addr.h"
 #include "gw-log.h"
@@ -1383,6 +1384,25 @@ gw_conn_get_peer_subject (GwConn *conn)
 {
   g_return_val_if_fail (conn != NULL, NULL);
   return conn->peer_subject;
+}
+
+gboolean
+gw_conn_peer_certificate_matches (GwConn *conn, const char *host)
+{
+  X509 *cert;
+
+  g_return_val_if_fail (conn != NULL, FALSE);
+  g_return_val_if_fail (host != NULL, FALSE);
+  /* peer_subject is set only for a certificate that verified. */
+  if (conn->ssl == NULL || conn->peer_subject == NULL)
+    return FALSE;
+  cert = SSL_get0_peer_certificate (conn->ssl);
+  if (cert == NULL)
+    return FALSE;
+  if (X509_check_ip_asc (cert, host, 0) == 1)
+    return TRUE;
+  return X509_check_host (cert, host, strlen (host),
+                          X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
 }
 
 /* --- listener --------------------------------------------------------- */

@@ -188,6 +188,12 @@ const char *gw_conn_get_transport_name (GwConn *conn);
  * gw_tls_get_peer_subject()), once the TLS handshake is done; NULL for TCP
  * and for TLS peers that presented none.  (transfer none) (nullable) */
 const char *gw_conn_get_peer_subject (GwConn *conn);
+/* TRUE when the TLS peer presented a certificate that verified and is valid
+ * for @host, a DNS name (subjectAltName dNSName, no partial wildcards) or an
+ * IP literal (iPAddress): RFC 4976 section 6.3 checks a relay's certificate
+ * against the host of its first From-Path URI this way.  FALSE for TCP,
+ * for peers without a certificate, and once the connection is closed. */
+gboolean gw_conn_peer_certificate_matches (GwConn *conn, const char *host);
 
 /* Listener ------------------------------------------------------------- */
 

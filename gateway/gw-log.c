@@ -25,6 +25,8 @@ static struct {
   GLogLevelFlags max_level;   /* numerically largest level still written */
   GwLogSink sink;
   char *instance;
+  GwLogTapFunc tap;
+  gpointer tap_data;
 } log_state = {
   .format = GW_LOG_FORMAT_JSON,
   .max_level = G_LOG_LEVEL_INFO,
@@ -405,6 +407,21 @@ gw_log_event_emit (GwLogEvent *ev, const char *format, ...)
   message = g_strdup_vprintf (format, ap);
   va_end (ap);
   output (ev->level, ev->event, ev->fields, message);
+  if (log_state.tap != NULL) {
+    g_autofree char *line = format_line (GW_LOG_FORMAT_JSON, ev->level,
+                                         ev->event, ev->fields, message);
+
+    log_state.tap (ev->event, line, log_state.tap_data);
+  }
+}
+
+void
+gw_log_set_tap (GwLogTapFunc tap, gpointer user_data)
+{
+  g_mutex_lock (&log_state.lock);
+  log_state.tap = tap;
+  log_state.tap_data = user_data;
+  g_mutex_unlock (&log_state.lock);
 }
 
 char *

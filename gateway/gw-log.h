@@ -58,6 +58,13 @@ void gw_log_event_free (GwLogEvent *ev);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwLogEvent, gw_log_event_free)
 
+/* A tap sees every event the stream writes (after the level filter), as
+ * its JSON line without newline, on the thread that emits it; for tests
+ * that check what the daemon logged.  @tap NULL removes it. */
+typedef void (*GwLogTapFunc) (const char *event, const char *json_line,
+                              gpointer user_data);
+void gw_log_set_tap (GwLogTapFunc tap, gpointer user_data);
+
 /* The line @ev would be written as (no trailing newline), with @message;
  * exposed for the unit tests of the format.  (transfer full) */
 char *gw_log_event_to_line (const GwLogEvent *ev, GwLogFormat format,

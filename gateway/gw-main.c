@@ -1,9 +1,20 @@
 /* msrp-edge: the daemon's entry point.
  *
  * With no arguments it runs on the embedded default: MSRP over TCP on
- * 127.0.0.1:2855, no TLS; --config FILE runs on a GKeyFile instead.  The relay engine (RFC 4976) lands with the relay
- * work; until then the daemon starts its listeners, logs them, and closes
- * each accepted connection with a log line that says why. */
+ * 127.0.0.1:2855, no TLS; --config FILE runs on a GKeyFile instead.  It
+ * listens for msrp (TCP) and msrps (TLS 1.2 and later) on every address of
+ * [listen], IPv4 and IPv6, and relays what comes in (gw-relay.h).
+ *
+ * Signals:
+ *   SIGTERM, SIGINT  stop accepting; frames in flight may finish for up to
+ *                    SHUTDOWN_GRACE_S seconds; then close everything and
+ *                    exit 0.
+ *   SIGHUP           read the users file and the TLS certificate, key and
+ *                    CA file again; on success new AUTHs and new
+ *                    connections use them, live connections are kept; on
+ *                    error the old ones stay (log: config_reloaded or
+ *                    reload_failed).
+ */
 #include "msrp-edge-config.h"
 
 #include <glib-unix.h>
@@ -13,72 +24,178 @@
 
 #include "gw-addr.h"
 #include "gw-config.h"
+#include "gw-conn.h"
 #include "gw-log.h"
+#include "gw-relay.h"
+#include "gw-tls.h"
+#include "gw-users.h"
+
+/* How long SIGTERM waits for frames in flight. */
+#define SHUTDOWN_GRACE_S 10
+#define SHUTDOWN_POLL_MS 100
 
 typedef struct {
   GMainLoop *loop;
-  GSocketService *msrp_service;
-  guint64 next_conn_id;
+  GwConfig *config;
+  GwRelay *relay;
+  GwTls *tls;               /* NULL without [tls] certificate / ca-file */
+  GPtrArray *tls_listeners; /* GwListener, to swap reloaded TLS in */
+  gboolean stopping;
+  gint64 stop_deadline;
+  int exit_status;
 } Daemon;
 
-static gboolean
-on_incoming (GSocketService *service, GSocketConnection *connection,
-             GObject *source_object, gpointer user_data)
+static void
+log_failure (const char *event, const char *reason)
 {
-  Daemon *d = user_data;
-  g_autoptr (GSocketAddress) peer = NULL;
-  g_autofree char *peer_str = NULL;
-  g_autoptr (GwLogEvent) ev = NULL;
-  guint64 conn = ++d->next_conn_id;
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_CRITICAL, event);
 
-  peer = g_socket_connection_get_remote_address (connection, NULL);
-  peer_str = peer != NULL ? gw_addr_to_string (peer) : g_strdup ("unknown");
+  gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (ev, "%s", reason);
+}
 
-  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_closed");
-  gw_log_event_add_int (ev, "conn", (gint64) conn);
-  gw_log_event_add_str (ev, "peer", peer_str);
-  gw_log_event_add_str (ev, "reason", "relay engine not available");
-  gw_log_event_emit (ev, "closed connection from %s: this build has no relay "
-                     "engine yet", peer_str);
-  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+/* The TLS contexts of [tls]: a server context for msrps listeners (peer
+ * certificates asked for and checked when verify-relays, RFC 4976 section
+ * 6.1) and a client context for msrps next hops.  NULL, without error,
+ * when there is nothing to build from. */
+static GwTls *
+make_tls (GwConfig *c, GError **error)
+{
+  GwTlsSettings settings = {
+    .certificate = c->tls_certificate,
+    .private_key = c->tls_private_key,
+    .ca_file = c->tls_ca_file,
+    .peer_verify = c->tls_verify_relays ? GW_TLS_PEER_VERIFY_OPTIONAL
+                                        : GW_TLS_PEER_VERIFY_NONE,
+  };
+
+  return gw_tls_new (&settings, error);
+}
+
+static gboolean
+start_listeners (Daemon *d, MsrpScheme scheme, GPtrArray *addrs,
+                 GError **error)
+{
+  const char *proto = scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp";
+  GwConnOptions options = {
+    .idle_timeout_ms = d->config->idle_timeout * 1000,
+  };
+
+  for (guint i = 0; i < addrs->len; i++) {
+    g_autoptr (GwListener) l = NULL;
+    g_autoptr (GwLogEvent) ev = NULL;
+    const char *bound;
+
+    l = gw_listener_new (addrs->pdata[i],
+                         scheme == MSRP_SCHEME_MSRPS ? d->tls : NULL,
+                         &options, error);
+    if (l == NULL) {
+      g_prefix_error (error, "cannot listen for %s: ", proto);
+      return FALSE;
+    }
+    gw_relay_add_listener (d->relay, l, scheme);
+    if (scheme == MSRP_SCHEME_MSRPS)
+      g_ptr_array_add (d->tls_listeners, gw_listener_ref (l));
+    bound = gw_listener_get_address_string (l);
+    ev = gw_log_event_new (G_LOG_LEVEL_INFO, "listener_up");
+    gw_log_event_add_str (ev, "proto", proto);
+    gw_log_event_add_str (ev, "addr", bound);
+    gw_log_event_emit (ev, "listening for %s on %s", proto, bound);
+  }
   return TRUE;
 }
 
 static gboolean
-start_listener (Daemon *d, const char *proto, GPtrArray *addrs,
-                GError **error)
+check_stopped (gpointer data)
 {
-  for (guint i = 0; i < addrs->len; i++) {
-    GSocketAddress *want = addrs->pdata[i];
-    g_autoptr (GSocketAddress) bound = NULL;
-    g_autofree char *bound_str = NULL;
-    g_autofree char *want_str = gw_addr_to_string (want);
-    g_autoptr (GwLogEvent) ev = NULL;
+  Daemon *d = data;
+  gboolean busy = gw_relay_is_busy (d->relay);
 
-    if (!g_socket_listener_add_address (G_SOCKET_LISTENER (d->msrp_service),
-                                        want, G_SOCKET_TYPE_STREAM,
-                                        G_SOCKET_PROTOCOL_TCP, NULL, &bound,
-                                        error)) {
-      g_prefix_error (error, "cannot listen for %s on %s: ", proto, want_str);
-      return FALSE;
-    }
-    bound_str = gw_addr_to_string (bound);
-    ev = gw_log_event_new (G_LOG_LEVEL_INFO, "listener_up");
-    gw_log_event_add_str (ev, "proto", proto);
-    gw_log_event_add_str (ev, "addr", bound_str);
-    gw_log_event_emit (ev, "listening for %s on %s", proto, bound_str);
+  if (busy && g_get_monotonic_time () < d->stop_deadline)
+    return G_SOURCE_CONTINUE;
+  if (busy) {
+    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
+                                                  "shutdown_timeout");
+
+    gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
+    gw_log_event_emit (ev, "frames still in flight after %d s: closing "
+                       "anyway", SHUTDOWN_GRACE_S);
   }
-  return TRUE;
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
 on_quit_signal (gpointer user_data)
 {
   Daemon *d = user_data;
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stopping");
+  g_autoptr (GwLogEvent) ev = NULL;
 
-  gw_log_event_emit (ev, "signal received, stopping");
-  g_main_loop_quit (d->loop);
+  if (d->stopping) {
+    /* A second signal: do not wait any longer. */
+    g_main_loop_quit (d->loop);
+    return G_SOURCE_CONTINUE;
+  }
+  d->stopping = TRUE;
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stopping");
+  gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
+  gw_log_event_emit (ev, "signal received: no new connections; waiting up "
+                     "to %d s for frames in flight", SHUTDOWN_GRACE_S);
+  gw_relay_close_listeners (d->relay);
+  g_ptr_array_set_size (d->tls_listeners, 0);
+  d->stop_deadline = g_get_monotonic_time () +
+                     (gint64) SHUTDOWN_GRACE_S * G_USEC_PER_SEC;
+  if (check_stopped (d) == G_SOURCE_CONTINUE)
+    g_timeout_add (SHUTDOWN_POLL_MS, check_stopped, d);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_reload_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+  g_autoptr (GwUsers) users = NULL;
+  g_autoptr (GwTls) tls = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  /* Everything is read first; nothing changes unless all of it loaded. */
+  if (d->config->auth_users_file != NULL) {
+    users = gw_users_load (d->config->auth_users_file, &error);
+    if (users == NULL) {
+      ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
+      gw_log_event_add_str (ev, "reason", error->message);
+      gw_log_event_emit (ev, "reload failed, keeping the old users and "
+                         "certificates: %s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  }
+  if (d->tls != NULL) {
+    tls = gw_tls_reload (d->tls, &error);
+    if (tls == NULL) {
+      ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
+      gw_log_event_add_str (ev, "reason", error->message);
+      gw_log_event_emit (ev, "reload failed, keeping the old users and "
+                         "certificates: %s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  }
+  if (users != NULL)
+    gw_relay_set_users (d->relay, users);
+  if (tls != NULL) {
+    for (guint i = 0; i < d->tls_listeners->len; i++)
+      gw_listener_set_tls (d->tls_listeners->pdata[i], tls);
+    gw_relay_set_client_tls (d->relay, tls);
+    gw_tls_unref (d->tls);
+    d->tls = g_steal_pointer (&tls);
+  }
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "config_reloaded");
+  if (users != NULL) {
+    gw_log_event_add_str (ev, "users_file", gw_users_get_source (users));
+    gw_log_event_add_int (ev, "users", gw_users_get_count (users));
+  }
+  gw_log_event_add_bool (ev, "tls", d->tls != NULL);
+  gw_log_event_emit (ev, "reloaded the users file and TLS certificates");
   return G_SOURCE_CONTINUE;
 }
 
@@ -93,6 +210,7 @@ main (int argc, char **argv)
   g_autofree char *log_level = NULL;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GwUsers) users = NULL;
   Daemon d = { 0 };
   g_autoptr (GwLogEvent) ev = NULL;
   const GOptionEntry entries[] = {
@@ -127,6 +245,16 @@ main (int argc, char **argv)
       fprintf (stderr, "msrp-edge: %s\n", error->message);
       return 1;
     }
+    if (config->auth_users_file != NULL) {
+      g_autoptr (GwUsers) check_users = gw_users_load (
+        config->auth_users_file, &error);
+
+      if (check_users == NULL) {
+        fprintf (stderr, "msrp-edge: %s: [auth] users-file: %s\n",
+                 check_path, error->message);
+        return 1;
+      }
+    }
     printf ("%s: configuration is valid\n", check_path);
     return 0;
   }
@@ -146,38 +274,62 @@ main (int argc, char **argv)
   }
   gw_log_init (config->log_format, config->log_level, config->name);
 
-  d.loop = g_main_loop_new (NULL, FALSE);
-  d.msrp_service = g_socket_service_new ();
-  g_signal_connect (d.msrp_service, "incoming", G_CALLBACK (on_incoming), &d);
-
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "config_loaded");
   gw_log_event_add_str (ev, "source", config->source);
   gw_log_event_add_str (ev, "version", MSRP_EDGE_VERSION);
+  gw_log_event_add_bool (ev, "tls", config->listen_msrps->len > 0);
   gw_log_event_emit (ev, "msrp-edge %s starting on %s%s", MSRP_EDGE_VERSION,
                      config->source, config->listen_msrps->len == 0 ?
                      " (no TLS)" : "");
 
-  if (config->listen_msrps->len > 0)
-    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                 "[listen] msrps: this build has no TLS listener yet");
-  if (error != NULL ||
-      !start_listener (&d, "msrp", config->listen_msrp, &error)) {
-    g_autoptr (GwLogEvent) fail = gw_log_event_new (G_LOG_LEVEL_CRITICAL,
-                                                    "startup_failed");
-    gw_log_event_add_str (fail, "reason", error->message);
-    gw_log_event_emit (fail, "%s", error->message);
-    g_object_unref (d.msrp_service);
-    g_main_loop_unref (d.loop);
-    return 1;
+  d.config = config;
+  d.exit_status = 0;
+  d.tls_listeners = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) gw_listener_unref);
+  if (config->auth_users_file != NULL) {
+    users = gw_users_load (config->auth_users_file, &error);
+  } else {
+    g_autoptr (GwLogEvent) warn = gw_log_event_new (G_LOG_LEVEL_WARNING,
+                                                    "no_users");
+
+    gw_log_event_emit (warn, "no [auth] users-file: every AUTH will fail, "
+                       "so no session can be obtained");
+    users = gw_users_new_empty ();
+  }
+  /* A client context is always there (msrps next hops check servers
+   * against ca-file or the system store); a server one with a
+   * certificate. */
+  if (users != NULL)
+    d.tls = make_tls (config, &error);
+  if (users != NULL && d.tls != NULL)
+    d.relay = gw_relay_new (config, users, d.tls, &error);
+  if (d.relay == NULL ||
+      !start_listeners (&d, MSRP_SCHEME_MSRP, config->listen_msrp, &error) ||
+      !start_listeners (&d, MSRP_SCHEME_MSRPS, config->listen_msrps,
+                        &error)) {
+    log_failure ("startup_failed", error->message);
+    d.exit_status = 1;
+    goto out;
   }
 
+  d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_quit_signal, &d);
   g_unix_signal_add (SIGINT, on_quit_signal, &d);
+  g_unix_signal_add (SIGHUP, on_reload_signal, &d);
   g_main_loop_run (d.loop);
+  gw_relay_log_stats (d.relay);
 
-  g_socket_service_stop (d.msrp_service);
-  g_socket_listener_close (G_SOCKET_LISTENER (d.msrp_service));
-  g_object_unref (d.msrp_service);
-  g_main_loop_unref (d.loop);
-  return 0;
+out:
+  {
+    g_autoptr (GwLogEvent) bye = gw_log_event_new (G_LOG_LEVEL_INFO,
+                                                   "stopped");
+
+    g_clear_pointer (&d.relay, gw_relay_free);
+    gw_log_event_add_int (bye, "status", d.exit_status);
+    gw_log_event_emit (bye, "msrp-edge stopped");
+  }
+  g_clear_pointer (&d.tls_listeners, g_ptr_array_unref);
+  g_clear_pointer (&d.tls, gw_tls_unref);
+  g_clear_pointer (&d.loop, g_main_loop_unref);
+  return d.exit_status;
 }

@@ -12,6 +12,7 @@ struct _GwTls {
   char *private_key;
   char *ca_file;
   GwTlsPeerVerify peer_verify;
+  gboolean skip_server_verify;
   SSL_CTX *server_ctx;   /* NULL without a certificate */
   SSL_CTX *client_ctx;
 };
@@ -189,7 +190,8 @@ build_client_ctx (const GwTls *tls, GError **error)
     return NULL;
   /* RFC 4976 section 9.2: the server's certificate must be valid and
    * signed by an acceptable authority (the name is checked per SSL). */
-  SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, NULL);
+  SSL_CTX_set_verify (ctx, tls->skip_server_verify ? SSL_VERIFY_NONE
+                                                   : SSL_VERIFY_PEER, NULL);
   if (!load_trust (ctx, tls, error) ||
       (tls->certificate != NULL && !load_identity (ctx, tls, error))) {
     SSL_CTX_free (ctx);
@@ -235,6 +237,7 @@ gw_tls_new (const GwTlsSettings *settings, GError **error)
   tls->private_key = g_strdup (settings->private_key);
   tls->ca_file = g_strdup (settings->ca_file);
   tls->peer_verify = settings->peer_verify;
+  tls->skip_server_verify = settings->skip_server_verify;
 
   /* Whatever a failed call left in the queue must not end up in the
    * message of a later error. */
@@ -260,6 +263,7 @@ gw_tls_reload (GwTls *tls, GError **error)
     .private_key = tls->private_key,
     .ca_file = tls->ca_file,
     .peer_verify = tls->peer_verify,
+    .skip_server_verify = tls->skip_server_verify,
   };
 
   return gw_tls_new (&settings, error);

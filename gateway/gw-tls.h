@@ -60,8 +60,11 @@ typedef struct {
    * default trust store. */
   const char *ca_file;
   /* Server side only; clients always verify the server (RFC 4976 section
-   * 9.2). */
+   * 9.2)... */
   GwTlsPeerVerify peer_verify;
+  /* ...unless this is TRUE: the client side accepts any server certificate
+   * (for test tools in labs, `msrpcat --insecure`; never for relays). */
+  gboolean skip_server_verify;
 } GwTlsSettings;
 
 typedef struct _GwTls GwTls;

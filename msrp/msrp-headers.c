@@ -77,8 +77,10 @@ id_display_name (MsrpHeaderId id)
  *   headers = To-Path CRLF From-Path CRLF 1*( header CRLF )
  *
  * To-Path is the first header and From-Path the second.  Every header this
- * module knows is single-valued and may appear once; extension headers
- * (MSRP_HEADER_OTHER) are not counted.  The ABNF asks for at least one header
+ * module knows is single-valued and may appear once, except WWW-Authenticate:
+ * RFC 4976 section 7 puts one Digest challenge in a field, and a relay
+ * offering SHA-256 and MD5 sends one field per algorithm (RFC 7616 section
+ * 3.7).  Extension headers (MSRP_HEADER_OTHER) are not counted either.  The ABNF asks for at least one header
  * after From-Path in a request, but a response (section 7.2) may carry only
  * the two paths, so finish() accepts a block of just To-Path and From-Path;
  * a caller that wants the stricter request rule checks the index itself.
@@ -100,7 +102,8 @@ msrp_header_order_check (MsrpHeaderOrder *order, MsrpHeaderId id,
   g_return_val_if_fail (order != NULL, FALSE);
   g_return_val_if_fail ((guint) id < N_HEADER_IDS, FALSE);
 
-  if (id != MSRP_HEADER_OTHER && (order->seen & (G_GUINT64_CONSTANT (1) << id)))
+  if (id != MSRP_HEADER_OTHER && id != MSRP_HEADER_WWW_AUTHENTICATE
+      && (order->seen & (G_GUINT64_CONSTANT (1) << id)))
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_DUPLICATE,
                    "%s: header appears more than once (again as header %u)",

@@ -175,7 +175,9 @@ gboolean msrp_utf8text_check (MsrpHeaderId which, const char *value,
 /* Header order (section 6 / 9): To-Path first, From-Path second, then the rest.
  * Feed header ids in the order they arrive; returns FALSE with
  * MSRP_HEADER_ERROR_ORDER / _DUPLICATE naming the offending header.  Every
- * known header (all ids but MSRP_HEADER_OTHER) may appear once; extension
+ * known header (all ids but MSRP_HEADER_OTHER) may appear once, except
+ * WWW-Authenticate (one Digest challenge per field, RFC 4976 section 7; a
+ * 401 may offer one per algorithm, RFC 7616 section 3.7); extension
  * headers any number of times.  On error @order is left unchanged. */
 typedef struct {
   guint index;

@@ -451,7 +451,10 @@ field_list_add (FieldList *fl, const char *name, const char *value,
                    msrp_header_id_to_name (id), setter_hint);
       return FALSE;
     }
-  if (id != MSRP_HEADER_OTHER && field_list_has (fl, id))
+  /* WWW-Authenticate: one challenge per field, one field per algorithm
+   * (RFC 4976 section 7, RFC 7616 section 3.7). */
+  if (id != MSRP_HEADER_OTHER && id != MSRP_HEADER_WWW_AUTHENTICATE
+      && field_list_has (fl, id))
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_DUPLICATE,
                    "%s given twice; it may appear once",

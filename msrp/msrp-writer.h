@@ -125,7 +125,8 @@ gboolean msrp_writer_set_from_path (MsrpWriter *writer, GPtrArray *uris,
  * hname (ALPHA *token), @value is utf8text (HTAB, printable ASCII, UTF-8; no
  * CR, LF, NUL or other control character).  Known headers
  * (msrp_header_id_from_name) are written with their canonical spelling and
- * may appear once (MSRP_WRITER_ERROR_DUPLICATE).  To-Path, From-Path and
+ * may appear once (MSRP_WRITER_ERROR_DUPLICATE), except WWW-Authenticate
+ * (one challenge per field and algorithm, RFC 7616 section 3.7).  To-Path, From-Path and
  * Content-Type have their own setters and are refused here.  Names starting
  * with "Content-" are MIME headers: they go right before Content-Type and
  * need a body (section 7.1). */

@@ -1,0 +1,2853 @@
+/* gw-relay.c: the RFC 4976 relay engine.
+ *
+ * Objects and who holds whom:
+ *
+ *   GwRelay     the session table (id -> Session), every connection (Conn),
+ *               the next-hop pool (scheme://host:port -> outbound Conn), and
+ *               three deadline queues under one timer source: forwarded
+ *               transactions awaiting a response (all report-timeout long, so
+ *               a FIFO), connections on probation (all probation long: a
+ *               FIFO), sessions by expiry (a GSequence).
+ *   Conn        one GwConn (or a next hop still being resolved), with its
+ *               MsrpParser and the frame coming in (Rx), and as a writer: the
+ *               frame in flight on it (owner_conn), the connections waiting
+ *               to start a frame on it (FIFO), the small frames the relay
+ *               made that wait for the frame in flight to end (ctrl), and the
+ *               transactions forwarded on it (out tid -> Txn).
+ *   Txn         a request forwarded on one hop (RFC 4976 section 6.4: a new
+ *               transaction id per hop): where it came from, what to report.
+ *   Msg         one SEND message (all its chunks) for the one
+ *               message_relayed line, counted across its chunks' Txns.
+ *
+ * Streaming: the head of a forwarded frame is written once its headers are
+ * in, then every BODY piece as it arrives (copied once into a GBytes), then
+ * the end-line with the sender's flag.  A connection's writer carries one
+ * frame at a time: a frame that wants a busy, congested or unconnected
+ * writer pauses its reader, sets the unread input aside (at most one read)
+ * and queues in the writer's FIFO; the writer hands itself to the next in
+ * line when its frame ends or its queue drains.  So memory per relayed
+ * stream is bounded by the write queue's high watermark plus one read,
+ * whatever the message size.
+ *
+ * Re-entrancy: GwConn never calls back from inside gw_conn_*(), and the
+ * relay never resumes a paused reader from inside another connection's
+ * callback: it queues a kick that an idle source runs.
+ */
+#include "gw-relay.h"
+
+#include <string.h>
+
+#include "gw-addr.h"
+#include "gw-log.h"
+#include "msrp-digest.h"
+#include "msrp-head.h"
+#include "msrp-parser.h"
+#include "msrp-status.h"
+#include "msrp-writer.h"
+
+G_DEFINE_QUARK (gw-relay-error-quark, gw_relay_error)
+
+/* Generated frames queued on a connection behind a frame in flight, above
+ * which the connection's own reader waits (its requests make responses). */
+#define CTRL_LIMIT (64 * 1024)
+/* Forwarded transactions awaiting a response, per originating connection,
+ * above which its reader waits. */
+#define MAX_ORIGIN_TXNS 1024
+/* Messages with chunks still to come, per connection. */
+#define MAX_OPEN_MSGS 256
+#define STATS_INTERVAL_S 60
+#define END_LINE_MAX (2 + 7 + MSRP_WRITER_ID_LEN + 1 + 2 + 1)
+
+typedef struct _Conn Conn;
+typedef struct _Session Session;
+typedef struct _Txn Txn;
+typedef struct _Msg Msg;
+
+typedef enum {
+  SESSION_CLIENT,    /* valid on the connection that obtained it */
+  SESSION_RELAY,     /* a peer relay's, by mutual TLS: any connection */
+  SESSION_PREAUTH,   /* made by the negotiator; bound by a first SEND */
+} SessionKind;
+
+static const char *const kind_names[] = { "client", "relay", "preauth" };
+
+struct _Session {
+  GwRelay *relay;
+  char *id;
+  SessionKind kind;
+  MsrpUri *uri;
+  char *user;              /* Digest user, relay subject; NULL (preauth) */
+  Conn *conn;              /* CLIENT: weak; conn->sessions links back */
+  MsrpUri *party;          /* PREAUTH: the party's own URI */
+  char *relay_host;        /* RELAY: host its certificate was checked for */
+  gint64 expires_at;       /* monotonic */
+  GSequenceIter *expiry;
+  GList *unbound_link;     /* PREAUTH before binding: in relay->unbound */
+  guint64 messages;
+  guint64 bytes;
+};
+
+typedef enum {
+  RX_IDLE,
+  RX_HEADERS,
+  RX_BODY,
+} RxPhase;
+
+typedef enum {
+  ACT_NONE,
+  ACT_FORWARD,    /* stream to rx.out */
+  ACT_DISCARD,    /* drop the body; answer rx.code at the end when due */
+  ACT_AUTH,       /* an AUTH to this relay, answered at the end */
+  ACT_RESPONSE,   /* a response, handled at the end */
+} RxAction;
+
+typedef enum {
+  BLOCK_NONE,
+  BLOCK_SELF,     /* this connection's own writer is full */
+  BLOCK_START,    /* in rx.out's FIFO, waiting to start the frame */
+  BLOCK_DRAIN,    /* rx.out is congested mid-frame */
+} RxBlock;
+
+typedef struct {
+  RxPhase phase;
+  MsrpHead *head;
+  char *head_error;        /* a header value was invalid: 400 */
+  RxAction action;
+  RxBlock block;
+  guint code;              /* ACT_DISCARD: the response due at the end */
+  gboolean refused;        /* ... for a request refused as such */
+  char *comment;           /* ... and its comment (nullable) */
+  Conn *out;               /* ACT_FORWARD: the writer (a reference) */
+  gboolean started;        /* the head went to rx.out */
+  GBytes *out_head;        /* the rewritten head until then */
+  char out_tid[MSRP_WRITER_ID_BUF_SIZE];
+  Txn *txn;                /* the transaction, while the frame streams */
+  gboolean has_body;
+  guint64 body_len;
+  Msg *msg;                /* SEND: the message (a reference) */
+  char *session_id;        /* first session of the path, for the log */
+} Rx;
+
+struct _Conn {
+  gint ref;
+  GwRelay *relay;
+  GwConn *gw;              /* NULL while a next hop is resolved */
+  guint64 id;
+  gboolean inbound;
+  MsrpScheme scheme;       /* our listener's (inbound), the next hop's */
+  guint16 local_port;      /* inbound: the listener's port */
+  char *peer_ip;           /* inbound: key of relay->per_ip */
+  char *peer;              /* "ip:port", or the next hop "host:port" */
+  char *pool_key;          /* outbound */
+  char *peer_host;         /* outbound: the URI's host (TLS peer name) */
+  guint16 peer_port;
+  GList *addresses;        /* outbound: GInetSocketAddress left to try */
+  GCancellable *resolving;
+  gint64 created;
+  gboolean detached;       /* relay state released; waits for on_closed */
+  char *close_reason;      /* ours, when the relay closed it */
+  char *close_detail;
+
+  /* reading */
+  MsrpParser *parser;
+  Rx rx;
+  GBytes *pending;         /* input set aside while paused */
+  gboolean paused;
+  gboolean kick_queued;
+  guint auth_failures;
+  guint failures;          /* unsuccessful requests, on probation */
+  gboolean succeeded;      /* probation passed */
+  GList *probation_link;
+  gint64 probation_deadline;
+  GHashTable *open_msgs;   /* Message-ID -> Msg, more chunks to come */
+  guint n_origin_txns;
+
+  /* writing */
+  Conn *owner_conn;        /* whose frame is in flight here */
+  GQueue waiters;          /* Conn (references), BLOCK_START on us */
+  GQueue ctrl;             /* GBytes behind the frame in flight */
+  gsize ctrl_bytes;
+  GHashTable *txns;        /* out tid -> Txn (owned) */
+  GPtrArray *sessions;     /* CLIENT sessions bound here (weak) */
+};
+
+struct _Txn {
+  GwRelay *relay;
+  Conn *out;               /* weak: out->txns owns the Txn */
+  char out_tid[MSRP_WRITER_ID_BUF_SIZE];
+  Conn *in;                /* a reference; may be detached */
+  char *in_tid;
+  char *method;
+  MsrpReportMode failure_report;
+  char *message_id;
+  gboolean has_range;
+  MsrpByteRange range;
+  guint64 body_len;
+  MsrpUri *self_uri;       /* the received To-Path's first URI */
+  GPtrArray *from_path;    /* the received From-Path */
+  Msg *msg;                /* SEND: a reference */
+  gboolean frame_open;     /* the request is still streaming */
+  gboolean answered;
+  gboolean auth_with_credentials;  /* an AUTH with Authorization */
+  gint64 deadline;
+  GList *timer_link;
+};
+
+struct _Msg {
+  gint ref;
+  GwRelay *relay;
+  char *key;               /* in conn->open_msgs */
+  char *message_id;
+  char *session_id;
+  guint64 conn_id;
+  guint64 bytes;
+  guint chunks;
+  guint pending;           /* chunk transactions not finished */
+  gboolean final;          /* '$' or '#' seen, or its sender gone */
+  gboolean acknowledged;   /* every chunk asked for a response, got 2xx */
+  guint fail_code;
+  gboolean timeout;
+  gboolean interrupted;
+  char *reason;
+  gboolean logged;
+};
+
+typedef struct {
+  GwRelay *relay;
+  GwListener *listener;
+  MsrpScheme scheme;
+  guint16 port;
+} Listener;
+
+typedef struct {
+  GSource source;
+  GwRelay *relay;
+} RelaySource;
+
+struct _GwRelay {
+  GMainContext *context;
+  char *public_host;
+  char *realm;
+  guint expires_min, expires_default, expires_max;
+  gint64 report_timeout_us;
+  gint64 probation_us;
+  guint max_connections;
+  guint max_connections_per_ip;
+  MsrpParserLimits limits;
+  GwConnOptions conn_options;
+  GwUsers *users;
+  GwTls *client_tls;
+  MsrpDigestServer *digest;
+  GwRelayClockFunc clock;
+  gpointer clock_data;
+  gboolean freeing;
+
+  GPtrArray *listeners;    /* Listener */
+  GHashTable *conns;       /* Conn set, not detached (no references) */
+  GHashTable *closing;     /* Conn set, detached, closing gracefully */
+  GHashTable *per_ip;      /* ip -> count of inbound connections */
+  guint n_inbound;
+  GHashTable *pool;        /* key -> Conn (weak; removed at detach) */
+  GHashTable *sessions;    /* id -> Session (owned) */
+  GSequence *expiry;       /* Session, by expires_at */
+  GQueue unbound;          /* PREAUTH sessions not bound yet */
+  GQueue txn_timers;       /* Txn, by deadline */
+  GQueue probation;        /* Conn, by probation_deadline */
+  GSource *timer;
+  GSource *work;
+  GQueue kicks;            /* Conn (references) to resume */
+  GSource *stats_source;
+
+  guint64 closed_bytes_in;
+  guint64 closed_bytes_out;
+  guint64 messages;
+  GHashTable *errors;      /* code -> count of error answers we made */
+  guint frames_in_flight;
+  guint n_txns;
+};
+
+static void conn_unref (Conn *c);
+static void conn_drop (Conn *c, const char *reason, const char *detail,
+                       gboolean graceful);
+static void rx_dispatch (Conn *c);
+static void kick (Conn *c);
+static void out_pump (Conn *out);
+static void timer_update (GwRelay *r);
+static void txn_free (Txn *txn);
+static void msg_unref (Msg *msg);
+static void session_remove (Session *s, const char *event,
+                            const char *reason);
+
+/* --- small helpers ---------------------------------------------------- */
+
+static gint64
+real_clock (gpointer data)
+{
+  return g_get_real_time ();
+}
+
+static gint64
+now_real (GwRelay *r)
+{
+  return r->clock (r->clock_data);
+}
+
+static gboolean
+is_method (MsrpHead *h, const char *method)
+{
+  return g_strcmp0 (msrp_head_get_method (h), method) == 0;
+}
+
+/* Is @u one of this relay's URIs: scheme, host and port of a listener
+ * (RFC 4976 section 6.2)?  Host compared as RFC 4975 section 6.1 says
+ * (both in canonical form); an absent port is the default 2855 (RFC 4975
+ * section 15.4), so "msrps://relay.example.net;tcp" names a listener on
+ * 2855.  The session-id is not looked at here. */
+static gboolean
+uri_is_ours (GwRelay *r, MsrpUri *u)
+{
+  guint16 port = msrp_uri_get_effective_port (u);
+
+  if (g_ascii_strcasecmp (msrp_uri_get_transport (u), "tcp") != 0)
+    return FALSE;
+  for (guint i = 0; i < r->listeners->len; i++) {
+    Listener *l = r->listeners->pdata[i];
+
+    if (l->scheme == msrp_uri_get_scheme (u) && l->port == port &&
+        g_ascii_strcasecmp (msrp_uri_get_host (u), r->public_host) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static Session *
+session_find (GwRelay *r, MsrpUri *u)
+{
+  const char *id = msrp_uri_get_session_id (u);
+  Session *s;
+
+  if (id == NULL || !uri_is_ours (r, u))
+    return NULL;
+  s = g_hash_table_lookup (r->sessions, id);
+  if (s == NULL || s->expires_at <= g_get_monotonic_time ())
+    return NULL;
+  return s;
+}
+
+static void
+count_error (GwRelay *r, guint code)
+{
+  gpointer key = GUINT_TO_POINTER (code);
+
+  if (code < 300)
+    return;
+  g_hash_table_insert (r->errors, key, GSIZE_TO_POINTER (
+                         GPOINTER_TO_SIZE (g_hash_table_lookup (r->errors,
+                                                                key)) + 1));
+}
+
+static const char *
+conn_peer (Conn *c)
+{
+  return c->peer != NULL ? c->peer : "";
+}
+
+static gboolean
+conn_open (Conn *c)
+{
+  return c->gw != NULL && !c->detached &&
+         gw_conn_get_state (c->gw) == GW_CONN_STATE_OPEN;
+}
+
+/* Append the texts (as received: peers compare paths as strings) of
+ * @path[@from..] separated by spaces. */
+static void
+append_uris (GString *s, GPtrArray *path, guint from)
+{
+  for (guint i = from; i < path->len; i++) {
+    if (i > from)
+      g_string_append_c (s, ' ');
+    g_string_append (s, msrp_uri_get_text (path->pdata[i]));
+  }
+}
+
+/* The head of a frame passed on: @start_line, then To-Path without its
+ * first @n_ours URIs, From-Path with those in front (the last one first:
+ * each relay hop inserts its URI before the others, RFC 4976 section
+ * 6.4.1), every other header as received and in order, and the blank line
+ * when a body follows. */
+static GBytes *
+forward_head (MsrpHead *h, const char *start_line, guint n_ours)
+{
+  GPtrArray *to = msrp_head_get_to_path (h);
+  GPtrArray *from = msrp_head_get_from_path (h);
+  GString *s = g_string_sized_new (512);
+  guint n = msrp_head_get_n_headers (h);
+
+  g_string_append (s, start_line);
+  g_string_append (s, "To-Path: ");
+  append_uris (s, to, n_ours);
+  g_string_append (s, "\r\nFrom-Path: ");
+  for (guint i = n_ours; i > 0; i--) {
+    g_string_append (s, msrp_uri_get_text (to->pdata[i - 1]));
+    g_string_append_c (s, ' ');
+  }
+  append_uris (s, from, 0);
+  g_string_append (s, "\r\n");
+  for (guint i = 0; i < n; i++) {
+    MsrpHeaderId id;
+    const char *name, *value;
+
+    msrp_head_get_header (h, i, &id, &name, &value);
+    if (id == MSRP_HEADER_TO_PATH || id == MSRP_HEADER_FROM_PATH)
+      continue;
+    g_string_append_printf (s, "%s: %s\r\n", name, value);
+  }
+  if (msrp_head_has_body (h))
+    g_string_append (s, "\r\n");
+  return g_string_free_to_bytes (s);
+}
+
+static GBytes *
+end_line (const char *tid, gboolean has_body, char flag)
+{
+  return g_bytes_new_take (g_strdup_printf ("%s-------%s%c\r\n",
+                                            has_body ? "\r\n" : "", tid,
+                                            flag),
+                           (has_body ? 2 : 0) + 7 + strlen (tid) + 3);
+}
+
+/* --- Conn references -------------------------------------------------- */
+
+static Conn *
+conn_ref (Conn *c)
+{
+  c->ref++;
+  return c;
+}
+
+static void
+rx_clear (Rx *rx)
+{
+  g_clear_pointer (&rx->head, msrp_head_unref);
+  g_clear_pointer (&rx->head_error, g_free);
+  g_clear_pointer (&rx->comment, g_free);
+  g_clear_pointer (&rx->out, conn_unref);
+  g_clear_pointer (&rx->out_head, g_bytes_unref);
+  g_clear_pointer (&rx->msg, msg_unref);
+  g_clear_pointer (&rx->session_id, g_free);
+  memset (rx, 0, sizeof *rx);
+}
+
+static void
+conn_unref (Conn *c)
+{
+  if (--c->ref > 0)
+    return;
+  g_assert (c->detached);
+  rx_clear (&c->rx);
+  g_clear_pointer (&c->parser, msrp_parser_free);
+  g_clear_pointer (&c->pending, g_bytes_unref);
+  g_clear_pointer (&c->gw, gw_conn_unref);
+  g_list_free_full (c->addresses, g_object_unref);
+  g_clear_object (&c->resolving);
+  g_hash_table_unref (c->open_msgs);
+  g_hash_table_unref (c->txns);
+  g_ptr_array_unref (c->sessions);
+  g_free (c->peer_ip);
+  g_free (c->peer);
+  g_free (c->pool_key);
+  g_free (c->peer_host);
+  g_free (c->close_reason);
+  g_free (c->close_detail);
+  g_free (c);
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+static gboolean
+out_writable (Conn *out)
+{
+  return conn_open (out) && !gw_conn_is_congested (out->gw);
+}
+
+static void
+write_bytes (Conn *c, GBytes *b)
+{
+  if (c->gw != NULL && !c->detached)
+    gw_conn_write (c->gw, b);
+}
+
+static void
+flush_ctrl (Conn *c)
+{
+  GBytes *b;
+
+  if (!conn_open (c))
+    return;
+  while ((b = g_queue_pop_head (&c->ctrl)) != NULL) {
+    gw_conn_write (c->gw, b);
+    g_bytes_unref (b);
+  }
+  c->ctrl_bytes = 0;
+}
+
+/* A frame the relay made (a response or a REPORT): written now, or after
+ * the frame in flight on @c. */
+static void
+send_small (Conn *c, GBytes *b)
+{
+  if (c->detached || c->relay->freeing)
+    return;
+  if (c->owner_conn == NULL && conn_open (c)) {
+    gw_conn_write (c->gw, b);
+    return;
+  }
+  g_queue_push_tail (&c->ctrl, g_bytes_ref (b));
+  c->ctrl_bytes += g_bytes_get_size (b);
+}
+
+/* The frame in flight on @out has ended (or was cut). */
+static void
+out_frame_done (Conn *out)
+{
+  out->owner_conn = NULL;
+  out->relay->frames_in_flight--;
+  flush_ctrl (out);
+  out_pump (out);
+  /* The writer's own reader may wait for its generated frames to go. */
+  if (out->rx.block == BLOCK_SELF)
+    kick (out);
+}
+
+/* --- messages (one message_relayed line each) ------------------------- */
+
+static Msg *
+msg_ref (Msg *m)
+{
+  m->ref++;
+  return m;
+}
+
+static void
+msg_unref (Msg *m)
+{
+  if (m == NULL || --m->ref > 0)
+    return;
+  g_free (m->key);
+  g_free (m->message_id);
+  g_free (m->session_id);
+  g_free (m->reason);
+  g_free (m);
+}
+
+static void
+msg_interrupt (Msg *m, const char *reason)
+{
+  if (m->interrupted)
+    return;
+  m->interrupted = TRUE;
+  g_free (m->reason);
+  m->reason = g_strdup (reason);
+}
+
+static void
+msg_maybe_log (Msg *m)
+{
+  GwRelay *r = m->relay;
+  g_autoptr (GwLogEvent) ev = NULL;
+  g_autofree char *outcome = NULL;
+  Session *s;
+
+  if (m->logged || !m->final || m->pending > 0)
+    return;
+  m->logged = TRUE;
+  if (m->fail_code != 0)
+    outcome = g_strdup_printf ("failed:%03u", m->fail_code);
+  else if (m->timeout)
+    outcome = g_strdup ("timeout");
+  else if (m->interrupted)
+    outcome = g_strdup ("interrupted");
+  else
+    outcome = g_strdup ("delivered");
+  r->messages++;
+  s = g_hash_table_lookup (r->sessions, m->session_id);
+  if (s != NULL) {
+    s->messages++;
+    s->bytes += m->bytes;
+  }
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "message_relayed");
+  gw_log_event_add_str (ev, "session", m->session_id);
+  gw_log_event_add_str (ev, "message_id", m->message_id);
+  gw_log_event_add_int (ev, "conn", (gint64) m->conn_id);
+  gw_log_event_add_int (ev, "bytes", (gint64) m->bytes);
+  gw_log_event_add_int (ev, "chunks", m->chunks);
+  gw_log_event_add_str (ev, "outcome", outcome);
+  gw_log_event_add_bool (ev, "acknowledged", m->acknowledged);
+  if (m->reason != NULL && g_strcmp0 (outcome, "delivered") != 0)
+    gw_log_event_add_str (ev, "reason", m->reason);
+  gw_log_event_emit (ev, "message %s: %" G_GUINT64_FORMAT " bytes in %u "
+                     "chunks, %s", m->message_id, m->bytes, m->chunks,
+                     outcome);
+}
+
+/* The Msg of a SEND from @c, made on its first chunk. */
+static Msg *
+msg_for (Conn *c, const char *message_id, const char *session_id)
+{
+  /* Message-IDs are unique per sender; a connection from a relay carries
+   * many senders' messages, told apart by their session. */
+  g_autofree char *key = g_strconcat (session_id, " ", message_id, NULL);
+  Msg *m = g_hash_table_lookup (c->open_msgs, key);
+
+  if (m != NULL)
+    return msg_ref (m);
+  if (g_hash_table_size (c->open_msgs) >= MAX_OPEN_MSGS) {
+    GHashTableIter it;
+    gpointer value;
+
+    /* Too many unfinished messages: give up on one. */
+    g_hash_table_iter_init (&it, c->open_msgs);
+    if (g_hash_table_iter_next (&it, NULL, &value)) {
+      Msg *old = msg_ref (value);
+
+      g_hash_table_iter_remove (&it);
+      old->final = TRUE;
+      msg_interrupt (old, "too many unfinished messages on the connection");
+      msg_maybe_log (old);
+      msg_unref (old);
+    }
+  }
+  m = g_new0 (Msg, 1);
+  m->ref = 1;
+  m->relay = c->relay;
+  m->key = g_steal_pointer (&key);
+  m->message_id = g_strdup (message_id);
+  m->session_id = g_strdup (session_id);
+  m->conn_id = c->id;
+  m->acknowledged = TRUE;
+  g_hash_table_insert (c->open_msgs, m->key, msg_ref (m));
+  return m;
+}
+
+/* --- responses and REPORTs the relay makes ------------------------------ */
+
+/* The response to the request @h received on @c (RFC 4975 section 7.2: to
+ * the previous hop for a SEND, the whole way back otherwise), with extra
+ * header pairs (name, value, ..., NULL). */
+static void
+respond (Conn *c, MsrpHead *h, guint code, const char *comment, ...)
+  G_GNUC_NULL_TERMINATED;
+
+static void
+respond (Conn *c, MsrpHead *h, guint code, const char *comment, ...)
+{
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GBytes) b = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *name;
+  va_list ap;
+
+  if (c->detached || msrp_head_get_to_path (h) == NULL ||
+      msrp_head_get_from_path (h) == NULL)
+    return;
+  w = msrp_status_build_response (msrp_head_get_method (h),
+                                  msrp_head_get_transaction_id (h),
+                                  msrp_head_get_to_path (h),
+                                  msrp_head_get_from_path (h), code, comment,
+                                  &error);
+  va_start (ap, comment);
+  while (w != NULL && (name = va_arg (ap, const char *)) != NULL) {
+    const char *value = va_arg (ap, const char *);
+
+    if (value != NULL && !msrp_writer_add_header (w, name, value, &error))
+      g_clear_pointer (&w, msrp_writer_free);
+  }
+  va_end (ap);
+  if (w != NULL)
+    b = msrp_writer_to_bytes (w, NULL, '$', &error);
+  if (b == NULL) {
+    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
+                                                  "response_failed");
+
+    gw_log_event_add_int (ev, "conn", (gint64) c->id);
+    gw_log_event_add_int (ev, "code", code);
+    gw_log_event_add_str (ev, "reason", error->message);
+    gw_log_event_emit (ev, "cannot answer %u: %s", code, error->message);
+    return;
+  }
+  count_error (c->relay, code);
+  send_small (c, b);
+}
+
+static void
+respond_if_due (Conn *c, MsrpHead *h, guint code, const char *comment)
+{
+  if (msrp_status_response_due (msrp_head_get_method (h),
+                                msrp_head_get_failure_report (h), code))
+    respond (c, h, code, comment, NULL);
+}
+
+/* A failure REPORT (RFC 4975 section 7.1.2, RFC 4976 section 6.4.1) to the
+ * sender of a SEND, through @via (the connection it came on): To-Path the
+ * received From-Path, From-Path our URI that received it. */
+static void
+send_report (Conn *via, MsrpUri *self_uri, GPtrArray *from_path,
+             const char *message_id, gboolean has_range,
+             const MsrpByteRange *range, guint64 body_len, guint code,
+             const char *comment)
+{
+  g_autoptr (GPtrArray) to = g_ptr_array_new ();
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GBytes) b = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+  MsrpByteRange br = { 0 };
+  const char *sender;
+
+  if (via == NULL || via->detached || via->relay->freeing ||
+      message_id == NULL)
+    return;
+  /* s.7.1.4: the range-end comes from the body actually seen. */
+  br.start = has_range ? range->start : 1;
+  br.total = has_range ? range->total : body_len;
+  br.total_unknown = has_range && range->total_unknown;
+  br.end = br.start + body_len - 1;
+  g_ptr_array_add (to, self_uri);
+  w = msrp_status_build_report (to, from_path, NULL, message_id,
+                                (body_len > 0 || br.start == 1) ? &br : NULL,
+                                code, comment, &error);
+  if (w != NULL)
+    b = msrp_writer_to_bytes (w, NULL, '$', &error);
+  sender = msrp_uri_get_text (from_path->pdata[from_path->len - 1]);
+  if (b == NULL) {
+    ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "report_failed");
+    gw_log_event_add_str (ev, "message_id", message_id);
+    gw_log_event_add_str (ev, "reason", error->message);
+    gw_log_event_emit (ev, "cannot make a %u REPORT for %s: %s", code,
+                       message_id, error->message);
+    return;
+  }
+  count_error (via->relay, code);
+  send_small (via, b);
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "report_generated");
+  gw_log_event_add_int (ev, "code", code);
+  gw_log_event_add_str (ev, "message_id", message_id);
+  gw_log_event_add_str (ev, "to", sender);
+  gw_log_event_add_int (ev, "conn", (gint64) via->id);
+  if (comment != NULL)
+    gw_log_event_add_str (ev, "reason", comment);
+  gw_log_event_emit (ev, "REPORT %03u for message %s to %s", code,
+                     message_id, sender);
+}
+
+/* --- transactions ---------------------------------------------------------- */
+
+static Txn *
+txn_new (Conn *in, Conn *out, MsrpHead *h, const char *out_tid,
+         Msg *msg)
+{
+  Txn *t = g_new0 (Txn, 1);
+  const MsrpByteRange *range = msrp_head_get_byte_range (h);
+
+  t->relay = in->relay;
+  t->out = out;
+  g_strlcpy (t->out_tid, out_tid, sizeof t->out_tid);
+  t->in = conn_ref (in);
+  t->in_tid = g_strdup (msrp_head_get_transaction_id (h));
+  t->method = g_strdup (msrp_head_get_method (h));
+  t->failure_report = msrp_head_get_failure_report (h);
+  t->message_id = g_strdup (msrp_head_get_message_id (h));
+  if (range != NULL) {
+    t->has_range = TRUE;
+    t->range = *range;
+  }
+  t->self_uri = msrp_uri_ref (msrp_head_get_to_path (h)->pdata[0]);
+  t->from_path = g_ptr_array_ref (msrp_head_get_from_path (h));
+  t->frame_open = TRUE;
+  t->auth_with_credentials = is_method (h, "AUTH") &&
+    msrp_head_find (h, MSRP_HEADER_AUTHORIZATION, NULL) != NULL;
+  if (msg != NULL) {
+    t->msg = msg_ref (msg);
+    msg->pending++;
+  }
+  in->n_origin_txns++;
+  in->relay->n_txns++;
+  g_hash_table_insert (out->txns, t->out_tid, t);
+  return t;
+}
+
+/* Called by out->txns when the Txn is removed. */
+static void
+txn_free (Txn *t)
+{
+  GwRelay *r = t->relay;
+
+  if (t->timer_link != NULL) {
+    g_queue_delete_link (&r->txn_timers, t->timer_link);
+    t->timer_link = NULL;
+  }
+  if (--t->in->n_origin_txns == MAX_ORIGIN_TXNS - 1 &&
+      t->in->rx.block == BLOCK_SELF)
+    kick (t->in);
+  r->n_txns--;
+  conn_unref (t->in);
+  if (t->msg != NULL) {
+    t->msg->pending--;
+    msg_maybe_log (t->msg);
+    msg_unref (t->msg);
+  }
+  g_free (t->in_tid);
+  g_free (t->method);
+  g_free (t->message_id);
+  msrp_uri_unref (t->self_uri);
+  g_ptr_array_unref (t->from_path);
+  g_free (t);
+}
+
+static void
+txn_finish (Txn *t)
+{
+  g_hash_table_remove (t->out->txns, t->out_tid);
+}
+
+/* The request went out whole: start the report-timeout (RFC 4976 section
+ * 6.4.1: "The timer starts when the last byte of the message has been sent
+ * to the next hop"; here: queued to it). */
+static void
+txn_frame_ended (Txn *t)
+{
+  GwRelay *r = t->relay;
+
+  t->frame_open = FALSE;
+  if (t->answered) {
+    txn_finish (t);
+    return;
+  }
+  t->deadline = g_get_monotonic_time () + r->report_timeout_us;
+  g_queue_push_tail (&r->txn_timers, t);
+  t->timer_link = r->txn_timers.tail;
+  timer_update (r);
+}
+
+/* No response will come (timeout, or the next hop's connection closed):
+ * what the sender is owed. */
+static void
+txn_unanswered (Txn *t, gboolean timed_out)
+{
+  const char *why = timed_out ? "no response from the next hop within "
+                                "report-timeout"
+                              : "next hop connection closed before it "
+                                "answered";
+
+  if (g_strcmp0 (t->method, "SEND") == 0) {
+    /* s.6.4.1: only "yes" runs the timer; "partial" wants errors only, and
+     * silence is not one. */
+    if (t->failure_report == MSRP_REPORT_YES) {
+      send_report (t->in, t->self_uri, t->from_path, t->message_id,
+                   t->has_range, &t->range, t->body_len,
+                   MSRP_STATUS_REQUEST_TIMEOUT, why);
+      if (t->msg != NULL) {
+        t->msg->acknowledged = FALSE;
+        if (timed_out)
+          t->msg->timeout = TRUE;
+        else
+          msg_interrupt (t->msg, why);
+      }
+    }
+  } else if (msrp_status_response_due (t->method, t->failure_report,
+                                       MSRP_STATUS_REQUEST_TIMEOUT) &&
+             !t->in->detached) {
+    /* An end-to-end request (AUTH, NICKNAME, ...) routed through us: its
+     * sender waits for a response. */
+    g_autoptr (GPtrArray) to = g_ptr_array_new ();
+    g_autoptr (MsrpWriter) w = NULL;
+    g_autoptr (GBytes) b = NULL;
+
+    g_ptr_array_add (to, t->self_uri);
+    w = msrp_status_build_response (t->method, t->in_tid, to, t->from_path,
+                                    MSRP_STATUS_REQUEST_TIMEOUT, why, NULL);
+    if (w != NULL)
+      b = msrp_writer_to_bytes (w, NULL, '$', NULL);
+    if (b != NULL) {
+      count_error (t->relay, MSRP_STATUS_REQUEST_TIMEOUT);
+      send_small (t->in, b);
+    }
+  }
+}
+
+/* --- the deadline timer and the work queue ----------------------------- */
+
+static gboolean
+timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  GwRelay *r = ((RelaySource *) source)->relay;
+  gint64 now = g_get_monotonic_time ();
+  Txn *t;
+  Conn *c;
+
+  while ((t = g_queue_peek_head (&r->txn_timers)) != NULL &&
+         t->deadline <= now) {
+    g_queue_pop_head (&r->txn_timers);
+    t->timer_link = NULL;
+    txn_unanswered (t, TRUE);
+    txn_finish (t);
+  }
+  while ((c = g_queue_peek_head (&r->probation)) != NULL &&
+         c->probation_deadline <= now) {
+    g_autofree char *detail = g_strdup_printf (
+      "no successful request within %" G_GINT64_FORMAT " s",
+      r->probation_us / G_USEC_PER_SEC);
+
+    conn_drop (c, "probation_timeout", detail, TRUE);
+  }
+  while (g_sequence_get_length (r->expiry) > 0) {
+    Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
+
+    if (s->expires_at > now)
+      break;
+    session_remove (s, "session_expired", "expired");
+  }
+  timer_update (r);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+timer_update (GwRelay *r)
+{
+  gint64 next = -1;
+  Txn *t = g_queue_peek_head (&r->txn_timers);
+  Conn *c = g_queue_peek_head (&r->probation);
+
+  if (t != NULL)
+    next = t->deadline;
+  if (c != NULL && (next < 0 || c->probation_deadline < next))
+    next = c->probation_deadline;
+  if (g_sequence_get_length (r->expiry) > 0) {
+    Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
+
+    if (next < 0 || s->expires_at < next)
+      next = s->expires_at;
+  }
+  g_source_set_ready_time (r->timer, next);
+}
+
+static void conn_resume (Conn *c);
+
+static gboolean
+work_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  GwRelay *r = ((RelaySource *) source)->relay;
+  GQueue batch = G_QUEUE_INIT;
+  Conn *c;
+
+  /* Kicks made while this batch runs go to the next one. */
+  batch = r->kicks;
+  g_queue_init (&r->kicks);
+  g_source_set_ready_time (source, -1);
+  while ((c = g_queue_pop_head (&batch)) != NULL) {
+    c->kick_queued = FALSE;
+    if (!c->detached)
+      conn_resume (c);
+    conn_unref (c);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timer_source_funcs = {
+  .dispatch = timer_dispatch,
+};
+
+static GSourceFuncs work_source_funcs = {
+  .dispatch = work_dispatch,
+};
+
+static GSource *
+relay_source_new (GwRelay *r, GSourceFuncs *funcs, const char *name)
+{
+  GSource *s = g_source_new (funcs, sizeof (RelaySource));
+
+  ((RelaySource *) s)->relay = r;
+  g_source_set_name (s, name);
+  g_source_set_ready_time (s, -1);
+  g_source_attach (s, r->context);
+  return s;
+}
+
+static void
+kick (Conn *c)
+{
+  GwRelay *r = c->relay;
+
+  if (c->kick_queued || c->detached)
+    return;
+  c->kick_queued = TRUE;
+  g_queue_push_tail (&r->kicks, conn_ref (c));
+  g_source_set_ready_time (r->work, 0);
+}
+
+/* --- sessions ------------------------------------------------------------ */
+
+static gint
+expiry_cmp (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const Session *x = a, *y = b;
+
+  if (x->expires_at != y->expires_at)
+    return x->expires_at < y->expires_at ? -1 : 1;
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+static Session *
+session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme, guint16 port,
+             guint expires_s, GError **error)
+{
+  char id[MSRP_WRITER_ID_BUF_SIZE];
+  Session *s;
+  MsrpUri *uri;
+
+  /* 16 base62 characters from RAND_bytes: about 95 random bits (RFC 4976
+   * section 6.3 asks for 64). */
+  do {
+    if (!msrp_writer_fill_message_id (id, sizeof id, error))
+      return NULL;
+  } while (g_hash_table_contains (r->sessions, id));
+  uri = msrp_uri_new (scheme, NULL, r->public_host, port, id, "tcp", error);
+  if (uri == NULL)
+    return NULL;
+  s = g_new0 (Session, 1);
+  s->relay = r;
+  s->id = g_strdup (id);
+  s->kind = kind;
+  s->uri = uri;
+  s->expires_at = g_get_monotonic_time () +
+                  (gint64) expires_s * G_USEC_PER_SEC;
+  g_hash_table_insert (r->sessions, s->id, s);
+  s->expiry = g_sequence_insert_sorted (r->expiry, s, expiry_cmp, NULL);
+  timer_update (r);
+  return s;
+}
+
+static void
+session_log (Session *s, const char *event, const char *reason)
+{
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO, event);
+
+  gw_log_event_add_str (ev, "session", s->id);
+  gw_log_event_add_str (ev, "kind", kind_names[s->kind]);
+  if (s->user != NULL)
+    gw_log_event_add_str (ev, "user", s->user);
+  if (s->relay_host != NULL)
+    gw_log_event_add_str (ev, "relay", s->relay_host);
+  if (s->conn != NULL)
+    gw_log_event_add_int (ev, "conn", (gint64) s->conn->id);
+  if (g_strcmp0 (event, "session_created") == 0) {
+    gw_log_event_add_str (ev, "uri", msrp_uri_get_text (s->uri));
+    gw_log_event_add_int (ev, "expires",
+                          (s->expires_at - g_get_monotonic_time () +
+                           G_USEC_PER_SEC / 2) / G_USEC_PER_SEC);
+    gw_log_event_emit (ev, "session %s (%s) created", s->id,
+                       kind_names[s->kind]);
+    return;
+  }
+  gw_log_event_add_int (ev, "messages", (gint64) s->messages);
+  gw_log_event_add_int (ev, "bytes", (gint64) s->bytes);
+  if (reason != NULL)
+    gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (ev, "session %s %s", s->id, reason != NULL ? reason
+                                                                : "closed");
+}
+
+static void
+session_bind (Session *s, Conn *c)
+{
+  s->conn = c;
+  g_ptr_array_add (c->sessions, s);
+}
+
+/* Log @event and forget @s. */
+static void
+session_remove (Session *s, const char *event, const char *reason)
+{
+  GwRelay *r = s->relay;
+
+  session_log (s, event, reason);
+  if (s->conn != NULL)
+    g_ptr_array_remove_fast (s->conn->sessions, s);
+  if (s->unbound_link != NULL)
+    g_queue_delete_link (&r->unbound, s->unbound_link);
+  g_sequence_remove (s->expiry);
+  g_hash_table_steal (r->sessions, s->id);
+  msrp_uri_unref (s->uri);
+  g_clear_pointer (&s->party, msrp_uri_unref);
+  g_free (s->user);
+  g_free (s->relay_host);
+  g_free (s->id);
+  g_free (s);
+  timer_update (r);
+}
+
+/* Is a request on @c coming from the side of the party that obtained @s
+ * (RFC 4976 section 6.4, case 2: "the previous hop was the correct previous
+ * hop coming from the client")? */
+static gboolean
+session_from_owner (Session *s, Conn *c)
+{
+  switch (s->kind) {
+  case SESSION_CLIENT:
+  case SESSION_PREAUTH:
+    return s->conn == c;
+  case SESSION_RELAY:
+    return c->gw != NULL &&
+           gw_conn_peer_certificate_matches (c->gw, s->relay_host);
+  default:
+    return FALSE;
+  }
+}
+
+/* --- probation (RFC 4976 section 6.1) ------------------------------------ */
+
+static void
+probation_end (Conn *c)
+{
+  GwRelay *r = c->relay;
+
+  if (c->probation_link != NULL) {
+    g_queue_delete_link (&r->probation, c->probation_link);
+    c->probation_link = NULL;
+    timer_update (r);
+  }
+}
+
+static void
+note_success (Conn *c)
+{
+  c->succeeded = TRUE;
+  probation_end (c);
+}
+
+/* An unsuccessful request.  Returns FALSE when the connection was closed
+ * for it. */
+static gboolean
+note_failure (Conn *c)
+{
+  g_autofree char *detail = NULL;
+
+  if (c->succeeded || !c->inbound || c->detached)
+    return !c->detached;
+  if (++c->failures < GW_RELAY_MAX_PROBATION_FAILURES)
+    return TRUE;
+  detail = g_strdup_printf ("%u unsuccessful requests and no successful one",
+                            c->failures);
+  conn_drop (c, "probation_failures", detail, TRUE);
+  return FALSE;
+}
+
+/* --- connection teardown -------------------------------------------------- */
+
+/* The frame @src streams to @out cannot reach it: the writer closed, or
+ * could not be reached.  RFC 4976 section 6.4.1: a SEND that already went
+ * partly out gets a failure REPORT (Failure-Report yes or partial), and a
+ * 200 at its end when that is due, since it was received; one that never
+ * started gets an error response at its end instead. */
+static void
+forward_failed (Conn *src, guint code, const char *why)
+{
+  Rx *rx = &src->rx;
+  MsrpHead *h = rx->head;
+
+  if (rx->action != ACT_FORWARD)
+    return;
+  if (rx->started && is_method (h, "SEND")) {
+    if (msrp_status_failure_report_due ("SEND",
+                                        msrp_head_get_failure_report (h),
+                                        code))
+      send_report (src, msrp_head_get_to_path (h)->pdata[0],
+                   msrp_head_get_from_path (h), msrp_head_get_message_id (h),
+                   msrp_head_get_byte_range (h) != NULL,
+                   msrp_head_get_byte_range (h), rx->body_len, code, why);
+    rx->code = MSRP_STATUS_OK;
+  } else {
+    rx->code = code;
+    g_free (rx->comment);
+    rx->comment = g_strdup (why);
+  }
+  if (rx->msg != NULL) {
+    rx->msg->acknowledged = FALSE;
+    msg_interrupt (rx->msg, why);
+  }
+  rx->action = ACT_DISCARD;
+  rx->txn = NULL;
+  g_clear_pointer (&rx->out, conn_unref);
+  g_clear_pointer (&rx->out_head, g_bytes_unref);
+  if (rx->block != BLOCK_NONE) {
+    rx->block = BLOCK_NONE;
+    kick (src);
+  }
+}
+
+static void
+conn_log_closed (Conn *c, const char *reason, const char *detail)
+{
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
+                                                "connection_closed");
+  guint64 in = c->gw != NULL ? gw_conn_get_bytes_in (c->gw) : 0;
+  guint64 out = c->gw != NULL ? gw_conn_get_bytes_out (c->gw) : 0;
+
+  c->relay->closed_bytes_in += in;
+  c->relay->closed_bytes_out += out;
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "peer", conn_peer (c));
+  gw_log_event_add_str (ev, "direction", c->inbound ? "inbound" : "outbound");
+  gw_log_event_add_int (ev, "bytes_in", (gint64) in);
+  gw_log_event_add_int (ev, "bytes_out", (gint64) out);
+  gw_log_event_add_int (ev, "duration_ms",
+                        (g_get_monotonic_time () - c->created) / 1000);
+  gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (ev, "connection %" G_GUINT64_FORMAT " with %s closed: "
+                     "%s", c->id, conn_peer (c),
+                     detail != NULL ? detail : reason);
+}
+
+/* Release everything the relay keeps about @c (its frames, waits,
+ * transactions and sessions); the GwConn itself is the caller's. */
+static void
+conn_detach (Conn *c)
+{
+  GwRelay *r = c->relay;
+  Rx *rx = &c->rx;
+  GHashTableIter it;
+  gpointer value;
+  Conn *w;
+
+  if (c->detached)
+    return;
+  conn_ref (c);
+
+  /* 1. Our frame in flight: the next hop sees it interrupted ('#'). */
+  if (rx->action == ACT_FORWARD && rx->out != NULL) {
+    Conn *out = rx->out;
+
+    if (rx->started && out->owner_conn == c) {
+      g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, '#');
+
+      write_bytes (out, end);
+      if (rx->txn != NULL) {
+        /* Nobody is left to tell what the next hop answers. */
+        rx->txn->answered = TRUE;
+        txn_finish (rx->txn);
+        rx->txn = NULL;
+      }
+      out_frame_done (out);
+    } else if (rx->block == BLOCK_START) {
+      if (g_queue_remove (&out->waiters, c))
+        conn_unref (c);
+    }
+  }
+  if (rx->msg != NULL)
+    msg_interrupt (rx->msg, "sender connection closed mid-message");
+  c->detached = TRUE;
+  g_hash_table_remove (r->conns, c);
+
+  /* Messages with chunks still to come will not get them. */
+  g_hash_table_iter_init (&it, c->open_msgs);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Msg *m = value;
+
+    m->final = TRUE;
+    msg_interrupt (m, "sender connection closed mid-message");
+    msg_maybe_log (m);
+  }
+  g_hash_table_remove_all (c->open_msgs);
+  rx_clear (rx);
+
+  /* 2. The frame in flight toward us. */
+  if (c->owner_conn != NULL) {
+    Conn *src = c->owner_conn;
+
+    if (c->gw != NULL && gw_conn_get_state (c->gw) == GW_CONN_STATE_OPEN) {
+      g_autoptr (GBytes) end = end_line (src->rx.out_tid, src->rx.has_body,
+                                         '#');
+
+      gw_conn_write (c->gw, end);
+    }
+    c->owner_conn = NULL;
+    r->frames_in_flight--;
+    if (src->rx.txn != NULL) {
+      g_hash_table_steal (c->txns, src->rx.txn->out_tid);
+      txn_free (src->rx.txn);
+      src->rx.txn = NULL;
+    }
+    forward_failed (src, MSRP_STATUS_REQUEST_TIMEOUT,
+                    "next hop connection closed mid-message");
+  }
+  /* Generated frames still owed to this peer (a 401 before closing). */
+  if (c->gw != NULL && gw_conn_get_state (c->gw) == GW_CONN_STATE_OPEN) {
+    GBytes *b;
+
+    while ((b = g_queue_pop_head (&c->ctrl)) != NULL) {
+      gw_conn_write (c->gw, b);
+      g_bytes_unref (b);
+    }
+  }
+  g_queue_clear_full (&c->ctrl, (GDestroyNotify) g_bytes_unref);
+  c->ctrl_bytes = 0;
+
+  /* 3. Frames waiting to start toward us. */
+  while ((w = g_queue_pop_head (&c->waiters)) != NULL) {
+    if (!w->detached && w->rx.block == BLOCK_START && w->rx.out == c)
+      forward_failed (w, MSRP_STATUS_REQUEST_TIMEOUT,
+                      "next hop connection closed");
+    conn_unref (w);
+  }
+
+  /* 4. Transactions forwarded to us, awaiting our peer's response. */
+  g_hash_table_iter_init (&it, c->txns);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Txn *t = value;
+
+    g_hash_table_iter_steal (&it);
+    if (!t->answered)
+      txn_unanswered (t, FALSE);
+    txn_free (t);
+  }
+
+  /* 5. Client sessions die with their connection (RFC 4976 section 6.3). */
+  while (c->sessions->len > 0)
+    session_remove (c->sessions->pdata[c->sessions->len - 1],
+                    "session_closed", "connection closed");
+
+  /* 6. The rest. */
+  if (c->pool_key != NULL &&
+      g_hash_table_lookup (r->pool, c->pool_key) == c)
+    g_hash_table_remove (r->pool, c->pool_key);
+  probation_end (c);
+  if (c->inbound && c->peer_ip != NULL) {
+    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
+
+    if (n <= 1)
+      g_hash_table_remove (r->per_ip, c->peer_ip);
+    else
+      g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),
+                           GUINT_TO_POINTER (n - 1));
+    r->n_inbound--;
+  }
+  if (c->resolving != NULL)
+    g_cancellable_cancel (c->resolving);
+  g_clear_pointer (&c->pending, g_bytes_unref);
+  conn_unref (c);
+}
+
+/* Release the GwConn and the reference it stood for. */
+static void
+conn_release_gw (Conn *c)
+{
+  if (c->gw != NULL)
+    gw_conn_set_callbacks (c->gw, NULL, NULL, NULL);
+  g_clear_pointer (&c->gw, gw_conn_unref);
+  conn_unref (c);
+}
+
+/* The relay closes @c: @reason (stable, snake_case) goes to the log.
+ * @graceful: flush what is queued (a last response) and close with FIN;
+ * on_closed logs it.  Otherwise close at once. */
+static void
+conn_drop (Conn *c, const char *reason, const char *detail,
+           gboolean graceful)
+{
+  if (c->detached)
+    return;
+  g_free (c->close_reason);
+  c->close_reason = g_strdup (reason);
+  g_free (c->close_detail);
+  c->close_detail = g_strdup (detail);
+  conn_detach (c);
+  if (graceful && c->gw != NULL &&
+      gw_conn_get_state (c->gw) != GW_CONN_STATE_CLOSED) {
+    /* on_closed comes once the queue is flushed; the relay aborts it if it
+     * goes first. */
+    g_hash_table_add (c->relay->closing, c);
+    gw_conn_close (c->gw);
+    return;
+  }
+  conn_log_closed (c, reason, detail);
+  if (c->gw != NULL)
+    gw_conn_abort (c->gw, FALSE);
+  conn_release_gw (c);
+}
+
+/* --- outbound connections (the next-hop pool) ---------------------------- */
+
+static const GwConnCallbacks conn_callbacks;
+
+static char *
+pool_key (MsrpUri *u)
+{
+  gboolean v6 = msrp_uri_get_host_type (u) == MSRP_HOST_IPV6;
+
+  return g_strdup_printf ("%s://%s%s%s:%u",
+                          msrp_uri_get_scheme (u) == MSRP_SCHEME_MSRPS ?
+                          "msrps" : "msrp", v6 ? "[" : "",
+                          msrp_uri_get_host (u), v6 ? "]" : "",
+                          msrp_uri_get_effective_port (u));
+}
+
+static Conn *
+conn_alloc (GwRelay *r)
+{
+  Conn *c = g_new0 (Conn, 1);
+
+  c->ref = 1;   /* the connection's own, released with the GwConn */
+  c->relay = r;
+  c->created = g_get_monotonic_time ();
+  c->parser = msrp_parser_new_full (&r->limits);
+  c->open_msgs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify) msg_unref);
+  c->txns = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                   (GDestroyNotify) txn_free);
+  c->sessions = g_ptr_array_new ();
+  g_queue_init (&c->waiters);
+  g_queue_init (&c->ctrl);
+  g_hash_table_add (r->conns, c);
+  return c;
+}
+
+/* Try the next resolved address; FALSE when none is left. */
+static gboolean
+connect_next (Conn *c, GError **last_error)
+{
+  GwRelay *r = c->relay;
+
+  while (c->addresses != NULL) {
+    g_autoptr (GSocketAddress) sa = NULL;
+    GInetAddress *ia = c->addresses->data;
+    g_autoptr (GError) error = NULL;
+    GwConn *gw;
+
+    c->addresses = g_list_delete_link (c->addresses, c->addresses);
+    sa = g_inet_socket_address_new (ia, c->peer_port);
+    g_object_unref (ia);
+    if (c->scheme == MSRP_SCHEME_MSRPS && r->client_tls == NULL) {
+      g_set_error (last_error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "no TLS context for msrps next hops");
+      return FALSE;
+    }
+    gw = gw_conn_connect (sa, c->scheme == MSRP_SCHEME_MSRPS ?
+                                r->client_tls : NULL,
+                          c->peer_host, &r->conn_options, &error);
+    if (gw == NULL) {
+      g_clear_error (last_error);
+      g_propagate_error (last_error, g_steal_pointer (&error));
+      continue;
+    }
+    g_clear_pointer (&c->gw, gw_conn_unref);
+    c->gw = gw;
+    c->id = gw_conn_get_id (gw);
+    g_free (c->peer);
+    c->peer = gw_addr_to_string (sa);
+    gw_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+outbound_failed (Conn *c, const char *detail)
+{
+  conn_drop (c, "connect_failed", detail, FALSE);
+}
+
+static void
+on_resolved (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Conn *c = data;
+  g_autoptr (GError) error = NULL;
+  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res,
+                                                   &error);
+
+  if (!c->detached) {
+    g_clear_object (&c->resolving);
+    if (addrs == NULL) {
+      g_autofree char *detail = g_strdup_printf ("cannot resolve %s: %s",
+                                                 c->peer_host,
+                                                 error->message);
+
+      outbound_failed (c, detail);
+    } else {
+      c->addresses = g_steal_pointer (&addrs);
+      if (!connect_next (c, &error)) {
+        g_autofree char *detail = g_strdup_printf (
+          "cannot connect to %s: %s", c->peer_host,
+          error != NULL ? error->message : "no address");
+
+        outbound_failed (c, detail);
+      }
+    }
+  }
+  g_resolver_free_addresses (addrs);
+  conn_unref (c);
+}
+
+/* The pooled connection to the next hop @u (RFC 4975 section 6.1, RFC 5923:
+ * one connection per scheme, host and port, shared by every session),
+ * made when there is none. */
+static Conn *
+pool_get (GwRelay *r, MsrpUri *u)
+{
+  g_autofree char *key = pool_key (u);
+  Conn *c = g_hash_table_lookup (r->pool, key);
+  g_autoptr (GInetAddress) ia = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (c != NULL)
+    return c;
+  c = conn_alloc (r);
+  c->inbound = FALSE;
+  c->succeeded = TRUE;
+  c->scheme = msrp_uri_get_scheme (u);
+  c->peer_host = g_strdup (msrp_uri_get_host (u));
+  c->peer_port = msrp_uri_get_effective_port (u);
+  c->pool_key = g_strdup (key);
+  c->peer = g_strdup (key + strlen (c->scheme == MSRP_SCHEME_MSRPS ?
+                                    "msrps://" : "msrp://"));
+  g_hash_table_insert (r->pool, g_strdup (key), c);
+
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opening");
+  gw_log_event_add_str (ev, "peer", c->peer);
+  gw_log_event_add_str (ev, "transport", c->scheme == MSRP_SCHEME_MSRPS ?
+                                         "tls" : "tcp");
+  gw_log_event_emit (ev, "connecting to next hop %s", key);
+
+  ia = g_inet_address_new_from_string (c->peer_host);
+  if (ia != NULL) {
+    g_autoptr (GError) error = NULL;
+
+    c->addresses = g_list_append (NULL, g_steal_pointer (&ia));
+    if (!connect_next (c, &error)) {
+      outbound_failed (c, error != NULL ? error->message : "no address");
+      return NULL;
+    }
+  } else {
+    g_autoptr (GResolver) resolver = g_resolver_get_default ();
+
+    c->resolving = g_cancellable_new ();
+    g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
+                                     on_resolved, conn_ref (c));
+  }
+  return c;
+}
+
+/* --- GwConn callbacks ------------------------------------------------------ */
+
+static void conn_feed (Conn *c, const guint8 *data, gsize len);
+
+static void
+on_connected (GwConn *gw, gpointer data)
+{
+  Conn *c = data;
+
+  if (c->detached)
+    return;
+  if (!c->inbound) {
+    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
+                                                  "connection_opened");
+
+    gw_log_event_add_int (ev, "conn", (gint64) c->id);
+    gw_log_event_add_str (ev, "peer", c->peer);
+    gw_log_event_add_str (ev, "local", gw_conn_get_local_address (gw));
+    gw_log_event_add_str (ev, "transport", gw_conn_get_transport_name (gw));
+    gw_log_event_emit (ev, "connected to next hop %s", c->peer);
+  }
+  flush_ctrl (c);
+  out_pump (c);
+}
+
+static void
+on_data (GwConn *gw, const guint8 *data, gsize len, gpointer user_data)
+{
+  Conn *c = user_data;
+
+  if (c->detached)
+    return;
+  conn_ref (c);
+  conn_feed (c, data, len);
+  conn_unref (c);
+}
+
+static void
+on_drained (GwConn *gw, gpointer data)
+{
+  Conn *c = data;
+
+  if (c->detached)
+    return;
+  if (c->owner_conn != NULL && c->owner_conn->rx.block == BLOCK_DRAIN)
+    kick (c->owner_conn);
+  if (c->rx.block == BLOCK_SELF)
+    kick (c);
+  out_pump (c);
+}
+
+static void
+on_closed (GwConn *gw, GwConnCloseReason reason, const GError *error,
+           gpointer data)
+{
+  Conn *c = data;
+
+  if (!c->detached && !c->inbound && c->owner_conn == NULL &&
+      reason == GW_CONN_CLOSED_CONNECT_FAILED && c->addresses != NULL) {
+    g_autoptr (GError) next_error = NULL;
+
+    /* Another address of the next hop may answer. */
+    if (connect_next (c, &next_error))
+      return;
+  }
+  if (!c->detached) {
+    g_free (c->close_reason);
+    c->close_reason = g_strdup (gw_conn_close_reason_to_string (reason));
+    g_free (c->close_detail);
+    c->close_detail = g_strdup (error->message);
+    conn_detach (c);
+  }
+  g_hash_table_remove (c->relay->closing, c);
+  conn_log_closed (c, c->close_reason, c->close_detail);
+  conn_release_gw (c);
+}
+
+static const GwConnCallbacks conn_callbacks = {
+  .on_connected = on_connected,
+  .on_data = on_data,
+  .on_drained = on_drained,
+  .on_closed = on_closed,
+};
+
+/* --- reading: AUTH ------------------------------------------------------ */
+
+static void
+auth_failed_log (Conn *c, const char *user, const char *reason)
+{
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE,
+                                                "auth_failed");
+
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "peer", conn_peer (c));
+  if (user != NULL)
+    gw_log_event_add_str (ev, "user", user);
+  gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_add_int (ev, "failures", c->auth_failures);
+  gw_log_event_emit (ev, "AUTH from %s failed%s%s: %s", conn_peer (c),
+                     user != NULL ? " for " : "", user != NULL ? user : "",
+                     reason);
+}
+
+/* 401 with one Digest challenge per algorithm, SHA-256 first (RFC 7616
+ * section 3.7: most preferred first), or only @only when it is not
+ * MSRP_DIGEST_ALGORITHM_UNKNOWN. */
+static void
+send_challenge (Conn *c, MsrpHead *h, gboolean stale,
+                MsrpDigestAlgorithm only)
+{
+  GwRelay *r = c->relay;
+  gint64 now = now_real (r);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sha = NULL;
+  g_autofree char *md5 = NULL;
+
+  if (only != MSRP_DIGEST_ALGORITHM_MD5)
+    sha = msrp_digest_server_challenge (r->digest, r->realm,
+                                        MSRP_DIGEST_ALGORITHM_SHA256, stale,
+                                        NULL, now, &error);
+  if (only != MSRP_DIGEST_ALGORITHM_SHA256 && error == NULL)
+    md5 = msrp_digest_server_challenge (r->digest, r->realm,
+                                        MSRP_DIGEST_ALGORITHM_MD5, stale,
+                                        NULL, now, &error);
+  if (error != NULL) {
+    auth_failed_log (c, NULL, error->message);
+    respond (c, h, 500, "cannot make a Digest challenge", NULL);
+    return;
+  }
+  respond (c, h, MSRP_STATUS_UNAUTHORIZED, NULL,
+           "WWW-Authenticate", sha != NULL ? sha : md5,
+           "WWW-Authenticate", sha != NULL ? md5 : NULL, NULL);
+}
+
+/* Grant a session to the AUTH @h on @c: 200 with Use-Path, Expires and
+ * (Digest) Authentication-Info (RFC 4976 sections 5.1 and 6.3). */
+static void
+grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
+       const char *relay_host, guint expires, const char *auth_info)
+{
+  GwRelay *r = c->relay;
+  GPtrArray *from = msrp_head_get_from_path (h);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) use_path = g_string_new (NULL);
+  g_autofree char *expires_text = g_strdup_printf ("%u", expires);
+  g_autoptr (GwLogEvent) ev = NULL;
+  MsrpScheme scheme = c->scheme;
+  guint16 port = c->local_port;
+  Session *s;
+
+  if (!c->inbound) {
+    /* An AUTH on a connection we opened: name our first listener. */
+    Listener *l = r->listeners->len > 0 ? r->listeners->pdata[0] : NULL;
+
+    scheme = l != NULL ? l->scheme : MSRP_SCHEME_MSRP;
+    port = l != NULL ? l->port : MSRP_DEFAULT_PORT;
+  }
+  s = session_new (r, kind, scheme, port, expires, &error);
+  if (s == NULL) {
+    respond (c, h, 500, "cannot make a session", NULL);
+    return;
+  }
+  s->user = g_strdup (user);
+  s->relay_host = g_strdup (relay_host);
+  if (kind == SESSION_CLIENT)
+    session_bind (s, c);
+
+  /* The relays between the client and us, nearest the client first, then
+   * ours (RFC 4976 section 5.1: "B C" for client A behind B and C). */
+  for (guint i = from->len - 1; i > 0; i--) {
+    g_string_append (use_path, msrp_uri_get_text (from->pdata[i - 1]));
+    g_string_append_c (use_path, ' ');
+  }
+  g_string_append (use_path, msrp_uri_get_text (s->uri));
+  respond (c, h, MSRP_STATUS_OK, NULL, "Use-Path", use_path->str,
+           "Authentication-Info", auth_info, "Expires", expires_text, NULL);
+  note_success (c);
+  c->auth_failures = 0;
+
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "auth_ok");
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "user", user);
+  gw_log_event_add_str (ev, "session", s->id);
+  gw_log_event_add_int (ev, "expires", expires);
+  gw_log_event_add_str (ev, "method", kind == SESSION_RELAY ? "tls"
+                                                           : "digest");
+  gw_log_event_emit (ev, "%s authenticated, session %s for %u s", user,
+                     s->id, expires);
+  session_log (s, "session_created", NULL);
+}
+
+/* A Digest failure: 401 again, and close the connection after
+ * GW_RELAY_MAX_AUTH_FAILURES (RFC 4976 section 6.3: "If a relay receives
+ * several unsuccessful AUTH requests from a client ... the relay SHOULD
+ * terminate the corresponding connection"). */
+static void
+auth_failure (Conn *c, MsrpHead *h, const char *user, const char *reason,
+              guint code)
+{
+  /* Counted only where the previous hop is the client itself: "a relay
+   * SHOULD NOT use excessive AUTH request failures as a reason to terminate
+   * a connection with another relay". */
+  gboolean from_client = msrp_head_get_from_path (h)->len == 1;
+
+  if (from_client)
+    c->auth_failures++;
+  auth_failed_log (c, user, reason);
+  if (code == MSRP_STATUS_UNAUTHORIZED)
+    send_challenge (c, h, FALSE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
+  else
+    respond (c, h, code, NULL, NULL);
+  if (from_client && c->auth_failures >= GW_RELAY_MAX_AUTH_FAILURES &&
+      !c->succeeded) {
+    g_autofree char *detail = g_strdup_printf ("%u failed AUTH requests",
+                                               c->auth_failures);
+
+    conn_drop (c, "auth_failed", detail, TRUE);
+    return;
+  }
+  note_failure (c);
+}
+
+/* The Expires to grant to the authenticated AUTH @h: the one asked for
+ * within [expires-min, expires-max], expires-default without one.  FALSE
+ * after a 423 with Min-Expires or Max-Expires (RFC 4976 sections 4.6 and
+ * 6.3: "return an error containing a Min-Expires or Max-Expires header, as
+ * appropriate"). */
+static gboolean
+auth_expires (Conn *c, MsrpHead *h, guint *expires)
+{
+  GwRelay *r = c->relay;
+  guint32 asked = 0;
+  g_autofree char *bound = NULL;
+  gboolean low;
+
+  if (!msrp_head_get_expires (h, MSRP_HEADER_EXPIRES, &asked)) {
+    *expires = r->expires_default;
+    return TRUE;
+  }
+  if (asked >= r->expires_min && asked <= r->expires_max) {
+    *expires = asked;
+    return TRUE;
+  }
+  low = asked < r->expires_min;
+  bound = g_strdup_printf ("%u", low ? r->expires_min : r->expires_max);
+  respond (c, h, MSRP_STATUS_INTERVAL_OUT_OF_BOUNDS, NULL,
+           low ? "Min-Expires" : "Max-Expires", bound, NULL);
+  note_failure (c);
+  return FALSE;
+}
+
+/* An AUTH addressed to this relay (RFC 4976 section 6.3). */
+static void
+handle_auth (Conn *c)
+{
+  GwRelay *r = c->relay;
+  MsrpHead *h = c->rx.head;
+  GPtrArray *to = msrp_head_get_to_path (h);
+  GPtrArray *from = msrp_head_get_from_path (h);
+  const char *digest_uri = msrp_uri_get_text (to->pdata[to->len - 1]);
+  const char *value;
+  g_autoptr (MsrpDigestCredentials) creds = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *auth_info = NULL;
+  const char *user, *ha1 = NULL;
+  gboolean locked = FALSE;
+  guint expires = 0;
+  const char *relay_host = NULL;
+  MsrpDigestResult result;
+
+  /* Section 6.3: "the first thing it does is to authenticate and
+   * authorize the previous hop and the client at the far end".  A previous
+   * hop that is a relay authenticates with mutual TLS: a certificate that
+   * verified and matches the host of the first From-Path URI; the client
+   * behind it still answers our Digest challenge, which travels back
+   * through that relay (section 5.1, the AUTH to extra.example.com).  Its
+   * session is then a relay session, valid on any connection to that
+   * relay. */
+  if (from->len >= 2 && c->gw != NULL &&
+      gw_conn_get_peer_subject (c->gw) != NULL &&
+      gw_conn_peer_certificate_matches (c->gw,
+                                        msrp_uri_get_host (from->pdata[0])))
+    relay_host = msrp_uri_get_host (from->pdata[0]);
+
+  value = msrp_head_find (h, MSRP_HEADER_AUTHORIZATION, NULL);
+  if (value == NULL) {
+    /* Section 5.1: "In response to an AUTH request that does not contain an
+     * Authorization header, a relay MUST respond with a 401".  The first
+     * step of every AUTH, not a failure; a connection that never gets
+     * further meets the probation deadline. */
+    send_challenge (c, h, FALSE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
+    return;
+  }
+  creds = msrp_digest_credentials_parse (value, strlen (value), &error);
+  if (creds == NULL) {
+    auth_failure (c, h, NULL, error->message, MSRP_STATUS_UNAUTHORIZED);
+    return;
+  }
+  user = msrp_digest_credentials_get_username (creds);
+  if (r->users != NULL)
+    ha1 = gw_users_lookup (r->users, user, r->realm,
+                           msrp_digest_credentials_get_algorithm (creds),
+                           &locked);
+  result = msrp_digest_server_verify (r->digest, creds,
+                                      MSRP_DIGEST_METHOD_AUTH, digest_uri,
+                                      r->realm, ha1, now_real (r));
+  switch (result) {
+  case MSRP_DIGEST_RESULT_OK:
+    break;
+  case MSRP_DIGEST_RESULT_STALE_NONCE:
+    /* Right password, old nonce: a new challenge, not a failure. */
+    send_challenge (c, h, TRUE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
+    return;
+  default: {
+    g_autofree char *reason = NULL;
+    MsrpDigestAlgorithm used = msrp_digest_credentials_get_algorithm (creds);
+    MsrpDigestAlgorithm other = used == MSRP_DIGEST_ALGORITHM_MD5 ?
+      MSRP_DIGEST_ALGORITHM_SHA256 : MSRP_DIGEST_ALGORITHM_MD5;
+
+    /* A user provisioned for the other algorithm only (an htdigest file
+     * has MD5 lines only, and clients take the first challenge they can,
+     * SHA-256): challenge again with that one alone.  No password was
+     * checked, so it is not a failure, and stale=true says so to the
+     * client ("retry ... without reprompting the user", RFC 7616 section
+     * 3.3) and to relays before us, which count a 401 without it as a
+     * failure (RFC 4976 section 6.3). */
+    if (ha1 == NULL && r->users != NULL &&
+        used != MSRP_DIGEST_ALGORITHM_UNKNOWN &&
+        gw_users_lookup (r->users, user, r->realm, other, NULL) != NULL) {
+      send_challenge (c, h, TRUE, other);
+      return;
+    }
+    reason = g_strdup_printf (
+      "%s%s", msrp_digest_result_to_string (result),
+      ha1 == NULL ? " (no such user for this realm and algorithm)" : "");
+
+    auth_failure (c, h, user, reason, MSRP_STATUS_UNAUTHORIZED);
+    return;
+  }
+  }
+  if (locked) {
+    /* Authenticated, but not allowed to use the relay (section 6.3: "If
+     * the client is not authorized, the relay returns a 403"). */
+    auth_failure (c, h, user, "user is locked in the users file",
+                  MSRP_STATUS_FORBIDDEN);
+    return;
+  }
+  if (!auth_expires (c, h, &expires))
+    return;
+  auth_info = msrp_digest_server_authentication_info (r->digest, creds,
+                                                      digest_uri, ha1, TRUE,
+                                                      now_real (r), &error);
+  grant (c, h, relay_host != NULL ? SESSION_RELAY : SESSION_CLIENT, user,
+         relay_host, expires, auth_info);
+}
+
+/* --- reading: responses (RFC 4976 section 6.4.3) ------------------------- */
+
+static gboolean
+challenge_is_stale (MsrpHead *h)
+{
+  guint n = msrp_head_get_n_headers (h);
+
+  for (guint i = 0; i < n; i++) {
+    MsrpHeaderId id;
+    const char *value;
+    g_autoptr (MsrpDigestChallenge) ch = NULL;
+
+    msrp_head_get_header (h, i, &id, NULL, &value);
+    if (id != MSRP_HEADER_WWW_AUTHENTICATE)
+      continue;
+    ch = msrp_digest_challenge_parse (value, strlen (value), NULL);
+    if (ch != NULL && msrp_digest_challenge_get_stale (ch))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+handle_response (Conn *c)
+{
+  GwRelay *r = c->relay;
+  MsrpHead *h = c->rx.head;
+  GPtrArray *to = msrp_head_get_to_path (h);
+  guint code = msrp_head_get_status_code (h);
+  Txn *t;
+  guint n_ours = 0;
+  Conn *drop = NULL;
+
+  /* "Relays receiving a response first verify that the first URI in the
+   * To-Path corresponds to itself; if not, the response SHOULD be
+   * dropped." */
+  if (!uri_is_ours (r, to->pdata[0]))
+    return;
+  t = g_hash_table_lookup (c->txns, msrp_head_get_transaction_id (h));
+  if (t == NULL || t->answered)
+    return;
+  t->answered = TRUE;
+
+  if (g_strcmp0 (t->method, "SEND") == 0) {
+    if (t->msg != NULL && !msrp_status_is_success (code)) {
+      t->msg->acknowledged = FALSE;
+      if (t->msg->fail_code == 0)
+        t->msg->fail_code = code;
+    }
+    /* "If the response is a non 200 response, and the original request was
+     * a SEND request that had a Failure-Report header with a value other
+     * than "no", then the relay MUST send a REPORT". */
+    if (msrp_status_failure_report_due ("SEND", t->failure_report, code))
+      send_report (t->in, t->self_uri, t->from_path, t->message_id,
+                   t->has_range, &t->range, t->body_len, code,
+                   msrp_head_get_comment (h));
+  } else {
+    while (n_ours < to->len && uri_is_ours (r, to->pdata[n_ours]))
+      n_ours++;
+    if (n_ours < to->len && !t->in->detached) {
+      g_autofree char *start = NULL;
+      g_autoptr (GBytes) head = NULL;
+      g_autoptr (GBytes) end = NULL;
+
+      start = g_strdup_printf ("MSRP %s %03u%s%s\r\n", t->in_tid, code,
+                               msrp_head_get_comment (h) != NULL ? " " : "",
+                               msrp_head_get_comment (h) != NULL ?
+                               msrp_head_get_comment (h) : "");
+      head = forward_head (h, start, n_ours);
+      end = end_line (t->in_tid, FALSE, '$');
+      send_small (t->in, head);
+      send_small (t->in, end);
+    }
+    /* Section 6.3: "if a relay forwards several failed AUTH requests to
+     * the same destination that originate from a client that is directly
+     * connected to it ... the relay SHOULD terminate the corresponding
+     * connection", a failure being a 401 without stale=TRUE to an AUTH
+     * with an Authorization header; never toward another relay. */
+    if (t->auth_with_credentials && t->from_path->len == 1 &&
+        !t->in->detached && t->in->gw != NULL &&
+        gw_conn_get_peer_subject (t->in->gw) == NULL) {
+      if (msrp_status_is_success (code)) {
+        t->in->auth_failures = 0;
+      } else if (code == MSRP_STATUS_UNAUTHORIZED && !challenge_is_stale (h) &&
+                 ++t->in->auth_failures >= GW_RELAY_MAX_AUTH_FAILURES) {
+        drop = conn_ref (t->in);
+      }
+    }
+  }
+  if (!t->frame_open)
+    txn_finish (t);
+  /* Last: closing it may free transactions, even this one. */
+  if (drop != NULL) {
+    g_autofree char *detail = g_strdup_printf (
+      "%u failed AUTH requests forwarded to %s", drop->auth_failures,
+      conn_peer (c));
+
+    auth_failed_log (drop, NULL, "failed AUTH requests forwarded");
+    conn_drop (drop, "auth_failed", detail, TRUE);
+    conn_unref (drop);
+  }
+}
+
+/* --- reading: routing a request (RFC 4976 sections 6.2 and 6.4) --------- */
+
+/* Is the reader of @c to wait before it acts on a new frame?  Its
+ * responses go back on @c, so they must not pile up. */
+static gboolean
+self_blocked (Conn *c)
+{
+  return (c->gw != NULL && gw_conn_is_congested (c->gw)) ||
+         c->ctrl_bytes > CTRL_LIMIT || c->n_origin_txns >= MAX_ORIGIN_TXNS;
+}
+
+static void
+discard (Conn *c, guint code, const char *comment)
+{
+  c->rx.refused = code == MSRP_STATUS_BAD_REQUEST ||
+                  code == MSRP_STATUS_FORBIDDEN ||
+                  code == MSRP_STATUS_SESSION_DOES_NOT_EXIST;
+  c->rx.action = ACT_DISCARD;
+  c->rx.code = code;
+  g_free (c->rx.comment);
+  c->rx.comment = g_strdup (comment);
+}
+
+/* Bind an unbound preauthorized session whose party sent this SEND on @c
+ * (RFC 6135 section 4.2.2: its first request on the connection). */
+static void
+bind_preauthorized (Conn *c, MsrpHead *h)
+{
+  GwRelay *r = c->relay;
+  GPtrArray *from = msrp_head_get_from_path (h);
+  MsrpUri *sender = from->pdata[from->len - 1];
+
+  for (GList *l = r->unbound.head; l != NULL; l = l->next) {
+    Session *s = l->data;
+    g_autoptr (GwLogEvent) ev = NULL;
+
+    if (s->expires_at <= g_get_monotonic_time () ||
+        !msrp_uri_equal (s->party, sender))
+      continue;
+    g_queue_delete_link (&r->unbound, l);
+    s->unbound_link = NULL;
+    session_bind (s, c);
+    ev = gw_log_event_new (G_LOG_LEVEL_INFO, "session_bound");
+    gw_log_event_add_str (ev, "session", s->id);
+    gw_log_event_add_int (ev, "conn", (gint64) c->id);
+    gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+    gw_log_event_emit (ev, "session %s bound to connection %" G_GUINT64_FORMAT
+                       " by a SEND from %s", s->id, c->id,
+                       msrp_uri_get_text (s->party));
+    return;
+  }
+}
+
+/* Write the head of @c's frame to rx.out, which is free: the frame is in
+ * flight from now on. */
+static void
+start_frame (Conn *c)
+{
+  Rx *rx = &c->rx;
+  Conn *out = rx->out;
+  MsrpHead *h = rx->head;
+  const char *method = msrp_head_get_method (h);
+  MsrpReportMode fr = msrp_head_get_failure_report (h);
+  gboolean wants_response;
+
+  out->owner_conn = c;
+  c->relay->frames_in_flight++;
+  gw_conn_write (out->gw, rx->out_head);
+  g_clear_pointer (&rx->out_head, g_bytes_unref);
+  rx->started = TRUE;
+  /* Responses to expect: a SEND's hop-by-hop one unless Failure-Report is
+   * no (RFC 4975 section 7.1.4); none to a REPORT (section 7.1.2); an
+   * end-to-end one to anything else (RFC 4976 section 6.4.2). */
+  if (g_strcmp0 (method, "REPORT") == 0)
+    wants_response = FALSE;
+  else
+    wants_response = fr != MSRP_REPORT_NO;
+  if (wants_response)
+    rx->txn = txn_new (c, out, h, rx->out_tid, rx->msg);
+}
+
+/* Hand the free writer @out to the first frame waiting for it. */
+static void
+out_pump (Conn *out)
+{
+  Conn *w;
+
+  while (out->owner_conn == NULL && out_writable (out) &&
+         (w = g_queue_pop_head (&out->waiters)) != NULL) {
+    if (!w->detached && w->rx.block == BLOCK_START && w->rx.out == out) {
+      w->rx.block = BLOCK_NONE;
+      start_frame (w);
+      kick (w);
+    }
+    conn_unref (w);
+  }
+}
+
+/* The headers of a request are in: route it.  Sets rx.action, or blocks,
+ * or drops the connection. */
+static void
+route_request (Conn *c)
+{
+  GwRelay *r = c->relay;
+  Rx *rx = &c->rx;
+  MsrpHead *h = rx->head;
+  GPtrArray *to = msrp_head_get_to_path (h);
+  GPtrArray *from = msrp_head_get_from_path (h);
+  gboolean is_send = is_method (h, "SEND");
+  Session *first;
+  Conn *target = NULL;
+  guint n = 0;
+  g_autofree char *start = NULL;
+  GError *error = NULL;
+
+  /* Section 6.2: "If the request is not addressed to the relay, the relay
+   * immediately drops the corresponding connection". */
+  if (!uri_is_ours (r, to->pdata[0])) {
+    g_autofree char *detail = g_strdup_printf (
+      "%s request for %s, which is not this relay",
+      msrp_head_get_method (h), msrp_uri_get_text (to->pdata[0]));
+
+    conn_drop (c, "not_addressed_to_relay", detail, FALSE);
+    return;
+  }
+  /* An AUTH whose To-Path is one URI of ours is for this relay (section
+   * 5.1: "msrps://alice@intra.example.com;tcp"; with or without a session
+   * id: the AUTH gets a new one either way). */
+  if (is_method (h, "AUTH") && to->len == 1) {
+    rx->action = ACT_AUTH;
+    return;
+  }
+  if (is_send && c->inbound && r->unbound.length > 0 &&
+      session_find (r, to->pdata[0]) != NULL)
+    bind_preauthorized (c, h);
+
+  /* Section 6.4: the first URI must be one this relay handed out, and
+   * either the request comes from the side of its owner (outward: the next
+   * URI is the next hop, maybe another of ours) or goes toward it. */
+  first = session_find (r, to->pdata[0]);
+  if (first == NULL) {
+    discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
+    return;
+  }
+  rx->session_id = g_strdup (first->id);
+  for (;;) {
+    Session *s = session_find (r, to->pdata[n]);
+
+    if (s == NULL) {
+      discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
+      return;
+    }
+    n++;
+    if (n >= to->len) {
+      discard (c, MSRP_STATUS_BAD_REQUEST, "To-Path ends at the relay");
+      return;
+    }
+    if (session_from_owner (s, c)) {
+      if (uri_is_ours (r, to->pdata[n]))
+        continue;   /* another of ours next: process it again */
+      target = pool_get (r, to->pdata[n]);
+      if (target == NULL) {
+        /* pool_get logged it; nothing was started */
+        discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
+        return;
+      }
+      break;
+    }
+    /* Toward the session's owner. */
+    if (s->kind == SESSION_RELAY) {
+      /* Section 6.4, case 1: the next hop must be the relay that obtained
+       * it. */
+      if (g_ascii_strcasecmp (msrp_uri_get_host (to->pdata[n]),
+                              s->relay_host) != 0) {
+        discard (c, MSRP_STATUS_FORBIDDEN, "next hop is not the relay the "
+                 "session belongs to");
+        return;
+      }
+      target = pool_get (r, to->pdata[n]);
+      if (target == NULL) {
+        discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
+        return;
+      }
+    } else if (s->conn == NULL) {
+      /* A preauthorized party not connected yet.  Its peer's binding
+       * SEND (bodiless) has done its job; anything else cannot go on. */
+      if (is_send && !rx->has_body) {
+        discard (c, MSRP_STATUS_OK, NULL);
+        note_success (c);
+      } else {
+        discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                 "the party has not connected yet");
+      }
+      return;
+    } else {
+      target = s->conn;
+    }
+    break;
+  }
+  if (n + from->len > MSRP_URI_LIST_MAX) {
+    discard (c, MSRP_STATUS_BAD_REQUEST, "From-Path would exceed 32 URIs");
+    return;
+  }
+
+  /* Forward: a new transaction id for this hop (section 6.4). */
+  if (!msrp_writer_fill_transaction_id (rx->out_tid, sizeof rx->out_tid,
+                                        &error)) {
+    discard (c, 500, error->message);
+    g_error_free (error);
+    return;
+  }
+  start = g_strdup_printf ("MSRP %s %s\r\n", rx->out_tid,
+                           msrp_head_get_method (h));
+  rx->out_head = forward_head (h, start, n);
+  rx->out = conn_ref (target);
+  rx->action = ACT_FORWARD;
+  if (is_send && msrp_head_get_message_id (h) != NULL) {
+    rx->msg = msg_for (c, msrp_head_get_message_id (h), first->id);
+    rx->msg->chunks++;
+    if (msrp_head_get_failure_report (h) != MSRP_REPORT_YES)
+      rx->msg->acknowledged = FALSE;
+  }
+  note_success (c);
+
+  if (target->owner_conn == NULL && g_queue_is_empty (&target->waiters) &&
+      out_writable (target)) {
+    start_frame (c);
+  } else {
+    rx->block = BLOCK_START;
+    g_queue_push_tail (&target->waiters, conn_ref (c));
+  }
+}
+
+/* HEADERS_END: decide what to do with the frame. */
+static void
+rx_dispatch (Conn *c)
+{
+  Rx *rx = &c->rx;
+
+  if (!msrp_head_is_request (rx->head)) {
+    /* RFC 4976 section 6.4.3: "if the message cannot be parsed, the relay
+     * MUST drop the response". */
+    if (rx->head_error != NULL)
+      discard (c, 0, NULL);
+    else
+      rx->action = ACT_RESPONSE;
+    return;
+  }
+  if (rx->head_error != NULL) {
+    discard (c, MSRP_STATUS_BAD_REQUEST, rx->head_error);
+    return;
+  }
+  if (self_blocked (c)) {
+    rx->block = BLOCK_SELF;
+    return;
+  }
+  route_request (c);
+}
+
+/* END: the frame is complete. */
+static void
+rx_end (Conn *c, char flag, guint64 body_len)
+{
+  Rx *rx = &c->rx;
+  MsrpHead *h = rx->head;
+
+  rx->body_len = body_len;
+  switch (rx->action) {
+  case ACT_FORWARD: {
+    Conn *out = rx->out;
+    g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, flag);
+
+    write_bytes (out, end);
+    if (rx->txn != NULL) {
+      rx->txn->body_len = body_len;
+      txn_frame_ended (rx->txn);
+      rx->txn = NULL;
+    }
+    out_frame_done (out);
+    /* RFC 4976 section 6.4.1: a SEND with Failure-Report yes gets its 200
+     * at once, from this hop only. */
+    if (is_method (h, "SEND"))
+      respond_if_due (c, h, MSRP_STATUS_OK, NULL);
+    if (rx->msg != NULL) {
+      rx->msg->bytes += body_len;
+      if (flag == '#')
+        msg_interrupt (rx->msg, "the sender aborted the message");
+    }
+    break;
+  }
+  case ACT_DISCARD:
+    if (rx->msg != NULL)
+      rx->msg->bytes += body_len;
+    if (rx->code != 0)
+      respond_if_due (c, h, rx->code, rx->comment);
+    /* The request itself was refused (not a next hop's failure): an
+     * unsuccessful request for the probation. */
+    if (rx->refused)
+      note_failure (c);
+    break;
+  case ACT_AUTH:
+    handle_auth (c);
+    break;
+  case ACT_RESPONSE:
+    handle_response (c);
+    break;
+  case ACT_NONE:
+  default:
+    break;
+  }
+  if (c->detached)
+    return;
+  /* A message ends with '$' or '#' (RFC 4975 section 7.1). */
+  if (rx->msg != NULL && flag != '+') {
+    Msg *m = rx->msg;
+
+    m->final = TRUE;
+    g_hash_table_remove (c->open_msgs, m->key);
+    msg_maybe_log (m);
+  }
+  rx_clear (rx);
+}
+
+static void
+rx_event (Conn *c, const MsrpParserEvent *ev)
+{
+  Rx *rx = &c->rx;
+  g_autoptr (GError) error = NULL;
+
+  switch (ev->type) {
+  case MSRP_PARSER_EVENT_REQUEST:
+  case MSRP_PARSER_EVENT_RESPONSE:
+    rx_clear (rx);
+    rx->head = msrp_head_new_from_event (ev);
+    rx->phase = RX_HEADERS;
+    break;
+  case MSRP_PARSER_EVENT_HEADER:
+    if (rx->head_error == NULL && !msrp_head_add_header (rx->head, ev, &error))
+      rx->head_error = g_strdup (error->message);
+    break;
+  case MSRP_PARSER_EVENT_HEADERS_END:
+    rx->has_body = ev->has_body;
+    if (rx->head_error == NULL &&
+        !msrp_head_finish (rx->head, ev->has_body, &error))
+      rx->head_error = g_strdup (error->message);
+    rx->phase = RX_BODY;
+    rx_dispatch (c);
+    break;
+  case MSRP_PARSER_EVENT_BODY:
+    rx->body_len += ev->data_len;
+    if (rx->action == ACT_FORWARD && rx->started) {
+      g_autoptr (GBytes) piece = g_bytes_new (ev->data, ev->data_len);
+
+      write_bytes (rx->out, piece);
+      if (rx->out->gw != NULL && gw_conn_is_congested (rx->out->gw))
+        rx->block = BLOCK_DRAIN;
+    }
+    break;
+  case MSRP_PARSER_EVENT_END:
+    rx_end (c, ev->continuation, ev->body_len);
+    break;
+  default:
+    break;
+  }
+}
+
+/* The stream from @c cannot be parsed: 400 if the transaction is known and
+ * a response is due (RFC 4975 section 7.2), then close. */
+static void
+rx_parse_error (Conn *c, const GError *error)
+{
+  Rx *rx = &c->rx;
+
+  if (rx->head != NULL && msrp_head_is_request (rx->head) &&
+      rx->phase == RX_HEADERS && msrp_head_get_to_path (rx->head) != NULL &&
+      msrp_head_get_from_path (rx->head) != NULL)
+    respond_if_due (c, rx->head, MSRP_STATUS_BAD_REQUEST, error->message);
+  else if (rx->head != NULL && msrp_head_is_request (rx->head) &&
+           rx->phase == RX_BODY && rx->action != ACT_FORWARD)
+    respond_if_due (c, rx->head, MSRP_STATUS_BAD_REQUEST, error->message);
+  conn_drop (c, "parse_error", error->message, TRUE);
+}
+
+/* Parse what @c sent, acting on each event, until the input is used up,
+ * the reader must wait (the rest is set aside) or @c is gone. */
+static void
+conn_feed (Conn *c, const guint8 *data, gsize len)
+{
+  while (!c->detached && c->rx.block == BLOCK_NONE) {
+    MsrpParserEvent ev;
+    gsize used = 0;
+    g_autoptr (GError) error = NULL;
+    MsrpParseStatus st = msrp_parser_feed (c->parser, data, len, &used, &ev,
+                                           &error);
+
+    data += used;
+    len -= used;
+    if (st == MSRP_PARSE_NEED_MORE)
+      break;
+    if (st == MSRP_PARSE_ERROR) {
+      rx_parse_error (c, error);
+      return;
+    }
+    rx_event (c, &ev);
+  }
+  if (c->detached)
+    return;
+  if (c->rx.block != BLOCK_NONE) {
+    if (len > 0) {
+      GBytes *rest = g_bytes_new (data, len);
+
+      g_clear_pointer (&c->pending, g_bytes_unref);
+      c->pending = rest;
+    }
+    if (!c->paused && c->gw != NULL) {
+      gw_conn_pause_reading (c->gw);
+      c->paused = TRUE;
+    }
+  }
+}
+
+/* A kick: go on if what @c waited for is there. */
+static void
+conn_resume (Conn *c)
+{
+  Rx *rx = &c->rx;
+
+  conn_ref (c);
+  switch (rx->block) {
+  case BLOCK_SELF:
+    if (self_blocked (c))
+      goto out;
+    rx->block = BLOCK_NONE;
+    route_request (c);
+    if (c->detached || rx->block != BLOCK_NONE)
+      goto out;
+    break;
+  case BLOCK_START:
+    goto out;
+  case BLOCK_DRAIN:
+    if (rx->out != NULL && rx->out->gw != NULL && !rx->out->detached &&
+        gw_conn_is_congested (rx->out->gw))
+      goto out;
+    rx->block = BLOCK_NONE;
+    break;
+  case BLOCK_NONE:
+  default:
+    break;
+  }
+  /* Feed what was set aside, or nothing: the parser may hold an event
+   * still (the END of a bodiless frame follows its HEADERS_END without
+   * more input). */
+  {
+    g_autoptr (GBytes) p = g_steal_pointer (&c->pending);
+    gsize len = 0;
+    const guint8 *data = p != NULL ? g_bytes_get_data (p, &len) : NULL;
+
+    conn_feed (c, data, len);
+    if (c->detached || rx->block != BLOCK_NONE)
+      goto out;
+  }
+  if (c->paused && c->gw != NULL) {
+    c->paused = FALSE;
+    gw_conn_resume_reading (c->gw);
+  }
+out:
+  conn_unref (c);
+}
+
+/* --- accepting ------------------------------------------------------------ */
+
+static gboolean
+on_filter (GwListener *listener, GSocketAddress *peer, gpointer data)
+{
+  Listener *l = data;
+  GwRelay *r = l->relay;
+  g_autofree char *ip = NULL;
+  const char *limit = NULL;
+  guint n;
+
+  if (G_IS_INET_SOCKET_ADDRESS (peer))
+    ip = g_inet_address_to_string (g_inet_socket_address_get_address (
+                                     G_INET_SOCKET_ADDRESS (peer)));
+  n = ip != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, ip)) : 0;
+  if (r->freeing)
+    limit = "shutdown";
+  else if (r->n_inbound >= r->max_connections)
+    limit = "max-connections";
+  else if (n >= r->max_connections_per_ip)
+    limit = "max-connections-per-ip";
+  if (limit != NULL) {
+    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE,
+                                                  "connection_refused");
+    g_autofree char *peer_str = gw_addr_to_string (peer);
+
+    gw_log_event_add_str (ev, "peer", peer_str);
+    gw_log_event_add_str (ev, "limit", limit);
+    gw_log_event_emit (ev, "refused a connection from %s: %s", peer_str,
+                       limit);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+on_accept (GwListener *listener, GwConn *gw, gpointer data)
+{
+  Listener *l = data;
+  GwRelay *r = l->relay;
+  Conn *c = conn_alloc (r);
+  g_autoptr (GwLogEvent) ev = NULL;
+  const char *peer = gw_conn_get_peer_address (gw);
+  const char *colon = strrchr (peer, ':');
+  guint n;
+
+  c->gw = gw_conn_ref (gw);
+  c->id = gw_conn_get_id (gw);
+  c->inbound = TRUE;
+  c->scheme = l->scheme;
+  c->local_port = l->port;
+  c->peer = g_strdup (peer);
+  /* "127.0.0.1:5000" / "[::1]:5000" -> the address, as the filter keyed
+   * it. */
+  if (peer[0] == '[' && colon != NULL && colon > peer + 1)
+    c->peer_ip = g_strndup (peer + 1, (gsize) (colon - peer - 2));
+  else if (colon != NULL)
+    c->peer_ip = g_strndup (peer, (gsize) (colon - peer));
+  else
+    c->peer_ip = g_strdup (peer);
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
+  g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),
+                       GUINT_TO_POINTER (n + 1));
+  r->n_inbound++;
+  c->probation_deadline = g_get_monotonic_time () + r->probation_us;
+  g_queue_push_tail (&r->probation, c);
+  c->probation_link = r->probation.tail;
+  timer_update (r);
+  gw_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
+
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_accepted");
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "peer", peer);
+  gw_log_event_add_str (ev, "local", gw_conn_get_local_address (gw));
+  gw_log_event_add_str (ev, "transport", gw_conn_get_transport_name (gw));
+  gw_log_event_emit (ev, "accepted connection %" G_GUINT64_FORMAT " from %s",
+                     c->id, peer);
+}
+
+/* --- the relay ---------------------------------------------------------- */
+
+static gboolean
+on_stats (gpointer data)
+{
+  gw_relay_log_stats (data);
+  return G_SOURCE_CONTINUE;
+}
+
+GwRelay *
+gw_relay_new (const GwConfig *config, GwUsers *users, GwTls *client_tls,
+              GError **error)
+{
+  g_autoptr (MsrpDigestServer) digest = NULL;
+  GwRelay *r;
+
+  g_return_val_if_fail (config != NULL, NULL);
+  digest = msrp_digest_server_new (NULL, 0, GW_RELAY_NONCE_LIFETIME_S, error);
+  if (digest == NULL)
+    return NULL;
+
+  r = g_new0 (GwRelay, 1);
+  r->context = g_main_context_ref_thread_default ();
+  r->public_host = g_strdup (config->public_host);
+  r->realm = g_strdup (config->auth_realm != NULL ? config->auth_realm
+                                                  : config->public_host);
+  r->expires_min = config->expires_min;
+  r->expires_default = config->expires_default;
+  r->expires_max = config->expires_max;
+  r->report_timeout_us = (gint64) config->report_timeout * G_USEC_PER_SEC;
+  r->probation_us = (gint64) config->probation * G_USEC_PER_SEC;
+  r->max_connections = config->max_connections;
+  r->max_connections_per_ip = config->max_connections_per_ip;
+  msrp_parser_limits_init (&r->limits);
+  r->limits.max_header_bytes = MAX (config->max_header_bytes,
+                                    MSRP_PARSER_MIN_HEADER_BYTES);
+  r->conn_options.idle_timeout_ms = config->idle_timeout * 1000;
+  r->users = users != NULL ? gw_users_ref (users) : NULL;
+  r->client_tls = client_tls != NULL ? gw_tls_ref (client_tls) : NULL;
+  r->digest = g_steal_pointer (&digest);
+  r->clock = real_clock;
+
+  r->listeners = g_ptr_array_new ();
+  r->conns = g_hash_table_new (NULL, NULL);
+  r->closing = g_hash_table_new (NULL, NULL);
+  r->per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  r->pool = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  r->sessions = g_hash_table_new (g_str_hash, g_str_equal);
+  r->expiry = g_sequence_new (NULL);
+  r->errors = g_hash_table_new (NULL, NULL);
+  r->timer = relay_source_new (r, &timer_source_funcs, "gw-relay timers");
+  r->work = relay_source_new (r, &work_source_funcs, "gw-relay work");
+  r->stats_source = g_timeout_source_new_seconds (STATS_INTERVAL_S);
+  g_source_set_callback (r->stats_source, on_stats, r, NULL);
+  g_source_attach (r->stats_source, r->context);
+  return r;
+}
+
+void
+gw_relay_add_listener (GwRelay *relay, GwListener *listener,
+                       MsrpScheme scheme)
+{
+  Listener *l;
+  GSocketAddress *addr;
+
+  g_return_if_fail (relay != NULL && listener != NULL);
+  addr = gw_listener_get_address (listener);
+  l = g_new0 (Listener, 1);
+  l->relay = relay;
+  l->listener = gw_listener_ref (listener);
+  l->scheme = scheme;
+  l->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr));
+  g_ptr_array_add (relay->listeners, l);
+  gw_listener_set_callbacks (listener, on_filter, on_accept, l, NULL);
+}
+
+void
+gw_relay_close_listeners (GwRelay *relay)
+{
+  g_return_if_fail (relay != NULL);
+  /* The URIs stay ours: live sessions still name them. */
+  for (guint i = 0; i < relay->listeners->len; i++) {
+    Listener *l = relay->listeners->pdata[i];
+
+    if (l->listener != NULL) {
+      gw_listener_set_callbacks (l->listener, NULL, NULL, NULL, NULL);
+      g_clear_pointer (&l->listener, gw_listener_unref);
+    }
+  }
+}
+
+void
+gw_relay_free (GwRelay *r)
+{
+  GHashTableIter it;
+  gpointer key;
+  Conn *c;
+
+  if (r == NULL)
+    return;
+  r->freeing = TRUE;
+  gw_relay_close_listeners (r);
+  /* Every connection at once; detaching one may touch others, so take them
+   * one at a time from what is left. */
+  for (;;) {
+    g_hash_table_iter_init (&it, r->conns);
+    if (!g_hash_table_iter_next (&it, &key, NULL))
+      break;
+    c = key;
+    conn_drop (c, "shutdown", "the relay is shutting down", FALSE);
+  }
+  /* Those still flushing a last answer: now. */
+  for (;;) {
+    g_hash_table_iter_init (&it, r->closing);
+    if (!g_hash_table_iter_next (&it, &key, NULL))
+      break;
+    c = key;
+    g_hash_table_iter_remove (&it);
+    conn_log_closed (c, c->close_reason, c->close_detail);
+    gw_conn_abort (c->gw, FALSE);
+    conn_release_gw (c);
+  }
+  while ((c = g_queue_pop_head (&r->kicks)) != NULL)
+    conn_unref (c);
+  for (;;) {
+    GHashTableIter sit;
+    gpointer value;
+
+    g_hash_table_iter_init (&sit, r->sessions);
+    if (!g_hash_table_iter_next (&sit, NULL, &value))
+      break;
+    session_remove (value, "session_closed", "relay shutdown");
+  }
+  g_assert (r->n_txns == 0);
+  g_source_destroy (r->timer);
+  g_source_unref (r->timer);
+  g_source_destroy (r->work);
+  g_source_unref (r->work);
+  g_source_destroy (r->stats_source);
+  g_source_unref (r->stats_source);
+  for (guint i = 0; i < r->listeners->len; i++)
+    g_free (r->listeners->pdata[i]);
+  g_ptr_array_unref (r->listeners);
+  g_hash_table_unref (r->conns);
+  g_hash_table_unref (r->closing);
+  g_hash_table_unref (r->per_ip);
+  g_hash_table_unref (r->pool);
+  g_hash_table_unref (r->sessions);
+  g_sequence_free (r->expiry);
+  g_hash_table_unref (r->errors);
+  g_clear_pointer (&r->users, gw_users_unref);
+  g_clear_pointer (&r->client_tls, gw_tls_unref);
+  msrp_digest_server_free (r->digest);
+  g_main_context_unref (r->context);
+  g_free (r->public_host);
+  g_free (r->realm);
+  g_free (r);
+}
+
+void
+gw_relay_set_users (GwRelay *relay, GwUsers *users)
+{
+  g_return_if_fail (relay != NULL);
+  if (users != NULL)
+    gw_users_ref (users);
+  g_clear_pointer (&relay->users, gw_users_unref);
+  relay->users = users;
+}
+
+void
+gw_relay_set_client_tls (GwRelay *relay, GwTls *tls)
+{
+  g_return_if_fail (relay != NULL);
+  if (tls != NULL)
+    gw_tls_ref (tls);
+  g_clear_pointer (&relay->client_tls, gw_tls_unref);
+  relay->client_tls = tls;
+}
+
+MsrpUri *
+gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
+                               MsrpUri *party, guint expires_s,
+                               GError **error)
+{
+  Listener *l = NULL;
+  Session *s;
+
+  g_return_val_if_fail (relay != NULL, NULL);
+  g_return_val_if_fail (party != NULL, NULL);
+  for (guint i = 0; i < relay->listeners->len && l == NULL; i++)
+    if (((Listener *) relay->listeners->pdata[i])->scheme == scheme)
+      l = relay->listeners->pdata[i];
+  if (l == NULL) {
+    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
+                 "no %s listener to put in the session URI",
+                 scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
+    return NULL;
+  }
+  if (expires_s == 0) {
+    g_set_error_literal (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                         "a session must live at least 1 s");
+    return NULL;
+  }
+  s = session_new (relay, SESSION_PREAUTH, scheme, l->port, expires_s,
+                   error);
+  if (s == NULL)
+    return NULL;
+  s->party = msrp_uri_ref (party);
+  g_queue_push_tail (&relay->unbound, s);
+  s->unbound_link = relay->unbound.tail;
+  session_log (s, "session_created", NULL);
+  return msrp_uri_ref (s->uri);
+}
+
+void
+gw_relay_set_clock (GwRelay *relay, GwRelayClockFunc clock,
+                    gpointer user_data)
+{
+  g_return_if_fail (relay != NULL);
+  relay->clock = clock != NULL ? clock : real_clock;
+  relay->clock_data = user_data;
+}
+
+void
+gw_relay_get_stats (GwRelay *r, GwRelayStats *st)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_return_if_fail (r != NULL && st != NULL);
+  memset (st, 0, sizeof *st);
+  st->bytes_in = r->closed_bytes_in;
+  st->bytes_out = r->closed_bytes_out;
+  g_hash_table_iter_init (&it, r->conns);
+  while (g_hash_table_iter_next (&it, &key, NULL)) {
+    Conn *c = key;
+
+    st->connections++;
+    st->frames_waiting += c->rx.block == BLOCK_START;
+    st->readers_paused += c->paused;
+    st->queued_bytes += c->ctrl_bytes;
+    if (c->pending != NULL)
+      st->queued_bytes += g_bytes_get_size (c->pending);
+    if (c->gw != NULL) {
+      st->bytes_in += gw_conn_get_bytes_in (c->gw);
+      st->bytes_out += gw_conn_get_bytes_out (c->gw);
+      st->queued_bytes += gw_conn_get_queued_bytes (c->gw);
+    }
+  }
+  st->sessions = g_hash_table_size (r->sessions);
+  st->messages = r->messages;
+  st->frames_in_flight = r->frames_in_flight;
+  st->pending_transactions = r->n_txns;
+}
+
+gboolean
+gw_relay_is_busy (GwRelay *r)
+{
+  GwRelayStats st;
+
+  g_return_val_if_fail (r != NULL, FALSE);
+  gw_relay_get_stats (r, &st);
+  return st.frames_in_flight > 0 || st.queued_bytes > 0;
+}
+
+static gint
+uint_cmp (gconstpointer a, gconstpointer b)
+{
+  guint x = GPOINTER_TO_UINT (*(gpointer *) a);
+  guint y = GPOINTER_TO_UINT (*(gpointer *) b);
+
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+void
+gw_relay_log_stats (GwRelay *r)
+{
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stats");
+  g_autoptr (GPtrArray) codes = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer key;
+  GwRelayStats st;
+
+  g_return_if_fail (r != NULL);
+  gw_relay_get_stats (r, &st);
+  gw_log_event_add_int (ev, "connections", st.connections);
+  gw_log_event_add_int (ev, "sessions", st.sessions);
+  gw_log_event_add_int (ev, "bytes_in", (gint64) st.bytes_in);
+  gw_log_event_add_int (ev, "bytes_out", (gint64) st.bytes_out);
+  gw_log_event_add_int (ev, "messages", (gint64) st.messages);
+  gw_log_event_add_int (ev, "frames_in_flight", st.frames_in_flight);
+  gw_log_event_add_int (ev, "pending_transactions", st.pending_transactions);
+  gw_log_event_add_int (ev, "queued_bytes", (gint64) st.queued_bytes);
+  g_hash_table_iter_init (&it, r->errors);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    g_ptr_array_add (codes, key);
+  g_ptr_array_sort (codes, uint_cmp);
+  for (guint i = 0; i < codes->len; i++) {
+    guint code = GPOINTER_TO_UINT (codes->pdata[i]);
+    g_autofree char *name = g_strdup_printf ("err_%03u", code);
+
+    gw_log_event_add_int (ev, name, (gint64) GPOINTER_TO_SIZE (
+                            g_hash_table_lookup (r->errors, codes->pdata[i])));
+  }
+  gw_log_event_emit (ev, "%u connections, %u sessions, %" G_GUINT64_FORMAT
+                     " messages", st.connections, st.sessions, st.messages);
+}
