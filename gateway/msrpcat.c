@@ -1,0 +1,1208 @@
+/* msrpcat: send and receive MSRP messages and files (RFC 4975), directly or
+ * through RFC 4976 relays with Digest AUTH, over TCP or TLS, in the active
+ * or the passive connection role (RFC 6135).  What operators use like curl
+ * or sipsak, and what the integration tests and benchmarks drive.
+ *
+ * The parts: mc-link (one connection: parser, frame events, 400s),
+ * mc-auth (AUTH to relays), mc-sender (messages out, responses, REPORTs),
+ * mc-receiver (messages in, answers, reassembly, output), mc-session (shared
+ * state and the summary).  This file reads the command line, makes the
+ * connections and decides when the run is over and how it ended.
+ */
+#include "msrp-edge-config.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib-unix.h>
+#include <gio/gio.h>
+
+#include "gw-addr.h"
+#include "gw-conn.h"
+#include "gw-tls.h"
+#include "mc-auth.h"
+#include "mc-link.h"
+#include "mc-receiver.h"
+#include "mc-sender.h"
+#include "mc-session.h"
+#include "mc-util.h"
+#include "msrp-digest.h"
+#include "msrp-status.h"
+
+/* How often the timeout is looked at. */
+#define TICK_MS 100
+/* After the run is over, how long closing connections may take. */
+#define CLOSE_GRACE_MS 6000
+
+typedef struct {
+  McConfig config;
+  char *algorithm;
+  McSession *session;
+  GMainLoop *loop;
+  GwTls *tls;
+  gboolean passive;
+  gboolean tls_wanted;
+  GwListener *listener;
+  GPtrArray *links;          /* McLink, open or closing */
+  McLink *primary;           /* the link we send on */
+  GPtrArray *relays;         /* MsrpUri */
+  MsrpUri *first_hop;        /* active role */
+  GPtrArray *hop_addresses;  /* its addresses, tried in order */
+  guint hop_index;           /* the next one to try */
+  McSender *sender;
+  McReceiver *receiver;
+  McAuth *auth;
+  gboolean ready;            /* active: connected and authenticated;
+                              * passive: the first request bound a link */
+  gboolean path_printed;
+  gboolean finishing;
+  gboolean quit;
+  guint tick_id;
+  guint grace_id;
+  gint64 last_activity;
+} App;
+
+static void finish (App *app);
+static gboolean connect_next (App *app, GError **error);
+
+static void
+touch (App *app)
+{
+  app->last_activity = g_get_monotonic_time ();
+}
+
+/* --- completion -------------------------------------------------------- */
+
+static gboolean
+receiver_satisfied (App *app)
+{
+  const McConfig *c = &app->config;
+
+  if (!c->receive)
+    return TRUE;
+  return c->expect > 0 && app->session->stats.messages_received >= c->expect;
+}
+
+static gboolean
+sender_satisfied (App *app)
+{
+  if (!mc_sender_has_work (app->sender))
+    return TRUE;
+  return mc_sender_is_done (app->sender);
+}
+
+static void
+check_finished (App *app)
+{
+  if (app->finishing)
+    return;
+  if (app->session->exit_code != MC_EXIT_OK) {
+    finish (app);
+    return;
+  }
+  /* A receiver in the active role that binds is a sender of one empty
+   * SEND: it must see that answered too. */
+  if ((mc_sender_has_work (app->sender) && !mc_sender_is_started (app->sender))
+      || !sender_satisfied (app) || !receiver_satisfied (app))
+    return;
+  finish (app);
+}
+
+static void
+maybe_quit (App *app)
+{
+  if (app->finishing && app->links->len == 0 && !app->quit) {
+    app->quit = TRUE;
+    g_main_loop_quit (app->loop);
+  }
+}
+
+static gboolean
+on_grace_over (gpointer user_data)
+{
+  App *app = user_data;
+
+  app->grace_id = 0;
+  if (!app->quit) {
+    app->quit = TRUE;
+    g_main_loop_quit (app->loop);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* The run is over: stop sending, close every connection gracefully (what
+ * is queued, such as a last REPORT, is sent first), then quit. */
+static void
+finish (App *app)
+{
+  if (app->finishing)
+    return;
+  app->finishing = TRUE;
+  app->session->stats.end_time = g_get_monotonic_time ();
+  mc_sender_stop (app->sender);
+  g_clear_pointer (&app->listener, gw_listener_unref);
+  for (guint i = 0; i < app->links->len; i++)
+    mc_link_close (app->links->pdata[i]);
+  app->grace_id = g_timeout_add (CLOSE_GRACE_MS, on_grace_over, app);
+  maybe_quit (app);
+}
+
+/* --- paths ------------------------------------------------------------- */
+
+static void
+print_path (App *app)
+{
+  g_autofree char *path = NULL;
+
+  if (!app->config.print_use_path || app->path_printed ||
+      app->session->local_uri == NULL)
+    return;
+  app->path_printed = TRUE;
+  path = mc_session_get_sdp_path (app->session);
+  mc_session_write_stdout (app->session, path, strlen (path));
+  mc_session_write_stdout (app->session, "\n", 1);
+  fflush (stdout);
+}
+
+/* "127.0.0.1:5000" / "[::1]:5000" -> a URI of ours with a fresh session id
+ * (RFC 4975 section 14.1: at least 80 bits of randomness). */
+static MsrpUri *
+uri_for_address (const char *address, gboolean tls, GError **error)
+{
+  g_autoptr (GSocketAddress) sa = mc_parse_listen_address (address, error);
+  g_autoptr (GInetAddress) ia = NULL;
+  g_autofree char *host = NULL;
+  g_autofree char *sid = mc_session_new_id ();
+
+  if (sa == NULL)
+    return NULL;
+  ia = g_object_ref (g_inet_socket_address_get_address (
+    G_INET_SOCKET_ADDRESS (sa)));
+  /* A wildcard listener is reached on loopback; give --local-uri for
+   * anything else. */
+  if (g_inet_address_get_is_any (ia)) {
+    g_object_unref (ia);
+    ia = g_inet_address_new_loopback (
+      g_socket_address_get_family (sa) == G_SOCKET_FAMILY_IPV6 ?
+      G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4);
+  }
+  host = g_inet_address_to_string (ia);
+  return msrp_uri_new (tls ? MSRP_SCHEME_MSRPS : MSRP_SCHEME_MSRP, NULL, host,
+                       g_inet_socket_address_get_port (
+                         G_INET_SOCKET_ADDRESS (sa)), sid, "tcp", error);
+}
+
+/* --- link events ------------------------------------------------------- */
+
+static void
+start_sending (App *app)
+{
+  if (!mc_sender_has_work (app->sender) ||
+      mc_sender_is_started (app->sender) || app->primary == NULL ||
+      app->session->peer_path == NULL)
+    return;
+  mc_sender_start (app->sender, app->primary);
+}
+
+/* Active role: connected and, with relays, authenticated. */
+static void
+become_ready (App *app)
+{
+  app->ready = TRUE;
+  app->session->stats.ready_time = g_get_monotonic_time ();
+  print_path (app);
+  start_sending (app);
+  check_finished (app);
+}
+
+static void
+on_auth_done (McAuth *auth, gboolean ok, gpointer user_data)
+{
+  App *app = user_data;
+
+  touch (app);
+  if (!ok) {
+    finish (app);
+    return;
+  }
+  become_ready (app);
+}
+
+static void
+link_open (McLink *link, gpointer user_data)
+{
+  App *app = user_data;
+  GwConn *conn = mc_link_get_conn (link);
+  const char *subject = gw_conn_get_peer_subject (conn);
+
+  touch (app);
+  if (app->config.verbose)
+    fprintf (stderr, "msrpcat: connected %s %s over %s%s%s\n",
+             app->passive ? "from" : "to", mc_link_get_peer (link),
+             gw_conn_get_transport_name (conn),
+             subject != NULL ? ", peer certificate " : "",
+             subject != NULL ? subject : "");
+  if (app->passive || app->finishing)
+    return;
+
+  if (app->session->local_uri == NULL) {
+    g_autoptr (GError) error = NULL;
+
+    app->session->local_uri = uri_for_address (
+      gw_conn_get_local_address (conn), app->tls_wanted, &error);
+    if (app->session->local_uri == NULL) {
+      mc_session_fail (app->session, MC_EXIT_CONNECTION, "cannot make a URI "
+                       "for local address %s: %s",
+                       gw_conn_get_local_address (conn), error->message);
+      finish (app);
+      return;
+    }
+  }
+  if (app->relays->len > 0) {
+    app->auth = mc_auth_new (app->session, link, app->relays, app->algorithm,
+                             on_auth_done, app);
+    mc_auth_start (app->auth);
+    return;
+  }
+  become_ready (app);
+}
+
+/* Passive role: RFC 4975 section 5.4, "the passive endpoint ... infers
+ * the identity of the connecting device" from its first request; it may
+ * send to it from then on. */
+static void
+bind_link (App *app, McLink *link, MsrpHead *head)
+{
+  if (!app->passive || app->ready)
+    return;
+  app->ready = TRUE;
+  app->primary = mc_link_ref (link);
+  app->session->stats.ready_time = g_get_monotonic_time ();
+  if (!app->config.keep) {
+    /* One session, one connection: no more peers, and the others that
+     * were accepted meanwhile go. */
+    g_clear_pointer (&app->listener, gw_listener_unref);
+    for (guint i = 0; i < app->links->len; i++)
+      if (app->links->pdata[i] != link)
+        mc_link_close (app->links->pdata[i]);
+  }
+  if (app->session->peer_path == NULL) {
+    GPtrArray *from = msrp_head_get_from_path (head);
+
+    app->session->peer_path = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) msrp_uri_unref);
+    for (guint i = 0; i < from->len; i++)
+      g_ptr_array_add (app->session->peer_path, msrp_uri_ref (from->pdata[i]));
+  }
+  if (app->config.verbose) {
+    g_autofree char *to = msrp_uri_list_to_text (app->session->peer_path);
+
+    fprintf (stderr, "msrpcat: connection from %s bound; the peer's path "
+             "is %s\n", mc_link_get_peer (link), to);
+  }
+}
+
+static gpointer
+link_request (McLink *link, MsrpHead *head, gpointer user_data)
+{
+  App *app = user_data;
+  const char *method = msrp_head_get_method (head);
+  gpointer req = NULL;
+
+  touch (app);
+  if (app->finishing)
+    return NULL;
+  if (g_strcmp0 (method, "REPORT") == 0) {
+    /* Section 7.1.2: never answered.  Section 7.3: not ours, ignored. */
+    if (mc_session_is_for_us (app->session, head))
+      mc_sender_handle_report (app->sender, head);
+    else if (app->config.verbose)
+      fprintf (stderr, "msrpcat: REPORT not addressed to us ignored\n");
+    check_finished (app);
+    return NULL;
+  }
+  if (!mc_session_is_for_us (app->session, head)) {
+    /* Section 7.3: "the receiver MUST generate a 481 error and ignore the
+     * request". */
+    GPtrArray *to = msrp_head_get_to_path (head);
+    g_autofree char *text = msrp_uri_list_to_text (to);
+    g_autofree char *why = g_strdup_printf ("To-Path %s is not this "
+                                            "session", text);
+
+    if (mc_link_respond (link, head, MSRP_STATUS_SESSION_DOES_NOT_EXIST, why))
+      app->session->stats.responses_out[481]++;
+    if (!app->config.quiet)
+      fprintf (stderr, "msrpcat: %s %s from %s refused with 481: %s\n",
+               method, msrp_head_get_transaction_id (head),
+               mc_link_get_peer (link), why);
+    return NULL;
+  }
+  if (g_strcmp0 (method, "SEND") != 0) {
+    /* Section 10.9: a method this endpoint does not implement (AUTH is for
+     * relays, NICKNAME for chat rooms). */
+    if (mc_link_respond (link, head, MSRP_STATUS_NOT_IMPLEMENTED, NULL))
+      app->session->stats.responses_out[501]++;
+    return NULL;
+  }
+  bind_link (app, link, head);
+  req = mc_receiver_request (app->receiver, link, head);
+  start_sending (app);
+  check_finished (app);
+  return req;
+}
+
+static void
+link_request_body (McLink *link, gpointer request, const guint8 *data,
+                   gsize len, gpointer user_data)
+{
+  App *app = user_data;
+
+  touch (app);
+  mc_receiver_body (app->receiver, request, data, len);
+}
+
+static void
+link_request_end (McLink *link, gpointer request, char flag,
+                  gpointer user_data)
+{
+  App *app = user_data;
+
+  touch (app);
+  mc_receiver_end (app->receiver, request, flag);
+  check_finished (app);
+}
+
+static void
+link_request_lost (McLink *link, gpointer request, gpointer user_data)
+{
+  App *app = user_data;
+
+  mc_receiver_lost (app->receiver, request);
+}
+
+static void
+link_response (McLink *link, MsrpHead *head, gpointer user_data)
+{
+  App *app = user_data;
+
+  touch (app);
+  if (app->auth != NULL && mc_auth_handle_response (app->auth, head))
+    return;
+  if (!mc_sender_handle_response (app->sender, head) && app->config.verbose)
+    fprintf (stderr, "msrpcat: response %u to unknown transaction %s "
+             "ignored\n", msrp_head_get_status_code (head),
+             msrp_head_get_transaction_id (head));
+  check_finished (app);
+}
+
+static void
+link_drained (McLink *link, gpointer user_data)
+{
+  App *app = user_data;
+
+  touch (app);
+  if (link == app->primary)
+    mc_sender_on_drained (app->sender);
+}
+
+static void
+link_closed (McLink *link, GwConnCloseReason reason, const GError *error,
+             gpointer user_data)
+{
+  App *app = user_data;
+  const McConfig *c = &app->config;
+  McStats *st = &app->session->stats;
+  const char *malformed = mc_link_get_parse_error (link);
+  gboolean failure = reason != GW_CONN_CLOSED_LOCAL &&
+                     reason != GW_CONN_CLOSED_PEER;
+  gboolean ends_run;
+
+  if (app->finishing) {
+    if (c->verbose)
+      fprintf (stderr, "msrpcat: %s\n", error->message);
+  } else if (app->passive && link != app->primary) {
+    /* A connection that never bound (a failed TLS handshake, a port scan)
+     * does not end a passive run: the listener waits for the next. */
+    if (!c->quiet || failure || malformed != NULL)
+      fprintf (stderr, "msrpcat: connection from %s ended before any "
+               "request: %s\n", mc_link_get_peer (link),
+               malformed != NULL ? malformed : error->message);
+  } else if (!app->passive && reason == GW_CONN_CLOSED_CONNECT_FAILED &&
+             app->hop_index < app->hop_addresses->len) {
+    g_autoptr (GError) next_error = NULL;
+
+    /* A name with several addresses: try the next one. */
+    if (c->verbose)
+      fprintf (stderr, "msrpcat: %s\n", error->message);
+    g_ptr_array_remove (app->links, link);
+    if (!connect_next (app, &next_error)) {
+      mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
+                       next_error->message);
+      finish (app);
+    }
+    maybe_quit (app);
+    return;
+  } else {
+    if (malformed != NULL)
+      mc_session_fail (app->session, MC_EXIT_PROTOCOL, "%s sent a malformed "
+                       "frame: %s", mc_link_get_peer (link), malformed);
+    else if (failure && !(reason == GW_CONN_CLOSED_TIMEOUT && app->ready))
+      mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
+                       error->message);
+    else if (c->verbose)
+      fprintf (stderr, "msrpcat: %s\n", error->message);
+    if (app->auth != NULL && !mc_auth_is_done (app->auth))
+      mc_session_fail (app->session, MC_EXIT_CONNECTION, "the connection "
+                       "to the relay closed during AUTH");
+    mc_sender_link_closed (app->sender);
+  }
+  ends_run = !app->finishing && (link == app->primary || !app->passive) &&
+             !(app->passive && c->keep);
+  g_ptr_array_remove (app->links, link);   /* may free it */
+
+  if (ends_run) {
+    /* One connection only: it is over.  A receiver that expected more
+     * messages than it got says so. */
+    if (c->receive && c->expect > 0 && st->messages_received < c->expect)
+      mc_session_fail (app->session, MC_EXIT_CONNECTION, "the connection "
+                       "closed after %" G_GUINT64_FORMAT " of %u messages",
+                       st->messages_received, c->expect);
+    finish (app);
+  }
+  maybe_quit (app);
+}
+
+static const McLinkCallbacks link_callbacks = {
+  .on_open = link_open,
+  .on_request = link_request,
+  .on_request_body = link_request_body,
+  .on_request_end = link_request_end,
+  .on_request_lost = link_request_lost,
+  .on_response = link_response,
+  .on_drained = link_drained,
+  .on_closed = link_closed,
+};
+
+static McLink *
+add_link (App *app, GwConn *conn)
+{
+  McLink *link = mc_link_new (conn, &link_callbacks, app);
+
+  mc_link_set_verbose (link, app->config.verbose);
+  /* A pure receiver writes only answers: it stops reading while they pile
+   * up unread. */
+  mc_link_set_pause_when_congested (link, !mc_sender_has_work (app->sender));
+  g_ptr_array_add (app->links, link);
+  return link;
+}
+
+static void
+sender_done (McSender *sender, gpointer user_data)
+{
+  check_finished (user_data);
+}
+
+static void
+sender_failed (McSender *sender, gpointer user_data)
+{
+  finish (user_data);
+}
+
+static void
+receiver_message (McReceiver *receiver, gpointer user_data)
+{
+  check_finished (user_data);
+}
+
+static const McSenderCallbacks sender_callbacks = {
+  .on_done = sender_done,
+  .on_failed = sender_failed,
+};
+
+static const McReceiverCallbacks receiver_callbacks = {
+  .on_message = receiver_message,
+};
+
+/* --- connections ------------------------------------------------------- */
+
+static void
+on_accept (GwListener *listener, GwConn *conn, gpointer user_data)
+{
+  App *app = user_data;
+
+  touch (app);
+  if (app->finishing)
+    return;   /* the connection is aborted when we return */
+  if (!app->config.quiet)
+    fprintf (stderr, "msrpcat: accepted a connection from %s\n",
+             gw_conn_get_peer_address (conn));
+  add_link (app, conn);
+}
+
+static gboolean
+start_passive (App *app, GError **error)
+{
+  g_autoptr (GSocketAddress) addr = mc_parse_listen_address (
+    app->config.listen, error);
+
+  if (addr == NULL)
+    return FALSE;
+  app->listener = gw_listener_new (addr, app->tls_wanted ? app->tls : NULL,
+                                   NULL, error);
+  if (app->listener == NULL)
+    return FALSE;
+  gw_listener_set_callbacks (app->listener, NULL, on_accept, app, NULL);
+  if (app->session->local_uri == NULL) {
+    app->session->local_uri = uri_for_address (
+      gw_listener_get_address_string (app->listener), app->tls_wanted, error);
+    if (app->session->local_uri == NULL)
+      return FALSE;
+  }
+  if (!app->config.quiet)
+    fprintf (stderr, "msrpcat: listening on %s%s as %s\n",
+             gw_listener_get_address_string (app->listener),
+             app->tls_wanted ? " (TLS)" : "",
+             msrp_uri_get_text (app->session->local_uri));
+  print_path (app);
+  return TRUE;
+}
+
+/* RFC 4975 section 6.2: the host of the URI, by address or by name, and
+ * its port (2855 when absent).  Returns: (transfer full): GPtrArray of
+ * GSocketAddress, tried in order. */
+static GPtrArray *
+resolve (MsrpUri *uri, GError **error)
+{
+  const char *host = msrp_uri_get_host (uri);
+  guint16 port = msrp_uri_get_effective_port (uri);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (msrp_uri_get_host_type (uri) != MSRP_HOST_NAME) {
+    g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (host);
+
+    if (ia == NULL) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "'%s' is not an address", host);
+      return NULL;
+    }
+    g_ptr_array_add (out, g_inet_socket_address_new (ia, port));
+  } else {
+    g_autoptr (GResolver) resolver = g_resolver_get_default ();
+    GList *list = g_resolver_lookup_by_name (resolver, host, NULL, error);
+
+    if (list == NULL) {
+      g_prefix_error (error, "cannot resolve %s: ", host);
+      return NULL;
+    }
+    for (GList *l = list; l != NULL; l = l->next)
+      g_ptr_array_add (out, g_inet_socket_address_new (l->data, port));
+    g_resolver_free_addresses (list);
+  }
+  return g_steal_pointer (&out);
+}
+
+static gboolean
+connect_next (App *app, GError **error)
+{
+  GSocketAddress *addr = app->hop_addresses->pdata[app->hop_index++];
+  g_autoptr (GwConn) conn = NULL;
+
+  if (app->config.verbose) {
+    g_autofree char *text = gw_addr_to_string (addr);
+
+    fprintf (stderr, "msrpcat: connecting to %s for %s\n", text,
+             msrp_uri_get_text (app->first_hop));
+  }
+  /* RFC 4975 section 5.4 / RFC 4976 section 9.2: an msrps URI needs TLS,
+   * with the certificate checked against the URI's host. */
+  conn = gw_conn_connect (addr, app->tls_wanted ? app->tls : NULL,
+                          msrp_uri_get_host (app->first_hop), NULL, error);
+  if (conn == NULL)
+    return FALSE;
+  g_clear_pointer (&app->primary, mc_link_unref);
+  app->primary = mc_link_ref (add_link (app, conn));
+  return TRUE;
+}
+
+static gboolean
+start_active (App *app, GError **error)
+{
+  app->hop_addresses = resolve (app->first_hop, error);
+  if (app->hop_addresses == NULL)
+    return FALSE;
+  return connect_next (app, error);
+}
+
+/* --- timers and signals ------------------------------------------------ */
+
+static gboolean
+on_tick (gpointer user_data)
+{
+  App *app = user_data;
+  const McConfig *c = &app->config;
+  gint64 idle = g_get_monotonic_time () - app->last_activity;
+  gboolean waiting;
+  const char *what;
+
+  if (app->finishing || c->timeout_us <= 0 || idle < c->timeout_us)
+    return G_SOURCE_CONTINUE;
+  if (app->auth != NULL && !mc_auth_is_done (app->auth)) {
+    waiting = TRUE;
+    what = "an answer to AUTH";
+  } else if (mc_sender_is_waiting (app->sender)) {
+    waiting = TRUE;
+    what = mc_sender_get_awaiting (app->sender) > 0 ?
+           "transaction responses" : "the peer (responses or REPORTs)";
+  } else if (!app->ready && !app->passive) {
+    waiting = TRUE;
+    what = "the connection";
+  } else {
+    /* A receiver, or a passive endpoint waiting for its peer, waits
+     * forever unless --timeout was given. */
+    waiting = c->timeout_set && (!receiver_satisfied (app) || !app->ready);
+    what = app->ready ? "messages" : "the peer to connect";
+  }
+  if (!waiting)
+    return G_SOURCE_CONTINUE;
+  if (mc_sender_get_awaiting (app->sender) > 0)
+    mc_session_fail (app->session, MC_EXIT_TIMEOUT, "timeout: nothing from "
+                     "the peer for %.1f s while waiting for %s (%u "
+                     "outstanding)", (double) c->timeout_us / 1e6, what,
+                     mc_sender_get_awaiting (app->sender));
+  else
+    mc_session_fail (app->session, MC_EXIT_TIMEOUT, "timeout: nothing from "
+                     "the peer for %.1f s while waiting for %s",
+                     (double) c->timeout_us / 1e6, what);
+  finish (app);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  App *app = user_data;
+
+  if (app->finishing) {
+    /* A second signal: do not wait for graceful closes. */
+    on_grace_over (app);
+    return G_SOURCE_CONTINUE;
+  }
+  if ((mc_sender_has_work (app->sender) && !sender_satisfied (app)) ||
+      (app->config.expect > 0 && !receiver_satisfied (app)))
+    mc_session_fail (app->session, MC_EXIT_PROTOCOL, "interrupted before "
+                     "the end");
+  else if (!app->config.quiet)
+    fprintf (stderr, "msrpcat: stopping on a signal\n");
+  finish (app);
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- command line ------------------------------------------------------ */
+
+typedef struct {
+  char *chunk_size;
+  char *success_report;
+  char *failure_report;
+  char *interval;
+  char *timeout;
+  char *max_size;
+  char *max_buffer;
+  char *accept_types;
+  char *expires;
+  int count;
+  int window;
+  int expect;
+  int bench_chat;
+  gboolean version;
+} RawOptions;
+
+static void
+config_clear (McConfig *c)
+{
+  g_free (c->local_uri);
+  g_free (c->to_path);
+  g_free (c->listen);
+  g_free (c->ca_file);
+  g_free (c->cert);
+  g_free (c->key);
+  g_strfreev (c->relays);
+  g_free (c->user);
+  if (c->password != NULL)
+    memset (c->password, 0, strlen (c->password));
+  g_free (c->password);
+  g_free (c->ha1);
+  g_strfreev (c->messages);
+  g_free (c->file);
+  g_free (c->content_type);
+  g_free (c->output_dir);
+  g_strfreev (c->accept_types);
+}
+
+static void
+raw_clear (RawOptions *r)
+{
+  g_free (r->chunk_size);
+  g_free (r->success_report);
+  g_free (r->failure_report);
+  g_free (r->interval);
+  g_free (r->timeout);
+  g_free (r->max_size);
+  g_free (r->max_buffer);
+  g_free (r->accept_types);
+  g_free (r->expires);
+}
+
+static gboolean
+usage_error (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+usage_error (GError **error, const char *format, ...)
+{
+  va_list ap;
+
+  va_start (ap, format);
+  *error = g_error_new_valist (MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID, format,
+                               ap);
+  va_end (ap);
+  return FALSE;
+}
+
+static gboolean
+is_hex (const char *s)
+{
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isxdigit (*s))
+      return FALSE;
+  return TRUE;
+}
+
+/* Turn the raw option strings into the configuration and check how they
+ * go together. */
+static gboolean
+finish_config (App *app, RawOptions *raw, GError **error)
+{
+  McConfig *c = &app->config;
+  gboolean has_content;
+
+  c->chunk_size = MC_DEFAULT_CHUNK_SIZE;
+  if (raw->chunk_size != NULL &&
+      !mc_parse_size ("--chunk-size", raw->chunk_size, &c->chunk_size, error))
+    return FALSE;
+  if (c->chunk_size == 0)
+    return usage_error (error, "--chunk-size: must be at least 1 byte");
+  c->success_report = MSRP_SUCCESS_REPORT_DEFAULT;
+  c->failure_report = MSRP_FAILURE_REPORT_DEFAULT;
+  if (raw->success_report != NULL) {
+    if (!msrp_success_report_parse (raw->success_report,
+                                    strlen (raw->success_report),
+                                    &c->success_report, NULL))
+      return usage_error (error, "--success-report: '%s' is not yes or no",
+                          raw->success_report);
+    c->success_report_set = TRUE;
+  }
+  if (raw->failure_report != NULL) {
+    if (!msrp_failure_report_parse (raw->failure_report,
+                                    strlen (raw->failure_report),
+                                    &c->failure_report, NULL))
+      return usage_error (error, "--failure-report: '%s' is not yes, no or "
+                          "partial", raw->failure_report);
+    c->failure_report_set = TRUE;
+  }
+  if (raw->interval != NULL &&
+      !mc_parse_duration ("--interval", raw->interval, &c->interval_us,
+                          error))
+    return FALSE;
+  c->timeout_us = (gint64) MC_DEFAULT_TIMEOUT_S * G_USEC_PER_SEC;
+  if (raw->timeout != NULL) {
+    if (!mc_parse_duration ("--timeout", raw->timeout, &c->timeout_us, error))
+      return FALSE;
+    c->timeout_set = TRUE;
+  }
+  if (raw->max_size != NULL &&
+      !mc_parse_size ("--max-size", raw->max_size, &c->max_size, error))
+    return FALSE;
+  c->max_buffer = MC_DEFAULT_MAX_BUFFER;
+  if (raw->max_buffer != NULL &&
+      !mc_parse_size ("--max-buffer", raw->max_buffer, &c->max_buffer, error))
+    return FALSE;
+  if (c->max_buffer == 0 || c->max_buffer > G_MAXSIZE / 2)
+    return usage_error (error, "--max-buffer: must be at least 1 byte");
+  if (raw->accept_types != NULL) {
+    c->accept_types = mc_split_list (raw->accept_types);
+    if (c->accept_types[0] == NULL)
+      return usage_error (error, "--accept-types: the list is empty");
+  }
+  if (raw->expires != NULL) {
+    guint64 v;
+
+    if (!g_ascii_string_to_unsigned (raw->expires, 10, 1, G_MAXUINT32, &v,
+                                     NULL))
+      return usage_error (error, "--expires: '%s' is not a number of "
+                          "seconds", raw->expires);
+    c->expires = (guint32) v;
+  }
+  if (raw->count < 1 || raw->window < 0 || raw->expect < 0 ||
+      raw->bench_chat < 0)
+    return usage_error (error, "--count must be at least 1; --window, "
+                        "--expect and --bench-chat at least 0");
+  c->count = (guint) raw->count;
+  c->window = (guint) raw->window;
+  c->expect = (guint) raw->expect;
+  c->bench_chat = (guint) raw->bench_chat;
+  if (!(c->rate >= 0) || c->rate > 1e7)
+    return usage_error (error, "--rate: %g is not 0 to 10000000 per second",
+                        c->rate);
+  if (c->bench_chat > 0 && (c->messages != NULL || c->file != NULL))
+    return usage_error (error, "--bench-chat makes its own messages: drop "
+                        "--message and --file");
+
+  if (c->password == NULL && g_getenv ("MSRPCAT_PASSWORD") != NULL)
+    c->password = g_strdup (g_getenv ("MSRPCAT_PASSWORD"));
+  if (c->ha1 != NULL) {
+    gsize n = strlen (c->ha1);
+
+    if ((n != 32 && n != 64) || !is_hex (c->ha1))
+      return usage_error (error, "--ha1: give 32 (MD5) or 64 (SHA-256) hex "
+                          "digits");
+    if (c->password != NULL)
+      return usage_error (error, "give --password or --ha1, not both");
+  }
+  if (app->algorithm != NULL &&
+      msrp_digest_algorithm_from_string (app->algorithm,
+                                         strlen (app->algorithm)) ==
+      MSRP_DIGEST_ALGORITHM_UNKNOWN)
+    return usage_error (error, "--algorithm: '%s' is not MD5 or SHA-256",
+                        app->algorithm);
+  if ((c->cert == NULL) != (c->key == NULL))
+    return usage_error (error, "--cert and --key go together");
+
+  for (guint i = 0; c->relays != NULL && c->relays[i] != NULL; i++) {
+    g_autoptr (GError) local = NULL;
+    MsrpUri *u = msrp_uri_parse (c->relays[i], -1, &local);
+
+    if (u == NULL)
+      return usage_error (error, "--relay %s: %s", c->relays[i],
+                          local->message);
+    g_ptr_array_add (app->relays, u);
+  }
+  if (c->local_uri != NULL) {
+    g_autoptr (GError) local = NULL;
+
+    app->session->local_uri = msrp_uri_parse (c->local_uri, -1, &local);
+    if (app->session->local_uri == NULL)
+      return usage_error (error, "--local-uri: %s", local->message);
+  }
+  if (c->to_path != NULL) {
+    g_autoptr (GError) local = NULL;
+
+    app->session->peer_path = msrp_uri_list_parse (c->to_path, -1, &local);
+    if (app->session->peer_path == NULL)
+      return usage_error (error, "--to-path: %s", local->message);
+  }
+
+  has_content = c->messages != NULL || c->file != NULL || c->bench_chat > 0;
+  c->use_stdin = !has_content && !c->receive && !c->bind;
+  app->passive = c->listen != NULL;
+  if (app->passive) {
+    if (app->relays->len > 0)
+      return usage_error (error, "--relay needs the active role: drop "
+                          "--listen");
+    app->tls_wanted = c->tls || (app->session->local_uri != NULL &&
+                                 msrp_uri_get_scheme (app->session->local_uri)
+                                 == MSRP_SCHEME_MSRPS);
+    if (app->tls_wanted && c->cert == NULL)
+      return usage_error (error, "TLS in the passive role needs --cert and "
+                          "--key");
+  } else {
+    if (c->tls)
+      return usage_error (error, "--tls is for --listen; in the active role "
+                          "an msrps: URI asks for TLS");
+    if (app->relays->len > 0)
+      app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
+    else if (app->session->peer_path != NULL)
+      app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
+    else
+      return usage_error (error, "give the peer's path (--to-path) or a "
+                          "relay (--relay) to connect to, or --listen to "
+                          "wait for the peer");
+    if ((has_content || c->use_stdin || c->bind) &&
+        app->session->peer_path == NULL)
+      return usage_error (error, "sending needs the peer's path: give "
+                          "--to-path");
+    app->tls_wanted = msrp_uri_get_scheme (app->first_hop) ==
+                      MSRP_SCHEME_MSRPS;
+    if (app->relays->len > 0 && c->user == NULL && !c->quiet)
+      fprintf (stderr, "msrpcat: no --user: AUTH goes without credentials\n");
+  }
+  if (c->expect > 0 && !c->receive)
+    return usage_error (error, "--expect is for --receive");
+  return TRUE;
+}
+
+static gboolean
+make_tls (App *app, GError **error)
+{
+  const McConfig *c = &app->config;
+  GwTlsSettings settings = {
+    .certificate = c->cert,
+    .private_key = c->key,
+    .ca_file = c->ca_file,
+    /* RFC 4976 section 6.1 style: a client certificate is checked when one
+     * is presented and a CA file was given. */
+    .peer_verify = app->passive && c->ca_file != NULL ?
+                   GW_TLS_PEER_VERIFY_OPTIONAL : GW_TLS_PEER_VERIFY_NONE,
+    .skip_server_verify = c->insecure,
+  };
+
+  if (!app->tls_wanted)
+    return TRUE;
+  app->tls = gw_tls_new (&settings, error);
+  return app->tls != NULL;
+}
+
+int
+main (int argc, char **argv)
+{
+  App app_storage = { 0 };
+  App *app = &app_storage;
+  McConfig *c = &app->config;
+  RawOptions raw = { .count = 1 };
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_autoptr (GError) error = NULL;
+  int status;
+  const GOptionEntry entries[] = {
+    /* identity and role */
+    { "local-uri", 'l', 0, G_OPTION_ARG_STRING, &c->local_uri,
+      "This endpoint's MSRP URI (default: msrp://ADDRESS:PORT/RANDOM;tcp)",
+      "URI" },
+    { "to-path", 'p', 0, G_OPTION_ARG_STRING, &c->to_path,
+      "The peer's path (its SDP a=path), URIs separated by spaces", "URIS" },
+    { "listen", 'L', 0, G_OPTION_ARG_STRING, &c->listen,
+      "Passive role: accept the peer's connection on HOST:PORT (port 0: any "
+      "free port)", "HOST:PORT" },
+    { "keep", 'k', 0, G_OPTION_ARG_NONE, &c->keep,
+      "With --listen: accept any number of connections", NULL },
+    { "tls", 0, 0, G_OPTION_ARG_NONE, &c->tls,
+      "With --listen: serve TLS (msrps); needs --cert and --key", NULL },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &c->ca_file,
+      "PEM CA bundle that the peer's certificate must chain to", "FILE" },
+    { "cert", 0, 0, G_OPTION_ARG_FILENAME, &c->cert,
+      "PEM certificate chain to present (server, or client certificate)",
+      "FILE" },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME, &c->key,
+      "PEM private key of --cert", "FILE" },
+    { "insecure", 0, 0, G_OPTION_ARG_NONE, &c->insecure,
+      "Do not check the server's certificate (labs only)", NULL },
+    /* relays */
+    { "relay", 'R', 0, G_OPTION_ARG_STRING_ARRAY, &c->relays,
+      "An RFC 4976 relay to AUTH to before sending, in order (repeatable)",
+      "URI" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &c->user,
+      "Digest user name for the relays", "NAME" },
+    { "password", 'P', 0, G_OPTION_ARG_STRING, &c->password,
+      "Digest password (or $MSRPCAT_PASSWORD, kept out of ps)", "PASSWORD" },
+    { "ha1", 0, 0, G_OPTION_ARG_STRING, &c->ha1,
+      "Digest HA1 in hex instead of a password (32 digits: MD5, 64: "
+      "SHA-256)", "HEX" },
+    { "algorithm", 0, 0, G_OPTION_ARG_STRING, &app->algorithm,
+      "Answer only Digest challenges of MD5 or SHA-256", "NAME" },
+    { "expires", 0, 0, G_OPTION_ARG_STRING, &raw.expires,
+      "Ask the relays for a URI valid this long (Expires)", "SECONDS" },
+    { "print-use-path", 0, 0, G_OPTION_ARG_NONE, &c->print_use_path,
+      "Print the path the peer must be given (its a=path: the Use-Path "
+      "reversed, then our URI) as the first line of stdout", NULL },
+    /* sending */
+    /* FILENAME: the bytes as given, whatever the locale's charset. */
+    { "message", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &c->messages,
+      "Send TEXT as a message (repeatable)", "TEXT" },
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME, &c->file,
+      "Send the file as one message", "PATH" },
+    { "content-type", 't', 0, G_OPTION_ARG_STRING, &c->content_type,
+      "Content-Type of what is sent (default text/plain, "
+      "application/octet-stream for --file)", "TYPE" },
+    { "chunk-size", 'c', 0, G_OPTION_ARG_STRING, &raw.chunk_size,
+      "Body bytes per SEND chunk (default 2048; k, M, G suffixes)", "N" },
+    { "success-report", 0, 0, G_OPTION_ARG_STRING, &raw.success_report,
+      "Success-Report: yes or no (default no)", "yes|no" },
+    { "failure-report", 0, 0, G_OPTION_ARG_STRING, &raw.failure_report,
+      "Failure-Report: yes, no or partial (default yes)", "MODE" },
+    { "count", 'n', 0, G_OPTION_ARG_INT, &raw.count,
+      "Send the messages N times", "N" },
+    { "interval", 'i', 0, G_OPTION_ARG_STRING, &raw.interval,
+      "Time between two messages (e.g. 1, 0.2, 50ms)", "SECONDS" },
+    { "window", 'w', 0, G_OPTION_ARG_INT, &raw.window,
+      "At most N SEND transactions awaiting a response (default: no limit)",
+      "N" },
+    { "bind", 'b', 0, G_OPTION_ARG_NONE, &c->bind,
+      "Send an empty SEND first to bind the connection (RFC 4975 5.4, RFC "
+      "6135)", NULL },
+    { "timeout", 'T', 0, G_OPTION_ARG_STRING, &raw.timeout,
+      "Give up after this long without a word from the peer while waiting "
+      "(default 30; receivers wait forever unless given)", "SECONDS" },
+    /* receiving */
+    { "receive", 'r', 0, G_OPTION_ARG_NONE, &c->receive,
+      "Receive messages (to stdout, or --output-dir)", NULL },
+    { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &c->output_dir,
+      "Write each received message to DIR/MESSAGE-ID", "DIR" },
+    { "max-size", 0, 0, G_OPTION_ARG_STRING, &raw.max_size,
+      "Refuse messages over N bytes with 413 (a=max-size)", "N" },
+    { "accept-types", 0, 0, G_OPTION_ARG_STRING, &raw.accept_types,
+      "Accept only these Content-Types (a=accept-types, e.g. \"text/* "
+      "image/png\"); others get 415", "LIST" },
+    { "expect", 'e', 0, G_OPTION_ARG_INT, &raw.expect,
+      "With --receive: exit 0 after N messages", "N" },
+    { "max-buffer", 0, 0, G_OPTION_ARG_STRING, &raw.max_buffer,
+      "Memory for reassembling messages (default 128M)", "N" },
+    /* load */
+    { "bench-chat", 0, 0, G_OPTION_ARG_INT, &raw.bench_chat,
+      "Benchmark: send N timestamped chat messages", "N" },
+    { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &c->rate,
+      "Benchmark: messages per second (default: as fast as allowed)", "R" },
+    /* output */
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &c->json,
+      "Print a one-line JSON summary on stdout at the end", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &c->quiet,
+      "Print only failures on stderr", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &c->verbose,
+      "Print every frame's start line on stderr", NULL },
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &raw.version,
+      "Print the version and exit", NULL },
+    { NULL }
+  };
+
+  /* A peer or a reader that goes away must give an error, not a signal. */
+  signal (SIGPIPE, SIG_IGN);
+  setlocale (LC_ALL, "");
+
+  ctx = g_option_context_new ("- send and receive MSRP messages and files");
+  g_option_context_set_summary (ctx,
+    "Examples:\n"
+    "  msrpcat --listen 127.0.0.1:2856 --receive --print-use-path\n"
+    "  msrpcat --to-path msrp://127.0.0.1:2856/abc;tcp -m hello\n"
+    "  msrpcat --relay msrps://relay.example:2856;tcp -u alice "
+    "--to-path \"$PEER_PATH\" -f big.bin\n"
+    "\n"
+    "Exit status: 0 ok, 1 protocol failure, 2 usage, 3 connection failure, "
+    "4 timeout.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    fprintf (stderr, "msrpcat: %s\n", error->message);
+    config_clear (c);
+    raw_clear (&raw);
+    return MC_EXIT_USAGE;
+  }
+  if (raw.version) {
+    printf ("msrpcat %s\n", MSRP_EDGE_VERSION);
+    config_clear (c);
+    raw_clear (&raw);
+    return MC_EXIT_OK;
+  }
+  if (argc > 1) {
+    fprintf (stderr, "msrpcat: unexpected argument '%s' (text to send goes "
+             "with --message)\n", argv[1]);
+    config_clear (c);
+    raw_clear (&raw);
+    return MC_EXIT_USAGE;
+  }
+
+  app->session = mc_session_new (c);
+  app->links = g_ptr_array_new_with_free_func ((GDestroyNotify) mc_link_unref);
+  app->relays = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) msrp_uri_unref);
+  app->loop = g_main_loop_new (NULL, FALSE);
+  touch (app);
+
+  if (!finish_config (app, &raw, &error)) {
+    mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
+    goto out;
+  }
+  if (!make_tls (app, &error)) {
+    mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
+    goto out;
+  }
+  app->sender = mc_sender_new (app->session, &sender_callbacks, app, &error);
+  if (app->sender == NULL) {
+    mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
+    goto out;
+  }
+  app->receiver = mc_receiver_new (app->session, &receiver_callbacks, app,
+                                   &error);
+  if (app->receiver == NULL) {
+    mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
+    goto out;
+  }
+  /* RFC 4975 section 5.4: "the active endpoint MUST immediately issue a
+   * SEND request"; a receiver in the active role binds with an empty one
+   * (RFC 6135 section 4.2.2). */
+  if (!app->passive && c->receive && app->session->peer_path != NULL &&
+      !mc_sender_has_work (app->sender))
+    mc_sender_set_bind (app->sender, TRUE);
+
+  if (!(app->passive ? start_passive (app, &error)
+                     : start_active (app, &error))) {
+    mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s", error->message);
+    goto out;
+  }
+  app->tick_id = g_timeout_add (TICK_MS, on_tick, app);
+  g_unix_signal_add (SIGINT, on_signal, app);
+  g_unix_signal_add (SIGTERM, on_signal, app);
+  g_main_loop_run (app->loop);
+
+out:
+  if (app->session->stats.end_time == 0)
+    app->session->stats.end_time = g_get_monotonic_time ();
+  if (!c->quiet || app->session->exit_code != MC_EXIT_OK) {
+    g_autofree char *text = mc_session_summary_text (app->session);
+
+    /* After a failure that came before anything happened, the failure
+     * says it all. */
+    if (app->session->exit_code == MC_EXIT_OK ||
+        strcmp (text, "nothing sent or received") != 0)
+      fprintf (stderr, "msrpcat: %s\n", text);
+  }
+  if (c->json) {
+    g_autofree char *json = mc_session_summary_json (app->session);
+
+    if (!app->session->stdout_at_line_start)
+      mc_session_write_stdout (app->session, "\n", 1);
+    mc_session_write_stdout (app->session, json, strlen (json));
+    mc_session_write_stdout (app->session, "\n", 1);
+  }
+  if (fflush (stdout) != 0 && app->session->exit_code == MC_EXIT_OK)
+    mc_session_fail (app->session, MC_EXIT_PROTOCOL, "cannot write to "
+                     "stdout: %s", g_strerror (errno));
+  status = app->session->exit_code;
+
+  if (app->tick_id != 0)
+    g_source_remove (app->tick_id);
+  if (app->grace_id != 0)
+    g_source_remove (app->grace_id);
+  g_clear_pointer (&app->auth, mc_auth_free);
+  g_clear_pointer (&app->sender, mc_sender_free);
+  g_clear_pointer (&app->listener, gw_listener_unref);
+  /* Connections still closing when the grace period ran out: their open
+   * requests go back to the receiver before it goes. */
+  for (guint i = 0; i < app->links->len; i++)
+    mc_link_abort (app->links->pdata[i]);
+  if (app->primary != NULL)
+    mc_link_abort (app->primary);
+  g_clear_pointer (&app->primary, mc_link_unref);
+  g_ptr_array_unref (app->links);
+  g_clear_pointer (&app->receiver, mc_receiver_free);
+  g_clear_pointer (&app->tls, gw_tls_unref);
+  g_clear_pointer (&app->first_hop, msrp_uri_unref);
+  g_clear_pointer (&app->hop_addresses, g_ptr_array_unref);
+  g_ptr_array_unref (app->relays);
+  /* Let aborted connections release their sources. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_main_loop_unref (app->loop);
+  mc_session_free (app->session);
+  config_clear (c);
+  raw_clear (&raw);
+  g_free (app->algorithm);
+  return status;
+}
