@@ -114,14 +114,28 @@ level_enabled (GLogLevelFlags level)
   return lowest != 0 && lowest <= log_state.max_level;
 }
 
-static void
-json_append_string (GString *out, const char *s)
+void
+gw_log_json_append_string (GString *out, const char *s)
 {
-  g_autofree char *valid = g_utf8_make_valid (s, -1);
+  const char *p;
+  const char *end;
 
+  if (s == NULL) {
+    g_string_append (out, "null");
+    return;
+  }
   g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) valid; *p; p++) {
-    switch (*p) {
+  p = s;
+  end = s + strlen (s);
+  while (p < end) {
+    gunichar c = g_utf8_get_char_validated (p, end - p);
+
+    if (c == (gunichar) -1 || c == (gunichar) -2) {
+      g_string_append (out, "\\ufffd");
+      p++;
+      continue;
+    }
+    switch (c) {
     case '"':
       g_string_append (out, "\\\"");
       break;
@@ -138,11 +152,13 @@ json_append_string (GString *out, const char *s)
       g_string_append (out, "\\t");
       break;
     default:
-      if (*p < 0x20 || *p == 0x7f)
-        g_string_append_printf (out, "\\u%04x", *p);
+      if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\u%04x", c);
       else
-        g_string_append_c (out, (char) *p);
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      break;
     }
+    p = g_utf8_next_char (p);
   }
   g_string_append_c (out, '"');
 }
@@ -156,7 +172,7 @@ text_append_value (GString *out, const char *s)
     g_string_append (out, valid);
     return;
   }
-  json_append_string (out, s);
+  gw_log_json_append_string (out, s);
 }
 
 static void
@@ -180,24 +196,24 @@ format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
     append_timestamp (out);
     g_string_append_printf (out, "\",\"level\":\"%s\",\"event\":",
                             level_to_string (level));
-    json_append_string (out, event);
+    gw_log_json_append_string (out, event);
     if (log_state.instance != NULL) {
       g_string_append (out, ",\"instance\":");
-      json_append_string (out, log_state.instance);
+      gw_log_json_append_string (out, log_state.instance);
     }
     for (guint i = 0; fields != NULL && i < fields->len; i++) {
       const Field *f = &g_array_index (fields, Field, i);
 
       g_string_append_c (out, ',');
-      json_append_string (out, f->key);
+      gw_log_json_append_string (out, f->key);
       g_string_append_c (out, ':');
       if (f->is_number)
         g_string_append (out, f->value);
       else
-        json_append_string (out, f->value);
+        gw_log_json_append_string (out, f->value);
     }
     g_string_append (out, ",\"msg\":");
-    json_append_string (out, message != NULL ? message : "");
+    gw_log_json_append_string (out, message != NULL ? message : "");
     g_string_append_c (out, '}');
   } else {
     append_timestamp (out);
@@ -210,7 +226,7 @@ format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
     }
     if (message != NULL && *message != '\0') {
       g_string_append (out, " msg=");
-      json_append_string (out, message);
+      gw_log_json_append_string (out, message);
     }
   }
   return g_string_free (out, FALSE);

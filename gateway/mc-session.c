@@ -1,5 +1,7 @@
 #include "mc-session.h"
 
+#include "gw-log.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -341,17 +343,17 @@ mc_session_summary_json (McSession *s)
 
   g_string_append_printf (out, "{\"ok\":%s,\"exit\":%d,\"error\":",
                           s->exit_code == 0 ? "true" : "false", s->exit_code);
-  mc_json_append_string (out, s->error_message);
+  gw_log_json_append_string (out, s->error_message);
   g_string_append (out, ",\"local_uri\":");
-  mc_json_append_string (out, s->local_uri != NULL ?
+  gw_log_json_append_string (out, s->local_uri != NULL ?
                          msrp_uri_get_text (s->local_uri) : NULL);
   g_string_append (out, ",\"path\":");
-  mc_json_append_string (out, sdp_path);
+  gw_log_json_append_string (out, sdp_path);
   g_string_append (out, ",\"use_path\":");
   if (s->use_path->len > 0) {
     g_autofree char *up = msrp_uri_list_to_text (s->use_path);
 
-    mc_json_append_string (out, up);
+    gw_log_json_append_string (out, up);
   } else {
     g_string_append (out, "null");
   }
@@ -400,12 +402,12 @@ mc_session_summary_json (McSession *s)
     const McReceived *r = st->received->pdata[i];
 
     g_string_append (out, i > 0 ? ",{\"message_id\":" : "{\"message_id\":");
-    mc_json_append_string (out, r->message_id);
+    gw_log_json_append_string (out, r->message_id);
     g_string_append (out, ",\"content_type\":");
-    mc_json_append_string (out, r->content_type);
+    gw_log_json_append_string (out, r->content_type);
     g_string_append_printf (out, ",\"bytes\":%" G_GUINT64_FORMAT ",\"file\":",
                             r->bytes);
-    mc_json_append_string (out, r->file);
+    gw_log_json_append_string (out, r->file);
     g_string_append_c (out, '}');
   }
   g_string_append_printf (out, "],\"list_truncated\":%s}}",

@@ -74,10 +74,6 @@ gint64 mc_percentile (const gint64 *sorted, gsize n, double percent);
  * JSON output
  * ------------------------------------------------------------------------- */
 
-/* Append @s as a JSON string (with the quotes): '"', '\\' and control
- * characters escaped, bytes that are not UTF-8 replaced by U+FFFD.  NULL is
- * written as null. */
-void mc_json_append_string (GString *out, const char *s);
 
 /* ---------------------------------------------------------------------------
  * Command line values

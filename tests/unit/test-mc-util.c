@@ -120,30 +120,6 @@ END_TEST
 
 /* --- JSON -------------------------------------------------------------- */
 
-static const struct {
-  const char *in;
-  const char *out;
-} json_cases[] = {
-  { NULL, "null" },
-  { "", "\"\"" },
-  { "plain", "\"plain\"" },
-  { "q\"b\\", "\"q\\\"b\\\\\"" },
-  { "a\nb\r\tc", "\"a\\nb\\r\\tc\"" },
-  { "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
-  { "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
-  { "bad\xff" "x", "\"bad\\ufffdx\"" },
-  { "cut\xc3", "\"cut\\ufffd\"" },
-  { "\xe2\x82\xac/\xf0\x9f\x98\x80", "\"\xe2\x82\xac/\xf0\x9f\x98\x80\"" },
-};
-
-START_TEST (test_json)
-{
-  g_autoptr (GString) s = g_string_new (NULL);
-
-  mc_json_append_string (s, json_cases[_i].in);
-  ck_assert_str_eq (s->str, json_cases[_i].out);
-}
-END_TEST
 
 /* --- sizes and durations ----------------------------------------------- */
 
@@ -310,7 +286,6 @@ main (void)
   tcase_add_loop_test (tc, test_ranges, 0, G_N_ELEMENTS (range_cases));
   tcase_add_test (tc, test_id_set);
   tcase_add_loop_test (tc, test_percentile, 0, G_N_ELEMENTS (pct_cases));
-  tcase_add_loop_test (tc, test_json, 0, G_N_ELEMENTS (json_cases));
   tcase_add_loop_test (tc, test_size, 0, G_N_ELEMENTS (size_cases));
   tcase_add_loop_test (tc, test_duration, 0, G_N_ELEMENTS (duration_cases));
   tcase_add_loop_test (tc, test_listen, 0, G_N_ELEMENTS (listen_cases));
