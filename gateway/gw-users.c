@@ -82,16 +82,18 @@ line_error (GError **error, GwUsersError code, const char *source,
 }
 
 /* A user name or realm: non-empty UTF-8 without control characters (the
- * ':' was split on already). */
+ * ':' was split on already).  Control characters are Unicode's Cc: C0, DEL
+ * and C1 (U+0080..U+009F, e.g. NEL), which would break the log line an
+ * error quoting the name goes to. */
 static const char *
 field_problem (const char *text, gsize len)
 {
   if (len == 0)
     return "is empty";
-  if (!g_utf8_validate (text, (gssize) len, NULL))
+  if (!g_utf8_validate_len (text, len, NULL))
     return "is not UTF-8";
-  for (gsize i = 0; i < len; i++)
-    if ((guchar) text[i] < 0x20 || text[i] == 0x7f)
+  for (const char *c = text; c < text + len; c = g_utf8_next_char (c))
+    if (g_unichar_iscntrl (g_utf8_get_char (c)))
       return "holds a control character";
   return NULL;
 }

@@ -4,10 +4,12 @@
  *
  *   user:realm:HA1
  *
- * where HA1 is the lower- or upper-case hex of H(user ":" realm ":"
- * password): 32 digits for MD5 (what `htdigest` writes), 64 for SHA-256
- * (provisioned with `printf 'user:realm:pass' | sha256sum`).  A user may
- * have one line per algorithm and realm.  An HA1 written with a leading '!'
+ * where user and realm are non-empty UTF-8 without ':' or control
+ * characters (C0, DEL, C1) and HA1 is the lower- or upper-case hex of
+ * H(user ":" realm ":" password): 32 digits for MD5 (what `htdigest`
+ * writes), 64 for SHA-256 (provisioned with
+ * `printf 'user:realm:pass' | sha256sum`).  A user may have one line per
+ * algorithm and realm.  An HA1 written with a leading '!'
  * (as a locked password in /etc/shadow) keeps the credential checkable but
  * marks the user as not allowed to use the relay: AUTH answers 403.  Lines
  * starting with '#' (after optional blanks) and blank lines are ignored;

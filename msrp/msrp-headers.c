@@ -539,10 +539,14 @@ set_report_error (GError **error, const char *what, const char *allowed,
                   const char *value, gsize len)
 {
   g_autofree char *shown = NULL;
+  gboolean printable = len <= QUOTE_MAX;
 
-  /* Quote the value only when it is short printable ASCII. */
-  if (len <= QUOTE_MAX && utf8text_span (value, len) == len
-      && memchr (value, '\t', len) == NULL)
+  /* Quote the value only when it is short printable ASCII: utf8text may
+   * hold C1 controls (U+0080..U+009F), which must not reach a log line
+   * (found by fuzz-head). */
+  for (gsize i = 0; printable && i < len; i++)
+    printable = (guchar) value[i] >= 0x20 && (guchar) value[i] <= 0x7e;
+  if (printable)
     shown = g_strdup_printf ("\"%.*s\"", (int) len, value);
   else
     shown = g_strdup_printf ("a %" G_GSIZE_FORMAT "-byte value", len);

@@ -45,6 +45,13 @@ static const struct {
     "test:1: user name holds a control character", 0 },
   { "invalid utf-8 realm", "alice:re\xfflay:" MD5_A "\n",
     "test:1: realm is not UTF-8", 0 },
+  /* U+0085 (NEL), a C1 control: found by fuzz-users in a duplicate-line
+   * error, which quoted it into the log. */
+  { "c1 control in user", "\xc2\x85user:relay:" MD5_A "\n",
+    "test:1: user name holds a control character", 0 },
+  { "del in realm", "alice:re\x7flay:" MD5_A "\n",
+    "test:1: realm holds a control character", 0 },
+  { "non-control non-ascii", "\xc2\xa0u:\xe2\x82\xac:" MD5_A "\n", NULL, 1 },
   { "error after good lines", "a:r:" MD5_A "\nb:r:" MD5_A "\nc:r:1\n",
     "test:3:", 0 },
 };

@@ -90,6 +90,11 @@ static const struct {
     "Failure-Report" },
   { "bad expires", "MSRP 49fh AUTH\r\n" TP FP "Expires: 99999999999\r\n"
     "-------49fh$\r\n", "Expires" },
+  /* Found by fuzz-head: the error quoted U+0089, a C1 control, into a
+   * message meant for the log. */
+  { "c1 control in success-report", "MSRP a786hjs2 SEND\r\n" TP FP
+    "Message-ID: 87652491\r\nSuccess-Report: ye\xc2\x89s\r\n"
+    "-------a786hjs2$\r\n", "Success-Report: a 5-byte value is not one of" },
   { "bad content-type", "MSRP a786hjs2 SEND\r\n" TP FP "Message-ID: 8765\r\n"
     "Content-Type: text\r\n\r\nx\r\n-------a786hjs2$\r\n", "Content-Type" },
 };

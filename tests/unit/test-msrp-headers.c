@@ -421,7 +421,13 @@ static const struct {
   { FALSE, S ("ye"), FALSE, 0, "\"ye\"" },
   { FALSE, S ("yess"), FALSE, 0, "\"yess\"" },
   { FALSE, S ("yes\0"), FALSE, 0, "a 4-byte value" },
-  { FALSE, S ("y\xc3\xa9s"), FALSE, 0, "is not one of" },
+  /* Only printable ASCII is quoted: the message goes to logs. */
+  { FALSE, S ("y\xc3\xa9s"), FALSE, 0,
+    "Success-Report: a 4-byte value is not one of" },
+  { FALSE, S ("ye\xc2\x89s"), FALSE, 0,      /* U+0089, a C1 control */
+    "Success-Report: a 5-byte value is not one of" },
+  { TRUE, S ("n\xc2\x85o"), FALSE, 0,        /* U+0085 NEL */
+    "Failure-Report: a 4-byte value is not one of" },
   { FALSE, S ("yes\tno"), FALSE, 0, "a 6-byte value" },
   { TRUE, S ("yes"), TRUE, MSRP_REPORT_YES, NULL },
   { TRUE, S ("no"), TRUE, MSRP_REPORT_NO, NULL },
