@@ -593,6 +593,11 @@ step (McSender *s, OutMsg *m)
     gboolean input_ends;
     Pending *pd;
 
+    /* --window counts SEND transactions, and each chunk is one (RFC 4975
+     * section 5.1): a new chunk waits, like a new message, until a
+     * response makes room (mc_sender_handle_response pumps again). */
+    if (c->window > 0 && s->awaiting >= c->window)
+      return STEP_WAIT;
     if (m->stream) {
       if (!fill_stream (s, m, &error)) {
         if (error == NULL)

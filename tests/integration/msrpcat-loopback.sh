@@ -13,6 +13,8 @@
 #                                       empty SEND; the sender passive
 #   raw frames                          chunks out of order (reassembly),
 #                                       garbage (400 and close)
+#   --window                            counts chunks: 2 SENDs unanswered
+#                                       at most
 #
 # Usage: msrpcat-loopback.sh MSRPCAT GEN-TEST-CERTS.SH
 set -euo pipefail
@@ -41,6 +43,9 @@ fail () {
 # its pid goes to the variable NAME_pid.
 start () {
   local name="$1"; shift
+  # Remove the files of an earlier NAME first: path_of must never read the
+  # old path in the moment before the new process truncates the file.
+  rm -f "$work/$name.out" "$work/$name.err"
   "$msrpcat" "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
   eval "${name}_pid=$!"
@@ -285,5 +290,42 @@ PY
 wait_for "$recv_pid" 20
 [ "$rc" -eq 0 ] || fail "raw-frame receiver exit $rc"
 echo "ok: out-of-order chunks reassembled, garbage answered 400 and closed"
+
+# --- --window counts chunks ------------------------------------------------
+# A peer that reads and never answers: with --window 2, a file of 10 chunks
+# must stop after 2 SENDs (each chunk is a transaction), then time out.
+python3 - "$work/window.port" "$work/window.count" <<'PY' &
+import socket, sys, time
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+open(sys.argv[1], "w").write("%d\n" % srv.getsockname()[1])
+srv.settimeout(20)
+c, _ = srv.accept()
+c.settimeout(0.2)
+data, start, counted = b"", time.time(), False
+while time.time() < start + 20:
+    if not counted and time.time() > start + 1.5:
+        open(sys.argv[2], "w").write("%d\n" % data.count(b" SEND\r\n"))
+        counted = True
+    try:
+        d = c.recv(65536)
+    except socket.timeout:
+        continue
+    if not d:
+        break    # msrpcat gave up and closed: the connection stayed open
+    data += d
+PY
+window_pid=$!
+pids+=("$window_pid")
+for _ in $(seq 100); do [ -s "$work/window.port" ] && break; sleep 0.1; done
+head -c $((10 * 2048)) /dev/urandom >"$work/window.bin"
+rc=0; "$msrpcat" --to-path "msrp://127.0.0.1:$(cat "$work/window.port")/win;tcp" \
+  -f "$work/window.bin" -c 2k --window 2 --timeout 3 2>"$work/window.err" || rc=$?
+[ "$rc" -eq 4 ] || fail "--window 2 against a silent peer: exit $rc, not 4"
+wait "$window_pid" || fail "the silent peer failed"
+[ "$(cat "$work/window.count")" = 2 ] ||
+  fail "--window 2 sent $(cat "$work/window.count") chunks unanswered, not 2"
+echo "ok: --window counts each chunk as a transaction"
 
 echo "msrpcat loopback: ok"
