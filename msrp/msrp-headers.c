@@ -1,6 +1,7 @@
 /* msrp-headers.c: MSRP header field values (RFC 4975 sections 7 and 9,
  * RFC 4976 section 4). */
 #include "msrp-headers.h"
+#include "msrp-chars-priv.h"
 
 #include <string.h>
 
@@ -177,16 +178,6 @@ describe_at (const char *value, gsize len, gsize pos, char buf[16])
   else
     g_snprintf (buf, 16, "byte 0x%02x", c);
   return buf;
-}
-
-/* RFC 4975 section 9: token = 1*(%x21 / %x23-27 / %x2A-2B / %x2D-2E
- *                                / %x30-39 / %x41-5A / %x5E-7E) */
-static inline gboolean
-is_token_char (guchar c)
-{
-  return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b
-      || c == 0x2d || c == 0x2e || (c >= 0x30 && c <= 0x39)
-      || (c >= 0x41 && c <= 0x5a) || (c >= 0x5e && c <= 0x7e);
 }
 
 static inline gboolean
@@ -841,7 +832,7 @@ token_span (const char *value, gsize len, gsize pos)
 {
   gsize i = pos;
 
-  while (i < len && is_token_char ((guchar) value[i]))
+  while (i < len && msrp_is_token_char ((guchar) value[i]))
     i++;
   return i - pos;
 }

@@ -20,6 +20,7 @@
  * it, so at most MSRP_PARSER_MAX_END_LINE bytes are carried across feeds.
  */
 #include "msrp-parser.h"
+#include "msrp-chars-priv.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -89,16 +90,6 @@ is_ident_char (guint8 c)
 {
   return is_alnum (c) || c == '.' || c == '-' || c == '+' || c == '%'
          || c == '=';
-}
-
-/* token = 1*(%x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A
- *            / %x5E-7E) */
-static inline gboolean
-is_token_char (guint8 c)
-{
-  return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b
-         || c == 0x2d || c == 0x2e || (c >= 0x30 && c <= 0x39)
-         || (c >= 0x41 && c <= 0x5a) || (c >= 0x5e && c <= 0x7e);
 }
 
 static inline gboolean
@@ -818,7 +809,7 @@ parse_header_line (MsrpParser *p, const guint8 *line, gsize end,
                    index, q);
     }
   name_len = 1;
-  while (name_len < end && is_token_char (line[name_len]))
+  while (name_len < end && msrp_is_token_char (line[name_len]))
     name_len++;
   if (name_len + 2 > end || line[name_len] != ':' || line[name_len + 1] != ' ')
     {

@@ -11,6 +11,7 @@
  * the section: it succeeds completely or changes nothing, and whatever it
  * writes parses again. */
 #include "msrp-sdp.h"
+#include "msrp-chars-priv.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -71,15 +72,6 @@ line_copy (const Line *line)
  * Characters and small grammars
  * ------------------------------------------------------------------------- */
 
-/* RFC 8866 section 9 token-char; RFC 4975 section 9 token is the same set. */
-static gboolean
-is_token_char (guchar c)
-{
-  return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b ||
-      c == 0x2d || c == 0x2e || (c >= 0x30 && c <= 0x39) ||
-      (c >= 0x41 && c <= 0x5a) || (c >= 0x5e && c <= 0x7e);
-}
-
 /* RFC 8839 section 5.1: ice-char = ALPHA / DIGIT / "+" / "/" */
 static gboolean
 is_ice_char (guchar c)
@@ -105,7 +97,7 @@ all_of (const char *p, gsize len, gboolean (*pred) (guchar))
 static gboolean
 is_token (const char *p, gsize len)
 {
-  return len > 0 && all_of (p, len, is_token_char);
+  return len > 0 && all_of (p, len, msrp_is_token_char);
 }
 
 static gboolean
@@ -578,7 +570,7 @@ token_len (const char *p, gsize len)
 {
   gsize i = 0;
 
-  while (i < len && is_token_char ((guchar) p[i]))
+  while (i < len && msrp_is_token_char ((guchar) p[i]))
     i++;
   return i;
 }

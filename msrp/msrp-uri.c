@@ -7,6 +7,7 @@
  * built from parts and one parsed from text obey the same rules.
  */
 #include "msrp-uri.h"
+#include "msrp-chars-priv.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -81,15 +82,6 @@ static gboolean
 is_sub_delim (guchar c)
 {
   return is_one_of (c, "!$&'()*+,;=");
-}
-
-/* RFC 4975 section 9: token */
-static gboolean
-is_token (guchar c)
-{
-  return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b ||
-      c == 0x2d || c == 0x2e || (c >= 0x30 && c <= 0x39) ||
-      (c >= 0x41 && c <= 0x5a) || (c >= 0x5e && c <= 0x7e);
 }
 
 /* RFC 4975 section 9: session-id = 1*( unreserved / "+" / "=" / "/" ) */
@@ -399,7 +391,7 @@ check_token (const char *what, guint index, const Part *part, GError **error)
     return FALSE;
   }
   for (size_t i = 0; i < part->len; i++)
-    if (!is_token ((guchar) part->p[i])) {
+    if (!msrp_is_token_char ((guchar) part->p[i])) {
       g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
                    "bad character %s in the %s of URI-parameter %u%s",
                    describe_char ((guchar) part->p[i], cbuf), what, index,

@@ -1,6 +1,7 @@
 /* msrp-writer.c: building MSRP requests and responses, and the chunker
  * (RFC 4975 sections 5, 7 and 9).  See msrp-writer.h. */
 #include "msrp-writer.h"
+#include "msrp-chars-priv.h"
 
 #include <string.h>
 #include <openssl/rand.h>
@@ -174,15 +175,6 @@ check_method (const char *method, GError **error)
   return TRUE;
 }
 
-/* token characters of section 9 (no ':' among them). */
-static gboolean
-is_token_char (guchar c)
-{
-  return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b
-      || c == 0x2d || c == 0x2e || (c >= 0x30 && c <= 0x39)
-      || (c >= 0x41 && c <= 0x5a) || (c >= 0x5e && c <= 0x7e);
-}
-
 /* hname = ALPHA *token (section 9). */
 static gboolean
 check_header_name (const char *name, GError **error)
@@ -204,7 +196,7 @@ check_header_name (const char *name, GError **error)
       return FALSE;
     }
   for (i = 1; name[i] != '\0'; i++)
-    if (!is_token_char ((guchar) name[i]))
+    if (!msrp_is_token_char ((guchar) name[i]))
       {
         describe_byte ((guchar) name[i], desc);
         g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
