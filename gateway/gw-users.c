@@ -178,7 +178,7 @@ gw_users_load_data (const char *data, gssize len, const char *source,
   if (len < 0)
     len = (gssize) strlen (data);
   p = data;
-  end = data + len;
+  end = len > 0 ? data + len : data;   /* data may be NULL when len is 0 */
   while (p < end) {
     const char *nl = memchr (p, '\n', (gsize) (end - p));
     const char *line_end = nl != NULL ? nl : end;
