@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-GSocketAddress *
-gw_addr_parse (const char *text, GError **error)
+static GSocketAddress *
+parse (const char *text, guint min_port, GError **error)
 {
   g_autofree char *host = NULL;
   g_autoptr (GInetAddress) inet = NULL;
@@ -34,11 +34,11 @@ gw_addr_parse (const char *text, GError **error)
   }
 
   if (!g_ascii_isdigit (*port_str) ||
-      (port = g_ascii_strtoull (port_str, &end, 10)) == 0 || port > 65535 ||
-      *end != '\0') {
+      (port = g_ascii_strtoull (port_str, &end, 10)) < min_port ||
+      port > 65535 || *end != '\0') {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                 "'%s': port '%s' is not a number from 1 to 65535", text,
-                 port_str);
+                 "'%s': port '%s' is not a number from %u to 65535", text,
+                 port_str, min_port);
     return NULL;
   }
   inet = g_inet_address_new_from_string (host);
@@ -48,6 +48,18 @@ gw_addr_parse (const char *text, GError **error)
     return NULL;
   }
   return g_inet_socket_address_new (inet, (guint16) port);
+}
+
+GSocketAddress *
+gw_addr_parse (const char *text, GError **error)
+{
+  return parse (text, 1, error);
+}
+
+GSocketAddress *
+gw_addr_parse_bindable (const char *text, GError **error)
+{
+  return parse (text, 0, error);
 }
 
 GPtrArray *

@@ -12,6 +12,11 @@ G_BEGIN_DECLS
 G_GNUC_WARN_UNUSED_RESULT
 GSocketAddress *gw_addr_parse (const char *text, GError **error);
 
+/* The same, also accepting port 0 (bind to a port the system picks), for
+ * a local address to listen on. */
+G_GNUC_WARN_UNUSED_RESULT
+GSocketAddress *gw_addr_parse_bindable (const char *text, GError **error);
+
 /* Parse a ';'-separated list of the above (spaces around items ignored; an
  * empty list is allowed and yields an empty array).
  * Returns: (transfer full): GPtrArray of GSocketAddress. */

@@ -1,5 +1,7 @@
 #include "mc-util.h"
 
+#include "gw-addr.h"
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -281,48 +283,12 @@ bad:
 GSocketAddress *
 mc_parse_listen_address (const char *text, GError **error)
 {
-  g_autofree char *host = NULL;
-  g_autoptr (GInetAddress) addr = NULL;
-  const char *port_text;
-  const char *colon;
-  guint64 port;
+  GSocketAddress *addr = gw_addr_parse_bindable (text != NULL ? text : "",
+                                                 error);
 
-  if (text == NULL)
-    text = "";
-  if (text[0] == '[') {
-    const char *close = strchr (text, ']');
-
-    if (close == NULL || close[1] != ':') {
-      g_set_error (error, MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID,
-                   "--listen: '%s' is not [address]:port", text);
-      return NULL;
-    }
-    host = g_strndup (text + 1, close - text - 1);
-    port_text = close + 2;
-  } else {
-    colon = strrchr (text, ':');
-    if (colon == NULL || memchr (text, ':', colon - text) != NULL) {
-      g_set_error (error, MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID,
-                   "--listen: '%s' is not host:port (an IPv6 address needs "
-                   "brackets: [::1]:2855)", text);
-      return NULL;
-    }
-    host = g_strndup (text, colon - text);
-    port_text = colon + 1;
-  }
-  if (!g_ascii_string_to_unsigned (port_text, 10, 0, 65535, &port, NULL)) {
-    g_set_error (error, MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID,
-                 "--listen: port '%s' of '%s' is not 0 to 65535", port_text,
-                 text);
-    return NULL;
-  }
-  addr = g_inet_address_new_from_string (host);
-  if (addr == NULL) {
-    g_set_error (error, MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID,
-                 "--listen: '%s' is not an IP address", host);
-    return NULL;
-  }
-  return g_inet_socket_address_new (addr, (guint16) port);
+  if (addr == NULL)
+    g_prefix_error (error, "--listen: ");
+  return addr;
 }
 
 char **

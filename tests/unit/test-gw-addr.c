@@ -63,6 +63,21 @@ START_TEST (test_list)
 }
 END_TEST
 
+START_TEST (test_bindable)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketAddress) zero = gw_addr_parse_bindable ("[::1]:0", &error);
+  g_autoptr (GSocketAddress) strict = NULL;
+
+  ck_assert_ptr_nonnull (zero);
+  ck_assert_uint_eq (g_inet_socket_address_get_port (
+    G_INET_SOCKET_ADDRESS (zero)), 0);
+  strict = gw_addr_parse ("[::1]:0", &error);
+  ck_assert_ptr_null (strict);
+  ck_assert_ptr_nonnull (strstr (error->message, "from 1 to 65535"));
+}
+END_TEST
+
 int
 main (void)
 {
@@ -73,6 +88,7 @@ main (void)
 
   tcase_add_loop_test (tc, test_parse, 0, G_N_ELEMENTS (cases));
   tcase_add_test (tc, test_list);
+  tcase_add_test (tc, test_bindable);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
