@@ -66,8 +66,27 @@ typedef struct _Msg Msg;
 typedef enum {
   SESSION_CLIENT,    /* valid on the connection that obtained it */
   SESSION_RELAY,     /* a peer relay's, by mutual TLS: any connection */
-  SESSION_PREAUTH,   /* made by the negotiator; bound by a first SEND */
+  SESSION_PREAUTH,   /* made by the negotiator; bound once paired */
 } SessionKind;
+
+/* A gw_relay_connect_session() under way: the binding SEND is out (or
+ * waits for the connection) and its 200 is awaited. */
+typedef struct {
+  GwRelayConnectFunc func;
+  gpointer data;
+  char tid[MSRP_WRITER_ID_BUF_SIZE];   /* the binding SEND's */
+  gint64 deadline;         /* once the connection is up */
+  GList *timer_link;       /* in relay->bind_timers */
+} Connect;
+
+/* A GwRelayConnectFunc call waiting for the work source. */
+typedef struct {
+  GwRelayConnectFunc func;
+  gpointer data;
+  MsrpUri *uri;
+  gboolean ok;
+  char *detail;
+} Completion;
 
 static const char *const kind_names[] = { "client", "relay", "preauth" };
 
@@ -79,12 +98,17 @@ struct _Session {
   char *user;              /* Digest user, relay subject; NULL (preauth) */
   Conn *conn;              /* CLIENT: weak; conn->sessions links back */
   MsrpUri *party;          /* PREAUTH: the party's own URI */
+  char *call_id;           /* PREAUTH: the negotiator's label (nullable) */
+  Session *paired;         /* PREAUTH: the other party's (weak, mutual) */
+  Connect *connect;        /* PREAUTH: gw_relay_connect_session() pending */
+  gboolean bound_logged;   /* PREAUTH: session_bound was logged */
   char *relay_host;        /* RELAY: host its certificate was checked for */
-  gint64 expires_at;       /* monotonic */
-  GSequenceIter *expiry;
-  GList *unbound_link;     /* PREAUTH before binding: in relay->unbound */
+  gint64 expires_at;       /* monotonic; G_MAXINT64: never (PREAUTH) */
+  GSequenceIter *expiry;   /* NULL when it never expires */
   guint64 messages;
   guint64 bytes;
+  /* PREAUTH, per direction (GwRelaySessionInfo) */
+  guint64 messages_from, bytes_from, messages_to, bytes_to;
 };
 
 typedef enum {
@@ -126,6 +150,8 @@ typedef struct {
   guint64 body_len;
   Msg *msg;                /* SEND: the message (a reference) */
   char *session_id;        /* first session of the path, for the log */
+  char *from_sid;          /* toward a paired party: the sender's session */
+  char *to_sid;            /* ... and the receiver's, for their counters */
 } Rx;
 
 struct _Conn {
@@ -199,6 +225,7 @@ struct _Msg {
   char *key;               /* in conn->open_msgs */
   char *message_id;
   char *session_id;
+  char *call_id;           /* of the first session (nullable) */
   guint64 conn_id;
   guint64 bytes;
   guint chunks;
@@ -250,7 +277,8 @@ struct _GwRelay {
   GHashTable *pool;        /* key -> Conn (weak; removed at detach) */
   GHashTable *sessions;    /* id -> Session (owned) */
   GSequence *expiry;       /* Session, by expires_at */
-  GQueue unbound;          /* PREAUTH sessions not bound yet */
+  GQueue bind_timers;      /* Session with a Connect, by deadline */
+  GQueue completions;      /* Completion, for the work source */
   GQueue txn_timers;       /* Txn, by deadline */
   GQueue probation;        /* Conn, by probation_deadline */
   GSource *timer;
@@ -277,6 +305,8 @@ static void txn_free (Txn *txn);
 static void msg_unref (Msg *msg);
 static void session_remove (Session *s, const char *event,
                             const char *reason);
+static void bind_failed (Session *s, const char *detail);
+static void completion_run (GwRelay *r, Completion *cp);
 
 /* --- small helpers ---------------------------------------------------- */
 
@@ -334,6 +364,18 @@ session_find (GwRelay *r, MsrpUri *u)
   return s;
 }
 
+/* When @u names a paired pre-authorised session: its pair's URI (what the
+ * party behind @u was given as the other party's path); else NULL. */
+static MsrpUri *
+paired_uri (GwRelay *r, MsrpUri *u)
+{
+  Session *s = session_find (r, u);
+
+  if (s == NULL || s->kind != SESSION_PREAUTH || s->paired == NULL)
+    return NULL;
+  return s->paired->uri;
+}
+
 static void
 count_error (GwRelay *r, guint code)
 {
@@ -375,9 +417,12 @@ append_uris (GString *s, GPtrArray *path, guint from)
  * first @n_ours URIs, From-Path with those in front (the last one first:
  * each relay hop inserts its URI before the others, RFC 4976 section
  * 6.4.1), every other header as received and in order, and the blank line
- * when a body follows. */
+ * when a body follows.  @last_as (nullable) goes into From-Path in place of
+ * the last of ours: toward a paired party, the paired session's URI, so
+ * that the party sees the path it was given in SDP. */
 static GBytes *
-forward_head (MsrpHead *h, const char *start_line, guint n_ours)
+forward_head (MsrpHead *h, const char *start_line, guint n_ours,
+              MsrpUri *last_as)
 {
   GPtrArray *to = msrp_head_get_to_path (h);
   GPtrArray *from = msrp_head_get_from_path (h);
@@ -389,7 +434,9 @@ forward_head (MsrpHead *h, const char *start_line, guint n_ours)
   append_uris (s, to, n_ours);
   g_string_append (s, "\r\nFrom-Path: ");
   for (guint i = n_ours; i > 0; i--) {
-    g_string_append (s, msrp_uri_get_text (to->pdata[i - 1]));
+    MsrpUri *u = (i == n_ours && last_as != NULL) ? last_as : to->pdata[i - 1];
+
+    g_string_append (s, msrp_uri_get_text (u));
     g_string_append_c (s, ' ');
   }
   append_uris (s, from, 0);
@@ -436,6 +483,8 @@ rx_clear (Rx *rx)
   g_clear_pointer (&rx->out_head, g_bytes_unref);
   g_clear_pointer (&rx->msg, msg_unref);
   g_clear_pointer (&rx->session_id, g_free);
+  g_clear_pointer (&rx->from_sid, g_free);
+  g_clear_pointer (&rx->to_sid, g_free);
   memset (rx, 0, sizeof *rx);
 }
 
@@ -537,6 +586,7 @@ msg_unref (Msg *m)
   g_free (m->key);
   g_free (m->message_id);
   g_free (m->session_id);
+  g_free (m->call_id);
   g_free (m->reason);
   g_free (m);
 }
@@ -578,6 +628,8 @@ msg_maybe_log (Msg *m)
   }
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "message_relayed");
   gw_log_event_add_str (ev, "session", m->session_id);
+  if (m->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", m->call_id);
   gw_log_event_add_str (ev, "message_id", m->message_id);
   gw_log_event_add_int (ev, "conn", (gint64) m->conn_id);
   gw_log_event_add_int (ev, "bytes", (gint64) m->bytes);
@@ -885,6 +937,7 @@ timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   gint64 now = g_get_monotonic_time ();
   Txn *t;
   Conn *c;
+  Session *bs;
 
   while ((t = g_queue_peek_head (&r->txn_timers)) != NULL &&
          t->deadline <= now) {
@@ -900,6 +953,16 @@ timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
       r->probation_us / G_USEC_PER_SEC);
 
     conn_drop (c, "probation_timeout", detail, TRUE);
+  }
+  while ((bs = g_queue_peek_head (&r->bind_timers)) != NULL &&
+         bs->connect->deadline <= now) {
+    g_autofree char *detail = g_strdup_printf (
+      "no response to the binding SEND within report-timeout (%"
+      G_GINT64_FORMAT " s)", r->report_timeout_us / G_USEC_PER_SEC);
+
+    g_queue_pop_head (&r->bind_timers);
+    bs->connect->timer_link = NULL;
+    bind_failed (bs, detail);
   }
   while (g_sequence_get_length (r->expiry) > 0) {
     Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
@@ -918,11 +981,14 @@ timer_update (GwRelay *r)
   gint64 next = -1;
   Txn *t = g_queue_peek_head (&r->txn_timers);
   Conn *c = g_queue_peek_head (&r->probation);
+  Session *bs = g_queue_peek_head (&r->bind_timers);
 
   if (t != NULL)
     next = t->deadline;
   if (c != NULL && (next < 0 || c->probation_deadline < next))
     next = c->probation_deadline;
+  if (bs != NULL && (next < 0 || bs->connect->deadline < next))
+    next = bs->connect->deadline;
   if (g_sequence_get_length (r->expiry) > 0) {
     Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
 
@@ -940,6 +1006,7 @@ work_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   GwRelay *r = ((RelaySource *) source)->relay;
   GQueue batch = G_QUEUE_INIT;
   Conn *c;
+  Completion *cp;
 
   /* Kicks made while this batch runs go to the next one. */
   batch = r->kicks;
@@ -951,6 +1018,9 @@ work_dispatch (GSource *source, GSourceFunc callback, gpointer data)
       conn_resume (c);
     conn_unref (c);
   }
+  /* One at a time: a callback may queue more (close_session, connect). */
+  while ((cp = g_queue_pop_head (&r->completions)) != NULL)
+    completion_run (r, cp);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1002,6 +1072,7 @@ static Session *
 session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme, guint16 port,
              guint expires_s, GError **error)
 {
+  /* @expires_s 0: never expires. */
   char id[MSRP_WRITER_ID_BUF_SIZE];
   Session *s;
   MsrpUri *uri;
@@ -1020,9 +1091,13 @@ session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme, guint16 port,
   s->id = g_strdup (id);
   s->kind = kind;
   s->uri = uri;
+  g_hash_table_insert (r->sessions, s->id, s);
+  if (expires_s == 0) {
+    s->expires_at = G_MAXINT64;
+    return s;
+  }
   s->expires_at = g_get_monotonic_time () +
                   (gint64) expires_s * G_USEC_PER_SEC;
-  g_hash_table_insert (r->sessions, s->id, s);
   s->expiry = g_sequence_insert_sorted (r->expiry, s, expiry_cmp, NULL);
   timer_update (r);
   return s;
@@ -1035,6 +1110,10 @@ session_log (Session *s, const char *event, const char *reason)
 
   gw_log_event_add_str (ev, "session", s->id);
   gw_log_event_add_str (ev, "kind", kind_names[s->kind]);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  if (s->party != NULL)
+    gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
   if (s->user != NULL)
     gw_log_event_add_str (ev, "user", s->user);
   if (s->relay_host != NULL)
@@ -1043,15 +1122,22 @@ session_log (Session *s, const char *event, const char *reason)
     gw_log_event_add_int (ev, "conn", (gint64) s->conn->id);
   if (g_strcmp0 (event, "session_created") == 0) {
     gw_log_event_add_str (ev, "uri", msrp_uri_get_text (s->uri));
-    gw_log_event_add_int (ev, "expires",
-                          (s->expires_at - g_get_monotonic_time () +
-                           G_USEC_PER_SEC / 2) / G_USEC_PER_SEC);
+    if (s->expiry != NULL)
+      gw_log_event_add_int (ev, "expires",
+                            (s->expires_at - g_get_monotonic_time () +
+                             G_USEC_PER_SEC / 2) / G_USEC_PER_SEC);
     gw_log_event_emit (ev, "session %s (%s) created", s->id,
                        kind_names[s->kind]);
     return;
   }
   gw_log_event_add_int (ev, "messages", (gint64) s->messages);
   gw_log_event_add_int (ev, "bytes", (gint64) s->bytes);
+  if (s->kind == SESSION_PREAUTH) {
+    gw_log_event_add_int (ev, "messages_from", (gint64) s->messages_from);
+    gw_log_event_add_int (ev, "bytes_from", (gint64) s->bytes_from);
+    gw_log_event_add_int (ev, "messages_to", (gint64) s->messages_to);
+    gw_log_event_add_int (ev, "bytes_to", (gint64) s->bytes_to);
+  }
   if (reason != NULL)
     gw_log_event_add_str (ev, "reason", reason);
   gw_log_event_emit (ev, "session %s %s", s->id, reason != NULL ? reason
@@ -1065,26 +1151,165 @@ session_bind (Session *s, Conn *c)
   g_ptr_array_add (c->sessions, s);
 }
 
+/* A pre-authorised session bound to @c (RFC 6135 section 4.2.2): by the
+ * party's SEND on a connection it made (inbound), or by our connecting to
+ * the party (outbound). */
+static void
+session_log_bound (Session *s, Conn *c)
+{
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
+                                                "session_bound");
+  const char *direction = c->inbound ? "inbound" : "outbound";
+
+  s->bound_logged = TRUE;
+  gw_log_event_add_str (ev, "session", s->id);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+  gw_log_event_add_str (ev, "direction", direction);
+  gw_log_event_add_str (ev, "peer", conn_peer (c));
+  gw_log_event_emit (ev, "session %s bound to %s connection %"
+                     G_GUINT64_FORMAT " with %s for %s", s->id, direction,
+                     c->id, conn_peer (c), msrp_uri_get_text (s->party));
+}
+
+/* Bind @s to @c; an outbound connection's binding is logged once the
+ * connection has its id and address (connect_next()). */
+static void
+session_bind_preauth (Session *s, Conn *c)
+{
+  session_bind (s, c);
+  if (c->gw != NULL)
+    session_log_bound (s, c);
+}
+
+/* Tell @func how a connect ended, from the work source (never from inside
+ * the caller's gw_relay_*() call). */
+static void
+completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
+                  MsrpUri *uri, gboolean ok, const char *detail)
+{
+  Completion *cp;
+
+  if (func == NULL)
+    return;
+  cp = g_new0 (Completion, 1);
+  cp->func = func;
+  cp->data = data;
+  cp->uri = msrp_uri_ref (uri);
+  cp->ok = ok;
+  cp->detail = g_strdup (detail);
+  g_queue_push_tail (&r->completions, cp);
+  g_source_set_ready_time (r->work, 0);
+}
+
+static void
+completion_run (GwRelay *r, Completion *cp)
+{
+  cp->func (r, cp->uri, cp->ok, cp->detail, cp->data);
+  msrp_uri_unref (cp->uri);
+  g_free (cp->detail);
+  g_free (cp);
+}
+
+/* The gw_relay_connect_session() of @s has ended. */
+static void
+connect_finish (Session *s, gboolean ok, const char *detail)
+{
+  GwRelay *r = s->relay;
+  Connect *cn = g_steal_pointer (&s->connect);
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (cn == NULL)
+    return;
+  if (cn->timer_link != NULL) {
+    g_queue_delete_link (&r->bind_timers, cn->timer_link);
+    timer_update (r);
+  }
+  ev = gw_log_event_new (ok ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE,
+                         ok ? "session_connected" : "session_connect_failed");
+  gw_log_event_add_str (ev, "session", s->id);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  if (s->conn != NULL)
+    gw_log_event_add_int (ev, "conn", (gint64) s->conn->id);
+  gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+  if (!ok)
+    gw_log_event_add_str (ev, "reason", detail);
+  if (ok)
+    gw_log_event_emit (ev, "session %s: %s accepted the binding SEND", s->id,
+                       msrp_uri_get_text (s->party));
+  else
+    gw_log_event_emit (ev, "session %s: connecting to %s failed: %s", s->id,
+                       msrp_uri_get_text (s->party), detail);
+  completion_queue (r, cn->func, cn->data, s->uri, ok, detail);
+  g_free (cn);
+}
+
+/* A pre-authorised session loses its connection: unbound again, to be
+ * bound by a later SEND or connect. */
+static void
+session_unbind (Session *s, const char *reason)
+{
+  Conn *c = s->conn;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (c == NULL)
+    return;
+  g_ptr_array_remove_fast (c->sessions, s);
+  s->conn = NULL;
+  if (!s->bound_logged)
+    return;
+  s->bound_logged = FALSE;
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "session_unbound");
+  gw_log_event_add_str (ev, "session", s->id);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+  gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (ev, "session %s unbound from connection %"
+                     G_GUINT64_FORMAT ": %s", s->id, c->id, reason);
+}
+
 /* Log @event and forget @s. */
 static void
 session_remove (Session *s, const char *event, const char *reason)
 {
   GwRelay *r = s->relay;
 
+  if (s->connect != NULL)
+    connect_finish (s, FALSE, "session closed");
   session_log (s, event, reason);
   if (s->conn != NULL)
     g_ptr_array_remove_fast (s->conn->sessions, s);
-  if (s->unbound_link != NULL)
-    g_queue_delete_link (&r->unbound, s->unbound_link);
-  g_sequence_remove (s->expiry);
+  if (s->paired != NULL)
+    s->paired->paired = NULL;
+  if (s->expiry != NULL)
+    g_sequence_remove (s->expiry);
   g_hash_table_steal (r->sessions, s->id);
   msrp_uri_unref (s->uri);
   g_clear_pointer (&s->party, msrp_uri_unref);
+  g_free (s->call_id);
   g_free (s->user);
   g_free (s->relay_host);
   g_free (s->id);
   g_free (s);
   timer_update (r);
+}
+
+/* The gw_relay_connect_session() of @s failed: unbind it and close its
+ * dedicated connection. */
+static void
+bind_failed (Session *s, const char *detail)
+{
+  Conn *c = s->conn;
+
+  connect_finish (s, FALSE, detail);
+  session_unbind (s, "binding failed");
+  if (c != NULL && c->sessions->len == 0)
+    conn_drop (c, "bind_failed", detail, TRUE);
 }
 
 /* Is a request on @c coming from the side of the party that obtained @s
@@ -1312,10 +1537,22 @@ conn_detach (Conn *c)
     txn_free (t);
   }
 
-  /* 5. Client sessions die with their connection (RFC 4976 section 6.3). */
-  while (c->sessions->len > 0)
-    session_remove (c->sessions->pdata[c->sessions->len - 1],
-                    "session_closed", "connection closed");
+  /* 5. Client sessions die with their connection (RFC 4976 section 6.3);
+   * pre-authorised ones belong to the negotiator: unbound, and a connect
+   * under way on this connection failed. */
+  while (c->sessions->len > 0) {
+    Session *s = c->sessions->pdata[c->sessions->len - 1];
+
+    if (s->kind == SESSION_PREAUTH) {
+      if (s->connect != NULL)
+        connect_finish (s, FALSE, c->close_detail != NULL ? c->close_detail
+                        : "connection closed");
+      session_unbind (s, c->close_reason != NULL ? c->close_reason
+                      : "connection closed");
+    } else {
+      session_remove (s, "session_closed", "connection closed");
+    }
+  }
 
   /* 6. The rest. */
   if (c->pool_key != NULL &&
@@ -1446,6 +1683,12 @@ connect_next (Conn *c, GError **last_error)
     g_free (c->peer);
     c->peer = gw_addr_to_string (sa);
     gw_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
+    for (guint i = 0; i < c->sessions->len; i++) {
+      Session *s = c->sessions->pdata[i];
+
+      if (s->kind == SESSION_PREAUTH && !s->bound_logged)
+        session_log_bound (s, c);
+    }
     return TRUE;
   }
   return FALSE;
@@ -1541,13 +1784,38 @@ pool_get (GwRelay *r, MsrpUri *u)
 
 static void conn_feed (Conn *c, const guint8 *data, gsize len);
 
+/* The session whose gw_relay_connect_session() runs on @c, if any. */
+static Session *
+conn_connecting_session (Conn *c)
+{
+  for (guint i = 0; i < c->sessions->len; i++) {
+    Session *s = c->sessions->pdata[i];
+
+    if (s->connect != NULL)
+      return s;
+  }
+  return NULL;
+}
+
 static void
 on_connected (GwConn *gw, gpointer data)
 {
   Conn *c = data;
+  Session *s;
 
   if (c->detached)
     return;
+  s = conn_connecting_session (c);
+  if (s != NULL && s->connect->timer_link == NULL) {
+    GwRelay *r = c->relay;
+
+    /* The binding SEND goes out now (flush_ctrl below): its
+     * report-timeout starts (RFC 4976 section 6.4.1). */
+    s->connect->deadline = g_get_monotonic_time () + r->report_timeout_us;
+    g_queue_push_tail (&r->bind_timers, s);
+    s->connect->timer_link = r->bind_timers.tail;
+    timer_update (r);
+  }
   if (!c->inbound) {
     g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
                                                   "connection_opened");
@@ -1931,6 +2199,26 @@ handle_response (Conn *c)
    * dropped." */
   if (!uri_is_ours (r, to->pdata[0]))
     return;
+  {
+    Session *s = conn_connecting_session (c);
+
+    if (s != NULL && g_strcmp0 (s->connect->tid,
+                                msrp_head_get_transaction_id (h)) == 0) {
+      g_autofree char *detail = NULL;
+
+      if (code == MSRP_STATUS_OK) {
+        connect_finish (s, TRUE, NULL);
+        return;
+      }
+      detail = g_strdup_printf ("the party answered the binding SEND with "
+                                "%03u%s%s", code,
+                                msrp_head_get_comment (h) != NULL ? " " : "",
+                                msrp_head_get_comment (h) != NULL ?
+                                msrp_head_get_comment (h) : "");
+      bind_failed (s, detail);
+      return;
+    }
+  }
   t = g_hash_table_lookup (c->txns, msrp_head_get_transaction_id (h));
   if (t == NULL || t->answered)
     return;
@@ -1961,7 +2249,8 @@ handle_response (Conn *c)
                                msrp_head_get_comment (h) != NULL ? " " : "",
                                msrp_head_get_comment (h) != NULL ?
                                msrp_head_get_comment (h) : "");
-      head = forward_head (h, start, n_ours);
+      head = forward_head (h, start, n_ours,
+                           paired_uri (r, to->pdata[n_ours - 1]));
       end = end_line (t->in_tid, FALSE, '$');
       send_small (t->in, head);
       send_small (t->in, end);
@@ -2019,34 +2308,22 @@ discard (Conn *c, guint code, const char *comment)
   c->rx.comment = g_strdup (comment);
 }
 
-/* Bind an unbound preauthorized session whose party sent this SEND on @c
- * (RFC 6135 section 4.2.2: its first request on the connection). */
+/* The SEND on the inbound connection @c is addressed to @first: when that
+ * is a paired pre-authorised session whose pair is unbound, and the SEND
+ * comes from the pair's party (the last From-Path URI), bind the pair to
+ * @c (RFC 6135 section 4.2.2: the active party's first SEND).  Knowing
+ * @first's URI (random, handed to that party only in SDP) is what
+ * authorises it. */
 static void
-bind_preauthorized (Conn *c, MsrpHead *h)
+bind_preauthorized (Conn *c, Session *first, MsrpHead *h)
 {
-  GwRelay *r = c->relay;
   GPtrArray *from = msrp_head_get_from_path (h);
-  MsrpUri *sender = from->pdata[from->len - 1];
+  Session *s = first->paired;
 
-  for (GList *l = r->unbound.head; l != NULL; l = l->next) {
-    Session *s = l->data;
-    g_autoptr (GwLogEvent) ev = NULL;
-
-    if (s->expires_at <= g_get_monotonic_time () ||
-        !msrp_uri_equal (s->party, sender))
-      continue;
-    g_queue_delete_link (&r->unbound, l);
-    s->unbound_link = NULL;
-    session_bind (s, c);
-    ev = gw_log_event_new (G_LOG_LEVEL_INFO, "session_bound");
-    gw_log_event_add_str (ev, "session", s->id);
-    gw_log_event_add_int (ev, "conn", (gint64) c->id);
-    gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
-    gw_log_event_emit (ev, "session %s bound to connection %" G_GUINT64_FORMAT
-                       " by a SEND from %s", s->id, c->id,
-                       msrp_uri_get_text (s->party));
+  if (first->kind != SESSION_PREAUTH || s == NULL || s->conn != NULL ||
+      !msrp_uri_equal (s->party, from->pdata[from->len - 1]))
     return;
-  }
+  session_bind_preauth (s, c);
 }
 
 /* Write the head of @c's frame to rx.out, which is free: the frame is in
@@ -2107,6 +2384,7 @@ route_request (Conn *c)
   gboolean is_send = is_method (h, "SEND");
   Session *first;
   Conn *target = NULL;
+  MsrpUri *last_as = NULL;
   guint n = 0;
   g_autofree char *start = NULL;
   GError *error = NULL;
@@ -2128,10 +2406,6 @@ route_request (Conn *c)
     rx->action = ACT_AUTH;
     return;
   }
-  if (is_send && c->inbound && r->unbound.length > 0 &&
-      session_find (r, to->pdata[0]) != NULL)
-    bind_preauthorized (c, h);
-
   /* Section 6.4: the first URI must be one this relay handed out, and
    * either the request comes from the side of its owner (outward: the next
    * URI is the next hop, maybe another of ours) or goes toward it. */
@@ -2140,6 +2414,8 @@ route_request (Conn *c)
     discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
     return;
   }
+  if (is_send && c->inbound)
+    bind_preauthorized (c, first, h);
   rx->session_id = g_strdup (first->id);
   for (;;) {
     Session *s = session_find (r, to->pdata[n]);
@@ -2152,6 +2428,44 @@ route_request (Conn *c)
     if (n >= to->len) {
       discard (c, MSRP_STATUS_BAD_REQUEST, "To-Path ends at the relay");
       return;
+    }
+    if (s->kind == SESSION_PREAUTH) {
+      /* Relay fallback: only toward the party, only from its pair's
+       * connection. */
+      if (s->paired == NULL) {
+        discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                 "the session is not paired");
+        return;
+      }
+      if (s->conn == c) {
+        discard (c, MSRP_STATUS_FORBIDDEN, "a pre-authorised session "
+                 "relays only toward its own party");
+        return;
+      }
+      if (s->paired->conn != c) {
+        discard (c, MSRP_STATUS_FORBIDDEN, "not the connection of the "
+                 "session's paired party");
+        return;
+      }
+      if (s->conn == NULL) {
+        /* Its peer's binding SEND (bodiless) has done its job; anything
+         * else cannot go on. */
+        if (is_send && !rx->has_body) {
+          discard (c, MSRP_STATUS_OK, NULL);
+          note_success (c);
+        } else {
+          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                   "the party has not connected yet");
+        }
+        return;
+      }
+      target = s->conn;
+      last_as = s->paired->uri;
+      if (is_send) {
+        rx->from_sid = g_strdup (s->paired->id);
+        rx->to_sid = g_strdup (s->id);
+      }
+      break;
     }
     if (session_from_owner (s, c)) {
       if (uri_is_ours (r, to->pdata[n]))
@@ -2179,17 +2493,6 @@ route_request (Conn *c)
         discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
         return;
       }
-    } else if (s->conn == NULL) {
-      /* A preauthorized party not connected yet.  Its peer's binding
-       * SEND (bodiless) has done its job; anything else cannot go on. */
-      if (is_send && !rx->has_body) {
-        discard (c, MSRP_STATUS_OK, NULL);
-        note_success (c);
-      } else {
-        discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
-                 "the party has not connected yet");
-      }
-      return;
     } else {
       target = s->conn;
     }
@@ -2209,11 +2512,13 @@ route_request (Conn *c)
   }
   start = g_strdup_printf ("MSRP %s %s\r\n", rx->out_tid,
                            msrp_head_get_method (h));
-  rx->out_head = forward_head (h, start, n);
+  rx->out_head = forward_head (h, start, n, last_as);
   rx->out = conn_ref (target);
   rx->action = ACT_FORWARD;
   if (is_send && msrp_head_get_message_id (h) != NULL) {
     rx->msg = msg_for (c, msrp_head_get_message_id (h), first->id);
+    if (rx->msg->call_id == NULL)
+      rx->msg->call_id = g_strdup (first->call_id);
     rx->msg->chunks++;
     if (msrp_head_get_failure_report (h) != MSRP_REPORT_YES)
       rx->msg->acknowledged = FALSE;
@@ -2283,6 +2588,20 @@ rx_end (Conn *c, char flag, guint64 body_len)
       rx->msg->bytes += body_len;
       if (flag == '#')
         msg_interrupt (rx->msg, "the sender aborted the message");
+    }
+    if (rx->to_sid != NULL) {
+      /* Between paired parties: counted per direction once passed on. */
+      Session *from = g_hash_table_lookup (c->relay->sessions, rx->from_sid);
+      Session *to = g_hash_table_lookup (c->relay->sessions, rx->to_sid);
+
+      if (from != NULL) {
+        from->bytes_from += body_len;
+        from->messages_from += flag != '+';
+      }
+      if (to != NULL) {
+        to->bytes_to += body_len;
+        to->messages_to += flag != '+';
+      }
     }
     break;
   }
@@ -2678,6 +2997,14 @@ gw_relay_free (GwRelay *r)
     session_remove (value, "session_closed", "relay shutdown");
   }
   g_assert (r->n_txns == 0);
+  g_assert (g_queue_is_empty (&r->bind_timers));
+  /* Every connect ends exactly once: those not told yet, now. */
+  {
+    Completion *cp;
+
+    while ((cp = g_queue_pop_head (&r->completions)) != NULL)
+      completion_run (r, cp);
+  }
   g_source_destroy (r->timer);
   g_source_unref (r->timer);
   g_source_destroy (r->work);
@@ -2725,7 +3052,7 @@ gw_relay_set_client_tls (GwRelay *relay, GwTls *tls)
 
 MsrpUri *
 gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
-                               MsrpUri *party, guint expires_s,
+                               MsrpUri *party, const char *call_id,
                                GError **error)
 {
   Listener *l = NULL;
@@ -2742,20 +3069,198 @@ gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
                  scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
     return NULL;
   }
-  if (expires_s == 0) {
-    g_set_error_literal (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                         "a session must live at least 1 s");
-    return NULL;
-  }
-  s = session_new (relay, SESSION_PREAUTH, scheme, l->port, expires_s,
-                   error);
+  s = session_new (relay, SESSION_PREAUTH, scheme, l->port, 0, error);
   if (s == NULL)
     return NULL;
   s->party = msrp_uri_ref (party);
-  g_queue_push_tail (&relay->unbound, s);
-  s->unbound_link = relay->unbound.tail;
+  s->call_id = g_strdup (call_id);
   session_log (s, "session_created", NULL);
   return msrp_uri_ref (s->uri);
+}
+
+/* The pre-authorised session @u names, or NULL with @error. */
+static Session *
+preauth_lookup (GwRelay *r, MsrpUri *u, GError **error)
+{
+  Session *s = session_find (r, u);
+
+  if (s == NULL || s->kind != SESSION_PREAUTH) {
+    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                 "%s is not a pre-authorised session of this relay",
+                 msrp_uri_get_text (u));
+    return NULL;
+  }
+  return s;
+}
+
+gboolean
+gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
+                        GError **error)
+{
+  Session *sa, *sb;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  g_return_val_if_fail (relay != NULL && a != NULL && b != NULL, FALSE);
+  sa = preauth_lookup (relay, a, error);
+  if (sa == NULL)
+    return FALSE;
+  sb = preauth_lookup (relay, b, error);
+  if (sb == NULL)
+    return FALSE;
+  if (sa == sb) {
+    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                 "cannot pair session %s with itself", sa->id);
+    return FALSE;
+  }
+  if (sa->paired != NULL || sb->paired != NULL) {
+    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                 "session %s is already paired",
+                 sa->paired != NULL ? sa->id : sb->id);
+    return FALSE;
+  }
+  sa->paired = sb;
+  sb->paired = sa;
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "session_paired");
+  gw_log_event_add_str (ev, "session", sa->id);
+  gw_log_event_add_str (ev, "paired", sb->id);
+  if (sa->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", sa->call_id);
+  gw_log_event_emit (ev, "sessions %s and %s paired", sa->id, sb->id);
+  return TRUE;
+}
+
+gboolean
+gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
+                          GwRelayConnectFunc done, gpointer user_data,
+                          GError **error)
+{
+  Session *s;
+  Conn *c;
+  g_autoptr (GPtrArray) to = g_ptr_array_new ();
+  g_autoptr (GPtrArray) from = g_ptr_array_new ();
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GBytes) b = NULL;
+  g_autoptr (GInetAddress) ia = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+  const char *host;
+  gboolean v6;
+
+  g_return_val_if_fail (relay != NULL && session != NULL, FALSE);
+  s = preauth_lookup (relay, session, error);
+  if (s == NULL)
+    return FALSE;
+  if (s->paired == NULL || s->conn != NULL) {
+    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                 "session %s is %s", s->id, s->paired == NULL ?
+                 "not paired" : s->connect != NULL ? "being connected already"
+                 : "bound already");
+    return FALSE;
+  }
+  /* RFC 6135 section 4.2.2: the active side's first request binds the
+   * connection; an empty SEND when it has no data (RFC 4975 section 5.4),
+   * with From-Path the path the party was given for its peer. */
+  g_ptr_array_add (to, s->party);
+  g_ptr_array_add (from, s->paired->uri);
+  g_ptr_array_add (from, s->paired->party);
+  w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
+  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES,
+                                                    error))
+    return FALSE;
+  b = msrp_writer_to_bytes (w, NULL, '$', error);
+  if (b == NULL)
+    return FALSE;
+
+  /* A connection of its own, not the next-hop pool: it carries this
+   * session only, and is closed with it. */
+  host = msrp_uri_get_host (s->party);
+  v6 = msrp_uri_get_host_type (s->party) == MSRP_HOST_IPV6;
+  c = conn_alloc (relay);
+  c->inbound = FALSE;
+  c->succeeded = TRUE;
+  c->scheme = msrp_uri_get_scheme (s->party);
+  c->peer_host = g_strdup (host);
+  c->peer_port = msrp_uri_get_effective_port (s->party);
+  c->peer = g_strdup_printf ("%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
+                             c->peer_port);
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opening");
+  gw_log_event_add_str (ev, "peer", c->peer);
+  gw_log_event_add_str (ev, "transport", c->scheme == MSRP_SCHEME_MSRPS ?
+                                         "tls" : "tcp");
+  gw_log_event_add_str (ev, "session", s->id);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  gw_log_event_emit (ev, "connecting to party %s of session %s",
+                     msrp_uri_get_text (s->party), s->id);
+
+  s->connect = g_new0 (Connect, 1);
+  s->connect->func = done;
+  s->connect->data = user_data;
+  g_strlcpy (s->connect->tid, msrp_writer_get_transaction_id (w),
+             sizeof s->connect->tid);
+  session_bind_preauth (s, c);
+  send_small (c, b);   /* held until the connection is up */
+
+  ia = g_inet_address_new_from_string (host);
+  if (ia != NULL) {
+    g_autoptr (GError) conn_error = NULL;
+
+    c->addresses = g_list_append (NULL, g_steal_pointer (&ia));
+    /* A failure here is told through @done, later, like any other. */
+    if (!connect_next (c, &conn_error))
+      outbound_failed (c, conn_error != NULL ? conn_error->message
+                                             : "no address");
+  } else {
+    g_autoptr (GResolver) resolver = g_resolver_get_default ();
+
+    c->resolving = g_cancellable_new ();
+    g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
+                                     on_resolved, conn_ref (c));
+  }
+  return TRUE;
+}
+
+gboolean
+gw_relay_get_session_info (GwRelay *relay, MsrpUri *session,
+                           GwRelaySessionInfo *info)
+{
+  Session *s;
+
+  g_return_val_if_fail (relay != NULL && session != NULL && info != NULL,
+                        FALSE);
+  memset (info, 0, sizeof *info);
+  s = session_find (relay, session);
+  if (s == NULL)
+    return FALSE;
+  info->bound = s->conn != NULL;
+  info->conn = s->conn != NULL ? s->conn->id : 0;
+  info->messages_from = s->messages_from;
+  info->bytes_from = s->bytes_from;
+  info->messages_to = s->messages_to;
+  info->bytes_to = s->bytes_to;
+  return TRUE;
+}
+
+void
+gw_relay_close_session (GwRelay *relay, MsrpUri *session, const char *reason)
+{
+  Session *s;
+  Conn *c;
+  g_autofree char *detail = NULL;
+
+  g_return_if_fail (relay != NULL && session != NULL);
+  s = session_find (relay, session);
+  if (s == NULL)
+    return;
+  c = s->conn;
+  detail = g_strdup_printf ("session %s closed%s%s", s->id,
+                            reason != NULL ? ": " : "",
+                            reason != NULL ? reason : "");
+  session_remove (s, "session_closed", reason);
+  /* Its connection, when nothing else uses it and no frame is in flight
+   * to or from it (one that is goes on, and meets the idle timeout). */
+  if (c != NULL && !c->detached && c->sessions->len == 0 &&
+      c->owner_conn == NULL && c->rx.action != ACT_FORWARD)
+    conn_drop (c, "session_closed", detail, TRUE);
 }
 
 void

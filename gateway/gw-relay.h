@@ -83,23 +83,103 @@ void gw_relay_set_users (GwRelay *relay, GwUsers *users);
 /* Swap the client TLS context in; new outbound connections use it. */
 void gw_relay_set_client_tls (GwRelay *relay, GwTls *tls);
 
-/* Create a session for the relay fallback of DESIGN.md (RFC 6135 section
- * 4.2.2): not tied to a connection yet, it is bound to the first inbound
- * connection that sends a SEND whose From-Path ends in @party (compared as
- * RFC 4975 section 6.1 says) and whose To-Path starts with one of our
- * session URIs.  From then on it is a client session of that connection,
- * invalid once the connection closes.  Until bound, requests toward the
- * party get 481, except a bodiless SEND (the binding SEND of the other
- * party), which gets a 200 and goes no further.  It expires after
- * @expires_s seconds (1 and more).
- * @scheme picks the listener whose port goes into the URI.
+/* Relay fallback (DESIGN.md, RFC 6135 section 4.2.2) ----------------------
+ *
+ * The negotiator makes one pre-authorised session per party of a relayed
+ * stream, puts each session's URI at the front of that party's a=path as
+ * the other party sees it, and pairs the two.  Each party is then bound to
+ * a connection: by its own first SEND on a connection it made to us, or by
+ * the gateway connecting to it (gw_relay_connect_session()).  A request
+ * toward a party is relayed only when it comes on the connection bound to
+ * the paired party; on the way its From-Path gets the paired session's URI
+ * in front, the path the receiving party was given in SDP. */
+
+/* A pre-authorised session for @party (the party's own URI, the last of its
+ * a=path), labelled with @call_id (nullable; every log event of the
+ * session carries it as "call_id").  @scheme picks the listener whose port
+ * goes into the URI.  It has no expiry: it lives until
+ * gw_relay_close_session() (the negotiator owns its lifetime); a
+ * connection it was bound to closing makes it unbound again, not gone.  It
+ * cannot be bound until paired (gw_relay_pair_sessions()); until bound,
+ * requests toward the party get 481, except a bodiless SEND from the
+ * paired party (its binding SEND), which gets a 200 and goes no further.
  * Returns: (transfer full) (nullable): the session's URI, to put at the
  * front of the party's a=path as the other party sees it; NULL with
- * @error. */
+ * @error (GW_RELAY_ERROR_NO_LISTENER when there is no listener of
+ * @scheme). */
 G_GNUC_WARN_UNUSED_RESULT
 MsrpUri *gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
-                                        MsrpUri *party, guint expires_s,
+                                        MsrpUri *party, const char *call_id,
                                         GError **error);
+
+/* Pair two pre-authorised sessions of one stream (the offerer's and the
+ * answerer's).  From then on session @a is bound only by a SEND on an
+ * inbound connection whose To-Path starts with @b's URI and whose
+ * From-Path ends in @a's party (compared as RFC 4975 section 6.1 says),
+ * and symmetrically.  Returns: FALSE with GW_RELAY_ERROR_INVALID when
+ * either is unknown or not pre-authorised, when they are the same session,
+ * or when either is already paired. */
+gboolean gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
+                                 GError **error);
+
+/* Called once when gw_relay_connect_session() ends: @ok TRUE when the 200
+ * to the binding SEND arrived; otherwise @detail says why in plain words.
+ * @session: (transfer none): the URI given to gw_relay_connect_session(). */
+typedef void (*GwRelayConnectFunc) (GwRelay *relay, MsrpUri *session,
+                                    gboolean ok, const char *detail,
+                                    gpointer user_data);
+
+/* The gateway connects to @session's party itself (RFC 6135 section 4.2.2,
+ * where the party is passive): a new outbound connection, dedicated to the
+ * session (not the shared next-hop pool), to the party URI's host:port
+ * with the party URI's scheme, on which it sends a bodiless SEND (To-Path:
+ * the party; From-Path: the paired session's URI, then the paired party; a
+ * new Message-ID; Byte-Range: 1-0/0; Failure-Report: yes), and binds the
+ * session to that connection at once: requests the party sends on it are
+ * routed by To-Path like those on inbound connections, and frames toward
+ * the party go on it (after the binding SEND).  The connection is closed
+ * like any other (idle, failure).
+ * @done (nullable) is called exactly once, from the relay's main context
+ * and never from inside a gw_relay_*() call except gw_relay_free() (which
+ * calls the pending ones with @ok FALSE): @ok TRUE when the 200 to the
+ * binding SEND arrives; FALSE with a @detail on connect failure, TLS
+ * failure, a response other than 200, no response within report-timeout
+ * (counted from the connection being established), or the session closed
+ * first.  On failure the session is unbound again (and may be bound later,
+ * by the party's SEND or another connect), and the connection is closed.
+ * @done must not free the relay.
+ * Returns: FALSE with GW_RELAY_ERROR_INVALID when @session is unknown, not
+ * pre-authorised, not paired, already bound or being connected. */
+gboolean gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
+                                   GwRelayConnectFunc done,
+                                   gpointer user_data, GError **error);
+
+typedef struct {
+  gboolean bound;
+  guint64 conn;              /* connection id when bound, else 0 */
+  guint64 messages_from;     /* SEND messages received from the party and
+                              * relayed: counted when the chunk that ends
+                              * the message ('$' or '#') was passed on */
+  guint64 bytes_from;        /* body bytes of the SEND chunks received from
+                              * the party and passed on */
+  guint64 messages_to;       /* the same toward the party */
+  guint64 bytes_to;
+} GwRelaySessionInfo;
+
+/* Fill @info for @session (the counters count for pre-authorised sessions
+ * only, 0 for the others).  Returns: FALSE (and @info zeroed) when
+ * @session is not one of the relay's sessions. */
+gboolean gw_relay_get_session_info (GwRelay *relay, MsrpUri *session,
+                                    GwRelaySessionInfo *info);
+
+/* Forget @session (any kind): log session_closed with the counters above,
+ * its call_id and @reason (nullable).  Its paired session stays, unpaired.
+ * A connection it was bound to, left with no session and no frame in
+ * flight either way, is closed (gracefully).  A pending
+ * gw_relay_connect_session() gets @ok FALSE ("session closed").  Unknown
+ * session: nothing happens. */
+void gw_relay_close_session (GwRelay *relay, MsrpUri *session,
+                             const char *reason);
 
 /* The wall clock the Digest nonces are minted and checked with
  * (microseconds, g_get_real_time() by default).  Tests move it to make

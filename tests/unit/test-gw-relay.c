@@ -1927,84 +1927,622 @@ START_TEST (test_next_hop_by_name)
 }
 END_TEST
 
-/* Relay fallback (DESIGN.md): sessions made before either party
- * connects, bound by each party's first SEND (RFC 6135 section 4.2.2). */
-START_TEST (test_preauthorize)
-{
-  g_autoptr (Relay) r = relay_new (NULL);
-  g_autoptr (MsrpUri) px = msrp_uri_parse ("msrp://x.invalid:7001/xx;tcp", -1,
-                                           NULL);
-  g_autoptr (MsrpUri) py = msrp_uri_parse ("msrp://y.invalid:7002/yy;tcp", -1,
-                                           NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MsrpUri) ux = gw_relay_preauthorize_session (
-    r->relay, MSRP_SCHEME_MSRP, px, 60, &error);
-  g_autoptr (MsrpUri) uy = gw_relay_preauthorize_session (
-    r->relay, MSRP_SCHEME_MSRP, py, 60, NULL);
-  g_autoptr (MsrpUri) none = NULL;
-  g_autoptr (Client) x = NULL;
-  g_autoptr (Client) y = NULL;
-  g_autofree char *t1 = next_tid ();
-  g_autofree char *t2 = next_tid ();
-  g_autofree char *t3 = next_tid ();
-  g_autofree char *bind = NULL;
-  g_autofree char *text = NULL;
-  g_autofree char *text2 = NULL;
-  g_autofree char *want_from = NULL;
-  g_autofree char *to_x = NULL;
-  g_autofree char *to_y = NULL;
-  g_autoptr (Frame) f = NULL;
-  g_autoptr (Frame) ok = NULL;
-  g_autoptr (Frame) got = NULL;
-  g_autoptr (Frame) got2 = NULL;
-  const char *ux_text, *uy_text;
+/* Relay fallback (DESIGN.md): pre-authorised sessions made by the
+ * negotiator before either party connects, paired, and bound by each
+ * party's first SEND or by the gateway connecting to a passive party (RFC
+ * 6135 section 4.2.2). */
 
-  ck_assert_msg (ux != NULL, "%s", error ? error->message : "");
-  ck_assert_ptr_nonnull (uy);
-  ck_assert_uint_eq (msrp_uri_get_port (ux), r->port);
-  ck_assert_uint_ge (strlen (msrp_uri_get_session_id (ux)), 16);
-  none = gw_relay_preauthorize_session (r->relay, MSRP_SCHEME_MSRPS, px, 60,
-                                        &error);
+#define PX "msrp://x.invalid:7001/xx;tcp"
+#define PY "msrp://y.invalid:7002/yy;tcp"
+#define PZ "msrp://z.invalid:7003/zz;tcp"
+#define PW "msrp://w.invalid:7004/ww;tcp"
+
+typedef struct {
+  Relay *r;
+  MsrpUri *px, *py;       /* the parties' own URIs */
+  MsrpUri *ux, *uy;       /* their sessions (uy is in X's To-Path) */
+  const char *ux_text, *uy_text;
+  char *px_text, *py_text;
+} Pre;
+
+static MsrpUri *
+uri (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  MsrpUri *u = msrp_uri_parse (text, -1, &error);
+
+  ck_assert_msg (u != NULL, "%s: %s", text, error ? error->message : "");
+  return u;
+}
+
+static MsrpUri *
+preauth (Relay *r, MsrpUri *party, const char *call_id)
+{
+  g_autoptr (GError) error = NULL;
+  MsrpUri *u = gw_relay_preauthorize_session (r->relay, MSRP_SCHEME_MSRP,
+                                              party, call_id, &error);
+
+  ck_assert_msg (u != NULL, "%s", error ? error->message : "");
+  return u;
+}
+
+/* Sessions for X (@px) and Y (@py) of call "call-1", paired when @pair. */
+static void
+pre_init (Pre *p, const char *extra_conf, const char *px, const char *py,
+          gboolean pair)
+{
+  p->r = relay_new (extra_conf);
+  p->px = uri (px);
+  p->py = uri (py);
+  p->px_text = g_strdup (px);
+  p->py_text = g_strdup (py);
+  p->ux = preauth (p->r, p->px, "call-1");
+  p->uy = preauth (p->r, p->py, "call-1");
+  p->ux_text = msrp_uri_get_text (p->ux);
+  p->uy_text = msrp_uri_get_text (p->uy);
+  if (pair) {
+    g_autoptr (GError) error = NULL;
+
+    ck_assert_msg (gw_relay_pair_sessions (p->r->relay, p->ux, p->uy, &error),
+                   "%s", error ? error->message : "");
+  }
+}
+
+static void
+pre_clear (Pre *p)
+{
+  relay_free (p->r);
+  msrp_uri_unref (p->px);
+  msrp_uri_unref (p->py);
+  msrp_uri_unref (p->ux);
+  msrp_uri_unref (p->uy);
+  g_free (p->px_text);
+  g_free (p->py_text);
+}
+
+/* A bodiless SEND (RFC 4975 section 5.4). */
+static char *
+empty_send (const char *tid, const char *to, const char *from)
+{
+  return g_strdup_printf ("MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
+                          "Message-ID: bind-%s\r\nByte-Range: 1-0/0\r\n"
+                          "-------%s$\r\n", tid, to, from, tid, tid);
+}
+
+/* @cl sends @body to @to from @from and gets the hop's 200. */
+static void
+send_ok (Client *cl, const char *to, const char *from, const char *mid,
+         const char *body)
+{
+  g_autofree char *tid = next_tid ();
+  g_autofree char *text = send_text (tid, to, from, mid, NULL, body);
+  g_autoptr (Frame) ok = NULL;
+
+  client_send (cl, text);
+  ok = client_frame (cl, 3000);
+  assert_response (ok, tid, 200);
+}
+
+/* @cl receives the SEND @mid: To-Path @to, From-Path @from, @body. */
+static void
+expect_send (Client *cl, const char *to, const char *from, const char *mid,
+             const char *body)
+{
+  g_autoptr (Frame) f = client_frame (cl, 3000);
+
+  ck_assert_str_eq (msrp_head_get_method (f->head), "SEND");
+  ck_assert_str_eq (hdr (f, MSRP_HEADER_MESSAGE_ID), mid);
+  ck_assert_str_eq (hdr (f, MSRP_HEADER_TO_PATH), to);
+  ck_assert_str_eq (hdr (f, MSRP_HEADER_FROM_PATH), from);
+  ck_assert_uint_eq (f->body_len, strlen (body));
+  ck_assert_int_eq (memcmp (f->body->data, body, strlen (body)), 0);
+}
+
+static void
+assert_info (Relay *r, MsrpUri *u, gboolean bound, guint64 mf, guint64 bf,
+             guint64 mt, guint64 bt)
+{
+  GwRelaySessionInfo info;
+
+  ck_assert (gw_relay_get_session_info (r->relay, u, &info));
+  ck_assert_int_eq (info.bound, bound);
+  ck_assert_msg (bound ? info.conn != 0 : info.conn == 0, "conn %"
+                 G_GUINT64_FORMAT, info.conn);
+  ck_assert_uint_eq (info.messages_from, mf);
+  ck_assert_uint_eq (info.bytes_from, bf);
+  ck_assert_uint_eq (info.messages_to, mt);
+  ck_assert_uint_eq (info.bytes_to, bt);
+}
+
+typedef struct {
+  guint calls;
+  gboolean ok;
+  char *detail;
+} Done;
+
+static void
+on_done (GwRelay *relay, MsrpUri *session, gboolean ok, const char *detail,
+         gpointer data)
+{
+  Done *d = data;
+
+  ck_assert_ptr_nonnull (session);
+  d->calls++;
+  d->ok = ok;
+  g_free (d->detail);
+  d->detail = g_strdup (detail);
+}
+
+static guint16
+dead_port (void)
+{
+  g_autoptr (Server) s = server_new ();
+
+  return s->port;
+}
+
+/* The API's refusals. */
+START_TEST (test_preauth_errors)
+{
+  Pre p = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpUri) none = NULL;
+  g_autoptr (MsrpUri) pz = uri (PZ);
+  g_autoptr (MsrpUri) uz = NULL;
+  g_autoptr (MsrpUri) unknown = NULL;
+  g_autoptr (MsrpUri) client_uri = NULL;
+  g_autoptr (Client) a = NULL;
+  g_autofree char *sa = NULL;
+  g_autofree char *unknown_text = NULL;
+  g_autofree char *py = g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp",
+                                         dead_port ());
+  Done done = { 0 };
+  GwRelaySessionInfo info;
+  struct {
+    MsrpUri **a, **b;
+    const char *error;
+  } pair_cases[] = {
+    { &unknown, &uz, "is not a pre-authorised session" },
+    { &uz, &client_uri, "is not a pre-authorised session" },
+    { &uz, &uz, "with itself" },
+    { &uz, &p.ux, "already paired" },
+    { &p.uy, &uz, "already paired" },
+  };
+
+  pre_init (&p, NULL, PX, py, FALSE);
+  ck_assert_uint_eq (msrp_uri_get_port (p.ux), p.r->port);
+  ck_assert_uint_ge (strlen (msrp_uri_get_session_id (p.ux)), 16);
+  ck_assert_uint_eq (log_count ("session_created", "\"kind\":\"preauth\"",
+                                "\"call_id\":\"call-1\"", NULL), 2);
+  ck_assert_uint_eq (log_count ("session_created", "\"expires\"", NULL), 0);
+  none = gw_relay_preauthorize_session (p.r->relay, MSRP_SCHEME_MSRPS, p.px,
+                                        NULL, &error);
   ck_assert_ptr_null (none);
   ck_assert (g_error_matches (error, GW_RELAY_ERROR,
                               GW_RELAY_ERROR_NO_LISTENER));
-  ux_text = msrp_uri_get_text (ux);
-  uy_text = msrp_uri_get_text (uy);
+  g_clear_error (&error);
+  uz = preauth (p.r, pz, NULL);
+  unknown_text = g_strdup_printf ("msrp://127.0.0.1:%u/nosuchsession;tcp",
+                                  p.r->port);
+  unknown = uri (unknown_text);
+  a = client_connect ("alice", p.r->port);
+  sa = auth (a, p.r, ALICE, "alice");
+  client_uri = uri (sa);
 
-  /* X connects first and binds with an empty SEND toward Y (RFC 6135
-   * section 4.2.2); Y is not there yet: 200, not forwarded. */
-  x = client_connect ("x", r->port);
-  bind = g_strdup_printf ("MSRP %s SEND\r\nTo-Path: %s msrp://y.invalid:7002"
-                          "/yy;tcp\r\nFrom-Path: msrp://x.invalid:7001/xx;tcp"
-                          "\r\nMessage-ID: bind-x\r\nByte-Range: 1-0/0\r\n"
-                          "-------%s$\r\n", t1, uy_text, t1);
-  client_send (x, bind);
-  f = client_frame (x, 3000);
-  assert_response (f, t1, 200);
-  RUN_UNTIL (log_count ("session_bound", "x.invalid", NULL) == 1, 3000);
+  /* Not paired yet: it cannot be connected. */
+  ck_assert (!gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
+                                        &error));
+  ck_assert (g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID));
+  ck_assert_msg (strstr (error->message, "not paired") != NULL, "%s",
+                 error->message);
+  g_clear_error (&error);
 
-  /* Y connects and sends to X: bound too, and delivered to X. */
-  y = client_connect ("y", r->port);
-  to_x = g_strdup_printf ("%s msrp://x.invalid:7001/xx;tcp", ux_text);
-  text = send_text (t2, to_x, "msrp://y.invalid:7002/yy;tcp", "from-y", NULL,
-                    "hello x");
-  client_send (y, text);
-  ok = client_frame (y, 3000);
-  assert_response (ok, t2, 200);
-  got = client_frame (x, 3000);
-  ck_assert_str_eq (hdr (got, MSRP_HEADER_TO_PATH),
-                    "msrp://x.invalid:7001/xx;tcp");
-  want_from = g_strdup_printf ("%s msrp://y.invalid:7002/yy;tcp", ux_text);
-  ck_assert_str_eq (hdr (got, MSRP_HEADER_FROM_PATH), want_from);
+  ck_assert (gw_relay_pair_sessions (p.r->relay, p.ux, p.uy, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (pair_cases); i++) {
+    ck_assert_msg (!gw_relay_pair_sessions (p.r->relay, *pair_cases[i].a,
+                                            *pair_cases[i].b, &error),
+                   "pair case %u succeeded", i);
+    ck_assert (g_error_matches (error, GW_RELAY_ERROR,
+                                GW_RELAY_ERROR_INVALID));
+    ck_assert_msg (strstr (error->message, pair_cases[i].error) != NULL,
+                   "pair case %u: %s", i, error->message);
+    g_clear_error (&error);
+  }
 
-  /* And X to Y. */
-  to_y = g_strdup_printf ("%s msrp://y.invalid:7002/yy;tcp", uy_text);
-  text2 = send_text (t3, to_y, "msrp://x.invalid:7001/xx;tcp", "from-x", NULL,
-                     "hello y");
-  client_send (x, text2);
-  got2 = client_frame (y, 3000);
-  ck_assert_str_eq (hdr (got2, MSRP_HEADER_MESSAGE_ID), "from-x");
+  /* Connect: unknown, a client session, and twice the same. */
+  ck_assert (!gw_relay_connect_session (p.r->relay, unknown, NULL, NULL,
+                                        &error));
+  ck_assert (g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID));
+  g_clear_error (&error);
+  ck_assert (!gw_relay_connect_session (p.r->relay, client_uri, NULL, NULL,
+                                        &error));
+  ck_assert (g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID));
+  g_clear_error (&error);
+  ck_assert (gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
+                                       &error));
+  ck_assert_uint_eq (done.calls, 0);
+  ck_assert (!gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
+                                        &error));
+  ck_assert_msg (strstr (error->message, "being connected") != NULL, "%s",
+                 error->message);
+  g_clear_error (&error);
+  RUN_UNTIL (done.calls == 1, 5000);
+  ck_assert (!done.ok);
+
+  /* Info and close of what is not a session. */
+  memset (&info, 0xff, sizeof info);
+  ck_assert (!gw_relay_get_session_info (p.r->relay, unknown, &info));
+  ck_assert (!info.bound && info.conn == 0 && info.bytes_to == 0);
+  gw_relay_close_session (p.r->relay, unknown, "nothing");
+  ck_assert_uint_eq (log_count ("session_closed", NULL), 0);
+  g_free (done.detail);
+  pre_clear (&p);
+}
+END_TEST
+
+/* Who may bind X's session: nobody before pairing; after, only a SEND whose
+ * To-Path starts with Y's session URI and whose From-Path ends in X.  A
+ * stranger on another connection can neither bind X nor reach X. */
+static const struct {
+  const char *name;
+  gboolean paired;        /* before the stranger's SEND */
+  gboolean via_other;     /* To-Path: a session of another call */
+  guint code;
+} stranger_cases[] = {
+  { "before pairing", FALSE, FALSE, 481 },
+  { "unrelated session", TRUE, TRUE, 403 },
+};
+
+START_TEST (test_preauth_stranger)
+{
+  Pre p = { 0 };
+  g_autoptr (MsrpUri) pz = uri (PZ);
+  g_autoptr (MsrpUri) pw = uri (PW);
+  g_autoptr (MsrpUri) uz = NULL;
+  g_autoptr (MsrpUri) uw = NULL;
+  g_autoptr (Client) s = NULL;
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) y = NULL;
+  g_autoptr (Frame) f = NULL;
+  g_autoptr (Frame) f2 = NULL;
+  g_autofree char *tid = next_tid ();
+  g_autofree char *tid2 = next_tid ();
+  g_autofree char *to = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *to_y = NULL;
+  g_autofree char *to_x = NULL;
+  g_autofree char *inject = NULL;
+
+  pre_init (&p, NULL, PX, PY, stranger_cases[_i].paired);
+  uz = preauth (p.r, pz, "call-2");
+  uw = preauth (p.r, pw, "call-2");
+  ck_assert (gw_relay_pair_sessions (p.r->relay, uz, uw, NULL));
+  to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to = stranger_cases[_i].via_other ?
+    g_strdup_printf ("%s %s", msrp_uri_get_text (uz), PZ) : g_strdup (to_y);
+
+  /* The stranger claims to be X (From-Path ends in X). */
+  s = client_connect ("stranger", p.r->port);
+  text = send_text (tid, to, PX, "spoof", NULL, "let me in");
+  client_send (s, text);
+  f = client_frame (s, 3000);
+  assert_response (f, tid, stranger_cases[_i].code);
+  ck_assert_uint_eq (log_count ("session_bound", NULL), 0);
+  assert_info (p.r, p.ux, FALSE, 0, 0, 0, 0);
+
+  if (!stranger_cases[_i].paired)
+    ck_assert (gw_relay_pair_sessions (p.r->relay, p.ux, p.uy, NULL));
+  /* X itself binds; then Y. */
+  x = client_connect ("x", p.r->port);
+  {
+    g_autofree char *t = next_tid ();
+    g_autofree char *bind = empty_send (t, to_y, PX);
+    g_autoptr (Frame) ok = NULL;
+
+    client_send (x, bind);
+    ok = client_frame (x, 3000);
+    assert_response (ok, t, 200);
+  }
+  RUN_UNTIL (log_count ("session_bound", "\"party\":\"" PX "\"",
+                        "\"direction\":\"inbound\"", "\"call_id\":\"call-1\"",
+                        NULL) == 1, 3000);
+  assert_info (p.r, p.ux, TRUE, 0, 0, 0, 0);
+  y = client_connect ("y", p.r->port);
+  send_ok (y, to_x, PY, "msg-y1", "hi x");
+  expect_send (x, PX, to_y, "msg-y1", "hi x");
+
+  /* The stranger, claiming to be Y, toward X: refused, X gets nothing. */
+  inject = send_text (tid2, to_x, PY, "inject", NULL, "fake");
+  client_send (s, inject);
+  f2 = client_frame (s, 3000);
+  assert_response (f2, tid2, 403);
+  client_no_frame (x, 200);
   ck_assert_uint_eq (log_count ("session_bound", NULL), 2);
+  pre_clear (&p);
+}
+END_TEST
+
+/* Both parties connect to the gateway and bind with their first SEND;
+ * messages both ways, counted per direction; close_session closes the
+ * connection and logs the counters. */
+START_TEST (test_preauth_both_active)
+{
+  Pre p = { 0 };
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) y = NULL;
+  g_autofree char *to_x = NULL;
+  g_autofree char *to_y = NULL;
+  g_autofree char *bind = NULL;
+  g_autofree char *t1 = next_tid ();
+  g_autofree char *c1 = next_tid ();
+  g_autofree char *c2 = next_tid ();
+  g_autofree char *chunks = NULL;
+  g_autoptr (Frame) ok = NULL;
+  g_autoptr (Frame) ok1 = NULL;
+  g_autoptr (Frame) ok2 = NULL;
+  g_autoptr (Frame) g1 = NULL;
+  g_autoptr (Frame) g2 = NULL;
+
+  pre_init (&p, NULL, PX, PY, TRUE);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
+  x = client_connect ("x", p.r->port);
+  y = client_connect ("y", p.r->port);
+  x->answer_sends = TRUE;
+  y->answer_sends = TRUE;
+
+  /* X binds; Y is not there yet: 200, nothing relayed, nothing counted. */
+  bind = empty_send (t1, to_y, PX);
+  client_send (x, bind);
+  ok = client_frame (x, 3000);
+  assert_response (ok, t1, 200);
+  RUN_UNTIL (log_count ("session_bound", "\"direction\":\"inbound\"",
+                        "\"party\":\"" PX "\"", "\"peer\":\"127.0.0.1:",
+                        NULL) == 1, 3000);
+  assert_info (p.r, p.ux, TRUE, 0, 0, 0, 0);
+  assert_info (p.r, p.uy, FALSE, 0, 0, 0, 0);
+
+  /* Y's first SEND binds Y and reaches X; X sees Y's path as it was given
+   * in SDP: Y's session, then Y. */
+  send_ok (y, to_x, PY, "msg-y1", "hello x");
+  expect_send (x, PX, to_y, "msg-y1", "hello x");
+  /* X to Y: one message, then one in two chunks (3 + 4 bytes). */
+  send_ok (x, to_y, PX, "msg-x1", "hi");
+  expect_send (y, PY, to_x, "msg-x1", "hi");
+  chunks = g_strdup_printf (
+    "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: msg-x2\r\n"
+    "Byte-Range: 1-3/7\r\nContent-Type: text/plain\r\n\r\nabc\r\n"
+    "-------%s+\r\n"
+    "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: msg-x2\r\n"
+    "Byte-Range: 4-7/7\r\nContent-Type: text/plain\r\n\r\ndefg\r\n"
+    "-------%s$\r\n", c1, to_y, PX, c1, c2, to_y, PX, c2);
+  client_send (x, chunks);
+  ok1 = client_frame (x, 3000);
+  assert_response (ok1, c1, 200);
+  ok2 = client_frame (x, 3000);
+  assert_response (ok2, c2, 200);
+  g1 = client_frame (y, 3000);
+  g2 = client_frame (y, 3000);
+  ck_assert_int_eq (g1->flag, '+');
+  ck_assert_int_eq (g2->flag, '$');
+  ck_assert_uint_eq (g1->body_len + g2->body_len, 7);
+  RUN_UNTIL (log_count ("message_relayed", "\"call_id\":\"call-1\"",
+                        "\"outcome\":\"delivered\"", NULL) == 3, 3000);
+
+  assert_info (p.r, p.ux, TRUE, 2, 9, 1, 7);
+  assert_info (p.r, p.uy, TRUE, 1, 7, 2, 9);
+
+  gw_relay_close_session (p.r->relay, p.ux, "call deleted");
+  ck_assert_uint_eq (log_count ("session_closed", "\"call_id\":\"call-1\"",
+                                "\"party\":\"" PX "\"",
+                                "\"messages_from\":2", "\"bytes_from\":9",
+                                "\"messages_to\":1", "\"bytes_to\":7",
+                                "\"reason\":\"call deleted\"", NULL), 1);
+  {
+    GwRelaySessionInfo info;
+
+    ck_assert (!gw_relay_get_session_info (p.r->relay, p.ux, &info));
+  }
+  client_wait_eof (x, 3000);
+  RUN_UNTIL (log_count ("connection_closed", "\"reason\":\"session_closed\"",
+                        NULL) == 1, 3000);
+  /* Y's connection is Y's session's: open still. */
+  run_for (100);
+  ck_assert (!y->eof);
+  /* Y toward X now: its session is gone; Y's own is unpaired. */
+  {
+    g_autofree char *t = next_tid ();
+    g_autofree char *text = send_text (t, to_x, PY, "late", NULL, "late");
+    g_autoptr (Frame) f = NULL;
+
+    client_send (y, text);
+    f = client_frame (y, 3000);
+    assert_response (f, t, 481);
+  }
+  gw_relay_close_session (p.r->relay, p.uy, "call deleted");
+  client_wait_eof (y, 3000);
+  pre_clear (&p);
+}
+END_TEST
+
+/* Y is passive and reachable: the gateway connects to it and binds with an
+ * empty SEND; then X (active) binds, and messages pass both ways. */
+START_TEST (test_preauth_gateway_connects)
+{
+  Pre p = { 0 };
+  g_autoptr (Server) srv = server_new ();
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Frame) bind = NULL;
+  g_autofree char *py = g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp",
+                                         srv->port);
+  g_autofree char *to_x = NULL;
+  g_autofree char *to_y = NULL;
+  g_autoptr (GError) error = NULL;
+  Done done = { 0 };
+  Client *y;
+
+  srv->answer_sends = TRUE;
+  pre_init (&p, NULL, PX, py, TRUE);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to_y = g_strdup_printf ("%s %s", p.uy_text, py);
+  ck_assert_msg (gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
+                                           &error),
+                 "%s", error ? error->message : "");
+  /* Never from inside the call. */
+  ck_assert_uint_eq (done.calls, 0);
+  assert_info (p.r, p.uy, TRUE, 0, 0, 0, 0);
+  RUN_UNTIL (srv->clients->len == 1, 3000);
+  y = srv->clients->pdata[0];
+  /* RFC 6135 section 4.2.2: the binding SEND; From-Path is X's path as Y
+   * was given it. */
+  bind = client_frame (y, 3000);
+  ck_assert_str_eq (msrp_head_get_method (bind->head), "SEND");
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_TO_PATH), py);
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_FROM_PATH), to_x);
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_BYTE_RANGE), "1-0/0");
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_FAILURE_REPORT), "yes");
+  ck_assert_ptr_nonnull (hdr (bind, MSRP_HEADER_MESSAGE_ID));
+  ck_assert_uint_eq (bind->body_len, 0);
+  RUN_UNTIL (done.calls == 1, 3000);
+  ck_assert_msg (done.ok, "%s", done.detail);
+  ck_assert_uint_eq (log_count ("session_bound", "\"direction\":\"outbound\"",
+                                "\"call_id\":\"call-1\"",
+                                "\"peer\":\"127.0.0.1:", NULL), 1);
+  ck_assert_uint_eq (log_count ("session_bound", "\"conn\":0,", NULL), 0);
+  ck_assert_uint_eq (log_count ("session_connected", NULL), 1);
+
+  /* X connects and sends: bound, and relayed to Y on the gateway's
+   * connection. */
+  x = client_connect ("x", p.r->port);
+  x->answer_sends = TRUE;
+  send_ok (x, to_y, PX, "msg-x1", "to y");
+  expect_send (y, py, to_x, "msg-x1", "to y");
+  /* Y's request on that connection is routed by its To-Path. */
+  {
+    g_autofree char *t = next_tid ();
+    g_autofree char *text = send_text (t, to_x, py, "msg-y1", NULL, "back to x");
+    g_autoptr (Frame) ok = NULL;
+
+    client_send (y, text);
+    expect_send (x, PX, to_y, "msg-y1", "back to x");
+    ok = client_frame (y, 3000);
+    assert_response (ok, t, 200);
+  }
+  RUN_UNTIL (log_count ("message_relayed", "\"outcome\":\"delivered\"",
+                        NULL) == 2, 3000);
+  assert_info (p.r, p.ux, TRUE, 1, 4, 1, 9);
+  assert_info (p.r, p.uy, TRUE, 1, 9, 1, 4);
+  ck_assert_uint_eq (log_count ("session_bound", NULL), 2);
+
+  gw_relay_close_session (p.r->relay, p.uy, "call deleted");
+  client_wait_eof (y, 3000);
+  ck_assert_uint_eq (log_count ("session_closed", "\"messages_from\":1",
+                                "\"bytes_from\":9", "\"messages_to\":1",
+                                "\"bytes_to\":4", NULL), 1);
+  ck_assert_uint_eq (done.calls, 1);
+  g_free (done.detail);
+  pre_clear (&p);
+}
+END_TEST
+
+/* The gateway's connect to Y fails: done (ok FALSE) once, Y's session is
+ * unbound again, and Y can still bind by connecting itself. */
+typedef enum {
+  FAIL_REFUSED,      /* nobody listens */
+  FAIL_RESPONSE,     /* Y answers the binding SEND 403 */
+  FAIL_SILENT,       /* Y never answers (report-timeout 1 s) */
+  FAIL_CLOSED,       /* the session is closed first */
+} FailMode;
+
+static const struct {
+  FailMode mode;
+  const char *detail;
+} connect_fail_cases[] = {
+  { FAIL_REFUSED, "refused" },
+  { FAIL_RESPONSE, "403 go away" },
+  { FAIL_SILENT, "report-timeout" },
+  { FAIL_CLOSED, "session closed" },
+};
+
+START_TEST (test_preauth_connect_fails)
+{
+  FailMode mode = connect_fail_cases[_i].mode;
+  Pre p = { 0 };
+  g_autoptr (Server) srv = server_new ();
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) y2 = NULL;
+  g_autofree char *py = NULL;
+  g_autofree char *to_x = NULL;
+  g_autofree char *to_y = NULL;
+  Done done = { 0 };
+  Client *y = NULL;
+
+  if (mode == FAIL_REFUSED)
+    g_clear_pointer (&srv, server_free);
+  py = g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp",
+                        srv != NULL ? srv->port : dead_port ());
+  pre_init (&p, NULL, PX, py, TRUE);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to_y = g_strdup_printf ("%s %s", p.uy_text, py);
+  ck_assert (gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
+                                       NULL));
+  ck_assert_uint_eq (done.calls, 0);
+  if (srv != NULL) {
+    g_autoptr (Frame) bind = NULL;
+
+    RUN_UNTIL (srv->clients->len == 1, 3000);
+    y = srv->clients->pdata[0];
+    bind = client_frame (y, 3000);
+    if (mode == FAIL_RESPONSE) {
+      g_autofree char *resp = g_strdup_printf (
+        "MSRP %s 403 go away\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
+        "-------%s$\r\n", msrp_head_get_transaction_id (bind->head),
+        p.ux_text, py, msrp_head_get_transaction_id (bind->head));
+
+      client_send (y, resp);
+    } else if (mode == FAIL_CLOSED) {
+      gw_relay_close_session (p.r->relay, p.uy, "call deleted");
+    }
+  }
+  RUN_UNTIL (done.calls == 1, 5000);
+  ck_assert (!done.ok);
+  ck_assert_msg (done.detail != NULL &&
+                 strstr (done.detail, connect_fail_cases[_i].detail) != NULL,
+                 "detail: %s", done.detail);
+  ck_assert_uint_eq (log_count ("session_connect_failed",
+                                "\"call_id\":\"call-1\"", NULL), 1);
+  if (y != NULL)
+    client_wait_eof (y, 3000);   /* the gateway's connection is closed */
+  run_for (100);
+  ck_assert_uint_eq (done.calls, 1);
+  if (mode == FAIL_CLOSED) {
+    GwRelaySessionInfo info;
+
+    ck_assert (!gw_relay_get_session_info (p.r->relay, p.uy, &info));
+  } else {
+    assert_info (p.r, p.uy, FALSE, 0, 0, 0, 0);
+    ck_assert_uint_eq (log_count ("session_unbound", NULL), 1);
+    /* Bindable later: Y connects to the gateway and sends first. */
+    x = client_connect ("x", p.r->port);
+    y2 = client_connect ("y", p.r->port);
+    {
+      g_autofree char *t = next_tid ();
+      g_autofree char *text = empty_send (t, to_y, PX);
+      g_autoptr (Frame) ok = NULL;
+
+      client_send (x, text);
+      ok = client_frame (x, 3000);
+      assert_response (ok, t, 200);
+    }
+    send_ok (y2, to_x, py, "msg-y1", "hello x");
+    expect_send (x, PX, to_y, "msg-y1", "hello x");
+    ck_assert_uint_eq (log_count ("session_bound", "\"direction\":\"inbound\"",
+                                  NULL), 2);
+    assert_info (p.r, p.uy, TRUE, 1, 7, 0, 0);
+  }
+  g_free (done.detail);
+  pre_clear (&p);
 }
 END_TEST
 
@@ -2221,7 +2759,13 @@ main (void)
   tcase_add_test (tc_fwd, test_end_to_end_timeout);
   tcase_add_test (tc_fwd, test_session_expires);
   tcase_add_test (tc_fwd, test_next_hop_by_name);
-  tcase_add_test (tc_fwd, test_preauthorize);
+  tcase_add_test (tc_fwd, test_preauth_errors);
+  tcase_add_loop_test (tc_fwd, test_preauth_stranger, 0,
+                       G_N_ELEMENTS (stranger_cases));
+  tcase_add_test (tc_fwd, test_preauth_both_active);
+  tcase_add_test (tc_fwd, test_preauth_gateway_connects);
+  tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
+                       G_N_ELEMENTS (connect_fail_cases));
   tcase_add_loop_test (tc_fwd, test_tls_relay_chain, 0,
                        G_N_ELEMENTS (tls_cases));
   suite_add_tcase (s, tc_fwd);
