@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gw-addr.h"
+#include "gw-negotiator.h"
 
 G_DEFINE_QUARK (gw-config-error-quark, gw_config_error)
 
@@ -15,6 +16,7 @@ typedef enum {
   KEY_UINT,
   KEY_LOG_FORMAT,
   KEY_LOG_LEVEL,
+  KEY_POLICY,
 } KeyType;
 
 typedef struct {
@@ -51,6 +53,10 @@ static const KeySpec keys[] = {
   { "limits", "max-header-bytes", KEY_UINT, F (max_header_bytes), 1024,
     1048576 },
   { "limits", "idle-timeout", KEY_UINT, F (idle_timeout), 1, 86400 },
+  { "negotiator", "policy", KEY_POLICY, F (neg_policy), 0, 0 },
+  { "negotiator", "call-timeout", KEY_UINT, F (call_timeout), 1, 604800 },
+  { "negotiator", "reachability-ttl", KEY_UINT, F (reachability_ttl), 0,
+    604800 },
   { "log", "format", KEY_LOG_FORMAT, F (log_format), 0, 0 },
   { "log", "level", KEY_LOG_LEVEL, F (log_level), 0, 0 },
 };
@@ -80,6 +86,9 @@ gw_config_new_default (void)
   c->max_connections_per_ip = 100;
   c->max_header_bytes = 16384;
   c->idle_timeout = 300;
+  c->neg_policy = GW_NEG_POLICY_AUTO;
+  c->call_timeout = 3600;
+  c->reachability_ttl = 3600;
   c->log_format = GW_LOG_FORMAT_JSON;
   c->log_level = G_LOG_LEVEL_INFO;
   c->source = g_strdup ("embedded default");
@@ -203,6 +212,15 @@ set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
     if (!gw_log_level_parse (value, FIELD (c, spec, GLogLevelFlags), &local))
       return value_error (error, spec, "%s", local->message);
     return TRUE;
+  case KEY_POLICY: {
+    GwNegPolicy policy;
+
+    if (!gw_neg_policy_from_string (value, &policy))
+      return value_error (error, spec, "'%s' is not auto, always or never",
+                          value);
+    *FIELD (c, spec, int) = (int) policy;
+    return TRUE;
+  }
   }
   g_assert_not_reached ();
 }

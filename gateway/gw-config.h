@@ -47,6 +47,10 @@ typedef struct {
   guint max_connections_per_ip;
   guint max_header_bytes;
   guint idle_timeout;
+  /* [negotiator] */
+  int neg_policy;            /* GwNegPolicy (gw-negotiator.h) */
+  guint call_timeout;        /* seconds */
+  guint reachability_ttl;    /* seconds, 0: measured facts not kept */
   /* [log] */
   GwLogFormat log_format;
   GLogLevelFlags log_level;

@@ -3,7 +3,10 @@
  * With no arguments it runs on the embedded default: MSRP over TCP on
  * 127.0.0.1:2855, no TLS; --config FILE runs on a GKeyFile instead.  It
  * listens for msrp (TCP) and msrps (TLS 1.2 and later) on every address of
- * [listen], IPv4 and IPv6, and relays what comes in (gw-relay.h).
+ * [listen], IPv4 and IPv6, and relays what comes in (gw-relay.h).  The
+ * ng control protocol (gw-ng.h) on [listen] control drives the negotiator
+ * (gw-calls.h), which decides each MSRP stream's plan and makes the relay
+ * sessions of the relay fallback.
  *
  * Signals:
  *   SIGTERM, SIGINT  stop accepting; frames in flight may finish for up to
@@ -23,9 +26,11 @@
 #include <stdlib.h>
 
 #include "gw-addr.h"
+#include "gw-calls.h"
 #include "gw-config.h"
 #include "gw-conn.h"
 #include "gw-log.h"
+#include "gw-ng.h"
 #include "gw-relay.h"
 #include "gw-tls.h"
 #include "gw-users.h"
@@ -38,6 +43,8 @@ typedef struct {
   GMainLoop *loop;
   GwConfig *config;
   GwRelay *relay;
+  GwCalls *calls;           /* the negotiator's call table */
+  GwNgServer *control;      /* ng on [listen] control; NULL when empty */
   GwTls *tls;               /* NULL without [tls] certificate / ca-file */
   GPtrArray *tls_listeners; /* GwListener, to swap reloaded TLS in */
   gboolean stopping;
@@ -143,6 +150,8 @@ on_quit_signal (gpointer user_data)
                      "to %d s for frames in flight", SHUTDOWN_GRACE_S);
   gw_relay_close_listeners (d->relay);
   g_ptr_array_set_size (d->tls_listeners, 0);
+  /* No new calls either; live ones go on until the end. */
+  g_clear_pointer (&d->control, gw_ng_server_free);
   d->stop_deadline = g_get_monotonic_time () +
                      (gint64) SHUTDOWN_GRACE_S * G_USEC_PER_SEC;
   if (check_stopped (d) == G_SOURCE_CONTINUE)
@@ -311,6 +320,18 @@ main (int argc, char **argv)
     d.exit_status = 1;
     goto out;
   }
+  d.calls = gw_calls_new (config, d.relay);
+  if (config->listen_control->len > 0) {
+    d.control = gw_ng_server_new (config->listen_control, NULL,
+                                  gw_calls_get_ng_handler (), d.calls, NULL,
+                                  &error);
+    if (d.control == NULL) {
+      g_prefix_error (&error, "cannot listen for control: ");
+      log_failure ("startup_failed", error->message);
+      d.exit_status = 1;
+      goto out;
+    }
+  }
 
   d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_quit_signal, &d);
@@ -324,6 +345,8 @@ out:
     g_autoptr (GwLogEvent) bye = gw_log_event_new (G_LOG_LEVEL_INFO,
                                                    "stopped");
 
+    g_clear_pointer (&d.control, gw_ng_server_free);
+    g_clear_pointer (&d.calls, gw_calls_free);
     g_clear_pointer (&d.relay, gw_relay_free);
     gw_log_event_add_int (bye, "status", d.exit_status);
     gw_log_event_emit (bye, "msrp-edge stopped");

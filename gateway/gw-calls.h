@@ -1,0 +1,54 @@
+/* gw-calls.h: the call table behind the ng control plane (gw-ng.h).
+ *
+ * A GwCalls implements the ng commands offer, answer, delete, query, list
+ * and statistics: it reads each MSRP stream of the SDP (msrp-sdp.h), asks
+ * the negotiator for the plan (gw-negotiator.h), rewrites the SDP
+ * accordingly and, for the relay plan, makes the relay sessions
+ * (gw-relay.h): at the offer the offerer's, whose URI goes first in the
+ * a=path the answerer sees; at the answer the answerer's, paired with it,
+ * whose URI goes first in the a=path the offerer sees; then, where a party
+ * only listens, the gateway connects to it.  Either the whole SDP is
+ * rewritten or the request gets an error and nothing is kept.
+ *
+ * Calls are keyed by call-id.  A call with no control command and no
+ * relayed byte for [negotiator] call-timeout seconds expires (its relay
+ * sessions close), so a lost BYE does not leak.  A new offer for a known
+ * call (a re-INVITE, e.g. a session refresh) keeps the relay sessions of
+ * each stream whose parties kept their URIs, so relayed connections
+ * survive it.
+ *
+ * What the gateway learns by connecting to a party itself (success or
+ * failure) is kept per IP address for [negotiator] reachability-ttl
+ * seconds and overrides the guess from addresses for the next calls
+ * (gw-negotiator.h).
+ *
+ * Log events: call_offered, call_answered, plan_decided, call_deleted,
+ * call_expired (with per-call counters), reachability_measured,
+ * party_connect_failed; README.md lists the fields.
+ */
+#pragma once
+
+#include "gw-config.h"
+#include "gw-ng.h"
+#include "gw-relay.h"
+
+G_BEGIN_DECLS
+
+typedef struct _GwCalls GwCalls;
+
+/* A call table with @config's [gateway] and [negotiator] values (copied)
+ * relaying through @relay (not owned; it must outlive the table). */
+G_GNUC_WARN_UNUSED_RESULT
+GwCalls *gw_calls_new (const GwConfig *config, GwRelay *relay);
+
+/* Close every call's relay sessions (no log per call) and free. */
+void gw_calls_free (GwCalls *calls);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwCalls, gw_calls_free)
+
+/* The GwNgHandler whose user_data is a GwCalls. */
+const GwNgHandler *gw_calls_get_ng_handler (void);
+
+/* Calls in the table now. */
+guint gw_calls_get_n_calls (GwCalls *calls);
+
+G_END_DECLS

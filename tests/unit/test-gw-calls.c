@@ -1,0 +1,651 @@
+/* Unit tests of gateway/gw-calls.c: the call table driven over real ng
+ * datagrams on loopback, with a real relay (gw-relay.c) behind it.
+ *
+ * What is checked: the SDP each step answers with (byte for byte where it
+ * must pass unchanged), the errors, query/list/statistics/delete, the
+ * re-offer that keeps relay sessions, expiry, the gateway connecting to a
+ * passive party and what it learns from that. */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gw-calls.h"
+#include "gw-log.h"
+
+static GMainContext *ctx;
+static GSource *tick;
+static GPtrArray *log_lines;
+static GwRelay *relay;
+static GwCalls *calls;
+static GwNgServer *server;
+static guint16 msrp_port;
+static int client = -1;
+static guint cookie_seq;
+
+static gboolean
+keep_ticking (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_log (const char *event, const char *line, gpointer data)
+{
+  g_ptr_array_add (log_lines, g_strdup (line));
+}
+
+static guint
+log_count (const char *event, ...) G_GNUC_NULL_TERMINATED;
+
+/* Lines of @event holding every one of the NULL-terminated fragments. */
+static guint
+log_count (const char *event, ...)
+{
+  g_autofree char *ev = g_strdup_printf ("\"event\":\"%s\"", event);
+  guint n = 0;
+
+  for (guint i = 0; i < log_lines->len; i++) {
+    const char *line = log_lines->pdata[i];
+    gboolean all = strstr (line, ev) != NULL;
+    va_list ap;
+    const char *frag;
+
+    va_start (ap, event);
+    while (all && (frag = va_arg (ap, const char *)) != NULL)
+      all = strstr (line, frag) != NULL;
+    va_end (ap);
+    n += all;
+  }
+  return n;
+}
+
+#define RUN_UNTIL(cond, ms)                                                  \
+  G_STMT_START {                                                             \
+    gint64 end_ = g_get_monotonic_time () + (gint64) (ms) * 1000;            \
+    while (!(cond) && g_get_monotonic_time () < end_)                        \
+      g_main_context_iteration (ctx, TRUE);                                  \
+    ck_assert_msg ((cond), "timed out waiting for: %s", #cond);              \
+  } G_STMT_END
+
+/* A daemon's worth of parts: relay with an msrp listener on a free port,
+ * the call table, the ng server, all on loopback. */
+static void
+start (const char *negotiator_group)
+{
+  g_autofree char *text = g_strdup_printf (
+    "[listen]\nmsrp=127.0.0.1:1\ncontrol=127.0.0.1:1\n%s",
+    negotiator_group != NULL ? negotiator_group : "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwConfig) config = gw_config_load_data (text, strlen (text),
+                                                     "test", &error);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new_from_string (
+                                     "127.0.0.1", 0);
+  g_autoptr (GwListener) l = NULL;
+  g_autoptr (GPtrArray) ctl = g_ptr_array_new_with_free_func (g_object_unref);
+
+  ck_assert_msg (config != NULL, "%s", error ? error->message : "");
+  relay = gw_relay_new (config, NULL, NULL, &error);
+  ck_assert_ptr_nonnull (relay);
+  l = gw_listener_new (any, NULL, NULL, &error);
+  ck_assert_msg (l != NULL, "%s", error ? error->message : "");
+  msrp_port = g_inet_socket_address_get_port (
+    G_INET_SOCKET_ADDRESS (gw_listener_get_address (l)));
+  gw_relay_add_listener (relay, l, MSRP_SCHEME_MSRP);
+  calls = gw_calls_new (config, relay);
+  g_ptr_array_add (ctl, g_object_ref (any));
+  server = gw_ng_server_new (ctl, NULL, gw_calls_get_ng_handler (), calls,
+                             NULL, &error);
+  ck_assert_msg (server != NULL, "%s", error ? error->message : "");
+  client = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  ck_assert_int_ge (client, 0);
+}
+
+static void
+setup (void)
+{
+  ctx = g_main_context_new ();
+  g_main_context_push_thread_default (ctx);
+  tick = g_timeout_source_new (10);
+  g_source_set_callback (tick, keep_ticking, NULL, NULL);
+  g_source_attach (tick, ctx);
+  log_lines = g_ptr_array_new_with_free_func (g_free);
+  gw_log_set_tap (on_log, NULL);
+}
+
+static void
+teardown (void)
+{
+  g_clear_pointer (&server, gw_ng_server_free);
+  g_clear_pointer (&calls, gw_calls_free);
+  g_clear_pointer (&relay, gw_relay_free);
+  if (client >= 0)
+    close (client);
+  client = -1;
+  gw_log_set_tap (NULL, NULL);
+  g_source_destroy (tick);
+  g_source_unref (tick);
+  while (g_main_context_iteration (ctx, FALSE))
+    ;
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  g_ptr_array_unref (log_lines);
+}
+
+/* Send @dict (consumed) and return the decoded reply. */
+static GwBencode *
+ng (GwBencode *dict)
+{
+  g_autoptr (GwBencode) req = dict;
+  g_autoptr (GBytes) body = gw_bencode_encode (req);
+  g_autofree char *cookie = g_strdup_printf ("c%u", ++cookie_seq);
+  GSocketAddress *to = gw_ng_server_get_addresses (server)->pdata[0];
+  struct sockaddr_storage ss;
+  g_autoptr (GByteArray) dgram = g_byte_array_new ();
+  static guint8 buf[70000];
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  gsize blen;
+  const guint8 *bdata = g_bytes_get_data (body, &blen);
+
+  g_byte_array_append (dgram, (const guint8 *) cookie, strlen (cookie));
+  g_byte_array_append (dgram, (const guint8 *) " ", 1);
+  g_byte_array_append (dgram, bdata, blen);
+  ck_assert (g_socket_address_to_native (to, &ss, sizeof ss, NULL));
+  ck_assert_int_eq (sendto (client, dgram->data, dgram->len, 0,
+                            (struct sockaddr *) &ss,
+                            (socklen_t) g_socket_address_get_native_size (to)),
+                    (gssize) dgram->len);
+  for (;;) {
+    gssize n = recv (client, buf, sizeof buf, 0);
+
+    if (n > 0) {
+      gsize clen = strlen (cookie);
+      g_autoptr (GError) error = NULL;
+      GwBencode *reply;
+
+      ck_assert ((gsize) n > clen && memcmp (buf, cookie, clen) == 0);
+      reply = gw_bencode_decode (buf + clen + 1, (gsize) n - clen - 1, NULL,
+                                 NULL, &error);
+      ck_assert_msg (reply != NULL, "%s", error ? error->message : "");
+      return reply;
+    }
+    ck_assert_int_eq (errno, EAGAIN);
+    ck_assert_msg (g_get_monotonic_time () < end, "no ng reply");
+    g_main_context_iteration (ctx, TRUE);
+  }
+}
+
+static const char *
+str (GwBencode *dict, const char *key)
+{
+  GwBencode *v = gw_bencode_dict_lookup (dict, key);
+  const char *text = NULL;
+
+  if (v == NULL || !gw_bencode_get_text (v, &text))
+    return NULL;
+  return text;
+}
+
+/* An offer or answer request: @flags NULL-terminated after @sdp. */
+static GwBencode *
+request (const char *command, const char *call_id, const char *rf,
+         const char *sdp, ...) G_GNUC_NULL_TERMINATED;
+
+static GwBencode *
+request (const char *command, const char *call_id, const char *rf,
+         const char *sdp, ...)
+{
+  GwBencode *d = gw_bencode_new_dict ();
+  GwBencode *flags = gw_bencode_new_list ();
+  const char *f;
+  va_list ap;
+
+  gw_bencode_dict_set_string (d, "command", command);
+  gw_bencode_dict_set_string (d, "call-id", call_id);
+  gw_bencode_dict_set_string (d, "from-tag", "ftag");
+  if (strcmp (command, "answer") == 0)
+    gw_bencode_dict_set_string (d, "to-tag", "ttag");
+  if (rf != NULL)
+    gw_bencode_dict_set_string (d, "received-from", rf);
+  if (sdp != NULL)
+    gw_bencode_dict_set_string (d, "sdp", sdp);
+  va_start (ap, sdp);
+  while ((f = va_arg (ap, const char *)) != NULL)
+    gw_bencode_list_add_string (flags, f);
+  va_end (ap);
+  gw_bencode_dict_take (d, "flags", flags);
+  return d;
+}
+
+static GwBencode *
+simple (const char *command, const char *call_id)
+{
+  GwBencode *d = gw_bencode_new_dict ();
+
+  gw_bencode_dict_set_string (d, "command", command);
+  if (call_id != NULL)
+    gw_bencode_dict_set_string (d, "call-id", call_id);
+  return d;
+}
+
+/* An SDP with an audio stream and an MSRP stream of a party at @ip:@port
+ * with session id @id and @setup (NULL: no a=setup). */
+static char *
+party_sdp (const char *ip, guint port, const char *id, const char *setup)
+{
+  return g_strdup_printf (
+    "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+    "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    "m=message %u TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+    "a=path:msrp://%s:%u/%s;tcp\r\n%s%s%s",
+    ip, ip, port, ip, port, id, setup != NULL ? "a=setup:" : "",
+    setup != NULL ? setup : "", setup != NULL ? "\r\n" : "");
+}
+
+static void
+assert_ok (GwBencode *reply)
+{
+  ck_assert_msg (g_strcmp0 (str (reply, "result"), "ok") == 0,
+                 "result %s: %s", str (reply, "result"),
+                 str (reply, "error-reason"));
+}
+
+/* The gateway URI the rewritten @sdp puts first in a=path. */
+static char *
+gateway_uri (const char *sdp)
+{
+  g_autofree char *want = g_strdup_printf ("a=path:msrp://127.0.0.1:%u/",
+                                           msrp_port);
+  const char *p = strstr (sdp, want);
+  const char *sp;
+
+  ck_assert_msg (p != NULL, "no gateway URI in:\n%s", sdp);
+  p += strlen ("a=path:");
+  sp = strchr (p, ' ');
+  ck_assert_ptr_nonnull (sp);
+  return g_strndup (p, (gsize) (sp - p));
+}
+
+static guint
+relay_sessions (void)
+{
+  GwRelayStats st;
+
+  gw_relay_get_stats (relay, &st);
+  return st.sessions;
+}
+
+/* Both parties NATed: relayed, both SDPs rewritten as the table says. */
+START_TEST (test_relay_rewrite)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) r2 = NULL;
+  g_autoptr (GwBencode) q = NULL;
+  g_autoptr (GwBencode) del = NULL;
+  g_autoptr (GwBencode) list = NULL;
+  g_autofree char *gw_a = NULL;
+  g_autofree char *gw_b = NULL;
+  g_autofree char *want = NULL;
+  GwBencode *streams, *s0;
+
+  start (NULL);
+  r1 = ng (request ("offer", "call-1", "203.0.113.20", offer, NULL));
+  assert_ok (r1);
+  gw_a = gateway_uri (str (r1, "sdp"));
+  want = g_strdup_printf ("m=message %u TCP/MSRP *\r\nc=IN IP4 127.0.0.1\r\n"
+                          "a=accept-types:text/plain\r\na=path:%s "
+                          "msrp://10.0.1.2:7000/aaa;tcp\r\na=setup:actpass\r\n",
+                          msrp_port, gw_a);
+  ck_assert_msg (strstr (str (r1, "sdp"), want) != NULL, "offer out:\n%s",
+                 str (r1, "sdp"));
+  /* The audio section and the session level pass byte for byte. */
+  ck_assert (g_str_has_prefix (str (r1, "sdp"),
+                               "v=0\r\no=- 1 1 IN IP4 10.0.1.2\r\ns=-\r\n"
+                               "c=IN IP4 10.0.1.2\r\nt=0 0\r\nm=audio 4000 "
+                               "RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"));
+  ck_assert_ptr_null (gw_bencode_dict_lookup (r1, "warning"));
+  ck_assert_uint_eq (log_count ("plan_decided", "\"step\":\"offer\"",
+                                "\"plan\":\"relay\"", "RFC 1918", NULL), 1);
+
+  r2 = ng (request ("answer", "call-1", "203.0.113.21", answer, NULL));
+  assert_ok (r2);
+  gw_b = gateway_uri (str (r2, "sdp"));
+  ck_assert_str_ne (gw_a, gw_b);
+  ck_assert_ptr_nonnull (strstr (str (r2, "sdp"), "a=setup:passive\r\n"));
+  ck_assert_ptr_nonnull (strstr (str (r2, "sdp"),
+                                 " msrp://10.0.2.2:7001/bbb;tcp\r\n"));
+  ck_assert_uint_eq (log_count ("plan_decided", "\"step\":\"answer\"",
+                                "\"plan\":\"relay\"",
+                                "\"setup_to_offerer\":\"passive\"",
+                                "\"setup_to_answerer\":\"actpass\"", NULL), 1);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 1);
+
+  q = ng (simple ("query", "call-1"));
+  assert_ok (q);
+  streams = gw_bencode_dict_lookup (q, "streams");
+  ck_assert_uint_eq (gw_bencode_list_get_length (streams), 1);
+  s0 = gw_bencode_list_get (streams, 0);
+  ck_assert_str_eq (str (s0, "plan"), "relay");
+  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (s0, "media")),
+                    1);
+  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
+                      s0, "relay-bytes")), 0);
+
+  list = ng (simple ("list", NULL));
+  {
+    GwBencode *ids = gw_bencode_dict_lookup (list, "calls");
+    const char *id = NULL;
+
+    ck_assert_uint_eq (gw_bencode_list_get_length (ids), 1);
+    ck_assert (gw_bencode_get_text (gw_bencode_list_get (ids, 0), &id));
+    ck_assert_str_eq (id, "call-1");
+  }
+  del = ng (simple ("delete", "call-1"));
+  assert_ok (del);
+  ck_assert_uint_eq (log_count ("call_deleted", "\"call_id\":\"call-1\"",
+                                "\"relay_bytes\":0", NULL), 1);
+  ck_assert_uint_eq (relay_sessions (), 0);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+}
+END_TEST
+
+/* A reachable offerer: both SDPs pass byte for byte. */
+START_TEST (test_direct_untouched)
+{
+  g_autofree char *offer = party_sdp ("203.0.113.10", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("203.0.113.11", 7001, "bbb", "active");
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) r2 = NULL;
+
+  start (NULL);
+  r1 = ng (request ("offer", "call-2", "203.0.113.10", offer, NULL));
+  assert_ok (r1);
+  ck_assert_str_eq (str (r1, "sdp"), offer);
+  r2 = ng (request ("answer", "call-2", "203.0.113.11", answer, NULL));
+  assert_ok (r2);
+  ck_assert_str_eq (str (r2, "sdp"), answer);
+  ck_assert_uint_eq (log_count ("plan_decided", "\"plan\":\"direct-reversed\"",
+                                NULL), 1);
+  ck_assert_uint_eq (relay_sessions (), 0);
+}
+END_TEST
+
+/* Flags: callee-reachable, msrp-anchor, trust-address as a key. */
+START_TEST (test_flags)
+{
+  g_autofree char *nat = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *pub = party_sdp ("203.0.113.10", 7000, "ccc", "actpass");
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) r2 = NULL;
+  g_autoptr (GwBencode) r3 = NULL;
+  g_autoptr (GwBencode) r4 = NULL;
+  GwBencode *req;
+
+  start (NULL);
+  r1 = ng (request ("offer", "f-1", "203.0.113.20", nat, "Callee Reachable",
+                    NULL));
+  assert_ok (r1);
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:active\r\n"));
+  ck_assert_ptr_null (strstr (str (r1, "sdp"), "127.0.0.1"));
+  r2 = ng (request ("offer", "f-2", "203.0.113.10", pub, "msrp-anchor",
+                    NULL));
+  assert_ok (r2);
+  g_free (gateway_uri (str (r2, "sdp")));
+  /* A mismatch with received-from relays, unless trusted. */
+  r3 = ng (request ("offer", "f-3", "198.51.100.1", pub, NULL));
+  g_free (gateway_uri (str (r3, "sdp")));
+  req = request ("offer", "f-4", "198.51.100.1", pub, NULL);
+  gw_bencode_dict_take (req, "trust address", gw_bencode_new_int (1));
+  r4 = ng (req);
+  ck_assert_str_eq (str (r4, "sdp"), pub);
+}
+END_TEST
+
+/* Errors in plain words; nothing kept. */
+START_TEST (test_errors)
+{
+  g_autofree char *nopath = g_strdup (
+    "v=0\r\no=- 1 1 IN IP4 10.0.1.2\r\ns=-\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\n"
+    "m=message 7000 TCP/MSRP *\r\na=setup:actpass\r\n");
+  g_autofree char *ok = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) r2 = NULL;
+  g_autoptr (GwBencode) r3 = NULL;
+  g_autoptr (GwBencode) r4 = NULL;
+  g_autoptr (GwBencode) r5 = NULL;
+
+  start (NULL);
+  r1 = ng (request ("offer", "e-1", NULL, "v=0\r\nm=bogus\r\n", NULL));
+  ck_assert_str_eq (str (r1, "result"), "error");
+  ck_assert_ptr_nonnull (strstr (str (r1, "error-reason"), "line 2"));
+  r2 = ng (request ("offer", "e-2", NULL, nopath, NULL));
+  ck_assert_str_eq (str (r2, "result"), "error");
+  ck_assert_ptr_nonnull (strstr (str (r2, "error-reason"), "no a=path"));
+  r3 = ng (request ("answer", "e-3", NULL, ok, NULL));
+  ck_assert_str_eq (str (r3, "result"), "error");
+  ck_assert_ptr_nonnull (strstr (str (r3, "error-reason"),
+                                 "unknown call-id 'e-3'"));
+  r4 = ng (simple ("delete", "e-4"));
+  ck_assert_str_eq (str (r4, "result"), "error");
+  r5 = ng (simple ("query", "e-5"));
+  ck_assert_str_eq (str (r5, "result"), "error");
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+  ck_assert_uint_eq (relay_sessions (), 0);
+}
+END_TEST
+
+/* A re-INVITE with the same SDPs keeps the relay sessions (and so the
+ * parties' connections); one with a new answerer URI replaces only that
+ * side. */
+START_TEST (test_reoffer_keeps_sessions)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autofree char *answer2 = party_sdp ("10.0.2.2", 7002, "bbb2", "active");
+  g_autoptr (GwBencode) o1 = NULL;
+  g_autoptr (GwBencode) a1 = NULL;
+  g_autoptr (GwBencode) o2 = NULL;
+  g_autoptr (GwBencode) a2 = NULL;
+  g_autoptr (GwBencode) o3 = NULL;
+  g_autoptr (GwBencode) a3 = NULL;
+  g_autofree char *ga1 = NULL, *gb1 = NULL, *ga2 = NULL, *gb2 = NULL;
+  g_autofree char *ga3 = NULL, *gb3 = NULL;
+
+  start (NULL);
+  o1 = ng (request ("offer", "r-1", "203.0.113.20", offer, NULL));
+  a1 = ng (request ("answer", "r-1", "203.0.113.21", answer, NULL));
+  ga1 = gateway_uri (str (o1, "sdp"));
+  gb1 = gateway_uri (str (a1, "sdp"));
+  o2 = ng (request ("offer", "r-1", "203.0.113.20", offer, NULL));
+  a2 = ng (request ("answer", "r-1", "203.0.113.21", answer, NULL));
+  assert_ok (o2);
+  assert_ok (a2);
+  ga2 = gateway_uri (str (o2, "sdp"));
+  gb2 = gateway_uri (str (a2, "sdp"));
+  ck_assert_str_eq (ga1, ga2);
+  ck_assert_str_eq (gb1, gb2);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  ck_assert_uint_eq (log_count ("session_closed", NULL), 0);
+  ck_assert_uint_eq (log_count ("call_offered", "\"reoffer\":true", NULL), 1);
+
+  o3 = ng (request ("offer", "r-1", "203.0.113.20", offer, NULL));
+  a3 = ng (request ("answer", "r-1", "203.0.113.21", answer2, NULL));
+  assert_ok (a3);
+  ga3 = gateway_uri (str (o3, "sdp"));
+  gb3 = gateway_uri (str (a3, "sdp"));
+  ck_assert_str_eq (ga1, ga3);
+  ck_assert_str_ne (gb1, gb3);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  ck_assert_uint_eq (log_count ("session_closed", NULL), 1);
+}
+END_TEST
+
+/* A call nobody deletes expires after call-timeout. */
+START_TEST (test_expiry)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autoptr (GwBencode) r1 = NULL;
+
+  start ("[negotiator]\ncall-timeout=1\n");
+  r1 = ng (request ("offer", "x-1", NULL, offer, NULL));
+  assert_ok (r1);
+  ck_assert_uint_eq (relay_sessions (), 1);
+  RUN_UNTIL (gw_calls_get_n_calls (calls) == 0, 5000);
+  ck_assert_uint_eq (log_count ("call_expired", "\"call_id\":\"x-1\"", NULL),
+                     1);
+  ck_assert_uint_eq (relay_sessions (), 0);
+}
+END_TEST
+
+/* A TCP listener on a free loopback port (non-blocking); its port in
+ * *@port. */
+static int
+tcp_listen (guint16 *port)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET };
+  socklen_t len = sizeof sa;
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  ck_assert_int_ge (fd, 0);
+  ck_assert_int_eq (bind (fd, (struct sockaddr *) &sa, sizeof sa), 0);
+  ck_assert_int_eq (listen (fd, 4), 0);
+  ck_assert_int_eq (getsockname (fd, (struct sockaddr *) &sa, &len), 0);
+  *port = ntohs (sa.sin_port);
+  return fd;
+}
+
+/* Accept on @lfd, then read until a frame's end line, running the main
+ * context meanwhile.  Returns the connected fd; the frame in @buf. */
+static int
+accept_frame (int lfd, char *buf, gsize size)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  gsize n = 0;
+  int fd;
+
+  while ((fd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
+    ck_assert_int_eq (errno, EAGAIN);
+    ck_assert_msg (g_get_monotonic_time () < end, "the gateway never "
+                   "connected");
+    g_main_context_iteration (ctx, TRUE);
+  }
+  buf[0] = '\0';
+  while (strstr (buf, "$\r\n") == NULL) {
+    gssize k = recv (fd, buf + n, size - 1 - n, 0);
+
+    if (k > 0) {
+      n += (gsize) k;
+      buf[n] = '\0';
+      continue;
+    }
+    ck_assert_msg (k < 0 && errno == EAGAIN, "connection closed: %s", buf);
+    ck_assert_msg (g_get_monotonic_time () < end, "no frame: %s", buf);
+    g_main_context_iteration (ctx, TRUE);
+  }
+  return fd;
+}
+
+/* A passive answerer: the gateway connects and binds with a bodiless
+ * SEND; a closed port is measured unreachable and the next call from that
+ * address is decided on that fact. */
+START_TEST (test_gateway_connects)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = NULL;
+  g_autofree char *dead = NULL;
+  g_autofree char *offer2 = NULL;
+  g_autofree char *ga = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *tid = NULL;
+  g_autofree char *resp = NULL;
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL, o2 = NULL, a2 = NULL;
+  g_autoptr (GwBencode) o3 = NULL;
+  char buf[4096];
+  const char *sp;
+  guint16 port;
+  int lfd, fd;
+
+  start (NULL);
+  lfd = tcp_listen (&port);
+  answer = party_sdp ("127.0.0.1", port, "bbb", "passive");
+  o1 = ng (request ("offer", "g-1", "203.0.113.20", offer, NULL));
+  a1 = ng (request ("answer", "g-1", "127.0.0.1", answer, NULL));
+  assert_ok (a1);
+  ck_assert_ptr_null (gw_bencode_dict_lookup (a1, "warning"));
+
+  /* The bind SEND: To-Path the answerer, From-Path the gateway's URI for
+   * the offerer, then the offerer (the path the answerer saw). */
+  fd = accept_frame (lfd, buf, sizeof buf);
+  ga = gateway_uri (str (o1, "sdp"));
+  want = g_strdup_printf ("From-Path: %s msrp://10.0.1.2:7000/aaa;tcp\r\n",
+                          ga);
+  ck_assert_msg (g_str_has_prefix (buf, "MSRP "), "%s", buf);
+  ck_assert_msg (strstr (buf, " SEND\r\nTo-Path: msrp://127.0.0.1:") != NULL,
+                 "%s", buf);
+  ck_assert_msg (strstr (buf, want) != NULL, "bind SEND:\n%s", buf);
+  sp = strchr (buf + 5, ' ');
+  tid = g_strndup (buf + 5, (gsize) (sp - buf - 5));
+  resp = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s msrp://10.0.1.2:"
+                          "7000/aaa;tcp\r\nFrom-Path: msrp://127.0.0.1:%u/"
+                          "bbb;tcp\r\n-------%s$\r\n", tid, ga, port, tid);
+  ck_assert_int_eq (send (fd, resp, strlen (resp), 0), (gssize) strlen (resp));
+  RUN_UNTIL (log_count ("reachability_measured", "\"address\":\"127.0.0.1\"",
+                        "\"reachable\":true", NULL) == 1, 5000);
+  ck_assert_uint_eq (log_count ("session_bound", "\"direction\":\"outbound\"",
+                                "\"call_id\":\"g-1\"", NULL), 1);
+  close (fd);
+
+  /* A passive answerer on a closed port: measured unreachable. */
+  close (lfd);
+  dead = party_sdp ("127.0.0.1", port, "ddd", "passive");
+  o2 = ng (request ("offer", "g-2", "203.0.113.20", offer, NULL));
+  a2 = ng (request ("answer", "g-2", "127.0.0.1", dead, NULL));
+  assert_ok (a2);
+  RUN_UNTIL (log_count ("reachability_measured", "\"reachable\":false",
+                        NULL) == 1, 5000);
+  ck_assert_uint_eq (log_count ("party_connect_failed", "\"call_id\":\"g-2\"",
+                                NULL), 1);
+  /* The next offer from that address, which looks public, is relayed on
+   * the measured fact. */
+  offer2 = party_sdp ("127.0.0.1", 7100, "eee", "actpass");
+  o3 = ng (request ("offer", "g-3", "127.0.0.1", offer2, NULL));
+  assert_ok (o3);
+  g_free (gateway_uri (str (o3, "sdp")));
+  ck_assert_uint_eq (log_count ("plan_decided", "\"call_id\":\"g-3\"",
+                                "measured unreachable", NULL), 1);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("gw-calls");
+  TCase *tc = tcase_create ("ng");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 30);
+  tcase_add_test (tc, test_relay_rewrite);
+  tcase_add_test (tc, test_direct_untouched);
+  tcase_add_test (tc, test_flags);
+  tcase_add_test (tc, test_errors);
+  tcase_add_test (tc, test_reoffer_keeps_sessions);
+  tcase_add_test (tc, test_expiry);
+  tcase_add_test (tc, test_gateway_connects);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
