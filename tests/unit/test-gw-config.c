@@ -39,6 +39,12 @@ static const struct {
   { "per-ip above total", "[limits]\nmax-connections=5\n"
     "max-connections-per-ip=6\n", "max-connections-per-ip: 6 is more" },
   { "not a key file", "this is not ini\n", "test.conf:" },
+  { "negotiator", "[negotiator]\npolicy=Always\ncall-timeout=60\n"
+    "reachability-ttl=0\n", NULL },
+  { "bad policy", "[negotiator]\npolicy=sometimes\n",
+    "[negotiator] policy: 'sometimes' is not auto, always or never" },
+  { "zero call-timeout", "[negotiator]\ncall-timeout=0\n",
+    "[negotiator] call-timeout: '0' is not a whole number from 1" },
 };
 
 START_TEST (test_load)
