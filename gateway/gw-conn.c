@@ -45,6 +45,10 @@ typedef enum {
  * watch(); the fd transport does so with the connection's GSource. */
 typedef struct {
   const char *name;
+  /* shutdown() sends an end of stream the peer sees while we go on
+   * reading (TCP FIN); without it a graceful close ends once the queue is
+   * written. */
+  gboolean half_close;
   IoStatus (*read) (GwConn *conn, guint8 *buf, gsize len, gsize *n,
                     GError **error);
   IoStatus (*write) (GwConn *conn, const struct iovec *iov, int iovcnt,
@@ -67,6 +71,9 @@ struct _GwConn {
   GwConnState state;
   const Transport *transport;
   int fd;                      /* TCP transport */
+  GIOStream *stream;           /* stream transport */
+  GSource *in_source;          /* stream: pollable sources now watched */
+  GSource *out_source;
   SSL *ssl;                    /* NULL: no TLS layer */
   GwTls *tls;
 
@@ -115,6 +122,7 @@ struct _GwConn {
   char *peer_address;
   char *local_address;
   char *peer_subject;
+  char *transport_name;        /* stream transport: the caller's name */
 
   gboolean closed_pending;     /* on_closed due with close_error */
   GError *close_error;
@@ -285,11 +293,156 @@ tcp_close (GwConn *conn, gboolean reset)
 
 static const Transport tcp_transport = {
   .name = "tcp",
+  .half_close = TRUE,
   .read = tcp_read,
   .write = tcp_write,
   .shutdown = tcp_shutdown,
   .watch = fd_watch,
   .close = tcp_close,
+};
+
+/* --- stream transport (a GIOStream with pollable streams) -------------- */
+
+/* For byte streams that are not sockets of ours, such as the selected pair
+ * of an ICE-TCP agent (ice/): reads and writes never block, and readiness
+ * comes from the streams' pollable sources, which wake the connection's
+ * own source. */
+
+static IoStatus
+stream_status (GwConn *conn, GError *e, IoStatus would_block, const char *what,
+               GError **error)
+{
+  if (g_error_matches (e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+    g_error_free (e);
+    return would_block;
+  }
+  g_propagate_error (error, conn_error (GW_CONN_CLOSED_RESET, "%s %s failed: "
+                                        "%s", what, conn->peer_address,
+                                        e->message));
+  g_error_free (e);
+  return IO_ERROR;
+}
+
+static IoStatus
+stream_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
+{
+  GError *e = NULL;
+  gssize r = g_pollable_input_stream_read_nonblocking (
+    G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (conn->stream)),
+    buf, len, NULL, &e);
+
+  if (r > 0) {
+    *n = (gsize) r;
+    return IO_DONE;
+  }
+  if (r == 0)
+    return IO_EOF;
+  return stream_status (conn, e, IO_WANT_READ, "reading from", error);
+}
+
+static IoStatus
+stream_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
+              GError **error)
+{
+  GOutputVector vec[WRITE_IOV_MAX];
+  GError *e = NULL;
+  GPollableReturn r;
+
+  for (int i = 0; i < iovcnt && i < WRITE_IOV_MAX; i++) {
+    vec[i].buffer = iov[i].iov_base;
+    vec[i].size = iov[i].iov_len;
+  }
+  r = g_pollable_output_stream_writev_nonblocking (
+    G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (conn->stream)),
+    vec, (gsize) MIN (iovcnt, WRITE_IOV_MAX), n, NULL, &e);
+  if (r == G_POLLABLE_RETURN_OK)
+    return IO_DONE;
+  if (r == G_POLLABLE_RETURN_WOULD_BLOCK)
+    return IO_WANT_WRITE;
+  return stream_status (conn, e, IO_WANT_WRITE, "writing to", error);
+}
+
+static IoStatus
+stream_shutdown (GwConn *conn, GError **error)
+{
+  return IO_DONE;   /* no half-close: see Transport.half_close */
+}
+
+static gboolean
+on_stream_ready (GObject *stream, gpointer data)
+{
+  GwConn *conn = data;
+
+  /* Run the connection's I/O from its own source; the pollable source is
+   * made again while the condition is still wanted. */
+  if (G_IS_POLLABLE_INPUT_STREAM (stream))
+    g_clear_pointer (&conn->in_source, g_source_unref);
+  else
+    g_clear_pointer (&conn->out_source, g_source_unref);
+  conn->kick = TRUE;
+  g_source_set_ready_time (conn->source, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static GSource *
+stream_source (GwConn *conn, gboolean input)
+{
+  GSource *src = input
+    ? g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (
+        g_io_stream_get_input_stream (conn->stream)), NULL)
+    : g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (
+        g_io_stream_get_output_stream (conn->stream)), NULL);
+
+  g_source_set_callback (src, (GSourceFunc) (void (*) (void)) on_stream_ready,
+                         conn, NULL);
+  g_source_attach (src, conn->context);
+  return src;
+}
+
+static void
+stream_unwatch (GSource **src)
+{
+  if (*src != NULL) {
+    g_source_destroy (*src);
+    g_clear_pointer (src, g_source_unref);
+  }
+}
+
+static void
+stream_watch (GwConn *conn, GIOCondition interest)
+{
+  if ((interest & G_IO_IN) && conn->in_source == NULL)
+    conn->in_source = stream_source (conn, TRUE);
+  else if (!(interest & G_IO_IN))
+    stream_unwatch (&conn->in_source);
+  if ((interest & G_IO_OUT) && conn->out_source == NULL)
+    conn->out_source = stream_source (conn, FALSE);
+  else if (!(interest & G_IO_OUT))
+    stream_unwatch (&conn->out_source);
+  conn->interest = interest;
+}
+
+static void
+stream_close (GwConn *conn, gboolean reset)
+{
+  stream_unwatch (&conn->in_source);
+  stream_unwatch (&conn->out_source);
+  if (conn->stream == NULL)
+    return;
+  /* The owner of the stream (the ICE agent) ends the transport below;
+   * closing our side does not block. */
+  g_io_stream_close (conn->stream, NULL, NULL);
+  g_clear_object (&conn->stream);
+}
+
+static const Transport stream_transport = {
+  .name = "stream",
+  .half_close = FALSE,
+  .read = stream_read,
+  .write = stream_write,
+  .shutdown = stream_shutdown,
+  .watch = stream_watch,
+  .close = stream_close,
 };
 
 /* --- TLS layer -------------------------------------------------------- */
@@ -782,6 +935,10 @@ do_shutdown (GwConn *conn)
     fail (conn, g_steal_pointer (&error));
     return;
   }
+  if (!conn->transport->half_close) {
+    fail_closed_locally (conn);
+    return;
+  }
   /* Read until the peer's end of stream (discarded, below SSL): closing
    * with unread bytes would make the kernel send a RST, which can destroy
    * what we sent before it reaches the peer's application. */
@@ -1016,7 +1173,8 @@ conn_new (int fd, const GwConnOptions *options)
   conn->idle_timeout = 1000 * (gint64) o.idle_timeout_ms;
 
   /* MSRP chunks are written whole (gathered), so Nagle only adds delay. */
-  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (fd >= 0)
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
   conn->context = g_main_context_ref_thread_default ();
   conn->source = g_source_new (&conn_source_funcs, sizeof (ConnSource));
@@ -1093,6 +1251,42 @@ gw_conn_new_accepted (int fd, GwTls *tls, const GwConnOptions *options,
     return NULL;
   }
   return new_accepted (fd, peer, tls, options, error);
+}
+
+GwConn *
+gw_conn_new_from_stream (GIOStream *stream, const char *transport_name,
+                         const char *peer_address, const char *local_address,
+                         const GwConnOptions *options, GError **error)
+{
+  GInputStream *in;
+  GOutputStream *out;
+  GwConn *conn;
+
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+  g_return_val_if_fail (transport_name != NULL && peer_address != NULL,
+                        NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  in = g_io_stream_get_input_stream (stream);
+  out = g_io_stream_get_output_stream (stream);
+  if (!G_IS_POLLABLE_INPUT_STREAM (in) ||
+      !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (in)) ||
+      !G_IS_POLLABLE_OUTPUT_STREAM (out) ||
+      !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out))) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 "the %s stream with %s cannot be used without blocking",
+                 transport_name, peer_address);
+    return NULL;
+  }
+  conn = conn_new (-1, options);
+  conn->transport = &stream_transport;
+  conn->stream = g_object_ref (stream);
+  conn->transport_name = g_strdup (transport_name);
+  conn->peer_address = g_strdup (peer_address);
+  conn->local_address = g_strdup (local_address != NULL ? local_address : "");
+  start_transport (conn);
+  update_io (conn);
+  return conn;
 }
 
 GwConn *
@@ -1191,6 +1385,7 @@ gw_conn_unref (GwConn *conn)
   g_free (conn->peer_address);
   g_free (conn->local_address);
   g_free (conn->peer_subject);
+  g_free (conn->transport_name);
   g_free (conn);
 }
 
@@ -1376,7 +1571,10 @@ const char *
 gw_conn_get_transport_name (GwConn *conn)
 {
   g_return_val_if_fail (conn != NULL, NULL);
-  return conn->tls != NULL ? "tls" : conn->transport->name;
+  if (conn->tls != NULL)
+    return "tls";
+  return conn->transport_name != NULL ? conn->transport_name
+                                      : conn->transport->name;
 }
 
 const char *

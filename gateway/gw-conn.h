@@ -120,6 +120,25 @@ GwConn *gw_conn_connect (GSocketAddress *address, GwTls *tls,
                          const char *peer_name, const GwConnOptions *options,
                          GError **error);
 
+/* Carry the connection over @stream (a reference is taken), a byte stream
+ * that is not a socket of ours, such as the selected pair of an ICE-TCP
+ * agent (ice/): its input and output must be pollable
+ * (GPollableInputStream, GPollableOutputStream), as they are read and
+ * written without blocking.  It is OPEN at once; on_connected follows.
+ * There is no half-close on such a stream: gw_conn_close() ends once the
+ * queue is written.  @transport_name ("ice-tcp") is what
+ * gw_conn_get_transport_name() returns; @peer_address and @local_address
+ * ("ip:port") name the ends for the log stream.
+ * Returns: (transfer full) (nullable): NULL with @error when the streams
+ * are not pollable. */
+G_GNUC_WARN_UNUSED_RESULT
+GwConn *gw_conn_new_from_stream (GIOStream *stream,
+                                 const char *transport_name,
+                                 const char *peer_address,
+                                 const char *local_address,
+                                 const GwConnOptions *options,
+                                 GError **error);
+
 GwConn *gw_conn_ref (GwConn *conn);
 /* Dropping the last reference of a connection that is not closed aborts it
  * (see gw_conn_abort()), except during gw_conn_close(), which keeps the
@@ -182,7 +201,8 @@ const char *gw_conn_get_peer_address (GwConn *conn);
 /* The local end; for a connecting client it is known once the connect
  * started, "" before.  (transfer none) */
 const char *gw_conn_get_local_address (GwConn *conn);
-/* "tcp" or "tls".  (transfer none) */
+/* "tcp", "tls", or the name given to gw_conn_new_from_stream().
+ * (transfer none) */
 const char *gw_conn_get_transport_name (GwConn *conn);
 /* The subject of the peer's verified certificate (see
  * gw_tls_get_peer_subject()), once the TLS handshake is done; NULL for TCP

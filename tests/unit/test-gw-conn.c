@@ -1459,6 +1459,77 @@ START_TEST (test_tls_reload)
 }
 END_TEST
 
+/* --- stream transport --------------------------------------------------- */
+
+/* A GIOStream over a TCP socket stands in for an ICE-TCP pair: one end
+ * carried by gw_conn_new_from_stream(), the other a plain TCP GwConn that
+ * echoes.  Bytes both ways, backpressure-free echo of 3 MiB, then the
+ * stream end's close (no half-close: it ends once the queue is written)
+ * and the TCP end sees the end of stream. */
+START_TEST (test_stream_transport)
+{
+  End server, client;
+  g_autoptr (GwListener) l = NULL;
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  g_autoptr (GSocketConnection) sconn = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GFile) devnull = g_file_new_for_path ("/dev/null");
+  g_autoptr (GFileInputStream) fin = NULL;
+  g_autoptr (GOutputStream) mout = NULL;
+  g_autoptr (GIOStream) bad = NULL;
+  GwConn *c;
+  gsize total = 0;
+
+  end_init (&server, "server");
+  end_init (&client, "client");
+  server.echo = TRUE;
+  l = listen_for (&server, "127.0.0.1", NULL, NULL);
+  /* A blocking connect is fine: the kernel completes it from the backlog. */
+  sconn = g_socket_client_connect (sc, G_SOCKET_CONNECTABLE (
+                                     gw_listener_get_address (l)), NULL,
+                                   &error);
+  ck_assert_msg (sconn != NULL, "%s", error ? error->message : "");
+  c = gw_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
+                               "192.0.2.7:9", "192.0.2.1:50000", NULL,
+                               &error);
+  ck_assert_msg (c != NULL, "%s", error ? error->message : "");
+  end_attach (&client, c);
+  ck_assert_str_eq (gw_conn_get_transport_name (c), "ice-tcp");
+  ck_assert_str_eq (gw_conn_get_peer_address (c), "192.0.2.7:9");
+  ck_assert_str_eq (gw_conn_get_local_address (c), "192.0.2.1:50000");
+  RUN_UNTIL (client.connected, 5000);
+  for (guint i = 0; i < 3; i++) {
+    g_autoptr (GBytes) b = stream_bytes (total, 1 << 20);
+
+    ck_assert (gw_conn_write (c, b));
+    total += 1 << 20;
+  }
+  RUN_UNTIL (client.in->len == total || client.closed || server.closed,
+             20000);
+  ck_assert_uint_eq (client.in->len, total);
+  ck_assert (stream_matches (client.in, 0));
+  ck_assert_uint_eq (gw_conn_get_bytes_out (c), total);
+  ck_assert_uint_eq (gw_conn_get_bytes_in (c), total);
+
+  gw_conn_close (c);
+  RUN_UNTIL (client.closed && server.closed, 5000);
+  ck_assert_int_eq (client.reason, GW_CONN_CLOSED_LOCAL);
+  ck_assert_int_eq (server.reason, GW_CONN_CLOSED_PEER);
+  end_clear (&server);
+  end_clear (&client);
+
+  /* A stream that cannot be polled is refused. */
+  fin = g_file_read (devnull, NULL, &error);
+  ck_assert_ptr_nonnull (fin);
+  mout = g_memory_output_stream_new_resizable ();
+  bad = g_simple_io_stream_new (G_INPUT_STREAM (fin), mout);
+  c = gw_conn_new_from_stream (bad, "ice-tcp", "192.0.2.7:9", NULL, NULL,
+                               &error);
+  ck_assert_ptr_null (c);
+  ck_assert (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
+}
+END_TEST
+
 static Suite *
 conn_suite (void)
 {
@@ -1480,6 +1551,7 @@ conn_suite (void)
                        G_N_ELEMENTS (hello_cases));
   tcase_add_test (tc, test_close_before_open);
   tcase_add_test (tc, test_drop_in_callback);
+  tcase_add_test (tc, test_stream_transport);
   tcase_add_test (tc, test_listener_filter);
   tcase_add_test (tc, test_listener_families);
   tcase_add_test (tc, test_listener_out_of_fds);
