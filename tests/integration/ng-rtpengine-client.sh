@@ -1,0 +1,203 @@
+#!/bin/bash
+# rtpengine's own ng client, rtpengine-ng-client (Debian package
+# rtpengine-utils), drives msrp-edge itself (not a stub) unchanged, through
+# a whole relayed session that real MSRP goes through:
+#
+#   ping                         pong
+#   offer   (offerer at 10.0.0.5 behind NAT, received-from ["IP4",
+#            "127.0.0.2"], actpass, plus an audio stream)
+#                                the answerer's SDP: the gateway's URI first
+#                                in a=path, a=setup:actpass, c=/m= port the
+#                                gateway's, audio untouched
+#   answer  (answerer 127.0.0.3 public, passive, an msrpcat listening)
+#                                the offerer's SDP: the gateway's URI first,
+#                                a=setup:passive; the gateway connects to
+#                                the answerer and binds with an empty SEND
+#   msrpcat (the offerer) sends a message to the path it got; the answerer
+#   receives it byte-exact, through the gateway
+#   query                        plan relay, relay-messages 1, bytes > 0
+#   list                         the call
+#   statistics                   currentstatistics and totalstatistics
+#   delete                       ok; call_deleted with the call's counters
+#   delete, query again          error "unknown call-id"
+#   list                         no call
+#
+# Usage: ng-rtpengine-client.sh MSRP-EDGE MSRPCAT
+#   Skips (exit 77) without rtpengine-ng-client.
+set -euo pipefail
+MSRP_EDGE="$1"
+MSRPCAT="$2"
+client=$(command -v rtpengine-ng-client || true)
+if [ -z "$client" ]; then
+  echo "rtpengine-ng-client not installed (Debian package rtpengine-utils): skipped"
+  exit 77
+fi
+. "$(dirname "$0")/lib.sh"
+
+# msrp-edge with [listen] control on a free UDP port of 127.0.0.1 (lib.sh
+# edge_start leaves control empty).
+start_edge () {
+  local pid
+  for _ in 1 2 3; do
+    edge_port=$(free_port)
+    ctl_port=$(python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+    cat >"$WORK/edge.conf" <<EOF
+[gateway]
+name=edge
+public-host=127.0.0.1
+[listen]
+msrp=127.0.0.1:$edge_port
+msrps=
+control=127.0.0.1:$ctl_port
+[negotiator]
+policy=auto
+EOF
+    "$MSRP_EDGE" --config "$WORK/edge.conf" 2>"$WORK/edge.log" &
+    pid=$!
+    track "$pid"
+    if wait_until 20 _edge_ready "$pid"; then
+      edge_pid=$pid
+      return 0
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    untrack "$pid"
+    grep -qi 'in use' "$WORK/edge.log" || break
+  done
+  fail "msrp-edge did not start"
+}
+
+_edge_ready () {
+  kill -0 "$1" 2>/dev/null || return 2
+  log_match "$WORK/edge.log" listener_up >/dev/null &&
+    log_match "$WORK/edge.log" control_up >/dev/null
+}
+
+# ng COMMAND ARGS...: rtpengine-ng-client against msrp-edge; its output in
+# $out (and $WORK/ng-N-COMMAND.out), its exit status in $rc.
+ng_n=0
+ng () {
+  local cmd="$1"; shift
+  rc=0
+  out=$(timeout 10 "$client" --proxy-address=127.0.0.1 \
+        --proxy-port="$ctl_port" "$@" "$cmd" 2>&1) || rc=$?
+  ng_n=$((ng_n + 1))
+  printf '%s\n' "$out" >"$WORK/ng-$ng_n-$cmd.out"
+}
+
+# new_sdp FILE: the "New SDP" rtpengine-ng-client printed, with the CRLF
+# line ends it prints them with, into FILE.
+new_sdp () {
+  python3 -c 'import sys
+text = sys.stdin.buffer.read().decode()
+start = text.index("New SDP:\n")
+body = text[start:].split("-----8<-----8<-----8<-----8<-----8<-----\n", 1)[1]
+body = body.split("\n----->8-----", 1)[0]
+open(sys.argv[1], "w", newline="").write(body)' "$1" <<<"$out" ||
+    fail "no New SDP in: $out"
+}
+
+start_edge
+call_id="ngclient-$$@127.0.0.2"
+a_port=$(free_port)
+b_port=$(free_port)
+a_uri="msrp://10.0.0.5:$a_port/alice-ngc;tcp"
+b_uri="msrp://127.0.0.3:$b_port/bob-ngc;tcp"
+printf '%s\r\n' v=0 'o=alice 1 1 IN IP4 10.0.0.5' s=- 'c=IN IP4 10.0.0.5' \
+  't=0 0' 'm=audio 30000 RTP/AVP 0' 'a=rtpmap:0 PCMU/8000' \
+  "m=message $a_port TCP/MSRP *" 'a=accept-types:text/plain' \
+  "a=path:$a_uri" 'a=setup:actpass' >"$WORK/offer-sent"
+printf '%s\r\n' v=0 'o=bob 1 1 IN IP4 127.0.0.3' s=- 'c=IN IP4 127.0.0.3' \
+  't=0 0' 'm=audio 40000 RTP/AVP 0' 'a=rtpmap:0 PCMU/8000' \
+  "m=message $b_port TCP/MSRP *" 'a=accept-types:text/plain' \
+  "a=path:$b_uri" 'a=setup:passive' >"$WORK/answer-sent"
+
+ng ping
+[ "$rc" -eq 0 ] && grep -q "result => 'pong'" <<<"$out" || fail "ping: $out"
+note "ping: pong"
+
+ng offer --call-id="$call_id" --from-tag=alice-tag \
+  --received-from=IP4 --received-from=127.0.0.2 \
+  --sdp-file="$WORK/offer-sent"
+[ "$rc" -eq 0 ] || fail "offer: $out"
+new_sdp "$WORK/offer-received"
+python3 "$IT_SRC/sdp-expect.py" check "$WORK/offer-sent" \
+  "$WORK/offer-received" relay 127.0.0.1 "$edge_port" actpass \
+  >"$WORK/uri-a" || fail "offer: not relayed as the table says"
+log_match "$WORK/edge.log" plan_decided call_id="$call_id" step=offer \
+  plan=relay >/dev/null || fail "offer: no plan_decided step=offer plan=relay"
+note "offer: the answerer's SDP has $(cat "$WORK/uri-a") before the offerer's URI, actpass"
+
+# The answerer's endpoint, for the gateway to connect to.
+mc_start bob --listen "127.0.0.3:$b_port" --local-uri "$b_uri" --receive \
+  --expect 1 -o "$WORK/bob" --json -T 30 -v
+wait_until 10 _listening "$b_port" "$bob_pid" ||
+  fail "msrpcat bob did not listen on 127.0.0.3:$b_port"
+
+ng answer --call-id="$call_id" --from-tag=alice-tag --to-tag=bob-tag \
+  --received-from=IP4 --received-from=127.0.0.3 \
+  --sdp-file="$WORK/answer-sent"
+[ "$rc" -eq 0 ] || fail "answer: $out"
+new_sdp "$WORK/answer-received"
+python3 "$IT_SRC/sdp-expect.py" check "$WORK/answer-sent" \
+  "$WORK/answer-received" relay 127.0.0.1 "$edge_port" passive \
+  >"$WORK/uri-b" || fail "answer: not relayed as the table says"
+note "answer: the offerer's SDP has $(cat "$WORK/uri-b") before the answerer's URI, passive"
+
+# The gateway connects to bob and binds with an empty SEND whose From-Path
+# is what bob got in his SDP.
+wait_until 10 grep -qF "bound; the peer's path is $(cat "$WORK/uri-a") $a_uri" \
+  "$WORK/bob.err" || fail "the gateway did not bind bob's endpoint"
+note "the gateway connected to the answerer and bound with From-Path $(cat "$WORK/uri-a") $a_uri"
+
+# Alice (behind her "NAT": her URI says 10.0.0.5) connects to the gateway
+# with the path of the answer and sends.
+mc_run alice --local-uri "$a_uri" --to-path "$(cat "$WORK/uri-b") $b_uri" \
+  -m "hello through msrp-edge, set up by rtpengine-ng-client" --json -T 20
+[ "$rc" -eq 0 ] || fail "alice: exit $rc"
+mc_wait bob 20
+[ "$rc" -eq 0 ] || fail "bob: exit $rc"
+[ "$(cat "$WORK"/bob/*)" = "hello through msrp-edge, set up by rtpengine-ng-client" ] ||
+  fail "bob received '$(cat "$WORK"/bob/*)'"
+mid=$(json_last "$WORK/bob.out" 'd["received"]["list"][0]["message_id"]')
+log_match "$WORK/edge.log" message_relayed call_id="$call_id" message_id="$mid" \
+  outcome=delivered >/dev/null || fail "no message_relayed for $mid in the call"
+note "alice -> msrp-edge -> bob: the message arrived, relayed in the call"
+
+ng query --call-id="$call_id" --from-tag=alice-tag
+[ "$rc" -eq 0 ] || fail "query: $out"
+grep -q "plan => 'relay'" <<<"$out" && grep -q "'relay-messages' => '1'" <<<"$out" ||
+  fail "query: $out"
+grep -qE "'relay-bytes' => '[1-9][0-9]*'" <<<"$out" || fail "query: no relay-bytes: $out"
+note "query: plan relay, 1 message relayed"
+
+ng list
+[ "$rc" -eq 0 ] && grep -qF "'$call_id'" <<<"$out" || fail "list: $out"
+note "list: the call"
+
+ng statistics
+[ "$rc" -eq 0 ] && grep -q "currentstatistics => {" <<<"$out" &&
+  grep -q "totalstatistics => {" <<<"$out" || fail "statistics: $out"
+note "statistics: currentstatistics and totalstatistics"
+
+ng delete --call-id="$call_id" --from-tag=alice-tag
+[ "$rc" -eq 0 ] || fail "delete: $out"
+wait_log "$WORK/edge.log" 10 call_deleted call_id="$call_id" relay_messages=1 ||
+  fail "no call_deleted with relay_messages 1"
+note "delete: ok, call_deleted with the call's counters"
+
+ng delete --call-id="$call_id" --from-tag=alice-tag
+[ "$rc" -ne 0 ] && grep -q "unknown call-id" <<<"$out" ||
+  fail "a second delete: $out"
+ng query --call-id="$call_id" --from-tag=alice-tag
+[ "$rc" -ne 0 ] && grep -q "unknown call-id" <<<"$out" ||
+  fail "query after delete: $out"
+ng list
+[ "$rc" -eq 0 ] && ! grep -qF "'$call_id'" <<<"$out" || fail "list after delete: $out"
+note "after delete: delete and query say unknown call-id, list is empty"
+
+edge_stop edge
+echo "ng rtpengine-ng-client: ok"
