@@ -27,6 +27,7 @@ typedef struct {
   GwNegOfferDecision offer;
   GwNegAnswerDecision answer;
   gboolean answered;
+  MsrpSdpSetup setup_to_offerer;   /* in the answer it received */
   Leg leg[2];                /* [0] the offerer's, [1] the answerer's */
 } Stream;
 
@@ -319,16 +320,21 @@ typedef struct {
   GInetAddress *addr;
 } Connect;
 
+/* What a connection attempt of the gateway proves about the party's
+ * address: one that accepted a TCP connection is reachable; one that
+ * could not be reached at all (timeout, no route) is not.  A refused
+ * connection proves nothing: a NAT box answers for its outside address
+ * with a RST as readily as a public host without a listener. */
 static void
-on_connected (GwRelay *relay, MsrpUri *session, gboolean ok,
+on_connected (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
               const char *detail, gpointer data)
 {
   Connect *cn = data;
   Call *c = cn->call;
 
   (void) relay;
-  if (!c->gone) {
-    if (!ok) {
+  if (!c->gone && result != GW_RELAY_CONNECT_CANCELLED) {
+    if (result != GW_RELAY_CONNECT_OK) {
       g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
                                                     "party_connect_failed");
 
@@ -341,9 +347,12 @@ on_connected (GwRelay *relay, MsrpUri *session, gboolean ok,
                          "%s: %s", c->call_id,
                          cn->leg == 0 ? "offerer" : "answerer", detail);
     }
-    /* A closed session says nothing about the party. */
-    if (ok || g_strcmp0 (detail, "session closed") != 0)
-      fact_record (c->calls, cn->addr, ok, c->call_id, detail);
+    if (result != GW_RELAY_CONNECT_NO_CONNECTION)
+      fact_record (c->calls, cn->addr, TRUE, c->call_id,
+                   result == GW_RELAY_CONNECT_OK ? "the binding SEND got its "
+                   "200" : detail);
+    else if (detail == NULL || strstr (detail, "refused") == NULL)
+      fact_record (c->calls, cn->addr, FALSE, c->call_id, detail);
   }
   g_clear_object (&cn->addr);
   call_unref (c);
@@ -829,6 +838,7 @@ handle_answer (GwNgRequest *req, gpointer data)
 
     if (to_offerer == MSRP_SDP_SETUP_ABSENT && st != NULL)
       to_offerer = msrp_sdp_stream_get_setup (st);
+    s->setup_to_offerer = to_offerer;
     calls->plans[s->answer.plan]++;
     log_plan (c, s, "answer", s->answer.plan, setup_name (to_offerer),
               setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
@@ -917,6 +927,12 @@ handle_query (GwNgRequest *req, gpointer data)
     gw_bencode_dict_set_int (d, "media", s->media);
     gw_bencode_dict_set_string (d, "plan", gw_neg_plan_to_string (plan));
     gw_bencode_dict_set_string (d, "step", c->answered ? "answer" : "offer");
+    gw_bencode_dict_set_string (d, "setup-to-answerer", setup_name (
+      s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
+        ? s->offer.setup_to_answerer : s->offerer.setup));
+    if (c->answered)
+      gw_bencode_dict_set_string (d, "setup-to-offerer",
+                                  setup_name (s->setup_to_offerer));
     gw_bencode_dict_set_string (d, "reason", c->answered ? s->answer.reason
                                                          : s->offer.reason);
     if ((c->answered ? s->answer.warning : s->offer.warning) != NULL)

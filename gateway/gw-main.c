@@ -301,8 +301,8 @@ main (int argc, char **argv)
     g_autoptr (GwLogEvent) warn = gw_log_event_new (G_LOG_LEVEL_WARNING,
                                                     "no_users");
 
-    gw_log_event_emit (warn, "no [auth] users-file: every AUTH will fail, "
-                       "so no session can be obtained");
+    gw_log_event_emit (warn, "no [auth] users-file: every AUTH will fail "
+                       "(the relay fallback of the negotiator needs none)");
     users = gw_users_new_empty ();
   }
   /* A client context is always there (msrps next hops check servers

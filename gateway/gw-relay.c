@@ -77,6 +77,7 @@ typedef struct {
   char tid[MSRP_WRITER_ID_BUF_SIZE];   /* the binding SEND's */
   gint64 deadline;         /* once the connection is up */
   GList *timer_link;       /* in relay->bind_timers */
+  gboolean reached;        /* the connection is (was) up */
 } Connect;
 
 /* A GwRelayConnectFunc call waiting for the work source. */
@@ -84,7 +85,7 @@ typedef struct {
   GwRelayConnectFunc func;
   gpointer data;
   MsrpUri *uri;
-  gboolean ok;
+  GwRelayConnectResult result;
   char *detail;
 } Completion;
 
@@ -1188,7 +1189,8 @@ session_bind_preauth (Session *s, Conn *c)
  * the caller's gw_relay_*() call). */
 static void
 completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
-                  MsrpUri *uri, gboolean ok, const char *detail)
+                  MsrpUri *uri, GwRelayConnectResult result,
+                  const char *detail)
 {
   Completion *cp;
 
@@ -1198,7 +1200,7 @@ completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
   cp->func = func;
   cp->data = data;
   cp->uri = msrp_uri_ref (uri);
-  cp->ok = ok;
+  cp->result = result;
   cp->detail = g_strdup (detail);
   g_queue_push_tail (&r->completions, cp);
   g_source_set_ready_time (r->work, 0);
@@ -1207,7 +1209,7 @@ completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
 static void
 completion_run (GwRelay *r, Completion *cp)
 {
-  cp->func (r, cp->uri, cp->ok, cp->detail, cp->data);
+  cp->func (r, cp->uri, cp->result, cp->detail, cp->data);
   msrp_uri_unref (cp->uri);
   g_free (cp->detail);
   g_free (cp);
@@ -1215,11 +1217,12 @@ completion_run (GwRelay *r, Completion *cp)
 
 /* The gw_relay_connect_session() of @s has ended. */
 static void
-connect_finish (Session *s, gboolean ok, const char *detail)
+connect_finish (Session *s, GwRelayConnectResult result, const char *detail)
 {
   GwRelay *r = s->relay;
   Connect *cn = g_steal_pointer (&s->connect);
   g_autoptr (GwLogEvent) ev = NULL;
+  gboolean ok = result == GW_RELAY_CONNECT_OK;
 
   if (cn == NULL)
     return;
@@ -1243,7 +1246,9 @@ connect_finish (Session *s, gboolean ok, const char *detail)
   else
     gw_log_event_emit (ev, "session %s: connecting to %s failed: %s", s->id,
                        msrp_uri_get_text (s->party), detail);
-  completion_queue (r, cn->func, cn->data, s->uri, ok, detail);
+  completion_queue (r, cn->func, cn->data, s->uri,
+                    result == GW_RELAY_CONNECT_NO_CONNECTION && cn->reached
+                      ? GW_RELAY_CONNECT_BIND_FAILED : result, detail);
   g_free (cn);
 }
 
@@ -1280,7 +1285,7 @@ session_remove (Session *s, const char *event, const char *reason)
   GwRelay *r = s->relay;
 
   if (s->connect != NULL)
-    connect_finish (s, FALSE, "session closed");
+    connect_finish (s, GW_RELAY_CONNECT_CANCELLED, "session closed");
   session_log (s, event, reason);
   if (s->conn != NULL)
     g_ptr_array_remove_fast (s->conn->sessions, s);
@@ -1306,7 +1311,7 @@ bind_failed (Session *s, const char *detail)
 {
   Conn *c = s->conn;
 
-  connect_finish (s, FALSE, detail);
+  connect_finish (s, GW_RELAY_CONNECT_NO_CONNECTION, detail);
   session_unbind (s, "binding failed");
   if (c != NULL && c->sessions->len == 0)
     conn_drop (c, "bind_failed", detail, TRUE);
@@ -1545,7 +1550,8 @@ conn_detach (Conn *c)
 
     if (s->kind == SESSION_PREAUTH) {
       if (s->connect != NULL)
-        connect_finish (s, FALSE, c->close_detail != NULL ? c->close_detail
+        connect_finish (s, GW_RELAY_CONNECT_NO_CONNECTION,
+                        c->close_detail != NULL ? c->close_detail
                         : "connection closed");
       session_unbind (s, c->close_reason != NULL ? c->close_reason
                       : "connection closed");
@@ -1811,6 +1817,7 @@ on_connected (GwConn *gw, gpointer data)
 
     /* The binding SEND goes out now (flush_ctrl below): its
      * report-timeout starts (RFC 4976 section 6.4.1). */
+    s->connect->reached = TRUE;
     s->connect->deadline = g_get_monotonic_time () + r->report_timeout_us;
     g_queue_push_tail (&r->bind_timers, s);
     s->connect->timer_link = r->bind_timers.tail;
@@ -2207,7 +2214,7 @@ handle_response (Conn *c)
       g_autofree char *detail = NULL;
 
       if (code == MSRP_STATUS_OK) {
-        connect_finish (s, TRUE, NULL);
+        connect_finish (s, GW_RELAY_CONNECT_OK, NULL);
         return;
       }
       detail = g_strdup_printf ("the party answered the binding SEND with "

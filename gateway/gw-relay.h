@@ -122,12 +122,23 @@ MsrpUri *gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
 gboolean gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
                                  GError **error);
 
-/* Called once when gw_relay_connect_session() ends: @ok TRUE when the 200
- * to the binding SEND arrived; otherwise @detail says why in plain words.
+/* How a gw_relay_connect_session() ended; what it proves about the
+ * party's address is the negotiator's business. */
+typedef enum {
+  GW_RELAY_CONNECT_OK,            /* the 200 to the binding SEND arrived */
+  GW_RELAY_CONNECT_NO_CONNECTION, /* no connection could be made (refused,
+                                   * unreachable, timed out, TLS failed) */
+  GW_RELAY_CONNECT_BIND_FAILED,   /* connected, but the binding SEND failed
+                                   * (a non-200, no answer, closed) */
+  GW_RELAY_CONNECT_CANCELLED,     /* the session was closed first */
+} GwRelayConnectResult;
+
+/* Called once when gw_relay_connect_session() ends; unless @result is OK,
+ * @detail says why in plain words.
  * @session: (transfer none): the URI given to gw_relay_connect_session(). */
 typedef void (*GwRelayConnectFunc) (GwRelay *relay, MsrpUri *session,
-                                    gboolean ok, const char *detail,
-                                    gpointer user_data);
+                                    GwRelayConnectResult result,
+                                    const char *detail, gpointer user_data);
 
 /* The gateway connects to @session's party itself (RFC 6135 section 4.2.2,
  * where the party is passive): a new outbound connection, dedicated to the

@@ -334,6 +334,8 @@ START_TEST (test_relay_rewrite)
   ck_assert_uint_eq (gw_bencode_list_get_length (streams), 1);
   s0 = gw_bencode_list_get (streams, 0);
   ck_assert_str_eq (str (s0, "plan"), "relay");
+  ck_assert_str_eq (str (s0, "setup-to-answerer"), "actpass");
+  ck_assert_str_eq (str (s0, "setup-to-offerer"), "passive");
   ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (s0, "media")),
                     1);
   ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
@@ -555,7 +557,7 @@ accept_frame (int lfd, char *buf, gsize size)
 }
 
 /* A passive answerer: the gateway connects and binds with a bodiless
- * SEND; a closed port is measured unreachable and the next call from that
+ * SEND, which proves the address reachable; the next call from that
  * address is decided on that fact. */
 START_TEST (test_gateway_connects)
 {
@@ -604,24 +606,26 @@ START_TEST (test_gateway_connects)
                                 "\"call_id\":\"g-1\"", NULL), 1);
   close (fd);
 
-  /* A passive answerer on a closed port: measured unreachable. */
+  /* A passive answerer on a closed port: the connect fails, but a refused
+   * connection proves nothing about the address. */
   close (lfd);
   dead = party_sdp ("127.0.0.1", port, "ddd", "passive");
   o2 = ng (request ("offer", "g-2", "203.0.113.20", offer, NULL));
   a2 = ng (request ("answer", "g-2", "127.0.0.1", dead, NULL));
   assert_ok (a2);
-  RUN_UNTIL (log_count ("reachability_measured", "\"reachable\":false",
-                        NULL) == 1, 5000);
-  ck_assert_uint_eq (log_count ("party_connect_failed", "\"call_id\":\"g-2\"",
-                                NULL), 1);
-  /* The next offer from that address, which looks public, is relayed on
-   * the measured fact. */
+  RUN_UNTIL (log_count ("party_connect_failed", "\"call_id\":\"g-2\"",
+                        "refused", NULL) == 1, 5000);
+  ck_assert_uint_eq (log_count ("reachability_measured", NULL), 1);
+  /* The next offer from 127.0.0.1 would be relayed on the guess (its
+   * address is not where its signalling came from), but the gateway
+   * measured it reachable: direct, and the reason says so. */
   offer2 = party_sdp ("127.0.0.1", 7100, "eee", "actpass");
-  o3 = ng (request ("offer", "g-3", "127.0.0.1", offer2, NULL));
+  o3 = ng (request ("offer", "g-3", "203.0.113.5", offer2, NULL));
   assert_ok (o3);
-  g_free (gateway_uri (str (o3, "sdp")));
+  ck_assert_str_eq (str (o3, "sdp"), offer2);
   ck_assert_uint_eq (log_count ("plan_decided", "\"call_id\":\"g-3\"",
-                                "measured unreachable", NULL), 1);
+                                "\"plan\":\"direct\"", "measured reachable",
+                                NULL), 1);
 }
 END_TEST
 

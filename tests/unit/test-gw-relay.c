@@ -2057,18 +2057,20 @@ assert_info (Relay *r, MsrpUri *u, gboolean bound, guint64 mf, guint64 bf,
 typedef struct {
   guint calls;
   gboolean ok;
+  GwRelayConnectResult result;
   char *detail;
 } Done;
 
 static void
-on_done (GwRelay *relay, MsrpUri *session, gboolean ok, const char *detail,
-         gpointer data)
+on_done (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
+         const char *detail, gpointer data)
 {
   Done *d = data;
 
   ck_assert_ptr_nonnull (session);
   d->calls++;
-  d->ok = ok;
+  d->ok = result == GW_RELAY_CONNECT_OK;
+  d->result = result;
   g_free (d->detail);
   d->detail = g_strdup (detail);
 }
@@ -2458,11 +2460,12 @@ typedef enum {
 static const struct {
   FailMode mode;
   const char *detail;
+  GwRelayConnectResult result;
 } connect_fail_cases[] = {
-  { FAIL_REFUSED, "refused" },
-  { FAIL_RESPONSE, "403 go away" },
-  { FAIL_SILENT, "report-timeout" },
-  { FAIL_CLOSED, "session closed" },
+  { FAIL_REFUSED, "refused", GW_RELAY_CONNECT_NO_CONNECTION },
+  { FAIL_RESPONSE, "403 go away", GW_RELAY_CONNECT_BIND_FAILED },
+  { FAIL_SILENT, "report-timeout", GW_RELAY_CONNECT_BIND_FAILED },
+  { FAIL_CLOSED, "session closed", GW_RELAY_CONNECT_CANCELLED },
 };
 
 START_TEST (test_preauth_connect_fails)
@@ -2507,6 +2510,7 @@ START_TEST (test_preauth_connect_fails)
   }
   RUN_UNTIL (done.calls == 1, 5000);
   ck_assert (!done.ok);
+  ck_assert_int_eq (done.result, connect_fail_cases[_i].result);
   ck_assert_msg (done.detail != NULL &&
                  strstr (done.detail, connect_fail_cases[_i].detail) != NULL,
                  "detail: %s", done.detail);
