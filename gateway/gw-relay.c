@@ -2826,11 +2826,14 @@ on_filter (GwListener *listener, GSocketAddress *peer, gpointer data)
   return TRUE;
 }
 
+/* Take @gw as an inbound connection: its sessions are bound by its
+ * requests; @port and @scheme name the listener (URI) it came in by.
+ * @fields: NULL-terminated key, value pairs added to connection_accepted
+ * (nullable). */
 static void
-on_accept (GwListener *listener, GwConn *gw, gpointer data)
+accept_conn (GwRelay *r, GwConn *gw, MsrpScheme scheme, guint16 port,
+             const char *const *fields)
 {
-  Listener *l = data;
-  GwRelay *r = l->relay;
   Conn *c = conn_alloc (r);
   g_autoptr (GwLogEvent) ev = NULL;
   const char *peer = gw_conn_get_peer_address (gw);
@@ -2840,8 +2843,8 @@ on_accept (GwListener *listener, GwConn *gw, gpointer data)
   c->gw = gw_conn_ref (gw);
   c->id = gw_conn_get_id (gw);
   c->inbound = TRUE;
-  c->scheme = l->scheme;
-  c->local_port = l->port;
+  c->scheme = scheme;
+  c->local_port = port;
   c->peer = g_strdup (peer);
   /* "127.0.0.1:5000" / "[::1]:5000" -> the address, as the filter keyed
    * it. */
@@ -2866,8 +2869,19 @@ on_accept (GwListener *listener, GwConn *gw, gpointer data)
   gw_log_event_add_str (ev, "peer", peer);
   gw_log_event_add_str (ev, "local", gw_conn_get_local_address (gw));
   gw_log_event_add_str (ev, "transport", gw_conn_get_transport_name (gw));
+  for (guint i = 0; fields != NULL && fields[i] != NULL &&
+                    fields[i + 1] != NULL; i += 2)
+    gw_log_event_add_str (ev, fields[i], fields[i + 1]);
   gw_log_event_emit (ev, "accepted connection %" G_GUINT64_FORMAT " from %s",
                      c->id, peer);
+}
+
+static void
+on_accept (GwListener *listener, GwConn *gw, gpointer data)
+{
+  Listener *l = data;
+
+  accept_conn (l->relay, gw, l->scheme, l->port, NULL);
 }
 
 /* --- the relay ---------------------------------------------------------- */
@@ -2944,6 +2958,31 @@ gw_relay_add_listener (GwRelay *relay, GwListener *listener,
   l->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr));
   g_ptr_array_add (relay->listeners, l);
   gw_listener_set_callbacks (listener, on_filter, on_accept, l, NULL);
+}
+
+gboolean
+gw_relay_adopt_connection (GwRelay *relay, GwConn *conn, MsrpScheme scheme,
+                           const char *const *fields, GError **error)
+{
+  Listener *l = NULL;
+
+  g_return_val_if_fail (relay != NULL && conn != NULL, FALSE);
+  for (guint i = 0; i < relay->listeners->len && l == NULL; i++)
+    if (((Listener *) relay->listeners->pdata[i])->scheme == scheme)
+      l = relay->listeners->pdata[i];
+  if (l == NULL) {
+    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
+                 "no %s listener whose URIs the connection could use",
+                 scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
+    return FALSE;
+  }
+  if (relay->freeing) {
+    g_set_error_literal (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                         "the relay is shutting down");
+    return FALSE;
+  }
+  accept_conn (relay, conn, scheme, l->port, fields);
+  return TRUE;
 }
 
 void

@@ -72,6 +72,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwRelay, gw_relay_free)
 void gw_relay_add_listener (GwRelay *relay, GwListener *listener,
                             MsrpScheme scheme);
 
+/* Relay @conn (a reference is taken; its callbacks are replaced) as if a
+ * listener of @scheme had accepted it: a connection that is not a socket of
+ * ours, such as the selected pair of an ICE-TCP leg (gw_conn_new_from_stream
+ * ()).  Its sessions are bound by its requests like any inbound
+ * connection's; the connection limits are not checked (the caller made it).
+ * @fields: NULL-terminated key, value pairs for its connection_accepted
+ * event, e.g. the ICE pair's candidate types (nullable).
+ * Returns: FALSE with @error when there is no listener of @scheme (whose
+ * URIs the party was given) or the relay is shutting down. */
+gboolean gw_relay_adopt_connection (GwRelay *relay, GwConn *conn,
+                                    MsrpScheme scheme,
+                                    const char *const *fields,
+                                    GError **error);
+
 /* Stop accepting: release every listener (their sockets close when no one
  * else holds them).  Live connections go on. */
 void gw_relay_close_listeners (GwRelay *relay);

@@ -2268,6 +2268,85 @@ END_TEST
 /* Both parties connect to the gateway and bind with their first SEND;
  * messages both ways, counted per direction; close_session closes the
  * connection and logs the counters. */
+/* A connection that is not a socket of ours (an ICE-TCP pair's stream,
+ * here a GIOStream over a loopback TCP socket) is adopted and relayed like
+ * an accepted one: bound by X's first SEND, messages both ways, counters,
+ * and connection_accepted with its transport and the caller's fields. */
+START_TEST (test_adopt_connection)
+{
+  Pre p = { 0 };
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) y = NULL;
+  g_autoptr (GSocket) sock = NULL;
+  g_autoptr (GSocketConnection) sconn = NULL;
+  g_autoptr (GwConn) gw = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *to_x = NULL;
+  g_autofree char *to_y = NULL;
+  g_autofree char *bind_send = NULL;
+  g_autofree char *t1 = next_tid ();
+  g_autoptr (Frame) ok = NULL;
+  struct sockaddr_in sin = { .sin_family = AF_INET };
+  socklen_t len = sizeof sin;
+  const char *const fields[] = { "local_candidate", "host tcp-passive",
+                                 "remote_candidate", "srflx tcp-active",
+                                 NULL };
+  int lfd, afd;
+
+  pre_init (&p, NULL, PX, PY, TRUE);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
+  /* X's end arrives through a socket the relay does not listen on. */
+  sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sin, sizeof sin), 0);
+  ck_assert_int_eq (listen (lfd, 1), 0);
+  ck_assert_int_eq (getsockname (lfd, (struct sockaddr *) &sin, &len), 0);
+  x = client_connect ("x", ntohs (sin.sin_port));
+  afd = accept (lfd, NULL, NULL);
+  ck_assert_int_ge (afd, 0);
+  close (lfd);
+  sock = g_socket_new_from_fd (afd, &error);
+  ck_assert_msg (sock != NULL, "%s", error ? error->message : "");
+  sconn = g_socket_connection_factory_create_connection (sock);
+  gw = gw_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
+                                "198.51.100.7:9", "203.0.113.1:50000", NULL,
+                                &error);
+  ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
+  ck_assert (!gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRPS,
+                                         NULL, &error));
+  ck_assert (g_error_matches (error, GW_RELAY_ERROR,
+                              GW_RELAY_ERROR_NO_LISTENER));
+  g_clear_error (&error);
+  ck_assert (gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRP,
+                                        fields, &error));
+  ck_assert_uint_eq (log_count ("connection_accepted",
+                                "\"peer\":\"198.51.100.7:9\"",
+                                "\"transport\":\"ice-tcp\"",
+                                "\"remote_candidate\":\"srflx tcp-active\"",
+                                NULL), 1);
+  y = client_connect ("y", p.r->port);
+  x->answer_sends = TRUE;
+  y->answer_sends = TRUE;
+
+  bind_send = empty_send (t1, to_y, PX);
+  client_send (x, bind_send);
+  ok = client_frame (x, 3000);
+  assert_response (ok, t1, 200);
+  RUN_UNTIL (log_count ("session_bound", "\"party\":\"" PX "\"",
+                        "\"peer\":\"198.51.100.7:9\"", NULL) == 1, 3000);
+  send_ok (y, to_x, PY, "msg-y1", "hello x");
+  expect_send (x, PX, to_y, "msg-y1", "hello x");
+  send_ok (x, to_y, PX, "msg-x1", "hi");
+  expect_send (y, PY, to_x, "msg-x1", "hi");
+  RUN_UNTIL (log_count ("message_relayed", "\"outcome\":\"delivered\"",
+                        NULL) == 2, 3000);
+  assert_info (p.r, p.ux, TRUE, 1, 2, 1, 7);
+  assert_info (p.r, p.uy, TRUE, 1, 7, 1, 2);
+  pre_clear (&p);
+}
+END_TEST
+
 START_TEST (test_preauth_both_active)
 {
   Pre p = { 0 };
@@ -2767,6 +2846,7 @@ main (void)
   tcase_add_loop_test (tc_fwd, test_preauth_stranger, 0,
                        G_N_ELEMENTS (stranger_cases));
   tcase_add_test (tc_fwd, test_preauth_both_active);
+  tcase_add_test (tc_fwd, test_adopt_connection);
   tcase_add_test (tc_fwd, test_preauth_gateway_connects);
   tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
                        G_N_ELEMENTS (connect_fail_cases));
