@@ -131,6 +131,7 @@ typedef enum {
   BLOCK_SELF,     /* this connection's own writer is full */
   BLOCK_START,    /* in rx.out's FIFO, waiting to start the frame */
   BLOCK_DRAIN,    /* rx.out is congested mid-frame */
+  BLOCK_PARTY,    /* toward a paired party that has not connected yet */
 } RxBlock;
 
 typedef struct {
@@ -153,6 +154,7 @@ typedef struct {
   char *session_id;        /* first session of the path, for the log */
   char *from_sid;          /* toward a paired party: the sender's session */
   char *to_sid;            /* ... and the receiver's, for their counters */
+  gint64 party_deadline;   /* BLOCK_PARTY: until when to wait, 0: not */
 } Rx;
 
 struct _Conn {
@@ -192,6 +194,7 @@ struct _Conn {
   /* writing */
   Conn *owner_conn;        /* whose frame is in flight here */
   GQueue waiters;          /* Conn (references), BLOCK_START on us */
+  GList *party_link;       /* in relay->party_waiters (BLOCK_PARTY) */
   GQueue ctrl;             /* GBytes behind the frame in flight */
   gsize ctrl_bytes;
   GHashTable *txns;        /* out tid -> Txn (owned) */
@@ -279,6 +282,8 @@ struct _GwRelay {
   GHashTable *sessions;    /* id -> Session (owned) */
   GSequence *expiry;       /* Session, by expires_at */
   GQueue bind_timers;      /* Session with a Connect, by deadline */
+  GQueue party_waiters;    /* Conn (references) in BLOCK_PARTY, by
+                            * deadline */
   GQueue completions;      /* Completion, for the work source */
   GQueue txn_timers;       /* Txn, by deadline */
   GQueue probation;        /* Conn, by probation_deadline */
@@ -931,6 +936,8 @@ txn_unanswered (Txn *t, gboolean timed_out)
 
 /* --- the deadline timer and the work queue ----------------------------- */
 
+static void party_wait_end (Conn *c);
+
 static gboolean
 timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
 {
@@ -955,6 +962,9 @@ timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
 
     conn_drop (c, "probation_timeout", detail, TRUE);
   }
+  while ((c = g_queue_peek_head (&r->party_waiters)) != NULL &&
+         c->rx.party_deadline <= now)
+    party_wait_end (c);   /* kicked: route_request answers 481 now */
   while ((bs = g_queue_peek_head (&r->bind_timers)) != NULL &&
          bs->connect->deadline <= now) {
     g_autofree char *detail = g_strdup_printf (
@@ -983,9 +993,12 @@ timer_update (GwRelay *r)
   Txn *t = g_queue_peek_head (&r->txn_timers);
   Conn *c = g_queue_peek_head (&r->probation);
   Session *bs = g_queue_peek_head (&r->bind_timers);
+  Conn *pw = g_queue_peek_head (&r->party_waiters);
 
   if (t != NULL)
     next = t->deadline;
+  if (pw != NULL && (next < 0 || pw->rx.party_deadline < next))
+    next = pw->rx.party_deadline;
   if (c != NULL && (next < 0 || c->probation_deadline < next))
     next = c->probation_deadline;
   if (bs != NULL && (next < 0 || bs->connect->deadline < next))
@@ -1055,6 +1068,21 @@ kick (Conn *c)
   c->kick_queued = TRUE;
   g_queue_push_tail (&r->kicks, conn_ref (c));
   g_source_set_ready_time (r->work, 0);
+}
+
+/* @c stops waiting for a paired party (it connected, or the wait ran
+ * out): out of the queue, and kicked to route its frame again. */
+static void
+party_wait_end (Conn *c)
+{
+  GwRelay *r = c->relay;
+
+  if (c->party_link == NULL)
+    return;
+  g_queue_delete_link (&r->party_waiters, c->party_link);
+  c->party_link = NULL;
+  kick (c);
+  conn_unref (c);
 }
 
 /* --- sessions ------------------------------------------------------------ */
@@ -1148,8 +1176,21 @@ session_log (Session *s, const char *event, const char *reason)
 static void
 session_bind (Session *s, Conn *c)
 {
+  GwRelay *r = s->relay;
+  GQueue waiting = r->party_waiters;
+
   s->conn = c;
   g_ptr_array_add (c->sessions, s);
+  /* Frames held for a party that had not connected try again; those for
+   * other parties wait on with their deadlines. */
+  if (s->kind == SESSION_PREAUTH && waiting.length > 0) {
+    g_autoptr (GPtrArray) all = g_ptr_array_new ();
+
+    for (GList *l = waiting.head; l != NULL; l = l->next)
+      g_ptr_array_add (all, l->data);
+    for (guint i = 0; i < all->len; i++)
+      party_wait_end (all->pdata[i]);
+  }
 }
 
 /* A pre-authorised session bound to @c (RFC 6135 section 4.2.2): by the
@@ -1473,6 +1514,11 @@ conn_detach (Conn *c)
       if (g_queue_remove (&out->waiters, c))
         conn_unref (c);
     }
+  }
+  if (c->party_link != NULL) {
+    g_queue_delete_link (&r->party_waiters, c->party_link);
+    c->party_link = NULL;
+    conn_unref (c);
   }
   if (rx->msg != NULL)
     msg_interrupt (rx->msg, "sender connection closed mid-message");
@@ -2423,6 +2469,7 @@ route_request (Conn *c)
   }
   if (is_send && c->inbound)
     bind_preauthorized (c, first, h);
+  g_free (rx->session_id);
   rx->session_id = g_strdup (first->id);
   for (;;) {
     Session *s = session_find (r, to->pdata[n]);
@@ -2455,15 +2502,28 @@ route_request (Conn *c)
         return;
       }
       if (s->conn == NULL) {
-        /* Its peer's binding SEND (bodiless) has done its job; anything
-         * else cannot go on. */
+        gint64 now = g_get_monotonic_time ();
+
+        /* Its peer's binding SEND (bodiless) has done its job. */
         if (is_send && !rx->has_body) {
           discard (c, MSRP_STATUS_OK, NULL);
           note_success (c);
-        } else {
-          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
-                   "the party has not connected yet");
+          return;
         }
+        /* Both parties connect once they have the SDP, in no set order
+         * (RFC 6135 section 4.2.2): hold the frame, and the sender by not
+         * reading it, until the party binds, for up to report-timeout. */
+        if (rx->party_deadline == 0)
+          rx->party_deadline = now + r->report_timeout_us;
+        if (now < rx->party_deadline) {
+          rx->block = BLOCK_PARTY;
+          g_queue_push_tail (&r->party_waiters, conn_ref (c));
+          c->party_link = r->party_waiters.tail;
+          timer_update (r);
+          return;
+        }
+        discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, "the party did not "
+                 "connect within report-timeout");
         return;
       }
       target = s->conn;
@@ -2761,6 +2821,14 @@ conn_resume (Conn *c)
     break;
   case BLOCK_START:
     goto out;
+  case BLOCK_PARTY:
+    if (c->party_link != NULL)
+      goto out;   /* still waiting */
+    rx->block = BLOCK_NONE;
+    route_request (c);
+    if (c->detached || rx->block != BLOCK_NONE)
+      goto out;
+    break;
   case BLOCK_DRAIN:
     if (rx->out != NULL && rx->out->gw != NULL && !rx->out->detached &&
         gw_conn_is_congested (rx->out->gw))
@@ -3333,7 +3401,8 @@ gw_relay_get_stats (GwRelay *r, GwRelayStats *st)
     Conn *c = key;
 
     st->connections++;
-    st->frames_waiting += c->rx.block == BLOCK_START;
+    st->frames_waiting += c->rx.block == BLOCK_START ||
+                          c->rx.block == BLOCK_PARTY;
     st->readers_paused += c->paused;
     st->queued_bytes += c->ctrl_bytes;
     if (c->pending != NULL)

@@ -223,7 +223,8 @@ typedef struct {
                               * connection, plus input set aside while a
                               * connection is paused */
   guint frames_in_flight;    /* frames being streamed through now */
-  guint frames_waiting;      /* frames waiting for a busy writer */
+  guint frames_waiting;      /* frames waiting for a busy writer, or for
+                              * a paired party to connect */
   guint readers_paused;      /* connections not read (backpressure) */
   guint pending_transactions;/* forwarded requests awaiting a response */
 } GwRelayStats;

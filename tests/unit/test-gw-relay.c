@@ -2347,6 +2347,96 @@ START_TEST (test_adopt_connection)
 }
 END_TEST
 
+/* The parties connect in no set order: X's message toward Y, who has not
+ * connected yet, is held (and X not read) until Y binds, then delivered;
+ * one held longer than report-timeout (1 s here) gets 481. */
+START_TEST (test_preauth_party_late)
+{
+  Pre p = { 0 };
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) y = NULL;
+  g_autofree char *to_x = NULL;
+  g_autofree char *to_y = NULL;
+  g_autofree char *b1 = NULL;
+  g_autofree char *b2 = NULL;
+  g_autofree char *m1 = NULL;
+  g_autofree char *m2 = NULL;
+  g_autofree char *t1 = next_tid ();
+  g_autofree char *t2 = next_tid ();
+  g_autofree char *t3 = next_tid ();
+  g_autoptr (Frame) f1 = NULL;
+  g_autoptr (Frame) f2 = NULL;
+  g_autoptr (Frame) f3 = NULL;
+  g_autoptr (Frame) f4 = NULL;
+  GwRelayStats st;
+
+  pre_init (&p, NULL, PX, PY, TRUE);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
+  x = client_connect ("x", p.r->port);
+  x->answer_sends = TRUE;
+  b1 = empty_send (t1, to_y, PX);
+  client_send (x, b1);
+  f1 = client_frame (x, 3000);
+  assert_response (f1, t1, 200);
+  m1 = send_text (t2, to_y, PX, "early", NULL, "before you came");
+  client_send (x, m1);
+  run_for (300);
+  ck_assert_uint_eq (g_queue_get_length (&x->frames), 0);
+  gw_relay_get_stats (p.r->relay, &st);
+  ck_assert_uint_eq (st.frames_waiting, 1);
+
+  y = client_connect ("y", p.r->port);
+  y->answer_sends = TRUE;
+  b2 = empty_send (t3, to_x, PY);
+  client_send (y, b2);
+  /* Y's binding SEND gets its 200 and goes on to X (bound); X's held
+   * message reaches Y and X gets its 200: two frames each, in either
+   * order. */
+  for (guint i = 0; i < 2; i++) {
+    g_autoptr (Frame) fy = client_frame (y, 3000);
+    g_autoptr (Frame) fx = client_frame (x, 3000);
+
+    if (msrp_head_is_request (fy->head)) {
+      ck_assert_str_eq (hdr (fy, MSRP_HEADER_MESSAGE_ID), "early");
+      ck_assert_uint_eq (fy->body_len, 15);
+    } else {
+      assert_response (fy, t3, 200);
+    }
+    if (msrp_head_is_request (fx->head))
+      ck_assert_str_eq (hdr (fx, MSRP_HEADER_FROM_PATH), to_y);
+    else
+      assert_response (fx, t2, 200);
+  }
+  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"early\"",
+                        "\"outcome\":\"delivered\"", NULL) == 1, 3000);
+  assert_info (p.r, p.ux, TRUE, 1, 15, 1, 0);
+  pre_clear (&p);
+  g_clear_pointer (&x, client_free);
+  g_clear_pointer (&y, client_free);
+
+  /* Nobody comes: 481 after report-timeout. */
+  pre_init (&p, NULL, PX, PY, TRUE);
+  x = client_connect ("x2", p.r->port);
+  {
+    g_autofree char *tb = next_tid ();
+    g_autofree char *tm = next_tid ();
+    g_autofree char *bind2 = NULL;
+    g_autofree char *to_y2 = g_strdup_printf ("%s %s", p.uy_text, PY);
+
+    bind2 = empty_send (tb, to_y2, PX);
+    client_send (x, bind2);
+    f3 = client_frame (x, 3000);
+    assert_response (f3, tb, 200);
+    m2 = send_text (tm, to_y2, PX, "lonely", NULL, "anyone?");
+    client_send (x, m2);
+    f4 = client_frame (x, 3000);
+    assert_response (f4, tm, 481);
+  }
+  pre_clear (&p);
+}
+END_TEST
+
 START_TEST (test_preauth_both_active)
 {
   Pre p = { 0 };
@@ -2847,6 +2937,7 @@ main (void)
                        G_N_ELEMENTS (stranger_cases));
   tcase_add_test (tc_fwd, test_preauth_both_active);
   tcase_add_test (tc_fwd, test_adopt_connection);
+  tcase_add_test (tc_fwd, test_preauth_party_late);
   tcase_add_test (tc_fwd, test_preauth_gateway_connects);
   tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
                        G_N_ELEMENTS (connect_fail_cases));
