@@ -17,6 +17,7 @@ typedef enum {
   KEY_LOG_FORMAT,
   KEY_LOG_LEVEL,
   KEY_POLICY,
+  KEY_IPS,         /* ';'-separated IP addresses, no ports */
 } KeyType;
 
 typedef struct {
@@ -57,6 +58,15 @@ static const KeySpec keys[] = {
   { "negotiator", "call-timeout", KEY_UINT, F (call_timeout), 1, 604800 },
   { "negotiator", "reachability-ttl", KEY_UINT, F (reachability_ttl), 0,
     604800 },
+  { "ice", "enabled", KEY_BOOL, F (ice_enabled), 0, 0 },
+  { "ice", "addresses", KEY_IPS, F (ice_addresses), 0, 0 },
+  { "ice", "port-min", KEY_UINT, F (ice_port_min), 0, 65535 },
+  { "ice", "port-max", KEY_UINT, F (ice_port_max), 0, 65535 },
+  { "ice", "stun-server", KEY_ADDRS, F (ice_stun_server), 0, 0 },
+  { "ice", "turn-server", KEY_ADDRS, F (ice_turn_server), 0, 0 },
+  { "ice", "turn-username", KEY_STRING, F (ice_turn_username), 0, 0 },
+  { "ice", "turn-password", KEY_STRING, F (ice_turn_password), 0, 0 },
+  { "ice", "timeout", KEY_UINT, F (ice_timeout), 1, 300 },
   { "log", "format", KEY_LOG_FORMAT, F (log_format), 0, 0 },
   { "log", "level", KEY_LOG_LEVEL, F (log_level), 0, 0 },
 };
@@ -89,6 +99,11 @@ gw_config_new_default (void)
   c->neg_policy = GW_NEG_POLICY_AUTO;
   c->call_timeout = 3600;
   c->reachability_ttl = 3600;
+  c->ice_enabled = TRUE;
+  c->ice_addresses = g_ptr_array_new_with_free_func (g_object_unref);
+  c->ice_stun_server = gw_addr_list_parse ("", NULL);
+  c->ice_turn_server = gw_addr_list_parse ("", NULL);
+  c->ice_timeout = 10;
   c->log_format = GW_LOG_FORMAT_JSON;
   c->log_level = G_LOG_LEVEL_INFO;
   c->source = g_strdup ("embedded default");
@@ -110,6 +125,11 @@ gw_config_free (GwConfig *c)
   g_free (c->tls_ca_file);
   g_free (c->auth_realm);
   g_free (c->auth_users_file);
+  g_clear_pointer (&c->ice_addresses, g_ptr_array_unref);
+  g_clear_pointer (&c->ice_stun_server, g_ptr_array_unref);
+  g_clear_pointer (&c->ice_turn_server, g_ptr_array_unref);
+  g_free (c->ice_turn_username);
+  g_free (c->ice_turn_password);
   g_free (c->source);
   g_free (c);
 }
@@ -212,6 +232,27 @@ set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
     if (!gw_log_level_parse (value, FIELD (c, spec, GLogLevelFlags), &local))
       return value_error (error, spec, "%s", local->message);
     return TRUE;
+  case KEY_IPS: {
+    GPtrArray **slot = FIELD (c, spec, GPtrArray *);
+    g_auto (GStrv) items = g_strsplit (value, ";", -1);
+    g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (
+                                   g_object_unref);
+
+    for (guint i = 0; items[i] != NULL; i++) {
+      const char *item = g_strstrip (items[i]);
+      GInetAddress *a;
+
+      if (*item == '\0')
+        continue;
+      a = g_inet_address_new_from_string (item);
+      if (a == NULL)
+        return value_error (error, spec, "'%s' is not an IP address", item);
+      g_ptr_array_add (list, a);
+    }
+    g_ptr_array_unref (*slot);
+    *slot = g_steal_pointer (&list);
+    return TRUE;
+  }
   case KEY_POLICY: {
     GwNegPolicy policy;
 
@@ -266,6 +307,24 @@ check_consistency (GwConfig *c, GError **error)
   if (c->listen_msrp->len == 0 && c->listen_msrps->len == 0) {
     g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
                  "[listen] msrp: no msrp and no msrps listener configured");
+    return FALSE;
+  }
+  if (c->ice_port_min > c->ice_port_max) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[ice] port-max: %u is less than port-min (%u)",
+                 c->ice_port_max, c->ice_port_min);
+    return FALSE;
+  }
+  if (c->ice_stun_server->len > 1 || c->ice_turn_server->len > 1) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[ice] %s: one server, not a list",
+                 c->ice_stun_server->len > 1 ? "stun-server" : "turn-server");
+    return FALSE;
+  }
+  if (c->ice_turn_server->len > 0 &&
+      (c->ice_turn_username == NULL || c->ice_turn_password == NULL)) {
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[ice] turn-server: needs turn-username and turn-password");
     return FALSE;
   }
   if (c->auth_realm == NULL)

@@ -51,6 +51,15 @@ typedef struct {
   int neg_policy;            /* GwNegPolicy (gw-negotiator.h) */
   guint call_timeout;        /* seconds */
   guint reachability_ttl;    /* seconds, 0: measured facts not kept */
+  /* [ice] */
+  gboolean ice_enabled;
+  GPtrArray *ice_addresses;  /* GInetAddress; empty: libnice's choice */
+  guint ice_port_min, ice_port_max;
+  GPtrArray *ice_stun_server;/* GSocketAddress, at most one */
+  GPtrArray *ice_turn_server;
+  char *ice_turn_username;
+  char *ice_turn_password;
+  guint ice_timeout;         /* seconds */
   /* [log] */
   GwLogFormat log_format;
   GLogLevelFlags log_level;

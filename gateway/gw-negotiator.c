@@ -86,6 +86,15 @@ in_range (GInetAddress *addr, const Range *r)
          g_inet_address_mask_matches (mask, addr);
 }
 
+gboolean
+gw_neg_address_is_public (GInetAddress *addr)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (private_ranges); i++)
+    if (in_range (addr, &private_ranges[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /* An IP literal from an SDP address or URI host ("[::1]" has brackets). */
 static GInetAddress *
 literal (const char *host)

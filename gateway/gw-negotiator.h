@@ -93,6 +93,10 @@ void gw_neg_party_from_stream (GwNegParty *party, MsrpSdpStream *stream,
                                GInetAddress *received_from,
                                gboolean trust_address);
 
+/* Whether @addr is outside the private ranges above (RFC 1918, RFC 6598,
+ * link-local, ULA, unspecified). */
+gboolean gw_neg_address_is_public (GInetAddress *addr);
+
 /* The address whose measured facts apply to @stream's party: the c=
  * address as an IP literal, or NULL.  (transfer full) (nullable) */
 GInetAddress *gw_neg_stream_address (MsrpSdpStream *stream);

@@ -43,6 +43,15 @@ static const struct {
     "reachability-ttl=0\n", NULL },
   { "bad policy", "[negotiator]\npolicy=sometimes\n",
     "[negotiator] policy: 'sometimes' is not auto, always or never" },
+  { "ice", "[ice]\nenabled=false\naddresses=203.0.113.1; 2001:db8::1\n"
+    "port-min=50000\nport-max=50100\nstun-server=203.0.113.9:3478\n"
+    "timeout=5\n", NULL },
+  { "ice address with a port", "[ice]\naddresses=203.0.113.1:50000\n",
+    "[ice] addresses: '203.0.113.1:50000' is not an IP address" },
+  { "ice ports upside down", "[ice]\nport-min=6000\nport-max=5000\n",
+    "[ice] port-max: 5000 is less than port-min (6000)" },
+  { "turn without credentials", "[ice]\nturn-server=203.0.113.9:3478\n",
+    "[ice] turn-server: needs turn-username and turn-password" },
   { "zero call-timeout", "[negotiator]\ncall-timeout=0\n",
     "[negotiator] call-timeout: '0' is not a whole number from 1" },
 };
