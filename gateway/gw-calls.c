@@ -3,12 +3,26 @@
 
 #include <string.h>
 
+#include "gw-ice.h"
 #include "gw-log.h"
 #include "gw-negotiator.h"
 #include "msrp-sdp.h"
 
 /* How often calls are checked for expiry, at most. */
 #define SWEEP_MAX_S 10
+/* How long an offer or answer waits for the gateway's ICE candidates
+ * before it is answered without them. */
+#define GATHER_TIMEOUT_S 5
+
+typedef struct _Call Call;
+typedef struct _Stream Stream;
+
+/* What an ICE leg's callbacks need to find their way back. */
+typedef struct {
+  Call *call;
+  Stream *stream;
+  guint k;                   /* which leg */
+} IceHook;
 
 /* One side of a stream: the party's own URI and, in the relay plan, the
  * gateway's session for it. */
@@ -18,9 +32,11 @@ typedef struct {
   GInetAddress *addr;        /* its c= address, when an IP literal */
   gboolean borrowed;         /* the session belongs to an older call
                               * object until a re-offer succeeds */
+  GwIce *ice;                /* the ICE-TCP leg to the party, or NULL */
+  IceHook *hook;
 } Leg;
 
-typedef struct {
+struct _Stream {
   guint media;               /* index of the m= line */
   MsrpScheme scheme;
   GwNegParty offerer;        /* as the offer said */
@@ -29,9 +45,7 @@ typedef struct {
   gboolean answered;
   MsrpSdpSetup setup_to_offerer;   /* in the answer it received */
   Leg leg[2];                /* [0] the offerer's, [1] the answerer's */
-} Stream;
-
-typedef struct _Call Call;
+};
 
 struct _Call {
   GwCalls *calls;
@@ -46,6 +60,12 @@ struct _Call {
   gboolean answered;
   guint refs;                /* the call and pending connects */
   gboolean gone;             /* removed from the table */
+  /* An offer or answer waiting for the gateway's ICE candidates. */
+  GwNgRequest *pending;
+  MsrpSdp *pending_sdp;
+  GString *pending_warning;
+  gboolean pending_answer;
+  GSource *pending_timer;
 };
 
 typedef struct {
@@ -63,6 +83,9 @@ struct _GwCalls {
   GHashTable *calls;         /* call-id -> Call */
   GHashTable *facts;         /* IP text -> Fact */
   GSource *sweep;
+  gboolean ice_enabled;
+  IceSettings ice;
+  guint idle_timeout_ms;
   /* totals for statistics */
   guint64 offers, answers, deletes, expired;
   guint64 plans[GW_NEG_PLAN_REJECTED + 1];
@@ -70,11 +93,22 @@ struct _GwCalls {
 
 /* --- streams and calls ---------------------------------------------------- */
 
+static void pending_abort (Call *c, const char *why);
+
+static void
+leg_ice_free (Leg *leg)
+{
+  g_clear_pointer (&leg->ice, gw_ice_free);
+  g_clear_pointer (&leg->hook, g_free);
+}
+
 static void
 leg_clear (GwCalls *calls, Leg *leg, const char *reason)
 {
+  /* The relay closes the connection first, then the ICE leg under it. */
   if (leg->session != NULL && !leg->borrowed)
     gw_relay_close_session (calls->relay, leg->session, reason);
+  leg_ice_free (leg);
   g_clear_pointer (&leg->session, msrp_uri_unref);
   g_clear_pointer (&leg->party, msrp_uri_unref);
   g_clear_object (&leg->addr);
@@ -102,6 +136,7 @@ call_unref (Call *c)
 {
   if (--c->refs > 0)
     return;
+  g_assert (c->pending == NULL);
   g_ptr_array_unref (c->streams);
   g_free (c->call_id);
   g_free (c->from_tag);
@@ -159,6 +194,7 @@ call_remove (Call *c, const char *event, const char *reason)
   g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO, event);
   Counters n;
 
+  pending_abort (c, "the call ended before its reply was ready");
   call_counters (c, &n);
   gw_log_event_add_str (ev, "call_id", c->call_id);
   gw_log_event_add_int (ev, "streams", c->streams->len);
@@ -227,6 +263,9 @@ gw_calls_new (const GwConfig *config, GwRelay *relay)
   calls->policy = config->neg_policy;
   calls->call_timeout = config->call_timeout;
   calls->reachability_ttl = config->reachability_ttl;
+  calls->ice_enabled = config->ice_enabled;
+  gw_ice_settings_from_config (&calls->ice, config);
+  calls->idle_timeout_ms = config->idle_timeout * 1000;
   calls->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         (GDestroyNotify) call_unref);
   calls->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -253,12 +292,14 @@ gw_calls_free (GwCalls *calls)
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     Call *c = value;
 
+    pending_abort (c, "msrp-edge is shutting down");
     for (guint i = 0; i < c->streams->len; i++)
       stream_close (calls, c->streams->pdata[i], "shutdown");
     c->gone = TRUE;
   }
   g_hash_table_unref (calls->calls);
   g_hash_table_unref (calls->facts);
+  gw_ice_settings_clear (&calls->ice);
   g_free (calls->public_host);
   g_free (calls);
 }
@@ -277,7 +318,8 @@ fact_lookup (GwCalls *calls, GInetAddress *addr, GwNegParty *party)
   g_autofree char *key = NULL;
   Fact *f;
 
-  if (addr == NULL || calls->reachability_ttl == 0)
+  if (addr == NULL || calls->reachability_ttl == 0 ||
+      party->fact != GW_NEG_FACT_UNKNOWN)
     return;
   key = g_inet_address_to_string (addr);
   f = g_hash_table_lookup (calls->facts, key);
@@ -290,7 +332,7 @@ fact_lookup (GwCalls *calls, GInetAddress *addr, GwNegParty *party)
 
 static void
 fact_record (GwCalls *calls, GInetAddress *addr, gboolean reachable,
-             const char *call_id, const char *detail)
+             const char *call_id, const char *how, const char *detail)
 {
   g_autofree char *key = NULL;
   g_autoptr (GwLogEvent) ev = NULL;
@@ -306,7 +348,7 @@ fact_record (GwCalls *calls, GInetAddress *addr, gboolean reachable,
   gw_log_event_add_str (ev, "call_id", call_id);
   gw_log_event_add_str (ev, "address", key);
   gw_log_event_add_bool (ev, "reachable", reachable);
-  gw_log_event_add_str (ev, "how", "gateway connection");
+  gw_log_event_add_str (ev, "how", how);
   if (detail != NULL)
     gw_log_event_add_str (ev, "detail", detail);
   gw_log_event_emit (ev, "measured: %s %s inbound connections", key,
@@ -349,10 +391,12 @@ on_connected (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
     }
     if (result != GW_RELAY_CONNECT_NO_CONNECTION)
       fact_record (c->calls, cn->addr, TRUE, c->call_id,
+                   "gateway connection",
                    result == GW_RELAY_CONNECT_OK ? "the binding SEND got its "
                    "200" : detail);
     else if (detail == NULL || strstr (detail, "refused") == NULL)
-      fact_record (c->calls, cn->addr, FALSE, c->call_id, detail);
+      fact_record (c->calls, cn->addr, FALSE, c->call_id,
+                   "gateway connection", detail);
   }
   g_clear_object (&cn->addr);
   call_unref (c);
@@ -535,8 +579,6 @@ legs_settle (Call *c, Call *old)
   }
 }
 
-/* --- offer ---------------------------------------------------------------- */
-
 static void
 reply_sdp (GwNgRequest *req, MsrpSdp *sdp, GString *warning)
 {
@@ -548,6 +590,180 @@ reply_sdp (GwNgRequest *req, MsrpSdp *sdp, GString *warning)
     gw_bencode_dict_set_string (reply, "warning", warning->str);
   gw_ng_request_reply (req, reply);
 }
+
+/* --- ICE legs, and replies that wait for their candidates ----------------- */
+
+static void connect_listening_parties (Call *c);
+
+static gboolean
+pending_ready (Call *c)
+{
+  for (guint i = 0; i < c->streams->len; i++) {
+    Stream *s = c->streams->pdata[i];
+    Leg *l = &s->leg[c->pending_answer ? 0 : 1];
+
+    if (l->ice != NULL && !gw_ice_is_gathered (l->ice))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+pending_clear (Call *c)
+{
+  if (c->pending_timer != NULL) {
+    g_source_destroy (c->pending_timer);
+    g_clear_pointer (&c->pending_timer, g_source_unref);
+  }
+  g_clear_pointer (&c->pending, gw_ng_request_unref);
+  g_clear_pointer (&c->pending_sdp, msrp_sdp_free);
+  if (c->pending_warning != NULL)
+    g_string_free (g_steal_pointer (&c->pending_warning), TRUE);
+}
+
+/* The candidates are in (or will not come): write them into the SDP the
+ * party will see, answer, and after an answer start the legs' checks and
+ * connect to the parties that only listen. */
+static void
+pending_finish (Call *c)
+{
+  gboolean answer = c->pending_answer;
+
+  for (guint i = 0; i < c->streams->len; i++) {
+    Stream *s = c->streams->pdata[i];
+    Leg *l = &s->leg[answer ? 0 : 1];
+    MsrpSdpStream *st;
+    g_autoptr (GError) error = NULL;
+
+    if (l->ice == NULL)
+      continue;
+    st = msrp_sdp_get_media_stream (c->pending_sdp, s->media);
+    if (st == NULL || !gw_ice_write_sdp (l->ice, st, &error)) {
+      g_autofree char *w = g_strdup_printf (
+        "no ICE toward the %s: %s", answer ? "offerer" : "answerer",
+        error != NULL ? error->message : "the stream is gone");
+
+      add_warning (c->pending_warning, s->media, w);
+      leg_ice_free (l);
+    }
+  }
+  reply_sdp (c->pending, c->pending_sdp, c->pending_warning);
+  pending_clear (c);
+  if (answer)
+    connect_listening_parties (c);
+}
+
+static void
+pending_try (Call *c)
+{
+  if (c->pending != NULL && pending_ready (c))
+    pending_finish (c);
+}
+
+static gboolean
+on_pending_timeout (gpointer data)
+{
+  Call *c = data;
+
+  g_clear_pointer (&c->pending_timer, g_source_unref);
+  for (guint i = 0; i < c->streams->len; i++) {
+    Stream *s = c->streams->pdata[i];
+    Leg *l = &s->leg[c->pending_answer ? 0 : 1];
+
+    if (l->ice != NULL && !gw_ice_is_gathered (l->ice)) {
+      g_autofree char *w = g_strdup_printf ("ICE candidates not gathered "
+                                            "within %d s", GATHER_TIMEOUT_S);
+
+      add_warning (c->pending_warning, s->media, w);
+      leg_ice_free (l);
+    }
+  }
+  pending_finish (c);
+  return G_SOURCE_REMOVE;
+}
+
+/* Answer @req with @sdp (transfer full) and @warning (transfer full) once
+ * the ICE legs whose candidates go into it have gathered. */
+static void
+pending_start (Call *c, GwNgRequest *req, MsrpSdp *sdp, GString *warning,
+               gboolean answer)
+{
+  c->pending = gw_ng_request_ref (req);
+  c->pending_sdp = sdp;
+  c->pending_warning = warning;
+  c->pending_answer = answer;
+  if (pending_ready (c)) {
+    pending_finish (c);
+    return;
+  }
+  c->pending_timer = g_timeout_source_new_seconds (GATHER_TIMEOUT_S);
+  g_source_set_callback (c->pending_timer, on_pending_timeout, c, NULL);
+  g_source_attach (c->pending_timer, g_main_context_get_thread_default ());
+}
+
+/* The call goes away with a reply still due. */
+static void
+pending_abort (Call *c, const char *why)
+{
+  if (c->pending == NULL)
+    return;
+  gw_ng_request_reply_error (c->pending, "%s", why);
+  pending_clear (c);
+}
+
+static void
+on_ice_gathered (GwIce *ice, gpointer data)
+{
+  IceHook *h = data;
+
+  pending_try (h->call);
+}
+
+static void
+on_ice_fact (GwIce *ice, GInetAddress *address, gboolean reachable,
+             const char *how, gpointer data)
+{
+  IceHook *h = data;
+
+  fact_record (h->call->calls, address, reachable, h->call->call_id, how,
+               NULL);
+}
+
+static const GwIceCallbacks ice_callbacks = {
+  .on_gathered = on_ice_gathered,
+  .on_fact = on_ice_fact,
+};
+
+/* An ICE leg to party @k of @s (the gateway controls the leg it offers,
+ * RFC 8445 section 6.1.1); on failure a warning, and none. */
+static void
+leg_ice_new (Call *c, Stream *s, guint k, GString *warning)
+{
+  g_autoptr (GError) error = NULL;
+  IceHook *hook = g_new0 (IceHook, 1);
+  GwIce *ice;
+
+  hook->call = c;
+  hook->stream = s;
+  hook->k = k;
+  ice = gw_ice_new (&c->calls->ice, c->calls->idle_timeout_ms,
+                    c->calls->relay, k == 1, c->call_id,
+                    k == 0 ? "offerer" : "answerer", &ice_callbacks, hook,
+                    &error);
+  if (ice == NULL) {
+    g_autofree char *w = g_strdup_printf ("no ICE leg to the %s: %s",
+                                          k == 0 ? "offerer" : "answerer",
+                                          error->message);
+
+    add_warning (warning, s->media, w);
+    g_free (hook);
+    return;
+  }
+  s->leg[k].ice = ice;
+  s->leg[k].hook = hook;
+}
+
+/* --- offer ---------------------------------------------------------------- */
 
 static MsrpSdp *
 request_sdp (GwNgRequest *req, GError **error)
@@ -578,6 +794,13 @@ handle_offer (GwNgRequest *req, gpointer data)
     return;
   }
   old = g_hash_table_lookup (calls->calls, call_id);
+  if (old != NULL && old->pending != NULL) {
+    gw_ng_request_reply_error (req, "the previous %s of call '%s' is still "
+                               "being answered", old->pending_answer
+                                                   ? "answer" : "offer",
+                               call_id);
+    return;
+  }
   c = call_new (calls, call_id);
   c->from_tag = g_strdup (gw_ng_request_get_from_tag (req));
   in.policy = request_policy (calls, req);
@@ -604,7 +827,10 @@ handle_offer (GwNgRequest *req, gpointer data)
       goto fail;
     }
     gw_neg_party_from_stream (&s->offerer, st, rf, trust);
+    s->offerer.ice = calls->ice_enabled && s->scheme == MSRP_SCHEME_MSRP &&
+                     gw_ice_stream_has_ice (st);
     fact_lookup (calls, s->leg[0].addr, &s->offerer);
+    fact_lookup (calls, rf, &s->offerer);
     in.can_anchor = TRUE;
     in.cannot_anchor_why = NULL;
     if (s->scheme == MSRP_SCHEME_MSRPS && !calls->has_msrps) {
@@ -631,6 +857,22 @@ handle_offer (GwNgRequest *req, gpointer data)
           gw_ng_request_reply_error (req, "MSRP stream %u: no relay session: "
                                      "%s", i, error->message);
           goto fail;
+        }
+        /* ICE-TCP: a leg to the offerer (its candidates kept for the
+         * checks, which start at the answer), and one offered to the
+         * answerer. */
+        if (s->offerer.ice) {
+          leg_ice_new (c, s, 0, warning);
+          if (s->leg[0].ice != NULL &&
+              !gw_ice_set_party (s->leg[0].ice, st, &error)) {
+            add_warning (warning, s->media, error->message);
+            g_clear_error (&error);
+            leg_ice_free (&s->leg[0]);
+          }
+          if (s->leg[0].ice == NULL)
+            s->offerer.ice = FALSE;
+          else
+            leg_ice_new (c, s, 1, warning);
         }
       }
       if (!insert_gateway (calls, st, s->leg[0].session,
@@ -686,7 +928,8 @@ handle_offer (GwNgRequest *req, gpointer data)
                             : s->offerer.setup),
               s->offer.reason, s->offer.warning);
   }
-  reply_sdp (req, sdp, warning);
+  pending_start (c, req, g_steal_pointer (&sdp), g_steal_pointer (&warning),
+                 FALSE);
   return;
 
 fail:
@@ -780,6 +1023,12 @@ handle_answer (GwNgRequest *req, gpointer data)
                                "for it", call_id);
     return;
   }
+  if (c->pending != NULL) {
+    gw_ng_request_reply_error (req, "the %s of call '%s' is still being "
+                               "answered", c->pending_answer ? "previous "
+                               "answer" : "offer", call_id);
+    return;
+  }
   sdp = request_sdp (req, &error);
   if (sdp == NULL) {
     gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
@@ -803,6 +1052,17 @@ handle_answer (GwNgRequest *req, gpointer data)
 
       gw_neg_party_from_stream (&answerer, st, rf, trust);
       fact_lookup (calls, addr, &answerer);
+      fact_lookup (calls, rf, &answerer);
+      /* The answerer takes up the ICE the gateway offered it, or not. */
+      if (s->leg[1].ice != NULL) {
+        if (gw_ice_stream_has_ice (st) &&
+            gw_ice_set_party (s->leg[1].ice, st, &error)) {
+          answerer.ice = TRUE;
+        } else {
+          g_clear_error (&error);
+          leg_ice_free (&s->leg[1]);
+        }
+      }
     }
     gw_neg_answer_decision_clear (&s->answer);
     gw_neg_decide_answer (&s->offer, &s->offerer, &answerer, rejected,
@@ -848,9 +1108,18 @@ handle_answer (GwNgRequest *req, gpointer data)
     if (s->answer.plan == GW_NEG_PLAN_REJECTED)
       stream_close (calls, s, "stream rejected");
   }
-  reply_sdp (req, sdp, warning);
-  /* After the reply: the parties learn the plan from their SDP; the
-   * gateway connects to those that only listen (RFC 6135 section 4.2.2). */
+  pending_start (c, req, g_steal_pointer (&sdp), g_steal_pointer (&warning),
+                 TRUE);
+}
+
+/* After the answer went out the parties know the plan from their SDP: the
+ * ICE legs start their checks, and the gateway connects to the parties
+ * that only listen (RFC 6135 section 4.2.2). */
+static void
+connect_listening_parties (Call *c)
+{
+  GwCalls *calls = c->calls;
+
   for (guint i = 0; i < c->streams->len; i++) {
     Stream *s = c->streams->pdata[i];
 
@@ -860,7 +1129,21 @@ handle_answer (GwNgRequest *req, gpointer data)
       GwRelaySessionInfo info;
       GwNegConnect which = k == 0 ? GW_NEG_CONNECT_OFFERER
                                   : GW_NEG_CONNECT_ANSWERER;
+      g_autoptr (GError) error = NULL;
 
+      if (s->leg[k].ice != NULL &&
+          !gw_ice_start (s->leg[k].ice, &error)) {
+        g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
+                                                      "ice_failed");
+
+        gw_log_event_add_str (ev, "call_id", c->call_id);
+        gw_log_event_add_str (ev, "party", k == 0 ? "offerer" : "answerer");
+        gw_log_event_add_str (ev, "reason", error->message);
+        gw_log_event_emit (ev, "call %s: the ICE leg to the %s cannot "
+                           "start: %s", c->call_id,
+                           k == 0 ? "offerer" : "answerer", error->message);
+        leg_ice_free (&s->leg[k]);
+      }
       if ((s->answer.connect & which) &&
           gw_relay_get_session_info (calls->relay, s->leg[k].session,
                                      &info) && !info.bound)

@@ -236,6 +236,12 @@ gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
   if (in->policy == GW_NEG_POLICY_ALWAYS) {
     relay = TRUE;
     out->reason = g_strdup ("policy always relays");
+  } else if (offerer->ice && offerer->fact != GW_NEG_FACT_REACHABLE) {
+    /* Its checks will measure what the addresses only suggest. */
+    relay = TRUE;
+    out->reason = g_strdup_printf ("the offerer offers ICE-TCP and is not "
+                                   "measured reachable (%s): an ICE leg to "
+                                   "the gateway", why);
   } else if (reachable) {
     relay = FALSE;
     out->reason = g_strdup_printf ("offerer reachable: %s", why);
@@ -267,9 +273,12 @@ gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
   }
   out->plan = relay ? GW_NEG_PLAN_RELAY : GW_NEG_PLAN_DIRECT;
   /* The answerer sees the gateway first in a=path; it may connect to it
-   * or let the gateway connect (RFC 6135 section 4.2.2). */
+   * or let the gateway connect (RFC 6135 section 4.2.2).  When the offerer
+   * uses ICE the gateway offers the answerer ICE too: it connects (over
+   * ICE, or over TCP if it does not do ICE) and sends first. */
   if (relay)
-    out->setup_to_answerer = MSRP_SDP_SETUP_ACTPASS;
+    out->setup_to_answerer = offerer->ice ? MSRP_SDP_SETUP_PASSIVE
+                                          : MSRP_SDP_SETUP_ACTPASS;
 }
 
 /* --- the answer step ------------------------------------------------------ */
@@ -328,8 +337,15 @@ answer_relay (const GwNegParty *offerer, const GwNegParty *answerer,
   const char *offerer_how, *answerer_how;
 
   out->plan = GW_NEG_PLAN_RELAY;
-  /* The offerer connects to the gateway unless it insisted on passive. */
-  if (offerer->setup == MSRP_SDP_SETUP_PASSIVE) {
+  /* The offerer connects to the gateway unless it insisted on passive;
+   * over an ICE leg the checks make the connection and it sends first. */
+  if (offerer->ice) {
+    out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
+    offerer_how = "the offerer reaches the gateway over ICE-TCP";
+    if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
+      g_string_append (warning, "the offerer insists on a=setup:passive "
+                       "over ICE: nobody will send the first SEND");
+  } else if (offerer->setup == MSRP_SDP_SETUP_PASSIVE) {
     out->setup_to_offerer = MSRP_SDP_SETUP_ACTIVE;
     out->connect |= GW_NEG_CONNECT_OFFERER;
     offerer_how = "the gateway connects to the offerer";
@@ -343,7 +359,16 @@ answer_relay (const GwNegParty *offerer, const GwNegParty *answerer,
   /* The answerer connects when it answered active; else it waits, and the
    * gateway connects to it and binds with an empty SEND (RFC 6135 section
    * 4.2.2). */
-  if (answerer->setup == MSRP_SDP_SETUP_ACTIVE) {
+  if (answerer->ice) {
+    answerer_how = "the answerer reaches the gateway over ICE-TCP";
+    if (answerer->setup != MSRP_SDP_SETUP_ACTIVE)
+      g_string_append_printf (warning, "%sthe answerer answered %s over "
+                              "ICE to a passive offer: nobody will send "
+                              "the first SEND", warning->len > 0 ? "; " : "",
+                              msrp_sdp_setup_to_string (answerer->setup) != NULL
+                                ? msrp_sdp_setup_to_string (answerer->setup)
+                                : "without a=setup");
+  } else if (answerer->setup == MSRP_SDP_SETUP_ACTIVE) {
     answerer_how = "the answerer connects to the gateway";
   } else {
     out->connect |= GW_NEG_CONNECT_ANSWERER;

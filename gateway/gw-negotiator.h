@@ -27,6 +27,14 @@
  * - A party whose a=path holds more than its own URI reaches the world
  *   through its own RFC 4976 relay, which accepts connections for it: it
  *   counts as reachable.
+ *
+ * ICE-TCP (RFC 8445, RFC 6544): a party that offers ICE candidates gets an
+ * ICE leg to the gateway (the relay plan) unless it is known reachable by
+ * measurement, in which case the stream goes direct.  Over an ICE leg the
+ * connection is made by the checks, so the gateway never connects to that
+ * party itself; the party is made the MSRP active side (it sends the first
+ * SEND): the offer toward the answerer carries a=setup:passive with the
+ * gateway's candidates, the answer toward the offerer a=setup:passive.
  */
 #pragma once
 
@@ -75,6 +83,8 @@ typedef enum {
 typedef struct {
   MsrpSdpSetup setup;       /* as written; holdconn counts as absent */
   gboolean via_relay;       /* its a=path has more than its own URI */
+  gboolean ice;             /* it offers (or answers) ICE-TCP and the
+                             * gateway can run a leg to it (gw-ice.h) */
   GwNegAddr addr;
   GwNegFact fact;
   gint64 fact_age_s;        /* how long ago the fact was measured */

@@ -17,6 +17,7 @@
 
 #include "gw-calls.h"
 #include "gw-log.h"
+#include "ice-leg.h"
 
 static GMainContext *ctx;
 static GSource *tick;
@@ -629,6 +630,250 @@ START_TEST (test_gateway_connects)
 }
 END_TEST
 
+
+/* --- ICE-TCP ---------------------------------------------------------------- */
+
+/* A softphone's side of an ICE leg: a real libnice agent on 127.0.0.1. */
+typedef struct {
+  IceLeg *leg;
+  gboolean gathered;
+  GIOStream *stream;         /* once ready (owned by the leg) */
+  char *pair;                /* "local_tcptype remote_tcptype" */
+  gboolean failed;
+} Phone;
+
+static void
+phone_gathered (IceLeg *leg, gpointer data)
+{
+  ((Phone *) data)->gathered = TRUE;
+}
+
+static void
+phone_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
+             gpointer data)
+{
+  Phone *p = data;
+
+  p->stream = stream;
+  p->pair = g_strdup_printf ("%s %s", pair->local_tcptype,
+                             pair->remote_tcptype);
+}
+
+static void
+phone_failed (IceLeg *leg, const char *reason, const char *tried,
+              gpointer data)
+{
+  ((Phone *) data)->failed = TRUE;
+}
+
+static const IceCallbacks phone_callbacks = {
+  .on_gathered = phone_gathered,
+  .on_ready = phone_ready,
+  .on_failed = phone_failed,
+};
+
+static void
+phone_start (Phone *p)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) addrs = g_ptr_array_new_with_free_func (
+                                  g_object_unref);
+  IceSettings settings = { 0 };
+
+  g_ptr_array_add (addrs, g_inet_address_new_from_string ("127.0.0.1"));
+  settings.addresses = addrs;
+  settings.timeout_ms = 10000;
+  p->leg = ice_leg_new (&settings, TRUE, &phone_callbacks, p, &error);
+  ck_assert_msg (p->leg != NULL, "%s", error ? error->message : "");
+  ck_assert (ice_leg_gather (p->leg, &error));
+  RUN_UNTIL (p->gathered, 5000);
+}
+
+static void
+phone_clear (Phone *p)
+{
+  g_clear_pointer (&p->leg, ice_leg_free);
+  g_clear_pointer (&p->pair, g_free);
+}
+
+/* The softphone's SDP: its candidates, actpass, a=path on 127.0.0.1. */
+static char *
+phone_sdp (Phone *p, const char *id)
+{
+  g_autoptr (GPtrArray) cands = ice_leg_get_local_candidates (p->leg);
+  GString *sdp = g_string_new (NULL);
+
+  g_string_append_printf (sdp, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+                          "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                          "m=message 7000 TCP/MSRP *\r\n"
+                          "a=accept-types:text/plain\r\n"
+                          "a=path:msrp://127.0.0.1:7000/%s;tcp\r\n"
+                          "a=setup:actpass\r\na=ice-ufrag:%s\r\n"
+                          "a=ice-pwd:%s\r\n", id,
+                          ice_leg_get_ufrag (p->leg),
+                          ice_leg_get_pwd (p->leg));
+  for (guint i = 0; i < cands->len; i++) {
+    g_autofree char *c = msrp_sdp_candidate_to_string (cands->pdata[i]);
+
+    g_string_append_printf (sdp, "a=candidate:%s\r\n", c);
+  }
+  return g_string_free (sdp, FALSE);
+}
+
+/* Write all of @text on the phone's stream, running the main context. */
+static void
+phone_write (Phone *p, const char *text)
+{
+  GPollableOutputStream *out = G_POLLABLE_OUTPUT_STREAM (
+    g_io_stream_get_output_stream (p->stream));
+  gsize done = 0, len = strlen (text);
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (done < len) {
+    g_autoptr (GError) error = NULL;
+    gssize n = g_pollable_output_stream_write_nonblocking (
+      out, text + done, len - done, NULL, &error);
+
+    if (n > 0) {
+      done += (gsize) n;
+      continue;
+    }
+    ck_assert_msg (g_error_matches (error, G_IO_ERROR,
+                                    G_IO_ERROR_WOULD_BLOCK),
+                   "write: %s", error ? error->message : "EOF");
+    ck_assert (g_get_monotonic_time () < end);
+    g_main_context_iteration (ctx, TRUE);
+  }
+}
+
+/* Read from the phone's stream until @want appears. */
+static char *
+phone_read_until (Phone *p, const char *want)
+{
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (
+    g_io_stream_get_input_stream (p->stream));
+  GString *got = g_string_new (NULL);
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (strstr (got->str, want) == NULL) {
+    char buf[4096];
+    g_autoptr (GError) error = NULL;
+    gssize n = g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf,
+                                                         NULL, &error);
+
+    if (n > 0) {
+      g_string_append_len (got, buf, n);
+      continue;
+    }
+    ck_assert_msg (n < 0 && g_error_matches (error, G_IO_ERROR,
+                                             G_IO_ERROR_WOULD_BLOCK),
+                   "read: %s (got '%s')", error ? error->message : "EOF",
+                   got->str);
+    ck_assert_msg (g_get_monotonic_time () < end, "no '%s' in '%s'", want,
+                   got->str);
+    g_main_context_iteration (ctx, TRUE);
+  }
+  return g_string_free (got, FALSE);
+}
+
+/* The remote candidates and credentials of a rewritten SDP's first MSRP
+ * stream into @p's leg. */
+static void
+phone_set_remote (Phone *p, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpSdp) sdp = msrp_sdp_parse (text, strlen (text), &error);
+  MsrpSdpStream *st;
+
+  ck_assert_msg (sdp != NULL, "%s", error ? error->message : "");
+  st = msrp_sdp_get_stream (sdp, 0);
+  ck_assert_msg (msrp_sdp_stream_get_candidates (st)->len > 0, "%s", text);
+  ck_assert (ice_leg_set_remote (p->leg, msrp_sdp_stream_get_ice_ufrag (st),
+                                 msrp_sdp_stream_get_ice_pwd (st),
+                                 msrp_sdp_stream_get_candidates (st),
+                                 &error));
+}
+
+/* An ICE softphone offers: it gets an ICE leg to the gateway (the answerer
+ * is offered the gateway's candidates with a=setup:passive), its checks
+ * succeed, its first SEND over the pair binds its session; the pair
+ * proved its address reachable, so its next offer goes direct. */
+START_TEST (test_ice_leg)
+{
+  Phone a = { 0 };
+  g_autofree char *offer = NULL;
+  g_autofree char *offer2 = NULL;
+  /* A legacy answerer behind NAT, answering active over TCP; one m= line,
+   * as in the phone's offer. */
+  const char *answer = "v=0\r\no=- 2 1 IN IP4 10.0.2.2\r\ns=-\r\n"
+                       "c=IN IP4 10.0.2.2\r\nt=0 0\r\n"
+                       "m=message 7001 TCP/MSRP *\r\n"
+                       "a=path:msrp://10.0.2.2:7001/bbb;tcp\r\n"
+                       "a=setup:active\r\n";
+  g_autofree char *gw_b = NULL;
+  g_autofree char *bind_send = NULL;
+  g_autofree char *got = NULL;
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL, r3 = NULL, q = NULL;
+
+  start ("[ice]\naddresses=127.0.0.1\n");
+  phone_start (&a);
+  offer = phone_sdp (&a, "aaa");
+  r1 = ng (request ("offer", "i-1", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  /* Toward the answerer: the gateway's path, candidates, passive. */
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:passive\r\n"));
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=ice-ufrag:"));
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "tcptype passive"));
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=end-of-candidates"));
+  ck_assert_ptr_null (strstr (str (r1, "sdp"),
+                              ice_leg_get_ufrag (a.leg)));
+  ck_assert_uint_eq (log_count ("plan_decided", "\"step\":\"offer\"",
+                                "\"plan\":\"relay\"", "ICE", NULL), 1);
+
+  r2 = ng (request ("answer", "i-1", "203.0.113.21", answer, NULL));
+  assert_ok (r2);
+  ck_assert_ptr_nonnull (strstr (str (r2, "sdp"), "a=setup:passive\r\n"));
+  gw_b = gateway_uri (str (r2, "sdp"));
+  /* The softphone gets the gateway's candidates: the checks run. */
+  phone_set_remote (&a, str (r2, "sdp"));
+  RUN_UNTIL (a.stream != NULL || a.failed, 10000);
+  ck_assert (!a.failed);
+  RUN_UNTIL (log_count ("ice_ready", "\"party\":\"offerer\"",
+                        "\"transport\":\"ice-tcp\"", NULL) == 1, 5000);
+  ck_assert_uint_eq (log_count ("connection_accepted",
+                                "\"transport\":\"ice-tcp\"", NULL), 1);
+
+  /* Its binding SEND over the pair, toward B (not connected: 200). */
+  bind_send = g_strdup_printf ("MSRP tx01 SEND\r\nTo-Path: %s msrp://10.0.2.2:"
+                               "7001/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:"
+                               "7000/aaa;tcp\r\nMessage-ID: bind0001\r\n"
+                               "Byte-Range: 1-0/0\r\n-------tx01$\r\n", gw_b);
+  phone_write (&a, bind_send);
+  got = phone_read_until (&a, "-------tx01$\r\n");
+  ck_assert_msg (g_str_has_prefix (got, "MSRP tx01 200"), "%s", got);
+  RUN_UNTIL (log_count ("session_bound", "\"call_id\":\"i-1\"",
+                        "\"party\":\"msrp://127.0.0.1:7000/aaa;tcp\"",
+                        NULL) == 1, 3000);
+  q = ng (simple ("query", "i-1"));
+  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
+    gw_bencode_list_get (gw_bencode_dict_lookup (q, "streams"), 0),
+    "offerer-bound")), 1);
+
+  /* Measured: 127.0.0.1 accepts inbound connections (the pair, or the
+   * probe of its passive candidate). */
+  RUN_UNTIL (log_count ("reachability_measured", "\"address\":\"127.0.0.1\"",
+                        "\"reachable\":true", NULL) >= 1, 5000);
+  offer2 = phone_sdp (&a, "aaa2");
+  r3 = ng (request ("offer", "i-2", "127.0.0.1", offer2, NULL));
+  assert_ok (r3);
+  ck_assert_str_eq (str (r3, "sdp"), offer2);
+  ck_assert_uint_eq (log_count ("plan_decided", "\"call_id\":\"i-2\"",
+                                "\"plan\":\"direct\"", "measured reachable",
+                                NULL), 1);
+  phone_clear (&a);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -646,6 +891,7 @@ main (void)
   tcase_add_test (tc, test_reoffer_keeps_sessions);
   tcase_add_test (tc, test_expiry);
   tcase_add_test (tc, test_gateway_connects);
+  tcase_add_test (tc, test_ice_leg);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);

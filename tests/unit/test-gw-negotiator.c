@@ -31,6 +31,7 @@ typedef struct {
   GwNegAddr addr;
   GwNegFact fact;
   gboolean via_relay;
+  gboolean ice;
 } P;
 
 typedef struct {
@@ -153,6 +154,37 @@ static const Row rows[] = {
   { "29 answer rejects the stream",
     { ACTPASS, PRIV, UNK, FALSE }, AUTO, FALSE, TRUE, RELAY, ACTPASS, FALSE,
     { PASSIVE, PUB, UNK, FALSE }, TRUE, REJECTED, ABSENT, C_NONE, FALSE },
+  /* ICE-TCP (issue 5): an ICE leg to the gateway unless measured. */
+  { "30 both with ICE behind NAT",
+    { ACTPASS, PRIV, UNK, FALSE, TRUE }, AUTO, FALSE, TRUE, RELAY, PASSIVE,
+    FALSE,
+    { ACTIVE, PRIV, UNK, FALSE, TRUE }, FALSE, RELAY, PASSIVE, C_NONE,
+    FALSE },
+  { "31 ICE offerer on a public address, not measured yet",
+    { ACTPASS, PUB, UNK, FALSE, TRUE }, AUTO, FALSE, TRUE, RELAY, PASSIVE,
+    FALSE,
+    { ACTIVE, PUB, UNK, FALSE }, FALSE, RELAY, PASSIVE, C_NONE, FALSE },
+  { "32 ICE offerer measured reachable",
+    { ACTPASS, PUB, MREACH, FALSE, TRUE }, AUTO, FALSE, TRUE, DIRECT, ABSENT,
+    FALSE,
+    { PASSIVE, PUB, UNK, FALSE }, FALSE, DIRECT, ABSENT, C_NONE, FALSE },
+  { "33 ICE offerer, legacy public answerer (no a=setup)",
+    { ACTPASS, PRIV, UNK, FALSE, TRUE }, AUTO, FALSE, TRUE, RELAY, PASSIVE,
+    FALSE,
+    { ABSENT, PUB, UNK, FALSE }, FALSE, RELAY, PASSIVE, C_ANS, FALSE },
+  { "34 ICE offerer, answerer without ICE connects over TCP",
+    { ACTPASS, PRIV, UNK, FALSE, TRUE }, AUTO, FALSE, TRUE, RELAY, PASSIVE,
+    FALSE,
+    { ACTIVE, PRIV, UNK, FALSE }, FALSE, RELAY, PASSIVE, C_NONE, FALSE },
+  { "35 ICE answerer answers passive to a passive offer",
+    { ACTPASS, PRIV, UNK, FALSE, TRUE }, AUTO, FALSE, TRUE, RELAY, PASSIVE,
+    FALSE,
+    { PASSIVE, PRIV, UNK, FALSE, TRUE }, FALSE, RELAY, PASSIVE, C_NONE,
+    TRUE },
+  { "36 ICE offerer measured unreachable, policy never",
+    { ACTPASS, PRIV, MUNREACH, FALSE, TRUE }, NEVER, FALSE, TRUE, DIRECT,
+    ABSENT, FALSE,
+    { ACTIVE, PUB, UNK, FALSE }, FALSE, REVERSED, ABSENT, C_NONE, TRUE },
 };
 
 static GwNegParty
@@ -164,6 +196,7 @@ party (const P *p)
   party.addr = p->addr;
   party.fact = p->fact;
   party.via_relay = p->via_relay;
+  party.ice = p->ice;
   party.detail = g_strdup (p->addr == PUB ? "203.0.113.10 is public"
                                           : "10.0.1.2 (c=) is private");
   return party;
