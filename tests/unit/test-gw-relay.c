@@ -2365,7 +2365,6 @@ START_TEST (test_preauth_party_late)
   g_autofree char *t2 = next_tid ();
   g_autofree char *t3 = next_tid ();
   g_autoptr (Frame) f1 = NULL;
-  g_autoptr (Frame) f2 = NULL;
   g_autoptr (Frame) f3 = NULL;
   g_autoptr (Frame) f4 = NULL;
   GwRelayStats st;
