@@ -844,7 +844,10 @@ handle_offer (GwNgRequest *req, gpointer data)
     gw_neg_decide_offer (&s->offerer, &in, &s->offer);
 
     if (s->offer.plan == GW_NEG_PLAN_RELAY) {
-      prev = find_stream (old, s->media, s->leg[0].party, &k);
+      /* An ICE party's re-offer starts over: its legs belong to the old
+       * call object (see README: what a re-offer keeps). */
+      prev = s->offerer.ice ? NULL
+                            : find_stream (old, s->media, s->leg[0].party, &k);
       if (prev != NULL) {
         g_clear_pointer (&s->leg[0].party, msrp_uri_unref);
         g_clear_object (&s->leg[0].addr);
