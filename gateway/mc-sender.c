@@ -78,6 +78,7 @@ struct _McSender {
   gboolean bind;
   gboolean bind_sent;
   gboolean bind_done;
+  gboolean bind_wait;
 
   OutMsg *cur;              /* the message being written */
   GHashTable *messages;     /* message_id -> OutMsg, until confirmed */
@@ -202,6 +203,12 @@ void
 mc_sender_set_bind (McSender *s, gboolean bind)
 {
   s->bind = bind;
+}
+
+void
+mc_sender_set_bind_wait (McSender *s, gboolean wait)
+{
+  s->bind_wait = wait;
 }
 
 gboolean
@@ -720,6 +727,8 @@ pump (McSender *s)
         send_bind (s);
         continue;
       }
+      if (s->bind && s->bind_wait && !s->bind_done)
+        break;  /* its 200 resumes */
       if (s->next_index >= s->planned) {
         check_done (s);
         break;

@@ -38,6 +38,10 @@ void mc_sender_free (McSender *sender);
 /* Send an empty SEND before anything else (RFC 4975 sections 5.4 and 7.1,
  * RFC 6135 section 4.2.2: it binds the connection to the session). */
 void mc_sender_set_bind (McSender *sender, gboolean bind);
+/* With the empty SEND: send nothing more until it is answered 200 (over an
+ * ICE pair the peer's agent may still be finishing its checks, and takes
+ * only so many bytes before that). */
+void mc_sender_set_bind_wait (McSender *sender, gboolean wait);
 /* Is there anything to send (messages or an empty SEND)? */
 gboolean mc_sender_has_work (McSender *sender);
 

@@ -48,7 +48,39 @@ mc_session_free (McSession *s)
   g_array_unref (s->stats.arrival_latency_us);
   g_ptr_array_unref (s->stats.received);
   g_free (s->error_message);
+  g_free (s->transport);
+  g_free (s->sdp_role);
+  g_free (s->sdp_setup);
+  g_free (s->peer_setup);
+  mc_ice_info_free (s->ice);
   g_free (s);
+}
+
+void
+mc_ice_info_free (McIceInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->local_type);
+  g_free (info->remote_type);
+  g_free (info->local_tcptype);
+  g_free (info->remote_tcptype);
+  g_free (info->local_address);
+  g_free (info->remote_address);
+  g_free (info);
+}
+
+static void
+append_ice_end (GString *out, const char *name, const char *type,
+                const char *tcptype, const char *address)
+{
+  g_string_append_printf (out, "\"%s\":{\"type\":", name);
+  gw_log_json_append_string (out, type);
+  g_string_append (out, ",\"tcptype\":");
+  gw_log_json_append_string (out, tcptype);
+  g_string_append (out, ",\"address\":");
+  gw_log_json_append_string (out, address);
+  g_string_append_c (out, '}');
 }
 
 static void
@@ -360,6 +392,26 @@ mc_session_summary_json (McSession *s)
   if (st->auth_expires_set)
     g_string_append_printf (out, ",\"expires\":%" G_GUINT64_FORMAT,
                             st->auth_expires);
+  g_string_append (out, ",\"transport\":");
+  gw_log_json_append_string (out, s->transport);
+  if (s->sdp_role != NULL || s->sdp_setup != NULL) {
+    g_string_append (out, ",\"sdp\":{\"role\":");
+    gw_log_json_append_string (out, s->sdp_role);
+    g_string_append (out, ",\"setup\":");
+    gw_log_json_append_string (out, s->sdp_setup);
+    g_string_append (out, ",\"peer_setup\":");
+    gw_log_json_append_string (out, s->peer_setup);
+    g_string_append_c (out, '}');
+  }
+  if (s->ice != NULL) {
+    g_string_append (out, ",\"ice\":{");
+    append_ice_end (out, "local", s->ice->local_type, s->ice->local_tcptype,
+                    s->ice->local_address);
+    g_string_append_c (out, ',');
+    append_ice_end (out, "remote", s->ice->remote_type,
+                    s->ice->remote_tcptype, s->ice->remote_address);
+    g_string_append_c (out, '}');
+  }
   g_string_append (out, ",\"elapsed_s\":");
   append_double (out, secs);
 

@@ -79,6 +79,16 @@ typedef struct {
   /* load */
   guint bench_chat;           /* messages, 0: not a benchmark */
   double rate;                /* messages per second, 0: as fast as allowed */
+  /* SDP mode (mc-sdp.h) and ICE */
+  char *sdp_out;              /* --sdp-out: write our SDP here */
+  char *sdp_in;               /* --sdp-in: read the peer's SDP here */
+  gboolean answer;            /* --answer: the peer offered */
+  char *sdp_address;          /* --sdp-address: c= and a=path host */
+  char *setup;                /* --setup as given */
+  gboolean ice;               /* --ice */
+  char **ice_addresses;       /* --ice-address */
+  char *stun;                 /* --stun HOST:PORT */
+  gint64 ice_timeout_us;      /* --ice-timeout */
   /* output */
   gboolean json;
   gboolean quiet;
@@ -87,6 +97,7 @@ typedef struct {
 
 #define MC_DEFAULT_CHUNK_SIZE 2048
 #define MC_DEFAULT_TIMEOUT_S 30
+#define MC_DEFAULT_ICE_TIMEOUT_S 10
 #define MC_DEFAULT_MAX_BUFFER (128 * 1024 * 1024)
 /* Received messages listed one by one in the JSON summary. */
 #define MC_SUMMARY_MESSAGES_MAX 1000
@@ -134,8 +145,26 @@ typedef struct {
   gboolean auth_expires_set;
 } McStats;
 
+/* The selected ICE candidate pair (RFC 8445 section 8.1), for the
+ * summary: types "host", "srflx", "prflx", "relay"; tcptypes "active",
+ * "passive", "so" (RFC 6544); addresses "ip:port". */
+typedef struct {
+  char *local_type, *remote_type;
+  char *local_tcptype, *remote_tcptype;
+  char *local_address, *remote_address;
+} McIceInfo;
+
 typedef struct {
   const McConfig *config;
+  /* How the connection was made, for the summary (msrpcat.c fills them;
+   * all nullable): the transport ("tcp", "tls", "ice-tcp"); in SDP mode
+   * the role taken ("active": binds with its first SEND; "passive") and
+   * the a=setup values written ("none": no line); with ICE the pair. */
+  char *transport;
+  char *sdp_role;
+  char *sdp_setup;
+  char *peer_setup;
+  McIceInfo *ice;
   MsrpUri *local_uri;         /* NULL until known (active: after connect) */
   GPtrArray *use_path;        /* MsrpUri; empty without relays */
   GPtrArray *peer_path;       /* MsrpUri; NULL until known */
@@ -148,6 +177,7 @@ typedef struct {
 /* Returns: (transfer full) */
 McSession *mc_session_new (const McConfig *config);
 void mc_session_free (McSession *session);
+void mc_ice_info_free (McIceInfo *info);
 
 /* The To-Path for requests to the peer: use_path + peer_path.
  * Returns: (transfer full) (nullable): NULL while the peer path is unknown */

@@ -6,8 +6,17 @@
  * The parts: mc-link (one connection: parser, frame events, 400s),
  * mc-auth (AUTH to relays), mc-sender (messages out, responses, REPORTs),
  * mc-receiver (messages in, answers, reassembly, output), mc-session (shared
- * state and the summary).  This file reads the command line, makes the
- * connections and decides when the run is over and how it ended.
+ * state and the summary), mc-sdp (the SDP mode: our SDP, the peer's, the
+ * roles of RFC 4145 / RFC 6135).  This file reads the command line, makes
+ * the connections (TCP, TLS, or an ICE-TCP pair through ice/ice-leg.h) and
+ * decides when the run is over and how it ended.
+ *
+ * SDP mode, as an offerer: [connect and AUTH to the relays,] gather ICE
+ * candidates or listen, write --sdp-out, wait for --sdp-in, take the role
+ * the answer leaves, connect (or run the ICE checks) or wait to be bound.
+ * As an answerer (--answer): wait for --sdp-in, choose the role, [connect
+ * and AUTH to the relays,] gather or listen, write --sdp-out, connect (or
+ * run the checks) or wait to be bound.
  */
 #include "msrp-edge-config.h"
 
@@ -23,9 +32,11 @@
 #include "gw-addr.h"
 #include "gw-conn.h"
 #include "gw-tls.h"
+#include "ice-leg.h"
 #include "mc-auth.h"
 #include "mc-link.h"
 #include "mc-receiver.h"
+#include "mc-sdp.h"
 #include "mc-sender.h"
 #include "mc-session.h"
 #include "mc-util.h"
@@ -36,6 +47,10 @@
 #define TICK_MS 100
 /* After the run is over, how long closing connections may take. */
 #define CLOSE_GRACE_MS 6000
+/* How often --sdp-in is looked for. */
+#define SDP_POLL_MS 50
+/* Beyond --ice-timeout, how long the ICE agent may take to report. */
+#define ICE_GUARD_MS 5000
 
 typedef struct {
   McConfig config;
@@ -63,10 +78,35 @@ typedef struct {
   guint tick_id;
   guint grace_id;
   gint64 last_activity;
+  /* SDP mode */
+  gboolean sdp_mode;
+  char *listen_address;      /* where to listen: --listen, or
+                              * --sdp-address with port 0 */
+  MsrpSdpSetup setup;        /* our a=setup (ABSENT: no line) */
+  gboolean setup_set;        /* --setup given */
+  McSdpPeer *peer;           /* the peer's SDP, once read */
+  gboolean role_active;      /* once decided: we bind with our SEND */
+  gboolean decided;
+  gboolean sdp_written;
+  gboolean await_peer;       /* passive behind a relay: the peer's first
+                              * SEND comes before ours (RFC 6135 4.5) */
+  gboolean peer_spoke;       /* a SEND for us arrived */
+  guint start_id;
+  guint sdp_poll_id;
+  gint64 sdp_wait_start;
+  /* ICE */
+  GPtrArray *ice_addresses;  /* GInetAddress */
+  char *stun_host;
+  guint stun_port;
+  IceLeg *ice;
+  GPtrArray *ice_candidates; /* ours, MsrpSdpCandidate */
+  gboolean ice_ready;
+  guint ice_guard_id;
 } App;
 
 static void finish (App *app);
 static gboolean connect_next (App *app, GError **error);
+static void sdp_local_ready (App *app);
 
 static void
 touch (App *app)
@@ -200,6 +240,10 @@ uri_for_address (const char *address, gboolean tls, GError **error)
 static void
 start_sending (App *app)
 {
+  /* SDP mode: not before the roles are known; a passive end behind a relay
+   * not before the peer's first SEND. */
+  if ((app->sdp_mode && !app->decided) || app->await_peer)
+    return;
   if (!mc_sender_has_work (app->sender) ||
       mc_sender_is_started (app->sender) || app->primary == NULL ||
       app->session->peer_path == NULL)
@@ -213,6 +257,12 @@ become_ready (App *app)
 {
   app->ready = TRUE;
   app->session->stats.ready_time = g_get_monotonic_time ();
+  if (app->sdp_mode && !app->sdp_written) {
+    /* Behind relays: the a=path is known now that AUTH gave the
+     * Use-Path (RFC 4976 section 5.1). */
+    sdp_local_ready (app);
+    return;
+  }
   print_path (app);
   start_sending (app);
   check_finished (app);
@@ -247,6 +297,10 @@ link_open (McLink *link, gpointer user_data)
              subject != NULL ? subject : "");
   if (app->passive || app->finishing)
     return;
+  if (link == app->primary) {
+    g_free (app->session->transport);
+    app->session->transport = g_strdup (gw_conn_get_transport_name (conn));
+  }
 
   if (app->session->local_uri == NULL) {
     g_autoptr (GError) error = NULL;
@@ -281,6 +335,9 @@ bind_link (App *app, McLink *link, MsrpHead *head)
   app->ready = TRUE;
   app->primary = mc_link_ref (link);
   app->session->stats.ready_time = g_get_monotonic_time ();
+  g_free (app->session->transport);
+  app->session->transport = g_strdup (gw_conn_get_transport_name (
+    mc_link_get_conn (link)));
   if (!app->config.keep) {
     /* One session, one connection: no more peers, and the others that
      * were accepted meanwhile go. */
@@ -348,6 +405,8 @@ link_request (McLink *link, MsrpHead *head, gpointer user_data)
     return NULL;
   }
   bind_link (app, link, head);
+  app->peer_spoke = TRUE;
+  app->await_peer = FALSE;
   req = mc_receiver_request (app->receiver, link, head);
   start_sending (app);
   check_finished (app);
@@ -423,7 +482,7 @@ link_closed (McLink *link, GwConnCloseReason reason, const GError *error,
   if (app->finishing) {
     if (c->verbose)
       fprintf (stderr, "msrpcat: %s\n", error->message);
-  } else if (app->passive && link != app->primary) {
+  } else if (app->passive && link != app->primary && app->ice == NULL) {
     /* A connection that never bound (a failed TLS handshake, a port scan)
      * does not end a passive run: the listener waits for the next. */
     if (!c->quiet || failure || malformed != NULL)
@@ -459,8 +518,10 @@ link_closed (McLink *link, GwConnCloseReason reason, const GError *error,
                        "to the relay closed during AUTH");
     mc_sender_link_closed (app->sender);
   }
-  ends_run = !app->finishing && (link == app->primary || !app->passive) &&
-             !(app->passive && c->keep);
+  /* An ICE pair is the only connection there will be. */
+  ends_run = !app->finishing &&
+             (link == app->primary || !app->passive || app->ice != NULL) &&
+             !(app->passive && c->keep && app->ice == NULL);
   g_ptr_array_remove (app->links, link);   /* may free it */
 
   if (ends_run) {
@@ -470,6 +531,10 @@ link_closed (McLink *link, GwConnCloseReason reason, const GError *error,
       mc_session_fail (app->session, MC_EXIT_CONNECTION, "the connection "
                        "closed after %" G_GUINT64_FORMAT " of %u messages",
                        st->messages_received, c->expect);
+    else if (mc_sender_has_work (app->sender) &&
+             !mc_sender_is_started (app->sender))
+      mc_session_fail (app->session, MC_EXIT_CONNECTION, "the connection "
+                       "closed before anything was sent");
     finish (app);
   }
   maybe_quit (app);
@@ -546,7 +611,7 @@ static gboolean
 start_passive (App *app, GError **error)
 {
   g_autoptr (GSocketAddress) addr = mc_parse_listen_address (
-    app->config.listen, error);
+    app->listen_address, error);
 
   if (addr == NULL)
     return FALSE;
@@ -556,8 +621,20 @@ start_passive (App *app, GError **error)
     return FALSE;
   gw_listener_set_callbacks (app->listener, NULL, on_accept, app, NULL);
   if (app->session->local_uri == NULL) {
+    g_autofree char *where = NULL;
+
+    /* --sdp-address: the address the peer reaches us at (a NAT's), with
+     * the port we listen on. */
+    if (app->config.sdp_address != NULL)
+      where = g_strdup_printf (strchr (app->config.sdp_address, ':') != NULL
+                               ? "[%s]:%u" : "%s:%u",
+                               app->config.sdp_address,
+                               (guint) g_inet_socket_address_get_port (
+                                 G_INET_SOCKET_ADDRESS (
+                                   gw_listener_get_address (app->listener))));
     app->session->local_uri = uri_for_address (
-      gw_listener_get_address_string (app->listener), app->tls_wanted, error);
+      where != NULL ? where : gw_listener_get_address_string (app->listener),
+      app->tls_wanted, error);
     if (app->session->local_uri == NULL)
       return FALSE;
   }
@@ -636,6 +713,573 @@ start_active (App *app, GError **error)
   return connect_next (app, error);
 }
 
+/* --- SDP mode ----------------------------------------------------------- */
+
+static void
+fail_now (App *app, int code, const char *message)
+{
+  mc_session_fail (app->session, code, "%s", message);
+  finish (app);
+}
+
+static void sdp_wait_for_peer (App *app);
+static void sdp_go (App *app);
+
+static void
+ice_guard_stop (App *app)
+{
+  if (app->ice_guard_id != 0)
+    g_source_remove (app->ice_guard_id);
+  app->ice_guard_id = 0;
+}
+
+static gboolean
+on_ice_guard (gpointer user_data)
+{
+  App *app = user_data;
+  g_autofree char *text = NULL;
+
+  app->ice_guard_id = 0;
+  if (app->finishing || app->ice_ready)
+    return G_SOURCE_REMOVE;
+  text = g_strdup_printf ("ICE: the agent reported nothing within %.1f s "
+                          "(%s)", (double) app->config.ice_timeout_us / 1e6 +
+                          ICE_GUARD_MS / 1000.0,
+                          app->sdp_written ? "connectivity checks" :
+                          "gathering candidates");
+  fail_now (app, MC_EXIT_CONNECTION, text);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every ICE wait is bounded: --ice-timeout, plus a margin for the agent to
+ * say so itself. */
+static void
+ice_guard_start (App *app)
+{
+  ice_guard_stop (app);
+  app->ice_guard_id = g_timeout_add (
+    (guint) (app->config.ice_timeout_us / 1000) + ICE_GUARD_MS, on_ice_guard,
+    app);
+}
+
+/* The peer's SDP is read and the roles are known: make the connection, or
+ * wait for it. */
+static void
+sdp_go (App *app)
+{
+  McConfig *c = &app->config;
+  g_autoptr (GError) error = NULL;
+
+  app->decided = TRUE;
+  g_free (app->session->sdp_role);
+  app->session->sdp_role = g_strdup (app->role_active ? "active" : "passive");
+  if (!c->quiet)
+    fprintf (stderr, "msrpcat: our a=setup %s, the peer's %s: we are %s\n",
+             mc_sdp_setup_name (app->setup),
+             app->peer != NULL ?
+             mc_sdp_setup_name (app->peer->setup_written) : "unknown",
+             app->role_active ? "active (we send the first SEND)" :
+             "passive (we wait for the peer's first SEND)");
+  /* RFC 4975 section 5.4: the active end "MUST immediately issue a SEND";
+   * one with nothing to say binds with an empty one (RFC 6135 4.2.2). */
+  if (app->role_active && c->receive && !mc_sender_has_work (app->sender))
+    mc_sender_set_bind (app->sender, TRUE);
+
+  if (app->ice != NULL) {
+    if (app->peer != NULL && mc_sdp_peer_has_ice (app->peer)) {
+      /* RFC 8445 section 6.1.4: the checks start with the peer's
+       * candidates; the stream is ready in on_ice_ready (). */
+      app->passive = !app->role_active;
+      /* Our pair may be ready before the peer's (the controlled agent
+       * learns of the nomination first), and the peer's agent holds only
+       * so many early bytes: the active end binds with an empty SEND and
+       * sends the rest once the peer has answered it. */
+      if (app->role_active) {
+        mc_sender_set_bind (app->sender, TRUE);
+        mc_sender_set_bind_wait (app->sender, TRUE);
+      }
+      if (!ice_leg_set_remote (app->ice, app->peer->ice_ufrag,
+                               app->peer->ice_pwd, app->peer->candidates,
+                               &error)) {
+        g_autofree char *text = g_strdup_printf (
+          "%s: ICE: %s", c->sdp_in, error->message);
+
+        fail_now (app, MC_EXIT_USAGE, text);
+        return;
+      }
+      touch (app);
+      ice_guard_start (app);
+      return;
+    }
+    /* RFC 8839 section 3.1.1 no ICE on the other side: plain TCP. */
+    if (!app->role_active) {
+      g_autofree char *text = g_strdup_printf (
+        "the answer %s has no ICE lines and a=setup:%s: the peer would "
+        "connect to our a=path %s, an ICE candidate that speaks only ICE; "
+        "offer without --ice, or have the peer answer passive",
+        c->sdp_in, mc_sdp_setup_name (app->peer->setup_written),
+        msrp_uri_get_text (app->session->local_uri));
+
+      fail_now (app, MC_EXIT_CONNECTION, text);
+      return;
+    }
+    if (!c->quiet)
+      fprintf (stderr, "msrpcat: the answer has no ICE lines: plain TCP "
+               "to its a=path\n");
+    g_clear_pointer (&app->ice, ice_leg_free);
+  }
+
+  if (app->relays->len > 0) {
+    /* RFC 6135 section 4.5: the connection to the relay is made whatever
+     * a=setup says; only an active end sends first. */
+    app->passive = FALSE;
+    /* The peer's SEND may have come before its answer was read. */
+    app->await_peer = !app->role_active && !app->peer_spoke;
+    start_sending (app);
+    check_finished (app);
+    return;
+  }
+  if (!app->role_active) {
+    app->passive = TRUE;
+    /* The peer may have connected and bound before its answer was read. */
+    start_sending (app);
+    check_finished (app);
+    return;
+  }
+  if (app->ready) {
+    /* The peer connected and bound before its answer said it would be
+     * passive: use that connection. */
+    start_sending (app);
+    check_finished (app);
+    return;
+  }
+  g_clear_pointer (&app->listener, gw_listener_unref);
+  app->passive = FALSE;
+  g_clear_pointer (&app->first_hop, msrp_uri_unref);
+  app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
+  app->tls_wanted = msrp_uri_get_scheme (app->first_hop) ==
+                    MSRP_SCHEME_MSRPS;
+  if (app->tls_wanted && app->tls == NULL) {
+    GwTlsSettings settings = {
+      .certificate = c->cert,
+      .private_key = c->key,
+      .ca_file = c->ca_file,
+      .peer_verify = GW_TLS_PEER_VERIFY_NONE,
+      .skip_server_verify = c->insecure,
+    };
+
+    app->tls = gw_tls_new (&settings, &error);
+    if (app->tls == NULL) {
+      fail_now (app, MC_EXIT_USAGE, error->message);
+      return;
+    }
+  }
+  if (!start_active (app, &error))
+    fail_now (app, MC_EXIT_CONNECTION, error->message);
+}
+
+/* Our SDP: c=, m= and a=path from the local URI (with ICE, the default
+ * candidate's address), a=setup, the ICE lines. */
+static void
+sdp_local_ready (App *app)
+{
+  McConfig *c = &app->config;
+  MsrpUri *uri = app->session->local_uri;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = mc_session_get_sdp_path (app->session);
+  g_autofree char *text = NULL;
+  guint64 sid = 0;
+  McSdpLocal local = {
+    .address = msrp_uri_get_host (uri),
+    .port = msrp_uri_get_effective_port (uri),
+    .tls = msrp_uri_get_scheme (uri) == MSRP_SCHEME_MSRPS,
+    .path = path,
+    .accept_types = (const char *const *) c->accept_types,
+    .max_size = c->max_size,
+    .setup = app->setup,
+  };
+
+  /* RFC 8866 section 5.2: "a numeric string such that the tuple ... forms
+   * a globally unique identifier"; the time in microseconds is. */
+  sid = (guint64) g_get_real_time ();
+  local.session_id = sid;
+  if (app->ice != NULL) {
+    const MsrpSdpCandidate *def = mc_sdp_default_candidate (
+      app->ice_candidates);
+
+    /* RFC 8839 section 5.1: c= and m= carry the default candidate; RFC
+     * 4975 section 8.1 wants them to match the a=path URI, which is made
+     * from it (on_ice_gathered ()). */
+    local.address = def->address;
+    local.port = def->port;
+    local.ice_ufrag = ice_leg_get_ufrag (app->ice);
+    local.ice_pwd = ice_leg_get_pwd (app->ice);
+    local.candidates = app->ice_candidates;
+  }
+  text = mc_sdp_build (&local, &error);
+  if (text == NULL) {
+    fail_now (app, MC_EXIT_USAGE, error->message);
+    return;
+  }
+  if (c->sdp_out != NULL) {
+    if (!mc_sdp_write_file (c->sdp_out, text, &error)) {
+      fail_now (app, MC_EXIT_USAGE, error->message);
+      return;
+    }
+    if (!c->quiet)
+      fprintf (stderr, "msrpcat: our SDP (a=setup %s%s) is in %s\n",
+               mc_sdp_setup_name (app->setup),
+               app->ice != NULL ? ", ICE" : "", c->sdp_out);
+  }
+  app->sdp_written = TRUE;
+  g_free (app->session->sdp_setup);
+  app->session->sdp_setup = g_strdup (mc_sdp_setup_name (app->setup));
+  print_path (app);
+  touch (app);
+  if (c->answer || c->sdp_in == NULL) {
+    /* An answerer has read the offer; an offerer without --sdp-in takes
+     * the passive role its a=setup allows (finish_config ()). */
+    app->role_active = c->answer ? app->role_active : FALSE;
+    sdp_go (app);
+  } else {
+    sdp_wait_for_peer (app);
+  }
+}
+
+static void
+on_ice_gathered (IceLeg *leg, gpointer user_data)
+{
+  App *app = user_data;
+  const MsrpSdpCandidate *def;
+  g_autoptr (GError) error = NULL;
+
+  if (app->finishing)
+    return;
+  ice_guard_stop (app);
+  g_clear_pointer (&app->ice_candidates, g_ptr_array_unref);
+  app->ice_candidates = ice_leg_get_local_candidates (leg);
+  def = mc_sdp_default_candidate (app->ice_candidates);
+  if (def == NULL) {
+    fail_now (app, MC_EXIT_CONNECTION, "ICE: no TCP candidate was "
+              "gathered (give the addresses with --ice-address; loopback "
+              "only when named)");
+    return;
+  }
+  if (app->config.verbose)
+    for (guint i = 0; i < app->ice_candidates->len; i++) {
+      g_autofree char *line = msrp_sdp_candidate_to_string (
+        app->ice_candidates->pdata[i]);
+
+      fprintf (stderr, "msrpcat: our candidate %s\n", line);
+    }
+  if (app->session->local_uri == NULL) {
+    g_autofree char *where = g_strdup_printf (
+      strchr (def->address, ':') != NULL ? "[%s]:%u" : "%s:%u",
+      def->address, (guint) def->port);
+
+    app->session->local_uri = uri_for_address (where, FALSE, &error);
+    if (app->session->local_uri == NULL) {
+      g_autofree char *text = g_strdup_printf (
+        "cannot make a URI for our ICE candidate %s: %s", where,
+        error->message);
+
+      fail_now (app, MC_EXIT_CONNECTION, text);
+      return;
+    }
+  }
+  sdp_local_ready (app);
+}
+
+static void
+on_ice_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
+              gpointer user_data)
+{
+  App *app = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwConn) conn = NULL;
+  McLink *link;
+  McIceInfo *info;
+
+  if (app->finishing)
+    return;
+  app->ice_ready = TRUE;
+  ice_guard_stop (app);
+  touch (app);
+  info = g_new0 (McIceInfo, 1);
+  info->local_type = g_strdup (pair->local_type);
+  info->remote_type = g_strdup (pair->remote_type);
+  info->local_tcptype = g_strdup (pair->local_tcptype);
+  info->remote_tcptype = g_strdup (pair->remote_tcptype);
+  info->local_address = g_strdup (pair->local_address);
+  info->remote_address = g_strdup (pair->remote_address);
+  mc_ice_info_free (app->session->ice);
+  app->session->ice = info;
+  if (!app->config.quiet)
+    fprintf (stderr, "msrpcat: ICE pair ready: %s (%s tcp-%s) -> %s (%s "
+             "tcp-%s)\n", pair->local_address, pair->local_type,
+             pair->local_tcptype, pair->remote_address, pair->remote_type,
+             pair->remote_tcptype);
+  conn = gw_conn_new_from_stream (stream, "ice-tcp", pair->remote_address,
+                                  pair->local_address, NULL, &error);
+  if (conn == NULL) {
+    g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
+
+    fail_now (app, MC_EXIT_CONNECTION, text);
+    return;
+  }
+  link = add_link (app, conn);
+  /* The MSRP roles follow a=setup over the pair too: the active end sends
+   * the first SEND (link_open ()), the passive end is bound by it. */
+  if (app->role_active) {
+    g_clear_pointer (&app->primary, mc_link_unref);
+    app->primary = mc_link_ref (link);
+  }
+}
+
+static void
+on_ice_failed (IceLeg *leg, const char *reason, const char *tried,
+               gpointer user_data)
+{
+  App *app = user_data;
+  g_autofree char *text = NULL;
+
+  if (app->finishing)
+    return;
+  ice_guard_stop (app);
+  text = g_strdup_printf ("ICE failed: %s; candidate pairs tried: %s",
+                          reason, tried);
+  fail_now (app, MC_EXIT_CONNECTION, text);
+}
+
+static const IceCallbacks ice_callbacks = {
+  .on_gathered = on_ice_gathered,
+  .on_ready = on_ice_ready,
+  .on_failed = on_ice_failed,
+};
+
+static void
+ice_start (App *app)
+{
+  McConfig *c = &app->config;
+  g_autoptr (GError) error = NULL;
+  IceSettings settings = {
+    .addresses = app->ice_addresses,
+    .stun_server = app->stun_host,
+    .stun_port = app->stun_port,
+    .timeout_ms = (guint) (c->ice_timeout_us / 1000),
+  };
+
+  /* RFC 8445 section 6.1.1: the offerer's agent controls. */
+  app->ice = ice_leg_new (&settings, !c->answer, &ice_callbacks, app,
+                          &error);
+  if (app->ice == NULL) {
+    g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
+
+    fail_now (app, g_error_matches (error, ICE_LEG_ERROR,
+                                    ICE_LEG_ERROR_INVALID) ?
+              MC_EXIT_USAGE : MC_EXIT_CONNECTION, text);
+    return;
+  }
+  if (!ice_leg_gather (app->ice, &error)) {
+    g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
+
+    fail_now (app, MC_EXIT_CONNECTION, text);
+    return;
+  }
+  ice_guard_start (app);
+}
+
+/* Listen, or not, or gather; then write our SDP. */
+static void
+sdp_prepare_local (App *app)
+{
+  McConfig *c = &app->config;
+  g_autoptr (GError) error = NULL;
+  gboolean may_listen;
+
+  if (c->ice && (!c->answer || mc_sdp_peer_has_ice (app->peer))) {
+    ice_start (app);
+    return;
+  }
+  if (c->ice && !c->quiet)
+    fprintf (stderr, "msrpcat: the offer has no ICE-TCP candidates: plain "
+             "TCP, no ICE lines in the answer\n");
+  if (app->relays->len > 0) {
+    /* become_ready () writes the SDP once AUTH is done. */
+    if (!start_active (app, &error))
+      fail_now (app, MC_EXIT_CONNECTION, error->message);
+    return;
+  }
+  /* RFC 6135 section 4.2.2: actpass and passive carry "the actual address
+   * and port ... on which the UA can receive a TCP connection"; active
+   * carries port 9 (RFC 4145 section 4). */
+  may_listen = c->answer ? !app->role_active
+                         : app->setup == MSRP_SDP_SETUP_ACTPASS ||
+                           app->setup == MSRP_SDP_SETUP_PASSIVE;
+  if (may_listen) {
+    if (app->listen_address == NULL) {
+      fail_now (app, MC_EXIT_USAGE, "the passive role needs an address to "
+                "listen on: give --listen HOST:PORT or --sdp-address IP");
+      return;
+    }
+    app->passive = TRUE;
+    if (!start_passive (app, &error)) {
+      fail_now (app, MC_EXIT_CONNECTION, error->message);
+      return;
+    }
+  } else if (app->session->local_uri == NULL) {
+    const char *host = c->sdp_address;
+    g_autofree char *listen_host = NULL;
+    g_autofree char *where = NULL;
+
+    if (host == NULL && app->listen_address != NULL) {
+      g_autoptr (GSocketAddress) sa = mc_parse_listen_address (
+        app->listen_address, NULL);
+
+      if (sa != NULL)
+        host = listen_host = g_inet_address_to_string (
+          g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
+    }
+    if (host == NULL) {
+      fail_now (app, MC_EXIT_USAGE, "our SDP needs this endpoint's address "
+                "for c= and a=path: give --sdp-address IP or --listen "
+                "HOST:PORT");
+      return;
+    }
+    where = g_strdup_printf (strchr (host, ':') != NULL ? "[%s]:9" : "%s:9",
+                             host);
+    app->session->local_uri = uri_for_address (where, FALSE, &error);
+    if (app->session->local_uri == NULL) {
+      fail_now (app, MC_EXIT_USAGE, error->message);
+      return;
+    }
+  }
+  sdp_local_ready (app);
+}
+
+/* The peer's SDP: its a=path becomes the To-Path, its a=setup decides the
+ * roles. */
+static void
+sdp_got_peer (App *app, McSdpPeer *peer)
+{
+  McConfig *c = &app->config;
+  g_autoptr (GError) error = NULL;
+
+  app->peer = peer;
+  touch (app);
+  g_free (app->session->peer_setup);
+  app->session->peer_setup = g_strdup (mc_sdp_setup_name (
+    peer->setup_written));
+  if (app->session->peer_path == NULL) {
+    app->session->peer_path = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) msrp_uri_unref);
+    for (guint i = 0; i < peer->path->len; i++)
+      g_ptr_array_add (app->session->peer_path,
+                       msrp_uri_ref (peer->path->pdata[i]));
+  }
+  if (c->verbose) {
+    g_autofree char *to = msrp_uri_list_to_text (peer->path);
+
+    fprintf (stderr, "msrpcat: read %s: a=path %s, a=setup %s, %u ICE-TCP "
+             "candidates (%u others skipped)\n", c->sdp_in, to,
+             mc_sdp_setup_name (peer->setup_written), peer->candidates->len,
+             peer->n_candidates_skipped);
+  }
+  if (c->answer) {
+    if (!mc_sdp_answerer_role (peer->setup, app->setup, app->setup_set,
+                               &app->setup, &app->role_active, &error)) {
+      g_autofree char *text = g_strdup_printf ("%s: %s", c->sdp_in,
+                                               error->message);
+
+      fail_now (app, MC_EXIT_USAGE, text);
+      return;
+    }
+    sdp_prepare_local (app);
+    return;
+  }
+  if (!mc_sdp_offerer_role (app->setup, peer->setup, &app->role_active,
+                            &error)) {
+    g_autofree char *text = g_strdup_printf ("%s: %s", c->sdp_in,
+                                             error->message);
+
+    fail_now (app, MC_EXIT_USAGE, text);
+    return;
+  }
+  sdp_go (app);
+}
+
+/* TRUE when the wait is over (read, or failed). */
+static gboolean
+sdp_poll (App *app)
+{
+  McConfig *c = &app->config;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  McSdpPeer *peer;
+  gint64 bound = c->timeout_us > 0 ? c->timeout_us :
+                 (gint64) MC_DEFAULT_TIMEOUT_S * G_USEC_PER_SEC;
+
+  if (!mc_sdp_read_file (c->sdp_in, &text, &len, &error)) {
+    g_autofree char *why = NULL;
+
+    if (error != NULL) {
+      fail_now (app, MC_EXIT_USAGE, error->message);
+      return TRUE;
+    }
+    if (g_get_monotonic_time () - app->sdp_wait_start < bound)
+      return FALSE;
+    why = g_strdup_printf ("timeout: no SDP in %s after %.1f s", c->sdp_in,
+                           (double) bound / 1e6);
+    fail_now (app, MC_EXIT_TIMEOUT, why);
+    return TRUE;
+  }
+  peer = mc_sdp_peer_parse (text, len, c->sdp_in, &error);
+  if (peer == NULL) {
+    fail_now (app, MC_EXIT_USAGE, error->message);
+    return TRUE;
+  }
+  sdp_got_peer (app, peer);
+  return TRUE;
+}
+
+static gboolean
+on_sdp_poll (gpointer user_data)
+{
+  App *app = user_data;
+
+  if (app->finishing || sdp_poll (app)) {
+    app->sdp_poll_id = 0;
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+sdp_wait_for_peer (App *app)
+{
+  app->sdp_wait_start = g_get_monotonic_time ();
+  if (!app->config.quiet)
+    fprintf (stderr, "msrpcat: waiting for the peer's SDP in %s\n",
+             app->config.sdp_in);
+  if (!sdp_poll (app))
+    app->sdp_poll_id = g_timeout_add (SDP_POLL_MS, on_sdp_poll, app);
+}
+
+/* From the main loop, so that an early failure can quit it. */
+static gboolean
+on_sdp_start (gpointer user_data)
+{
+  App *app = user_data;
+
+  app->start_id = 0;
+  if (app->config.answer)
+    sdp_wait_for_peer (app);
+  else
+    sdp_prepare_local (app);
+  return G_SOURCE_REMOVE;
+}
+
 /* --- timers and signals ------------------------------------------------ */
 
 static gboolean
@@ -648,6 +1292,10 @@ on_tick (gpointer user_data)
   const char *what;
 
   if (app->finishing || c->timeout_us <= 0 || idle < c->timeout_us)
+    return G_SOURCE_CONTINUE;
+  /* Waiting for the peer's SDP, and the ICE checks, have bounds of their
+   * own (sdp_poll (), the ICE guard). */
+  if (app->sdp_poll_id != 0 || (app->ice != NULL && !app->ice_ready))
     return G_SOURCE_CONTINUE;
   if (app->auth != NULL && !mc_auth_is_done (app->auth)) {
     waiting = TRUE;
@@ -716,6 +1364,7 @@ typedef struct {
   int window;
   int expect;
   int bench_chat;
+  char *ice_timeout;
   gboolean version;
 } RawOptions;
 
@@ -739,6 +1388,12 @@ config_clear (McConfig *c)
   g_free (c->content_type);
   g_free (c->output_dir);
   g_strfreev (c->accept_types);
+  g_free (c->sdp_out);
+  g_free (c->sdp_in);
+  g_free (c->sdp_address);
+  g_free (c->setup);
+  g_strfreev (c->ice_addresses);
+  g_free (c->stun);
 }
 
 static void
@@ -753,6 +1408,7 @@ raw_clear (RawOptions *r)
   g_free (r->max_buffer);
   g_free (r->accept_types);
   g_free (r->expires);
+  g_free (r->ice_timeout);
 }
 
 static gboolean
@@ -776,6 +1432,133 @@ is_hex (const char *s)
   for (; *s != '\0'; s++)
     if (!g_ascii_isxdigit (*s))
       return FALSE;
+  return TRUE;
+}
+
+/* SDP mode: the roles come from the SDP, so --listen is only where to
+ * listen when we may be passive. */
+static gboolean
+finish_sdp_config (App *app, GError **error)
+{
+  McConfig *c = &app->config;
+
+  app->sdp_mode = TRUE;
+  if (c->to_path != NULL)
+    return usage_error (error, "--to-path: in SDP mode the peer's path is "
+                        "the a=path of --sdp-in");
+  if (c->answer && c->sdp_in == NULL)
+    return usage_error (error, "--answer reads the offer first: give "
+                        "--sdp-in");
+  if (c->sdp_in != NULL && c->sdp_out != NULL &&
+      strcmp (c->sdp_in, c->sdp_out) == 0)
+    return usage_error (error, "--sdp-in and --sdp-out name the same file");
+  if (c->keep)
+    return usage_error (error, "--keep is not for SDP mode: one SDP, one "
+                        "peer");
+  if (c->setup != NULL) {
+    if (!mc_sdp_parse_setup_option (c->setup, &app->setup, error))
+      return FALSE;
+    app->setup_set = TRUE;
+  } else {
+    /* RFC 6135 section 4.2.2: an offer says actpass when it can accept a
+     * connection (with a relay too); the answer's is chosen once the
+     * offer is read. */
+    app->setup = MSRP_SDP_SETUP_ACTPASS;
+  }
+  if (!c->answer) {
+    if (app->setup == MSRP_SDP_SETUP_PASSIVE && !c->quiet)
+      fprintf (stderr, "msrpcat: warning: RFC 6135 section 4.2.2 says an "
+               "MSRP offer MUST NOT say a=setup:passive (RFC 4145 allows "
+               "it); offering it anyway\n");
+    if (c->sdp_in == NULL && app->setup != MSRP_SDP_SETUP_ACTPASS &&
+        app->setup != MSRP_SDP_SETUP_PASSIVE)
+      return usage_error (error, "without --sdp-in the peer's path is not "
+                          "known, so we can only wait for its connection: "
+                          "--setup actpass or passive, or give --sdp-in");
+  }
+  if (c->sdp_address != NULL) {
+    g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (
+      c->sdp_address);
+
+    if (ia == NULL)
+      return usage_error (error, "--sdp-address: '%s' is not an IP "
+                          "address", c->sdp_address);
+    if (g_inet_address_get_is_any (ia))
+      return usage_error (error, "--sdp-address: %s is a wildcard; give "
+                          "the address the peer reaches", c->sdp_address);
+  }
+  if (c->ice_addresses != NULL || c->stun != NULL) {
+    if (!c->ice)
+      return usage_error (error, "--ice-address and --stun go with --ice");
+  }
+  app->ice_addresses = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; c->ice_addresses != NULL && c->ice_addresses[i] != NULL;
+       i++) {
+    GInetAddress *ia = g_inet_address_new_from_string (c->ice_addresses[i]);
+
+    if (ia == NULL)
+      return usage_error (error, "--ice-address: '%s' is not an IP "
+                          "address", c->ice_addresses[i]);
+    g_ptr_array_add (app->ice_addresses, ia);
+  }
+  if (c->stun != NULL) {
+    g_autoptr (GError) local = NULL;
+    g_autoptr (GSocketAddress) sa = mc_parse_listen_address (c->stun,
+                                                             &local);
+
+    /* libnice does not resolve names (ice-leg.h). */
+    if (sa == NULL)
+      return usage_error (error, "--stun: %s (give IP:PORT)",
+                          local->message);
+    app->stun_host = g_inet_address_to_string (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
+    app->stun_port = g_inet_socket_address_get_port (
+      G_INET_SOCKET_ADDRESS (sa));
+  }
+  if (c->ice) {
+    if (c->sdp_in == NULL || c->sdp_out == NULL)
+      return usage_error (error, "--ice exchanges candidates both ways: "
+                          "give --sdp-out and --sdp-in");
+    if (app->relays->len > 0)
+      return usage_error (error, "--ice and --relay do not go together: "
+                          "ICE reaches the peer without a relay");
+    if (c->tls)
+      return usage_error (error, "--ice carries TCP/MSRP: drop --tls");
+  }
+
+  if (app->relays->len > 0) {
+    if (c->listen != NULL || c->sdp_address != NULL)
+      return usage_error (error, "--relay: the a=path comes from the "
+                          "relay (its Use-Path): drop --listen and "
+                          "--sdp-address");
+    if (c->tls)
+      return usage_error (error, "--tls is for --listen; in the active role "
+                          "an msrps: URI asks for TLS");
+    app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
+    app->tls_wanted = msrp_uri_get_scheme (app->first_hop) ==
+                      MSRP_SCHEME_MSRPS;
+    if (c->user == NULL && !c->quiet)
+      fprintf (stderr, "msrpcat: no --user: AUTH goes without credentials\n");
+    return TRUE;
+  }
+  app->tls_wanted = c->tls || (app->session->local_uri != NULL &&
+                               msrp_uri_get_scheme (app->session->local_uri)
+                               == MSRP_SCHEME_MSRPS);
+  if (app->tls_wanted && c->cert == NULL)
+    return usage_error (error, "TLS in the passive role needs --cert and "
+                        "--key");
+  /* Where to listen when we may be passive: --listen, else --sdp-address
+   * (with ICE falling back to plain TCP, the first --ice-address), on a
+   * port the kernel picks. */
+  if (app->listen_address == NULL) {
+    const char *host = c->sdp_address;
+
+    if (host == NULL && c->ice && c->ice_addresses != NULL)
+      host = c->ice_addresses[0];
+    if (host != NULL)
+      app->listen_address = g_strdup_printf (strchr (host, ':') != NULL ?
+                                             "[%s]:0" : "%s:0", host);
+  }
   return TRUE;
 }
 
@@ -903,8 +1686,26 @@ finish_config (App *app, RawOptions *raw, GError **error)
       return usage_error (error, "--to-path: %s", local->message);
   }
 
+  c->ice_timeout_us = (gint64) MC_DEFAULT_ICE_TIMEOUT_S * G_USEC_PER_SEC;
+  if (raw->ice_timeout != NULL) {
+    if (!mc_parse_duration ("--ice-timeout", raw->ice_timeout,
+                            &c->ice_timeout_us, error))
+      return FALSE;
+    if (c->ice_timeout_us < 100 * 1000)
+      return usage_error (error, "--ice-timeout: at least 0.1 s");
+  }
+
   has_content = c->messages != NULL || c->file != NULL || c->bench_chat > 0;
   c->use_stdin = !has_content && !c->receive && !c->bind;
+  if (c->expect > 0 && !c->receive)
+    return usage_error (error, "--expect is for --receive");
+  app->listen_address = g_strdup (c->listen);
+  if (c->sdp_out != NULL || c->sdp_in != NULL)
+    return finish_sdp_config (app, error);
+  if (c->answer || c->setup != NULL || c->sdp_address != NULL || c->ice ||
+      c->ice_addresses != NULL || c->stun != NULL || raw->ice_timeout != NULL)
+    return usage_error (error, "--answer, --setup, --sdp-address and the "
+                        "ICE options go with --sdp-out / --sdp-in");
   app->passive = c->listen != NULL;
   if (app->passive) {
     if (app->relays->len > 0)
@@ -937,8 +1738,6 @@ finish_config (App *app, RawOptions *raw, GError **error)
     if (app->relays->len > 0 && c->user == NULL && !c->quiet)
       fprintf (stderr, "msrpcat: no --user: AUTH goes without credentials\n");
   }
-  if (c->expect > 0 && !c->receive)
-    return usage_error (error, "--expect is for --receive");
   return TRUE;
 }
 
@@ -1011,6 +1810,35 @@ main (int argc, char **argv)
       "Answer only Digest challenges of MD5 or SHA-256", "NAME" },
     { "expires", 0, 0, G_OPTION_ARG_STRING, &raw.expires,
       "Ask the relays for a URI valid this long (Expires)", "SECONDS" },
+    /* SDP mode and ICE */
+    { "sdp-out", 0, 0, G_OPTION_ARG_FILENAME, &c->sdp_out,
+      "Write our SDP (one m=message section: c=, a=path, a=setup, "
+      "a=accept-types; ICE lines with --ice) to FILE, atomically", "FILE" },
+    { "sdp-in", 0, 0, G_OPTION_ARG_FILENAME, &c->sdp_in,
+      "Read the peer's SDP from FILE, waiting for it up to --timeout: its "
+      "a=path is the To-Path, its a=setup decides who connects", "FILE" },
+    { "answer", 0, 0, G_OPTION_ARG_NONE, &c->answer,
+      "We answer: read --sdp-in first, then write --sdp-out (without it we "
+      "offer: write --sdp-out, then read --sdp-in)", NULL },
+    { "setup", 0, 0, G_OPTION_ARG_STRING, &c->setup,
+      "Our a=setup: actpass, active, passive or none (default: actpass in "
+      "an offer; passive in an answer, or the role the offer leaves)",
+      "ROLE" },
+    { "sdp-address", 0, 0, G_OPTION_ARG_STRING, &c->sdp_address,
+      "The IP address for c= and a=path (default: the --listen host); "
+      "without --listen we listen on it", "IP" },
+    { "ice", 0, 0, G_OPTION_ARG_NONE, &c->ice,
+      "ICE-TCP (RFC 8445, RFC 6544): gather TCP candidates, exchange them "
+      "in the SDP and carry MSRP over the selected pair (needs --sdp-out "
+      "and --sdp-in; the offerer controls)", NULL },
+    { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->ice_addresses,
+      "Gather ICE candidates on this address (repeatable; loopback only "
+      "when named)", "IP" },
+    { "ice-timeout", 0, 0, G_OPTION_ARG_STRING, &raw.ice_timeout,
+      "Give up when the ICE checks have not succeeded after this long "
+      "(default 10)", "SECONDS" },
+    { "stun", 0, 0, G_OPTION_ARG_STRING, &c->stun,
+      "STUN server for server-reflexive candidates", "IP:PORT" },
     { "print-use-path", 0, 0, G_OPTION_ARG_NONE, &c->print_use_path,
       "Print the path the peer must be given (its a=path: the Use-Path "
       "reversed, then our URI) as the first line of stdout", NULL },
@@ -1084,6 +1912,12 @@ main (int argc, char **argv)
     "  msrpcat --to-path msrp://127.0.0.1:2856/abc;tcp -m hello\n"
     "  msrpcat --relay msrps://relay.example:2856;tcp -u alice "
     "--to-path \"$PEER_PATH\" -f big.bin\n"
+    "  msrpcat --sdp-out offer.sdp --sdp-in answer.sdp --listen "
+    "127.0.0.1:0 -f big.bin\n"
+    "  msrpcat --answer --sdp-in offer.sdp --sdp-out answer.sdp "
+    "--sdp-address 127.0.0.1 -r -e 1\n"
+    "  msrpcat --ice --ice-address 192.0.2.7 --sdp-out offer.sdp "
+    "--sdp-in answer.sdp -m hi\n"
     "\n"
     "Exit status: 0 ok, 1 protocol failure, 2 usage, 3 connection failure, "
     "4 timeout.");
@@ -1141,8 +1975,10 @@ main (int argc, char **argv)
       !mc_sender_has_work (app->sender))
     mc_sender_set_bind (app->sender, TRUE);
 
-  if (!(app->passive ? start_passive (app, &error)
-                     : start_active (app, &error))) {
+  if (app->sdp_mode)
+    app->start_id = g_idle_add (on_sdp_start, app);
+  else if (!(app->passive ? start_passive (app, &error)
+                          : start_active (app, &error))) {
     mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s", error->message);
     goto out;
   }
@@ -1180,6 +2016,11 @@ out:
     g_source_remove (app->tick_id);
   if (app->grace_id != 0)
     g_source_remove (app->grace_id);
+  if (app->start_id != 0)
+    g_source_remove (app->start_id);
+  if (app->sdp_poll_id != 0)
+    g_source_remove (app->sdp_poll_id);
+  ice_guard_stop (app);
   g_clear_pointer (&app->auth, mc_auth_free);
   g_clear_pointer (&app->sender, mc_sender_free);
   g_clear_pointer (&app->listener, gw_listener_unref);
@@ -1192,6 +2033,13 @@ out:
   g_clear_pointer (&app->primary, mc_link_unref);
   g_ptr_array_unref (app->links);
   g_clear_pointer (&app->receiver, mc_receiver_free);
+  /* After the links: the ICE pair's stream is the leg's. */
+  g_clear_pointer (&app->ice, ice_leg_free);
+  g_clear_pointer (&app->ice_candidates, g_ptr_array_unref);
+  g_clear_pointer (&app->ice_addresses, g_ptr_array_unref);
+  g_free (app->stun_host);
+  g_clear_pointer (&app->peer, mc_sdp_peer_free);
+  g_free (app->listen_address);
   g_clear_pointer (&app->tls, gw_tls_unref);
   g_clear_pointer (&app->first_hop, msrp_uri_unref);
   g_clear_pointer (&app->hop_addresses, g_ptr_array_unref);
