@@ -20,6 +20,7 @@ struct _GwIce {
   gboolean gathered;
   gboolean started;
   gboolean ready;
+  GwConn *conn;              /* the pair's connection, relayed */
   /* the party's side, from its SDP */
   char *ufrag;
   char *pwd;
@@ -194,6 +195,7 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
     return;
   }
   ice->ready = TRUE;
+  ice->conn = gw_conn_ref (conn);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "ice_ready");
   if (ice->call_id != NULL)
     gw_log_event_add_str (ev, "call_id", ice->call_id);
@@ -249,7 +251,9 @@ on_failed (IceLeg *leg, const char *reason, const char *tried,
   gw_log_event_emit (ev, "ICE leg to the %s failed: %s; tried %s",
                      ice->party, reason, tried);
   /* A pair that fails later ends its connection like a dead TCP one: the
-   * relay sends its Failure REPORTs. */
+   * relay hears on_closed and sends its Failure REPORTs. */
+  if (ice->conn != NULL)
+    gw_conn_close (ice->conn);
   g_clear_pointer (&ice->leg, ice_leg_free);
 }
 
@@ -414,6 +418,7 @@ gw_ice_free (GwIce *ice)
     return;
   g_cancellable_cancel (ice->probes);
   g_object_unref (ice->probes);
+  g_clear_pointer (&ice->conn, gw_conn_unref);
   g_clear_pointer (&ice->leg, ice_leg_free);
   g_ptr_array_unref (ice->candidates);
   g_free (ice->ufrag);

@@ -870,7 +870,15 @@ START_TEST (test_ice_leg)
   ck_assert_uint_eq (log_count ("plan_decided", "\"call_id\":\"i-2\"",
                                 "\"plan\":\"direct\"", "measured reachable",
                                 NULL), 1);
+
+  /* The softphone goes away: its pair fails, and the relay closes the
+   * connection as it would a dead TCP one. */
   phone_clear (&a);
+  RUN_UNTIL (log_count ("ice_failed", "\"call_id\":\"i-1\"",
+                        "\"was_ready\":true", NULL) == 1, 30000);
+  RUN_UNTIL (log_count ("connection_closed", "\"conn\":", "ice", NULL) +
+             log_count ("session_unbound", "\"call_id\":\"i-1\"", NULL)
+             >= 1, 5000);
 }
 END_TEST
 
