@@ -993,7 +993,13 @@ answer_stream (Call *c, Stream *s, MsrpSdpStream *st, GError **error)
   same = b->session != NULL && b->party != NULL &&
          msrp_uri_equal (b->party, party);
   if (!same) {
+    /* The ICE leg offered to the answerer stays: it is this answer's. */
+    GwIce *ice = g_steal_pointer (&b->ice);
+    IceHook *hook = g_steal_pointer (&b->hook);
+
     leg_clear (calls, b, "re-answer");
+    b->ice = ice;
+    b->hook = hook;
     b->party = party;
     party = NULL;
     b->addr = gw_neg_stream_address (st);

@@ -156,12 +156,16 @@ on_gathered (IceLeg *leg, gpointer data)
 {
   GwIce *ice = data;
   g_autoptr (GPtrArray) cands = ice_leg_get_local_candidates (leg);
-  g_autofree char *n = g_strdup_printf ("%u", cands->len);
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
+                                                "ice_gathered");
 
   ice->gathered = TRUE;
-  log_ice (ice, G_LOG_LEVEL_INFO, "ice_gathered", "candidates", n,
-           "ICE leg to the %s: %u TCP candidates gathered", ice->party,
-           cands->len);
+  if (ice->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", ice->call_id);
+  gw_log_event_add_str (ev, "party", ice->party);
+  gw_log_event_add_int (ev, "candidates", cands->len);
+  gw_log_event_emit (ev, "ICE leg to the %s: %u TCP candidates gathered",
+                     ice->party, cands->len);
   if (ice->cb.on_gathered != NULL)
     ice->cb.on_gathered (ice, ice->data);
 }
@@ -239,19 +243,26 @@ on_failed (IceLeg *leg, const char *reason, const char *tried,
            gpointer data)
 {
   GwIce *ice = data;
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                "ice_failed");
+  /* After ready, the selected pair ending is how a party that hangs up
+   * looks from here, as well as a pair that dies: not a failure of ICE. */
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (
+    ice->ready ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING,
+    ice->ready ? "ice_ended" : "ice_failed");
 
   if (ice->call_id != NULL)
     gw_log_event_add_str (ev, "call_id", ice->call_id);
   gw_log_event_add_str (ev, "party", ice->party);
   gw_log_event_add_str (ev, "reason", reason);
-  gw_log_event_add_str (ev, "tried", tried);
-  gw_log_event_add_bool (ev, "was_ready", ice->ready);
-  gw_log_event_emit (ev, "ICE leg to the %s failed: %s; tried %s",
-                     ice->party, reason, tried);
-  /* A pair that fails later ends its connection like a dead TCP one: the
-   * relay hears on_closed and sends its Failure REPORTs. */
+  if (ice->ready) {
+    gw_log_event_emit (ev, "ICE leg to the %s ended: %s", ice->party,
+                       reason);
+  } else {
+    gw_log_event_add_str (ev, "tried", tried);
+    gw_log_event_emit (ev, "ICE leg to the %s failed: %s; tried %s",
+                       ice->party, reason, tried);
+  }
+  /* The relay hears on_closed, as for a TCP connection that ends, and
+   * sends its Failure REPORTs for what was in flight. */
   if (ice->conn != NULL)
     gw_conn_close (ice->conn);
   g_clear_pointer (&ice->leg, ice_leg_free);

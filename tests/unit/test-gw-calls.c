@@ -673,7 +673,7 @@ static const IceCallbacks phone_callbacks = {
 };
 
 static void
-phone_start (Phone *p)
+phone_start_role (Phone *p, gboolean controlling)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) addrs = g_ptr_array_new_with_free_func (
@@ -683,10 +683,16 @@ phone_start (Phone *p)
   g_ptr_array_add (addrs, g_inet_address_new_from_string ("127.0.0.1"));
   settings.addresses = addrs;
   settings.timeout_ms = 10000;
-  p->leg = ice_leg_new (&settings, TRUE, &phone_callbacks, p, &error);
+  p->leg = ice_leg_new (&settings, controlling, &phone_callbacks, p, &error);
   ck_assert_msg (p->leg != NULL, "%s", error ? error->message : "");
   ck_assert (ice_leg_gather (p->leg, &error));
   RUN_UNTIL (p->gathered, 5000);
+}
+
+static void
+phone_start (Phone *p)
+{
+  phone_start_role (p, TRUE);
 }
 
 static void
@@ -696,9 +702,9 @@ phone_clear (Phone *p)
   g_clear_pointer (&p->pair, g_free);
 }
 
-/* The softphone's SDP: its candidates, actpass, a=path on 127.0.0.1. */
+/* The softphone's SDP: its candidates, @setup, a=path on 127.0.0.1. */
 static char *
-phone_sdp (Phone *p, const char *id)
+phone_sdp_setup (Phone *p, const char *id, const char *setup)
 {
   g_autoptr (GPtrArray) cands = ice_leg_get_local_candidates (p->leg);
   GString *sdp = g_string_new (NULL);
@@ -708,8 +714,8 @@ phone_sdp (Phone *p, const char *id)
                           "m=message 7000 TCP/MSRP *\r\n"
                           "a=accept-types:text/plain\r\n"
                           "a=path:msrp://127.0.0.1:7000/%s;tcp\r\n"
-                          "a=setup:actpass\r\na=ice-ufrag:%s\r\n"
-                          "a=ice-pwd:%s\r\n", id,
+                          "a=setup:%s\r\na=ice-ufrag:%s\r\n"
+                          "a=ice-pwd:%s\r\n", id, setup,
                           ice_leg_get_ufrag (p->leg),
                           ice_leg_get_pwd (p->leg));
   for (guint i = 0; i < cands->len; i++) {
@@ -718,6 +724,12 @@ phone_sdp (Phone *p, const char *id)
     g_string_append_printf (sdp, "a=candidate:%s\r\n", c);
   }
   return g_string_free (sdp, FALSE);
+}
+
+static char *
+phone_sdp (Phone *p, const char *id)
+{
+  return phone_sdp_setup (p, id, "actpass");
 }
 
 /* Write all of @text on the phone's stream, running the main context. */
@@ -874,11 +886,74 @@ START_TEST (test_ice_leg)
   /* The softphone goes away: its pair fails, and the relay closes the
    * connection as it would a dead TCP one. */
   phone_clear (&a);
-  RUN_UNTIL (log_count ("ice_failed", "\"call_id\":\"i-1\"",
-                        "\"was_ready\":true", NULL) == 1, 30000);
+  RUN_UNTIL (log_count ("ice_ended", "\"call_id\":\"i-1\"", NULL) == 1,
+             30000);
   RUN_UNTIL (log_count ("connection_closed", "\"conn\":", "ice", NULL) +
              log_count ("session_unbound", "\"call_id\":\"i-1\"", NULL)
              >= 1, 5000);
+}
+END_TEST
+
+
+/* Both parties with ICE: the answerer takes up the ICE the gateway offered
+ * it (its leg survives the answer), both legs select a pair, and a message
+ * goes from one softphone to the other over both. */
+START_TEST (test_ice_both)
+{
+  Phone a = { 0 }, b = { 0 };
+  g_autofree char *offer = NULL;
+  g_autofree char *answer = NULL;
+  g_autofree char *gw_a = NULL, *gw_b = NULL;
+  g_autofree char *bind_a = NULL, *bind_b = NULL, *msg = NULL;
+  g_autofree char *got_a = NULL, *got_b = NULL, *got_msg = NULL;
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL;
+
+  start ("[ice]\naddresses=127.0.0.1\n");
+  phone_start (&a);
+  phone_start_role (&b, FALSE);
+  offer = phone_sdp (&a, "aaa");
+  r1 = ng (request ("offer", "i-3", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  gw_a = gateway_uri (str (r1, "sdp"));
+  phone_set_remote (&b, str (r1, "sdp"));
+  answer = phone_sdp_setup (&b, "bbb", "active");
+  r2 = ng (request ("answer", "i-3", "127.0.0.1", answer, NULL));
+  assert_ok (r2);
+  ck_assert_ptr_null (gw_bencode_dict_lookup (r2, "warning"));
+  gw_b = gateway_uri (str (r2, "sdp"));
+  phone_set_remote (&a, str (r2, "sdp"));
+  RUN_UNTIL ((a.stream != NULL && b.stream != NULL) || a.failed || b.failed,
+             10000);
+  ck_assert (!a.failed && !b.failed);
+  RUN_UNTIL (log_count ("ice_ready", "\"call_id\":\"i-3\"", NULL) == 2, 5000);
+  ck_assert_uint_eq (log_count ("ice_ready", "\"party\":\"answerer\"", NULL),
+                     1);
+
+  /* Both bind; A's message reaches B with A's path as B saw it. */
+  bind_b = g_strdup_printf ("MSRP bb01 SEND\r\nTo-Path: %s msrp://127.0.0.1:"
+                            "7000/aaa;tcp\r\nFrom-Path: msrp://127.0.0.1:7000"
+                            "/bbb;tcp\r\nMessage-ID: bindbbbb\r\nByte-Range: "
+                            "1-0/0\r\n-------bb01$\r\n", gw_a);
+  phone_write (&b, bind_b);
+  got_b = phone_read_until (&b, "-------bb01$\r\n");
+  ck_assert_msg (g_str_has_prefix (got_b, "MSRP bb01 200"), "%s", got_b);
+  bind_a = g_strdup_printf ("MSRP aa01 SEND\r\nTo-Path: %s msrp://127.0.0.1:"
+                            "7000/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000"
+                            "/aaa;tcp\r\nMessage-ID: bindaaaa\r\nByte-Range: "
+                            "1-0/0\r\n-------aa01$\r\n", gw_b);
+  phone_write (&a, bind_a);
+  got_a = phone_read_until (&a, "-------aa01$\r\n");
+  ck_assert_msg (strstr (got_a, "MSRP aa01 200") != NULL, "%s", got_a);
+  msg = g_strdup_printf ("MSRP aa02 SEND\r\nTo-Path: %s msrp://127.0.0.1:7000"
+                         "/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/aaa;tcp"
+                         "\r\nMessage-ID: hello001\r\nByte-Range: 1-5/5\r\n"
+                         "Content-Type: text/plain\r\n\r\nhello\r\n"
+                         "-------aa02$\r\n", gw_b);
+  phone_write (&a, msg);
+  got_msg = phone_read_until (&b, "hello\r\n-------");
+  ck_assert_ptr_nonnull (strstr (got_msg, "Message-ID: hello001"));
+  phone_clear (&a);
+  phone_clear (&b);
 }
 END_TEST
 
@@ -900,6 +975,7 @@ main (void)
   tcase_add_test (tc, test_expiry);
   tcase_add_test (tc, test_gateway_connects);
   tcase_add_test (tc, test_ice_leg);
+  tcase_add_test (tc, test_ice_both);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
