@@ -115,14 +115,17 @@ on_probe (GObject *source, GAsyncResult *res, gpointer data)
 }
 
 /* The pair does not show whether the party accepts inbound connections:
- * connect to its passive candidates with public addresses and see. */
-static void
+ * connect to its passive candidates with public addresses and see.
+ * Returns how many probes went out. */
+static guint
 probe_passive (GwIce *ice)
 {
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash,
                                                        g_str_equal, g_free,
                                                        NULL);
+
+  guint n = 0;
 
   g_socket_client_set_timeout (client, PROBE_TIMEOUT_S);
   for (guint i = 0; i < ice->candidates->len; i++) {
@@ -146,7 +149,25 @@ probe_passive (GwIce *ice)
     p->cancel = g_object_ref (ice->probes);
     g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (sa),
                                    ice->probes, on_probe, p);
+    n++;
   }
+  return n;
+}
+
+/* "ip:port" or "[ip6]:port" -> the address. */
+static GInetAddress *
+address_of (const char *hostport)
+{
+  g_autofree char *host = g_strdup (hostport);
+  char *colon = strrchr (host, ':');
+
+  if (colon != NULL)
+    *colon = '\0';
+  if (host[0] == '[') {
+    memmove (host, host + 1, strlen (host));
+    host[strlen (host) - 1] = '\0';
+  }
+  return g_inet_address_new_from_string (host);
 }
 
 /* --- the leg's callbacks -------------------------------------------------- */
@@ -219,22 +240,19 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
    * tcp-passive one succeeded: its address accepts connections. */
   if (strcmp (pair->local_tcptype, "active") == 0 &&
       strcmp (pair->remote_tcptype, "passive") == 0) {
-    g_autofree char *host = g_strdup (pair->remote_address);
-    char *colon = strrchr (host, ':');
-    g_autoptr (GInetAddress) addr = NULL;
+    g_autoptr (GInetAddress) addr = address_of (pair->remote_address);
 
-    if (colon != NULL)
-      *colon = '\0';
-    if (host[0] == '[') {
-      memmove (host, host + 1, strlen (host));
-      host[strlen (host) - 1] = '\0';
-    }
-    addr = g_inet_address_new_from_string (host);
     if (addr != NULL && ice->cb.on_fact != NULL)
       ice->cb.on_fact (ice, addr, TRUE, "ICE check to its tcp-passive "
                        "candidate", ice->data);
-  } else {
-    probe_passive (ice);
+  } else if (probe_passive (ice) == 0) {
+    /* Only its tcp-active candidates got through, and it has no public
+     * passive one: the address it comes from takes no connections. */
+    g_autoptr (GInetAddress) addr = address_of (pair->remote_address);
+
+    if (addr != NULL && ice->cb.on_fact != NULL)
+      ice->cb.on_fact (ice, addr, FALSE, "only its tcp-active candidates "
+                       "got through", ice->data);
   }
 }
 

@@ -15,7 +15,9 @@
  *                  was accepted;
  *   not reachable  only the party's active candidates got through: the
  *                  probe to each of its passive candidates with a public
- *                  address timed out or found no route.
+ *                  address timed out or found no route, or it has none
+ *                  (then the fact is about the address its connection
+ *                  came from, its NAT's).
  *
  * Log events: ice_gathered, ice_ready (the pair: candidate types, tcptypes
  * and addresses), ice_failed (the reason and the pairs tried).  Everything
