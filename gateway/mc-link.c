@@ -25,6 +25,10 @@ struct _McLink {
   gboolean responded;       /* the current request was answered */
   gpointer request;         /* owner's context for the body */
 
+  /* Writing. */
+  gboolean frame_open;      /* the owner's frame is being written */
+  GQueue held;              /* GBytes: whole frames for after its end-line */
+
   gboolean stopping;        /* mc_link_close() or a parse error: no more
                              * events to the owner */
   gboolean closed;
@@ -326,6 +330,7 @@ mc_link_unref (McLink *link)
       gw_conn_get_state (link->conn) != GW_CONN_STATE_CLOSING)
     gw_conn_abort (link->conn, FALSE);
   g_clear_pointer (&link->head, msrp_head_unref);
+  g_queue_clear_full (&link->held, (GDestroyNotify) g_bytes_unref);
   gw_conn_unref (link->conn);
   msrp_parser_free (link->parser);
   g_free (link->parse_error);
@@ -384,15 +389,42 @@ mc_link_write (McLink *link, GBytes *bytes)
   return TRUE;
 }
 
+void
+mc_link_frame_begin (McLink *link)
+{
+  g_return_if_fail (!link->frame_open);
+  link->frame_open = TRUE;
+}
+
+void
+mc_link_frame_end (McLink *link)
+{
+  GBytes *b;
+
+  g_return_if_fail (link->frame_open);
+  link->frame_open = FALSE;
+  while ((b = g_queue_pop_head (&link->held)) != NULL) {
+    mc_link_write (link, b);
+    g_bytes_unref (b);
+  }
+}
+
 gboolean
 mc_link_send (McLink *link, MsrpWriter *writer, GBytes *body, char flag,
               GError **error)
 {
   g_autoptr (GBytes) frame = msrp_writer_to_bytes (writer, body, flag, error);
+  gboolean queued;
 
   if (frame == NULL)
     return FALSE;
-  if (!mc_link_write (link, frame)) {
+  if (link->frame_open && !link->stopping && !link->closed) {
+    g_queue_push_tail (&link->held, g_steal_pointer (&frame));
+    queued = TRUE;
+  } else {
+    queued = mc_link_write (link, frame);
+  }
+  if (!queued) {
     g_set_error (error, GW_CONN_ERROR, GW_CONN_CLOSED_LOCAL,
                  "the connection to %s is closed",
                  gw_conn_get_peer_address (link->conn));

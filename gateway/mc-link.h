@@ -79,8 +79,17 @@ gboolean mc_link_is_closed (McLink *link);
 /* Queue raw bytes (a chunk head, body piece or end-line).  FALSE when the
  * connection is closing or closed. */
 gboolean mc_link_write (McLink *link, GBytes *bytes);
+/* The owner writes its own frame piece by piece with mc_link_write(): call
+ * mc_link_frame_begin() before its head and mc_link_frame_end() after its
+ * end-line.  Whole frames queued in between (mc_link_send(),
+ * mc_link_respond(): responses, REPORTs) are held and written right after
+ * the end-line: a frame ends only at its end-line (RFC 4975 section 9), so
+ * one written into another's body would become part of that body.  One
+ * frame may be open at a time. */
+void mc_link_frame_begin (McLink *link);
+void mc_link_frame_end (McLink *link);
 /* Queue a whole frame: @writer's head, @body, end-line with @flag (see
- * msrp_writer_to_bytes()). */
+ * msrp_writer_to_bytes()); behind the open frame, if any. */
 gboolean mc_link_send (McLink *link, MsrpWriter *writer, GBytes *body,
                        char flag, GError **error);
 gboolean mc_link_is_congested (McLink *link);

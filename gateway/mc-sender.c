@@ -265,6 +265,8 @@ abort_current (McSender *s)
         mc_link_write (s->link, end);
     }
   }
+  if (m->in_chunk && s->link != NULL)
+    mc_link_frame_end (s->link);
   m->in_chunk = FALSE;
   s->cur = NULL;
 }
@@ -623,6 +625,9 @@ step (McSender *s, OutMsg *m)
       goto failed;
     if (!mc_link_write (s->link, head))
       return STEP_WAIT;   /* closing: on_closed tells */
+    /* Our responses and REPORTs wait for the chunk's end-line (RFC 4975
+     * section 9: only the end-line ends a frame). */
+    mc_link_frame_begin (s->link);
     g_free (m->tid);
     m->tid = g_strdup (msrp_writer_chunker_get_transaction_id (m->chunker));
     m->in_chunk = TRUE;
@@ -672,6 +677,7 @@ step (McSender *s, OutMsg *m)
     if (!mc_link_write (s->link, end))
       return STEP_WAIT;
     m->in_chunk = FALSE;
+    mc_link_frame_end (s->link);
     m->chunks++;
     st->chunks_sent++;
     pd = g_hash_table_lookup (s->pending, m->tid);
