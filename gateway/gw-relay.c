@@ -3,7 +3,9 @@
  * Objects and who holds whom:
  *
  *   GwRelay     the session table (id -> Session), every connection (Conn),
- *               the next-hop pool (scheme://host:port -> outbound Conn), and
+ *               the next-hop pool (scheme://host:port -> outbound Conn), the
+ *               peers reached back over their own inbound connection
+ *               (session + peer URI -> inbound Conn), and
  *               three deadline queues under one timer source: forwarded
  *               transactions awaiting a response (all report-timeout long, so
  *               a FIFO), connections on probation (all probation long: a
@@ -55,6 +57,8 @@ G_DEFINE_QUARK (gw-relay-error-quark, gw_relay_error)
 #define MAX_ORIGIN_TXNS 1024
 /* Messages with chunks still to come, per connection. */
 #define MAX_OPEN_MSGS 256
+/* Peer URIs remembered per inbound connection (the oldest goes first). */
+#define MAX_PEERS_PER_CONN 64
 #define STATS_INTERVAL_S 60
 #define END_LINE_MAX (2 + 7 + MSRP_WRITER_ID_LEN + 1 + 2 + 1)
 
@@ -199,6 +203,7 @@ struct _Conn {
   gsize ctrl_bytes;
   GHashTable *txns;        /* out tid -> Txn (owned) */
   GPtrArray *sessions;     /* CLIENT sessions bound here (weak) */
+  GPtrArray *peer_keys;    /* inbound: its keys in relay->peers (char *) */
 };
 
 struct _Txn {
@@ -279,6 +284,8 @@ struct _GwRelay {
   GHashTable *per_ip;      /* ip -> count of inbound connections */
   guint n_inbound;
   GHashTable *pool;        /* key -> Conn (weak; removed at detach) */
+  GHashTable *peers;       /* peer_key() -> inbound Conn (weak; removed at
+                            * detach) */
   GHashTable *sessions;    /* id -> Session (owned) */
   GSequence *expiry;       /* Session, by expires_at */
   GQueue bind_timers;      /* Session with a Connect, by deadline */
@@ -304,6 +311,7 @@ static void conn_unref (Conn *c);
 static void conn_drop (Conn *c, const char *reason, const char *detail,
                        gboolean graceful);
 static void rx_dispatch (Conn *c);
+static void peers_forget (Conn *c);
 static void kick (Conn *c);
 static void out_pump (Conn *out);
 static void timer_update (GwRelay *r);
@@ -509,6 +517,7 @@ conn_unref (Conn *c)
   g_hash_table_unref (c->open_msgs);
   g_hash_table_unref (c->txns);
   g_ptr_array_unref (c->sessions);
+  g_ptr_array_unref (c->peer_keys);
   g_free (c->peer_ip);
   g_free (c->peer);
   g_free (c->pool_key);
@@ -1610,6 +1619,7 @@ conn_detach (Conn *c)
   if (c->pool_key != NULL &&
       g_hash_table_lookup (r->pool, c->pool_key) == c)
     g_hash_table_remove (r->pool, c->pool_key);
+  peers_forget (c);
   probation_end (c);
   if (c->inbound && c->peer_ip != NULL) {
     guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
@@ -1665,6 +1675,78 @@ conn_drop (Conn *c, const char *reason, const char *detail,
   conn_release_gw (c);
 }
 
+/* --- peers reached over their own connection ---------------------------- */
+
+/* RFC 4975 section 5.4 (and RFC 6135 section 4.2.2): the connection a peer
+ * opened carries the session both ways.  So a peer that connects to us to
+ * reach a session of ours (an a=setup:active party, whose SDP port is 9) is
+ * reached back over that connection while it lives: the session's owner
+ * names the peer as the next hop, and we would otherwise connect to its
+ * URI.  The key holds what section 6.1 compares, and nothing else: the
+ * scheme, the host (canonical: case and percent-encoding normalised,
+ * addresses by value, a name never equal to an address), the port only
+ * when one is written (rule 3), the session-id (case-sensitive, absent !=
+ * empty), the transport (lower-case); not the userinfo, nor parameters.
+ * It is scoped to our session, so one party's connection is never used for
+ * another session's traffic. */
+static char *
+peer_key (Session *s, MsrpUri *u)
+{
+  const char *sid = msrp_uri_get_session_id (u);
+
+  return g_strdup_printf ("%s %s %d %s %u %s%s %s", s->id,
+                          msrp_uri_get_scheme (u) == MSRP_SCHEME_MSRPS ?
+                          "msrps" : "msrp", (int) msrp_uri_get_host_type (u),
+                          msrp_uri_get_host (u), msrp_uri_get_port (u),
+                          sid != NULL ? "/" : "-", sid != NULL ? sid : "",
+                          msrp_uri_get_transport (u));
+}
+
+/* A request toward @s came in on @c from the peer @u (its From-Path, of
+ * one URI).  The first connection to claim a peer keeps it while it lives:
+ * a later one cannot take the peer's traffic over. */
+static void
+peers_learn (Conn *c, Session *s, MsrpUri *u)
+{
+  GwRelay *r = c->relay;
+  g_autofree char *key = peer_key (s, u);
+  Conn *old = g_hash_table_lookup (r->peers, key);
+
+  if (old == c || (old != NULL && conn_open (old)))
+    return;
+  if (c->peer_keys->len >= MAX_PEERS_PER_CONN) {
+    const char *oldest = c->peer_keys->pdata[0];
+
+    if (g_hash_table_lookup (r->peers, oldest) == c)
+      g_hash_table_remove (r->peers, oldest);
+    g_ptr_array_remove_index (c->peer_keys, 0);
+  }
+  g_hash_table_replace (r->peers, g_strdup (key), c);
+  g_ptr_array_add (c->peer_keys, g_steal_pointer (&key));
+}
+
+/* The open connection over which the peer @u of @s reached us, or NULL. */
+static Conn *
+peers_find (GwRelay *r, Session *s, MsrpUri *u)
+{
+  g_autofree char *key = peer_key (s, u);
+  Conn *c = g_hash_table_lookup (r->peers, key);
+
+  return c != NULL && conn_open (c) ? c : NULL;
+}
+
+static void
+peers_forget (Conn *c)
+{
+  for (guint i = 0; i < c->peer_keys->len; i++) {
+    const char *key = c->peer_keys->pdata[i];
+
+    if (g_hash_table_lookup (c->relay->peers, key) == c)
+      g_hash_table_remove (c->relay->peers, key);
+  }
+  g_ptr_array_set_size (c->peer_keys, 0);
+}
+
 /* --- outbound connections (the next-hop pool) ---------------------------- */
 
 static const GwConnCallbacks conn_callbacks;
@@ -1695,6 +1777,7 @@ conn_alloc (GwRelay *r)
   c->txns = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                    (GDestroyNotify) txn_free);
   c->sessions = g_ptr_array_new ();
+  c->peer_keys = g_ptr_array_new_with_free_func (g_free);
   g_queue_init (&c->waiters);
   g_queue_init (&c->ctrl);
   g_hash_table_add (r->conns, c);
@@ -2537,7 +2620,9 @@ route_request (Conn *c)
     if (session_from_owner (s, c)) {
       if (uri_is_ours (r, to->pdata[n]))
         continue;   /* another of ours next: process it again */
-      target = pool_get (r, to->pdata[n]);
+      target = peers_find (r, s, to->pdata[n]);
+      if (target == NULL)
+        target = pool_get (r, to->pdata[n]);
       if (target == NULL) {
         /* pool_get logged it; nothing was started */
         discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
@@ -2582,6 +2667,13 @@ route_request (Conn *c)
   rx->out_head = forward_head (h, start, n, last_as);
   rx->out = conn_ref (target);
   rx->action = ACT_FORWARD;
+  /* From a peer that connected to us, toward the owner of our session: the
+   * owner's requests to that peer go back this way.  Only a From-Path of
+   * one URI names the other end of the connection; behind another relay
+   * the sender is not there (and relays keep their own connections). */
+  if (c->inbound && from->len == 1 && first->kind != SESSION_PREAUTH &&
+      !session_from_owner (first, c) && !uri_is_ours (r, from->pdata[0]))
+    peers_learn (c, first, from->pdata[0]);
   if (is_send && msrp_head_get_message_id (h) != NULL) {
     rx->msg = msg_for (c, msrp_head_get_message_id (h), first->id);
     if (rx->msg->call_id == NULL)
@@ -2999,6 +3091,7 @@ gw_relay_new (const GwConfig *config, GwUsers *users, GwTls *client_tls,
   r->closing = g_hash_table_new (NULL, NULL);
   r->per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->pool = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  r->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->sessions = g_hash_table_new (g_str_hash, g_str_equal);
   r->expiry = g_sequence_new (NULL);
   r->errors = g_hash_table_new (NULL, NULL);
@@ -3132,6 +3225,7 @@ gw_relay_free (GwRelay *r)
   g_hash_table_unref (r->closing);
   g_hash_table_unref (r->per_ip);
   g_hash_table_unref (r->pool);
+  g_hash_table_unref (r->peers);
   g_hash_table_unref (r->sessions);
   g_sequence_free (r->expiry);
   g_hash_table_unref (r->errors);

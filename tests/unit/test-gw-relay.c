@@ -2718,6 +2718,102 @@ START_TEST (test_preauth_connect_fails)
 }
 END_TEST
 
+/* RFC 4975 section 5.4, RFC 6135 section 4.2.2: a peer that connected to
+ * the relay itself (a=setup:active, port 9 in its SDP) is reached back over
+ * its connection: Alice's SEND toward Bob's URI goes to Bob's inbound
+ * connection when she names Bob's URI as section 6.1 compares it, and the
+ * relay connects to the URI (a port nobody listens on: 408) when the URI
+ * differs, or when Bob's connection has closed. */
+static const struct {
+  const char *name;
+  const char *before, *after;   /* how Alice writes Bob's URI, around
+                                 * "127.0.0.1:PORT" */
+  gboolean reaches_bob;
+} reverse_cases[] = {
+  { "as Bob wrote it", "msrp://", "/bact;tcp", TRUE },
+  { "scheme and transport in upper case", "MSRP://", "/bact;TCP", TRUE },
+  { "userinfo and a parameter ignored", "msrp://bob@", "/bact;tcp;x=y",
+    TRUE },
+  { "session-id compared case-sensitively", "msrp://", "/BACT;tcp", FALSE },
+  { "no session-id", "msrp://", ";tcp", FALSE },
+};
+
+START_TEST (test_reverse_over_inbound)
+{
+  g_autoptr (Relay) r = relay_new (NULL);
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autoptr (Client) b = NULL;
+  g_autofree char *sa = auth (a, r, ALICE, "alice");
+  guint16 port = dead_port ();
+  g_autofree char *bob = g_strdup_printf ("msrp://127.0.0.1:%u/bact;tcp",
+                                          port);
+  g_autofree char *to_bob = g_strdup_printf ("%s127.0.0.1:%u%s",
+                                             reverse_cases[_i].before, port,
+                                             reverse_cases[_i].after);
+  g_autofree char *b_to_a = g_strdup_printf ("%s %s", sa, ALICE);
+  g_autofree char *a_to_b_path = g_strdup_printf ("%s %s", sa, to_bob);
+  g_autofree char *b_sees_from = g_strdup_printf ("%s %s", sa, ALICE);
+  g_autofree char *a_sees_from = g_strdup_printf ("%s %s", sa, bob);
+  g_autofree char *tid = next_tid ();
+  g_autofree char *text = NULL;
+  g_autoptr (Frame) ok = NULL;
+
+  /* Bob connects (no AUTH: he is Alice's peer, not the relay's client)
+   * and sends first, binding his connection (RFC 6135 section 4.2.2). */
+  b = client_connect ("bob", r->port);
+  send_ok (b, b_to_a, bob, "from-bob", "hello Alice");
+  expect_send (a, ALICE, a_sees_from, "from-bob", "hello Alice");
+
+  text = send_text (tid, a_to_b_path, ALICE, "to-bob", NULL, "hello Bob");
+  client_send (a, text);
+  ok = client_frame (a, 5000);
+  if (!reverse_cases[_i].reaches_bob) {
+    /* Not Bob's URI: the relay tries to connect to it. */
+    assert_response (ok, tid, 408);
+    ck_assert_uint_eq (log_count ("connection_opening", NULL), 1);
+    client_no_frame (b, 200);
+    return;
+  }
+  assert_response (ok, tid, 200);
+  {
+    g_autoptr (Frame) got = client_frame (b, 3000);
+    g_autofree char *reply = NULL;
+
+    ck_assert_str_eq (msrp_head_get_method (got->head), "SEND");
+    ck_assert_str_eq (hdr (got, MSRP_HEADER_TO_PATH), to_bob);
+    ck_assert_str_eq (hdr (got, MSRP_HEADER_FROM_PATH), b_sees_from);
+    ck_assert_uint_eq (got->body_len, 9);
+    ck_assert_int_eq (memcmp (got->body->data, "hello Bob", 9), 0);
+    /* Bob's 200 comes back on his connection and closes the transaction. */
+    reply = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\n"
+                             "From-Path: %s\r\n-------%s$\r\n",
+                             msrp_head_get_transaction_id (got->head), sa,
+                             bob, msrp_head_get_transaction_id (got->head));
+    client_send (b, reply);
+  }
+  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"to-bob\"",
+                        "\"outcome\":\"delivered\"", "\"acknowledged\":true",
+                        NULL) == 1, 3000);
+  ck_assert_uint_eq (log_count ("connection_opening", NULL), 0);
+
+  /* Bob's connection gone: the relay tries his URI (nobody there). */
+  g_clear_pointer (&b, client_free);
+  RUN_UNTIL (log_count ("connection_closed", "\"direction\":\"inbound\"",
+                        NULL) == 1, 3000);
+  {
+    g_autofree char *tid2 = next_tid ();
+    g_autofree char *text2 = send_text (tid2, a_to_b_path, ALICE, "to-bob-2",
+                                        NULL, "still there?");
+    g_autoptr (Frame) f = NULL;
+
+    client_send (a, text2);
+    f = client_frame (a, 5000);
+    assert_response (f, tid2, 408);
+    ck_assert_uint_eq (log_count ("connection_opening", NULL), 1);
+  }
+}
+END_TEST
+
 START_TEST (test_connection_limits)
 {
   g_autoptr (Relay) r = relay_new ("[limits]\nmax-connections=3\n"
@@ -2931,6 +3027,8 @@ main (void)
   tcase_add_test (tc_fwd, test_end_to_end_timeout);
   tcase_add_test (tc_fwd, test_session_expires);
   tcase_add_test (tc_fwd, test_next_hop_by_name);
+  tcase_add_loop_test (tc_fwd, test_reverse_over_inbound, 0,
+                       G_N_ELEMENTS (reverse_cases));
   tcase_add_test (tc_fwd, test_preauth_errors);
   tcase_add_loop_test (tc_fwd, test_preauth_stranger, 0,
                        G_N_ELEMENTS (stranger_cases));
