@@ -1094,6 +1094,19 @@ party_wait_end (Conn *c)
   conn_unref (c);
 }
 
+/* A pre-authorised session was paired or bound: every frame held for a
+ * party tries again (those still waiting wait on with their deadlines). */
+static void
+party_waits_end (GwRelay *r)
+{
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+
+  for (GList *l = r->party_waiters.head; l != NULL; l = l->next)
+    g_ptr_array_add (all, l->data);
+  for (guint i = 0; i < all->len; i++)
+    party_wait_end (all->pdata[i]);
+}
+
 /* --- sessions ------------------------------------------------------------ */
 
 static gint
@@ -1186,20 +1199,11 @@ static void
 session_bind (Session *s, Conn *c)
 {
   GwRelay *r = s->relay;
-  GQueue waiting = r->party_waiters;
 
   s->conn = c;
   g_ptr_array_add (c->sessions, s);
-  /* Frames held for a party that had not connected try again; those for
-   * other parties wait on with their deadlines. */
-  if (s->kind == SESSION_PREAUTH && waiting.length > 0) {
-    g_autoptr (GPtrArray) all = g_ptr_array_new ();
-
-    for (GList *l = waiting.head; l != NULL; l = l->next)
-      g_ptr_array_add (all, l->data);
-    for (guint i = 0; i < all->len; i++)
-      party_wait_end (all->pdata[i]);
-  }
+  if (s->kind == SESSION_PREAUTH)
+    party_waits_end (r);
 }
 
 /* A pre-authorised session bound to @c (RFC 6135 section 4.2.2): by the
@@ -2507,6 +2511,28 @@ out_pump (Conn *out)
   }
 }
 
+/* Hold @c's frame, and @c by not reading it, until a pre-authorised
+ * session it goes toward is paired and its party bound (session_bind() and
+ * gw_relay_pair_sessions() end the wait), for up to report-timeout from
+ * the first try.  FALSE when that time is up. */
+static gboolean
+hold_for_party (Conn *c)
+{
+  GwRelay *r = c->relay;
+  Rx *rx = &c->rx;
+  gint64 now = g_get_monotonic_time ();
+
+  if (rx->party_deadline == 0)
+    rx->party_deadline = now + r->report_timeout_us;
+  if (now >= rx->party_deadline)
+    return FALSE;
+  rx->block = BLOCK_PARTY;
+  g_queue_push_tail (&r->party_waiters, conn_ref (c));
+  c->party_link = r->party_waiters.tail;
+  timer_update (r);
+  return TRUE;
+}
+
 /* The headers of a request are in: route it.  Sets rx.action, or blocks,
  * or drops the connection. */
 static void
@@ -2570,8 +2596,12 @@ route_request (Conn *c)
       /* Relay fallback: only toward the party, only from its pair's
        * connection. */
       if (s->paired == NULL) {
-        discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
-                 "the session is not paired");
+        /* An answerer that answered active may connect before the SIP
+         * proxy has handed its answer to the negotiator, which pairs the
+         * sessions: hold its frame as below until then. */
+        if (!hold_for_party (c))
+          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                   "the session was not paired within report-timeout");
         return;
       }
       if (s->conn == c) {
@@ -2585,8 +2615,6 @@ route_request (Conn *c)
         return;
       }
       if (s->conn == NULL) {
-        gint64 now = g_get_monotonic_time ();
-
         /* Its peer's binding SEND (bodiless) has done its job. */
         if (is_send && !rx->has_body) {
           discard (c, MSRP_STATUS_OK, NULL);
@@ -2594,19 +2622,11 @@ route_request (Conn *c)
           return;
         }
         /* Both parties connect once they have the SDP, in no set order
-         * (RFC 6135 section 4.2.2): hold the frame, and the sender by not
-         * reading it, until the party binds, for up to report-timeout. */
-        if (rx->party_deadline == 0)
-          rx->party_deadline = now + r->report_timeout_us;
-        if (now < rx->party_deadline) {
-          rx->block = BLOCK_PARTY;
-          g_queue_push_tail (&r->party_waiters, conn_ref (c));
-          c->party_link = r->party_waiters.tail;
-          timer_update (r);
-          return;
-        }
-        discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, "the party did not "
-                 "connect within report-timeout");
+         * (RFC 6135 section 4.2.2): hold the frame until the party
+         * binds. */
+        if (!hold_for_party (c))
+          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, "the party did "
+                   "not connect within report-timeout");
         return;
       }
       target = s->conn;
@@ -3328,6 +3348,7 @@ gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
   }
   sa->paired = sb;
   sb->paired = sa;
+  party_waits_end (relay);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "session_paired");
   gw_log_event_add_str (ev, "session", sa->id);
   gw_log_event_add_str (ev, "paired", sb->id);

@@ -2436,6 +2436,38 @@ START_TEST (test_preauth_party_late)
 }
 END_TEST
 
+/* An answerer that answered active may connect before the proxy hands
+ * its answer to the negotiator: its binding SEND toward the offerer's
+ * session, not paired yet, is held (no answer, not read on) until the
+ * pairing, then binds it and gets its 200. */
+START_TEST (test_preauth_answerer_early)
+{
+  Pre p = { 0 };
+  g_autoptr (Client) y = NULL;
+  g_autoptr (Frame) ok = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *to_x = NULL;
+  g_autofree char *bind_send = NULL;
+  g_autofree char *t = next_tid ();
+
+  pre_init (&p, NULL, PX, PY, FALSE);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  y = client_connect ("y", p.r->port);
+  bind_send = empty_send (t, to_x, PY);
+  client_send (y, bind_send);
+  run_for (300);
+  ck_assert_uint_eq (g_queue_get_length (&y->frames), 0);
+  ck_assert_uint_eq (log_count ("session_bound", NULL), 0);
+  ck_assert (gw_relay_pair_sessions (p.r->relay, p.ux, p.uy, &error));
+  ok = client_frame (y, 3000);
+  assert_response (ok, t, 200);
+  RUN_UNTIL (log_count ("session_bound", "\"party\":\"" PY "\"",
+                        "\"direction\":\"inbound\"", NULL) == 1, 3000);
+  assert_info (p.r, p.uy, TRUE, 0, 0, 0, 0);
+  pre_clear (&p);
+}
+END_TEST
+
 START_TEST (test_preauth_both_active)
 {
   Pre p = { 0 };
@@ -3035,6 +3067,7 @@ main (void)
   tcase_add_test (tc_fwd, test_preauth_both_active);
   tcase_add_test (tc_fwd, test_adopt_connection);
   tcase_add_test (tc_fwd, test_preauth_party_late);
+  tcase_add_test (tc_fwd, test_preauth_answerer_early);
   tcase_add_test (tc_fwd, test_preauth_gateway_connects);
   tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
                        G_N_ELEMENTS (connect_fail_cases));
