@@ -7,7 +7,10 @@
  * (gw-relay.h): at the offer the offerer's, whose URI goes first in the
  * a=path the answerer sees; at the answer the answerer's, paired with it,
  * whose URI goes first in the a=path the offerer sees; then, where a party
- * only listens, the gateway connects to it.  Either the whole SDP is
+ * only listens, the gateway connects to it.  A party that offers ICE-TCP
+ * candidates gets an ICE leg to the gateway (gw-ice.h) unless it is
+ * measured reachable; a reply whose SDP carries the gateway's candidates
+ * waits for them to be gathered (at most 5 s).  Either the whole SDP is
  * rewritten or the request gets an error and nothing is kept.
  *
  * Calls are keyed by call-id.  A call with no control command and no
@@ -17,10 +20,10 @@
  * each stream whose parties kept their URIs, so relayed connections
  * survive it.
  *
- * What the gateway learns by connecting to a party itself (success or
- * failure) is kept per IP address for [negotiator] reachability-ttl
- * seconds and overrides the guess from addresses for the next calls
- * (gw-negotiator.h).
+ * What the gateway learns about a party's address, by connecting to it
+ * itself or through an ICE leg's checks, is kept per IP address for
+ * [negotiator] reachability-ttl seconds and overrides the guess from
+ * addresses for the next calls (gw-negotiator.h).
  *
  * Log events: call_offered, call_answered, plan_decided, call_deleted,
  * call_expired (with per-call counters), reachability_measured,
