@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "gw-addr.h"
 #include "gw-log.h"
 #include "gw-negotiator.h"
 
@@ -154,20 +155,14 @@ probe_passive (GwIce *ice)
   return n;
 }
 
-/* "ip:port" or "[ip6]:port" -> the address. */
+/* "ip:port" or "[ip6]:port" (an IcePair address) -> the address. */
 static GInetAddress *
 address_of (const char *hostport)
 {
-  g_autofree char *host = g_strdup (hostport);
-  char *colon = strrchr (host, ':');
+  g_autoptr (GSocketAddress) sa = gw_addr_parse (hostport, NULL);
 
-  if (colon != NULL)
-    *colon = '\0';
-  if (host[0] == '[') {
-    memmove (host, host + 1, strlen (host));
-    host[strlen (host) - 1] = '\0';
-  }
-  return g_inet_address_new_from_string (host);
+  return sa != NULL ? g_object_ref (g_inet_socket_address_get_address (
+                        G_INET_SOCKET_ADDRESS (sa))) : NULL;
 }
 
 /* --- the leg's callbacks -------------------------------------------------- */
