@@ -17,6 +17,7 @@
 
 #include "gw-calls.h"
 #include "gw-log.h"
+#include "logtap.h"
 #include "ice-leg.h"
 
 static GMainContext *ctx;
@@ -33,37 +34,6 @@ static gboolean
 keep_ticking (gpointer data)
 {
   return G_SOURCE_CONTINUE;
-}
-
-static void
-on_log (const char *event, const char *line, gpointer data)
-{
-  g_ptr_array_add (log_lines, g_strdup (line));
-}
-
-static guint
-log_count (const char *event, ...) G_GNUC_NULL_TERMINATED;
-
-/* Lines of @event holding every one of the NULL-terminated fragments. */
-static guint
-log_count (const char *event, ...)
-{
-  g_autofree char *ev = g_strdup_printf ("\"event\":\"%s\"", event);
-  guint n = 0;
-
-  for (guint i = 0; i < log_lines->len; i++) {
-    const char *line = log_lines->pdata[i];
-    gboolean all = strstr (line, ev) != NULL;
-    va_list ap;
-    const char *frag;
-
-    va_start (ap, event);
-    while (all && (frag = va_arg (ap, const char *)) != NULL)
-      all = strstr (line, frag) != NULL;
-    va_end (ap);
-    n += all;
-  }
-  return n;
 }
 
 #define RUN_UNTIL(cond, ms)                                                  \
@@ -115,8 +85,7 @@ setup (void)
   tick = g_timeout_source_new (10);
   g_source_set_callback (tick, keep_ticking, NULL, NULL);
   g_source_attach (tick, ctx);
-  log_lines = g_ptr_array_new_with_free_func (g_free);
-  gw_log_set_tap (on_log, NULL);
+  log_lines = logtap_start ();
 }
 
 static void
@@ -128,14 +97,13 @@ teardown (void)
   if (client >= 0)
     close (client);
   client = -1;
-  gw_log_set_tap (NULL, NULL);
   g_source_destroy (tick);
   g_source_unref (tick);
   while (g_main_context_iteration (ctx, FALSE))
     ;
   g_main_context_pop_thread_default (ctx);
   g_main_context_unref (ctx);
-  g_ptr_array_unref (log_lines);
+  logtap_stop ();
 }
 
 /* Send @dict (consumed) and return the decoded reply. */
@@ -312,7 +280,7 @@ START_TEST (test_relay_rewrite)
                                "c=IN IP4 10.0.1.2\r\nt=0 0\r\nm=audio 4000 "
                                "RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"));
   ck_assert_ptr_null (gw_bencode_dict_lookup (r1, "warning"));
-  ck_assert_uint_eq (log_count ("plan_decided", "\"step\":\"offer\"",
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"offer\"",
                                 "\"plan\":\"relay\"", "RFC 1918", NULL), 1);
 
   r2 = ng (request ("answer", "call-1", "203.0.113.21", answer, NULL));
@@ -322,7 +290,7 @@ START_TEST (test_relay_rewrite)
   ck_assert_ptr_nonnull (strstr (str (r2, "sdp"), "a=setup:passive\r\n"));
   ck_assert_ptr_nonnull (strstr (str (r2, "sdp"),
                                  " msrp://10.0.2.2:7001/bbb;tcp\r\n"));
-  ck_assert_uint_eq (log_count ("plan_decided", "\"step\":\"answer\"",
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"answer\"",
                                 "\"plan\":\"relay\"",
                                 "\"setup_to_offerer\":\"passive\"",
                                 "\"setup_to_answerer\":\"actpass\"", NULL), 1);
@@ -353,7 +321,7 @@ START_TEST (test_relay_rewrite)
   }
   del = ng (simple ("delete", "call-1"));
   assert_ok (del);
-  ck_assert_uint_eq (log_count ("call_deleted", "\"call_id\":\"call-1\"",
+  ck_assert_uint_eq (logtap_count ("call_deleted", "\"call_id\":\"call-1\"",
                                 "\"relay_bytes\":0", NULL), 1);
   ck_assert_uint_eq (relay_sessions (), 0);
   ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
@@ -375,7 +343,7 @@ START_TEST (test_direct_untouched)
   r2 = ng (request ("answer", "call-2", "203.0.113.11", answer, NULL));
   assert_ok (r2);
   ck_assert_str_eq (str (r2, "sdp"), answer);
-  ck_assert_uint_eq (log_count ("plan_decided", "\"plan\":\"direct-reversed\"",
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"plan\":\"direct-reversed\"",
                                 NULL), 1);
   ck_assert_uint_eq (relay_sessions (), 0);
 }
@@ -476,8 +444,8 @@ START_TEST (test_reoffer_keeps_sessions)
   ck_assert_str_eq (ga1, ga2);
   ck_assert_str_eq (gb1, gb2);
   ck_assert_uint_eq (relay_sessions (), 2);
-  ck_assert_uint_eq (log_count ("session_closed", NULL), 0);
-  ck_assert_uint_eq (log_count ("call_offered", "\"reoffer\":true", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("session_closed", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("call_offered", "\"reoffer\":true", NULL), 1);
 
   o3 = ng (request ("offer", "r-1", "203.0.113.20", offer, NULL));
   a3 = ng (request ("answer", "r-1", "203.0.113.21", answer2, NULL));
@@ -487,7 +455,7 @@ START_TEST (test_reoffer_keeps_sessions)
   ck_assert_str_eq (ga1, ga3);
   ck_assert_str_ne (gb1, gb3);
   ck_assert_uint_eq (relay_sessions (), 2);
-  ck_assert_uint_eq (log_count ("session_closed", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("session_closed", NULL), 1);
 }
 END_TEST
 
@@ -502,7 +470,7 @@ START_TEST (test_expiry)
   assert_ok (r1);
   ck_assert_uint_eq (relay_sessions (), 1);
   RUN_UNTIL (gw_calls_get_n_calls (calls) == 0, 5000);
-  ck_assert_uint_eq (log_count ("call_expired", "\"call_id\":\"x-1\"", NULL),
+  ck_assert_uint_eq (logtap_count ("call_expired", "\"call_id\":\"x-1\"", NULL),
                      1);
   ck_assert_uint_eq (relay_sessions (), 0);
 }
@@ -601,9 +569,9 @@ START_TEST (test_gateway_connects)
                           "7000/aaa;tcp\r\nFrom-Path: msrp://127.0.0.1:%u/"
                           "bbb;tcp\r\n-------%s$\r\n", tid, ga, port, tid);
   ck_assert_int_eq (send (fd, resp, strlen (resp), 0), (gssize) strlen (resp));
-  RUN_UNTIL (log_count ("reachability_measured", "\"address\":\"127.0.0.1\"",
+  RUN_UNTIL (logtap_count ("reachability_measured", "\"address\":\"127.0.0.1\"",
                         "\"reachable\":true", NULL) == 1, 5000);
-  ck_assert_uint_eq (log_count ("session_bound", "\"direction\":\"outbound\"",
+  ck_assert_uint_eq (logtap_count ("session_bound", "\"direction\":\"outbound\"",
                                 "\"call_id\":\"g-1\"", NULL), 1);
   close (fd);
 
@@ -614,9 +582,9 @@ START_TEST (test_gateway_connects)
   o2 = ng (request ("offer", "g-2", "203.0.113.20", offer, NULL));
   a2 = ng (request ("answer", "g-2", "127.0.0.1", dead, NULL));
   assert_ok (a2);
-  RUN_UNTIL (log_count ("party_connect_failed", "\"call_id\":\"g-2\"",
+  RUN_UNTIL (logtap_count ("party_connect_failed", "\"call_id\":\"g-2\"",
                         "refused", NULL) == 1, 5000);
-  ck_assert_uint_eq (log_count ("reachability_measured", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("reachability_measured", NULL), 1);
   /* The next offer from 127.0.0.1 would be relayed on the guess (its
    * address is not where its signalling came from), but the gateway
    * measured it reachable: direct, and the reason says so. */
@@ -624,7 +592,7 @@ START_TEST (test_gateway_connects)
   o3 = ng (request ("offer", "g-3", "203.0.113.5", offer2, NULL));
   assert_ok (o3);
   ck_assert_str_eq (str (o3, "sdp"), offer2);
-  ck_assert_uint_eq (log_count ("plan_decided", "\"call_id\":\"g-3\"",
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"g-3\"",
                                 "\"plan\":\"direct\"", "measured reachable",
                                 NULL), 1);
 }
@@ -839,7 +807,7 @@ START_TEST (test_ice_leg)
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=end-of-candidates"));
   ck_assert_ptr_null (strstr (str (r1, "sdp"),
                               ice_leg_get_ufrag (a.leg)));
-  ck_assert_uint_eq (log_count ("plan_decided", "\"step\":\"offer\"",
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"offer\"",
                                 "\"plan\":\"relay\"", "ICE", NULL), 1);
 
   r2 = ng (request ("answer", "i-1", "203.0.113.21", answer, NULL));
@@ -850,9 +818,9 @@ START_TEST (test_ice_leg)
   phone_set_remote (&a, str (r2, "sdp"));
   RUN_UNTIL (a.stream != NULL || a.failed, 10000);
   ck_assert (!a.failed);
-  RUN_UNTIL (log_count ("ice_ready", "\"party\":\"offerer\"",
+  RUN_UNTIL (logtap_count ("ice_ready", "\"party\":\"offerer\"",
                         "\"transport\":\"ice-tcp\"", NULL) == 1, 5000);
-  ck_assert_uint_eq (log_count ("connection_accepted",
+  ck_assert_uint_eq (logtap_count ("connection_accepted",
                                 "\"transport\":\"ice-tcp\"", NULL), 1);
 
   /* Its binding SEND over the pair, toward B (not connected: 200). */
@@ -863,7 +831,7 @@ START_TEST (test_ice_leg)
   phone_write (&a, bind_send);
   got = phone_read_until (&a, "-------tx01$\r\n");
   ck_assert_msg (g_str_has_prefix (got, "MSRP tx01 200"), "%s", got);
-  RUN_UNTIL (log_count ("session_bound", "\"call_id\":\"i-1\"",
+  RUN_UNTIL (logtap_count ("session_bound", "\"call_id\":\"i-1\"",
                         "\"party\":\"msrp://127.0.0.1:7000/aaa;tcp\"",
                         NULL) == 1, 3000);
   q = ng (simple ("query", "i-1"));
@@ -873,23 +841,23 @@ START_TEST (test_ice_leg)
 
   /* Measured: 127.0.0.1 accepts inbound connections (the pair, or the
    * probe of its passive candidate). */
-  RUN_UNTIL (log_count ("reachability_measured", "\"address\":\"127.0.0.1\"",
+  RUN_UNTIL (logtap_count ("reachability_measured", "\"address\":\"127.0.0.1\"",
                         "\"reachable\":true", NULL) >= 1, 5000);
   offer2 = phone_sdp (&a, "aaa2");
   r3 = ng (request ("offer", "i-2", "127.0.0.1", offer2, NULL));
   assert_ok (r3);
   ck_assert_str_eq (str (r3, "sdp"), offer2);
-  ck_assert_uint_eq (log_count ("plan_decided", "\"call_id\":\"i-2\"",
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"i-2\"",
                                 "\"plan\":\"direct\"", "measured reachable",
                                 NULL), 1);
 
   /* The softphone goes away: its pair fails, and the relay closes the
    * connection as it would a dead TCP one. */
   phone_clear (&a);
-  RUN_UNTIL (log_count ("ice_ended", "\"call_id\":\"i-1\"", NULL) == 1,
+  RUN_UNTIL (logtap_count ("ice_ended", "\"call_id\":\"i-1\"", NULL) == 1,
              30000);
-  RUN_UNTIL (log_count ("connection_closed", "\"conn\":", "ice", NULL) +
-             log_count ("session_unbound", "\"call_id\":\"i-1\"", NULL)
+  RUN_UNTIL (logtap_count ("connection_closed", "\"conn\":", "ice", NULL) +
+             logtap_count ("session_unbound", "\"call_id\":\"i-1\"", NULL)
              >= 1, 5000);
 }
 END_TEST
@@ -925,8 +893,8 @@ START_TEST (test_ice_both)
   RUN_UNTIL ((a.stream != NULL && b.stream != NULL) || a.failed || b.failed,
              10000);
   ck_assert (!a.failed && !b.failed);
-  RUN_UNTIL (log_count ("ice_ready", "\"call_id\":\"i-3\"", NULL) == 2, 5000);
-  ck_assert_uint_eq (log_count ("ice_ready", "\"party\":\"answerer\"", NULL),
+  RUN_UNTIL (logtap_count ("ice_ready", "\"call_id\":\"i-3\"", NULL) == 2, 5000);
+  ck_assert_uint_eq (logtap_count ("ice_ready", "\"party\":\"answerer\"", NULL),
                      1);
 
   /* Both bind; A's message reaches B with A's path as B saw it. */

@@ -20,6 +20,7 @@
 
 #include "gw-addr.h"
 #include "gw-log.h"
+#include "logtap.h"
 #include "gw-ng.h"
 
 #define S(lit) lit, sizeof lit - 1
@@ -65,38 +66,6 @@ static gboolean
 keep_ticking (gpointer data)
 {
   return G_SOURCE_CONTINUE;
-}
-
-static void
-on_log (const char *event, const char *line, gpointer data)
-{
-  g_ptr_array_add (log_lines, g_strdup (line));
-}
-
-/* Lines of @event holding every one of the NULL-terminated fragments. */
-static guint
-log_count (const char *event, ...) G_GNUC_NULL_TERMINATED;
-
-static guint
-log_count (const char *event, ...)
-{
-  g_autofree char *ev = g_strdup_printf ("\"event\":\"%s\"", event);
-  guint n = 0;
-
-  for (guint i = 0; i < log_lines->len; i++) {
-    const char *line = log_lines->pdata[i];
-    gboolean all = strstr (line, ev) != NULL;
-    va_list ap;
-    const char *frag;
-
-    va_start (ap, event);
-    while (all && (frag = va_arg (ap, const char *)) != NULL)
-      all = strstr (line, frag) != NULL;
-    va_end (ap);
-    if (all)
-      n++;
-  }
-  return n;
 }
 
 static gint64
@@ -215,8 +184,7 @@ setup (void)
   tick = g_timeout_source_new (10);
   g_source_set_callback (tick, keep_ticking, NULL, NULL);
   g_source_attach (tick, ctx);
-  log_lines = g_ptr_array_new_with_free_func (g_free);
-  gw_log_set_tap (on_log, NULL);
+  log_lines = logtap_start ();
   memset (&rec, 0, sizeof rec);
   rec.calls = g_ptr_array_new_with_free_func (g_free);
   rec.held = g_ptr_array_new_with_free_func (
@@ -229,14 +197,13 @@ teardown (void)
 {
   g_clear_pointer (&server, gw_ng_server_free);
   recorder_clear (&rec);
-  gw_log_set_tap (NULL, NULL);
   g_source_destroy (tick);
   g_source_unref (tick);
   while (g_main_context_iteration (ctx, FALSE))
     ;
   g_main_context_pop_thread_default (ctx);
   g_main_context_unref (ctx);
-  g_ptr_array_unref (log_lines);
+  logtap_stop ();
 }
 
 /* A server with the recorder on the NULL-terminated list of "IP PORT"
@@ -390,7 +357,7 @@ START_TEST (test_ping)
   fd = client_new (G_SOCKET_FAMILY_IPV4);
   addr = gw_addr_to_string (server_addr (0));
   up = g_strdup_printf ("\"addr\":\"%s\"", addr);
-  ck_assert_uint_eq (log_count ("control_up", "\"proto\":\"ng\"", up, NULL),
+  ck_assert_uint_eq (logtap_count ("control_up", "\"proto\":\"ng\"", up, NULL),
                      1);
   exchange (fd, S ("5323_1 d7:command4:pinge"), PONG ("5323_1"));
   /* rtpengine-ng-client's cookies are "rand() ": digits and a dot. */
@@ -431,7 +398,7 @@ START_TEST (test_ipv6)
 
     assert_bytes (got, S (PONG ("v6")));
   }
-  ck_assert_uint_eq (log_count ("control_up", "\"addr\":\"[::1]:", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("control_up", "\"addr\":\"[::1]:", NULL), 1);
   close (fd);
 }
 END_TEST
@@ -495,11 +462,11 @@ START_TEST (test_offer)
   ck_assert (!rec.trust);
   ck_assert_str_eq (rec.extra, "kept");
 
-  ck_assert_uint_eq (log_count ("control_request", "\"command\":\"offer\"",
+  ck_assert_uint_eq (logtap_count ("control_request", "\"command\":\"offer\"",
                                 "\"call_id\":\"a84b4c76e66710@pc33\"",
                                 "\"cookie\":\"7_3_1\"", "\"from\":\"127.0.0.1:",
                                 NULL), 1);
-  ck_assert_uint_eq (log_count ("control_error", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("control_error", NULL), 0);
   close (fd);
 }
 END_TEST
@@ -522,7 +489,7 @@ START_TEST (test_retransmission)
   ck_assert_uint_eq (stats ().retransmissions, 2);
   ck_assert_uint_eq (stats ().requests, 1);
   ck_assert_uint_eq (stats ().cache_entries, 1);
-  ck_assert_uint_eq (log_count ("control_request", "\"cookie\":\"k1\"",
+  ck_assert_uint_eq (logtap_count ("control_request", "\"cookie\":\"k1\"",
                                 "\"cached\":true", NULL), 2);
 
   /* Another cookie from the same sender is a new request... */
@@ -540,7 +507,7 @@ START_TEST (test_retransmission)
   unknown = error_reply ("k3", "unknown command 'foo'");
   exchange (fd, S ("k3 d7:command3:fooe"), unknown);
   exchange (fd, S ("k3 d7:command3:fooe"), unknown);
-  ck_assert_uint_eq (log_count ("control_error", "unknown command", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("control_error", "unknown command", NULL), 1);
   ck_assert_uint_eq (stats ().errors, 1);
   close (fd);
   close (other);
@@ -793,7 +760,7 @@ START_TEST (test_messages)
   case EXPECT_NOTHING:
     assert_no_reply (fd);
     ck_assert_uint_eq (stats ().dropped, 1);
-    ck_assert_uint_eq (log_count ("control_error", "\"reason\":\"", NULL), 1);
+    ck_assert_uint_eq (logtap_count ("control_error", "\"reason\":\"", NULL), 1);
     break;
   case EXPECT_ERROR:
     {
@@ -807,7 +774,7 @@ START_TEST (test_messages)
       /* Logged once, with the cookie (quotes in the reason aside). */
       if (strchr (message_cases[_i].text, '"') == NULL &&
           strchr (message_cases[_i].text, '\\') == NULL)
-        ck_assert_uint_eq (log_count ("control_error", reason,
+        ck_assert_uint_eq (logtap_count ("control_error", reason,
                                       "\"cookie\":\"c1\"", NULL), 1);
     }
     break;
@@ -843,7 +810,7 @@ START_TEST (test_cookie_length)
   exchange (fd, ping128, strlen (ping128), pong128);
   client_send (fd, server_addr (0), ping129, strlen (ping129));
   assert_no_reply (fd);
-  ck_assert_uint_eq (log_count ("control_error", "no space in the first 129 "
+  ck_assert_uint_eq (logtap_count ("control_error", "no space in the first 129 "
                                 "bytes", NULL), 1);
   close (fd);
 }
@@ -1027,7 +994,7 @@ START_TEST (test_bind_errors)
   ck_assert (g_str_has_prefix (error->message,
                                "cannot bind the control socket "));
   ck_assert_ptr_nonnull (strstr (error->message, taken));
-  ck_assert_uint_eq (log_count ("control_up", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("control_up", NULL), 1);
 }
 END_TEST
 

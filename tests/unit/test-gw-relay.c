@@ -22,6 +22,7 @@
 #include "gw-config.h"
 #include "gw-conn.h"
 #include "gw-log.h"
+#include "logtap.h"
 #include "gw-relay.h"
 #include "gw-tls.h"
 #include "gw-users.h"
@@ -64,38 +65,6 @@ static gboolean
 keep_ticking (gpointer data)
 {
   return G_SOURCE_CONTINUE;
-}
-
-static void
-on_log (const char *event, const char *line, gpointer data)
-{
-  g_ptr_array_add (log_lines, g_strdup (line));
-}
-
-/* Lines of event @event containing every one of the NULL-terminated
- * fragments. */
-static guint
-log_count (const char *event, ...) G_GNUC_NULL_TERMINATED;
-
-static guint
-log_count (const char *event, ...)
-{
-  g_autofree char *key = g_strdup_printf ("\"event\":\"%s\"", event);
-  guint n = 0;
-
-  for (guint i = 0; i < log_lines->len; i++) {
-    const char *line = log_lines->pdata[i];
-    const char *part;
-    gboolean all = strstr (line, key) != NULL;
-    va_list ap;
-
-    va_start (ap, event);
-    while (all && (part = va_arg (ap, const char *)) != NULL)
-      all = strstr (line, part) != NULL;
-    va_end (ap);
-    n += all;
-  }
-  return n;
 }
 
 static void
@@ -744,8 +713,7 @@ setup (void)
   tick = g_timeout_source_new (10);
   g_source_set_callback (tick, keep_ticking, NULL, NULL);
   g_source_attach (tick, ctx);
-  log_lines = g_ptr_array_new_with_free_func (g_free);
-  gw_log_set_tap (on_log, NULL);
+  log_lines = logtap_start ();
   clock_offset = 0;
 
   a_md5 = msrp_digest_compute_ha1 (MSRP_DIGEST_ALGORITHM_MD5, "alice", REALM,
@@ -768,14 +736,13 @@ setup (void)
 static void
 teardown (void)
 {
-  gw_log_set_tap (NULL, NULL);
   g_source_destroy (tick);
   g_source_unref (tick);
   while (g_main_context_iteration (ctx, FALSE))
     ;
   g_main_context_pop_thread_default (ctx);
   g_main_context_unref (ctx);
-  g_ptr_array_unref (log_lines);
+  logtap_stop ();
   g_free (users_text);
 }
 
@@ -830,11 +797,11 @@ START_TEST (test_auth_digest)
   ck_assert_ptr_nonnull (use);
   /* At least 80 random bits: 16 base62 characters. */
   ck_assert_uint_ge (strlen (msrp_uri_get_session_id (use)), 16);
-  ck_assert_uint_eq (log_count ("auth_ok", "\"user\":\"alice\"",
+  ck_assert_uint_eq (logtap_count ("auth_ok", "\"user\":\"alice\"",
                                 "\"expires\":1800", NULL), 1);
-  ck_assert_uint_eq (log_count ("session_created", "\"kind\":\"client\"",
+  ck_assert_uint_eq (logtap_count ("session_created", "\"kind\":\"client\"",
                                 msrp_uri_get_session_id (use), NULL), 1);
-  ck_assert_uint_eq (log_count ("connection_accepted", "\"transport\":\"tcp\"",
+  ck_assert_uint_eq (logtap_count ("connection_accepted", "\"transport\":\"tcp\"",
                                 NULL), 1);
 }
 END_TEST
@@ -871,7 +838,7 @@ START_TEST (test_auth_expires)
                     expires_cases[_i].value);
   if (expires_cases[_i].code == 423) {
     ck_assert_ptr_null (hdr (f, MSRP_HEADER_USE_PATH));
-    ck_assert_uint_eq (log_count ("session_created", NULL), 0);
+    ck_assert_uint_eq (logtap_count ("session_created", NULL), 0);
   } else {
     ck_assert_ptr_nonnull (hdr (f, MSRP_HEADER_USE_PATH));
   }
@@ -887,9 +854,9 @@ START_TEST (test_auth_forbidden)
                                    MSRP_DIGEST_ALGORITHM_MD5, NULL, 403);
 
   ck_assert_ptr_null (hdr (f, MSRP_HEADER_USE_PATH));
-  ck_assert_uint_eq (log_count ("auth_failed", "\"user\":\"carol\"",
+  ck_assert_uint_eq (logtap_count ("auth_failed", "\"user\":\"carol\"",
                                 "locked", NULL), 1);
-  ck_assert_uint_eq (log_count ("session_created", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("session_created", NULL), 0);
   /* The password never shows in the log. */
   for (guint i = 0; i < log_lines->len; i++)
     ck_assert_ptr_null (strstr (log_lines->pdata[i], "secret"));
@@ -926,7 +893,7 @@ START_TEST (test_auth_stale)
   ck_assert_uint_eq (n, 2);
   ck_assert (msrp_digest_challenge_get_stale (ch));
   /* Not a failure: no auth_failed, and the fresh nonce works. */
-  ck_assert_uint_eq (log_count ("auth_failed", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("auth_failed", NULL), 0);
   f3 = auth_full (a, r->uri, ALICE, "alice", "secret",
                   MSRP_DIGEST_ALGORITHM_MD5, NULL, 200);
   ck_assert (!a->eof);
@@ -974,7 +941,7 @@ START_TEST (test_auth_algorithm_fallback)
     /* "Retry without reprompting": not a failure. */
     ck_assert (msrp_digest_challenge_get_stale (md5));
   }
-  ck_assert_uint_eq (log_count ("auth_failed", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("auth_failed", NULL), 0);
   creds3 = answer (f2, "bob", "secret", MSRP_DIGEST_ALGORITHM_MD5, r->uri);
   cred_text3 = msrp_digest_credentials_to_string (creds3);
   extra3 = g_strdup_printf ("Authorization: %s\r\n", cred_text3);
@@ -1003,10 +970,10 @@ START_TEST (test_auth_three_failures)
     ck_assert (!msrp_digest_challenge_get_stale (ch));
   }
   client_wait_eof (a, 3000);
-  ck_assert_uint_eq (log_count ("auth_failed", "bad-response", NULL), 3);
-  ck_assert_uint_eq (log_count ("auth_failed", "\"user\":\"nobody\"", NULL),
+  ck_assert_uint_eq (logtap_count ("auth_failed", "bad-response", NULL), 3);
+  ck_assert_uint_eq (logtap_count ("auth_failed", "\"user\":\"nobody\"", NULL),
                      1);
-  RUN_UNTIL (log_count ("connection_closed", "\"reason\":\"auth_failed\"",
+  RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"auth_failed\"",
                         NULL) == 1, 3000);
   for (guint i = 0; i < log_lines->len; i++)
     ck_assert_ptr_null (strstr (log_lines->pdata[i], "wrong"));
@@ -1125,11 +1092,11 @@ START_TEST (test_relay_one_hop)
   ck_assert_str_eq (hdr (rep, MSRP_HEADER_STATUS), "000 200 OK");
   /* No response to a REPORT (RFC 4975 section 7.1.2). */
   client_no_frame (p.b, 200);
-  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"msg1\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"msg1\"",
                         "\"outcome\":\"delivered\"", "\"bytes\":9",
                         "\"chunks\":1", "\"acknowledged\":true", NULL) == 1,
              3000);
-  ck_assert_uint_eq (log_count ("message_relayed", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("message_relayed", NULL), 1);
   pair_clear (&p);
 }
 END_TEST
@@ -1183,10 +1150,10 @@ START_TEST (test_relay_two_hops)
   /* Relay 2's 200 to relay 1 ended relay 1's transaction: no 408 REPORT
    * after report-timeout. */
   client_no_frame (a, 1500);
-  ck_assert_uint_eq (log_count ("message_relayed", "\"outcome\":\"delivered\"",
+  ck_assert_uint_eq (logtap_count ("message_relayed", "\"outcome\":\"delivered\"",
                                 NULL), 2);
-  ck_assert_uint_eq (log_count ("report_generated", NULL), 0);
-  ck_assert_uint_eq (log_count ("connection_opened", NULL), 2);
+  ck_assert_uint_eq (logtap_count ("report_generated", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("connection_opened", NULL), 2);
 }
 END_TEST
 
@@ -1207,7 +1174,7 @@ START_TEST (test_failure_report_no)
   /* RFC 4975 section 7.1.4: no response at all, and no 408 REPORT later
    * (Bob does not answer either, as he must not). */
   client_no_frame (p.a, 1500);
-  ck_assert_uint_eq (log_count ("message_relayed", "\"message_id\":\"m-no\"",
+  ck_assert_uint_eq (logtap_count ("message_relayed", "\"message_id\":\"m-no\"",
                                 "\"outcome\":\"delivered\"",
                                 "\"acknowledged\":false", NULL), 1);
   pair_clear (&p);
@@ -1277,11 +1244,11 @@ START_TEST (test_not_addressed)
   /* RFC 4976 section 6.2: dropped with the connection, no answer. */
   client_wait_eof (p.a, 3000);
   ck_assert (g_queue_is_empty (&p.a->frames));
-  ck_assert_uint_eq (log_count ("connection_closed",
+  ck_assert_uint_eq (logtap_count ("connection_closed",
                                 "\"reason\":\"not_addressed_to_relay\"",
                                 NULL), 1);
   /* Alice's session died with her connection; Bob is unharmed. */
-  RUN_UNTIL (log_count ("session_closed", NULL) == 1, 3000);
+  RUN_UNTIL (logtap_count ("session_closed", NULL) == 1, 3000);
   g_clear_pointer (&p.a, client_free);
   p.a = client_connect ("alice2", p.r->port);
   g_free (p.sa);
@@ -1345,7 +1312,7 @@ START_TEST (test_garbage)
   }
   if (garbage_cases[_i].closed) {
     client_wait_eof (g, 3000);
-    RUN_UNTIL (log_count ("connection_closed", "\"reason\":\"parse_error\"",
+    RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"parse_error\"",
                           NULL) == 1, 3000);
   } else {
     client_no_frame (g, 200);
@@ -1374,7 +1341,7 @@ START_TEST (test_probation_timeout)
   /* RFC 4976 section 6.1: no request within the probation: closed. */
   client_wait_eof (idle, 3000);
   ck_assert_int_ge (g_get_monotonic_time () - start, 500 * 1000);
-  ck_assert_uint_eq (log_count ("connection_closed",
+  ck_assert_uint_eq (logtap_count ("connection_closed",
                                 "\"reason\":\"probation_timeout\"", NULL), 1);
   /* Alice succeeded in time: she stays. */
   ck_assert_ptr_nonnull (sa);
@@ -1414,7 +1381,7 @@ START_TEST (test_probation_failures)
     assert_response (f, tid, i == 0 ? 400 : 481);
   }
   client_wait_eof (c, 3000);
-  ck_assert_uint_eq (log_count ("connection_closed",
+  ck_assert_uint_eq (logtap_count ("connection_closed",
                                 "\"reason\":\"probation_failures\"", NULL), 1);
 }
 END_TEST
@@ -1515,9 +1482,9 @@ START_TEST (test_next_hop_timeout)
   ck_assert_str_eq (hdr (rep, MSRP_HEADER_MESSAGE_ID), "m-lost");
   ck_assert (g_str_has_prefix (hdr (rep, MSRP_HEADER_STATUS), "000 408"));
   ck_assert_str_eq (hdr (rep, MSRP_HEADER_BYTE_RANGE), "1-13/13");
-  ck_assert_uint_eq (log_count ("report_generated", "\"code\":408",
+  ck_assert_uint_eq (logtap_count ("report_generated", "\"code\":408",
                                 "\"message_id\":\"m-lost\"", NULL), 1);
-  ck_assert_uint_eq (log_count ("message_relayed", "\"outcome\":\"timeout\"",
+  ck_assert_uint_eq (logtap_count ("message_relayed", "\"outcome\":\"timeout\"",
                                 NULL), 1);
 }
 END_TEST
@@ -1557,7 +1524,7 @@ START_TEST (test_next_hop_error_response)
   rep = client_frame (a, 3000);
   ck_assert_str_eq (msrp_head_get_method (rep->head), "REPORT");
   ck_assert (g_str_has_prefix (hdr (rep, MSRP_HEADER_STATUS), "000 415"));
-  ck_assert_uint_eq (log_count ("message_relayed",
+  ck_assert_uint_eq (logtap_count ("message_relayed",
                                 "\"outcome\":\"failed:415\"", NULL), 1);
 }
 END_TEST
@@ -1582,7 +1549,7 @@ START_TEST (test_next_hop_refused)
   /* Nothing went out yet: an error response rather than a REPORT. */
   f = client_frame (a, 5000);
   assert_response (f, tid, 408);
-  ck_assert_uint_eq (log_count ("connection_closed",
+  ck_assert_uint_eq (logtap_count ("connection_closed",
                                 "\"reason\":\"connect_failed\"", NULL), 1);
   client_no_frame (a, 300);
 }
@@ -1621,10 +1588,10 @@ START_TEST (test_receiver_dies)
   ck_assert (g_str_has_prefix (hdr (rep, MSRP_HEADER_STATUS), "000 408"));
   ok = client_frame (p.a, 20000);
   assert_response (ok, tid, 200);
-  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"m-big\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-big\"",
                         "\"outcome\":\"interrupted\"", NULL) == 1, 3000);
-  ck_assert_uint_eq (log_count ("report_generated", "\"code\":408", NULL), 1);
-  ck_assert_uint_eq (log_count ("session_closed", "connection closed", NULL),
+  ck_assert_uint_eq (logtap_count ("report_generated", "\"code\":408", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("session_closed", "connection closed", NULL),
                      1);
   /* Bob's session is gone with him: 481 now. */
   {
@@ -1661,7 +1628,7 @@ START_TEST (test_sender_dies)
   got = client_frame (p.b, 3000);
   ck_assert_int_eq (got->flag, '#');
   ck_assert_uint_eq (got->body_len, 100000);
-  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"m-cut\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-cut\"",
                         "\"outcome\":\"interrupted\"", NULL) == 1, 3000);
   pair_clear (&p);
 }
@@ -1790,7 +1757,7 @@ START_TEST (test_stream_bounded)
   if (g_getenv ("TEST_GW_RELAY_TRACE") != NULL)
     fprintf (stderr, "64 MiB: relay held at most %" G_GSIZE_FORMAT " bytes\n",
              max_queued);
-  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"m-64\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-64\"",
                         "\"outcome\":\"delivered\"", "\"bytes\":67108864",
                         NULL) == 1, 3000);
   pair_clear (&p);
@@ -1891,7 +1858,7 @@ START_TEST (test_session_expires)
   ck_assert_str_eq (hdr (f, MSRP_HEADER_EXPIRES), "1");
   /* RFC 4976 section 6.3: "the relay MUST ensure that the URI is
    * invalidated after the expiry time". */
-  RUN_UNTIL (log_count ("session_expired", "\"reason\":\"expired\"", NULL)
+  RUN_UNTIL (logtap_count ("session_expired", "\"reason\":\"expired\"", NULL)
              == 1, 3000);
   client_send (a, text);
   g = client_frame (a, 3000);
@@ -1922,7 +1889,7 @@ START_TEST (test_next_hop_by_name)
   RUN_UNTIL (peer->clients->len == 1, 5000);
   got = client_frame (peer->clients->pdata[0], 5000);
   ck_assert_str_eq (hdr (got, MSRP_HEADER_MESSAGE_ID), "m-named");
-  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"m-named\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-named\"",
                         "\"outcome\":\"delivered\"", NULL) == 1, 3000);
 }
 END_TEST
@@ -2114,9 +2081,9 @@ START_TEST (test_preauth_errors)
   pre_init (&p, NULL, PX, py, FALSE);
   ck_assert_uint_eq (msrp_uri_get_port (p.ux), p.r->port);
   ck_assert_uint_ge (strlen (msrp_uri_get_session_id (p.ux)), 16);
-  ck_assert_uint_eq (log_count ("session_created", "\"kind\":\"preauth\"",
+  ck_assert_uint_eq (logtap_count ("session_created", "\"kind\":\"preauth\"",
                                 "\"call_id\":\"call-1\"", NULL), 2);
-  ck_assert_uint_eq (log_count ("session_created", "\"expires\"", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("session_created", "\"expires\"", NULL), 0);
   none = gw_relay_preauthorize_session (p.r->relay, MSRP_SCHEME_MSRPS, p.px,
                                         NULL, &error);
   ck_assert_ptr_null (none);
@@ -2176,7 +2143,7 @@ START_TEST (test_preauth_errors)
   ck_assert (!gw_relay_get_session_info (p.r->relay, unknown, &info));
   ck_assert (!info.bound && info.conn == 0 && info.bytes_to == 0);
   gw_relay_close_session (p.r->relay, unknown, "nothing");
-  ck_assert_uint_eq (log_count ("session_closed", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("session_closed", NULL), 0);
   g_free (done.detail);
   pre_clear (&p);
 }
@@ -2230,7 +2197,7 @@ START_TEST (test_preauth_stranger)
   client_send (s, text);
   f = client_frame (s, 3000);
   assert_response (f, tid, stranger_cases[_i].code);
-  ck_assert_uint_eq (log_count ("session_bound", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("session_bound", NULL), 0);
   assert_info (p.r, p.ux, FALSE, 0, 0, 0, 0);
 
   if (!stranger_cases[_i].paired)
@@ -2246,7 +2213,7 @@ START_TEST (test_preauth_stranger)
     ok = client_frame (x, 3000);
     assert_response (ok, t, 200);
   }
-  RUN_UNTIL (log_count ("session_bound", "\"party\":\"" PX "\"",
+  RUN_UNTIL (logtap_count ("session_bound", "\"party\":\"" PX "\"",
                         "\"direction\":\"inbound\"", "\"call_id\":\"call-1\"",
                         NULL) == 1, 3000);
   assert_info (p.r, p.ux, TRUE, 0, 0, 0, 0);
@@ -2260,7 +2227,7 @@ START_TEST (test_preauth_stranger)
   f2 = client_frame (s, 3000);
   assert_response (f2, tid2, 403);
   client_no_frame (x, 200);
-  ck_assert_uint_eq (log_count ("session_bound", NULL), 2);
+  ck_assert_uint_eq (logtap_count ("session_bound", NULL), 2);
   pre_clear (&p);
 }
 END_TEST
@@ -2320,7 +2287,7 @@ START_TEST (test_adopt_connection)
   g_clear_error (&error);
   ck_assert (gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRP,
                                         fields, &error));
-  ck_assert_uint_eq (log_count ("connection_accepted",
+  ck_assert_uint_eq (logtap_count ("connection_accepted",
                                 "\"peer\":\"198.51.100.7:9\"",
                                 "\"transport\":\"ice-tcp\"",
                                 "\"remote_candidate\":\"srflx tcp-active\"",
@@ -2333,13 +2300,13 @@ START_TEST (test_adopt_connection)
   client_send (x, bind_send);
   ok = client_frame (x, 3000);
   assert_response (ok, t1, 200);
-  RUN_UNTIL (log_count ("session_bound", "\"party\":\"" PX "\"",
+  RUN_UNTIL (logtap_count ("session_bound", "\"party\":\"" PX "\"",
                         "\"peer\":\"198.51.100.7:9\"", NULL) == 1, 3000);
   send_ok (y, to_x, PY, "msg-y1", "hello x");
   expect_send (x, PX, to_y, "msg-y1", "hello x");
   send_ok (x, to_y, PX, "msg-x1", "hi");
   expect_send (y, PY, to_x, "msg-x1", "hi");
-  RUN_UNTIL (log_count ("message_relayed", "\"outcome\":\"delivered\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"outcome\":\"delivered\"",
                         NULL) == 2, 3000);
   assert_info (p.r, p.ux, TRUE, 1, 2, 1, 7);
   assert_info (p.r, p.uy, TRUE, 1, 7, 1, 2);
@@ -2407,7 +2374,7 @@ START_TEST (test_preauth_party_late)
     else
       assert_response (fx, t2, 200);
   }
-  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"early\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"early\"",
                         "\"outcome\":\"delivered\"", NULL) == 1, 3000);
   assert_info (p.r, p.ux, TRUE, 1, 15, 1, 0);
   pre_clear (&p);
@@ -2457,11 +2424,11 @@ START_TEST (test_preauth_answerer_early)
   client_send (y, bind_send);
   run_for (300);
   ck_assert_uint_eq (g_queue_get_length (&y->frames), 0);
-  ck_assert_uint_eq (log_count ("session_bound", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("session_bound", NULL), 0);
   ck_assert (gw_relay_pair_sessions (p.r->relay, p.ux, p.uy, &error));
   ok = client_frame (y, 3000);
   assert_response (ok, t, 200);
-  RUN_UNTIL (log_count ("session_bound", "\"party\":\"" PY "\"",
+  RUN_UNTIL (logtap_count ("session_bound", "\"party\":\"" PY "\"",
                         "\"direction\":\"inbound\"", NULL) == 1, 3000);
   assert_info (p.r, p.uy, TRUE, 0, 0, 0, 0);
   pre_clear (&p);
@@ -2499,7 +2466,7 @@ START_TEST (test_preauth_both_active)
   client_send (x, bind);
   ok = client_frame (x, 3000);
   assert_response (ok, t1, 200);
-  RUN_UNTIL (log_count ("session_bound", "\"direction\":\"inbound\"",
+  RUN_UNTIL (logtap_count ("session_bound", "\"direction\":\"inbound\"",
                         "\"party\":\"" PX "\"", "\"peer\":\"127.0.0.1:",
                         NULL) == 1, 3000);
   assert_info (p.r, p.ux, TRUE, 0, 0, 0, 0);
@@ -2529,14 +2496,14 @@ START_TEST (test_preauth_both_active)
   ck_assert_int_eq (g1->flag, '+');
   ck_assert_int_eq (g2->flag, '$');
   ck_assert_uint_eq (g1->body_len + g2->body_len, 7);
-  RUN_UNTIL (log_count ("message_relayed", "\"call_id\":\"call-1\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"call_id\":\"call-1\"",
                         "\"outcome\":\"delivered\"", NULL) == 3, 3000);
 
   assert_info (p.r, p.ux, TRUE, 2, 9, 1, 7);
   assert_info (p.r, p.uy, TRUE, 1, 7, 2, 9);
 
   gw_relay_close_session (p.r->relay, p.ux, "call deleted");
-  ck_assert_uint_eq (log_count ("session_closed", "\"call_id\":\"call-1\"",
+  ck_assert_uint_eq (logtap_count ("session_closed", "\"call_id\":\"call-1\"",
                                 "\"party\":\"" PX "\"",
                                 "\"messages_from\":2", "\"bytes_from\":9",
                                 "\"messages_to\":1", "\"bytes_to\":7",
@@ -2547,7 +2514,7 @@ START_TEST (test_preauth_both_active)
     ck_assert (!gw_relay_get_session_info (p.r->relay, p.ux, &info));
   }
   client_wait_eof (x, 3000);
-  RUN_UNTIL (log_count ("connection_closed", "\"reason\":\"session_closed\"",
+  RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"session_closed\"",
                         NULL) == 1, 3000);
   /* Y's connection is Y's session's: open still. */
   run_for (100);
@@ -2608,11 +2575,11 @@ START_TEST (test_preauth_gateway_connects)
   ck_assert_uint_eq (bind->body_len, 0);
   RUN_UNTIL (done.calls == 1, 3000);
   ck_assert_msg (done.ok, "%s", done.detail);
-  ck_assert_uint_eq (log_count ("session_bound", "\"direction\":\"outbound\"",
+  ck_assert_uint_eq (logtap_count ("session_bound", "\"direction\":\"outbound\"",
                                 "\"call_id\":\"call-1\"",
                                 "\"peer\":\"127.0.0.1:", NULL), 1);
-  ck_assert_uint_eq (log_count ("session_bound", "\"conn\":0,", NULL), 0);
-  ck_assert_uint_eq (log_count ("session_connected", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("session_bound", "\"conn\":0,", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("session_connected", NULL), 1);
 
   /* X connects and sends: bound, and relayed to Y on the gateway's
    * connection. */
@@ -2631,15 +2598,15 @@ START_TEST (test_preauth_gateway_connects)
     ok = client_frame (y, 3000);
     assert_response (ok, t, 200);
   }
-  RUN_UNTIL (log_count ("message_relayed", "\"outcome\":\"delivered\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"outcome\":\"delivered\"",
                         NULL) == 2, 3000);
   assert_info (p.r, p.ux, TRUE, 1, 4, 1, 9);
   assert_info (p.r, p.uy, TRUE, 1, 9, 1, 4);
-  ck_assert_uint_eq (log_count ("session_bound", NULL), 2);
+  ck_assert_uint_eq (logtap_count ("session_bound", NULL), 2);
 
   gw_relay_close_session (p.r->relay, p.uy, "call deleted");
   client_wait_eof (y, 3000);
-  ck_assert_uint_eq (log_count ("session_closed", "\"messages_from\":1",
+  ck_assert_uint_eq (logtap_count ("session_closed", "\"messages_from\":1",
                                 "\"bytes_from\":9", "\"messages_to\":1",
                                 "\"bytes_to\":4", NULL), 1);
   ck_assert_uint_eq (done.calls, 1);
@@ -2714,7 +2681,7 @@ START_TEST (test_preauth_connect_fails)
   ck_assert_msg (done.detail != NULL &&
                  strstr (done.detail, connect_fail_cases[_i].detail) != NULL,
                  "detail: %s", done.detail);
-  ck_assert_uint_eq (log_count ("session_connect_failed",
+  ck_assert_uint_eq (logtap_count ("session_connect_failed",
                                 "\"call_id\":\"call-1\"", NULL), 1);
   if (y != NULL)
     client_wait_eof (y, 3000);   /* the gateway's connection is closed */
@@ -2726,7 +2693,7 @@ START_TEST (test_preauth_connect_fails)
     ck_assert (!gw_relay_get_session_info (p.r->relay, p.uy, &info));
   } else {
     assert_info (p.r, p.uy, FALSE, 0, 0, 0, 0);
-    ck_assert_uint_eq (log_count ("session_unbound", NULL), 1);
+    ck_assert_uint_eq (logtap_count ("session_unbound", NULL), 1);
     /* Bindable later: Y connects to the gateway and sends first. */
     x = client_connect ("x", p.r->port);
     y2 = client_connect ("y", p.r->port);
@@ -2741,7 +2708,7 @@ START_TEST (test_preauth_connect_fails)
     }
     send_ok (y2, to_x, py, "msg-y1", "hello x");
     expect_send (x, PX, to_y, "msg-y1", "hello x");
-    ck_assert_uint_eq (log_count ("session_bound", "\"direction\":\"inbound\"",
+    ck_assert_uint_eq (logtap_count ("session_bound", "\"direction\":\"inbound\"",
                                   NULL), 2);
     assert_info (p.r, p.uy, TRUE, 1, 7, 0, 0);
   }
@@ -2802,7 +2769,7 @@ START_TEST (test_reverse_over_inbound)
   if (!reverse_cases[_i].reaches_bob) {
     /* Not Bob's URI: the relay tries to connect to it. */
     assert_response (ok, tid, 408);
-    ck_assert_uint_eq (log_count ("connection_opening", NULL), 1);
+    ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
     client_no_frame (b, 200);
     return;
   }
@@ -2823,14 +2790,14 @@ START_TEST (test_reverse_over_inbound)
                              bob, msrp_head_get_transaction_id (got->head));
     client_send (b, reply);
   }
-  RUN_UNTIL (log_count ("message_relayed", "\"message_id\":\"to-bob\"",
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"to-bob\"",
                         "\"outcome\":\"delivered\"", "\"acknowledged\":true",
                         NULL) == 1, 3000);
-  ck_assert_uint_eq (log_count ("connection_opening", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 0);
 
   /* Bob's connection gone: the relay tries his URI (nobody there). */
   g_clear_pointer (&b, client_free);
-  RUN_UNTIL (log_count ("connection_closed", "\"direction\":\"inbound\"",
+  RUN_UNTIL (logtap_count ("connection_closed", "\"direction\":\"inbound\"",
                         NULL) == 1, 3000);
   {
     g_autofree char *tid2 = next_tid ();
@@ -2841,7 +2808,7 @@ START_TEST (test_reverse_over_inbound)
     client_send (a, text2);
     f = client_frame (a, 5000);
     assert_response (f, tid2, 408);
-    ck_assert_uint_eq (log_count ("connection_opening", NULL), 1);
+    ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
   }
 }
 END_TEST
@@ -2854,21 +2821,21 @@ START_TEST (test_connection_limits)
   g_autoptr (Client) c2 = client_connect ("c2", r->port);
   g_autoptr (Client) c3 = NULL;
 
-  RUN_UNTIL (log_count ("connection_accepted", NULL) == 2, 3000);
+  RUN_UNTIL (logtap_count ("connection_accepted", NULL) == 2, 3000);
   c3 = client_connect ("c3", r->port);
   client_wait_eof (c3, 3000);
-  ck_assert_uint_eq (log_count ("connection_refused",
+  ck_assert_uint_eq (logtap_count ("connection_refused",
                                 "\"limit\":\"max-connections-per-ip\"", NULL),
                      1);
   ck_assert (!c1->eof);
   ck_assert (!c2->eof);
   /* When one goes, another may come. */
   client_close (c1);
-  RUN_UNTIL (log_count ("connection_closed", NULL) == 1, 3000);
+  RUN_UNTIL (logtap_count ("connection_closed", NULL) == 1, 3000);
   {
     g_autoptr (Client) c4 = client_connect ("c4", r->port);
 
-    RUN_UNTIL (log_count ("connection_accepted", NULL) == 3, 3000);
+    RUN_UNTIL (logtap_count ("connection_accepted", NULL) == 3, 3000);
     run_for (100);
     ck_assert (!c4->eof);
   }
@@ -2989,10 +2956,10 @@ START_TEST (test_tls_relay_chain)
   ck_assert_str_eq (use[0], sa);
   ck_assert (g_str_has_prefix (use[1], "msrps://127.0.0.1:"));
   sx = g_strdup (use[1]);
-  ck_assert_uint_eq (log_count ("session_created", kind,
+  ck_assert_uint_eq (logtap_count ("session_created", kind,
                                 "\"user\":\"alice\"", NULL),
                      g_str_equal (tls_cases[_i].kind, "client") ? 2 : 1);
-  ck_assert_uint_eq (log_count ("session_created", "\"kind\":\"relay\"",
+  ck_assert_uint_eq (logtap_count ("session_created", "\"kind\":\"relay\"",
                                 "\"relay\":\"127.0.0.1\"", NULL),
                      g_str_equal (tls_cases[_i].kind, "relay") ? 1 : 0);
 
@@ -3017,7 +2984,7 @@ START_TEST (test_tls_relay_chain)
   want_back_from = g_strdup_printf ("%s %s %s %s", sa, sx, sb, BOB);
   ck_assert_str_eq (hdr (back, MSRP_HEADER_TO_PATH), ALICE);
   ck_assert_str_eq (hdr (back, MSRP_HEADER_FROM_PATH), want_back_from);
-  ck_assert_uint_ge (log_count ("connection_accepted", "\"transport\":\"tls\"",
+  ck_assert_uint_ge (logtap_count ("connection_accepted", "\"transport\":\"tls\"",
                                 NULL), 1);
   relay_free (g_steal_pointer (&r1));
   relay_free (g_steal_pointer (&r2));
