@@ -22,7 +22,10 @@
 #   wait_log FILE SECS EVENT [K=V...]  poll until log_match finds a line
 #   log_count FILE EVENT [K=V...]      how many lines match
 #   log_field FILE EVENT FIELD [K=V...]  FIELD of the last matching line
-#   edge_start NAME [--tls] [--public-host H] [LINES]  start msrp-edge
+#   udp_free_port IP           a UDP port free on IP right now
+#   edge_start NAME [--tls] [--public-host H] [--control] [LINES]
+#                              start msrp-edge; --control: the ng control
+#                              socket on a free UDP port, NAME_ctl_port
 #   edge_stop NAME             SIGTERM, wait, check exit 0 and `stopped`
 #   kam_start NAME REALM PASSWORD    start Kamailio from the template
 #   kam_stop NAME
@@ -122,6 +125,21 @@ print(s.getsockname()[1])')
   done
 }
 
+# A UDP port free on IP right now, never one handed out before.
+udp_free_port () {
+  local ip="$1" p
+  while :; do
+    p=$(python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+print(s.getsockname()[1])' "$ip")
+    case "$_it_ports" in *" $p "*) continue ;; esac
+    _it_ports+="$p "
+    echo "$p"
+    return 0
+  done
+}
+
 # The lines of a JSON log with "event":EVENT and each K=V: V is matched as
 # the JSON text of the field, so a number or true/false as is, anything
 # else as a string.
@@ -174,13 +192,16 @@ print(json.dumps(v) if isinstance(v, bool) or v is None else v)' "$field"
 # listener_up; tries other ports when a listener cannot bind.
 edge_start () {
   local name="$1" tls=0 public_host=127.0.0.1 extra port tls_port="" msrps
-  local n_listeners pid
+  local n_listeners pid control=0 ctl_port
   shift
   if [ "${1:-}" = --tls ]; then tls=1; shift; fi
   if [ "${1:-}" = --public-host ]; then public_host="$2"; shift 2; fi
+  if [ "${1:-}" = --control ]; then control=1; shift; fi
   extra="${1:-}"
   for _ in 1 2 3; do
     port=$(free_port)
+    ctl_port=""
+    [ "$control" = 0 ] || ctl_port=$(udp_free_port 127.0.0.1)
     n_listeners=1
     msrps=""
     if [ "$tls" = 1 ]; then
@@ -190,14 +211,16 @@ edge_start () {
     fi
     {
       printf '[gateway]\nname=%s\npublic-host=%s\n' "$name" "$public_host"
-      printf '[listen]\nmsrp=127.0.0.1:%s\nmsrps=%s\ncontrol=\n' "$port" "$msrps"
+      printf '[listen]\nmsrp=127.0.0.1:%s\nmsrps=%s\ncontrol=%s\n' "$port" \
+        "$msrps" "${ctl_port:+127.0.0.1:$ctl_port}"
       printf '%b\n' "$extra"
     } >"$WORK/$name.conf"
     "$MSRP_EDGE" --config "$WORK/$name.conf" 2>"$WORK/$name.log" &
     pid=$!
     track "$pid"
-    if wait_until 20 _edge_up "$name" "$pid" "$n_listeners"; then
+    if wait_until 20 _edge_up "$name" "$pid" "$n_listeners" "$control"; then
       eval "${name}_pid=$pid ${name}_port=$port ${name}_tls_port=$tls_port"
+      eval "${name}_ctl_port=$ctl_port"
       eval "${name}_uri='msrp://127.0.0.1:$port;tcp'"
       eval "${name}_tls_uri='msrps://127.0.0.1:$tls_port;tcp'"
       return 0
@@ -210,9 +233,10 @@ edge_start () {
   fail "msrp-edge $name did not start"
 }
 
-_edge_up () {   # NAME PID LISTENERS
+_edge_up () {   # NAME PID LISTENERS CONTROL
   kill -0 "$2" 2>/dev/null || return 2
-  [ "$(log_count "$WORK/$1.log" listener_up)" -ge "$3" ]
+  [ "$(log_count "$WORK/$1.log" listener_up)" -ge "$3" ] &&
+    { [ "${4:-0}" = 0 ] || log_match "$WORK/$1.log" control_up >/dev/null; }
 }
 
 # SIGTERM, then the daemon must exit 0 within its grace period (plus

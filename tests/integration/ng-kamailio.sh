@@ -62,64 +62,9 @@ ng_client=$(command -v rtpengine-ng-client || true)
 
 sdp_expect () { python3 "$IT_SRC/sdp-expect.py" "$@"; }
 
-# A UDP port free on IP right now, never one handed out before.
-udp_free_port () {
-  local ip="$1" p
-  while :; do
-    p=$(python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 0))
-print(s.getsockname()[1])' "$ip")
-    case "$_it_ports" in *" $p "*) continue ;; esac
-    _it_ports+="$p "
-    echo "$p"
-    return 0
-  done
-}
-
 _udp_bound () {   # IP PORT PID
   kill -0 "$3" 2>/dev/null || return 2
   ss -Huln "src $1 and sport = :$2" | grep -q .
-}
-
-# --- msrp-edge with its control port ------------------------------------------
-# Like lib.sh edge_start (which leaves [listen] control empty): msrp on a
-# free TCP port, control on a free UDP port, both on 127.0.0.1.
-start_edge () {
-  local pid
-  for _ in 1 2 3; do
-    edge_port=$(free_port)
-    ctl_port=$(udp_free_port 127.0.0.1)
-    cat >"$WORK/edge.conf" <<EOF
-[gateway]
-name=edge
-public-host=127.0.0.1
-[listen]
-msrp=127.0.0.1:$edge_port
-msrps=
-control=127.0.0.1:$ctl_port
-[negotiator]
-policy=auto
-EOF
-    "$MSRP_EDGE" --config "$WORK/edge.conf" 2>"$WORK/edge.log" &
-    pid=$!
-    track "$pid"
-    if wait_until 20 _edge_ready "$pid"; then
-      edge_pid=$pid
-      return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    untrack "$pid"
-    grep -qi 'in use' "$WORK/edge.log" || break
-  done
-  fail "msrp-edge did not start"
-}
-
-_edge_ready () {
-  kill -0 "$1" 2>/dev/null || return 2
-  log_match "$WORK/edge.log" listener_up >/dev/null &&
-    log_match "$WORK/edge.log" control_up >/dev/null
 }
 
 # --- Kamailio with the rtpengine module ---------------------------------------
@@ -341,7 +286,8 @@ expect_events () {
   fi
 }
 
-start_edge
+edge_start edge --control '[negotiator]\npolicy=auto'
+ctl_port=$edge_ctl_port
 start_kamailio
 uac_port=$(udp_free_port "$UAC_IP")
 note "msrp-edge (msrp $edge_port, control udp $ctl_port) and Kamailio (sip udp $kam_port) up; the module's ping got pong"

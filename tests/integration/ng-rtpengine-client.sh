@@ -34,48 +34,6 @@ if [ -z "$client" ]; then
 fi
 . "$(dirname "$0")/lib.sh"
 
-# msrp-edge with [listen] control on a free UDP port of 127.0.0.1 (lib.sh
-# edge_start leaves control empty).
-start_edge () {
-  local pid
-  for _ in 1 2 3; do
-    edge_port=$(free_port)
-    ctl_port=$(python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-    cat >"$WORK/edge.conf" <<EOF
-[gateway]
-name=edge
-public-host=127.0.0.1
-[listen]
-msrp=127.0.0.1:$edge_port
-msrps=
-control=127.0.0.1:$ctl_port
-[negotiator]
-policy=auto
-EOF
-    "$MSRP_EDGE" --config "$WORK/edge.conf" 2>"$WORK/edge.log" &
-    pid=$!
-    track "$pid"
-    if wait_until 20 _edge_ready "$pid"; then
-      edge_pid=$pid
-      return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    untrack "$pid"
-    grep -qi 'in use' "$WORK/edge.log" || break
-  done
-  fail "msrp-edge did not start"
-}
-
-_edge_ready () {
-  kill -0 "$1" 2>/dev/null || return 2
-  log_match "$WORK/edge.log" listener_up >/dev/null &&
-    log_match "$WORK/edge.log" control_up >/dev/null
-}
-
 # ng COMMAND ARGS...: rtpengine-ng-client against msrp-edge; its output in
 # $out (and $WORK/ng-N-COMMAND.out), its exit status in $rc.
 ng_n=0
@@ -100,7 +58,8 @@ open(sys.argv[1], "w", newline="").write(body)' "$1" <<<"$out" ||
     fail "no New SDP in: $out"
 }
 
-start_edge
+edge_start edge --control '[negotiator]\npolicy=auto'
+ctl_port=$edge_ctl_port
 call_id="ngclient-$$@127.0.0.2"
 a_port=$(free_port)
 b_port=$(free_port)
