@@ -10,9 +10,12 @@
 #
 # `tshark -Y '_ws.malformed || _ws.expert.severity >= error'` must print
 # nothing, and `-Y msrp` must find exactly the frames that were sent, by
-# method and status code.  tshark's dissector decodes one MSRP frame per
-# TCP segment, so the clients send one transaction at a time (--window 1,
-# --interval), which keeps every frame in segments of its own.
+# method and status code.  tshark 4.0's dissector decodes only the first
+# MSRP frame of a TCP segment, and TCP puts several frames in one segment
+# when writes queue up (a loaded machine does this often), so
+# msrp-reframe.py rebuilds each captured byte stream, cuts it at the RFC
+# 4975 end-lines -- failing if any byte is left outside a frame -- and
+# gives every frame a segment of its own; tshark decodes that copy too.
 #
 # Needs capture rights on lo (root).  Usage: relay-tshark.sh MSRP-EDGE MSRPCAT
 set -euo pipefail
@@ -47,7 +50,7 @@ mc_start recv --relay "$edge2_uri" -u bob -P bob-pw --receive --print-use-path \
   --expect 6 -o "$WORK/out" --json -T 60
 path=$(mc_path recv)
 mc_run send --relay "$edge1_uri" -u alice -P alice-pw --to-path "$path" \
-  -m one -m two -m three -m four -m five --interval 0.05 -w 1 \
+  -m one -m two -m three -m four -m five \
   --success-report yes --json
 [ "$rc" -eq 0 ] || fail "text sender: exit $rc"
 # A body of printable text: tshark 4.0's MSRP dissector throws an exception
@@ -57,7 +60,7 @@ mc_run send --relay "$edge1_uri" -u alice -P alice-pw --to-path "$path" \
 head -c 16000 /dev/urandom | base64 -w 76 >"$WORK/file.b64"
 head -c $((10 * 2048)) "$WORK/file.b64" >"$WORK/file.bin"
 mc_run send2 --relay "$edge1_uri" -u alice -P alice-pw --to-path "$path" \
-  -f "$WORK/file.bin" -c 2k -w 1 --success-report yes --json
+  -f "$WORK/file.bin" -c 2k --success-report yes --json
 [ "$rc" -eq 0 ] || fail "file sender: exit $rc"
 mc_wait recv 30
 [ "$rc" -eq 0 ] || fail "receiver: exit $rc"
@@ -86,13 +89,23 @@ if grep -q "packets dropped" "$WORK/tshark-capture.err" &&
   fail "tshark dropped packets: $(cat "$WORK/tshark-capture.err")"
 fi
 
-decode=(tshark -r "$WORK/relay.pcapng" -d "tcp.port==$p1,msrp" -d "tcp.port==$p2,msrp")
-"${decode[@]}" -Y '_ws.malformed || _ws.expert.severity >= error' \
-  >"$WORK/malformed.out" 2>"$WORK/tshark-read.err" || fail "tshark -r failed"
-[ ! -s "$WORK/malformed.out" ] ||
-  fail "tshark marks frames malformed or in error:
+tshark -r "$WORK/relay.pcapng" -o tcp.desegment_tcp_streams:FALSE \
+  -Y "tcp.len > 0" -T fields -e tcp.stream -e tcp.srcport -e tcp.dstport \
+  -e tcp.seq -e tcp.payload >"$WORK/segments.tsv" 2>"$WORK/tshark-read.err" ||
+  fail "tshark -r (segments) failed"
+python3 "$(dirname "$0")/msrp-reframe.py" "$WORK/framed.pcap" \
+  <"$WORK/segments.tsv" >"$WORK/reframe.out" 2>&1 ||
+  fail "the captured streams are not whole MSRP frames: $(cat "$WORK/reframe.out")"
+for pcap in relay.pcapng framed.pcap; do
+  tshark -r "$WORK/$pcap" -d "tcp.port==$p1,msrp" -d "tcp.port==$p2,msrp" \
+    -Y '_ws.malformed || _ws.expert.severity >= error' \
+    >"$WORK/malformed.out" 2>>"$WORK/tshark-read.err" || fail "tshark -r $pcap failed"
+  [ ! -s "$WORK/malformed.out" ] ||
+    fail "tshark marks frames of $pcap malformed or in error:
 $(head -20 "$WORK/malformed.out")"
-"${decode[@]}" -Y msrp -T fields -e msrp.method -e msrp.status.code \
+done
+tshark -r "$WORK/framed.pcap" -d "tcp.port==$p1,msrp" -d "tcp.port==$p2,msrp" \
+  -Y msrp -T fields -e msrp.method -e msrp.status.code \
   >"$WORK/frames.out" 2>>"$WORK/tshark-read.err" || fail "tshark -r -Y msrp failed"
 # Expected frames, all hops together:
 #   AUTH 6 (2 for bob, 2 for each of alice's runs), 401 3,
