@@ -841,13 +841,15 @@ handle_offer (GwNgRequest *req, gpointer data)
       in.cannot_anchor_why = "a=fingerprint ties the TLS connection to the "
                              "party's own certificate (RFC 8122)";
     }
+    prev = find_stream (old, s->media, s->leg[0].party, &k);
+    in.relayed = prev != NULL;
     gw_neg_decide_offer (&s->offerer, &in, &s->offer);
 
     if (s->offer.plan == GW_NEG_PLAN_RELAY) {
       /* An ICE party's re-offer starts over: its legs belong to the old
        * call object (see README: what a re-offer keeps). */
-      prev = s->offerer.ice ? NULL
-                            : find_stream (old, s->media, s->leg[0].party, &k);
+      if (s->offerer.ice)
+        prev = NULL;
       if (prev != NULL) {
         g_clear_pointer (&s->leg[0].party, msrp_uri_unref);
         g_clear_object (&s->leg[0].addr);

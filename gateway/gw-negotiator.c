@@ -236,6 +236,14 @@ gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
   if (in->policy == GW_NEG_POLICY_ALWAYS) {
     relay = TRUE;
     out->reason = g_strdup ("policy always relays");
+  } else if (in->relayed) {
+    /* A re-INVITE or session refresh (RFC 3264 section 8) of a relayed
+     * stream: new facts about the parties do not move it, because going
+     * direct now would close the connections both parties have to the
+     * gateway in the middle of the session. */
+    relay = TRUE;
+    out->reason = g_strdup_printf ("a re-offer of a relayed stream stays "
+                                   "relayed (offerer: %s)", why);
   } else if (offerer->ice && offerer->fact != GW_NEG_FACT_REACHABLE) {
     /* Its checks will measure what the addresses only suggest. */
     relay = TRUE;

@@ -131,6 +131,8 @@ typedef struct {
   gboolean can_anchor;      /* the gateway can relay this stream (a
                              * listener of its scheme; no fingerprint) */
   const char *cannot_anchor_why;  /* words when !can_anchor (nullable) */
+  gboolean relayed;         /* a re-offer of a stream the gateway relays
+                             * now (its party kept its URI) */
 } GwNegOfferInput;
 
 typedef struct {

@@ -3,7 +3,7 @@
  *
  * What is checked: the SDP each step answers with (byte for byte where it
  * must pass unchanged), the errors, query/list/statistics/delete, the
- * re-offer that keeps relay sessions, expiry, the gateway connecting to a
+ * re-offers that keep relay sessions and the relay plan, expiry, the gateway connecting to a
  * passive party and what it learns from that. */
 #include <check.h>
 #include <errno.h>
@@ -456,6 +456,44 @@ START_TEST (test_reoffer_keeps_sessions)
   ck_assert_str_ne (gb1, gb3);
   ck_assert_uint_eq (relay_sessions (), 2);
   ck_assert_uint_eq (logtap_count ("session_closed", NULL), 1);
+}
+END_TEST
+
+/* The callee re-offers (a session refresh from the other side): it looks
+ * reachable, which alone would make the stream direct, but a relayed
+ * stream stays relayed and both parties keep their sessions, each seeing
+ * the same gateway URI as before. */
+START_TEST (test_reoffer_stays_relayed)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("203.0.113.21", 7001, "bbb", "active");
+  g_autofree char *reoffer = party_sdp ("203.0.113.21", 7001, "bbb",
+                                        "actpass");
+  g_autofree char *reanswer = party_sdp ("10.0.1.2", 7000, "aaa", "active");
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL, o2 = NULL, a2 = NULL;
+  g_autofree char *ga1 = NULL, *gb1 = NULL, *ga2 = NULL, *gb2 = NULL;
+
+  start (NULL);
+  o1 = ng (request ("offer", "s-1", "203.0.113.20", offer, NULL));
+  a1 = ng (request ("answer", "s-1", "203.0.113.21", answer, NULL));
+  assert_ok (a1);
+  ga1 = gateway_uri (str (o1, "sdp"));   /* B's way to A */
+  gb1 = gateway_uri (str (a1, "sdp"));   /* A's way to B */
+
+  o2 = ng (request ("offer", "s-1", "203.0.113.21", reoffer, NULL));
+  assert_ok (o2);
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"s-1\"",
+                                   "\"step\":\"offer\"",
+                                   "\"plan\":\"relay\"",
+                                   "re-offer of a relayed stream", NULL), 1);
+  gb2 = gateway_uri (str (o2, "sdp"));   /* A now sees B's offer */
+  ck_assert_str_eq (gb1, gb2);
+  a2 = ng (request ("answer", "s-1", "203.0.113.20", reanswer, NULL));
+  assert_ok (a2);
+  ga2 = gateway_uri (str (a2, "sdp"));
+  ck_assert_str_eq (ga1, ga2);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  ck_assert_uint_eq (logtap_count ("session_closed", NULL), 0);
 }
 END_TEST
 
@@ -940,6 +978,7 @@ main (void)
   tcase_add_test (tc, test_flags);
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_reoffer_keeps_sessions);
+  tcase_add_test (tc, test_reoffer_stays_relayed);
   tcase_add_test (tc, test_expiry);
   tcase_add_test (tc, test_gateway_connects);
   tcase_add_test (tc, test_ice_leg);

@@ -51,6 +51,7 @@ typedef struct {
   MsrpSdpSetup to_offerer;      /* ABSENT: left as answered */
   GwNegConnect connect;
   gboolean answer_warning;
+  gboolean relayed;             /* a re-offer of a stream relayed now */
 } Row;
 
 #define AUTO GW_NEG_POLICY_AUTO
@@ -185,6 +186,11 @@ static const Row rows[] = {
     { ACTPASS, PRIV, MUNREACH, FALSE, TRUE }, NEVER, FALSE, TRUE, DIRECT,
     ABSENT, FALSE,
     { ACTIVE, PUB, UNK, FALSE }, FALSE, REVERSED, ABSENT, C_NONE, TRUE },
+  /* Re-offers. */
+  { "37 re-offer of a relayed stream, offerer now measured reachable",
+    { ACTPASS, PUB, MREACH, FALSE }, AUTO, FALSE, TRUE, RELAY, ACTPASS, FALSE,
+    { ACTIVE, PRIV, UNK, FALSE }, FALSE, RELAY, PASSIVE, C_NONE, FALSE,
+    TRUE },
 };
 
 static GwNegParty
@@ -214,6 +220,7 @@ START_TEST (test_row)
     .callee_reachable = r->callee_reachable,
     .can_anchor = r->can_anchor,
     .cannot_anchor_why = r->can_anchor ? NULL : "no msrps listener",
+    .relayed = r->relayed,
   };
 
   gw_neg_decide_offer (&o, &in, &offer);
