@@ -102,17 +102,31 @@ leg_ice_free (Leg *leg)
   g_clear_pointer (&leg->hook, g_free);
 }
 
+/* Drop a leg without closing its session or its ICE leg (someone else
+ * owns them). */
 static void
-leg_clear (GwCalls *calls, Leg *leg, const char *reason)
+leg_forget (Leg *leg)
 {
-  /* The relay closes the connection first, then the ICE leg under it. */
-  if (leg->session != NULL && !leg->borrowed)
-    gw_relay_close_session (calls->relay, leg->session, reason);
-  leg_ice_free (leg);
   g_clear_pointer (&leg->session, msrp_uri_unref);
   g_clear_pointer (&leg->party, msrp_uri_unref);
   g_clear_object (&leg->addr);
+  leg->ice = NULL;
+  leg->hook = NULL;
   leg->borrowed = FALSE;
+}
+
+static void
+leg_clear (GwCalls *calls, Leg *leg, const char *reason)
+{
+  if (leg->borrowed) {
+    leg_forget (leg);
+    return;
+  }
+  /* The relay closes the connection first, then the ICE leg under it. */
+  if (leg->session != NULL)
+    gw_relay_close_session (calls->relay, leg->session, reason);
+  leg_ice_free (leg);
+  leg_forget (leg);
 }
 
 static void
@@ -535,28 +549,21 @@ find_stream (Call *old, guint media, MsrpUri *party, guint *leg)
   return NULL;
 }
 
-/* Copy @from into @to, sharing its session (borrowed until the re-offer
- * succeeds). */
+/* Copy @from into @to, sharing its session and ICE leg (borrowed until
+ * the re-offer succeeds). */
 static void
 leg_borrow (Leg *to, const Leg *from)
 {
   to->party = from->party != NULL ? msrp_uri_ref (from->party) : NULL;
   to->session = from->session != NULL ? msrp_uri_ref (from->session) : NULL;
   to->addr = from->addr != NULL ? g_object_ref (from->addr) : NULL;
+  to->ice = from->ice;
+  to->hook = from->hook;
   to->borrowed = TRUE;
 }
 
-/* Drop a leg without closing its session (someone else owns it). */
-static void
-leg_forget (Leg *leg)
-{
-  g_clear_pointer (&leg->session, msrp_uri_unref);
-  g_clear_pointer (&leg->party, msrp_uri_unref);
-  g_clear_object (&leg->addr);
-  leg->borrowed = FALSE;
-}
-
-/* The re-offer succeeded: the sessions @c borrowed from @old are @c's now. */
+/* The re-offer succeeded: the sessions and ICE legs @c borrowed from @old
+ * are @c's now. */
 static void
 legs_settle (Call *c, Call *old)
 {
@@ -564,6 +571,8 @@ legs_settle (Call *c, Call *old)
     Stream *s = c->streams->pdata[i];
 
     for (guint k = 0; k < 2; k++) {
+      IceHook *hook = s->leg[k].hook;
+
       if (!s->leg[k].borrowed)
         continue;
       for (guint j = 0; old != NULL && j < old->streams->len; j++) {
@@ -573,6 +582,11 @@ legs_settle (Call *c, Call *old)
           if (o->leg[m].session != NULL &&
               msrp_uri_equal (o->leg[m].session, s->leg[k].session))
             leg_forget (&o->leg[m]);
+      }
+      if (hook != NULL) {
+        hook->call = c;
+        hook->stream = s;
+        hook->k = k;
       }
       s->leg[k].borrowed = FALSE;
     }
@@ -846,9 +860,12 @@ handle_offer (GwNgRequest *req, gpointer data)
     gw_neg_decide_offer (&s->offerer, &in, &s->offer);
 
     if (s->offer.plan == GW_NEG_PLAN_RELAY) {
-      /* An ICE party's re-offer starts over: its legs belong to the old
-       * call object (see README: what a re-offer keeps). */
-      if (s->offerer.ice)
+      /* An ICE party keeps its leg and selected pair while it keeps its
+       * credentials; new ones (an ICE restart, RFC 8445 section 9) or a
+       * party new to ICE start over. */
+      if (prev != NULL && s->offerer.ice &&
+          (prev->leg[k].ice == NULL ||
+           !gw_ice_same_party (prev->leg[k].ice, st)))
         prev = NULL;
       if (prev != NULL) {
         g_clear_pointer (&s->leg[0].party, msrp_uri_unref);

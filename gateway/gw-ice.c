@@ -419,6 +419,14 @@ gw_ice_set_party (GwIce *ice, MsrpSdpStream *stream, GError **error)
 }
 
 gboolean
+gw_ice_same_party (GwIce *ice, MsrpSdpStream *stream)
+{
+  return ice->ufrag != NULL &&
+         g_strcmp0 (ice->ufrag, msrp_sdp_stream_get_ice_ufrag (stream)) == 0 &&
+         g_strcmp0 (ice->pwd, msrp_sdp_stream_get_ice_pwd (stream)) == 0;
+}
+
+gboolean
 gw_ice_start (GwIce *ice, GError **error)
 {
   if (ice->started)

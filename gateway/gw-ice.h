@@ -84,6 +84,11 @@ gboolean gw_ice_write_sdp (GwIce *ice, MsrpSdpStream *stream, GError **error);
 gboolean gw_ice_set_party (GwIce *ice, MsrpSdpStream *stream,
                            GError **error);
 
+/* Whether @stream carries the credentials the party gave before: RFC 8445
+ * section 9 -- a re-offer with the same ice-ufrag and ice-pwd continues the
+ * ICE session (the selected pair stays), new ones restart it. */
+gboolean gw_ice_same_party (GwIce *ice, MsrpSdpStream *stream);
+
 /* Start the connectivity checks (once, after gw_ice_set_party()); the
  * timeout ([ice] timeout) runs from here.  Returns FALSE with @error when
  * libnice takes none of the party's candidates. */

@@ -903,7 +903,8 @@ END_TEST
 
 /* Both parties with ICE: the answerer takes up the ICE the gateway offered
  * it (its leg survives the answer), both legs select a pair, and a message
- * goes from one softphone to the other over both. */
+ * goes from one softphone to the other over both; after a session refresh
+ * that keeps the credentials, the next one goes over the same pairs. */
 START_TEST (test_ice_both)
 {
   Phone a = { 0 }, b = { 0 };
@@ -912,7 +913,8 @@ START_TEST (test_ice_both)
   g_autofree char *gw_a = NULL, *gw_b = NULL;
   g_autofree char *bind_a = NULL, *bind_b = NULL, *msg = NULL;
   g_autofree char *got_a = NULL, *got_b = NULL, *got_msg = NULL;
-  g_autoptr (GwBencode) r1 = NULL, r2 = NULL;
+  g_autofree char *msg2 = NULL, *got_msg2 = NULL;
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL, r3 = NULL, r4 = NULL;
 
   start ("[ice]\naddresses=127.0.0.1\n");
   phone_start (&a);
@@ -958,6 +960,28 @@ START_TEST (test_ice_both)
   phone_write (&a, msg);
   got_msg = phone_read_until (&b, "hello\r\n-------");
   ck_assert_ptr_nonnull (strstr (got_msg, "Message-ID: hello001"));
+
+  /* A session refresh: the same SDPs again.  Same credentials, so no ICE
+   * restart (RFC 8445 section 9): each party sees the gateway's same
+   * candidates and path, and the next message goes over the same pairs. */
+  r3 = ng (request ("offer", "i-3", "127.0.0.1", offer, NULL));
+  assert_ok (r3);
+  ck_assert_str_eq (str (r3, "sdp"), str (r1, "sdp"));
+  r4 = ng (request ("answer", "i-3", "127.0.0.1", answer, NULL));
+  assert_ok (r4);
+  ck_assert_str_eq (str (r4, "sdp"), str (r2, "sdp"));
+  msg2 = g_strdup_printf ("MSRP aa03 SEND\r\nTo-Path: %s msrp://127.0.0.1:"
+                          "7000/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/"
+                          "aaa;tcp\r\nMessage-ID: hello002\r\nByte-Range: "
+                          "1-5/5\r\nContent-Type: text/plain\r\n\r\nagain"
+                          "\r\n-------aa03$\r\n", gw_b);
+  phone_write (&a, msg2);
+  got_msg2 = phone_read_until (&b, "again\r\n-------");
+  ck_assert_ptr_nonnull (strstr (got_msg2, "Message-ID: hello002"));
+  ck_assert_uint_eq (logtap_count ("ice_ended", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("ice_gathered", "\"call_id\":\"i-3\"",
+                                   NULL), 2);
+  ck_assert_uint_eq (logtap_count ("session_closed", NULL), 0);
   phone_clear (&a);
   phone_clear (&b);
 }
