@@ -350,12 +350,6 @@ gw_ice_new (const IceSettings *settings, guint idle_timeout_ms,
   return ice;
 }
 
-void
-gw_ice_set_user_data (GwIce *ice, gpointer user_data)
-{
-  ice->data = user_data;
-}
-
 gboolean
 gw_ice_is_gathered (GwIce *ice)
 {

@@ -69,10 +69,6 @@ GwIce *gw_ice_new (const IceSettings *settings, guint idle_timeout_ms,
                    const char *party, const GwIceCallbacks *callbacks,
                    gpointer user_data, GError **error);
 
-/* Replace the user data given to the callbacks (a re-offer moves the leg
- * to a new call object). */
-void gw_ice_set_user_data (GwIce *ice, gpointer user_data);
-
 gboolean gw_ice_is_gathered (GwIce *ice);
 
 /* Write the gateway's a=ice-ufrag, a=ice-pwd, a=candidate lines and
