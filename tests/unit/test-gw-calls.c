@@ -19,9 +19,8 @@
 #include "gw-log.h"
 #include "logtap.h"
 #include "ice-leg.h"
+#include "testloop.h"
 
-static GMainContext *ctx;
-static GSource *tick;
 static GPtrArray *log_lines;
 static GwRelay *relay;
 static GwCalls *calls;
@@ -29,20 +28,6 @@ static GwNgServer *server;
 static guint16 msrp_port;
 static int client = -1;
 static guint cookie_seq;
-
-static gboolean
-keep_ticking (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-#define RUN_UNTIL(cond, ms)                                                  \
-  G_STMT_START {                                                             \
-    gint64 end_ = g_get_monotonic_time () + (gint64) (ms) * 1000;            \
-    while (!(cond) && g_get_monotonic_time () < end_)                        \
-      g_main_context_iteration (ctx, TRUE);                                  \
-    ck_assert_msg ((cond), "timed out waiting for: %s", #cond);              \
-  } G_STMT_END
 
 /* A daemon's worth of parts: relay with an msrp listener on a free port,
  * the call table, the ng server, all on loopback. */
@@ -80,11 +65,7 @@ start (const char *negotiator_group)
 static void
 setup (void)
 {
-  ctx = g_main_context_new ();
-  g_main_context_push_thread_default (ctx);
-  tick = g_timeout_source_new (10);
-  g_source_set_callback (tick, keep_ticking, NULL, NULL);
-  g_source_attach (tick, ctx);
+  testloop_start ();
   log_lines = logtap_start ();
 }
 
@@ -97,12 +78,7 @@ teardown (void)
   if (client >= 0)
     close (client);
   client = -1;
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  while (g_main_context_iteration (ctx, FALSE))
-    ;
-  g_main_context_pop_thread_default (ctx);
-  g_main_context_unref (ctx);
+  testloop_stop ();
   logtap_stop ();
 }
 
@@ -145,7 +121,7 @@ ng (GwBencode *dict)
     }
     ck_assert_int_eq (errno, EAGAIN);
     ck_assert_msg (g_get_monotonic_time () < end, "no ng reply");
-    g_main_context_iteration (ctx, TRUE);
+    testloop_iterate ();
   }
 }
 
@@ -545,7 +521,7 @@ accept_frame (int lfd, char *buf, gsize size)
     ck_assert_int_eq (errno, EAGAIN);
     ck_assert_msg (g_get_monotonic_time () < end, "the gateway never "
                    "connected");
-    g_main_context_iteration (ctx, TRUE);
+    testloop_iterate ();
   }
   buf[0] = '\0';
   while (strstr (buf, "$\r\n") == NULL) {
@@ -558,7 +534,7 @@ accept_frame (int lfd, char *buf, gsize size)
     }
     ck_assert_msg (k < 0 && errno == EAGAIN, "connection closed: %s", buf);
     ck_assert_msg (g_get_monotonic_time () < end, "no frame: %s", buf);
-    g_main_context_iteration (ctx, TRUE);
+    testloop_iterate ();
   }
   return fd;
 }
@@ -760,7 +736,7 @@ phone_write (Phone *p, const char *text)
                                     G_IO_ERROR_WOULD_BLOCK),
                    "write: %s", error ? error->message : "EOF");
     ck_assert (g_get_monotonic_time () < end);
-    g_main_context_iteration (ctx, TRUE);
+    testloop_iterate ();
   }
 }
 
@@ -789,7 +765,7 @@ phone_read_until (Phone *p, const char *want)
                    got->str);
     ck_assert_msg (g_get_monotonic_time () < end, "no '%s' in '%s'", want,
                    got->str);
-    g_main_context_iteration (ctx, TRUE);
+    testloop_iterate ();
   }
   return g_string_free (got, FALSE);
 }

@@ -21,59 +21,21 @@
 #include "gw-addr.h"
 #include "gw-conn.h"
 #include "gw-tls.h"
+#include "testloop.h"
 
 static char *cert_dir;
 static GMainContext *ctx;
-static GSource *tick;
-
-/* Iterate the test's context until @cond holds; fail after @ms. */
-#define RUN_UNTIL(cond, ms)                                                  \
-  do {                                                                       \
-    gint64 run_until_end = g_get_monotonic_time () + (gint64) (ms) * 1000;   \
-    while (!(cond)) {                                                        \
-      ck_assert_msg (g_get_monotonic_time () < run_until_end,                \
-                     "waited %d ms in vain for: %s", (int) (ms), #cond);     \
-      g_main_context_iteration (ctx, TRUE);                                  \
-    }                                                                        \
-  } while (0)
-
-/* Iterate for @ms whatever happens. */
-static void
-run_for (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (ctx, TRUE);
-}
-
-static gboolean
-keep_ticking (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
 
 static void
 setup (void)
 {
-  ctx = g_main_context_new ();
-  g_main_context_push_thread_default (ctx);
-  /* Wake the loop now and then, so RUN_UNTIL sees its deadline even when
-   * nothing else happens. */
-  tick = g_timeout_source_new (10);
-  g_source_set_callback (tick, keep_ticking, NULL, NULL);
-  g_source_attach (tick, ctx);
+  ctx = testloop_start ();
 }
 
 static void
 teardown (void)
 {
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  while (g_main_context_iteration (ctx, FALSE))
-    ;
-  g_main_context_pop_thread_default (ctx);
-  g_main_context_unref (ctx);
+  testloop_stop ();
 }
 
 static char *
@@ -847,7 +809,7 @@ fill_until_queued (End *writer)
     ck_assert (gw_conn_write (writer->conn, b));
     total += CLOSE_CHUNK;
     if (gw_conn_get_queued_bytes (writer->conn) == 0)
-      run_for (5);
+      testloop_run_for (5);
   }
   return total;
 }
@@ -880,7 +842,7 @@ START_TEST (test_peer_close)
     gw_conn_close (client.conn);
     if (how == BY_CLOSE_FORGET)
       g_clear_pointer (&client.conn, gw_conn_unref);
-    run_for (20);
+    testloop_run_for (20);
     ck_assert (!client.closed);   /* still flushing */
     gw_conn_resume_reading (server.conn);
     RUN_UNTIL (client.closed && server.closed, 10000);
@@ -902,7 +864,7 @@ START_TEST (test_peer_close)
     break;
   case BY_ABORT_MIDWAY:
     gw_conn_abort (client.conn, FALSE);
-    run_for (50);
+    testloop_run_for (50);
     ck_assert (!server.closed);   /* paused: not even the FIN is read */
     gw_conn_resume_reading (server.conn);
     RUN_UNTIL (server.closed, 5000);
@@ -921,7 +883,7 @@ START_TEST (test_peer_close)
                  server.message);
   if (how != BY_CLOSE && how != BY_CLOSE_FORGET) {
     /* An abort is the owner's decision: no on_closed for it. */
-    run_for (30);
+    testloop_run_for (30);
     ck_assert (!client.closed);
   }
   end_clear (&server);
@@ -959,7 +921,7 @@ START_TEST (test_idle_timeout)
   beat = g_timeout_source_new (100);
   g_source_set_callback (beat, send_byte, &client, NULL);
   g_source_attach (beat, ctx);
-  run_for (600);
+  testloop_run_for (600);
   g_source_destroy (beat);
   g_source_unref (beat);
   ck_assert_msg (!server.closed, "closed while busy: %s", server.message);
@@ -967,7 +929,7 @@ START_TEST (test_idle_timeout)
 
   /* ...and so does a paused reader, which is not idle but waiting... */
   gw_conn_pause_reading (server.conn);
-  run_for (500);
+  testloop_run_for (500);
   ck_assert_msg (!server.closed, "closed while paused: %s", server.message);
 
   /* ...until nothing moves for 200 ms. */
@@ -1066,7 +1028,7 @@ START_TEST (test_connect_fail)
       ck_assert_int_ge (fds[i], 0);
       connect (fds[i], (struct sockaddr *) &sin, sizeof sin);
     }
-    run_for (50);
+    testloop_run_for (50);
     break;
   case TARGET_SILENT:
   default:
@@ -1311,7 +1273,7 @@ START_TEST (test_listener_out_of_fds)
   tight.rlim_cur = (rlim_t) lowest_free;
   ck_assert_int_eq (setrlimit (RLIMIT_NOFILE, &tight), 0);
   cpu = cpu_time_us ();
-  run_for (500);
+  testloop_run_for (500);
   cpu = cpu_time_us () - cpu;
   ck_assert_int_eq (setrlimit (RLIMIT_NOFILE, &saved), 0);
   ck_assert_ptr_null (server.conn);

@@ -22,13 +22,12 @@
 #include "gw-log.h"
 #include "logtap.h"
 #include "gw-ng.h"
+#include "testloop.h"
 
 #define S(lit) lit, sizeof lit - 1
 #define WAIT_MS 3000
 #define PONG(cookie) cookie " d6:result4:ponge"
 
-static GMainContext *ctx;
-static GSource *tick;
 static GPtrArray *log_lines;
 
 typedef enum {
@@ -61,12 +60,6 @@ typedef struct {
 static Recorder rec;
 static GwNgServer *server;
 static gint64 fake_now;
-
-static gboolean
-keep_ticking (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
 
 static gint64
 fake_clock (gpointer data)
@@ -179,11 +172,7 @@ recorder_clear (Recorder *r)
 static void
 setup (void)
 {
-  ctx = g_main_context_new ();
-  g_main_context_push_thread_default (ctx);
-  tick = g_timeout_source_new (10);
-  g_source_set_callback (tick, keep_ticking, NULL, NULL);
-  g_source_attach (tick, ctx);
+  testloop_start ();
   log_lines = logtap_start ();
   memset (&rec, 0, sizeof rec);
   rec.calls = g_ptr_array_new_with_free_func (g_free);
@@ -197,12 +186,7 @@ teardown (void)
 {
   g_clear_pointer (&server, gw_ng_server_free);
   recorder_clear (&rec);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  while (g_main_context_iteration (ctx, FALSE))
-    ;
-  g_main_context_pop_thread_default (ctx);
-  g_main_context_unref (ctx);
+  testloop_stop ();
   logtap_stop ();
 }
 
@@ -292,7 +276,7 @@ client_recv (int fd, guint ms)
     ck_assert_int_eq (errno, EAGAIN);
     if (g_get_monotonic_time () >= end)
       return NULL;
-    g_main_context_iteration (ctx, TRUE);
+    testloop_iterate ();
   }
 }
 
@@ -964,7 +948,7 @@ START_TEST (test_server_freed)
     gint64 end = g_get_monotonic_time () + WAIT_MS * 1000;
 
     while (rec.held->len == 0 && g_get_monotonic_time () < end)
-      g_main_context_iteration (ctx, TRUE);
+      testloop_iterate ();
   }
   ck_assert_uint_eq (rec.held->len, 1);
   g_clear_pointer (&server, gw_ng_server_free);

@@ -30,42 +30,17 @@
 #include "msrp-head.h"
 #include "msrp-parser.h"
 #include "msrp-uri.h"
+#include "testloop.h"
 
 #define REALM "test.realm"
 #define ALICE "msrp://alice.invalid:5001/a1;tcp"
 #define BOB "msrp://bob.invalid:5002/b1;tcp"
 
 static GMainContext *ctx;
-static GSource *tick;
 static GPtrArray *log_lines;
 static char *users_text;
 static gint64 clock_offset;
 static guint tid_counter;
-
-#define RUN_UNTIL(cond, ms)                                                  \
-  do {                                                                       \
-    gint64 run_until_end = g_get_monotonic_time () + (gint64) (ms) * 1000;   \
-    while (!(cond)) {                                                        \
-      ck_assert_msg (g_get_monotonic_time () < run_until_end,                \
-                     "waited %d ms in vain for: %s", (int) (ms), #cond);     \
-      g_main_context_iteration (ctx, TRUE);                                  \
-    }                                                                        \
-  } while (0)
-
-static void
-run_for (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (ctx, TRUE);
-}
-
-static gboolean
-keep_ticking (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
 
 static void
 dump_log (void)
@@ -474,7 +449,7 @@ client_frame (Client *cl, guint ms)
 static void
 client_no_frame (Client *cl, guint ms)
 {
-  run_for (ms);
+  testloop_run_for (ms);
   ck_assert_msg (g_queue_is_empty (&cl->frames), "%s: unexpected frame %s",
                  cl->name, g_queue_is_empty (&cl->frames) ? "" :
                  msrp_head_get_transaction_id (
@@ -708,11 +683,7 @@ setup (void)
   g_autofree char *a_md5 = NULL, *a_sha = NULL, *b_md5 = NULL,
     *c_md5 = NULL, *d_md5 = NULL;
 
-  ctx = g_main_context_new ();
-  g_main_context_push_thread_default (ctx);
-  tick = g_timeout_source_new (10);
-  g_source_set_callback (tick, keep_ticking, NULL, NULL);
-  g_source_attach (tick, ctx);
+  ctx = testloop_start ();
   log_lines = logtap_start ();
   clock_offset = 0;
 
@@ -736,12 +707,7 @@ setup (void)
 static void
 teardown (void)
 {
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  while (g_main_context_iteration (ctx, FALSE))
-    ;
-  g_main_context_pop_thread_default (ctx);
-  g_main_context_unref (ctx);
+  testloop_stop ();
   logtap_stop ();
   g_free (users_text);
 }
@@ -1345,7 +1311,7 @@ START_TEST (test_probation_timeout)
                                 "\"reason\":\"probation_timeout\"", NULL), 1);
   /* Alice succeeded in time: she stays. */
   ck_assert_ptr_nonnull (sa);
-  run_for (1200);
+  testloop_run_for (1200);
   ck_assert (!a->eof);
 }
 END_TEST
@@ -1670,7 +1636,7 @@ START_TEST (test_no_interleave)
            !b->eof) {
       GwRelayStats st;
 
-      g_main_context_iteration (ctx, TRUE);
+      testloop_iterate ();
       gw_relay_get_stats (r->relay, &st);
       max_waiting = MAX (max_waiting, st.frames_waiting);
     }
@@ -1734,7 +1700,7 @@ START_TEST (test_stream_bounded)
 
     ck_assert_msg (g_get_monotonic_time () < end, "64 MiB did not pass in "
                    "time (%" G_GUINT64_FORMAT " bytes)", p.b->body_bytes);
-    g_main_context_iteration (ctx, TRUE);
+    testloop_iterate ();
     gw_relay_get_stats (p.r->relay, &st);
     max_queued = MAX (max_queued, st.queued_bytes);
     max_paused = MAX (max_paused, st.readers_paused);
@@ -2347,7 +2313,7 @@ START_TEST (test_preauth_party_late)
   assert_response (f1, t1, 200);
   m1 = send_text (t2, to_y, PX, "early", NULL, "before you came");
   client_send (x, m1);
-  run_for (300);
+  testloop_run_for (300);
   ck_assert_uint_eq (g_queue_get_length (&x->frames), 0);
   gw_relay_get_stats (p.r->relay, &st);
   ck_assert_uint_eq (st.frames_waiting, 1);
@@ -2422,7 +2388,7 @@ START_TEST (test_preauth_answerer_early)
   y = client_connect ("y", p.r->port);
   bind_send = empty_send (t, to_x, PY);
   client_send (y, bind_send);
-  run_for (300);
+  testloop_run_for (300);
   ck_assert_uint_eq (g_queue_get_length (&y->frames), 0);
   ck_assert_uint_eq (logtap_count ("session_bound", NULL), 0);
   ck_assert (gw_relay_pair_sessions (p.r->relay, p.ux, p.uy, &error));
@@ -2517,7 +2483,7 @@ START_TEST (test_preauth_both_active)
   RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"session_closed\"",
                         NULL) == 1, 3000);
   /* Y's connection is Y's session's: open still. */
-  run_for (100);
+  testloop_run_for (100);
   ck_assert (!y->eof);
   /* Y toward X now: its session is gone; Y's own is unpaired. */
   {
@@ -2685,7 +2651,7 @@ START_TEST (test_preauth_connect_fails)
                                 "\"call_id\":\"call-1\"", NULL), 1);
   if (y != NULL)
     client_wait_eof (y, 3000);   /* the gateway's connection is closed */
-  run_for (100);
+  testloop_run_for (100);
   ck_assert_uint_eq (done.calls, 1);
   if (mode == FAIL_CLOSED) {
     GwRelaySessionInfo info;
@@ -2836,7 +2802,7 @@ START_TEST (test_connection_limits)
     g_autoptr (Client) c4 = client_connect ("c4", r->port);
 
     RUN_UNTIL (logtap_count ("connection_accepted", NULL) == 3, 3000);
-    run_for (100);
+    testloop_run_for (100);
     ck_assert (!c4->eof);
   }
 }

@@ -18,45 +18,20 @@
 #include <nice/agent.h>
 
 #include "ice-leg.h"
+#include "testloop.h"
 
 static GMainContext *ctx;
-static GSource *tick;
-
-#define RUN_UNTIL(cond, ms)                                                  \
-  do {                                                                       \
-    gint64 run_until_end = g_get_monotonic_time () + (gint64) (ms) * 1000;   \
-    while (!(cond)) {                                                        \
-      ck_assert_msg (g_get_monotonic_time () < run_until_end,                \
-                     "waited %d ms in vain for: %s", (int) (ms), #cond);     \
-      g_main_context_iteration (ctx, TRUE);                                  \
-    }                                                                        \
-  } while (0)
-
-static gboolean
-keep_ticking (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
 
 static void
 setup (void)
 {
-  ctx = g_main_context_new ();
-  g_main_context_push_thread_default (ctx);
-  tick = g_timeout_source_new (10);
-  g_source_set_callback (tick, keep_ticking, NULL, NULL);
-  g_source_attach (tick, ctx);
+  ctx = testloop_start ();
 }
 
 static void
 teardown (void)
 {
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  while (g_main_context_iteration (ctx, FALSE))
-    ;
-  g_main_context_pop_thread_default (ctx);
-  g_main_context_unref (ctx);
+  testloop_stop ();
 }
 
 /* ---- one side: a leg and what it reported ---- */
@@ -671,7 +646,7 @@ START_TEST (test_unreachable)
     gint64 end = g_get_monotonic_time () + 300 * 1000;
 
     while (g_get_monotonic_time () < end)
-      g_main_context_iteration (ctx, TRUE);
+      testloop_iterate ();
   }
   ck_assert_uint_eq (a.n_failed, 1);
   ck_assert (!a.ready);
@@ -1066,7 +1041,7 @@ START_TEST (test_free_early)
     gint64 end = g_get_monotonic_time () + 200 * 1000;
 
     while (g_get_monotonic_time () < end)
-      g_main_context_iteration (ctx, TRUE);
+      testloop_iterate ();
   }
   side_clear (&b);
 }

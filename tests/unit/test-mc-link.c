@@ -19,46 +19,19 @@
 #include "mc-sender.h"
 #include "mc-session.h"
 #include "msrp-parser.h"
+#include "testloop.h"
 
-static GMainContext *ctx;
-static GSource *tick;
-
-/* Iterate the test's context until @cond holds; fail after @ms. */
-#define RUN_UNTIL(cond, ms)                                                  \
-  do {                                                                       \
-    gint64 run_until_end = g_get_monotonic_time () + (gint64) (ms) * 1000;   \
-    while (!(cond)) {                                                        \
-      ck_assert_msg (g_get_monotonic_time () < run_until_end,                \
-                     "waited %d ms in vain for: %s", (int) (ms), #cond);     \
-      g_main_context_iteration (ctx, TRUE);                                  \
-    }                                                                        \
-  } while (0)
-
-static gboolean
-keep_ticking (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
 
 static void
 setup (void)
 {
-  ctx = g_main_context_new ();
-  g_main_context_push_thread_default (ctx);
-  tick = g_timeout_source_new (10);
-  g_source_set_callback (tick, keep_ticking, NULL, NULL);
-  g_source_attach (tick, ctx);
+  testloop_start ();
 }
 
 static void
 teardown (void)
 {
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  while (g_main_context_iteration (ctx, FALSE))
-    ;
-  g_main_context_pop_thread_default (ctx);
-  g_main_context_unref (ctx);
+  testloop_stop ();
 }
 
 /* A connected loopback TCP pair with small kernel buffers, so that a
@@ -313,7 +286,7 @@ START_TEST (test_answer_behind_chunk)
         break;
       ck_assert_msg (g_get_monotonic_time () < end, "%s: %u bytes in 10 s",
                      answer_cases[_i].name, got->len);
-      g_main_context_iteration (ctx, TRUE);
+      testloop_iterate ();
     }
   }
 
