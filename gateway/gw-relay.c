@@ -1706,6 +1706,21 @@ peer_key (Session *s, MsrpUri *u)
                           msrp_uri_get_transport (u));
 }
 
+/* Has @c proven that the peer at its other end is the one @u names?  Only
+ * a TLS connection whose peer certificate verified and is valid for @u's
+ * host: RFC 5923 section 5 lets a connection carry requests backwards only
+ * when both ends were authenticated by TLS.  Anyone can write any URI
+ * into From-Path, so a plain TCP connection proves nothing, and the relay
+ * connects to the URI as RFC 4975 section 6.1 says.  (A negotiator
+ * party's connection is vouched for by signalling instead: it is bound to
+ * its pre-authorised session, not learnt here.) */
+static gboolean
+conn_speaks_for (Conn *c, MsrpUri *u)
+{
+  return c->gw != NULL &&
+         gw_conn_peer_certificate_matches (c->gw, msrp_uri_get_host (u));
+}
+
 /* A request toward @s came in on @c from the peer @u (its From-Path, of
  * one URI).  The first connection to claim a peer keeps it while it lives:
  * a later one cannot take the peer's traffic over. */
@@ -2688,11 +2703,13 @@ route_request (Conn *c)
   rx->out = conn_ref (target);
   rx->action = ACT_FORWARD;
   /* From a peer that connected to us, toward the owner of our session: the
-   * owner's requests to that peer go back this way.  Only a From-Path of
-   * one URI names the other end of the connection; behind another relay
-   * the sender is not there (and relays keep their own connections). */
+   * owner's requests to that peer go back this way, when the connection
+   * has proven that it speaks for the peer's URI.  Only a From-Path of one
+   * URI names the other end of the connection; behind another relay the
+   * sender is not there (and relays keep their own connections). */
   if (c->inbound && from->len == 1 && first->kind != SESSION_PREAUTH &&
-      !session_from_owner (first, c) && !uri_is_ours (r, from->pdata[0]))
+      !session_from_owner (first, c) && !uri_is_ours (r, from->pdata[0]) &&
+      conn_speaks_for (c, from->pdata[0]))
     peers_learn (c, first, from->pdata[0]);
   if (is_send && msrp_head_get_message_id (h) != NULL) {
     rx->msg = msg_for (c, msrp_head_get_message_id (h), first->id);

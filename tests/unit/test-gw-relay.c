@@ -110,7 +110,8 @@ typedef struct {
 
 typedef struct {
   char *name;
-  int fd;
+  int fd;                 /* -1 for a TLS client (conn) */
+  GwConn *conn;           /* TLS: the test's end is a GwConn */
   GSource *source;
   gpointer tag;
   MsrpParser *parser;
@@ -136,6 +137,7 @@ typedef struct {
 } Client;
 
 static void client_update (Client *cl);
+static void client_send (Client *cl, const char *text);
 
 static void
 client_parse (Client *cl, const guint8 *data, gsize len)
@@ -205,9 +207,7 @@ client_parse (Client *cl, const guint8 *data, gsize len)
           msrp_uri_get_text (msrp_head_get_to_path (f->head)->pdata[0]),
           msrp_head_get_transaction_id (f->head));
 
-        g_byte_array_append (cl->out, (const guint8 *) text,
-                             (guint) strlen (text));
-        client_update (cl);
+        client_send (cl, text);
       }
       g_queue_push_tail (&cl->frames, f);
       break;
@@ -379,6 +379,45 @@ client_connect (const char *name, guint16 port)
 }
 
 static void
+tls_client_data (GwConn *conn, const guint8 *data, gsize len, gpointer user)
+{
+  client_parse (user, data, len);
+}
+
+static void
+tls_client_closed (GwConn *conn, GwConnCloseReason reason, const GError *e,
+                   gpointer user)
+{
+  ((Client *) user)->eof = TRUE;
+}
+
+static const GwConnCallbacks tls_client_callbacks = {
+  .on_data = tls_client_data,
+  .on_closed = tls_client_closed,
+};
+
+/* A client over TLS to 127.0.0.1:@port, presenting @tls's certificate
+ * (and checking the relay's for 127.0.0.1). */
+static Client *
+client_connect_tls (const char *name, guint16 port, GwTls *tls)
+{
+  Client *cl = g_new0 (Client, 1);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new_from_string (
+    "127.0.0.1", port);
+  g_autoptr (GError) error = NULL;
+
+  cl->name = g_strdup (name);
+  cl->fd = -1;
+  cl->parser = msrp_parser_new ();
+  cl->out = g_byte_array_new ();
+  g_queue_init (&cl->frames);
+  cl->conn = gw_conn_connect (addr, tls, "127.0.0.1", NULL, &error);
+  ck_assert_msg (cl->conn != NULL, "%s", error ? error->message : "");
+  gw_conn_set_callbacks (cl->conn, &tls_client_callbacks, cl, NULL);
+  return cl;
+}
+
+static void
 client_free (Client *cl)
 {
   if (cl == NULL)
@@ -387,8 +426,15 @@ client_free (Client *cl)
     g_source_destroy (cl->resume);
     g_source_unref (cl->resume);
   }
-  g_source_destroy (cl->source);
-  g_source_unref (cl->source);
+  if (cl->source != NULL) {
+    g_source_destroy (cl->source);
+    g_source_unref (cl->source);
+  }
+  if (cl->conn != NULL) {
+    gw_conn_set_callbacks (cl->conn, NULL, NULL, NULL);
+    gw_conn_abort (cl->conn, FALSE);
+    gw_conn_unref (cl->conn);
+  }
   if (cl->fd >= 0)
     close (cl->fd);
   msrp_parser_free (cl->parser);
@@ -407,6 +453,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
 static void
 client_close (Client *cl)
 {
+  g_assert (cl->conn == NULL);
   g_source_destroy (cl->source);
   close (cl->fd);
   cl->fd = -1;
@@ -416,6 +463,12 @@ client_close (Client *cl)
 static void
 client_send (Client *cl, const char *text)
 {
+  if (cl->conn != NULL) {
+    g_autoptr (GBytes) b = g_bytes_new (text, strlen (text));
+
+    gw_conn_write (cl->conn, b);
+    return;
+  }
   g_byte_array_append (cl->out, (const guint8 *) text, (guint) strlen (text));
   client_update (cl);
 }
@@ -2683,102 +2736,6 @@ START_TEST (test_preauth_connect_fails)
 }
 END_TEST
 
-/* RFC 4975 section 5.4, RFC 6135 section 4.2.2: a peer that connected to
- * the relay itself (a=setup:active, port 9 in its SDP) is reached back over
- * its connection: Alice's SEND toward Bob's URI goes to Bob's inbound
- * connection when she names Bob's URI as section 6.1 compares it, and the
- * relay connects to the URI (a port nobody listens on: 408) when the URI
- * differs, or when Bob's connection has closed. */
-static const struct {
-  const char *name;
-  const char *before, *after;   /* how Alice writes Bob's URI, around
-                                 * "127.0.0.1:PORT" */
-  gboolean reaches_bob;
-} reverse_cases[] = {
-  { "as Bob wrote it", "msrp://", "/bact;tcp", TRUE },
-  { "scheme and transport in upper case", "MSRP://", "/bact;TCP", TRUE },
-  { "userinfo and a parameter ignored", "msrp://bob@", "/bact;tcp;x=y",
-    TRUE },
-  { "session-id compared case-sensitively", "msrp://", "/BACT;tcp", FALSE },
-  { "no session-id", "msrp://", ";tcp", FALSE },
-};
-
-START_TEST (test_reverse_over_inbound)
-{
-  g_autoptr (Relay) r = relay_new (NULL);
-  g_autoptr (Client) a = client_connect ("alice", r->port);
-  g_autoptr (Client) b = NULL;
-  g_autofree char *sa = auth (a, r, ALICE, "alice");
-  guint16 port = dead_port ();
-  g_autofree char *bob = g_strdup_printf ("msrp://127.0.0.1:%u/bact;tcp",
-                                          port);
-  g_autofree char *to_bob = g_strdup_printf ("%s127.0.0.1:%u%s",
-                                             reverse_cases[_i].before, port,
-                                             reverse_cases[_i].after);
-  g_autofree char *b_to_a = g_strdup_printf ("%s %s", sa, ALICE);
-  g_autofree char *a_to_b_path = g_strdup_printf ("%s %s", sa, to_bob);
-  g_autofree char *b_sees_from = g_strdup_printf ("%s %s", sa, ALICE);
-  g_autofree char *a_sees_from = g_strdup_printf ("%s %s", sa, bob);
-  g_autofree char *tid = next_tid ();
-  g_autofree char *text = NULL;
-  g_autoptr (Frame) ok = NULL;
-
-  /* Bob connects (no AUTH: he is Alice's peer, not the relay's client)
-   * and sends first, binding his connection (RFC 6135 section 4.2.2). */
-  b = client_connect ("bob", r->port);
-  send_ok (b, b_to_a, bob, "from-bob", "hello Alice");
-  expect_send (a, ALICE, a_sees_from, "from-bob", "hello Alice");
-
-  text = send_text (tid, a_to_b_path, ALICE, "to-bob", NULL, "hello Bob");
-  client_send (a, text);
-  ok = client_frame (a, 5000);
-  if (!reverse_cases[_i].reaches_bob) {
-    /* Not Bob's URI: the relay tries to connect to it. */
-    assert_response (ok, tid, 408);
-    ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
-    client_no_frame (b, 200);
-    return;
-  }
-  assert_response (ok, tid, 200);
-  {
-    g_autoptr (Frame) got = client_frame (b, 3000);
-    g_autofree char *reply = NULL;
-
-    ck_assert_str_eq (msrp_head_get_method (got->head), "SEND");
-    ck_assert_str_eq (hdr (got, MSRP_HEADER_TO_PATH), to_bob);
-    ck_assert_str_eq (hdr (got, MSRP_HEADER_FROM_PATH), b_sees_from);
-    ck_assert_uint_eq (got->body_len, 9);
-    ck_assert_int_eq (memcmp (got->body->data, "hello Bob", 9), 0);
-    /* Bob's 200 comes back on his connection and closes the transaction. */
-    reply = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\n"
-                             "From-Path: %s\r\n-------%s$\r\n",
-                             msrp_head_get_transaction_id (got->head), sa,
-                             bob, msrp_head_get_transaction_id (got->head));
-    client_send (b, reply);
-  }
-  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"to-bob\"",
-                        "\"outcome\":\"delivered\"", "\"acknowledged\":true",
-                        NULL) == 1, 3000);
-  ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 0);
-
-  /* Bob's connection gone: the relay tries his URI (nobody there). */
-  g_clear_pointer (&b, client_free);
-  RUN_UNTIL (logtap_count ("connection_closed", "\"direction\":\"inbound\"",
-                        NULL) == 1, 3000);
-  {
-    g_autofree char *tid2 = next_tid ();
-    g_autofree char *text2 = send_text (tid2, a_to_b_path, ALICE, "to-bob-2",
-                                        NULL, "still there?");
-    g_autoptr (Frame) f = NULL;
-
-    client_send (a, text2);
-    f = client_frame (a, 5000);
-    assert_response (f, tid2, 408);
-    ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
-  }
-}
-END_TEST
-
 START_TEST (test_connection_limits)
 {
   g_autoptr (Relay) r = relay_new ("[limits]\nmax-connections=3\n"
@@ -2958,6 +2915,180 @@ START_TEST (test_tls_relay_chain)
 }
 END_TEST
 
+
+/* RFC 4975 section 5.4, RFC 6135 section 4.2.2: a peer that connected to
+ * the relay itself (a=setup:active, port 9 in its SDP) may be reached back
+ * over its connection, but only when the connection proves that it speaks
+ * for the peer's URI: TLS with a certificate valid for the URI's host (RFC
+ * 5923 section 5).  Alice's SEND toward Bob's URI goes to Bob's inbound
+ * connection when she names Bob's URI as section 6.1 compares it and Bob
+ * presented such a certificate; otherwise the relay connects to the URI
+ * (a port nobody listens on: 408).  After Bob's connection has closed, it
+ * connects too. */
+static const struct {
+  const char *name;
+  const char *before, *after;   /* how Alice writes Bob's URI, around
+                                 * "127.0.0.1:PORT" */
+  const char *cert;             /* Bob's certificate; NULL: plain TCP */
+  gboolean reaches_bob;
+} reverse_cases[] = {
+  { "as Bob wrote it", "msrps://", "/bact;tcp", "server", TRUE },
+  { "scheme and transport in upper case", "MSRPS://", "/bact;TCP", "server",
+    TRUE },
+  { "userinfo and a parameter ignored", "msrps://bob@", "/bact;tcp;x=y",
+    "server", TRUE },
+  { "session-id compared case-sensitively", "msrps://", "/BACT;tcp",
+    "server", FALSE },
+  { "no session-id", "msrps://", ";tcp", "server", FALSE },
+  /* The certificate verified, but is not valid for 127.0.0.1. */
+  { "certificate for another host", "msrps://", "/bact;tcp", "client",
+    FALSE },
+  /* Plain TCP proves nothing: anyone can write Bob's URI. */
+  { "plain TCP", "msrp://", "/bact;tcp", NULL, FALSE },
+};
+
+START_TEST (test_reverse_over_inbound)
+{
+  g_autoptr (GwTls) server_tls = NULL;
+  g_autoptr (GwTls) bob_tls = NULL;
+  g_autoptr (Relay) r = NULL;
+  g_autoptr (Client) a = NULL;
+  g_autoptr (Client) b = NULL;
+  g_autofree char *sa = NULL;
+  const char *cert = reverse_cases[_i].cert;
+  guint16 port = dead_port ();
+  g_autofree char *bob = g_strdup_printf ("%s://127.0.0.1:%u/bact;tcp",
+                                          cert != NULL ? "msrps" : "msrp",
+                                          port);
+  g_autofree char *to_bob = g_strdup_printf ("%s127.0.0.1:%u%s",
+                                             reverse_cases[_i].before, port,
+                                             reverse_cases[_i].after);
+  g_autofree char *b_to_a = NULL;
+  g_autofree char *a_to_b_path = NULL;
+  g_autofree char *b_sees_from = NULL;
+  g_autofree char *a_sees_from = NULL;
+  g_autofree char *tid = next_tid ();
+  g_autofree char *text = NULL;
+  g_autoptr (Frame) ok = NULL;
+
+  make_certs ();
+  server_tls = make_tls ("server", GW_TLS_PEER_VERIFY_OPTIONAL);
+  r = relay_new_full (NULL, server_tls, server_tls);
+  a = client_connect ("alice", r->port);
+  a->answer_sends = TRUE;
+  sa = auth (a, r, ALICE, "alice");
+  b_to_a = g_strdup_printf ("%s %s", sa, ALICE);
+  a_to_b_path = g_strdup_printf ("%s %s", sa, to_bob);
+  b_sees_from = g_strdup_printf ("%s %s", sa, ALICE);
+  a_sees_from = g_strdup_printf ("%s %s", sa, bob);
+
+  /* Bob connects (no AUTH: he is Alice's peer, not the relay's client)
+   * and sends first, binding his connection (RFC 6135 section 4.2.2). */
+  if (cert != NULL) {
+    bob_tls = make_tls (cert, GW_TLS_PEER_VERIFY_OPTIONAL);
+    b = client_connect_tls ("bob", r->tls_port, bob_tls);
+  } else {
+    b = client_connect ("bob", r->port);
+  }
+  send_ok (b, b_to_a, bob, "from-bob", "hello Alice");
+  expect_send (a, ALICE, a_sees_from, "from-bob", "hello Alice");
+
+  text = send_text (tid, a_to_b_path, ALICE, "to-bob", NULL, "hello Bob");
+  client_send (a, text);
+  ok = client_frame (a, 5000);
+  if (!reverse_cases[_i].reaches_bob) {
+    /* Not proven to be Bob: the relay tries to connect to the URI. */
+    assert_response (ok, tid, 408);
+    ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
+    client_no_frame (b, 200);
+    relay_free (g_steal_pointer (&r));
+    remove_certs ();
+    return;
+  }
+  assert_response (ok, tid, 200);
+  {
+    g_autoptr (Frame) got = client_frame (b, 3000);
+    g_autofree char *reply = NULL;
+
+    ck_assert_str_eq (msrp_head_get_method (got->head), "SEND");
+    ck_assert_str_eq (hdr (got, MSRP_HEADER_TO_PATH), to_bob);
+    ck_assert_str_eq (hdr (got, MSRP_HEADER_FROM_PATH), b_sees_from);
+    ck_assert_uint_eq (got->body_len, 9);
+    ck_assert_int_eq (memcmp (got->body->data, "hello Bob", 9), 0);
+    /* Bob's 200 comes back on his connection and closes the transaction. */
+    reply = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\n"
+                             "From-Path: %s\r\n-------%s$\r\n",
+                             msrp_head_get_transaction_id (got->head), sa,
+                             bob, msrp_head_get_transaction_id (got->head));
+    client_send (b, reply);
+  }
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"to-bob\"",
+                        "\"outcome\":\"delivered\"", "\"acknowledged\":true",
+                        NULL) == 1, 3000);
+  ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 0);
+
+  /* Bob's connection gone: the relay tries his URI (nobody there). */
+  g_clear_pointer (&b, client_free);
+  RUN_UNTIL (logtap_count ("connection_closed", "\"direction\":\"inbound\"",
+                        NULL) == 1, 3000);
+  {
+    g_autofree char *tid2 = next_tid ();
+    g_autofree char *text2 = send_text (tid2, a_to_b_path, ALICE, "to-bob-2",
+                                        NULL, "still there?");
+    g_autoptr (Frame) f = NULL;
+
+    client_send (a, text2);
+    f = client_frame (a, 5000);
+    assert_response (f, tid2, 408);
+    ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
+  }
+  relay_free (g_steal_pointer (&r));
+  remove_certs ();
+}
+END_TEST
+
+/* The hijack the reach-back rule closes: a stranger's plain connection
+ * writes Bob's URI into From-Path before Alice ever talks to Bob.  Alice's
+ * message to Bob must still go to Bob (a passive endpoint that listens),
+ * never to the stranger. */
+START_TEST (test_reverse_hijack)
+{
+  g_autoptr (Relay) r = relay_new (NULL);
+  g_autoptr (Server) bob = server_new ();
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autoptr (Client) x = client_connect ("mallory", r->port);
+  g_autofree char *sa = auth (a, r, ALICE, "alice");
+  g_autofree char *bob_uri = g_strdup_printf ("msrp://127.0.0.1:%u/bob;tcp",
+                                              bob->port);
+  g_autofree char *x_to_a = g_strdup_printf ("%s %s", sa, ALICE);
+  g_autofree char *a_to_b = g_strdup_printf ("%s %s", sa, bob_uri);
+  g_autofree char *x_from = g_strdup_printf ("%s %s", sa, bob_uri);
+  g_autofree char *tid = next_tid ();
+  g_autofree char *text = NULL;
+  g_autoptr (Frame) ok = NULL;
+  g_autoptr (Frame) got = NULL;
+
+  bob->answer_sends = TRUE;
+  a->answer_sends = TRUE;
+  /* Mallory claims Bob's URI with a SEND toward Alice's session: it is
+   * relayed to Alice (sessions are reachable by anyone), and teaches the
+   * relay nothing. */
+  send_ok (x, x_to_a, bob_uri, "claim", "I am Bob");
+  expect_send (a, ALICE, x_from, "claim", "I am Bob");
+
+  text = send_text (tid, a_to_b, ALICE, "for-bob", NULL, "secret for Bob");
+  client_send (a, text);
+  ok = client_frame (a, 5000);
+  assert_response (ok, tid, 200);
+  RUN_UNTIL (bob->clients->len == 1, 3000);
+  got = client_frame (bob->clients->pdata[0], 3000);
+  ck_assert_str_eq (hdr (got, MSRP_HEADER_MESSAGE_ID), "for-bob");
+  ck_assert_str_eq (hdr (got, MSRP_HEADER_TO_PATH), bob_uri);
+  client_no_frame (x, 200);
+  ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -2994,6 +3125,7 @@ main (void)
   tcase_add_test (tc_fwd, test_next_hop_by_name);
   tcase_add_loop_test (tc_fwd, test_reverse_over_inbound, 0,
                        G_N_ELEMENTS (reverse_cases));
+  tcase_add_test (tc_fwd, test_reverse_hijack);
   tcase_add_test (tc_fwd, test_preauth_errors);
   tcase_add_loop_test (tc_fwd, test_preauth_stranger, 0,
                        G_N_ELEMENTS (stranger_cases));
