@@ -48,6 +48,10 @@ static const KeySpec keys[] = {
   { "relay", "expires-max", KEY_UINT, F (expires_max), 1, 604800 },
   { "relay", "report-timeout", KEY_UINT, F (report_timeout), 1, 3600 },
   { "relay", "probation", KEY_UINT, F (probation), 1, 3600 },
+  { "relay", "max-sessions-per-connection", KEY_UINT,
+    F (max_sessions_per_connection), 1, 1000000 },
+  { "relay", "max-sessions-per-user", KEY_UINT, F (max_sessions_per_user), 1,
+    1000000 },
   { "limits", "max-connections", KEY_UINT, F (max_connections), 1, 1000000 },
   { "limits", "max-connections-per-ip", KEY_UINT, F (max_connections_per_ip),
     1, 1000000 },
@@ -92,6 +96,8 @@ gw_config_new_default (void)
   c->expires_max = 86400;
   c->report_timeout = 30;
   c->probation = 30;
+  c->max_sessions_per_connection = 16;
+  c->max_sessions_per_user = 100;
   c->max_connections = 10000;
   c->max_connections_per_ip = 100;
   c->max_header_bytes = 16384;

@@ -42,6 +42,8 @@ typedef struct {
   guint expires_max;
   guint report_timeout;
   guint probation;
+  guint max_sessions_per_connection;  /* AUTH sessions, not seconds */
+  guint max_sessions_per_user;
   /* [limits] */
   guint max_connections;
   guint max_connections_per_ip;

@@ -267,6 +267,8 @@ struct _GwRelay {
   guint expires_min, expires_default, expires_max;
   gint64 report_timeout_us;
   gint64 probation_us;
+  guint max_sessions_per_conn;
+  guint max_sessions_per_user;
   guint max_connections;
   guint max_connections_per_ip;
   MsrpParserLimits limits;
@@ -287,6 +289,7 @@ struct _GwRelay {
   GHashTable *peers;       /* peer_key() -> inbound Conn (weak; removed at
                             * detach) */
   GHashTable *sessions;    /* id -> Session (owned) */
+  GHashTable *user_sessions; /* Digest user -> count of her sessions */
   GSequence *expiry;       /* Session, by expires_at */
   GQueue bind_timers;      /* Session with a Connect, by deadline */
   GQueue party_waiters;    /* Conn (references) in BLOCK_PARTY, by
@@ -1154,6 +1157,31 @@ session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme, guint16 port,
   return s;
 }
 
+/* Count @delta more sessions for @user (RFC 4976 section 6.3 sessions
+ * obtained by Digest; [relay] max-sessions-per-user bounds them). */
+static void
+user_sessions_add (GwRelay *r, const char *user, int delta)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->user_sessions, user));
+
+  n += delta;
+  if (n == 0)
+    g_hash_table_remove (r->user_sessions, user);
+  else
+    g_hash_table_insert (r->user_sessions, g_strdup (user),
+                         GUINT_TO_POINTER (n));
+}
+
+static guint
+conn_client_sessions (Conn *c)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < c->sessions->len; i++)
+    n += ((Session *) c->sessions->pdata[i])->kind == SESSION_CLIENT;
+  return n;
+}
+
 static void
 session_log (Session *s, const char *event, const char *reason)
 {
@@ -1345,6 +1373,8 @@ session_remove (Session *s, const char *event, const char *reason)
     g_ptr_array_remove_fast (s->conn->sessions, s);
   if (s->paired != NULL)
     s->paired->paired = NULL;
+  if (s->user != NULL)
+    user_sessions_add (r, s->user, -1);
   if (s->expiry != NULL)
     g_sequence_remove (s->expiry);
   g_hash_table_steal (r->sessions, s->id);
@@ -2108,8 +2138,33 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
   g_autoptr (GwLogEvent) ev = NULL;
   MsrpScheme scheme = c->scheme;
   guint16 port = c->local_port;
+  const char *limit = NULL;
   Session *s;
 
+  /* One session per successful AUTH, within the caps: more would let one
+   * password (or one connection) hold the relay's memory. */
+  if (kind == SESSION_CLIENT &&
+      conn_client_sessions (c) >= r->max_sessions_per_conn)
+    limit = "max-sessions-per-connection";
+  else if (GPOINTER_TO_UINT (g_hash_table_lookup (r->user_sessions, user)) >=
+           r->max_sessions_per_user)
+    limit = "max-sessions-per-user";
+  if (limit != NULL) {
+    g_autofree char *comment = g_strdup_printf ("too many sessions (%s)",
+                                                limit);
+
+    ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "session_limit");
+    gw_log_event_add_int (ev, "conn", (gint64) c->id);
+    gw_log_event_add_str (ev, "peer", conn_peer (c));
+    gw_log_event_add_str (ev, "user", user);
+    gw_log_event_add_str (ev, "limit", limit);
+    gw_log_event_emit (ev, "%s authenticated, but has too many sessions "
+                       "(%s)", user, limit);
+    /* Section 6.3: "If the client is not authorized, the relay returns a
+     * 403". */
+    respond (c, h, MSRP_STATUS_FORBIDDEN, comment, NULL);
+    return;
+  }
   if (!c->inbound) {
     /* An AUTH on a connection we opened: name our first listener. */
     Listener *l = r->listeners->len > 0 ? r->listeners->pdata[0] : NULL;
@@ -2123,6 +2178,7 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
     return;
   }
   s->user = g_strdup (user);
+  user_sessions_add (r, user, 1);
   s->relay_host = g_strdup (relay_host);
   if (kind == SESSION_CLIENT)
     session_bind (s, c);
@@ -3101,6 +3157,10 @@ gw_relay_new (const GwConfig *config, GwUsers *users, GwTls *client_tls,
   digest = msrp_digest_server_new (NULL, 0, GW_RELAY_NONCE_LIFETIME_S, error);
   if (digest == NULL)
     return NULL;
+  /* RFC 7616 section 5.3: a nonce is accepted only with a nonce-count
+   * above the last one accepted for it, so one Authorization header
+   * obtains one session, and a captured one is worth nothing. */
+  msrp_digest_server_set_replay_guard (digest, GW_RELAY_REPLAY_CAPACITY);
 
   r = g_new0 (GwRelay, 1);
   r->context = g_main_context_ref_thread_default ();
@@ -3112,6 +3172,8 @@ gw_relay_new (const GwConfig *config, GwUsers *users, GwTls *client_tls,
   r->expires_max = config->expires_max;
   r->report_timeout_us = (gint64) config->report_timeout * G_USEC_PER_SEC;
   r->probation_us = (gint64) config->probation * G_USEC_PER_SEC;
+  r->max_sessions_per_conn = config->max_sessions_per_connection;
+  r->max_sessions_per_user = config->max_sessions_per_user;
   r->max_connections = config->max_connections;
   r->max_connections_per_ip = config->max_connections_per_ip;
   msrp_parser_limits_init (&r->limits);
@@ -3130,6 +3192,8 @@ gw_relay_new (const GwConfig *config, GwUsers *users, GwTls *client_tls,
   r->pool = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->sessions = g_hash_table_new (g_str_hash, g_str_equal);
+  r->user_sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            NULL);
   r->expiry = g_sequence_new (NULL);
   r->errors = g_hash_table_new (NULL, NULL);
   r->timer = relay_source_new (r, &timer_source_funcs, "gw-relay timers");
@@ -3264,6 +3328,7 @@ gw_relay_free (GwRelay *r)
   g_hash_table_unref (r->pool);
   g_hash_table_unref (r->peers);
   g_hash_table_unref (r->sessions);
+  g_hash_table_unref (r->user_sessions);
   g_sequence_free (r->expiry);
   g_hash_table_unref (r->errors);
   g_clear_pointer (&r->users, gw_users_unref);

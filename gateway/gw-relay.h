@@ -48,6 +48,10 @@ typedef enum {
 #define GW_RELAY_MAX_PROBATION_FAILURES 5
 /* Lifetime of a Digest nonce; an older one gets stale=true. */
 #define GW_RELAY_NONCE_LIFETIME_S 300
+/* Nonces whose last accepted nonce-count is remembered (about 150 bytes
+ * each); when full, the oldest is forgotten and every nonce issued before
+ * it counts as stale, so nothing is ever accepted twice. */
+#define GW_RELAY_REPLAY_CAPACITY 65536
 
 typedef struct _GwRelay GwRelay;
 

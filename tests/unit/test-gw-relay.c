@@ -999,6 +999,101 @@ START_TEST (test_auth_three_failures)
 }
 END_TEST
 
+/* A captured Authorization header obtains nothing more (RFC 7616 section
+ * 5.3: a nonce is accepted with a growing nonce-count only): sent again on
+ * the same connection, or on another one, it gets a 401 and an auth_failed
+ * "replay" line, and the relay holds one session. */
+START_TEST (test_auth_replay)
+{
+  g_autoptr (Relay) r = relay_new (NULL);
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autoptr (Client) x = client_connect ("mallory", r->port);
+  g_autofree char *t1 = next_tid ();
+  g_autofree char *t2 = next_tid ();
+  g_autofree char *cred_text = NULL;
+  g_autofree char *extra = NULL;
+  g_autoptr (Frame) f1 = NULL;
+  g_autoptr (Frame) f2 = NULL;
+  g_autoptr (MsrpDigestCredentials) creds = NULL;
+  Client *who[] = { a, x, x };
+
+  send_auth (a, t1, r->uri, ALICE, NULL);
+  f1 = client_frame (a, 3000);
+  assert_response (f1, t1, 401);
+  creds = answer (f1, "alice", "secret", MSRP_DIGEST_ALGORITHM_MD5, r->uri);
+  cred_text = msrp_digest_credentials_to_string (creds);
+  extra = g_strdup_printf ("Authorization: %s\r\n", cred_text);
+  send_auth (a, t2, r->uri, ALICE, extra);
+  f2 = client_frame (a, 3000);
+  assert_response (f2, t2, 200);
+
+  for (guint i = 0; i < G_N_ELEMENTS (who); i++) {
+    g_autofree char *t = next_tid ();
+    g_autoptr (Frame) f = NULL;
+
+    send_auth (who[i], t, r->uri, ALICE, extra);
+    f = client_frame (who[i], 3000);
+    assert_response (f, t, 401);
+  }
+  ck_assert_uint_eq (logtap_count ("auth_failed", "\"reason\":\"replay\"",
+                                   NULL), 3);
+  ck_assert_uint_eq (logtap_count ("session_created", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("auth_ok", NULL), 1);
+}
+END_TEST
+
+/* [relay] max-sessions-per-connection and max-sessions-per-user: one AUTH
+ * more gets 403 and a session_limit line, and the connection stays; a
+ * session that ends makes room again. */
+START_TEST (test_auth_session_limits)
+{
+  g_autoptr (Relay) r = relay_new ("max-sessions-per-connection=2\n"
+                                   "max-sessions-per-user=3\n");
+  g_autoptr (Client) a = client_connect ("alice-1", r->port);
+  g_autoptr (Client) b = client_connect ("alice-2", r->port);
+  g_autoptr (Client) c = client_connect ("alice-3", r->port);
+  g_autofree char *s1 = auth (a, r, ALICE, "alice");
+  g_autofree char *s2 = auth (a, r, ALICE, "alice");
+  g_autofree char *s3 = NULL;
+  g_autofree char *s4 = NULL;
+
+  ck_assert_str_ne (s1, s2);
+  {
+    g_autoptr (Frame) f = auth_full (a, r->uri, ALICE, "alice", "secret",
+                                     MSRP_DIGEST_ALGORITHM_MD5, NULL, 403);
+
+    ck_assert_uint_eq (logtap_count ("session_limit",
+                                     "\"limit\":\"max-sessions-per-connection\"",
+                                     "\"user\":\"alice\"", NULL), 1);
+  }
+  s3 = auth (b, r, ALICE, "alice");
+  {
+    g_autoptr (Frame) f = auth_full (c, r->uri, ALICE, "alice", "secret",
+                                     MSRP_DIGEST_ALGORITHM_MD5, NULL, 403);
+
+    ck_assert_uint_eq (logtap_count ("session_limit",
+                                     "\"limit\":\"max-sessions-per-user\"",
+                                     NULL), 1);
+  }
+  /* Another user is not bound by Alice's count. */
+  {
+    g_autofree char *sb = auth (c, r, BOB, "bob");
+
+    ck_assert_ptr_nonnull (sb);
+  }
+  /* A refusal is no failure: the connections are still open. */
+  testloop_run_for (100);
+  ck_assert (!a->eof && !c->eof);
+  ck_assert_uint_eq (logtap_count ("auth_failed", NULL), 0);
+  /* Alice's first connection goes, and her sessions with it. */
+  client_close (a);
+  RUN_UNTIL (logtap_count ("session_closed", "\"user\":\"alice\"", NULL) == 2,
+             3000);
+  s4 = auth (c, r, ALICE, "alice");
+  ck_assert_ptr_nonnull (s4);
+}
+END_TEST
+
 /* --- forwarding -------------------------------------------------------- */
 
 /* Two clients of one relay, A then B, with their session URIs. */
@@ -3109,6 +3204,8 @@ main (void)
   tcase_add_test (tc_auth, test_auth_stale);
   tcase_add_test (tc_auth, test_auth_algorithm_fallback);
   tcase_add_test (tc_auth, test_auth_three_failures);
+  tcase_add_test (tc_auth, test_auth_replay);
+  tcase_add_test (tc_auth, test_auth_session_limits);
   suite_add_tcase (s, tc_auth);
 
   tcase_add_checked_fixture (tc_fwd, setup, teardown);
