@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 bash packaging/setup.sh
 [ -f build/build.ninja ] || meson setup build
 meson compile -C build
-exec ./build/gateway/msrp-edge "$@"
+exec ./build/gateway/daemon/msrp-edge "$@"

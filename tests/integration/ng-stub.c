@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "gw-addr.h"
+#include "net-addr.h"
 #include "gw-log.h"
 #include "gw-ng.h"
 
@@ -128,7 +128,7 @@ main (int argc, char **argv)
   }
   bound = gw_ng_server_get_addresses (server);
   for (guint i = 0; i < bound->len; i++) {
-    g_autofree char *text = gw_addr_to_string (bound->pdata[i]);
+    g_autofree char *text = net_addr_to_string (bound->pdata[i]);
 
     printf ("%s\n", text);
   }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gw-calls.h"
+#include "net-listener.h"
 #include "gw-log.h"
 #include "logtap.h"
 #include "ice-leg.h"
@@ -42,16 +43,16 @@ start (const char *negotiator_group)
                                                      "test", &error);
   g_autoptr (GSocketAddress) any = g_inet_socket_address_new_from_string (
                                      "127.0.0.1", 0);
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetListener) l = NULL;
   g_autoptr (GPtrArray) ctl = g_ptr_array_new_with_free_func (g_object_unref);
 
   ck_assert_msg (config != NULL, "%s", error ? error->message : "");
   relay = gw_relay_new (config, NULL, NULL, &error);
   ck_assert_ptr_nonnull (relay);
-  l = gw_listener_new (any, NULL, NULL, &error);
+  l = net_listener_new (any, NULL, NULL, &error);
   ck_assert_msg (l != NULL, "%s", error ? error->message : "");
   msrp_port = g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (gw_listener_get_address (l)));
+    G_INET_SOCKET_ADDRESS (net_listener_get_address (l)));
   gw_relay_add_listener (relay, l, MSRP_SCHEME_MSRP);
   calls = gw_calls_new (config, relay);
   g_ptr_array_add (ctl, g_object_ref (any));

@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gw-addr.h"
+#include "net-addr.h"
 #include "gw-log.h"
 #include "logtap.h"
 #include "gw-ng.h"
@@ -339,7 +339,7 @@ START_TEST (test_ping)
 
   start (NULL);
   fd = client_new (G_SOCKET_FAMILY_IPV4);
-  addr = gw_addr_to_string (server_addr (0));
+  addr = net_addr_to_string (server_addr (0));
   up = g_strdup_printf ("\"addr\":\"%s\"", addr);
   ck_assert_uint_eq (logtap_count ("control_up", "\"proto\":\"ng\"", up, NULL),
                      1);
@@ -968,7 +968,7 @@ START_TEST (test_bind_errors)
   g_autofree char *port = NULL;
 
   start (NULL);
-  taken = gw_addr_to_string (server_addr (0));
+  taken = net_addr_to_string (server_addr (0));
   port = g_strdup_printf ("127.0.0.1 %u", g_inet_socket_address_get_port (
                             G_INET_SOCKET_ADDRESS (server_addr (0))));
   /* A free port first, then the taken one: nothing stays bound. */

@@ -20,11 +20,12 @@
 #include <glib/gstdio.h>
 
 #include "gw-config.h"
-#include "gw-conn.h"
+#include "net-conn.h"
+#include "net-listener.h"
 #include "gw-log.h"
 #include "logtap.h"
 #include "gw-relay.h"
-#include "gw-tls.h"
+#include "net-tls.h"
 #include "gw-users.h"
 #include "msrp-digest.h"
 #include "msrp-head.h"
@@ -111,7 +112,7 @@ typedef struct {
 typedef struct {
   char *name;
   int fd;                 /* -1 for a TLS client (conn) */
-  GwConn *conn;           /* TLS: the test's end is a GwConn */
+  NetConn *conn;           /* TLS: the test's end is a NetConn */
   GSource *source;
   gpointer tag;
   MsrpParser *parser;
@@ -379,19 +380,19 @@ client_connect (const char *name, guint16 port)
 }
 
 static void
-tls_client_data (GwConn *conn, const guint8 *data, gsize len, gpointer user)
+tls_client_data (NetConn *conn, const guint8 *data, gsize len, gpointer user)
 {
   client_parse (user, data, len);
 }
 
 static void
-tls_client_closed (GwConn *conn, GwConnCloseReason reason, const GError *e,
+tls_client_closed (NetConn *conn, NetConnCloseReason reason, const GError *e,
                    gpointer user)
 {
   ((Client *) user)->eof = TRUE;
 }
 
-static const GwConnCallbacks tls_client_callbacks = {
+static const NetConnCallbacks tls_client_callbacks = {
   .on_data = tls_client_data,
   .on_closed = tls_client_closed,
 };
@@ -399,7 +400,7 @@ static const GwConnCallbacks tls_client_callbacks = {
 /* A client over TLS to 127.0.0.1:@port, presenting @tls's certificate
  * (and checking the relay's for 127.0.0.1). */
 static Client *
-client_connect_tls (const char *name, guint16 port, GwTls *tls)
+client_connect_tls (const char *name, guint16 port, NetTls *tls)
 {
   Client *cl = g_new0 (Client, 1);
   g_autoptr (GSocketAddress) addr = g_inet_socket_address_new_from_string (
@@ -411,9 +412,9 @@ client_connect_tls (const char *name, guint16 port, GwTls *tls)
   cl->parser = msrp_parser_new ();
   cl->out = g_byte_array_new ();
   g_queue_init (&cl->frames);
-  cl->conn = gw_conn_connect (addr, tls, "127.0.0.1", NULL, &error);
+  cl->conn = net_conn_connect (addr, tls, "127.0.0.1", NULL, &error);
   ck_assert_msg (cl->conn != NULL, "%s", error ? error->message : "");
-  gw_conn_set_callbacks (cl->conn, &tls_client_callbacks, cl, NULL);
+  net_conn_set_callbacks (cl->conn, &tls_client_callbacks, cl, NULL);
   return cl;
 }
 
@@ -431,9 +432,9 @@ client_free (Client *cl)
     g_source_unref (cl->source);
   }
   if (cl->conn != NULL) {
-    gw_conn_set_callbacks (cl->conn, NULL, NULL, NULL);
-    gw_conn_abort (cl->conn, FALSE);
-    gw_conn_unref (cl->conn);
+    net_conn_set_callbacks (cl->conn, NULL, NULL, NULL);
+    net_conn_abort (cl->conn, FALSE);
+    net_conn_unref (cl->conn);
   }
   if (cl->fd >= 0)
     close (cl->fd);
@@ -466,7 +467,7 @@ client_send (Client *cl, const char *text)
   if (cl->conn != NULL) {
     g_autoptr (GBytes) b = g_bytes_new (text, strlen (text));
 
-    gw_conn_write (cl->conn, b);
+    net_conn_write (cl->conn, b);
     return;
   }
   g_byte_array_append (cl->out, (const guint8 *) text, (guint) strlen (text));
@@ -538,15 +539,15 @@ assert_response (Frame *f, const char *tid, guint code)
 
 typedef struct {
   GwRelay *relay;
-  GwListener *listener;
+  NetListener *listener;
   guint16 port;
   char *uri;              /* msrp://127.0.0.1:PORT;tcp */
-  GwListener *tls_listener;
+  NetListener *tls_listener;
   guint16 tls_port;
 } Relay;
 
 static Relay *
-relay_new_full (const char *extra_conf, GwTls *server_tls, GwTls *client_tls)
+relay_new_full (const char *extra_conf, NetTls *server_tls, NetTls *client_tls)
 {
   Relay *r = g_new0 (Relay, 1);
   g_autofree char *conf = g_strdup_printf (
@@ -565,19 +566,19 @@ relay_new_full (const char *extra_conf, GwTls *server_tls, GwTls *client_tls)
   ck_assert_ptr_nonnull (r->relay);
   gw_relay_set_clock (r->relay, fake_clock, NULL);
   addr = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
-  r->listener = gw_listener_new (addr, NULL, NULL, &error);
+  r->listener = net_listener_new (addr, NULL, NULL, &error);
   ck_assert_msg (r->listener != NULL, "%s", error ? error->message : "");
   gw_relay_add_listener (r->relay, r->listener, MSRP_SCHEME_MSRP);
   r->port = g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (gw_listener_get_address (r->listener)));
+    G_INET_SOCKET_ADDRESS (net_listener_get_address (r->listener)));
   r->uri = g_strdup_printf ("msrp://127.0.0.1:%u;tcp", r->port);
   if (server_tls != NULL) {
-    r->tls_listener = gw_listener_new (addr, server_tls, NULL, &error);
+    r->tls_listener = net_listener_new (addr, server_tls, NULL, &error);
     ck_assert_msg (r->tls_listener != NULL, "%s",
                    error ? error->message : "");
     gw_relay_add_listener (r->relay, r->tls_listener, MSRP_SCHEME_MSRPS);
     r->tls_port = g_inet_socket_address_get_port (
-      G_INET_SOCKET_ADDRESS (gw_listener_get_address (r->tls_listener)));
+      G_INET_SOCKET_ADDRESS (net_listener_get_address (r->tls_listener)));
   }
   return r;
 }
@@ -594,8 +595,8 @@ relay_free (Relay *r)
   if (r == NULL)
     return;
   gw_relay_free (r->relay);
-  g_clear_pointer (&r->listener, gw_listener_unref);
-  g_clear_pointer (&r->tls_listener, gw_listener_unref);
+  g_clear_pointer (&r->listener, net_listener_unref);
+  g_clear_pointer (&r->tls_listener, net_listener_unref);
   g_free (r->uri);
   g_free (r);
 }
@@ -1861,10 +1862,10 @@ START_TEST (test_stream_bounded)
   /* The receiver was the bottleneck (the relay's queue reached the high
    * watermark) and yet the relay never held more than the watermark plus
    * a read or two. */
-  ck_assert_msg (max_queued >= GW_CONN_DEFAULT_HIGH_WATERMARK,
+  ck_assert_msg (max_queued >= NET_CONN_DEFAULT_HIGH_WATERMARK,
                  "max queued %" G_GSIZE_FORMAT ": no backpressure exercised",
                  max_queued);
-  ck_assert_msg (max_queued <= GW_CONN_DEFAULT_HIGH_WATERMARK + 256 * 1024,
+  ck_assert_msg (max_queued <= NET_CONN_DEFAULT_HIGH_WATERMARK + 256 * 1024,
                  "relay held %" G_GSIZE_FORMAT " bytes", max_queued);
   /* ... because it stopped reading from the sender. */
   ck_assert_uint_eq (max_paused, 1);
@@ -2360,7 +2361,7 @@ START_TEST (test_adopt_connection)
   g_autoptr (Client) y = NULL;
   g_autoptr (GSocket) sock = NULL;
   g_autoptr (GSocketConnection) sconn = NULL;
-  g_autoptr (GwConn) gw = NULL;
+  g_autoptr (NetConn) gw = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *to_x = NULL;
   g_autofree char *to_y = NULL;
@@ -2390,7 +2391,7 @@ START_TEST (test_adopt_connection)
   sock = g_socket_new_from_fd (afd, &error);
   ck_assert_msg (sock != NULL, "%s", error ? error->message : "");
   sconn = g_socket_connection_factory_create_connection (sock);
-  gw = gw_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
+  gw = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
                                 "198.51.100.7:9", "203.0.113.1:50000", NULL,
                                 &error);
   ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
@@ -2894,17 +2895,17 @@ remove_certs (void)
   g_clear_pointer (&cert_dir, g_free);
 }
 
-static GwTls *
-make_tls (const char *who, GwTlsPeerVerify verify)
+static NetTls *
+make_tls (const char *who, NetTlsPeerVerify verify)
 {
   g_autofree char *cert = g_strdup_printf ("%s/%s.pem", cert_dir, who);
   g_autofree char *key = g_strdup_printf ("%s/%s.key", cert_dir, who);
   g_autofree char *ca = g_strdup_printf ("%s/ca.pem", cert_dir);
-  GwTlsSettings settings = { cert, key, ca, verify };
+  NetTlsSettings settings = { cert, key, ca, verify };
   g_autoptr (GError) error = NULL;
-  GwTls *tls = gw_tls_new (&settings, &error);
+  NetTls *tls = net_tls_new (&settings, &error);
 
-  ck_assert_msg (tls != NULL, "gw_tls_new: %s", error ? error->message : "");
+  ck_assert_msg (tls != NULL, "net_tls_new: %s", error ? error->message : "");
   return tls;
 }
 
@@ -2929,8 +2930,8 @@ START_TEST (test_tls_relay_chain)
 {
   g_autofree char *kind = g_strdup_printf ("\"kind\":\"%s\"",
                                            tls_cases[_i].kind);
-  g_autoptr (GwTls) tls1 = NULL;
-  g_autoptr (GwTls) tls2 = NULL;
+  g_autoptr (NetTls) tls1 = NULL;
+  g_autoptr (NetTls) tls2 = NULL;
   g_autoptr (Relay) r1 = NULL;
   g_autoptr (Relay) r2 = NULL;
   g_autoptr (Client) a = NULL;
@@ -2955,8 +2956,8 @@ START_TEST (test_tls_relay_chain)
   g_auto (GStrv) use = NULL;
 
   make_certs ();
-  tls1 = make_tls (tls_cases[_i].cert, GW_TLS_PEER_VERIFY_OPTIONAL);
-  tls2 = make_tls ("server", GW_TLS_PEER_VERIFY_OPTIONAL);
+  tls1 = make_tls (tls_cases[_i].cert, NET_TLS_PEER_VERIFY_OPTIONAL);
+  tls2 = make_tls ("server", NET_TLS_PEER_VERIFY_OPTIONAL);
   r1 = relay_new_full (NULL, NULL, tls1);
   r2 = relay_new_full (NULL, tls2, tls2);
   a = client_connect ("alice", r1->port);
@@ -3044,8 +3045,8 @@ static const struct {
 
 START_TEST (test_reverse_over_inbound)
 {
-  g_autoptr (GwTls) server_tls = NULL;
-  g_autoptr (GwTls) bob_tls = NULL;
+  g_autoptr (NetTls) server_tls = NULL;
+  g_autoptr (NetTls) bob_tls = NULL;
   g_autoptr (Relay) r = NULL;
   g_autoptr (Client) a = NULL;
   g_autoptr (Client) b = NULL;
@@ -3067,7 +3068,7 @@ START_TEST (test_reverse_over_inbound)
   g_autoptr (Frame) ok = NULL;
 
   make_certs ();
-  server_tls = make_tls ("server", GW_TLS_PEER_VERIFY_OPTIONAL);
+  server_tls = make_tls ("server", NET_TLS_PEER_VERIFY_OPTIONAL);
   r = relay_new_full (NULL, server_tls, server_tls);
   a = client_connect ("alice", r->port);
   a->answer_sends = TRUE;
@@ -3080,7 +3081,7 @@ START_TEST (test_reverse_over_inbound)
   /* Bob connects (no AUTH: he is Alice's peer, not the relay's client)
    * and sends first, binding his connection (RFC 6135 section 4.2.2). */
   if (cert != NULL) {
-    bob_tls = make_tls (cert, GW_TLS_PEER_VERIFY_OPTIONAL);
+    bob_tls = make_tls (cert, NET_TLS_PEER_VERIFY_OPTIONAL);
     b = client_connect_tls ("bob", r->tls_port, bob_tls);
   } else {
     b = client_connect ("bob", r->port);

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gw-conn.h"
+#include "net-conn.h"
 #include "mc-link.h"
 #include "mc-sender.h"
 #include "mc-session.h"
@@ -36,7 +36,7 @@ teardown (void)
 
 /* A connected loopback TCP pair with small kernel buffers, so that a
  * writer that is not read from congests after a few KiB: *@raw is the
- * test's end (blocking), *@wrapped the end for a GwConn. */
+ * test's end (blocking), *@wrapped the end for a NetConn. */
 static void
 tcp_pair (int *raw, int *wrapped)
 {
@@ -212,10 +212,10 @@ START_TEST (test_answer_behind_chunk)
     .on_response = on_response,
     .on_drained = on_drained,
   };
-  GwConnOptions opts = { .high_watermark = 1024 };
+  NetConnOptions opts = { .high_watermark = 1024 };
   g_autoptr (GError) error = NULL;
   g_autoptr (GByteArray) got = g_byte_array_new ();
-  g_autoptr (GwConn) conn = NULL;
+  g_autoptr (NetConn) conn = NULL;
   McLink *link;
   int raw, wrapped;
   Seen seen = { 0 };
@@ -238,7 +238,7 @@ START_TEST (test_answer_behind_chunk)
   g_ptr_array_add (session->peer_path, msrp_uri_parse (PEER_URI, -1, NULL));
 
   tcp_pair (&raw, &wrapped);
-  conn = gw_conn_new_accepted (wrapped, NULL, &opts, &error);
+  conn = net_conn_new_accepted (wrapped, NULL, &opts, &error);
   ck_assert_msg (conn != NULL, "%s", error ? error->message : "");
   link = mc_link_new (conn, &cb, &f);
   f.sender = mc_sender_new (session, &sender_cb, NULL, &error);
@@ -247,7 +247,7 @@ START_TEST (test_answer_behind_chunk)
   /* The test's end reads nothing yet: the first chunk stops half way, as
    * the kernel buffers hold a few KiB. */
   mc_sender_start (f.sender, link);
-  ck_assert_msg (gw_conn_is_congested (conn), "%s: not congested",
+  ck_assert_msg (net_conn_is_congested (conn), "%s: not congested",
                  answer_cases[_i].name);
   ck_assert (!mc_sender_is_done (f.sender));
 

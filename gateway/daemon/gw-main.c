@@ -25,14 +25,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "gw-addr.h"
+#include "net-addr.h"
 #include "gw-calls.h"
 #include "gw-config.h"
-#include "gw-conn.h"
+#include "net-conn.h"
+#include "net-listener.h"
 #include "gw-log.h"
 #include "gw-ng.h"
 #include "gw-relay.h"
-#include "gw-tls.h"
+#include "net-tls.h"
 #include "gw-users.h"
 
 /* How long SIGTERM waits for frames in flight. */
@@ -45,8 +46,8 @@ typedef struct {
   GwRelay *relay;
   GwCalls *calls;           /* the negotiator's call table */
   GwNgServer *control;      /* ng on [listen] control; NULL when empty */
-  GwTls *tls;               /* NULL without [tls] certificate / ca-file */
-  GPtrArray *tls_listeners; /* GwListener, to swap reloaded TLS in */
+  NetTls *tls;               /* NULL without [tls] certificate / ca-file */
+  GPtrArray *tls_listeners; /* NetListener, to swap reloaded TLS in */
   gboolean stopping;
   gint64 stop_deadline;
   int exit_status;
@@ -65,18 +66,18 @@ log_failure (const char *event, const char *reason)
  * certificates asked for and checked when verify-relays, RFC 4976 section
  * 6.1) and a client context for msrps next hops.  NULL, without error,
  * when there is nothing to build from. */
-static GwTls *
+static NetTls *
 make_tls (GwConfig *c, GError **error)
 {
-  GwTlsSettings settings = {
+  NetTlsSettings settings = {
     .certificate = c->tls_certificate,
     .private_key = c->tls_private_key,
     .ca_file = c->tls_ca_file,
-    .peer_verify = c->tls_verify_relays ? GW_TLS_PEER_VERIFY_OPTIONAL
-                                        : GW_TLS_PEER_VERIFY_NONE,
+    .peer_verify = c->tls_verify_relays ? NET_TLS_PEER_VERIFY_OPTIONAL
+                                        : NET_TLS_PEER_VERIFY_NONE,
   };
 
-  return gw_tls_new (&settings, error);
+  return net_tls_new (&settings, error);
 }
 
 static gboolean
@@ -84,16 +85,16 @@ start_listeners (Daemon *d, MsrpScheme scheme, GPtrArray *addrs,
                  GError **error)
 {
   const char *proto = scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp";
-  GwConnOptions options = {
+  NetConnOptions options = {
     .idle_timeout_ms = d->config->idle_timeout * 1000,
   };
 
   for (guint i = 0; i < addrs->len; i++) {
-    g_autoptr (GwListener) l = NULL;
+    g_autoptr (NetListener) l = NULL;
     g_autoptr (GwLogEvent) ev = NULL;
     const char *bound;
 
-    l = gw_listener_new (addrs->pdata[i],
+    l = net_listener_new (addrs->pdata[i],
                          scheme == MSRP_SCHEME_MSRPS ? d->tls : NULL,
                          &options, error);
     if (l == NULL) {
@@ -102,8 +103,8 @@ start_listeners (Daemon *d, MsrpScheme scheme, GPtrArray *addrs,
     }
     gw_relay_add_listener (d->relay, l, scheme);
     if (scheme == MSRP_SCHEME_MSRPS)
-      g_ptr_array_add (d->tls_listeners, gw_listener_ref (l));
-    bound = gw_listener_get_address_string (l);
+      g_ptr_array_add (d->tls_listeners, net_listener_ref (l));
+    bound = net_listener_get_address_string (l);
     ev = gw_log_event_new (G_LOG_LEVEL_INFO, "listener_up");
     gw_log_event_add_str (ev, "proto", proto);
     gw_log_event_add_str (ev, "addr", bound);
@@ -164,7 +165,7 @@ on_reload_signal (gpointer user_data)
 {
   Daemon *d = user_data;
   g_autoptr (GwUsers) users = NULL;
-  g_autoptr (GwTls) tls = NULL;
+  g_autoptr (NetTls) tls = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GwLogEvent) ev = NULL;
 
@@ -180,7 +181,7 @@ on_reload_signal (gpointer user_data)
     }
   }
   if (d->tls != NULL) {
-    tls = gw_tls_reload (d->tls, &error);
+    tls = net_tls_reload (d->tls, &error);
     if (tls == NULL) {
       ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
       gw_log_event_add_str (ev, "reason", error->message);
@@ -193,9 +194,9 @@ on_reload_signal (gpointer user_data)
     gw_relay_set_users (d->relay, users);
   if (tls != NULL) {
     for (guint i = 0; i < d->tls_listeners->len; i++)
-      gw_listener_set_tls (d->tls_listeners->pdata[i], tls);
+      net_listener_set_tls (d->tls_listeners->pdata[i], tls);
     gw_relay_set_client_tls (d->relay, tls);
-    gw_tls_unref (d->tls);
+    net_tls_unref (d->tls);
     d->tls = g_steal_pointer (&tls);
   }
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "config_reloaded");
@@ -294,7 +295,7 @@ main (int argc, char **argv)
   d.config = config;
   d.exit_status = 0;
   d.tls_listeners = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) gw_listener_unref);
+    (GDestroyNotify) net_listener_unref);
   if (config->auth_users_file != NULL) {
     users = gw_users_load (config->auth_users_file, &error);
   } else {
@@ -352,7 +353,7 @@ out:
     gw_log_event_emit (bye, "msrp-edge stopped");
   }
   g_clear_pointer (&d.tls_listeners, g_ptr_array_unref);
-  g_clear_pointer (&d.tls, gw_tls_unref);
+  g_clear_pointer (&d.tls, net_tls_unref);
   g_clear_pointer (&d.loop, g_main_loop_unref);
   return d.exit_status;
 }

@@ -65,10 +65,6 @@ typedef void (*GwLogTapFunc) (const char *event, const char *json_line,
                               gpointer user_data);
 void gw_log_set_tap (GwLogTapFunc tap, gpointer user_data);
 
-/* Append @s as a JSON string (with the quotes): '"', '\\' and control
- * characters escaped, bytes that are not UTF-8 replaced by \ufffd.  NULL is
- * written as null.  Shared by the log stream and msrpcat's --json. */
-void gw_log_json_append_string (GString *out, const char *s);
 
 /* The line @ev would be written as (no trailing newline), with @message;
  * exposed for the unit tests of the format.  (transfer full) */

@@ -1,9 +1,9 @@
-/* Check suite for host:port lists (gateway/gw-addr.c). */
+/* Check suite for host:port lists (gateway/net/net-addr.c). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw-addr.h"
+#include "net-addr.h"
 
 static const struct {
   const char *text;
@@ -28,14 +28,14 @@ static const struct {
 START_TEST (test_parse)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketAddress) addr = gw_addr_parse (cases[_i].text, &error);
+  g_autoptr (GSocketAddress) addr = net_addr_parse (cases[_i].text, &error);
 
   if (cases[_i].canonical != NULL) {
     g_autofree char *s = NULL;
 
     ck_assert_msg (addr != NULL, "%s: %s", cases[_i].text,
                    error ? error->message : "");
-    s = gw_addr_to_string (addr);
+    s = net_addr_to_string (addr);
     ck_assert_str_eq (s, cases[_i].canonical);
   } else {
     ck_assert_msg (addr == NULL, "%s parsed", cases[_i].text);
@@ -49,15 +49,15 @@ END_TEST
 START_TEST (test_list)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) l = gw_addr_list_parse (" 127.0.0.1:1 ; [::1]:2;", &error);
-  g_autoptr (GPtrArray) empty = gw_addr_list_parse ("", NULL);
+  g_autoptr (GPtrArray) l = net_addr_list_parse (" 127.0.0.1:1 ; [::1]:2;", &error);
+  g_autoptr (GPtrArray) empty = net_addr_list_parse ("", NULL);
   g_autoptr (GPtrArray) bad = NULL;
 
   ck_assert_ptr_nonnull (l);
   ck_assert_uint_eq (l->len, 2);
   ck_assert_ptr_nonnull (empty);
   ck_assert_uint_eq (empty->len, 0);
-  bad = gw_addr_list_parse ("127.0.0.1:1;nonsense", &error);
+  bad = net_addr_list_parse ("127.0.0.1:1;nonsense", &error);
   ck_assert_ptr_null (bad);
   ck_assert_ptr_nonnull (strstr (error->message, "nonsense"));
 }
@@ -66,13 +66,13 @@ END_TEST
 START_TEST (test_bindable)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketAddress) zero = gw_addr_parse_bindable ("[::1]:0", &error);
+  g_autoptr (GSocketAddress) zero = net_addr_parse_bindable ("[::1]:0", &error);
   g_autoptr (GSocketAddress) strict = NULL;
 
   ck_assert_ptr_nonnull (zero);
   ck_assert_uint_eq (g_inet_socket_address_get_port (
     G_INET_SOCKET_ADDRESS (zero)), 0);
-  strict = gw_addr_parse ("[::1]:0", &error);
+  strict = net_addr_parse ("[::1]:0", &error);
   ck_assert_ptr_null (strict);
   ck_assert_ptr_nonnull (strstr (error->message, "from 1 to 65535"));
 }
@@ -81,7 +81,7 @@ END_TEST
 int
 main (void)
 {
-  Suite *s = suite_create ("gw-addr");
+  Suite *s = suite_create ("net-addr");
   TCase *tc = tcase_create ("parse");
   SRunner *sr;
   int failed;

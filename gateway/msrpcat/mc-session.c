@@ -1,6 +1,6 @@
 #include "mc-session.h"
 
-#include "gw-log.h"
+#include "net-json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -75,11 +75,11 @@ append_ice_end (GString *out, const char *name, const char *type,
                 const char *tcptype, const char *address)
 {
   g_string_append_printf (out, "\"%s\":{\"type\":", name);
-  gw_log_json_append_string (out, type);
+  net_json_append_string (out, type);
   g_string_append (out, ",\"tcptype\":");
-  gw_log_json_append_string (out, tcptype);
+  net_json_append_string (out, tcptype);
   g_string_append (out, ",\"address\":");
-  gw_log_json_append_string (out, address);
+  net_json_append_string (out, address);
   g_string_append_c (out, '}');
 }
 
@@ -375,17 +375,17 @@ mc_session_summary_json (McSession *s)
 
   g_string_append_printf (out, "{\"ok\":%s,\"exit\":%d,\"error\":",
                           s->exit_code == 0 ? "true" : "false", s->exit_code);
-  gw_log_json_append_string (out, s->error_message);
+  net_json_append_string (out, s->error_message);
   g_string_append (out, ",\"local_uri\":");
-  gw_log_json_append_string (out, s->local_uri != NULL ?
+  net_json_append_string (out, s->local_uri != NULL ?
                          msrp_uri_get_text (s->local_uri) : NULL);
   g_string_append (out, ",\"path\":");
-  gw_log_json_append_string (out, sdp_path);
+  net_json_append_string (out, sdp_path);
   g_string_append (out, ",\"use_path\":");
   if (s->use_path->len > 0) {
     g_autofree char *up = msrp_uri_list_to_text (s->use_path);
 
-    gw_log_json_append_string (out, up);
+    net_json_append_string (out, up);
   } else {
     g_string_append (out, "null");
   }
@@ -393,14 +393,14 @@ mc_session_summary_json (McSession *s)
     g_string_append_printf (out, ",\"expires\":%" G_GUINT64_FORMAT,
                             st->auth_expires);
   g_string_append (out, ",\"transport\":");
-  gw_log_json_append_string (out, s->transport);
+  net_json_append_string (out, s->transport);
   if (s->sdp_role != NULL || s->sdp_setup != NULL) {
     g_string_append (out, ",\"sdp\":{\"role\":");
-    gw_log_json_append_string (out, s->sdp_role);
+    net_json_append_string (out, s->sdp_role);
     g_string_append (out, ",\"setup\":");
-    gw_log_json_append_string (out, s->sdp_setup);
+    net_json_append_string (out, s->sdp_setup);
     g_string_append (out, ",\"peer_setup\":");
-    gw_log_json_append_string (out, s->peer_setup);
+    net_json_append_string (out, s->peer_setup);
     g_string_append_c (out, '}');
   }
   if (s->ice != NULL) {
@@ -454,12 +454,12 @@ mc_session_summary_json (McSession *s)
     const McReceived *r = st->received->pdata[i];
 
     g_string_append (out, i > 0 ? ",{\"message_id\":" : "{\"message_id\":");
-    gw_log_json_append_string (out, r->message_id);
+    net_json_append_string (out, r->message_id);
     g_string_append (out, ",\"content_type\":");
-    gw_log_json_append_string (out, r->content_type);
+    net_json_append_string (out, r->content_type);
     g_string_append_printf (out, ",\"bytes\":%" G_GUINT64_FORMAT ",\"file\":",
                             r->bytes);
-    gw_log_json_append_string (out, r->file);
+    net_json_append_string (out, r->file);
     g_string_append_c (out, '}');
   }
   g_string_append_printf (out, "],\"list_truncated\":%s}}",

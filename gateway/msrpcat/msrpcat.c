@@ -29,9 +29,10 @@
 #include <glib-unix.h>
 #include <gio/gio.h>
 
-#include "gw-addr.h"
-#include "gw-conn.h"
-#include "gw-tls.h"
+#include "net-addr.h"
+#include "net-conn.h"
+#include "net-listener.h"
+#include "net-tls.h"
 #include "ice-leg.h"
 #include "mc-auth.h"
 #include "mc-link.h"
@@ -57,10 +58,10 @@ typedef struct {
   char *algorithm;
   McSession *session;
   GMainLoop *loop;
-  GwTls *tls;
+  NetTls *tls;
   gboolean passive;
   gboolean tls_wanted;
-  GwListener *listener;
+  NetListener *listener;
   GPtrArray *links;          /* McLink, open or closing */
   McLink *primary;           /* the link we send on */
   GPtrArray *relays;         /* MsrpUri */
@@ -183,7 +184,7 @@ finish (App *app)
   app->finishing = TRUE;
   app->session->stats.end_time = g_get_monotonic_time ();
   mc_sender_stop (app->sender);
-  g_clear_pointer (&app->listener, gw_listener_unref);
+  g_clear_pointer (&app->listener, net_listener_unref);
   for (guint i = 0; i < app->links->len; i++)
     mc_link_close (app->links->pdata[i]);
   app->grace_id = g_timeout_add (CLOSE_GRACE_MS, on_grace_over, app);
@@ -285,32 +286,32 @@ static void
 link_open (McLink *link, gpointer user_data)
 {
   App *app = user_data;
-  GwConn *conn = mc_link_get_conn (link);
-  const char *subject = gw_conn_get_peer_subject (conn);
+  NetConn *conn = mc_link_get_conn (link);
+  const char *subject = net_conn_get_peer_subject (conn);
 
   touch (app);
   if (app->config.verbose)
     fprintf (stderr, "msrpcat: connected %s %s over %s%s%s\n",
              app->passive ? "from" : "to", mc_link_get_peer (link),
-             gw_conn_get_transport_name (conn),
+             net_conn_get_transport_name (conn),
              subject != NULL ? ", peer certificate " : "",
              subject != NULL ? subject : "");
   if (app->passive || app->finishing)
     return;
   if (link == app->primary) {
     g_free (app->session->transport);
-    app->session->transport = g_strdup (gw_conn_get_transport_name (conn));
+    app->session->transport = g_strdup (net_conn_get_transport_name (conn));
   }
 
   if (app->session->local_uri == NULL) {
     g_autoptr (GError) error = NULL;
 
     app->session->local_uri = uri_for_address (
-      gw_conn_get_local_address (conn), app->tls_wanted, &error);
+      net_conn_get_local_address (conn), app->tls_wanted, &error);
     if (app->session->local_uri == NULL) {
       mc_session_fail (app->session, MC_EXIT_CONNECTION, "cannot make a URI "
                        "for local address %s: %s",
-                       gw_conn_get_local_address (conn), error->message);
+                       net_conn_get_local_address (conn), error->message);
       finish (app);
       return;
     }
@@ -336,12 +337,12 @@ bind_link (App *app, McLink *link, MsrpHead *head)
   app->primary = mc_link_ref (link);
   app->session->stats.ready_time = g_get_monotonic_time ();
   g_free (app->session->transport);
-  app->session->transport = g_strdup (gw_conn_get_transport_name (
+  app->session->transport = g_strdup (net_conn_get_transport_name (
     mc_link_get_conn (link)));
   if (!app->config.keep) {
     /* One session, one connection: no more peers, and the others that
      * were accepted meanwhile go. */
-    g_clear_pointer (&app->listener, gw_listener_unref);
+    g_clear_pointer (&app->listener, net_listener_unref);
     for (guint i = 0; i < app->links->len; i++)
       if (app->links->pdata[i] != link)
         mc_link_close (app->links->pdata[i]);
@@ -468,15 +469,15 @@ link_drained (McLink *link, gpointer user_data)
 }
 
 static void
-link_closed (McLink *link, GwConnCloseReason reason, const GError *error,
+link_closed (McLink *link, NetConnCloseReason reason, const GError *error,
              gpointer user_data)
 {
   App *app = user_data;
   const McConfig *c = &app->config;
   McStats *st = &app->session->stats;
   const char *malformed = mc_link_get_parse_error (link);
-  gboolean failure = reason != GW_CONN_CLOSED_LOCAL &&
-                     reason != GW_CONN_CLOSED_PEER;
+  gboolean failure = reason != NET_CONN_CLOSED_LOCAL &&
+                     reason != NET_CONN_CLOSED_PEER;
   gboolean ends_run;
 
   if (app->finishing) {
@@ -489,7 +490,7 @@ link_closed (McLink *link, GwConnCloseReason reason, const GError *error,
       fprintf (stderr, "msrpcat: connection from %s ended before any "
                "request: %s\n", mc_link_get_peer (link),
                malformed != NULL ? malformed : error->message);
-  } else if (!app->passive && reason == GW_CONN_CLOSED_CONNECT_FAILED &&
+  } else if (!app->passive && reason == NET_CONN_CLOSED_CONNECT_FAILED &&
              app->hop_index < app->hop_addresses->len) {
     g_autoptr (GError) next_error = NULL;
 
@@ -508,7 +509,7 @@ link_closed (McLink *link, GwConnCloseReason reason, const GError *error,
     if (malformed != NULL)
       mc_session_fail (app->session, MC_EXIT_PROTOCOL, "%s sent a malformed "
                        "frame: %s", mc_link_get_peer (link), malformed);
-    else if (failure && !(reason == GW_CONN_CLOSED_TIMEOUT && app->ready))
+    else if (failure && !(reason == NET_CONN_CLOSED_TIMEOUT && app->ready))
       mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
                        error->message);
     else if (c->verbose)
@@ -552,7 +553,7 @@ static const McLinkCallbacks link_callbacks = {
 };
 
 static McLink *
-add_link (App *app, GwConn *conn)
+add_link (App *app, NetConn *conn)
 {
   McLink *link = mc_link_new (conn, &link_callbacks, app);
 
@@ -594,7 +595,7 @@ static const McReceiverCallbacks receiver_callbacks = {
 /* --- connections ------------------------------------------------------- */
 
 static void
-on_accept (GwListener *listener, GwConn *conn, gpointer user_data)
+on_accept (NetListener *listener, NetConn *conn, gpointer user_data)
 {
   App *app = user_data;
 
@@ -603,7 +604,7 @@ on_accept (GwListener *listener, GwConn *conn, gpointer user_data)
     return;   /* the connection is aborted when we return */
   if (!app->config.quiet)
     fprintf (stderr, "msrpcat: accepted a connection from %s\n",
-             gw_conn_get_peer_address (conn));
+             net_conn_get_peer_address (conn));
   add_link (app, conn);
 }
 
@@ -615,11 +616,11 @@ start_passive (App *app, GError **error)
 
   if (addr == NULL)
     return FALSE;
-  app->listener = gw_listener_new (addr, app->tls_wanted ? app->tls : NULL,
+  app->listener = net_listener_new (addr, app->tls_wanted ? app->tls : NULL,
                                    NULL, error);
   if (app->listener == NULL)
     return FALSE;
-  gw_listener_set_callbacks (app->listener, NULL, on_accept, app, NULL);
+  net_listener_set_callbacks (app->listener, NULL, on_accept, app, NULL);
   if (app->session->local_uri == NULL) {
     g_autofree char *where = NULL;
 
@@ -631,16 +632,16 @@ start_passive (App *app, GError **error)
                                app->config.sdp_address,
                                (guint) g_inet_socket_address_get_port (
                                  G_INET_SOCKET_ADDRESS (
-                                   gw_listener_get_address (app->listener))));
+                                   net_listener_get_address (app->listener))));
     app->session->local_uri = uri_for_address (
-      where != NULL ? where : gw_listener_get_address_string (app->listener),
+      where != NULL ? where : net_listener_get_address_string (app->listener),
       app->tls_wanted, error);
     if (app->session->local_uri == NULL)
       return FALSE;
   }
   if (!app->config.quiet)
     fprintf (stderr, "msrpcat: listening on %s%s as %s\n",
-             gw_listener_get_address_string (app->listener),
+             net_listener_get_address_string (app->listener),
              app->tls_wanted ? " (TLS)" : "",
              msrp_uri_get_text (app->session->local_uri));
   print_path (app);
@@ -685,17 +686,17 @@ static gboolean
 connect_next (App *app, GError **error)
 {
   GSocketAddress *addr = app->hop_addresses->pdata[app->hop_index++];
-  g_autoptr (GwConn) conn = NULL;
+  g_autoptr (NetConn) conn = NULL;
 
   if (app->config.verbose) {
-    g_autofree char *text = gw_addr_to_string (addr);
+    g_autofree char *text = net_addr_to_string (addr);
 
     fprintf (stderr, "msrpcat: connecting to %s for %s\n", text,
              msrp_uri_get_text (app->first_hop));
   }
   /* RFC 4975 section 5.4 / RFC 4976 section 9.2: an msrps URI needs TLS,
    * with the certificate checked against the URI's host. */
-  conn = gw_conn_connect (addr, app->tls_wanted ? app->tls : NULL,
+  conn = net_conn_connect (addr, app->tls_wanted ? app->tls : NULL,
                           msrp_uri_get_host (app->first_hop), NULL, error);
   if (conn == NULL)
     return FALSE;
@@ -853,22 +854,22 @@ sdp_go (App *app)
     check_finished (app);
     return;
   }
-  g_clear_pointer (&app->listener, gw_listener_unref);
+  g_clear_pointer (&app->listener, net_listener_unref);
   app->passive = FALSE;
   g_clear_pointer (&app->first_hop, msrp_uri_unref);
   app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
   app->tls_wanted = msrp_uri_get_scheme (app->first_hop) ==
                     MSRP_SCHEME_MSRPS;
   if (app->tls_wanted && app->tls == NULL) {
-    GwTlsSettings settings = {
+    NetTlsSettings settings = {
       .certificate = c->cert,
       .private_key = c->key,
       .ca_file = c->ca_file,
-      .peer_verify = GW_TLS_PEER_VERIFY_NONE,
+      .peer_verify = NET_TLS_PEER_VERIFY_NONE,
       .skip_server_verify = c->insecure,
     };
 
-    app->tls = gw_tls_new (&settings, &error);
+    app->tls = net_tls_new (&settings, &error);
     if (app->tls == NULL) {
       fail_now (app, MC_EXIT_USAGE, error->message);
       return;
@@ -996,7 +997,7 @@ on_ice_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
 {
   App *app = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GwConn) conn = NULL;
+  g_autoptr (NetConn) conn = NULL;
   McLink *link;
   McIceInfo *info;
 
@@ -1019,7 +1020,7 @@ on_ice_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
              "tcp-%s)\n", pair->local_address, pair->local_type,
              pair->local_tcptype, pair->remote_address, pair->remote_type,
              pair->remote_tcptype);
-  conn = gw_conn_new_from_stream (stream, "ice-tcp", pair->remote_address,
+  conn = net_conn_new_from_stream (stream, "ice-tcp", pair->remote_address,
                                   pair->local_address, NULL, &error);
   if (conn == NULL) {
     g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
@@ -1745,20 +1746,20 @@ static gboolean
 make_tls (App *app, GError **error)
 {
   const McConfig *c = &app->config;
-  GwTlsSettings settings = {
+  NetTlsSettings settings = {
     .certificate = c->cert,
     .private_key = c->key,
     .ca_file = c->ca_file,
     /* RFC 4976 section 6.1 style: a client certificate is checked when one
      * is presented and a CA file was given. */
     .peer_verify = app->passive && c->ca_file != NULL ?
-                   GW_TLS_PEER_VERIFY_OPTIONAL : GW_TLS_PEER_VERIFY_NONE,
+                   NET_TLS_PEER_VERIFY_OPTIONAL : NET_TLS_PEER_VERIFY_NONE,
     .skip_server_verify = c->insecure,
   };
 
   if (!app->tls_wanted)
     return TRUE;
-  app->tls = gw_tls_new (&settings, error);
+  app->tls = net_tls_new (&settings, error);
   return app->tls != NULL;
 }
 
@@ -2023,7 +2024,7 @@ out:
   ice_guard_stop (app);
   g_clear_pointer (&app->auth, mc_auth_free);
   g_clear_pointer (&app->sender, mc_sender_free);
-  g_clear_pointer (&app->listener, gw_listener_unref);
+  g_clear_pointer (&app->listener, net_listener_unref);
   /* Connections still closing when the grace period ran out: their open
    * requests go back to the receiver before it goes. */
   for (guint i = 0; i < app->links->len; i++)
@@ -2040,7 +2041,7 @@ out:
   g_free (app->stun_host);
   g_clear_pointer (&app->peer, mc_sdp_peer_free);
   g_free (app->listen_address);
-  g_clear_pointer (&app->tls, gw_tls_unref);
+  g_clear_pointer (&app->tls, net_tls_unref);
   g_clear_pointer (&app->first_hop, msrp_uri_unref);
   g_clear_pointer (&app->hop_addresses, g_ptr_array_unref);
   g_ptr_array_unref (app->relays);

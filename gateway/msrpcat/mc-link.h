@@ -1,4 +1,4 @@
-/* mc-link.h: one MSRP connection of msrpcat: a GwConn, the streaming frame
+/* mc-link.h: one MSRP connection of msrpcat: a NetConn, the streaming frame
  * parser and the head of the frame being received.
  *
  * The link turns bytes into frame events for its owner:
@@ -24,7 +24,7 @@
 
 #include <gio/gio.h>
 
-#include "gw-conn.h"
+#include "net-conn.h"
 #include "msrp-head.h"
 #include "msrp-writer.h"
 
@@ -46,15 +46,15 @@ typedef struct {
   void (*on_response) (McLink *link, MsrpHead *head, gpointer user_data);
   /* The write queue fell to the low watermark after congestion. */
   void (*on_drained) (McLink *link, gpointer user_data);
-  /* Once; no callback follows.  @error says why (GW_CONN_ERROR). */
-  void (*on_closed) (McLink *link, GwConnCloseReason reason,
+  /* Once; no callback follows.  @error says why (NET_CONN_ERROR). */
+  void (*on_closed) (McLink *link, NetConnCloseReason reason,
                      const GError *error, gpointer user_data);
 } McLinkCallbacks;
 
 /* Take over @conn (a reference is taken) and report its events to
  * @callbacks (copied) with @user_data.  (transfer full) */
 G_GNUC_WARN_UNUSED_RESULT
-McLink *mc_link_new (GwConn *conn, const McLinkCallbacks *callbacks,
+McLink *mc_link_new (NetConn *conn, const McLinkCallbacks *callbacks,
                      gpointer user_data);
 McLink *mc_link_ref (McLink *link);
 /* The last reference aborts a connection that is still open. */
@@ -70,7 +70,7 @@ void mc_link_set_verbose (McLink *link, gboolean verbose);
 void mc_link_set_pause_when_congested (McLink *link, gboolean pause);
 
 /* (transfer none) */
-GwConn *mc_link_get_conn (McLink *link);
+NetConn *mc_link_get_conn (McLink *link);
 /* "127.0.0.1:2855" */
 const char *mc_link_get_peer (McLink *link);
 gboolean mc_link_is_open (McLink *link);

@@ -10,7 +10,7 @@
  *               transactions awaiting a response (all report-timeout long, so
  *               a FIFO), connections on probation (all probation long: a
  *               FIFO), sessions by expiry (a GSequence).
- *   Conn        one GwConn (or a next hop still being resolved), with its
+ *   Conn        one NetConn (or a next hop still being resolved), with its
  *               MsrpParser and the frame coming in (Rx), and as a writer: the
  *               frame in flight on it (owner_conn), the connections waiting
  *               to start a frame on it (FIFO), the small frames the relay
@@ -31,7 +31,7 @@
  * stream is bounded by the write queue's high watermark plus one read,
  * whatever the message size.
  *
- * Re-entrancy: GwConn never calls back from inside gw_conn_*(), and the
+ * Re-entrancy: NetConn never calls back from inside net_conn_*(), and the
  * relay never resumes a paused reader from inside another connection's
  * callback: it queues a kick that an idle source runs.
  */
@@ -39,7 +39,7 @@
 
 #include <string.h>
 
-#include "gw-addr.h"
+#include "net-addr.h"
 #include "gw-log.h"
 #include "msrp-digest.h"
 #include "msrp-head.h"
@@ -164,7 +164,7 @@ typedef struct {
 struct _Conn {
   gint ref;
   GwRelay *relay;
-  GwConn *gw;              /* NULL while a next hop is resolved */
+  NetConn *gw;              /* NULL while a next hop is resolved */
   guint64 id;
   gboolean inbound;
   MsrpScheme scheme;       /* our listener's (inbound), the next hop's */
@@ -250,7 +250,7 @@ struct _Msg {
 
 typedef struct {
   GwRelay *relay;
-  GwListener *listener;
+  NetListener *listener;
   MsrpScheme scheme;
   guint16 port;
 } Listener;
@@ -272,9 +272,9 @@ struct _GwRelay {
   guint max_connections;
   guint max_connections_per_ip;
   MsrpParserLimits limits;
-  GwConnOptions conn_options;
+  NetConnOptions conn_options;
   GwUsers *users;
-  GwTls *client_tls;
+  NetTls *client_tls;
   MsrpDigestServer *digest;
   GwRelayClockFunc clock;
   gpointer clock_data;
@@ -415,7 +415,7 @@ static gboolean
 conn_open (Conn *c)
 {
   return c->gw != NULL && !c->detached &&
-         gw_conn_get_state (c->gw) == GW_CONN_STATE_OPEN;
+         net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN;
 }
 
 /* Append the texts (as received: peers compare paths as strings) of
@@ -514,7 +514,7 @@ conn_unref (Conn *c)
   rx_clear (&c->rx);
   g_clear_pointer (&c->parser, msrp_parser_free);
   g_clear_pointer (&c->pending, g_bytes_unref);
-  g_clear_pointer (&c->gw, gw_conn_unref);
+  g_clear_pointer (&c->gw, net_conn_unref);
   g_list_free_full (c->addresses, g_object_unref);
   g_clear_object (&c->resolving);
   g_hash_table_unref (c->open_msgs);
@@ -535,14 +535,14 @@ conn_unref (Conn *c)
 static gboolean
 out_writable (Conn *out)
 {
-  return conn_open (out) && !gw_conn_is_congested (out->gw);
+  return conn_open (out) && !net_conn_is_congested (out->gw);
 }
 
 static void
 write_bytes (Conn *c, GBytes *b)
 {
   if (c->gw != NULL && !c->detached)
-    gw_conn_write (c->gw, b);
+    net_conn_write (c->gw, b);
 }
 
 static void
@@ -553,7 +553,7 @@ flush_ctrl (Conn *c)
   if (!conn_open (c))
     return;
   while ((b = g_queue_pop_head (&c->ctrl)) != NULL) {
-    gw_conn_write (c->gw, b);
+    net_conn_write (c->gw, b);
     g_bytes_unref (b);
   }
   c->ctrl_bytes = 0;
@@ -567,7 +567,7 @@ send_small (Conn *c, GBytes *b)
   if (c->detached || c->relay->freeing)
     return;
   if (c->owner_conn == NULL && conn_open (c)) {
-    gw_conn_write (c->gw, b);
+    net_conn_write (c->gw, b);
     return;
   }
   g_queue_push_tail (&c->ctrl, g_bytes_ref (b));
@@ -1413,7 +1413,7 @@ session_from_owner (Session *s, Conn *c)
     return s->conn == c;
   case SESSION_RELAY:
     return c->gw != NULL &&
-           gw_conn_peer_certificate_matches (c->gw, s->relay_host);
+           net_conn_peer_certificate_matches (c->gw, s->relay_host);
   default:
     return FALSE;
   }
@@ -1505,8 +1505,8 @@ conn_log_closed (Conn *c, const char *reason, const char *detail)
 {
   g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
                                                 "connection_closed");
-  guint64 in = c->gw != NULL ? gw_conn_get_bytes_in (c->gw) : 0;
-  guint64 out = c->gw != NULL ? gw_conn_get_bytes_out (c->gw) : 0;
+  guint64 in = c->gw != NULL ? net_conn_get_bytes_in (c->gw) : 0;
+  guint64 out = c->gw != NULL ? net_conn_get_bytes_out (c->gw) : 0;
 
   c->relay->closed_bytes_in += in;
   c->relay->closed_bytes_out += out;
@@ -1524,7 +1524,7 @@ conn_log_closed (Conn *c, const char *reason, const char *detail)
 }
 
 /* Release everything the relay keeps about @c (its frames, waits,
- * transactions and sessions); the GwConn itself is the caller's. */
+ * transactions and sessions); the NetConn itself is the caller's. */
 static void
 conn_detach (Conn *c)
 {
@@ -1584,11 +1584,11 @@ conn_detach (Conn *c)
   if (c->owner_conn != NULL) {
     Conn *src = c->owner_conn;
 
-    if (c->gw != NULL && gw_conn_get_state (c->gw) == GW_CONN_STATE_OPEN) {
+    if (c->gw != NULL && net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN) {
       g_autoptr (GBytes) end = end_line (src->rx.out_tid, src->rx.has_body,
                                          '#');
 
-      gw_conn_write (c->gw, end);
+      net_conn_write (c->gw, end);
     }
     c->owner_conn = NULL;
     r->frames_in_flight--;
@@ -1601,11 +1601,11 @@ conn_detach (Conn *c)
                     "next hop connection closed mid-message");
   }
   /* Generated frames still owed to this peer (a 401 before closing). */
-  if (c->gw != NULL && gw_conn_get_state (c->gw) == GW_CONN_STATE_OPEN) {
+  if (c->gw != NULL && net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN) {
     GBytes *b;
 
     while ((b = g_queue_pop_head (&c->ctrl)) != NULL) {
-      gw_conn_write (c->gw, b);
+      net_conn_write (c->gw, b);
       g_bytes_unref (b);
     }
   }
@@ -1671,13 +1671,13 @@ conn_detach (Conn *c)
   conn_unref (c);
 }
 
-/* Release the GwConn and the reference it stood for. */
+/* Release the NetConn and the reference it stood for. */
 static void
 conn_release_gw (Conn *c)
 {
   if (c->gw != NULL)
-    gw_conn_set_callbacks (c->gw, NULL, NULL, NULL);
-  g_clear_pointer (&c->gw, gw_conn_unref);
+    net_conn_set_callbacks (c->gw, NULL, NULL, NULL);
+  g_clear_pointer (&c->gw, net_conn_unref);
   conn_unref (c);
 }
 
@@ -1696,16 +1696,16 @@ conn_drop (Conn *c, const char *reason, const char *detail,
   c->close_detail = g_strdup (detail);
   conn_detach (c);
   if (graceful && c->gw != NULL &&
-      gw_conn_get_state (c->gw) != GW_CONN_STATE_CLOSED) {
+      net_conn_get_state (c->gw) != NET_CONN_STATE_CLOSED) {
     /* on_closed comes once the queue is flushed; the relay aborts it if it
      * goes first. */
     g_hash_table_add (c->relay->closing, c);
-    gw_conn_close (c->gw);
+    net_conn_close (c->gw);
     return;
   }
   conn_log_closed (c, reason, detail);
   if (c->gw != NULL)
-    gw_conn_abort (c->gw, FALSE);
+    net_conn_abort (c->gw, FALSE);
   conn_release_gw (c);
 }
 
@@ -1748,7 +1748,7 @@ static gboolean
 conn_speaks_for (Conn *c, MsrpUri *u)
 {
   return c->gw != NULL &&
-         gw_conn_peer_certificate_matches (c->gw, msrp_uri_get_host (u));
+         net_conn_peer_certificate_matches (c->gw, msrp_uri_get_host (u));
 }
 
 /* A request toward @s came in on @c from the peer @u (its From-Path, of
@@ -1798,7 +1798,7 @@ peers_forget (Conn *c)
 
 /* --- outbound connections (the next-hop pool) ---------------------------- */
 
-static const GwConnCallbacks conn_callbacks;
+static const NetConnCallbacks conn_callbacks;
 
 static char *
 pool_key (MsrpUri *u)
@@ -1817,7 +1817,7 @@ conn_alloc (GwRelay *r)
 {
   Conn *c = g_new0 (Conn, 1);
 
-  c->ref = 1;   /* the connection's own, released with the GwConn */
+  c->ref = 1;   /* the connection's own, released with the NetConn */
   c->relay = r;
   c->created = g_get_monotonic_time ();
   c->parser = msrp_parser_new_full (&r->limits);
@@ -1843,7 +1843,7 @@ connect_next (Conn *c, GError **last_error)
     g_autoptr (GSocketAddress) sa = NULL;
     GInetAddress *ia = c->addresses->data;
     g_autoptr (GError) error = NULL;
-    GwConn *gw;
+    NetConn *gw;
 
     c->addresses = g_list_delete_link (c->addresses, c->addresses);
     sa = g_inet_socket_address_new (ia, c->peer_port);
@@ -1853,7 +1853,7 @@ connect_next (Conn *c, GError **last_error)
                    "no TLS context for msrps next hops");
       return FALSE;
     }
-    gw = gw_conn_connect (sa, c->scheme == MSRP_SCHEME_MSRPS ?
+    gw = net_conn_connect (sa, c->scheme == MSRP_SCHEME_MSRPS ?
                                 r->client_tls : NULL,
                           c->peer_host, &r->conn_options, &error);
     if (gw == NULL) {
@@ -1861,12 +1861,12 @@ connect_next (Conn *c, GError **last_error)
       g_propagate_error (last_error, g_steal_pointer (&error));
       continue;
     }
-    g_clear_pointer (&c->gw, gw_conn_unref);
+    g_clear_pointer (&c->gw, net_conn_unref);
     c->gw = gw;
-    c->id = gw_conn_get_id (gw);
+    c->id = net_conn_get_id (gw);
     g_free (c->peer);
-    c->peer = gw_addr_to_string (sa);
-    gw_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
+    c->peer = net_addr_to_string (sa);
+    net_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
     for (guint i = 0; i < c->sessions->len; i++) {
       Session *s = c->sessions->pdata[i];
 
@@ -1964,7 +1964,7 @@ pool_get (GwRelay *r, MsrpUri *u)
   return c;
 }
 
-/* --- GwConn callbacks ------------------------------------------------------ */
+/* --- NetConn callbacks ------------------------------------------------------ */
 
 static void conn_feed (Conn *c, const guint8 *data, gsize len);
 
@@ -1982,7 +1982,7 @@ conn_connecting_session (Conn *c)
 }
 
 static void
-on_connected (GwConn *gw, gpointer data)
+on_connected (NetConn *gw, gpointer data)
 {
   Conn *c = data;
   Session *s;
@@ -2007,8 +2007,8 @@ on_connected (GwConn *gw, gpointer data)
 
     gw_log_event_add_int (ev, "conn", (gint64) c->id);
     gw_log_event_add_str (ev, "peer", c->peer);
-    gw_log_event_add_str (ev, "local", gw_conn_get_local_address (gw));
-    gw_log_event_add_str (ev, "transport", gw_conn_get_transport_name (gw));
+    gw_log_event_add_str (ev, "local", net_conn_get_local_address (gw));
+    gw_log_event_add_str (ev, "transport", net_conn_get_transport_name (gw));
     gw_log_event_emit (ev, "connected to next hop %s", c->peer);
   }
   flush_ctrl (c);
@@ -2016,7 +2016,7 @@ on_connected (GwConn *gw, gpointer data)
 }
 
 static void
-on_data (GwConn *gw, const guint8 *data, gsize len, gpointer user_data)
+on_data (NetConn *gw, const guint8 *data, gsize len, gpointer user_data)
 {
   Conn *c = user_data;
 
@@ -2028,7 +2028,7 @@ on_data (GwConn *gw, const guint8 *data, gsize len, gpointer user_data)
 }
 
 static void
-on_drained (GwConn *gw, gpointer data)
+on_drained (NetConn *gw, gpointer data)
 {
   Conn *c = data;
 
@@ -2042,13 +2042,13 @@ on_drained (GwConn *gw, gpointer data)
 }
 
 static void
-on_closed (GwConn *gw, GwConnCloseReason reason, const GError *error,
+on_closed (NetConn *gw, NetConnCloseReason reason, const GError *error,
            gpointer data)
 {
   Conn *c = data;
 
   if (!c->detached && !c->inbound && c->owner_conn == NULL &&
-      reason == GW_CONN_CLOSED_CONNECT_FAILED && c->addresses != NULL) {
+      reason == NET_CONN_CLOSED_CONNECT_FAILED && c->addresses != NULL) {
     g_autoptr (GError) next_error = NULL;
 
     /* Another address of the next hop may answer. */
@@ -2057,7 +2057,7 @@ on_closed (GwConn *gw, GwConnCloseReason reason, const GError *error,
   }
   if (!c->detached) {
     g_free (c->close_reason);
-    c->close_reason = g_strdup (gw_conn_close_reason_to_string (reason));
+    c->close_reason = g_strdup (net_conn_close_reason_to_string (reason));
     g_free (c->close_detail);
     c->close_detail = g_strdup (error->message);
     conn_detach (c);
@@ -2067,7 +2067,7 @@ on_closed (GwConn *gw, GwConnCloseReason reason, const GError *error,
   conn_release_gw (c);
 }
 
-static const GwConnCallbacks conn_callbacks = {
+static const NetConnCallbacks conn_callbacks = {
   .on_connected = on_connected,
   .on_data = on_data,
   .on_drained = on_drained,
@@ -2295,8 +2295,8 @@ handle_auth (Conn *c)
    * session is then a relay session, valid on any connection to that
    * relay. */
   if (from->len >= 2 && c->gw != NULL &&
-      gw_conn_get_peer_subject (c->gw) != NULL &&
-      gw_conn_peer_certificate_matches (c->gw,
+      net_conn_get_peer_subject (c->gw) != NULL &&
+      net_conn_peer_certificate_matches (c->gw,
                                         msrp_uri_get_host (from->pdata[0])))
     relay_host = msrp_uri_get_host (from->pdata[0]);
 
@@ -2473,7 +2473,7 @@ handle_response (Conn *c)
      * with an Authorization header; never toward another relay. */
     if (t->auth_with_credentials && t->from_path->len == 1 &&
         !t->in->detached && t->in->gw != NULL &&
-        gw_conn_get_peer_subject (t->in->gw) == NULL) {
+        net_conn_get_peer_subject (t->in->gw) == NULL) {
       if (msrp_status_is_success (code)) {
         t->in->auth_failures = 0;
       } else if (code == MSRP_STATUS_UNAUTHORIZED && !challenge_is_stale (h) &&
@@ -2503,7 +2503,7 @@ handle_response (Conn *c)
 static gboolean
 self_blocked (Conn *c)
 {
-  return (c->gw != NULL && gw_conn_is_congested (c->gw)) ||
+  return (c->gw != NULL && net_conn_is_congested (c->gw)) ||
          c->ctrl_bytes > CTRL_LIMIT || c->n_origin_txns >= MAX_ORIGIN_TXNS;
 }
 
@@ -2551,7 +2551,7 @@ start_frame (Conn *c)
 
   out->owner_conn = c;
   c->relay->frames_in_flight++;
-  gw_conn_write (out->gw, rx->out_head);
+  net_conn_write (out->gw, rx->out_head);
   g_clear_pointer (&rx->out_head, g_bytes_unref);
   rx->started = TRUE;
   /* Responses to expect: a SEND's hop-by-hop one unless Failure-Report is
@@ -2921,7 +2921,7 @@ rx_event (Conn *c, const MsrpParserEvent *ev)
       g_autoptr (GBytes) piece = g_bytes_new (ev->data, ev->data_len);
 
       write_bytes (rx->out, piece);
-      if (rx->out->gw != NULL && gw_conn_is_congested (rx->out->gw))
+      if (rx->out->gw != NULL && net_conn_is_congested (rx->out->gw))
         rx->block = BLOCK_DRAIN;
     }
     break;
@@ -2982,7 +2982,7 @@ conn_feed (Conn *c, const guint8 *data, gsize len)
       c->pending = rest;
     }
     if (!c->paused && c->gw != NULL) {
-      gw_conn_pause_reading (c->gw);
+      net_conn_pause_reading (c->gw);
       c->paused = TRUE;
     }
   }
@@ -3016,7 +3016,7 @@ conn_resume (Conn *c)
     break;
   case BLOCK_DRAIN:
     if (rx->out != NULL && rx->out->gw != NULL && !rx->out->detached &&
-        gw_conn_is_congested (rx->out->gw))
+        net_conn_is_congested (rx->out->gw))
       goto out;
     rx->block = BLOCK_NONE;
     break;
@@ -3038,7 +3038,7 @@ conn_resume (Conn *c)
   }
   if (c->paused && c->gw != NULL) {
     c->paused = FALSE;
-    gw_conn_resume_reading (c->gw);
+    net_conn_resume_reading (c->gw);
   }
 out:
   conn_unref (c);
@@ -3047,7 +3047,7 @@ out:
 /* --- accepting ------------------------------------------------------------ */
 
 static gboolean
-on_filter (GwListener *listener, GSocketAddress *peer, gpointer data)
+on_filter (NetListener *listener, GSocketAddress *peer, gpointer data)
 {
   Listener *l = data;
   GwRelay *r = l->relay;
@@ -3068,7 +3068,7 @@ on_filter (GwListener *listener, GSocketAddress *peer, gpointer data)
   if (limit != NULL) {
     g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE,
                                                   "connection_refused");
-    g_autofree char *peer_str = gw_addr_to_string (peer);
+    g_autofree char *peer_str = net_addr_to_string (peer);
 
     gw_log_event_add_str (ev, "peer", peer_str);
     gw_log_event_add_str (ev, "limit", limit);
@@ -3084,17 +3084,17 @@ on_filter (GwListener *listener, GSocketAddress *peer, gpointer data)
  * @fields: NULL-terminated key, value pairs added to connection_accepted
  * (nullable). */
 static void
-accept_conn (GwRelay *r, GwConn *gw, MsrpScheme scheme, guint16 port,
+accept_conn (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
              const char *const *fields)
 {
   Conn *c = conn_alloc (r);
   g_autoptr (GwLogEvent) ev = NULL;
-  const char *peer = gw_conn_get_peer_address (gw);
+  const char *peer = net_conn_get_peer_address (gw);
   const char *colon = strrchr (peer, ':');
   guint n;
 
-  c->gw = gw_conn_ref (gw);
-  c->id = gw_conn_get_id (gw);
+  c->gw = net_conn_ref (gw);
+  c->id = net_conn_get_id (gw);
   c->inbound = TRUE;
   c->scheme = scheme;
   c->local_port = port;
@@ -3115,13 +3115,13 @@ accept_conn (GwRelay *r, GwConn *gw, MsrpScheme scheme, guint16 port,
   g_queue_push_tail (&r->probation, c);
   c->probation_link = r->probation.tail;
   timer_update (r);
-  gw_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
+  net_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_accepted");
   gw_log_event_add_int (ev, "conn", (gint64) c->id);
   gw_log_event_add_str (ev, "peer", peer);
-  gw_log_event_add_str (ev, "local", gw_conn_get_local_address (gw));
-  gw_log_event_add_str (ev, "transport", gw_conn_get_transport_name (gw));
+  gw_log_event_add_str (ev, "local", net_conn_get_local_address (gw));
+  gw_log_event_add_str (ev, "transport", net_conn_get_transport_name (gw));
   for (guint i = 0; fields != NULL && fields[i] != NULL &&
                     fields[i + 1] != NULL; i += 2)
     gw_log_event_add_str (ev, fields[i], fields[i + 1]);
@@ -3130,7 +3130,7 @@ accept_conn (GwRelay *r, GwConn *gw, MsrpScheme scheme, guint16 port,
 }
 
 static void
-on_accept (GwListener *listener, GwConn *gw, gpointer data)
+on_accept (NetListener *listener, NetConn *gw, gpointer data)
 {
   Listener *l = data;
 
@@ -3147,7 +3147,7 @@ on_stats (gpointer data)
 }
 
 GwRelay *
-gw_relay_new (const GwConfig *config, GwUsers *users, GwTls *client_tls,
+gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
               GError **error)
 {
   g_autoptr (MsrpDigestServer) digest = NULL;
@@ -3181,7 +3181,7 @@ gw_relay_new (const GwConfig *config, GwUsers *users, GwTls *client_tls,
                                     MSRP_PARSER_MIN_HEADER_BYTES);
   r->conn_options.idle_timeout_ms = config->idle_timeout * 1000;
   r->users = users != NULL ? gw_users_ref (users) : NULL;
-  r->client_tls = client_tls != NULL ? gw_tls_ref (client_tls) : NULL;
+  r->client_tls = client_tls != NULL ? net_tls_ref (client_tls) : NULL;
   r->digest = g_steal_pointer (&digest);
   r->clock = real_clock;
 
@@ -3205,25 +3205,25 @@ gw_relay_new (const GwConfig *config, GwUsers *users, GwTls *client_tls,
 }
 
 void
-gw_relay_add_listener (GwRelay *relay, GwListener *listener,
+gw_relay_add_listener (GwRelay *relay, NetListener *listener,
                        MsrpScheme scheme)
 {
   Listener *l;
   GSocketAddress *addr;
 
   g_return_if_fail (relay != NULL && listener != NULL);
-  addr = gw_listener_get_address (listener);
+  addr = net_listener_get_address (listener);
   l = g_new0 (Listener, 1);
   l->relay = relay;
-  l->listener = gw_listener_ref (listener);
+  l->listener = net_listener_ref (listener);
   l->scheme = scheme;
   l->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr));
   g_ptr_array_add (relay->listeners, l);
-  gw_listener_set_callbacks (listener, on_filter, on_accept, l, NULL);
+  net_listener_set_callbacks (listener, on_filter, on_accept, l, NULL);
 }
 
 gboolean
-gw_relay_adopt_connection (GwRelay *relay, GwConn *conn, MsrpScheme scheme,
+gw_relay_adopt_connection (GwRelay *relay, NetConn *conn, MsrpScheme scheme,
                            const char *const *fields, GError **error)
 {
   Listener *l = NULL;
@@ -3256,8 +3256,8 @@ gw_relay_close_listeners (GwRelay *relay)
     Listener *l = relay->listeners->pdata[i];
 
     if (l->listener != NULL) {
-      gw_listener_set_callbacks (l->listener, NULL, NULL, NULL, NULL);
-      g_clear_pointer (&l->listener, gw_listener_unref);
+      net_listener_set_callbacks (l->listener, NULL, NULL, NULL, NULL);
+      g_clear_pointer (&l->listener, net_listener_unref);
     }
   }
 }
@@ -3290,7 +3290,7 @@ gw_relay_free (GwRelay *r)
     c = key;
     g_hash_table_iter_remove (&it);
     conn_log_closed (c, c->close_reason, c->close_detail);
-    gw_conn_abort (c->gw, FALSE);
+    net_conn_abort (c->gw, FALSE);
     conn_release_gw (c);
   }
   while ((c = g_queue_pop_head (&r->kicks)) != NULL)
@@ -3332,7 +3332,7 @@ gw_relay_free (GwRelay *r)
   g_sequence_free (r->expiry);
   g_hash_table_unref (r->errors);
   g_clear_pointer (&r->users, gw_users_unref);
-  g_clear_pointer (&r->client_tls, gw_tls_unref);
+  g_clear_pointer (&r->client_tls, net_tls_unref);
   msrp_digest_server_free (r->digest);
   g_main_context_unref (r->context);
   g_free (r->public_host);
@@ -3351,12 +3351,12 @@ gw_relay_set_users (GwRelay *relay, GwUsers *users)
 }
 
 void
-gw_relay_set_client_tls (GwRelay *relay, GwTls *tls)
+gw_relay_set_client_tls (GwRelay *relay, NetTls *tls)
 {
   g_return_if_fail (relay != NULL);
   if (tls != NULL)
-    gw_tls_ref (tls);
-  g_clear_pointer (&relay->client_tls, gw_tls_unref);
+    net_tls_ref (tls);
+  g_clear_pointer (&relay->client_tls, net_tls_unref);
   relay->client_tls = tls;
 }
 
@@ -3605,9 +3605,9 @@ gw_relay_get_stats (GwRelay *r, GwRelayStats *st)
     if (c->pending != NULL)
       st->queued_bytes += g_bytes_get_size (c->pending);
     if (c->gw != NULL) {
-      st->bytes_in += gw_conn_get_bytes_in (c->gw);
-      st->bytes_out += gw_conn_get_bytes_out (c->gw);
-      st->queued_bytes += gw_conn_get_queued_bytes (c->gw);
+      st->bytes_in += net_conn_get_bytes_in (c->gw);
+      st->bytes_out += net_conn_get_bytes_out (c->gw);
+      st->queued_bytes += net_conn_get_queued_bytes (c->gw);
     }
   }
   st->sessions = g_hash_table_size (r->sessions);

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "gw-addr.h"
+#include "net-addr.h"
 #include "gw-negotiator.h"
 
 G_DEFINE_QUARK (gw-config-error-quark, gw_config_error)
@@ -86,9 +86,9 @@ gw_config_new_default (void)
 
   c->public_host = g_strdup ("127.0.0.1");
   c->name = g_strdup ("msrp-edge");
-  c->listen_msrp = gw_addr_list_parse ("127.0.0.1:2855", NULL);
-  c->listen_msrps = gw_addr_list_parse ("", NULL);
-  c->listen_control = gw_addr_list_parse ("127.0.0.1:2223", NULL);
+  c->listen_msrp = net_addr_list_parse ("127.0.0.1:2855", NULL);
+  c->listen_msrps = net_addr_list_parse ("", NULL);
+  c->listen_control = net_addr_list_parse ("127.0.0.1:2223", NULL);
   c->tls_verify_relays = TRUE;
   c->auth_realm = NULL;       /* defaults to public-host, see below */
   c->expires_min = 60;
@@ -107,8 +107,8 @@ gw_config_new_default (void)
   c->reachability_ttl = 3600;
   c->ice_enabled = TRUE;
   c->ice_addresses = g_ptr_array_new_with_free_func (g_object_unref);
-  c->ice_stun_server = gw_addr_list_parse ("", NULL);
-  c->ice_turn_server = gw_addr_list_parse ("", NULL);
+  c->ice_stun_server = net_addr_list_parse ("", NULL);
+  c->ice_turn_server = net_addr_list_parse ("", NULL);
   c->ice_timeout = 10;
   c->log_format = GW_LOG_FORMAT_JSON;
   c->log_level = G_LOG_LEVEL_INFO;
@@ -198,7 +198,7 @@ set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
   }
   case KEY_ADDRS: {
     GPtrArray **slot = FIELD (c, spec, GPtrArray *);
-    GPtrArray *list = gw_addr_list_parse (value, &local);
+    GPtrArray *list = net_addr_list_parse (value, &local);
 
     if (list == NULL)
       return value_error (error, spec, "%s", local->message);

@@ -1,4 +1,4 @@
-#include "gw-addr.h"
+#include "net-addr.h"
 
 #include <string.h>
 
@@ -51,19 +51,19 @@ parse (const char *text, guint min_port, GError **error)
 }
 
 GSocketAddress *
-gw_addr_parse (const char *text, GError **error)
+net_addr_parse (const char *text, GError **error)
 {
   return parse (text, 1, error);
 }
 
 GSocketAddress *
-gw_addr_parse_bindable (const char *text, GError **error)
+net_addr_parse_bindable (const char *text, GError **error)
 {
   return parse (text, 0, error);
 }
 
 GPtrArray *
-gw_addr_list_parse (const char *text, GError **error)
+net_addr_list_parse (const char *text, GError **error)
 {
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_object_unref);
   g_auto (GStrv) items = g_strsplit (text, ";", -1);
@@ -74,7 +74,7 @@ gw_addr_list_parse (const char *text, GError **error)
 
     if (*item == '\0')
       continue;
-    addr = gw_addr_parse (item, error);
+    addr = net_addr_parse (item, error);
     if (addr == NULL)
       return NULL;
     g_ptr_array_add (out, addr);
@@ -83,7 +83,7 @@ gw_addr_list_parse (const char *text, GError **error)
 }
 
 char *
-gw_addr_to_string (GSocketAddress *addr)
+net_addr_to_string (GSocketAddress *addr)
 {
   GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (addr);
   GInetAddress *inet = g_inet_socket_address_get_address (isa);

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <glib-unix.h>
 
-#include "gw-addr.h"
+#include "net-addr.h"
 #include "gw-log.h"
 
 G_DEFINE_QUARK (gw-ng-error-quark, gw_ng_error)
@@ -847,7 +847,7 @@ handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
                  "address");
     return;
   }
-  peer_string = gw_addr_to_string (peer);
+  peer_string = net_addr_to_string (peer);
 
   /* The cookie: printable ASCII up to the first space. */
   space = memchr (data, ' ', MIN (avail, (gsize) GW_NG_COOKIE_MAX + 1));
@@ -984,7 +984,7 @@ bind_socket (GSocketAddress *address, GSocketAddress **bound, GError **error)
                  "a control address is not an IP address and port");
     return -1;
   }
-  want = gw_addr_to_string (address);
+  want = net_addr_to_string (address);
   len = (socklen_t) g_socket_address_get_native_size (address);
   if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
     return -1;
@@ -1063,7 +1063,7 @@ gw_ng_server_new (GPtrArray *addresses, const GwNgOptions *options,
     sock = g_new0 (Sock, 1);
     sock->server = server;
     sock->fd = fd;
-    sock->address_string = gw_addr_to_string (bound);
+    sock->address_string = net_addr_to_string (bound);
     g_ptr_array_add (server->sockets, sock);
     g_ptr_array_add (server->addresses, bound);
   }

@@ -1,22 +1,22 @@
-/* gw-tls.h: OpenSSL 3 contexts for msrps listeners and outgoing TLS.
+/* net-tls.h: OpenSSL 3 contexts for msrps listeners and outgoing TLS.
  *
- * A GwTls holds two SSL_CTX built from one set of paths: a server context
+ * A NetTls holds two SSL_CTX built from one set of paths: a server context
  * (certificate chain + private key, for `msrps` listeners) and a client
  * context (peers checked against a CA file, with the same certificate
  * presented for mutual TLS between relays, RFC 4976 section 9.2).  TLS 1.2 is
  * the lowest version either side accepts.
  *
- * A GwTls never changes once built.  Reloading (SIGHUP) builds a new one from
- * the same paths with gw_tls_reload(); the owner swaps it in where new
- * connections are made (gw_listener_set_tls()), and live connections keep
+ * A NetTls never changes once built.  Reloading (SIGHUP) builds a new one from
+ * the same paths with net_tls_reload(); the owner swaps it in where new
+ * connections are made (net_listener_set_tls()), and live connections keep
  * the context they started with: each SSL holds a reference on its SSL_CTX,
- * and each connection on its GwTls.
+ * and each connection on its NetTls.
  *
- *   g_autoptr (GwTls) tls = gw_tls_new (&settings, &error);
+ *   g_autoptr (NetTls) tls = net_tls_new (&settings, &error);
  *   ...
- *   g_autoptr (GwTls) fresh = gw_tls_reload (tls, &error);
+ *   g_autoptr (NetTls) fresh = net_tls_reload (tls, &error);
  *   if (fresh != NULL)
- *     gw_listener_set_tls (listener, fresh);
+ *     net_listener_set_tls (listener, fresh);
  */
 #pragma once
 
@@ -25,34 +25,34 @@
 
 G_BEGIN_DECLS
 
-#define GW_TLS_ERROR (gw_tls_error_quark ())
-GQuark gw_tls_error_quark (void);
+#define NET_TLS_ERROR (net_tls_error_quark ())
+GQuark net_tls_error_quark (void);
 
 typedef enum {
-  GW_TLS_ERROR_CERTIFICATE,  /* certificate chain unreadable or invalid */
-  GW_TLS_ERROR_PRIVATE_KEY,  /* private key unreadable or not matching */
-  GW_TLS_ERROR_CA,           /* CA file unreadable */
-  GW_TLS_ERROR_NO_SERVER,    /* a server role was asked of a GwTls that has
+  NET_TLS_ERROR_CERTIFICATE,  /* certificate chain unreadable or invalid */
+  NET_TLS_ERROR_PRIVATE_KEY,  /* private key unreadable or not matching */
+  NET_TLS_ERROR_CA,           /* CA file unreadable */
+  NET_TLS_ERROR_NO_SERVER,    /* a server role was asked of a NetTls that has
                               * no certificate */
-  GW_TLS_ERROR_INTERNAL,     /* OpenSSL could not build a context or SSL */
-} GwTlsError;
+  NET_TLS_ERROR_INTERNAL,     /* OpenSSL could not build a context or SSL */
+} NetTlsError;
 
 /* What a TLS server asks of its clients' certificates. */
 typedef enum {
   /* No CertificateRequest: clients stay anonymous. */
-  GW_TLS_PEER_VERIFY_NONE,
+  NET_TLS_PEER_VERIFY_NONE,
   /* RFC 4976 section 6.1: send a CertificateRequest; a certificate that the
    * client presents must verify against the CA file, and a client that
    * presents none is taken to be an MSRP endpoint (it authenticates with
    * AUTH and Digest instead).  This is `verify-relays=true`. */
-  GW_TLS_PEER_VERIFY_OPTIONAL,
+  NET_TLS_PEER_VERIFY_OPTIONAL,
   /* A client without a valid certificate is refused (relay-only ports). */
-  GW_TLS_PEER_VERIFY_REQUIRED,
-} GwTlsPeerVerify;
+  NET_TLS_PEER_VERIFY_REQUIRED,
+} NetTlsPeerVerify;
 
 typedef struct {
   /* PEM certificate chain (leaf first) and its private key (unencrypted
-   * PEM).  Both or neither; without them the GwTls can only be a client
+   * PEM).  Both or neither; without them the NetTls can only be a client
    * that presents no certificate. */
   const char *certificate;
   const char *private_key;
@@ -61,13 +61,13 @@ typedef struct {
   const char *ca_file;
   /* Server side only; clients always verify the server (RFC 4976 section
    * 9.2)... */
-  GwTlsPeerVerify peer_verify;
+  NetTlsPeerVerify peer_verify;
   /* ...unless this is TRUE: the client side accepts any server certificate
    * (for test tools in labs, `msrpcat --insecure`; never for relays). */
   gboolean skip_server_verify;
-} GwTlsSettings;
+} NetTlsSettings;
 
-typedef struct _GwTls GwTls;
+typedef struct _NetTls NetTls;
 
 /* Load the files named in @settings and build both contexts.
  * Returns: (transfer full) (nullable): NULL with @error naming the file and
@@ -75,26 +75,26 @@ typedef struct _GwTls GwTls;
  * file or directory" or "cannot load certificate chain /x/cert.pem: no
  * start line (PEM routines)". */
 G_GNUC_WARN_UNUSED_RESULT
-GwTls *gw_tls_new (const GwTlsSettings *settings, GError **error);
+NetTls *net_tls_new (const NetTlsSettings *settings, GError **error);
 
-/* Build a new GwTls from the paths @tls was built from (the files are read
+/* Build a new NetTls from the paths @tls was built from (the files are read
  * again).  @tls is not changed.
- * Returns: (transfer full) (nullable): NULL with @error as gw_tls_new(). */
+ * Returns: (transfer full) (nullable): NULL with @error as net_tls_new(). */
 G_GNUC_WARN_UNUSED_RESULT
-GwTls *gw_tls_reload (GwTls *tls, GError **error);
+NetTls *net_tls_reload (NetTls *tls, GError **error);
 
-GwTls *gw_tls_ref (GwTls *tls);
-void gw_tls_unref (GwTls *tls);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwTls, gw_tls_unref)
+NetTls *net_tls_ref (NetTls *tls);
+void net_tls_unref (NetTls *tls);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NetTls, net_tls_unref)
 
 /* TRUE when @tls has a certificate, so it can serve msrps listeners. */
-gboolean gw_tls_can_serve (GwTls *tls);
+gboolean net_tls_can_serve (NetTls *tls);
 
 /* A new server-side SSL on the server context.
- * Returns: (transfer full) (nullable): NULL with GW_TLS_ERROR_NO_SERVER when
+ * Returns: (transfer full) (nullable): NULL with NET_TLS_ERROR_NO_SERVER when
  * @tls has no certificate. */
 G_GNUC_WARN_UNUSED_RESULT
-SSL *gw_tls_new_server_ssl (GwTls *tls, GError **error);
+SSL *net_tls_new_server_ssl (NetTls *tls, GError **error);
 
 /* A new client-side SSL that will accept only a certificate for
  * @peer_name: a DNS name (checked against the subjectAltName dNSName entries
@@ -102,7 +102,7 @@ SSL *gw_tls_new_server_ssl (GwTls *tls, GError **error);
  * against iPAddress entries).
  * Returns: (transfer full) (nullable): NULL with @error. */
 G_GNUC_WARN_UNUSED_RESULT
-SSL *gw_tls_new_client_ssl (GwTls *tls, const char *peer_name,
+SSL *net_tls_new_client_ssl (NetTls *tls, const char *peer_name,
                             GError **error);
 
 /* Set @error (if not NULL) to @domain/@code with the printf message
@@ -110,12 +110,12 @@ SSL *gw_tls_new_client_ssl (GwTls *tls, const char *peer_name,
  * entry, e.g. "no start line (PEM routines)" or "No such file or
  * directory"; "unknown OpenSSL error" when it is empty).  The queue is
  * cleared either way. */
-void gw_tls_set_error (GError **error, GQuark domain, gint code,
+void net_tls_set_error (GError **error, GQuark domain, gint code,
                        const char *format, ...) G_GNUC_PRINTF (4, 5);
 
 /* The subject of the peer's certificate (RFC 2253 form, e.g.
  * "CN=relay.example.net,O=Example") when the peer presented one and it
  * verified; NULL otherwise.  (transfer full) (nullable) */
-char *gw_tls_get_peer_subject (SSL *ssl);
+char *net_tls_get_peer_subject (SSL *ssl);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
 
 struct _McLink {
   guint ref_count;
-  GwConn *conn;
+  NetConn *conn;
   MsrpParser *parser;
   McLinkCallbacks cb;
   gpointer user_data;
@@ -50,7 +50,7 @@ say (McLink *link, const char *format, ...)
   va_start (ap, format);
   text = g_strdup_vprintf (format, ap);
   va_end (ap);
-  fprintf (stderr, "msrpcat: [%s] %s\n", gw_conn_get_peer_address (link->conn),
+  fprintf (stderr, "msrpcat: [%s] %s\n", net_conn_get_peer_address (link->conn),
            text);
 }
 
@@ -224,7 +224,7 @@ parse_failed (McLink *link, const GError *error)
 }
 
 static void
-conn_data (GwConn *conn, const guint8 *data, gsize len, gpointer user_data)
+conn_data (NetConn *conn, const guint8 *data, gsize len, gpointer user_data)
 {
   McLink *link = mc_link_ref (user_data);
 
@@ -249,7 +249,7 @@ conn_data (GwConn *conn, const guint8 *data, gsize len, gpointer user_data)
 }
 
 static void
-conn_connected (GwConn *conn, gpointer user_data)
+conn_connected (NetConn *conn, gpointer user_data)
 {
   McLink *link = user_data;
 
@@ -258,20 +258,20 @@ conn_connected (GwConn *conn, gpointer user_data)
 }
 
 static void
-conn_drained (GwConn *conn, gpointer user_data)
+conn_drained (NetConn *conn, gpointer user_data)
 {
   McLink *link = user_data;
 
   if (link->paused_by_us) {
     link->paused_by_us = FALSE;
-    gw_conn_resume_reading (conn);
+    net_conn_resume_reading (conn);
   }
   if (link->cb.on_drained != NULL)
     link->cb.on_drained (link, link->user_data);
 }
 
 static void
-conn_closed (GwConn *conn, GwConnCloseReason reason, const GError *error,
+conn_closed (NetConn *conn, NetConnCloseReason reason, const GError *error,
              gpointer user_data)
 {
   McLink *link = user_data;
@@ -285,11 +285,11 @@ conn_closed (GwConn *conn, GwConnCloseReason reason, const GError *error,
 }
 
 McLink *
-mc_link_new (GwConn *conn, const McLinkCallbacks *callbacks,
+mc_link_new (NetConn *conn, const McLinkCallbacks *callbacks,
              gpointer user_data)
 {
   McLink *link;
-  static const GwConnCallbacks conn_cb = {
+  static const NetConnCallbacks conn_cb = {
     .on_connected = conn_connected,
     .on_data = conn_data,
     .on_drained = conn_drained,
@@ -299,13 +299,13 @@ mc_link_new (GwConn *conn, const McLinkCallbacks *callbacks,
   g_return_val_if_fail (conn != NULL && callbacks != NULL, NULL);
   link = g_new0 (McLink, 1);
   link->ref_count = 1;
-  link->conn = gw_conn_ref (conn);
+  link->conn = net_conn_ref (conn);
   link->parser = msrp_parser_new ();
   link->cb = *callbacks;
   link->user_data = user_data;
   /* The connection holds no reference on the link: the link outlives the
    * connection's callbacks by aborting it in its finaliser. */
-  gw_conn_set_callbacks (conn, &conn_cb, link, NULL);
+  net_conn_set_callbacks (conn, &conn_cb, link, NULL);
   return link;
 }
 
@@ -323,15 +323,15 @@ mc_link_unref (McLink *link)
   if (link == NULL || --link->ref_count > 0)
     return;
   /* No callback may reach freed memory: detach first. */
-  gw_conn_set_callbacks (link->conn, NULL, NULL, NULL);
+  net_conn_set_callbacks (link->conn, NULL, NULL, NULL);
   /* A graceful close in progress goes on by itself (the connection keeps
    * itself alive until it is done); anything else is aborted. */
-  if (gw_conn_get_state (link->conn) != GW_CONN_STATE_CLOSED &&
-      gw_conn_get_state (link->conn) != GW_CONN_STATE_CLOSING)
-    gw_conn_abort (link->conn, FALSE);
+  if (net_conn_get_state (link->conn) != NET_CONN_STATE_CLOSED &&
+      net_conn_get_state (link->conn) != NET_CONN_STATE_CLOSING)
+    net_conn_abort (link->conn, FALSE);
   g_clear_pointer (&link->head, msrp_head_unref);
   g_queue_clear_full (&link->held, (GDestroyNotify) g_bytes_unref);
-  gw_conn_unref (link->conn);
+  net_conn_unref (link->conn);
   msrp_parser_free (link->parser);
   g_free (link->parse_error);
   g_free (link);
@@ -349,7 +349,7 @@ mc_link_set_pause_when_congested (McLink *link, gboolean pause)
   link->pause_when_congested = pause;
 }
 
-GwConn *
+NetConn *
 mc_link_get_conn (McLink *link)
 {
   return link->conn;
@@ -358,13 +358,13 @@ mc_link_get_conn (McLink *link)
 const char *
 mc_link_get_peer (McLink *link)
 {
-  return gw_conn_get_peer_address (link->conn);
+  return net_conn_get_peer_address (link->conn);
 }
 
 gboolean
 mc_link_is_open (McLink *link)
 {
-  return gw_conn_get_state (link->conn) == GW_CONN_STATE_OPEN &&
+  return net_conn_get_state (link->conn) == NET_CONN_STATE_OPEN &&
          !link->stopping;
 }
 
@@ -379,12 +379,12 @@ mc_link_write (McLink *link, GBytes *bytes)
 {
   if (link->stopping || link->closed)
     return FALSE;
-  if (!gw_conn_write (link->conn, bytes))
+  if (!net_conn_write (link->conn, bytes))
     return FALSE;
   if (link->pause_when_congested && !link->paused_by_us &&
-      gw_conn_is_congested (link->conn)) {
+      net_conn_is_congested (link->conn)) {
     link->paused_by_us = TRUE;
-    gw_conn_pause_reading (link->conn);
+    net_conn_pause_reading (link->conn);
   }
   return TRUE;
 }
@@ -425,9 +425,9 @@ mc_link_send (McLink *link, MsrpWriter *writer, GBytes *body, char flag,
     queued = mc_link_write (link, frame);
   }
   if (!queued) {
-    g_set_error (error, GW_CONN_ERROR, GW_CONN_CLOSED_LOCAL,
+    g_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_LOCAL,
                  "the connection to %s is closed",
-                 gw_conn_get_peer_address (link->conn));
+                 net_conn_get_peer_address (link->conn));
     return FALSE;
   }
   if (!msrp_writer_is_response (writer))
@@ -439,7 +439,7 @@ mc_link_send (McLink *link, MsrpWriter *writer, GBytes *body, char flag,
 gboolean
 mc_link_is_congested (McLink *link)
 {
-  return gw_conn_is_congested (link->conn);
+  return net_conn_is_congested (link->conn);
 }
 
 void
@@ -449,12 +449,12 @@ mc_link_close (McLink *link)
     return;
   stop (link);
   /* The write queue is sent first, even when the owner drops the link
-   * meanwhile (gw_conn_close() keeps the connection alive). */
+   * meanwhile (net_conn_close() keeps the connection alive). */
   if (link->paused_by_us) {
     link->paused_by_us = FALSE;
-    gw_conn_resume_reading (link->conn);
+    net_conn_resume_reading (link->conn);
   }
-  gw_conn_close (link->conn);
+  net_conn_close (link->conn);
 }
 
 void
@@ -465,7 +465,7 @@ mc_link_abort (McLink *link)
   stop (link);
   link->closed = TRUE;
   clear_frame (link);
-  gw_conn_abort (link->conn, FALSE);
+  net_conn_abort (link->conn, FALSE);
 }
 
 const char *

@@ -24,8 +24,9 @@
 #include <gio/gio.h>
 
 #include "gw-config.h"
-#include "gw-conn.h"
-#include "gw-tls.h"
+#include "net-conn.h"
+#include "net-listener.h"
+#include "net-tls.h"
 #include "gw-users.h"
 #include "msrp-uri.h"
 
@@ -63,7 +64,7 @@ typedef struct _GwRelay GwRelay;
  * secret could be drawn. */
 G_GNUC_WARN_UNUSED_RESULT
 GwRelay *gw_relay_new (const GwConfig *config, GwUsers *users,
-                       GwTls *client_tls, GError **error);
+                       NetTls *client_tls, GError **error);
 
 /* Closes every connection at once (no on_closed), logging each, and frees
  * the relay.  Listeners it was given are released. */
@@ -73,19 +74,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwRelay, gw_relay_free)
 /* Serve @listener (a reference is taken; its callbacks are replaced): its
  * connections are relayed, and PUBLIC-HOST with its port and @scheme (msrp
  * for TCP, msrps for TLS) becomes one of the relay's URIs. */
-void gw_relay_add_listener (GwRelay *relay, GwListener *listener,
+void gw_relay_add_listener (GwRelay *relay, NetListener *listener,
                             MsrpScheme scheme);
 
 /* Relay @conn (a reference is taken; its callbacks are replaced) as if a
  * listener of @scheme had accepted it: a connection that is not a socket of
- * ours, such as the selected pair of an ICE-TCP leg (gw_conn_new_from_stream
+ * ours, such as the selected pair of an ICE-TCP leg (net_conn_new_from_stream
  * ()).  Its sessions are bound by its requests like any inbound
  * connection's; the connection limits are not checked (the caller made it).
  * @fields: NULL-terminated key, value pairs for its connection_accepted
  * event, e.g. the ICE pair's candidate types (nullable).
  * Returns: FALSE with @error when there is no listener of @scheme (whose
  * URIs the party was given) or the relay is shutting down. */
-gboolean gw_relay_adopt_connection (GwRelay *relay, GwConn *conn,
+gboolean gw_relay_adopt_connection (GwRelay *relay, NetConn *conn,
                                     MsrpScheme scheme,
                                     const char *const *fields,
                                     GError **error);
@@ -99,7 +100,7 @@ void gw_relay_close_listeners (GwRelay *relay);
 void gw_relay_set_users (GwRelay *relay, GwUsers *users);
 
 /* Swap the client TLS context in; new outbound connections use it. */
-void gw_relay_set_client_tls (GwRelay *relay, GwTls *tls);
+void gw_relay_set_client_tls (GwRelay *relay, NetTls *tls);
 
 /* Relay fallback (DESIGN.md, RFC 6135 section 4.2.2) ----------------------
  *

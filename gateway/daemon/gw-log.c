@@ -1,5 +1,7 @@
 #include "gw-log.h"
 
+#include "net-json.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,55 +116,6 @@ level_enabled (GLogLevelFlags level)
   return lowest != 0 && lowest <= log_state.max_level;
 }
 
-void
-gw_log_json_append_string (GString *out, const char *s)
-{
-  const char *p;
-  const char *end;
-
-  if (s == NULL) {
-    g_string_append (out, "null");
-    return;
-  }
-  g_string_append_c (out, '"');
-  p = s;
-  end = s + strlen (s);
-  while (p < end) {
-    gunichar c = g_utf8_get_char_validated (p, end - p);
-
-    if (c == (gunichar) -1 || c == (gunichar) -2) {
-      g_string_append (out, "\\ufffd");
-      p++;
-      continue;
-    }
-    switch (c) {
-    case '"':
-      g_string_append (out, "\\\"");
-      break;
-    case '\\':
-      g_string_append (out, "\\\\");
-      break;
-    case '\n':
-      g_string_append (out, "\\n");
-      break;
-    case '\r':
-      g_string_append (out, "\\r");
-      break;
-    case '\t':
-      g_string_append (out, "\\t");
-      break;
-    default:
-      if (c < 0x20 || c == 0x7f)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_len (out, p, g_utf8_next_char (p) - p);
-      break;
-    }
-    p = g_utf8_next_char (p);
-  }
-  g_string_append_c (out, '"');
-}
-
 /* Text values are quoted when they hold a space, a quote or an '='. */
 static void
 text_append_value (GString *out, const char *s)
@@ -172,7 +125,7 @@ text_append_value (GString *out, const char *s)
     g_string_append (out, valid);
     return;
   }
-  gw_log_json_append_string (out, s);
+  net_json_append_string (out, s);
 }
 
 static void
@@ -196,24 +149,24 @@ format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
     append_timestamp (out);
     g_string_append_printf (out, "\",\"level\":\"%s\",\"event\":",
                             level_to_string (level));
-    gw_log_json_append_string (out, event);
+    net_json_append_string (out, event);
     if (log_state.instance != NULL) {
       g_string_append (out, ",\"instance\":");
-      gw_log_json_append_string (out, log_state.instance);
+      net_json_append_string (out, log_state.instance);
     }
     for (guint i = 0; fields != NULL && i < fields->len; i++) {
       const Field *f = &g_array_index (fields, Field, i);
 
       g_string_append_c (out, ',');
-      gw_log_json_append_string (out, f->key);
+      net_json_append_string (out, f->key);
       g_string_append_c (out, ':');
       if (f->is_number)
         g_string_append (out, f->value);
       else
-        gw_log_json_append_string (out, f->value);
+        net_json_append_string (out, f->value);
     }
     g_string_append (out, ",\"msg\":");
-    gw_log_json_append_string (out, message != NULL ? message : "");
+    net_json_append_string (out, message != NULL ? message : "");
     g_string_append_c (out, '}');
   } else {
     append_timestamp (out);
@@ -226,7 +179,7 @@ format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
     }
     if (message != NULL && *message != '\0') {
       g_string_append (out, " msg=");
-      gw_log_json_append_string (out, message);
+      net_json_append_string (out, message);
     }
   }
   return g_string_free (out, FALSE);
@@ -296,33 +249,54 @@ output (GLogLevelFlags level, const char *event, const GArray *fields,
   g_mutex_unlock (&log_state.lock);
 }
 
-/* Plain g_log()/g_warning() from GLib, libnice or our libraries: written as
- * event "log" with the domain, so the stream stays one format. */
+/* Records from GLib's structured log: plain g_log()/g_warning() from GLib,
+ * libnice or our libraries are written as event "log" with their domain,
+ * so the stream stays one format.  A library that logs an event of its own
+ * without depending on this module (net/: accept_failed) gives it an EVENT
+ * field; its other upper-case fields become the event's fields, lower-cased
+ * ("ADDR" -> "addr"). */
 static GLogWriterOutput
 writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
         gpointer user_data)
 {
   const char *message = NULL;
   const char *domain = NULL;
+  const char *event = "log";
   g_autoptr (GArray) out = NULL;
-  Field f;
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  Field f = { 0 };
 
   if (!level_enabled (level) &&
       !(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)))
     return G_LOG_WRITER_HANDLED;
-  for (gsize i = 0; i < n_fields; i++) {
-    if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
-      message = fields[i].value;
-    else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 &&
-             fields[i].length < 0)
-      domain = fields[i].value;
-  }
   out = g_array_new (FALSE, FALSE, sizeof (Field));
   f.key = (char *) "domain";
-  f.value = (char *) (domain != NULL ? domain : "default");
-  f.is_number = FALSE;
   g_array_append_val (out, f);
-  output (level, "log", out, message);
+  for (gsize i = 0; i < n_fields; i++) {
+    const char *key = fields[i].key;
+
+    if (fields[i].length >= 0)
+      continue;   /* binary: not ours */
+    if (g_strcmp0 (key, "MESSAGE") == 0)
+      message = fields[i].value;
+    else if (g_strcmp0 (key, "GLIB_DOMAIN") == 0)
+      domain = fields[i].value;
+    else if (g_strcmp0 (key, "EVENT") == 0)
+      event = fields[i].value;
+    else if (g_strcmp0 (key, "PRIORITY") != 0 &&
+             !g_str_has_prefix (key, "CODE_") &&
+             !g_str_has_prefix (key, "SYSLOG_") && g_ascii_isupper (key[0])) {
+      char *lower = g_ascii_strdown (key, -1);
+
+      g_ptr_array_add (keys, lower);
+      f.key = lower;
+      f.value = (char *) fields[i].value;
+      g_array_append_val (out, f);
+    }
+  }
+  g_array_index (out, Field, 0).value = (char *) (domain != NULL ? domain
+                                                                 : "default");
+  output (level, event, out, message);
   return G_LOG_WRITER_HANDLED;
 }
 

@@ -1,4 +1,5 @@
-#include "gw-conn.h"
+#include "net-conn.h"
+#include "net-conn-priv.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,10 +13,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "gw-addr.h"
-#include "gw-log.h"
+#include "net-addr.h"
 
-G_DEFINE_QUARK (gw-conn-error-quark, gw_conn_error)
+G_DEFINE_QUARK (net-conn-error-quark, net_conn_error)
 
 /* One read; TLS records carry at most 16 KiB of plaintext, so one SSL_read
  * takes a whole record. */
@@ -26,8 +26,6 @@ G_DEFINE_QUARK (gw-conn-error-quark, gw_conn_error)
 #define WRITE_IOV_MAX 64
 /* Small queue entries are gathered into one TLS record of this size. */
 #define TLS_GATHER (16 * 1024)
-/* accept() out of descriptors: wait this long before trying again. */
-#define ACCEPT_BACKOFF_MS 100
 
 typedef enum {
   IO_DONE,
@@ -35,7 +33,7 @@ typedef enum {
   IO_WANT_WRITE,
   IO_EOF,        /* end of stream; @error may say more ("without
                   * close_notify") */
-  IO_ERROR,      /* @error is set: GW_CONN_ERROR with the close reason */
+  IO_ERROR,      /* @error is set: NET_CONN_ERROR with the close reason */
 } IoStatus;
 
 /* The byte stream under the connection.  TLS is not a transport: it is a
@@ -49,40 +47,40 @@ typedef struct {
    * reading (TCP FIN); without it a graceful close ends once the queue is
    * written. */
   gboolean half_close;
-  IoStatus (*read) (GwConn *conn, guint8 *buf, gsize len, gsize *n,
+  IoStatus (*read) (NetConn *conn, guint8 *buf, gsize len, gsize *n,
                     GError **error);
-  IoStatus (*write) (GwConn *conn, const struct iovec *iov, int iovcnt,
+  IoStatus (*write) (NetConn *conn, const struct iovec *iov, int iovcnt,
                      gsize *n, GError **error);
   /* Half-close: no more bytes from us (TCP FIN). */
-  IoStatus (*shutdown) (GwConn *conn, GError **error);
-  void (*watch) (GwConn *conn, GIOCondition interest);
+  IoStatus (*shutdown) (NetConn *conn, GError **error);
+  void (*watch) (NetConn *conn, GIOCondition interest);
   /* Release the stream; @reset: make the peer see an abort. */
-  void (*close) (GwConn *conn, gboolean reset);
+  void (*close) (NetConn *conn, gboolean reset);
 } Transport;
 
 typedef struct {
   GSource source;
-  GwConn *conn;          /* not a reference: the conn owns the source */
+  NetConn *conn;          /* not a reference: the conn owns the source */
 } ConnSource;
 
-struct _GwConn {
+struct _NetConn {
   gatomicrefcount ref_count;
   guint64 id;
-  GwConnState state;
+  NetConnState state;
   const Transport *transport;
   int fd;                      /* TCP transport */
   GIOStream *stream;           /* stream transport */
   GSource *in_source;          /* stream: pollable sources now watched */
   GSource *out_source;
   SSL *ssl;                    /* NULL: no TLS layer */
-  GwTls *tls;
+  NetTls *tls;
 
   GMainContext *context;
   GSource *source;             /* ConnSource: fd readiness and timers */
   gpointer fd_tag;
   GIOCondition interest;
 
-  GwConnCallbacks cb;
+  NetConnCallbacks cb;
   gpointer user_data;
   GDestroyNotify user_destroy;
 
@@ -126,41 +124,41 @@ struct _GwConn {
 
   gboolean closed_pending;     /* on_closed due with close_error */
   GError *close_error;
-  gboolean closing_ref;        /* a self reference from gw_conn_close() */
+  gboolean closing_ref;        /* a self reference from net_conn_close() */
 };
 
 static const char *const reason_names[] = {
-  [GW_CONN_CLOSED_PEER] = "peer_closed",
-  [GW_CONN_CLOSED_RESET] = "reset",
-  [GW_CONN_CLOSED_CONNECT_FAILED] = "connect_failed",
-  [GW_CONN_CLOSED_TIMEOUT] = "timeout",
-  [GW_CONN_CLOSED_IDLE] = "idle",
-  [GW_CONN_CLOSED_TLS] = "tls",
-  [GW_CONN_CLOSED_LOCAL] = "local",
+  [NET_CONN_CLOSED_PEER] = "peer_closed",
+  [NET_CONN_CLOSED_RESET] = "reset",
+  [NET_CONN_CLOSED_CONNECT_FAILED] = "connect_failed",
+  [NET_CONN_CLOSED_TIMEOUT] = "timeout",
+  [NET_CONN_CLOSED_IDLE] = "idle",
+  [NET_CONN_CLOSED_TLS] = "tls",
+  [NET_CONN_CLOSED_LOCAL] = "local",
 };
 
 const char *
-gw_conn_close_reason_to_string (GwConnCloseReason reason)
+net_conn_close_reason_to_string (NetConnCloseReason reason)
 {
   if ((guint) reason < G_N_ELEMENTS (reason_names))
     return reason_names[reason];
   return "unknown";
 }
 
-static void update_io (GwConn *conn);
+static void update_io (NetConn *conn);
 
 static GError *
-conn_error (GwConnCloseReason reason, const char *format, ...)
+conn_error (NetConnCloseReason reason, const char *format, ...)
   G_GNUC_PRINTF (2, 3);
 
 static GError *
-conn_error (GwConnCloseReason reason, const char *format, ...)
+conn_error (NetConnCloseReason reason, const char *format, ...)
 {
   GError *error;
   va_list ap;
 
   va_start (ap, format);
-  error = g_error_new_valist (GW_CONN_ERROR, reason, format, ap);
+  error = g_error_new_valist (NET_CONN_ERROR, reason, format, ap);
   va_end (ap);
   return error;
 }
@@ -179,7 +177,7 @@ next_id (void)
 }
 
 static void
-touch (GwConn *conn)
+touch (NetConn *conn)
 {
   conn->last_activity = g_get_monotonic_time ();
 }
@@ -187,15 +185,15 @@ touch (GwConn *conn)
 /* --- TCP transport ---------------------------------------------------- */
 
 static void
-set_errno_error (GwConn *conn, GError **error, int err, const char *what)
+set_errno_error (NetConn *conn, GError **error, int err, const char *what)
 {
-  g_propagate_error (error, conn_error (GW_CONN_CLOSED_RESET, "%s %s failed: %s",
+  g_propagate_error (error, conn_error (NET_CONN_CLOSED_RESET, "%s %s failed: %s",
                                         what, conn->peer_address,
                                         g_strerror (err)));
 }
 
 static IoStatus
-tcp_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
+tcp_read (NetConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
 {
   for (;;) {
     ssize_t r = recv (conn->fd, buf, len, 0);
@@ -216,7 +214,7 @@ tcp_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
 }
 
 static IoStatus
-tcp_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
+tcp_write (NetConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
            GError **error)
 {
   struct msghdr msg = { .msg_iov = (struct iovec *) iov,
@@ -240,7 +238,7 @@ tcp_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
 }
 
 static IoStatus
-tcp_shutdown (GwConn *conn, GError **error)
+tcp_shutdown (NetConn *conn, GError **error)
 {
   if (shutdown (conn->fd, SHUT_WR) < 0) {
     set_errno_error (conn, error, errno, "shutting down the connection to");
@@ -250,7 +248,7 @@ tcp_shutdown (GwConn *conn, GError **error)
 }
 
 static void
-fd_watch (GwConn *conn, GIOCondition interest)
+fd_watch (NetConn *conn, GIOCondition interest)
 {
   /* No interest means no tag at all: a socket in poll() reports HUP and
    * ERR whatever it was asked for, and a paused reader must not spin on a
@@ -269,8 +267,8 @@ fd_watch (GwConn *conn, GIOCondition interest)
 
 /* Close @fd with a RST instead of a FIN (SO_LINGER 0): no TIME_WAIT here,
  * and the peer knows at once. */
-static void
-close_with_reset (int fd)
+void
+net_close_with_reset (int fd)
 {
   struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
@@ -279,13 +277,13 @@ close_with_reset (int fd)
 }
 
 static void
-tcp_close (GwConn *conn, gboolean reset)
+tcp_close (NetConn *conn, gboolean reset)
 {
   fd_watch (conn, 0);
   if (conn->fd < 0)
     return;
   if (reset)
-    close_with_reset (conn->fd);
+    net_close_with_reset (conn->fd);
   else
     close (conn->fd);
   conn->fd = -1;
@@ -309,14 +307,14 @@ static const Transport tcp_transport = {
  * own source. */
 
 static IoStatus
-stream_status (GwConn *conn, GError *e, IoStatus would_block, const char *what,
+stream_status (NetConn *conn, GError *e, IoStatus would_block, const char *what,
                GError **error)
 {
   if (g_error_matches (e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
     g_error_free (e);
     return would_block;
   }
-  g_propagate_error (error, conn_error (GW_CONN_CLOSED_RESET, "%s %s failed: "
+  g_propagate_error (error, conn_error (NET_CONN_CLOSED_RESET, "%s %s failed: "
                                         "%s", what, conn->peer_address,
                                         e->message));
   g_error_free (e);
@@ -324,7 +322,7 @@ stream_status (GwConn *conn, GError *e, IoStatus would_block, const char *what,
 }
 
 static IoStatus
-stream_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
+stream_read (NetConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
 {
   GError *e = NULL;
   gssize r = g_pollable_input_stream_read_nonblocking (
@@ -341,7 +339,7 @@ stream_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
 }
 
 static IoStatus
-stream_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
+stream_write (NetConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
               GError **error)
 {
   GOutputVector vec[WRITE_IOV_MAX];
@@ -363,7 +361,7 @@ stream_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
 }
 
 static IoStatus
-stream_shutdown (GwConn *conn, GError **error)
+stream_shutdown (NetConn *conn, GError **error)
 {
   return IO_DONE;   /* no half-close: see Transport.half_close */
 }
@@ -371,7 +369,7 @@ stream_shutdown (GwConn *conn, GError **error)
 static gboolean
 on_stream_ready (GObject *stream, gpointer data)
 {
-  GwConn *conn = data;
+  NetConn *conn = data;
 
   /* Run the connection's I/O from its own source; the pollable source is
    * made again while the condition is still wanted. */
@@ -385,7 +383,7 @@ on_stream_ready (GObject *stream, gpointer data)
 }
 
 static GSource *
-stream_source (GwConn *conn, gboolean input)
+stream_source (NetConn *conn, gboolean input)
 {
   GSource *src = input
     ? g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (
@@ -409,7 +407,7 @@ stream_unwatch (GSource **src)
 }
 
 static void
-stream_watch (GwConn *conn, GIOCondition interest)
+stream_watch (NetConn *conn, GIOCondition interest)
 {
   if ((interest & G_IO_IN) && conn->in_source == NULL)
     conn->in_source = stream_source (conn, TRUE);
@@ -423,7 +421,7 @@ stream_watch (GwConn *conn, GIOCondition interest)
 }
 
 static void
-stream_close (GwConn *conn, gboolean reset)
+stream_close (NetConn *conn, gboolean reset)
 {
   stream_unwatch (&conn->in_source);
   stream_unwatch (&conn->out_source);
@@ -455,7 +453,7 @@ static const Transport stream_transport = {
 static int
 bio_write_ex (BIO *bio, const char *data, size_t len, size_t *written)
 {
-  GwConn *conn = BIO_get_data (bio);
+  NetConn *conn = BIO_get_data (bio);
   struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
   IoStatus status;
 
@@ -474,7 +472,7 @@ bio_write_ex (BIO *bio, const char *data, size_t len, size_t *written)
 static int
 bio_read_ex (BIO *bio, char *buf, size_t len, size_t *readbytes)
 {
-  GwConn *conn = BIO_get_data (bio);
+  NetConn *conn = BIO_get_data (bio);
   IoStatus status;
 
   BIO_clear_retry_flags (bio);
@@ -502,7 +500,7 @@ bio_read_ex (BIO *bio, char *buf, size_t len, size_t *readbytes)
 static long
 bio_ctrl (BIO *bio, int cmd, long num, void *ptr)
 {
-  GwConn *conn = BIO_get_data (bio);
+  NetConn *conn = BIO_get_data (bio);
 
   switch (cmd) {
   case BIO_CTRL_FLUSH:
@@ -528,7 +526,7 @@ conn_bio_method (void)
 
   if (g_once_init_enter (&once)) {
     BIO_METHOD *m = BIO_meth_new (BIO_get_new_index () | BIO_TYPE_SOURCE_SINK,
-                                  "gw-conn");
+                                  "net-conn");
 
     if (m != NULL) {
       BIO_meth_set_write_ex (m, bio_write_ex);
@@ -544,7 +542,7 @@ conn_bio_method (void)
 /* Explain why an SSL call returning @ret did not succeed; @what names the
  * operation for messages: "<what> <peer> failed: <OpenSSL reasons>". */
 static IoStatus
-tls_status (GwConn *conn, int ret, const char *what, GError **error)
+tls_status (NetConn *conn, int ret, const char *what, GError **error)
 {
   int err = SSL_get_error (conn->ssl, ret);
   long verify;
@@ -562,7 +560,7 @@ tls_status (GwConn *conn, int ret, const char *what, GError **error)
   }
   if (conn->lower_eof) {
     ERR_clear_error ();
-    g_propagate_error (error, conn_error (GW_CONN_CLOSED_PEER,
+    g_propagate_error (error, conn_error (NET_CONN_CLOSED_PEER,
                                           "%s closed the connection without "
                                           "TLS close_notify",
                                           conn->peer_address));
@@ -574,24 +572,24 @@ tls_status (GwConn *conn, int ret, const char *what, GError **error)
     return IO_ERROR;
   }
   if (err != SSL_ERROR_SSL) {
-    gw_tls_set_error (error, GW_CONN_ERROR, GW_CONN_CLOSED_RESET,
+    net_tls_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_RESET,
                       "%s %s failed", what, conn->peer_address);
     return IO_ERROR;
   }
   verify = SSL_get_verify_result (conn->ssl);
   if (verify != X509_V_OK)
-    gw_tls_set_error (error, GW_CONN_ERROR, GW_CONN_CLOSED_TLS,
+    net_tls_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_TLS,
                       "%s %s failed (certificate: %s)", what,
                       conn->peer_address,
                       X509_verify_cert_error_string (verify));
   else
-    gw_tls_set_error (error, GW_CONN_ERROR, GW_CONN_CLOSED_TLS,
+    net_tls_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_TLS,
                       "%s %s failed", what, conn->peer_address);
   return IO_ERROR;
 }
 
 static void
-tls_begin (GwConn *conn)
+tls_begin (NetConn *conn)
 {
   ERR_clear_error ();
   g_clear_error (&conn->lower_error);
@@ -600,7 +598,7 @@ tls_begin (GwConn *conn)
 /* --- I/O of the connection (TLS layer or bare transport) --------------- */
 
 static IoStatus
-conn_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
+conn_read (NetConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
 {
   if (conn->ssl == NULL)
     return conn->transport->read (conn, buf, len, n, error);
@@ -611,7 +609,7 @@ conn_read (GwConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
 }
 
 static IoStatus
-conn_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
+conn_write (NetConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
             GError **error)
 {
   guint8 gather[TLS_GATHER];
@@ -643,7 +641,7 @@ conn_write (GwConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
 /* --- state changes ---------------------------------------------------- */
 
 static void
-clear_queue (GwConn *conn)
+clear_queue (NetConn *conn)
 {
   GBytes *b;
 
@@ -655,7 +653,7 @@ clear_queue (GwConn *conn)
 
 /* Release the stream and everything queued. */
 static void
-teardown (GwConn *conn, gboolean reset)
+teardown (NetConn *conn, gboolean reset)
 {
   clear_queue (conn);
   if (conn->ssl != NULL) {
@@ -666,15 +664,15 @@ teardown (GwConn *conn, gboolean reset)
   conn->transport->close (conn, reset);
   conn->deadline = -1;
   conn->kick = FALSE;
-  conn->state = GW_CONN_STATE_CLOSED;
+  conn->state = NET_CONN_STATE_CLOSED;
 }
 
-/* Close with @error (transfer full; GW_CONN_ERROR, code = reason), and
+/* Close with @error (transfer full; NET_CONN_ERROR, code = reason), and
  * have on_closed called from the main context. */
 static void
-fail (GwConn *conn, GError *error)
+fail (NetConn *conn, GError *error)
 {
-  if (conn->state == GW_CONN_STATE_CLOSED) {
+  if (conn->state == NET_CONN_STATE_CLOSED) {
     g_error_free (error);
     return;
   }
@@ -686,44 +684,44 @@ fail (GwConn *conn, GError *error)
 
 /* End of stream from the peer; @error (if set) says more. */
 static void
-fail_peer_closed (GwConn *conn, GError **error)
+fail_peer_closed (NetConn *conn, GError **error)
 {
   fail (conn, *error != NULL ? g_steal_pointer (error) :
-        conn_error (GW_CONN_CLOSED_PEER, "%s closed the connection",
+        conn_error (NET_CONN_CLOSED_PEER, "%s closed the connection",
                     conn->peer_address));
 }
 
-/* gw_conn_close() is done. */
+/* net_conn_close() is done. */
 static void
-fail_closed_locally (GwConn *conn)
+fail_closed_locally (NetConn *conn)
 {
-  fail (conn, conn_error (GW_CONN_CLOSED_LOCAL, "closed connection with %s",
+  fail (conn, conn_error (NET_CONN_CLOSED_LOCAL, "closed connection with %s",
                           conn->peer_address));
 }
 
 static gboolean
-reading_enabled (GwConn *conn)
+reading_enabled (NetConn *conn)
 {
-  return (conn->state == GW_CONN_STATE_OPEN && !conn->read_paused) ||
-         (conn->state == GW_CONN_STATE_CLOSING && conn->shut_down);
+  return (conn->state == NET_CONN_STATE_OPEN && !conn->read_paused) ||
+         (conn->state == NET_CONN_STATE_CLOSING && conn->shut_down);
 }
 
 static gboolean
-has_write_work (GwConn *conn)
+has_write_work (NetConn *conn)
 {
   return conn->queued > 0 ||
-         (conn->state == GW_CONN_STATE_CLOSING && !conn->shut_down);
+         (conn->state == NET_CONN_STATE_CLOSING && !conn->shut_down);
 }
 
 static gboolean
-idle_counts (GwConn *conn)
+idle_counts (NetConn *conn)
 {
-  return conn->state == GW_CONN_STATE_OPEN && conn->idle_timeout > 0 &&
+  return conn->state == NET_CONN_STATE_OPEN && conn->idle_timeout > 0 &&
          !conn->read_paused;
 }
 
 static void
-arm_idle (GwConn *conn)
+arm_idle (NetConn *conn)
 {
   touch (conn);
   conn->idle_check = conn->last_activity + conn->idle_timeout;
@@ -731,30 +729,30 @@ arm_idle (GwConn *conn)
 
 /* Watch what the state needs, and wake up at the nearest deadline. */
 static void
-update_io (GwConn *conn)
+update_io (NetConn *conn)
 {
   GIOCondition want = 0;
   gint64 ready = -1;
 
   switch (conn->state) {
-  case GW_CONN_STATE_CONNECTING:
+  case NET_CONN_STATE_CONNECTING:
     want = G_IO_OUT;
     break;
-  case GW_CONN_STATE_HANDSHAKING:
+  case NET_CONN_STATE_HANDSHAKING:
     want = conn->hs_wants_write ? G_IO_OUT : G_IO_IN;
     break;
-  case GW_CONN_STATE_OPEN:
-  case GW_CONN_STATE_CLOSING:
+  case NET_CONN_STATE_OPEN:
+  case NET_CONN_STATE_CLOSING:
     if (reading_enabled (conn))
       want |= conn->read_wants_write ? G_IO_OUT : G_IO_IN;
     if (has_write_work (conn))
       want |= conn->write_wants_read ? G_IO_IN : G_IO_OUT;
     break;
-  case GW_CONN_STATE_CLOSED:
+  case NET_CONN_STATE_CLOSED:
   default:
     break;
   }
-  if (conn->state != GW_CONN_STATE_CLOSED)
+  if (conn->state != NET_CONN_STATE_CLOSED)
     conn->transport->watch (conn, want);
 
   if (conn->closed_pending || conn->kick || conn->connected_pending) {
@@ -768,14 +766,14 @@ update_io (GwConn *conn)
 }
 
 static void
-become_open (GwConn *conn)
+become_open (NetConn *conn)
 {
-  conn->state = GW_CONN_STATE_OPEN;
+  conn->state = NET_CONN_STATE_OPEN;
   conn->deadline = -1;
   conn->connected_pending = TRUE;
   arm_idle (conn);
   if (conn->ssl != NULL) {
-    conn->peer_subject = gw_tls_get_peer_subject (conn->ssl);
+    conn->peer_subject = net_tls_get_peer_subject (conn->ssl);
     /* The peer's first bytes may have come with its last handshake
      * flight and wait inside SSL, where poll() cannot see them. */
     conn->kick = TRUE;
@@ -783,7 +781,7 @@ become_open (GwConn *conn)
 }
 
 static void
-do_handshake (GwConn *conn)
+do_handshake (NetConn *conn)
 {
   g_autoptr (GError) error = NULL;
   int r;
@@ -802,7 +800,7 @@ do_handshake (GwConn *conn)
     conn->hs_wants_write = TRUE;
     break;
   case IO_EOF:
-    fail (conn, conn_error (GW_CONN_CLOSED_TLS, "%s closed the connection "
+    fail (conn, conn_error (NET_CONN_CLOSED_TLS, "%s closed the connection "
                             "during the TLS handshake", conn->peer_address));
     break;
   case IO_DONE:
@@ -814,10 +812,10 @@ do_handshake (GwConn *conn)
 }
 
 static void
-start_transport (GwConn *conn)
+start_transport (NetConn *conn)
 {
   if (conn->ssl != NULL) {
-    conn->state = GW_CONN_STATE_HANDSHAKING;
+    conn->state = NET_CONN_STATE_HANDSHAKING;
     conn->deadline = g_get_monotonic_time () + conn->handshake_timeout;
   } else {
     become_open (conn);
@@ -838,11 +836,11 @@ sockname_string (int fd, gboolean peer)
   addr = g_socket_address_new_from_native (&ss, len);
   if (addr == NULL || !G_IS_INET_SOCKET_ADDRESS (addr))
     return NULL;
-  return gw_addr_to_string (addr);
+  return net_addr_to_string (addr);
 }
 
 static void
-finish_connect (GwConn *conn)
+finish_connect (NetConn *conn)
 {
   int err = 0;
   socklen_t len = sizeof err;
@@ -850,7 +848,7 @@ finish_connect (GwConn *conn)
   if (getsockopt (conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
     err = errno;
   if (err != 0) {
-    fail (conn, conn_error (GW_CONN_CLOSED_CONNECT_FAILED,
+    fail (conn, conn_error (NET_CONN_CLOSED_CONNECT_FAILED,
                             "connect to %s failed: %s", conn->peer_address,
                             g_strerror (err)));
     return;
@@ -863,7 +861,7 @@ finish_connect (GwConn *conn)
 }
 
 static void
-consume (GwConn *conn, gsize n)
+consume (NetConn *conn, gsize n)
 {
   conn->queued -= n;
   n += conn->head_offset;
@@ -885,7 +883,7 @@ consume (GwConn *conn, gsize n)
 }
 
 static int
-fill_iov (GwConn *conn, struct iovec *iov)
+fill_iov (NetConn *conn, struct iovec *iov)
 {
   int cnt = 0;
   gsize offset = conn->head_offset;
@@ -904,7 +902,7 @@ fill_iov (GwConn *conn, struct iovec *iov)
 }
 
 static void
-do_shutdown (GwConn *conn)
+do_shutdown (NetConn *conn)
 {
   g_autoptr (GError) error = NULL;
 
@@ -948,7 +946,7 @@ do_shutdown (GwConn *conn)
 }
 
 static void
-do_write (GwConn *conn)
+do_write (NetConn *conn)
 {
   while (conn->queued > 0) {
     struct iovec iov[WRITE_IOV_MAX];
@@ -978,12 +976,12 @@ do_write (GwConn *conn)
       return;
     }
   }
-  if (conn->state == GW_CONN_STATE_CLOSING && !conn->shut_down)
+  if (conn->state == NET_CONN_STATE_CLOSING && !conn->shut_down)
     do_shutdown (conn);
 }
 
 static void
-do_read (GwConn *conn)
+do_read (NetConn *conn)
 {
   guint8 buf[READ_CHUNK];
   gsize total = 0;
@@ -999,7 +997,7 @@ do_read (GwConn *conn)
     }
     /* Once shut down, drain the transport itself: nothing in the TLS
      * stream matters any more. */
-    if (conn->state == GW_CONN_STATE_CLOSING)
+    if (conn->state == NET_CONN_STATE_CLOSING)
       status = conn->transport->read (conn, buf, sizeof buf, &n, &error);
     else
       status = conn_read (conn, buf, sizeof buf, &n, &error);
@@ -1010,7 +1008,7 @@ do_read (GwConn *conn)
       conn->bytes_in += n;
       total += n;
       touch (conn);
-      if (conn->state == GW_CONN_STATE_OPEN && conn->cb.on_data != NULL)
+      if (conn->state == NET_CONN_STATE_OPEN && conn->cb.on_data != NULL)
         conn->cb.on_data (conn, buf, n, conn->user_data);
       /* A short read took all the kernel had; only SSL may hold more. */
       if (n < sizeof buf && conn->ssl == NULL)
@@ -1023,7 +1021,7 @@ do_read (GwConn *conn)
       conn->read_wants_write = TRUE;
       return;
     case IO_EOF:
-      if (conn->state == GW_CONN_STATE_CLOSING)
+      if (conn->state == NET_CONN_STATE_CLOSING)
         fail_closed_locally (conn);
       else
         fail_peer_closed (conn, &error);
@@ -1037,26 +1035,26 @@ do_read (GwConn *conn)
 }
 
 static void
-handle_io (GwConn *conn)
+handle_io (NetConn *conn)
 {
-  if (conn->state == GW_CONN_STATE_CONNECTING)
+  if (conn->state == NET_CONN_STATE_CONNECTING)
     finish_connect (conn);
-  if (conn->state == GW_CONN_STATE_HANDSHAKING)
+  if (conn->state == NET_CONN_STATE_HANDSHAKING)
     do_handshake (conn);
-  if (conn->state == GW_CONN_STATE_OPEN && conn->connected_pending) {
+  if (conn->state == NET_CONN_STATE_OPEN && conn->connected_pending) {
     conn->connected_pending = FALSE;
     if (conn->cb.on_connected != NULL)
       conn->cb.on_connected (conn, conn->user_data);
   }
-  if (conn->state == GW_CONN_STATE_OPEN ||
-      conn->state == GW_CONN_STATE_CLOSING) {
+  if (conn->state == NET_CONN_STATE_OPEN ||
+      conn->state == NET_CONN_STATE_CLOSING) {
     if (has_write_work (conn))
       do_write (conn);
     if (reading_enabled (conn))
       do_read (conn);
   }
   /* The owner's flow control resumes its producer here. */
-  if (conn->state == GW_CONN_STATE_OPEN && conn->congested &&
+  if (conn->state == NET_CONN_STATE_OPEN && conn->congested &&
       conn->queued <= conn->low_watermark) {
     conn->congested = FALSE;
     if (conn->cb.on_drained != NULL)
@@ -1065,25 +1063,25 @@ handle_io (GwConn *conn)
 }
 
 static void
-handle_timers (GwConn *conn, gint64 now)
+handle_timers (NetConn *conn, gint64 now)
 {
   if (conn->deadline >= 0 && now >= conn->deadline) {
     switch (conn->state) {
-    case GW_CONN_STATE_CONNECTING:
-      fail (conn, conn_error (GW_CONN_CLOSED_TIMEOUT,
+    case NET_CONN_STATE_CONNECTING:
+      fail (conn, conn_error (NET_CONN_CLOSED_TIMEOUT,
                               "connect to %s timed out after %" G_GINT64_FORMAT
                               " ms", conn->peer_address,
                               conn->connect_timeout / 1000));
       break;
-    case GW_CONN_STATE_HANDSHAKING:
-      fail (conn, conn_error (GW_CONN_CLOSED_TIMEOUT,
+    case NET_CONN_STATE_HANDSHAKING:
+      fail (conn, conn_error (NET_CONN_CLOSED_TIMEOUT,
                               "TLS handshake with %s timed out after %"
                               G_GINT64_FORMAT " ms", conn->peer_address,
                               conn->handshake_timeout / 1000));
       break;
-    case GW_CONN_STATE_CLOSING:
+    case NET_CONN_STATE_CLOSING:
       if (has_write_work (conn))
-        fail (conn, conn_error (GW_CONN_CLOSED_TIMEOUT,
+        fail (conn, conn_error (NET_CONN_CLOSED_TIMEOUT,
                                 "closing the connection to %s timed out "
                                 "after %" G_GINT64_FORMAT " ms with %"
                                 G_GSIZE_FORMAT " bytes unsent",
@@ -1098,7 +1096,7 @@ handle_timers (GwConn *conn, gint64 now)
   }
   if (idle_counts (conn) && now >= conn->idle_check) {
     if (now - conn->last_activity >= conn->idle_timeout)
-      fail (conn, conn_error (GW_CONN_CLOSED_IDLE, "no bytes to or from %s "
+      fail (conn, conn_error (NET_CONN_CLOSED_IDLE, "no bytes to or from %s "
                               "for %" G_GINT64_FORMAT " ms",
                               conn->peer_address, conn->idle_timeout / 1000));
     else
@@ -1110,7 +1108,7 @@ static gboolean
 conn_source_dispatch (GSource *source, GSourceFunc callback,
                       gpointer user_data)
 {
-  GwConn *conn = gw_conn_ref (((ConnSource *) source)->conn);
+  NetConn *conn = net_conn_ref (((ConnSource *) source)->conn);
   GIOCondition revents = conn->fd_tag != NULL ?
     g_source_query_unix_fd (source, conn->fd_tag) : 0;
 
@@ -1125,15 +1123,15 @@ conn_source_dispatch (GSource *source, GSourceFunc callback,
 
     conn->closed_pending = FALSE;
     if (conn->cb.on_closed != NULL)
-      conn->cb.on_closed (conn, (GwConnCloseReason) error->code, error,
+      conn->cb.on_closed (conn, (NetConnCloseReason) error->code, error,
                           conn->user_data);
     if (conn->closing_ref) {
       conn->closing_ref = FALSE;
-      gw_conn_unref (conn);
+      net_conn_unref (conn);
     }
   }
   update_io (conn);
-  gw_conn_unref (conn);
+  net_conn_unref (conn);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1143,11 +1141,11 @@ static GSourceFuncs conn_source_funcs = {
 
 /* --- construction ----------------------------------------------------- */
 
-static GwConn *
-conn_new (int fd, const GwConnOptions *options)
+static NetConn *
+conn_new (int fd, const NetConnOptions *options)
 {
-  GwConn *conn = g_new0 (GwConn, 1);
-  GwConnOptions o = options != NULL ? *options : (GwConnOptions) { 0 };
+  NetConn *conn = g_new0 (NetConn, 1);
+  NetConnOptions o = options != NULL ? *options : (NetConnOptions) { 0 };
   int one = 1;
 
   g_atomic_ref_count_init (&conn->ref_count);
@@ -1159,17 +1157,17 @@ conn_new (int fd, const GwConnOptions *options)
   g_queue_init (&conn->queue);
 
   conn->high_watermark = o.high_watermark != 0 ? o.high_watermark :
-                         GW_CONN_DEFAULT_HIGH_WATERMARK;
+                         NET_CONN_DEFAULT_HIGH_WATERMARK;
   conn->low_watermark = o.low_watermark != 0 ? o.low_watermark :
-                        GW_CONN_DEFAULT_LOW_WATERMARK;
+                        NET_CONN_DEFAULT_LOW_WATERMARK;
   if (conn->low_watermark >= conn->high_watermark)
     conn->low_watermark = conn->high_watermark / 2;
   conn->connect_timeout = 1000 * (gint64) (o.connect_timeout_ms != 0 ?
-    o.connect_timeout_ms : GW_CONN_DEFAULT_CONNECT_TIMEOUT_MS);
+    o.connect_timeout_ms : NET_CONN_DEFAULT_CONNECT_TIMEOUT_MS);
   conn->handshake_timeout = 1000 * (gint64) (o.handshake_timeout_ms != 0 ?
-    o.handshake_timeout_ms : GW_CONN_DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    o.handshake_timeout_ms : NET_CONN_DEFAULT_HANDSHAKE_TIMEOUT_MS);
   conn->close_timeout = 1000 * (gint64) (o.close_timeout_ms != 0 ?
-    o.close_timeout_ms : GW_CONN_DEFAULT_CLOSE_TIMEOUT_MS);
+    o.close_timeout_ms : NET_CONN_DEFAULT_CLOSE_TIMEOUT_MS);
   conn->idle_timeout = 1000 * (gint64) o.idle_timeout_ms;
 
   /* MSRP chunks are written whole (gathered), so Nagle only adds delay. */
@@ -1179,19 +1177,19 @@ conn_new (int fd, const GwConnOptions *options)
   conn->context = g_main_context_ref_thread_default ();
   conn->source = g_source_new (&conn_source_funcs, sizeof (ConnSource));
   ((ConnSource *) conn->source)->conn = conn;
-  g_source_set_static_name (conn->source, "gw-conn");
+  g_source_set_static_name (conn->source, "net-conn");
   g_source_attach (conn->source, conn->context);
   return conn;
 }
 
 static gboolean
-attach_tls (GwConn *conn, SSL *ssl, GError **error)
+attach_tls (NetConn *conn, SSL *ssl, GError **error)
 {
   BIO_METHOD *method = conn_bio_method ();
   BIO *bio = method != NULL ? BIO_new (method) : NULL;
 
   if (bio == NULL) {
-    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
                       "cannot create a TLS transport for %s",
                       conn->peer_address);
     SSL_free (ssl);
@@ -1203,14 +1201,14 @@ attach_tls (GwConn *conn, SSL *ssl, GError **error)
   return TRUE;
 }
 
-static GwConn *
-new_accepted (int fd, const char *peer_address, GwTls *tls,
-              const GwConnOptions *options, GError **error)
+NetConn *
+net_conn_new_accepted_from (int fd, const char *peer_address, NetTls *tls,
+                            const NetConnOptions *options, GError **error)
 {
-  g_autoptr (GwConn) conn = NULL;
+  g_autoptr (NetConn) conn = NULL;
   SSL *ssl = NULL;
 
-  if (tls != NULL && (ssl = gw_tls_new_server_ssl (tls, error)) == NULL) {
+  if (tls != NULL && (ssl = net_tls_new_server_ssl (tls, error)) == NULL) {
     close (fd);
     return NULL;
   }
@@ -1223,15 +1221,15 @@ new_accepted (int fd, const char *peer_address, GwTls *tls,
     if (!attach_tls (conn, ssl, error))
       return NULL;
     SSL_set_accept_state (ssl);
-    conn->tls = gw_tls_ref (tls);
+    conn->tls = net_tls_ref (tls);
   }
   start_transport (conn);
   update_io (conn);
   return g_steal_pointer (&conn);
 }
 
-GwConn *
-gw_conn_new_accepted (int fd, GwTls *tls, const GwConnOptions *options,
+NetConn *
+net_conn_new_accepted (int fd, NetTls *tls, const NetConnOptions *options,
                       GError **error)
 {
   g_autofree char *peer = NULL;
@@ -1250,17 +1248,17 @@ gw_conn_new_accepted (int fd, GwTls *tls, const GwConnOptions *options,
     close (fd);
     return NULL;
   }
-  return new_accepted (fd, peer, tls, options, error);
+  return net_conn_new_accepted_from (fd, peer, tls, options, error);
 }
 
-GwConn *
-gw_conn_new_from_stream (GIOStream *stream, const char *transport_name,
+NetConn *
+net_conn_new_from_stream (GIOStream *stream, const char *transport_name,
                          const char *peer_address, const char *local_address,
-                         const GwConnOptions *options, GError **error)
+                         const NetConnOptions *options, GError **error)
 {
   GInputStream *in;
   GOutputStream *out;
-  GwConn *conn;
+  NetConn *conn;
 
   g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
   g_return_val_if_fail (transport_name != NULL && peer_address != NULL,
@@ -1289,12 +1287,12 @@ gw_conn_new_from_stream (GIOStream *stream, const char *transport_name,
   return conn;
 }
 
-GwConn *
-gw_conn_connect (GSocketAddress *address, GwTls *tls, const char *peer_name,
-                 const GwConnOptions *options, GError **error)
+NetConn *
+net_conn_connect (GSocketAddress *address, NetTls *tls, const char *peer_name,
+                 const NetConnOptions *options, GError **error)
 {
   struct sockaddr_storage ss;
-  g_autoptr (GwConn) conn = NULL;
+  g_autoptr (NetConn) conn = NULL;
   g_autofree char *peer = NULL;
   SSL *ssl = NULL;
   socklen_t len;
@@ -1303,7 +1301,7 @@ gw_conn_connect (GSocketAddress *address, GwTls *tls, const char *peer_name,
   g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  peer = gw_addr_to_string (address);
+  peer = net_addr_to_string (address);
   len = (socklen_t) g_socket_address_get_native_size (address);
   if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
     return NULL;
@@ -1314,7 +1312,7 @@ gw_conn_connect (GSocketAddress *address, GwTls *tls, const char *peer_name,
     if (peer_name == NULL)
       peer_name = ip = g_inet_address_to_string (
         g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
-    ssl = gw_tls_new_client_ssl (tls, peer_name, error);
+    ssl = net_tls_new_client_ssl (tls, peer_name, error);
     if (ssl == NULL)
       return NULL;
   }
@@ -1337,19 +1335,19 @@ gw_conn_connect (GSocketAddress *address, GwTls *tls, const char *peer_name,
     if (!attach_tls (conn, ssl, error))
       return NULL;
     SSL_set_connect_state (ssl);
-    conn->tls = gw_tls_ref (tls);
+    conn->tls = net_tls_ref (tls);
   }
 
-  conn->state = GW_CONN_STATE_CONNECTING;
+  conn->state = NET_CONN_STATE_CONNECTING;
   conn->deadline = conn->start_time + conn->connect_timeout;
   if (connect (fd, (struct sockaddr *) &ss, len) == 0) {
     conn->kick = TRUE;   /* connected at once: finish from the loop */
   } else if (errno != EINPROGRESS && errno != EINTR) {
-    fail (conn, conn_error (GW_CONN_CLOSED_CONNECT_FAILED,
+    fail (conn, conn_error (NET_CONN_CLOSED_CONNECT_FAILED,
                             "connect to %s failed: %s", conn->peer_address,
                             g_strerror (errno)));
   }
-  if (conn->state == GW_CONN_STATE_CONNECTING)
+  if (conn->state == NET_CONN_STATE_CONNECTING)
     conn->local_address = sockname_string (fd, FALSE);
   if (conn->local_address == NULL)
     conn->local_address = g_strdup ("");
@@ -1359,8 +1357,8 @@ gw_conn_connect (GSocketAddress *address, GwTls *tls, const char *peer_name,
 
 /* --- public ----------------------------------------------------------- */
 
-GwConn *
-gw_conn_ref (GwConn *conn)
+NetConn *
+net_conn_ref (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, NULL);
   g_atomic_ref_count_inc (&conn->ref_count);
@@ -1368,18 +1366,18 @@ gw_conn_ref (GwConn *conn)
 }
 
 void
-gw_conn_unref (GwConn *conn)
+net_conn_unref (NetConn *conn)
 {
   if (conn == NULL || !g_atomic_ref_count_dec (&conn->ref_count))
     return;
-  if (conn->state != GW_CONN_STATE_CLOSED)
+  if (conn->state != NET_CONN_STATE_CLOSED)
     teardown (conn, FALSE);
   g_source_destroy (conn->source);
   g_source_unref (conn->source);
   g_main_context_unref (conn->context);
   g_clear_error (&conn->close_error);
   if (conn->tls != NULL)
-    gw_tls_unref (conn->tls);
+    net_tls_unref (conn->tls);
   if (conn->user_destroy != NULL)
     conn->user_destroy (conn->user_data);
   g_free (conn->peer_address);
@@ -1390,7 +1388,7 @@ gw_conn_unref (GwConn *conn)
 }
 
 void
-gw_conn_set_callbacks (GwConn *conn, const GwConnCallbacks *callbacks,
+net_conn_set_callbacks (NetConn *conn, const NetConnCallbacks *callbacks,
                        gpointer user_data, GDestroyNotify destroy)
 {
   GDestroyNotify old_destroy;
@@ -1399,7 +1397,7 @@ gw_conn_set_callbacks (GwConn *conn, const GwConnCallbacks *callbacks,
   g_return_if_fail (conn != NULL);
   old_destroy = conn->user_destroy;
   old_data = conn->user_data;
-  conn->cb = callbacks != NULL ? *callbacks : (GwConnCallbacks) { 0 };
+  conn->cb = callbacks != NULL ? *callbacks : (NetConnCallbacks) { 0 };
   conn->user_data = user_data;
   conn->user_destroy = destroy;
   if (old_destroy != NULL)
@@ -1407,14 +1405,14 @@ gw_conn_set_callbacks (GwConn *conn, const GwConnCallbacks *callbacks,
 }
 
 gboolean
-gw_conn_write (GwConn *conn, GBytes *bytes)
+net_conn_write (NetConn *conn, GBytes *bytes)
 {
   gboolean was_empty;
 
   g_return_val_if_fail (conn != NULL, FALSE);
   g_return_val_if_fail (bytes != NULL, FALSE);
 
-  if (conn->state >= GW_CONN_STATE_CLOSING)
+  if (conn->state >= NET_CONN_STATE_CLOSING)
     return FALSE;
   if (g_bytes_get_size (bytes) == 0)
     return TRUE;
@@ -1423,48 +1421,48 @@ gw_conn_write (GwConn *conn, GBytes *bytes)
   conn->queued += g_bytes_get_size (bytes);
   /* With bytes already queued the socket is full (or SSL waits to read):
    * the loop writes when it can. */
-  if (conn->state == GW_CONN_STATE_OPEN && was_empty &&
+  if (conn->state == NET_CONN_STATE_OPEN && was_empty &&
       !conn->write_wants_read)
     do_write (conn);
   if (conn->queued >= conn->high_watermark)
     conn->congested = TRUE;
   update_io (conn);
-  return conn->state < GW_CONN_STATE_CLOSING;
+  return conn->state < NET_CONN_STATE_CLOSING;
 }
 
 gsize
-gw_conn_get_queued_bytes (GwConn *conn)
+net_conn_get_queued_bytes (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, 0);
   return conn->queued;
 }
 
 gboolean
-gw_conn_is_congested (GwConn *conn)
+net_conn_is_congested (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, FALSE);
   return conn->congested;
 }
 
 void
-gw_conn_pause_reading (GwConn *conn)
+net_conn_pause_reading (NetConn *conn)
 {
   g_return_if_fail (conn != NULL);
   if (conn->read_paused)
     return;
   conn->read_paused = TRUE;
-  if (conn->state != GW_CONN_STATE_CLOSED)
+  if (conn->state != NET_CONN_STATE_CLOSED)
     update_io (conn);
 }
 
 void
-gw_conn_resume_reading (GwConn *conn)
+net_conn_resume_reading (NetConn *conn)
 {
   g_return_if_fail (conn != NULL);
   if (!conn->read_paused)
     return;
   conn->read_paused = FALSE;
-  if (conn->state == GW_CONN_STATE_CLOSED)
+  if (conn->state == NET_CONN_STATE_CLOSED)
     return;
   arm_idle (conn);
   /* Records SSL has already read from the socket will not wake poll(). */
@@ -1474,28 +1472,28 @@ gw_conn_resume_reading (GwConn *conn)
 }
 
 gboolean
-gw_conn_is_reading_paused (GwConn *conn)
+net_conn_is_reading_paused (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, FALSE);
   return conn->read_paused;
 }
 
 void
-gw_conn_close (GwConn *conn)
+net_conn_close (NetConn *conn)
 {
   g_return_if_fail (conn != NULL);
 
-  if (conn->state == GW_CONN_STATE_CLOSING ||
-      conn->state == GW_CONN_STATE_CLOSED)
+  if (conn->state == NET_CONN_STATE_CLOSING ||
+      conn->state == NET_CONN_STATE_CLOSED)
     return;
   conn->closing_ref = TRUE;
-  gw_conn_ref (conn);
-  if (conn->state != GW_CONN_STATE_OPEN) {
-    fail (conn, conn_error (GW_CONN_CLOSED_LOCAL, "closed connection with %s "
+  net_conn_ref (conn);
+  if (conn->state != NET_CONN_STATE_OPEN) {
+    fail (conn, conn_error (NET_CONN_CLOSED_LOCAL, "closed connection with %s "
                             "before it was open", conn->peer_address));
     return;
   }
-  conn->state = GW_CONN_STATE_CLOSING;
+  conn->state = NET_CONN_STATE_CLOSING;
   conn->connected_pending = FALSE;
   conn->deadline = g_get_monotonic_time () + conn->close_timeout;
   conn->kick = TRUE;
@@ -1503,72 +1501,72 @@ gw_conn_close (GwConn *conn)
 }
 
 void
-gw_conn_abort (GwConn *conn, gboolean reset)
+net_conn_abort (NetConn *conn, gboolean reset)
 {
   g_return_if_fail (conn != NULL);
 
-  if (conn->state != GW_CONN_STATE_CLOSED)
+  if (conn->state != NET_CONN_STATE_CLOSED)
     teardown (conn, reset);
   conn->closed_pending = FALSE;
   conn->connected_pending = FALSE;
   update_io (conn);
   if (conn->closing_ref) {
     conn->closing_ref = FALSE;
-    gw_conn_unref (conn);
+    net_conn_unref (conn);
   }
 }
 
-GwConnState
-gw_conn_get_state (GwConn *conn)
+NetConnState
+net_conn_get_state (NetConn *conn)
 {
-  g_return_val_if_fail (conn != NULL, GW_CONN_STATE_CLOSED);
+  g_return_val_if_fail (conn != NULL, NET_CONN_STATE_CLOSED);
   return conn->state;
 }
 
 guint64
-gw_conn_get_id (GwConn *conn)
+net_conn_get_id (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, 0);
   return conn->id;
 }
 
 guint64
-gw_conn_get_bytes_in (GwConn *conn)
+net_conn_get_bytes_in (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, 0);
   return conn->bytes_in;
 }
 
 guint64
-gw_conn_get_bytes_out (GwConn *conn)
+net_conn_get_bytes_out (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, 0);
   return conn->bytes_out;
 }
 
 gint64
-gw_conn_get_start_time (GwConn *conn)
+net_conn_get_start_time (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, 0);
   return conn->start_time;
 }
 
 const char *
-gw_conn_get_peer_address (GwConn *conn)
+net_conn_get_peer_address (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, NULL);
   return conn->peer_address;
 }
 
 const char *
-gw_conn_get_local_address (GwConn *conn)
+net_conn_get_local_address (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, NULL);
   return conn->local_address;
 }
 
 const char *
-gw_conn_get_transport_name (GwConn *conn)
+net_conn_get_transport_name (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, NULL);
   if (conn->tls != NULL)
@@ -1578,14 +1576,14 @@ gw_conn_get_transport_name (GwConn *conn)
 }
 
 const char *
-gw_conn_get_peer_subject (GwConn *conn)
+net_conn_get_peer_subject (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, NULL);
   return conn->peer_subject;
 }
 
 gboolean
-gw_conn_peer_certificate_matches (GwConn *conn, const char *host)
+net_conn_peer_certificate_matches (NetConn *conn, const char *host)
 {
   X509 *cert;
 
@@ -1601,278 +1599,4 @@ gw_conn_peer_certificate_matches (GwConn *conn, const char *host)
     return TRUE;
   return X509_check_host (cert, host, strlen (host),
                           X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
-}
-
-/* --- listener --------------------------------------------------------- */
-
-struct _GwListener {
-  gatomicrefcount ref_count;
-  int fd;
-  GSocketAddress *address;
-  char *address_string;
-  GwTls *tls;
-  GwConnOptions options;
-  GMainContext *context;
-  GSource *watch;     /* NULL while backing off */
-  GSource *backoff;
-  gboolean starved;   /* accept() failed for want of resources; logged */
-
-  GwListenerFilterFunc filter;
-  GwListenerAcceptFunc accept;
-  gpointer user_data;
-  GDestroyNotify destroy;
-};
-
-static gboolean on_listen_ready (gint fd, GIOCondition cond, gpointer data);
-
-static void
-listener_watch (GwListener *l)
-{
-  l->watch = g_unix_fd_source_new (l->fd, G_IO_IN);
-  g_source_set_callback (l->watch, (GSourceFunc) (void (*) (void))
-                         on_listen_ready, l, NULL);
-  g_source_set_static_name (l->watch, "gw-listener");
-  g_source_attach (l->watch, l->context);
-}
-
-static gboolean
-on_backoff_done (gpointer data)
-{
-  GwListener *l = data;
-
-  g_clear_pointer (&l->backoff, g_source_unref);
-  listener_watch (l);
-  return G_SOURCE_REMOVE;
-}
-
-/* Returns FALSE when accepting has to stop for now. */
-static gboolean
-accept_one (GwListener *l)
-{
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  g_autoptr (GSocketAddress) peer = NULL;
-  g_autofree char *peer_str = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GwConn) conn = NULL;
-  int fd = accept4 (l->fd, (struct sockaddr *) &ss, &len,
-                    SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-  if (fd < 0) {
-    int err = errno;
-    g_autoptr (GwLogEvent) ev = NULL;
-
-    switch (err) {
-    case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-    case EWOULDBLOCK:
-#endif
-      return FALSE;
-    case EINTR:
-    case ECONNABORTED:
-    case EPROTO:
-      return TRUE;   /* that one is gone; try the next */
-    default:
-      break;
-    }
-    /* Out of descriptors or memory: the pending connection stays in the
-     * backlog and would wake us at once, so stop watching for a while.
-     * Logged once until an accept() succeeds again. */
-    if (!l->starved) {
-      ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "accept_failed");
-      gw_log_event_add_str (ev, "addr", l->address_string);
-      gw_log_event_add_str (ev, "reason", g_strerror (err));
-      gw_log_event_emit (ev, "cannot accept on %s: %s; retrying every %d ms",
-                         l->address_string, g_strerror (err),
-                         ACCEPT_BACKOFF_MS);
-      l->starved = TRUE;
-    }
-    g_source_destroy (l->watch);
-    g_clear_pointer (&l->watch, g_source_unref);
-    l->backoff = g_timeout_source_new (ACCEPT_BACKOFF_MS);
-    g_source_set_callback (l->backoff, on_backoff_done, l, NULL);
-    g_source_attach (l->backoff, l->context);
-    return FALSE;
-  }
-
-  l->starved = FALSE;
-  peer = g_socket_address_new_from_native (&ss, len);
-  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer)) {
-    close_with_reset (fd);
-    return TRUE;
-  }
-  if (l->filter != NULL && !l->filter (l, peer, l->user_data)) {
-    close_with_reset (fd);
-    return TRUE;
-  }
-  peer_str = gw_addr_to_string (peer);
-  conn = new_accepted (fd, peer_str, l->tls, &l->options, &error);
-  if (conn == NULL) {
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                  "accept_failed");
-
-    gw_log_event_add_str (ev, "addr", l->address_string);
-    gw_log_event_add_str (ev, "peer", peer_str);
-    gw_log_event_add_str (ev, "reason", error->message);
-    gw_log_event_emit (ev, "cannot take the connection from %s on %s: %s",
-                       peer_str, l->address_string, error->message);
-    return TRUE;
-  }
-  if (l->accept != NULL)
-    l->accept (l, conn, l->user_data);
-  return TRUE;
-}
-
-static gboolean
-on_listen_ready (gint fd, GIOCondition cond, gpointer data)
-{
-  GwListener *l = gw_listener_ref (data);
-
-  /* A bounded batch, so that a flood of connections cannot starve the
-   * connections already open. */
-  for (int i = 0; i < 64 && l->watch != NULL; i++)
-    if (!accept_one (l))
-      break;
-  gw_listener_unref (l);
-  return G_SOURCE_CONTINUE;
-}
-
-GwListener *
-gw_listener_new (GSocketAddress *address, GwTls *tls,
-                 const GwConnOptions *options, GError **error)
-{
-  struct sockaddr_storage ss;
-  socklen_t len;
-  g_autofree char *want = NULL;
-  GwListener *l;
-  int fd;
-  int one = 1;
-
-  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  want = gw_addr_to_string (address);
-  if (tls != NULL && !gw_tls_can_serve (tls)) {
-    g_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_NO_SERVER,
-                 "cannot listen for TLS on %s: no certificate and private "
-                 "key", want);
-    return NULL;
-  }
-  len = (socklen_t) g_socket_address_get_native_size (address);
-  if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
-    return NULL;
-
-  fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-               IPPROTO_TCP);
-  if (fd < 0)
-    goto fail_errno;
-  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (ss.ss_family == AF_INET6 &&
-      setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
-    goto fail_errno;
-  if (bind (fd, (struct sockaddr *) &ss, len) < 0 ||
-      listen (fd, SOMAXCONN) < 0)
-    goto fail_errno;
-  len = sizeof ss;
-  if (getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
-    goto fail_errno;
-
-  l = g_new0 (GwListener, 1);
-  g_atomic_ref_count_init (&l->ref_count);
-  l->fd = fd;
-  l->address = g_socket_address_new_from_native (&ss, len);
-  l->address_string = gw_addr_to_string (l->address);
-  l->tls = tls != NULL ? gw_tls_ref (tls) : NULL;
-  l->options = options != NULL ? *options : (GwConnOptions) { 0 };
-  l->context = g_main_context_ref_thread_default ();
-  listener_watch (l);
-  return l;
-
-fail_errno:
-  {
-    int err = errno;
-
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                 "cannot bind %s: %s", want, g_strerror (err));
-    if (fd >= 0)
-      close (fd);
-    return NULL;
-  }
-}
-
-GwListener *
-gw_listener_ref (GwListener *listener)
-{
-  g_return_val_if_fail (listener != NULL, NULL);
-  g_atomic_ref_count_inc (&listener->ref_count);
-  return listener;
-}
-
-void
-gw_listener_unref (GwListener *l)
-{
-  if (l == NULL || !g_atomic_ref_count_dec (&l->ref_count))
-    return;
-  if (l->watch != NULL) {
-    g_source_destroy (l->watch);
-    g_source_unref (l->watch);
-  }
-  if (l->backoff != NULL) {
-    g_source_destroy (l->backoff);
-    g_source_unref (l->backoff);
-  }
-  close (l->fd);
-  if (l->destroy != NULL)
-    l->destroy (l->user_data);
-  if (l->tls != NULL)
-    gw_tls_unref (l->tls);
-  g_object_unref (l->address);
-  g_free (l->address_string);
-  g_main_context_unref (l->context);
-  g_free (l);
-}
-
-void
-gw_listener_set_callbacks (GwListener *listener, GwListenerFilterFunc filter,
-                           GwListenerAcceptFunc accept, gpointer user_data,
-                           GDestroyNotify destroy)
-{
-  GDestroyNotify old_destroy;
-  gpointer old_data;
-
-  g_return_if_fail (listener != NULL);
-  old_destroy = listener->destroy;
-  old_data = listener->user_data;
-  listener->filter = filter;
-  listener->accept = accept;
-  listener->user_data = user_data;
-  listener->destroy = destroy;
-  if (old_destroy != NULL)
-    old_destroy (old_data);
-}
-
-void
-gw_listener_set_tls (GwListener *listener, GwTls *tls)
-{
-  g_return_if_fail (listener != NULL);
-  g_return_if_fail (listener->tls != NULL);
-  g_return_if_fail (tls != NULL && gw_tls_can_serve (tls));
-
-  gw_tls_ref (tls);
-  gw_tls_unref (listener->tls);
-  listener->tls = tls;
-}
-
-GSocketAddress *
-gw_listener_get_address (GwListener *listener)
-{
-  g_return_val_if_fail (listener != NULL, NULL);
-  return listener->address;
-}
-
-const char *
-gw_listener_get_address_string (GwListener *listener)
-{
-  g_return_val_if_fail (listener != NULL, NULL);
-  return listener->address_string;
 }

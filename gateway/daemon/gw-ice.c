@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "gw-addr.h"
+#include "net-addr.h"
 #include "gw-log.h"
 #include "gw-negotiator.h"
 
@@ -17,11 +17,11 @@ struct _GwIce {
   char *party;
   GwIceCallbacks cb;
   gpointer data;
-  GwConnOptions conn_options;
+  NetConnOptions conn_options;
   gboolean gathered;
   gboolean started;
   gboolean ready;
-  GwConn *conn;              /* the pair's connection, relayed */
+  NetConn *conn;              /* the pair's connection, relayed */
   /* the party's side, from its SDP */
   char *ufrag;
   char *pwd;
@@ -159,7 +159,7 @@ probe_passive (GwIce *ice)
 static GInetAddress *
 address_of (const char *hostport)
 {
-  g_autoptr (GSocketAddress) sa = gw_addr_parse (hostport, NULL);
+  g_autoptr (GSocketAddress) sa = net_addr_parse (hostport, NULL);
 
   return sa != NULL ? g_object_ref (g_inet_socket_address_get_address (
                         G_INET_SOCKET_ADDRESS (sa))) : NULL;
@@ -199,10 +199,10 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
   const char *const fields[] = { "ice_local", local, "ice_remote", remote,
                                  NULL };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GwConn) conn = NULL;
+  g_autoptr (NetConn) conn = NULL;
   g_autoptr (GwLogEvent) ev = NULL;
 
-  conn = gw_conn_new_from_stream (stream, "ice-tcp", pair->remote_address,
+  conn = net_conn_new_from_stream (stream, "ice-tcp", pair->remote_address,
                                   pair->local_address, &ice->conn_options,
                                   &error);
   if (conn == NULL ||
@@ -215,12 +215,12 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
     return;
   }
   ice->ready = TRUE;
-  ice->conn = gw_conn_ref (conn);
+  ice->conn = net_conn_ref (conn);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "ice_ready");
   if (ice->call_id != NULL)
     gw_log_event_add_str (ev, "call_id", ice->call_id);
   gw_log_event_add_str (ev, "party", ice->party);
-  gw_log_event_add_int (ev, "conn", (gint64) gw_conn_get_id (conn));
+  gw_log_event_add_int (ev, "conn", (gint64) net_conn_get_id (conn));
   gw_log_event_add_str (ev, "transport", "ice-tcp");
   gw_log_event_add_str (ev, "local_type", pair->local_type);
   gw_log_event_add_str (ev, "local_tcptype", pair->local_tcptype);
@@ -277,7 +277,7 @@ on_failed (IceLeg *leg, const char *reason, const char *tried,
   /* The relay hears on_closed, as for a TCP connection that ends, and
    * sends its Failure REPORTs for what was in flight. */
   if (ice->conn != NULL)
-    gw_conn_close (ice->conn);
+    net_conn_close (ice->conn);
   g_clear_pointer (&ice->leg, ice_leg_free);
 }
 
@@ -444,7 +444,7 @@ gw_ice_free (GwIce *ice)
     return;
   g_cancellable_cancel (ice->probes);
   g_object_unref (ice->probes);
-  g_clear_pointer (&ice->conn, gw_conn_unref);
+  g_clear_pointer (&ice->conn, net_conn_unref);
   g_clear_pointer (&ice->leg, ice_leg_free);
   g_ptr_array_unref (ice->candidates);
   g_free (ice->ufrag);

@@ -1,17 +1,17 @@
-#include "gw-tls.h"
+#include "net-tls.h"
 
 #include <stdarg.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-G_DEFINE_QUARK (gw-tls-error-quark, gw_tls_error)
+G_DEFINE_QUARK (net-tls-error-quark, net_tls_error)
 
-struct _GwTls {
+struct _NetTls {
   gatomicrefcount ref_count;
   char *certificate;
   char *private_key;
   char *ca_file;
-  GwTlsPeerVerify peer_verify;
+  NetTlsPeerVerify peer_verify;
   gboolean skip_server_verify;
   SSL_CTX *server_ctx;   /* NULL without a certificate */
   SSL_CTX *client_ctx;
@@ -47,7 +47,7 @@ drain_error_queue (void)
 }
 
 void
-gw_tls_set_error (GError **error, GQuark domain, gint code,
+net_tls_set_error (GError **error, GQuark domain, gint code,
                   const char *format, ...)
 {
   g_autofree char *what = NULL;
@@ -76,12 +76,12 @@ new_ctx (const SSL_METHOD *method, GError **error)
   SSL_CTX *ctx = SSL_CTX_new (method);
 
   if (ctx == NULL) {
-    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
                       "cannot create a TLS context");
     return NULL;
   }
   /* TLS 1.2 or later, no renegotiation (a TLS 1.2 CPU exhaustion vector),
-   * and writes that gw-conn.c can resume from a queue whose head may be
+   * and writes that net-conn.c can resume from a queue whose head may be
    * re-gathered at another address. */
   SSL_CTX_set_min_proto_version (ctx, TLS1_2_VERSION);
   SSL_CTX_set_options (ctx, SSL_OP_NO_RENEGOTIATION);
@@ -93,10 +93,10 @@ new_ctx (const SSL_METHOD *method, GError **error)
 }
 
 static gboolean
-load_identity (SSL_CTX *ctx, const GwTls *tls, GError **error)
+load_identity (SSL_CTX *ctx, const NetTls *tls, GError **error)
 {
   if (SSL_CTX_use_certificate_chain_file (ctx, tls->certificate) != 1) {
-    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_CERTIFICATE,
+    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_CERTIFICATE,
                       "cannot load certificate chain %s", tls->certificate);
     return FALSE;
   }
@@ -107,16 +107,16 @@ load_identity (SSL_CTX *ctx, const GwTls *tls, GError **error)
     /* A readable key of another certificate: say which two. */
     if (ERR_GET_LIB (e) == ERR_LIB_X509 &&
         ERR_GET_REASON (e) == X509_R_KEY_VALUES_MISMATCH)
-      gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_PRIVATE_KEY,
+      net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_PRIVATE_KEY,
                         "private key %s does not match certificate %s",
                         tls->private_key, tls->certificate);
     else
-      gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_PRIVATE_KEY,
+      net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_PRIVATE_KEY,
                         "cannot load private key %s", tls->private_key);
     return FALSE;
   }
   if (SSL_CTX_check_private_key (ctx) != 1) {
-    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_PRIVATE_KEY,
+    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_PRIVATE_KEY,
                       "private key %s does not match certificate %s",
                       tls->private_key, tls->certificate);
     return FALSE;
@@ -125,13 +125,13 @@ load_identity (SSL_CTX *ctx, const GwTls *tls, GError **error)
 }
 
 static gboolean
-load_trust (SSL_CTX *ctx, const GwTls *tls, GError **error)
+load_trust (SSL_CTX *ctx, const NetTls *tls, GError **error)
 {
   int ok = tls->ca_file != NULL ? SSL_CTX_load_verify_file (ctx, tls->ca_file)
                                 : SSL_CTX_set_default_verify_paths (ctx);
 
   if (ok != 1) {
-    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_CA,
+    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_CA,
                       "cannot load CA file %s", tls->ca_file != NULL ?
                       tls->ca_file : "(OpenSSL default trust store)");
     return FALSE;
@@ -140,7 +140,7 @@ load_trust (SSL_CTX *ctx, const GwTls *tls, GError **error)
 }
 
 static SSL_CTX *
-build_server_ctx (const GwTls *tls, GError **error)
+build_server_ctx (const NetTls *tls, GError **error)
 {
   SSL_CTX *ctx = new_ctx (TLS_server_method (), error);
   static const unsigned char sid_ctx[] = "msrp-edge";
@@ -149,10 +149,10 @@ build_server_ctx (const GwTls *tls, GError **error)
     return NULL;
   if (!load_identity (ctx, tls, error))
     goto fail;
-  if (tls->peer_verify != GW_TLS_PEER_VERIFY_NONE) {
+  if (tls->peer_verify != NET_TLS_PEER_VERIFY_NONE) {
     int mode = SSL_VERIFY_PEER;
 
-    if (tls->peer_verify == GW_TLS_PEER_VERIFY_REQUIRED)
+    if (tls->peer_verify == NET_TLS_PEER_VERIFY_REQUIRED)
       mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     if (!load_trust (ctx, tls, error))
       goto fail;
@@ -163,7 +163,7 @@ build_server_ctx (const GwTls *tls, GError **error)
       STACK_OF (X509_NAME) *names = SSL_load_client_CA_file (tls->ca_file);
 
       if (names == NULL) {
-        gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_CA,
+        net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_CA,
                           "cannot read CA names from %s", tls->ca_file);
         goto fail;
       }
@@ -182,7 +182,7 @@ fail:
 }
 
 static SSL_CTX *
-build_client_ctx (const GwTls *tls, GError **error)
+build_client_ctx (const NetTls *tls, GError **error)
 {
   SSL_CTX *ctx = new_ctx (TLS_client_method (), error);
 
@@ -201,7 +201,7 @@ build_client_ctx (const GwTls *tls, GError **error)
 }
 
 static void
-tls_free (GwTls *tls)
+tls_free (NetTls *tls)
 {
   g_free (tls->certificate);
   g_free (tls->private_key);
@@ -213,17 +213,17 @@ tls_free (GwTls *tls)
   g_free (tls);
 }
 
-GwTls *
-gw_tls_new (const GwTlsSettings *settings, GError **error)
+NetTls *
+net_tls_new (const NetTlsSettings *settings, GError **error)
 {
-  GwTls *tls;
+  NetTls *tls;
 
   g_return_val_if_fail (settings != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if ((settings->certificate == NULL) != (settings->private_key == NULL)) {
-    g_set_error (error, GW_TLS_ERROR, settings->certificate == NULL ?
-                 GW_TLS_ERROR_CERTIFICATE : GW_TLS_ERROR_PRIVATE_KEY,
+    g_set_error (error, NET_TLS_ERROR, settings->certificate == NULL ?
+                 NET_TLS_ERROR_CERTIFICATE : NET_TLS_ERROR_PRIVATE_KEY,
                  "private key %s has no certificate, or certificate %s has "
                  "no private key: give both or neither",
                  settings->private_key != NULL ? settings->private_key : "-",
@@ -231,7 +231,7 @@ gw_tls_new (const GwTlsSettings *settings, GError **error)
     return NULL;
   }
 
-  tls = g_new0 (GwTls, 1);
+  tls = g_new0 (NetTls, 1);
   g_atomic_ref_count_init (&tls->ref_count);
   tls->certificate = g_strdup (settings->certificate);
   tls->private_key = g_strdup (settings->private_key);
@@ -255,10 +255,10 @@ fail:
   return NULL;
 }
 
-GwTls *
-gw_tls_reload (GwTls *tls, GError **error)
+NetTls *
+net_tls_reload (NetTls *tls, GError **error)
 {
-  GwTlsSettings settings = {
+  NetTlsSettings settings = {
     .certificate = tls->certificate,
     .private_key = tls->private_key,
     .ca_file = tls->ca_file,
@@ -266,11 +266,11 @@ gw_tls_reload (GwTls *tls, GError **error)
     .skip_server_verify = tls->skip_server_verify,
   };
 
-  return gw_tls_new (&settings, error);
+  return net_tls_new (&settings, error);
 }
 
-GwTls *
-gw_tls_ref (GwTls *tls)
+NetTls *
+net_tls_ref (NetTls *tls)
 {
   g_return_val_if_fail (tls != NULL, NULL);
   g_atomic_ref_count_inc (&tls->ref_count);
@@ -278,39 +278,39 @@ gw_tls_ref (GwTls *tls)
 }
 
 void
-gw_tls_unref (GwTls *tls)
+net_tls_unref (NetTls *tls)
 {
   if (tls != NULL && g_atomic_ref_count_dec (&tls->ref_count))
     tls_free (tls);
 }
 
 gboolean
-gw_tls_can_serve (GwTls *tls)
+net_tls_can_serve (NetTls *tls)
 {
   g_return_val_if_fail (tls != NULL, FALSE);
   return tls->server_ctx != NULL;
 }
 
 SSL *
-gw_tls_new_server_ssl (GwTls *tls, GError **error)
+net_tls_new_server_ssl (NetTls *tls, GError **error)
 {
   SSL *ssl;
 
   g_return_val_if_fail (tls != NULL, NULL);
   if (tls->server_ctx == NULL) {
-    g_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_NO_SERVER,
+    g_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_NO_SERVER,
                  "TLS server role needs a certificate and a private key");
     return NULL;
   }
   ssl = SSL_new (tls->server_ctx);
   if (ssl == NULL)
-    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
                       "cannot create a TLS server session");
   return ssl;
 }
 
 SSL *
-gw_tls_new_client_ssl (GwTls *tls, const char *peer_name, GError **error)
+net_tls_new_client_ssl (NetTls *tls, const char *peer_name, GError **error)
 {
   SSL *ssl;
   X509_VERIFY_PARAM *param;
@@ -321,7 +321,7 @@ gw_tls_new_client_ssl (GwTls *tls, const char *peer_name, GError **error)
 
   ssl = SSL_new (tls->client_ctx);
   if (ssl == NULL) {
-    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
                       "cannot create a TLS client session");
     return NULL;
   }
@@ -337,7 +337,7 @@ gw_tls_new_client_ssl (GwTls *tls, const char *peer_name, GError **error)
          SSL_set_tlsext_host_name (ssl, peer_name) == 1;
   }
   if (!ok) {
-    gw_tls_set_error (error, GW_TLS_ERROR, GW_TLS_ERROR_INTERNAL,
+    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
                       "cannot expect peer name '%s'", peer_name);
     SSL_free (ssl);
     return NULL;
@@ -346,7 +346,7 @@ gw_tls_new_client_ssl (GwTls *tls, const char *peer_name, GError **error)
 }
 
 char *
-gw_tls_get_peer_subject (SSL *ssl)
+net_tls_get_peer_subject (SSL *ssl)
 {
   X509 *cert;
   BIO *bio;

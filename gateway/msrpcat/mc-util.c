@@ -1,6 +1,6 @@
 #include "mc-util.h"
 
-#include "gw-addr.h"
+#include "net-addr.h"
 
 #include <errno.h>
 #include <math.h>
@@ -283,7 +283,7 @@ bad:
 GSocketAddress *
 mc_parse_listen_address (const char *text, GError **error)
 {
-  GSocketAddress *addr = gw_addr_parse_bindable (text != NULL ? text : "",
+  GSocketAddress *addr = net_addr_parse_bindable (text != NULL ? text : "",
                                                  error);
 
   if (addr == NULL)

@@ -1,5 +1,5 @@
-/* Check suite for connections, listeners and TLS (gateway/gw-conn.c,
- * gateway/gw-tls.c) over real loopback sockets.
+/* Check suite for connections, listeners and TLS (gateway/net/net-conn.c,
+ * gateway/net/net-tls.c) over real loopback sockets.
  *
  * Each test runs its own GMainContext, and every wait iterates it with a
  * deadline (RUN_UNTIL), so a connection that never delivers fails its test
@@ -18,9 +18,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "gw-addr.h"
-#include "gw-conn.h"
-#include "gw-tls.h"
+#include "net-addr.h"
+#include "net-conn.h"
+#include "net-listener.h"
+#include "net-tls.h"
 #include "testloop.h"
 
 static char *cert_dir;
@@ -44,21 +45,21 @@ cert_path (const char *name)
   return name != NULL ? g_strdup_printf ("%s/%s", cert_dir, name) : NULL;
 }
 
-/* A GwTls from the generated files: @who "server", "client", "rogue" or
+/* A NetTls from the generated files: @who "server", "client", "rogue" or
  * NULL (no certificate); @ca "ca.pem" or "rogue-ca.pem". */
-static GwTls *
-make_tls (const char *who, const char *ca, GwTlsPeerVerify verify)
+static NetTls *
+make_tls (const char *who, const char *ca, NetTlsPeerVerify verify)
 {
   g_autofree char *cert_name = who ? g_strdup_printf ("%s.pem", who) : NULL;
   g_autofree char *key_name = who ? g_strdup_printf ("%s.key", who) : NULL;
   g_autofree char *cert = cert_path (cert_name);
   g_autofree char *key = cert_path (key_name);
   g_autofree char *ca_file = cert_path (ca);
-  GwTlsSettings settings = { cert, key, ca_file, verify };
+  NetTlsSettings settings = { cert, key, ca_file, verify };
   g_autoptr (GError) error = NULL;
-  GwTls *tls = gw_tls_new (&settings, &error);
+  NetTls *tls = net_tls_new (&settings, &error);
 
-  ck_assert_msg (tls != NULL, "gw_tls_new: %s", error ? error->message : "");
+  ck_assert_msg (tls != NULL, "net_tls_new: %s", error ? error->message : "");
   return tls;
 }
 
@@ -66,11 +67,11 @@ make_tls (const char *who, const char *ca, GwTlsPeerVerify verify)
 
 typedef struct {
   const char *name;
-  GwConn *conn;             /* a reference */
+  NetConn *conn;             /* a reference */
   GByteArray *in;
   gboolean connected;
   gboolean closed;
-  GwConnCloseReason reason;
+  NetConnCloseReason reason;
   char *message;
   gint64 closed_at;
   guint drained;
@@ -90,23 +91,23 @@ end_init (End *e, const char *name)
 static void
 end_clear (End *e)
 {
-  g_clear_pointer (&e->conn, gw_conn_unref);
+  g_clear_pointer (&e->conn, net_conn_unref);
   g_byte_array_unref (e->in);
   g_free (e->message);
 }
 
 static void
-end_on_connected (GwConn *conn, gpointer data)
+end_on_connected (NetConn *conn, gpointer data)
 {
   End *e = data;
 
   ck_assert_msg (!e->connected, "%s: on_connected twice", e->name);
-  ck_assert_int_eq (gw_conn_get_state (conn), GW_CONN_STATE_OPEN);
+  ck_assert_int_eq (net_conn_get_state (conn), NET_CONN_STATE_OPEN);
   e->connected = TRUE;
 }
 
 static void
-end_on_data (GwConn *conn, const guint8 *data, gsize len, gpointer user_data)
+end_on_data (NetConn *conn, const guint8 *data, gsize len, gpointer user_data)
 {
   End *e = user_data;
 
@@ -115,14 +116,14 @@ end_on_data (GwConn *conn, const guint8 *data, gsize len, gpointer user_data)
   if (e->echo) {
     g_autoptr (GBytes) b = g_bytes_new (data, len);
 
-    ck_assert (gw_conn_write (conn, b));
+    ck_assert (net_conn_write (conn, b));
   }
   if (e->drop_on_data)
-    g_clear_pointer (&e->conn, gw_conn_unref);
+    g_clear_pointer (&e->conn, net_conn_unref);
 }
 
 static void
-end_on_drained (GwConn *conn, gpointer data)
+end_on_drained (NetConn *conn, gpointer data)
 {
   End *e = data;
 
@@ -130,28 +131,28 @@ end_on_drained (GwConn *conn, gpointer data)
 }
 
 static void
-end_on_closed (GwConn *conn, GwConnCloseReason reason, const GError *error,
+end_on_closed (NetConn *conn, NetConnCloseReason reason, const GError *error,
                gpointer data)
 {
   End *e = data;
 
   ck_assert_msg (!e->closed, "%s: on_closed twice", e->name);
   ck_assert (error != NULL);
-  ck_assert (error->domain == GW_CONN_ERROR);
+  ck_assert (error->domain == NET_CONN_ERROR);
   ck_assert_int_eq (error->code, reason);
-  ck_assert_int_eq (gw_conn_get_state (conn), GW_CONN_STATE_CLOSED);
+  ck_assert_int_eq (net_conn_get_state (conn), NET_CONN_STATE_CLOSED);
   if (g_getenv ("TEST_GW_CONN_TRACE") != NULL)
     g_printerr ("%s closed, %s: %s\n", e->name,
-                gw_conn_close_reason_to_string (reason), error->message);
+                net_conn_close_reason_to_string (reason), error->message);
   e->closed = TRUE;
   e->reason = reason;
   e->message = g_strdup (error->message);
   e->closed_at = g_get_monotonic_time ();
   if (e->drop_on_closed)
-    g_clear_pointer (&e->conn, gw_conn_unref);
+    g_clear_pointer (&e->conn, net_conn_unref);
 }
 
-static const GwConnCallbacks end_callbacks = {
+static const NetConnCallbacks end_callbacks = {
   .on_connected = end_on_connected,
   .on_data = end_on_data,
   .on_drained = end_on_drained,
@@ -160,21 +161,21 @@ static const GwConnCallbacks end_callbacks = {
 
 /* Take @conn (transfer full) into @e. */
 static void
-end_attach (End *e, GwConn *conn)
+end_attach (End *e, NetConn *conn)
 {
   ck_assert_msg (e->conn == NULL, "%s: a second connection", e->name);
   e->conn = conn;
-  gw_conn_set_callbacks (conn, &end_callbacks, e, NULL);
+  net_conn_set_callbacks (conn, &end_callbacks, e, NULL);
 }
 
 static void
-on_accept (GwListener *listener, GwConn *conn, gpointer data)
+on_accept (NetListener *listener, NetConn *conn, gpointer data)
 {
-  end_attach (data, gw_conn_ref (conn));
+  end_attach (data, net_conn_ref (conn));
 }
 
 /* @host with @port; the configuration syntax has no port 0, hence not
- * gw_addr_parse(). */
+ * net_addr_parse(). */
 static GSocketAddress *
 inet_addr (const char *host, guint16 port)
 {
@@ -185,30 +186,30 @@ inet_addr (const char *host, guint16 port)
 }
 
 /* Listen on @host, a port the kernel picks, for @server. */
-static GwListener *
-listen_for (End *server, const char *host, GwTls *tls,
-            const GwConnOptions *options)
+static NetListener *
+listen_for (End *server, const char *host, NetTls *tls,
+            const NetConnOptions *options)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GSocketAddress) sa = inet_addr (host, 0);
-  GwListener *l;
+  NetListener *l;
 
-  l = gw_listener_new (sa, tls, options, &error);
+  l = net_listener_new (sa, tls, options, &error);
   ck_assert_msg (l != NULL, "listen on %s: %s", host,
                  error ? error->message : "");
-  gw_listener_set_callbacks (l, NULL, on_accept, server, NULL);
+  net_listener_set_callbacks (l, NULL, on_accept, server, NULL);
   return l;
 }
 
 static void
-connect_end (End *client, GSocketAddress *to, GwTls *tls,
-             const char *peer_name, const GwConnOptions *options)
+connect_end (End *client, GSocketAddress *to, NetTls *tls,
+             const char *peer_name, const NetConnOptions *options)
 {
   g_autoptr (GError) error = NULL;
-  GwConn *conn = gw_conn_connect (to, tls, peer_name, options, &error);
+  NetConn *conn = net_conn_connect (to, tls, peer_name, options, &error);
 
   ck_assert_msg (conn != NULL, "connect: %s", error ? error->message : "");
-  ck_assert_int_eq (gw_conn_get_state (conn), GW_CONN_STATE_CONNECTING);
+  ck_assert_int_eq (net_conn_get_state (conn), NET_CONN_STATE_CONNECTING);
   end_attach (client, conn);
 }
 
@@ -260,9 +261,9 @@ static const gsize echo_sizes[] = { 1, 100, 5000, 16384, 70000, 1 << 20, 3 };
 START_TEST (test_echo)
 {
   End server, client;
-  g_autoptr (GwTls) stls = NULL;
-  g_autoptr (GwTls) ctls = NULL;
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetTls) stls = NULL;
+  g_autoptr (NetTls) ctls = NULL;
+  g_autoptr (NetListener) l = NULL;
   const char *laddr;
   gsize total = 0;
   gint64 before = g_get_monotonic_time ();
@@ -271,12 +272,12 @@ START_TEST (test_echo)
   end_init (&client, "client");
   server.echo = TRUE;
   if (echo_cases[_i].tls) {
-    stls = make_tls ("server", "ca.pem", GW_TLS_PEER_VERIFY_NONE);
-    ctls = make_tls (NULL, "ca.pem", GW_TLS_PEER_VERIFY_NONE);
+    stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+    ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
   }
   l = listen_for (&server, echo_cases[_i].addr, stls, NULL);
-  laddr = gw_listener_get_address_string (l);
-  connect_end (&client, gw_listener_get_address (l), ctls,
+  laddr = net_listener_get_address_string (l);
+  connect_end (&client, net_listener_get_address (l), ctls,
                echo_cases[_i].peer_name, NULL);
 
   /* The first writes go out before the connection is up: queued. */
@@ -285,7 +286,7 @@ START_TEST (test_echo)
 
     if (i == 3)
       RUN_UNTIL (client.connected, 5000);
-    ck_assert (gw_conn_write (client.conn, b));
+    ck_assert (net_conn_write (client.conn, b));
     total += echo_sizes[i];
   }
   RUN_UNTIL (client.in->len == total || client.closed || server.closed,
@@ -298,51 +299,51 @@ START_TEST (test_echo)
   ck_assert (server.connected);
 
   /* Counters, names and addresses. */
-  ck_assert_uint_eq (gw_conn_get_bytes_out (client.conn), total);
-  ck_assert_uint_eq (gw_conn_get_bytes_in (server.conn), total);
-  ck_assert_uint_eq (gw_conn_get_bytes_out (server.conn), total);
-  ck_assert_uint_eq (gw_conn_get_bytes_in (client.conn), total);
-  ck_assert_uint_eq (gw_conn_get_queued_bytes (client.conn), 0);
-  ck_assert_str_eq (gw_conn_get_peer_address (client.conn), laddr);
-  ck_assert_str_eq (gw_conn_get_local_address (server.conn), laddr);
-  ck_assert_str_eq (gw_conn_get_peer_address (server.conn),
-                    gw_conn_get_local_address (client.conn));
+  ck_assert_uint_eq (net_conn_get_bytes_out (client.conn), total);
+  ck_assert_uint_eq (net_conn_get_bytes_in (server.conn), total);
+  ck_assert_uint_eq (net_conn_get_bytes_out (server.conn), total);
+  ck_assert_uint_eq (net_conn_get_bytes_in (client.conn), total);
+  ck_assert_uint_eq (net_conn_get_queued_bytes (client.conn), 0);
+  ck_assert_str_eq (net_conn_get_peer_address (client.conn), laddr);
+  ck_assert_str_eq (net_conn_get_local_address (server.conn), laddr);
+  ck_assert_str_eq (net_conn_get_peer_address (server.conn),
+                    net_conn_get_local_address (client.conn));
   ck_assert (g_str_has_prefix (laddr, strchr (echo_cases[_i].addr, ':') ?
                                "[::1]:" : "127.0.0.1:"));
   ck_assert (!g_str_has_suffix (laddr, ":0"));   /* a real port */
-  ck_assert_str_eq (gw_conn_get_transport_name (client.conn),
+  ck_assert_str_eq (net_conn_get_transport_name (client.conn),
                     echo_cases[_i].tls ? "tls" : "tcp");
-  ck_assert_str_eq (gw_conn_get_transport_name (server.conn),
+  ck_assert_str_eq (net_conn_get_transport_name (server.conn),
                     echo_cases[_i].tls ? "tls" : "tcp");
-  ck_assert_uint_ne (gw_conn_get_id (client.conn), 0);
-  ck_assert_uint_ne (gw_conn_get_id (client.conn),
-                     gw_conn_get_id (server.conn));
-  ck_assert_int_ge (gw_conn_get_start_time (client.conn), before);
-  ck_assert_int_le (gw_conn_get_start_time (client.conn),
-                    gw_conn_get_start_time (server.conn));
+  ck_assert_uint_ne (net_conn_get_id (client.conn), 0);
+  ck_assert_uint_ne (net_conn_get_id (client.conn),
+                     net_conn_get_id (server.conn));
+  ck_assert_int_ge (net_conn_get_start_time (client.conn), before);
+  ck_assert_int_le (net_conn_get_start_time (client.conn),
+                    net_conn_get_start_time (server.conn));
   if (echo_cases[_i].tls)
-    ck_assert_str_eq (gw_conn_get_peer_subject (client.conn),
+    ck_assert_str_eq (net_conn_get_peer_subject (client.conn),
                       "CN=relay.test,O=msrp-edge tests");
   else
-    ck_assert_ptr_null (gw_conn_get_peer_subject (client.conn));
-  ck_assert_ptr_null (gw_conn_get_peer_subject (server.conn));
+    ck_assert_ptr_null (net_conn_get_peer_subject (client.conn));
+  ck_assert_ptr_null (net_conn_get_peer_subject (server.conn));
 
   /* Graceful close: LOCAL here, PEER there; no more writes. */
-  gw_conn_close (client.conn);
-  ck_assert_int_eq (gw_conn_get_state (client.conn), GW_CONN_STATE_CLOSING);
+  net_conn_close (client.conn);
+  ck_assert_int_eq (net_conn_get_state (client.conn), NET_CONN_STATE_CLOSING);
   {
     g_autoptr (GBytes) b = stream_bytes (0, 10);
 
-    ck_assert (!gw_conn_write (client.conn, b));
+    ck_assert (!net_conn_write (client.conn, b));
   }
   RUN_UNTIL (client.closed && server.closed, 5000);
-  ck_assert_msg (client.reason == GW_CONN_CLOSED_LOCAL, "%s: client %s: %s",
+  ck_assert_msg (client.reason == NET_CONN_CLOSED_LOCAL, "%s: client %s: %s",
                  echo_cases[_i].name,
-                 gw_conn_close_reason_to_string (client.reason),
+                 net_conn_close_reason_to_string (client.reason),
                  client.message);
-  ck_assert_msg (server.reason == GW_CONN_CLOSED_PEER, "%s: server %s: %s",
+  ck_assert_msg (server.reason == NET_CONN_CLOSED_PEER, "%s: server %s: %s",
                  echo_cases[_i].name,
-                 gw_conn_close_reason_to_string (server.reason),
+                 net_conn_close_reason_to_string (server.reason),
                  server.message);
   ck_assert_msg (strstr (server.message, "closed the connection") != NULL &&
                  strstr (server.message, "without") == NULL,
@@ -361,8 +362,8 @@ END_TEST
 #define BP_PERIOD 251   /* stream byte at p is p % 251 */
 
 typedef struct {
-  GwConn *writer;
-  GwConn *reader;
+  NetConn *writer;
+  NetConn *reader;
   GBytes *pattern;          /* BP_PERIOD + BP_CHUNK bytes */
   gsize sent;
   gsize max_queued;
@@ -381,40 +382,40 @@ typedef struct {
 static void
 bp_produce (Bp *bp)
 {
-  while (bp->sent < BP_TOTAL && !gw_conn_is_congested (bp->writer)) {
+  while (bp->sent < BP_TOTAL && !net_conn_is_congested (bp->writer)) {
     gsize n = MIN (BP_CHUNK, BP_TOTAL - bp->sent);
     g_autoptr (GBytes) b = g_bytes_new_from_bytes (bp->pattern,
                                                    bp->sent % BP_PERIOD, n);
 
-    ck_assert (gw_conn_write (bp->writer, b));
+    ck_assert (net_conn_write (bp->writer, b));
     bp->sent += n;
     bp->max_queued = MAX (bp->max_queued,
-                          gw_conn_get_queued_bytes (bp->writer));
+                          net_conn_get_queued_bytes (bp->writer));
   }
-  if (gw_conn_is_congested (bp->writer))
+  if (net_conn_is_congested (bp->writer))
     bp->congestions++;
 }
 
 static void
-bp_writer_connected (GwConn *conn, gpointer data)
+bp_writer_connected (NetConn *conn, gpointer data)
 {
   bp_produce (data);
 }
 
 static void
-bp_writer_drained (GwConn *conn, gpointer data)
+bp_writer_drained (NetConn *conn, gpointer data)
 {
   Bp *bp = data;
 
-  ck_assert_uint_le (gw_conn_get_queued_bytes (conn),
-                     GW_CONN_DEFAULT_LOW_WATERMARK);
-  ck_assert (!gw_conn_is_congested (conn));
+  ck_assert_uint_le (net_conn_get_queued_bytes (conn),
+                     NET_CONN_DEFAULT_LOW_WATERMARK);
+  ck_assert (!net_conn_is_congested (conn));
   bp->drains++;
   bp_produce (bp);
 }
 
 static void
-bp_closed (GwConn *conn, GwConnCloseReason reason, const GError *error,
+bp_closed (NetConn *conn, NetConnCloseReason reason, const GError *error,
            gpointer data)
 {
   Bp *bp = data;
@@ -434,12 +435,12 @@ bp_resume (gpointer data)
 
   bp->paused = FALSE;
   g_clear_pointer (&bp->resume, g_source_unref);
-  gw_conn_resume_reading (bp->reader);
+  net_conn_resume_reading (bp->reader);
   return G_SOURCE_REMOVE;
 }
 
 static void
-bp_reader_data (GwConn *conn, const guint8 *data, gsize len, gpointer user)
+bp_reader_data (NetConn *conn, const guint8 *data, gsize len, gpointer user)
 {
   Bp *bp = user;
   guint k = (guint) (bp->received % BP_PERIOD);
@@ -458,8 +459,8 @@ bp_reader_data (GwConn *conn, const guint8 *data, gsize len, gpointer user)
     bp->since_pause = 0;
     bp->paused = TRUE;
     bp->pauses++;
-    gw_conn_pause_reading (conn);
-    ck_assert (gw_conn_is_reading_paused (conn));
+    net_conn_pause_reading (conn);
+    ck_assert (net_conn_is_reading_paused (conn));
     bp->resume = g_timeout_source_new (2);
     g_source_set_callback (bp->resume, bp_resume, bp, NULL);
     g_source_attach (bp->resume, ctx);
@@ -467,30 +468,30 @@ bp_reader_data (GwConn *conn, const guint8 *data, gsize len, gpointer user)
 }
 
 static void
-bp_accept (GwListener *listener, GwConn *conn, gpointer data)
+bp_accept (NetListener *listener, NetConn *conn, gpointer data)
 {
   Bp *bp = data;
-  static const GwConnCallbacks writer_cb = {
+  static const NetConnCallbacks writer_cb = {
     .on_connected = bp_writer_connected,
     .on_drained = bp_writer_drained,
     .on_closed = bp_closed,
   };
 
   ck_assert_ptr_null (bp->writer);
-  bp->writer = gw_conn_ref (conn);
-  gw_conn_set_callbacks (conn, &writer_cb, bp, NULL);
+  bp->writer = net_conn_ref (conn);
+  net_conn_set_callbacks (conn, &writer_cb, bp, NULL);
 }
 
 START_TEST (test_backpressure)
 {
-  static const GwConnCallbacks reader_cb = {
+  static const NetConnCallbacks reader_cb = {
     .on_data = bp_reader_data,
     .on_closed = bp_closed,
   };
   gboolean tls = _i == 1;
-  g_autoptr (GwTls) stls = NULL;
-  g_autoptr (GwTls) ctls = NULL;
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetTls) stls = NULL;
+  g_autoptr (NetTls) ctls = NULL;
+  g_autoptr (NetListener) l = NULL;
   g_autoptr (GSocketAddress) sa = inet_addr ("127.0.0.1", 0);
   g_autoptr (GError) error = NULL;
   guint8 *pattern = g_malloc (BP_PERIOD + BP_CHUNK);
@@ -500,39 +501,39 @@ START_TEST (test_backpressure)
     pattern[i] = (guint8) (i % BP_PERIOD);
   bp.pattern = g_bytes_new_take (pattern, BP_PERIOD + BP_CHUNK);
   if (tls) {
-    stls = make_tls ("server", "ca.pem", GW_TLS_PEER_VERIFY_NONE);
-    ctls = make_tls (NULL, "ca.pem", GW_TLS_PEER_VERIFY_NONE);
+    stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+    ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
   }
-  l = gw_listener_new (sa, stls, NULL, &error);
+  l = net_listener_new (sa, stls, NULL, &error);
   ck_assert_msg (l != NULL, "%s", error ? error->message : "");
-  gw_listener_set_callbacks (l, NULL, bp_accept, &bp, NULL);
-  bp.reader = gw_conn_connect (gw_listener_get_address (l), ctls,
+  net_listener_set_callbacks (l, NULL, bp_accept, &bp, NULL);
+  bp.reader = net_conn_connect (net_listener_get_address (l), ctls,
                                "relay.test", NULL, &error);
   ck_assert_msg (bp.reader != NULL, "%s", error ? error->message : "");
-  gw_conn_set_callbacks (bp.reader, &reader_cb, &bp, NULL);
+  net_conn_set_callbacks (bp.reader, &reader_cb, &bp, NULL);
 
   RUN_UNTIL (bp.received == BP_TOTAL || bp.reader_closed || bp.writer_closed,
              200000);
   ck_assert_msg (!bp.reader_closed && !bp.writer_closed, "closed: %s",
                  bp.close_message);
   ck_assert_uint_eq (bp.sent, BP_TOTAL);
-  ck_assert_uint_eq (gw_conn_get_bytes_out (bp.writer), BP_TOTAL);
-  ck_assert_uint_eq (gw_conn_get_bytes_in (bp.reader), BP_TOTAL);
+  ck_assert_uint_eq (net_conn_get_bytes_out (bp.writer), BP_TOTAL);
+  ck_assert_uint_eq (net_conn_get_bytes_in (bp.reader), BP_TOTAL);
   /* Backpressure engaged, and bounded the queue: the producer stops at the
    * high watermark, so one chunk at most goes past it. */
   ck_assert_uint_gt (bp.pauses, 0);
   ck_assert_uint_gt (bp.congestions, 0);
   ck_assert_uint_eq (bp.drains, bp.congestions);
-  ck_assert_uint_ge (bp.max_queued, GW_CONN_DEFAULT_HIGH_WATERMARK);
+  ck_assert_uint_ge (bp.max_queued, NET_CONN_DEFAULT_HIGH_WATERMARK);
   ck_assert_uint_le (bp.max_queued,
-                     GW_CONN_DEFAULT_HIGH_WATERMARK + BP_CHUNK);
+                     NET_CONN_DEFAULT_HIGH_WATERMARK + BP_CHUNK);
 
   if (bp.resume != NULL) {
     g_source_destroy (bp.resume);
     g_source_unref (bp.resume);
   }
-  gw_conn_unref (bp.writer);
-  gw_conn_unref (bp.reader);
+  net_conn_unref (bp.writer);
+  net_conn_unref (bp.reader);
   g_bytes_unref (bp.pattern);
   g_free (bp.close_message);
 }
@@ -542,100 +543,100 @@ END_TEST
 
 static const struct {
   const char *name;
-  GwTlsPeerVerify server_verify;
+  NetTlsPeerVerify server_verify;
   const char *client_cert;       /* "client", "rogue", NULL */
   const char *client_ca;         /* what the client trusts */
   const char *peer_name;         /* NULL: the IP address */
   /* Expected: open with these subjects, or closed with these. */
   gboolean ok;
   const char *server_sees;       /* subject on the server side */
-  GwConnCloseReason server_reason;
+  NetConnCloseReason server_reason;
   const char *server_part;
-  GwConnCloseReason client_reason;
+  NetConnCloseReason client_reason;
   const char *client_part;
 } tls_cases[] = {
-  { "server certificate only", GW_TLS_PEER_VERIFY_NONE, NULL, "ca.pem",
+  { "server certificate only", NET_TLS_PEER_VERIFY_NONE, NULL, "ca.pem",
     "relay.test", TRUE, NULL, 0, NULL, 0, NULL },
   { "client presents a certificate nobody asked for",
-    GW_TLS_PEER_VERIFY_NONE, "client", "ca.pem", "relay.test", TRUE, NULL,
+    NET_TLS_PEER_VERIFY_NONE, "client", "ca.pem", "relay.test", TRUE, NULL,
     0, NULL, 0, NULL },
-  { "name is the IP address", GW_TLS_PEER_VERIFY_NONE, NULL, "ca.pem", NULL,
+  { "name is the IP address", NET_TLS_PEER_VERIFY_NONE, NULL, "ca.pem", NULL,
     TRUE, NULL, 0, NULL, 0, NULL },
-  { "mutual TLS required and given", GW_TLS_PEER_VERIFY_REQUIRED, "client",
+  { "mutual TLS required and given", NET_TLS_PEER_VERIFY_REQUIRED, "client",
     "ca.pem", "localhost", TRUE, "CN=client-relay.test,O=msrp-edge tests",
     0, NULL, 0, NULL },
-  { "RFC 4976 6.1: relay certificate verified", GW_TLS_PEER_VERIFY_OPTIONAL,
+  { "RFC 4976 6.1: relay certificate verified", NET_TLS_PEER_VERIFY_OPTIONAL,
     "client", "ca.pem", "relay.test", TRUE,
     "CN=client-relay.test,O=msrp-edge tests", 0, NULL, 0, NULL },
   { "RFC 4976 6.1: endpoint without certificate",
-    GW_TLS_PEER_VERIFY_OPTIONAL, NULL, "ca.pem", "relay.test", TRUE, NULL,
+    NET_TLS_PEER_VERIFY_OPTIONAL, NULL, "ca.pem", "relay.test", TRUE, NULL,
     0, NULL, 0, NULL },
-  { "untrusted client certificate", GW_TLS_PEER_VERIFY_OPTIONAL, "rogue",
+  { "untrusted client certificate", NET_TLS_PEER_VERIFY_OPTIONAL, "rogue",
     "ca.pem", "relay.test", FALSE, NULL,
-    GW_CONN_CLOSED_TLS, "(certificate: unable to get local issuer "
+    NET_CONN_CLOSED_TLS, "(certificate: unable to get local issuer "
     "certificate): certificate verify failed",
-    GW_CONN_CLOSED_TLS, "alert unknown ca" },
-  { "required client certificate missing", GW_TLS_PEER_VERIFY_REQUIRED,
+    NET_CONN_CLOSED_TLS, "alert unknown ca" },
+  { "required client certificate missing", NET_TLS_PEER_VERIFY_REQUIRED,
     NULL, "ca.pem", "relay.test", FALSE, NULL,
-    GW_CONN_CLOSED_TLS, "peer did not return a certificate",
-    GW_CONN_CLOSED_TLS, "alert certificate required" },
-  { "wrong host name", GW_TLS_PEER_VERIFY_NONE, NULL, "ca.pem",
+    NET_CONN_CLOSED_TLS, "peer did not return a certificate",
+    NET_CONN_CLOSED_TLS, "alert certificate required" },
+  { "wrong host name", NET_TLS_PEER_VERIFY_NONE, NULL, "ca.pem",
     "other.test", FALSE, NULL,
-    GW_CONN_CLOSED_TLS, "alert bad certificate",
-    GW_CONN_CLOSED_TLS, "(certificate: hostname mismatch)" },
-  { "untrusted server", GW_TLS_PEER_VERIFY_NONE, NULL, "rogue-ca.pem",
+    NET_CONN_CLOSED_TLS, "alert bad certificate",
+    NET_CONN_CLOSED_TLS, "(certificate: hostname mismatch)" },
+  { "untrusted server", NET_TLS_PEER_VERIFY_NONE, NULL, "rogue-ca.pem",
     "relay.test", FALSE, NULL,
-    GW_CONN_CLOSED_TLS, "alert unknown ca",
-    GW_CONN_CLOSED_TLS, "(certificate: unable to get local issuer "
+    NET_CONN_CLOSED_TLS, "alert unknown ca",
+    NET_CONN_CLOSED_TLS, "(certificate: unable to get local issuer "
     "certificate)" },
 };
 
 START_TEST (test_tls_handshake)
 {
   End server, client;
-  g_autoptr (GwTls) stls = make_tls ("server", "ca.pem",
+  g_autoptr (NetTls) stls = make_tls ("server", "ca.pem",
                                      tls_cases[_i].server_verify);
-  g_autoptr (GwTls) ctls = make_tls (tls_cases[_i].client_cert,
+  g_autoptr (NetTls) ctls = make_tls (tls_cases[_i].client_cert,
                                      tls_cases[_i].client_ca,
-                                     GW_TLS_PEER_VERIFY_NONE);
-  g_autoptr (GwListener) l = NULL;
+                                     NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetListener) l = NULL;
   const char *name = tls_cases[_i].name;
 
   end_init (&server, "server");
   end_init (&client, "client");
   server.echo = TRUE;
   l = listen_for (&server, "127.0.0.1", stls, NULL);
-  connect_end (&client, gw_listener_get_address (l), ctls,
+  connect_end (&client, net_listener_get_address (l), ctls,
                tls_cases[_i].peer_name, NULL);
 
   if (tls_cases[_i].ok) {
     g_autoptr (GBytes) b = stream_bytes (0, 1000);
 
-    ck_assert (gw_conn_write (client.conn, b));
+    ck_assert (net_conn_write (client.conn, b));
     RUN_UNTIL (client.in->len == 1000 || client.closed || server.closed,
                5000);
     ck_assert_msg (!client.closed && !server.closed, "%s: %s", name,
                    client.closed ? client.message : server.message);
     ck_assert (stream_matches (client.in, 0));
     ck_assert (client.connected && server.connected);
-    ck_assert_str_eq (gw_conn_get_peer_subject (client.conn),
+    ck_assert_str_eq (net_conn_get_peer_subject (client.conn),
                       "CN=relay.test,O=msrp-edge tests");
     if (tls_cases[_i].server_sees != NULL)
-      ck_assert_str_eq (gw_conn_get_peer_subject (server.conn),
+      ck_assert_str_eq (net_conn_get_peer_subject (server.conn),
                         tls_cases[_i].server_sees);
     else
-      ck_assert_ptr_null (gw_conn_get_peer_subject (server.conn));
+      ck_assert_ptr_null (net_conn_get_peer_subject (server.conn));
   } else {
     RUN_UNTIL (client.closed && server.closed, 5000);
     ck_assert_msg (server.reason == tls_cases[_i].server_reason &&
                    strstr (server.message, tls_cases[_i].server_part),
                    "%s: server closed %s: '%s'", name,
-                   gw_conn_close_reason_to_string (server.reason),
+                   net_conn_close_reason_to_string (server.reason),
                    server.message);
     ck_assert_msg (client.reason == tls_cases[_i].client_reason &&
                    strstr (client.message, tls_cases[_i].client_part),
                    "%s: client closed %s: '%s'", name,
-                   gw_conn_close_reason_to_string (client.reason),
+                   net_conn_close_reason_to_string (client.reason),
                    client.message);
     ck_assert_uint_eq (client.in->len, 0);
     ck_assert_uint_eq (server.in->len, 0);
@@ -714,16 +715,16 @@ static const struct {
 START_TEST (test_tls_version)
 {
   End server;
-  g_autoptr (GwTls) stls = make_tls ("server", "ca.pem",
-                                     GW_TLS_PEER_VERIFY_NONE);
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetTls) stls = make_tls ("server", "ca.pem",
+                                     NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetListener) l = NULL;
   RawClient rc = { 0 };
   GThread *thread;
 
   end_init (&server, "server");
   l = listen_for (&server, "127.0.0.1", stls, NULL);
   rc.port = g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (gw_listener_get_address (l)));
+    G_INET_SOCKET_ADDRESS (net_listener_get_address (l)));
   rc.max_version = version_cases[_i].max_version;
   thread = g_thread_new ("raw-tls-client", raw_client_thread, &rc);
   RUN_UNTIL (g_atomic_int_get (&rc.done) && server.closed, 10000);
@@ -735,17 +736,17 @@ START_TEST (test_tls_version)
     ck_assert (server.connected);
     ck_assert_uint_eq (server.in->len, 4);
     ck_assert (memcmp (server.in->data, "ping", 4) == 0);
-    ck_assert_int_eq (server.reason, GW_CONN_CLOSED_PEER);
+    ck_assert_int_eq (server.reason, NET_CONN_CLOSED_PEER);
   } else {
     ck_assert_msg (!rc.ok, "%s: the handshake succeeded",
                    version_cases[_i].name);
     /* The client offered, and the server answered with an alert. */
     ck_assert_msg (strstr (rc.error, "alert protocol version") != NULL,
                    "%s: client: %s", version_cases[_i].name, rc.error);
-    ck_assert_msg (server.reason == GW_CONN_CLOSED_TLS &&
+    ck_assert_msg (server.reason == NET_CONN_CLOSED_TLS &&
                    strstr (server.message, "unsupported protocol") != NULL,
                    "%s: server closed %s: %s", version_cases[_i].name,
-                   gw_conn_close_reason_to_string (server.reason),
+                   net_conn_close_reason_to_string (server.reason),
                    server.message);
     ck_assert (!server.connected);
   }
@@ -757,39 +758,39 @@ END_TEST
 /* --- the peer goes away ----------------------------------------------- */
 
 typedef enum {
-  BY_CLOSE,          /* gw_conn_close() with bytes still queued */
+  BY_CLOSE,          /* net_conn_close() with bytes still queued */
   BY_CLOSE_FORGET,   /* the same, and the owner drops its reference */
-  BY_RESET,          /* gw_conn_abort (TRUE) once all was read */
-  BY_ABORT,          /* gw_conn_abort (FALSE) once all was read */
-  BY_ABORT_MIDWAY,   /* gw_conn_abort (FALSE) with bytes still queued */
+  BY_RESET,          /* net_conn_abort (TRUE) once all was read */
+  BY_ABORT,          /* net_conn_abort (FALSE) once all was read */
+  BY_ABORT_MIDWAY,   /* net_conn_abort (FALSE) with bytes still queued */
 } How;
 
 static const struct {
   const char *name;
   gboolean tls;
   How how;
-  GwConnCloseReason reason;     /* what the reader sees */
+  NetConnCloseReason reason;     /* what the reader sees */
   const char *part;
 } close_cases[] = {
-  { "tcp graceful close", FALSE, BY_CLOSE, GW_CONN_CLOSED_PEER,
+  { "tcp graceful close", FALSE, BY_CLOSE, NET_CONN_CLOSED_PEER,
     "closed the connection" },
-  { "tls graceful close", TRUE, BY_CLOSE, GW_CONN_CLOSED_PEER,
+  { "tls graceful close", TRUE, BY_CLOSE, NET_CONN_CLOSED_PEER,
     "closed the connection" },
-  { "tcp close and forget", FALSE, BY_CLOSE_FORGET, GW_CONN_CLOSED_PEER,
+  { "tcp close and forget", FALSE, BY_CLOSE_FORGET, NET_CONN_CLOSED_PEER,
     "closed the connection" },
-  { "tls close and forget", TRUE, BY_CLOSE_FORGET, GW_CONN_CLOSED_PEER,
+  { "tls close and forget", TRUE, BY_CLOSE_FORGET, NET_CONN_CLOSED_PEER,
     "closed the connection" },
-  { "tcp reset", FALSE, BY_RESET, GW_CONN_CLOSED_RESET,
+  { "tcp reset", FALSE, BY_RESET, NET_CONN_CLOSED_RESET,
     "Connection reset by peer" },
-  { "tls reset", TRUE, BY_RESET, GW_CONN_CLOSED_RESET,
+  { "tls reset", TRUE, BY_RESET, NET_CONN_CLOSED_RESET,
     "Connection reset by peer" },
-  { "tcp abort", FALSE, BY_ABORT, GW_CONN_CLOSED_PEER,
+  { "tcp abort", FALSE, BY_ABORT, NET_CONN_CLOSED_PEER,
     "closed the connection" },
-  { "tls abort without close_notify", TRUE, BY_ABORT, GW_CONN_CLOSED_PEER,
+  { "tls abort without close_notify", TRUE, BY_ABORT, NET_CONN_CLOSED_PEER,
     "closed the connection without TLS close_notify" },
-  { "tcp abort mid-stream", FALSE, BY_ABORT_MIDWAY, GW_CONN_CLOSED_PEER,
+  { "tcp abort mid-stream", FALSE, BY_ABORT_MIDWAY, NET_CONN_CLOSED_PEER,
     "closed the connection" },
-  { "tls abort mid-stream", TRUE, BY_ABORT_MIDWAY, GW_CONN_CLOSED_PEER,
+  { "tls abort mid-stream", TRUE, BY_ABORT_MIDWAY, NET_CONN_CLOSED_PEER,
     "closed the connection without TLS close_notify" },
 };
 
@@ -802,13 +803,13 @@ fill_until_queued (End *writer)
 {
   gsize total = 0;
 
-  while (gw_conn_get_queued_bytes (writer->conn) == 0) {
+  while (net_conn_get_queued_bytes (writer->conn) == 0) {
     g_autoptr (GBytes) b = stream_bytes (total, CLOSE_CHUNK);
 
     ck_assert_msg (total < 256 * 1024 * 1024, "the kernel takes it all");
-    ck_assert (gw_conn_write (writer->conn, b));
+    ck_assert (net_conn_write (writer->conn, b));
     total += CLOSE_CHUNK;
-    if (gw_conn_get_queued_bytes (writer->conn) == 0)
+    if (net_conn_get_queued_bytes (writer->conn) == 0)
       testloop_run_for (5);
   }
   return total;
@@ -817,9 +818,9 @@ fill_until_queued (End *writer)
 START_TEST (test_peer_close)
 {
   End server, client;   /* the client writes, the server reads */
-  g_autoptr (GwTls) stls = NULL;
-  g_autoptr (GwTls) ctls = NULL;
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetTls) stls = NULL;
+  g_autoptr (NetTls) ctls = NULL;
+  g_autoptr (NetListener) l = NULL;
   How how = close_cases[_i].how;
   const char *name = close_cases[_i].name;
   gsize total;
@@ -827,26 +828,26 @@ START_TEST (test_peer_close)
   end_init (&server, "server");
   end_init (&client, "client");
   if (close_cases[_i].tls) {
-    stls = make_tls ("server", "ca.pem", GW_TLS_PEER_VERIFY_NONE);
-    ctls = make_tls (NULL, "ca.pem", GW_TLS_PEER_VERIFY_NONE);
+    stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+    ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
   }
   l = listen_for (&server, "127.0.0.1", stls, NULL);
-  connect_end (&client, gw_listener_get_address (l), ctls, NULL, NULL);
+  connect_end (&client, net_listener_get_address (l), ctls, NULL, NULL);
   RUN_UNTIL (client.connected && server.connected, 5000);
-  gw_conn_pause_reading (server.conn);
+  net_conn_pause_reading (server.conn);
   total = fill_until_queued (&client);
 
   switch (how) {
   case BY_CLOSE:
   case BY_CLOSE_FORGET:
-    gw_conn_close (client.conn);
+    net_conn_close (client.conn);
     if (how == BY_CLOSE_FORGET)
-      g_clear_pointer (&client.conn, gw_conn_unref);
+      g_clear_pointer (&client.conn, net_conn_unref);
     testloop_run_for (20);
     ck_assert (!client.closed);   /* still flushing */
-    gw_conn_resume_reading (server.conn);
+    net_conn_resume_reading (server.conn);
     RUN_UNTIL (client.closed && server.closed, 10000);
-    ck_assert_msg (client.reason == GW_CONN_CLOSED_LOCAL, "%s: %s", name,
+    ck_assert_msg (client.reason == NET_CONN_CLOSED_LOCAL, "%s: %s", name,
                    client.message);
     /* Everything queued arrived before the end of stream. */
     ck_assert_uint_eq (server.in->len, total);
@@ -854,19 +855,19 @@ START_TEST (test_peer_close)
     break;
   case BY_RESET:
   case BY_ABORT:
-    gw_conn_resume_reading (server.conn);
+    net_conn_resume_reading (server.conn);
     RUN_UNTIL (server.in->len == total || server.closed, 10000);
     ck_assert_uint_eq (server.in->len, total);
-    gw_conn_abort (client.conn, how == BY_RESET);
-    ck_assert_int_eq (gw_conn_get_state (client.conn),
-                      GW_CONN_STATE_CLOSED);
+    net_conn_abort (client.conn, how == BY_RESET);
+    ck_assert_int_eq (net_conn_get_state (client.conn),
+                      NET_CONN_STATE_CLOSED);
     RUN_UNTIL (server.closed, 5000);
     break;
   case BY_ABORT_MIDWAY:
-    gw_conn_abort (client.conn, FALSE);
+    net_conn_abort (client.conn, FALSE);
     testloop_run_for (50);
     ck_assert (!server.closed);   /* paused: not even the FIN is read */
-    gw_conn_resume_reading (server.conn);
+    net_conn_resume_reading (server.conn);
     RUN_UNTIL (server.closed, 5000);
     /* What the kernel had arrives; the queue died with the writer. */
     ck_assert_uint_gt (server.in->len, 0);
@@ -879,7 +880,7 @@ START_TEST (test_peer_close)
   ck_assert_msg (server.reason == close_cases[_i].reason &&
                  strstr (server.message, close_cases[_i].part) != NULL,
                  "%s: reader closed %s: '%s'", name,
-                 gw_conn_close_reason_to_string (server.reason),
+                 net_conn_close_reason_to_string (server.reason),
                  server.message);
   if (how != BY_CLOSE && how != BY_CLOSE_FORGET) {
     /* An abort is the owner's decision: no on_closed for it. */
@@ -899,22 +900,22 @@ send_byte (gpointer data)
   End *e = data;
   g_autoptr (GBytes) b = g_bytes_new_static ("x", 1);
 
-  gw_conn_write (e->conn, b);
+  net_conn_write (e->conn, b);
   return G_SOURCE_CONTINUE;
 }
 
 START_TEST (test_idle_timeout)
 {
   End server, client;
-  GwConnOptions opts = { .idle_timeout_ms = 200 };
-  g_autoptr (GwListener) l = NULL;
+  NetConnOptions opts = { .idle_timeout_ms = 200 };
+  g_autoptr (NetListener) l = NULL;
   GSource *beat;
   gint64 last;
 
   end_init (&server, "server");
   end_init (&client, "client");
   l = listen_for (&server, "127.0.0.1", NULL, &opts);
-  connect_end (&client, gw_listener_get_address (l), NULL, NULL, NULL);
+  connect_end (&client, net_listener_get_address (l), NULL, NULL, NULL);
   RUN_UNTIL (server.connected, 5000);
 
   /* A byte every 100 ms keeps it open... */
@@ -928,20 +929,20 @@ START_TEST (test_idle_timeout)
   ck_assert_uint_ge (server.in->len, 4);
 
   /* ...and so does a paused reader, which is not idle but waiting... */
-  gw_conn_pause_reading (server.conn);
+  net_conn_pause_reading (server.conn);
   testloop_run_for (500);
   ck_assert_msg (!server.closed, "closed while paused: %s", server.message);
 
   /* ...until nothing moves for 200 ms. */
   last = g_get_monotonic_time ();
-  gw_conn_resume_reading (server.conn);
+  net_conn_resume_reading (server.conn);
   RUN_UNTIL (server.closed && client.closed, 3000);
-  ck_assert_int_eq (server.reason, GW_CONN_CLOSED_IDLE);
+  ck_assert_int_eq (server.reason, NET_CONN_CLOSED_IDLE);
   ck_assert_msg (strstr (server.message, "for 200 ms") != NULL, "%s",
                  server.message);
   ck_assert_int_ge (server.closed_at - last, 200 * 1000);
   ck_assert_int_lt (server.closed_at - last, 1500 * 1000);
-  ck_assert_int_eq (client.reason, GW_CONN_CLOSED_PEER);
+  ck_assert_int_eq (client.reason, NET_CONN_CLOSED_PEER);
 
   end_clear (&server);
   end_clear (&client);
@@ -960,16 +961,16 @@ static const struct {
   const char *name;
   Target target;
   gboolean tls;
-  GwConnCloseReason reason;
+  NetConnCloseReason reason;
   const char *part;
 } connect_cases[] = {
-  { "refused", TARGET_CLOSED_PORT, FALSE, GW_CONN_CLOSED_CONNECT_FAILED,
+  { "refused", TARGET_CLOSED_PORT, FALSE, NET_CONN_CLOSED_CONNECT_FAILED,
     "failed: Connection refused" },
-  { "tls refused", TARGET_CLOSED_PORT, TRUE, GW_CONN_CLOSED_CONNECT_FAILED,
+  { "tls refused", TARGET_CLOSED_PORT, TRUE, NET_CONN_CLOSED_CONNECT_FAILED,
     "failed: Connection refused" },
-  { "connect timeout", TARGET_FULL_BACKLOG, FALSE, GW_CONN_CLOSED_TIMEOUT,
+  { "connect timeout", TARGET_FULL_BACKLOG, FALSE, NET_CONN_CLOSED_TIMEOUT,
     "timed out after 300 ms" },
-  { "handshake timeout", TARGET_SILENT, TRUE, GW_CONN_CLOSED_TIMEOUT,
+  { "handshake timeout", TARGET_SILENT, TRUE, NET_CONN_CLOSED_TIMEOUT,
     "TLS handshake with 127.0.0.1:" },
 };
 
@@ -994,9 +995,9 @@ raw_listener (int backlog, guint16 *port)
 START_TEST (test_connect_fail)
 {
   End client;
-  GwConnOptions opts = { .connect_timeout_ms = 300,
+  NetConnOptions opts = { .connect_timeout_ms = 300,
                          .handshake_timeout_ms = 300 };
-  g_autoptr (GwTls) ctls = NULL;
+  g_autoptr (NetTls) ctls = NULL;
   g_autoptr (GSocketAddress) to = NULL;
   g_autofree char *to_str = NULL;
   int fds[4] = { -1, -1, -1, -1 };
@@ -1005,7 +1006,7 @@ START_TEST (test_connect_fail)
 
   end_init (&client, "client");
   if (connect_cases[_i].tls)
-    ctls = make_tls (NULL, "ca.pem", GW_TLS_PEER_VERIFY_NONE);
+    ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
   fds[0] = raw_listener (connect_cases[_i].target == TARGET_FULL_BACKLOG ?
                          0 : 8, &port);
   switch (connect_cases[_i].target) {
@@ -1035,19 +1036,19 @@ START_TEST (test_connect_fail)
     break;
   }
   to_str = g_strdup_printf ("127.0.0.1:%u", port);
-  to = gw_addr_parse (to_str, NULL);
+  to = net_addr_parse (to_str, NULL);
   start = g_get_monotonic_time ();
   connect_end (&client, to, ctls, NULL, &opts);
   RUN_UNTIL (client.closed, 5000);
   ck_assert_msg (client.reason == connect_cases[_i].reason &&
                  strstr (client.message, connect_cases[_i].part) != NULL,
                  "%s: closed %s: '%s'", connect_cases[_i].name,
-                 gw_conn_close_reason_to_string (client.reason),
+                 net_conn_close_reason_to_string (client.reason),
                  client.message);
   ck_assert_msg (strstr (client.message, to_str) != NULL,
                  "'%s' does not name %s", client.message, to_str);
   ck_assert (!client.connected);
-  if (connect_cases[_i].reason == GW_CONN_CLOSED_TIMEOUT)
+  if (connect_cases[_i].reason == NET_CONN_CLOSED_TIMEOUT)
     ck_assert_int_ge (client.closed_at - start, 300 * 1000);
   for (int i = 0; i < 4; i++)
     if (fds[i] >= 0)
@@ -1061,59 +1062,59 @@ END_TEST
 static const struct {
   const char *name;
   gboolean hang_up;
-  GwConnCloseReason reason;
+  NetConnCloseReason reason;
   const char *part;
 } hello_cases[] = {
-  { "silent client", FALSE, GW_CONN_CLOSED_TIMEOUT,
+  { "silent client", FALSE, NET_CONN_CLOSED_TIMEOUT,
     "timed out after 250 ms" },
-  { "client hangs up", TRUE, GW_CONN_CLOSED_TLS,
+  { "client hangs up", TRUE, NET_CONN_CLOSED_TLS,
     "closed the connection during the TLS handshake" },
 };
 
 START_TEST (test_server_no_hello)
 {
   End server, client;
-  GwConnOptions opts = { .handshake_timeout_ms = 250 };
-  g_autoptr (GwTls) stls = make_tls ("server", "ca.pem",
-                                     GW_TLS_PEER_VERIFY_NONE);
-  g_autoptr (GwListener) l = NULL;
+  NetConnOptions opts = { .handshake_timeout_ms = 250 };
+  g_autoptr (NetTls) stls = make_tls ("server", "ca.pem",
+                                     NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetListener) l = NULL;
 
   end_init (&server, "server");
   end_init (&client, "client");
   l = listen_for (&server, "127.0.0.1", stls, &opts);
-  connect_end (&client, gw_listener_get_address (l), NULL, NULL, NULL);
+  connect_end (&client, net_listener_get_address (l), NULL, NULL, NULL);
   RUN_UNTIL (client.connected && server.conn != NULL, 5000);
   if (hello_cases[_i].hang_up)
-    gw_conn_close (client.conn);
+    net_conn_close (client.conn);
   RUN_UNTIL (server.closed && client.closed, 5000);
   ck_assert_msg (server.reason == hello_cases[_i].reason &&
                  strstr (server.message, hello_cases[_i].part) != NULL,
                  "%s: server closed %s: '%s'", hello_cases[_i].name,
-                 gw_conn_close_reason_to_string (server.reason),
+                 net_conn_close_reason_to_string (server.reason),
                  server.message);
   ck_assert (!server.connected);
   ck_assert_int_eq (client.reason, hello_cases[_i].hang_up ?
-                    GW_CONN_CLOSED_LOCAL : GW_CONN_CLOSED_PEER);
+                    NET_CONN_CLOSED_LOCAL : NET_CONN_CLOSED_PEER);
   end_clear (&server);
   end_clear (&client);
 }
 END_TEST
 
-/* gw_conn_close() before the connection is up: closed at once, LOCAL. */
+/* net_conn_close() before the connection is up: closed at once, LOCAL. */
 START_TEST (test_close_before_open)
 {
   End server, client;
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetListener) l = NULL;
 
   end_init (&server, "server");
   end_init (&client, "client");
   l = listen_for (&server, "127.0.0.1", NULL, NULL);
-  connect_end (&client, gw_listener_get_address (l), NULL, NULL, NULL);
-  gw_conn_close (client.conn);
-  ck_assert_int_eq (gw_conn_get_state (client.conn), GW_CONN_STATE_CLOSED);
-  ck_assert (!client.closed);   /* never from inside a gw_conn_* call */
+  connect_end (&client, net_listener_get_address (l), NULL, NULL, NULL);
+  net_conn_close (client.conn);
+  ck_assert_int_eq (net_conn_get_state (client.conn), NET_CONN_STATE_CLOSED);
+  ck_assert (!client.closed);   /* never from inside a net_conn_* call */
   RUN_UNTIL (client.closed, 5000);
-  ck_assert_int_eq (client.reason, GW_CONN_CLOSED_LOCAL);
+  ck_assert_int_eq (client.reason, NET_CONN_CLOSED_LOCAL);
   ck_assert_msg (strstr (client.message, "before it was open") != NULL, "%s",
                  client.message);
   ck_assert (!client.connected);
@@ -1127,7 +1128,7 @@ END_TEST
 START_TEST (test_drop_in_callback)
 {
   End server, client;
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetListener) l = NULL;
   g_autoptr (GBytes) b = stream_bytes (0, 10);
 
   end_init (&server, "server");
@@ -1135,13 +1136,13 @@ START_TEST (test_drop_in_callback)
   server.drop_on_data = TRUE;
   client.drop_on_closed = TRUE;
   l = listen_for (&server, "127.0.0.1", NULL, NULL);
-  connect_end (&client, gw_listener_get_address (l), NULL, NULL, NULL);
-  ck_assert (gw_conn_write (client.conn, b));
+  connect_end (&client, net_listener_get_address (l), NULL, NULL, NULL);
+  ck_assert (net_conn_write (client.conn, b));
   RUN_UNTIL (client.closed, 5000);
   ck_assert_ptr_null (server.conn);
   ck_assert_ptr_null (client.conn);
   ck_assert_uint_eq (server.in->len, 10);
-  ck_assert_int_eq (client.reason, GW_CONN_CLOSED_PEER);
+  ck_assert_int_eq (client.reason, NET_CONN_CLOSED_PEER);
   ck_assert (!server.closed);   /* dropped, not closed by the peer */
   end_clear (&server);
   end_clear (&client);
@@ -1157,18 +1158,18 @@ typedef struct {
 } FilterLog;
 
 static gboolean
-refuse_all (GwListener *listener, GSocketAddress *peer, gpointer data)
+refuse_all (NetListener *listener, GSocketAddress *peer, gpointer data)
 {
   FilterLog *f = data;
 
   f->asked++;
   g_free (f->peer);
-  f->peer = gw_addr_to_string (peer);
+  f->peer = net_addr_to_string (peer);
   return FALSE;
 }
 
 static void
-count_accept (GwListener *listener, GwConn *conn, gpointer data)
+count_accept (NetListener *listener, NetConn *conn, gpointer data)
 {
   FilterLog *f = data;
 
@@ -1179,21 +1180,21 @@ START_TEST (test_listener_filter)
 {
   End client;
   FilterLog f = { 0 };
-  g_autoptr (GwListener) l = listen_for (NULL, "127.0.0.1", NULL, NULL);
+  g_autoptr (NetListener) l = listen_for (NULL, "127.0.0.1", NULL, NULL);
 
   end_init (&client, "client");
-  gw_listener_set_callbacks (l, refuse_all, count_accept, &f, NULL);
-  connect_end (&client, gw_listener_get_address (l), NULL, NULL, NULL);
+  net_listener_set_callbacks (l, refuse_all, count_accept, &f, NULL);
+  connect_end (&client, net_listener_get_address (l), NULL, NULL, NULL);
   RUN_UNTIL (client.closed, 5000);
   ck_assert_uint_eq (f.asked, 1);
   ck_assert_uint_eq (f.accepted, 0);
-  ck_assert_str_eq (f.peer, gw_conn_get_local_address (client.conn));
+  ck_assert_str_eq (f.peer, net_conn_get_local_address (client.conn));
   /* Refused with a RST, which may reach the client before it has seen its
    * connect complete. */
-  ck_assert_msg ((client.reason == GW_CONN_CLOSED_RESET ||
-                  client.reason == GW_CONN_CLOSED_CONNECT_FAILED) &&
+  ck_assert_msg ((client.reason == NET_CONN_CLOSED_RESET ||
+                  client.reason == NET_CONN_CLOSED_CONNECT_FAILED) &&
                  strstr (client.message, "Connection reset by peer"),
-                 "%s: %s", gw_conn_close_reason_to_string (client.reason),
+                 "%s: %s", net_conn_close_reason_to_string (client.reason),
                  client.message);
   g_free (f.peer);
   end_clear (&client);
@@ -1204,22 +1205,22 @@ END_TEST
  * use is an error that names the address. */
 START_TEST (test_listener_families)
 {
-  g_autoptr (GwListener) v4 = listen_for (NULL, "0.0.0.0", NULL, NULL);
+  g_autoptr (NetListener) v4 = listen_for (NULL, "0.0.0.0", NULL, NULL);
   guint16 port = g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (gw_listener_get_address (v4)));
+    G_INET_SOCKET_ADDRESS (net_listener_get_address (v4)));
   g_autofree char *v6_addr = g_strdup_printf ("[::]:%u", port);
   g_autoptr (GSocketAddress) v6_sa = inet_addr ("::", port);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GwListener) v6 = gw_listener_new (v6_sa, NULL, NULL, &error);
+  g_autoptr (NetListener) v6 = net_listener_new (v6_sa, NULL, NULL, &error);
   g_autoptr (GSocketAddress) again = inet_addr ("0.0.0.0", port);
-  g_autoptr (GwListener) dup = gw_listener_new (again, NULL, NULL, &error);
-  g_autoptr (GwTls) client_only = make_tls (NULL, "ca.pem",
-                                            GW_TLS_PEER_VERIFY_NONE);
-  g_autoptr (GwListener) no_cert = NULL;
+  g_autoptr (NetListener) dup = net_listener_new (again, NULL, NULL, &error);
+  g_autoptr (NetTls) client_only = make_tls (NULL, "ca.pem",
+                                            NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetListener) no_cert = NULL;
 
   ck_assert_msg (v6 != NULL, "IPv6 on the IPv4 port: %s",
                  error ? error->message : "");
-  ck_assert_str_eq (gw_listener_get_address_string (v6), v6_addr);
+  ck_assert_str_eq (net_listener_get_address_string (v6), v6_addr);
   ck_assert_ptr_null (dup);
   ck_assert_msg (g_error_matches (error, G_IO_ERROR,
                                   G_IO_ERROR_ADDRESS_IN_USE), "%s",
@@ -1227,9 +1228,9 @@ START_TEST (test_listener_families)
   ck_assert_msg (g_str_has_prefix (error->message, "cannot bind 0.0.0.0:"),
                  "%s", error->message);
   g_clear_error (&error);
-  no_cert = gw_listener_new (again, client_only, NULL, &error);
+  no_cert = net_listener_new (again, client_only, NULL, &error);
   ck_assert_ptr_null (no_cert);
-  ck_assert (g_error_matches (error, GW_TLS_ERROR, GW_TLS_ERROR_NO_SERVER));
+  ck_assert (g_error_matches (error, NET_TLS_ERROR, NET_TLS_ERROR_NO_SERVER));
 }
 END_TEST
 
@@ -1249,7 +1250,7 @@ cpu_time_us (void)
 START_TEST (test_listener_out_of_fds)
 {
   End server;
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetListener) l = NULL;
   struct rlimit saved, tight;
   struct sockaddr_in sin = { .sin_family = AF_INET };
   socklen_t len = sizeof sin;
@@ -1260,7 +1261,7 @@ START_TEST (test_listener_out_of_fds)
   l = listen_for (&server, "127.0.0.1", NULL, NULL);
   sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
   sin.sin_port = htons (g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (gw_listener_get_address (l))));
+    G_INET_SOCKET_ADDRESS (net_listener_get_address (l))));
   fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ck_assert_int_eq (connect (fd, (struct sockaddr *) &sin, len), 0);
 
@@ -1281,46 +1282,46 @@ START_TEST (test_listener_out_of_fds)
                  "spinning on the backlog", cpu);
 
   RUN_UNTIL (server.conn != NULL, 2000);
-  ck_assert (server.connected || gw_conn_get_state (server.conn) ==
-             GW_CONN_STATE_OPEN);
+  ck_assert (server.connected || net_conn_get_state (server.conn) ==
+             NET_CONN_STATE_OPEN);
   close (fd);
   end_clear (&server);
 }
 END_TEST
 
-/* --- GwTls: loading errors and reload --------------------------------- */
+/* --- NetTls: loading errors and reload --------------------------------- */
 
 static const struct {
   const char *name;
   const char *cert;     /* file names in the certificate directory */
   const char *key;
   const char *ca;
-  GwTlsError code;
+  NetTlsError code;
   const char *part;     /* "@DIR@": the certificate directory */
 } tls_error_cases[] = {
   { "missing certificate", "nonexistent.pem", "server.key", "ca.pem",
-    GW_TLS_ERROR_CERTIFICATE,
+    NET_TLS_ERROR_CERTIFICATE,
     "cannot load certificate chain @DIR@/nonexistent.pem: No such file or "
     "directory" },
   { "missing key", "server.pem", "nonexistent.key", "ca.pem",
-    GW_TLS_ERROR_PRIVATE_KEY, "cannot load private key @DIR@/nonexistent.key: "
+    NET_TLS_ERROR_PRIVATE_KEY, "cannot load private key @DIR@/nonexistent.key: "
     "No such file or directory" },
   { "key is not PEM", "server.pem", "openssl.cnf", "ca.pem",
-    GW_TLS_ERROR_PRIVATE_KEY, "cannot load private key @DIR@/openssl.cnf: " },
+    NET_TLS_ERROR_PRIVATE_KEY, "cannot load private key @DIR@/openssl.cnf: " },
   { "certificate is a key", "server.key", "server.key", "ca.pem",
-    GW_TLS_ERROR_CERTIFICATE, "cannot load certificate chain @DIR@/server.key: "
+    NET_TLS_ERROR_CERTIFICATE, "cannot load certificate chain @DIR@/server.key: "
     "no start line" },
   { "key of another certificate", "server.pem", "client.key", "ca.pem",
-    GW_TLS_ERROR_PRIVATE_KEY, "private key @DIR@/client.key does not match "
+    NET_TLS_ERROR_PRIVATE_KEY, "private key @DIR@/client.key does not match "
     "certificate @DIR@/server.pem: key values mismatch" },
   { "CA file without certificates", "server.pem", "server.key", "openssl.cnf",
-    GW_TLS_ERROR_CA, "cannot load CA file @DIR@/openssl.cnf: no certificate "
+    NET_TLS_ERROR_CA, "cannot load CA file @DIR@/openssl.cnf: no certificate "
     "or crl found" },
   { "missing CA file", "server.pem", "server.key", "nonexistent-ca.pem",
-    GW_TLS_ERROR_CA, "cannot load CA file @DIR@/nonexistent-ca.pem: No such file "
+    NET_TLS_ERROR_CA, "cannot load CA file @DIR@/nonexistent-ca.pem: No such file "
     "or directory" },
   { "certificate without key", "server.pem", NULL, "ca.pem",
-    GW_TLS_ERROR_PRIVATE_KEY, "give both or neither" },
+    NET_TLS_ERROR_PRIVATE_KEY, "give both or neither" },
 };
 
 START_TEST (test_tls_errors)
@@ -1330,12 +1331,12 @@ START_TEST (test_tls_errors)
   g_autofree char *ca = cert_path (tls_error_cases[_i].ca);
   g_auto (GStrv) pieces = g_strsplit (tls_error_cases[_i].part, "@DIR@", -1);
   g_autofree char *part = g_strjoinv (cert_dir, pieces);
-  GwTlsSettings s = { cert, key, ca, GW_TLS_PEER_VERIFY_REQUIRED };
+  NetTlsSettings s = { cert, key, ca, NET_TLS_PEER_VERIFY_REQUIRED };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GwTls) tls = gw_tls_new (&s, &error);
+  g_autoptr (NetTls) tls = net_tls_new (&s, &error);
 
   ck_assert_msg (tls == NULL, "%s: loaded", tls_error_cases[_i].name);
-  ck_assert_msg (g_error_matches (error, GW_TLS_ERROR,
+  ck_assert_msg (g_error_matches (error, NET_TLS_ERROR,
                                   (gint) tls_error_cases[_i].code),
                  "%s: code %d: %s", tls_error_cases[_i].name, error->code,
                  error->message);
@@ -1352,13 +1353,13 @@ END_TEST
 START_TEST (test_tls_reload)
 {
   End s1, c1, s2, c2;
-  GwTls *old = make_tls ("server", "ca.pem", GW_TLS_PEER_VERIFY_NONE);
-  g_autoptr (GwTls) ctls = make_tls (NULL, "ca.pem", GW_TLS_PEER_VERIFY_NONE);
-  g_autoptr (GwTls) fresh = NULL;
-  g_autoptr (GwTls) broken = NULL;
-  g_autoptr (GwListener) l = NULL;
+  NetTls *old = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetTls) ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetTls) fresh = NULL;
+  g_autoptr (NetTls) broken = NULL;
+  g_autoptr (NetListener) l = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp_dir = g_dir_make_tmp ("gw-tls-reload-XXXXXX", NULL);
+  g_autofree char *tmp_dir = g_dir_make_tmp ("net-tls-reload-XXXXXX", NULL);
   g_autofree char *cert = g_build_filename (tmp_dir, "cert.pem", NULL);
   g_autofree char *key = g_build_filename (tmp_dir, "key.pem", NULL);
   g_autofree char *src_cert = cert_path ("server.pem");
@@ -1374,19 +1375,19 @@ START_TEST (test_tls_reload)
   end_init (&c2, "client 2");
   s1.echo = s2.echo = TRUE;
   l = listen_for (&s1, "127.0.0.1", old, NULL);
-  connect_end (&c1, gw_listener_get_address (l), ctls, "relay.test", NULL);
-  ck_assert (gw_conn_write (c1.conn, b));
+  connect_end (&c1, net_listener_get_address (l), ctls, "relay.test", NULL);
+  ck_assert (net_conn_write (c1.conn, b));
   RUN_UNTIL (c1.in->len == 100 || c1.closed, 5000);
 
-  fresh = gw_tls_reload (old, &error);
+  fresh = net_tls_reload (old, &error);
   ck_assert_msg (fresh != NULL, "%s", error ? error->message : "");
   ck_assert_ptr_ne (fresh, old);
-  gw_listener_set_tls (l, fresh);
-  g_clear_pointer (&old, gw_tls_unref);   /* the listener had let it go */
-  gw_listener_set_callbacks (l, NULL, on_accept, &s2, NULL);
-  connect_end (&c2, gw_listener_get_address (l), ctls, "relay.test", NULL);
-  ck_assert (gw_conn_write (c2.conn, b));
-  ck_assert (gw_conn_write (c1.conn, b2));
+  net_listener_set_tls (l, fresh);
+  g_clear_pointer (&old, net_tls_unref);   /* the listener had let it go */
+  net_listener_set_callbacks (l, NULL, on_accept, &s2, NULL);
+  connect_end (&c2, net_listener_get_address (l), ctls, "relay.test", NULL);
+  ck_assert (net_conn_write (c2.conn, b));
+  ck_assert (net_conn_write (c1.conn, b2));
   RUN_UNTIL ((c2.in->len == 100 && c1.in->len == 200) || c1.closed ||
              c2.closed, 5000);
   ck_assert (!c1.closed && !c2.closed);
@@ -1400,16 +1401,16 @@ START_TEST (test_tls_reload)
   ck_assert (g_file_get_contents (src_key, &text, &len, NULL));
   ck_assert (g_file_set_contents (key, text, (gssize) len, NULL));
   {
-    GwTlsSettings s = { cert, key, NULL, GW_TLS_PEER_VERIFY_NONE };
-    g_autoptr (GwTls) from_tmp = gw_tls_new (&s, &error);
+    NetTlsSettings s = { cert, key, NULL, NET_TLS_PEER_VERIFY_NONE };
+    g_autoptr (NetTls) from_tmp = net_tls_new (&s, &error);
 
     ck_assert_msg (from_tmp != NULL, "%s", error ? error->message : "");
     ck_assert_int_eq (g_unlink (key), 0);
-    broken = gw_tls_reload (from_tmp, &error);
+    broken = net_tls_reload (from_tmp, &error);
     ck_assert_ptr_null (broken);
     ck_assert_msg (strstr (error->message, key) != NULL, "%s",
                    error->message);
-    ck_assert (gw_tls_can_serve (from_tmp));
+    ck_assert (net_tls_can_serve (from_tmp));
   }
   g_unlink (cert);
   g_rmdir (tmp_dir);
@@ -1424,14 +1425,14 @@ END_TEST
 /* --- stream transport --------------------------------------------------- */
 
 /* A GIOStream over a TCP socket stands in for an ICE-TCP pair: one end
- * carried by gw_conn_new_from_stream(), the other a plain TCP GwConn that
+ * carried by net_conn_new_from_stream(), the other a plain TCP NetConn that
  * echoes.  Bytes both ways, backpressure-free echo of 3 MiB, then the
  * stream end's close (no half-close: it ends once the queue is written)
  * and the TCP end sees the end of stream. */
 START_TEST (test_stream_transport)
 {
   End server, client;
-  g_autoptr (GwListener) l = NULL;
+  g_autoptr (NetListener) l = NULL;
   g_autoptr (GSocketClient) sc = g_socket_client_new ();
   g_autoptr (GSocketConnection) sconn = NULL;
   g_autoptr (GError) error = NULL;
@@ -1439,7 +1440,7 @@ START_TEST (test_stream_transport)
   g_autoptr (GFileInputStream) fin = NULL;
   g_autoptr (GOutputStream) mout = NULL;
   g_autoptr (GIOStream) bad = NULL;
-  GwConn *c;
+  NetConn *c;
   gsize total = 0;
 
   end_init (&server, "server");
@@ -1448,35 +1449,35 @@ START_TEST (test_stream_transport)
   l = listen_for (&server, "127.0.0.1", NULL, NULL);
   /* A blocking connect is fine: the kernel completes it from the backlog. */
   sconn = g_socket_client_connect (sc, G_SOCKET_CONNECTABLE (
-                                     gw_listener_get_address (l)), NULL,
+                                     net_listener_get_address (l)), NULL,
                                    &error);
   ck_assert_msg (sconn != NULL, "%s", error ? error->message : "");
-  c = gw_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
+  c = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
                                "192.0.2.7:9", "192.0.2.1:50000", NULL,
                                &error);
   ck_assert_msg (c != NULL, "%s", error ? error->message : "");
   end_attach (&client, c);
-  ck_assert_str_eq (gw_conn_get_transport_name (c), "ice-tcp");
-  ck_assert_str_eq (gw_conn_get_peer_address (c), "192.0.2.7:9");
-  ck_assert_str_eq (gw_conn_get_local_address (c), "192.0.2.1:50000");
+  ck_assert_str_eq (net_conn_get_transport_name (c), "ice-tcp");
+  ck_assert_str_eq (net_conn_get_peer_address (c), "192.0.2.7:9");
+  ck_assert_str_eq (net_conn_get_local_address (c), "192.0.2.1:50000");
   RUN_UNTIL (client.connected, 5000);
   for (guint i = 0; i < 3; i++) {
     g_autoptr (GBytes) b = stream_bytes (total, 1 << 20);
 
-    ck_assert (gw_conn_write (c, b));
+    ck_assert (net_conn_write (c, b));
     total += 1 << 20;
   }
   RUN_UNTIL (client.in->len == total || client.closed || server.closed,
              20000);
   ck_assert_uint_eq (client.in->len, total);
   ck_assert (stream_matches (client.in, 0));
-  ck_assert_uint_eq (gw_conn_get_bytes_out (c), total);
-  ck_assert_uint_eq (gw_conn_get_bytes_in (c), total);
+  ck_assert_uint_eq (net_conn_get_bytes_out (c), total);
+  ck_assert_uint_eq (net_conn_get_bytes_in (c), total);
 
-  gw_conn_close (c);
+  net_conn_close (c);
   RUN_UNTIL (client.closed && server.closed, 5000);
-  ck_assert_int_eq (client.reason, GW_CONN_CLOSED_LOCAL);
-  ck_assert_int_eq (server.reason, GW_CONN_CLOSED_PEER);
+  ck_assert_int_eq (client.reason, NET_CONN_CLOSED_LOCAL);
+  ck_assert_int_eq (server.reason, NET_CONN_CLOSED_PEER);
   end_clear (&server);
   end_clear (&client);
 
@@ -1485,7 +1486,7 @@ START_TEST (test_stream_transport)
   ck_assert_ptr_nonnull (fin);
   mout = g_memory_output_stream_new_resizable ();
   bad = g_simple_io_stream_new (G_INPUT_STREAM (fin), mout);
-  c = gw_conn_new_from_stream (bad, "ice-tcp", "192.0.2.7:9", NULL, NULL,
+  c = net_conn_new_from_stream (bad, "ice-tcp", "192.0.2.7:9", NULL, NULL,
                                &error);
   ck_assert_ptr_null (c);
   ck_assert (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
@@ -1495,7 +1496,7 @@ END_TEST
 static Suite *
 conn_suite (void)
 {
-  Suite *s = suite_create ("gw-conn");
+  Suite *s = suite_create ("net-conn");
   TCase *tc = tcase_create ("loopback");
 
   tcase_add_checked_fixture (tc, setup, teardown);
@@ -1546,7 +1547,7 @@ main (void)
   int failed;
   gint status;
 
-  cert_dir = g_dir_make_tmp ("test-gw-conn-XXXXXX", &error);
+  cert_dir = g_dir_make_tmp ("test-net-conn-XXXXXX", &error);
   if (cert_dir == NULL) {
     fprintf (stderr, "cannot make a temporary directory: %s\n",
              error->message);
