@@ -22,7 +22,11 @@
 #include <string.h>
 #include <nice/agent.h>
 
-G_DEFINE_QUARK (ice-leg-error-quark, ice_leg_error)
+GQuark
+ice_leg_error_quark (void)
+{
+  return g_quark_from_static_string ("ice-leg-error-quark");
+}
 
 #define COMPONENT 1
 #define DEFAULT_TIMEOUT_MS 10000

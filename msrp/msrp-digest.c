@@ -10,7 +10,11 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-G_DEFINE_QUARK (msrp-digest-error-quark, msrp_digest_error)
+GQuark
+msrp_digest_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-digest-error-quark");
+}
 
 /* Longest parameter name quoted in an error message. */
 #define NAME_SHOWN_MAX 64

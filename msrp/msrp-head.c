@@ -1,6 +1,10 @@
 #include "msrp-head.h"
 
-G_DEFINE_QUARK (msrp-head-error-quark, msrp_head_error)
+GQuark
+msrp_head_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-head-error-quark");
+}
 
 typedef struct {
   MsrpHeaderId id;

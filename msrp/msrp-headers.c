@@ -5,7 +5,11 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK (msrp-header-error-quark, msrp_header_error)
+GQuark
+msrp_header_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-header-error-quark");
+}
 
 /* ---------------------------------------------------------------------------
  * Header names

@@ -25,7 +25,11 @@
 #include <stdarg.h>
 #include <string.h>
 
-G_DEFINE_QUARK (msrp-parser-error-quark, msrp_parser_error)
+GQuark
+msrp_parser_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-parser-error-quark");
+}
 
 typedef enum {
   STATE_START_LINE,

@@ -23,7 +23,11 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK (msrp-reassembly-error-quark, msrp_reassembly_error)
+GQuark
+msrp_reassembly_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-reassembly-error-quark");
+}
 
 /* Highest byte position ever accepted: keeps start + length within guint64. */
 #define POSITION_MAX ((guint64) G_MAXINT64)

@@ -17,7 +17,11 @@
 #include <stdarg.h>
 #include <string.h>
 
-G_DEFINE_QUARK (msrp-sdp-error-quark, msrp_sdp_error)
+GQuark
+msrp_sdp_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-sdp-error-quark");
+}
 
 static const char EOL_CRLF[] = "\r\n";
 static const char EOL_LF[] = "\n";

@@ -5,7 +5,11 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK (msrp-status-error-quark, msrp_status_error)
+GQuark
+msrp_status_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-status-error-quark");
+}
 
 static const struct {
   guint code;

@@ -12,7 +12,11 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-G_DEFINE_QUARK (msrp-uri-error-quark, msrp_uri_error)
+GQuark
+msrp_uri_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-uri-error-quark");
+}
 
 typedef struct {
   char *name;

@@ -6,7 +6,11 @@
 #include <string.h>
 #include <openssl/rand.h>
 
-G_DEFINE_QUARK (msrp-writer-error-quark, msrp_writer_error)
+GQuark
+msrp_writer_error_quark (void)
+{
+  return g_quark_from_static_string ("msrp-writer-error-quark");
+}
 
 /* ---------------------------------------------------------------------------
  * Small checks shared by the frame writer and the chunker

@@ -3,7 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK (gw-bencode-error-quark, gw_bencode_error)
+GQuark
+gw_bencode_error_quark (void)
+{
+  return g_quark_from_static_string ("gw-bencode-error-quark");
+}
 
 typedef struct {
   char *key;          /* key_len bytes and a NUL */

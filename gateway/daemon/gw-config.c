@@ -6,7 +6,11 @@
 #include "net-addr.h"
 #include "gw-negotiator.h"
 
-G_DEFINE_QUARK (gw-config-error-quark, gw_config_error)
+GQuark
+gw_config_error_quark (void)
+{
+  return g_quark_from_static_string ("gw-config-error-quark");
+}
 
 typedef enum {
   KEY_STRING,

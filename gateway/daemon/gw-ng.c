@@ -10,7 +10,11 @@
 #include "net-addr.h"
 #include "gw-log.h"
 
-G_DEFINE_QUARK (gw-ng-error-quark, gw_ng_error)
+GQuark
+gw_ng_error_quark (void)
+{
+  return g_quark_from_static_string ("gw-ng-error-quark");
+}
 
 #define DEFAULT_MAX_REQUEST 65535
 #define DEFAULT_CACHE_TTL_MS 30000

@@ -47,7 +47,11 @@
 #include "msrp-status.h"
 #include "msrp-writer.h"
 
-G_DEFINE_QUARK (gw-relay-error-quark, gw_relay_error)
+GQuark
+gw_relay_error_quark (void)
+{
+  return g_quark_from_static_string ("gw-relay-error-quark");
+}
 
 /* Generated frames queued on a connection behind a frame in flight, above
  * which the connection's own reader waits (its requests make responses). */

@@ -2,7 +2,11 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK (gw-users-error-quark, gw_users_error)
+GQuark
+gw_users_error_quark (void)
+{
+  return g_quark_from_static_string ("gw-users-error-quark");
+}
 
 typedef struct {
   char *ha1;        /* lower-case hex */

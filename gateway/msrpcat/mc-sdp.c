@@ -5,7 +5,11 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
-G_DEFINE_QUARK (mc-sdp-error-quark, mc_sdp_error)
+GQuark
+mc_sdp_error_quark (void)
+{
+  return g_quark_from_static_string ("mc-sdp-error-quark");
+}
 
 gboolean
 mc_sdp_parse_setup_option (const char *text, MsrpSdpSetup *out,

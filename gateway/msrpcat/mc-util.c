@@ -6,7 +6,11 @@
 #include <math.h>
 #include <string.h>
 
-G_DEFINE_QUARK (mc-util-error-quark, mc_util_error)
+GQuark
+mc_util_error_quark (void)
+{
+  return g_quark_from_static_string ("mc-util-error-quark");
+}
 
 /* --- McRanges ---------------------------------------------------------- */
 

@@ -15,7 +15,11 @@
 
 #include "net-addr.h"
 
-G_DEFINE_QUARK (net-conn-error-quark, net_conn_error)
+GQuark
+net_conn_error_quark (void)
+{
+  return g_quark_from_static_string ("net-conn-error-quark");
+}
 
 /* One read; TLS records carry at most 16 KiB of plaintext, so one SSL_read
  * takes a whole record. */

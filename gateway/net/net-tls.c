@@ -4,7 +4,11 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-G_DEFINE_QUARK (net-tls-error-quark, net_tls_error)
+GQuark
+net_tls_error_quark (void)
+{
+  return g_quark_from_static_string ("net-tls-error-quark");
+}
 
 struct _NetTls {
   gatomicrefcount ref_count;
