@@ -35,7 +35,8 @@ ice_leg_error_quark (void)
  * is not a peer doing ICE. */
 #define MAX_EARLY_BYTES (1024 * 1024)
 
-typedef enum {
+typedef enum
+{
   LEG_NEW,
   LEG_GATHERING,
   LEG_CHECKING,
@@ -58,12 +59,12 @@ struct _IceLeg
   gboolean remote_set;
   char *ufrag, *pwd;
 
-  GIOStream *nice_stream;       /* libnice's, from gathering on */
-  GSource *pump;                /* reads nice_stream until ready */
-  GByteArray *early;            /* what the pump read */
+  GIOStream *nice_stream; /* libnice's, from gathering on */
+  GSource *pump;          /* reads nice_stream until ready */
+  GByteArray *early;      /* what the pump read */
   GSource *timeout;
   GSource *notify;
-  GIOStream *stream;            /* IceStream, from ready on */
+  GIOStream *stream; /* IceStream, from ready on */
   IcePair *pair;
 
   /* Events to deliver, in this order. */
@@ -203,7 +204,11 @@ candidate_from_nice (const NiceCandidate *nc)
 static gboolean
 parse_type (const char *s, NiceCandidateType *type)
 {
-  static const struct { const char *name; NiceCandidateType type; } types[] = {
+  static const struct
+  {
+    const char *name;
+    NiceCandidateType type;
+  } types[] = {
     { "host", NICE_CANDIDATE_TYPE_HOST },
     { "srflx", NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE },
     { "prflx", NICE_CANDIDATE_TYPE_PEER_REFLEXIVE },
@@ -266,8 +271,8 @@ candidate_to_nice (const MsrpSdpCandidate *c, guint stream_id,
       nc->transport = NICE_CANDIDATE_TRANSPORT_TCP_SO;
       break;
     }
-  if (c->address == NULL || !nice_address_set_from_string (&nc->addr,
-                                                           c->address))
+  if (c->address == NULL ||
+      !nice_address_set_from_string (&nc->addr, c->address))
     {
       nice_candidate_free (nc);
       *why = "an address that is not an IP literal";
@@ -277,8 +282,8 @@ candidate_to_nice (const MsrpSdpCandidate *c, guint stream_id,
   nc->base_addr = nc->addr;
   if (c->raddr != NULL &&
       nice_address_set_from_string (&nc->base_addr, c->raddr))
-    nice_address_set_port (&nc->base_addr, c->rport >= 0 ? (guint) c->rport
-                                                         : 0);
+    nice_address_set_port (&nc->base_addr,
+                           c->rport >= 0 ? (guint) c->rport : 0);
   nc->priority = c->priority;
   nc->stream_id = stream_id;
   nc->component_id = COMPONENT;
@@ -331,11 +336,10 @@ tcp_pairable (const NiceCandidate *l, const NiceCandidate *r)
 static char *
 describe_tried (IceLeg *leg)
 {
-  GSList *local = nice_agent_get_local_candidates (leg->agent, leg->stream_id,
-                                                   COMPONENT);
-  GSList *remote = nice_agent_get_remote_candidates (leg->agent,
-                                                     leg->stream_id,
-                                                     COMPONENT);
+  GSList *local =
+      nice_agent_get_local_candidates (leg->agent, leg->stream_id, COMPONENT);
+  GSList *remote =
+      nice_agent_get_remote_candidates (leg->agent, leg->stream_id, COMPONENT);
   GString *s = g_string_new (NULL);
 
   for (GSList *l = local; l != NULL; l = l->next)
@@ -392,8 +396,8 @@ notify_dispatch (gpointer data)
     }
   if (leg->ready_pending)
     {
-      g_autoptr (GBytes) early = g_byte_array_free_to_bytes (
-          g_steal_pointer (&leg->early));
+      g_autoptr (GBytes) early =
+          g_byte_array_free_to_bytes (g_steal_pointer (&leg->early));
 
       leg->stream = ice_stream_new (leg->nice_stream, early);
       leg->ready_pending = FALSE;
@@ -501,8 +505,7 @@ on_gathering_done (NiceAgent *agent, guint stream_id, gpointer data)
 {
   IceLeg *leg = data;
 
-  if (stream_id != leg->stream_id || leg->gathered ||
-      leg->state == LEG_FAILED)
+  if (stream_id != leg->stream_id || leg->gathered || leg->state == LEG_FAILED)
     return;
   leg->gathered = TRUE;
   leg->gathered_pending = TRUE;
@@ -557,7 +560,7 @@ pump_readable (GObject *pollable, gpointer data)
           if (leg->early->len + (gsize) n > MAX_EARLY_BYTES)
             {
               fail (leg, "the peer sent more than 1 MiB before the checks "
-                    "completed");
+                         "completed");
               return G_SOURCE_REMOVE;
             }
           g_byte_array_append (leg->early, buf, (guint) n);
@@ -608,8 +611,7 @@ check_server (const char *what, const char *server, GError **error)
 
 IceLeg *
 ice_leg_new (const IceSettings *settings, gboolean controlling,
-             const IceCallbacks *callbacks, gpointer user_data,
-             GError **error)
+             const IceCallbacks *callbacks, gpointer user_data, GError **error)
 {
   g_autoptr (IceLeg) leg = NULL;
 
@@ -650,8 +652,8 @@ ice_leg_new (const IceSettings *settings, gboolean controlling,
   leg->callbacks = *callbacks;
   leg->user_data = user_data;
   leg->controlling = controlling;
-  leg->timeout_ms = settings->timeout_ms != 0 ? settings->timeout_ms
-                                              : DEFAULT_TIMEOUT_MS;
+  leg->timeout_ms =
+      settings->timeout_ms != 0 ? settings->timeout_ms : DEFAULT_TIMEOUT_MS;
   leg->state = LEG_NEW;
   leg->early = g_byte_array_new ();
 
@@ -660,22 +662,17 @@ ice_leg_new (const IceSettings *settings, gboolean controlling,
    * shorter than an RFC 4571 frame loses the rest of the frame). */
   leg->agent = nice_agent_new_full (leg->context, NICE_COMPATIBILITY_RFC5245,
                                     NICE_AGENT_OPTION_RELIABLE |
-                                    NICE_AGENT_OPTION_BYTESTREAM_TCP);
-  g_object_set (leg->agent,
-                "ice-tcp", TRUE,
-                "ice-udp", FALSE,
-                "controlling-mode", controlling,
-                "upnp", FALSE,
-                NULL);
+                                        NICE_AGENT_OPTION_BYTESTREAM_TCP);
+  g_object_set (leg->agent, "ice-tcp", TRUE, "ice-udp", FALSE,
+                "controlling-mode", controlling, "upnp", FALSE, NULL);
   if (settings->stun_server != NULL)
-    g_object_set (leg->agent,
-                  "stun-server", settings->stun_server,
-                  "stun-server-port", settings->stun_port != 0 ?
-                      settings->stun_port : DEFAULT_STUN_PORT,
-                  NULL);
+    g_object_set (
+        leg->agent, "stun-server", settings->stun_server, "stun-server-port",
+        settings->stun_port != 0 ? settings->stun_port : DEFAULT_STUN_PORT,
+        NULL);
 
-  for (guint i = 0; settings->addresses != NULL &&
-       i < settings->addresses->len; i++)
+  for (guint i = 0;
+       settings->addresses != NULL && i < settings->addresses->len; i++)
     {
       GInetAddress *ia = g_ptr_array_index (settings->addresses, i);
       g_autofree char *s = g_inet_address_to_string (ia);
@@ -703,17 +700,16 @@ ice_leg_new (const IceSettings *settings, gboolean controlling,
                                settings->port_min, settings->port_max);
   if (settings->turn_server != NULL)
     {
-      if (!nice_agent_set_relay_info (leg->agent, leg->stream_id, COMPONENT,
-                                      settings->turn_server,
-                                      settings->turn_port != 0 ?
-                                          settings->turn_port :
-                                          DEFAULT_STUN_PORT,
-                                      settings->turn_username,
-                                      settings->turn_password,
-                                      NICE_RELAY_TYPE_TURN_UDP))
+      if (!nice_agent_set_relay_info (
+              leg->agent, leg->stream_id, COMPONENT, settings->turn_server,
+              settings->turn_port != 0 ? settings->turn_port
+                                       : DEFAULT_STUN_PORT,
+              settings->turn_username, settings->turn_password,
+              NICE_RELAY_TYPE_TURN_UDP))
         {
           g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
-                       "libnice refuses TURN server %s", settings->turn_server);
+                       "libnice refuses TURN server %s",
+                       settings->turn_server);
           return NULL;
         }
       leg->has_turn = TRUE;
@@ -753,8 +749,8 @@ ice_leg_gather (IceLeg *leg, GError **error)
     }
   leg->state = LEG_GATHERING;
 
-  leg->nice_stream = nice_agent_get_io_stream (leg->agent, leg->stream_id,
-                                               COMPONENT);
+  leg->nice_stream =
+      nice_agent_get_io_stream (leg->agent, leg->stream_id, COMPONENT);
   in = g_io_stream_get_input_stream (leg->nice_stream);
   leg->pump = g_pollable_input_stream_create_source (
       G_POLLABLE_INPUT_STREAM (in), NULL);
@@ -788,8 +784,8 @@ ice_leg_get_local_candidates (IceLeg *leg)
 
   out = g_ptr_array_new_with_free_func (
       (GDestroyNotify) msrp_sdp_candidate_free);
-  local = nice_agent_get_local_candidates (leg->agent, leg->stream_id,
-                                           COMPONENT);
+  local =
+      nice_agent_get_local_candidates (leg->agent, leg->stream_id, COMPONENT);
   for (GSList *l = local; l != NULL; l = l->next)
     {
       const NiceCandidate *nc = l->data;
@@ -817,7 +813,8 @@ check_ice_chars (const char *what, const char *s, gsize min, GError **error)
     {
       g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
                    "%s is %" G_GSIZE_FORMAT " characters, not %" G_GSIZE_FORMAT
-                   " to 256", what, len, min);
+                   " to 256",
+                   what, len, min);
       return FALSE;
     }
   for (gsize i = 0; i < len; i++)
@@ -825,7 +822,8 @@ check_ice_chars (const char *what, const char *s, gsize min, GError **error)
       {
         g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
                      "%s has character 0x%02x at %" G_GSIZE_FORMAT
-                     ", not an ice-char", what, (guint) (guchar) s[i], i);
+                     ", not an ice-char",
+                     what, (guint) (guchar) s[i], i);
         return FALSE;
       }
   return TRUE;
@@ -873,7 +871,8 @@ ice_leg_set_remote (IceLeg *leg, const char *ufrag, const char *pwd,
     {
       g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
                    "none of the %u remote candidates is a usable TCP "
-                   "candidate (RFC 6544) of component 1", candidates->len);
+                   "candidate (RFC 6544) of component 1",
+                   candidates->len);
       return FALSE;
     }
 

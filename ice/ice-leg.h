@@ -21,14 +21,16 @@ G_BEGIN_DECLS
 #define ICE_LEG_ERROR (ice_leg_error_quark ())
 GQuark ice_leg_error_quark (void);
 
-typedef enum {
-  ICE_LEG_ERROR_INVALID,        /* a setting or a remote line is unusable */
-  ICE_LEG_ERROR_FAILED,         /* libnice refused the operation */
+typedef enum
+{
+  ICE_LEG_ERROR_INVALID, /* a setting or a remote line is unusable */
+  ICE_LEG_ERROR_FAILED,  /* libnice refused the operation */
 } IceLegError;
 
 /* What a leg gathers on and how long its checks may take.  The caller owns
  * it; ice_leg_new () copies what it keeps. */
-typedef struct {
+typedef struct
+{
   /* GInetAddress to gather host candidates on (IPv4 or IPv6).  libnice
    * skips loopback addresses when it enumerates the interfaces itself, so
    * tests add 127.0.0.1 (or namespace addresses) here.  NULL or empty:
@@ -58,7 +60,8 @@ typedef struct {
  * of a pair where this side connected (tcp-active) is the peer-reflexive
  * candidate libnice learns for the connection's real source port, so its
  * type is "prflx" and its address carries that port, not 9. */
-typedef struct {
+typedef struct
+{
   char *local_type, *remote_type;       /* "host", "srflx", "prflx", "relay" */
   char *local_tcptype, *remote_tcptype; /* "active", "passive", "so" */
   char *local_address, *remote_address; /* "ip:port", "[ip6]:port" */
@@ -74,7 +77,8 @@ typedef struct _IceLeg IceLeg;
  * never from inside an ice_leg_*() call or from inside libnice, so a
  * callback may call ice_leg_free () on its own leg (and nothing on the leg
  * after that).  Each callback may be NULL. */
-typedef struct {
+typedef struct
+{
   /* Local candidates are ready: ice_leg_get_local_candidates (). */
   void (*on_gathered) (IceLeg *leg, gpointer user_data);
   /* The selected pair is ready: MSRP bytes flow on @stream, a GIOStream

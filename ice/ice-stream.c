@@ -13,22 +13,24 @@ G_DECLARE_FINAL_TYPE (IceInputStream, ice_input_stream, ICE, INPUT_STREAM,
 struct _IceInputStream
 {
   GInputStream parent;
-  GInputStream *base;           /* libnice's, pollable */
-  GBytes *early;                /* (nullable) */
+  GInputStream *base; /* libnice's, pollable */
+  GBytes *early;      /* (nullable) */
   gsize early_off;
 };
 
-static void ice_input_stream_pollable_init (GPollableInputStreamInterface *iface);
+static void
+ice_input_stream_pollable_init (GPollableInputStreamInterface *iface);
 
-G_DEFINE_TYPE_WITH_CODE (IceInputStream, ice_input_stream, G_TYPE_INPUT_STREAM,
+G_DEFINE_TYPE_WITH_CODE (
+    IceInputStream, ice_input_stream, G_TYPE_INPUT_STREAM,
     G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM,
                            ice_input_stream_pollable_init))
 
 static gsize
 early_left (IceInputStream *self)
 {
-  return self->early != NULL ?
-      g_bytes_get_size (self->early) - self->early_off : 0;
+  return self->early != NULL ? g_bytes_get_size (self->early) - self->early_off
+                             : 0;
 }
 
 /* Copy up to @count early bytes to @buffer; drop the early buffer once it
@@ -38,8 +40,10 @@ early_read (IceInputStream *self, void *buffer, gsize count)
 {
   gsize n = MIN (count, early_left (self));
 
-  memcpy (buffer, (const guint8 *) g_bytes_get_data (self->early, NULL) +
-          self->early_off, n);
+  memcpy (buffer,
+          (const guint8 *) g_bytes_get_data (self->early, NULL) +
+              self->early_off,
+          n);
   self->early_off += n;
   if (early_left (self) == 0)
     g_clear_pointer (&self->early, g_bytes_unref);
@@ -80,9 +84,8 @@ ice_input_stream_is_readable (GPollableInputStream *stream)
 {
   IceInputStream *self = ICE_INPUT_STREAM (stream);
 
-  return early_left (self) > 0 ||
-      g_pollable_input_stream_is_readable (
-          G_POLLABLE_INPUT_STREAM (self->base));
+  return early_left (self) > 0 || g_pollable_input_stream_is_readable (
+                                      G_POLLABLE_INPUT_STREAM (self->base));
 }
 
 static gssize
@@ -101,7 +104,8 @@ ice_input_stream_read_nonblocking (GPollableInputStream *stream, void *buffer,
 
 /* The stream's source: ready while early bytes are left, and whenever
  * libnice's own source (a child) is. */
-typedef struct {
+typedef struct
+{
   GSource source;
   IceInputStream *stream;
 } EarlySource;
@@ -143,7 +147,8 @@ static GSourceFuncs early_source_funcs = {
   early_source_check,
   early_source_dispatch,
   early_source_finalize,
-  NULL, NULL,
+  NULL,
+  NULL,
 };
 
 /* A child source only makes its parent ready; its own callback does
@@ -212,7 +217,7 @@ struct _IceStream
 {
   GIOStream parent;
   GIOStream *nice_stream;
-  GInputStream *input;          /* IceInputStream */
+  GInputStream *input; /* IceInputStream */
 };
 
 G_DEFINE_TYPE (IceStream, ice_stream, G_TYPE_IO_STREAM)
@@ -230,8 +235,7 @@ ice_stream_get_output_stream (GIOStream *stream)
 }
 
 static gboolean
-ice_stream_close (GIOStream *stream, GCancellable *cancellable,
-                  GError **error)
+ice_stream_close (GIOStream *stream, GCancellable *cancellable, GError **error)
 {
   IceStream *self = ICE_STREAM (stream);
   gboolean ok;
@@ -239,8 +243,7 @@ ice_stream_close (GIOStream *stream, GCancellable *cancellable,
   /* Our input stream's close closes libnice's input; closing libnice's
    * I/O stream then closes its output (and finds its input closed). */
   ok = g_input_stream_close (self->input, cancellable, error);
-  if (!g_io_stream_close (self->nice_stream, cancellable,
-                          ok ? error : NULL))
+  if (!g_io_stream_close (self->nice_stream, cancellable, ok ? error : NULL))
     ok = FALSE;
   return ok;
 }

@@ -213,8 +213,8 @@ check_ha1 (MsrpDigestAlgorithm algorithm, const char *ha1, char *out,
 static gboolean
 response_hex (MsrpDigestAlgorithm algorithm, const char *ha1_norm,
               const char *nonce, const char *nc, const char *cnonce,
-              const char *qop, const char *method, const char *uri,
-              char *out, GError **error)
+              const char *qop, const char *method, const char *uri, char *out,
+              GError **error)
 {
   char ha2[MSRP_DIGEST_HEX_SIZE];
   const char *a2[2] = { method, uri };
@@ -276,15 +276,17 @@ msrp_digest_compute_response (MsrpDigestAlgorithm algorithm, const char *ha1,
  * 7230 section 7 asks of recipients.
  * ------------------------------------------------------------------------- */
 
-typedef struct {
-  const char *name;     /* into the caller's value, not NUL-terminated */
+typedef struct
+{
+  const char *name; /* into the caller's value, not NUL-terminated */
   gsize name_len;
-  char *value;          /* unquoted, NUL-terminated, owned */
+  char *value; /* unquoted, NUL-terminated, owned */
   gsize value_len;
 } Param;
 
-typedef struct {
-  const char *header;   /* for messages */
+typedef struct
+{
+  const char *header; /* for messages */
   Param params[MSRP_DIGEST_PARAMS_MAX];
   guint n;
 } ParamList;
@@ -307,8 +309,20 @@ is_tchar (guchar c)
     return TRUE;
   switch (c)
     {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
     case '~':
       return TRUE;
     default:
@@ -370,8 +384,8 @@ parse_quoted (const ParamList *list, const char *s, gsize len, gsize *pos,
         {
           g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
                        "%s: parameter '%.*s' has an unterminated "
-                       "quoted-string", list->header, shown_len (p->name_len),
-                       p->name);
+                       "quoted-string",
+                       list->header, shown_len (p->name_len), p->name);
           goto fail;
         }
       c = (guchar) s[i];
@@ -393,8 +407,8 @@ parse_quoted (const ParamList *list, const char *s, gsize len, gsize *pos,
             {
               g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
                            "%s: parameter '%.*s' escapes a control character "
-                           "at offset %" G_GSIZE_FORMAT, list->header,
-                           shown_len (p->name_len), p->name, i);
+                           "at offset %" G_GSIZE_FORMAT,
+                           list->header, shown_len (p->name_len), p->name, i);
               goto fail;
             }
         }
@@ -402,8 +416,8 @@ parse_quoted (const ParamList *list, const char *s, gsize len, gsize *pos,
         {
           g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
                        "%s: parameter '%.*s' has a control character at "
-                       "offset %" G_GSIZE_FORMAT, list->header,
-                       shown_len (p->name_len), p->name, i);
+                       "offset %" G_GSIZE_FORMAT,
+                       list->header, shown_len (p->name_len), p->name, i);
           goto fail;
         }
       if (out->len >= MSRP_DIGEST_PARAM_MAX)
@@ -507,9 +521,10 @@ parse_params (ParamList *list, const char *s, gsize len, gboolean scheme,
         pos++;
       if (pos == start)
         {
-          g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
-                       "%s: expected a parameter name at offset %"
-                       G_GSIZE_FORMAT, list->header, pos);
+          g_set_error (
+              error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
+              "%s: expected a parameter name at offset %" G_GSIZE_FORMAT,
+              list->header, pos);
           return FALSE;
         }
       p = &list->params[list->n];
@@ -520,8 +535,8 @@ parse_params (ParamList *list, const char *s, gsize len, gboolean scheme,
 
       for (guint i = 0; i < list->n; i++)
         if (list->params[i].name_len == p->name_len &&
-            g_ascii_strncasecmp (list->params[i].name, p->name,
-                                 p->name_len) == 0)
+            g_ascii_strncasecmp (list->params[i].name, p->name, p->name_len) ==
+                0)
           {
             g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_DUPLICATE,
                          "%s: parameter '%.*s' appears twice", list->header,
@@ -554,17 +569,16 @@ parse_params (ParamList *list, const char *s, gsize len, gboolean scheme,
             {
               g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
                            "%s: parameter '%.*s' has no value (a token or a "
-                           "quoted-string)", list->header,
-                           shown_len (p->name_len), p->name);
+                           "quoted-string)",
+                           list->header, shown_len (p->name_len), p->name);
               return FALSE;
             }
           if (pos - start > MSRP_DIGEST_PARAM_MAX)
             {
-              g_set_error (error, MSRP_DIGEST_ERROR,
-                           MSRP_DIGEST_ERROR_TOO_LONG,
-                           "%s: parameter '%.*s' is longer than %d bytes",
-                           list->header, shown_len (p->name_len), p->name,
-                           MSRP_DIGEST_PARAM_MAX);
+              g_set_error (
+                  error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_TOO_LONG,
+                  "%s: parameter '%.*s' is longer than %d bytes", list->header,
+                  shown_len (p->name_len), p->name, MSRP_DIGEST_PARAM_MAX);
               return FALSE;
             }
           p->value = g_strndup (s + start, pos - start);
@@ -577,8 +591,8 @@ parse_params (ParamList *list, const char *s, gsize len, gboolean scheme,
       if (!g_utf8_validate_len (p->value, p->value_len, NULL))
         {
           g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_INVALID,
-                       "%s: parameter '%.*s' is not valid UTF-8",
-                       list->header, shown_len (p->name_len), p->name);
+                       "%s: parameter '%.*s' is not valid UTF-8", list->header,
+                       shown_len (p->name_len), p->name);
           return FALSE;
         }
 
@@ -586,9 +600,9 @@ parse_params (ParamList *list, const char *s, gsize len, gboolean scheme,
       if (pos < len && s[pos] != ',')
         {
           g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
-                       "%s: expected ',' after parameter '%.*s' at offset %"
-                       G_GSIZE_FORMAT, list->header, shown_len (p->name_len),
-                       p->name, pos);
+                       "%s: expected ',' after parameter '%.*s' at offset "
+                       "%" G_GSIZE_FORMAT,
+                       list->header, shown_len (p->name_len), p->name, pos);
           return FALSE;
         }
     }
@@ -727,7 +741,7 @@ parse_qop_options (ParamList *list, const char *value, gboolean *auth,
       while (pos < len && is_tchar ((guchar) value[pos]))
         pos++;
       if (pos == start)
-        break;      /* not a token: reported below */
+        break; /* not a token: reported below */
       if (pos - start == 4 &&
           g_ascii_strncasecmp (value + start, "auth", 4) == 0)
         *auth = TRUE;
@@ -797,7 +811,8 @@ bad:
   g_string_free (out, TRUE);
   g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_INVALID,
                "%s: parameter 'username*' is not a non-empty percent-encoded "
-               "UTF-8 name without control characters", list->header);
+               "UTF-8 name without control characters",
+               list->header);
   return NULL;
 }
 
@@ -860,12 +875,13 @@ append_token (GString *out, const char *name, const char *value)
  * WWW-Authenticate
  * ------------------------------------------------------------------------- */
 
-struct _MsrpDigestChallenge {
+struct _MsrpDigestChallenge
+{
   char *realm;
   char *nonce;
-  char *opaque;             /* nullable */
-  char *algorithm_name;     /* nullable: absent */
-  char *qop;                /* the qop-options list as written, unquoted */
+  char *opaque;         /* nullable */
+  char *algorithm_name; /* nullable: absent */
+  char *qop;            /* the qop-options list as written, unquoted */
   MsrpDigestAlgorithm algorithm;
   gboolean stale;
   gboolean offers_auth;
@@ -916,9 +932,9 @@ msrp_digest_challenge_parse (const char *value, gsize len, GError **error)
   if (!parse_qop_options (&list, c->qop, &c->offers_auth, error))
     return NULL;
   c->algorithm = c->algorithm_name == NULL
-    ? MSRP_DIGEST_ALGORITHM_MD5
-    : msrp_digest_algorithm_from_string (c->algorithm_name,
-                                         strlen (c->algorithm_name));
+                     ? MSRP_DIGEST_ALGORITHM_MD5
+                     : msrp_digest_algorithm_from_string (
+                           c->algorithm_name, strlen (c->algorithm_name));
   /* RFC 7616 section 3.3: "If stale is false, or anything other than true
    * ... the username and/or password are invalid". */
   c->stale = stale != NULL && g_ascii_strcasecmp (stale, "true") == 0;
@@ -1023,17 +1039,18 @@ msrp_digest_challenge_to_string (const MsrpDigestChallenge *c)
  * Authorization
  * ------------------------------------------------------------------------- */
 
-struct _MsrpDigestCredentials {
+struct _MsrpDigestCredentials
+{
   char *username;
   char *realm;
   char *nonce;
-  char *uri;                /* nullable */
-  char *response;           /* lower-case hex */
-  char *algorithm_name;     /* nullable: absent */
+  char *uri;            /* nullable */
+  char *response;       /* lower-case hex */
+  char *algorithm_name; /* nullable: absent */
   char *cnonce;
-  char *opaque;             /* nullable */
+  char *opaque; /* nullable */
   char *qop;
-  char nc_text[9];          /* as written: it is what was hashed */
+  char nc_text[9]; /* as written: it is what was hashed */
   guint32 nc;
   MsrpDigestAlgorithm algorithm;
   gboolean userhash;
@@ -1078,7 +1095,8 @@ msrp_digest_credentials_parse (const char *value, gsize len, GError **error)
     {
       g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_DUPLICATE,
                    "%s: parameters 'username' and 'username*' are both "
-                   "present", list.header);
+                   "present",
+                   list.header);
       return NULL;
     }
   if (c->username == NULL && username_ext == NULL)
@@ -1120,9 +1138,9 @@ msrp_digest_credentials_parse (const char *value, gsize len, GError **error)
       !parse_bool (&list, "userhash", userhash, &c->userhash, error))
     return NULL;
   c->algorithm = c->algorithm_name == NULL
-    ? MSRP_DIGEST_ALGORITHM_MD5
-    : msrp_digest_algorithm_from_string (c->algorithm_name,
-                                         strlen (c->algorithm_name));
+                     ? MSRP_DIGEST_ALGORITHM_MD5
+                     : msrp_digest_algorithm_from_string (
+                           c->algorithm_name, strlen (c->algorithm_name));
   return g_steal_pointer (&c);
 }
 
@@ -1240,9 +1258,10 @@ msrp_digest_credentials_to_string (const MsrpDigestCredentials *c)
  * Authentication-Info
  * ------------------------------------------------------------------------- */
 
-struct _MsrpDigestInfo {
+struct _MsrpDigestInfo
+{
   char *nextnonce;
-  char *rspauth;            /* lower-case hex */
+  char *rspauth; /* lower-case hex */
   char *cnonce;
   char *qop;
   char nc_text[9];
@@ -1275,8 +1294,7 @@ msrp_digest_info_parse (const char *value, gsize len, GError **error)
    * (RFC 4976 section 7): no auth-scheme in front. */
   if (!parse_params (&list, value, len, FALSE, error))
     return NULL;
-  if (!take_param (&list, "nextnonce", FALSE, TRUE, &info->nextnonce,
-                   error) ||
+  if (!take_param (&list, "nextnonce", FALSE, TRUE, &info->nextnonce, error) ||
       !take_param (&list, "rspauth", FALSE, FALSE, &info->rspauth, error) ||
       !take_param (&list, "cnonce", FALSE, TRUE, &info->cnonce, error) ||
       !take_param (&list, "qop", FALSE, TRUE, &info->qop, error) ||
@@ -1289,7 +1307,8 @@ msrp_digest_info_parse (const char *value, gsize len, GError **error)
     {
       g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_MISSING,
                    "%s: none of nextnonce, rspauth, cnonce, nc and qop is "
-                   "present", list.header);
+                   "present",
+                   list.header);
       return NULL;
     }
   /* response-digest = DQUOTE *LHEX DQUOTE */
@@ -1382,32 +1401,34 @@ msrp_digest_info_to_string (const MsrpDigestInfo *info)
 #define NONCE_RAND_LEN 8
 #define NONCE_BODY_LEN (NONCE_TS_LEN + NONCE_RAND_LEN)
 #define NONCE_MAC_LEN 32
-#define NONCE_RAW_LEN (NONCE_BODY_LEN + NONCE_MAC_LEN)   /* 48 */
-#define NONCE_TEXT_LEN (NONCE_RAW_LEN / 3 * 4)            /* 64 */
+#define NONCE_RAW_LEN (NONCE_BODY_LEN + NONCE_MAC_LEN) /* 48 */
+#define NONCE_TEXT_LEN (NONCE_RAW_LEN / 3 * 4)         /* 64 */
 #define NONCE_LABEL "msrp-digest-nonce-v1"
 
 G_STATIC_ASSERT (NONCE_RAW_LEN % 3 == 0);
 
-typedef struct {
-  guint32 nc;           /* highest accepted */
+typedef struct
+{
+  guint32 nc; /* highest accepted */
   gint64 issued_us;
 } ReplayEntry;
 
-struct _MsrpDigestServer {
+struct _MsrpDigestServer
+{
   guint8 secret[64];
   gsize secret_len;
   gint64 lifetime_us;
   EVP_MAC *hmac;
 
   /* replay guard; table NULL when off */
-  GHashTable *replay;   /* nonce text -> ReplayEntry */
+  GHashTable *replay; /* nonce text -> ReplayEntry */
   guint replay_capacity;
   gboolean have_floor;
-  gint64 floor_us;      /* nonces issued at or before this are stale */
+  gint64 floor_us; /* nonces issued at or before this are stale */
 };
 
 static const char b64url[] =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static void
 b64url_encode (const guint8 *in, gsize len, char *out)
@@ -1492,9 +1513,8 @@ nonce_mac (const MsrpDigestServer *server, const guint8 *body, guint8 *out)
 static gboolean
 is_stale (const MsrpDigestServer *server, gint64 issued_us, gint64 now_us)
 {
-  return issued_us > now_us ||
-         (guint64) now_us - (guint64) issued_us >
-         (guint64) server->lifetime_us;
+  return issued_us > now_us || (guint64) now_us - (guint64) issued_us >
+                                   (guint64) server->lifetime_us;
 }
 
 MsrpDigestServer *
@@ -1515,8 +1535,8 @@ msrp_digest_server_new (const guint8 *secret, gsize secret_len,
         {
           g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_INVALID,
                        "nonce secret is %" G_GSIZE_FORMAT " bytes, not %d "
-                       "to %" G_GSIZE_FORMAT, secret_len, SECRET_MIN,
-                       sizeof server->secret);
+                       "to %" G_GSIZE_FORMAT,
+                       secret_len, SECRET_MIN, sizeof server->secret);
           return NULL;
         }
       memcpy (server->secret, secret, secret_len);
@@ -1564,13 +1584,13 @@ msrp_digest_server_set_replay_guard (MsrpDigestServer *server, guint capacity)
   server->floor_us = 0;
   server->replay_capacity = capacity;
   if (capacity > 0)
-    server->replay = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                            g_free);
+    server->replay =
+        g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 char *
-msrp_digest_server_make_nonce (const MsrpDigestServer *server,
-                               gint64 now_us, GError **error)
+msrp_digest_server_make_nonce (const MsrpDigestServer *server, gint64 now_us,
+                               GError **error)
 {
   guint8 raw[NONCE_RAW_LEN];
   char text[NONCE_TEXT_LEN + 1];
@@ -1626,10 +1646,9 @@ msrp_digest_server_check_nonce (const MsrpDigestServer *server,
 
 char *
 msrp_digest_server_challenge (const MsrpDigestServer *server,
-                              const char *realm,
-                              MsrpDigestAlgorithm algorithm, gboolean stale,
-                              const char *opaque, gint64 now_us,
-                              GError **error)
+                              const char *realm, MsrpDigestAlgorithm algorithm,
+                              gboolean stale, const char *opaque,
+                              gint64 now_us, GError **error)
 {
   MsrpDigestChallenge c = { 0 };
   g_autofree char *nonce = NULL;
@@ -1637,7 +1656,8 @@ msrp_digest_server_challenge (const MsrpDigestServer *server,
   g_return_val_if_fail (server != NULL, NULL);
   g_return_val_if_fail (realm != NULL, NULL);
   g_return_val_if_fail (algorithm == MSRP_DIGEST_ALGORITHM_MD5 ||
-                        algorithm == MSRP_DIGEST_ALGORITHM_SHA256, NULL);
+                            algorithm == MSRP_DIGEST_ALGORITHM_SHA256,
+                        NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!is_quotable (realm))
@@ -1901,8 +1921,7 @@ MsrpDigestCredentials *
 msrp_digest_client_respond (const MsrpDigestChallenge *challenge,
                             const char *username, const char *password,
                             const char *ha1, const char *method,
-                            const char *digest_uri, guint32 nc,
-                            GError **error)
+                            const char *digest_uri, guint32 nc, GError **error)
 {
   g_autoptr (MsrpDigestCredentials) c = NULL;
   char ha1_norm[MSRP_DIGEST_HEX_SIZE];
@@ -1963,8 +1982,8 @@ msrp_digest_client_respond (const MsrpDigestChallenge *challenge,
   c->nc = nc;
   c->qop = g_strdup ("auth");
   ok = response_hex (challenge->algorithm, ha1_norm, challenge->nonce,
-                     c->nc_text, cnonce, c->qop, method, digest_uri,
-                     response, error);
+                     c->nc_text, cnonce, c->qop, method, digest_uri, response,
+                     error);
   OPENSSL_cleanse (ha1_norm, sizeof ha1_norm);
   if (!ok)
     return NULL;
@@ -1976,7 +1995,7 @@ msrp_digest_client_respond (const MsrpDigestChallenge *challenge,
   c->response = g_strdup (response);
   c->algorithm = challenge->algorithm;
   c->algorithm_name =
-    g_strdup (msrp_digest_algorithm_to_string (challenge->algorithm));
+      g_strdup (msrp_digest_algorithm_to_string (challenge->algorithm));
   c->cnonce = g_strdup (cnonce);
   c->opaque = g_strdup (challenge->opaque);
   return g_steal_pointer (&c);
@@ -2043,8 +2062,8 @@ msrp_digest_client_check_info (const MsrpDigestCredentials *sent,
                    "%s: qop is not the one sent", HEADER_AUTHENTICATION_INFO);
       return FALSE;
     }
-  if (!client_ha1 (sent->algorithm, sent->username, sent->realm, password,
-                   ha1, ha1_norm, error))
+  if (!client_ha1 (sent->algorithm, sent->username, sent->realm, password, ha1,
+                   ha1_norm, error))
     return FALSE;
   ok = response_hex (sent->algorithm, ha1_norm, sent->nonce, sent->nc_text,
                      sent->cnonce, sent->qop, "", sent->uri, expected, error);
@@ -2056,7 +2075,8 @@ msrp_digest_client_check_info (const MsrpDigestCredentials *sent,
     {
       g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_MISMATCH,
                    "%s: rspauth is wrong: the relay did not prove it knows "
-                   "the password", HEADER_AUTHENTICATION_INFO);
+                   "the password",
+                   HEADER_AUTHENTICATION_INFO);
       return FALSE;
     }
   return TRUE;

@@ -44,21 +44,22 @@ G_BEGIN_DECLS
 #define MSRP_DIGEST_ERROR (msrp_digest_error_quark ())
 GQuark msrp_digest_error_quark (void);
 
-typedef enum {
-  MSRP_DIGEST_ERROR_SYNTAX,       /* not auth-param syntax; the message says
-                                   * where */
-  MSRP_DIGEST_ERROR_TOO_LONG,     /* the value, a parameter or the count over
-                                   * the limits below */
-  MSRP_DIGEST_ERROR_DUPLICATE,    /* a parameter appears twice */
-  MSRP_DIGEST_ERROR_MISSING,      /* a required parameter is absent */
-  MSRP_DIGEST_ERROR_INVALID,      /* a parameter's value is not acceptable
-                                   * ("nc" not 8 hex digits, ...) */
-  MSRP_DIGEST_ERROR_UNSUPPORTED,  /* not Digest, or an algorithm or qop this
-                                   * module cannot use (client side) */
-  MSRP_DIGEST_ERROR_MISMATCH,     /* Authentication-Info does not answer our
-                                   * request, or rspauth is wrong */
-  MSRP_DIGEST_ERROR_FAILED,       /* OpenSSL failed (RAND_bytes, a digest
-                                   * disabled by a FIPS provider, ...) */
+typedef enum
+{
+  MSRP_DIGEST_ERROR_SYNTAX,      /* not auth-param syntax; the message says
+                                  * where */
+  MSRP_DIGEST_ERROR_TOO_LONG,    /* the value, a parameter or the count over
+                                  * the limits below */
+  MSRP_DIGEST_ERROR_DUPLICATE,   /* a parameter appears twice */
+  MSRP_DIGEST_ERROR_MISSING,     /* a required parameter is absent */
+  MSRP_DIGEST_ERROR_INVALID,     /* a parameter's value is not acceptable
+                                  * ("nc" not 8 hex digits, ...) */
+  MSRP_DIGEST_ERROR_UNSUPPORTED, /* not Digest, or an algorithm or qop this
+                                  * module cannot use (client side) */
+  MSRP_DIGEST_ERROR_MISMATCH,    /* Authentication-Info does not answer our
+                                  * request, or rspauth is wrong */
+  MSRP_DIGEST_ERROR_FAILED,      /* OpenSSL failed (RAND_bytes, a digest
+                                  * disabled by a FIPS provider, ...) */
 } MsrpDigestError;
 
 /* Longest header value accepted, in bytes. */
@@ -73,10 +74,11 @@ typedef enum {
 /* The method whose A2 an MSRP relay checks (RFC 4976 section 7). */
 #define MSRP_DIGEST_METHOD_AUTH "AUTH"
 
-typedef enum {
-  MSRP_DIGEST_ALGORITHM_MD5,        /* also when the parameter is absent */
+typedef enum
+{
+  MSRP_DIGEST_ALGORITHM_MD5, /* also when the parameter is absent */
   MSRP_DIGEST_ALGORITHM_SHA256,
-  MSRP_DIGEST_ALGORITHM_UNKNOWN,    /* anything else, "-sess" variants too */
+  MSRP_DIGEST_ALGORITHM_UNKNOWN, /* anything else, "-sess" variants too */
 } MsrpDigestAlgorithm;
 
 /* "MD5" / "SHA-256"; NULL for MSRP_DIGEST_ALGORITHM_UNKNOWN. */
@@ -125,8 +127,8 @@ typedef struct _MsrpDigestChallenge MsrpDigestChallenge;
 
 /* Returns: (transfer full) (nullable): NULL with @error set. */
 G_GNUC_WARN_UNUSED_RESULT
-MsrpDigestChallenge *msrp_digest_challenge_parse (const char *value,
-                                                  gsize len, GError **error);
+MsrpDigestChallenge *msrp_digest_challenge_parse (const char *value, gsize len,
+                                                  GError **error);
 void msrp_digest_challenge_free (MsrpDigestChallenge *challenge);
 
 /* All strings (transfer none), unquoted, owned by the challenge. */
@@ -167,9 +169,8 @@ typedef struct _MsrpDigestCredentials MsrpDigestCredentials;
 
 /* Returns: (transfer full) (nullable): NULL with @error set. */
 G_GNUC_WARN_UNUSED_RESULT
-MsrpDigestCredentials *msrp_digest_credentials_parse (const char *value,
-                                                      gsize len,
-                                                      GError **error);
+MsrpDigestCredentials *
+msrp_digest_credentials_parse (const char *value, gsize len, GError **error);
 void msrp_digest_credentials_free (MsrpDigestCredentials *creds);
 
 /* All strings (transfer none), unquoted, owned by the credentials.  With
@@ -196,8 +197,7 @@ const char *
 msrp_digest_credentials_get_opaque (const MsrpDigestCredentials *c);
 const char *msrp_digest_credentials_get_qop (const MsrpDigestCredentials *c);
 guint32 msrp_digest_credentials_get_nc (const MsrpDigestCredentials *c);
-gboolean
-msrp_digest_credentials_get_userhash (const MsrpDigestCredentials *c);
+gboolean msrp_digest_credentials_get_userhash (const MsrpDigestCredentials *c);
 /* Returns: (transfer full): "Digest username=..., ..." */
 char *msrp_digest_credentials_to_string (const MsrpDigestCredentials *c);
 
@@ -241,15 +241,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrpDigestInfo, msrp_digest_info_free)
  *   timestamp (8 bytes, @now_us big-endian) || random (8 bytes)
  *   || HMAC-SHA256(secret, "msrp-digest-nonce-v1" || timestamp || random)
  */
-typedef enum {
+typedef enum
+{
   MSRP_DIGEST_NONCE_VALID,
-  MSRP_DIGEST_NONCE_STALE,    /* ours, but older than the lifetime (or from
-                               * the future: the clock went back) */
-  MSRP_DIGEST_NONCE_INVALID,  /* not well-formed, or not our MAC (altered,
-                               * another secret, a restart with a new one) */
+  MSRP_DIGEST_NONCE_STALE,   /* ours, but older than the lifetime (or from
+                              * the future: the clock went back) */
+  MSRP_DIGEST_NONCE_INVALID, /* not well-formed, or not our MAC (altered,
+                              * another secret, a restart with a new one) */
 } MsrpDigestNonceStatus;
 
-typedef enum {
+typedef enum
+{
   MSRP_DIGEST_RESULT_OK,
   MSRP_DIGEST_RESULT_STALE_NONCE,       /* response right, nonce expired:
                                          * 401 with stale=true */
@@ -332,8 +334,8 @@ MsrpDigestResult msrp_digest_server_verify (MsrpDigestServer *server,
                                             const MsrpDigestCredentials *creds,
                                             const char *method,
                                             const char *digest_uri,
-                                            const char *realm,
-                                            const char *ha1, gint64 now_us);
+                                            const char *realm, const char *ha1,
+                                            gint64 now_us);
 
 /* The Authentication-Info value for the 200 answering credentials that
  * verified OK: rspauth, cnonce, nc and qop (RFC 4976 section 9.1), and a
@@ -341,12 +343,10 @@ MsrpDigestResult msrp_digest_server_verify (MsrpDigestServer *server,
  * Returns: (transfer full) (nullable): NULL with @error (INVALID for an
  * unusable algorithm or HA1, FAILED for OpenSSL). */
 G_GNUC_WARN_UNUSED_RESULT
-char *
-msrp_digest_server_authentication_info (const MsrpDigestServer *server,
-                                        const MsrpDigestCredentials *creds,
-                                        const char *digest_uri,
-                                        const char *ha1, gboolean nextnonce,
-                                        gint64 now_us, GError **error);
+char *msrp_digest_server_authentication_info (
+    const MsrpDigestServer *server, const MsrpDigestCredentials *creds,
+    const char *digest_uri, const char *ha1, gboolean nextnonce, gint64 now_us,
+    GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrpDigestServer, msrp_digest_server_free)
 
@@ -363,12 +363,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrpDigestServer, msrp_digest_server_free)
  * unusable challenge, INVALID for a username or uri that cannot be written,
  * FAILED for OpenSSL). */
 G_GNUC_WARN_UNUSED_RESULT
-MsrpDigestCredentials *
-msrp_digest_client_respond (const MsrpDigestChallenge *challenge,
-                            const char *username, const char *password,
-                            const char *ha1, const char *method,
-                            const char *digest_uri, guint32 nc,
-                            GError **error);
+MsrpDigestCredentials *msrp_digest_client_respond (
+    const MsrpDigestChallenge *challenge, const char *username,
+    const char *password, const char *ha1, const char *method,
+    const char *digest_uri, guint32 nc, GError **error);
 
 /* Check the relay's Authentication-Info against the credentials @sent:
  * rspauth, cnonce, nc and qop present, cnonce and nc those sent, rspauth

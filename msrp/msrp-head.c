@@ -6,22 +6,24 @@ msrp_head_error_quark (void)
   return g_quark_from_static_string ("msrp-head-error-quark");
 }
 
-typedef struct {
+typedef struct
+{
   MsrpHeaderId id;
   char *name;
   char *value;
 } Header;
 
-struct _MsrpHead {
+struct _MsrpHead
+{
   gatomicrefcount ref;
   gboolean is_request;
   gboolean has_body;
   char *transaction_id;
-  char *method;           /* requests */
-  guint status_code;      /* responses */
-  char *comment;          /* responses, nullable */
+  char *method;      /* requests */
+  guint status_code; /* responses */
+  char *comment;     /* responses, nullable */
 
-  GArray *headers;        /* Header, in order */
+  GArray *headers; /* Header, in order */
 
   GPtrArray *to_path;
   GPtrArray *from_path;
@@ -33,8 +35,8 @@ struct _MsrpHead {
   MsrpReportMode failure_report;
   gboolean has_status;
   MsrpStatus status;
-  guint64 expires_seen;   /* bit per MsrpHeaderId */
-  guint32 expires[3];     /* Expires, Min-Expires, Max-Expires */
+  guint64 expires_seen; /* bit per MsrpHeaderId */
+  guint32 expires[3];   /* Expires, Min-Expires, Max-Expires */
 };
 
 static void
@@ -53,20 +55,22 @@ msrp_head_new_from_event (const MsrpParserEvent *event)
 
   g_return_val_if_fail (event != NULL, NULL);
   g_return_val_if_fail (event->type == MSRP_PARSER_EVENT_REQUEST ||
-                        event->type == MSRP_PARSER_EVENT_RESPONSE, NULL);
+                            event->type == MSRP_PARSER_EVENT_RESPONSE,
+                        NULL);
 
   head = g_new0 (MsrpHead, 1);
   g_atomic_ref_count_init (&head->ref);
   head->is_request = event->type == MSRP_PARSER_EVENT_REQUEST;
-  head->transaction_id = g_strndup (event->transaction_id,
-                                    event->transaction_id_len);
+  head->transaction_id =
+      g_strndup (event->transaction_id, event->transaction_id_len);
   if (head->is_request)
     head->method = g_strndup (event->method, event->method_len);
-  else {
-    head->status_code = event->status_code;
-    if (event->comment != NULL)
-      head->comment = g_strndup (event->comment, event->comment_len);
-  }
+  else
+    {
+      head->status_code = event->status_code;
+      if (event->comment != NULL)
+        head->comment = g_strndup (event->comment, event->comment_len);
+    }
   head->headers = g_array_new (FALSE, FALSE, sizeof (Header));
   g_array_set_clear_func (head->headers, header_clear);
   head->success_report = MSRP_SUCCESS_REPORT_DEFAULT;
@@ -122,65 +126,69 @@ msrp_head_add_header (MsrpHead *head, const MsrpParserEvent *event,
 
   /* The parser already enforces order and single occurrence of the known
    * headers (section 6), so each case below runs at most once. */
-  switch (event->header_id) {
-  case MSRP_HEADER_TO_PATH:
-  case MSRP_HEADER_FROM_PATH:
-  case MSRP_HEADER_USE_PATH: {
-    GPtrArray *path = msrp_path_parse (event->header_id, v, len, &local);
+  switch (event->header_id)
+    {
+    case MSRP_HEADER_TO_PATH:
+    case MSRP_HEADER_FROM_PATH:
+    case MSRP_HEADER_USE_PATH:
+      {
+        GPtrArray *path = msrp_path_parse (event->header_id, v, len, &local);
 
-    if (path == NULL)
-      return value_error (error, local);
-    if (event->header_id == MSRP_HEADER_TO_PATH)
-      head->to_path = path;
-    else if (event->header_id == MSRP_HEADER_FROM_PATH)
-      head->from_path = path;
-    else
-      head->use_path = path;
-    break;
-  }
-  case MSRP_HEADER_MESSAGE_ID:
-    if (!msrp_message_id_parse (v, len, &head->message_id, &local))
-      return value_error (error, local);
-    break;
-  case MSRP_HEADER_BYTE_RANGE:
-    if (!msrp_byte_range_parse (v, len, &head->byte_range, &local))
-      return value_error (error, local);
-    head->has_byte_range = TRUE;
-    break;
-  case MSRP_HEADER_SUCCESS_REPORT:
-    if (!msrp_success_report_parse (v, len, &head->success_report, &local))
-      return value_error (error, local);
-    break;
-  case MSRP_HEADER_FAILURE_REPORT:
-    if (!msrp_failure_report_parse (v, len, &head->failure_report, &local))
-      return value_error (error, local);
-    break;
-  case MSRP_HEADER_STATUS:
-    if (!msrp_status_header_parse (v, len, &head->status, &local))
-      return value_error (error, local);
-    head->has_status = TRUE;
-    break;
-  case MSRP_HEADER_CONTENT_TYPE: {
-    g_autoptr (MsrpMediaType) mt = msrp_media_type_parse (v, len, &local);
+        if (path == NULL)
+          return value_error (error, local);
+        if (event->header_id == MSRP_HEADER_TO_PATH)
+          head->to_path = path;
+        else if (event->header_id == MSRP_HEADER_FROM_PATH)
+          head->from_path = path;
+        else
+          head->use_path = path;
+        break;
+      }
+    case MSRP_HEADER_MESSAGE_ID:
+      if (!msrp_message_id_parse (v, len, &head->message_id, &local))
+        return value_error (error, local);
+      break;
+    case MSRP_HEADER_BYTE_RANGE:
+      if (!msrp_byte_range_parse (v, len, &head->byte_range, &local))
+        return value_error (error, local);
+      head->has_byte_range = TRUE;
+      break;
+    case MSRP_HEADER_SUCCESS_REPORT:
+      if (!msrp_success_report_parse (v, len, &head->success_report, &local))
+        return value_error (error, local);
+      break;
+    case MSRP_HEADER_FAILURE_REPORT:
+      if (!msrp_failure_report_parse (v, len, &head->failure_report, &local))
+        return value_error (error, local);
+      break;
+    case MSRP_HEADER_STATUS:
+      if (!msrp_status_header_parse (v, len, &head->status, &local))
+        return value_error (error, local);
+      head->has_status = TRUE;
+      break;
+    case MSRP_HEADER_CONTENT_TYPE:
+      {
+        g_autoptr (MsrpMediaType) mt = msrp_media_type_parse (v, len, &local);
 
-    if (mt == NULL)
-      return value_error (error, local);
-    break;
-  }
-  case MSRP_HEADER_EXPIRES:
-  case MSRP_HEADER_MIN_EXPIRES:
-  case MSRP_HEADER_MAX_EXPIRES: {
-    guint slot = event->header_id - MSRP_HEADER_EXPIRES;
+        if (mt == NULL)
+          return value_error (error, local);
+        break;
+      }
+    case MSRP_HEADER_EXPIRES:
+    case MSRP_HEADER_MIN_EXPIRES:
+    case MSRP_HEADER_MAX_EXPIRES:
+      {
+        guint slot = event->header_id - MSRP_HEADER_EXPIRES;
 
-    if (!msrp_expires_parse (event->header_id, v, len, &head->expires[slot],
-                             &local))
-      return value_error (error, local);
-    head->expires_seen |= G_GUINT64_CONSTANT (1) << event->header_id;
-    break;
-  }
-  default:
-    break;
-  }
+        if (!msrp_expires_parse (event->header_id, v, len,
+                                 &head->expires[slot], &local))
+          return value_error (error, local);
+        head->expires_seen |= G_GUINT64_CONSTANT (1) << event->header_id;
+        break;
+      }
+    default:
+      break;
+    }
 
   h.id = event->header_id;
   h.name = g_strndup (event->name, event->name_len);
@@ -193,26 +201,29 @@ gboolean
 msrp_head_finish (MsrpHead *head, gboolean has_body, GError **error)
 {
   head->has_body = has_body;
-  if (head->to_path == NULL || head->from_path == NULL) {
-    /* The parser's order check makes this unreachable for parsed input. */
-    g_set_error (error, MSRP_HEAD_ERROR, MSRP_HEAD_ERROR_MISSING,
-                 "To-Path and From-Path are required");
-    return FALSE;
-  }
+  if (head->to_path == NULL || head->from_path == NULL)
+    {
+      /* The parser's order check makes this unreachable for parsed input. */
+      g_set_error (error, MSRP_HEAD_ERROR, MSRP_HEAD_ERROR_MISSING,
+                   "To-Path and From-Path are required");
+      return FALSE;
+    }
   if (!head->is_request)
     return TRUE;
-  if (g_strcmp0 (head->method, "SEND") == 0 && head->message_id == NULL) {
-    g_set_error (error, MSRP_HEAD_ERROR, MSRP_HEAD_ERROR_MISSING,
-                 "SEND without Message-ID (RFC 4975 section 7.1.1)");
-    return FALSE;
-  }
+  if (g_strcmp0 (head->method, "SEND") == 0 && head->message_id == NULL)
+    {
+      g_set_error (error, MSRP_HEAD_ERROR, MSRP_HEAD_ERROR_MISSING,
+                   "SEND without Message-ID (RFC 4975 section 7.1.1)");
+      return FALSE;
+    }
   if (g_strcmp0 (head->method, "REPORT") == 0 &&
-      (head->message_id == NULL || !head->has_status)) {
-    g_set_error (error, MSRP_HEAD_ERROR, MSRP_HEAD_ERROR_MISSING,
-                 "REPORT without %s (RFC 4975 section 7.1.2)",
-                 head->message_id == NULL ? "Message-ID" : "Status");
-    return FALSE;
-  }
+      (head->message_id == NULL || !head->has_status))
+    {
+      g_set_error (error, MSRP_HEAD_ERROR, MSRP_HEAD_ERROR_MISSING,
+                   "REPORT without %s (RFC 4975 section 7.1.2)",
+                   head->message_id == NULL ? "Message-ID" : "Status");
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -307,12 +318,12 @@ msrp_head_get_content_type (const MsrpHead *head)
 }
 
 gboolean
-msrp_head_get_expires (const MsrpHead *head, MsrpHeaderId which,
-                       guint32 *out)
+msrp_head_get_expires (const MsrpHead *head, MsrpHeaderId which, guint32 *out)
 {
   g_return_val_if_fail (which == MSRP_HEADER_EXPIRES ||
-                        which == MSRP_HEADER_MIN_EXPIRES ||
-                        which == MSRP_HEADER_MAX_EXPIRES, FALSE);
+                            which == MSRP_HEADER_MIN_EXPIRES ||
+                            which == MSRP_HEADER_MAX_EXPIRES,
+                        FALSE);
   if (!(head->expires_seen & (G_GUINT64_CONSTANT (1) << which)))
     return FALSE;
   *out = head->expires[which - MSRP_HEADER_EXPIRES];
@@ -344,12 +355,13 @@ msrp_head_get_header (const MsrpHead *head, guint index, MsrpHeaderId *id,
 const char *
 msrp_head_find (const MsrpHead *head, MsrpHeaderId id, const char *name)
 {
-  for (guint i = 0; i < head->headers->len; i++) {
-    const Header *h = &g_array_index (head->headers, Header, i);
+  for (guint i = 0; i < head->headers->len; i++)
+    {
+      const Header *h = &g_array_index (head->headers, Header, i);
 
-    if (id != MSRP_HEADER_OTHER ? h->id == id
-                                : g_ascii_strcasecmp (h->name, name) == 0)
-      return h->value;
-  }
+      if (id != MSRP_HEADER_OTHER ? h->id == id
+                                  : g_ascii_strcasecmp (h->name, name) == 0)
+        return h->value;
+    }
   return NULL;
 }

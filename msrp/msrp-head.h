@@ -23,9 +23,10 @@ G_BEGIN_DECLS
 #define MSRP_HEAD_ERROR (msrp_head_error_quark ())
 GQuark msrp_head_error_quark (void);
 
-typedef enum {
-  MSRP_HEAD_ERROR_VALUE,     /* a header value is invalid (400) */
-  MSRP_HEAD_ERROR_MISSING,   /* a header the method needs is absent (400) */
+typedef enum
+{
+  MSRP_HEAD_ERROR_VALUE,   /* a header value is invalid (400) */
+  MSRP_HEAD_ERROR_MISSING, /* a header the method needs is absent (400) */
 } MsrpHeadError;
 
 typedef struct _MsrpHead MsrpHead;
@@ -75,9 +76,8 @@ gboolean msrp_head_get_expires (const MsrpHead *head, MsrpHeaderId which,
 
 /* Every header in order, as received (name and value as text). */
 guint msrp_head_get_n_headers (const MsrpHead *head);
-void msrp_head_get_header (const MsrpHead *head, guint index,
-                           MsrpHeaderId *id, const char **name,
-                           const char **value);
+void msrp_head_get_header (const MsrpHead *head, guint index, MsrpHeaderId *id,
+                           const char **name, const char **value);
 /* (nullable) the first value of header @id (not MSRP_HEADER_OTHER), or of
  * @name when @id is MSRP_HEADER_OTHER. */
 const char *msrp_head_find (const MsrpHead *head, MsrpHeaderId id,

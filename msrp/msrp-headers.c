@@ -40,7 +40,7 @@ static const char *const header_names[] = {
 
 #define N_HEADER_IDS G_N_ELEMENTS (header_names)
 
-G_STATIC_ASSERT (N_HEADER_IDS <= 64);   /* MsrpHeaderOrder.seen is a guint64 */
+G_STATIC_ASSERT (N_HEADER_IDS <= 64); /* MsrpHeaderOrder.seen is a guint64 */
 
 /* Header names are case-insensitive: RFC 4975 section 9 writes them as ABNF
  * quoted strings, which RFC 5234 section 2.3 defines as case-insensitive. */
@@ -85,10 +85,11 @@ id_display_name (MsrpHeaderId id)
  * module knows is single-valued and may appear once, except WWW-Authenticate:
  * RFC 4976 section 7 puts one Digest challenge in a field, and a relay
  * offering SHA-256 and MD5 sends one field per algorithm (RFC 7616 section
- * 3.7).  Extension headers (MSRP_HEADER_OTHER) are not counted either.  The ABNF asks for at least one header
- * after From-Path in a request, but a response (section 7.2) may carry only
- * the two paths, so finish() accepts a block of just To-Path and From-Path;
- * a caller that wants the stricter request rule checks the index itself.
+ * 3.7).  Extension headers (MSRP_HEADER_OTHER) are not counted either.  The
+ * ABNF asks for at least one header after From-Path in a request, but a
+ * response (section 7.2) may carry only the two paths, so finish() accepts a
+ * block of just To-Path and From-Path; a caller that wants the stricter
+ * request rule checks the index itself.
  * ------------------------------------------------------------------------- */
 
 void
@@ -107,8 +108,8 @@ msrp_header_order_check (MsrpHeaderOrder *order, MsrpHeaderId id,
   g_return_val_if_fail (order != NULL, FALSE);
   g_return_val_if_fail ((guint) id < N_HEADER_IDS, FALSE);
 
-  if (id != MSRP_HEADER_OTHER && id != MSRP_HEADER_WWW_AUTHENTICATE
-      && (order->seen & (G_GUINT64_CONSTANT (1) << id)))
+  if (id != MSRP_HEADER_OTHER && id != MSRP_HEADER_WWW_AUTHENTICATE &&
+      (order->seen & (G_GUINT64_CONSTANT (1) << id)))
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_DUPLICATE,
                    "%s: header appears more than once (again as header %u)",
@@ -278,13 +279,13 @@ set_utf8text_error (GError **error, const char *what, const char *value,
 
   if ((guchar) value[pos] >= 0x80)
     g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
-                 "%s: invalid UTF-8 sequence at offset %" G_GSIZE_FORMAT,
-                 what, pos);
+                 "%s: invalid UTF-8 sequence at offset %" G_GSIZE_FORMAT, what,
+                 pos);
   else
     g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                  "%s: %s at offset %" G_GSIZE_FORMAT
-                 " is not allowed in utf8text", what,
-                 describe_at (value, len, pos, buf), pos);
+                 " is not allowed in utf8text",
+                 what, describe_at (value, len, pos, buf), pos);
 }
 
 gboolean
@@ -312,10 +313,11 @@ msrp_utf8text_check (MsrpHeaderId which, const char *value, gsize len,
   return TRUE;
 }
 
-typedef enum {
+typedef enum
+{
   NUM_OK,
-  NUM_EMPTY,        /* no digit at the start */
-  NUM_TOO_BIG,      /* more than @max */
+  NUM_EMPTY,   /* no digit at the start */
+  NUM_TOO_BIG, /* more than @max */
 } NumResult;
 
 /* Reads 1*DIGIT from @value at *@pos, stopping at the first non-digit, into
@@ -354,8 +356,8 @@ set_too_big_error (GError **error, const char *what, const char *field,
                    const char *digits, gsize n_digits, guint64 max)
 {
   g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_RANGE,
-               "%s: %s %.*s%s is larger than %" G_GUINT64_FORMAT,
-               what, field, (int) MIN (n_digits, QUOTE_MAX), digits,
+               "%s: %s %.*s%s is larger than %" G_GUINT64_FORMAT, what, field,
+               (int) MIN (n_digits, QUOTE_MAX), digits,
                n_digits > QUOTE_MAX ? "..." : "", max);
 }
 
@@ -377,9 +379,9 @@ set_too_big_error (GError **error, const char *what, const char *field,
  * ------------------------------------------------------------------------- */
 
 static gboolean
-byte_range_number (const char *value, gsize len, gsize *pos,
-                   const char *field, gboolean star_ok, guint64 *out,
-                   gboolean *unknown, GError **error)
+byte_range_number (const char *value, gsize len, gsize *pos, const char *field,
+                   gboolean star_ok, guint64 *out, gboolean *unknown,
+                   GError **error)
 {
   gsize start = *pos;
   char buf[16];
@@ -404,8 +406,9 @@ byte_range_number (const char *value, gsize len, gsize *pos,
     default:
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                    "Byte-Range: expected %s (%s) at offset %" G_GSIZE_FORMAT
-                   ", found %s", field, star_ok ? "digits or '*'" : "digits",
-                   start, describe_at (value, len, start, buf));
+                   ", found %s",
+                   field, star_ok ? "digits or '*'" : "digits", start,
+                   describe_at (value, len, start, buf));
       return FALSE;
     }
 }
@@ -423,8 +426,8 @@ byte_range_expect (const char *value, gsize len, gsize *pos, char sep,
     }
   g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                "Byte-Range: expected '%c' after %s at offset %" G_GSIZE_FORMAT
-               ", found %s", sep, after, *pos,
-               describe_at (value, len, *pos, buf));
+               ", found %s",
+               sep, after, *pos, describe_at (value, len, *pos, buf));
   return FALSE;
 }
 
@@ -432,7 +435,9 @@ gboolean
 msrp_byte_range_parse (const char *value, gsize len, MsrpByteRange *out,
                        GError **error)
 {
-  MsrpByteRange r = { 0, };
+  MsrpByteRange r = {
+    0,
+  };
   gboolean start_unknown = FALSE;
   gsize pos = 0;
   char buf[16];
@@ -441,50 +446,54 @@ msrp_byte_range_parse (const char *value, gsize len, MsrpByteRange *out,
   g_return_val_if_fail (out != NULL, FALSE);
 
   if (!byte_range_number (value, len, &pos, "range-start", FALSE, &r.start,
-                          &start_unknown, error)
-      || !byte_range_expect (value, len, &pos, '-', "range-start", error)
-      || !byte_range_number (value, len, &pos, "range-end", TRUE, &r.end,
-                             &r.end_unknown, error)
-      || !byte_range_expect (value, len, &pos, '/', "range-end", error)
-      || !byte_range_number (value, len, &pos, "total", TRUE, &r.total,
-                             &r.total_unknown, error))
+                          &start_unknown, error) ||
+      !byte_range_expect (value, len, &pos, '-', "range-start", error) ||
+      !byte_range_number (value, len, &pos, "range-end", TRUE, &r.end,
+                          &r.end_unknown, error) ||
+      !byte_range_expect (value, len, &pos, '/', "range-end", error) ||
+      !byte_range_number (value, len, &pos, "total", TRUE, &r.total,
+                          &r.total_unknown, error))
     return FALSE;
   if (pos != len)
     {
-      g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
-                   "Byte-Range: unexpected %s after total at offset %"
-                   G_GSIZE_FORMAT, describe_at (value, len, pos, buf), pos);
+      g_set_error (
+          error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
+          "Byte-Range: unexpected %s after total at offset %" G_GSIZE_FORMAT,
+          describe_at (value, len, pos, buf), pos);
       return FALSE;
     }
 
   if (r.start < 1)
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_RANGE,
-                   "Byte-Range: range-start %" G_GUINT64_FORMAT
-                   " is not >= 1", r.start);
+                   "Byte-Range: range-start %" G_GUINT64_FORMAT " is not >= 1",
+                   r.start);
       return FALSE;
     }
   if (!r.end_unknown && r.end < r.start && !(r.start == 1 && r.end == 0))
     {
-      g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_RANGE,
-                   "Byte-Range: range-end %" G_GUINT64_FORMAT
-                   " is before range-start %" G_GUINT64_FORMAT
-                   " (only an empty range starting at 1, \"1-0/...\", may do so)",
-                   r.end, r.start);
+      g_set_error (
+          error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_RANGE,
+          "Byte-Range: range-end %" G_GUINT64_FORMAT
+          " is before range-start %" G_GUINT64_FORMAT
+          " (only an empty range starting at 1, \"1-0/...\", may do so)",
+          r.end, r.start);
       return FALSE;
     }
   if (!r.total_unknown && !r.end_unknown && r.end > r.total)
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_RANGE,
                    "Byte-Range: range-end %" G_GUINT64_FORMAT
-                   " is beyond total %" G_GUINT64_FORMAT, r.end, r.total);
+                   " is beyond total %" G_GUINT64_FORMAT,
+                   r.end, r.total);
       return FALSE;
     }
   if (!r.total_unknown && r.start > r.total && !(r.start == 1 && r.total == 0))
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_RANGE,
                    "Byte-Range: range-start %" G_GUINT64_FORMAT
-                   " is beyond total %" G_GUINT64_FORMAT, r.start, r.total);
+                   " is beyond total %" G_GUINT64_FORMAT,
+                   r.start, r.total);
       return FALSE;
     }
 
@@ -563,8 +572,8 @@ msrp_success_report_parse (const char *value, gsize len, MsrpReportMode *out,
     *out = MSRP_REPORT_NO;
   else
     {
-      set_report_error (error, "Success-Report", "\"yes\", \"no\"",
-                        value, len);
+      set_report_error (error, "Success-Report", "\"yes\", \"no\"", value,
+                        len);
       return FALSE;
     }
   return TRUE;
@@ -619,8 +628,8 @@ msrp_report_mode_to_string (MsrpReportMode mode)
 static inline gboolean
 is_ident_char (guchar c)
 {
-  return is_alphanum (c) || c == '.' || c == '-' || c == '+' || c == '%'
-      || c == '=';
+  return is_alphanum (c) || c == '.' || c == '-' || c == '+' || c == '%' ||
+         c == '=';
 }
 
 /* Offset of the first byte that breaks the ident rule, @len if the length
@@ -665,8 +674,8 @@ msrp_message_id_parse (const char *value, gsize len, char **out,
   if (bad == len)
     g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                  "Message-ID: ident is %" G_GSIZE_FORMAT
-                 " characters long, not %d to %d", len,
-                 MSRP_IDENT_MIN_LEN, MSRP_IDENT_MAX_LEN);
+                 " characters long, not %d to %d",
+                 len, MSRP_IDENT_MIN_LEN, MSRP_IDENT_MAX_LEN);
   else if (bad == 0)
     g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                  "Message-ID: ident starts with %s, not a letter or digit",
@@ -674,8 +683,8 @@ msrp_message_id_parse (const char *value, gsize len, char **out,
   else
     g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                  "Message-ID: %s at offset %" G_GSIZE_FORMAT
-                 " is not an ident-char", describe_at (value, len, bad, buf),
-                 bad);
+                 " is not an ident-char",
+                 describe_at (value, len, bad, buf), bad);
   return FALSE;
 }
 
@@ -702,8 +711,8 @@ three_digits (const char *value, gsize len, gsize pos, guint *out)
   for (gsize i = pos; i < pos + 3; i++)
     if (!is_digit ((guchar) value[i]))
       return FALSE;
-  *out = (guint) ((value[pos] - '0') * 100 + (value[pos + 1] - '0') * 10
-                  + (value[pos + 2] - '0'));
+  *out = (guint) ((value[pos] - '0') * 100 + (value[pos + 1] - '0') * 10 +
+                  (value[pos + 2] - '0'));
   return TRUE;
 }
 
@@ -711,15 +720,17 @@ gboolean
 msrp_status_header_parse (const char *value, gsize len, MsrpStatus *out,
                           GError **error)
 {
-  MsrpStatus st = { 0, };
+  MsrpStatus st = {
+    0,
+  };
   gsize bad;
   char buf[16];
 
   g_return_val_if_fail (value != NULL || len == 0, FALSE);
   g_return_val_if_fail (out != NULL, FALSE);
 
-  if (!three_digits (value, len, 0, &st.namespace_)
-      || (len > 3 && is_digit ((guchar) value[3])))
+  if (!three_digits (value, len, 0, &st.namespace_) ||
+      (len > 3 && is_digit ((guchar) value[3])))
     {
       g_set_error_literal (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                            "Status: namespace is not 3 digits");
@@ -729,11 +740,12 @@ msrp_status_header_parse (const char *value, gsize len, MsrpStatus *out,
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                    "Status: expected a space after the namespace at offset 3,"
-                   " found %s", describe_at (value, len, 3, buf));
+                   " found %s",
+                   describe_at (value, len, 3, buf));
       return FALSE;
     }
-  if (!three_digits (value, len, 4, &st.code)
-      || (len > 7 && is_digit ((guchar) value[7])))
+  if (!three_digits (value, len, 4, &st.code) ||
+      (len > 7 && is_digit ((guchar) value[7])))
     {
       g_set_error_literal (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                            "Status: status-code is not 3 digits");
@@ -745,7 +757,8 @@ msrp_status_header_parse (const char *value, gsize len, MsrpStatus *out,
         {
           g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                        "Status: expected a space before the comment at "
-                       "offset 7, found %s", describe_at (value, len, 7, buf));
+                       "offset 7, found %s",
+                       describe_at (value, len, 7, buf));
           return FALSE;
         }
       bad = utf8text_span (value + 8, len - 8);
@@ -800,12 +813,14 @@ msrp_status_header_to_string (const MsrpStatus *status)
  * (and RFC 3862's examples) write.  Nowhere else.
  * ------------------------------------------------------------------------- */
 
-typedef struct {
-  char *name;     /* lower-case */
-  char *value;    /* unquoted; "" when the parameter has no "=" */
+typedef struct
+{
+  char *name;  /* lower-case */
+  char *value; /* unquoted; "" when the parameter has no "=" */
 } MediaParam;
 
-struct _MsrpMediaType {
+struct _MsrpMediaType
+{
   char *type;     /* lower-case */
   char *subtype;  /* lower-case */
   GArray *params; /* of MediaParam */
@@ -849,16 +864,16 @@ set_ct_syntax_error (GError **error, const char *expected, const char *value,
 
   g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                "Content-Type: expected %s at offset %" G_GSIZE_FORMAT
-               ", found %s", expected, pos, describe_at (value, len, pos, buf));
+               ", found %s",
+               expected, pos, describe_at (value, len, pos, buf));
 }
 
 /* Reads a quoted-string starting at the DQUOTE at *@pos; on success *@pos is
  * past the closing DQUOTE and the unescaped text is returned. */
 static char *
-parse_quoted_string (const char *value, gsize len, gsize *pos,
-                     GError **error)
+parse_quoted_string (const char *value, gsize len, gsize *pos, GError **error)
 {
-  g_autoptr(GString) s = g_string_new (NULL);
+  g_autoptr (GString) s = g_string_new (NULL);
   const guchar *p = (const guchar *) value;
   gsize i = *pos + 1;
 
@@ -881,7 +896,8 @@ parse_quoted_string (const char *value, gsize len, gsize *pos,
             }
           g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                        "Content-Type: backslash at offset %" G_GSIZE_FORMAT
-                       " in a quoted-string escapes neither '\\' nor '\"'", i);
+                       " in a quoted-string escapes neither '\\' nor '\"'",
+                       i);
           return NULL;
         }
       if (c == ' ' || c == '\t' || (c >= 0x21 && c <= 0x7e))
@@ -906,14 +922,15 @@ parse_quoted_string (const char *value, gsize len, gsize *pos,
     }
   g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                "Content-Type: quoted-string opened at offset %" G_GSIZE_FORMAT
-               " is not closed", *pos);
+               " is not closed",
+               *pos);
   return NULL;
 }
 
 MsrpMediaType *
 msrp_media_type_parse (const char *value, gsize len, GError **error)
 {
-  g_autoptr(MsrpMediaType) mt = NULL;
+  g_autoptr (MsrpMediaType) mt = NULL;
   gsize pos = 0, n;
 
   g_return_val_if_fail (value != NULL || len == 0, NULL);
@@ -1064,13 +1081,13 @@ msrp_media_type_matches (const MsrpMediaType *mt, const char *pattern)
   if (n == 0 || slash + 1 + n != plen)
     return FALSE;
 
-  if (strlen (mt->type) != slash
-      || g_ascii_strncasecmp (mt->type, pattern, slash) != 0)
+  if (strlen (mt->type) != slash ||
+      g_ascii_strncasecmp (mt->type, pattern, slash) != 0)
     return FALSE;
   if (n == 1 && pattern[slash + 1] == '*')
     return TRUE;
-  return strlen (mt->subtype) == n
-      && g_ascii_strncasecmp (mt->subtype, pattern + slash + 1, n) == 0;
+  return strlen (mt->subtype) == n &&
+         g_ascii_strncasecmp (mt->subtype, pattern + slash + 1, n) == 0;
 }
 
 char *
@@ -1091,7 +1108,7 @@ msrp_media_type_to_string (const MsrpMediaType *mt)
       g_string_append_c (s, ';');
       g_string_append (s, param->name);
       if (vlen == 0)
-        continue;       /* written as it came: without "=" */
+        continue; /* written as it came: without "=" */
       g_string_append_c (s, '=');
       if (token_span (param->value, vlen, 0) == vlen)
         g_string_append (s, param->value);
@@ -1121,8 +1138,8 @@ msrp_media_type_to_string (const MsrpMediaType *mt)
  * ------------------------------------------------------------------------- */
 
 gboolean
-msrp_content_disposition_parse (const char *value, gsize len,
-                                char **out_type, GError **error)
+msrp_content_disposition_parse (const char *value, gsize len, char **out_type,
+                                GError **error)
 {
   gsize n, pos, bad;
   char buf[16];
@@ -1134,7 +1151,8 @@ msrp_content_disposition_parse (const char *value, gsize len,
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                    "Content-Disposition: expected a disposition type token "
-                   "at offset 0, found %s", describe_at (value, len, 0, buf));
+                   "at offset 0, found %s",
+                   describe_at (value, len, 0, buf));
       return FALSE;
     }
   pos = n;
@@ -1144,15 +1162,16 @@ msrp_content_disposition_parse (const char *value, gsize len,
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
                    "Content-Disposition: expected ';' after the disposition "
-                   "type at offset %" G_GSIZE_FORMAT ", found %s", pos,
-                   describe_at (value, len, pos, buf));
+                   "type at offset %" G_GSIZE_FORMAT ", found %s",
+                   pos, describe_at (value, len, pos, buf));
       return FALSE;
     }
   if (pos == len && pos > n)
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
-                   "Content-Disposition: trailing white space at offset %"
-                   G_GSIZE_FORMAT, n);
+                   "Content-Disposition: trailing white space at offset "
+                   "%" G_GSIZE_FORMAT,
+                   n);
       return FALSE;
     }
   bad = utf8text_span (value + pos, len - pos);
@@ -1182,12 +1201,13 @@ GPtrArray *
 msrp_path_parse (MsrpHeaderId which, const char *value, gsize len,
                  GError **error)
 {
-  g_autoptr(GError) local = NULL;
+  g_autoptr (GError) local = NULL;
   GPtrArray *uris;
 
-  g_return_val_if_fail (which == MSRP_HEADER_TO_PATH
-                        || which == MSRP_HEADER_FROM_PATH
-                        || which == MSRP_HEADER_USE_PATH, NULL);
+  g_return_val_if_fail (which == MSRP_HEADER_TO_PATH ||
+                            which == MSRP_HEADER_FROM_PATH ||
+                            which == MSRP_HEADER_USE_PATH,
+                        NULL);
   g_return_val_if_fail (value != NULL || len == 0, NULL);
 
   if (len > G_MAXSSIZE)
@@ -1199,8 +1219,8 @@ msrp_path_parse (MsrpHeaderId which, const char *value, gsize len,
   uris = msrp_uri_list_parse (value, (gssize) len, &local);
   if (uris == NULL)
     {
-      gboolean syntax = g_error_matches (local, MSRP_URI_ERROR,
-                                         MSRP_URI_ERROR_SYNTAX);
+      gboolean syntax =
+          g_error_matches (local, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX);
 
       g_set_error (error, MSRP_HEADER_ERROR,
                    syntax ? MSRP_HEADER_ERROR_SYNTAX : MSRP_HEADER_ERROR_RANGE,
@@ -1236,9 +1256,10 @@ msrp_expires_parse (MsrpHeaderId which, const char *value, gsize len,
   gsize pos = 0;
   char buf[16];
 
-  g_return_val_if_fail (which == MSRP_HEADER_EXPIRES
-                        || which == MSRP_HEADER_MIN_EXPIRES
-                        || which == MSRP_HEADER_MAX_EXPIRES, FALSE);
+  g_return_val_if_fail (which == MSRP_HEADER_EXPIRES ||
+                            which == MSRP_HEADER_MIN_EXPIRES ||
+                            which == MSRP_HEADER_MAX_EXPIRES,
+                        FALSE);
   g_return_val_if_fail (value != NULL || len == 0, FALSE);
   g_return_val_if_fail (out != NULL, FALSE);
 
@@ -1256,7 +1277,7 @@ msrp_expires_parse (MsrpHeaderId which, const char *value, gsize len,
           set_too_big_error (error, what, "value", value, pos, G_MAXUINT32);
           return FALSE;
         }
-      break;    /* report the syntax error first */
+      break; /* report the syntax error first */
     case NUM_OK:
     default:
       break;
@@ -1264,8 +1285,8 @@ msrp_expires_parse (MsrpHeaderId which, const char *value, gsize len,
   if (pos != len)
     {
       g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_SYNTAX,
-                   "%s: %s at offset %" G_GSIZE_FORMAT " is not a digit",
-                   what, describe_at (value, len, pos, buf), pos);
+                   "%s: %s at offset %" G_GSIZE_FORMAT " is not a digit", what,
+                   describe_at (value, len, pos, buf), pos);
       return FALSE;
     }
   *out = (guint32) n;

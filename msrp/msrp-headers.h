@@ -2,8 +2,8 @@
  * RFC 4976 section 4).
  *
  * Each parser takes the value as the frame parser hands it over (the bytes
- * after "Name: " up to, not including, the CRLF; not NUL-terminated), checks it
- * against the ABNF and fills a value.  Each error names the header and what
+ * after "Name: " up to, not including, the CRLF; not NUL-terminated), checks
+ * it against the ABNF and fills a value.  Each error names the header and what
  * was wrong.  Writers produce the value text only (no name, no CRLF).
  */
 #pragma once
@@ -16,16 +16,19 @@ G_BEGIN_DECLS
 #define MSRP_HEADER_ERROR (msrp_header_error_quark ())
 GQuark msrp_header_error_quark (void);
 
-typedef enum {
-  MSRP_HEADER_ERROR_SYNTAX,     /* value does not match the ABNF */
-  MSRP_HEADER_ERROR_RANGE,      /* a number out of range / inconsistent */
-  MSRP_HEADER_ERROR_ORDER,      /* header order of section 6 violated */
-  MSRP_HEADER_ERROR_DUPLICATE,  /* a header that may appear once appears twice */
-  MSRP_HEADER_ERROR_MISSING,    /* a mandatory header is absent */
+typedef enum
+{
+  MSRP_HEADER_ERROR_SYNTAX,    /* value does not match the ABNF */
+  MSRP_HEADER_ERROR_RANGE,     /* a number out of range / inconsistent */
+  MSRP_HEADER_ERROR_ORDER,     /* header order of section 6 violated */
+  MSRP_HEADER_ERROR_DUPLICATE, /* a header that may appear once appears twice
+                                */
+  MSRP_HEADER_ERROR_MISSING,   /* a mandatory header is absent */
 } MsrpHeaderError;
 
 /* Known header names; MSRP_HEADER_OTHER for extension headers. */
-typedef enum {
+typedef enum
+{
   MSRP_HEADER_OTHER = 0,
   MSRP_HEADER_TO_PATH,
   MSRP_HEADER_FROM_PATH,
@@ -56,11 +59,13 @@ const char *msrp_header_id_to_name (MsrpHeaderId id);
  * Positions are 1-based and inclusive.  end/total are unknown for "*".
  * Besides the syntax (SYNTAX error), the parser checks (RANGE error):
  * numbers <= G_MAXUINT64, start >= 1, end >= start except the empty "1-0/..",
- * end <= total and start <= total when known (the empty "1-.../0" excepted). */
-typedef struct {
+ * end <= total and start <= total when known (the empty "1-.../0" excepted).
+ */
+typedef struct
+{
   guint64 start;
-  guint64 end;            /* valid when !end_unknown */
-  guint64 total;          /* valid when !total_unknown */
+  guint64 end;   /* valid when !end_unknown */
+  guint64 total; /* valid when !total_unknown */
   gboolean end_unknown;
   gboolean total_unknown;
 } MsrpByteRange;
@@ -70,10 +75,11 @@ gboolean msrp_byte_range_parse (const char *value, gsize len,
 /* (transfer full) */
 char *msrp_byte_range_to_string (const MsrpByteRange *range);
 
-typedef enum {
+typedef enum
+{
   MSRP_REPORT_NO,
   MSRP_REPORT_YES,
-  MSRP_REPORT_PARTIAL,    /* Failure-Report only */
+  MSRP_REPORT_PARTIAL, /* Failure-Report only */
 } MsrpReportMode;
 
 /* What a request without the header means (RFC 4975 section 7.1.1: "If no
@@ -104,10 +110,11 @@ gboolean msrp_message_id_parse (const char *value, gsize len,
 /* Status: namespace SP status-code [SP comment]  (sections 7.1.3 and 9)
  * Both numbers are 3DIGIT, 0..999, as the ABNF allows; the caller decides
  * what a code means.  "000 200 " has an empty (non-NULL) comment. */
-typedef struct {
-  guint namespace_;       /* 0 ("000") for RFC 4975 codes */
-  guint code;             /* 0..999 */
-  char *comment;          /* (nullable) owned; utf8text */
+typedef struct
+{
+  guint namespace_; /* 0 ("000") for RFC 4975 codes */
+  guint code;       /* 0..999 */
+  char *comment;    /* (nullable) owned; utf8text */
 } MsrpStatus;
 gboolean msrp_status_header_parse (const char *value, gsize len,
                                    MsrpStatus *out, GError **error);
@@ -136,7 +143,8 @@ guint msrp_media_type_get_n_params (const MsrpMediaType *mt);
  * "text/plain", "text/\*" or "*"?  Parameters in the pattern are ignored, as
  * section 8.6 says; only "*" and a "*" subtype are wildcards (a "*" type
  * is not); a malformed pattern matches nothing. */
-gboolean msrp_media_type_matches (const MsrpMediaType *mt, const char *pattern);
+gboolean msrp_media_type_matches (const MsrpMediaType *mt,
+                                  const char *pattern);
 /* (transfer full): canonical text: lower-case type, subtype and parameter
  * names, no spaces, values quoted only when they are not tokens. */
 char *msrp_media_type_to_string (const MsrpMediaType *mt);
@@ -169,19 +177,20 @@ gboolean msrp_utf8text_is_valid (const char *value, gsize len);
 /* The same check with an error naming @which (MSRP_HEADER_OTHER: "an
  * extension header") and the offending offset; for Content-ID,
  * Content-Description and ext-header values (hval = utf8text). */
-gboolean msrp_utf8text_check (MsrpHeaderId which, const char *value,
-                              gsize len, GError **error);
+gboolean msrp_utf8text_check (MsrpHeaderId which, const char *value, gsize len,
+                              GError **error);
 
-/* Header order (section 6 / 9): To-Path first, From-Path second, then the rest.
- * Feed header ids in the order they arrive; returns FALSE with
+/* Header order (section 6 / 9): To-Path first, From-Path second, then the
+ * rest. Feed header ids in the order they arrive; returns FALSE with
  * MSRP_HEADER_ERROR_ORDER / _DUPLICATE naming the offending header.  Every
  * known header (all ids but MSRP_HEADER_OTHER) may appear once, except
  * WWW-Authenticate (one Digest challenge per field, RFC 4976 section 7; a
  * 401 may offer one per algorithm, RFC 7616 section 3.7); extension
  * headers any number of times.  On error @order is left unchanged. */
-typedef struct {
+typedef struct
+{
   guint index;
-  guint64 seen;           /* bit per MsrpHeaderId */
+  guint64 seen; /* bit per MsrpHeaderId */
 } MsrpHeaderOrder;
 void msrp_header_order_init (MsrpHeaderOrder *order);
 gboolean msrp_header_order_check (MsrpHeaderOrder *order, MsrpHeaderId id,

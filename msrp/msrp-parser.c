@@ -31,10 +31,11 @@ msrp_parser_error_quark (void)
   return g_quark_from_static_string ("msrp-parser-error-quark");
 }
 
-typedef enum {
+typedef enum
+{
   STATE_START_LINE,
   STATE_HEADERS,
-  STATE_PENDING_END,    /* HEADERS_END of a frame without body went out */
+  STATE_PENDING_END, /* HEADERS_END of a frame without body went out */
   STATE_BODY,
   STATE_FAILED,
 } State;
@@ -49,13 +50,13 @@ struct _MsrpParser
 {
   MsrpParserLimits limits;
   State state;
-  GError *failure;              /* why the parser failed (STATE_FAILED) */
+  GError *failure; /* why the parser failed (STATE_FAILED) */
 
   /* One line that spans feeds. */
   guint8 *buf;
   gsize buf_len;
   gsize buf_cap;
-  gboolean buf_done;            /* buf holds a reported line: drop it */
+  gboolean buf_done; /* buf holds a reported line: drop it */
 
   /* The current frame. */
   gboolean is_request;
@@ -63,19 +64,19 @@ struct _MsrpParser
   char tid[MSRP_PARSER_MAX_TRANSACTION_ID];
   gsize tid_len;
   guint n_headers;
-  gsize header_bytes;           /* of completed header-block lines */
+  gsize header_bytes; /* of completed header-block lines */
   MsrpHeaderOrder order;
   gboolean seen_content_type;
-  char mime_name[MIME_NAME_MAX + 1];  /* first Content-* header, or "" */
-  char pending_flag;            /* STATE_PENDING_END */
+  char mime_name[MIME_NAME_MAX + 1]; /* first Content-* header, or "" */
+  char pending_flag;                 /* STATE_PENDING_END */
   guint64 body_len;
 
   /* End-line matcher: "\r\n-------" tid flag "\r\n". */
   guint8 end_line[MSRP_PARSER_MAX_END_LINE];
   gsize end_line_len;
   gsize flag_pos;
-  gsize held;                   /* end_line bytes matched by earlier feeds */
-  gsize held_skip;              /* leading held bytes that are not body */
+  gsize held;      /* end_line bytes matched by earlier feeds */
+  gsize held_skip; /* leading held bytes that are not body */
 };
 
 /* ---------------------------------------------------------------------------
@@ -92,8 +93,8 @@ is_alnum (guint8 c)
 static inline gboolean
 is_ident_char (guint8 c)
 {
-  return is_alnum (c) || c == '.' || c == '-' || c == '+' || c == '%'
-         || c == '=';
+  return is_alnum (c) || c == '.' || c == '-' || c == '+' || c == '%' ||
+         c == '=';
 }
 
 static inline gboolean
@@ -102,10 +103,11 @@ is_flag (guint8 c)
   return c == '$' || c == '+' || c == '#';
 }
 
-typedef enum {
+typedef enum
+{
   TEXT_OK,
   TEXT_NUL,
-  TEXT_CR,          /* CR not followed by LF */
+  TEXT_CR, /* CR not followed by LF */
   TEXT_CTL,
   TEXT_BAD_UTF8,
 } TextCheck;
@@ -145,17 +147,17 @@ check_utf8text (const guint8 *s, gsize n, gsize *bad)
         {
           follow = 2;
           if (c == 0xe0)
-            lo = 0xa0;          /* overlong */
+            lo = 0xa0; /* overlong */
           else if (c == 0xed)
-            hi = 0x9f;          /* surrogates */
+            hi = 0x9f; /* surrogates */
         }
       else if (c >= 0xf0 && c <= 0xf4)
         {
           follow = 3;
           if (c == 0xf0)
-            lo = 0x90;          /* overlong */
+            lo = 0x90; /* overlong */
           else if (c == 0xf4)
-            hi = 0x8f;          /* above U+10FFFF */
+            hi = 0x8f; /* above U+10FFFF */
         }
       else
         return TEXT_BAD_UTF8;
@@ -220,9 +222,9 @@ msrp_parser_limits_init (MsrpParserLimits *limits)
 static gboolean
 limits_are_valid (const MsrpParserLimits *limits)
 {
-  return limits->max_start_line >= MSRP_PARSER_MIN_START_LINE
-         && limits->max_header_bytes >= MSRP_PARSER_MIN_HEADER_BYTES
-         && limits->max_headers >= 2;
+  return limits->max_start_line >= MSRP_PARSER_MIN_START_LINE &&
+         limits->max_header_bytes >= MSRP_PARSER_MIN_HEADER_BYTES &&
+         limits->max_headers >= 2;
 }
 
 static void
@@ -285,9 +287,8 @@ msrp_parser_set_limits (MsrpParser *parser, const MsrpParserLimits *limits)
   parser->limits = *limits;
   /* Give back a buffer the new limits would never fill (unless it holds a
    * line, or the line the last event points into). */
-  if (parser->buf_len == 0
-      && parser->buf_cap > MAX (limits->max_start_line,
-                                limits->max_header_bytes))
+  if (parser->buf_len == 0 &&
+      parser->buf_cap > MAX (limits->max_start_line, limits->max_header_bytes))
     {
       g_clear_pointer (&parser->buf, g_free);
       parser->buf_cap = 0;
@@ -321,8 +322,8 @@ msrp_parser_is_idle (const MsrpParser *parser)
 {
   g_return_val_if_fail (parser != NULL, FALSE);
 
-  return parser->state == STATE_START_LINE
-         && (parser->buf_len == 0 || parser->buf_done);
+  return parser->state == STATE_START_LINE &&
+         (parser->buf_len == 0 || parser->buf_done);
 }
 
 gboolean
@@ -392,10 +393,11 @@ buf_append (MsrpParser *p, const guint8 *data, gsize n)
   p->buf_len += n;
 }
 
-typedef enum {
-  LINE_MORE,        /* all of data went into the buffer */
-  LINE_DONE,        /* *line is a whole line, LF included */
-  LINE_TOO_LONG,    /* the line would exceed @limit bytes */
+typedef enum
+{
+  LINE_MORE,     /* all of data went into the buffer */
+  LINE_DONE,     /* *line is a whole line, LF included */
+  LINE_TOO_LONG, /* the line would exceed @limit bytes */
 } LineStatus;
 
 /* Take the bytes of one line, of at most @limit bytes with its LF.  Only
@@ -409,7 +411,7 @@ take_line (MsrpParser *p, const guint8 *data, gsize len, gsize limit,
   gsize n;
 
   if (len == 0)
-    return LINE_MORE;   /* nothing new: not even a full buffer is an error */
+    return LINE_MORE; /* nothing new: not even a full buffer is an error */
   if (lf == NULL)
     {
       /* The LF is still to come, so these bytes must leave room for it. */
@@ -466,9 +468,10 @@ check_text (MsrpParser *p, const guint8 *s, gsize n, const char *where)
                    "control character 0x%02x in %s", s[bad], where);
     case TEXT_BAD_UTF8:
     default:
-      return fail (p, MSRP_PARSER_ERROR_SYNTAX,
-                   "invalid UTF-8 in %s (byte 0x%02x at offset %"
-                   G_GSIZE_FORMAT ")", where, s[bad], bad);
+      return fail (
+          p, MSRP_PARSER_ERROR_SYNTAX,
+          "invalid UTF-8 in %s (byte 0x%02x at offset %" G_GSIZE_FORMAT ")",
+          where, s[bad], bad);
     }
 }
 
@@ -484,7 +487,7 @@ build_end_line (MsrpParser *p)
   memcpy (p->end_line + k, p->tid, p->tid_len);
   k += p->tid_len;
   p->flag_pos = k;
-  p->end_line[k++] = '$';     /* any flag matches here */
+  p->end_line[k++] = '$'; /* any flag matches here */
   p->end_line[k++] = '\r';
   p->end_line[k++] = '\n';
   p->end_line_len = k;
@@ -499,7 +502,8 @@ fail_transaction_id (MsrpParser *p, const guint8 *tid, gsize len)
   if (!is_alnum (tid[0]))
     return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                  "start line: transaction id '%s' does not begin with a "
-                 "letter or digit", q);
+                 "letter or digit",
+                 q);
   for (gsize i = 1; i < len; i++)
     if (!is_ident_char (tid[i]))
       {
@@ -507,15 +511,18 @@ fail_transaction_id (MsrpParser *p, const guint8 *tid, gsize len)
 
         return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                      "start line: transaction id '%s' contains '%s', which "
-                     "is not an ident character", q, c);
+                     "is not an ident character",
+                     q, c);
       }
   if (len > MSRP_PARSER_MAX_TRANSACTION_ID)
     return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                  "start line: transaction id '%s' is longer than %d "
-                 "characters", q, MSRP_PARSER_MAX_TRANSACTION_ID);
+                 "characters",
+                 q, MSRP_PARSER_MAX_TRANSACTION_ID);
   return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                "start line: transaction id '%s' is shorter than %d "
-               "characters", q, MSRP_PARSER_MIN_TRANSACTION_ID);
+               "characters",
+               q, MSRP_PARSER_MIN_TRANSACTION_ID);
 }
 
 static MsrpParseStatus
@@ -538,8 +545,9 @@ parse_start_line (MsrpParser *p, const guint8 *line, gsize n,
   if (tid_len == 0)
     return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                  "start line: transaction id missing after 'MSRP '");
-  if (!is_alnum (line[tid_start]) || tid_len > MSRP_PARSER_MAX_TRANSACTION_ID
-      || tid_len < MSRP_PARSER_MIN_TRANSACTION_ID)
+  if (!is_alnum (line[tid_start]) ||
+      tid_len > MSRP_PARSER_MAX_TRANSACTION_ID ||
+      tid_len < MSRP_PARSER_MIN_TRANSACTION_ID)
     return fail_transaction_id (p, line + tid_start, tid_len);
   for (gsize i = tid_start; i < pos; i++)
     if (!is_ident_char (line[i]))
@@ -570,9 +578,9 @@ parse_start_line (MsrpParser *p, const guint8 *line, gsize n,
                        "start line: status code '%s' is not three digits", q);
         }
       event->type = MSRP_PARSER_EVENT_RESPONSE;
-      event->status_code = (guint) ((line[pos] - '0') * 100
-                                    + (line[pos + 1] - '0') * 10
-                                    + (line[pos + 2] - '0'));
+      event->status_code =
+          (guint) ((line[pos] - '0') * 100 + (line[pos + 1] - '0') * 10 +
+                   (line[pos + 2] - '0'));
       if (d < end)
         {
           if (check_text (p, line + d + 1, end - d - 1,
@@ -594,7 +602,8 @@ parse_start_line (MsrpParser *p, const guint8 *line, gsize n,
 
             return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                          "start line: method '%s' is not upper-case letters "
-                         "only", q);
+                         "only",
+                         q);
           }
       event->type = MSRP_PARSER_EVENT_REQUEST;
       event->method = (const char *) line + pos;
@@ -613,8 +622,8 @@ parse_start_line (MsrpParser *p, const guint8 *line, gsize n,
 }
 
 static MsrpParseStatus
-feed_start_line (MsrpParser *p, const guint8 *data, gsize len,
-                 gsize *consumed, MsrpParserEvent *event)
+feed_start_line (MsrpParser *p, const guint8 *data, gsize len, gsize *consumed,
+                 MsrpParserEvent *event)
 {
   const guint8 *line = NULL;
   gsize line_len = 0;
@@ -637,8 +646,8 @@ feed_start_line (MsrpParser *p, const guint8 *data, gsize len,
                      "start line does not begin with 'MSRP ': got '%s'", q);
       }
 
-  switch (take_line (p, data, len, p->limits.max_start_line, consumed,
-                     &line, &line_len))
+  switch (take_line (p, data, len, p->limits.max_start_line, consumed, &line,
+                     &line_len))
     {
     case LINE_MORE:
       return MSRP_PARSE_NEED_MORE;
@@ -699,8 +708,7 @@ end_of_headers (MsrpParser *p, gboolean has_body, MsrpParserEvent *event)
                      "before the end-line)");
       if (p->mime_name[0] != '\0')
         return fail (p, MSRP_PARSER_ERROR_BODY,
-                     "MIME header '%s' in a frame without body",
-                     p->mime_name);
+                     "MIME header '%s' in a frame without body", p->mime_name);
       p->state = STATE_PENDING_END;
     }
 
@@ -725,7 +733,8 @@ parse_bodiless_end_line (MsrpParser *p, const guint8 *line, gsize end,
 
         return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                      "line '%s' after header %u is neither a header nor an "
-                     "end-line", q, p->n_headers);
+                     "end-line",
+                     q, p->n_headers);
       }
   flag = line[end - 1];
   if (end == 7 || !is_flag (flag))
@@ -734,7 +743,8 @@ parse_bodiless_end_line (MsrpParser *p, const guint8 *line, gsize end,
 
       return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                    "end-line '%s' does not end in a continuation flag "
-                   "('$', '+' or '#')", q);
+                   "('$', '+' or '#')",
+                   q);
     }
   if (end - 8 != p->tid_len || memcmp (line + 7, p->tid, p->tid_len) != 0)
     {
@@ -743,7 +753,8 @@ parse_bodiless_end_line (MsrpParser *p, const guint8 *line, gsize end,
 
       return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                    "end-line transaction id '%s' does not match start line "
-                   "'%s'", got, want);
+                   "'%s'",
+                   got, want);
     }
   /* Section 7.2: "Since a response is never chunked, the continuation flag
    * in the end-line will always contain a dollar sign". */
@@ -781,8 +792,8 @@ fail_header_value (MsrpParser *p, guint index, const guint8 *name,
     default:
       return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                    "header %u: invalid UTF-8 in header '%.*s' (byte 0x%02x "
-                   "at offset %" G_GSIZE_FORMAT " of the value)", index, n, s,
-                   value[bad], bad);
+                   "at offset %" G_GSIZE_FORMAT " of the value)",
+                   index, n, s, value[bad], bad);
     }
 }
 
@@ -809,8 +820,8 @@ parse_header_line (MsrpParser *p, const guint8 *line, gsize end,
       g_autofree char *q = quote (line, end);
 
       return fail (p, MSRP_PARSER_ERROR_SYNTAX,
-                   "header %u: name does not begin with a letter: '%s'",
-                   index, q);
+                   "header %u: name does not begin with a letter: '%s'", index,
+                   q);
     }
   name_len = 1;
   while (name_len < end && msrp_is_token_char (line[name_len]))
@@ -834,18 +845,19 @@ parse_header_line (MsrpParser *p, const guint8 *line, gsize end,
   if (!p->is_request && id == MSRP_HEADER_CONTENT_TYPE)
     return fail (p, MSRP_PARSER_ERROR_BODY,
                  "header %u: Content-Type in a response (responses carry no "
-                 "body)", index);
+                 "body)",
+                 index);
   /* Section 7.1: "The Content-Type header field MUST be the last field in
    * the message header section." */
   if (p->seen_content_type)
     return fail (p, MSRP_PARSER_ERROR_ORDER,
                  "header %u: '%.*s' after Content-Type, which must be the "
-                 "last header", index, (int) MIN (name_len, QUOTE_MAX),
-                 (const char *) line);
+                 "last header",
+                 index, (int) MIN (name_len, QUOTE_MAX), (const char *) line);
   if (id == MSRP_HEADER_CONTENT_TYPE)
     p->seen_content_type = TRUE;
-  else if (p->mime_name[0] == '\0' && name_len >= 8
-           && g_ascii_strncasecmp ((const char *) line, "Content-", 8) == 0)
+  else if (p->mime_name[0] == '\0' && name_len >= 8 &&
+           g_ascii_strncasecmp ((const char *) line, "Content-", 8) == 0)
     {
       /* Other-Mime-header (RFC 2045 "Content-" fields): only with a body. */
       gsize n = MIN (name_len, MIME_NAME_MAX);
@@ -873,7 +885,8 @@ feed_headers (MsrpParser *p, const guint8 *data, gsize len, gsize *consumed,
   const guint8 *line = NULL;
   gsize n = 0;
   gsize room = p->limits.max_header_bytes > p->header_bytes
-               ? p->limits.max_header_bytes - p->header_bytes : 0;
+                   ? p->limits.max_header_bytes - p->header_bytes
+                   : 0;
 
   switch (take_line (p, data, len, room, consumed, &line, &n))
     {
@@ -891,7 +904,8 @@ feed_headers (MsrpParser *p, const guint8 *data, gsize len, gsize *consumed,
   if (n < 2 || line[n - 2] != '\r')
     return fail (p, MSRP_PARSER_ERROR_SYNTAX,
                  "LF without CR in header block (line %u after the start "
-                 "line)", p->n_headers + 1);
+                 "line)",
+                 p->n_headers + 1);
   n -= 2;
   if (n == 0)
     return end_of_headers (p, TRUE, event);
@@ -947,12 +961,14 @@ body_allowance (MsrpParser *p, gsize *n)
   if (p->is_send)
     return TRUE;
   room = p->limits.max_non_send_body > p->body_len
-         ? p->limits.max_non_send_body - p->body_len : 0;
+             ? p->limits.max_non_send_body - p->body_len
+             : 0;
   if (room == 0)
     {
       fail (p, MSRP_PARSER_ERROR_LIMIT,
             "body of a non-SEND request longer than %" G_GUINT64_FORMAT
-            " bytes", p->limits.max_non_send_body);
+            " bytes",
+            p->limits.max_non_send_body);
       return FALSE;
     }
   if (*n > room)
@@ -1020,9 +1036,8 @@ feed_body (MsrpParser *p, const guint8 *data, gsize len, gsize *consumed,
         {
           gsize n = 0;
 
-          if (emit_body (p, p->end_line + p->held_skip,
-                         p->held - p->held_skip, TRUE, &n, event)
-              == MSRP_PARSE_ERROR)
+          if (emit_body (p, p->end_line + p->held_skip, p->held - p->held_skip,
+                         TRUE, &n, event) == MSRP_PARSE_ERROR)
             return MSRP_PARSE_ERROR;
           p->held_skip += n;
           if (p->held_skip == p->held)

@@ -47,14 +47,15 @@ G_BEGIN_DECLS
 #define MSRP_PARSER_ERROR (msrp_parser_error_quark ())
 GQuark msrp_parser_error_quark (void);
 
-typedef enum {
-  MSRP_PARSER_ERROR_SYNTAX,   /* bytes do not match the section 9 ABNF */
-  MSRP_PARSER_ERROR_LIMIT,    /* a MsrpParserLimits bound was exceeded */
-  MSRP_PARSER_ERROR_ORDER,    /* header order, duplicate or missing header
-                               * (sections 6, 7.1, 9) */
-  MSRP_PARSER_ERROR_BODY,     /* body rules: body without Content-Type,
-                               * Content-Type without body, response with a
-                               * body (sections 7.1, 7.2) */
+typedef enum
+{
+  MSRP_PARSER_ERROR_SYNTAX, /* bytes do not match the section 9 ABNF */
+  MSRP_PARSER_ERROR_LIMIT,  /* a MsrpParserLimits bound was exceeded */
+  MSRP_PARSER_ERROR_ORDER,  /* header order, duplicate or missing header
+                             * (sections 6, 7.1, 9) */
+  MSRP_PARSER_ERROR_BODY,   /* body rules: body without Content-Type,
+                             * Content-Type without body, response with a
+                             * body (sections 7.1, 7.2) */
 } MsrpParserError;
 
 /* ident = ALPHANUM 3*31ident-char (section 9) */
@@ -63,7 +64,8 @@ typedef enum {
 
 /* The longest end-line the parser may carry across feeds, with the CRLF that
  * precedes it: "\r\n" "-------" transact-id flag "\r\n". */
-#define MSRP_PARSER_MAX_END_LINE (2 + 7 + MSRP_PARSER_MAX_TRANSACTION_ID + 1 + 2)
+#define MSRP_PARSER_MAX_END_LINE                                              \
+  (2 + 7 + MSRP_PARSER_MAX_TRANSACTION_ID + 1 + 2)
 
 /* Defaults of MsrpParserLimits. */
 #define MSRP_PARSER_DEFAULT_MAX_START_LINE 512
@@ -75,7 +77,8 @@ typedef enum {
 #define MSRP_PARSER_MIN_START_LINE 64
 #define MSRP_PARSER_MIN_HEADER_BYTES 256
 
-typedef struct {
+typedef struct
+{
   /* Start line, CRLF included.  512 leaves room for "MSRP", a 32-character
    * transaction id, a status code and a long comment. */
   gsize max_start_line;
@@ -93,13 +96,15 @@ typedef struct {
 /* Fill @limits with the MSRP_PARSER_DEFAULT_* values. */
 void msrp_parser_limits_init (MsrpParserLimits *limits);
 
-typedef enum {
-  MSRP_PARSE_NEED_MORE,   /* all of the input was consumed; feed more */
-  MSRP_PARSE_EVENT,       /* *event is filled; call again with the rest */
-  MSRP_PARSE_ERROR,       /* *error is set; the parser stays failed */
+typedef enum
+{
+  MSRP_PARSE_NEED_MORE, /* all of the input was consumed; feed more */
+  MSRP_PARSE_EVENT,     /* *event is filled; call again with the rest */
+  MSRP_PARSE_ERROR,     /* *error is set; the parser stays failed */
 } MsrpParseStatus;
 
-typedef enum {
+typedef enum
+{
   MSRP_PARSER_EVENT_REQUEST,
   MSRP_PARSER_EVENT_RESPONSE,
   MSRP_PARSER_EVENT_HEADER,
@@ -111,7 +116,8 @@ typedef enum {
 /* One event.  Fields not listed for a type are zero / NULL.  Slices are not
  * NUL-terminated and stay valid until the next msrp_parser_feed() call (and,
  * where they point into the caller's input, as long as that input). */
-typedef struct {
+typedef struct
+{
   MsrpParserEventType type;
 
   /* REQUEST, RESPONSE, END: the transaction id (4..32 ident characters). */
@@ -188,11 +194,9 @@ void msrp_parser_reset (MsrpParser *parser);
  * or a possible end-line); or MSRP_PARSE_ERROR with *@error set, in domain
  * MSRP_PARSER_ERROR (after which every call fails the same way until
  * msrp_parser_reset()).  *@consumed never exceeds @len. */
-MsrpParseStatus msrp_parser_feed (MsrpParser *parser,
-                                  const guint8 *data, gsize len,
-                                  gsize *consumed,
-                                  MsrpParserEvent *event,
-                                  GError **error);
+MsrpParseStatus msrp_parser_feed (MsrpParser *parser, const guint8 *data,
+                                  gsize len, gsize *consumed,
+                                  MsrpParserEvent *event, GError **error);
 
 /* TRUE between frames with nothing buffered: closing the connection now
  * loses no partial frame. */

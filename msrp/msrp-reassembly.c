@@ -34,61 +34,67 @@ msrp_reassembly_error_quark (void)
 /* Smallest buffer allocated for a piece, unless less is all there can be. */
 #define MIN_PIECE_CAP 256
 
-typedef enum {
+typedef enum
+{
   MESSAGE_PENDING,
   MESSAGE_COMPLETED,
-  MESSAGE_DROPPED,      /* refused with 413 */
+  MESSAGE_DROPPED, /* refused with 413 */
   MESSAGE_ABANDONED,
-  MESSAGE_ABORTED,      /* the sender ended a chunk with "#" */
+  MESSAGE_ABORTED, /* the sender ended a chunk with "#" */
 } MessageState;
 
-typedef struct {
+typedef struct
+{
   guint64 start;
   guint64 end;
 } Range;
 
-typedef struct {
-  guint64 start;        /* position of data[0] */
+typedef struct
+{
+  guint64 start; /* position of data[0] */
   guint8 *data;
   gsize len;
   gsize cap;
 } Piece;
 
-typedef struct {
-  guint ref_count;      /* the table's and each open chunk's */
+typedef struct
+{
+  guint ref_count; /* the table's and each open chunk's */
   MessageState state;
   char *id;
-  char *content_type;   /* nullable */
+  char *content_type; /* nullable */
   guint64 total;
   gboolean total_known;
-  guint64 received;     /* distinct bytes = sum of range lengths */
-  gsize charged;        /* this message's share of owner->buffered */
-  GArray *ranges;       /* Range */
-  GTree *pieces;        /* Piece* -> Piece*, ordered by start */
+  guint64 received; /* distinct bytes = sum of range lengths */
+  gsize charged;    /* this message's share of owner->buffered */
+  GArray *ranges;   /* Range */
+  GTree *pieces;    /* Piece* -> Piece*, ordered by start */
 } Message;
 
-struct _MsrpReassembler {
+struct _MsrpReassembler
+{
   guint ref_count;
   gsize max_buffered;
-  guint64 max_message_size;     /* 0: none */
+  guint64 max_message_size; /* 0: none */
   guint max_messages;
   guint max_ranges;
   gsize buffered;
-  GHashTable *messages;         /* id (owned by the Message) -> Message */
-  GHashTable *remembered;       /* id (owned by remembered_order) -> state */
-  GQueue remembered_order;      /* char *, oldest first */
+  GHashTable *messages;    /* id (owned by the Message) -> Message */
+  GHashTable *remembered;  /* id (owned by remembered_order) -> state */
+  GQueue remembered_order; /* char *, oldest first */
 };
 
-struct _MsrpReassemblyChunk {
-  MsrpReassembler *owner;       /* ref */
-  Message *msg;                 /* ref; NULL: chunk of a completed message */
+struct _MsrpReassemblyChunk
+{
+  MsrpReassembler *owner; /* ref */
+  Message *msg;           /* ref; NULL: chunk of a completed message */
   char *id;
   guint64 start;
-  guint64 end;                  /* valid when end_known */
+  guint64 end; /* valid when end_known */
   gboolean end_known;
-  guint64 total;                /* from this chunk's Byte-Range */
+  guint64 total; /* from this chunk's Byte-Range */
   gboolean total_known;
-  guint64 received;             /* body bytes of this chunk so far */
+  guint64 received; /* body bytes of this chunk so far */
   gboolean failed;
   gint failed_code;
 };
@@ -100,21 +106,22 @@ msrp_reassembly_error_to_status (const GError *error)
 
   if (error->domain != MSRP_REASSEMBLY_ERROR)
     return 400;
-  switch ((MsrpReassemblyError) error->code) {
-  case MSRP_REASSEMBLY_ERROR_TOO_LARGE:
-  case MSRP_REASSEMBLY_ERROR_TOO_FRAGMENTED:
-  case MSRP_REASSEMBLY_ERROR_TOO_MANY_MESSAGES:
-  case MSRP_REASSEMBLY_ERROR_GONE:
-    /* Section 10.5: the receiver wishes the sender to stop sending the
-     * message. */
-    return 413;
-  case MSRP_REASSEMBLY_ERROR_INVALID:
-  case MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL:
-  case MSRP_REASSEMBLY_ERROR_INCONSISTENT:
-  case MSRP_REASSEMBLY_ERROR_TOO_MANY_BYTES:
-  default:
-    return 400;
-  }
+  switch ((MsrpReassemblyError) error->code)
+    {
+    case MSRP_REASSEMBLY_ERROR_TOO_LARGE:
+    case MSRP_REASSEMBLY_ERROR_TOO_FRAGMENTED:
+    case MSRP_REASSEMBLY_ERROR_TOO_MANY_MESSAGES:
+    case MSRP_REASSEMBLY_ERROR_GONE:
+      /* Section 10.5: the receiver wishes the sender to stop sending the
+       * message. */
+      return 413;
+    case MSRP_REASSEMBLY_ERROR_INVALID:
+    case MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL:
+    case MSRP_REASSEMBLY_ERROR_INCONSISTENT:
+    case MSRP_REASSEMBLY_ERROR_TOO_MANY_BYTES:
+    default:
+      return 400;
+    }
 }
 
 /* ---- pieces ------------------------------------------------------------ */
@@ -144,8 +151,8 @@ pieces_around (GTree *pieces, guint64 pos, Piece **before, Piece **after)
 {
   Piece probe = { .start = pos };
   GTreeNode *next = g_tree_upper_bound (pieces, &probe);
-  GTreeNode *prev = next != NULL ? g_tree_node_previous (next)
-                                 : g_tree_node_last (pieces);
+  GTreeNode *prev =
+      next != NULL ? g_tree_node_previous (next) : g_tree_node_last (pieces);
 
   *before = prev != NULL ? g_tree_node_value (prev) : NULL;
   *after = next != NULL ? g_tree_node_value (next) : NULL;
@@ -163,24 +170,26 @@ ranges_add (GArray *ranges, guint max, guint64 a, guint64 b)
   guint lo = 0, hi = ranges->len, j;
 
   /* First range that touches or follows [a, b]: end + 1 >= a. */
-  while (lo < hi) {
-    guint mid = lo + (hi - lo) / 2;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
 
-    if (RANGE (ranges, mid).end + 1 < a)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+      if (RANGE (ranges, mid).end + 1 < a)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
   for (j = lo; j < ranges->len && RANGE (ranges, j).start <= b + 1; j++)
     ;
-  if (j == lo) {
-    Range r = { a, b };
+  if (j == lo)
+    {
+      Range r = { a, b };
 
-    if (ranges->len >= max)
-      return FALSE;
-    g_array_insert_val (ranges, lo, r);
-    return TRUE;
-  }
+      if (ranges->len >= max)
+        return FALSE;
+      g_array_insert_val (ranges, lo, r);
+      return TRUE;
+    }
   RANGE (ranges, lo).start = MIN (RANGE (ranges, lo).start, a);
   RANGE (ranges, lo).end = MAX (RANGE (ranges, j - 1).end, b);
   if (j - lo > 1)
@@ -258,16 +267,18 @@ remember (MsrpReassembler *r, const char *id, MessageState state)
 {
   gpointer key;
 
-  if (g_hash_table_lookup_extended (r->remembered, id, &key, NULL)) {
-    g_hash_table_insert (r->remembered, key, GINT_TO_POINTER (state));
-    return;
-  }
-  if (r->remembered_order.length >= MSRP_REASSEMBLY_REMEMBERED_IDS) {
-    char *old = g_queue_pop_head (&r->remembered_order);
+  if (g_hash_table_lookup_extended (r->remembered, id, &key, NULL))
+    {
+      g_hash_table_insert (r->remembered, key, GINT_TO_POINTER (state));
+      return;
+    }
+  if (r->remembered_order.length >= MSRP_REASSEMBLY_REMEMBERED_IDS)
+    {
+      char *old = g_queue_pop_head (&r->remembered_order);
 
-    g_hash_table_remove (r->remembered, old);
-    g_free (old);
-  }
+      g_hash_table_remove (r->remembered, old);
+      g_free (old);
+    }
   key = g_strdup (id);
   g_queue_push_tail (&r->remembered_order, key);
   g_hash_table_insert (r->remembered, key, GINT_TO_POINTER (state));
@@ -292,10 +303,11 @@ size_limit (MsrpReassembler *r, const char **what)
   guint64 limit = MIN ((guint64) r->max_buffered, POSITION_MAX);
 
   *what = "the reassembly ceiling";
-  if (r->max_message_size != 0 && r->max_message_size <= limit) {
-    limit = r->max_message_size;
-    *what = "the maximum message size";
-  }
+  if (r->max_message_size != 0 && r->max_message_size <= limit)
+    {
+      limit = r->max_message_size;
+      *what = "the maximum message size";
+    }
   return limit;
 }
 
@@ -318,14 +330,15 @@ message_take_body (Message *m)
   buf = g_realloc (first->data, (gsize) m->total);
   first->data = NULL;
   for (node = g_tree_node_next (node); node != NULL;
-       node = g_tree_node_next (node)) {
-    Piece *pc = g_tree_node_value (node);
+       node = g_tree_node_next (node))
+    {
+      Piece *pc = g_tree_node_value (node);
 
-    g_assert (pc->start - 1 + pc->len <= m->total);
-    memcpy (buf + (pc->start - 1), pc->data, pc->len);
-    /* Free as we go to keep the peak low. */
-    g_clear_pointer (&pc->data, g_free);
-  }
+      g_assert (pc->start - 1 + pc->len <= m->total);
+      memcpy (buf + (pc->start - 1), pc->data, pc->len);
+      /* Free as we go to keep the peak low. */
+      g_clear_pointer (&pc->data, g_free);
+    }
   return g_bytes_new_take (buf, (gsize) m->total);
 }
 
@@ -354,8 +367,8 @@ msrp_reassembler_new (gsize max_buffered)
   r->max_buffered = max_buffered;
   r->max_messages = MSRP_REASSEMBLY_DEFAULT_MAX_MESSAGES;
   r->max_ranges = MSRP_REASSEMBLY_DEFAULT_MAX_RANGES;
-  r->messages = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                       message_unref);
+  r->messages =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, message_unref);
   r->remembered = g_hash_table_new (g_str_hash, g_str_equal);
   g_queue_init (&r->remembered_order);
   return r;
@@ -499,32 +512,38 @@ static gboolean
 check_range (const char *id, guint64 start, guint64 end, gboolean end_known,
              guint64 total, gboolean total_known, GError **error)
 {
-  if (start == 0) {
-    g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
-                 "Message-ID '%s': Byte-Range: range-start 0 is not >= 1", id);
-    return FALSE;
-  }
-  if (end_known && end < start - 1) {
-    g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
-                 "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
-                 " is before range-start %" G_GUINT64_FORMAT " minus 1",
-                 id, end, start);
-    return FALSE;
-  }
-  if (end_known && total_known && end > total) {
-    g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
-                 "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
-                 " is past the total %" G_GUINT64_FORMAT, id, end, total);
-    return FALSE;
-  }
-  if (total_known && start - 1 > total) {
-    g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                 MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
-                 "Message-ID '%s': Byte-Range: range-start %" G_GUINT64_FORMAT
-                 " is past the total %" G_GUINT64_FORMAT " plus 1",
-                 id, start, total);
-    return FALSE;
-  }
+  if (start == 0)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
+                   "Message-ID '%s': Byte-Range: range-start 0 is not >= 1",
+                   id);
+      return FALSE;
+    }
+  if (end_known && end < start - 1)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
+                   "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
+                   " is before range-start %" G_GUINT64_FORMAT " minus 1",
+                   id, end, start);
+      return FALSE;
+    }
+  if (end_known && total_known && end > total)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
+                   "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
+                   " is past the total %" G_GUINT64_FORMAT,
+                   id, end, total);
+      return FALSE;
+    }
+  if (total_known && start - 1 > total)
+    {
+      g_set_error (
+          error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
+          "Message-ID '%s': Byte-Range: range-start %" G_GUINT64_FORMAT
+          " is past the total %" G_GUINT64_FORMAT " plus 1",
+          id, start, total);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -537,28 +556,34 @@ check_size (MsrpReassembler *r, const char *id, guint64 start, guint64 end,
   const char *what;
   guint64 limit = size_limit (r, &what);
 
-  if (total_known && total > limit) {
-    g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                 "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
-                 " exceeds %s of %" G_GUINT64_FORMAT " bytes",
-                 id, total, what, limit);
-    return FALSE;
-  }
-  if (end_known && end > limit) {
-    g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                 "Message-ID '%s': Byte-Range range-end %" G_GUINT64_FORMAT
-                 " exceeds %s of %" G_GUINT64_FORMAT " bytes",
-                 id, end, what, limit);
-    return FALSE;
-  }
+  if (total_known && total > limit)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                   "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
+                   " exceeds %s of %" G_GUINT64_FORMAT " bytes",
+                   id, total, what, limit);
+      return FALSE;
+    }
+  if (end_known && end > limit)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                   "Message-ID '%s': Byte-Range range-end %" G_GUINT64_FORMAT
+                   " exceeds %s of %" G_GUINT64_FORMAT " bytes",
+                   id, end, what, limit);
+      return FALSE;
+    }
   /* Even an empty chunk at @start implies start - 1 bytes before it. */
-  if (start - 1 > limit) {
-    g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                 "Message-ID '%s': Byte-Range range-start %" G_GUINT64_FORMAT
-                 " is beyond %s of %" G_GUINT64_FORMAT " bytes",
-                 id, start, what, limit);
-    return FALSE;
-  }
+  if (start - 1 > limit)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                   "Message-ID '%s': Byte-Range range-start %" G_GUINT64_FORMAT
+                   " is beyond %s of %" G_GUINT64_FORMAT " bytes",
+                   id, start, what, limit);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -596,155 +621,179 @@ msrp_reassembler_begin_chunk (MsrpReassembler *r, const char *message_id,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   id_len = strnlen (message_id, MSRP_REASSEMBLY_MAX_ID_LEN + 1);
-  if (id_len == 0 || id_len > MSRP_REASSEMBLY_MAX_ID_LEN) {
-    g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
-                 "Message-ID: length is not 1 to %d characters",
-                 MSRP_REASSEMBLY_MAX_ID_LEN);
-    return NULL;
-  }
+  if (id_len == 0 || id_len > MSRP_REASSEMBLY_MAX_ID_LEN)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
+                   "Message-ID: length is not 1 to %d characters",
+                   MSRP_REASSEMBLY_MAX_ID_LEN);
+      return NULL;
+    }
   /* Section 7.3.1: no Byte-Range means the chunk starts at byte 1. */
-  if (range != NULL) {
-    start = range->start;
-    end = range->end;
-    end_known = !range->end_unknown;
-    total = range->total;
-    total_known = !range->total_unknown;
-  }
+  if (range != NULL)
+    {
+      start = range->start;
+      end = range->end;
+      end_known = !range->end_unknown;
+      total = range->total;
+      total_known = !range->total_unknown;
+    }
   if (!check_range (message_id, start, end, end_known, total, total_known,
                     error))
     return NULL;
 
-  if (g_hash_table_lookup_extended (r->remembered, message_id, NULL,
-                                    &state)) {
-    if (GPOINTER_TO_INT (state) == MESSAGE_DROPPED) {
-      g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                   MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                   "Message-ID '%s': the message was refused earlier (413); "
-                   "its chunks are no longer accepted", message_id);
-      return NULL;
+  if (g_hash_table_lookup_extended (r->remembered, message_id, NULL, &state))
+    {
+      if (GPOINTER_TO_INT (state) == MESSAGE_DROPPED)
+        {
+          g_set_error (
+              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+              "Message-ID '%s': the message was refused earlier (413); "
+              "its chunks are no longer accepted",
+              message_id);
+          return NULL;
+        }
+      if (GPOINTER_TO_INT (state) == MESSAGE_ABORTED)
+        {
+          /* Section 7.1: with "#" the sender "intends to send no further
+           * chunks in that message". */
+          g_set_error (
+              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_GONE,
+              "Message-ID '%s': the sender aborted the message ('#'); "
+              "its chunks are no longer accepted",
+              message_id);
+          return NULL;
+        }
+      /* Completed: a late duplicate (section 7.3.1), read and discarded. */
+      return chunk_new (r, NULL, message_id, start, end, end_known, total,
+                        total_known);
     }
-    if (GPOINTER_TO_INT (state) == MESSAGE_ABORTED) {
-      /* Section 7.1: with "#" the sender "intends to send no further
-       * chunks in that message". */
-      g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_GONE,
-                   "Message-ID '%s': the sender aborted the message ('#'); "
-                   "its chunks are no longer accepted", message_id);
-      return NULL;
-    }
-    /* Completed: a late duplicate (section 7.3.1), read and discarded. */
-    return chunk_new (r, NULL, message_id, start, end, end_known, total,
-                      total_known);
-  }
 
   m = g_hash_table_lookup (r->messages, message_id);
-  if (m != NULL) {
-    if (total_known && m->total_known && total != m->total) {
-      g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                   MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-                   "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
-                   " differs from the total %" G_GUINT64_FORMAT
-                   " known from earlier chunks", message_id, total, m->total);
-      return NULL;
-    }
-    if (total_known && !m->total_known && ranges_last_end (m->ranges) > total) {
-      g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                   MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-                   "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
-                   " is less than byte %" G_GUINT64_FORMAT
-                   " already received", message_id, total,
-                   ranges_last_end (m->ranges));
-      return NULL;
-    }
-    if (m->total_known && start - 1 > m->total) {
-      g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                   MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
-                   "Message-ID '%s': Byte-Range: range-start %"
-                   G_GUINT64_FORMAT " is past the total %" G_GUINT64_FORMAT
-                   " plus 1", message_id, start, m->total);
-      return NULL;
-    }
-    if (m->total_known && end_known && end > m->total) {
-      g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                   MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
-                   "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
-                   " is past the total %" G_GUINT64_FORMAT,
-                   message_id, end, m->total);
-      return NULL;
-    }
-    if (content_type != NULL && m->content_type != NULL &&
-        g_ascii_strcasecmp (content_type, m->content_type) != 0) {
-      g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                   MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-                   "Message-ID '%s': Content-Type '%s' differs from '%s' of "
-                   "earlier chunks", message_id, content_type,
-                   m->content_type);
-      return NULL;
-    }
-    if (!check_size (r, message_id, start, end, end_known, total, total_known,
-                     error)) {
-      message_retire (r, m, MESSAGE_DROPPED);
-      return NULL;
-    }
-    if (content_type != NULL && m->content_type == NULL) {
-      gsize ct_len = strlen (content_type);
+  if (m != NULL)
+    {
+      if (total_known && m->total_known && total != m->total)
+        {
+          g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                       MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+                       "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
+                       " differs from the total %" G_GUINT64_FORMAT
+                       " known from earlier chunks",
+                       message_id, total, m->total);
+          return NULL;
+        }
+      if (total_known && !m->total_known &&
+          ranges_last_end (m->ranges) > total)
+        {
+          g_set_error (
+              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+              "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
+              " is less than byte %" G_GUINT64_FORMAT " already received",
+              message_id, total, ranges_last_end (m->ranges));
+          return NULL;
+        }
+      if (m->total_known && start - 1 > m->total)
+        {
+          g_set_error (
+              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
+              "Message-ID '%s': Byte-Range: range-start %" G_GUINT64_FORMAT
+              " is past the total %" G_GUINT64_FORMAT " plus 1",
+              message_id, start, m->total);
+          return NULL;
+        }
+      if (m->total_known && end_known && end > m->total)
+        {
+          g_set_error (
+              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
+              "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
+              " is past the total %" G_GUINT64_FORMAT,
+              message_id, end, m->total);
+          return NULL;
+        }
+      if (content_type != NULL && m->content_type != NULL &&
+          g_ascii_strcasecmp (content_type, m->content_type) != 0)
+        {
+          g_set_error (
+              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+              "Message-ID '%s': Content-Type '%s' differs from '%s' of "
+              "earlier chunks",
+              message_id, content_type, m->content_type);
+          return NULL;
+        }
+      if (!check_size (r, message_id, start, end, end_known, total,
+                       total_known, error))
+        {
+          message_retire (r, m, MESSAGE_DROPPED);
+          return NULL;
+        }
+      if (content_type != NULL && m->content_type == NULL)
+        {
+          gsize ct_len = strlen (content_type);
 
-      if (!charge (r, m, ct_len)) {
-        g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                     MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                     "Message-ID '%s': keeping its Content-Type would exceed "
-                     "the reassembly ceiling of %" G_GSIZE_FORMAT " bytes",
-                     message_id, r->max_buffered);
-        message_retire (r, m, MESSAGE_DROPPED);
-        return NULL;
-      }
-      m->content_type = g_strdup (content_type);
+          if (!charge (r, m, ct_len))
+            {
+              g_set_error (
+                  error, MSRP_REASSEMBLY_ERROR,
+                  MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                  "Message-ID '%s': keeping its Content-Type would exceed "
+                  "the reassembly ceiling of %" G_GSIZE_FORMAT " bytes",
+                  message_id, r->max_buffered);
+              message_retire (r, m, MESSAGE_DROPPED);
+              return NULL;
+            }
+          m->content_type = g_strdup (content_type);
+        }
     }
-  } else {
-    gsize cost;
+  else
+    {
+      gsize cost;
 
-    if (!check_size (r, message_id, start, end, end_known, total, total_known,
-                     error)) {
-      remember (r, message_id, MESSAGE_DROPPED);
-      return NULL;
+      if (!check_size (r, message_id, start, end, end_known, total,
+                       total_known, error))
+        {
+          remember (r, message_id, MESSAGE_DROPPED);
+          return NULL;
+        }
+      if (g_hash_table_size (r->messages) >= r->max_messages)
+        {
+          g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                       MSRP_REASSEMBLY_ERROR_TOO_MANY_MESSAGES,
+                       "Message-ID '%s': %u messages are already being "
+                       "reassembled, the maximum",
+                       message_id, r->max_messages);
+          /* Refused with 413: the sender must stop (section 10.5). */
+          remember (r, message_id, MESSAGE_DROPPED);
+          return NULL;
+        }
+      cost = MSRP_REASSEMBLY_MESSAGE_COST;
+      if (content_type != NULL)
+        cost += strlen (content_type);
+      if (cost > r->max_buffered - r->buffered)
+        {
+          g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                       MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                       "Message-ID '%s': a new message would exceed the "
+                       "reassembly ceiling of %" G_GSIZE_FORMAT
+                       " bytes (%" G_GSIZE_FORMAT " in use)",
+                       message_id, r->max_buffered, r->buffered);
+          remember (r, message_id, MESSAGE_DROPPED);
+          return NULL;
+        }
+      m = message_new (message_id, content_type);
+      charge (r, m, cost);
+      g_hash_table_insert (r->messages, m->id, m);
     }
-    if (g_hash_table_size (r->messages) >= r->max_messages) {
-      g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                   MSRP_REASSEMBLY_ERROR_TOO_MANY_MESSAGES,
-                   "Message-ID '%s': %u messages are already being "
-                   "reassembled, the maximum", message_id, r->max_messages);
-      /* Refused with 413: the sender must stop (section 10.5). */
-      remember (r, message_id, MESSAGE_DROPPED);
-      return NULL;
-    }
-    cost = MSRP_REASSEMBLY_MESSAGE_COST;
-    if (content_type != NULL)
-      cost += strlen (content_type);
-    if (cost > r->max_buffered - r->buffered) {
-      g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                   MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                   "Message-ID '%s': a new message would exceed the "
-                   "reassembly ceiling of %" G_GSIZE_FORMAT " bytes (%"
-                   G_GSIZE_FORMAT " in use)", message_id, r->max_buffered,
-                   r->buffered);
-      remember (r, message_id, MESSAGE_DROPPED);
-      return NULL;
-    }
-    m = message_new (message_id, content_type);
-    charge (r, m, cost);
-    g_hash_table_insert (r->messages, m->id, m);
-  }
 
-  if (total_known && !m->total_known) {
-    m->total = total;
-    m->total_known = TRUE;
-  }
+  if (total_known && !m->total_known)
+    {
+      m->total = total;
+      m->total_known = TRUE;
+    }
   return chunk_new (r, m, message_id, start, end, end_known, total,
                     total_known);
 }
 
-static gboolean
-chunk_fail (MsrpReassemblyChunk *c, GError **error, gint code,
-            const char *format, ...) G_GNUC_PRINTF (4, 5);
+static gboolean chunk_fail (MsrpReassemblyChunk *c, GError **error, gint code,
+                            const char *format, ...) G_GNUC_PRINTF (4, 5);
 
 static gboolean
 chunk_fail (MsrpReassemblyChunk *c, GError **error, gint code,
@@ -755,8 +804,8 @@ chunk_fail (MsrpReassemblyChunk *c, GError **error, gint code,
   c->failed = TRUE;
   c->failed_code = code;
   va_start (args, format);
-  g_propagate_error (error, g_error_new_valist (MSRP_REASSEMBLY_ERROR, code,
-                                                format, args));
+  g_propagate_error (
+      error, g_error_new_valist (MSRP_REASSEMBLY_ERROR, code, format, args));
   va_end (args);
   return FALSE;
 }
@@ -772,15 +821,18 @@ chunk_check_alive (MsrpReassemblyChunk *c, GError **error)
   if (c->msg != NULL && c->msg->state == MESSAGE_DROPPED)
     return chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
                        "Message-ID '%s': the message was refused (413) while "
-                       "this chunk was open", c->id);
+                       "this chunk was open",
+                       c->id);
   if (c->msg != NULL && c->msg->state == MESSAGE_ABANDONED)
     return chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_GONE,
                        "Message-ID '%s': the message was abandoned while this "
-                       "chunk was open", c->id);
+                       "chunk was open",
+                       c->id);
   if (c->msg != NULL && c->msg->state == MESSAGE_ABORTED)
     return chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_GONE,
                        "Message-ID '%s': the sender aborted the message ('#') "
-                       "while this chunk was open", c->id);
+                       "while this chunk was open",
+                       c->id);
   return TRUE;
 }
 
@@ -801,7 +853,7 @@ piece_reserve (MsrpReassembler *r, Message *m, Piece *pc, gsize needed,
   want = MAX (want, needed);
   want = MAX (want, MIN_PIECE_CAP);
   if (want > bound)
-    want = (gsize) bound;          /* bound >= needed */
+    want = (gsize) bound; /* bound >= needed */
   want = MIN (want, pc->cap + room);
   charge (r, m, want - pc->cap);
   pc->data = g_realloc (pc->data, want);
@@ -816,41 +868,49 @@ static gboolean
 place (MsrpReassembler *r, Message *m, guint64 pos, const guint8 *data,
        gsize len, guint64 limit_end)
 {
-  while (len > 0) {
-    Piece *before, *after, *pc;
-    gsize n;
-    guint64 bound;
+  while (len > 0)
+    {
+      Piece *before, *after, *pc;
+      gsize n;
+      guint64 bound;
 
-    pieces_around (m->pieces, pos, &before, &after);
-    if (before != NULL && pos - before->start < before->len) {
-      gsize off = (gsize) (pos - before->start);
+      pieces_around (m->pieces, pos, &before, &after);
+      if (before != NULL && pos - before->start < before->len)
+        {
+          gsize off = (gsize) (pos - before->start);
 
-      n = MIN (len, before->len - off);
-      memcpy (before->data + off, data, n);
-    } else {
-      n = len;
-      if (after != NULL && after->start - pos < n)
-        n = (gsize) (after->start - pos);
-      bound = after != NULL ? MIN (limit_end, after->start - 1) : limit_end;
-      if (before != NULL && before->start + before->len == pos) {
-        pc = before;
-      } else {
-        if (!charge (r, m, MSRP_REASSEMBLY_PIECE_COST))
-          return FALSE;
-        pc = g_new0 (Piece, 1);
-        pc->start = pos;
-        g_tree_insert (m->pieces, pc, pc);
-      }
-      if (!piece_reserve (r, m, pc, pc->len + n, bound - pc->start + 1))
-        return FALSE;
-      memcpy (pc->data + pc->len, data, n);
-      pc->len += n;
-      m->received += n;
+          n = MIN (len, before->len - off);
+          memcpy (before->data + off, data, n);
+        }
+      else
+        {
+          n = len;
+          if (after != NULL && after->start - pos < n)
+            n = (gsize) (after->start - pos);
+          bound =
+              after != NULL ? MIN (limit_end, after->start - 1) : limit_end;
+          if (before != NULL && before->start + before->len == pos)
+            {
+              pc = before;
+            }
+          else
+            {
+              if (!charge (r, m, MSRP_REASSEMBLY_PIECE_COST))
+                return FALSE;
+              pc = g_new0 (Piece, 1);
+              pc->start = pos;
+              g_tree_insert (m->pieces, pc, pc);
+            }
+          if (!piece_reserve (r, m, pc, pc->len + n, bound - pc->start + 1))
+            return FALSE;
+          memcpy (pc->data + pc->len, data, n);
+          pc->len += n;
+          m->received += n;
+        }
+      pos += n;
+      data += n;
+      len -= n;
     }
-    pos += n;
-    data += n;
-    len -= n;
-  }
   return TRUE;
 }
 
@@ -885,22 +945,26 @@ msrp_reassembly_chunk_add_data (MsrpReassemblyChunk *c, const void *data,
   if (c->end_known && (pos > c->end || len > c->end - pos + 1))
     return chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_MANY_BYTES,
                        "Message-ID '%s': %" G_GSIZE_FORMAT " more body bytes "
-                       "from byte %" G_GUINT64_FORMAT " go past range-end %"
-                       G_GUINT64_FORMAT, c->id, len, pos, c->end);
+                       "from byte %" G_GUINT64_FORMAT
+                       " go past range-end %" G_GUINT64_FORMAT,
+                       c->id, len, pos, c->end);
   if (total_known && (pos > total || len > total - pos + 1))
     return chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
                        "Message-ID '%s': %" G_GSIZE_FORMAT " more body bytes "
-                       "from byte %" G_GUINT64_FORMAT " go past the total %"
-                       G_GUINT64_FORMAT, c->id, len, pos, total);
-  if (pos > limit || len > limit - pos + 1) {
-    chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                "Message-ID '%s': %" G_GSIZE_FORMAT " more body bytes from "
-                "byte %" G_GUINT64_FORMAT " exceed %s of %" G_GUINT64_FORMAT
-                " bytes", c->id, len, pos, what, limit);
-    if (m != NULL && m->state == MESSAGE_PENDING)
-      message_retire (r, m, MESSAGE_DROPPED);
-    return FALSE;
-  }
+                       "from byte %" G_GUINT64_FORMAT
+                       " go past the total %" G_GUINT64_FORMAT,
+                       c->id, len, pos, total);
+  if (pos > limit || len > limit - pos + 1)
+    {
+      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                  "Message-ID '%s': %" G_GSIZE_FORMAT " more body bytes from "
+                  "byte %" G_GUINT64_FORMAT " exceed %s of %" G_GUINT64_FORMAT
+                  " bytes",
+                  c->id, len, pos, what, limit);
+      if (m != NULL && m->state == MESSAGE_PENDING)
+        message_retire (r, m, MESSAGE_DROPPED);
+      return FALSE;
+    }
 
   c->received += len;
   /* A chunk of a completed message: checked, then discarded. */
@@ -913,23 +977,28 @@ msrp_reassembly_chunk_add_data (MsrpReassemblyChunk *c, const void *data,
   if (total_known)
     limit_end = MIN (limit_end, total);
 
-  if (!ranges_add (m->ranges, r->max_ranges, pos, pos + len - 1)) {
-    chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_FRAGMENTED,
-                "Message-ID '%s': bytes %" G_GUINT64_FORMAT "-%"
-                G_GUINT64_FORMAT " would make more than %u separate byte "
-                "ranges", c->id, pos, pos + len - 1, r->max_ranges);
-    message_retire (r, m, MESSAGE_DROPPED);
-    return FALSE;
-  }
-  if (!place (r, m, pos, data, len, limit_end)) {
-    chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                "Message-ID '%s': buffering bytes %" G_GUINT64_FORMAT "-%"
-                G_GUINT64_FORMAT " would exceed the reassembly ceiling of %"
-                G_GSIZE_FORMAT " bytes (%" G_GSIZE_FORMAT " in use)", c->id,
-                pos, pos + len - 1, r->max_buffered, r->buffered);
-    message_retire (r, m, MESSAGE_DROPPED);
-    return FALSE;
-  }
+  if (!ranges_add (m->ranges, r->max_ranges, pos, pos + len - 1))
+    {
+      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_FRAGMENTED,
+                  "Message-ID '%s': bytes %" G_GUINT64_FORMAT
+                  "-%" G_GUINT64_FORMAT
+                  " would make more than %u separate byte "
+                  "ranges",
+                  c->id, pos, pos + len - 1, r->max_ranges);
+      message_retire (r, m, MESSAGE_DROPPED);
+      return FALSE;
+    }
+  if (!place (r, m, pos, data, len, limit_end))
+    {
+      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                  "Message-ID '%s': buffering bytes %" G_GUINT64_FORMAT
+                  "-%" G_GUINT64_FORMAT
+                  " would exceed the reassembly ceiling of %" G_GSIZE_FORMAT
+                  " bytes (%" G_GSIZE_FORMAT " in use)",
+                  c->id, pos, pos + len - 1, r->max_buffered, r->buffered);
+      message_retire (r, m, MESSAGE_DROPPED);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -984,54 +1053,60 @@ msrp_reassembly_chunk_end (MsrpReassemblyChunk *chunk, char flag,
   if (m == NULL || m->state == MESSAGE_COMPLETED)
     return MSRP_REASSEMBLY_DUPLICATE;
 
-  if (flag == '#') {
-    /* Section 7.1: the sender is aborting the message and "intends to send
-     * no further chunks in that message".  It is dropped even if this chunk
-     * filled its last gap: the sender has given it up.  Its id is
-     * remembered so that late chunks are refused (GONE). */
-    progress_set (out_progress, m);
-    message_retire (r, m, MESSAGE_ABORTED);
-    return MSRP_REASSEMBLY_INTERRUPTED;
-  }
+  if (flag == '#')
+    {
+      /* Section 7.1: the sender is aborting the message and "intends to send
+       * no further chunks in that message".  It is dropped even if this chunk
+       * filled its last gap: the sender has given it up.  Its id is
+       * remembered so that late chunks are refused (GONE). */
+      progress_set (out_progress, m);
+      message_retire (r, m, MESSAGE_ABORTED);
+      return MSRP_REASSEMBLY_INTERRUPTED;
+    }
 
   /* Section 7.3.1: the actual end comes from the body received, not from
    * range-end; start - 1 + received cannot overflow (both <= POSITION_MAX). */
   actual_end = c->start - 1 + c->received;
-  if (flag == '$') {
-    /* Section 7.3.1: the "$" chunk defines the total length. */
-    if (m->total_known && actual_end != m->total) {
-      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-                  "Message-ID '%s': the '$' chunk ends at byte %"
-                  G_GUINT64_FORMAT " but the total is %" G_GUINT64_FORMAT,
-                  c->id, actual_end, m->total);
-      return MSRP_REASSEMBLY_FAILED;
+  if (flag == '$')
+    {
+      /* Section 7.3.1: the "$" chunk defines the total length. */
+      if (m->total_known && actual_end != m->total)
+        {
+          chunk_fail (
+              c, error, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+              "Message-ID '%s': the '$' chunk ends at byte %" G_GUINT64_FORMAT
+              " but the total is %" G_GUINT64_FORMAT,
+              c->id, actual_end, m->total);
+          return MSRP_REASSEMBLY_FAILED;
+        }
+      if (!m->total_known && ranges_last_end (m->ranges) > actual_end)
+        {
+          chunk_fail (
+              c, error, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+              "Message-ID '%s': the '$' chunk ends at byte %" G_GUINT64_FORMAT
+              " but byte %" G_GUINT64_FORMAT " was already received",
+              c->id, actual_end, ranges_last_end (m->ranges));
+          return MSRP_REASSEMBLY_FAILED;
+        }
+      m->total = actual_end;
+      m->total_known = TRUE;
     }
-    if (!m->total_known && ranges_last_end (m->ranges) > actual_end) {
-      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-                  "Message-ID '%s': the '$' chunk ends at byte %"
-                  G_GUINT64_FORMAT " but byte %" G_GUINT64_FORMAT
-                  " was already received", c->id, actual_end,
-                  ranges_last_end (m->ranges));
-      return MSRP_REASSEMBLY_FAILED;
-    }
-    m->total = actual_end;
-    m->total_known = TRUE;
-  }
 
   progress_set (out_progress, m);
-  if (message_is_complete (m)) {
-    g_autoptr (GBytes) body = message_take_body (m);
-    char *content_type = g_steal_pointer (&m->content_type);
+  if (message_is_complete (m))
+    {
+      g_autoptr (GBytes) body = message_take_body (m);
+      char *content_type = g_steal_pointer (&m->content_type);
 
-    message_retire (r, m, MESSAGE_COMPLETED);
-    if (out_body != NULL)
-      *out_body = g_steal_pointer (&body);
-    if (out_content_type != NULL)
-      *out_content_type = content_type;
-    else
-      g_free (content_type);
-    return MSRP_REASSEMBLY_COMPLETE;
-  }
+      message_retire (r, m, MESSAGE_COMPLETED);
+      if (out_body != NULL)
+        *out_body = g_steal_pointer (&body);
+      if (out_content_type != NULL)
+        *out_content_type = content_type;
+      else
+        g_free (content_type);
+      return MSRP_REASSEMBLY_COMPLETE;
+    }
   /* '+' (or '$' with gaps left): an interrupted chunk (sections 5.1,
    * 7.1.1) keeps its bytes; the message waits for the rest. */
   return MSRP_REASSEMBLY_PENDING;

@@ -21,8 +21,8 @@
  *   place and are not counted twice against the memory ceiling.
  * - Short chunks: the actual end of a chunk is range-start + bytes received
  *   - 1, whatever its range-end said (section 7.3.1, "SHOULD determine the
- *   actual length of each chunk by inspecting the payload itself").  More bytes
- *   than range-end allows is an error.
+ *   actual length of each chunk by inspecting the payload itself").  More
+ * bytes than range-end allows is an error.
  * - The chunk ended with "$" defines the total (section 7.3.1) when the
  *   Byte-Range said "*", and must agree with it otherwise.
  * - A message is complete when the total is known and bytes 1..total have all
@@ -87,21 +87,22 @@ GQuark msrp_reassembly_error_quark (void);
  * codes.  The 413 codes drop the message (except TOO_MANY_MESSAGES, which
  * refuses a new one); the 400 codes fail the chunk and leave the message
  * pending with the bytes it had. */
-typedef enum {
-  MSRP_REASSEMBLY_ERROR_INVALID,           /* 400: Byte-Range or Message-ID
-                                            * malformed (start 0, end before
-                                            * start, end past total) */
-  MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,      /* 400: a byte past the known
-                                            * total */
-  MSRP_REASSEMBLY_ERROR_INCONSISTENT,      /* 400: total or Content-Type differs
-                                            * from earlier chunks, or a "$"
-                                            * end disagrees with them */
-  MSRP_REASSEMBLY_ERROR_TOO_MANY_BYTES,    /* 400: body longer than the chunk's
-                                            * range-end allows */
-  MSRP_REASSEMBLY_ERROR_TOO_LARGE,         /* 413: over the ceiling or the
-                                            * per-message maximum */
-  MSRP_REASSEMBLY_ERROR_TOO_FRAGMENTED,    /* 413: more separate byte ranges
-                                            * than the per-message maximum */
+typedef enum
+{
+  MSRP_REASSEMBLY_ERROR_INVALID,        /* 400: Byte-Range or Message-ID
+                                         * malformed (start 0, end before
+                                         * start, end past total) */
+  MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,   /* 400: a byte past the known
+                                         * total */
+  MSRP_REASSEMBLY_ERROR_INCONSISTENT,   /* 400: total or Content-Type differs
+                                         * from earlier chunks, or a "$"
+                                         * end disagrees with them */
+  MSRP_REASSEMBLY_ERROR_TOO_MANY_BYTES, /* 400: body longer than the chunk's
+                                         * range-end allows */
+  MSRP_REASSEMBLY_ERROR_TOO_LARGE,      /* 413: over the ceiling or the
+                                         * per-message maximum */
+  MSRP_REASSEMBLY_ERROR_TOO_FRAGMENTED, /* 413: more separate byte ranges
+                                         * than the per-message maximum */
   MSRP_REASSEMBLY_ERROR_TOO_MANY_MESSAGES, /* 413: the table of messages in
                                             * progress is full */
   MSRP_REASSEMBLY_ERROR_GONE,              /* 413: the message was abandoned
@@ -116,23 +117,25 @@ typedef enum {
 guint msrp_reassembly_error_to_status (const GError *error);
 
 /* Outcome of msrp_reassembly_chunk_end(). */
-typedef enum {
-  MSRP_REASSEMBLY_FAILED,       /* error set; see MsrpReassemblyError */
-  MSRP_REASSEMBLY_PENDING,      /* chunk stored; message still incomplete */
-  MSRP_REASSEMBLY_INTERRUPTED,  /* "#" chunk: the sender aborted the
-                                 * message; its data was freed, its later
-                                 * chunks are refused (GONE); the progress
-                                 * says how far it had got */
-  MSRP_REASSEMBLY_COMPLETE,     /* message whole: body handed out, message
-                                 * removed from the table */
-  MSRP_REASSEMBLY_DUPLICATE,    /* chunk of a message already completed:
-                                 * discarded (answer 200, deliver nothing) */
+typedef enum
+{
+  MSRP_REASSEMBLY_FAILED,      /* error set; see MsrpReassemblyError */
+  MSRP_REASSEMBLY_PENDING,     /* chunk stored; message still incomplete */
+  MSRP_REASSEMBLY_INTERRUPTED, /* "#" chunk: the sender aborted the
+                                * message; its data was freed, its later
+                                * chunks are refused (GONE); the progress
+                                * says how far it had got */
+  MSRP_REASSEMBLY_COMPLETE,    /* message whole: body handed out, message
+                                * removed from the table */
+  MSRP_REASSEMBLY_DUPLICATE,   /* chunk of a message already completed:
+                                * discarded (answer 200, deliver nothing) */
 } MsrpReassemblyResult;
 
 /* How far a message has got, as msrp_reassembly_chunk_end() reports it. */
-typedef struct {
-  guint64 received;     /* distinct bytes received (overlaps counted once) */
-  guint64 total;        /* the message's total; 0 when not known */
+typedef struct
+{
+  guint64 received; /* distinct bytes received (overlaps counted once) */
+  guint64 total;    /* the message's total; 0 when not known */
   gboolean total_known;
 } MsrpReassemblyProgress;
 

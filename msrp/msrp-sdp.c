@@ -30,12 +30,13 @@ static const char EOL_LF[] = "\n";
  * Lines
  * ------------------------------------------------------------------------- */
 
-typedef struct {
-  char *text;           /* "<type>=<value>", no line ending, NUL-terminated */
+typedef struct
+{
+  char *text; /* "<type>=<value>", no line ending, NUL-terminated */
   gsize len;
-  const char *eol;      /* EOL_CRLF or EOL_LF */
-  guint lineno;         /* 1-based line in the parsed text; 0 when written by
-                         * a modification */
+  const char *eol; /* EOL_CRLF or EOL_LF */
+  guint lineno;    /* 1-based line in the parsed text; 0 when written by
+                    * a modification */
 } Line;
 
 static Line *
@@ -182,7 +183,8 @@ parse_port (const char *p, gsize len, guint16 *port)
 }
 
 /* A piece of a value. */
-typedef struct {
+typedef struct
+{
   const char *p;
   gsize len;
 } Span;
@@ -193,7 +195,7 @@ typedef struct {
 static GArray *
 split_fields (const char *v, gsize vlen, const char *what, GError **error)
 {
-  g_autoptr(GArray) fields = g_array_new (FALSE, FALSE, sizeof (Span));
+  g_autoptr (GArray) fields = g_array_new (FALSE, FALSE, sizeof (Span));
   gsize start = 0;
 
   for (gsize i = 0; i <= vlen; i++)
@@ -208,7 +210,7 @@ split_fields (const char *v, gsize vlen, const char *what, GError **error)
                        what != NULL ? what : "", what != NULL ? ": " : "", i);
           return NULL;
         }
-      g_array_append_val (fields, ((Span) { v + start, i - start }));
+      g_array_append_val (fields, ((Span){ v + start, i - start }));
       start = i + 1;
     }
   return g_steal_pointer (&fields);
@@ -221,7 +223,8 @@ split_fields (const char *v, gsize vlen, const char *what, GError **error)
  * FQDN; extn-addr is not accepted, MSRP needs something to connect to).
  * ------------------------------------------------------------------------- */
 
-typedef enum {
+typedef enum
+{
   ADDR_ANY,
   ADDR_WANT_IP4,
   ADDR_WANT_IP6,
@@ -291,7 +294,8 @@ check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
         {
           g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                        "%s is not an IPv4 address or a name, but the line "
-                       "says IP4", shown);
+                       "says IP4",
+                       shown);
           return FALSE;
         }
       if (len >= sizeof buf)
@@ -304,7 +308,8 @@ check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
         {
           g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                        "%s is a multicast address; MSRP needs a unicast "
-                       "one", shown);
+                       "one",
+                       shown);
           return FALSE;
         }
       return TRUE;
@@ -327,15 +332,15 @@ check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
       if (want == ADDR_WANT_IP6)
         {
           g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                       "%s is an IPv4 address, but the line says IP6",
-                       shown);
+                       "%s is an IPv4 address, but the line says IP6", shown);
           return FALSE;
         }
       if (unicast && first >= 224)
         {
           g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                        "%s is not a unicast IPv4 address (multicast or "
-                       "reserved); MSRP needs a unicast one", shown);
+                       "reserved); MSRP needs a unicast one",
+                       shown);
           return FALSE;
         }
       return TRUE;
@@ -346,8 +351,8 @@ check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
       {
         g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                      "%s is not an IP address or a name (bad byte 0x%02X "
-                     "at offset %" G_GSIZE_FORMAT ")", shown, (guchar) p[i],
-                     i);
+                     "at offset %" G_GSIZE_FORMAT ")",
+                     shown, (guchar) p[i], i);
         return FALSE;
       }
   if (len < 4 || len > 255 || p[0] == '.' || p[0] == '-' ||
@@ -355,7 +360,8 @@ check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
     {
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "%s is not a valid name (RFC 8866 section 9: 4 to 255 "
-                   "letters, digits, '-' and '.', no empty label)", shown);
+                   "letters, digits, '-' and '.', no empty label)",
+                   shown);
       return FALSE;
     }
   return TRUE;
@@ -368,7 +374,7 @@ static gboolean
 parse_c_value (const char *v, gsize vlen, MsrpSdpAddrType *type,
                char **address, GError **error)
 {
-  g_autoptr(GArray) f = NULL;
+  g_autoptr (GArray) f = NULL;
   g_autofree char *shown = NULL;
   const Span *addr;
 
@@ -406,12 +412,14 @@ parse_c_value (const char *v, gsize vlen, MsrpSdpAddrType *type,
       shown = describe_text (addr->p, addr->len);
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "c= address %s is a multicast address (with /ttl or "
-                   "/count); MSRP needs a unicast one", shown);
+                   "/count); MSRP needs a unicast one",
+                   shown);
       return FALSE;
     }
   if (!check_address (addr->p, addr->len,
-                      *type == MSRP_SDP_ADDR_IP4 ? ADDR_WANT_IP4 :
-                      ADDR_WANT_IP6, TRUE, error))
+                      *type == MSRP_SDP_ADDR_IP4 ? ADDR_WANT_IP4
+                                                 : ADDR_WANT_IP6,
+                      TRUE, error))
     {
       g_prefix_error (error, "c= address: ");
       return FALSE;
@@ -425,14 +433,15 @@ parse_c_value (const char *v, gsize vlen, MsrpSdpAddrType *type,
  * (RFC 8866 section 9: media-field)
  * ------------------------------------------------------------------------- */
 
-typedef struct {
-  gsize media_len;      /* media is value[0 .. media_len) */
-  gsize port_end;       /* offset just after the port digits */
+typedef struct
+{
+  gsize media_len; /* media is value[0 .. media_len) */
+  gsize port_end;  /* offset just after the port digits */
   guint16 port;
-  gboolean has_count;   /* "port/integer" */
+  gboolean has_count; /* "port/integer" */
   Span proto;
   guint n_fmt;
-  Span fmt;             /* the first fmt */
+  Span fmt; /* the first fmt */
 } MediaField;
 
 static gboolean
@@ -455,7 +464,7 @@ is_proto (const char *p, gsize len)
 static gboolean
 parse_m_value (const char *v, gsize vlen, MediaField *mf, GError **error)
 {
-  g_autoptr(GArray) f = NULL;
+  g_autoptr (GArray) f = NULL;
   g_autofree char *shown = NULL;
   const Span *port;
   const char *slash;
@@ -492,7 +501,8 @@ parse_m_value (const char *v, gsize vlen, MediaField *mf, GError **error)
       shown = describe_text (port->p, port->len);
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    M_NEEDS ": port %s is not a number 0..65535 (with an "
-                   "optional \"/\" count)", shown);
+                           "optional \"/\" count)",
+                   shown);
       return FALSE;
     }
   mf->port_end = (gsize) (port->p - v) + port_len;
@@ -589,7 +599,7 @@ token_len (const char *p, gsize len)
 static gboolean
 parse_format_list (const char *v, gsize vlen, char ***out, GError **error)
 {
-  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func (g_free);
   gsize i = 0;
 
   for (;;)
@@ -665,18 +675,15 @@ parse_max_size (const char *v, gsize vlen, guint64 *out, GError **error)
   if (!parse_number (v, vlen, G_MAXSIZE, G_MAXUINT64, out))
     {
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                   "%s is larger than %" G_GUINT64_FORMAT, shown,
-                   G_MAXUINT64);
+                   "%s is larger than %" G_GUINT64_FORMAT, shown, G_MAXUINT64);
       return FALSE;
     }
   return TRUE;
 }
 
 static const char *const setup_names[] = {
-  [MSRP_SDP_SETUP_ABSENT] = NULL,
-  [MSRP_SDP_SETUP_ACTIVE] = "active",
-  [MSRP_SDP_SETUP_PASSIVE] = "passive",
-  [MSRP_SDP_SETUP_ACTPASS] = "actpass",
+  [MSRP_SDP_SETUP_ABSENT] = NULL,         [MSRP_SDP_SETUP_ACTIVE] = "active",
+  [MSRP_SDP_SETUP_PASSIVE] = "passive",   [MSRP_SDP_SETUP_ACTPASS] = "actpass",
   [MSRP_SDP_SETUP_HOLDCONN] = "holdconn",
 };
 
@@ -768,7 +775,7 @@ fingerprint_free (gpointer data)
 static MsrpSdpFingerprint *
 parse_fingerprint (const char *v, gsize vlen, GError **error)
 {
-  g_autoptr(GArray) f = split_fields (v, vlen, NULL, error);
+  g_autoptr (GArray) f = split_fields (v, vlen, NULL, error);
   MsrpSdpFingerprint *fp;
   const Span *hex;
   gboolean ok;
@@ -783,8 +790,8 @@ parse_fingerprint (const char *v, gsize vlen, GError **error)
     }
   if (!is_token (FIELD (f, 0).p, FIELD (f, 0).len))
     {
-      g_autofree char *shown = describe_text (FIELD (f, 0).p,
-                                              FIELD (f, 0).len);
+      g_autofree char *shown =
+          describe_text (FIELD (f, 0).p, FIELD (f, 0).len);
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "hash function %s is not a token", shown);
@@ -800,7 +807,8 @@ parse_fingerprint (const char *v, gsize vlen, GError **error)
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "fingerprint %s is not hex byte pairs separated by "
-                   "':'", shown);
+                   "':'",
+                   shown);
       return NULL;
     }
   fp = g_new (MsrpSdpFingerprint, 1);
@@ -819,7 +827,8 @@ check_ice_chars (const char *v, gsize vlen, gsize min, GError **error)
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "%s is not %" G_GSIZE_FORMAT " to 256 ice-chars "
-                   "(letters, digits, '+', '/')", shown, min);
+                   "(letters, digits, '+', '/')",
+                   shown, min);
       return FALSE;
     }
   return TRUE;
@@ -830,7 +839,7 @@ check_ice_chars (const char *v, gsize vlen, gsize min, GError **error)
 static gboolean
 parse_ice_options (const char *v, gsize vlen, char ***out, GError **error)
 {
-  g_autoptr(GArray) f = split_fields (v, vlen, NULL, error);
+  g_autoptr (GArray) f = split_fields (v, vlen, NULL, error);
   char **tags;
 
   if (f == NULL)
@@ -838,8 +847,8 @@ parse_ice_options (const char *v, gsize vlen, char ***out, GError **error)
   for (guint i = 0; i < f->len; i++)
     if (!all_of (FIELD (f, i).p, FIELD (f, i).len, is_ice_char))
       {
-        g_autofree char *shown = describe_text (FIELD (f, i).p,
-                                                FIELD (f, i).len);
+        g_autofree char *shown =
+            describe_text (FIELD (f, i).p, FIELD (f, i).len);
 
         g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                      "option tag %s is not ice-chars", shown);
@@ -897,16 +906,17 @@ is_vchar (guchar c)
   return c >= 0x21 && c <= 0x7e;
 }
 
-#define CAND_NEEDS "needs <foundation> <component-id> <transport> " \
+#define CAND_NEEDS                                                            \
+  "needs <foundation> <component-id> <transport> "                            \
   "<priority> <connection-address> <port> typ <cand-type>"
 
 static MsrpSdpCandidate *
 candidate_parse (const char *v, gsize vlen, GError **error)
 {
-  g_autoptr(MsrpSdpCandidate) c = NULL;
-  g_autoptr(GArray) f = NULL;
-  g_autoptr(GPtrArray) names = NULL;
-  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr (MsrpSdpCandidate) c = NULL;
+  g_autoptr (GArray) f = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GPtrArray) values = NULL;
   g_autofree char *shown = NULL;
   guint64 n;
 
@@ -926,12 +936,14 @@ candidate_parse (const char *v, gsize vlen, GError **error)
       return NULL;
     }
 
-#define BAD(i, fmt) \
-  do { \
-    shown = describe_text (FIELD (f, (i)).p, FIELD (f, (i)).len); \
-    g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX, fmt, shown); \
-    return NULL; \
-  } while (0)
+#define BAD(i, fmt)                                                           \
+  do                                                                          \
+    {                                                                         \
+      shown = describe_text (FIELD (f, (i)).p, FIELD (f, (i)).len);           \
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX, fmt, shown); \
+      return NULL;                                                            \
+    }                                                                         \
+  while (0)
 
   c = g_new0 (MsrpSdpCandidate, 1);
   c->rport = -1;
@@ -1019,10 +1031,10 @@ candidate_parse (const char *v, gsize vlen, GError **error)
     {
       g_ptr_array_add (names, NULL);
       g_ptr_array_add (values, NULL);
-      c->ext_names = (char **) g_ptr_array_free (g_steal_pointer (&names),
-                                                 FALSE);
-      c->ext_values = (char **) g_ptr_array_free (g_steal_pointer (&values),
-                                                  FALSE);
+      c->ext_names =
+          (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+      c->ext_values =
+          (char **) g_ptr_array_free (g_steal_pointer (&values), FALSE);
     }
   return g_steal_pointer (&c);
 }
@@ -1047,7 +1059,8 @@ msrp_sdp_candidate_to_string (const MsrpSdpCandidate *cand)
 
   g_return_val_if_fail (cand != NULL, NULL);
   g_return_val_if_fail (cand->foundation != NULL && cand->transport != NULL &&
-                        cand->address != NULL && cand->type != NULL, NULL);
+                            cand->address != NULL && cand->type != NULL,
+                        NULL);
 
   s = g_string_new (NULL);
   g_string_append_printf (s, "%s %u %s %" G_GUINT32_FORMAT " %s %u typ %s",
@@ -1062,7 +1075,8 @@ msrp_sdp_candidate_to_string (const MsrpSdpCandidate *cand)
     g_string_append_printf (s, " tcptype %s",
                             msrp_sdp_tcptype_to_string (cand->tcptype));
   for (guint i = 0; cand->ext_names != NULL && cand->ext_names[i] != NULL &&
-       cand->ext_values != NULL && cand->ext_values[i] != NULL; i++)
+                    cand->ext_values != NULL && cand->ext_values[i] != NULL;
+       i++)
     g_string_append_printf (s, " %s %s", cand->ext_names[i],
                             cand->ext_values[i]);
   return g_string_free (s, FALSE);
@@ -1072,7 +1086,8 @@ msrp_sdp_candidate_to_string (const MsrpSdpCandidate *cand)
  * Attributes this module reads
  * ------------------------------------------------------------------------- */
 
-typedef enum {
+typedef enum
+{
   ATTR_OTHER = 0,
   ATTR_PATH,
   ATTR_ACCEPT_TYPES,
@@ -1101,7 +1116,8 @@ typedef enum {
  * section 8.2), whether it may appear once per level, and whether it is a
  * property attribute (no value).  remote-candidates and charset are known
  * by name only. */
-static const struct {
+static const struct
+{
   const char *name;
   guint levels;
   gboolean once;
@@ -1156,13 +1172,14 @@ line_attr (const Line *line, const char **value, gsize *vlen,
 }
 
 /* Typed values of one level: the session level or one MSRP stream. */
-typedef struct {
-  MsrpSdpProto proto;           /* media level */
-  guint16 port;                 /* media level */
+typedef struct
+{
+  MsrpSdpProto proto; /* media level */
+  guint16 port;       /* media level */
   gboolean has_c;
   MsrpSdpAddrType addrtype;
   char *address;
-  GPtrArray *path;              /* MsrpUri, or NULL */
+  GPtrArray *path; /* MsrpUri, or NULL */
   char **accept_types;
   char **accept_wrapped_types;
   gboolean has_max_size;
@@ -1172,11 +1189,11 @@ typedef struct {
   gboolean cema;
   gboolean ice_lite;
   gboolean end_of_candidates;
-  GPtrArray *fingerprints;      /* MsrpSdpFingerprint */
+  GPtrArray *fingerprints; /* MsrpSdpFingerprint */
   char *ice_ufrag;
   char *ice_pwd;
   char **ice_options;
-  GPtrArray *candidates;        /* MsrpSdpCandidate */
+  GPtrArray *candidates; /* MsrpSdpCandidate */
 } Attrs;
 
 static void
@@ -1217,8 +1234,9 @@ read_attr (AttrId id, const char *v, gsize vlen, Attrs *a, GError **error)
         if (a->path == NULL)
           {
             g_set_error_literal (error, MSRP_SDP_ERROR,
-                                 uri_error->code == MSRP_URI_ERROR_TOO_LONG ?
-                                 MSRP_SDP_ERROR_LIMIT : MSRP_SDP_ERROR_SYNTAX,
+                                 uri_error->code == MSRP_URI_ERROR_TOO_LONG
+                                     ? MSRP_SDP_ERROR_LIMIT
+                                     : MSRP_SDP_ERROR_SYNTAX,
                                  uri_error->message);
             g_error_free (uri_error);
             return FALSE;
@@ -1328,8 +1346,8 @@ scan_level (GPtrArray *lines, guint first, guint level, Attrs *a,
 {
   const Line *seen[N_ATTRS] = { NULL };
   const Line *c_line = NULL;
-  const char *where = level == AT_SESSION ? "at session level" :
-      "in this media section";
+  const char *where =
+      level == AT_SESSION ? "at session level" : "in this media section";
 
   for (guint i = first; i < lines->len; i++)
     {
@@ -1400,22 +1418,24 @@ scan_level (GPtrArray *lines, guint first, guint level, Attrs *a,
  * The session description
  * ------------------------------------------------------------------------- */
 
-struct _MsrpSdpStream {
+struct _MsrpSdpStream
+{
   MsrpSdp *sdp;
   guint media_index;
   Attrs attrs;
 };
 
-struct _MsrpSdp {
-  GPtrArray *session;           /* Line: the session level, v= first */
-  GPtrArray *media;             /* GPtrArray of Line, one per m= section */
-  GPtrArray *by_media;          /* MsrpSdpStream or NULL, as media */
-  GPtrArray *streams;           /* MsrpSdpStream (owned by by_media) */
+struct _MsrpSdp
+{
+  GPtrArray *session;  /* Line: the session level, v= first */
+  GPtrArray *media;    /* GPtrArray of Line, one per m= section */
+  GPtrArray *by_media; /* MsrpSdpStream or NULL, as media */
+  GPtrArray *streams;  /* MsrpSdpStream (owned by by_media) */
   Attrs session_attrs;
-  const char *eol;              /* for new lines */
-  gboolean final_eol_missing;   /* the final line had no line ending */
-  gboolean has_charset;         /* an a=charset line exists */
-  char *trailer;                /* empty lines after the last, or NULL */
+  const char *eol;            /* for new lines */
+  gboolean final_eol_missing; /* the final line had no line ending */
+  gboolean has_charset;       /* an a=charset line exists */
+  char *trailer;              /* empty lines after the last, or NULL */
   gsize trailer_len;
   guint trailer_lines;
 };
@@ -1481,17 +1501,18 @@ split_text (MsrpSdp *sdp, const char *text, gsize len, GError **error)
             {
               g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                            "line %u: NUL byte at column %" G_GSIZE_FORMAT
-                           " (RFC 8866 section 9: byte-string)", lineno,
-                           pos - start + 1);
+                           " (RFC 8866 section 9: byte-string)",
+                           lineno, pos - start + 1);
               return FALSE;
             }
           if (text[pos] == '\r')
             {
               if (pos + 1 < len && text[pos + 1] == '\n')
                 break;
-              g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                           "line %u: CR not followed by LF at column %"
-                           G_GSIZE_FORMAT, lineno, pos - start + 1);
+              g_set_error (
+                  error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                  "line %u: CR not followed by LF at column %" G_GSIZE_FORMAT,
+                  lineno, pos - start + 1);
               return FALSE;
             }
           if (++pos - start > MSRP_SDP_MAX_LINE_LEN)
@@ -1524,7 +1545,8 @@ split_text (MsrpSdp *sdp, const char *text, gsize len, GError **error)
         {
           g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                        "line %u: empty line (only the end of the SDP may "
-                       "have empty lines)", first_empty);
+                       "have empty lines)",
+                       first_empty);
           return FALSE;
         }
       if (end - start >= 2 && text[start] == 'm' && text[start + 1] == '=')
@@ -1598,7 +1620,8 @@ check_line (const Line *line, gboolean has_charset, GError **error)
 
           line_error (error, line->lineno, MSRP_SDP_ERROR_SYNTAX,
                       "attribute name %s is not a token (RFC 8866 section "
-                      "9)", shown);
+                      "9)",
+                      shown);
           return FALSE;
         }
     }
@@ -1655,8 +1678,8 @@ scan_stream (const MsrpSdp *sdp, GPtrArray *lines, Attrs *a, GError **error)
 MsrpSdp *
 msrp_sdp_parse (const char *text, gsize len, GError **error)
 {
-  g_autoptr(MsrpSdp) sdp = NULL;
-  g_autoptr(GError) session_error = NULL;
+  g_autoptr (MsrpSdp) sdp = NULL;
+  g_autoptr (GError) session_error = NULL;
   const Line *first;
 
   g_return_val_if_fail (text != NULL || len == 0, NULL);
@@ -1665,15 +1688,15 @@ msrp_sdp_parse (const char *text, gsize len, GError **error)
   if (len > MSRP_SDP_MAX_SIZE)
     {
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_LIMIT,
-                   "the SDP is %" G_GSIZE_FORMAT " bytes, more than %d",
-                   len, MSRP_SDP_MAX_SIZE);
+                   "the SDP is %" G_GSIZE_FORMAT " bytes, more than %d", len,
+                   MSRP_SDP_MAX_SIZE);
       return NULL;
     }
 
   sdp = g_new0 (MsrpSdp, 1);
   sdp->session = section_new ();
-  sdp->media = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) g_ptr_array_unref);
+  sdp->media =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   sdp->by_media = g_ptr_array_new_with_free_func (stream_free);
   sdp->streams = g_ptr_array_new ();
   attrs_init (&sdp->session_attrs);
@@ -1703,15 +1726,16 @@ msrp_sdp_parse (const char *text, gsize len, GError **error)
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "line 1: %s is not \"v=0\" (RFC 8866 section 5.1: "
-                   "version 0)", shown);
+                   "version 0)",
+                   shown);
       return NULL;
     }
 
   /* Every line; an a=charset line anywhere frees s= and i= from UTF-8. */
   for (guint s = 0; s <= sdp->media->len; s++)
     {
-      GPtrArray *lines = s == 0 ? sdp->session :
-          g_ptr_array_index (sdp->media, s - 1);
+      GPtrArray *lines =
+          s == 0 ? sdp->session : g_ptr_array_index (sdp->media, s - 1);
 
       for (guint i = 0; i < lines->len; i++)
         if (line_attr (g_ptr_array_index (lines, i), NULL, NULL, NULL) ==
@@ -1720,8 +1744,8 @@ msrp_sdp_parse (const char *text, gsize len, GError **error)
     }
   for (guint s = 0; s <= sdp->media->len; s++)
     {
-      GPtrArray *lines = s == 0 ? sdp->session :
-          g_ptr_array_index (sdp->media, s - 1);
+      GPtrArray *lines =
+          s == 0 ? sdp->session : g_ptr_array_index (sdp->media, s - 1);
 
       for (guint i = 0; i < lines->len; i++)
         {
@@ -1812,14 +1836,15 @@ sdp_size (const MsrpSdp *sdp, guint media_index, GPtrArray *replacement,
   size = section_size (sdp->session, n_lines) + sdp->trailer_len;
   for (guint i = 0; i < sdp->media->len; i++)
     {
-      last_section = replacement != NULL && i == media_index ? replacement :
-          g_ptr_array_index (sdp->media, i);
+      last_section = replacement != NULL && i == media_index
+                         ? replacement
+                         : g_ptr_array_index (sdp->media, i);
       size += section_size (last_section, n_lines);
     }
   if (sdp->final_eol_missing)
     {
-      const Line *last = g_ptr_array_index (last_section,
-                                            last_section->len - 1);
+      const Line *last =
+          g_ptr_array_index (last_section, last_section->len - 1);
 
       size -= strlen (last->eol);
     }
@@ -1837,8 +1862,8 @@ msrp_sdp_to_string (const MsrpSdp *sdp, gsize *len)
   s = g_string_sized_new (sdp_size (sdp, 0, NULL, &n_lines) + 1);
   for (guint sec = 0; sec <= sdp->media->len; sec++)
     {
-      GPtrArray *lines = sec == 0 ? sdp->session :
-          g_ptr_array_index (sdp->media, sec - 1);
+      GPtrArray *lines =
+          sec == 0 ? sdp->session : g_ptr_array_index (sdp->media, sec - 1);
       gboolean last_section = sec == sdp->media->len;
 
       for (guint i = 0; i < lines->len; i++)
@@ -1846,8 +1871,7 @@ msrp_sdp_to_string (const MsrpSdp *sdp, gsize *len)
           const Line *line = g_ptr_array_index (lines, i);
 
           g_string_append_len (s, line->text, (gssize) line->len);
-          if (!(sdp->final_eol_missing && last_section &&
-                i + 1 == lines->len))
+          if (!(sdp->final_eol_missing && last_section && i + 1 == lines->len))
             g_string_append (s, line->eol);
         }
     }
@@ -2049,7 +2073,7 @@ msrp_sdp_stream_get_end_of_candidates (const MsrpSdpStream *stream)
 {
   g_return_val_if_fail (stream != NULL, FALSE);
   return stream->attrs.end_of_candidates ||
-      session_attrs (stream)->end_of_candidates;
+         session_attrs (stream)->end_of_candidates;
 }
 
 /* ---------------------------------------------------------------------------
@@ -2078,7 +2102,7 @@ section_copy (const MsrpSdpStream *stream)
 static gboolean
 stream_commit (MsrpSdpStream *stream, GPtrArray *lines, GError **error)
 {
-  g_autoptr(GPtrArray) owned = lines;
+  g_autoptr (GPtrArray) owned = lines;
   MsrpSdp *sdp = stream->sdp;
   GPtrArray *old;
   Attrs a;
@@ -2113,7 +2137,8 @@ stream_commit (MsrpSdpStream *stream, GPtrArray *lines, GError **error)
     {
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_LIMIT,
                    "the SDP would be %" G_GSIZE_FORMAT " bytes, more than "
-                   "%d", size, MSRP_SDP_MAX_SIZE);
+                   "%d",
+                   size, MSRP_SDP_MAX_SIZE);
       return FALSE;
     }
 
@@ -2166,8 +2191,7 @@ attr_insert_pos (GPtrArray *lines)
 /* Replace the first line of attribute @id with @text (transfer full), or
  * insert it as a new attribute line. */
 static void
-replace_or_insert (const MsrpSdp *sdp, GPtrArray *lines, AttrId id,
-                   char *text)
+replace_or_insert (const MsrpSdp *sdp, GPtrArray *lines, AttrId id, char *text)
 {
   gint i = find_attr (lines, id, FALSE);
 
@@ -2239,8 +2263,7 @@ msrp_sdp_stream_set_address (MsrpSdpStream *stream, const char *address,
 }
 
 gboolean
-msrp_sdp_stream_set_port (MsrpSdpStream *stream, guint16 port,
-                          GError **error)
+msrp_sdp_stream_set_port (MsrpSdpStream *stream, guint16 port, GError **error)
 {
   GPtrArray *lines;
   Line *m;
@@ -2305,7 +2328,7 @@ gboolean
 msrp_sdp_stream_prepend_path (MsrpSdpStream *stream, MsrpUri *uri,
                               GError **error)
 {
-  g_autoptr(GPtrArray) uris = NULL;
+  g_autoptr (GPtrArray) uris = NULL;
   GPtrArray *path;
 
   g_return_val_if_fail (stream != NULL, FALSE);
@@ -2318,8 +2341,7 @@ msrp_sdp_stream_prepend_path (MsrpSdpStream *stream, MsrpUri *uri,
                            "the MSRP stream has no a=path to prepend to");
       return FALSE;
     }
-  uris = g_ptr_array_new_full (path->len + 1,
-                               (GDestroyNotify) msrp_uri_unref);
+  uris = g_ptr_array_new_full (path->len + 1, (GDestroyNotify) msrp_uri_unref);
   g_ptr_array_add (uris, msrp_uri_ref (uri));
   for (guint i = 0; i < path->len; i++)
     g_ptr_array_add (uris, msrp_uri_ref (g_ptr_array_index (path, i)));
@@ -2352,8 +2374,8 @@ msrp_sdp_stream_clear_candidates (MsrpSdpStream *stream)
   g_return_if_fail (stream != NULL);
 
   lines = section_copy (stream);
-  remove_attrs (lines, (1u << ATTR_CANDIDATE) |
-                (1u << ATTR_END_OF_CANDIDATES));
+  remove_attrs (lines,
+                (1u << ATTR_CANDIDATE) | (1u << ATTR_END_OF_CANDIDATES));
   /* Removing lines from a valid section leaves a valid one. */
   (void) stream_commit (stream, lines, NULL);
 }
@@ -2366,10 +2388,10 @@ msrp_sdp_stream_remove_ice (MsrpSdpStream *stream)
   g_return_if_fail (stream != NULL);
 
   lines = section_copy (stream);
-  remove_attrs (lines, (1u << ATTR_CANDIDATE) |
-                (1u << ATTR_END_OF_CANDIDATES) |
-                (1u << ATTR_REMOTE_CANDIDATES) | (1u << ATTR_ICE_UFRAG) |
-                (1u << ATTR_ICE_PWD) | (1u << ATTR_ICE_OPTIONS));
+  remove_attrs (lines,
+                (1u << ATTR_CANDIDATE) | (1u << ATTR_END_OF_CANDIDATES) |
+                    (1u << ATTR_REMOTE_CANDIDATES) | (1u << ATTR_ICE_UFRAG) |
+                    (1u << ATTR_ICE_PWD) | (1u << ATTR_ICE_OPTIONS));
   (void) stream_commit (stream, lines, NULL);
 }
 
@@ -2378,7 +2400,7 @@ msrp_sdp_stream_add_candidate (MsrpSdpStream *stream,
                                const MsrpSdpCandidate *cand, GError **error)
 {
   g_autofree char *value = NULL;
-  g_autoptr(MsrpSdpCandidate) check = NULL;
+  g_autoptr (MsrpSdpCandidate) check = NULL;
   GPtrArray *lines;
   gint pos;
 
@@ -2405,15 +2427,14 @@ msrp_sdp_stream_add_candidate (MsrpSdpStream *stream,
   if (pos < 0)
     pos = (gint) lines->len;
   g_ptr_array_insert (lines, pos,
-                      line_new_take (g_strconcat ("a=candidate:", value,
-                                                  NULL), stream->sdp->eol));
+                      line_new_take (g_strconcat ("a=candidate:", value, NULL),
+                                     stream->sdp->eol));
   return stream_commit (stream, lines, error);
 }
 
 gboolean
-msrp_sdp_stream_set_ice_credentials (MsrpSdpStream *stream,
-                                     const char *ufrag, const char *pwd,
-                                     GError **error)
+msrp_sdp_stream_set_ice_credentials (MsrpSdpStream *stream, const char *ufrag,
+                                     const char *pwd, GError **error)
 {
   GPtrArray *lines;
 

@@ -28,10 +28,10 @@
  * RFC ABNF writes as quoted strings (setup roles, "new"/"existing", "typ",
  * "raddr", "rport", tcptype values).  Spaces and tabs at the end of a line
  * this module reads (v=, m=, the c= and attributes above) are ignored (the
- * line is still written back as it was).  Tolerances beyond the RFCs: a=fingerprint accepts
- * lower-case hex digits (RFC 8122 section 5 writes UHEX); the final line may
- * lack its line ending; empty lines may follow the last line (a trailer some
- * SIP stacks add), and are written back.
+ * line is still written back as it was).  Tolerances beyond the RFCs:
+ * a=fingerprint accepts lower-case hex digits (RFC 8122 section 5 writes
+ * UHEX); the final line may lack its line ending; empty lines may follow the
+ * last line (a trailer some SIP stacks add), and are written back.
  *
  * Line endings: LF and CRLF are both accepted, even mixed; each line keeps its
  * own ending when written.  A line the module adds gets the ending of the
@@ -58,13 +58,14 @@ G_BEGIN_DECLS
 #define MSRP_SDP_ERROR (msrp_sdp_error_quark ())
 GQuark msrp_sdp_error_quark (void);
 
-typedef enum {
-  MSRP_SDP_ERROR_SYNTAX,      /* a line (or a value given to a setter) does
-                               * not match its grammar */
-  MSRP_SDP_ERROR_LIMIT,       /* beyond one of the limits below */
-  MSRP_SDP_ERROR_DUPLICATE,   /* a line that may appear once appears again */
-  MSRP_SDP_ERROR_MISSING,     /* a required line is absent (v=, a c= for an
-                               * MSRP stream, the a=path to prepend to) */
+typedef enum
+{
+  MSRP_SDP_ERROR_SYNTAX,    /* a line (or a value given to a setter) does
+                             * not match its grammar */
+  MSRP_SDP_ERROR_LIMIT,     /* beyond one of the limits below */
+  MSRP_SDP_ERROR_DUPLICATE, /* a line that may appear once appears again */
+  MSRP_SDP_ERROR_MISSING,   /* a required line is absent (v=, a c= for an
+                             * MSRP stream, the a=path to prepend to) */
 } MsrpSdpError;
 
 /* Limits: bytes in the whole SDP, lines (including a trailer of empty
@@ -77,20 +78,23 @@ typedef enum {
 typedef struct _MsrpSdp MsrpSdp;
 typedef struct _MsrpSdpStream MsrpSdpStream;
 
-typedef enum {
-  MSRP_SDP_PROTO_TCP_MSRP,        /* "TCP/MSRP" */
-  MSRP_SDP_PROTO_TCP_TLS_MSRP,    /* "TCP/TLS/MSRP" */
+typedef enum
+{
+  MSRP_SDP_PROTO_TCP_MSRP,     /* "TCP/MSRP" */
+  MSRP_SDP_PROTO_TCP_TLS_MSRP, /* "TCP/TLS/MSRP" */
 } MsrpSdpProto;
 
-typedef enum {
-  MSRP_SDP_ADDR_IP4,    /* "IN IP4": a dotted IPv4 address or a name */
-  MSRP_SDP_ADDR_IP6,    /* "IN IP6": an IPv6 address or a name */
+typedef enum
+{
+  MSRP_SDP_ADDR_IP4, /* "IN IP4": a dotted IPv4 address or a name */
+  MSRP_SDP_ADDR_IP6, /* "IN IP6": an IPv6 address or a name */
 } MsrpSdpAddrType;
 
 /* RFC 4145 section 4.  RFC 6135 section 4.2.1: an MSRP UA that receives
  * "holdconn" ignores it as if there were no a=setup; the getter still
  * reports it, the caller applies that rule. */
-typedef enum {
+typedef enum
+{
   MSRP_SDP_SETUP_ABSENT = 0,
   MSRP_SDP_SETUP_ACTIVE,
   MSRP_SDP_SETUP_PASSIVE,
@@ -99,15 +103,17 @@ typedef enum {
 } MsrpSdpSetup;
 
 /* RFC 4145 section 5.  RFC 6135 section 4.4: MSRP ignores it. */
-typedef enum {
+typedef enum
+{
   MSRP_SDP_CONNECTION_ABSENT = 0,
   MSRP_SDP_CONNECTION_NEW,
   MSRP_SDP_CONNECTION_EXISTING,
 } MsrpSdpConnection;
 
 /* RFC 6544 section 4.5: the tcptype candidate extension. */
-typedef enum {
-  MSRP_SDP_TCPTYPE_NONE = 0,      /* no tcptype (a UDP candidate) */
+typedef enum
+{
+  MSRP_SDP_TCPTYPE_NONE = 0, /* no tcptype (a UDP candidate) */
   MSRP_SDP_TCPTYPE_ACTIVE,
   MSRP_SDP_TCPTYPE_PASSIVE,
   MSRP_SDP_TCPTYPE_SO,
@@ -121,9 +127,10 @@ const char *msrp_sdp_tcptype_to_string (MsrpSdpTcpType tcptype);
 
 /* ---- a=fingerprint (RFC 8122 section 5) ---- */
 
-typedef struct {
-  char *hash_func;      /* lower-case: "sha-256", "sha-1", or another token */
-  char *fingerprint;    /* as written: "4A:AD:B9:..." */
+typedef struct
+{
+  char *hash_func;   /* lower-case: "sha-256", "sha-1", or another token */
+  char *fingerprint; /* as written: "4A:AD:B9:..." */
 } MsrpSdpFingerprint;
 
 /* ---- a=candidate (RFC 8839 section 5.1, RFC 6544 section 4.5) ----
@@ -139,16 +146,17 @@ typedef struct {
  * 0..65535; exactly one space between fields; extension names tokens and
  * values 1*VCHAR.  raddr, rport and tcptype may each appear once, in any
  * place among the extensions; tcptype is "active", "passive" or "so". */
-typedef struct {
+typedef struct
+{
   char *foundation;
-  guint component;          /* 1..256 */
-  char *transport;          /* as written: "TCP", "UDP", ... */
+  guint component; /* 1..256 */
+  char *transport; /* as written: "TCP", "UDP", ... */
   guint32 priority;
-  char *address;            /* IPv4, IPv6 (no brackets) or a name */
+  char *address; /* IPv4, IPv6 (no brackets) or a name */
   guint16 port;
-  char *type;               /* as written: "host", "srflx", "prflx", "relay" */
-  char *raddr;              /* (nullable) */
-  gint rport;               /* 0..65535, or -1 when absent */
+  char *type;  /* as written: "host", "srflx", "prflx", "relay" */
+  char *raddr; /* (nullable) */
+  gint rport;  /* 0..65535, or -1 when absent */
   MsrpSdpTcpType tcptype;
   /* Other extensions, in order: parallel NULL-terminated arrays of the same
    * length, or both NULL when there are none. */
@@ -233,8 +241,10 @@ GPtrArray *msrp_sdp_stream_get_path (const MsrpSdpStream *stream);
 /* a=accept-types and a=accept-wrapped-types (RFC 4975 section 8.6): the
  * format entries as written, NULL-terminated, or NULL when absent.  Each
  * entry is "*" or type "/" (subtype / "*") *(";" type-param). */
-const char *const *msrp_sdp_stream_get_accept_types (const MsrpSdpStream *stream);
-const char *const *msrp_sdp_stream_get_accept_wrapped_types (const MsrpSdpStream *stream);
+const char *const *
+msrp_sdp_stream_get_accept_types (const MsrpSdpStream *stream);
+const char *const *
+msrp_sdp_stream_get_accept_wrapped_types (const MsrpSdpStream *stream);
 /* a=max-size (RFC 4975 section 8.6): TRUE and *@max_size when present. */
 gboolean msrp_sdp_stream_get_max_size (const MsrpSdpStream *stream,
                                        guint64 *max_size);
@@ -253,7 +263,8 @@ const char *msrp_sdp_stream_get_ice_ufrag (const MsrpSdpStream *stream);
 const char *msrp_sdp_stream_get_ice_pwd (const MsrpSdpStream *stream);
 /* a=ice-options (RFC 8839 section 5.6), else session level: the option
  * tags, NULL-terminated, or NULL when absent. */
-const char *const *msrp_sdp_stream_get_ice_options (const MsrpSdpStream *stream);
+const char *const *
+msrp_sdp_stream_get_ice_options (const MsrpSdpStream *stream);
 /* a=candidate lines (media level only): a GPtrArray of MsrpSdpCandidate in
  * order, maybe empty. */
 GPtrArray *msrp_sdp_stream_get_candidates (const MsrpSdpStream *stream);
@@ -308,13 +319,11 @@ gboolean msrp_sdp_stream_add_candidate (MsrpSdpStream *stream,
  * RFC 8839 section 5.4: ufrag 4..256 and pwd 22..256 ice-chars). */
 gboolean msrp_sdp_stream_set_ice_credentials (MsrpSdpStream *stream,
                                               const char *ufrag,
-                                              const char *pwd,
-                                              GError **error);
+                                              const char *pwd, GError **error);
 /* Add (at the section's end) or remove the stream's own
  * a=end-of-candidates. */
 gboolean msrp_sdp_stream_set_end_of_candidates (MsrpSdpStream *stream,
-                                                gboolean end,
-                                                GError **error);
+                                                gboolean end, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrpSdp, msrp_sdp_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrpSdpCandidate, msrp_sdp_candidate_free)

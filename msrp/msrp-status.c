@@ -11,7 +11,8 @@ msrp_status_error_quark (void)
   return g_quark_from_static_string ("msrp-status-error-quark");
 }
 
-static const struct {
+static const struct
+{
   guint code;
   const char *reason;
 } reasons[] = {
@@ -70,7 +71,8 @@ msrp_status_is_success (guint code)
 static gboolean
 is_method (const char *method, const char *name)
 {
-  /* Methods are case-sensitive upper case (section 9: mSEND = %x53.45.4e.44) */
+  /* Methods are case-sensitive upper case (section 9: mSEND = %x53.45.4e.44)
+   */
   return method != NULL && strcmp (method, name) == 0;
 }
 
@@ -116,10 +118,8 @@ msrp_status_success_report_due (const char *method,
 
   /* s.7.1.3: success reports are about messages received in SEND chunks,
    * and only when asked for with "yes". */
-  return is_method (method, "SEND")
-      && success_report == MSRP_REPORT_YES
-      && msrp_status_is_success (code)
-      && message_complete;
+  return is_method (method, "SEND") && success_report == MSRP_REPORT_YES &&
+         msrp_status_is_success (code) && message_complete;
 }
 
 gboolean
@@ -133,21 +133,20 @@ msrp_status_failure_report_due (const char *method,
    * s.6.4.1: "If the Failure-Report header is "yes" or "partial", and if
    * there is a problem ... MUST respond with an appropriate error response
    * in a REPORT". */
-  return is_method (method, "SEND")
-      && (failure_report == MSRP_REPORT_YES
-          || failure_report == MSRP_REPORT_PARTIAL)
-      && !msrp_status_is_success (code);
+  return is_method (method, "SEND") &&
+         (failure_report == MSRP_REPORT_YES ||
+          failure_report == MSRP_REPORT_PARTIAL) &&
+         !msrp_status_is_success (code);
 }
 
 /* The answering node's URI: the first of the received To-Path. */
 static MsrpUri *
 responder_uri (GPtrArray *received_to_path, GError **error)
 {
-  if (received_to_path == NULL || received_to_path->len == 0
-      || g_ptr_array_index (received_to_path, 0) == NULL)
+  if (received_to_path == NULL || received_to_path->len == 0 ||
+      g_ptr_array_index (received_to_path, 0) == NULL)
     {
-      g_set_error_literal (error, MSRP_STATUS_ERROR,
-                           MSRP_STATUS_ERROR_INVALID,
+      g_set_error_literal (error, MSRP_STATUS_ERROR, MSRP_STATUS_ERROR_INVALID,
                            "received To-Path is empty: no URI to answer "
                            "from");
       return NULL;
@@ -160,8 +159,7 @@ check_from_path (GPtrArray *received_from_path, GError **error)
 {
   if (received_from_path == NULL || received_from_path->len == 0)
     {
-      g_set_error_literal (error, MSRP_STATUS_ERROR,
-                           MSRP_STATUS_ERROR_INVALID,
+      g_set_error_literal (error, MSRP_STATUS_ERROR, MSRP_STATUS_ERROR_INVALID,
                            "received From-Path is empty: no way back to "
                            "the sender");
       return FALSE;
@@ -186,10 +184,12 @@ msrp_status_build_report (GPtrArray *received_to_path,
                           const MsrpByteRange *byte_range, guint code,
                           const char *comment, GError **error)
 {
-  g_autoptr(MsrpWriter) w = NULL;
-  g_autoptr(GPtrArray) from = NULL;
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GPtrArray) from = NULL;
   MsrpUri *self;
-  MsrpStatus status = { 0, };
+  MsrpStatus status = {
+    0,
+  };
 
   g_return_val_if_fail (message_id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -205,8 +205,7 @@ msrp_status_build_report (GPtrArray *received_to_path,
     }
   if (byte_range != NULL && byte_range->end_unknown)
     {
-      g_set_error_literal (error, MSRP_STATUS_ERROR,
-                           MSRP_STATUS_ERROR_INVALID,
+      g_set_error_literal (error, MSRP_STATUS_ERROR, MSRP_STATUS_ERROR_INVALID,
                            "REPORT Byte-Range: range-end \"*\"; a report "
                            "names the bytes it covers (RFC 4975 section "
                            "7.1.4: \"MUST calculate the range-end field from "
@@ -229,14 +228,14 @@ msrp_status_build_report (GPtrArray *received_to_path,
   status.code = code;
   /* The header writer does not change the comment; MsrpStatus holds it as
    * char * because parsed statuses own theirs. */
-  status.comment = (char *) (comment != NULL ? comment
-                                             : msrp_status_reason (code));
-  if (!msrp_writer_set_to_path (w, received_from_path, error)
-      || !msrp_writer_set_from_path (w, from, error)
-      || !msrp_writer_set_message_id (w, message_id, error)
-      || (byte_range != NULL
-          && !msrp_writer_set_byte_range (w, byte_range, error))
-      || !msrp_writer_set_status (w, &status, error))
+  status.comment =
+      (char *) (comment != NULL ? comment : msrp_status_reason (code));
+  if (!msrp_writer_set_to_path (w, received_from_path, error) ||
+      !msrp_writer_set_from_path (w, from, error) ||
+      !msrp_writer_set_message_id (w, message_id, error) ||
+      (byte_range != NULL &&
+       !msrp_writer_set_byte_range (w, byte_range, error)) ||
+      !msrp_writer_set_status (w, &status, error))
     return NULL;
   return g_steal_pointer (&w);
 }
@@ -247,9 +246,9 @@ msrp_status_build_response (const char *method, const char *tid,
                             GPtrArray *received_from_path, guint code,
                             const char *comment, GError **error)
 {
-  g_autoptr(MsrpWriter) w = NULL;
-  g_autoptr(GPtrArray) from = NULL;
-  g_autoptr(GPtrArray) to = NULL;
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GPtrArray) from = NULL;
+  g_autoptr (GPtrArray) to = NULL;
   MsrpUri *self;
 
   g_return_val_if_fail (method != NULL, NULL);
@@ -269,10 +268,8 @@ msrp_status_build_response (const char *method, const char *tid,
   if (self == NULL || !check_from_path (received_from_path, error))
     return NULL;
 
-  w = msrp_writer_new_response (tid, code,
-                                comment != NULL ? comment
-                                                : msrp_status_reason (code),
-                                error);
+  w = msrp_writer_new_response (
+      tid, code, comment != NULL ? comment : msrp_status_reason (code), error);
   if (w == NULL)
     return NULL;
 
@@ -285,8 +282,8 @@ msrp_status_build_response (const char *method, const char *tid,
   if (is_method (method, "SEND"))
     to = single_path (g_ptr_array_index (received_from_path, 0));
   if (!msrp_writer_set_to_path (w, to != NULL ? to : received_from_path,
-                                error)
-      || !msrp_writer_set_from_path (w, from, error))
+                                error) ||
+      !msrp_writer_set_from_path (w, from, error))
     return NULL;
   return g_steal_pointer (&w);
 }

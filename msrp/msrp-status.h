@@ -15,13 +15,15 @@ G_BEGIN_DECLS
 #define MSRP_STATUS_ERROR (msrp_status_error_quark ())
 GQuark msrp_status_error_quark (void);
 
-typedef enum {
-  MSRP_STATUS_ERROR_INVALID,    /* an argument cannot make a valid frame */
-  MSRP_STATUS_ERROR_FORBIDDEN,  /* the RFC forbids sending this frame */
+typedef enum
+{
+  MSRP_STATUS_ERROR_INVALID,   /* an argument cannot make a valid frame */
+  MSRP_STATUS_ERROR_FORBIDDEN, /* the RFC forbids sending this frame */
 } MsrpStatusError;
 
 /* The codes RFC 4975 section 10 and RFC 4976 section 10.3 define. */
-typedef enum {
+typedef enum
+{
   MSRP_STATUS_OK = 200,                     /* 4975 s.10.1 */
   MSRP_STATUS_BAD_REQUEST = 400,            /* 4975 s.10.2 */
   MSRP_STATUS_UNAUTHORIZED = 401,           /* 4976 s.10.3 */
@@ -119,8 +121,7 @@ gboolean msrp_status_failure_report_due (const char *method,
 G_GNUC_WARN_UNUSED_RESULT
 MsrpWriter *msrp_status_build_report (GPtrArray *received_to_path,
                                       GPtrArray *received_from_path,
-                                      const char *tid,
-                                      const char *message_id,
+                                      const char *tid, const char *message_id,
                                       const MsrpByteRange *byte_range,
                                       guint code, const char *comment,
                                       GError **error);

@@ -18,49 +18,53 @@ msrp_uri_error_quark (void)
   return g_quark_from_static_string ("msrp-uri-error-quark");
 }
 
-typedef struct {
+typedef struct
+{
   char *name;
-  char *value;    /* NULL when the parameter has no "=" */
+  char *value; /* NULL when the parameter has no "=" */
 } Param;
 
-struct _MsrpUri {
+struct _MsrpUri
+{
   gint ref_count;
   MsrpScheme scheme;
   MsrpHostType host_type;
-  guint16 port;         /* 0: absent */
-  char *userinfo;       /* normal form, or NULL */
-  char *host;           /* normal form, IPv6 without brackets */
-  char *session_id;     /* or NULL */
-  char *transport;      /* lower-case */
+  guint16 port;     /* 0: absent */
+  char *userinfo;   /* normal form, or NULL */
+  char *host;       /* normal form, IPv6 without brackets */
+  char *session_id; /* or NULL */
+  char *transport;  /* lower-case */
   Param *params;
   guint n_params;
-  char *text;           /* as parsed (canonical for msrp_uri_new) */
+  char *text; /* as parsed (canonical for msrp_uri_new) */
   char *canonical;
 };
 
 /* A part of a URI: @len bytes at @p; @off is where the part starts in the
  * URI text, or -1 when the part was handed over alone (msrp_uri_new). */
-typedef struct {
+typedef struct
+{
   const char *p;
   size_t len;
   gssize off;
 } Part;
 
 /* The pieces msrp_uri_parse () found, or msrp_uri_new () was given. */
-typedef struct {
+typedef struct
+{
   MsrpScheme scheme;
   gboolean has_userinfo;
   Part userinfo;
-  gboolean ipv6;        /* @host is the inside of an IP-literal */
+  gboolean ipv6; /* @host is the inside of an IP-literal */
   Part host;
-  gboolean has_port_text;   /* parse: the digits after ":" in @port_text */
+  gboolean has_port_text; /* parse: the digits after ":" in @port_text */
   Part port_text;
-  guint16 port;             /* msrp_uri_new: the port given, 0 for none */
+  guint16 port; /* msrp_uri_new: the port given, 0 for none */
   gboolean has_session_id;
   Part session_id;
   gboolean has_transport;
   Part transport;
-  Part params;          /* ";" URI-parameter ... as one slice, maybe empty */
+  Part params; /* ";" URI-parameter ... as one slice, maybe empty */
 } Parts;
 
 /* Longest IPv6address of RFC 3986 in text: 8 groups of 4 hex digits and 7
@@ -119,14 +123,15 @@ describe_text (const char *p, size_t len)
   GString *s = g_string_new ("\"");
   size_t n = MIN (len, 40);
 
-  for (size_t i = 0; i < n; i++) {
-    guchar c = (guchar) p[i];
+  for (size_t i = 0; i < n; i++)
+    {
+      guchar c = (guchar) p[i];
 
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-      g_string_append_c (s, (char) c);
-    else
-      g_string_append_printf (s, "\\x%02X", c);
-  }
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+        g_string_append_c (s, (char) c);
+      else
+        g_string_append_printf (s, "\\x%02X", c);
+    }
   g_string_append_c (s, '"');
   if (n < len)
     g_string_append (s, "...");
@@ -149,11 +154,10 @@ set_bad_char (GError **error, const char *what, const Part *part, size_t i)
 {
   char cbuf[16], obuf[40];
 
-  g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-               "bad character %s in %s%s",
-               describe_char ((guchar) part->p[i], cbuf), what,
-               describe_offset (part->off < 0 ? -1 : part->off + (gssize) i,
-                                obuf));
+  g_set_error (
+      error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX, "bad character %s in %s%s",
+      describe_char ((guchar) part->p[i], cbuf), what,
+      describe_offset (part->off < 0 ? -1 : part->off + (gssize) i, obuf));
 }
 
 /* ---- validation and normal forms of the parts ---- */
@@ -179,39 +183,49 @@ static gboolean
 normalise_pct (const char *what, const Part *part, gboolean lower,
                GString *out, GError **error)
 {
-  for (size_t i = 0; i < part->len; i++) {
-    guchar c = (guchar) part->p[i];
+  for (size_t i = 0; i < part->len; i++)
+    {
+      guchar c = (guchar) part->p[i];
 
-    if (c == '%') {
-      int hi = i + 2 < part->len ? hex_value ((guchar) part->p[i + 1]) : -1;
-      int lo = i + 2 < part->len ? hex_value ((guchar) part->p[i + 2]) : -1;
-      char obuf[40];
+      if (c == '%')
+        {
+          int hi =
+              i + 2 < part->len ? hex_value ((guchar) part->p[i + 1]) : -1;
+          int lo =
+              i + 2 < part->len ? hex_value ((guchar) part->p[i + 2]) : -1;
+          char obuf[40];
 
-      if (hi < 0 || lo < 0) {
-        g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                     "bad percent-encoding in %s%s: '%%' must be followed by "
-                     "two hex digits", what,
-                     describe_offset (part->off < 0 ? -1 :
-                                      part->off + (gssize) i, obuf));
-        return FALSE;
-      }
-      c = (guchar) (hi * 16 + lo);
-      if (is_unreserved (c))
-        g_string_append_c (out, (char) (lower ? g_ascii_tolower (c) : c));
+          if (hi < 0 || lo < 0)
+            {
+              g_set_error (
+                  error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                  "bad percent-encoding in %s%s: '%%' must be followed by "
+                  "two hex digits",
+                  what,
+                  describe_offset (part->off < 0 ? -1 : part->off + (gssize) i,
+                                   obuf));
+              return FALSE;
+            }
+          c = (guchar) (hi * 16 + lo);
+          if (is_unreserved (c))
+            g_string_append_c (out, (char) (lower ? g_ascii_tolower (c) : c));
+          else
+            g_string_append_printf (out, "%%%02X", c);
+          i += 2;
+        }
+      else if (is_unreserved (c) || (is_sub_delim (c) && !(lower && c == ';')))
+        {
+          /* (A reg-name may hold ";" in RFC 3986, but in an MSRP-URI the ";"
+           * after the authority starts the transport: only msrp_uri_new ()
+           * can be handed a host with one, which would not parse back.) */
+          g_string_append_c (out, (char) (lower ? g_ascii_tolower (c) : c));
+        }
       else
-        g_string_append_printf (out, "%%%02X", c);
-      i += 2;
-    } else if (is_unreserved (c) ||
-               (is_sub_delim (c) && !(lower && c == ';'))) {
-      /* (A reg-name may hold ";" in RFC 3986, but in an MSRP-URI the ";"
-       * after the authority starts the transport: only msrp_uri_new ()
-       * can be handed a host with one, which would not parse back.) */
-      g_string_append_c (out, (char) (lower ? g_ascii_tolower (c) : c));
-    } else {
-      set_bad_char (error, what, part, i);
-      return FALSE;
+        {
+          set_bad_char (error, what, part, i);
+          return FALSE;
+        }
     }
-  }
   return TRUE;
 }
 
@@ -220,20 +234,22 @@ normalise_pct (const char *what, const Part *part, gboolean lower,
 static gboolean
 is_ipv4 (const char *s)
 {
-  for (int octet = 0; octet < 4; octet++) {
-    guint value = 0;
-    int digits = 0;
+  for (int octet = 0; octet < 4; octet++)
+    {
+      guint value = 0;
+      int digits = 0;
 
-    if (octet > 0 && *s++ != '.')
-      return FALSE;
-    while (g_ascii_isdigit (*s) && digits < 4) {
-      value = value * 10 + (guint) (*s++ - '0');
-      digits++;
+      if (octet > 0 && *s++ != '.')
+        return FALSE;
+      while (g_ascii_isdigit (*s) && digits < 4)
+        {
+          value = value * 10 + (guint) (*s++ - '0');
+          digits++;
+        }
+      if (digits == 0 || digits > 3 || value > 255 ||
+          (digits > 1 && s[-digits] == '0'))
+        return FALSE;
     }
-    if (digits == 0 || digits > 3 || value > 255 ||
-        (digits > 1 && s[-digits] == '0'))
-      return FALSE;
-  }
   return *s == '\0';
 }
 
@@ -251,26 +267,29 @@ classify_host (const char *host, gssize off, MsrpHostType *type,
   const char *label, *end;
   gboolean numeric = TRUE;
 
-  if (host[0] == '\0') {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "host is empty%s", describe_offset (off, obuf));
-    return FALSE;
-  }
+  if (host[0] == '\0')
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "host is empty%s", describe_offset (off, obuf));
+      return FALSE;
+    }
   for (const char *p = host; *p != '\0'; p++)
     if (!g_ascii_isdigit (*p) && *p != '.')
       numeric = FALSE;
-  if (numeric) {
-    if (!is_ipv4 (host)) {
-      shown = describe_text (host, strlen (host));
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "host %s%s is not a valid IPv4 address (four numbers "
-                   "0..255 without leading zeros)", shown,
-                   describe_offset (off, obuf));
-      return FALSE;
+  if (numeric)
+    {
+      if (!is_ipv4 (host))
+        {
+          shown = describe_text (host, strlen (host));
+          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                       "host %s%s is not a valid IPv4 address (four numbers "
+                       "0..255 without leading zeros)",
+                       shown, describe_offset (off, obuf));
+          return FALSE;
+        }
+      *type = MSRP_HOST_IPV4;
+      return TRUE;
     }
-    *type = MSRP_HOST_IPV4;
-    return TRUE;
-  }
 
   /* the last label, not counting one trailing dot */
   end = host + strlen (host);
@@ -279,23 +298,26 @@ classify_host (const char *host, gssize off, MsrpHostType *type,
   label = end;
   while (label > host && label[-1] != '.')
     label--;
-  if (label < end) {
-    gboolean digits = TRUE, hex = end - label >= 2 && label[0] == '0' &&
-        (label[1] == 'x' || label[1] == 'X');
+  if (label < end)
+    {
+      gboolean digits = TRUE, hex = end - label >= 2 && label[0] == '0' &&
+                                    (label[1] == 'x' || label[1] == 'X');
 
-    for (const char *p = label; p < end; p++) {
-      digits = digits && g_ascii_isdigit (*p);
-      hex = hex && (p < label + 2 || g_ascii_isxdigit (*p));
+      for (const char *p = label; p < end; p++)
+        {
+          digits = digits && g_ascii_isdigit (*p);
+          hex = hex && (p < label + 2 || g_ascii_isxdigit (*p));
+        }
+      if (digits || hex)
+        {
+          shown = describe_text (host, strlen (host));
+          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                       "host %s%s is neither an IPv4 address nor a host name "
+                       "(its last label is numeric)",
+                       shown, describe_offset (off, obuf));
+          return FALSE;
+        }
     }
-    if (digits || hex) {
-      shown = describe_text (host, strlen (host));
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "host %s%s is neither an IPv4 address nor a host name "
-                   "(its last label is numeric)", shown,
-                   describe_offset (off, obuf));
-      return FALSE;
-    }
-  }
   *type = MSRP_HOST_NAME;
   return TRUE;
 }
@@ -310,39 +332,45 @@ normalise_ipv6 (const Part *part, char out[INET6_ADDRSTRLEN], GError **error)
   struct in6_addr addr;
   char obuf[40];
 
-  if (part->len > 0 && (part->p[0] == 'v' || part->p[0] == 'V')) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "IPvFuture address literal%s is not supported",
-                 describe_offset (part->off, obuf));
-    return FALSE;
-  }
-  for (size_t i = 0; i < part->len; i++) {
-    guchar c = (guchar) part->p[i];
-
-    if (!g_ascii_isxdigit (c) && c != ':' && c != '.') {
-      set_bad_char (error, "IPv6 address", part, i);
+  if (part->len > 0 && (part->p[0] == 'v' || part->p[0] == 'V'))
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "IPvFuture address literal%s is not supported",
+                   describe_offset (part->off, obuf));
       return FALSE;
     }
-  }
-  if (part->len > IPV6_TEXT_MAX) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "IPv6 address%s is %zu characters, longer than any valid "
-                 "one (%d)", describe_offset (part->off, obuf), part->len,
-                 IPV6_TEXT_MAX);
-    return FALSE;
-  }
+  for (size_t i = 0; i < part->len; i++)
+    {
+      guchar c = (guchar) part->p[i];
+
+      if (!g_ascii_isxdigit (c) && c != ':' && c != '.')
+        {
+          set_bad_char (error, "IPv6 address", part, i);
+          return FALSE;
+        }
+    }
+  if (part->len > IPV6_TEXT_MAX)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "IPv6 address%s is %zu characters, longer than any valid "
+                   "one (%d)",
+                   describe_offset (part->off, obuf), part->len,
+                   IPV6_TEXT_MAX);
+      return FALSE;
+    }
   memcpy (text, part->p, part->len);
   text[part->len] = '\0';
-  if (inet_pton (AF_INET6, text, &addr) != 1) {
-    g_autofree char *shown = describe_text (part->p, part->len);
+  if (inet_pton (AF_INET6, text, &addr) != 1)
+    {
+      g_autofree char *shown = describe_text (part->p, part->len);
 
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "%s%s is not a valid IPv6 address", shown,
-                 describe_offset (part->off, obuf));
-    return FALSE;
-  }
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "%s%s is not a valid IPv6 address", shown,
+                   describe_offset (part->off, obuf));
+      return FALSE;
+    }
   if (inet_ntop (AF_INET6, &addr, out, INET6_ADDRSTRLEN) == NULL)
-    g_assert_not_reached ();  /* the buffer is always large enough */
+    g_assert_not_reached (); /* the buffer is always large enough */
   return TRUE;
 }
 
@@ -351,16 +379,18 @@ check_session_id (const Part *part, GError **error)
 {
   char obuf[40];
 
-  if (part->len == 0) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "session-id is empty%s", describe_offset (part->off, obuf));
-    return FALSE;
-  }
-  for (size_t i = 0; i < part->len; i++)
-    if (!is_session_id_char ((guchar) part->p[i])) {
-      set_bad_char (error, "session-id", part, i);
+  if (part->len == 0)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "session-id is empty%s", describe_offset (part->off, obuf));
       return FALSE;
     }
+  for (size_t i = 0; i < part->len; i++)
+    if (!is_session_id_char ((guchar) part->p[i]))
+      {
+        set_bad_char (error, "session-id", part, i);
+        return FALSE;
+      }
   return TRUE;
 }
 
@@ -370,16 +400,18 @@ check_transport (const Part *part, GError **error)
 {
   char obuf[40];
 
-  if (part->len == 0) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "transport is empty%s", describe_offset (part->off, obuf));
-    return FALSE;
-  }
-  for (size_t i = 0; i < part->len; i++)
-    if (!g_ascii_isalnum (part->p[i])) {
-      set_bad_char (error, "transport", part, i);
+  if (part->len == 0)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "transport is empty%s", describe_offset (part->off, obuf));
       return FALSE;
     }
+  for (size_t i = 0; i < part->len; i++)
+    if (!g_ascii_isalnum (part->p[i]))
+      {
+        set_bad_char (error, "transport", part, i);
+        return FALSE;
+      }
   return TRUE;
 }
 
@@ -388,21 +420,23 @@ check_token (const char *what, guint index, const Part *part, GError **error)
 {
   char cbuf[16], obuf[40];
 
-  if (part->len == 0) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "URI-parameter %u has an empty %s%s", index, what,
-                 describe_offset (part->off, obuf));
-    return FALSE;
-  }
-  for (size_t i = 0; i < part->len; i++)
-    if (!msrp_is_token_char ((guchar) part->p[i])) {
+  if (part->len == 0)
+    {
       g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "bad character %s in the %s of URI-parameter %u%s",
-                   describe_char ((guchar) part->p[i], cbuf), what, index,
-                   describe_offset (part->off < 0 ? -1 :
-                                    part->off + (gssize) i, obuf));
+                   "URI-parameter %u has an empty %s%s", index, what,
+                   describe_offset (part->off, obuf));
       return FALSE;
     }
+  for (size_t i = 0; i < part->len; i++)
+    if (!msrp_is_token_char ((guchar) part->p[i]))
+      {
+        g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                     "bad character %s in the %s of URI-parameter %u%s",
+                     describe_char ((guchar) part->p[i], cbuf), what, index,
+                     describe_offset (
+                         part->off < 0 ? -1 : part->off + (gssize) i, obuf));
+        return FALSE;
+      }
   return TRUE;
 }
 
@@ -419,34 +453,37 @@ parse_params (MsrpUri *uri, const Part *part, GError **error)
     return TRUE;
   uri->params = g_new0 (Param, n);
 
-  for (size_t i = 0; i < part->len;) {
-    size_t start = i + 1, end = start, eq;
-    Part name, value;
+  for (size_t i = 0; i < part->len;)
+    {
+      size_t start = i + 1, end = start, eq;
+      Part name, value;
 
-    /* part->p[i] is ';' */
-    while (end < part->len && part->p[end] != ';')
-      end++;
-    for (eq = start; eq < end && part->p[eq] != '='; eq++)
-      ;
-    name.p = part->p + start;
-    name.len = eq - start;
-    name.off = part->off + (gssize) start;
-    if (!check_token ("name", uri->n_params + 1, &name, error))
-      return FALSE;
-    uri->params[uri->n_params].name = g_strndup (name.p, name.len);
-    if (eq < end) {
-      value.p = part->p + eq + 1;
-      value.len = end - eq - 1;
-      value.off = part->off + (gssize) eq + 1;
-      if (!check_token ("value", uri->n_params + 1, &value, error)) {
-        uri->n_params++;  /* so that the name is freed */
+      /* part->p[i] is ';' */
+      while (end < part->len && part->p[end] != ';')
+        end++;
+      for (eq = start; eq < end && part->p[eq] != '='; eq++)
+        ;
+      name.p = part->p + start;
+      name.len = eq - start;
+      name.off = part->off + (gssize) start;
+      if (!check_token ("name", uri->n_params + 1, &name, error))
         return FALSE;
-      }
-      uri->params[uri->n_params].value = g_strndup (value.p, value.len);
+      uri->params[uri->n_params].name = g_strndup (name.p, name.len);
+      if (eq < end)
+        {
+          value.p = part->p + eq + 1;
+          value.len = end - eq - 1;
+          value.off = part->off + (gssize) eq + 1;
+          if (!check_token ("value", uri->n_params + 1, &value, error))
+            {
+              uri->n_params++; /* so that the name is freed */
+              return FALSE;
+            }
+          uri->params[uri->n_params].value = g_strndup (value.p, value.len);
+        }
+      uri->n_params++;
+      i = end;
     }
-    uri->n_params++;
-    i = end;
-  }
   return TRUE;
 }
 
@@ -455,32 +492,36 @@ format_canonical (const MsrpUri *uri)
 {
   GString *s = g_string_sized_new (64);
 
-  g_string_append (s, uri->scheme == MSRP_SCHEME_MSRPS ? "msrps://" :
-                   "msrp://");
-  if (uri->userinfo != NULL) {
-    g_string_append (s, uri->userinfo);
-    g_string_append_c (s, '@');
-  }
+  g_string_append (s,
+                   uri->scheme == MSRP_SCHEME_MSRPS ? "msrps://" : "msrp://");
+  if (uri->userinfo != NULL)
+    {
+      g_string_append (s, uri->userinfo);
+      g_string_append_c (s, '@');
+    }
   if (uri->host_type == MSRP_HOST_IPV6)
     g_string_append_printf (s, "[%s]", uri->host);
   else
     g_string_append (s, uri->host);
   if (uri->port != 0)
     g_string_append_printf (s, ":%u", (guint) uri->port);
-  if (uri->session_id != NULL) {
-    g_string_append_c (s, '/');
-    g_string_append (s, uri->session_id);
-  }
+  if (uri->session_id != NULL)
+    {
+      g_string_append_c (s, '/');
+      g_string_append (s, uri->session_id);
+    }
   g_string_append_c (s, ';');
   g_string_append (s, uri->transport);
-  for (guint i = 0; i < uri->n_params; i++) {
-    g_string_append_c (s, ';');
-    g_string_append (s, uri->params[i].name);
-    if (uri->params[i].value != NULL) {
-      g_string_append_c (s, '=');
-      g_string_append (s, uri->params[i].value);
+  for (guint i = 0; i < uri->n_params; i++)
+    {
+      g_string_append_c (s, ';');
+      g_string_append (s, uri->params[i].name);
+      if (uri->params[i].value != NULL)
+        {
+          g_string_append_c (s, '=');
+          g_string_append (s, uri->params[i].value);
+        }
     }
-  }
   return g_string_free (s, FALSE);
 }
 
@@ -491,28 +532,33 @@ parse_port (const Part *part, guint16 *port, GError **error)
   guint32 value = 0;
   char obuf[40];
 
-  if (part->len == 0) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "port is empty (nothing after ':' at offset %"
-                 G_GSSIZE_FORMAT ")", part->off - 1);
-    return FALSE;
-  }
-  for (size_t i = 0; i < part->len; i++) {
-    if (!g_ascii_isdigit (part->p[i])) {
-      set_bad_char (error, "port", part, i);
+  if (part->len == 0)
+    {
+      g_set_error (
+          error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+          "port is empty (nothing after ':' at offset %" G_GSSIZE_FORMAT ")",
+          part->off - 1);
       return FALSE;
     }
-    if (value <= 65535)
-      value = value * 10 + (guint32) (part->p[i] - '0');
-  }
-  if (value == 0 || value > 65535) {
-    g_autofree char *shown = describe_text (part->p, part->len);
+  for (size_t i = 0; i < part->len; i++)
+    {
+      if (!g_ascii_isdigit (part->p[i]))
+        {
+          set_bad_char (error, "port", part, i);
+          return FALSE;
+        }
+      if (value <= 65535)
+        value = value * 10 + (guint32) (part->p[i] - '0');
+    }
+  if (value == 0 || value > 65535)
+    {
+      g_autofree char *shown = describe_text (part->p, part->len);
 
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "port %s%s is out of range 1..65535", shown,
-                 describe_offset (part->off, obuf));
-    return FALSE;
-  }
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "port %s%s is out of range 1..65535", shown,
+                   describe_offset (part->off, obuf));
+      return FALSE;
+    }
   *port = (guint16) value;
   return TRUE;
 }
@@ -528,78 +574,91 @@ build (const Parts *parts, GError **error)
   uri->ref_count = 1;
   uri->scheme = parts->scheme;
 
-  if (parts->has_userinfo) {
-    GString *s = g_string_sized_new (parts->userinfo.len);
-    const char *colon = memchr (parts->userinfo.p, ':', parts->userinfo.len);
+  if (parts->has_userinfo)
+    {
+      GString *s = g_string_sized_new (parts->userinfo.len);
+      const char *colon = memchr (parts->userinfo.p, ':', parts->userinfo.len);
 
-    /* RFC 4975 section 6: a userinfo part MUST NOT contain password
-     * information (RFC 3986 section 3.2.1: what follows the first ':'). */
-    if (colon != NULL) {
-      gssize at = parts->userinfo.off < 0 ? -1 :
-          parts->userinfo.off + (colon - parts->userinfo.p);
+      /* RFC 4975 section 6: a userinfo part MUST NOT contain password
+       * information (RFC 3986 section 3.2.1: what follows the first ':'). */
+      if (colon != NULL)
+        {
+          gssize at = parts->userinfo.off < 0
+                          ? -1
+                          : parts->userinfo.off + (colon - parts->userinfo.p);
 
-      g_string_free (s, TRUE);
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "userinfo holds a password (':'%s), which RFC 4975 "
-                   "section 6 forbids", describe_offset (at, obuf));
-      return NULL;
+          g_string_free (s, TRUE);
+          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                       "userinfo holds a password (':'%s), which RFC 4975 "
+                       "section 6 forbids",
+                       describe_offset (at, obuf));
+          return NULL;
+        }
+      if (!normalise_pct ("userinfo", &parts->userinfo, FALSE, s, error))
+        {
+          g_string_free (s, TRUE);
+          return NULL;
+        }
+      uri->userinfo = g_string_free (s, FALSE);
     }
-    if (!normalise_pct ("userinfo", &parts->userinfo, FALSE, s, error)) {
-      g_string_free (s, TRUE);
-      return NULL;
+
+  if (parts->ipv6)
+    {
+      char text[INET6_ADDRSTRLEN];
+
+      if (!normalise_ipv6 (&parts->host, text, error))
+        return NULL;
+      uri->host = g_strdup (text);
+      uri->host_type = MSRP_HOST_IPV6;
     }
-    uri->userinfo = g_string_free (s, FALSE);
-  }
+  else
+    {
+      GString *s = g_string_sized_new (parts->host.len);
 
-  if (parts->ipv6) {
-    char text[INET6_ADDRSTRLEN];
-
-    if (!normalise_ipv6 (&parts->host, text, error))
-      return NULL;
-    uri->host = g_strdup (text);
-    uri->host_type = MSRP_HOST_IPV6;
-  } else {
-    GString *s = g_string_sized_new (parts->host.len);
-
-    if (!normalise_pct ("host", &parts->host, TRUE, s, error)) {
-      g_string_free (s, TRUE);
-      return NULL;
+      if (!normalise_pct ("host", &parts->host, TRUE, s, error))
+        {
+          g_string_free (s, TRUE);
+          return NULL;
+        }
+      uri->host = g_string_free (s, FALSE);
+      if (!classify_host (uri->host, parts->host.off, &uri->host_type, error))
+        return NULL;
     }
-    uri->host = g_string_free (s, FALSE);
-    if (!classify_host (uri->host, parts->host.off, &uri->host_type, error))
-      return NULL;
-  }
 
   /* RFC 4975 section 6: "If the authority field contains a numeric IP
    * address, it MUST also contain a port." */
   uri->port = parts->port;
-  if (parts->has_port_text && !parse_port (&parts->port_text, &uri->port,
-                                           error))
+  if (parts->has_port_text &&
+      !parse_port (&parts->port_text, &uri->port, error))
     return NULL;
-  if (uri->port == 0 && uri->host_type != MSRP_HOST_NAME) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "host %s is an IP address but no port is given (RFC 4975 "
-                 "section 6 requires one)", uri->host);
-    return NULL;
-  }
-
-  if (parts->has_session_id) {
-    if (!check_session_id (&parts->session_id, error))
+  if (uri->port == 0 && uri->host_type != MSRP_HOST_NAME)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "host %s is an IP address but no port is given (RFC 4975 "
+                   "section 6 requires one)",
+                   uri->host);
       return NULL;
-    uri->session_id = g_strndup (parts->session_id.p, parts->session_id.len);
-  }
+    }
 
-  if (!parts->has_transport) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "no \";\" transport after the %s (RFC 4975 section 6 "
-                 "requires one, such as \";tcp\")",
-                 parts->has_session_id ? "session-id" : "authority");
-    return NULL;
-  }
+  if (parts->has_session_id)
+    {
+      if (!check_session_id (&parts->session_id, error))
+        return NULL;
+      uri->session_id = g_strndup (parts->session_id.p, parts->session_id.len);
+    }
+
+  if (!parts->has_transport)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "no \";\" transport after the %s (RFC 4975 section 6 "
+                   "requires one, such as \";tcp\")",
+                   parts->has_session_id ? "session-id" : "authority");
+      return NULL;
+    }
   if (!check_transport (&parts->transport, error))
     return NULL;
-  uri->transport = g_ascii_strdown (parts->transport.p,
-                                    (gssize) parts->transport.len);
+  uri->transport =
+      g_ascii_strdown (parts->transport.p, (gssize) parts->transport.len);
 
   if (!parse_params (uri, &parts->params, error))
     return NULL;
@@ -608,12 +667,14 @@ build (const Parts *parts, GError **error)
   /* Only an IPv6 address can grow when written back (inet_ntop writes
    * "::ffff:ffff" as "::255.255.255.255"); keep the canonical text within
    * the limit so that it always parses again. */
-  if (strlen (uri->canonical) > MSRP_URI_MAX_LEN) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
-                 "URI is longer than the %d bytes allowed once written in "
-                 "canonical form", MSRP_URI_MAX_LEN);
-    return NULL;
-  }
+  if (strlen (uri->canonical) > MSRP_URI_MAX_LEN)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
+                   "URI is longer than the %d bytes allowed once written in "
+                   "canonical form",
+                   MSRP_URI_MAX_LEN);
+      return NULL;
+    }
   return g_steal_pointer (&uri);
 }
 
@@ -653,29 +714,36 @@ split (const char *text, size_t len, Parts *parts, GError **error)
 
   while (colon < len && colon < 16 && text[colon] != ':')
     colon++;
-  if (colon == len || text[colon] != ':') {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "no scheme: the URI must start with \"msrp://\" or "
-                 "\"msrps://\"");
-    return FALSE;
-  }
+  if (colon == len || text[colon] != ':')
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "no scheme: the URI must start with \"msrp://\" or "
+                   "\"msrps://\"");
+      return FALSE;
+    }
   /* RFC 3986 section 3.1: schemes are case-insensitive */
-  if (colon == 4 && g_ascii_strncasecmp (text, "msrp", 4) == 0) {
-    parts->scheme = MSRP_SCHEME_MSRP;
-  } else if (colon == 5 && g_ascii_strncasecmp (text, "msrps", 5) == 0) {
-    parts->scheme = MSRP_SCHEME_MSRPS;
-  } else {
-    g_autofree char *shown = describe_text (text, colon);
+  if (colon == 4 && g_ascii_strncasecmp (text, "msrp", 4) == 0)
+    {
+      parts->scheme = MSRP_SCHEME_MSRP;
+    }
+  else if (colon == 5 && g_ascii_strncasecmp (text, "msrps", 5) == 0)
+    {
+      parts->scheme = MSRP_SCHEME_MSRPS;
+    }
+  else
+    {
+      g_autofree char *shown = describe_text (text, colon);
 
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "scheme %s is neither msrp nor msrps", shown);
-    return FALSE;
-  }
-  if (len - colon < 3 || text[colon + 1] != '/' || text[colon + 2] != '/') {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "no \"//\" after the scheme at offset %zu", colon + 1);
-    return FALSE;
-  }
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "scheme %s is neither msrp nor msrps", shown);
+      return FALSE;
+    }
+  if (len - colon < 3 || text[colon + 1] != '/' || text[colon + 2] != '/')
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "no \"//\" after the scheme at offset %zu", colon + 1);
+      return FALSE;
+    }
   pos = colon + 3;
 
   /* userinfo "@" */
@@ -684,83 +752,96 @@ split (const char *text, size_t len, Parts *parts, GError **error)
     if (text[i] == ';')
       last_semicolon = i;
   for (size_t i = pos; i < auth_end; i++)
-    if (text[i] == '@' && last_semicolon < len && i < last_semicolon) {
-      parts->has_userinfo = TRUE;
-      set_part (&parts->userinfo, text, pos, i);
-      pos = i + 1;
-      break;
-    }
+    if (text[i] == '@' && last_semicolon < len && i < last_semicolon)
+      {
+        parts->has_userinfo = TRUE;
+        set_part (&parts->userinfo, text, pos, i);
+        pos = i + 1;
+        break;
+      }
 
   /* host */
-  if (pos < len && text[pos] == '[') {
-    size_t close = find_any (text, pos + 1, len, "]/;");
+  if (pos < len && text[pos] == '[')
+    {
+      size_t close = find_any (text, pos + 1, len, "]/;");
 
-    if (close == len || text[close] != ']') {
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "IP-literal at offset %zu has no closing ']'", pos);
-      return FALSE;
-    }
-    parts->ipv6 = TRUE;
-    set_part (&parts->host, text, pos + 1, close);
-    host_end = close + 1;
-    if (host_end < len && !is_one_of ((guchar) text[host_end], ":/;")) {
-      char cbuf[16];
+      if (close == len || text[close] != ']')
+        {
+          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                       "IP-literal at offset %zu has no closing ']'", pos);
+          return FALSE;
+        }
+      parts->ipv6 = TRUE;
+      set_part (&parts->host, text, pos + 1, close);
+      host_end = close + 1;
+      if (host_end < len && !is_one_of ((guchar) text[host_end], ":/;"))
+        {
+          char cbuf[16];
 
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "bad character %s after the IP-literal at offset %zu",
-                   describe_char ((guchar) text[host_end], cbuf), host_end);
-      return FALSE;
+          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                       "bad character %s after the IP-literal at offset %zu",
+                       describe_char ((guchar) text[host_end], cbuf),
+                       host_end);
+          return FALSE;
+        }
     }
-  } else {
-    size_t end = find_any (text, pos, len, "/;");
-    guint colons = 0;
-    gboolean ipv6_chars = TRUE;
+  else
+    {
+      size_t end = find_any (text, pos, len, "/;");
+      guint colons = 0;
+      gboolean ipv6_chars = TRUE;
 
-    for (size_t i = pos; i < end; i++) {
-      colons += text[i] == ':';
-      ipv6_chars = ipv6_chars && (g_ascii_isxdigit (text[i]) ||
-                                  is_one_of ((guchar) text[i], ":."));
+      for (size_t i = pos; i < end; i++)
+        {
+          colons += text[i] == ':';
+          ipv6_chars = ipv6_chars && (g_ascii_isxdigit (text[i]) ||
+                                      is_one_of ((guchar) text[i], ":."));
+        }
+      /* Looks like an IPv6 address without brackets; otherwise the port
+       * check below reports the second ':'. */
+      if (colons > 1 && ipv6_chars)
+        {
+          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                       "host at offset %zu has more than one ':': an IPv6 "
+                       "address must be enclosed in '[' and ']'",
+                       pos);
+          return FALSE;
+        }
+      host_end = find_any (text, pos, end, ":");
+      set_part (&parts->host, text, pos, host_end);
     }
-    /* Looks like an IPv6 address without brackets; otherwise the port
-     * check below reports the second ':'. */
-    if (colons > 1 && ipv6_chars) {
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "host at offset %zu has more than one ':': an IPv6 "
-                   "address must be enclosed in '[' and ']'", pos);
-      return FALSE;
-    }
-    host_end = find_any (text, pos, end, ":");
-    set_part (&parts->host, text, pos, host_end);
-  }
 
   /* ":" port */
   pos = host_end;
-  if (pos < len && text[pos] == ':') {
-    size_t end = find_any (text, pos + 1, len, "/;");
+  if (pos < len && text[pos] == ':')
+    {
+      size_t end = find_any (text, pos + 1, len, "/;");
 
-    parts->has_port_text = TRUE;
-    set_part (&parts->port_text, text, pos + 1, end);
-    pos = end;
-  }
+      parts->has_port_text = TRUE;
+      set_part (&parts->port_text, text, pos + 1, end);
+      pos = end;
+    }
 
   /* ["/" session-id] */
-  if (pos < len && text[pos] == '/') {
-    size_t end = find_any (text, pos + 1, len, ";");
+  if (pos < len && text[pos] == '/')
+    {
+      size_t end = find_any (text, pos + 1, len, ";");
 
-    parts->has_session_id = TRUE;
-    set_part (&parts->session_id, text, pos + 1, end);
-    pos = end;
-  }
+      parts->has_session_id = TRUE;
+      set_part (&parts->session_id, text, pos + 1, end);
+      pos = end;
+    }
 
   /* ";" transport: only ";" or the end can follow (find_any () above);
    * build () tells when it is missing, after the parts before it. */
-  if (pos < len) {
-    size_t end = find_any (text, pos + 1, len, ";");
+  if (pos < len)
+    {
+      size_t end = find_any (text, pos + 1, len, ";");
 
-    parts->has_transport = TRUE;
-    set_part (&parts->transport, text, pos + 1, end);
-    pos = end;
-  }
+      parts->has_transport = TRUE;
+      set_part (&parts->transport, text, pos + 1, end);
+      pos = end;
+    }
 
   /* *( ";" URI-parameter ) */
   set_part (&parts->params, text, pos, len);
@@ -781,16 +862,19 @@ msrp_uri_parse (const char *text, gssize len, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   n = len < 0 ? strnlen (text, MSRP_URI_MAX_LEN + 1) : (size_t) len;
-  if (n > MSRP_URI_MAX_LEN) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
-                 "URI is longer than the %d bytes allowed", MSRP_URI_MAX_LEN);
-    return NULL;
-  }
-  if (n == 0) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "URI is empty");
-    return NULL;
-  }
+  if (n > MSRP_URI_MAX_LEN)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
+                   "URI is longer than the %d bytes allowed",
+                   MSRP_URI_MAX_LEN);
+      return NULL;
+    }
+  if (n == 0)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "URI is empty");
+      return NULL;
+    }
   if (!split (text, n, &parts, error))
     return NULL;
   uri = build (&parts, error);
@@ -815,29 +899,32 @@ msrp_uri_new (MsrpScheme scheme, const char *userinfo, const char *host,
   Parts parts;
   MsrpUri *uri;
 
-  g_return_val_if_fail (scheme == MSRP_SCHEME_MSRP ||
-                        scheme == MSRP_SCHEME_MSRPS, NULL);
+  g_return_val_if_fail (
+      scheme == MSRP_SCHEME_MSRP || scheme == MSRP_SCHEME_MSRPS, NULL);
   g_return_val_if_fail (host != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   memset (&parts, 0, sizeof parts);
   parts.scheme = scheme;
-  if (userinfo != NULL) {
-    parts.has_userinfo = TRUE;
-    set_whole_part (&parts.userinfo, userinfo);
-  }
-  if (host[0] == '[') {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "host must be given without brackets");
-    return NULL;
-  }
+  if (userinfo != NULL)
+    {
+      parts.has_userinfo = TRUE;
+      set_whole_part (&parts.userinfo, userinfo);
+    }
+  if (host[0] == '[')
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "host must be given without brackets");
+      return NULL;
+    }
   parts.ipv6 = strchr (host, ':') != NULL;
   set_whole_part (&parts.host, host);
   parts.port = port;
-  if (session_id != NULL) {
-    parts.has_session_id = TRUE;
-    set_whole_part (&parts.session_id, session_id);
-  }
+  if (session_id != NULL)
+    {
+      parts.has_session_id = TRUE;
+      set_whole_part (&parts.session_id, session_id);
+    }
   parts.has_transport = TRUE;
   set_whole_part (&parts.transport, transport != NULL ? transport : "tcp");
   set_whole_part (&parts.params, "");
@@ -868,10 +955,11 @@ msrp_uri_unref (MsrpUri *uri)
   g_free (uri->host);
   g_free (uri->session_id);
   g_free (uri->transport);
-  for (guint i = 0; i < uri->n_params; i++) {
-    g_free (uri->params[i].name);
-    g_free (uri->params[i].value);
-  }
+  for (guint i = 0; i < uri->n_params; i++)
+    {
+      g_free (uri->params[i].name);
+      g_free (uri->params[i].value);
+    }
   g_free (uri->params);
   g_free (uri->text);
   g_free (uri->canonical);
@@ -941,11 +1029,12 @@ msrp_uri_get_param (const MsrpUri *uri, const char *name, gboolean *present)
   g_return_val_if_fail (name != NULL, NULL);
 
   for (guint i = 0; i < uri->n_params; i++)
-    if (g_ascii_strcasecmp (uri->params[i].name, name) == 0) {
-      if (present != NULL)
-        *present = TRUE;
-      return uri->params[i].value;
-    }
+    if (g_ascii_strcasecmp (uri->params[i].name, name) == 0)
+      {
+        if (present != NULL)
+          *present = TRUE;
+        return uri->params[i].value;
+      }
   if (present != NULL)
     *present = FALSE;
   return NULL;
@@ -985,12 +1074,10 @@ msrp_uri_equal (const MsrpUri *a, const MsrpUri *b)
   g_return_val_if_fail (a != NULL, FALSE);
   g_return_val_if_fail (b != NULL, FALSE);
 
-  return a->scheme == b->scheme &&
-      a->host_type == b->host_type &&
-      strcmp (a->host, b->host) == 0 &&
-      a->port == b->port &&
-      g_strcmp0 (a->session_id, b->session_id) == 0 &&
-      strcmp (a->transport, b->transport) == 0;
+  return a->scheme == b->scheme && a->host_type == b->host_type &&
+         strcmp (a->host, b->host) == 0 && a->port == b->port &&
+         g_strcmp0 (a->session_id, b->session_id) == 0 &&
+         strcmp (a->transport, b->transport) == 0;
 }
 
 static void
@@ -1013,66 +1100,74 @@ msrp_uri_list_parse (const char *text, gssize len, GError **error)
   /* Enough to tell a too long URI or a 33rd URI from a good list: past
    * this bound one of the two errors is found before the cut is reached. */
   n = len < 0 ? strnlen (text, MSRP_URI_LIST_MAX * (MSRP_URI_MAX_LEN + 1) + 1)
-      : (size_t) len;
-  if (n == 0) {
-    g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                 "URI list is empty");
-    return NULL;
-  }
+              : (size_t) len;
+  if (n == 0)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "URI list is empty");
+      return NULL;
+    }
 
   uris = g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
   /* To-Path = "To-Path:" SP MSRP-URI *( SP MSRP-URI ): one SP exactly
    * between two URIs, none before the first or after the last. */
-  for (;;) {
-    guint index = uris->len + 1;
-    size_t window = MIN (n - pos, (size_t) MSRP_URI_MAX_LEN + 1);
-    const char *space = memchr (text + pos, ' ', window);
-    size_t end = space != NULL ? (size_t) (space - text) : pos + window;
-    MsrpUri *uri;
+  for (;;)
+    {
+      guint index = uris->len + 1;
+      size_t window = MIN (n - pos, (size_t) MSRP_URI_MAX_LEN + 1);
+      const char *space = memchr (text + pos, ' ', window);
+      size_t end = space != NULL ? (size_t) (space - text) : pos + window;
+      MsrpUri *uri;
 
-    if (end == pos) {
-      if (pos == 0)
-        g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                     "URI 1 of the list: empty (the list starts with a "
-                     "space)");
-      else if (pos == n)
-        g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                     "URI %u of the list: empty (the list ends with a "
-                     "space)", index);
-      else
-        g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                     "URI %u of the list: empty (two spaces in a row at "
-                     "offset %zu of the list)", index, pos - 1);
-      return NULL;
+      if (end == pos)
+        {
+          if (pos == 0)
+            g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                         "URI 1 of the list: empty (the list starts with a "
+                         "space)");
+          else if (pos == n)
+            g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                         "URI %u of the list: empty (the list ends with a "
+                         "space)",
+                         index);
+          else
+            g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                         "URI %u of the list: empty (two spaces in a row at "
+                         "offset %zu of the list)",
+                         index, pos - 1);
+          return NULL;
+        }
+      if (uris->len == MSRP_URI_LIST_MAX)
+        {
+          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
+                       "URI list has more than %d URIs", MSRP_URI_LIST_MAX);
+          return NULL;
+        }
+      uri = msrp_uri_parse (text + pos, (gssize) (end - pos), error);
+      if (uri == NULL)
+        {
+          prefix_list_error (error, index);
+          return NULL;
+        }
+      g_ptr_array_add (uris, uri);
+      if (end == n)
+        break;
+      pos = end + 1; /* past the space */
     }
-    if (uris->len == MSRP_URI_LIST_MAX) {
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
-                   "URI list has more than %d URIs", MSRP_URI_LIST_MAX);
-      return NULL;
-    }
-    uri = msrp_uri_parse (text + pos, (gssize) (end - pos), error);
-    if (uri == NULL) {
-      prefix_list_error (error, index);
-      return NULL;
-    }
-    g_ptr_array_add (uris, uri);
-    if (end == n)
-      break;
-    pos = end + 1;    /* past the space */
-  }
   return g_steal_pointer (&uris);
 }
 
 static char *
-join_list (GPtrArray *uris, const char *(*text_of) (const MsrpUri *))
+join_list (GPtrArray *uris, const char *(*text_of) (const MsrpUri *) )
 {
   GString *s = g_string_new (NULL);
 
-  for (guint i = 0; i < uris->len; i++) {
-    if (i > 0)
-      g_string_append_c (s, ' ');
-    g_string_append (s, text_of (g_ptr_array_index (uris, i)));
-  }
+  for (guint i = 0; i < uris->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (s, ' ');
+      g_string_append (s, text_of (g_ptr_array_index (uris, i)));
+    }
   return g_string_free (s, FALSE);
 }
 

@@ -27,11 +27,12 @@ G_BEGIN_DECLS
 #define MSRP_URI_ERROR (msrp_uri_error_quark ())
 GQuark msrp_uri_error_quark (void);
 
-typedef enum {
-  MSRP_URI_ERROR_SYNTAX,      /* the text is not an MSRP-URI; message says where */
-  MSRP_URI_ERROR_TOO_LONG,    /* longer than MSRP_URI_MAX_LEN (as given or in
-                               * canonical form), or a list of more than
-                               * MSRP_URI_LIST_MAX URIs */
+typedef enum
+{
+  MSRP_URI_ERROR_SYNTAX, /* the text is not an MSRP-URI; message says where */
+  MSRP_URI_ERROR_TOO_LONG, /* longer than MSRP_URI_MAX_LEN (as given or in
+                            * canonical form), or a list of more than
+                            * MSRP_URI_LIST_MAX URIs */
 } MsrpUriError;
 
 /* Longest URI text accepted, in bytes; bounds memory per URI. */
@@ -40,15 +41,17 @@ typedef enum {
 /* RFC 4975 section 15.4: default port for both schemes. */
 #define MSRP_DEFAULT_PORT 2855
 
-typedef enum {
+typedef enum
+{
   MSRP_SCHEME_MSRP,
   MSRP_SCHEME_MSRPS,
 } MsrpScheme;
 
-typedef enum {
+typedef enum
+{
   MSRP_HOST_IPV4,
-  MSRP_HOST_IPV6,   /* get_host() returns it without the brackets */
-  MSRP_HOST_NAME,   /* reg-name of RFC 3986 */
+  MSRP_HOST_IPV6, /* get_host() returns it without the brackets */
+  MSRP_HOST_NAME, /* reg-name of RFC 3986 */
 } MsrpHostType;
 
 typedef struct _MsrpUri MsrpUri;
@@ -65,7 +68,8 @@ MsrpUri *msrp_uri_parse (const char *text, gssize len, GError **error);
  * be.  @session_id and @userinfo may be NULL; @transport NULL means "tcp".
  * Each part is validated as msrp_uri_parse () validates it, and the URI's
  * text is its canonical form.
- * Returns: (transfer full) (nullable): NULL with @error if a part is invalid. */
+ * Returns: (transfer full) (nullable): NULL with @error if a part is invalid.
+ */
 G_GNUC_WARN_UNUSED_RESULT
 MsrpUri *msrp_uri_new (MsrpScheme scheme, const char *userinfo,
                        const char *host, guint16 port, const char *session_id,
@@ -132,7 +136,8 @@ gboolean msrp_uri_equal (const MsrpUri *a, const MsrpUri *b);
  * one URI start with "URI N of the list: " (N from 1) and give offsets
  * within that URI; the others are "URI list is empty" and "URI list has
  * more than 32 URIs" (MSRP_URI_ERROR_TOO_LONG).
- * Returns: (transfer full) (nullable): GPtrArray of MsrpUri (free func set). */
+ * Returns: (transfer full) (nullable): GPtrArray of MsrpUri (free func set).
+ */
 #define MSRP_URI_LIST_MAX 32
 G_GNUC_WARN_UNUSED_RESULT
 GPtrArray *msrp_uri_list_parse (const char *text, gssize len, GError **error);

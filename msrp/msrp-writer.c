@@ -17,7 +17,7 @@ msrp_writer_error_quark (void)
  * ------------------------------------------------------------------------- */
 
 static const char base62[] =
-  "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /* Fills @out with @n uniform base62 characters.  A random byte below 248
  * (= 4 * 62) is taken modulo 62, larger ones are drawn again, so every
@@ -127,9 +127,10 @@ check_ident (const char *what, const char *value, GError **error)
         printable = value[i] >= 0x20 && value[i] < 0x7f && value[i] != '"';
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                    "%s%s%s%s is %" G_GSIZE_FORMAT " characters long, not "
-                   "%d to %d", what, printable ? " \"" : "",
-                   printable ? value : "", printable ? "\"" : "", len,
-                   MSRP_IDENT_MIN_LEN, MSRP_IDENT_MAX_LEN);
+                   "%d to %d",
+                   what, printable ? " \"" : "", printable ? value : "",
+                   printable ? "\"" : "", len, MSRP_IDENT_MIN_LEN,
+                   MSRP_IDENT_MAX_LEN);
       return FALSE;
     }
   if (!g_ascii_isalnum (value[0]))
@@ -143,8 +144,8 @@ check_ident (const char *what, const char *value, GError **error)
     {
       guchar c = (guchar) value[i];
 
-      if (!g_ascii_isalnum (c) && c != '.' && c != '-' && c != '+'
-          && c != '%' && c != '=')
+      if (!g_ascii_isalnum (c) && c != '.' && c != '-' && c != '+' &&
+          c != '%' && c != '=')
         break;
     }
   describe_byte ((guchar) value[MIN (i, len - 1)], desc);
@@ -163,8 +164,8 @@ check_method (const char *method, GError **error)
 
   if (method[0] == '\0')
     {
-      g_set_error_literal (error, MSRP_WRITER_ERROR,
-                           MSRP_WRITER_ERROR_INVALID, "method is empty");
+      g_set_error_literal (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
+                           "method is empty");
       return FALSE;
     }
   for (i = 0; method[i] != '\0'; i++)
@@ -173,7 +174,8 @@ check_method (const char *method, GError **error)
         describe_byte ((guchar) method[i], desc);
         g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                      "method has %s at offset %" G_GSIZE_FORMAT
-                     ", not an upper-case letter A-Z", desc, i);
+                     ", not an upper-case letter A-Z",
+                     desc, i);
         return FALSE;
       }
   return TRUE;
@@ -188,8 +190,8 @@ check_header_name (const char *name, GError **error)
 
   if (name[0] == '\0')
     {
-      g_set_error_literal (error, MSRP_WRITER_ERROR,
-                           MSRP_WRITER_ERROR_INVALID, "header name is empty");
+      g_set_error_literal (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
+                           "header name is empty");
       return FALSE;
     }
   if (!g_ascii_isalpha (name[0]))
@@ -205,7 +207,8 @@ check_header_name (const char *name, GError **error)
         describe_byte ((guchar) name[i], desc);
         g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                      "header name has %s at offset %" G_GSIZE_FORMAT
-                     ", not a token character", desc, i);
+                     ", not a token character",
+                     desc, i);
         return FALSE;
       }
   return TRUE;
@@ -226,17 +229,18 @@ check_text (const char *what, const char *value, GError **error)
 
       if ((c < 0x20 && c != '\t') || c == 0x7f)
         {
-          g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
-                       "%s has control character 0x%02x at offset %"
-                       G_GSIZE_FORMAT, what, c, i);
+          g_set_error (
+              error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
+              "%s has control character 0x%02x at offset %" G_GSIZE_FORMAT,
+              what, c, i);
           return FALSE;
         }
     }
   if (!g_utf8_validate (value, (gssize) len, &end))
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
-                   "%s is not valid UTF-8 at offset %" G_GSIZE_FORMAT,
-                   what, (gsize) (end - value));
+                   "%s is not valid UTF-8 at offset %" G_GSIZE_FORMAT, what,
+                   (gsize) (end - value));
       return FALSE;
     }
   return TRUE;
@@ -245,8 +249,8 @@ check_text (const char *what, const char *value, GError **error)
 static gboolean
 check_content_type (const char *content_type, GError **error)
 {
-  g_autoptr(MsrpMediaType) mt = NULL;
-  g_autoptr(GError) local = NULL;
+  g_autoptr (MsrpMediaType) mt = NULL;
+  g_autoptr (GError) local = NULL;
 
   if (!check_text ("Content-Type", content_type, error))
     return FALSE;
@@ -254,8 +258,8 @@ check_content_type (const char *content_type, GError **error)
   if (mt == NULL)
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
-                   "Content-Type \"%s\" is not a media-type: %s",
-                   content_type, local->message);
+                   "Content-Type \"%s\" is not a media-type: %s", content_type,
+                   local->message);
       return FALSE;
     }
   return TRUE;
@@ -308,12 +312,11 @@ check_byte_range (const MsrpByteRange *r, GError **error)
   if (r->start < 1)
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
-                   "Byte-Range: range-start %" G_GUINT64_FORMAT
-                   " is not >= 1", r->start);
+                   "Byte-Range: range-start %" G_GUINT64_FORMAT " is not >= 1",
+                   r->start);
       return FALSE;
     }
-  if (!r->end_unknown && r->end < r->start
-      && !(r->start == 1 && r->end == 0))
+  if (!r->end_unknown && r->end < r->start && !(r->start == 1 && r->end == 0))
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
                    "Byte-Range: range-end %" G_GUINT64_FORMAT
@@ -382,7 +385,8 @@ check_flag (char flag, GError **error)
  * Header lists
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   char *name;
   char *value;
 } Field;
@@ -399,10 +403,11 @@ field_free (gpointer data)
 
 /* Headers after From-Path: the plain ones and the MIME ones (written just
  * before Content-Type), with the known headers already seen. */
-typedef struct {
+typedef struct
+{
   GPtrArray *plain;
   GPtrArray *mime;
-  guint64 seen;         /* bit per MsrpHeaderId */
+  guint64 seen; /* bit per MsrpHeaderId */
 } FieldList;
 
 static void
@@ -439,8 +444,8 @@ field_list_add (FieldList *fl, const char *name, const char *value,
   if (!check_header_name (name, error))
     return FALSE;
   id = msrp_header_id_from_name (name, strlen (name));
-  if (id != MSRP_HEADER_OTHER
-      && (refused & (G_GUINT64_CONSTANT (1) << id)) != 0)
+  if (id != MSRP_HEADER_OTHER &&
+      (refused & (G_GUINT64_CONSTANT (1) << id)) != 0)
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                    "%s is not an extra header here: %s",
@@ -449,23 +454,23 @@ field_list_add (FieldList *fl, const char *name, const char *value,
     }
   /* WWW-Authenticate: one challenge per field, one field per algorithm
    * (RFC 4976 section 7, RFC 7616 section 3.7). */
-  if (id != MSRP_HEADER_OTHER && id != MSRP_HEADER_WWW_AUTHENTICATE
-      && field_list_has (fl, id))
+  if (id != MSRP_HEADER_OTHER && id != MSRP_HEADER_WWW_AUTHENTICATE &&
+      field_list_has (fl, id))
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_DUPLICATE,
                    "%s given twice; it may appear once",
                    msrp_header_id_to_name (id));
       return FALSE;
     }
-  what = g_strdup_printf ("header %s value",
-                          id != MSRP_HEADER_OTHER ?
-                          msrp_header_id_to_name (id) : name);
+  what = g_strdup_printf ("header %s value", id != MSRP_HEADER_OTHER
+                                                 ? msrp_header_id_to_name (id)
+                                                 : name);
   if (!check_text (what, value, error))
     return FALSE;
 
   f = g_new0 (Field, 1);
-  f->name = g_strdup (id != MSRP_HEADER_OTHER ?
-                      msrp_header_id_to_name (id) : name);
+  f->name =
+      g_strdup (id != MSRP_HEADER_OTHER ? msrp_header_id_to_name (id) : name);
   f->value = g_strdup (value);
   g_ptr_array_add (is_mime_header_name (name) ? fl->mime : fl->plain, f);
   if (id != MSRP_HEADER_OTHER)
@@ -489,24 +494,25 @@ append_fields (GString *out, GPtrArray *fields)
 #define BIT(id) (G_GUINT64_CONSTANT (1) << (id))
 
 /* Headers with their own place in a frame: never extra headers. */
-#define PLACED_HEADERS (BIT (MSRP_HEADER_TO_PATH) \
-                        | BIT (MSRP_HEADER_FROM_PATH) \
-                        | BIT (MSRP_HEADER_CONTENT_TYPE))
+#define PLACED_HEADERS                                                        \
+  (BIT (MSRP_HEADER_TO_PATH) | BIT (MSRP_HEADER_FROM_PATH) |                  \
+   BIT (MSRP_HEADER_CONTENT_TYPE))
 
 /* ---------------------------------------------------------------------------
  * MsrpWriter
  * ------------------------------------------------------------------------- */
 
-struct _MsrpWriter {
+struct _MsrpWriter
+{
   gboolean is_response;
   char tid[MSRP_IDENT_MAX_LEN + 1];
-  char *method;           /* requests */
-  guint code;             /* responses */
-  char *comment;          /* responses, nullable */
-  char *to_path;          /* text, NULL until set */
+  char *method;  /* requests */
+  guint code;    /* responses */
+  char *comment; /* responses, nullable */
+  char *to_path; /* text, NULL until set */
   char *from_path;
   FieldList fields;
-  char *content_type;     /* non-NULL: a body follows */
+  char *content_type; /* non-NULL: a body follows */
 };
 
 static MsrpWriter *
@@ -644,8 +650,7 @@ msrp_writer_set_to_path (MsrpWriter *writer, GPtrArray *uris, GError **error)
 }
 
 gboolean
-msrp_writer_set_from_path (MsrpWriter *writer, GPtrArray *uris,
-                           GError **error)
+msrp_writer_set_from_path (MsrpWriter *writer, GPtrArray *uris, GError **error)
 {
   g_return_val_if_fail (writer != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -664,7 +669,8 @@ msrp_writer_add_header (MsrpWriter *writer, const char *name,
 
   return field_list_add (&writer->fields, name, value, PLACED_HEADERS,
                          "use msrp_writer_set_to_path (), _set_from_path () "
-                         "or _set_content_type ()", error);
+                         "or _set_content_type ()",
+                         error);
 }
 
 gboolean
@@ -708,7 +714,8 @@ msrp_writer_set_success_report (MsrpWriter *writer, MsrpReportMode mode,
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                    "Success-Report takes yes or no, not %s",
-                   mode == MSRP_REPORT_PARTIAL ? "partial" : "an unknown mode");
+                   mode == MSRP_REPORT_PARTIAL ? "partial"
+                                               : "an unknown mode");
       return FALSE;
     }
   return msrp_writer_add_header (writer, "Success-Report",
@@ -722,8 +729,8 @@ msrp_writer_set_failure_report (MsrpWriter *writer, MsrpReportMode mode,
   g_return_val_if_fail (writer != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (mode != MSRP_REPORT_YES && mode != MSRP_REPORT_NO
-      && mode != MSRP_REPORT_PARTIAL)
+  if (mode != MSRP_REPORT_YES && mode != MSRP_REPORT_NO &&
+      mode != MSRP_REPORT_PARTIAL)
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                    "Failure-Report mode %d is not yes, no or partial",
@@ -758,8 +765,8 @@ msrp_writer_set_status (MsrpWriter *writer, const MsrpStatus *status,
                    "Status: status-code %u is not 3 digits", status->code);
       return FALSE;
     }
-  if (status->comment != NULL
-      && !check_text ("Status comment", status->comment, error))
+  if (status->comment != NULL &&
+      !check_text ("Status comment", status->comment, error))
     return FALSE;
   text = msrp_status_header_to_string (status);
   return msrp_writer_add_header (writer, "Status", text, error);
@@ -816,15 +823,15 @@ check_complete (const MsrpWriter *w, GError **error)
        * or any other MIME-specific header fields." */
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                    "%s given but the %s has no body (no Content-Type); "
-                   "MIME headers need a body", f->name,
-                   w->is_response ? "response" : "request");
+                   "MIME headers need a body",
+                   f->name, w->is_response ? "response" : "request");
       return FALSE;
     }
   if (w->is_response)
     return TRUE;
 
-  if (strcmp (w->method, "SEND") == 0
-      && !field_list_has (fl, MSRP_HEADER_MESSAGE_ID))
+  if (strcmp (w->method, "SEND") == 0 &&
+      !field_list_has (fl, MSRP_HEADER_MESSAGE_ID))
     {
       /* Section 7.1.1: "Each chunk of a message MUST contain a Message-ID
        * header field". */
@@ -835,24 +842,26 @@ check_complete (const MsrpWriter *w, GError **error)
   if (strcmp (w->method, "REPORT") == 0)
     {
       /* Section 7.1.2. */
-      if (!field_list_has (fl, MSRP_HEADER_MESSAGE_ID)
-          || !field_list_has (fl, MSRP_HEADER_STATUS))
+      if (!field_list_has (fl, MSRP_HEADER_MESSAGE_ID) ||
+          !field_list_has (fl, MSRP_HEADER_STATUS))
         {
           g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_MISSING,
                        "REPORT has no %s",
-                       !field_list_has (fl, MSRP_HEADER_MESSAGE_ID) ?
-                       "Message-ID" : "Status");
+                       !field_list_has (fl, MSRP_HEADER_MESSAGE_ID)
+                           ? "Message-ID"
+                           : "Status");
           return FALSE;
         }
-      if (field_list_has (fl, MSRP_HEADER_SUCCESS_REPORT)
-          || field_list_has (fl, MSRP_HEADER_FAILURE_REPORT))
+      if (field_list_has (fl, MSRP_HEADER_SUCCESS_REPORT) ||
+          field_list_has (fl, MSRP_HEADER_FAILURE_REPORT))
         {
           g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                        "REPORT has %s; REPORT requests MUST NOT include "
                        "Success-Report or Failure-Report (RFC 4975 section "
                        "7.1.2)",
-                       field_list_has (fl, MSRP_HEADER_SUCCESS_REPORT) ?
-                       "Success-Report" : "Failure-Report");
+                       field_list_has (fl, MSRP_HEADER_SUCCESS_REPORT)
+                           ? "Success-Report"
+                           : "Failure-Report");
           return FALSE;
         }
     }
@@ -936,7 +945,8 @@ msrp_writer_append_end_line (MsrpWriter *writer, char flag, GString *out,
        * flag in the end-line will always contain a dollar sign". */
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                    "end-line flag '%c' in a response; a response always "
-                   "ends with '$'", flag);
+                   "ends with '$'",
+                   flag);
       return FALSE;
     }
   append_end_line (out, writer->tid, writer->content_type != NULL, flag);
@@ -979,18 +989,19 @@ msrp_writer_to_bytes (MsrpWriter *writer, GBytes *body, char flag,
           g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                        "a body of %" G_GSIZE_FORMAT " bytes given but no "
                        "Content-Type (RFC 4975 section 7.1: a request with "
-                       "a body MUST contain a Content-Type)", size);
+                       "a body MUST contain a Content-Type)",
+                       size);
           return NULL;
         }
     }
-  if (!writer->is_response && strcmp (writer->method, "SEND") != 0
-      && size > MSRP_WRITER_NON_SEND_BODY_MAX)
+  if (!writer->is_response && strcmp (writer->method, "SEND") != 0 &&
+      size > MSRP_WRITER_NON_SEND_BODY_MAX)
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
                    "%s body of %" G_GSIZE_FORMAT " bytes; non-SEND request "
                    "bodies MUST NOT be larger than %d octets (RFC 4975 "
-                   "section 7.1)", writer->method, size,
-                   MSRP_WRITER_NON_SEND_BODY_MAX);
+                   "section 7.1)",
+                   writer->method, size, MSRP_WRITER_NON_SEND_BODY_MAX);
       return NULL;
     }
   if (size > 0)
@@ -998,8 +1009,8 @@ msrp_writer_to_bytes (MsrpWriter *writer, GBytes *body, char flag,
       char marker[7 + MSRP_IDENT_MAX_LEN + 1];
       gsize marker_len;
 
-      marker_len = (gsize) g_snprintf (marker, sizeof marker, "-------%s",
-                                       writer->tid);
+      marker_len =
+          (gsize) g_snprintf (marker, sizeof marker, "-------%s", writer->tid);
       if (memmem (data, size, marker, marker_len) != NULL)
         {
           g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
@@ -1031,7 +1042,7 @@ msrp_writer_new_empty_send (GPtrArray *to_path, GPtrArray *from_path,
                             const char *tid, const char *message_id,
                             GError **error)
 {
-  g_autoptr(MsrpWriter) w = NULL;
+  g_autoptr (MsrpWriter) w = NULL;
   char mid[MSRP_WRITER_ID_BUF_SIZE];
   /* Section 7.1.1: "a Byte-Range header field referring to nonexistent or
    * zero-length content MUST still have a range-start value of 1.  For
@@ -1049,10 +1060,10 @@ msrp_writer_new_empty_send (GPtrArray *to_path, GPtrArray *from_path,
         return NULL;
       message_id = mid;
     }
-  if (!msrp_writer_set_to_path (w, to_path, error)
-      || !msrp_writer_set_from_path (w, from_path, error)
-      || !msrp_writer_set_message_id (w, message_id, error)
-      || !msrp_writer_set_byte_range (w, &empty, error))
+  if (!msrp_writer_set_to_path (w, to_path, error) ||
+      !msrp_writer_set_from_path (w, from_path, error) ||
+      !msrp_writer_set_message_id (w, message_id, error) ||
+      !msrp_writer_set_byte_range (w, &empty, error))
     return NULL;
   return g_steal_pointer (&w);
 }
@@ -1061,12 +1072,13 @@ msrp_writer_new_empty_send (GPtrArray *to_path, GPtrArray *from_path,
  * MsrpWriterChunker
  * ------------------------------------------------------------------------- */
 
-struct _MsrpWriterChunker {
+struct _MsrpWriterChunker
+{
   char message_id[MSRP_IDENT_MAX_LEN + 1];
   char *to_path;
   char *from_path;
   char *content_type;
-  FieldList fields;               /* extra headers */
+  FieldList fields; /* extra headers */
   guint64 chunk_size;
   guint64 total;
   gboolean total_known;
@@ -1076,8 +1088,8 @@ struct _MsrpWriterChunker {
   gboolean interruptible;
 
   /* progress */
-  gboolean started;               /* a chunk has been begun */
-  guint64 sent;                   /* bytes in chunks already ended */
+  gboolean started; /* a chunk has been begun */
+  guint64 sent;     /* bytes in chunks already ended */
   gboolean done;
   gboolean aborted;
 
@@ -1085,23 +1097,22 @@ struct _MsrpWriterChunker {
   gboolean open;
   char tid[MSRP_WRITER_ID_BUF_SIZE];
   guint64 body_len;
-  gboolean end_star;              /* range-end written as "*" */
-  gboolean last;                  /* ends the message when fully written */
+  gboolean end_star; /* range-end written as "*" */
+  gboolean last;     /* ends the message when fully written */
 };
 
 /* Headers the chunker writes itself, refused as extra headers. */
-#define CHUNKER_HEADERS (PLACED_HEADERS | BIT (MSRP_HEADER_MESSAGE_ID) \
-                         | BIT (MSRP_HEADER_BYTE_RANGE) \
-                         | BIT (MSRP_HEADER_SUCCESS_REPORT) \
-                         | BIT (MSRP_HEADER_FAILURE_REPORT) \
-                         | BIT (MSRP_HEADER_STATUS))
+#define CHUNKER_HEADERS                                                       \
+  (PLACED_HEADERS | BIT (MSRP_HEADER_MESSAGE_ID) |                            \
+   BIT (MSRP_HEADER_BYTE_RANGE) | BIT (MSRP_HEADER_SUCCESS_REPORT) |          \
+   BIT (MSRP_HEADER_FAILURE_REPORT) | BIT (MSRP_HEADER_STATUS))
 
 MsrpWriterChunker *
 msrp_writer_chunker_new (const char *message_id, GPtrArray *to_path,
                          GPtrArray *from_path, const char *content_type,
                          guint64 chunk_size, GError **error)
 {
-  g_autoptr(MsrpWriterChunker) c = NULL;
+  g_autoptr (MsrpWriterChunker) c = NULL;
 
   g_return_val_if_fail (content_type != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1157,7 +1168,8 @@ check_not_started (const MsrpWriterChunker *c, const char *what,
     return TRUE;
   g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_STATE,
                "%s after the first chunk; all chunks of a message carry "
-               "the same headers", what);
+               "the same headers",
+               what);
   return FALSE;
 }
 
@@ -1178,8 +1190,7 @@ msrp_writer_chunker_set_total (MsrpWriterChunker *chunker, guint64 total,
 gboolean
 msrp_writer_chunker_set_reports (MsrpWriterChunker *chunker,
                                  MsrpReportMode success_report,
-                                 MsrpReportMode failure_report,
-                                 GError **error)
+                                 MsrpReportMode failure_report, GError **error)
 {
   g_return_val_if_fail (chunker != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -1190,12 +1201,12 @@ msrp_writer_chunker_set_reports (MsrpWriterChunker *chunker,
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                    "Success-Report takes yes or no, not %s",
-                   success_report == MSRP_REPORT_PARTIAL ?
-                   "partial" : "an unknown mode");
+                   success_report == MSRP_REPORT_PARTIAL ? "partial"
+                                                         : "an unknown mode");
       return FALSE;
     }
-  if (failure_report != MSRP_REPORT_YES && failure_report != MSRP_REPORT_NO
-      && failure_report != MSRP_REPORT_PARTIAL)
+  if (failure_report != MSRP_REPORT_YES && failure_report != MSRP_REPORT_NO &&
+      failure_report != MSRP_REPORT_PARTIAL)
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                    "Failure-Report mode %d is not yes, no or partial",
@@ -1234,7 +1245,8 @@ msrp_writer_chunker_add_header (MsrpWriterChunker *chunker, const char *name,
     return FALSE;
   return field_list_add (&chunker->fields, name, value, CHUNKER_HEADERS,
                          "the chunker writes it (or it has no place in a "
-                         "SEND)", error);
+                         "SEND)",
+                         error);
 }
 
 static gboolean
@@ -1249,12 +1261,14 @@ check_open (const MsrpWriterChunker *c, const char *what, GError **error)
 }
 
 GBytes *
-msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker,
-                                 guint64 available, gboolean input_ends,
-                                 guint64 *body_len, GError **error)
+msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker, guint64 available,
+                                 gboolean input_ends, guint64 *body_len,
+                                 GError **error)
 {
   MsrpWriterChunker *c = chunker;
-  MsrpByteRange range = { 0, };
+  MsrpByteRange range = {
+    0,
+  };
   guint64 len;
   gboolean last;
   g_autofree char *range_text = NULL;
@@ -1282,24 +1296,25 @@ msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker,
 
   if (c->total_known)
     {
-      guint64 left = c->total - c->sent;    /* sent <= total always */
+      guint64 left = c->total - c->sent; /* sent <= total always */
 
       if (input_ends && available < left)
         {
           g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
                        "input ends after %" G_GUINT64_FORMAT " more bytes "
-                       "but %" G_GUINT64_FORMAT " of the total %"
-                       G_GUINT64_FORMAT " are left",
+                       "but %" G_GUINT64_FORMAT
+                       " of the total %" G_GUINT64_FORMAT " are left",
                        available, left, c->total);
           return NULL;
         }
       len = MIN (MIN (c->chunk_size, available), left);
       if (len == 0 && left > 0)
         {
-          g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
-                       "no bytes available for the next chunk; %"
-                       G_GUINT64_FORMAT " of the total %" G_GUINT64_FORMAT
-                       " are left", left, c->total);
+          g_set_error (
+              error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
+              "no bytes available for the next chunk; %" G_GUINT64_FORMAT
+              " of the total %" G_GUINT64_FORMAT " are left",
+              left, c->total);
           return NULL;
         }
       last = (len == left);
@@ -1315,13 +1330,13 @@ msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker,
                                "the input does not end");
           return NULL;
         }
-      if (len > G_MAXUINT64 - c->sent
-          || (len == 0 && c->sent == G_MAXUINT64))
+      if (len > G_MAXUINT64 - c->sent || (len == 0 && c->sent == G_MAXUINT64))
         {
           g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
-                       "a chunk of %" G_GUINT64_FORMAT " bytes after %"
-                       G_GUINT64_FORMAT " sent would pass byte position %"
-                       G_GUINT64_FORMAT, len, c->sent, G_MAXUINT64);
+                       "a chunk of %" G_GUINT64_FORMAT
+                       " bytes after %" G_GUINT64_FORMAT
+                       " sent would pass byte position %" G_GUINT64_FORMAT,
+                       len, c->sent, G_MAXUINT64);
           return NULL;
         }
       last = input_ends && len == available;
@@ -1331,8 +1346,8 @@ msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker,
    * 1 even for an empty message ("1-0/0").  range-end: "*" if the chunk
    * must stay interruptible or is larger than 2048 octets. */
   range.start = c->sent + 1;
-  range.end_unknown = c->interruptible
-      || len > MSRP_WRITER_CHUNK_UNINTERRUPTIBLE_MAX;
+  range.end_unknown =
+      c->interruptible || len > MSRP_WRITER_CHUNK_UNINTERRUPTIBLE_MAX;
   range.end = c->sent + len;
   range.total_unknown = !c->total_known;
   range.total = c->total;
@@ -1408,8 +1423,7 @@ msrp_writer_chunker_end_chunk (MsrpWriterChunker *chunker, GError **error)
 
   if (!check_open (chunker, "chunk ended", error))
     return NULL;
-  return close_chunk (chunker, chunker->body_len,
-                      chunker->last ? '$' : '+');
+  return close_chunk (chunker, chunker->body_len, chunker->last ? '$' : '+');
 }
 
 GBytes *
@@ -1427,8 +1441,8 @@ msrp_writer_chunker_interrupt (MsrpWriterChunker *chunker, guint64 written,
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
                    "chunk %s interrupted after %" G_GUINT64_FORMAT " bytes "
-                   "but it holds only %" G_GUINT64_FORMAT, c->tid, written,
-                   c->body_len);
+                   "but it holds only %" G_GUINT64_FORMAT,
+                   c->tid, written, c->body_len);
       return NULL;
     }
   if (written == c->body_len)
@@ -1441,7 +1455,8 @@ msrp_writer_chunker_interrupt (MsrpWriterChunker *chunker, guint64 written,
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_STATE,
                    "chunk %s announced range-end %" G_GUINT64_FORMAT "; "
                    "only a chunk with range-end \"*\" may be interrupted "
-                   "(RFC 4975 section 7.1.1)", c->tid, c->sent + c->body_len);
+                   "(RFC 4975 section 7.1.1)",
+                   c->tid, c->sent + c->body_len);
       return NULL;
     }
   return close_chunk (c, written, '+');
@@ -1475,8 +1490,8 @@ msrp_writer_chunker_abort (MsrpWriterChunker *chunker, guint64 written,
     {
       g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
                    "chunk %s aborted after %" G_GUINT64_FORMAT " bytes but "
-                   "it holds only %" G_GUINT64_FORMAT, c->tid, written,
-                   c->body_len);
+                   "it holds only %" G_GUINT64_FORMAT,
+                   c->tid, written, c->body_len);
       return FALSE;
     }
   *end_line = close_chunk (c, written, '#');

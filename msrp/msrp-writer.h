@@ -4,12 +4,11 @@
  * Nothing here holds a message body.  A frame is written as three parts:
  *
  *   HEAD      start line, To-Path, From-Path, the other headers in the order
- *             added, then (requests with a body) the MIME headers, Content-Type
- *             and the blank line;
- *   body      the caller's bytes, streamed as they come;
- *   END-LINE  "\r\n-------" tid flag "\r\n" after a body (the leading CRLF is
- *             not part of the body, section 7.1), "-------" tid flag "\r\n"
- *             when there is none.
+ *             added, then (requests with a body) the MIME headers,
+ * Content-Type and the blank line; body      the caller's bytes, streamed as
+ * they come; END-LINE  "\r\n-------" tid flag "\r\n" after a body (the leading
+ * CRLF is not part of the body, section 7.1), "-------" tid flag "\r\n" when
+ * there is none.
  *
  * so that a relay can copy a body from one connection to the other between
  * the head and the end-line without holding it.
@@ -28,13 +27,14 @@ G_BEGIN_DECLS
 #define MSRP_WRITER_ERROR (msrp_writer_error_quark ())
 GQuark msrp_writer_error_quark (void);
 
-typedef enum {
-  MSRP_WRITER_ERROR_INVALID,    /* a value given is not valid where it goes */
-  MSRP_WRITER_ERROR_DUPLICATE,  /* a header that may appear once, given twice */
-  MSRP_WRITER_ERROR_MISSING,    /* something the frame must have is not set */
-  MSRP_WRITER_ERROR_STATE,      /* a call that does not fit the chunker state */
-  MSRP_WRITER_ERROR_RANGE,      /* a size or position out of range */
-  MSRP_WRITER_ERROR_RANDOM,     /* RAND_bytes failed: no id can be made */
+typedef enum
+{
+  MSRP_WRITER_ERROR_INVALID,   /* a value given is not valid where it goes */
+  MSRP_WRITER_ERROR_DUPLICATE, /* a header that may appear once, given twice */
+  MSRP_WRITER_ERROR_MISSING,   /* something the frame must have is not set */
+  MSRP_WRITER_ERROR_STATE,     /* a call that does not fit the chunker state */
+  MSRP_WRITER_ERROR_RANGE,     /* a size or position out of range */
+  MSRP_WRITER_ERROR_RANDOM,    /* RAND_bytes failed: no id can be made */
 } MsrpWriterError;
 
 /* ---------------------------------------------------------------------------
@@ -98,8 +98,7 @@ MsrpWriter *msrp_writer_new_response (const char *tid, guint code,
  * @tid and @message_id may be NULL for fresh ones. */
 G_GNUC_WARN_UNUSED_RESULT
 MsrpWriter *msrp_writer_new_empty_send (GPtrArray *to_path,
-                                        GPtrArray *from_path,
-                                        const char *tid,
+                                        GPtrArray *from_path, const char *tid,
                                         const char *message_id,
                                         GError **error);
 
@@ -126,10 +125,10 @@ gboolean msrp_writer_set_from_path (MsrpWriter *writer, GPtrArray *uris,
  * CR, LF, NUL or other control character).  Known headers
  * (msrp_header_id_from_name) are written with their canonical spelling and
  * may appear once (MSRP_WRITER_ERROR_DUPLICATE), except WWW-Authenticate
- * (one challenge per field and algorithm, RFC 7616 section 3.7).  To-Path, From-Path and
- * Content-Type have their own setters and are refused here.  Names starting
- * with "Content-" are MIME headers: they go right before Content-Type and
- * need a body (section 7.1). */
+ * (one challenge per field and algorithm, RFC 7616 section 3.7).  To-Path,
+ * From-Path and Content-Type have their own setters and are refused here.
+ * Names starting with "Content-" are MIME headers: they go right before
+ * Content-Type and need a body (section 7.1). */
 gboolean msrp_writer_add_header (MsrpWriter *writer, const char *name,
                                  const char *value, GError **error);
 
@@ -232,12 +231,10 @@ typedef struct _MsrpWriterChunker MsrpWriterChunker;
  * msrp_writer_chunker_set_total() is called.
  * Returns: (transfer full) (nullable) */
 G_GNUC_WARN_UNUSED_RESULT
-MsrpWriterChunker *msrp_writer_chunker_new (const char *message_id,
-                                            GPtrArray *to_path,
-                                            GPtrArray *from_path,
-                                            const char *content_type,
-                                            guint64 chunk_size,
-                                            GError **error);
+MsrpWriterChunker *
+msrp_writer_chunker_new (const char *message_id, GPtrArray *to_path,
+                         GPtrArray *from_path, const char *content_type,
+                         guint64 chunk_size, GError **error);
 void msrp_writer_chunker_free (MsrpWriterChunker *chunker);
 
 /* The following setters are allowed only before the first chunk
@@ -294,8 +291,8 @@ GBytes *msrp_writer_chunker_end_chunk (MsrpWriterChunker *chunker,
  * (@written <= body_len) with '+'; the next chunk starts at the first byte not
  * written.  Only a chunk whose range-end is "*" may be interrupted
  * (section 7.1.1: "It MUST take the value of "*" ... if the request needs to
- * be interruptible").  @written == body_len is msrp_writer_chunker_end_chunk().
- * Returns: (transfer full) (nullable) */
+ * be interruptible").  @written == body_len is
+ * msrp_writer_chunker_end_chunk(). Returns: (transfer full) (nullable) */
 G_GNUC_WARN_UNUSED_RESULT
 GBytes *msrp_writer_chunker_interrupt (MsrpWriterChunker *chunker,
                                        guint64 written, GError **error);
@@ -314,11 +311,11 @@ gboolean msrp_writer_chunker_abort (MsrpWriterChunker *chunker,
                                     GError **error);
 
 /* (transfer none) */
-const char *msrp_writer_chunker_get_message_id (
-    const MsrpWriterChunker *chunker);
+const char *
+msrp_writer_chunker_get_message_id (const MsrpWriterChunker *chunker);
 /* (transfer none) (nullable): the open chunk's tid, NULL between chunks. */
-const char *msrp_writer_chunker_get_transaction_id (
-    const MsrpWriterChunker *chunker);
+const char *
+msrp_writer_chunker_get_transaction_id (const MsrpWriterChunker *chunker);
 /* Bytes of the message in chunks already ended: the next range-start - 1. */
 guint64 msrp_writer_chunker_get_sent (const MsrpWriterChunker *chunker);
 /* Has the last chunk been ended ('$') or the message aborted? */

@@ -9,23 +9,27 @@ gw_bencode_error_quark (void)
   return g_quark_from_static_string ("gw-bencode-error-quark");
 }
 
-typedef struct {
-  char *key;          /* key_len bytes and a NUL */
+typedef struct
+{
+  char *key; /* key_len bytes and a NUL */
   gsize key_len;
-  GwBencode *value;   /* a reference */
+  GwBencode *value; /* a reference */
 } Member;
 
-struct _GwBencode {
+struct _GwBencode
+{
   grefcount ref;
   GwBencodeType type;
-  union {
+  union
+  {
     gint64 integer;
-    struct {
-      char *data;     /* len bytes and a NUL */
+    struct
+    {
+      char *data; /* len bytes and a NUL */
       gsize len;
     } string;
-    GPtrArray *list;  /* GwBencode, a reference each */
-    GArray *dict;     /* Member */
+    GPtrArray *list; /* GwBencode, a reference each */
+    GArray *dict;    /* Member */
   } u;
 };
 
@@ -86,7 +90,8 @@ gw_bencode_new_list (void)
 {
   GwBencode *v = value_new (GW_BENCODE_LIST);
 
-  v->u.list = g_ptr_array_new_with_free_func ((GDestroyNotify) gw_bencode_unref);
+  v->u.list =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) gw_bencode_unref);
   return v;
 }
 
@@ -113,19 +118,20 @@ gw_bencode_unref (GwBencode *value)
 {
   if (value == NULL || !g_ref_count_dec (&value->ref))
     return;
-  switch (value->type) {
-  case GW_BENCODE_INTEGER:
-    break;
-  case GW_BENCODE_STRING:
-    g_free (value->u.string.data);
-    break;
-  case GW_BENCODE_LIST:
-    g_ptr_array_unref (value->u.list);
-    break;
-  case GW_BENCODE_DICT:
-    g_array_unref (value->u.dict);
-    break;
-  }
+  switch (value->type)
+    {
+    case GW_BENCODE_INTEGER:
+      break;
+    case GW_BENCODE_STRING:
+      g_free (value->u.string.data);
+      break;
+    case GW_BENCODE_LIST:
+      g_ptr_array_unref (value->u.list);
+      break;
+    case GW_BENCODE_DICT:
+      g_array_unref (value->u.dict);
+      break;
+    }
   g_free (value);
 }
 
@@ -139,24 +145,24 @@ gw_bencode_get_type (const GwBencode *value)
 const char *
 gw_bencode_type_to_string (GwBencodeType type)
 {
-  switch (type) {
-  case GW_BENCODE_INTEGER:
-    return "integer";
-  case GW_BENCODE_STRING:
-    return "string";
-  case GW_BENCODE_LIST:
-    return "list";
-  case GW_BENCODE_DICT:
-    return "dictionary";
-  }
+  switch (type)
+    {
+    case GW_BENCODE_INTEGER:
+      return "integer";
+    case GW_BENCODE_STRING:
+      return "string";
+    case GW_BENCODE_LIST:
+      return "list";
+    case GW_BENCODE_DICT:
+      return "dictionary";
+    }
   return "unknown";
 }
 
 gint64
 gw_bencode_get_int (const GwBencode *value)
 {
-  g_return_val_if_fail (value != NULL && value->type == GW_BENCODE_INTEGER,
-                        0);
+  g_return_val_if_fail (value != NULL && value->type == GW_BENCODE_INTEGER, 0);
   return value->u.integer;
 }
 
@@ -218,8 +224,8 @@ gw_bencode_dict_get_size (const GwBencode *dict)
 }
 
 GwBencode *
-gw_bencode_dict_get_nth (const GwBencode *dict, guint index,
-                         const char **key, gsize *key_len)
+gw_bencode_dict_get_nth (const GwBencode *dict, guint index, const char **key,
+                         gsize *key_len)
 {
   const Member *m;
 
@@ -236,12 +242,13 @@ gw_bencode_dict_get_nth (const GwBencode *dict, guint index,
 static Member *
 find_member (const GwBencode *dict, const void *key, gsize key_len)
 {
-  for (guint i = 0; i < dict->u.dict->len; i++) {
-    Member *m = &g_array_index (dict->u.dict, Member, i);
+  for (guint i = 0; i < dict->u.dict->len; i++)
+    {
+      Member *m = &g_array_index (dict->u.dict, Member, i);
 
-    if (m->key_len == key_len && memcmp (m->key, key, key_len) == 0)
-      return m;
-  }
+      if (m->key_len == key_len && memcmp (m->key, key, key_len) == 0)
+        return m;
+    }
   return NULL;
 }
 
@@ -269,7 +276,8 @@ static void
 append_member (GwBencode *dict, const void *key, gsize key_len,
                GwBencode *value)
 {
-  Member m = { .key = g_malloc (key_len + 1), .key_len = key_len,
+  Member m = { .key = g_malloc (key_len + 1),
+               .key_len = key_len,
                .value = value };
 
   if (key_len > 0)
@@ -286,17 +294,17 @@ gw_bencode_dict_take (GwBencode *dict, const char *key, GwBencode *value)
   g_return_if_fail (dict != NULL && dict->type == GW_BENCODE_DICT);
   g_return_if_fail (key != NULL && value != NULL && value != dict);
   m = find_member (dict, key, strlen (key));
-  if (m != NULL) {
-    gw_bencode_unref (m->value);
-    m->value = value;
-    return;
-  }
+  if (m != NULL)
+    {
+      gw_bencode_unref (m->value);
+      m->value = value;
+      return;
+    }
   append_member (dict, key, strlen (key), value);
 }
 
 void
-gw_bencode_dict_set_string (GwBencode *dict, const char *key,
-                            const char *text)
+gw_bencode_dict_set_string (GwBencode *dict, const char *key, const char *text)
 {
   gw_bencode_dict_take (dict, key, gw_bencode_new_string (text));
 }
@@ -323,8 +331,8 @@ compare_keys (const void *a, gsize a_len, const void *b, gsize b_len)
 static int
 compare_member_ptrs (const void *pa, const void *pb)
 {
-  const Member *a = *(const Member * const *) pa;
-  const Member *b = *(const Member * const *) pb;
+  const Member *a = *(const Member *const *) pa;
+  const Member *b = *(const Member *const *) pb;
 
   return compare_keys (a->key, a->key_len, b->key, b->key_len);
 }
@@ -359,38 +367,40 @@ gw_bencode_encode_append (const GwBencode *value, GByteArray *out)
 {
   g_return_if_fail (value != NULL && out != NULL);
 
-  switch (value->type) {
-  case GW_BENCODE_INTEGER:
+  switch (value->type)
     {
-      char text[32];
-      int n = g_snprintf (text, sizeof text, "i%" G_GINT64_FORMAT "e",
-                          value->u.integer);
+    case GW_BENCODE_INTEGER:
+      {
+        char text[32];
+        int n = g_snprintf (text, sizeof text, "i%" G_GINT64_FORMAT "e",
+                            value->u.integer);
 
-      g_byte_array_append (out, (const guint8 *) text, (guint) n);
-    }
-    break;
-  case GW_BENCODE_STRING:
-    append_string (out, value->u.string.data, value->u.string.len);
-    break;
-  case GW_BENCODE_LIST:
-    g_byte_array_append (out, (const guint8 *) "l", 1);
-    for (guint i = 0; i < value->u.list->len; i++)
-      gw_bencode_encode_append (g_ptr_array_index (value->u.list, i), out);
-    g_byte_array_append (out, (const guint8 *) "e", 1);
-    break;
-  case GW_BENCODE_DICT:
-    {
-      g_autofree const Member **sorted = sorted_members (value);
-
-      g_byte_array_append (out, (const guint8 *) "d", 1);
-      for (guint i = 0; i < value->u.dict->len; i++) {
-        append_string (out, sorted[i]->key, sorted[i]->key_len);
-        gw_bencode_encode_append (sorted[i]->value, out);
+        g_byte_array_append (out, (const guint8 *) text, (guint) n);
       }
+      break;
+    case GW_BENCODE_STRING:
+      append_string (out, value->u.string.data, value->u.string.len);
+      break;
+    case GW_BENCODE_LIST:
+      g_byte_array_append (out, (const guint8 *) "l", 1);
+      for (guint i = 0; i < value->u.list->len; i++)
+        gw_bencode_encode_append (g_ptr_array_index (value->u.list, i), out);
       g_byte_array_append (out, (const guint8 *) "e", 1);
+      break;
+    case GW_BENCODE_DICT:
+      {
+        g_autofree const Member **sorted = sorted_members (value);
+
+        g_byte_array_append (out, (const guint8 *) "d", 1);
+        for (guint i = 0; i < value->u.dict->len; i++)
+          {
+            append_string (out, sorted[i]->key, sorted[i]->key_len);
+            gw_bencode_encode_append (sorted[i]->value, out);
+          }
+        g_byte_array_append (out, (const guint8 *) "e", 1);
+      }
+      break;
     }
-    break;
-  }
 }
 
 GBytes *
@@ -413,44 +423,46 @@ gw_bencode_equal (const GwBencode *a, const GwBencode *b)
     return TRUE;
   if (a->type != b->type)
     return FALSE;
-  switch (a->type) {
-  case GW_BENCODE_INTEGER:
-    return a->u.integer == b->u.integer;
-  case GW_BENCODE_STRING:
-    return a->u.string.len == b->u.string.len &&
-           memcmp (a->u.string.data, b->u.string.data, a->u.string.len) == 0;
-  case GW_BENCODE_LIST:
-    if (a->u.list->len != b->u.list->len)
-      return FALSE;
-    for (guint i = 0; i < a->u.list->len; i++)
-      if (!gw_bencode_equal (g_ptr_array_index (a->u.list, i),
-                             g_ptr_array_index (b->u.list, i)))
-        return FALSE;
-    return TRUE;
-  case GW_BENCODE_DICT:
+  switch (a->type)
     {
-      g_autofree const Member **sa = NULL;
-      g_autofree const Member **sb = NULL;
-
-      if (a->u.dict->len != b->u.dict->len)
+    case GW_BENCODE_INTEGER:
+      return a->u.integer == b->u.integer;
+    case GW_BENCODE_STRING:
+      return a->u.string.len == b->u.string.len &&
+             memcmp (a->u.string.data, b->u.string.data, a->u.string.len) == 0;
+    case GW_BENCODE_LIST:
+      if (a->u.list->len != b->u.list->len)
         return FALSE;
-      /* Keys are unique in a dictionary, so the sorted orders pair up. */
-      sa = sorted_members (a);
-      sb = sorted_members (b);
-      for (guint i = 0; i < a->u.dict->len; i++)
-        if (compare_keys (sa[i]->key, sa[i]->key_len,
-                          sb[i]->key, sb[i]->key_len) != 0 ||
-            !gw_bencode_equal (sa[i]->value, sb[i]->value))
+      for (guint i = 0; i < a->u.list->len; i++)
+        if (!gw_bencode_equal (g_ptr_array_index (a->u.list, i),
+                               g_ptr_array_index (b->u.list, i)))
           return FALSE;
       return TRUE;
+    case GW_BENCODE_DICT:
+      {
+        g_autofree const Member **sa = NULL;
+        g_autofree const Member **sb = NULL;
+
+        if (a->u.dict->len != b->u.dict->len)
+          return FALSE;
+        /* Keys are unique in a dictionary, so the sorted orders pair up. */
+        sa = sorted_members (a);
+        sb = sorted_members (b);
+        for (guint i = 0; i < a->u.dict->len; i++)
+          if (compare_keys (sa[i]->key, sa[i]->key_len, sb[i]->key,
+                            sb[i]->key_len) != 0 ||
+              !gw_bencode_equal (sa[i]->value, sb[i]->value))
+            return FALSE;
+        return TRUE;
+      }
     }
-  }
   return FALSE;
 }
 
 /* --- decoding ------------------------------------------------------------ */
 
-typedef struct {
+typedef struct
+{
   const guchar *p;
   gsize len;
   gsize pos;
@@ -462,15 +474,15 @@ typedef struct {
 } Decoder;
 
 /* A key as read, for the duplicate check of unsorted dictionaries. */
-typedef struct {
+typedef struct
+{
   const guchar *key;
   gsize len;
   gsize offset;
 } KeyRef;
 
-static gboolean
-fail (Decoder *d, GwBencodeError code, gsize offset, const char *format,
-      ...) G_GNUC_PRINTF (4, 5);
+static gboolean fail (Decoder *d, GwBencodeError code, gsize offset,
+                      const char *format, ...) G_GNUC_PRINTF (4, 5);
 
 static gboolean
 fail (Decoder *d, GwBencodeError code, gsize offset, const char *format, ...)
@@ -502,12 +514,13 @@ quote_bytes (const guchar *s, gsize len)
 {
   GString *out = g_string_new ("'");
 
-  for (gsize i = 0; i < len && i < 40; i++) {
-    if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'' && s[i] != '\\')
-      g_string_append_c (out, (char) s[i]);
-    else
-      g_string_append_printf (out, "\\x%02x", s[i]);
-  }
+  for (gsize i = 0; i < len && i < 40; i++)
+    {
+      if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'' && s[i] != '\\')
+        g_string_append_c (out, (char) s[i]);
+      else
+        g_string_append_printf (out, "\\x%02x", s[i]);
+    }
   g_string_append_c (out, '\'');
   if (len > 40)
     g_string_append (out, "...");
@@ -529,37 +542,41 @@ read_string (Decoder *d, const guchar **s, gsize *len)
   gboolean huge = FALSE;
   gsize left;
 
-  while (d->pos < d->len && is_digit (d->p[d->pos])) {
-    guint digit = d->p[d->pos] - '0';
+  while (d->pos < d->len && is_digit (d->p[d->pos]))
+    {
+      guint digit = d->p[d->pos] - '0';
 
-    if (n > (G_MAXSIZE - digit) / 10)
-      huge = TRUE;
-    else
-      n = n * 10 + digit;
-    d->pos++;
-  }
+      if (n > (G_MAXSIZE - digit) / 10)
+        huge = TRUE;
+      else
+        n = n * 10 + digit;
+      d->pos++;
+    }
   if (d->pos >= d->len)
     return fail (d, GW_BENCODE_ERROR_TRUNCATED, start,
                  "the input ends inside a string length");
-  if (d->p[d->pos] != ':') {
-    g_autofree char *what = describe_byte (d->p[d->pos]);
+  if (d->p[d->pos] != ':')
+    {
+      g_autofree char *what = describe_byte (d->p[d->pos]);
 
-    return fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
-                 "%s where a string length should end with ':'", what);
-  }
+      return fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
+                   "%s where a string length should end with ':'", what);
+    }
   if (d->pos - start > 1 && d->p[start] == '0')
     return fail (d, GW_BENCODE_ERROR_SYNTAX, start,
                  "string length has a leading zero");
   d->pos++;
   left = d->len - d->pos;
-  if (huge || n > left) {
-    g_autofree char *digits = quote_bytes (d->p + start, d->pos - 1 - start);
+  if (huge || n > left)
+    {
+      g_autofree char *digits = quote_bytes (d->p + start, d->pos - 1 - start);
 
-    return fail (d, GW_BENCODE_ERROR_TRUNCATED, start,
-                 "string length %s runs past the end of the input (%"
-                 G_GSIZE_FORMAT " byte%s left)", digits, left,
-                 left == 1 ? "" : "s");
-  }
+      return fail (
+          d, GW_BENCODE_ERROR_TRUNCATED, start,
+          "string length %s runs past the end of the input (%" G_GSIZE_FORMAT
+          " byte%s left)",
+          digits, left, left == 1 ? "" : "s");
+    }
   *s = d->p + d->pos;
   *len = n;
   d->pos += n;
@@ -577,58 +594,66 @@ read_int (Decoder *d)
   /* 2^63 for a negative integer, 2^63 - 1 for a positive one. */
   guint64 limit;
 
-  d->pos++;   /* 'i' */
-  if (d->pos < d->len && d->p[d->pos] == '-') {
-    negative = TRUE;
-    d->pos++;
-  }
+  d->pos++; /* 'i' */
+  if (d->pos < d->len && d->p[d->pos] == '-')
+    {
+      negative = TRUE;
+      d->pos++;
+    }
   limit = negative ? (guint64) G_MAXINT64 + 1 : (guint64) G_MAXINT64;
   digits = d->pos;
-  while (d->pos < d->len && is_digit (d->p[d->pos])) {
-    guint digit = d->p[d->pos] - '0';
+  while (d->pos < d->len && is_digit (d->p[d->pos]))
+    {
+      guint digit = d->p[d->pos] - '0';
 
-    if (n > (limit - digit) / 10)
-      overflow = TRUE;
-    else
-      n = n * 10 + digit;
-    d->pos++;
-  }
-  if (d->pos >= d->len) {
-    fail (d, GW_BENCODE_ERROR_TRUNCATED, start,
-          "the input ends inside an integer");
-    return NULL;
-  }
-  if (d->pos == digits) {
-    g_autofree char *what = describe_byte (d->p[d->pos]);
+      if (n > (limit - digit) / 10)
+        overflow = TRUE;
+      else
+        n = n * 10 + digit;
+      d->pos++;
+    }
+  if (d->pos >= d->len)
+    {
+      fail (d, GW_BENCODE_ERROR_TRUNCATED, start,
+            "the input ends inside an integer");
+      return NULL;
+    }
+  if (d->pos == digits)
+    {
+      g_autofree char *what = describe_byte (d->p[d->pos]);
 
-    fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
-          "%s where an integer's digits should be", what);
-    return NULL;
-  }
-  if (d->p[d->pos] != 'e') {
-    g_autofree char *what = describe_byte (d->p[d->pos]);
+      fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
+            "%s where an integer's digits should be", what);
+      return NULL;
+    }
+  if (d->p[d->pos] != 'e')
+    {
+      g_autofree char *what = describe_byte (d->p[d->pos]);
 
-    fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
-          "%s where an integer should end with 'e'", what);
-    return NULL;
-  }
-  if (d->pos - digits > 1 && d->p[digits] == '0') {
-    fail (d, GW_BENCODE_ERROR_SYNTAX, start, "integer has a leading zero");
-    return NULL;
-  }
-  if (negative && n == 0 && !overflow) {
-    fail (d, GW_BENCODE_ERROR_SYNTAX, start, "integer is a negative zero");
-    return NULL;
-  }
-  if (overflow) {
-    fail (d, GW_BENCODE_ERROR_LIMIT, start,
-          "integer does not fit in 64 bits");
-    return NULL;
-  }
-  d->pos++;   /* 'e' */
+      fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
+            "%s where an integer should end with 'e'", what);
+      return NULL;
+    }
+  if (d->pos - digits > 1 && d->p[digits] == '0')
+    {
+      fail (d, GW_BENCODE_ERROR_SYNTAX, start, "integer has a leading zero");
+      return NULL;
+    }
+  if (negative && n == 0 && !overflow)
+    {
+      fail (d, GW_BENCODE_ERROR_SYNTAX, start, "integer is a negative zero");
+      return NULL;
+    }
+  if (overflow)
+    {
+      fail (d, GW_BENCODE_ERROR_LIMIT, start,
+            "integer does not fit in 64 bits");
+      return NULL;
+    }
+  d->pos++; /* 'e' */
   if (negative)
-    return gw_bencode_new_int (n == (guint64) G_MAXINT64 + 1
-                               ? G_MININT64 : -(gint64) n);
+    return gw_bencode_new_int (n == (guint64) G_MAXINT64 + 1 ? G_MININT64
+                                                             : -(gint64) n);
   return gw_bencode_new_int ((gint64) n);
 }
 
@@ -640,25 +665,29 @@ read_list (Decoder *d, guint depth)
   gsize start = d->pos;
   g_autoptr (GwBencode) list = gw_bencode_new_list ();
 
-  d->pos++;   /* 'l' */
-  for (;;) {
-    GwBencode *item;
+  d->pos++; /* 'l' */
+  for (;;)
+    {
+      GwBencode *item;
 
-    if (d->pos >= d->len) {
-      fail (d, GW_BENCODE_ERROR_TRUNCATED, d->pos,
-            "the input ends inside the list opened at offset %"
-            G_GSIZE_FORMAT, start);
-      return NULL;
+      if (d->pos >= d->len)
+        {
+          fail (d, GW_BENCODE_ERROR_TRUNCATED, d->pos,
+                "the input ends inside the list opened at offset "
+                "%" G_GSIZE_FORMAT,
+                start);
+          return NULL;
+        }
+      if (d->p[d->pos] == 'e')
+        {
+          d->pos++;
+          return g_steal_pointer (&list);
+        }
+      item = read_value (d, depth);
+      if (item == NULL)
+        return NULL;
+      g_ptr_array_add (list->u.list, item);
     }
-    if (d->p[d->pos] == 'e') {
-      d->pos++;
-      return g_steal_pointer (&list);
-    }
-    item = read_value (d, depth);
-    if (item == NULL)
-      return NULL;
-    g_ptr_array_add (list->u.list, item);
-  }
 }
 
 static int
@@ -681,14 +710,15 @@ find_duplicate (GArray *keys)
   if (keys->len < 2)
     return NULL;
   g_array_sort (keys, compare_keyrefs);
-  for (guint i = 1; i < keys->len; i++) {
-    const KeyRef *a = &g_array_index (keys, KeyRef, i - 1);
-    const KeyRef *b = &g_array_index (keys, KeyRef, i);
+  for (guint i = 1; i < keys->len; i++)
+    {
+      const KeyRef *a = &g_array_index (keys, KeyRef, i - 1);
+      const KeyRef *b = &g_array_index (keys, KeyRef, i);
 
-    if (compare_keys (a->key, a->len, b->key, b->len) == 0 &&
-        (dup == NULL || b->offset < dup->offset))
-      dup = b;
-  }
+      if (compare_keys (a->key, a->len, b->key, b->len) == 0 &&
+          (dup == NULL || b->offset < dup->offset))
+        dup = b;
+    }
   return dup;
 }
 
@@ -699,80 +729,92 @@ read_dict (Decoder *d, guint depth)
   g_autoptr (GwBencode) dict = gw_bencode_new_dict ();
   g_autoptr (GArray) keys = g_array_new (FALSE, FALSE, sizeof (KeyRef));
 
-  d->pos++;   /* 'd' */
-  for (;;) {
-    KeyRef k;
-    GwBencode *value;
-    guchar c;
+  d->pos++; /* 'd' */
+  for (;;)
+    {
+      KeyRef k;
+      GwBencode *value;
+      guchar c;
 
-    if (d->pos >= d->len) {
-      fail (d, GW_BENCODE_ERROR_TRUNCATED, d->pos,
-            "the input ends inside the dictionary opened at offset %"
-            G_GSIZE_FORMAT, start);
-      return NULL;
-    }
-    c = d->p[d->pos];
-    if (c == 'e')
-      break;
-    if (!is_digit (c)) {
-      if (c == 'i' || c == 'l' || c == 'd')
-        fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
-              "dictionary key is %s, not a string",
-              c == 'i' ? "an integer" : c == 'l' ? "a list" : "a dictionary");
-      else {
-        g_autofree char *what = describe_byte (c);
+      if (d->pos >= d->len)
+        {
+          fail (d, GW_BENCODE_ERROR_TRUNCATED, d->pos,
+                "the input ends inside the dictionary opened at offset "
+                "%" G_GSIZE_FORMAT,
+                start);
+          return NULL;
+        }
+      c = d->p[d->pos];
+      if (c == 'e')
+        break;
+      if (!is_digit (c))
+        {
+          if (c == 'i' || c == 'l' || c == 'd')
+            fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
+                  "dictionary key is %s, not a string",
+                  c == 'i'   ? "an integer"
+                  : c == 'l' ? "a list"
+                             : "a dictionary");
+          else
+            {
+              g_autofree char *what = describe_byte (c);
 
-        fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
-              "%s cannot start a dictionary key", what);
-      }
-      return NULL;
-    }
-    k.offset = d->pos;
-    if (!read_string (d, &k.key, &k.len))
-      return NULL;
-    if (d->sorted_keys && keys->len > 0) {
-      const KeyRef *prev = &g_array_index (keys, KeyRef, keys->len - 1);
-      int cmp = compare_keys (prev->key, prev->len, k.key, k.len);
-
-      if (cmp >= 0) {
-        g_autofree char *this_key = quote_bytes (k.key, k.len);
-        g_autofree char *prev_key = quote_bytes (prev->key, prev->len);
-
-        if (cmp == 0)
-          fail (d, GW_BENCODE_ERROR_DUPLICATE_KEY, k.offset,
-                "duplicate dictionary key %s", this_key);
-        else
-          fail (d, GW_BENCODE_ERROR_KEY_ORDER, k.offset,
-                "dictionary key %s comes after %s (keys must be sorted)",
-                this_key, prev_key);
+              fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
+                    "%s cannot start a dictionary key", what);
+            }
+          return NULL;
+        }
+      k.offset = d->pos;
+      if (!read_string (d, &k.key, &k.len))
         return NULL;
-      }
-    }
-    g_array_append_val (keys, k);
-    if (d->pos < d->len && d->p[d->pos] == 'e') {
-      g_autofree char *key = quote_bytes (k.key, k.len);
+      if (d->sorted_keys && keys->len > 0)
+        {
+          const KeyRef *prev = &g_array_index (keys, KeyRef, keys->len - 1);
+          int cmp = compare_keys (prev->key, prev->len, k.key, k.len);
 
-      fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
-            "dictionary key %s has no value", key);
-      return NULL;
-    }
-    value = read_value (d, depth);
-    if (value == NULL)
-      return NULL;
-    append_member (dict, k.key, k.len, value);
-  }
-  if (!d->sorted_keys) {
-    const KeyRef *dup = find_duplicate (keys);
+          if (cmp >= 0)
+            {
+              g_autofree char *this_key = quote_bytes (k.key, k.len);
+              g_autofree char *prev_key = quote_bytes (prev->key, prev->len);
 
-    if (dup != NULL) {
-      g_autofree char *key = quote_bytes (dup->key, dup->len);
+              if (cmp == 0)
+                fail (d, GW_BENCODE_ERROR_DUPLICATE_KEY, k.offset,
+                      "duplicate dictionary key %s", this_key);
+              else
+                fail (d, GW_BENCODE_ERROR_KEY_ORDER, k.offset,
+                      "dictionary key %s comes after %s (keys must be sorted)",
+                      this_key, prev_key);
+              return NULL;
+            }
+        }
+      g_array_append_val (keys, k);
+      if (d->pos < d->len && d->p[d->pos] == 'e')
+        {
+          g_autofree char *key = quote_bytes (k.key, k.len);
 
-      fail (d, GW_BENCODE_ERROR_DUPLICATE_KEY, dup->offset,
-            "duplicate dictionary key %s", key);
-      return NULL;
+          fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
+                "dictionary key %s has no value", key);
+          return NULL;
+        }
+      value = read_value (d, depth);
+      if (value == NULL)
+        return NULL;
+      append_member (dict, k.key, k.len, value);
     }
-  }
-  d->pos++;   /* 'e' */
+  if (!d->sorted_keys)
+    {
+      const KeyRef *dup = find_duplicate (keys);
+
+      if (dup != NULL)
+        {
+          g_autofree char *key = quote_bytes (dup->key, dup->len);
+
+          fail (d, GW_BENCODE_ERROR_DUPLICATE_KEY, dup->offset,
+                "duplicate dictionary key %s", key);
+          return NULL;
+        }
+    }
+  d->pos++; /* 'e' */
   return g_steal_pointer (&dict);
 }
 
@@ -782,41 +824,45 @@ read_value (Decoder *d, guint depth)
 {
   guchar c;
 
-  if (d->pos >= d->len) {
-    fail (d, GW_BENCODE_ERROR_TRUNCATED, d->pos,
-          "the input ends where a value should start");
-    return NULL;
-  }
-  if (d->n_values >= d->max_values) {
-    fail (d, GW_BENCODE_ERROR_LIMIT, d->pos, "more than %u values",
-          d->max_values);
-    return NULL;
-  }
-  d->n_values++;
-  c = d->p[d->pos];
-  if (c == 'l' || c == 'd') {
-    if (depth >= d->max_depth) {
-      fail (d, GW_BENCODE_ERROR_LIMIT, d->pos,
-            "lists and dictionaries nest deeper than %u", d->max_depth);
+  if (d->pos >= d->len)
+    {
+      fail (d, GW_BENCODE_ERROR_TRUNCATED, d->pos,
+            "the input ends where a value should start");
       return NULL;
     }
-    return c == 'l' ? read_list (d, depth + 1) : read_dict (d, depth + 1);
-  }
+  if (d->n_values >= d->max_values)
+    {
+      fail (d, GW_BENCODE_ERROR_LIMIT, d->pos, "more than %u values",
+            d->max_values);
+      return NULL;
+    }
+  d->n_values++;
+  c = d->p[d->pos];
+  if (c == 'l' || c == 'd')
+    {
+      if (depth >= d->max_depth)
+        {
+          fail (d, GW_BENCODE_ERROR_LIMIT, d->pos,
+                "lists and dictionaries nest deeper than %u", d->max_depth);
+          return NULL;
+        }
+      return c == 'l' ? read_list (d, depth + 1) : read_dict (d, depth + 1);
+    }
   if (c == 'i')
     return read_int (d);
-  if (is_digit (c)) {
-    const guchar *s;
-    gsize len;
+  if (is_digit (c))
+    {
+      const guchar *s;
+      gsize len;
 
-    if (!read_string (d, &s, &len))
-      return NULL;
-    return gw_bencode_new_bytes (s, len);
-  }
+      if (!read_string (d, &s, &len))
+        return NULL;
+      return gw_bencode_new_bytes (s, len);
+    }
   {
     g_autofree char *what = describe_byte (c);
 
-    fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos, "%s cannot start a value",
-          what);
+    fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos, "%s cannot start a value", what);
   }
   return NULL;
 }
@@ -838,24 +884,26 @@ gw_bencode_decode (const void *data, gsize len,
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (options != NULL) {
-    if (options->max_depth > 0)
-      d.max_depth = MIN (options->max_depth, GW_BENCODE_MAX_DEPTH_CEILING);
-    if (options->max_values > 0)
-      d.max_values = options->max_values;
-    d.sorted_keys = options->sorted_keys;
-  }
+  if (options != NULL)
+    {
+      if (options->max_depth > 0)
+        d.max_depth = MIN (options->max_depth, GW_BENCODE_MAX_DEPTH_CEILING);
+      if (options->max_values > 0)
+        d.max_values = options->max_values;
+      d.sorted_keys = options->sorted_keys;
+    }
   value = read_value (&d, 0);
   if (value == NULL)
     return NULL;
   if (consumed != NULL)
     *consumed = d.pos;
-  else if (d.pos < len) {
-    fail (&d, GW_BENCODE_ERROR_TRAILING, d.pos,
-          "%" G_GSIZE_FORMAT " byte%s after the value", len - d.pos,
-          len - d.pos == 1 ? "" : "s");
-    gw_bencode_unref (value);
-    return NULL;
-  }
+  else if (d.pos < len)
+    {
+      fail (&d, GW_BENCODE_ERROR_TRAILING, d.pos,
+            "%" G_GSIZE_FORMAT " byte%s after the value", len - d.pos,
+            len - d.pos == 1 ? "" : "s");
+      gw_bencode_unref (value);
+      return NULL;
+    }
   return value;
 }

@@ -25,7 +25,8 @@ G_BEGIN_DECLS
 #define GW_BENCODE_ERROR (gw_bencode_error_quark ())
 GQuark gw_bencode_error_quark (void);
 
-typedef enum {
+typedef enum
+{
   GW_BENCODE_ERROR_TRUNCATED,     /* the input ends inside a value */
   GW_BENCODE_ERROR_SYNTAX,        /* a byte the grammar does not allow */
   GW_BENCODE_ERROR_LIMIT,         /* depth, value count or integer range */
@@ -34,7 +35,8 @@ typedef enum {
   GW_BENCODE_ERROR_TRAILING,      /* bytes after the value */
 } GwBencodeError;
 
-typedef enum {
+typedef enum
+{
   GW_BENCODE_INTEGER,
   GW_BENCODE_STRING,
   GW_BENCODE_LIST,
@@ -46,7 +48,8 @@ typedef enum {
 #define GW_BENCODE_DEFAULT_MAX_VALUES 65536
 #define GW_BENCODE_MAX_DEPTH_CEILING 512
 
-typedef struct {
+typedef struct
+{
   /* Containers nest at most this deep (the outermost is depth 1);
    * 0: GW_BENCODE_DEFAULT_MAX_DEPTH; larger than
    * GW_BENCODE_MAX_DEPTH_CEILING: the ceiling. */
@@ -124,17 +127,15 @@ GwBencode *gw_bencode_dict_get_nth (const GwBencode *dict, guint index,
 /* The value of NUL-terminated @key, or NULL.  (transfer none) */
 GwBencode *gw_bencode_dict_lookup (const GwBencode *dict, const char *key);
 /* The same for a key of @key_len bytes (any bytes). */
-GwBencode *gw_bencode_dict_lookup_len (const GwBencode *dict,
-                                       const void *key, gsize key_len);
+GwBencode *gw_bencode_dict_lookup_len (const GwBencode *dict, const void *key,
+                                       gsize key_len);
 /* Set @key (NUL-terminated) to @value, replacing an earlier value of the
  * same key in place; (transfer full): the caller's reference to @value is
  * taken. */
-void gw_bencode_dict_take (GwBencode *dict, const char *key,
-                           GwBencode *value);
+void gw_bencode_dict_take (GwBencode *dict, const char *key, GwBencode *value);
 void gw_bencode_dict_set_string (GwBencode *dict, const char *key,
                                  const char *text);
-void gw_bencode_dict_set_int (GwBencode *dict, const char *key,
-                              gint64 value);
+void gw_bencode_dict_set_int (GwBencode *dict, const char *key, gint64 value);
 
 /* Append the canonical encoding of @value to @out. */
 void gw_bencode_encode_append (const GwBencode *value, GByteArray *out);

@@ -18,48 +18,52 @@ typedef struct _Call Call;
 typedef struct _Stream Stream;
 
 /* What an ICE leg's callbacks need to find their way back. */
-typedef struct {
+typedef struct
+{
   Call *call;
   Stream *stream;
-  guint k;                   /* which leg */
+  guint k; /* which leg */
 } IceHook;
 
 /* One side of a stream: the party's own URI and, in the relay plan, the
  * gateway's session for it. */
-typedef struct {
+typedef struct
+{
   MsrpUri *party;
   MsrpUri *session;
-  GInetAddress *addr;        /* its c= address, when an IP literal */
-  gboolean borrowed;         /* the session belongs to an older call
-                              * object until a re-offer succeeds */
-  GwIce *ice;                /* the ICE-TCP leg to the party, or NULL */
+  GInetAddress *addr; /* its c= address, when an IP literal */
+  gboolean borrowed;  /* the session belongs to an older call
+                       * object until a re-offer succeeds */
+  GwIce *ice;         /* the ICE-TCP leg to the party, or NULL */
   IceHook *hook;
 } Leg;
 
-struct _Stream {
-  guint media;               /* index of the m= line */
+struct _Stream
+{
+  guint media; /* index of the m= line */
   MsrpScheme scheme;
-  GwNegParty offerer;        /* as the offer said */
+  GwNegParty offerer; /* as the offer said */
   GwNegOfferDecision offer;
   GwNegAnswerDecision answer;
   gboolean answered;
-  MsrpSdpSetup setup_to_offerer;   /* in the answer it received */
-  Leg leg[2];                /* [0] the offerer's, [1] the answerer's */
+  MsrpSdpSetup setup_to_offerer; /* in the answer it received */
+  Leg leg[2];                    /* [0] the offerer's, [1] the answerer's */
 };
 
-struct _Call {
+struct _Call
+{
   GwCalls *calls;
   char *call_id;
-  char *from_tag;            /* the offerer's tag of the last offer */
+  char *from_tag; /* the offerer's tag of the last offer */
   char *to_tag;
-  gint64 created;            /* wall clock, seconds */
-  gint64 last_signal;        /* wall clock, seconds */
-  gint64 last_activity;      /* monotonic, microseconds */
-  guint64 last_bytes;        /* relayed bytes at the last check */
-  GPtrArray *streams;        /* Stream */
+  gint64 created;       /* wall clock, seconds */
+  gint64 last_signal;   /* wall clock, seconds */
+  gint64 last_activity; /* monotonic, microseconds */
+  guint64 last_bytes;   /* relayed bytes at the last check */
+  GPtrArray *streams;   /* Stream */
   gboolean answered;
-  guint refs;                /* the call and pending connects */
-  gboolean gone;             /* removed from the table */
+  guint refs;    /* the call and pending connects */
+  gboolean gone; /* removed from the table */
   /* An offer or answer waiting for the gateway's ICE candidates. */
   GwNgRequest *pending;
   MsrpSdp *pending_sdp;
@@ -68,20 +72,22 @@ struct _Call {
   GSource *pending_timer;
 };
 
-typedef struct {
+typedef struct
+{
   GwNegFact fact;
-  gint64 measured;           /* monotonic, microseconds */
+  gint64 measured; /* monotonic, microseconds */
 } Fact;
 
-struct _GwCalls {
+struct _GwCalls
+{
   GwRelay *relay;
   char *public_host;
   gboolean has_msrps;
   GwNegPolicy policy;
   guint call_timeout;
   guint reachability_ttl;
-  GHashTable *calls;         /* call-id -> Call */
-  GHashTable *facts;         /* IP text -> Fact */
+  GHashTable *calls; /* call-id -> Call */
+  GHashTable *facts; /* IP text -> Fact */
   GSource *sweep;
   gboolean ice_enabled;
   IceSettings ice;
@@ -91,7 +97,8 @@ struct _GwCalls {
   guint64 plans[GW_NEG_PLAN_REJECTED + 1];
 };
 
-/* --- streams and calls ---------------------------------------------------- */
+/* --- streams and calls ----------------------------------------------------
+ */
 
 static void pending_abort (Call *c, const char *why);
 
@@ -118,10 +125,11 @@ leg_forget (Leg *leg)
 static void
 leg_clear (GwCalls *calls, Leg *leg, const char *reason)
 {
-  if (leg->borrowed) {
-    leg_forget (leg);
-    return;
-  }
+  if (leg->borrowed)
+    {
+      leg_forget (leg);
+      return;
+    }
   /* The relay closes the connection first, then the ICE leg under it. */
   if (leg->session != NULL)
     gw_relay_close_session (calls->relay, leg->session, reason);
@@ -171,8 +179,9 @@ call_new (GwCalls *calls, const char *call_id)
   return c;
 }
 
-typedef struct {
-  guint64 bytes_offerer;     /* relayed from the offerer's leg */
+typedef struct
+{
+  guint64 bytes_offerer; /* relayed from the offerer's leg */
   guint64 bytes_answerer;
   guint64 messages;
 } Counters;
@@ -181,23 +190,25 @@ static void
 call_counters (Call *c, Counters *n)
 {
   memset (n, 0, sizeof *n);
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
 
-    for (guint k = 0; k < 2; k++) {
-      GwRelaySessionInfo info;
+      for (guint k = 0; k < 2; k++)
+        {
+          GwRelaySessionInfo info;
 
-      if (s->leg[k].session == NULL ||
-          !gw_relay_get_session_info (c->calls->relay, s->leg[k].session,
-                                      &info))
-        continue;
-      if (k == 0)
-        n->bytes_offerer += info.bytes_from;
-      else
-        n->bytes_answerer += info.bytes_from;
-      n->messages += info.messages_from;
+          if (s->leg[k].session == NULL ||
+              !gw_relay_get_session_info (c->calls->relay, s->leg[k].session,
+                                          &info))
+            continue;
+          if (k == 0)
+            n->bytes_offerer += info.bytes_from;
+          else
+            n->bytes_answerer += info.bytes_from;
+          n->messages += info.messages_from;
+        }
     }
-  }
 }
 
 /* Log @event with the call's counters, close its sessions and forget it. */
@@ -212,11 +223,10 @@ call_remove (Call *c, const char *event, const char *reason)
   call_counters (c, &n);
   gw_log_event_add_str (ev, "call_id", c->call_id);
   gw_log_event_add_int (ev, "streams", c->streams->len);
-  gw_log_event_add_int (ev, "relay_bytes", (gint64) (n.bytes_offerer +
-                                                      n.bytes_answerer));
+  gw_log_event_add_int (ev, "relay_bytes",
+                        (gint64) (n.bytes_offerer + n.bytes_answerer));
   gw_log_event_add_int (ev, "relay_bytes_offerer", (gint64) n.bytes_offerer);
-  gw_log_event_add_int (ev, "relay_bytes_answerer",
-                        (gint64) n.bytes_answerer);
+  gw_log_event_add_int (ev, "relay_bytes_answerer", (gint64) n.bytes_answerer);
   gw_log_event_add_int (ev, "relay_messages", (gint64) n.messages);
   gw_log_event_add_int (ev, "duration",
                         g_get_real_time () / G_USEC_PER_SEC - c->created);
@@ -238,31 +248,35 @@ sweep (gpointer data)
   gpointer value;
 
   g_hash_table_iter_init (&it, calls->calls);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    Call *c = value;
-    Counters n;
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Call *c = value;
+      Counters n;
 
-    call_counters (c, &n);
-    if (n.bytes_offerer + n.bytes_answerer != c->last_bytes) {
-      c->last_bytes = n.bytes_offerer + n.bytes_answerer;
-      c->last_activity = now;
+      call_counters (c, &n);
+      if (n.bytes_offerer + n.bytes_answerer != c->last_bytes)
+        {
+          c->last_bytes = n.bytes_offerer + n.bytes_answerer;
+          c->last_activity = now;
+        }
+      if (now - c->last_activity >=
+          (gint64) calls->call_timeout * G_USEC_PER_SEC)
+        g_ptr_array_add (old, c);
     }
-    if (now - c->last_activity >= (gint64) calls->call_timeout *
-                                     G_USEC_PER_SEC)
-      g_ptr_array_add (old, c);
-  }
-  for (guint i = 0; i < old->len; i++) {
-    calls->expired++;
-    call_remove (old->pdata[i], "call_expired", "expired");
-  }
+  for (guint i = 0; i < old->len; i++)
+    {
+      calls->expired++;
+      call_remove (old->pdata[i], "call_expired", "expired");
+    }
   g_hash_table_iter_init (&it, calls->facts);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    Fact *f = value;
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Fact *f = value;
 
-    if (now - f->measured >= (gint64) calls->reachability_ttl *
-                               G_USEC_PER_SEC)
-      g_hash_table_iter_remove (&it);
-  }
+      if (now - f->measured >=
+          (gint64) calls->reachability_ttl * G_USEC_PER_SEC)
+        g_hash_table_iter_remove (&it);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -282,11 +296,11 @@ gw_calls_new (const GwConfig *config, GwRelay *relay)
   calls->idle_timeout_ms = config->idle_timeout * 1000;
   calls->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         (GDestroyNotify) call_unref);
-  calls->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        g_free);
+  calls->facts =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   /* On the thread-default context, like the relay and the ng server. */
-  calls->sweep = g_timeout_source_new_seconds (MIN (SWEEP_MAX_S,
-                                                    config->call_timeout));
+  calls->sweep =
+      g_timeout_source_new_seconds (MIN (SWEEP_MAX_S, config->call_timeout));
   g_source_set_callback (calls->sweep, sweep, calls, NULL);
   g_source_attach (calls->sweep, g_main_context_get_thread_default ());
   return calls;
@@ -303,14 +317,15 @@ gw_calls_free (GwCalls *calls)
   g_source_destroy (calls->sweep);
   g_source_unref (calls->sweep);
   g_hash_table_iter_init (&it, calls->calls);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    Call *c = value;
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Call *c = value;
 
-    pending_abort (c, "msrp-edge is shutting down");
-    for (guint i = 0; i < c->streams->len; i++)
-      stream_close (calls, c->streams->pdata[i], "shutdown");
-    c->gone = TRUE;
-  }
+      pending_abort (c, "msrp-edge is shutting down");
+      for (guint i = 0; i < c->streams->len; i++)
+        stream_close (calls, c->streams->pdata[i], "shutdown");
+      c->gone = TRUE;
+    }
   g_hash_table_unref (calls->calls);
   g_hash_table_unref (calls->facts);
   gw_ice_settings_clear (&calls->ice);
@@ -324,7 +339,8 @@ gw_calls_get_n_calls (GwCalls *calls)
   return g_hash_table_size (calls->calls);
 }
 
-/* --- measured reachability ------------------------------------------------ */
+/* --- measured reachability ------------------------------------------------
+ */
 
 static void
 fact_lookup (GwCalls *calls, GInetAddress *addr, GwNegParty *party)
@@ -340,8 +356,7 @@ fact_lookup (GwCalls *calls, GInetAddress *addr, GwNegParty *party)
   if (f == NULL)
     return;
   party->fact = f->fact;
-  party->fact_age_s = (g_get_monotonic_time () - f->measured) /
-                      G_USEC_PER_SEC;
+  party->fact_age_s = (g_get_monotonic_time () - f->measured) / G_USEC_PER_SEC;
 }
 
 static void
@@ -370,7 +385,8 @@ fact_record (GwCalls *calls, GInetAddress *addr, gboolean reachable,
   g_hash_table_replace (calls->facts, g_steal_pointer (&key), f);
 }
 
-typedef struct {
+typedef struct
+{
   Call *call;
   guint leg;
   GInetAddress *addr;
@@ -389,35 +405,42 @@ on_connected (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
   Call *c = cn->call;
 
   (void) relay;
-  if (!c->gone && result != GW_RELAY_CONNECT_CANCELLED) {
-    if (result != GW_RELAY_CONNECT_OK) {
-      g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                    "party_connect_failed");
+  if (!c->gone && result != GW_RELAY_CONNECT_CANCELLED)
+    {
+      if (result != GW_RELAY_CONNECT_OK)
+        {
+          g_autoptr (GwLogEvent) ev =
+              gw_log_event_new (G_LOG_LEVEL_WARNING, "party_connect_failed");
 
-      gw_log_event_add_str (ev, "call_id", c->call_id);
-      gw_log_event_add_str (ev, "session", msrp_uri_get_session_id (session));
-      gw_log_event_add_str (ev, "party", cn->leg == 0 ? "offerer"
-                                                      : "answerer");
-      gw_log_event_add_str (ev, "reason", detail);
-      gw_log_event_emit (ev, "call %s: the gateway could not connect to the "
-                         "%s: %s", c->call_id,
-                         cn->leg == 0 ? "offerer" : "answerer", detail);
+          gw_log_event_add_str (ev, "call_id", c->call_id);
+          gw_log_event_add_str (ev, "session",
+                                msrp_uri_get_session_id (session));
+          gw_log_event_add_str (ev, "party",
+                                cn->leg == 0 ? "offerer" : "answerer");
+          gw_log_event_add_str (ev, "reason", detail);
+          gw_log_event_emit (ev,
+                             "call %s: the gateway could not connect to the "
+                             "%s: %s",
+                             c->call_id, cn->leg == 0 ? "offerer" : "answerer",
+                             detail);
+        }
+      if (result != GW_RELAY_CONNECT_NO_CONNECTION)
+        fact_record (
+            c->calls, cn->addr, TRUE, c->call_id, "gateway connection",
+            result == GW_RELAY_CONNECT_OK ? "the binding SEND got its "
+                                            "200"
+                                          : detail);
+      else if (detail == NULL || strstr (detail, "refused") == NULL)
+        fact_record (c->calls, cn->addr, FALSE, c->call_id,
+                     "gateway connection", detail);
     }
-    if (result != GW_RELAY_CONNECT_NO_CONNECTION)
-      fact_record (c->calls, cn->addr, TRUE, c->call_id,
-                   "gateway connection",
-                   result == GW_RELAY_CONNECT_OK ? "the binding SEND got its "
-                   "200" : detail);
-    else if (detail == NULL || strstr (detail, "refused") == NULL)
-      fact_record (c->calls, cn->addr, FALSE, c->call_id,
-                   "gateway connection", detail);
-  }
   g_clear_object (&cn->addr);
   call_unref (c);
   g_free (cn);
 }
 
-/* --- SDP ------------------------------------------------------------------ */
+/* --- SDP ------------------------------------------------------------------
+ */
 
 static const char *
 setup_name (MsrpSdpSetup setup)
@@ -450,17 +473,18 @@ own_uri (MsrpSdpStream *stream)
   GPtrArray *path = msrp_sdp_stream_get_path (stream);
 
   return path != NULL && path->len > 0
-           ? msrp_uri_ref (path->pdata[path->len - 1]) : NULL;
+             ? msrp_uri_ref (path->pdata[path->len - 1])
+             : NULL;
 }
 
 static void
 log_plan (Call *c, Stream *s, const char *step, GwNegPlan plan,
-          const char *to_offerer, const char *to_answerer,
-          const char *reason, const char *warning)
+          const char *to_offerer, const char *to_answerer, const char *reason,
+          const char *warning)
 {
   g_autoptr (GwLogEvent) ev = gw_log_event_new (
-    warning != NULL ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO,
-    "plan_decided");
+      warning != NULL ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO,
+      "plan_decided");
 
   gw_log_event_add_str (ev, "call_id", c->call_id);
   gw_log_event_add_int (ev, "media", s->media);
@@ -504,14 +528,15 @@ flag (GwNgRequest *req, const char *name)
   /* Present: true unless it says 0, "no" or "false". */
   if (gw_bencode_get_type (v) == GW_BENCODE_INTEGER)
     return gw_bencode_get_int (v) != 0;
-  if (gw_bencode_get_type (v) == GW_BENCODE_STRING) {
-    const char *text = NULL;
+  if (gw_bencode_get_type (v) == GW_BENCODE_STRING)
+    {
+      const char *text = NULL;
 
-    if (gw_bencode_get_text (v, &text) && text != NULL)
-      return g_ascii_strcasecmp (text, "no") != 0 &&
-             g_ascii_strcasecmp (text, "false") != 0 &&
-             strcmp (text, "0") != 0;
-  }
+      if (gw_bencode_get_text (v, &text) && text != NULL)
+        return g_ascii_strcasecmp (text, "no") != 0 &&
+               g_ascii_strcasecmp (text, "false") != 0 &&
+               strcmp (text, "0") != 0;
+    }
   return TRUE;
 }
 
@@ -533,19 +558,22 @@ find_stream (Call *old, guint media, MsrpUri *party, guint *leg)
 {
   if (old == NULL)
     return NULL;
-  for (guint i = 0; i < old->streams->len; i++) {
-    Stream *s = old->streams->pdata[i];
+  for (guint i = 0; i < old->streams->len; i++)
+    {
+      Stream *s = old->streams->pdata[i];
 
-    if (s->media != media)
-      continue;
-    for (guint k = 0; k < 2; k++) {
-      if (s->leg[k].session != NULL &&
-          msrp_uri_equal (s->leg[k].party, party)) {
-        *leg = k;
-        return s;
-      }
+      if (s->media != media)
+        continue;
+      for (guint k = 0; k < 2; k++)
+        {
+          if (s->leg[k].session != NULL &&
+              msrp_uri_equal (s->leg[k].party, party))
+            {
+              *leg = k;
+              return s;
+            }
+        }
     }
-  }
   return NULL;
 }
 
@@ -567,30 +595,34 @@ leg_borrow (Leg *to, const Leg *from)
 static void
 legs_settle (Call *c, Call *old)
 {
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
 
-    for (guint k = 0; k < 2; k++) {
-      IceHook *hook = s->leg[k].hook;
+      for (guint k = 0; k < 2; k++)
+        {
+          IceHook *hook = s->leg[k].hook;
 
-      if (!s->leg[k].borrowed)
-        continue;
-      for (guint j = 0; old != NULL && j < old->streams->len; j++) {
-        Stream *o = old->streams->pdata[j];
+          if (!s->leg[k].borrowed)
+            continue;
+          for (guint j = 0; old != NULL && j < old->streams->len; j++)
+            {
+              Stream *o = old->streams->pdata[j];
 
-        for (guint m = 0; m < 2; m++)
-          if (o->leg[m].session != NULL &&
-              msrp_uri_equal (o->leg[m].session, s->leg[k].session))
-            leg_forget (&o->leg[m]);
-      }
-      if (hook != NULL) {
-        hook->call = c;
-        hook->stream = s;
-        hook->k = k;
-      }
-      s->leg[k].borrowed = FALSE;
+              for (guint m = 0; m < 2; m++)
+                if (o->leg[m].session != NULL &&
+                    msrp_uri_equal (o->leg[m].session, s->leg[k].session))
+                  leg_forget (&o->leg[m]);
+            }
+          if (hook != NULL)
+            {
+              hook->call = c;
+              hook->stream = s;
+              hook->k = k;
+            }
+          s->leg[k].borrowed = FALSE;
+        }
     }
-  }
 }
 
 static void
@@ -605,30 +637,33 @@ reply_sdp (GwNgRequest *req, MsrpSdp *sdp, GString *warning)
   gw_ng_request_reply (req, reply);
 }
 
-/* --- ICE legs, and replies that wait for their candidates ----------------- */
+/* --- ICE legs, and replies that wait for their candidates -----------------
+ */
 
 static void connect_listening_parties (Call *c);
 
 static gboolean
 pending_ready (Call *c)
 {
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
-    Leg *l = &s->leg[c->pending_answer ? 0 : 1];
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      Leg *l = &s->leg[c->pending_answer ? 0 : 1];
 
-    if (l->ice != NULL && !gw_ice_is_gathered (l->ice))
-      return FALSE;
-  }
+      if (l->ice != NULL && !gw_ice_is_gathered (l->ice))
+        return FALSE;
+    }
   return TRUE;
 }
 
 static void
 pending_clear (Call *c)
 {
-  if (c->pending_timer != NULL) {
-    g_source_destroy (c->pending_timer);
-    g_clear_pointer (&c->pending_timer, g_source_unref);
-  }
+  if (c->pending_timer != NULL)
+    {
+      g_source_destroy (c->pending_timer);
+      g_clear_pointer (&c->pending_timer, g_source_unref);
+    }
   g_clear_pointer (&c->pending, gw_ng_request_unref);
   g_clear_pointer (&c->pending_sdp, msrp_sdp_free);
   if (c->pending_warning != NULL)
@@ -643,24 +678,26 @@ pending_finish (Call *c)
 {
   gboolean answer = c->pending_answer;
 
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
-    Leg *l = &s->leg[answer ? 0 : 1];
-    MsrpSdpStream *st;
-    g_autoptr (GError) error = NULL;
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      Leg *l = &s->leg[answer ? 0 : 1];
+      MsrpSdpStream *st;
+      g_autoptr (GError) error = NULL;
 
-    if (l->ice == NULL)
-      continue;
-    st = msrp_sdp_get_media_stream (c->pending_sdp, s->media);
-    if (st == NULL || !gw_ice_write_sdp (l->ice, st, &error)) {
-      g_autofree char *w = g_strdup_printf (
-        "no ICE toward the %s: %s", answer ? "offerer" : "answerer",
-        error != NULL ? error->message : "the stream is gone");
+      if (l->ice == NULL)
+        continue;
+      st = msrp_sdp_get_media_stream (c->pending_sdp, s->media);
+      if (st == NULL || !gw_ice_write_sdp (l->ice, st, &error))
+        {
+          g_autofree char *w = g_strdup_printf (
+              "no ICE toward the %s: %s", answer ? "offerer" : "answerer",
+              error != NULL ? error->message : "the stream is gone");
 
-      add_warning (c->pending_warning, s->media, w);
-      leg_ice_free (l);
+          add_warning (c->pending_warning, s->media, w);
+          leg_ice_free (l);
+        }
     }
-  }
   reply_sdp (c->pending, c->pending_sdp, c->pending_warning);
   pending_clear (c);
   if (answer)
@@ -680,18 +717,21 @@ on_pending_timeout (gpointer data)
   Call *c = data;
 
   g_clear_pointer (&c->pending_timer, g_source_unref);
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
-    Leg *l = &s->leg[c->pending_answer ? 0 : 1];
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      Leg *l = &s->leg[c->pending_answer ? 0 : 1];
 
-    if (l->ice != NULL && !gw_ice_is_gathered (l->ice)) {
-      g_autofree char *w = g_strdup_printf ("ICE candidates not gathered "
-                                            "within %d s", GATHER_TIMEOUT_S);
+      if (l->ice != NULL && !gw_ice_is_gathered (l->ice))
+        {
+          g_autofree char *w = g_strdup_printf ("ICE candidates not gathered "
+                                                "within %d s",
+                                                GATHER_TIMEOUT_S);
 
-      add_warning (c->pending_warning, s->media, w);
-      leg_ice_free (l);
+          add_warning (c->pending_warning, s->media, w);
+          leg_ice_free (l);
+        }
     }
-  }
   pending_finish (c);
   return G_SOURCE_REMOVE;
 }
@@ -706,10 +746,11 @@ pending_start (Call *c, GwNgRequest *req, MsrpSdp *sdp, GString *warning,
   c->pending_sdp = sdp;
   c->pending_warning = warning;
   c->pending_answer = answer;
-  if (pending_ready (c)) {
-    pending_finish (c);
-    return;
-  }
+  if (pending_ready (c))
+    {
+      pending_finish (c);
+      return;
+    }
   c->pending_timer = g_timeout_source_new_seconds (GATHER_TIMEOUT_S);
   g_source_set_callback (c->pending_timer, on_pending_timeout, c, NULL);
   g_source_attach (c->pending_timer, g_main_context_get_thread_default ());
@@ -760,24 +801,25 @@ leg_ice_new (Call *c, Stream *s, guint k, GString *warning)
   hook->call = c;
   hook->stream = s;
   hook->k = k;
-  ice = gw_ice_new (&c->calls->ice, c->calls->idle_timeout_ms,
-                    c->calls->relay, k == 1, c->call_id,
-                    k == 0 ? "offerer" : "answerer", &ice_callbacks, hook,
-                    &error);
-  if (ice == NULL) {
-    g_autofree char *w = g_strdup_printf ("no ICE leg to the %s: %s",
-                                          k == 0 ? "offerer" : "answerer",
-                                          error->message);
+  ice = gw_ice_new (&c->calls->ice, c->calls->idle_timeout_ms, c->calls->relay,
+                    k == 1, c->call_id, k == 0 ? "offerer" : "answerer",
+                    &ice_callbacks, hook, &error);
+  if (ice == NULL)
+    {
+      g_autofree char *w =
+          g_strdup_printf ("no ICE leg to the %s: %s",
+                           k == 0 ? "offerer" : "answerer", error->message);
 
-    add_warning (warning, s->media, w);
-    g_free (hook);
-    return;
-  }
+      add_warning (warning, s->media, w);
+      g_free (hook);
+      return;
+    }
   s->leg[k].ice = ice;
   s->leg[k].hook = hook;
 }
 
-/* --- offer ---------------------------------------------------------------- */
+/* --- offer ----------------------------------------------------------------
+ */
 
 static MsrpSdp *
 request_sdp (GwNgRequest *req, GError **error)
@@ -802,135 +844,164 @@ handle_offer (GwNgRequest *req, gpointer data)
   Call *c;
   GwNegOfferInput in = { 0 };
 
-  if (sdp == NULL) {
-    gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
-                               error->message);
-    return;
-  }
+  if (sdp == NULL)
+    {
+      gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
+                                 error->message);
+      return;
+    }
   old = g_hash_table_lookup (calls->calls, call_id);
-  if (old != NULL && old->pending != NULL) {
-    gw_ng_request_reply_error (req, "the previous %s of call '%s' is still "
-                               "being answered", old->pending_answer
-                                                   ? "answer" : "offer",
-                               call_id);
-    return;
-  }
+  if (old != NULL && old->pending != NULL)
+    {
+      gw_ng_request_reply_error (req,
+                                 "the previous %s of call '%s' is still "
+                                 "being answered",
+                                 old->pending_answer ? "answer" : "offer",
+                                 call_id);
+      return;
+    }
   c = call_new (calls, call_id);
   c->from_tag = g_strdup (gw_ng_request_get_from_tag (req));
   in.policy = request_policy (calls, req);
   in.callee_reachable = flag (req, "callee-reachable");
 
-  for (guint i = 0; i < msrp_sdp_get_n_streams (sdp); i++) {
-    MsrpSdpStream *st = msrp_sdp_get_stream (sdp, i);
-    Stream *s, *prev;
-    guint k = 0;
+  for (guint i = 0; i < msrp_sdp_get_n_streams (sdp); i++)
+    {
+      MsrpSdpStream *st = msrp_sdp_get_stream (sdp, i);
+      Stream *s, *prev;
+      guint k = 0;
 
-    if (msrp_sdp_stream_get_port (st) == 0)
-      continue;   /* a disabled stream (RFC 3264 section 8.2) */
-    s = g_new0 (Stream, 1);
-    g_ptr_array_add (c->streams, s);
-    s->media = msrp_sdp_stream_get_media_index (st);
-    s->scheme = msrp_sdp_stream_get_proto (st) == MSRP_SDP_PROTO_TCP_TLS_MSRP
-                  ? MSRP_SCHEME_MSRPS : MSRP_SCHEME_MSRP;
-    s->leg[0].party = own_uri (st);
-    s->leg[0].addr = gw_neg_stream_address (st);
-    if (s->leg[0].party == NULL) {
-      gw_ng_request_reply_error (req, "MSRP stream %u (m= line %u) has no "
-                                 "a=path (RFC 4975 section 8.2)", i,
-                                 s->media + 1);
-      goto fail;
-    }
-    gw_neg_party_from_stream (&s->offerer, st, rf, trust);
-    s->offerer.ice = calls->ice_enabled && s->scheme == MSRP_SCHEME_MSRP &&
-                     gw_ice_stream_has_ice (st);
-    fact_lookup (calls, s->leg[0].addr, &s->offerer);
-    fact_lookup (calls, rf, &s->offerer);
-    in.can_anchor = TRUE;
-    in.cannot_anchor_why = NULL;
-    if (s->scheme == MSRP_SCHEME_MSRPS && !calls->has_msrps) {
-      in.can_anchor = FALSE;
-      in.cannot_anchor_why = "a TCP/TLS/MSRP stream and no msrps listener";
-    } else if (msrp_sdp_stream_get_fingerprints (st)->len > 0) {
-      in.can_anchor = FALSE;
-      in.cannot_anchor_why = "a=fingerprint ties the TLS connection to the "
-                             "party's own certificate (RFC 8122)";
-    }
-    prev = find_stream (old, s->media, s->leg[0].party, &k);
-    in.relayed = prev != NULL;
-    gw_neg_decide_offer (&s->offerer, &in, &s->offer);
-
-    if (s->offer.plan == GW_NEG_PLAN_RELAY) {
-      /* An ICE party keeps its leg and selected pair while it keeps its
-       * credentials; new ones (an ICE restart, RFC 8445 section 9) or a
-       * party new to ICE start over. */
-      if (prev != NULL && s->offerer.ice &&
-          (prev->leg[k].ice == NULL ||
-           !gw_ice_same_party (prev->leg[k].ice, st)))
-        prev = NULL;
-      if (prev != NULL) {
-        g_clear_pointer (&s->leg[0].party, msrp_uri_unref);
-        g_clear_object (&s->leg[0].addr);
-        leg_borrow (&s->leg[0], &prev->leg[k]);
-        leg_borrow (&s->leg[1], &prev->leg[1 - k]);
-      } else {
-        s->leg[0].session = gw_relay_preauthorize_session (
-          calls->relay, s->scheme, s->leg[0].party, call_id, &error);
-        if (s->leg[0].session == NULL) {
-          gw_ng_request_reply_error (req, "MSRP stream %u: no relay session: "
-                                     "%s", i, error->message);
+      if (msrp_sdp_stream_get_port (st) == 0)
+        continue; /* a disabled stream (RFC 3264 section 8.2) */
+      s = g_new0 (Stream, 1);
+      g_ptr_array_add (c->streams, s);
+      s->media = msrp_sdp_stream_get_media_index (st);
+      s->scheme = msrp_sdp_stream_get_proto (st) == MSRP_SDP_PROTO_TCP_TLS_MSRP
+                      ? MSRP_SCHEME_MSRPS
+                      : MSRP_SCHEME_MSRP;
+      s->leg[0].party = own_uri (st);
+      s->leg[0].addr = gw_neg_stream_address (st);
+      if (s->leg[0].party == NULL)
+        {
+          gw_ng_request_reply_error (req,
+                                     "MSRP stream %u (m= line %u) has no "
+                                     "a=path (RFC 4975 section 8.2)",
+                                     i, s->media + 1);
           goto fail;
         }
-        /* ICE-TCP: a leg to the offerer (its candidates kept for the
-         * checks, which start at the answer), and one offered to the
-         * answerer. */
-        if (s->offerer.ice) {
-          leg_ice_new (c, s, 0, warning);
-          if (s->leg[0].ice != NULL &&
-              !gw_ice_set_party (s->leg[0].ice, st, &error)) {
-            add_warning (warning, s->media, error->message);
-            g_clear_error (&error);
-            leg_ice_free (&s->leg[0]);
-          }
-          if (s->leg[0].ice == NULL)
-            s->offerer.ice = FALSE;
-          else
-            leg_ice_new (c, s, 1, warning);
+      gw_neg_party_from_stream (&s->offerer, st, rf, trust);
+      s->offerer.ice = calls->ice_enabled && s->scheme == MSRP_SCHEME_MSRP &&
+                       gw_ice_stream_has_ice (st);
+      fact_lookup (calls, s->leg[0].addr, &s->offerer);
+      fact_lookup (calls, rf, &s->offerer);
+      in.can_anchor = TRUE;
+      in.cannot_anchor_why = NULL;
+      if (s->scheme == MSRP_SCHEME_MSRPS && !calls->has_msrps)
+        {
+          in.can_anchor = FALSE;
+          in.cannot_anchor_why = "a TCP/TLS/MSRP stream and no msrps listener";
         }
-      }
-      if (!insert_gateway (calls, st, s->leg[0].session,
-                           s->offer.setup_to_answerer, &error)) {
-        gw_ng_request_reply_error (req, "MSRP stream %u cannot be rewritten: "
-                                   "%s", i, error->message);
-        goto fail;
-      }
-    } else if (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT &&
+      else if (msrp_sdp_stream_get_fingerprints (st)->len > 0)
+        {
+          in.can_anchor = FALSE;
+          in.cannot_anchor_why =
+              "a=fingerprint ties the TLS connection to the "
+              "party's own certificate (RFC 8122)";
+        }
+      prev = find_stream (old, s->media, s->leg[0].party, &k);
+      in.relayed = prev != NULL;
+      gw_neg_decide_offer (&s->offerer, &in, &s->offer);
+
+      if (s->offer.plan == GW_NEG_PLAN_RELAY)
+        {
+          /* An ICE party keeps its leg and selected pair while it keeps its
+           * credentials; new ones (an ICE restart, RFC 8445 section 9) or a
+           * party new to ICE start over. */
+          if (prev != NULL && s->offerer.ice &&
+              (prev->leg[k].ice == NULL ||
+               !gw_ice_same_party (prev->leg[k].ice, st)))
+            prev = NULL;
+          if (prev != NULL)
+            {
+              g_clear_pointer (&s->leg[0].party, msrp_uri_unref);
+              g_clear_object (&s->leg[0].addr);
+              leg_borrow (&s->leg[0], &prev->leg[k]);
+              leg_borrow (&s->leg[1], &prev->leg[1 - k]);
+            }
+          else
+            {
+              s->leg[0].session = gw_relay_preauthorize_session (
+                  calls->relay, s->scheme, s->leg[0].party, call_id, &error);
+              if (s->leg[0].session == NULL)
+                {
+                  gw_ng_request_reply_error (
+                      req,
+                      "MSRP stream %u: no relay session: "
+                      "%s",
+                      i, error->message);
+                  goto fail;
+                }
+              /* ICE-TCP: a leg to the offerer (its candidates kept for the
+               * checks, which start at the answer), and one offered to the
+               * answerer. */
+              if (s->offerer.ice)
+                {
+                  leg_ice_new (c, s, 0, warning);
+                  if (s->leg[0].ice != NULL &&
+                      !gw_ice_set_party (s->leg[0].ice, st, &error))
+                    {
+                      add_warning (warning, s->media, error->message);
+                      g_clear_error (&error);
+                      leg_ice_free (&s->leg[0]);
+                    }
+                  if (s->leg[0].ice == NULL)
+                    s->offerer.ice = FALSE;
+                  else
+                    leg_ice_new (c, s, 1, warning);
+                }
+            }
+          if (!insert_gateway (calls, st, s->leg[0].session,
+                               s->offer.setup_to_answerer, &error))
+            {
+              gw_ng_request_reply_error (req,
+                                         "MSRP stream %u cannot be rewritten: "
+                                         "%s",
+                                         i, error->message);
+              goto fail;
+            }
+        }
+      else if (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT &&
                !msrp_sdp_stream_set_setup (st, s->offer.setup_to_answerer,
-                                           &error)) {
-      gw_ng_request_reply_error (req, "MSRP stream %u cannot be rewritten: "
-                                 "%s", i, error->message);
-      goto fail;
+                                           &error))
+        {
+          gw_ng_request_reply_error (req,
+                                     "MSRP stream %u cannot be rewritten: "
+                                     "%s",
+                                     i, error->message);
+          goto fail;
+        }
+      add_warning (warning, s->media, s->offer.warning);
     }
-    add_warning (warning, s->media, s->offer.warning);
-  }
 
   /* Decided and rewritten: the new call replaces the old one. */
   legs_settle (c, old);
-  if (old != NULL) {
-    for (guint i = 0; i < old->streams->len; i++)
-      stream_close (calls, old->streams->pdata[i], "re-offer");
-    c->created = old->created;
-    old->gone = TRUE;
-    g_hash_table_remove (calls->calls, call_id);
-  }
+  if (old != NULL)
+    {
+      for (guint i = 0; i < old->streams->len; i++)
+        stream_close (calls, old->streams->pdata[i], "re-offer");
+      c->created = old->created;
+      old->gone = TRUE;
+      g_hash_table_remove (calls->calls, call_id);
+    }
   c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
   c->last_activity = g_get_monotonic_time ();
   g_hash_table_insert (calls->calls, c->call_id, c);
   calls->offers++;
   {
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                  "call_offered");
-    g_autofree char *rf_text = rf != NULL ? g_inet_address_to_string (rf)
-                                          : NULL;
+    g_autoptr (GwLogEvent) ev =
+        gw_log_event_new (G_LOG_LEVEL_INFO, "call_offered");
+    g_autofree char *rf_text =
+        rf != NULL ? g_inet_address_to_string (rf) : NULL;
 
     gw_log_event_add_str (ev, "call_id", call_id);
     gw_log_event_add_str (ev, "from_tag", c->from_tag);
@@ -941,15 +1012,16 @@ handle_offer (GwNgRequest *req, gpointer data)
     gw_log_event_emit (ev, "call %s offered with %u MSRP streams", call_id,
                        c->streams->len);
   }
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
 
-    log_plan (c, s, "offer", s->offer.plan, NULL,
-              setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
-                            ? s->offer.setup_to_answerer
-                            : s->offerer.setup),
-              s->offer.reason, s->offer.warning);
-  }
+      log_plan (c, s, "offer", s->offer.plan, NULL,
+                setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
+                                ? s->offer.setup_to_answerer
+                                : s->offerer.setup),
+                s->offer.reason, s->offer.warning);
+    }
   pending_start (c, req, g_steal_pointer (&sdp), g_steal_pointer (&warning),
                  FALSE);
   return;
@@ -963,7 +1035,8 @@ fail:
   call_unref (c);
 }
 
-/* --- answer --------------------------------------------------------------- */
+/* --- answer ---------------------------------------------------------------
+ */
 
 /* The gateway connects to leg @k of @s (a party that only listens). */
 static void
@@ -977,20 +1050,21 @@ connect_leg (Call *c, Stream *s, guint k)
   cn->addr = s->leg[k].addr != NULL ? g_object_ref (s->leg[k].addr) : NULL;
   c->refs++;
   if (!gw_relay_connect_session (c->calls->relay, s->leg[k].session,
-                                 on_connected, cn, &error)) {
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                  "party_connect_failed");
+                                 on_connected, cn, &error))
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_WARNING, "party_connect_failed");
 
-    gw_log_event_add_str (ev, "call_id", c->call_id);
-    gw_log_event_add_str (ev, "party", k == 0 ? "offerer" : "answerer");
-    gw_log_event_add_str (ev, "reason", error->message);
-    gw_log_event_emit (ev, "call %s: no connection to the %s: %s",
-                       c->call_id, k == 0 ? "offerer" : "answerer",
-                       error->message);
-    g_clear_object (&cn->addr);
-    c->refs--;
-    g_free (cn);
-  }
+      gw_log_event_add_str (ev, "call_id", c->call_id);
+      gw_log_event_add_str (ev, "party", k == 0 ? "offerer" : "answerer");
+      gw_log_event_add_str (ev, "reason", error->message);
+      gw_log_event_emit (ev, "call %s: no connection to the %s: %s",
+                         c->call_id, k == 0 ? "offerer" : "answerer",
+                         error->message);
+      g_clear_object (&cn->addr);
+      c->refs--;
+      g_free (cn);
+    }
 }
 
 /* Apply the answer decision of @s to @st, the answerer's stream in the SDP
@@ -1003,32 +1077,34 @@ answer_stream (Call *c, Stream *s, MsrpSdpStream *st, GError **error)
   Leg *b = &s->leg[1];
   gboolean same;
 
-  if (s->answer.plan != GW_NEG_PLAN_RELAY) {
-    msrp_uri_unref (party);
-    return TRUE;
-  }
+  if (s->answer.plan != GW_NEG_PLAN_RELAY)
+    {
+      msrp_uri_unref (party);
+      return TRUE;
+    }
   /* A re-answer with the answerer's URI unchanged keeps its session and
    * the pairing; otherwise a new session is paired with the offerer's. */
   same = b->session != NULL && b->party != NULL &&
          msrp_uri_equal (b->party, party);
-  if (!same) {
-    /* The ICE leg offered to the answerer stays: it is this answer's. */
-    GwIce *ice = g_steal_pointer (&b->ice);
-    IceHook *hook = g_steal_pointer (&b->hook);
+  if (!same)
+    {
+      /* The ICE leg offered to the answerer stays: it is this answer's. */
+      GwIce *ice = g_steal_pointer (&b->ice);
+      IceHook *hook = g_steal_pointer (&b->hook);
 
-    leg_clear (calls, b, "re-answer");
-    b->ice = ice;
-    b->hook = hook;
-    b->party = party;
-    party = NULL;
-    b->addr = gw_neg_stream_address (st);
-    b->session = gw_relay_preauthorize_session (calls->relay, s->scheme,
-                                                b->party, c->call_id, error);
-    if (b->session == NULL ||
-        !gw_relay_pair_sessions (calls->relay, s->leg[0].session, b->session,
-                                 error))
-      return FALSE;
-  }
+      leg_clear (calls, b, "re-answer");
+      b->ice = ice;
+      b->hook = hook;
+      b->party = party;
+      party = NULL;
+      b->addr = gw_neg_stream_address (st);
+      b->session = gw_relay_preauthorize_session (calls->relay, s->scheme,
+                                                  b->party, c->call_id, error);
+      if (b->session == NULL ||
+          !gw_relay_pair_sessions (calls->relay, s->leg[0].session, b->session,
+                                   error))
+        return FALSE;
+    }
   g_clear_pointer (&party, msrp_uri_unref);
   return insert_gateway (calls, st, b->session, s->answer.setup_to_offerer,
                          error);
@@ -1046,62 +1122,83 @@ handle_answer (GwNgRequest *req, gpointer data)
   g_autoptr (GString) warning = g_string_new (NULL);
   Call *c = g_hash_table_lookup (calls->calls, call_id);
 
-  if (c == NULL) {
-    gw_ng_request_reply_error (req, "unknown call-id '%s': no offer was seen "
-                               "for it", call_id);
-    return;
-  }
-  if (c->pending != NULL) {
-    gw_ng_request_reply_error (req, "the %s of call '%s' is still being "
-                               "answered", c->pending_answer ? "previous "
-                               "answer" : "offer", call_id);
-    return;
-  }
+  if (c == NULL)
+    {
+      gw_ng_request_reply_error (req,
+                                 "unknown call-id '%s': no offer was seen "
+                                 "for it",
+                                 call_id);
+      return;
+    }
+  if (c->pending != NULL)
+    {
+      gw_ng_request_reply_error (req,
+                                 "the %s of call '%s' is still being "
+                                 "answered",
+                                 c->pending_answer ? "previous "
+                                                     "answer"
+                                                   : "offer",
+                                 call_id);
+      return;
+    }
   sdp = request_sdp (req, &error);
-  if (sdp == NULL) {
-    gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
-                               error->message);
-    return;
-  }
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
-    MsrpSdpStream *st = msrp_sdp_get_media_stream (sdp, s->media);
-    g_auto (GwNegParty) answerer = { 0 };
-    gboolean rejected = st == NULL || msrp_sdp_stream_get_port (st) == 0;
-
-    if (!rejected && msrp_sdp_stream_get_path (st) == NULL) {
-      gw_ng_request_reply_error (req, "MSRP stream in m= line %u of the "
-                                 "answer has no a=path (RFC 4975 section "
-                                 "8.2)", s->media + 1);
+  if (sdp == NULL)
+    {
+      gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
+                                 error->message);
       return;
     }
-    if (!rejected) {
-      g_autoptr (GInetAddress) addr = gw_neg_stream_address (st);
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      MsrpSdpStream *st = msrp_sdp_get_media_stream (sdp, s->media);
+      g_auto (GwNegParty) answerer = { 0 };
+      gboolean rejected = st == NULL || msrp_sdp_stream_get_port (st) == 0;
 
-      gw_neg_party_from_stream (&answerer, st, rf, trust);
-      fact_lookup (calls, addr, &answerer);
-      fact_lookup (calls, rf, &answerer);
-      /* The answerer takes up the ICE the gateway offered it, or not. */
-      if (s->leg[1].ice != NULL) {
-        if (gw_ice_stream_has_ice (st) &&
-            gw_ice_set_party (s->leg[1].ice, st, &error)) {
-          answerer.ice = TRUE;
-        } else {
-          g_clear_error (&error);
-          leg_ice_free (&s->leg[1]);
+      if (!rejected && msrp_sdp_stream_get_path (st) == NULL)
+        {
+          gw_ng_request_reply_error (req,
+                                     "MSRP stream in m= line %u of the "
+                                     "answer has no a=path (RFC 4975 section "
+                                     "8.2)",
+                                     s->media + 1);
+          return;
         }
-      }
+      if (!rejected)
+        {
+          g_autoptr (GInetAddress) addr = gw_neg_stream_address (st);
+
+          gw_neg_party_from_stream (&answerer, st, rf, trust);
+          fact_lookup (calls, addr, &answerer);
+          fact_lookup (calls, rf, &answerer);
+          /* The answerer takes up the ICE the gateway offered it, or not. */
+          if (s->leg[1].ice != NULL)
+            {
+              if (gw_ice_stream_has_ice (st) &&
+                  gw_ice_set_party (s->leg[1].ice, st, &error))
+                {
+                  answerer.ice = TRUE;
+                }
+              else
+                {
+                  g_clear_error (&error);
+                  leg_ice_free (&s->leg[1]);
+                }
+            }
+        }
+      gw_neg_answer_decision_clear (&s->answer);
+      gw_neg_decide_answer (&s->offer, &s->offerer, &answerer, rejected,
+                            &s->answer);
+      if (!rejected && !answer_stream (c, s, st, &error))
+        {
+          gw_ng_request_reply_error (req,
+                                     "MSRP stream %u cannot be rewritten: "
+                                     "%s",
+                                     i, error->message);
+          return;
+        }
+      add_warning (warning, s->media, s->answer.warning);
     }
-    gw_neg_answer_decision_clear (&s->answer);
-    gw_neg_decide_answer (&s->offer, &s->offerer, &answerer, rejected,
-                          &s->answer);
-    if (!rejected && !answer_stream (c, s, st, &error)) {
-      gw_ng_request_reply_error (req, "MSRP stream %u cannot be rewritten: "
-                                 "%s", i, error->message);
-      return;
-    }
-    add_warning (warning, s->media, s->answer.warning);
-  }
 
   c->answered = TRUE;
   g_free (c->to_tag);
@@ -1110,8 +1207,8 @@ handle_answer (GwNgRequest *req, gpointer data)
   c->last_activity = g_get_monotonic_time ();
   calls->answers++;
   {
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                  "call_answered");
+    g_autoptr (GwLogEvent) ev =
+        gw_log_event_new (G_LOG_LEVEL_INFO, "call_answered");
 
     gw_log_event_add_str (ev, "call_id", call_id);
     if (c->to_tag != NULL)
@@ -1119,23 +1216,24 @@ handle_answer (GwNgRequest *req, gpointer data)
     gw_log_event_add_int (ev, "streams", c->streams->len);
     gw_log_event_emit (ev, "call %s answered", call_id);
   }
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
-    MsrpSdpStream *st = msrp_sdp_get_media_stream (sdp, s->media);
-    MsrpSdpSetup to_offerer = s->answer.setup_to_offerer;
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      MsrpSdpStream *st = msrp_sdp_get_media_stream (sdp, s->media);
+      MsrpSdpSetup to_offerer = s->answer.setup_to_offerer;
 
-    if (to_offerer == MSRP_SDP_SETUP_ABSENT && st != NULL)
-      to_offerer = msrp_sdp_stream_get_setup (st);
-    s->setup_to_offerer = to_offerer;
-    calls->plans[s->answer.plan]++;
-    log_plan (c, s, "answer", s->answer.plan, setup_name (to_offerer),
-              setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
-                            ? s->offer.setup_to_answerer
-                            : s->offerer.setup),
-              s->answer.reason, s->answer.warning);
-    if (s->answer.plan == GW_NEG_PLAN_REJECTED)
-      stream_close (calls, s, "stream rejected");
-  }
+      if (to_offerer == MSRP_SDP_SETUP_ABSENT && st != NULL)
+        to_offerer = msrp_sdp_stream_get_setup (st);
+      s->setup_to_offerer = to_offerer;
+      calls->plans[s->answer.plan]++;
+      log_plan (c, s, "answer", s->answer.plan, setup_name (to_offerer),
+                setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
+                                ? s->offer.setup_to_answerer
+                                : s->offerer.setup),
+                s->answer.reason, s->answer.warning);
+      if (s->answer.plan == GW_NEG_PLAN_REJECTED)
+        stream_close (calls, s, "stream rejected");
+    }
   pending_start (c, req, g_steal_pointer (&sdp), g_steal_pointer (&warning),
                  TRUE);
 }
@@ -1148,39 +1246,46 @@ connect_listening_parties (Call *c)
 {
   GwCalls *calls = c->calls;
 
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
 
-    if (s->answer.plan != GW_NEG_PLAN_RELAY)
-      continue;
-    for (guint k = 0; k < 2; k++) {
-      GwRelaySessionInfo info;
-      GwNegConnect which = k == 0 ? GW_NEG_CONNECT_OFFERER
-                                  : GW_NEG_CONNECT_ANSWERER;
-      g_autoptr (GError) error = NULL;
+      if (s->answer.plan != GW_NEG_PLAN_RELAY)
+        continue;
+      for (guint k = 0; k < 2; k++)
+        {
+          GwRelaySessionInfo info;
+          GwNegConnect which =
+              k == 0 ? GW_NEG_CONNECT_OFFERER : GW_NEG_CONNECT_ANSWERER;
+          g_autoptr (GError) error = NULL;
 
-      if (s->leg[k].ice != NULL &&
-          !gw_ice_start (s->leg[k].ice, &error)) {
-        g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                      "ice_failed");
+          if (s->leg[k].ice != NULL && !gw_ice_start (s->leg[k].ice, &error))
+            {
+              g_autoptr (GwLogEvent) ev =
+                  gw_log_event_new (G_LOG_LEVEL_WARNING, "ice_failed");
 
-        gw_log_event_add_str (ev, "call_id", c->call_id);
-        gw_log_event_add_str (ev, "party", k == 0 ? "offerer" : "answerer");
-        gw_log_event_add_str (ev, "reason", error->message);
-        gw_log_event_emit (ev, "call %s: the ICE leg to the %s cannot "
-                           "start: %s", c->call_id,
-                           k == 0 ? "offerer" : "answerer", error->message);
-        leg_ice_free (&s->leg[k]);
-      }
-      if ((s->answer.connect & which) &&
-          gw_relay_get_session_info (calls->relay, s->leg[k].session,
-                                     &info) && !info.bound)
-        connect_leg (c, s, k);
+              gw_log_event_add_str (ev, "call_id", c->call_id);
+              gw_log_event_add_str (ev, "party",
+                                    k == 0 ? "offerer" : "answerer");
+              gw_log_event_add_str (ev, "reason", error->message);
+              gw_log_event_emit (ev,
+                                 "call %s: the ICE leg to the %s cannot "
+                                 "start: %s",
+                                 c->call_id, k == 0 ? "offerer" : "answerer",
+                                 error->message);
+              leg_ice_free (&s->leg[k]);
+            }
+          if ((s->answer.connect & which) &&
+              gw_relay_get_session_info (calls->relay, s->leg[k].session,
+                                         &info) &&
+              !info.bound)
+            connect_leg (c, s, k);
+        }
     }
-  }
 }
 
-/* --- delete, query, list, statistics -------------------------------------- */
+/* --- delete, query, list, statistics --------------------------------------
+ */
 
 static void
 handle_delete (GwNgRequest *req, gpointer data)
@@ -1189,10 +1294,11 @@ handle_delete (GwNgRequest *req, gpointer data)
   const char *call_id = gw_ng_request_get_call_id (req);
   Call *c = g_hash_table_lookup (calls->calls, call_id);
 
-  if (c == NULL) {
-    gw_ng_request_reply_error (req, "unknown call-id '%s'", call_id);
-    return;
-  }
+  if (c == NULL)
+    {
+      gw_ng_request_reply_error (req, "unknown call-id '%s'", call_id);
+      return;
+    }
   calls->deletes++;
   call_remove (c, "call_deleted", "deleted");
   gw_ng_request_reply (req, NULL);
@@ -1206,54 +1312,59 @@ handle_query (GwNgRequest *req, gpointer data)
   Call *c = g_hash_table_lookup (calls->calls, call_id);
   GwBencode *reply, *streams;
 
-  if (c == NULL) {
-    gw_ng_request_reply_error (req, "unknown call-id '%s'", call_id);
-    return;
-  }
+  if (c == NULL)
+    {
+      gw_ng_request_reply_error (req, "unknown call-id '%s'", call_id);
+      return;
+    }
   reply = gw_bencode_new_dict ();
   streams = gw_bencode_new_list ();
   gw_bencode_dict_set_int (reply, "created", c->created);
   gw_bencode_dict_set_int (reply, "last signal", c->last_signal);
-  for (guint i = 0; i < c->streams->len; i++) {
-    Stream *s = c->streams->pdata[i];
-    GwBencode *d = gw_bencode_new_dict ();
-    GwNegPlan plan = c->answered ? s->answer.plan : s->offer.plan;
-    guint64 bytes = 0, messages = 0;
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      GwBencode *d = gw_bencode_new_dict ();
+      GwNegPlan plan = c->answered ? s->answer.plan : s->offer.plan;
+      guint64 bytes = 0, messages = 0;
 
-    for (guint k = 0; k < 2; k++) {
-      GwRelaySessionInfo info;
+      for (guint k = 0; k < 2; k++)
+        {
+          GwRelaySessionInfo info;
 
-      if (s->leg[k].session != NULL &&
-          gw_relay_get_session_info (calls->relay, s->leg[k].session,
-                                     &info)) {
-        bytes += info.bytes_from;
-        messages += info.messages_from;
-        gw_bencode_dict_set_int (d, k == 0 ? "offerer-bytes"
-                                           : "answerer-bytes",
-                                 (gint64) info.bytes_from);
-        gw_bencode_dict_set_int (d, k == 0 ? "offerer-bound"
-                                           : "answerer-bound", info.bound);
-      }
+          if (s->leg[k].session != NULL &&
+              gw_relay_get_session_info (calls->relay, s->leg[k].session,
+                                         &info))
+            {
+              bytes += info.bytes_from;
+              messages += info.messages_from;
+              gw_bencode_dict_set_int (
+                  d, k == 0 ? "offerer-bytes" : "answerer-bytes",
+                  (gint64) info.bytes_from);
+              gw_bencode_dict_set_int (
+                  d, k == 0 ? "offerer-bound" : "answerer-bound", info.bound);
+            }
+        }
+      gw_bencode_dict_set_int (d, "media", s->media);
+      gw_bencode_dict_set_string (d, "plan", gw_neg_plan_to_string (plan));
+      gw_bencode_dict_set_string (d, "step", c->answered ? "answer" : "offer");
+      gw_bencode_dict_set_string (
+          d, "setup-to-answerer",
+          setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
+                          ? s->offer.setup_to_answerer
+                          : s->offerer.setup));
+      if (c->answered)
+        gw_bencode_dict_set_string (d, "setup-to-offerer",
+                                    setup_name (s->setup_to_offerer));
+      gw_bencode_dict_set_string (
+          d, "reason", c->answered ? s->answer.reason : s->offer.reason);
+      if ((c->answered ? s->answer.warning : s->offer.warning) != NULL)
+        gw_bencode_dict_set_string (
+            d, "warning", c->answered ? s->answer.warning : s->offer.warning);
+      gw_bencode_dict_set_int (d, "relay-bytes", (gint64) bytes);
+      gw_bencode_dict_set_int (d, "relay-messages", (gint64) messages);
+      gw_bencode_list_take (streams, d);
     }
-    gw_bencode_dict_set_int (d, "media", s->media);
-    gw_bencode_dict_set_string (d, "plan", gw_neg_plan_to_string (plan));
-    gw_bencode_dict_set_string (d, "step", c->answered ? "answer" : "offer");
-    gw_bencode_dict_set_string (d, "setup-to-answerer", setup_name (
-      s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
-        ? s->offer.setup_to_answerer : s->offerer.setup));
-    if (c->answered)
-      gw_bencode_dict_set_string (d, "setup-to-offerer",
-                                  setup_name (s->setup_to_offerer));
-    gw_bencode_dict_set_string (d, "reason", c->answered ? s->answer.reason
-                                                         : s->offer.reason);
-    if ((c->answered ? s->answer.warning : s->offer.warning) != NULL)
-      gw_bencode_dict_set_string (d, "warning", c->answered
-                                                  ? s->answer.warning
-                                                  : s->offer.warning);
-    gw_bencode_dict_set_int (d, "relay-bytes", (gint64) bytes);
-    gw_bencode_dict_set_int (d, "relay-messages", (gint64) messages);
-    gw_bencode_list_take (streams, d);
-  }
   gw_bencode_dict_take (reply, "streams", streams);
   gw_ng_request_reply (req, reply);
 }
@@ -1264,8 +1375,8 @@ handle_list (GwNgRequest *req, gpointer data)
   GwCalls *calls = data;
   GwBencode *reply = gw_bencode_new_dict ();
   GwBencode *list = gw_bencode_new_list ();
-  GwBencode *limit = gw_bencode_dict_lookup (gw_ng_request_get_dict (req),
-                                             "limit");
+  GwBencode *limit =
+      gw_bencode_dict_lookup (gw_ng_request_get_dict (req), "limit");
   gint64 max = G_MAXINT64;
   g_autoptr (GList) keys = g_hash_table_get_keys (calls->calls);
 
@@ -1303,12 +1414,13 @@ handle_statistics (GwNgRequest *req, gpointer data)
   gw_bencode_dict_set_int (tot, "answers", (gint64) calls->answers);
   gw_bencode_dict_set_int (tot, "deletes", (gint64) calls->deletes);
   gw_bencode_dict_set_int (tot, "timeoutsessions", (gint64) calls->expired);
-  for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++) {
-    g_autofree char *key = g_strdup_printf ("streams-%s",
-                                            gw_neg_plan_to_string (p));
+  for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
+    {
+      g_autofree char *key =
+          g_strdup_printf ("streams-%s", gw_neg_plan_to_string (p));
 
-    gw_bencode_dict_set_int (tot, key, (gint64) calls->plans[p]);
-  }
+      gw_bencode_dict_set_int (tot, key, (gint64) calls->plans[p]);
+    }
   gw_bencode_dict_set_int (tot, "relay-bytes-in", (gint64) st.bytes_in);
   gw_bencode_dict_set_int (tot, "relay-bytes-out", (gint64) st.bytes_out);
   gw_bencode_dict_set_int (tot, "relay-messages", (gint64) st.messages);

@@ -12,24 +12,26 @@ gw_config_error_quark (void)
   return g_quark_from_static_string ("gw-config-error-quark");
 }
 
-typedef enum {
+typedef enum
+{
   KEY_STRING,
-  KEY_PATH,        /* a string naming a file; checked readable at load */
+  KEY_PATH, /* a string naming a file; checked readable at load */
   KEY_ADDRS,
   KEY_BOOL,
   KEY_UINT,
   KEY_LOG_FORMAT,
   KEY_LOG_LEVEL,
   KEY_POLICY,
-  KEY_IPS,         /* ';'-separated IP addresses, no ports */
+  KEY_IPS, /* ';'-separated IP addresses, no ports */
 } KeyType;
 
-typedef struct {
+typedef struct
+{
   const char *group;
   const char *key;
   KeyType type;
   gsize offset;
-  guint min, max;  /* KEY_UINT */
+  guint min, max; /* KEY_UINT */
 } KeySpec;
 
 #define F(field) offsetof (GwConfig, field)
@@ -94,7 +96,7 @@ gw_config_new_default (void)
   c->listen_msrps = net_addr_list_parse ("", NULL);
   c->listen_control = net_addr_list_parse ("127.0.0.1:2223", NULL);
   c->tls_verify_relays = TRUE;
-  c->auth_realm = NULL;       /* defaults to public-host, see below */
+  c->auth_realm = NULL; /* defaults to public-host, see below */
   c->expires_min = 60;
   c->expires_default = 1800;
   c->expires_max = 86400;
@@ -162,9 +164,8 @@ group_known (const char *group)
   return FALSE;
 }
 
-static gboolean
-value_error (GError **error, const KeySpec *spec, const char *fmt, ...)
-  G_GNUC_PRINTF (3, 4);
+static gboolean value_error (GError **error, const KeySpec *spec,
+                             const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
 static gboolean
 value_error (GError **error, const KeySpec *spec, const char *fmt, ...)
@@ -186,93 +187,106 @@ set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
   g_autoptr (GError) local = NULL;
   g_autofree char *value = g_strstrip (g_strdup (raw));
 
-  switch (spec->type) {
-  case KEY_STRING:
-  case KEY_PATH: {
-    char **slot = FIELD (c, spec, char *);
+  switch (spec->type)
+    {
+    case KEY_STRING:
+    case KEY_PATH:
+      {
+        char **slot = FIELD (c, spec, char *);
 
-    if (*value == '\0' && spec->type == KEY_STRING)
-      return value_error (error, spec, "must not be empty");
-    if (spec->type == KEY_PATH && *value != '\0' &&
-        !g_file_test (value, G_FILE_TEST_IS_REGULAR))
-      return value_error (error, spec, "'%s' is not a readable file", value);
-    g_free (*slot);
-    *slot = *value != '\0' ? g_steal_pointer (&value) : NULL;
-    return TRUE;
-  }
-  case KEY_ADDRS: {
-    GPtrArray **slot = FIELD (c, spec, GPtrArray *);
-    GPtrArray *list = net_addr_list_parse (value, &local);
+        if (*value == '\0' && spec->type == KEY_STRING)
+          return value_error (error, spec, "must not be empty");
+        if (spec->type == KEY_PATH && *value != '\0' &&
+            !g_file_test (value, G_FILE_TEST_IS_REGULAR))
+          return value_error (error, spec, "'%s' is not a readable file",
+                              value);
+        g_free (*slot);
+        *slot = *value != '\0' ? g_steal_pointer (&value) : NULL;
+        return TRUE;
+      }
+    case KEY_ADDRS:
+      {
+        GPtrArray **slot = FIELD (c, spec, GPtrArray *);
+        GPtrArray *list = net_addr_list_parse (value, &local);
 
-    if (list == NULL)
-      return value_error (error, spec, "%s", local->message);
-    g_ptr_array_unref (*slot);
-    *slot = list;
-    return TRUE;
-  }
-  case KEY_BOOL: {
-    gboolean *slot = FIELD (c, spec, gboolean);
+        if (list == NULL)
+          return value_error (error, spec, "%s", local->message);
+        g_ptr_array_unref (*slot);
+        *slot = list;
+        return TRUE;
+      }
+    case KEY_BOOL:
+      {
+        gboolean *slot = FIELD (c, spec, gboolean);
 
-    if (g_ascii_strcasecmp (value, "true") == 0 ||
-        g_ascii_strcasecmp (value, "yes") == 0 || strcmp (value, "1") == 0)
-      *slot = TRUE;
-    else if (g_ascii_strcasecmp (value, "false") == 0 ||
-             g_ascii_strcasecmp (value, "no") == 0 || strcmp (value, "0") == 0)
-      *slot = FALSE;
-    else
-      return value_error (error, spec, "'%s' is not true or false", value);
-    return TRUE;
-  }
-  case KEY_UINT: {
-    guint *slot = FIELD (c, spec, guint);
-    guint64 n;
+        if (g_ascii_strcasecmp (value, "true") == 0 ||
+            g_ascii_strcasecmp (value, "yes") == 0 || strcmp (value, "1") == 0)
+          *slot = TRUE;
+        else if (g_ascii_strcasecmp (value, "false") == 0 ||
+                 g_ascii_strcasecmp (value, "no") == 0 ||
+                 strcmp (value, "0") == 0)
+          *slot = FALSE;
+        else
+          return value_error (error, spec, "'%s' is not true or false", value);
+        return TRUE;
+      }
+    case KEY_UINT:
+      {
+        guint *slot = FIELD (c, spec, guint);
+        guint64 n;
 
-    if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, &n,
-                                     NULL))
-      return value_error (error, spec, "'%s' is not a whole number from %u "
-                          "to %u", value, spec->min, spec->max);
-    *slot = (guint) n;
-    return TRUE;
-  }
-  case KEY_LOG_FORMAT:
-    if (!gw_log_format_parse (value, FIELD (c, spec, GwLogFormat), &local))
-      return value_error (error, spec, "%s", local->message);
-    return TRUE;
-  case KEY_LOG_LEVEL:
-    if (!gw_log_level_parse (value, FIELD (c, spec, GLogLevelFlags), &local))
-      return value_error (error, spec, "%s", local->message);
-    return TRUE;
-  case KEY_IPS: {
-    GPtrArray **slot = FIELD (c, spec, GPtrArray *);
-    g_auto (GStrv) items = g_strsplit (value, ";", -1);
-    g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (
-                                   g_object_unref);
+        if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, &n,
+                                         NULL))
+          return value_error (error, spec,
+                              "'%s' is not a whole number from %u "
+                              "to %u",
+                              value, spec->min, spec->max);
+        *slot = (guint) n;
+        return TRUE;
+      }
+    case KEY_LOG_FORMAT:
+      if (!gw_log_format_parse (value, FIELD (c, spec, GwLogFormat), &local))
+        return value_error (error, spec, "%s", local->message);
+      return TRUE;
+    case KEY_LOG_LEVEL:
+      if (!gw_log_level_parse (value, FIELD (c, spec, GLogLevelFlags), &local))
+        return value_error (error, spec, "%s", local->message);
+      return TRUE;
+    case KEY_IPS:
+      {
+        GPtrArray **slot = FIELD (c, spec, GPtrArray *);
+        g_auto (GStrv) items = g_strsplit (value, ";", -1);
+        g_autoptr (GPtrArray) list =
+            g_ptr_array_new_with_free_func (g_object_unref);
 
-    for (guint i = 0; items[i] != NULL; i++) {
-      const char *item = g_strstrip (items[i]);
-      GInetAddress *a;
+        for (guint i = 0; items[i] != NULL; i++)
+          {
+            const char *item = g_strstrip (items[i]);
+            GInetAddress *a;
 
-      if (*item == '\0')
-        continue;
-      a = g_inet_address_new_from_string (item);
-      if (a == NULL)
-        return value_error (error, spec, "'%s' is not an IP address", item);
-      g_ptr_array_add (list, a);
+            if (*item == '\0')
+              continue;
+            a = g_inet_address_new_from_string (item);
+            if (a == NULL)
+              return value_error (error, spec, "'%s' is not an IP address",
+                                  item);
+            g_ptr_array_add (list, a);
+          }
+        g_ptr_array_unref (*slot);
+        *slot = g_steal_pointer (&list);
+        return TRUE;
+      }
+    case KEY_POLICY:
+      {
+        GwNegPolicy policy;
+
+        if (!gw_neg_policy_from_string (value, &policy))
+          return value_error (error, spec, "'%s' is not auto, always or never",
+                              value);
+        *FIELD (c, spec, int) = (int) policy;
+        return TRUE;
+      }
     }
-    g_ptr_array_unref (*slot);
-    *slot = g_steal_pointer (&list);
-    return TRUE;
-  }
-  case KEY_POLICY: {
-    GwNegPolicy policy;
-
-    if (!gw_neg_policy_from_string (value, &policy))
-      return value_error (error, spec, "'%s' is not auto, always or never",
-                          value);
-    *FIELD (c, spec, int) = (int) policy;
-    return TRUE;
-  }
-  }
   g_assert_not_reached ();
 }
 
@@ -280,63 +294,73 @@ set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
 static gboolean
 check_consistency (GwConfig *c, GError **error)
 {
-  if (c->expires_min > c->expires_max) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[relay] expires-max: %u is less than expires-min (%u)",
-                 c->expires_max, c->expires_min);
-    return FALSE;
-  }
+  if (c->expires_min > c->expires_max)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[relay] expires-max: %u is less than expires-min (%u)",
+                   c->expires_max, c->expires_min);
+      return FALSE;
+    }
   if (c->expires_default < c->expires_min ||
-      c->expires_default > c->expires_max) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[relay] expires-default: %u is outside expires-min..max "
-                 "(%u..%u)", c->expires_default, c->expires_min,
-                 c->expires_max);
-    return FALSE;
-  }
-  if (c->max_connections_per_ip > c->max_connections) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[limits] max-connections-per-ip: %u is more than "
-                 "max-connections (%u)", c->max_connections_per_ip,
-                 c->max_connections);
-    return FALSE;
-  }
+      c->expires_default > c->expires_max)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[relay] expires-default: %u is outside expires-min..max "
+                   "(%u..%u)",
+                   c->expires_default, c->expires_min, c->expires_max);
+      return FALSE;
+    }
+  if (c->max_connections_per_ip > c->max_connections)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[limits] max-connections-per-ip: %u is more than "
+                   "max-connections (%u)",
+                   c->max_connections_per_ip, c->max_connections);
+      return FALSE;
+    }
   if (c->listen_msrps->len > 0 &&
-      (c->tls_certificate == NULL || c->tls_private_key == NULL)) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[listen] msrps: TLS listeners need [tls] certificate and "
-                 "private-key");
-    return FALSE;
-  }
-  if ((c->tls_certificate == NULL) != (c->tls_private_key == NULL)) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[tls] %s: certificate and private-key go together",
-                 c->tls_certificate == NULL ? "certificate" : "private-key");
-    return FALSE;
-  }
-  if (c->listen_msrp->len == 0 && c->listen_msrps->len == 0) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[listen] msrp: no msrp and no msrps listener configured");
-    return FALSE;
-  }
-  if (c->ice_port_min > c->ice_port_max) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[ice] port-max: %u is less than port-min (%u)",
-                 c->ice_port_max, c->ice_port_min);
-    return FALSE;
-  }
-  if (c->ice_stun_server->len > 1 || c->ice_turn_server->len > 1) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[ice] %s: one server, not a list",
-                 c->ice_stun_server->len > 1 ? "stun-server" : "turn-server");
-    return FALSE;
-  }
+      (c->tls_certificate == NULL || c->tls_private_key == NULL))
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[listen] msrps: TLS listeners need [tls] certificate and "
+                   "private-key");
+      return FALSE;
+    }
+  if ((c->tls_certificate == NULL) != (c->tls_private_key == NULL))
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[tls] %s: certificate and private-key go together",
+                   c->tls_certificate == NULL ? "certificate" : "private-key");
+      return FALSE;
+    }
+  if (c->listen_msrp->len == 0 && c->listen_msrps->len == 0)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[listen] msrp: no msrp and no msrps listener configured");
+      return FALSE;
+    }
+  if (c->ice_port_min > c->ice_port_max)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[ice] port-max: %u is less than port-min (%u)",
+                   c->ice_port_max, c->ice_port_min);
+      return FALSE;
+    }
+  if (c->ice_stun_server->len > 1 || c->ice_turn_server->len > 1)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[ice] %s: one server, not a list",
+                   c->ice_stun_server->len > 1 ? "stun-server"
+                                               : "turn-server");
+      return FALSE;
+    }
   if (c->ice_turn_server->len > 0 &&
-      (c->ice_turn_username == NULL || c->ice_turn_password == NULL)) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                 "[ice] turn-server: needs turn-username and turn-password");
-    return FALSE;
-  }
+      (c->ice_turn_username == NULL || c->ice_turn_password == NULL))
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[ice] turn-server: needs turn-username and turn-password");
+      return FALSE;
+    }
   if (c->auth_realm == NULL)
     c->auth_realm = g_strdup (c->public_host);
   return TRUE;
@@ -348,35 +372,42 @@ load_keyfile (GKeyFile *kf, const char *source, GError **error)
   g_autoptr (GwConfig) c = gw_config_new_default ();
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
 
-  for (guint g = 0; groups[g] != NULL; g++) {
-    g_auto (GStrv) names = NULL;
+  for (guint g = 0; groups[g] != NULL; g++)
+    {
+      g_auto (GStrv) names = NULL;
 
-    if (!group_known (groups[g])) {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_UNKNOWN,
-                   "%s: unknown group [%s]", source, groups[g]);
+      if (!group_known (groups[g]))
+        {
+          g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_UNKNOWN,
+                       "%s: unknown group [%s]", source, groups[g]);
+          return NULL;
+        }
+      names = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+      for (guint k = 0; names != NULL && names[k] != NULL; k++)
+        {
+          const KeySpec *spec = find_key (groups[g], names[k]);
+          g_autofree char *raw = NULL;
+
+          if (spec == NULL)
+            {
+              g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_UNKNOWN,
+                           "%s: [%s] %s: unknown key", source, groups[g],
+                           names[k]);
+              return NULL;
+            }
+          raw = g_key_file_get_value (kf, groups[g], names[k], NULL);
+          if (!set_key (c, spec, raw, error))
+            {
+              g_prefix_error (error, "%s: ", source);
+              return NULL;
+            }
+        }
+    }
+  if (!check_consistency (c, error))
+    {
+      g_prefix_error (error, "%s: ", source);
       return NULL;
     }
-    names = g_key_file_get_keys (kf, groups[g], NULL, NULL);
-    for (guint k = 0; names != NULL && names[k] != NULL; k++) {
-      const KeySpec *spec = find_key (groups[g], names[k]);
-      g_autofree char *raw = NULL;
-
-      if (spec == NULL) {
-        g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_UNKNOWN,
-                     "%s: [%s] %s: unknown key", source, groups[g], names[k]);
-        return NULL;
-      }
-      raw = g_key_file_get_value (kf, groups[g], names[k], NULL);
-      if (!set_key (c, spec, raw, error)) {
-        g_prefix_error (error, "%s: ", source);
-        return NULL;
-      }
-    }
-  }
-  if (!check_consistency (c, error)) {
-    g_prefix_error (error, "%s: ", source);
-    return NULL;
-  }
   g_free (c->source);
   c->source = g_strdup (source);
   return g_steal_pointer (&c);
@@ -389,11 +420,12 @@ gw_config_load_data (const char *data, gsize len, const char *source,
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) local = NULL;
 
-  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local)) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_FILE, "%s: %s",
-                 source, local->message);
-    return NULL;
-  }
+  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local))
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_FILE, "%s: %s",
+                   source, local->message);
+      return NULL;
+    }
   return load_keyfile (kf, source, error);
 }
 
@@ -404,10 +436,11 @@ gw_config_load (const char *path, GError **error)
   gsize len = 0;
   g_autoptr (GError) local = NULL;
 
-  if (!g_file_get_contents (path, &data, &len, &local)) {
-    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_FILE, "%s",
-                 local->message);
-    return NULL;
-  }
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_FILE, "%s",
+                   local->message);
+      return NULL;
+    }
   return gw_config_load_data (data, len, path, error);
 }

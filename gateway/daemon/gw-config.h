@@ -14,16 +14,18 @@ G_BEGIN_DECLS
 #define GW_CONFIG_ERROR (gw_config_error_quark ())
 GQuark gw_config_error_quark (void);
 
-typedef enum {
-  GW_CONFIG_ERROR_FILE,      /* unreadable, or not a key file */
-  GW_CONFIG_ERROR_UNKNOWN,   /* unknown group or key */
-  GW_CONFIG_ERROR_VALUE,     /* a value of the wrong form or out of range */
+typedef enum
+{
+  GW_CONFIG_ERROR_FILE,    /* unreadable, or not a key file */
+  GW_CONFIG_ERROR_UNKNOWN, /* unknown group or key */
+  GW_CONFIG_ERROR_VALUE,   /* a value of the wrong form or out of range */
 } GwConfigError;
 
-typedef struct {
+typedef struct
+{
   /* [gateway] */
-  char *public_host;         /* host written into relay URIs */
-  char *name;                /* instance name in the log stream */
+  char *public_host; /* host written into relay URIs */
+  char *name;        /* instance name in the log stream */
   /* [listen]: GPtrArray of GSocketAddress each */
   GPtrArray *listen_msrp;
   GPtrArray *listen_msrps;
@@ -42,7 +44,7 @@ typedef struct {
   guint expires_max;
   guint report_timeout;
   guint probation;
-  guint max_sessions_per_connection;  /* AUTH sessions, not seconds */
+  guint max_sessions_per_connection; /* AUTH sessions, not seconds */
   guint max_sessions_per_user;
   /* [limits] */
   guint max_connections;
@@ -50,23 +52,23 @@ typedef struct {
   guint max_header_bytes;
   guint idle_timeout;
   /* [negotiator] */
-  int neg_policy;            /* GwNegPolicy (gw-negotiator.h) */
-  guint call_timeout;        /* seconds */
-  guint reachability_ttl;    /* seconds, 0: measured facts not kept */
+  int neg_policy;         /* GwNegPolicy (gw-negotiator.h) */
+  guint call_timeout;     /* seconds */
+  guint reachability_ttl; /* seconds, 0: measured facts not kept */
   /* [ice] */
   gboolean ice_enabled;
-  GPtrArray *ice_addresses;  /* GInetAddress; empty: libnice's choice */
+  GPtrArray *ice_addresses; /* GInetAddress; empty: libnice's choice */
   guint ice_port_min, ice_port_max;
-  GPtrArray *ice_stun_server;/* GSocketAddress, at most one */
+  GPtrArray *ice_stun_server; /* GSocketAddress, at most one */
   GPtrArray *ice_turn_server;
   char *ice_turn_username;
   char *ice_turn_password;
-  guint ice_timeout;         /* seconds */
+  guint ice_timeout; /* seconds */
   /* [log] */
   GwLogFormat log_format;
   GLogLevelFlags log_level;
 
-  char *source;              /* the file it came from, or "embedded default" */
+  char *source; /* the file it came from, or "embedded default" */
 } GwConfig;
 
 /* The embedded default: msrp on 127.0.0.1:2855, control on 127.0.0.1:2223,

@@ -10,7 +10,8 @@
 /* How long a probe of a party's passive candidate may take. */
 #define PROBE_TIMEOUT_S 3
 
-struct _GwIce {
+struct _GwIce
+{
   GwRelay *relay;
   IceLeg *leg;
   char *call_id;
@@ -21,11 +22,11 @@ struct _GwIce {
   gboolean gathered;
   gboolean started;
   gboolean ready;
-  NetConn *conn;              /* the pair's connection, relayed */
+  NetConn *conn; /* the pair's connection, relayed */
   /* the party's side, from its SDP */
   char *ufrag;
   char *pwd;
-  GPtrArray *candidates;     /* MsrpSdpCandidate */
+  GPtrArray *candidates; /* MsrpSdpCandidate */
   GCancellable *probes;
 };
 
@@ -37,13 +38,14 @@ gw_ice_stream_has_ice (MsrpSdpStream *stream)
   if (msrp_sdp_stream_get_ice_ufrag (stream) == NULL ||
       msrp_sdp_stream_get_ice_pwd (stream) == NULL)
     return FALSE;
-  for (guint i = 0; i < cands->len; i++) {
-    const MsrpSdpCandidate *c = cands->pdata[i];
+  for (guint i = 0; i < cands->len; i++)
+    {
+      const MsrpSdpCandidate *c = cands->pdata[i];
 
-    if (g_ascii_strcasecmp (c->transport, "TCP") == 0 &&
-        c->tcptype != MSRP_SDP_TCPTYPE_NONE)
-      return TRUE;
-  }
+      if (g_ascii_strcasecmp (c->transport, "TCP") == 0 &&
+          c->tcptype != MSRP_SDP_TCPTYPE_NONE)
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -53,14 +55,13 @@ describe (const char *type, const char *tcptype, const char *address)
   return g_strdup_printf ("%s tcp-%s %s", type, tcptype, address);
 }
 
-static void
-log_ice (GwIce *ice, GLogLevelFlags level, const char *event,
-         const char *key, const char *value, const char *format, ...)
-  G_GNUC_PRINTF (6, 7);
+static void log_ice (GwIce *ice, GLogLevelFlags level, const char *event,
+                     const char *key, const char *value, const char *format,
+                     ...) G_GNUC_PRINTF (6, 7);
 
 static void
-log_ice (GwIce *ice, GLogLevelFlags level, const char *event,
-         const char *key, const char *value, const char *format, ...)
+log_ice (GwIce *ice, GLogLevelFlags level, const char *event, const char *key,
+         const char *value, const char *format, ...)
 {
   g_autoptr (GwLogEvent) ev = gw_log_event_new (level, event);
   g_autofree char *msg = NULL;
@@ -77,10 +78,12 @@ log_ice (GwIce *ice, GLogLevelFlags level, const char *event,
   gw_log_event_emit (ev, "%s", msg);
 }
 
-/* --- the probe of the party's passive candidates -------------------------- */
+/* --- the probe of the party's passive candidates --------------------------
+ */
 
-typedef struct {
-  GwIce *ice;                /* valid unless the probe was cancelled */
+typedef struct
+{
+  GwIce *ice; /* valid unless the probe was cancelled */
   GInetAddress *address;
   GCancellable *cancel;
 } Probe;
@@ -91,25 +94,33 @@ on_probe (GObject *source, GAsyncResult *res, gpointer data)
   Probe *p = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GSocketConnection) conn =
-    g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
+      g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
 
-  if (!g_cancellable_is_cancelled (p->cancel)) {
-    GwIce *ice = p->ice;
+  if (!g_cancellable_is_cancelled (p->cancel))
+    {
+      GwIce *ice = p->ice;
 
-    if (conn != NULL) {
-      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-      if (ice->cb.on_fact != NULL)
-        ice->cb.on_fact (ice, p->address, TRUE, "tcp probe of an ICE "
-                         "tcp-passive candidate", ice->data);
-    } else if (!g_error_matches (error, G_IO_ERROR,
-                                 G_IO_ERROR_CONNECTION_REFUSED)) {
-      /* Timed out, or no route: nothing lets it in.  A refusal proves
-       * nothing (a NAT answers for its outside address). */
-      if (ice->cb.on_fact != NULL)
-        ice->cb.on_fact (ice, p->address, FALSE, "tcp probe of an ICE "
-                         "tcp-passive candidate", ice->data);
+      if (conn != NULL)
+        {
+          g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+          if (ice->cb.on_fact != NULL)
+            ice->cb.on_fact (ice, p->address, TRUE,
+                             "tcp probe of an ICE "
+                             "tcp-passive candidate",
+                             ice->data);
+        }
+      else if (!g_error_matches (error, G_IO_ERROR,
+                                 G_IO_ERROR_CONNECTION_REFUSED))
+        {
+          /* Timed out, or no route: nothing lets it in.  A refusal proves
+           * nothing (a NAT answers for its outside address). */
+          if (ice->cb.on_fact != NULL)
+            ice->cb.on_fact (ice, p->address, FALSE,
+                             "tcp probe of an ICE "
+                             "tcp-passive candidate",
+                             ice->data);
+        }
     }
-  }
   g_object_unref (p->cancel);
   g_object_unref (p->address);
   g_free (p);
@@ -122,36 +133,36 @@ static guint
 probe_passive (GwIce *ice)
 {
   g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash,
-                                                       g_str_equal, g_free,
-                                                       NULL);
+  g_autoptr (GHashTable) seen =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   guint n = 0;
 
   g_socket_client_set_timeout (client, PROBE_TIMEOUT_S);
-  for (guint i = 0; i < ice->candidates->len; i++) {
-    const MsrpSdpCandidate *c = ice->candidates->pdata[i];
-    g_autoptr (GInetAddress) addr = NULL;
-    g_autoptr (GSocketAddress) sa = NULL;
-    Probe *p;
+  for (guint i = 0; i < ice->candidates->len; i++)
+    {
+      const MsrpSdpCandidate *c = ice->candidates->pdata[i];
+      g_autoptr (GInetAddress) addr = NULL;
+      g_autoptr (GSocketAddress) sa = NULL;
+      Probe *p;
 
-    if (c->tcptype != MSRP_SDP_TCPTYPE_PASSIVE &&
-        c->tcptype != MSRP_SDP_TCPTYPE_SO)
-      continue;
-    addr = g_inet_address_new_from_string (c->address);
-    if (addr == NULL || !gw_neg_address_is_public (addr) ||
-        g_hash_table_contains (seen, c->address))
-      continue;
-    g_hash_table_add (seen, g_strdup (c->address));
-    sa = g_inet_socket_address_new (addr, c->port);
-    p = g_new0 (Probe, 1);
-    p->ice = ice;
-    p->address = g_object_ref (addr);
-    p->cancel = g_object_ref (ice->probes);
-    g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (sa),
-                                   ice->probes, on_probe, p);
-    n++;
-  }
+      if (c->tcptype != MSRP_SDP_TCPTYPE_PASSIVE &&
+          c->tcptype != MSRP_SDP_TCPTYPE_SO)
+        continue;
+      addr = g_inet_address_new_from_string (c->address);
+      if (addr == NULL || !gw_neg_address_is_public (addr) ||
+          g_hash_table_contains (seen, c->address))
+        continue;
+      g_hash_table_add (seen, g_strdup (c->address));
+      sa = g_inet_socket_address_new (addr, c->port);
+      p = g_new0 (Probe, 1);
+      p->ice = ice;
+      p->address = g_object_ref (addr);
+      p->cancel = g_object_ref (ice->probes);
+      g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (sa),
+                                     ice->probes, on_probe, p);
+      n++;
+    }
   return n;
 }
 
@@ -162,18 +173,20 @@ address_of (const char *hostport)
   g_autoptr (GSocketAddress) sa = net_addr_parse (hostport, NULL);
 
   return sa != NULL ? g_object_ref (g_inet_socket_address_get_address (
-                        G_INET_SOCKET_ADDRESS (sa))) : NULL;
+                          G_INET_SOCKET_ADDRESS (sa)))
+                    : NULL;
 }
 
-/* --- the leg's callbacks -------------------------------------------------- */
+/* --- the leg's callbacks --------------------------------------------------
+ */
 
 static void
 on_gathered (IceLeg *leg, gpointer data)
 {
   GwIce *ice = data;
   g_autoptr (GPtrArray) cands = ice_leg_get_local_candidates (leg);
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                "ice_gathered");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "ice_gathered");
 
   ice->gathered = TRUE;
   if (ice->call_id != NULL)
@@ -187,15 +200,13 @@ on_gathered (IceLeg *leg, gpointer data)
 }
 
 static void
-on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
-          gpointer data)
+on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair, gpointer data)
 {
   GwIce *ice = data;
-  g_autofree char *local = describe (pair->local_type, pair->local_tcptype,
-                                     pair->local_address);
-  g_autofree char *remote = describe (pair->remote_type,
-                                      pair->remote_tcptype,
-                                      pair->remote_address);
+  g_autofree char *local =
+      describe (pair->local_type, pair->local_tcptype, pair->local_address);
+  g_autofree char *remote =
+      describe (pair->remote_type, pair->remote_tcptype, pair->remote_address);
   const char *const fields[] = { "ice_local", local, "ice_remote", remote,
                                  NULL };
   g_autoptr (GError) error = NULL;
@@ -203,17 +214,19 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
   g_autoptr (GwLogEvent) ev = NULL;
 
   conn = net_conn_new_from_stream (stream, "ice-tcp", pair->remote_address,
-                                  pair->local_address, &ice->conn_options,
-                                  &error);
-  if (conn == NULL ||
-      !gw_relay_adopt_connection (ice->relay, conn, MSRP_SCHEME_MSRP, fields,
-                                  &error)) {
-    log_ice (ice, G_LOG_LEVEL_WARNING, "ice_failed", "reason",
-             error->message, "ICE leg to the %s: the selected pair cannot "
-             "be relayed: %s", ice->party, error->message);
-    g_clear_pointer (&ice->leg, ice_leg_free);
-    return;
-  }
+                                   pair->local_address, &ice->conn_options,
+                                   &error);
+  if (conn == NULL || !gw_relay_adopt_connection (
+                          ice->relay, conn, MSRP_SCHEME_MSRP, fields, &error))
+    {
+      log_ice (ice, G_LOG_LEVEL_WARNING, "ice_failed", "reason",
+               error->message,
+               "ICE leg to the %s: the selected pair cannot "
+               "be relayed: %s",
+               ice->party, error->message);
+      g_clear_pointer (&ice->leg, ice_leg_free);
+      return;
+    }
   ice->ready = TRUE;
   ice->conn = net_conn_ref (conn);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "ice_ready");
@@ -234,46 +247,55 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
   /* RFC 6544: a check from our tcp-active candidate to the party's
    * tcp-passive one succeeded: its address accepts connections. */
   if (strcmp (pair->local_tcptype, "active") == 0 &&
-      strcmp (pair->remote_tcptype, "passive") == 0) {
-    g_autoptr (GInetAddress) addr = address_of (pair->remote_address);
+      strcmp (pair->remote_tcptype, "passive") == 0)
+    {
+      g_autoptr (GInetAddress) addr = address_of (pair->remote_address);
 
-    if (addr != NULL && ice->cb.on_fact != NULL)
-      ice->cb.on_fact (ice, addr, TRUE, "ICE check to its tcp-passive "
-                       "candidate", ice->data);
-  } else if (probe_passive (ice) == 0) {
-    /* Only its tcp-active candidates got through, and it has no public
-     * passive one: the address it comes from takes no connections. */
-    g_autoptr (GInetAddress) addr = address_of (pair->remote_address);
+      if (addr != NULL && ice->cb.on_fact != NULL)
+        ice->cb.on_fact (ice, addr, TRUE,
+                         "ICE check to its tcp-passive "
+                         "candidate",
+                         ice->data);
+    }
+  else if (probe_passive (ice) == 0)
+    {
+      /* Only its tcp-active candidates got through, and it has no public
+       * passive one: the address it comes from takes no connections. */
+      g_autoptr (GInetAddress) addr = address_of (pair->remote_address);
 
-    if (addr != NULL && ice->cb.on_fact != NULL)
-      ice->cb.on_fact (ice, addr, FALSE, "only its tcp-active candidates "
-                       "got through", ice->data);
-  }
+      if (addr != NULL && ice->cb.on_fact != NULL)
+        ice->cb.on_fact (ice, addr, FALSE,
+                         "only its tcp-active candidates "
+                         "got through",
+                         ice->data);
+    }
 }
 
 static void
-on_failed (IceLeg *leg, const char *reason, const char *tried,
-           gpointer data)
+on_failed (IceLeg *leg, const char *reason, const char *tried, gpointer data)
 {
   GwIce *ice = data;
   /* After ready, the selected pair ending is how a party that hangs up
    * looks from here, as well as a pair that dies: not a failure of ICE. */
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (
-    ice->ready ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING,
-    ice->ready ? "ice_ended" : "ice_failed");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (ice->ready ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING,
+                        ice->ready ? "ice_ended" : "ice_failed");
 
   if (ice->call_id != NULL)
     gw_log_event_add_str (ev, "call_id", ice->call_id);
   gw_log_event_add_str (ev, "party", ice->party);
   gw_log_event_add_str (ev, "reason", reason);
-  if (ice->ready) {
-    gw_log_event_emit (ev, "ICE leg to the %s ended: %s", ice->party,
-                       reason);
-  } else {
-    gw_log_event_add_str (ev, "tried", tried);
-    gw_log_event_emit (ev, "ICE leg to the %s failed: %s; tried %s",
-                       ice->party, reason, tried);
-  }
+  if (ice->ready)
+    {
+      gw_log_event_emit (ev, "ICE leg to the %s ended: %s", ice->party,
+                         reason);
+    }
+  else
+    {
+      gw_log_event_add_str (ev, "tried", tried);
+      gw_log_event_emit (ev, "ICE leg to the %s failed: %s; tried %s",
+                         ice->party, reason, tried);
+    }
   /* The relay hears on_closed, as for a TCP connection that ends, and
    * sends its Failure REPORTs for what was in flight. */
   if (ice->conn != NULL)
@@ -287,7 +309,8 @@ static const IceCallbacks leg_callbacks = {
   .on_failed = on_failed,
 };
 
-/* --- public --------------------------------------------------------------- */
+/* --- public ---------------------------------------------------------------
+ */
 
 static char *
 server_host (GPtrArray *servers, guint *port)
@@ -326,10 +349,10 @@ gw_ice_settings_clear (IceSettings *s)
 }
 
 GwIce *
-gw_ice_new (const IceSettings *settings, guint idle_timeout_ms,
-            GwRelay *relay, gboolean controlling, const char *call_id,
-            const char *party, const GwIceCallbacks *callbacks,
-            gpointer user_data, GError **error)
+gw_ice_new (const IceSettings *settings, guint idle_timeout_ms, GwRelay *relay,
+            gboolean controlling, const char *call_id, const char *party,
+            const GwIceCallbacks *callbacks, gpointer user_data,
+            GError **error)
 {
   GwIce *ice = g_new0 (GwIce, 1);
 
@@ -340,13 +363,14 @@ gw_ice_new (const IceSettings *settings, guint idle_timeout_ms,
   ice->data = user_data;
   ice->conn_options.idle_timeout_ms = idle_timeout_ms;
   ice->candidates = g_ptr_array_new_with_free_func (
-                      (GDestroyNotify) msrp_sdp_candidate_free);
+      (GDestroyNotify) msrp_sdp_candidate_free);
   ice->probes = g_cancellable_new ();
   ice->leg = ice_leg_new (settings, controlling, &leg_callbacks, ice, error);
-  if (ice->leg == NULL || !ice_leg_gather (ice->leg, error)) {
-    gw_ice_free (ice);
-    return NULL;
-  }
+  if (ice->leg == NULL || !ice_leg_gather (ice->leg, error))
+    {
+      gw_ice_free (ice);
+      return NULL;
+    }
   return ice;
 }
 
@@ -367,22 +391,27 @@ gw_ice_write_sdp (GwIce *ice, MsrpSdpStream *stream, GError **error)
 {
   g_autoptr (GPtrArray) cands = NULL;
 
-  if (ice->leg == NULL || !ice->gathered) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the ICE leg to the "
-                 "%s has no candidates", ice->party);
-    return FALSE;
-  }
+  if (ice->leg == NULL || !ice->gathered)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "the ICE leg to the "
+                   "%s has no candidates",
+                   ice->party);
+      return FALSE;
+    }
   cands = ice_leg_get_local_candidates (ice->leg);
-  if (cands->len == 0) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the ICE leg to the "
-                 "%s gathered no TCP candidate", ice->party);
-    return FALSE;
-  }
+  if (cands->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "the ICE leg to the "
+                   "%s gathered no TCP candidate",
+                   ice->party);
+      return FALSE;
+    }
   msrp_sdp_stream_remove_ice (stream);
   if (!msrp_sdp_stream_set_ice_credentials (stream,
                                             ice_leg_get_ufrag (ice->leg),
-                                            ice_leg_get_pwd (ice->leg),
-                                            error))
+                                            ice_leg_get_pwd (ice->leg), error))
     return FALSE;
   for (guint i = 0; i < cands->len; i++)
     if (!msrp_sdp_stream_add_candidate (stream, cands->pdata[i], error))
@@ -396,11 +425,12 @@ gw_ice_set_party (GwIce *ice, MsrpSdpStream *stream, GError **error)
 {
   GPtrArray *cands = msrp_sdp_stream_get_candidates (stream);
 
-  if (!gw_ice_stream_has_ice (stream)) {
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                         "the stream has no ICE-TCP candidates");
-    return FALSE;
-  }
+  if (!gw_ice_stream_has_ice (stream))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "the stream has no ICE-TCP candidates");
+      return FALSE;
+    }
   g_free (ice->ufrag);
   g_free (ice->pwd);
   ice->ufrag = g_strdup (msrp_sdp_stream_get_ice_ufrag (stream));
@@ -425,11 +455,14 @@ gw_ice_start (GwIce *ice, GError **error)
 {
   if (ice->started)
     return TRUE;
-  if (ice->leg == NULL) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the ICE leg to the "
-                 "%s has failed", ice->party);
-    return FALSE;
-  }
+  if (ice->leg == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "the ICE leg to the "
+                   "%s has failed",
+                   ice->party);
+      return FALSE;
+    }
   if (!ice_leg_set_remote (ice->leg, ice->ufrag, ice->pwd, ice->candidates,
                            error))
     return FALSE;

@@ -36,7 +36,8 @@ G_BEGIN_DECLS
 
 typedef struct _GwIce GwIce;
 
-typedef struct {
+typedef struct
+{
   /* The gateway's candidates are ready (or gathering failed: then
    * gw_ice_write_sdp() fails). */
   void (*on_gathered) (GwIce *ice, gpointer user_data);
@@ -77,8 +78,7 @@ gboolean gw_ice_is_gathered (GwIce *ice);
 gboolean gw_ice_write_sdp (GwIce *ice, MsrpSdpStream *stream, GError **error);
 
 /* Keep the party's credentials and candidates from @stream (its SDP). */
-gboolean gw_ice_set_party (GwIce *ice, MsrpSdpStream *stream,
-                           GError **error);
+gboolean gw_ice_set_party (GwIce *ice, MsrpSdpStream *stream, GError **error);
 
 /* Whether @stream carries the credentials the party gave before: RFC 8445
  * section 9 -- a re-offer with the same ice-ufrag and ice-pwd continues the

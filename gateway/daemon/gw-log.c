@@ -7,24 +7,27 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct {
+typedef struct
+{
   char *key;
   char *value;
-  gboolean is_number;  /* written bare in JSON: ints and booleans */
+  gboolean is_number; /* written bare in JSON: ints and booleans */
 } Field;
 
-struct _GwLogEvent {
+struct _GwLogEvent
+{
   GLogLevelFlags level;
   char *event;
-  GArray *fields;      /* Field */
+  GArray *fields; /* Field */
 };
 
 /* The stream's settings: written by the main thread at start-up and reload,
  * read by whichever thread logs (GLib may log from its worker threads). */
-static struct {
+static struct
+{
   GMutex lock;
   GwLogFormat format;
-  GLogLevelFlags max_level;   /* numerically largest level still written */
+  GLogLevelFlags max_level; /* numerically largest level still written */
   GwLogSink sink;
   char *instance;
   GwLogTapFunc tap;
@@ -35,16 +38,14 @@ static struct {
   .sink = GW_LOG_SINK_STDERR,
 };
 
-static const struct {
+static const struct
+{
   const char *name;
   GLogLevelFlags level;
 } level_names[] = {
-  { "error", G_LOG_LEVEL_CRITICAL },
-  { "critical", G_LOG_LEVEL_CRITICAL },
-  { "warning", G_LOG_LEVEL_WARNING },
-  { "notice", G_LOG_LEVEL_MESSAGE },
-  { "message", G_LOG_LEVEL_MESSAGE },
-  { "info", G_LOG_LEVEL_INFO },
+  { "error", G_LOG_LEVEL_CRITICAL },  { "critical", G_LOG_LEVEL_CRITICAL },
+  { "warning", G_LOG_LEVEL_WARNING }, { "notice", G_LOG_LEVEL_MESSAGE },
+  { "message", G_LOG_LEVEL_MESSAGE }, { "info", G_LOG_LEVEL_INFO },
   { "debug", G_LOG_LEVEL_DEBUG },
 };
 
@@ -55,11 +56,12 @@ gw_log_format_parse (const char *text, GwLogFormat *out, GError **error)
     *out = GW_LOG_FORMAT_JSON;
   else if (g_strcmp0 (text, "text") == 0)
     *out = GW_LOG_FORMAT_TEXT;
-  else {
-    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                 "log format '%s' is neither 'json' nor 'text'", text);
-    return FALSE;
-  }
+  else
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "log format '%s' is neither 'json' nor 'text'", text);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -67,13 +69,15 @@ gboolean
 gw_log_level_parse (const char *text, GLogLevelFlags *out, GError **error)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (level_names); i++)
-    if (g_ascii_strcasecmp (text, level_names[i].name) == 0) {
-      *out = level_names[i].level;
-      return TRUE;
-    }
+    if (g_ascii_strcasecmp (text, level_names[i].name) == 0)
+      {
+        *out = level_names[i].level;
+        return TRUE;
+      }
   g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                "log level '%s' is not one of error, warning, notice, info, "
-               "debug", text);
+               "debug",
+               text);
   return FALSE;
 }
 
@@ -120,11 +124,12 @@ level_enabled (GLogLevelFlags level)
 static void
 text_append_value (GString *out, const char *s)
 {
-  if (*s != '\0' && strpbrk (s, " \"=\t\r\n") == NULL) {
-    g_autofree char *valid = g_utf8_make_valid (s, -1);
-    g_string_append (out, valid);
-    return;
-  }
+  if (*s != '\0' && strpbrk (s, " \"=\t\r\n") == NULL)
+    {
+      g_autofree char *valid = g_utf8_make_valid (s, -1);
+      g_string_append (out, valid);
+      return;
+    }
   net_json_append_string (out, s);
 }
 
@@ -144,44 +149,51 @@ format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
 {
   GString *out = g_string_sized_new (256);
 
-  if (format == GW_LOG_FORMAT_JSON) {
-    g_string_append (out, "{\"ts\":\"");
-    append_timestamp (out);
-    g_string_append_printf (out, "\",\"level\":\"%s\",\"event\":",
-                            level_to_string (level));
-    net_json_append_string (out, event);
-    if (log_state.instance != NULL) {
-      g_string_append (out, ",\"instance\":");
-      net_json_append_string (out, log_state.instance);
-    }
-    for (guint i = 0; fields != NULL && i < fields->len; i++) {
-      const Field *f = &g_array_index (fields, Field, i);
+  if (format == GW_LOG_FORMAT_JSON)
+    {
+      g_string_append (out, "{\"ts\":\"");
+      append_timestamp (out);
+      g_string_append_printf (
+          out, "\",\"level\":\"%s\",\"event\":", level_to_string (level));
+      net_json_append_string (out, event);
+      if (log_state.instance != NULL)
+        {
+          g_string_append (out, ",\"instance\":");
+          net_json_append_string (out, log_state.instance);
+        }
+      for (guint i = 0; fields != NULL && i < fields->len; i++)
+        {
+          const Field *f = &g_array_index (fields, Field, i);
 
-      g_string_append_c (out, ',');
-      net_json_append_string (out, f->key);
-      g_string_append_c (out, ':');
-      if (f->is_number)
-        g_string_append (out, f->value);
-      else
-        net_json_append_string (out, f->value);
+          g_string_append_c (out, ',');
+          net_json_append_string (out, f->key);
+          g_string_append_c (out, ':');
+          if (f->is_number)
+            g_string_append (out, f->value);
+          else
+            net_json_append_string (out, f->value);
+        }
+      g_string_append (out, ",\"msg\":");
+      net_json_append_string (out, message != NULL ? message : "");
+      g_string_append_c (out, '}');
     }
-    g_string_append (out, ",\"msg\":");
-    net_json_append_string (out, message != NULL ? message : "");
-    g_string_append_c (out, '}');
-  } else {
-    append_timestamp (out);
-    g_string_append_printf (out, " %s %s", level_to_string (level), event);
-    for (guint i = 0; fields != NULL && i < fields->len; i++) {
-      const Field *f = &g_array_index (fields, Field, i);
+  else
+    {
+      append_timestamp (out);
+      g_string_append_printf (out, " %s %s", level_to_string (level), event);
+      for (guint i = 0; fields != NULL && i < fields->len; i++)
+        {
+          const Field *f = &g_array_index (fields, Field, i);
 
-      g_string_append_printf (out, " %s=", f->key);
-      text_append_value (out, f->value);
+          g_string_append_printf (out, " %s=", f->key);
+          text_append_value (out, f->value);
+        }
+      if (message != NULL && *message != '\0')
+        {
+          g_string_append (out, " msg=");
+          net_json_append_string (out, message);
+        }
     }
-    if (message != NULL && *message != '\0') {
-      g_string_append (out, " msg=");
-      net_json_append_string (out, message);
-    }
-  }
   return g_string_free (out, FALSE);
 }
 
@@ -193,17 +205,19 @@ write_line (const char *line)
   gsize len = strlen (with_nl);
   const char *p = with_nl;
 
-  while (len > 0) {
-    ssize_t n = write (STDERR_FILENO, p, len);
+  while (len > 0)
+    {
+      ssize_t n = write (STDERR_FILENO, p, len);
 
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return;  /* nowhere left to report it */
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return; /* nowhere left to report it */
+        }
+      p += n;
+      len -= (gsize) n;
     }
-    p += n;
-    len -= (gsize) n;
-  }
 }
 
 static void
@@ -214,7 +228,7 @@ journal_write (GLogLevelFlags level, const char *event, const GArray *fields,
   g_autoptr (GArray) lf = g_array_new (FALSE, FALSE, sizeof (GLogField));
   GLogField f;
 
-#define PUSH(k, v) \
+#define PUSH(k, v)                                                            \
   (f.key = (k), f.value = (v), f.length = -1, g_array_append_val (lf, f))
   PUSH ("MESSAGE", message != NULL ? message : event);
   PUSH ("PRIORITY", level_to_priority (level));
@@ -222,13 +236,14 @@ journal_write (GLogLevelFlags level, const char *event, const GArray *fields,
   PUSH ("EVENT", event);
   if (log_state.instance != NULL)
     PUSH ("INSTANCE", log_state.instance);
-  for (guint i = 0; fields != NULL && i < fields->len; i++) {
-    const Field *fl = &g_array_index (fields, Field, i);
-    char *key = g_ascii_strup (fl->key, -1);
+  for (guint i = 0; fields != NULL && i < fields->len; i++)
+    {
+      const Field *fl = &g_array_index (fields, Field, i);
+      char *key = g_ascii_strup (fl->key, -1);
 
-    g_ptr_array_add (keys, key);
-    PUSH (key, fl->value);
-  }
+      g_ptr_array_add (keys, key);
+      PUSH (key, fl->value);
+    }
 #undef PUSH
   g_log_writer_journald (level, (const GLogField *) lf->data, lf->len, NULL);
 }
@@ -242,10 +257,11 @@ output (GLogLevelFlags level, const char *event, const GArray *fields,
   g_mutex_lock (&log_state.lock);
   if (log_state.sink == GW_LOG_SINK_JOURNAL)
     journal_write (level, event, fields, message);
-  else {
-    line = format_line (log_state.format, level, event, fields, message);
-    write_line (line);
-  }
+  else
+    {
+      line = format_line (log_state.format, level, event, fields, message);
+      write_line (line);
+    }
   g_mutex_unlock (&log_state.lock);
 }
 
@@ -272,30 +288,32 @@ writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
   out = g_array_new (FALSE, FALSE, sizeof (Field));
   f.key = (char *) "domain";
   g_array_append_val (out, f);
-  for (gsize i = 0; i < n_fields; i++) {
-    const char *key = fields[i].key;
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      const char *key = fields[i].key;
 
-    if (fields[i].length >= 0)
-      continue;   /* binary: not ours */
-    if (g_strcmp0 (key, "MESSAGE") == 0)
-      message = fields[i].value;
-    else if (g_strcmp0 (key, "GLIB_DOMAIN") == 0)
-      domain = fields[i].value;
-    else if (g_strcmp0 (key, "EVENT") == 0)
-      event = fields[i].value;
-    else if (g_strcmp0 (key, "PRIORITY") != 0 &&
-             !g_str_has_prefix (key, "CODE_") &&
-             !g_str_has_prefix (key, "SYSLOG_") && g_ascii_isupper (key[0])) {
-      char *lower = g_ascii_strdown (key, -1);
+      if (fields[i].length >= 0)
+        continue; /* binary: not ours */
+      if (g_strcmp0 (key, "MESSAGE") == 0)
+        message = fields[i].value;
+      else if (g_strcmp0 (key, "GLIB_DOMAIN") == 0)
+        domain = fields[i].value;
+      else if (g_strcmp0 (key, "EVENT") == 0)
+        event = fields[i].value;
+      else if (g_strcmp0 (key, "PRIORITY") != 0 &&
+               !g_str_has_prefix (key, "CODE_") &&
+               !g_str_has_prefix (key, "SYSLOG_") && g_ascii_isupper (key[0]))
+        {
+          char *lower = g_ascii_strdown (key, -1);
 
-      g_ptr_array_add (keys, lower);
-      f.key = lower;
-      f.value = (char *) fields[i].value;
-      g_array_append_val (out, f);
+          g_ptr_array_add (keys, lower);
+          f.key = lower;
+          f.value = (char *) fields[i].value;
+          g_array_append_val (out, f);
+        }
     }
-  }
-  g_array_index (out, Field, 0).value = (char *) (domain != NULL ? domain
-                                                                 : "default");
+  g_array_index (out, Field, 0).value =
+      (char *) (domain != NULL ? domain : "default");
   output (level, event, out, message);
   return G_LOG_WRITER_HANDLED;
 }
@@ -311,14 +329,16 @@ gw_log_init (GwLogFormat format, GLogLevelFlags level,
   log_state.max_level = level;
   g_free (log_state.instance);
   log_state.instance = g_strdup (instance_name);
-  log_state.sink = g_log_writer_is_journald (STDERR_FILENO) ?
-    GW_LOG_SINK_JOURNAL : GW_LOG_SINK_STDERR;
+  log_state.sink = g_log_writer_is_journald (STDERR_FILENO)
+                       ? GW_LOG_SINK_JOURNAL
+                       : GW_LOG_SINK_STDERR;
   g_mutex_unlock (&log_state.lock);
 
-  if (g_once_init_enter (&once)) {
-    g_log_set_writer_func (writer, NULL, NULL);
-    g_once_init_leave (&once, 1);
-  }
+  if (g_once_init_enter (&once))
+    {
+      g_log_set_writer_func (writer, NULL, NULL);
+      g_once_init_leave (&once, 1);
+    }
 }
 
 void
@@ -397,12 +417,13 @@ gw_log_event_emit (GwLogEvent *ev, const char *format, ...)
   message = g_strdup_vprintf (format, ap);
   va_end (ap);
   output (ev->level, ev->event, ev->fields, message);
-  if (log_state.tap != NULL) {
-    g_autofree char *line = format_line (GW_LOG_FORMAT_JSON, ev->level,
-                                         ev->event, ev->fields, message);
+  if (log_state.tap != NULL)
+    {
+      g_autofree char *line = format_line (GW_LOG_FORMAT_JSON, ev->level,
+                                           ev->event, ev->fields, message);
 
-    log_state.tap (ev->event, line, log_state.tap_data);
-  }
+      log_state.tap (ev->event, line, log_state.tap_data);
+    }
 }
 
 void
@@ -426,12 +447,13 @@ gw_log_event_free (GwLogEvent *ev)
 {
   if (ev == NULL)
     return;
-  for (guint i = 0; i < ev->fields->len; i++) {
-    Field *f = &g_array_index (ev->fields, Field, i);
+  for (guint i = 0; i < ev->fields->len; i++)
+    {
+      Field *f = &g_array_index (ev->fields, Field, i);
 
-    g_free (f->key);
-    g_free (f->value);
-  }
+      g_free (f->key);
+      g_free (f->value);
+    }
   g_array_unref (ev->fields);
   g_free (ev->event);
   g_free (ev);

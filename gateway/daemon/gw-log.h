@@ -5,8 +5,8 @@
  * carries a stable `event` name, a timestamp, a level and this instance's
  * name; callers add typed fields:
  *
- *   g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO, "listener_up");
- *   gw_log_event_add_str (ev, "proto", "msrp");
+ *   g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
+ * "listener_up"); gw_log_event_add_str (ev, "proto", "msrp");
  *   gw_log_event_add_int (ev, "port", 2855);
  *   gw_log_event_emit (ev, "listening for msrp on %s", addr);
  *
@@ -19,12 +19,14 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
+typedef enum
+{
   GW_LOG_FORMAT_JSON,
   GW_LOG_FORMAT_TEXT,
 } GwLogFormat;
 
-typedef enum {
+typedef enum
+{
   GW_LOG_SINK_STDERR,
   GW_LOG_SINK_JOURNAL,
 } GwLogSink;
@@ -53,7 +55,7 @@ void gw_log_event_add_int (GwLogEvent *ev, const char *key, gint64 value);
 void gw_log_event_add_bool (GwLogEvent *ev, const char *key, gboolean value);
 /* Write the event with a human-readable message (printf format). */
 void gw_log_event_emit (GwLogEvent *ev, const char *format, ...)
-  G_GNUC_PRINTF (2, 3);
+    G_GNUC_PRINTF (2, 3);
 void gw_log_event_free (GwLogEvent *ev);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwLogEvent, gw_log_event_free)
@@ -64,7 +66,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwLogEvent, gw_log_event_free)
 typedef void (*GwLogTapFunc) (const char *event, const char *json_line,
                               gpointer user_data);
 void gw_log_set_tap (GwLogTapFunc tap, gpointer user_data);
-
 
 /* The line @ev would be written as (no trailing newline), with @message;
  * exposed for the unit tests of the format.  (transfer full) */

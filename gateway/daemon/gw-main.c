@@ -40,13 +40,14 @@
 #define SHUTDOWN_GRACE_S 10
 #define SHUTDOWN_POLL_MS 100
 
-typedef struct {
+typedef struct
+{
   GMainLoop *loop;
   GwConfig *config;
   GwRelay *relay;
   GwCalls *calls;           /* the negotiator's call table */
   GwNgServer *control;      /* ng on [listen] control; NULL when empty */
-  NetTls *tls;               /* NULL without [tls] certificate / ca-file */
+  NetTls *tls;              /* NULL without [tls] certificate / ca-file */
   GPtrArray *tls_listeners; /* NetListener, to swap reloaded TLS in */
   gboolean stopping;
   gint64 stop_deadline;
@@ -89,27 +90,29 @@ start_listeners (Daemon *d, MsrpScheme scheme, GPtrArray *addrs,
     .idle_timeout_ms = d->config->idle_timeout * 1000,
   };
 
-  for (guint i = 0; i < addrs->len; i++) {
-    g_autoptr (NetListener) l = NULL;
-    g_autoptr (GwLogEvent) ev = NULL;
-    const char *bound;
+  for (guint i = 0; i < addrs->len; i++)
+    {
+      g_autoptr (NetListener) l = NULL;
+      g_autoptr (GwLogEvent) ev = NULL;
+      const char *bound;
 
-    l = net_listener_new (addrs->pdata[i],
-                         scheme == MSRP_SCHEME_MSRPS ? d->tls : NULL,
-                         &options, error);
-    if (l == NULL) {
-      g_prefix_error (error, "cannot listen for %s: ", proto);
-      return FALSE;
+      l = net_listener_new (addrs->pdata[i],
+                            scheme == MSRP_SCHEME_MSRPS ? d->tls : NULL,
+                            &options, error);
+      if (l == NULL)
+        {
+          g_prefix_error (error, "cannot listen for %s: ", proto);
+          return FALSE;
+        }
+      gw_relay_add_listener (d->relay, l, scheme);
+      if (scheme == MSRP_SCHEME_MSRPS)
+        g_ptr_array_add (d->tls_listeners, net_listener_ref (l));
+      bound = net_listener_get_address_string (l);
+      ev = gw_log_event_new (G_LOG_LEVEL_INFO, "listener_up");
+      gw_log_event_add_str (ev, "proto", proto);
+      gw_log_event_add_str (ev, "addr", bound);
+      gw_log_event_emit (ev, "listening for %s on %s", proto, bound);
     }
-    gw_relay_add_listener (d->relay, l, scheme);
-    if (scheme == MSRP_SCHEME_MSRPS)
-      g_ptr_array_add (d->tls_listeners, net_listener_ref (l));
-    bound = net_listener_get_address_string (l);
-    ev = gw_log_event_new (G_LOG_LEVEL_INFO, "listener_up");
-    gw_log_event_add_str (ev, "proto", proto);
-    gw_log_event_add_str (ev, "addr", bound);
-    gw_log_event_emit (ev, "listening for %s on %s", proto, bound);
-  }
   return TRUE;
 }
 
@@ -121,14 +124,17 @@ check_stopped (gpointer data)
 
   if (busy && g_get_monotonic_time () < d->stop_deadline)
     return G_SOURCE_CONTINUE;
-  if (busy) {
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                  "shutdown_timeout");
+  if (busy)
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_WARNING, "shutdown_timeout");
 
-    gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
-    gw_log_event_emit (ev, "frames still in flight after %d s: closing "
-                       "anyway", SHUTDOWN_GRACE_S);
-  }
+      gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
+      gw_log_event_emit (ev,
+                         "frames still in flight after %d s: closing "
+                         "anyway",
+                         SHUTDOWN_GRACE_S);
+    }
   g_main_loop_quit (d->loop);
   return G_SOURCE_REMOVE;
 }
@@ -139,22 +145,25 @@ on_quit_signal (gpointer user_data)
   Daemon *d = user_data;
   g_autoptr (GwLogEvent) ev = NULL;
 
-  if (d->stopping) {
-    /* A second signal: do not wait any longer. */
-    g_main_loop_quit (d->loop);
-    return G_SOURCE_CONTINUE;
-  }
+  if (d->stopping)
+    {
+      /* A second signal: do not wait any longer. */
+      g_main_loop_quit (d->loop);
+      return G_SOURCE_CONTINUE;
+    }
   d->stopping = TRUE;
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stopping");
   gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
-  gw_log_event_emit (ev, "signal received: no new connections; waiting up "
-                     "to %d s for frames in flight", SHUTDOWN_GRACE_S);
+  gw_log_event_emit (ev,
+                     "signal received: no new connections; waiting up "
+                     "to %d s for frames in flight",
+                     SHUTDOWN_GRACE_S);
   gw_relay_close_listeners (d->relay);
   g_ptr_array_set_size (d->tls_listeners, 0);
   /* No new calls either; live ones go on until the end. */
   g_clear_pointer (&d->control, gw_ng_server_free);
-  d->stop_deadline = g_get_monotonic_time () +
-                     (gint64) SHUTDOWN_GRACE_S * G_USEC_PER_SEC;
+  d->stop_deadline =
+      g_get_monotonic_time () + (gint64) SHUTDOWN_GRACE_S * G_USEC_PER_SEC;
   if (check_stopped (d) == G_SOURCE_CONTINUE)
     g_timeout_add (SHUTDOWN_POLL_MS, check_stopped, d);
   return G_SOURCE_CONTINUE;
@@ -170,40 +179,50 @@ on_reload_signal (gpointer user_data)
   g_autoptr (GwLogEvent) ev = NULL;
 
   /* Everything is read first; nothing changes unless all of it loaded. */
-  if (d->config->auth_users_file != NULL) {
-    users = gw_users_load (d->config->auth_users_file, &error);
-    if (users == NULL) {
-      ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
-      gw_log_event_add_str (ev, "reason", error->message);
-      gw_log_event_emit (ev, "reload failed, keeping the old users and "
-                         "certificates: %s", error->message);
-      return G_SOURCE_CONTINUE;
+  if (d->config->auth_users_file != NULL)
+    {
+      users = gw_users_load (d->config->auth_users_file, &error);
+      if (users == NULL)
+        {
+          ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
+          gw_log_event_add_str (ev, "reason", error->message);
+          gw_log_event_emit (ev,
+                             "reload failed, keeping the old users and "
+                             "certificates: %s",
+                             error->message);
+          return G_SOURCE_CONTINUE;
+        }
     }
-  }
-  if (d->tls != NULL) {
-    tls = net_tls_reload (d->tls, &error);
-    if (tls == NULL) {
-      ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
-      gw_log_event_add_str (ev, "reason", error->message);
-      gw_log_event_emit (ev, "reload failed, keeping the old users and "
-                         "certificates: %s", error->message);
-      return G_SOURCE_CONTINUE;
+  if (d->tls != NULL)
+    {
+      tls = net_tls_reload (d->tls, &error);
+      if (tls == NULL)
+        {
+          ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
+          gw_log_event_add_str (ev, "reason", error->message);
+          gw_log_event_emit (ev,
+                             "reload failed, keeping the old users and "
+                             "certificates: %s",
+                             error->message);
+          return G_SOURCE_CONTINUE;
+        }
     }
-  }
   if (users != NULL)
     gw_relay_set_users (d->relay, users);
-  if (tls != NULL) {
-    for (guint i = 0; i < d->tls_listeners->len; i++)
-      net_listener_set_tls (d->tls_listeners->pdata[i], tls);
-    gw_relay_set_client_tls (d->relay, tls);
-    net_tls_unref (d->tls);
-    d->tls = g_steal_pointer (&tls);
-  }
+  if (tls != NULL)
+    {
+      for (guint i = 0; i < d->tls_listeners->len; i++)
+        net_listener_set_tls (d->tls_listeners->pdata[i], tls);
+      gw_relay_set_client_tls (d->relay, tls);
+      net_tls_unref (d->tls);
+      d->tls = g_steal_pointer (&tls);
+    }
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "config_reloaded");
-  if (users != NULL) {
-    gw_log_event_add_str (ev, "users_file", gw_users_get_source (users));
-    gw_log_event_add_int (ev, "users", gw_users_get_count (users));
-  }
+  if (users != NULL)
+    {
+      gw_log_event_add_str (ev, "users_file", gw_users_get_source (users));
+      gw_log_event_add_int (ev, "users", gw_users_get_count (users));
+    }
   gw_log_event_add_bool (ev, "tls", d->tls != NULL);
   gw_log_event_emit (ev, "reloaded the users file and TLS certificates");
   return G_SOURCE_CONTINUE;
@@ -241,47 +260,55 @@ main (int argc, char **argv)
 
   ctx = g_option_context_new ("- MSRP NAT traversal gateway");
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "msrp-edge: %s\n", error->message);
-    return 2;
-  }
-  if (version) {
-    printf ("msrp-edge %s\n", MSRP_EDGE_VERSION);
-    return 0;
-  }
-  if (check_path != NULL) {
-    config = gw_config_load (check_path, &error);
-    if (config == NULL) {
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "msrp-edge: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      printf ("msrp-edge %s\n", MSRP_EDGE_VERSION);
+      return 0;
+    }
+  if (check_path != NULL)
+    {
+      config = gw_config_load (check_path, &error);
+      if (config == NULL)
+        {
+          fprintf (stderr, "msrp-edge: %s\n", error->message);
+          return 1;
+        }
+      if (config->auth_users_file != NULL)
+        {
+          g_autoptr (GwUsers) check_users =
+              gw_users_load (config->auth_users_file, &error);
+
+          if (check_users == NULL)
+            {
+              fprintf (stderr, "msrp-edge: %s: [auth] users-file: %s\n",
+                       check_path, error->message);
+              return 1;
+            }
+        }
+      printf ("%s: configuration is valid\n", check_path);
+      return 0;
+    }
+  config = config_path != NULL ? gw_config_load (config_path, &error)
+                               : gw_config_new_default ();
+  if (config == NULL)
+    {
       fprintf (stderr, "msrp-edge: %s\n", error->message);
       return 1;
     }
-    if (config->auth_users_file != NULL) {
-      g_autoptr (GwUsers) check_users = gw_users_load (
-        config->auth_users_file, &error);
-
-      if (check_users == NULL) {
-        fprintf (stderr, "msrp-edge: %s: [auth] users-file: %s\n",
-                 check_path, error->message);
-        return 1;
-      }
-    }
-    printf ("%s: configuration is valid\n", check_path);
-    return 0;
-  }
-  config = config_path != NULL ? gw_config_load (config_path, &error)
-                               : gw_config_new_default ();
-  if (config == NULL) {
-    fprintf (stderr, "msrp-edge: %s\n", error->message);
-    return 1;
-  }
   /* The command line overrides the file's [log] group. */
   if ((log_format != NULL &&
        !gw_log_format_parse (log_format, &config->log_format, &error)) ||
       (log_level != NULL &&
-       !gw_log_level_parse (log_level, &config->log_level, &error))) {
-    fprintf (stderr, "msrp-edge: %s\n", error->message);
-    return 2;
-  }
+       !gw_log_level_parse (log_level, &config->log_level, &error)))
+    {
+      fprintf (stderr, "msrp-edge: %s\n", error->message);
+      return 2;
+    }
   gw_log_init (config->log_format, config->log_level, config->name);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "config_loaded");
@@ -289,23 +316,27 @@ main (int argc, char **argv)
   gw_log_event_add_str (ev, "version", MSRP_EDGE_VERSION);
   gw_log_event_add_bool (ev, "tls", config->listen_msrps->len > 0);
   gw_log_event_emit (ev, "msrp-edge %s starting on %s%s", MSRP_EDGE_VERSION,
-                     config->source, config->listen_msrps->len == 0 ?
-                     " (no TLS)" : "");
+                     config->source,
+                     config->listen_msrps->len == 0 ? " (no TLS)" : "");
 
   d.config = config;
   d.exit_status = 0;
-  d.tls_listeners = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) net_listener_unref);
-  if (config->auth_users_file != NULL) {
-    users = gw_users_load (config->auth_users_file, &error);
-  } else {
-    g_autoptr (GwLogEvent) warn = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                    "no_users");
+  d.tls_listeners =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) net_listener_unref);
+  if (config->auth_users_file != NULL)
+    {
+      users = gw_users_load (config->auth_users_file, &error);
+    }
+  else
+    {
+      g_autoptr (GwLogEvent) warn =
+          gw_log_event_new (G_LOG_LEVEL_WARNING, "no_users");
 
-    gw_log_event_emit (warn, "no [auth] users-file: every AUTH will fail "
-                       "(the relay fallback of the negotiator needs none)");
-    users = gw_users_new_empty ();
-  }
+      gw_log_event_emit (warn,
+                         "no [auth] users-file: every AUTH will fail "
+                         "(the relay fallback of the negotiator needs none)");
+      users = gw_users_new_empty ();
+    }
   /* A client context is always there (msrps next hops check servers
    * against ca-file or the system store); a server one with a
    * certificate. */
@@ -315,24 +346,26 @@ main (int argc, char **argv)
     d.relay = gw_relay_new (config, users, d.tls, &error);
   if (d.relay == NULL ||
       !start_listeners (&d, MSRP_SCHEME_MSRP, config->listen_msrp, &error) ||
-      !start_listeners (&d, MSRP_SCHEME_MSRPS, config->listen_msrps,
-                        &error)) {
-    log_failure ("startup_failed", error->message);
-    d.exit_status = 1;
-    goto out;
-  }
-  d.calls = gw_calls_new (config, d.relay);
-  if (config->listen_control->len > 0) {
-    d.control = gw_ng_server_new (config->listen_control, NULL,
-                                  gw_calls_get_ng_handler (), d.calls, NULL,
-                                  &error);
-    if (d.control == NULL) {
-      g_prefix_error (&error, "cannot listen for control: ");
+      !start_listeners (&d, MSRP_SCHEME_MSRPS, config->listen_msrps, &error))
+    {
       log_failure ("startup_failed", error->message);
       d.exit_status = 1;
       goto out;
     }
-  }
+  d.calls = gw_calls_new (config, d.relay);
+  if (config->listen_control->len > 0)
+    {
+      d.control =
+          gw_ng_server_new (config->listen_control, NULL,
+                            gw_calls_get_ng_handler (), d.calls, NULL, &error);
+      if (d.control == NULL)
+        {
+          g_prefix_error (&error, "cannot listen for control: ");
+          log_failure ("startup_failed", error->message);
+          d.exit_status = 1;
+          goto out;
+        }
+    }
 
   d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_quit_signal, &d);
@@ -343,8 +376,8 @@ main (int argc, char **argv)
 
 out:
   {
-    g_autoptr (GwLogEvent) bye = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                   "stopped");
+    g_autoptr (GwLogEvent) bye =
+        gw_log_event_new (G_LOG_LEVEL_INFO, "stopped");
 
     g_clear_pointer (&d.control, gw_ng_server_free);
     g_clear_pointer (&d.calls, gw_calls_free);

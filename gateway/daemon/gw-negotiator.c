@@ -4,26 +4,27 @@
 #include <string.h>
 
 static const char *const policy_names[] = { "auto", "always", "never" };
-static const char *const plan_names[] = {
-  "direct", "direct-reversed", "relay", "rejected"
-};
+static const char *const plan_names[] = { "direct", "direct-reversed", "relay",
+                                          "rejected" };
 
 const char *
 gw_neg_policy_to_string (GwNegPolicy policy)
 {
   return (guint) policy < G_N_ELEMENTS (policy_names) ? policy_names[policy]
-                                                       : NULL;
+                                                      : NULL;
 }
 
 gboolean
 gw_neg_policy_from_string (const char *text, GwNegPolicy *policy)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (policy_names); i++) {
-    if (g_ascii_strcasecmp (text, policy_names[i]) == 0) {
-      *policy = (GwNegPolicy) i;
-      return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (policy_names); i++)
+    {
+      if (g_ascii_strcasecmp (text, policy_names[i]) == 0)
+        {
+          *policy = (GwNegPolicy) i;
+          return TRUE;
+        }
     }
-  }
   return FALSE;
 }
 
@@ -53,9 +54,11 @@ gw_neg_answer_decision_clear (GwNegAnswerDecision *d)
   g_clear_pointer (&d->warning, g_free);
 }
 
-/* --- addresses ------------------------------------------------------------ */
+/* --- addresses ------------------------------------------------------------
+ */
 
-typedef struct {
+typedef struct
+{
   const char *net;
   guint prefix;
   const char *what;
@@ -78,8 +81,8 @@ static gboolean
 in_range (GInetAddress *addr, const Range *r)
 {
   g_autoptr (GInetAddress) net = g_inet_address_new_from_string (r->net);
-  g_autoptr (GInetAddressMask) mask = g_inet_address_mask_new (net, r->prefix,
-                                                               NULL);
+  g_autoptr (GInetAddressMask) mask =
+      g_inet_address_mask_new (net, r->prefix, NULL);
 
   return mask != NULL &&
          g_inet_address_get_family (addr) == g_inet_address_get_family (net) &&
@@ -121,26 +124,30 @@ classify (const char *host, const char *where, GInetAddress *received_from,
 {
   g_autoptr (GInetAddress) addr = literal (host);
 
-  if (addr == NULL) {
-    *detail = g_strdup_printf ("%s %s is a name, which cannot be checked",
-                               where, host);
-    return GW_NEG_ADDR_NAME;
-  }
-  for (guint i = 0; i < G_N_ELEMENTS (private_ranges); i++) {
-    if (in_range (addr, &private_ranges[i])) {
-      *detail = g_strdup_printf ("%s %s is %s", where, host,
-                                 private_ranges[i].what);
-      return GW_NEG_ADDR_PRIVATE;
+  if (addr == NULL)
+    {
+      *detail = g_strdup_printf ("%s %s is a name, which cannot be checked",
+                                 where, host);
+      return GW_NEG_ADDR_NAME;
     }
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (private_ranges); i++)
+    {
+      if (in_range (addr, &private_ranges[i]))
+        {
+          *detail = g_strdup_printf ("%s %s is %s", where, host,
+                                     private_ranges[i].what);
+          return GW_NEG_ADDR_PRIVATE;
+        }
+    }
   if (!trust && received_from != NULL &&
-      !g_inet_address_equal (addr, received_from)) {
-    g_autofree char *rf = g_inet_address_to_string (received_from);
+      !g_inet_address_equal (addr, received_from))
+    {
+      g_autofree char *rf = g_inet_address_to_string (received_from);
 
-    *detail = g_strdup_printf ("%s %s differs from the signalling source %s",
-                               where, host, rf);
-    return GW_NEG_ADDR_MISMATCH;
-  }
+      *detail = g_strdup_printf ("%s %s differs from the signalling source %s",
+                                 where, host, rf);
+      return GW_NEG_ADDR_MISMATCH;
+    }
   return GW_NEG_ADDR_PUBLIC;
 }
 
@@ -156,14 +163,15 @@ gw_neg_party_from_stream (GwNegParty *party, MsrpSdpStream *stream,
   if (party->setup == MSRP_SDP_SETUP_HOLDCONN)
     party->setup = MSRP_SDP_SETUP_ABSENT;
   party->via_relay = path != NULL && path->len > 1;
-  party->addr = classify (c, "c=", received_from, trust_address,
-                          &party->detail);
-  if (party->addr == GW_NEG_ADDR_PUBLIC && path != NULL && path->len > 0) {
-    MsrpUri *own = path->pdata[path->len - 1];
+  party->addr =
+      classify (c, "c=", received_from, trust_address, &party->detail);
+  if (party->addr == GW_NEG_ADDR_PUBLIC && path != NULL && path->len > 0)
+    {
+      MsrpUri *own = path->pdata[path->len - 1];
 
-    party->addr = classify (msrp_uri_get_host (own), "a=path", received_from,
-                            trust_address, &party->detail);
-  }
+      party->addr = classify (msrp_uri_get_host (own), "a=path", received_from,
+                              trust_address, &party->detail);
+    }
   if (party->addr == GW_NEG_ADDR_PUBLIC)
     party->detail = g_strdup_printf ("%s is public", c);
 }
@@ -178,44 +186,53 @@ gw_neg_party_accepts (const GwNegParty *p, gboolean is_answer, char **why)
 
   /* RFC 6135 section 4.2.2; RFC 4975 section 5.4: without a=setup the
    * offerer connects and the answerer listens. */
-  switch (p->setup) {
-  case MSRP_SDP_SETUP_ACTPASS:
-  case MSRP_SDP_SETUP_PASSIVE:
-    listens = TRUE;
-    break;
-  case MSRP_SDP_SETUP_ABSENT:
-  case MSRP_SDP_SETUP_HOLDCONN:
-    listens = is_answer;
-    setup = is_answer ? "no a=setup (passive, RFC 4975)"
-                      : "no a=setup (active, RFC 4975)";
-    break;
-  default:
-    listens = FALSE;
-    break;
-  }
-  if (!listens) {
-    words = g_strdup_printf ("it will not accept connections (%s%s)",
-                             p->setup == MSRP_SDP_SETUP_ACTIVE ? "a=setup:"
-                                                               : "",
-                             setup);
-    ok = FALSE;
-  } else if (p->via_relay) {
-    words = g_strdup ("it is reached through its own relay (a=path)");
-    ok = TRUE;
-  } else if (p->fact != GW_NEG_FACT_UNKNOWN) {
-    ok = p->fact == GW_NEG_FACT_REACHABLE;
-    words = g_strdup_printf ("measured %s %" G_GINT64_FORMAT " s ago",
-                             ok ? "reachable" : "unreachable", p->fact_age_s);
-  } else {
-    ok = p->addr == GW_NEG_ADDR_PUBLIC;
-    words = g_strdup (p->detail != NULL ? p->detail : "");
-  }
+  switch (p->setup)
+    {
+    case MSRP_SDP_SETUP_ACTPASS:
+    case MSRP_SDP_SETUP_PASSIVE:
+      listens = TRUE;
+      break;
+    case MSRP_SDP_SETUP_ABSENT:
+    case MSRP_SDP_SETUP_HOLDCONN:
+      listens = is_answer;
+      setup = is_answer ? "no a=setup (passive, RFC 4975)"
+                        : "no a=setup (active, RFC 4975)";
+      break;
+    default:
+      listens = FALSE;
+      break;
+    }
+  if (!listens)
+    {
+      words = g_strdup_printf (
+          "it will not accept connections (%s%s)",
+          p->setup == MSRP_SDP_SETUP_ACTIVE ? "a=setup:" : "", setup);
+      ok = FALSE;
+    }
+  else if (p->via_relay)
+    {
+      words = g_strdup ("it is reached through its own relay (a=path)");
+      ok = TRUE;
+    }
+  else if (p->fact != GW_NEG_FACT_UNKNOWN)
+    {
+      ok = p->fact == GW_NEG_FACT_REACHABLE;
+      words =
+          g_strdup_printf ("measured %s %" G_GINT64_FORMAT " s ago",
+                           ok ? "reachable" : "unreachable", p->fact_age_s);
+    }
+  else
+    {
+      ok = p->addr == GW_NEG_ADDR_PUBLIC;
+      words = g_strdup (p->detail != NULL ? p->detail : "");
+    }
   if (why != NULL)
     *why = g_steal_pointer (&words);
   return ok;
 }
 
-/* --- the offer step ------------------------------------------------------- */
+/* --- the offer step -------------------------------------------------------
+ */
 
 void
 gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
@@ -228,111 +245,147 @@ gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
   memset (out, 0, sizeof *out);
   out->setup_to_answerer = MSRP_SDP_SETUP_ABSENT;
 
-  if (in->policy == GW_NEG_POLICY_NEVER) {
-    out->plan = GW_NEG_PLAN_DIRECT;
-    out->reason = g_strdup ("policy never relays; the SDP passes unchanged");
-    return;
-  }
-  if (in->policy == GW_NEG_POLICY_ALWAYS) {
-    relay = TRUE;
-    out->reason = g_strdup ("policy always relays");
-  } else if (in->relayed) {
-    /* A re-INVITE or session refresh (RFC 3264 section 8) of a relayed
-     * stream: new facts about the parties do not move it, because going
-     * direct now would close the connections both parties have to the
-     * gateway in the middle of the session. */
-    relay = TRUE;
-    out->reason = g_strdup_printf ("a re-offer of a relayed stream stays "
-                                   "relayed (offerer: %s)", why);
-  } else if (offerer->ice && offerer->fact != GW_NEG_FACT_REACHABLE) {
-    /* Its checks will measure what the addresses only suggest. */
-    relay = TRUE;
-    out->reason = g_strdup_printf ("the offerer offers ICE-TCP and is not "
-                                   "measured reachable (%s): an ICE leg to "
-                                   "the gateway", why);
-  } else if (reachable) {
-    relay = FALSE;
-    out->reason = g_strdup_printf ("offerer reachable: %s", why);
-  } else if (in->callee_reachable &&
-             offerer->setup != MSRP_SDP_SETUP_PASSIVE) {
-    /* RFC 4145 section 4: an offer of active makes the answerer passive,
-     * so the offerer connects to the reachable callee. */
-    relay = FALSE;
-    out->setup_to_answerer = MSRP_SDP_SETUP_ACTIVE;
-    out->reason = g_strdup_printf ("offerer not reachable (%s), callee "
-                                   "reachable: the offerer connects", why);
-  } else {
-    relay = TRUE;
-    out->reason = g_strdup_printf ("offerer not reachable: %s", why);
-    if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
+  if (in->policy == GW_NEG_POLICY_NEVER)
+    {
+      out->plan = GW_NEG_PLAN_DIRECT;
+      out->reason = g_strdup ("policy never relays; the SDP passes unchanged");
+      return;
+    }
+  if (in->policy == GW_NEG_POLICY_ALWAYS)
+    {
+      relay = TRUE;
+      out->reason = g_strdup ("policy always relays");
+    }
+  else if (in->relayed)
+    {
+      /* A re-INVITE or session refresh (RFC 3264 section 8) of a relayed
+       * stream: new facts about the parties do not move it, because going
+       * direct now would close the connections both parties have to the
+       * gateway in the middle of the session. */
+      relay = TRUE;
+      out->reason = g_strdup_printf ("a re-offer of a relayed stream stays "
+                                     "relayed (offerer: %s)",
+                                     why);
+    }
+  else if (offerer->ice && offerer->fact != GW_NEG_FACT_REACHABLE)
+    {
+      /* Its checks will measure what the addresses only suggest. */
+      relay = TRUE;
+      out->reason = g_strdup_printf ("the offerer offers ICE-TCP and is not "
+                                     "measured reachable (%s): an ICE leg to "
+                                     "the gateway",
+                                     why);
+    }
+  else if (reachable)
+    {
+      relay = FALSE;
+      out->reason = g_strdup_printf ("offerer reachable: %s", why);
+    }
+  else if (in->callee_reachable && offerer->setup != MSRP_SDP_SETUP_PASSIVE)
+    {
+      /* RFC 4145 section 4: an offer of active makes the answerer passive,
+       * so the offerer connects to the reachable callee. */
+      relay = FALSE;
+      out->setup_to_answerer = MSRP_SDP_SETUP_ACTIVE;
+      out->reason = g_strdup_printf ("offerer not reachable (%s), callee "
+                                     "reachable: the offerer connects",
+                                     why);
+    }
+  else
+    {
+      relay = TRUE;
+      out->reason = g_strdup_printf ("offerer not reachable: %s", why);
+      if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
+        out->warning =
+            g_strdup_printf ("the offerer insists on a=setup:passive but "
+                             "looks unreachable (%s); "
+                             "the gateway will try to connect to it",
+                             offerer->detail);
+    }
+  if (relay && !in->can_anchor)
+    {
+      out->plan = GW_NEG_PLAN_DIRECT;
+      g_free (out->warning);
       out->warning = g_strdup_printf (
-        "the offerer insists on a=setup:passive but looks unreachable (%s); "
-        "the gateway will try to connect to it", offerer->detail);
-  }
-  if (relay && !in->can_anchor) {
-    out->plan = GW_NEG_PLAN_DIRECT;
-    g_free (out->warning);
-    out->warning = g_strdup_printf ("the gateway cannot relay this stream "
-                                    "(%s); it passes unchanged although %s",
-                                    in->cannot_anchor_why != NULL
-                                      ? in->cannot_anchor_why : "no reason",
-                                    out->reason);
-    return;
-  }
+          "the gateway cannot relay this stream "
+          "(%s); it passes unchanged although %s",
+          in->cannot_anchor_why != NULL ? in->cannot_anchor_why : "no reason",
+          out->reason);
+      return;
+    }
   out->plan = relay ? GW_NEG_PLAN_RELAY : GW_NEG_PLAN_DIRECT;
   /* The answerer sees the gateway first in a=path; it may connect to it
    * or let the gateway connect (RFC 6135 section 4.2.2).  When the offerer
    * uses ICE the gateway offers the answerer ICE too: it connects (over
    * ICE, or over TCP if it does not do ICE) and sends first. */
   if (relay)
-    out->setup_to_answerer = offerer->ice ? MSRP_SDP_SETUP_PASSIVE
-                                          : MSRP_SDP_SETUP_ACTPASS;
+    out->setup_to_answerer =
+        offerer->ice ? MSRP_SDP_SETUP_PASSIVE : MSRP_SDP_SETUP_ACTPASS;
 }
 
-/* --- the answer step ------------------------------------------------------ */
+/* --- the answer step ------------------------------------------------------
+ */
 
 static void
 answer_direct (const GwNegOfferDecision *offer, const GwNegParty *offerer,
                const GwNegParty *answerer, GwNegAnswerDecision *out)
 {
   MsrpSdpSetup seen = offer->setup_to_answerer != MSRP_SDP_SETUP_ABSENT
-                        ? offer->setup_to_answerer : offerer->setup;
+                          ? offer->setup_to_answerer
+                          : offerer->setup;
   g_autofree char *why = NULL;
 
-  if (answerer->setup == MSRP_SDP_SETUP_ACTIVE) {
-    out->plan = GW_NEG_PLAN_DIRECT_REVERSED;
-    if (seen == MSRP_SDP_SETUP_ACTIVE || seen == MSRP_SDP_SETUP_ABSENT) {
-      out->reason = g_strdup ("the answerer answered active to an offer "
-                              "that was active");
-      out->warning = g_strdup ("both parties will connect and neither "
-                               "listens (RFC 4145 section 4: an active "
-                               "offer needs a passive answer)");
-    } else if (gw_neg_party_accepts (offerer, FALSE, &why)) {
-      out->reason = g_strdup_printf ("the answerer connects to the offerer, "
-                                     "which is reachable: %s", why);
-    } else {
-      out->reason = g_strdup ("the answerer connects to the offerer");
-      out->warning = g_strdup_printf ("the answerer will connect to the "
-                                      "offerer, which looks unreachable: %s",
-                                      why);
+  if (answerer->setup == MSRP_SDP_SETUP_ACTIVE)
+    {
+      out->plan = GW_NEG_PLAN_DIRECT_REVERSED;
+      if (seen == MSRP_SDP_SETUP_ACTIVE || seen == MSRP_SDP_SETUP_ABSENT)
+        {
+          out->reason = g_strdup ("the answerer answered active to an offer "
+                                  "that was active");
+          out->warning = g_strdup ("both parties will connect and neither "
+                                   "listens (RFC 4145 section 4: an active "
+                                   "offer needs a passive answer)");
+        }
+      else if (gw_neg_party_accepts (offerer, FALSE, &why))
+        {
+          out->reason =
+              g_strdup_printf ("the answerer connects to the offerer, "
+                               "which is reachable: %s",
+                               why);
+        }
+      else
+        {
+          out->reason = g_strdup ("the answerer connects to the offerer");
+          out->warning =
+              g_strdup_printf ("the answerer will connect to the "
+                               "offerer, which looks unreachable: %s",
+                               why);
+        }
+      return;
     }
-    return;
-  }
   out->plan = GW_NEG_PLAN_DIRECT;
-  if (seen == MSRP_SDP_SETUP_PASSIVE) {
-    out->reason = g_strdup ("the answerer answered passive to a passive "
-                            "offer");
-    out->warning = g_strdup ("neither party will connect (RFC 4145 section "
-                             "4: a passive offer needs an active answer)");
-  } else if (gw_neg_party_accepts (answerer, TRUE, &why)) {
-    out->reason = g_strdup_printf ("the offerer connects to the answerer, "
-                                   "which is reachable: %s", why);
-  } else {
-    out->reason = g_strdup ("the offerer connects to the answerer");
-    out->warning = g_strdup_printf ("the answerer waits for a connection but "
-                                    "looks unreachable (%s); the offer went "
-                                    "out without the gateway", why);
-  }
+  if (seen == MSRP_SDP_SETUP_PASSIVE)
+    {
+      out->reason = g_strdup ("the answerer answered passive to a passive "
+                              "offer");
+      out->warning = g_strdup ("neither party will connect (RFC 4145 section "
+                               "4: a passive offer needs an active answer)");
+    }
+  else if (gw_neg_party_accepts (answerer, TRUE, &why))
+    {
+      out->reason = g_strdup_printf ("the offerer connects to the answerer, "
+                                     "which is reachable: %s",
+                                     why);
+    }
+  else
+    {
+      out->reason = g_strdup ("the offerer connects to the answerer");
+      out->warning =
+          g_strdup_printf ("the answerer waits for a connection but "
+                           "looks unreachable (%s); the offer went "
+                           "out without the gateway",
+                           why);
+    }
 }
 
 static void
@@ -347,47 +400,63 @@ answer_relay (const GwNegParty *offerer, const GwNegParty *answerer,
   out->plan = GW_NEG_PLAN_RELAY;
   /* The offerer connects to the gateway unless it insisted on passive;
    * over an ICE leg the checks make the connection and it sends first. */
-  if (offerer->ice) {
-    out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
-    offerer_how = "the offerer reaches the gateway over ICE-TCP";
-    if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
-      g_string_append (warning, "the offerer insists on a=setup:passive "
-                       "over ICE: nobody will send the first SEND");
-  } else if (offerer->setup == MSRP_SDP_SETUP_PASSIVE) {
-    out->setup_to_offerer = MSRP_SDP_SETUP_ACTIVE;
-    out->connect |= GW_NEG_CONNECT_OFFERER;
-    offerer_how = "the gateway connects to the offerer";
-    if (!gw_neg_party_accepts (offerer, FALSE, &why_o))
-      g_string_append_printf (warning, "the offerer is passive but looks "
-                              "unreachable (%s)", why_o);
-  } else {
-    out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
-    offerer_how = "the offerer connects to the gateway";
-  }
+  if (offerer->ice)
+    {
+      out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
+      offerer_how = "the offerer reaches the gateway over ICE-TCP";
+      if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
+        g_string_append (warning, "the offerer insists on a=setup:passive "
+                                  "over ICE: nobody will send the first SEND");
+    }
+  else if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
+    {
+      out->setup_to_offerer = MSRP_SDP_SETUP_ACTIVE;
+      out->connect |= GW_NEG_CONNECT_OFFERER;
+      offerer_how = "the gateway connects to the offerer";
+      if (!gw_neg_party_accepts (offerer, FALSE, &why_o))
+        g_string_append_printf (warning,
+                                "the offerer is passive but looks "
+                                "unreachable (%s)",
+                                why_o);
+    }
+  else
+    {
+      out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
+      offerer_how = "the offerer connects to the gateway";
+    }
   /* The answerer connects when it answered active; else it waits, and the
    * gateway connects to it and binds with an empty SEND (RFC 6135 section
    * 4.2.2). */
-  if (answerer->ice) {
-    answerer_how = "the answerer reaches the gateway over ICE-TCP";
-    if (answerer->setup != MSRP_SDP_SETUP_ACTIVE)
-      g_string_append_printf (warning, "%sthe answerer answered %s over "
-                              "ICE to a passive offer: nobody will send "
-                              "the first SEND", warning->len > 0 ? "; " : "",
-                              msrp_sdp_setup_to_string (answerer->setup) != NULL
-                                ? msrp_sdp_setup_to_string (answerer->setup)
-                                : "without a=setup");
-  } else if (answerer->setup == MSRP_SDP_SETUP_ACTIVE) {
-    answerer_how = "the answerer connects to the gateway";
-  } else {
-    out->connect |= GW_NEG_CONNECT_ANSWERER;
-    answerer_how = "the gateway connects to the answerer";
-    if (!gw_neg_party_accepts (answerer, TRUE, &why_a))
-      g_string_append_printf (warning, "%sthe answerer waits for a "
-                              "connection but looks unreachable (%s): a "
-                              "legacy RFC 4975 answerer behind NAT cannot "
-                              "take part without ICE",
-                              warning->len > 0 ? "; " : "", why_a);
-  }
+  if (answerer->ice)
+    {
+      answerer_how = "the answerer reaches the gateway over ICE-TCP";
+      if (answerer->setup != MSRP_SDP_SETUP_ACTIVE)
+        g_string_append_printf (
+            warning,
+            "%sthe answerer answered %s over "
+            "ICE to a passive offer: nobody will send "
+            "the first SEND",
+            warning->len > 0 ? "; " : "",
+            msrp_sdp_setup_to_string (answerer->setup) != NULL
+                ? msrp_sdp_setup_to_string (answerer->setup)
+                : "without a=setup");
+    }
+  else if (answerer->setup == MSRP_SDP_SETUP_ACTIVE)
+    {
+      answerer_how = "the answerer connects to the gateway";
+    }
+  else
+    {
+      out->connect |= GW_NEG_CONNECT_ANSWERER;
+      answerer_how = "the gateway connects to the answerer";
+      if (!gw_neg_party_accepts (answerer, TRUE, &why_a))
+        g_string_append_printf (warning,
+                                "%sthe answerer waits for a "
+                                "connection but looks unreachable (%s): a "
+                                "legacy RFC 4975 answerer behind NAT cannot "
+                                "take part without ICE",
+                                warning->len > 0 ? "; " : "", why_a);
+    }
   out->reason = g_strdup_printf ("%s; %s", offerer_how, answerer_how);
   if (warning->len > 0)
     out->warning = g_string_free (warning, FALSE);
@@ -402,11 +471,12 @@ gw_neg_decide_answer (const GwNegOfferDecision *offer,
 {
   memset (out, 0, sizeof *out);
   out->setup_to_offerer = MSRP_SDP_SETUP_ABSENT;
-  if (rejected) {
-    out->plan = GW_NEG_PLAN_REJECTED;
-    out->reason = g_strdup ("the answer rejected the stream (m= port 0)");
-    return;
-  }
+  if (rejected)
+    {
+      out->plan = GW_NEG_PLAN_REJECTED;
+      out->reason = g_strdup ("the answer rejected the stream (m= port 0)");
+      return;
+    }
   if (offer->plan == GW_NEG_PLAN_RELAY)
     answer_relay (offerer, answerer, out);
   else

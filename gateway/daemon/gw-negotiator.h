@@ -44,50 +44,55 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
-  GW_NEG_POLICY_AUTO = 0,   /* the cheapest plan that works */
-  GW_NEG_POLICY_ALWAYS,     /* always relay (anchor) */
-  GW_NEG_POLICY_NEVER,      /* never relay */
+typedef enum
+{
+  GW_NEG_POLICY_AUTO = 0, /* the cheapest plan that works */
+  GW_NEG_POLICY_ALWAYS,   /* always relay (anchor) */
+  GW_NEG_POLICY_NEVER,    /* never relay */
 } GwNegPolicy;
 
 /* "auto", "always", "never"; NULL for an unknown value. */
 const char *gw_neg_policy_to_string (GwNegPolicy policy);
 gboolean gw_neg_policy_from_string (const char *text, GwNegPolicy *policy);
 
-typedef enum {
-  GW_NEG_PLAN_DIRECT = 0,     /* the offerer connects to the answerer */
-  GW_NEG_PLAN_DIRECT_REVERSED,/* the answerer connects to the offerer */
-  GW_NEG_PLAN_RELAY,          /* both legs end at the gateway */
-  GW_NEG_PLAN_REJECTED,       /* the answer rejected the stream (port 0) */
+typedef enum
+{
+  GW_NEG_PLAN_DIRECT = 0,      /* the offerer connects to the answerer */
+  GW_NEG_PLAN_DIRECT_REVERSED, /* the answerer connects to the offerer */
+  GW_NEG_PLAN_RELAY,           /* both legs end at the gateway */
+  GW_NEG_PLAN_REJECTED,        /* the answer rejected the stream (port 0) */
 } GwNegPlan;
 
 /* "direct", "direct-reversed", "relay", "rejected". */
 const char *gw_neg_plan_to_string (GwNegPlan plan);
 
 /* What the addresses say about a party. */
-typedef enum {
-  GW_NEG_ADDR_PUBLIC = 0,   /* public IP literals matching the signalling */
-  GW_NEG_ADDR_PRIVATE,      /* a private, shared, link-local or ULA address */
-  GW_NEG_ADDR_MISMATCH,     /* differs from where the signalling came from */
-  GW_NEG_ADDR_NAME,         /* a name: cannot be checked */
+typedef enum
+{
+  GW_NEG_ADDR_PUBLIC = 0, /* public IP literals matching the signalling */
+  GW_NEG_ADDR_PRIVATE,    /* a private, shared, link-local or ULA address */
+  GW_NEG_ADDR_MISMATCH,   /* differs from where the signalling came from */
+  GW_NEG_ADDR_NAME,       /* a name: cannot be checked */
 } GwNegAddr;
 
 /* A measured fact about the party's address (issue 5: ICE checks; the
  * gateway's own connection attempts). */
-typedef enum {
+typedef enum
+{
   GW_NEG_FACT_UNKNOWN = 0,
-  GW_NEG_FACT_REACHABLE,    /* a connection to it succeeded */
-  GW_NEG_FACT_UNREACHABLE,  /* connections to it failed */
+  GW_NEG_FACT_REACHABLE,   /* a connection to it succeeded */
+  GW_NEG_FACT_UNREACHABLE, /* connections to it failed */
 } GwNegFact;
 
-typedef struct {
-  MsrpSdpSetup setup;       /* as written; holdconn counts as absent */
-  gboolean via_relay;       /* its a=path has more than its own URI */
-  gboolean ice;             /* it offers (or answers) ICE-TCP and the
-                             * gateway can run a leg to it (gw-ice.h) */
+typedef struct
+{
+  MsrpSdpSetup setup; /* as written; holdconn counts as absent */
+  gboolean via_relay; /* its a=path has more than its own URI */
+  gboolean ice;       /* it offers (or answers) ICE-TCP and the
+                       * gateway can run a leg to it (gw-ice.h) */
   GwNegAddr addr;
   GwNegFact fact;
-  gint64 fact_age_s;        /* how long ago the fact was measured */
+  gint64 fact_age_s; /* how long ago the fact was measured */
   /* Words for reasons and warnings: "10.0.1.2 (c=) is private (RFC 1918)".
    * (nullable) */
   char *detail;
@@ -119,28 +124,31 @@ gboolean gw_neg_party_accepts (const GwNegParty *party, gboolean is_answer,
 
 /* Who the gateway must connect to itself (relay plan, a party that will
  * only be passive; RFC 6135 section 4.2.2: it binds with an empty SEND). */
-typedef enum {
+typedef enum
+{
   GW_NEG_CONNECT_NONE = 0,
   GW_NEG_CONNECT_OFFERER = 1 << 0,
   GW_NEG_CONNECT_ANSWERER = 1 << 1,
 } GwNegConnect;
 
-typedef struct {
-  GwNegPolicy policy;       /* config, or a per-call flag */
-  gboolean callee_reachable;/* flag callee-reachable, or a measured fact */
-  gboolean can_anchor;      /* the gateway can relay this stream (a
-                             * listener of its scheme; no fingerprint) */
-  const char *cannot_anchor_why;  /* words when !can_anchor (nullable) */
-  gboolean relayed;         /* a re-offer of a stream the gateway relays
-                             * now (its party kept its URI) */
+typedef struct
+{
+  GwNegPolicy policy;        /* config, or a per-call flag */
+  gboolean callee_reachable; /* flag callee-reachable, or a measured fact */
+  gboolean can_anchor;       /* the gateway can relay this stream (a
+                              * listener of its scheme; no fingerprint) */
+  const char *cannot_anchor_why; /* words when !can_anchor (nullable) */
+  gboolean relayed;              /* a re-offer of a stream the gateway relays
+                                  * now (its party kept its URI) */
 } GwNegOfferInput;
 
-typedef struct {
-  GwNegPlan plan;           /* DIRECT (tentative) or RELAY */
-  MsrpSdpSetup setup_to_answerer;  /* written into the offer the answerer
-                                    * sees; ABSENT: the line is left as is */
+typedef struct
+{
+  GwNegPlan plan;                 /* DIRECT (tentative) or RELAY */
+  MsrpSdpSetup setup_to_answerer; /* written into the offer the answerer
+                                   * sees; ABSENT: the line is left as is */
   char *reason;
-  char *warning;            /* (nullable) */
+  char *warning; /* (nullable) */
 } GwNegOfferDecision;
 
 void gw_neg_offer_decision_clear (GwNegOfferDecision *d);
@@ -152,13 +160,14 @@ void gw_neg_decide_offer (const GwNegParty *offerer,
                           const GwNegOfferInput *input,
                           GwNegOfferDecision *out);
 
-typedef struct {
+typedef struct
+{
   GwNegPlan plan;
-  MsrpSdpSetup setup_to_offerer;   /* written into the answer the offerer
-                                    * sees; ABSENT: left as is */
+  MsrpSdpSetup setup_to_offerer; /* written into the answer the offerer
+                                  * sees; ABSENT: left as is */
   GwNegConnect connect;
   char *reason;
-  char *warning;            /* (nullable) */
+  char *warning; /* (nullable) */
 } GwNegAnswerDecision;
 
 void gw_neg_answer_decision_clear (GwNegAnswerDecision *d);

@@ -28,60 +28,64 @@ gw_ng_error_quark (void)
 /* Longest piece of a request quoted back in an error or a log line. */
 #define QUOTE_MAX 64
 
-typedef struct {
-  char *key;          /* "PEER COOKIE"; the hash table's key */
-  GBytes *reply;      /* the whole datagram; NULL while being handled */
-  gint64 stored_at;   /* clock time the reply was stored */
-  GList link;         /* in GwNgServer.order once it has a reply */
+typedef struct
+{
+  char *key;        /* "PEER COOKIE"; the hash table's key */
+  GBytes *reply;    /* the whole datagram; NULL while being handled */
+  gint64 stored_at; /* clock time the reply was stored */
+  GList link;       /* in GwNgServer.order once it has a reply */
 } CacheEntry;
 
-typedef struct {
+typedef struct
+{
   GwNgServer *server;
   int fd;
   GSource *watch;
   char *address_string;
 } Sock;
 
-struct _GwNgServer {
+struct _GwNgServer
+{
   GwNgHandler handler;
   gpointer user_data;
   GDestroyNotify destroy;
-  GwNgOptions options;      /* defaults filled in */
+  GwNgOptions options; /* defaults filled in */
   GMainContext *context;
-  GPtrArray *sockets;       /* Sock */
-  GPtrArray *addresses;     /* GSocketAddress, as bound */
-  guint8 *buffer;           /* max_request_bytes + 1 */
-  GHashTable *cache;        /* key -> CacheEntry (owned) */
-  GQueue order;             /* CacheEntry with a reply, oldest first */
+  GPtrArray *sockets;   /* Sock */
+  GPtrArray *addresses; /* GSocketAddress, as bound */
+  guint8 *buffer;       /* max_request_bytes + 1 */
+  GHashTable *cache;    /* key -> CacheEntry (owned) */
+  GQueue order;         /* CacheEntry with a reply, oldest first */
   gsize cache_bytes;
-  GHashTable *requests;     /* GwNgRequest not answered yet (a set) */
+  GHashTable *requests; /* GwNgRequest not answered yet (a set) */
   GwNgClockFunc clock;
   gpointer clock_data;
   GwNgStats stats;
 };
 
-struct _GwNgRequest {
+struct _GwNgRequest
+{
   grefcount ref;
-  GwNgServer *server;       /* NULL once the server is freed */
-  Sock *sock;               /* NULL likewise */
+  GwNgServer *server; /* NULL once the server is freed */
+  Sock *sock;         /* NULL likewise */
   struct sockaddr_storage peer_native;
   socklen_t peer_len;
   GSocketAddress *peer;
   char *peer_string;
   char *cookie;
   char *cache_key;
-  char *command_name;       /* quoted for logs; NULL before it is read */
+  char *command_name; /* quoted for logs; NULL before it is read */
   GwNgCommand command;
   gboolean answered;
   GwBencode *dict;
-  const char *call_id;      /* these point into dict */
+  const char *call_id; /* these point into dict */
   const char *from_tag;
   const char *to_tag;
   const char *via_branch;
   const char *sdp;
   gsize sdp_len;
   GInetAddress *received_from;
-  GPtrArray *flags;         /* const char *, NULL-terminated */
+  GPtrArray *flags; /* const char *, NULL-terminated */
 };
 
 static const char *const command_names[] = {
@@ -109,14 +113,15 @@ quote (const char *s, gsize len)
 {
   GString *out = g_string_new (NULL);
 
-  for (gsize i = 0; i < len && i < QUOTE_MAX; i++) {
-    guchar c = (guchar) s[i];
+  for (gsize i = 0; i < len && i < QUOTE_MAX; i++)
+    {
+      guchar c = (guchar) s[i];
 
-    if (c >= 0x20 && c < 0x7f && c != '\\')
-      g_string_append_c (out, (char) c);
-    else
-      g_string_append_printf (out, "\\x%02x", c);
-  }
+      if (c >= 0x20 && c < 0x7f && c != '\\')
+        g_string_append_c (out, (char) c);
+      else
+        g_string_append_printf (out, "\\x%02x", c);
+    }
   if (len > QUOTE_MAX)
     g_string_append (out, "...");
   return g_string_free (out, FALSE);
@@ -159,15 +164,16 @@ cache_prune (GwNgServer *server, gint64 time)
   gint64 ttl = (gint64) server->options.cache_ttl_ms * 1000;
   GList *head;
 
-  while ((head = server->order.head) != NULL) {
-    CacheEntry *e = head->data;
+  while ((head = server->order.head) != NULL)
+    {
+      CacheEntry *e = head->data;
 
-    if (time - e->stored_at < ttl &&
-        server->order.length <= server->options.cache_max_entries &&
-        server->cache_bytes <= server->options.cache_max_bytes)
-      break;
-    cache_drop (server, e);
-  }
+      if (time - e->stored_at < ttl &&
+          server->order.length <= server->options.cache_max_entries &&
+          server->cache_bytes <= server->options.cache_max_bytes)
+        break;
+      cache_drop (server, e);
+    }
 }
 
 /* --- logging ------------------------------------------------------------- */
@@ -175,8 +181,8 @@ cache_prune (GwNgServer *server, gint64 time)
 static void
 log_request (GwNgRequest *req)
 {
-  GLogLevelFlags level = req->command == GW_NG_COMMAND_PING
-                         ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_INFO;
+  GLogLevelFlags level = req->command == GW_NG_COMMAND_PING ? G_LOG_LEVEL_DEBUG
+                                                            : G_LOG_LEVEL_INFO;
   g_autoptr (GwLogEvent) ev = gw_log_event_new (level, "control_request");
 
   gw_log_event_add_str (ev, "command", req->command_name);
@@ -192,21 +198,23 @@ log_request (GwNgRequest *req)
 static void
 log_cached (const char *from, const char *cookie)
 {
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                "control_request");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "control_request");
 
   gw_log_event_add_str (ev, "cookie", cookie);
   gw_log_event_add_str (ev, "from", from);
   gw_log_event_add_bool (ev, "cached", TRUE);
-  gw_log_event_emit (ev, "retransmission from %s (cookie %s) answered from "
-                     "the cache", from, cookie);
+  gw_log_event_emit (ev,
+                     "retransmission from %s (cookie %s) answered from "
+                     "the cache",
+                     from, cookie);
 }
 
 static void
 log_error (GwNgRequest *req, const char *reason)
 {
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                "control_error");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_WARNING, "control_error");
 
   gw_log_event_add_str (ev, "reason", reason);
   gw_log_event_add_str (ev, "command", req->command_name);
@@ -222,15 +230,17 @@ static void
 log_dropped (GwNgServer *server, const char *from, gsize len,
              const char *reason)
 {
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                "control_error");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_WARNING, "control_error");
 
   server->stats.dropped++;
   gw_log_event_add_str (ev, "reason", reason);
   gw_log_event_add_str (ev, "from", from);
   gw_log_event_add_int (ev, "bytes", (gint64) len);
-  gw_log_event_emit (ev, "dropped a control datagram of %" G_GSIZE_FORMAT
-                     " bytes from %s: %s", len, from, reason);
+  gw_log_event_emit (ev,
+                     "dropped a control datagram of %" G_GSIZE_FORMAT
+                     " bytes from %s: %s",
+                     len, from, reason);
 }
 
 /* --- requests and replies ------------------------------------------------ */
@@ -247,11 +257,12 @@ send_to (Sock *sock, const struct sockaddr_storage *ss, socklen_t ss_len,
   do
     n = sendto (sock->fd, data, len, 0, (const struct sockaddr *) ss, ss_len);
   while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    int err = errno;
+  if (n < 0)
+    {
+      int err = errno;
 
-    return g_strdup_printf ("cannot send the reply: %s", g_strerror (err));
-  }
+      return g_strdup_printf ("cannot send the reply: %s", g_strerror (err));
+    }
   return NULL;
 }
 
@@ -277,24 +288,27 @@ answer (GwNgRequest *req, GwBencode *reply, const char *reason)
                        (guint) strlen (req->cookie));
   g_byte_array_append (out, (const guint8 *) " ", 1);
   gw_bencode_encode_append (dict, out);
-  if (out->len > GW_NG_REPLY_MAX) {
-    too_big = g_strdup_printf ("the reply of %u bytes does not fit in a "
-                               "datagram", out->len);
-    reason = too_big;
-    g_clear_pointer (&dict, gw_bencode_unref);
-    dict = gw_bencode_new_dict ();
-    gw_bencode_dict_set_string (dict, "result", "error");
-    gw_bencode_dict_set_string (dict, "error-reason", reason);
-    g_byte_array_set_size (out, 0);
-    g_byte_array_append (out, (const guint8 *) req->cookie,
-                         (guint) strlen (req->cookie));
-    g_byte_array_append (out, (const guint8 *) " ", 1);
-    gw_bencode_encode_append (dict, out);
-  }
-  if (reason != NULL) {
-    server->stats.errors++;
-    log_error (req, reason);
-  }
+  if (out->len > GW_NG_REPLY_MAX)
+    {
+      too_big = g_strdup_printf ("the reply of %u bytes does not fit in a "
+                                 "datagram",
+                                 out->len);
+      reason = too_big;
+      g_clear_pointer (&dict, gw_bencode_unref);
+      dict = gw_bencode_new_dict ();
+      gw_bencode_dict_set_string (dict, "result", "error");
+      gw_bencode_dict_set_string (dict, "error-reason", reason);
+      g_byte_array_set_size (out, 0);
+      g_byte_array_append (out, (const guint8 *) req->cookie,
+                           (guint) strlen (req->cookie));
+      g_byte_array_append (out, (const guint8 *) " ", 1);
+      gw_bencode_encode_append (dict, out);
+    }
+  if (reason != NULL)
+    {
+      server->stats.errors++;
+      log_error (req, reason);
+    }
 
   e = g_hash_table_lookup (server->cache, req->cache_key);
   g_assert (e != NULL && e->reply == NULL);
@@ -302,8 +316,8 @@ answer (GwNgRequest *req, GwBencode *reply, const char *reason)
   e->stored_at = now (server);
   g_queue_push_tail_link (&server->order, &e->link);
   server->cache_bytes += g_bytes_get_size (e->reply);
-  send_failure = send_to (req->sock, &req->peer_native, req->peer_len,
-                          e->reply);
+  send_failure =
+      send_to (req->sock, &req->peer_native, req->peer_len, e->reply);
   if (send_failure != NULL)
     log_error (req, send_failure);
   cache_prune (server, e->stored_at);
@@ -324,7 +338,7 @@ gw_ng_request_unref (GwNgRequest *req)
     return;
   if (!req->answered)
     gw_ng_request_reply_error (req, "the request was dropped without an "
-                               "answer");
+                                    "answer");
   g_object_unref (req->peer);
   g_free (req->peer_string);
   g_free (req->cookie);
@@ -450,24 +464,25 @@ gw_ng_request_get_received_from (GwNgRequest *request)
   return request->received_from;
 }
 
-const char * const *
+const char *const *
 gw_ng_request_get_flags (GwNgRequest *request)
 {
   g_return_val_if_fail (request != NULL, NULL);
-  return (const char * const *) request->flags->pdata;
+  return (const char *const *) request->flags->pdata;
 }
 
 /* rtpengine's reading of a flag: case aside, '-' is ' '. */
 static gboolean
 flag_equal (const char *a, const char *b)
 {
-  for (; *a != '\0' && *b != '\0'; a++, b++) {
-    char ca = *a == '-' ? ' ' : g_ascii_tolower (*a);
-    char cb = *b == '-' ? ' ' : g_ascii_tolower (*b);
+  for (; *a != '\0' && *b != '\0'; a++, b++)
+    {
+      char ca = *a == '-' ? ' ' : g_ascii_tolower (*a);
+      char cb = *b == '-' ? ' ' : g_ascii_tolower (*b);
 
-    if (ca != cb)
-      return FALSE;
-  }
+      if (ca != cb)
+        return FALSE;
+    }
   return *a == *b;
 }
 
@@ -500,18 +515,19 @@ get_text (GwBencode *dict, const char *key, const char **out, char **reason)
   *out = NULL;
   if (v == NULL)
     return TRUE;
-  if (gw_bencode_get_type (v) != GW_BENCODE_STRING) {
-    *reason = g_strdup_printf ("'%s' is %s %s, not a string", key,
-                               gw_bencode_get_type (v) == GW_BENCODE_INTEGER
-                               ? "an" : "a",
-                               gw_bencode_type_to_string (
-                                 gw_bencode_get_type (v)));
-    return FALSE;
-  }
-  if (!gw_bencode_get_text (v, out)) {
-    *reason = g_strdup_printf ("'%s' holds a NUL byte", key);
-    return FALSE;
-  }
+  if (gw_bencode_get_type (v) != GW_BENCODE_STRING)
+    {
+      *reason = g_strdup_printf (
+          "'%s' is %s %s, not a string", key,
+          gw_bencode_get_type (v) == GW_BENCODE_INTEGER ? "an" : "a",
+          gw_bencode_type_to_string (gw_bencode_get_type (v)));
+      return FALSE;
+    }
+  if (!gw_bencode_get_text (v, out))
+    {
+      *reason = g_strdup_printf ("'%s' holds a NUL byte", key);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -524,53 +540,66 @@ read_received_from (GwNgRequest *req, char **reason)
   const char *family = NULL, *text = NULL;
   GInetAddress *addr;
 
-  if (v == NULL) {
-    key = "received-from";
-    v = gw_bencode_dict_lookup (req->dict, key);
-  }
+  if (v == NULL)
+    {
+      key = "received-from";
+      v = gw_bencode_dict_lookup (req->dict, key);
+    }
   if (v == NULL)
     return TRUE;
-  if (gw_bencode_get_type (v) == GW_BENCODE_LIST) {
-    if (gw_bencode_list_get_length (v) != 2 ||
-        !gw_bencode_get_text (gw_bencode_list_get (v, 0), &family) ||
-        !gw_bencode_get_text (gw_bencode_list_get (v, 1), &text)) {
-      *reason = g_strdup_printf ("'%s' is not a list of two strings, an "
-                                 "address family and an address", key);
-      return FALSE;
-    }
-    if (g_ascii_strcasecmp (family, "IP4") != 0 &&
-        g_ascii_strcasecmp (family, "IP6") != 0) {
-      g_autofree char *q = quote (family, strlen (family));
+  if (gw_bencode_get_type (v) == GW_BENCODE_LIST)
+    {
+      if (gw_bencode_list_get_length (v) != 2 ||
+          !gw_bencode_get_text (gw_bencode_list_get (v, 0), &family) ||
+          !gw_bencode_get_text (gw_bencode_list_get (v, 1), &text))
+        {
+          *reason = g_strdup_printf ("'%s' is not a list of two strings, an "
+                                     "address family and an address",
+                                     key);
+          return FALSE;
+        }
+      if (g_ascii_strcasecmp (family, "IP4") != 0 &&
+          g_ascii_strcasecmp (family, "IP6") != 0)
+        {
+          g_autofree char *q = quote (family, strlen (family));
 
-      *reason = g_strdup_printf ("'%s': address family '%s' is neither IP4 "
-                                 "nor IP6", key, q);
+          *reason =
+              g_strdup_printf ("'%s': address family '%s' is neither IP4 "
+                               "nor IP6",
+                               key, q);
+          return FALSE;
+        }
+    }
+  else if (!gw_bencode_get_text (v, &text))
+    {
+      *reason = g_strdup_printf ("'%s' is neither a list nor an address", key);
       return FALSE;
     }
-  } else if (!gw_bencode_get_text (v, &text)) {
-    *reason = g_strdup_printf ("'%s' is neither a list nor an address", key);
-    return FALSE;
-  }
   addr = g_inet_address_new_from_string (text);
-  if (addr == NULL) {
-    g_autofree char *q = quote (text, strlen (text));
-
-    *reason = g_strdup_printf ("'%s': '%s' is not an IP address", key, q);
-    return FALSE;
-  }
-  if (family != NULL) {
-    GSocketFamily want = g_ascii_strcasecmp (family, "IP4") == 0
-                         ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6;
-
-    if (g_inet_address_get_family (addr) != want) {
+  if (addr == NULL)
+    {
       g_autofree char *q = quote (text, strlen (text));
 
-      *reason = g_strdup_printf ("'%s': '%s' is not an %s address", key, q,
-                                 want == G_SOCKET_FAMILY_IPV4 ? "IPv4"
-                                                              : "IPv6");
-      g_object_unref (addr);
+      *reason = g_strdup_printf ("'%s': '%s' is not an IP address", key, q);
       return FALSE;
     }
-  }
+  if (family != NULL)
+    {
+      GSocketFamily want = g_ascii_strcasecmp (family, "IP4") == 0
+                               ? G_SOCKET_FAMILY_IPV4
+                               : G_SOCKET_FAMILY_IPV6;
+
+      if (g_inet_address_get_family (addr) != want)
+        {
+          g_autofree char *q = quote (text, strlen (text));
+
+          *reason =
+              g_strdup_printf ("'%s': '%s' is not an %s address", key, q,
+                               want == G_SOCKET_FAMILY_IPV4 ? "IPv4" : "IPv6");
+          g_object_unref (addr);
+          return FALSE;
+        }
+    }
   req->received_from = addr;
   return TRUE;
 }
@@ -583,33 +612,36 @@ read_flags (GwNgRequest *req, char **reason)
 
   if (v == NULL)
     return TRUE;
-  if (gw_bencode_get_type (v) != GW_BENCODE_LIST) {
-    *reason = g_strdup_printf ("'flags' is a %s, not a list",
-                               gw_bencode_type_to_string (
-                                 gw_bencode_get_type (v)));
-    return FALSE;
-  }
+  if (gw_bencode_get_type (v) != GW_BENCODE_LIST)
+    {
+      *reason = g_strdup_printf (
+          "'flags' is a %s, not a list",
+          gw_bencode_type_to_string (gw_bencode_get_type (v)));
+      return FALSE;
+    }
   n = gw_bencode_list_get_length (v);
   g_ptr_array_set_size (req->flags, 0);
-  for (guint i = 0; i < n; i++) {
-    GwBencode *item = gw_bencode_list_get (v, i);
-    const char *text;
+  for (guint i = 0; i < n; i++)
+    {
+      GwBencode *item = gw_bencode_list_get (v, i);
+      const char *text;
 
-    if (gw_bencode_get_type (item) != GW_BENCODE_STRING) {
-      *reason = g_strdup_printf ("'flags' item %u is a%s %s, not a string",
-                                 i + 1,
-                                 gw_bencode_get_type (item) ==
-                                 GW_BENCODE_INTEGER ? "n" : "",
-                                 gw_bencode_type_to_string (
-                                   gw_bencode_get_type (item)));
-      return FALSE;
+      if (gw_bencode_get_type (item) != GW_BENCODE_STRING)
+        {
+          *reason = g_strdup_printf (
+              "'flags' item %u is a%s %s, not a string", i + 1,
+              gw_bencode_get_type (item) == GW_BENCODE_INTEGER ? "n" : "",
+              gw_bencode_type_to_string (gw_bencode_get_type (item)));
+          return FALSE;
+        }
+      if (!gw_bencode_get_text (item, &text))
+        {
+          *reason =
+              g_strdup_printf ("'flags' item %u holds a NUL byte", i + 1);
+          return FALSE;
+        }
+      g_ptr_array_add (req->flags, (gpointer) text);
     }
-    if (!gw_bencode_get_text (item, &text)) {
-      *reason = g_strdup_printf ("'flags' item %u holds a NUL byte", i + 1);
-      return FALSE;
-    }
-    g_ptr_array_add (req->flags, (gpointer) text);
-  }
   g_ptr_array_add (req->flags, NULL);
   return TRUE;
 }
@@ -618,7 +650,8 @@ read_flags (GwNgRequest *req, char **reason)
 static gboolean
 read_keys (GwNgRequest *req, char **reason)
 {
-  static const struct {
+  static const struct
+  {
     const char *key;
     gsize offset;
   } texts[] = {
@@ -639,32 +672,34 @@ read_keys (GwNgRequest *req, char **reason)
   if (!read_received_from (req, reason) || !read_flags (req, reason))
     return FALSE;
 
-  switch (req->command) {
-  case GW_NG_COMMAND_ANSWER:
-    if (req->to_tag == NULL)
-      missing = "to-tag";
-    G_GNUC_FALLTHROUGH;
-  case GW_NG_COMMAND_OFFER:
-    if (req->sdp == NULL)
-      missing = "sdp";
-    if (req->from_tag == NULL)
-      missing = "from-tag";
-    G_GNUC_FALLTHROUGH;
-  case GW_NG_COMMAND_DELETE:
-  case GW_NG_COMMAND_QUERY:
-    if (req->call_id == NULL)
-      missing = "call-id";
-    break;
-  case GW_NG_COMMAND_PING:
-  case GW_NG_COMMAND_LIST:
-  case GW_NG_COMMAND_STATISTICS:
-    break;
-  }
-  if (missing != NULL) {
-    *reason = g_strdup_printf ("no '%s' in the %s", missing,
-                               gw_ng_command_to_string (req->command));
-    return FALSE;
-  }
+  switch (req->command)
+    {
+    case GW_NG_COMMAND_ANSWER:
+      if (req->to_tag == NULL)
+        missing = "to-tag";
+      G_GNUC_FALLTHROUGH;
+    case GW_NG_COMMAND_OFFER:
+      if (req->sdp == NULL)
+        missing = "sdp";
+      if (req->from_tag == NULL)
+        missing = "from-tag";
+      G_GNUC_FALLTHROUGH;
+    case GW_NG_COMMAND_DELETE:
+    case GW_NG_COMMAND_QUERY:
+      if (req->call_id == NULL)
+        missing = "call-id";
+      break;
+    case GW_NG_COMMAND_PING:
+    case GW_NG_COMMAND_LIST:
+    case GW_NG_COMMAND_STATISTICS:
+      break;
+    }
+  if (missing != NULL)
+    {
+      *reason = g_strdup_printf ("no '%s' in the %s", missing,
+                                 gw_ng_command_to_string (req->command));
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -686,41 +721,45 @@ read_request (GwNgRequest *req, const char *body, gsize len, char **reason)
   /* Trailing blanks and line ends, as `echo ... | nc -u` leaves them. */
   while (len > 0 && g_ascii_isspace (body[len - 1]))
     len--;
-  if (len == 0) {
-    *reason = g_strdup ("no dictionary after the cookie");
-    return FALSE;
-  }
-  if (body[0] == '{') {
-    *reason = g_strdup ("JSON messages are not supported; send a bencoded "
-                        "dictionary");
-    return FALSE;
-  }
+  if (len == 0)
+    {
+      *reason = g_strdup ("no dictionary after the cookie");
+      return FALSE;
+    }
+  if (body[0] == '{')
+    {
+      *reason = g_strdup ("JSON messages are not supported; send a bencoded "
+                          "dictionary");
+      return FALSE;
+    }
   req->dict = gw_bencode_decode (body, len, &opts, NULL, &error);
-  if (req->dict == NULL) {
-    *reason = g_strdup_printf ("malformed bencode: %s", error->message);
-    return FALSE;
-  }
-  if (gw_bencode_get_type (req->dict) != GW_BENCODE_DICT) {
-    *reason = g_strdup_printf ("the message is a%s %s, not a dictionary",
-                               gw_bencode_get_type (req->dict) ==
-                               GW_BENCODE_INTEGER ? "n" : "",
-                               gw_bencode_type_to_string (
-                                 gw_bencode_get_type (req->dict)));
-    return FALSE;
-  }
+  if (req->dict == NULL)
+    {
+      *reason = g_strdup_printf ("malformed bencode: %s", error->message);
+      return FALSE;
+    }
+  if (gw_bencode_get_type (req->dict) != GW_BENCODE_DICT)
+    {
+      *reason = g_strdup_printf (
+          "the message is a%s %s, not a dictionary",
+          gw_bencode_get_type (req->dict) == GW_BENCODE_INTEGER ? "n" : "",
+          gw_bencode_type_to_string (gw_bencode_get_type (req->dict)));
+      return FALSE;
+    }
   command = gw_bencode_dict_lookup (req->dict, "command");
-  if (command == NULL) {
-    *reason = g_strdup ("no 'command' in the message");
-    return FALSE;
-  }
-  if (gw_bencode_get_type (command) != GW_BENCODE_STRING) {
-    *reason = g_strdup_printf ("'command' is a%s %s, not a string",
-                               gw_bencode_get_type (command) ==
-                               GW_BENCODE_INTEGER ? "n" : "",
-                               gw_bencode_type_to_string (
-                                 gw_bencode_get_type (command)));
-    return FALSE;
-  }
+  if (command == NULL)
+    {
+      *reason = g_strdup ("no 'command' in the message");
+      return FALSE;
+    }
+  if (gw_bencode_get_type (command) != GW_BENCODE_STRING)
+    {
+      *reason = g_strdup_printf (
+          "'command' is a%s %s, not a string",
+          gw_bencode_get_type (command) == GW_BENCODE_INTEGER ? "n" : "",
+          gw_bencode_type_to_string (gw_bencode_get_type (command)));
+      return FALSE;
+    }
   {
     gsize name_len;
 
@@ -737,10 +776,11 @@ read_request (GwNgRequest *req, const char *body, gsize len, char **reason)
 
     get_text (req->dict, "call-id", &req->call_id, &ignored);
   }
-  if (i == G_N_ELEMENTS (command_names)) {
-    *reason = g_strdup_printf ("unknown command '%s'", req->command_name);
-    return FALSE;
-  }
+  if (i == G_N_ELEMENTS (command_names))
+    {
+      *reason = g_strdup_printf ("unknown command '%s'", req->command_name);
+      return FALSE;
+    }
   req->command = (GwNgCommand) i;
   return read_keys (req, reason);
 }
@@ -749,8 +789,8 @@ read_request (GwNgRequest *req, const char *body, gsize len, char **reason)
  * @key while it is being handled. */
 static GwNgRequest *
 request_new (Sock *sock, const struct sockaddr_storage *ss, socklen_t ss_len,
-             GSocketAddress *peer, const char *peer_string,
-             const char *cookie, const char *key)
+             GSocketAddress *peer, const char *peer_string, const char *cookie,
+             const char *key)
 {
   GwNgServer *server = sock->server;
   GwNgRequest *req = g_new0 (GwNgRequest, 1);
@@ -783,48 +823,50 @@ dispatch (GwNgRequest *req)
 
   server->stats.requests++;
   log_request (req);
-  switch (req->command) {
-  case GW_NG_COMMAND_PING:
+  switch (req->command)
     {
-      GwBencode *reply = gw_bencode_new_dict ();
+    case GW_NG_COMMAND_PING:
+      {
+        GwBencode *reply = gw_bencode_new_dict ();
 
-      gw_bencode_dict_set_string (reply, "result", "pong");
-      gw_ng_request_reply (req, reply);
+        gw_bencode_dict_set_string (reply, "result", "pong");
+        gw_ng_request_reply (req, reply);
+      }
+      return;
+    case GW_NG_COMMAND_OFFER:
+      fn = server->handler.offer;
+      break;
+    case GW_NG_COMMAND_ANSWER:
+      fn = server->handler.answer;
+      break;
+    case GW_NG_COMMAND_DELETE:
+      fn = server->handler.delete;
+      break;
+    case GW_NG_COMMAND_QUERY:
+      fn = server->handler.query;
+      break;
+    case GW_NG_COMMAND_LIST:
+      fn = server->handler.list;
+      break;
+    case GW_NG_COMMAND_STATISTICS:
+      fn = server->handler.statistics;
+      break;
     }
-    return;
-  case GW_NG_COMMAND_OFFER:
-    fn = server->handler.offer;
-    break;
-  case GW_NG_COMMAND_ANSWER:
-    fn = server->handler.answer;
-    break;
-  case GW_NG_COMMAND_DELETE:
-    fn = server->handler.delete;
-    break;
-  case GW_NG_COMMAND_QUERY:
-    fn = server->handler.query;
-    break;
-  case GW_NG_COMMAND_LIST:
-    fn = server->handler.list;
-    break;
-  case GW_NG_COMMAND_STATISTICS:
-    fn = server->handler.statistics;
-    break;
-  }
-  if (fn == NULL) {
-    gw_ng_request_reply_error (req, "command '%s' is not supported",
-                               gw_ng_command_to_string (req->command));
-    return;
-  }
+  if (fn == NULL)
+    {
+      gw_ng_request_reply_error (req, "command '%s' is not supported",
+                                 gw_ng_command_to_string (req->command));
+      return;
+    }
   /* This request is already counted in pending. */
-  if (g_hash_table_size (server->requests) > server->options.max_pending) {
-    gw_ng_request_reply_error (req, "too many requests in progress (%u)",
-                               server->options.max_pending);
-    return;
-  }
+  if (g_hash_table_size (server->requests) > server->options.max_pending)
+    {
+      gw_ng_request_reply_error (req, "too many requests in progress (%u)",
+                                 server->options.max_pending);
+      return;
+    }
   fn (req, server->user_data);
 }
-
 
 /* One datagram of @len bytes (only the first max_request_bytes + 1 of
  * which are at @data when it is longer). */
@@ -846,37 +888,43 @@ handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
 
   server->stats.datagrams++;
   peer = g_socket_address_new_from_native ((gpointer) ss, ss_len);
-  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer)) {
-    log_dropped (server, "?", len, "the sender's address is not an IP "
-                 "address");
-    return;
-  }
+  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer))
+    {
+      log_dropped (server, "?", len,
+                   "the sender's address is not an IP "
+                   "address");
+      return;
+    }
   peer_string = net_addr_to_string (peer);
 
   /* The cookie: printable ASCII up to the first space. */
   space = memchr (data, ' ', MIN (avail, (gsize) GW_NG_COOKIE_MAX + 1));
-  if (space == data) {
-    log_dropped (server, peer_string, len, "the cookie is empty");
-    return;
-  }
-  if (space == NULL) {
-    g_autofree char *why = avail > GW_NG_COOKIE_MAX
-      ? g_strdup_printf ("no space in the first %d bytes: no cookie",
-                         GW_NG_COOKIE_MAX + 1)
-      : g_strdup ("no space: no cookie");
-
-    log_dropped (server, peer_string, len, why);
-    return;
-  }
-  cookie_len = (gsize) (space - data);
-  for (gsize i = 0; i < cookie_len; i++)
-    if ((guchar) data[i] <= 0x20 || (guchar) data[i] >= 0x7f) {
-      g_autofree char *why = g_strdup_printf ("the cookie holds byte 0x%02x",
-                                              (guchar) data[i]);
+  if (space == data)
+    {
+      log_dropped (server, peer_string, len, "the cookie is empty");
+      return;
+    }
+  if (space == NULL)
+    {
+      g_autofree char *why =
+          avail > GW_NG_COOKIE_MAX
+              ? g_strdup_printf ("no space in the first %d bytes: no cookie",
+                                 GW_NG_COOKIE_MAX + 1)
+              : g_strdup ("no space: no cookie");
 
       log_dropped (server, peer_string, len, why);
       return;
     }
+  cookie_len = (gsize) (space - data);
+  for (gsize i = 0; i < cookie_len; i++)
+    if ((guchar) data[i] <= 0x20 || (guchar) data[i] >= 0x7f)
+      {
+        g_autofree char *why =
+            g_strdup_printf ("the cookie holds byte 0x%02x", (guchar) data[i]);
+
+        log_dropped (server, peer_string, len, why);
+        return;
+      }
   cookie = g_strndup (data, cookie_len);
 
   /* A retransmission is answered as the first time, or not at all while
@@ -884,41 +932,49 @@ handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
   cache_prune (server, now (server));
   key = g_strdup_printf ("%s %s", peer_string, cookie);
   e = g_hash_table_lookup (server->cache, key);
-  if (e != NULL) {
-    if (e->reply != NULL) {
-      g_autofree char *failure = send_to (sock, ss, ss_len, e->reply);
+  if (e != NULL)
+    {
+      if (e->reply != NULL)
+        {
+          g_autofree char *failure = send_to (sock, ss, ss_len, e->reply);
 
-      server->stats.retransmissions++;
-      log_cached (peer_string, cookie);
-      if (failure != NULL)
-        log_dropped (server, peer_string, len, failure);
-    } else {
-      g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_DEBUG,
-                                                    "control_request");
+          server->stats.retransmissions++;
+          log_cached (peer_string, cookie);
+          if (failure != NULL)
+            log_dropped (server, peer_string, len, failure);
+        }
+      else
+        {
+          g_autoptr (GwLogEvent) ev =
+              gw_log_event_new (G_LOG_LEVEL_DEBUG, "control_request");
 
-      server->stats.dropped++;
-      gw_log_event_add_str (ev, "cookie", cookie);
-      gw_log_event_add_str (ev, "from", peer_string);
-      gw_log_event_add_bool (ev, "in_progress", TRUE);
-      gw_log_event_emit (ev, "retransmission from %s (cookie %s) of a "
-                         "request still in progress: not answered",
-                         peer_string, cookie);
+          server->stats.dropped++;
+          gw_log_event_add_str (ev, "cookie", cookie);
+          gw_log_event_add_str (ev, "from", peer_string);
+          gw_log_event_add_bool (ev, "in_progress", TRUE);
+          gw_log_event_emit (ev,
+                             "retransmission from %s (cookie %s) of a "
+                             "request still in progress: not answered",
+                             peer_string, cookie);
+        }
+      return;
     }
-    return;
-  }
 
   req = request_new (sock, ss, ss_len, peer, peer_string, cookie, key);
-  if (len > server->options.max_request_bytes) {
-    gw_ng_request_reply_error (req, "the message of %" G_GSIZE_FORMAT
-                               " bytes is longer than the limit of %"
-                               G_GSIZE_FORMAT " bytes", len,
-                               server->options.max_request_bytes);
-    return;
-  }
-  if (!read_request (req, space + 1, len - cookie_len - 1, &reason)) {
-    gw_ng_request_reply_error (req, "%s", reason);
-    return;
-  }
+  if (len > server->options.max_request_bytes)
+    {
+      gw_ng_request_reply_error (
+          req,
+          "the message of %" G_GSIZE_FORMAT
+          " bytes is longer than the limit of %" G_GSIZE_FORMAT " bytes",
+          len, server->options.max_request_bytes);
+      return;
+    }
+  if (!read_request (req, space + 1, len - cookie_len - 1, &reason))
+    {
+      gw_ng_request_reply_error (req, "%s", reason);
+      return;
+    }
   dispatch (req);
 }
 
@@ -928,30 +984,32 @@ on_readable (gint fd, GIOCondition condition, gpointer user_data)
   Sock *sock = user_data;
   GwNgServer *server = sock->server;
 
-  for (guint i = 0; i < READS_PER_WAKE; i++) {
-    struct sockaddr_storage ss;
-    struct iovec iov = {
-      .iov_base = server->buffer,
-      .iov_len = server->options.max_request_bytes + 1,
-    };
-    struct msghdr msg = {
-      .msg_name = &ss,
-      .msg_namelen = sizeof ss,
-      .msg_iov = &iov,
-      .msg_iovlen = 1,
-    };
-    /* MSG_TRUNC: the real length of a datagram longer than the buffer
-     * (Linux, for datagram sockets). */
-    ssize_t n = recvmsg (fd, &msg, MSG_TRUNC);
+  for (guint i = 0; i < READS_PER_WAKE; i++)
+    {
+      struct sockaddr_storage ss;
+      struct iovec iov = {
+        .iov_base = server->buffer,
+        .iov_len = server->options.max_request_bytes + 1,
+      };
+      struct msghdr msg = {
+        .msg_name = &ss,
+        .msg_namelen = sizeof ss,
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+      };
+      /* MSG_TRUNC: the real length of a datagram longer than the buffer
+       * (Linux, for datagram sockets). */
+      ssize_t n = recvmsg (fd, &msg, MSG_TRUNC);
 
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      break;   /* EAGAIN; or an error that reading again will not mend */
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break; /* EAGAIN; or an error that reading again will not mend */
+        }
+      handle_datagram (sock, &ss, msg.msg_namelen,
+                       (const char *) server->buffer, (gsize) n);
     }
-    handle_datagram (sock, &ss, msg.msg_namelen,
-                     (const char *) server->buffer, (gsize) n);
-  }
   return G_SOURCE_CONTINUE;
 }
 
@@ -962,10 +1020,11 @@ sock_free (gpointer p)
 {
   Sock *sock = p;
 
-  if (sock->watch != NULL) {
-    g_source_destroy (sock->watch);
-    g_source_unref (sock->watch);
-  }
+  if (sock->watch != NULL)
+    {
+      g_source_destroy (sock->watch);
+      g_source_unref (sock->watch);
+    }
   if (sock->fd >= 0)
     close (sock->fd);
   g_free (sock->address_string);
@@ -983,11 +1042,12 @@ bind_socket (GSocketAddress *address, GSocketAddress **bound, GError **error)
   int fd = -1;
   int err;
 
-  if (!G_IS_INET_SOCKET_ADDRESS (address)) {
-    g_set_error (error, GW_NG_ERROR, GW_NG_ERROR_INVALID,
-                 "a control address is not an IP address and port");
-    return -1;
-  }
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    {
+      g_set_error (error, GW_NG_ERROR, GW_NG_ERROR_INVALID,
+                   "a control address is not an IP address and port");
+      return -1;
+    }
   want = net_addr_to_string (address);
   len = (socklen_t) g_socket_address_get_native_size (address);
   if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
@@ -1033,8 +1093,8 @@ gw_ng_server_new (GPtrArray *addresses, const GwNgOptions *options,
   server->context = g_main_context_ref_thread_default ();
   server->sockets = g_ptr_array_new_with_free_func (sock_free);
   server->addresses = g_ptr_array_new_with_free_func (g_object_unref);
-  server->cache = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                         cache_entry_free);
+  server->cache =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, cache_entry_free);
   server->requests = g_hash_table_new (NULL, NULL);
   g_queue_init (&server->order);
 
@@ -1057,37 +1117,40 @@ gw_ng_server_new (GPtrArray *addresses, const GwNgOptions *options,
     o->max_values = DEFAULT_MAX_VALUES;
   server->buffer = g_malloc (o->max_request_bytes + 1);
 
-  for (guint i = 0; i < addresses->len; i++) {
-    GSocketAddress *bound = NULL;
-    int fd = bind_socket (addresses->pdata[i], &bound, error);
-    Sock *sock;
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      GSocketAddress *bound = NULL;
+      int fd = bind_socket (addresses->pdata[i], &bound, error);
+      Sock *sock;
 
-    if (fd < 0)
-      return NULL;
-    sock = g_new0 (Sock, 1);
-    sock->server = server;
-    sock->fd = fd;
-    sock->address_string = net_addr_to_string (bound);
-    g_ptr_array_add (server->sockets, sock);
-    g_ptr_array_add (server->addresses, bound);
-  }
+      if (fd < 0)
+        return NULL;
+      sock = g_new0 (Sock, 1);
+      sock->server = server;
+      sock->fd = fd;
+      sock->address_string = net_addr_to_string (bound);
+      g_ptr_array_add (server->sockets, sock);
+      g_ptr_array_add (server->addresses, bound);
+    }
 
   /* Only now, with every socket bound, does anything start. */
-  for (guint i = 0; i < server->sockets->len; i++) {
-    Sock *sock = server->sockets->pdata[i];
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                  "control_up");
+  for (guint i = 0; i < server->sockets->len; i++)
+    {
+      Sock *sock = server->sockets->pdata[i];
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_INFO, "control_up");
 
-    sock->watch = g_unix_fd_source_new (sock->fd, G_IO_IN);
-    g_source_set_callback (sock->watch, (GSourceFunc) (void (*) (void))
-                           on_readable, sock, NULL);
-    g_source_set_static_name (sock->watch, "gw-ng");
-    g_source_attach (sock->watch, server->context);
-    gw_log_event_add_str (ev, "proto", "ng");
-    gw_log_event_add_str (ev, "addr", sock->address_string);
-    gw_log_event_emit (ev, "listening for ng control requests on %s",
-                       sock->address_string);
-  }
+      sock->watch = g_unix_fd_source_new (sock->fd, G_IO_IN);
+      g_source_set_callback (sock->watch,
+                             (GSourceFunc) (void (*) (void)) on_readable, sock,
+                             NULL);
+      g_source_set_static_name (sock->watch, "gw-ng");
+      g_source_attach (sock->watch, server->context);
+      gw_log_event_add_str (ev, "proto", "ng");
+      gw_log_event_add_str (ev, "addr", sock->address_string);
+      gw_log_event_emit (ev, "listening for ng control requests on %s",
+                         sock->address_string);
+    }
   server->user_data = user_data;
   server->destroy = destroy;
   return g_steal_pointer (&server);
@@ -1103,10 +1166,11 @@ gw_ng_server_free (GwNgServer *server)
     return;
   /* Requests the handler still holds answer into the void. */
   g_hash_table_iter_init (&iter, server->requests);
-  while (g_hash_table_iter_next (&iter, &req, NULL)) {
-    ((GwNgRequest *) req)->server = NULL;
-    ((GwNgRequest *) req)->sock = NULL;
-  }
+  while (g_hash_table_iter_next (&iter, &req, NULL))
+    {
+      ((GwNgRequest *) req)->server = NULL;
+      ((GwNgRequest *) req)->sock = NULL;
+    }
   g_hash_table_unref (server->requests);
   g_ptr_array_unref (server->sockets);
   g_ptr_array_unref (server->addresses);

@@ -54,8 +54,9 @@ G_BEGIN_DECLS
 #define GW_NG_ERROR (gw_ng_error_quark ())
 GQuark gw_ng_error_quark (void);
 
-typedef enum {
-  GW_NG_ERROR_INVALID,   /* an address that cannot be used */
+typedef enum
+{
+  GW_NG_ERROR_INVALID, /* an address that cannot be used */
 } GwNgError;
 
 /* The longest cookie answered, in bytes. */
@@ -63,7 +64,8 @@ typedef enum {
 /* The largest datagram that can carry a reply (IPv4 UDP payload). */
 #define GW_NG_REPLY_MAX 65507
 
-typedef enum {
+typedef enum
+{
   GW_NG_COMMAND_PING,
   GW_NG_COMMAND_OFFER,
   GW_NG_COMMAND_ANSWER,
@@ -76,7 +78,8 @@ typedef enum {
 /* "ping", "offer", ...: the name on the wire. */
 const char *gw_ng_command_to_string (GwNgCommand command);
 
-typedef struct {
+typedef struct
+{
   /* The largest request read, in bytes (cookie included); a longer one
    * gets an error reply.  0: 65535. */
   gsize max_request_bytes;
@@ -105,7 +108,8 @@ typedef struct _GwNgRequest GwNgRequest;
  * whose last reference goes without an answer is answered with an error
  * ("the request was dropped without an answer").  A NULL function
  * answers its command with "command 'x' is not supported". */
-typedef struct {
+typedef struct
+{
   void (*offer) (GwNgRequest *request, gpointer user_data);
   void (*answer) (GwNgRequest *request, gpointer user_data);
   void (*delete) (GwNgRequest *request, gpointer user_data);
@@ -124,11 +128,9 @@ typedef struct {
  * naming the address when a socket cannot be bound; no socket stays
  * open then. */
 G_GNUC_WARN_UNUSED_RESULT
-GwNgServer *gw_ng_server_new (GPtrArray *addresses,
-                              const GwNgOptions *options,
-                              const GwNgHandler *handler,
-                              gpointer user_data, GDestroyNotify destroy,
-                              GError **error);
+GwNgServer *gw_ng_server_new (GPtrArray *addresses, const GwNgOptions *options,
+                              const GwNgHandler *handler, gpointer user_data,
+                              GDestroyNotify destroy, GError **error);
 
 /* Close the sockets and free the server.  Requests still held by the
  * handler stay valid, but their answers go nowhere.  Not to be called
@@ -146,15 +148,16 @@ typedef gint64 (*GwNgClockFunc) (gpointer user_data);
 void gw_ng_server_set_clock (GwNgServer *server, GwNgClockFunc clock,
                              gpointer user_data);
 
-typedef struct {
-  guint64 datagrams;        /* read */
-  guint64 requests;         /* dispatched (ping included) */
-  guint64 retransmissions;  /* answered from the cache */
-  guint64 errors;           /* error replies sent */
-  guint64 dropped;          /* not answered: no cookie, or in progress */
-  guint cache_entries;      /* replies cached now */
+typedef struct
+{
+  guint64 datagrams;       /* read */
+  guint64 requests;        /* dispatched (ping included) */
+  guint64 retransmissions; /* answered from the cache */
+  guint64 errors;          /* error replies sent */
+  guint64 dropped;         /* not answered: no cookie, or in progress */
+  guint cache_entries;     /* replies cached now */
   gsize cache_bytes;
-  guint pending;            /* requests with the handler now */
+  guint pending; /* requests with the handler now */
 } GwNgStats;
 
 void gw_ng_server_get_stats (GwNgServer *server, GwNgStats *stats);
@@ -186,7 +189,7 @@ const char *gw_ng_request_get_sdp (GwNgRequest *request, gsize *len);
 GInetAddress *gw_ng_request_get_received_from (GwNgRequest *request);
 
 /* The `flags`, in order; never NULL.  (transfer none): NULL-terminated. */
-const char * const *gw_ng_request_get_flags (GwNgRequest *request);
+const char *const *gw_ng_request_get_flags (GwNgRequest *request);
 /* Whether `flags` holds @flag, compared as rtpengine does: ASCII case
  * ignored and '-' equal to ' ' ("trust-address" is "trust address"). */
 gboolean gw_ng_request_has_flag (GwNgRequest *request, const char *flag);
@@ -200,8 +203,8 @@ GwBencode *gw_ng_request_get_dict (GwNgRequest *request);
  * large for a datagram is replaced by an error. */
 void gw_ng_request_reply (GwNgRequest *request, GwBencode *reply);
 /* Answer { "result": "error", "error-reason": the formatted text }. */
-void gw_ng_request_reply_error (GwNgRequest *request, const char *format,
-                                ...) G_GNUC_PRINTF (2, 3);
+void gw_ng_request_reply_error (GwNgRequest *request, const char *format, ...)
+    G_GNUC_PRINTF (2, 3);
 /* Whether the request was answered. */
 gboolean gw_ng_request_is_answered (GwNgRequest *request);
 

@@ -71,25 +71,28 @@ typedef struct _Session Session;
 typedef struct _Txn Txn;
 typedef struct _Msg Msg;
 
-typedef enum {
-  SESSION_CLIENT,    /* valid on the connection that obtained it */
-  SESSION_RELAY,     /* a peer relay's, by mutual TLS: any connection */
-  SESSION_PREAUTH,   /* made by the negotiator; bound once paired */
+typedef enum
+{
+  SESSION_CLIENT,  /* valid on the connection that obtained it */
+  SESSION_RELAY,   /* a peer relay's, by mutual TLS: any connection */
+  SESSION_PREAUTH, /* made by the negotiator; bound once paired */
 } SessionKind;
 
 /* A gw_relay_connect_session() under way: the binding SEND is out (or
  * waits for the connection) and its 200 is awaited. */
-typedef struct {
+typedef struct
+{
   GwRelayConnectFunc func;
   gpointer data;
-  char tid[MSRP_WRITER_ID_BUF_SIZE];   /* the binding SEND's */
-  gint64 deadline;         /* once the connection is up */
-  GList *timer_link;       /* in relay->bind_timers */
-  gboolean reached;        /* the connection is (was) up */
+  char tid[MSRP_WRITER_ID_BUF_SIZE]; /* the binding SEND's */
+  gint64 deadline;                   /* once the connection is up */
+  GList *timer_link;                 /* in relay->bind_timers */
+  gboolean reached;                  /* the connection is (was) up */
 } Connect;
 
 /* A GwRelayConnectFunc call waiting for the work source. */
-typedef struct {
+typedef struct
+{
   GwRelayConnectFunc func;
   gpointer data;
   MsrpUri *uri;
@@ -99,122 +102,129 @@ typedef struct {
 
 static const char *const kind_names[] = { "client", "relay", "preauth" };
 
-struct _Session {
+struct _Session
+{
   GwRelay *relay;
   char *id;
   SessionKind kind;
   MsrpUri *uri;
-  char *user;              /* Digest user, relay subject; NULL (preauth) */
-  Conn *conn;              /* CLIENT: weak; conn->sessions links back */
-  MsrpUri *party;          /* PREAUTH: the party's own URI */
-  char *call_id;           /* PREAUTH: the negotiator's label (nullable) */
-  Session *paired;         /* PREAUTH: the other party's (weak, mutual) */
-  Connect *connect;        /* PREAUTH: gw_relay_connect_session() pending */
-  gboolean bound_logged;   /* PREAUTH: session_bound was logged */
-  char *relay_host;        /* RELAY: host its certificate was checked for */
-  gint64 expires_at;       /* monotonic; G_MAXINT64: never (PREAUTH) */
-  GSequenceIter *expiry;   /* NULL when it never expires */
+  char *user;            /* Digest user, relay subject; NULL (preauth) */
+  Conn *conn;            /* CLIENT: weak; conn->sessions links back */
+  MsrpUri *party;        /* PREAUTH: the party's own URI */
+  char *call_id;         /* PREAUTH: the negotiator's label (nullable) */
+  Session *paired;       /* PREAUTH: the other party's (weak, mutual) */
+  Connect *connect;      /* PREAUTH: gw_relay_connect_session() pending */
+  gboolean bound_logged; /* PREAUTH: session_bound was logged */
+  char *relay_host;      /* RELAY: host its certificate was checked for */
+  gint64 expires_at;     /* monotonic; G_MAXINT64: never (PREAUTH) */
+  GSequenceIter *expiry; /* NULL when it never expires */
   guint64 messages;
   guint64 bytes;
   /* PREAUTH, per direction (GwRelaySessionInfo) */
   guint64 messages_from, bytes_from, messages_to, bytes_to;
 };
 
-typedef enum {
+typedef enum
+{
   RX_IDLE,
   RX_HEADERS,
   RX_BODY,
 } RxPhase;
 
-typedef enum {
+typedef enum
+{
   ACT_NONE,
-  ACT_FORWARD,    /* stream to rx.out */
-  ACT_DISCARD,    /* drop the body; answer rx.code at the end when due */
-  ACT_AUTH,       /* an AUTH to this relay, answered at the end */
-  ACT_RESPONSE,   /* a response, handled at the end */
+  ACT_FORWARD,  /* stream to rx.out */
+  ACT_DISCARD,  /* drop the body; answer rx.code at the end when due */
+  ACT_AUTH,     /* an AUTH to this relay, answered at the end */
+  ACT_RESPONSE, /* a response, handled at the end */
 } RxAction;
 
-typedef enum {
+typedef enum
+{
   BLOCK_NONE,
-  BLOCK_SELF,     /* this connection's own writer is full */
-  BLOCK_START,    /* in rx.out's FIFO, waiting to start the frame */
-  BLOCK_DRAIN,    /* rx.out is congested mid-frame */
-  BLOCK_PARTY,    /* toward a paired party that has not connected yet */
+  BLOCK_SELF,  /* this connection's own writer is full */
+  BLOCK_START, /* in rx.out's FIFO, waiting to start the frame */
+  BLOCK_DRAIN, /* rx.out is congested mid-frame */
+  BLOCK_PARTY, /* toward a paired party that has not connected yet */
 } RxBlock;
 
-typedef struct {
+typedef struct
+{
   RxPhase phase;
   MsrpHead *head;
-  char *head_error;        /* a header value was invalid: 400 */
+  char *head_error; /* a header value was invalid: 400 */
   RxAction action;
   RxBlock block;
-  guint code;              /* ACT_DISCARD: the response due at the end */
-  gboolean refused;        /* ... for a request refused as such */
-  char *comment;           /* ... and its comment (nullable) */
-  Conn *out;               /* ACT_FORWARD: the writer (a reference) */
-  gboolean started;        /* the head went to rx.out */
-  GBytes *out_head;        /* the rewritten head until then */
+  guint code;       /* ACT_DISCARD: the response due at the end */
+  gboolean refused; /* ... for a request refused as such */
+  char *comment;    /* ... and its comment (nullable) */
+  Conn *out;        /* ACT_FORWARD: the writer (a reference) */
+  gboolean started; /* the head went to rx.out */
+  GBytes *out_head; /* the rewritten head until then */
   char out_tid[MSRP_WRITER_ID_BUF_SIZE];
-  Txn *txn;                /* the transaction, while the frame streams */
+  Txn *txn; /* the transaction, while the frame streams */
   gboolean has_body;
   guint64 body_len;
-  Msg *msg;                /* SEND: the message (a reference) */
-  char *session_id;        /* first session of the path, for the log */
-  char *from_sid;          /* toward a paired party: the sender's session */
-  char *to_sid;            /* ... and the receiver's, for their counters */
-  gint64 party_deadline;   /* BLOCK_PARTY: until when to wait, 0: not */
+  Msg *msg;              /* SEND: the message (a reference) */
+  char *session_id;      /* first session of the path, for the log */
+  char *from_sid;        /* toward a paired party: the sender's session */
+  char *to_sid;          /* ... and the receiver's, for their counters */
+  gint64 party_deadline; /* BLOCK_PARTY: until when to wait, 0: not */
 } Rx;
 
-struct _Conn {
+struct _Conn
+{
   gint ref;
   GwRelay *relay;
-  NetConn *gw;              /* NULL while a next hop is resolved */
+  NetConn *gw; /* NULL while a next hop is resolved */
   guint64 id;
   gboolean inbound;
-  MsrpScheme scheme;       /* our listener's (inbound), the next hop's */
-  guint16 local_port;      /* inbound: the listener's port */
-  char *peer_ip;           /* inbound: key of relay->per_ip */
-  char *peer;              /* "ip:port", or the next hop "host:port" */
-  char *pool_key;          /* outbound */
-  char *peer_host;         /* outbound: the URI's host (TLS peer name) */
+  MsrpScheme scheme;  /* our listener's (inbound), the next hop's */
+  guint16 local_port; /* inbound: the listener's port */
+  char *peer_ip;      /* inbound: key of relay->per_ip */
+  char *peer;         /* "ip:port", or the next hop "host:port" */
+  char *pool_key;     /* outbound */
+  char *peer_host;    /* outbound: the URI's host (TLS peer name) */
   guint16 peer_port;
-  GList *addresses;        /* outbound: GInetSocketAddress left to try */
+  GList *addresses; /* outbound: GInetSocketAddress left to try */
   GCancellable *resolving;
   gint64 created;
-  gboolean detached;       /* relay state released; waits for on_closed */
-  char *close_reason;      /* ours, when the relay closed it */
+  gboolean detached;  /* relay state released; waits for on_closed */
+  char *close_reason; /* ours, when the relay closed it */
   char *close_detail;
 
   /* reading */
   MsrpParser *parser;
   Rx rx;
-  GBytes *pending;         /* input set aside while paused */
+  GBytes *pending; /* input set aside while paused */
   gboolean paused;
   gboolean kick_queued;
   guint auth_failures;
-  guint failures;          /* unsuccessful requests, on probation */
-  gboolean succeeded;      /* probation passed */
+  guint failures;     /* unsuccessful requests, on probation */
+  gboolean succeeded; /* probation passed */
   GList *probation_link;
   gint64 probation_deadline;
-  GHashTable *open_msgs;   /* Message-ID -> Msg, more chunks to come */
+  GHashTable *open_msgs; /* Message-ID -> Msg, more chunks to come */
   guint n_origin_txns;
 
   /* writing */
-  Conn *owner_conn;        /* whose frame is in flight here */
-  GQueue waiters;          /* Conn (references), BLOCK_START on us */
-  GList *party_link;       /* in relay->party_waiters (BLOCK_PARTY) */
-  GQueue ctrl;             /* GBytes behind the frame in flight */
+  Conn *owner_conn;  /* whose frame is in flight here */
+  GQueue waiters;    /* Conn (references), BLOCK_START on us */
+  GList *party_link; /* in relay->party_waiters (BLOCK_PARTY) */
+  GQueue ctrl;       /* GBytes behind the frame in flight */
   gsize ctrl_bytes;
-  GHashTable *txns;        /* out tid -> Txn (owned) */
-  GPtrArray *sessions;     /* CLIENT sessions bound here (weak) */
-  GPtrArray *peer_keys;    /* inbound: its keys in relay->peers (char *) */
+  GHashTable *txns;     /* out tid -> Txn (owned) */
+  GPtrArray *sessions;  /* CLIENT sessions bound here (weak) */
+  GPtrArray *peer_keys; /* inbound: its keys in relay->peers (char *) */
 };
 
-struct _Txn {
+struct _Txn
+{
   GwRelay *relay;
-  Conn *out;               /* weak: out->txns owns the Txn */
+  Conn *out; /* weak: out->txns owns the Txn */
   char out_tid[MSRP_WRITER_ID_BUF_SIZE];
-  Conn *in;                /* a reference; may be detached */
+  Conn *in; /* a reference; may be detached */
   char *in_tid;
   char *method;
   MsrpReportMode failure_report;
@@ -222,29 +232,30 @@ struct _Txn {
   gboolean has_range;
   MsrpByteRange range;
   guint64 body_len;
-  MsrpUri *self_uri;       /* the received To-Path's first URI */
-  GPtrArray *from_path;    /* the received From-Path */
-  Msg *msg;                /* SEND: a reference */
-  gboolean frame_open;     /* the request is still streaming */
+  MsrpUri *self_uri;    /* the received To-Path's first URI */
+  GPtrArray *from_path; /* the received From-Path */
+  Msg *msg;             /* SEND: a reference */
+  gboolean frame_open;  /* the request is still streaming */
   gboolean answered;
-  gboolean auth_with_credentials;  /* an AUTH with Authorization */
+  gboolean auth_with_credentials; /* an AUTH with Authorization */
   gint64 deadline;
   GList *timer_link;
 };
 
-struct _Msg {
+struct _Msg
+{
   gint ref;
   GwRelay *relay;
-  char *key;               /* in conn->open_msgs */
+  char *key; /* in conn->open_msgs */
   char *message_id;
   char *session_id;
-  char *call_id;           /* of the first session (nullable) */
+  char *call_id; /* of the first session (nullable) */
   guint64 conn_id;
   guint64 bytes;
   guint chunks;
-  guint pending;           /* chunk transactions not finished */
-  gboolean final;          /* '$' or '#' seen, or its sender gone */
-  gboolean acknowledged;   /* every chunk asked for a response, got 2xx */
+  guint pending;         /* chunk transactions not finished */
+  gboolean final;        /* '$' or '#' seen, or its sender gone */
+  gboolean acknowledged; /* every chunk asked for a response, got 2xx */
   guint fail_code;
   gboolean timeout;
   gboolean interrupted;
@@ -252,19 +263,22 @@ struct _Msg {
   gboolean logged;
 };
 
-typedef struct {
+typedef struct
+{
   GwRelay *relay;
   NetListener *listener;
   MsrpScheme scheme;
   guint16 port;
 } Listener;
 
-typedef struct {
+typedef struct
+{
   GSource source;
   GwRelay *relay;
 } RelaySource;
 
-struct _GwRelay {
+struct _GwRelay
+{
   GMainContext *context;
   char *public_host;
   char *realm;
@@ -284,32 +298,32 @@ struct _GwRelay {
   gpointer clock_data;
   gboolean freeing;
 
-  GPtrArray *listeners;    /* Listener */
-  GHashTable *conns;       /* Conn set, not detached (no references) */
-  GHashTable *closing;     /* Conn set, detached, closing gracefully */
-  GHashTable *per_ip;      /* ip -> count of inbound connections */
+  GPtrArray *listeners; /* Listener */
+  GHashTable *conns;    /* Conn set, not detached (no references) */
+  GHashTable *closing;  /* Conn set, detached, closing gracefully */
+  GHashTable *per_ip;   /* ip -> count of inbound connections */
   guint n_inbound;
-  GHashTable *pool;        /* key -> Conn (weak; removed at detach) */
-  GHashTable *peers;       /* peer_key() -> inbound Conn (weak; removed at
-                            * detach) */
-  GHashTable *sessions;    /* id -> Session (owned) */
+  GHashTable *pool;          /* key -> Conn (weak; removed at detach) */
+  GHashTable *peers;         /* peer_key() -> inbound Conn (weak; removed at
+                              * detach) */
+  GHashTable *sessions;      /* id -> Session (owned) */
   GHashTable *user_sessions; /* Digest user -> count of her sessions */
-  GSequence *expiry;       /* Session, by expires_at */
-  GQueue bind_timers;      /* Session with a Connect, by deadline */
-  GQueue party_waiters;    /* Conn (references) in BLOCK_PARTY, by
-                            * deadline */
-  GQueue completions;      /* Completion, for the work source */
-  GQueue txn_timers;       /* Txn, by deadline */
-  GQueue probation;        /* Conn, by probation_deadline */
+  GSequence *expiry;         /* Session, by expires_at */
+  GQueue bind_timers;        /* Session with a Connect, by deadline */
+  GQueue party_waiters;      /* Conn (references) in BLOCK_PARTY, by
+                              * deadline */
+  GQueue completions;        /* Completion, for the work source */
+  GQueue txn_timers;         /* Txn, by deadline */
+  GQueue probation;          /* Conn, by probation_deadline */
   GSource *timer;
   GSource *work;
-  GQueue kicks;            /* Conn (references) to resume */
+  GQueue kicks; /* Conn (references) to resume */
   GSource *stats_source;
 
   guint64 closed_bytes_in;
   guint64 closed_bytes_out;
   guint64 messages;
-  GHashTable *errors;      /* code -> count of error answers we made */
+  GHashTable *errors; /* code -> count of error answers we made */
   guint frames_in_flight;
   guint n_txns;
 };
@@ -324,8 +338,7 @@ static void out_pump (Conn *out);
 static void timer_update (GwRelay *r);
 static void txn_free (Txn *txn);
 static void msg_unref (Msg *msg);
-static void session_remove (Session *s, const char *event,
-                            const char *reason);
+static void session_remove (Session *s, const char *event, const char *reason);
 static void bind_failed (Session *s, const char *detail);
 static void completion_run (GwRelay *r, Completion *cp);
 
@@ -361,13 +374,14 @@ uri_is_ours (GwRelay *r, MsrpUri *u)
 
   if (g_ascii_strcasecmp (msrp_uri_get_transport (u), "tcp") != 0)
     return FALSE;
-  for (guint i = 0; i < r->listeners->len; i++) {
-    Listener *l = r->listeners->pdata[i];
+  for (guint i = 0; i < r->listeners->len; i++)
+    {
+      Listener *l = r->listeners->pdata[i];
 
-    if (l->scheme == msrp_uri_get_scheme (u) && l->port == port &&
-        g_ascii_strcasecmp (msrp_uri_get_host (u), r->public_host) == 0)
-      return TRUE;
-  }
+      if (l->scheme == msrp_uri_get_scheme (u) && l->port == port &&
+          g_ascii_strcasecmp (msrp_uri_get_host (u), r->public_host) == 0)
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -404,9 +418,10 @@ count_error (GwRelay *r, guint code)
 
   if (code < 300)
     return;
-  g_hash_table_insert (r->errors, key, GSIZE_TO_POINTER (
-                         GPOINTER_TO_SIZE (g_hash_table_lookup (r->errors,
-                                                                key)) + 1));
+  g_hash_table_insert (
+      r->errors, key,
+      GSIZE_TO_POINTER (
+          GPOINTER_TO_SIZE (g_hash_table_lookup (r->errors, key)) + 1));
 }
 
 static const char *
@@ -427,11 +442,12 @@ conn_open (Conn *c)
 static void
 append_uris (GString *s, GPtrArray *path, guint from)
 {
-  for (guint i = from; i < path->len; i++) {
-    if (i > from)
-      g_string_append_c (s, ' ');
-    g_string_append (s, msrp_uri_get_text (path->pdata[i]));
-  }
+  for (guint i = from; i < path->len; i++)
+    {
+      if (i > from)
+        g_string_append_c (s, ' ');
+      g_string_append (s, msrp_uri_get_text (path->pdata[i]));
+    }
 }
 
 /* The head of a frame passed on: @start_line, then To-Path without its
@@ -454,23 +470,26 @@ forward_head (MsrpHead *h, const char *start_line, guint n_ours,
   g_string_append (s, "To-Path: ");
   append_uris (s, to, n_ours);
   g_string_append (s, "\r\nFrom-Path: ");
-  for (guint i = n_ours; i > 0; i--) {
-    MsrpUri *u = (i == n_ours && last_as != NULL) ? last_as : to->pdata[i - 1];
+  for (guint i = n_ours; i > 0; i--)
+    {
+      MsrpUri *u =
+          (i == n_ours && last_as != NULL) ? last_as : to->pdata[i - 1];
 
-    g_string_append (s, msrp_uri_get_text (u));
-    g_string_append_c (s, ' ');
-  }
+      g_string_append (s, msrp_uri_get_text (u));
+      g_string_append_c (s, ' ');
+    }
   append_uris (s, from, 0);
   g_string_append (s, "\r\n");
-  for (guint i = 0; i < n; i++) {
-    MsrpHeaderId id;
-    const char *name, *value;
+  for (guint i = 0; i < n; i++)
+    {
+      MsrpHeaderId id;
+      const char *name, *value;
 
-    msrp_head_get_header (h, i, &id, &name, &value);
-    if (id == MSRP_HEADER_TO_PATH || id == MSRP_HEADER_FROM_PATH)
-      continue;
-    g_string_append_printf (s, "%s: %s\r\n", name, value);
-  }
+      msrp_head_get_header (h, i, &id, &name, &value);
+      if (id == MSRP_HEADER_TO_PATH || id == MSRP_HEADER_FROM_PATH)
+        continue;
+      g_string_append_printf (s, "%s: %s\r\n", name, value);
+    }
   if (msrp_head_has_body (h))
     g_string_append (s, "\r\n");
   return g_string_free_to_bytes (s);
@@ -479,10 +498,9 @@ forward_head (MsrpHead *h, const char *start_line, guint n_ours,
 static GBytes *
 end_line (const char *tid, gboolean has_body, char flag)
 {
-  return g_bytes_new_take (g_strdup_printf ("%s-------%s%c\r\n",
-                                            has_body ? "\r\n" : "", tid,
-                                            flag),
-                           (has_body ? 2 : 0) + 7 + strlen (tid) + 3);
+  return g_bytes_new_take (
+      g_strdup_printf ("%s-------%s%c\r\n", has_body ? "\r\n" : "", tid, flag),
+      (has_body ? 2 : 0) + 7 + strlen (tid) + 3);
 }
 
 /* --- Conn references -------------------------------------------------- */
@@ -556,10 +574,11 @@ flush_ctrl (Conn *c)
 
   if (!conn_open (c))
     return;
-  while ((b = g_queue_pop_head (&c->ctrl)) != NULL) {
-    net_conn_write (c->gw, b);
-    g_bytes_unref (b);
-  }
+  while ((b = g_queue_pop_head (&c->ctrl)) != NULL)
+    {
+      net_conn_write (c->gw, b);
+      g_bytes_unref (b);
+    }
   c->ctrl_bytes = 0;
 }
 
@@ -570,10 +589,11 @@ send_small (Conn *c, GBytes *b)
 {
   if (c->detached || c->relay->freeing)
     return;
-  if (c->owner_conn == NULL && conn_open (c)) {
-    net_conn_write (c->gw, b);
-    return;
-  }
+  if (c->owner_conn == NULL && conn_open (c))
+    {
+      net_conn_write (c->gw, b);
+      return;
+    }
   g_queue_push_tail (&c->ctrl, g_bytes_ref (b));
   c->ctrl_bytes += g_bytes_get_size (b);
 }
@@ -644,10 +664,11 @@ msg_maybe_log (Msg *m)
     outcome = g_strdup ("delivered");
   r->messages++;
   s = g_hash_table_lookup (r->sessions, m->session_id);
-  if (s != NULL) {
-    s->messages++;
-    s->bytes += m->bytes;
-  }
+  if (s != NULL)
+    {
+      s->messages++;
+      s->bytes += m->bytes;
+    }
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "message_relayed");
   gw_log_event_add_str (ev, "session", m->session_id);
   if (m->call_id != NULL)
@@ -660,9 +681,10 @@ msg_maybe_log (Msg *m)
   gw_log_event_add_bool (ev, "acknowledged", m->acknowledged);
   if (m->reason != NULL && g_strcmp0 (outcome, "delivered") != 0)
     gw_log_event_add_str (ev, "reason", m->reason);
-  gw_log_event_emit (ev, "message %s: %" G_GUINT64_FORMAT " bytes in %u "
-                     "chunks, %s", m->message_id, m->bytes, m->chunks,
-                     outcome);
+  gw_log_event_emit (ev,
+                     "message %s: %" G_GUINT64_FORMAT " bytes in %u "
+                     "chunks, %s",
+                     m->message_id, m->bytes, m->chunks, outcome);
 }
 
 /* The Msg of a SEND from @c, made on its first chunk. */
@@ -676,22 +698,25 @@ msg_for (Conn *c, const char *message_id, const char *session_id)
 
   if (m != NULL)
     return msg_ref (m);
-  if (g_hash_table_size (c->open_msgs) >= MAX_OPEN_MSGS) {
-    GHashTableIter it;
-    gpointer value;
+  if (g_hash_table_size (c->open_msgs) >= MAX_OPEN_MSGS)
+    {
+      GHashTableIter it;
+      gpointer value;
 
-    /* Too many unfinished messages: give up on one. */
-    g_hash_table_iter_init (&it, c->open_msgs);
-    if (g_hash_table_iter_next (&it, NULL, &value)) {
-      Msg *old = msg_ref (value);
+      /* Too many unfinished messages: give up on one. */
+      g_hash_table_iter_init (&it, c->open_msgs);
+      if (g_hash_table_iter_next (&it, NULL, &value))
+        {
+          Msg *old = msg_ref (value);
 
-      g_hash_table_iter_remove (&it);
-      old->final = TRUE;
-      msg_interrupt (old, "too many unfinished messages on the connection");
-      msg_maybe_log (old);
-      msg_unref (old);
+          g_hash_table_iter_remove (&it);
+          old->final = TRUE;
+          msg_interrupt (old,
+                         "too many unfinished messages on the connection");
+          msg_maybe_log (old);
+          msg_unref (old);
+        }
     }
-  }
   m = g_new0 (Msg, 1);
   m->ref = 1;
   m->relay = c->relay;
@@ -709,9 +734,8 @@ msg_for (Conn *c, const char *message_id, const char *session_id)
 /* The response to the request @h received on @c (RFC 4975 section 7.2: to
  * the previous hop for a SEND, the whole way back otherwise), with extra
  * header pairs (name, value, ..., NULL). */
-static void
-respond (Conn *c, MsrpHead *h, guint code, const char *comment, ...)
-  G_GNUC_NULL_TERMINATED;
+static void respond (Conn *c, MsrpHead *h, guint code, const char *comment,
+                     ...) G_GNUC_NULL_TERMINATED;
 
 static void
 respond (Conn *c, MsrpHead *h, guint code, const char *comment, ...)
@@ -725,31 +749,32 @@ respond (Conn *c, MsrpHead *h, guint code, const char *comment, ...)
   if (c->detached || msrp_head_get_to_path (h) == NULL ||
       msrp_head_get_from_path (h) == NULL)
     return;
-  w = msrp_status_build_response (msrp_head_get_method (h),
-                                  msrp_head_get_transaction_id (h),
-                                  msrp_head_get_to_path (h),
-                                  msrp_head_get_from_path (h), code, comment,
-                                  &error);
+  w = msrp_status_build_response (
+      msrp_head_get_method (h), msrp_head_get_transaction_id (h),
+      msrp_head_get_to_path (h), msrp_head_get_from_path (h), code, comment,
+      &error);
   va_start (ap, comment);
-  while (w != NULL && (name = va_arg (ap, const char *)) != NULL) {
-    const char *value = va_arg (ap, const char *);
+  while (w != NULL && (name = va_arg (ap, const char *)) != NULL)
+    {
+      const char *value = va_arg (ap, const char *);
 
-    if (value != NULL && !msrp_writer_add_header (w, name, value, &error))
-      g_clear_pointer (&w, msrp_writer_free);
-  }
+      if (value != NULL && !msrp_writer_add_header (w, name, value, &error))
+        g_clear_pointer (&w, msrp_writer_free);
+    }
   va_end (ap);
   if (w != NULL)
     b = msrp_writer_to_bytes (w, NULL, '$', &error);
-  if (b == NULL) {
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING,
-                                                  "response_failed");
+  if (b == NULL)
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_WARNING, "response_failed");
 
-    gw_log_event_add_int (ev, "conn", (gint64) c->id);
-    gw_log_event_add_int (ev, "code", code);
-    gw_log_event_add_str (ev, "reason", error->message);
-    gw_log_event_emit (ev, "cannot answer %u: %s", code, error->message);
-    return;
-  }
+      gw_log_event_add_int (ev, "conn", (gint64) c->id);
+      gw_log_event_add_int (ev, "code", code);
+      gw_log_event_add_str (ev, "reason", error->message);
+      gw_log_event_emit (ev, "cannot answer %u: %s", code, error->message);
+      return;
+    }
   count_error (c->relay, code);
   send_small (c, b);
 }
@@ -794,14 +819,15 @@ send_report (Conn *via, MsrpUri *self_uri, GPtrArray *from_path,
   if (w != NULL)
     b = msrp_writer_to_bytes (w, NULL, '$', &error);
   sender = msrp_uri_get_text (from_path->pdata[from_path->len - 1]);
-  if (b == NULL) {
-    ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "report_failed");
-    gw_log_event_add_str (ev, "message_id", message_id);
-    gw_log_event_add_str (ev, "reason", error->message);
-    gw_log_event_emit (ev, "cannot make a %u REPORT for %s: %s", code,
-                       message_id, error->message);
-    return;
-  }
+  if (b == NULL)
+    {
+      ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "report_failed");
+      gw_log_event_add_str (ev, "message_id", message_id);
+      gw_log_event_add_str (ev, "reason", error->message);
+      gw_log_event_emit (ev, "cannot make a %u REPORT for %s: %s", code,
+                         message_id, error->message);
+      return;
+    }
   count_error (via->relay, code);
   send_small (via, b);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "report_generated");
@@ -811,15 +837,15 @@ send_report (Conn *via, MsrpUri *self_uri, GPtrArray *from_path,
   gw_log_event_add_int (ev, "conn", (gint64) via->id);
   if (comment != NULL)
     gw_log_event_add_str (ev, "reason", comment);
-  gw_log_event_emit (ev, "REPORT %03u for message %s to %s", code,
-                     message_id, sender);
+  gw_log_event_emit (ev, "REPORT %03u for message %s to %s", code, message_id,
+                     sender);
 }
 
-/* --- transactions ---------------------------------------------------------- */
+/* --- transactions ----------------------------------------------------------
+ */
 
 static Txn *
-txn_new (Conn *in, Conn *out, MsrpHead *h, const char *out_tid,
-         Msg *msg)
+txn_new (Conn *in, Conn *out, MsrpHead *h, const char *out_tid, Msg *msg)
 {
   Txn *t = g_new0 (Txn, 1);
   const MsrpByteRange *range = msrp_head_get_byte_range (h);
@@ -832,19 +858,22 @@ txn_new (Conn *in, Conn *out, MsrpHead *h, const char *out_tid,
   t->method = g_strdup (msrp_head_get_method (h));
   t->failure_report = msrp_head_get_failure_report (h);
   t->message_id = g_strdup (msrp_head_get_message_id (h));
-  if (range != NULL) {
-    t->has_range = TRUE;
-    t->range = *range;
-  }
+  if (range != NULL)
+    {
+      t->has_range = TRUE;
+      t->range = *range;
+    }
   t->self_uri = msrp_uri_ref (msrp_head_get_to_path (h)->pdata[0]);
   t->from_path = g_ptr_array_ref (msrp_head_get_from_path (h));
   t->frame_open = TRUE;
-  t->auth_with_credentials = is_method (h, "AUTH") &&
-    msrp_head_find (h, MSRP_HEADER_AUTHORIZATION, NULL) != NULL;
-  if (msg != NULL) {
-    t->msg = msg_ref (msg);
-    msg->pending++;
-  }
+  t->auth_with_credentials =
+      is_method (h, "AUTH") &&
+      msrp_head_find (h, MSRP_HEADER_AUTHORIZATION, NULL) != NULL;
+  if (msg != NULL)
+    {
+      t->msg = msg_ref (msg);
+      msg->pending++;
+    }
   in->n_origin_txns++;
   in->relay->n_txns++;
   g_hash_table_insert (out->txns, t->out_tid, t);
@@ -857,20 +886,22 @@ txn_free (Txn *t)
 {
   GwRelay *r = t->relay;
 
-  if (t->timer_link != NULL) {
-    g_queue_delete_link (&r->txn_timers, t->timer_link);
-    t->timer_link = NULL;
-  }
+  if (t->timer_link != NULL)
+    {
+      g_queue_delete_link (&r->txn_timers, t->timer_link);
+      t->timer_link = NULL;
+    }
   if (--t->in->n_origin_txns == MAX_ORIGIN_TXNS - 1 &&
       t->in->rx.block == BLOCK_SELF)
     kick (t->in);
   r->n_txns--;
   conn_unref (t->in);
-  if (t->msg != NULL) {
-    t->msg->pending--;
-    msg_maybe_log (t->msg);
-    msg_unref (t->msg);
-  }
+  if (t->msg != NULL)
+    {
+      t->msg->pending--;
+      msg_maybe_log (t->msg);
+      msg_unref (t->msg);
+    }
   g_free (t->in_tid);
   g_free (t->method);
   g_free (t->message_id);
@@ -894,10 +925,11 @@ txn_frame_ended (Txn *t)
   GwRelay *r = t->relay;
 
   t->frame_open = FALSE;
-  if (t->answered) {
-    txn_finish (t);
-    return;
-  }
+  if (t->answered)
+    {
+      txn_finish (t);
+      return;
+    }
   t->deadline = g_get_monotonic_time () + r->report_timeout_us;
   g_queue_push_tail (&r->txn_timers, t);
   t->timer_link = r->txn_timers.tail;
@@ -914,40 +946,46 @@ txn_unanswered (Txn *t, gboolean timed_out)
                               : "next hop connection closed before it "
                                 "answered";
 
-  if (g_strcmp0 (t->method, "SEND") == 0) {
-    /* s.6.4.1: only "yes" runs the timer; "partial" wants errors only, and
-     * silence is not one. */
-    if (t->failure_report == MSRP_REPORT_YES) {
-      send_report (t->in, t->self_uri, t->from_path, t->message_id,
-                   t->has_range, &t->range, t->body_len,
-                   MSRP_STATUS_REQUEST_TIMEOUT, why);
-      if (t->msg != NULL) {
-        t->msg->acknowledged = FALSE;
-        if (timed_out)
-          t->msg->timeout = TRUE;
-        else
-          msg_interrupt (t->msg, why);
-      }
+  if (g_strcmp0 (t->method, "SEND") == 0)
+    {
+      /* s.6.4.1: only "yes" runs the timer; "partial" wants errors only, and
+       * silence is not one. */
+      if (t->failure_report == MSRP_REPORT_YES)
+        {
+          send_report (t->in, t->self_uri, t->from_path, t->message_id,
+                       t->has_range, &t->range, t->body_len,
+                       MSRP_STATUS_REQUEST_TIMEOUT, why);
+          if (t->msg != NULL)
+            {
+              t->msg->acknowledged = FALSE;
+              if (timed_out)
+                t->msg->timeout = TRUE;
+              else
+                msg_interrupt (t->msg, why);
+            }
+        }
     }
-  } else if (msrp_status_response_due (t->method, t->failure_report,
-                                       MSRP_STATUS_REQUEST_TIMEOUT) &&
-             !t->in->detached) {
-    /* An end-to-end request (AUTH, NICKNAME, ...) routed through us: its
-     * sender waits for a response. */
-    g_autoptr (GPtrArray) to = g_ptr_array_new ();
-    g_autoptr (MsrpWriter) w = NULL;
-    g_autoptr (GBytes) b = NULL;
+  else if (msrp_status_response_due (t->method, t->failure_report,
+                                     MSRP_STATUS_REQUEST_TIMEOUT) &&
+           !t->in->detached)
+    {
+      /* An end-to-end request (AUTH, NICKNAME, ...) routed through us: its
+       * sender waits for a response. */
+      g_autoptr (GPtrArray) to = g_ptr_array_new ();
+      g_autoptr (MsrpWriter) w = NULL;
+      g_autoptr (GBytes) b = NULL;
 
-    g_ptr_array_add (to, t->self_uri);
-    w = msrp_status_build_response (t->method, t->in_tid, to, t->from_path,
-                                    MSRP_STATUS_REQUEST_TIMEOUT, why, NULL);
-    if (w != NULL)
-      b = msrp_writer_to_bytes (w, NULL, '$', NULL);
-    if (b != NULL) {
-      count_error (t->relay, MSRP_STATUS_REQUEST_TIMEOUT);
-      send_small (t->in, b);
+      g_ptr_array_add (to, t->self_uri);
+      w = msrp_status_build_response (t->method, t->in_tid, to, t->from_path,
+                                      MSRP_STATUS_REQUEST_TIMEOUT, why, NULL);
+      if (w != NULL)
+        b = msrp_writer_to_bytes (w, NULL, '$', NULL);
+      if (b != NULL)
+        {
+          count_error (t->relay, MSRP_STATUS_REQUEST_TIMEOUT);
+          send_small (t->in, b);
+        }
     }
-  }
 }
 
 /* --- the deadline timer and the work queue ----------------------------- */
@@ -964,40 +1002,45 @@ timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   Session *bs;
 
   while ((t = g_queue_peek_head (&r->txn_timers)) != NULL &&
-         t->deadline <= now) {
-    g_queue_pop_head (&r->txn_timers);
-    t->timer_link = NULL;
-    txn_unanswered (t, TRUE);
-    txn_finish (t);
-  }
+         t->deadline <= now)
+    {
+      g_queue_pop_head (&r->txn_timers);
+      t->timer_link = NULL;
+      txn_unanswered (t, TRUE);
+      txn_finish (t);
+    }
   while ((c = g_queue_peek_head (&r->probation)) != NULL &&
-         c->probation_deadline <= now) {
-    g_autofree char *detail = g_strdup_printf (
-      "no successful request within %" G_GINT64_FORMAT " s",
-      r->probation_us / G_USEC_PER_SEC);
+         c->probation_deadline <= now)
+    {
+      g_autofree char *detail = g_strdup_printf (
+          "no successful request within %" G_GINT64_FORMAT " s",
+          r->probation_us / G_USEC_PER_SEC);
 
-    conn_drop (c, "probation_timeout", detail, TRUE);
-  }
+      conn_drop (c, "probation_timeout", detail, TRUE);
+    }
   while ((c = g_queue_peek_head (&r->party_waiters)) != NULL &&
          c->rx.party_deadline <= now)
-    party_wait_end (c);   /* kicked: route_request answers 481 now */
+    party_wait_end (c); /* kicked: route_request answers 481 now */
   while ((bs = g_queue_peek_head (&r->bind_timers)) != NULL &&
-         bs->connect->deadline <= now) {
-    g_autofree char *detail = g_strdup_printf (
-      "no response to the binding SEND within report-timeout (%"
-      G_GINT64_FORMAT " s)", r->report_timeout_us / G_USEC_PER_SEC);
+         bs->connect->deadline <= now)
+    {
+      g_autofree char *detail =
+          g_strdup_printf ("no response to the binding SEND within "
+                           "report-timeout (%" G_GINT64_FORMAT " s)",
+                           r->report_timeout_us / G_USEC_PER_SEC);
 
-    g_queue_pop_head (&r->bind_timers);
-    bs->connect->timer_link = NULL;
-    bind_failed (bs, detail);
-  }
-  while (g_sequence_get_length (r->expiry) > 0) {
-    Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
+      g_queue_pop_head (&r->bind_timers);
+      bs->connect->timer_link = NULL;
+      bind_failed (bs, detail);
+    }
+  while (g_sequence_get_length (r->expiry) > 0)
+    {
+      Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
 
-    if (s->expires_at > now)
-      break;
-    session_remove (s, "session_expired", "expired");
-  }
+      if (s->expires_at > now)
+        break;
+      session_remove (s, "session_expired", "expired");
+    }
   timer_update (r);
   return G_SOURCE_CONTINUE;
 }
@@ -1019,12 +1062,13 @@ timer_update (GwRelay *r)
     next = c->probation_deadline;
   if (bs != NULL && (next < 0 || bs->connect->deadline < next))
     next = bs->connect->deadline;
-  if (g_sequence_get_length (r->expiry) > 0) {
-    Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
+  if (g_sequence_get_length (r->expiry) > 0)
+    {
+      Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
 
-    if (next < 0 || s->expires_at < next)
-      next = s->expires_at;
-  }
+      if (next < 0 || s->expires_at < next)
+        next = s->expires_at;
+    }
   g_source_set_ready_time (r->timer, next);
 }
 
@@ -1042,12 +1086,13 @@ work_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   batch = r->kicks;
   g_queue_init (&r->kicks);
   g_source_set_ready_time (source, -1);
-  while ((c = g_queue_pop_head (&batch)) != NULL) {
-    c->kick_queued = FALSE;
-    if (!c->detached)
-      conn_resume (c);
-    conn_unref (c);
-  }
+  while ((c = g_queue_pop_head (&batch)) != NULL)
+    {
+      c->kick_queued = FALSE;
+      if (!c->detached)
+        conn_resume (c);
+      conn_unref (c);
+    }
   /* One at a time: a callback may queue more (close_session, connect). */
   while ((cp = g_queue_pop_head (&r->completions)) != NULL)
     completion_run (r, cp);
@@ -1137,10 +1182,12 @@ session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme, guint16 port,
 
   /* 16 base62 characters from RAND_bytes: about 95 random bits (RFC 4976
    * section 6.3 asks for 64). */
-  do {
-    if (!msrp_writer_fill_message_id (id, sizeof id, error))
-      return NULL;
-  } while (g_hash_table_contains (r->sessions, id));
+  do
+    {
+      if (!msrp_writer_fill_message_id (id, sizeof id, error))
+        return NULL;
+    }
+  while (g_hash_table_contains (r->sessions, id));
   uri = msrp_uri_new (scheme, NULL, r->public_host, port, id, "tcp", error);
   if (uri == NULL)
     return NULL;
@@ -1150,12 +1197,13 @@ session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme, guint16 port,
   s->kind = kind;
   s->uri = uri;
   g_hash_table_insert (r->sessions, s->id, s);
-  if (expires_s == 0) {
-    s->expires_at = G_MAXINT64;
-    return s;
-  }
-  s->expires_at = g_get_monotonic_time () +
-                  (gint64) expires_s * G_USEC_PER_SEC;
+  if (expires_s == 0)
+    {
+      s->expires_at = G_MAXINT64;
+      return s;
+    }
+  s->expires_at =
+      g_get_monotonic_time () + (gint64) expires_s * G_USEC_PER_SEC;
   s->expiry = g_sequence_insert_sorted (r->expiry, s, expiry_cmp, NULL);
   timer_update (r);
   return s;
@@ -1203,28 +1251,31 @@ session_log (Session *s, const char *event, const char *reason)
     gw_log_event_add_str (ev, "relay", s->relay_host);
   if (s->conn != NULL)
     gw_log_event_add_int (ev, "conn", (gint64) s->conn->id);
-  if (g_strcmp0 (event, "session_created") == 0) {
-    gw_log_event_add_str (ev, "uri", msrp_uri_get_text (s->uri));
-    if (s->expiry != NULL)
-      gw_log_event_add_int (ev, "expires",
-                            (s->expires_at - g_get_monotonic_time () +
-                             G_USEC_PER_SEC / 2) / G_USEC_PER_SEC);
-    gw_log_event_emit (ev, "session %s (%s) created", s->id,
-                       kind_names[s->kind]);
-    return;
-  }
+  if (g_strcmp0 (event, "session_created") == 0)
+    {
+      gw_log_event_add_str (ev, "uri", msrp_uri_get_text (s->uri));
+      if (s->expiry != NULL)
+        gw_log_event_add_int (
+            ev, "expires",
+            (s->expires_at - g_get_monotonic_time () + G_USEC_PER_SEC / 2) /
+                G_USEC_PER_SEC);
+      gw_log_event_emit (ev, "session %s (%s) created", s->id,
+                         kind_names[s->kind]);
+      return;
+    }
   gw_log_event_add_int (ev, "messages", (gint64) s->messages);
   gw_log_event_add_int (ev, "bytes", (gint64) s->bytes);
-  if (s->kind == SESSION_PREAUTH) {
-    gw_log_event_add_int (ev, "messages_from", (gint64) s->messages_from);
-    gw_log_event_add_int (ev, "bytes_from", (gint64) s->bytes_from);
-    gw_log_event_add_int (ev, "messages_to", (gint64) s->messages_to);
-    gw_log_event_add_int (ev, "bytes_to", (gint64) s->bytes_to);
-  }
+  if (s->kind == SESSION_PREAUTH)
+    {
+      gw_log_event_add_int (ev, "messages_from", (gint64) s->messages_from);
+      gw_log_event_add_int (ev, "bytes_from", (gint64) s->bytes_from);
+      gw_log_event_add_int (ev, "messages_to", (gint64) s->messages_to);
+      gw_log_event_add_int (ev, "bytes_to", (gint64) s->bytes_to);
+    }
   if (reason != NULL)
     gw_log_event_add_str (ev, "reason", reason);
-  gw_log_event_emit (ev, "session %s %s", s->id, reason != NULL ? reason
-                                                                : "closed");
+  gw_log_event_emit (ev, "session %s %s", s->id,
+                     reason != NULL ? reason : "closed");
 }
 
 static void
@@ -1244,8 +1295,8 @@ session_bind (Session *s, Conn *c)
 static void
 session_log_bound (Session *s, Conn *c)
 {
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                "session_bound");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "session_bound");
   const char *direction = c->inbound ? "inbound" : "outbound";
 
   s->bound_logged = TRUE;
@@ -1256,9 +1307,10 @@ session_log_bound (Session *s, Conn *c)
   gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
   gw_log_event_add_str (ev, "direction", direction);
   gw_log_event_add_str (ev, "peer", conn_peer (c));
-  gw_log_event_emit (ev, "session %s bound to %s connection %"
-                     G_GUINT64_FORMAT " with %s for %s", s->id, direction,
-                     c->id, conn_peer (c), msrp_uri_get_text (s->party));
+  gw_log_event_emit (
+      ev,
+      "session %s bound to %s connection %" G_GUINT64_FORMAT " with %s for %s",
+      s->id, direction, c->id, conn_peer (c), msrp_uri_get_text (s->party));
 }
 
 /* Bind @s to @c; an outbound connection's binding is logged once the
@@ -1312,10 +1364,11 @@ connect_finish (Session *s, GwRelayConnectResult result, const char *detail)
 
   if (cn == NULL)
     return;
-  if (cn->timer_link != NULL) {
-    g_queue_delete_link (&r->bind_timers, cn->timer_link);
-    timer_update (r);
-  }
+  if (cn->timer_link != NULL)
+    {
+      g_queue_delete_link (&r->bind_timers, cn->timer_link);
+      timer_update (r);
+    }
   ev = gw_log_event_new (ok ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE,
                          ok ? "session_connected" : "session_connect_failed");
   gw_log_event_add_str (ev, "session", s->id);
@@ -1334,7 +1387,9 @@ connect_finish (Session *s, GwRelayConnectResult result, const char *detail)
                        msrp_uri_get_text (s->party), detail);
   completion_queue (r, cn->func, cn->data, s->uri,
                     result == GW_RELAY_CONNECT_NO_CONNECTION && cn->reached
-                      ? GW_RELAY_CONNECT_BIND_FAILED : result, detail);
+                        ? GW_RELAY_CONNECT_BIND_FAILED
+                        : result,
+                    detail);
   g_free (cn);
 }
 
@@ -1360,8 +1415,9 @@ session_unbind (Session *s, const char *reason)
   gw_log_event_add_int (ev, "conn", (gint64) c->id);
   gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
   gw_log_event_add_str (ev, "reason", reason);
-  gw_log_event_emit (ev, "session %s unbound from connection %"
-                     G_GUINT64_FORMAT ": %s", s->id, c->id, reason);
+  gw_log_event_emit (
+      ev, "session %s unbound from connection %" G_GUINT64_FORMAT ": %s",
+      s->id, c->id, reason);
 }
 
 /* Log @event and forget @s. */
@@ -1411,16 +1467,17 @@ bind_failed (Session *s, const char *detail)
 static gboolean
 session_from_owner (Session *s, Conn *c)
 {
-  switch (s->kind) {
-  case SESSION_CLIENT:
-  case SESSION_PREAUTH:
-    return s->conn == c;
-  case SESSION_RELAY:
-    return c->gw != NULL &&
-           net_conn_peer_certificate_matches (c->gw, s->relay_host);
-  default:
-    return FALSE;
-  }
+  switch (s->kind)
+    {
+    case SESSION_CLIENT:
+    case SESSION_PREAUTH:
+      return s->conn == c;
+    case SESSION_RELAY:
+      return c->gw != NULL &&
+             net_conn_peer_certificate_matches (c->gw, s->relay_host);
+    default:
+      return FALSE;
+    }
 }
 
 /* --- probation (RFC 4976 section 6.1) ------------------------------------ */
@@ -1430,11 +1487,12 @@ probation_end (Conn *c)
 {
   GwRelay *r = c->relay;
 
-  if (c->probation_link != NULL) {
-    g_queue_delete_link (&r->probation, c->probation_link);
-    c->probation_link = NULL;
-    timer_update (r);
-  }
+  if (c->probation_link != NULL)
+    {
+      g_queue_delete_link (&r->probation, c->probation_link);
+      c->probation_link = NULL;
+      timer_update (r);
+    }
 }
 
 static void
@@ -1461,7 +1519,8 @@ note_failure (Conn *c)
   return FALSE;
 }
 
-/* --- connection teardown -------------------------------------------------- */
+/* --- connection teardown --------------------------------------------------
+ */
 
 /* The frame @src streams to @out cannot reach it: the writer closed, or
  * could not be reached.  RFC 4976 section 6.4.1: a SEND that already went
@@ -1476,39 +1535,43 @@ forward_failed (Conn *src, guint code, const char *why)
 
   if (rx->action != ACT_FORWARD)
     return;
-  if (rx->started && is_method (h, "SEND")) {
-    if (msrp_status_failure_report_due ("SEND",
-                                        msrp_head_get_failure_report (h),
-                                        code))
-      send_report (src, msrp_head_get_to_path (h)->pdata[0],
-                   msrp_head_get_from_path (h), msrp_head_get_message_id (h),
-                   msrp_head_get_byte_range (h) != NULL,
-                   msrp_head_get_byte_range (h), rx->body_len, code, why);
-    rx->code = MSRP_STATUS_OK;
-  } else {
-    rx->code = code;
-    g_free (rx->comment);
-    rx->comment = g_strdup (why);
-  }
-  if (rx->msg != NULL) {
-    rx->msg->acknowledged = FALSE;
-    msg_interrupt (rx->msg, why);
-  }
+  if (rx->started && is_method (h, "SEND"))
+    {
+      if (msrp_status_failure_report_due (
+              "SEND", msrp_head_get_failure_report (h), code))
+        send_report (src, msrp_head_get_to_path (h)->pdata[0],
+                     msrp_head_get_from_path (h), msrp_head_get_message_id (h),
+                     msrp_head_get_byte_range (h) != NULL,
+                     msrp_head_get_byte_range (h), rx->body_len, code, why);
+      rx->code = MSRP_STATUS_OK;
+    }
+  else
+    {
+      rx->code = code;
+      g_free (rx->comment);
+      rx->comment = g_strdup (why);
+    }
+  if (rx->msg != NULL)
+    {
+      rx->msg->acknowledged = FALSE;
+      msg_interrupt (rx->msg, why);
+    }
   rx->action = ACT_DISCARD;
   rx->txn = NULL;
   g_clear_pointer (&rx->out, conn_unref);
   g_clear_pointer (&rx->out_head, g_bytes_unref);
-  if (rx->block != BLOCK_NONE) {
-    rx->block = BLOCK_NONE;
-    kick (src);
-  }
+  if (rx->block != BLOCK_NONE)
+    {
+      rx->block = BLOCK_NONE;
+      kick (src);
+    }
 }
 
 static void
 conn_log_closed (Conn *c, const char *reason, const char *detail)
 {
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                "connection_closed");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "connection_closed");
   guint64 in = c->gw != NULL ? net_conn_get_bytes_in (c->gw) : 0;
   guint64 out = c->gw != NULL ? net_conn_get_bytes_out (c->gw) : 0;
 
@@ -1522,9 +1585,10 @@ conn_log_closed (Conn *c, const char *reason, const char *detail)
   gw_log_event_add_int (ev, "duration_ms",
                         (g_get_monotonic_time () - c->created) / 1000);
   gw_log_event_add_str (ev, "reason", reason);
-  gw_log_event_emit (ev, "connection %" G_GUINT64_FORMAT " with %s closed: "
-                     "%s", c->id, conn_peer (c),
-                     detail != NULL ? detail : reason);
+  gw_log_event_emit (ev,
+                     "connection %" G_GUINT64_FORMAT " with %s closed: "
+                     "%s",
+                     c->id, conn_peer (c), detail != NULL ? detail : reason);
 }
 
 /* Release everything the relay keeps about @c (its frames, waits,
@@ -1543,30 +1607,36 @@ conn_detach (Conn *c)
   conn_ref (c);
 
   /* 1. Our frame in flight: the next hop sees it interrupted ('#'). */
-  if (rx->action == ACT_FORWARD && rx->out != NULL) {
-    Conn *out = rx->out;
+  if (rx->action == ACT_FORWARD && rx->out != NULL)
+    {
+      Conn *out = rx->out;
 
-    if (rx->started && out->owner_conn == c) {
-      g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, '#');
+      if (rx->started && out->owner_conn == c)
+        {
+          g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, '#');
 
-      write_bytes (out, end);
-      if (rx->txn != NULL) {
-        /* Nobody is left to tell what the next hop answers. */
-        rx->txn->answered = TRUE;
-        txn_finish (rx->txn);
-        rx->txn = NULL;
-      }
-      out_frame_done (out);
-    } else if (rx->block == BLOCK_START) {
-      if (g_queue_remove (&out->waiters, c))
-        conn_unref (c);
+          write_bytes (out, end);
+          if (rx->txn != NULL)
+            {
+              /* Nobody is left to tell what the next hop answers. */
+              rx->txn->answered = TRUE;
+              txn_finish (rx->txn);
+              rx->txn = NULL;
+            }
+          out_frame_done (out);
+        }
+      else if (rx->block == BLOCK_START)
+        {
+          if (g_queue_remove (&out->waiters, c))
+            conn_unref (c);
+        }
     }
-  }
-  if (c->party_link != NULL) {
-    g_queue_delete_link (&r->party_waiters, c->party_link);
-    c->party_link = NULL;
-    conn_unref (c);
-  }
+  if (c->party_link != NULL)
+    {
+      g_queue_delete_link (&r->party_waiters, c->party_link);
+      c->party_link = NULL;
+      conn_unref (c);
+    }
   if (rx->msg != NULL)
     msg_interrupt (rx->msg, "sender connection closed mid-message");
   c->detached = TRUE;
@@ -1574,101 +1644,113 @@ conn_detach (Conn *c)
 
   /* Messages with chunks still to come will not get them. */
   g_hash_table_iter_init (&it, c->open_msgs);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    Msg *m = value;
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Msg *m = value;
 
-    m->final = TRUE;
-    msg_interrupt (m, "sender connection closed mid-message");
-    msg_maybe_log (m);
-  }
+      m->final = TRUE;
+      msg_interrupt (m, "sender connection closed mid-message");
+      msg_maybe_log (m);
+    }
   g_hash_table_remove_all (c->open_msgs);
   rx_clear (rx);
 
   /* 2. The frame in flight toward us. */
-  if (c->owner_conn != NULL) {
-    Conn *src = c->owner_conn;
+  if (c->owner_conn != NULL)
+    {
+      Conn *src = c->owner_conn;
 
-    if (c->gw != NULL && net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN) {
-      g_autoptr (GBytes) end = end_line (src->rx.out_tid, src->rx.has_body,
-                                         '#');
+      if (c->gw != NULL && net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN)
+        {
+          g_autoptr (GBytes) end =
+              end_line (src->rx.out_tid, src->rx.has_body, '#');
 
-      net_conn_write (c->gw, end);
+          net_conn_write (c->gw, end);
+        }
+      c->owner_conn = NULL;
+      r->frames_in_flight--;
+      if (src->rx.txn != NULL)
+        {
+          g_hash_table_steal (c->txns, src->rx.txn->out_tid);
+          txn_free (src->rx.txn);
+          src->rx.txn = NULL;
+        }
+      forward_failed (src, MSRP_STATUS_REQUEST_TIMEOUT,
+                      "next hop connection closed mid-message");
     }
-    c->owner_conn = NULL;
-    r->frames_in_flight--;
-    if (src->rx.txn != NULL) {
-      g_hash_table_steal (c->txns, src->rx.txn->out_tid);
-      txn_free (src->rx.txn);
-      src->rx.txn = NULL;
-    }
-    forward_failed (src, MSRP_STATUS_REQUEST_TIMEOUT,
-                    "next hop connection closed mid-message");
-  }
   /* Generated frames still owed to this peer (a 401 before closing). */
-  if (c->gw != NULL && net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN) {
-    GBytes *b;
+  if (c->gw != NULL && net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN)
+    {
+      GBytes *b;
 
-    while ((b = g_queue_pop_head (&c->ctrl)) != NULL) {
-      net_conn_write (c->gw, b);
-      g_bytes_unref (b);
+      while ((b = g_queue_pop_head (&c->ctrl)) != NULL)
+        {
+          net_conn_write (c->gw, b);
+          g_bytes_unref (b);
+        }
     }
-  }
   g_queue_clear_full (&c->ctrl, (GDestroyNotify) g_bytes_unref);
   c->ctrl_bytes = 0;
 
   /* 3. Frames waiting to start toward us. */
-  while ((w = g_queue_pop_head (&c->waiters)) != NULL) {
-    if (!w->detached && w->rx.block == BLOCK_START && w->rx.out == c)
-      forward_failed (w, MSRP_STATUS_REQUEST_TIMEOUT,
-                      "next hop connection closed");
-    conn_unref (w);
-  }
+  while ((w = g_queue_pop_head (&c->waiters)) != NULL)
+    {
+      if (!w->detached && w->rx.block == BLOCK_START && w->rx.out == c)
+        forward_failed (w, MSRP_STATUS_REQUEST_TIMEOUT,
+                        "next hop connection closed");
+      conn_unref (w);
+    }
 
   /* 4. Transactions forwarded to us, awaiting our peer's response. */
   g_hash_table_iter_init (&it, c->txns);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    Txn *t = value;
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Txn *t = value;
 
-    g_hash_table_iter_steal (&it);
-    if (!t->answered)
-      txn_unanswered (t, FALSE);
-    txn_free (t);
-  }
+      g_hash_table_iter_steal (&it);
+      if (!t->answered)
+        txn_unanswered (t, FALSE);
+      txn_free (t);
+    }
 
   /* 5. Client sessions die with their connection (RFC 4976 section 6.3);
    * pre-authorised ones belong to the negotiator: unbound, and a connect
    * under way on this connection failed. */
-  while (c->sessions->len > 0) {
-    Session *s = c->sessions->pdata[c->sessions->len - 1];
+  while (c->sessions->len > 0)
+    {
+      Session *s = c->sessions->pdata[c->sessions->len - 1];
 
-    if (s->kind == SESSION_PREAUTH) {
-      if (s->connect != NULL)
-        connect_finish (s, GW_RELAY_CONNECT_NO_CONNECTION,
-                        c->close_detail != NULL ? c->close_detail
-                        : "connection closed");
-      session_unbind (s, c->close_reason != NULL ? c->close_reason
-                      : "connection closed");
-    } else {
-      session_remove (s, "session_closed", "connection closed");
+      if (s->kind == SESSION_PREAUTH)
+        {
+          if (s->connect != NULL)
+            connect_finish (s, GW_RELAY_CONNECT_NO_CONNECTION,
+                            c->close_detail != NULL ? c->close_detail
+                                                    : "connection closed");
+          session_unbind (s, c->close_reason != NULL ? c->close_reason
+                                                     : "connection closed");
+        }
+      else
+        {
+          session_remove (s, "session_closed", "connection closed");
+        }
     }
-  }
 
   /* 6. The rest. */
-  if (c->pool_key != NULL &&
-      g_hash_table_lookup (r->pool, c->pool_key) == c)
+  if (c->pool_key != NULL && g_hash_table_lookup (r->pool, c->pool_key) == c)
     g_hash_table_remove (r->pool, c->pool_key);
   peers_forget (c);
   probation_end (c);
-  if (c->inbound && c->peer_ip != NULL) {
-    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
+  if (c->inbound && c->peer_ip != NULL)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
 
-    if (n <= 1)
-      g_hash_table_remove (r->per_ip, c->peer_ip);
-    else
-      g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),
-                           GUINT_TO_POINTER (n - 1));
-    r->n_inbound--;
-  }
+      if (n <= 1)
+        g_hash_table_remove (r->per_ip, c->peer_ip);
+      else
+        g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),
+                             GUINT_TO_POINTER (n - 1));
+      r->n_inbound--;
+    }
   if (c->resolving != NULL)
     g_cancellable_cancel (c->resolving);
   g_clear_pointer (&c->pending, g_bytes_unref);
@@ -1689,8 +1771,7 @@ conn_release_gw (Conn *c)
  * @graceful: flush what is queued (a last response) and close with FIN;
  * on_closed logs it.  Otherwise close at once. */
 static void
-conn_drop (Conn *c, const char *reason, const char *detail,
-           gboolean graceful)
+conn_drop (Conn *c, const char *reason, const char *detail, gboolean graceful)
 {
   if (c->detached)
     return;
@@ -1700,13 +1781,14 @@ conn_drop (Conn *c, const char *reason, const char *detail,
   c->close_detail = g_strdup (detail);
   conn_detach (c);
   if (graceful && c->gw != NULL &&
-      net_conn_get_state (c->gw) != NET_CONN_STATE_CLOSED) {
-    /* on_closed comes once the queue is flushed; the relay aborts it if it
-     * goes first. */
-    g_hash_table_add (c->relay->closing, c);
-    net_conn_close (c->gw);
-    return;
-  }
+      net_conn_get_state (c->gw) != NET_CONN_STATE_CLOSED)
+    {
+      /* on_closed comes once the queue is flushed; the relay aborts it if it
+       * goes first. */
+      g_hash_table_add (c->relay->closing, c);
+      net_conn_close (c->gw);
+      return;
+    }
   conn_log_closed (c, reason, detail);
   if (c->gw != NULL)
     net_conn_abort (c->gw, FALSE);
@@ -1732,12 +1814,12 @@ peer_key (Session *s, MsrpUri *u)
 {
   const char *sid = msrp_uri_get_session_id (u);
 
-  return g_strdup_printf ("%s %s %d %s %u %s%s %s", s->id,
-                          msrp_uri_get_scheme (u) == MSRP_SCHEME_MSRPS ?
-                          "msrps" : "msrp", (int) msrp_uri_get_host_type (u),
-                          msrp_uri_get_host (u), msrp_uri_get_port (u),
-                          sid != NULL ? "/" : "-", sid != NULL ? sid : "",
-                          msrp_uri_get_transport (u));
+  return g_strdup_printf (
+      "%s %s %d %s %u %s%s %s", s->id,
+      msrp_uri_get_scheme (u) == MSRP_SCHEME_MSRPS ? "msrps" : "msrp",
+      (int) msrp_uri_get_host_type (u), msrp_uri_get_host (u),
+      msrp_uri_get_port (u), sid != NULL ? "/" : "-", sid != NULL ? sid : "",
+      msrp_uri_get_transport (u));
 }
 
 /* Has @c proven that the peer at its other end is the one @u names?  Only
@@ -1767,13 +1849,14 @@ peers_learn (Conn *c, Session *s, MsrpUri *u)
 
   if (old == c || (old != NULL && conn_open (old)))
     return;
-  if (c->peer_keys->len >= MAX_PEERS_PER_CONN) {
-    const char *oldest = c->peer_keys->pdata[0];
+  if (c->peer_keys->len >= MAX_PEERS_PER_CONN)
+    {
+      const char *oldest = c->peer_keys->pdata[0];
 
-    if (g_hash_table_lookup (r->peers, oldest) == c)
-      g_hash_table_remove (r->peers, oldest);
-    g_ptr_array_remove_index (c->peer_keys, 0);
-  }
+      if (g_hash_table_lookup (r->peers, oldest) == c)
+        g_hash_table_remove (r->peers, oldest);
+      g_ptr_array_remove_index (c->peer_keys, 0);
+    }
   g_hash_table_replace (r->peers, g_strdup (key), c);
   g_ptr_array_add (c->peer_keys, g_steal_pointer (&key));
 }
@@ -1791,12 +1874,13 @@ peers_find (GwRelay *r, Session *s, MsrpUri *u)
 static void
 peers_forget (Conn *c)
 {
-  for (guint i = 0; i < c->peer_keys->len; i++) {
-    const char *key = c->peer_keys->pdata[i];
+  for (guint i = 0; i < c->peer_keys->len; i++)
+    {
+      const char *key = c->peer_keys->pdata[i];
 
-    if (g_hash_table_lookup (c->relay->peers, key) == c)
-      g_hash_table_remove (c->relay->peers, key);
-  }
+      if (g_hash_table_lookup (c->relay->peers, key) == c)
+        g_hash_table_remove (c->relay->peers, key);
+    }
   g_ptr_array_set_size (c->peer_keys, 0);
 }
 
@@ -1809,11 +1893,11 @@ pool_key (MsrpUri *u)
 {
   gboolean v6 = msrp_uri_get_host_type (u) == MSRP_HOST_IPV6;
 
-  return g_strdup_printf ("%s://%s%s%s:%u",
-                          msrp_uri_get_scheme (u) == MSRP_SCHEME_MSRPS ?
-                          "msrps" : "msrp", v6 ? "[" : "",
-                          msrp_uri_get_host (u), v6 ? "]" : "",
-                          msrp_uri_get_effective_port (u));
+  return g_strdup_printf (
+      "%s://%s%s%s:%u",
+      msrp_uri_get_scheme (u) == MSRP_SCHEME_MSRPS ? "msrps" : "msrp",
+      v6 ? "[" : "", msrp_uri_get_host (u), v6 ? "]" : "",
+      msrp_uri_get_effective_port (u));
 }
 
 static Conn *
@@ -1821,7 +1905,7 @@ conn_alloc (GwRelay *r)
 {
   Conn *c = g_new0 (Conn, 1);
 
-  c->ref = 1;   /* the connection's own, released with the NetConn */
+  c->ref = 1; /* the connection's own, released with the NetConn */
   c->relay = r;
   c->created = g_get_monotonic_time ();
   c->parser = msrp_parser_new_full (&r->limits);
@@ -1843,42 +1927,46 @@ connect_next (Conn *c, GError **last_error)
 {
   GwRelay *r = c->relay;
 
-  while (c->addresses != NULL) {
-    g_autoptr (GSocketAddress) sa = NULL;
-    GInetAddress *ia = c->addresses->data;
-    g_autoptr (GError) error = NULL;
-    NetConn *gw;
+  while (c->addresses != NULL)
+    {
+      g_autoptr (GSocketAddress) sa = NULL;
+      GInetAddress *ia = c->addresses->data;
+      g_autoptr (GError) error = NULL;
+      NetConn *gw;
 
-    c->addresses = g_list_delete_link (c->addresses, c->addresses);
-    sa = g_inet_socket_address_new (ia, c->peer_port);
-    g_object_unref (ia);
-    if (c->scheme == MSRP_SCHEME_MSRPS && r->client_tls == NULL) {
-      g_set_error (last_error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                   "no TLS context for msrps next hops");
-      return FALSE;
-    }
-    gw = net_conn_connect (sa, c->scheme == MSRP_SCHEME_MSRPS ?
-                                r->client_tls : NULL,
-                          c->peer_host, &r->conn_options, &error);
-    if (gw == NULL) {
-      g_clear_error (last_error);
-      g_propagate_error (last_error, g_steal_pointer (&error));
-      continue;
-    }
-    g_clear_pointer (&c->gw, net_conn_unref);
-    c->gw = gw;
-    c->id = net_conn_get_id (gw);
-    g_free (c->peer);
-    c->peer = net_addr_to_string (sa);
-    net_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
-    for (guint i = 0; i < c->sessions->len; i++) {
-      Session *s = c->sessions->pdata[i];
+      c->addresses = g_list_delete_link (c->addresses, c->addresses);
+      sa = g_inet_socket_address_new (ia, c->peer_port);
+      g_object_unref (ia);
+      if (c->scheme == MSRP_SCHEME_MSRPS && r->client_tls == NULL)
+        {
+          g_set_error (last_error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                       "no TLS context for msrps next hops");
+          return FALSE;
+        }
+      gw = net_conn_connect (
+          sa, c->scheme == MSRP_SCHEME_MSRPS ? r->client_tls : NULL,
+          c->peer_host, &r->conn_options, &error);
+      if (gw == NULL)
+        {
+          g_clear_error (last_error);
+          g_propagate_error (last_error, g_steal_pointer (&error));
+          continue;
+        }
+      g_clear_pointer (&c->gw, net_conn_unref);
+      c->gw = gw;
+      c->id = net_conn_get_id (gw);
+      g_free (c->peer);
+      c->peer = net_addr_to_string (sa);
+      net_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
+      for (guint i = 0; i < c->sessions->len; i++)
+        {
+          Session *s = c->sessions->pdata[i];
 
-      if (s->kind == SESSION_PREAUTH && !s->bound_logged)
-        session_log_bound (s, c);
+          if (s->kind == SESSION_PREAUTH && !s->bound_logged)
+            session_log_bound (s, c);
+        }
+      return TRUE;
     }
-    return TRUE;
-  }
   return FALSE;
 }
 
@@ -1893,28 +1981,32 @@ on_resolved (GObject *source, GAsyncResult *res, gpointer data)
 {
   Conn *c = data;
   g_autoptr (GError) error = NULL;
-  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res,
-                                                   &error);
+  GList *addrs =
+      g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &error);
 
-  if (!c->detached) {
-    g_clear_object (&c->resolving);
-    if (addrs == NULL) {
-      g_autofree char *detail = g_strdup_printf ("cannot resolve %s: %s",
-                                                 c->peer_host,
-                                                 error->message);
+  if (!c->detached)
+    {
+      g_clear_object (&c->resolving);
+      if (addrs == NULL)
+        {
+          g_autofree char *detail = g_strdup_printf (
+              "cannot resolve %s: %s", c->peer_host, error->message);
 
-      outbound_failed (c, detail);
-    } else {
-      c->addresses = g_steal_pointer (&addrs);
-      if (!connect_next (c, &error)) {
-        g_autofree char *detail = g_strdup_printf (
-          "cannot connect to %s: %s", c->peer_host,
-          error != NULL ? error->message : "no address");
+          outbound_failed (c, detail);
+        }
+      else
+        {
+          c->addresses = g_steal_pointer (&addrs);
+          if (!connect_next (c, &error))
+            {
+              g_autofree char *detail = g_strdup_printf (
+                  "cannot connect to %s: %s", c->peer_host,
+                  error != NULL ? error->message : "no address");
 
-        outbound_failed (c, detail);
-      }
+              outbound_failed (c, detail);
+            }
+        }
     }
-  }
   g_resolver_free_addresses (addrs);
   conn_unref (c);
 }
@@ -1939,36 +2031,41 @@ pool_get (GwRelay *r, MsrpUri *u)
   c->peer_host = g_strdup (msrp_uri_get_host (u));
   c->peer_port = msrp_uri_get_effective_port (u);
   c->pool_key = g_strdup (key);
-  c->peer = g_strdup (key + strlen (c->scheme == MSRP_SCHEME_MSRPS ?
-                                    "msrps://" : "msrp://"));
+  c->peer = g_strdup (
+      key + strlen (c->scheme == MSRP_SCHEME_MSRPS ? "msrps://" : "msrp://"));
   g_hash_table_insert (r->pool, g_strdup (key), c);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opening");
   gw_log_event_add_str (ev, "peer", c->peer);
-  gw_log_event_add_str (ev, "transport", c->scheme == MSRP_SCHEME_MSRPS ?
-                                         "tls" : "tcp");
+  gw_log_event_add_str (ev, "transport",
+                        c->scheme == MSRP_SCHEME_MSRPS ? "tls" : "tcp");
   gw_log_event_emit (ev, "connecting to next hop %s", key);
 
   ia = g_inet_address_new_from_string (c->peer_host);
-  if (ia != NULL) {
-    g_autoptr (GError) error = NULL;
+  if (ia != NULL)
+    {
+      g_autoptr (GError) error = NULL;
 
-    c->addresses = g_list_append (NULL, g_steal_pointer (&ia));
-    if (!connect_next (c, &error)) {
-      outbound_failed (c, error != NULL ? error->message : "no address");
-      return NULL;
+      c->addresses = g_list_append (NULL, g_steal_pointer (&ia));
+      if (!connect_next (c, &error))
+        {
+          outbound_failed (c, error != NULL ? error->message : "no address");
+          return NULL;
+        }
     }
-  } else {
-    g_autoptr (GResolver) resolver = g_resolver_get_default ();
+  else
+    {
+      g_autoptr (GResolver) resolver = g_resolver_get_default ();
 
-    c->resolving = g_cancellable_new ();
-    g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
-                                     on_resolved, conn_ref (c));
-  }
+      c->resolving = g_cancellable_new ();
+      g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
+                                       on_resolved, conn_ref (c));
+    }
   return c;
 }
 
-/* --- NetConn callbacks ------------------------------------------------------ */
+/* --- NetConn callbacks ------------------------------------------------------
+ */
 
 static void conn_feed (Conn *c, const guint8 *data, gsize len);
 
@@ -1976,12 +2073,13 @@ static void conn_feed (Conn *c, const guint8 *data, gsize len);
 static Session *
 conn_connecting_session (Conn *c)
 {
-  for (guint i = 0; i < c->sessions->len; i++) {
-    Session *s = c->sessions->pdata[i];
+  for (guint i = 0; i < c->sessions->len; i++)
+    {
+      Session *s = c->sessions->pdata[i];
 
-    if (s->connect != NULL)
-      return s;
-  }
+      if (s->connect != NULL)
+        return s;
+    }
   return NULL;
 }
 
@@ -1994,27 +2092,29 @@ on_connected (NetConn *gw, gpointer data)
   if (c->detached)
     return;
   s = conn_connecting_session (c);
-  if (s != NULL && s->connect->timer_link == NULL) {
-    GwRelay *r = c->relay;
+  if (s != NULL && s->connect->timer_link == NULL)
+    {
+      GwRelay *r = c->relay;
 
-    /* The binding SEND goes out now (flush_ctrl below): its
-     * report-timeout starts (RFC 4976 section 6.4.1). */
-    s->connect->reached = TRUE;
-    s->connect->deadline = g_get_monotonic_time () + r->report_timeout_us;
-    g_queue_push_tail (&r->bind_timers, s);
-    s->connect->timer_link = r->bind_timers.tail;
-    timer_update (r);
-  }
-  if (!c->inbound) {
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
-                                                  "connection_opened");
+      /* The binding SEND goes out now (flush_ctrl below): its
+       * report-timeout starts (RFC 4976 section 6.4.1). */
+      s->connect->reached = TRUE;
+      s->connect->deadline = g_get_monotonic_time () + r->report_timeout_us;
+      g_queue_push_tail (&r->bind_timers, s);
+      s->connect->timer_link = r->bind_timers.tail;
+      timer_update (r);
+    }
+  if (!c->inbound)
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opened");
 
-    gw_log_event_add_int (ev, "conn", (gint64) c->id);
-    gw_log_event_add_str (ev, "peer", c->peer);
-    gw_log_event_add_str (ev, "local", net_conn_get_local_address (gw));
-    gw_log_event_add_str (ev, "transport", net_conn_get_transport_name (gw));
-    gw_log_event_emit (ev, "connected to next hop %s", c->peer);
-  }
+      gw_log_event_add_int (ev, "conn", (gint64) c->id);
+      gw_log_event_add_str (ev, "peer", c->peer);
+      gw_log_event_add_str (ev, "local", net_conn_get_local_address (gw));
+      gw_log_event_add_str (ev, "transport", net_conn_get_transport_name (gw));
+      gw_log_event_emit (ev, "connected to next hop %s", c->peer);
+    }
   flush_ctrl (c);
   out_pump (c);
 }
@@ -2052,20 +2152,22 @@ on_closed (NetConn *gw, NetConnCloseReason reason, const GError *error,
   Conn *c = data;
 
   if (!c->detached && !c->inbound && c->owner_conn == NULL &&
-      reason == NET_CONN_CLOSED_CONNECT_FAILED && c->addresses != NULL) {
-    g_autoptr (GError) next_error = NULL;
+      reason == NET_CONN_CLOSED_CONNECT_FAILED && c->addresses != NULL)
+    {
+      g_autoptr (GError) next_error = NULL;
 
-    /* Another address of the next hop may answer. */
-    if (connect_next (c, &next_error))
-      return;
-  }
-  if (!c->detached) {
-    g_free (c->close_reason);
-    c->close_reason = g_strdup (net_conn_close_reason_to_string (reason));
-    g_free (c->close_detail);
-    c->close_detail = g_strdup (error->message);
-    conn_detach (c);
-  }
+      /* Another address of the next hop may answer. */
+      if (connect_next (c, &next_error))
+        return;
+    }
+  if (!c->detached)
+    {
+      g_free (c->close_reason);
+      c->close_reason = g_strdup (net_conn_close_reason_to_string (reason));
+      g_free (c->close_detail);
+      c->close_detail = g_strdup (error->message);
+      conn_detach (c);
+    }
   g_hash_table_remove (c->relay->closing, c);
   conn_log_closed (c, c->close_reason, c->close_detail);
   conn_release_gw (c);
@@ -2083,8 +2185,8 @@ static const NetConnCallbacks conn_callbacks = {
 static void
 auth_failed_log (Conn *c, const char *user, const char *reason)
 {
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE,
-                                                "auth_failed");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_MESSAGE, "auth_failed");
 
   gw_log_event_add_int (ev, "conn", (gint64) c->id);
   gw_log_event_add_str (ev, "peer", conn_peer (c));
@@ -2101,8 +2203,7 @@ auth_failed_log (Conn *c, const char *user, const char *reason)
  * section 3.7: most preferred first), or only @only when it is not
  * MSRP_DIGEST_ALGORITHM_UNKNOWN. */
 static void
-send_challenge (Conn *c, MsrpHead *h, gboolean stale,
-                MsrpDigestAlgorithm only)
+send_challenge (Conn *c, MsrpHead *h, gboolean stale, MsrpDigestAlgorithm only)
 {
   GwRelay *r = c->relay;
   gint64 now = now_real (r);
@@ -2116,16 +2217,17 @@ send_challenge (Conn *c, MsrpHead *h, gboolean stale,
                                         NULL, now, &error);
   if (only != MSRP_DIGEST_ALGORITHM_SHA256 && error == NULL)
     md5 = msrp_digest_server_challenge (r->digest, r->realm,
-                                        MSRP_DIGEST_ALGORITHM_MD5, stale,
-                                        NULL, now, &error);
-  if (error != NULL) {
-    auth_failed_log (c, NULL, error->message);
-    respond (c, h, 500, "cannot make a Digest challenge", NULL);
-    return;
-  }
-  respond (c, h, MSRP_STATUS_UNAUTHORIZED, NULL,
-           "WWW-Authenticate", sha != NULL ? sha : md5,
-           "WWW-Authenticate", sha != NULL ? md5 : NULL, NULL);
+                                        MSRP_DIGEST_ALGORITHM_MD5, stale, NULL,
+                                        now, &error);
+  if (error != NULL)
+    {
+      auth_failed_log (c, NULL, error->message);
+      respond (c, h, 500, "cannot make a Digest challenge", NULL);
+      return;
+    }
+  respond (c, h, MSRP_STATUS_UNAUTHORIZED, NULL, "WWW-Authenticate",
+           sha != NULL ? sha : md5, "WWW-Authenticate",
+           sha != NULL ? md5 : NULL, NULL);
 }
 
 /* Grant a session to the AUTH @h on @c: 200 with Use-Path, Expires and
@@ -2153,34 +2255,39 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
   else if (GPOINTER_TO_UINT (g_hash_table_lookup (r->user_sessions, user)) >=
            r->max_sessions_per_user)
     limit = "max-sessions-per-user";
-  if (limit != NULL) {
-    g_autofree char *comment = g_strdup_printf ("too many sessions (%s)",
-                                                limit);
+  if (limit != NULL)
+    {
+      g_autofree char *comment =
+          g_strdup_printf ("too many sessions (%s)", limit);
 
-    ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "session_limit");
-    gw_log_event_add_int (ev, "conn", (gint64) c->id);
-    gw_log_event_add_str (ev, "peer", conn_peer (c));
-    gw_log_event_add_str (ev, "user", user);
-    gw_log_event_add_str (ev, "limit", limit);
-    gw_log_event_emit (ev, "%s authenticated, but has too many sessions "
-                       "(%s)", user, limit);
-    /* Section 6.3: "If the client is not authorized, the relay returns a
-     * 403". */
-    respond (c, h, MSRP_STATUS_FORBIDDEN, comment, NULL);
-    return;
-  }
-  if (!c->inbound) {
-    /* An AUTH on a connection we opened: name our first listener. */
-    Listener *l = r->listeners->len > 0 ? r->listeners->pdata[0] : NULL;
+      ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "session_limit");
+      gw_log_event_add_int (ev, "conn", (gint64) c->id);
+      gw_log_event_add_str (ev, "peer", conn_peer (c));
+      gw_log_event_add_str (ev, "user", user);
+      gw_log_event_add_str (ev, "limit", limit);
+      gw_log_event_emit (ev,
+                         "%s authenticated, but has too many sessions "
+                         "(%s)",
+                         user, limit);
+      /* Section 6.3: "If the client is not authorized, the relay returns a
+       * 403". */
+      respond (c, h, MSRP_STATUS_FORBIDDEN, comment, NULL);
+      return;
+    }
+  if (!c->inbound)
+    {
+      /* An AUTH on a connection we opened: name our first listener. */
+      Listener *l = r->listeners->len > 0 ? r->listeners->pdata[0] : NULL;
 
-    scheme = l != NULL ? l->scheme : MSRP_SCHEME_MSRP;
-    port = l != NULL ? l->port : MSRP_DEFAULT_PORT;
-  }
+      scheme = l != NULL ? l->scheme : MSRP_SCHEME_MSRP;
+      port = l != NULL ? l->port : MSRP_DEFAULT_PORT;
+    }
   s = session_new (r, kind, scheme, port, expires, &error);
-  if (s == NULL) {
-    respond (c, h, 500, "cannot make a session", NULL);
-    return;
-  }
+  if (s == NULL)
+    {
+      respond (c, h, 500, "cannot make a session", NULL);
+      return;
+    }
   s->user = g_strdup (user);
   user_sessions_add (r, user, 1);
   s->relay_host = g_strdup (relay_host);
@@ -2189,10 +2296,11 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
 
   /* The relays between the client and us, nearest the client first, then
    * ours (RFC 4976 section 5.1: "B C" for client A behind B and C). */
-  for (guint i = from->len - 1; i > 0; i--) {
-    g_string_append (use_path, msrp_uri_get_text (from->pdata[i - 1]));
-    g_string_append_c (use_path, ' ');
-  }
+  for (guint i = from->len - 1; i > 0; i--)
+    {
+      g_string_append (use_path, msrp_uri_get_text (from->pdata[i - 1]));
+      g_string_append_c (use_path, ' ');
+    }
   g_string_append (use_path, msrp_uri_get_text (s->uri));
   respond (c, h, MSRP_STATUS_OK, NULL, "Use-Path", use_path->str,
            "Authentication-Info", auth_info, "Expires", expires_text, NULL);
@@ -2204,10 +2312,10 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
   gw_log_event_add_str (ev, "user", user);
   gw_log_event_add_str (ev, "session", s->id);
   gw_log_event_add_int (ev, "expires", expires);
-  gw_log_event_add_str (ev, "method", kind == SESSION_RELAY ? "tls"
-                                                           : "digest");
-  gw_log_event_emit (ev, "%s authenticated, session %s for %u s", user,
-                     s->id, expires);
+  gw_log_event_add_str (ev, "method",
+                        kind == SESSION_RELAY ? "tls" : "digest");
+  gw_log_event_emit (ev, "%s authenticated, session %s for %u s", user, s->id,
+                     expires);
   session_log (s, "session_created", NULL);
 }
 
@@ -2232,13 +2340,14 @@ auth_failure (Conn *c, MsrpHead *h, const char *user, const char *reason,
   else
     respond (c, h, code, NULL, NULL);
   if (from_client && c->auth_failures >= GW_RELAY_MAX_AUTH_FAILURES &&
-      !c->succeeded) {
-    g_autofree char *detail = g_strdup_printf ("%u failed AUTH requests",
-                                               c->auth_failures);
+      !c->succeeded)
+    {
+      g_autofree char *detail =
+          g_strdup_printf ("%u failed AUTH requests", c->auth_failures);
 
-    conn_drop (c, "auth_failed", detail, TRUE);
-    return;
-  }
+      conn_drop (c, "auth_failed", detail, TRUE);
+      return;
+    }
   note_failure (c);
 }
 
@@ -2255,14 +2364,16 @@ auth_expires (Conn *c, MsrpHead *h, guint *expires)
   g_autofree char *bound = NULL;
   gboolean low;
 
-  if (!msrp_head_get_expires (h, MSRP_HEADER_EXPIRES, &asked)) {
-    *expires = r->expires_default;
-    return TRUE;
-  }
-  if (asked >= r->expires_min && asked <= r->expires_max) {
-    *expires = asked;
-    return TRUE;
-  }
+  if (!msrp_head_get_expires (h, MSRP_HEADER_EXPIRES, &asked))
+    {
+      *expires = r->expires_default;
+      return TRUE;
+    }
+  if (asked >= r->expires_min && asked <= r->expires_max)
+    {
+      *expires = asked;
+      return TRUE;
+    }
   low = asked < r->expires_min;
   bound = g_strdup_printf ("%u", low ? r->expires_min : r->expires_max);
   respond (c, h, MSRP_STATUS_INTERVAL_OUT_OF_BOUNDS, NULL,
@@ -2301,77 +2412,84 @@ handle_auth (Conn *c)
   if (from->len >= 2 && c->gw != NULL &&
       net_conn_get_peer_subject (c->gw) != NULL &&
       net_conn_peer_certificate_matches (c->gw,
-                                        msrp_uri_get_host (from->pdata[0])))
+                                         msrp_uri_get_host (from->pdata[0])))
     relay_host = msrp_uri_get_host (from->pdata[0]);
 
   value = msrp_head_find (h, MSRP_HEADER_AUTHORIZATION, NULL);
-  if (value == NULL) {
-    /* Section 5.1: "In response to an AUTH request that does not contain an
-     * Authorization header, a relay MUST respond with a 401".  The first
-     * step of every AUTH, not a failure; a connection that never gets
-     * further meets the probation deadline. */
-    send_challenge (c, h, FALSE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
-    return;
-  }
+  if (value == NULL)
+    {
+      /* Section 5.1: "In response to an AUTH request that does not contain an
+       * Authorization header, a relay MUST respond with a 401".  The first
+       * step of every AUTH, not a failure; a connection that never gets
+       * further meets the probation deadline. */
+      send_challenge (c, h, FALSE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
+      return;
+    }
   creds = msrp_digest_credentials_parse (value, strlen (value), &error);
-  if (creds == NULL) {
-    auth_failure (c, h, NULL, error->message, MSRP_STATUS_UNAUTHORIZED);
-    return;
-  }
+  if (creds == NULL)
+    {
+      auth_failure (c, h, NULL, error->message, MSRP_STATUS_UNAUTHORIZED);
+      return;
+    }
   user = msrp_digest_credentials_get_username (creds);
   if (r->users != NULL)
     ha1 = gw_users_lookup (r->users, user, r->realm,
                            msrp_digest_credentials_get_algorithm (creds),
                            &locked);
-  result = msrp_digest_server_verify (r->digest, creds,
-                                      MSRP_DIGEST_METHOD_AUTH, digest_uri,
-                                      r->realm, ha1, now_real (r));
-  switch (result) {
-  case MSRP_DIGEST_RESULT_OK:
-    break;
-  case MSRP_DIGEST_RESULT_STALE_NONCE:
-    /* Right password, old nonce: a new challenge, not a failure. */
-    send_challenge (c, h, TRUE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
-    return;
-  default: {
-    g_autofree char *reason = NULL;
-    MsrpDigestAlgorithm used = msrp_digest_credentials_get_algorithm (creds);
-    MsrpDigestAlgorithm other = used == MSRP_DIGEST_ALGORITHM_MD5 ?
-      MSRP_DIGEST_ALGORITHM_SHA256 : MSRP_DIGEST_ALGORITHM_MD5;
+  result =
+      msrp_digest_server_verify (r->digest, creds, MSRP_DIGEST_METHOD_AUTH,
+                                 digest_uri, r->realm, ha1, now_real (r));
+  switch (result)
+    {
+    case MSRP_DIGEST_RESULT_OK:
+      break;
+    case MSRP_DIGEST_RESULT_STALE_NONCE:
+      /* Right password, old nonce: a new challenge, not a failure. */
+      send_challenge (c, h, TRUE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
+      return;
+    default:
+      {
+        g_autofree char *reason = NULL;
+        MsrpDigestAlgorithm used =
+            msrp_digest_credentials_get_algorithm (creds);
+        MsrpDigestAlgorithm other = used == MSRP_DIGEST_ALGORITHM_MD5
+                                        ? MSRP_DIGEST_ALGORITHM_SHA256
+                                        : MSRP_DIGEST_ALGORITHM_MD5;
 
-    /* A user provisioned for the other algorithm only (an htdigest file
-     * has MD5 lines only, and clients take the first challenge they can,
-     * SHA-256): challenge again with that one alone.  No password was
-     * checked, so it is not a failure, and stale=true says so to the
-     * client ("retry ... without reprompting the user", RFC 7616 section
-     * 3.3) and to relays before us, which count a 401 without it as a
-     * failure (RFC 4976 section 6.3). */
-    if (ha1 == NULL && r->users != NULL &&
-        used != MSRP_DIGEST_ALGORITHM_UNKNOWN &&
-        gw_users_lookup (r->users, user, r->realm, other, NULL) != NULL) {
-      send_challenge (c, h, TRUE, other);
+        /* A user provisioned for the other algorithm only (an htdigest file
+         * has MD5 lines only, and clients take the first challenge they can,
+         * SHA-256): challenge again with that one alone.  No password was
+         * checked, so it is not a failure, and stale=true says so to the
+         * client ("retry ... without reprompting the user", RFC 7616 section
+         * 3.3) and to relays before us, which count a 401 without it as a
+         * failure (RFC 4976 section 6.3). */
+        if (ha1 == NULL && r->users != NULL &&
+            used != MSRP_DIGEST_ALGORITHM_UNKNOWN &&
+            gw_users_lookup (r->users, user, r->realm, other, NULL) != NULL)
+          {
+            send_challenge (c, h, TRUE, other);
+            return;
+          }
+        reason = g_strdup_printf (
+            "%s%s", msrp_digest_result_to_string (result),
+            ha1 == NULL ? " (no such user for this realm and algorithm)" : "");
+
+        auth_failure (c, h, user, reason, MSRP_STATUS_UNAUTHORIZED);
+        return;
+      }
+    }
+  if (locked)
+    {
+      /* Authenticated, but not allowed to use the relay (section 6.3: "If
+       * the client is not authorized, the relay returns a 403"). */
+      auth_failure (c, h, user, "user is locked in the users file",
+                    MSRP_STATUS_FORBIDDEN);
       return;
     }
-    reason = g_strdup_printf (
-      "%s%s", msrp_digest_result_to_string (result),
-      ha1 == NULL ? " (no such user for this realm and algorithm)" : "");
-
-    auth_failure (c, h, user, reason, MSRP_STATUS_UNAUTHORIZED);
-    return;
-  }
-  }
-  if (locked) {
-    /* Authenticated, but not allowed to use the relay (section 6.3: "If
-     * the client is not authorized, the relay returns a 403"). */
-    auth_failure (c, h, user, "user is locked in the users file",
-                  MSRP_STATUS_FORBIDDEN);
-    return;
-  }
   if (!auth_expires (c, h, &expires))
     return;
-  auth_info = msrp_digest_server_authentication_info (r->digest, creds,
-                                                      digest_uri, ha1, TRUE,
-                                                      now_real (r), &error);
+  auth_info = msrp_digest_server_authentication_info (
+      r->digest, creds, digest_uri, ha1, TRUE, now_real (r), &error);
   grant (c, h, relay_host != NULL ? SESSION_RELAY : SESSION_CLIENT, user,
          relay_host, expires, auth_info);
 }
@@ -2383,18 +2501,19 @@ challenge_is_stale (MsrpHead *h)
 {
   guint n = msrp_head_get_n_headers (h);
 
-  for (guint i = 0; i < n; i++) {
-    MsrpHeaderId id;
-    const char *value;
-    g_autoptr (MsrpDigestChallenge) ch = NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      MsrpHeaderId id;
+      const char *value;
+      g_autoptr (MsrpDigestChallenge) ch = NULL;
 
-    msrp_head_get_header (h, i, &id, NULL, &value);
-    if (id != MSRP_HEADER_WWW_AUTHENTICATE)
-      continue;
-    ch = msrp_digest_challenge_parse (value, strlen (value), NULL);
-    if (ch != NULL && msrp_digest_challenge_get_stale (ch))
-      return TRUE;
-  }
+      msrp_head_get_header (h, i, &id, NULL, &value);
+      if (id != MSRP_HEADER_WWW_AUTHENTICATE)
+        continue;
+      ch = msrp_digest_challenge_parse (value, strlen (value), NULL);
+      if (ch != NULL && msrp_digest_challenge_get_stale (ch))
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -2417,87 +2536,102 @@ handle_response (Conn *c)
   {
     Session *s = conn_connecting_session (c);
 
-    if (s != NULL && g_strcmp0 (s->connect->tid,
-                                msrp_head_get_transaction_id (h)) == 0) {
-      g_autofree char *detail = NULL;
+    if (s != NULL &&
+        g_strcmp0 (s->connect->tid, msrp_head_get_transaction_id (h)) == 0)
+      {
+        g_autofree char *detail = NULL;
 
-      if (code == MSRP_STATUS_OK) {
-        connect_finish (s, GW_RELAY_CONNECT_OK, NULL);
+        if (code == MSRP_STATUS_OK)
+          {
+            connect_finish (s, GW_RELAY_CONNECT_OK, NULL);
+            return;
+          }
+        detail = g_strdup_printf (
+            "the party answered the binding SEND with "
+            "%03u%s%s",
+            code, msrp_head_get_comment (h) != NULL ? " " : "",
+            msrp_head_get_comment (h) != NULL ? msrp_head_get_comment (h)
+                                              : "");
+        bind_failed (s, detail);
         return;
       }
-      detail = g_strdup_printf ("the party answered the binding SEND with "
-                                "%03u%s%s", code,
-                                msrp_head_get_comment (h) != NULL ? " " : "",
-                                msrp_head_get_comment (h) != NULL ?
-                                msrp_head_get_comment (h) : "");
-      bind_failed (s, detail);
-      return;
-    }
   }
   t = g_hash_table_lookup (c->txns, msrp_head_get_transaction_id (h));
   if (t == NULL || t->answered)
     return;
   t->answered = TRUE;
 
-  if (g_strcmp0 (t->method, "SEND") == 0) {
-    if (t->msg != NULL && !msrp_status_is_success (code)) {
-      t->msg->acknowledged = FALSE;
-      if (t->msg->fail_code == 0)
-        t->msg->fail_code = code;
+  if (g_strcmp0 (t->method, "SEND") == 0)
+    {
+      if (t->msg != NULL && !msrp_status_is_success (code))
+        {
+          t->msg->acknowledged = FALSE;
+          if (t->msg->fail_code == 0)
+            t->msg->fail_code = code;
+        }
+      /* "If the response is a non 200 response, and the original request was
+       * a SEND request that had a Failure-Report header with a value other
+       * than "no", then the relay MUST send a REPORT". */
+      if (msrp_status_failure_report_due ("SEND", t->failure_report, code))
+        send_report (t->in, t->self_uri, t->from_path, t->message_id,
+                     t->has_range, &t->range, t->body_len, code,
+                     msrp_head_get_comment (h));
     }
-    /* "If the response is a non 200 response, and the original request was
-     * a SEND request that had a Failure-Report header with a value other
-     * than "no", then the relay MUST send a REPORT". */
-    if (msrp_status_failure_report_due ("SEND", t->failure_report, code))
-      send_report (t->in, t->self_uri, t->from_path, t->message_id,
-                   t->has_range, &t->range, t->body_len, code,
-                   msrp_head_get_comment (h));
-  } else {
-    while (n_ours < to->len && uri_is_ours (r, to->pdata[n_ours]))
-      n_ours++;
-    if (n_ours < to->len && !t->in->detached) {
-      g_autofree char *start = NULL;
-      g_autoptr (GBytes) head = NULL;
-      g_autoptr (GBytes) end = NULL;
+  else
+    {
+      while (n_ours < to->len && uri_is_ours (r, to->pdata[n_ours]))
+        n_ours++;
+      if (n_ours < to->len && !t->in->detached)
+        {
+          g_autofree char *start = NULL;
+          g_autoptr (GBytes) head = NULL;
+          g_autoptr (GBytes) end = NULL;
 
-      start = g_strdup_printf ("MSRP %s %03u%s%s\r\n", t->in_tid, code,
-                               msrp_head_get_comment (h) != NULL ? " " : "",
-                               msrp_head_get_comment (h) != NULL ?
-                               msrp_head_get_comment (h) : "");
-      head = forward_head (h, start, n_ours,
-                           paired_uri (r, to->pdata[n_ours - 1]));
-      end = end_line (t->in_tid, FALSE, '$');
-      send_small (t->in, head);
-      send_small (t->in, end);
+          start = g_strdup_printf (
+              "MSRP %s %03u%s%s\r\n", t->in_tid, code,
+              msrp_head_get_comment (h) != NULL ? " " : "",
+              msrp_head_get_comment (h) != NULL ? msrp_head_get_comment (h)
+                                                : "");
+          head = forward_head (h, start, n_ours,
+                               paired_uri (r, to->pdata[n_ours - 1]));
+          end = end_line (t->in_tid, FALSE, '$');
+          send_small (t->in, head);
+          send_small (t->in, end);
+        }
+      /* Section 6.3: "if a relay forwards several failed AUTH requests to
+       * the same destination that originate from a client that is directly
+       * connected to it ... the relay SHOULD terminate the corresponding
+       * connection", a failure being a 401 without stale=TRUE to an AUTH
+       * with an Authorization header; never toward another relay. */
+      if (t->auth_with_credentials && t->from_path->len == 1 &&
+          !t->in->detached && t->in->gw != NULL &&
+          net_conn_get_peer_subject (t->in->gw) == NULL)
+        {
+          if (msrp_status_is_success (code))
+            {
+              t->in->auth_failures = 0;
+            }
+          else if (code == MSRP_STATUS_UNAUTHORIZED &&
+                   !challenge_is_stale (h) &&
+                   ++t->in->auth_failures >= GW_RELAY_MAX_AUTH_FAILURES)
+            {
+              drop = conn_ref (t->in);
+            }
+        }
     }
-    /* Section 6.3: "if a relay forwards several failed AUTH requests to
-     * the same destination that originate from a client that is directly
-     * connected to it ... the relay SHOULD terminate the corresponding
-     * connection", a failure being a 401 without stale=TRUE to an AUTH
-     * with an Authorization header; never toward another relay. */
-    if (t->auth_with_credentials && t->from_path->len == 1 &&
-        !t->in->detached && t->in->gw != NULL &&
-        net_conn_get_peer_subject (t->in->gw) == NULL) {
-      if (msrp_status_is_success (code)) {
-        t->in->auth_failures = 0;
-      } else if (code == MSRP_STATUS_UNAUTHORIZED && !challenge_is_stale (h) &&
-                 ++t->in->auth_failures >= GW_RELAY_MAX_AUTH_FAILURES) {
-        drop = conn_ref (t->in);
-      }
-    }
-  }
   if (!t->frame_open)
     txn_finish (t);
   /* Last: closing it may free transactions, even this one. */
-  if (drop != NULL) {
-    g_autofree char *detail = g_strdup_printf (
-      "%u failed AUTH requests forwarded to %s", drop->auth_failures,
-      conn_peer (c));
+  if (drop != NULL)
+    {
+      g_autofree char *detail =
+          g_strdup_printf ("%u failed AUTH requests forwarded to %s",
+                           drop->auth_failures, conn_peer (c));
 
-    auth_failed_log (drop, NULL, "failed AUTH requests forwarded");
-    conn_drop (drop, "auth_failed", detail, TRUE);
-    conn_unref (drop);
-  }
+      auth_failed_log (drop, NULL, "failed AUTH requests forwarded");
+      conn_drop (drop, "auth_failed", detail, TRUE);
+      conn_unref (drop);
+    }
 }
 
 /* --- reading: routing a request (RFC 4976 sections 6.2 and 6.4) --------- */
@@ -2576,14 +2710,16 @@ out_pump (Conn *out)
   Conn *w;
 
   while (out->owner_conn == NULL && out_writable (out) &&
-         (w = g_queue_pop_head (&out->waiters)) != NULL) {
-    if (!w->detached && w->rx.block == BLOCK_START && w->rx.out == out) {
-      w->rx.block = BLOCK_NONE;
-      start_frame (w);
-      kick (w);
+         (w = g_queue_pop_head (&out->waiters)) != NULL)
+    {
+      if (!w->detached && w->rx.block == BLOCK_START && w->rx.out == out)
+        {
+          w->rx.block = BLOCK_NONE;
+          start_frame (w);
+          kick (w);
+        }
+      conn_unref (w);
     }
-    conn_unref (w);
-  }
 }
 
 /* Hold @c's frame, and @c by not reading it, until a pre-authorised
@@ -2628,135 +2764,161 @@ route_request (Conn *c)
 
   /* Section 6.2: "If the request is not addressed to the relay, the relay
    * immediately drops the corresponding connection". */
-  if (!uri_is_ours (r, to->pdata[0])) {
-    g_autofree char *detail = g_strdup_printf (
-      "%s request for %s, which is not this relay",
-      msrp_head_get_method (h), msrp_uri_get_text (to->pdata[0]));
+  if (!uri_is_ours (r, to->pdata[0]))
+    {
+      g_autofree char *detail = g_strdup_printf (
+          "%s request for %s, which is not this relay",
+          msrp_head_get_method (h), msrp_uri_get_text (to->pdata[0]));
 
-    conn_drop (c, "not_addressed_to_relay", detail, FALSE);
-    return;
-  }
+      conn_drop (c, "not_addressed_to_relay", detail, FALSE);
+      return;
+    }
   /* An AUTH whose To-Path is one URI of ours is for this relay (section
    * 5.1: "msrps://alice@intra.example.com;tcp"; with or without a session
    * id: the AUTH gets a new one either way). */
-  if (is_method (h, "AUTH") && to->len == 1) {
-    rx->action = ACT_AUTH;
-    return;
-  }
+  if (is_method (h, "AUTH") && to->len == 1)
+    {
+      rx->action = ACT_AUTH;
+      return;
+    }
   /* Section 6.4: the first URI must be one this relay handed out, and
    * either the request comes from the side of its owner (outward: the next
    * URI is the next hop, maybe another of ours) or goes toward it. */
   first = session_find (r, to->pdata[0]);
-  if (first == NULL) {
-    discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
-    return;
-  }
+  if (first == NULL)
+    {
+      discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
+      return;
+    }
   if (is_send && c->inbound)
     bind_preauthorized (c, first, h);
   g_free (rx->session_id);
   rx->session_id = g_strdup (first->id);
-  for (;;) {
-    Session *s = session_find (r, to->pdata[n]);
+  for (;;)
+    {
+      Session *s = session_find (r, to->pdata[n]);
 
-    if (s == NULL) {
-      discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
-      return;
-    }
-    n++;
-    if (n >= to->len) {
-      discard (c, MSRP_STATUS_BAD_REQUEST, "To-Path ends at the relay");
-      return;
-    }
-    if (s->kind == SESSION_PREAUTH) {
-      /* Relay fallback: only toward the party, only from its pair's
-       * connection. */
-      if (s->paired == NULL) {
-        /* An answerer that answered active may connect before the SIP
-         * proxy has handed its answer to the negotiator, which pairs the
-         * sessions: hold its frame as below until then. */
-        if (!hold_for_party (c))
-          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
-                   "the session was not paired within report-timeout");
-        return;
-      }
-      if (s->conn == c) {
-        discard (c, MSRP_STATUS_FORBIDDEN, "a pre-authorised session "
-                 "relays only toward its own party");
-        return;
-      }
-      if (s->paired->conn != c) {
-        discard (c, MSRP_STATUS_FORBIDDEN, "not the connection of the "
-                 "session's paired party");
-        return;
-      }
-      if (s->conn == NULL) {
-        /* Its peer's binding SEND (bodiless) has done its job. */
-        if (is_send && !rx->has_body) {
-          discard (c, MSRP_STATUS_OK, NULL);
-          note_success (c);
+      if (s == NULL)
+        {
+          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
           return;
         }
-        /* Both parties connect once they have the SDP, in no set order
-         * (RFC 6135 section 4.2.2): hold the frame until the party
-         * binds. */
-        if (!hold_for_party (c))
-          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, "the party did "
-                   "not connect within report-timeout");
-        return;
-      }
-      target = s->conn;
-      last_as = s->paired->uri;
-      if (is_send) {
-        rx->from_sid = g_strdup (s->paired->id);
-        rx->to_sid = g_strdup (s->id);
-      }
+      n++;
+      if (n >= to->len)
+        {
+          discard (c, MSRP_STATUS_BAD_REQUEST, "To-Path ends at the relay");
+          return;
+        }
+      if (s->kind == SESSION_PREAUTH)
+        {
+          /* Relay fallback: only toward the party, only from its pair's
+           * connection. */
+          if (s->paired == NULL)
+            {
+              /* An answerer that answered active may connect before the SIP
+               * proxy has handed its answer to the negotiator, which pairs the
+               * sessions: hold its frame as below until then. */
+              if (!hold_for_party (c))
+                discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                         "the session was not paired within report-timeout");
+              return;
+            }
+          if (s->conn == c)
+            {
+              discard (c, MSRP_STATUS_FORBIDDEN,
+                       "a pre-authorised session "
+                       "relays only toward its own party");
+              return;
+            }
+          if (s->paired->conn != c)
+            {
+              discard (c, MSRP_STATUS_FORBIDDEN,
+                       "not the connection of the "
+                       "session's paired party");
+              return;
+            }
+          if (s->conn == NULL)
+            {
+              /* Its peer's binding SEND (bodiless) has done its job. */
+              if (is_send && !rx->has_body)
+                {
+                  discard (c, MSRP_STATUS_OK, NULL);
+                  note_success (c);
+                  return;
+                }
+              /* Both parties connect once they have the SDP, in no set order
+               * (RFC 6135 section 4.2.2): hold the frame until the party
+               * binds. */
+              if (!hold_for_party (c))
+                discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                         "the party did "
+                         "not connect within report-timeout");
+              return;
+            }
+          target = s->conn;
+          last_as = s->paired->uri;
+          if (is_send)
+            {
+              rx->from_sid = g_strdup (s->paired->id);
+              rx->to_sid = g_strdup (s->id);
+            }
+          break;
+        }
+      if (session_from_owner (s, c))
+        {
+          if (uri_is_ours (r, to->pdata[n]))
+            continue; /* another of ours next: process it again */
+          target = peers_find (r, s, to->pdata[n]);
+          if (target == NULL)
+            target = pool_get (r, to->pdata[n]);
+          if (target == NULL)
+            {
+              /* pool_get logged it; nothing was started */
+              discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
+              return;
+            }
+          break;
+        }
+      /* Toward the session's owner. */
+      if (s->kind == SESSION_RELAY)
+        {
+          /* Section 6.4, case 1: the next hop must be the relay that obtained
+           * it. */
+          if (g_ascii_strcasecmp (msrp_uri_get_host (to->pdata[n]),
+                                  s->relay_host) != 0)
+            {
+              discard (c, MSRP_STATUS_FORBIDDEN,
+                       "next hop is not the relay the "
+                       "session belongs to");
+              return;
+            }
+          target = pool_get (r, to->pdata[n]);
+          if (target == NULL)
+            {
+              discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
+              return;
+            }
+        }
+      else
+        {
+          target = s->conn;
+        }
       break;
     }
-    if (session_from_owner (s, c)) {
-      if (uri_is_ours (r, to->pdata[n]))
-        continue;   /* another of ours next: process it again */
-      target = peers_find (r, s, to->pdata[n]);
-      if (target == NULL)
-        target = pool_get (r, to->pdata[n]);
-      if (target == NULL) {
-        /* pool_get logged it; nothing was started */
-        discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
-        return;
-      }
-      break;
+  if (n + from->len > MSRP_URI_LIST_MAX)
+    {
+      discard (c, MSRP_STATUS_BAD_REQUEST, "From-Path would exceed 32 URIs");
+      return;
     }
-    /* Toward the session's owner. */
-    if (s->kind == SESSION_RELAY) {
-      /* Section 6.4, case 1: the next hop must be the relay that obtained
-       * it. */
-      if (g_ascii_strcasecmp (msrp_uri_get_host (to->pdata[n]),
-                              s->relay_host) != 0) {
-        discard (c, MSRP_STATUS_FORBIDDEN, "next hop is not the relay the "
-                 "session belongs to");
-        return;
-      }
-      target = pool_get (r, to->pdata[n]);
-      if (target == NULL) {
-        discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
-        return;
-      }
-    } else {
-      target = s->conn;
-    }
-    break;
-  }
-  if (n + from->len > MSRP_URI_LIST_MAX) {
-    discard (c, MSRP_STATUS_BAD_REQUEST, "From-Path would exceed 32 URIs");
-    return;
-  }
 
   /* Forward: a new transaction id for this hop (section 6.4). */
   if (!msrp_writer_fill_transaction_id (rx->out_tid, sizeof rx->out_tid,
-                                        &error)) {
-    discard (c, 500, error->message);
-    g_error_free (error);
-    return;
-  }
+                                        &error))
+    {
+      discard (c, 500, error->message);
+      g_error_free (error);
+      return;
+    }
   start = g_strdup_printf ("MSRP %s %s\r\n", rx->out_tid,
                            msrp_head_get_method (h));
   rx->out_head = forward_head (h, start, n, last_as);
@@ -2771,23 +2933,27 @@ route_request (Conn *c)
       !session_from_owner (first, c) && !uri_is_ours (r, from->pdata[0]) &&
       conn_speaks_for (c, from->pdata[0]))
     peers_learn (c, first, from->pdata[0]);
-  if (is_send && msrp_head_get_message_id (h) != NULL) {
-    rx->msg = msg_for (c, msrp_head_get_message_id (h), first->id);
-    if (rx->msg->call_id == NULL)
-      rx->msg->call_id = g_strdup (first->call_id);
-    rx->msg->chunks++;
-    if (msrp_head_get_failure_report (h) != MSRP_REPORT_YES)
-      rx->msg->acknowledged = FALSE;
-  }
+  if (is_send && msrp_head_get_message_id (h) != NULL)
+    {
+      rx->msg = msg_for (c, msrp_head_get_message_id (h), first->id);
+      if (rx->msg->call_id == NULL)
+        rx->msg->call_id = g_strdup (first->call_id);
+      rx->msg->chunks++;
+      if (msrp_head_get_failure_report (h) != MSRP_REPORT_YES)
+        rx->msg->acknowledged = FALSE;
+    }
   note_success (c);
 
   if (target->owner_conn == NULL && g_queue_is_empty (&target->waiters) &&
-      out_writable (target)) {
-    start_frame (c);
-  } else {
-    rx->block = BLOCK_START;
-    g_queue_push_tail (&target->waiters, conn_ref (c));
-  }
+      out_writable (target))
+    {
+      start_frame (c);
+    }
+  else
+    {
+      rx->block = BLOCK_START;
+      g_queue_push_tail (&target->waiters, conn_ref (c));
+    }
 }
 
 /* HEADERS_END: decide what to do with the frame. */
@@ -2796,23 +2962,26 @@ rx_dispatch (Conn *c)
 {
   Rx *rx = &c->rx;
 
-  if (!msrp_head_is_request (rx->head)) {
-    /* RFC 4976 section 6.4.3: "if the message cannot be parsed, the relay
-     * MUST drop the response". */
-    if (rx->head_error != NULL)
-      discard (c, 0, NULL);
-    else
-      rx->action = ACT_RESPONSE;
-    return;
-  }
-  if (rx->head_error != NULL) {
-    discard (c, MSRP_STATUS_BAD_REQUEST, rx->head_error);
-    return;
-  }
-  if (self_blocked (c)) {
-    rx->block = BLOCK_SELF;
-    return;
-  }
+  if (!msrp_head_is_request (rx->head))
+    {
+      /* RFC 4976 section 6.4.3: "if the message cannot be parsed, the relay
+       * MUST drop the response". */
+      if (rx->head_error != NULL)
+        discard (c, 0, NULL);
+      else
+        rx->action = ACT_RESPONSE;
+      return;
+    }
+  if (rx->head_error != NULL)
+    {
+      discard (c, MSRP_STATUS_BAD_REQUEST, rx->head_error);
+      return;
+    }
+  if (self_blocked (c))
+    {
+      rx->block = BLOCK_SELF;
+      return;
+    }
   route_request (c);
 }
 
@@ -2824,73 +2993,82 @@ rx_end (Conn *c, char flag, guint64 body_len)
   MsrpHead *h = rx->head;
 
   rx->body_len = body_len;
-  switch (rx->action) {
-  case ACT_FORWARD: {
-    Conn *out = rx->out;
-    g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, flag);
+  switch (rx->action)
+    {
+    case ACT_FORWARD:
+      {
+        Conn *out = rx->out;
+        g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, flag);
 
-    write_bytes (out, end);
-    if (rx->txn != NULL) {
-      rx->txn->body_len = body_len;
-      txn_frame_ended (rx->txn);
-      rx->txn = NULL;
-    }
-    out_frame_done (out);
-    /* RFC 4976 section 6.4.1: a SEND with Failure-Report yes gets its 200
-     * at once, from this hop only. */
-    if (is_method (h, "SEND"))
-      respond_if_due (c, h, MSRP_STATUS_OK, NULL);
-    if (rx->msg != NULL) {
-      rx->msg->bytes += body_len;
-      if (flag == '#')
-        msg_interrupt (rx->msg, "the sender aborted the message");
-    }
-    if (rx->to_sid != NULL) {
-      /* Between paired parties: counted per direction once passed on. */
-      Session *from = g_hash_table_lookup (c->relay->sessions, rx->from_sid);
-      Session *to = g_hash_table_lookup (c->relay->sessions, rx->to_sid);
+        write_bytes (out, end);
+        if (rx->txn != NULL)
+          {
+            rx->txn->body_len = body_len;
+            txn_frame_ended (rx->txn);
+            rx->txn = NULL;
+          }
+        out_frame_done (out);
+        /* RFC 4976 section 6.4.1: a SEND with Failure-Report yes gets its 200
+         * at once, from this hop only. */
+        if (is_method (h, "SEND"))
+          respond_if_due (c, h, MSRP_STATUS_OK, NULL);
+        if (rx->msg != NULL)
+          {
+            rx->msg->bytes += body_len;
+            if (flag == '#')
+              msg_interrupt (rx->msg, "the sender aborted the message");
+          }
+        if (rx->to_sid != NULL)
+          {
+            /* Between paired parties: counted per direction once passed on. */
+            Session *from =
+                g_hash_table_lookup (c->relay->sessions, rx->from_sid);
+            Session *to = g_hash_table_lookup (c->relay->sessions, rx->to_sid);
 
-      if (from != NULL) {
-        from->bytes_from += body_len;
-        from->messages_from += flag != '+';
+            if (from != NULL)
+              {
+                from->bytes_from += body_len;
+                from->messages_from += flag != '+';
+              }
+            if (to != NULL)
+              {
+                to->bytes_to += body_len;
+                to->messages_to += flag != '+';
+              }
+          }
+        break;
       }
-      if (to != NULL) {
-        to->bytes_to += body_len;
-        to->messages_to += flag != '+';
-      }
+    case ACT_DISCARD:
+      if (rx->msg != NULL)
+        rx->msg->bytes += body_len;
+      if (rx->code != 0)
+        respond_if_due (c, h, rx->code, rx->comment);
+      /* The request itself was refused (not a next hop's failure): an
+       * unsuccessful request for the probation. */
+      if (rx->refused)
+        note_failure (c);
+      break;
+    case ACT_AUTH:
+      handle_auth (c);
+      break;
+    case ACT_RESPONSE:
+      handle_response (c);
+      break;
+    case ACT_NONE:
+    default:
+      break;
     }
-    break;
-  }
-  case ACT_DISCARD:
-    if (rx->msg != NULL)
-      rx->msg->bytes += body_len;
-    if (rx->code != 0)
-      respond_if_due (c, h, rx->code, rx->comment);
-    /* The request itself was refused (not a next hop's failure): an
-     * unsuccessful request for the probation. */
-    if (rx->refused)
-      note_failure (c);
-    break;
-  case ACT_AUTH:
-    handle_auth (c);
-    break;
-  case ACT_RESPONSE:
-    handle_response (c);
-    break;
-  case ACT_NONE:
-  default:
-    break;
-  }
   if (c->detached)
     return;
   /* A message ends with '$' or '#' (RFC 4975 section 7.1). */
-  if (rx->msg != NULL && flag != '+') {
-    Msg *m = rx->msg;
+  if (rx->msg != NULL && flag != '+')
+    {
+      Msg *m = rx->msg;
 
-    m->final = TRUE;
-    g_hash_table_remove (c->open_msgs, m->key);
-    msg_maybe_log (m);
-  }
+      m->final = TRUE;
+      g_hash_table_remove (c->open_msgs, m->key);
+      msg_maybe_log (m);
+    }
   rx_clear (rx);
 }
 
@@ -2900,41 +3078,44 @@ rx_event (Conn *c, const MsrpParserEvent *ev)
   Rx *rx = &c->rx;
   g_autoptr (GError) error = NULL;
 
-  switch (ev->type) {
-  case MSRP_PARSER_EVENT_REQUEST:
-  case MSRP_PARSER_EVENT_RESPONSE:
-    rx_clear (rx);
-    rx->head = msrp_head_new_from_event (ev);
-    rx->phase = RX_HEADERS;
-    break;
-  case MSRP_PARSER_EVENT_HEADER:
-    if (rx->head_error == NULL && !msrp_head_add_header (rx->head, ev, &error))
-      rx->head_error = g_strdup (error->message);
-    break;
-  case MSRP_PARSER_EVENT_HEADERS_END:
-    rx->has_body = ev->has_body;
-    if (rx->head_error == NULL &&
-        !msrp_head_finish (rx->head, ev->has_body, &error))
-      rx->head_error = g_strdup (error->message);
-    rx->phase = RX_BODY;
-    rx_dispatch (c);
-    break;
-  case MSRP_PARSER_EVENT_BODY:
-    rx->body_len += ev->data_len;
-    if (rx->action == ACT_FORWARD && rx->started) {
-      g_autoptr (GBytes) piece = g_bytes_new (ev->data, ev->data_len);
+  switch (ev->type)
+    {
+    case MSRP_PARSER_EVENT_REQUEST:
+    case MSRP_PARSER_EVENT_RESPONSE:
+      rx_clear (rx);
+      rx->head = msrp_head_new_from_event (ev);
+      rx->phase = RX_HEADERS;
+      break;
+    case MSRP_PARSER_EVENT_HEADER:
+      if (rx->head_error == NULL &&
+          !msrp_head_add_header (rx->head, ev, &error))
+        rx->head_error = g_strdup (error->message);
+      break;
+    case MSRP_PARSER_EVENT_HEADERS_END:
+      rx->has_body = ev->has_body;
+      if (rx->head_error == NULL &&
+          !msrp_head_finish (rx->head, ev->has_body, &error))
+        rx->head_error = g_strdup (error->message);
+      rx->phase = RX_BODY;
+      rx_dispatch (c);
+      break;
+    case MSRP_PARSER_EVENT_BODY:
+      rx->body_len += ev->data_len;
+      if (rx->action == ACT_FORWARD && rx->started)
+        {
+          g_autoptr (GBytes) piece = g_bytes_new (ev->data, ev->data_len);
 
-      write_bytes (rx->out, piece);
-      if (rx->out->gw != NULL && net_conn_is_congested (rx->out->gw))
-        rx->block = BLOCK_DRAIN;
+          write_bytes (rx->out, piece);
+          if (rx->out->gw != NULL && net_conn_is_congested (rx->out->gw))
+            rx->block = BLOCK_DRAIN;
+        }
+      break;
+    case MSRP_PARSER_EVENT_END:
+      rx_end (c, ev->continuation, ev->body_len);
+      break;
+    default:
+      break;
     }
-    break;
-  case MSRP_PARSER_EVENT_END:
-    rx_end (c, ev->continuation, ev->body_len);
-    break;
-  default:
-    break;
-  }
 }
 
 /* The stream from @c cannot be parsed: 400 if the transaction is known and
@@ -2959,37 +3140,42 @@ rx_parse_error (Conn *c, const GError *error)
 static void
 conn_feed (Conn *c, const guint8 *data, gsize len)
 {
-  while (!c->detached && c->rx.block == BLOCK_NONE) {
-    MsrpParserEvent ev;
-    gsize used = 0;
-    g_autoptr (GError) error = NULL;
-    MsrpParseStatus st = msrp_parser_feed (c->parser, data, len, &used, &ev,
-                                           &error);
+  while (!c->detached && c->rx.block == BLOCK_NONE)
+    {
+      MsrpParserEvent ev;
+      gsize used = 0;
+      g_autoptr (GError) error = NULL;
+      MsrpParseStatus st =
+          msrp_parser_feed (c->parser, data, len, &used, &ev, &error);
 
-    data += used;
-    len -= used;
-    if (st == MSRP_PARSE_NEED_MORE)
-      break;
-    if (st == MSRP_PARSE_ERROR) {
-      rx_parse_error (c, error);
-      return;
+      data += used;
+      len -= used;
+      if (st == MSRP_PARSE_NEED_MORE)
+        break;
+      if (st == MSRP_PARSE_ERROR)
+        {
+          rx_parse_error (c, error);
+          return;
+        }
+      rx_event (c, &ev);
     }
-    rx_event (c, &ev);
-  }
   if (c->detached)
     return;
-  if (c->rx.block != BLOCK_NONE) {
-    if (len > 0) {
-      GBytes *rest = g_bytes_new (data, len);
+  if (c->rx.block != BLOCK_NONE)
+    {
+      if (len > 0)
+        {
+          GBytes *rest = g_bytes_new (data, len);
 
-      g_clear_pointer (&c->pending, g_bytes_unref);
-      c->pending = rest;
+          g_clear_pointer (&c->pending, g_bytes_unref);
+          c->pending = rest;
+        }
+      if (!c->paused && c->gw != NULL)
+        {
+          net_conn_pause_reading (c->gw);
+          c->paused = TRUE;
+        }
     }
-    if (!c->paused && c->gw != NULL) {
-      net_conn_pause_reading (c->gw);
-      c->paused = TRUE;
-    }
-  }
 }
 
 /* A kick: go on if what @c waited for is there. */
@@ -2999,35 +3185,36 @@ conn_resume (Conn *c)
   Rx *rx = &c->rx;
 
   conn_ref (c);
-  switch (rx->block) {
-  case BLOCK_SELF:
-    if (self_blocked (c))
+  switch (rx->block)
+    {
+    case BLOCK_SELF:
+      if (self_blocked (c))
+        goto out;
+      rx->block = BLOCK_NONE;
+      route_request (c);
+      if (c->detached || rx->block != BLOCK_NONE)
+        goto out;
+      break;
+    case BLOCK_START:
       goto out;
-    rx->block = BLOCK_NONE;
-    route_request (c);
-    if (c->detached || rx->block != BLOCK_NONE)
-      goto out;
-    break;
-  case BLOCK_START:
-    goto out;
-  case BLOCK_PARTY:
-    if (c->party_link != NULL)
-      goto out;   /* still waiting */
-    rx->block = BLOCK_NONE;
-    route_request (c);
-    if (c->detached || rx->block != BLOCK_NONE)
-      goto out;
-    break;
-  case BLOCK_DRAIN:
-    if (rx->out != NULL && rx->out->gw != NULL && !rx->out->detached &&
-        net_conn_is_congested (rx->out->gw))
-      goto out;
-    rx->block = BLOCK_NONE;
-    break;
-  case BLOCK_NONE:
-  default:
-    break;
-  }
+    case BLOCK_PARTY:
+      if (c->party_link != NULL)
+        goto out; /* still waiting */
+      rx->block = BLOCK_NONE;
+      route_request (c);
+      if (c->detached || rx->block != BLOCK_NONE)
+        goto out;
+      break;
+    case BLOCK_DRAIN:
+      if (rx->out != NULL && rx->out->gw != NULL && !rx->out->detached &&
+          net_conn_is_congested (rx->out->gw))
+        goto out;
+      rx->block = BLOCK_NONE;
+      break;
+    case BLOCK_NONE:
+    default:
+      break;
+    }
   /* Feed what was set aside, or nothing: the parser may hold an event
    * still (the END of a bodiless frame follows its HEADERS_END without
    * more input). */
@@ -3040,15 +3227,17 @@ conn_resume (Conn *c)
     if (c->detached || rx->block != BLOCK_NONE)
       goto out;
   }
-  if (c->paused && c->gw != NULL) {
-    c->paused = FALSE;
-    net_conn_resume_reading (c->gw);
-  }
+  if (c->paused && c->gw != NULL)
+    {
+      c->paused = FALSE;
+      net_conn_resume_reading (c->gw);
+    }
 out:
   conn_unref (c);
 }
 
-/* --- accepting ------------------------------------------------------------ */
+/* --- accepting ------------------------------------------------------------
+ */
 
 static gboolean
 on_filter (NetListener *listener, GSocketAddress *peer, gpointer data)
@@ -3060,8 +3249,8 @@ on_filter (NetListener *listener, GSocketAddress *peer, gpointer data)
   guint n;
 
   if (G_IS_INET_SOCKET_ADDRESS (peer))
-    ip = g_inet_address_to_string (g_inet_socket_address_get_address (
-                                     G_INET_SOCKET_ADDRESS (peer)));
+    ip = g_inet_address_to_string (
+        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
   n = ip != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, ip)) : 0;
   if (r->freeing)
     limit = "shutdown";
@@ -3069,17 +3258,18 @@ on_filter (NetListener *listener, GSocketAddress *peer, gpointer data)
     limit = "max-connections";
   else if (n >= r->max_connections_per_ip)
     limit = "max-connections-per-ip";
-  if (limit != NULL) {
-    g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE,
-                                                  "connection_refused");
-    g_autofree char *peer_str = net_addr_to_string (peer);
+  if (limit != NULL)
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_MESSAGE, "connection_refused");
+      g_autofree char *peer_str = net_addr_to_string (peer);
 
-    gw_log_event_add_str (ev, "peer", peer_str);
-    gw_log_event_add_str (ev, "limit", limit);
-    gw_log_event_emit (ev, "refused a connection from %s: %s", peer_str,
-                       limit);
-    return FALSE;
-  }
+      gw_log_event_add_str (ev, "peer", peer_str);
+      gw_log_event_add_str (ev, "limit", limit);
+      gw_log_event_emit (ev, "refused a connection from %s: %s", peer_str,
+                         limit);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -3126,8 +3316,8 @@ accept_conn (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
   gw_log_event_add_str (ev, "peer", peer);
   gw_log_event_add_str (ev, "local", net_conn_get_local_address (gw));
   gw_log_event_add_str (ev, "transport", net_conn_get_transport_name (gw));
-  for (guint i = 0; fields != NULL && fields[i] != NULL &&
-                    fields[i + 1] != NULL; i += 2)
+  for (guint i = 0;
+       fields != NULL && fields[i] != NULL && fields[i + 1] != NULL; i += 2)
     gw_log_event_add_str (ev, fields[i], fields[i + 1]);
   gw_log_event_emit (ev, "accepted connection %" G_GUINT64_FORMAT " from %s",
                      c->id, peer);
@@ -3181,8 +3371,8 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->max_connections = config->max_connections;
   r->max_connections_per_ip = config->max_connections_per_ip;
   msrp_parser_limits_init (&r->limits);
-  r->limits.max_header_bytes = MAX (config->max_header_bytes,
-                                    MSRP_PARSER_MIN_HEADER_BYTES);
+  r->limits.max_header_bytes =
+      MAX (config->max_header_bytes, MSRP_PARSER_MIN_HEADER_BYTES);
   r->conn_options.idle_timeout_ms = config->idle_timeout * 1000;
   r->users = users != NULL ? gw_users_ref (users) : NULL;
   r->client_tls = client_tls != NULL ? net_tls_ref (client_tls) : NULL;
@@ -3196,8 +3386,8 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->pool = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->sessions = g_hash_table_new (g_str_hash, g_str_equal);
-  r->user_sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                            NULL);
+  r->user_sessions =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->expiry = g_sequence_new (NULL);
   r->errors = g_hash_table_new (NULL, NULL);
   r->timer = relay_source_new (r, &timer_source_funcs, "gw-relay timers");
@@ -3236,17 +3426,19 @@ gw_relay_adopt_connection (GwRelay *relay, NetConn *conn, MsrpScheme scheme,
   for (guint i = 0; i < relay->listeners->len && l == NULL; i++)
     if (((Listener *) relay->listeners->pdata[i])->scheme == scheme)
       l = relay->listeners->pdata[i];
-  if (l == NULL) {
-    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
-                 "no %s listener whose URIs the connection could use",
-                 scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
-    return FALSE;
-  }
-  if (relay->freeing) {
-    g_set_error_literal (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                         "the relay is shutting down");
-    return FALSE;
-  }
+  if (l == NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
+                   "no %s listener whose URIs the connection could use",
+                   scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
+      return FALSE;
+    }
+  if (relay->freeing)
+    {
+      g_set_error_literal (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                           "the relay is shutting down");
+      return FALSE;
+    }
   accept_conn (relay, conn, scheme, l->port, fields);
   return TRUE;
 }
@@ -3256,14 +3448,16 @@ gw_relay_close_listeners (GwRelay *relay)
 {
   g_return_if_fail (relay != NULL);
   /* The URIs stay ours: live sessions still name them. */
-  for (guint i = 0; i < relay->listeners->len; i++) {
-    Listener *l = relay->listeners->pdata[i];
+  for (guint i = 0; i < relay->listeners->len; i++)
+    {
+      Listener *l = relay->listeners->pdata[i];
 
-    if (l->listener != NULL) {
-      net_listener_set_callbacks (l->listener, NULL, NULL, NULL, NULL);
-      g_clear_pointer (&l->listener, net_listener_unref);
+      if (l->listener != NULL)
+        {
+          net_listener_set_callbacks (l->listener, NULL, NULL, NULL, NULL);
+          g_clear_pointer (&l->listener, net_listener_unref);
+        }
     }
-  }
 }
 
 void
@@ -3279,35 +3473,38 @@ gw_relay_free (GwRelay *r)
   gw_relay_close_listeners (r);
   /* Every connection at once; detaching one may touch others, so take them
    * one at a time from what is left. */
-  for (;;) {
-    g_hash_table_iter_init (&it, r->conns);
-    if (!g_hash_table_iter_next (&it, &key, NULL))
-      break;
-    c = key;
-    conn_drop (c, "shutdown", "the relay is shutting down", FALSE);
-  }
+  for (;;)
+    {
+      g_hash_table_iter_init (&it, r->conns);
+      if (!g_hash_table_iter_next (&it, &key, NULL))
+        break;
+      c = key;
+      conn_drop (c, "shutdown", "the relay is shutting down", FALSE);
+    }
   /* Those still flushing a last answer: now. */
-  for (;;) {
-    g_hash_table_iter_init (&it, r->closing);
-    if (!g_hash_table_iter_next (&it, &key, NULL))
-      break;
-    c = key;
-    g_hash_table_iter_remove (&it);
-    conn_log_closed (c, c->close_reason, c->close_detail);
-    net_conn_abort (c->gw, FALSE);
-    conn_release_gw (c);
-  }
+  for (;;)
+    {
+      g_hash_table_iter_init (&it, r->closing);
+      if (!g_hash_table_iter_next (&it, &key, NULL))
+        break;
+      c = key;
+      g_hash_table_iter_remove (&it);
+      conn_log_closed (c, c->close_reason, c->close_detail);
+      net_conn_abort (c->gw, FALSE);
+      conn_release_gw (c);
+    }
   while ((c = g_queue_pop_head (&r->kicks)) != NULL)
     conn_unref (c);
-  for (;;) {
-    GHashTableIter sit;
-    gpointer value;
+  for (;;)
+    {
+      GHashTableIter sit;
+      gpointer value;
 
-    g_hash_table_iter_init (&sit, r->sessions);
-    if (!g_hash_table_iter_next (&sit, NULL, &value))
-      break;
-    session_remove (value, "session_closed", "relay shutdown");
-  }
+      g_hash_table_iter_init (&sit, r->sessions);
+      if (!g_hash_table_iter_next (&sit, NULL, &value))
+        break;
+      session_remove (value, "session_closed", "relay shutdown");
+    }
   g_assert (r->n_txns == 0);
   g_assert (g_queue_is_empty (&r->bind_timers));
   /* Every connect ends exactly once: those not told yet, now. */
@@ -3377,12 +3574,13 @@ gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
   for (guint i = 0; i < relay->listeners->len && l == NULL; i++)
     if (((Listener *) relay->listeners->pdata[i])->scheme == scheme)
       l = relay->listeners->pdata[i];
-  if (l == NULL) {
-    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
-                 "no %s listener to put in the session URI",
-                 scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
-    return NULL;
-  }
+  if (l == NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
+                   "no %s listener to put in the session URI",
+                   scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
+      return NULL;
+    }
   s = session_new (relay, SESSION_PREAUTH, scheme, l->port, 0, error);
   if (s == NULL)
     return NULL;
@@ -3398,18 +3596,18 @@ preauth_lookup (GwRelay *r, MsrpUri *u, GError **error)
 {
   Session *s = session_find (r, u);
 
-  if (s == NULL || s->kind != SESSION_PREAUTH) {
-    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                 "%s is not a pre-authorised session of this relay",
-                 msrp_uri_get_text (u));
-    return NULL;
-  }
+  if (s == NULL || s->kind != SESSION_PREAUTH)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "%s is not a pre-authorised session of this relay",
+                   msrp_uri_get_text (u));
+      return NULL;
+    }
   return s;
 }
 
 gboolean
-gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
-                        GError **error)
+gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b, GError **error)
 {
   Session *sa, *sb;
   g_autoptr (GwLogEvent) ev = NULL;
@@ -3421,17 +3619,19 @@ gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
   sb = preauth_lookup (relay, b, error);
   if (sb == NULL)
     return FALSE;
-  if (sa == sb) {
-    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                 "cannot pair session %s with itself", sa->id);
-    return FALSE;
-  }
-  if (sa->paired != NULL || sb->paired != NULL) {
-    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                 "session %s is already paired",
-                 sa->paired != NULL ? sa->id : sb->id);
-    return FALSE;
-  }
+  if (sa == sb)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "cannot pair session %s with itself", sa->id);
+      return FALSE;
+    }
+  if (sa->paired != NULL || sb->paired != NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "session %s is already paired",
+                   sa->paired != NULL ? sa->id : sb->id);
+      return FALSE;
+    }
   sa->paired = sb;
   sb->paired = sa;
   party_waits_end (relay);
@@ -3464,13 +3664,15 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
   s = preauth_lookup (relay, session, error);
   if (s == NULL)
     return FALSE;
-  if (s->paired == NULL || s->conn != NULL) {
-    g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                 "session %s is %s", s->id, s->paired == NULL ?
-                 "not paired" : s->connect != NULL ? "being connected already"
-                 : "bound already");
-    return FALSE;
-  }
+  if (s->paired == NULL || s->conn != NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "session %s is %s", s->id,
+                   s->paired == NULL    ? "not paired"
+                   : s->connect != NULL ? "being connected already"
+                                        : "bound already");
+      return FALSE;
+    }
   /* RFC 6135 section 4.2.2: the active side's first request binds the
    * connection; an empty SEND when it has no data (RFC 4975 section 5.4),
    * with From-Path the path the party was given for its peer. */
@@ -3478,8 +3680,7 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
   g_ptr_array_add (from, s->paired->uri);
   g_ptr_array_add (from, s->paired->party);
   w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
-  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES,
-                                                    error))
+  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
     return FALSE;
   b = msrp_writer_to_bytes (w, NULL, '$', error);
   if (b == NULL)
@@ -3499,8 +3700,8 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
                              c->peer_port);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opening");
   gw_log_event_add_str (ev, "peer", c->peer);
-  gw_log_event_add_str (ev, "transport", c->scheme == MSRP_SCHEME_MSRPS ?
-                                         "tls" : "tcp");
+  gw_log_event_add_str (ev, "transport",
+                        c->scheme == MSRP_SCHEME_MSRPS ? "tls" : "tcp");
   gw_log_event_add_str (ev, "session", s->id);
   if (s->call_id != NULL)
     gw_log_event_add_str (ev, "call_id", s->call_id);
@@ -3513,24 +3714,27 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
   g_strlcpy (s->connect->tid, msrp_writer_get_transaction_id (w),
              sizeof s->connect->tid);
   session_bind_preauth (s, c);
-  send_small (c, b);   /* held until the connection is up */
+  send_small (c, b); /* held until the connection is up */
 
   ia = g_inet_address_new_from_string (host);
-  if (ia != NULL) {
-    g_autoptr (GError) conn_error = NULL;
+  if (ia != NULL)
+    {
+      g_autoptr (GError) conn_error = NULL;
 
-    c->addresses = g_list_append (NULL, g_steal_pointer (&ia));
-    /* A failure here is told through @done, later, like any other. */
-    if (!connect_next (c, &conn_error))
-      outbound_failed (c, conn_error != NULL ? conn_error->message
-                                             : "no address");
-  } else {
-    g_autoptr (GResolver) resolver = g_resolver_get_default ();
+      c->addresses = g_list_append (NULL, g_steal_pointer (&ia));
+      /* A failure here is told through @done, later, like any other. */
+      if (!connect_next (c, &conn_error))
+        outbound_failed (c, conn_error != NULL ? conn_error->message
+                                               : "no address");
+    }
+  else
+    {
+      g_autoptr (GResolver) resolver = g_resolver_get_default ();
 
-    c->resolving = g_cancellable_new ();
-    g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
-                                     on_resolved, conn_ref (c));
-  }
+      c->resolving = g_cancellable_new ();
+      g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
+                                       on_resolved, conn_ref (c));
+    }
   return TRUE;
 }
 
@@ -3579,8 +3783,7 @@ gw_relay_close_session (GwRelay *relay, MsrpUri *session, const char *reason)
 }
 
 void
-gw_relay_set_clock (GwRelay *relay, GwRelayClockFunc clock,
-                    gpointer user_data)
+gw_relay_set_clock (GwRelay *relay, GwRelayClockFunc clock, gpointer user_data)
 {
   g_return_if_fail (relay != NULL);
   relay->clock = clock != NULL ? clock : real_clock;
@@ -3598,22 +3801,24 @@ gw_relay_get_stats (GwRelay *r, GwRelayStats *st)
   st->bytes_in = r->closed_bytes_in;
   st->bytes_out = r->closed_bytes_out;
   g_hash_table_iter_init (&it, r->conns);
-  while (g_hash_table_iter_next (&it, &key, NULL)) {
-    Conn *c = key;
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      Conn *c = key;
 
-    st->connections++;
-    st->frames_waiting += c->rx.block == BLOCK_START ||
-                          c->rx.block == BLOCK_PARTY;
-    st->readers_paused += c->paused;
-    st->queued_bytes += c->ctrl_bytes;
-    if (c->pending != NULL)
-      st->queued_bytes += g_bytes_get_size (c->pending);
-    if (c->gw != NULL) {
-      st->bytes_in += net_conn_get_bytes_in (c->gw);
-      st->bytes_out += net_conn_get_bytes_out (c->gw);
-      st->queued_bytes += net_conn_get_queued_bytes (c->gw);
+      st->connections++;
+      st->frames_waiting +=
+          c->rx.block == BLOCK_START || c->rx.block == BLOCK_PARTY;
+      st->readers_paused += c->paused;
+      st->queued_bytes += c->ctrl_bytes;
+      if (c->pending != NULL)
+        st->queued_bytes += g_bytes_get_size (c->pending);
+      if (c->gw != NULL)
+        {
+          st->bytes_in += net_conn_get_bytes_in (c->gw);
+          st->bytes_out += net_conn_get_bytes_out (c->gw);
+          st->queued_bytes += net_conn_get_queued_bytes (c->gw);
+        }
     }
-  }
   st->sessions = g_hash_table_size (r->sessions);
   st->messages = r->messages;
   st->frames_in_flight = r->frames_in_flight;
@@ -3662,13 +3867,16 @@ gw_relay_log_stats (GwRelay *r)
   while (g_hash_table_iter_next (&it, &key, NULL))
     g_ptr_array_add (codes, key);
   g_ptr_array_sort (codes, uint_cmp);
-  for (guint i = 0; i < codes->len; i++) {
-    guint code = GPOINTER_TO_UINT (codes->pdata[i]);
-    g_autofree char *name = g_strdup_printf ("err_%03u", code);
+  for (guint i = 0; i < codes->len; i++)
+    {
+      guint code = GPOINTER_TO_UINT (codes->pdata[i]);
+      g_autofree char *name = g_strdup_printf ("err_%03u", code);
 
-    gw_log_event_add_int (ev, name, (gint64) GPOINTER_TO_SIZE (
-                            g_hash_table_lookup (r->errors, codes->pdata[i])));
-  }
-  gw_log_event_emit (ev, "%u connections, %u sessions, %" G_GUINT64_FORMAT
-                     " messages", st.connections, st.sessions, st.messages);
+      gw_log_event_add_int (ev, name,
+                            (gint64) GPOINTER_TO_SIZE (g_hash_table_lookup (
+                                r->errors, codes->pdata[i])));
+    }
+  gw_log_event_emit (
+      ev, "%u connections, %u sessions, %" G_GUINT64_FORMAT " messages",
+      st.connections, st.sessions, st.messages);
 }

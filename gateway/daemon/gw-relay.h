@@ -35,10 +35,11 @@ G_BEGIN_DECLS
 #define GW_RELAY_ERROR (gw_relay_error_quark ())
 GQuark gw_relay_error_quark (void);
 
-typedef enum {
-  GW_RELAY_ERROR_NO_LISTENER,  /* no listener of the scheme asked for */
-  GW_RELAY_ERROR_INVALID,      /* an argument cannot be used */
-  GW_RELAY_ERROR_RANDOM,       /* RAND_bytes failed */
+typedef enum
+{
+  GW_RELAY_ERROR_NO_LISTENER, /* no listener of the scheme asked for */
+  GW_RELAY_ERROR_INVALID,     /* an argument cannot be used */
+  GW_RELAY_ERROR_RANDOM,      /* RAND_bytes failed */
 } GwRelayError;
 
 /* Failed AUTHs (with credentials, not stale) on one connection without a
@@ -88,8 +89,7 @@ void gw_relay_add_listener (GwRelay *relay, NetListener *listener,
  * URIs the party was given) or the relay is shutting down. */
 gboolean gw_relay_adopt_connection (GwRelay *relay, NetConn *conn,
                                     MsrpScheme scheme,
-                                    const char *const *fields,
-                                    GError **error);
+                                    const char *const *fields, GError **error);
 
 /* Stop accepting: release every listener (their sockets close when no one
  * else holds them).  Live connections go on. */
@@ -143,7 +143,8 @@ gboolean gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
 
 /* How a gw_relay_connect_session() ended; what it proves about the
  * party's address is the negotiator's business. */
-typedef enum {
+typedef enum
+{
   GW_RELAY_CONNECT_OK,            /* the 200 to the binding SEND arrived */
   GW_RELAY_CONNECT_NO_CONNECTION, /* no connection could be made (refused,
                                    * unreachable, timed out, TLS failed) */
@@ -181,18 +182,19 @@ typedef void (*GwRelayConnectFunc) (GwRelay *relay, MsrpUri *session,
  * Returns: FALSE with GW_RELAY_ERROR_INVALID when @session is unknown, not
  * pre-authorised, not paired, already bound or being connected. */
 gboolean gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
-                                   GwRelayConnectFunc done,
-                                   gpointer user_data, GError **error);
+                                   GwRelayConnectFunc done, gpointer user_data,
+                                   GError **error);
 
-typedef struct {
+typedef struct
+{
   gboolean bound;
-  guint64 conn;              /* connection id when bound, else 0 */
-  guint64 messages_from;     /* SEND messages received from the party and
-                              * relayed: counted when the chunk that ends
-                              * the message ('$' or '#') was passed on */
-  guint64 bytes_from;        /* body bytes of the SEND chunks received from
-                              * the party and passed on */
-  guint64 messages_to;       /* the same toward the party */
+  guint64 conn;          /* connection id when bound, else 0 */
+  guint64 messages_from; /* SEND messages received from the party and
+                          * relayed: counted when the chunk that ends
+                          * the message ('$' or '#') was passed on */
+  guint64 bytes_from;    /* body bytes of the SEND chunks received from
+                          * the party and passed on */
+  guint64 messages_to;   /* the same toward the party */
   guint64 bytes_to;
 } GwRelaySessionInfo;
 
@@ -218,20 +220,21 @@ typedef gint64 (*GwRelayClockFunc) (gpointer user_data);
 void gw_relay_set_clock (GwRelay *relay, GwRelayClockFunc clock,
                          gpointer user_data);
 
-typedef struct {
-  guint connections;         /* open, inbound and outbound */
-  guint sessions;            /* valid session URIs */
-  guint64 bytes_in;          /* on every connection, closed ones too */
+typedef struct
+{
+  guint connections; /* open, inbound and outbound */
+  guint sessions;    /* valid session URIs */
+  guint64 bytes_in;  /* on every connection, closed ones too */
   guint64 bytes_out;
-  guint64 messages;          /* SEND messages ended (message_relayed) */
-  gsize queued_bytes;        /* held now: write queues of every
-                              * connection, plus input set aside while a
-                              * connection is paused */
-  guint frames_in_flight;    /* frames being streamed through now */
-  guint frames_waiting;      /* frames waiting for a busy writer, or for
-                              * a paired party to connect */
-  guint readers_paused;      /* connections not read (backpressure) */
-  guint pending_transactions;/* forwarded requests awaiting a response */
+  guint64 messages;           /* SEND messages ended (message_relayed) */
+  gsize queued_bytes;         /* held now: write queues of every
+                               * connection, plus input set aside while a
+                               * connection is paused */
+  guint frames_in_flight;     /* frames being streamed through now */
+  guint frames_waiting;       /* frames waiting for a busy writer, or for
+                               * a paired party to connect */
+  guint readers_paused;       /* connections not read (backpressure) */
+  guint pending_transactions; /* forwarded requests awaiting a response */
 } GwRelayStats;
 
 void gw_relay_get_stats (GwRelay *relay, GwRelayStats *stats);

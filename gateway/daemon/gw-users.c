@@ -8,12 +8,14 @@ gw_users_error_quark (void)
   return g_quark_from_static_string ("gw-users-error-quark");
 }
 
-typedef struct {
-  char *ha1;        /* lower-case hex */
-  gboolean locked;  /* written with '!': authenticates, not allowed */
+typedef struct
+{
+  char *ha1;       /* lower-case hex */
+  gboolean locked; /* written with '!': authenticates, not allowed */
 } Entry;
 
-struct _GwUsers {
+struct _GwUsers
+{
   gatomicrefcount ref;
   /* "ALGO:user:realm" -> Entry; user and realm never hold ':'. */
   GHashTable *table;
@@ -35,8 +37,8 @@ gw_users_new_empty (void)
   GwUsers *u = g_new0 (GwUsers, 1);
 
   g_atomic_ref_count_init (&u->ref);
-  u->table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                    entry_free);
+  u->table =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, entry_free);
   u->source = g_strdup ("");
   return u;
 }
@@ -62,18 +64,17 @@ gw_users_unref (GwUsers *users)
 static char *
 make_key (MsrpDigestAlgorithm algorithm, const char *user, const char *realm)
 {
-  return g_strdup_printf ("%s:%s:%s",
-                          msrp_digest_algorithm_to_string (algorithm), user,
-                          realm);
+  return g_strdup_printf (
+      "%s:%s:%s", msrp_digest_algorithm_to_string (algorithm), user, realm);
 }
 
-static gboolean
-line_error (GError **error, GwUsersError code, const char *source,
-            guint line, const char *format, ...) G_GNUC_PRINTF (5, 6);
+static gboolean line_error (GError **error, GwUsersError code,
+                            const char *source, guint line, const char *format,
+                            ...) G_GNUC_PRINTF (5, 6);
 
 static gboolean
-line_error (GError **error, GwUsersError code, const char *source,
-            guint line, const char *format, ...)
+line_error (GError **error, GwUsersError code, const char *source, guint line,
+            const char *format, ...)
 {
   g_autofree char *msg = NULL;
   va_list ap;
@@ -117,8 +118,7 @@ parse_line (GwUsers *u, const char *line, gsize len, const char *source,
   Entry *e;
 
   c1 = memchr (line, ':', len);
-  c2 = c1 != NULL ? memchr (c1 + 1, ':', len - (gsize) (c1 + 1 - line))
-                  : NULL;
+  c2 = c1 != NULL ? memchr (c1 + 1, ':', len - (gsize) (c1 + 1 - line)) : NULL;
   if (c2 == NULL)
     return line_error (error, GW_USERS_ERROR_SYNTAX, source, lineno,
                        "not user:realm:HA1 (%s ':')",
@@ -133,11 +133,12 @@ parse_line (GwUsers *u, const char *line, gsize len, const char *source,
   if ((problem = field_problem (c1 + 1, realm_len)) != NULL)
     return line_error (error, GW_USERS_ERROR_SYNTAX, source, lineno,
                        "realm %s", problem);
-  if (hex_len > 0 && hex[0] == '!') {
-    locked = TRUE;
-    hex++;
-    hex_len--;
-  }
+  if (hex_len > 0 && hex[0] == '!')
+    {
+      locked = TRUE;
+      hex++;
+      hex_len--;
+    }
   for (gsize i = 0; i < hex_len; i++)
     if (!g_ascii_isxdigit (hex[i]))
       return line_error (error, GW_USERS_ERROR_SYNTAX, source, lineno,
@@ -151,7 +152,8 @@ parse_line (GwUsers *u, const char *line, gsize len, const char *source,
   else
     return line_error (error, GW_USERS_ERROR_SYNTAX, source, lineno,
                        "HA1 has %" G_GSIZE_FORMAT " hex digits; MD5 needs "
-                       "32, SHA-256 64", hex_len);
+                       "32, SHA-256 64",
+                       hex_len);
 
   user = g_strndup (line, user_len);
   realm = g_strndup (c1 + 1, realm_len);
@@ -182,34 +184,37 @@ gw_users_load_data (const char *data, gssize len, const char *source,
   if (len < 0)
     len = (gssize) strlen (data);
   p = data;
-  end = len > 0 ? data + len : data;   /* data may be NULL when len is 0 */
-  while (p < end) {
-    const char *nl = memchr (p, '\n', (gsize) (end - p));
-    const char *line_end = nl != NULL ? nl : end;
-    const char *s = p;
-    const char *e = line_end;
+  end = len > 0 ? data + len : data; /* data may be NULL when len is 0 */
+  while (p < end)
+    {
+      const char *nl = memchr (p, '\n', (gsize) (end - p));
+      const char *line_end = nl != NULL ? nl : end;
+      const char *s = p;
+      const char *e = line_end;
 
-    lineno++;
-    p = nl != NULL ? nl + 1 : end;
-    if ((gsize) (e - s) > GW_USERS_LINE_MAX) {
-      line_error (error, GW_USERS_ERROR_SYNTAX, source, lineno,
-                  "line longer than %d bytes", GW_USERS_LINE_MAX);
-      return NULL;
+      lineno++;
+      p = nl != NULL ? nl + 1 : end;
+      if ((gsize) (e - s) > GW_USERS_LINE_MAX)
+        {
+          line_error (error, GW_USERS_ERROR_SYNTAX, source, lineno,
+                      "line longer than %d bytes", GW_USERS_LINE_MAX);
+          return NULL;
+        }
+      while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+      while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+      if (s == e || *s == '#')
+        continue;
+      if (memchr (s, '\0', (gsize) (e - s)) != NULL)
+        {
+          line_error (error, GW_USERS_ERROR_SYNTAX, source, lineno,
+                      "line holds a NUL byte");
+          return NULL;
+        }
+      if (!parse_line (u, s, (gsize) (e - s), source, lineno, error))
+        return NULL;
     }
-    while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-      e--;
-    while (s < e && (*s == ' ' || *s == '\t'))
-      s++;
-    if (s == e || *s == '#')
-      continue;
-    if (memchr (s, '\0', (gsize) (e - s)) != NULL) {
-      line_error (error, GW_USERS_ERROR_SYNTAX, source, lineno,
-                  "line holds a NUL byte");
-      return NULL;
-    }
-    if (!parse_line (u, s, (gsize) (e - s), source, lineno, error))
-      return NULL;
-  }
   g_free (u->source);
   u->source = g_strdup (source);
   return g_steal_pointer (&u);
@@ -223,11 +228,12 @@ gw_users_load (const char *path, GError **error)
   g_autoptr (GError) local = NULL;
 
   g_return_val_if_fail (path != NULL, NULL);
-  if (!g_file_get_contents (path, &data, &len, &local)) {
-    g_set_error (error, GW_USERS_ERROR, GW_USERS_ERROR_FILE,
-                 "cannot read users file: %s", local->message);
-    return NULL;
-  }
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      g_set_error (error, GW_USERS_ERROR, GW_USERS_ERROR_FILE,
+                   "cannot read users file: %s", local->message);
+      return NULL;
+    }
   return gw_users_load_data (data, (gssize) len, path, error);
 }
 

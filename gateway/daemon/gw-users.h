@@ -28,10 +28,11 @@ G_BEGIN_DECLS
 #define GW_USERS_ERROR (gw_users_error_quark ())
 GQuark gw_users_error_quark (void);
 
-typedef enum {
-  GW_USERS_ERROR_FILE,       /* the file cannot be read */
-  GW_USERS_ERROR_SYNTAX,     /* a line is not user:realm:HA1 */
-  GW_USERS_ERROR_DUPLICATE,  /* user, realm and algorithm given twice */
+typedef enum
+{
+  GW_USERS_ERROR_FILE,      /* the file cannot be read */
+  GW_USERS_ERROR_SYNTAX,    /* a line is not user:realm:HA1 */
+  GW_USERS_ERROR_DUPLICATE, /* user, realm and algorithm given twice */
 } GwUsersError;
 
 /* Longest line accepted, in bytes (user and realm are bounded by it). */

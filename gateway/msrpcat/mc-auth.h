@@ -19,8 +19,7 @@ G_BEGIN_DECLS
 typedef struct _McAuth McAuth;
 
 /* @ok FALSE: the failure was recorded with mc_session_fail(). */
-typedef void (*McAuthDoneFunc) (McAuth *auth, gboolean ok,
-                                gpointer user_data);
+typedef void (*McAuthDoneFunc) (McAuth *auth, gboolean ok, gpointer user_data);
 
 /* @relays: GPtrArray of MsrpUri, at least one (a reference is taken).
  * @algorithm: the Digest algorithm to answer with, NULL: the first usable

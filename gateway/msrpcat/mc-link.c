@@ -8,7 +8,8 @@
 
 #define COMMENT_MAX 200
 
-struct _McLink {
+struct _McLink
+{
   guint ref_count;
   NetConn *conn;
   MsrpParser *parser;
@@ -20,24 +21,23 @@ struct _McLink {
 
   /* The frame being received. */
   MsrpHead *head;
-  gboolean head_failed;     /* a header value was invalid: skip the frame */
-  gboolean head_done;       /* HEADERS_END seen */
-  gboolean responded;       /* the current request was answered */
-  gpointer request;         /* owner's context for the body */
+  gboolean head_failed; /* a header value was invalid: skip the frame */
+  gboolean head_done;   /* HEADERS_END seen */
+  gboolean responded;   /* the current request was answered */
+  gpointer request;     /* owner's context for the body */
 
   /* Writing. */
-  gboolean frame_open;      /* the owner's frame is being written */
-  GQueue held;              /* GBytes: whole frames for after its end-line */
+  gboolean frame_open; /* the owner's frame is being written */
+  GQueue held;         /* GBytes: whole frames for after its end-line */
 
-  gboolean stopping;        /* mc_link_close() or a parse error: no more
-                             * events to the owner */
+  gboolean stopping; /* mc_link_close() or a parse error: no more
+                      * events to the owner */
   gboolean closed;
   guint64 frames_in;
-  char *parse_error;        /* why the bytes could not be framed */
+  char *parse_error; /* why the bytes could not be framed */
 };
 
-static void
-say (McLink *link, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static void say (McLink *link, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 say (McLink *link, const char *format, ...)
@@ -50,8 +50,8 @@ say (McLink *link, const char *format, ...)
   va_start (ap, format);
   text = g_strdup_vprintf (format, ap);
   va_end (ap);
-  fprintf (stderr, "msrpcat: [%s] %s\n", net_conn_get_peer_address (link->conn),
-           text);
+  fprintf (stderr, "msrpcat: [%s] %s\n",
+           net_conn_get_peer_address (link->conn), text);
 }
 
 char *
@@ -111,26 +111,27 @@ mc_link_respond (McLink *link, MsrpHead *request, guint code,
     return FALSE;
   if (msrp_head_get_to_path (request) == NULL ||
       msrp_head_get_from_path (request) == NULL)
-    return FALSE;   /* no way to address it */
+    return FALSE; /* no way to address it */
   if (comment != NULL)
     safe = mc_link_sanitize_comment (comment);
-  w = msrp_status_build_response (method,
-                                  msrp_head_get_transaction_id (request),
-                                  msrp_head_get_to_path (request),
-                                  msrp_head_get_from_path (request), code,
-                                  safe, &error);
-  if (w == NULL || !mc_link_send (link, w, NULL, '$', &error)) {
-    if (error != NULL)
-      say (link, "cannot answer %s %s: %s", method,
-           msrp_head_get_transaction_id (request), error->message);
-    return FALSE;
-  }
+  w = msrp_status_build_response (
+      method, msrp_head_get_transaction_id (request),
+      msrp_head_get_to_path (request), msrp_head_get_from_path (request), code,
+      safe, &error);
+  if (w == NULL || !mc_link_send (link, w, NULL, '$', &error))
+    {
+      if (error != NULL)
+        say (link, "cannot answer %s %s: %s", method,
+             msrp_head_get_transaction_id (request), error->message);
+      return FALSE;
+    }
   if (request == link->head)
     link->responded = TRUE;
   say (link, "> %u %s (answer to %s %s)", code,
-       safe != NULL ? safe : msrp_status_reason (code) != NULL ?
-       msrp_status_reason (code) : "", method,
-       msrp_head_get_transaction_id (request));
+       safe != NULL                        ? safe
+       : msrp_status_reason (code) != NULL ? msrp_status_reason (code)
+                                           : "",
+       method, msrp_head_get_transaction_id (request));
   return TRUE;
 }
 
@@ -141,9 +142,9 @@ static void
 head_failed (McLink *link, const GError *error)
 {
   link->head_failed = TRUE;
-  say (link, "bad %s %s: %s", msrp_head_is_request (link->head) ? "request"
-       : "response", msrp_head_get_transaction_id (link->head),
-       error->message);
+  say (link, "bad %s %s: %s",
+       msrp_head_is_request (link->head) ? "request" : "response",
+       msrp_head_get_transaction_id (link->head), error->message);
   if (msrp_head_is_request (link->head))
     mc_link_respond (link, link->head, MSRP_STATUS_BAD_REQUEST,
                      error->message);
@@ -154,56 +155,65 @@ handle_event (McLink *link, const MsrpParserEvent *ev)
 {
   g_autoptr (GError) error = NULL;
 
-  switch (ev->type) {
-  case MSRP_PARSER_EVENT_REQUEST:
-  case MSRP_PARSER_EVENT_RESPONSE:
-    clear_frame (link);
-    link->head = msrp_head_new_from_event (ev);
-    link->frames_in++;
-    break;
-  case MSRP_PARSER_EVENT_HEADER:
-    if (link->head_failed)
+  switch (ev->type)
+    {
+    case MSRP_PARSER_EVENT_REQUEST:
+    case MSRP_PARSER_EVENT_RESPONSE:
+      clear_frame (link);
+      link->head = msrp_head_new_from_event (ev);
+      link->frames_in++;
       break;
-    if (!msrp_head_add_header (link->head, ev, &error))
-      head_failed (link, error);
-    break;
-  case MSRP_PARSER_EVENT_HEADERS_END:
-    link->head_done = TRUE;
-    if (link->head_failed)
+    case MSRP_PARSER_EVENT_HEADER:
+      if (link->head_failed)
+        break;
+      if (!msrp_head_add_header (link->head, ev, &error))
+        head_failed (link, error);
       break;
-    if (!msrp_head_finish (link->head, ev->has_body, &error)) {
-      head_failed (link, error);
+    case MSRP_PARSER_EVENT_HEADERS_END:
+      link->head_done = TRUE;
+      if (link->head_failed)
+        break;
+      if (!msrp_head_finish (link->head, ev->has_body, &error))
+        {
+          head_failed (link, error);
+          break;
+        }
+      if (msrp_head_is_request (link->head))
+        {
+          say (link, "< %s %s", msrp_head_get_method (link->head),
+               msrp_head_get_transaction_id (link->head));
+          if (link->cb.on_request != NULL)
+            link->request =
+                link->cb.on_request (link, link->head, link->user_data);
+        }
+      else
+        {
+          say (link, "< %u %s (tid %s)",
+               msrp_head_get_status_code (link->head),
+               msrp_head_get_comment (link->head) != NULL
+                   ? msrp_head_get_comment (link->head)
+                   : "",
+               msrp_head_get_transaction_id (link->head));
+          if (link->cb.on_response != NULL)
+            link->cb.on_response (link, link->head, link->user_data);
+        }
       break;
-    }
-    if (msrp_head_is_request (link->head)) {
-      say (link, "< %s %s", msrp_head_get_method (link->head),
-           msrp_head_get_transaction_id (link->head));
-      if (link->cb.on_request != NULL)
-        link->request = link->cb.on_request (link, link->head,
-                                             link->user_data);
-    } else {
-      say (link, "< %u %s (tid %s)", msrp_head_get_status_code (link->head),
-           msrp_head_get_comment (link->head) != NULL ?
-           msrp_head_get_comment (link->head) : "",
-           msrp_head_get_transaction_id (link->head));
-      if (link->cb.on_response != NULL)
-        link->cb.on_response (link, link->head, link->user_data);
-    }
-    break;
-  case MSRP_PARSER_EVENT_BODY:
-    if (link->request != NULL && link->cb.on_request_body != NULL)
-      link->cb.on_request_body (link, link->request, ev->data, ev->data_len,
-                                link->user_data);
-    break;
-  case MSRP_PARSER_EVENT_END: {
-    gpointer req = g_steal_pointer (&link->request);
+    case MSRP_PARSER_EVENT_BODY:
+      if (link->request != NULL && link->cb.on_request_body != NULL)
+        link->cb.on_request_body (link, link->request, ev->data, ev->data_len,
+                                  link->user_data);
+      break;
+    case MSRP_PARSER_EVENT_END:
+      {
+        gpointer req = g_steal_pointer (&link->request);
 
-    if (req != NULL && link->cb.on_request_end != NULL)
-      link->cb.on_request_end (link, req, ev->continuation, link->user_data);
-    clear_frame (link);
-    break;
-  }
-  }
+        if (req != NULL && link->cb.on_request_end != NULL)
+          link->cb.on_request_end (link, req, ev->continuation,
+                                   link->user_data);
+        clear_frame (link);
+        break;
+      }
+    }
 }
 
 /* The bytes broke the section 9 syntax: framing is lost.  Answer 400 when
@@ -228,23 +238,25 @@ conn_data (NetConn *conn, const guint8 *data, gsize len, gpointer user_data)
 {
   McLink *link = mc_link_ref (user_data);
 
-  while (!link->stopping) {
-    MsrpParserEvent ev;
-    g_autoptr (GError) error = NULL;
-    gsize used = 0;
-    MsrpParseStatus st = msrp_parser_feed (link->parser, data, len, &used,
-                                           &ev, &error);
+  while (!link->stopping)
+    {
+      MsrpParserEvent ev;
+      g_autoptr (GError) error = NULL;
+      gsize used = 0;
+      MsrpParseStatus st =
+          msrp_parser_feed (link->parser, data, len, &used, &ev, &error);
 
-    data += used;
-    len -= used;
-    if (st == MSRP_PARSE_NEED_MORE)
-      break;
-    if (st == MSRP_PARSE_ERROR) {
-      parse_failed (link, error);
-      break;
+      data += used;
+      len -= used;
+      if (st == MSRP_PARSE_NEED_MORE)
+        break;
+      if (st == MSRP_PARSE_ERROR)
+        {
+          parse_failed (link, error);
+          break;
+        }
+      handle_event (link, &ev);
     }
-    handle_event (link, &ev);
-  }
   mc_link_unref (link);
 }
 
@@ -262,10 +274,11 @@ conn_drained (NetConn *conn, gpointer user_data)
 {
   McLink *link = user_data;
 
-  if (link->paused_by_us) {
-    link->paused_by_us = FALSE;
-    net_conn_resume_reading (conn);
-  }
+  if (link->paused_by_us)
+    {
+      link->paused_by_us = FALSE;
+      net_conn_resume_reading (conn);
+    }
   if (link->cb.on_drained != NULL)
     link->cb.on_drained (link, link->user_data);
 }
@@ -382,10 +395,11 @@ mc_link_write (McLink *link, GBytes *bytes)
   if (!net_conn_write (link->conn, bytes))
     return FALSE;
   if (link->pause_when_congested && !link->paused_by_us &&
-      net_conn_is_congested (link->conn)) {
-    link->paused_by_us = TRUE;
-    net_conn_pause_reading (link->conn);
-  }
+      net_conn_is_congested (link->conn))
+    {
+      link->paused_by_us = TRUE;
+      net_conn_pause_reading (link->conn);
+    }
   return TRUE;
 }
 
@@ -403,10 +417,11 @@ mc_link_frame_end (McLink *link)
 
   g_return_if_fail (link->frame_open);
   link->frame_open = FALSE;
-  while ((b = g_queue_pop_head (&link->held)) != NULL) {
-    mc_link_write (link, b);
-    g_bytes_unref (b);
-  }
+  while ((b = g_queue_pop_head (&link->held)) != NULL)
+    {
+      mc_link_write (link, b);
+      g_bytes_unref (b);
+    }
 }
 
 gboolean
@@ -418,18 +433,22 @@ mc_link_send (McLink *link, MsrpWriter *writer, GBytes *body, char flag,
 
   if (frame == NULL)
     return FALSE;
-  if (link->frame_open && !link->stopping && !link->closed) {
-    g_queue_push_tail (&link->held, g_steal_pointer (&frame));
-    queued = TRUE;
-  } else {
-    queued = mc_link_write (link, frame);
-  }
-  if (!queued) {
-    g_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_LOCAL,
-                 "the connection to %s is closed",
-                 net_conn_get_peer_address (link->conn));
-    return FALSE;
-  }
+  if (link->frame_open && !link->stopping && !link->closed)
+    {
+      g_queue_push_tail (&link->held, g_steal_pointer (&frame));
+      queued = TRUE;
+    }
+  else
+    {
+      queued = mc_link_write (link, frame);
+    }
+  if (!queued)
+    {
+      g_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_LOCAL,
+                   "the connection to %s is closed",
+                   net_conn_get_peer_address (link->conn));
+      return FALSE;
+    }
   if (!msrp_writer_is_response (writer))
     say (link, "> %s %s", msrp_writer_get_method (writer),
          msrp_writer_get_transaction_id (writer));
@@ -450,10 +469,11 @@ mc_link_close (McLink *link)
   stop (link);
   /* The write queue is sent first, even when the owner drops the link
    * meanwhile (net_conn_close() keeps the connection alive). */
-  if (link->paused_by_us) {
-    link->paused_by_us = FALSE;
-    net_conn_resume_reading (link->conn);
-  }
+  if (link->paused_by_us)
+    {
+      link->paused_by_us = FALSE;
+      net_conn_resume_reading (link->conn);
+    }
   net_conn_close (link->conn);
 }
 

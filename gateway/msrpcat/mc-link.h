@@ -32,17 +32,17 @@ G_BEGIN_DECLS
 
 typedef struct _McLink McLink;
 
-typedef struct {
+typedef struct
+{
   /* The connection is open (TCP connected, TLS handshake done). */
   void (*on_open) (McLink *link, gpointer user_data);
   /* (transfer none) @head; return a context (or NULL: skip the body). */
   gpointer (*on_request) (McLink *link, MsrpHead *head, gpointer user_data);
-  void (*on_request_body) (McLink *link, gpointer request,
-                           const guint8 *data, gsize len, gpointer user_data);
+  void (*on_request_body) (McLink *link, gpointer request, const guint8 *data,
+                           gsize len, gpointer user_data);
   void (*on_request_end) (McLink *link, gpointer request, char flag,
                           gpointer user_data);
-  void (*on_request_lost) (McLink *link, gpointer request,
-                           gpointer user_data);
+  void (*on_request_lost) (McLink *link, gpointer request, gpointer user_data);
   void (*on_response) (McLink *link, MsrpHead *head, gpointer user_data);
   /* The write queue fell to the low watermark after congestion. */
   void (*on_drained) (McLink *link, gpointer user_data);

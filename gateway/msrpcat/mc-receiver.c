@@ -22,44 +22,47 @@
 /* Read-back piece when a streamed message moves to reassembly. */
 #define READ_BACK (64 * 1024)
 
-typedef struct {
+typedef struct
+{
   char *id;
-  char *content_type;       /* of its first chunk */
+  char *content_type; /* of its first chunk */
   gboolean via_reassembly;
   /* Streaming to --output-dir: bytes 1..written are in part_path. */
   int fd;
   char *part_path;
   guint64 written;
-  gboolean stream_open;     /* a chunk is being streamed now */
+  gboolean stream_open; /* a chunk is being streamed now */
   gboolean total_known;
   guint64 total;
-  guint acked;              /* chunks answered 200 */
-  guint64 acked_end;        /* the last byte those chunks carried */
-  GByteArray *head;         /* its first bytes, up to HEAD_KEEP */
+  guint acked;       /* chunks answered 200 */
+  guint64 acked_end; /* the last byte those chunks carried */
+  GByteArray *head;  /* its first bytes, up to HEAD_KEEP */
 } InMsg;
 
-typedef struct {
+typedef struct
+{
   McLink *link;
   MsrpHead *head;
   char *id;
   gboolean stream;
   MsrpReassemblyChunk *chunk;
   guint64 start;
-  guint64 limit;            /* most body bytes the Byte-Range allows */
+  guint64 limit; /* most body bytes the Byte-Range allows */
   guint64 got;
-  guint code;               /* the failure so far, 0: none */
+  guint code; /* the failure so far, 0: none */
   char *comment;
 } InReq;
 
-struct _McReceiver {
+struct _McReceiver
+{
   McSession *session;
   const McConfig *config;
   McReceiverCallbacks cb;
   gpointer user_data;
   MsrpReassembler *reassembler;
-  GHashTable *msgs;         /* id -> InMsg */
-  McIdSet *done;            /* delivered */
-  McIdSet *gone;            /* refused (413) or aborted ('#') */
+  GHashTable *msgs; /* id -> InMsg */
+  McIdSet *done;    /* delivered */
+  McIdSet *gone;    /* refused (413) or aborted ('#') */
 };
 
 static void
@@ -70,7 +73,7 @@ in_msg_free (gpointer p)
   if (m->fd >= 0)
     close (m->fd);
   if (m->part_path != NULL)
-    g_unlink (m->part_path);   /* incomplete: no half files left behind */
+    g_unlink (m->part_path); /* incomplete: no half files left behind */
   g_free (m->part_path);
   g_free (m->id);
   g_free (m->content_type);
@@ -99,15 +102,15 @@ mc_receiver_new (McSession *session, const McReceiverCallbacks *callbacks,
   const McConfig *c = session->config;
   McReceiver *r;
 
-  if (c->output_dir != NULL &&
-      g_mkdir_with_parents (c->output_dir, 0755) != 0) {
-    int err = errno;
+  if (c->output_dir != NULL && g_mkdir_with_parents (c->output_dir, 0755) != 0)
+    {
+      int err = errno;
 
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                 "cannot make output directory %s: %s", c->output_dir,
-                 g_strerror (err));
-    return NULL;
-  }
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "cannot make output directory %s: %s", c->output_dir,
+                   g_strerror (err));
+      return NULL;
+    }
   r = g_new0 (McReceiver, 1);
   r->session = session;
   r->config = c;
@@ -116,8 +119,7 @@ mc_receiver_new (McSession *session, const McReceiverCallbacks *callbacks,
   r->reassembler = msrp_reassembler_new (c->max_buffer);
   if (c->max_size > 0)
     msrp_reassembler_set_max_message_size (r->reassembler, c->max_size);
-  r->msgs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                   in_msg_free);
+  r->msgs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, in_msg_free);
   r->done = mc_id_set_new (REMEMBERED_IDS);
   r->gone = mc_id_set_new (REMEMBERED_IDS);
   return r;
@@ -173,8 +175,8 @@ send_report (McReceiver *r, McLink *link, MsrpHead *head, const char *id,
 {
   g_autoptr (MsrpWriter) w = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *safe = comment != NULL ? mc_link_sanitize_comment (comment)
-                                          : NULL;
+  g_autofree char *safe =
+      comment != NULL ? mc_link_sanitize_comment (comment) : NULL;
   MsrpByteRange range = {
     .start = 1,
     .end = bytes,
@@ -186,11 +188,12 @@ send_report (McReceiver *r, McLink *link, MsrpHead *head, const char *id,
   w = msrp_status_build_report (msrp_head_get_to_path (head),
                                 msrp_head_get_from_path (head), NULL, id,
                                 &range, code, safe, &error);
-  if (w == NULL || !mc_link_send (link, w, NULL, '$', &error)) {
-    fprintf (stderr, "msrpcat: cannot send a REPORT for message %s: %s\n", id,
-             error->message);
-    return;
-  }
+  if (w == NULL || !mc_link_send (link, w, NULL, '$', &error))
+    {
+      fprintf (stderr, "msrpcat: cannot send a REPORT for message %s: %s\n",
+               id, error->message);
+      return;
+    }
   if (msrp_status_is_success (code))
     r->session->stats.success_reports_out++;
   else
@@ -204,21 +207,23 @@ static gboolean open_part (McReceiver *r, InMsg *m, GError **error);
 static gboolean
 write_all (int fd, const guint8 *data, gsize len, GError **error)
 {
-  while (len > 0) {
-    ssize_t n = write (fd, data, len);
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
 
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int err = errno;
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int err = errno;
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "%s",
-                   g_strerror (err));
-      return FALSE;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "%s",
+                       g_strerror (err));
+          return FALSE;
+        }
+      data += n;
+      len -= (gsize) n;
     }
-    data += n;
-    len -= (gsize) n;
-  }
   return TRUE;
 }
 
@@ -230,8 +235,8 @@ keep_head (InMsg *m, guint64 pos, const guint8 *data, gsize len)
     m->head = g_byte_array_new ();
   if (pos != m->head->len || m->head->len >= HEAD_KEEP)
     return;
-  g_byte_array_append (m->head, data, (guint) MIN (len, HEAD_KEEP -
-                                                   m->head->len));
+  g_byte_array_append (m->head, data,
+                       (guint) MIN (len, HEAD_KEEP - m->head->len));
 }
 
 /* A message sent by `msrpcat --bench-chat` carries its send time. */
@@ -274,51 +279,62 @@ deliver (McReceiver *r, InReq *req, InMsg *m, GBytes *body)
   guint64 size = body != NULL ? g_bytes_get_size (body) : m->written;
   McReceived *rec;
 
-  if (c->output_dir != NULL) {
-    final_path = g_build_filename (c->output_dir, m->id, NULL);
-    if (body != NULL) {
+  if (c->output_dir != NULL)
+    {
+      final_path = g_build_filename (c->output_dir, m->id, NULL);
+      if (body != NULL)
+        {
+          gsize len;
+          const guint8 *data = g_bytes_get_data (body, &len);
+
+          if (m->fd >= 0)
+            {
+              close (m->fd);
+              m->fd = -1;
+            }
+          /* Reassembled in memory: the part file is written anew. */
+          if (!open_part (r, m, &error) ||
+              !write_all (m->fd, data, len, &error))
+            {
+              mc_session_fail (r->session, MC_EXIT_PROTOCOL,
+                               "cannot write "
+                               "message %s: %s",
+                               m->id, error->message);
+              drop (r, m->id, TRUE);
+              return;
+            }
+        }
+      if (m->fd >= 0 && close (m->fd) != 0)
+        {
+          m->fd = -1;
+          mc_session_fail (r->session, MC_EXIT_PROTOCOL, "cannot write %s: %s",
+                           m->part_path, g_strerror (errno));
+          drop (r, m->id, TRUE);
+          return;
+        }
+      m->fd = -1;
+      if (g_rename (m->part_path, final_path) != 0)
+        {
+          mc_session_fail (r->session, MC_EXIT_PROTOCOL,
+                           "cannot rename %s to "
+                           "%s: %s",
+                           m->part_path, final_path, g_strerror (errno));
+          drop (r, m->id, TRUE);
+          return;
+        }
+      g_clear_pointer (&m->part_path, g_free);
+    }
+  else
+    {
       gsize len;
       const guint8 *data = g_bytes_get_data (body, &len);
 
-      if (m->fd >= 0) {
-        close (m->fd);
-        m->fd = -1;
-      }
-      /* Reassembled in memory: the part file is written anew. */
-      if (!open_part (r, m, &error) ||
-          !write_all (m->fd, data, len, &error)) {
-        mc_session_fail (r->session, MC_EXIT_PROTOCOL, "cannot write "
-                         "message %s: %s", m->id, error->message);
-        drop (r, m->id, TRUE);
-        return;
-      }
+      mc_session_write_stdout (r->session, data, len);
+      /* Chat messages read as lines; binary bodies stay byte-exact. */
+      if (is_text (m->content_type) && len > 0 && data[len - 1] != '\n')
+        mc_session_write_stdout (r->session, "\n", 1);
+      fflush (stdout);
     }
-    if (m->fd >= 0 && close (m->fd) != 0) {
-      m->fd = -1;
-      mc_session_fail (r->session, MC_EXIT_PROTOCOL, "cannot write %s: %s",
-                       m->part_path, g_strerror (errno));
-      drop (r, m->id, TRUE);
-      return;
-    }
-    m->fd = -1;
-    if (g_rename (m->part_path, final_path) != 0) {
-      mc_session_fail (r->session, MC_EXIT_PROTOCOL, "cannot rename %s to "
-                       "%s: %s", m->part_path, final_path,
-                       g_strerror (errno));
-      drop (r, m->id, TRUE);
-      return;
-    }
-    g_clear_pointer (&m->part_path, g_free);
-  } else {
-    gsize len;
-    const guint8 *data = g_bytes_get_data (body, &len);
-
-    mc_session_write_stdout (r->session, data, len);
-    /* Chat messages read as lines; binary bodies stay byte-exact. */
-    if (is_text (m->content_type) && len > 0 && data[len - 1] != '\n')
-      mc_session_write_stdout (r->session, "\n", 1);
-    fflush (stdout);
-  }
 
   if (body != NULL)
     note_bench (r, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
@@ -326,19 +342,24 @@ deliver (McReceiver *r, InReq *req, InMsg *m, GBytes *body)
     note_bench (r, m->head->data, m->head->len);
   st->messages_received++;
   st->bytes_received += size;
-  if (st->received->len < MC_SUMMARY_MESSAGES_MAX) {
-    rec = g_new0 (McReceived, 1);
-    rec->message_id = g_strdup (m->id);
-    rec->content_type = g_strdup (m->content_type);
-    rec->bytes = size;
-    rec->file = g_strdup (final_path);
-    g_ptr_array_add (st->received, rec);
-  } else {
-    st->received_truncated = TRUE;
-  }
+  if (st->received->len < MC_SUMMARY_MESSAGES_MAX)
+    {
+      rec = g_new0 (McReceived, 1);
+      rec->message_id = g_strdup (m->id);
+      rec->content_type = g_strdup (m->content_type);
+      rec->bytes = size;
+      rec->file = g_strdup (final_path);
+      g_ptr_array_add (st->received, rec);
+    }
+  else
+    {
+      st->received_truncated = TRUE;
+    }
   if (!c->quiet)
-    fprintf (stderr, "msrpcat: received message %s: %" G_GUINT64_FORMAT
-             " bytes of %s%s%s\n", m->id, size,
+    fprintf (stderr,
+             "msrpcat: received message %s: %" G_GUINT64_FORMAT
+             " bytes of %s%s%s\n",
+             m->id, size,
              m->content_type != NULL ? m->content_type : "no type",
              final_path != NULL ? ", saved as " : "",
              final_path != NULL ? final_path : "");
@@ -387,14 +408,15 @@ open_part (McReceiver *r, InMsg *m, GError **error)
   g_free (m->part_path);
   m->part_path = g_build_filename (r->config->output_dir, name, NULL);
   m->fd = open (m->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (m->fd < 0) {
-    int err = errno;
+  if (m->fd < 0)
+    {
+      int err = errno;
 
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                 "cannot create %s: %s", m->part_path, g_strerror (err));
-    g_clear_pointer (&m->part_path, g_free);
-    return FALSE;
-  }
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "cannot create %s: %s", m->part_path, g_strerror (err));
+      g_clear_pointer (&m->part_path, g_free);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -422,22 +444,27 @@ move_to_reassembly (McReceiver *r, InMsg *m, GError **error)
   if (chunk == NULL)
     return FALSE;
   buf = g_malloc (READ_BACK);
-  while (pos < m->written) {
-    gsize want = (gsize) MIN (READ_BACK, m->written - pos);
-    ssize_t n = pread (m->fd, buf, want, (off_t) pos);
+  while (pos < m->written)
+    {
+      gsize want = (gsize) MIN (READ_BACK, m->written - pos);
+      ssize_t n = pread (m->fd, buf, want, (off_t) pos);
 
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read back "
-                   "%s: %s", m->part_path, n < 0 ? g_strerror (errno) :
-                   "file shorter than written");
-      return FALSE;
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "cannot read back "
+                       "%s: %s",
+                       m->part_path,
+                       n < 0 ? g_strerror (errno)
+                             : "file shorter than written");
+          return FALSE;
+        }
+      if (!msrp_reassembly_chunk_add_data (chunk, buf, (gsize) n, error))
+        return FALSE;
+      pos += (guint64) n;
     }
-    if (!msrp_reassembly_chunk_add_data (chunk, buf, (gsize) n, error))
-      return FALSE;
-    pos += (guint64) n;
-  }
   if (msrp_reassembly_chunk_end (g_steal_pointer (&chunk), '+', NULL, NULL,
                                  NULL, error) == MSRP_REASSEMBLY_FAILED)
     return FALSE;
@@ -452,128 +479,144 @@ mc_receiver_request (McReceiver *r, McLink *link, MsrpHead *head)
   const char *id = msrp_head_get_message_id (head);
   const char *ctype = msrp_head_get_content_type (head);
   const MsrpByteRange *br = msrp_head_get_byte_range (head);
-  MsrpByteRange whole = { .start = 1, .end_unknown = TRUE,
+  MsrpByteRange whole = { .start = 1,
+                          .end_unknown = TRUE,
                           .total_unknown = TRUE };
   g_autoptr (GError) error = NULL;
   InMsg *m;
   InReq *req;
 
-  if (!msrp_head_has_body (head)) {
-    /* RFC 4975 section 5.4 / 7.1: a SEND without body binds the
-     * connection (or keeps it alive); there is nothing to deliver. */
-    st->binds_received++;
-    respond (r, link, head, MSRP_STATUS_OK, NULL);
-    return NULL;
-  }
+  if (!msrp_head_has_body (head))
+    {
+      /* RFC 4975 section 5.4 / 7.1: a SEND without body binds the
+       * connection (or keeps it alive); there is nothing to deliver. */
+      st->binds_received++;
+      respond (r, link, head, MSRP_STATUS_OK, NULL);
+      return NULL;
+    }
   st->chunks_received++;
   if (st->first_byte_time == 0)
     st->first_byte_time = g_get_monotonic_time ();
   if (br == NULL)
-    br = &whole;    /* section 7.3.1: no Byte-Range is the whole message */
+    br = &whole; /* section 7.3.1: no Byte-Range is the whole message */
 
-  if (mc_id_set_contains (r->gone, id)) {
-    respond (r, link, head, MSRP_STATUS_STOP_SENDING,
-             "this message was refused or aborted before");
-    return NULL;
-  }
-  if (mc_id_set_contains (r->done, id)) {
-    /* Section 5.4: a repeated Message-ID is a duplicate; acknowledge it,
-     * deliver nothing. */
-    st->duplicates++;
-    respond (r, link, head, MSRP_STATUS_OK, NULL);
-    return NULL;
-  }
-  if (ctype == NULL || !type_accepted (r, ctype)) {
-    /* Section 7.3.1: "the receiver MUST generate a response with a status
-     * code of 415". */
-    g_autofree char *why = g_strdup_printf ("%s is not accepted here",
-                                            ctype != NULL ? ctype : "none");
+  if (mc_id_set_contains (r->gone, id))
+    {
+      respond (r, link, head, MSRP_STATUS_STOP_SENDING,
+               "this message was refused or aborted before");
+      return NULL;
+    }
+  if (mc_id_set_contains (r->done, id))
+    {
+      /* Section 5.4: a repeated Message-ID is a duplicate; acknowledge it,
+       * deliver nothing. */
+      st->duplicates++;
+      respond (r, link, head, MSRP_STATUS_OK, NULL);
+      return NULL;
+    }
+  if (ctype == NULL || !type_accepted (r, ctype))
+    {
+      /* Section 7.3.1: "the receiver MUST generate a response with a status
+       * code of 415". */
+      g_autofree char *why = g_strdup_printf ("%s is not accepted here",
+                                              ctype != NULL ? ctype : "none");
 
-    st->messages_failed++;
-    respond (r, link, head, MSRP_STATUS_UNSUPPORTED_MEDIA_TYPE, why);
-    return NULL;
-  }
-  if (c->max_size > 0 && !br->total_unknown && br->total > c->max_size) {
-    g_autofree char *why = g_strdup_printf (
-      "message of %" G_GUINT64_FORMAT " bytes is over the limit of %"
-      G_GUINT64_FORMAT " bytes", br->total, c->max_size);
+      st->messages_failed++;
+      respond (r, link, head, MSRP_STATUS_UNSUPPORTED_MEDIA_TYPE, why);
+      return NULL;
+    }
+  if (c->max_size > 0 && !br->total_unknown && br->total > c->max_size)
+    {
+      g_autofree char *why = g_strdup_printf (
+          "message of %" G_GUINT64_FORMAT
+          " bytes is over the limit of %" G_GUINT64_FORMAT " bytes",
+          br->total, c->max_size);
 
-    st->messages_failed++;
-    respond (r, link, head, MSRP_STATUS_STOP_SENDING, why);
-    drop (r, id, TRUE);
-    return NULL;
-  }
+      st->messages_failed++;
+      respond (r, link, head, MSRP_STATUS_STOP_SENDING, why);
+      drop (r, id, TRUE);
+      return NULL;
+    }
 
   m = g_hash_table_lookup (r->msgs, id);
-  if (m == NULL) {
-    if (c->output_dir != NULL &&
-        g_hash_table_size (r->msgs) >= MAX_STREAMED_MESSAGES) {
-      respond (r, link, head, MSRP_STATUS_STOP_SENDING,
-               "too many messages in progress");
-      return NULL;
+  if (m == NULL)
+    {
+      if (c->output_dir != NULL &&
+          g_hash_table_size (r->msgs) >= MAX_STREAMED_MESSAGES)
+        {
+          respond (r, link, head, MSRP_STATUS_STOP_SENDING,
+                   "too many messages in progress");
+          return NULL;
+        }
+      m = g_new0 (InMsg, 1);
+      m->id = g_strdup (id);
+      m->fd = -1;
+      m->content_type = g_strdup (ctype);
+      m->via_reassembly = c->output_dir == NULL;
+      g_hash_table_insert (r->msgs, m->id, m);
     }
-    m = g_new0 (InMsg, 1);
-    m->id = g_strdup (id);
-    m->fd = -1;
-    m->content_type = g_strdup (ctype);
-    m->via_reassembly = c->output_dir == NULL;
-    g_hash_table_insert (r->msgs, m->id, m);
-  }
-  if (!br->total_unknown) {
-    if (m->total_known && m->total != br->total) {
-      g_autofree char *why = g_strdup_printf (
-        "total %" G_GUINT64_FORMAT " differs from %" G_GUINT64_FORMAT
-        " in an earlier chunk", br->total, m->total);
+  if (!br->total_unknown)
+    {
+      if (m->total_known && m->total != br->total)
+        {
+          g_autofree char *why = g_strdup_printf (
+              "total %" G_GUINT64_FORMAT " differs from %" G_GUINT64_FORMAT
+              " in an earlier chunk",
+              br->total, m->total);
 
-      respond (r, link, head, MSRP_STATUS_BAD_REQUEST, why);
-      return NULL;
+          respond (r, link, head, MSRP_STATUS_BAD_REQUEST, why);
+          return NULL;
+        }
+      m->total_known = TRUE;
+      m->total = br->total;
     }
-    m->total_known = TRUE;
-    m->total = br->total;
-  }
 
   req = g_new0 (InReq, 1);
   req->link = mc_link_ref (link);
   req->head = msrp_head_ref (head);
   req->id = g_strdup (id);
   req->start = br->start;
-  req->limit = br->end_unknown ? G_MAXUINT64
-                               : br->end - br->start + 1;
+  req->limit = br->end_unknown ? G_MAXUINT64 : br->end - br->start + 1;
   if (br->end_unknown == FALSE && br->end < br->start)
-    req->limit = 0;   /* "1-0/0": an empty message */
+    req->limit = 0; /* "1-0/0": an empty message */
 
-  if (!m->via_reassembly && !m->stream_open &&
-      br->start == m->written + 1) {
-    if (g_ascii_strcasecmp (m->content_type, ctype) != 0) {
-      respond (r, link, head, MSRP_STATUS_BAD_REQUEST,
-               "Content-Type differs from an earlier chunk");
-      in_req_free (req);
-      return NULL;
+  if (!m->via_reassembly && !m->stream_open && br->start == m->written + 1)
+    {
+      if (g_ascii_strcasecmp (m->content_type, ctype) != 0)
+        {
+          respond (r, link, head, MSRP_STATUS_BAD_REQUEST,
+                   "Content-Type differs from an earlier chunk");
+          in_req_free (req);
+          return NULL;
+        }
+      if (!open_part (r, m, &error))
+        {
+          mc_session_fail (r->session, MC_EXIT_PROTOCOL, "%s", error->message);
+          respond (r, link, head, MSRP_STATUS_STOP_SENDING, error->message);
+          drop (r, id, TRUE);
+          in_req_free (req);
+          return NULL;
+        }
+      req->stream = TRUE;
+      m->stream_open = TRUE;
+      return req;
     }
-    if (!open_part (r, m, &error)) {
-      mc_session_fail (r->session, MC_EXIT_PROTOCOL, "%s", error->message);
-      respond (r, link, head, MSRP_STATUS_STOP_SENDING, error->message);
-      drop (r, id, TRUE);
-      in_req_free (req);
-      return NULL;
-    }
-    req->stream = TRUE;
-    m->stream_open = TRUE;
-    return req;
-  }
 
-  if (!m->via_reassembly) {
-    if (m->stream_open) {
-      respond (r, link, head, MSRP_STATUS_STOP_SENDING, "chunks of one "
-               "message on two connections at once are not supported");
-      in_req_free (req);
-      return NULL;
+  if (!m->via_reassembly)
+    {
+      if (m->stream_open)
+        {
+          respond (r, link, head, MSRP_STATUS_STOP_SENDING,
+                   "chunks of one "
+                   "message on two connections at once are not supported");
+          in_req_free (req);
+          return NULL;
+        }
+      if (!move_to_reassembly (r, m, &error))
+        goto refused;
     }
-    if (!move_to_reassembly (r, m, &error))
-      goto refused;
-  }
-  req->chunk = msrp_reassembler_begin_chunk (r->reassembler, id, br, ctype,
-                                             &error);
+  req->chunk =
+      msrp_reassembler_begin_chunk (r->reassembler, id, br, ctype, &error);
   if (req->chunk == NULL)
     goto refused;
   return req;
@@ -583,10 +626,11 @@ refused:
     guint code = msrp_reassembly_error_to_status (error);
 
     respond (r, link, head, code, error->message);
-    if (code == MSRP_STATUS_STOP_SENDING) {
-      st->messages_failed++;
-      drop (r, id, TRUE);
-    }
+    if (code == MSRP_STATUS_STOP_SENDING)
+      {
+        st->messages_failed++;
+        drop (r, id, TRUE);
+      }
     in_req_free (req);
     return NULL;
   }
@@ -617,47 +661,54 @@ mc_receiver_body (McReceiver *r, gpointer request, const guint8 *data,
   if (req->code != 0)
     return;
   m = g_hash_table_lookup (r->msgs, req->id);
-  if (m == NULL) {
-    req_fail (r, req, MSRP_STATUS_STOP_SENDING, "message dropped");
-    return;
-  }
-  pos = req->start - 1 + req->got;
-  if (!req->stream) {
-    if (!msrp_reassembly_chunk_add_data (req->chunk, data, len, &error)) {
-      req_fail (r, req, msrp_reassembly_error_to_status (error),
-                error->message);
+  if (m == NULL)
+    {
+      req_fail (r, req, MSRP_STATUS_STOP_SENDING, "message dropped");
       return;
     }
-    keep_head (m, pos, data, len);
-    req->got += len;
-    return;
-  }
-  if (len > req->limit - req->got) {
-    req_fail (r, req, MSRP_STATUS_BAD_REQUEST,
-              "body longer than its Byte-Range");
-    return;
-  }
-  if (m->total_known && pos + len > m->total) {
-    req_fail (r, req, MSRP_STATUS_BAD_REQUEST,
-              "body goes past the message's total");
-    return;
-  }
-  if (r->config->max_size > 0 && pos + len > r->config->max_size) {
-    g_autofree char *why = g_strdup_printf (
-      "message is over the limit of %" G_GUINT64_FORMAT " bytes",
-      r->config->max_size);
+  pos = req->start - 1 + req->got;
+  if (!req->stream)
+    {
+      if (!msrp_reassembly_chunk_add_data (req->chunk, data, len, &error))
+        {
+          req_fail (r, req, msrp_reassembly_error_to_status (error),
+                    error->message);
+          return;
+        }
+      keep_head (m, pos, data, len);
+      req->got += len;
+      return;
+    }
+  if (len > req->limit - req->got)
+    {
+      req_fail (r, req, MSRP_STATUS_BAD_REQUEST,
+                "body longer than its Byte-Range");
+      return;
+    }
+  if (m->total_known && pos + len > m->total)
+    {
+      req_fail (r, req, MSRP_STATUS_BAD_REQUEST,
+                "body goes past the message's total");
+      return;
+    }
+  if (r->config->max_size > 0 && pos + len > r->config->max_size)
+    {
+      g_autofree char *why = g_strdup_printf (
+          "message is over the limit of %" G_GUINT64_FORMAT " bytes",
+          r->config->max_size);
 
-    req_fail (r, req, MSRP_STATUS_STOP_SENDING, why);
-    return;
-  }
-  if (!write_all (m->fd, data, len, &error)) {
-    g_autofree char *why = g_strdup_printf ("cannot write %s: %s",
-                                            m->part_path, error->message);
+      req_fail (r, req, MSRP_STATUS_STOP_SENDING, why);
+      return;
+    }
+  if (!write_all (m->fd, data, len, &error))
+    {
+      g_autofree char *why = g_strdup_printf ("cannot write %s: %s",
+                                              m->part_path, error->message);
 
-    mc_session_fail (r->session, MC_EXIT_PROTOCOL, "%s", why);
-    req_fail (r, req, MSRP_STATUS_STOP_SENDING, why);
-    return;
-  }
+      mc_session_fail (r->session, MC_EXIT_PROTOCOL, "%s", why);
+      req_fail (r, req, MSRP_STATUS_STOP_SENDING, why);
+      return;
+    }
   keep_head (m, pos, data, len);
   req->got += len;
   m->written += len;
@@ -681,103 +732,130 @@ mc_receiver_end (McReceiver *r, gpointer request, char flag)
 
   if (m != NULL && req->stream)
     m->stream_open = FALSE;
-  if (m == NULL && code == 0) {
-    code = MSRP_STATUS_STOP_SENDING;
-    comment = "message dropped";
-  }
+  if (m == NULL && code == 0)
+    {
+      code = MSRP_STATUS_STOP_SENDING;
+      comment = "message dropped";
+    }
 
-  if (req->stream) {
-    received = m != NULL ? m->written : 0;
-    if (code == 0 && flag == '#') {
-      interrupted = TRUE;
-    } else if (code == 0) {
-      if (flag == '$') {
-        guint64 end = req->start - 1 + req->got;
-
-        /* Section 7.3.1: "the chunk that has a termination character of
-         * "$" defines the total length of the message". */
-        if (m->total_known && end != m->total) {
-          why = g_strdup_printf ("message ends at byte %" G_GUINT64_FORMAT
-                                 " but its total is %" G_GUINT64_FORMAT, end,
-                                 m->total);
-          code = MSRP_STATUS_BAD_REQUEST;
-          comment = why;
-        } else {
-          m->total_known = TRUE;
-          m->total = end;
+  if (req->stream)
+    {
+      received = m != NULL ? m->written : 0;
+      if (code == 0 && flag == '#')
+        {
+          interrupted = TRUE;
         }
-      }
-      complete = code == 0 && m->total_known && m->written == m->total;
+      else if (code == 0)
+        {
+          if (flag == '$')
+            {
+              guint64 end = req->start - 1 + req->got;
+
+              /* Section 7.3.1: "the chunk that has a termination character of
+               * "$" defines the total length of the message". */
+              if (m->total_known && end != m->total)
+                {
+                  why = g_strdup_printf (
+                      "message ends at byte %" G_GUINT64_FORMAT
+                      " but its total is %" G_GUINT64_FORMAT,
+                      end, m->total);
+                  code = MSRP_STATUS_BAD_REQUEST;
+                  comment = why;
+                }
+              else
+                {
+                  m->total_known = TRUE;
+                  m->total = end;
+                }
+            }
+          complete = code == 0 && m->total_known && m->written == m->total;
+        }
     }
-  } else if (req->chunk != NULL) {
-    g_autofree char *unused_type = NULL;
-    MsrpReassemblyProgress progress = { 0 };
-    MsrpReassemblyResult res;
+  else if (req->chunk != NULL)
+    {
+      g_autofree char *unused_type = NULL;
+      MsrpReassemblyProgress progress = { 0 };
+      MsrpReassemblyResult res;
 
-    res = msrp_reassembly_chunk_end (g_steal_pointer (&req->chunk), flag,
-                                     &body, &unused_type, &progress, &error);
-    received = progress.received;
-    if (code == 0) {
-      switch (res) {
-      case MSRP_REASSEMBLY_FAILED:
-        code = msrp_reassembly_error_to_status (error);
-        comment = error->message;
-        break;
-      case MSRP_REASSEMBLY_INTERRUPTED:
-        interrupted = TRUE;
-        break;
-      case MSRP_REASSEMBLY_COMPLETE:
-        complete = TRUE;
-        break;
-      case MSRP_REASSEMBLY_DUPLICATE:
-        st->duplicates++;
-        duplicate = TRUE;
-        break;
-      case MSRP_REASSEMBLY_PENDING:
-        break;
-      }
+      res = msrp_reassembly_chunk_end (g_steal_pointer (&req->chunk), flag,
+                                       &body, &unused_type, &progress, &error);
+      received = progress.received;
+      if (code == 0)
+        {
+          switch (res)
+            {
+            case MSRP_REASSEMBLY_FAILED:
+              code = msrp_reassembly_error_to_status (error);
+              comment = error->message;
+              break;
+            case MSRP_REASSEMBLY_INTERRUPTED:
+              interrupted = TRUE;
+              break;
+            case MSRP_REASSEMBLY_COMPLETE:
+              complete = TRUE;
+              break;
+            case MSRP_REASSEMBLY_DUPLICATE:
+              st->duplicates++;
+              duplicate = TRUE;
+              break;
+            case MSRP_REASSEMBLY_PENDING:
+              break;
+            }
+        }
     }
-  }
 
-  if (code == 0) {
-    respond (r, req->link, req->head, MSRP_STATUS_OK, NULL);
-    if (m != NULL && !duplicate) {
-      m->acked++;
-      m->acked_end = MAX (m->acked_end, req->start - 1 + req->got);
+  if (code == 0)
+    {
+      respond (r, req->link, req->head, MSRP_STATUS_OK, NULL);
+      if (m != NULL && !duplicate)
+        {
+          m->acked++;
+          m->acked_end = MAX (m->acked_end, req->start - 1 + req->got);
+        }
     }
-  } else {
-    respond (r, req->link, req->head, code, comment);
-  }
+  else
+    {
+      respond (r, req->link, req->head, code, comment);
+    }
 
-  if (interrupted) {
-    /* Section 7.1: '#' - the sender gave the message up. */
-    st->messages_interrupted++;
-    if (!r->config->quiet)
-      fprintf (stderr, "msrpcat: message %s was aborted by the sender after "
-               "%" G_GUINT64_FORMAT " bytes\n", req->id, received);
-    drop (r, req->id, TRUE);
-  } else if (code != 0 && m != NULL) {
-    gboolean fatal = code == MSRP_STATUS_STOP_SENDING;
-
-    /* Section 7.1.4: the 200s of earlier chunks no longer hold; say so
-     * with a Failure REPORT when the sender allows one. */
-    if (fatal && m->acked_end > 0 &&
-        msrp_status_failure_report_due ("SEND",
-                                        msrp_head_get_failure_report (
-                                          req->head), code))
-      send_report (r, req->link, req->head, req->id, m->acked_end,
-                   m->total_known && m->total >= m->acked_end, m->total,
-                   code, comment);
-    if (fatal) {
-      st->messages_failed++;
+  if (interrupted)
+    {
+      /* Section 7.1: '#' - the sender gave the message up. */
+      st->messages_interrupted++;
+      if (!r->config->quiet)
+        fprintf (stderr,
+                 "msrpcat: message %s was aborted by the sender after "
+                 "%" G_GUINT64_FORMAT " bytes\n",
+                 req->id, received);
       drop (r, req->id, TRUE);
     }
-  } else if (complete && m != NULL) {
-    deliver (r, req, m, body);
-  } else if (duplicate && m != NULL && m->acked_end == 0) {
-    /* The reassembler knew it as delivered: nothing is pending here. */
-    g_hash_table_remove (r->msgs, req->id);
-  }
+  else if (code != 0 && m != NULL)
+    {
+      gboolean fatal = code == MSRP_STATUS_STOP_SENDING;
+
+      /* Section 7.1.4: the 200s of earlier chunks no longer hold; say so
+       * with a Failure REPORT when the sender allows one. */
+      if (fatal && m->acked_end > 0 &&
+          msrp_status_failure_report_due (
+              "SEND", msrp_head_get_failure_report (req->head), code))
+        send_report (r, req->link, req->head, req->id, m->acked_end,
+                     m->total_known && m->total >= m->acked_end, m->total,
+                     code, comment);
+      if (fatal)
+        {
+          st->messages_failed++;
+          drop (r, req->id, TRUE);
+        }
+    }
+  else if (complete && m != NULL)
+    {
+      deliver (r, req, m, body);
+    }
+  else if (duplicate && m != NULL && m->acked_end == 0)
+    {
+      /* The reassembler knew it as delivered: nothing is pending here. */
+      g_hash_table_remove (r->msgs, req->id);
+    }
   in_req_free (req);
 }
 

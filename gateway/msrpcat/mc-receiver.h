@@ -27,7 +27,8 @@ G_BEGIN_DECLS
 
 typedef struct _McReceiver McReceiver;
 
-typedef struct {
+typedef struct
+{
   /* A message was delivered (stdout or a file). */
   void (*on_message) (McReceiver *receiver, gpointer user_data);
 } McReceiverCallbacks;

@@ -18,10 +18,11 @@ G_BEGIN_DECLS
 #define MC_SDP_ERROR (mc_sdp_error_quark ())
 GQuark mc_sdp_error_quark (void);
 
-typedef enum {
-  MC_SDP_ERROR_INVALID,    /* the peer's SDP is not usable for MSRP */
-  MC_SDP_ERROR_CONFLICT,   /* the a=setup values cannot go together */
-  MC_SDP_ERROR_IO,         /* the file cannot be read or written */
+typedef enum
+{
+  MC_SDP_ERROR_INVALID,  /* the peer's SDP is not usable for MSRP */
+  MC_SDP_ERROR_CONFLICT, /* the a=setup values cannot go together */
+  MC_SDP_ERROR_IO,       /* the file cannot be read or written */
 } McSdpError;
 
 /* --setup VALUE: "actpass", "active", "passive", or "none" (no a=setup
@@ -59,18 +60,19 @@ gboolean mc_sdp_answerer_role (MsrpSdpSetup offered, MsrpSdpSetup wanted,
 
 /* ---- our SDP ---- */
 
-typedef struct {
-  const char *address;            /* c= and the o= address: IPv4, IPv6 */
-  guint16 port;                   /* m= port */
-  gboolean tls;                   /* TCP/TLS/MSRP */
-  const char *path;               /* a=path value */
-  const char *const *accept_types;/* (nullable): "*" */
-  guint64 max_size;               /* 0: no a=max-size */
-  MsrpSdpSetup setup;             /* ABSENT: no a=setup line */
-  const char *ice_ufrag;          /* (nullable): no ICE lines */
+typedef struct
+{
+  const char *address;             /* c= and the o= address: IPv4, IPv6 */
+  guint16 port;                    /* m= port */
+  gboolean tls;                    /* TCP/TLS/MSRP */
+  const char *path;                /* a=path value */
+  const char *const *accept_types; /* (nullable): "*" */
+  guint64 max_size;                /* 0: no a=max-size */
+  MsrpSdpSetup setup;              /* ABSENT: no a=setup line */
+  const char *ice_ufrag;           /* (nullable): no ICE lines */
   const char *ice_pwd;
-  GPtrArray *candidates;          /* MsrpSdpCandidate, with ICE */
-  guint64 session_id;             /* o= sess-id */
+  GPtrArray *candidates; /* MsrpSdpCandidate, with ICE */
+  guint64 session_id;    /* o= sess-id */
 } McSdpLocal;
 
 /* The whole SDP text, CRLF line endings, checked by parsing it back.
@@ -86,7 +88,8 @@ const MsrpSdpCandidate *mc_sdp_default_candidate (GPtrArray *candidates);
 
 /* ---- the peer's SDP ---- */
 
-typedef struct {
+typedef struct
+{
   MsrpSdpProto proto;
   GPtrArray *path;            /* MsrpUri, at least one */
   MsrpSdpSetup setup;         /* holdconn is reported as ABSENT */
@@ -105,8 +108,8 @@ typedef struct {
  * not parse, has no MSRP stream, the stream is rejected (port 0) or has no
  * a=path, or has a=ice-ufrag without a=ice-pwd (or the reverse).
  * Returns: (transfer full) (nullable) */
-McSdpPeer *mc_sdp_peer_parse (const char *text, gsize len,
-                              const char *origin, GError **error);
+McSdpPeer *mc_sdp_peer_parse (const char *text, gsize len, const char *origin,
+                              GError **error);
 void mc_sdp_peer_free (McSdpPeer *peer);
 /* Does the peer do ICE-TCP: credentials and at least one TCP candidate? */
 gboolean mc_sdp_peer_has_ice (const McSdpPeer *peer);

@@ -15,62 +15,67 @@
 /* Body bytes read and queued at once. */
 #define PIECE (64 * 1024)
 
-typedef enum {
-  SRC_TEXT,     /* --message */
-  SRC_FILE,     /* --file */
+typedef enum
+{
+  SRC_TEXT, /* --message */
+  SRC_FILE, /* --file */
   SRC_STDIN,
-  SRC_BENCH,    /* --bench-chat: a timestamped chat message */
+  SRC_BENCH, /* --bench-chat: a timestamped chat message */
 } SourceKind;
 
-typedef struct {
+typedef struct
+{
   SourceKind kind;
-  const char *text;   /* SRC_TEXT; owned by the config */
+  const char *text; /* SRC_TEXT; owned by the config */
 } Template;
 
-typedef struct {
+typedef struct
+{
   char *message_id;
-  char *label;              /* for messages: "message 2", "file x.bin" */
+  char *label; /* for messages: "message 2", "file x.bin" */
   SourceKind kind;
-  GBytes *data;             /* SRC_TEXT, SRC_BENCH */
-  int fd;                   /* SRC_FILE, SRC_STDIN; -1 */
+  GBytes *data; /* SRC_TEXT, SRC_BENCH */
+  int fd;       /* SRC_FILE, SRC_STDIN; -1 */
   gboolean own_fd;
-  gboolean stream;          /* total unknown: read until end of input */
-  guint64 base;             /* file offset of the first body byte */
-  guint64 total;            /* when !stream */
-  guint64 offset;           /* body bytes written */
-  GByteArray *buf;          /* stream: read ahead, at most chunk_size + 1 */
+  gboolean stream; /* total unknown: read until end of input */
+  guint64 base;    /* file offset of the first body byte */
+  guint64 total;   /* when !stream */
+  guint64 offset;  /* body bytes written */
+  GByteArray *buf; /* stream: read ahead, at most chunk_size + 1 */
   gboolean eof;
   MsrpWriterChunker *chunker;
   gboolean in_chunk;
   guint64 chunk_len;
   guint64 chunk_left;
-  char *tid;                /* the open chunk's */
-  guint awaiting;           /* chunk responses due */
+  char *tid;      /* the open chunk's */
+  guint awaiting; /* chunk responses due */
   guint chunks;
   gboolean all_sent;
   gboolean want_success;
-  McRanges *reported;       /* bytes confirmed by Success REPORTs */
+  McRanges *reported; /* bytes confirmed by Success REPORTs */
   gboolean success_done;
 } OutMsg;
 
 /* A transaction sent and not answered yet. */
-typedef struct {
-  char *message_id;         /* NULL for the empty SEND */
+typedef struct
+{
+  char *message_id; /* NULL for the empty SEND */
   guint64 start;
   guint64 len;
-  gint64 sent_time;         /* end-line written; 0 before */
-  gboolean awaited;         /* a response is due (Failure-Report yes) */
+  gint64 sent_time; /* end-line written; 0 before */
+  gboolean awaited; /* a response is due (Failure-Report yes) */
 } Pending;
 
-struct _McSender {
+struct _McSender
+{
   McSession *session;
   const McConfig *config;
   McSenderCallbacks cb;
   gpointer user_data;
   McLink *link;
 
-  GArray *templates;        /* Template */
-  guint64 planned;          /* messages in all */
+  GArray *templates; /* Template */
+  guint64 planned;   /* messages in all */
   guint64 next_index;
   gint64 interval_us;
   gint64 t0;
@@ -80,14 +85,14 @@ struct _McSender {
   gboolean bind_done;
   gboolean bind_wait;
 
-  OutMsg *cur;              /* the message being written */
-  GHashTable *messages;     /* message_id -> OutMsg, until confirmed */
-  GHashTable *pending;      /* tid -> Pending */
-  guint awaiting;           /* Pending with awaited */
+  OutMsg *cur;          /* the message being written */
+  GHashTable *messages; /* message_id -> OutMsg, until confirmed */
+  GHashTable *pending;  /* tid -> Pending */
+  guint awaiting;       /* Pending with awaited */
 
   guint timer_id;
   guint stdin_watch;
-  int stdin_flags;          /* to restore; -1: untouched */
+  int stdin_flags; /* to restore; -1: untouched */
 
   gboolean started;
   gboolean pumping;
@@ -138,45 +143,52 @@ mc_sender_new (McSession *session, const McSenderCallbacks *callbacks,
   s->user_data = user_data;
   s->stdin_flags = -1;
   s->templates = g_array_new (FALSE, FALSE, sizeof (Template));
-  for (guint i = 0; c->messages != NULL && c->messages[i] != NULL; i++) {
-    t.kind = SRC_TEXT;
-    t.text = c->messages[i];
-    g_array_append_val (s->templates, t);
-  }
-  if (c->file != NULL) {
-    /* Fail now, before any connection, when the file cannot be read. */
-    int fd = open (c->file, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0) {
-      int err = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                   "cannot open %s: %s", c->file, g_strerror (err));
-      g_array_unref (s->templates);
-      return NULL;
+  for (guint i = 0; c->messages != NULL && c->messages[i] != NULL; i++)
+    {
+      t.kind = SRC_TEXT;
+      t.text = c->messages[i];
+      g_array_append_val (s->templates, t);
     }
-    close (fd);
-    t.kind = SRC_FILE;
-    t.text = NULL;
-    g_array_append_val (s->templates, t);
-  }
-  if (c->use_stdin) {
-    t.kind = SRC_STDIN;
-    t.text = NULL;
-    g_array_append_val (s->templates, t);
-  }
-  if (c->bench_chat > 0) {
-    s->planned = c->bench_chat;
-    s->interval_us = c->rate > 0 ? (gint64) (1e6 / c->rate) : 0;
-  } else {
-    s->planned = (guint64) s->templates->len * MAX (c->count, 1);
-    s->interval_us = c->interval_us;
-  }
+  if (c->file != NULL)
+    {
+      /* Fail now, before any connection, when the file cannot be read. */
+      int fd = open (c->file, O_RDONLY | O_CLOEXEC);
+
+      if (fd < 0)
+        {
+          int err = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                       "cannot open %s: %s", c->file, g_strerror (err));
+          g_array_unref (s->templates);
+          return NULL;
+        }
+      close (fd);
+      t.kind = SRC_FILE;
+      t.text = NULL;
+      g_array_append_val (s->templates, t);
+    }
+  if (c->use_stdin)
+    {
+      t.kind = SRC_STDIN;
+      t.text = NULL;
+      g_array_append_val (s->templates, t);
+    }
+  if (c->bench_chat > 0)
+    {
+      s->planned = c->bench_chat;
+      s->interval_us = c->rate > 0 ? (gint64) (1e6 / c->rate) : 0;
+    }
+  else
+    {
+      s->planned = (guint64) s->templates->len * MAX (c->count, 1);
+      s->interval_us = c->interval_us;
+    }
   s->bind = c->bind;
-  s->messages = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                       out_msg_free);
-  s->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                      pending_free);
+  s->messages =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, out_msg_free);
+  s->pending =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, pending_free);
   return g_steal_pointer (&s);
 }
 
@@ -258,13 +270,15 @@ abort_current (McSender *s)
 
   if (m == NULL)
     return;
-  if (m->chunker != NULL && !msrp_writer_chunker_is_done (m->chunker)) {
-    if (msrp_writer_chunker_abort (m->chunker, m->chunk_len - m->chunk_left,
-                                   &end, &error)) {
-      if (end != NULL && s->link != NULL)
-        mc_link_write (s->link, end);
+  if (m->chunker != NULL && !msrp_writer_chunker_is_done (m->chunker))
+    {
+      if (msrp_writer_chunker_abort (m->chunker, m->chunk_len - m->chunk_left,
+                                     &end, &error))
+        {
+          if (end != NULL && s->link != NULL)
+            mc_link_write (s->link, end);
+        }
     }
-  }
   if (m->in_chunk && s->link != NULL)
     mc_link_frame_end (s->link);
   m->in_chunk = FALSE;
@@ -289,10 +303,11 @@ mc_sender_stop (McSender *s)
     return;
   s->stopped = TRUE;
   abort_current (s);
-  if (s->timer_id != 0) {
-    g_source_remove (s->timer_id);
-    s->timer_id = 0;
-  }
+  if (s->timer_id != 0)
+    {
+      g_source_remove (s->timer_id);
+      s->timer_id = 0;
+    }
 }
 
 /* --- bookkeeping ------------------------------------------------------- */
@@ -316,11 +331,9 @@ maybe_retire (McSender *s, OutMsg *m)
 {
   gboolean confirmed;
 
-  if (!m->all_sent || m->awaiting > 0 || (m->want_success &&
-                                          !m->success_done))
+  if (!m->all_sent || m->awaiting > 0 || (m->want_success && !m->success_done))
     return;
-  confirmed = m->success_done ||
-              s->config->failure_report == MSRP_REPORT_YES;
+  confirmed = m->success_done || s->config->failure_report == MSRP_REPORT_YES;
   if (confirmed)
     s->session->stats.messages_delivered++;
   g_hash_table_remove (s->messages, m->message_id);
@@ -367,36 +380,45 @@ open_source (McSender *s, OutMsg *m, GError **error)
   struct stat st;
   int fd;
 
-  if (m->kind == SRC_FILE) {
-    fd = open (s->config->file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      int err = errno;
+  if (m->kind == SRC_FILE)
+    {
+      fd = open (s->config->file, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        {
+          int err = errno;
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                   "cannot open %s: %s", s->config->file, g_strerror (err));
-      return FALSE;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                       "cannot open %s: %s", s->config->file,
+                       g_strerror (err));
+          return FALSE;
+        }
+      m->own_fd = TRUE;
     }
-    m->own_fd = TRUE;
-  } else {
-    fd = STDIN_FILENO;
-  }
+  else
+    {
+      fd = STDIN_FILENO;
+    }
   m->fd = fd;
-  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode)) {
-    off_t pos = m->kind == SRC_STDIN ? lseek (fd, 0, SEEK_CUR) : 0;
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
+    {
+      off_t pos = m->kind == SRC_STDIN ? lseek (fd, 0, SEEK_CUR) : 0;
 
-    m->base = pos > 0 ? (guint64) pos : 0;
-    m->total = (guint64) st.st_size > m->base ? (guint64) st.st_size - m->base
-                                              : 0;
-    return TRUE;
-  }
+      m->base = pos > 0 ? (guint64) pos : 0;
+      m->total =
+          (guint64) st.st_size > m->base ? (guint64) st.st_size - m->base : 0;
+      return TRUE;
+    }
   m->stream = TRUE;
   m->buf = g_byte_array_new ();
-  if (m->kind == SRC_STDIN) {
-    if (s->stdin_flags == -1 && !set_nonblocking (fd, &s->stdin_flags))
-      s->stdin_flags = -1;
-  } else {
-    set_nonblocking (fd, NULL);
-  }
+  if (m->kind == SRC_STDIN)
+    {
+      if (s->stdin_flags == -1 && !set_nonblocking (fd, &s->stdin_flags))
+        s->stdin_flags = -1;
+    }
+  else
+    {
+      set_nonblocking (fd, NULL);
+    }
   return TRUE;
 }
 
@@ -414,35 +436,39 @@ start_message (McSender *s)
 
   m->fd = -1;
   m->message_id = mc_session_new_id ();
-  if (c->bench_chat > 0) {
-    m->kind = SRC_BENCH;
-    m->label = g_strdup_printf ("message %" G_GUINT64_FORMAT, index + 1);
-    /* The receiving msrpcat measures arrival from this timestamp
-     * (CLOCK_MONOTONIC: the same clock for every process on the host). */
-    body = g_strdup_printf ("msrpcat-bench seq=%" G_GUINT64_FORMAT " t=%"
-                            G_GINT64_FORMAT "\n", index + 1,
-                            g_get_monotonic_time ());
-    len = strlen (body);
-    m->data = g_bytes_new_take (g_steal_pointer (&body), len);
-  } else {
-    const Template *t = &g_array_index (s->templates, Template,
-                                        index % s->templates->len);
-
-    m->kind = t->kind;
-    switch (t->kind) {
-    case SRC_TEXT:
+  if (c->bench_chat > 0)
+    {
+      m->kind = SRC_BENCH;
       m->label = g_strdup_printf ("message %" G_GUINT64_FORMAT, index + 1);
-      m->data = g_bytes_new_static (t->text, strlen (t->text));
-      break;
-    case SRC_FILE:
-      m->label = g_strdup_printf ("file %s", c->file);
-      break;
-    case SRC_STDIN:
-    case SRC_BENCH:
-      m->label = g_strdup ("standard input");
-      break;
+      /* The receiving msrpcat measures arrival from this timestamp
+       * (CLOCK_MONOTONIC: the same clock for every process on the host). */
+      body = g_strdup_printf ("msrpcat-bench seq=%" G_GUINT64_FORMAT
+                              " t=%" G_GINT64_FORMAT "\n",
+                              index + 1, g_get_monotonic_time ());
+      len = strlen (body);
+      m->data = g_bytes_new_take (g_steal_pointer (&body), len);
     }
-  }
+  else
+    {
+      const Template *t =
+          &g_array_index (s->templates, Template, index % s->templates->len);
+
+      m->kind = t->kind;
+      switch (t->kind)
+        {
+        case SRC_TEXT:
+          m->label = g_strdup_printf ("message %" G_GUINT64_FORMAT, index + 1);
+          m->data = g_bytes_new_static (t->text, strlen (t->text));
+          break;
+        case SRC_FILE:
+          m->label = g_strdup_printf ("file %s", c->file);
+          break;
+        case SRC_STDIN:
+        case SRC_BENCH:
+          m->label = g_strdup ("standard input");
+          break;
+        }
+    }
   if (m->data != NULL)
     m->total = g_bytes_get_size (m->data);
   else if (!open_source (s, m, &error))
@@ -452,8 +478,8 @@ start_message (McSender *s)
                                         content_type_for (s, m->kind),
                                         c->chunk_size, &error);
   if (m->chunker == NULL ||
-      (!m->stream && !msrp_writer_chunker_set_total (m->chunker, m->total,
-                                                     &error)) ||
+      (!m->stream &&
+       !msrp_writer_chunker_set_total (m->chunker, m->total, &error)) ||
       !msrp_writer_chunker_set_reports (m->chunker, c->success_report,
                                         c->failure_report, &error))
     goto failed;
@@ -493,29 +519,39 @@ fill_stream (McSender *s, OutMsg *m, GError **error)
 {
   guint8 tmp[PIECE];
 
-  while (!m->eof && m->buf->len <= s->config->chunk_size) {
-    gsize want = MIN (sizeof tmp, s->config->chunk_size + 1 - m->buf->len);
-    ssize_t n = read (m->fd, tmp, want);
+  while (!m->eof && m->buf->len <= s->config->chunk_size)
+    {
+      gsize want = MIN (sizeof tmp, s->config->chunk_size + 1 - m->buf->len);
+      ssize_t n = read (m->fd, tmp, want);
 
-    if (n > 0) {
-      g_byte_array_append (m->buf, tmp, (guint) n);
-    } else if (n == 0) {
-      m->eof = TRUE;
-    } else if (errno == EINTR) {
-      continue;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (s->stdin_watch == 0)
-        s->stdin_watch = g_unix_fd_add (m->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                        on_stdin_ready, s);
-      return FALSE;
-    } else {
-      int err = errno;
+      if (n > 0)
+        {
+          g_byte_array_append (m->buf, tmp, (guint) n);
+        }
+      else if (n == 0)
+        {
+          m->eof = TRUE;
+        }
+      else if (errno == EINTR)
+        {
+          continue;
+        }
+      else if (errno == EAGAIN || errno == EWOULDBLOCK)
+        {
+          if (s->stdin_watch == 0)
+            s->stdin_watch = g_unix_fd_add (
+                m->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin_ready, s);
+          return FALSE;
+        }
+      else
+        {
+          int err = errno;
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                   "cannot read %s: %s", m->label, g_strerror (err));
-      return FALSE;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                       "cannot read %s: %s", m->label, g_strerror (err));
+          return FALSE;
+        }
     }
-  }
   return TRUE;
 }
 
@@ -528,31 +564,36 @@ read_piece (OutMsg *m, gsize len, GError **error)
 
   if (m->data != NULL)
     return g_bytes_new_from_bytes (m->data, m->offset, len);
-  if (m->stream) {
-    GBytes *b = g_bytes_new (m->buf->data, len);
+  if (m->stream)
+    {
+      GBytes *b = g_bytes_new (m->buf->data, len);
 
-    g_byte_array_remove_range (m->buf, 0, (guint) len);
-    return b;
-  }
-  buf = g_malloc (len);
-  while (got < len) {
-    ssize_t n = pread (m->fd, buf + got, len - got,
-                       (off_t) (m->base + m->offset + got));
-
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : 0;
-
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read %s at "
-                   "byte %" G_GUINT64_FORMAT ": %s", m->label,
-                   m->offset + got, err != 0 ? g_strerror (err)
-                   : "the file became shorter while it was sent");
-      g_free (buf);
-      return NULL;
+      g_byte_array_remove_range (m->buf, 0, (guint) len);
+      return b;
     }
-    got += (gsize) n;
-  }
+  buf = g_malloc (len);
+  while (got < len)
+    {
+      ssize_t n = pread (m->fd, buf + got, len - got,
+                         (off_t) (m->base + m->offset + got));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int err = n < 0 ? errno : 0;
+
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "cannot read %s at "
+                       "byte %" G_GUINT64_FORMAT ": %s",
+                       m->label, m->offset + got,
+                       err != 0 ? g_strerror (err)
+                                : "the file became shorter while it was sent");
+          g_free (buf);
+          return NULL;
+        }
+      got += (gsize) n;
+    }
   return g_bytes_new_take (buf, len);
 }
 
@@ -567,12 +608,15 @@ send_bind (McSender *s)
 
   s->bind_sent = TRUE;
   w = msrp_writer_new_empty_send (to, from, NULL, NULL, &error);
-  if (w == NULL || !mc_link_send (s->link, w, NULL, '$', &error)) {
-    mc_session_fail (s->session, MC_EXIT_CONNECTION, "cannot send the empty "
-                     "SEND: %s", error->message);
-    fail (s);
-    return;
-  }
+  if (w == NULL || !mc_link_send (s->link, w, NULL, '$', &error))
+    {
+      mc_session_fail (s->session, MC_EXIT_CONNECTION,
+                       "cannot send the empty "
+                       "SEND: %s",
+                       error->message);
+      fail (s);
+      return;
+    }
   pd = g_new0 (Pending, 1);
   pd->sent_time = g_get_monotonic_time ();
   pd->awaited = TRUE;
@@ -583,9 +627,10 @@ send_bind (McSender *s)
     fprintf (stderr, "msrpcat: sent an empty SEND to bind the connection\n");
 }
 
-typedef enum {
-  STEP_MORE,     /* progress made; go on */
-  STEP_WAIT,     /* congested, or waiting for input */
+typedef enum
+{
+  STEP_MORE, /* progress made; go on */
+  STEP_WAIT, /* congested, or waiting for input */
   STEP_FAILED,
 } Step;
 
@@ -596,80 +641,88 @@ step (McSender *s, OutMsg *m)
   McStats *st = &s->session->stats;
   g_autoptr (GError) error = NULL;
 
-  if (!m->in_chunk) {
-    g_autoptr (GBytes) head = NULL;
-    guint64 available;
-    gboolean input_ends;
-    Pending *pd;
+  if (!m->in_chunk)
+    {
+      g_autoptr (GBytes) head = NULL;
+      guint64 available;
+      gboolean input_ends;
+      Pending *pd;
 
-    /* --window counts SEND transactions, and each chunk is one (RFC 4975
-     * section 5.1): a new chunk waits, like a new message, until a
-     * response makes room (mc_sender_handle_response pumps again). */
-    if (c->window > 0 && s->awaiting >= c->window)
-      return STEP_WAIT;
-    if (m->stream) {
-      if (!fill_stream (s, m, &error)) {
-        if (error == NULL)
-          return STEP_WAIT;
+      /* --window counts SEND transactions, and each chunk is one (RFC 4975
+       * section 5.1): a new chunk waits, like a new message, until a
+       * response makes room (mc_sender_handle_response pumps again). */
+      if (c->window > 0 && s->awaiting >= c->window)
+        return STEP_WAIT;
+      if (m->stream)
+        {
+          if (!fill_stream (s, m, &error))
+            {
+              if (error == NULL)
+                return STEP_WAIT;
+              goto failed;
+            }
+          available = MIN ((guint64) m->buf->len, c->chunk_size);
+          input_ends = m->eof && m->buf->len <= c->chunk_size;
+        }
+      else
+        {
+          available = m->total - m->offset;
+          input_ends = TRUE;
+        }
+      head = msrp_writer_chunker_begin_chunk (
+          m->chunker, available, input_ends, &m->chunk_len, &error);
+      if (head == NULL)
         goto failed;
-      }
-      available = MIN ((guint64) m->buf->len, c->chunk_size);
-      input_ends = m->eof && m->buf->len <= c->chunk_size;
-    } else {
-      available = m->total - m->offset;
-      input_ends = TRUE;
+      if (!mc_link_write (s->link, head))
+        return STEP_WAIT; /* closing: on_closed tells */
+      /* Our responses and REPORTs wait for the chunk's end-line (RFC 4975
+       * section 9: only the end-line ends a frame). */
+      mc_link_frame_begin (s->link);
+      g_free (m->tid);
+      m->tid = g_strdup (msrp_writer_chunker_get_transaction_id (m->chunker));
+      m->in_chunk = TRUE;
+      m->chunk_left = m->chunk_len;
+      if (st->first_byte_time == 0)
+        st->first_byte_time = g_get_monotonic_time ();
+      if (c->failure_report != MSRP_REPORT_NO)
+        {
+          /* Section 7.1.4: with "partial" only failures are answered, so
+           * nothing is awaited, but a failure is still matched. */
+          pd = g_new0 (Pending, 1);
+          pd->message_id = g_strdup (m->message_id);
+          pd->start = m->offset + 1;
+          pd->len = m->chunk_len;
+          pd->awaited = c->failure_report == MSRP_REPORT_YES;
+          if (pd->awaited)
+            {
+              m->awaiting++;
+              s->awaiting++;
+            }
+          g_hash_table_insert (s->pending, g_strdup (m->tid), pd);
+        }
     }
-    head = msrp_writer_chunker_begin_chunk (m->chunker, available, input_ends,
-                                            &m->chunk_len, &error);
-    if (head == NULL)
-      goto failed;
-    if (!mc_link_write (s->link, head))
-      return STEP_WAIT;   /* closing: on_closed tells */
-    /* Our responses and REPORTs wait for the chunk's end-line (RFC 4975
-     * section 9: only the end-line ends a frame). */
-    mc_link_frame_begin (s->link);
-    g_free (m->tid);
-    m->tid = g_strdup (msrp_writer_chunker_get_transaction_id (m->chunker));
-    m->in_chunk = TRUE;
-    m->chunk_left = m->chunk_len;
-    if (st->first_byte_time == 0)
-      st->first_byte_time = g_get_monotonic_time ();
-    if (c->failure_report != MSRP_REPORT_NO) {
-      /* Section 7.1.4: with "partial" only failures are answered, so
-       * nothing is awaited, but a failure is still matched. */
-      pd = g_new0 (Pending, 1);
-      pd->message_id = g_strdup (m->message_id);
-      pd->start = m->offset + 1;
-      pd->len = m->chunk_len;
-      pd->awaited = c->failure_report == MSRP_REPORT_YES;
-      if (pd->awaited) {
-        m->awaiting++;
-        s->awaiting++;
-      }
-      g_hash_table_insert (s->pending, g_strdup (m->tid), pd);
+
+  while (m->chunk_left > 0)
+    {
+      g_autoptr (GBytes) piece = NULL;
+      gsize len;
+
+      if (mc_link_is_congested (s->link))
+        return STEP_WAIT;
+      len = (gsize) MIN (m->chunk_left, PIECE);
+      piece = read_piece (m, len, &error);
+      if (piece == NULL)
+        goto failed;
+      if (!mc_link_write (s->link, piece))
+        return STEP_WAIT;
+      m->offset += len;
+      m->chunk_left -= len;
+      st->bytes_sent += len;
     }
-  }
-
-  while (m->chunk_left > 0) {
-    g_autoptr (GBytes) piece = NULL;
-    gsize len;
-
-    if (mc_link_is_congested (s->link))
-      return STEP_WAIT;
-    len = (gsize) MIN (m->chunk_left, PIECE);
-    piece = read_piece (m, len, &error);
-    if (piece == NULL)
-      goto failed;
-    if (!mc_link_write (s->link, piece))
-      return STEP_WAIT;
-    m->offset += len;
-    m->chunk_left -= len;
-    st->bytes_sent += len;
-  }
 
   {
-    g_autoptr (GBytes) end = msrp_writer_chunker_end_chunk (m->chunker,
-                                                            &error);
+    g_autoptr (GBytes) end =
+        msrp_writer_chunker_end_chunk (m->chunker, &error);
     Pending *pd;
 
     if (end == NULL)
@@ -684,19 +737,21 @@ step (McSender *s, OutMsg *m)
     if (pd != NULL)
       pd->sent_time = g_get_monotonic_time ();
   }
-  if (msrp_writer_chunker_is_done (m->chunker)) {
-    m->all_sent = TRUE;
-    m->total = m->offset;
-    st->messages_sent++;
-    if (m->own_fd && m->fd >= 0) {
-      close (m->fd);
-      m->fd = -1;
+  if (msrp_writer_chunker_is_done (m->chunker))
+    {
+      m->all_sent = TRUE;
+      m->total = m->offset;
+      st->messages_sent++;
+      if (m->own_fd && m->fd >= 0)
+        {
+          close (m->fd);
+          m->fd = -1;
+        }
+      s->cur = NULL;
+      check_success (m);
+      maybe_retire (s, m);
+      check_done (s);
     }
-    s->cur = NULL;
-    check_success (m);
-    maybe_retire (s, m);
-    check_done (s);
-  }
   return STEP_MORE;
 
 failed:
@@ -723,38 +778,43 @@ pump (McSender *s)
     return;
   s->pumping = TRUE;
   while (!s->failed && !s->stopped && !s->done && s->link != NULL &&
-         !mc_link_is_closed (s->link)) {
-    if (mc_link_is_congested (s->link))
-      break;    /* on_drained resumes (backpressure) */
-    if (s->cur == NULL) {
-      gint64 now, due;
+         !mc_link_is_closed (s->link))
+    {
+      if (mc_link_is_congested (s->link))
+        break; /* on_drained resumes (backpressure) */
+      if (s->cur == NULL)
+        {
+          gint64 now, due;
 
-      if (s->bind && !s->bind_sent) {
-        send_bind (s);
-        continue;
-      }
-      if (s->bind && s->bind_wait && !s->bind_done)
-        break;  /* its 200 resumes */
-      if (s->next_index >= s->planned) {
-        check_done (s);
-        break;
-      }
-      if (s->config->window > 0 && s->awaiting >= s->config->window)
-        break;  /* a response resumes */
-      now = g_get_monotonic_time ();
-      due = s->t0 + (gint64) s->next_index * s->interval_us;
-      if (due > now) {
-        if (s->timer_id == 0)
-          s->timer_id = g_timeout_add ((guint) ((due - now + 999) / 1000),
-                                       on_timer, s);
-        break;
-      }
-      if (!start_message (s))
+          if (s->bind && !s->bind_sent)
+            {
+              send_bind (s);
+              continue;
+            }
+          if (s->bind && s->bind_wait && !s->bind_done)
+            break; /* its 200 resumes */
+          if (s->next_index >= s->planned)
+            {
+              check_done (s);
+              break;
+            }
+          if (s->config->window > 0 && s->awaiting >= s->config->window)
+            break; /* a response resumes */
+          now = g_get_monotonic_time ();
+          due = s->t0 + (gint64) s->next_index * s->interval_us;
+          if (due > now)
+            {
+              if (s->timer_id == 0)
+                s->timer_id = g_timeout_add (
+                    (guint) ((due - now + 999) / 1000), on_timer, s);
+              break;
+            }
+          if (!start_message (s))
+            break;
+        }
+      if (step (s, s->cur) != STEP_MORE)
         break;
     }
-    if (step (s, s->cur) != STEP_MORE)
-      break;
-  }
   s->pumping = FALSE;
 }
 
@@ -791,42 +851,49 @@ mc_sender_handle_response (McSender *s, MsrpHead *head)
     return FALSE;
   if (code < G_N_ELEMENTS (st->responses_in))
     st->responses_in[code]++;
-  m = pd->message_id != NULL ? g_hash_table_lookup (s->messages,
-                                                    pd->message_id) : NULL;
-  if (pd->awaited) {
-    s->awaiting--;
-    if (m != NULL && m->awaiting > 0)
-      m->awaiting--;
-  }
-
-  if (msrp_status_is_success (code)) {
-    if (pd->sent_time > 0) {
-      gint64 latency = g_get_monotonic_time () - pd->sent_time;
-
-      g_array_append_val (st->latency_us, latency);
+  m = pd->message_id != NULL
+          ? g_hash_table_lookup (s->messages, pd->message_id)
+          : NULL;
+  if (pd->awaited)
+    {
+      s->awaiting--;
+      if (m != NULL && m->awaiting > 0)
+        m->awaiting--;
     }
-    if (pd->message_id == NULL)
-      s->bind_done = TRUE;
-    g_hash_table_remove (s->pending, tid);
-    if (m != NULL)
-      maybe_retire (s, m);
-    check_done (s);
-    pump (s);
-    return TRUE;
-  }
+
+  if (msrp_status_is_success (code))
+    {
+      if (pd->sent_time > 0)
+        {
+          gint64 latency = g_get_monotonic_time () - pd->sent_time;
+
+          g_array_append_val (st->latency_us, latency);
+        }
+      if (pd->message_id == NULL)
+        s->bind_done = TRUE;
+      g_hash_table_remove (s->pending, tid);
+      if (m != NULL)
+        maybe_retire (s, m);
+      check_done (s);
+      pump (s);
+      return TRUE;
+    }
 
   st->last_failure_code = code;
   if (pd->message_id == NULL)
-    mc_session_fail (s->session, MC_EXIT_PROTOCOL, "the empty SEND was "
-                     "answered %u %s", code, comment != NULL ? comment : "");
+    mc_session_fail (s->session, MC_EXIT_PROTOCOL,
+                     "the empty SEND was "
+                     "answered %u %s",
+                     code, comment != NULL ? comment : "");
   else
-    mc_session_fail (s->session, MC_EXIT_PROTOCOL, "%s was refused: %u %s "
-                     "(answer to the chunk of bytes %" G_GUINT64_FORMAT "-%"
-                     G_GUINT64_FORMAT ")%s", m != NULL ? m->label :
-                     pd->message_id, code, comment != NULL ? comment : "",
-                     pd->start, pd->start + pd->len - 1,
-                     code == MSRP_STATUS_STOP_SENDING ?
-                     "; stopped sending" : "");
+    mc_session_fail (
+        s->session, MC_EXIT_PROTOCOL,
+        "%s was refused: %u %s "
+        "(answer to the chunk of bytes %" G_GUINT64_FORMAT
+        "-%" G_GUINT64_FORMAT ")%s",
+        m != NULL ? m->label : pd->message_id, code,
+        comment != NULL ? comment : "", pd->start, pd->start + pd->len - 1,
+        code == MSRP_STATUS_STOP_SENDING ? "; stopped sending" : "");
   g_hash_table_remove (s->pending, tid);
   fail (s);
   return TRUE;
@@ -844,36 +911,45 @@ mc_sender_handle_report (McSender *s, MsrpHead *head)
 
   if (status == NULL)
     return;
-  if (status->namespace_ != 0) {
-    if (s->config->verbose)
-      fprintf (stderr, "msrpcat: REPORT with unknown status namespace %03u "
-               "ignored\n", status->namespace_);
-    return;
-  }
+  if (status->namespace_ != 0)
+    {
+      if (s->config->verbose)
+        fprintf (stderr,
+                 "msrpcat: REPORT with unknown status namespace %03u "
+                 "ignored\n",
+                 status->namespace_);
+      return;
+    }
   /* Section 7.3.2: "interpret the report in exactly the same way it would
    * interpret an MSRP transaction response with a response code matching
    * the status-code field". */
-  if (msrp_status_is_success (status->code)) {
-    st->success_reports_in++;
-    if (m == NULL || !m->want_success)
+  if (msrp_status_is_success (status->code))
+    {
+      st->success_reports_in++;
+      if (m == NULL || !m->want_success)
+        return;
+      start = br != NULL ? br->start : 1;
+      end = br != NULL && !br->end_unknown ? br->end : m->offset;
+      if (start >= 1 && end >= start)
+        mc_ranges_add (m->reported, start, end);
+      check_success (m);
+      maybe_retire (s, m);
+      check_done (s);
       return;
-    start = br != NULL ? br->start : 1;
-    end = br != NULL && !br->end_unknown ? br->end : m->offset;
-    if (start >= 1 && end >= start)
-      mc_ranges_add (m->reported, start, end);
-    check_success (m);
-    maybe_retire (s, m);
-    check_done (s);
-    return;
-  }
+    }
   st->failure_reports_in++;
   st->last_failure_code = status->code;
-  mc_session_fail (s->session, MC_EXIT_PROTOCOL, "failure report for %s: "
-                   "%03u %s%s", m != NULL ? m->label : id != NULL ? id :
-                   "a message", status->code,
-                   status->comment != NULL ? status->comment :
-                   msrp_status_reason (status->code) != NULL ?
-                   msrp_status_reason (status->code) : "",
+  mc_session_fail (s->session, MC_EXIT_PROTOCOL,
+                   "failure report for %s: "
+                   "%03u %s%s",
+                   m != NULL    ? m->label
+                   : id != NULL ? id
+                                : "a message",
+                   status->code,
+                   status->comment != NULL ? status->comment
+                   : msrp_status_reason (status->code) != NULL
+                       ? msrp_status_reason (status->code)
+                       : "",
                    m == NULL ? " (not a message in progress)" : "");
   fail (s);
 }
@@ -885,10 +961,11 @@ mc_sender_link_closed (McSender *s)
   if (!s->started || s->done || s->failed || s->stopped)
     return;
   s->cur = NULL;
-  mc_session_fail (s->session, MC_EXIT_CONNECTION, "the connection closed "
+  mc_session_fail (s->session, MC_EXIT_CONNECTION,
+                   "the connection closed "
                    "before everything was confirmed: %" G_GUINT64_FORMAT
                    " of %" G_GUINT64_FORMAT " messages sent, %u answers "
-                   "outstanding", s->session->stats.messages_sent,
-                   s->planned, s->awaiting);
+                   "outstanding",
+                   s->session->stats.messages_sent, s->planned, s->awaiting);
   fail (s);
 }

@@ -18,7 +18,8 @@ G_BEGIN_DECLS
 
 typedef struct _McSender McSender;
 
-typedef struct {
+typedef struct
+{
   /* Everything was sent and confirmed as asked (responses for
    * Failure-Report yes, Success REPORTs for Success-Report yes). */
   void (*on_done) (McSender *sender, gpointer user_data);

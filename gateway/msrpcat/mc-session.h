@@ -24,39 +24,41 @@
 G_BEGIN_DECLS
 
 /* Exit statuses (documented in msrpcat(1)). */
-typedef enum {
+typedef enum
+{
   MC_EXIT_OK = 0,
-  MC_EXIT_PROTOCOL = 1,     /* non-200 response, Failure REPORT, AUTH
-                             * refused, message failed */
+  MC_EXIT_PROTOCOL = 1, /* non-200 response, Failure REPORT, AUTH
+                         * refused, message failed */
   MC_EXIT_USAGE = 2,
-  MC_EXIT_CONNECTION = 3,   /* cannot connect or listen, TLS failure,
-                             * connection lost before the end */
+  MC_EXIT_CONNECTION = 3, /* cannot connect or listen, TLS failure,
+                           * connection lost before the end */
   MC_EXIT_TIMEOUT = 4,
 } McExit;
 
-typedef struct {
+typedef struct
+{
   /* identity and roles */
-  char *local_uri;            /* --local-uri */
-  char *to_path;              /* --to-path */
-  char *listen;               /* --listen host:port: passive role */
-  gboolean keep;              /* --keep: accept any number of connections */
-  gboolean tls;               /* --tls: serve TLS on --listen */
+  char *local_uri; /* --local-uri */
+  char *to_path;   /* --to-path */
+  char *listen;    /* --listen host:port: passive role */
+  gboolean keep;   /* --keep: accept any number of connections */
+  gboolean tls;    /* --tls: serve TLS on --listen */
   char *ca_file;
   char *cert;
   char *key;
   gboolean insecure;
   /* relays */
-  char **relays;              /* --relay, in order */
+  char **relays; /* --relay, in order */
   char *user;
-  char *password;             /* --password or $MSRPCAT_PASSWORD */
+  char *password; /* --password or $MSRPCAT_PASSWORD */
   char *ha1;
-  guint32 expires;            /* --expires, 0: none asked */
+  guint32 expires; /* --expires, 0: none asked */
   gboolean print_use_path;
   /* sending */
-  char **messages;            /* --message */
-  char *file;                 /* --file */
-  gboolean use_stdin;         /* nothing else to send: stdin is the message */
-  char *content_type;         /* NULL: per source */
+  char **messages;    /* --message */
+  char *file;         /* --file */
+  gboolean use_stdin; /* nothing else to send: stdin is the message */
+  char *content_type; /* NULL: per source */
   guint64 chunk_size;
   MsrpReportMode success_report;
   MsrpReportMode failure_report;
@@ -64,31 +66,31 @@ typedef struct {
   gboolean failure_report_set;
   guint count;
   gint64 interval_us;
-  guint window;               /* outstanding SEND transactions, 0: any */
+  guint window; /* outstanding SEND transactions, 0: any */
   gboolean bind;
-  gint64 timeout_us;          /* sender: waiting for responses and reports;
-                               * receiver: 0 waits forever */
+  gint64 timeout_us; /* sender: waiting for responses and reports;
+                      * receiver: 0 waits forever */
   gboolean timeout_set;
   /* receiving */
   gboolean receive;
   char *output_dir;
-  guint64 max_size;           /* 0: no limit */
-  char **accept_types;        /* NULL: everything */
-  guint expect;               /* 0: until the connection closes */
-  guint64 max_buffer;         /* reassembly ceiling */
+  guint64 max_size;    /* 0: no limit */
+  char **accept_types; /* NULL: everything */
+  guint expect;        /* 0: until the connection closes */
+  guint64 max_buffer;  /* reassembly ceiling */
   /* load */
-  guint bench_chat;           /* messages, 0: not a benchmark */
-  double rate;                /* messages per second, 0: as fast as allowed */
+  guint bench_chat; /* messages, 0: not a benchmark */
+  double rate;      /* messages per second, 0: as fast as allowed */
   /* SDP mode (mc-sdp.h) and ICE */
-  char *sdp_out;              /* --sdp-out: write our SDP here */
-  char *sdp_in;               /* --sdp-in: read the peer's SDP here */
-  gboolean answer;            /* --answer: the peer offered */
-  char *sdp_address;          /* --sdp-address: c= and a=path host */
-  char *setup;                /* --setup as given */
-  gboolean ice;               /* --ice */
-  char **ice_addresses;       /* --ice-address */
-  char *stun;                 /* --stun HOST:PORT */
-  gint64 ice_timeout_us;      /* --ice-timeout */
+  char *sdp_out;         /* --sdp-out: write our SDP here */
+  char *sdp_in;          /* --sdp-in: read the peer's SDP here */
+  gboolean answer;       /* --answer: the peer offered */
+  char *sdp_address;     /* --sdp-address: c= and a=path host */
+  char *setup;           /* --setup as given */
+  gboolean ice;          /* --ice */
+  char **ice_addresses;  /* --ice-address */
+  char *stun;            /* --stun HOST:PORT */
+  gint64 ice_timeout_us; /* --ice-timeout */
   /* output */
   gboolean json;
   gboolean quiet;
@@ -102,17 +104,19 @@ typedef struct {
 /* Received messages listed one by one in the JSON summary. */
 #define MC_SUMMARY_MESSAGES_MAX 1000
 
-typedef struct {
+typedef struct
+{
   char *message_id;
   char *content_type;
   guint64 bytes;
-  char *file;                 /* nullable: written to stdout */
+  char *file; /* nullable: written to stdout */
 } McReceived;
 
-typedef struct {
+typedef struct
+{
   /* sending */
-  guint64 messages_sent;      /* messages whose last chunk was written */
-  guint64 bytes_sent;         /* body bytes */
+  guint64 messages_sent; /* messages whose last chunk was written */
+  guint64 bytes_sent;    /* body bytes */
   guint64 chunks_sent;
   guint64 messages_delivered; /* every chunk answered 200 (Failure-Report
                                * yes) or success-reported */
@@ -120,12 +124,12 @@ typedef struct {
   guint success_reports_in;
   guint failure_reports_in;
   guint last_failure_code;
-  GArray *latency_us;         /* gint64: SEND end-line written -> 200 */
+  GArray *latency_us; /* gint64: SEND end-line written -> 200 */
   /* receiving */
-  guint64 messages_received;  /* delivered to stdout or a file */
+  guint64 messages_received; /* delivered to stdout or a file */
   guint64 bytes_received;
   guint64 chunks_received;
-  guint64 binds_received;     /* bodiless SENDs */
+  guint64 binds_received; /* bodiless SENDs */
   guint64 messages_failed;
   guint64 messages_interrupted;
   guint64 duplicates;
@@ -138,23 +142,25 @@ typedef struct {
   gboolean received_truncated;
   /* times (g_get_monotonic_time) */
   gint64 start_time;
-  gint64 ready_time;          /* connected (and authenticated) */
-  gint64 first_byte_time;     /* first body byte sent or received */
+  gint64 ready_time;      /* connected (and authenticated) */
+  gint64 first_byte_time; /* first body byte sent or received */
   gint64 end_time;
-  guint64 auth_expires;       /* Expires of the last AUTH 200 */
+  guint64 auth_expires; /* Expires of the last AUTH 200 */
   gboolean auth_expires_set;
 } McStats;
 
 /* The selected ICE candidate pair (RFC 8445 section 8.1), for the
  * summary: types "host", "srflx", "prflx", "relay"; tcptypes "active",
  * "passive", "so" (RFC 6544); addresses "ip:port". */
-typedef struct {
+typedef struct
+{
   char *local_type, *remote_type;
   char *local_tcptype, *remote_tcptype;
   char *local_address, *remote_address;
 } McIceInfo;
 
-typedef struct {
+typedef struct
+{
   const McConfig *config;
   /* How the connection was made, for the summary (msrpcat.c fills them;
    * all nullable): the transport ("tcp", "tls", "ice-tcp"); in SDP mode
@@ -165,12 +171,12 @@ typedef struct {
   char *sdp_setup;
   char *peer_setup;
   McIceInfo *ice;
-  MsrpUri *local_uri;         /* NULL until known (active: after connect) */
-  GPtrArray *use_path;        /* MsrpUri; empty without relays */
-  GPtrArray *peer_path;       /* MsrpUri; NULL until known */
+  MsrpUri *local_uri;   /* NULL until known (active: after connect) */
+  GPtrArray *use_path;  /* MsrpUri; empty without relays */
+  GPtrArray *peer_path; /* MsrpUri; NULL until known */
   McStats stats;
   int exit_code;
-  char *error_message;        /* the first failure, nullable */
+  char *error_message; /* the first failure, nullable */
   gboolean stdout_at_line_start;
 } McSession;
 
@@ -196,11 +202,10 @@ gboolean mc_session_is_for_us (McSession *session, MsrpHead *head);
 /* Record the first failure: @code becomes the exit status, the message is
  * printed on stderr as "msrpcat: ...".  Later failures are printed only. */
 void mc_session_fail (McSession *session, int code, const char *format, ...)
-  G_GNUC_PRINTF (3, 4);
+    G_GNUC_PRINTF (3, 4);
 
 /* Write @data to stdout (messages), remembering whether a line is open. */
-void mc_session_write_stdout (McSession *session, const void *data,
-                              gsize len);
+void mc_session_write_stdout (McSession *session, const void *data, gsize len);
 
 /* "sent ... , received ..." in plain words, one line, for stderr.
  * (transfer full) */

@@ -14,13 +14,15 @@ mc_util_error_quark (void)
 
 /* --- McRanges ---------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   guint64 start;
   guint64 end;
 } Range;
 
-struct _McRanges {
-  GArray *ranges;   /* Range, sorted by start, disjoint and not adjacent */
+struct _McRanges
+{
+  GArray *ranges; /* Range, sorted by start, disjoint and not adjacent */
 };
 
 McRanges *
@@ -59,14 +61,15 @@ mc_ranges_add (McRanges *ranges, guint64 start, guint64 end)
   merged.start = start;
   merged.end = end;
   /* Swallow every range that overlaps or touches [start, end]. */
-  for (j = i; j < a->len; j++) {
-    const Range *r = &g_array_index (a, Range, j);
+  for (j = i; j < a->len; j++)
+    {
+      const Range *r = &g_array_index (a, Range, j);
 
-    if (end != G_MAXUINT64 && r->start > end + 1)
-      break;
-    merged.start = MIN (merged.start, r->start);
-    merged.end = MAX (merged.end, r->end);
-  }
+      if (end != G_MAXUINT64 && r->start > end + 1)
+        break;
+      merged.start = MIN (merged.start, r->start);
+      merged.end = MAX (merged.end, r->end);
+    }
   if (j > i)
     g_array_remove_range (a, i, j - i);
   g_array_insert_val (a, i, merged);
@@ -79,12 +82,13 @@ mc_ranges_covers (const McRanges *ranges, guint64 start, guint64 end)
 
   if (end < start)
     return TRUE;
-  for (guint i = 0; i < ranges->ranges->len; i++) {
-    const Range *r = &g_array_index (ranges->ranges, Range, i);
+  for (guint i = 0; i < ranges->ranges->len; i++)
+    {
+      const Range *r = &g_array_index (ranges->ranges, Range, i);
 
-    if (r->start <= start && end <= r->end)
-      return TRUE;
-  }
+      if (r->start <= start && end <= r->end)
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -94,11 +98,12 @@ mc_ranges_get_covered (const McRanges *ranges)
   guint64 total = 0;
 
   g_return_val_if_fail (ranges != NULL, 0);
-  for (guint i = 0; i < ranges->ranges->len; i++) {
-    const Range *r = &g_array_index (ranges->ranges, Range, i);
+  for (guint i = 0; i < ranges->ranges->len; i++)
+    {
+      const Range *r = &g_array_index (ranges->ranges, Range, i);
 
-    total += r->end - r->start + 1;
-  }
+      total += r->end - r->start + 1;
+    }
   return total;
 }
 
@@ -111,10 +116,11 @@ mc_ranges_get_n (const McRanges *ranges)
 
 /* --- McIdSet ----------------------------------------------------------- */
 
-struct _McIdSet {
+struct _McIdSet
+{
   guint capacity;
-  GHashTable *set;   /* id -> the same string, owned by order */
-  GQueue order;      /* oldest first */
+  GHashTable *set; /* id -> the same string, owned by order */
+  GQueue order;    /* oldest first */
 };
 
 McIdSet *
@@ -148,12 +154,13 @@ mc_id_set_add (McIdSet *set, const char *id)
   g_return_if_fail (set != NULL && id != NULL);
   if (g_hash_table_contains (set->set, id))
     return;
-  if (set->order.length >= set->capacity) {
-    char *oldest = g_queue_pop_head (&set->order);
+  if (set->order.length >= set->capacity)
+    {
+      char *oldest = g_queue_pop_head (&set->order);
 
-    g_hash_table_remove (set->set, oldest);
-    g_free (oldest);
-  }
+      g_hash_table_remove (set->set, oldest);
+      g_free (oldest);
+    }
   copy = g_strdup (id);
   g_queue_push_tail (&set->order, copy);
   g_hash_table_add (set->set, copy);
@@ -196,7 +203,6 @@ mc_percentile (const gint64 *sorted, gsize n, double percent)
   return sorted[idx];
 }
 
-
 /* --- command line values ----------------------------------------------- */
 
 gboolean
@@ -209,35 +215,41 @@ mc_parse_size (const char *what, const char *text, guint64 *out,
 
   if (text == NULL || !g_ascii_isdigit (*p))
     goto bad;
-  while (g_ascii_isdigit (*p)) {
-    guint d = (guint) (*p - '0');
+  while (g_ascii_isdigit (*p))
+    {
+      guint d = (guint) (*p - '0');
 
-    if (value > (G_MAXUINT64 - d) / 10)
-      goto bad;
-    value = value * 10 + d;
-    p++;
-  }
-  switch (*p) {
-  case 'k': case 'K':
-    mult = 1024;
-    p++;
-    break;
-  case 'm': case 'M':
-    mult = 1024 * 1024;
-    p++;
-    break;
-  case 'g': case 'G':
-    mult = 1024 * 1024 * 1024;
-    p++;
-    break;
-  default:
-    break;
-  }
-  if (mult > 1 && *p == 'i') {
-    p++;
-    if (*p != 'B')
-      goto bad;
-  }
+      if (value > (G_MAXUINT64 - d) / 10)
+        goto bad;
+      value = value * 10 + d;
+      p++;
+    }
+  switch (*p)
+    {
+    case 'k':
+    case 'K':
+      mult = 1024;
+      p++;
+      break;
+    case 'm':
+    case 'M':
+      mult = 1024 * 1024;
+      p++;
+      break;
+    case 'g':
+    case 'G':
+      mult = 1024 * 1024 * 1024;
+      p++;
+      break;
+    default:
+      break;
+    }
+  if (mult > 1 && *p == 'i')
+    {
+      p++;
+      if (*p != 'B')
+        goto bad;
+    }
   if (*p == 'B' || *p == 'b')
     p++;
   if (*p != '\0' || (mult > 1 && value > G_MAXUINT64 / mult))
@@ -248,7 +260,8 @@ mc_parse_size (const char *what, const char *text, guint64 *out,
 bad:
   g_set_error (error, MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID,
                "%s: '%s' is not a byte count (digits with an optional k, M "
-               "or G suffix)", what, text != NULL ? text : "");
+               "or G suffix)",
+               what, text != NULL ? text : "");
   return FALSE;
 }
 
@@ -280,15 +293,16 @@ mc_parse_duration (const char *what, const char *text, gint64 *out_us,
 bad:
   g_set_error (error, MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID,
                "%s: '%s' is not a duration (seconds, e.g. 30, 0.5, 250ms; at "
-               "most one day)", what, text != NULL ? text : "");
+               "most one day)",
+               what, text != NULL ? text : "");
   return FALSE;
 }
 
 GSocketAddress *
 mc_parse_listen_address (const char *text, GError **error)
 {
-  GSocketAddress *addr = net_addr_parse_bindable (text != NULL ? text : "",
-                                                 error);
+  GSocketAddress *addr =
+      net_addr_parse_bindable (text != NULL ? text : "", error);
 
   if (addr == NULL)
     g_prefix_error (error, "--listen: ");
@@ -298,8 +312,7 @@ mc_parse_listen_address (const char *text, GError **error)
 char **
 mc_split_list (const char *text)
 {
-  g_auto (GStrv) parts = g_strsplit_set (text != NULL ? text : "", " ,\t",
-                                         -1);
+  g_auto (GStrv) parts = g_strsplit_set (text != NULL ? text : "", " ,\t", -1);
   GPtrArray *out = g_ptr_array_new ();
 
   for (guint i = 0; parts[i] != NULL; i++)

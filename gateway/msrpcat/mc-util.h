@@ -13,8 +13,9 @@ G_BEGIN_DECLS
 #define MC_UTIL_ERROR (mc_util_error_quark ())
 GQuark mc_util_error_quark (void);
 
-typedef enum {
-  MC_UTIL_ERROR_INVALID,   /* a command line value is not valid */
+typedef enum
+{
+  MC_UTIL_ERROR_INVALID, /* a command line value is not valid */
 } McUtilError;
 
 /* ---------------------------------------------------------------------------
@@ -33,8 +34,7 @@ void mc_ranges_free (McRanges *ranges);
 void mc_ranges_add (McRanges *ranges, guint64 start, guint64 end);
 /* Are all bytes @start..@end in the set?  An empty span (@end < @start) is
  * always covered. */
-gboolean mc_ranges_covers (const McRanges *ranges, guint64 start,
-                           guint64 end);
+gboolean mc_ranges_covers (const McRanges *ranges, guint64 start, guint64 end);
 /* Distinct bytes in the set. */
 guint64 mc_ranges_get_covered (const McRanges *ranges);
 /* Separate ranges after merging. */
@@ -74,7 +74,6 @@ gint64 mc_percentile (const gint64 *sorted, gsize n, double percent);
  * JSON output
  * ------------------------------------------------------------------------- */
 
-
 /* ---------------------------------------------------------------------------
  * Command line values
  * ------------------------------------------------------------------------- */
@@ -88,8 +87,8 @@ gboolean mc_parse_size (const char *what, const char *text, guint64 *out,
 /* A duration in seconds, with an optional fraction or unit: "30", "0.5",
  * "250ms", "2s", "1m".  At least 0, at most one day.  *@out_us in
  * microseconds. */
-gboolean mc_parse_duration (const char *what, const char *text,
-                            gint64 *out_us, GError **error);
+gboolean mc_parse_duration (const char *what, const char *text, gint64 *out_us,
+                            GError **error);
 
 /* A listening address "127.0.0.1:2855", "[::1]:0" or "0.0.0.0:0": an IP
  * literal (IPv6 in brackets) and a port 0..65535 (0: the kernel picks one).

@@ -53,7 +53,8 @@
 /* Beyond --ice-timeout, how long the ICE agent may take to report. */
 #define ICE_GUARD_MS 5000
 
-typedef struct {
+typedef struct
+{
   McConfig config;
   char *algorithm;
   McSession *session;
@@ -62,17 +63,17 @@ typedef struct {
   gboolean passive;
   gboolean tls_wanted;
   NetListener *listener;
-  GPtrArray *links;          /* McLink, open or closing */
-  McLink *primary;           /* the link we send on */
-  GPtrArray *relays;         /* MsrpUri */
-  MsrpUri *first_hop;        /* active role */
-  GPtrArray *hop_addresses;  /* its addresses, tried in order */
-  guint hop_index;           /* the next one to try */
+  GPtrArray *links;         /* McLink, open or closing */
+  McLink *primary;          /* the link we send on */
+  GPtrArray *relays;        /* MsrpUri */
+  MsrpUri *first_hop;       /* active role */
+  GPtrArray *hop_addresses; /* its addresses, tried in order */
+  guint hop_index;          /* the next one to try */
   McSender *sender;
   McReceiver *receiver;
   McAuth *auth;
-  gboolean ready;            /* active: connected and authenticated;
-                              * passive: the first request bound a link */
+  gboolean ready; /* active: connected and authenticated;
+                   * passive: the first request bound a link */
   gboolean path_printed;
   gboolean finishing;
   gboolean quit;
@@ -81,22 +82,22 @@ typedef struct {
   gint64 last_activity;
   /* SDP mode */
   gboolean sdp_mode;
-  char *listen_address;      /* where to listen: --listen, or
-                              * --sdp-address with port 0 */
-  MsrpSdpSetup setup;        /* our a=setup (ABSENT: no line) */
-  gboolean setup_set;        /* --setup given */
-  McSdpPeer *peer;           /* the peer's SDP, once read */
-  gboolean role_active;      /* once decided: we bind with our SEND */
+  char *listen_address; /* where to listen: --listen, or
+                         * --sdp-address with port 0 */
+  MsrpSdpSetup setup;   /* our a=setup (ABSENT: no line) */
+  gboolean setup_set;   /* --setup given */
+  McSdpPeer *peer;      /* the peer's SDP, once read */
+  gboolean role_active; /* once decided: we bind with our SEND */
   gboolean decided;
   gboolean sdp_written;
-  gboolean await_peer;       /* passive behind a relay: the peer's first
-                              * SEND comes before ours (RFC 6135 4.5) */
-  gboolean peer_spoke;       /* a SEND for us arrived */
+  gboolean await_peer; /* passive behind a relay: the peer's first
+                        * SEND comes before ours (RFC 6135 4.5) */
+  gboolean peer_spoke; /* a SEND for us arrived */
   guint start_id;
   guint sdp_poll_id;
   gint64 sdp_wait_start;
   /* ICE */
-  GPtrArray *ice_addresses;  /* GInetAddress */
+  GPtrArray *ice_addresses; /* GInetAddress */
   char *stun_host;
   guint stun_port;
   IceLeg *ice;
@@ -140,14 +141,16 @@ check_finished (App *app)
 {
   if (app->finishing)
     return;
-  if (app->session->exit_code != MC_EXIT_OK) {
-    finish (app);
-    return;
-  }
+  if (app->session->exit_code != MC_EXIT_OK)
+    {
+      finish (app);
+      return;
+    }
   /* A receiver in the active role that binds is a sender of one empty
    * SEND: it must see that answered too. */
-  if ((mc_sender_has_work (app->sender) && !mc_sender_is_started (app->sender))
-      || !sender_satisfied (app) || !receiver_satisfied (app))
+  if ((mc_sender_has_work (app->sender) &&
+       !mc_sender_is_started (app->sender)) ||
+      !sender_satisfied (app) || !receiver_satisfied (app))
     return;
   finish (app);
 }
@@ -155,10 +158,11 @@ check_finished (App *app)
 static void
 maybe_quit (App *app)
 {
-  if (app->finishing && app->links->len == 0 && !app->quit) {
-    app->quit = TRUE;
-    g_main_loop_quit (app->loop);
-  }
+  if (app->finishing && app->links->len == 0 && !app->quit)
+    {
+      app->quit = TRUE;
+      g_main_loop_quit (app->loop);
+    }
 }
 
 static gboolean
@@ -167,10 +171,11 @@ on_grace_over (gpointer user_data)
   App *app = user_data;
 
   app->grace_id = 0;
-  if (!app->quit) {
-    app->quit = TRUE;
-    g_main_loop_quit (app->loop);
-  }
+  if (!app->quit)
+    {
+      app->quit = TRUE;
+      g_main_loop_quit (app->loop);
+    }
   return G_SOURCE_REMOVE;
 }
 
@@ -220,20 +225,23 @@ uri_for_address (const char *address, gboolean tls, GError **error)
 
   if (sa == NULL)
     return NULL;
-  ia = g_object_ref (g_inet_socket_address_get_address (
-    G_INET_SOCKET_ADDRESS (sa)));
+  ia = g_object_ref (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
   /* A wildcard listener is reached on loopback; give --local-uri for
    * anything else. */
-  if (g_inet_address_get_is_any (ia)) {
-    g_object_unref (ia);
-    ia = g_inet_address_new_loopback (
-      g_socket_address_get_family (sa) == G_SOCKET_FAMILY_IPV6 ?
-      G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4);
-  }
+  if (g_inet_address_get_is_any (ia))
+    {
+      g_object_unref (ia);
+      ia = g_inet_address_new_loopback (g_socket_address_get_family (sa) ==
+                                                G_SOCKET_FAMILY_IPV6
+                                            ? G_SOCKET_FAMILY_IPV6
+                                            : G_SOCKET_FAMILY_IPV4);
+    }
   host = g_inet_address_to_string (ia);
-  return msrp_uri_new (tls ? MSRP_SCHEME_MSRPS : MSRP_SCHEME_MSRP, NULL, host,
-                       g_inet_socket_address_get_port (
-                         G_INET_SOCKET_ADDRESS (sa)), sid, "tcp", error);
+  return msrp_uri_new (
+      tls ? MSRP_SCHEME_MSRPS : MSRP_SCHEME_MSRP, NULL, host,
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa)), sid, "tcp",
+      error);
 }
 
 /* --- link events ------------------------------------------------------- */
@@ -258,12 +266,13 @@ become_ready (App *app)
 {
   app->ready = TRUE;
   app->session->stats.ready_time = g_get_monotonic_time ();
-  if (app->sdp_mode && !app->sdp_written) {
-    /* Behind relays: the a=path is known now that AUTH gave the
-     * Use-Path (RFC 4976 section 5.1). */
-    sdp_local_ready (app);
-    return;
-  }
+  if (app->sdp_mode && !app->sdp_written)
+    {
+      /* Behind relays: the a=path is known now that AUTH gave the
+       * Use-Path (RFC 4976 section 5.1). */
+      sdp_local_ready (app);
+      return;
+    }
   print_path (app);
   start_sending (app);
   check_finished (app);
@@ -275,10 +284,11 @@ on_auth_done (McAuth *auth, gboolean ok, gpointer user_data)
   App *app = user_data;
 
   touch (app);
-  if (!ok) {
-    finish (app);
-    return;
-  }
+  if (!ok)
+    {
+      finish (app);
+      return;
+    }
   become_ready (app);
 }
 
@@ -298,30 +308,35 @@ link_open (McLink *link, gpointer user_data)
              subject != NULL ? subject : "");
   if (app->passive || app->finishing)
     return;
-  if (link == app->primary) {
-    g_free (app->session->transport);
-    app->session->transport = g_strdup (net_conn_get_transport_name (conn));
-  }
+  if (link == app->primary)
+    {
+      g_free (app->session->transport);
+      app->session->transport = g_strdup (net_conn_get_transport_name (conn));
+    }
 
-  if (app->session->local_uri == NULL) {
-    g_autoptr (GError) error = NULL;
+  if (app->session->local_uri == NULL)
+    {
+      g_autoptr (GError) error = NULL;
 
-    app->session->local_uri = uri_for_address (
-      net_conn_get_local_address (conn), app->tls_wanted, &error);
-    if (app->session->local_uri == NULL) {
-      mc_session_fail (app->session, MC_EXIT_CONNECTION, "cannot make a URI "
-                       "for local address %s: %s",
-                       net_conn_get_local_address (conn), error->message);
-      finish (app);
+      app->session->local_uri = uri_for_address (
+          net_conn_get_local_address (conn), app->tls_wanted, &error);
+      if (app->session->local_uri == NULL)
+        {
+          mc_session_fail (app->session, MC_EXIT_CONNECTION,
+                           "cannot make a URI "
+                           "for local address %s: %s",
+                           net_conn_get_local_address (conn), error->message);
+          finish (app);
+          return;
+        }
+    }
+  if (app->relays->len > 0)
+    {
+      app->auth = mc_auth_new (app->session, link, app->relays, app->algorithm,
+                               on_auth_done, app);
+      mc_auth_start (app->auth);
       return;
     }
-  }
-  if (app->relays->len > 0) {
-    app->auth = mc_auth_new (app->session, link, app->relays, app->algorithm,
-                             on_auth_done, app);
-    mc_auth_start (app->auth);
-    return;
-  }
   become_ready (app);
 }
 
@@ -337,30 +352,36 @@ bind_link (App *app, McLink *link, MsrpHead *head)
   app->primary = mc_link_ref (link);
   app->session->stats.ready_time = g_get_monotonic_time ();
   g_free (app->session->transport);
-  app->session->transport = g_strdup (net_conn_get_transport_name (
-    mc_link_get_conn (link)));
-  if (!app->config.keep) {
-    /* One session, one connection: no more peers, and the others that
-     * were accepted meanwhile go. */
-    g_clear_pointer (&app->listener, net_listener_unref);
-    for (guint i = 0; i < app->links->len; i++)
-      if (app->links->pdata[i] != link)
-        mc_link_close (app->links->pdata[i]);
-  }
-  if (app->session->peer_path == NULL) {
-    GPtrArray *from = msrp_head_get_from_path (head);
+  app->session->transport =
+      g_strdup (net_conn_get_transport_name (mc_link_get_conn (link)));
+  if (!app->config.keep)
+    {
+      /* One session, one connection: no more peers, and the others that
+       * were accepted meanwhile go. */
+      g_clear_pointer (&app->listener, net_listener_unref);
+      for (guint i = 0; i < app->links->len; i++)
+        if (app->links->pdata[i] != link)
+          mc_link_close (app->links->pdata[i]);
+    }
+  if (app->session->peer_path == NULL)
+    {
+      GPtrArray *from = msrp_head_get_from_path (head);
 
-    app->session->peer_path = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) msrp_uri_unref);
-    for (guint i = 0; i < from->len; i++)
-      g_ptr_array_add (app->session->peer_path, msrp_uri_ref (from->pdata[i]));
-  }
-  if (app->config.verbose) {
-    g_autofree char *to = msrp_uri_list_to_text (app->session->peer_path);
+      app->session->peer_path =
+          g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
+      for (guint i = 0; i < from->len; i++)
+        g_ptr_array_add (app->session->peer_path,
+                         msrp_uri_ref (from->pdata[i]));
+    }
+  if (app->config.verbose)
+    {
+      g_autofree char *to = msrp_uri_list_to_text (app->session->peer_path);
 
-    fprintf (stderr, "msrpcat: connection from %s bound; the peer's path "
-             "is %s\n", mc_link_get_peer (link), to);
-  }
+      fprintf (stderr,
+               "msrpcat: connection from %s bound; the peer's path "
+               "is %s\n",
+               mc_link_get_peer (link), to);
+    }
 }
 
 static gpointer
@@ -373,38 +394,43 @@ link_request (McLink *link, MsrpHead *head, gpointer user_data)
   touch (app);
   if (app->finishing)
     return NULL;
-  if (g_strcmp0 (method, "REPORT") == 0) {
-    /* Section 7.1.2: never answered.  Section 7.3: not ours, ignored. */
-    if (mc_session_is_for_us (app->session, head))
-      mc_sender_handle_report (app->sender, head);
-    else if (app->config.verbose)
-      fprintf (stderr, "msrpcat: REPORT not addressed to us ignored\n");
-    check_finished (app);
-    return NULL;
-  }
-  if (!mc_session_is_for_us (app->session, head)) {
-    /* Section 7.3: "the receiver MUST generate a 481 error and ignore the
-     * request". */
-    GPtrArray *to = msrp_head_get_to_path (head);
-    g_autofree char *text = msrp_uri_list_to_text (to);
-    g_autofree char *why = g_strdup_printf ("To-Path %s is not this "
-                                            "session", text);
+  if (g_strcmp0 (method, "REPORT") == 0)
+    {
+      /* Section 7.1.2: never answered.  Section 7.3: not ours, ignored. */
+      if (mc_session_is_for_us (app->session, head))
+        mc_sender_handle_report (app->sender, head);
+      else if (app->config.verbose)
+        fprintf (stderr, "msrpcat: REPORT not addressed to us ignored\n");
+      check_finished (app);
+      return NULL;
+    }
+  if (!mc_session_is_for_us (app->session, head))
+    {
+      /* Section 7.3: "the receiver MUST generate a 481 error and ignore the
+       * request". */
+      GPtrArray *to = msrp_head_get_to_path (head);
+      g_autofree char *text = msrp_uri_list_to_text (to);
+      g_autofree char *why = g_strdup_printf ("To-Path %s is not this "
+                                              "session",
+                                              text);
 
-    if (mc_link_respond (link, head, MSRP_STATUS_SESSION_DOES_NOT_EXIST, why))
-      app->session->stats.responses_out[481]++;
-    if (!app->config.quiet)
-      fprintf (stderr, "msrpcat: %s %s from %s refused with 481: %s\n",
-               method, msrp_head_get_transaction_id (head),
-               mc_link_get_peer (link), why);
-    return NULL;
-  }
-  if (g_strcmp0 (method, "SEND") != 0) {
-    /* Section 10.9: a method this endpoint does not implement (AUTH is for
-     * relays, NICKNAME for chat rooms). */
-    if (mc_link_respond (link, head, MSRP_STATUS_NOT_IMPLEMENTED, NULL))
-      app->session->stats.responses_out[501]++;
-    return NULL;
-  }
+      if (mc_link_respond (link, head, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                           why))
+        app->session->stats.responses_out[481]++;
+      if (!app->config.quiet)
+        fprintf (stderr, "msrpcat: %s %s from %s refused with 481: %s\n",
+                 method, msrp_head_get_transaction_id (head),
+                 mc_link_get_peer (link), why);
+      return NULL;
+    }
+  if (g_strcmp0 (method, "SEND") != 0)
+    {
+      /* Section 10.9: a method this endpoint does not implement (AUTH is for
+       * relays, NICKNAME for chat rooms). */
+      if (mc_link_respond (link, head, MSRP_STATUS_NOT_IMPLEMENTED, NULL))
+        app->session->stats.responses_out[501]++;
+      return NULL;
+    }
   bind_link (app, link, head);
   app->peer_spoke = TRUE;
   app->await_peer = FALSE;
@@ -452,8 +478,10 @@ link_response (McLink *link, MsrpHead *head, gpointer user_data)
   if (app->auth != NULL && mc_auth_handle_response (app->auth, head))
     return;
   if (!mc_sender_handle_response (app->sender, head) && app->config.verbose)
-    fprintf (stderr, "msrpcat: response %u to unknown transaction %s "
-             "ignored\n", msrp_head_get_status_code (head),
+    fprintf (stderr,
+             "msrpcat: response %u to unknown transaction %s "
+             "ignored\n",
+             msrp_head_get_status_code (head),
              msrp_head_get_transaction_id (head));
   check_finished (app);
 }
@@ -476,68 +504,84 @@ link_closed (McLink *link, NetConnCloseReason reason, const GError *error,
   const McConfig *c = &app->config;
   McStats *st = &app->session->stats;
   const char *malformed = mc_link_get_parse_error (link);
-  gboolean failure = reason != NET_CONN_CLOSED_LOCAL &&
-                     reason != NET_CONN_CLOSED_PEER;
+  gboolean failure =
+      reason != NET_CONN_CLOSED_LOCAL && reason != NET_CONN_CLOSED_PEER;
   gboolean ends_run;
 
-  if (app->finishing) {
-    if (c->verbose)
-      fprintf (stderr, "msrpcat: %s\n", error->message);
-  } else if (app->passive && link != app->primary && app->ice == NULL) {
-    /* A connection that never bound (a failed TLS handshake, a port scan)
-     * does not end a passive run: the listener waits for the next. */
-    if (!c->quiet || failure || malformed != NULL)
-      fprintf (stderr, "msrpcat: connection from %s ended before any "
-               "request: %s\n", mc_link_get_peer (link),
-               malformed != NULL ? malformed : error->message);
-  } else if (!app->passive && reason == NET_CONN_CLOSED_CONNECT_FAILED &&
-             app->hop_index < app->hop_addresses->len) {
-    g_autoptr (GError) next_error = NULL;
-
-    /* A name with several addresses: try the next one. */
-    if (c->verbose)
-      fprintf (stderr, "msrpcat: %s\n", error->message);
-    g_ptr_array_remove (app->links, link);
-    if (!connect_next (app, &next_error)) {
-      mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
-                       next_error->message);
-      finish (app);
+  if (app->finishing)
+    {
+      if (c->verbose)
+        fprintf (stderr, "msrpcat: %s\n", error->message);
     }
-    maybe_quit (app);
-    return;
-  } else {
-    if (malformed != NULL)
-      mc_session_fail (app->session, MC_EXIT_PROTOCOL, "%s sent a malformed "
-                       "frame: %s", mc_link_get_peer (link), malformed);
-    else if (failure && !(reason == NET_CONN_CLOSED_TIMEOUT && app->ready))
-      mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
-                       error->message);
-    else if (c->verbose)
-      fprintf (stderr, "msrpcat: %s\n", error->message);
-    if (app->auth != NULL && !mc_auth_is_done (app->auth))
-      mc_session_fail (app->session, MC_EXIT_CONNECTION, "the connection "
-                       "to the relay closed during AUTH");
-    mc_sender_link_closed (app->sender);
-  }
+  else if (app->passive && link != app->primary && app->ice == NULL)
+    {
+      /* A connection that never bound (a failed TLS handshake, a port scan)
+       * does not end a passive run: the listener waits for the next. */
+      if (!c->quiet || failure || malformed != NULL)
+        fprintf (stderr,
+                 "msrpcat: connection from %s ended before any "
+                 "request: %s\n",
+                 mc_link_get_peer (link),
+                 malformed != NULL ? malformed : error->message);
+    }
+  else if (!app->passive && reason == NET_CONN_CLOSED_CONNECT_FAILED &&
+           app->hop_index < app->hop_addresses->len)
+    {
+      g_autoptr (GError) next_error = NULL;
+
+      /* A name with several addresses: try the next one. */
+      if (c->verbose)
+        fprintf (stderr, "msrpcat: %s\n", error->message);
+      g_ptr_array_remove (app->links, link);
+      if (!connect_next (app, &next_error))
+        {
+          mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
+                           next_error->message);
+          finish (app);
+        }
+      maybe_quit (app);
+      return;
+    }
+  else
+    {
+      if (malformed != NULL)
+        mc_session_fail (app->session, MC_EXIT_PROTOCOL,
+                         "%s sent a malformed "
+                         "frame: %s",
+                         mc_link_get_peer (link), malformed);
+      else if (failure && !(reason == NET_CONN_CLOSED_TIMEOUT && app->ready))
+        mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
+                         error->message);
+      else if (c->verbose)
+        fprintf (stderr, "msrpcat: %s\n", error->message);
+      if (app->auth != NULL && !mc_auth_is_done (app->auth))
+        mc_session_fail (app->session, MC_EXIT_CONNECTION,
+                         "the connection "
+                         "to the relay closed during AUTH");
+      mc_sender_link_closed (app->sender);
+    }
   /* An ICE pair is the only connection there will be. */
   ends_run = !app->finishing &&
              (link == app->primary || !app->passive || app->ice != NULL) &&
              !(app->passive && c->keep && app->ice == NULL);
-  g_ptr_array_remove (app->links, link);   /* may free it */
+  g_ptr_array_remove (app->links, link); /* may free it */
 
-  if (ends_run) {
-    /* One connection only: it is over.  A receiver that expected more
-     * messages than it got says so. */
-    if (c->receive && c->expect > 0 && st->messages_received < c->expect)
-      mc_session_fail (app->session, MC_EXIT_CONNECTION, "the connection "
-                       "closed after %" G_GUINT64_FORMAT " of %u messages",
-                       st->messages_received, c->expect);
-    else if (mc_sender_has_work (app->sender) &&
-             !mc_sender_is_started (app->sender))
-      mc_session_fail (app->session, MC_EXIT_CONNECTION, "the connection "
-                       "closed before anything was sent");
-    finish (app);
-  }
+  if (ends_run)
+    {
+      /* One connection only: it is over.  A receiver that expected more
+       * messages than it got says so. */
+      if (c->receive && c->expect > 0 && st->messages_received < c->expect)
+        mc_session_fail (app->session, MC_EXIT_CONNECTION,
+                         "the connection "
+                         "closed after %" G_GUINT64_FORMAT " of %u messages",
+                         st->messages_received, c->expect);
+      else if (mc_sender_has_work (app->sender) &&
+               !mc_sender_is_started (app->sender))
+        mc_session_fail (app->session, MC_EXIT_CONNECTION,
+                         "the connection "
+                         "closed before anything was sent");
+      finish (app);
+    }
   maybe_quit (app);
 }
 
@@ -601,7 +645,7 @@ on_accept (NetListener *listener, NetConn *conn, gpointer user_data)
 
   touch (app);
   if (app->finishing)
-    return;   /* the connection is aborted when we return */
+    return; /* the connection is aborted when we return */
   if (!app->config.quiet)
     fprintf (stderr, "msrpcat: accepted a connection from %s\n",
              net_conn_get_peer_address (conn));
@@ -611,34 +655,36 @@ on_accept (NetListener *listener, NetConn *conn, gpointer user_data)
 static gboolean
 start_passive (App *app, GError **error)
 {
-  g_autoptr (GSocketAddress) addr = mc_parse_listen_address (
-    app->listen_address, error);
+  g_autoptr (GSocketAddress) addr =
+      mc_parse_listen_address (app->listen_address, error);
 
   if (addr == NULL)
     return FALSE;
-  app->listener = net_listener_new (addr, app->tls_wanted ? app->tls : NULL,
-                                   NULL, error);
+  app->listener =
+      net_listener_new (addr, app->tls_wanted ? app->tls : NULL, NULL, error);
   if (app->listener == NULL)
     return FALSE;
   net_listener_set_callbacks (app->listener, NULL, on_accept, app, NULL);
-  if (app->session->local_uri == NULL) {
-    g_autofree char *where = NULL;
+  if (app->session->local_uri == NULL)
+    {
+      g_autofree char *where = NULL;
 
-    /* --sdp-address: the address the peer reaches us at (a NAT's), with
-     * the port we listen on. */
-    if (app->config.sdp_address != NULL)
-      where = g_strdup_printf (strchr (app->config.sdp_address, ':') != NULL
-                               ? "[%s]:%u" : "%s:%u",
-                               app->config.sdp_address,
-                               (guint) g_inet_socket_address_get_port (
-                                 G_INET_SOCKET_ADDRESS (
-                                   net_listener_get_address (app->listener))));
-    app->session->local_uri = uri_for_address (
-      where != NULL ? where : net_listener_get_address_string (app->listener),
-      app->tls_wanted, error);
-    if (app->session->local_uri == NULL)
-      return FALSE;
-  }
+      /* --sdp-address: the address the peer reaches us at (a NAT's), with
+       * the port we listen on. */
+      if (app->config.sdp_address != NULL)
+        where = g_strdup_printf (
+            strchr (app->config.sdp_address, ':') != NULL ? "[%s]:%u"
+                                                          : "%s:%u",
+            app->config.sdp_address,
+            (guint) g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (
+                net_listener_get_address (app->listener))));
+      app->session->local_uri = uri_for_address (
+          where != NULL ? where
+                        : net_listener_get_address_string (app->listener),
+          app->tls_wanted, error);
+      if (app->session->local_uri == NULL)
+        return FALSE;
+    }
   if (!app->config.quiet)
     fprintf (stderr, "msrpcat: listening on %s%s as %s\n",
              net_listener_get_address_string (app->listener),
@@ -658,27 +704,32 @@ resolve (MsrpUri *uri, GError **error)
   guint16 port = msrp_uri_get_effective_port (uri);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_object_unref);
 
-  if (msrp_uri_get_host_type (uri) != MSRP_HOST_NAME) {
-    g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (host);
+  if (msrp_uri_get_host_type (uri) != MSRP_HOST_NAME)
+    {
+      g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (host);
 
-    if (ia == NULL) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "'%s' is not an address", host);
-      return NULL;
+      if (ia == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "'%s' is not an address", host);
+          return NULL;
+        }
+      g_ptr_array_add (out, g_inet_socket_address_new (ia, port));
     }
-    g_ptr_array_add (out, g_inet_socket_address_new (ia, port));
-  } else {
-    g_autoptr (GResolver) resolver = g_resolver_get_default ();
-    GList *list = g_resolver_lookup_by_name (resolver, host, NULL, error);
+  else
+    {
+      g_autoptr (GResolver) resolver = g_resolver_get_default ();
+      GList *list = g_resolver_lookup_by_name (resolver, host, NULL, error);
 
-    if (list == NULL) {
-      g_prefix_error (error, "cannot resolve %s: ", host);
-      return NULL;
+      if (list == NULL)
+        {
+          g_prefix_error (error, "cannot resolve %s: ", host);
+          return NULL;
+        }
+      for (GList *l = list; l != NULL; l = l->next)
+        g_ptr_array_add (out, g_inet_socket_address_new (l->data, port));
+      g_resolver_free_addresses (list);
     }
-    for (GList *l = list; l != NULL; l = l->next)
-      g_ptr_array_add (out, g_inet_socket_address_new (l->data, port));
-    g_resolver_free_addresses (list);
-  }
   return g_steal_pointer (&out);
 }
 
@@ -688,16 +739,17 @@ connect_next (App *app, GError **error)
   GSocketAddress *addr = app->hop_addresses->pdata[app->hop_index++];
   g_autoptr (NetConn) conn = NULL;
 
-  if (app->config.verbose) {
-    g_autofree char *text = net_addr_to_string (addr);
+  if (app->config.verbose)
+    {
+      g_autofree char *text = net_addr_to_string (addr);
 
-    fprintf (stderr, "msrpcat: connecting to %s for %s\n", text,
-             msrp_uri_get_text (app->first_hop));
-  }
+      fprintf (stderr, "msrpcat: connecting to %s for %s\n", text,
+               msrp_uri_get_text (app->first_hop));
+    }
   /* RFC 4975 section 5.4 / RFC 4976 section 9.2: an msrps URI needs TLS,
    * with the certificate checked against the URI's host. */
   conn = net_conn_connect (addr, app->tls_wanted ? app->tls : NULL,
-                          msrp_uri_get_host (app->first_hop), NULL, error);
+                           msrp_uri_get_host (app->first_hop), NULL, error);
   if (conn == NULL)
     return FALSE;
   g_clear_pointer (&app->primary, mc_link_unref);
@@ -743,11 +795,11 @@ on_ice_guard (gpointer user_data)
   app->ice_guard_id = 0;
   if (app->finishing || app->ice_ready)
     return G_SOURCE_REMOVE;
-  text = g_strdup_printf ("ICE: the agent reported nothing within %.1f s "
-                          "(%s)", (double) app->config.ice_timeout_us / 1e6 +
-                          ICE_GUARD_MS / 1000.0,
-                          app->sdp_written ? "connectivity checks" :
-                          "gathering candidates");
+  text = g_strdup_printf (
+      "ICE: the agent reported nothing within %.1f s "
+      "(%s)",
+      (double) app->config.ice_timeout_us / 1e6 + ICE_GUARD_MS / 1000.0,
+      app->sdp_written ? "connectivity checks" : "gathering candidates");
   fail_now (app, MC_EXIT_CONNECTION, text);
   return G_SOURCE_REMOVE;
 }
@@ -759,8 +811,8 @@ ice_guard_start (App *app)
 {
   ice_guard_stop (app);
   app->ice_guard_id = g_timeout_add (
-    (guint) (app->config.ice_timeout_us / 1000) + ICE_GUARD_MS, on_ice_guard,
-    app);
+      (guint) (app->config.ice_timeout_us / 1000) + ICE_GUARD_MS, on_ice_guard,
+      app);
 }
 
 /* The peer's SDP is read and the roles are known: make the connection, or
@@ -777,104 +829,114 @@ sdp_go (App *app)
   if (!c->quiet)
     fprintf (stderr, "msrpcat: our a=setup %s, the peer's %s: we are %s\n",
              mc_sdp_setup_name (app->setup),
-             app->peer != NULL ?
-             mc_sdp_setup_name (app->peer->setup_written) : "unknown",
-             app->role_active ? "active (we send the first SEND)" :
-             "passive (we wait for the peer's first SEND)");
+             app->peer != NULL ? mc_sdp_setup_name (app->peer->setup_written)
+                               : "unknown",
+             app->role_active ? "active (we send the first SEND)"
+                              : "passive (we wait for the peer's first SEND)");
   /* RFC 4975 section 5.4: the active end "MUST immediately issue a SEND";
    * one with nothing to say binds with an empty one (RFC 6135 4.2.2). */
   if (app->role_active && c->receive && !mc_sender_has_work (app->sender))
     mc_sender_set_bind (app->sender, TRUE);
 
-  if (app->ice != NULL) {
-    if (app->peer != NULL && mc_sdp_peer_has_ice (app->peer)) {
-      /* RFC 8445 section 6.1.4: the checks start with the peer's
-       * candidates; the stream is ready in on_ice_ready (). */
-      app->passive = !app->role_active;
-      /* Our pair may be ready before the peer's (the controlled agent
-       * learns of the nomination first), and the peer's agent holds only
-       * so many early bytes: the active end binds with an empty SEND and
-       * sends the rest once the peer has answered it. */
-      if (app->role_active) {
-        mc_sender_set_bind (app->sender, TRUE);
-        mc_sender_set_bind_wait (app->sender, TRUE);
-      }
-      if (!ice_leg_set_remote (app->ice, app->peer->ice_ufrag,
-                               app->peer->ice_pwd, app->peer->candidates,
-                               &error)) {
-        g_autofree char *text = g_strdup_printf (
-          "%s: ICE: %s", c->sdp_in, error->message);
+  if (app->ice != NULL)
+    {
+      if (app->peer != NULL && mc_sdp_peer_has_ice (app->peer))
+        {
+          /* RFC 8445 section 6.1.4: the checks start with the peer's
+           * candidates; the stream is ready in on_ice_ready (). */
+          app->passive = !app->role_active;
+          /* Our pair may be ready before the peer's (the controlled agent
+           * learns of the nomination first), and the peer's agent holds only
+           * so many early bytes: the active end binds with an empty SEND and
+           * sends the rest once the peer has answered it. */
+          if (app->role_active)
+            {
+              mc_sender_set_bind (app->sender, TRUE);
+              mc_sender_set_bind_wait (app->sender, TRUE);
+            }
+          if (!ice_leg_set_remote (app->ice, app->peer->ice_ufrag,
+                                   app->peer->ice_pwd, app->peer->candidates,
+                                   &error))
+            {
+              g_autofree char *text =
+                  g_strdup_printf ("%s: ICE: %s", c->sdp_in, error->message);
 
-        fail_now (app, MC_EXIT_USAGE, text);
-        return;
-      }
-      touch (app);
-      ice_guard_start (app);
+              fail_now (app, MC_EXIT_USAGE, text);
+              return;
+            }
+          touch (app);
+          ice_guard_start (app);
+          return;
+        }
+      /* RFC 8839 section 3.1.1 no ICE on the other side: plain TCP. */
+      if (!app->role_active)
+        {
+          g_autofree char *text = g_strdup_printf (
+              "the answer %s has no ICE lines and a=setup:%s: the peer would "
+              "connect to our a=path %s, an ICE candidate that speaks only "
+              "ICE; "
+              "offer without --ice, or have the peer answer passive",
+              c->sdp_in, mc_sdp_setup_name (app->peer->setup_written),
+              msrp_uri_get_text (app->session->local_uri));
+
+          fail_now (app, MC_EXIT_CONNECTION, text);
+          return;
+        }
+      if (!c->quiet)
+        fprintf (stderr, "msrpcat: the answer has no ICE lines: plain TCP "
+                         "to its a=path\n");
+      g_clear_pointer (&app->ice, ice_leg_free);
+    }
+
+  if (app->relays->len > 0)
+    {
+      /* RFC 6135 section 4.5: the connection to the relay is made whatever
+       * a=setup says; only an active end sends first. */
+      app->passive = FALSE;
+      /* The peer's SEND may have come before its answer was read. */
+      app->await_peer = !app->role_active && !app->peer_spoke;
+      start_sending (app);
+      check_finished (app);
       return;
     }
-    /* RFC 8839 section 3.1.1 no ICE on the other side: plain TCP. */
-    if (!app->role_active) {
-      g_autofree char *text = g_strdup_printf (
-        "the answer %s has no ICE lines and a=setup:%s: the peer would "
-        "connect to our a=path %s, an ICE candidate that speaks only ICE; "
-        "offer without --ice, or have the peer answer passive",
-        c->sdp_in, mc_sdp_setup_name (app->peer->setup_written),
-        msrp_uri_get_text (app->session->local_uri));
-
-      fail_now (app, MC_EXIT_CONNECTION, text);
+  if (!app->role_active)
+    {
+      app->passive = TRUE;
+      /* The peer may have connected and bound before its answer was read. */
+      start_sending (app);
+      check_finished (app);
       return;
     }
-    if (!c->quiet)
-      fprintf (stderr, "msrpcat: the answer has no ICE lines: plain TCP "
-               "to its a=path\n");
-    g_clear_pointer (&app->ice, ice_leg_free);
-  }
-
-  if (app->relays->len > 0) {
-    /* RFC 6135 section 4.5: the connection to the relay is made whatever
-     * a=setup says; only an active end sends first. */
-    app->passive = FALSE;
-    /* The peer's SEND may have come before its answer was read. */
-    app->await_peer = !app->role_active && !app->peer_spoke;
-    start_sending (app);
-    check_finished (app);
-    return;
-  }
-  if (!app->role_active) {
-    app->passive = TRUE;
-    /* The peer may have connected and bound before its answer was read. */
-    start_sending (app);
-    check_finished (app);
-    return;
-  }
-  if (app->ready) {
-    /* The peer connected and bound before its answer said it would be
-     * passive: use that connection. */
-    start_sending (app);
-    check_finished (app);
-    return;
-  }
+  if (app->ready)
+    {
+      /* The peer connected and bound before its answer said it would be
+       * passive: use that connection. */
+      start_sending (app);
+      check_finished (app);
+      return;
+    }
   g_clear_pointer (&app->listener, net_listener_unref);
   app->passive = FALSE;
   g_clear_pointer (&app->first_hop, msrp_uri_unref);
   app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
-  app->tls_wanted = msrp_uri_get_scheme (app->first_hop) ==
-                    MSRP_SCHEME_MSRPS;
-  if (app->tls_wanted && app->tls == NULL) {
-    NetTlsSettings settings = {
-      .certificate = c->cert,
-      .private_key = c->key,
-      .ca_file = c->ca_file,
-      .peer_verify = NET_TLS_PEER_VERIFY_NONE,
-      .skip_server_verify = c->insecure,
-    };
+  app->tls_wanted = msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS;
+  if (app->tls_wanted && app->tls == NULL)
+    {
+      NetTlsSettings settings = {
+        .certificate = c->cert,
+        .private_key = c->key,
+        .ca_file = c->ca_file,
+        .peer_verify = NET_TLS_PEER_VERIFY_NONE,
+        .skip_server_verify = c->insecure,
+      };
 
-    app->tls = net_tls_new (&settings, &error);
-    if (app->tls == NULL) {
-      fail_now (app, MC_EXIT_USAGE, error->message);
-      return;
+      app->tls = net_tls_new (&settings, &error);
+      if (app->tls == NULL)
+        {
+          fail_now (app, MC_EXIT_USAGE, error->message);
+          return;
+        }
     }
-  }
   if (!start_active (app, &error))
     fail_now (app, MC_EXIT_CONNECTION, error->message);
 }
@@ -904,47 +966,54 @@ sdp_local_ready (App *app)
    * a globally unique identifier"; the time in microseconds is. */
   sid = (guint64) g_get_real_time ();
   local.session_id = sid;
-  if (app->ice != NULL) {
-    const MsrpSdpCandidate *def = mc_sdp_default_candidate (
-      app->ice_candidates);
+  if (app->ice != NULL)
+    {
+      const MsrpSdpCandidate *def =
+          mc_sdp_default_candidate (app->ice_candidates);
 
-    /* RFC 8839 section 5.1: c= and m= carry the default candidate; RFC
-     * 4975 section 8.1 wants them to match the a=path URI, which is made
-     * from it (on_ice_gathered ()). */
-    local.address = def->address;
-    local.port = def->port;
-    local.ice_ufrag = ice_leg_get_ufrag (app->ice);
-    local.ice_pwd = ice_leg_get_pwd (app->ice);
-    local.candidates = app->ice_candidates;
-  }
+      /* RFC 8839 section 5.1: c= and m= carry the default candidate; RFC
+       * 4975 section 8.1 wants them to match the a=path URI, which is made
+       * from it (on_ice_gathered ()). */
+      local.address = def->address;
+      local.port = def->port;
+      local.ice_ufrag = ice_leg_get_ufrag (app->ice);
+      local.ice_pwd = ice_leg_get_pwd (app->ice);
+      local.candidates = app->ice_candidates;
+    }
   text = mc_sdp_build (&local, &error);
-  if (text == NULL) {
-    fail_now (app, MC_EXIT_USAGE, error->message);
-    return;
-  }
-  if (c->sdp_out != NULL) {
-    if (!mc_sdp_write_file (c->sdp_out, text, &error)) {
+  if (text == NULL)
+    {
       fail_now (app, MC_EXIT_USAGE, error->message);
       return;
     }
-    if (!c->quiet)
-      fprintf (stderr, "msrpcat: our SDP (a=setup %s%s) is in %s\n",
-               mc_sdp_setup_name (app->setup),
-               app->ice != NULL ? ", ICE" : "", c->sdp_out);
-  }
+  if (c->sdp_out != NULL)
+    {
+      if (!mc_sdp_write_file (c->sdp_out, text, &error))
+        {
+          fail_now (app, MC_EXIT_USAGE, error->message);
+          return;
+        }
+      if (!c->quiet)
+        fprintf (stderr, "msrpcat: our SDP (a=setup %s%s) is in %s\n",
+                 mc_sdp_setup_name (app->setup),
+                 app->ice != NULL ? ", ICE" : "", c->sdp_out);
+    }
   app->sdp_written = TRUE;
   g_free (app->session->sdp_setup);
   app->session->sdp_setup = g_strdup (mc_sdp_setup_name (app->setup));
   print_path (app);
   touch (app);
-  if (c->answer || c->sdp_in == NULL) {
-    /* An answerer has read the offer; an offerer without --sdp-in takes
-     * the passive role its a=setup allows (finish_config ()). */
-    app->role_active = c->answer ? app->role_active : FALSE;
-    sdp_go (app);
-  } else {
-    sdp_wait_for_peer (app);
-  }
+  if (c->answer || c->sdp_in == NULL)
+    {
+      /* An answerer has read the offer; an offerer without --sdp-in takes
+       * the passive role its a=setup allows (finish_config ()). */
+      app->role_active = c->answer ? app->role_active : FALSE;
+      sdp_go (app);
+    }
+  else
+    {
+      sdp_wait_for_peer (app);
+    }
 }
 
 static void
@@ -960,34 +1029,39 @@ on_ice_gathered (IceLeg *leg, gpointer user_data)
   g_clear_pointer (&app->ice_candidates, g_ptr_array_unref);
   app->ice_candidates = ice_leg_get_local_candidates (leg);
   def = mc_sdp_default_candidate (app->ice_candidates);
-  if (def == NULL) {
-    fail_now (app, MC_EXIT_CONNECTION, "ICE: no TCP candidate was "
-              "gathered (give the addresses with --ice-address; loopback "
-              "only when named)");
-    return;
-  }
-  if (app->config.verbose)
-    for (guint i = 0; i < app->ice_candidates->len; i++) {
-      g_autofree char *line = msrp_sdp_candidate_to_string (
-        app->ice_candidates->pdata[i]);
-
-      fprintf (stderr, "msrpcat: our candidate %s\n", line);
-    }
-  if (app->session->local_uri == NULL) {
-    g_autofree char *where = g_strdup_printf (
-      strchr (def->address, ':') != NULL ? "[%s]:%u" : "%s:%u",
-      def->address, (guint) def->port);
-
-    app->session->local_uri = uri_for_address (where, FALSE, &error);
-    if (app->session->local_uri == NULL) {
-      g_autofree char *text = g_strdup_printf (
-        "cannot make a URI for our ICE candidate %s: %s", where,
-        error->message);
-
-      fail_now (app, MC_EXIT_CONNECTION, text);
+  if (def == NULL)
+    {
+      fail_now (app, MC_EXIT_CONNECTION,
+                "ICE: no TCP candidate was "
+                "gathered (give the addresses with --ice-address; loopback "
+                "only when named)");
       return;
     }
-  }
+  if (app->config.verbose)
+    for (guint i = 0; i < app->ice_candidates->len; i++)
+      {
+        g_autofree char *line =
+            msrp_sdp_candidate_to_string (app->ice_candidates->pdata[i]);
+
+        fprintf (stderr, "msrpcat: our candidate %s\n", line);
+      }
+  if (app->session->local_uri == NULL)
+    {
+      g_autofree char *where = g_strdup_printf (
+          strchr (def->address, ':') != NULL ? "[%s]:%u" : "%s:%u",
+          def->address, (guint) def->port);
+
+      app->session->local_uri = uri_for_address (where, FALSE, &error);
+      if (app->session->local_uri == NULL)
+        {
+          g_autofree char *text = g_strdup_printf (
+              "cannot make a URI for our ICE candidate %s: %s", where,
+              error->message);
+
+          fail_now (app, MC_EXIT_CONNECTION, text);
+          return;
+        }
+    }
   sdp_local_ready (app);
 }
 
@@ -1016,25 +1090,28 @@ on_ice_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
   mc_ice_info_free (app->session->ice);
   app->session->ice = info;
   if (!app->config.quiet)
-    fprintf (stderr, "msrpcat: ICE pair ready: %s (%s tcp-%s) -> %s (%s "
-             "tcp-%s)\n", pair->local_address, pair->local_type,
-             pair->local_tcptype, pair->remote_address, pair->remote_type,
-             pair->remote_tcptype);
+    fprintf (stderr,
+             "msrpcat: ICE pair ready: %s (%s tcp-%s) -> %s (%s "
+             "tcp-%s)\n",
+             pair->local_address, pair->local_type, pair->local_tcptype,
+             pair->remote_address, pair->remote_type, pair->remote_tcptype);
   conn = net_conn_new_from_stream (stream, "ice-tcp", pair->remote_address,
-                                  pair->local_address, NULL, &error);
-  if (conn == NULL) {
-    g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
+                                   pair->local_address, NULL, &error);
+  if (conn == NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
 
-    fail_now (app, MC_EXIT_CONNECTION, text);
-    return;
-  }
+      fail_now (app, MC_EXIT_CONNECTION, text);
+      return;
+    }
   link = add_link (app, conn);
   /* The MSRP roles follow a=setup over the pair too: the active end sends
    * the first SEND (link_open ()), the passive end is bound by it. */
-  if (app->role_active) {
-    g_clear_pointer (&app->primary, mc_link_unref);
-    app->primary = mc_link_ref (link);
-  }
+  if (app->role_active)
+    {
+      g_clear_pointer (&app->primary, mc_link_unref);
+      app->primary = mc_link_ref (link);
+    }
 }
 
 static void
@@ -1047,8 +1124,8 @@ on_ice_failed (IceLeg *leg, const char *reason, const char *tried,
   if (app->finishing)
     return;
   ice_guard_stop (app);
-  text = g_strdup_printf ("ICE failed: %s; candidate pairs tried: %s",
-                          reason, tried);
+  text = g_strdup_printf ("ICE failed: %s; candidate pairs tried: %s", reason,
+                          tried);
   fail_now (app, MC_EXIT_CONNECTION, text);
 }
 
@@ -1071,22 +1148,25 @@ ice_start (App *app)
   };
 
   /* RFC 8445 section 6.1.1: the offerer's agent controls. */
-  app->ice = ice_leg_new (&settings, !c->answer, &ice_callbacks, app,
-                          &error);
-  if (app->ice == NULL) {
-    g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
+  app->ice = ice_leg_new (&settings, !c->answer, &ice_callbacks, app, &error);
+  if (app->ice == NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
 
-    fail_now (app, g_error_matches (error, ICE_LEG_ERROR,
-                                    ICE_LEG_ERROR_INVALID) ?
-              MC_EXIT_USAGE : MC_EXIT_CONNECTION, text);
-    return;
-  }
-  if (!ice_leg_gather (app->ice, &error)) {
-    g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
+      fail_now (app,
+                g_error_matches (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID)
+                    ? MC_EXIT_USAGE
+                    : MC_EXIT_CONNECTION,
+                text);
+      return;
+    }
+  if (!ice_leg_gather (app->ice, &error))
+    {
+      g_autofree char *text = g_strdup_printf ("ICE: %s", error->message);
 
-    fail_now (app, MC_EXIT_CONNECTION, text);
-    return;
-  }
+      fail_now (app, MC_EXIT_CONNECTION, text);
+      return;
+    }
   ice_guard_start (app);
 }
 
@@ -1098,63 +1178,76 @@ sdp_prepare_local (App *app)
   g_autoptr (GError) error = NULL;
   gboolean may_listen;
 
-  if (c->ice && (!c->answer || mc_sdp_peer_has_ice (app->peer))) {
-    ice_start (app);
-    return;
-  }
+  if (c->ice && (!c->answer || mc_sdp_peer_has_ice (app->peer)))
+    {
+      ice_start (app);
+      return;
+    }
   if (c->ice && !c->quiet)
     fprintf (stderr, "msrpcat: the offer has no ICE-TCP candidates: plain "
-             "TCP, no ICE lines in the answer\n");
-  if (app->relays->len > 0) {
-    /* become_ready () writes the SDP once AUTH is done. */
-    if (!start_active (app, &error))
-      fail_now (app, MC_EXIT_CONNECTION, error->message);
-    return;
-  }
+                     "TCP, no ICE lines in the answer\n");
+  if (app->relays->len > 0)
+    {
+      /* become_ready () writes the SDP once AUTH is done. */
+      if (!start_active (app, &error))
+        fail_now (app, MC_EXIT_CONNECTION, error->message);
+      return;
+    }
   /* RFC 6135 section 4.2.2: actpass and passive carry "the actual address
    * and port ... on which the UA can receive a TCP connection"; active
    * carries port 9 (RFC 4145 section 4). */
   may_listen = c->answer ? !app->role_active
                          : app->setup == MSRP_SDP_SETUP_ACTPASS ||
-                           app->setup == MSRP_SDP_SETUP_PASSIVE;
-  if (may_listen) {
-    if (app->listen_address == NULL) {
-      fail_now (app, MC_EXIT_USAGE, "the passive role needs an address to "
-                "listen on: give --listen HOST:PORT or --sdp-address IP");
-      return;
+                               app->setup == MSRP_SDP_SETUP_PASSIVE;
+  if (may_listen)
+    {
+      if (app->listen_address == NULL)
+        {
+          fail_now (app, MC_EXIT_USAGE,
+                    "the passive role needs an address to "
+                    "listen on: give --listen HOST:PORT or --sdp-address IP");
+          return;
+        }
+      app->passive = TRUE;
+      if (!start_passive (app, &error))
+        {
+          fail_now (app, MC_EXIT_CONNECTION, error->message);
+          return;
+        }
     }
-    app->passive = TRUE;
-    if (!start_passive (app, &error)) {
-      fail_now (app, MC_EXIT_CONNECTION, error->message);
-      return;
-    }
-  } else if (app->session->local_uri == NULL) {
-    const char *host = c->sdp_address;
-    g_autofree char *listen_host = NULL;
-    g_autofree char *where = NULL;
+  else if (app->session->local_uri == NULL)
+    {
+      const char *host = c->sdp_address;
+      g_autofree char *listen_host = NULL;
+      g_autofree char *where = NULL;
 
-    if (host == NULL && app->listen_address != NULL) {
-      g_autoptr (GSocketAddress) sa = mc_parse_listen_address (
-        app->listen_address, NULL);
+      if (host == NULL && app->listen_address != NULL)
+        {
+          g_autoptr (GSocketAddress) sa =
+              mc_parse_listen_address (app->listen_address, NULL);
 
-      if (sa != NULL)
-        host = listen_host = g_inet_address_to_string (
-          g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
+          if (sa != NULL)
+            host = listen_host =
+                g_inet_address_to_string (g_inet_socket_address_get_address (
+                    G_INET_SOCKET_ADDRESS (sa)));
+        }
+      if (host == NULL)
+        {
+          fail_now (app, MC_EXIT_USAGE,
+                    "our SDP needs this endpoint's address "
+                    "for c= and a=path: give --sdp-address IP or --listen "
+                    "HOST:PORT");
+          return;
+        }
+      where = g_strdup_printf (strchr (host, ':') != NULL ? "[%s]:9" : "%s:9",
+                               host);
+      app->session->local_uri = uri_for_address (where, FALSE, &error);
+      if (app->session->local_uri == NULL)
+        {
+          fail_now (app, MC_EXIT_USAGE, error->message);
+          return;
+        }
     }
-    if (host == NULL) {
-      fail_now (app, MC_EXIT_USAGE, "our SDP needs this endpoint's address "
-                "for c= and a=path: give --sdp-address IP or --listen "
-                "HOST:PORT");
-      return;
-    }
-    where = g_strdup_printf (strchr (host, ':') != NULL ? "[%s]:9" : "%s:9",
-                             host);
-    app->session->local_uri = uri_for_address (where, FALSE, &error);
-    if (app->session->local_uri == NULL) {
-      fail_now (app, MC_EXIT_USAGE, error->message);
-      return;
-    }
-  }
   sdp_local_ready (app);
 }
 
@@ -1169,43 +1262,49 @@ sdp_got_peer (App *app, McSdpPeer *peer)
   app->peer = peer;
   touch (app);
   g_free (app->session->peer_setup);
-  app->session->peer_setup = g_strdup (mc_sdp_setup_name (
-    peer->setup_written));
-  if (app->session->peer_path == NULL) {
-    app->session->peer_path = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) msrp_uri_unref);
-    for (guint i = 0; i < peer->path->len; i++)
-      g_ptr_array_add (app->session->peer_path,
-                       msrp_uri_ref (peer->path->pdata[i]));
-  }
-  if (c->verbose) {
-    g_autofree char *to = msrp_uri_list_to_text (peer->path);
+  app->session->peer_setup =
+      g_strdup (mc_sdp_setup_name (peer->setup_written));
+  if (app->session->peer_path == NULL)
+    {
+      app->session->peer_path =
+          g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
+      for (guint i = 0; i < peer->path->len; i++)
+        g_ptr_array_add (app->session->peer_path,
+                         msrp_uri_ref (peer->path->pdata[i]));
+    }
+  if (c->verbose)
+    {
+      g_autofree char *to = msrp_uri_list_to_text (peer->path);
 
-    fprintf (stderr, "msrpcat: read %s: a=path %s, a=setup %s, %u ICE-TCP "
-             "candidates (%u others skipped)\n", c->sdp_in, to,
-             mc_sdp_setup_name (peer->setup_written), peer->candidates->len,
-             peer->n_candidates_skipped);
-  }
-  if (c->answer) {
-    if (!mc_sdp_answerer_role (peer->setup, app->setup, app->setup_set,
-                               &app->setup, &app->role_active, &error)) {
-      g_autofree char *text = g_strdup_printf ("%s: %s", c->sdp_in,
-                                               error->message);
+      fprintf (stderr,
+               "msrpcat: read %s: a=path %s, a=setup %s, %u ICE-TCP "
+               "candidates (%u others skipped)\n",
+               c->sdp_in, to, mc_sdp_setup_name (peer->setup_written),
+               peer->candidates->len, peer->n_candidates_skipped);
+    }
+  if (c->answer)
+    {
+      if (!mc_sdp_answerer_role (peer->setup, app->setup, app->setup_set,
+                                 &app->setup, &app->role_active, &error))
+        {
+          g_autofree char *text =
+              g_strdup_printf ("%s: %s", c->sdp_in, error->message);
+
+          fail_now (app, MC_EXIT_USAGE, text);
+          return;
+        }
+      sdp_prepare_local (app);
+      return;
+    }
+  if (!mc_sdp_offerer_role (app->setup, peer->setup, &app->role_active,
+                            &error))
+    {
+      g_autofree char *text =
+          g_strdup_printf ("%s: %s", c->sdp_in, error->message);
 
       fail_now (app, MC_EXIT_USAGE, text);
       return;
     }
-    sdp_prepare_local (app);
-    return;
-  }
-  if (!mc_sdp_offerer_role (app->setup, peer->setup, &app->role_active,
-                            &error)) {
-    g_autofree char *text = g_strdup_printf ("%s: %s", c->sdp_in,
-                                             error->message);
-
-    fail_now (app, MC_EXIT_USAGE, text);
-    return;
-  }
   sdp_go (app);
 }
 
@@ -1218,28 +1317,32 @@ sdp_poll (App *app)
   g_autofree char *text = NULL;
   gsize len = 0;
   McSdpPeer *peer;
-  gint64 bound = c->timeout_us > 0 ? c->timeout_us :
-                 (gint64) MC_DEFAULT_TIMEOUT_S * G_USEC_PER_SEC;
+  gint64 bound = c->timeout_us > 0
+                     ? c->timeout_us
+                     : (gint64) MC_DEFAULT_TIMEOUT_S * G_USEC_PER_SEC;
 
-  if (!mc_sdp_read_file (c->sdp_in, &text, &len, &error)) {
-    g_autofree char *why = NULL;
+  if (!mc_sdp_read_file (c->sdp_in, &text, &len, &error))
+    {
+      g_autofree char *why = NULL;
 
-    if (error != NULL) {
+      if (error != NULL)
+        {
+          fail_now (app, MC_EXIT_USAGE, error->message);
+          return TRUE;
+        }
+      if (g_get_monotonic_time () - app->sdp_wait_start < bound)
+        return FALSE;
+      why = g_strdup_printf ("timeout: no SDP in %s after %.1f s", c->sdp_in,
+                             (double) bound / 1e6);
+      fail_now (app, MC_EXIT_TIMEOUT, why);
+      return TRUE;
+    }
+  peer = mc_sdp_peer_parse (text, len, c->sdp_in, &error);
+  if (peer == NULL)
+    {
       fail_now (app, MC_EXIT_USAGE, error->message);
       return TRUE;
     }
-    if (g_get_monotonic_time () - app->sdp_wait_start < bound)
-      return FALSE;
-    why = g_strdup_printf ("timeout: no SDP in %s after %.1f s", c->sdp_in,
-                           (double) bound / 1e6);
-    fail_now (app, MC_EXIT_TIMEOUT, why);
-    return TRUE;
-  }
-  peer = mc_sdp_peer_parse (text, len, c->sdp_in, &error);
-  if (peer == NULL) {
-    fail_now (app, MC_EXIT_USAGE, error->message);
-    return TRUE;
-  }
   sdp_got_peer (app, peer);
   return TRUE;
 }
@@ -1249,10 +1352,11 @@ on_sdp_poll (gpointer user_data)
 {
   App *app = user_data;
 
-  if (app->finishing || sdp_poll (app)) {
-    app->sdp_poll_id = 0;
-    return G_SOURCE_REMOVE;
-  }
+  if (app->finishing || sdp_poll (app))
+    {
+      app->sdp_poll_id = 0;
+      return G_SOURCE_REMOVE;
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -1298,31 +1402,42 @@ on_tick (gpointer user_data)
    * own (sdp_poll (), the ICE guard). */
   if (app->sdp_poll_id != 0 || (app->ice != NULL && !app->ice_ready))
     return G_SOURCE_CONTINUE;
-  if (app->auth != NULL && !mc_auth_is_done (app->auth)) {
-    waiting = TRUE;
-    what = "an answer to AUTH";
-  } else if (mc_sender_is_waiting (app->sender)) {
-    waiting = TRUE;
-    what = mc_sender_get_awaiting (app->sender) > 0 ?
-           "transaction responses" : "the peer (responses or REPORTs)";
-  } else if (!app->ready && !app->passive) {
-    waiting = TRUE;
-    what = "the connection";
-  } else {
-    /* A receiver, or a passive endpoint waiting for its peer, waits
-     * forever unless --timeout was given. */
-    waiting = c->timeout_set && (!receiver_satisfied (app) || !app->ready);
-    what = app->ready ? "messages" : "the peer to connect";
-  }
+  if (app->auth != NULL && !mc_auth_is_done (app->auth))
+    {
+      waiting = TRUE;
+      what = "an answer to AUTH";
+    }
+  else if (mc_sender_is_waiting (app->sender))
+    {
+      waiting = TRUE;
+      what = mc_sender_get_awaiting (app->sender) > 0
+                 ? "transaction responses"
+                 : "the peer (responses or REPORTs)";
+    }
+  else if (!app->ready && !app->passive)
+    {
+      waiting = TRUE;
+      what = "the connection";
+    }
+  else
+    {
+      /* A receiver, or a passive endpoint waiting for its peer, waits
+       * forever unless --timeout was given. */
+      waiting = c->timeout_set && (!receiver_satisfied (app) || !app->ready);
+      what = app->ready ? "messages" : "the peer to connect";
+    }
   if (!waiting)
     return G_SOURCE_CONTINUE;
   if (mc_sender_get_awaiting (app->sender) > 0)
-    mc_session_fail (app->session, MC_EXIT_TIMEOUT, "timeout: nothing from "
+    mc_session_fail (app->session, MC_EXIT_TIMEOUT,
+                     "timeout: nothing from "
                      "the peer for %.1f s while waiting for %s (%u "
-                     "outstanding)", (double) c->timeout_us / 1e6, what,
+                     "outstanding)",
+                     (double) c->timeout_us / 1e6, what,
                      mc_sender_get_awaiting (app->sender));
   else
-    mc_session_fail (app->session, MC_EXIT_TIMEOUT, "timeout: nothing from "
+    mc_session_fail (app->session, MC_EXIT_TIMEOUT,
+                     "timeout: nothing from "
                      "the peer for %.1f s while waiting for %s",
                      (double) c->timeout_us / 1e6, what);
   finish (app);
@@ -1334,14 +1449,16 @@ on_signal (gpointer user_data)
 {
   App *app = user_data;
 
-  if (app->finishing) {
-    /* A second signal: do not wait for graceful closes. */
-    on_grace_over (app);
-    return G_SOURCE_CONTINUE;
-  }
+  if (app->finishing)
+    {
+      /* A second signal: do not wait for graceful closes. */
+      on_grace_over (app);
+      return G_SOURCE_CONTINUE;
+    }
   if ((mc_sender_has_work (app->sender) && !sender_satisfied (app)) ||
       (app->config.expect > 0 && !receiver_satisfied (app)))
-    mc_session_fail (app->session, MC_EXIT_PROTOCOL, "interrupted before "
+    mc_session_fail (app->session, MC_EXIT_PROTOCOL,
+                     "interrupted before "
                      "the end");
   else if (!app->config.quiet)
     fprintf (stderr, "msrpcat: stopping on a signal\n");
@@ -1351,7 +1468,8 @@ on_signal (gpointer user_data)
 
 /* --- command line ------------------------------------------------------ */
 
-typedef struct {
+typedef struct
+{
   char *chunk_size;
   char *success_report;
   char *failure_report;
@@ -1412,8 +1530,8 @@ raw_clear (RawOptions *r)
   g_free (r->ice_timeout);
 }
 
-static gboolean
-usage_error (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static gboolean usage_error (GError **error, const char *format, ...)
+    G_GNUC_PRINTF (2, 3);
 
 static gboolean
 usage_error (GError **error, const char *format, ...)
@@ -1421,8 +1539,8 @@ usage_error (GError **error, const char *format, ...)
   va_list ap;
 
   va_start (ap, format);
-  *error = g_error_new_valist (MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID, format,
-                               ap);
+  *error =
+      g_error_new_valist (MC_UTIL_ERROR, MC_UTIL_ERROR_INVALID, format, ap);
   va_end (ap);
   return FALSE;
 }
@@ -1446,120 +1564,140 @@ finish_sdp_config (App *app, GError **error)
   app->sdp_mode = TRUE;
   if (c->to_path != NULL)
     return usage_error (error, "--to-path: in SDP mode the peer's path is "
-                        "the a=path of --sdp-in");
+                               "the a=path of --sdp-in");
   if (c->answer && c->sdp_in == NULL)
     return usage_error (error, "--answer reads the offer first: give "
-                        "--sdp-in");
+                               "--sdp-in");
   if (c->sdp_in != NULL && c->sdp_out != NULL &&
       strcmp (c->sdp_in, c->sdp_out) == 0)
     return usage_error (error, "--sdp-in and --sdp-out name the same file");
   if (c->keep)
     return usage_error (error, "--keep is not for SDP mode: one SDP, one "
-                        "peer");
-  if (c->setup != NULL) {
-    if (!mc_sdp_parse_setup_option (c->setup, &app->setup, error))
-      return FALSE;
-    app->setup_set = TRUE;
-  } else {
-    /* RFC 6135 section 4.2.2: an offer says actpass when it can accept a
-     * connection (with a relay too); the answer's is chosen once the
-     * offer is read. */
-    app->setup = MSRP_SDP_SETUP_ACTPASS;
-  }
-  if (!c->answer) {
-    if (app->setup == MSRP_SDP_SETUP_PASSIVE && !c->quiet)
-      fprintf (stderr, "msrpcat: warning: RFC 6135 section 4.2.2 says an "
-               "MSRP offer MUST NOT say a=setup:passive (RFC 4145 allows "
-               "it); offering it anyway\n");
-    if (c->sdp_in == NULL && app->setup != MSRP_SDP_SETUP_ACTPASS &&
-        app->setup != MSRP_SDP_SETUP_PASSIVE)
-      return usage_error (error, "without --sdp-in the peer's path is not "
-                          "known, so we can only wait for its connection: "
-                          "--setup actpass or passive, or give --sdp-in");
-  }
-  if (c->sdp_address != NULL) {
-    g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (
-      c->sdp_address);
+                               "peer");
+  if (c->setup != NULL)
+    {
+      if (!mc_sdp_parse_setup_option (c->setup, &app->setup, error))
+        return FALSE;
+      app->setup_set = TRUE;
+    }
+  else
+    {
+      /* RFC 6135 section 4.2.2: an offer says actpass when it can accept a
+       * connection (with a relay too); the answer's is chosen once the
+       * offer is read. */
+      app->setup = MSRP_SDP_SETUP_ACTPASS;
+    }
+  if (!c->answer)
+    {
+      if (app->setup == MSRP_SDP_SETUP_PASSIVE && !c->quiet)
+        fprintf (stderr,
+                 "msrpcat: warning: RFC 6135 section 4.2.2 says an "
+                 "MSRP offer MUST NOT say a=setup:passive (RFC 4145 allows "
+                 "it); offering it anyway\n");
+      if (c->sdp_in == NULL && app->setup != MSRP_SDP_SETUP_ACTPASS &&
+          app->setup != MSRP_SDP_SETUP_PASSIVE)
+        return usage_error (error,
+                            "without --sdp-in the peer's path is not "
+                            "known, so we can only wait for its connection: "
+                            "--setup actpass or passive, or give --sdp-in");
+    }
+  if (c->sdp_address != NULL)
+    {
+      g_autoptr (GInetAddress) ia =
+          g_inet_address_new_from_string (c->sdp_address);
 
-    if (ia == NULL)
-      return usage_error (error, "--sdp-address: '%s' is not an IP "
-                          "address", c->sdp_address);
-    if (g_inet_address_get_is_any (ia))
-      return usage_error (error, "--sdp-address: %s is a wildcard; give "
-                          "the address the peer reaches", c->sdp_address);
-  }
-  if (c->ice_addresses != NULL || c->stun != NULL) {
-    if (!c->ice)
-      return usage_error (error, "--ice-address and --stun go with --ice");
-  }
+      if (ia == NULL)
+        return usage_error (error,
+                            "--sdp-address: '%s' is not an IP "
+                            "address",
+                            c->sdp_address);
+      if (g_inet_address_get_is_any (ia))
+        return usage_error (error,
+                            "--sdp-address: %s is a wildcard; give "
+                            "the address the peer reaches",
+                            c->sdp_address);
+    }
+  if (c->ice_addresses != NULL || c->stun != NULL)
+    {
+      if (!c->ice)
+        return usage_error (error, "--ice-address and --stun go with --ice");
+    }
   app->ice_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; c->ice_addresses != NULL && c->ice_addresses[i] != NULL;
-       i++) {
-    GInetAddress *ia = g_inet_address_new_from_string (c->ice_addresses[i]);
+       i++)
+    {
+      GInetAddress *ia = g_inet_address_new_from_string (c->ice_addresses[i]);
 
-    if (ia == NULL)
-      return usage_error (error, "--ice-address: '%s' is not an IP "
-                          "address", c->ice_addresses[i]);
-    g_ptr_array_add (app->ice_addresses, ia);
-  }
-  if (c->stun != NULL) {
-    g_autoptr (GError) local = NULL;
-    g_autoptr (GSocketAddress) sa = mc_parse_listen_address (c->stun,
-                                                             &local);
+      if (ia == NULL)
+        return usage_error (error,
+                            "--ice-address: '%s' is not an IP "
+                            "address",
+                            c->ice_addresses[i]);
+      g_ptr_array_add (app->ice_addresses, ia);
+    }
+  if (c->stun != NULL)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (GSocketAddress) sa =
+          mc_parse_listen_address (c->stun, &local);
 
-    /* libnice does not resolve names (ice-leg.h). */
-    if (sa == NULL)
-      return usage_error (error, "--stun: %s (give IP:PORT)",
-                          local->message);
-    app->stun_host = g_inet_address_to_string (
-      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
-    app->stun_port = g_inet_socket_address_get_port (
-      G_INET_SOCKET_ADDRESS (sa));
-  }
-  if (c->ice) {
-    if (c->sdp_in == NULL || c->sdp_out == NULL)
-      return usage_error (error, "--ice exchanges candidates both ways: "
-                          "give --sdp-out and --sdp-in");
-    if (app->relays->len > 0)
-      return usage_error (error, "--ice and --relay do not go together: "
-                          "ICE reaches the peer without a relay");
-    if (c->tls)
-      return usage_error (error, "--ice carries TCP/MSRP: drop --tls");
-  }
+      /* libnice does not resolve names (ice-leg.h). */
+      if (sa == NULL)
+        return usage_error (error, "--stun: %s (give IP:PORT)",
+                            local->message);
+      app->stun_host = g_inet_address_to_string (
+          g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
+      app->stun_port =
+          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
+    }
+  if (c->ice)
+    {
+      if (c->sdp_in == NULL || c->sdp_out == NULL)
+        return usage_error (error, "--ice exchanges candidates both ways: "
+                                   "give --sdp-out and --sdp-in");
+      if (app->relays->len > 0)
+        return usage_error (error, "--ice and --relay do not go together: "
+                                   "ICE reaches the peer without a relay");
+      if (c->tls)
+        return usage_error (error, "--ice carries TCP/MSRP: drop --tls");
+    }
 
-  if (app->relays->len > 0) {
-    if (c->listen != NULL || c->sdp_address != NULL)
-      return usage_error (error, "--relay: the a=path comes from the "
-                          "relay (its Use-Path): drop --listen and "
-                          "--sdp-address");
-    if (c->tls)
-      return usage_error (error, "--tls is for --listen; in the active role "
-                          "an msrps: URI asks for TLS");
-    app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
-    app->tls_wanted = msrp_uri_get_scheme (app->first_hop) ==
-                      MSRP_SCHEME_MSRPS;
-    if (c->user == NULL && !c->quiet)
-      fprintf (stderr, "msrpcat: no --user: AUTH goes without credentials\n");
-    return TRUE;
-  }
+  if (app->relays->len > 0)
+    {
+      if (c->listen != NULL || c->sdp_address != NULL)
+        return usage_error (error, "--relay: the a=path comes from the "
+                                   "relay (its Use-Path): drop --listen and "
+                                   "--sdp-address");
+      if (c->tls)
+        return usage_error (error, "--tls is for --listen; in the active role "
+                                   "an msrps: URI asks for TLS");
+      app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
+      app->tls_wanted =
+          msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS;
+      if (c->user == NULL && !c->quiet)
+        fprintf (stderr,
+                 "msrpcat: no --user: AUTH goes without credentials\n");
+      return TRUE;
+    }
   app->tls_wanted = c->tls || (app->session->local_uri != NULL &&
-                               msrp_uri_get_scheme (app->session->local_uri)
-                               == MSRP_SCHEME_MSRPS);
+                               msrp_uri_get_scheme (app->session->local_uri) ==
+                                   MSRP_SCHEME_MSRPS);
   if (app->tls_wanted && c->cert == NULL)
     return usage_error (error, "TLS in the passive role needs --cert and "
-                        "--key");
+                               "--key");
   /* Where to listen when we may be passive: --listen, else --sdp-address
    * (with ICE falling back to plain TCP, the first --ice-address), on a
    * port the kernel picks. */
-  if (app->listen_address == NULL) {
-    const char *host = c->sdp_address;
+  if (app->listen_address == NULL)
+    {
+      const char *host = c->sdp_address;
 
-    if (host == NULL && c->ice && c->ice_addresses != NULL)
-      host = c->ice_addresses[0];
-    if (host != NULL)
-      app->listen_address = g_strdup_printf (strchr (host, ':') != NULL ?
-                                             "[%s]:0" : "%s:0", host);
-  }
+      if (host == NULL && c->ice && c->ice_addresses != NULL)
+        host = c->ice_addresses[0];
+      if (host != NULL)
+        app->listen_address = g_strdup_printf (
+            strchr (host, ':') != NULL ? "[%s]:0" : "%s:0", host);
+    }
   return TRUE;
 }
 
@@ -1579,32 +1717,37 @@ finish_config (App *app, RawOptions *raw, GError **error)
     return usage_error (error, "--chunk-size: must be at least 1 byte");
   c->success_report = MSRP_SUCCESS_REPORT_DEFAULT;
   c->failure_report = MSRP_FAILURE_REPORT_DEFAULT;
-  if (raw->success_report != NULL) {
-    if (!msrp_success_report_parse (raw->success_report,
-                                    strlen (raw->success_report),
-                                    &c->success_report, NULL))
-      return usage_error (error, "--success-report: '%s' is not yes or no",
-                          raw->success_report);
-    c->success_report_set = TRUE;
-  }
-  if (raw->failure_report != NULL) {
-    if (!msrp_failure_report_parse (raw->failure_report,
-                                    strlen (raw->failure_report),
-                                    &c->failure_report, NULL))
-      return usage_error (error, "--failure-report: '%s' is not yes, no or "
-                          "partial", raw->failure_report);
-    c->failure_report_set = TRUE;
-  }
+  if (raw->success_report != NULL)
+    {
+      if (!msrp_success_report_parse (raw->success_report,
+                                      strlen (raw->success_report),
+                                      &c->success_report, NULL))
+        return usage_error (error, "--success-report: '%s' is not yes or no",
+                            raw->success_report);
+      c->success_report_set = TRUE;
+    }
+  if (raw->failure_report != NULL)
+    {
+      if (!msrp_failure_report_parse (raw->failure_report,
+                                      strlen (raw->failure_report),
+                                      &c->failure_report, NULL))
+        return usage_error (error,
+                            "--failure-report: '%s' is not yes, no or "
+                            "partial",
+                            raw->failure_report);
+      c->failure_report_set = TRUE;
+    }
   if (raw->interval != NULL &&
-      !mc_parse_duration ("--interval", raw->interval, &c->interval_us,
-                          error))
+      !mc_parse_duration ("--interval", raw->interval, &c->interval_us, error))
     return FALSE;
   c->timeout_us = (gint64) MC_DEFAULT_TIMEOUT_S * G_USEC_PER_SEC;
-  if (raw->timeout != NULL) {
-    if (!mc_parse_duration ("--timeout", raw->timeout, &c->timeout_us, error))
-      return FALSE;
-    c->timeout_set = TRUE;
-  }
+  if (raw->timeout != NULL)
+    {
+      if (!mc_parse_duration ("--timeout", raw->timeout, &c->timeout_us,
+                              error))
+        return FALSE;
+      c->timeout_set = TRUE;
+    }
   if (raw->max_size != NULL &&
       !mc_parse_size ("--max-size", raw->max_size, &c->max_size, error))
     return FALSE;
@@ -1614,24 +1757,28 @@ finish_config (App *app, RawOptions *raw, GError **error)
     return FALSE;
   if (c->max_buffer == 0 || c->max_buffer > G_MAXSIZE / 2)
     return usage_error (error, "--max-buffer: must be at least 1 byte");
-  if (raw->accept_types != NULL) {
-    c->accept_types = mc_split_list (raw->accept_types);
-    if (c->accept_types[0] == NULL)
-      return usage_error (error, "--accept-types: the list is empty");
-  }
-  if (raw->expires != NULL) {
-    guint64 v;
+  if (raw->accept_types != NULL)
+    {
+      c->accept_types = mc_split_list (raw->accept_types);
+      if (c->accept_types[0] == NULL)
+        return usage_error (error, "--accept-types: the list is empty");
+    }
+  if (raw->expires != NULL)
+    {
+      guint64 v;
 
-    if (!g_ascii_string_to_unsigned (raw->expires, 10, 1, G_MAXUINT32, &v,
-                                     NULL))
-      return usage_error (error, "--expires: '%s' is not a number of "
-                          "seconds", raw->expires);
-    c->expires = (guint32) v;
-  }
+      if (!g_ascii_string_to_unsigned (raw->expires, 10, 1, G_MAXUINT32, &v,
+                                       NULL))
+        return usage_error (error,
+                            "--expires: '%s' is not a number of "
+                            "seconds",
+                            raw->expires);
+      c->expires = (guint32) v;
+    }
   if (raw->count < 1 || raw->window < 0 || raw->expect < 0 ||
       raw->bench_chat < 0)
     return usage_error (error, "--count must be at least 1; --window, "
-                        "--expect and --bench-chat at least 0");
+                               "--expect and --bench-chat at least 0");
   c->count = (guint) raw->count;
   c->window = (guint) raw->window;
   c->expect = (guint) raw->expect;
@@ -1641,60 +1788,64 @@ finish_config (App *app, RawOptions *raw, GError **error)
                         c->rate);
   if (c->bench_chat > 0 && (c->messages != NULL || c->file != NULL))
     return usage_error (error, "--bench-chat makes its own messages: drop "
-                        "--message and --file");
+                               "--message and --file");
 
   if (c->password == NULL && g_getenv ("MSRPCAT_PASSWORD") != NULL)
     c->password = g_strdup (g_getenv ("MSRPCAT_PASSWORD"));
-  if (c->ha1 != NULL) {
-    gsize n = strlen (c->ha1);
+  if (c->ha1 != NULL)
+    {
+      gsize n = strlen (c->ha1);
 
-    if ((n != 32 && n != 64) || !is_hex (c->ha1))
-      return usage_error (error, "--ha1: give 32 (MD5) or 64 (SHA-256) hex "
-                          "digits");
-    if (c->password != NULL)
-      return usage_error (error, "give --password or --ha1, not both");
-  }
-  if (app->algorithm != NULL &&
-      msrp_digest_algorithm_from_string (app->algorithm,
-                                         strlen (app->algorithm)) ==
-      MSRP_DIGEST_ALGORITHM_UNKNOWN)
+      if ((n != 32 && n != 64) || !is_hex (c->ha1))
+        return usage_error (error, "--ha1: give 32 (MD5) or 64 (SHA-256) hex "
+                                   "digits");
+      if (c->password != NULL)
+        return usage_error (error, "give --password or --ha1, not both");
+    }
+  if (app->algorithm != NULL && msrp_digest_algorithm_from_string (
+                                    app->algorithm, strlen (app->algorithm)) ==
+                                    MSRP_DIGEST_ALGORITHM_UNKNOWN)
     return usage_error (error, "--algorithm: '%s' is not MD5 or SHA-256",
                         app->algorithm);
   if ((c->cert == NULL) != (c->key == NULL))
     return usage_error (error, "--cert and --key go together");
 
-  for (guint i = 0; c->relays != NULL && c->relays[i] != NULL; i++) {
-    g_autoptr (GError) local = NULL;
-    MsrpUri *u = msrp_uri_parse (c->relays[i], -1, &local);
+  for (guint i = 0; c->relays != NULL && c->relays[i] != NULL; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      MsrpUri *u = msrp_uri_parse (c->relays[i], -1, &local);
 
-    if (u == NULL)
-      return usage_error (error, "--relay %s: %s", c->relays[i],
-                          local->message);
-    g_ptr_array_add (app->relays, u);
-  }
-  if (c->local_uri != NULL) {
-    g_autoptr (GError) local = NULL;
+      if (u == NULL)
+        return usage_error (error, "--relay %s: %s", c->relays[i],
+                            local->message);
+      g_ptr_array_add (app->relays, u);
+    }
+  if (c->local_uri != NULL)
+    {
+      g_autoptr (GError) local = NULL;
 
-    app->session->local_uri = msrp_uri_parse (c->local_uri, -1, &local);
-    if (app->session->local_uri == NULL)
-      return usage_error (error, "--local-uri: %s", local->message);
-  }
-  if (c->to_path != NULL) {
-    g_autoptr (GError) local = NULL;
+      app->session->local_uri = msrp_uri_parse (c->local_uri, -1, &local);
+      if (app->session->local_uri == NULL)
+        return usage_error (error, "--local-uri: %s", local->message);
+    }
+  if (c->to_path != NULL)
+    {
+      g_autoptr (GError) local = NULL;
 
-    app->session->peer_path = msrp_uri_list_parse (c->to_path, -1, &local);
-    if (app->session->peer_path == NULL)
-      return usage_error (error, "--to-path: %s", local->message);
-  }
+      app->session->peer_path = msrp_uri_list_parse (c->to_path, -1, &local);
+      if (app->session->peer_path == NULL)
+        return usage_error (error, "--to-path: %s", local->message);
+    }
 
   c->ice_timeout_us = (gint64) MC_DEFAULT_ICE_TIMEOUT_S * G_USEC_PER_SEC;
-  if (raw->ice_timeout != NULL) {
-    if (!mc_parse_duration ("--ice-timeout", raw->ice_timeout,
-                            &c->ice_timeout_us, error))
-      return FALSE;
-    if (c->ice_timeout_us < 100 * 1000)
-      return usage_error (error, "--ice-timeout: at least 0.1 s");
-  }
+  if (raw->ice_timeout != NULL)
+    {
+      if (!mc_parse_duration ("--ice-timeout", raw->ice_timeout,
+                              &c->ice_timeout_us, error))
+        return FALSE;
+      if (c->ice_timeout_us < 100 * 1000)
+        return usage_error (error, "--ice-timeout: at least 0.1 s");
+    }
 
   has_content = c->messages != NULL || c->file != NULL || c->bench_chat > 0;
   c->use_stdin = !has_content && !c->receive && !c->bind;
@@ -1706,39 +1857,45 @@ finish_config (App *app, RawOptions *raw, GError **error)
   if (c->answer || c->setup != NULL || c->sdp_address != NULL || c->ice ||
       c->ice_addresses != NULL || c->stun != NULL || raw->ice_timeout != NULL)
     return usage_error (error, "--answer, --setup, --sdp-address and the "
-                        "ICE options go with --sdp-out / --sdp-in");
+                               "ICE options go with --sdp-out / --sdp-in");
   app->passive = c->listen != NULL;
-  if (app->passive) {
-    if (app->relays->len > 0)
-      return usage_error (error, "--relay needs the active role: drop "
-                          "--listen");
-    app->tls_wanted = c->tls || (app->session->local_uri != NULL &&
-                                 msrp_uri_get_scheme (app->session->local_uri)
-                                 == MSRP_SCHEME_MSRPS);
-    if (app->tls_wanted && c->cert == NULL)
-      return usage_error (error, "TLS in the passive role needs --cert and "
-                          "--key");
-  } else {
-    if (c->tls)
-      return usage_error (error, "--tls is for --listen; in the active role "
-                          "an msrps: URI asks for TLS");
-    if (app->relays->len > 0)
-      app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
-    else if (app->session->peer_path != NULL)
-      app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
-    else
-      return usage_error (error, "give the peer's path (--to-path) or a "
-                          "relay (--relay) to connect to, or --listen to "
-                          "wait for the peer");
-    if ((has_content || c->use_stdin || c->bind) &&
-        app->session->peer_path == NULL)
-      return usage_error (error, "sending needs the peer's path: give "
-                          "--to-path");
-    app->tls_wanted = msrp_uri_get_scheme (app->first_hop) ==
-                      MSRP_SCHEME_MSRPS;
-    if (app->relays->len > 0 && c->user == NULL && !c->quiet)
-      fprintf (stderr, "msrpcat: no --user: AUTH goes without credentials\n");
-  }
+  if (app->passive)
+    {
+      if (app->relays->len > 0)
+        return usage_error (error, "--relay needs the active role: drop "
+                                   "--listen");
+      app->tls_wanted =
+          c->tls ||
+          (app->session->local_uri != NULL &&
+           msrp_uri_get_scheme (app->session->local_uri) == MSRP_SCHEME_MSRPS);
+      if (app->tls_wanted && c->cert == NULL)
+        return usage_error (error, "TLS in the passive role needs --cert and "
+                                   "--key");
+    }
+  else
+    {
+      if (c->tls)
+        return usage_error (error, "--tls is for --listen; in the active role "
+                                   "an msrps: URI asks for TLS");
+      if (app->relays->len > 0)
+        app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
+      else if (app->session->peer_path != NULL)
+        app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
+      else
+        return usage_error (error,
+                            "give the peer's path (--to-path) or a "
+                            "relay (--relay) to connect to, or --listen to "
+                            "wait for the peer");
+      if ((has_content || c->use_stdin || c->bind) &&
+          app->session->peer_path == NULL)
+        return usage_error (error, "sending needs the peer's path: give "
+                                   "--to-path");
+      app->tls_wanted =
+          msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS;
+      if (app->relays->len > 0 && c->user == NULL && !c->quiet)
+        fprintf (stderr,
+                 "msrpcat: no --user: AUTH goes without credentials\n");
+    }
   return TRUE;
 }
 
@@ -1752,8 +1909,9 @@ make_tls (App *app, GError **error)
     .ca_file = c->ca_file,
     /* RFC 4976 section 6.1 style: a client certificate is checked when one
      * is presented and a CA file was given. */
-    .peer_verify = app->passive && c->ca_file != NULL ?
-                   NET_TLS_PEER_VERIFY_OPTIONAL : NET_TLS_PEER_VERIFY_NONE,
+    .peer_verify = app->passive && c->ca_file != NULL
+                       ? NET_TLS_PEER_VERIFY_OPTIONAL
+                       : NET_TLS_PEER_VERIFY_NONE,
     .skip_server_verify = c->insecure,
   };
 
@@ -1782,7 +1940,8 @@ main (int argc, char **argv)
       "The peer's path (its SDP a=path), URIs separated by spaces", "URIS" },
     { "listen", 'L', 0, G_OPTION_ARG_STRING, &c->listen,
       "Passive role: accept the peer's connection on HOST:PORT (port 0: any "
-      "free port)", "HOST:PORT" },
+      "free port)",
+      "HOST:PORT" },
     { "keep", 'k', 0, G_OPTION_ARG_NONE, &c->keep,
       "With --listen: accept any number of connections", NULL },
     { "tls", 0, 0, G_OPTION_ARG_NONE, &c->tls,
@@ -1792,8 +1951,8 @@ main (int argc, char **argv)
     { "cert", 0, 0, G_OPTION_ARG_FILENAME, &c->cert,
       "PEM certificate chain to present (server, or client certificate)",
       "FILE" },
-    { "key", 0, 0, G_OPTION_ARG_FILENAME, &c->key,
-      "PEM private key of --cert", "FILE" },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME, &c->key, "PEM private key of --cert",
+      "FILE" },
     { "insecure", 0, 0, G_OPTION_ARG_NONE, &c->insecure,
       "Do not check the server's certificate (labs only)", NULL },
     /* relays */
@@ -1806,7 +1965,8 @@ main (int argc, char **argv)
       "Digest password (or $MSRPCAT_PASSWORD, kept out of ps)", "PASSWORD" },
     { "ha1", 0, 0, G_OPTION_ARG_STRING, &c->ha1,
       "Digest HA1 in hex instead of a password (32 digits: MD5, 64: "
-      "SHA-256)", "HEX" },
+      "SHA-256)",
+      "HEX" },
     { "algorithm", 0, 0, G_OPTION_ARG_STRING, &app->algorithm,
       "Answer only Digest challenges of MD5 or SHA-256", "NAME" },
     { "expires", 0, 0, G_OPTION_ARG_STRING, &raw.expires,
@@ -1814,35 +1974,43 @@ main (int argc, char **argv)
     /* SDP mode and ICE */
     { "sdp-out", 0, 0, G_OPTION_ARG_FILENAME, &c->sdp_out,
       "Write our SDP (one m=message section: c=, a=path, a=setup, "
-      "a=accept-types; ICE lines with --ice) to FILE, atomically", "FILE" },
+      "a=accept-types; ICE lines with --ice) to FILE, atomically",
+      "FILE" },
     { "sdp-in", 0, 0, G_OPTION_ARG_FILENAME, &c->sdp_in,
       "Read the peer's SDP from FILE, waiting for it up to --timeout: its "
-      "a=path is the To-Path, its a=setup decides who connects", "FILE" },
+      "a=path is the To-Path, its a=setup decides who connects",
+      "FILE" },
     { "answer", 0, 0, G_OPTION_ARG_NONE, &c->answer,
       "We answer: read --sdp-in first, then write --sdp-out (without it we "
-      "offer: write --sdp-out, then read --sdp-in)", NULL },
+      "offer: write --sdp-out, then read --sdp-in)",
+      NULL },
     { "setup", 0, 0, G_OPTION_ARG_STRING, &c->setup,
       "Our a=setup: actpass, active, passive or none (default: actpass in "
       "an offer; passive in an answer, or the role the offer leaves)",
       "ROLE" },
     { "sdp-address", 0, 0, G_OPTION_ARG_STRING, &c->sdp_address,
       "The IP address for c= and a=path (default: the --listen host); "
-      "without --listen we listen on it", "IP" },
+      "without --listen we listen on it",
+      "IP" },
     { "ice", 0, 0, G_OPTION_ARG_NONE, &c->ice,
       "ICE-TCP (RFC 8445, RFC 6544): gather TCP candidates, exchange them "
       "in the SDP and carry MSRP over the selected pair (needs --sdp-out "
-      "and --sdp-in; the offerer controls)", NULL },
+      "and --sdp-in; the offerer controls)",
+      NULL },
     { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->ice_addresses,
       "Gather ICE candidates on this address (repeatable; loopback only "
-      "when named)", "IP" },
+      "when named)",
+      "IP" },
     { "ice-timeout", 0, 0, G_OPTION_ARG_STRING, &raw.ice_timeout,
       "Give up when the ICE checks have not succeeded after this long "
-      "(default 10)", "SECONDS" },
+      "(default 10)",
+      "SECONDS" },
     { "stun", 0, 0, G_OPTION_ARG_STRING, &c->stun,
       "STUN server for server-reflexive candidates", "IP:PORT" },
     { "print-use-path", 0, 0, G_OPTION_ARG_NONE, &c->print_use_path,
       "Print the path the peer must be given (its a=path: the Use-Path "
-      "reversed, then our URI) as the first line of stdout", NULL },
+      "reversed, then our URI) as the first line of stdout",
+      NULL },
     /* sending */
     /* FILENAME: the bytes as given, whatever the locale's charset. */
     { "message", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &c->messages,
@@ -1851,7 +2019,8 @@ main (int argc, char **argv)
       "Send the file as one message", "PATH" },
     { "content-type", 't', 0, G_OPTION_ARG_STRING, &c->content_type,
       "Content-Type of what is sent (default text/plain, "
-      "application/octet-stream for --file)", "TYPE" },
+      "application/octet-stream for --file)",
+      "TYPE" },
     { "chunk-size", 'c', 0, G_OPTION_ARG_STRING, &raw.chunk_size,
       "Body bytes per SEND chunk (default 2048; k, M, G suffixes)", "N" },
     { "success-report", 0, 0, G_OPTION_ARG_STRING, &raw.success_report,
@@ -1867,10 +2036,12 @@ main (int argc, char **argv)
       "N" },
     { "bind", 'b', 0, G_OPTION_ARG_NONE, &c->bind,
       "Send an empty SEND first to bind the connection (RFC 4975 5.4, RFC "
-      "6135)", NULL },
+      "6135)",
+      NULL },
     { "timeout", 'T', 0, G_OPTION_ARG_STRING, &raw.timeout,
       "Give up after this long without a word from the peer while waiting "
-      "(default 30; receivers wait forever unless given)", "SECONDS" },
+      "(default 30; receivers wait forever unless given)",
+      "SECONDS" },
     /* receiving */
     { "receive", 'r', 0, G_OPTION_ARG_NONE, &c->receive,
       "Receive messages (to stdout, or --output-dir)", NULL },
@@ -1880,7 +2051,8 @@ main (int argc, char **argv)
       "Refuse messages over N bytes with 413 (a=max-size)", "N" },
     { "accept-types", 0, 0, G_OPTION_ARG_STRING, &raw.accept_types,
       "Accept only these Content-Types (a=accept-types, e.g. \"text/* "
-      "image/png\"); others get 415", "LIST" },
+      "image/png\"); others get 415",
+      "LIST" },
     { "expect", 'e', 0, G_OPTION_ARG_INT, &raw.expect,
       "With --receive: exit 0 after N messages", "N" },
     { "max-buffer", 0, 0, G_OPTION_ARG_STRING, &raw.max_buffer,
@@ -1907,68 +2079,78 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
 
   ctx = g_option_context_new ("- send and receive MSRP messages and files");
-  g_option_context_set_summary (ctx,
-    "Examples:\n"
-    "  msrpcat --listen 127.0.0.1:2856 --receive --print-use-path\n"
-    "  msrpcat --to-path msrp://127.0.0.1:2856/abc;tcp -m hello\n"
-    "  msrpcat --relay msrps://relay.example:2856;tcp -u alice "
-    "--to-path \"$PEER_PATH\" -f big.bin\n"
-    "  msrpcat --sdp-out offer.sdp --sdp-in answer.sdp --listen "
-    "127.0.0.1:0 -f big.bin\n"
-    "  msrpcat --answer --sdp-in offer.sdp --sdp-out answer.sdp "
-    "--sdp-address 127.0.0.1 -r -e 1\n"
-    "  msrpcat --ice --ice-address 192.0.2.7 --sdp-out offer.sdp "
-    "--sdp-in answer.sdp -m hi\n"
-    "\n"
-    "Exit status: 0 ok, 1 protocol failure, 2 usage, 3 connection failure, "
-    "4 timeout.");
+  g_option_context_set_summary (
+      ctx,
+      "Examples:\n"
+      "  msrpcat --listen 127.0.0.1:2856 --receive --print-use-path\n"
+      "  msrpcat --to-path msrp://127.0.0.1:2856/abc;tcp -m hello\n"
+      "  msrpcat --relay msrps://relay.example:2856;tcp -u alice "
+      "--to-path \"$PEER_PATH\" -f big.bin\n"
+      "  msrpcat --sdp-out offer.sdp --sdp-in answer.sdp --listen "
+      "127.0.0.1:0 -f big.bin\n"
+      "  msrpcat --answer --sdp-in offer.sdp --sdp-out answer.sdp "
+      "--sdp-address 127.0.0.1 -r -e 1\n"
+      "  msrpcat --ice --ice-address 192.0.2.7 --sdp-out offer.sdp "
+      "--sdp-in answer.sdp -m hi\n"
+      "\n"
+      "Exit status: 0 ok, 1 protocol failure, 2 usage, 3 connection failure, "
+      "4 timeout.");
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "msrpcat: %s\n", error->message);
-    config_clear (c);
-    raw_clear (&raw);
-    return MC_EXIT_USAGE;
-  }
-  if (raw.version) {
-    printf ("msrpcat %s\n", MSRP_EDGE_VERSION);
-    config_clear (c);
-    raw_clear (&raw);
-    return MC_EXIT_OK;
-  }
-  if (argc > 1) {
-    fprintf (stderr, "msrpcat: unexpected argument '%s' (text to send goes "
-             "with --message)\n", argv[1]);
-    config_clear (c);
-    raw_clear (&raw);
-    return MC_EXIT_USAGE;
-  }
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "msrpcat: %s\n", error->message);
+      config_clear (c);
+      raw_clear (&raw);
+      return MC_EXIT_USAGE;
+    }
+  if (raw.version)
+    {
+      printf ("msrpcat %s\n", MSRP_EDGE_VERSION);
+      config_clear (c);
+      raw_clear (&raw);
+      return MC_EXIT_OK;
+    }
+  if (argc > 1)
+    {
+      fprintf (stderr,
+               "msrpcat: unexpected argument '%s' (text to send goes "
+               "with --message)\n",
+               argv[1]);
+      config_clear (c);
+      raw_clear (&raw);
+      return MC_EXIT_USAGE;
+    }
 
   app->session = mc_session_new (c);
   app->links = g_ptr_array_new_with_free_func ((GDestroyNotify) mc_link_unref);
-  app->relays = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) msrp_uri_unref);
+  app->relays =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
   app->loop = g_main_loop_new (NULL, FALSE);
   touch (app);
 
-  if (!finish_config (app, &raw, &error)) {
-    mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
-    goto out;
-  }
-  if (!make_tls (app, &error)) {
-    mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
-    goto out;
-  }
+  if (!finish_config (app, &raw, &error))
+    {
+      mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
+      goto out;
+    }
+  if (!make_tls (app, &error))
+    {
+      mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
+      goto out;
+    }
   app->sender = mc_sender_new (app->session, &sender_callbacks, app, &error);
-  if (app->sender == NULL) {
-    mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
-    goto out;
-  }
-  app->receiver = mc_receiver_new (app->session, &receiver_callbacks, app,
-                                   &error);
-  if (app->receiver == NULL) {
-    mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
-    goto out;
-  }
+  if (app->sender == NULL)
+    {
+      mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
+      goto out;
+    }
+  app->receiver =
+      mc_receiver_new (app->session, &receiver_callbacks, app, &error);
+  if (app->receiver == NULL)
+    {
+      mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
+      goto out;
+    }
   /* RFC 4975 section 5.4: "the active endpoint MUST immediately issue a
    * SEND request"; a receiver in the active role binds with an empty one
    * (RFC 6135 section 4.2.2). */
@@ -1979,10 +2161,11 @@ main (int argc, char **argv)
   if (app->sdp_mode)
     app->start_id = g_idle_add (on_sdp_start, app);
   else if (!(app->passive ? start_passive (app, &error)
-                          : start_active (app, &error))) {
-    mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s", error->message);
-    goto out;
-  }
+                          : start_active (app, &error)))
+    {
+      mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s", error->message);
+      goto out;
+    }
   app->tick_id = g_timeout_add (TICK_MS, on_tick, app);
   g_unix_signal_add (SIGINT, on_signal, app);
   g_unix_signal_add (SIGTERM, on_signal, app);
@@ -1991,26 +2174,30 @@ main (int argc, char **argv)
 out:
   if (app->session->stats.end_time == 0)
     app->session->stats.end_time = g_get_monotonic_time ();
-  if (!c->quiet || app->session->exit_code != MC_EXIT_OK) {
-    g_autofree char *text = mc_session_summary_text (app->session);
+  if (!c->quiet || app->session->exit_code != MC_EXIT_OK)
+    {
+      g_autofree char *text = mc_session_summary_text (app->session);
 
-    /* After a failure that came before anything happened, the failure
-     * says it all. */
-    if (app->session->exit_code == MC_EXIT_OK ||
-        strcmp (text, "nothing sent or received") != 0)
-      fprintf (stderr, "msrpcat: %s\n", text);
-  }
-  if (c->json) {
-    g_autofree char *json = mc_session_summary_json (app->session);
+      /* After a failure that came before anything happened, the failure
+       * says it all. */
+      if (app->session->exit_code == MC_EXIT_OK ||
+          strcmp (text, "nothing sent or received") != 0)
+        fprintf (stderr, "msrpcat: %s\n", text);
+    }
+  if (c->json)
+    {
+      g_autofree char *json = mc_session_summary_json (app->session);
 
-    if (!app->session->stdout_at_line_start)
+      if (!app->session->stdout_at_line_start)
+        mc_session_write_stdout (app->session, "\n", 1);
+      mc_session_write_stdout (app->session, json, strlen (json));
       mc_session_write_stdout (app->session, "\n", 1);
-    mc_session_write_stdout (app->session, json, strlen (json));
-    mc_session_write_stdout (app->session, "\n", 1);
-  }
+    }
   if (fflush (stdout) != 0 && app->session->exit_code == MC_EXIT_OK)
-    mc_session_fail (app->session, MC_EXIT_PROTOCOL, "cannot write to "
-                     "stdout: %s", g_strerror (errno));
+    mc_session_fail (app->session, MC_EXIT_PROTOCOL,
+                     "cannot write to "
+                     "stdout: %s",
+                     g_strerror (errno));
   status = app->session->exit_code;
 
   if (app->tick_id != 0)

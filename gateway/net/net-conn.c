@@ -31,13 +31,14 @@ net_conn_error_quark (void)
 /* Small queue entries are gathered into one TLS record of this size. */
 #define TLS_GATHER (16 * 1024)
 
-typedef enum {
+typedef enum
+{
   IO_DONE,
   IO_WANT_READ,
   IO_WANT_WRITE,
-  IO_EOF,        /* end of stream; @error may say more ("without
-                  * close_notify") */
-  IO_ERROR,      /* @error is set: NET_CONN_ERROR with the close reason */
+  IO_EOF,   /* end of stream; @error may say more ("without
+             * close_notify") */
+  IO_ERROR, /* @error is set: NET_CONN_ERROR with the close reason */
 } IoStatus;
 
 /* The byte stream under the connection.  TLS is not a transport: it is a
@@ -45,7 +46,8 @@ typedef enum {
  * ICE-TCP stream needs nothing more than an ICE-TCP transport.  The
  * transport tells the connection which conditions it waits for through
  * watch(); the fd transport does so with the connection's GSource. */
-typedef struct {
+typedef struct
+{
   const char *name;
   /* shutdown() sends an end of stream the peer sees while we go on
    * reading (TCP FIN); without it a graceful close ends once the queue is
@@ -62,25 +64,27 @@ typedef struct {
   void (*close) (NetConn *conn, gboolean reset);
 } Transport;
 
-typedef struct {
+typedef struct
+{
   GSource source;
-  NetConn *conn;          /* not a reference: the conn owns the source */
+  NetConn *conn; /* not a reference: the conn owns the source */
 } ConnSource;
 
-struct _NetConn {
+struct _NetConn
+{
   gatomicrefcount ref_count;
   guint64 id;
   NetConnState state;
   const Transport *transport;
-  int fd;                      /* TCP transport */
-  GIOStream *stream;           /* stream transport */
-  GSource *in_source;          /* stream: pollable sources now watched */
+  int fd;             /* TCP transport */
+  GIOStream *stream;  /* stream transport */
+  GSource *in_source; /* stream: pollable sources now watched */
   GSource *out_source;
-  SSL *ssl;                    /* NULL: no TLS layer */
+  SSL *ssl; /* NULL: no TLS layer */
   NetTls *tls;
 
   GMainContext *context;
-  GSource *source;             /* ConnSource: fd readiness and timers */
+  GSource *source; /* ConnSource: fd readiness and timers */
   gpointer fd_tag;
   GIOCondition interest;
 
@@ -103,12 +107,12 @@ struct _NetConn {
   gboolean congested;
 
   gboolean read_paused;
-  gboolean read_wants_write;   /* TLS: SSL_read needs the socket writable */
-  gboolean write_wants_read;   /* TLS: SSL_write needs it readable */
-  gboolean hs_wants_write;     /* TLS handshake direction */
-  gboolean connected_pending;  /* on_connected not yet called */
-  gboolean shut_down;          /* closing: our FIN is sent, draining */
-  gboolean kick;               /* run the I/O once without waiting */
+  gboolean read_wants_write;  /* TLS: SSL_read needs the socket writable */
+  gboolean write_wants_read;  /* TLS: SSL_write needs it readable */
+  gboolean hs_wants_write;    /* TLS handshake direction */
+  gboolean connected_pending; /* on_connected not yet called */
+  gboolean shut_down;         /* closing: our FIN is sent, draining */
+  gboolean kick;              /* run the I/O once without waiting */
 
   /* TLS BIO state: what the transport said under SSL. */
   gboolean lower_eof;
@@ -118,17 +122,17 @@ struct _NetConn {
   guint64 bytes_out;
   gint64 start_time;
   gint64 last_activity;
-  gint64 deadline;             /* connect, handshake or close; -1: none */
-  gint64 idle_check;           /* when to look at last_activity again */
+  gint64 deadline;   /* connect, handshake or close; -1: none */
+  gint64 idle_check; /* when to look at last_activity again */
 
   char *peer_address;
   char *local_address;
   char *peer_subject;
-  char *transport_name;        /* stream transport: the caller's name */
+  char *transport_name; /* stream transport: the caller's name */
 
-  gboolean closed_pending;     /* on_closed due with close_error */
+  gboolean closed_pending; /* on_closed due with close_error */
   GError *close_error;
-  gboolean closing_ref;        /* a self reference from net_conn_close() */
+  gboolean closing_ref; /* a self reference from net_conn_close() */
 };
 
 static const char *const reason_names[] = {
@@ -151,9 +155,8 @@ net_conn_close_reason_to_string (NetConnCloseReason reason)
 
 static void update_io (NetConn *conn);
 
-static GError *
-conn_error (NetConnCloseReason reason, const char *format, ...)
-  G_GNUC_PRINTF (2, 3);
+static GError *conn_error (NetConnCloseReason reason, const char *format, ...)
+    G_GNUC_PRINTF (2, 3);
 
 static GError *
 conn_error (NetConnCloseReason reason, const char *format, ...)
@@ -191,30 +194,32 @@ touch (NetConn *conn)
 static void
 set_errno_error (NetConn *conn, GError **error, int err, const char *what)
 {
-  g_propagate_error (error, conn_error (NET_CONN_CLOSED_RESET, "%s %s failed: %s",
-                                        what, conn->peer_address,
-                                        g_strerror (err)));
+  g_propagate_error (error,
+                     conn_error (NET_CONN_CLOSED_RESET, "%s %s failed: %s",
+                                 what, conn->peer_address, g_strerror (err)));
 }
 
 static IoStatus
 tcp_read (NetConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
 {
-  for (;;) {
-    ssize_t r = recv (conn->fd, buf, len, 0);
+  for (;;)
+    {
+      ssize_t r = recv (conn->fd, buf, len, 0);
 
-    if (r > 0) {
-      *n = (gsize) r;
-      return IO_DONE;
+      if (r > 0)
+        {
+          *n = (gsize) r;
+          return IO_DONE;
+        }
+      if (r == 0)
+        return IO_EOF;
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return IO_WANT_READ;
+      set_errno_error (conn, error, errno, "reading from");
+      return IO_ERROR;
     }
-    if (r == 0)
-      return IO_EOF;
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return IO_WANT_READ;
-    set_errno_error (conn, error, errno, "reading from");
-    return IO_ERROR;
-  }
 }
 
 static IoStatus
@@ -224,30 +229,33 @@ tcp_write (NetConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
   struct msghdr msg = { .msg_iov = (struct iovec *) iov,
                         .msg_iovlen = (size_t) iovcnt };
 
-  for (;;) {
-    /* MSG_NOSIGNAL: a peer gone away is an error, not SIGPIPE. */
-    ssize_t r = sendmsg (conn->fd, &msg, MSG_NOSIGNAL);
+  for (;;)
+    {
+      /* MSG_NOSIGNAL: a peer gone away is an error, not SIGPIPE. */
+      ssize_t r = sendmsg (conn->fd, &msg, MSG_NOSIGNAL);
 
-    if (r >= 0) {
-      *n = (gsize) r;
-      return IO_DONE;
+      if (r >= 0)
+        {
+          *n = (gsize) r;
+          return IO_DONE;
+        }
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return IO_WANT_WRITE;
+      set_errno_error (conn, error, errno, "writing to");
+      return IO_ERROR;
     }
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return IO_WANT_WRITE;
-    set_errno_error (conn, error, errno, "writing to");
-    return IO_ERROR;
-  }
 }
 
 static IoStatus
 tcp_shutdown (NetConn *conn, GError **error)
 {
-  if (shutdown (conn->fd, SHUT_WR) < 0) {
-    set_errno_error (conn, error, errno, "shutting down the connection to");
-    return IO_ERROR;
-  }
+  if (shutdown (conn->fd, SHUT_WR) < 0)
+    {
+      set_errno_error (conn, error, errno, "shutting down the connection to");
+      return IO_ERROR;
+    }
   return IO_DONE;
 }
 
@@ -257,15 +265,20 @@ fd_watch (NetConn *conn, GIOCondition interest)
   /* No interest means no tag at all: a socket in poll() reports HUP and
    * ERR whatever it was asked for, and a paused reader must not spin on a
    * peer that has gone away meanwhile. */
-  if (interest == 0) {
-    if (conn->fd_tag != NULL)
-      g_source_remove_unix_fd (conn->source, conn->fd_tag);
-    conn->fd_tag = NULL;
-  } else if (conn->fd_tag == NULL) {
-    conn->fd_tag = g_source_add_unix_fd (conn->source, conn->fd, interest);
-  } else if (interest != conn->interest) {
-    g_source_modify_unix_fd (conn->source, conn->fd_tag, interest);
-  }
+  if (interest == 0)
+    {
+      if (conn->fd_tag != NULL)
+        g_source_remove_unix_fd (conn->source, conn->fd_tag);
+      conn->fd_tag = NULL;
+    }
+  else if (conn->fd_tag == NULL)
+    {
+      conn->fd_tag = g_source_add_unix_fd (conn->source, conn->fd, interest);
+    }
+  else if (interest != conn->interest)
+    {
+      g_source_modify_unix_fd (conn->source, conn->fd_tag, interest);
+    }
   conn->interest = interest;
 }
 
@@ -311,16 +324,18 @@ static const Transport tcp_transport = {
  * own source. */
 
 static IoStatus
-stream_status (NetConn *conn, GError *e, IoStatus would_block, const char *what,
-               GError **error)
+stream_status (NetConn *conn, GError *e, IoStatus would_block,
+               const char *what, GError **error)
 {
-  if (g_error_matches (e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-    g_error_free (e);
-    return would_block;
-  }
-  g_propagate_error (error, conn_error (NET_CONN_CLOSED_RESET, "%s %s failed: "
-                                        "%s", what, conn->peer_address,
-                                        e->message));
+  if (g_error_matches (e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      g_error_free (e);
+      return would_block;
+    }
+  g_propagate_error (error, conn_error (NET_CONN_CLOSED_RESET,
+                                        "%s %s failed: "
+                                        "%s",
+                                        what, conn->peer_address, e->message));
   g_error_free (e);
   return IO_ERROR;
 }
@@ -330,13 +345,14 @@ stream_read (NetConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
 {
   GError *e = NULL;
   gssize r = g_pollable_input_stream_read_nonblocking (
-    G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (conn->stream)),
-    buf, len, NULL, &e);
+      G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (conn->stream)),
+      buf, len, NULL, &e);
 
-  if (r > 0) {
-    *n = (gsize) r;
-    return IO_DONE;
-  }
+  if (r > 0)
+    {
+      *n = (gsize) r;
+      return IO_DONE;
+    }
   if (r == 0)
     return IO_EOF;
   return stream_status (conn, e, IO_WANT_READ, "reading from", error);
@@ -350,13 +366,14 @@ stream_write (NetConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
   GError *e = NULL;
   GPollableReturn r;
 
-  for (int i = 0; i < iovcnt && i < WRITE_IOV_MAX; i++) {
-    vec[i].buffer = iov[i].iov_base;
-    vec[i].size = iov[i].iov_len;
-  }
+  for (int i = 0; i < iovcnt && i < WRITE_IOV_MAX; i++)
+    {
+      vec[i].buffer = iov[i].iov_base;
+      vec[i].size = iov[i].iov_len;
+    }
   r = g_pollable_output_stream_writev_nonblocking (
-    G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (conn->stream)),
-    vec, (gsize) MIN (iovcnt, WRITE_IOV_MAX), n, NULL, &e);
+      G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (conn->stream)),
+      vec, (gsize) MIN (iovcnt, WRITE_IOV_MAX), n, NULL, &e);
   if (r == G_POLLABLE_RETURN_OK)
     return IO_DONE;
   if (r == G_POLLABLE_RETURN_WOULD_BLOCK)
@@ -367,7 +384,7 @@ stream_write (NetConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
 static IoStatus
 stream_shutdown (NetConn *conn, GError **error)
 {
-  return IO_DONE;   /* no half-close: see Transport.half_close */
+  return IO_DONE; /* no half-close: see Transport.half_close */
 }
 
 static gboolean
@@ -389,11 +406,14 @@ on_stream_ready (GObject *stream, gpointer data)
 static GSource *
 stream_source (NetConn *conn, gboolean input)
 {
-  GSource *src = input
-    ? g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (
-        g_io_stream_get_input_stream (conn->stream)), NULL)
-    : g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (
-        g_io_stream_get_output_stream (conn->stream)), NULL);
+  GSource *src = input ? g_pollable_input_stream_create_source (
+                             G_POLLABLE_INPUT_STREAM (
+                                 g_io_stream_get_input_stream (conn->stream)),
+                             NULL)
+                       : g_pollable_output_stream_create_source (
+                             G_POLLABLE_OUTPUT_STREAM (
+                                 g_io_stream_get_output_stream (conn->stream)),
+                             NULL);
 
   g_source_set_callback (src, (GSourceFunc) (void (*) (void)) on_stream_ready,
                          conn, NULL);
@@ -404,10 +424,11 @@ stream_source (NetConn *conn, gboolean input)
 static void
 stream_unwatch (GSource **src)
 {
-  if (*src != NULL) {
-    g_source_destroy (*src);
-    g_clear_pointer (src, g_source_unref);
-  }
+  if (*src != NULL)
+    {
+      g_source_destroy (*src);
+      g_clear_pointer (src, g_source_unref);
+    }
 }
 
 static void
@@ -483,22 +504,23 @@ bio_read_ex (BIO *bio, char *buf, size_t len, size_t *readbytes)
   g_clear_error (&conn->lower_error);
   status = conn->transport->read (conn, (guint8 *) buf, len, readbytes,
                                   &conn->lower_error);
-  switch (status) {
-  case IO_DONE:
-    return 1;
-  case IO_WANT_READ:
-    BIO_set_retry_read (bio);
-    return 0;
-  case IO_WANT_WRITE:
-    BIO_set_retry_write (bio);
-    return 0;
-  case IO_EOF:
-    conn->lower_eof = TRUE;
-    return 0;
-  case IO_ERROR:
-  default:
-    return 0;
-  }
+  switch (status)
+    {
+    case IO_DONE:
+      return 1;
+    case IO_WANT_READ:
+      BIO_set_retry_read (bio);
+      return 0;
+    case IO_WANT_WRITE:
+      BIO_set_retry_write (bio);
+      return 0;
+    case IO_EOF:
+      conn->lower_eof = TRUE;
+      return 0;
+    case IO_ERROR:
+    default:
+      return 0;
+    }
 }
 
 static long
@@ -506,14 +528,15 @@ bio_ctrl (BIO *bio, int cmd, long num, void *ptr)
 {
   NetConn *conn = BIO_get_data (bio);
 
-  switch (cmd) {
-  case BIO_CTRL_FLUSH:
-    return 1;
-  case BIO_CTRL_EOF:
-    return conn != NULL && conn->lower_eof;
-  default:
-    return 0;
-  }
+  switch (cmd)
+    {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_EOF:
+      return conn != NULL && conn->lower_eof;
+    default:
+      return 0;
+    }
 }
 
 static int
@@ -528,18 +551,20 @@ conn_bio_method (void)
 {
   static gsize once;
 
-  if (g_once_init_enter (&once)) {
-    BIO_METHOD *m = BIO_meth_new (BIO_get_new_index () | BIO_TYPE_SOURCE_SINK,
-                                  "net-conn");
+  if (g_once_init_enter (&once))
+    {
+      BIO_METHOD *m = BIO_meth_new (
+          BIO_get_new_index () | BIO_TYPE_SOURCE_SINK, "net-conn");
 
-    if (m != NULL) {
-      BIO_meth_set_write_ex (m, bio_write_ex);
-      BIO_meth_set_read_ex (m, bio_read_ex);
-      BIO_meth_set_ctrl (m, bio_ctrl);
-      BIO_meth_set_create (m, bio_create);
+      if (m != NULL)
+        {
+          BIO_meth_set_write_ex (m, bio_write_ex);
+          BIO_meth_set_read_ex (m, bio_read_ex);
+          BIO_meth_set_ctrl (m, bio_ctrl);
+          BIO_meth_set_create (m, bio_create);
+        }
+      g_once_init_leave (&once, (gsize) m + 1);
     }
-    g_once_init_leave (&once, (gsize) m + 1);
-  }
   return (BIO_METHOD *) (once - 1);
 }
 
@@ -551,44 +576,48 @@ tls_status (NetConn *conn, int ret, const char *what, GError **error)
   int err = SSL_get_error (conn->ssl, ret);
   long verify;
 
-  switch (err) {
-  case SSL_ERROR_WANT_READ:
-    return IO_WANT_READ;
-  case SSL_ERROR_WANT_WRITE:
-    return IO_WANT_WRITE;
-  case SSL_ERROR_ZERO_RETURN:
-    ERR_clear_error ();
-    return IO_EOF;   /* close_notify */
-  default:
-    break;
-  }
-  if (conn->lower_eof) {
-    ERR_clear_error ();
-    g_propagate_error (error, conn_error (NET_CONN_CLOSED_PEER,
-                                          "%s closed the connection without "
-                                          "TLS close_notify",
-                                          conn->peer_address));
-    return IO_EOF;
-  }
-  if (conn->lower_error != NULL) {
-    ERR_clear_error ();
-    g_propagate_error (error, g_steal_pointer (&conn->lower_error));
-    return IO_ERROR;
-  }
-  if (err != SSL_ERROR_SSL) {
-    net_tls_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_RESET,
-                      "%s %s failed", what, conn->peer_address);
-    return IO_ERROR;
-  }
+  switch (err)
+    {
+    case SSL_ERROR_WANT_READ:
+      return IO_WANT_READ;
+    case SSL_ERROR_WANT_WRITE:
+      return IO_WANT_WRITE;
+    case SSL_ERROR_ZERO_RETURN:
+      ERR_clear_error ();
+      return IO_EOF; /* close_notify */
+    default:
+      break;
+    }
+  if (conn->lower_eof)
+    {
+      ERR_clear_error ();
+      g_propagate_error (error, conn_error (NET_CONN_CLOSED_PEER,
+                                            "%s closed the connection without "
+                                            "TLS close_notify",
+                                            conn->peer_address));
+      return IO_EOF;
+    }
+  if (conn->lower_error != NULL)
+    {
+      ERR_clear_error ();
+      g_propagate_error (error, g_steal_pointer (&conn->lower_error));
+      return IO_ERROR;
+    }
+  if (err != SSL_ERROR_SSL)
+    {
+      net_tls_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_RESET,
+                         "%s %s failed", what, conn->peer_address);
+      return IO_ERROR;
+    }
   verify = SSL_get_verify_result (conn->ssl);
   if (verify != X509_V_OK)
     net_tls_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_TLS,
-                      "%s %s failed (certificate: %s)", what,
-                      conn->peer_address,
-                      X509_verify_cert_error_string (verify));
+                       "%s %s failed (certificate: %s)", what,
+                       conn->peer_address,
+                       X509_verify_cert_error_string (verify));
   else
     net_tls_set_error (error, NET_CONN_ERROR, NET_CONN_CLOSED_TLS,
-                      "%s %s failed", what, conn->peer_address);
+                       "%s %s failed", what, conn->peer_address);
   return IO_ERROR;
 }
 
@@ -626,16 +655,18 @@ conn_write (NetConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
   /* Small entries (an MSRP header, an end-line) share one record.  A retry
    * after WANT_WRITE gathers the same queue head again, the same bytes or
    * more, which SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows. */
-  if (iovcnt > 1 && len < TLS_GATHER) {
-    len = 0;
-    for (int i = 0; i < iovcnt && len < TLS_GATHER; i++) {
-      gsize take = MIN (iov[i].iov_len, TLS_GATHER - len);
+  if (iovcnt > 1 && len < TLS_GATHER)
+    {
+      len = 0;
+      for (int i = 0; i < iovcnt && len < TLS_GATHER; i++)
+        {
+          gsize take = MIN (iov[i].iov_len, TLS_GATHER - len);
 
-      memcpy (gather + len, iov[i].iov_base, take);
-      len += take;
+          memcpy (gather + len, iov[i].iov_base, take);
+          len += take;
+        }
+      data = gather;
     }
-    data = gather;
-  }
   tls_begin (conn);
   if (SSL_write_ex (conn->ssl, data, len, n) == 1)
     return IO_DONE;
@@ -660,10 +691,11 @@ static void
 teardown (NetConn *conn, gboolean reset)
 {
   clear_queue (conn);
-  if (conn->ssl != NULL) {
-    SSL_free (conn->ssl);
-    conn->ssl = NULL;
-  }
+  if (conn->ssl != NULL)
+    {
+      SSL_free (conn->ssl);
+      conn->ssl = NULL;
+    }
   g_clear_error (&conn->lower_error);
   conn->transport->close (conn, reset);
   conn->deadline = -1;
@@ -676,10 +708,11 @@ teardown (NetConn *conn, gboolean reset)
 static void
 fail (NetConn *conn, GError *error)
 {
-  if (conn->state == NET_CONN_STATE_CLOSED) {
-    g_error_free (error);
-    return;
-  }
+  if (conn->state == NET_CONN_STATE_CLOSED)
+    {
+      g_error_free (error);
+      return;
+    }
   teardown (conn, FALSE);
   conn->close_error = error;
   conn->closed_pending = TRUE;
@@ -690,9 +723,10 @@ fail (NetConn *conn, GError *error)
 static void
 fail_peer_closed (NetConn *conn, GError **error)
 {
-  fail (conn, *error != NULL ? g_steal_pointer (error) :
-        conn_error (NET_CONN_CLOSED_PEER, "%s closed the connection",
-                    conn->peer_address));
+  fail (conn, *error != NULL ? g_steal_pointer (error)
+                             : conn_error (NET_CONN_CLOSED_PEER,
+                                           "%s closed the connection",
+                                           conn->peer_address));
 }
 
 /* net_conn_close() is done. */
@@ -738,34 +772,38 @@ update_io (NetConn *conn)
   GIOCondition want = 0;
   gint64 ready = -1;
 
-  switch (conn->state) {
-  case NET_CONN_STATE_CONNECTING:
-    want = G_IO_OUT;
-    break;
-  case NET_CONN_STATE_HANDSHAKING:
-    want = conn->hs_wants_write ? G_IO_OUT : G_IO_IN;
-    break;
-  case NET_CONN_STATE_OPEN:
-  case NET_CONN_STATE_CLOSING:
-    if (reading_enabled (conn))
-      want |= conn->read_wants_write ? G_IO_OUT : G_IO_IN;
-    if (has_write_work (conn))
-      want |= conn->write_wants_read ? G_IO_IN : G_IO_OUT;
-    break;
-  case NET_CONN_STATE_CLOSED:
-  default:
-    break;
-  }
+  switch (conn->state)
+    {
+    case NET_CONN_STATE_CONNECTING:
+      want = G_IO_OUT;
+      break;
+    case NET_CONN_STATE_HANDSHAKING:
+      want = conn->hs_wants_write ? G_IO_OUT : G_IO_IN;
+      break;
+    case NET_CONN_STATE_OPEN:
+    case NET_CONN_STATE_CLOSING:
+      if (reading_enabled (conn))
+        want |= conn->read_wants_write ? G_IO_OUT : G_IO_IN;
+      if (has_write_work (conn))
+        want |= conn->write_wants_read ? G_IO_IN : G_IO_OUT;
+      break;
+    case NET_CONN_STATE_CLOSED:
+    default:
+      break;
+    }
   if (conn->state != NET_CONN_STATE_CLOSED)
     conn->transport->watch (conn, want);
 
-  if (conn->closed_pending || conn->kick || conn->connected_pending) {
-    ready = 0;
-  } else {
-    ready = conn->deadline;
-    if (idle_counts (conn) && (ready < 0 || conn->idle_check < ready))
-      ready = conn->idle_check;
-  }
+  if (conn->closed_pending || conn->kick || conn->connected_pending)
+    {
+      ready = 0;
+    }
+  else
+    {
+      ready = conn->deadline;
+      if (idle_counts (conn) && (ready < 0 || conn->idle_check < ready))
+        ready = conn->idle_check;
+    }
   g_source_set_ready_time (conn->source, ready);
 }
 
@@ -776,12 +814,13 @@ become_open (NetConn *conn)
   conn->deadline = -1;
   conn->connected_pending = TRUE;
   arm_idle (conn);
-  if (conn->ssl != NULL) {
-    conn->peer_subject = net_tls_get_peer_subject (conn->ssl);
-    /* The peer's first bytes may have come with its last handshake
-     * flight and wait inside SSL, where poll() cannot see them. */
-    conn->kick = TRUE;
-  }
+  if (conn->ssl != NULL)
+    {
+      conn->peer_subject = net_tls_get_peer_subject (conn->ssl);
+      /* The peer's first bytes may have come with its last handshake
+       * flight and wait inside SSL, where poll() cannot see them. */
+      conn->kick = TRUE;
+    }
 }
 
 static void
@@ -792,38 +831,45 @@ do_handshake (NetConn *conn)
 
   tls_begin (conn);
   r = SSL_do_handshake (conn->ssl);
-  if (r == 1) {
-    become_open (conn);
-    return;
-  }
-  switch (tls_status (conn, r, "TLS handshake with", &error)) {
-  case IO_WANT_READ:
-    conn->hs_wants_write = FALSE;
-    break;
-  case IO_WANT_WRITE:
-    conn->hs_wants_write = TRUE;
-    break;
-  case IO_EOF:
-    fail (conn, conn_error (NET_CONN_CLOSED_TLS, "%s closed the connection "
-                            "during the TLS handshake", conn->peer_address));
-    break;
-  case IO_DONE:
-  case IO_ERROR:
-  default:
-    fail (conn, g_steal_pointer (&error));
-    break;
-  }
+  if (r == 1)
+    {
+      become_open (conn);
+      return;
+    }
+  switch (tls_status (conn, r, "TLS handshake with", &error))
+    {
+    case IO_WANT_READ:
+      conn->hs_wants_write = FALSE;
+      break;
+    case IO_WANT_WRITE:
+      conn->hs_wants_write = TRUE;
+      break;
+    case IO_EOF:
+      fail (conn, conn_error (NET_CONN_CLOSED_TLS,
+                              "%s closed the connection "
+                              "during the TLS handshake",
+                              conn->peer_address));
+      break;
+    case IO_DONE:
+    case IO_ERROR:
+    default:
+      fail (conn, g_steal_pointer (&error));
+      break;
+    }
 }
 
 static void
 start_transport (NetConn *conn)
 {
-  if (conn->ssl != NULL) {
-    conn->state = NET_CONN_STATE_HANDSHAKING;
-    conn->deadline = g_get_monotonic_time () + conn->handshake_timeout;
-  } else {
-    become_open (conn);
-  }
+  if (conn->ssl != NULL)
+    {
+      conn->state = NET_CONN_STATE_HANDSHAKING;
+      conn->deadline = g_get_monotonic_time () + conn->handshake_timeout;
+    }
+  else
+    {
+      become_open (conn);
+    }
 }
 
 static char *
@@ -851,12 +897,13 @@ finish_connect (NetConn *conn)
 
   if (getsockopt (conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
     err = errno;
-  if (err != 0) {
-    fail (conn, conn_error (NET_CONN_CLOSED_CONNECT_FAILED,
-                            "connect to %s failed: %s", conn->peer_address,
-                            g_strerror (err)));
-    return;
-  }
+  if (err != 0)
+    {
+      fail (conn, conn_error (NET_CONN_CLOSED_CONNECT_FAILED,
+                              "connect to %s failed: %s", conn->peer_address,
+                              g_strerror (err)));
+      return;
+    }
   g_free (conn->local_address);
   conn->local_address = sockname_string (conn->fd, FALSE);
   if (conn->local_address == NULL)
@@ -869,20 +916,22 @@ consume (NetConn *conn, gsize n)
 {
   conn->queued -= n;
   n += conn->head_offset;
-  for (;;) {
-    GBytes *head = g_queue_peek_head (&conn->queue);
-    gsize size;
+  for (;;)
+    {
+      GBytes *head = g_queue_peek_head (&conn->queue);
+      gsize size;
 
-    if (head == NULL)
-      break;
-    size = g_bytes_get_size (head);
-    if (n < size) {
-      conn->head_offset = n;
-      return;
+      if (head == NULL)
+        break;
+      size = g_bytes_get_size (head);
+      if (n < size)
+        {
+          conn->head_offset = n;
+          return;
+        }
+      n -= size;
+      g_bytes_unref (g_queue_pop_head (&conn->queue));
     }
-    n -= size;
-    g_bytes_unref (g_queue_pop_head (&conn->queue));
-  }
   conn->head_offset = 0;
 }
 
@@ -893,15 +942,16 @@ fill_iov (NetConn *conn, struct iovec *iov)
   gsize offset = conn->head_offset;
 
   for (GList *l = conn->queue.head; l != NULL && cnt < WRITE_IOV_MAX;
-       l = l->next) {
-    gsize size;
-    const guint8 *data = g_bytes_get_data (l->data, &size);
+       l = l->next)
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (l->data, &size);
 
-    iov[cnt].iov_base = (void *) (data + offset);
-    iov[cnt].iov_len = size - offset;
-    offset = 0;
-    cnt++;
-  }
+      iov[cnt].iov_base = (void *) (data + offset);
+      iov[cnt].iov_len = size - offset;
+      offset = 0;
+      cnt++;
+    }
   return cnt;
 }
 
@@ -910,37 +960,41 @@ do_shutdown (NetConn *conn)
 {
   g_autoptr (GError) error = NULL;
 
-  if (conn->ssl != NULL) {
-    int r;
+  if (conn->ssl != NULL)
+    {
+      int r;
 
-    tls_begin (conn);
-    r = SSL_shutdown (conn->ssl);
-    if (r < 0) {
-      switch (tls_status (conn, r, "sending TLS close_notify to",
-                          &error)) {
-      case IO_WANT_READ:
-        conn->write_wants_read = TRUE;
-        return;
-      case IO_WANT_WRITE:
-        conn->write_wants_read = FALSE;
-        return;
-      case IO_EOF:
-        fail_peer_closed (conn, &error);
-        return;
-      default:
-        fail (conn, g_steal_pointer (&error));
-        return;
-      }
+      tls_begin (conn);
+      r = SSL_shutdown (conn->ssl);
+      if (r < 0)
+        {
+          switch (tls_status (conn, r, "sending TLS close_notify to", &error))
+            {
+            case IO_WANT_READ:
+              conn->write_wants_read = TRUE;
+              return;
+            case IO_WANT_WRITE:
+              conn->write_wants_read = FALSE;
+              return;
+            case IO_EOF:
+              fail_peer_closed (conn, &error);
+              return;
+            default:
+              fail (conn, g_steal_pointer (&error));
+              return;
+            }
+        }
     }
-  }
-  if (conn->transport->shutdown (conn, &error) != IO_DONE) {
-    fail (conn, g_steal_pointer (&error));
-    return;
-  }
-  if (!conn->transport->half_close) {
-    fail_closed_locally (conn);
-    return;
-  }
+  if (conn->transport->shutdown (conn, &error) != IO_DONE)
+    {
+      fail (conn, g_steal_pointer (&error));
+      return;
+    }
+  if (!conn->transport->half_close)
+    {
+      fail_closed_locally (conn);
+      return;
+    }
   /* Read until the peer's end of stream (discarded, below SSL): closing
    * with unread bytes would make the kernel send a RST, which can destroy
    * what we sent before it reaches the peer's application. */
@@ -952,34 +1006,36 @@ do_shutdown (NetConn *conn)
 static void
 do_write (NetConn *conn)
 {
-  while (conn->queued > 0) {
-    struct iovec iov[WRITE_IOV_MAX];
-    int cnt = fill_iov (conn, iov);
-    g_autoptr (GError) error = NULL;
-    gsize n = 0;
+  while (conn->queued > 0)
+    {
+      struct iovec iov[WRITE_IOV_MAX];
+      int cnt = fill_iov (conn, iov);
+      g_autoptr (GError) error = NULL;
+      gsize n = 0;
 
-    switch (conn_write (conn, iov, cnt, &n, &error)) {
-    case IO_DONE:
-      conn->write_wants_read = FALSE;
-      consume (conn, n);
-      conn->bytes_out += n;
-      touch (conn);
-      break;
-    case IO_WANT_WRITE:
-      conn->write_wants_read = FALSE;
-      return;
-    case IO_WANT_READ:
-      conn->write_wants_read = TRUE;
-      return;
-    case IO_EOF:
-      fail_peer_closed (conn, &error);
-      return;
-    case IO_ERROR:
-    default:
-      fail (conn, g_steal_pointer (&error));
-      return;
+      switch (conn_write (conn, iov, cnt, &n, &error))
+        {
+        case IO_DONE:
+          conn->write_wants_read = FALSE;
+          consume (conn, n);
+          conn->bytes_out += n;
+          touch (conn);
+          break;
+        case IO_WANT_WRITE:
+          conn->write_wants_read = FALSE;
+          return;
+        case IO_WANT_READ:
+          conn->write_wants_read = TRUE;
+          return;
+        case IO_EOF:
+          fail_peer_closed (conn, &error);
+          return;
+        case IO_ERROR:
+        default:
+          fail (conn, g_steal_pointer (&error));
+          return;
+        }
     }
-  }
   if (conn->state == NET_CONN_STATE_CLOSING && !conn->shut_down)
     do_shutdown (conn);
 }
@@ -990,52 +1046,55 @@ do_read (NetConn *conn)
   guint8 buf[READ_CHUNK];
   gsize total = 0;
 
-  while (reading_enabled (conn)) {
-    g_autoptr (GError) error = NULL;
-    gsize n = 0;
-    IoStatus status;
+  while (reading_enabled (conn))
+    {
+      g_autoptr (GError) error = NULL;
+      gsize n = 0;
+      IoStatus status;
 
-    if (total >= READ_BUDGET) {
-      conn->kick = TRUE;
-      return;
-    }
-    /* Once shut down, drain the transport itself: nothing in the TLS
-     * stream matters any more. */
-    if (conn->state == NET_CONN_STATE_CLOSING)
-      status = conn->transport->read (conn, buf, sizeof buf, &n, &error);
-    else
-      status = conn_read (conn, buf, sizeof buf, &n, &error);
-
-    switch (status) {
-    case IO_DONE:
-      conn->read_wants_write = FALSE;
-      conn->bytes_in += n;
-      total += n;
-      touch (conn);
-      if (conn->state == NET_CONN_STATE_OPEN && conn->cb.on_data != NULL)
-        conn->cb.on_data (conn, buf, n, conn->user_data);
-      /* A short read took all the kernel had; only SSL may hold more. */
-      if (n < sizeof buf && conn->ssl == NULL)
-        return;
-      break;
-    case IO_WANT_READ:
-      conn->read_wants_write = FALSE;
-      return;
-    case IO_WANT_WRITE:
-      conn->read_wants_write = TRUE;
-      return;
-    case IO_EOF:
+      if (total >= READ_BUDGET)
+        {
+          conn->kick = TRUE;
+          return;
+        }
+      /* Once shut down, drain the transport itself: nothing in the TLS
+       * stream matters any more. */
       if (conn->state == NET_CONN_STATE_CLOSING)
-        fail_closed_locally (conn);
+        status = conn->transport->read (conn, buf, sizeof buf, &n, &error);
       else
-        fail_peer_closed (conn, &error);
-      return;
-    case IO_ERROR:
-    default:
-      fail (conn, g_steal_pointer (&error));
-      return;
+        status = conn_read (conn, buf, sizeof buf, &n, &error);
+
+      switch (status)
+        {
+        case IO_DONE:
+          conn->read_wants_write = FALSE;
+          conn->bytes_in += n;
+          total += n;
+          touch (conn);
+          if (conn->state == NET_CONN_STATE_OPEN && conn->cb.on_data != NULL)
+            conn->cb.on_data (conn, buf, n, conn->user_data);
+          /* A short read took all the kernel had; only SSL may hold more. */
+          if (n < sizeof buf && conn->ssl == NULL)
+            return;
+          break;
+        case IO_WANT_READ:
+          conn->read_wants_write = FALSE;
+          return;
+        case IO_WANT_WRITE:
+          conn->read_wants_write = TRUE;
+          return;
+        case IO_EOF:
+          if (conn->state == NET_CONN_STATE_CLOSING)
+            fail_closed_locally (conn);
+          else
+            fail_peer_closed (conn, &error);
+          return;
+        case IO_ERROR:
+        default:
+          fail (conn, g_steal_pointer (&error));
+          return;
+        }
     }
-  }
 }
 
 static void
@@ -1045,67 +1104,79 @@ handle_io (NetConn *conn)
     finish_connect (conn);
   if (conn->state == NET_CONN_STATE_HANDSHAKING)
     do_handshake (conn);
-  if (conn->state == NET_CONN_STATE_OPEN && conn->connected_pending) {
-    conn->connected_pending = FALSE;
-    if (conn->cb.on_connected != NULL)
-      conn->cb.on_connected (conn, conn->user_data);
-  }
+  if (conn->state == NET_CONN_STATE_OPEN && conn->connected_pending)
+    {
+      conn->connected_pending = FALSE;
+      if (conn->cb.on_connected != NULL)
+        conn->cb.on_connected (conn, conn->user_data);
+    }
   if (conn->state == NET_CONN_STATE_OPEN ||
-      conn->state == NET_CONN_STATE_CLOSING) {
-    if (has_write_work (conn))
-      do_write (conn);
-    if (reading_enabled (conn))
-      do_read (conn);
-  }
+      conn->state == NET_CONN_STATE_CLOSING)
+    {
+      if (has_write_work (conn))
+        do_write (conn);
+      if (reading_enabled (conn))
+        do_read (conn);
+    }
   /* The owner's flow control resumes its producer here. */
   if (conn->state == NET_CONN_STATE_OPEN && conn->congested &&
-      conn->queued <= conn->low_watermark) {
-    conn->congested = FALSE;
-    if (conn->cb.on_drained != NULL)
-      conn->cb.on_drained (conn, conn->user_data);
-  }
+      conn->queued <= conn->low_watermark)
+    {
+      conn->congested = FALSE;
+      if (conn->cb.on_drained != NULL)
+        conn->cb.on_drained (conn, conn->user_data);
+    }
 }
 
 static void
 handle_timers (NetConn *conn, gint64 now)
 {
-  if (conn->deadline >= 0 && now >= conn->deadline) {
-    switch (conn->state) {
-    case NET_CONN_STATE_CONNECTING:
-      fail (conn, conn_error (NET_CONN_CLOSED_TIMEOUT,
-                              "connect to %s timed out after %" G_GINT64_FORMAT
-                              " ms", conn->peer_address,
-                              conn->connect_timeout / 1000));
-      break;
-    case NET_CONN_STATE_HANDSHAKING:
-      fail (conn, conn_error (NET_CONN_CLOSED_TIMEOUT,
-                              "TLS handshake with %s timed out after %"
-                              G_GINT64_FORMAT " ms", conn->peer_address,
-                              conn->handshake_timeout / 1000));
-      break;
-    case NET_CONN_STATE_CLOSING:
-      if (has_write_work (conn))
-        fail (conn, conn_error (NET_CONN_CLOSED_TIMEOUT,
-                                "closing the connection to %s timed out "
-                                "after %" G_GINT64_FORMAT " ms with %"
-                                G_GSIZE_FORMAT " bytes unsent",
-                                conn->peer_address,
-                                conn->close_timeout / 1000, conn->queued));
-      else   /* all sent; the peer did not close its side in time */
-        fail_closed_locally (conn);
-      break;
-    default:
-      break;
+  if (conn->deadline >= 0 && now >= conn->deadline)
+    {
+      switch (conn->state)
+        {
+        case NET_CONN_STATE_CONNECTING:
+          fail (conn,
+                conn_error (NET_CONN_CLOSED_TIMEOUT,
+                            "connect to %s timed out after %" G_GINT64_FORMAT
+                            " ms",
+                            conn->peer_address, conn->connect_timeout / 1000));
+          break;
+        case NET_CONN_STATE_HANDSHAKING:
+          fail (conn,
+                conn_error (
+                    NET_CONN_CLOSED_TIMEOUT,
+                    "TLS handshake with %s timed out after %" G_GINT64_FORMAT
+                    " ms",
+                    conn->peer_address, conn->handshake_timeout / 1000));
+          break;
+        case NET_CONN_STATE_CLOSING:
+          if (has_write_work (conn))
+            fail (conn,
+                  conn_error (NET_CONN_CLOSED_TIMEOUT,
+                              "closing the connection to %s timed out "
+                              "after %" G_GINT64_FORMAT
+                              " ms with %" G_GSIZE_FORMAT " bytes unsent",
+                              conn->peer_address, conn->close_timeout / 1000,
+                              conn->queued));
+          else /* all sent; the peer did not close its side in time */
+            fail_closed_locally (conn);
+          break;
+        default:
+          break;
+        }
     }
-  }
-  if (idle_counts (conn) && now >= conn->idle_check) {
-    if (now - conn->last_activity >= conn->idle_timeout)
-      fail (conn, conn_error (NET_CONN_CLOSED_IDLE, "no bytes to or from %s "
-                              "for %" G_GINT64_FORMAT " ms",
-                              conn->peer_address, conn->idle_timeout / 1000));
-    else
-      conn->idle_check = conn->last_activity + conn->idle_timeout;
-  }
+  if (idle_counts (conn) && now >= conn->idle_check)
+    {
+      if (now - conn->last_activity >= conn->idle_timeout)
+        fail (conn,
+              conn_error (NET_CONN_CLOSED_IDLE,
+                          "no bytes to or from %s "
+                          "for %" G_GINT64_FORMAT " ms",
+                          conn->peer_address, conn->idle_timeout / 1000));
+      else
+        conn->idle_check = conn->last_activity + conn->idle_timeout;
+    }
 }
 
 static gboolean
@@ -1113,27 +1184,30 @@ conn_source_dispatch (GSource *source, GSourceFunc callback,
                       gpointer user_data)
 {
   NetConn *conn = net_conn_ref (((ConnSource *) source)->conn);
-  GIOCondition revents = conn->fd_tag != NULL ?
-    g_source_query_unix_fd (source, conn->fd_tag) : 0;
+  GIOCondition revents =
+      conn->fd_tag != NULL ? g_source_query_unix_fd (source, conn->fd_tag) : 0;
 
-  if (revents != 0 || conn->kick || conn->connected_pending) {
-    conn->kick = FALSE;
-    handle_io (conn);
-  }
+  if (revents != 0 || conn->kick || conn->connected_pending)
+    {
+      conn->kick = FALSE;
+      handle_io (conn);
+    }
   handle_timers (conn, g_source_get_time (source));
 
-  if (conn->closed_pending) {
-    GError *error = conn->close_error;
+  if (conn->closed_pending)
+    {
+      GError *error = conn->close_error;
 
-    conn->closed_pending = FALSE;
-    if (conn->cb.on_closed != NULL)
-      conn->cb.on_closed (conn, (NetConnCloseReason) error->code, error,
-                          conn->user_data);
-    if (conn->closing_ref) {
-      conn->closing_ref = FALSE;
-      net_conn_unref (conn);
+      conn->closed_pending = FALSE;
+      if (conn->cb.on_closed != NULL)
+        conn->cb.on_closed (conn, (NetConnCloseReason) error->code, error,
+                            conn->user_data);
+      if (conn->closing_ref)
+        {
+          conn->closing_ref = FALSE;
+          net_conn_unref (conn);
+        }
     }
-  }
   update_io (conn);
   net_conn_unref (conn);
   return G_SOURCE_CONTINUE;
@@ -1149,7 +1223,7 @@ static NetConn *
 conn_new (int fd, const NetConnOptions *options)
 {
   NetConn *conn = g_new0 (NetConn, 1);
-  NetConnOptions o = options != NULL ? *options : (NetConnOptions) { 0 };
+  NetConnOptions o = options != NULL ? *options : (NetConnOptions){ 0 };
   int one = 1;
 
   g_atomic_ref_count_init (&conn->ref_count);
@@ -1160,18 +1234,25 @@ conn_new (int fd, const NetConnOptions *options)
   conn->deadline = -1;
   g_queue_init (&conn->queue);
 
-  conn->high_watermark = o.high_watermark != 0 ? o.high_watermark :
-                         NET_CONN_DEFAULT_HIGH_WATERMARK;
-  conn->low_watermark = o.low_watermark != 0 ? o.low_watermark :
-                        NET_CONN_DEFAULT_LOW_WATERMARK;
+  conn->high_watermark = o.high_watermark != 0
+                             ? o.high_watermark
+                             : NET_CONN_DEFAULT_HIGH_WATERMARK;
+  conn->low_watermark =
+      o.low_watermark != 0 ? o.low_watermark : NET_CONN_DEFAULT_LOW_WATERMARK;
   if (conn->low_watermark >= conn->high_watermark)
     conn->low_watermark = conn->high_watermark / 2;
-  conn->connect_timeout = 1000 * (gint64) (o.connect_timeout_ms != 0 ?
-    o.connect_timeout_ms : NET_CONN_DEFAULT_CONNECT_TIMEOUT_MS);
-  conn->handshake_timeout = 1000 * (gint64) (o.handshake_timeout_ms != 0 ?
-    o.handshake_timeout_ms : NET_CONN_DEFAULT_HANDSHAKE_TIMEOUT_MS);
-  conn->close_timeout = 1000 * (gint64) (o.close_timeout_ms != 0 ?
-    o.close_timeout_ms : NET_CONN_DEFAULT_CLOSE_TIMEOUT_MS);
+  conn->connect_timeout =
+      1000 * (gint64) (o.connect_timeout_ms != 0
+                           ? o.connect_timeout_ms
+                           : NET_CONN_DEFAULT_CONNECT_TIMEOUT_MS);
+  conn->handshake_timeout =
+      1000 * (gint64) (o.handshake_timeout_ms != 0
+                           ? o.handshake_timeout_ms
+                           : NET_CONN_DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  conn->close_timeout =
+      1000 * (gint64) (o.close_timeout_ms != 0
+                           ? o.close_timeout_ms
+                           : NET_CONN_DEFAULT_CLOSE_TIMEOUT_MS);
   conn->idle_timeout = 1000 * (gint64) o.idle_timeout_ms;
 
   /* MSRP chunks are written whole (gathered), so Nagle only adds delay. */
@@ -1192,13 +1273,14 @@ attach_tls (NetConn *conn, SSL *ssl, GError **error)
   BIO_METHOD *method = conn_bio_method ();
   BIO *bio = method != NULL ? BIO_new (method) : NULL;
 
-  if (bio == NULL) {
-    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
-                      "cannot create a TLS transport for %s",
-                      conn->peer_address);
-    SSL_free (ssl);
-    return FALSE;
-  }
+  if (bio == NULL)
+    {
+      net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
+                         "cannot create a TLS transport for %s",
+                         conn->peer_address);
+      SSL_free (ssl);
+      return FALSE;
+    }
   BIO_set_data (bio, conn);
   SSL_set_bio (ssl, bio, bio);
   conn->ssl = ssl;
@@ -1212,21 +1294,23 @@ net_conn_new_accepted_from (int fd, const char *peer_address, NetTls *tls,
   g_autoptr (NetConn) conn = NULL;
   SSL *ssl = NULL;
 
-  if (tls != NULL && (ssl = net_tls_new_server_ssl (tls, error)) == NULL) {
-    close (fd);
-    return NULL;
-  }
+  if (tls != NULL && (ssl = net_tls_new_server_ssl (tls, error)) == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
   conn = conn_new (fd, options);
   conn->peer_address = g_strdup (peer_address);
   conn->local_address = sockname_string (fd, FALSE);
   if (conn->local_address == NULL)
     conn->local_address = g_strdup ("");
-  if (ssl != NULL) {
-    if (!attach_tls (conn, ssl, error))
-      return NULL;
-    SSL_set_accept_state (ssl);
-    conn->tls = net_tls_ref (tls);
-  }
+  if (ssl != NULL)
+    {
+      if (!attach_tls (conn, ssl, error))
+        return NULL;
+      SSL_set_accept_state (ssl);
+      conn->tls = net_tls_ref (tls);
+    }
   start_transport (conn);
   update_io (conn);
   return g_steal_pointer (&conn);
@@ -1234,7 +1318,7 @@ net_conn_new_accepted_from (int fd, const char *peer_address, NetTls *tls,
 
 NetConn *
 net_conn_new_accepted (int fd, NetTls *tls, const NetConnOptions *options,
-                      GError **error)
+                       GError **error)
 {
   g_autofree char *peer = NULL;
 
@@ -1243,30 +1327,30 @@ net_conn_new_accepted (int fd, NetTls *tls, const NetConnOptions *options,
 
   errno = 0;
   peer = sockname_string (fd, TRUE);
-  if (peer == NULL) {
-    int err = errno != 0 ? errno : EAFNOSUPPORT;   /* not an IP socket */
+  if (peer == NULL)
+    {
+      int err = errno != 0 ? errno : EAFNOSUPPORT; /* not an IP socket */
 
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                 "socket %d is not a connected IP socket: %s", fd,
-                 g_strerror (err));
-    close (fd);
-    return NULL;
-  }
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "socket %d is not a connected IP socket: %s", fd,
+                   g_strerror (err));
+      close (fd);
+      return NULL;
+    }
   return net_conn_new_accepted_from (fd, peer, tls, options, error);
 }
 
 NetConn *
 net_conn_new_from_stream (GIOStream *stream, const char *transport_name,
-                         const char *peer_address, const char *local_address,
-                         const NetConnOptions *options, GError **error)
+                          const char *peer_address, const char *local_address,
+                          const NetConnOptions *options, GError **error)
 {
   GInputStream *in;
   GOutputStream *out;
   NetConn *conn;
 
   g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
-  g_return_val_if_fail (transport_name != NULL && peer_address != NULL,
-                        NULL);
+  g_return_val_if_fail (transport_name != NULL && peer_address != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   in = g_io_stream_get_input_stream (stream);
@@ -1274,12 +1358,13 @@ net_conn_new_from_stream (GIOStream *stream, const char *transport_name,
   if (!G_IS_POLLABLE_INPUT_STREAM (in) ||
       !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (in)) ||
       !G_IS_POLLABLE_OUTPUT_STREAM (out) ||
-      !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out))) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                 "the %s stream with %s cannot be used without blocking",
-                 transport_name, peer_address);
-    return NULL;
-  }
+      !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "the %s stream with %s cannot be used without blocking",
+                   transport_name, peer_address);
+      return NULL;
+    }
   conn = conn_new (-1, options);
   conn->transport = &stream_transport;
   conn->stream = g_object_ref (stream);
@@ -1293,7 +1378,7 @@ net_conn_new_from_stream (GIOStream *stream, const char *transport_name,
 
 NetConn *
 net_conn_connect (GSocketAddress *address, NetTls *tls, const char *peer_name,
-                 const NetConnOptions *options, GError **error)
+                  const NetConnOptions *options, GError **error)
 {
   struct sockaddr_storage ss;
   g_autoptr (NetConn) conn = NULL;
@@ -1310,47 +1395,54 @@ net_conn_connect (GSocketAddress *address, NetTls *tls, const char *peer_name,
   if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
     return NULL;
 
-  if (tls != NULL) {
-    g_autofree char *ip = NULL;
+  if (tls != NULL)
+    {
+      g_autofree char *ip = NULL;
 
-    if (peer_name == NULL)
-      peer_name = ip = g_inet_address_to_string (
-        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
-    ssl = net_tls_new_client_ssl (tls, peer_name, error);
-    if (ssl == NULL)
-      return NULL;
-  }
+      if (peer_name == NULL)
+        peer_name = ip =
+            g_inet_address_to_string (g_inet_socket_address_get_address (
+                G_INET_SOCKET_ADDRESS (address)));
+      ssl = net_tls_new_client_ssl (tls, peer_name, error);
+      if (ssl == NULL)
+        return NULL;
+    }
 
   fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                IPPROTO_TCP);
-  if (fd < 0) {
-    int err = errno;
+  if (fd < 0)
+    {
+      int err = errno;
 
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                 "cannot create a socket to connect to %s: %s", peer,
-                 g_strerror (err));
-    if (ssl != NULL)
-      SSL_free (ssl);
-    return NULL;
-  }
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "cannot create a socket to connect to %s: %s", peer,
+                   g_strerror (err));
+      if (ssl != NULL)
+        SSL_free (ssl);
+      return NULL;
+    }
   conn = conn_new (fd, options);
   conn->peer_address = g_steal_pointer (&peer);
-  if (ssl != NULL) {
-    if (!attach_tls (conn, ssl, error))
-      return NULL;
-    SSL_set_connect_state (ssl);
-    conn->tls = net_tls_ref (tls);
-  }
+  if (ssl != NULL)
+    {
+      if (!attach_tls (conn, ssl, error))
+        return NULL;
+      SSL_set_connect_state (ssl);
+      conn->tls = net_tls_ref (tls);
+    }
 
   conn->state = NET_CONN_STATE_CONNECTING;
   conn->deadline = conn->start_time + conn->connect_timeout;
-  if (connect (fd, (struct sockaddr *) &ss, len) == 0) {
-    conn->kick = TRUE;   /* connected at once: finish from the loop */
-  } else if (errno != EINPROGRESS && errno != EINTR) {
-    fail (conn, conn_error (NET_CONN_CLOSED_CONNECT_FAILED,
-                            "connect to %s failed: %s", conn->peer_address,
-                            g_strerror (errno)));
-  }
+  if (connect (fd, (struct sockaddr *) &ss, len) == 0)
+    {
+      conn->kick = TRUE; /* connected at once: finish from the loop */
+    }
+  else if (errno != EINPROGRESS && errno != EINTR)
+    {
+      fail (conn, conn_error (NET_CONN_CLOSED_CONNECT_FAILED,
+                              "connect to %s failed: %s", conn->peer_address,
+                              g_strerror (errno)));
+    }
   if (conn->state == NET_CONN_STATE_CONNECTING)
     conn->local_address = sockname_string (fd, FALSE);
   if (conn->local_address == NULL)
@@ -1393,7 +1485,7 @@ net_conn_unref (NetConn *conn)
 
 void
 net_conn_set_callbacks (NetConn *conn, const NetConnCallbacks *callbacks,
-                       gpointer user_data, GDestroyNotify destroy)
+                        gpointer user_data, GDestroyNotify destroy)
 {
   GDestroyNotify old_destroy;
   gpointer old_data;
@@ -1401,7 +1493,7 @@ net_conn_set_callbacks (NetConn *conn, const NetConnCallbacks *callbacks,
   g_return_if_fail (conn != NULL);
   old_destroy = conn->user_destroy;
   old_data = conn->user_data;
-  conn->cb = callbacks != NULL ? *callbacks : (NetConnCallbacks) { 0 };
+  conn->cb = callbacks != NULL ? *callbacks : (NetConnCallbacks){ 0 };
   conn->user_data = user_data;
   conn->user_destroy = destroy;
   if (old_destroy != NULL)
@@ -1492,11 +1584,14 @@ net_conn_close (NetConn *conn)
     return;
   conn->closing_ref = TRUE;
   net_conn_ref (conn);
-  if (conn->state != NET_CONN_STATE_OPEN) {
-    fail (conn, conn_error (NET_CONN_CLOSED_LOCAL, "closed connection with %s "
-                            "before it was open", conn->peer_address));
-    return;
-  }
+  if (conn->state != NET_CONN_STATE_OPEN)
+    {
+      fail (conn, conn_error (NET_CONN_CLOSED_LOCAL,
+                              "closed connection with %s "
+                              "before it was open",
+                              conn->peer_address));
+      return;
+    }
   conn->state = NET_CONN_STATE_CLOSING;
   conn->connected_pending = FALSE;
   conn->deadline = g_get_monotonic_time () + conn->close_timeout;
@@ -1514,10 +1609,11 @@ net_conn_abort (NetConn *conn, gboolean reset)
   conn->closed_pending = FALSE;
   conn->connected_pending = FALSE;
   update_io (conn);
-  if (conn->closing_ref) {
-    conn->closing_ref = FALSE;
-    net_conn_unref (conn);
-  }
+  if (conn->closing_ref)
+    {
+      conn->closing_ref = FALSE;
+      net_conn_unref (conn);
+    }
 }
 
 NetConnState

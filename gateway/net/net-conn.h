@@ -39,28 +39,30 @@ GQuark net_conn_error_quark (void);
 
 /* Why a connection closed: the code of the NET_CONN_ERROR that on_closed
  * receives. */
-typedef enum {
-  NET_CONN_CLOSED_PEER,            /* the peer closed (EOF, TLS close_notify) */
-  NET_CONN_CLOSED_RESET,           /* reset by the peer, or a socket error */
-  NET_CONN_CLOSED_CONNECT_FAILED,  /* connect refused or unreachable */
-  NET_CONN_CLOSED_TIMEOUT,         /* connect, TLS handshake or graceful
+typedef enum
+{
+  NET_CONN_CLOSED_PEER,           /* the peer closed (EOF, TLS close_notify) */
+  NET_CONN_CLOSED_RESET,          /* reset by the peer, or a socket error */
+  NET_CONN_CLOSED_CONNECT_FAILED, /* connect refused or unreachable */
+  NET_CONN_CLOSED_TIMEOUT,        /* connect, TLS handshake or graceful
                                    * close took longer than allowed */
-  NET_CONN_CLOSED_IDLE,            /* no byte either way for the idle time */
-  NET_CONN_CLOSED_TLS,             /* TLS handshake failed (version,
+  NET_CONN_CLOSED_IDLE,           /* no byte either way for the idle time */
+  NET_CONN_CLOSED_TLS,            /* TLS handshake failed (version,
                                    * certificate, name) or the peer broke
                                    * the TLS protocol */
-  NET_CONN_CLOSED_LOCAL,           /* net_conn_close() finished */
+  NET_CONN_CLOSED_LOCAL,          /* net_conn_close() finished */
 } NetConnCloseReason;
 
 /* A stable lower_snake_case name for the log stream: "peer_closed",
  * "reset", "connect_failed", "timeout", "idle", "tls", "local". */
 const char *net_conn_close_reason_to_string (NetConnCloseReason reason);
 
-typedef enum {
-  NET_CONN_STATE_CONNECTING,   /* TCP connect in progress */
-  NET_CONN_STATE_HANDSHAKING,  /* TLS handshake in progress */
+typedef enum
+{
+  NET_CONN_STATE_CONNECTING,  /* TCP connect in progress */
+  NET_CONN_STATE_HANDSHAKING, /* TLS handshake in progress */
   NET_CONN_STATE_OPEN,
-  NET_CONN_STATE_CLOSING,      /* net_conn_close(): flushing, then shutdown */
+  NET_CONN_STATE_CLOSING, /* net_conn_close(): flushing, then shutdown */
   NET_CONN_STATE_CLOSED,
 } NetConnState;
 
@@ -72,21 +74,23 @@ typedef enum {
 
 /* Settings of a connection; a zero field takes the default.  A NULL
  * options pointer means all defaults. */
-typedef struct {
-  gsize high_watermark;        /* queued bytes that make it congested */
-  gsize low_watermark;         /* queued bytes at which on_drained is called;
-                                * lowered to high_watermark / 2 if not
-                                * below it */
+typedef struct
+{
+  gsize high_watermark; /* queued bytes that make it congested */
+  gsize low_watermark;  /* queued bytes at which on_drained is called;
+                         * lowered to high_watermark / 2 if not
+                         * below it */
   guint connect_timeout_ms;
   guint handshake_timeout_ms;
-  guint close_timeout_ms;      /* net_conn_close(): flush and shutdown */
-  guint idle_timeout_ms;       /* 0: none; not counted while reading is
-                                * paused */
+  guint close_timeout_ms; /* net_conn_close(): flush and shutdown */
+  guint idle_timeout_ms;  /* 0: none; not counted while reading is
+                           * paused */
 } NetConnOptions;
 
 typedef struct _NetConn NetConn;
 
-typedef struct {
+typedef struct
+{
   void (*on_connected) (NetConn *conn, gpointer user_data);
   void (*on_data) (NetConn *conn, const guint8 *data, gsize len,
                    gpointer user_data);
@@ -106,7 +110,7 @@ typedef struct {
  * used (not a connected socket) or @tls cannot serve. */
 G_GNUC_WARN_UNUSED_RESULT
 NetConn *net_conn_new_accepted (int fd, NetTls *tls,
-                              const NetConnOptions *options, GError **error);
+                                const NetConnOptions *options, GError **error);
 
 /* Connect to @address (a GInetSocketAddress) without blocking; with @tls,
  * then run the TLS client handshake and accept only a certificate for
@@ -117,8 +121,8 @@ NetConn *net_conn_new_accepted (int fd, NetTls *tls,
  * or TLS session could be made at all. */
 G_GNUC_WARN_UNUSED_RESULT
 NetConn *net_conn_connect (GSocketAddress *address, NetTls *tls,
-                         const char *peer_name, const NetConnOptions *options,
-                         GError **error);
+                           const char *peer_name,
+                           const NetConnOptions *options, GError **error);
 
 /* Carry the connection over @stream (a reference is taken), a byte stream
  * that is not a socket of ours, such as the selected pair of an ICE-TCP
@@ -132,12 +136,10 @@ NetConn *net_conn_connect (GSocketAddress *address, NetTls *tls,
  * Returns: (transfer full) (nullable): NULL with @error when the streams
  * are not pollable. */
 G_GNUC_WARN_UNUSED_RESULT
-NetConn *net_conn_new_from_stream (GIOStream *stream,
-                                 const char *transport_name,
-                                 const char *peer_address,
-                                 const char *local_address,
-                                 const NetConnOptions *options,
-                                 GError **error);
+NetConn *
+net_conn_new_from_stream (GIOStream *stream, const char *transport_name,
+                          const char *peer_address, const char *local_address,
+                          const NetConnOptions *options, GError **error);
 
 NetConn *net_conn_ref (NetConn *conn);
 /* Dropping the last reference of a connection that is not closed aborts it
@@ -150,7 +152,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NetConn, net_conn_unref)
  * called).  @destroy is called on the previous @user_data when it is
  * replaced and when the connection is freed. */
 void net_conn_set_callbacks (NetConn *conn, const NetConnCallbacks *callbacks,
-                            gpointer user_data, GDestroyNotify destroy);
+                             gpointer user_data, GDestroyNotify destroy);
 
 /* Queue @bytes (a reference is taken; the data is not copied) and write as
  * much as the connection takes now.  Bytes written while CONNECTING or

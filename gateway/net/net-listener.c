@@ -12,7 +12,8 @@
 /* accept() out of descriptors: wait this long before trying again. */
 #define ACCEPT_BACKOFF_MS 100
 
-struct _NetListener {
+struct _NetListener
+{
   gatomicrefcount ref_count;
   int fd;
   GSocketAddress *address;
@@ -20,9 +21,9 @@ struct _NetListener {
   NetTls *tls;
   NetConnOptions options;
   GMainContext *context;
-  GSource *watch;     /* NULL while backing off */
+  GSource *watch; /* NULL while backing off */
   GSource *backoff;
-  gboolean starved;   /* accept() failed for want of resources; logged */
+  gboolean starved; /* accept() failed for want of resources; logged */
 
   NetListenerFilterFunc filter;
   NetListenerAcceptFunc accept;
@@ -36,8 +37,8 @@ static void
 listener_watch (NetListener *l)
 {
   l->watch = g_unix_fd_source_new (l->fd, G_IO_IN);
-  g_source_set_callback (l->watch, (GSourceFunc) (void (*) (void))
-                         on_listen_ready, l, NULL);
+  g_source_set_callback (
+      l->watch, (GSourceFunc) (void (*) (void)) on_listen_ready, l, NULL);
   g_source_set_static_name (l->watch, "net-listener");
   g_source_attach (l->watch, l->context);
 }
@@ -85,60 +86,67 @@ accept_one (NetListener *l)
   int fd = accept4 (l->fd, (struct sockaddr *) &ss, &len,
                     SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-  if (fd < 0) {
-    int err = errno;
-    switch (err) {
-    case EAGAIN:
+  if (fd < 0)
+    {
+      int err = errno;
+      switch (err)
+        {
+        case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
-    case EWOULDBLOCK:
+        case EWOULDBLOCK:
 #endif
-      return FALSE;
-    case EINTR:
-    case ECONNABORTED:
-    case EPROTO:
-      return TRUE;   /* that one is gone; try the next */
-    default:
-      break;
-    }
-    /* Out of descriptors or memory: the pending connection stays in the
-     * backlog and would wake us at once, so stop watching for a while.
-     * Logged once until an accept() succeeds again. */
-    if (!l->starved) {
-      g_autofree char *message = g_strdup_printf (
-        "cannot accept on %s: %s; retrying every %d ms", l->address_string,
-        g_strerror (err), ACCEPT_BACKOFF_MS);
+          return FALSE;
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+          return TRUE; /* that one is gone; try the next */
+        default:
+          break;
+        }
+      /* Out of descriptors or memory: the pending connection stays in the
+       * backlog and would wake us at once, so stop watching for a while.
+       * Logged once until an accept() succeeds again. */
+      if (!l->starved)
+        {
+          g_autofree char *message = g_strdup_printf (
+              "cannot accept on %s: %s; retrying every %d ms",
+              l->address_string, g_strerror (err), ACCEPT_BACKOFF_MS);
 
-      log_accept_failed (l, NULL, g_strerror (err), message);
-      l->starved = TRUE;
+          log_accept_failed (l, NULL, g_strerror (err), message);
+          l->starved = TRUE;
+        }
+      g_source_destroy (l->watch);
+      g_clear_pointer (&l->watch, g_source_unref);
+      l->backoff = g_timeout_source_new (ACCEPT_BACKOFF_MS);
+      g_source_set_callback (l->backoff, on_backoff_done, l, NULL);
+      g_source_attach (l->backoff, l->context);
+      return FALSE;
     }
-    g_source_destroy (l->watch);
-    g_clear_pointer (&l->watch, g_source_unref);
-    l->backoff = g_timeout_source_new (ACCEPT_BACKOFF_MS);
-    g_source_set_callback (l->backoff, on_backoff_done, l, NULL);
-    g_source_attach (l->backoff, l->context);
-    return FALSE;
-  }
 
   l->starved = FALSE;
   peer = g_socket_address_new_from_native (&ss, len);
-  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer)) {
-    net_close_with_reset (fd);
-    return TRUE;
-  }
-  if (l->filter != NULL && !l->filter (l, peer, l->user_data)) {
-    net_close_with_reset (fd);
-    return TRUE;
-  }
+  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer))
+    {
+      net_close_with_reset (fd);
+      return TRUE;
+    }
+  if (l->filter != NULL && !l->filter (l, peer, l->user_data))
+    {
+      net_close_with_reset (fd);
+      return TRUE;
+    }
   peer_str = net_addr_to_string (peer);
-  conn = net_conn_new_accepted_from (fd, peer_str, l->tls, &l->options, &error);
-  if (conn == NULL) {
-    g_autofree char *message = g_strdup_printf (
-      "cannot take the connection from %s on %s: %s", peer_str,
-      l->address_string, error->message);
+  conn =
+      net_conn_new_accepted_from (fd, peer_str, l->tls, &l->options, &error);
+  if (conn == NULL)
+    {
+      g_autofree char *message =
+          g_strdup_printf ("cannot take the connection from %s on %s: %s",
+                           peer_str, l->address_string, error->message);
 
-    log_accept_failed (l, peer_str, error->message, message);
-    return TRUE;
-  }
+      log_accept_failed (l, peer_str, error->message, message);
+      return TRUE;
+    }
   if (l->accept != NULL)
     l->accept (l, conn, l->user_data);
   return TRUE;
@@ -160,7 +168,7 @@ on_listen_ready (gint fd, GIOCondition cond, gpointer data)
 
 NetListener *
 net_listener_new (GSocketAddress *address, NetTls *tls,
-                 const NetConnOptions *options, GError **error)
+                  const NetConnOptions *options, GError **error)
 {
   struct sockaddr_storage ss;
   socklen_t len;
@@ -173,12 +181,14 @@ net_listener_new (GSocketAddress *address, NetTls *tls,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   want = net_addr_to_string (address);
-  if (tls != NULL && !net_tls_can_serve (tls)) {
-    g_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_NO_SERVER,
-                 "cannot listen for TLS on %s: no certificate and private "
-                 "key", want);
-    return NULL;
-  }
+  if (tls != NULL && !net_tls_can_serve (tls))
+    {
+      g_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_NO_SERVER,
+                   "cannot listen for TLS on %s: no certificate and private "
+                   "key",
+                   want);
+      return NULL;
+    }
   len = (socklen_t) g_socket_address_get_native_size (address);
   if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
     return NULL;
@@ -204,7 +214,7 @@ net_listener_new (GSocketAddress *address, NetTls *tls,
   l->address = g_socket_address_new_from_native (&ss, len);
   l->address_string = net_addr_to_string (l->address);
   l->tls = tls != NULL ? net_tls_ref (tls) : NULL;
-  l->options = options != NULL ? *options : (NetConnOptions) { 0 };
+  l->options = options != NULL ? *options : (NetConnOptions){ 0 };
   l->context = g_main_context_ref_thread_default ();
   listener_watch (l);
   return l;
@@ -234,14 +244,16 @@ net_listener_unref (NetListener *l)
 {
   if (l == NULL || !g_atomic_ref_count_dec (&l->ref_count))
     return;
-  if (l->watch != NULL) {
-    g_source_destroy (l->watch);
-    g_source_unref (l->watch);
-  }
-  if (l->backoff != NULL) {
-    g_source_destroy (l->backoff);
-    g_source_unref (l->backoff);
-  }
+  if (l->watch != NULL)
+    {
+      g_source_destroy (l->watch);
+      g_source_unref (l->watch);
+    }
+  if (l->backoff != NULL)
+    {
+      g_source_destroy (l->backoff);
+      g_source_unref (l->backoff);
+    }
   close (l->fd);
   if (l->destroy != NULL)
     l->destroy (l->user_data);
@@ -254,9 +266,10 @@ net_listener_unref (NetListener *l)
 }
 
 void
-net_listener_set_callbacks (NetListener *listener, NetListenerFilterFunc filter,
-                           NetListenerAcceptFunc accept, gpointer user_data,
-                           GDestroyNotify destroy)
+net_listener_set_callbacks (NetListener *listener,
+                            NetListenerFilterFunc filter,
+                            NetListenerAcceptFunc accept, gpointer user_data,
+                            GDestroyNotify destroy)
 {
   GDestroyNotify old_destroy;
   gpointer old_data;

@@ -21,13 +21,13 @@ typedef struct _NetListener NetListener;
  * from it (enforce max-connections, max-connections-per-ip here): FALSE
  * refuses it with a TCP RST.  (@peer: transfer none) */
 typedef gboolean (*NetListenerFilterFunc) (NetListener *listener,
-                                          GSocketAddress *peer,
-                                          gpointer user_data);
+                                           GSocketAddress *peer,
+                                           gpointer user_data);
 /* Called with each new connection (transfer none: take a reference to keep
  * it; otherwise it is aborted when the callback returns).  The connection
  * is HANDSHAKING (TLS) or OPEN (TCP). */
 typedef void (*NetListenerAcceptFunc) (NetListener *listener, NetConn *conn,
-                                      gpointer user_data);
+                                       gpointer user_data);
 
 /* Listen on @address (a GInetSocketAddress; port 0 picks one, see
  * net_listener_get_address()).  An IPv6 address listens for IPv6 only
@@ -39,7 +39,7 @@ typedef void (*NetListenerAcceptFunc) (NetListener *listener, NetConn *conn,
  * 127.0.0.1:2855: Address already in use". */
 G_GNUC_WARN_UNUSED_RESULT
 NetListener *net_listener_new (GSocketAddress *address, NetTls *tls,
-                             const NetConnOptions *options, GError **error);
+                               const NetConnOptions *options, GError **error);
 
 NetListener *net_listener_ref (NetListener *listener);
 /* Dropping the last reference closes the listening socket; accepted
@@ -50,9 +50,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NetListener, net_listener_unref)
 /* @filter may be NULL (accept everyone).  @destroy is called on the
  * previous @user_data when replaced and when the listener is freed. */
 void net_listener_set_callbacks (NetListener *listener,
-                                NetListenerFilterFunc filter,
-                                NetListenerAcceptFunc accept,
-                                gpointer user_data, GDestroyNotify destroy);
+                                 NetListenerFilterFunc filter,
+                                 NetListenerAcceptFunc accept,
+                                 gpointer user_data, GDestroyNotify destroy);
 
 /* Use @tls (a reference is taken) for connections accepted from now on,
  * for example after net_tls_reload(); live connections keep theirs.  The

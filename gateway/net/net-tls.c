@@ -10,14 +10,15 @@ net_tls_error_quark (void)
   return g_quark_from_static_string ("net-tls-error-quark");
 }
 
-struct _NetTls {
+struct _NetTls
+{
   gatomicrefcount ref_count;
   char *certificate;
   char *private_key;
   char *ca_file;
   NetTlsPeerVerify peer_verify;
   gboolean skip_server_verify;
-  SSL_CTX *server_ctx;   /* NULL without a certificate */
+  SSL_CTX *server_ctx; /* NULL without a certificate */
   SSL_CTX *client_ctx;
 };
 
@@ -42,17 +43,18 @@ drain_error_queue (void)
     return g_strdup (g_strerror (ERR_GET_REASON (e)));
   reason = ERR_reason_error_string (e);
   lib = ERR_lib_error_string (e);
-  if (reason == NULL) {
-    ERR_error_string_n (e, buf, sizeof buf);
-    reason = buf;
-  }
+  if (reason == NULL)
+    {
+      ERR_error_string_n (e, buf, sizeof buf);
+      reason = buf;
+    }
   return lib != NULL ? g_strdup_printf ("%s (%s)", reason, lib)
                      : g_strdup (reason);
 }
 
 void
 net_tls_set_error (GError **error, GQuark domain, gint code,
-                  const char *format, ...)
+                   const char *format, ...)
 {
   g_autofree char *what = NULL;
   g_autofree char *why = drain_error_queue ();
@@ -79,19 +81,20 @@ new_ctx (const SSL_METHOD *method, GError **error)
 {
   SSL_CTX *ctx = SSL_CTX_new (method);
 
-  if (ctx == NULL) {
-    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
-                      "cannot create a TLS context");
-    return NULL;
-  }
+  if (ctx == NULL)
+    {
+      net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
+                         "cannot create a TLS context");
+      return NULL;
+    }
   /* TLS 1.2 or later, no renegotiation (a TLS 1.2 CPU exhaustion vector),
    * and writes that net-conn.c can resume from a queue whose head may be
    * re-gathered at another address. */
   SSL_CTX_set_min_proto_version (ctx, TLS1_2_VERSION);
   SSL_CTX_set_options (ctx, SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_mode (ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                    SSL_MODE_RELEASE_BUFFERS);
+                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                             SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_default_passwd_cb (ctx, no_passphrase);
   return ctx;
 }
@@ -99,32 +102,35 @@ new_ctx (const SSL_METHOD *method, GError **error)
 static gboolean
 load_identity (SSL_CTX *ctx, const NetTls *tls, GError **error)
 {
-  if (SSL_CTX_use_certificate_chain_file (ctx, tls->certificate) != 1) {
-    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_CERTIFICATE,
-                      "cannot load certificate chain %s", tls->certificate);
-    return FALSE;
-  }
-  if (SSL_CTX_use_PrivateKey_file (ctx, tls->private_key,
-                                   SSL_FILETYPE_PEM) != 1) {
-    unsigned long e = ERR_peek_last_error ();
+  if (SSL_CTX_use_certificate_chain_file (ctx, tls->certificate) != 1)
+    {
+      net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_CERTIFICATE,
+                         "cannot load certificate chain %s", tls->certificate);
+      return FALSE;
+    }
+  if (SSL_CTX_use_PrivateKey_file (ctx, tls->private_key, SSL_FILETYPE_PEM) !=
+      1)
+    {
+      unsigned long e = ERR_peek_last_error ();
 
-    /* A readable key of another certificate: say which two. */
-    if (ERR_GET_LIB (e) == ERR_LIB_X509 &&
-        ERR_GET_REASON (e) == X509_R_KEY_VALUES_MISMATCH)
+      /* A readable key of another certificate: say which two. */
+      if (ERR_GET_LIB (e) == ERR_LIB_X509 &&
+          ERR_GET_REASON (e) == X509_R_KEY_VALUES_MISMATCH)
+        net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_PRIVATE_KEY,
+                           "private key %s does not match certificate %s",
+                           tls->private_key, tls->certificate);
+      else
+        net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_PRIVATE_KEY,
+                           "cannot load private key %s", tls->private_key);
+      return FALSE;
+    }
+  if (SSL_CTX_check_private_key (ctx) != 1)
+    {
       net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_PRIVATE_KEY,
-                        "private key %s does not match certificate %s",
-                        tls->private_key, tls->certificate);
-    else
-      net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_PRIVATE_KEY,
-                        "cannot load private key %s", tls->private_key);
-    return FALSE;
-  }
-  if (SSL_CTX_check_private_key (ctx) != 1) {
-    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_PRIVATE_KEY,
-                      "private key %s does not match certificate %s",
-                      tls->private_key, tls->certificate);
-    return FALSE;
-  }
+                         "private key %s does not match certificate %s",
+                         tls->private_key, tls->certificate);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -134,12 +140,14 @@ load_trust (SSL_CTX *ctx, const NetTls *tls, GError **error)
   int ok = tls->ca_file != NULL ? SSL_CTX_load_verify_file (ctx, tls->ca_file)
                                 : SSL_CTX_set_default_verify_paths (ctx);
 
-  if (ok != 1) {
-    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_CA,
-                      "cannot load CA file %s", tls->ca_file != NULL ?
-                      tls->ca_file : "(OpenSSL default trust store)");
-    return FALSE;
-  }
+  if (ok != 1)
+    {
+      net_tls_set_error (
+          error, NET_TLS_ERROR, NET_TLS_ERROR_CA, "cannot load CA file %s",
+          tls->ca_file != NULL ? tls->ca_file
+                               : "(OpenSSL default trust store)");
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -153,31 +161,34 @@ build_server_ctx (const NetTls *tls, GError **error)
     return NULL;
   if (!load_identity (ctx, tls, error))
     goto fail;
-  if (tls->peer_verify != NET_TLS_PEER_VERIFY_NONE) {
-    int mode = SSL_VERIFY_PEER;
+  if (tls->peer_verify != NET_TLS_PEER_VERIFY_NONE)
+    {
+      int mode = SSL_VERIFY_PEER;
 
-    if (tls->peer_verify == NET_TLS_PEER_VERIFY_REQUIRED)
-      mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    if (!load_trust (ctx, tls, error))
-      goto fail;
-    /* RFC 4976 section 6.1: the CertificateRequest goes with the
-     * ServerHello; naming the acceptable CAs lets a relay with several
-     * certificates pick the right one. */
-    if (tls->ca_file != NULL) {
-      STACK_OF (X509_NAME) *names = SSL_load_client_CA_file (tls->ca_file);
-
-      if (names == NULL) {
-        net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_CA,
-                          "cannot read CA names from %s", tls->ca_file);
+      if (tls->peer_verify == NET_TLS_PEER_VERIFY_REQUIRED)
+        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      if (!load_trust (ctx, tls, error))
         goto fail;
-      }
-      SSL_CTX_set_client_CA_list (ctx, names);
+      /* RFC 4976 section 6.1: the CertificateRequest goes with the
+       * ServerHello; naming the acceptable CAs lets a relay with several
+       * certificates pick the right one. */
+      if (tls->ca_file != NULL)
+        {
+          STACK_OF (X509_NAME) *names = SSL_load_client_CA_file (tls->ca_file);
+
+          if (names == NULL)
+            {
+              net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_CA,
+                                 "cannot read CA names from %s", tls->ca_file);
+              goto fail;
+            }
+          SSL_CTX_set_client_CA_list (ctx, names);
+        }
+      SSL_CTX_set_verify (ctx, mode, NULL);
+      /* Resumed sessions keep the client's verified identity; OpenSSL
+       * refuses to resume them without a session id context. */
+      SSL_CTX_set_session_id_context (ctx, sid_ctx, sizeof sid_ctx - 1);
     }
-    SSL_CTX_set_verify (ctx, mode, NULL);
-    /* Resumed sessions keep the client's verified identity; OpenSSL
-     * refuses to resume them without a session id context. */
-    SSL_CTX_set_session_id_context (ctx, sid_ctx, sizeof sid_ctx - 1);
-  }
   return ctx;
 
 fail:
@@ -194,13 +205,14 @@ build_client_ctx (const NetTls *tls, GError **error)
     return NULL;
   /* RFC 4976 section 9.2: the server's certificate must be valid and
    * signed by an acceptable authority (the name is checked per SSL). */
-  SSL_CTX_set_verify (ctx, tls->skip_server_verify ? SSL_VERIFY_NONE
-                                                   : SSL_VERIFY_PEER, NULL);
+  SSL_CTX_set_verify (
+      ctx, tls->skip_server_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
   if (!load_trust (ctx, tls, error) ||
-      (tls->certificate != NULL && !load_identity (ctx, tls, error))) {
-    SSL_CTX_free (ctx);
-    return NULL;
-  }
+      (tls->certificate != NULL && !load_identity (ctx, tls, error)))
+    {
+      SSL_CTX_free (ctx);
+      return NULL;
+    }
   return ctx;
 }
 
@@ -225,15 +237,18 @@ net_tls_new (const NetTlsSettings *settings, GError **error)
   g_return_val_if_fail (settings != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if ((settings->certificate == NULL) != (settings->private_key == NULL)) {
-    g_set_error (error, NET_TLS_ERROR, settings->certificate == NULL ?
-                 NET_TLS_ERROR_CERTIFICATE : NET_TLS_ERROR_PRIVATE_KEY,
-                 "private key %s has no certificate, or certificate %s has "
-                 "no private key: give both or neither",
-                 settings->private_key != NULL ? settings->private_key : "-",
-                 settings->certificate != NULL ? settings->certificate : "-");
-    return NULL;
-  }
+  if ((settings->certificate == NULL) != (settings->private_key == NULL))
+    {
+      g_set_error (error, NET_TLS_ERROR,
+                   settings->certificate == NULL ? NET_TLS_ERROR_CERTIFICATE
+                                                 : NET_TLS_ERROR_PRIVATE_KEY,
+                   "private key %s has no certificate, or certificate %s has "
+                   "no private key: give both or neither",
+                   settings->private_key != NULL ? settings->private_key : "-",
+                   settings->certificate != NULL ? settings->certificate
+                                                 : "-");
+      return NULL;
+    }
 
   tls = g_new0 (NetTls, 1);
   g_atomic_ref_count_init (&tls->ref_count);
@@ -301,15 +316,16 @@ net_tls_new_server_ssl (NetTls *tls, GError **error)
   SSL *ssl;
 
   g_return_val_if_fail (tls != NULL, NULL);
-  if (tls->server_ctx == NULL) {
-    g_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_NO_SERVER,
-                 "TLS server role needs a certificate and a private key");
-    return NULL;
-  }
+  if (tls->server_ctx == NULL)
+    {
+      g_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_NO_SERVER,
+                   "TLS server role needs a certificate and a private key");
+      return NULL;
+    }
   ssl = SSL_new (tls->server_ctx);
   if (ssl == NULL)
     net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
-                      "cannot create a TLS server session");
+                       "cannot create a TLS server session");
   return ssl;
 }
 
@@ -324,28 +340,33 @@ net_tls_new_client_ssl (NetTls *tls, const char *peer_name, GError **error)
   g_return_val_if_fail (peer_name != NULL, NULL);
 
   ssl = SSL_new (tls->client_ctx);
-  if (ssl == NULL) {
-    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
-                      "cannot create a TLS client session");
-    return NULL;
-  }
+  if (ssl == NULL)
+    {
+      net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
+                         "cannot create a TLS client session");
+      return NULL;
+    }
   param = SSL_get0_param (ssl);
-  if (g_hostname_is_ip_address (peer_name)) {
-    ok = X509_VERIFY_PARAM_set1_ip_asc (param, peer_name) == 1;
-  } else {
-    /* RFC 4976 section 9.2: the subjectAltName dNSName must match the
-     * host of the URI, and clients send it as server name indication. */
-    X509_VERIFY_PARAM_set_hostflags (param,
-                                     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    ok = SSL_set1_host (ssl, peer_name) == 1 &&
-         SSL_set_tlsext_host_name (ssl, peer_name) == 1;
-  }
-  if (!ok) {
-    net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
-                      "cannot expect peer name '%s'", peer_name);
-    SSL_free (ssl);
-    return NULL;
-  }
+  if (g_hostname_is_ip_address (peer_name))
+    {
+      ok = X509_VERIFY_PARAM_set1_ip_asc (param, peer_name) == 1;
+    }
+  else
+    {
+      /* RFC 4976 section 9.2: the subjectAltName dNSName must match the
+       * host of the URI, and clients send it as server name indication. */
+      X509_VERIFY_PARAM_set_hostflags (param,
+                                       X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      ok = SSL_set1_host (ssl, peer_name) == 1 &&
+           SSL_set_tlsext_host_name (ssl, peer_name) == 1;
+    }
+  if (!ok)
+    {
+      net_tls_set_error (error, NET_TLS_ERROR, NET_TLS_ERROR_INTERNAL,
+                         "cannot expect peer name '%s'", peer_name);
+      SSL_free (ssl);
+      return NULL;
+    }
   return ssl;
 }
 

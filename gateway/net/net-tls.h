@@ -28,17 +28,19 @@ G_BEGIN_DECLS
 #define NET_TLS_ERROR (net_tls_error_quark ())
 GQuark net_tls_error_quark (void);
 
-typedef enum {
-  NET_TLS_ERROR_CERTIFICATE,  /* certificate chain unreadable or invalid */
-  NET_TLS_ERROR_PRIVATE_KEY,  /* private key unreadable or not matching */
-  NET_TLS_ERROR_CA,           /* CA file unreadable */
-  NET_TLS_ERROR_NO_SERVER,    /* a server role was asked of a NetTls that has
+typedef enum
+{
+  NET_TLS_ERROR_CERTIFICATE, /* certificate chain unreadable or invalid */
+  NET_TLS_ERROR_PRIVATE_KEY, /* private key unreadable or not matching */
+  NET_TLS_ERROR_CA,          /* CA file unreadable */
+  NET_TLS_ERROR_NO_SERVER,   /* a server role was asked of a NetTls that has
                               * no certificate */
-  NET_TLS_ERROR_INTERNAL,     /* OpenSSL could not build a context or SSL */
+  NET_TLS_ERROR_INTERNAL,    /* OpenSSL could not build a context or SSL */
 } NetTlsError;
 
 /* What a TLS server asks of its clients' certificates. */
-typedef enum {
+typedef enum
+{
   /* No CertificateRequest: clients stay anonymous. */
   NET_TLS_PEER_VERIFY_NONE,
   /* RFC 4976 section 6.1: send a CertificateRequest; a certificate that the
@@ -50,7 +52,8 @@ typedef enum {
   NET_TLS_PEER_VERIFY_REQUIRED,
 } NetTlsPeerVerify;
 
-typedef struct {
+typedef struct
+{
   /* PEM certificate chain (leaf first) and its private key (unencrypted
    * PEM).  Both or neither; without them the NetTls can only be a client
    * that presents no certificate. */
@@ -103,7 +106,7 @@ SSL *net_tls_new_server_ssl (NetTls *tls, GError **error);
  * Returns: (transfer full) (nullable): NULL with @error. */
 G_GNUC_WARN_UNUSED_RESULT
 SSL *net_tls_new_client_ssl (NetTls *tls, const char *peer_name,
-                            GError **error);
+                             GError **error);
 
 /* Set @error (if not NULL) to @domain/@code with the printf message
  * followed by ": " and the root cause in OpenSSL's error queue (its oldest
@@ -111,7 +114,7 @@ SSL *net_tls_new_client_ssl (NetTls *tls, const char *peer_name,
  * directory"; "unknown OpenSSL error" when it is empty).  The queue is
  * cleared either way. */
 void net_tls_set_error (GError **error, GQuark domain, gint code,
-                       const char *format, ...) G_GNUC_PRINTF (4, 5);
+                        const char *format, ...) G_GNUC_PRINTF (4, 5);
 
 /* The subject of the peer's certificate (RFC 2253 form, e.g.
  * "CN=relay.example.net,O=Example") when the peer presented one and it

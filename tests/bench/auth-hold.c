@@ -49,10 +49,11 @@ connect_to (const char *host, const char *port)
   if (getaddrinfo (host, port, &hints, &ai) != 0)
     return -1;
   fd = socket (ai->ai_family, SOCK_STREAM, 0);
-  if (fd >= 0 && connect (fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-    close (fd);
-    fd = -1;
-  }
+  if (fd >= 0 && connect (fd, ai->ai_addr, ai->ai_addrlen) < 0)
+    {
+      close (fd);
+      fd = -1;
+    }
   freeaddrinfo (ai);
   return fd;
 }
@@ -62,16 +63,17 @@ send_all (int fd, const char *s)
 {
   size_t len = strlen (s);
 
-  while (len > 0) {
-    ssize_t w = send (fd, s, len, MSG_NOSIGNAL);
+  while (len > 0)
+    {
+      ssize_t w = send (fd, s, len, MSG_NOSIGNAL);
 
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return FALSE;
-    s += w;
-    len -= (size_t) w;
-  }
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return FALSE;
+      s += w;
+      len -= (size_t) w;
+    }
   return TRUE;
 }
 
@@ -84,15 +86,16 @@ read_response (int fd, const char *tid)
   g_autofree char *end = g_strdup_printf ("\r\n-------%s$\r\n", tid);
   char chunk[4096];
 
-  while (strstr (buf->str, end) == NULL) {
-    ssize_t r = recv (fd, chunk, sizeof chunk, 0);
+  while (strstr (buf->str, end) == NULL)
+    {
+      ssize_t r = recv (fd, chunk, sizeof chunk, 0);
 
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0 || buf->len > 65536)
-      return NULL;
-    g_string_append_len (buf, chunk, r);
-  }
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0 || buf->len > 65536)
+        return NULL;
+      g_string_append_len (buf, chunk, r);
+    }
   return g_string_free (g_steal_pointer (&buf), FALSE);
 }
 
@@ -101,7 +104,8 @@ auth_frame (const char *tid, const char *relay_uri, const char *from,
             const char *authorization)
 {
   return g_strdup_printf ("MSRP %s AUTH\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
-                          "%s%s%s-------%s$\r\n", tid, relay_uri, from,
+                          "%s%s%s-------%s$\r\n",
+                          tid, relay_uri, from,
                           authorization != NULL ? "Authorization: " : "",
                           authorization != NULL ? authorization : "",
                           authorization != NULL ? "\r\n" : "", tid);
@@ -121,10 +125,11 @@ auth_start (int fd, guint i, const char *relay_uri)
   g_autofree char *tid1 = g_strdup_printf ("hold%ua", i);
   g_autofree char *req1 = auth_frame (tid1, relay_uri, from, NULL);
 
-  if (!send_all (fd, req1)) {
-    fprintf (stderr, "auth-hold: connection %u: cannot send AUTH\n", i);
-    return FALSE;
-  }
+  if (!send_all (fd, req1))
+    {
+      fprintf (stderr, "auth-hold: connection %u: cannot send AUTH\n", i);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -143,34 +148,39 @@ auth_answer (int fd, guint i, const char *relay_uri, const char *user,
   g_autoptr (GError) error = NULL;
   const char *p, *line_end;
 
-  if ((resp1 = read_response (fd, tid1)) == NULL) {
-    fprintf (stderr, "auth-hold: connection %u: no answer to AUTH\n", i);
-    return FALSE;
-  }
+  if ((resp1 = read_response (fd, tid1)) == NULL)
+    {
+      fprintf (stderr, "auth-hold: connection %u: no answer to AUTH\n", i);
+      return FALSE;
+    }
   p = strstr (resp1, "\r\nWWW-Authenticate: ");
-  if (strncmp (resp1 + 5 + strlen (tid1), " 401", 4) != 0 || p == NULL) {
-    fprintf (stderr, "auth-hold: connection %u: no 401 challenge\n", i);
-    return FALSE;
-  }
+  if (strncmp (resp1 + 5 + strlen (tid1), " 401", 4) != 0 || p == NULL)
+    {
+      fprintf (stderr, "auth-hold: connection %u: no 401 challenge\n", i);
+      return FALSE;
+    }
   p += strlen ("\r\nWWW-Authenticate: ");
   line_end = strstr (p, "\r\n");
   challenge = msrp_digest_challenge_parse (p, (gsize) (line_end - p), &error);
-  if (challenge == NULL) {
-    fprintf (stderr, "auth-hold: connection %u: %s\n", i, error->message);
-    return FALSE;
-  }
+  if (challenge == NULL)
+    {
+      fprintf (stderr, "auth-hold: connection %u: %s\n", i, error->message);
+      return FALSE;
+    }
   creds = msrp_digest_client_respond (challenge, user, password, NULL, "AUTH",
                                       relay_uri, 1, &error);
-  if (creds == NULL) {
-    fprintf (stderr, "auth-hold: connection %u: %s\n", i, error->message);
-    return FALSE;
-  }
+  if (creds == NULL)
+    {
+      fprintf (stderr, "auth-hold: connection %u: %s\n", i, error->message);
+      return FALSE;
+    }
   value = msrp_digest_credentials_to_string (creds);
   req2 = auth_frame (tid2, relay_uri, from, value);
-  if (!send_all (fd, req2)) {
-    fprintf (stderr, "auth-hold: connection %u: cannot send AUTH\n", i);
-    return FALSE;
-  }
+  if (!send_all (fd, req2))
+    {
+      fprintf (stderr, "auth-hold: connection %u: cannot send AUTH\n", i);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -181,10 +191,11 @@ auth_finish (int fd, guint i)
   g_autofree char *tid2 = g_strdup_printf ("hold%ub", i);
   g_autofree char *resp2 = read_response (fd, tid2);
 
-  if (resp2 == NULL || strncmp (resp2 + 5 + strlen (tid2), " 200", 4) != 0) {
-    fprintf (stderr, "auth-hold: connection %u: AUTH not answered 200\n", i);
-    return FALSE;
-  }
+  if (resp2 == NULL || strncmp (resp2 + 5 + strlen (tid2), " 200", 4) != 0)
+    {
+      fprintf (stderr, "auth-hold: connection %u: AUTH not answered 200\n", i);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -197,46 +208,51 @@ main (int argc, char **argv)
   guint n, i, opened = 0;
   int status = 0;
 
-  if (argc != 4 && argc != 6) {
-    fprintf (stderr, "usage: auth-hold HOST PORT N [USER PASSWORD]\n");
-    return 2;
-  }
+  if (argc != 4 && argc != 6)
+    {
+      fprintf (stderr, "usage: auth-hold HOST PORT N [USER PASSWORD]\n");
+      return 2;
+    }
   n = (guint) g_ascii_strtoull (argv[3], NULL, 10);
-  if (argc == 6) {
-    user = argv[4];
-    password = argv[5];
-  }
+  if (argc == 6)
+    {
+      user = argv[4];
+      password = argv[5];
+    }
   relay_uri = g_strdup_printf ("msrp://%s:%s;tcp", argv[1], argv[2]);
   fds = g_new0 (int, MAX (n, 1));
   signal (SIGTERM, on_signal);
   signal (SIGINT, on_signal);
   signal (SIGPIPE, SIG_IGN);
 
-  for (guint first = 0; first < n && !stop && status == 0; first += BATCH) {
-    guint last = MIN (first + BATCH, n);
+  for (guint first = 0; first < n && !stop && status == 0; first += BATCH)
+    {
+      guint last = MIN (first + BATCH, n);
 
-    for (i = first; i < last && status == 0; i++) {
-      fds[i] = connect_to (argv[1], argv[2]);
-      if (fds[i] < 0) {
-        fprintf (stderr, "auth-hold: connection %u: %s\n", i,
-                 strerror (errno));
-        status = 1;
-        break;
-      }
-      opened++;
+      for (i = first; i < last && status == 0; i++)
+        {
+          fds[i] = connect_to (argv[1], argv[2]);
+          if (fds[i] < 0)
+            {
+              fprintf (stderr, "auth-hold: connection %u: %s\n", i,
+                       strerror (errno));
+              status = 1;
+              break;
+            }
+          opened++;
+        }
+      if (user == NULL)
+        continue;
+      for (i = first; i < last && status == 0; i++)
+        if (!auth_start (fds[i], i, relay_uri))
+          status = 1;
+      for (i = first; i < last && status == 0; i++)
+        if (!auth_answer (fds[i], i, relay_uri, user, password))
+          status = 1;
+      for (i = first; i < last && status == 0; i++)
+        if (!auth_finish (fds[i], i))
+          status = 1;
     }
-    if (user == NULL)
-      continue;
-    for (i = first; i < last && status == 0; i++)
-      if (!auth_start (fds[i], i, relay_uri))
-        status = 1;
-    for (i = first; i < last && status == 0; i++)
-      if (!auth_answer (fds[i], i, relay_uri, user, password))
-        status = 1;
-    for (i = first; i < last && status == 0; i++)
-      if (!auth_finish (fds[i], i))
-        status = 1;
-  }
   printf ("%s %u\n", status == 0 ? "ready" : "failed", opened);
   fflush (stdout);
   while (!stop && status == 0)

@@ -18,7 +18,8 @@
 #define READ_SIZE (64 * 1024)
 #define BODY_SIZE (1024 * 1024)
 
-typedef struct {
+typedef struct
+{
   guint64 frames;
   guint64 body_bytes;
   guint64 events;
@@ -46,8 +47,8 @@ parse_stream (MsrpParser *p, const guint8 *stream, gsize len, Counts *c)
           MsrpParserEvent ev;
           gsize used;
           GError *error = NULL;
-          MsrpParseStatus st = msrp_parser_feed (p, data, left, &used, &ev,
-                                                 &error);
+          MsrpParseStatus st =
+              msrp_parser_feed (p, data, left, &used, &ev, &error);
 
           if (st == MSRP_PARSE_NEED_MORE)
             break;
@@ -70,14 +71,16 @@ append_send (GString *s, guint n, const guint8 *body, gsize body_len)
   char tid[16];
 
   g_snprintf (tid, sizeof tid, "t%07u", n);
-  g_string_append_printf (s,
-                          "MSRP %s SEND\r\n"
-                          "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n"
-                          "From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n"
-                          "Message-ID: m%08u\r\n"
-                          "Byte-Range: 1-%" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT "\r\n"
-                          "Content-Type: text/plain\r\n"
-                          "\r\n", tid, n, body_len, body_len);
+  g_string_append_printf (
+      s,
+      "MSRP %s SEND\r\n"
+      "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n"
+      "From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n"
+      "Message-ID: m%08u\r\n"
+      "Byte-Range: 1-%" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT "\r\n"
+      "Content-Type: text/plain\r\n"
+      "\r\n",
+      tid, n, body_len, body_len);
   g_string_append_len (s, (const char *) body, (gssize) body_len);
   g_string_append_printf (s, "\r\n-------%s$\r\n", tid);
 }
@@ -85,11 +88,13 @@ append_send (GString *s, guint n, const guint8 *body, gsize body_len)
 static void
 append_200 (GString *s, guint n)
 {
-  g_string_append_printf (s,
-                          "MSRP t%07u 200 OK\r\n"
-                          "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n"
-                          "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n"
-                          "-------t%07u$\r\n", n, n);
+  g_string_append_printf (
+      s,
+      "MSRP t%07u 200 OK\r\n"
+      "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n"
+      "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n"
+      "-------t%07u$\r\n",
+      n, n);
 }
 
 /* Parse @stream over and over for about @seconds; returns units a second
@@ -99,7 +104,9 @@ measure (const char *label, const GString *stream, double seconds,
          gboolean per_frame, guint frames_per_pass)
 {
   g_autoptr (MsrpParser) p = msrp_parser_new ();
-  Counts c = { 0, };
+  Counts c = {
+    0,
+  };
   guint64 passes = 0;
   gint64 start = g_get_monotonic_time (), elapsed;
   double rate;
@@ -114,26 +121,28 @@ measure (const char *label, const GString *stream, double seconds,
 
   if (c.frames != passes * frames_per_pass)
     {
-      fprintf (stderr, "bench-parser: %s: %" G_GUINT64_FORMAT " frames, "
-               "expected %" G_GUINT64_FORMAT "\n", label, c.frames,
-               passes * frames_per_pass);
+      fprintf (stderr,
+               "bench-parser: %s: %" G_GUINT64_FORMAT " frames, "
+               "expected %" G_GUINT64_FORMAT "\n",
+               label, c.frames, passes * frames_per_pass);
       exit (1);
     }
   if (per_frame)
     {
       rate = (double) c.frames / 2 / ((double) elapsed / G_USEC_PER_SEC);
-      printf ("%-44s %12.0f SEND+200 pairs/s  (%.0f MB/s of stream)\n",
-              label, rate, (double) (passes * stream->len)
-              / ((double) elapsed / G_USEC_PER_SEC) / 1e6);
+      printf ("%-44s %12.0f SEND+200 pairs/s  (%.0f MB/s of stream)\n", label,
+              rate,
+              (double) (passes * stream->len) /
+                  ((double) elapsed / G_USEC_PER_SEC) / 1e6);
     }
   else
     {
-      rate = (double) (passes * stream->len) / ((double) elapsed
-                                                / G_USEC_PER_SEC) / 1e6;
+      rate = (double) (passes * stream->len) /
+             ((double) elapsed / G_USEC_PER_SEC) / 1e6;
       printf ("%-44s %12.0f MB/s  (%" G_GUINT64_FORMAT " frames, %.1f "
-              "events/MiB)\n", label, rate, c.frames,
-              (double) c.events / ((double) passes * stream->len
-                                   / BODY_SIZE));
+              "events/MiB)\n",
+              label, rate, c.frames,
+              (double) c.events / ((double) passes * stream->len / BODY_SIZE));
     }
   return rate;
 }
@@ -165,8 +174,9 @@ main (int argc, char **argv)
 
   /* Text body: lines of 62 characters and CRLF. */
   for (gsize i = 0; i < BODY_SIZE; i++)
-    body[i] = i % 64 == 62 ? '\r'
-              : i % 64 == 63 ? '\n' : (guint8) ('a' + i % 26);
+    body[i] = i % 64 == 62   ? '\r'
+              : i % 64 == 63 ? '\n'
+                             : (guint8) ('a' + i % 26);
   for (guint n = 0; n < 8; n++)
     append_send (text, n, body, BODY_SIZE);
 
@@ -187,8 +197,7 @@ main (int argc, char **argv)
   printf ("msrp-parser benchmark: %.1f s a measurement, reads of %d KiB\n",
           seconds, READ_SIZE / 1024);
   measure ("1 MiB binary bodies", binary, seconds, FALSE, 8);
-  measure ("1 MiB text bodies (CRLF every 64 bytes)", text, seconds, FALSE,
-           8);
+  measure ("1 MiB text bodies (CRLF every 64 bytes)", text, seconds, FALSE, 8);
   measure (chat_label, chat, seconds, TRUE, 4000);
   return 0;
 }

@@ -25,13 +25,22 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort (); } while (0)
+#define CHECK(cond)                                                           \
+  do                                                                          \
+    {                                                                         \
+      if (!(cond))                                                            \
+        abort ();                                                             \
+    }                                                                         \
+  while (0)
 
 static const GwBencodeDecodeOptions loose = {
-  .max_depth = 24, .max_values = 2048,
+  .max_depth = 24,
+  .max_values = 2048,
 };
 static const GwBencodeDecodeOptions strict = {
-  .max_depth = 24, .max_values = 2048, .sorted_keys = TRUE,
+  .max_depth = 24,
+  .max_values = 2048,
+  .sorted_keys = TRUE,
 };
 
 static void
@@ -104,28 +113,37 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     check_error (e_prefix, size);
 
   /* Whole versus prefix. */
-  if (prefix != NULL) {
-    CHECK (consumed >= 1 && consumed <= size);
-    if (consumed == size) {
-      CHECK (whole != NULL && gw_bencode_equal (whole, prefix));
-    } else {
-      CHECK (whole == NULL);
-      CHECK (e_whole->code == GW_BENCODE_ERROR_TRAILING);
+  if (prefix != NULL)
+    {
+      CHECK (consumed >= 1 && consumed <= size);
+      if (consumed == size)
+        {
+          CHECK (whole != NULL && gw_bencode_equal (whole, prefix));
+        }
+      else
+        {
+          CHECK (whole == NULL);
+          CHECK (e_whole->code == GW_BENCODE_ERROR_TRAILING);
+        }
+      check_value (prefix, data, consumed, FALSE);
     }
-    check_value (prefix, data, consumed, FALSE);
-  } else {
-    CHECK (whole == NULL);
-    CHECK (e_whole->code != GW_BENCODE_ERROR_TRAILING);
-    CHECK (strcmp (e_whole->message, e_prefix->message) == 0);
-  }
+  else
+    {
+      CHECK (whole == NULL);
+      CHECK (e_whole->code != GW_BENCODE_ERROR_TRAILING);
+      CHECK (strcmp (e_whole->message, e_prefix->message) == 0);
+    }
 
   /* Sorted versus unsorted. */
-  if (sorted != NULL) {
-    CHECK (whole != NULL && gw_bencode_equal (whole, sorted));
-    check_value (sorted, data, size, TRUE);
-  } else if (whole != NULL) {
-    CHECK (e_strict->code == GW_BENCODE_ERROR_KEY_ORDER);
-  }
+  if (sorted != NULL)
+    {
+      CHECK (whole != NULL && gw_bencode_equal (whole, sorted));
+      check_value (sorted, data, size, TRUE);
+    }
+  else if (whole != NULL)
+    {
+      CHECK (e_strict->code == GW_BENCODE_ERROR_KEY_ORDER);
+    }
   if (whole != NULL)
     check_value (whole, data, size, sorted != NULL);
 

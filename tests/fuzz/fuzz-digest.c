@@ -35,9 +35,9 @@ fixed_ha1 (MsrpDigestAlgorithm algorithm)
     {
       md5 = msrp_digest_compute_ha1 (MSRP_DIGEST_ALGORITHM_MD5, FUZZ_USER,
                                      FUZZ_REALM, FUZZ_PASS, NULL);
-      sha256 = msrp_digest_compute_ha1 (MSRP_DIGEST_ALGORITHM_SHA256,
-                                        FUZZ_USER, FUZZ_REALM, FUZZ_PASS,
-                                        NULL);
+      sha256 =
+          msrp_digest_compute_ha1 (MSRP_DIGEST_ALGORITHM_SHA256, FUZZ_USER,
+                                   FUZZ_REALM, FUZZ_PASS, NULL);
       if (md5 == NULL || sha256 == NULL)
         abort ();
     }
@@ -49,7 +49,7 @@ fixed_ha1 (MsrpDigestAlgorithm algorithm)
       return sha256;
     case MSRP_DIGEST_ALGORITHM_UNKNOWN:
     default:
-      return md5;   /* the wrong length: must be refused, not crash */
+      return md5; /* the wrong length: must be refused, not crash */
     }
 }
 
@@ -74,21 +74,21 @@ fuzz_challenge (const char *value, size_t len)
       strcmp (msrp_digest_challenge_get_nonce (again),
               msrp_digest_challenge_get_nonce (c)) != 0 ||
       msrp_digest_challenge_get_algorithm (again) !=
-      msrp_digest_challenge_get_algorithm (c) ||
+          msrp_digest_challenge_get_algorithm (c) ||
       msrp_digest_challenge_offers_auth (again) !=
-      msrp_digest_challenge_offers_auth (c))
+          msrp_digest_challenge_offers_auth (c))
     abort ();
 
-  creds = msrp_digest_client_respond (c, FUZZ_USER, FUZZ_PASS, NULL,
-                                      MSRP_DIGEST_METHOD_AUTH, FUZZ_URI, 1,
-                                      NULL);
+  creds =
+      msrp_digest_client_respond (c, FUZZ_USER, FUZZ_PASS, NULL,
+                                  MSRP_DIGEST_METHOD_AUTH, FUZZ_URI, 1, NULL);
   if ((creds != NULL) != msrp_digest_challenge_is_usable (c))
     abort ();
   if (creds == NULL)
     return;
   creds_text = msrp_digest_credentials_to_string (creds);
-  creds_again = msrp_digest_credentials_parse (creds_text,
-                                               strlen (creds_text), NULL);
+  creds_again =
+      msrp_digest_credentials_parse (creds_text, strlen (creds_text), NULL);
   if (creds_again == NULL ||
       strcmp (msrp_digest_credentials_get_response (creds_again),
               msrp_digest_credentials_get_response (creds)) != 0)
@@ -119,17 +119,16 @@ fuzz_credentials (const char *value, size_t len, gboolean unknown_user)
       strcmp (msrp_digest_credentials_get_response (again),
               msrp_digest_credentials_get_response (c)) != 0 ||
       msrp_digest_credentials_get_nc (again) !=
-      msrp_digest_credentials_get_nc (c))
+          msrp_digest_credentials_get_nc (c))
     abort ();
 
   relay = msrp_digest_server_new ((const guint8 *) FUZZ_SECRET,
-                                  strlen (FUZZ_SECRET), FUZZ_LIFETIME_S,
-                                  NULL);
+                                  strlen (FUZZ_SECRET), FUZZ_LIFETIME_S, NULL);
   if (relay == NULL)
     abort ();
   msrp_digest_server_set_replay_guard (relay, 2);
   ha1 = unknown_user ? NULL
-    : fixed_ha1 (msrp_digest_credentials_get_algorithm (c));
+                     : fixed_ha1 (msrp_digest_credentials_get_algorithm (c));
   uri = msrp_digest_credentials_get_uri (c);
   if (uri == NULL)
     uri = FUZZ_URI;
@@ -142,13 +141,12 @@ fuzz_credentials (const char *value, size_t len, gboolean unknown_user)
   /* Accepted once, the same nc is a replay. */
   if (result == MSRP_DIGEST_RESULT_OK &&
       msrp_digest_server_verify (relay, c, MSRP_DIGEST_METHOD_AUTH, uri,
-                                 FUZZ_REALM, ha1, FUZZ_NOW_US) !=
-      MSRP_DIGEST_RESULT_REPLAY)
+                                 FUZZ_REALM, ha1,
+                                 FUZZ_NOW_US) != MSRP_DIGEST_RESULT_REPLAY)
     abort ();
 
-  info_text = msrp_digest_server_authentication_info (relay, c, uri,
-                                                      ha1, TRUE, FUZZ_NOW_US,
-                                                      NULL);
+  info_text = msrp_digest_server_authentication_info (relay, c, uri, ha1, TRUE,
+                                                      FUZZ_NOW_US, NULL);
   if (info_text == NULL)
     return;
   info = msrp_digest_info_parse (info_text, strlen (info_text), NULL);
@@ -173,7 +171,7 @@ fuzz_info (const char *value, size_t len)
     {
       g_autoptr (MsrpDigestChallenge) c = NULL;
       const char *challenge = "Digest realm=\"" FUZZ_REALM "\", "
-        "nonce=\"n\", qop=\"auth\", algorithm=SHA-256";
+                              "nonce=\"n\", qop=\"auth\", algorithm=SHA-256";
 
       c = msrp_digest_challenge_parse (challenge, strlen (challenge), NULL);
       if (c == NULL)

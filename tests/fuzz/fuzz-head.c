@@ -32,13 +32,20 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort (); } while (0)
+#define CHECK(cond)                                                           \
+  do                                                                          \
+    {                                                                         \
+      if (!(cond))                                                            \
+        abort ();                                                             \
+    }                                                                         \
+  while (0)
 
-typedef struct {
+typedef struct
+{
   MsrpParser *parser;
-  MsrpHead *head;       /* the frame being collected, or NULL */
-  gboolean in_frame;    /* between start line and END */
-  gboolean failed;      /* the parser failed: stop */
+  MsrpHead *head;    /* the frame being collected, or NULL */
+  gboolean in_frame; /* between start line and END */
+  gboolean failed;   /* the parser failed: stop */
 } Run;
 
 static void
@@ -121,7 +128,9 @@ static void
 check_finished (const MsrpHead *head)
 {
   static const MsrpHeaderId expires_ids[] = {
-    MSRP_HEADER_EXPIRES, MSRP_HEADER_MIN_EXPIRES, MSRP_HEADER_MAX_EXPIRES,
+    MSRP_HEADER_EXPIRES,
+    MSRP_HEADER_MIN_EXPIRES,
+    MSRP_HEADER_MAX_EXPIRES,
   };
   const char *method = msrp_head_get_method (head);
   const char *mid = msrp_head_find (head, MSRP_HEADER_MESSAGE_ID, NULL);
@@ -136,8 +145,7 @@ check_finished (const MsrpHead *head)
       msrp_head_get_header (head, i, &id, &name, &value);
       CHECK (name != NULL && value != NULL);
       CHECK (id == msrp_header_id_from_name (name, strlen (name)));
-      found = msrp_head_find (head, id,
-                              id == MSRP_HEADER_OTHER ? name : NULL);
+      found = msrp_head_find (head, id, id == MSRP_HEADER_OTHER ? name : NULL);
       CHECK (found != NULL);
       CHECK (found == first_value (head, id, name));
       /* Known headers occur once (the parser enforces it), except
@@ -163,12 +171,12 @@ check_finished (const MsrpHead *head)
   CHECK ((msrp_head_get_message_id (head) != NULL) == (mid != NULL));
   if (mid != NULL)
     CHECK (strcmp (msrp_head_get_message_id (head), mid) == 0);
-  CHECK ((msrp_head_get_byte_range (head) != NULL)
-         == (msrp_head_find (head, MSRP_HEADER_BYTE_RANGE, NULL) != NULL));
-  CHECK ((msrp_head_get_status (head) != NULL)
-         == (msrp_head_find (head, MSRP_HEADER_STATUS, NULL) != NULL));
-  CHECK (msrp_head_get_content_type (head)
-         == msrp_head_find (head, MSRP_HEADER_CONTENT_TYPE, NULL));
+  CHECK ((msrp_head_get_byte_range (head) != NULL) ==
+         (msrp_head_find (head, MSRP_HEADER_BYTE_RANGE, NULL) != NULL));
+  CHECK ((msrp_head_get_status (head) != NULL) ==
+         (msrp_head_find (head, MSRP_HEADER_STATUS, NULL) != NULL));
+  CHECK (msrp_head_get_content_type (head) ==
+         msrp_head_find (head, MSRP_HEADER_CONTENT_TYPE, NULL));
   if (msrp_head_find (head, MSRP_HEADER_SUCCESS_REPORT, NULL) == NULL)
     CHECK (msrp_head_get_success_report (head) == MSRP_SUCCESS_REPORT_DEFAULT);
   if (msrp_head_find (head, MSRP_HEADER_FAILURE_REPORT, NULL) == NULL)
@@ -177,8 +185,8 @@ check_finished (const MsrpHead *head)
     {
       guint32 n;
 
-      CHECK (msrp_head_get_expires (head, expires_ids[i], &n)
-             == (msrp_head_find (head, expires_ids[i], NULL) != NULL));
+      CHECK (msrp_head_get_expires (head, expires_ids[i], &n) ==
+             (msrp_head_find (head, expires_ids[i], NULL) != NULL));
     }
 
   /* What finish() promised. */
@@ -188,8 +196,8 @@ check_finished (const MsrpHead *head)
       if (strcmp (method, "SEND") == 0)
         CHECK (msrp_head_get_message_id (head) != NULL);
       if (strcmp (method, "REPORT") == 0)
-        CHECK (msrp_head_get_message_id (head) != NULL
-               && msrp_head_get_status (head) != NULL);
+        CHECK (msrp_head_get_message_id (head) != NULL &&
+               msrp_head_get_status (head) != NULL);
     }
   else
     CHECK (method == NULL);
@@ -206,8 +214,8 @@ on_event (Run *r, const MsrpParserEvent *ev)
       r->in_frame = TRUE;
       r->head = msrp_head_new_from_event (ev);
       CHECK (r->head != NULL);
-      check_slice (msrp_head_get_transaction_id (r->head),
-                   ev->transaction_id, ev->transaction_id_len);
+      check_slice (msrp_head_get_transaction_id (r->head), ev->transaction_id,
+                   ev->transaction_id_len);
       CHECK (msrp_head_get_n_headers (r->head) == 0);
       if (ev->type == MSRP_PARSER_EVENT_REQUEST)
         {
@@ -272,8 +280,9 @@ on_event (Run *r, const MsrpParserEvent *ev)
           GError *error = NULL;
           gboolean ok;
 
-          expect_ok = msrp_head_find (head, MSRP_HEADER_TO_PATH, NULL) != NULL
-            && msrp_head_find (head, MSRP_HEADER_FROM_PATH, NULL) != NULL;
+          expect_ok =
+              msrp_head_find (head, MSRP_HEADER_TO_PATH, NULL) != NULL &&
+              msrp_head_find (head, MSRP_HEADER_FROM_PATH, NULL) != NULL;
           if (method != NULL && strcmp (method, "SEND") == 0)
             expect_ok = expect_ok && has_mid;
           if (method != NULL && strcmp (method, "REPORT") == 0)

@@ -12,15 +12,21 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort (); } while (0)
+#define CHECK(cond)                                                           \
+  do                                                                          \
+    {                                                                         \
+      if (!(cond))                                                            \
+        abort ();                                                             \
+    }                                                                         \
+  while (0)
 
 /* Does a number in a Byte-Range text start with a redundant '0'? */
 static gboolean
 has_leading_zero (const char *v, size_t len)
 {
   for (size_t i = 0; i + 1 < len; i++)
-    if ((i == 0 || v[i - 1] == '-' || v[i - 1] == '/') && v[i] == '0'
-        && v[i + 1] >= '0' && v[i + 1] <= '9')
+    if ((i == 0 || v[i - 1] == '-' || v[i - 1] == '/') && v[i] == '0' &&
+        v[i + 1] >= '0' && v[i + 1] <= '9')
       return TRUE;
   return FALSE;
 }
@@ -58,7 +64,8 @@ fuzz_report (const char *v, size_t len, gboolean failure)
     {
       const char *s = msrp_report_mode_to_string (mode);
 
-      CHECK (s != NULL && strlen (s) == len && g_ascii_strncasecmp (s, v, len) == 0);
+      CHECK (s != NULL && strlen (s) == len &&
+             g_ascii_strncasecmp (s, v, len) == 0);
       CHECK (failure || mode != MSRP_REPORT_PARTIAL);
     }
 }
@@ -86,7 +93,8 @@ fuzz_status (const char *v, size_t len)
     return;
   CHECK (st.namespace_ <= 999 && st.code <= 999);
   text = msrp_status_header_to_string (&st);
-  /* The ABNF has one spelling per value, so the writer gives the input back. */
+  /* The ABNF has one spelling per value, so the writer gives the input back.
+   */
   CHECK (strlen (text) == len && memcmp (text, v, len) == 0);
   msrp_status_header_clear (&st);
 }
@@ -97,8 +105,8 @@ fuzz_content_type (const char *v, size_t len)
   static const char *const patterns[] = {
     "*", "text/*", "text/plain", "message/cpim", "*/*", "text/plain;a=b",
   };
-  g_autoptr(MsrpMediaType) mt = msrp_media_type_parse (v, len, NULL);
-  g_autoptr(MsrpMediaType) again = NULL;
+  g_autoptr (MsrpMediaType) mt = msrp_media_type_parse (v, len, NULL);
+  g_autoptr (MsrpMediaType) again = NULL;
   g_autofree char *text = NULL;
   g_autofree char *text2 = NULL;
   g_autofree char *self = NULL;
@@ -115,8 +123,8 @@ fuzz_content_type (const char *v, size_t len)
   CHECK (again != NULL);
   text2 = msrp_media_type_to_string (again);
   CHECK (strcmp (text, text2) == 0);
-  CHECK (msrp_media_type_get_n_params (again)
-         == msrp_media_type_get_n_params (mt));
+  CHECK (msrp_media_type_get_n_params (again) ==
+         msrp_media_type_get_n_params (mt));
 
   /* A media type matches itself, its "type/\*" and "*". */
   self = g_strdup_printf ("%s/%s", msrp_media_type_get_type (mt),
@@ -143,9 +151,9 @@ fuzz_content_disposition (const char *v, size_t len)
 static void
 fuzz_utf8text (const char *v, size_t len)
 {
-  g_autoptr(GError) error = NULL;
-  gboolean ok = msrp_utf8text_check (MSRP_HEADER_CONTENT_DESCRIPTION, v, len,
-                                     &error);
+  g_autoptr (GError) error = NULL;
+  gboolean ok =
+      msrp_utf8text_check (MSRP_HEADER_CONTENT_DESCRIPTION, v, len, &error);
 
   CHECK (ok == msrp_utf8text_is_valid (v, len));
   CHECK (ok == (error == NULL));
@@ -158,9 +166,11 @@ static void
 fuzz_path (const char *v, size_t len)
 {
   static const MsrpHeaderId which[] = {
-    MSRP_HEADER_TO_PATH, MSRP_HEADER_FROM_PATH, MSRP_HEADER_USE_PATH,
+    MSRP_HEADER_TO_PATH,
+    MSRP_HEADER_FROM_PATH,
+    MSRP_HEADER_USE_PATH,
   };
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   GPtrArray *uris;
 
   uris = msrp_path_parse (which[len % G_N_ELEMENTS (which)], v, len, &error);
@@ -177,20 +187,21 @@ static void
 fuzz_expires (const char *v, size_t len)
 {
   static const MsrpHeaderId which[] = {
-    MSRP_HEADER_EXPIRES, MSRP_HEADER_MIN_EXPIRES, MSRP_HEADER_MAX_EXPIRES,
+    MSRP_HEADER_EXPIRES,
+    MSRP_HEADER_MIN_EXPIRES,
+    MSRP_HEADER_MAX_EXPIRES,
   };
   guint32 n;
 
-  if (msrp_expires_parse (which[len % G_N_ELEMENTS (which)], v, len, &n,
-                          NULL))
+  if (msrp_expires_parse (which[len % G_N_ELEMENTS (which)], v, len, &n, NULL))
     {
       g_autofree char *text = g_strdup_printf ("%u", n);
       size_t zeros = 0;
 
       while (zeros + 1 < len && v[zeros] == '0')
         zeros++;
-      CHECK (strlen (text) == len - zeros
-             && memcmp (text, v + zeros, len - zeros) == 0);
+      CHECK (strlen (text) == len - zeros &&
+             memcmp (text, v + zeros, len - zeros) == 0);
     }
 }
 
@@ -210,8 +221,9 @@ fuzz_order (const char *v, size_t len)
       MsrpHeaderId id = msrp_header_id_from_name (v + pos, n);
       const char *name = msrp_header_id_to_name (id);
 
-      CHECK (id == MSRP_HEADER_OTHER
-             || (strlen (name) == n && g_ascii_strncasecmp (name, v + pos, n) == 0));
+      CHECK (
+          id == MSRP_HEADER_OTHER ||
+          (strlen (name) == n && g_ascii_strncasecmp (name, v + pos, n) == 0));
       if (!msrp_header_order_check (&order, id, NULL))
         return;
       pos += n + 1;
@@ -232,17 +244,39 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   switch (data[0] % 12)
     {
-    case 0: fuzz_byte_range (v, len); break;
-    case 1: fuzz_report (v, len, FALSE); break;
-    case 2: fuzz_report (v, len, TRUE); break;
-    case 3: fuzz_message_id (v, len); break;
-    case 4: fuzz_status (v, len); break;
-    case 5: fuzz_content_type (v, len); break;
-    case 6: fuzz_content_disposition (v, len); break;
-    case 7: fuzz_utf8text (v, len); break;
-    case 8: fuzz_path (v, len); break;
-    case 9: fuzz_expires (v, len); break;
-    case 10: fuzz_order (v, len); break;
+    case 0:
+      fuzz_byte_range (v, len);
+      break;
+    case 1:
+      fuzz_report (v, len, FALSE);
+      break;
+    case 2:
+      fuzz_report (v, len, TRUE);
+      break;
+    case 3:
+      fuzz_message_id (v, len);
+      break;
+    case 4:
+      fuzz_status (v, len);
+      break;
+    case 5:
+      fuzz_content_type (v, len);
+      break;
+    case 6:
+      fuzz_content_disposition (v, len);
+      break;
+    case 7:
+      fuzz_utf8text (v, len);
+      break;
+    case 8:
+      fuzz_path (v, len);
+      break;
+    case 9:
+      fuzz_expires (v, len);
+      break;
+    case 10:
+      fuzz_order (v, len);
+      break;
     default:
       /* Every parser on the same bytes. */
       fuzz_byte_range (v, len);

@@ -25,13 +25,16 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define CHECK(expr) \
-  do { \
-    if (!(expr)) \
-      abort (); \
-  } while (0)
+#define CHECK(expr)                                                           \
+  do                                                                          \
+    {                                                                         \
+      if (!(expr))                                                            \
+        abort ();                                                             \
+    }                                                                         \
+  while (0)
 
-typedef struct {
+typedef struct
+{
   MsrpParser *parser;
   GString *trace;
   guint64 frame_body;
@@ -51,8 +54,8 @@ record (Run *r, const MsrpParserEvent *ev, const guint8 *piece, gsize len)
       CHECK (ev->transaction_id_len >= MSRP_PARSER_MIN_TRANSACTION_ID);
       CHECK (ev->transaction_id_len <= MSRP_PARSER_MAX_TRANSACTION_ID);
       r->frame_body = 0;
-      g_string_append_printf (t, "\n%s ", ev->type == MSRP_PARSER_EVENT_REQUEST
-                              ? "REQ" : "RESP");
+      g_string_append_printf (
+          t, "\n%s ", ev->type == MSRP_PARSER_EVENT_REQUEST ? "REQ" : "RESP");
       g_string_append_len (t, ev->transaction_id,
                            (gssize) ev->transaction_id_len);
       if (ev->type == MSRP_PARSER_EVENT_REQUEST)
@@ -75,8 +78,8 @@ record (Run *r, const MsrpParserEvent *ev, const guint8 *piece, gsize len)
     case MSRP_PARSER_EVENT_HEADER:
       CHECK (ev->name_len > 0);
       CHECK (ev->value == ev->name + ev->name_len + 2);
-      CHECK (ev->header_id == msrp_header_id_from_name (ev->name,
-                                                        ev->name_len));
+      CHECK (ev->header_id ==
+             msrp_header_id_from_name (ev->name, ev->name_len));
       g_string_append_printf (t, "\nH%u ", ev->header_index);
       g_string_append_len (t, ev->name, (gssize) ev->name_len);
       g_string_append (t, ": ");
@@ -90,8 +93,7 @@ record (Run *r, const MsrpParserEvent *ev, const guint8 *piece, gsize len)
       if (ev->held)
         {
           CHECK (ev->data_len <= MSRP_PARSER_MAX_END_LINE);
-          CHECK (ev->data + ev->data_len <= piece
-                 || ev->data >= piece + len);
+          CHECK (ev->data + ev->data_len <= piece || ev->data >= piece + len);
         }
       else
         {
@@ -104,14 +106,13 @@ record (Run *r, const MsrpParserEvent *ev, const guint8 *piece, gsize len)
         g_string_append (t, "\nBODY ");
       else
         g_string_truncate (t, t->len - 1);
-      g_string_append_len (t, (const char *) ev->data,
-                           (gssize) ev->data_len);
+      g_string_append_len (t, (const char *) ev->data, (gssize) ev->data_len);
       g_string_append_c (t, '\x01');
       break;
     case MSRP_PARSER_EVENT_END:
       CHECK (ev->body_len == r->frame_body);
-      CHECK (ev->continuation == '$' || ev->continuation == '+'
-             || ev->continuation == '#');
+      CHECK (ev->continuation == '$' || ev->continuation == '+' ||
+             ev->continuation == '#');
       CHECK (msrp_parser_is_idle (r->parser));
       g_string_append (t, "\nEND ");
       g_string_append_len (t, ev->transaction_id,
@@ -161,8 +162,8 @@ feed_piece (Run *r, const guint8 *src, gsize len)
           CHECK (msrp_parser_has_failed (r->parser));
           record_error (r, error);
           /* Failed stays failed. */
-          CHECK (msrp_parser_feed (r->parser, p, left, &used, &ev, &again)
-                 == MSRP_PARSE_ERROR);
+          CHECK (msrp_parser_feed (r->parser, p, left, &used, &ev, &again) ==
+                 MSRP_PARSE_ERROR);
           CHECK (used == 0);
           CHECK (again != NULL && again->code == error->code);
           CHECK (strcmp (again->message, error->message) == 0);
@@ -187,10 +188,12 @@ feed_piece (Run *r, const guint8 *src, gsize len)
 }
 
 static GString *
-run (const MsrpParserLimits *limits, const guint8 *data, gsize size,
-     int mode, guint seed)
+run (const MsrpParserLimits *limits, const guint8 *data, gsize size, int mode,
+     guint seed)
 {
-  Run r = { 0, };
+  Run r = {
+    0,
+  };
   gsize off = 0;
 
   r.parser = msrp_parser_new_full (limits);
@@ -198,20 +201,20 @@ run (const MsrpParserLimits *limits, const guint8 *data, gsize size,
 
   switch (mode)
     {
-    case -1:                    /* whole */
+    case -1: /* whole */
       feed_piece (&r, data, size);
       break;
-    case 0:                     /* byte by byte */
+    case 0: /* byte by byte */
       for (off = 0; off < size && !r.failed; off++)
         feed_piece (&r, data + off, 1);
       break;
-    case 1:                     /* in two */
+    case 1: /* in two */
       off = size > 0 ? seed % (size + 1) : 0;
       feed_piece (&r, data, off);
       if (!r.failed)
         feed_piece (&r, data + off, size - off);
       break;
-    default:                    /* pieces of pseudo-random length */
+    default: /* pieces of pseudo-random length */
       {
         guint32 x = seed * 2654435761u + 1;
         guint32 max = mode == 2 ? 64 : 4096;

@@ -52,12 +52,13 @@
 
 static const char *const ids[N_IDS] = { "idA1", "idB2", "idC3", "idD4" };
 /* Refused as malformed: empty, and one longer than the maximum. */
-static const char *const bad_ids[2] = {
-  "", "0123456789abcdef0123456789abcdefX" };
+static const char *const bad_ids[2] = { "",
+                                        "0123456789abcdef0123456789abcdefX" };
 static const char *const cts[4] = { NULL, "text/plain", "TEXT/Plain",
                                     "image/png" };
 
-typedef struct {
+typedef struct
+{
   const uint8_t *p;
   size_t n;
 } Input;
@@ -68,13 +69,15 @@ take (Input *in, int bytes)
 {
   guint64 v = 0;
 
-  for (int i = 0; i < bytes; i++) {
-    v <<= 8;
-    if (in->n > 0) {
-      v |= *in->p++;
-      in->n--;
+  for (int i = 0; i < bytes; i++)
+    {
+      v <<= 8;
+      if (in->n > 0)
+        {
+          v |= *in->p++;
+          in->n--;
+        }
     }
-  }
   return v;
 }
 
@@ -82,43 +85,53 @@ take (Input *in, int bytes)
 static guint64
 position (unsigned sel, guint64 raw)
 {
-  switch (sel & 7) {
-  case 0: return raw % 64;
-  case 1: return raw % 5000;
-  case 2: return G_MAXUINT64 - raw % 4;
-  case 3: return (guint64) G_MAXINT64 - 2 + raw % 4;
-  case 4: return raw;
-  case 5: return raw % 8;
-  case 6: return 1 + raw % 16;
-  default: return CEIL - 2 + raw % 5;
-  }
+  switch (sel & 7)
+    {
+    case 0:
+      return raw % 64;
+    case 1:
+      return raw % 5000;
+    case 2:
+      return G_MAXUINT64 - raw % 4;
+    case 3:
+      return (guint64) G_MAXINT64 - 2 + raw % 4;
+    case 4:
+      return raw;
+    case 5:
+      return raw % 8;
+    case 6:
+      return 1 + raw % 16;
+    default:
+      return CEIL - 2 + raw % 5;
+    }
 }
 
-typedef struct {
+typedef struct
+{
   MsrpReassembler *r;
   MsrpReassemblyChunk *slots[N_SLOTS];
   int slot_id[N_SLOTS];
-  gboolean slot_failed[N_SLOTS];        /* add_data failed: later calls
-                                         * repeat that error's code */
-  guint slot_msg[N_SLOTS];      /* generation of the chunk's message; 0: a
-                                 * late duplicate of a completed message */
-  gboolean slot_gone[N_SLOTS];  /* its message was aborted or abandoned
-                                 * while it was open */
-  guint cur_msg[N_IDS];         /* generation of the id's pending message */
-  guint n_msgs;                 /* generations handed out */
-  gboolean aborted[N_IDS];      /* a '#' chunk of it ended ... */
-  guint64 aborted_at[N_IDS];    /* ... when this many ids could have been
-                                 * remembered */
-  guint64 n_remembered;         /* bound on ids remembered so far */
-  guint churn;                  /* fresh ids made so far */
+  gboolean slot_failed[N_SLOTS]; /* add_data failed: later calls
+                                  * repeat that error's code */
+  guint slot_msg[N_SLOTS];       /* generation of the chunk's message; 0: a
+                                  * late duplicate of a completed message */
+  gboolean slot_gone[N_SLOTS];   /* its message was aborted or abandoned
+                                  * while it was open */
+  guint cur_msg[N_IDS];          /* generation of the id's pending message */
+  guint n_msgs;                  /* generations handed out */
+  gboolean aborted[N_IDS];       /* a '#' chunk of it ended ... */
+  guint64 aborted_at[N_IDS];     /* ... when this many ids could have been
+                                  * remembered */
+  guint64 n_remembered;          /* bound on ids remembered so far */
+  guint churn;                   /* fresh ids made so far */
 } State;
 
 /* Is @id aborted and surely still remembered as such? */
 static gboolean
 known_aborted (const State *st, int id)
 {
-  return st->aborted[id] &&
-         st->n_remembered - st->aborted_at[id] < MSRP_REASSEMBLY_REMEMBERED_IDS;
+  return st->aborted[id] && st->n_remembered - st->aborted_at[id] <
+                                MSRP_REASSEMBLY_REMEMBERED_IDS;
 }
 
 static void
@@ -167,46 +180,52 @@ op_begin (State *st, int s, unsigned args, Input *in)
   br.total_unknown = (args & 4) != 0;
 
   g_clear_pointer (&st->slots[s], msrp_reassembly_chunk_free);
-  was_pending = msrp_reassembler_get_progress (st->r, ids[id], NULL, NULL,
-                                               NULL);
-  st->slots[s] = msrp_reassembler_begin_chunk (st->r,
-                                               bad_id ? bad_ids[(sel >> 14) & 1]
-                                                      : ids[id],
-                                               (args & 1) ? &br : NULL,
-                                               cts[(sel >> 2) & 3], &error);
+  was_pending =
+      msrp_reassembler_get_progress (st->r, ids[id], NULL, NULL, NULL);
+  st->slots[s] = msrp_reassembler_begin_chunk (
+      st->r, bad_id ? bad_ids[(sel >> 14) & 1] : ids[id],
+      (args & 1) ? &br : NULL, cts[(sel >> 2) & 3], &error);
   st->slot_id[s] = id;
   st->slot_failed[s] = FALSE;
   st->slot_gone[s] = FALSE;
   st->slot_msg[s] = 0;
-  if (st->slots[s] == NULL) {
-    check_error (error);
-  } else {
-    g_assert (error == NULL);
-    g_assert (!bad_id);
-    /* The chunk joins the id's pending message, starts a new one, or (the
-     * id remembered as completed) is a late duplicate of no message. */
-    if (msrp_reassembler_get_progress (st->r, ids[id], NULL, NULL, NULL)) {
-      if (!was_pending)
-        st->cur_msg[id] = ++st->n_msgs;
-      st->slot_msg[s] = st->cur_msg[id];
-    } else {
-      g_assert (!was_pending);
+  if (st->slots[s] == NULL)
+    {
+      check_error (error);
     }
-  }
-  if (bad_id) {
-    g_assert (st->slots[s] == NULL);
-    g_assert (error->code == MSRP_REASSEMBLY_ERROR_INVALID);
-    g_clear_error (&error);
-    return;
-  }
+  else
+    {
+      g_assert (error == NULL);
+      g_assert (!bad_id);
+      /* The chunk joins the id's pending message, starts a new one, or (the
+       * id remembered as completed) is a late duplicate of no message. */
+      if (msrp_reassembler_get_progress (st->r, ids[id], NULL, NULL, NULL))
+        {
+          if (!was_pending)
+            st->cur_msg[id] = ++st->n_msgs;
+          st->slot_msg[s] = st->cur_msg[id];
+        }
+      else
+        {
+          g_assert (!was_pending);
+        }
+    }
+  if (bad_id)
+    {
+      g_assert (st->slots[s] == NULL);
+      g_assert (error->code == MSRP_REASSEMBLY_ERROR_INVALID);
+      g_clear_error (&error);
+      return;
+    }
   /* Section 7.1: no further chunks of an aborted message (a malformed
    * Byte-Range is refused as such first). */
-  if (known_aborted (st, id)) {
-    g_assert (st->slots[s] == NULL);
-    g_assert (error->code == MSRP_REASSEMBLY_ERROR_GONE ||
-              error->code == MSRP_REASSEMBLY_ERROR_INVALID ||
-              error->code == MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL);
-  }
+  if (known_aborted (st, id))
+    {
+      g_assert (st->slots[s] == NULL);
+      g_assert (error->code == MSRP_REASSEMBLY_ERROR_GONE ||
+                error->code == MSRP_REASSEMBLY_ERROR_INVALID ||
+                error->code == MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL);
+    }
   g_clear_error (&error);
 }
 
@@ -214,29 +233,33 @@ static void
 op_data (State *st, int s, unsigned args, Input *in)
 {
   static const uint8_t filler[3000];
-  size_t len = (size_t) take (in, 1) | ((args & 1) ? 256 : 0) |
-               ((args & 2) ? 2048 : 0);
+  size_t len =
+      (size_t) take (in, 1) | ((args & 1) ? 256 : 0) | ((args & 2) ? 2048 : 0);
   const uint8_t *src = filler;
   GError *error = NULL;
 
   /* Body bytes from the input while it lasts, then zeros. */
-  if (len <= in->n) {
-    src = in->p;
-    in->p += len;
-    in->n -= len;
-  }
+  if (len <= in->n)
+    {
+      src = in->p;
+      in->p += len;
+      in->n -= len;
+    }
   if (st->slots[s] == NULL)
     return;
-  if (msrp_reassembly_chunk_add_data (st->slots[s], src, len, &error)) {
-    g_assert (error == NULL);
-    g_assert (!st->slot_gone[s] && !st->slot_failed[s]);
-  } else {
-    check_error (error);
-    /* Sections 7.1 and 10.5: its message is gone, stop sending. */
-    if (st->slot_gone[s] && !st->slot_failed[s])
-      g_assert (error->code == MSRP_REASSEMBLY_ERROR_GONE);
-    st->slot_failed[s] = TRUE;
-  }
+  if (msrp_reassembly_chunk_add_data (st->slots[s], src, len, &error))
+    {
+      g_assert (error == NULL);
+      g_assert (!st->slot_gone[s] && !st->slot_failed[s]);
+    }
+  else
+    {
+      check_error (error);
+      /* Sections 7.1 and 10.5: its message is gone, stop sending. */
+      if (st->slot_gone[s] && !st->slot_failed[s])
+        g_assert (error->code == MSRP_REASSEMBLY_ERROR_GONE);
+      st->slot_failed[s] = TRUE;
+    }
   g_clear_error (&error);
 }
 
@@ -262,8 +285,8 @@ op_end (State *st, int s, unsigned args)
   res = msrp_reassembly_chunk_end (g_steal_pointer (&st->slots[s]), flag,
                                    outs ? &body : NULL, outs ? &ct : NULL,
                                    outs ? &prog : NULL, &error);
-  pending = msrp_reassembler_get_progress (st->r, id, &received, &total,
-                                           &known);
+  pending =
+      msrp_reassembler_get_progress (st->r, id, &received, &total, &known);
   if (res == MSRP_REASSEMBLY_FAILED)
     check_error (error);
   else
@@ -271,9 +294,9 @@ op_end (State *st, int s, unsigned args)
   /* A chunk open across its message's abort or abandon fails; a failed
    * chunk fails again. */
   if (st->slot_gone[s])
-    g_assert (res == MSRP_REASSEMBLY_FAILED &&
-              (st->slot_failed[s] ||
-               error->code == MSRP_REASSEMBLY_ERROR_GONE));
+    g_assert (
+        res == MSRP_REASSEMBLY_FAILED &&
+        (st->slot_failed[s] || error->code == MSRP_REASSEMBLY_ERROR_GONE));
   if (st->slot_failed[s])
     g_assert (res == MSRP_REASSEMBLY_FAILED);
   /* A late duplicate stays one, whatever became of its id since. */
@@ -293,39 +316,41 @@ op_end (State *st, int s, unsigned args)
     goto done;
   g_assert ((res == MSRP_REASSEMBLY_COMPLETE) == (body != NULL));
   g_assert (res == MSRP_REASSEMBLY_COMPLETE || ct == NULL);
-  switch (res) {
-  case MSRP_REASSEMBLY_COMPLETE:
-    g_assert (!pending);
-    g_assert (g_bytes_get_size (body) <= CEIL);
-    g_assert (prog.total_known);
-    g_assert (prog.total == g_bytes_get_size (body));
-    g_assert (prog.received == prog.total);
-    g_assert (ct == NULL || g_ascii_strcasecmp (ct, "text/plain") == 0 ||
-              strcmp (ct, "image/png") == 0);
-    break;
-  case MSRP_REASSEMBLY_INTERRUPTED:
-    g_assert (!pending);
-    g_assert (prog.received <= CEIL);
-    g_assert (!prog.total_known || prog.received <= prog.total);
-    g_assert (prog.total_known || prog.total == 0);
-    break;
-  case MSRP_REASSEMBLY_PENDING:
-    g_assert (pending);
-    g_assert (prog.received == received && prog.total == total &&
-              prog.total_known == known);
-    g_assert (!known || received < total);
-    break;
-  case MSRP_REASSEMBLY_FAILED:
-  case MSRP_REASSEMBLY_DUPLICATE:
-  default:
-    g_assert (prog.received == 0 && prog.total == 0 && !prog.total_known);
-    break;
-  }
+  switch (res)
+    {
+    case MSRP_REASSEMBLY_COMPLETE:
+      g_assert (!pending);
+      g_assert (g_bytes_get_size (body) <= CEIL);
+      g_assert (prog.total_known);
+      g_assert (prog.total == g_bytes_get_size (body));
+      g_assert (prog.received == prog.total);
+      g_assert (ct == NULL || g_ascii_strcasecmp (ct, "text/plain") == 0 ||
+                strcmp (ct, "image/png") == 0);
+      break;
+    case MSRP_REASSEMBLY_INTERRUPTED:
+      g_assert (!pending);
+      g_assert (prog.received <= CEIL);
+      g_assert (!prog.total_known || prog.received <= prog.total);
+      g_assert (prog.total_known || prog.total == 0);
+      break;
+    case MSRP_REASSEMBLY_PENDING:
+      g_assert (pending);
+      g_assert (prog.received == received && prog.total == total &&
+                prog.total_known == known);
+      g_assert (!known || received < total);
+      break;
+    case MSRP_REASSEMBLY_FAILED:
+    case MSRP_REASSEMBLY_DUPLICATE:
+    default:
+      g_assert (prog.received == 0 && prog.total == 0 && !prog.total_known);
+      break;
+    }
 done:
-  if (res == MSRP_REASSEMBLY_INTERRUPTED) {
-    set_aborted (st, st->slot_id[s]);
-    mark_gone (st, st->slot_msg[s]);
-  }
+  if (res == MSRP_REASSEMBLY_INTERRUPTED)
+    {
+      set_aborted (st, st->slot_id[s]);
+      mark_gone (st, st->slot_msg[s]);
+    }
   g_clear_pointer (&body, g_bytes_unref);
   g_free (ct);
 }
@@ -344,35 +369,38 @@ op_limits (State *st, unsigned args, Input *in)
 static void
 op_churn (State *st, unsigned n)
 {
-  for (unsigned i = 0; i < n; i++) {
-    char id[16];
-    char flag = (st->churn & 1) ? '#' : '$';
-    MsrpReassemblyChunk *c;
-    MsrpReassemblyResult res;
-    GError *error = NULL;
+  for (unsigned i = 0; i < n; i++)
+    {
+      char id[16];
+      char flag = (st->churn & 1) ? '#' : '$';
+      MsrpReassemblyChunk *c;
+      MsrpReassemblyResult res;
+      GError *error = NULL;
 
-    g_snprintf (id, sizeof id, "churn%u", st->churn++);
-    st->n_remembered++;
-    c = msrp_reassembler_begin_chunk (st->r, id, NULL, NULL, &error);
-    if (c == NULL) {
-      /* The table is full or the ceiling reached. */
-      check_error (error);
+      g_snprintf (id, sizeof id, "churn%u", st->churn++);
+      st->n_remembered++;
+      c = msrp_reassembler_begin_chunk (st->r, id, NULL, NULL, &error);
+      if (c == NULL)
+        {
+          /* The table is full or the ceiling reached. */
+          check_error (error);
+          g_clear_error (&error);
+          continue;
+        }
+      if (!msrp_reassembly_chunk_add_data (c, "x", 1, &error))
+        {
+          check_error (error);
+          g_clear_error (&error);
+        }
+      res = msrp_reassembly_chunk_end (c, flag, NULL, NULL, NULL, &error);
+      if (res == MSRP_REASSEMBLY_FAILED)
+        check_error (error);
+      else
+        g_assert (res == (flag == '#' ? MSRP_REASSEMBLY_INTERRUPTED
+                                      : MSRP_REASSEMBLY_COMPLETE));
       g_clear_error (&error);
-      continue;
+      g_assert (!msrp_reassembler_get_progress (st->r, id, NULL, NULL, NULL));
     }
-    if (!msrp_reassembly_chunk_add_data (c, "x", 1, &error)) {
-      check_error (error);
-      g_clear_error (&error);
-    }
-    res = msrp_reassembly_chunk_end (c, flag, NULL, NULL, NULL, &error);
-    if (res == MSRP_REASSEMBLY_FAILED)
-      check_error (error);
-    else
-      g_assert (res == (flag == '#' ? MSRP_REASSEMBLY_INTERRUPTED
-                                    : MSRP_REASSEMBLY_COMPLETE));
-    g_clear_error (&error);
-    g_assert (!msrp_reassembler_get_progress (st->r, id, NULL, NULL, NULL));
-  }
 }
 
 /* Memory and table invariants, after every operation. */
@@ -386,20 +414,20 @@ check_state (State *st)
   g_assert (buffered <= CEIL);
   g_assert (pending->len == msrp_reassembler_get_n_pending (st->r));
   g_assert (pending->len <= N_IDS);
-  for (guint i = 0; i < pending->len; i++) {
-    guint64 received = 0, total = 0;
-    gboolean known = FALSE;
+  for (guint i = 0; i < pending->len; i++)
+    {
+      guint64 received = 0, total = 0;
+      gboolean known = FALSE;
 
-    g_assert (msrp_reassembler_get_progress (st->r,
-                                             g_ptr_array_index (pending, i),
-                                             &received, &total, &known));
-    g_assert (!known || received <= total);
-    sum += received;
-  }
+      g_assert (msrp_reassembler_get_progress (
+          st->r, g_ptr_array_index (pending, i), &received, &total, &known));
+      g_assert (!known || received <= total);
+      sum += received;
+    }
   for (int id = 0; id < N_IDS; id++)
-    g_assert (!known_aborted (st, id) ||
-              !msrp_reassembler_get_progress (st->r, ids[id], NULL, NULL,
-                                              NULL));
+    g_assert (
+        !known_aborted (st, id) ||
+        !msrp_reassembler_get_progress (st->r, ids[id], NULL, NULL, NULL));
   /* Every byte received is stored, and storage is charged. */
   g_assert (sum <= buffered);
   g_ptr_array_unref (pending);
@@ -414,62 +442,66 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   Input in = { data, size };
 
   st.r = msrp_reassembler_new (CEIL);
-  while (in.n > 0) {
-    unsigned op = (unsigned) take (&in, 1);
-    int s = (int) ((op >> 3) & 3);
-    unsigned args = op >> 5;
+  while (in.n > 0)
+    {
+      unsigned op = (unsigned) take (&in, 1);
+      int s = (int) ((op >> 3) & 3);
+      unsigned args = op >> 5;
 
-    /* At most one id is remembered per operation (churn counts its
-     * own). */
-    st.n_remembered++;
-    switch (op & 7) {
-    case 0:
-    case 6:
-      op_begin (&st, s, args, &in);
-      break;
-    case 1:
-      op_data (&st, s, args, &in);
-      break;
-    case 7:
-      op_churn (&st, 1 + args);
-      break;
-    case 2:
-      op_end (&st, s, args);
-      break;
-    case 3:
-      g_clear_pointer (&st.slots[s], msrp_reassembly_chunk_free);
-      break;
-    case 4: {
-      guint64 received = 1;
-      int id = (int) (args & 3);
-      gboolean found = msrp_reassembler_abandon (st.r, ids[id], &received);
+      /* At most one id is remembered per operation (churn counts its
+       * own). */
+      st.n_remembered++;
+      switch (op & 7)
+        {
+        case 0:
+        case 6:
+          op_begin (&st, s, args, &in);
+          break;
+        case 1:
+          op_data (&st, s, args, &in);
+          break;
+        case 7:
+          op_churn (&st, 1 + args);
+          break;
+        case 2:
+          op_end (&st, s, args);
+          break;
+        case 3:
+          g_clear_pointer (&st.slots[s], msrp_reassembly_chunk_free);
+          break;
+        case 4:
+          {
+            guint64 received = 1;
+            int id = (int) (args & 3);
+            gboolean found =
+                msrp_reassembler_abandon (st.r, ids[id], &received);
 
-      g_assert (found || received == 0);
-      g_assert (!found || !known_aborted (&st, id));
-      if (found)
-        mark_gone (&st, st.cur_msg[id]);
-      break;
+            g_assert (found || received == 0);
+            g_assert (!found || !known_aborted (&st, id));
+            if (found)
+              mark_gone (&st, st.cur_msg[id]);
+            break;
+          }
+        default:
+          op_limits (&st, args, &in);
+          break;
+        }
+      check_state (&st);
     }
-    default:
-      op_limits (&st, args, &in);
-      break;
-    }
-    check_state (&st);
-  }
 
   for (int s = 0; s < N_SLOTS; s++)
     msrp_reassembly_chunk_free (st.slots[s]);
-  if (size % 2 == 1) {
-    /* Dropped with messages pending: they are freed with it. */
-    msrp_reassembler_unref (st.r);
-    return 0;
-  }
+  if (size % 2 == 1)
+    {
+      /* Dropped with messages pending: they are freed with it. */
+      msrp_reassembler_unref (st.r);
+      return 0;
+    }
   {
     GPtrArray *pending = msrp_reassembler_list_pending (st.r);
 
     for (guint i = 0; i < pending->len; i++)
-      g_assert (msrp_reassembler_abandon (st.r,
-                                          g_ptr_array_index (pending, i),
+      g_assert (msrp_reassembler_abandon (st.r, g_ptr_array_index (pending, i),
                                           NULL));
     g_ptr_array_unref (pending);
   }

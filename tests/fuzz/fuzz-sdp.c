@@ -22,7 +22,13 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort (); } while (0)
+#define CHECK(cond)                                                           \
+  do                                                                          \
+    {                                                                         \
+      if (!(cond))                                                            \
+        abort ();                                                             \
+    }                                                                         \
+  while (0)
 
 static void
 check_error (GError *error)
@@ -203,11 +209,15 @@ check_failed (const MsrpSdp *sdp, const char *before, gsize before_len,
 }
 
 static const char *const addresses[] = {
-  "203.0.113.7", "2001:db8::7", "gw.example.net", "0.0.0.0",
+  "203.0.113.7",
+  "2001:db8::7",
+  "gw.example.net",
+  "0.0.0.0",
 };
 
 #define RELAY "msrp://gw.example.net:2855/r7Tq;tcp"
-#define CAND "9 1 TCP 1694498815 203.0.113.9 2855 typ relay raddr 0.0.0.0 " \
+#define CAND                                                                  \
+  "9 1 TCP 1694498815 203.0.113.9 2855 typ relay raddr 0.0.0.0 "              \
   "rport 0 tcptype passive"
 
 static void
@@ -237,10 +247,10 @@ modify (MsrpSdp *sdp, MsrpSdpStream *st, guint8 ops)
         ok = msrp_sdp_stream_set_address (st, addr, &error);
         if (ok)
           {
-            CHECK (strcmp (msrp_sdp_stream_get_address (st, &type),
-                           addr) == 0);
-            CHECK (type == (strchr (addr, ':') ? MSRP_SDP_ADDR_IP6 :
-                            MSRP_SDP_ADDR_IP4));
+            CHECK (strcmp (msrp_sdp_stream_get_address (st, &type), addr) ==
+                   0);
+            CHECK (type == (strchr (addr, ':') ? MSRP_SDP_ADDR_IP6
+                                               : MSRP_SDP_ADDR_IP4));
             CHECK (msrp_sdp_stream_has_media_address (st));
           }
         break;
@@ -257,8 +267,9 @@ modify (MsrpSdp *sdp, MsrpSdpStream *st, guint8 ops)
     case 3:
       {
         MsrpUri *relay = msrp_uri_parse (RELAY, -1, NULL);
-        guint n = msrp_sdp_stream_get_path (st) ?
-            msrp_sdp_stream_get_path (st)->len : 0;
+        guint n = msrp_sdp_stream_get_path (st)
+                      ? msrp_sdp_stream_get_path (st)->len
+                      : 0;
 
         CHECK (relay != NULL);
         ok = msrp_sdp_stream_prepend_path (st, relay, &error);
@@ -289,9 +300,8 @@ modify (MsrpSdp *sdp, MsrpSdpStream *st, guint8 ops)
         break;
       }
     case 6:
-      ok = msrp_sdp_stream_set_ice_credentials (st, "Gw01",
-                                                "ZmFrZXBhc3N3b3JkZm9ydGVzdA",
-                                                &error);
+      ok = msrp_sdp_stream_set_ice_credentials (
+          st, "Gw01", "ZmFrZXBhc3N3b3JkZm9ydGVzdA", &error);
       if (ok)
         {
           CHECK (strcmp (msrp_sdp_stream_get_ice_ufrag (st), "Gw01") == 0);
@@ -325,8 +335,7 @@ static void
 fuzz_candidate (const char *text, size_t size)
 {
   GError *error = NULL;
-  MsrpSdpCandidate *c = msrp_sdp_candidate_parse (text, (gssize) size,
-                                                  &error);
+  MsrpSdpCandidate *c = msrp_sdp_candidate_parse (text, (gssize) size, &error);
 
   if (c == NULL)
     {

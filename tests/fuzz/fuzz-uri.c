@@ -13,7 +13,13 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort (); } while (0)
+#define CHECK(cond)                                                           \
+  do                                                                          \
+    {                                                                         \
+      if (!(cond))                                                            \
+        abort ();                                                             \
+    }                                                                         \
+  while (0)
 
 static void
 check_error (GError *error)
@@ -46,11 +52,10 @@ check_uri (const MsrpUri *uri)
   if (msrp_uri_get_host_type (uri) != MSRP_HOST_NAME)
     CHECK (msrp_uri_get_port (uri) != 0);
 
-  rebuilt = msrp_uri_new (msrp_uri_get_scheme (uri),
-                          msrp_uri_get_userinfo (uri),
-                          msrp_uri_get_host (uri), msrp_uri_get_port (uri),
-                          msrp_uri_get_session_id (uri),
-                          msrp_uri_get_transport (uri), &error);
+  rebuilt = msrp_uri_new (
+      msrp_uri_get_scheme (uri), msrp_uri_get_userinfo (uri),
+      msrp_uri_get_host (uri), msrp_uri_get_port (uri),
+      msrp_uri_get_session_id (uri), msrp_uri_get_transport (uri), &error);
   CHECK (rebuilt != NULL && error == NULL);
   CHECK (msrp_uri_equal (uri, rebuilt));
   msrp_uri_unref (rebuilt);
@@ -65,42 +70,48 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   GPtrArray *uris;
 
   uri = msrp_uri_parse (text, (gssize) size, &error);
-  if (uri != NULL) {
-    CHECK (error == NULL);
-    CHECK (strlen (msrp_uri_get_text (uri)) == size);
-    CHECK (memcmp (msrp_uri_get_text (uri), text, size) == 0);
-    check_uri (uri);
-    msrp_uri_unref (uri);
-  } else {
-    check_error (error);
-    g_clear_error (&error);
-  }
+  if (uri != NULL)
+    {
+      CHECK (error == NULL);
+      CHECK (strlen (msrp_uri_get_text (uri)) == size);
+      CHECK (memcmp (msrp_uri_get_text (uri), text, size) == 0);
+      check_uri (uri);
+      msrp_uri_unref (uri);
+    }
+  else
+    {
+      check_error (error);
+      g_clear_error (&error);
+    }
 
   uris = msrp_uri_list_parse (text, (gssize) size, &error);
-  if (uris != NULL) {
-    char *canonical, *joined;
-    GPtrArray *again;
+  if (uris != NULL)
+    {
+      char *canonical, *joined;
+      GPtrArray *again;
 
-    CHECK (error == NULL);
-    CHECK (uris->len >= 1 && uris->len <= MSRP_URI_LIST_MAX);
-    for (guint i = 0; i < uris->len; i++)
-      check_uri (g_ptr_array_index (uris, i));
-    joined = msrp_uri_list_to_text (uris);
-    CHECK (strlen (joined) == size && memcmp (joined, text, size) == 0);
-    g_free (joined);
-    canonical = msrp_uri_list_to_string (uris);
-    again = msrp_uri_list_parse (canonical, -1, &error);
-    CHECK (again != NULL && error == NULL);
-    CHECK (again->len == uris->len);
-    for (guint i = 0; i < uris->len; i++)
-      CHECK (msrp_uri_equal (g_ptr_array_index (uris, i),
-                             g_ptr_array_index (again, i)));
-    g_ptr_array_unref (again);
-    g_free (canonical);
-    g_ptr_array_unref (uris);
-  } else {
-    check_error (error);
-    g_clear_error (&error);
-  }
+      CHECK (error == NULL);
+      CHECK (uris->len >= 1 && uris->len <= MSRP_URI_LIST_MAX);
+      for (guint i = 0; i < uris->len; i++)
+        check_uri (g_ptr_array_index (uris, i));
+      joined = msrp_uri_list_to_text (uris);
+      CHECK (strlen (joined) == size && memcmp (joined, text, size) == 0);
+      g_free (joined);
+      canonical = msrp_uri_list_to_string (uris);
+      again = msrp_uri_list_parse (canonical, -1, &error);
+      CHECK (again != NULL && error == NULL);
+      CHECK (again->len == uris->len);
+      for (guint i = 0; i < uris->len; i++)
+        CHECK (msrp_uri_equal (g_ptr_array_index (uris, i),
+                               g_ptr_array_index (again, i)));
+      g_ptr_array_unref (again);
+      g_free (canonical);
+      g_ptr_array_unref (uris);
+    }
+  else
+    {
+      check_error (error);
+      g_clear_error (&error);
+    }
   return 0;
 }

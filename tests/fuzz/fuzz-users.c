@@ -27,22 +27,30 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort (); } while (0)
+#define CHECK(cond)                                                           \
+  do                                                                          \
+    {                                                                         \
+      if (!(cond))                                                            \
+        abort ();                                                             \
+    }                                                                         \
+  while (0)
 
 #define SOURCE "fuzz"
 
-typedef struct {
+typedef struct
+{
   char *user;
   char *realm;
   MsrpDigestAlgorithm algorithm;
-  char *ha1;          /* lower case */
+  char *ha1; /* lower case */
   gboolean locked;
 } Cred;
 
-typedef struct {
-  GPtrArray *creds;   /* Cred, in file order */
-  GHashTable *keys;   /* model key -> Cred (borrowed) */
-  guint error_line;   /* 0: loads */
+typedef struct
+{
+  GPtrArray *creds; /* Cred, in file order */
+  GHashTable *keys; /* model key -> Cred (borrowed) */
+  guint error_line; /* 0: loads */
   GwUsersError error_code;
 } Model;
 
@@ -81,8 +89,8 @@ static Cred *
 model_line (const char *s, size_t len)
 {
   const char *c1 = memchr (s, ':', len);
-  const char *c2 = c1 != NULL ? memchr (c1 + 1, ':', len - (size_t) (c1 + 1 - s))
-                              : NULL;
+  const char *c2 =
+      c1 != NULL ? memchr (c1 + 1, ':', len - (size_t) (c1 + 1 - s)) : NULL;
   const char *hex;
   size_t hex_len;
   gboolean locked = FALSE;
@@ -90,8 +98,8 @@ model_line (const char *s, size_t len)
 
   if (c2 == NULL)
     return NULL;
-  if (!field_ok (s, (size_t) (c1 - s))
-      || !field_ok (c1 + 1, (size_t) (c2 - c1 - 1)))
+  if (!field_ok (s, (size_t) (c1 - s)) ||
+      !field_ok (c1 + 1, (size_t) (c2 - c1 - 1)))
     return NULL;
   hex = c2 + 1;
   hex_len = len - (size_t) (hex - s);
@@ -109,8 +117,8 @@ model_line (const char *s, size_t len)
   c = g_new0 (Cred, 1);
   c->user = g_strndup (s, (size_t) (c1 - s));
   c->realm = g_strndup (c1 + 1, (size_t) (c2 - c1 - 1));
-  c->algorithm = hex_len == 32 ? MSRP_DIGEST_ALGORITHM_MD5
-                               : MSRP_DIGEST_ALGORITHM_SHA256;
+  c->algorithm =
+      hex_len == 32 ? MSRP_DIGEST_ALGORITHM_MD5 : MSRP_DIGEST_ALGORITHM_SHA256;
   c->ha1 = g_ascii_strdown (hex, (gssize) hex_len);
   c->locked = locked;
   return c;
@@ -205,7 +213,8 @@ static void
 check_users (GwUsers *u, const Model *m)
 {
   static const MsrpDigestAlgorithm algs[] = {
-    MSRP_DIGEST_ALGORITHM_MD5, MSRP_DIGEST_ALGORITHM_SHA256,
+    MSRP_DIGEST_ALGORITHM_MD5,
+    MSRP_DIGEST_ALGORITHM_SHA256,
   };
 
   CHECK (gw_users_get_count (u) == m->creds->len);
@@ -235,10 +244,10 @@ check_users (GwUsers *u, const Model *m)
         }
       CHECK (gw_users_lookup (u, c->user, c->realm,
                               MSRP_DIGEST_ALGORITHM_UNKNOWN, NULL) == NULL);
-      CHECK (gw_users_lookup (u, with_colon, c->realm, c->algorithm, NULL)
-             == NULL);
-      CHECK (gw_users_lookup (u, c->user, with_colon, c->algorithm, NULL)
-             == NULL);
+      CHECK (gw_users_lookup (u, with_colon, c->realm, c->algorithm, NULL) ==
+             NULL);
+      CHECK (gw_users_lookup (u, c->user, with_colon, c->algorithm, NULL) ==
+             NULL);
     }
 }
 
@@ -264,8 +273,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   else
     {
-      g_autofree char *prefix = g_strdup_printf (SOURCE ":%u: ",
-                                                 m.error_line);
+      g_autofree char *prefix = g_strdup_printf (SOURCE ":%u: ", m.error_line);
 
       CHECK (u == NULL && error != NULL);
       CHECK (error->domain == GW_USERS_ERROR);

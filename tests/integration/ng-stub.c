@@ -17,7 +17,8 @@
 #include "gw-log.h"
 #include "gw-ng.h"
 
-typedef struct {
+typedef struct
+{
   GPtrArray *call_ids;
   gint64 handled;
 } Stub;
@@ -27,13 +28,14 @@ on_offer_answer (GwNgRequest *req, gpointer data)
 {
   Stub *stub = data;
   GwBencode *reply = gw_bencode_new_dict ();
-  const char * const *flags = gw_ng_request_get_flags (req);
+  const char *const *flags = gw_ng_request_get_flags (req);
   GInetAddress *rf = gw_ng_request_get_received_from (req);
   g_autofree char *flag_text = g_strjoinv (",", (char **) flags);
-  g_autofree char *rf_text = rf != NULL ? g_inet_address_to_string (rf)
-                                        : g_strdup ("-");
+  g_autofree char *rf_text =
+      rf != NULL ? g_inet_address_to_string (rf) : g_strdup ("-");
   g_autofree char *warning = g_strdup_printf ("stub: flags [%s], received "
-                                              "from %s", flag_text, rf_text);
+                                              "from %s",
+                                              flag_text, rf_text);
 
   stub->handled++;
   if (gw_ng_request_get_command (req) == GW_NG_COMMAND_OFFER)
@@ -99,39 +101,43 @@ on_signal (gpointer data)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GPtrArray) addrs = g_ptr_array_new_with_free_func (
-                                  g_object_unref);
+  g_autoptr (GPtrArray) addrs =
+      g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GError) error = NULL;
   g_autoptr (GwNgServer) server = NULL;
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   Stub stub = { .call_ids = g_ptr_array_new_with_free_func (g_free) };
   GPtrArray *bound;
   static const char *const default_ips[] = { "127.0.0.1", NULL };
-  const char *const *ips = argc > 1 ? (const char *const *) argv + 1
-                                    : default_ips;
+  const char *const *ips =
+      argc > 1 ? (const char *const *) argv + 1 : default_ips;
 
   gw_log_init (GW_LOG_FORMAT_JSON, G_LOG_LEVEL_DEBUG, "ng-stub");
-  for (guint i = 0; ips[i] != NULL; i++) {
-    const char *ip = ips[i];
-    GSocketAddress *a = g_inet_socket_address_new_from_string (ip, 0);
+  for (guint i = 0; ips[i] != NULL; i++)
+    {
+      const char *ip = ips[i];
+      GSocketAddress *a = g_inet_socket_address_new_from_string (ip, 0);
 
-    if (a == NULL) {
-      fprintf (stderr, "ng-stub: '%s' is not an IP address\n", ip);
-      return 2;
+      if (a == NULL)
+        {
+          fprintf (stderr, "ng-stub: '%s' is not an IP address\n", ip);
+          return 2;
+        }
+      g_ptr_array_add (addrs, a);
     }
-    g_ptr_array_add (addrs, a);
-  }
   server = gw_ng_server_new (addrs, NULL, &stub_handler, &stub, NULL, &error);
-  if (server == NULL) {
-    fprintf (stderr, "ng-stub: %s\n", error->message);
-    return 1;
-  }
+  if (server == NULL)
+    {
+      fprintf (stderr, "ng-stub: %s\n", error->message);
+      return 1;
+    }
   bound = gw_ng_server_get_addresses (server);
-  for (guint i = 0; i < bound->len; i++) {
-    g_autofree char *text = net_addr_to_string (bound->pdata[i]);
+  for (guint i = 0; i < bound->len; i++)
+    {
+      g_autofree char *text = net_addr_to_string (bound->pdata[i]);
 
-    printf ("%s\n", text);
-  }
+      printf ("%s\n", text);
+    }
   printf ("ready\n");
   fflush (stdout);
 

@@ -5,10 +5,11 @@
 
 #include <stddef.h>
 
-typedef struct {
-  unsigned char *map;   /* start of the mapping */
-  size_t map_len;       /* readable pages + the guard page */
-  unsigned char *data;  /* where the caller's bytes start */
+typedef struct
+{
+  unsigned char *map;  /* start of the mapping */
+  size_t map_len;      /* readable pages + the guard page */
+  unsigned char *data; /* where the caller's bytes start */
   size_t len;
 } GuardBuf;
 
@@ -18,10 +19,11 @@ void guard_buf_init (GuardBuf *buf, const void *src, size_t len);
 void guard_buf_clear (GuardBuf *buf);
 
 /* Split modes every streaming parser case runs through. */
-typedef enum {
-  SPLIT_WHOLE,          /* one feed */
-  SPLIT_BYTEWISE,       /* one byte a feed */
-  SPLIT_AT,             /* two feeds, split at position @at */
+typedef enum
+{
+  SPLIT_WHOLE,    /* one feed */
+  SPLIT_BYTEWISE, /* one byte a feed */
+  SPLIT_AT,       /* two feeds, split at position @at */
 } SplitMode;
 
 /* Call @feed for each piece of @input in the given mode; every piece is

@@ -35,17 +35,18 @@ logtap_count (const char *event, ...)
   g_autofree char *key = g_strdup_printf ("\"event\":\"%s\"", event);
   guint n = 0;
 
-  for (guint i = 0; i < lines->len; i++) {
-    const char *line = lines->pdata[i];
-    const char *part;
-    gboolean all = strstr (line, key) != NULL;
-    va_list ap;
+  for (guint i = 0; i < lines->len; i++)
+    {
+      const char *line = lines->pdata[i];
+      const char *part;
+      gboolean all = strstr (line, key) != NULL;
+      va_list ap;
 
-    va_start (ap, event);
-    while (all && (part = va_arg (ap, const char *)) != NULL)
-      all = strstr (line, part) != NULL;
-    va_end (ap);
-    n += all;
-  }
+      va_start (ap, event);
+      while (all && (part = va_arg (ap, const char *)) != NULL)
+        all = strstr (line, part) != NULL;
+      va_end (ap);
+      n += all;
+    }
   return n;
 }

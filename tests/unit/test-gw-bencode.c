@@ -10,14 +10,15 @@
 #define K45 "0123456789012345678901234567890123456789abcde"
 
 /* Decoding: every input is read against a guard page. */
-static const struct {
+static const struct
+{
   const char *name;
   const char *input;
   gsize len;
-  gboolean sorted_keys;       /* decode with sorted_keys */
-  const char *canonical;      /* encoding when it decodes; NULL: the input */
-  int code;                   /* -1: decodes */
-  const char *error;          /* the whole message when it does not */
+  gboolean sorted_keys;  /* decode with sorted_keys */
+  const char *canonical; /* encoding when it decodes; NULL: the input */
+  int code;              /* -1: decodes */
+  const char *error;     /* the whole message when it does not */
 } decode_cases[] = {
   /* integers */
   { "zero", S ("i0e"), FALSE, NULL, -1, NULL },
@@ -43,8 +44,8 @@ static const struct {
     "offset 1: '+' where an integer's digits should be" },
   { "leading zero", S ("i01e"), FALSE, NULL, GW_BENCODE_ERROR_SYNTAX,
     "offset 0: integer has a leading zero" },
-  { "negative leading zero", S ("i-01e"), FALSE, NULL,
-    GW_BENCODE_ERROR_SYNTAX, "offset 0: integer has a leading zero" },
+  { "negative leading zero", S ("i-01e"), FALSE, NULL, GW_BENCODE_ERROR_SYNTAX,
+    "offset 0: integer has a leading zero" },
   { "negative zero", S ("i-0e"), FALSE, NULL, GW_BENCODE_ERROR_SYNTAX,
     "offset 0: integer is a negative zero" },
   { "junk in integer", S ("i1x"), FALSE, NULL, GW_BENCODE_ERROR_SYNTAX,
@@ -67,8 +68,8 @@ static const struct {
     "offset 0: the input ends inside a string length" },
   { "length then junk", S ("4spam"), FALSE, NULL, GW_BENCODE_ERROR_SYNTAX,
     "offset 1: 's' where a string length should end with ':'" },
-  { "length leading zero", S ("04:spam"), FALSE, NULL,
-    GW_BENCODE_ERROR_SYNTAX, "offset 0: string length has a leading zero" },
+  { "length leading zero", S ("04:spam"), FALSE, NULL, GW_BENCODE_ERROR_SYNTAX,
+    "offset 0: string length has a leading zero" },
   { "negative length", S ("-1:a"), FALSE, NULL, GW_BENCODE_ERROR_SYNTAX,
     "offset 0: '-' cannot start a value" },
 
@@ -77,8 +78,7 @@ static const struct {
   { "list", S ("li1e4:spamlee"), FALSE, NULL, -1, NULL },
   { "open list", S ("l"), FALSE, NULL, GW_BENCODE_ERROR_TRUNCATED,
     "offset 1: the input ends inside the list opened at offset 0" },
-  { "list cut after item", S ("li1e"), FALSE, NULL,
-    GW_BENCODE_ERROR_TRUNCATED,
+  { "list cut after item", S ("li1e"), FALSE, NULL, GW_BENCODE_ERROR_TRUNCATED,
     "offset 4: the input ends inside the list opened at offset 0" },
   { "inner list open", S ("lli1ee"), FALSE, NULL, GW_BENCODE_ERROR_TRUNCATED,
     "offset 6: the input ends inside the list opened at offset 0" },
@@ -91,22 +91,19 @@ static const struct {
   { "sorted dict", S ("d3:cow3:moo4:spam4:eggse"), TRUE, NULL, -1, NULL },
   { "empty key", S ("d0:i1ee"), TRUE, NULL, -1, NULL },
   { "prefix keys sorted", S ("d1:ai1e2:aai2ee"), TRUE, NULL, -1, NULL },
-  { "unsorted dict", S ("d1:bi1e1:ai2ee"), FALSE, "d1:ai2e1:bi1ee", -1,
-    NULL },
+  { "unsorted dict", S ("d1:bi1e1:ai2ee"), FALSE, "d1:ai2e1:bi1ee", -1, NULL },
   { "unsorted, strict", S ("d1:bi1e1:ai2ee"), TRUE, NULL,
     GW_BENCODE_ERROR_KEY_ORDER,
     "offset 7: dictionary key 'a' comes after 'b' (keys must be sorted)" },
   { "shorter key after", S ("d2:aai1e1:ai2ee"), TRUE, NULL,
     GW_BENCODE_ERROR_KEY_ORDER,
     "offset 8: dictionary key 'a' comes after 'aa' (keys must be sorted)" },
-  { "nested unsorted", S ("d1:xd1:zi1e1:yi2eee"), FALSE,
-    "d1:xd1:yi2e1:zi1eee", -1, NULL },
+  { "nested unsorted", S ("d1:xd1:zi1e1:yi2eee"), FALSE, "d1:xd1:yi2e1:zi1eee",
+    -1, NULL },
   { "duplicate key", S ("d1:ai1e1:ai2ee"), FALSE, NULL,
-    GW_BENCODE_ERROR_DUPLICATE_KEY,
-    "offset 7: duplicate dictionary key 'a'" },
+    GW_BENCODE_ERROR_DUPLICATE_KEY, "offset 7: duplicate dictionary key 'a'" },
   { "duplicate key, strict", S ("d1:ai1e1:ai2ee"), TRUE, NULL,
-    GW_BENCODE_ERROR_DUPLICATE_KEY,
-    "offset 7: duplicate dictionary key 'a'" },
+    GW_BENCODE_ERROR_DUPLICATE_KEY, "offset 7: duplicate dictionary key 'a'" },
   { "first duplicate named", S ("d1:bi1e1:ci1e1:bi2e1:ci2ee"), FALSE, NULL,
     GW_BENCODE_ERROR_DUPLICATE_KEY,
     "offset 13: duplicate dictionary key 'b'" },
@@ -149,7 +146,8 @@ START_TEST (test_decode)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GwBencode) v = NULL;
-  GwBencodeDecodeOptions opts = { .sorted_keys = decode_cases[_i].sorted_keys };
+  GwBencodeDecodeOptions opts = { .sorted_keys =
+                                      decode_cases[_i].sorted_keys };
   const char *name = decode_cases[_i].name;
   GuardBuf buf;
 
@@ -157,33 +155,38 @@ START_TEST (test_decode)
   v = gw_bencode_decode (buf.data, buf.len, &opts, NULL, &error);
   guard_buf_clear (&buf);
 
-  if (decode_cases[_i].code < 0) {
-    const char *want = decode_cases[_i].canonical != NULL
-                       ? decode_cases[_i].canonical : decode_cases[_i].input;
-    gsize want_len = decode_cases[_i].canonical != NULL
-                     ? strlen (want) : decode_cases[_i].len;
-    g_autoptr (GBytes) out = NULL;
-    g_autoptr (GwBencode) again = NULL;
-    GwBencodeDecodeOptions strict = { .sorted_keys = TRUE };
-    gsize len;
-    const char *data;
+  if (decode_cases[_i].code < 0)
+    {
+      const char *want = decode_cases[_i].canonical != NULL
+                             ? decode_cases[_i].canonical
+                             : decode_cases[_i].input;
+      gsize want_len = decode_cases[_i].canonical != NULL
+                           ? strlen (want)
+                           : decode_cases[_i].len;
+      g_autoptr (GBytes) out = NULL;
+      g_autoptr (GwBencode) again = NULL;
+      GwBencodeDecodeOptions strict = { .sorted_keys = TRUE };
+      gsize len;
+      const char *data;
 
-    ck_assert_msg (v != NULL, "%s: %s", name, error->message);
-    out = gw_bencode_encode (v);
-    data = g_bytes_get_data (out, &len);
-    ck_assert_msg (len == want_len && memcmp (data, want, len) == 0,
-                   "%s: encoded as '%.*s'", name, (int) len, data);
-    /* The canonical form reads back, strictly, to an equal value. */
-    again = gw_bencode_decode (data, len, &strict, NULL, &error);
-    ck_assert_msg (again != NULL, "%s: %s", name, error->message);
-    ck_assert (gw_bencode_equal (v, again) && gw_bencode_equal (again, v));
-  } else {
-    ck_assert_msg (v == NULL, "%s: decoded", name);
-    ck_assert (error->domain == GW_BENCODE_ERROR);
-    ck_assert_msg (error->code == decode_cases[_i].code, "%s: code %d",
-                   name, error->code);
-    ck_assert_str_eq (error->message, decode_cases[_i].error);
-  }
+      ck_assert_msg (v != NULL, "%s: %s", name, error->message);
+      out = gw_bencode_encode (v);
+      data = g_bytes_get_data (out, &len);
+      ck_assert_msg (len == want_len && memcmp (data, want, len) == 0,
+                     "%s: encoded as '%.*s'", name, (int) len, data);
+      /* The canonical form reads back, strictly, to an equal value. */
+      again = gw_bencode_decode (data, len, &strict, NULL, &error);
+      ck_assert_msg (again != NULL, "%s: %s", name, error->message);
+      ck_assert (gw_bencode_equal (v, again) && gw_bencode_equal (again, v));
+    }
+  else
+    {
+      ck_assert_msg (v == NULL, "%s: decoded", name);
+      ck_assert (error->domain == GW_BENCODE_ERROR);
+      ck_assert_msg (error->code == decode_cases[_i].code, "%s: code %d", name,
+                     error->code);
+      ck_assert_str_eq (error->message, decode_cases[_i].error);
+    }
 }
 END_TEST
 
@@ -195,8 +198,9 @@ START_TEST (test_decode_values)
   const char *key, *text;
   gsize len;
 
-  v = gw_bencode_decode (S ("d4:listli-7e3:a\0bdelee3:numi9223372036854775807ee"),
-                         NULL, NULL, NULL);
+  v = gw_bencode_decode (
+      S ("d4:listli-7e3:a\0bdelee3:numi9223372036854775807ee"), NULL, NULL,
+      NULL);
   ck_assert_ptr_nonnull (v);
   ck_assert_int_eq (gw_bencode_get_type (v), GW_BENCODE_DICT);
   ck_assert_uint_eq (gw_bencode_dict_get_size (v), 2);
@@ -207,7 +211,7 @@ START_TEST (test_decode_values)
   ck_assert_int_eq (gw_bencode_get_int (gw_bencode_list_get (item, 0)), -7);
   text = gw_bencode_get_string (gw_bencode_list_get (item, 1), &len);
   ck_assert_uint_eq (len, 3);
-  ck_assert (memcmp (text, "a\0b", 4) == 0);   /* NUL-terminated too */
+  ck_assert (memcmp (text, "a\0b", 4) == 0); /* NUL-terminated too */
   ck_assert (!gw_bencode_get_text (gw_bencode_list_get (item, 1), &text));
   ck_assert_int_eq (gw_bencode_get_type (gw_bencode_list_get (item, 2)),
                     GW_BENCODE_DICT);
@@ -253,15 +257,15 @@ START_TEST (test_decode_prefix)
   v = gw_bencode_decode ("li1e", 4, NULL, &consumed, &error);
   ck_assert_ptr_null (v);
   ck_assert_uint_eq (consumed, 99);
-  ck_assert (g_error_matches (error, GW_BENCODE_ERROR,
-                              GW_BENCODE_ERROR_TRUNCATED));
+  ck_assert (
+      g_error_matches (error, GW_BENCODE_ERROR, GW_BENCODE_ERROR_TRUNCATED));
   g_clear_error (&error);
 
   /* NULL with no bytes is the empty input. */
   v = gw_bencode_decode (NULL, 0, NULL, NULL, &error);
   ck_assert_ptr_null (v);
-  ck_assert (g_error_matches (error, GW_BENCODE_ERROR,
-                              GW_BENCODE_ERROR_TRUNCATED));
+  ck_assert (
+      g_error_matches (error, GW_BENCODE_ERROR, GW_BENCODE_ERROR_TRUNCATED));
 }
 END_TEST
 
@@ -270,11 +274,12 @@ nested (guint depth, char open)
 {
   GString *s = g_string_new (NULL);
 
-  for (guint i = 0; i < depth; i++) {
-    g_string_append_c (s, open);
-    if (open == 'd')
-      g_string_append (s, "1:k");
-  }
+  for (guint i = 0; i < depth; i++)
+    {
+      g_string_append_c (s, open);
+      if (open == 'd')
+        g_string_append (s, "1:k");
+    }
   if (open == 'd')
     g_string_append (s, "i0e");
   for (guint i = 0; i < depth; i++)
@@ -300,7 +305,8 @@ START_TEST (test_depth_limit)
 
   v = gw_bencode_decode (deep, strlen (deep), NULL, NULL, &error);
   ck_assert_ptr_null (v);
-  ck_assert (g_error_matches (error, GW_BENCODE_ERROR, GW_BENCODE_ERROR_LIMIT));
+  ck_assert (
+      g_error_matches (error, GW_BENCODE_ERROR, GW_BENCODE_ERROR_LIMIT));
   ck_assert_str_eq (error->message,
                     "offset 32: lists and dictionaries nest deeper than 32");
   g_clear_error (&error);
@@ -336,7 +342,8 @@ START_TEST (test_value_limit)
 
   v = gw_bencode_decode (S ("li1ei2ei3ee"), &three, NULL, &error);
   ck_assert_ptr_null (v);
-  ck_assert (g_error_matches (error, GW_BENCODE_ERROR, GW_BENCODE_ERROR_LIMIT));
+  ck_assert (
+      g_error_matches (error, GW_BENCODE_ERROR, GW_BENCODE_ERROR_LIMIT));
   ck_assert_str_eq (error->message, "offset 7: more than 3 values");
   g_clear_error (&error);
 
@@ -358,8 +365,9 @@ END_TEST
 /* Building and encoding. */
 START_TEST (test_build)
 {
-  static const char want[] = "d0:de7:createdi-5e4:listl1:b1:\0"
-    "i-9223372036854775808e0:e6:result5:error3:sdp5:v=0\r\ne";
+  static const char want[] =
+      "d0:de7:createdi-5e4:listl1:b1:\0"
+      "i-9223372036854775808e0:e6:result5:error3:sdp5:v=0\r\ne";
   g_autoptr (GwBencode) dict = gw_bencode_new_dict ();
   g_autoptr (GwBencode) list = gw_bencode_new_list ();
   g_autoptr (GwBencode) other = NULL;
@@ -378,14 +386,14 @@ START_TEST (test_build)
   /* Replacing keeps one member. */
   gw_bencode_dict_set_string (dict, "result", "error");
   ck_assert_uint_eq (gw_bencode_dict_get_size (dict), 5);
-  ck_assert (gw_bencode_get_text (gw_bencode_dict_lookup (dict, "result"),
-                                  &text));
+  ck_assert (
+      gw_bencode_get_text (gw_bencode_dict_lookup (dict, "result"), &text));
   ck_assert_str_eq (text, "error");
 
   out = gw_bencode_encode (dict);
   ck_assert_uint_eq (g_bytes_get_size (out), sizeof want - 1);
-  ck_assert (memcmp (g_bytes_get_data (out, NULL), want, sizeof want - 1)
-             == 0);
+  ck_assert (memcmp (g_bytes_get_data (out, NULL), want, sizeof want - 1) ==
+             0);
 
   /* Equal regardless of member order, unequal on any difference. */
   other = gw_bencode_new_dict ();

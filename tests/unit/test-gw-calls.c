@@ -3,8 +3,8 @@
  *
  * What is checked: the SDP each step answers with (byte for byte where it
  * must pass unchanged), the errors, query/list/statistics/delete, the
- * re-offers that keep relay sessions and the relay plan, expiry, the gateway connecting to a
- * passive party and what it learns from that. */
+ * re-offers that keep relay sessions and the relay plan, expiry, the gateway
+ * connecting to a passive party and what it learns from that. */
 #include <check.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -35,14 +35,14 @@ static guint cookie_seq;
 static void
 start (const char *negotiator_group)
 {
-  g_autofree char *text = g_strdup_printf (
-    "[listen]\nmsrp=127.0.0.1:1\ncontrol=127.0.0.1:1\n%s",
-    negotiator_group != NULL ? negotiator_group : "");
+  g_autofree char *text =
+      g_strdup_printf ("[listen]\nmsrp=127.0.0.1:1\ncontrol=127.0.0.1:1\n%s",
+                       negotiator_group != NULL ? negotiator_group : "");
   g_autoptr (GError) error = NULL;
-  g_autoptr (GwConfig) config = gw_config_load_data (text, strlen (text),
-                                                     "test", &error);
-  g_autoptr (GSocketAddress) any = g_inet_socket_address_new_from_string (
-                                     "127.0.0.1", 0);
+  g_autoptr (GwConfig) config =
+      gw_config_load_data (text, strlen (text), "test", &error);
+  g_autoptr (GSocketAddress) any =
+      g_inet_socket_address_new_from_string ("127.0.0.1", 0);
   g_autoptr (NetListener) l = NULL;
   g_autoptr (GPtrArray) ctl = g_ptr_array_new_with_free_func (g_object_unref);
 
@@ -52,7 +52,7 @@ start (const char *negotiator_group)
   l = net_listener_new (any, NULL, NULL, &error);
   ck_assert_msg (l != NULL, "%s", error ? error->message : "");
   msrp_port = g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (net_listener_get_address (l)));
+      G_INET_SOCKET_ADDRESS (net_listener_get_address (l)));
   gw_relay_add_listener (relay, l, MSRP_SCHEME_MSRP);
   calls = gw_calls_new (config, relay);
   g_ptr_array_add (ctl, g_object_ref (any));
@@ -106,24 +106,26 @@ ng (GwBencode *dict)
                             (struct sockaddr *) &ss,
                             (socklen_t) g_socket_address_get_native_size (to)),
                     (gssize) dgram->len);
-  for (;;) {
-    gssize n = recv (client, buf, sizeof buf, 0);
+  for (;;)
+    {
+      gssize n = recv (client, buf, sizeof buf, 0);
 
-    if (n > 0) {
-      gsize clen = strlen (cookie);
-      g_autoptr (GError) error = NULL;
-      GwBencode *reply;
+      if (n > 0)
+        {
+          gsize clen = strlen (cookie);
+          g_autoptr (GError) error = NULL;
+          GwBencode *reply;
 
-      ck_assert ((gsize) n > clen && memcmp (buf, cookie, clen) == 0);
-      reply = gw_bencode_decode (buf + clen + 1, (gsize) n - clen - 1, NULL,
-                                 NULL, &error);
-      ck_assert_msg (reply != NULL, "%s", error ? error->message : "");
-      return reply;
+          ck_assert ((gsize) n > clen && memcmp (buf, cookie, clen) == 0);
+          reply = gw_bencode_decode (buf + clen + 1, (gsize) n - clen - 1,
+                                     NULL, NULL, &error);
+          ck_assert_msg (reply != NULL, "%s", error ? error->message : "");
+          return reply;
+        }
+      ck_assert_int_eq (errno, EAGAIN);
+      ck_assert_msg (g_get_monotonic_time () < end, "no ng reply");
+      testloop_iterate ();
     }
-    ck_assert_int_eq (errno, EAGAIN);
-    ck_assert_msg (g_get_monotonic_time () < end, "no ng reply");
-    testloop_iterate ();
-  }
 }
 
 static const char *
@@ -138,9 +140,9 @@ str (GwBencode *dict, const char *key)
 }
 
 /* An offer or answer request: @flags NULL-terminated after @sdp. */
-static GwBencode *
-request (const char *command, const char *call_id, const char *rf,
-         const char *sdp, ...) G_GNUC_NULL_TERMINATED;
+static GwBencode *request (const char *command, const char *call_id,
+                           const char *rf, const char *sdp,
+                           ...) G_GNUC_NULL_TERMINATED;
 
 static GwBencode *
 request (const char *command, const char *call_id, const char *rf,
@@ -185,28 +187,27 @@ static char *
 party_sdp (const char *ip, guint port, const char *id, const char *setup)
 {
   return g_strdup_printf (
-    "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-    "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-    "m=message %u TCP/MSRP *\r\na=accept-types:text/plain\r\n"
-    "a=path:msrp://%s:%u/%s;tcp\r\n%s%s%s",
-    ip, ip, port, ip, port, id, setup != NULL ? "a=setup:" : "",
-    setup != NULL ? setup : "", setup != NULL ? "\r\n" : "");
+      "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+      "m=message %u TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+      "a=path:msrp://%s:%u/%s;tcp\r\n%s%s%s",
+      ip, ip, port, ip, port, id, setup != NULL ? "a=setup:" : "",
+      setup != NULL ? setup : "", setup != NULL ? "\r\n" : "");
 }
 
 static void
 assert_ok (GwBencode *reply)
 {
-  ck_assert_msg (g_strcmp0 (str (reply, "result"), "ok") == 0,
-                 "result %s: %s", str (reply, "result"),
-                 str (reply, "error-reason"));
+  ck_assert_msg (g_strcmp0 (str (reply, "result"), "ok") == 0, "result %s: %s",
+                 str (reply, "result"), str (reply, "error-reason"));
 }
 
 /* The gateway URI the rewritten @sdp puts first in a=path. */
 static char *
 gateway_uri (const char *sdp)
 {
-  g_autofree char *want = g_strdup_printf ("a=path:msrp://127.0.0.1:%u/",
-                                           msrp_port);
+  g_autofree char *want =
+      g_strdup_printf ("a=path:msrp://127.0.0.1:%u/", msrp_port);
   const char *p = strstr (sdp, want);
   const char *sp;
 
@@ -245,10 +246,11 @@ START_TEST (test_relay_rewrite)
   r1 = ng (request ("offer", "call-1", "203.0.113.20", offer, NULL));
   assert_ok (r1);
   gw_a = gateway_uri (str (r1, "sdp"));
-  want = g_strdup_printf ("m=message %u TCP/MSRP *\r\nc=IN IP4 127.0.0.1\r\n"
-                          "a=accept-types:text/plain\r\na=path:%s "
-                          "msrp://10.0.1.2:7000/aaa;tcp\r\na=setup:actpass\r\n",
-                          msrp_port, gw_a);
+  want =
+      g_strdup_printf ("m=message %u TCP/MSRP *\r\nc=IN IP4 127.0.0.1\r\n"
+                       "a=accept-types:text/plain\r\na=path:%s "
+                       "msrp://10.0.1.2:7000/aaa;tcp\r\na=setup:actpass\r\n",
+                       msrp_port, gw_a);
   ck_assert_msg (strstr (str (r1, "sdp"), want) != NULL, "offer out:\n%s",
                  str (r1, "sdp"));
   /* The audio section and the session level pass byte for byte. */
@@ -258,19 +260,21 @@ START_TEST (test_relay_rewrite)
                                "RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"));
   ck_assert_ptr_null (gw_bencode_dict_lookup (r1, "warning"));
   ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"offer\"",
-                                "\"plan\":\"relay\"", "RFC 1918", NULL), 1);
+                                   "\"plan\":\"relay\"", "RFC 1918", NULL),
+                     1);
 
   r2 = ng (request ("answer", "call-1", "203.0.113.21", answer, NULL));
   assert_ok (r2);
   gw_b = gateway_uri (str (r2, "sdp"));
   ck_assert_str_ne (gw_a, gw_b);
   ck_assert_ptr_nonnull (strstr (str (r2, "sdp"), "a=setup:passive\r\n"));
-  ck_assert_ptr_nonnull (strstr (str (r2, "sdp"),
-                                 " msrp://10.0.2.2:7001/bbb;tcp\r\n"));
+  ck_assert_ptr_nonnull (
+      strstr (str (r2, "sdp"), " msrp://10.0.2.2:7001/bbb;tcp\r\n"));
   ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"answer\"",
-                                "\"plan\":\"relay\"",
-                                "\"setup_to_offerer\":\"passive\"",
-                                "\"setup_to_answerer\":\"actpass\"", NULL), 1);
+                                   "\"plan\":\"relay\"",
+                                   "\"setup_to_offerer\":\"passive\"",
+                                   "\"setup_to_answerer\":\"actpass\"", NULL),
+                     1);
   ck_assert_uint_eq (relay_sessions (), 2);
   ck_assert_uint_eq (gw_calls_get_n_calls (calls), 1);
 
@@ -284,8 +288,8 @@ START_TEST (test_relay_rewrite)
   ck_assert_str_eq (str (s0, "setup-to-offerer"), "passive");
   ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (s0, "media")),
                     1);
-  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
-                      s0, "relay-bytes")), 0);
+  ck_assert_int_eq (
+      gw_bencode_get_int (gw_bencode_dict_lookup (s0, "relay-bytes")), 0);
 
   list = ng (simple ("list", NULL));
   {
@@ -299,7 +303,8 @@ START_TEST (test_relay_rewrite)
   del = ng (simple ("delete", "call-1"));
   assert_ok (del);
   ck_assert_uint_eq (logtap_count ("call_deleted", "\"call_id\":\"call-1\"",
-                                "\"relay_bytes\":0", NULL), 1);
+                                   "\"relay_bytes\":0", NULL),
+                     1);
   ck_assert_uint_eq (relay_sessions (), 0);
   ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
 }
@@ -320,8 +325,8 @@ START_TEST (test_direct_untouched)
   r2 = ng (request ("answer", "call-2", "203.0.113.11", answer, NULL));
   assert_ok (r2);
   ck_assert_str_eq (str (r2, "sdp"), answer);
-  ck_assert_uint_eq (logtap_count ("plan_decided", "\"plan\":\"direct-reversed\"",
-                                NULL), 1);
+  ck_assert_uint_eq (
+      logtap_count ("plan_decided", "\"plan\":\"direct-reversed\"", NULL), 1);
   ck_assert_uint_eq (relay_sessions (), 0);
 }
 END_TEST
@@ -338,13 +343,12 @@ START_TEST (test_flags)
   GwBencode *req;
 
   start (NULL);
-  r1 = ng (request ("offer", "f-1", "203.0.113.20", nat, "Callee Reachable",
-                    NULL));
+  r1 = ng (
+      request ("offer", "f-1", "203.0.113.20", nat, "Callee Reachable", NULL));
   assert_ok (r1);
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:active\r\n"));
   ck_assert_ptr_null (strstr (str (r1, "sdp"), "127.0.0.1"));
-  r2 = ng (request ("offer", "f-2", "203.0.113.10", pub, "msrp-anchor",
-                    NULL));
+  r2 = ng (request ("offer", "f-2", "203.0.113.10", pub, "msrp-anchor", NULL));
   assert_ok (r2);
   g_free (gateway_uri (str (r2, "sdp")));
   /* A mismatch with received-from relays, unless trusted. */
@@ -361,8 +365,8 @@ END_TEST
 START_TEST (test_errors)
 {
   g_autofree char *nopath = g_strdup (
-    "v=0\r\no=- 1 1 IN IP4 10.0.1.2\r\ns=-\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\n"
-    "m=message 7000 TCP/MSRP *\r\na=setup:actpass\r\n");
+      "v=0\r\no=- 1 1 IN IP4 10.0.1.2\r\ns=-\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\n"
+      "m=message 7000 TCP/MSRP *\r\na=setup:actpass\r\n");
   g_autofree char *ok = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
   g_autoptr (GwBencode) r1 = NULL;
   g_autoptr (GwBencode) r2 = NULL;
@@ -379,8 +383,8 @@ START_TEST (test_errors)
   ck_assert_ptr_nonnull (strstr (str (r2, "error-reason"), "no a=path"));
   r3 = ng (request ("answer", "e-3", NULL, ok, NULL));
   ck_assert_str_eq (str (r3, "result"), "error");
-  ck_assert_ptr_nonnull (strstr (str (r3, "error-reason"),
-                                 "unknown call-id 'e-3'"));
+  ck_assert_ptr_nonnull (
+      strstr (str (r3, "error-reason"), "unknown call-id 'e-3'"));
   r4 = ng (simple ("delete", "e-4"));
   ck_assert_str_eq (str (r4, "result"), "error");
   r5 = ng (simple ("query", "e-5"));
@@ -422,7 +426,8 @@ START_TEST (test_reoffer_keeps_sessions)
   ck_assert_str_eq (gb1, gb2);
   ck_assert_uint_eq (relay_sessions (), 2);
   ck_assert_uint_eq (logtap_count ("session_closed", NULL), 0);
-  ck_assert_uint_eq (logtap_count ("call_offered", "\"reoffer\":true", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("call_offered", "\"reoffer\":true", NULL),
+                     1);
 
   o3 = ng (request ("offer", "r-1", "203.0.113.20", offer, NULL));
   a3 = ng (request ("answer", "r-1", "203.0.113.21", answer2, NULL));
@@ -444,8 +449,8 @@ START_TEST (test_reoffer_stays_relayed)
 {
   g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
   g_autofree char *answer = party_sdp ("203.0.113.21", 7001, "bbb", "active");
-  g_autofree char *reoffer = party_sdp ("203.0.113.21", 7001, "bbb",
-                                        "actpass");
+  g_autofree char *reoffer =
+      party_sdp ("203.0.113.21", 7001, "bbb", "actpass");
   g_autofree char *reanswer = party_sdp ("10.0.1.2", 7000, "aaa", "active");
   g_autoptr (GwBencode) o1 = NULL, a1 = NULL, o2 = NULL, a2 = NULL;
   g_autofree char *ga1 = NULL, *gb1 = NULL, *ga2 = NULL, *gb2 = NULL;
@@ -454,16 +459,16 @@ START_TEST (test_reoffer_stays_relayed)
   o1 = ng (request ("offer", "s-1", "203.0.113.20", offer, NULL));
   a1 = ng (request ("answer", "s-1", "203.0.113.21", answer, NULL));
   assert_ok (a1);
-  ga1 = gateway_uri (str (o1, "sdp"));   /* B's way to A */
-  gb1 = gateway_uri (str (a1, "sdp"));   /* A's way to B */
+  ga1 = gateway_uri (str (o1, "sdp")); /* B's way to A */
+  gb1 = gateway_uri (str (a1, "sdp")); /* A's way to B */
 
   o2 = ng (request ("offer", "s-1", "203.0.113.21", reoffer, NULL));
   assert_ok (o2);
   ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"s-1\"",
-                                   "\"step\":\"offer\"",
-                                   "\"plan\":\"relay\"",
-                                   "re-offer of a relayed stream", NULL), 1);
-  gb2 = gateway_uri (str (o2, "sdp"));   /* A now sees B's offer */
+                                   "\"step\":\"offer\"", "\"plan\":\"relay\"",
+                                   "re-offer of a relayed stream", NULL),
+                     1);
+  gb2 = gateway_uri (str (o2, "sdp")); /* A now sees B's offer */
   ck_assert_str_eq (gb1, gb2);
   a2 = ng (request ("answer", "s-1", "203.0.113.20", reanswer, NULL));
   assert_ok (a2);
@@ -485,8 +490,8 @@ START_TEST (test_expiry)
   assert_ok (r1);
   ck_assert_uint_eq (relay_sessions (), 1);
   RUN_UNTIL (gw_calls_get_n_calls (calls) == 0, 5000);
-  ck_assert_uint_eq (logtap_count ("call_expired", "\"call_id\":\"x-1\"", NULL),
-                     1);
+  ck_assert_uint_eq (
+      logtap_count ("call_expired", "\"call_id\":\"x-1\"", NULL), 1);
   ck_assert_uint_eq (relay_sessions (), 0);
 }
 END_TEST
@@ -518,25 +523,28 @@ accept_frame (int lfd, char *buf, gsize size)
   gsize n = 0;
   int fd;
 
-  while ((fd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
-    ck_assert_int_eq (errno, EAGAIN);
-    ck_assert_msg (g_get_monotonic_time () < end, "the gateway never "
-                   "connected");
-    testloop_iterate ();
-  }
-  buf[0] = '\0';
-  while (strstr (buf, "$\r\n") == NULL) {
-    gssize k = recv (fd, buf + n, size - 1 - n, 0);
-
-    if (k > 0) {
-      n += (gsize) k;
-      buf[n] = '\0';
-      continue;
+  while ((fd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
+    {
+      ck_assert_int_eq (errno, EAGAIN);
+      ck_assert_msg (g_get_monotonic_time () < end, "the gateway never "
+                                                    "connected");
+      testloop_iterate ();
     }
-    ck_assert_msg (k < 0 && errno == EAGAIN, "connection closed: %s", buf);
-    ck_assert_msg (g_get_monotonic_time () < end, "no frame: %s", buf);
-    testloop_iterate ();
-  }
+  buf[0] = '\0';
+  while (strstr (buf, "$\r\n") == NULL)
+    {
+      gssize k = recv (fd, buf + n, size - 1 - n, 0);
+
+      if (k > 0)
+        {
+          n += (gsize) k;
+          buf[n] = '\0';
+          continue;
+        }
+      ck_assert_msg (k < 0 && errno == EAGAIN, "connection closed: %s", buf);
+      ck_assert_msg (g_get_monotonic_time () < end, "no frame: %s", buf);
+      testloop_iterate ();
+    }
   return fd;
 }
 
@@ -572,8 +580,8 @@ START_TEST (test_gateway_connects)
    * the offerer, then the offerer (the path the answerer saw). */
   fd = accept_frame (lfd, buf, sizeof buf);
   ga = gateway_uri (str (o1, "sdp"));
-  want = g_strdup_printf ("From-Path: %s msrp://10.0.1.2:7000/aaa;tcp\r\n",
-                          ga);
+  want =
+      g_strdup_printf ("From-Path: %s msrp://10.0.1.2:7000/aaa;tcp\r\n", ga);
   ck_assert_msg (g_str_has_prefix (buf, "MSRP "), "%s", buf);
   ck_assert_msg (strstr (buf, " SEND\r\nTo-Path: msrp://127.0.0.1:") != NULL,
                  "%s", buf);
@@ -582,12 +590,17 @@ START_TEST (test_gateway_connects)
   tid = g_strndup (buf + 5, (gsize) (sp - buf - 5));
   resp = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s msrp://10.0.1.2:"
                           "7000/aaa;tcp\r\nFrom-Path: msrp://127.0.0.1:%u/"
-                          "bbb;tcp\r\n-------%s$\r\n", tid, ga, port, tid);
+                          "bbb;tcp\r\n-------%s$\r\n",
+                          tid, ga, port, tid);
   ck_assert_int_eq (send (fd, resp, strlen (resp), 0), (gssize) strlen (resp));
-  RUN_UNTIL (logtap_count ("reachability_measured", "\"address\":\"127.0.0.1\"",
-                        "\"reachable\":true", NULL) == 1, 5000);
-  ck_assert_uint_eq (logtap_count ("session_bound", "\"direction\":\"outbound\"",
-                                "\"call_id\":\"g-1\"", NULL), 1);
+  RUN_UNTIL (logtap_count ("reachability_measured",
+                           "\"address\":\"127.0.0.1\"", "\"reachable\":true",
+                           NULL) == 1,
+             5000);
+  ck_assert_uint_eq (logtap_count ("session_bound",
+                                   "\"direction\":\"outbound\"",
+                                   "\"call_id\":\"g-1\"", NULL),
+                     1);
   close (fd);
 
   /* A passive answerer on a closed port: the connect fails, but a refused
@@ -598,7 +611,8 @@ START_TEST (test_gateway_connects)
   a2 = ng (request ("answer", "g-2", "127.0.0.1", dead, NULL));
   assert_ok (a2);
   RUN_UNTIL (logtap_count ("party_connect_failed", "\"call_id\":\"g-2\"",
-                        "refused", NULL) == 1, 5000);
+                           "refused", NULL) == 1,
+             5000);
   ck_assert_uint_eq (logtap_count ("reachability_measured", NULL), 1);
   /* The next offer from 127.0.0.1 would be relayed on the guess (its
    * address is not where its signalling came from), but the gateway
@@ -608,20 +622,22 @@ START_TEST (test_gateway_connects)
   assert_ok (o3);
   ck_assert_str_eq (str (o3, "sdp"), offer2);
   ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"g-3\"",
-                                "\"plan\":\"direct\"", "measured reachable",
-                                NULL), 1);
+                                   "\"plan\":\"direct\"", "measured reachable",
+                                   NULL),
+                     1);
 }
 END_TEST
 
-
-/* --- ICE-TCP ---------------------------------------------------------------- */
+/* --- ICE-TCP ----------------------------------------------------------------
+ */
 
 /* A softphone's side of an ICE leg: a real libnice agent on 127.0.0.1. */
-typedef struct {
+typedef struct
+{
   IceLeg *leg;
   gboolean gathered;
-  GIOStream *stream;         /* once ready (owned by the leg) */
-  char *pair;                /* "local_tcptype remote_tcptype" */
+  GIOStream *stream; /* once ready (owned by the leg) */
+  char *pair;        /* "local_tcptype remote_tcptype" */
   gboolean failed;
 } Phone;
 
@@ -638,8 +654,8 @@ phone_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair,
   Phone *p = data;
 
   p->stream = stream;
-  p->pair = g_strdup_printf ("%s %s", pair->local_tcptype,
-                             pair->remote_tcptype);
+  p->pair =
+      g_strdup_printf ("%s %s", pair->local_tcptype, pair->remote_tcptype);
 }
 
 static void
@@ -659,8 +675,8 @@ static void
 phone_start_role (Phone *p, gboolean controlling)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) addrs = g_ptr_array_new_with_free_func (
-                                  g_object_unref);
+  g_autoptr (GPtrArray) addrs =
+      g_ptr_array_new_with_free_func (g_object_unref);
   IceSettings settings = { 0 };
 
   g_ptr_array_add (addrs, g_inet_address_new_from_string ("127.0.0.1"));
@@ -692,20 +708,22 @@ phone_sdp_setup (Phone *p, const char *id, const char *setup)
   g_autoptr (GPtrArray) cands = ice_leg_get_local_candidates (p->leg);
   GString *sdp = g_string_new (NULL);
 
-  g_string_append_printf (sdp, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+  g_string_append_printf (sdp,
+                          "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
                           "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                           "m=message 7000 TCP/MSRP *\r\n"
                           "a=accept-types:text/plain\r\n"
                           "a=path:msrp://127.0.0.1:7000/%s;tcp\r\n"
                           "a=setup:%s\r\na=ice-ufrag:%s\r\n"
-                          "a=ice-pwd:%s\r\n", id, setup,
-                          ice_leg_get_ufrag (p->leg),
+                          "a=ice-pwd:%s\r\n",
+                          id, setup, ice_leg_get_ufrag (p->leg),
                           ice_leg_get_pwd (p->leg));
-  for (guint i = 0; i < cands->len; i++) {
-    g_autofree char *c = msrp_sdp_candidate_to_string (cands->pdata[i]);
+  for (guint i = 0; i < cands->len; i++)
+    {
+      g_autofree char *c = msrp_sdp_candidate_to_string (cands->pdata[i]);
 
-    g_string_append_printf (sdp, "a=candidate:%s\r\n", c);
-  }
+      g_string_append_printf (sdp, "a=candidate:%s\r\n", c);
+    }
   return g_string_free (sdp, FALSE);
 }
 
@@ -719,55 +737,58 @@ phone_sdp (Phone *p, const char *id)
 static void
 phone_write (Phone *p, const char *text)
 {
-  GPollableOutputStream *out = G_POLLABLE_OUTPUT_STREAM (
-    g_io_stream_get_output_stream (p->stream));
+  GPollableOutputStream *out =
+      G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (p->stream));
   gsize done = 0, len = strlen (text);
   gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
-  while (done < len) {
-    g_autoptr (GError) error = NULL;
-    gssize n = g_pollable_output_stream_write_nonblocking (
-      out, text + done, len - done, NULL, &error);
+  while (done < len)
+    {
+      g_autoptr (GError) error = NULL;
+      gssize n = g_pollable_output_stream_write_nonblocking (
+          out, text + done, len - done, NULL, &error);
 
-    if (n > 0) {
-      done += (gsize) n;
-      continue;
+      if (n > 0)
+        {
+          done += (gsize) n;
+          continue;
+        }
+      ck_assert_msg (
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK),
+          "write: %s", error ? error->message : "EOF");
+      ck_assert (g_get_monotonic_time () < end);
+      testloop_iterate ();
     }
-    ck_assert_msg (g_error_matches (error, G_IO_ERROR,
-                                    G_IO_ERROR_WOULD_BLOCK),
-                   "write: %s", error ? error->message : "EOF");
-    ck_assert (g_get_monotonic_time () < end);
-    testloop_iterate ();
-  }
 }
 
 /* Read from the phone's stream until @want appears. */
 static char *
 phone_read_until (Phone *p, const char *want)
 {
-  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (
-    g_io_stream_get_input_stream (p->stream));
+  GPollableInputStream *in =
+      G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (p->stream));
   GString *got = g_string_new (NULL);
   gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
-  while (strstr (got->str, want) == NULL) {
-    char buf[4096];
-    g_autoptr (GError) error = NULL;
-    gssize n = g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf,
-                                                         NULL, &error);
+  while (strstr (got->str, want) == NULL)
+    {
+      char buf[4096];
+      g_autoptr (GError) error = NULL;
+      gssize n = g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf,
+                                                           NULL, &error);
 
-    if (n > 0) {
-      g_string_append_len (got, buf, n);
-      continue;
+      if (n > 0)
+        {
+          g_string_append_len (got, buf, n);
+          continue;
+        }
+      ck_assert_msg (
+          n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK),
+          "read: %s (got '%s')", error ? error->message : "EOF", got->str);
+      ck_assert_msg (g_get_monotonic_time () < end, "no '%s' in '%s'", want,
+                     got->str);
+      testloop_iterate ();
     }
-    ck_assert_msg (n < 0 && g_error_matches (error, G_IO_ERROR,
-                                             G_IO_ERROR_WOULD_BLOCK),
-                   "read: %s (got '%s')", error ? error->message : "EOF",
-                   got->str);
-    ck_assert_msg (g_get_monotonic_time () < end, "no '%s' in '%s'", want,
-                   got->str);
-    testloop_iterate ();
-  }
   return g_string_free (got, FALSE);
 }
 
@@ -785,8 +806,7 @@ phone_set_remote (Phone *p, const char *text)
   ck_assert_msg (msrp_sdp_stream_get_candidates (st)->len > 0, "%s", text);
   ck_assert (ice_leg_set_remote (p->leg, msrp_sdp_stream_get_ice_ufrag (st),
                                  msrp_sdp_stream_get_ice_pwd (st),
-                                 msrp_sdp_stream_get_candidates (st),
-                                 &error));
+                                 msrp_sdp_stream_get_candidates (st), &error));
 }
 
 /* An ICE softphone offers: it gets an ICE leg to the gateway (the answerer
@@ -820,10 +840,10 @@ START_TEST (test_ice_leg)
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=ice-ufrag:"));
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "tcptype passive"));
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=end-of-candidates"));
-  ck_assert_ptr_null (strstr (str (r1, "sdp"),
-                              ice_leg_get_ufrag (a.leg)));
+  ck_assert_ptr_null (strstr (str (r1, "sdp"), ice_leg_get_ufrag (a.leg)));
   ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"offer\"",
-                                "\"plan\":\"relay\"", "ICE", NULL), 1);
+                                   "\"plan\":\"relay\"", "ICE", NULL),
+                     1);
 
   r2 = ng (request ("answer", "i-1", "203.0.113.21", answer, NULL));
   assert_ok (r2);
@@ -834,49 +854,59 @@ START_TEST (test_ice_leg)
   RUN_UNTIL (a.stream != NULL || a.failed, 10000);
   ck_assert (!a.failed);
   RUN_UNTIL (logtap_count ("ice_ready", "\"party\":\"offerer\"",
-                        "\"transport\":\"ice-tcp\"", NULL) == 1, 5000);
-  ck_assert_uint_eq (logtap_count ("connection_accepted",
-                                "\"transport\":\"ice-tcp\"", NULL), 1);
+                           "\"transport\":\"ice-tcp\"", NULL) == 1,
+             5000);
+  ck_assert_uint_eq (
+      logtap_count ("connection_accepted", "\"transport\":\"ice-tcp\"", NULL),
+      1);
 
   /* Its binding SEND over the pair, toward B (not connected: 200). */
   bind_send = g_strdup_printf ("MSRP tx01 SEND\r\nTo-Path: %s msrp://10.0.2.2:"
                                "7001/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:"
                                "7000/aaa;tcp\r\nMessage-ID: bind0001\r\n"
-                               "Byte-Range: 1-0/0\r\n-------tx01$\r\n", gw_b);
+                               "Byte-Range: 1-0/0\r\n-------tx01$\r\n",
+                               gw_b);
   phone_write (&a, bind_send);
   got = phone_read_until (&a, "-------tx01$\r\n");
   ck_assert_msg (g_str_has_prefix (got, "MSRP tx01 200"), "%s", got);
   RUN_UNTIL (logtap_count ("session_bound", "\"call_id\":\"i-1\"",
-                        "\"party\":\"msrp://127.0.0.1:7000/aaa;tcp\"",
-                        NULL) == 1, 3000);
+                           "\"party\":\"msrp://127.0.0.1:7000/aaa;tcp\"",
+                           NULL) == 1,
+             3000);
   q = ng (simple ("query", "i-1"));
-  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
-    gw_bencode_list_get (gw_bencode_dict_lookup (q, "streams"), 0),
-    "offerer-bound")), 1);
+  ck_assert_int_eq (
+      gw_bencode_get_int (gw_bencode_dict_lookup (
+          gw_bencode_list_get (gw_bencode_dict_lookup (q, "streams"), 0),
+          "offerer-bound")),
+      1);
 
   /* Measured: 127.0.0.1 accepts inbound connections (the pair, or the
    * probe of its passive candidate). */
-  RUN_UNTIL (logtap_count ("reachability_measured", "\"address\":\"127.0.0.1\"",
-                        "\"reachable\":true", NULL) >= 1, 5000);
+  RUN_UNTIL (logtap_count ("reachability_measured",
+                           "\"address\":\"127.0.0.1\"", "\"reachable\":true",
+                           NULL) >= 1,
+             5000);
   offer2 = phone_sdp (&a, "aaa2");
   r3 = ng (request ("offer", "i-2", "127.0.0.1", offer2, NULL));
   assert_ok (r3);
   ck_assert_str_eq (str (r3, "sdp"), offer2);
   ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"i-2\"",
-                                "\"plan\":\"direct\"", "measured reachable",
-                                NULL), 1);
+                                   "\"plan\":\"direct\"", "measured reachable",
+                                   NULL),
+                     1);
 
   /* The softphone goes away: its pair fails, and the relay closes the
    * connection as it would a dead TCP one. */
   phone_clear (&a);
   RUN_UNTIL (logtap_count ("ice_ended", "\"call_id\":\"i-1\"", NULL) == 1,
              30000);
-  RUN_UNTIL (logtap_count ("connection_closed", "\"conn\":", "ice", NULL) +
-             logtap_count ("session_unbound", "\"call_id\":\"i-1\"", NULL)
-             >= 1, 5000);
+  RUN_UNTIL (
+      logtap_count ("connection_closed", "\"conn\":", "ice", NULL) +
+              logtap_count ("session_unbound", "\"call_id\":\"i-1\"", NULL) >=
+          1,
+      5000);
 }
 END_TEST
-
 
 /* Both parties with ICE: the answerer takes up the ICE the gateway offered
  * it (its leg survives the answer), both legs select a pair, and a message
@@ -910,22 +940,25 @@ START_TEST (test_ice_both)
   RUN_UNTIL ((a.stream != NULL && b.stream != NULL) || a.failed || b.failed,
              10000);
   ck_assert (!a.failed && !b.failed);
-  RUN_UNTIL (logtap_count ("ice_ready", "\"call_id\":\"i-3\"", NULL) == 2, 5000);
-  ck_assert_uint_eq (logtap_count ("ice_ready", "\"party\":\"answerer\"", NULL),
-                     1);
+  RUN_UNTIL (logtap_count ("ice_ready", "\"call_id\":\"i-3\"", NULL) == 2,
+             5000);
+  ck_assert_uint_eq (
+      logtap_count ("ice_ready", "\"party\":\"answerer\"", NULL), 1);
 
   /* Both bind; A's message reaches B with A's path as B saw it. */
   bind_b = g_strdup_printf ("MSRP bb01 SEND\r\nTo-Path: %s msrp://127.0.0.1:"
                             "7000/aaa;tcp\r\nFrom-Path: msrp://127.0.0.1:7000"
                             "/bbb;tcp\r\nMessage-ID: bindbbbb\r\nByte-Range: "
-                            "1-0/0\r\n-------bb01$\r\n", gw_a);
+                            "1-0/0\r\n-------bb01$\r\n",
+                            gw_a);
   phone_write (&b, bind_b);
   got_b = phone_read_until (&b, "-------bb01$\r\n");
   ck_assert_msg (g_str_has_prefix (got_b, "MSRP bb01 200"), "%s", got_b);
   bind_a = g_strdup_printf ("MSRP aa01 SEND\r\nTo-Path: %s msrp://127.0.0.1:"
                             "7000/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000"
                             "/aaa;tcp\r\nMessage-ID: bindaaaa\r\nByte-Range: "
-                            "1-0/0\r\n-------aa01$\r\n", gw_b);
+                            "1-0/0\r\n-------aa01$\r\n",
+                            gw_b);
   phone_write (&a, bind_a);
   got_a = phone_read_until (&a, "-------aa01$\r\n");
   ck_assert_msg (strstr (got_a, "MSRP aa01 200") != NULL, "%s", got_a);
@@ -933,7 +966,8 @@ START_TEST (test_ice_both)
                          "/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/aaa;tcp"
                          "\r\nMessage-ID: hello001\r\nByte-Range: 1-5/5\r\n"
                          "Content-Type: text/plain\r\n\r\nhello\r\n"
-                         "-------aa02$\r\n", gw_b);
+                         "-------aa02$\r\n",
+                         gw_b);
   phone_write (&a, msg);
   got_msg = phone_read_until (&b, "hello\r\n-------");
   ck_assert_ptr_nonnull (strstr (got_msg, "Message-ID: hello001"));
@@ -951,13 +985,14 @@ START_TEST (test_ice_both)
                           "7000/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/"
                           "aaa;tcp\r\nMessage-ID: hello002\r\nByte-Range: "
                           "1-5/5\r\nContent-Type: text/plain\r\n\r\nagain"
-                          "\r\n-------aa03$\r\n", gw_b);
+                          "\r\n-------aa03$\r\n",
+                          gw_b);
   phone_write (&a, msg2);
   got_msg2 = phone_read_until (&b, "again\r\n-------");
   ck_assert_ptr_nonnull (strstr (got_msg2, "Message-ID: hello002"));
   ck_assert_uint_eq (logtap_count ("ice_ended", NULL), 0);
-  ck_assert_uint_eq (logtap_count ("ice_gathered", "\"call_id\":\"i-3\"",
-                                   NULL), 2);
+  ck_assert_uint_eq (
+      logtap_count ("ice_gathered", "\"call_id\":\"i-3\"", NULL), 2);
   ck_assert_uint_eq (logtap_count ("session_closed", NULL), 0);
   phone_clear (&a);
   phone_clear (&b);

@@ -5,25 +5,31 @@
 
 #include "gw-config.h"
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *text;
-  const char *error_part;   /* NULL: must load */
+  const char *error_part; /* NULL: must load */
 } cases[] = {
   { "empty file keeps defaults", "", NULL },
-  { "all groups", "[gateway]\npublic-host=edge.example.net\nname=edge1\n"
+  { "all groups",
+    "[gateway]\npublic-host=edge.example.net\nname=edge1\n"
     "[listen]\nmsrp=127.0.0.1:2855;[::1]:2855\ncontrol=127.0.0.1:2223\n"
     "[relay]\nexpires-min=10\nexpires-default=20\nexpires-max=30\n"
     "[limits]\nmax-header-bytes=4096\n[log]\nformat=text\nlevel=debug\n",
     NULL },
   { "unknown group", "[relays]\nprobation=3\n", "unknown group [relays]" },
-  { "unknown key", "[relay]\nexpire-max=3\n", "[relay] expire-max: unknown key" },
+  { "unknown key", "[relay]\nexpire-max=3\n",
+    "[relay] expire-max: unknown key" },
   { "not a number", "[relay]\nprobation=soon\n",
     "[relay] probation: 'soon' is not a whole number from 1 to 3600" },
   { "zero", "[limits]\nidle-timeout=0\n", "[limits] idle-timeout: '0'" },
-  { "negative", "[limits]\nmax-connections=-1\n", "[limits] max-connections: '-1'" },
-  { "min above max", "[relay]\nexpires-min=100\nexpires-max=50\n"
-    "expires-default=70\n", "[relay] expires-max: 50 is less than expires-min" },
+  { "negative", "[limits]\nmax-connections=-1\n",
+    "[limits] max-connections: '-1'" },
+  { "min above max",
+    "[relay]\nexpires-min=100\nexpires-max=50\n"
+    "expires-default=70\n",
+    "[relay] expires-max: 50 is less than expires-min" },
   { "default outside", "[relay]\nexpires-default=5\n",
     "[relay] expires-default: 5 is outside" },
   { "bad listen", "[listen]\nmsrp=::1:2855\n", "[listen] msrp: '::1:2855'" },
@@ -34,18 +40,25 @@ static const struct {
     "[tls] certificate: '/nonexistent/cert.pem' is not a readable file" },
   { "bad bool", "[tls]\nverify-relays=maybe\n",
     "[tls] verify-relays: 'maybe' is not true or false" },
-  { "bad log format", "[log]\nformat=xml\n", "[log] format: log format 'xml'" },
+  { "bad log format", "[log]\nformat=xml\n",
+    "[log] format: log format 'xml'" },
   { "empty name", "[gateway]\nname=\n", "[gateway] name: must not be empty" },
-  { "per-ip above total", "[limits]\nmax-connections=5\n"
-    "max-connections-per-ip=6\n", "max-connections-per-ip: 6 is more" },
+  { "per-ip above total",
+    "[limits]\nmax-connections=5\n"
+    "max-connections-per-ip=6\n",
+    "max-connections-per-ip: 6 is more" },
   { "not a key file", "this is not ini\n", "test.conf:" },
-  { "negotiator", "[negotiator]\npolicy=Always\ncall-timeout=60\n"
-    "reachability-ttl=0\n", NULL },
+  { "negotiator",
+    "[negotiator]\npolicy=Always\ncall-timeout=60\n"
+    "reachability-ttl=0\n",
+    NULL },
   { "bad policy", "[negotiator]\npolicy=sometimes\n",
     "[negotiator] policy: 'sometimes' is not auto, always or never" },
-  { "ice", "[ice]\nenabled=false\naddresses=203.0.113.1; 2001:db8::1\n"
+  { "ice",
+    "[ice]\nenabled=false\naddresses=203.0.113.1; 2001:db8::1\n"
     "port-min=50000\nport-max=50100\nstun-server=203.0.113.9:3478\n"
-    "timeout=5\n", NULL },
+    "timeout=5\n",
+    NULL },
   { "ice address with a port", "[ice]\naddresses=203.0.113.1:50000\n",
     "[ice] addresses: '203.0.113.1:50000' is not an IP address" },
   { "ice ports upside down", "[ice]\nport-min=6000\nport-max=5000\n",
@@ -59,29 +72,34 @@ static const struct {
 START_TEST (test_load)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GwConfig) c = gw_config_load_data (cases[_i].text, (gsize) -1,
-                                                "test.conf", &error);
+  g_autoptr (GwConfig) c =
+      gw_config_load_data (cases[_i].text, (gsize) -1, "test.conf", &error);
 
-  if (cases[_i].error_part == NULL) {
-    ck_assert_msg (c != NULL, "%s: %s", cases[_i].name, error->message);
-  } else {
-    ck_assert_msg (c == NULL, "%s: loaded", cases[_i].name);
-    ck_assert_msg (strstr (error->message, cases[_i].error_part) != NULL,
-                   "%s: '%s' lacks '%s'", cases[_i].name, error->message,
-                   cases[_i].error_part);
-    ck_assert_msg (g_str_has_prefix (error->message, "test.conf: "),
-                   "%s: '%s' does not name the file", cases[_i].name,
-                   error->message);
-  }
+  if (cases[_i].error_part == NULL)
+    {
+      ck_assert_msg (c != NULL, "%s: %s", cases[_i].name, error->message);
+    }
+  else
+    {
+      ck_assert_msg (c == NULL, "%s: loaded", cases[_i].name);
+      ck_assert_msg (strstr (error->message, cases[_i].error_part) != NULL,
+                     "%s: '%s' lacks '%s'", cases[_i].name, error->message,
+                     cases[_i].error_part);
+      ck_assert_msg (g_str_has_prefix (error->message, "test.conf: "),
+                     "%s: '%s' does not name the file", cases[_i].name,
+                     error->message);
+    }
 }
 END_TEST
 
 START_TEST (test_values)
 {
-  const char *text = "[gateway]\npublic-host=edge.example.net\n"
-    "[listen]\nmsrp=127.0.0.1:2855;[::1]:2857\n[relay]\nprobation=7\n"
-    "[log]\nformat=text\nlevel=warning\n";
-  g_autoptr (GwConfig) c = gw_config_load_data (text, strlen (text), "t", NULL);
+  const char *text =
+      "[gateway]\npublic-host=edge.example.net\n"
+      "[listen]\nmsrp=127.0.0.1:2855;[::1]:2857\n[relay]\nprobation=7\n"
+      "[log]\nformat=text\nlevel=warning\n";
+  g_autoptr (GwConfig) c =
+      gw_config_load_data (text, strlen (text), "t", NULL);
   g_autoptr (GwConfig) d = gw_config_new_default ();
 
   ck_assert_ptr_nonnull (c);

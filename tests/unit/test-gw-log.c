@@ -7,13 +7,16 @@
 
 START_TEST (test_json_escapes_and_types)
 {
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO, "conn_closed");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "conn_closed");
   g_autofree char *line = NULL;
 
   gw_log_event_add_str (ev, "peer", "a\"b\\c\nd\x01");
   gw_log_event_add_int (ev, "bytes_in", -42);
   gw_log_event_add_bool (ev, "tls", TRUE);
-  gw_log_event_add_str (ev, "bad_utf8", "x\xff" "y");
+  gw_log_event_add_str (ev, "bad_utf8",
+                        "x\xff"
+                        "y");
   line = gw_log_event_to_line (ev, GW_LOG_FORMAT_JSON, "done");
 
   ck_assert_ptr_nonnull (strstr (line, "\"event\":\"conn_closed\""));
@@ -30,18 +33,21 @@ END_TEST
 
 START_TEST (test_text_format)
 {
-  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "auth_failed");
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_WARNING, "auth_failed");
   g_autofree char *line = NULL;
 
   gw_log_event_add_str (ev, "user", "alice");
   gw_log_event_add_str (ev, "reason", "bad response");
   line = gw_log_event_to_line (ev, GW_LOG_FORMAT_TEXT, "AUTH failed");
-  ck_assert_ptr_nonnull (strstr (line, " warning auth_failed user=alice "
-                                 "reason=\"bad response\" msg=\"AUTH failed\""));
+  ck_assert_ptr_nonnull (
+      strstr (line, " warning auth_failed user=alice "
+                    "reason=\"bad response\" msg=\"AUTH failed\""));
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *text;
   gboolean ok;
   GLogLevelFlags level;
@@ -74,8 +80,10 @@ START_TEST (test_format_parse)
   GwLogFormat f;
   g_autoptr (GError) error = NULL;
 
-  ck_assert (gw_log_format_parse ("json", &f, NULL) && f == GW_LOG_FORMAT_JSON);
-  ck_assert (gw_log_format_parse ("text", &f, NULL) && f == GW_LOG_FORMAT_TEXT);
+  ck_assert (gw_log_format_parse ("json", &f, NULL) &&
+             f == GW_LOG_FORMAT_JSON);
+  ck_assert (gw_log_format_parse ("text", &f, NULL) &&
+             f == GW_LOG_FORMAT_TEXT);
   ck_assert (!gw_log_format_parse ("xml", &f, &error));
   ck_assert_ptr_nonnull (strstr (error->message, "'xml'"));
 }

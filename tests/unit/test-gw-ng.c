@@ -30,17 +30,19 @@
 
 static GPtrArray *log_lines;
 
-typedef enum {
-  MODE_ANSWER,    /* reply { "sdp": the sdp } (or { }) at once */
-  MODE_HOLD,      /* keep a reference, answer later */
-  MODE_DROP,      /* return without answering */
-  MODE_BIG,       /* reply with an SDP too large for a datagram */
+typedef enum
+{
+  MODE_ANSWER, /* reply { "sdp": the sdp } (or { }) at once */
+  MODE_HOLD,   /* keep a reference, answer later */
+  MODE_DROP,   /* return without answering */
+  MODE_BIG,    /* reply with an SDP too large for a datagram */
 } Mode;
 
-typedef struct {
+typedef struct
+{
   Mode mode;
-  GPtrArray *calls;     /* "command call-id" */
-  GPtrArray *held;      /* GwNgRequest */
+  GPtrArray *calls; /* "command call-id" */
+  GPtrArray *held;  /* GwNgRequest */
   /* Copied from the last request seen. */
   char *cookie;
   char *peer;
@@ -54,7 +56,7 @@ typedef struct {
   gboolean trust_address;
   gboolean sip_source;
   gboolean trust;
-  char *extra;          /* the "x-extra" key, if a string */
+  char *extra; /* the "x-extra" key, if a string */
 } Recorder;
 
 static Recorder rec;
@@ -75,15 +77,16 @@ on_request (GwNgRequest *req, gpointer data)
   Recorder *r = data;
   const char *call_id = gw_ng_request_get_call_id (req);
   GInetAddress *rf = gw_ng_request_get_received_from (req);
-  GwBencode *extra = gw_bencode_dict_lookup (gw_ng_request_get_dict (req),
-                                             "x-extra");
+  GwBencode *extra =
+      gw_bencode_dict_lookup (gw_ng_request_get_dict (req), "x-extra");
   const char *text;
 
   ck_assert_ptr_eq (data, &rec);
-  g_ptr_array_add (r->calls, g_strdup_printf (
-                     "%s %s",
-                     gw_ng_command_to_string (gw_ng_request_get_command (req)),
-                     call_id != NULL ? call_id : "-"));
+  g_ptr_array_add (
+      r->calls,
+      g_strdup_printf (
+          "%s %s", gw_ng_command_to_string (gw_ng_request_get_command (req)),
+          call_id != NULL ? call_id : "-"));
   g_free (r->cookie);
   r->cookie = g_strdup (gw_ng_request_get_cookie (req));
   g_free (r->peer);
@@ -108,36 +111,38 @@ on_request (GwNgRequest *req, gpointer data)
   r->trust = gw_ng_request_has_flag (req, "trust");
   g_free (r->extra);
   r->extra = extra != NULL && gw_bencode_get_text (extra, &text)
-             ? g_strdup (text) : NULL;
+                 ? g_strdup (text)
+                 : NULL;
   ck_assert (!gw_ng_request_is_answered (req));
 
-  switch (r->mode) {
-  case MODE_ANSWER:
+  switch (r->mode)
     {
-      GwBencode *reply = gw_bencode_new_dict ();
-      const char *sdp = gw_ng_request_get_sdp (req, NULL);
+    case MODE_ANSWER:
+      {
+        GwBencode *reply = gw_bencode_new_dict ();
+        const char *sdp = gw_ng_request_get_sdp (req, NULL);
 
-      if (sdp != NULL)
+        if (sdp != NULL)
+          gw_bencode_dict_set_string (reply, "sdp", sdp);
+        gw_ng_request_reply (req, reply);
+        ck_assert (gw_ng_request_is_answered (req));
+      }
+      break;
+    case MODE_HOLD:
+      g_ptr_array_add (r->held, gw_ng_request_ref (req));
+      break;
+    case MODE_DROP:
+      break;
+    case MODE_BIG:
+      {
+        GwBencode *reply = gw_bencode_new_dict ();
+        g_autofree char *sdp = g_strnfill (GW_NG_REPLY_MAX, 'x');
+
         gw_bencode_dict_set_string (reply, "sdp", sdp);
-      gw_ng_request_reply (req, reply);
-      ck_assert (gw_ng_request_is_answered (req));
+        gw_ng_request_reply (req, reply);
+      }
+      break;
     }
-    break;
-  case MODE_HOLD:
-    g_ptr_array_add (r->held, gw_ng_request_ref (req));
-    break;
-  case MODE_DROP:
-    break;
-  case MODE_BIG:
-    {
-      GwBencode *reply = gw_bencode_new_dict ();
-      g_autofree char *sdp = g_strnfill (GW_NG_REPLY_MAX, 'x');
-
-      gw_bencode_dict_set_string (reply, "sdp", sdp);
-      gw_ng_request_reply (req, reply);
-    }
-    break;
-  }
 }
 
 static const GwNgHandler all_commands = {
@@ -176,8 +181,8 @@ setup (void)
   log_lines = logtap_start ();
   memset (&rec, 0, sizeof rec);
   rec.calls = g_ptr_array_new_with_free_func (g_free);
-  rec.held = g_ptr_array_new_with_free_func (
-               (GDestroyNotify) gw_ng_request_unref);
+  rec.held =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) gw_ng_request_unref);
   fake_now = 1000000;
 }
 
@@ -192,28 +197,29 @@ teardown (void)
 
 /* A server with the recorder on the NULL-terminated list of "IP PORT"
  * (port 0: any free one). */
-static GwNgServer *
-start_on (const GwNgOptions *options, const GwNgHandler *handler,
-          GError **error, ...) G_GNUC_NULL_TERMINATED;
+static GwNgServer *start_on (const GwNgOptions *options,
+                             const GwNgHandler *handler, GError **error,
+                             ...) G_GNUC_NULL_TERMINATED;
 
 static GwNgServer *
 start_on (const GwNgOptions *options, const GwNgHandler *handler,
           GError **error, ...)
 {
-  g_autoptr (GPtrArray) addrs = g_ptr_array_new_with_free_func (
-                                  g_object_unref);
+  g_autoptr (GPtrArray) addrs =
+      g_ptr_array_new_with_free_func (g_object_unref);
   const char *item;
   va_list ap;
 
   va_start (ap, error);
-  while ((item = va_arg (ap, const char *)) != NULL) {
-    g_auto (GStrv) parts = g_strsplit (item, " ", 2);
-    GSocketAddress *a = g_inet_socket_address_new_from_string (
-                          parts[0], (guint) atoi (parts[1]));
+  while ((item = va_arg (ap, const char *)) != NULL)
+    {
+      g_auto (GStrv) parts = g_strsplit (item, " ", 2);
+      GSocketAddress *a = g_inet_socket_address_new_from_string (
+          parts[0], (guint) atoi (parts[1]));
 
-    ck_assert_ptr_nonnull (a);
-    g_ptr_array_add (addrs, a);
-  }
+      ck_assert_ptr_nonnull (a);
+      g_ptr_array_add (addrs, a);
+    }
   va_end (ap);
   return gw_ng_server_new (addrs, options, handler, &rec, NULL, error);
 }
@@ -268,16 +274,17 @@ client_recv (int fd, guint ms)
   gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   static guint8 buf[70000];
 
-  for (;;) {
-    gssize n = recv (fd, buf, sizeof buf, 0);
+  for (;;)
+    {
+      gssize n = recv (fd, buf, sizeof buf, 0);
 
-    if (n >= 0)
-      return g_bytes_new (buf, (gsize) n);
-    ck_assert_int_eq (errno, EAGAIN);
-    if (g_get_monotonic_time () >= end)
-      return NULL;
-    testloop_iterate ();
-  }
+      if (n >= 0)
+        return g_bytes_new (buf, (gsize) n);
+      ck_assert_int_eq (errno, EAGAIN);
+      if (g_get_monotonic_time () >= end)
+        return NULL;
+      testloop_iterate ();
+    }
 }
 
 static void
@@ -286,8 +293,7 @@ assert_bytes (GBytes *got, const char *want, gsize want_len)
   gsize len;
   const char *data;
 
-  ck_assert_msg (got != NULL, "no reply; wanted '%.*s'", (int) want_len,
-                 want);
+  ck_assert_msg (got != NULL, "no reply; wanted '%.*s'", (int) want_len, want);
   data = g_bytes_get_data (got, &len);
   ck_assert_msg (len == want_len && memcmp (data, want, len) == 0,
                  "got '%.*s' (%zu bytes), wanted '%.*s'", (int) MIN (len, 300),
@@ -316,8 +322,8 @@ assert_no_reply (int fd)
 static char *
 error_reply (const char *cookie, const char *reason)
 {
-  return g_strdup_printf ("%s d12:error-reason%zu:%s6:result5:errore",
-                          cookie, strlen (reason), reason);
+  return g_strdup_printf ("%s d12:error-reason%zu:%s6:result5:errore", cookie,
+                          strlen (reason), reason);
 }
 
 static GwNgStats
@@ -359,18 +365,19 @@ START_TEST (test_ipv6)
   int fd;
 
   struct sockaddr_in6 probe = { .sin6_family = AF_INET6,
-                                 .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+                                .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 
   fd = socket (AF_INET6, SOCK_DGRAM, 0);
-  if (fd < 0 || bind (fd, (struct sockaddr *) &probe, sizeof probe) < 0) {
-    fprintf (stderr, "test_ipv6: no IPv6 loopback here, skipped\n");
-    if (fd >= 0)
-      close (fd);
-    return;
-  }
+  if (fd < 0 || bind (fd, (struct sockaddr *) &probe, sizeof probe) < 0)
+    {
+      fprintf (stderr, "test_ipv6: no IPv6 loopback here, skipped\n");
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
   close (fd);
-  server = start_on (NULL, &all_commands, &error, "127.0.0.1 0", "::1 0",
-                     NULL);
+  server =
+      start_on (NULL, &all_commands, &error, "127.0.0.1 0", "::1 0", NULL);
   ck_assert_msg (server != NULL, "%s", error ? error->message : "");
   ck_assert_uint_eq (gw_ng_server_get_addresses (server)->len, 2);
   ck_assert_int_eq (g_socket_address_get_family (server_addr (1)),
@@ -382,7 +389,8 @@ START_TEST (test_ipv6)
 
     assert_bytes (got, S (PONG ("v6")));
   }
-  ck_assert_uint_eq (logtap_count ("control_up", "\"addr\":\"[::1]:", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("control_up", "\"addr\":\"[::1]:", NULL),
+                     1);
   close (fd);
 }
 END_TEST
@@ -422,8 +430,8 @@ START_TEST (test_offer)
   g_byte_array_append (dgram, (const guint8 *) "7_3_1 ", 6);
   gw_bencode_encode_append (d, dgram);
 
-  want = g_strdup_printf ("7_3_1 d6:result2:ok3:sdp%zu:%se", strlen (sdp),
-                          sdp);
+  want =
+      g_strdup_printf ("7_3_1 d6:result2:ok3:sdp%zu:%se", strlen (sdp), sdp);
   exchange (fd, dgram->data, dgram->len, want);
 
   ck_assert_uint_eq (rec.calls->len, 1);
@@ -447,9 +455,10 @@ START_TEST (test_offer)
   ck_assert_str_eq (rec.extra, "kept");
 
   ck_assert_uint_eq (logtap_count ("control_request", "\"command\":\"offer\"",
-                                "\"call_id\":\"a84b4c76e66710@pc33\"",
-                                "\"cookie\":\"7_3_1\"", "\"from\":\"127.0.0.1:",
-                                NULL), 1);
+                                   "\"call_id\":\"a84b4c76e66710@pc33\"",
+                                   "\"cookie\":\"7_3_1\"",
+                                   "\"from\":\"127.0.0.1:", NULL),
+                     1);
   ck_assert_uint_eq (logtap_count ("control_error", NULL), 0);
   close (fd);
 }
@@ -459,7 +468,7 @@ END_TEST
 START_TEST (test_retransmission)
 {
   static const char offer[] =
-    "k1 d7:call-id1:c7:command5:offer8:from-tag1:f3:sdp3:v=0e";
+      "k1 d7:call-id1:c7:command5:offer8:from-tag1:f3:sdp3:v=0e";
   static const char reply[] = "k1 d6:result2:ok3:sdp3:v=0e";
   g_autofree char *unknown = NULL;
   int fd, other;
@@ -474,7 +483,8 @@ START_TEST (test_retransmission)
   ck_assert_uint_eq (stats ().requests, 1);
   ck_assert_uint_eq (stats ().cache_entries, 1);
   ck_assert_uint_eq (logtap_count ("control_request", "\"cookie\":\"k1\"",
-                                "\"cached\":true", NULL), 2);
+                                   "\"cached\":true", NULL),
+                     2);
 
   /* Another cookie from the same sender is a new request... */
   exchange (fd, S ("k2 d7:call-id1:c7:command5:offer8:from-tag1:f3:sdp3:v=0e"),
@@ -491,7 +501,8 @@ START_TEST (test_retransmission)
   unknown = error_reply ("k3", "unknown command 'foo'");
   exchange (fd, S ("k3 d7:command3:fooe"), unknown);
   exchange (fd, S ("k3 d7:command3:fooe"), unknown);
-  ck_assert_uint_eq (logtap_count ("control_error", "unknown command", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("control_error", "unknown command", NULL),
+                     1);
   ck_assert_uint_eq (stats ().errors, 1);
   close (fd);
   close (other);
@@ -556,9 +567,9 @@ START_TEST (test_cache_bounds)
   ck_assert_uint_eq (stats ().cache_entries, 2);
   ck_assert_uint_eq (rec.calls->len, 4);
   exchange (fd, S ("a d7:call-id1:a7:command5:querye"), "a d6:result2:oke");
-  ck_assert_uint_eq (rec.calls->len, 5);   /* evicted: executed again */
+  ck_assert_uint_eq (rec.calls->len, 5); /* evicted: executed again */
   exchange (fd, S ("c d7:call-id1:c7:command5:querye"), "c d6:result2:oke");
-  ck_assert_uint_eq (rec.calls->len, 5);   /* still cached */
+  ck_assert_uint_eq (rec.calls->len, 5); /* still cached */
   ck_assert_uint_eq (stats ().cache_entries, 2);
   close (fd);
 }
@@ -584,33 +595,35 @@ START_TEST (test_cache_bytes)
 }
 END_TEST
 
-typedef enum {
-  EXPECT_ERROR,     /* an error reply with .text as error-reason */
-  EXPECT_REPLY,     /* exactly .text */
-  EXPECT_NOTHING,   /* dropped */
+typedef enum
+{
+  EXPECT_ERROR,   /* an error reply with .text as error-reason */
+  EXPECT_REPLY,   /* exactly .text */
+  EXPECT_NOTHING, /* dropped */
 } Expect;
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *dgram;
   gsize len;
   Expect expect;
   const char *text;
-  guint calls;      /* handler calls */
+  guint calls; /* handler calls */
 } message_cases[] = {
   /* the cookie */
   { "no space", S ("d7:command4:pinge"), EXPECT_NOTHING, NULL, 0 },
   { "empty cookie", S (" d7:command4:pinge"), EXPECT_NOTHING, NULL, 0 },
   { "control byte in cookie", S ("c\x01 d7:command4:pinge"), EXPECT_NOTHING,
     NULL, 0 },
-  { "8-bit cookie", S ("caf\xc3\xa9 d7:command4:pinge"), EXPECT_NOTHING,
-    NULL, 0 },
+  { "8-bit cookie", S ("caf\xc3\xa9 d7:command4:pinge"), EXPECT_NOTHING, NULL,
+    0 },
   { "cookie only", S ("cookie"), EXPECT_NOTHING, NULL, 0 },
   { "empty datagram", S (""), EXPECT_NOTHING, NULL, 0 },
 
   /* the dictionary */
-  { "no dictionary", S ("c1 "), EXPECT_ERROR,
-    "no dictionary after the cookie", 0 },
+  { "no dictionary", S ("c1 "), EXPECT_ERROR, "no dictionary after the cookie",
+    0 },
   { "blank dictionary", S ("c1 \r\n"), EXPECT_ERROR,
     "no dictionary after the cookie", 0 },
   { "two spaces", S ("c1  d7:command4:pinge"), EXPECT_ERROR,
@@ -619,15 +632,18 @@ static const struct {
     "JSON messages are not supported; send a bencoded dictionary", 0 },
   { "cut", S ("c1 d7:command4:ping"), EXPECT_ERROR,
     "malformed bencode: offset 16: the input ends inside the dictionary "
-    "opened at offset 0", 0 },
+    "opened at offset 0",
+    0 },
   { "two dictionaries", S ("c1 dede"), EXPECT_ERROR,
     "malformed bencode: offset 2: 2 bytes after the value", 0 },
   { "duplicate key", S ("c1 d7:command4:ping7:command4:pinge"), EXPECT_ERROR,
     "malformed bencode: offset 16: duplicate dictionary key 'command'", 0 },
-  { "too deep", S ("c1 d1:allllllllllllllllleeeeeeeeeeeeeeeee7:command4:pinge"),
+  { "too deep",
+    S ("c1 d1:allllllllllllllllleeeeeeeeeeeeeeeee7:command4:pinge"),
     EXPECT_ERROR,
     "malformed bencode: offset 19: lists and dictionaries nest deeper "
-    "than 16", 0 },
+    "than 16",
+    0 },
   { "a list", S ("c1 l4:pinge"), EXPECT_ERROR,
     "the message is a list, not a dictionary", 0 },
   { "an integer", S ("c1 i7e"), EXPECT_ERROR,
@@ -656,15 +672,18 @@ static const struct {
   /* required keys */
   { "offer without anything", S ("c1 d7:command5:offere"), EXPECT_ERROR,
     "no 'call-id' in the offer", 0 },
-  { "offer without from-tag", S ("c1 d7:call-id1:c7:command5:offer3:sdp3:v=0e"),
-    EXPECT_ERROR, "no 'from-tag' in the offer", 0 },
+  { "offer without from-tag",
+    S ("c1 d7:call-id1:c7:command5:offer3:sdp3:v=0e"), EXPECT_ERROR,
+    "no 'from-tag' in the offer", 0 },
   { "offer without sdp", S ("c1 d7:call-id1:c7:command5:offer8:from-tag1:fe"),
     EXPECT_ERROR, "no 'sdp' in the offer", 0 },
   { "answer without to-tag",
     S ("c1 d7:call-id1:c7:command6:answer8:from-tag1:f3:sdp3:v=0e"),
     EXPECT_ERROR, "no 'to-tag' in the answer", 0 },
-  { "answer", S ("c1 d7:call-id1:c7:command6:answer8:from-tag1:f3:sdp3:v=06:"
-                 "to-tag1:te"), EXPECT_REPLY, "c1 d6:result2:ok3:sdp3:v=0e", 1 },
+  { "answer",
+    S ("c1 d7:call-id1:c7:command6:answer8:from-tag1:f3:sdp3:v=06:"
+       "to-tag1:te"),
+    EXPECT_REPLY, "c1 d6:result2:ok3:sdp3:v=0e", 1 },
   { "delete without call-id", S ("c1 d7:command6:delete8:from-tag1:fe"),
     EXPECT_ERROR, "no 'call-id' in the delete", 0 },
   { "delete", S ("c1 d7:call-id1:c7:command6:deletee"), EXPECT_REPLY,
@@ -692,8 +711,8 @@ static const struct {
   { "flags string", S ("c1 d7:call-id1:c7:command6:delete5:flags5:fatale"),
     EXPECT_ERROR, "'flags' is a string, not a list", 0 },
   { "flags integer item",
-    S ("c1 d7:call-id1:c7:command6:delete5:flagsl5:fatali1eee"),
-    EXPECT_ERROR, "'flags' item 2 is an integer, not a string", 0 },
+    S ("c1 d7:call-id1:c7:command6:delete5:flagsl5:fatali1eee"), EXPECT_ERROR,
+    "'flags' item 2 is an integer, not a string", 0 },
   { "flags list item", S ("c1 d7:call-id1:c7:command6:delete5:flagslleee"),
     EXPECT_ERROR, "'flags' item 1 is a list, not a string", 0 },
   { "flags NUL item", S ("c1 d7:call-id1:c7:command6:delete5:flagsl2:a\0ee"),
@@ -702,34 +721,46 @@ static const struct {
     EXPECT_REPLY, "c1 d6:result2:oke", 1 },
 
   /* received from */
-  { "received from", S ("c1 d7:call-id1:c7:command6:delete13:received froml"
-                        "3:IP48:10.0.0.1ee"), EXPECT_REPLY,
-    "c1 d6:result2:oke", 1 },
-  { "received-from", S ("c1 d7:call-id1:c7:command6:delete13:received-froml"
-                        "3:IP68:2001:db8ee"), EXPECT_ERROR,
-    "'received-from': '2001:db8' is not an IP address", 0 },
-  { "received from IPv6", S ("c1 d7:call-id1:c7:command6:delete13:received "
-                             "froml3:IP611:2001:db8::1ee"), EXPECT_REPLY,
-    "c1 d6:result2:oke", 1 },
-  { "received from bare", S ("c1 d7:call-id1:c7:command6:delete13:received "
-                             "from8:10.0.0.1e"), EXPECT_REPLY,
-    "c1 d6:result2:oke", 1 },
-  { "received from family", S ("c1 d7:call-id1:c7:command6:delete13:received "
-                               "froml3:IP58:10.0.0.1ee"), EXPECT_ERROR,
+  { "received from",
+    S ("c1 d7:call-id1:c7:command6:delete13:received froml"
+       "3:IP48:10.0.0.1ee"),
+    EXPECT_REPLY, "c1 d6:result2:oke", 1 },
+  { "received-from",
+    S ("c1 d7:call-id1:c7:command6:delete13:received-froml"
+       "3:IP68:2001:db8ee"),
+    EXPECT_ERROR, "'received-from': '2001:db8' is not an IP address", 0 },
+  { "received from IPv6",
+    S ("c1 d7:call-id1:c7:command6:delete13:received "
+       "froml3:IP611:2001:db8::1ee"),
+    EXPECT_REPLY, "c1 d6:result2:oke", 1 },
+  { "received from bare",
+    S ("c1 d7:call-id1:c7:command6:delete13:received "
+       "from8:10.0.0.1e"),
+    EXPECT_REPLY, "c1 d6:result2:oke", 1 },
+  { "received from family",
+    S ("c1 d7:call-id1:c7:command6:delete13:received "
+       "froml3:IP58:10.0.0.1ee"),
+    EXPECT_ERROR,
     "'received from': address family 'IP5' is neither IP4 nor IP6", 0 },
-  { "received from mismatch", S ("c1 d7:call-id1:c7:command6:delete13:"
-                                 "received froml3:IP43:::1ee"), EXPECT_ERROR,
-    "'received from': '::1' is not an IPv4 address", 0 },
-  { "received from mismatch 6", S ("c1 d7:call-id1:c7:command6:delete13:"
-                                   "received froml3:IP68:10.0.0.1ee"),
+  { "received from mismatch",
+    S ("c1 d7:call-id1:c7:command6:delete13:"
+       "received froml3:IP43:::1ee"),
+    EXPECT_ERROR, "'received from': '::1' is not an IPv4 address", 0 },
+  { "received from mismatch 6",
+    S ("c1 d7:call-id1:c7:command6:delete13:"
+       "received froml3:IP68:10.0.0.1ee"),
     EXPECT_ERROR, "'received from': '10.0.0.1' is not an IPv6 address", 0 },
-  { "received from three", S ("c1 d7:call-id1:c7:command6:delete13:received "
-                              "froml3:IP48:10.0.0.11:xee"), EXPECT_ERROR,
+  { "received from three",
+    S ("c1 d7:call-id1:c7:command6:delete13:received "
+       "froml3:IP48:10.0.0.11:xee"),
+    EXPECT_ERROR,
     "'received from' is not a list of two strings, an address family and an "
-    "address", 0 },
-  { "received from integer", S ("c1 d7:call-id1:c7:command6:delete13:"
-                                "received fromi1ee"), EXPECT_ERROR,
-    "'received from' is neither a list nor an address", 0 },
+    "address",
+    0 },
+  { "received from integer",
+    S ("c1 d7:call-id1:c7:command6:delete13:"
+       "received fromi1ee"),
+    EXPECT_ERROR, "'received from' is neither a list nor an address", 0 },
 };
 
 START_TEST (test_messages)
@@ -740,38 +771,41 @@ START_TEST (test_messages)
   fd = client_new (G_SOCKET_FAMILY_IPV4);
   client_send (fd, server_addr (0), message_cases[_i].dgram,
                message_cases[_i].len);
-  switch (message_cases[_i].expect) {
-  case EXPECT_NOTHING:
-    assert_no_reply (fd);
-    ck_assert_uint_eq (stats ().dropped, 1);
-    ck_assert_uint_eq (logtap_count ("control_error", "\"reason\":\"", NULL), 1);
-    break;
-  case EXPECT_ERROR:
+  switch (message_cases[_i].expect)
     {
-      g_autofree char *want = error_reply ("c1", message_cases[_i].text);
-      g_autoptr (GBytes) got = client_recv (fd, WAIT_MS);
-      g_autofree char *reason = g_strdup_printf ("\"reason\":\"%s\"",
-                                                 message_cases[_i].text);
+    case EXPECT_NOTHING:
+      assert_no_reply (fd);
+      ck_assert_uint_eq (stats ().dropped, 1);
+      ck_assert_uint_eq (logtap_count ("control_error", "\"reason\":\"", NULL),
+                         1);
+      break;
+    case EXPECT_ERROR:
+      {
+        g_autofree char *want = error_reply ("c1", message_cases[_i].text);
+        g_autoptr (GBytes) got = client_recv (fd, WAIT_MS);
+        g_autofree char *reason =
+            g_strdup_printf ("\"reason\":\"%s\"", message_cases[_i].text);
 
-      assert_bytes (got, want, strlen (want));
-      ck_assert_uint_eq (stats ().errors, 1);
-      /* Logged once, with the cookie (quotes in the reason aside). */
-      if (strchr (message_cases[_i].text, '"') == NULL &&
-          strchr (message_cases[_i].text, '\\') == NULL)
-        ck_assert_uint_eq (logtap_count ("control_error", reason,
-                                      "\"cookie\":\"c1\"", NULL), 1);
-    }
-    break;
-  case EXPECT_REPLY:
-    {
-      g_autoptr (GBytes) got = client_recv (fd, WAIT_MS);
+        assert_bytes (got, want, strlen (want));
+        ck_assert_uint_eq (stats ().errors, 1);
+        /* Logged once, with the cookie (quotes in the reason aside). */
+        if (strchr (message_cases[_i].text, '"') == NULL &&
+            strchr (message_cases[_i].text, '\\') == NULL)
+          ck_assert_uint_eq (logtap_count ("control_error", reason,
+                                           "\"cookie\":\"c1\"", NULL),
+                             1);
+      }
+      break;
+    case EXPECT_REPLY:
+      {
+        g_autoptr (GBytes) got = client_recv (fd, WAIT_MS);
 
-      assert_bytes (got, message_cases[_i].text,
-                    strlen (message_cases[_i].text));
-      ck_assert_uint_eq (stats ().errors, 0);
+        assert_bytes (got, message_cases[_i].text,
+                      strlen (message_cases[_i].text));
+        ck_assert_uint_eq (stats ().errors, 0);
+      }
+      break;
     }
-    break;
-  }
   ck_assert_msg (rec.calls->len == message_cases[_i].calls,
                  "%s: %u handler calls", message_cases[_i].name,
                  rec.calls->len);
@@ -794,8 +828,11 @@ START_TEST (test_cookie_length)
   exchange (fd, ping128, strlen (ping128), pong128);
   client_send (fd, server_addr (0), ping129, strlen (ping129));
   assert_no_reply (fd);
-  ck_assert_uint_eq (logtap_count ("control_error", "no space in the first 129 "
-                                "bytes", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("control_error",
+                                   "no space in the first 129 "
+                                   "bytes",
+                                   NULL),
+                     1);
   close (fd);
 }
 END_TEST
@@ -827,7 +864,7 @@ START_TEST (test_oversize)
   g_string_append_c (big, 'e');
   ck_assert_uint_eq (big->len, 2002);
   want = error_reply ("big2", "the message of 2002 bytes is longer than the "
-                      "limit of 1024 bytes");
+                              "limit of 1024 bytes");
   exchange (fd, big->str, big->len, want);
 
   client_send (fd, server_addr (0), nocookie, 2000);
@@ -865,7 +902,7 @@ START_TEST (test_reply_too_big)
   fd = client_new (G_SOCKET_FAMILY_IPV4);
   /* "b d6:result2:ok3:sdp65507:...e" */
   want = error_reply ("b", "the reply of 65534 bytes does not fit in a "
-                      "datagram");
+                           "datagram");
   exchange (fd, S ("b d7:call-id1:c7:command5:querye"), want);
   ck_assert_uint_eq (rec.calls->len, 1);
   close (fd);
@@ -925,7 +962,8 @@ START_TEST (test_max_pending)
   exchange (fd, S ("q3 d7:command4:pinge"), PONG ("q3"));
   gw_ng_request_reply_error (rec.held->pdata[0], "no such call %s", "c");
   got = client_recv (fd, WAIT_MS);
-  assert_bytes (got, S ("q1 d12:error-reason14:no such call c6:result5:errore"));
+  assert_bytes (got,
+                S ("q1 d12:error-reason14:no such call c6:result5:errore"));
   g_ptr_array_set_size (rec.held, 0);
   /* The slot is free again. */
   rec.mode = MODE_ANSWER;
@@ -969,14 +1007,15 @@ START_TEST (test_bind_errors)
 
   start (NULL);
   taken = net_addr_to_string (server_addr (0));
-  port = g_strdup_printf ("127.0.0.1 %u", g_inet_socket_address_get_port (
-                            G_INET_SOCKET_ADDRESS (server_addr (0))));
+  port = g_strdup_printf ("127.0.0.1 %u",
+                          g_inet_socket_address_get_port (
+                              G_INET_SOCKET_ADDRESS (server_addr (0))));
   /* A free port first, then the taken one: nothing stays bound. */
   second = start_on (NULL, &all_commands, &error, "127.0.0.1 0", port, NULL);
   ck_assert_ptr_null (second);
   ck_assert (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE));
-  ck_assert (g_str_has_prefix (error->message,
-                               "cannot bind the control socket "));
+  ck_assert (
+      g_str_has_prefix (error->message, "cannot bind the control socket "));
   ck_assert_ptr_nonnull (strstr (error->message, taken));
   ck_assert_uint_eq (logtap_count ("control_up", NULL), 1);
 }

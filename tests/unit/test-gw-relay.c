@@ -81,14 +81,15 @@ pattern (guint64 pos)
 
 /* --- test clients ---------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   MsrpHead *head;
-  GByteArray *body;       /* up to 1 MiB kept */
+  GByteArray *body; /* up to 1 MiB kept */
   guint64 body_len;
   char flag;
-  guint8 first;           /* the first body byte */
-  gboolean uniform;       /* every body byte equals the first */
-  gboolean pattern_ok;    /* every body byte is pattern (offset) */
+  guint8 first;        /* the first body byte */
+  gboolean uniform;    /* every body byte equals the first */
+  gboolean pattern_ok; /* every body byte is pattern (offset) */
 } Frame;
 
 static void
@@ -104,15 +105,17 @@ frame_free (Frame *f)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Frame, frame_free)
 
-typedef struct {
+typedef struct
+{
   GSource source;
   gpointer client;
 } ClientSource;
 
-typedef struct {
+typedef struct
+{
   char *name;
-  int fd;                 /* -1 for a TLS client (conn) */
-  NetConn *conn;           /* TLS: the test's end is a NetConn */
+  int fd;        /* -1 for a TLS client (conn) */
+  NetConn *conn; /* TLS: the test's end is a NetConn */
   GSource *source;
   gpointer tag;
   MsrpParser *parser;
@@ -133,8 +136,8 @@ typedef struct {
   guint read_pause_ms;
   gboolean read_paused;
   GSource *resume;
-  guint64 body_bytes;     /* of the frame being received */
-  gboolean answer_sends;  /* answer each SEND with 200 (when due) */
+  guint64 body_bytes;    /* of the frame being received */
+  gboolean answer_sends; /* answer each SEND with 200 (when due) */
 } Client;
 
 static void client_update (Client *cl);
@@ -143,80 +146,90 @@ static void client_send (Client *cl, const char *text);
 static void
 client_parse (Client *cl, const guint8 *data, gsize len)
 {
-  while (cl->parse_error == NULL) {
-    MsrpParserEvent ev;
-    gsize used = 0;
-    g_autoptr (GError) error = NULL;
-    MsrpParseStatus st = msrp_parser_feed (cl->parser, data, len, &used,
-                                           &ev, &error);
+  while (cl->parse_error == NULL)
+    {
+      MsrpParserEvent ev;
+      gsize used = 0;
+      g_autoptr (GError) error = NULL;
+      MsrpParseStatus st =
+          msrp_parser_feed (cl->parser, data, len, &used, &ev, &error);
 
-    data += used;
-    len -= used;
-    if (st == MSRP_PARSE_NEED_MORE)
-      return;
-    if (st == MSRP_PARSE_ERROR) {
-      cl->parse_error = g_strdup (error->message);
-      return;
-    }
-    switch (ev.type) {
-    case MSRP_PARSER_EVENT_REQUEST:
-    case MSRP_PARSER_EVENT_RESPONSE:
-      frame_free (cl->cur);
-      cl->cur = g_new0 (Frame, 1);
-      cl->cur->head = msrp_head_new_from_event (&ev);
-      cl->cur->body = g_byte_array_new ();
-      cl->cur->uniform = TRUE;
-      cl->cur->pattern_ok = TRUE;
-      break;
-    case MSRP_PARSER_EVENT_HEADER:
-      if (!msrp_head_add_header (cl->cur->head, &ev, &error))
-        cl->parse_error = g_strdup (error->message);
-      break;
-    case MSRP_PARSER_EVENT_HEADERS_END:
-      if (!msrp_head_finish (cl->cur->head, ev.has_body, &error))
-        cl->parse_error = g_strdup (error->message);
-      break;
-    case MSRP_PARSER_EVENT_BODY: {
-      Frame *f = cl->cur;
+      data += used;
+      len -= used;
+      if (st == MSRP_PARSE_NEED_MORE)
+        return;
+      if (st == MSRP_PARSE_ERROR)
+        {
+          cl->parse_error = g_strdup (error->message);
+          return;
+        }
+      switch (ev.type)
+        {
+        case MSRP_PARSER_EVENT_REQUEST:
+        case MSRP_PARSER_EVENT_RESPONSE:
+          frame_free (cl->cur);
+          cl->cur = g_new0 (Frame, 1);
+          cl->cur->head = msrp_head_new_from_event (&ev);
+          cl->cur->body = g_byte_array_new ();
+          cl->cur->uniform = TRUE;
+          cl->cur->pattern_ok = TRUE;
+          break;
+        case MSRP_PARSER_EVENT_HEADER:
+          if (!msrp_head_add_header (cl->cur->head, &ev, &error))
+            cl->parse_error = g_strdup (error->message);
+          break;
+        case MSRP_PARSER_EVENT_HEADERS_END:
+          if (!msrp_head_finish (cl->cur->head, ev.has_body, &error))
+            cl->parse_error = g_strdup (error->message);
+          break;
+        case MSRP_PARSER_EVENT_BODY:
+          {
+            Frame *f = cl->cur;
 
-      if (f->body_len == 0)
-        f->first = ev.data[0];
-      for (gsize i = 0; i < ev.data_len; i++) {
-        if (ev.data[i] != f->first)
-          f->uniform = FALSE;
-        if (ev.data[i] != pattern (f->body_len + i))
-          f->pattern_ok = FALSE;
-      }
-      if (f->body->len + ev.data_len <= 1024 * 1024)
-        g_byte_array_append (f->body, ev.data, (guint) ev.data_len);
-      f->body_len += ev.data_len;
-      cl->body_bytes = f->body_len;
-      break;
-    }
-    case MSRP_PARSER_EVENT_END: {
-      Frame *f = g_steal_pointer (&cl->cur);
+            if (f->body_len == 0)
+              f->first = ev.data[0];
+            for (gsize i = 0; i < ev.data_len; i++)
+              {
+                if (ev.data[i] != f->first)
+                  f->uniform = FALSE;
+                if (ev.data[i] != pattern (f->body_len + i))
+                  f->pattern_ok = FALSE;
+              }
+            if (f->body->len + ev.data_len <= 1024 * 1024)
+              g_byte_array_append (f->body, ev.data, (guint) ev.data_len);
+            f->body_len += ev.data_len;
+            cl->body_bytes = f->body_len;
+            break;
+          }
+        case MSRP_PARSER_EVENT_END:
+          {
+            Frame *f = g_steal_pointer (&cl->cur);
 
-      f->flag = ev.continuation;
-      cl->body_bytes = 0;
-      if (cl->answer_sends && msrp_head_is_request (f->head) &&
-          g_strcmp0 (msrp_head_get_method (f->head), "SEND") == 0 &&
-          msrp_head_get_failure_report (f->head) == MSRP_REPORT_YES) {
-        g_autofree char *text = g_strdup_printf (
-          "MSRP %s 200 OK\r\nTo-Path: %s\r\nFrom-Path: %s\r\n-------%s$\r\n",
-          msrp_head_get_transaction_id (f->head),
-          msrp_uri_get_text (msrp_head_get_from_path (f->head)->pdata[0]),
-          msrp_uri_get_text (msrp_head_get_to_path (f->head)->pdata[0]),
-          msrp_head_get_transaction_id (f->head));
+            f->flag = ev.continuation;
+            cl->body_bytes = 0;
+            if (cl->answer_sends && msrp_head_is_request (f->head) &&
+                g_strcmp0 (msrp_head_get_method (f->head), "SEND") == 0 &&
+                msrp_head_get_failure_report (f->head) == MSRP_REPORT_YES)
+              {
+                g_autofree char *text = g_strdup_printf (
+                    "MSRP %s 200 OK\r\nTo-Path: %s\r\nFrom-Path: "
+                    "%s\r\n-------%s$\r\n",
+                    msrp_head_get_transaction_id (f->head),
+                    msrp_uri_get_text (
+                        msrp_head_get_from_path (f->head)->pdata[0]),
+                    msrp_uri_get_text (
+                        msrp_head_get_to_path (f->head)->pdata[0]),
+                    msrp_head_get_transaction_id (f->head));
 
-        client_send (cl, text);
-      }
-      g_queue_push_tail (&cl->frames, f);
-      break;
+                client_send (cl, text);
+              }
+            g_queue_push_tail (&cl->frames, f);
+            break;
+          }
+        default:
+          break;
+        }
     }
-    default:
-      break;
-    }
-  }
 }
 
 static gboolean
@@ -236,77 +249,91 @@ client_read (Client *cl)
   guint8 buf[64 * 1024];
   gsize budget = cl->read_burst > 0 ? cl->read_burst : 1024 * 1024;
 
-  while (budget > 0 && !cl->eof) {
-    ssize_t n = recv (cl->fd, buf, MIN (sizeof buf, budget), 0);
+  while (budget > 0 && !cl->eof)
+    {
+      ssize_t n = recv (cl->fd, buf, MIN (sizeof buf, budget), 0);
 
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        cl->eof = TRUE;
-      break;
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          if (errno != EAGAIN && errno != EWOULDBLOCK)
+            cl->eof = TRUE;
+          break;
+        }
+      if (n == 0)
+        {
+          /* Close our side too, as a client does when its peer closes. */
+          shutdown (cl->fd, SHUT_WR);
+          cl->eof = TRUE;
+          break;
+        }
+      client_parse (cl, buf, (gsize) n);
+      budget -= (gsize) n;
     }
-    if (n == 0) {
-      /* Close our side too, as a client does when its peer closes. */
-      shutdown (cl->fd, SHUT_WR);
-      cl->eof = TRUE;
-      break;
+  if (cl->read_burst > 0 && budget == 0 && cl->read_pause_ms > 0)
+    {
+      cl->read_paused = TRUE;
+      cl->resume = g_timeout_source_new (cl->read_pause_ms);
+      g_source_set_callback (cl->resume, client_resume, cl, NULL);
+      g_source_attach (cl->resume, ctx);
     }
-    client_parse (cl, buf, (gsize) n);
-    budget -= (gsize) n;
-  }
-  if (cl->read_burst > 0 && budget == 0 && cl->read_pause_ms > 0) {
-    cl->read_paused = TRUE;
-    cl->resume = g_timeout_source_new (cl->read_pause_ms);
-    g_source_set_callback (cl->resume, client_resume, cl, NULL);
-    g_source_attach (cl->resume, ctx);
-  }
 }
 
 static void
 client_write (Client *cl)
 {
-  for (;;) {
-    ssize_t n;
+  for (;;)
+    {
+      ssize_t n;
 
-    if (cl->out_off == cl->out->len) {
-      g_byte_array_set_size (cl->out, 0);
-      cl->out_off = 0;
-      if (cl->produce_left > 0) {
-        gsize chunk = (gsize) MIN (cl->produce_left, 64 * 1024);
+      if (cl->out_off == cl->out->len)
+        {
+          g_byte_array_set_size (cl->out, 0);
+          cl->out_off = 0;
+          if (cl->produce_left > 0)
+            {
+              gsize chunk = (gsize) MIN (cl->produce_left, 64 * 1024);
 
-        g_byte_array_set_size (cl->out, (guint) chunk);
-        for (gsize i = 0; i < chunk; i++)
-          cl->out->data[i] = cl->produce_fill != 0 ?
-            cl->produce_fill : pattern (cl->produce_pos + i);
-        cl->produce_pos += chunk;
-        cl->produce_left -= chunk;
-      } else if (cl->produce_tail != NULL) {
-        gsize len;
-        const guint8 *d = g_bytes_get_data (cl->produce_tail, &len);
+              g_byte_array_set_size (cl->out, (guint) chunk);
+              for (gsize i = 0; i < chunk; i++)
+                cl->out->data[i] = cl->produce_fill != 0
+                                       ? cl->produce_fill
+                                       : pattern (cl->produce_pos + i);
+              cl->produce_pos += chunk;
+              cl->produce_left -= chunk;
+            }
+          else if (cl->produce_tail != NULL)
+            {
+              gsize len;
+              const guint8 *d = g_bytes_get_data (cl->produce_tail, &len);
 
-        g_byte_array_append (cl->out, d, (guint) len);
-        g_clear_pointer (&cl->produce_tail, g_bytes_unref);
-      } else {
-        return;
-      }
+              g_byte_array_append (cl->out, d, (guint) len);
+              g_clear_pointer (&cl->produce_tail, g_bytes_unref);
+            }
+          else
+            {
+              return;
+            }
+        }
+      n = send (cl->fd, cl->out->data + cl->out_off,
+                cl->out->len - cl->out_off, MSG_NOSIGNAL);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          if (errno != EAGAIN && errno != EWOULDBLOCK)
+            {
+              cl->eof = TRUE;
+              g_byte_array_set_size (cl->out, 0);
+              cl->out_off = 0;
+              cl->produce_left = 0;
+              g_clear_pointer (&cl->produce_tail, g_bytes_unref);
+            }
+          return;
+        }
+      cl->out_off += (gsize) n;
     }
-    n = send (cl->fd, cl->out->data + cl->out_off, cl->out->len - cl->out_off,
-              MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        cl->eof = TRUE;
-        g_byte_array_set_size (cl->out, 0);
-        cl->out_off = 0;
-        cl->produce_left = 0;
-        g_clear_pointer (&cl->produce_tail, g_bytes_unref);
-      }
-      return;
-    }
-    cl->out_off += (gsize) n;
-  }
 }
 
 static gboolean
@@ -403,8 +430,8 @@ static Client *
 client_connect_tls (const char *name, guint16 port, NetTls *tls)
 {
   Client *cl = g_new0 (Client, 1);
-  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new_from_string (
-    "127.0.0.1", port);
+  g_autoptr (GSocketAddress) addr =
+      g_inet_socket_address_new_from_string ("127.0.0.1", port);
   g_autoptr (GError) error = NULL;
 
   cl->name = g_strdup (name);
@@ -423,19 +450,22 @@ client_free (Client *cl)
 {
   if (cl == NULL)
     return;
-  if (cl->resume != NULL) {
-    g_source_destroy (cl->resume);
-    g_source_unref (cl->resume);
-  }
-  if (cl->source != NULL) {
-    g_source_destroy (cl->source);
-    g_source_unref (cl->source);
-  }
-  if (cl->conn != NULL) {
-    net_conn_set_callbacks (cl->conn, NULL, NULL, NULL);
-    net_conn_abort (cl->conn, FALSE);
-    net_conn_unref (cl->conn);
-  }
+  if (cl->resume != NULL)
+    {
+      g_source_destroy (cl->resume);
+      g_source_unref (cl->resume);
+    }
+  if (cl->source != NULL)
+    {
+      g_source_destroy (cl->source);
+      g_source_unref (cl->source);
+    }
+  if (cl->conn != NULL)
+    {
+      net_conn_set_callbacks (cl->conn, NULL, NULL, NULL);
+      net_conn_abort (cl->conn, FALSE);
+      net_conn_unref (cl->conn);
+    }
   if (cl->fd >= 0)
     close (cl->fd);
   msrp_parser_free (cl->parser);
@@ -464,12 +494,13 @@ client_close (Client *cl)
 static void
 client_send (Client *cl, const char *text)
 {
-  if (cl->conn != NULL) {
-    g_autoptr (GBytes) b = g_bytes_new (text, strlen (text));
+  if (cl->conn != NULL)
+    {
+      g_autoptr (GBytes) b = g_bytes_new (text, strlen (text));
 
-    net_conn_write (cl->conn, b);
-    return;
-  }
+      net_conn_write (cl->conn, b);
+      return;
+    }
   g_byte_array_append (cl->out, (const guint8 *) text, (guint) strlen (text));
   client_update (cl);
 }
@@ -492,7 +523,8 @@ static Frame *
 client_frame (Client *cl, guint ms)
 {
   RUN_UNTIL (!g_queue_is_empty (&cl->frames) || cl->parse_error != NULL ||
-             (cl->eof && cl->cur == NULL), ms);
+                 (cl->eof && cl->cur == NULL),
+             ms);
   ck_assert_msg (cl->parse_error == NULL, "%s: bad frame: %s", cl->name,
                  cl->parse_error);
   ck_assert_msg (!g_queue_is_empty (&cl->frames),
@@ -505,9 +537,11 @@ client_no_frame (Client *cl, guint ms)
 {
   testloop_run_for (ms);
   ck_assert_msg (g_queue_is_empty (&cl->frames), "%s: unexpected frame %s",
-                 cl->name, g_queue_is_empty (&cl->frames) ? "" :
-                 msrp_head_get_transaction_id (
-                   ((Frame *) g_queue_peek_head (&cl->frames))->head));
+                 cl->name,
+                 g_queue_is_empty (&cl->frames)
+                     ? ""
+                     : msrp_head_get_transaction_id (
+                           ((Frame *) g_queue_peek_head (&cl->frames))->head));
 }
 
 static void
@@ -525,23 +559,26 @@ hdr (Frame *f, MsrpHeaderId id)
 static void
 assert_response (Frame *f, const char *tid, guint code)
 {
-  ck_assert_msg (!msrp_head_is_request (f->head), "expected a %u response, "
-                 "got a %s", code, msrp_head_get_method (f->head));
+  ck_assert_msg (!msrp_head_is_request (f->head),
+                 "expected a %u response, "
+                 "got a %s",
+                 code, msrp_head_get_method (f->head));
   ck_assert_str_eq (msrp_head_get_transaction_id (f->head), tid);
-  ck_assert_msg (msrp_head_get_status_code (f->head) == code,
-                 "expected %u, got %u %s", code,
-                 msrp_head_get_status_code (f->head),
-                 msrp_head_get_comment (f->head) != NULL ?
-                 msrp_head_get_comment (f->head) : "");
+  ck_assert_msg (
+      msrp_head_get_status_code (f->head) == code, "expected %u, got %u %s",
+      code, msrp_head_get_status_code (f->head),
+      msrp_head_get_comment (f->head) != NULL ? msrp_head_get_comment (f->head)
+                                              : "");
 }
 
 /* --- relays ------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   GwRelay *relay;
   NetListener *listener;
   guint16 port;
-  char *uri;              /* msrp://127.0.0.1:PORT;tcp */
+  char *uri; /* msrp://127.0.0.1:PORT;tcp */
   NetListener *tls_listener;
   guint16 tls_port;
 } Relay;
@@ -551,8 +588,9 @@ relay_new_full (const char *extra_conf, NetTls *server_tls, NetTls *client_tls)
 {
   Relay *r = g_new0 (Relay, 1);
   g_autofree char *conf = g_strdup_printf (
-    "[gateway]\npublic-host=127.0.0.1\n[auth]\nrealm=" REALM "\n"
-    "[relay]\nreport-timeout=1\n%s", extra_conf != NULL ? extra_conf : "");
+      "[gateway]\npublic-host=127.0.0.1\n[auth]\nrealm=" REALM "\n"
+      "[relay]\nreport-timeout=1\n%s",
+      extra_conf != NULL ? extra_conf : "");
   g_autoptr (GwConfig) config = NULL;
   g_autoptr (GwUsers) users = NULL;
   g_autoptr (GSocketAddress) addr = NULL;
@@ -570,16 +608,17 @@ relay_new_full (const char *extra_conf, NetTls *server_tls, NetTls *client_tls)
   ck_assert_msg (r->listener != NULL, "%s", error ? error->message : "");
   gw_relay_add_listener (r->relay, r->listener, MSRP_SCHEME_MSRP);
   r->port = g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (net_listener_get_address (r->listener)));
+      G_INET_SOCKET_ADDRESS (net_listener_get_address (r->listener)));
   r->uri = g_strdup_printf ("msrp://127.0.0.1:%u;tcp", r->port);
-  if (server_tls != NULL) {
-    r->tls_listener = net_listener_new (addr, server_tls, NULL, &error);
-    ck_assert_msg (r->tls_listener != NULL, "%s",
-                   error ? error->message : "");
-    gw_relay_add_listener (r->relay, r->tls_listener, MSRP_SCHEME_MSRPS);
-    r->tls_port = g_inet_socket_address_get_port (
-      G_INET_SOCKET_ADDRESS (net_listener_get_address (r->tls_listener)));
-  }
+  if (server_tls != NULL)
+    {
+      r->tls_listener = net_listener_new (addr, server_tls, NULL, &error);
+      ck_assert_msg (r->tls_listener != NULL, "%s",
+                     error ? error->message : "");
+      gw_relay_add_listener (r->relay, r->tls_listener, MSRP_SCHEME_MSRPS);
+      r->tls_port = g_inet_socket_address_get_port (
+          G_INET_SOCKET_ADDRESS (net_listener_get_address (r->tls_listener)));
+    }
   return r;
 }
 
@@ -613,24 +652,25 @@ challenge_for (Frame *f, MsrpDigestAlgorithm alg, guint *n_challenges)
   guint n = msrp_head_get_n_headers (f->head);
 
   *n_challenges = 0;
-  for (guint i = 0; i < n; i++) {
-    MsrpHeaderId id;
-    const char *value;
-    g_autoptr (GError) error = NULL;
-    MsrpDigestChallenge *ch;
+  for (guint i = 0; i < n; i++)
+    {
+      MsrpHeaderId id;
+      const char *value;
+      g_autoptr (GError) error = NULL;
+      MsrpDigestChallenge *ch;
 
-    msrp_head_get_header (f->head, i, &id, NULL, &value);
-    if (id != MSRP_HEADER_WWW_AUTHENTICATE)
-      continue;
-    ch = msrp_digest_challenge_parse (value, strlen (value), &error);
-    ck_assert_msg (ch != NULL, "challenge '%s': %s", value,
-                   error ? error->message : "");
-    (*n_challenges)++;
-    if (msrp_digest_challenge_get_algorithm (ch) == alg && found == NULL)
-      found = ch;
-    else
-      msrp_digest_challenge_free (ch);
-  }
+      msrp_head_get_header (f->head, i, &id, NULL, &value);
+      if (id != MSRP_HEADER_WWW_AUTHENTICATE)
+        continue;
+      ch = msrp_digest_challenge_parse (value, strlen (value), &error);
+      ck_assert_msg (ch != NULL, "challenge '%s': %s", value,
+                     error ? error->message : "");
+      (*n_challenges)++;
+      if (msrp_digest_challenge_get_algorithm (ch) == alg && found == NULL)
+        found = ch;
+      else
+        msrp_digest_challenge_free (ch);
+    }
   return found;
 }
 
@@ -639,8 +679,8 @@ send_auth (Client *cl, const char *tid, const char *to, const char *from,
            const char *extra)
 {
   g_autofree char *text = g_strdup_printf (
-    "MSRP %s AUTH\r\nTo-Path: %s\r\nFrom-Path: %s\r\n%s-------%s$\r\n",
-    tid, to, from, extra != NULL ? extra : "", tid);
+      "MSRP %s AUTH\r\nTo-Path: %s\r\nFrom-Path: %s\r\n%s-------%s$\r\n", tid,
+      to, from, extra != NULL ? extra : "", tid);
 
   client_send (cl, text);
 }
@@ -675,8 +715,8 @@ auth_full (Client *cl, const char *to, const char *from, const char *user,
   g_autoptr (MsrpDigestCredentials) creds = NULL;
   g_autofree char *cred_text = NULL;
   g_autofree char *extra2 = NULL;
-  const char *digest_uri = strrchr (to, ' ') != NULL ? strrchr (to, ' ') + 1
-                                                     : to;
+  const char *digest_uri =
+      strrchr (to, ' ') != NULL ? strrchr (to, ' ') + 1 : to;
   Frame *f2;
 
   send_auth (cl, t1, to, from, NULL);
@@ -689,19 +729,20 @@ auth_full (Client *cl, const char *to, const char *from, const char *user,
   send_auth (cl, t2, to, from, extra2);
   f2 = client_frame (cl, 3000);
   assert_response (f2, t2, want_code);
-  if (want_code == 200) {
-    g_autoptr (MsrpDigestInfo) info = NULL;
-    const char *ai = hdr (f2, MSRP_HEADER_AUTHENTICATION_INFO);
-    g_autoptr (GError) error = NULL;
+  if (want_code == 200)
+    {
+      g_autoptr (MsrpDigestInfo) info = NULL;
+      const char *ai = hdr (f2, MSRP_HEADER_AUTHENTICATION_INFO);
+      g_autoptr (GError) error = NULL;
 
-    ck_assert_ptr_nonnull (ai);
-    info = msrp_digest_info_parse (ai, strlen (ai), &error);
-    ck_assert_ptr_nonnull (info);
-    ck_assert_msg (msrp_digest_client_check_info (creds, info, password, NULL,
-                                                  &error),
-                   "Authentication-Info: %s", error->message);
-    ck_assert_ptr_nonnull (msrp_digest_info_get_nextnonce (info));
-  }
+      ck_assert_ptr_nonnull (ai);
+      info = msrp_digest_info_parse (ai, strlen (ai), &error);
+      ck_assert_ptr_nonnull (info);
+      ck_assert_msg (
+          msrp_digest_client_check_info (creds, info, password, NULL, &error),
+          "Authentication-Info: %s", error->message);
+      ck_assert_ptr_nonnull (msrp_digest_info_get_nextnonce (info));
+    }
   return f2;
 }
 
@@ -724,8 +765,8 @@ send_text (const char *tid, const char *to, const char *from,
   return g_strdup_printf ("MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
                           "Message-ID: %s\r\nByte-Range: 1-%" G_GSIZE_FORMAT
                           "/%" G_GSIZE_FORMAT "\r\n%sContent-Type: "
-                          "text/plain\r\n\r\n%s\r\n-------%s$\r\n", tid, to,
-                          from, message_id, len, len,
+                          "text/plain\r\n\r\n%s\r\n-------%s$\r\n",
+                          tid, to, from, message_id, len, len,
                           extra != NULL ? extra : "", body, tid);
 }
 
@@ -734,8 +775,8 @@ send_text (const char *tid, const char *to, const char *from,
 static void
 setup (void)
 {
-  g_autofree char *a_md5 = NULL, *a_sha = NULL, *b_md5 = NULL,
-    *c_md5 = NULL, *d_md5 = NULL;
+  g_autofree char *a_md5 = NULL, *a_sha = NULL, *b_md5 = NULL, *c_md5 = NULL,
+                  *d_md5 = NULL;
 
   ctx = testloop_start ();
   log_lines = logtap_start ();
@@ -800,8 +841,8 @@ START_TEST (test_auth_digest)
   ck_assert_uint_eq (n, 2);
   ck_assert_ptr_nonnull (sha);
   ck_assert_ptr_nonnull (md5);
-  ck_assert_ptr_nonnull (strstr (hdr (f1, MSRP_HEADER_WWW_AUTHENTICATE),
-                                 "SHA-256"));
+  ck_assert_ptr_nonnull (
+      strstr (hdr (f1, MSRP_HEADER_WWW_AUTHENTICATE), "SHA-256"));
   ck_assert_str_eq (msrp_digest_challenge_get_realm (sha), REALM);
   ck_assert (msrp_digest_challenge_offers_auth (md5));
   ck_assert (!msrp_digest_challenge_get_stale (md5));
@@ -817,18 +858,21 @@ START_TEST (test_auth_digest)
   ck_assert_ptr_nonnull (use);
   /* At least 80 random bits: 16 base62 characters. */
   ck_assert_uint_ge (strlen (msrp_uri_get_session_id (use)), 16);
-  ck_assert_uint_eq (logtap_count ("auth_ok", "\"user\":\"alice\"",
-                                "\"expires\":1800", NULL), 1);
+  ck_assert_uint_eq (
+      logtap_count ("auth_ok", "\"user\":\"alice\"", "\"expires\":1800", NULL),
+      1);
   ck_assert_uint_eq (logtap_count ("session_created", "\"kind\":\"client\"",
-                                msrp_uri_get_session_id (use), NULL), 1);
-  ck_assert_uint_eq (logtap_count ("connection_accepted", "\"transport\":\"tcp\"",
-                                NULL), 1);
+                                   msrp_uri_get_session_id (use), NULL),
+                     1);
+  ck_assert_uint_eq (
+      logtap_count ("connection_accepted", "\"transport\":\"tcp\"", NULL), 1);
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *name;
-  const char *expires;     /* the Expires header asked for */
+  const char *expires; /* the Expires header asked for */
   guint code;
   MsrpHeaderId header;
   const char *value;
@@ -845,23 +889,26 @@ START_TEST (test_auth_expires)
 {
   g_autoptr (Relay) r = relay_new (NULL);
   g_autoptr (Client) a = client_connect ("alice", r->port);
-  g_autofree char *extra = g_strdup_printf ("Expires: %s\r\n",
-                                            expires_cases[_i].expires);
-  g_autoptr (Frame) f = auth_full (a, r->uri, ALICE, "alice", "secret",
-                                   MSRP_DIGEST_ALGORITHM_SHA256, extra,
-                                   expires_cases[_i].code);
+  g_autofree char *extra =
+      g_strdup_printf ("Expires: %s\r\n", expires_cases[_i].expires);
+  g_autoptr (Frame) f =
+      auth_full (a, r->uri, ALICE, "alice", "secret",
+                 MSRP_DIGEST_ALGORITHM_SHA256, extra, expires_cases[_i].code);
 
   ck_assert_msg (hdr (f, expires_cases[_i].header) != NULL, "%s: no %s",
                  expires_cases[_i].name,
                  msrp_header_id_to_name (expires_cases[_i].header));
   ck_assert_str_eq (hdr (f, expires_cases[_i].header),
                     expires_cases[_i].value);
-  if (expires_cases[_i].code == 423) {
-    ck_assert_ptr_null (hdr (f, MSRP_HEADER_USE_PATH));
-    ck_assert_uint_eq (logtap_count ("session_created", NULL), 0);
-  } else {
-    ck_assert_ptr_nonnull (hdr (f, MSRP_HEADER_USE_PATH));
-  }
+  if (expires_cases[_i].code == 423)
+    {
+      ck_assert_ptr_null (hdr (f, MSRP_HEADER_USE_PATH));
+      ck_assert_uint_eq (logtap_count ("session_created", NULL), 0);
+    }
+  else
+    {
+      ck_assert_ptr_nonnull (hdr (f, MSRP_HEADER_USE_PATH));
+    }
 }
 END_TEST
 
@@ -869,13 +916,13 @@ START_TEST (test_auth_forbidden)
 {
   g_autoptr (Relay) r = relay_new (NULL);
   g_autoptr (Client) c = client_connect ("carol", r->port);
-  g_autoptr (Frame) f = auth_full (c, r->uri, "msrp://carol.invalid:1/c;tcp",
-                                   "carol", "secret",
-                                   MSRP_DIGEST_ALGORITHM_MD5, NULL, 403);
+  g_autoptr (Frame) f =
+      auth_full (c, r->uri, "msrp://carol.invalid:1/c;tcp", "carol", "secret",
+                 MSRP_DIGEST_ALGORITHM_MD5, NULL, 403);
 
   ck_assert_ptr_null (hdr (f, MSRP_HEADER_USE_PATH));
-  ck_assert_uint_eq (logtap_count ("auth_failed", "\"user\":\"carol\"",
-                                "locked", NULL), 1);
+  ck_assert_uint_eq (
+      logtap_count ("auth_failed", "\"user\":\"carol\"", "locked", NULL), 1);
   ck_assert_uint_eq (logtap_count ("session_created", NULL), 0);
   /* The password never shows in the log. */
   for (guint i = 0; i < log_lines->len; i++)
@@ -955,8 +1002,8 @@ START_TEST (test_auth_algorithm_fallback)
   ck_assert_ptr_null (sha);
   ck_assert_uint_eq (n, 1);
   {
-    g_autoptr (MsrpDigestChallenge) md5 = challenge_for (
-      f2, MSRP_DIGEST_ALGORITHM_MD5, &n);
+    g_autoptr (MsrpDigestChallenge) md5 =
+        challenge_for (f2, MSRP_DIGEST_ALGORITHM_MD5, &n);
 
     /* "Retry without reprompting": not a failure. */
     ck_assert (msrp_digest_challenge_get_stale (md5));
@@ -980,21 +1027,23 @@ START_TEST (test_auth_three_failures)
   /* Wrong password, unknown user, user of another realm: each a 401 and
    * an auth_failed line; the third closes the connection (RFC 4976
    * section 6.3). */
-  for (guint i = 0; i < 3; i++) {
-    g_autoptr (Frame) f = auth_full (a, r->uri, ALICE, users[i], "wrong",
-                                     MSRP_DIGEST_ALGORITHM_MD5, NULL, 401);
-    guint n = 0;
-    g_autoptr (MsrpDigestChallenge) ch = challenge_for (
-      f, MSRP_DIGEST_ALGORITHM_MD5, &n);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (Frame) f = auth_full (a, r->uri, ALICE, users[i], "wrong",
+                                       MSRP_DIGEST_ALGORITHM_MD5, NULL, 401);
+      guint n = 0;
+      g_autoptr (MsrpDigestChallenge) ch =
+          challenge_for (f, MSRP_DIGEST_ALGORITHM_MD5, &n);
 
-    ck_assert (!msrp_digest_challenge_get_stale (ch));
-  }
+      ck_assert (!msrp_digest_challenge_get_stale (ch));
+    }
   client_wait_eof (a, 3000);
   ck_assert_uint_eq (logtap_count ("auth_failed", "bad-response", NULL), 3);
   ck_assert_uint_eq (logtap_count ("auth_failed", "\"user\":\"nobody\"", NULL),
                      1);
   RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"auth_failed\"",
-                        NULL) == 1, 3000);
+                           NULL) == 1,
+             3000);
   for (guint i = 0; i < log_lines->len; i++)
     ck_assert_ptr_null (strstr (log_lines->pdata[i], "wrong"));
 }
@@ -1028,16 +1077,17 @@ START_TEST (test_auth_replay)
   f2 = client_frame (a, 3000);
   assert_response (f2, t2, 200);
 
-  for (guint i = 0; i < G_N_ELEMENTS (who); i++) {
-    g_autofree char *t = next_tid ();
-    g_autoptr (Frame) f = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (who); i++)
+    {
+      g_autofree char *t = next_tid ();
+      g_autoptr (Frame) f = NULL;
 
-    send_auth (who[i], t, r->uri, ALICE, extra);
-    f = client_frame (who[i], 3000);
-    assert_response (f, t, 401);
-  }
-  ck_assert_uint_eq (logtap_count ("auth_failed", "\"reason\":\"replay\"",
-                                   NULL), 3);
+      send_auth (who[i], t, r->uri, ALICE, extra);
+      f = client_frame (who[i], 3000);
+      assert_response (f, t, 401);
+    }
+  ck_assert_uint_eq (
+      logtap_count ("auth_failed", "\"reason\":\"replay\"", NULL), 3);
   ck_assert_uint_eq (logtap_count ("session_created", NULL), 1);
   ck_assert_uint_eq (logtap_count ("auth_ok", NULL), 1);
 }
@@ -1063,9 +1113,11 @@ START_TEST (test_auth_session_limits)
     g_autoptr (Frame) f = auth_full (a, r->uri, ALICE, "alice", "secret",
                                      MSRP_DIGEST_ALGORITHM_MD5, NULL, 403);
 
-    ck_assert_uint_eq (logtap_count ("session_limit",
-                                     "\"limit\":\"max-sessions-per-connection\"",
-                                     "\"user\":\"alice\"", NULL), 1);
+    ck_assert_uint_eq (
+        logtap_count ("session_limit",
+                      "\"limit\":\"max-sessions-per-connection\"",
+                      "\"user\":\"alice\"", NULL),
+        1);
   }
   s3 = auth (b, r, ALICE, "alice");
   {
@@ -1074,7 +1126,8 @@ START_TEST (test_auth_session_limits)
 
     ck_assert_uint_eq (logtap_count ("session_limit",
                                      "\"limit\":\"max-sessions-per-user\"",
-                                     NULL), 1);
+                                     NULL),
+                       1);
   }
   /* Another user is not bound by Alice's count. */
   {
@@ -1098,7 +1151,8 @@ END_TEST
 /* --- forwarding -------------------------------------------------------- */
 
 /* Two clients of one relay, A then B, with their session URIs. */
-typedef struct {
+typedef struct
+{
   Relay *r;
   Client *a, *b;
   char *sa, *sb;
@@ -1147,8 +1201,10 @@ START_TEST (test_relay_one_hop)
 
   pair_init (&p, NULL);
   to = a_to_b (&p);
-  text = send_text (tid, to, ALICE, "msg1", "Success-Report: yes\r\n"
-                    "X-Extension: kept as is\r\n", "Hello Bob");
+  text = send_text (tid, to, ALICE, "msg1",
+                    "Success-Report: yes\r\n"
+                    "X-Extension: kept as is\r\n",
+                    "Hello Bob");
   client_send (p.a, text);
 
   /* Section 6.4.1: 200 at once, to the previous hop only. */
@@ -1169,21 +1225,25 @@ START_TEST (test_relay_one_hop)
   ck_assert_int_eq (got->flag, '$');
   /* Every other header unchanged, in order. */
   {
-    static const char *const names[] = { "To-Path", "From-Path", "Message-ID",
-      "Byte-Range", "Success-Report", "X-Extension", "Content-Type" };
-    static const char *const values[] = { NULL, NULL, "msg1", "1-9/9", "yes",
-      "kept as is", "text/plain" };
+    static const char *const names[] = { "To-Path",        "From-Path",
+                                         "Message-ID",     "Byte-Range",
+                                         "Success-Report", "X-Extension",
+                                         "Content-Type" };
+    static const char *const values[] = { NULL,        NULL,  "msg1",
+                                          "1-9/9",     "yes", "kept as is",
+                                          "text/plain" };
 
     ck_assert_uint_eq (msrp_head_get_n_headers (got->head),
                        G_N_ELEMENTS (names));
-    for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-      const char *name, *value;
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        const char *name, *value;
 
-      msrp_head_get_header (got->head, i, NULL, &name, &value);
-      ck_assert_str_eq (name, names[i]);
-      if (values[i] != NULL)
-        ck_assert_str_eq (value, values[i]);
-    }
+        msrp_head_get_header (got->head, i, NULL, &name, &value);
+        ck_assert_str_eq (name, names[i]);
+        if (values[i] != NULL)
+          ck_assert_str_eq (value, values[i]);
+      }
   }
 
   /* Bob acknowledges the hop and sends a success REPORT back the way the
@@ -1193,8 +1253,8 @@ START_TEST (test_relay_one_hop)
                            "From-Path: %s\r\nMessage-ID: msg1\r\nByte-Range: "
                            "1-9/9\r\nStatus: 000 200 OK\r\n-------%s$\r\n",
                            msrp_head_get_transaction_id (got->head), p.sb, BOB,
-                           msrp_head_get_transaction_id (got->head),
-                           rtid, want_from, BOB, rtid);
+                           msrp_head_get_transaction_id (got->head), rtid,
+                           want_from, BOB, rtid);
   client_send (p.b, reply);
   rep = client_frame (p.a, 3000);
   ck_assert_str_eq (msrp_head_get_method (rep->head), "REPORT");
@@ -1208,8 +1268,8 @@ START_TEST (test_relay_one_hop)
   /* No response to a REPORT (RFC 4975 section 7.1.2). */
   client_no_frame (p.b, 200);
   RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"msg1\"",
-                        "\"outcome\":\"delivered\"", "\"bytes\":9",
-                        "\"chunks\":1", "\"acknowledged\":true", NULL) == 1,
+                           "\"outcome\":\"delivered\"", "\"bytes\":9",
+                           "\"chunks\":1", "\"acknowledged\":true", NULL) == 1,
              3000);
   ck_assert_uint_eq (logtap_count ("message_relayed", NULL), 1);
   pair_clear (&p);
@@ -1228,9 +1288,9 @@ START_TEST (test_relay_two_hops)
   g_autofree char *sb = auth (b, r2, BOB, "bob");
   g_autofree char *tid = next_tid ();
   g_autofree char *to = g_strdup_printf ("%s %s %s", sa, sb, BOB);
-  g_autofree char *text = send_text (tid, to, ALICE, "87652",
-                                     "Success-Report: yes\r\n",
-                                     "Hi Bob, I'm about to send you file.mpeg");
+  g_autofree char *text =
+      send_text (tid, to, ALICE, "87652", "Success-Report: yes\r\n",
+                 "Hi Bob, I'm about to send you file.mpeg");
   g_autofree char *want_from = g_strdup_printf ("%s %s %s", sb, sa, ALICE);
   g_autofree char *btid = NULL;
   g_autofree char *reply = NULL;
@@ -1254,8 +1314,8 @@ START_TEST (test_relay_two_hops)
                            "-------%s$\r\nMSRP %s REPORT\r\nTo-Path: %s\r\n"
                            "From-Path: %s\r\nMessage-ID: 87652\r\n"
                            "Byte-Range: 1-39/39\r\nStatus: 000 200 OK\r\n"
-                           "-------%s$\r\n", btid, sb, BOB, btid, rtid,
-                           want_from, BOB, rtid);
+                           "-------%s$\r\n",
+                           btid, sb, BOB, btid, rtid, want_from, BOB, rtid);
   client_send (b, reply);
   rep = client_frame (a, 3000);
   ck_assert_str_eq (msrp_head_get_method (rep->head), "REPORT");
@@ -1265,8 +1325,8 @@ START_TEST (test_relay_two_hops)
   /* Relay 2's 200 to relay 1 ended relay 1's transaction: no 408 REPORT
    * after report-timeout. */
   client_no_frame (a, 1500);
-  ck_assert_uint_eq (logtap_count ("message_relayed", "\"outcome\":\"delivered\"",
-                                NULL), 2);
+  ck_assert_uint_eq (
+      logtap_count ("message_relayed", "\"outcome\":\"delivered\"", NULL), 2);
   ck_assert_uint_eq (logtap_count ("report_generated", NULL), 0);
   ck_assert_uint_eq (logtap_count ("connection_opened", NULL), 2);
 }
@@ -1289,9 +1349,11 @@ START_TEST (test_failure_report_no)
   /* RFC 4975 section 7.1.4: no response at all, and no 408 REPORT later
    * (Bob does not answer either, as he must not). */
   client_no_frame (p.a, 1500);
-  ck_assert_uint_eq (logtap_count ("message_relayed", "\"message_id\":\"m-no\"",
-                                "\"outcome\":\"delivered\"",
-                                "\"acknowledged\":false", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("message_relayed",
+                                   "\"message_id\":\"m-no\"",
+                                   "\"outcome\":\"delivered\"",
+                                   "\"acknowledged\":false", NULL),
+                     1);
   pair_clear (&p);
 }
 END_TEST
@@ -1329,9 +1391,10 @@ START_TEST (test_unknown_session)
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *name;
-  const char *to;          /* PORT: the relay's port */
+  const char *to; /* PORT: the relay's port */
 } not_ours_cases[] = {
   { "another host", "msrp://elsewhere.invalid:2855/abc;tcp" },
   { "another port", "msrp://127.0.0.1:1/abc;tcp" },
@@ -1360,8 +1423,9 @@ START_TEST (test_not_addressed)
   client_wait_eof (p.a, 3000);
   ck_assert (g_queue_is_empty (&p.a->frames));
   ck_assert_uint_eq (logtap_count ("connection_closed",
-                                "\"reason\":\"not_addressed_to_relay\"",
-                                NULL), 1);
+                                   "\"reason\":\"not_addressed_to_relay\"",
+                                   NULL),
+                     1);
   /* Alice's session died with her connection; Bob is unharmed. */
   RUN_UNTIL (logtap_count ("session_closed", NULL) == 1, 3000);
   g_clear_pointer (&p.a, client_free);
@@ -1379,10 +1443,11 @@ START_TEST (test_not_addressed)
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *name;
-  const char *input;       /* SESSION: Alice's session URI */
-  guint code;              /* 0: no response */
+  const char *input; /* SESSION: Alice's session URI */
+  guint code;        /* 0: no response */
   gboolean closed;
 } garbage_cases[] = {
   { "not msrp", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, TRUE },
@@ -1390,18 +1455,24 @@ static const struct {
   { "bad header line after the start line",
     "MSRP g001 SEND\r\nTo-Path SESSION\r\n", 0, TRUE },
   { "bad header line after the paths",
-    "MSRP g002 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE "\r\nnot a header\r\n",
+    "MSRP g002 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE
+    "\r\nnot a header\r\n",
     400, TRUE },
   { "bad Byte-Range value",
-    "MSRP g003 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE "\r\nMessage-ID: mmmm\r\n"
-    "Byte-Range: 0-1/1\r\nContent-Type: text/plain\r\n\r\nx\r\n-------g003$\r\n",
+    "MSRP g003 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE
+    "\r\nMessage-ID: mmmm\r\n"
+    "Byte-Range: 0-1/1\r\nContent-Type: "
+    "text/plain\r\n\r\nx\r\n-------g003$\r\n",
     400, FALSE },
   { "bad To-Path URI",
     "MSRP g004 SEND\r\nTo-Path: SESSION junk\r\nFrom-Path: " ALICE "\r\n"
-    "Message-ID: mmmm\r\n-------g004$\r\n", 0, FALSE },
+    "Message-ID: mmmm\r\n-------g004$\r\n",
+    0, FALSE },
   { "end-line of another transaction",
-    "MSRP g005 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE "\r\nMessage-ID: mmmm\r\n"
-    "-------g006$\r\n", 400, TRUE },
+    "MSRP g005 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE
+    "\r\nMessage-ID: mmmm\r\n"
+    "-------g006$\r\n",
+    400, TRUE },
 };
 
 START_TEST (test_garbage)
@@ -1419,20 +1490,25 @@ START_TEST (test_garbage)
   g = client_connect ("garbage", p.r->port);
   input = subst (garbage_cases[_i].input, "SESSION", p.sa);
   client_send (g, input);
-  if (garbage_cases[_i].code != 0) {
-    g_autoptr (Frame) f = client_frame (g, 3000);
+  if (garbage_cases[_i].code != 0)
+    {
+      g_autoptr (Frame) f = client_frame (g, 3000);
 
-    ck_assert_uint_eq (msrp_head_get_status_code (f->head),
-                       garbage_cases[_i].code);
-  }
-  if (garbage_cases[_i].closed) {
-    client_wait_eof (g, 3000);
-    RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"parse_error\"",
-                          NULL) == 1, 3000);
-  } else {
-    client_no_frame (g, 200);
-    ck_assert (!g->eof);
-  }
+      ck_assert_uint_eq (msrp_head_get_status_code (f->head),
+                         garbage_cases[_i].code);
+    }
+  if (garbage_cases[_i].closed)
+    {
+      client_wait_eof (g, 3000);
+      RUN_UNTIL (logtap_count ("connection_closed",
+                               "\"reason\":\"parse_error\"", NULL) == 1,
+                 3000);
+    }
+  else
+    {
+      client_no_frame (g, 200);
+      ck_assert (!g->eof);
+    }
   /* The relay still serves Alice and Bob. */
   to = a_to_b (&p);
   text = send_text (tid, to, ALICE, "m-after", NULL, "still here");
@@ -1457,7 +1533,8 @@ START_TEST (test_probation_timeout)
   client_wait_eof (idle, 3000);
   ck_assert_int_ge (g_get_monotonic_time () - start, 500 * 1000);
   ck_assert_uint_eq (logtap_count ("connection_closed",
-                                "\"reason\":\"probation_timeout\"", NULL), 1);
+                                   "\"reason\":\"probation_timeout\"", NULL),
+                     1);
   /* Alice succeeded in time: she stays. */
   ck_assert_ptr_nonnull (sa);
   testloop_run_for (1200);
@@ -1474,35 +1551,39 @@ START_TEST (test_probation_failures)
    * a SEND with a bad header (400) and SENDs to sessions that do not exist
    * (481).  AUTHs without credentials do not count: they are the first
    * step of every AUTH. */
-  for (guint i = 0; i < 3; i++) {
-    g_autofree char *tid = next_tid ();
-    g_autoptr (Frame) f = NULL;
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *tid = next_tid ();
+      g_autoptr (Frame) f = NULL;
 
-    send_auth (c, tid, r->uri, ALICE, NULL);
-    f = client_frame (c, 3000);
-    assert_response (f, tid, 401);
-  }
-  for (guint i = 0; i < GW_RELAY_MAX_PROBATION_FAILURES; i++) {
-    g_autofree char *tid = next_tid ();
-    g_autofree char *to = g_strdup_printf ("msrp://127.0.0.1:%u/Nope%u;tcp %s",
-                                           r->port, i, BOB);
-    g_autofree char *text = send_text (tid, to, ALICE, "mmmm",
-                                       i == 0 ? "Success-Report: maybe\r\n"
-                                              : NULL, "x");
-    g_autoptr (Frame) f = NULL;
+      send_auth (c, tid, r->uri, ALICE, NULL);
+      f = client_frame (c, 3000);
+      assert_response (f, tid, 401);
+    }
+  for (guint i = 0; i < GW_RELAY_MAX_PROBATION_FAILURES; i++)
+    {
+      g_autofree char *tid = next_tid ();
+      g_autofree char *to = g_strdup_printf (
+          "msrp://127.0.0.1:%u/Nope%u;tcp %s", r->port, i, BOB);
+      g_autofree char *text =
+          send_text (tid, to, ALICE, "mmmm",
+                     i == 0 ? "Success-Report: maybe\r\n" : NULL, "x");
+      g_autoptr (Frame) f = NULL;
 
-    client_send (c, text);
-    f = client_frame (c, 3000);
-    assert_response (f, tid, i == 0 ? 400 : 481);
-  }
+      client_send (c, text);
+      f = client_frame (c, 3000);
+      assert_response (f, tid, i == 0 ? 400 : 481);
+    }
   client_wait_eof (c, 3000);
   ck_assert_uint_eq (logtap_count ("connection_closed",
-                                "\"reason\":\"probation_failures\"", NULL), 1);
+                                   "\"reason\":\"probation_failures\"", NULL),
+                     1);
 }
 END_TEST
 
 /* A listening socket whose accepted connections become Clients. */
-typedef struct {
+typedef struct
+{
   int fd;
   guint16 port;
   GSource *source;
@@ -1516,12 +1597,13 @@ server_accept (gint fd, GIOCondition cond, gpointer data)
   Server *s = data;
   int c = accept (fd, NULL, NULL);
 
-  if (c >= 0) {
-    Client *cl = client_new_fd ("next-hop", c);
+  if (c >= 0)
+    {
+      Client *cl = client_new_fd ("next-hop", c);
 
-    cl->answer_sends = s->answer_sends;
-    g_ptr_array_add (s->clients, cl);
-  }
+      cl->answer_sends = s->answer_sends;
+      g_ptr_array_add (s->clients, cl);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -1541,8 +1623,8 @@ server_new (void)
   s->port = ntohs (sin.sin_port);
   s->clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
   s->source = g_unix_fd_source_new (s->fd, G_IO_IN);
-  g_source_set_callback (s->source, (GSourceFunc) (void (*) (void))
-                         server_accept, s, NULL);
+  g_source_set_callback (
+      s->source, (GSourceFunc) (void (*) (void)) server_accept, s, NULL);
   g_source_attach (s->source, ctx);
   return s;
 }
@@ -1566,10 +1648,10 @@ START_TEST (test_next_hop_timeout)
   g_autoptr (Client) a = client_connect ("alice", r->port);
   g_autofree char *sa = auth (a, r, ALICE, "alice");
   g_autofree char *tid = next_tid ();
-  g_autofree char *to = g_strdup_printf ("%s msrp://127.0.0.1:%u/hole;tcp",
-                                         sa, hole->port);
-  g_autofree char *text = send_text (tid, to, ALICE, "m-lost", NULL,
-                                     "into the void");
+  g_autofree char *to =
+      g_strdup_printf ("%s msrp://127.0.0.1:%u/hole;tcp", sa, hole->port);
+  g_autofree char *text =
+      send_text (tid, to, ALICE, "m-lost", NULL, "into the void");
   g_autoptr (Frame) ok = NULL;
   g_autoptr (Frame) rep = NULL;
   Client *next;
@@ -1583,8 +1665,7 @@ START_TEST (test_next_hop_timeout)
   {
     g_autoptr (Frame) f = client_frame (next, 3000);
 
-    ck_assert_str_eq (hdr (f, MSRP_HEADER_TO_PATH),
-                      strchr (to, ' ') + 1);
+    ck_assert_str_eq (hdr (f, MSRP_HEADER_TO_PATH), strchr (to, ' ') + 1);
   }
   sent = g_get_monotonic_time ();
   /* No response within report-timeout (1 s): a 408 REPORT to Alice (RFC
@@ -1598,9 +1679,10 @@ START_TEST (test_next_hop_timeout)
   ck_assert (g_str_has_prefix (hdr (rep, MSRP_HEADER_STATUS), "000 408"));
   ck_assert_str_eq (hdr (rep, MSRP_HEADER_BYTE_RANGE), "1-13/13");
   ck_assert_uint_eq (logtap_count ("report_generated", "\"code\":408",
-                                "\"message_id\":\"m-lost\"", NULL), 1);
-  ck_assert_uint_eq (logtap_count ("message_relayed", "\"outcome\":\"timeout\"",
-                                NULL), 1);
+                                   "\"message_id\":\"m-lost\"", NULL),
+                     1);
+  ck_assert_uint_eq (
+      logtap_count ("message_relayed", "\"outcome\":\"timeout\"", NULL), 1);
 }
 END_TEST
 
@@ -1611,8 +1693,8 @@ START_TEST (test_next_hop_error_response)
   g_autoptr (Client) a = client_connect ("alice", r->port);
   g_autofree char *sa = auth (a, r, ALICE, "alice");
   g_autofree char *tid = next_tid ();
-  g_autofree char *to = g_strdup_printf ("%s msrp://127.0.0.1:%u/peer;tcp",
-                                         sa, peer->port);
+  g_autofree char *to =
+      g_strdup_printf ("%s msrp://127.0.0.1:%u/peer;tcp", sa, peer->port);
   g_autofree char *text = send_text (tid, to, ALICE, "m-415",
                                      "Failure-Report: partial\r\n", "<x/>");
   g_autofree char *resp = NULL;
@@ -1626,21 +1708,21 @@ START_TEST (test_next_hop_error_response)
   f = client_frame (next, 3000);
   /* Failure-Report partial: no 200 from the relay (RFC 4975 s.7.1.4). */
   ck_assert (g_queue_is_empty (&a->frames));
-  resp = g_strdup_printf ("MSRP %s 415 Unsupported\r\nTo-Path: %s\r\n"
-                          "From-Path: msrp://127.0.0.1:%u/peer;tcp\r\n"
-                          "-------%s$\r\n",
-                          msrp_head_get_transaction_id (f->head),
-                          msrp_uri_get_text (msrp_head_get_from_path (
-                                               f->head)->pdata[0]),
-                          peer->port, msrp_head_get_transaction_id (f->head));
+  resp = g_strdup_printf (
+      "MSRP %s 415 Unsupported\r\nTo-Path: %s\r\n"
+      "From-Path: msrp://127.0.0.1:%u/peer;tcp\r\n"
+      "-------%s$\r\n",
+      msrp_head_get_transaction_id (f->head),
+      msrp_uri_get_text (msrp_head_get_from_path (f->head)->pdata[0]),
+      peer->port, msrp_head_get_transaction_id (f->head));
   client_send (next, resp);
   /* An error response from the next hop: a REPORT with its code (RFC 4976
    * section 6.4.3). */
   rep = client_frame (a, 3000);
   ck_assert_str_eq (msrp_head_get_method (rep->head), "REPORT");
   ck_assert (g_str_has_prefix (hdr (rep, MSRP_HEADER_STATUS), "000 415"));
-  ck_assert_uint_eq (logtap_count ("message_relayed",
-                                "\"outcome\":\"failed:415\"", NULL), 1);
+  ck_assert_uint_eq (
+      logtap_count ("message_relayed", "\"outcome\":\"failed:415\"", NULL), 1);
 }
 END_TEST
 
@@ -1665,7 +1747,8 @@ START_TEST (test_next_hop_refused)
   f = client_frame (a, 5000);
   assert_response (f, tid, 408);
   ck_assert_uint_eq (logtap_count ("connection_closed",
-                                "\"reason\":\"connect_failed\"", NULL), 1);
+                                   "\"reason\":\"connect_failed\"", NULL),
+                     1);
   client_no_frame (a, 300);
 }
 END_TEST
@@ -1683,11 +1766,12 @@ START_TEST (test_receiver_dies)
 
   pair_init (&p, NULL);
   to = a_to_b (&p);
-  head = g_strdup_printf ("MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: " ALICE
-                          "\r\nMessage-ID: m-big\r\nByte-Range: 1-%"
-                          G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "\r\n"
-                          "Content-Type: application/octet-stream\r\n\r\n",
-                          tid, to, total, total);
+  head = g_strdup_printf (
+      "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: " ALICE
+      "\r\nMessage-ID: m-big\r\nByte-Range: 1-%" G_GUINT64_FORMAT
+      "/%" G_GUINT64_FORMAT "\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n",
+      tid, to, total, total);
   tail = g_strdup_printf ("\r\n-------%s$\r\n", tid);
   /* Bob reads slowly, so that the message is still coming when he goes. */
   p.b->read_burst = 64 * 1024;
@@ -1704,15 +1788,16 @@ START_TEST (test_receiver_dies)
   ok = client_frame (p.a, 20000);
   assert_response (ok, tid, 200);
   RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-big\"",
-                        "\"outcome\":\"interrupted\"", NULL) == 1, 3000);
-  ck_assert_uint_eq (logtap_count ("report_generated", "\"code\":408", NULL), 1);
-  ck_assert_uint_eq (logtap_count ("session_closed", "connection closed", NULL),
+                           "\"outcome\":\"interrupted\"", NULL) == 1,
+             3000);
+  ck_assert_uint_eq (logtap_count ("report_generated", "\"code\":408", NULL),
                      1);
+  ck_assert_uint_eq (
+      logtap_count ("session_closed", "connection closed", NULL), 1);
   /* Bob's session is gone with him: 481 now. */
   {
     g_autofree char *tid2 = next_tid ();
-    g_autofree char *text2 = send_text (tid2, to, ALICE, "m-after", NULL,
-                                        "x");
+    g_autofree char *text2 = send_text (tid2, to, ALICE, "m-after", NULL, "x");
     g_autoptr (Frame) f = NULL;
 
     client_send (p.a, text2);
@@ -1735,7 +1820,8 @@ START_TEST (test_sender_dies)
   to = a_to_b (&p);
   head = g_strdup_printf ("MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: " ALICE
                           "\r\nMessage-ID: m-cut\r\nByte-Range: 1-*/*\r\n"
-                          "Content-Type: text/plain\r\n\r\n", tid, to);
+                          "Content-Type: text/plain\r\n\r\n",
+                          tid, to);
   client_stream (p.a, head, 100000, 'z', NULL);
   RUN_UNTIL (p.b->body_bytes >= 100000, 5000);
   client_close (p.a);
@@ -1744,7 +1830,8 @@ START_TEST (test_sender_dies)
   ck_assert_int_eq (got->flag, '#');
   ck_assert_uint_eq (got->body_len, 100000);
   RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-cut\"",
-                        "\"outcome\":\"interrupted\"", NULL) == 1, 3000);
+                           "\"outcome\":\"interrupted\"", NULL) == 1,
+             3000);
   pair_clear (&p);
 }
 END_TEST
@@ -1766,48 +1853,54 @@ START_TEST (test_no_interleave)
 
   b->read_burst = 256 * 1024;
   b->read_pause_ms = 2;
-  for (guint round = 0; round < 2; round++) {
-    for (guint i = 0; i < 2; i++) {
-      Client *a = i == 0 ? a1 : a2;
-      g_autofree char *tid = next_tid ();
-      g_autofree char *head = g_strdup_printf (
-        "MSRP %s SEND\r\nTo-Path: %s %s " BOB "\r\nFrom-Path: msrp://a%u.invalid:1"
-        "/x;tcp\r\nMessage-ID: m%u-%u\r\nByte-Range: 1-%" G_GUINT64_FORMAT
-        "/%" G_GUINT64_FORMAT "\r\nContent-Type: text/plain\r\n\r\n", tid,
-        i == 0 ? s1 : s2, sb, i + 1, i + 1, round, size, size);
-      g_autofree char *tail = g_strdup_printf ("\r\n-------%s$\r\n", tid);
-
-      client_stream (a, head, size, (guint8) ('1' + i), tail);
-    }
-    /* Until the first frame is in, the other one waits for the shared
-     * writer, its sender paused. */
-    while (g_queue_is_empty (&b->frames) && b->parse_error == NULL &&
-           !b->eof) {
-      GwRelayStats st;
-
-      testloop_iterate ();
-      gw_relay_get_stats (r->relay, &st);
-      max_waiting = MAX (max_waiting, st.frames_waiting);
-    }
-    for (guint k = 0; k < 2; k++) {
-      g_autoptr (Frame) f = client_frame (b, 30000);
-      const char *mid = hdr (f, MSRP_HEADER_MESSAGE_ID);
-
-      ck_assert_uint_eq (f->body_len, size);
-      ck_assert_msg (f->uniform, "frame %s mixes two senders' bytes", mid);
-      ck_assert_int_eq (f->flag, '$');
-      ck_assert_int_eq (f->body->data[0], mid[1]);
-      seen[mid[1] - '1']++;
-    }
-    /* Both senders got their 200s. */
+  for (guint round = 0; round < 2; round++)
     {
-      g_autoptr (Frame) ok1 = client_frame (a1, 3000);
-      g_autoptr (Frame) ok2 = client_frame (a2, 3000);
+      for (guint i = 0; i < 2; i++)
+        {
+          Client *a = i == 0 ? a1 : a2;
+          g_autofree char *tid = next_tid ();
+          g_autofree char *head = g_strdup_printf (
+              "MSRP %s SEND\r\nTo-Path: %s %s " BOB
+              "\r\nFrom-Path: msrp://a%u.invalid:1"
+              "/x;tcp\r\nMessage-ID: m%u-%u\r\nByte-Range: "
+              "1-%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+              "\r\nContent-Type: text/plain\r\n\r\n",
+              tid, i == 0 ? s1 : s2, sb, i + 1, i + 1, round, size, size);
+          g_autofree char *tail = g_strdup_printf ("\r\n-------%s$\r\n", tid);
 
-      ck_assert_uint_eq (msrp_head_get_status_code (ok1->head), 200);
-      ck_assert_uint_eq (msrp_head_get_status_code (ok2->head), 200);
+          client_stream (a, head, size, (guint8) ('1' + i), tail);
+        }
+      /* Until the first frame is in, the other one waits for the shared
+       * writer, its sender paused. */
+      while (g_queue_is_empty (&b->frames) && b->parse_error == NULL &&
+             !b->eof)
+        {
+          GwRelayStats st;
+
+          testloop_iterate ();
+          gw_relay_get_stats (r->relay, &st);
+          max_waiting = MAX (max_waiting, st.frames_waiting);
+        }
+      for (guint k = 0; k < 2; k++)
+        {
+          g_autoptr (Frame) f = client_frame (b, 30000);
+          const char *mid = hdr (f, MSRP_HEADER_MESSAGE_ID);
+
+          ck_assert_uint_eq (f->body_len, size);
+          ck_assert_msg (f->uniform, "frame %s mixes two senders' bytes", mid);
+          ck_assert_int_eq (f->flag, '$');
+          ck_assert_int_eq (f->body->data[0], mid[1]);
+          seen[mid[1] - '1']++;
+        }
+      /* Both senders got their 200s. */
+      {
+        g_autoptr (Frame) ok1 = client_frame (a1, 3000);
+        g_autoptr (Frame) ok2 = client_frame (a2, 3000);
+
+        ck_assert_uint_eq (msrp_head_get_status_code (ok1->head), 200);
+        ck_assert_uint_eq (msrp_head_get_status_code (ok2->head), 200);
+      }
     }
-  }
   ck_assert_uint_eq (seen[0], 2);
   ck_assert_uint_eq (seen[1], 2);
   ck_assert_uint_eq (max_waiting, 1);
@@ -1832,11 +1925,12 @@ START_TEST (test_stream_bounded)
 
   pair_init (&p, NULL);
   to = a_to_b (&p);
-  head = g_strdup_printf ("MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: " ALICE
-                          "\r\nMessage-ID: m-64\r\nByte-Range: 1-%"
-                          G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "\r\n"
-                          "Content-Type: application/octet-stream\r\n\r\n",
-                          tid, to, total, total);
+  head = g_strdup_printf (
+      "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: " ALICE
+      "\r\nMessage-ID: m-64\r\nByte-Range: 1-%" G_GUINT64_FORMAT
+      "/%" G_GUINT64_FORMAT "\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n",
+      tid, to, total, total);
   tail = g_strdup_printf ("\r\n-------%s$\r\n", tid);
   p.b->read_burst = 128 * 1024;
   p.b->read_pause_ms = 4;
@@ -1844,16 +1938,19 @@ START_TEST (test_stream_bounded)
   client_stream (p.a, head, total, 0, tail);
   end = g_get_monotonic_time () + 240 * G_USEC_PER_SEC;
   while (g_queue_is_empty (&p.b->frames) && p.b->parse_error == NULL &&
-         !p.b->eof) {
-    GwRelayStats st;
+         !p.b->eof)
+    {
+      GwRelayStats st;
 
-    ck_assert_msg (g_get_monotonic_time () < end, "64 MiB did not pass in "
-                   "time (%" G_GUINT64_FORMAT " bytes)", p.b->body_bytes);
-    testloop_iterate ();
-    gw_relay_get_stats (p.r->relay, &st);
-    max_queued = MAX (max_queued, st.queued_bytes);
-    max_paused = MAX (max_paused, st.readers_paused);
-  }
+      ck_assert_msg (g_get_monotonic_time () < end,
+                     "64 MiB did not pass in "
+                     "time (%" G_GUINT64_FORMAT " bytes)",
+                     p.b->body_bytes);
+      testloop_iterate ();
+      gw_relay_get_stats (p.r->relay, &st);
+      max_queued = MAX (max_queued, st.queued_bytes);
+      max_paused = MAX (max_paused, st.readers_paused);
+    }
   got = client_frame (p.b, 1000);
   ck_assert_uint_eq (got->body_len, total);
   ck_assert_msg (got->pattern_ok, "the body arrived altered");
@@ -1873,8 +1970,9 @@ START_TEST (test_stream_bounded)
     fprintf (stderr, "64 MiB: relay held at most %" G_GSIZE_FORMAT " bytes\n",
              max_queued);
   RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-64\"",
-                        "\"outcome\":\"delivered\"", "\"bytes\":67108864",
-                        NULL) == 1, 3000);
+                           "\"outcome\":\"delivered\"", "\"bytes\":67108864",
+                           NULL) == 1,
+             3000);
   pair_clear (&p);
 }
 END_TEST
@@ -1900,23 +1998,24 @@ START_TEST (test_end_to_end_routed)
   pair_init (&p, NULL);
   to = a_to_b (&p);
   text = g_strdup_printf ("MSRP %s %s\r\nTo-Path: %s\r\nFrom-Path: " ALICE
-                          "\r\nUse-Nickname: \"Al\"\r\n-------%s$\r\n", tid,
-                          end_to_end_methods[_i], to, tid);
+                          "\r\nUse-Nickname: \"Al\"\r\n-------%s$\r\n",
+                          tid, end_to_end_methods[_i], to, tid);
   client_send (p.a, text);
   got = client_frame (p.b, 3000);
   ck_assert_str_eq (msrp_head_get_method (got->head), end_to_end_methods[_i]);
   ck_assert_str_eq (hdr (got, MSRP_HEADER_TO_PATH), BOB);
   want_from = g_strdup_printf ("%s %s %s", p.sb, p.sa, ALICE);
   ck_assert_str_eq (hdr (got, MSRP_HEADER_FROM_PATH), want_from);
-  ck_assert_str_eq (msrp_head_find (got->head, MSRP_HEADER_OTHER,
-                                    "Use-Nickname"), "\"Al\"");
+  ck_assert_str_eq (
+      msrp_head_find (got->head, MSRP_HEADER_OTHER, "Use-Nickname"), "\"Al\"");
   ck_assert (g_queue_is_empty (&p.a->frames));
   btid = msrp_head_get_transaction_id (got->head);
   ck_assert_str_ne (btid, tid);
   /* RFC 4975 section 7.2: the response to a non-SEND goes the whole way
    * back. */
-  reply = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\nFrom-Path: "
-                           BOB "\r\n-------%s$\r\n", btid, want_from, btid);
+  reply = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\nFrom-Path: " BOB
+                           "\r\n-------%s$\r\n",
+                           btid, want_from, btid);
   client_send (p.b, reply);
   resp = client_frame (p.a, 3000);
   assert_response (resp, tid, 200);
@@ -1941,9 +2040,10 @@ START_TEST (test_end_to_end_timeout)
 
   pair_init (&p, NULL);
   to = a_to_b (&p);
-  text = g_strdup_printf ("MSRP %s NICKNAME\r\nTo-Path: %s\r\nFrom-Path: "
-                          ALICE "\r\nUse-Nickname: \"Al\"\r\n-------%s$\r\n",
-                          tid, to, tid);
+  text =
+      g_strdup_printf ("MSRP %s NICKNAME\r\nTo-Path: %s\r\nFrom-Path: " ALICE
+                       "\r\nUse-Nickname: \"Al\"\r\n-------%s$\r\n",
+                       tid, to, tid);
   client_send (p.a, text);
   got = client_frame (p.b, 3000);
   /* Bob never answers: Alice gets a 408 from the relay, addressed the whole
@@ -1961,9 +2061,9 @@ START_TEST (test_session_expires)
 {
   g_autoptr (Relay) r = relay_new ("expires-min=1\n");
   g_autoptr (Client) a = client_connect ("alice", r->port);
-  g_autoptr (Frame) f = auth_full (a, r->uri, ALICE, "alice", "secret",
-                                   MSRP_DIGEST_ALGORITHM_MD5,
-                                   "Expires: 1\r\n", 200);
+  g_autoptr (Frame) f =
+      auth_full (a, r->uri, ALICE, "alice", "secret",
+                 MSRP_DIGEST_ALGORITHM_MD5, "Expires: 1\r\n", 200);
   g_autofree char *sa = g_strdup (hdr (f, MSRP_HEADER_USE_PATH));
   g_autofree char *tid = next_tid ();
   g_autofree char *to = g_strdup_printf ("%s " BOB, sa);
@@ -1973,8 +2073,9 @@ START_TEST (test_session_expires)
   ck_assert_str_eq (hdr (f, MSRP_HEADER_EXPIRES), "1");
   /* RFC 4976 section 6.3: "the relay MUST ensure that the URI is
    * invalidated after the expiry time". */
-  RUN_UNTIL (logtap_count ("session_expired", "\"reason\":\"expired\"", NULL)
-             == 1, 3000);
+  RUN_UNTIL (
+      logtap_count ("session_expired", "\"reason\":\"expired\"", NULL) == 1,
+      3000);
   client_send (a, text);
   g = client_frame (a, 3000);
   assert_response (g, tid, 481);
@@ -2005,7 +2106,8 @@ START_TEST (test_next_hop_by_name)
   got = client_frame (peer->clients->pdata[0], 5000);
   ck_assert_str_eq (hdr (got, MSRP_HEADER_MESSAGE_ID), "m-named");
   RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-named\"",
-                        "\"outcome\":\"delivered\"", NULL) == 1, 3000);
+                           "\"outcome\":\"delivered\"", NULL) == 1,
+             3000);
 }
 END_TEST
 
@@ -2019,10 +2121,11 @@ END_TEST
 #define PZ "msrp://z.invalid:7003/zz;tcp"
 #define PW "msrp://w.invalid:7004/ww;tcp"
 
-typedef struct {
+typedef struct
+{
   Relay *r;
-  MsrpUri *px, *py;       /* the parties' own URIs */
-  MsrpUri *ux, *uy;       /* their sessions (uy is in X's To-Path) */
+  MsrpUri *px, *py; /* the parties' own URIs */
+  MsrpUri *ux, *uy; /* their sessions (uy is in X's To-Path) */
   const char *ux_text, *uy_text;
   char *px_text, *py_text;
 } Pre;
@@ -2062,12 +2165,14 @@ pre_init (Pre *p, const char *extra_conf, const char *px, const char *py,
   p->uy = preauth (p->r, p->py, "call-1");
   p->ux_text = msrp_uri_get_text (p->ux);
   p->uy_text = msrp_uri_get_text (p->uy);
-  if (pair) {
-    g_autoptr (GError) error = NULL;
+  if (pair)
+    {
+      g_autoptr (GError) error = NULL;
 
-    ck_assert_msg (gw_relay_pair_sessions (p->r->relay, p->ux, p->uy, &error),
-                   "%s", error ? error->message : "");
-  }
+      ck_assert_msg (
+          gw_relay_pair_sessions (p->r->relay, p->ux, p->uy, &error), "%s",
+          error ? error->message : "");
+    }
 }
 
 static void
@@ -2088,7 +2193,8 @@ empty_send (const char *tid, const char *to, const char *from)
 {
   return g_strdup_printf ("MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
                           "Message-ID: bind-%s\r\nByte-Range: 1-0/0\r\n"
-                          "-------%s$\r\n", tid, to, from, tid, tid);
+                          "-------%s$\r\n",
+                          tid, to, from, tid, tid);
 }
 
 /* @cl sends @body to @to from @from and gets the hop's 200. */
@@ -2128,15 +2234,16 @@ assert_info (Relay *r, MsrpUri *u, gboolean bound, guint64 mf, guint64 bf,
 
   ck_assert (gw_relay_get_session_info (r->relay, u, &info));
   ck_assert_int_eq (info.bound, bound);
-  ck_assert_msg (bound ? info.conn != 0 : info.conn == 0, "conn %"
-                 G_GUINT64_FORMAT, info.conn);
+  ck_assert_msg (bound ? info.conn != 0 : info.conn == 0,
+                 "conn %" G_GUINT64_FORMAT, info.conn);
   ck_assert_uint_eq (info.messages_from, mf);
   ck_assert_uint_eq (info.bytes_from, bf);
   ck_assert_uint_eq (info.messages_to, mt);
   ck_assert_uint_eq (info.bytes_to, bt);
 }
 
-typedef struct {
+typedef struct
+{
   guint calls;
   gboolean ok;
   GwRelayConnectResult result;
@@ -2178,11 +2285,12 @@ START_TEST (test_preauth_errors)
   g_autoptr (Client) a = NULL;
   g_autofree char *sa = NULL;
   g_autofree char *unknown_text = NULL;
-  g_autofree char *py = g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp",
-                                         dead_port ());
+  g_autofree char *py =
+      g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp", dead_port ());
   Done done = { 0 };
   GwRelaySessionInfo info;
-  struct {
+  struct
+  {
     MsrpUri **a, **b;
     const char *error;
   } pair_cases[] = {
@@ -2197,56 +2305,58 @@ START_TEST (test_preauth_errors)
   ck_assert_uint_eq (msrp_uri_get_port (p.ux), p.r->port);
   ck_assert_uint_ge (strlen (msrp_uri_get_session_id (p.ux)), 16);
   ck_assert_uint_eq (logtap_count ("session_created", "\"kind\":\"preauth\"",
-                                "\"call_id\":\"call-1\"", NULL), 2);
+                                   "\"call_id\":\"call-1\"", NULL),
+                     2);
   ck_assert_uint_eq (logtap_count ("session_created", "\"expires\"", NULL), 0);
   none = gw_relay_preauthorize_session (p.r->relay, MSRP_SCHEME_MSRPS, p.px,
                                         NULL, &error);
   ck_assert_ptr_null (none);
-  ck_assert (g_error_matches (error, GW_RELAY_ERROR,
-                              GW_RELAY_ERROR_NO_LISTENER));
+  ck_assert (
+      g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER));
   g_clear_error (&error);
   uz = preauth (p.r, pz, NULL);
-  unknown_text = g_strdup_printf ("msrp://127.0.0.1:%u/nosuchsession;tcp",
-                                  p.r->port);
+  unknown_text =
+      g_strdup_printf ("msrp://127.0.0.1:%u/nosuchsession;tcp", p.r->port);
   unknown = uri (unknown_text);
   a = client_connect ("alice", p.r->port);
   sa = auth (a, p.r, ALICE, "alice");
   client_uri = uri (sa);
 
   /* Not paired yet: it cannot be connected. */
-  ck_assert (!gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
-                                        &error));
+  ck_assert (
+      !gw_relay_connect_session (p.r->relay, p.uy, on_done, &done, &error));
   ck_assert (g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID));
   ck_assert_msg (strstr (error->message, "not paired") != NULL, "%s",
                  error->message);
   g_clear_error (&error);
 
   ck_assert (gw_relay_pair_sessions (p.r->relay, p.ux, p.uy, NULL));
-  for (guint i = 0; i < G_N_ELEMENTS (pair_cases); i++) {
-    ck_assert_msg (!gw_relay_pair_sessions (p.r->relay, *pair_cases[i].a,
-                                            *pair_cases[i].b, &error),
-                   "pair case %u succeeded", i);
-    ck_assert (g_error_matches (error, GW_RELAY_ERROR,
-                                GW_RELAY_ERROR_INVALID));
-    ck_assert_msg (strstr (error->message, pair_cases[i].error) != NULL,
-                   "pair case %u: %s", i, error->message);
-    g_clear_error (&error);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (pair_cases); i++)
+    {
+      ck_assert_msg (!gw_relay_pair_sessions (p.r->relay, *pair_cases[i].a,
+                                              *pair_cases[i].b, &error),
+                     "pair case %u succeeded", i);
+      ck_assert (
+          g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID));
+      ck_assert_msg (strstr (error->message, pair_cases[i].error) != NULL,
+                     "pair case %u: %s", i, error->message);
+      g_clear_error (&error);
+    }
 
   /* Connect: unknown, a client session, and twice the same. */
-  ck_assert (!gw_relay_connect_session (p.r->relay, unknown, NULL, NULL,
-                                        &error));
+  ck_assert (
+      !gw_relay_connect_session (p.r->relay, unknown, NULL, NULL, &error));
   ck_assert (g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID));
   g_clear_error (&error);
-  ck_assert (!gw_relay_connect_session (p.r->relay, client_uri, NULL, NULL,
-                                        &error));
+  ck_assert (
+      !gw_relay_connect_session (p.r->relay, client_uri, NULL, NULL, &error));
   ck_assert (g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID));
   g_clear_error (&error);
-  ck_assert (gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
-                                       &error));
+  ck_assert (
+      gw_relay_connect_session (p.r->relay, p.uy, on_done, &done, &error));
   ck_assert_uint_eq (done.calls, 0);
-  ck_assert (!gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
-                                        &error));
+  ck_assert (
+      !gw_relay_connect_session (p.r->relay, p.uy, on_done, &done, &error));
   ck_assert_msg (strstr (error->message, "being connected") != NULL, "%s",
                  error->message);
   g_clear_error (&error);
@@ -2267,10 +2377,11 @@ END_TEST
 /* Who may bind X's session: nobody before pairing; after, only a SEND whose
  * To-Path starts with Y's session URI and whose From-Path ends in X.  A
  * stranger on another connection can neither bind X nor reach X. */
-static const struct {
+static const struct
+{
   const char *name;
-  gboolean paired;        /* before the stranger's SEND */
-  gboolean via_other;     /* To-Path: a session of another call */
+  gboolean paired;    /* before the stranger's SEND */
+  gboolean via_other; /* To-Path: a session of another call */
   guint code;
 } stranger_cases[] = {
   { "before pairing", FALSE, FALSE, 481 },
@@ -2303,8 +2414,9 @@ START_TEST (test_preauth_stranger)
   ck_assert (gw_relay_pair_sessions (p.r->relay, uz, uw, NULL));
   to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
   to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
-  to = stranger_cases[_i].via_other ?
-    g_strdup_printf ("%s %s", msrp_uri_get_text (uz), PZ) : g_strdup (to_y);
+  to = stranger_cases[_i].via_other
+           ? g_strdup_printf ("%s %s", msrp_uri_get_text (uz), PZ)
+           : g_strdup (to_y);
 
   /* The stranger claims to be X (From-Path ends in X). */
   s = client_connect ("stranger", p.r->port);
@@ -2329,8 +2441,9 @@ START_TEST (test_preauth_stranger)
     assert_response (ok, t, 200);
   }
   RUN_UNTIL (logtap_count ("session_bound", "\"party\":\"" PX "\"",
-                        "\"direction\":\"inbound\"", "\"call_id\":\"call-1\"",
-                        NULL) == 1, 3000);
+                           "\"direction\":\"inbound\"",
+                           "\"call_id\":\"call-1\"", NULL) == 1,
+             3000);
   assert_info (p.r, p.ux, TRUE, 0, 0, 0, 0);
   y = client_connect ("y", p.r->port);
   send_ok (y, to_x, PY, "msg-y1", "hi x");
@@ -2392,21 +2505,21 @@ START_TEST (test_adopt_connection)
   ck_assert_msg (sock != NULL, "%s", error ? error->message : "");
   sconn = g_socket_connection_factory_create_connection (sock);
   gw = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
-                                "198.51.100.7:9", "203.0.113.1:50000", NULL,
-                                &error);
+                                 "198.51.100.7:9", "203.0.113.1:50000", NULL,
+                                 &error);
   ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
   ck_assert (!gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRPS,
                                          NULL, &error));
-  ck_assert (g_error_matches (error, GW_RELAY_ERROR,
-                              GW_RELAY_ERROR_NO_LISTENER));
+  ck_assert (
+      g_error_matches (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER));
   g_clear_error (&error);
   ck_assert (gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRP,
                                         fields, &error));
-  ck_assert_uint_eq (logtap_count ("connection_accepted",
-                                "\"peer\":\"198.51.100.7:9\"",
-                                "\"transport\":\"ice-tcp\"",
-                                "\"remote_candidate\":\"srflx tcp-active\"",
-                                NULL), 1);
+  ck_assert_uint_eq (
+      logtap_count ("connection_accepted", "\"peer\":\"198.51.100.7:9\"",
+                    "\"transport\":\"ice-tcp\"",
+                    "\"remote_candidate\":\"srflx tcp-active\"", NULL),
+      1);
   y = client_connect ("y", p.r->port);
   x->answer_sends = TRUE;
   y->answer_sends = TRUE;
@@ -2416,13 +2529,15 @@ START_TEST (test_adopt_connection)
   ok = client_frame (x, 3000);
   assert_response (ok, t1, 200);
   RUN_UNTIL (logtap_count ("session_bound", "\"party\":\"" PX "\"",
-                        "\"peer\":\"198.51.100.7:9\"", NULL) == 1, 3000);
+                           "\"peer\":\"198.51.100.7:9\"", NULL) == 1,
+             3000);
   send_ok (y, to_x, PY, "msg-y1", "hello x");
   expect_send (x, PX, to_y, "msg-y1", "hello x");
   send_ok (x, to_y, PX, "msg-x1", "hi");
   expect_send (y, PY, to_x, "msg-x1", "hi");
-  RUN_UNTIL (logtap_count ("message_relayed", "\"outcome\":\"delivered\"",
-                        NULL) == 2, 3000);
+  RUN_UNTIL (
+      logtap_count ("message_relayed", "\"outcome\":\"delivered\"", NULL) == 2,
+      3000);
   assert_info (p.r, p.ux, TRUE, 1, 2, 1, 7);
   assert_info (p.r, p.uy, TRUE, 1, 7, 1, 2);
   pre_clear (&p);
@@ -2474,23 +2589,28 @@ START_TEST (test_preauth_party_late)
   /* Y's binding SEND gets its 200 and goes on to X (bound); X's held
    * message reaches Y and X gets its 200: two frames each, in either
    * order. */
-  for (guint i = 0; i < 2; i++) {
-    g_autoptr (Frame) fy = client_frame (y, 3000);
-    g_autoptr (Frame) fx = client_frame (x, 3000);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (Frame) fy = client_frame (y, 3000);
+      g_autoptr (Frame) fx = client_frame (x, 3000);
 
-    if (msrp_head_is_request (fy->head)) {
-      ck_assert_str_eq (hdr (fy, MSRP_HEADER_MESSAGE_ID), "early");
-      ck_assert_uint_eq (fy->body_len, 15);
-    } else {
-      assert_response (fy, t3, 200);
+      if (msrp_head_is_request (fy->head))
+        {
+          ck_assert_str_eq (hdr (fy, MSRP_HEADER_MESSAGE_ID), "early");
+          ck_assert_uint_eq (fy->body_len, 15);
+        }
+      else
+        {
+          assert_response (fy, t3, 200);
+        }
+      if (msrp_head_is_request (fx->head))
+        ck_assert_str_eq (hdr (fx, MSRP_HEADER_FROM_PATH), to_y);
+      else
+        assert_response (fx, t2, 200);
     }
-    if (msrp_head_is_request (fx->head))
-      ck_assert_str_eq (hdr (fx, MSRP_HEADER_FROM_PATH), to_y);
-    else
-      assert_response (fx, t2, 200);
-  }
   RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"early\"",
-                        "\"outcome\":\"delivered\"", NULL) == 1, 3000);
+                           "\"outcome\":\"delivered\"", NULL) == 1,
+             3000);
   assert_info (p.r, p.ux, TRUE, 1, 15, 1, 0);
   pre_clear (&p);
   g_clear_pointer (&x, client_free);
@@ -2544,7 +2664,8 @@ START_TEST (test_preauth_answerer_early)
   ok = client_frame (y, 3000);
   assert_response (ok, t, 200);
   RUN_UNTIL (logtap_count ("session_bound", "\"party\":\"" PY "\"",
-                        "\"direction\":\"inbound\"", NULL) == 1, 3000);
+                           "\"direction\":\"inbound\"", NULL) == 1,
+             3000);
   assert_info (p.r, p.uy, TRUE, 0, 0, 0, 0);
   pre_clear (&p);
 }
@@ -2582,8 +2703,9 @@ START_TEST (test_preauth_both_active)
   ok = client_frame (x, 3000);
   assert_response (ok, t1, 200);
   RUN_UNTIL (logtap_count ("session_bound", "\"direction\":\"inbound\"",
-                        "\"party\":\"" PX "\"", "\"peer\":\"127.0.0.1:",
-                        NULL) == 1, 3000);
+                           "\"party\":\"" PX "\"",
+                           "\"peer\":\"127.0.0.1:", NULL) == 1,
+             3000);
   assert_info (p.r, p.ux, TRUE, 0, 0, 0, 0);
   assert_info (p.r, p.uy, FALSE, 0, 0, 0, 0);
 
@@ -2595,12 +2717,13 @@ START_TEST (test_preauth_both_active)
   send_ok (x, to_y, PX, "msg-x1", "hi");
   expect_send (y, PY, to_x, "msg-x1", "hi");
   chunks = g_strdup_printf (
-    "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: msg-x2\r\n"
-    "Byte-Range: 1-3/7\r\nContent-Type: text/plain\r\n\r\nabc\r\n"
-    "-------%s+\r\n"
-    "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: msg-x2\r\n"
-    "Byte-Range: 4-7/7\r\nContent-Type: text/plain\r\n\r\ndefg\r\n"
-    "-------%s$\r\n", c1, to_y, PX, c1, c2, to_y, PX, c2);
+      "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: msg-x2\r\n"
+      "Byte-Range: 1-3/7\r\nContent-Type: text/plain\r\n\r\nabc\r\n"
+      "-------%s+\r\n"
+      "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: msg-x2\r\n"
+      "Byte-Range: 4-7/7\r\nContent-Type: text/plain\r\n\r\ndefg\r\n"
+      "-------%s$\r\n",
+      c1, to_y, PX, c1, c2, to_y, PX, c2);
   client_send (x, chunks);
   ok1 = client_frame (x, 3000);
   assert_response (ok1, c1, 200);
@@ -2612,25 +2735,28 @@ START_TEST (test_preauth_both_active)
   ck_assert_int_eq (g2->flag, '$');
   ck_assert_uint_eq (g1->body_len + g2->body_len, 7);
   RUN_UNTIL (logtap_count ("message_relayed", "\"call_id\":\"call-1\"",
-                        "\"outcome\":\"delivered\"", NULL) == 3, 3000);
+                           "\"outcome\":\"delivered\"", NULL) == 3,
+             3000);
 
   assert_info (p.r, p.ux, TRUE, 2, 9, 1, 7);
   assert_info (p.r, p.uy, TRUE, 1, 7, 2, 9);
 
   gw_relay_close_session (p.r->relay, p.ux, "call deleted");
   ck_assert_uint_eq (logtap_count ("session_closed", "\"call_id\":\"call-1\"",
-                                "\"party\":\"" PX "\"",
-                                "\"messages_from\":2", "\"bytes_from\":9",
-                                "\"messages_to\":1", "\"bytes_to\":7",
-                                "\"reason\":\"call deleted\"", NULL), 1);
+                                   "\"party\":\"" PX "\"",
+                                   "\"messages_from\":2", "\"bytes_from\":9",
+                                   "\"messages_to\":1", "\"bytes_to\":7",
+                                   "\"reason\":\"call deleted\"", NULL),
+                     1);
   {
     GwRelaySessionInfo info;
 
     ck_assert (!gw_relay_get_session_info (p.r->relay, p.ux, &info));
   }
   client_wait_eof (x, 3000);
-  RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"session_closed\"",
-                        NULL) == 1, 3000);
+  RUN_UNTIL (logtap_count ("connection_closed",
+                           "\"reason\":\"session_closed\"", NULL) == 1,
+             3000);
   /* Y's connection is Y's session's: open still. */
   testloop_run_for (100);
   ck_assert (!y->eof);
@@ -2658,8 +2784,8 @@ START_TEST (test_preauth_gateway_connects)
   g_autoptr (Server) srv = server_new ();
   g_autoptr (Client) x = NULL;
   g_autoptr (Frame) bind = NULL;
-  g_autofree char *py = g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp",
-                                         srv->port);
+  g_autofree char *py =
+      g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp", srv->port);
   g_autofree char *to_x = NULL;
   g_autofree char *to_y = NULL;
   g_autoptr (GError) error = NULL;
@@ -2670,9 +2796,9 @@ START_TEST (test_preauth_gateway_connects)
   pre_init (&p, NULL, PX, py, TRUE);
   to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
   to_y = g_strdup_printf ("%s %s", p.uy_text, py);
-  ck_assert_msg (gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
-                                           &error),
-                 "%s", error ? error->message : "");
+  ck_assert_msg (
+      gw_relay_connect_session (p.r->relay, p.uy, on_done, &done, &error),
+      "%s", error ? error->message : "");
   /* Never from inside the call. */
   ck_assert_uint_eq (done.calls, 0);
   assert_info (p.r, p.uy, TRUE, 0, 0, 0, 0);
@@ -2690,9 +2816,10 @@ START_TEST (test_preauth_gateway_connects)
   ck_assert_uint_eq (bind->body_len, 0);
   RUN_UNTIL (done.calls == 1, 3000);
   ck_assert_msg (done.ok, "%s", done.detail);
-  ck_assert_uint_eq (logtap_count ("session_bound", "\"direction\":\"outbound\"",
-                                "\"call_id\":\"call-1\"",
-                                "\"peer\":\"127.0.0.1:", NULL), 1);
+  ck_assert_uint_eq (
+      logtap_count ("session_bound", "\"direction\":\"outbound\"",
+                    "\"call_id\":\"call-1\"", "\"peer\":\"127.0.0.1:", NULL),
+      1);
   ck_assert_uint_eq (logtap_count ("session_bound", "\"conn\":0,", NULL), 0);
   ck_assert_uint_eq (logtap_count ("session_connected", NULL), 1);
 
@@ -2705,7 +2832,8 @@ START_TEST (test_preauth_gateway_connects)
   /* Y's request on that connection is routed by its To-Path. */
   {
     g_autofree char *t = next_tid ();
-    g_autofree char *text = send_text (t, to_x, py, "msg-y1", NULL, "back to x");
+    g_autofree char *text =
+        send_text (t, to_x, py, "msg-y1", NULL, "back to x");
     g_autoptr (Frame) ok = NULL;
 
     client_send (y, text);
@@ -2713,8 +2841,9 @@ START_TEST (test_preauth_gateway_connects)
     ok = client_frame (y, 3000);
     assert_response (ok, t, 200);
   }
-  RUN_UNTIL (logtap_count ("message_relayed", "\"outcome\":\"delivered\"",
-                        NULL) == 2, 3000);
+  RUN_UNTIL (
+      logtap_count ("message_relayed", "\"outcome\":\"delivered\"", NULL) == 2,
+      3000);
   assert_info (p.r, p.ux, TRUE, 1, 4, 1, 9);
   assert_info (p.r, p.uy, TRUE, 1, 9, 1, 4);
   ck_assert_uint_eq (logtap_count ("session_bound", NULL), 2);
@@ -2722,8 +2851,9 @@ START_TEST (test_preauth_gateway_connects)
   gw_relay_close_session (p.r->relay, p.uy, "call deleted");
   client_wait_eof (y, 3000);
   ck_assert_uint_eq (logtap_count ("session_closed", "\"messages_from\":1",
-                                "\"bytes_from\":9", "\"messages_to\":1",
-                                "\"bytes_to\":4", NULL), 1);
+                                   "\"bytes_from\":9", "\"messages_to\":1",
+                                   "\"bytes_to\":4", NULL),
+                     1);
   ck_assert_uint_eq (done.calls, 1);
   g_free (done.detail);
   pre_clear (&p);
@@ -2732,14 +2862,16 @@ END_TEST
 
 /* The gateway's connect to Y fails: done (ok FALSE) once, Y's session is
  * unbound again, and Y can still bind by connecting itself. */
-typedef enum {
-  FAIL_REFUSED,      /* nobody listens */
-  FAIL_RESPONSE,     /* Y answers the binding SEND 403 */
-  FAIL_SILENT,       /* Y never answers (report-timeout 1 s) */
-  FAIL_CLOSED,       /* the session is closed first */
+typedef enum
+{
+  FAIL_REFUSED,  /* nobody listens */
+  FAIL_RESPONSE, /* Y answers the binding SEND 403 */
+  FAIL_SILENT,   /* Y never answers (report-timeout 1 s) */
+  FAIL_CLOSED,   /* the session is closed first */
 } FailMode;
 
-static const struct {
+static const struct
+{
   FailMode mode;
   const char *detail;
   GwRelayConnectResult result;
@@ -2770,63 +2902,74 @@ START_TEST (test_preauth_connect_fails)
   pre_init (&p, NULL, PX, py, TRUE);
   to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
   to_y = g_strdup_printf ("%s %s", p.uy_text, py);
-  ck_assert (gw_relay_connect_session (p.r->relay, p.uy, on_done, &done,
-                                       NULL));
+  ck_assert (
+      gw_relay_connect_session (p.r->relay, p.uy, on_done, &done, NULL));
   ck_assert_uint_eq (done.calls, 0);
-  if (srv != NULL) {
-    g_autoptr (Frame) bind = NULL;
+  if (srv != NULL)
+    {
+      g_autoptr (Frame) bind = NULL;
 
-    RUN_UNTIL (srv->clients->len == 1, 3000);
-    y = srv->clients->pdata[0];
-    bind = client_frame (y, 3000);
-    if (mode == FAIL_RESPONSE) {
-      g_autofree char *resp = g_strdup_printf (
-        "MSRP %s 403 go away\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
-        "-------%s$\r\n", msrp_head_get_transaction_id (bind->head),
-        p.ux_text, py, msrp_head_get_transaction_id (bind->head));
+      RUN_UNTIL (srv->clients->len == 1, 3000);
+      y = srv->clients->pdata[0];
+      bind = client_frame (y, 3000);
+      if (mode == FAIL_RESPONSE)
+        {
+          g_autofree char *resp = g_strdup_printf (
+              "MSRP %s 403 go away\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
+              "-------%s$\r\n",
+              msrp_head_get_transaction_id (bind->head), p.ux_text, py,
+              msrp_head_get_transaction_id (bind->head));
 
-      client_send (y, resp);
-    } else if (mode == FAIL_CLOSED) {
-      gw_relay_close_session (p.r->relay, p.uy, "call deleted");
+          client_send (y, resp);
+        }
+      else if (mode == FAIL_CLOSED)
+        {
+          gw_relay_close_session (p.r->relay, p.uy, "call deleted");
+        }
     }
-  }
   RUN_UNTIL (done.calls == 1, 5000);
   ck_assert (!done.ok);
   ck_assert_int_eq (done.result, connect_fail_cases[_i].result);
   ck_assert_msg (done.detail != NULL &&
-                 strstr (done.detail, connect_fail_cases[_i].detail) != NULL,
+                     strstr (done.detail, connect_fail_cases[_i].detail) !=
+                         NULL,
                  "detail: %s", done.detail);
-  ck_assert_uint_eq (logtap_count ("session_connect_failed",
-                                "\"call_id\":\"call-1\"", NULL), 1);
+  ck_assert_uint_eq (
+      logtap_count ("session_connect_failed", "\"call_id\":\"call-1\"", NULL),
+      1);
   if (y != NULL)
-    client_wait_eof (y, 3000);   /* the gateway's connection is closed */
+    client_wait_eof (y, 3000); /* the gateway's connection is closed */
   testloop_run_for (100);
   ck_assert_uint_eq (done.calls, 1);
-  if (mode == FAIL_CLOSED) {
-    GwRelaySessionInfo info;
-
-    ck_assert (!gw_relay_get_session_info (p.r->relay, p.uy, &info));
-  } else {
-    assert_info (p.r, p.uy, FALSE, 0, 0, 0, 0);
-    ck_assert_uint_eq (logtap_count ("session_unbound", NULL), 1);
-    /* Bindable later: Y connects to the gateway and sends first. */
-    x = client_connect ("x", p.r->port);
-    y2 = client_connect ("y", p.r->port);
+  if (mode == FAIL_CLOSED)
     {
-      g_autofree char *t = next_tid ();
-      g_autofree char *text = empty_send (t, to_y, PX);
-      g_autoptr (Frame) ok = NULL;
+      GwRelaySessionInfo info;
 
-      client_send (x, text);
-      ok = client_frame (x, 3000);
-      assert_response (ok, t, 200);
+      ck_assert (!gw_relay_get_session_info (p.r->relay, p.uy, &info));
     }
-    send_ok (y2, to_x, py, "msg-y1", "hello x");
-    expect_send (x, PX, to_y, "msg-y1", "hello x");
-    ck_assert_uint_eq (logtap_count ("session_bound", "\"direction\":\"inbound\"",
-                                  NULL), 2);
-    assert_info (p.r, p.uy, TRUE, 1, 7, 0, 0);
-  }
+  else
+    {
+      assert_info (p.r, p.uy, FALSE, 0, 0, 0, 0);
+      ck_assert_uint_eq (logtap_count ("session_unbound", NULL), 1);
+      /* Bindable later: Y connects to the gateway and sends first. */
+      x = client_connect ("x", p.r->port);
+      y2 = client_connect ("y", p.r->port);
+      {
+        g_autofree char *t = next_tid ();
+        g_autofree char *text = empty_send (t, to_y, PX);
+        g_autoptr (Frame) ok = NULL;
+
+        client_send (x, text);
+        ok = client_frame (x, 3000);
+        assert_response (ok, t, 200);
+      }
+      send_ok (y2, to_x, py, "msg-y1", "hello x");
+      expect_send (x, PX, to_y, "msg-y1", "hello x");
+      ck_assert_uint_eq (
+          logtap_count ("session_bound", "\"direction\":\"inbound\"", NULL),
+          2);
+      assert_info (p.r, p.uy, TRUE, 1, 7, 0, 0);
+    }
   g_free (done.detail);
   pre_clear (&p);
 }
@@ -2844,7 +2987,8 @@ START_TEST (test_connection_limits)
   c3 = client_connect ("c3", r->port);
   client_wait_eof (c3, 3000);
   ck_assert_uint_eq (logtap_count ("connection_refused",
-                                "\"limit\":\"max-connections-per-ip\"", NULL),
+                                   "\"limit\":\"max-connections-per-ip\"",
+                                   NULL),
                      1);
   ck_assert (!c1->eof);
   ck_assert (!c2->eof);
@@ -2861,7 +3005,8 @@ START_TEST (test_connection_limits)
 }
 END_TEST
 
-/* --- TLS between relays ---------------------------------------------------- */
+/* --- TLS between relays ----------------------------------------------------
+ */
 
 static char *cert_dir;
 
@@ -2875,9 +3020,10 @@ make_certs (void)
   cert_dir = g_dir_make_tmp ("test-gw-relay-XXXXXX", &error);
   ck_assert_ptr_nonnull (cert_dir);
   cmd = g_strdup_printf ("sh %s %s", GEN_CERTS, cert_dir);
-  ck_assert_msg (g_spawn_command_line_sync (cmd, NULL, NULL, &status,
-                                            &error) && status == 0,
-                 "gen-test-certs.sh failed");
+  ck_assert_msg (
+      g_spawn_command_line_sync (cmd, NULL, NULL, &status, &error) &&
+          status == 0,
+      "gen-test-certs.sh failed");
 }
 
 static void
@@ -2886,11 +3032,12 @@ remove_certs (void)
   g_autoptr (GDir) dir = g_dir_open (cert_dir, 0, NULL);
   const char *name;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-    g_autofree char *path = g_build_filename (cert_dir, name, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (cert_dir, name, NULL);
 
-    g_unlink (path);
-  }
+      g_unlink (path);
+    }
   g_rmdir (cert_dir);
   g_clear_pointer (&cert_dir, g_free);
 }
@@ -2914,9 +3061,10 @@ make_tls (const char *who, NetTlsPeerVerify verify)
  * AUTH goes through relay 1 to relay 2 (section 5.1), whose Digest
  * challenge comes back the same way; her session there is a relay
  * session, valid on any connection to relay 1. */
-static const struct {
-  const char *cert;        /* what relay 1 presents to relay 2 */
-  const char *kind;        /* the session relay 2 grants Alice */
+static const struct
+{
+  const char *cert; /* what relay 1 presents to relay 2 */
+  const char *kind; /* the session relay 2 grants Alice */
 } tls_cases[] = {
   /* SAN IP:127.0.0.1, the host of relay 1's From-Path URI: a relay. */
   { "server", "relay" },
@@ -2928,8 +3076,8 @@ static const struct {
 
 START_TEST (test_tls_relay_chain)
 {
-  g_autofree char *kind = g_strdup_printf ("\"kind\":\"%s\"",
-                                           tls_cases[_i].kind);
+  g_autofree char *kind =
+      g_strdup_printf ("\"kind\":\"%s\"", tls_cases[_i].kind);
   g_autoptr (NetTls) tls1 = NULL;
   g_autoptr (NetTls) tls2 = NULL;
   g_autoptr (Relay) r1 = NULL;
@@ -2975,11 +3123,11 @@ START_TEST (test_tls_relay_chain)
   ck_assert_str_eq (use[0], sa);
   ck_assert (g_str_has_prefix (use[1], "msrps://127.0.0.1:"));
   sx = g_strdup (use[1]);
-  ck_assert_uint_eq (logtap_count ("session_created", kind,
-                                "\"user\":\"alice\"", NULL),
-                     g_str_equal (tls_cases[_i].kind, "client") ? 2 : 1);
+  ck_assert_uint_eq (
+      logtap_count ("session_created", kind, "\"user\":\"alice\"", NULL),
+      g_str_equal (tls_cases[_i].kind, "client") ? 2 : 1);
   ck_assert_uint_eq (logtap_count ("session_created", "\"kind\":\"relay\"",
-                                "\"relay\":\"127.0.0.1\"", NULL),
+                                   "\"relay\":\"127.0.0.1\"", NULL),
                      g_str_equal (tls_cases[_i].kind, "relay") ? 1 : 0);
 
   /* Alice to Bob: relay 1, relay 2 (her relay session there), then Bob's
@@ -3003,14 +3151,13 @@ START_TEST (test_tls_relay_chain)
   want_back_from = g_strdup_printf ("%s %s %s %s", sa, sx, sb, BOB);
   ck_assert_str_eq (hdr (back, MSRP_HEADER_TO_PATH), ALICE);
   ck_assert_str_eq (hdr (back, MSRP_HEADER_FROM_PATH), want_back_from);
-  ck_assert_uint_ge (logtap_count ("connection_accepted", "\"transport\":\"tls\"",
-                                NULL), 1);
+  ck_assert_uint_ge (
+      logtap_count ("connection_accepted", "\"transport\":\"tls\"", NULL), 1);
   relay_free (g_steal_pointer (&r1));
   relay_free (g_steal_pointer (&r2));
   remove_certs ();
 }
 END_TEST
-
 
 /* RFC 4975 section 5.4, RFC 6135 section 4.2.2: a peer that connected to
  * the relay itself (a=setup:active, port 9 in its SDP) may be reached back
@@ -3021,11 +3168,12 @@ END_TEST
  * presented such a certificate; otherwise the relay connects to the URI
  * (a port nobody listens on: 408).  After Bob's connection has closed, it
  * connects too. */
-static const struct {
+static const struct
+{
   const char *name;
-  const char *before, *after;   /* how Alice writes Bob's URI, around
-                                 * "127.0.0.1:PORT" */
-  const char *cert;             /* Bob's certificate; NULL: plain TCP */
+  const char *before, *after; /* how Alice writes Bob's URI, around
+                               * "127.0.0.1:PORT" */
+  const char *cert;           /* Bob's certificate; NULL: plain TCP */
   gboolean reaches_bob;
 } reverse_cases[] = {
   { "as Bob wrote it", "msrps://", "/bact;tcp", "server", TRUE },
@@ -3033,12 +3181,11 @@ static const struct {
     TRUE },
   { "userinfo and a parameter ignored", "msrps://bob@", "/bact;tcp;x=y",
     "server", TRUE },
-  { "session-id compared case-sensitively", "msrps://", "/BACT;tcp",
-    "server", FALSE },
+  { "session-id compared case-sensitively", "msrps://", "/BACT;tcp", "server",
+    FALSE },
   { "no session-id", "msrps://", ";tcp", "server", FALSE },
   /* The certificate verified, but is not valid for 127.0.0.1. */
-  { "certificate for another host", "msrps://", "/bact;tcp", "client",
-    FALSE },
+  { "certificate for another host", "msrps://", "/bact;tcp", "client", FALSE },
   /* Plain TCP proves nothing: anyone can write Bob's URI. */
   { "plain TCP", "msrp://", "/bact;tcp", NULL, FALSE },
 };
@@ -3053,12 +3200,11 @@ START_TEST (test_reverse_over_inbound)
   g_autofree char *sa = NULL;
   const char *cert = reverse_cases[_i].cert;
   guint16 port = dead_port ();
-  g_autofree char *bob = g_strdup_printf ("%s://127.0.0.1:%u/bact;tcp",
-                                          cert != NULL ? "msrps" : "msrp",
-                                          port);
-  g_autofree char *to_bob = g_strdup_printf ("%s127.0.0.1:%u%s",
-                                             reverse_cases[_i].before, port,
-                                             reverse_cases[_i].after);
+  g_autofree char *bob = g_strdup_printf (
+      "%s://127.0.0.1:%u/bact;tcp", cert != NULL ? "msrps" : "msrp", port);
+  g_autofree char *to_bob =
+      g_strdup_printf ("%s127.0.0.1:%u%s", reverse_cases[_i].before, port,
+                       reverse_cases[_i].after);
   g_autofree char *b_to_a = NULL;
   g_autofree char *a_to_b_path = NULL;
   g_autofree char *b_sees_from = NULL;
@@ -3080,27 +3226,31 @@ START_TEST (test_reverse_over_inbound)
 
   /* Bob connects (no AUTH: he is Alice's peer, not the relay's client)
    * and sends first, binding his connection (RFC 6135 section 4.2.2). */
-  if (cert != NULL) {
-    bob_tls = make_tls (cert, NET_TLS_PEER_VERIFY_OPTIONAL);
-    b = client_connect_tls ("bob", r->tls_port, bob_tls);
-  } else {
-    b = client_connect ("bob", r->port);
-  }
+  if (cert != NULL)
+    {
+      bob_tls = make_tls (cert, NET_TLS_PEER_VERIFY_OPTIONAL);
+      b = client_connect_tls ("bob", r->tls_port, bob_tls);
+    }
+  else
+    {
+      b = client_connect ("bob", r->port);
+    }
   send_ok (b, b_to_a, bob, "from-bob", "hello Alice");
   expect_send (a, ALICE, a_sees_from, "from-bob", "hello Alice");
 
   text = send_text (tid, a_to_b_path, ALICE, "to-bob", NULL, "hello Bob");
   client_send (a, text);
   ok = client_frame (a, 5000);
-  if (!reverse_cases[_i].reaches_bob) {
-    /* Not proven to be Bob: the relay tries to connect to the URI. */
-    assert_response (ok, tid, 408);
-    ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
-    client_no_frame (b, 200);
-    relay_free (g_steal_pointer (&r));
-    remove_certs ();
-    return;
-  }
+  if (!reverse_cases[_i].reaches_bob)
+    {
+      /* Not proven to be Bob: the relay tries to connect to the URI. */
+      assert_response (ok, tid, 408);
+      ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
+      client_no_frame (b, 200);
+      relay_free (g_steal_pointer (&r));
+      remove_certs ();
+      return;
+    }
   assert_response (ok, tid, 200);
   {
     g_autoptr (Frame) got = client_frame (b, 3000);
@@ -3114,23 +3264,25 @@ START_TEST (test_reverse_over_inbound)
     /* Bob's 200 comes back on his connection and closes the transaction. */
     reply = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\n"
                              "From-Path: %s\r\n-------%s$\r\n",
-                             msrp_head_get_transaction_id (got->head), sa,
-                             bob, msrp_head_get_transaction_id (got->head));
+                             msrp_head_get_transaction_id (got->head), sa, bob,
+                             msrp_head_get_transaction_id (got->head));
     client_send (b, reply);
   }
   RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"to-bob\"",
-                        "\"outcome\":\"delivered\"", "\"acknowledged\":true",
-                        NULL) == 1, 3000);
+                           "\"outcome\":\"delivered\"",
+                           "\"acknowledged\":true", NULL) == 1,
+             3000);
   ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 0);
 
   /* Bob's connection gone: the relay tries his URI (nobody there). */
   g_clear_pointer (&b, client_free);
   RUN_UNTIL (logtap_count ("connection_closed", "\"direction\":\"inbound\"",
-                        NULL) == 1, 3000);
+                           NULL) == 1,
+             3000);
   {
     g_autofree char *tid2 = next_tid ();
-    g_autofree char *text2 = send_text (tid2, a_to_b_path, ALICE, "to-bob-2",
-                                        NULL, "still there?");
+    g_autofree char *text2 =
+        send_text (tid2, a_to_b_path, ALICE, "to-bob-2", NULL, "still there?");
     g_autoptr (Frame) f = NULL;
 
     client_send (a, text2);
@@ -3154,8 +3306,8 @@ START_TEST (test_reverse_hijack)
   g_autoptr (Client) a = client_connect ("alice", r->port);
   g_autoptr (Client) x = client_connect ("mallory", r->port);
   g_autofree char *sa = auth (a, r, ALICE, "alice");
-  g_autofree char *bob_uri = g_strdup_printf ("msrp://127.0.0.1:%u/bob;tcp",
-                                              bob->port);
+  g_autofree char *bob_uri =
+      g_strdup_printf ("msrp://127.0.0.1:%u/bob;tcp", bob->port);
   g_autofree char *x_to_a = g_strdup_printf ("%s %s", sa, ALICE);
   g_autofree char *a_to_b = g_strdup_printf ("%s %s", sa, bob_uri);
   g_autofree char *x_from = g_strdup_printf ("%s %s", sa, bob_uri);
@@ -3239,8 +3391,7 @@ main (void)
   suite_add_tcase (s, tc_fwd);
 
   tcase_add_checked_fixture (tc_fail, setup, teardown);
-  tcase_add_loop_test (tc_fail, test_garbage, 0,
-                       G_N_ELEMENTS (garbage_cases));
+  tcase_add_loop_test (tc_fail, test_garbage, 0, G_N_ELEMENTS (garbage_cases));
   tcase_add_test (tc_fail, test_probation_timeout);
   tcase_add_test (tc_fail, test_probation_failures);
   tcase_add_test (tc_fail, test_next_hop_timeout);

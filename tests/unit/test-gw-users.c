@@ -8,14 +8,18 @@
 #include "gw-users.h"
 #include "guard.h"
 
-#define MD5_A "939e7578ed9e3c518a452acee763bce9"   /* Mufasa:testrealm@host.com:Circle Of Life */
-#define SHA_A "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232"
+#define MD5_A                                                                 \
+  "939e7578ed9e3c518a452acee763bce9" /* Mufasa:testrealm@host.com:Circle Of   \
+                                        Life */
+#define SHA_A                                                                 \
+  "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232"
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *text;
-  const char *error_part;   /* NULL: must load */
-  guint count;              /* lines loaded when it loads */
+  const char *error_part; /* NULL: must load */
+  guint count;            /* lines loaded when it loads */
 } cases[] = {
   { "empty", "", NULL, 0 },
   { "comments and blanks", "# users\n\n   \n\t# indented comment\n", NULL, 0 },
@@ -25,11 +29,13 @@ static const struct {
   { "md5 and sha256 for one user",
     "alice:relay:" MD5_A "\nalice:relay:" SHA_A "\n", NULL, 2 },
   { "two realms", "alice:relay:" MD5_A "\nalice:other:" MD5_A "\n", NULL, 2 },
-  { "upper-case hex", "bob:relay:939E7578ED9E3C518A452ACEE763BCE9\n", NULL, 1 },
+  { "upper-case hex", "bob:relay:939E7578ED9E3C518A452ACEE763BCE9\n", NULL,
+    1 },
   { "locked", "carol:relay:!" MD5_A "\n", NULL, 1 },
   { "utf-8 user", "j\xc3\xbcrgen:relay:" MD5_A "\n", NULL, 1 },
   { "no colon", "alice\n", "test:1: not user:realm:HA1 (no ':')", 0 },
-  { "one colon", "\nalice:" MD5_A "\n", "test:2: not user:realm:HA1 (only one ':')", 0 },
+  { "one colon", "\nalice:" MD5_A "\n",
+    "test:2: not user:realm:HA1 (only one ':')", 0 },
   { "empty user", ":relay:" MD5_A "\n", "test:1: user name is empty", 0 },
   { "empty realm", "alice::" MD5_A "\n", "test:1: realm is empty", 0 },
   { "short ha1", "# c\nalice:relay:939e7578ed9e3c518a452acee763bce\n",
@@ -39,8 +45,9 @@ static const struct {
     "test:1: HA1 holds 'Z', which is not a hex digit", 0 },
   { "four fields", "alice:relay:x:" MD5_A "\n", "test:1: HA1 holds 'x'", 0 },
   { "password in clear", "alice:relay:secret\n", "HA1 holds 's'", 0 },
-  { "duplicate", "alice:relay:" MD5_A "\nbob:relay:" MD5_A "\nalice:relay:"
-    MD5_A "\n", "test:3: second MD5 line for user 'alice' in realm 'relay'", 0 },
+  { "duplicate",
+    "alice:relay:" MD5_A "\nbob:relay:" MD5_A "\nalice:relay:" MD5_A "\n",
+    "test:3: second MD5 line for user 'alice' in realm 'relay'", 0 },
   { "control char in user", "al\x01ice:relay:" MD5_A "\n",
     "test:1: user name holds a control character", 0 },
   { "invalid utf-8 realm", "alice:re\xfflay:" MD5_A "\n",
@@ -69,16 +76,19 @@ START_TEST (test_load)
                           &error);
   guard_buf_clear (&buf);
 
-  if (cases[_i].error_part == NULL) {
-    ck_assert_msg (u != NULL, "%s: %s", cases[_i].name, error->message);
-    ck_assert_uint_eq (gw_users_get_count (u), cases[_i].count);
-    ck_assert_str_eq (gw_users_get_source (u), "test");
-  } else {
-    ck_assert_msg (u == NULL, "%s: loaded", cases[_i].name);
-    ck_assert_msg (strstr (error->message, cases[_i].error_part) != NULL,
-                   "%s: '%s' lacks '%s'", cases[_i].name, error->message,
-                   cases[_i].error_part);
-  }
+  if (cases[_i].error_part == NULL)
+    {
+      ck_assert_msg (u != NULL, "%s: %s", cases[_i].name, error->message);
+      ck_assert_uint_eq (gw_users_get_count (u), cases[_i].count);
+      ck_assert_str_eq (gw_users_get_source (u), "test");
+    }
+  else
+    {
+      ck_assert_msg (u == NULL, "%s: loaded", cases[_i].name);
+      ck_assert_msg (strstr (error->message, cases[_i].error_part) != NULL,
+                     "%s: '%s' lacks '%s'", cases[_i].name, error->message,
+                     cases[_i].error_part);
+    }
 }
 END_TEST
 
@@ -86,8 +96,8 @@ START_TEST (test_nul_byte)
 {
   static const char text[] = "alice:relay:" MD5_A "\nb\0b:relay:" MD5_A "\n";
   g_autoptr (GError) error = NULL;
-  g_autoptr (GwUsers) u = gw_users_load_data (text, sizeof text - 1, "t",
-                                              &error);
+  g_autoptr (GwUsers) u =
+      gw_users_load_data (text, sizeof text - 1, "t", &error);
 
   ck_assert_ptr_null (u);
   ck_assert_str_eq (error->message, "t:2: line holds a NUL byte");
@@ -108,8 +118,9 @@ END_TEST
 
 START_TEST (test_lookup)
 {
-  const char *text = "alice:relay:" MD5_A "\nalice:relay:" SHA_A "\n"
-    "bob:other:939E7578ED9E3C518A452ACEE763BCE9\ncarol:relay:!" MD5_A "\n";
+  const char *text =
+      "alice:relay:" MD5_A "\nalice:relay:" SHA_A "\n"
+      "bob:other:939E7578ED9E3C518A452ACEE763BCE9\ncarol:relay:!" MD5_A "\n";
   g_autoptr (GwUsers) u = gw_users_load_data (text, -1, "t", NULL);
   gboolean locked = TRUE;
 
@@ -122,14 +133,15 @@ START_TEST (test_lookup)
                                      MSRP_DIGEST_ALGORITHM_SHA256, NULL),
                     SHA_A);
   /* Stored lower-case. */
-  ck_assert_str_eq (gw_users_lookup (u, "bob", "other",
-                                     MSRP_DIGEST_ALGORITHM_MD5, NULL), MD5_A);
-  ck_assert_ptr_null (gw_users_lookup (u, "bob", "other",
-                                       MSRP_DIGEST_ALGORITHM_SHA256, NULL));
-  ck_assert_ptr_null (gw_users_lookup (u, "bob", "relay",
-                                       MSRP_DIGEST_ALGORITHM_MD5, NULL));
-  ck_assert_ptr_null (gw_users_lookup (u, "Alice", "relay",
-                                       MSRP_DIGEST_ALGORITHM_MD5, NULL));
+  ck_assert_str_eq (
+      gw_users_lookup (u, "bob", "other", MSRP_DIGEST_ALGORITHM_MD5, NULL),
+      MD5_A);
+  ck_assert_ptr_null (
+      gw_users_lookup (u, "bob", "other", MSRP_DIGEST_ALGORITHM_SHA256, NULL));
+  ck_assert_ptr_null (
+      gw_users_lookup (u, "bob", "relay", MSRP_DIGEST_ALGORITHM_MD5, NULL));
+  ck_assert_ptr_null (
+      gw_users_lookup (u, "Alice", "relay", MSRP_DIGEST_ALGORITHM_MD5, NULL));
   ck_assert_ptr_null (gw_users_lookup (u, "alice", "relay",
                                        MSRP_DIGEST_ALGORITHM_UNKNOWN, NULL));
   ck_assert_ptr_nonnull (gw_users_lookup (u, "carol", "relay",
@@ -138,8 +150,8 @@ START_TEST (test_lookup)
   /* A ':' in a looked-up name can never match a line. */
   ck_assert_ptr_null (gw_users_lookup (u, "alice:relay", "relay",
                                        MSRP_DIGEST_ALGORITHM_MD5, NULL));
-  ck_assert_ptr_null (gw_users_lookup (u, NULL, "relay",
-                                       MSRP_DIGEST_ALGORITHM_MD5, NULL));
+  ck_assert_ptr_null (
+      gw_users_lookup (u, NULL, "relay", MSRP_DIGEST_ALGORITHM_MD5, NULL));
 }
 END_TEST
 
@@ -147,10 +159,9 @@ END_TEST
  * computes. */
 START_TEST (test_sha256_recipe)
 {
-  g_autofree char *ha1 = msrp_digest_compute_ha1 (MSRP_DIGEST_ALGORITHM_SHA256,
-                                                  "Mufasa",
-                                                  "http-auth@example.org",
-                                                  "Circle of Life", NULL);
+  g_autofree char *ha1 = msrp_digest_compute_ha1 (
+      MSRP_DIGEST_ALGORITHM_SHA256, "Mufasa", "http-auth@example.org",
+      "Circle of Life", NULL);
   g_autofree char *cmd_out = NULL;
   g_autofree char *line = NULL;
   g_autoptr (GwUsers) u = NULL;
@@ -159,15 +170,17 @@ START_TEST (test_sha256_recipe)
 
   ck_assert_ptr_nonnull (ha1);
   ck_assert (g_spawn_command_line_sync (
-               "sh -c \"printf 'Mufasa:http-auth@example.org:Circle of Life' "
-               "| sha256sum\"", &cmd_out, NULL, &status, &error));
+      "sh -c \"printf 'Mufasa:http-auth@example.org:Circle of Life' "
+      "| sha256sum\"",
+      &cmd_out, NULL, &status, &error));
   ck_assert_int_eq (status, 0);
   ck_assert (g_str_has_prefix (cmd_out, ha1));
   line = g_strdup_printf ("Mufasa:http-auth@example.org:%.64s\n", cmd_out);
   u = gw_users_load_data (line, -1, "t", &error);
   ck_assert_msg (u != NULL, "%s", error ? error->message : "");
   ck_assert_str_eq (gw_users_lookup (u, "Mufasa", "http-auth@example.org",
-                                     MSRP_DIGEST_ALGORITHM_SHA256, NULL), ha1);
+                                     MSRP_DIGEST_ALGORITHM_SHA256, NULL),
+                    ha1);
 }
 END_TEST
 

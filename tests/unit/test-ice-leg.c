@@ -36,11 +36,12 @@ teardown (void)
 
 /* ---- one side: a leg and what it reported ---- */
 
-typedef struct {
+typedef struct
+{
   IceLeg *leg;
   gboolean gathered, ready, failed;
   guint n_gathered, n_ready, n_failed;
-  GIOStream *stream;            /* (transfer none) */
+  GIOStream *stream; /* (transfer none) */
   IcePair *pair;
   char *reason, *tried;
   gint64 failed_at;
@@ -111,7 +112,8 @@ loopback_settings (guint timeout_ms)
   IceSettings *st = g_new0 (IceSettings, 1);
 
   st->addresses = g_ptr_array_new_with_free_func (g_object_unref);
-  g_ptr_array_add (st->addresses, g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4));
+  g_ptr_array_add (st->addresses,
+                   g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4));
   st->timeout_ms = timeout_ms;
   return st;
 }
@@ -265,14 +267,16 @@ writable (GObject *pollable, gpointer data)
 
       if (n < 0)
         {
-          ck_assert_msg (g_error_matches (error, G_IO_ERROR,
-                                          G_IO_ERROR_WOULD_BLOCK),
-                         "write: %s", error->message);
+          ck_assert_msg (
+              g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK),
+              "write: %s", error->message);
           g_error_free (error);
           return G_SOURCE_CONTINUE;
         }
-      ck_assert_msg ((gsize) n <= chunk, "wrote %" G_GSSIZE_FORMAT
-                     " of a %" G_GSIZE_FORMAT " byte chunk", n, chunk);
+      ck_assert_msg ((gsize) n <= chunk,
+                     "wrote %" G_GSSIZE_FORMAT " of a %" G_GSIZE_FORMAT
+                     " byte chunk",
+                     n, chunk);
       s->out_off += (gsize) n;
     }
   g_clear_pointer (&s->wsrc, g_source_unref);
@@ -341,11 +345,12 @@ transfer (Side *a, Side *b, gsize ab, gsize ba)
   start_writing (a, pa, ab, 13);
   start_writing (b, pb, ba, 14);
   RUN_UNTIL ((b->in->len >= ab && a->in->len >= ba) || a->read_error ||
-             b->read_error || a->read_eof || b->read_eof, 60000);
+                 b->read_error || a->read_eof || b->read_eof,
+             60000);
   t1 = g_get_monotonic_time ();
   ck_assert_msg (!a->read_error && !b->read_error && !a->read_eof &&
-                 !b->read_eof, "read ended: %s / %s", a->read_error_msg,
-                 b->read_error_msg);
+                     !b->read_eof,
+                 "read ended: %s / %s", a->read_error_msg, b->read_error_msg);
   ck_assert_uint_eq (a->out_off, ab);
   ck_assert_uint_eq (b->out_off, ba);
   ck_assert_uint_eq (b->in->len, ab);
@@ -359,7 +364,7 @@ static gboolean
 is_tcptype (const char *s)
 {
   return g_strcmp0 (s, "active") == 0 || g_strcmp0 (s, "passive") == 0 ||
-      g_strcmp0 (s, "so") == 0;
+         g_strcmp0 (s, "so") == 0;
 }
 
 /* ---- tests ---- */
@@ -390,13 +395,14 @@ START_TEST (test_transfer_both_ways)
   ck_assert_str_ne (a.pair->local_address, "127.0.0.1:9");
   ck_assert_str_ne (a.pair->remote_address, "127.0.0.1:9");
   printf ("ice-leg: selected pair seen by the controlling leg: %s (%s %s) "
-          "-> %s (%s %s)\n", a.pair->local_address, a.pair->local_type,
-          a.pair->local_tcptype, a.pair->remote_address, a.pair->remote_type,
-          a.pair->remote_tcptype);
+          "-> %s (%s %s)\n",
+          a.pair->local_address, a.pair->local_type, a.pair->local_tcptype,
+          a.pair->remote_address, a.pair->remote_type, a.pair->remote_tcptype);
 
   mbps = transfer (&a, &b, 4u << 20, 1u << 20);
   printf ("ice-leg: 4 MiB + 1 MiB both ways over ICE-TCP on loopback: "
-          "%.0f MB/s\n", mbps);
+          "%.0f MB/s\n",
+          mbps);
 
   /* Nothing more was reported. */
   ck_assert (!a.failed && !b.failed);
@@ -443,9 +449,9 @@ START_TEST (test_role_conflict)
   ck_assert_str_ne (a.pair->local_tcptype, a.pair->remote_tcptype);
   ck_assert_str_ne (b.pair->local_tcptype, b.pair->remote_tcptype);
   printf ("ice-leg: role conflict: A %s (%s) -> %s (%s), B %s (%s) -> %s "
-          "(%s)\n", a.pair->local_address, a.pair->local_tcptype,
-          a.pair->remote_address, a.pair->remote_tcptype,
-          b.pair->local_address, b.pair->local_tcptype,
+          "(%s)\n",
+          a.pair->local_address, a.pair->local_tcptype, a.pair->remote_address,
+          a.pair->remote_tcptype, b.pair->local_address, b.pair->local_tcptype,
           b.pair->remote_address, b.pair->remote_tcptype);
   transfer (&a, &b, 256 * 1024, 256 * 1024);
   side_clear (&a);
@@ -480,8 +486,10 @@ START_TEST (test_fails_after_ready)
   ck_assert_str_eq (a.reason, "the selected candidate pair failed");
   ck_assert_msg (strstr (a.tried, "127.0.0.1:") != NULL, "%s", a.tried);
   printf ("ice-leg: after the peer left: read %s%s, on_failed \"%s\"\n",
-          a.read_eof ? "end of stream" : a.read_error ? "error: " :
-          "would block", a.read_error ? a.read_error_msg : "", a.reason);
+          a.read_eof     ? "end of stream"
+          : a.read_error ? "error: "
+                         : "would block",
+          a.read_error ? a.read_error_msg : "", a.reason);
   side_clear (&a);
   side_clear (&b);
 }
@@ -528,31 +536,40 @@ with_port (const char *tmpl, guint16 port)
   return g_strjoinv (p, parts);
 }
 
-static const struct {
+static const struct
+{
   const char *name;
-  const char *lines[3];         /* %u: a closed loopback port, or a silent
-                                 * one (below) */
+  const char *lines[3]; /* %u: a closed loopback port, or a silent
+                         * one (below) */
   guint timeout_ms;
-  gboolean by_timeout;          /* the leg's timeout, not libnice, ends it */
+  gboolean by_timeout; /* the leg's timeout, not libnice, ends it */
   const char *tried[3];
-  gboolean silent;              /* %u listens but never answers a check */
+  gboolean silent; /* %u listens but never answers a check */
 } unreachable_cases[] = {
   { "closed loopback port",
-    { "1 1 TCP 2105524479 127.0.0.1 %u typ host tcptype passive" }, 1500,
+    { "1 1 TCP 2105524479 127.0.0.1 %u typ host tcptype passive" },
+    1500,
     FALSE,
     { "127.0.0.1:9 (host tcp-active) -> 127.0.0.1:%u (host tcp-passive)" } },
   { "a listener that never answers a check",
-    { "1 1 TCP 2105524479 127.0.0.1 %u typ host tcptype passive" }, 1500,
-    TRUE, { "127.0.0.1:9 (host tcp-active) -> 127.0.0.1:%u (host "
-            "tcp-passive)" }, TRUE },
+    { "1 1 TCP 2105524479 127.0.0.1 %u typ host tcptype passive" },
+    1500,
+    TRUE,
+    { "127.0.0.1:9 (host tcp-active) -> 127.0.0.1:%u (host "
+      "tcp-passive)" },
+    TRUE },
   { "both, with an active one nobody connects from",
     { "1 1 TCP 2105524479 127.0.0.1 %u typ host tcptype passive",
-      "2 1 TCP 1015022079 127.0.0.1 9 typ host tcptype active" }, 2500,
-    FALSE, { "127.0.0.1:9 (host tcp-active) -> 127.0.0.1:%u (host tcp-passive)",
+      "2 1 TCP 1015022079 127.0.0.1 9 typ host tcptype active" },
+    2500,
+    FALSE,
+    { "127.0.0.1:9 (host tcp-active) -> 127.0.0.1:%u (host tcp-passive)",
       "(host tcp-passive) -> 127.0.0.1:9 (host tcp-active)", NULL } },
   { "refused, long timeout",
-    { "1 1 TCP 2105524479 127.0.0.1 %u typ host tcptype passive" }, 20000,
-    FALSE, { "-> 127.0.0.1:%u (host tcp-passive)" } },
+    { "1 1 TCP 2105524479 127.0.0.1 %u typ host tcptype passive" },
+    20000,
+    FALSE,
+    { "-> 127.0.0.1:%u (host tcp-passive)" } },
 };
 
 /* A port on 127.0.0.1 that takes connections (the kernel completes them
@@ -577,8 +594,8 @@ START_TEST (test_unreachable)
 {
   Side a = { 0 };
   int silent_fd = -1;
-  guint16 port = unreachable_cases[_i].silent ? silent_port (&silent_fd)
-                                              : closed_port ();
+  guint16 port =
+      unreachable_cases[_i].silent ? silent_port (&silent_fd) : closed_port ();
   g_autoptr (GPtrArray) cands = g_ptr_array_new_with_free_func (
       (GDestroyNotify) msrp_sdp_candidate_free);
   GError *error = NULL;
@@ -588,7 +605,8 @@ START_TEST (test_unreachable)
   side_start (&a, TRUE, unreachable_cases[_i].timeout_ms);
   RUN_UNTIL (a.gathered, 5000);
   for (guint i = 0; i < G_N_ELEMENTS (unreachable_cases[_i].lines) &&
-       unreachable_cases[_i].lines[i] != NULL; i++)
+                    unreachable_cases[_i].lines[i] != NULL;
+       i++)
     {
       g_autofree char *line = with_port (unreachable_cases[_i].lines[i], port);
       MsrpSdpCandidate *c = msrp_sdp_candidate_parse (line, -1, &error);
@@ -599,8 +617,7 @@ START_TEST (test_unreachable)
   t0 = g_get_monotonic_time ();
   ck_assert (ice_leg_set_remote (a.leg, "abcd", "0123456789abcdefghijkl",
                                  cands, &error));
-  RUN_UNTIL (a.failed || a.ready,
-             unreachable_cases[_i].timeout_ms + slack_ms);
+  RUN_UNTIL (a.failed || a.ready, unreachable_cases[_i].timeout_ms + slack_ms);
   ck_assert_msg (!a.ready, "%s: ready", unreachable_cases[_i].name);
   ck_assert_uint_eq (a.n_failed, 1);
   ck_assert_int_le ((a.failed_at - t0) / 1000,
@@ -615,22 +632,25 @@ START_TEST (test_unreachable)
     ck_assert_str_eq (a.reason, "every connectivity check failed");
   else
     {
-      g_autofree char *want = g_strdup_printf (
-          "no connectivity check succeeded within %u ms",
-          unreachable_cases[_i].timeout_ms);
+      g_autofree char *want =
+          g_strdup_printf ("no connectivity check succeeded within %u ms",
+                           unreachable_cases[_i].timeout_ms);
 
       ck_assert_str_eq (a.reason, want);
     }
   ck_assert_int_eq (unreachable_cases[_i].by_timeout,
                     (a.failed_at - t0) / 1000 >=
-                    unreachable_cases[_i].timeout_ms);
+                        unreachable_cases[_i].timeout_ms);
   for (guint i = 0; i < G_N_ELEMENTS (unreachable_cases[_i].tried) &&
-       unreachable_cases[_i].tried[i] != NULL; i++)
+                    unreachable_cases[_i].tried[i] != NULL;
+       i++)
     {
       g_autofree char *want = with_port (unreachable_cases[_i].tried[i], port);
 
-      ck_assert_msg (strstr (a.tried, want) != NULL, "%s: \"%s\" not in "
-                     "\"%s\"", unreachable_cases[_i].name, want, a.tried);
+      ck_assert_msg (strstr (a.tried, want) != NULL,
+                     "%s: \"%s\" not in "
+                     "\"%s\"",
+                     unreachable_cases[_i].name, want, a.tried);
     }
   /* Every remote candidate is named. */
   for (guint i = 0; i < cands->len; i++)
@@ -675,8 +695,8 @@ START_TEST (test_local_candidates_libnice_reads)
       const MsrpSdpCandidate *c = local->pdata[i];
       g_autofree char *v = msrp_sdp_candidate_to_string (c);
       g_autofree char *line = g_strconcat ("a=candidate:", v, NULL);
-      NiceCandidate *nc = nice_agent_parse_remote_candidate_sdp (other, sid,
-                                                                 line);
+      NiceCandidate *nc =
+          nice_agent_parse_remote_candidate_sdp (other, sid, line);
       char ip[NICE_ADDRESS_STRING_LEN];
 
       ck_assert_msg (nc != NULL, "libnice cannot parse %s", line);
@@ -694,8 +714,9 @@ START_TEST (test_local_candidates_libnice_reads)
         {
         case MSRP_SDP_TCPTYPE_ACTIVE:
           active = TRUE;
-          ck_assert_int_eq (nc->transport, NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE);
-          ck_assert_uint_eq (c->port, 9);       /* RFC 6544 section 4.5 */
+          ck_assert_int_eq (nc->transport,
+                            NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE);
+          ck_assert_uint_eq (c->port, 9); /* RFC 6544 section 4.5 */
           break;
         case MSRP_SDP_TCPTYPE_PASSIVE:
           passive = TRUE;
@@ -723,7 +744,8 @@ END_TEST
  * by msrp_sdp_candidate_parse and given to a leg: the leg reaches ready
  * with it (so the conversion into libnice is right), and the pair names
  * the bare agent's candidates as libnice wrote them. */
-typedef struct {
+typedef struct
+{
   gboolean gathered, ready, failed;
 } Bare;
 
@@ -761,9 +783,9 @@ START_TEST (test_libnice_candidates_leg_reads)
 {
   Side a = { 0 };
   Bare bare = { 0 };
-  NiceAgent *other = nice_agent_new_full (ctx, NICE_COMPATIBILITY_RFC5245,
-                                          NICE_AGENT_OPTION_RELIABLE |
-                                          NICE_AGENT_OPTION_BYTESTREAM_TCP);
+  NiceAgent *other = nice_agent_new_full (
+      ctx, NICE_COMPATIBILITY_RFC5245,
+      NICE_AGENT_OPTION_RELIABLE | NICE_AGENT_OPTION_BYTESTREAM_TCP);
   NiceAddress lo;
   guint sid;
   GSList *nlocal;
@@ -776,8 +798,8 @@ START_TEST (test_libnice_candidates_leg_reads)
   char *ufrag, *pwd;
   GError *error = NULL;
 
-  g_object_set (other, "ice-udp", FALSE, "controlling-mode", FALSE,
-                "upnp", FALSE, NULL);
+  g_object_set (other, "ice-udp", FALSE, "controlling-mode", FALSE, "upnp",
+                FALSE, NULL);
   nice_address_init (&lo);
   nice_address_set_from_string (&lo, "127.0.0.1");
   nice_agent_add_local_address (other, &lo);
@@ -800,8 +822,8 @@ START_TEST (test_libnice_candidates_leg_reads)
   nlocal = nice_agent_get_local_candidates (other, sid, 1);
   for (GSList *l = nlocal; l != NULL; l = l->next)
     {
-      g_autofree char *line = nice_agent_generate_local_candidate_sdp (other,
-                                                                       l->data);
+      g_autofree char *line =
+          nice_agent_generate_local_candidate_sdp (other, l->data);
       MsrpSdpCandidate *c;
       const NiceCandidate *nc = l->data;
       char ip[NICE_ADDRESS_STRING_LEN];
@@ -815,10 +837,11 @@ START_TEST (test_libnice_candidates_leg_reads)
       ck_assert_uint_eq (c->priority, nc->priority);
       ck_assert_str_eq (c->foundation, nc->foundation);
       ck_assert_int_eq (c->tcptype,
-                        nc->transport == NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE ?
-                        MSRP_SDP_TCPTYPE_ACTIVE :
-                        nc->transport == NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE ?
-                        MSRP_SDP_TCPTYPE_PASSIVE : MSRP_SDP_TCPTYPE_SO);
+                        nc->transport == NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE
+                            ? MSRP_SDP_TCPTYPE_ACTIVE
+                        : nc->transport == NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE
+                            ? MSRP_SDP_TCPTYPE_PASSIVE
+                            : MSRP_SDP_TCPTYPE_SO);
       g_ptr_array_add (cands, c);
     }
   g_slist_free_full (nlocal, (GDestroyNotify) nice_candidate_free);
@@ -833,8 +856,8 @@ START_TEST (test_libnice_candidates_leg_reads)
     {
       g_autofree char *v = msrp_sdp_candidate_to_string (ours->pdata[i]);
       g_autofree char *line = g_strconcat ("a=candidate:", v, NULL);
-      NiceCandidate *nc = nice_agent_parse_remote_candidate_sdp (other, sid,
-                                                                 line);
+      NiceCandidate *nc =
+          nice_agent_parse_remote_candidate_sdp (other, sid, line);
 
       ck_assert_msg (nc != NULL, "%s", line);
       rlist = g_slist_append (rlist, nc);
@@ -859,7 +882,8 @@ START_TEST (test_libnice_candidates_leg_reads)
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *name;
   guint port_min, port_max;
   const char *stun, *turn, *turn_user;
@@ -933,7 +957,8 @@ START_TEST (test_port_range)
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *ufrag, *pwd;
   const char *line;
@@ -952,8 +977,7 @@ static const struct {
     "1 1 UDP 1 127.0.0.1 5000 typ host",
     "none of the 1 remote candidates is a usable TCP candidate" },
   { "TCP without tcptype", "abcd", "0123456789abcdefghijkl",
-    "1 1 TCP 1 127.0.0.1 5000 typ host",
-    "none of the 1 remote candidates" },
+    "1 1 TCP 1 127.0.0.1 5000 typ host", "none of the 1 remote candidates" },
   { "component 2", "abcd", "0123456789abcdefghijkl",
     "1 2 TCP 1 127.0.0.1 5000 typ host tcptype passive",
     "none of the 1 remote candidates" },

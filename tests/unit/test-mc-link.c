@@ -21,7 +21,6 @@
 #include "msrp-parser.h"
 #include "testloop.h"
 
-
 static void
 setup (void)
 {
@@ -52,13 +51,13 @@ tcp_pair (int *raw, int *wrapped)
   ck_assert_int_eq (getsockname (lfd, (struct sockaddr *) &sa, &sl), 0);
   *raw = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ck_assert_int_ge (*raw, 0);
-  ck_assert_int_eq (setsockopt (*raw, SOL_SOCKET, SO_RCVBUF, &small,
-                                sizeof small), 0);
+  ck_assert_int_eq (
+      setsockopt (*raw, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
   ck_assert_int_eq (connect (*raw, (struct sockaddr *) &sa, sizeof sa), 0);
   *wrapped = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
   ck_assert_int_ge (*wrapped, 0);
-  ck_assert_int_eq (setsockopt (*wrapped, SOL_SOCKET, SO_SNDBUF, &small,
-                                sizeof small), 0);
+  ck_assert_int_eq (
+      setsockopt (*wrapped, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
   close (lfd);
 }
 
@@ -68,27 +67,28 @@ tcp_pair (int *raw, int *wrapped)
 #define PEER_URI "msrp://127.0.0.1:8888/peer5678;tcp"
 #define PEER_TID "peerTid42"
 
-static const char peer_send[] =
-  "MSRP " PEER_TID " SEND\r\n"
-  "To-Path: " OUR_URI "\r\n"
-  "From-Path: " PEER_URI "\r\n"
-  "Message-ID: peerMsg1\r\n"
-  "Byte-Range: 1-2/2\r\n"
-  "Content-Type: text/plain\r\n"
-  "\r\n"
-  "hi\r\n"
-  "-------" PEER_TID "$\r\n";
+static const char peer_send[] = "MSRP " PEER_TID " SEND\r\n"
+                                "To-Path: " OUR_URI "\r\n"
+                                "From-Path: " PEER_URI "\r\n"
+                                "Message-ID: peerMsg1\r\n"
+                                "Byte-Range: 1-2/2\r\n"
+                                "Content-Type: text/plain\r\n"
+                                "\r\n"
+                                "hi\r\n"
+                                "-------" PEER_TID "$\r\n";
 
-static const struct {
+static const struct
+{
   const char *name;
   gsize text_len;
-  guint64 chunk_size;     /* both far above what the kernel buffers hold */
+  guint64 chunk_size; /* both far above what the kernel buffers hold */
 } answer_cases[] = {
   { "chunks of 256 KiB", 600 * 1024, 256 * 1024 },
   { "one chunk of 1 MiB", 300 * 1024, 1024 * 1024 },
 };
 
-typedef struct {
+typedef struct
+{
   McSender *sender;
   guint requests;
 } Fixture;
@@ -121,77 +121,82 @@ on_drained (McLink *link, gpointer user_data)
 }
 
 /* What the raw end received, frame by frame. */
-typedef struct {
+typedef struct
+{
   guint sends;
-  guint64 body_bytes;        /* SEND body bytes in all */
-  gboolean body_matches;     /* each at its Byte-Range start in the text */
+  guint64 body_bytes;    /* SEND body bytes in all */
+  gboolean body_matches; /* each at its Byte-Range start in the text */
   guint responses;
-  gboolean response_ok;      /* 200 to PEER_TID */
+  gboolean response_ok; /* 200 to PEER_TID */
   char last_flag;
   char *error;
 } Seen;
 
 static void
-parse_stream (const guint8 *data, gsize len, const char *text,
-              gsize text_len, Seen *seen)
+parse_stream (const guint8 *data, gsize len, const char *text, gsize text_len,
+              Seen *seen)
 {
   g_autoptr (MsrpParser) p = msrp_parser_new ();
   gboolean is_send = FALSE;
-  guint64 pos = 0;           /* 0-based position of the next body byte */
+  guint64 pos = 0; /* 0-based position of the next body byte */
 
   memset (seen, 0, sizeof *seen);
   seen->body_matches = TRUE;
-  while (TRUE) {
-    MsrpParserEvent ev;
-    g_autoptr (GError) error = NULL;
-    gsize used = 0;
-    MsrpParseStatus st = msrp_parser_feed (p, data, len, &used, &ev, &error);
+  while (TRUE)
+    {
+      MsrpParserEvent ev;
+      g_autoptr (GError) error = NULL;
+      gsize used = 0;
+      MsrpParseStatus st = msrp_parser_feed (p, data, len, &used, &ev, &error);
 
-    data += used;
-    len -= used;
-    if (st == MSRP_PARSE_NEED_MORE)
-      break;
-    if (st == MSRP_PARSE_ERROR) {
-      seen->error = g_strdup (error->message);
-      break;
-    }
-    switch (ev.type) {
-    case MSRP_PARSER_EVENT_REQUEST:
-      is_send = ev.method_len == 4 && memcmp (ev.method, "SEND", 4) == 0;
-      seen->sends += is_send;
-      break;
-    case MSRP_PARSER_EVENT_RESPONSE:
-      is_send = FALSE;
-      seen->responses++;
-      if (ev.status_code == 200 &&
-          ev.transaction_id_len == strlen (PEER_TID) &&
-          memcmp (ev.transaction_id, PEER_TID, strlen (PEER_TID)) == 0)
-        seen->response_ok = TRUE;
-      break;
-    case MSRP_PARSER_EVENT_HEADER:
-      if (is_send && ev.header_id == MSRP_HEADER_BYTE_RANGE) {
-        g_autofree char *v = g_strndup (ev.value, ev.value_len);
-
-        pos = g_ascii_strtoull (v, NULL, 10) - 1;
-      }
-      break;
-    case MSRP_PARSER_EVENT_HEADERS_END:
-      break;
-    case MSRP_PARSER_EVENT_BODY:
-      if (!is_send)
+      data += used;
+      len -= used;
+      if (st == MSRP_PARSE_NEED_MORE)
         break;
-      if (pos + ev.data_len > text_len ||
-          memcmp (text + pos, ev.data, ev.data_len) != 0)
-        seen->body_matches = FALSE;
-      pos += ev.data_len;
-      seen->body_bytes += ev.data_len;
-      break;
-    case MSRP_PARSER_EVENT_END:
-      if (is_send)
-        seen->last_flag = ev.continuation;
-      break;
+      if (st == MSRP_PARSE_ERROR)
+        {
+          seen->error = g_strdup (error->message);
+          break;
+        }
+      switch (ev.type)
+        {
+        case MSRP_PARSER_EVENT_REQUEST:
+          is_send = ev.method_len == 4 && memcmp (ev.method, "SEND", 4) == 0;
+          seen->sends += is_send;
+          break;
+        case MSRP_PARSER_EVENT_RESPONSE:
+          is_send = FALSE;
+          seen->responses++;
+          if (ev.status_code == 200 &&
+              ev.transaction_id_len == strlen (PEER_TID) &&
+              memcmp (ev.transaction_id, PEER_TID, strlen (PEER_TID)) == 0)
+            seen->response_ok = TRUE;
+          break;
+        case MSRP_PARSER_EVENT_HEADER:
+          if (is_send && ev.header_id == MSRP_HEADER_BYTE_RANGE)
+            {
+              g_autofree char *v = g_strndup (ev.value, ev.value_len);
+
+              pos = g_ascii_strtoull (v, NULL, 10) - 1;
+            }
+          break;
+        case MSRP_PARSER_EVENT_HEADERS_END:
+          break;
+        case MSRP_PARSER_EVENT_BODY:
+          if (!is_send)
+            break;
+          if (pos + ev.data_len > text_len ||
+              memcmp (text + pos, ev.data, ev.data_len) != 0)
+            seen->body_matches = FALSE;
+          pos += ev.data_len;
+          seen->body_bytes += ev.data_len;
+          break;
+        case MSRP_PARSER_EVENT_END:
+          if (is_send)
+            seen->last_flag = ev.continuation;
+          break;
+        }
     }
-  }
 }
 
 /* RFC 4975 section 9: a frame ends only at its end-line.  Our 200 to the
@@ -233,8 +238,8 @@ START_TEST (test_answer_behind_chunk)
   config.quiet = TRUE;
   session = mc_session_new (&config);
   session->local_uri = msrp_uri_parse (OUR_URI, -1, NULL);
-  session->peer_path = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) msrp_uri_unref);
+  session->peer_path =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
   g_ptr_array_add (session->peer_path, msrp_uri_parse (PEER_URI, -1, NULL));
 
   tcp_pair (&raw, &wrapped);
@@ -263,37 +268,42 @@ START_TEST (test_answer_behind_chunk)
     gint64 last_chunk_at = 0;
     guint parsed_len = G_MAXUINT;
 
-    while (TRUE) {
-      guint8 buf[64 * 1024];
-      ssize_t n;
+    while (TRUE)
+      {
+        guint8 buf[64 * 1024];
+        ssize_t n;
 
-      while ((n = read (raw, buf, sizeof buf)) > 0)
-        g_byte_array_append (got, buf, (guint) n);
-      ck_assert_msg (n < 0 && errno == EAGAIN, "read: %s",
-                     n == 0 ? "end of stream" : g_strerror (errno));
-      if (got->len != parsed_len) {
-        g_free (seen.error);
-        parse_stream (got->data, got->len, text,
-                      answer_cases[_i].text_len - 1, &seen);
-        parsed_len = got->len;
+        while ((n = read (raw, buf, sizeof buf)) > 0)
+          g_byte_array_append (got, buf, (guint) n);
+        ck_assert_msg (n < 0 && errno == EAGAIN, "read: %s",
+                       n == 0 ? "end of stream" : g_strerror (errno));
+        if (got->len != parsed_len)
+          {
+            g_free (seen.error);
+            parse_stream (got->data, got->len, text,
+                          answer_cases[_i].text_len - 1, &seen);
+            parsed_len = got->len;
+          }
+        if (seen.error != NULL ||
+            (seen.last_flag == '$' && seen.responses > 0))
+          break;
+        if (seen.last_flag == '$' && last_chunk_at == 0)
+          last_chunk_at = g_get_monotonic_time ();
+        if (last_chunk_at != 0 &&
+            g_get_monotonic_time () > last_chunk_at + 200 * 1000)
+          break;
+        ck_assert_msg (g_get_monotonic_time () < end, "%s: %u bytes in 10 s",
+                       answer_cases[_i].name, got->len);
+        testloop_iterate ();
       }
-      if (seen.error != NULL || (seen.last_flag == '$' && seen.responses > 0))
-        break;
-      if (seen.last_flag == '$' && last_chunk_at == 0)
-        last_chunk_at = g_get_monotonic_time ();
-      if (last_chunk_at != 0 &&
-          g_get_monotonic_time () > last_chunk_at + 200 * 1000)
-        break;
-      ck_assert_msg (g_get_monotonic_time () < end, "%s: %u bytes in 10 s",
-                     answer_cases[_i].name, got->len);
-      testloop_iterate ();
-    }
   }
 
   ck_assert_msg (seen.error == NULL, "%s: framing broken: %s",
                  answer_cases[_i].name, seen.error);
-  ck_assert_msg (seen.body_matches, "%s: a chunk's body is not the text at "
-                 "its Byte-Range", answer_cases[_i].name);
+  ck_assert_msg (seen.body_matches,
+                 "%s: a chunk's body is not the text at "
+                 "its Byte-Range",
+                 answer_cases[_i].name);
   ck_assert_msg (seen.body_bytes == answer_cases[_i].text_len - 1,
                  "%s: %" G_GUINT64_FORMAT " body bytes, expected %zu",
                  answer_cases[_i].name, seen.body_bytes,

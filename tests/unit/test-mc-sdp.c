@@ -20,7 +20,8 @@
 
 /* --- --setup ------------------------------------------------------------ */
 
-static const struct {
+static const struct
+{
   const char *text;
   gboolean ok;
   MsrpSdpSetup setup;
@@ -30,7 +31,7 @@ static const struct {
   { "passive", TRUE, PASSIVE },
   { "none", TRUE, ABSENT },
   { "ACTIVE", TRUE, ACTIVE },
-  { "holdconn", FALSE, 0 },     /* RFC 6135 4.2.1: MUST NOT send it */
+  { "holdconn", FALSE, 0 }, /* RFC 6135 4.2.1: MUST NOT send it */
   { "", FALSE, 0 },
   { "act", FALSE, 0 },
   { "active ", FALSE, 0 },
@@ -40,37 +41,41 @@ START_TEST (test_setup_option)
 {
   MsrpSdpSetup got = HOLDCONN;
   g_autoptr (GError) error = NULL;
-  gboolean ok = mc_sdp_parse_setup_option (setup_option_cases[_i].text, &got,
-                                           &error);
+  gboolean ok =
+      mc_sdp_parse_setup_option (setup_option_cases[_i].text, &got, &error);
 
   ck_assert_msg (ok == setup_option_cases[_i].ok, "'%s'",
                  setup_option_cases[_i].text);
-  if (ok) {
-    ck_assert_int_eq (got, setup_option_cases[_i].setup);
-    ck_assert_msg (g_ascii_strcasecmp (mc_sdp_setup_name (got),
-                                       setup_option_cases[_i].text) == 0,
-                   "'%s'", setup_option_cases[_i].text);
-  } else {
-    ck_assert (error != NULL);
-    ck_assert_msg (strstr (error->message, "--setup") != NULL, "%s",
-                   error->message);
-  }
+  if (ok)
+    {
+      ck_assert_int_eq (got, setup_option_cases[_i].setup);
+      ck_assert_msg (g_ascii_strcasecmp (mc_sdp_setup_name (got),
+                                         setup_option_cases[_i].text) == 0,
+                     "'%s'", setup_option_cases[_i].text);
+    }
+  else
+    {
+      ck_assert (error != NULL);
+      ck_assert_msg (strstr (error->message, "--setup") != NULL, "%s",
+                     error->message);
+    }
 }
 END_TEST
 
 /* --- roles: the offerer ------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   MsrpSdpSetup offered, answered;
   gboolean ok, active;
-  const char *error;    /* substring */
+  const char *error; /* substring */
 } offerer_cases[] = {
   /* RFC 4145 section 4: an absent a=setup is active in an offer and
    * passive in an answer. */
   { ACTPASS, ACTIVE, TRUE, FALSE, NULL },
   { ACTPASS, PASSIVE, TRUE, TRUE, NULL },
   { ACTPASS, ABSENT, TRUE, TRUE, NULL },
-  { ACTPASS, HOLDCONN, TRUE, TRUE, NULL },  /* RFC 6135: as absent */
+  { ACTPASS, HOLDCONN, TRUE, TRUE, NULL }, /* RFC 6135: as absent */
   { ACTPASS, ACTPASS, FALSE, FALSE, "only an offer" },
   { ACTIVE, PASSIVE, TRUE, TRUE, NULL },
   { ACTIVE, ABSENT, TRUE, TRUE, NULL },
@@ -89,24 +94,27 @@ START_TEST (test_offerer_role)
 {
   gboolean active = !offerer_cases[_i].active;
   g_autoptr (GError) error = NULL;
-  gboolean ok = mc_sdp_offerer_role (offerer_cases[_i].offered,
-                                     offerer_cases[_i].answered, &active,
-                                     &error);
+  gboolean ok = mc_sdp_offerer_role (
+      offerer_cases[_i].offered, offerer_cases[_i].answered, &active, &error);
 
   ck_assert_msg (ok == offerer_cases[_i].ok, "case %d", _i);
-  if (ok) {
-    ck_assert_msg (active == offerer_cases[_i].active, "case %d", _i);
-  } else {
-    ck_assert_int_eq (error->code, MC_SDP_ERROR_CONFLICT);
-    ck_assert_msg (strstr (error->message, offerer_cases[_i].error) != NULL,
-                   "case %d: %s", _i, error->message);
-  }
+  if (ok)
+    {
+      ck_assert_msg (active == offerer_cases[_i].active, "case %d", _i);
+    }
+  else
+    {
+      ck_assert_int_eq (error->code, MC_SDP_ERROR_CONFLICT);
+      ck_assert_msg (strstr (error->message, offerer_cases[_i].error) != NULL,
+                     "case %d: %s", _i, error->message);
+    }
 }
 END_TEST
 
 /* --- roles: the answerer ------------------------------------------------ */
 
-static const struct {
+static const struct
+{
   MsrpSdpSetup offered;
   gboolean wanted_set;
   MsrpSdpSetup wanted;
@@ -141,21 +149,23 @@ START_TEST (test_answerer_role)
   MsrpSdpSetup answer = HOLDCONN;
   gboolean active = !answerer_cases[_i].active;
   g_autoptr (GError) error = NULL;
-  gboolean ok = mc_sdp_answerer_role (answerer_cases[_i].offered,
-                                      answerer_cases[_i].wanted,
-                                      answerer_cases[_i].wanted_set, &answer,
-                                      &active, &error);
+  gboolean ok = mc_sdp_answerer_role (
+      answerer_cases[_i].offered, answerer_cases[_i].wanted,
+      answerer_cases[_i].wanted_set, &answer, &active, &error);
 
   ck_assert_msg (ok == answerer_cases[_i].ok, "case %d", _i);
-  if (ok) {
-    ck_assert_msg (answer == answerer_cases[_i].answer, "case %d: %d", _i,
-                   answer);
-    ck_assert_msg (active == answerer_cases[_i].active, "case %d", _i);
-  } else {
-    ck_assert_int_eq (error->code, MC_SDP_ERROR_CONFLICT);
-    ck_assert_msg (strstr (error->message, answerer_cases[_i].error) !=
-                   NULL, "case %d: %s", _i, error->message);
-  }
+  if (ok)
+    {
+      ck_assert_msg (answer == answerer_cases[_i].answer, "case %d: %d", _i,
+                     answer);
+      ck_assert_msg (active == answerer_cases[_i].active, "case %d", _i);
+    }
+  else
+    {
+      ck_assert_int_eq (error->code, MC_SDP_ERROR_CONFLICT);
+      ck_assert_msg (strstr (error->message, answerer_cases[_i].error) != NULL,
+                     "case %d: %s", _i, error->message);
+    }
 }
 END_TEST
 
@@ -167,20 +177,21 @@ START_TEST (test_roles_agree)
   static const MsrpSdpSetup wants[] = { ACTPASS, ACTIVE, PASSIVE, ABSENT };
 
   for (guint o = 0; o < G_N_ELEMENTS (offers); o++)
-    for (guint w = 0; w <= G_N_ELEMENTS (wants); w++) {
-      MsrpSdpSetup answer;
-      gboolean a_active, o_active;
-      gboolean set = w < G_N_ELEMENTS (wants);
+    for (guint w = 0; w <= G_N_ELEMENTS (wants); w++)
+      {
+        MsrpSdpSetup answer;
+        gboolean a_active, o_active;
+        gboolean set = w < G_N_ELEMENTS (wants);
 
-      if (!mc_sdp_answerer_role (offers[o], set ? wants[w] : 0, set,
-                                 &answer, &a_active, NULL))
-        continue;
-      ck_assert_msg (mc_sdp_offerer_role (offers[o], answer, &o_active,
-                                          NULL), "offer %d answer %d",
-                     offers[o], answer);
-      ck_assert_msg (o_active != a_active, "offer %d answer %d: both %s",
-                     offers[o], answer, o_active ? "active" : "passive");
-    }
+        if (!mc_sdp_answerer_role (offers[o], set ? wants[w] : 0, set, &answer,
+                                   &a_active, NULL))
+          continue;
+        ck_assert_msg (
+            mc_sdp_offerer_role (offers[o], answer, &o_active, NULL),
+            "offer %d answer %d", offers[o], answer);
+        ck_assert_msg (o_active != a_active, "offer %d answer %d: both %s",
+                       offers[o], answer, o_active ? "active" : "passive");
+      }
 }
 END_TEST
 
@@ -195,64 +206,138 @@ cand (const char *text)
   return c;
 }
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *address;
   guint16 port;
   gboolean tls;
   const char *path;
-  const char *accept;     /* space separated, NULL: none given */
+  const char *accept; /* space separated, NULL: none given */
   guint64 max_size;
   MsrpSdpSetup setup;
   gboolean ice;
   gboolean ok;
-  const char *expect[8];  /* lines that must be there, in order */
-  const char *absent;     /* a text that must not be there */
+  const char *expect[8]; /* lines that must be there, in order */
+  const char *absent;    /* a text that must not be there */
 } build_cases[] = {
-  { "actpass v4", "127.0.0.1", 40000, FALSE,
-    "msrp://127.0.0.1:40000/abc;tcp", NULL, 0, ACTPASS, FALSE, TRUE,
+  { "actpass v4",
+    "127.0.0.1",
+    40000,
+    FALSE,
+    "msrp://127.0.0.1:40000/abc;tcp",
+    NULL,
+    0,
+    ACTPASS,
+    FALSE,
+    TRUE,
     { "v=0\r\n", "IN IP4 127.0.0.1\r\n", "m=message 40000 TCP/MSRP *\r\n",
       "c=IN IP4 127.0.0.1\r\n", "a=accept-types:*\r\n",
       "a=path:msrp://127.0.0.1:40000/abc;tcp\r\n", "a=setup:actpass\r\n" },
     "a=ice" },
-  { "active v6, port 9", "::1", 9, FALSE, "msrp://[::1]:9/abc;tcp",
-    "text/plain image/*", 0, ACTIVE, FALSE, TRUE,
+  { "active v6, port 9",
+    "::1",
+    9,
+    FALSE,
+    "msrp://[::1]:9/abc;tcp",
+    "text/plain image/*",
+    0,
+    ACTIVE,
+    FALSE,
+    TRUE,
     { "m=message 9 TCP/MSRP *\r\n", "c=IN IP6 ::1\r\n",
       "a=accept-types:text/plain image/*\r\n",
-      "a=path:msrp://[::1]:9/abc;tcp\r\n", "a=setup:active\r\n" }, NULL },
-  { "tls, max-size, no a=setup", "192.0.2.1", 2856, TRUE,
-    "msrps://192.0.2.1:2856/x1;tcp", NULL, 1000, ABSENT, FALSE, TRUE,
+      "a=path:msrp://[::1]:9/abc;tcp\r\n", "a=setup:active\r\n" },
+    NULL },
+  { "tls, max-size, no a=setup",
+    "192.0.2.1",
+    2856,
+    TRUE,
+    "msrps://192.0.2.1:2856/x1;tcp",
+    NULL,
+    1000,
+    ABSENT,
+    FALSE,
+    TRUE,
     { "m=message 2856 TCP/TLS/MSRP *\r\n", "a=max-size:1000\r\n",
-      "a=path:msrps://192.0.2.1:2856/x1;tcp\r\n" }, "a=setup" },
-  { "relay path", "127.0.0.1", 9, FALSE,
-    "msrp://127.0.0.1:2855/r1;tcp msrp://127.0.0.1:9/me;tcp", NULL, 0,
-    PASSIVE, FALSE, TRUE,
+      "a=path:msrps://192.0.2.1:2856/x1;tcp\r\n" },
+    "a=setup" },
+  { "relay path",
+    "127.0.0.1",
+    9,
+    FALSE,
+    "msrp://127.0.0.1:2855/r1;tcp msrp://127.0.0.1:9/me;tcp",
+    NULL,
+    0,
+    PASSIVE,
+    FALSE,
+    TRUE,
     { "a=path:msrp://127.0.0.1:2855/r1;tcp msrp://127.0.0.1:9/me;tcp\r\n",
-      "a=setup:passive\r\n" }, NULL },
-  { "ice", "127.0.0.1", 9, FALSE, "msrp://127.0.0.1:9/abc;tcp", NULL, 0,
-    ACTPASS, TRUE, TRUE,
+      "a=setup:passive\r\n" },
+    NULL },
+  { "ice",
+    "127.0.0.1",
+    9,
+    FALSE,
+    "msrp://127.0.0.1:9/abc;tcp",
+    NULL,
+    0,
+    ACTPASS,
+    TRUE,
+    TRUE,
     { "a=setup:actpass\r\n", "a=ice-ufrag:ufrA\r\n",
       "a=ice-pwd:0123456789abcdefghijkl\r\n",
       "a=candidate:1 1 TCP 2021655551 127.0.0.1 9 typ host tcptype "
       "active\r\n",
       "a=candidate:2 1 TCP 2017461247 127.0.0.1 40001 typ host tcptype "
-      "passive\r\n", "a=end-of-candidates\r\n" }, NULL },
-  { "address with a space", "127.0.0.1 x", 9, FALSE,
-    "msrp://127.0.0.1:9/abc;tcp", NULL, 0, ACTPASS, FALSE, FALSE, { NULL },
+      "passive\r\n",
+      "a=end-of-candidates\r\n" },
     NULL },
-  { "accept type not a media type", "127.0.0.1", 9, FALSE,
-    "msrp://127.0.0.1:9/abc;tcp", "text", 0, ACTPASS, FALSE, FALSE,
-    { NULL }, NULL },
-  { "path not a URI", "127.0.0.1", 9, FALSE, "nope", NULL, 0, ACTPASS,
-    FALSE, FALSE, { NULL }, NULL },
+  { "address with a space",
+    "127.0.0.1 x",
+    9,
+    FALSE,
+    "msrp://127.0.0.1:9/abc;tcp",
+    NULL,
+    0,
+    ACTPASS,
+    FALSE,
+    FALSE,
+    { NULL },
+    NULL },
+  { "accept type not a media type",
+    "127.0.0.1",
+    9,
+    FALSE,
+    "msrp://127.0.0.1:9/abc;tcp",
+    "text",
+    0,
+    ACTPASS,
+    FALSE,
+    FALSE,
+    { NULL },
+    NULL },
+  { "path not a URI",
+    "127.0.0.1",
+    9,
+    FALSE,
+    "nope",
+    NULL,
+    0,
+    ACTPASS,
+    FALSE,
+    FALSE,
+    { NULL },
+    NULL },
 };
 
 START_TEST (test_build)
 {
   g_autoptr (GPtrArray) cands = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) msrp_sdp_candidate_free);
-  g_auto (GStrv) accept = build_cases[_i].accept != NULL ?
-                          g_strsplit (build_cases[_i].accept, " ", -1) : NULL;
+      (GDestroyNotify) msrp_sdp_candidate_free);
+  g_auto (GStrv) accept = build_cases[_i].accept != NULL
+                              ? g_strsplit (build_cases[_i].accept, " ", -1)
+                              : NULL;
   McSdpLocal l = {
     .address = build_cases[_i].address,
     .port = build_cases[_i].port,
@@ -267,49 +352,54 @@ START_TEST (test_build)
   g_autofree char *text = NULL;
   const char *at;
 
-  if (build_cases[_i].ice) {
-    g_ptr_array_add (cands, cand ("1 1 TCP 2021655551 127.0.0.1 9 typ host "
-                                  "tcptype active"));
-    g_ptr_array_add (cands, cand ("2 1 TCP 2017461247 127.0.0.1 40001 typ "
-                                  "host tcptype passive"));
-    l.ice_ufrag = "ufrA";
-    l.ice_pwd = "0123456789abcdefghijkl";
-    l.candidates = cands;
-  }
+  if (build_cases[_i].ice)
+    {
+      g_ptr_array_add (cands, cand ("1 1 TCP 2021655551 127.0.0.1 9 typ host "
+                                    "tcptype active"));
+      g_ptr_array_add (cands, cand ("2 1 TCP 2017461247 127.0.0.1 40001 typ "
+                                    "host tcptype passive"));
+      l.ice_ufrag = "ufrA";
+      l.ice_pwd = "0123456789abcdefghijkl";
+      l.candidates = cands;
+    }
   text = mc_sdp_build (&l, &error);
   ck_assert_msg ((text != NULL) == build_cases[_i].ok, "%s: %s",
                  build_cases[_i].name, error != NULL ? error->message : "");
-  if (text == NULL) {
-    ck_assert_msg (strstr (error->message, "cannot write our SDP") != NULL,
-                   "%s", error->message);
-    return;
-  }
+  if (text == NULL)
+    {
+      ck_assert_msg (strstr (error->message, "cannot write our SDP") != NULL,
+                     "%s", error->message);
+      return;
+    }
   at = text;
   for (guint i = 0; i < G_N_ELEMENTS (build_cases[_i].expect) &&
-       build_cases[_i].expect[i] != NULL; i++) {
-    const char *hit = strstr (at, build_cases[_i].expect[i]);
+                    build_cases[_i].expect[i] != NULL;
+       i++)
+    {
+      const char *hit = strstr (at, build_cases[_i].expect[i]);
 
-    ck_assert_msg (hit != NULL, "%s: '%s' not found (in order) in:\n%s",
-                   build_cases[_i].name, build_cases[_i].expect[i], text);
-    at = hit + strlen (build_cases[_i].expect[i]);
-  }
+      ck_assert_msg (hit != NULL, "%s: '%s' not found (in order) in:\n%s",
+                     build_cases[_i].name, build_cases[_i].expect[i], text);
+      at = hit + strlen (build_cases[_i].expect[i]);
+    }
   if (build_cases[_i].absent != NULL)
     ck_assert_msg (strstr (text, build_cases[_i].absent) == NULL, "%s",
                    build_cases[_i].name);
 
   /* What we write, we read: the peer's view of it. */
   {
-    g_autoptr (McSdpPeer) p = mc_sdp_peer_parse (text, strlen (text), "ours",
-                                                 &error);
-    g_autoptr (GPtrArray) path = msrp_uri_list_parse (build_cases[_i].path,
-                                                      -1, NULL);
+    g_autoptr (McSdpPeer) p =
+        mc_sdp_peer_parse (text, strlen (text), "ours", &error);
+    g_autoptr (GPtrArray) path =
+        msrp_uri_list_parse (build_cases[_i].path, -1, NULL);
 
     ck_assert_msg (p != NULL, "%s", error != NULL ? error->message : "");
     ck_assert_int_eq (p->setup, build_cases[_i].setup);
     ck_assert_int_eq (p->port, build_cases[_i].port);
     ck_assert_str_eq (p->address, build_cases[_i].address);
-    ck_assert_int_eq (p->proto, build_cases[_i].tls ?
-                      MSRP_SDP_PROTO_TCP_TLS_MSRP : MSRP_SDP_PROTO_TCP_MSRP);
+    ck_assert_int_eq (p->proto, build_cases[_i].tls
+                                    ? MSRP_SDP_PROTO_TCP_TLS_MSRP
+                                    : MSRP_SDP_PROTO_TCP_MSRP);
     ck_assert_uint_eq (p->path->len, path->len);
     for (guint i = 0; i < path->len; i++)
       ck_assert (msrp_uri_equal (p->path->pdata[i], path->pdata[i]));
@@ -325,11 +415,12 @@ END_TEST
 #define MSRP_M "m=message 7654 TCP/MSRP *\r\nc=IN IP4 192.0.2.9\r\n"
 #define PATH "a=path:msrp://192.0.2.9:7654/s1;tcp\r\n"
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *text;
   gboolean ok;
-  const char *error;          /* substring */
+  const char *error; /* substring */
   MsrpSdpSetup setup;
   const char *first_uri;
   guint path_len;
@@ -340,48 +431,56 @@ static const struct {
     "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 0 },
   { "no a=setup", HEAD MSRP_M PATH, TRUE, NULL, ABSENT,
     "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 0 },
-  { "holdconn read as absent", HEAD MSRP_M PATH "a=setup:holdconn\r\n",
-    TRUE, NULL, ABSENT, "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 0 },
-  { "session-level a=setup", "v=0\no=- 1 1 IN IP4 192.0.2.9\ns=-\nt=0 0\n"
+  { "holdconn read as absent", HEAD MSRP_M PATH "a=setup:holdconn\r\n", TRUE,
+    NULL, ABSENT, "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 0 },
+  { "session-level a=setup",
+    "v=0\no=- 1 1 IN IP4 192.0.2.9\ns=-\nt=0 0\n"
     "a=setup:passive\nm=message 7654 TCP/MSRP *\nc=IN IP4 192.0.2.9\n"
-    "a=path:msrp://192.0.2.9:7654/s1;tcp", TRUE, NULL, PASSIVE,
-    "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 0 },
-  { "audio first, then MSRP", HEAD "m=audio 4000 RTP/AVP 0\r\n"
-    "c=IN IP4 192.0.2.9\r\n" MSRP_M PATH "a=setup:actpass\r\n", TRUE, NULL,
-    ACTPASS, "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 0 },
-  { "relay path", HEAD MSRP_M "a=path:msrps://relay.example:2856/r;tcp "
-    "msrp://192.0.2.9:7654/s1;tcp\r\na=setup:active\r\n", TRUE, NULL, ACTIVE,
-    "msrps://relay.example:2856/r;tcp", 2, FALSE, 0, 0 },
-  { "ice", HEAD MSRP_M PATH "a=setup:actpass\r\na=ice-ufrag:abcd\r\n"
+    "a=path:msrp://192.0.2.9:7654/s1;tcp",
+    TRUE, NULL, PASSIVE, "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 0 },
+  { "audio first, then MSRP",
+    HEAD "m=audio 4000 RTP/AVP 0\r\n"
+         "c=IN IP4 192.0.2.9\r\n" MSRP_M PATH "a=setup:actpass\r\n",
+    TRUE, NULL, ACTPASS, "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 0 },
+  { "relay path",
+    HEAD MSRP_M "a=path:msrps://relay.example:2856/r;tcp "
+                "msrp://192.0.2.9:7654/s1;tcp\r\na=setup:active\r\n",
+    TRUE, NULL, ACTIVE, "msrps://relay.example:2856/r;tcp", 2, FALSE, 0, 0 },
+  { "ice",
+    HEAD MSRP_M PATH
+    "a=setup:actpass\r\na=ice-ufrag:abcd\r\n"
     "a=ice-pwd:abcdefghijklmnopqrstuv\r\n"
     "a=candidate:1 1 TCP 2021655551 192.0.2.9 9 typ host tcptype active\r\n"
     "a=candidate:2 1 UDP 2130706431 192.0.2.9 5000 typ host\r\n"
     "a=candidate:3 2 TCP 2017461247 192.0.2.9 7655 typ host tcptype "
     "passive\r\n"
     "a=candidate:4 1 TCP 2017461247 192.0.2.9 7654 typ host tcptype "
-    "passive\r\na=end-of-candidates\r\n", TRUE, NULL, ACTPASS,
-    "msrp://192.0.2.9:7654/s1;tcp", 1, TRUE, 2, 2 },
-  { "ice credentials, UDP candidates only", HEAD MSRP_M PATH
+    "passive\r\na=end-of-candidates\r\n",
+    TRUE, NULL, ACTPASS, "msrp://192.0.2.9:7654/s1;tcp", 1, TRUE, 2, 2 },
+  { "ice credentials, UDP candidates only",
+    HEAD MSRP_M PATH
     "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n"
-    "a=candidate:2 1 UDP 2130706431 192.0.2.9 5000 typ host\r\n", TRUE, NULL,
-    ABSENT, "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 1 },
-  { "session-level ice credentials", "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\n"
-    "s=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n"
-    MSRP_M PATH "a=candidate:1 1 TCP 1 192.0.2.9 7654 typ host tcptype so\r\n",
+    "a=candidate:2 1 UDP 2130706431 192.0.2.9 5000 typ host\r\n",
+    TRUE, NULL, ABSENT, "msrp://192.0.2.9:7654/s1;tcp", 1, FALSE, 0, 1 },
+  { "session-level ice credentials",
+    "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\n"
+    "s=-\r\nt=0 "
+    "0\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n" MSRP_M PATH
+    "a=candidate:1 1 TCP 1 192.0.2.9 7654 typ host tcptype so\r\n",
     TRUE, NULL, ABSENT, "msrp://192.0.2.9:7654/s1;tcp", 1, TRUE, 1, 0 },
   { "ufrag without pwd", HEAD MSRP_M PATH "a=ice-ufrag:abcd\r\n", FALSE,
     "peer.sdp: the MSRP stream has a=ice-ufrag without a=ice-pwd" },
-  { "pwd without ufrag", HEAD MSRP_M PATH
-    "a=ice-pwd:abcdefghijklmnopqrstuv\r\n", FALSE,
+  { "pwd without ufrag",
+    HEAD MSRP_M PATH "a=ice-pwd:abcdefghijklmnopqrstuv\r\n", FALSE,
     "a=ice-pwd without a=ice-ufrag" },
   { "no a=path", HEAD MSRP_M "a=setup:active\r\n", FALSE,
     "peer.sdp: the MSRP stream (m= line 1) has no a=path" },
-  { "rejected", HEAD "m=message 0 TCP/MSRP *\r\nc=IN IP4 192.0.2.9\r\n"
-    PATH, FALSE, "is rejected: its port is 0" },
+  { "rejected", HEAD "m=message 0 TCP/MSRP *\r\nc=IN IP4 192.0.2.9\r\n" PATH,
+    FALSE, "is rejected: its port is 0" },
   { "no MSRP stream", HEAD "m=audio 4000 RTP/AVP 0\r\nc=IN IP4 192.0.2.9\r\n",
     FALSE, "peer.sdp: no MSRP media stream" },
-  { "websocket MSRP is not ours", HEAD
-    "m=message 443 TCP/WSS/MSRP *\r\nc=IN IP4 192.0.2.9\r\n" PATH, FALSE,
+  { "websocket MSRP is not ours",
+    HEAD "m=message 443 TCP/WSS/MSRP *\r\nc=IN IP4 192.0.2.9\r\n" PATH, FALSE,
     "no MSRP media stream" },
   { "bad line", HEAD "bogus\r\n", FALSE, "peer.sdp: line 5" },
   { "not SDP", "hello", FALSE, "peer.sdp: " },
@@ -389,8 +488,7 @@ static const struct {
   { "truncated m=", HEAD "m=message", FALSE, "peer.sdp: line 5" },
   { "two a=setup", HEAD MSRP_M PATH "a=setup:active\r\na=setup:passive\r\n",
     FALSE, "peer.sdp: " },
-  { "bad path URI", HEAD MSRP_M "a=path:http://x/y\r\n", FALSE,
-    "peer.sdp: " },
+  { "bad path URI", HEAD MSRP_M "a=path:http://x/y\r\n", FALSE, "peer.sdp: " },
 };
 
 START_TEST (test_peer)
@@ -405,12 +503,13 @@ START_TEST (test_peer)
   guard_buf_clear (&buf);
   ck_assert_msg ((p != NULL) == peer_cases[_i].ok, "%s: %s",
                  peer_cases[_i].name, error != NULL ? error->message : "");
-  if (p == NULL) {
-    ck_assert_int_eq (error->code, MC_SDP_ERROR_INVALID);
-    ck_assert_msg (strstr (error->message, peer_cases[_i].error) != NULL,
-                   "%s: %s", peer_cases[_i].name, error->message);
-    return;
-  }
+  if (p == NULL)
+    {
+      ck_assert_int_eq (error->code, MC_SDP_ERROR_INVALID);
+      ck_assert_msg (strstr (error->message, peer_cases[_i].error) != NULL,
+                     "%s: %s", peer_cases[_i].name, error->message);
+      return;
+    }
   ck_assert_int_eq (p->setup, peer_cases[_i].setup);
   ck_assert_uint_eq (p->path->len, peer_cases[_i].path_len);
   ck_assert_str_eq (msrp_uri_get_text (p->path->pdata[0]),
@@ -419,69 +518,76 @@ START_TEST (test_peer)
                  peer_cases[_i].name);
   ck_assert_uint_eq (p->candidates->len, peer_cases[_i].n_candidates);
   ck_assert_uint_eq (p->n_candidates_skipped, peer_cases[_i].n_skipped);
-  for (guint i = 0; i < p->candidates->len; i++) {
-    const MsrpSdpCandidate *c = p->candidates->pdata[i];
+  for (guint i = 0; i < p->candidates->len; i++)
+    {
+      const MsrpSdpCandidate *c = p->candidates->pdata[i];
 
-    ck_assert_uint_eq (c->component, 1);
-    ck_assert (c->tcptype != MSRP_SDP_TCPTYPE_NONE);
-  }
+      ck_assert_uint_eq (c->component, 1);
+      ck_assert (c->tcptype != MSRP_SDP_TCPTYPE_NONE);
+    }
 }
 END_TEST
 
 /* Every prefix of a good SDP: parsed or refused, never read past its end. */
 START_TEST (test_peer_prefixes)
 {
-  const char *text = peer_cases[6].text;    /* "ice" */
+  const char *text = peer_cases[6].text; /* "ice" */
 
   ck_assert_str_eq (peer_cases[6].name, "ice");
   gsize len = strlen (text);
 
-  for (gsize n = 0; n <= len; n++) {
-    GuardBuf buf;
-    McSdpPeer *p;
-    GError *error = NULL;
+  for (gsize n = 0; n <= len; n++)
+    {
+      GuardBuf buf;
+      McSdpPeer *p;
+      GError *error = NULL;
 
-    guard_buf_init (&buf, text, n);
-    p = mc_sdp_peer_parse ((const char *) buf.data, n, "cut", &error);
-    ck_assert ((p == NULL) == (error != NULL));
-    mc_sdp_peer_free (p);
-    g_clear_error (&error);
-    guard_buf_clear (&buf);
-  }
+      guard_buf_init (&buf, text, n);
+      p = mc_sdp_peer_parse ((const char *) buf.data, n, "cut", &error);
+      ck_assert ((p == NULL) == (error != NULL));
+      mc_sdp_peer_free (p);
+      g_clear_error (&error);
+      guard_buf_clear (&buf);
+    }
 }
 END_TEST
 
 /* --- the default candidate ---------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *cands[4];
-  int expect;     /* index, -1: none */
+  int expect; /* index, -1: none */
 } default_cases[] = {
   { "none", { NULL }, -1 },
   { "one", { "1 1 TCP 5 127.0.0.1 9 typ host tcptype active" }, 0 },
-  { "highest priority", {
-      "1 1 TCP 5 127.0.0.1 9 typ host tcptype active",
+  { "highest priority",
+    { "1 1 TCP 5 127.0.0.1 9 typ host tcptype active",
       "2 1 TCP 7 127.0.0.1 4000 typ host tcptype passive",
       "3 1 TCP 6 192.0.2.1 4000 typ srflx raddr 127.0.0.1 rport 4000 "
-      "tcptype passive" }, 1 },
-  { "equal: host first", {
-      "3 1 TCP 7 192.0.2.1 4000 typ srflx raddr 127.0.0.1 rport 4000 "
+      "tcptype passive" },
+    1 },
+  { "equal: host first",
+    { "3 1 TCP 7 192.0.2.1 4000 typ srflx raddr 127.0.0.1 rport 4000 "
       "tcptype passive",
-      "2 1 TCP 7 127.0.0.1 4000 typ host tcptype passive" }, 1 },
-  { "equal hosts: the first", {
-      "1 1 TCP 7 127.0.0.1 9 typ host tcptype active",
-      "2 1 TCP 7 127.0.0.1 4000 typ host tcptype passive" }, 0 },
+      "2 1 TCP 7 127.0.0.1 4000 typ host tcptype passive" },
+    1 },
+  { "equal hosts: the first",
+    { "1 1 TCP 7 127.0.0.1 9 typ host tcptype active",
+      "2 1 TCP 7 127.0.0.1 4000 typ host tcptype passive" },
+    0 },
 };
 
 START_TEST (test_default_candidate)
 {
   g_autoptr (GPtrArray) cands = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) msrp_sdp_candidate_free);
+      (GDestroyNotify) msrp_sdp_candidate_free);
   const MsrpSdpCandidate *got;
 
   for (guint i = 0; i < G_N_ELEMENTS (default_cases[_i].cands) &&
-       default_cases[_i].cands[i] != NULL; i++)
+                    default_cases[_i].cands[i] != NULL;
+       i++)
     g_ptr_array_add (cands, cand (default_cases[_i].cands[i]));
   got = mc_sdp_default_candidate (cands);
   if (default_cases[_i].expect < 0)
@@ -551,8 +657,7 @@ main (void)
 
   tcase_add_loop_test (tc, test_setup_option, 0,
                        G_N_ELEMENTS (setup_option_cases));
-  tcase_add_loop_test (tc, test_offerer_role, 0,
-                       G_N_ELEMENTS (offerer_cases));
+  tcase_add_loop_test (tc, test_offerer_role, 0, G_N_ELEMENTS (offerer_cases));
   tcase_add_loop_test (tc, test_answerer_role, 0,
                        G_N_ELEMENTS (answerer_cases));
   tcase_add_test (tc, test_roles_agree);

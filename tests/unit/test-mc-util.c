@@ -11,13 +11,14 @@
 
 #define MAX_ADDS 6
 
-static const struct {
+static const struct
+{
   const char *name;
-  guint64 adds[MAX_ADDS][2];      /* {start, end}; {0, 0} ends the list */
-  guint n;                        /* separate ranges after merging */
+  guint64 adds[MAX_ADDS][2]; /* {start, end}; {0, 0} ends the list */
+  guint n;                   /* separate ranges after merging */
   guint64 covered;
-  guint64 q_start, q_end;         /* a query... */
-  gboolean q_covered;             /* ...and its answer */
+  guint64 q_start, q_end; /* a query... */
+  gboolean q_covered;     /* ...and its answer */
 } range_cases[] = {
   { "empty", { { 0 } }, 0, 0, 1, 1, FALSE },
   { "empty span always covered", { { 0 } }, 0, 0, 5, 4, TRUE },
@@ -26,21 +27,39 @@ static const struct {
   { "adjacent merge", { { 1, 10 }, { 11, 20 } }, 1, 20, 1, 20, TRUE },
   { "adjacent reversed", { { 11, 20 }, { 1, 10 } }, 1, 20, 5, 15, TRUE },
   { "gap stays", { { 1, 10 }, { 12, 20 } }, 2, 19, 1, 20, FALSE },
-  { "gap filled", { { 1, 10 }, { 12, 20 }, { 11, 11 } }, 1, 20, 1, 20,
-    TRUE },
+  { "gap filled", { { 1, 10 }, { 12, 20 }, { 11, 11 } }, 1, 20, 1, 20, TRUE },
   { "overlap counted once", { { 1, 10 }, { 5, 15 } }, 1, 15, 1, 15, TRUE },
   { "contained", { { 1, 100 }, { 20, 30 } }, 1, 100, 20, 30, TRUE },
-  { "bridge three", { { 1, 2 }, { 10, 12 }, { 20, 22 }, { 2, 21 } }, 1, 22,
-    1, 22, TRUE },
+  { "bridge three",
+    { { 1, 2 }, { 10, 12 }, { 20, 22 }, { 2, 21 } },
+    1,
+    22,
+    1,
+    22,
+    TRUE },
   { "insert before all", { { 50, 60 }, { 10, 20 } }, 2, 22, 10, 20, TRUE },
-  { "insert between", { { 1, 5 }, { 50, 60 }, { 20, 30 } }, 3, 27, 20, 30,
+  { "insert between",
+    { { 1, 5 }, { 50, 60 }, { 20, 30 } },
+    3,
+    27,
+    20,
+    30,
     TRUE },
   { "query spans a gap", { { 1, 5 }, { 7, 9 } }, 2, 8, 4, 8, FALSE },
-  { "top of range", { { G_MAXUINT64 - 1, G_MAXUINT64 }, { 1, 1 } }, 2, 3,
-    G_MAXUINT64 - 1, G_MAXUINT64, TRUE },
-  { "whole 64-bit range", { { 1, G_MAXUINT64 - 1 }, { G_MAXUINT64,
-                                                      G_MAXUINT64 } },
-    1, G_MAXUINT64, 1, G_MAXUINT64, TRUE },
+  { "top of range",
+    { { G_MAXUINT64 - 1, G_MAXUINT64 }, { 1, 1 } },
+    2,
+    3,
+    G_MAXUINT64 - 1,
+    G_MAXUINT64,
+    TRUE },
+  { "whole 64-bit range",
+    { { 1, G_MAXUINT64 - 1 }, { G_MAXUINT64, G_MAXUINT64 } },
+    1,
+    G_MAXUINT64,
+    1,
+    G_MAXUINT64,
+    TRUE },
 };
 
 START_TEST (test_ranges)
@@ -54,9 +73,10 @@ START_TEST (test_ranges)
   ck_assert_msg (mc_ranges_get_covered (r) == range_cases[_i].covered,
                  "%s: %" G_GUINT64_FORMAT " covered", range_cases[_i].name,
                  mc_ranges_get_covered (r));
-  ck_assert_msg (mc_ranges_covers (r, range_cases[_i].q_start,
-                                   range_cases[_i].q_end) ==
-                 range_cases[_i].q_covered, "%s: query", range_cases[_i].name);
+  ck_assert_msg (
+      mc_ranges_covers (r, range_cases[_i].q_start, range_cases[_i].q_end) ==
+          range_cases[_i].q_covered,
+      "%s: query", range_cases[_i].name);
 }
 END_TEST
 
@@ -70,16 +90,16 @@ START_TEST (test_id_set)
   ck_assert (!mc_id_set_contains (s, NULL));
   mc_id_set_add (s, "a");
   mc_id_set_add (s, "b");
-  mc_id_set_add (s, "a");            /* present: no second entry */
+  mc_id_set_add (s, "a"); /* present: no second entry */
   ck_assert_uint_eq (mc_id_set_get_size (s), 2);
   mc_id_set_add (s, "c");
-  mc_id_set_add (s, "d");            /* "a", the oldest, goes */
+  mc_id_set_add (s, "d"); /* "a", the oldest, goes */
   ck_assert_uint_eq (mc_id_set_get_size (s), 3);
   ck_assert (!mc_id_set_contains (s, "a"));
   ck_assert (mc_id_set_contains (s, "b"));
   ck_assert (mc_id_set_contains (s, "c"));
   ck_assert (mc_id_set_contains (s, "d"));
-  mc_id_set_add (s, "a");            /* "b" goes */
+  mc_id_set_add (s, "a"); /* "b" goes */
   ck_assert (!mc_id_set_contains (s, "b"));
   ck_assert (mc_id_set_contains (s, "a"));
 }
@@ -90,24 +110,18 @@ END_TEST
 static const gint64 ten[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
 static const gint64 one[] = { 42 };
 
-static const struct {
+static const struct
+{
   const gint64 *values;
   gsize n;
   double percent;
   gint64 expected;
 } pct_cases[] = {
-  { ten, 0, 50, 0 },
-  { one, 1, 50, 42 },
-  { one, 1, 99, 42 },
-  { ten, 10, 50, 5 },      /* ceil (0.5 * 10) = 5th */
-  { ten, 10, 51, 6 },
-  { ten, 10, 90, 9 },
-  { ten, 10, 99, 10 },
-  { ten, 10, 100, 10 },
-  { ten, 10, 0, 1 },
-  { ten, 10, 10, 1 },
-  { ten, 10, 11, 2 },
-  { ten, 10, 250, 10 },    /* clamped */
+  { ten, 0, 50, 0 },    { one, 1, 50, 42 },   { one, 1, 99, 42 },
+  { ten, 10, 50, 5 }, /* ceil (0.5 * 10) = 5th */
+  { ten, 10, 51, 6 },   { ten, 10, 90, 9 },   { ten, 10, 99, 10 },
+  { ten, 10, 100, 10 }, { ten, 10, 0, 1 },    { ten, 10, 10, 1 },
+  { ten, 10, 11, 2 },   { ten, 10, 250, 10 }, /* clamped */
 };
 
 START_TEST (test_percentile)
@@ -120,10 +134,10 @@ END_TEST
 
 /* --- JSON -------------------------------------------------------------- */
 
-
 /* --- sizes and durations ----------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *text;
   guint64 value;
   gboolean ok;
@@ -139,7 +153,7 @@ static const struct {
   { "100B", 100, TRUE },
   { "18446744073709551615", G_MAXUINT64, TRUE },
   { "18446744073709551616", 0, FALSE },
-  { "17179869184G", 0, FALSE },     /* overflows with the suffix */
+  { "17179869184G", 0, FALSE }, /* overflows with the suffix */
   { "", 0, FALSE },
   { "k", 0, FALSE },
   { "-1", 0, FALSE },
@@ -158,16 +172,20 @@ START_TEST (test_size)
   gboolean ok = mc_parse_size ("--x", size_cases[_i].text, &v, &error);
 
   ck_assert_msg (ok == size_cases[_i].ok, "'%s'", size_cases[_i].text);
-  if (ok) {
-    ck_assert_uint_eq (v, size_cases[_i].value);
-  } else {
-    ck_assert_uint_eq (v, 7);
-    ck_assert_ptr_nonnull (strstr (error->message, "--x: '"));
-  }
+  if (ok)
+    {
+      ck_assert_uint_eq (v, size_cases[_i].value);
+    }
+  else
+    {
+      ck_assert_uint_eq (v, 7);
+      ck_assert_ptr_nonnull (strstr (error->message, "--x: '"));
+    }
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *text;
   gint64 us;
   gboolean ok;
@@ -195,11 +213,10 @@ START_TEST (test_duration)
 {
   g_autoptr (GError) error = NULL;
   gint64 us = -7;
-  gboolean ok = mc_parse_duration ("--t", duration_cases[_i].text, &us,
-                                   &error);
+  gboolean ok =
+      mc_parse_duration ("--t", duration_cases[_i].text, &us, &error);
 
-  ck_assert_msg (ok == duration_cases[_i].ok, "'%s'",
-                 duration_cases[_i].text);
+  ck_assert_msg (ok == duration_cases[_i].ok, "'%s'", duration_cases[_i].text);
   if (ok)
     ck_assert_int_eq (us, duration_cases[_i].us);
   else
@@ -209,9 +226,10 @@ END_TEST
 
 /* --- listen addresses -------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *text;
-  const char *address;    /* NULL: must fail */
+  const char *address; /* NULL: must fail */
   guint port;
   const char *error_part;
 } listen_cases[] = {
@@ -234,30 +252,36 @@ static const struct {
 START_TEST (test_listen)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketAddress) a = mc_parse_listen_address (
-    listen_cases[_i].text, &error);
+  g_autoptr (GSocketAddress) a =
+      mc_parse_listen_address (listen_cases[_i].text, &error);
 
-  if (listen_cases[_i].address == NULL) {
-    ck_assert_msg (a == NULL, "'%s' parsed", listen_cases[_i].text);
-    ck_assert_msg (strstr (error->message, listen_cases[_i].error_part) !=
-                   NULL, "'%s': %s", listen_cases[_i].text, error->message);
-  } else {
-    g_autofree char *host = NULL;
+  if (listen_cases[_i].address == NULL)
+    {
+      ck_assert_msg (a == NULL, "'%s' parsed", listen_cases[_i].text);
+      ck_assert_msg (strstr (error->message, listen_cases[_i].error_part) !=
+                         NULL,
+                     "'%s': %s", listen_cases[_i].text, error->message);
+    }
+  else
+    {
+      g_autofree char *host = NULL;
 
-    ck_assert_msg (a != NULL, "'%s': %s", listen_cases[_i].text,
-                   error != NULL ? error->message : "");
-    host = g_inet_address_to_string (g_inet_socket_address_get_address (
-      G_INET_SOCKET_ADDRESS (a)));
-    ck_assert_str_eq (host, listen_cases[_i].address);
-    ck_assert_uint_eq (g_inet_socket_address_get_port (
-      G_INET_SOCKET_ADDRESS (a)), listen_cases[_i].port);
-  }
+      ck_assert_msg (a != NULL, "'%s': %s", listen_cases[_i].text,
+                     error != NULL ? error->message : "");
+      host = g_inet_address_to_string (
+          g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (a)));
+      ck_assert_str_eq (host, listen_cases[_i].address);
+      ck_assert_uint_eq (
+          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (a)),
+          listen_cases[_i].port);
+    }
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *text;
-  const char *joined;     /* items joined with "|" */
+  const char *joined; /* items joined with "|" */
 } split_cases[] = {
   { "", "" },
   { "text/plain", "text/plain" },

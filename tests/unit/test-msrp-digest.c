@@ -10,15 +10,20 @@
  * Helpers
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   const char *s;
   gsize len;
 } Input;
 
 /* A literal with its exact length (NUL bytes inside allowed). */
-#define IN(x) { (x), sizeof (x) - 1 }
+#define IN(x)                                                                 \
+  {                                                                           \
+    (x), sizeof (x) - 1                                                       \
+  }
 
-typedef enum {
+typedef enum
+{
   WHICH_CHALLENGE,
   WHICH_CREDENTIALS,
   WHICH_INFO,
@@ -54,8 +59,8 @@ static MsrpDigestChallenge *
 challenge_str (const char *s)
 {
   g_autoptr (GError) error = NULL;
-  MsrpDigestChallenge *c = parse_guarded (WHICH_CHALLENGE, s, strlen (s),
-                                          &error);
+  MsrpDigestChallenge *c =
+      parse_guarded (WHICH_CHALLENGE, s, strlen (s), &error);
 
   ck_assert_msg (c != NULL, "challenge '%s': %s", s,
                  error != NULL ? error->message : "?");
@@ -66,8 +71,8 @@ static MsrpDigestCredentials *
 credentials_str (const char *s)
 {
   g_autoptr (GError) error = NULL;
-  MsrpDigestCredentials *c = parse_guarded (WHICH_CREDENTIALS, s, strlen (s),
-                                            &error);
+  MsrpDigestCredentials *c =
+      parse_guarded (WHICH_CREDENTIALS, s, strlen (s), &error);
 
   ck_assert_msg (c != NULL, "credentials '%s': %s", s,
                  error != NULL ? error->message : "?");
@@ -86,8 +91,7 @@ info_str (const char *s)
 }
 
 static void
-assert_str_or_null (const char *got, const char *want, const char *what,
-                    int i)
+assert_str_or_null (const char *got, const char *want, const char *what, int i)
 {
   if (want == NULL)
     ck_assert_msg (got == NULL, "case %d: %s is '%s', want absent", i, what,
@@ -101,8 +105,7 @@ assert_str_or_null (const char *got, const char *want, const char *what,
 static void
 assert_error (const GError *error, gint code, const char *substring, int i)
 {
-  ck_assert_msg (error != NULL, "case %d: no error, want '%s'", i,
-                 substring);
+  ck_assert_msg (error != NULL, "case %d: no error, want '%s'", i, substring);
   ck_assert_msg (error->domain == MSRP_DIGEST_ERROR,
                  "case %d: error domain is not MSRP_DIGEST_ERROR", i);
   ck_assert_msg (error->code == code, "case %d: error code %d, want %d (%s)",
@@ -212,10 +215,11 @@ build_params_33 (void)
  * WWW-Authenticate parsing
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   Input in;
-  BuildFunc build;          /* instead of @in when set */
-  const char *error;        /* NULL: parses */
+  BuildFunc build;   /* instead of @in when set */
+  const char *error; /* NULL: parses */
   gint code;
   const char *realm;
   const char *nonce;
@@ -246,49 +250,51 @@ typedef struct {
 static const ChallengeCase challenge_cases[] = {
   /* RFC 4976 section 5.1, the 401 from intra.example.com (one line). */
   { IN ("Digest realm=\"intra.example.com\", qop=\"auth\", "
-        "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\""), NULL, NULL, 0,
-    "intra.example.com", "dcd98b7102dd2f0e8b11d0f600bfb0c093", NULL, MD5,
-    NULL, FALSE, TRUE, FALSE },
+        "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\""),
+    NULL, NULL, 0, "intra.example.com", "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+    NULL, MD5, NULL, FALSE, TRUE, FALSE },
   /* RFC 7616 section 3.9.1, both challenges. */
   { IN ("Digest realm=\"" REALM_7616 "\", qop=\"auth, auth-int\", "
         "algorithm=SHA-256, nonce=\"" NONCE_7616 "\", "
-        "opaque=\"" OPAQUE_7616 "\""), NULL, NULL, 0,
-    REALM_7616, NONCE_7616, OPAQUE_7616, SHA256, "SHA-256", FALSE, TRUE,
-    FALSE },
+        "opaque=\"" OPAQUE_7616 "\""),
+    NULL, NULL, 0, REALM_7616, NONCE_7616, OPAQUE_7616, SHA256, "SHA-256",
+    FALSE, TRUE, FALSE },
   { IN ("Digest realm=\"" REALM_7616 "\", qop=\"auth, auth-int\", "
         "algorithm=MD5, nonce=\"" NONCE_7616 "\", "
-        "opaque=\"" OPAQUE_7616 "\""), NULL, NULL, 0,
-    REALM_7616, NONCE_7616, OPAQUE_7616, MD5, "MD5", FALSE, TRUE, FALSE },
+        "opaque=\"" OPAQUE_7616 "\""),
+    NULL, NULL, 0, REALM_7616, NONCE_7616, OPAQUE_7616, MD5, "MD5", FALSE,
+    TRUE, FALSE },
   /* Scheme, names and algorithm case-insensitive; stale=TRUE. */
   { IN ("digest REALM=\"r\", Nonce=\"n\", QOP=\"auth\", Algorithm=sha-256, "
-        "STALE=TRUE"), NULL, NULL, 0,
-    "r", "n", NULL, SHA256, "sha-256", TRUE, TRUE, FALSE },
+        "STALE=TRUE"),
+    NULL, NULL, 0, "r", "n", NULL, SHA256, "sha-256", TRUE, TRUE, FALSE },
   /* Anything but true is not stale (RFC 7616 section 3.3). */
-  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", stale=false"),
-    NULL, NULL, 0, "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
-  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", stale=maybe"),
-    NULL, NULL, 0, "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
+  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", stale=false"), NULL,
+    NULL, 0, "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
+  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", stale=maybe"), NULL,
+    NULL, 0, "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
   /* quoted-pair unescaped. */
-  { IN ("Digest realm=\"a\\\"b\\\\c\\d\", nonce=\"n\", qop=\"auth\""),
-    NULL, NULL, 0, "a\"b\\cd", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
+  { IN ("Digest realm=\"a\\\"b\\\\c\\d\", nonce=\"n\", qop=\"auth\""), NULL,
+    NULL, 0, "a\"b\\cd", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
   /* Unknown parameters and domain ignored; a comma inside quotes. */
   { IN ("Digest realm=\"r\", foo=bar, baz=\"x, y=z\", nonce=\"n\", "
-        "domain=\"/a /b\", qop=\"auth\""), NULL, NULL, 0,
-    "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
-  /* BWS around '=', OWS and tabs around commas, leading OWS. */
-  { IN (" Digest\trealm = \"r\" ,nonce=\t\"n\"\t,  qop=\"auth\"  "),
+        "domain=\"/a /b\", qop=\"auth\""),
     NULL, NULL, 0, "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
+  /* BWS around '=', OWS and tabs around commas, leading OWS. */
+  { IN (" Digest\trealm = \"r\" ,nonce=\t\"n\"\t,  qop=\"auth\"  "), NULL,
+    NULL, 0, "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
   /* Empty list elements (RFC 7230 section 7). */
   { IN ("Digest , realm=\"r\",, nonce=\"n\", qop=\"auth\","), NULL, NULL, 0,
     "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
   /* Token forms for quoted values, quoted forms for tokens. */
   { IN ("Digest realm=r, nonce=n, qop=auth, algorithm=\"MD5\", "
-        "opaque=o"), NULL, NULL, 0,
-    "r", "n", "o", MD5, "MD5", FALSE, TRUE, FALSE },
+        "opaque=o"),
+    NULL, NULL, 0, "r", "n", "o", MD5, "MD5", FALSE, TRUE, FALSE },
   /* Unknown algorithm: parses, not usable. */
   { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", "
-        "algorithm=SHA-512-256"), NULL, NULL, 0,
-    "r", "n", NULL, UNKNOWN, "SHA-512-256", FALSE, TRUE, FALSE },
+        "algorithm=SHA-512-256"),
+    NULL, NULL, 0, "r", "n", NULL, UNKNOWN, "SHA-512-256", FALSE, TRUE,
+    FALSE },
   { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", algorithm=MD5-sess"),
     NULL, NULL, 0, "r", "n", NULL, UNKNOWN, "MD5-sess", FALSE, TRUE, FALSE },
   /* auth-int only: parses, no auth offered. */
@@ -298,22 +304,45 @@ static const ChallengeCase challenge_cases[] = {
     NULL, 0, "r", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
   /* userhash and charset (RFC 7616 section 3.9.2). */
   { IN ("Digest realm=\"api@example.org\", qop=\"auth\", algorithm=SHA-256, "
-        "nonce=\"n\", charset=UTF-8, userhash=true"), NULL, NULL, 0,
-    "api@example.org", "n", NULL, SHA256, "SHA-256", FALSE, TRUE, TRUE },
+        "nonce=\"n\", charset=UTF-8, userhash=true"),
+    NULL, NULL, 0, "api@example.org", "n", NULL, SHA256, "SHA-256", FALSE,
+    TRUE, TRUE },
   /* UTF-8 (obs-text) in a quoted-string; empty realm allowed. */
   { IN ("Digest realm=\"r\xc3\xa9\", nonce=\"n\", qop=\"auth\""), NULL, NULL,
     0, "r\xc3\xa9", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
-  { IN ("Digest realm=\"\", nonce=\"n\", qop=\"auth\""), NULL, NULL, 0,
-    "", "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
+  { IN ("Digest realm=\"\", nonce=\"n\", qop=\"auth\""), NULL, NULL, 0, "",
+    "n", NULL, MD5, NULL, FALSE, TRUE, FALSE },
   /* Bounds that hold. */
-  { { NULL, 0 }, build_value_4096, NULL, 0, "r", "n", NULL, MD5, NULL, FALSE,
-    TRUE, FALSE },
-  { { NULL, 0 }, build_params_32, NULL, 0, "r", "n", NULL, MD5, NULL, FALSE,
-    TRUE, FALSE },
+  { { NULL, 0 },
+    build_value_4096,
+    NULL,
+    0,
+    "r",
+    "n",
+    NULL,
+    MD5,
+    NULL,
+    FALSE,
+    TRUE,
+    FALSE },
+  { { NULL, 0 },
+    build_params_32,
+    NULL,
+    0,
+    "r",
+    "n",
+    NULL,
+    MD5,
+    NULL,
+    FALSE,
+    TRUE,
+    FALSE },
 
   /* Errors. */
-  { IN (""), NULL, "WWW-Authenticate: value does not start with an "
-    "auth-scheme", E_SYNTAX },
+  { IN (""), NULL,
+    "WWW-Authenticate: value does not start with an "
+    "auth-scheme",
+    E_SYNTAX },
   { IN ("   "), NULL, "does not start with an auth-scheme", E_SYNTAX },
   { IN ("Basic realm=\"r\""), NULL,
     "WWW-Authenticate: scheme 'Basic' is not Digest", E_UNSUPPORTED },
@@ -372,27 +401,47 @@ static const ChallengeCase challenge_cases[] = {
     "parameter 'qop' is not a list of tokens", E_INVALID },
   { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth auth-int\""), NULL,
     "parameter 'qop' is not a list of tokens", E_INVALID },
-  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", userhash=maybe"),
-    NULL, "WWW-Authenticate: parameter 'userhash' is not true or false",
-    E_INVALID },
-  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", charset=latin1"),
-    NULL, "WWW-Authenticate: parameter 'charset' is not UTF-8", E_INVALID },
-  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", algorithm=\"\""),
-    NULL, "parameter 'algorithm' is empty", E_INVALID },
+  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", userhash=maybe"), NULL,
+    "WWW-Authenticate: parameter 'userhash' is not true or false", E_INVALID },
+  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", charset=latin1"), NULL,
+    "WWW-Authenticate: parameter 'charset' is not UTF-8", E_INVALID },
+  { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", algorithm=\"\""), NULL,
+    "parameter 'algorithm' is empty", E_INVALID },
   { IN ("Digest realm=\"\xff\", nonce=\"n\", qop=\"auth\""), NULL,
     "WWW-Authenticate: parameter 'realm' is not valid UTF-8", E_INVALID },
   { IN ("Digest realm=\"r\", nonce=\"n\", qop=\"auth\", Basic realm=\"x\""),
     NULL, "expected '=' after parameter 'Basic'", E_SYNTAX },
-  { { NULL, 0 }, build_value_4097, "WWW-Authenticate: value is longer than "
-    "4096 bytes", E_LONG },
-  { { NULL, 0 }, build_realm_1024, NULL, 0, NULL, "n", NULL, MD5, NULL,
-    FALSE, TRUE, FALSE },
-  { { NULL, 0 }, build_realm_1025, "WWW-Authenticate: parameter 'realm' is "
-    "longer than 1024 bytes", E_LONG },
-  { { NULL, 0 }, build_token_1025, "parameter 'x' is longer than 1024 bytes",
+  { { NULL, 0 },
+    build_value_4097,
+    "WWW-Authenticate: value is longer than "
+    "4096 bytes",
     E_LONG },
-  { { NULL, 0 }, build_params_33, "WWW-Authenticate: more than 32 "
-    "parameters", E_LONG },
+  { { NULL, 0 },
+    build_realm_1024,
+    NULL,
+    0,
+    NULL,
+    "n",
+    NULL,
+    MD5,
+    NULL,
+    FALSE,
+    TRUE,
+    FALSE },
+  { { NULL, 0 },
+    build_realm_1025,
+    "WWW-Authenticate: parameter 'realm' is "
+    "longer than 1024 bytes",
+    E_LONG },
+  { { NULL, 0 },
+    build_token_1025,
+    "parameter 'x' is longer than 1024 bytes",
+    E_LONG },
+  { { NULL, 0 },
+    build_params_33,
+    "WWW-Authenticate: more than 32 "
+    "parameters",
+    E_LONG },
 };
 
 START_TEST (test_challenge_parse)
@@ -422,8 +471,8 @@ START_TEST (test_challenge_parse)
   if (tc->realm != NULL)
     assert_str_or_null (msrp_digest_challenge_get_realm (c), tc->realm,
                         "realm", _i);
-  assert_str_or_null (msrp_digest_challenge_get_nonce (c), tc->nonce,
-                      "nonce", _i);
+  assert_str_or_null (msrp_digest_challenge_get_nonce (c), tc->nonce, "nonce",
+                      _i);
   assert_str_or_null (msrp_digest_challenge_get_opaque (c), tc->opaque,
                       "opaque", _i);
   assert_str_or_null (msrp_digest_challenge_get_algorithm_name (c),
@@ -461,7 +510,8 @@ END_TEST
  * Authorization parsing
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   Input in;
   const char *error;
   gint code;
@@ -478,8 +528,8 @@ typedef struct {
   gboolean userhash;
 } CredentialsCase;
 
-#define CREDS_OK(rest) \
-  "Digest username=\"u\", realm=\"r\", nonce=\"n\", qop=auth, " \
+#define CREDS_OK(rest)                                                        \
+  "Digest username=\"u\", realm=\"r\", nonce=\"n\", qop=auth, "               \
   "cnonce=\"c\"" rest
 
 static const CredentialsCase credentials_cases[] = {
@@ -488,8 +538,9 @@ static const CredentialsCase credentials_cases[] = {
   { IN ("Digest username=\"Alice\", realm=\"intra.example.com\", "
         "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", qop=auth, "
         "nc=00000001, cnonce=\"0a4f113b\", "
-        "response=\"6629fae49393a05397450978507c4ef1\""), NULL, 0,
-    "Alice", "intra.example.com", "dcd98b7102dd2f0e8b11d0f600bfb0c093", NULL,
+        "response=\"6629fae49393a05397450978507c4ef1\""),
+    NULL, 0, "Alice", "intra.example.com",
+    "dcd98b7102dd2f0e8b11d0f600bfb0c093", NULL,
     "6629fae49393a05397450978507c4ef1", MD5, "0a4f113b", NULL, "auth", 1,
     FALSE },
   /* RFC 7616 section 3.9.1, MD5 and SHA-256. */
@@ -497,40 +548,40 @@ static const CredentialsCase credentials_cases[] = {
         "uri=\"/dir/index.html\", algorithm=MD5, nonce=\"" NONCE_7616 "\", "
         "nc=00000001, cnonce=\"" CNONCE_7616 "\", qop=auth, "
         "response=\"8ca523f5e9506fed4657c9700eebdbec\", "
-        "opaque=\"" OPAQUE_7616 "\""), NULL, 0,
-    "Mufasa", REALM_7616, NONCE_7616, "/dir/index.html",
+        "opaque=\"" OPAQUE_7616 "\""),
+    NULL, 0, "Mufasa", REALM_7616, NONCE_7616, "/dir/index.html",
     "8ca523f5e9506fed4657c9700eebdbec", MD5, CNONCE_7616, OPAQUE_7616, "auth",
     1, FALSE },
   { IN ("Digest username=\"Mufasa\", realm=\"" REALM_7616 "\", "
         "uri=\"/dir/index.html\", algorithm=SHA-256, "
         "nonce=\"" NONCE_7616 "\", nc=00000001, cnonce=\"" CNONCE_7616 "\", "
         "qop=auth, response=\"753927fa0e85d155564e2e272a28d1802ca10daf449"
-        "6794697cf8db5856cb6c1\", opaque=\"" OPAQUE_7616 "\""), NULL, 0,
-    "Mufasa", REALM_7616, NONCE_7616, "/dir/index.html",
-    "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1",
-    SHA256, CNONCE_7616, OPAQUE_7616, "auth", 1, FALSE },
+        "6794697cf8db5856cb6c1\", opaque=\"" OPAQUE_7616 "\""),
+    NULL, 0, "Mufasa", REALM_7616, NONCE_7616, "/dir/index.html",
+    "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1", SHA256,
+    CNONCE_7616, OPAQUE_7616, "auth", 1, FALSE },
   /* Upper-case hex is lower-cased; nc in capitals kept as a number. */
-  { IN (CREDS_OK (", nc=0000000A, response=\"ABCDEF01\"")), NULL, 0,
-    "u", "r", "n", NULL, "abcdef01", MD5, "c", NULL, "auth", 10, FALSE },
+  { IN (CREDS_OK (", nc=0000000A, response=\"ABCDEF01\"")), NULL, 0, "u", "r",
+    "n", NULL, "abcdef01", MD5, "c", NULL, "auth", 10, FALSE },
   /* Quoted nc accepted; large nc. */
-  { IN (CREDS_OK (", nc=\"ffffffff\", response=\"00\"")), NULL, 0,
-    "u", "r", "n", NULL, "00", MD5, "c", NULL, "auth", 0xffffffffu, FALSE },
+  { IN (CREDS_OK (", nc=\"ffffffff\", response=\"00\"")), NULL, 0, "u", "r",
+    "n", NULL, "00", MD5, "c", NULL, "auth", 0xffffffffu, FALSE },
   /* username* of RFC 7616 section 3.9.2, decoded. */
   { IN ("Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm=\"r\", "
         "nonce=\"n\", qop=auth, nc=00000001, cnonce=\"c\", response=\"aa\""),
     NULL, 0, "J\xc3\xa4s\xc3\xb8n Doe", "r", "n", NULL, "aa", MD5, "c", NULL,
     "auth", 1, FALSE },
   { IN ("Digest username*=utf-8'en'abc, realm=\"r\", nonce=\"n\", qop=auth, "
-        "nc=00000001, cnonce=\"c\", response=\"aa\""), NULL, 0,
-    "abc", "r", "n", NULL, "aa", MD5, "c", NULL, "auth", 1, FALSE },
+        "nc=00000001, cnonce=\"c\", response=\"aa\""),
+    NULL, 0, "abc", "r", "n", NULL, "aa", MD5, "c", NULL, "auth", 1, FALSE },
   /* userhash, unknown algorithm, unknown parameters. */
   { IN (CREDS_OK (", nc=00000002, response=\"aa\", userhash=true, "
-                  "algorithm=SHA-512-256, x-extra=\"1\"")), NULL, 0,
-    "u", "r", "n", NULL, "aa", UNKNOWN, "c", NULL, "auth", 2, TRUE },
+                  "algorithm=SHA-512-256, x-extra=\"1\"")),
+    NULL, 0, "u", "r", "n", NULL, "aa", UNKNOWN, "c", NULL, "auth", 2, TRUE },
   /* qop other than auth parses (verify refuses it). */
   { IN ("Digest username=\"u\", realm=\"r\", nonce=\"n\", qop=auth-int, "
-        "cnonce=\"c\", nc=00000001, response=\"aa\""), NULL, 0,
-    "u", "r", "n", NULL, "aa", MD5, "c", NULL, "auth-int", 1, FALSE },
+        "cnonce=\"c\", nc=00000001, response=\"aa\""),
+    NULL, 0, "u", "r", "n", NULL, "aa", MD5, "c", NULL, "auth-int", 1, FALSE },
 
   /* Errors. */
   { IN (CREDS_OK (", nc=1, response=\"aa\"")),
@@ -614,7 +665,7 @@ START_TEST (test_credentials_parse)
   const CredentialsCase *tc = &credentials_cases[_i];
   g_autoptr (GError) error = NULL;
   g_autoptr (MsrpDigestCredentials) c =
-    parse_guarded (WHICH_CREDENTIALS, tc->in.s, tc->in.len, &error);
+      parse_guarded (WHICH_CREDENTIALS, tc->in.s, tc->in.len, &error);
 
   if (tc->error != NULL)
     {
@@ -630,8 +681,7 @@ START_TEST (test_credentials_parse)
                       "realm", _i);
   assert_str_or_null (msrp_digest_credentials_get_nonce (c), tc->nonce,
                       "nonce", _i);
-  assert_str_or_null (msrp_digest_credentials_get_uri (c), tc->uri, "uri",
-                      _i);
+  assert_str_or_null (msrp_digest_credentials_get_uri (c), tc->uri, "uri", _i);
   assert_str_or_null (msrp_digest_credentials_get_response (c), tc->response,
                       "response", _i);
   ck_assert_int_eq (msrp_digest_credentials_get_algorithm (c), tc->algorithm);
@@ -639,8 +689,7 @@ START_TEST (test_credentials_parse)
                       "cnonce", _i);
   assert_str_or_null (msrp_digest_credentials_get_opaque (c), tc->opaque,
                       "opaque", _i);
-  assert_str_or_null (msrp_digest_credentials_get_qop (c), tc->qop, "qop",
-                      _i);
+  assert_str_or_null (msrp_digest_credentials_get_qop (c), tc->qop, "qop", _i);
   ck_assert_uint_eq (msrp_digest_credentials_get_nc (c), tc->nc);
   ck_assert_int_eq (msrp_digest_credentials_get_userhash (c), tc->userhash);
 
@@ -668,7 +717,8 @@ END_TEST
  * Authentication-Info parsing
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   Input in;
   const char *error;
   gint code;
@@ -685,14 +735,14 @@ static const InfoCase info_cases[] = {
    * second as joined without a space after a comma). */
   { IN ("nextnonce=\"40f2e879449675f288476d772627370a\", "
         "rspauth=\"7327570c586207eca2afae94fc20903d\", cnonce=\"0a4f113b\", "
-        "nc=00000001, qop=auth"), NULL, 0,
-    "40f2e879449675f288476d772627370a", "7327570c586207eca2afae94fc20903d",
-    "0a4f113b", "auth", TRUE, 1 },
+        "nc=00000001, qop=auth"),
+    NULL, 0, "40f2e879449675f288476d772627370a",
+    "7327570c586207eca2afae94fc20903d", "0a4f113b", "auth", TRUE, 1 },
   { IN ("nextnonce=\"bz8V080GEA2sLyEDpITF2AZCq7gIkc\","
         "rspauth=\"72f109ed2755d7ed0d0a213ec653b3f2\", cnonce=\"85a0dca8\", "
-        "nc=00000001, qop=auth"), NULL, 0,
-    "bz8V080GEA2sLyEDpITF2AZCq7gIkc", "72f109ed2755d7ed0d0a213ec653b3f2",
-    "85a0dca8", "auth", TRUE, 1 },
+        "nc=00000001, qop=auth"),
+    NULL, 0, "bz8V080GEA2sLyEDpITF2AZCq7gIkc",
+    "72f109ed2755d7ed0d0a213ec653b3f2", "85a0dca8", "auth", TRUE, 1 },
   { IN ("nextnonce=\"abc\""), NULL, 0, "abc", NULL, NULL, NULL, FALSE, 0 },
   { IN ("rspauth=\"\", x-other=1"), NULL, 0, NULL, "", NULL, NULL, FALSE, 0 },
   { IN ("RSPAUTH=\"ABCD\" , NC=\"00000010\""), NULL, 0, NULL, "abcd", NULL,
@@ -701,8 +751,10 @@ static const InfoCase info_cases[] = {
   { IN (""), "Authentication-Info: no parameters", E_MISSING },
   { IN (" , "), "Authentication-Info: no parameters", E_MISSING },
   /* fuzz: unknown parameters only would write back as nothing */
-  { IN ("ne=\"abc\""), "Authentication-Info: none of nextnonce, rspauth, "
-    "cnonce, nc and qop is present", E_MISSING },
+  { IN ("ne=\"abc\""),
+    "Authentication-Info: none of nextnonce, rspauth, "
+    "cnonce, nc and qop is present",
+    E_MISSING },
   { IN ("Digest nextnonce=\"a\""),
     "Authentication-Info: expected '=' after parameter 'Digest'", E_SYNTAX },
   { IN ("nc=123"), "Authentication-Info: parameter 'nc' is not 8 hex digits",
@@ -725,7 +777,7 @@ START_TEST (test_info_parse)
   const InfoCase *tc = &info_cases[_i];
   g_autoptr (GError) error = NULL;
   g_autoptr (MsrpDigestInfo) info =
-    parse_guarded (WHICH_INFO, tc->in.s, tc->in.len, &error);
+      parse_guarded (WHICH_INFO, tc->in.s, tc->in.len, &error);
   guint32 nc = 0xdeadbeef;
 
   if (tc->error != NULL)
@@ -740,8 +792,8 @@ START_TEST (test_info_parse)
                       "nextnonce", _i);
   assert_str_or_null (msrp_digest_info_get_rspauth (info), tc->rspauth,
                       "rspauth", _i);
-  assert_str_or_null (msrp_digest_info_get_cnonce (info), tc->cnonce,
-                      "cnonce", _i);
+  assert_str_or_null (msrp_digest_info_get_cnonce (info), tc->cnonce, "cnonce",
+                      _i);
   assert_str_or_null (msrp_digest_info_get_qop (info), tc->qop, "qop", _i);
   ck_assert_int_eq (msrp_digest_info_get_nc (info, &nc), tc->has_nc);
   ck_assert_uint_eq (nc, tc->has_nc ? tc->nc : 0xdeadbeef);
@@ -763,7 +815,8 @@ END_TEST
  * Writers: exact text
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   Which which;
   const char *in;
   const char *out;
@@ -842,7 +895,8 @@ END_TEST
  * Hash vectors
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   const char *what;
   MsrpDigestAlgorithm algorithm;
   const char *username, *realm, *password;
@@ -854,9 +908,8 @@ typedef struct {
 static const VectorCase vector_cases[] = {
   /* RFC 7616 section 3.9.1. */
   { "RFC 7616 3.9.1 MD5", MD5, "Mufasa", REALM_7616, "Circle of Life",
-    "3d78807defe7de2157e2b0b6573a855f",
-    NONCE_7616, "00000001", CNONCE_7616, "auth", "GET", "/dir/index.html",
-    "8ca523f5e9506fed4657c9700eebdbec" },
+    "3d78807defe7de2157e2b0b6573a855f", NONCE_7616, "00000001", CNONCE_7616,
+    "auth", "GET", "/dir/index.html", "8ca523f5e9506fed4657c9700eebdbec" },
   { "RFC 7616 3.9.1 SHA-256", SHA256, "Mufasa", REALM_7616, "Circle of Life",
     "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232",
     NONCE_7616, "00000001", CNONCE_7616, "auth", "GET", "/dir/index.html",
@@ -865,16 +918,14 @@ static const VectorCase vector_cases[] = {
    * copies this response (same nonce and cnonce): it can only be reproduced
    * with RFC 2617's GET request, realm and password, not with AUTH. */
   { "RFC 2617 3.5 (reused by RFC 4976 5.1)", MD5, "Mufasa",
-    "testrealm@host.com", "Circle Of Life",
-    "939e7578ed9e3c518a452acee763bce9",
+    "testrealm@host.com", "Circle Of Life", "939e7578ed9e3c518a452acee763bce9",
     "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth",
     "GET", "/dir/index.html", "6629fae49393a05397450978507c4ef1" },
   /* Not published: computed independently (Python hashlib).  rspauth for
    * the RFC 7616 request: method empty, A2 = ":" uri. */
   { "rspauth MD5", MD5, "Mufasa", REALM_7616, "Circle of Life",
-    "3d78807defe7de2157e2b0b6573a855f",
-    NONCE_7616, "00000001", CNONCE_7616, "auth", "", "/dir/index.html",
-    "9b712497bc9f91499fbcca1dfc5f09a5" },
+    "3d78807defe7de2157e2b0b6573a855f", NONCE_7616, "00000001", CNONCE_7616,
+    "auth", "", "/dir/index.html", "9b712497bc9f91499fbcca1dfc5f09a5" },
   { "rspauth SHA-256", SHA256, "Mufasa", REALM_7616, "Circle of Life",
     "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232",
     NONCE_7616, "00000001", CNONCE_7616, "auth", "", "/dir/index.html",
@@ -882,9 +933,9 @@ static const VectorCase vector_cases[] = {
   /* An MSRP AUTH with RFC 4976 section 5.1's names (password "secret"):
    * method AUTH, digest-uri the rightmost To-Path URI. */
   { "MSRP AUTH MD5", MD5, "Alice", "intra.example.com", "secret",
-    "228077dd83232f11146688d20e4810da",
-    "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth",
-    "AUTH", "msrps://alice@intra.example.com;tcp",
+    "228077dd83232f11146688d20e4810da", "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+    "00000001", "0a4f113b", "auth", "AUTH",
+    "msrps://alice@intra.example.com;tcp",
     "750e4fd73ea1221cef6d74424f4cd590" },
   { "MSRP AUTH SHA-256", SHA256, "Alice", "intra.example.com", "secret",
     "62eae3929522d6b531564c4327309f81119690b18b301ad64384740ba4f0b028",
@@ -893,8 +944,8 @@ static const VectorCase vector_cases[] = {
     "a42e80831892a0816d3c5b328d977976d5456b78c313e1d2dc2babcfaa192542" },
   { "MSRP rspauth SHA-256", SHA256, "Alice", "intra.example.com", "secret",
     "62eae3929522d6b531564c4327309f81119690b18b301ad64384740ba4f0b028",
-    "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth",
-    "", "msrps://alice@intra.example.com;tcp",
+    "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth", "",
+    "msrps://alice@intra.example.com;tcp",
     "b3914ced9eabe18d2f5e8fff42c11d9ff911c07196affb29368735458f8a9359" },
 };
 
@@ -917,8 +968,7 @@ START_TEST (test_vectors)
                                            tc->method, tc->uri, &error);
   ck_assert_msg (response != NULL, "%s: %s", tc->what, error->message);
   ck_assert_msg (strcmp (response, tc->response) == 0,
-                 "%s: response %s, want %s", tc->what, response,
-                 tc->response);
+                 "%s: response %s, want %s", tc->what, response, tc->response);
   /* A stored HA1 in capitals gives the same answer. */
   upper = g_ascii_strup (ha1, -1);
   again = msrp_digest_compute_response (tc->algorithm, upper, tc->nonce,
@@ -932,22 +982,24 @@ END_TEST
  * generic response computation over parsed values. */
 START_TEST (test_vectors_parsed)
 {
-  static const struct {
+  static const struct
+  {
     const char *header;
     const char *password;
     const char *method;
-    const char *uri;          /* when the header has none */
+    const char *uri; /* when the header has none */
   } cases[] = {
     { "Digest username=\"Mufasa\", realm=\"" REALM_7616 "\", "
       "uri=\"/dir/index.html\", algorithm=SHA-256, nonce=\"" NONCE_7616 "\", "
       "nc=00000001, cnonce=\"" CNONCE_7616 "\", qop=auth, response="
       "\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\", "
-      "opaque=\"" OPAQUE_7616 "\"", "Circle of Life", "GET", NULL },
+      "opaque=\"" OPAQUE_7616 "\"",
+      "Circle of Life", "GET", NULL },
     { "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", "
       "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", qop=auth, "
       "nc=00000001, cnonce=\"0a4f113b\", "
-      "response=\"6629fae49393a05397450978507c4ef1\"", "Circle Of Life",
-      "GET", "/dir/index.html" },
+      "response=\"6629fae49393a05397450978507c4ef1\"",
+      "Circle Of Life", "GET", "/dir/index.html" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -956,22 +1008,23 @@ START_TEST (test_vectors_parsed)
       MsrpDigestAlgorithm alg = msrp_digest_credentials_get_algorithm (c);
       const char *uri = msrp_digest_credentials_get_uri (c);
       g_autofree char *ha1 = msrp_digest_compute_ha1 (
-        alg, msrp_digest_credentials_get_username (c),
-        msrp_digest_credentials_get_realm (c), cases[i].password, NULL);
-      g_autofree char *nc = g_strdup_printf (
-        "%08x", msrp_digest_credentials_get_nc (c));
+          alg, msrp_digest_credentials_get_username (c),
+          msrp_digest_credentials_get_realm (c), cases[i].password, NULL);
+      g_autofree char *nc =
+          g_strdup_printf ("%08x", msrp_digest_credentials_get_nc (c));
       g_autofree char *response = msrp_digest_compute_response (
-        alg, ha1, msrp_digest_credentials_get_nonce (c), nc,
-        msrp_digest_credentials_get_cnonce (c),
-        msrp_digest_credentials_get_qop (c), cases[i].method,
-        uri != NULL ? uri : cases[i].uri, NULL);
+          alg, ha1, msrp_digest_credentials_get_nonce (c), nc,
+          msrp_digest_credentials_get_cnonce (c),
+          msrp_digest_credentials_get_qop (c), cases[i].method,
+          uri != NULL ? uri : cases[i].uri, NULL);
 
       ck_assert_str_eq (response, msrp_digest_credentials_get_response (c));
     }
 }
 END_TEST
 
-typedef struct {
+typedef struct
+{
   MsrpDigestAlgorithm algorithm;
   const char *ha1;
   const char *nc;
@@ -997,9 +1050,8 @@ START_TEST (test_compute_errors)
 {
   const ComputeErrorCase *tc = &compute_error_cases[_i];
   g_autoptr (GError) error = NULL;
-  g_autofree char *r = msrp_digest_compute_response (tc->algorithm, tc->ha1,
-                                                     "n", tc->nc, "c", "auth",
-                                                     "AUTH", "u", &error);
+  g_autofree char *r = msrp_digest_compute_response (
+      tc->algorithm, tc->ha1, "n", tc->nc, "c", "auth", "AUTH", "u", &error);
 
   ck_assert_ptr_null (r);
   assert_error (error, MSRP_DIGEST_ERROR_INVALID, tc->error, _i);
@@ -1011,7 +1063,7 @@ START_TEST (test_algorithm_names)
   ck_assert_int_eq (msrp_digest_algorithm_from_string ("md5", 3), MD5);
   ck_assert_int_eq (msrp_digest_algorithm_from_string ("SHA-256", 7), SHA256);
   ck_assert_int_eq (msrp_digest_algorithm_from_string ("SHA-256x", 7),
-                    SHA256);   /* @len bounds the read */
+                    SHA256); /* @len bounds the read */
   ck_assert_int_eq (msrp_digest_algorithm_from_string ("SHA-256-sess", 12),
                     UNKNOWN);
   ck_assert_int_eq (msrp_digest_algorithm_from_string ("", 0), UNKNOWN);
@@ -1020,8 +1072,9 @@ START_TEST (test_algorithm_names)
   ck_assert_uint_eq (msrp_digest_algorithm_hex_len (MD5), 32);
   ck_assert_uint_eq (msrp_digest_algorithm_hex_len (SHA256), 64);
   ck_assert_uint_eq (msrp_digest_algorithm_hex_len (UNKNOWN), 0);
-  ck_assert_str_eq (msrp_digest_result_to_string (
-                      MSRP_DIGEST_RESULT_STALE_NONCE), "stale-nonce");
+  ck_assert_str_eq (
+      msrp_digest_result_to_string (MSRP_DIGEST_RESULT_STALE_NONCE),
+      "stale-nonce");
 }
 END_TEST
 
@@ -1046,9 +1099,10 @@ server_with (const guint8 *secret)
   return s;
 }
 
-typedef struct {
+typedef struct
+{
   const char *what;
-  gint64 check_at;              /* relative to T0 */
+  gint64 check_at; /* relative to T0 */
   MsrpDigestNonceStatus want;
 } NonceAgeCase;
 
@@ -1090,8 +1144,8 @@ START_TEST (test_nonce_tampered)
 
       bad[i] = bad[i] == 'A' ? 'B' : 'A';
       ck_assert_msg (msrp_digest_server_check_nonce (s, bad, T0, NULL) ==
-                     MSRP_DIGEST_NONCE_INVALID, "position %" G_GSIZE_FORMAT,
-                     i);
+                         MSRP_DIGEST_NONCE_INVALID,
+                     "position %" G_GSIZE_FORMAT, i);
     }
   ck_assert_int_eq (msrp_digest_server_check_nonce (s, nonce, T0, NULL),
                     MSRP_DIGEST_NONCE_VALID);
@@ -1114,9 +1168,9 @@ START_TEST (test_nonce_garbage)
 {
   g_autoptr (MsrpDigestServer) s = server_with (secret_a);
 
-  ck_assert_int_eq (msrp_digest_server_check_nonce (s, bad_nonces[_i], T0,
-                                                    NULL),
-                    MSRP_DIGEST_NONCE_INVALID);
+  ck_assert_int_eq (
+      msrp_digest_server_check_nonce (s, bad_nonces[_i], T0, NULL),
+      MSRP_DIGEST_NONCE_INVALID);
 }
 END_TEST
 
@@ -1125,10 +1179,8 @@ START_TEST (test_nonce_other_secret)
   g_autoptr (MsrpDigestServer) a = server_with (secret_a);
   g_autoptr (MsrpDigestServer) b = server_with (secret_b);
   g_autoptr (MsrpDigestServer) a2 = server_with (secret_a);
-  g_autoptr (MsrpDigestServer) r1 = msrp_digest_server_new (NULL, 0, 60,
-                                                            NULL);
-  g_autoptr (MsrpDigestServer) r2 = msrp_digest_server_new (NULL, 0, 60,
-                                                            NULL);
+  g_autoptr (MsrpDigestServer) r1 = msrp_digest_server_new (NULL, 0, 60, NULL);
+  g_autoptr (MsrpDigestServer) r2 = msrp_digest_server_new (NULL, 0, 60, NULL);
   g_autofree char *from_b = msrp_digest_server_make_nonce (b, T0, NULL);
   g_autofree char *from_a = msrp_digest_server_make_nonce (a, T0, NULL);
   g_autofree char *from_a_again = msrp_digest_server_make_nonce (a, T0, NULL);
@@ -1181,12 +1233,13 @@ END_TEST
 #define USER "alice"
 #define PASS "wonderland"
 
-typedef struct {
+typedef struct
+{
   const char *realm;
   MsrpDigestAlgorithm algorithm;
   gboolean stale;
   const char *opaque;
-  const char *want;     /* with {N} for the nonce; NULL: error */
+  const char *want; /* with {N} for the nonce; NULL: error */
   const char *error;
 } ServerChallengeCase;
 
@@ -1211,10 +1264,8 @@ START_TEST (test_server_challenge)
   const ServerChallengeCase *tc = &server_challenge_cases[_i];
   g_autoptr (MsrpDigestServer) s = server_with (secret_a);
   g_autoptr (GError) error = NULL;
-  g_autofree char *text = msrp_digest_server_challenge (s, tc->realm,
-                                                        tc->algorithm,
-                                                        tc->stale, tc->opaque,
-                                                        T0, &error);
+  g_autofree char *text = msrp_digest_server_challenge (
+      s, tc->realm, tc->algorithm, tc->stale, tc->opaque, T0, &error);
   g_autoptr (MsrpDigestChallenge) c = NULL;
   g_autofree char *want = NULL;
 
@@ -1229,7 +1280,7 @@ START_TEST (test_server_challenge)
   want = subst (tc->want, "{N}", msrp_digest_challenge_get_nonce (c));
   ck_assert_str_eq (text, want);
   ck_assert_int_eq (msrp_digest_server_check_nonce (
-                      s, msrp_digest_challenge_get_nonce (c), T0, NULL),
+                        s, msrp_digest_challenge_get_nonce (c), T0, NULL),
                     MSRP_DIGEST_NONCE_VALID);
   ck_assert (msrp_digest_challenge_is_usable (c));
   ck_assert_int_eq (msrp_digest_challenge_get_stale (c), tc->stale);
@@ -1242,14 +1293,15 @@ END_TEST
  * guarded parsers.
  * ------------------------------------------------------------------------- */
 
-typedef enum {
+typedef enum
+{
   RT_OK,
-  RT_CLIENT_HA1,          /* client given HA1 instead of the password */
+  RT_CLIENT_HA1, /* client given HA1 instead of the password */
   RT_WRONG_PASSWORD,
-  RT_WRONG_REALM,         /* relay expects another realm */
-  RT_TAMPERED_NONCE,      /* nonce altered in the Authorization text */
+  RT_WRONG_REALM,    /* relay expects another realm */
+  RT_TAMPERED_NONCE, /* nonce altered in the Authorization text */
   RT_TAMPERED_RESPONSE,
-  RT_STALE,               /* verified past the lifetime */
+  RT_STALE, /* verified past the lifetime */
   RT_STALE_WRONG_PASSWORD,
   RT_OTHER_SECRET,        /* challenge minted under another secret */
   RT_OTHER_URI,           /* client answered for another To-Path URI */
@@ -1258,14 +1310,15 @@ typedef enum {
   RT_OTHER_ALGORITHM_HA1, /* relay passes the HA1 of the other algorithm */
 } RoundTrip;
 
-typedef struct {
+typedef struct
+{
   const char *what;
   MsrpDigestAlgorithm algorithm;
   RoundTrip kind;
   MsrpDigestResult want;
 } RoundTripCase;
 
-#define RT_BOTH(what, kind, want) \
+#define RT_BOTH(what, kind, want)                                             \
   { what " MD5", MD5, kind, want }, { what " SHA-256", SHA256, kind, want }
 
 static const RoundTripCase round_trip_cases[] = {
@@ -1319,8 +1372,8 @@ START_TEST (test_round_trip)
   MsrpDigestResult got;
 
   challenge_text = msrp_digest_server_challenge (
-    tc->kind == RT_OTHER_SECRET ? elsewhere : relay, REALM, tc->algorithm,
-    FALSE, "opaque-1", T0, &error);
+      tc->kind == RT_OTHER_SECRET ? elsewhere : relay, REALM, tc->algorithm,
+      FALSE, "opaque-1", T0, &error);
   ck_assert_msg (challenge_text != NULL, "%s", error->message);
   challenge = challenge_str (challenge_text);
   ck_assert_int_eq (msrp_digest_challenge_get_algorithm (challenge),
@@ -1330,24 +1383,26 @@ START_TEST (test_round_trip)
   if (tc->kind == RT_CLIENT_HA1)
     client_ha1 = g_strdup (ha1);
   sent = msrp_digest_client_respond (
-    challenge, USER,
-    client_ha1 != NULL ? NULL
+      challenge, USER,
+      client_ha1 != NULL ? NULL
       : tc->kind == RT_WRONG_PASSWORD || tc->kind == RT_STALE_WRONG_PASSWORD
-      ? "wonderlant" : PASS,
-    client_ha1,
-    tc->kind == RT_OTHER_METHOD ? "SEND" : MSRP_DIGEST_METHOD_AUTH,
-    tc->kind == RT_OTHER_URI ? "msrps://other.example.net;tcp" : URI, 1,
-    &error);
+          ? "wonderlant"
+          : PASS,
+      client_ha1,
+      tc->kind == RT_OTHER_METHOD ? "SEND" : MSRP_DIGEST_METHOD_AUTH,
+      tc->kind == RT_OTHER_URI ? "msrps://other.example.net;tcp" : URI, 1,
+      &error);
   ck_assert_msg (sent != NULL, "%s: %s", tc->what, error->message);
   ck_assert_str_eq (msrp_digest_credentials_get_opaque (sent), "opaque-1");
   ck_assert_uint_eq (strlen (msrp_digest_credentials_get_cnonce (sent)), 32);
 
   creds_text = msrp_digest_credentials_to_string (sent);
-  ck_assert_msg (g_str_has_prefix (creds_text, "Digest username=\"alice\", "
+  ck_assert_msg (g_str_has_prefix (creds_text,
+                                   "Digest username=\"alice\", "
                                    "realm=\"" REALM "\", nonce=\""),
                  "%s", creds_text);
-  ck_assert_msg (strstr (creds_text, ", qop=auth, nc=00000001") != NULL,
-                 "%s", creds_text);
+  ck_assert_msg (strstr (creds_text, ", qop=auth, nc=00000001") != NULL, "%s",
+                 creds_text);
   if (tc->kind == RT_TAMPERED_NONCE)
     tamper (creds_text, "nonce");
   if (tc->kind == RT_TAMPERED_RESPONSE)
@@ -1366,11 +1421,10 @@ START_TEST (test_round_trip)
   if (tc->kind == RT_STALE || tc->kind == RT_STALE_WRONG_PASSWORD)
     now = T0 + LIFETIME_US + G_USEC_PER_SEC;
 
-  got = msrp_digest_server_verify (relay, received, MSRP_DIGEST_METHOD_AUTH,
-                                   URI,
-                                   tc->kind == RT_WRONG_REALM
-                                   ? "other.example.net" : REALM,
-                                   relay_ha1, now);
+  got = msrp_digest_server_verify (
+      relay, received, MSRP_DIGEST_METHOD_AUTH, URI,
+      tc->kind == RT_WRONG_REALM ? "other.example.net" : REALM, relay_ha1,
+      now);
   ck_assert_msg (got == tc->want, "%s: %s, want %s", tc->what,
                  msrp_digest_result_to_string (got),
                  msrp_digest_result_to_string (tc->want));
@@ -1380,21 +1434,20 @@ START_TEST (test_round_trip)
       /* 401 with stale=true; the client answers the new challenge without
        * asking for the password again. */
       g_autofree char *again_text = msrp_digest_server_challenge (
-        relay, REALM, tc->algorithm, TRUE, NULL, now, NULL);
+          relay, REALM, tc->algorithm, TRUE, NULL, now, NULL);
       g_autoptr (MsrpDigestChallenge) again = challenge_str (again_text);
       g_autoptr (MsrpDigestCredentials) retry = NULL;
       g_autofree char *retry_text = NULL;
       g_autoptr (MsrpDigestCredentials) retry_received = NULL;
 
       ck_assert (msrp_digest_challenge_get_stale (again));
-      retry = msrp_digest_client_respond (again, USER, PASS, NULL,
-                                          MSRP_DIGEST_METHOD_AUTH, URI, 1,
-                                          NULL);
+      retry = msrp_digest_client_respond (
+          again, USER, PASS, NULL, MSRP_DIGEST_METHOD_AUTH, URI, 1, NULL);
       retry_text = msrp_digest_credentials_to_string (retry);
       retry_received = credentials_str (retry_text);
-      ck_assert_int_eq (msrp_digest_server_verify (
-                          relay, retry_received, MSRP_DIGEST_METHOD_AUTH, URI,
-                          REALM, relay_ha1, now),
+      ck_assert_int_eq (msrp_digest_server_verify (relay, retry_received,
+                                                   MSRP_DIGEST_METHOD_AUTH,
+                                                   URI, REALM, relay_ha1, now),
                         MSRP_DIGEST_RESULT_OK);
     }
 
@@ -1405,19 +1458,19 @@ START_TEST (test_round_trip)
       g_autoptr (GError) check_error = NULL;
 
       info_text = msrp_digest_server_authentication_info (
-        relay, received, URI, relay_ha1, TRUE, now, &error);
+          relay, received, URI, relay_ha1, TRUE, now, &error);
       ck_assert_msg (info_text != NULL, "%s", error->message);
       info = info_str (info_text);
-      ck_assert_int_eq (msrp_digest_server_check_nonce (
-                          relay, msrp_digest_info_get_nextnonce (info), now,
-                          NULL),
-                        MSRP_DIGEST_NONCE_VALID);
+      ck_assert_int_eq (
+          msrp_digest_server_check_nonce (
+              relay, msrp_digest_info_get_nextnonce (info), now, NULL),
+          MSRP_DIGEST_NONCE_VALID);
       ck_assert_str_eq (msrp_digest_info_get_cnonce (info),
                         msrp_digest_credentials_get_cnonce (sent));
       ck_assert_str_eq (msrp_digest_info_get_qop (info), "auth");
-      ck_assert_msg (msrp_digest_client_check_info (sent, info, PASS, NULL,
-                                                    &check_error),
-                     "%s: %s", tc->what, check_error->message);
+      ck_assert_msg (
+          msrp_digest_client_check_info (sent, info, PASS, NULL, &check_error),
+          "%s: %s", tc->what, check_error->message);
       ck_assert (msrp_digest_client_check_info (sent, info, NULL, ha1, NULL));
       /* The wrong password does not accept the relay's proof. */
       ck_assert (!msrp_digest_client_check_info (sent, info, "wonderlant",
@@ -1434,21 +1487,21 @@ START_TEST (test_verify_without_uri)
 {
   g_autoptr (MsrpDigestServer) relay = server_with (secret_a);
   g_autofree char *nonce = msrp_digest_server_make_nonce (relay, T0, NULL);
-  g_autofree char *ha1 = msrp_digest_compute_ha1 (MD5, "Alice",
-                                                  "intra.example.com",
-                                                  "secret", NULL);
+  g_autofree char *ha1 = msrp_digest_compute_ha1 (
+      MD5, "Alice", "intra.example.com", "secret", NULL);
   const char *uri = "msrps://alice@intra.example.com;tcp";
   g_autofree char *response = msrp_digest_compute_response (
-    MD5, ha1, nonce, "00000001", "0a4f113b", "auth", "AUTH", uri, NULL);
+      MD5, ha1, nonce, "00000001", "0a4f113b", "auth", "AUTH", uri, NULL);
   g_autofree char *text = g_strdup_printf (
-    "Digest username=\"Alice\", realm=\"intra.example.com\", "
-    "nonce=\"%s\", qop=auth, nc=00000001, cnonce=\"0a4f113b\", "
-    "response=\"%s\"", nonce, response);
+      "Digest username=\"Alice\", realm=\"intra.example.com\", "
+      "nonce=\"%s\", qop=auth, nc=00000001, cnonce=\"0a4f113b\", "
+      "response=\"%s\"",
+      nonce, response);
   g_autoptr (MsrpDigestCredentials) c = credentials_str (text);
   g_autofree char *info = NULL;
   g_autoptr (MsrpDigestInfo) parsed = NULL;
   g_autofree char *rspauth = msrp_digest_compute_response (
-    MD5, ha1, nonce, "00000001", "0a4f113b", "auth", "", uri, NULL);
+      MD5, ha1, nonce, "00000001", "0a4f113b", "auth", "", uri, NULL);
   g_autofree char *want = NULL;
 
   ck_assert_ptr_null (msrp_digest_credentials_get_uri (c));
@@ -1459,20 +1512,22 @@ START_TEST (test_verify_without_uri)
                                                "msrps://intra.example.com;tcp",
                                                "intra.example.com", ha1, T0),
                     MSRP_DIGEST_RESULT_BAD_RESPONSE);
-  info = msrp_digest_server_authentication_info (relay, c, uri, ha1, FALSE,
-                                                 T0, NULL);
+  info = msrp_digest_server_authentication_info (relay, c, uri, ha1, FALSE, T0,
+                                                 NULL);
   parsed = info_str (info);
   ck_assert_ptr_null (msrp_digest_info_get_nextnonce (parsed));
   ck_assert_str_eq (msrp_digest_info_get_rspauth (parsed), rspauth);
   want = g_strdup_printf ("rspauth=\"%s\", cnonce=\"0a4f113b\", "
-                          "nc=00000001, qop=auth", rspauth);
+                          "nc=00000001, qop=auth",
+                          rspauth);
   ck_assert_str_eq (info, want);
 }
 END_TEST
 
 /* Verify's own checks on parsed credentials, in the order documented. */
-typedef struct {
-  const char *rest;   /* appended to username, realm, nonce, cnonce */
+typedef struct
+{
+  const char *rest; /* appended to username, realm, nonce, cnonce */
   MsrpDigestResult want;
 } VerifyCase;
 
@@ -1483,8 +1538,7 @@ static const VerifyCase verify_cases[] = {
     MSRP_DIGEST_RESULT_UNKNOWN_ALGORITHM },
   { ", qop=auth-int, nc=00000001, response=\"00\"",
     MSRP_DIGEST_RESULT_BAD_QOP },
-  { ", qop=auth, nc=00000001, response=\"00\"",
-    MSRP_DIGEST_RESULT_MALFORMED },
+  { ", qop=auth, nc=00000001, response=\"00\"", MSRP_DIGEST_RESULT_MALFORMED },
   { ", qop=auth, nc=00000001, algorithm=SHA-256, "
     "response=\"0123456789abcdef0123456789abcdef\"",
     MSRP_DIGEST_RESULT_MALFORMED },
@@ -1496,12 +1550,12 @@ START_TEST (test_verify_checks)
 {
   const VerifyCase *tc = &verify_cases[_i];
   g_autoptr (MsrpDigestServer) relay = server_with (secret_a);
-  g_autofree char *text = g_strconcat (
-    "Digest username=\"u\", realm=\"" REALM "\", nonce=\"n\", cnonce=\"c\"",
-    tc->rest, NULL);
+  g_autofree char *text = g_strconcat ("Digest username=\"u\", realm=\"" REALM
+                                       "\", nonce=\"n\", cnonce=\"c\"",
+                                       tc->rest, NULL);
   g_autoptr (MsrpDigestCredentials) c = credentials_str (text);
   MsrpDigestResult got = msrp_digest_server_verify (
-    relay, c, "AUTH", URI, REALM, "0123456789abcdef0123456789abcdef", T0);
+      relay, c, "AUTH", URI, REALM, "0123456789abcdef0123456789abcdef", T0);
 
   ck_assert_msg (got == tc->want, "case %d: %s, want %s", _i,
                  msrp_digest_result_to_string (got),
@@ -1517,11 +1571,10 @@ static MsrpDigestCredentials *
 answer (MsrpDigestServer *relay, gint64 at, guint32 nc, char **nonce_out)
 {
   g_autofree char *text = msrp_digest_server_challenge (relay, REALM, SHA256,
-                                                        FALSE, NULL, at,
-                                                        NULL);
+                                                        FALSE, NULL, at, NULL);
   g_autoptr (MsrpDigestChallenge) c = challenge_str (text);
   MsrpDigestCredentials *creds = msrp_digest_client_respond (
-    c, USER, PASS, NULL, MSRP_DIGEST_METHOD_AUTH, URI, nc, NULL);
+      c, USER, PASS, NULL, MSRP_DIGEST_METHOD_AUTH, URI, nc, NULL);
 
   ck_assert_ptr_nonnull (creds);
   if (nonce_out != NULL)
@@ -1532,9 +1585,10 @@ answer (MsrpDigestServer *relay, gint64 at, guint32 nc, char **nonce_out)
 static MsrpDigestCredentials *
 answer_nonce (const char *nonce, guint32 nc)
 {
-  g_autofree char *text = g_strdup_printf (
-    "Digest realm=\"" REALM "\", nonce=\"%s\", qop=\"auth\", "
-    "algorithm=SHA-256", nonce);
+  g_autofree char *text = g_strdup_printf ("Digest realm=\"" REALM
+                                           "\", nonce=\"%s\", qop=\"auth\", "
+                                           "algorithm=SHA-256",
+                                           nonce);
   g_autoptr (MsrpDigestChallenge) c = challenge_str (text);
 
   return msrp_digest_client_respond (c, USER, PASS, NULL,
@@ -1542,11 +1596,10 @@ answer_nonce (const char *nonce, guint32 nc)
 }
 
 static MsrpDigestResult
-verify_at (MsrpDigestServer *relay, const MsrpDigestCredentials *c,
-           gint64 now)
+verify_at (MsrpDigestServer *relay, const MsrpDigestCredentials *c, gint64 now)
 {
-  g_autofree char *ha1 = msrp_digest_compute_ha1 (SHA256, USER, REALM, PASS,
-                                                  NULL);
+  g_autofree char *ha1 =
+      msrp_digest_compute_ha1 (SHA256, USER, REALM, PASS, NULL);
 
   return msrp_digest_server_verify (relay, c, MSRP_DIGEST_METHOD_AUTH, URI,
                                     REALM, ha1, now);
@@ -1620,8 +1673,7 @@ START_TEST (test_replay_capacity)
   ck_assert_int_eq (verify_at (relay, b, now), MSRP_DIGEST_RESULT_OK);
   ck_assert_int_eq (verify_at (relay, c, now), MSRP_DIGEST_RESULT_OK);
   /* a was forgotten: its replay is stale, not OK */
-  ck_assert_int_eq (verify_at (relay, a, now),
-                    MSRP_DIGEST_RESULT_STALE_NONCE);
+  ck_assert_int_eq (verify_at (relay, a, now), MSRP_DIGEST_RESULT_STALE_NONCE);
   /* so is a never-used nonce issued before it */
   ck_assert_int_eq (verify_at (relay, old, now),
                     MSRP_DIGEST_RESULT_STALE_NONCE);
@@ -1639,7 +1691,8 @@ END_TEST
  * Client side errors
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   const char *challenge;
   const char *username;
   const char *ha1;
@@ -1656,8 +1709,8 @@ static const RespondCase respond_cases[] = {
     E_UNSUPPORTED, "WWW-Authenticate: qop does not offer 'auth'" },
   { "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"", "u\nv", NULL, URI,
     E_INVALID, "username is not non-empty UTF-8 text" },
-  { "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"", "", NULL, URI,
-    E_INVALID, "username is not non-empty" },
+  { "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"", "", NULL, URI, E_INVALID,
+    "username is not non-empty" },
   { "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"", "u", NULL, "a\rb",
     E_INVALID, "digest-uri is not text without control characters" },
   { "Digest realm=\"r\", nonce=\"n\", qop=\"auth\", algorithm=SHA-256", "u",
@@ -1671,8 +1724,8 @@ START_TEST (test_respond_errors)
   g_autoptr (MsrpDigestChallenge) c = challenge_str (tc->challenge);
   g_autoptr (GError) error = NULL;
   g_autoptr (MsrpDigestCredentials) creds = msrp_digest_client_respond (
-    c, tc->username, tc->ha1 != NULL ? NULL : "pw", tc->ha1, "AUTH", tc->uri,
-    1, &error);
+      c, tc->username, tc->ha1 != NULL ? NULL : "pw", tc->ha1, "AUTH", tc->uri,
+      1, &error);
 
   ck_assert_ptr_null (creds);
   assert_error (error, tc->code, tc->error, _i);
@@ -1680,24 +1733,23 @@ START_TEST (test_respond_errors)
 END_TEST
 
 /* Authentication-Info that does not answer what was sent. */
-typedef struct {
-  const char *info;     /* {C}: the cnonce sent, {R}: the right rspauth */
+typedef struct
+{
+  const char *info; /* {C}: the cnonce sent, {R}: the right rspauth */
   gint code;
-  const char *error;    /* NULL: accepted */
+  const char *error; /* NULL: accepted */
 } CheckInfoCase;
 
 static const CheckInfoCase check_info_cases[] = {
   { "rspauth=\"{R}\", cnonce=\"{C}\", nc=00000001, qop=auth", 0, NULL },
-  { "qop=AUTH, nc=00000001, cnonce=\"{C}\", rspauth=\"{R}\", x=1", 0,
-    NULL },
+  { "qop=AUTH, nc=00000001, cnonce=\"{C}\", rspauth=\"{R}\", x=1", 0, NULL },
   { "cnonce=\"{C}\", nc=00000001, qop=auth", MSRP_DIGEST_ERROR_MISSING,
     "Authentication-Info: parameter 'rspauth' is missing" },
   { "rspauth=\"{R}\", nc=00000001, qop=auth", MSRP_DIGEST_ERROR_MISSING,
     "Authentication-Info: parameter 'cnonce' is missing" },
   { "rspauth=\"{R}\", cnonce=\"{C}\", qop=auth", MSRP_DIGEST_ERROR_MISSING,
     "Authentication-Info: parameter 'nc' is missing" },
-  { "rspauth=\"{R}\", cnonce=\"{C}\", nc=00000001",
-    MSRP_DIGEST_ERROR_MISSING,
+  { "rspauth=\"{R}\", cnonce=\"{C}\", nc=00000001", MSRP_DIGEST_ERROR_MISSING,
     "Authentication-Info: parameter 'qop' is missing" },
   { "rspauth=\"{R}\", cnonce=\"x{C}\", nc=00000001, qop=auth",
     MSRP_DIGEST_ERROR_MISMATCH,
@@ -1718,13 +1770,13 @@ START_TEST (test_check_info)
   const CheckInfoCase *tc = &check_info_cases[_i];
   g_autoptr (MsrpDigestServer) relay = server_with (secret_a);
   g_autoptr (MsrpDigestCredentials) sent = answer (relay, T0, 1, NULL);
-  g_autofree char *ha1 = msrp_digest_compute_ha1 (SHA256, USER, REALM, PASS,
-                                                  NULL);
+  g_autofree char *ha1 =
+      msrp_digest_compute_ha1 (SHA256, USER, REALM, PASS, NULL);
   g_autofree char *rspauth = msrp_digest_compute_response (
-    SHA256, ha1, msrp_digest_credentials_get_nonce (sent), "00000001",
-    msrp_digest_credentials_get_cnonce (sent), "auth", "", URI, NULL);
-  g_autofree char *half = subst (tc->info, "{C}",
-                                 msrp_digest_credentials_get_cnonce (sent));
+      SHA256, ha1, msrp_digest_credentials_get_nonce (sent), "00000001",
+      msrp_digest_credentials_get_cnonce (sent), "auth", "", URI, NULL);
+  g_autofree char *half =
+      subst (tc->info, "{C}", msrp_digest_credentials_get_cnonce (sent));
   g_autofree char *text = subst (half, "{R}", rspauth);
   g_autoptr (MsrpDigestInfo) info = NULL;
   g_autoptr (GError) error = NULL;
@@ -1746,7 +1798,7 @@ END_TEST
  * Suite
  * ------------------------------------------------------------------------- */
 
-#define LOOP(tc, fn, cases) \
+#define LOOP(tc, fn, cases)                                                   \
   tcase_add_loop_test (tc, fn, 0, (int) G_N_ELEMENTS (cases))
 
 static Suite *

@@ -24,79 +24,111 @@ parse_head (const char *text, char **err)
   data = buf.data;
   len = buf.len;
   *err = NULL;
-  while (TRUE) {
-    MsrpParserEvent ev;
-    gsize used = 0;
-    MsrpParseStatus st = msrp_parser_feed (p, data, len, &used, &ev, &error);
+  while (TRUE)
+    {
+      MsrpParserEvent ev;
+      gsize used = 0;
+      MsrpParseStatus st = msrp_parser_feed (p, data, len, &used, &ev, &error);
 
-    data += used;
-    len -= used;
-    if (st == MSRP_PARSE_NEED_MORE) {
-      *err = g_strdup ("incomplete");
-      break;
+      data += used;
+      len -= used;
+      if (st == MSRP_PARSE_NEED_MORE)
+        {
+          *err = g_strdup ("incomplete");
+          break;
+        }
+      if (st == MSRP_PARSE_ERROR)
+        {
+          *err = g_strdup (error->message);
+          break;
+        }
+      if (ev.type == MSRP_PARSER_EVENT_REQUEST ||
+          ev.type == MSRP_PARSER_EVENT_RESPONSE)
+        head = msrp_head_new_from_event (&ev);
+      else if (ev.type == MSRP_PARSER_EVENT_HEADER)
+        {
+          if (!msrp_head_add_header (head, &ev, &error))
+            {
+              ck_assert_int_eq (error->domain, MSRP_HEAD_ERROR);
+              *err = g_strdup (error->message);
+              break;
+            }
+        }
+      else if (ev.type == MSRP_PARSER_EVENT_HEADERS_END)
+        {
+          if (!msrp_head_finish (head, ev.has_body, &error))
+            {
+              *err = g_strdup (error->message);
+              break;
+            }
+          result = g_steal_pointer (&head);
+          break;
+        }
     }
-    if (st == MSRP_PARSE_ERROR) {
-      *err = g_strdup (error->message);
-      break;
-    }
-    if (ev.type == MSRP_PARSER_EVENT_REQUEST ||
-        ev.type == MSRP_PARSER_EVENT_RESPONSE)
-      head = msrp_head_new_from_event (&ev);
-    else if (ev.type == MSRP_PARSER_EVENT_HEADER) {
-      if (!msrp_head_add_header (head, &ev, &error)) {
-        ck_assert_int_eq (error->domain, MSRP_HEAD_ERROR);
-        *err = g_strdup (error->message);
-        break;
-      }
-    } else if (ev.type == MSRP_PARSER_EVENT_HEADERS_END) {
-      if (!msrp_head_finish (head, ev.has_body, &error)) {
-        *err = g_strdup (error->message);
-        break;
-      }
-      result = g_steal_pointer (&head);
-      break;
-    }
-  }
   guard_buf_clear (&buf);
   return result;
 }
 
-#define TP "To-Path: msrp://relay.example.net:2855/abcd1234;tcp msrp://Bob.example.com:8888/9di4;tcp\r\n"
+#define TP                                                                    \
+  "To-Path: msrp://relay.example.net:2855/abcd1234;tcp "                      \
+  "msrp://Bob.example.com:8888/9di4;tcp\r\n"
 #define FP "From-Path: msrp://alice.example.com:7777/iau39;tcp\r\n"
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *text;
-  const char *error_part;  /* NULL: valid */
+  const char *error_part; /* NULL: valid */
 } cases[] = {
-  { "send", "MSRP a786hjs2 SEND\r\n" TP FP "Message-ID: 87652491\r\n"
+  { "send",
+    "MSRP a786hjs2 SEND\r\n" TP FP "Message-ID: 87652491\r\n"
     "Byte-Range: 1-25/25\r\nFailure-Report: no\r\nSuccess-Report: yes\r\n"
-    "X-Custom: kept as is\r\nContent-Type: text/plain\r\n\r\n", NULL },
-  { "response", "MSRP a786hjs2 200 OK\r\n" TP FP "-------a786hjs2$\r\n", NULL },
-  { "auth", "MSRP 49fh AUTH\r\n" TP FP "Expires: 900\r\n-------49fh$\r\n", NULL },
-  { "auth 200", "MSRP 49fh 200 OK\r\n" TP FP
+    "X-Custom: kept as is\r\nContent-Type: text/plain\r\n\r\n",
+    NULL },
+  { "response", "MSRP a786hjs2 200 OK\r\n" TP FP "-------a786hjs2$\r\n",
+    NULL },
+  { "auth", "MSRP 49fh AUTH\r\n" TP FP "Expires: 900\r\n-------49fh$\r\n",
+    NULL },
+  { "auth 200",
+    "MSRP 49fh 200 OK\r\n" TP FP
     "Use-Path: msrps://relay.example.net:2855/jui787s2f;tcp\r\n"
-    "Expires: 900\r\n-------49fh$\r\n", NULL },
-  { "send without message-id", "MSRP a786hjs2 SEND\r\n" TP FP
-    "Byte-Range: 1-25/25\r\n-------a786hjs2$\r\n", "without Message-ID" },
-  { "report without status", "MSRP a786hjs2 REPORT\r\n" TP FP
-    "Message-ID: 87652491\r\n-------a786hjs2$\r\n", "without Status" },
-  { "bad byte-range", "MSRP a786hjs2 SEND\r\n" TP FP "Message-ID: 87652491\r\n"
-    "Byte-Range: 0-25/25\r\n-------a786hjs2$\r\n", "Byte-Range" },
-  { "bad to-path", "MSRP a786hjs2 SEND\r\nTo-Path: http://x/;tcp\r\n" FP
-    "Message-ID: 87652491\r\n-------a786hjs2$\r\n", "To-Path" },
-  { "bad failure-report", "MSRP a786hjs2 SEND\r\n" TP FP
+    "Expires: 900\r\n-------49fh$\r\n",
+    NULL },
+  { "send without message-id",
+    "MSRP a786hjs2 SEND\r\n" TP FP
+    "Byte-Range: 1-25/25\r\n-------a786hjs2$\r\n",
+    "without Message-ID" },
+  { "report without status",
+    "MSRP a786hjs2 REPORT\r\n" TP FP
+    "Message-ID: 87652491\r\n-------a786hjs2$\r\n",
+    "without Status" },
+  { "bad byte-range",
+    "MSRP a786hjs2 SEND\r\n" TP FP "Message-ID: 87652491\r\n"
+    "Byte-Range: 0-25/25\r\n-------a786hjs2$\r\n",
+    "Byte-Range" },
+  { "bad to-path",
+    "MSRP a786hjs2 SEND\r\nTo-Path: http://x/;tcp\r\n" FP
+    "Message-ID: 87652491\r\n-------a786hjs2$\r\n",
+    "To-Path" },
+  { "bad failure-report",
+    "MSRP a786hjs2 SEND\r\n" TP FP
     "Message-ID: 87652491\r\nFailure-Report: maybe\r\n-------a786hjs2$\r\n",
     "Failure-Report" },
-  { "bad expires", "MSRP 49fh AUTH\r\n" TP FP "Expires: 99999999999\r\n"
-    "-------49fh$\r\n", "Expires" },
+  { "bad expires",
+    "MSRP 49fh AUTH\r\n" TP FP "Expires: 99999999999\r\n"
+    "-------49fh$\r\n",
+    "Expires" },
   /* Found by fuzz-head: the error quoted U+0089, a C1 control, into a
    * message meant for the log. */
-  { "c1 control in success-report", "MSRP a786hjs2 SEND\r\n" TP FP
+  { "c1 control in success-report",
+    "MSRP a786hjs2 SEND\r\n" TP FP
     "Message-ID: 87652491\r\nSuccess-Report: ye\xc2\x89s\r\n"
-    "-------a786hjs2$\r\n", "Success-Report: a 5-byte value is not one of" },
-  { "bad content-type", "MSRP a786hjs2 SEND\r\n" TP FP "Message-ID: 8765\r\n"
-    "Content-Type: text\r\n\r\nx\r\n-------a786hjs2$\r\n", "Content-Type" },
+    "-------a786hjs2$\r\n",
+    "Success-Report: a 5-byte value is not one of" },
+  { "bad content-type",
+    "MSRP a786hjs2 SEND\r\n" TP FP "Message-ID: 8765\r\n"
+    "Content-Type: text\r\n\r\nx\r\n-------a786hjs2$\r\n",
+    "Content-Type" },
 };
 
 START_TEST (test_cases)
@@ -106,12 +138,13 @@ START_TEST (test_cases)
 
   if (cases[_i].error_part == NULL)
     ck_assert_msg (head != NULL, "%s: %s", cases[_i].name, err);
-  else {
-    ck_assert_msg (head == NULL, "%s: accepted", cases[_i].name);
-    ck_assert_msg (strstr (err, cases[_i].error_part) != NULL,
-                   "%s: '%s' lacks '%s'", cases[_i].name, err,
-                   cases[_i].error_part);
-  }
+  else
+    {
+      ck_assert_msg (head == NULL, "%s: accepted", cases[_i].name);
+      ck_assert_msg (strstr (err, cases[_i].error_part) != NULL,
+                     "%s: '%s' lacks '%s'", cases[_i].name, err,
+                     cases[_i].error_part);
+    }
 }
 END_TEST
 
@@ -130,9 +163,9 @@ START_TEST (test_values)
   ck_assert_str_eq (msrp_head_get_method (head), "SEND");
   ck_assert (msrp_head_has_body (head));
   ck_assert_uint_eq (msrp_head_get_to_path (head)->len, 2);
-  ck_assert_str_eq (msrp_uri_get_text (g_ptr_array_index (
-                      msrp_head_get_to_path (head), 1)),
-                    "msrp://Bob.example.com:8888/9di4;tcp");
+  ck_assert_str_eq (
+      msrp_uri_get_text (g_ptr_array_index (msrp_head_get_to_path (head), 1)),
+      "msrp://Bob.example.com:8888/9di4;tcp");
   ck_assert_uint_eq (msrp_head_get_from_path (head)->len, 1);
   ck_assert_str_eq (msrp_head_get_message_id (head), "87652491");
   br = msrp_head_get_byte_range (head);

@@ -17,10 +17,10 @@ static void
 check_error (const GError *error, gint code, const char *substr)
 {
   ck_assert_ptr_nonnull (error);
-  ck_assert_msg (error->domain == MSRP_HEADER_ERROR,
-                 "wrong domain: %s", g_quark_to_string (error->domain));
-  ck_assert_msg (error->code == code, "code %d, expected %d (%s)",
-                 error->code, code, error->message);
+  ck_assert_msg (error->domain == MSRP_HEADER_ERROR, "wrong domain: %s",
+                 g_quark_to_string (error->domain));
+  ck_assert_msg (error->code == code, "code %d, expected %d (%s)", error->code,
+                 code, error->message);
   if (substr != NULL)
     ck_assert_msg (strstr (error->message, substr) != NULL,
                    "message \"%s\" lacks \"%s\"", error->message, substr);
@@ -30,7 +30,8 @@ check_error (const GError *error, gint code, const char *substr)
  * Header names
  * ------------------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *name;
   gsize len;
   MsrpHeaderId id;
@@ -75,8 +76,9 @@ START_TEST (test_name_from)
   GuardBuf buf;
 
   guard_buf_init (&buf, name_cases[_i].name, name_cases[_i].len);
-  ck_assert_int_eq (msrp_header_id_from_name ((const char *) buf.data, buf.len),
-                    name_cases[_i].id);
+  ck_assert_int_eq (
+      msrp_header_id_from_name ((const char *) buf.data, buf.len),
+      name_cases[_i].id);
   guard_buf_clear (&buf);
 }
 END_TEST
@@ -108,72 +110,155 @@ END_TEST
 #define F MSRP_HEADER_FROM_PATH
 #define O MSRP_HEADER_OTHER
 
-static const struct {
+static const struct
+{
   const char *what;
-  int ids[8];             /* terminated by END_IDS */
-  int fail_at;            /* index whose check() fails, -1 for none */
+  int ids[8];  /* terminated by END_IDS */
+  int fail_at; /* index whose check() fails, -1 for none */
   gint check_code;
   const char *check_msg;
-  gboolean finish_ok;     /* when no check() failed */
+  gboolean finish_ok; /* when no check() failed */
   const char *finish_msg;
 } order_cases[] = {
   { "response: paths only", { T, F, END_IDS }, -1, 0, NULL, TRUE, NULL },
-  { "SEND", { T, F, MSRP_HEADER_MESSAGE_ID, MSRP_HEADER_BYTE_RANGE,
-              MSRP_HEADER_CONTENT_TYPE, END_IDS }, -1, 0, NULL, TRUE, NULL },
-  { "REPORT", { T, F, MSRP_HEADER_MESSAGE_ID, MSRP_HEADER_BYTE_RANGE,
-                MSRP_HEADER_STATUS, END_IDS }, -1, 0, NULL, TRUE, NULL },
-  { "AUTH 200", { T, F, MSRP_HEADER_USE_PATH, MSRP_HEADER_EXPIRES,
-                  MSRP_HEADER_AUTHENTICATION_INFO, END_IDS },
-    -1, 0, NULL, TRUE, NULL },
-  { "extension headers repeat", { T, F, O, O, O, MSRP_HEADER_MESSAGE_ID, O,
-                                  END_IDS }, -1, 0, NULL, TRUE, NULL },
+  { "SEND",
+    { T, F, MSRP_HEADER_MESSAGE_ID, MSRP_HEADER_BYTE_RANGE,
+      MSRP_HEADER_CONTENT_TYPE, END_IDS },
+    -1,
+    0,
+    NULL,
+    TRUE,
+    NULL },
+  { "REPORT",
+    { T, F, MSRP_HEADER_MESSAGE_ID, MSRP_HEADER_BYTE_RANGE, MSRP_HEADER_STATUS,
+      END_IDS },
+    -1,
+    0,
+    NULL,
+    TRUE,
+    NULL },
+  { "AUTH 200",
+    { T, F, MSRP_HEADER_USE_PATH, MSRP_HEADER_EXPIRES,
+      MSRP_HEADER_AUTHENTICATION_INFO, END_IDS },
+    -1,
+    0,
+    NULL,
+    TRUE,
+    NULL },
+  { "extension headers repeat",
+    { T, F, O, O, O, MSRP_HEADER_MESSAGE_ID, O, END_IDS },
+    -1,
+    0,
+    NULL,
+    TRUE,
+    NULL },
   { "empty block", { END_IDS }, -1, 0, NULL, FALSE, "To-Path: mandatory" },
-  { "only To-Path", { T, END_IDS }, -1, 0, NULL, FALSE, "From-Path: mandatory" },
-  { "From-Path first", { F, T, END_IDS }, 0, MSRP_HEADER_ERROR_ORDER,
-    "header 1 is From-Path, but To-Path must be the first", FALSE, NULL },
-  { "To-Path second", { MSRP_HEADER_MESSAGE_ID, T, F, END_IDS }, 0,
-    MSRP_HEADER_ERROR_ORDER, "header 1 is Message-ID", FALSE, NULL },
-  { "extension first", { O, T, F, END_IDS }, 0, MSRP_HEADER_ERROR_ORDER,
-    "header 1 is an extension header", FALSE, NULL },
-  { "From-Path missing", { T, MSRP_HEADER_MESSAGE_ID, END_IDS }, 1,
+  { "only To-Path",
+    { T, END_IDS },
+    -1,
+    0,
+    NULL,
+    FALSE,
+    "From-Path: mandatory" },
+  { "From-Path first",
+    { F, T, END_IDS },
+    0,
     MSRP_HEADER_ERROR_ORDER,
-    "header 2 is Message-ID, but From-Path must be the second", FALSE, NULL },
-  { "From-Path third", { T, O, F, END_IDS }, 1, MSRP_HEADER_ERROR_ORDER,
-    "header 2 is an extension header", FALSE, NULL },
-  { "To-Path twice at start", { T, T, F, END_IDS }, 1,
-    MSRP_HEADER_ERROR_DUPLICATE, "To-Path: header appears more than once",
-    FALSE, NULL },
-  { "To-Path again later", { T, F, MSRP_HEADER_MESSAGE_ID, T, END_IDS }, 3,
-    MSRP_HEADER_ERROR_DUPLICATE, "To-Path: header appears more than once "
-    "(again as header 4)", FALSE, NULL },
-  { "From-Path again", { T, F, F, END_IDS }, 2, MSRP_HEADER_ERROR_DUPLICATE,
-    "From-Path: header appears", FALSE, NULL },
-  { "Message-ID twice", { T, F, MSRP_HEADER_MESSAGE_ID, O,
-                          MSRP_HEADER_MESSAGE_ID, END_IDS }, 4,
-    MSRP_HEADER_ERROR_DUPLICATE, "Message-ID: header appears", FALSE, NULL },
-  { "Byte-Range twice", { T, F, MSRP_HEADER_BYTE_RANGE,
-                          MSRP_HEADER_BYTE_RANGE, END_IDS }, 3,
-    MSRP_HEADER_ERROR_DUPLICATE, "Byte-Range", FALSE, NULL },
-  { "Content-Type twice", { T, F, MSRP_HEADER_CONTENT_TYPE,
-                            MSRP_HEADER_CONTENT_TYPE, END_IDS }, 3,
-    MSRP_HEADER_ERROR_DUPLICATE, "Content-Type", FALSE, NULL },
-  { "Authentication-Info twice", { T, F, MSRP_HEADER_AUTHENTICATION_INFO,
-                                   MSRP_HEADER_AUTHENTICATION_INFO, END_IDS },
-    3, MSRP_HEADER_ERROR_DUPLICATE, "Authentication-Info", FALSE, NULL },
+    "header 1 is From-Path, but To-Path must be the first",
+    FALSE,
+    NULL },
+  { "To-Path second",
+    { MSRP_HEADER_MESSAGE_ID, T, F, END_IDS },
+    0,
+    MSRP_HEADER_ERROR_ORDER,
+    "header 1 is Message-ID",
+    FALSE,
+    NULL },
+  { "extension first",
+    { O, T, F, END_IDS },
+    0,
+    MSRP_HEADER_ERROR_ORDER,
+    "header 1 is an extension header",
+    FALSE,
+    NULL },
+  { "From-Path missing",
+    { T, MSRP_HEADER_MESSAGE_ID, END_IDS },
+    1,
+    MSRP_HEADER_ERROR_ORDER,
+    "header 2 is Message-ID, but From-Path must be the second",
+    FALSE,
+    NULL },
+  { "From-Path third",
+    { T, O, F, END_IDS },
+    1,
+    MSRP_HEADER_ERROR_ORDER,
+    "header 2 is an extension header",
+    FALSE,
+    NULL },
+  { "To-Path twice at start",
+    { T, T, F, END_IDS },
+    1,
+    MSRP_HEADER_ERROR_DUPLICATE,
+    "To-Path: header appears more than once",
+    FALSE,
+    NULL },
+  { "To-Path again later",
+    { T, F, MSRP_HEADER_MESSAGE_ID, T, END_IDS },
+    3,
+    MSRP_HEADER_ERROR_DUPLICATE,
+    "To-Path: header appears more than once "
+    "(again as header 4)",
+    FALSE,
+    NULL },
+  { "From-Path again",
+    { T, F, F, END_IDS },
+    2,
+    MSRP_HEADER_ERROR_DUPLICATE,
+    "From-Path: header appears",
+    FALSE,
+    NULL },
+  { "Message-ID twice",
+    { T, F, MSRP_HEADER_MESSAGE_ID, O, MSRP_HEADER_MESSAGE_ID, END_IDS },
+    4,
+    MSRP_HEADER_ERROR_DUPLICATE,
+    "Message-ID: header appears",
+    FALSE,
+    NULL },
+  { "Byte-Range twice",
+    { T, F, MSRP_HEADER_BYTE_RANGE, MSRP_HEADER_BYTE_RANGE, END_IDS },
+    3,
+    MSRP_HEADER_ERROR_DUPLICATE,
+    "Byte-Range",
+    FALSE,
+    NULL },
+  { "Content-Type twice",
+    { T, F, MSRP_HEADER_CONTENT_TYPE, MSRP_HEADER_CONTENT_TYPE, END_IDS },
+    3,
+    MSRP_HEADER_ERROR_DUPLICATE,
+    "Content-Type",
+    FALSE,
+    NULL },
+  { "Authentication-Info twice",
+    { T, F, MSRP_HEADER_AUTHENTICATION_INFO, MSRP_HEADER_AUTHENTICATION_INFO,
+      END_IDS },
+    3,
+    MSRP_HEADER_ERROR_DUPLICATE,
+    "Authentication-Info",
+    FALSE,
+    NULL },
 };
 
 START_TEST (test_order)
 {
   MsrpHeaderOrder order;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   int i;
 
   msrp_header_order_init (&order);
   for (i = 0; order_cases[_i].ids[i] != END_IDS; i++)
     {
-      gboolean ok = msrp_header_order_check (&order,
-                                             (MsrpHeaderId) order_cases[_i].ids[i],
-                                             &error);
+      gboolean ok = msrp_header_order_check (
+          &order, (MsrpHeaderId) order_cases[_i].ids[i], &error);
 
       if (i == order_cases[_i].fail_at)
         {
@@ -207,7 +292,7 @@ START_TEST (test_order_every_known_once)
        dup <= MSRP_HEADER_AUTHENTICATION_INFO; dup++)
     {
       MsrpHeaderOrder order;
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GError) error = NULL;
 
       msrp_header_order_init (&order);
       ck_assert (msrp_header_order_check (&order, T, NULL));
@@ -215,20 +300,21 @@ START_TEST (test_order_every_known_once)
       for (int id = MSRP_HEADER_MESSAGE_ID;
            id <= MSRP_HEADER_AUTHENTICATION_INFO; id++)
         {
-          ck_assert (msrp_header_order_check (&order, (MsrpHeaderId) id, NULL));
+          ck_assert (
+              msrp_header_order_check (&order, (MsrpHeaderId) id, NULL));
           ck_assert (msrp_header_order_check (&order, O, NULL));
         }
       if (dup == MSRP_HEADER_WWW_AUTHENTICATE)
         {
           /* One challenge per field, one field per algorithm (RFC 4976
            * section 7, RFC 7616 section 3.7). */
-          ck_assert (msrp_header_order_check (&order, (MsrpHeaderId) dup,
-                                              NULL));
+          ck_assert (
+              msrp_header_order_check (&order, (MsrpHeaderId) dup, NULL));
           ck_assert (msrp_header_order_finish (&order, NULL));
           continue;
         }
-      ck_assert (!msrp_header_order_check (&order, (MsrpHeaderId) dup,
-                                           &error));
+      ck_assert (
+          !msrp_header_order_check (&order, (MsrpHeaderId) dup, &error));
       check_error (error, MSRP_HEADER_ERROR_DUPLICATE,
                    msrp_header_id_to_name ((MsrpHeaderId) dup));
       ck_assert (msrp_header_order_finish (&order, NULL));
@@ -245,16 +331,17 @@ END_TEST
  * ------------------------------------------------------------------------- */
 
 #define MAX64 G_MAXUINT64
-#define E_STAR 1          /* range-end is "*" */
-#define T_STAR 2          /* total is "*" */
+#define E_STAR 1 /* range-end is "*" */
+#define T_STAR 2 /* total is "*" */
 
-static const struct {
+static const struct
+{
   const char *in;
   gsize len;
   gboolean ok;
-  guint64 start, end, total;   /* only when ok; 0 where "*" */
-  int star;                    /* E_STAR | T_STAR */
-  const char *canonical;       /* to_string() of the result; NULL = input */
+  guint64 start, end, total; /* only when ok; 0 where "*" */
+  int star;                  /* E_STAR | T_STAR */
+  const char *canonical;     /* to_string() of the result; NULL = input */
   gint code;
   const char *msg;
 } br_cases[] = {
@@ -266,17 +353,19 @@ static const struct {
   { S ("5-8/8"), TRUE, 5, 8, 8, 0, NULL, 0, NULL },
   { S ("8-8/8"), TRUE, 8, 8, 8, 0, NULL, 0, NULL },
   { S ("8-*/8"), TRUE, 8, 0, 8, E_STAR, NULL, 0, NULL },
-  { S ("1-0/0"), TRUE, 1, 0, 0, 0, NULL, 0, NULL },       /* empty SEND, 7.1.1 */
+  { S ("1-0/0"), TRUE, 1, 0, 0, 0, NULL, 0, NULL }, /* empty SEND, 7.1.1 */
   { S ("1-0/*"), TRUE, 1, 0, 0, T_STAR, NULL, 0, NULL },
   { S ("1-0/10"), TRUE, 1, 0, 10, 0, NULL, 0, NULL },
   { S ("1-*/0"), TRUE, 1, 0, 0, E_STAR, NULL, 0, NULL },
   { S ("0001-0002/0003"), TRUE, 1, 2, 3, 0, "1-2/3", 0, NULL },
-  { S ("1-18446744073709551615/18446744073709551615"), TRUE, 1, MAX64, MAX64, 0,
-    NULL, 0, NULL },
-  { S ("18446744073709551615-18446744073709551615/18446744073709551615"),
-    TRUE, MAX64, MAX64, MAX64, 0, NULL, 0, NULL },
-  { S ("18446744073709551615-*/*"), TRUE, MAX64, 0, 0, E_STAR | T_STAR, NULL, 0, NULL },
-  { S ("1-*/00000000000000000000000018446744073709551615"), TRUE, 1, 0, MAX64, E_STAR, "1-*/18446744073709551615", 0, NULL },
+  { S ("1-18446744073709551615/18446744073709551615"), TRUE, 1, MAX64, MAX64,
+    0, NULL, 0, NULL },
+  { S ("18446744073709551615-18446744073709551615/18446744073709551615"), TRUE,
+    MAX64, MAX64, MAX64, 0, NULL, 0, NULL },
+  { S ("18446744073709551615-*/*"), TRUE, MAX64, 0, 0, E_STAR | T_STAR, NULL,
+    0, NULL },
+  { S ("1-*/00000000000000000000000018446744073709551615"), TRUE, 1, 0, MAX64,
+    E_STAR, "1-*/18446744073709551615", 0, NULL },
   /* overflow */
   { S ("18446744073709551616-*/*"), FALSE, 0, 0, 0, 0, NULL,
     MSRP_HEADER_ERROR_RANGE,
@@ -345,7 +434,7 @@ static const struct {
   { S ("1-0x10/16"), FALSE, 0, 0, 0, 0, NULL, MSRP_HEADER_ERROR_SYNTAX,
     "expected '/' after range-end at offset 3, found 'x'" },
   { S ("1-10/1\xd9\xa3"), FALSE, 0, 0, 0, 0, NULL, MSRP_HEADER_ERROR_SYNTAX,
-    "unexpected byte 0xd9" },          /* ARABIC-INDIC DIGIT THREE */
+    "unexpected byte 0xd9" }, /* ARABIC-INDIC DIGIT THREE */
   { S ("1-10/10/10"), FALSE, 0, 0, 0, 0, NULL, MSRP_HEADER_ERROR_SYNTAX,
     "unexpected '/'" },
   { S ("1-10,10"), FALSE, 0, 0, 0, 0, NULL, MSRP_HEADER_ERROR_SYNTAX,
@@ -359,7 +448,7 @@ START_TEST (test_byte_range)
 {
   GuardBuf buf;
   MsrpByteRange r = { 7, 7, 7, FALSE, FALSE };
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean ok;
 
   guard_buf_init (&buf, br_cases[_i].in, br_cases[_i].len);
@@ -386,8 +475,8 @@ START_TEST (test_byte_range)
 
   {
     g_autofree char *text = msrp_byte_range_to_string (&r);
-    const char *want = br_cases[_i].canonical ? br_cases[_i].canonical
-                                              : br_cases[_i].in;
+    const char *want =
+        br_cases[_i].canonical ? br_cases[_i].canonical : br_cases[_i].in;
     MsrpByteRange again;
 
     ck_assert_str_eq (text, want);
@@ -401,8 +490,9 @@ END_TEST
  * Success-Report / Failure-Report
  * ------------------------------------------------------------------------- */
 
-static const struct {
-  gboolean failure;       /* Failure-Report rather than Success-Report */
+static const struct
+{
+  gboolean failure; /* Failure-Report rather than Success-Report */
   const char *in;
   gsize len;
   gboolean ok;
@@ -411,7 +501,7 @@ static const struct {
 } report_cases[] = {
   { FALSE, S ("yes"), TRUE, MSRP_REPORT_YES, NULL },
   { FALSE, S ("no"), TRUE, MSRP_REPORT_NO, NULL },
-  { FALSE, S ("YES"), TRUE, MSRP_REPORT_YES, NULL },   /* RFC 4234 s.2.3 */
+  { FALSE, S ("YES"), TRUE, MSRP_REPORT_YES, NULL }, /* RFC 4234 s.2.3 */
   { FALSE, S ("No"), TRUE, MSRP_REPORT_NO, NULL },
   { FALSE, S ("partial"), FALSE, 0,
     "Success-Report: \"partial\" is not one of \"yes\", \"no\"" },
@@ -424,16 +514,17 @@ static const struct {
   /* Only printable ASCII is quoted: the message goes to logs. */
   { FALSE, S ("y\xc3\xa9s"), FALSE, 0,
     "Success-Report: a 4-byte value is not one of" },
-  { FALSE, S ("ye\xc2\x89s"), FALSE, 0,      /* U+0089, a C1 control */
+  { FALSE, S ("ye\xc2\x89s"), FALSE, 0, /* U+0089, a C1 control */
     "Success-Report: a 5-byte value is not one of" },
-  { TRUE, S ("n\xc2\x85o"), FALSE, 0,        /* U+0085 NEL */
+  { TRUE, S ("n\xc2\x85o"), FALSE, 0, /* U+0085 NEL */
     "Failure-Report: a 4-byte value is not one of" },
   { FALSE, S ("yes\tno"), FALSE, 0, "a 6-byte value" },
   { TRUE, S ("yes"), TRUE, MSRP_REPORT_YES, NULL },
   { TRUE, S ("no"), TRUE, MSRP_REPORT_NO, NULL },
   { TRUE, S ("partial"), TRUE, MSRP_REPORT_PARTIAL, NULL },
   { TRUE, S ("Partial"), TRUE, MSRP_REPORT_PARTIAL, NULL },
-  { TRUE, S (""), FALSE, 0, "Failure-Report: \"\" is not one of \"yes\", "
+  { TRUE, S (""), FALSE, 0,
+    "Failure-Report: \"\" is not one of \"yes\", "
     "\"no\", \"partial\"" },
   { TRUE, S ("partial "), FALSE, 0, "\"partial \"" },
   { TRUE, S ("partia"), FALSE, 0, "\"partia\"" },
@@ -447,7 +538,7 @@ START_TEST (test_report)
 {
   GuardBuf buf;
   MsrpReportMode mode = 77;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean ok;
 
   guard_buf_init (&buf, report_cases[_i].in, report_cases[_i].len);
@@ -489,7 +580,8 @@ END_TEST
  * Message-ID
  * ------------------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *in;
   gsize len;
   gboolean ok;
@@ -500,7 +592,7 @@ static const struct {
   { S ("12345"), TRUE, NULL },
   { S ("A.-+%="), TRUE, NULL },
   { S ("87652491"), TRUE, NULL },
-  { S ("a2345678901234567890123456789012"), TRUE, NULL },   /* 32 */
+  { S ("a2345678901234567890123456789012"), TRUE, NULL }, /* 32 */
   { S ("a234567890123456789012345678901="), TRUE, NULL },
   { S (""), FALSE, "ident is 0 characters long, not 4 to 32" },
   { S ("abc"), FALSE, "ident is 3 characters long" },
@@ -516,15 +608,17 @@ static const struct {
   { S ("ab_cd"), FALSE, "'_' at offset 2 is not an ident-char" },
   { S ("ab/cd"), FALSE, "'/' at offset 2" },
   { S ("abc\xc3\xa9"), FALSE, "byte 0xc3 at offset 3" },
-  { S ("\xc3\xa9" "abc"), FALSE, "starts with byte 0xc3" },
-  { S ("ab!"), FALSE, "'!' at offset 2" },      /* bad char beats length */
+  { S ("\xc3\xa9"
+       "abc"),
+    FALSE, "starts with byte 0xc3" },
+  { S ("ab!"), FALSE, "'!' at offset 2" }, /* bad char beats length */
 };
 
 START_TEST (test_message_id)
 {
   GuardBuf buf;
   g_autofree char *out = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean ok, valid;
 
   guard_buf_init (&buf, mid_cases[_i].in, mid_cases[_i].len);
@@ -551,12 +645,13 @@ END_TEST
  * Status
  * ------------------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *in;
   gsize len;
   gboolean ok;
   guint ns, code;
-  const char *comment;    /* NULL: none */
+  const char *comment; /* NULL: none */
   const char *msg;
 } status_cases[] = {
   { S ("000 200 OK"), TRUE, 0, 200, "OK", NULL },
@@ -578,7 +673,8 @@ static const struct {
   { S ("0000 200"), FALSE, 0, 0, NULL, "namespace is not 3 digits" },
   { S (" 000 200"), FALSE, 0, 0, NULL, "namespace is not 3 digits" },
   { S ("000  200"), FALSE, 0, 0, NULL, "status-code is not 3 digits" },
-  { S ("000\t200"), FALSE, 0, 0, NULL, "expected a space after the namespace "
+  { S ("000\t200"), FALSE, 0, 0, NULL,
+    "expected a space after the namespace "
     "at offset 3, found byte 0x09" },
   { S ("000 20"), FALSE, 0, 0, NULL, "status-code is not 3 digits" },
   { S ("000 2000"), FALSE, 0, 0, NULL, "status-code is not 3 digits" },
@@ -605,12 +701,12 @@ START_TEST (test_status)
 {
   GuardBuf buf;
   MsrpStatus st = { 5, 5, NULL };
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean ok;
 
   guard_buf_init (&buf, status_cases[_i].in, status_cases[_i].len);
-  ok = msrp_status_header_parse ((const char *) buf.data, buf.len, &st,
-                                 &error);
+  ok =
+      msrp_status_header_parse ((const char *) buf.data, buf.len, &st, &error);
   guard_buf_clear (&buf);
 
   if (!status_cases[_i].ok)
@@ -643,14 +739,15 @@ END_TEST
  * Content-Type
  * ------------------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *in;
   gsize len;
   gboolean ok;
   const char *type, *subtype;
   guint n_params;
-  const char *pname, *pvalue;   /* one parameter to look up, or NULL */
-  const char *canonical;        /* to_string(); NULL: same as input */
+  const char *pname, *pvalue; /* one parameter to look up, or NULL */
+  const char *canonical;      /* to_string(); NULL: same as input */
   gint code;
   const char *msg;
 } ct_cases[] = {
@@ -671,8 +768,8 @@ static const struct {
     "mixed", 1, "boundary", "a b\"c\\d", NULL, 0, NULL },
   { S ("text/plain;Format=Flowed;delsp"), TRUE, "text", "plain", 2, "delsp",
     "", "text/plain;format=Flowed;delsp", 0, NULL },
-  { S ("text/plain;x=\"\""), TRUE, "text", "plain", 1, "x", "",
-    "text/plain;x", 0, NULL },
+  { S ("text/plain;x=\"\""), TRUE, "text", "plain", 1, "x", "", "text/plain;x",
+    0, NULL },
   { S ("text/plain;x=\"caf\xc3\xa9\""), TRUE, "text", "plain", 1, "x",
     "caf\xc3\xa9", NULL, 0, NULL },
   { S ("text/plain;x=\"tab\there\""), TRUE, "text", "plain", 1, "x",
@@ -681,8 +778,8 @@ static const struct {
     NULL },
   { S ("application/vnd.3gpp.sms+xml"), TRUE, "application",
     "vnd.3gpp.sms+xml", 0, NULL, NULL, NULL, 0, NULL },
-  { S ("!#$%&'*+-.^_`|~/x"), TRUE, "!#$%&'*+-.^_`|~", "x", 0, NULL, NULL,
-    NULL, 0, NULL },
+  { S ("!#$%&'*+-.^_`|~/x"), TRUE, "!#$%&'*+-.^_`|~", "x", 0, NULL, NULL, NULL,
+    0, NULL },
   /* syntax */
   { S (""), FALSE, NULL, NULL, 0, NULL, NULL, NULL, MSRP_HEADER_ERROR_SYNTAX,
     "expected a type token at offset 0, found the end of the value" },
@@ -739,7 +836,8 @@ static const struct {
   { S ("text/plain;a=b\r\n"), FALSE, NULL, NULL, 0, NULL, NULL, NULL,
     MSRP_HEADER_ERROR_SYNTAX, "found byte 0x0d" },
   /* too many parameters: 33 */
-  { S ("a/b;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p"),
+  { S ("a/"
+       "b;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p;p"),
     FALSE, NULL, NULL, 0, NULL, NULL, NULL, MSRP_HEADER_ERROR_RANGE,
     "Content-Type: more than 32 parameters" },
 };
@@ -747,8 +845,8 @@ static const struct {
 START_TEST (test_content_type)
 {
   GuardBuf buf;
-  g_autoptr(MsrpMediaType) mt = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (MsrpMediaType) mt = NULL;
+  g_autoptr (GError) error = NULL;
 
   guard_buf_init (&buf, ct_cases[_i].in, ct_cases[_i].len);
   mt = msrp_media_type_parse ((const char *) buf.data, buf.len, &error);
@@ -780,7 +878,7 @@ START_TEST (test_content_type)
 
   {
     g_autofree char *text = msrp_media_type_to_string (mt);
-    g_autoptr(MsrpMediaType) again = NULL;
+    g_autoptr (MsrpMediaType) again = NULL;
     g_autofree char *text2 = NULL;
 
     if (ct_cases[_i].canonical != NULL)
@@ -795,7 +893,8 @@ START_TEST (test_content_type)
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *type;
   const char *pattern;
   gboolean match;
@@ -806,7 +905,7 @@ static const struct {
   { "Text/Plain", "text/plain", TRUE },
   { "text/plain", "text/*", TRUE },
   { "text/html;charset=utf-8", "text/*", TRUE },
-  { "text/plain", "text/plain;charset=utf-8", TRUE },   /* section 8.6 */
+  { "text/plain", "text/plain;charset=utf-8", TRUE }, /* section 8.6 */
   { "text/plain;charset=utf-8", "text/plain", TRUE },
   { "message/cpim", "message/cpim", TRUE },
   { "text/plain", "text/html", FALSE },
@@ -831,14 +930,15 @@ static const struct {
 
 START_TEST (test_matches)
 {
-  g_autoptr(MsrpMediaType) mt = NULL;
+  g_autoptr (MsrpMediaType) mt = NULL;
 
   mt = msrp_media_type_parse (match_cases[_i].type,
                               strlen (match_cases[_i].type), NULL);
   ck_assert_ptr_nonnull (mt);
-  ck_assert_msg (msrp_media_type_matches (mt, match_cases[_i].pattern)
-                 == match_cases[_i].match, "%s vs \"%s\"",
-                 match_cases[_i].type, match_cases[_i].pattern);
+  ck_assert_msg (msrp_media_type_matches (mt, match_cases[_i].pattern) ==
+                     match_cases[_i].match,
+                 "%s vs \"%s\"", match_cases[_i].type,
+                 match_cases[_i].pattern);
 }
 END_TEST
 
@@ -846,7 +946,8 @@ END_TEST
  * utf8text, Content-ID, Content-Description, Content-Disposition
  * ------------------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *in;
   gsize len;
   gboolean ok;
@@ -856,9 +957,9 @@ static const struct {
   { S ("plain ASCII ~!@#$%^&*()"), TRUE, NULL },
   { S ("\ttab and trailing space "), TRUE, NULL },
   { S ("<abc@example.com>"), TRUE, NULL },
-  { S ("\xc2\x80 \xc2\xa9 \xdf\xbf"), TRUE, NULL },                 /* 2-byte */
+  { S ("\xc2\x80 \xc2\xa9 \xdf\xbf"), TRUE, NULL }, /* 2-byte */
   { S ("\xe0\xa0\x80 \xe2\x82\xac \xed\x9f\xbf \xee\x80\x80 \xef\xbf\xbf"),
-    TRUE, NULL },                                                  /* 3-byte */
+    TRUE, NULL }, /* 3-byte */
   { S ("\xf0\x90\x80\x80 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"), TRUE, NULL },
   { S ("\0"), FALSE, "byte 0x00 at offset 0 is not allowed in utf8text" },
   { S ("ab\0"), FALSE, "byte 0x00 at offset 2" },
@@ -866,22 +967,23 @@ static const struct {
   { S ("a\nb"), FALSE, "byte 0x0a at offset 1" },
   { S ("\x1f"), FALSE, "byte 0x1f at offset 0" },
   { S ("\x7f"), FALSE, "byte 0x7f at offset 0" },
-  { S ("\x80"), FALSE, "invalid UTF-8 sequence at offset 0" },    /* lone cont */
+  { S ("\x80"), FALSE, "invalid UTF-8 sequence at offset 0" }, /* lone cont */
   { S ("\xbf"), FALSE, "invalid UTF-8 sequence" },
-  { S ("ok\xc3"), FALSE, "invalid UTF-8 sequence at offset 2" },  /* truncated */
+  { S ("ok\xc3"), FALSE,
+    "invalid UTF-8 sequence at offset 2" }, /* truncated */
   { S ("\xe2\x82"), FALSE, "invalid UTF-8 sequence at offset 0" },
   { S ("\xf0\x9f\x98"), FALSE, "invalid UTF-8 sequence" },
   { S ("\xc3 "), FALSE, "invalid UTF-8 sequence" },
-  { S ("\xc0\x80"), FALSE, "invalid UTF-8 sequence" },            /* overlong */
+  { S ("\xc0\x80"), FALSE, "invalid UTF-8 sequence" }, /* overlong */
   { S ("\xc1\xbf"), FALSE, "invalid UTF-8 sequence" },
   { S ("\xe0\x80\xaf"), FALSE, "invalid UTF-8 sequence" },
   { S ("\xe0\x9f\xbf"), FALSE, "invalid UTF-8 sequence" },
   { S ("\xf0\x8f\xbf\xbf"), FALSE, "invalid UTF-8 sequence" },
-  { S ("\xed\xa0\x80"), FALSE, "invalid UTF-8 sequence" },        /* surrogate */
+  { S ("\xed\xa0\x80"), FALSE, "invalid UTF-8 sequence" }, /* surrogate */
   { S ("\xed\xbf\xbf"), FALSE, "invalid UTF-8 sequence" },
-  { S ("\xf4\x90\x80\x80"), FALSE, "invalid UTF-8 sequence" },    /* > 10FFFF */
+  { S ("\xf4\x90\x80\x80"), FALSE, "invalid UTF-8 sequence" }, /* > 10FFFF */
   { S ("\xf5\x80\x80\x80"), FALSE, "invalid UTF-8 sequence" },
-  { S ("\xf8\x88\x80\x80\x80"), FALSE, "invalid UTF-8 sequence" },/* 5-byte */
+  { S ("\xf8\x88\x80\x80\x80"), FALSE, "invalid UTF-8 sequence" }, /* 5-byte */
   { S ("\xfc\x84\x80\x80\x80\x80"), FALSE, "invalid UTF-8 sequence" },
   { S ("\xfe"), FALSE, "invalid UTF-8 sequence" },
   { S ("\xff"), FALSE, "invalid UTF-8 sequence" },
@@ -892,7 +994,7 @@ static const struct {
 START_TEST (test_utf8text)
 {
   GuardBuf buf;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean valid, ok;
 
   guard_buf_init (&buf, utf8_cases[_i].in, utf8_cases[_i].len);
@@ -915,8 +1017,8 @@ END_TEST
 
 START_TEST (test_utf8text_names)
 {
-  g_autoptr(GError) e1 = NULL;
-  g_autoptr(GError) e2 = NULL;
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GError) e2 = NULL;
 
   ck_assert (!msrp_utf8text_check (MSRP_HEADER_CONTENT_ID, "a\rb", 3, &e1));
   check_error (e1, MSRP_HEADER_ERROR_SYNTAX, "Content-ID: byte 0x0d");
@@ -926,7 +1028,8 @@ START_TEST (test_utf8text_names)
 }
 END_TEST
 
-static const struct {
+static const struct
+{
   const char *in;
   gsize len;
   gboolean ok;
@@ -942,13 +1045,15 @@ static const struct {
   { S ("inline ;x=y"), TRUE, "inline", NULL },
   { S ("inline;"), TRUE, "inline", NULL },
   { S ("x-custom.type"), TRUE, "x-custom.type", NULL },
-  { S (""), FALSE, NULL, "expected a disposition type token at offset 0, "
+  { S (""), FALSE, NULL,
+    "expected a disposition type token at offset 0, "
     "found the end of the value" },
   { S (" inline"), FALSE, NULL, "found byte 0x20" },
   { S (";x=y"), FALSE, NULL, "found ';'" },
   { S ("inline "), FALSE, NULL, "trailing white space at offset 6" },
   { S ("inline\t"), FALSE, NULL, "trailing white space at offset 6" },
-  { S ("in line"), FALSE, NULL, "expected ';' after the disposition type "
+  { S ("in line"), FALSE, NULL,
+    "expected ';' after the disposition type "
     "at offset 3, found 'l'" },
   { S ("inline/x"), FALSE, NULL, "at offset 6, found '/'" },
   { S ("inline\0"), FALSE, NULL, "found byte 0x00" },
@@ -963,12 +1068,12 @@ START_TEST (test_content_disposition)
 {
   GuardBuf buf;
   g_autofree char *type = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean ok, ok_null;
 
   guard_buf_init (&buf, cd_cases[_i].in, cd_cases[_i].len);
-  ok = msrp_content_disposition_parse ((const char *) buf.data, buf.len,
-                                       &type, &error);
+  ok = msrp_content_disposition_parse ((const char *) buf.data, buf.len, &type,
+                                       &error);
   ok_null = msrp_content_disposition_parse ((const char *) buf.data, buf.len,
                                             NULL, NULL);
   guard_buf_clear (&buf);
@@ -993,7 +1098,8 @@ END_TEST
  * Expires, Min-Expires, Max-Expires
  * ------------------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   MsrpHeaderId which;
   const char *in;
   gsize len;
@@ -1042,7 +1148,7 @@ START_TEST (test_expires)
 {
   GuardBuf buf;
   guint32 v = 12345;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean ok;
 
   guard_buf_init (&buf, exp_cases[_i].in, exp_cases[_i].len);
@@ -1069,11 +1175,12 @@ END_TEST
  * msrp_path_parse adds: the header name, error mapping, the list)
  * ------------------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   MsrpHeaderId which;
   const char *in;
   gsize len;
-  guint n;                /* 0: error */
+  guint n; /* 0: error */
   const char *msg;
 } path_cases[] = {
   { MSRP_HEADER_TO_PATH, S ("msrp://bob.example.com:8888/9di4eae923wzd;tcp"),
@@ -1093,8 +1200,8 @@ static const struct {
 START_TEST (test_path)
 {
   GuardBuf buf;
-  g_autoptr(GPtrArray) uris = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GPtrArray) uris = NULL;
+  g_autoptr (GError) error = NULL;
 
   guard_buf_init (&buf, path_cases[_i].in, path_cases[_i].len);
   uris = msrp_path_parse (path_cases[_i].which, (const char *) buf.data,
@@ -1117,14 +1224,14 @@ END_TEST
 
 START_TEST (test_path_too_many)
 {
-  g_autoptr(GString) s = g_string_new (NULL);
-  g_autoptr(GPtrArray) uris = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GString) s = g_string_new (NULL);
+  g_autoptr (GPtrArray) uris = NULL;
+  g_autoptr (GError) error = NULL;
   GuardBuf buf;
 
   for (int i = 0; i <= MSRP_URI_LIST_MAX; i++)
-    g_string_append_printf (s, "%smsrp://h%d.example.com/s;tcp",
-                            i ? " " : "", i);
+    g_string_append_printf (s, "%smsrp://h%d.example.com/s;tcp", i ? " " : "",
+                            i);
   guard_buf_init (&buf, s->str, s->len);
   uris = msrp_path_parse (MSRP_HEADER_TO_PATH, (const char *) buf.data,
                           buf.len, &error);
@@ -1143,9 +1250,9 @@ headers_suite (void)
   Suite *s = suite_create ("msrp-headers");
   TCase *tc;
 
-#define ADD_LOOP(name, fn, table) \
-  tc = tcase_create (name); \
-  tcase_add_loop_test (tc, fn, 0, (int) G_N_ELEMENTS (table)); \
+#define ADD_LOOP(name, fn, table)                                             \
+  tc = tcase_create (name);                                                   \
+  tcase_add_loop_test (tc, fn, 0, (int) G_N_ELEMENTS (table));                \
   suite_add_tcase (s, tc)
 
   ADD_LOOP ("names", test_name_from, name_cases);

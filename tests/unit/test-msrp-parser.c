@@ -31,30 +31,35 @@
 /* For the checks made on every event and feed: Check's ck_assert() writes to
  * a pipe each time it passes, which for millions of calls costs more than
  * the parsing. */
-#define CHECK(expr) \
-  do { \
-    if (G_UNLIKELY (!(expr))) \
-      ck_abort_msg ("%s:%d: check failed: %s", __FILE__, __LINE__, #expr); \
-  } while (0)
-#define CHECK_MSG(expr, ...) \
-  do { \
-    if (G_UNLIKELY (!(expr))) \
-      ck_abort_msg (__VA_ARGS__); \
-  } while (0)
+#define CHECK(expr)                                                           \
+  do                                                                          \
+    {                                                                         \
+      if (G_UNLIKELY (!(expr)))                                               \
+        ck_abort_msg ("%s:%d: check failed: %s", __FILE__, __LINE__, #expr);  \
+    }                                                                         \
+  while (0)
+#define CHECK_MSG(expr, ...)                                                  \
+  do                                                                          \
+    {                                                                         \
+      if (G_UNLIKELY (!(expr)))                                               \
+        ck_abort_msg (__VA_ARGS__);                                           \
+    }                                                                         \
+  while (0)
 
 /* ---------------------------------------------------------------------------
  * Running a case
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   MsrpParser *parser;
   GString *trace;
-  GString *body;              /* body bytes of the current frame */
-  guint64 frame_body;         /* same, counted */
+  GString *body;      /* body bytes of the current frame */
+  guint64 frame_body; /* same, counted */
   guint next_header;
   gboolean in_frame;
   GError *error;
-  gsize max_held;             /* longest held BODY event */
+  gsize max_held; /* longest held BODY event */
   guint n_events;
 } Run;
 
@@ -74,8 +79,8 @@ append_escaped (GString *out, const void *bytes, gsize n)
 
   for (gsize i = 0; i < n; i++)
     {
-      if ((s[i] >= 0x20 && s[i] < 0x7f) || s[i] == '\r' || s[i] == '\n'
-          || s[i] == '\t')
+      if ((s[i] >= 0x20 && s[i] < 0x7f) || s[i] == '\r' || s[i] == '\n' ||
+          s[i] == '\t')
         continue;
       g_string_append_len (out, (const char *) s + run, (gssize) (i - run));
       g_string_append_printf (out, "\\x%02x", s[i]);
@@ -115,10 +120,9 @@ record_event (Run *r, const MsrpParserEvent *ev, const guint8 *piece,
         {
           CHECK (ev->method_len > 0);
           CHECK (ev->comment == NULL);
-          g_string_append_printf (r->trace, "REQ %.*s %.*s",
-                                  (int) ev->transaction_id_len,
-                                  ev->transaction_id, (int) ev->method_len,
-                                  ev->method);
+          g_string_append_printf (
+              r->trace, "REQ %.*s %.*s", (int) ev->transaction_id_len,
+              ev->transaction_id, (int) ev->method_len, ev->method);
         }
       else
         {
@@ -139,8 +143,8 @@ record_event (Run *r, const MsrpParserEvent *ev, const guint8 *piece,
       CHECK (ev->header_index == r->next_header);
       r->next_header++;
       CHECK (ev->name_len > 0);
-      CHECK (ev->header_id
-             == msrp_header_id_from_name (ev->name, ev->name_len));
+      CHECK (ev->header_id ==
+             msrp_header_id_from_name (ev->name, ev->name_len));
       /* The value follows the name and ": " in the same line. */
       CHECK (ev->value == ev->name + ev->name_len + 2);
       trace_sep (r);
@@ -160,8 +164,8 @@ record_event (Run *r, const MsrpParserEvent *ev, const guint8 *piece,
         {
           /* Bytes carried over from an earlier feed: short, parser's own. */
           CHECK (ev->data_len <= MSRP_PARSER_MAX_END_LINE);
-          CHECK (ev->data + ev->data_len <= piece
-                 || ev->data >= piece + piece_len);
+          CHECK (ev->data + ev->data_len <= piece ||
+                 ev->data >= piece + piece_len);
           r->max_held = MAX (r->max_held, ev->data_len);
         }
       else
@@ -177,13 +181,13 @@ record_event (Run *r, const MsrpParserEvent *ev, const guint8 *piece,
     case MSRP_PARSER_EVENT_END:
       CHECK (r->in_frame);
       CHECK (ev->body_len == r->frame_body);
-      CHECK (ev->continuation == '$' || ev->continuation == '+'
-             || ev->continuation == '#');
+      CHECK (ev->continuation == '$' || ev->continuation == '+' ||
+             ev->continuation == '#');
       flush_body (r);
       trace_sep (r);
       g_string_append_printf (r->trace, "END %.*s%c",
-                              (int) ev->transaction_id_len,
-                              ev->transaction_id, ev->continuation);
+                              (int) ev->transaction_id_len, ev->transaction_id,
+                              ev->continuation);
       r->in_frame = FALSE;
       break;
     default:
@@ -249,16 +253,14 @@ check_message_printable (const char *message)
   CHECK (strlen (message) > 0);
   for (const char *c = message; *c != '\0'; c++)
     CHECK_MSG (*c >= 0x20 && *c < 0x7f,
-               "unprintable byte 0x%02x in message \"%s\"",
-               (guint8) *c, message);
+               "unprintable byte 0x%02x in message \"%s\"", (guint8) *c,
+               message);
 }
 
 /* A valid frame, to show a parser works again after reset. */
 static const char valid_frame[] =
-  "MSRP abcd SEND" CRLF
-  "To-Path: msrp://b.example.com:2855/s1;tcp" CRLF
-  "From-Path: msrp://a.example.com:2855/s2;tcp" CRLF
-  "-------abcd$" CRLF;
+    "MSRP abcd SEND" CRLF "To-Path: msrp://b.example.com:2855/s1;tcp" CRLF
+    "From-Path: msrp://a.example.com:2855/s2;tcp" CRLF "-------abcd$" CRLF;
 
 /* Run @input in one mode; check the outcome. */
 static void
@@ -267,7 +269,9 @@ run_mode (const char *name, const void *input, gsize len,
           const char *want_trace, gboolean want_idle, int want_code,
           const char *want_msg)
 {
-  Run r = { 0, };
+  Run r = {
+    0,
+  };
   int rc;
 
   r.parser = msrp_parser_new_full (limits);
@@ -279,8 +283,9 @@ run_mode (const char *name, const void *input, gsize len,
 
   CHECK_MSG (strcmp (r.trace->str, want_trace) == 0,
              "%s [%s at %zu]: trace\n  got  \"%s\"\n  want \"%s\"\n"
-             "  (error: %s)", name, mode_name (mode), at, r.trace->str,
-             want_trace, r.error != NULL ? r.error->message : "none");
+             "  (error: %s)",
+             name, mode_name (mode), at, r.trace->str, want_trace,
+             r.error != NULL ? r.error->message : "none");
   if (want_msg == NULL)
     {
       CHECK_MSG (rc == 0 && r.error == NULL,
@@ -288,9 +293,8 @@ run_mode (const char *name, const void *input, gsize len,
                  mode_name (mode), at,
                  r.error != NULL ? r.error->message : "?");
       CHECK_MSG (msrp_parser_is_idle (r.parser) == want_idle,
-                 "%s [%s at %zu]: idle is %d, want %d", name,
-                 mode_name (mode), at, msrp_parser_is_idle (r.parser),
-                 want_idle);
+                 "%s [%s at %zu]: idle is %d, want %d", name, mode_name (mode),
+                 at, msrp_parser_is_idle (r.parser), want_idle);
     }
   else
     {
@@ -299,21 +303,21 @@ run_mode (const char *name, const void *input, gsize len,
       GError *again = NULL;
       static const guint8 more[] = "MSRP ";
 
-      CHECK_MSG (r.error != NULL, "%s [%s at %zu]: no error, want '%s'",
-                 name, mode_name (mode), at, want_msg);
+      CHECK_MSG (r.error != NULL, "%s [%s at %zu]: no error, want '%s'", name,
+                 mode_name (mode), at, want_msg);
       CHECK_MSG (g_error_matches (r.error, MSRP_PARSER_ERROR, want_code),
                  "%s [%s at %zu]: error code %d, want %d (%s)", name,
                  mode_name (mode), at, r.error->code, want_code,
                  r.error->message);
       CHECK_MSG (strstr (r.error->message, want_msg) != NULL,
-                 "%s [%s at %zu]: message\n  got  \"%s\"\n  want \"%s\"",
-                 name, mode_name (mode), at, r.error->message, want_msg);
+                 "%s [%s at %zu]: message\n  got  \"%s\"\n  want \"%s\"", name,
+                 mode_name (mode), at, r.error->message, want_msg);
       check_message_printable (r.error->message);
       CHECK (!msrp_parser_is_idle (r.parser));
 
       /* Failed stays failed, with the same error, consuming nothing. */
-      CHECK (msrp_parser_feed (r.parser, more, 5, &used, &ev, &again)
-             == MSRP_PARSE_ERROR);
+      CHECK (msrp_parser_feed (r.parser, more, 5, &used, &ev, &again) ==
+             MSRP_PARSE_ERROR);
       CHECK (used == 0);
       CHECK (again != NULL);
       CHECK (strcmp (again->message, r.error->message) == 0);
@@ -324,8 +328,8 @@ run_mode (const char *name, const void *input, gsize len,
       msrp_parser_reset (r.parser);
       CHECK (!msrp_parser_has_failed (r.parser));
       CHECK (msrp_parser_feed (r.parser, (const guint8 *) valid_frame,
-                               sizeof valid_frame - 1, &used, &ev, &again)
-             == MSRP_PARSE_EVENT);
+                               sizeof valid_frame - 1, &used, &ev,
+                               &again) == MSRP_PARSE_EVENT);
       CHECK (ev.type == MSRP_PARSER_EVENT_REQUEST);
       g_clear_error (&r.error);
     }
@@ -343,8 +347,8 @@ run_all_modes (const char *name, const void *input, gsize len,
 {
   run_mode (name, input, len, limits, SPLIT_WHOLE, 0, want_trace, want_idle,
             want_code, want_msg);
-  run_mode (name, input, len, limits, SPLIT_BYTEWISE, 0, want_trace,
-            want_idle, want_code, want_msg);
+  run_mode (name, input, len, limits, SPLIT_BYTEWISE, 0, want_trace, want_idle,
+            want_code, want_msg);
   for (gsize at = 0; at <= len; at++)
     run_mode (name, input, len, limits, SPLIT_AT, at, want_trace, want_idle,
               want_code, want_msg);
@@ -355,258 +359,200 @@ run_all_modes (const char *name, const void *input, gsize len,
  * ------------------------------------------------------------------------- */
 
 /* RFC 4975 section 4, Figure 2 */
-#define EX4_SEND \
-  "MSRP a786hjs2 SEND" CRLF \
-  "To-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp" CRLF \
-  "From-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp" CRLF \
-  "Message-ID: 87652491" CRLF \
-  "Byte-Range: 1-25/25" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  "Hey Bob, are you there?" CRLF \
+#define EX4_SEND                                                              \
+  "MSRP a786hjs2 SEND" CRLF                                                   \
+  "To-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp" CRLF          \
+  "From-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp" CRLF           \
+  "Message-ID: 87652491" CRLF "Byte-Range: 1-25/25" CRLF                      \
+  "Content-Type: text/plain" CRLF CRLF "Hey Bob, are you there?" CRLF         \
   "-------a786hjs2$" CRLF
-#define TR4_SEND \
-  "REQ a786hjs2 SEND" \
-  "|H To-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp" \
-  "|H From-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp" \
-  "|H Message-ID: 87652491" \
-  "|H Byte-Range: 1-25/25" \
-  "|H Content-Type: text/plain" \
-  "|EOH body" \
-  "|BODY Hey Bob, are you there?" \
+#define TR4_SEND                                                              \
+  "REQ a786hjs2 SEND"                                                         \
+  "|H To-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp"            \
+  "|H From-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp"             \
+  "|H Message-ID: 87652491"                                                   \
+  "|H Byte-Range: 1-25/25"                                                    \
+  "|H Content-Type: text/plain"                                               \
+  "|EOH body"                                                                 \
+  "|BODY Hey Bob, are you there?"                                             \
   "|END a786hjs2$"
 
-#define EX4_200 \
-  "MSRP a786hjs2 200 OK" CRLF \
-  "To-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp" CRLF \
-  "From-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp" CRLF \
+#define EX4_200                                                               \
+  "MSRP a786hjs2 200 OK" CRLF                                                 \
+  "To-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp" CRLF             \
+  "From-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp" CRLF        \
   "-------a786hjs2$" CRLF
-#define TR4_200 \
-  "RESP a786hjs2 200 OK" \
-  "|H To-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp" \
-  "|H From-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp" \
-  "|EOH" \
+#define TR4_200                                                               \
+  "RESP a786hjs2 200 OK"                                                      \
+  "|H To-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp"               \
+  "|H From-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp"          \
+  "|EOH"                                                                      \
   "|END a786hjs2$"
 
 /* RFC 4975 section 5.1, Figure 3, with the To-Path and From-Path the figure
  * leaves out (section 9 requires them first). */
-#define PATHS_51 \
-  "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF \
+#define PATHS_51                                                              \
+  "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF               \
   "From-Path: msrp://alice.example.com:7777/iau39soe2843z;tcp" CRLF
-#define TR_PATHS_51 \
-  "|H To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" \
+#define TR_PATHS_51                                                           \
+  "|H To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp"                 \
   "|H From-Path: msrp://alice.example.com:7777/iau39soe2843z;tcp"
-#define EX51 \
-  "MSRP dkei38sd SEND" CRLF \
-  PATHS_51 \
-  "Message-ID: 4564dpWd" CRLF \
-  "Byte-Range: 1-*/8" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  "abcd" CRLF \
-  "-------dkei38sd+" CRLF \
-  "MSRP dkei38ia SEND" CRLF \
-  PATHS_51 \
-  "Message-ID: 4564dpWd" CRLF \
-  "Byte-Range: 5-8/8" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  "EFGH" CRLF \
-  "-------dkei38ia$" CRLF
-#define TR51 \
-  "REQ dkei38sd SEND" TR_PATHS_51 \
-  "|H Message-ID: 4564dpWd|H Byte-Range: 1-*/8|H Content-Type: text/plain" \
-  "|EOH body|BODY abcd|END dkei38sd+" \
-  "|REQ dkei38ia SEND" TR_PATHS_51 \
-  "|H Message-ID: 4564dpWd|H Byte-Range: 5-8/8|H Content-Type: text/plain" \
+#define EX51                                                                  \
+  "MSRP dkei38sd SEND" CRLF PATHS_51 "Message-ID: 4564dpWd" CRLF              \
+  "Byte-Range: 1-*/8" CRLF "Content-Type: text/plain" CRLF CRLF "abcd" CRLF   \
+  "-------dkei38sd+" CRLF "MSRP dkei38ia SEND" CRLF PATHS_51                  \
+  "Message-ID: 4564dpWd" CRLF "Byte-Range: 5-8/8" CRLF                        \
+  "Content-Type: text/plain" CRLF CRLF "EFGH" CRLF "-------dkei38ia$" CRLF
+#define TR51                                                                  \
+  "REQ dkei38sd SEND" TR_PATHS_51                                             \
+  "|H Message-ID: 4564dpWd|H Byte-Range: 1-*/8|H Content-Type: text/plain"    \
+  "|EOH body|BODY abcd|END dkei38sd+"                                         \
+  "|REQ dkei38ia SEND" TR_PATHS_51                                            \
+  "|H Message-ID: 4564dpWd|H Byte-Range: 5-8/8|H Content-Type: text/plain"    \
   "|EOH body|BODY EFGH|END dkei38ia$"
 
 /* RFC 4975 section 11.1, steps 4 to 7, on one connection */
-#define EX111 \
-  "MSRP d93kswow SEND" CRLF \
-  "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF \
-  "From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF \
-  "Message-ID: 12339sdqwer" CRLF \
-  "Byte-Range: 1-16/16" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  "Hi, I'm Alice!" CRLF \
-  "-------d93kswow$" CRLF \
-  "MSRP d93kswow 200 OK" CRLF \
-  "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF \
-  "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF \
-  "-------d93kswow$" CRLF \
-  "MSRP dkei38sd SEND" CRLF \
-  "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF \
-  "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF \
-  "Message-ID: 456s9wlk3" CRLF \
-  "Byte-Range: 1-21/21" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  "Hi, Alice!  I'm Bob!" CRLF \
-  "-------dkei38sd$" CRLF \
-  "MSRP dkei38sd 200 OK" CRLF \
-  "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF \
-  "From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF \
+#define EX111                                                                 \
+  "MSRP d93kswow SEND" CRLF                                                   \
+  "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF               \
+  "From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF         \
+  "Message-ID: 12339sdqwer" CRLF "Byte-Range: 1-16/16" CRLF                   \
+  "Content-Type: text/plain" CRLF CRLF "Hi, I'm Alice!" CRLF                  \
+  "-------d93kswow$" CRLF "MSRP d93kswow 200 OK" CRLF                         \
+  "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF           \
+  "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF             \
+  "-------d93kswow$" CRLF "MSRP dkei38sd SEND" CRLF                           \
+  "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF           \
+  "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF             \
+  "Message-ID: 456s9wlk3" CRLF "Byte-Range: 1-21/21" CRLF                     \
+  "Content-Type: text/plain" CRLF CRLF "Hi, Alice!  I'm Bob!" CRLF            \
+  "-------dkei38sd$" CRLF "MSRP dkei38sd 200 OK" CRLF                         \
+  "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF               \
+  "From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF         \
   "-------dkei38sd$" CRLF
-#define TR111 \
-  "REQ d93kswow SEND" \
-  "|H To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" \
-  "|H From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" \
-  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-16/16" \
-  "|H Content-Type: text/plain|EOH body|BODY Hi, I'm Alice!" \
-  "|END d93kswow$" \
-  "|RESP d93kswow 200 OK" \
-  "|H To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" \
-  "|H From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" \
-  "|EOH|END d93kswow$" \
-  "|REQ dkei38sd SEND" \
-  "|H To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" \
-  "|H From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" \
-  "|H Message-ID: 456s9wlk3|H Byte-Range: 1-21/21" \
-  "|H Content-Type: text/plain|EOH body|BODY Hi, Alice!  I'm Bob!" \
-  "|END dkei38sd$" \
-  "|RESP dkei38sd 200 OK" \
-  "|H To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" \
-  "|H From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" \
+#define TR111                                                                 \
+  "REQ d93kswow SEND"                                                         \
+  "|H To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp"                 \
+  "|H From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp"           \
+  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-16/16"                          \
+  "|H Content-Type: text/plain|EOH body|BODY Hi, I'm Alice!"                  \
+  "|END d93kswow$"                                                            \
+  "|RESP d93kswow 200 OK"                                                     \
+  "|H To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp"             \
+  "|H From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp"               \
+  "|EOH|END d93kswow$"                                                        \
+  "|REQ dkei38sd SEND"                                                        \
+  "|H To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp"             \
+  "|H From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp"               \
+  "|H Message-ID: 456s9wlk3|H Byte-Range: 1-21/21"                            \
+  "|H Content-Type: text/plain|EOH body|BODY Hi, Alice!  I'm Bob!"            \
+  "|END dkei38sd$"                                                            \
+  "|RESP dkei38sd 200 OK"                                                     \
+  "|H To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp"                 \
+  "|H From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp"           \
   "|EOH|END dkei38sd$"
 
 /* RFC 4975 section 11.2, Figure 13: a multi-line body */
-#define XHTML_BODY \
-  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" CRLF \
-  "<!DOCTYPE html" CRLF \
-  "PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\"" CRLF \
-  "\"_http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd_\">" CRLF \
-  "<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" lang=\"en\">" \
-  CRLF \
-  "  <head>" CRLF \
-  "    <title>FY2005 Results</title>" CRLF \
-  "</head>" CRLF \
-  "  <body>" CRLF \
-  "   <p>See the results at <a" CRLF \
-  "href=\"http://example.org/\">example.org</a>.</p>" CRLF \
-  "  </body>" CRLF \
+#define XHTML_BODY                                                            \
+  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" CRLF "<!DOCTYPE html" CRLF     \
+  "PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\"" CRLF                          \
+  "\"_http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd_\">" CRLF             \
+  "<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" "             \
+  "lang=\"en\">" CRLF "  <head>" CRLF                                         \
+  "    <title>FY2005 Results</title>" CRLF "</head>" CRLF "  <body>" CRLF     \
+  "   <p>See the results at <a" CRLF                                          \
+  "href=\"http://example.org/\">example.org</a>.</p>" CRLF "  </body>" CRLF   \
   "</html>"
-#define EX112 \
-  "MSRP dsdfoe38sd SEND" CRLF \
-  "To-Path: msrp://alice.example.com:7777/iau39soe2843z;tcp" CRLF \
-  "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF \
-  "Message-ID: 456so39s" CRLF \
-  "Byte-Range: 1-374/374" CRLF \
-  "Content-Type: application/xhtml+xml" CRLF \
-  CRLF \
-  XHTML_BODY CRLF \
+#define EX112                                                                 \
+  "MSRP dsdfoe38sd SEND" CRLF                                                 \
+  "To-Path: msrp://alice.example.com:7777/iau39soe2843z;tcp" CRLF             \
+  "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF             \
+  "Message-ID: 456so39s" CRLF "Byte-Range: 1-374/374" CRLF                    \
+  "Content-Type: application/xhtml+xml" CRLF CRLF XHTML_BODY CRLF             \
   "-------dsdfoe38sd$" CRLF
-#define TR112 \
-  "REQ dsdfoe38sd SEND" \
-  "|H To-Path: msrp://alice.example.com:7777/iau39soe2843z;tcp" \
-  "|H From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" \
-  "|H Message-ID: 456so39s|H Byte-Range: 1-374/374" \
-  "|H Content-Type: application/xhtml+xml|EOH body" \
-  "|BODY " XHTML_BODY \
-  "|END dsdfoe38sd$"
+#define TR112                                                                 \
+  "REQ dsdfoe38sd SEND"                                                       \
+  "|H To-Path: msrp://alice.example.com:7777/iau39soe2843z;tcp"               \
+  "|H From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp"               \
+  "|H Message-ID: 456so39s|H Byte-Range: 1-374/374"                           \
+  "|H Content-Type: application/xhtml+xml|EOH body"                           \
+  "|BODY " XHTML_BODY "|END dsdfoe38sd$"
 
 /* RFC 4975 section 11.4, Figures 14 and 15: CPIM in two chunks */
-#define CPIM_BODY \
-  "To: Bob <sip:bob@example.com>" CRLF \
-  "From: Alice <sip:alice@example.com>" CRLF \
-  "DateTime: 2006-05-15T15:02:31-03:00" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  "ABCD"
-#define PATHS_114 \
-  "To-Path: msrp://bobpc.example.com:8888/9di4eae923wzd;tcp" CRLF \
+#define CPIM_BODY                                                             \
+  "To: Bob <sip:bob@example.com>" CRLF                                        \
+  "From: Alice <sip:alice@example.com>" CRLF                                  \
+  "DateTime: 2006-05-15T15:02:31-03:00" CRLF                                  \
+  "Content-Type: text/plain" CRLF CRLF "ABCD"
+#define PATHS_114                                                             \
+  "To-Path: msrp://bobpc.example.com:8888/9di4eae923wzd;tcp" CRLF             \
   "From-Path: msrp://alicepc.example.com:7654/iau39soe2843z;tcp" CRLF
-#define TR_PATHS_114 \
-  "|H To-Path: msrp://bobpc.example.com:8888/9di4eae923wzd;tcp" \
+#define TR_PATHS_114                                                          \
+  "|H To-Path: msrp://bobpc.example.com:8888/9di4eae923wzd;tcp"               \
   "|H From-Path: msrp://alicepc.example.com:7654/iau39soe2843z;tcp"
-#define EX114 \
-  "MSRP d93kswow SEND" CRLF \
-  PATHS_114 \
-  "Message-ID: 12339sdqwer" CRLF \
-  "Byte-Range: 1-137/148" CRLF \
-  "Content-Type: message/cpim" CRLF \
-  CRLF \
-  CPIM_BODY CRLF \
-  "-------d93kswow+" CRLF \
-  "MSRP op2nc9a SEND" CRLF \
-  PATHS_114 \
-  "Message-ID: 12339sdqwer" CRLF \
-  "Byte-Range: 138-148/148" CRLF \
-  "Content-Type: message/cpim" CRLF \
-  CRLF \
-  "1234567890" CRLF \
+#define EX114                                                                 \
+  "MSRP d93kswow SEND" CRLF PATHS_114 "Message-ID: 12339sdqwer" CRLF          \
+  "Byte-Range: 1-137/148" CRLF                                                \
+  "Content-Type: message/cpim" CRLF CRLF CPIM_BODY CRLF                       \
+  "-------d93kswow+" CRLF "MSRP op2nc9a SEND" CRLF PATHS_114                  \
+  "Message-ID: 12339sdqwer" CRLF "Byte-Range: 138-148/148" CRLF               \
+  "Content-Type: message/cpim" CRLF CRLF "1234567890" CRLF                    \
   "-------op2nc9a$" CRLF
-#define TR114 \
-  "REQ d93kswow SEND" TR_PATHS_114 \
-  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-137/148" \
-  "|H Content-Type: message/cpim|EOH body|BODY " CPIM_BODY \
-  "|END d93kswow+" \
-  "|REQ op2nc9a SEND" TR_PATHS_114 \
-  "|H Message-ID: 12339sdqwer|H Byte-Range: 138-148/148" \
-  "|H Content-Type: message/cpim|EOH body|BODY 1234567890" \
+#define TR114                                                                 \
+  "REQ d93kswow SEND" TR_PATHS_114                                            \
+  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-137/148"                        \
+  "|H Content-Type: message/cpim|EOH body|BODY " CPIM_BODY "|END d93kswow+"   \
+  "|REQ op2nc9a SEND" TR_PATHS_114                                            \
+  "|H Message-ID: 12339sdqwer|H Byte-Range: 138-148/148"                      \
+  "|H Content-Type: message/cpim|EOH body|BODY 1234567890"                    \
   "|END op2nc9a$"
 
 /* RFC 4975 section 11.5 */
-#define EX115 \
-  "MSRP d93kswow SEND" CRLF \
-  "To-Path: msrp://alicepc.example.com:8888/9di4eae923wzd;tcp" CRLF \
-  "From-Path: msrp://example.com:7777/iau39soe2843z;tcp" CRLF \
-  "Message-ID: 12339sdqwer" CRLF \
-  "Byte-Range: 1-38/38" CRLF \
-  "Failure-Report: no" CRLF \
-  "Success-Report: no" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  "This conference will end in 5 minutes" CRLF \
-  "-------d93kswow$" CRLF
-#define TR115 \
-  "REQ d93kswow SEND" \
-  "|H To-Path: msrp://alicepc.example.com:8888/9di4eae923wzd;tcp" \
-  "|H From-Path: msrp://example.com:7777/iau39soe2843z;tcp" \
-  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-38/38" \
-  "|H Failure-Report: no|H Success-Report: no" \
-  "|H Content-Type: text/plain|EOH body" \
+#define EX115                                                                 \
+  "MSRP d93kswow SEND" CRLF                                                   \
+  "To-Path: msrp://alicepc.example.com:8888/9di4eae923wzd;tcp" CRLF           \
+  "From-Path: msrp://example.com:7777/iau39soe2843z;tcp" CRLF                 \
+  "Message-ID: 12339sdqwer" CRLF "Byte-Range: 1-38/38" CRLF                   \
+  "Failure-Report: no" CRLF "Success-Report: no" CRLF                         \
+  "Content-Type: text/plain" CRLF CRLF                                        \
+  "This conference will end in 5 minutes" CRLF "-------d93kswow$" CRLF
+#define TR115                                                                 \
+  "REQ d93kswow SEND"                                                         \
+  "|H To-Path: msrp://alicepc.example.com:8888/9di4eae923wzd;tcp"             \
+  "|H From-Path: msrp://example.com:7777/iau39soe2843z;tcp"                   \
+  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-38/38"                          \
+  "|H Failure-Report: no|H Success-Report: no"                                \
+  "|H Content-Type: text/plain|EOH body"                                      \
   "|BODY This conference will end in 5 minutes|END d93kswow$"
 
 /* RFC 4975 section 11.6, Figures 16 and 17 */
-#define HTML_BODY \
-  "<html><body>" CRLF \
-  "<p>Here is that important link..." CRLF \
-  "<a href=\"http://www.example.com/foobar\">foobar</a>" CRLF \
-  "</p>" CRLF \
+#define HTML_BODY                                                             \
+  "<html><body>" CRLF "<p>Here is that important link..." CRLF                \
+  "<a href=\"http://www.example.com/foobar\">foobar</a>" CRLF "</p>" CRLF     \
   "</body></html>"
-#define EX116 \
-  "MSRP d93kswow SEND" CRLF \
-  "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF \
-  "From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF \
-  "Message-ID: 12339sdqwer" CRLF \
-  "Byte-Range: 1-106/106" CRLF \
-  "Success-Report: yes" CRLF \
-  "Failure-Report: no" CRLF \
-  "Content-Type: text/html" CRLF \
-  CRLF \
-  HTML_BODY CRLF \
-  "-------d93kswow$" CRLF \
-  "MSRP dkei38sd REPORT" CRLF \
-  "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF \
-  "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF \
-  "Message-ID: 12339sdqwer" CRLF \
-  "Byte-Range: 1-106/106" CRLF \
-  "Status: 000 200 OK" CRLF \
-  "-------dkei38sd$" CRLF
-#define TR116 \
-  "REQ d93kswow SEND" \
-  "|H To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" \
-  "|H From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" \
-  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-106/106" \
-  "|H Success-Report: yes|H Failure-Report: no" \
-  "|H Content-Type: text/html|EOH body|BODY " HTML_BODY \
-  "|END d93kswow$" \
-  "|REQ dkei38sd REPORT" \
-  "|H To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" \
-  "|H From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" \
-  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-106/106" \
+#define EX116                                                                 \
+  "MSRP d93kswow SEND" CRLF                                                   \
+  "To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF               \
+  "From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF         \
+  "Message-ID: 12339sdqwer" CRLF "Byte-Range: 1-106/106" CRLF                 \
+  "Success-Report: yes" CRLF "Failure-Report: no" CRLF                        \
+  "Content-Type: text/html" CRLF CRLF HTML_BODY CRLF "-------d93kswow$" CRLF  \
+  "MSRP dkei38sd REPORT" CRLF                                                 \
+  "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp" CRLF           \
+  "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp" CRLF             \
+  "Message-ID: 12339sdqwer" CRLF "Byte-Range: 1-106/106" CRLF                 \
+  "Status: 000 200 OK" CRLF "-------dkei38sd$" CRLF
+#define TR116                                                                 \
+  "REQ d93kswow SEND"                                                         \
+  "|H To-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp"                 \
+  "|H From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp"           \
+  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-106/106"                        \
+  "|H Success-Report: yes|H Failure-Report: no"                               \
+  "|H Content-Type: text/html|EOH body|BODY " HTML_BODY "|END d93kswow$"      \
+  "|REQ dkei38sd REPORT"                                                      \
+  "|H To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp"             \
+  "|H From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp"               \
+  "|H Message-ID: 12339sdqwer|H Byte-Range: 1-106/106"                        \
   "|H Status: 000 200 OK|EOH|END dkei38sd$"
 
 /* RFC 4976 section 3: a SEND through two relays and the REPORT back.  (The
@@ -616,106 +562,64 @@ run_all_modes (const char *name, const void *input, gsize len,
 #define B_URI "msrps://b.example.net:9000/aeiug;tcp"
 #define BOB_URI "msrps://bob.example.net:8145/foo;tcp"
 #define ALICE_URI "msrps://alice.example.org:7965/bar;tcp"
-#define EX4976_3 \
-  "MSRP 6aef SEND" CRLF \
-  "To-Path: " A_URI " " B_URI " " BOB_URI CRLF \
-  "From-Path: " ALICE_URI CRLF \
-  "Success-Report: yes" CRLF \
-  "Byte-Range: 1-*/*" CRLF \
-  "Message-ID: 87652" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  FILE_BODY CRLF \
-  "-------6aef$" CRLF \
-  "MSRP 6aef 200 OK" CRLF \
-  "To-Path: " ALICE_URI CRLF \
-  "From-Path: " A_URI CRLF \
-  "Message-ID: 87652" CRLF \
-  "-------6aef$" CRLF \
-  "MSRP juh76 SEND" CRLF \
-  "To-Path: " B_URI " " BOB_URI CRLF \
-  "From-Path: " A_URI " " ALICE_URI CRLF \
-  "Success-Report: yes" CRLF \
-  "Message-ID: 87652" CRLF \
-  "Byte-Range: 1-*/*" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  FILE_BODY CRLF \
-  "-------juh76$" CRLF \
-  "MSRP juh76 200 OK" CRLF \
-  "To-Path: " A_URI CRLF \
-  "From-Path: " B_URI CRLF \
-  "Message-ID: 87652" CRLF \
-  "-------juh76$" CRLF \
-  "MSRP xght6 SEND" CRLF \
-  "To-Path: " BOB_URI CRLF \
-  "From-Path: " B_URI " " A_URI " " ALICE_URI CRLF \
-  "Success-Report: yes" CRLF \
-  "Message-ID: 87652" CRLF \
-  "Byte-Range: 1-*/*" CRLF \
-  "Content-Type: text/plain" CRLF \
-  CRLF \
-  FILE_BODY CRLF \
-  "-------xght6$" CRLF \
-  "MSRP xght6 200 OK" CRLF \
-  "To-Path: " B_URI CRLF \
-  "From-Path: " BOB_URI CRLF \
-  "Message-ID: 87652" CRLF \
-  "-------xght6$" CRLF \
-  "MSRP yh67 REPORT" CRLF \
-  "To-Path: " B_URI " " A_URI " " ALICE_URI CRLF \
-  "From-Path: " BOB_URI CRLF \
-  "Message-ID: 87652" CRLF \
-  "Byte-Range: 1-39/39" CRLF \
-  "Status: 000 200 OK" CRLF \
-  "-------yh67$" CRLF \
-  "MSRP yh67 REPORT" CRLF \
-  "To-Path: " A_URI " " ALICE_URI CRLF \
-  "From-Path: " B_URI " " BOB_URI CRLF \
-  "Message-ID: 87652" CRLF \
-  "Byte-Range: 1-39/39" CRLF \
-  "Status: 000 200 OK" CRLF \
-  "-------yh67$" CRLF \
-  "MSRP yh67 REPORT" CRLF \
-  "To-Path: " ALICE_URI CRLF \
-  "From-Path: " A_URI " " B_URI " " BOB_URI CRLF \
-  "Message-ID: 87652" CRLF \
-  "Byte-Range: 1-39/39" CRLF \
-  "Status: 000 200 OK" CRLF \
-  "-------yh67$" CRLF
-#define TR4976_3 \
-  "REQ 6aef SEND" \
-  "|H To-Path: " A_URI " " B_URI " " BOB_URI \
-  "|H From-Path: " ALICE_URI \
-  "|H Success-Report: yes|H Byte-Range: 1-*/*|H Message-ID: 87652" \
-  "|H Content-Type: text/plain|EOH body|BODY " FILE_BODY "|END 6aef$" \
-  "|RESP 6aef 200 OK|H To-Path: " ALICE_URI "|H From-Path: " A_URI \
-  "|H Message-ID: 87652|EOH|END 6aef$" \
-  "|REQ juh76 SEND" \
-  "|H To-Path: " B_URI " " BOB_URI \
-  "|H From-Path: " A_URI " " ALICE_URI \
-  "|H Success-Report: yes|H Message-ID: 87652|H Byte-Range: 1-*/*" \
-  "|H Content-Type: text/plain|EOH body|BODY " FILE_BODY "|END juh76$" \
-  "|RESP juh76 200 OK|H To-Path: " A_URI "|H From-Path: " B_URI \
-  "|H Message-ID: 87652|EOH|END juh76$" \
-  "|REQ xght6 SEND" \
-  "|H To-Path: " BOB_URI \
-  "|H From-Path: " B_URI " " A_URI " " ALICE_URI \
-  "|H Success-Report: yes|H Message-ID: 87652|H Byte-Range: 1-*/*" \
-  "|H Content-Type: text/plain|EOH body|BODY " FILE_BODY "|END xght6$" \
-  "|RESP xght6 200 OK|H To-Path: " B_URI "|H From-Path: " BOB_URI \
-  "|H Message-ID: 87652|EOH|END xght6$" \
-  "|REQ yh67 REPORT" \
-  "|H To-Path: " B_URI " " A_URI " " ALICE_URI "|H From-Path: " BOB_URI \
-  "|H Message-ID: 87652|H Byte-Range: 1-39/39|H Status: 000 200 OK" \
-  "|EOH|END yh67$" \
-  "|REQ yh67 REPORT" \
-  "|H To-Path: " A_URI " " ALICE_URI "|H From-Path: " B_URI " " BOB_URI \
-  "|H Message-ID: 87652|H Byte-Range: 1-39/39|H Status: 000 200 OK" \
-  "|EOH|END yh67$" \
-  "|REQ yh67 REPORT" \
-  "|H To-Path: " ALICE_URI "|H From-Path: " A_URI " " B_URI " " BOB_URI \
-  "|H Message-ID: 87652|H Byte-Range: 1-39/39|H Status: 000 200 OK" \
+#define EX4976_3                                                              \
+  "MSRP 6aef SEND" CRLF "To-Path: " A_URI " " B_URI " " BOB_URI CRLF          \
+  "From-Path: " ALICE_URI CRLF "Success-Report: yes" CRLF                     \
+  "Byte-Range: 1-*/*" CRLF "Message-ID: 87652" CRLF                           \
+  "Content-Type: text/plain" CRLF CRLF FILE_BODY CRLF "-------6aef$" CRLF     \
+  "MSRP 6aef 200 OK" CRLF "To-Path: " ALICE_URI CRLF "From-Path: " A_URI CRLF \
+  "Message-ID: 87652" CRLF "-------6aef$" CRLF "MSRP juh76 SEND" CRLF         \
+  "To-Path: " B_URI " " BOB_URI CRLF "From-Path: " A_URI " " ALICE_URI CRLF   \
+  "Success-Report: yes" CRLF "Message-ID: 87652" CRLF                         \
+  "Byte-Range: 1-*/*" CRLF                                                    \
+  "Content-Type: text/plain" CRLF CRLF FILE_BODY CRLF "-------juh76$" CRLF    \
+  "MSRP juh76 200 OK" CRLF "To-Path: " A_URI CRLF "From-Path: " B_URI CRLF    \
+  "Message-ID: 87652" CRLF "-------juh76$" CRLF "MSRP xght6 SEND" CRLF        \
+  "To-Path: " BOB_URI CRLF "From-Path: " B_URI " " A_URI " " ALICE_URI CRLF   \
+  "Success-Report: yes" CRLF "Message-ID: 87652" CRLF                         \
+  "Byte-Range: 1-*/*" CRLF                                                    \
+  "Content-Type: text/plain" CRLF CRLF FILE_BODY CRLF "-------xght6$" CRLF    \
+  "MSRP xght6 200 OK" CRLF "To-Path: " B_URI CRLF "From-Path: " BOB_URI CRLF  \
+  "Message-ID: 87652" CRLF "-------xght6$" CRLF "MSRP yh67 REPORT" CRLF       \
+  "To-Path: " B_URI " " A_URI " " ALICE_URI CRLF "From-Path: " BOB_URI CRLF   \
+  "Message-ID: 87652" CRLF "Byte-Range: 1-39/39" CRLF                         \
+  "Status: 000 200 OK" CRLF "-------yh67$" CRLF "MSRP yh67 REPORT" CRLF       \
+  "To-Path: " A_URI " " ALICE_URI CRLF "From-Path: " B_URI " " BOB_URI CRLF   \
+  "Message-ID: 87652" CRLF "Byte-Range: 1-39/39" CRLF                         \
+  "Status: 000 200 OK" CRLF "-------yh67$" CRLF "MSRP yh67 REPORT" CRLF       \
+  "To-Path: " ALICE_URI CRLF "From-Path: " A_URI " " B_URI " " BOB_URI CRLF   \
+  "Message-ID: 87652" CRLF "Byte-Range: 1-39/39" CRLF                         \
+  "Status: 000 200 OK" CRLF "-------yh67$" CRLF
+#define TR4976_3                                                              \
+  "REQ 6aef SEND"                                                             \
+  "|H To-Path: " A_URI " " B_URI " " BOB_URI "|H From-Path: " ALICE_URI       \
+  "|H Success-Report: yes|H Byte-Range: 1-*/*|H Message-ID: 87652"            \
+  "|H Content-Type: text/plain|EOH body|BODY " FILE_BODY "|END 6aef$"         \
+  "|RESP 6aef 200 OK|H To-Path: " ALICE_URI "|H From-Path: " A_URI            \
+  "|H Message-ID: 87652|EOH|END 6aef$"                                        \
+  "|REQ juh76 SEND"                                                           \
+  "|H To-Path: " B_URI " " BOB_URI "|H From-Path: " A_URI " " ALICE_URI       \
+  "|H Success-Report: yes|H Message-ID: 87652|H Byte-Range: 1-*/*"            \
+  "|H Content-Type: text/plain|EOH body|BODY " FILE_BODY "|END juh76$"        \
+  "|RESP juh76 200 OK|H To-Path: " A_URI "|H From-Path: " B_URI               \
+  "|H Message-ID: 87652|EOH|END juh76$"                                       \
+  "|REQ xght6 SEND"                                                           \
+  "|H To-Path: " BOB_URI "|H From-Path: " B_URI " " A_URI " " ALICE_URI       \
+  "|H Success-Report: yes|H Message-ID: 87652|H Byte-Range: 1-*/*"            \
+  "|H Content-Type: text/plain|EOH body|BODY " FILE_BODY "|END xght6$"        \
+  "|RESP xght6 200 OK|H To-Path: " B_URI "|H From-Path: " BOB_URI             \
+  "|H Message-ID: 87652|EOH|END xght6$"                                       \
+  "|REQ yh67 REPORT"                                                          \
+  "|H To-Path: " B_URI " " A_URI " " ALICE_URI "|H From-Path: " BOB_URI       \
+  "|H Message-ID: 87652|H Byte-Range: 1-39/39|H Status: 000 200 OK"           \
+  "|EOH|END yh67$"                                                            \
+  "|REQ yh67 REPORT"                                                          \
+  "|H To-Path: " A_URI " " ALICE_URI "|H From-Path: " B_URI " " BOB_URI       \
+  "|H Message-ID: 87652|H Byte-Range: 1-39/39|H Status: 000 200 OK"           \
+  "|EOH|END yh67$"                                                            \
+  "|REQ yh67 REPORT"                                                          \
+  "|H To-Path: " ALICE_URI "|H From-Path: " A_URI " " B_URI " " BOB_URI       \
+  "|H Message-ID: 87652|H Byte-Range: 1-39/39|H Status: 000 200 OK"           \
   "|EOH|END yh67$"
 
 /* RFC 4976 section 5.1: AUTH, 401 with WWW-Authenticate, AUTH with
@@ -726,126 +630,87 @@ run_all_modes (const char *name, const void *input, gsize len,
 #define INTRA_USE "msrps://intra.example.com:9000/jui787s2f;tcp"
 #define EXTRA "msrps://extra.example.com;tcp"
 #define EXTRA_USE "msrps://extra.example.com:9000/mywdEe1233;tcp"
-#define WWW_INTRA \
-  "Digest realm=\"intra.example.com\", qop=\"auth\", " \
+#define WWW_INTRA                                                             \
+  "Digest realm=\"intra.example.com\", qop=\"auth\", "                        \
   "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\""
-#define AUTHZ_INTRA \
-  "Digest username=\"Alice\", realm=\"intra.example.com\", " \
-  "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", qop=auth, nc=00000001, " \
+#define AUTHZ_INTRA                                                           \
+  "Digest username=\"Alice\", realm=\"intra.example.com\", "                  \
+  "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", qop=auth, nc=00000001, "     \
   "cnonce=\"0a4f113b\", response=\"6629fae49393a05397450978507c4ef1\""
-#define AINFO_INTRA \
-  "nextnonce=\"40f2e879449675f288476d772627370a\", " \
-  "rspauth=\"7327570c586207eca2afae94fc20903d\", cnonce=\"0a4f113b\", " \
+#define AINFO_INTRA                                                           \
+  "nextnonce=\"40f2e879449675f288476d772627370a\", "                          \
+  "rspauth=\"7327570c586207eca2afae94fc20903d\", cnonce=\"0a4f113b\", "       \
   "nc=00000001, qop=auth"
-#define WWW_EXTRA \
-  "Digest realm=\"extra.example.com\", qop=\"auth\", " \
+#define WWW_EXTRA                                                             \
+  "Digest realm=\"extra.example.com\", qop=\"auth\", "                        \
   "nonce=\"Uumu8cAV38FGsEF31VLevIbNXj9HWO\""
-#define AUTHZ_EXTRA \
-  "Digest username=\"Alice\", realm=\"extra.example.com\", " \
-  "nonce=\"Uumu8cAV38FGsEF31VLevIbNXj9HWO\", qop=auth, nc=00000001, " \
+#define AUTHZ_EXTRA                                                           \
+  "Digest username=\"Alice\", realm=\"extra.example.com\", "                  \
+  "nonce=\"Uumu8cAV38FGsEF31VLevIbNXj9HWO\", qop=auth, nc=00000001, "         \
   "cnonce=\"85a0dca8\", response=\"cb06c4a77cd90918cd7914432032e0e6\""
-#define AINFO_EXTRA \
-  "nextnonce=\"bz8V080GEA2sLyEDpITF2AZCq7gIkc\", " \
-  "rspauth=\"72f109ed2755d7ed0d0a213ec653b3f2\", cnonce=\"85a0dca8\", " \
+#define AINFO_EXTRA                                                           \
+  "nextnonce=\"bz8V080GEA2sLyEDpITF2AZCq7gIkc\", "                            \
+  "rspauth=\"72f109ed2755d7ed0d0a213ec653b3f2\", cnonce=\"85a0dca8\", "       \
   "nc=00000001, qop=auth"
-#define EX4976_51 \
-  "MSRP 49fh AUTH" CRLF \
-  "To-Path: " INTRA CRLF \
-  "From-Path: " ALICE2 CRLF \
-  "-------49fh$" CRLF \
-  "MSRP 49fh 401 Unauthorized" CRLF \
-  "To-Path: " ALICE2 CRLF \
-  "From-Path: " INTRA CRLF \
-  "WWW-Authenticate: " WWW_INTRA CRLF \
-  "-------49fh$" CRLF \
-  "MSRP 49fi AUTH" CRLF \
-  "To-Path: " INTRA CRLF \
-  "From-Path: " ALICE2 CRLF \
-  "Authorization: " AUTHZ_INTRA CRLF \
-  "-------49fi$" CRLF \
-  "MSRP 49fi 200 OK" CRLF \
-  "To-Path: " ALICE2 CRLF \
-  "From-Path: " INTRA CRLF \
-  "Use-Path: " INTRA_USE CRLF \
-  "Authentication-Info: " AINFO_INTRA CRLF \
-  "Expires: 900" CRLF \
-  "-------49fi$" CRLF \
-  "MSRP mnbvw AUTH" CRLF \
-  "To-Path: " INTRA_USE " " EXTRA CRLF \
-  "From-Path: " ALICE2 CRLF \
-  "-------mnbvw$" CRLF \
-  "MSRP m2nbvw AUTH" CRLF \
-  "To-Path: " EXTRA CRLF \
-  "From-Path: " INTRA_USE " " ALICE2 CRLF \
-  "-------m2nbvw$" CRLF \
-  "MSRP m2nbvw 401 Unauthorized" CRLF \
-  "To-Path: " INTRA_USE " " ALICE2 CRLF \
-  "From-Path: " EXTRA CRLF \
-  "WWW-Authenticate: " WWW_EXTRA CRLF \
-  "-------m2nbvw$" CRLF \
-  "MSRP mnbvw 401 Unauthorized" CRLF \
-  "To-Path: " ALICE2 CRLF \
-  "From-Path: " INTRA_USE " " EXTRA CRLF \
-  "WWW-Authenticate: " WWW_EXTRA CRLF \
-  "-------mnbvw$" CRLF \
-  "MSRP m3nbvx AUTH" CRLF \
-  "To-Path: " INTRA_USE " " EXTRA CRLF \
-  "From-Path: " ALICE2 CRLF \
-  "Authorization: " AUTHZ_EXTRA CRLF \
-  "-------m3nbvx$" CRLF \
-  "MSRP m4nbvx AUTH" CRLF \
-  "To-Path: " EXTRA CRLF \
-  "From-Path: " INTRA_USE " " ALICE2 CRLF \
-  "Authorization: " AUTHZ_EXTRA CRLF \
-  "-------m4nbvx$" CRLF \
-  "MSRP m4nbvx 200 OK" CRLF \
-  "To-Path: " INTRA_USE " " ALICE2 CRLF \
-  "From-Path: " EXTRA CRLF \
-  "Use-Path: " INTRA_USE " " EXTRA_USE CRLF \
-  "Authentication-Info: " AINFO_EXTRA CRLF \
-  "Expires: 1800" CRLF \
-  "-------m4nbvx$" CRLF \
-  "MSRP m3nbvx 200 OK" CRLF \
-  "To-Path: " ALICE2 CRLF \
-  "From-Path: " INTRA_USE " " EXTRA CRLF \
-  "Use-Path: " EXTRA_USE " " EXTRA_USE CRLF \
-  "Authentication-Info: " AINFO_EXTRA CRLF \
-  "Expires: 1800" CRLF \
+#define EX4976_51                                                             \
+  "MSRP 49fh AUTH" CRLF "To-Path: " INTRA CRLF "From-Path: " ALICE2 CRLF      \
+  "-------49fh$" CRLF "MSRP 49fh 401 Unauthorized" CRLF                       \
+  "To-Path: " ALICE2 CRLF "From-Path: " INTRA CRLF                            \
+  "WWW-Authenticate: " WWW_INTRA CRLF "-------49fh$" CRLF                     \
+  "MSRP 49fi AUTH" CRLF "To-Path: " INTRA CRLF "From-Path: " ALICE2 CRLF      \
+  "Authorization: " AUTHZ_INTRA CRLF "-------49fi$" CRLF                      \
+  "MSRP 49fi 200 OK" CRLF "To-Path: " ALICE2 CRLF "From-Path: " INTRA CRLF    \
+  "Use-Path: " INTRA_USE CRLF "Authentication-Info: " AINFO_INTRA CRLF        \
+  "Expires: 900" CRLF "-------49fi$" CRLF "MSRP mnbvw AUTH" CRLF              \
+  "To-Path: " INTRA_USE " " EXTRA CRLF "From-Path: " ALICE2 CRLF              \
+  "-------mnbvw$" CRLF "MSRP m2nbvw AUTH" CRLF "To-Path: " EXTRA CRLF         \
+  "From-Path: " INTRA_USE " " ALICE2 CRLF "-------m2nbvw$" CRLF               \
+  "MSRP m2nbvw 401 Unauthorized" CRLF "To-Path: " INTRA_USE " " ALICE2 CRLF   \
+  "From-Path: " EXTRA CRLF "WWW-Authenticate: " WWW_EXTRA CRLF                \
+  "-------m2nbvw$" CRLF "MSRP mnbvw 401 Unauthorized" CRLF                    \
+  "To-Path: " ALICE2 CRLF "From-Path: " INTRA_USE " " EXTRA CRLF              \
+  "WWW-Authenticate: " WWW_EXTRA CRLF "-------mnbvw$" CRLF                    \
+  "MSRP m3nbvx AUTH" CRLF "To-Path: " INTRA_USE " " EXTRA CRLF                \
+  "From-Path: " ALICE2 CRLF "Authorization: " AUTHZ_EXTRA CRLF                \
+  "-------m3nbvx$" CRLF "MSRP m4nbvx AUTH" CRLF "To-Path: " EXTRA CRLF        \
+  "From-Path: " INTRA_USE " " ALICE2 CRLF "Authorization: " AUTHZ_EXTRA CRLF  \
+  "-------m4nbvx$" CRLF "MSRP m4nbvx 200 OK" CRLF "To-Path: " INTRA_USE       \
+  " " ALICE2 CRLF "From-Path: " EXTRA CRLF "Use-Path: " INTRA_USE             \
+  " " EXTRA_USE CRLF "Authentication-Info: " AINFO_EXTRA CRLF                 \
+  "Expires: 1800" CRLF "-------m4nbvx$" CRLF "MSRP m3nbvx 200 OK" CRLF        \
+  "To-Path: " ALICE2 CRLF "From-Path: " INTRA_USE " " EXTRA CRLF              \
+  "Use-Path: " EXTRA_USE " " EXTRA_USE CRLF                                   \
+  "Authentication-Info: " AINFO_EXTRA CRLF "Expires: 1800" CRLF               \
   "-------m3nbvx$" CRLF
-#define TR4976_51 \
-  "REQ 49fh AUTH|H To-Path: " INTRA "|H From-Path: " ALICE2 \
-  "|EOH|END 49fh$" \
-  "|RESP 49fh 401 Unauthorized|H To-Path: " ALICE2 "|H From-Path: " INTRA \
-  "|H WWW-Authenticate: " WWW_INTRA "|EOH|END 49fh$" \
-  "|REQ 49fi AUTH|H To-Path: " INTRA "|H From-Path: " ALICE2 \
-  "|H Authorization: " AUTHZ_INTRA "|EOH|END 49fi$" \
-  "|RESP 49fi 200 OK|H To-Path: " ALICE2 "|H From-Path: " INTRA \
-  "|H Use-Path: " INTRA_USE "|H Authentication-Info: " AINFO_INTRA \
-  "|H Expires: 900|EOH|END 49fi$" \
-  "|REQ mnbvw AUTH|H To-Path: " INTRA_USE " " EXTRA \
-  "|H From-Path: " ALICE2 "|EOH|END mnbvw$" \
-  "|REQ m2nbvw AUTH|H To-Path: " EXTRA \
-  "|H From-Path: " INTRA_USE " " ALICE2 "|EOH|END m2nbvw$" \
-  "|RESP m2nbvw 401 Unauthorized|H To-Path: " INTRA_USE " " ALICE2 \
-  "|H From-Path: " EXTRA "|H WWW-Authenticate: " WWW_EXTRA \
-  "|EOH|END m2nbvw$" \
-  "|RESP mnbvw 401 Unauthorized|H To-Path: " ALICE2 \
-  "|H From-Path: " INTRA_USE " " EXTRA "|H WWW-Authenticate: " WWW_EXTRA \
-  "|EOH|END mnbvw$" \
-  "|REQ m3nbvx AUTH|H To-Path: " INTRA_USE " " EXTRA \
-  "|H From-Path: " ALICE2 "|H Authorization: " AUTHZ_EXTRA \
-  "|EOH|END m3nbvx$" \
-  "|REQ m4nbvx AUTH|H To-Path: " EXTRA \
-  "|H From-Path: " INTRA_USE " " ALICE2 "|H Authorization: " AUTHZ_EXTRA \
-  "|EOH|END m4nbvx$" \
-  "|RESP m4nbvx 200 OK|H To-Path: " INTRA_USE " " ALICE2 \
-  "|H From-Path: " EXTRA "|H Use-Path: " INTRA_USE " " EXTRA_USE \
-  "|H Authentication-Info: " AINFO_EXTRA "|H Expires: 1800" \
-  "|EOH|END m4nbvx$" \
-  "|RESP m3nbvx 200 OK|H To-Path: " ALICE2 \
-  "|H From-Path: " INTRA_USE " " EXTRA \
-  "|H Use-Path: " EXTRA_USE " " EXTRA_USE \
-  "|H Authentication-Info: " AINFO_EXTRA "|H Expires: 1800" \
+#define TR4976_51                                                             \
+  "REQ 49fh AUTH|H To-Path: " INTRA "|H From-Path: " ALICE2 "|EOH|END 49fh$"  \
+  "|RESP 49fh 401 Unauthorized|H To-Path: " ALICE2 "|H From-Path: " INTRA     \
+  "|H WWW-Authenticate: " WWW_INTRA "|EOH|END 49fh$"                          \
+  "|REQ 49fi AUTH|H To-Path: " INTRA "|H From-Path: " ALICE2                  \
+  "|H Authorization: " AUTHZ_INTRA "|EOH|END 49fi$"                           \
+  "|RESP 49fi 200 OK|H To-Path: " ALICE2 "|H From-Path: " INTRA               \
+  "|H Use-Path: " INTRA_USE "|H Authentication-Info: " AINFO_INTRA            \
+  "|H Expires: 900|EOH|END 49fi$"                                             \
+  "|REQ mnbvw AUTH|H To-Path: " INTRA_USE " " EXTRA "|H From-Path: " ALICE2   \
+  "|EOH|END mnbvw$"                                                           \
+  "|REQ m2nbvw AUTH|H To-Path: " EXTRA "|H From-Path: " INTRA_USE " " ALICE2  \
+  "|EOH|END m2nbvw$"                                                          \
+  "|RESP m2nbvw 401 Unauthorized|H To-Path: " INTRA_USE " " ALICE2            \
+  "|H From-Path: " EXTRA "|H WWW-Authenticate: " WWW_EXTRA "|EOH|END m2nbvw$" \
+  "|RESP mnbvw 401 Unauthorized|H To-Path: " ALICE2                           \
+  "|H From-Path: " INTRA_USE " " EXTRA "|H WWW-Authenticate: " WWW_EXTRA      \
+  "|EOH|END mnbvw$"                                                           \
+  "|REQ m3nbvx AUTH|H To-Path: " INTRA_USE " " EXTRA "|H From-Path: " ALICE2  \
+  "|H Authorization: " AUTHZ_EXTRA "|EOH|END m3nbvx$"                         \
+  "|REQ m4nbvx AUTH|H To-Path: " EXTRA "|H From-Path: " INTRA_USE " " ALICE2  \
+  "|H Authorization: " AUTHZ_EXTRA "|EOH|END m4nbvx$"                         \
+  "|RESP m4nbvx 200 OK|H To-Path: " INTRA_USE " " ALICE2                      \
+  "|H From-Path: " EXTRA "|H Use-Path: " INTRA_USE " " EXTRA_USE              \
+  "|H Authentication-Info: " AINFO_EXTRA "|H Expires: 1800"                   \
+  "|EOH|END m4nbvx$"                                                          \
+  "|RESP m3nbvx 200 OK|H To-Path: " ALICE2 "|H From-Path: " INTRA_USE         \
+  " " EXTRA "|H Use-Path: " EXTRA_USE " " EXTRA_USE                           \
+  "|H Authentication-Info: " AINFO_EXTRA "|H Expires: 1800"                   \
   "|EOH|END m3nbvx$"
 
 /* ---------------------------------------------------------------------------
@@ -854,29 +719,30 @@ run_all_modes (const char *name, const void *input, gsize len,
 
 #define TO "To-Path: msrp://b.example.com:2855/s1;tcp"
 #define FROM "From-Path: msrp://a.example.com:2855/s2;tcp"
-#define TR_PATHS \
-  "|H To-Path: msrp://b.example.com:2855/s1;tcp" \
+#define TR_PATHS                                                              \
+  "|H To-Path: msrp://b.example.com:2855/s1;tcp"                              \
   "|H From-Path: msrp://a.example.com:2855/s2;tcp"
 #define PATHS TO CRLF FROM CRLF
 
 /* A SEND with tid T up to the blank line; the body follows. */
-#define SEND(T) \
-  "MSRP " T " SEND" CRLF PATHS \
-  "Message-ID: m1234" CRLF "Content-Type: text/plain" CRLF CRLF
-#define TR_SEND(T) \
-  "REQ " T " SEND" TR_PATHS \
+#define SEND(T)                                                               \
+  "MSRP " T " SEND" CRLF PATHS "Message-ID: m1234" CRLF                       \
+  "Content-Type: text/plain" CRLF CRLF
+#define TR_SEND(T)                                                            \
+  "REQ " T " SEND" TR_PATHS                                                   \
   "|H Message-ID: m1234|H Content-Type: text/plain|EOH body"
 /* A frame without body. */
 #define BODILESS(T, METHOD) "MSRP " T " " METHOD CRLF PATHS
 #define TR_BODILESS(T, METHOD) "REQ " T " " METHOD TR_PATHS
 #define T1 "abcd1234"
 
-typedef struct {
+typedef struct
+{
   const char *name;
   const char *input;
   gsize len;
   const char *trace;
-  gboolean idle;              /* ends between frames */
+  gboolean idle; /* ends between frames */
 } OkCase;
 
 #define IN(s) (s), sizeof (s) - 1
@@ -896,10 +762,8 @@ static const OkCase ok_cases[] = {
   { "rfc4976-3-relayed", IN (EX4976_3), TR4976_3, TRUE },
   { "rfc4976-5.1-auth", IN (EX4976_51), TR4976_51, TRUE },
   /* Everything back to back on one connection. */
-  { "stream-of-examples",
-    IN (EX4_SEND EX4_200 EX111 EX4976_51 EX112 EX116),
-    TR4_SEND "|" TR4_200 "|" TR111 "|" TR4976_51 "|" TR112 "|" TR116,
-    TRUE },
+  { "stream-of-examples", IN (EX4_SEND EX4_200 EX111 EX4976_51 EX112 EX116),
+    TR4_SEND "|" TR4_200 "|" TR111 "|" TR4976_51 "|" TR112 "|" TR116, TRUE },
 
   /* Nothing, or a frame cut short. */
   { "empty-input", IN (""), "", TRUE },
@@ -909,49 +773,54 @@ static const OkCase ok_cases[] = {
     "REQ abcd SEND|H To-Path: msrp://b.example.com:2855/s1;tcp", FALSE },
   { "cut-in-body", IN (SEND (T1) "hello" CRLF "-------abcd12"),
     TR_SEND (T1) "|BODY hello", FALSE },
-  { "cut-after-flag", IN (SEND (T1) "hi" CRLF "-------abcd1234$" "\r"),
+  { "cut-after-flag",
+    IN (SEND (T1) "hi" CRLF "-------abcd1234$"
+                  "\r"),
     TR_SEND (T1) "|BODY hi", FALSE },
 
   /* Bodies that look like end-lines and are not. */
-  { "body-hyphens-only", IN (SEND (T1) "x" CRLF "-------y" CRLF
-                             "-------" T1 "$" CRLF),
+  { "body-hyphens-only",
+    IN (SEND (T1) "x" CRLF "-------y" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY x\r\n-------y|END " T1 "$", TRUE },
-  { "body-other-tid", IN (SEND (T1) "hello" CRLF "-------zzzz9999$" CRLF
-                          "world" CRLF "-------" T1 "$" CRLF),
+  { "body-other-tid",
+    IN (SEND (T1) "hello" CRLF "-------zzzz9999$" CRLF "world" CRLF
+                  "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY hello\r\n-------zzzz9999$\r\nworld|END " T1 "$",
     TRUE },
-  { "body-tid-prefix", IN (SEND (T1) "a" CRLF "-------abcd123$" CRLF
-                           "-------" T1 "$" CRLF),
+  { "body-tid-prefix",
+    IN (SEND (T1) "a" CRLF "-------abcd123$" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY a\r\n-------abcd123$|END " T1 "$", TRUE },
-  { "body-tid-longer", IN (SEND (T1) "a" CRLF "-------abcd12345$" CRLF
-                           "-------" T1 "$" CRLF),
+  { "body-tid-longer",
+    IN (SEND (T1) "a" CRLF "-------abcd12345$" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY a\r\n-------abcd12345$|END " T1 "$", TRUE },
-  { "body-tid-then-no-flag", IN (SEND (T1) "a" CRLF "-------" T1 "x" CRLF
-                                 "b" CRLF "-------" T1 "+" CRLF),
+  { "body-tid-then-no-flag",
+    IN (SEND (T1) "a" CRLF "-------" T1 "x" CRLF "b" CRLF "-------" T1
+                  "+" CRLF),
     TR_SEND (T1) "|BODY a\r\n-------" T1 "x\r\nb|END " T1 "+", TRUE },
-  { "body-flag-then-no-crlf", IN (SEND (T1) "a" CRLF "-------" T1 "$x"
-                                  CRLF "-------" T1 "#" CRLF),
+  { "body-flag-then-no-crlf",
+    IN (SEND (T1) "a" CRLF "-------" T1 "$x" CRLF "-------" T1 "#" CRLF),
     TR_SEND (T1) "|BODY a\r\n-------" T1 "$x|END " T1 "#", TRUE },
-  { "body-flag-then-cr-only", IN (SEND (T1) "a" CRLF "-------" T1 "$\r"
-                                  CRLF "-------" T1 "$" CRLF),
+  { "body-flag-then-cr-only",
+    IN (SEND (T1) "a" CRLF "-------" T1 "$\r" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY a\r\n-------" T1 "$\r|END " T1 "$", TRUE },
-  { "body-flag-then-lf-only", IN (SEND (T1) "a" CRLF "-------" T1 "$\n"
-                                  CRLF "-------" T1 "$" CRLF),
+  { "body-flag-then-lf-only",
+    IN (SEND (T1) "a" CRLF "-------" T1 "$\n" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY a\r\n-------" T1 "$\n|END " T1 "$", TRUE },
-  { "body-ends-in-hyphens", IN (SEND (T1) "abc" CRLF "-------" CRLF
-                                "-------" T1 "$" CRLF),
+  { "body-ends-in-hyphens",
+    IN (SEND (T1) "abc" CRLF "-------" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY abc\r\n-------|END " T1 "$", TRUE },
-  { "body-eight-hyphens", IN (SEND (T1) "x" CRLF "--------" T1 "$" CRLF
-                              "y" CRLF "-------" T1 "$" CRLF),
+  { "body-eight-hyphens",
+    IN (SEND (T1) "x" CRLF "--------" T1 "$" CRLF "y" CRLF "-------" T1
+                  "$" CRLF),
     TR_SEND (T1) "|BODY x\r\n--------" T1 "$\r\ny|END " T1 "$", TRUE },
-  { "body-six-hyphens", IN (SEND (T1) "x" CRLF "------" T1 "$" CRLF
-                            "-------" T1 "$" CRLF),
+  { "body-six-hyphens",
+    IN (SEND (T1) "x" CRLF "------" T1 "$" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY x\r\n------" T1 "$|END " T1 "$", TRUE },
-  { "body-end-line-without-crlf", IN (SEND (T1) "x-------" T1 "$" CRLF
-                                      CRLF "-------" T1 "$" CRLF),
+  { "body-end-line-without-crlf",
+    IN (SEND (T1) "x-------" T1 "$" CRLF CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY x-------" T1 "$\r\n|END " T1 "$", TRUE },
-  { "body-lf-before-end-line", IN (SEND (T1) "x\n-------" T1 "$" CRLF
-                                   CRLF "-------" T1 "$" CRLF),
+  { "body-lf-before-end-line",
+    IN (SEND (T1) "x\n-------" T1 "$" CRLF CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY x\n-------" T1 "$\r\n|END " T1 "$", TRUE },
   { "body-cr-before-crlf", IN (SEND (T1) "x\r" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY x\r|END " T1 "$", TRUE },
@@ -959,29 +828,30 @@ static const OkCase ok_cases[] = {
     TR_SEND (T1) "|BODY \r\r\r\r|END " T1 "$", TRUE },
   { "body-repeated-near-misses",
     IN (SEND (T1) CRLF "---" CRLF "-------abcd" CRLF "-------" T1 CRLF
-        "-------" T1 "$" CRLF),
+                       "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY \r\n---\r\n-------abcd\r\n-------" T1 "|END " T1 "$",
     TRUE },
   { "body-is-crlf", IN (SEND (T1) CRLF CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY \r\n|END " T1 "$", TRUE },
-  { "body-starts-like-end-line", IN (SEND (T1) "-------" T1 "x" CRLF
-                                     "-------" T1 "$" CRLF),
+  { "body-starts-like-end-line",
+    IN (SEND (T1) "-------" T1 "x" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY -------" T1 "x|END " T1 "$", TRUE },
-  { "body-starts-with-hyphens", IN (SEND (T1) "---" CRLF
-                                    "-------" T1 "$" CRLF),
+  { "body-starts-with-hyphens",
+    IN (SEND (T1) "---" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY ---|END " T1 "$", TRUE },
-  { "body-binary", IN (SEND (T1) "\x00\x01\xff\r\x00\n-\x80" CRLF
-                       "-------" T1 "$" CRLF),
+  { "body-binary",
+    IN (SEND (T1) "\x00\x01\xff\r\x00\n-\x80" CRLF "-------" T1 "$" CRLF),
     TR_SEND (T1) "|BODY \\x00\\x01\\xff\r\\x00\n-\\x80|END " T1 "$", TRUE },
-  { "body-wrong-end-line-never-ends", IN (SEND (T1) "x" CRLF
-                                          "-------wxyz5678$" CRLF),
+  { "body-wrong-end-line-never-ends",
+    IN (SEND (T1) "x" CRLF "-------wxyz5678$" CRLF),
     /* The final CRLF may yet precede the end-line: held, not body. */
     TR_SEND (T1) "|BODY x\r\n-------wxyz5678$", FALSE },
-  { "body-then-next-frame", IN (SEND (T1) "1" CRLF "-------" T1 "+" CRLF
-                                SEND ("efgh5678") "2" CRLF "-------efgh5678$"
-                                CRLF),
-    TR_SEND (T1) "|BODY 1|END " T1 "+|" TR_SEND ("efgh5678")
-    "|BODY 2|END efgh5678$", TRUE },
+  { "body-then-next-frame",
+    IN (SEND (T1) "1" CRLF "-------" T1
+                  "+" CRLF SEND ("efgh5678") "2" CRLF "-------efgh5678$" CRLF),
+    TR_SEND (T1) "|BODY 1|END " T1
+                 "+|" TR_SEND ("efgh5678") "|BODY 2|END efgh5678$",
+    TRUE },
 
   /* Empty bodies (section 7.1: Content-Type 2CRLF data CRLF end-line). */
   { "empty-body", IN (SEND (T1) CRLF "-------" T1 "$" CRLF),
@@ -993,15 +863,18 @@ static const OkCase ok_cases[] = {
   /* Transaction ids */
   { "tid-min", IN (BODILESS ("a1b2", "SEND") "-------a1b2$" CRLF),
     TR_BODILESS ("a1b2", "SEND") "|EOH|END a1b2$", TRUE },
-  { "tid-max", IN (BODILESS ("abcdefghijklmnopqrstuvwxyz012345", "SEND")
-                   "-------abcdefghijklmnopqrstuvwxyz012345+" CRLF),
-    TR_BODILESS ("abcdefghijklmnopqrstuvwxyz012345", "SEND")
-    "|EOH|END abcdefghijklmnopqrstuvwxyz012345+", TRUE },
+  { "tid-max",
+    IN (BODILESS ("abcdefghijklmnopqrstuvwxyz012345",
+                  "SEND") "-------abcdefghijklmnopqrstuvwxyz012345+" CRLF),
+    TR_BODILESS ("abcdefghijklmnopqrstuvwxyz012345",
+                 "SEND") "|EOH|END abcdefghijklmnopqrstuvwxyz012345+",
+    TRUE },
   { "tid-all-ident-chars",
     IN (SEND ("9a.b-c+d%e=f") "x" CRLF "-------9a.b-c+d%e=g$" CRLF "y" CRLF
-        "-------9a.b-c+d%e=f$" CRLF),
+                              "-------9a.b-c+d%e=f$" CRLF),
     TR_SEND ("9a.b-c+d%e=f") "|BODY x\r\n-------9a.b-c+d%e=g$\r\ny"
-    "|END 9a.b-c+d%e=f$", TRUE },
+                             "|END 9a.b-c+d%e=f$",
+    TRUE },
   { "tid-case-sensitive",
     IN (SEND ("AbCd") "x" CRLF "-------abcd$" CRLF "-------AbCd$" CRLF),
     TR_SEND ("AbCd") "|BODY x\r\n-------abcd$|END AbCd$", TRUE },
@@ -1009,8 +882,8 @@ static const OkCase ok_cases[] = {
   /* Requests without body (section 7.1), flags, methods */
   { "bodiless-send", IN (BODILESS (T1, "SEND") "-------" T1 "$" CRLF),
     TR_BODILESS (T1, "SEND") "|EOH|END " T1 "$", TRUE },
-  { "bodiless-send-plus", IN (BODILESS (T1, "SEND") "Message-ID: m1" CRLF
-                              "-------" T1 "+" CRLF),
+  { "bodiless-send-plus",
+    IN (BODILESS (T1, "SEND") "Message-ID: m1" CRLF "-------" T1 "+" CRLF),
     TR_BODILESS (T1, "SEND") "|H Message-ID: m1|EOH|END " T1 "+", TRUE },
   { "bodiless-send-abort", IN (BODILESS (T1, "SEND") "-------" T1 "#" CRLF),
     TR_BODILESS (T1, "SEND") "|EOH|END " T1 "#", TRUE },
@@ -1018,17 +891,17 @@ static const OkCase ok_cases[] = {
     TR_BODILESS (T1, "FOO") "|EOH|END " T1 "$", TRUE },
   { "one-letter-method", IN (BODILESS (T1, "X") "-------" T1 "$" CRLF),
     TR_BODILESS (T1, "X") "|EOH|END " T1 "$", TRUE },
-  { "report-with-body", IN ("MSRP " T1 " REPORT" CRLF PATHS
-                            "Message-ID: m1" CRLF "Status: 000 200 OK" CRLF
-                            "Content-Type: text/plain" CRLF CRLF "details"
-                            CRLF "-------" T1 "$" CRLF),
+  { "report-with-body",
+    IN ("MSRP " T1 " REPORT" CRLF PATHS "Message-ID: m1" CRLF
+        "Status: 000 200 OK" CRLF "Content-Type: text/plain" CRLF CRLF
+        "details" CRLF "-------" T1 "$" CRLF),
     "REQ " T1 " REPORT" TR_PATHS "|H Message-ID: m1|H Status: 000 200 OK"
-    "|H Content-Type: text/plain|EOH body|BODY details|END " T1 "$", TRUE },
+    "|H Content-Type: text/plain|EOH body|BODY details|END " T1 "$",
+    TRUE },
   { "mime-headers-before-content-type",
     IN ("MSRP " T1 " SEND" CRLF PATHS "Message-ID: m1" CRLF
         "Content-ID: <part1@example.com>" CRLF
-        "Content-Description: a note" CRLF
-        "Content-Disposition: inline" CRLF
+        "Content-Description: a note" CRLF "Content-Disposition: inline" CRLF
         "Content-Type: text/plain;charset=utf-8" CRLF CRLF "hi" CRLF
         "-------" T1 "$" CRLF),
     "REQ " T1 " SEND" TR_PATHS "|H Message-ID: m1"
@@ -1038,73 +911,84 @@ static const OkCase ok_cases[] = {
     TRUE },
 
   /* Responses */
-  { "response-no-comment", IN ("MSRP " T1 " 200" CRLF PATHS "-------" T1 "$"
-                               CRLF),
+  { "response-no-comment",
+    IN ("MSRP " T1 " 200" CRLF PATHS "-------" T1 "$" CRLF),
     "RESP " T1 " 200" TR_PATHS "|EOH|END " T1 "$", TRUE },
-  { "response-empty-comment", IN ("MSRP " T1 " 200 " CRLF PATHS "-------" T1
-                                  "$" CRLF),
+  { "response-empty-comment",
+    IN ("MSRP " T1 " 200 " CRLF PATHS "-------" T1 "$" CRLF),
     "RESP " T1 " 200 " TR_PATHS "|EOH|END " T1 "$", TRUE },
-  { "response-utf8-comment", IN ("MSRP " T1 " 481 Sitzung \xc3\xbc" "ber"
-                                 "\tfehlt" CRLF PATHS "-------" T1 "$" CRLF),
-    "RESP " T1 " 481 Sitzung \\xc3\\xbcber\tfehlt" TR_PATHS "|EOH|END " T1
-    "$", TRUE },
-  { "response-code-000-999", IN ("MSRP " T1 " 000" CRLF PATHS "-------" T1
-                                 "$" CRLF "MSRP " T1 " 999 x" CRLF PATHS
-                                 "-------" T1 "$" CRLF),
+  { "response-utf8-comment",
+    IN ("MSRP " T1 " 481 Sitzung \xc3\xbc"
+        "ber"
+        "\tfehlt" CRLF PATHS "-------" T1 "$" CRLF),
+    "RESP " T1 " 481 Sitzung \\xc3\\xbcber\tfehlt" TR_PATHS "|EOH|END " T1 "$",
+    TRUE },
+  { "response-code-000-999",
+    IN ("MSRP " T1 " 000" CRLF PATHS "-------" T1 "$" CRLF "MSRP " T1
+        " 999 x" CRLF PATHS "-------" T1 "$" CRLF),
     "RESP " T1 " 000" TR_PATHS "|EOH|END " T1 "$|RESP " T1 " 999 x" TR_PATHS
-    "|EOH|END " T1 "$", TRUE },
+    "|EOH|END " T1 "$",
+    TRUE },
 
   /* Header lines: only the syntax is the parser's business. */
-  { "huge-byte-range", IN (BODILESS (T1, "SEND")
-                           "Byte-Range: 1-18446744073709551616/"
-                           "99999999999999999999999999" CRLF
-                           "-------" T1 "$" CRLF),
+  { "huge-byte-range",
+    IN (BODILESS (T1, "SEND") "Byte-Range: 1-18446744073709551616/"
+                              "99999999999999999999999999" CRLF "-------" T1
+                              "$" CRLF),
     TR_BODILESS (T1, "SEND") "|H Byte-Range: 1-18446744073709551616/"
-    "99999999999999999999999999|EOH|END " T1 "$", TRUE },
-  { "header-utf8-and-tab", IN (BODILESS (T1, "SEND")
-                               "Subject: caf\xc3\xa9\t\xe6\x97\xa5 "
-                               "\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf" CRLF
-                               "-------" T1 "$" CRLF),
-    TR_BODILESS (T1, "SEND") "|H Subject: caf\\xc3\\xa9\t\\xe6\\x97\\xa5 "
-    "\\xf0\\x9f\\x98\\x80 \\xf4\\x8f\\xbf\\xbf|EOH|END " T1 "$", TRUE },
-  { "header-empty-value", IN (BODILESS (T1, "SEND") "X-Empty: " CRLF
-                              "-------" T1 "$" CRLF),
-    TR_BODILESS (T1, "SEND") "|H X-Empty: |EOH|END " T1 "$", TRUE },
-  { "header-spaces-kept", IN ("MSRP " T1 " SEND" CRLF
-                              "To-Path:   msrp://b.example.com:2855/s1;tcp  "
-                              CRLF FROM CRLF "-------" T1 "$" CRLF),
-    "REQ " T1 " SEND|H To-Path:   msrp://b.example.com:2855/s1;tcp  "
-    "|H From-Path: msrp://a.example.com:2855/s2;tcp|EOH|END " T1 "$", TRUE },
-  { "header-colon-in-value", IN (BODILESS (T1, "SEND") "X-A: b: c:d" CRLF
-                                 "-------" T1 "$" CRLF),
-    TR_BODILESS (T1, "SEND") "|H X-A: b: c:d|EOH|END " T1 "$", TRUE },
-  { "header-token-name", IN (BODILESS (T1, "SEND") "X!#$%&'*+-.^_`|~9: v"
-                             CRLF "-------" T1 "$" CRLF),
-    TR_BODILESS (T1, "SEND") "|H X!#$%&'*+-.^_`|~9: v|EOH|END " T1 "$",
+                             "99999999999999999999999999|EOH|END " T1 "$",
     TRUE },
+  { "header-utf8-and-tab",
+    IN (BODILESS (T1, "SEND") "Subject: caf\xc3\xa9\t\xe6\x97\xa5 "
+                              "\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf" CRLF
+                              "-------" T1 "$" CRLF),
+    TR_BODILESS (
+        T1, "SEND") "|H Subject: caf\\xc3\\xa9\t\\xe6\\x97\\xa5 "
+                    "\\xf0\\x9f\\x98\\x80 \\xf4\\x8f\\xbf\\xbf|EOH|END " T1
+                    "$",
+    TRUE },
+  { "header-empty-value",
+    IN (BODILESS (T1, "SEND") "X-Empty: " CRLF "-------" T1 "$" CRLF),
+    TR_BODILESS (T1, "SEND") "|H X-Empty: |EOH|END " T1 "$", TRUE },
+  { "header-spaces-kept",
+    IN ("MSRP " T1 " SEND" CRLF
+        "To-Path:   msrp://b.example.com:2855/s1;tcp  " CRLF FROM CRLF
+        "-------" T1 "$" CRLF),
+    "REQ " T1 " SEND|H To-Path:   msrp://b.example.com:2855/s1;tcp  "
+    "|H From-Path: msrp://a.example.com:2855/s2;tcp|EOH|END " T1 "$",
+    TRUE },
+  { "header-colon-in-value",
+    IN (BODILESS (T1, "SEND") "X-A: b: c:d" CRLF "-------" T1 "$" CRLF),
+    TR_BODILESS (T1, "SEND") "|H X-A: b: c:d|EOH|END " T1 "$", TRUE },
+  { "header-token-name",
+    IN (BODILESS (T1, "SEND") "X!#$%&'*+-.^_`|~9: v" CRLF "-------" T1
+                              "$" CRLF),
+    TR_BODILESS (T1, "SEND") "|H X!#$%&'*+-.^_`|~9: v|EOH|END " T1 "$", TRUE },
   /* Header names are case-insensitive (RFC 5234 section 2.3). */
-  { "header-names-lower-case", IN ("MSRP " T1 " SEND" CRLF
-                                   "to-path: msrp://b.example.com:2855/s1;tcp"
-                                   CRLF
-                                   "FROM-PATH: msrp://a.example.com:2855/s2;"
-                                   "tcp" CRLF "content-type: text/plain" CRLF
-                                   CRLF "x" CRLF "-------" T1 "$" CRLF),
+  { "header-names-lower-case",
+    IN ("MSRP " T1 " SEND" CRLF
+        "to-path: msrp://b.example.com:2855/s1;tcp" CRLF
+        "FROM-PATH: msrp://a.example.com:2855/s2;"
+        "tcp" CRLF "content-type: text/plain" CRLF CRLF "x" CRLF "-------" T1
+        "$" CRLF),
     "REQ " T1 " SEND|H to-path: msrp://b.example.com:2855/s1;tcp"
     "|H FROM-PATH: msrp://a.example.com:2855/s2;tcp"
-    "|H content-type: text/plain|EOH body|BODY x|END " T1 "$", TRUE },
+    "|H content-type: text/plain|EOH body|BODY x|END " T1 "$",
+    TRUE },
 };
 
 /* ---------------------------------------------------------------------------
  * Error cases
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   const char *name;
   const char *input;
   gsize len;
-  const char *trace;          /* events before the error */
+  const char *trace; /* events before the error */
   int code;
-  const char *message;        /* substring */
+  const char *message; /* substring */
 } ErrCase;
 
 #define SYNTAX MSRP_PARSER_ERROR_SYNTAX
@@ -1118,8 +1002,8 @@ static const ErrCase err_cases[] = {
   /* RFC 4975 section 5.1 Figure 3 as printed: no To-Path/From-Path. */
   { "rfc4975-5.1-as-printed",
     IN ("MSRP dkei38sd SEND" CRLF "Message-ID: 4564dpWd" CRLF
-        "Byte-Range: 1-*/8" CRLF "Content-Type: text/plain" CRLF CRLF "abcd"
-        CRLF "-------dkei38sd+" CRLF),
+        "Byte-Range: 1-*/8" CRLF "Content-Type: text/plain" CRLF CRLF
+        "abcd" CRLF "-------dkei38sd+" CRLF),
     "REQ dkei38sd SEND", ORDER,
     "header 1 is Message-ID, but To-Path must be the first header" },
 
@@ -1149,12 +1033,15 @@ static const ErrCase err_cases[] = {
   { "tid-three", IN ("MSRP abc 200 OK" CRLF), "", SYNTAX,
     "start line: transaction id 'abc' is shorter than 4 characters" },
   { "tid-long", IN ("MSRP abcdefghijklmnopqrstuvwxyz0123456 SEND" CRLF), "",
-    SYNTAX, "start line: transaction id 'abcdefghijklmnopqrstuvwxyz0123456' "
+    SYNTAX,
+    "start line: transaction id 'abcdefghijklmnopqrstuvwxyz0123456' "
     "is longer than 32 characters" },
   { "tid-bad-char", IN ("MSRP ab_cd SEND" CRLF), "", SYNTAX,
     "start line: transaction id 'ab_cd' contains '_'" },
-  { "tid-nul", IN ("MSRP ab\x00" "cd SEND" CRLF), "", SYNTAX,
-    "start line: transaction id 'ab\\x00cd' contains '\\x00'" },
+  { "tid-nul",
+    IN ("MSRP ab\x00"
+        "cd SEND" CRLF),
+    "", SYNTAX, "start line: transaction id 'ab\\x00cd' contains '\\x00'" },
   { "tid-leading-hyphen", IN ("MSRP -abcd SEND" CRLF), "", SYNTAX,
     "start line: transaction id '-abcd' does not begin with a letter or "
     "digit" },
@@ -1190,44 +1077,50 @@ static const ErrCase err_cases[] = {
   { "header-lf-only-later", IN (BODILESS ("abcd", "SEND") "Foo: x\n"),
     TR_HDR3 ("abcd"), SYNTAX,
     "LF without CR in header block (line 3 after the start line)" },
-  { "header-nul", IN (BODILESS ("abcd", "SEND") "Foo: a\x00" "b" CRLF),
+  { "header-nul",
+    IN (BODILESS ("abcd", "SEND") "Foo: a\x00"
+                                  "b" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "header 3: NUL byte in header 'Foo'" },
-  { "header-ctl", IN (BODILESS ("abcd", "SEND") "Foo: a\x01" "b" CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "header 3: control character 0x01 in header "
+  { "header-ctl",
+    IN (BODILESS ("abcd", "SEND") "Foo: a\x01"
+                                  "b" CRLF),
+    TR_HDR3 ("abcd"), SYNTAX,
+    "header 3: control character 0x01 in header "
     "'Foo'" },
   { "header-del", IN (BODILESS ("abcd", "SEND") "Foo: a\x7f" CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "header 3: control character 0x7f in header "
+    TR_HDR3 ("abcd"), SYNTAX,
+    "header 3: control character 0x7f in header "
     "'Foo'" },
   { "header-bare-cr", IN (BODILESS ("abcd", "SEND") "Foo: a\rb" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "header 3: CR without LF in header 'Foo'" },
   { "header-cr-cr-lf", IN (BODILESS ("abcd", "SEND") "Foo: a\r\r\n"),
     TR_HDR3 ("abcd"), SYNTAX, "header 3: CR without LF in header 'Foo'" },
   { "header-utf8-ff", IN (BODILESS ("abcd", "SEND") "Foo: a\xff" CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "header 3: invalid UTF-8 in header 'Foo' "
+    TR_HDR3 ("abcd"), SYNTAX,
+    "header 3: invalid UTF-8 in header 'Foo' "
     "(byte 0xff at offset 1 of the value)" },
-  { "header-utf8-overlong", IN (BODILESS ("abcd", "SEND") "Foo: \xc0\x80"
-                                CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xc0" },
-  { "header-utf8-overlong3", IN (BODILESS ("abcd", "SEND") "Foo: \xe0\x80\xaf"
-                                 CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xe0" },
-  { "header-utf8-truncated", IN (BODILESS ("abcd", "SEND") "Foo: \xe2\x82"
-                                 CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xe2" },
-  { "header-utf8-lone-cont", IN (BODILESS ("abcd", "SEND") "Foo: a\x80"
-                                 CRLF),
+  { "header-utf8-overlong",
+    IN (BODILESS ("abcd", "SEND") "Foo: \xc0\x80" CRLF), TR_HDR3 ("abcd"),
+    SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xc0" },
+  { "header-utf8-overlong3",
+    IN (BODILESS ("abcd", "SEND") "Foo: \xe0\x80\xaf" CRLF), TR_HDR3 ("abcd"),
+    SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xe0" },
+  { "header-utf8-truncated",
+    IN (BODILESS ("abcd", "SEND") "Foo: \xe2\x82" CRLF), TR_HDR3 ("abcd"),
+    SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xe2" },
+  { "header-utf8-lone-cont", IN (BODILESS ("abcd", "SEND") "Foo: a\x80" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0x80" },
-  { "header-utf8-surrogate", IN (BODILESS ("abcd", "SEND") "Foo: \xed\xa0\x80"
-                                 CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xed" },
-  { "header-utf8-above-max", IN (BODILESS ("abcd", "SEND")
-                                 "Foo: \xf4\x90\x80\x80" CRLF),
+  { "header-utf8-surrogate",
+    IN (BODILESS ("abcd", "SEND") "Foo: \xed\xa0\x80" CRLF), TR_HDR3 ("abcd"),
+    SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xed" },
+  { "header-utf8-above-max",
+    IN (BODILESS ("abcd", "SEND") "Foo: \xf4\x90\x80\x80" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xf4" },
-  { "header-utf8-f5", IN (BODILESS ("abcd", "SEND") "Foo: \xf5\x80\x80\x80"
-                          CRLF),
+  { "header-utf8-f5",
+    IN (BODILESS ("abcd", "SEND") "Foo: \xf5\x80\x80\x80" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xf5" },
-  { "header-utf8-5-byte", IN (BODILESS ("abcd", "SEND")
-                              "Foo: \xf8\x88\x80\x80\x80" CRLF),
+  { "header-utf8-5-byte",
+    IN (BODILESS ("abcd", "SEND") "Foo: \xf8\x88\x80\x80\x80" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "invalid UTF-8 in header 'Foo' (byte 0xf8" },
   { "header-no-colon", IN (BODILESS ("abcd", "SEND") "Foo bar" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "header 3: missing ': ' after name 'Foo'" },
@@ -1235,11 +1128,12 @@ static const ErrCase err_cases[] = {
     TR_HDR3 ("abcd"), SYNTAX, "header 3: missing ': ' after name 'Foo'" },
   { "header-colon-at-end", IN (BODILESS ("abcd", "SEND") "Foo:" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "header 3: missing ': ' after name 'Foo'" },
-  { "header-space-before-colon", IN (BODILESS ("abcd", "SEND") "Foo : bar"
-                                     CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "header 3: missing ': ' after name 'Foo'" },
+  { "header-space-before-colon",
+    IN (BODILESS ("abcd", "SEND") "Foo : bar" CRLF), TR_HDR3 ("abcd"), SYNTAX,
+    "header 3: missing ': ' after name 'Foo'" },
   { "header-name-digit", IN (BODILESS ("abcd", "SEND") "1Foo: bar" CRLF),
-    TR_HDR3 ("abcd"), SYNTAX, "header 3: name does not begin with a letter: "
+    TR_HDR3 ("abcd"), SYNTAX,
+    "header 3: name does not begin with a letter: "
     "'1Foo: bar'" },
   { "header-name-empty", IN (BODILESS ("abcd", "SEND") ": bar" CRLF),
     TR_HDR3 ("abcd"), SYNTAX, "header 3: name does not begin with a letter" },
@@ -1256,55 +1150,57 @@ static const ErrCase err_cases[] = {
   /* Header order (RFC 4975 sections 6 and 9, via MsrpHeaderOrder) */
   { "from-path-first", IN ("MSRP abcd SEND" CRLF FROM CRLF TO CRLF),
     "REQ abcd SEND", ORDER, "To-Path must be the first header" },
-  { "from-path-third", IN ("MSRP abcd SEND" CRLF TO CRLF "Message-ID: m1"
-                           CRLF FROM CRLF),
+  { "from-path-third",
+    IN ("MSRP abcd SEND" CRLF TO CRLF "Message-ID: m1" CRLF FROM CRLF),
     "REQ abcd SEND|H To-Path: msrp://b.example.com:2855/s1;tcp", ORDER,
     "From-Path must be the second header" },
-  { "from-path-missing", IN ("MSRP abcd SEND" CRLF TO CRLF "-------abcd$"
-                             CRLF),
+  { "from-path-missing",
+    IN ("MSRP abcd SEND" CRLF TO CRLF "-------abcd$" CRLF),
     "REQ abcd SEND|H To-Path: msrp://b.example.com:2855/s1;tcp", ORDER,
     "From-Path: mandatory header is missing" },
   { "no-headers", IN ("MSRP abcd SEND" CRLF "-------abcd$" CRLF),
     "REQ abcd SEND", ORDER, "To-Path: mandatory header is missing" },
   { "no-headers-blank", IN ("MSRP abcd SEND" CRLF CRLF "x" CRLF),
     "REQ abcd SEND", ORDER, "To-Path: mandatory header is missing" },
-  { "duplicate-message-id", IN (BODILESS ("abcd", "SEND") "Message-ID: m1"
-                                CRLF "Message-ID: m2" CRLF),
+  { "duplicate-message-id",
+    IN (BODILESS ("abcd", "SEND") "Message-ID: m1" CRLF "Message-ID: m2" CRLF),
     TR_HDR3 ("abcd") "|H Message-ID: m1", ORDER,
     "Message-ID: header appears more than once" },
   { "duplicate-to-path", IN (BODILESS ("abcd", "SEND") TO CRLF),
     TR_HDR3 ("abcd"), ORDER, "To-Path: header appears more than once" },
   { "header-after-content-type",
     IN (BODILESS ("abcd", "SEND") "Content-Type: text/plain" CRLF
-        "Message-ID: m1" CRLF CRLF "x" CRLF "-------abcd$" CRLF),
+                                  "Message-ID: m1" CRLF CRLF "x" CRLF
+                                  "-------abcd$" CRLF),
     TR_HDR3 ("abcd") "|H Content-Type: text/plain", ORDER,
     "header 4: 'Message-ID' after Content-Type, which must be the last "
     "header" },
   { "mime-header-after-content-type",
     IN (BODILESS ("abcd", "SEND") "Content-Type: text/plain" CRLF
-        "Content-ID: <x@y>" CRLF CRLF "x" CRLF "-------abcd$" CRLF),
+                                  "Content-ID: <x@y>" CRLF CRLF "x" CRLF
+                                  "-------abcd$" CRLF),
     TR_HDR3 ("abcd") "|H Content-Type: text/plain", ORDER,
     "header 4: 'Content-ID' after Content-Type" },
 
   /* Body rules (sections 7.1 and 7.2) */
   { "body-without-content-type",
     IN (BODILESS ("abcd", "SEND") "Message-ID: m1" CRLF CRLF "x" CRLF
-        "-------abcd$" CRLF),
+                                  "-------abcd$" CRLF),
     TR_HDR3 ("abcd") "|H Message-ID: m1", BODY,
     "body present but no Content-Type" },
   { "body-with-only-content-id",
     IN (BODILESS ("abcd", "SEND") "Content-ID: <x@y>" CRLF CRLF "x" CRLF
-        "-------abcd$" CRLF),
+                                  "-------abcd$" CRLF),
     TR_HDR3 ("abcd") "|H Content-ID: <x@y>", BODY,
     "body present but no Content-Type" },
   { "content-type-without-body",
     IN (BODILESS ("abcd", "SEND") "Content-Type: text/plain" CRLF
-        "-------abcd$" CRLF),
+                                  "-------abcd$" CRLF),
     TR_HDR3 ("abcd") "|H Content-Type: text/plain", BODY,
     "Content-Type present but no body" },
   { "mime-header-without-body",
     IN (BODILESS ("abcd", "SEND") "Content-Disposition: inline" CRLF
-        "-------abcd$" CRLF),
+                                  "-------abcd$" CRLF),
     TR_HDR3 ("abcd") "|H Content-Disposition: inline", BODY,
     "MIME header 'Content-Disposition' in a frame without body" },
   { "response-with-body",
@@ -1325,8 +1221,7 @@ static const ErrCase err_cases[] = {
   { "end-line-other-tid", IN (BODILESS ("abcd", "SEND") "-------wxyz$" CRLF),
     TR_HDR3 ("abcd"), SYNTAX,
     "end-line transaction id 'wxyz' does not match start line 'abcd'" },
-  { "end-line-tid-prefix", IN (BODILESS ("abcde", "SEND") "-------abcd$"
-                               CRLF),
+  { "end-line-tid-prefix", IN (BODILESS ("abcde", "SEND") "-------abcd$" CRLF),
     TR_HDR3 ("abcde"), SYNTAX,
     "end-line transaction id 'abcd' does not match start line 'abcde'" },
   { "end-line-no-flag", IN (BODILESS ("abcd", "SEND") "-------abcd" CRLF),
@@ -1338,28 +1233,28 @@ static const ErrCase err_cases[] = {
   { "end-line-only-hyphens", IN (BODILESS ("abcd", "SEND") "-------" CRLF),
     TR_HDR3 ("abcd"), SYNTAX,
     "end-line '-------' does not end in a continuation flag" },
-  { "end-line-short-hyphens", IN (BODILESS ("abcd", "SEND") "------abcd$"
-                                  CRLF),
-    TR_HDR3 ("abcd"), SYNTAX,
+  { "end-line-short-hyphens",
+    IN (BODILESS ("abcd", "SEND") "------abcd$" CRLF), TR_HDR3 ("abcd"),
+    SYNTAX,
     "line '------abcd$' after header 2 is neither a header nor an end-line" },
-  { "end-line-trailing-space", IN (BODILESS ("abcd", "SEND") "-------abcd$ "
-                                   CRLF),
-    TR_HDR3 ("abcd"), SYNTAX,
-    "end-line '-------abcd$ ' does not end in a continuation flag" },
+  { "end-line-trailing-space",
+    IN (BODILESS ("abcd", "SEND") "-------abcd$ " CRLF), TR_HDR3 ("abcd"),
+    SYNTAX, "end-line '-------abcd$ ' does not end in a continuation flag" },
   { "end-line-lf-only", IN (BODILESS ("abcd", "SEND") "-------abcd$\n"),
     TR_HDR3 ("abcd"), SYNTAX, "LF without CR in header block (line 3" },
-  { "response-plus-flag", IN ("MSRP abcd 200 OK" CRLF PATHS "-------abcd+"
-                              CRLF),
+  { "response-plus-flag",
+    IN ("MSRP abcd 200 OK" CRLF PATHS "-------abcd+" CRLF),
     "RESP abcd 200 OK" TR_PATHS, SYNTAX,
     "response end-line has continuation flag '+', not '$'" },
 
   /* Between frames */
-  { "crlf-between-frames", IN (BODILESS ("abcd", "SEND") "-------abcd$" CRLF
-                               CRLF BODILESS ("efgh", "SEND")),
+  { "crlf-between-frames",
+    IN (BODILESS ("abcd", "SEND") "-------abcd$" CRLF CRLF BODILESS ("efgh",
+                                                                     "SEND")),
     TR_HDR3 ("abcd") "|EOH|END abcd$", SYNTAX,
     "start line does not begin with 'MSRP ': got '\\r'" },
-  { "garbage-after-body-frame", IN (SEND ("abcd") "x" CRLF "-------abcd$"
-                                    CRLF "HELLO" CRLF),
+  { "garbage-after-body-frame",
+    IN (SEND ("abcd") "x" CRLF "-------abcd$" CRLF "HELLO" CRLF),
     TR_SEND ("abcd") "|BODY x|END abcd$", SYNTAX,
     "start line does not begin with 'MSRP ': got 'H'" },
 };
@@ -1372,8 +1267,8 @@ START_TEST (test_ok_case)
 {
   const OkCase *c = &ok_cases[_i];
 
-  run_all_modes (c->name, c->input, c->len, NULL, c->trace, c->idle,
-                 NO_ERROR, NULL);
+  run_all_modes (c->name, c->input, c->len, NULL, c->trace, c->idle, NO_ERROR,
+                 NULL);
 }
 END_TEST
 
@@ -1432,8 +1327,8 @@ START_TEST (test_limit_start_line)
   run_all_modes ("start-line-endless", in->str, in->len, NULL, "", FALSE,
                  LIMIT, "start line longer than 512 bytes");
   g_string_truncate (in, in->len - 1);
-  run_all_modes ("start-line-endless-below", in->str, in->len, NULL, "",
-                 FALSE, NO_ERROR, NULL);
+  run_all_modes ("start-line-endless-below", in->str, in->len, NULL, "", FALSE,
+                 NO_ERROR, NULL);
 
   /* Own limit. */
   msrp_parser_limits_init (&limits);
@@ -1441,8 +1336,8 @@ START_TEST (test_limit_start_line)
   g_string_truncate (in, 0);
   g_string_truncate (trace, 0);
   start_line_of (64, in, trace);
-  run_all_modes ("start-line-own-limit", in->str, in->len, &limits,
-                 trace->str, TRUE, NO_ERROR, NULL);
+  run_all_modes ("start-line-own-limit", in->str, in->len, &limits, trace->str,
+                 TRUE, NO_ERROR, NULL);
   g_string_truncate (in, 0);
   g_string_truncate (trace, 0);
   start_line_of (65, in, trace);
@@ -1477,17 +1372,16 @@ START_TEST (test_limit_header_block)
   MsrpParserLimits limits;
 
   header_block_of (MSRP_PARSER_DEFAULT_MAX_HEADER_BYTES, in, trace);
-  run_all_modes ("header-block-at-limit", in->str, in->len, NULL,
-                 trace->str, TRUE, NO_ERROR, NULL);
+  run_all_modes ("header-block-at-limit", in->str, in->len, NULL, trace->str,
+                 TRUE, NO_ERROR, NULL);
 
   g_string_truncate (in, 0);
   g_string_truncate (trace, 0);
   header_block_of (MSRP_PARSER_DEFAULT_MAX_HEADER_BYTES + 1, in, trace);
   /* The end-line is the byte too many: X-Pad still comes out. */
   g_string_truncate (trace, trace->len - strlen ("|EOH|END abcd$"));
-  run_all_modes ("header-block-over-limit", in->str, in->len, NULL,
-                 trace->str, FALSE, LIMIT,
-                 "header block longer than 16384 bytes");
+  run_all_modes ("header-block-over-limit", in->str, in->len, NULL, trace->str,
+                 FALSE, LIMIT, "header block longer than 16384 bytes");
 
   /* Own limit, and the blank line before a body counts too. */
   msrp_parser_limits_init (&limits);
@@ -1513,10 +1407,10 @@ START_TEST (test_limit_header_block)
       }
   }
   g_string_append (in, CRLF "Content-Type: a/b" CRLF CRLF "x" CRLF
-                   "-------abcd$" CRLF);
+                            "-------abcd$" CRLF);
   g_string_append (trace, "|H Content-Type: a/b");
-  run_all_modes ("header-block-blank-line-counts", in->str, in->len,
-                 &limits, trace->str, FALSE, LIMIT,
+  run_all_modes ("header-block-blank-line-counts", in->str, in->len, &limits,
+                 trace->str, FALSE, LIMIT,
                  "header block longer than 256 bytes");
 }
 END_TEST
@@ -1557,14 +1451,14 @@ START_TEST (test_limit_header_count)
   g_string_truncate (in, 0);
   g_string_truncate (trace, 0);
   frame_with_headers (1, in, trace);
-  run_all_modes ("3-headers-own-limit", in->str, in->len, &limits,
-                 trace->str, TRUE, NO_ERROR, NULL);
+  run_all_modes ("3-headers-own-limit", in->str, in->len, &limits, trace->str,
+                 TRUE, NO_ERROR, NULL);
   g_string_truncate (in, 0);
   g_string_truncate (trace, 0);
   frame_with_headers (2, in, trace);
   g_string_truncate (trace, trace->len - strlen ("|H X-H1: v|EOH|END abcd$"));
-  run_all_modes ("4-headers-own-limit", in->str, in->len, &limits,
-                 trace->str, FALSE, LIMIT, "more than 3 headers");
+  run_all_modes ("4-headers-own-limit", in->str, in->len, &limits, trace->str,
+                 FALSE, LIMIT, "more than 3 headers");
 }
 END_TEST
 
@@ -1573,10 +1467,10 @@ static void
 request_with_body (const char *method, gsize n, GString *in, GString *trace,
                    gsize trace_body)
 {
-  g_string_append_printf (in, "MSRP abcd %s" CRLF PATHS
-                          "Content-Type: a/b" CRLF CRLF, method);
-  g_string_append_printf (trace, "REQ abcd %s" TR_PATHS
-                          "|H Content-Type: a/b|EOH body", method);
+  g_string_append_printf (
+      in, "MSRP abcd %s" CRLF PATHS "Content-Type: a/b" CRLF CRLF, method);
+  g_string_append_printf (
+      trace, "REQ abcd %s" TR_PATHS "|H Content-Type: a/b|EOH body", method);
   for (gsize i = 0; i < n; i++)
     g_string_append_c (in, 'b');
   if (trace_body > 0)
@@ -1604,8 +1498,8 @@ START_TEST (test_limit_non_send_body)
   g_string_truncate (in, 0);
   g_string_truncate (trace, 0);
   request_with_body ("REPORT", 10241, in, trace, 10240);
-  run_all_modes ("report-body-over-limit", in->str, in->len, NULL,
-                 trace->str, FALSE, LIMIT,
+  run_all_modes ("report-body-over-limit", in->str, in->len, NULL, trace->str,
+                 FALSE, LIMIT,
                  "body of a non-SEND request longer than 10240 bytes");
 
   /* SEND bodies are not limited. */
@@ -1620,12 +1514,14 @@ START_TEST (test_limit_non_send_body)
   msrp_parser_limits_init (&limits);
   limits.max_non_send_body = 5;
   {
-    static const char held[] = "MSRP abcd AUTH" CRLF PATHS
-      "Content-Type: a/b" CRLF CRLF "\r\n-----x" CRLF "-------abcd$" CRLF;
+    static const char held[] =
+        "MSRP abcd AUTH" CRLF PATHS "Content-Type: a/b" CRLF CRLF
+        "\r\n-----x" CRLF "-------abcd$" CRLF;
 
-    run_all_modes ("auth-body-over-own-limit", held, sizeof held - 1,
-                   &limits, "REQ abcd AUTH" TR_PATHS "|H Content-Type: a/b"
-                   "|EOH body|BODY \r\n---", FALSE, LIMIT,
+    run_all_modes ("auth-body-over-own-limit", held, sizeof held - 1, &limits,
+                   "REQ abcd AUTH" TR_PATHS "|H Content-Type: a/b"
+                   "|EOH body|BODY \r\n---",
+                   FALSE, LIMIT,
                    "body of a non-SEND request longer than 5 bytes");
   }
   limits.max_non_send_body = G_MAXUINT64;
@@ -1648,8 +1544,7 @@ feed1 (MsrpParser *p, const GuardBuf *buf, gsize off, gsize *used,
   GError *error = NULL;
   MsrpParseStatus st;
 
-  st = msrp_parser_feed (p, buf->data + off, buf->len - off, used, ev,
-                         &error);
+  st = msrp_parser_feed (p, buf->data + off, buf->len - off, used, ev, &error);
   ck_assert_msg (error == NULL, "unexpected error: %s",
                  error != NULL ? error->message : "");
   return st;
@@ -1695,9 +1590,10 @@ START_TEST (test_4gib_body)
   MsrpParseStatus st;
 
   head = g_strdup_printf ("MSRP %s SEND" CRLF PATHS "Message-ID: big" CRLF
-                          "Byte-Range: 1-%" G_GUINT64_FORMAT "/%"
-                          G_GUINT64_FORMAT CRLF "Content-Type: video/mpeg"
-                          CRLF CRLF, tid, total, total);
+                          "Byte-Range: 1-%" G_GUINT64_FORMAT
+                          "/%" G_GUINT64_FORMAT CRLF
+                          "Content-Type: video/mpeg" CRLF CRLF,
+                          tid, total, total);
   feed_text (p, head);
   buffer_size = msrp_parser_get_buffer_size (p);
   ck_assert_uint_le (buffer_size, MSRP_PARSER_DEFAULT_MAX_HEADER_BYTES);
@@ -1836,10 +1732,11 @@ START_TEST (test_header_slices)
   ck_assert_int_eq (ev.type, MSRP_PARSER_EVENT_HEADER);
   ck_assert_int_eq (ev.header_id, MSRP_HEADER_FROM_PATH);
   ck_assert_uint_eq (ev.header_index, 2);
-  ck_assert (ev.name < (const char *) b.data
-             || ev.name >= (const char *) b.data + b.len);
+  ck_assert (ev.name < (const char *) b.data ||
+             ev.name >= (const char *) b.data + b.len);
   ck_assert (memcmp (ev.name, "From-Path", 9) == 0);
-  ck_assert_uint_eq (ev.value_len, strlen ("msrp://a.example.com:2855/s2;tcp"));
+  ck_assert_uint_eq (ev.value_len,
+                     strlen ("msrp://a.example.com:2855/s2;tcp"));
   guard_buf_clear (&b);
   ck_assert_uint_gt (msrp_parser_get_buffer_size (p), 0);
 }
@@ -1860,8 +1757,8 @@ START_TEST (test_pending_end_without_input)
   ck_assert_uint_eq (used, 0);
 
   guard_buf_init (&a, valid_frame, sizeof valid_frame - 1);
-  while (feed1 (p, &a, off, &used, &ev) == MSRP_PARSE_EVENT
-         && ev.type != MSRP_PARSER_EVENT_HEADERS_END)
+  while (feed1 (p, &a, off, &used, &ev) == MSRP_PARSE_EVENT &&
+         ev.type != MSRP_PARSER_EVENT_HEADERS_END)
     off += used;
   off += used;
   ck_assert_int_eq (ev.type, MSRP_PARSER_EVENT_HEADERS_END);
@@ -1888,8 +1785,8 @@ START_TEST (test_reset_and_limits)
 {
   MsrpParserLimits limits;
   g_autoptr (MsrpParser) p = NULL;
-  g_autoptr (GString) line = g_string_new ("MSRP abcd SEND" CRLF PATHS
-                                           "X-Long: ");
+  g_autoptr (GString) line =
+      g_string_new ("MSRP abcd SEND" CRLF PATHS "X-Long: ");
 
   msrp_parser_limits_init (&limits);
   ck_assert_uint_eq (limits.max_start_line, 512);
@@ -1957,10 +1854,11 @@ START_TEST (test_reset_and_limits)
 
     ck_assert_int_eq (msrp_parser_feed (p, NULL, 0, &used, &ev, &error),
                       MSRP_PARSE_NEED_MORE);
-    ck_assert_int_eq (msrp_parser_feed (p, (const guint8 *) "-", 1, &used,
-                                        &ev, &error), MSRP_PARSE_ERROR);
-    ck_assert (g_error_matches (error, MSRP_PARSER_ERROR,
-                                MSRP_PARSER_ERROR_LIMIT));
+    ck_assert_int_eq (
+        msrp_parser_feed (p, (const guint8 *) "-", 1, &used, &ev, &error),
+        MSRP_PARSE_ERROR);
+    ck_assert (
+        g_error_matches (error, MSRP_PARSER_ERROR, MSRP_PARSER_ERROR_LIMIT));
     g_clear_error (&error);
   }
   ck_assert_uint_eq (msrp_parser_get_buffer_size (p), 1050 + strlen (PATHS));

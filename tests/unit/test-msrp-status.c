@@ -15,7 +15,7 @@
 static GPtrArray *
 path (const char *text)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   GPtrArray *uris;
 
   if (text == NULL)
@@ -29,14 +29,13 @@ path (const char *text)
 }
 
 static void
-check_error (const GError *error, GQuark domain, gint code,
-             const char *substr)
+check_error (const GError *error, GQuark domain, gint code, const char *substr)
 {
   ck_assert_msg (error != NULL, "no error; expected \"%s\"", substr);
   ck_assert_msg (error->domain == domain, "wrong domain %s (%s)",
                  g_quark_to_string (error->domain), error->message);
-  ck_assert_msg (error->code == code, "code %d, expected %d (%s)",
-                 error->code, code, error->message);
+  ck_assert_msg (error->code == code, "code %d, expected %d (%s)", error->code,
+                 code, error->message);
   ck_assert_msg (strstr (error->message, substr) != NULL,
                  "message \"%s\" lacks \"%s\"", error->message, substr);
 }
@@ -44,8 +43,8 @@ check_error (const GError *error, GQuark domain, gint code,
 static void
 check_frame (MsrpWriter *w, const char *expected)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) frame = msrp_writer_to_bytes (w, NULL, '$', &error);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) frame = msrp_writer_to_bytes (w, NULL, '$', &error);
   gsize len;
   const char *data;
 
@@ -59,9 +58,10 @@ check_frame (MsrpWriter *w, const char *expected)
  * Reason phrases
  * ------------------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   guint code;
-  const char *reason;       /* NULL: not a known code */
+  const char *reason; /* NULL: not a known code */
   gboolean success;
 } reason_cases[] = {
   { 200, "OK", TRUE },
@@ -83,7 +83,7 @@ static const struct {
   { 299, NULL, TRUE },
   { 300, NULL, FALSE },
   { 404, NULL, FALSE },
-  { 425, NULL, FALSE },     /* RFC 7701's, not in this table */
+  { 425, NULL, FALSE }, /* RFC 7701's, not in this table */
   { 500, NULL, FALSE },
   { 999, NULL, FALSE },
   { 1000, NULL, FALSE },
@@ -114,11 +114,17 @@ END_TEST
 START_TEST (test_reason_count)
 {
   static const MsrpStatusCode all[] = {
-    MSRP_STATUS_OK, MSRP_STATUS_BAD_REQUEST, MSRP_STATUS_UNAUTHORIZED,
-    MSRP_STATUS_FORBIDDEN, MSRP_STATUS_REQUEST_TIMEOUT,
-    MSRP_STATUS_STOP_SENDING, MSRP_STATUS_UNSUPPORTED_MEDIA_TYPE,
-    MSRP_STATUS_INTERVAL_OUT_OF_BOUNDS, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
-    MSRP_STATUS_NOT_IMPLEMENTED, MSRP_STATUS_SESSION_ALREADY_BOUND,
+    MSRP_STATUS_OK,
+    MSRP_STATUS_BAD_REQUEST,
+    MSRP_STATUS_UNAUTHORIZED,
+    MSRP_STATUS_FORBIDDEN,
+    MSRP_STATUS_REQUEST_TIMEOUT,
+    MSRP_STATUS_STOP_SENDING,
+    MSRP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+    MSRP_STATUS_INTERVAL_OUT_OF_BOUNDS,
+    MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+    MSRP_STATUS_NOT_IMPLEMENTED,
+    MSRP_STATUS_SESSION_ALREADY_BOUND,
   };
   guint code, n = 0;
   gsize i;
@@ -141,7 +147,8 @@ END_TEST
 #define YES MSRP_REPORT_YES
 #define PARTIAL MSRP_REPORT_PARTIAL
 
-typedef struct {
+typedef struct
+{
   const char *method;
   MsrpReportMode sr, fr;
   guint code;
@@ -152,73 +159,76 @@ typedef struct {
 
 static const DecisionCase decision_cases[] = {
   /* SEND, 200, message complete */
-  { "SEND", NO,  NO,      200, TRUE,  FALSE, FALSE, FALSE },
-  { "SEND", NO,  YES,     200, TRUE,  TRUE,  FALSE, FALSE },
-  { "SEND", NO,  PARTIAL, 200, TRUE,  FALSE, FALSE, FALSE },
-  { "SEND", YES, NO,      200, TRUE,  FALSE, TRUE,  FALSE },
-  { "SEND", YES, YES,     200, TRUE,  TRUE,  TRUE,  FALSE },
-  { "SEND", YES, PARTIAL, 200, TRUE,  FALSE, TRUE,  FALSE },
+  { "SEND", NO, NO, 200, TRUE, FALSE, FALSE, FALSE },
+  { "SEND", NO, YES, 200, TRUE, TRUE, FALSE, FALSE },
+  { "SEND", NO, PARTIAL, 200, TRUE, FALSE, FALSE, FALSE },
+  { "SEND", YES, NO, 200, TRUE, FALSE, TRUE, FALSE },
+  { "SEND", YES, YES, 200, TRUE, TRUE, TRUE, FALSE },
+  { "SEND", YES, PARTIAL, 200, TRUE, FALSE, TRUE, FALSE },
   /* SEND, 200, message not complete yet: no success report yet */
-  { "SEND", NO,  NO,      200, FALSE, FALSE, FALSE, FALSE },
-  { "SEND", NO,  YES,     200, FALSE, TRUE,  FALSE, FALSE },
-  { "SEND", NO,  PARTIAL, 200, FALSE, FALSE, FALSE, FALSE },
-  { "SEND", YES, NO,      200, FALSE, FALSE, FALSE, FALSE },
-  { "SEND", YES, YES,     200, FALSE, TRUE,  FALSE, FALSE },
+  { "SEND", NO, NO, 200, FALSE, FALSE, FALSE, FALSE },
+  { "SEND", NO, YES, 200, FALSE, TRUE, FALSE, FALSE },
+  { "SEND", NO, PARTIAL, 200, FALSE, FALSE, FALSE, FALSE },
+  { "SEND", YES, NO, 200, FALSE, FALSE, FALSE, FALSE },
+  { "SEND", YES, YES, 200, FALSE, TRUE, FALSE, FALSE },
   { "SEND", YES, PARTIAL, 200, FALSE, FALSE, FALSE, FALSE },
   /* SEND, a failure (400 stands for every non-2xx, checked below) */
-  { "SEND", NO,  NO,      400, TRUE,  FALSE, FALSE, FALSE },
-  { "SEND", NO,  YES,     400, TRUE,  TRUE,  FALSE, TRUE  },
-  { "SEND", NO,  PARTIAL, 400, TRUE,  TRUE,  FALSE, TRUE  },
-  { "SEND", YES, NO,      400, TRUE,  FALSE, FALSE, FALSE },
-  { "SEND", YES, YES,     400, TRUE,  TRUE,  FALSE, TRUE  },
-  { "SEND", YES, PARTIAL, 400, TRUE,  TRUE,  FALSE, TRUE  },
-  { "SEND", NO,  NO,      400, FALSE, FALSE, FALSE, FALSE },
-  { "SEND", NO,  YES,     400, FALSE, TRUE,  FALSE, TRUE  },
-  { "SEND", NO,  PARTIAL, 400, FALSE, TRUE,  FALSE, TRUE  },
-  { "SEND", YES, NO,      400, FALSE, FALSE, FALSE, FALSE },
-  { "SEND", YES, YES,     400, FALSE, TRUE,  FALSE, TRUE  },
-  { "SEND", YES, PARTIAL, 400, FALSE, TRUE,  FALSE, TRUE  },
+  { "SEND", NO, NO, 400, TRUE, FALSE, FALSE, FALSE },
+  { "SEND", NO, YES, 400, TRUE, TRUE, FALSE, TRUE },
+  { "SEND", NO, PARTIAL, 400, TRUE, TRUE, FALSE, TRUE },
+  { "SEND", YES, NO, 400, TRUE, FALSE, FALSE, FALSE },
+  { "SEND", YES, YES, 400, TRUE, TRUE, FALSE, TRUE },
+  { "SEND", YES, PARTIAL, 400, TRUE, TRUE, FALSE, TRUE },
+  { "SEND", NO, NO, 400, FALSE, FALSE, FALSE, FALSE },
+  { "SEND", NO, YES, 400, FALSE, TRUE, FALSE, TRUE },
+  { "SEND", NO, PARTIAL, 400, FALSE, TRUE, FALSE, TRUE },
+  { "SEND", YES, NO, 400, FALSE, FALSE, FALSE, FALSE },
+  { "SEND", YES, YES, 400, FALSE, TRUE, FALSE, TRUE },
+  { "SEND", YES, PARTIAL, 400, FALSE, TRUE, FALSE, TRUE },
   /* a relay's timeout and a 5xx behave the same */
-  { "SEND", YES, YES,     408, TRUE,  TRUE,  FALSE, TRUE  },
-  { "SEND", NO,  PARTIAL, 408, TRUE,  TRUE,  FALSE, TRUE  },
-  { "SEND", NO,  NO,      408, TRUE,  FALSE, FALSE, FALSE },
-  { "SEND", YES, YES,     501, TRUE,  TRUE,  FALSE, TRUE  },
+  { "SEND", YES, YES, 408, TRUE, TRUE, FALSE, TRUE },
+  { "SEND", NO, PARTIAL, 408, TRUE, TRUE, FALSE, TRUE },
+  { "SEND", NO, NO, 408, TRUE, FALSE, FALSE, FALSE },
+  { "SEND", YES, YES, 501, TRUE, TRUE, FALSE, TRUE },
   /* other 2xx count as success */
-  { "SEND", YES, YES,     202, TRUE,  TRUE,  TRUE,  FALSE },
-  { "SEND", YES, PARTIAL, 202, TRUE,  FALSE, TRUE,  FALSE },
+  { "SEND", YES, YES, 202, TRUE, TRUE, TRUE, FALSE },
+  { "SEND", YES, PARTIAL, 202, TRUE, FALSE, TRUE, FALSE },
   /* Success-Report "partial" is not a value: never a report */
-  { "SEND", PARTIAL, YES, 200, TRUE,  TRUE,  FALSE, FALSE },
+  { "SEND", PARTIAL, YES, 200, TRUE, TRUE, FALSE, FALSE },
   /* REPORT: never a response, never a report (s.7.1.2) */
-  { "REPORT", NO,  YES,   200, TRUE,  FALSE, FALSE, FALSE },
-  { "REPORT", YES, YES,   200, TRUE,  FALSE, FALSE, FALSE },
-  { "REPORT", NO,  YES,   400, TRUE,  FALSE, FALSE, FALSE },
+  { "REPORT", NO, YES, 200, TRUE, FALSE, FALSE, FALSE },
+  { "REPORT", YES, YES, 200, TRUE, FALSE, FALSE, FALSE },
+  { "REPORT", NO, YES, 400, TRUE, FALSE, FALSE, FALSE },
   { "REPORT", YES, PARTIAL, 481, TRUE, FALSE, FALSE, FALSE },
-  { "REPORT", NO,  NO,    481, TRUE,  FALSE, FALSE, FALSE },
+  { "REPORT", NO, NO, 481, TRUE, FALSE, FALSE, FALSE },
   /* AUTH and extension methods: responses as Failure-Report says, reports
    * only for SEND */
-  { "AUTH", NO,  YES,     200, TRUE,  TRUE,  FALSE, FALSE },
-  { "AUTH", NO,  YES,     401, TRUE,  TRUE,  FALSE, FALSE },
-  { "AUTH", YES, YES,     200, TRUE,  TRUE,  FALSE, FALSE },
-  { "NICKNAME", NO, YES,  200, TRUE,  TRUE,  FALSE, FALSE },
+  { "AUTH", NO, YES, 200, TRUE, TRUE, FALSE, FALSE },
+  { "AUTH", NO, YES, 401, TRUE, TRUE, FALSE, FALSE },
+  { "AUTH", YES, YES, 200, TRUE, TRUE, FALSE, FALSE },
+  { "NICKNAME", NO, YES, 200, TRUE, TRUE, FALSE, FALSE },
   { "NICKNAME", NO, PARTIAL, 200, TRUE, FALSE, FALSE, FALSE },
   { "NICKNAME", NO, PARTIAL, 403, TRUE, TRUE, FALSE, FALSE },
-  { "NICKNAME", NO, NO,   403, TRUE,  FALSE, FALSE, FALSE },
+  { "NICKNAME", NO, NO, 403, TRUE, FALSE, FALSE, FALSE },
   /* methods are case-sensitive: "send" is an unknown (invalid) method */
-  { "send", YES, YES,     200, TRUE,  TRUE,  FALSE, FALSE },
-  { "report", NO, YES,    200, TRUE,  TRUE,  FALSE, FALSE },
+  { "send", YES, YES, 200, TRUE, TRUE, FALSE, FALSE },
+  { "report", NO, YES, 200, TRUE, TRUE, FALSE, FALSE },
 };
 
 START_TEST (test_decision)
 {
   const DecisionCase *c = &decision_cases[_i];
 
-  ck_assert_msg (msrp_status_response_due (c->method, c->fr, c->code)
-                 == c->response, "row %d: response", _i);
+  ck_assert_msg (msrp_status_response_due (c->method, c->fr, c->code) ==
+                     c->response,
+                 "row %d: response", _i);
   ck_assert_msg (msrp_status_success_report_due (c->method, c->sr, c->code,
-                                                 c->complete)
-                 == c->success_report, "row %d: success report", _i);
-  ck_assert_msg (msrp_status_failure_report_due (c->method, c->fr, c->code)
-                 == c->failure_report, "row %d: failure report", _i);
+                                                 c->complete) ==
+                     c->success_report,
+                 "row %d: success report", _i);
+  ck_assert_msg (msrp_status_failure_report_due (c->method, c->fr, c->code) ==
+                     c->failure_report,
+                 "row %d: failure report", _i);
 }
 END_TEST
 
@@ -238,15 +248,15 @@ START_TEST (test_decision_all_codes)
           {
             guint ref = msrp_status_is_success (code) ? 200 : 400;
 
-            ck_assert (msrp_status_response_due ("SEND", modes[f], code)
-                       == msrp_status_response_due ("SEND", modes[f], ref));
+            ck_assert (msrp_status_response_due ("SEND", modes[f], code) ==
+                       msrp_status_response_due ("SEND", modes[f], ref));
             ck_assert (msrp_status_success_report_due ("SEND", modes[s], code,
-                                                       complete)
-                       == msrp_status_success_report_due ("SEND", modes[s],
-                                                          ref, complete));
-            ck_assert (msrp_status_failure_report_due ("SEND", modes[f], code)
-                       == msrp_status_failure_report_due ("SEND", modes[f],
-                                                          ref));
+                                                       complete) ==
+                       msrp_status_success_report_due ("SEND", modes[s], ref,
+                                                       complete));
+            ck_assert (
+                msrp_status_failure_report_due ("SEND", modes[f], code) ==
+                msrp_status_failure_report_due ("SEND", modes[f], ref));
           }
 }
 END_TEST
@@ -255,9 +265,10 @@ END_TEST
  * REPORTs
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   const char *name;
-  const char *to_path;        /* of the received request; "" = empty */
+  const char *to_path; /* of the received request; "" = empty */
   const char *from_path;
   const char *tid;
   const char *message_id;
@@ -265,15 +276,22 @@ typedef struct {
   MsrpByteRange range;
   guint code;
   const char *comment;
-  const char *expected;       /* or NULL: error */
+  const char *expected; /* or NULL: error */
   GQuark (*domain) (void);
   gint err_code;
   const char *err;
 } ReportCase;
 
 static const ReportCase report_cases[] = {
-  { "RFC 4975 11.6 success report", BOB, ALICE, "dkei38sd", "12339sdqwer",
-    TRUE, { 1, 106, 106, FALSE, FALSE }, 200, NULL,
+  { "RFC 4975 11.6 success report",
+    BOB,
+    ALICE,
+    "dkei38sd",
+    "12339sdqwer",
+    TRUE,
+    { 1, 106, 106, FALSE, FALSE },
+    200,
+    NULL,
     "MSRP dkei38sd REPORT\r\n"
     "To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n"
     "From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n"
@@ -282,8 +300,14 @@ static const ReportCase report_cases[] = {
     "Status: 000 200 OK\r\n"
     "-------dkei38sd$\r\n" },
   { "failure report from a relay: back along the whole From-Path",
-    R2 " " BOB, R1 " " ALICE, "rep00001", "m0001",
-    TRUE, { 1, 2048, 10000, FALSE, FALSE }, 408, NULL,
+    R2 " " BOB,
+    R1 " " ALICE,
+    "rep00001",
+    "m0001",
+    TRUE,
+    { 1, 2048, 10000, FALSE, FALSE },
+    408,
+    NULL,
     "MSRP rep00001 REPORT\r\n"
     "To-Path: " R1 " " ALICE "\r\n"
     "From-Path: " R2 "\r\n"
@@ -291,8 +315,15 @@ static const ReportCase report_cases[] = {
     "Byte-Range: 1-2048/10000\r\n"
     "Status: 000 408 Request Timeout\r\n"
     "-------rep00001$\r\n" },
-  { "own comment, unknown total", BOB, ALICE, "rep00002", "m0002",
-    TRUE, { 5, 9, 0, FALSE, TRUE }, 413, "too big for me",
+  { "own comment, unknown total",
+    BOB,
+    ALICE,
+    "rep00002",
+    "m0002",
+    TRUE,
+    { 5, 9, 0, FALSE, TRUE },
+    413,
+    "too big for me",
     "MSRP rep00002 REPORT\r\n"
     "To-Path: " ALICE "\r\n"
     "From-Path: " BOB "\r\n"
@@ -300,52 +331,163 @@ static const ReportCase report_cases[] = {
     "Byte-Range: 5-9/*\r\n"
     "Status: 000 413 too big for me\r\n"
     "-------rep00002$\r\n" },
-  { "no Byte-Range, unknown code without comment", BOB, ALICE, "rep00003",
-    "m0003", FALSE, { 0, }, 599, NULL,
+  { "no Byte-Range, unknown code without comment",
+    BOB,
+    ALICE,
+    "rep00003",
+    "m0003",
+    FALSE,
+    {
+        0,
+    },
+    599,
+    NULL,
     "MSRP rep00003 REPORT\r\n"
     "To-Path: " ALICE "\r\n"
     "From-Path: " BOB "\r\n"
     "Message-ID: m0003\r\n"
     "Status: 000 599\r\n"
     "-------rep00003$\r\n" },
-  { "empty received To-Path", "", ALICE, NULL, "m0004", FALSE, { 0, }, 200,
-    NULL, NULL, msrp_status_error_quark, MSRP_STATUS_ERROR_INVALID,
+  { "empty received To-Path",
+    "",
+    ALICE,
+    NULL,
+    "m0004",
+    FALSE,
+    {
+        0,
+    },
+    200,
+    NULL,
+    NULL,
+    msrp_status_error_quark,
+    MSRP_STATUS_ERROR_INVALID,
     "received To-Path is empty: no URI to answer from" },
-  { "no received To-Path", NULL, ALICE, NULL, "m0004", FALSE, { 0, }, 200,
-    NULL, NULL, msrp_status_error_quark, MSRP_STATUS_ERROR_INVALID,
+  { "no received To-Path",
+    NULL,
+    ALICE,
+    NULL,
+    "m0004",
+    FALSE,
+    {
+        0,
+    },
+    200,
+    NULL,
+    NULL,
+    msrp_status_error_quark,
+    MSRP_STATUS_ERROR_INVALID,
     "received To-Path is empty" },
-  { "empty received From-Path", BOB, "", NULL, "m0004", FALSE, { 0, }, 200,
-    NULL, NULL, msrp_status_error_quark, MSRP_STATUS_ERROR_INVALID,
+  { "empty received From-Path",
+    BOB,
+    "",
+    NULL,
+    "m0004",
+    FALSE,
+    {
+        0,
+    },
+    200,
+    NULL,
+    NULL,
+    msrp_status_error_quark,
+    MSRP_STATUS_ERROR_INVALID,
     "received From-Path is empty: no way back to the sender" },
-  { "range-end unknown", BOB, ALICE, NULL, "m0004",
-    TRUE, { 1, 0, 10, TRUE, FALSE }, 200, NULL, NULL,
-    msrp_status_error_quark, MSRP_STATUS_ERROR_INVALID,
+  { "range-end unknown",
+    BOB,
+    ALICE,
+    NULL,
+    "m0004",
+    TRUE,
+    { 1, 0, 10, TRUE, FALSE },
+    200,
+    NULL,
+    NULL,
+    msrp_status_error_quark,
+    MSRP_STATUS_ERROR_INVALID,
     "REPORT Byte-Range: range-end \"*\"" },
-  { "code not 3 digits", BOB, ALICE, NULL, "m0004", FALSE, { 0, }, 1000,
-    NULL, NULL, msrp_status_error_quark, MSRP_STATUS_ERROR_INVALID,
+  { "code not 3 digits",
+    BOB,
+    ALICE,
+    NULL,
+    "m0004",
+    FALSE,
+    {
+        0,
+    },
+    1000,
+    NULL,
+    NULL,
+    msrp_status_error_quark,
+    MSRP_STATUS_ERROR_INVALID,
     "REPORT status code 1000 is not 3 digits" },
-  { "bad Message-ID", BOB, ALICE, NULL, "m 4", FALSE, { 0, }, 200, NULL,
-    NULL, msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
+  { "bad Message-ID",
+    BOB,
+    ALICE,
+    NULL,
+    "m 4",
+    FALSE,
+    {
+        0,
+    },
+    200,
+    NULL,
+    NULL,
+    msrp_writer_error_quark,
+    MSRP_WRITER_ERROR_INVALID,
     "Message-ID \"m 4\" is 3 characters long" },
-  { "bad tid", BOB, ALICE, "t/01", "m0004", FALSE, { 0, }, 200, NULL,
-    NULL, msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
+  { "bad tid",
+    BOB,
+    ALICE,
+    "t/01",
+    "m0004",
+    FALSE,
+    {
+        0,
+    },
+    200,
+    NULL,
+    NULL,
+    msrp_writer_error_quark,
+    MSRP_WRITER_ERROR_INVALID,
     "transaction id has '/' at offset 1" },
-  { "bad Byte-Range", BOB, ALICE, NULL, "m0004",
-    TRUE, { 0, 5, 10, FALSE, FALSE }, 200, NULL, NULL,
-    msrp_writer_error_quark, MSRP_WRITER_ERROR_RANGE,
+  { "bad Byte-Range",
+    BOB,
+    ALICE,
+    NULL,
+    "m0004",
+    TRUE,
+    { 0, 5, 10, FALSE, FALSE },
+    200,
+    NULL,
+    NULL,
+    msrp_writer_error_quark,
+    MSRP_WRITER_ERROR_RANGE,
     "Byte-Range: range-start 0 is not >= 1" },
-  { "comment with CR", BOB, ALICE, NULL, "m0004", FALSE, { 0, }, 400,
-    "bad\r", NULL, msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
+  { "comment with CR",
+    BOB,
+    ALICE,
+    NULL,
+    "m0004",
+    FALSE,
+    {
+        0,
+    },
+    400,
+    "bad\r",
+    NULL,
+    msrp_writer_error_quark,
+    MSRP_WRITER_ERROR_INVALID,
     "Status comment has control character 0x0d at offset 3" },
 };
 
 START_TEST (test_report)
 {
   const ReportCase *c = &report_cases[_i];
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) to = path (c->to_path);
-  g_autoptr(GPtrArray) from = path (c->from_path);
-  g_autoptr(MsrpWriter) w = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) to = path (c->to_path);
+  g_autoptr (GPtrArray) from = path (c->from_path);
+  g_autoptr (MsrpWriter) w = NULL;
 
   w = msrp_status_build_report (to, from, c->tid, c->message_id,
                                 c->has_range ? &c->range : NULL, c->code,
@@ -365,11 +507,11 @@ END_TEST
 /* Without a tid, each REPORT gets a fresh one. */
 START_TEST (test_report_fresh_tid)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) to = path (BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
-  g_autoptr(MsrpWriter) a = NULL;
-  g_autoptr(MsrpWriter) b = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) to = path (BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
+  g_autoptr (MsrpWriter) a = NULL;
+  g_autoptr (MsrpWriter) b = NULL;
 
   a = msrp_status_build_report (to, from, NULL, "m0001", NULL, 200, NULL,
                                 &error);
@@ -388,7 +530,8 @@ END_TEST
  * Responses
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   const char *name;
   const char *method;
   const char *tid;
@@ -397,7 +540,7 @@ typedef struct {
   guint code;
   const char *comment;
   const char *expected;
-  gint err_domain_is_status;    /* 1: MSRP_STATUS_ERROR, 0: WRITER */
+  gint err_domain_is_status; /* 1: MSRP_STATUS_ERROR, 0: WRITER */
   gint err_code;
   const char *err;
 } ResponseCase;
@@ -408,8 +551,8 @@ static const ResponseCase response_cases[] = {
     "To-Path: " ALICE "\r\n"
     "From-Path: " BOB "\r\n"
     "-------d93kswow$\r\n" },
-  { "SEND through relays: only the previous hop", "SEND", "t0001",
-    R2 " " BOB, R1 " " ALICE, 200, NULL,
+  { "SEND through relays: only the previous hop", "SEND", "t0001", R2 " " BOB,
+    R1 " " ALICE, 200, NULL,
     "MSRP t0001 200 OK\r\n"
     "To-Path: " R1 "\r\n"
     "From-Path: " R2 "\r\n"
@@ -437,34 +580,35 @@ static const ResponseCase response_cases[] = {
     "To-Path: " ALICE "\r\n"
     "From-Path: " BOB "\r\n"
     "-------t0004$\r\n" },
-  { "response to REPORT", "REPORT", "t0005", BOB, ALICE, 200, NULL, NULL,
-    1, MSRP_STATUS_ERROR_FORBIDDEN,
+  { "response to REPORT", "REPORT", "t0005", BOB, ALICE, 200, NULL, NULL, 1,
+    MSRP_STATUS_ERROR_FORBIDDEN,
     "MSRP nodes MUST NOT send MSRP responses to REPORT requests" },
-  { "empty To-Path", "SEND", "t0006", "", ALICE, 200, NULL, NULL,
-    1, MSRP_STATUS_ERROR_INVALID, "received To-Path is empty" },
-  { "empty From-Path", "SEND", "t0007", BOB, "", 200, NULL, NULL,
-    1, MSRP_STATUS_ERROR_INVALID, "received From-Path is empty" },
-  { "bad tid", "SEND", "t", BOB, ALICE, 200, NULL, NULL,
-    0, MSRP_WRITER_ERROR_INVALID, "transaction id \"t\" is 1 characters" },
-  { "bad code", "SEND", "t0008", BOB, ALICE, 42, NULL, NULL,
-    0, MSRP_WRITER_ERROR_INVALID, "status code 42 is not a 3-digit code" },
+  { "empty To-Path", "SEND", "t0006", "", ALICE, 200, NULL, NULL, 1,
+    MSRP_STATUS_ERROR_INVALID, "received To-Path is empty" },
+  { "empty From-Path", "SEND", "t0007", BOB, "", 200, NULL, NULL, 1,
+    MSRP_STATUS_ERROR_INVALID, "received From-Path is empty" },
+  { "bad tid", "SEND", "t", BOB, ALICE, 200, NULL, NULL, 0,
+    MSRP_WRITER_ERROR_INVALID, "transaction id \"t\" is 1 characters" },
+  { "bad code", "SEND", "t0008", BOB, ALICE, 42, NULL, NULL, 0,
+    MSRP_WRITER_ERROR_INVALID, "status code 42 is not a 3-digit code" },
 };
 
 START_TEST (test_response)
 {
   const ResponseCase *c = &response_cases[_i];
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) to = path (c->to_path);
-  g_autoptr(GPtrArray) from = path (c->from_path);
-  g_autoptr(MsrpWriter) w = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) to = path (c->to_path);
+  g_autoptr (GPtrArray) from = path (c->from_path);
+  g_autoptr (MsrpWriter) w = NULL;
 
   w = msrp_status_build_response (c->method, c->tid, to, from, c->code,
                                   c->comment, &error);
   if (c->expected == NULL)
     {
       ck_assert_msg (w == NULL, "%s: built", c->name);
-      check_error (error, c->err_domain_is_status ? MSRP_STATUS_ERROR
-                                                  : MSRP_WRITER_ERROR,
+      check_error (error,
+                   c->err_domain_is_status ? MSRP_STATUS_ERROR
+                                           : MSRP_WRITER_ERROR,
                    c->err_code, c->err);
       return;
     }
@@ -480,9 +624,9 @@ status_suite (void)
   Suite *s = suite_create ("msrp-status");
   TCase *tc;
 
-#define ADD_LOOP(name, fn, table) \
-  tc = tcase_create (name); \
-  tcase_add_loop_test (tc, fn, 0, (int) G_N_ELEMENTS (table)); \
+#define ADD_LOOP(name, fn, table)                                             \
+  tc = tcase_create (name);                                                   \
+  tcase_add_loop_test (tc, fn, 0, (int) G_N_ELEMENTS (table));                \
   suite_add_tcase (s, tc)
 
   ADD_LOOP ("reason", test_reason, reason_cases);

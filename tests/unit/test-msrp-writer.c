@@ -20,7 +20,7 @@
 static GPtrArray *
 path (const char *text)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   GPtrArray *uris = msrp_uri_list_parse (text, -1, &error);
 
   ck_assert_msg (uris != NULL, "test path \"%s\": %s", text,
@@ -29,14 +29,13 @@ path (const char *text)
 }
 
 static void
-check_error (const GError *error, GQuark domain, gint code,
-             const char *substr)
+check_error (const GError *error, GQuark domain, gint code, const char *substr)
 {
   ck_assert_msg (error != NULL, "no error; expected \"%s\"", substr);
   ck_assert_msg (error->domain == domain, "wrong domain %s (%s)",
                  g_quark_to_string (error->domain), error->message);
-  ck_assert_msg (error->code == code, "code %d, expected %d (%s)",
-                 error->code, code, error->message);
+  ck_assert_msg (error->code == code, "code %d, expected %d (%s)", error->code,
+                 code, error->message);
   if (substr != NULL)
     ck_assert_msg (strstr (error->message, substr) != NULL,
                    "message \"%s\" lacks \"%s\"", error->message, substr);
@@ -61,19 +60,20 @@ check_bytes (GBytes *got, const char *expected)
  * Whole frames
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   const char *name;
   gboolean response;
   const char *tid;
-  const char *method;         /* requests */
-  guint code;                 /* responses */
+  const char *method; /* requests */
+  guint code;         /* responses */
   const char *comment;
-  const char *to_path;        /* NULL: not set */
+  const char *to_path; /* NULL: not set */
   const char *from_path;
-  const char *headers[16];    /* name, value, ..., NULL */
-  const char *content_type;   /* NULL: no body */
-  const char *body;           /* with content_type; NULL: empty */
-  gsize body_repeat;          /* > 0: body is this many 'x' */
+  const char *headers[16];  /* name, value, ..., NULL */
+  const char *content_type; /* NULL: no body */
+  const char *body;         /* with content_type; NULL: empty */
+  gsize body_repeat;        /* > 0: body is this many 'x' */
   char flag;
   /* either the frame ... */
   const char *expected;
@@ -84,9 +84,19 @@ typedef struct {
 } FrameCase;
 
 static const FrameCase frame_cases[] = {
-  { "RFC 4975 11.1 (4) SEND", FALSE, "d93kswow", "SEND", 0, NULL, BOB, ALICE,
+  { "RFC 4975 11.1 (4) SEND",
+    FALSE,
+    "d93kswow",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
     { "Message-ID", "12339sdqwer", "Byte-Range", "1-16/16", NULL },
-    "text/plain", "Hi, I'm Alice!", 0, '$',
+    "text/plain",
+    "Hi, I'm Alice!",
+    0,
+    '$',
     "MSRP d93kswow SEND\r\n"
     "To-Path: " BOB "\r\n"
     "From-Path: " ALICE "\r\n"
@@ -96,18 +106,37 @@ static const FrameCase frame_cases[] = {
     "\r\n"
     "Hi, I'm Alice!\r\n"
     "-------d93kswow$\r\n" },
-  { "RFC 4975 11.1 (5) 200 OK", TRUE, "d93kswow", NULL, 200, "OK", ALICE, BOB,
-    { NULL }, NULL, NULL, 0, '$',
+  { "RFC 4975 11.1 (5) 200 OK",
+    TRUE,
+    "d93kswow",
+    NULL,
+    200,
+    "OK",
+    ALICE,
+    BOB,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP d93kswow 200 OK\r\n"
     "To-Path: " ALICE "\r\n"
     "From-Path: " BOB "\r\n"
     "-------d93kswow$\r\n" },
-  { "RFC 4975 11.5 system message", FALSE, "d93kswow", "SEND", 0, NULL,
+  { "RFC 4975 11.5 system message",
+    FALSE,
+    "d93kswow",
+    "SEND",
+    0,
+    NULL,
     "msrp://alicepc.example.com:8888/9di4eae923wzd;tcp",
     "msrp://example.com:7777/iau39soe2843z;tcp",
-    { "Message-ID", "12339sdqwer", "Byte-Range", "1-38/38",
-      "Failure-Report", "no", "Success-Report", "no", NULL },
-    "text/plain", "This conference will end in 5 minutes", 0, '$',
+    { "Message-ID", "12339sdqwer", "Byte-Range", "1-38/38", "Failure-Report",
+      "no", "Success-Report", "no", NULL },
+    "text/plain",
+    "This conference will end in 5 minutes",
+    0,
+    '$',
     "MSRP d93kswow SEND\r\n"
     "To-Path: msrp://alicepc.example.com:8888/9di4eae923wzd;tcp\r\n"
     "From-Path: msrp://example.com:7777/iau39soe2843z;tcp\r\n"
@@ -119,11 +148,19 @@ static const FrameCase frame_cases[] = {
     "\r\n"
     "This conference will end in 5 minutes\r\n"
     "-------d93kswow$\r\n" },
-  { "RFC 4975 11.4 first chunk, '+'", FALSE, "d93kswow", "SEND", 0, NULL,
+  { "RFC 4975 11.4 first chunk, '+'",
+    FALSE,
+    "d93kswow",
+    "SEND",
+    0,
+    NULL,
     "msrp://bobpc.example.com:8888/9di4eae923wzd;tcp",
     "msrp://alicepc.example.com:7654/iau39soe2843z;tcp",
     { "Message-ID", "12339sdqwer", "Byte-Range", "1-137/148", NULL },
-    "message/cpim", "To: Bob <sip:bob@example.com>\r\n", 0, '+',
+    "message/cpim",
+    "To: Bob <sip:bob@example.com>\r\n",
+    0,
+    '+',
     "MSRP d93kswow SEND\r\n"
     "To-Path: msrp://bobpc.example.com:8888/9di4eae923wzd;tcp\r\n"
     "From-Path: msrp://alicepc.example.com:7654/iau39soe2843z;tcp\r\n"
@@ -134,93 +171,175 @@ static const FrameCase frame_cases[] = {
     "To: Bob <sip:bob@example.com>\r\n"
     "\r\n"
     "-------d93kswow+\r\n" },
-  { "RFC 4976 5.1 AUTH, no body", FALSE, "49fh", "AUTH", 0, NULL,
+  { "RFC 4976 5.1 AUTH, no body",
+    FALSE,
+    "49fh",
+    "AUTH",
+    0,
+    NULL,
     "msrps://alice@intra.example.com;tcp",
     "msrps://alice.example.com:9892/98cjs;tcp",
-    { NULL }, NULL, NULL, 0, '$',
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP 49fh AUTH\r\n"
     "To-Path: msrps://alice@intra.example.com;tcp\r\n"
     "From-Path: msrps://alice.example.com:9892/98cjs;tcp\r\n"
     "-------49fh$\r\n" },
-  { "RFC 4976 5.1 401 with WWW-Authenticate", TRUE, "49fh", NULL, 401,
+  { "RFC 4976 5.1 401 with WWW-Authenticate",
+    TRUE,
+    "49fh",
+    NULL,
+    401,
     "Unauthorized",
     "msrps://alice.example.com:9892/98cjs;tcp",
     "msrps://alice@intra.example.com;tcp",
-    { "WWW-Authenticate", "Digest realm=\"intra.example.com\", qop=\"auth\", "
-      "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\"", NULL },
-    NULL, NULL, 0, '$',
+    { "WWW-Authenticate",
+      "Digest realm=\"intra.example.com\", qop=\"auth\", "
+      "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\"",
+      NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP 49fh 401 Unauthorized\r\n"
     "To-Path: msrps://alice.example.com:9892/98cjs;tcp\r\n"
     "From-Path: msrps://alice@intra.example.com;tcp\r\n"
     "WWW-Authenticate: Digest realm=\"intra.example.com\", qop=\"auth\", "
     "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\"\r\n"
     "-------49fh$\r\n" },
-  { "RFC 4976 5.1 200 with Use-Path (lower-case name canonicalised)", TRUE,
-    "49fi", NULL, 200, "OK",
+  { "RFC 4976 5.1 200 with Use-Path (lower-case name canonicalised)",
+    TRUE,
+    "49fi",
+    NULL,
+    200,
+    "OK",
     "msrps://alice.example.com:9892/98cjs;tcp",
     "msrps://alice@intra.example.com;tcp",
     { "use-path", "msrps://intra.example.com:9000/jui787s2f;tcp", NULL },
-    NULL, NULL, 0, '$',
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP 49fi 200 OK\r\n"
     "To-Path: msrps://alice.example.com:9892/98cjs;tcp\r\n"
     "From-Path: msrps://alice@intra.example.com;tcp\r\n"
     "Use-Path: msrps://intra.example.com:9000/jui787s2f;tcp\r\n"
     "-------49fi$\r\n" },
-  { "RFC 7701 9 NICKNAME (extension method, extension header)", FALSE,
-    "d93kswow", "NICKNAME", 0, NULL,
+  { "RFC 7701 9 NICKNAME (extension method, extension header)",
+    FALSE,
+    "d93kswow",
+    "NICKNAME",
+    0,
+    NULL,
     "msrp://chat.example.com:12763/kjhd37s2s20w2a;tcp",
     "msrp://client.atlanta.example.com:7654/jshA7weztas;tcp",
-    { "Use-Nickname", "\"Alice the great\"", NULL }, NULL, NULL, 0, '$',
+    { "Use-Nickname", "\"Alice the great\"", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP d93kswow NICKNAME\r\n"
     "To-Path: msrp://chat.example.com:12763/kjhd37s2s20w2a;tcp\r\n"
     "From-Path: msrp://client.atlanta.example.com:7654/jshA7weztas;tcp\r\n"
     "Use-Nickname: \"Alice the great\"\r\n"
     "-------d93kswow$\r\n" },
-  { "RFC 7701 9 425 with a long comment", TRUE, "d93kswow", NULL, 425,
+  { "RFC 7701 9 425 with a long comment",
+    TRUE,
+    "d93kswow",
+    NULL,
+    425,
     "Nickname reserved or already in use",
     "msrp://client.atlanta.example.com:7654/jshA7weztas;tcp",
     "msrp://chat.example.com:12763/kjhd37s2s20w2a;tcp",
-    { NULL }, NULL, NULL, 0, '$',
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP d93kswow 425 Nickname reserved or already in use\r\n"
     "To-Path: msrp://client.atlanta.example.com:7654/jshA7weztas;tcp\r\n"
     "From-Path: msrp://chat.example.com:12763/kjhd37s2s20w2a;tcp\r\n"
     "-------d93kswow$\r\n" },
-  { "response without comment", TRUE, "abcd", NULL, 200, NULL, ALICE, BOB,
-    { NULL }, NULL, NULL, 0, '$',
+  { "response without comment",
+    TRUE,
+    "abcd",
+    NULL,
+    200,
+    NULL,
+    ALICE,
+    BOB,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP abcd 200\r\n"
     "To-Path: " ALICE "\r\n"
     "From-Path: " BOB "\r\n"
     "-------abcd$\r\n" },
-  { "multi-URI paths, relay first", FALSE, "tx01", "SEND", 0, NULL,
-    RELAY " " BOB, ALICE,
-    { "Message-ID", "m001", NULL }, NULL, NULL, 0, '$',
+  { "multi-URI paths, relay first",
+    FALSE,
+    "tx01",
+    "SEND",
+    0,
+    NULL,
+    RELAY " " BOB,
+    ALICE,
+    { "Message-ID", "m001", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP tx01 SEND\r\n"
     "To-Path: " RELAY " " BOB "\r\n"
     "From-Path: " ALICE "\r\n"
     "Message-ID: m001\r\n"
     "-------tx01$\r\n" },
-  { "MIME headers go last, before Content-Type; UTF-8 value", FALSE,
-    "tx02", "SEND", 0, NULL, BOB, ALICE,
+  { "MIME headers go last, before Content-Type; UTF-8 value",
+    FALSE,
+    "tx02",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
     { "Content-Disposition",
-      "attachment; filename=\"r\xc3\xa9sum\xc3\xa9.txt\"",
-      "Message-ID", "m002", "X-Extension", "a\tb",
-      "Content-ID", "<1@example.com>", "Byte-Range", "1-3/3", NULL },
-    "text/plain; charset=utf-8", "abc", 0, '$',
+      "attachment; filename=\"r\xc3\xa9sum\xc3\xa9.txt\"", "Message-ID",
+      "m002", "X-Extension", "a\tb", "Content-ID", "<1@example.com>",
+      "Byte-Range", "1-3/3", NULL },
+    "text/plain; charset=utf-8",
+    "abc",
+    0,
+    '$',
     "MSRP tx02 SEND\r\n"
     "To-Path: " BOB "\r\n"
     "From-Path: " ALICE "\r\n"
     "Message-ID: m002\r\n"
     "X-Extension: a\tb\r\n"
     "Byte-Range: 1-3/3\r\n"
-    "Content-Disposition: attachment; filename=\"r\xc3\xa9sum\xc3\xa9.txt\"\r\n"
+    "Content-Disposition: attachment; "
+    "filename=\"r\xc3\xa9sum\xc3\xa9.txt\"\r\n"
     "Content-ID: <1@example.com>\r\n"
     "Content-Type: text/plain; charset=utf-8\r\n"
     "\r\n"
     "abc\r\n"
     "-------tx02$\r\n" },
-  { "empty body is not no body", FALSE, "tx03", "SEND", 0, NULL, BOB, ALICE,
+  { "empty body is not no body",
+    FALSE,
+    "tx03",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
     { "Message-ID", "m003", "Byte-Range", "1-0/0", NULL },
-    "text/plain", NULL, 0, '$',
+    "text/plain",
+    NULL,
+    0,
+    '$',
     "MSRP tx03 SEND\r\n"
     "To-Path: " BOB "\r\n"
     "From-Path: " ALICE "\r\n"
@@ -230,9 +349,19 @@ static const FrameCase frame_cases[] = {
     "\r\n"
     "\r\n"
     "-------tx03$\r\n" },
-  { "aborted chunk '#'", FALSE, "tx04", "SEND", 0, NULL, BOB, ALICE,
+  { "aborted chunk '#'",
+    FALSE,
+    "tx04",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
     { "Message-ID", "m004", "Byte-Range", "1-*/100", NULL },
-    "application/octet-stream", "partial", 0, '#',
+    "application/octet-stream",
+    "partial",
+    0,
+    '#',
     "MSRP tx04 SEND\r\n"
     "To-Path: " BOB "\r\n"
     "From-Path: " ALICE "\r\n"
@@ -242,12 +371,33 @@ static const FrameCase frame_cases[] = {
     "\r\n"
     "partial\r\n"
     "-------tx04#\r\n" },
-  { "REPORT with body at the 10240 limit", FALSE, "tx05", "REPORT", 0, NULL,
-    ALICE, BOB,
+  { "REPORT with body at the 10240 limit",
+    FALSE,
+    "tx05",
+    "REPORT",
+    0,
+    NULL,
+    ALICE,
+    BOB,
     { "Message-ID", "m005", "Status", "000 200 OK", NULL },
-    "text/plain", NULL, 10240, '$', NULL /* checked by length below */ },
-  { "tid with every ident-char", FALSE, "a.-+%=Z9", "SEND", 0, NULL, BOB,
-    ALICE, { "Message-ID", "0.-+%=", NULL }, NULL, NULL, 0, '$',
+    "text/plain",
+    NULL,
+    10240,
+    '$',
+    NULL /* checked by length below */ },
+  { "tid with every ident-char",
+    FALSE,
+    "a.-+%=Z9",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "0.-+%=", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     "MSRP a.-+%=Z9 SEND\r\n"
     "To-Path: " BOB "\r\n"
     "From-Path: " ALICE "\r\n"
@@ -257,165 +407,592 @@ static const FrameCase frame_cases[] = {
 
 #define E(dom, c, msg) NULL, dom, c, msg
 static const FrameCase frame_error_cases[] = {
-  { "tid too short", FALSE, "abc", "SEND", 0, NULL, BOB, ALICE, { NULL },
-    NULL, NULL, 0, '$',
+  { "tid too short",
+    FALSE,
+    "abc",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "transaction id \"abc\" is 3 characters long, not 4 to 32") },
-  { "tid too long", FALSE, "a234567890123456789012345678901234", "SEND", 0,
-    NULL, BOB, ALICE, { NULL }, NULL, NULL, 0, '$',
+  { "tid too long",
+    FALSE,
+    "a234567890123456789012345678901234",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "is 34 characters long, not 4 to 32") },
-  { "short tid with CR: not quoted in the message", FALSE, "ab\r", "SEND",
-    0, NULL, BOB, ALICE, { NULL }, NULL, NULL, 0, '$',
+  { "short tid with CR: not quoted in the message",
+    FALSE,
+    "ab\r",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "transaction id is 3 characters long, not 4 to 32") },
-  { "tid starts with '-'", FALSE, "-abcd", "SEND", 0, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "tid starts with '-'",
+    FALSE,
+    "-abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "transaction id starts with '-', not a letter or digit") },
-  { "tid with a space", FALSE, "ab cd", "SEND", 0, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "tid with a space",
+    FALSE,
+    "ab cd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "transaction id has 0x20 at offset 2, not an ident-char") },
-  { "tid with CR", FALSE, "abcd\r", "SEND", 0, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "tid with CR",
+    FALSE,
+    "abcd\r",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "transaction id has 0x0d at offset 4") },
-  { "response tid bad", TRUE, "ab/cd", NULL, 200, "OK", BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "response tid bad",
+    TRUE,
+    "ab/cd",
+    NULL,
+    200,
+    "OK",
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "transaction id has '/' at offset 2") },
-  { "method lower case", FALSE, "abcd", "Send", 0, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "method lower case",
+    FALSE,
+    "abcd",
+    "Send",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "method has 'e' at offset 1, not an upper-case letter A-Z") },
-  { "method empty", FALSE, "abcd", "", 0, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "method empty",
+    FALSE,
+    "abcd",
+    "",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "method is empty") },
-  { "method with space", FALSE, "abcd", "SE ND", 0, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "method with space",
+    FALSE,
+    "abcd",
+    "SE ND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "method has 0x20 at offset 2") },
-  { "code 99", TRUE, "abcd", NULL, 99, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "code 99",
+    TRUE,
+    "abcd",
+    NULL,
+    99,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "status code 99 is not a 3-digit code 100..999") },
-  { "code 1000", TRUE, "abcd", NULL, 1000, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "code 1000",
+    TRUE,
+    "abcd",
+    NULL,
+    1000,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "status code 1000 is not") },
-  { "comment with CRLF", TRUE, "abcd", NULL, 200, "OK\r\nX-Evil: 1", BOB,
-    ALICE, { NULL }, NULL, NULL, 0, '$',
+  { "comment with CRLF",
+    TRUE,
+    "abcd",
+    NULL,
+    200,
+    "OK\r\nX-Evil: 1",
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "response comment has control character 0x0d at offset 2") },
-  { "header name with space", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "X Foo", "1", NULL }, NULL, NULL, 0, '$',
+  { "header name with space",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "X Foo", "1", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "header name has 0x20 at offset 1, not a token character") },
-  { "header name with colon", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "X:Foo", "1", NULL }, NULL, NULL, 0, '$',
+  { "header name with colon",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "X:Foo", "1", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "header name has ':' at offset 1") },
-  { "header name starts with digit", FALSE, "abcd", "SEND", 0, NULL, BOB,
-    ALICE, { "1X", "1", NULL }, NULL, NULL, 0, '$',
+  { "header name starts with digit",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "1X", "1", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "header name starts with '1', not a letter") },
-  { "header name empty", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "", "1", NULL }, NULL, NULL, 0, '$',
+  { "header name empty",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "", "1", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "header name is empty") },
-  { "header value with CRLF (injection)", FALSE, "abcd", "SEND", 0, NULL,
-    BOB, ALICE, { "X-Foo", "a\r\nTo-Path: evil", NULL }, NULL, NULL, 0, '$',
+  { "header value with CRLF (injection)",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "X-Foo", "a\r\nTo-Path: evil", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "header X-Foo value has control character 0x0d at offset 1") },
-  { "header value with LF", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "Message-ID", "abcd\n", NULL }, NULL, NULL, 0, '$',
+  { "header value with LF",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "abcd\n", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "header Message-ID value has control character 0x0a at offset 4") },
-  { "header value with DEL", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "X-Foo", "a\x7f", NULL }, NULL, NULL, 0, '$',
+  { "header value with DEL",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "X-Foo", "a\x7f", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "control character 0x7f at offset 1") },
-  { "header value bad UTF-8", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "X-Foo", "ab\xc3(", NULL }, NULL, NULL, 0, '$',
+  { "header value bad UTF-8",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "X-Foo", "ab\xc3(", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "header X-Foo value is not valid UTF-8 at offset 2") },
-  { "To-Path via add_header", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "to-path", BOB, NULL }, NULL, NULL, 0, '$',
+  { "To-Path via add_header",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "to-path", BOB, NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "To-Path is not an extra header here") },
-  { "Content-Type via add_header", FALSE, "abcd", "SEND", 0, NULL, BOB,
-    ALICE, { "Content-Type", "text/plain", NULL }, NULL, NULL, 0, '$',
+  { "Content-Type via add_header",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Content-Type", "text/plain", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "Content-Type is not an extra header here") },
-  { "Message-ID twice", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "Message-ID", "m001", "MESSAGE-ID", "m002", NULL }, NULL, NULL, 0, '$',
+  { "Message-ID twice",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", "MESSAGE-ID", "m002", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_DUPLICATE,
        "Message-ID given twice; it may appear once") },
-  { "MIME header without body", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "Message-ID", "m001", "Content-ID", "<x>", NULL }, NULL, NULL, 0, '$',
+  { "MIME header without body",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", "Content-ID", "<x>", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "Content-ID given but the request has no body") },
-  { "SEND without Message-ID", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '$',
+  { "SEND without Message-ID",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_MISSING,
        "SEND has no Message-ID") },
-  { "no To-Path", FALSE, "abcd", "SEND", 0, NULL, NULL, ALICE,
-    { "Message-ID", "m001", NULL }, NULL, NULL, 0, '$',
+  { "no To-Path",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    NULL,
+    ALICE,
+    { "Message-ID", "m001", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_MISSING,
        "SEND has no To-Path") },
-  { "response without From-Path", TRUE, "abcd", NULL, 200, "OK", BOB, NULL,
-    { NULL }, NULL, NULL, 0, '$',
+  { "response without From-Path",
+    TRUE,
+    "abcd",
+    NULL,
+    200,
+    "OK",
+    BOB,
+    NULL,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_MISSING,
        "response has no From-Path") },
-  { "REPORT without Status", FALSE, "abcd", "REPORT", 0, NULL, BOB, ALICE,
-    { "Message-ID", "m001", NULL }, NULL, NULL, 0, '$',
+  { "REPORT without Status",
+    FALSE,
+    "abcd",
+    "REPORT",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_MISSING,
        "REPORT has no Status") },
-  { "REPORT without Message-ID", FALSE, "abcd", "REPORT", 0, NULL, BOB,
-    ALICE, { "Status", "000 200 OK", NULL }, NULL, NULL, 0, '$',
+  { "REPORT without Message-ID",
+    FALSE,
+    "abcd",
+    "REPORT",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Status", "000 200 OK", NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_MISSING,
        "REPORT has no Message-ID") },
-  { "REPORT with Success-Report", FALSE, "abcd", "REPORT", 0, NULL, BOB,
-    ALICE, { "Message-ID", "m001", "Status", "000 200 OK",
-             "Success-Report", "yes", NULL }, NULL, NULL, 0, '$',
+  { "REPORT with Success-Report",
+    FALSE,
+    "abcd",
+    "REPORT",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", "Status", "000 200 OK", "Success-Report", "yes",
+      NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "REPORT has Success-Report; REPORT requests MUST NOT include") },
-  { "REPORT with Failure-Report", FALSE, "abcd", "REPORT", 0, NULL, BOB,
-    ALICE, { "Message-ID", "m001", "Status", "000 200 OK",
-             "Failure-Report", "no", NULL }, NULL, NULL, 0, '$',
+  { "REPORT with Failure-Report",
+    FALSE,
+    "abcd",
+    "REPORT",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", "Status", "000 200 OK", "Failure-Report", "no",
+      NULL },
+    NULL,
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "REPORT has Failure-Report") },
-  { "response with Content-Type", TRUE, "abcd", NULL, 200, "OK", BOB, ALICE,
-    { NULL }, "text/plain", NULL, 0, '$',
+  { "response with Content-Type",
+    TRUE,
+    "abcd",
+    NULL,
+    200,
+    "OK",
+    BOB,
+    ALICE,
+    { NULL },
+    "text/plain",
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "Content-Type: a response carries no body") },
-  { "Content-Type not a media-type", FALSE, "abcd", "SEND", 0, NULL, BOB,
-    ALICE, { "Message-ID", "m001", NULL }, "text", NULL, 0, '$',
+  { "Content-Type not a media-type",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", NULL },
+    "text",
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "Content-Type \"text\" is not a media-type") },
-  { "Content-Type with CRLF", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "Message-ID", "m001", NULL }, "text/plain\r\nX: y", NULL, 0, '$',
+  { "Content-Type with CRLF",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", NULL },
+    "text/plain\r\nX: y",
+    NULL,
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "Content-Type has control character 0x0d at offset 10") },
-  { "response flag '+'", TRUE, "abcd", NULL, 200, "OK", BOB, ALICE,
-    { NULL }, NULL, NULL, 0, '+',
+  { "response flag '+'",
+    TRUE,
+    "abcd",
+    NULL,
+    200,
+    "OK",
+    BOB,
+    ALICE,
+    { NULL },
+    NULL,
+    NULL,
+    0,
+    '+',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "end-line flag '+' in a response; a response always ends with '$'") },
-  { "flag 'x'", FALSE, "abcd", "SEND", 0, NULL, BOB, ALICE,
-    { "Message-ID", "m001", NULL }, NULL, NULL, 0, 'x',
+  { "flag 'x'",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", NULL },
+    NULL,
+    NULL,
+    0,
+    'x',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "end-line flag 'x' is not '$', '+' or '#'") },
-  { "body contains the end-line", FALSE, "abcd", "SEND", 0, NULL, BOB,
-    ALICE, { "Message-ID", "m001", NULL }, "text/plain",
-    "see\r\n-------abcd$\r\n", 0, '$',
+  { "body contains the end-line",
+    FALSE,
+    "abcd",
+    "SEND",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", NULL },
+    "text/plain",
+    "see\r\n-------abcd$\r\n",
+    0,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_INVALID,
        "the body contains the end-line \"-------abcd\"; choose another "
        "transaction id") },
-  { "non-SEND body over 10240", FALSE, "abcd", "REPORT", 0, NULL, BOB,
-    ALICE, { "Message-ID", "m001", "Status", "000 200 OK", NULL },
-    "text/plain", NULL, 10241, '$',
+  { "non-SEND body over 10240",
+    FALSE,
+    "abcd",
+    "REPORT",
+    0,
+    NULL,
+    BOB,
+    ALICE,
+    { "Message-ID", "m001", "Status", "000 200 OK", NULL },
+    "text/plain",
+    NULL,
+    10241,
+    '$',
     E (msrp_writer_error_quark, MSRP_WRITER_ERROR_RANGE,
        "REPORT body of 10241 bytes; non-SEND request bodies MUST NOT be "
        "larger than 10240 octets") },
@@ -429,9 +1006,9 @@ static GBytes *
 build_frame (const FrameCase *c, GBytes *body, MsrpWriter **out_writer,
              GError **error)
 {
-  g_autoptr(MsrpWriter) w = NULL;
-  g_autoptr(GPtrArray) to = NULL;
-  g_autoptr(GPtrArray) from = NULL;
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GPtrArray) to = NULL;
+  g_autoptr (GPtrArray) from = NULL;
   GBytes *frame;
   guint i;
 
@@ -456,8 +1033,8 @@ build_frame (const FrameCase *c, GBytes *body, MsrpWriter **out_writer,
   for (i = 0; c->headers[i] != NULL; i += 2)
     if (!msrp_writer_add_header (w, c->headers[i], c->headers[i + 1], error))
       return NULL;
-  if (c->content_type != NULL
-      && !msrp_writer_set_content_type (w, c->content_type, error))
+  if (c->content_type != NULL &&
+      !msrp_writer_set_content_type (w, c->content_type, error))
     return NULL;
   frame = msrp_writer_to_bytes (w, body, c->flag, error);
   if (frame != NULL && out_writer != NULL)
@@ -493,13 +1070,13 @@ case_body (const FrameCase *c, GuardBuf *guard)
 START_TEST (test_frame)
 {
   const FrameCase *c = &frame_cases[_i];
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GBytes) frame = NULL;
-  g_autoptr(GBytes) head = NULL;
-  g_autoptr(GBytes) end = NULL;
-  g_autoptr(MsrpWriter) w = NULL;
-  g_autoptr(GString) joined = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (GBytes) frame = NULL;
+  g_autoptr (GBytes) head = NULL;
+  g_autoptr (GBytes) end = NULL;
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GString) joined = g_string_new (NULL);
   GuardBuf guard;
 
   body = case_body (c, &guard);
@@ -514,14 +1091,13 @@ START_TEST (test_frame)
       gsize len;
       const char *data = g_bytes_get_data (frame, &len);
 
-      static const char head_text[] =
-        "MSRP tx05 REPORT\r\n"
-        "To-Path: " ALICE "\r\n"
-        "From-Path: " BOB "\r\n"
-        "Message-ID: m005\r\n"
-        "Status: 000 200 OK\r\n"
-        "Content-Type: text/plain\r\n"
-        "\r\n";
+      static const char head_text[] = "MSRP tx05 REPORT\r\n"
+                                      "To-Path: " ALICE "\r\n"
+                                      "From-Path: " BOB "\r\n"
+                                      "Message-ID: m005\r\n"
+                                      "Status: 000 200 OK\r\n"
+                                      "Content-Type: text/plain\r\n"
+                                      "\r\n";
       const gsize head_len = sizeof head_text - 1;
       gsize k;
 
@@ -545,8 +1121,8 @@ START_TEST (test_frame)
   g_string_append_len (joined, g_bytes_get_data (end, NULL),
                        (gssize) g_bytes_get_size (end));
   ck_assert_uint_eq (joined->len, g_bytes_get_size (frame));
-  ck_assert (memcmp (joined->str, g_bytes_get_data (frame, NULL),
-                     joined->len) == 0);
+  ck_assert (
+      memcmp (joined->str, g_bytes_get_data (frame, NULL), joined->len) == 0);
   ck_assert_str_eq (msrp_writer_get_transaction_id (w), c->tid);
   ck_assert (msrp_writer_is_response (w) == c->response);
   ck_assert (msrp_writer_has_body (w) == (c->content_type != NULL));
@@ -563,9 +1139,9 @@ END_TEST
 START_TEST (test_frame_error)
 {
   const FrameCase *c = &frame_error_cases[_i];
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GBytes) frame = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (GBytes) frame = NULL;
   GuardBuf guard;
 
   body = case_body (c, &guard);
@@ -580,14 +1156,14 @@ END_TEST
 /* Errors that leave the writer as it was: the head can still be written. */
 START_TEST (test_frame_error_keeps_state)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MsrpWriter) w = NULL;
-  g_autoptr(GPtrArray) to = path (BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
-  g_autoptr(GBytes) body = g_bytes_new_static (body_without_type,
-                                               strlen (body_without_type));
-  g_autoptr(GBytes) frame = NULL;
-  g_autoptr(GString) out = g_string_new ("prefix");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GPtrArray) to = path (BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
+  g_autoptr (GBytes) body =
+      g_bytes_new_static (body_without_type, strlen (body_without_type));
+  g_autoptr (GBytes) frame = NULL;
+  g_autoptr (GString) out = g_string_new ("prefix");
 
   w = msrp_writer_new_request ("abcd", "SEND", &error);
   ck_assert_ptr_nonnull (w);
@@ -617,12 +1193,11 @@ START_TEST (test_frame_error_keeps_state)
 
   /* and the failed calls left nothing behind */
   ck_assert (msrp_writer_append_head (w, out, &error));
-  ck_assert_str_eq (out->str,
-                    "prefix"
-                    "MSRP abcd SEND\r\n"
-                    "To-Path: " BOB "\r\n"
-                    "From-Path: " ALICE "\r\n"
-                    "Message-ID: m001\r\n");
+  ck_assert_str_eq (out->str, "prefix"
+                              "MSRP abcd SEND\r\n"
+                              "To-Path: " BOB "\r\n"
+                              "From-Path: " ALICE "\r\n"
+                              "Message-ID: m001\r\n");
   ck_assert (msrp_writer_append_end_line (w, '$', out, &error));
   ck_assert (g_str_has_suffix (out->str, "m001\r\n-------abcd$\r\n"));
 
@@ -636,10 +1211,10 @@ END_TEST
 /* Paths: empty, NULL element. */
 START_TEST (test_path_errors)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MsrpWriter) w = msrp_writer_new_request ("abcd", "SEND", NULL);
-  g_autoptr(GPtrArray) empty = g_ptr_array_new ();
-  g_autoptr(GPtrArray) with_null = path (BOB);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpWriter) w = msrp_writer_new_request ("abcd", "SEND", NULL);
+  g_autoptr (GPtrArray) empty = g_ptr_array_new ();
+  g_autoptr (GPtrArray) with_null = path (BOB);
 
   ck_assert (!msrp_writer_set_to_path (w, empty, &error));
   check_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
@@ -661,16 +1236,29 @@ END_TEST
  * Typed setters
  * ------------------------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   MsrpByteRange range;
-  const char *expected;       /* header value, or NULL: error */
+  const char *expected; /* header value, or NULL: error */
   const char *err;
 } RangeCase;
 
-#define R(s, e, t) { s, e, t, FALSE, FALSE }
-#define RSTAR(s, t) { s, 0, t, TRUE, FALSE }
-#define RSTARSTAR(s) { s, 0, 0, TRUE, TRUE }
-#define RENDSTAR(s, e) { s, e, 0, FALSE, TRUE }
+#define R(s, e, t)                                                            \
+  {                                                                           \
+    s, e, t, FALSE, FALSE                                                     \
+  }
+#define RSTAR(s, t)                                                           \
+  {                                                                           \
+    s, 0, t, TRUE, FALSE                                                      \
+  }
+#define RSTARSTAR(s)                                                          \
+  {                                                                           \
+    s, 0, 0, TRUE, TRUE                                                       \
+  }
+#define RENDSTAR(s, e)                                                        \
+  {                                                                           \
+    s, e, 0, FALSE, TRUE                                                      \
+  }
 
 static const RangeCase range_cases[] = {
   { R (1, 16, 16), "1-16/16", NULL },
@@ -697,11 +1285,11 @@ static const RangeCase range_cases[] = {
 START_TEST (test_byte_range)
 {
   const RangeCase *c = &range_cases[_i];
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MsrpWriter) w = NULL;
-  g_autoptr(GPtrArray) to = path (BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
-  g_autoptr(GBytes) head = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GPtrArray) to = path (BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
+  g_autoptr (GBytes) head = NULL;
   g_autofree char *line = NULL;
 
   w = msrp_writer_new_request ("abcd", "SEND", &error);
@@ -714,12 +1302,13 @@ START_TEST (test_byte_range)
       check_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE, c->err);
       return;
     }
-  ck_assert_msg (msrp_writer_set_byte_range (w, &c->range, &error),
-                 "%s: %s", c->expected, error ? error->message : "?");
+  ck_assert_msg (msrp_writer_set_byte_range (w, &c->range, &error), "%s: %s",
+                 c->expected, error ? error->message : "?");
   head = msrp_writer_get_head (w, &error);
   line = g_strdup_printf ("MSRP abcd SEND\r\nTo-Path: " BOB "\r\n"
                           "From-Path: " ALICE "\r\nMessage-ID: m001\r\n"
-                          "Byte-Range: %s\r\n", c->expected);
+                          "Byte-Range: %s\r\n",
+                          c->expected);
   check_bytes (head, line);
   /* and the header module reads it back as the same range */
   {
@@ -739,12 +1328,13 @@ START_TEST (test_byte_range)
 }
 END_TEST
 
-typedef struct {
-  const char *what;           /* "status", "success", "failure", "mid" */
+typedef struct
+{
+  const char *what; /* "status", "success", "failure", "mid" */
   guint ns, code;
-  const char *text;           /* comment or message id */
+  const char *text; /* comment or message id */
   MsrpReportMode mode;
-  const char *expected;       /* header line, or NULL: error */
+  const char *expected; /* header line, or NULL: error */
   const char *err;
 } SetterCase;
 
@@ -781,11 +1371,11 @@ static const SetterCase setter_cases[] = {
 START_TEST (test_setter)
 {
   const SetterCase *c = &setter_cases[_i];
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MsrpWriter) w = msrp_writer_new_request ("abcd", "EXT", NULL);
-  g_autoptr(GPtrArray) to = path (BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
-  g_autoptr(GBytes) head = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpWriter) w = msrp_writer_new_request ("abcd", "EXT", NULL);
+  g_autoptr (GPtrArray) to = path (BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
+  g_autoptr (GBytes) head = NULL;
   g_autofree char *expected = NULL;
   gboolean ok;
 
@@ -814,7 +1404,8 @@ START_TEST (test_setter)
   ck_assert_msg (ok, "%s: %s", c->expected, error ? error->message : "?");
   head = msrp_writer_get_head (w, &error);
   expected = g_strdup_printf ("MSRP abcd EXT\r\nTo-Path: " BOB "\r\n"
-                              "From-Path: " ALICE "\r\n%s\r\n", c->expected);
+                              "From-Path: " ALICE "\r\n%s\r\n",
+                              c->expected);
   check_bytes (head, expected);
 }
 END_TEST
@@ -822,38 +1413,36 @@ END_TEST
 /* The bodiless SEND that binds a connection (RFC 4975 5.4, RFC 6135 4.2.2) */
 START_TEST (test_empty_send)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) to = path (BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
-  g_autoptr(MsrpWriter) w = NULL;
-  g_autoptr(MsrpWriter) w2 = NULL;
-  g_autoptr(GBytes) frame = NULL;
-  g_autoptr(GBytes) head = NULL;
-  g_autoptr(GBytes) end = NULL;
-  g_autoptr(GBytes) body = g_bytes_new_static ("x", 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) to = path (BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (MsrpWriter) w2 = NULL;
+  g_autoptr (GBytes) frame = NULL;
+  g_autoptr (GBytes) head = NULL;
+  g_autoptr (GBytes) end = NULL;
+  g_autoptr (GBytes) body = g_bytes_new_static ("x", 1);
 
   w = msrp_writer_new_empty_send (to, from, "bind0001", "mbind001", &error);
   ck_assert_ptr_nonnull (w);
   ck_assert (!msrp_writer_has_body (w));
   frame = msrp_writer_to_bytes (w, NULL, '$', &error);
-  check_bytes (frame,
-               "MSRP bind0001 SEND\r\n"
-               "To-Path: " BOB "\r\n"
-               "From-Path: " ALICE "\r\n"
-               "Message-ID: mbind001\r\n"
-               "Byte-Range: 1-0/0\r\n"
-               "-------bind0001$\r\n");
+  check_bytes (frame, "MSRP bind0001 SEND\r\n"
+                      "To-Path: " BOB "\r\n"
+                      "From-Path: " ALICE "\r\n"
+                      "Message-ID: mbind001\r\n"
+                      "Byte-Range: 1-0/0\r\n"
+                      "-------bind0001$\r\n");
   /* head then end-line with no CRLF between: "No extra CRLF will be present
    * between the header section and the end-line" (section 7.1) */
   head = msrp_writer_get_head (w, &error);
   end = msrp_writer_get_end_line (w, '$', &error);
   check_bytes (end, "-------bind0001$\r\n");
-  check_bytes (head,
-               "MSRP bind0001 SEND\r\n"
-               "To-Path: " BOB "\r\n"
-               "From-Path: " ALICE "\r\n"
-               "Message-ID: mbind001\r\n"
-               "Byte-Range: 1-0/0\r\n");
+  check_bytes (head, "MSRP bind0001 SEND\r\n"
+                     "To-Path: " BOB "\r\n"
+                     "From-Path: " ALICE "\r\n"
+                     "Message-ID: mbind001\r\n"
+                     "Byte-Range: 1-0/0\r\n");
   /* it has no body: a body is refused */
   g_clear_pointer (&frame, g_bytes_unref);
   frame = msrp_writer_to_bytes (w, body, '$', &error);
@@ -900,9 +1489,10 @@ END_TEST
 #define N_DRAWS 10000
 
 static const char base62_chars[] =
-  "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-typedef struct {
+typedef struct
+{
   const char *name;
   char *(*make) (GError **error);
   gboolean (*fill) (char *buf, gsize buf_size, GError **error);
@@ -917,9 +1507,11 @@ static const IdKind id_kinds[] = {
 START_TEST (test_ids)
 {
   const IdKind *k = &id_kinds[_i];
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal,
-                                                      g_free, NULL);
-  guint counts[256] = { 0, };
+  g_autoptr (GHashTable) seen =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint counts[256] = {
+    0,
+  };
   guint pos_counts[MSRP_WRITER_ID_LEN][256];
   guint64 n_chars = 0;
   double chi2 = 0, entropy = 0, expected;
@@ -928,7 +1520,7 @@ START_TEST (test_ids)
   memset (pos_counts, 0, sizeof pos_counts);
   for (i = 0; i < N_DRAWS; i++)
     {
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GError) error = NULL;
       char buf[MSRP_WRITER_ID_BUF_SIZE + 4];
       char *id;
 
@@ -972,15 +1564,15 @@ START_TEST (test_ids)
       double p = counts[(guchar) base62_chars[j]] / (double) n_chars;
 
       chi2 += d * d / expected;
-      ck_assert_msg (counts[(guchar) base62_chars[j]] > 0,
-                     "'%c' never drawn", base62_chars[j]);
+      ck_assert_msg (counts[(guchar) base62_chars[j]] > 0, "'%c' never drawn",
+                     base62_chars[j]);
       entropy -= p * log2 (p);
     }
   ck_assert_msg (chi2 < 200, "chi-square %.1f over 61 dof", chi2);
   /* log2 (62) = 5.954 bits a character; 16 of them carry >= 95 bits */
   ck_assert_msg (entropy > 5.94, "entropy %.4f bits a character", entropy);
-  ck_assert_msg (entropy * MSRP_WRITER_ID_LEN >= 80,
-                 "%.1f bits an id", entropy * MSRP_WRITER_ID_LEN);
+  ck_assert_msg (entropy * MSRP_WRITER_ID_LEN >= 80, "%.1f bits an id",
+                 entropy * MSRP_WRITER_ID_LEN);
   /* every position is random too, not only the whole (first char, say) */
   for (i = 0; i < MSRP_WRITER_ID_LEN; i++)
     {
@@ -1001,29 +1593,32 @@ END_TEST
  * Chunker
  * ------------------------------------------------------------------------- */
 
-typedef enum {
+typedef enum
+{
   OP_END_OF_SCRIPT = 0,
-  OP_BEGIN,         /* a = available, b = input_ends */
+  OP_BEGIN, /* a = available, b = input_ends */
   OP_END,
-  OP_INTERRUPT,     /* a = written */
-  OP_ABORT,         /* a = written */
+  OP_INTERRUPT, /* a = written */
+  OP_ABORT,     /* a = written */
 } ChunkOp;
 
-typedef struct {
+typedef struct
+{
   ChunkOp op;
   guint64 a;
   gboolean b;
   /* expected: */
-  const char *range;      /* OP_BEGIN: the Byte-Range value */
-  guint64 body_len;       /* OP_BEGIN */
-  char flag;              /* OP_END/INTERRUPT/ABORT: flag, 0: no end-line */
-  guint64 sent;           /* get_sent () after the step */
-  gboolean done;          /* is_done () after the step */
-  gint err_code;          /* -1: no error */
+  const char *range; /* OP_BEGIN: the Byte-Range value */
+  guint64 body_len;  /* OP_BEGIN */
+  char flag;         /* OP_END/INTERRUPT/ABORT: flag, 0: no end-line */
+  guint64 sent;      /* get_sent () after the step */
+  gboolean done;     /* is_done () after the step */
+  gint err_code;     /* -1: no error */
   const char *err;
 } ChunkStep;
 
-typedef struct {
+typedef struct
+{
   const char *name;
   gboolean total_known;
   guint64 total;
@@ -1033,147 +1628,286 @@ typedef struct {
 } ChunkCase;
 
 #define ALL G_MAXUINT64
-#define BEGIN(avail, ends, range, len, sent) \
-  { OP_BEGIN, avail, ends, range, len, 0, sent, FALSE, -1, NULL }
-#define END(flag, sent, done) \
-  { OP_END, 0, FALSE, NULL, 0, flag, sent, done, -1, NULL }
-#define INTERRUPT(w, flag, sent, done) \
-  { OP_INTERRUPT, w, FALSE, NULL, 0, flag, sent, done, -1, NULL }
-#define ABORT(w, flag, sent) \
-  { OP_ABORT, w, FALSE, NULL, 0, flag, sent, TRUE, -1, NULL }
-#define FAIL(op, a, b, sent, done, code, msg) \
-  { op, a, b, NULL, 0, 0, sent, done, code, msg }
+#define BEGIN(avail, ends, range, len, sent)                                  \
+  {                                                                           \
+    OP_BEGIN, avail, ends, range, len, 0, sent, FALSE, -1, NULL               \
+  }
+#define END(flag, sent, done)                                                 \
+  {                                                                           \
+    OP_END, 0, FALSE, NULL, 0, flag, sent, done, -1, NULL                     \
+  }
+#define INTERRUPT(w, flag, sent, done)                                        \
+  {                                                                           \
+    OP_INTERRUPT, w, FALSE, NULL, 0, flag, sent, done, -1, NULL               \
+  }
+#define ABORT(w, flag, sent)                                                  \
+  {                                                                           \
+    OP_ABORT, w, FALSE, NULL, 0, flag, sent, TRUE, -1, NULL                   \
+  }
+#define FAIL(op, a, b, sent, done, code, msg)                                 \
+  {                                                                           \
+    op, a, b, NULL, 0, 0, sent, done, code, msg                               \
+  }
 
 static const ChunkCase chunk_cases[] = {
-  { "10 bytes in 3-byte chunks", TRUE, 10, 3, FALSE, {
-      BEGIN (ALL, FALSE, "1-3/10", 3, 0), END ('+', 3, FALSE),
-      BEGIN (ALL, FALSE, "4-6/10", 3, 3), END ('+', 6, FALSE),
-      BEGIN (ALL, FALSE, "7-9/10", 3, 6), END ('+', 9, FALSE),
-      BEGIN (ALL, TRUE, "10-10/10", 1, 9), END ('$', 10, TRUE),
-      FAIL (OP_BEGIN, ALL, FALSE, 10, TRUE, MSRP_WRITER_ERROR_STATE,
-            "chunk begun after the message was complete"),
-      FAIL (OP_ABORT, 0, FALSE, 10, TRUE, MSRP_WRITER_ERROR_STATE,
-            "message aborted after it was complete"),
+  { "10 bytes in 3-byte chunks",
+    TRUE,
+    10,
+    3,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-3/10", 3, 0),
+        END ('+', 3, FALSE),
+        BEGIN (ALL, FALSE, "4-6/10", 3, 3),
+        END ('+', 6, FALSE),
+        BEGIN (ALL, FALSE, "7-9/10", 3, 6),
+        END ('+', 9, FALSE),
+        BEGIN (ALL, TRUE, "10-10/10", 1, 9),
+        END ('$', 10, TRUE),
+        FAIL (OP_BEGIN, ALL, FALSE, 10, TRUE, MSRP_WRITER_ERROR_STATE,
+              "chunk begun after the message was complete"),
+        FAIL (OP_ABORT, 0, FALSE, 10, TRUE, MSRP_WRITER_ERROR_STATE,
+              "message aborted after it was complete"),
     } },
-  { "one chunk holds it all", TRUE, 16, 2048, FALSE, {
-      BEGIN (ALL, FALSE, "1-16/16", 16, 0), END ('$', 16, TRUE),
+  { "one chunk holds it all",
+    TRUE,
+    16,
+    2048,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-16/16", 16, 0),
+        END ('$', 16, TRUE),
     } },
-  { "zero-length message: 1-0/0", TRUE, 0, 3, FALSE, {
-      BEGIN (ALL, FALSE, "1-0/0", 0, 0), END ('$', 0, TRUE),
+  { "zero-length message: 1-0/0",
+    TRUE,
+    0,
+    3,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-0/0", 0, 0),
+        END ('$', 0, TRUE),
     } },
-  { "zero-length, interruptible", TRUE, 0, 3, TRUE, {
-      BEGIN (0, TRUE, "1-*/0", 0, 0), END ('$', 0, TRUE),
+  { "zero-length, interruptible",
+    TRUE,
+    0,
+    3,
+    TRUE,
+    {
+        BEGIN (0, TRUE, "1-*/0", 0, 0),
+        END ('$', 0, TRUE),
     } },
-  { "unknown total, end known in advance", FALSE, 0, 4, FALSE, {
-      BEGIN (10, FALSE, "1-4/*", 4, 0), END ('+', 4, FALSE),
-      BEGIN (6, FALSE, "5-8/*", 4, 4), END ('+', 8, FALSE),
-      BEGIN (2, TRUE, "9-10/*", 2, 8), END ('$', 10, TRUE),
+  { "unknown total, end known in advance",
+    FALSE,
+    0,
+    4,
+    FALSE,
+    {
+        BEGIN (10, FALSE, "1-4/*", 4, 0),
+        END ('+', 4, FALSE),
+        BEGIN (6, FALSE, "5-8/*", 4, 4),
+        END ('+', 8, FALSE),
+        BEGIN (2, TRUE, "9-10/*", 2, 8),
+        END ('$', 10, TRUE),
     } },
-  { "unknown total, more available than a chunk at the end", FALSE, 0, 4,
-    FALSE, {
-      BEGIN (6, TRUE, "1-4/*", 4, 0), END ('+', 4, FALSE),
-      BEGIN (2, TRUE, "5-6/*", 2, 4), END ('$', 6, TRUE),
+  { "unknown total, more available than a chunk at the end",
+    FALSE,
+    0,
+    4,
+    FALSE,
+    {
+        BEGIN (6, TRUE, "1-4/*", 4, 0),
+        END ('+', 4, FALSE),
+        BEGIN (2, TRUE, "5-6/*", 2, 4),
+        END ('$', 6, TRUE),
     } },
-  { "unknown total, end found after a '+' chunk: empty last chunk", FALSE, 0,
-    4, FALSE, {
-      BEGIN (4, FALSE, "1-4/*", 4, 0), END ('+', 4, FALSE),
-      BEGIN (0, TRUE, "5-*/*", 0, 4), END ('$', 4, TRUE),
+  { "unknown total, end found after a '+' chunk: empty last chunk",
+    FALSE,
+    0,
+    4,
+    FALSE,
+    {
+        BEGIN (4, FALSE, "1-4/*", 4, 0),
+        END ('+', 4, FALSE),
+        BEGIN (0, TRUE, "5-*/*", 0, 4),
+        END ('$', 4, TRUE),
     } },
-  { "unknown total, empty message", FALSE, 0, 4, FALSE, {
-      BEGIN (0, TRUE, "1-0/*", 0, 0), END ('$', 0, TRUE),
+  { "unknown total, empty message",
+    FALSE,
+    0,
+    4,
+    FALSE,
+    {
+        BEGIN (0, TRUE, "1-0/*", 0, 0),
+        END ('$', 0, TRUE),
     } },
-  { "unknown total, nothing available", FALSE, 0, 4, FALSE, {
-      FAIL (OP_BEGIN, 0, FALSE, 0, FALSE, MSRP_WRITER_ERROR_RANGE,
-            "no bytes available for the next chunk and the input does not "
-            "end"),
-      BEGIN (1, FALSE, "1-1/*", 1, 0), END ('+', 1, FALSE),
+  { "unknown total, nothing available",
+    FALSE,
+    0,
+    4,
+    FALSE,
+    {
+        FAIL (OP_BEGIN, 0, FALSE, 0, FALSE, MSRP_WRITER_ERROR_RANGE,
+              "no bytes available for the next chunk and the input does not "
+              "end"),
+        BEGIN (1, FALSE, "1-1/*", 1, 0),
+        END ('+', 1, FALSE),
     } },
-  { "interrupt and resume", TRUE, 10, 4, TRUE, {
-      BEGIN (ALL, FALSE, "1-*/10", 4, 0), INTERRUPT (2, '+', 2, FALSE),
-      BEGIN (ALL, FALSE, "3-*/10", 4, 2), END ('+', 6, FALSE),
-      BEGIN (ALL, FALSE, "7-*/10", 4, 6), INTERRUPT (0, '+', 6, FALSE),
-      BEGIN (ALL, FALSE, "7-*/10", 4, 6), INTERRUPT (4, '$', 10, TRUE),
+  { "interrupt and resume",
+    TRUE,
+    10,
+    4,
+    TRUE,
+    {
+        BEGIN (ALL, FALSE, "1-*/10", 4, 0),
+        INTERRUPT (2, '+', 2, FALSE),
+        BEGIN (ALL, FALSE, "3-*/10", 4, 2),
+        END ('+', 6, FALSE),
+        BEGIN (ALL, FALSE, "7-*/10", 4, 6),
+        INTERRUPT (0, '+', 6, FALSE),
+        BEGIN (ALL, FALSE, "7-*/10", 4, 6),
+        INTERRUPT (4, '$', 10, TRUE),
     } },
-  { "interrupting a chunk with a numeric range-end is refused", TRUE, 10, 4,
-    FALSE, {
-      BEGIN (ALL, FALSE, "1-4/10", 4, 0),
-      FAIL (OP_INTERRUPT, 2, FALSE, 0, FALSE, MSRP_WRITER_ERROR_STATE,
+  { "interrupting a chunk with a numeric range-end is refused",
+    TRUE,
+    10,
+    4,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-4/10", 4, 0),
+        FAIL (
+            OP_INTERRUPT, 2, FALSE, 0, FALSE, MSRP_WRITER_ERROR_STATE,
             "announced range-end 4; only a chunk with range-end \"*\" may be "
             "interrupted"),
-      FAIL (OP_INTERRUPT, 5, FALSE, 0, FALSE, MSRP_WRITER_ERROR_RANGE,
-            "interrupted after 5 bytes but it holds only 4"),
-      INTERRUPT (4, '+', 4, FALSE),
-      BEGIN (ALL, FALSE, "5-8/10", 4, 4), END ('+', 8, FALSE),
+        FAIL (OP_INTERRUPT, 5, FALSE, 0, FALSE, MSRP_WRITER_ERROR_RANGE,
+              "interrupted after 5 bytes but it holds only 4"),
+        INTERRUPT (4, '+', 4, FALSE),
+        BEGIN (ALL, FALSE, "5-8/10", 4, 4),
+        END ('+', 8, FALSE),
     } },
-  { "chunks over 2048 bytes get range-end *", TRUE, 5000, 4096, FALSE, {
-      BEGIN (ALL, FALSE, "1-*/5000", 4096, 0), END ('+', 4096, FALSE),
-      BEGIN (ALL, FALSE, "4097-5000/5000", 904, 4096), END ('$', 5000, TRUE),
+  { "chunks over 2048 bytes get range-end *",
+    TRUE,
+    5000,
+    4096,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-*/5000", 4096, 0),
+        END ('+', 4096, FALSE),
+        BEGIN (ALL, FALSE, "4097-5000/5000", 904, 4096),
+        END ('$', 5000, TRUE),
     } },
-  { "exactly 2048 keeps a numeric end", TRUE, 2049, 2048, FALSE, {
-      BEGIN (ALL, FALSE, "1-2048/2049", 2048, 0), END ('+', 2048, FALSE),
-      BEGIN (ALL, FALSE, "2049-2049/2049", 1, 2048), END ('$', 2049, TRUE),
+  { "exactly 2048 keeps a numeric end",
+    TRUE,
+    2049,
+    2048,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-2048/2049", 2048, 0),
+        END ('+', 2048, FALSE),
+        BEGIN (ALL, FALSE, "2049-2049/2049", 1, 2048),
+        END ('$', 2049, TRUE),
     } },
-  { "total G_MAXUINT64 in two halves", TRUE, G_MAXUINT64,
-    G_GUINT64_CONSTANT (9223372036854775808), FALSE, {
-      BEGIN (ALL, FALSE, "1-*/18446744073709551615",
-             G_GUINT64_CONSTANT (9223372036854775808), 0),
-      END ('+', G_GUINT64_CONSTANT (9223372036854775808), FALSE),
-      BEGIN (ALL, FALSE, "9223372036854775809-*/18446744073709551615",
-             G_GUINT64_CONSTANT (9223372036854775807),
-             G_GUINT64_CONSTANT (9223372036854775808)),
-      END ('$', G_MAXUINT64, TRUE),
+  { "total G_MAXUINT64 in two halves",
+    TRUE,
+    G_MAXUINT64,
+    G_GUINT64_CONSTANT (9223372036854775808),
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-*/18446744073709551615",
+               G_GUINT64_CONSTANT (9223372036854775808), 0),
+        END ('+', G_GUINT64_CONSTANT (9223372036854775808), FALSE),
+        BEGIN (ALL, FALSE, "9223372036854775809-*/18446744073709551615",
+               G_GUINT64_CONSTANT (9223372036854775807),
+               G_GUINT64_CONSTANT (9223372036854775808)),
+        END ('$', G_MAXUINT64, TRUE),
     } },
-  { "last byte at G_MAXUINT64, small chunk", TRUE, G_MAXUINT64, 2, FALSE, {
-      BEGIN (ALL, FALSE, "1-2/18446744073709551615", 2, 0),
-      INTERRUPT (2, '+', 2, FALSE),
+  { "last byte at G_MAXUINT64, small chunk",
+    TRUE,
+    G_MAXUINT64,
+    2,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-2/18446744073709551615", 2, 0),
+        INTERRUPT (2, '+', 2, FALSE),
     } },
-  { "unknown total up to G_MAXUINT64 and no further", FALSE, 0, G_MAXUINT64,
-    FALSE, {
-      BEGIN (ALL, FALSE, "1-*/*", G_MAXUINT64, 0),
-      END ('+', G_MAXUINT64, FALSE),
-      FAIL (OP_BEGIN, 1, FALSE, G_MAXUINT64, FALSE, MSRP_WRITER_ERROR_RANGE,
-            "a chunk of 1 bytes after 18446744073709551615 sent would pass "
-            "byte position 18446744073709551615"),
-      FAIL (OP_BEGIN, 0, TRUE, G_MAXUINT64, FALSE, MSRP_WRITER_ERROR_RANGE,
-            "would pass byte position"),
-      ABORT (0, 0, G_MAXUINT64),
+  { "unknown total up to G_MAXUINT64 and no further",
+    FALSE,
+    0,
+    G_MAXUINT64,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-*/*", G_MAXUINT64, 0),
+        END ('+', G_MAXUINT64, FALSE),
+        FAIL (OP_BEGIN, 1, FALSE, G_MAXUINT64, FALSE, MSRP_WRITER_ERROR_RANGE,
+              "a chunk of 1 bytes after 18446744073709551615 sent would pass "
+              "byte position 18446744073709551615"),
+        FAIL (OP_BEGIN, 0, TRUE, G_MAXUINT64, FALSE, MSRP_WRITER_ERROR_RANGE,
+              "would pass byte position"),
+        ABORT (0, 0, G_MAXUINT64),
     } },
-  { "abort in a chunk", TRUE, 10, 4, FALSE, {
-      BEGIN (ALL, FALSE, "1-4/10", 4, 0),
-      FAIL (OP_ABORT, 5, FALSE, 0, FALSE, MSRP_WRITER_ERROR_RANGE,
-            "aborted after 5 bytes but it holds only 4"),
-      ABORT (2, '#', 2),
-      FAIL (OP_BEGIN, ALL, FALSE, 2, TRUE, MSRP_WRITER_ERROR_STATE,
-            "chunk begun after the message was aborted"),
-      FAIL (OP_END, 0, FALSE, 2, TRUE, MSRP_WRITER_ERROR_STATE,
-            "chunk ended: no chunk is open (the message is complete)"),
-      FAIL (OP_ABORT, 0, FALSE, 2, TRUE, MSRP_WRITER_ERROR_STATE,
-            "message aborted after it was aborted already"),
+  { "abort in a chunk",
+    TRUE,
+    10,
+    4,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-4/10", 4, 0),
+        FAIL (OP_ABORT, 5, FALSE, 0, FALSE, MSRP_WRITER_ERROR_RANGE,
+              "aborted after 5 bytes but it holds only 4"),
+        ABORT (2, '#', 2),
+        FAIL (OP_BEGIN, ALL, FALSE, 2, TRUE, MSRP_WRITER_ERROR_STATE,
+              "chunk begun after the message was aborted"),
+        FAIL (OP_END, 0, FALSE, 2, TRUE, MSRP_WRITER_ERROR_STATE,
+              "chunk ended: no chunk is open (the message is complete)"),
+        FAIL (OP_ABORT, 0, FALSE, 2, TRUE, MSRP_WRITER_ERROR_STATE,
+              "message aborted after it was aborted already"),
     } },
-  { "abort between chunks: nothing to send", TRUE, 10, 4, FALSE, {
-      BEGIN (ALL, FALSE, "1-4/10", 4, 0), END ('+', 4, FALSE),
-      ABORT (0, 0, 4),
+  { "abort between chunks: nothing to send",
+    TRUE,
+    10,
+    4,
+    FALSE,
+    {
+        BEGIN (ALL, FALSE, "1-4/10", 4, 0),
+        END ('+', 4, FALSE),
+        ABORT (0, 0, 4),
     } },
-  { "caller has fewer bytes than a chunk", TRUE, 10, 8, FALSE, {
-      BEGIN (5, FALSE, "1-5/10", 5, 0), END ('+', 5, FALSE),
-      FAIL (OP_BEGIN, 0, FALSE, 5, FALSE, MSRP_WRITER_ERROR_RANGE,
-            "no bytes available for the next chunk; 5 of the total 10 are "
-            "left"),
-      BEGIN (ALL, FALSE, "6-10/10", 5, 5), END ('$', 10, TRUE),
+  { "caller has fewer bytes than a chunk",
+    TRUE,
+    10,
+    8,
+    FALSE,
+    {
+        BEGIN (5, FALSE, "1-5/10", 5, 0),
+        END ('+', 5, FALSE),
+        FAIL (OP_BEGIN, 0, FALSE, 5, FALSE, MSRP_WRITER_ERROR_RANGE,
+              "no bytes available for the next chunk; 5 of the total 10 are "
+              "left"),
+        BEGIN (ALL, FALSE, "6-10/10", 5, 5),
+        END ('$', 10, TRUE),
     } },
-  { "input shorter than the total", TRUE, 10, 8, FALSE, {
-      FAIL (OP_BEGIN, 5, TRUE, 0, FALSE, MSRP_WRITER_ERROR_RANGE,
-            "input ends after 5 more bytes but 10 of the total 10 are left"),
+  { "input shorter than the total",
+    TRUE,
+    10,
+    8,
+    FALSE,
+    {
+        FAIL (OP_BEGIN, 5, TRUE, 0, FALSE, MSRP_WRITER_ERROR_RANGE,
+              "input ends after 5 more bytes but 10 of the total 10 are left"),
     } },
-  { "calls out of order", TRUE, 10, 8, FALSE, {
-      FAIL (OP_END, 0, FALSE, 0, FALSE, MSRP_WRITER_ERROR_STATE,
-            "chunk ended: no chunk is open"),
-      FAIL (OP_INTERRUPT, 0, FALSE, 0, FALSE, MSRP_WRITER_ERROR_STATE,
-            "chunk interrupted: no chunk is open"),
-      BEGIN (ALL, FALSE, "1-8/10", 8, 0),
-      FAIL (OP_BEGIN, ALL, FALSE, 0, FALSE, MSRP_WRITER_ERROR_STATE,
-            "is still open; end it first"),
-      END ('+', 8, FALSE),
+  { "calls out of order",
+    TRUE,
+    10,
+    8,
+    FALSE,
+    {
+        FAIL (OP_END, 0, FALSE, 0, FALSE, MSRP_WRITER_ERROR_STATE,
+              "chunk ended: no chunk is open"),
+        FAIL (OP_INTERRUPT, 0, FALSE, 0, FALSE, MSRP_WRITER_ERROR_STATE,
+              "chunk interrupted: no chunk is open"),
+        BEGIN (ALL, FALSE, "1-8/10", 8, 0),
+        FAIL (OP_BEGIN, ALL, FALSE, 0, FALSE, MSRP_WRITER_ERROR_STATE,
+              "is still open; end it first"),
+        END ('+', 8, FALSE),
     } },
 };
 
@@ -1188,34 +1922,35 @@ expected_head (const char *tid, const char *mid, const char *range)
                           "Message-ID: %s\r\n"
                           "Byte-Range: %s\r\n"
                           "Content-Type: " CT "\r\n"
-                          "\r\n", tid, mid, range);
+                          "\r\n",
+                          tid, mid, range);
 }
 
 START_TEST (test_chunker)
 {
   const ChunkCase *c = &chunk_cases[_i];
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) to = path (BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
-  g_autoptr(MsrpWriterChunker) ch = NULL;
-  g_autoptr(GHashTable) tids = g_hash_table_new_full (g_str_hash, g_str_equal,
-                                                      g_free, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) to = path (BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
+  g_autoptr (MsrpWriterChunker) ch = NULL;
+  g_autoptr (GHashTable) tids =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   char tid[MSRP_IDENT_MAX_LEN + 1] = "";
   guint i;
 
-  ch = msrp_writer_chunker_new ("msg0001", to, from, CT, c->chunk_size,
-                                &error);
+  ch =
+      msrp_writer_chunker_new ("msg0001", to, from, CT, c->chunk_size, &error);
   ck_assert_msg (ch != NULL, "%s", error ? error->message : "?");
   if (c->total_known)
     ck_assert (msrp_writer_chunker_set_total (ch, c->total, &error));
-  ck_assert (msrp_writer_chunker_set_interruptible (ch, c->interruptible,
-                                                    &error));
+  ck_assert (
+      msrp_writer_chunker_set_interruptible (ch, c->interruptible, &error));
   ck_assert_str_eq (msrp_writer_chunker_get_message_id (ch), "msg0001");
 
   for (i = 0; c->steps[i].op != OP_END_OF_SCRIPT; i++)
     {
       const ChunkStep *s = &c->steps[i];
-      g_autoptr(GBytes) out = NULL;
+      g_autoptr (GBytes) out = NULL;
       guint64 body_len = 12345;
       gboolean ok = TRUE;
 
@@ -1261,8 +1996,8 @@ START_TEST (test_chunker)
               ck_assert_ptr_nonnull (t);
               ck_assert_uint_eq (strlen (t), MSRP_WRITER_ID_LEN);
               /* a fresh tid for every chunk */
-              ck_assert_msg (!g_hash_table_contains (tids, t),
-                             "tid %s reused", t);
+              ck_assert_msg (!g_hash_table_contains (tids, t), "tid %s reused",
+                             t);
               g_hash_table_add (tids, g_strdup (t));
               g_strlcpy (tid, t, sizeof tid);
               exp = expected_head (tid, "msg0001", s->range);
@@ -1271,8 +2006,8 @@ START_TEST (test_chunker)
             }
           else if (s->flag != 0)
             {
-              g_autofree char *exp = g_strdup_printf ("\r\n-------%s%c\r\n",
-                                                      tid, s->flag);
+              g_autofree char *exp =
+                  g_strdup_printf ("\r\n-------%s%c\r\n", tid, s->flag);
 
               check_bytes (out, exp);
               ck_assert_ptr_null (msrp_writer_chunker_get_transaction_id (ch));
@@ -1281,9 +2016,9 @@ START_TEST (test_chunker)
             ck_assert_ptr_null (out);
         }
       ck_assert_msg (msrp_writer_chunker_get_sent (ch) == s->sent,
-                     "%s, step %u: sent %" G_GUINT64_FORMAT ", expected %"
-                     G_GUINT64_FORMAT, c->name, i,
-                     msrp_writer_chunker_get_sent (ch), s->sent);
+                     "%s, step %u: sent %" G_GUINT64_FORMAT
+                     ", expected %" G_GUINT64_FORMAT,
+                     c->name, i, msrp_writer_chunker_get_sent (ch), s->sent);
       ck_assert_msg (msrp_writer_chunker_is_done (ch) == s->done,
                      "%s, step %u: done %d", c->name, i,
                      msrp_writer_chunker_is_done (ch));
@@ -1295,16 +2030,16 @@ END_TEST
  * report headers of section 11.6 and an extra and a MIME header. */
 START_TEST (test_chunker_rfc_4975_11_4)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) to =
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) to =
       path ("msrp://bobpc.example.com:8888/9di4eae923wzd;tcp");
-  g_autoptr(GPtrArray) from =
+  g_autoptr (GPtrArray) from =
       path ("msrp://alicepc.example.com:7654/iau39soe2843z;tcp");
-  g_autoptr(MsrpWriterChunker) ch = NULL;
-  g_autoptr(GBytes) head1 = NULL;
-  g_autoptr(GBytes) end1 = NULL;
-  g_autoptr(GBytes) head2 = NULL;
-  g_autoptr(GBytes) end2 = NULL;
+  g_autoptr (MsrpWriterChunker) ch = NULL;
+  g_autoptr (GBytes) head1 = NULL;
+  g_autoptr (GBytes) end1 = NULL;
+  g_autoptr (GBytes) head2 = NULL;
+  g_autoptr (GBytes) end2 = NULL;
   g_autofree char *exp1 = NULL;
   g_autofree char *exp2 = NULL;
   char tid1[MSRP_IDENT_MAX_LEN + 1];
@@ -1335,7 +2070,8 @@ START_TEST (test_chunker_rfc_4975_11_4)
       "X-Trace: 1\r\n"
       "Content-Disposition: inline\r\n"
       "Content-Type: message/cpim\r\n"
-      "\r\n", tid1);
+      "\r\n",
+      tid1);
   check_bytes (head1, exp1);
   end1 = msrp_writer_chunker_end_chunk (ch, &error);
   ck_assert_ptr_nonnull (end1);
@@ -1355,7 +2091,8 @@ START_TEST (test_chunker_rfc_4975_11_4)
       "X-Trace: 1\r\n"
       "Content-Disposition: inline\r\n"
       "Content-Type: message/cpim\r\n"
-      "\r\n", msrp_writer_chunker_get_transaction_id (ch));
+      "\r\n",
+      msrp_writer_chunker_get_transaction_id (ch));
   check_bytes (head2, exp2);
   end2 = msrp_writer_chunker_end_chunk (ch, &error);
   ck_assert_ptr_nonnull (end2);
@@ -1367,13 +2104,13 @@ END_TEST
 /* A fresh Message-ID when none is given; setters refused after the start. */
 START_TEST (test_chunker_setup)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) to = path (BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
-  g_autoptr(GPtrArray) empty = g_ptr_array_new ();
-  g_autoptr(MsrpWriterChunker) ch = NULL;
-  g_autoptr(MsrpWriterChunker) bad = NULL;
-  g_autoptr(GBytes) head = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) to = path (BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
+  g_autoptr (GPtrArray) empty = g_ptr_array_new ();
+  g_autoptr (MsrpWriterChunker) ch = NULL;
+  g_autoptr (MsrpWriterChunker) bad = NULL;
+  g_autoptr (GBytes) head = NULL;
   guint64 len;
   const char *mid;
 
@@ -1384,13 +2121,13 @@ START_TEST (test_chunker_setup)
   ck_assert (msrp_ident_is_valid (mid, strlen (mid)));
 
   /* refused extra headers */
-  ck_assert (!msrp_writer_chunker_add_header (ch, "Byte-Range", "1-2/3",
-                                              &error));
+  ck_assert (
+      !msrp_writer_chunker_add_header (ch, "Byte-Range", "1-2/3", &error));
   check_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                "Byte-Range is not an extra header here");
   g_clear_error (&error);
-  ck_assert (!msrp_writer_chunker_add_header (ch, "Status", "000 200 OK",
-                                              &error));
+  ck_assert (
+      !msrp_writer_chunker_add_header (ch, "Status", "000 200 OK", &error));
   check_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                "Status is not an extra header here");
   g_clear_error (&error);
@@ -1398,10 +2135,9 @@ START_TEST (test_chunker_setup)
   check_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_INVALID,
                "header X-A value has control character 0x0d at offset 1");
   g_clear_error (&error);
-  ck_assert (msrp_writer_chunker_add_header (ch, "Content-ID", "<a>",
-                                             &error));
-  ck_assert (!msrp_writer_chunker_add_header (ch, "content-id", "<b>",
-                                              &error));
+  ck_assert (msrp_writer_chunker_add_header (ch, "Content-ID", "<a>", &error));
+  ck_assert (
+      !msrp_writer_chunker_add_header (ch, "content-id", "<b>", &error));
   check_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_DUPLICATE,
                "Content-ID given twice");
   g_clear_error (&error);
@@ -1475,8 +2211,9 @@ END_TEST
  * Round trip through the frame parser (msrp-parser.h)
  * ------------------------------------------------------------------------- */
 
-typedef struct {
-  GString *log;       /* one line per event */
+typedef struct
+{
+  GString *log; /* one line per event */
   GString *body;
   MsrpParser *parser;
   GError *error;
@@ -1491,8 +2228,8 @@ parse_piece (const unsigned char *piece, size_t len, void *user_data)
     {
       MsrpParserEvent ev;
       gsize used = 0;
-      MsrpParseStatus st = msrp_parser_feed (ctx->parser, piece, len, &used,
-                                             &ev, &ctx->error);
+      MsrpParseStatus st =
+          msrp_parser_feed (ctx->parser, piece, len, &used, &ev, &ctx->error);
 
       ck_assert_uint_le (used, len);
       piece += used;
@@ -1504,17 +2241,15 @@ parse_piece (const unsigned char *piece, size_t len, void *user_data)
       switch (ev.type)
         {
         case MSRP_PARSER_EVENT_REQUEST:
-          g_string_append_printf (ctx->log, "REQUEST %.*s %.*s\n",
-                                  (int) ev.transaction_id_len,
-                                  ev.transaction_id, (int) ev.method_len,
-                                  ev.method);
+          g_string_append_printf (
+              ctx->log, "REQUEST %.*s %.*s\n", (int) ev.transaction_id_len,
+              ev.transaction_id, (int) ev.method_len, ev.method);
           break;
         case MSRP_PARSER_EVENT_RESPONSE:
-          g_string_append_printf (ctx->log, "RESPONSE %.*s %03u %.*s\n",
-                                  (int) ev.transaction_id_len,
-                                  ev.transaction_id, ev.status_code,
-                                  (int) ev.comment_len,
-                                  ev.comment ? ev.comment : "");
+          g_string_append_printf (
+              ctx->log, "RESPONSE %.*s %03u %.*s\n",
+              (int) ev.transaction_id_len, ev.transaction_id, ev.status_code,
+              (int) ev.comment_len, ev.comment ? ev.comment : "");
           break;
         case MSRP_PARSER_EVENT_HEADER:
           g_string_append_printf (ctx->log, "HEADER %.*s=%.*s\n",
@@ -1530,10 +2265,10 @@ parse_piece (const unsigned char *piece, size_t len, void *user_data)
                                (gssize) ev.data_len);
           break;
         case MSRP_PARSER_EVENT_END:
-          g_string_append_printf (ctx->log, "END %.*s %c %" G_GUINT64_FORMAT
-                                  "\n", (int) ev.transaction_id_len,
-                                  ev.transaction_id, ev.continuation,
-                                  ev.body_len);
+          g_string_append_printf (
+              ctx->log, "END %.*s %c %" G_GUINT64_FORMAT "\n",
+              (int) ev.transaction_id_len, ev.transaction_id, ev.continuation,
+              ev.body_len);
           break;
         default:
           ck_abort_msg ("unknown event %d", ev.type);
@@ -1554,17 +2289,19 @@ parse_ways (GBytes *frame, GString *log, GString *body, gsize split_at)
 
   for (mode = 0; mode < 3; mode++)
     for (at = (mode == 2 && split_at != G_MAXSIZE) ? MIN (split_at, len) : 0;
-         at <= (mode == 2 ? (split_at != G_MAXSIZE ? MIN (split_at, len)
-                                                   : len) : 0);
+         at <=
+         (mode == 2 ? (split_at != G_MAXSIZE ? MIN (split_at, len) : len) : 0);
          at++)
       {
         ParseCtx ctx = { g_string_new (NULL), g_string_new (NULL),
                          msrp_parser_new (), NULL };
         int rc;
 
-        rc = guard_feed (data, len, mode == 0 ? SPLIT_WHOLE :
-                         mode == 1 ? SPLIT_BYTEWISE : SPLIT_AT, at,
-                         parse_piece, &ctx);
+        rc = guard_feed (data, len,
+                         mode == 0   ? SPLIT_WHOLE
+                         : mode == 1 ? SPLIT_BYTEWISE
+                                     : SPLIT_AT,
+                         at, parse_piece, &ctx);
         ck_assert_msg (rc == 0, "parser: %s\nframe:\n%.*s",
                        ctx.error ? ctx.error->message : "?",
                        (int) MIN (len, 1500), (const char *) data);
@@ -1598,14 +2335,14 @@ parse_all_ways (GBytes *frame, GString *log, GString *body)
 START_TEST (test_round_trip_frames)
 {
   const FrameCase *c = &frame_cases[_i];
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GBytes) frame = NULL;
-  g_autoptr(GString) log = g_string_new (NULL);
-  g_autoptr(GString) got_body = g_string_new (NULL);
-  g_autoptr(GString) want = g_string_new (NULL);
-  g_autoptr(GPtrArray) to = NULL;
-  g_autoptr(GPtrArray) from = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (GBytes) frame = NULL;
+  g_autoptr (GString) log = g_string_new (NULL);
+  g_autoptr (GString) got_body = g_string_new (NULL);
+  g_autoptr (GString) want = g_string_new (NULL);
+  g_autoptr (GPtrArray) to = NULL;
+  g_autoptr (GPtrArray) from = NULL;
   g_autofree char *to_text = NULL;
   g_autofree char *from_text = NULL;
   GuardBuf guard;
@@ -1633,12 +2370,13 @@ START_TEST (test_round_trip_frames)
   for (i = 0; c->headers[i] != NULL; i += 2)
     if (g_ascii_strncasecmp (c->headers[i], "Content-", 8) != 0)
       {
-        MsrpHeaderId id = msrp_header_id_from_name (c->headers[i],
-                                                    strlen (c->headers[i]));
+        MsrpHeaderId id =
+            msrp_header_id_from_name (c->headers[i], strlen (c->headers[i]));
 
         g_string_append_printf (want, "HEADER %s=%s\n",
-                                id != MSRP_HEADER_OTHER ?
-                                msrp_header_id_to_name (id) : c->headers[i],
+                                id != MSRP_HEADER_OTHER
+                                    ? msrp_header_id_to_name (id)
+                                    : c->headers[i],
                                 c->headers[i + 1]);
       }
   for (i = 0; c->headers[i] != NULL; i += 2)
@@ -1646,8 +2384,7 @@ START_TEST (test_round_trip_frames)
       g_string_append_printf (want, "HEADER %s=%s\n", c->headers[i],
                               c->headers[i + 1]);
   if (c->content_type != NULL)
-    g_string_append_printf (want, "HEADER Content-Type=%s\n",
-                            c->content_type);
+    g_string_append_printf (want, "HEADER Content-Type=%s\n", c->content_type);
   g_string_append_printf (want, "HEADERS_END body=%d\n",
                           c->content_type != NULL);
   g_string_append_printf (want, "END %s %c %" G_GSIZE_FORMAT "\n", c->tid,
@@ -1655,8 +2392,8 @@ START_TEST (test_round_trip_frames)
   ck_assert_str_eq (log->str, want->str);
   ck_assert_uint_eq (got_body->len, body_len);
   if (body_len > 0)
-    ck_assert (memcmp (got_body->str, g_bytes_get_data (body, NULL),
-                       body_len) == 0);
+    ck_assert (
+        memcmp (got_body->str, g_bytes_get_data (body, NULL), body_len) == 0);
   g_clear_pointer (&body, g_bytes_unref);
   guard_buf_clear (&guard);
 }
@@ -1668,28 +2405,28 @@ END_TEST
 START_TEST (test_round_trip_chunks)
 {
   static const char message[] =
-    "-------\r\n-------x$\r\n\r\n--------+ tail of the message";
+      "-------\r\n-------x$\r\n\r\n--------+ tail of the message";
   const guint64 total = sizeof message - 1;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) to = path (RELAY " " BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
-  g_autoptr(MsrpWriterChunker) ch = NULL;
-  g_autoptr(GString) stream = g_string_new (NULL);
-  g_autoptr(GString) log = g_string_new (NULL);
-  g_autoptr(GString) got = g_string_new (NULL);
-  g_autoptr(GBytes) frame = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) to = path (RELAY " " BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
+  g_autoptr (MsrpWriterChunker) ch = NULL;
+  g_autoptr (GString) stream = g_string_new (NULL);
+  g_autoptr (GString) log = g_string_new (NULL);
+  g_autoptr (GString) got = g_string_new (NULL);
+  g_autoptr (GBytes) frame = NULL;
   guint n_chunks = 0;
   gboolean interrupted = FALSE;
 
-  ch = msrp_writer_chunker_new (NULL, to, from, "application/octet-stream",
-                                7, &error);
+  ch = msrp_writer_chunker_new (NULL, to, from, "application/octet-stream", 7,
+                                &error);
   ck_assert_ptr_nonnull (ch);
   ck_assert (msrp_writer_chunker_set_total (ch, total, &error));
   ck_assert (msrp_writer_chunker_set_interruptible (ch, TRUE, &error));
   while (!msrp_writer_chunker_is_done (ch))
     {
-      g_autoptr(GBytes) head = NULL;
-      g_autoptr(GBytes) end = NULL;
+      g_autoptr (GBytes) head = NULL;
+      g_autoptr (GBytes) end = NULL;
       guint64 len, off = msrp_writer_chunker_get_sent (ch);
 
       head = msrp_writer_chunker_begin_chunk (ch, ALL, FALSE, &len, &error);
@@ -1741,8 +2478,9 @@ random_text (GRand *r, guint max_len)
 {
   /* mostly good characters, some that must be refused */
   static const char *const pieces[] = {
-    "a", "Z", "7", "-", ".", "+", "%", "=", "/", ";", " ", "\t", ":", "\"",
-    "\xc3\xa9", "\r", "\n", "\x7f", "\x01", "\xff", "-------", "\r\n",
+    "a",  "Z",    "7",    "-",    ".",       "+",    "%",        "=",
+    "/",  ";",    " ",    "\t",   ":",       "\"",   "\xc3\xa9", "\r",
+    "\n", "\x7f", "\x01", "\xff", "-------", "\r\n",
   };
   GString *s = g_string_new (NULL);
   guint n = (guint) g_rand_int_range (r, 0, (gint32) max_len + 1);
@@ -1752,8 +2490,8 @@ random_text (GRand *r, guint max_len)
     {
       /* 3 in 4 from the first 10 (good ident characters) */
       gsize k = g_rand_int_range (r, 0, 4) != 0
-          ? (gsize) g_rand_int_range (r, 0, 10)
-          : (gsize) g_rand_int_range (r, 0, G_N_ELEMENTS (pieces));
+                    ? (gsize) g_rand_int_range (r, 0, 10)
+                    : (gsize) g_rand_int_range (r, 0, G_N_ELEMENTS (pieces));
 
       g_string_append (s, pieces[k]);
     }
@@ -1764,23 +2502,24 @@ START_TEST (test_round_trip_random)
 {
   static const char *const methods[] = { "SEND", "REPORT", "AUTH", "X" };
   static const char *const names[] = {
-    "X-A", "Message-ID", "Byte-Range", "Status", "Success-Report",
-    "Content-ID", "Use-Path", "x y", "1a", "Content-Type", "To-Path",
+    "X-A",        "Message-ID", "Byte-Range", "Status", "Success-Report",
+    "Content-ID", "Use-Path",   "x y",        "1a",     "Content-Type",
+    "To-Path",
   };
   GRand *r = g_rand_new_with_seed (4975);
-  g_autoptr(GPtrArray) to = path (RELAY " " BOB);
-  g_autoptr(GPtrArray) from = path (ALICE);
+  g_autoptr (GPtrArray) to = path (RELAY " " BOB);
+  g_autoptr (GPtrArray) from = path (ALICE);
   guint iter, accepted = 0;
 
   for (iter = 0; iter < 3000; iter++)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(MsrpWriter) w = NULL;
-      g_autoptr(GBytes) frame = NULL;
-      g_autoptr(GBytes) body = NULL;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (MsrpWriter) w = NULL;
+      g_autoptr (GBytes) frame = NULL;
+      g_autoptr (GBytes) body = NULL;
       /* half the time a good tid, so that the rest gets exercised */
-      g_autofree char *tid = g_rand_boolean (r) ? random_text (r, 34)
-                                                : g_strdup ("tid0");
+      g_autofree char *tid =
+          g_rand_boolean (r) ? random_text (r, 34) : g_strdup ("tid0");
       gboolean response = g_rand_int_range (r, 0, 4) == 0;
       guint n_headers = (guint) g_rand_int_range (r, 0, 4), h;
       gboolean with_body = !response && g_rand_boolean (r);
@@ -1791,10 +2530,9 @@ START_TEST (test_round_trip_random)
         {
           g_autofree char *comment = random_text (r, 6);
 
-          w = msrp_writer_new_response (tid, (guint) g_rand_int_range (r, 90,
-                                                                       1010),
-                                        g_rand_boolean (r) ? comment : NULL,
-                                        &error);
+          w = msrp_writer_new_response (
+              tid, (guint) g_rand_int_range (r, 90, 1010),
+              g_rand_boolean (r) ? comment : NULL, &error);
         }
       else
         w = msrp_writer_new_request (tid, methods[g_rand_int_range (r, 0, 4)],
@@ -1806,9 +2544,9 @@ START_TEST (test_round_trip_random)
         {
           g_autofree char *value = random_text (r, 8);
 
-          ok = msrp_writer_add_header (w, names[g_rand_int_range (
-                                         r, 0, G_N_ELEMENTS (names))],
-                                       value, &error);
+          ok = msrp_writer_add_header (
+              w, names[g_rand_int_range (r, 0, G_N_ELEMENTS (names))], value,
+              &error);
         }
       if (ok && with_body)
         {
@@ -1831,24 +2569,24 @@ START_TEST (test_round_trip_random)
         }
       accepted++;
       {
-        g_autoptr(GString) log = g_string_new (NULL);
-        g_autoptr(GString) got = g_string_new (NULL);
+        g_autoptr (GString) log = g_string_new (NULL);
+        g_autoptr (GString) got = g_string_new (NULL);
         g_autofree char *end = NULL;
         gsize body_len = body ? g_bytes_get_size (body) : 0;
 
         parse_ways (frame, log, got,
-                    (gsize) g_rand_int_range (r, 0, (gint32) g_bytes_get_size (
-                                                  frame) + 1));
-        ck_assert (g_str_has_prefix (log->str, response ? "RESPONSE "
-                                                        : "REQUEST "));
+                    (gsize) g_rand_int_range (
+                        r, 0, (gint32) g_bytes_get_size (frame) + 1));
+        ck_assert (
+            g_str_has_prefix (log->str, response ? "RESPONSE " : "REQUEST "));
         end = g_strdup_printf ("END %s %c %" G_GSIZE_FORMAT "\n",
                                msrp_writer_get_transaction_id (w), flag,
                                body_len);
         ck_assert_msg (g_str_has_suffix (log->str, end), "%s", log->str);
         ck_assert_uint_eq (got->len, body_len);
         if (body_len > 0)
-          ck_assert (memcmp (got->str, g_bytes_get_data (body, NULL),
-                             body_len) == 0);
+          ck_assert (
+              memcmp (got->str, g_bytes_get_data (body, NULL), body_len) == 0);
       }
     }
   /* both outcomes are exercised */
@@ -1868,9 +2606,9 @@ writer_suite (void)
   Suite *s = suite_create ("msrp-writer");
   TCase *tc;
 
-#define ADD_LOOP(name, fn, table) \
-  tc = tcase_create (name); \
-  tcase_add_loop_test (tc, fn, 0, (int) G_N_ELEMENTS (table)); \
+#define ADD_LOOP(name, fn, table)                                             \
+  tc = tcase_create (name);                                                   \
+  tcase_add_loop_test (tc, fn, 0, (int) G_N_ELEMENTS (table));                \
   suite_add_tcase (s, tc)
 
   ADD_LOOP ("frames", test_frame, frame_cases);

@@ -5,10 +5,11 @@
 
 #include "net-addr.h"
 
-static const struct {
+static const struct
+{
   const char *text;
-  const char *canonical;    /* NULL: must fail */
-  const char *error_part;   /* substring of the error when it fails */
+  const char *canonical;  /* NULL: must fail */
+  const char *error_part; /* substring of the error when it fails */
 } cases[] = {
   { "127.0.0.1:2855", "127.0.0.1:2855", NULL },
   { "[::1]:2856", "[::1]:2856", NULL },
@@ -30,26 +31,30 @@ START_TEST (test_parse)
   g_autoptr (GError) error = NULL;
   g_autoptr (GSocketAddress) addr = net_addr_parse (cases[_i].text, &error);
 
-  if (cases[_i].canonical != NULL) {
-    g_autofree char *s = NULL;
+  if (cases[_i].canonical != NULL)
+    {
+      g_autofree char *s = NULL;
 
-    ck_assert_msg (addr != NULL, "%s: %s", cases[_i].text,
-                   error ? error->message : "");
-    s = net_addr_to_string (addr);
-    ck_assert_str_eq (s, cases[_i].canonical);
-  } else {
-    ck_assert_msg (addr == NULL, "%s parsed", cases[_i].text);
-    ck_assert_msg (strstr (error->message, cases[_i].error_part) != NULL,
-                   "%s: error '%s' lacks '%s'", cases[_i].text,
-                   error->message, cases[_i].error_part);
-  }
+      ck_assert_msg (addr != NULL, "%s: %s", cases[_i].text,
+                     error ? error->message : "");
+      s = net_addr_to_string (addr);
+      ck_assert_str_eq (s, cases[_i].canonical);
+    }
+  else
+    {
+      ck_assert_msg (addr == NULL, "%s parsed", cases[_i].text);
+      ck_assert_msg (strstr (error->message, cases[_i].error_part) != NULL,
+                     "%s: error '%s' lacks '%s'", cases[_i].text,
+                     error->message, cases[_i].error_part);
+    }
 }
 END_TEST
 
 START_TEST (test_list)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) l = net_addr_list_parse (" 127.0.0.1:1 ; [::1]:2;", &error);
+  g_autoptr (GPtrArray) l =
+      net_addr_list_parse (" 127.0.0.1:1 ; [::1]:2;", &error);
   g_autoptr (GPtrArray) empty = net_addr_list_parse ("", NULL);
   g_autoptr (GPtrArray) bad = NULL;
 
@@ -66,12 +71,13 @@ END_TEST
 START_TEST (test_bindable)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketAddress) zero = net_addr_parse_bindable ("[::1]:0", &error);
+  g_autoptr (GSocketAddress) zero =
+      net_addr_parse_bindable ("[::1]:0", &error);
   g_autoptr (GSocketAddress) strict = NULL;
 
   ck_assert_ptr_nonnull (zero);
-  ck_assert_uint_eq (g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (zero)), 0);
+  ck_assert_uint_eq (
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (zero)), 0);
   strict = net_addr_parse ("[::1]:0", &error);
   ck_assert_ptr_null (strict);
   ck_assert_ptr_nonnull (strstr (error->message, "from 1 to 65535"));

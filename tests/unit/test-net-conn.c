@@ -65,9 +65,10 @@ make_tls (const char *who, const char *ca, NetTlsPeerVerify verify)
 
 /* --- one end of a connection, recording what happens to it ------------- */
 
-typedef struct {
+typedef struct
+{
   const char *name;
-  NetConn *conn;             /* a reference */
+  NetConn *conn; /* a reference */
   GByteArray *in;
   gboolean connected;
   gboolean closed;
@@ -75,9 +76,9 @@ typedef struct {
   char *message;
   gint64 closed_at;
   guint drained;
-  gboolean echo;            /* write back what arrives */
-  gboolean drop_on_data;    /* drop the reference inside on_data */
-  gboolean drop_on_closed;  /* drop the reference inside on_closed */
+  gboolean echo;           /* write back what arrives */
+  gboolean drop_on_data;   /* drop the reference inside on_data */
+  gboolean drop_on_closed; /* drop the reference inside on_closed */
 } End;
 
 static void
@@ -113,11 +114,12 @@ end_on_data (NetConn *conn, const guint8 *data, gsize len, gpointer user_data)
 
   ck_assert_msg (len > 0, "%s: empty on_data", e->name);
   g_byte_array_append (e->in, data, (guint) len);
-  if (e->echo) {
-    g_autoptr (GBytes) b = g_bytes_new (data, len);
+  if (e->echo)
+    {
+      g_autoptr (GBytes) b = g_bytes_new (data, len);
 
-    ck_assert (net_conn_write (conn, b));
-  }
+      ck_assert (net_conn_write (conn, b));
+    }
   if (e->drop_on_data)
     g_clear_pointer (&e->conn, net_conn_unref);
 }
@@ -242,11 +244,12 @@ stream_matches (const GByteArray *a, gsize from)
 
 /* --- echo ------------------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *name;
   const char *addr;
   gboolean tls;
-  const char *peer_name;   /* TLS: NULL checks the IP address */
+  const char *peer_name; /* TLS: NULL checks the IP address */
 } echo_cases[] = {
   { "tcp over IPv4", "127.0.0.1", FALSE, NULL },
   { "tcp over IPv6", "::1", FALSE, NULL },
@@ -271,29 +274,30 @@ START_TEST (test_echo)
   end_init (&server, "server");
   end_init (&client, "client");
   server.echo = TRUE;
-  if (echo_cases[_i].tls) {
-    stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
-    ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
-  }
+  if (echo_cases[_i].tls)
+    {
+      stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+      ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+    }
   l = listen_for (&server, echo_cases[_i].addr, stls, NULL);
   laddr = net_listener_get_address_string (l);
   connect_end (&client, net_listener_get_address (l), ctls,
                echo_cases[_i].peer_name, NULL);
 
   /* The first writes go out before the connection is up: queued. */
-  for (gsize i = 0; i < G_N_ELEMENTS (echo_sizes); i++) {
-    g_autoptr (GBytes) b = stream_bytes (total, echo_sizes[i]);
+  for (gsize i = 0; i < G_N_ELEMENTS (echo_sizes); i++)
+    {
+      g_autoptr (GBytes) b = stream_bytes (total, echo_sizes[i]);
 
-    if (i == 3)
-      RUN_UNTIL (client.connected, 5000);
-    ck_assert (net_conn_write (client.conn, b));
-    total += echo_sizes[i];
-  }
-  RUN_UNTIL (client.in->len == total || client.closed || server.closed,
-             20000);
+      if (i == 3)
+        RUN_UNTIL (client.connected, 5000);
+      ck_assert (net_conn_write (client.conn, b));
+      total += echo_sizes[i];
+    }
+  RUN_UNTIL (client.in->len == total || client.closed || server.closed, 20000);
   ck_assert_msg (!client.closed && !server.closed, "%s: closed: %s",
-                 echo_cases[_i].name, client.closed ? client.message
-                                                    : server.message);
+                 echo_cases[_i].name,
+                 client.closed ? client.message : server.message);
   ck_assert_msg (stream_matches (client.in, 0), "%s: echo differs",
                  echo_cases[_i].name);
   ck_assert (server.connected);
@@ -308,9 +312,9 @@ START_TEST (test_echo)
   ck_assert_str_eq (net_conn_get_local_address (server.conn), laddr);
   ck_assert_str_eq (net_conn_get_peer_address (server.conn),
                     net_conn_get_local_address (client.conn));
-  ck_assert (g_str_has_prefix (laddr, strchr (echo_cases[_i].addr, ':') ?
-                               "[::1]:" : "127.0.0.1:"));
-  ck_assert (!g_str_has_suffix (laddr, ":0"));   /* a real port */
+  ck_assert (g_str_has_prefix (
+      laddr, strchr (echo_cases[_i].addr, ':') ? "[::1]:" : "127.0.0.1:"));
+  ck_assert (!g_str_has_suffix (laddr, ":0")); /* a real port */
   ck_assert_str_eq (net_conn_get_transport_name (client.conn),
                     echo_cases[_i].tls ? "tls" : "tcp");
   ck_assert_str_eq (net_conn_get_transport_name (server.conn),
@@ -346,7 +350,7 @@ START_TEST (test_echo)
                  net_conn_close_reason_to_string (server.reason),
                  server.message);
   ck_assert_msg (strstr (server.message, "closed the connection") != NULL &&
-                 strstr (server.message, "without") == NULL,
+                     strstr (server.message, "without") == NULL,
                  "%s: '%s'", echo_cases[_i].name, server.message);
 
   end_clear (&server);
@@ -359,12 +363,13 @@ END_TEST
 #define BP_TOTAL (50 * 1024 * 1024)
 #define BP_CHUNK (64 * 1024)
 #define BP_PAUSE_EVERY (256 * 1024)
-#define BP_PERIOD 251   /* stream byte at p is p % 251 */
+#define BP_PERIOD 251 /* stream byte at p is p % 251 */
 
-typedef struct {
+typedef struct
+{
   NetConn *writer;
   NetConn *reader;
-  GBytes *pattern;          /* BP_PERIOD + BP_CHUNK bytes */
+  GBytes *pattern; /* BP_PERIOD + BP_CHUNK bytes */
   gsize sent;
   gsize max_queued;
   guint congestions;
@@ -372,7 +377,7 @@ typedef struct {
   gsize received;
   gsize since_pause;
   gboolean paused;
-  GSource *resume;          /* pending while paused */
+  GSource *resume; /* pending while paused */
   guint pauses;
   gboolean reader_closed;
   gboolean writer_closed;
@@ -382,16 +387,17 @@ typedef struct {
 static void
 bp_produce (Bp *bp)
 {
-  while (bp->sent < BP_TOTAL && !net_conn_is_congested (bp->writer)) {
-    gsize n = MIN (BP_CHUNK, BP_TOTAL - bp->sent);
-    g_autoptr (GBytes) b = g_bytes_new_from_bytes (bp->pattern,
-                                                   bp->sent % BP_PERIOD, n);
+  while (bp->sent < BP_TOTAL && !net_conn_is_congested (bp->writer))
+    {
+      gsize n = MIN (BP_CHUNK, BP_TOTAL - bp->sent);
+      g_autoptr (GBytes) b =
+          g_bytes_new_from_bytes (bp->pattern, bp->sent % BP_PERIOD, n);
 
-    ck_assert (net_conn_write (bp->writer, b));
-    bp->sent += n;
-    bp->max_queued = MAX (bp->max_queued,
-                          net_conn_get_queued_bytes (bp->writer));
-  }
+      ck_assert (net_conn_write (bp->writer, b));
+      bp->sent += n;
+      bp->max_queued =
+          MAX (bp->max_queued, net_conn_get_queued_bytes (bp->writer));
+    }
   if (net_conn_is_congested (bp->writer))
     bp->congestions++;
 }
@@ -447,24 +453,26 @@ bp_reader_data (NetConn *conn, const guint8 *data, gsize len, gpointer user)
 
   /* Reading really stops: nothing arrives while paused. */
   ck_assert_msg (!bp->paused, "on_data while reading is paused");
-  for (gsize i = 0; i < len; i++) {
-    if (data[i] != k)
-      ck_abort_msg ("byte %" G_GSIZE_FORMAT " is %u, not %u",
-                    bp->received + i, data[i], k);
-    k = k + 1 == BP_PERIOD ? 0 : k + 1;
-  }
+  for (gsize i = 0; i < len; i++)
+    {
+      if (data[i] != k)
+        ck_abort_msg ("byte %" G_GSIZE_FORMAT " is %u, not %u",
+                      bp->received + i, data[i], k);
+      k = k + 1 == BP_PERIOD ? 0 : k + 1;
+    }
   bp->received += len;
   bp->since_pause += len;
-  if (bp->since_pause >= BP_PAUSE_EVERY) {
-    bp->since_pause = 0;
-    bp->paused = TRUE;
-    bp->pauses++;
-    net_conn_pause_reading (conn);
-    ck_assert (net_conn_is_reading_paused (conn));
-    bp->resume = g_timeout_source_new (2);
-    g_source_set_callback (bp->resume, bp_resume, bp, NULL);
-    g_source_attach (bp->resume, ctx);
-  }
+  if (bp->since_pause >= BP_PAUSE_EVERY)
+    {
+      bp->since_pause = 0;
+      bp->paused = TRUE;
+      bp->pauses++;
+      net_conn_pause_reading (conn);
+      ck_assert (net_conn_is_reading_paused (conn));
+      bp->resume = g_timeout_source_new (2);
+      g_source_set_callback (bp->resume, bp_resume, bp, NULL);
+      g_source_attach (bp->resume, ctx);
+    }
 }
 
 static void
@@ -500,15 +508,16 @@ START_TEST (test_backpressure)
   for (gsize i = 0; i < BP_PERIOD + BP_CHUNK; i++)
     pattern[i] = (guint8) (i % BP_PERIOD);
   bp.pattern = g_bytes_new_take (pattern, BP_PERIOD + BP_CHUNK);
-  if (tls) {
-    stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
-    ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
-  }
+  if (tls)
+    {
+      stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+      ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+    }
   l = net_listener_new (sa, stls, NULL, &error);
   ck_assert_msg (l != NULL, "%s", error ? error->message : "");
   net_listener_set_callbacks (l, NULL, bp_accept, &bp, NULL);
   bp.reader = net_conn_connect (net_listener_get_address (l), ctls,
-                               "relay.test", NULL, &error);
+                                "relay.test", NULL, &error);
   ck_assert_msg (bp.reader != NULL, "%s", error ? error->message : "");
   net_conn_set_callbacks (bp.reader, &reader_cb, &bp, NULL);
 
@@ -528,10 +537,11 @@ START_TEST (test_backpressure)
   ck_assert_uint_le (bp.max_queued,
                      NET_CONN_DEFAULT_HIGH_WATERMARK + BP_CHUNK);
 
-  if (bp.resume != NULL) {
-    g_source_destroy (bp.resume);
-    g_source_unref (bp.resume);
-  }
+  if (bp.resume != NULL)
+    {
+      g_source_destroy (bp.resume);
+      g_source_unref (bp.resume);
+    }
   net_conn_unref (bp.writer);
   net_conn_unref (bp.reader);
   g_bytes_unref (bp.pattern);
@@ -541,15 +551,16 @@ END_TEST
 
 /* --- TLS handshakes ----------------------------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *name;
   NetTlsPeerVerify server_verify;
-  const char *client_cert;       /* "client", "rogue", NULL */
-  const char *client_ca;         /* what the client trusts */
-  const char *peer_name;         /* NULL: the IP address */
+  const char *client_cert; /* "client", "rogue", NULL */
+  const char *client_ca;   /* what the client trusts */
+  const char *peer_name;   /* NULL: the IP address */
   /* Expected: open with these subjects, or closed with these. */
   gboolean ok;
-  const char *server_sees;       /* subject on the server side */
+  const char *server_sees; /* subject on the server side */
   NetConnCloseReason server_reason;
   const char *server_part;
   NetConnCloseReason client_reason;
@@ -557,48 +568,45 @@ static const struct {
 } tls_cases[] = {
   { "server certificate only", NET_TLS_PEER_VERIFY_NONE, NULL, "ca.pem",
     "relay.test", TRUE, NULL, 0, NULL, 0, NULL },
-  { "client presents a certificate nobody asked for",
-    NET_TLS_PEER_VERIFY_NONE, "client", "ca.pem", "relay.test", TRUE, NULL,
-    0, NULL, 0, NULL },
+  { "client presents a certificate nobody asked for", NET_TLS_PEER_VERIFY_NONE,
+    "client", "ca.pem", "relay.test", TRUE, NULL, 0, NULL, 0, NULL },
   { "name is the IP address", NET_TLS_PEER_VERIFY_NONE, NULL, "ca.pem", NULL,
     TRUE, NULL, 0, NULL, 0, NULL },
   { "mutual TLS required and given", NET_TLS_PEER_VERIFY_REQUIRED, "client",
-    "ca.pem", "localhost", TRUE, "CN=client-relay.test,O=msrp-edge tests",
-    0, NULL, 0, NULL },
+    "ca.pem", "localhost", TRUE, "CN=client-relay.test,O=msrp-edge tests", 0,
+    NULL, 0, NULL },
   { "RFC 4976 6.1: relay certificate verified", NET_TLS_PEER_VERIFY_OPTIONAL,
     "client", "ca.pem", "relay.test", TRUE,
     "CN=client-relay.test,O=msrp-edge tests", 0, NULL, 0, NULL },
-  { "RFC 4976 6.1: endpoint without certificate",
-    NET_TLS_PEER_VERIFY_OPTIONAL, NULL, "ca.pem", "relay.test", TRUE, NULL,
-    0, NULL, 0, NULL },
+  { "RFC 4976 6.1: endpoint without certificate", NET_TLS_PEER_VERIFY_OPTIONAL,
+    NULL, "ca.pem", "relay.test", TRUE, NULL, 0, NULL, 0, NULL },
   { "untrusted client certificate", NET_TLS_PEER_VERIFY_OPTIONAL, "rogue",
-    "ca.pem", "relay.test", FALSE, NULL,
-    NET_CONN_CLOSED_TLS, "(certificate: unable to get local issuer "
+    "ca.pem", "relay.test", FALSE, NULL, NET_CONN_CLOSED_TLS,
+    "(certificate: unable to get local issuer "
     "certificate): certificate verify failed",
     NET_CONN_CLOSED_TLS, "alert unknown ca" },
-  { "required client certificate missing", NET_TLS_PEER_VERIFY_REQUIRED,
-    NULL, "ca.pem", "relay.test", FALSE, NULL,
-    NET_CONN_CLOSED_TLS, "peer did not return a certificate",
-    NET_CONN_CLOSED_TLS, "alert certificate required" },
-  { "wrong host name", NET_TLS_PEER_VERIFY_NONE, NULL, "ca.pem",
-    "other.test", FALSE, NULL,
-    NET_CONN_CLOSED_TLS, "alert bad certificate",
+  { "required client certificate missing", NET_TLS_PEER_VERIFY_REQUIRED, NULL,
+    "ca.pem", "relay.test", FALSE, NULL, NET_CONN_CLOSED_TLS,
+    "peer did not return a certificate", NET_CONN_CLOSED_TLS,
+    "alert certificate required" },
+  { "wrong host name", NET_TLS_PEER_VERIFY_NONE, NULL, "ca.pem", "other.test",
+    FALSE, NULL, NET_CONN_CLOSED_TLS, "alert bad certificate",
     NET_CONN_CLOSED_TLS, "(certificate: hostname mismatch)" },
   { "untrusted server", NET_TLS_PEER_VERIFY_NONE, NULL, "rogue-ca.pem",
-    "relay.test", FALSE, NULL,
-    NET_CONN_CLOSED_TLS, "alert unknown ca",
-    NET_CONN_CLOSED_TLS, "(certificate: unable to get local issuer "
+    "relay.test", FALSE, NULL, NET_CONN_CLOSED_TLS, "alert unknown ca",
+    NET_CONN_CLOSED_TLS,
+    "(certificate: unable to get local issuer "
     "certificate)" },
 };
 
 START_TEST (test_tls_handshake)
 {
   End server, client;
-  g_autoptr (NetTls) stls = make_tls ("server", "ca.pem",
-                                     tls_cases[_i].server_verify);
-  g_autoptr (NetTls) ctls = make_tls (tls_cases[_i].client_cert,
-                                     tls_cases[_i].client_ca,
-                                     NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetTls) stls =
+      make_tls ("server", "ca.pem", tls_cases[_i].server_verify);
+  g_autoptr (NetTls) ctls =
+      make_tls (tls_cases[_i].client_cert, tls_cases[_i].client_ca,
+                NET_TLS_PEER_VERIFY_NONE);
   g_autoptr (NetListener) l = NULL;
   const char *name = tls_cases[_i].name;
 
@@ -609,39 +617,42 @@ START_TEST (test_tls_handshake)
   connect_end (&client, net_listener_get_address (l), ctls,
                tls_cases[_i].peer_name, NULL);
 
-  if (tls_cases[_i].ok) {
-    g_autoptr (GBytes) b = stream_bytes (0, 1000);
+  if (tls_cases[_i].ok)
+    {
+      g_autoptr (GBytes) b = stream_bytes (0, 1000);
 
-    ck_assert (net_conn_write (client.conn, b));
-    RUN_UNTIL (client.in->len == 1000 || client.closed || server.closed,
-               5000);
-    ck_assert_msg (!client.closed && !server.closed, "%s: %s", name,
-                   client.closed ? client.message : server.message);
-    ck_assert (stream_matches (client.in, 0));
-    ck_assert (client.connected && server.connected);
-    ck_assert_str_eq (net_conn_get_peer_subject (client.conn),
-                      "CN=relay.test,O=msrp-edge tests");
-    if (tls_cases[_i].server_sees != NULL)
-      ck_assert_str_eq (net_conn_get_peer_subject (server.conn),
-                        tls_cases[_i].server_sees);
-    else
-      ck_assert_ptr_null (net_conn_get_peer_subject (server.conn));
-  } else {
-    RUN_UNTIL (client.closed && server.closed, 5000);
-    ck_assert_msg (server.reason == tls_cases[_i].server_reason &&
-                   strstr (server.message, tls_cases[_i].server_part),
-                   "%s: server closed %s: '%s'", name,
-                   net_conn_close_reason_to_string (server.reason),
-                   server.message);
-    ck_assert_msg (client.reason == tls_cases[_i].client_reason &&
-                   strstr (client.message, tls_cases[_i].client_part),
-                   "%s: client closed %s: '%s'", name,
-                   net_conn_close_reason_to_string (client.reason),
-                   client.message);
-    ck_assert_uint_eq (client.in->len, 0);
-    ck_assert_uint_eq (server.in->len, 0);
-    ck_assert (!server.connected);
-  }
+      ck_assert (net_conn_write (client.conn, b));
+      RUN_UNTIL (client.in->len == 1000 || client.closed || server.closed,
+                 5000);
+      ck_assert_msg (!client.closed && !server.closed, "%s: %s", name,
+                     client.closed ? client.message : server.message);
+      ck_assert (stream_matches (client.in, 0));
+      ck_assert (client.connected && server.connected);
+      ck_assert_str_eq (net_conn_get_peer_subject (client.conn),
+                        "CN=relay.test,O=msrp-edge tests");
+      if (tls_cases[_i].server_sees != NULL)
+        ck_assert_str_eq (net_conn_get_peer_subject (server.conn),
+                          tls_cases[_i].server_sees);
+      else
+        ck_assert_ptr_null (net_conn_get_peer_subject (server.conn));
+    }
+  else
+    {
+      RUN_UNTIL (client.closed && server.closed, 5000);
+      ck_assert_msg (server.reason == tls_cases[_i].server_reason &&
+                         strstr (server.message, tls_cases[_i].server_part),
+                     "%s: server closed %s: '%s'", name,
+                     net_conn_close_reason_to_string (server.reason),
+                     server.message);
+      ck_assert_msg (client.reason == tls_cases[_i].client_reason &&
+                         strstr (client.message, tls_cases[_i].client_part),
+                     "%s: client closed %s: '%s'", name,
+                     net_conn_close_reason_to_string (client.reason),
+                     client.message);
+      ck_assert_uint_eq (client.in->len, 0);
+      ck_assert_uint_eq (server.in->len, 0);
+      ck_assert (!server.connected);
+    }
   end_clear (&server);
   end_clear (&client);
 }
@@ -649,7 +660,8 @@ END_TEST
 
 /* --- TLS versions: a raw OpenSSL client in a thread ------------------- */
 
-typedef struct {
+typedef struct
+{
   guint16 port;
   int max_version;
   gboolean ok;
@@ -678,21 +690,24 @@ raw_client_thread (gpointer data)
   SSL_CTX_set_max_proto_version (sctx, rc->max_version);
   ssl = SSL_new (sctx);
   if (connect (fd, (struct sockaddr *) &sin, sizeof sin) == 0 &&
-      SSL_set_fd (ssl, fd) == 1 && SSL_connect (ssl) == 1) {
-    char buf[256];
+      SSL_set_fd (ssl, fd) == 1 && SSL_connect (ssl) == 1)
+    {
+      char buf[256];
 
-    rc->ok = SSL_write (ssl, "ping", 4) == 4;
-    SSL_shutdown (ssl);
-    /* Read what the server sent (TLS 1.3 session tickets) until it
-     * closes: closing with unread bytes would send it a RST. */
-    while (recv (fd, buf, sizeof buf, 0) > 0)
-      ;
-  } else {
-    unsigned long e = ERR_get_error ();
-    const char *reason = e != 0 ? ERR_reason_error_string (e) : NULL;
+      rc->ok = SSL_write (ssl, "ping", 4) == 4;
+      SSL_shutdown (ssl);
+      /* Read what the server sent (TLS 1.3 session tickets) until it
+       * closes: closing with unread bytes would send it a RST. */
+      while (recv (fd, buf, sizeof buf, 0) > 0)
+        ;
+    }
+  else
+    {
+      unsigned long e = ERR_get_error ();
+      const char *reason = e != 0 ? ERR_reason_error_string (e) : NULL;
 
-    rc->error = g_strdup (reason != NULL ? reason : "no OpenSSL error");
-  }
+      rc->error = g_strdup (reason != NULL ? reason : "no OpenSSL error");
+    }
   ERR_clear_error ();
   SSL_free (ssl);
   SSL_CTX_free (sctx);
@@ -701,7 +716,8 @@ raw_client_thread (gpointer data)
   return NULL;
 }
 
-static const struct {
+static const struct
+{
   const char *name;
   int max_version;
   gboolean ok;
@@ -715,8 +731,8 @@ static const struct {
 START_TEST (test_tls_version)
 {
   End server;
-  g_autoptr (NetTls) stls = make_tls ("server", "ca.pem",
-                                     NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetTls) stls =
+      make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
   g_autoptr (NetListener) l = NULL;
   RawClient rc = { 0 };
   GThread *thread;
@@ -724,32 +740,35 @@ START_TEST (test_tls_version)
   end_init (&server, "server");
   l = listen_for (&server, "127.0.0.1", stls, NULL);
   rc.port = g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (net_listener_get_address (l)));
+      G_INET_SOCKET_ADDRESS (net_listener_get_address (l)));
   rc.max_version = version_cases[_i].max_version;
   thread = g_thread_new ("raw-tls-client", raw_client_thread, &rc);
   RUN_UNTIL (g_atomic_int_get (&rc.done) && server.closed, 10000);
   g_thread_join (thread);
 
-  if (version_cases[_i].ok) {
-    ck_assert_msg (rc.ok, "%s: client: %s", version_cases[_i].name,
-                   rc.error);
-    ck_assert (server.connected);
-    ck_assert_uint_eq (server.in->len, 4);
-    ck_assert (memcmp (server.in->data, "ping", 4) == 0);
-    ck_assert_int_eq (server.reason, NET_CONN_CLOSED_PEER);
-  } else {
-    ck_assert_msg (!rc.ok, "%s: the handshake succeeded",
-                   version_cases[_i].name);
-    /* The client offered, and the server answered with an alert. */
-    ck_assert_msg (strstr (rc.error, "alert protocol version") != NULL,
-                   "%s: client: %s", version_cases[_i].name, rc.error);
-    ck_assert_msg (server.reason == NET_CONN_CLOSED_TLS &&
-                   strstr (server.message, "unsupported protocol") != NULL,
-                   "%s: server closed %s: %s", version_cases[_i].name,
-                   net_conn_close_reason_to_string (server.reason),
-                   server.message);
-    ck_assert (!server.connected);
-  }
+  if (version_cases[_i].ok)
+    {
+      ck_assert_msg (rc.ok, "%s: client: %s", version_cases[_i].name,
+                     rc.error);
+      ck_assert (server.connected);
+      ck_assert_uint_eq (server.in->len, 4);
+      ck_assert (memcmp (server.in->data, "ping", 4) == 0);
+      ck_assert_int_eq (server.reason, NET_CONN_CLOSED_PEER);
+    }
+  else
+    {
+      ck_assert_msg (!rc.ok, "%s: the handshake succeeded",
+                     version_cases[_i].name);
+      /* The client offered, and the server answered with an alert. */
+      ck_assert_msg (strstr (rc.error, "alert protocol version") != NULL,
+                     "%s: client: %s", version_cases[_i].name, rc.error);
+      ck_assert_msg (
+          server.reason == NET_CONN_CLOSED_TLS &&
+              strstr (server.message, "unsupported protocol") != NULL,
+          "%s: server closed %s: %s", version_cases[_i].name,
+          net_conn_close_reason_to_string (server.reason), server.message);
+      ck_assert (!server.connected);
+    }
   g_free (rc.error);
   end_clear (&server);
 }
@@ -757,19 +776,21 @@ END_TEST
 
 /* --- the peer goes away ----------------------------------------------- */
 
-typedef enum {
-  BY_CLOSE,          /* net_conn_close() with bytes still queued */
-  BY_CLOSE_FORGET,   /* the same, and the owner drops its reference */
-  BY_RESET,          /* net_conn_abort (TRUE) once all was read */
-  BY_ABORT,          /* net_conn_abort (FALSE) once all was read */
-  BY_ABORT_MIDWAY,   /* net_conn_abort (FALSE) with bytes still queued */
+typedef enum
+{
+  BY_CLOSE,        /* net_conn_close() with bytes still queued */
+  BY_CLOSE_FORGET, /* the same, and the owner drops its reference */
+  BY_RESET,        /* net_conn_abort (TRUE) once all was read */
+  BY_ABORT,        /* net_conn_abort (FALSE) once all was read */
+  BY_ABORT_MIDWAY, /* net_conn_abort (FALSE) with bytes still queued */
 } How;
 
-static const struct {
+static const struct
+{
   const char *name;
   gboolean tls;
   How how;
-  NetConnCloseReason reason;     /* what the reader sees */
+  NetConnCloseReason reason; /* what the reader sees */
   const char *part;
 } close_cases[] = {
   { "tcp graceful close", FALSE, BY_CLOSE, NET_CONN_CLOSED_PEER,
@@ -803,21 +824,22 @@ fill_until_queued (End *writer)
 {
   gsize total = 0;
 
-  while (net_conn_get_queued_bytes (writer->conn) == 0) {
-    g_autoptr (GBytes) b = stream_bytes (total, CLOSE_CHUNK);
+  while (net_conn_get_queued_bytes (writer->conn) == 0)
+    {
+      g_autoptr (GBytes) b = stream_bytes (total, CLOSE_CHUNK);
 
-    ck_assert_msg (total < 256 * 1024 * 1024, "the kernel takes it all");
-    ck_assert (net_conn_write (writer->conn, b));
-    total += CLOSE_CHUNK;
-    if (net_conn_get_queued_bytes (writer->conn) == 0)
-      testloop_run_for (5);
-  }
+      ck_assert_msg (total < 256 * 1024 * 1024, "the kernel takes it all");
+      ck_assert (net_conn_write (writer->conn, b));
+      total += CLOSE_CHUNK;
+      if (net_conn_get_queued_bytes (writer->conn) == 0)
+        testloop_run_for (5);
+    }
   return total;
 }
 
 START_TEST (test_peer_close)
 {
-  End server, client;   /* the client writes, the server reads */
+  End server, client; /* the client writes, the server reads */
   g_autoptr (NetTls) stls = NULL;
   g_autoptr (NetTls) ctls = NULL;
   g_autoptr (NetListener) l = NULL;
@@ -827,66 +849,69 @@ START_TEST (test_peer_close)
 
   end_init (&server, "server");
   end_init (&client, "client");
-  if (close_cases[_i].tls) {
-    stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
-    ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
-  }
+  if (close_cases[_i].tls)
+    {
+      stls = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+      ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+    }
   l = listen_for (&server, "127.0.0.1", stls, NULL);
   connect_end (&client, net_listener_get_address (l), ctls, NULL, NULL);
   RUN_UNTIL (client.connected && server.connected, 5000);
   net_conn_pause_reading (server.conn);
   total = fill_until_queued (&client);
 
-  switch (how) {
-  case BY_CLOSE:
-  case BY_CLOSE_FORGET:
-    net_conn_close (client.conn);
-    if (how == BY_CLOSE_FORGET)
-      g_clear_pointer (&client.conn, net_conn_unref);
-    testloop_run_for (20);
-    ck_assert (!client.closed);   /* still flushing */
-    net_conn_resume_reading (server.conn);
-    RUN_UNTIL (client.closed && server.closed, 10000);
-    ck_assert_msg (client.reason == NET_CONN_CLOSED_LOCAL, "%s: %s", name,
-                   client.message);
-    /* Everything queued arrived before the end of stream. */
-    ck_assert_uint_eq (server.in->len, total);
-    ck_assert (stream_matches (server.in, 0));
-    break;
-  case BY_RESET:
-  case BY_ABORT:
-    net_conn_resume_reading (server.conn);
-    RUN_UNTIL (server.in->len == total || server.closed, 10000);
-    ck_assert_uint_eq (server.in->len, total);
-    net_conn_abort (client.conn, how == BY_RESET);
-    ck_assert_int_eq (net_conn_get_state (client.conn),
-                      NET_CONN_STATE_CLOSED);
-    RUN_UNTIL (server.closed, 5000);
-    break;
-  case BY_ABORT_MIDWAY:
-    net_conn_abort (client.conn, FALSE);
-    testloop_run_for (50);
-    ck_assert (!server.closed);   /* paused: not even the FIN is read */
-    net_conn_resume_reading (server.conn);
-    RUN_UNTIL (server.closed, 5000);
-    /* What the kernel had arrives; the queue died with the writer. */
-    ck_assert_uint_gt (server.in->len, 0);
-    ck_assert_uint_lt (server.in->len, total);
-    ck_assert (stream_matches (server.in, 0));
-    break;
-  default:
-    ck_abort ();
-  }
+  switch (how)
+    {
+    case BY_CLOSE:
+    case BY_CLOSE_FORGET:
+      net_conn_close (client.conn);
+      if (how == BY_CLOSE_FORGET)
+        g_clear_pointer (&client.conn, net_conn_unref);
+      testloop_run_for (20);
+      ck_assert (!client.closed); /* still flushing */
+      net_conn_resume_reading (server.conn);
+      RUN_UNTIL (client.closed && server.closed, 10000);
+      ck_assert_msg (client.reason == NET_CONN_CLOSED_LOCAL, "%s: %s", name,
+                     client.message);
+      /* Everything queued arrived before the end of stream. */
+      ck_assert_uint_eq (server.in->len, total);
+      ck_assert (stream_matches (server.in, 0));
+      break;
+    case BY_RESET:
+    case BY_ABORT:
+      net_conn_resume_reading (server.conn);
+      RUN_UNTIL (server.in->len == total || server.closed, 10000);
+      ck_assert_uint_eq (server.in->len, total);
+      net_conn_abort (client.conn, how == BY_RESET);
+      ck_assert_int_eq (net_conn_get_state (client.conn),
+                        NET_CONN_STATE_CLOSED);
+      RUN_UNTIL (server.closed, 5000);
+      break;
+    case BY_ABORT_MIDWAY:
+      net_conn_abort (client.conn, FALSE);
+      testloop_run_for (50);
+      ck_assert (!server.closed); /* paused: not even the FIN is read */
+      net_conn_resume_reading (server.conn);
+      RUN_UNTIL (server.closed, 5000);
+      /* What the kernel had arrives; the queue died with the writer. */
+      ck_assert_uint_gt (server.in->len, 0);
+      ck_assert_uint_lt (server.in->len, total);
+      ck_assert (stream_matches (server.in, 0));
+      break;
+    default:
+      ck_abort ();
+    }
   ck_assert_msg (server.reason == close_cases[_i].reason &&
-                 strstr (server.message, close_cases[_i].part) != NULL,
+                     strstr (server.message, close_cases[_i].part) != NULL,
                  "%s: reader closed %s: '%s'", name,
                  net_conn_close_reason_to_string (server.reason),
                  server.message);
-  if (how != BY_CLOSE && how != BY_CLOSE_FORGET) {
-    /* An abort is the owner's decision: no on_closed for it. */
-    testloop_run_for (30);
-    ck_assert (!client.closed);
-  }
+  if (how != BY_CLOSE && how != BY_CLOSE_FORGET)
+    {
+      /* An abort is the owner's decision: no on_closed for it. */
+      testloop_run_for (30);
+      ck_assert (!client.closed);
+    }
   end_clear (&server);
   end_clear (&client);
 }
@@ -951,13 +976,15 @@ END_TEST
 
 /* --- connect failures and timeouts ------------------------------------ */
 
-typedef enum {
-  TARGET_CLOSED_PORT,     /* nothing listens: refused */
-  TARGET_FULL_BACKLOG,    /* SYNs dropped: connect times out */
-  TARGET_SILENT,          /* accepts (backlog) but never speaks TLS */
+typedef enum
+{
+  TARGET_CLOSED_PORT,  /* nothing listens: refused */
+  TARGET_FULL_BACKLOG, /* SYNs dropped: connect times out */
+  TARGET_SILENT,       /* accepts (backlog) but never speaks TLS */
 } Target;
 
-static const struct {
+static const struct
+{
   const char *name;
   Target target;
   gboolean tls;
@@ -996,7 +1023,7 @@ START_TEST (test_connect_fail)
 {
   End client;
   NetConnOptions opts = { .connect_timeout_ms = 300,
-                         .handshake_timeout_ms = 300 };
+                          .handshake_timeout_ms = 300 };
   g_autoptr (NetTls) ctls = NULL;
   g_autoptr (GSocketAddress) to = NULL;
   g_autofree char *to_str = NULL;
@@ -1007,41 +1034,43 @@ START_TEST (test_connect_fail)
   end_init (&client, "client");
   if (connect_cases[_i].tls)
     ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
-  fds[0] = raw_listener (connect_cases[_i].target == TARGET_FULL_BACKLOG ?
-                         0 : 8, &port);
-  switch (connect_cases[_i].target) {
-  case TARGET_CLOSED_PORT:
-    close (fds[0]);
-    fds[0] = -1;
-    break;
-  case TARGET_FULL_BACKLOG:
-    /* Fill the accept queue (backlog 0 holds one); SYNs beyond it are
-     * dropped, so the next connect hears nothing. */
-    for (int i = 1; i < 4; i++) {
-      struct sockaddr_in sin = {
-        .sin_family = AF_INET,
-        .sin_port = htons (port),
-        .sin_addr.s_addr = htonl (INADDR_LOOPBACK),
-      };
+  fds[0] = raw_listener (
+      connect_cases[_i].target == TARGET_FULL_BACKLOG ? 0 : 8, &port);
+  switch (connect_cases[_i].target)
+    {
+    case TARGET_CLOSED_PORT:
+      close (fds[0]);
+      fds[0] = -1;
+      break;
+    case TARGET_FULL_BACKLOG:
+      /* Fill the accept queue (backlog 0 holds one); SYNs beyond it are
+       * dropped, so the next connect hears nothing. */
+      for (int i = 1; i < 4; i++)
+        {
+          struct sockaddr_in sin = {
+            .sin_family = AF_INET,
+            .sin_port = htons (port),
+            .sin_addr.s_addr = htonl (INADDR_LOOPBACK),
+          };
 
-      fds[i] = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                       0);
-      ck_assert_int_ge (fds[i], 0);
-      connect (fds[i], (struct sockaddr *) &sin, sizeof sin);
+          fds[i] =
+              socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+          ck_assert_int_ge (fds[i], 0);
+          connect (fds[i], (struct sockaddr *) &sin, sizeof sin);
+        }
+      testloop_run_for (50);
+      break;
+    case TARGET_SILENT:
+    default:
+      break;
     }
-    testloop_run_for (50);
-    break;
-  case TARGET_SILENT:
-  default:
-    break;
-  }
   to_str = g_strdup_printf ("127.0.0.1:%u", port);
   to = net_addr_parse (to_str, NULL);
   start = g_get_monotonic_time ();
   connect_end (&client, to, ctls, NULL, &opts);
   RUN_UNTIL (client.closed, 5000);
   ck_assert_msg (client.reason == connect_cases[_i].reason &&
-                 strstr (client.message, connect_cases[_i].part) != NULL,
+                     strstr (client.message, connect_cases[_i].part) != NULL,
                  "%s: closed %s: '%s'", connect_cases[_i].name,
                  net_conn_close_reason_to_string (client.reason),
                  client.message);
@@ -1059,7 +1088,8 @@ END_TEST
 
 /* A TCP client on a TLS port that never says hello: the server side gives
  * up after the handshake timeout, or sees it hang up. */
-static const struct {
+static const struct
+{
   const char *name;
   gboolean hang_up;
   NetConnCloseReason reason;
@@ -1075,8 +1105,8 @@ START_TEST (test_server_no_hello)
 {
   End server, client;
   NetConnOptions opts = { .handshake_timeout_ms = 250 };
-  g_autoptr (NetTls) stls = make_tls ("server", "ca.pem",
-                                     NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetTls) stls =
+      make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
   g_autoptr (NetListener) l = NULL;
 
   end_init (&server, "server");
@@ -1088,13 +1118,14 @@ START_TEST (test_server_no_hello)
     net_conn_close (client.conn);
   RUN_UNTIL (server.closed && client.closed, 5000);
   ck_assert_msg (server.reason == hello_cases[_i].reason &&
-                 strstr (server.message, hello_cases[_i].part) != NULL,
+                     strstr (server.message, hello_cases[_i].part) != NULL,
                  "%s: server closed %s: '%s'", hello_cases[_i].name,
                  net_conn_close_reason_to_string (server.reason),
                  server.message);
   ck_assert (!server.connected);
-  ck_assert_int_eq (client.reason, hello_cases[_i].hang_up ?
-                    NET_CONN_CLOSED_LOCAL : NET_CONN_CLOSED_PEER);
+  ck_assert_int_eq (client.reason, hello_cases[_i].hang_up
+                                       ? NET_CONN_CLOSED_LOCAL
+                                       : NET_CONN_CLOSED_PEER);
   end_clear (&server);
   end_clear (&client);
 }
@@ -1112,7 +1143,7 @@ START_TEST (test_close_before_open)
   connect_end (&client, net_listener_get_address (l), NULL, NULL, NULL);
   net_conn_close (client.conn);
   ck_assert_int_eq (net_conn_get_state (client.conn), NET_CONN_STATE_CLOSED);
-  ck_assert (!client.closed);   /* never from inside a net_conn_* call */
+  ck_assert (!client.closed); /* never from inside a net_conn_* call */
   RUN_UNTIL (client.closed, 5000);
   ck_assert_int_eq (client.reason, NET_CONN_CLOSED_LOCAL);
   ck_assert_msg (strstr (client.message, "before it was open") != NULL, "%s",
@@ -1143,7 +1174,7 @@ START_TEST (test_drop_in_callback)
   ck_assert_ptr_null (client.conn);
   ck_assert_uint_eq (server.in->len, 10);
   ck_assert_int_eq (client.reason, NET_CONN_CLOSED_PEER);
-  ck_assert (!server.closed);   /* dropped, not closed by the peer */
+  ck_assert (!server.closed); /* dropped, not closed by the peer */
   end_clear (&server);
   end_clear (&client);
 }
@@ -1151,7 +1182,8 @@ END_TEST
 
 /* --- listener ----------------------------------------------------------- */
 
-typedef struct {
+typedef struct
+{
   guint asked;
   char *peer;
   guint accepted;
@@ -1193,7 +1225,7 @@ START_TEST (test_listener_filter)
    * connect complete. */
   ck_assert_msg ((client.reason == NET_CONN_CLOSED_RESET ||
                   client.reason == NET_CONN_CLOSED_CONNECT_FAILED) &&
-                 strstr (client.message, "Connection reset by peer"),
+                     strstr (client.message, "Connection reset by peer"),
                  "%s: %s", net_conn_close_reason_to_string (client.reason),
                  client.message);
   g_free (f.peer);
@@ -1207,24 +1239,24 @@ START_TEST (test_listener_families)
 {
   g_autoptr (NetListener) v4 = listen_for (NULL, "0.0.0.0", NULL, NULL);
   guint16 port = g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (net_listener_get_address (v4)));
+      G_INET_SOCKET_ADDRESS (net_listener_get_address (v4)));
   g_autofree char *v6_addr = g_strdup_printf ("[::]:%u", port);
   g_autoptr (GSocketAddress) v6_sa = inet_addr ("::", port);
   g_autoptr (GError) error = NULL;
   g_autoptr (NetListener) v6 = net_listener_new (v6_sa, NULL, NULL, &error);
   g_autoptr (GSocketAddress) again = inet_addr ("0.0.0.0", port);
   g_autoptr (NetListener) dup = net_listener_new (again, NULL, NULL, &error);
-  g_autoptr (NetTls) client_only = make_tls (NULL, "ca.pem",
-                                            NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetTls) client_only =
+      make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
   g_autoptr (NetListener) no_cert = NULL;
 
   ck_assert_msg (v6 != NULL, "IPv6 on the IPv4 port: %s",
                  error ? error->message : "");
   ck_assert_str_eq (net_listener_get_address_string (v6), v6_addr);
   ck_assert_ptr_null (dup);
-  ck_assert_msg (g_error_matches (error, G_IO_ERROR,
-                                  G_IO_ERROR_ADDRESS_IN_USE), "%s",
-                 error->message);
+  ck_assert_msg (
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE), "%s",
+      error->message);
   ck_assert_msg (g_str_has_prefix (error->message, "cannot bind 0.0.0.0:"),
                  "%s", error->message);
   g_clear_error (&error);
@@ -1261,7 +1293,7 @@ START_TEST (test_listener_out_of_fds)
   l = listen_for (&server, "127.0.0.1", NULL, NULL);
   sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
   sin.sin_port = htons (g_inet_socket_address_get_port (
-    G_INET_SOCKET_ADDRESS (net_listener_get_address (l))));
+      G_INET_SOCKET_ADDRESS (net_listener_get_address (l))));
   fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ck_assert_int_eq (connect (fd, (struct sockaddr *) &sin, len), 0);
 
@@ -1278,12 +1310,14 @@ START_TEST (test_listener_out_of_fds)
   cpu = cpu_time_us () - cpu;
   ck_assert_int_eq (setrlimit (RLIMIT_NOFILE, &saved), 0);
   ck_assert_ptr_null (server.conn);
-  ck_assert_msg (cpu < 250 * 1000, "%" G_GINT64_FORMAT " us of CPU in 500 ms: "
-                 "spinning on the backlog", cpu);
+  ck_assert_msg (cpu < 250 * 1000,
+                 "%" G_GINT64_FORMAT " us of CPU in 500 ms: "
+                 "spinning on the backlog",
+                 cpu);
 
   RUN_UNTIL (server.conn != NULL, 2000);
-  ck_assert (server.connected || net_conn_get_state (server.conn) ==
-             NET_CONN_STATE_OPEN);
+  ck_assert (server.connected ||
+             net_conn_get_state (server.conn) == NET_CONN_STATE_OPEN);
   close (fd);
   end_clear (&server);
 }
@@ -1291,34 +1325,40 @@ END_TEST
 
 /* --- NetTls: loading errors and reload --------------------------------- */
 
-static const struct {
+static const struct
+{
   const char *name;
-  const char *cert;     /* file names in the certificate directory */
+  const char *cert; /* file names in the certificate directory */
   const char *key;
   const char *ca;
   NetTlsError code;
-  const char *part;     /* "@DIR@": the certificate directory */
+  const char *part; /* "@DIR@": the certificate directory */
 } tls_error_cases[] = {
   { "missing certificate", "nonexistent.pem", "server.key", "ca.pem",
     NET_TLS_ERROR_CERTIFICATE,
     "cannot load certificate chain @DIR@/nonexistent.pem: No such file or "
     "directory" },
   { "missing key", "server.pem", "nonexistent.key", "ca.pem",
-    NET_TLS_ERROR_PRIVATE_KEY, "cannot load private key @DIR@/nonexistent.key: "
+    NET_TLS_ERROR_PRIVATE_KEY,
+    "cannot load private key @DIR@/nonexistent.key: "
     "No such file or directory" },
   { "key is not PEM", "server.pem", "openssl.cnf", "ca.pem",
     NET_TLS_ERROR_PRIVATE_KEY, "cannot load private key @DIR@/openssl.cnf: " },
   { "certificate is a key", "server.key", "server.key", "ca.pem",
-    NET_TLS_ERROR_CERTIFICATE, "cannot load certificate chain @DIR@/server.key: "
+    NET_TLS_ERROR_CERTIFICATE,
+    "cannot load certificate chain @DIR@/server.key: "
     "no start line" },
   { "key of another certificate", "server.pem", "client.key", "ca.pem",
-    NET_TLS_ERROR_PRIVATE_KEY, "private key @DIR@/client.key does not match "
+    NET_TLS_ERROR_PRIVATE_KEY,
+    "private key @DIR@/client.key does not match "
     "certificate @DIR@/server.pem: key values mismatch" },
   { "CA file without certificates", "server.pem", "server.key", "openssl.cnf",
-    NET_TLS_ERROR_CA, "cannot load CA file @DIR@/openssl.cnf: no certificate "
+    NET_TLS_ERROR_CA,
+    "cannot load CA file @DIR@/openssl.cnf: no certificate "
     "or crl found" },
   { "missing CA file", "server.pem", "server.key", "nonexistent-ca.pem",
-    NET_TLS_ERROR_CA, "cannot load CA file @DIR@/nonexistent-ca.pem: No such file "
+    NET_TLS_ERROR_CA,
+    "cannot load CA file @DIR@/nonexistent-ca.pem: No such file "
     "or directory" },
   { "certificate without key", "server.pem", NULL, "ca.pem",
     NET_TLS_ERROR_PRIVATE_KEY, "give both or neither" },
@@ -1336,13 +1376,12 @@ START_TEST (test_tls_errors)
   g_autoptr (NetTls) tls = net_tls_new (&s, &error);
 
   ck_assert_msg (tls == NULL, "%s: loaded", tls_error_cases[_i].name);
-  ck_assert_msg (g_error_matches (error, NET_TLS_ERROR,
-                                  (gint) tls_error_cases[_i].code),
-                 "%s: code %d: %s", tls_error_cases[_i].name, error->code,
-                 error->message);
-  ck_assert_msg (strstr (error->message, part) != NULL,
-                 "%s: '%s' lacks '%s'", tls_error_cases[_i].name,
-                 error->message, part);
+  ck_assert_msg (
+      g_error_matches (error, NET_TLS_ERROR, (gint) tls_error_cases[_i].code),
+      "%s: code %d: %s", tls_error_cases[_i].name, error->code,
+      error->message);
+  ck_assert_msg (strstr (error->message, part) != NULL, "%s: '%s' lacks '%s'",
+                 tls_error_cases[_i].name, error->message, part);
   /* Nothing left behind for the next error to pick up. */
   ck_assert_uint_eq (ERR_peek_error (), 0);
 }
@@ -1354,7 +1393,8 @@ START_TEST (test_tls_reload)
 {
   End s1, c1, s2, c2;
   NetTls *old = make_tls ("server", "ca.pem", NET_TLS_PEER_VERIFY_NONE);
-  g_autoptr (NetTls) ctls = make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
+  g_autoptr (NetTls) ctls =
+      make_tls (NULL, "ca.pem", NET_TLS_PEER_VERIFY_NONE);
   g_autoptr (NetTls) fresh = NULL;
   g_autoptr (NetTls) broken = NULL;
   g_autoptr (NetListener) l = NULL;
@@ -1383,13 +1423,14 @@ START_TEST (test_tls_reload)
   ck_assert_msg (fresh != NULL, "%s", error ? error->message : "");
   ck_assert_ptr_ne (fresh, old);
   net_listener_set_tls (l, fresh);
-  g_clear_pointer (&old, net_tls_unref);   /* the listener had let it go */
+  g_clear_pointer (&old, net_tls_unref); /* the listener had let it go */
   net_listener_set_callbacks (l, NULL, on_accept, &s2, NULL);
   connect_end (&c2, net_listener_get_address (l), ctls, "relay.test", NULL);
   ck_assert (net_conn_write (c2.conn, b));
   ck_assert (net_conn_write (c1.conn, b2));
   RUN_UNTIL ((c2.in->len == 100 && c1.in->len == 200) || c1.closed ||
-             c2.closed, 5000);
+                 c2.closed,
+             5000);
   ck_assert (!c1.closed && !c2.closed);
   ck_assert (stream_matches (c1.in, 0));
   ck_assert (stream_matches (c2.in, 0));
@@ -1408,8 +1449,7 @@ START_TEST (test_tls_reload)
     ck_assert_int_eq (g_unlink (key), 0);
     broken = net_tls_reload (from_tmp, &error);
     ck_assert_ptr_null (broken);
-    ck_assert_msg (strstr (error->message, key) != NULL, "%s",
-                   error->message);
+    ck_assert_msg (strstr (error->message, key) != NULL, "%s", error->message);
     ck_assert (net_tls_can_serve (from_tmp));
   }
   g_unlink (cert);
@@ -1448,27 +1488,25 @@ START_TEST (test_stream_transport)
   server.echo = TRUE;
   l = listen_for (&server, "127.0.0.1", NULL, NULL);
   /* A blocking connect is fine: the kernel completes it from the backlog. */
-  sconn = g_socket_client_connect (sc, G_SOCKET_CONNECTABLE (
-                                     net_listener_get_address (l)), NULL,
-                                   &error);
+  sconn = g_socket_client_connect (
+      sc, G_SOCKET_CONNECTABLE (net_listener_get_address (l)), NULL, &error);
   ck_assert_msg (sconn != NULL, "%s", error ? error->message : "");
-  c = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
-                               "192.0.2.7:9", "192.0.2.1:50000", NULL,
-                               &error);
+  c = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp", "192.0.2.7:9",
+                                "192.0.2.1:50000", NULL, &error);
   ck_assert_msg (c != NULL, "%s", error ? error->message : "");
   end_attach (&client, c);
   ck_assert_str_eq (net_conn_get_transport_name (c), "ice-tcp");
   ck_assert_str_eq (net_conn_get_peer_address (c), "192.0.2.7:9");
   ck_assert_str_eq (net_conn_get_local_address (c), "192.0.2.1:50000");
   RUN_UNTIL (client.connected, 5000);
-  for (guint i = 0; i < 3; i++) {
-    g_autoptr (GBytes) b = stream_bytes (total, 1 << 20);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (GBytes) b = stream_bytes (total, 1 << 20);
 
-    ck_assert (net_conn_write (c, b));
-    total += 1 << 20;
-  }
-  RUN_UNTIL (client.in->len == total || client.closed || server.closed,
-             20000);
+      ck_assert (net_conn_write (c, b));
+      total += 1 << 20;
+    }
+  RUN_UNTIL (client.in->len == total || client.closed || server.closed, 20000);
   ck_assert_uint_eq (client.in->len, total);
   ck_assert (stream_matches (client.in, 0));
   ck_assert_uint_eq (net_conn_get_bytes_out (c), total);
@@ -1487,7 +1525,7 @@ START_TEST (test_stream_transport)
   mout = g_memory_output_stream_new_resizable ();
   bad = g_simple_io_stream_new (G_INPUT_STREAM (fin), mout);
   c = net_conn_new_from_stream (bad, "ice-tcp", "192.0.2.7:9", NULL, NULL,
-                               &error);
+                                &error);
   ck_assert_ptr_null (c);
   ck_assert (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
 }
@@ -1504,12 +1542,10 @@ conn_suite (void)
   tcase_add_loop_test (tc, test_echo, 0, G_N_ELEMENTS (echo_cases));
   tcase_add_loop_test (tc, test_backpressure, 0, 2);
   tcase_add_loop_test (tc, test_tls_handshake, 0, G_N_ELEMENTS (tls_cases));
-  tcase_add_loop_test (tc, test_tls_version, 0,
-                       G_N_ELEMENTS (version_cases));
+  tcase_add_loop_test (tc, test_tls_version, 0, G_N_ELEMENTS (version_cases));
   tcase_add_loop_test (tc, test_peer_close, 0, G_N_ELEMENTS (close_cases));
   tcase_add_test (tc, test_idle_timeout);
-  tcase_add_loop_test (tc, test_connect_fail, 0,
-                       G_N_ELEMENTS (connect_cases));
+  tcase_add_loop_test (tc, test_connect_fail, 0, G_N_ELEMENTS (connect_cases));
   tcase_add_loop_test (tc, test_server_no_hello, 0,
                        G_N_ELEMENTS (hello_cases));
   tcase_add_test (tc, test_close_before_open);
@@ -1518,8 +1554,7 @@ conn_suite (void)
   tcase_add_test (tc, test_listener_filter);
   tcase_add_test (tc, test_listener_families);
   tcase_add_test (tc, test_listener_out_of_fds);
-  tcase_add_loop_test (tc, test_tls_errors, 0,
-                       G_N_ELEMENTS (tls_error_cases));
+  tcase_add_loop_test (tc, test_tls_errors, 0, G_N_ELEMENTS (tls_error_cases));
   tcase_add_test (tc, test_tls_reload);
   suite_add_tcase (s, tc);
   return s;
@@ -1531,11 +1566,12 @@ remove_cert_dir (void)
   g_autoptr (GDir) dir = g_dir_open (cert_dir, 0, NULL);
   const char *name;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-    g_autofree char *path = g_build_filename (cert_dir, name, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (cert_dir, name, NULL);
 
-    g_unlink (path);
-  }
+      g_unlink (path);
+    }
   g_rmdir (cert_dir);
 }
 
@@ -1548,22 +1584,24 @@ main (void)
   gint status;
 
   cert_dir = g_dir_make_tmp ("test-net-conn-XXXXXX", &error);
-  if (cert_dir == NULL) {
-    fprintf (stderr, "cannot make a temporary directory: %s\n",
-             error->message);
-    return 1;
-  }
+  if (cert_dir == NULL)
+    {
+      fprintf (stderr, "cannot make a temporary directory: %s\n",
+               error->message);
+      return 1;
+    }
   {
     char *argv[] = { (char *) "/bin/sh", (char *) GEN_CERTS, cert_dir, NULL };
 
     if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
                        NULL, &status, &error) ||
-        !g_spawn_check_wait_status (status, &error)) {
-      fprintf (stderr, "cannot make the test certificates with %s: %s\n",
-               GEN_CERTS, error->message);
-      remove_cert_dir ();
-      return 1;
-    }
+        !g_spawn_check_wait_status (status, &error))
+      {
+        fprintf (stderr, "cannot make the test certificates with %s: %s\n",
+                 GEN_CERTS, error->message);
+        remove_cert_dir ();
+        return 1;
+      }
   }
 
   sr = srunner_create (conn_suite ());

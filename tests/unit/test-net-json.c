@@ -4,7 +4,8 @@
 
 #include "net-json.h"
 
-static const struct {
+static const struct
+{
   const char *in;
   const char *out;
 } json_cases[] = {
@@ -15,7 +16,9 @@ static const struct {
   { "a\nb\r\tc", "\"a\\nb\\r\\tc\"" },
   { "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
   { "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
-  { "bad\xff" "x", "\"bad\\ufffdx\"" },
+  { "bad\xff"
+    "x",
+    "\"bad\\ufffdx\"" },
   { "cut\xc3", "\"cut\\ufffd\"" },
   { "\xe2\x82\xac/\xf0\x9f\x98\x80", "\"\xe2\x82\xac/\xf0\x9f\x98\x80\"" },
 };

@@ -20,12 +20,15 @@ void testloop_iterate (void);
 void testloop_run_for (guint ms);
 
 /* Iterate until @cond holds; fail the test after @ms. */
-#define RUN_UNTIL(cond, ms)                                                  \
-  do {                                                                       \
-    gint64 run_until_end = g_get_monotonic_time () + (gint64) (ms) * 1000;   \
-    while (!(cond)) {                                                        \
-      ck_assert_msg (g_get_monotonic_time () < run_until_end,                \
-                     "waited %d ms in vain for: %s", (int) (ms), #cond);     \
-      testloop_iterate ();                                                   \
-    }                                                                        \
-  } while (0)
+#define RUN_UNTIL(cond, ms)                                                   \
+  do                                                                          \
+    {                                                                         \
+      gint64 run_until_end = g_get_monotonic_time () + (gint64) (ms) *1000;   \
+      while (!(cond))                                                         \
+        {                                                                     \
+          ck_assert_msg (g_get_monotonic_time () < run_until_end,             \
+                         "waited %d ms in vain for: %s", (int) (ms), #cond);  \
+          testloop_iterate ();                                                \
+        }                                                                     \
+    }                                                                         \
+  while (0)
