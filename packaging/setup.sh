@@ -11,7 +11,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 # Build: compiler, meson, the four libraries of the required stack.
-BUILD="build-essential pkg-config meson ninja-build \
+BUILD="build-essential pkg-config meson ninja-build clang-format \
 	libglib2.0-dev libssl-dev libnice-dev check libsystemd-dev"
 # Fuzzing and sanitizers: clang with libFuzzer and the sanitizer runtimes.
 FUZZ="clang libclang-rt-14-dev llvm"
