@@ -2152,7 +2152,9 @@ on_closed (NetConn *gw, NetConnCloseReason reason, const GError *error,
   Conn *c = data;
 
   if (!c->detached && !c->inbound && c->owner_conn == NULL &&
-      reason == NET_CONN_CLOSED_CONNECT_FAILED && c->addresses != NULL)
+      (reason == NET_CONN_CLOSED_CONNECT_FAILED ||
+       reason == NET_CONN_CLOSED_REFUSED) &&
+      c->addresses != NULL)
     {
       g_autoptr (GError) next_error = NULL;
 

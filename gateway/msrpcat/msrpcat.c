@@ -524,7 +524,9 @@ link_closed (McLink *link, NetConnCloseReason reason, const GError *error,
                  mc_link_get_peer (link),
                  malformed != NULL ? malformed : error->message);
     }
-  else if (!app->passive && reason == NET_CONN_CLOSED_CONNECT_FAILED &&
+  else if (!app->passive &&
+           (reason == NET_CONN_CLOSED_CONNECT_FAILED ||
+            reason == NET_CONN_CLOSED_REFUSED) &&
            app->hop_index < app->hop_addresses->len)
     {
       g_autoptr (GError) next_error = NULL;

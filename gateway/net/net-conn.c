@@ -139,6 +139,7 @@ static const char *const reason_names[] = {
   [NET_CONN_CLOSED_PEER] = "peer_closed",
   [NET_CONN_CLOSED_RESET] = "reset",
   [NET_CONN_CLOSED_CONNECT_FAILED] = "connect_failed",
+  [NET_CONN_CLOSED_REFUSED] = "refused",
   [NET_CONN_CLOSED_TIMEOUT] = "timeout",
   [NET_CONN_CLOSED_IDLE] = "idle",
   [NET_CONN_CLOSED_TLS] = "tls",
@@ -889,6 +890,17 @@ sockname_string (int fd, gboolean peer)
   return net_addr_to_string (addr);
 }
 
+/* connect() failed with @err: a RST says something the other failures do
+ * not, so it has a reason of its own. */
+static GError *
+connect_error (NetConn *conn, int err)
+{
+  return conn_error (err == ECONNREFUSED ? NET_CONN_CLOSED_REFUSED
+                                         : NET_CONN_CLOSED_CONNECT_FAILED,
+                     "connect to %s failed: %s", conn->peer_address,
+                     g_strerror (err));
+}
+
 static void
 finish_connect (NetConn *conn)
 {
@@ -899,9 +911,7 @@ finish_connect (NetConn *conn)
     err = errno;
   if (err != 0)
     {
-      fail (conn, conn_error (NET_CONN_CLOSED_CONNECT_FAILED,
-                              "connect to %s failed: %s", conn->peer_address,
-                              g_strerror (err)));
+      fail (conn, connect_error (conn, err));
       return;
     }
   g_free (conn->local_address);
@@ -1439,9 +1449,7 @@ net_conn_connect (GSocketAddress *address, NetTls *tls, const char *peer_name,
     }
   else if (errno != EINPROGRESS && errno != EINTR)
     {
-      fail (conn, conn_error (NET_CONN_CLOSED_CONNECT_FAILED,
-                              "connect to %s failed: %s", conn->peer_address,
-                              g_strerror (errno)));
+      fail (conn, connect_error (conn, errno));
     }
   if (conn->state == NET_CONN_STATE_CONNECTING)
     conn->local_address = sockname_string (fd, FALSE);

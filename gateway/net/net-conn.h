@@ -43,7 +43,12 @@ typedef enum
 {
   NET_CONN_CLOSED_PEER,           /* the peer closed (EOF, TLS close_notify) */
   NET_CONN_CLOSED_RESET,          /* reset by the peer, or a socket error */
-  NET_CONN_CLOSED_CONNECT_FAILED, /* connect refused or unreachable */
+  NET_CONN_CLOSED_CONNECT_FAILED, /* connect failed: no route, host
+                                   * unreachable, reset */
+  NET_CONN_CLOSED_REFUSED,        /* connect refused: the peer answered
+                                   * with a RST (ECONNREFUSED), which
+                                   * proves the address is reachable, or
+                                   * that a NAT or firewall answers for it */
   NET_CONN_CLOSED_TIMEOUT,        /* connect, TLS handshake or graceful
                                    * close took longer than allowed */
   NET_CONN_CLOSED_IDLE,           /* no byte either way for the idle time */
@@ -54,7 +59,8 @@ typedef enum
 } NetConnCloseReason;
 
 /* A stable lower_snake_case name for the log stream: "peer_closed",
- * "reset", "connect_failed", "timeout", "idle", "tls", "local". */
+ * "reset", "connect_failed", "refused", "timeout", "idle", "tls",
+ * "local". */
 const char *net_conn_close_reason_to_string (NetConnCloseReason reason);
 
 typedef enum

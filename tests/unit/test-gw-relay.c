@@ -1746,9 +1746,8 @@ START_TEST (test_next_hop_refused)
   /* Nothing went out yet: an error response rather than a REPORT. */
   f = client_frame (a, 5000);
   assert_response (f, tid, 408);
-  ck_assert_uint_eq (logtap_count ("connection_closed",
-                                   "\"reason\":\"connect_failed\"", NULL),
-                     1);
+  ck_assert_uint_eq (
+      logtap_count ("connection_closed", "\"reason\":\"refused\"", NULL), 1);
   client_no_frame (a, 300);
 }
 END_TEST

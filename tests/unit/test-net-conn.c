@@ -991,9 +991,9 @@ static const struct
   NetConnCloseReason reason;
   const char *part;
 } connect_cases[] = {
-  { "refused", TARGET_CLOSED_PORT, FALSE, NET_CONN_CLOSED_CONNECT_FAILED,
+  { "refused", TARGET_CLOSED_PORT, FALSE, NET_CONN_CLOSED_REFUSED,
     "failed: Connection refused" },
-  { "tls refused", TARGET_CLOSED_PORT, TRUE, NET_CONN_CLOSED_CONNECT_FAILED,
+  { "tls refused", TARGET_CLOSED_PORT, TRUE, NET_CONN_CLOSED_REFUSED,
     "failed: Connection refused" },
   { "connect timeout", TARGET_FULL_BACKLOG, FALSE, NET_CONN_CLOSED_TIMEOUT,
     "timed out after 300 ms" },
