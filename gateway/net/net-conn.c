@@ -14,7 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "net-addr.h"
-
+#include "net-loop.h"
 GQuark
 net_conn_error_quark (void)
 {
@@ -64,12 +64,6 @@ typedef struct
   void (*close) (NetConn *conn, gboolean reset);
 } Transport;
 
-typedef struct
-{
-  GSource source;
-  NetConn *conn; /* not a reference: the conn owns the source */
-} ConnSource;
-
 struct _NetConn
 {
   gatomicrefcount ref_count;
@@ -83,10 +77,10 @@ struct _NetConn
   SSL *ssl; /* NULL: no TLS layer */
   NetTls *tls;
 
-  GMainContext *context;
-  GSource *source; /* ConnSource: fd readiness and timers */
-  gpointer fd_tag;
-  GIOCondition interest;
+  NetLoop *loop;  /* a reference */
+  NetWatch watch; /* the descriptor's readiness, wakes, turn ends */
+  NetTimer timer; /* the nearest deadline: connect, handshake, close,
+                   * idle */
 
   NetConnCallbacks cb;
   gpointer user_data;
@@ -187,7 +181,7 @@ next_id (void)
 static void
 touch (NetConn *conn)
 {
-  conn->last_activity = g_get_monotonic_time ();
+  conn->last_activity = net_loop_now (conn->loop);
 }
 
 /* --- TCP transport ---------------------------------------------------- */
@@ -263,24 +257,9 @@ tcp_shutdown (NetConn *conn, GError **error)
 static void
 fd_watch (NetConn *conn, GIOCondition interest)
 {
-  /* No interest means no tag at all: a socket in poll() reports HUP and
-   * ERR whatever it was asked for, and a paused reader must not spin on a
-   * peer that has gone away meanwhile. */
-  if (interest == 0)
-    {
-      if (conn->fd_tag != NULL)
-        g_source_remove_unix_fd (conn->source, conn->fd_tag);
-      conn->fd_tag = NULL;
-    }
-  else if (conn->fd_tag == NULL)
-    {
-      conn->fd_tag = g_source_add_unix_fd (conn->source, conn->fd, interest);
-    }
-  else if (interest != conn->interest)
-    {
-      g_source_modify_unix_fd (conn->source, conn->fd_tag, interest);
-    }
-  conn->interest = interest;
+  net_watch_set_events (conn->loop, &conn->watch,
+                        ((interest & G_IO_IN) ? NET_WATCH_IN : 0) |
+                            ((interest & G_IO_OUT) ? NET_WATCH_OUT : 0));
 }
 
 /* Close @fd with a RST instead of a FIN (SO_LINGER 0): no TIME_WAIT here,
@@ -297,7 +276,7 @@ net_close_with_reset (int fd)
 static void
 tcp_close (NetConn *conn, gboolean reset)
 {
-  fd_watch (conn, 0);
+  net_watch_drop_fd (conn->loop, &conn->watch);
   if (conn->fd < 0)
     return;
   if (reset)
@@ -399,8 +378,9 @@ on_stream_ready (GObject *stream, gpointer data)
     g_clear_pointer (&conn->in_source, g_source_unref);
   else
     g_clear_pointer (&conn->out_source, g_source_unref);
-  conn->kick = TRUE;
-  g_source_set_ready_time (conn->source, 0);
+  net_watch_wake (conn->loop, &conn->watch,
+                  G_IS_POLLABLE_INPUT_STREAM (stream) ? NET_WATCH_IN
+                                                      : NET_WATCH_OUT);
   return G_SOURCE_REMOVE;
 }
 
@@ -418,7 +398,7 @@ stream_source (NetConn *conn, gboolean input)
 
   g_source_set_callback (src, (GSourceFunc) (void (*) (void)) on_stream_ready,
                          conn, NULL);
-  g_source_attach (src, conn->context);
+  g_source_attach (src, net_loop_get_context (conn->loop));
   return src;
 }
 
@@ -443,7 +423,6 @@ stream_watch (NetConn *conn, GIOCondition interest)
     conn->out_source = stream_source (conn, FALSE);
   else if (!(interest & G_IO_OUT))
     stream_unwatch (&conn->out_source);
-  conn->interest = interest;
 }
 
 static void
@@ -796,16 +775,15 @@ update_io (NetConn *conn)
     conn->transport->watch (conn, want);
 
   if (conn->closed_pending || conn->kick || conn->connected_pending)
-    {
-      ready = 0;
-    }
-  else
-    {
-      ready = conn->deadline;
-      if (idle_counts (conn) && (ready < 0 || conn->idle_check < ready))
-        ready = conn->idle_check;
-    }
-  g_source_set_ready_time (conn->source, ready);
+    net_watch_wake (conn->loop, &conn->watch, 0);
+  ready = conn->deadline;
+  if (idle_counts (conn) && (ready < 0 || conn->idle_check < ready))
+    ready = conn->idle_check;
+  if (ready < 0)
+    net_timer_cancel (conn->loop, &conn->timer);
+  else if (!net_timer_is_scheduled (&conn->timer) ||
+           conn->timer.deadline != ready)
+    net_timer_schedule (conn->loop, &conn->timer, ready);
 }
 
 static void
@@ -865,7 +843,7 @@ start_transport (NetConn *conn)
   if (conn->ssl != NULL)
     {
       conn->state = NET_CONN_STATE_HANDSHAKING;
-      conn->deadline = g_get_monotonic_time () + conn->handshake_timeout;
+      conn->deadline = net_loop_now (conn->loop) + conn->handshake_timeout;
     }
   else
     {
@@ -1107,6 +1085,19 @@ do_read (NetConn *conn)
     }
 }
 
+/* The owner's flow control resumes its producer here. */
+static void
+check_drained (NetConn *conn)
+{
+  if (conn->state == NET_CONN_STATE_OPEN && conn->congested &&
+      conn->queued <= conn->low_watermark)
+    {
+      conn->congested = FALSE;
+      if (conn->cb.on_drained != NULL)
+        conn->cb.on_drained (conn, conn->user_data);
+    }
+}
+
 static void
 handle_io (NetConn *conn)
 {
@@ -1128,14 +1119,18 @@ handle_io (NetConn *conn)
       if (reading_enabled (conn))
         do_read (conn);
     }
-  /* The owner's flow control resumes its producer here. */
-  if (conn->state == NET_CONN_STATE_OPEN && conn->congested &&
-      conn->queued <= conn->low_watermark)
-    {
-      conn->congested = FALSE;
-      if (conn->cb.on_drained != NULL)
-        conn->cb.on_drained (conn, conn->user_data);
-    }
+  check_drained (conn);
+}
+
+/* The turn ends: write what it queued. */
+static void
+flush (NetConn *conn)
+{
+  if ((conn->state == NET_CONN_STATE_OPEN ||
+       conn->state == NET_CONN_STATE_CLOSING) &&
+      has_write_work (conn) && !conn->write_wants_read)
+    do_write (conn);
+  check_drained (conn);
 }
 
 static void
@@ -1189,21 +1184,11 @@ handle_timers (NetConn *conn, gint64 now)
     }
 }
 
-static gboolean
-conn_source_dispatch (GSource *source, GSourceFunc callback,
-                      gpointer user_data)
+/* The owner hears of a close from the loop, never from inside a
+ * net_conn_*() call. */
+static void
+tell_closed (NetConn *conn)
 {
-  NetConn *conn = net_conn_ref (((ConnSource *) source)->conn);
-  GIOCondition revents =
-      conn->fd_tag != NULL ? g_source_query_unix_fd (source, conn->fd_tag) : 0;
-
-  if (revents != 0 || conn->kick || conn->connected_pending)
-    {
-      conn->kick = FALSE;
-      handle_io (conn);
-    }
-  handle_timers (conn, g_source_get_time (source));
-
   if (conn->closed_pending)
     {
       GError *error = conn->close_error;
@@ -1218,15 +1203,41 @@ conn_source_dispatch (GSource *source, GSourceFunc callback,
           net_conn_unref (conn);
         }
     }
-  update_io (conn);
-  net_conn_unref (conn);
-  return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs conn_source_funcs = {
-  .dispatch = conn_source_dispatch,
-};
+/* The descriptor is ready, the connection was woken, or the turn ends:
+ * what one turn queued leaves in one write (sendmsg() with every queued
+ * piece, or one TLS record of the small ones), not one per
+ * net_conn_write(). */
+static void
+on_watch (NetLoop *loop, NetWatch *watch, guint events, gpointer data)
+{
+  NetConn *conn = net_conn_ref (data);
 
+  if (events & (NET_WATCH_IN | NET_WATCH_OUT | NET_WATCH_SOFT))
+    {
+      conn->kick = FALSE;
+      handle_io (conn);
+    }
+  else if (events & NET_WATCH_TURN_END)
+    {
+      flush (conn);
+    }
+  tell_closed (conn);
+  update_io (conn);
+  net_conn_unref (conn);
+}
+
+static void
+on_timer (NetLoop *loop, NetTimer *timer, gpointer data)
+{
+  NetConn *conn = net_conn_ref (data);
+
+  handle_timers (conn, net_loop_now (loop));
+  tell_closed (conn);
+  update_io (conn);
+  net_conn_unref (conn);
+}
 /* --- construction ----------------------------------------------------- */
 
 static NetConn *
@@ -1235,12 +1246,14 @@ conn_new (int fd, const NetConnOptions *options)
   NetConn *conn = g_new0 (NetConn, 1);
   NetConnOptions o = options != NULL ? *options : (NetConnOptions){ 0 };
   int one = 1;
-
   g_atomic_ref_count_init (&conn->ref_count);
+  conn->loop = net_loop_ref (net_loop_get_default ());
+  net_watch_init (&conn->watch, fd, on_watch, conn);
+  net_timer_init (&conn->timer, on_timer, conn);
   conn->id = next_id ();
   conn->transport = &tcp_transport;
   conn->fd = fd;
-  conn->start_time = g_get_monotonic_time ();
+  conn->start_time = net_loop_now (conn->loop);
   conn->deadline = -1;
   g_queue_init (&conn->queue);
 
@@ -1268,12 +1281,6 @@ conn_new (int fd, const NetConnOptions *options)
   /* MSRP chunks are written whole (gathered), so Nagle only adds delay. */
   if (fd >= 0)
     setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-
-  conn->context = g_main_context_ref_thread_default ();
-  conn->source = g_source_new (&conn_source_funcs, sizeof (ConnSource));
-  ((ConnSource *) conn->source)->conn = conn;
-  g_source_set_static_name (conn->source, "net-conn");
-  g_source_attach (conn->source, conn->context);
   return conn;
 }
 
@@ -1476,9 +1483,9 @@ net_conn_unref (NetConn *conn)
     return;
   if (conn->state != NET_CONN_STATE_CLOSED)
     teardown (conn, FALSE);
-  g_source_destroy (conn->source);
-  g_source_unref (conn->source);
-  g_main_context_unref (conn->context);
+  net_watch_remove (conn->loop, &conn->watch);
+  net_timer_cancel (conn->loop, &conn->timer);
+  net_loop_unref (conn->loop);
   g_clear_error (&conn->close_error);
   if (conn->tls != NULL)
     net_tls_unref (conn->tls);
@@ -1522,12 +1529,13 @@ net_conn_write (NetConn *conn, GBytes *bytes)
     return TRUE;
   was_empty = conn->queued == 0;
   g_queue_push_tail (&conn->queue, g_bytes_ref (bytes));
-  conn->queued += g_bytes_get_size (bytes);
-  /* With bytes already queued the socket is full (or SSL waits to read):
-   * the loop writes when it can. */
+  conn->queued += g_bytes_get_size (
+      bytes); /* Written at the end of the turn, with whatever else the turn
+               * queues; with bytes already queued the socket is full (or SSL
+               * waits to read), and the loop writes when it can. */
   if (conn->state == NET_CONN_STATE_OPEN && was_empty &&
       !conn->write_wants_read)
-    do_write (conn);
+    net_watch_at_turn_end (conn->loop, &conn->watch);
   if (conn->queued >= conn->high_watermark)
     conn->congested = TRUE;
   update_io (conn);
@@ -1602,7 +1610,7 @@ net_conn_close (NetConn *conn)
     }
   conn->state = NET_CONN_STATE_CLOSING;
   conn->connected_pending = FALSE;
-  conn->deadline = g_get_monotonic_time () + conn->close_timeout;
+  conn->deadline = net_loop_now (conn->loop) + conn->close_timeout;
   conn->kick = TRUE;
   update_io (conn);
 }

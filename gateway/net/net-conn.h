@@ -1,11 +1,14 @@
-/* net-conn.h: one non-blocking stream connection on a GLib main context.
+/* net-conn.h: one non-blocking stream connection on the data plane's loop.
  *
  * A NetConn carries an MSRP byte stream (RFC 4975 section 6, RFC 4976) over
- * TCP or TLS over TCP; internally the byte stream sits on a small transport
- * vtable so that an ICE-TCP stream can take TCP's place later.  It is made
- * from an accepted socket (net_conn_new_accepted(), usually through a
- * NetListener) or by connecting (net_conn_connect()), and runs on the thread
- * default main context of the thread that made it.
+ * TCP, TLS over TCP, or any pollable GIOStream (an ICE-TCP pair); the byte
+ * stream sits on a small transport vtable, and TLS is a layer over any of
+ * them.  It is made from an accepted socket (net_conn_new_accepted(),
+ * usually through a NetListener) or by connecting (net_conn_connect()), and
+ * runs on the NetLoop of the thread-default main context of the thread
+ * that made it (net-loop.h): its socket is one entry of the loop's epoll
+ * set and its deadlines one timer of the loop's heap, so an idle
+ * connection costs no work per turn, and its clock is the loop's.
  *
  * The owner sets callbacks and then hears from the connection only from that
  * main context, never from inside a net_conn_*() call:
@@ -17,12 +20,13 @@
  *   on_drained    the write queue, once congested, fell to the low watermark;
  *   on_closed     once, with the reason; no callback follows it.
  *
- * Writes queue GBytes without copying them, and write as much as the socket
- * takes at once.  The owner does the flow control: when a connection it
- * writes to is congested (net_conn_is_congested()), it pauses reading on the
- * connection the bytes come from (net_conn_pause_reading()) and resumes it
- * from on_drained.  While reading is paused nothing is read from the socket,
- * so the kernel's window closes and the sender slows down.
+ * Writes queue GBytes without copying them; the queue goes out at the end
+ * of the loop's turn, as much as the socket takes.  The owner does the flow
+ * control: when a connection it writes to is congested
+ * (net_conn_is_congested()), it pauses reading on the connection the bytes
+ * come from (net_conn_pause_reading()) and resumes it from on_drained.  While
+ * reading is paused nothing is read from the socket, so the kernel's window
+ * closes and the sender slows down.
  *
  * Any callback may drop the owner's last reference or close the connection:
  * the connection holds a reference of its own while it calls out.
@@ -160,9 +164,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NetConn, net_conn_unref)
 void net_conn_set_callbacks (NetConn *conn, const NetConnCallbacks *callbacks,
                              gpointer user_data, GDestroyNotify destroy);
 
-/* Queue @bytes (a reference is taken; the data is not copied) and write as
- * much as the connection takes now.  Bytes written while CONNECTING or
- * HANDSHAKING are sent once OPEN.  An empty @bytes is ignored.
+/* Queue @bytes (a reference is taken; the data is not copied).  The queue
+ * is written at the end of the loop's turn (net-loop.h), so what one turn
+ * queues leaves in one sendmsg() (TLS: small pieces gathered into one
+ * record): a relayed message's head, body pieces, end-line and the
+ * relay's own 200 cost one system call, not four.  Bytes written while
+ * CONNECTING or HANDSHAKING are sent once OPEN.  An empty @bytes is
+ * ignored.
  * Returns: FALSE when the connection is closing or closed (or just failed;
  * on_closed tells why): @bytes will not be sent. */
 gboolean net_conn_write (NetConn *conn, GBytes *bytes);
