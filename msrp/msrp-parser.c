@@ -51,6 +51,7 @@ struct _MsrpParser
   MsrpParserLimits limits;
   State state;
   GError *failure; /* why the parser failed (STATE_FAILED) */
+  State failed_in; /* the state the failure came in */
 
   /* One line that spans feeds. */
   guint8 *buf;
@@ -312,6 +313,7 @@ msrp_parser_reset (MsrpParser *parser)
 
   g_clear_error (&parser->failure);
   parser->state = STATE_START_LINE;
+  parser->failed_in = STATE_START_LINE;
   parser->buf_len = 0;
   parser->buf_done = FALSE;
   clear_frame (parser);
@@ -332,6 +334,28 @@ msrp_parser_has_failed (const MsrpParser *parser)
   g_return_val_if_fail (parser != NULL, FALSE);
 
   return parser->state == STATE_FAILED;
+}
+
+MsrpParserPhase
+msrp_parser_get_phase (const MsrpParser *parser)
+{
+  State state;
+
+  g_return_val_if_fail (parser != NULL, MSRP_PARSER_PHASE_START_LINE);
+
+  state = parser->state == STATE_FAILED ? parser->failed_in : parser->state;
+  switch (state)
+    {
+    case STATE_HEADERS:
+      return MSRP_PARSER_PHASE_HEADERS;
+    case STATE_PENDING_END:
+    case STATE_BODY:
+      return MSRP_PARSER_PHASE_BODY;
+    case STATE_START_LINE:
+    case STATE_FAILED:
+    default:
+      return MSRP_PARSER_PHASE_START_LINE;
+    }
 }
 
 gsize
@@ -356,6 +380,8 @@ fail (MsrpParser *p, MsrpParserError code, const char *format, ...)
   va_start (ap, format);
   p->failure = g_error_new_valist (MSRP_PARSER_ERROR, code, format, ap);
   va_end (ap);
+  if (p->state != STATE_FAILED)
+    p->failed_in = p->state;
   p->state = STATE_FAILED;
   return MSRP_PARSE_ERROR;
 }

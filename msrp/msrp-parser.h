@@ -205,6 +205,24 @@ gboolean msrp_parser_is_idle (const MsrpParser *parser);
 /* TRUE after an error, until msrp_parser_reset(). */
 gboolean msrp_parser_has_failed (const MsrpParser *parser);
 
+/* Where the parser is in the current frame. */
+typedef enum
+{
+  MSRP_PARSER_PHASE_START_LINE, /* between frames, or in a start line: no
+                                 * REQUEST or RESPONSE event yet */
+  MSRP_PARSER_PHASE_HEADERS,    /* REQUEST or RESPONSE went out; the header
+                                 * block is not complete */
+  MSRP_PARSER_PHASE_BODY,       /* HEADERS_END went out: the body, if any,
+                                 * and the end-line are to come */
+} MsrpParserPhase;
+
+/* The phase of the current frame; after an error, the phase the error came
+ * in (until msrp_parser_reset()).  An error in MSRP_PARSER_PHASE_HEADERS
+ * came before the header block was accepted, one in MSRP_PARSER_PHASE_BODY
+ * after it (a body over max_non_send_body); one in
+ * MSRP_PARSER_PHASE_START_LINE belongs to no frame. */
+MsrpParserPhase msrp_parser_get_phase (const MsrpParser *parser);
+
 /* Bytes the parser has allocated beyond its own struct: the line buffer.
  * Never more than the largest max_start_line or max_header_bytes set on this
  * parser, and independent of body sizes (bodies are never buffered). */

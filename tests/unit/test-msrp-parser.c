@@ -15,7 +15,9 @@
  * its trace holds the events before the error.  Besides the trace, every
  * event is checked as it comes out: body pieces not empty and inside the
  * piece fed (or, when held, no longer than an end-line), END's body_len equal
- * to the bytes seen, header indexes counting up, NEED_MORE consuming all. */
+ * to the bytes seen, header indexes counting up, NEED_MORE consuming all,
+ * and msrp_parser_get_phase() following the events (and, after an error,
+ * naming the phase the last event left). */
 #include "msrp-parser.h"
 
 #include "guard.h"
@@ -61,6 +63,7 @@ typedef struct
   GError *error;
   gsize max_held; /* longest held BODY event */
   guint n_events;
+  MsrpParserPhase phase; /* what the events say the phase is */
 } Run;
 
 static void
@@ -115,6 +118,7 @@ record_event (Run *r, const MsrpParserEvent *ev, const guint8 *piece,
       r->in_frame = TRUE;
       r->next_header = 1;
       r->frame_body = 0;
+      r->phase = MSRP_PARSER_PHASE_HEADERS;
       trace_sep (r);
       if (ev->type == MSRP_PARSER_EVENT_REQUEST)
         {
@@ -154,6 +158,7 @@ record_event (Run *r, const MsrpParserEvent *ev, const guint8 *piece,
       break;
     case MSRP_PARSER_EVENT_HEADERS_END:
       CHECK (r->in_frame);
+      r->phase = MSRP_PARSER_PHASE_BODY;
       trace_sep (r);
       g_string_append (r->trace, ev->has_body ? "EOH body" : "EOH");
       break;
@@ -189,6 +194,7 @@ record_event (Run *r, const MsrpParserEvent *ev, const guint8 *piece,
                               (int) ev->transaction_id_len, ev->transaction_id,
                               ev->continuation);
       r->in_frame = FALSE;
+      r->phase = MSRP_PARSER_PHASE_START_LINE;
       break;
     default:
       ck_abort_msg ("unknown event type %d", ev->type);
@@ -210,22 +216,27 @@ feed_piece (const unsigned char *piece, size_t len, void *user_data)
       gsize used = G_MAXSIZE;
       MsrpParseStatus st;
 
+      CHECK (msrp_parser_get_phase (r->parser) == r->phase);
       st = msrp_parser_feed (r->parser, data, left, &used, &ev, &r->error);
       CHECK (used <= left);
       if (st == MSRP_PARSE_ERROR)
         {
           CHECK (r->error != NULL);
           CHECK (msrp_parser_has_failed (r->parser));
+          /* The phase the error came in: where the last event left it. */
+          CHECK (msrp_parser_get_phase (r->parser) == r->phase);
           return 1;
         }
       CHECK (r->error == NULL);
       if (st == MSRP_PARSE_NEED_MORE)
         {
           CHECK (used == left);
+          CHECK (msrp_parser_get_phase (r->parser) == r->phase);
           return 0;
         }
       CHECK (st == MSRP_PARSE_EVENT);
       record_event (r, &ev, piece, len);
+      CHECK (msrp_parser_get_phase (r->parser) == r->phase);
       data += used;
       left -= used;
     }
@@ -327,6 +338,7 @@ run_mode (const char *name, const void *input, gsize len,
       /* Until reset. */
       msrp_parser_reset (r.parser);
       CHECK (!msrp_parser_has_failed (r.parser));
+      CHECK (msrp_parser_get_phase (r.parser) == MSRP_PARSER_PHASE_START_LINE);
       CHECK (msrp_parser_feed (r.parser, (const guint8 *) valid_frame,
                                sizeof valid_frame - 1, &used, &ev,
                                &again) == MSRP_PARSE_EVENT);
@@ -1779,6 +1791,115 @@ START_TEST (test_pending_end_without_input)
 }
 END_TEST
 
+/* Feed @text (no END expected) and return the status of the last call. */
+static MsrpParseStatus
+feed_until_stop (MsrpParser *p, const char *text, GError **error)
+{
+  GuardBuf buf;
+  gsize off = 0, used = 0;
+  MsrpParserEvent ev;
+  MsrpParseStatus st;
+
+  guard_buf_init (&buf, text, strlen (text));
+  while ((st = msrp_parser_feed (p, buf.data + off, buf.len - off, &used, &ev,
+                                 error)) == MSRP_PARSE_EVENT)
+    off += used;
+  guard_buf_clear (&buf);
+  return st;
+}
+
+/* The phase follows the frame, and after an error names where it came:
+ * in a start line, in the header block (including the checks made when it
+ * ends), or in the body.  Reset goes back to the start line. */
+START_TEST (test_phase)
+{
+  g_autoptr (MsrpParser) p = msrp_parser_new ();
+  MsrpParserLimits limits;
+  GError *error = NULL;
+
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_START_LINE);
+  ck_assert_int_eq (feed_until_stop (p, "MSRP ab", &error),
+                    MSRP_PARSE_NEED_MORE);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_START_LINE);
+  ck_assert_int_eq (feed_until_stop (p, "cd SEND" CRLF TO CRLF, &error),
+                    MSRP_PARSE_NEED_MORE);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_HEADERS);
+  ck_assert_int_eq (feed_until_stop (p,
+                                     FROM CRLF "Message-ID: m1234" CRLF
+                                               "Content-Type: a/b" CRLF CRLF
+                                               "xy",
+                                     &error),
+                    MSRP_PARSE_NEED_MORE);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_BODY);
+  ck_assert_int_eq (feed_until_stop (p, CRLF "-------abcd$" CRLF, &error),
+                    MSRP_PARSE_NEED_MORE);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_START_LINE);
+
+  /* Failed in a start line: no frame. */
+  ck_assert_int_eq (feed_until_stop (p, "HTTP/1.1", &error), MSRP_PARSE_ERROR);
+  g_clear_error (&error);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_START_LINE);
+
+  /* Failed in the header block, and when it ends (Content-Type without
+   * body): headers. */
+  msrp_parser_reset (p);
+  ck_assert_int_eq (
+      feed_until_stop (p, "MSRP abcd SEND" CRLF TO CRLF "X Bad" CRLF, &error),
+      MSRP_PARSE_ERROR);
+  g_clear_error (&error);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_HEADERS);
+  msrp_parser_reset (p);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_START_LINE);
+  ck_assert_int_eq (feed_until_stop (p,
+                                     "MSRP abcd SEND" CRLF PATHS
+                                     "Content-Type: a/b" CRLF
+                                     "-------abcd$" CRLF,
+                                     &error),
+                    MSRP_PARSE_ERROR);
+  g_clear_error (&error);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_HEADERS);
+
+  /* Failed in the body of a non-SEND request over its limit: body. */
+  msrp_parser_limits_init (&limits);
+  limits.max_non_send_body = 4;
+  msrp_parser_set_limits (p, &limits);
+  msrp_parser_reset (p);
+  ck_assert_int_eq (feed_until_stop (p,
+                                     "MSRP abcd AUTH" CRLF PATHS
+                                     "Content-Type: a/b" CRLF CRLF "12345",
+                                     &error),
+                    MSRP_PARSE_ERROR);
+  ck_assert (
+      g_error_matches (error, MSRP_PARSER_ERROR, MSRP_PARSER_ERROR_LIMIT));
+  g_clear_error (&error);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_BODY);
+  msrp_parser_reset (p);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_START_LINE);
+
+  /* A bodiless frame is in its body phase from HEADERS_END to END, which
+   * comes without more input. */
+  ck_assert_int_eq (feed_until_stop (p, BODILESS ("abcd", "SEND"), &error),
+                    MSRP_PARSE_NEED_MORE);
+  ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_HEADERS);
+  {
+    GuardBuf buf;
+    MsrpParserEvent ev;
+    gsize used = 0;
+
+    guard_buf_init (&buf, "-------abcd$" CRLF, 14);
+    ck_assert_int_eq (feed1 (p, &buf, 0, &used, &ev), MSRP_PARSE_EVENT);
+    ck_assert_int_eq (ev.type, MSRP_PARSER_EVENT_HEADERS_END);
+    ck_assert_uint_eq (used, 14);
+    guard_buf_clear (&buf);
+    ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_BODY);
+    ck_assert_int_eq (msrp_parser_feed (p, NULL, 0, &used, &ev, &error),
+                      MSRP_PARSE_EVENT);
+    ck_assert_int_eq (ev.type, MSRP_PARSER_EVENT_END);
+    ck_assert_int_eq (msrp_parser_get_phase (p), MSRP_PARSER_PHASE_START_LINE);
+  }
+}
+END_TEST
+
 /* Reset in the middle of a frame; limits survive; buffer reuse; shrinking
  * the limits gives back a buffer they would never fill. */
 START_TEST (test_reset_and_limits)
@@ -1891,6 +2012,7 @@ parser_suite (void)
   tcase_add_test (tc, test_held_bytes);
   tcase_add_test (tc, test_header_slices);
   tcase_add_test (tc, test_pending_end_without_input);
+  tcase_add_test (tc, test_phase);
   tcase_add_test (tc, test_reset_and_limits);
   suite_add_tcase (s, tc);
 
