@@ -30,6 +30,8 @@ net_conn_error_quark (void)
 #define WRITE_IOV_MAX 64
 /* Small queue entries are gathered into one TLS record of this size. */
 #define TLS_GATHER (16 * 1024)
+/* The in-memory transport's buffer each way: about a loopback socket's. */
+#define MEM_PIPE_SIZE (128 * 1024)
 
 typedef enum
 {
@@ -62,7 +64,23 @@ typedef struct
   void (*watch) (NetConn *conn, GIOCondition interest);
   /* Release the stream; @reset: make the peer see an abort. */
   void (*close) (NetConn *conn, gboolean reset);
+  /* CONNECTING and ready: 0, or the errno the connect failed with. */
+  int (*connect_result) (NetConn *conn);
 } Transport;
+
+/* One direction of an in-memory stream (the virtual network of tests,
+ * net_loop_set_virtual_network()): a bounded buffer, so that a reader that
+ * does not read pushes back on its writer as a TCP window does. */
+typedef struct
+{
+  guint8 *buf; /* ring of MEM_PIPE_SIZE bytes, made on the first write */
+  gsize start;
+  gsize len;
+  gboolean shut;   /* the writer sent its end of stream (FIN) */
+  gboolean reset;  /* the writer aborted (RST) */
+  NetConn *reader; /* weak; NULL once it closed */
+  NetConn *writer; /* weak; NULL once it closed */
+} MemPipe;
 
 struct _NetConn
 {
@@ -77,7 +95,11 @@ struct _NetConn
   SSL *ssl; /* NULL: no TLS layer */
   NetTls *tls;
 
-  NetLoop *loop;  /* a reference */
+  NetLoop *loop;   /* a reference */
+  MemPipe *mem_in; /* in-memory transport */
+  MemPipe *mem_out;
+  guint mem_want; /* NET_WATCH_IN | NET_WATCH_OUT */
+  int mem_error;  /* CONNECTING: the errno the connect meets, or 0 */
   NetWatch watch; /* the descriptor's readiness, wakes, turn ends */
   NetTimer timer; /* the nearest deadline: connect, handshake, close,
                    * idle */
@@ -286,6 +308,17 @@ tcp_close (NetConn *conn, gboolean reset)
   conn->fd = -1;
 }
 
+static int
+tcp_connect_result (NetConn *conn)
+{
+  int err = 0;
+  socklen_t len = sizeof err;
+
+  if (getsockopt (conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    err = errno;
+  return err;
+}
+
 static const Transport tcp_transport = {
   .name = "tcp",
   .half_close = TRUE,
@@ -294,6 +327,7 @@ static const Transport tcp_transport = {
   .shutdown = tcp_shutdown,
   .watch = fd_watch,
   .close = tcp_close,
+  .connect_result = tcp_connect_result,
 };
 
 /* --- stream transport (a GIOStream with pollable streams) -------------- */
@@ -446,6 +480,187 @@ static const Transport stream_transport = {
   .shutdown = stream_shutdown,
   .watch = stream_watch,
   .close = stream_close,
+};
+
+/* --- in-memory transport (tests' virtual network) ------------------- */
+
+/* Wake @conn for @events if it waits for them. */
+static void
+mem_wake (NetConn *conn, guint events)
+{
+  if (conn != NULL && (conn->mem_want & events) != 0)
+    net_watch_wake (conn->loop, &conn->watch, conn->mem_want & events);
+}
+
+static gboolean
+mem_readable (NetConn *conn)
+{
+  MemPipe *p = conn->mem_in;
+
+  return p == NULL || p->len > 0 || p->shut || p->reset || p->writer == NULL;
+}
+
+static gboolean
+mem_writable (NetConn *conn)
+{
+  MemPipe *p = conn->mem_out;
+
+  return p == NULL || p->reader == NULL || p->len < MEM_PIPE_SIZE;
+}
+
+static IoStatus
+mem_read (NetConn *conn, guint8 *buf, gsize len, gsize *n, GError **error)
+{
+  MemPipe *p = conn->mem_in;
+  gsize take = 0;
+
+  if (p != NULL && p->reset)
+    {
+      set_errno_error (conn, error, ECONNRESET, "reading from");
+      return IO_ERROR;
+    }
+  if (p == NULL || p->len == 0)
+    return p == NULL || p->shut || p->writer == NULL ? IO_EOF : IO_WANT_READ;
+  while (take < len && p->len > 0)
+    {
+      gsize run = MIN (MIN (len - take, p->len), MEM_PIPE_SIZE - p->start);
+
+      memcpy (buf + take, p->buf + p->start, run);
+      p->start = (p->start + run) % MEM_PIPE_SIZE;
+      p->len -= run;
+      take += run;
+    }
+  *n = take;
+  mem_wake (p->writer, NET_WATCH_OUT);
+  return IO_DONE;
+}
+
+static IoStatus
+mem_write (NetConn *conn, const struct iovec *iov, int iovcnt, gsize *n,
+           GError **error)
+{
+  MemPipe *p = conn->mem_out;
+  gsize put = 0;
+
+  if (p == NULL || p->reader == NULL)
+    {
+      set_errno_error (conn, error, p == NULL ? EPIPE : ECONNRESET,
+                       "writing to");
+      return IO_ERROR;
+    }
+  if (p->len == MEM_PIPE_SIZE)
+    return IO_WANT_WRITE;
+  if (p->buf == NULL)
+    p->buf = g_malloc (MEM_PIPE_SIZE);
+  for (int i = 0; i < iovcnt && p->len < MEM_PIPE_SIZE; i++)
+    {
+      const guint8 *data = iov[i].iov_base;
+      gsize left = iov[i].iov_len;
+
+      while (left > 0 && p->len < MEM_PIPE_SIZE)
+        {
+          gsize end = (p->start + p->len) % MEM_PIPE_SIZE;
+          gsize run =
+              MIN (MIN (left, MEM_PIPE_SIZE - p->len), MEM_PIPE_SIZE - end);
+
+          memcpy (p->buf + end, data, run);
+          p->len += run;
+          data += run;
+          left -= run;
+          put += run;
+        }
+    }
+  *n = put;
+  mem_wake (p->reader, NET_WATCH_IN);
+  return IO_DONE;
+}
+
+static IoStatus
+mem_shutdown (NetConn *conn, GError **error)
+{
+  if (conn->mem_out != NULL)
+    {
+      conn->mem_out->shut = TRUE;
+      mem_wake (conn->mem_out->reader, NET_WATCH_IN);
+    }
+  return IO_DONE;
+}
+
+static void
+mem_watch (NetConn *conn, GIOCondition interest)
+{
+  guint want = ((interest & G_IO_IN) ? NET_WATCH_IN : 0) |
+               ((interest & G_IO_OUT) ? NET_WATCH_OUT : 0);
+  guint ready;
+
+  conn->mem_want = want;
+  if (conn->state == NET_CONN_STATE_CONNECTING)
+    ready = want;
+  else
+    ready = (mem_readable (conn) ? NET_WATCH_IN : 0) |
+            (mem_writable (conn) ? NET_WATCH_OUT : 0);
+  if ((ready & want) != 0)
+    net_watch_wake (conn->loop, &conn->watch, ready & want);
+}
+
+static void
+mem_pipe_free (MemPipe *p)
+{
+  g_free (p->buf);
+  g_free (p);
+}
+
+static void
+mem_close (NetConn *conn, gboolean reset)
+{
+  MemPipe *in = g_steal_pointer (&conn->mem_in);
+  MemPipe *out = g_steal_pointer (&conn->mem_out);
+
+  conn->mem_want = 0;
+  /* Closing with bytes unread makes a kernel answer with a RST. */
+  if (in != NULL && in->len > 0)
+    reset = TRUE;
+  if (out != NULL)
+    {
+      NetConn *peer = out->reader;
+
+      out->writer = NULL;
+      if (reset)
+        out->reset = TRUE;
+      else
+        out->shut = TRUE;
+      if (peer == NULL)
+        mem_pipe_free (out);
+      else
+        mem_wake (peer, NET_WATCH_IN | NET_WATCH_OUT);
+    }
+  if (in != NULL)
+    {
+      NetConn *peer = in->writer;
+
+      in->reader = NULL;
+      if (peer == NULL)
+        mem_pipe_free (in);
+      else
+        mem_wake (peer, NET_WATCH_IN | NET_WATCH_OUT);
+    }
+}
+
+static int
+mem_connect_result (NetConn *conn)
+{
+  return conn->mem_error;
+}
+
+static const Transport mem_transport = {
+  .name = "tcp",
+  .half_close = TRUE,
+  .read = mem_read,
+  .write = mem_write,
+  .shutdown = mem_shutdown,
+  .watch = mem_watch,
+  .close = mem_close,
+  .connect_result = mem_connect_result,
 };
 
 /* --- TLS layer -------------------------------------------------------- */
@@ -882,20 +1097,20 @@ connect_error (NetConn *conn, int err)
 static void
 finish_connect (NetConn *conn)
 {
-  int err = 0;
-  socklen_t len = sizeof err;
+  int err = conn->transport->connect_result (conn);
 
-  if (getsockopt (conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-    err = errno;
   if (err != 0)
     {
       fail (conn, connect_error (conn, err));
       return;
     }
-  g_free (conn->local_address);
-  conn->local_address = sockname_string (conn->fd, FALSE);
-  if (conn->local_address == NULL)
-    conn->local_address = g_strdup ("");
+  if (conn->fd >= 0)
+    {
+      g_free (conn->local_address);
+      conn->local_address = sockname_string (conn->fd, FALSE);
+      if (conn->local_address == NULL)
+        conn->local_address = g_strdup ("");
+    }
   start_transport (conn);
 }
 
@@ -1393,6 +1608,73 @@ net_conn_new_from_stream (GIOStream *stream, const char *transport_name,
   return conn;
 }
 
+/* The virtual network (net_loop_set_virtual_network()): @conn, made for a
+ * connect to @address, is joined to a new in-memory connection offered to
+ * the listener bound there, or meets ECONNREFUSED when there is none. */
+static void
+mem_connect (NetConn *conn, GSocketAddress *address)
+{
+  static guint16 next_port = 50000;
+  NetListener *l = net_listener_find_virtual (conn->loop, address);
+  gboolean v6 = g_inet_address_get_family (g_inet_socket_address_get_address (
+                    G_INET_SOCKET_ADDRESS (address))) == G_SOCKET_FAMILY_IPV6;
+  g_autoptr (GSocketAddress) local = NULL;
+  g_autoptr (GError) error = NULL;
+  MemPipe *up, *down;
+  NetConn *server;
+  NetTls *tls;
+  SSL *ssl = NULL;
+
+  conn->transport = &mem_transport;
+  local = g_inet_socket_address_new_from_string (v6 ? "::1" : "127.0.0.1",
+                                                 next_port++);
+  if (next_port == 0)
+    next_port = 50000;
+  conn->local_address = net_addr_to_string (local);
+  if (l == NULL)
+    {
+      conn->mem_error = ECONNREFUSED;
+      return;
+    }
+  tls = net_listener_get_tls (l);
+  if (tls != NULL && (ssl = net_tls_new_server_ssl (tls, &error)) == NULL)
+    {
+      g_warning ("virtual network: %s", error->message);
+      conn->mem_error = ECONNRESET;
+      return;
+    }
+  server = conn_new (-1, net_listener_get_options (l));
+  server->transport = &mem_transport;
+  server->peer_address = g_strdup (conn->local_address);
+  server->local_address = g_strdup (net_listener_get_address_string (l));
+  up = g_new0 (MemPipe, 1);
+  down = g_new0 (MemPipe, 1);
+  up->writer = down->reader = conn;
+  up->reader = down->writer = server;
+  conn->mem_out = server->mem_in = up;
+  conn->mem_in = server->mem_out = down;
+  if (ssl != NULL)
+    {
+      if (!attach_tls (server, ssl, &error))
+        {
+          net_conn_unref (server);
+          return;
+        }
+      SSL_set_accept_state (ssl);
+      server->tls = net_tls_ref (tls);
+    }
+  start_transport (server);
+  /* It runs once the listener has taken it (net_conn_start_offered()). */
+  net_listener_offer (l, server, local);
+  net_conn_unref (server);
+}
+
+void
+net_conn_start_offered (NetConn *conn)
+{
+  update_io (conn);
+}
+
 NetConn *
 net_conn_connect (GSocketAddress *address, NetTls *tls, const char *peer_name,
                   const NetConnOptions *options, GError **error)
@@ -1425,9 +1707,11 @@ net_conn_connect (GSocketAddress *address, NetTls *tls, const char *peer_name,
         return NULL;
     }
 
-  fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-               IPPROTO_TCP);
-  if (fd < 0)
+  if (net_loop_has_virtual_network (net_loop_get_default ()))
+    fd = -1;
+  else if ((fd = socket (ss.ss_family,
+                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                         IPPROTO_TCP)) < 0)
     {
       int err = errno;
 
@@ -1450,6 +1734,12 @@ net_conn_connect (GSocketAddress *address, NetTls *tls, const char *peer_name,
 
   conn->state = NET_CONN_STATE_CONNECTING;
   conn->deadline = conn->start_time + conn->connect_timeout;
+  if (fd < 0)
+    {
+      mem_connect (conn, address);
+      update_io (conn);
+      return g_steal_pointer (&conn);
+    }
   if (connect (fd, (struct sockaddr *) &ss, len) == 0)
     {
       conn->kick = TRUE; /* connected at once: finish from the loop */

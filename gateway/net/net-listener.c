@@ -8,6 +8,7 @@
 
 #include "net-addr.h"
 #include "net-conn-priv.h"
+#include "net-loop.h"
 
 /* accept() out of descriptors: wait this long before trying again. */
 #define ACCEPT_BACKOFF_MS 100
@@ -24,6 +25,10 @@ struct _NetListener
   GSource *watch; /* NULL while backing off */
   GSource *backoff;
   gboolean starved; /* accept() failed for want of resources; logged */
+  /* The virtual network (fd -1): connections offered, taken from the loop */
+  NetLoop *loop;    /* a reference, virtual listeners only */
+  NetWatch offered; /* woken while offers wait */
+  GQueue offers;    /* Offer */
 
   NetListenerFilterFunc filter;
   NetListenerAcceptFunc accept;
@@ -31,7 +36,21 @@ struct _NetListener
   GDestroyNotify destroy;
 };
 
+typedef struct
+{
+  NetConn *conn;
+  GSocketAddress *peer;
+} Offer;
+
 static gboolean on_listen_ready (gint fd, GIOCondition cond, gpointer data);
+
+static GHashTable *virtual_listeners; /* "LOOP ADDRESS" -> NetListener */
+
+static char *
+virtual_key (NetLoop *loop, const char *address)
+{
+  return g_strdup_printf ("%p %s", (void *) loop, address);
+}
 
 static void
 listener_watch (NetListener *l)
@@ -152,6 +171,136 @@ accept_one (NetListener *l)
   return TRUE;
 }
 
+/* Hand @conn, made by the virtual network, to the filter and the owner,
+ * as accept_one() does with an accepted socket. */
+static void
+take_offer (NetListener *l, Offer *o)
+{
+  if (l->filter != NULL && !l->filter (l, o->peer, l->user_data))
+    net_conn_abort (o->conn, TRUE);
+  else
+    {
+      net_conn_start_offered (o->conn);
+      if (l->accept != NULL)
+        l->accept (l, o->conn, l->user_data);
+    }
+  net_conn_unref (o->conn);
+  g_object_unref (o->peer);
+  g_free (o);
+}
+
+static void
+on_offered (NetLoop *loop, NetWatch *watch, guint events, gpointer data)
+{
+  NetListener *l = net_listener_ref (data);
+  Offer *o;
+
+  while ((o = g_queue_pop_head (&l->offers)) != NULL)
+    take_offer (l, o);
+  net_listener_unref (l);
+}
+
+void
+net_listener_offer (NetListener *l, NetConn *conn, GSocketAddress *peer)
+{
+  Offer *o = g_new0 (Offer, 1);
+
+  o->conn = net_conn_ref (conn);
+  o->peer = g_object_ref (peer);
+  g_queue_push_tail (&l->offers, o);
+  net_watch_wake (l->loop, &l->offered, 0);
+}
+
+NetListener *
+net_listener_find_virtual (NetLoop *loop, GSocketAddress *address)
+{
+  g_autofree char *text = net_addr_to_string (address);
+  g_autofree char *key = virtual_key (loop, text);
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (address);
+  g_autoptr (GInetAddress) any = NULL;
+  g_autoptr (GSocketAddress) wild = NULL;
+  g_autofree char *wild_text = NULL;
+  NetListener *l;
+
+  if (virtual_listeners == NULL)
+    return NULL;
+  l = g_hash_table_lookup (virtual_listeners, key);
+  if (l != NULL)
+    return l;
+  any = g_inet_address_new_any (
+      g_inet_address_get_family (g_inet_socket_address_get_address (isa)));
+  wild = g_inet_socket_address_new (any, g_inet_socket_address_get_port (isa));
+  wild_text = net_addr_to_string (wild);
+  g_free (key);
+  key = virtual_key (loop, wild_text);
+  return g_hash_table_lookup (virtual_listeners, key);
+}
+
+NetTls *
+net_listener_get_tls (NetListener *listener)
+{
+  return listener->tls;
+}
+
+const NetConnOptions *
+net_listener_get_options (NetListener *listener)
+{
+  return &listener->options;
+}
+
+/* A listener on the virtual network: no socket; port 0 takes the next free
+ * number from 40000. */
+static NetListener *
+listener_new_virtual (NetLoop *loop, GSocketAddress *address, NetTls *tls,
+                      const NetConnOptions *options, GError **error)
+{
+  static guint16 next_port = 40000;
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (address);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *key = NULL;
+  NetListener *l;
+
+  if (virtual_listeners == NULL)
+    virtual_listeners =
+        g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (;;)
+    {
+      guint16 port = g_inet_socket_address_get_port (isa);
+
+      if (port == 0)
+        port = next_port++;
+      g_clear_object (&bound);
+      bound = g_inet_socket_address_new (
+          g_inet_socket_address_get_address (isa), port);
+      g_free (text);
+      text = net_addr_to_string (bound);
+      g_free (key);
+      key = virtual_key (loop, text);
+      if (!g_hash_table_contains (virtual_listeners, key))
+        break;
+      if (g_inet_socket_address_get_port (isa) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+                       "cannot bind %s: Address already in use", text);
+          return NULL;
+        }
+    }
+  l = g_new0 (NetListener, 1);
+  g_atomic_ref_count_init (&l->ref_count);
+  l->fd = -1;
+  l->address = g_steal_pointer (&bound);
+  l->address_string = g_steal_pointer (&text);
+  l->tls = tls != NULL ? net_tls_ref (tls) : NULL;
+  l->options = options != NULL ? *options : (NetConnOptions){ 0 };
+  l->context = g_main_context_ref_thread_default ();
+  l->loop = net_loop_ref (loop);
+  net_watch_init (&l->offered, -1, on_offered, l);
+  g_queue_init (&l->offers);
+  g_hash_table_insert (virtual_listeners, g_steal_pointer (&key), l);
+  return l;
+}
+
 static gboolean
 on_listen_ready (gint fd, GIOCondition cond, gpointer data)
 {
@@ -189,6 +338,9 @@ net_listener_new (GSocketAddress *address, NetTls *tls,
                    want);
       return NULL;
     }
+  if (net_loop_has_virtual_network (net_loop_get_default ()))
+    return listener_new_virtual (net_loop_get_default (), address, tls,
+                                 options, error);
   len = (socklen_t) g_socket_address_get_native_size (address);
   if (!g_socket_address_to_native (address, &ss, sizeof ss, error))
     return NULL;
@@ -254,7 +406,26 @@ net_listener_unref (NetListener *l)
       g_source_destroy (l->backoff);
       g_source_unref (l->backoff);
     }
-  close (l->fd);
+  if (l->loop != NULL)
+    {
+      g_autofree char *key = virtual_key (l->loop, l->address_string);
+      Offer *o;
+
+      g_hash_table_remove (virtual_listeners, key);
+      net_watch_remove (l->loop, &l->offered);
+      while ((o = g_queue_pop_head (&l->offers)) != NULL)
+        {
+          net_conn_abort (o->conn, TRUE);
+          net_conn_unref (o->conn);
+          g_object_unref (o->peer);
+          g_free (o);
+        }
+      net_loop_unref (l->loop);
+    }
+  else
+    {
+      close (l->fd);
+    }
   if (l->destroy != NULL)
     l->destroy (l->user_data);
   if (l->tls != NULL)

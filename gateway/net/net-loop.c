@@ -38,6 +38,7 @@ struct _NetLoop
   gpointer epfd_tag;
   gboolean fake;
   gint64 fake_now;
+  gboolean virtual_network;
   NetTimer **heap; /* 1-based binary heap by deadline: heap[1] is next */
   guint heap_len;
   guint heap_cap;
@@ -80,6 +81,19 @@ net_loop_advance (NetLoop *loop, gint64 us)
   g_return_if_fail (loop != NULL && loop->fake && us >= 0);
   loop->fake_now += us;
   g_main_context_wakeup (loop->context);
+}
+
+void
+net_loop_set_virtual_network (NetLoop *loop)
+{
+  g_return_if_fail (loop != NULL);
+  loop->virtual_network = TRUE;
+}
+
+gboolean
+net_loop_has_virtual_network (NetLoop *loop)
+{
+  return loop->virtual_network;
 }
 
 gint64

@@ -110,6 +110,15 @@ void net_loop_advance (NetLoop *loop, gint64 us);
 /* The earliest scheduled deadline, or -1. */
 gint64 net_loop_get_next_deadline (NetLoop *loop);
 
+/* Tests: a network in memory.  From now on, listeners made on this loop
+ * bind no socket (port 0 picks a free number), and connections made to
+ * their addresses are in-memory streams with bounded buffers, end of
+ * stream and reset as TCP has them, TLS included; a connect to an address
+ * where nobody listens is refused.  Nothing leaves the process, and with a
+ * fake clock nothing waits for the wall clock. */
+void net_loop_set_virtual_network (NetLoop *loop);
+gboolean net_loop_has_virtual_network (NetLoop *loop);
+
 /* Called after every turn of the loop (every dispatch), after the turn
  * ends of the watches; and by net_loop_run_turn_hooks().  The hooks are
  * never removed: they live as long as the loop. */
