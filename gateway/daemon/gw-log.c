@@ -1,25 +1,44 @@
 #include "gw-log.h"
 
 #include "net-json.h"
+#include "net-loop.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+/* A field as the writers see it: key and value as text. */
 typedef struct
 {
-  char *key;
-  char *value;
+  const char *key;
+  const char *value;
   gboolean is_number; /* written bare in JSON: ints and booleans */
 } Field;
+
+/* Fields are kept as offsets into one text buffer: an event costs two
+ * allocations however many fields it has (GwLogEvent, and the arena when
+ * it grows past its first size), not two per field. */
+#define MAX_FIELDS 32
+
+typedef struct
+{
+  gsize key;
+  gsize value;
+  gboolean is_number;
+} Slot;
 
 struct _GwLogEvent
 {
   GLogLevelFlags level;
-  char *event;
-  GArray *fields; /* Field */
+  gsize event;    /* offset of the name in the arena */
+  GString *arena; /* NUL-separated texts */
+  guint n_fields;
+  Slot fields[MAX_FIELDS];
 };
+
+/* Lines waiting for the end of the loop's turn (gw_log_attach()). */
+#define BUFFER_FLUSH_AT (64 * 1024)
 
 /* The stream's settings: written by the main thread at start-up and reload,
  * read by whichever thread logs (GLib may log from its worker threads). */
@@ -32,10 +51,17 @@ static struct
   char *instance;
   GwLogTapFunc tap;
   gpointer tap_data;
+  gboolean buffered; /* lines go out at turn ends (gw_log_attach()) */
+  NetLoop *loop;     /* ... of this loop (weak) */
+  GThread *owner;    /* ... run by this thread */
+  GString *buffer;   /* ... until then */
+  gint64 stamp_sec;  /* the second stamp_text shows */
+  char stamp_text[32];
 } log_state = {
   .format = GW_LOG_FORMAT_JSON,
   .max_level = G_LOG_LEVEL_INFO,
   .sink = GW_LOG_SINK_STDERR,
+  .stamp_sec = -1,
 };
 
 static const struct
@@ -133,22 +159,32 @@ text_append_value (GString *out, const char *s)
   net_json_append_string (out, s);
 }
 
+/* "2026-12-07T03:21:51.123Z"; the date and time of day are formatted once
+ * a second, not once a line.  Called with the lock held. */
 static void
 append_timestamp (GString *out)
 {
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *ts = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
+  gint64 now = g_get_real_time ();
+  gint64 sec = now / G_USEC_PER_SEC;
 
-  g_string_append_printf (out, "%s.%03dZ", ts,
-                          g_date_time_get_microsecond (now) / 1000);
+  if (sec != log_state.stamp_sec)
+    {
+      g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (sec);
+      g_autofree char *text = g_date_time_format (t, "%Y-%m-%dT%H:%M:%S");
+
+      g_strlcpy (log_state.stamp_text, text, sizeof log_state.stamp_text);
+      log_state.stamp_sec = sec;
+    }
+  g_string_append (out, log_state.stamp_text);
+  g_string_append_printf (out, ".%03dZ", (int) (now % G_USEC_PER_SEC / 1000));
 }
 
-static char *
-format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
-             const GArray *fields, const char *message)
+/* Append one line (no newline) to @out. */
+static void
+append_line (GString *out, GwLogFormat format, GLogLevelFlags level,
+             const char *event, const Field *fields, guint n_fields,
+             const char *message)
 {
-  GString *out = g_string_sized_new (256);
-
   if (format == GW_LOG_FORMAT_JSON)
     {
       g_string_append (out, "{\"ts\":\"");
@@ -161,9 +197,9 @@ format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
           g_string_append (out, ",\"instance\":");
           net_json_append_string (out, log_state.instance);
         }
-      for (guint i = 0; fields != NULL && i < fields->len; i++)
+      for (guint i = 0; i < n_fields; i++)
         {
-          const Field *f = &g_array_index (fields, Field, i);
+          const Field *f = &fields[i];
 
           g_string_append_c (out, ',');
           net_json_append_string (out, f->key);
@@ -181,9 +217,9 @@ format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
     {
       append_timestamp (out);
       g_string_append_printf (out, " %s %s", level_to_string (level), event);
-      for (guint i = 0; fields != NULL && i < fields->len; i++)
+      for (guint i = 0; i < n_fields; i++)
         {
-          const Field *f = &g_array_index (fields, Field, i);
+          const Field *f = &fields[i];
 
           g_string_append_printf (out, " %s=", f->key);
           text_append_value (out, f->value);
@@ -194,17 +230,13 @@ format_line (GwLogFormat format, GLogLevelFlags level, const char *event,
           net_json_append_string (out, message);
         }
     }
-  return g_string_free (out, FALSE);
 }
 
+/* One write(2) for @len bytes of whole lines, so that concurrent writers
+ * never interleave mid-line. */
 static void
-write_line (const char *line)
+write_all (const char *p, gsize len)
 {
-  /* One write per line so concurrent writers never interleave mid-line. */
-  g_autofree char *with_nl = g_strconcat (line, "\n", NULL);
-  gsize len = strlen (with_nl);
-  const char *p = with_nl;
-
   while (len > 0)
     {
       ssize_t n = write (STDERR_FILENO, p, len);
@@ -221,46 +253,75 @@ write_line (const char *line)
 }
 
 static void
-journal_write (GLogLevelFlags level, const char *event, const GArray *fields,
-               const char *message)
+flush_locked (void)
 {
-  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GArray) lf = g_array_new (FALSE, FALSE, sizeof (GLogField));
-  GLogField f;
-
-#define PUSH(k, v)                                                            \
-  (f.key = (k), f.value = (v), f.length = -1, g_array_append_val (lf, f))
-  PUSH ("MESSAGE", message != NULL ? message : event);
-  PUSH ("PRIORITY", level_to_priority (level));
-  PUSH ("GLIB_DOMAIN", "gateway");
-  PUSH ("EVENT", event);
-  if (log_state.instance != NULL)
-    PUSH ("INSTANCE", log_state.instance);
-  for (guint i = 0; fields != NULL && i < fields->len; i++)
+  if (log_state.buffer != NULL && log_state.buffer->len > 0)
     {
-      const Field *fl = &g_array_index (fields, Field, i);
-      char *key = g_ascii_strup (fl->key, -1);
-
-      g_ptr_array_add (keys, key);
-      PUSH (key, fl->value);
+      write_all (log_state.buffer->str, log_state.buffer->len);
+      g_string_truncate (log_state.buffer, 0);
     }
-#undef PUSH
-  g_log_writer_journald (level, (const GLogField *) lf->data, lf->len, NULL);
 }
 
 static void
-output (GLogLevelFlags level, const char *event, const GArray *fields,
-        const char *message)
+push_field (GArray *lf, const char *key, const char *value)
 {
-  g_autofree char *line = NULL;
+  GLogField f = { key, value, -1 };
 
+  g_array_append_val (lf, f);
+}
+
+static void
+journal_write (GLogLevelFlags level, const char *event, const Field *fields,
+               guint n_fields, const char *message)
+{
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) lf = g_array_new (FALSE, FALSE, sizeof (GLogField));
+
+  push_field (lf, "MESSAGE", message != NULL ? message : event);
+  push_field (lf, "PRIORITY", level_to_priority (level));
+  push_field (lf, "GLIB_DOMAIN", "gateway");
+  push_field (lf, "EVENT", event);
+  if (log_state.instance != NULL)
+    push_field (lf, "INSTANCE", log_state.instance);
+  for (guint i = 0; i < n_fields; i++)
+    {
+      const Field *fl = &fields[i];
+      char *key = g_ascii_strup (fl->key, -1);
+
+      g_ptr_array_add (keys, key);
+      push_field (lf, key, fl->value);
+    }
+  g_log_writer_journald (level, (const GLogField *) lf->data, lf->len, NULL);
+}
+
+/* Write one event: to the journal at once; to stderr at the end of the
+ * loop's turn when the stream is attached to a loop (errors and warnings,
+ * and a buffer grown past BUFFER_FLUSH_AT, at once), else at once. */
+static void
+output (GLogLevelFlags level, const char *event, const Field *fields,
+        guint n_fields, const char *message)
+{
   g_mutex_lock (&log_state.lock);
   if (log_state.sink == GW_LOG_SINK_JOURNAL)
-    journal_write (level, event, fields, message);
+    {
+      journal_write (level, event, fields, n_fields, message);
+    }
   else
     {
-      line = format_line (log_state.format, level, event, fields, message);
-      write_line (line);
+      if (log_state.buffer == NULL)
+        log_state.buffer = g_string_sized_new (BUFFER_FLUSH_AT + 4096);
+      append_line (log_state.buffer, log_state.format, level, event, fields,
+                   n_fields, message);
+      g_string_append_c (log_state.buffer, '\n');
+      if (!log_state.buffered || log_state.owner != g_thread_self () ||
+          log_state.buffer->len >= BUFFER_FLUSH_AT ||
+          (level &
+           (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)))
+        flush_locked ();
+      else
+        /* Written outside a turn (a signal, the control plane): one runs
+         * soon, whatever the data plane is doing. */
+        net_loop_request_turn (log_state.loop);
     }
   g_mutex_unlock (&log_state.lock);
 }
@@ -278,17 +339,14 @@ writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
   const char *message = NULL;
   const char *domain = NULL;
   const char *event = "log";
-  g_autoptr (GArray) out = NULL;
   g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
-  Field f = { 0 };
+  Field out[MAX_FIELDS] = { { "domain", NULL, FALSE } };
+  guint n = 1;
 
   if (!level_enabled (level) &&
       !(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)))
     return G_LOG_WRITER_HANDLED;
-  out = g_array_new (FALSE, FALSE, sizeof (Field));
-  f.key = (char *) "domain";
-  g_array_append_val (out, f);
-  for (gsize i = 0; i < n_fields; i++)
+  for (gsize i = 0; i < n_fields && n < MAX_FIELDS; i++)
     {
       const char *key = fields[i].key;
 
@@ -307,14 +365,11 @@ writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
           char *lower = g_ascii_strdown (key, -1);
 
           g_ptr_array_add (keys, lower);
-          f.key = lower;
-          f.value = (char *) fields[i].value;
-          g_array_append_val (out, f);
+          out[n++] = (Field){ lower, fields[i].value, FALSE };
         }
     }
-  g_array_index (out, Field, 0).value =
-      (char *) (domain != NULL ? domain : "default");
-  output (level, event, out, message);
+  out[0].value = domain != NULL ? domain : "default";
+  output (level, event, out, n, message);
   return G_LOG_WRITER_HANDLED;
 }
 
@@ -366,63 +421,104 @@ gw_log_get_sink (void)
 GwLogEvent *
 gw_log_event_new (GLogLevelFlags level, const char *event)
 {
-  GwLogEvent *ev = g_new0 (GwLogEvent, 1);
+  GwLogEvent *ev;
 
+  /* A level that is not written costs nothing more: every other call
+   * takes the NULL. */
+  if (!level_enabled (level))
+    return NULL;
+  ev = g_new (GwLogEvent, 1);
   ev->level = level;
-  ev->event = g_strdup (event);
-  ev->fields = g_array_new (FALSE, FALSE, sizeof (Field));
+  ev->arena = g_string_sized_new (256);
+  ev->n_fields = 0;
+  ev->event = 0;
+  g_string_append_len (ev->arena, event, (gssize) strlen (event) + 1);
   return ev;
 }
 
-static void
-add_field (GwLogEvent *ev, const char *key, char *value, gboolean is_number)
+static gsize
+arena_add (GwLogEvent *ev, const char *text)
 {
-  Field f = { g_strdup (key), value, is_number };
+  gsize at = ev->arena->len;
 
-  g_array_append_val (ev->fields, f);
+  g_string_append_len (ev->arena, text, (gssize) strlen (text) + 1);
+  return at;
+}
+
+static void
+add_field (GwLogEvent *ev, const char *key, const char *value,
+           gboolean is_number)
+{
+  Slot *f;
+
+  if (ev->n_fields == MAX_FIELDS)
+    return;
+  f = &ev->fields[ev->n_fields++];
+  f->key = arena_add (ev, key);
+  f->value = arena_add (ev, value);
+  f->is_number = is_number;
 }
 
 void
 gw_log_event_add_str (GwLogEvent *ev, const char *key, const char *value)
 {
-  g_return_if_fail (ev != NULL && key != NULL);
-  if (value != NULL)
-    add_field (ev, key, g_strdup (value), FALSE);
+  if (ev != NULL && value != NULL)
+    add_field (ev, key, value, FALSE);
 }
 
 void
 gw_log_event_add_int (GwLogEvent *ev, const char *key, gint64 value)
 {
-  g_return_if_fail (ev != NULL && key != NULL);
-  add_field (ev, key, g_strdup_printf ("%" G_GINT64_FORMAT, value), TRUE);
+  char text[24];
+
+  if (ev == NULL)
+    return;
+  g_snprintf (text, sizeof text, "%" G_GINT64_FORMAT, value);
+  add_field (ev, key, text, TRUE);
 }
 
 void
 gw_log_event_add_bool (GwLogEvent *ev, const char *key, gboolean value)
 {
-  g_return_if_fail (ev != NULL && key != NULL);
-  add_field (ev, key, g_strdup (value ? "true" : "false"), TRUE);
+  if (ev != NULL)
+    add_field (ev, key, value ? "true" : "false", TRUE);
+}
+
+/* The fields of @ev as the writers take them (pointers into its arena,
+ * valid until the next add). */
+static guint
+event_fields (const GwLogEvent *ev, Field *out)
+{
+  for (guint i = 0; i < ev->n_fields; i++)
+    out[i] = (Field){ ev->arena->str + ev->fields[i].key,
+                      ev->arena->str + ev->fields[i].value,
+                      ev->fields[i].is_number };
+  return ev->n_fields;
 }
 
 void
 gw_log_event_emit (GwLogEvent *ev, const char *format, ...)
 {
   g_autofree char *message = NULL;
+  Field fields[MAX_FIELDS];
+  guint n;
   va_list ap;
 
-  g_return_if_fail (ev != NULL);
-  if (!level_enabled (ev->level))
+  if (ev == NULL)
     return;
   va_start (ap, format);
   message = g_strdup_vprintf (format, ap);
   va_end (ap);
-  output (ev->level, ev->event, ev->fields, message);
+  n = event_fields (ev, fields);
+  output (ev->level, ev->arena->str + ev->event, fields, n, message);
   if (log_state.tap != NULL)
     {
-      g_autofree char *line = format_line (GW_LOG_FORMAT_JSON, ev->level,
-                                           ev->event, ev->fields, message);
+      g_autoptr (GString) line = g_string_new (NULL);
 
-      log_state.tap (ev->event, line, log_state.tap_data);
+      append_line (line, GW_LOG_FORMAT_JSON, ev->level,
+                   ev->arena->str + ev->event, fields, n, message);
+      log_state.tap (ev->arena->str + ev->event, line->str,
+                     log_state.tap_data);
     }
 }
 
@@ -439,7 +535,15 @@ char *
 gw_log_event_to_line (const GwLogEvent *ev, GwLogFormat format,
                       const char *message)
 {
-  return format_line (format, ev->level, ev->event, ev->fields, message);
+  GString *line = g_string_new (NULL);
+  Field fields[MAX_FIELDS];
+  guint n = event_fields (ev, fields);
+
+  g_mutex_lock (&log_state.lock);
+  append_line (line, format, ev->level, ev->arena->str + ev->event, fields, n,
+               message);
+  g_mutex_unlock (&log_state.lock);
+  return g_string_free (line, FALSE);
 }
 
 void
@@ -447,14 +551,31 @@ gw_log_event_free (GwLogEvent *ev)
 {
   if (ev == NULL)
     return;
-  for (guint i = 0; i < ev->fields->len; i++)
-    {
-      Field *f = &g_array_index (ev->fields, Field, i);
-
-      g_free (f->key);
-      g_free (f->value);
-    }
-  g_array_unref (ev->fields);
-  g_free (ev->event);
+  g_string_free (ev->arena, TRUE);
   g_free (ev);
+}
+
+static void
+flush_at_turn_end (NetLoop *loop, gpointer data)
+{
+  gw_log_flush ();
+}
+
+void
+gw_log_attach (NetLoop *loop)
+{
+  g_mutex_lock (&log_state.lock);
+  log_state.buffered = TRUE;
+  log_state.loop = loop;
+  log_state.owner = g_thread_self ();
+  g_mutex_unlock (&log_state.lock);
+  net_loop_add_turn_hook (loop, flush_at_turn_end, NULL);
+}
+
+void
+gw_log_flush (void)
+{
+  g_mutex_lock (&log_state.lock);
+  flush_locked ();
+  g_mutex_unlock (&log_state.lock);
 }

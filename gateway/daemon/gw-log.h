@@ -6,7 +6,8 @@
  * name; callers add typed fields:
  *
  *   g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO,
- * "listener_up"); gw_log_event_add_str (ev, "proto", "msrp");
+ *                                                 "listener_up");
+ *   gw_log_event_add_str (ev, "proto", "msrp");
  *   gw_log_event_add_int (ev, "port", 2855);
  *   gw_log_event_emit (ev, "listening for msrp on %s", addr);
  *
@@ -16,6 +17,8 @@
 #pragma once
 
 #include <glib.h>
+
+#include "net-loop.h"
 
 G_BEGIN_DECLS
 
@@ -46,8 +49,19 @@ void gw_log_set_format (GwLogFormat format);
 void gw_log_set_level (GLogLevelFlags level);
 GwLogSink gw_log_get_sink (void);
 
+/* Lines are written at once, unless the stream is attached to a loop: then
+ * they are gathered and written once per turn of the loop, at its end (one
+ * write(2) for every line of the turn), and at once for warnings and
+ * errors.  gw_log_flush() writes what waits (before exiting: nothing is
+ * lost on SIGTERM; a crash loses at most the lines of its turn). */
+void gw_log_attach (NetLoop *loop);
+void gw_log_flush (void);
+
 typedef struct _GwLogEvent GwLogEvent;
 
+/* Returns: (transfer full) (nullable): NULL when @level is not written;
+ * every gw_log_event_*() call takes NULL and does nothing, so an event
+ * below the level costs a comparison, and its message is never built. */
 G_GNUC_WARN_UNUSED_RESULT
 GwLogEvent *gw_log_event_new (GLogLevelFlags level, const char *event);
 void gw_log_event_add_str (GwLogEvent *ev, const char *key, const char *value);

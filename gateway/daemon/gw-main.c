@@ -30,6 +30,7 @@
 #include "gw-config.h"
 #include "net-conn.h"
 #include "net-listener.h"
+#include "net-loop.h"
 #include "gw-log.h"
 #include "gw-ng.h"
 #include "gw-relay.h"
@@ -310,6 +311,8 @@ main (int argc, char **argv)
       return 2;
     }
   gw_log_init (config->log_format, config->log_level, config->name);
+  /* Lines leave once per turn of the data plane's loop, not once each. */
+  gw_log_attach (net_loop_get_default ());
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "config_loaded");
   gw_log_event_add_str (ev, "source", config->source);
@@ -388,5 +391,6 @@ out:
   g_clear_pointer (&d.tls_listeners, g_ptr_array_unref);
   g_clear_pointer (&d.tls, net_tls_unref);
   g_clear_pointer (&d.loop, g_main_loop_unref);
+  gw_log_flush ();
   return d.exit_status;
 }

@@ -48,6 +48,7 @@ struct _NetLoop
   GQueue turn_ends;
   GArray *hooks;         /* Hook */
   gboolean in_wake_step; /* step 2 runs: new wakes go to later */
+  gboolean turn_wanted;  /* net_loop_request_turn() */
 };
 
 static GMutex registry_lock;
@@ -366,7 +367,8 @@ loop_prepare (GSource *source, gint *timeout)
 
   apply_changes (loop);
   *timeout = -1;
-  if (!g_queue_is_empty (&loop->woken) || !g_queue_is_empty (&loop->later) ||
+  if (loop->turn_wanted || !g_queue_is_empty (&loop->woken) ||
+      !g_queue_is_empty (&loop->later) ||
       !g_queue_is_empty (&loop->turn_ends) || timer_due (loop))
     {
       *timeout = 0;
@@ -387,7 +389,8 @@ loop_check (GSource *source)
 {
   NetLoop *loop = (NetLoop *) source;
 
-  return (g_source_query_unix_fd (source, loop->epfd_tag) & G_IO_IN) ||
+  return loop->turn_wanted ||
+         (g_source_query_unix_fd (source, loop->epfd_tag) & G_IO_IN) ||
          !g_queue_is_empty (&loop->woken) ||
          !g_queue_is_empty (&loop->later) ||
          !g_queue_is_empty (&loop->turn_ends) || timer_due (loop);
@@ -486,6 +489,7 @@ loop_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   NetLoop *loop = net_loop_ref ((NetLoop *) source);
 
+  loop->turn_wanted = FALSE;
   take_ready (loop);
   call_woken (loop);
   fire_timers (loop);
@@ -523,6 +527,12 @@ net_loop_add_turn_hook (NetLoop *loop, NetLoopHookFunc func,
   Hook h = { func, user_data };
 
   g_array_append_val (loop->hooks, h);
+}
+
+void
+net_loop_request_turn (NetLoop *loop)
+{
+  loop->turn_wanted = TRUE;
 }
 
 void

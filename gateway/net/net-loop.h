@@ -124,6 +124,9 @@ gboolean net_loop_has_virtual_network (NetLoop *loop);
  * never removed: they live as long as the loop. */
 void net_loop_add_turn_hook (NetLoop *loop, NetLoopHookFunc func,
                              gpointer user_data);
+/* Have a turn run soon, in this iteration of the context or the next, even
+ * if no watch or timer is due: a turn hook has work (lines to write). */
+void net_loop_request_turn (NetLoop *loop);
 /* Run the turn hooks now (before exiting, say). */
 void net_loop_run_turn_hooks (NetLoop *loop);
 

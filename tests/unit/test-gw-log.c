@@ -1,5 +1,7 @@
 /* Check suite for the log stream's line format (gateway/gw-log.c). */
 #include <check.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +91,98 @@ START_TEST (test_format_parse)
 }
 END_TEST
 
+/* stderr into a pipe for the duration of a test. */
+static int saved_stderr = -1;
+static int pipe_rd = -1;
+
+static void
+capture_start (void)
+{
+  int fds[2];
+
+  ck_assert_int_eq (pipe2 (fds, O_NONBLOCK | O_CLOEXEC), 0);
+  saved_stderr = dup (STDERR_FILENO);
+  dup2 (fds[1], STDERR_FILENO);
+  close (fds[1]);
+  pipe_rd = fds[0];
+}
+
+/* What stderr received since the last call. */
+static char *
+captured (void)
+{
+  GString *out = g_string_new (NULL);
+  char buf[4096];
+  ssize_t n;
+
+  while ((n = read (pipe_rd, buf, sizeof buf)) > 0)
+    g_string_append_len (out, buf, n);
+  return g_string_free (out, FALSE);
+}
+
+static void
+capture_stop (void)
+{
+  dup2 (saved_stderr, STDERR_FILENO);
+  close (saved_stderr);
+  close (pipe_rd);
+}
+
+static void
+emit (GLogLevelFlags level, const char *event)
+{
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (level, event);
+
+  gw_log_event_add_int (ev, "n", 1);
+  gw_log_event_emit (ev, "%s", event);
+}
+
+/* Issue 10: the level is checked before anything is built, and lines
+ * leave once per turn of the loop when the stream is attached to one;
+ * warnings at once; gw_log_flush() leaves nothing behind. */
+START_TEST (test_buffered)
+{
+  GMainContext *ctx = g_main_context_new ();
+  g_autofree char *got = NULL;
+
+  g_main_context_push_thread_default (ctx);
+  capture_start ();
+  gw_log_init (GW_LOG_FORMAT_JSON, G_LOG_LEVEL_INFO, "t");
+  ck_assert_ptr_null (gw_log_event_new (G_LOG_LEVEL_DEBUG, "quiet"));
+  emit (G_LOG_LEVEL_DEBUG, "quiet");
+  emit (G_LOG_LEVEL_INFO, "first");
+  g_free (captured ()); /* not attached yet: written at once */
+  gw_log_attach (net_loop_get_default ());
+  emit (G_LOG_LEVEL_INFO, "second");
+  emit (G_LOG_LEVEL_INFO, "third");
+  got = captured ();
+  ck_assert_str_eq (got, "");
+  /* One turn of the loop: both lines. */
+  g_main_context_iteration (ctx, FALSE);
+  g_free (got);
+  got = captured ();
+  ck_assert_ptr_nonnull (strstr (got, "\"event\":\"second\""));
+  ck_assert_ptr_nonnull (strstr (got, "\"event\":\"third\""));
+  ck_assert_ptr_null (strstr (got, "quiet"));
+  ck_assert_int_eq (got[strlen (got) - 1], '\n');
+  /* A warning does not wait, nor what was before it. */
+  emit (G_LOG_LEVEL_INFO, "fourth");
+  emit (G_LOG_LEVEL_WARNING, "trouble");
+  g_free (got);
+  got = captured ();
+  ck_assert_ptr_nonnull (strstr (got, "fourth"));
+  ck_assert_ptr_nonnull (strstr (got, "trouble"));
+  emit (G_LOG_LEVEL_INFO, "last");
+  gw_log_flush ();
+  g_free (got);
+  got = captured ();
+  ck_assert_ptr_nonnull (strstr (got, "last"));
+  capture_stop ();
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -101,6 +195,7 @@ main (void)
   tcase_add_test (tc, test_text_format);
   tcase_add_loop_test (tc, test_level_parse, 0, G_N_ELEMENTS (level_cases));
   tcase_add_test (tc, test_format_parse);
+  tcase_add_test (tc, test_buffered);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
