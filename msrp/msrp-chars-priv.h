@@ -1,4 +1,5 @@
-/* msrp-chars-priv.h: character classes shared by the msrp/ parsers.
+/* msrp-chars-priv.h: character classes shared by the msrp/ parsers, and the
+ * one way they quote bad input in an error message (msrp-chars.c).
  * Private to libmsrp: not installed, not part of any public header. */
 #pragma once
 
@@ -14,3 +15,9 @@ msrp_is_token_char (guchar c)
          c == 0x2d || c == 0x2e || (c >= 0x30 && c <= 0x39) ||
          (c >= 0x41 && c <= 0x5a) || (c >= 0x5e && c <= 0x7e);
 }
+
+/* Up to 40 bytes of @p for an error message, quoted, with anything that is
+ * not printable ASCII (and the quote and backslash) escaped as \xNN, and
+ * "..." after a cut: bad input never reaches a message raw.
+ * (transfer full) */
+char *msrp_describe_text (const char *p, gsize len);

@@ -120,30 +120,6 @@ rstrip_len (const char *p, gsize len)
   return len;
 }
 
-/* Up to 40 bytes of @p for an error message, quoted, with anything that is
- * not printable ASCII escaped as \xNN: bad input never reaches a message
- * raw. */
-static char *
-describe_text (const char *p, gsize len)
-{
-  GString *s = g_string_new ("\"");
-  gsize n = MIN (len, 40);
-
-  for (gsize i = 0; i < n; i++)
-    {
-      guchar c = (guchar) p[i];
-
-      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-        g_string_append_c (s, (char) c);
-      else
-        g_string_append_printf (s, "\\x%02X", c);
-    }
-  g_string_append_c (s, '"');
-  if (n < len)
-    g_string_append (s, "...");
-  return g_string_free (s, FALSE);
-}
-
 /* Parse 1*@max_digits DIGIT into *@out, FALSE when not digits or above
  * @limit. */
 static gboolean
@@ -276,7 +252,7 @@ static gboolean
 check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
                GError **error)
 {
-  g_autofree char *shown = describe_text (p, len);
+  g_autofree char *shown = msrp_describe_text (p, len);
   guint first = 0;
 
   if (len == 0)
@@ -390,7 +366,7 @@ parse_c_value (const char *v, gsize vlen, MsrpSdpAddrType *type,
     }
   if (!span_equal_ci (FIELD (f, 0).p, FIELD (f, 0).len, "IN"))
     {
-      shown = describe_text (FIELD (f, 0).p, FIELD (f, 0).len);
+      shown = msrp_describe_text (FIELD (f, 0).p, FIELD (f, 0).len);
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "c= network type %s is not IN", shown);
       return FALSE;
@@ -401,7 +377,7 @@ parse_c_value (const char *v, gsize vlen, MsrpSdpAddrType *type,
     *type = MSRP_SDP_ADDR_IP6;
   else
     {
-      shown = describe_text (FIELD (f, 1).p, FIELD (f, 1).len);
+      shown = msrp_describe_text (FIELD (f, 1).p, FIELD (f, 1).len);
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "c= address type %s is not IP4 or IP6", shown);
       return FALSE;
@@ -409,7 +385,7 @@ parse_c_value (const char *v, gsize vlen, MsrpSdpAddrType *type,
   addr = &FIELD (f, 2);
   if (memchr (addr->p, '/', addr->len) != NULL)
     {
-      shown = describe_text (addr->p, addr->len);
+      shown = msrp_describe_text (addr->p, addr->len);
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "c= address %s is a multicast address (with /ttl or "
                    "/count); MSRP needs a unicast one",
@@ -482,7 +458,7 @@ parse_m_value (const char *v, gsize vlen, MediaField *mf, GError **error)
     }
   if (!is_token (FIELD (f, 0).p, FIELD (f, 0).len))
     {
-      shown = describe_text (FIELD (f, 0).p, FIELD (f, 0).len);
+      shown = msrp_describe_text (FIELD (f, 0).p, FIELD (f, 0).len);
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    M_NEEDS ": media %s is not a token", shown);
       return FALSE;
@@ -498,7 +474,7 @@ parse_m_value (const char *v, gsize vlen, MediaField *mf, GError **error)
        (port_len + 1 == port->len ||
         !all_of (slash + 1, port->len - port_len - 1, is_digit))))
     {
-      shown = describe_text (port->p, port->len);
+      shown = msrp_describe_text (port->p, port->len);
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    M_NEEDS ": port %s is not a number 0..65535 (with an "
                            "optional \"/\" count)",
@@ -510,7 +486,7 @@ parse_m_value (const char *v, gsize vlen, MediaField *mf, GError **error)
   mf->proto = FIELD (f, 2);
   if (!is_proto (mf->proto.p, mf->proto.len))
     {
-      shown = describe_text (mf->proto.p, mf->proto.len);
+      shown = msrp_describe_text (mf->proto.p, mf->proto.len);
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    M_NEEDS ": proto %s is not token *(\"/\" token)", shown);
       return FALSE;
@@ -518,7 +494,7 @@ parse_m_value (const char *v, gsize vlen, MediaField *mf, GError **error)
   for (guint i = 3; i < f->len; i++)
     if (!is_token (FIELD (f, i).p, FIELD (f, i).len))
       {
-        shown = describe_text (FIELD (f, i).p, FIELD (f, i).len);
+        shown = msrp_describe_text (FIELD (f, i).p, FIELD (f, i).len);
         g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                      M_NEEDS ": format %s is not a token", shown);
         return FALSE;
@@ -648,7 +624,7 @@ parse_format_list (const char *v, gsize vlen, char ***out, GError **error)
 
         while (end < vlen && v[end] != ' ')
           end++;
-        shown = describe_text (v + start, end - start);
+        shown = msrp_describe_text (v + start, end - start);
         g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                      "format entry %u, %s, is not \"*\" or "
                      "type/subtype *(;param=value) (RFC 4975 section 8.6)",
@@ -664,7 +640,7 @@ parse_format_list (const char *v, gsize vlen, char ***out, GError **error)
 static gboolean
 parse_max_size (const char *v, gsize vlen, guint64 *out, GError **error)
 {
-  g_autofree char *shown = describe_text (v, vlen);
+  g_autofree char *shown = msrp_describe_text (v, vlen);
 
   if (!all_of (v, vlen, is_digit))
     {
@@ -728,7 +704,7 @@ parse_setup (const char *v, gsize vlen, MsrpSdpSetup *out, GError **error)
 
   if (i == 0)
     {
-      g_autofree char *shown = describe_text (v, vlen);
+      g_autofree char *shown = msrp_describe_text (v, vlen);
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "%s is not active, passive, actpass or holdconn", shown);
@@ -749,7 +725,7 @@ parse_connection (const char *v, gsize vlen, MsrpSdpConnection *out,
     *out = MSRP_SDP_CONNECTION_EXISTING;
   else
     {
-      g_autofree char *shown = describe_text (v, vlen);
+      g_autofree char *shown = msrp_describe_text (v, vlen);
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "%s is not new or existing", shown);
@@ -791,7 +767,7 @@ parse_fingerprint (const char *v, gsize vlen, GError **error)
   if (!is_token (FIELD (f, 0).p, FIELD (f, 0).len))
     {
       g_autofree char *shown =
-          describe_text (FIELD (f, 0).p, FIELD (f, 0).len);
+          msrp_describe_text (FIELD (f, 0).p, FIELD (f, 0).len);
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "hash function %s is not a token", shown);
@@ -803,7 +779,7 @@ parse_fingerprint (const char *v, gsize vlen, GError **error)
     ok = i % 3 == 2 ? hex->p[i] == ':' : g_ascii_isxdigit (hex->p[i]);
   if (!ok)
     {
-      g_autofree char *shown = describe_text (hex->p, hex->len);
+      g_autofree char *shown = msrp_describe_text (hex->p, hex->len);
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "fingerprint %s is not hex byte pairs separated by "
@@ -823,7 +799,7 @@ check_ice_chars (const char *v, gsize vlen, gsize min, GError **error)
 {
   if (vlen < min || vlen > 256 || !all_of (v, vlen, is_ice_char))
     {
-      g_autofree char *shown = describe_text (v, vlen);
+      g_autofree char *shown = msrp_describe_text (v, vlen);
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "%s is not %" G_GSIZE_FORMAT " to 256 ice-chars "
@@ -848,7 +824,7 @@ parse_ice_options (const char *v, gsize vlen, char ***out, GError **error)
     if (!all_of (FIELD (f, i).p, FIELD (f, i).len, is_ice_char))
       {
         g_autofree char *shown =
-            describe_text (FIELD (f, i).p, FIELD (f, i).len);
+            msrp_describe_text (FIELD (f, i).p, FIELD (f, i).len);
 
         g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                      "option tag %s is not ice-chars", shown);
@@ -906,6 +882,19 @@ is_vchar (guchar c)
   return c >= 0x21 && c <= 0x7e;
 }
 
+/* A candidate field that is wrong: the error says @before, the field as
+ * written, then @after.  Returns NULL, the candidate parse's failure. */
+static MsrpSdpCandidate *
+bad_field (GError **error, const Span *field, const char *before,
+           const char *after)
+{
+  g_autofree char *shown = msrp_describe_text (field->p, field->len);
+
+  g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX, "%s%s%s", before,
+               shown, after);
+  return NULL;
+}
+
 #define CAND_NEEDS                                                            \
   "needs <foundation> <component-id> <transport> "                            \
   "<priority> <connection-address> <port> typ <cand-type>"
@@ -936,29 +925,23 @@ candidate_parse (const char *v, gsize vlen, GError **error)
       return NULL;
     }
 
-#define BAD(i, fmt)                                                           \
-  do                                                                          \
-    {                                                                         \
-      shown = describe_text (FIELD (f, (i)).p, FIELD (f, (i)).len);           \
-      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX, fmt, shown); \
-      return NULL;                                                            \
-    }                                                                         \
-  while (0)
-
   c = g_new0 (MsrpSdpCandidate, 1);
   c->rport = -1;
   if (FIELD (f, 0).len > 32 ||
       !all_of (FIELD (f, 0).p, FIELD (f, 0).len, is_ice_char))
-    BAD (0, "foundation %s is not 1 to 32 ice-chars");
+    return bad_field (error, &FIELD (f, 0), "foundation ",
+                      " is not 1 to 32 ice-chars");
   c->foundation = g_strndup (FIELD (f, 0).p, FIELD (f, 0).len);
   if (!parse_number (FIELD (f, 1).p, FIELD (f, 1).len, 3, 256, &n) || n == 0)
-    BAD (1, "component-id %s is not a number 1..256");
+    return bad_field (error, &FIELD (f, 1), "component-id ",
+                      " is not a number 1..256");
   c->component = (guint) n;
   if (!is_token (FIELD (f, 2).p, FIELD (f, 2).len))
-    BAD (2, "transport %s is not a token");
+    return bad_field (error, &FIELD (f, 2), "transport ", " is not a token");
   c->transport = g_strndup (FIELD (f, 2).p, FIELD (f, 2).len);
   if (!parse_number (FIELD (f, 3).p, FIELD (f, 3).len, 10, G_MAXUINT32, &n))
-    BAD (3, "priority %s is not a number 0..4294967295");
+    return bad_field (error, &FIELD (f, 3), "priority ",
+                      " is not a number 0..4294967295");
   c->priority = (guint32) n;
   if (!check_address (FIELD (f, 4).p, FIELD (f, 4).len, ADDR_ANY, FALSE,
                       error))
@@ -968,15 +951,18 @@ candidate_parse (const char *v, gsize vlen, GError **error)
     }
   c->address = g_strndup (FIELD (f, 4).p, FIELD (f, 4).len);
   if (!parse_port (FIELD (f, 5).p, FIELD (f, 5).len, &c->port))
-    BAD (5, "port %s is not a number 0..65535");
+    return bad_field (error, &FIELD (f, 5), "port ",
+                      " is not a number 0..65535");
   if (!span_equal_ci (FIELD (f, 6).p, FIELD (f, 6).len, "typ"))
-    BAD (6, "expected \"typ\" after the port, found %s");
+    return bad_field (error, &FIELD (f, 6),
+                      "expected \"typ\" after the port, found ", "");
   if (!is_token (FIELD (f, 7).p, FIELD (f, 7).len))
-    BAD (7, "cand-type %s is not a token");
+    return bad_field (error, &FIELD (f, 7), "cand-type ", " is not a token");
   c->type = g_strndup (FIELD (f, 7).p, FIELD (f, 7).len);
 
   if ((f->len - 8) % 2 != 0)
-    BAD (f->len - 1, "extension %s has no value");
+    return bad_field (error, &FIELD (f, f->len - 1), "extension ",
+                      " has no value");
   names = g_ptr_array_new_with_free_func (g_free);
   values = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 8; i < f->len; i += 2)
@@ -984,13 +970,15 @@ candidate_parse (const char *v, gsize vlen, GError **error)
       const Span *name = &FIELD (f, i), *value = &FIELD (f, i + 1);
 
       if (!is_token (name->p, name->len))
-        BAD (i, "extension name %s is not a token");
+        return bad_field (error, &FIELD (f, i), "extension name ",
+                          " is not a token");
       if (!all_of (value->p, value->len, is_vchar))
-        BAD (i + 1, "extension value %s is not visible ASCII");
+        return bad_field (error, &FIELD (f, i + 1), "extension value ",
+                          " is not visible ASCII");
       if (span_equal_ci (name->p, name->len, "raddr"))
         {
           if (c->raddr != NULL)
-            BAD (i, "%s appears twice");
+            return bad_field (error, &FIELD (f, i), "", " appears twice");
           if (!check_address (value->p, value->len, ADDR_ANY, FALSE, error))
             {
               g_prefix_error (error, "raddr: ");
@@ -1003,9 +991,10 @@ candidate_parse (const char *v, gsize vlen, GError **error)
           guint16 port;
 
           if (c->rport >= 0)
-            BAD (i, "%s appears twice");
+            return bad_field (error, &FIELD (f, i), "", " appears twice");
           if (!parse_port (value->p, value->len, &port))
-            BAD (i + 1, "rport %s is not a number 0..65535");
+            return bad_field (error, &FIELD (f, i + 1), "rport ",
+                              " is not a number 0..65535");
           c->rport = port;
         }
       else if (span_equal_ci (name->p, name->len, "tcptype"))
@@ -1013,11 +1002,12 @@ candidate_parse (const char *v, gsize vlen, GError **error)
           guint t;
 
           if (c->tcptype != MSRP_SDP_TCPTYPE_NONE)
-            BAD (i, "%s appears twice");
+            return bad_field (error, &FIELD (f, i), "", " appears twice");
           t = lookup_name (tcptype_names, G_N_ELEMENTS (tcptype_names),
                            value->p, value->len);
           if (t == 0)
-            BAD (i + 1, "tcptype %s is not active, passive or so");
+            return bad_field (error, &FIELD (f, i + 1), "tcptype ",
+                              " is not active, passive or so");
           c->tcptype = (MsrpSdpTcpType) t;
         }
       else
@@ -1026,7 +1016,6 @@ candidate_parse (const char *v, gsize vlen, GError **error)
           g_ptr_array_add (values, g_strndup (value->p, value->len));
         }
     }
-#undef BAD
   if (names->len > 0)
     {
       g_ptr_array_add (names, NULL);
@@ -1586,7 +1575,7 @@ check_line (const Line *line, gboolean has_charset, GError **error)
 
   if (line->len < 2 || !g_ascii_isalpha (p[0]) || p[1] != '=')
     {
-      g_autofree char *shown = describe_text (p, line->len);
+      g_autofree char *shown = msrp_describe_text (p, line->len);
 
       line_error (error, line->lineno, MSRP_SDP_ERROR_SYNTAX,
                   "not a <type>=<value> line: %s", shown);
@@ -1616,7 +1605,7 @@ check_line (const Line *line, gboolean has_charset, GError **error)
 
       if (!is_token (p + 2, name_len))
         {
-          g_autofree char *shown = describe_text (p + 2, name_len);
+          g_autofree char *shown = msrp_describe_text (p + 2, name_len);
 
           line_error (error, line->lineno, MSRP_SDP_ERROR_SYNTAX,
                       "attribute name %s is not a token (RFC 8866 section "
@@ -1722,7 +1711,7 @@ msrp_sdp_parse (const char *text, gsize len, GError **error)
     }
   if (rstrip_len (first->text, first->len) != 3 || first->text[2] != '0')
     {
-      g_autofree char *shown = describe_text (first->text, first->len);
+      g_autofree char *shown = msrp_describe_text (first->text, first->len);
 
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
                    "line 1: %s is not \"v=0\" (RFC 8866 section 5.1: "

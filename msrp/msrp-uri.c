@@ -115,29 +115,6 @@ describe_char (guchar c, char buf[16])
   return buf;
 }
 
-/* Up to 40 bytes of @p for an error message, with anything that is not
- * printable ASCII escaped as \xNN. */
-static char *
-describe_text (const char *p, size_t len)
-{
-  GString *s = g_string_new ("\"");
-  size_t n = MIN (len, 40);
-
-  for (size_t i = 0; i < n; i++)
-    {
-      guchar c = (guchar) p[i];
-
-      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-        g_string_append_c (s, (char) c);
-      else
-        g_string_append_printf (s, "\\x%02X", c);
-    }
-  g_string_append_c (s, '"');
-  if (n < len)
-    g_string_append (s, "...");
-  return g_string_free (s, FALSE);
-}
-
 /* " at offset N" for a part of a URI text, "" for a part given alone. */
 static const char *
 describe_offset (gssize off, char buf[40])
@@ -280,7 +257,7 @@ classify_host (const char *host, gssize off, MsrpHostType *type,
     {
       if (!is_ipv4 (host))
         {
-          shown = describe_text (host, strlen (host));
+          shown = msrp_describe_text (host, strlen (host));
           g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
                        "host %s%s is not a valid IPv4 address (four numbers "
                        "0..255 without leading zeros)",
@@ -310,7 +287,7 @@ classify_host (const char *host, gssize off, MsrpHostType *type,
         }
       if (digits || hex)
         {
-          shown = describe_text (host, strlen (host));
+          shown = msrp_describe_text (host, strlen (host));
           g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
                        "host %s%s is neither an IPv4 address nor a host name "
                        "(its last label is numeric)",
@@ -362,7 +339,7 @@ normalise_ipv6 (const Part *part, char out[INET6_ADDRSTRLEN], GError **error)
   text[part->len] = '\0';
   if (inet_pton (AF_INET6, text, &addr) != 1)
     {
-      g_autofree char *shown = describe_text (part->p, part->len);
+      g_autofree char *shown = msrp_describe_text (part->p, part->len);
 
       g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
                    "%s%s is not a valid IPv6 address", shown,
@@ -552,7 +529,7 @@ parse_port (const Part *part, guint16 *port, GError **error)
     }
   if (value == 0 || value > 65535)
     {
-      g_autofree char *shown = describe_text (part->p, part->len);
+      g_autofree char *shown = msrp_describe_text (part->p, part->len);
 
       g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
                    "port %s%s is out of range 1..65535", shown,
@@ -732,7 +709,7 @@ split (const char *text, size_t len, Parts *parts, GError **error)
     }
   else
     {
-      g_autofree char *shown = describe_text (text, colon);
+      g_autofree char *shown = msrp_describe_text (text, colon);
 
       g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
                    "scheme %s is neither msrp nor msrps", shown);
