@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "msrp-parser.h"
+#include "msrp-reader.h"
 #include "msrp-status.h"
 
 #define COMMENT_MAX 200
@@ -12,7 +12,7 @@ struct _McLink
 {
   guint ref_count;
   NetConn *conn;
-  MsrpParser *parser;
+  MsrpReader *reader;
   McLinkCallbacks cb;
   gpointer user_data;
   gboolean verbose;
@@ -21,10 +21,8 @@ struct _McLink
 
   /* The frame being received. */
   MsrpHead *head;
-  gboolean head_failed; /* a header value was invalid: skip the frame */
-  gboolean head_done;   /* HEADERS_END seen */
-  gboolean responded;   /* the current request was answered */
-  gpointer request;     /* owner's context for the body */
+  gboolean responded; /* the current request was answered */
+  gpointer request;   /* owner's context for the body */
 
   /* Writing. */
   gboolean frame_open; /* the owner's frame is being written */
@@ -33,7 +31,6 @@ struct _McLink
   gboolean stopping; /* mc_link_close() or a parse error: no more
                       * events to the owner */
   gboolean closed;
-  guint64 frames_in;
   char *parse_error; /* why the bytes could not be framed */
 };
 
@@ -79,8 +76,6 @@ static void
 clear_frame (McLink *link)
 {
   g_clear_pointer (&link->head, msrp_head_unref);
-  link->head_failed = FALSE;
-  link->head_done = FALSE;
   link->responded = FALSE;
 }
 
@@ -137,11 +132,10 @@ mc_link_respond (McLink *link, MsrpHead *request, guint code,
 
 /* A header value was invalid: RFC 4975 section 7.2, "400 ... the request
  * was unintelligible"; the frame itself is still well formed, so the
- * connection goes on. */
+ * connection goes on (the reader skips its body). */
 static void
 head_failed (McLink *link, const GError *error)
 {
-  link->head_failed = TRUE;
   say (link, "bad %s %s: %s",
        msrp_head_is_request (link->head) ? "request" : "response",
        msrp_head_get_transaction_id (link->head), error->message);
@@ -151,59 +145,47 @@ head_failed (McLink *link, const GError *error)
 }
 
 static void
-handle_event (McLink *link, const MsrpParserEvent *ev)
+on_head (McLink *link)
 {
-  g_autoptr (GError) error = NULL;
+  if (msrp_head_is_request (link->head))
+    {
+      say (link, "< %s %s", msrp_head_get_method (link->head),
+           msrp_head_get_transaction_id (link->head));
+      if (link->cb.on_request != NULL)
+        link->request =
+            link->cb.on_request (link, link->head, link->user_data);
+    }
+  else
+    {
+      say (link, "< %u %s (tid %s)", msrp_head_get_status_code (link->head),
+           msrp_head_get_comment (link->head) != NULL
+               ? msrp_head_get_comment (link->head)
+               : "",
+           msrp_head_get_transaction_id (link->head));
+      if (link->cb.on_response != NULL)
+        link->cb.on_response (link, link->head, link->user_data);
+    }
+}
 
+static void
+handle_event (McLink *link, const MsrpReaderEvent *ev)
+{
   switch (ev->type)
     {
-    case MSRP_PARSER_EVENT_REQUEST:
-    case MSRP_PARSER_EVENT_RESPONSE:
+    case MSRP_READER_EVENT_HEAD:
       clear_frame (link);
-      link->head = msrp_head_new_from_event (ev);
-      link->frames_in++;
-      break;
-    case MSRP_PARSER_EVENT_HEADER:
-      if (link->head_failed)
-        break;
-      if (!msrp_head_add_header (link->head, ev, &error))
-        head_failed (link, error);
-      break;
-    case MSRP_PARSER_EVENT_HEADERS_END:
-      link->head_done = TRUE;
-      if (link->head_failed)
-        break;
-      if (!msrp_head_finish (link->head, ev->has_body, &error))
-        {
-          head_failed (link, error);
-          break;
-        }
-      if (msrp_head_is_request (link->head))
-        {
-          say (link, "< %s %s", msrp_head_get_method (link->head),
-               msrp_head_get_transaction_id (link->head));
-          if (link->cb.on_request != NULL)
-            link->request =
-                link->cb.on_request (link, link->head, link->user_data);
-        }
+      link->head = msrp_head_ref (ev->head);
+      if (ev->head_error != NULL)
+        head_failed (link, ev->head_error);
       else
-        {
-          say (link, "< %u %s (tid %s)",
-               msrp_head_get_status_code (link->head),
-               msrp_head_get_comment (link->head) != NULL
-                   ? msrp_head_get_comment (link->head)
-                   : "",
-               msrp_head_get_transaction_id (link->head));
-          if (link->cb.on_response != NULL)
-            link->cb.on_response (link, link->head, link->user_data);
-        }
+        on_head (link);
       break;
-    case MSRP_PARSER_EVENT_BODY:
+    case MSRP_READER_EVENT_BODY:
       if (link->request != NULL && link->cb.on_request_body != NULL)
         link->cb.on_request_body (link, link->request, ev->data, ev->data_len,
                                   link->user_data);
       break;
-    case MSRP_PARSER_EVENT_END:
+    case MSRP_READER_EVENT_END:
       {
         gpointer req = g_steal_pointer (&link->request);
 
@@ -222,13 +204,14 @@ handle_event (McLink *link, const MsrpParserEvent *ev)
 static void
 parse_failed (McLink *link, const GError *error)
 {
-  MsrpHead *head = link->head;
+  MsrpHead *head = msrp_reader_get_head (link->reader);
 
   g_free (link->parse_error);
   link->parse_error = mc_link_sanitize_comment (error->message);
   say (link, "malformed frame: %s", error->message);
   lose_request (link);
-  if (head != NULL && msrp_head_is_request (head) && !link->responded)
+  if (head != NULL && msrp_head_is_request (head) &&
+      !(head == link->head && link->responded))
     mc_link_respond (link, head, MSRP_STATUS_BAD_REQUEST, error->message);
   mc_link_close (link);
 }
@@ -240,11 +223,11 @@ conn_data (NetConn *conn, const guint8 *data, gsize len, gpointer user_data)
 
   while (!link->stopping)
     {
-      MsrpParserEvent ev;
+      MsrpReaderEvent ev;
       g_autoptr (GError) error = NULL;
       gsize used = 0;
       MsrpParseStatus st =
-          msrp_parser_feed (link->parser, data, len, &used, &ev, &error);
+          msrp_reader_feed (link->reader, data, len, &used, &ev, &error);
 
       data += used;
       len -= used;
@@ -313,7 +296,7 @@ mc_link_new (NetConn *conn, const McLinkCallbacks *callbacks,
   link = g_new0 (McLink, 1);
   link->ref_count = 1;
   link->conn = net_conn_ref (conn);
-  link->parser = msrp_parser_new ();
+  link->reader = msrp_reader_new (NULL);
   link->cb = *callbacks;
   link->user_data = user_data;
   /* The connection holds no reference on the link: the link outlives the
@@ -345,7 +328,7 @@ mc_link_unref (McLink *link)
   g_clear_pointer (&link->head, msrp_head_unref);
   g_queue_clear_full (&link->held, (GDestroyNotify) g_bytes_unref);
   net_conn_unref (link->conn);
-  msrp_parser_free (link->parser);
+  msrp_reader_free (link->reader);
   g_free (link->parse_error);
   g_free (link);
 }
@@ -492,10 +475,4 @@ const char *
 mc_link_get_parse_error (McLink *link)
 {
   return link->parse_error;
-}
-
-guint64
-mc_link_get_frames_in (McLink *link)
-{
-  return link->frames_in;
 }

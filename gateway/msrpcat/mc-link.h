@@ -109,8 +109,6 @@ void mc_link_close (McLink *link);
  * on_request_lost; on_closed is not called. */
 void mc_link_abort (McLink *link);
 
-/* Frames received so far. */
-guint64 mc_link_get_frames_in (McLink *link);
 /* Why the link closed itself on bytes that broke the frame syntax
  * (sanitized text), NULL when it did not.  (transfer none) (nullable) */
 const char *mc_link_get_parse_error (McLink *link);
