@@ -98,11 +98,12 @@ struct _NetConn
   NetLoop *loop;   /* a reference */
   MemPipe *mem_in; /* in-memory transport */
   MemPipe *mem_out;
-  guint mem_want; /* NET_WATCH_IN | NET_WATCH_OUT */
-  int mem_error;  /* CONNECTING: the errno the connect meets, or 0 */
-  NetWatch watch; /* the descriptor's readiness, wakes, turn ends */
-  NetTimer timer; /* the nearest deadline: connect, handshake, close,
-                   * idle */
+  guint mem_want;          /* NET_WATCH_IN | NET_WATCH_OUT */
+  int mem_error;           /* CONNECTING: the errno the connect meets, or 0 */
+  struct ReadBuf *reading; /* during do_read(): the buffer on_data sees */
+  NetWatch watch;          /* the descriptor's readiness, wakes, turn ends */
+  NetTimer timer;          /* the nearest deadline: connect, handshake, close,
+                            * idle */
 
   NetConnCallbacks cb;
   gpointer user_data;
@@ -1243,33 +1244,89 @@ do_write (NetConn *conn)
     do_shutdown (conn);
 }
 
+/* The buffer reads go into.  Bytes the owner keeps past on_data are
+ * slices of it (net_conn_slice()), not copies: it lives while a slice
+ * does, and a read takes a fresh one when the last still has some.  One
+ * spare per thread is kept, so a connection costs no buffer between reads
+ * and a busy one no allocation per read. */
+typedef struct ReadBuf
+{
+  guint refs;
+  guint8 data[READ_CHUNK];
+} ReadBuf;
+
+static __thread ReadBuf *spare_buf;
+
+static ReadBuf *
+read_buf_take (void)
+{
+  ReadBuf *rb = g_steal_pointer (&spare_buf);
+
+  if (rb == NULL)
+    rb = g_new (ReadBuf, 1);
+  rb->refs = 1;
+  return rb;
+}
+
+static void
+read_buf_release (gpointer data)
+{
+  ReadBuf *rb = data;
+
+  if (--rb->refs > 0)
+    return;
+  if (spare_buf == NULL)
+    spare_buf = rb;
+  else
+    g_free (rb);
+}
+
+GBytes *
+net_conn_slice (NetConn *conn, const guint8 *data, gsize len)
+{
+  ReadBuf *rb = conn->reading;
+
+  g_return_val_if_fail (conn != NULL, NULL);
+  if (rb == NULL || data < rb->data || data + len > rb->data + READ_CHUNK)
+    return g_bytes_new (data, len);
+  rb->refs++;
+  return g_bytes_new_with_free_func (data, len, read_buf_release, rb);
+}
+
 static void
 do_read (NetConn *conn)
 {
-  guint8 buf[READ_CHUNK];
   gsize total = 0;
 
+  conn->reading = read_buf_take ();
   while (reading_enabled (conn))
     {
       g_autoptr (GError) error = NULL;
+      guint8 *buf;
       gsize n = 0;
       IoStatus status;
 
       if (total >= READ_BUDGET)
         {
           conn->kick = TRUE;
-          return;
+          break;
         }
+      /* The last buffer is still sliced: read into another. */
+      if (conn->reading->refs > 1)
+        {
+          read_buf_release (conn->reading);
+          conn->reading = read_buf_take ();
+        }
+      buf = conn->reading->data;
       /* Once shut down, drain the transport itself: nothing in the TLS
        * stream matters any more. */
       if (conn->state == NET_CONN_STATE_CLOSING)
-        status = conn->transport->read (conn, buf, sizeof buf, &n, &error);
+        status = conn->transport->read (conn, buf, READ_CHUNK, &n, &error);
       else
-        status = conn_read (conn, buf, sizeof buf, &n, &error);
+        status = conn_read (conn, buf, READ_CHUNK, &n, &error);
 
-      switch (status)
+      if (status == IO_DONE)
         {
-        case IO_DONE:
           conn->read_wants_write = FALSE;
           conn->bytes_in += n;
           total += n;
@@ -1277,27 +1334,21 @@ do_read (NetConn *conn)
           if (conn->state == NET_CONN_STATE_OPEN && conn->cb.on_data != NULL)
             conn->cb.on_data (conn, buf, n, conn->user_data);
           /* A short read took all the kernel had; only SSL may hold more. */
-          if (n < sizeof buf && conn->ssl == NULL)
-            return;
-          break;
-        case IO_WANT_READ:
-          conn->read_wants_write = FALSE;
-          return;
-        case IO_WANT_WRITE:
-          conn->read_wants_write = TRUE;
-          return;
-        case IO_EOF:
-          if (conn->state == NET_CONN_STATE_CLOSING)
-            fail_closed_locally (conn);
-          else
-            fail_peer_closed (conn, &error);
-          return;
-        case IO_ERROR:
-        default:
-          fail (conn, g_steal_pointer (&error));
-          return;
+          if (n < READ_CHUNK && conn->ssl == NULL)
+            break;
+          continue;
         }
+      if (status == IO_WANT_READ || status == IO_WANT_WRITE)
+        conn->read_wants_write = status == IO_WANT_WRITE;
+      else if (status == IO_EOF && conn->state == NET_CONN_STATE_CLOSING)
+        fail_closed_locally (conn);
+      else if (status == IO_EOF)
+        fail_peer_closed (conn, &error);
+      else
+        fail (conn, g_steal_pointer (&error));
+      break;
     }
+  read_buf_release (g_steal_pointer (&conn->reading));
 }
 
 /* The owner's flow control resumes its producer here. */

@@ -175,6 +175,13 @@ void net_conn_set_callbacks (NetConn *conn, const NetConnCallbacks *callbacks,
  * on_closed tells why): @bytes will not be sent. */
 gboolean net_conn_write (NetConn *conn, GBytes *bytes);
 
+/* During on_data: @len bytes at @data, a part of what on_data was given,
+ * as a GBytes that shares the connection's read buffer instead of copying
+ * it (what a relay passes on to another connection's write queue without
+ * touching).  Outside on_data, or for bytes elsewhere, a copy.
+ * (transfer full) */
+GBytes *net_conn_slice (NetConn *conn, const guint8 *data, gsize len);
+
 /* Bytes queued and not yet taken by the kernel (TLS: plaintext not yet
  * encrypted). */
 gsize net_conn_get_queued_bytes (NetConn *conn);

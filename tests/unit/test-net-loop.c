@@ -284,6 +284,8 @@ typedef struct
   gboolean drained;
   NetConnCloseReason reason;
   char *message;
+  GPtrArray *slices; /* when set: every chunk kept as net_conn_slice() */
+  guint shared;      /* ... of which were the very bytes, not copies */
 } End;
 
 static void
@@ -295,7 +297,16 @@ end_connected (NetConn *conn, gpointer data)
 static void
 end_data (NetConn *conn, const guint8 *bytes, gsize len, gpointer data)
 {
-  g_byte_array_append (((End *) data)->in, bytes, (guint) len);
+  End *e = data;
+
+  g_byte_array_append (e->in, bytes, (guint) len);
+  if (e->slices != NULL)
+    {
+      GBytes *slice = net_conn_slice (conn, bytes, len);
+
+      e->shared += g_bytes_get_data (slice, NULL) == bytes;
+      g_ptr_array_add (e->slices, slice);
+    }
 }
 
 static void
@@ -338,6 +349,8 @@ end_clear (End *e)
       net_conn_unref (e->conn);
     }
   g_byte_array_unref (e->in);
+  if (e->slices != NULL)
+    g_ptr_array_unref (e->slices);
   g_free (e->message);
 }
 
@@ -578,6 +591,59 @@ START_TEST (test_virtual_idle_fake_clock)
 }
 END_TEST
 
+/* Slices of what was read stay valid and unchanged while later reads go
+ * on: a read whose buffer is still sliced takes another. */
+START_TEST (test_virtual_slices)
+{
+  enum
+  {
+    LEN = 300 * 1024
+  };
+  End server, client;
+  Accepting a = { &server, NULL, 0 };
+  g_autoptr (NetListener) l = NULL;
+  g_autoptr (GByteArray) joined = g_byte_array_new ();
+  guint8 *data = g_malloc (LEN);
+
+  for (gsize i = 0; i < LEN; i++)
+    data[i] = (guint8) (i % 253);
+  end_init (&server);
+  end_init (&client);
+  server.slices =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  net_loop_set_virtual_network (loop);
+  l = listen_virtual (&a, "127.0.0.1");
+  connect_to (&client, net_listener_get_address (l));
+  RUN_UNTIL (client.connected && server.connected, 1000);
+  {
+    g_autoptr (GBytes) b = g_bytes_new_static (data, LEN);
+
+    ck_assert (net_conn_write (client.conn, b));
+  }
+  RUN_UNTIL (server.in->len == LEN, 2000);
+  ck_assert_uint_gt (server.slices->len, 2);
+  ck_assert_uint_eq (server.shared, server.slices->len);
+  for (guint i = 0; i < server.slices->len; i++)
+    {
+      gsize n;
+      const guint8 *p = g_bytes_get_data (server.slices->pdata[i], &n);
+
+      g_byte_array_append (joined, p, (guint) n);
+    }
+  ck_assert_uint_eq (joined->len, LEN);
+  ck_assert_int_eq (memcmp (joined->data, data, LEN), 0);
+  /* Outside on_data: a copy. */
+  {
+    g_autoptr (GBytes) copy = net_conn_slice (server.conn, data, 4);
+
+    ck_assert_ptr_ne (g_bytes_get_data (copy, NULL), data);
+  }
+  end_clear (&server);
+  end_clear (&client);
+  g_free (data);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -599,6 +665,7 @@ main (void)
   tcase_add_test (tv, test_virtual_backpressure);
   tcase_add_test (tv, test_virtual_reset);
   tcase_add_test (tv, test_virtual_idle_fake_clock);
+  tcase_add_test (tv, test_virtual_slices);
   suite_add_tcase (s, tv);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
