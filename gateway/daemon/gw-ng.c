@@ -8,6 +8,7 @@
 #include <glib-unix.h>
 
 #include "net-addr.h"
+#include "net-loop.h"
 #include "gw-log.h"
 
 GQuark
@@ -58,8 +59,7 @@ struct _GwNgServer
   GQueue order;         /* CacheEntry with a reply, oldest first */
   gsize cache_bytes;
   GHashTable *requests; /* GwNgRequest not answered yet (a set) */
-  GwNgClockFunc clock;
-  gpointer clock_data;
+  NetLoop *loop;        /* its clock ages the cache (a reference) */
   GwNgStats stats;
 };
 
@@ -130,8 +130,7 @@ quote (const char *s, gsize len)
 static gint64
 now (GwNgServer *server)
 {
-  return server->clock != NULL ? server->clock (server->clock_data)
-                               : g_get_monotonic_time ();
+  return net_loop_now (server->loop);
 }
 
 /* --- the reply cache ----------------------------------------------------- */
@@ -1091,6 +1090,7 @@ gw_ng_server_new (GPtrArray *addresses, const GwNgOptions *options,
   server = g_new0 (GwNgServer, 1);
   server->handler = *handler;
   server->context = g_main_context_ref_thread_default ();
+  server->loop = net_loop_ref (net_loop_get_default ());
   server->sockets = g_ptr_array_new_with_free_func (sock_free);
   server->addresses = g_ptr_array_new_with_free_func (g_object_unref);
   server->cache =
@@ -1177,6 +1177,7 @@ gw_ng_server_free (GwNgServer *server)
   g_hash_table_unref (server->cache);
   g_free (server->buffer);
   g_main_context_unref (server->context);
+  net_loop_unref (server->loop);
   if (server->destroy != NULL)
     server->destroy (server->user_data);
   g_free (server);
@@ -1187,15 +1188,6 @@ gw_ng_server_get_addresses (GwNgServer *server)
 {
   g_return_val_if_fail (server != NULL, NULL);
   return server->addresses;
-}
-
-void
-gw_ng_server_set_clock (GwNgServer *server, GwNgClockFunc clock,
-                        gpointer user_data)
-{
-  g_return_if_fail (server != NULL);
-  server->clock = clock;
-  server->clock_data = user_data;
 }
 
 void

@@ -142,12 +142,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwNgServer, gw_ng_server_free)
  * (transfer none): GPtrArray of GSocketAddress. */
 GPtrArray *gw_ng_server_get_addresses (GwNgServer *server);
 
-/* The clock the cache ages with (monotonic microseconds,
- * g_get_monotonic_time() by default); tests move it. */
-typedef gint64 (*GwNgClockFunc) (gpointer user_data);
-void gw_ng_server_set_clock (GwNgServer *server, GwNgClockFunc clock,
-                             gpointer user_data);
-
 typedef struct
 {
   guint64 datagrams;       /* read */
