@@ -567,12 +567,16 @@ write_bytes (Conn *c, GBytes *b)
     net_conn_write (c->gw, b);
 }
 
+/* Write the small frames queued on @c behind the frame in flight, if its
+ * connection is open (they stay queued while it connects).  Also while @c
+ * is being detached: a last response (a 401 before closing) is still owed
+ * to the peer. */
 static void
 flush_ctrl (Conn *c)
 {
   GBytes *b;
 
-  if (!conn_open (c))
+  if (c->gw == NULL || net_conn_get_state (c->gw) != NET_CONN_STATE_OPEN)
     return;
   while ((b = g_queue_pop_head (&c->ctrl)) != NULL)
     {
@@ -1679,16 +1683,7 @@ conn_detach (Conn *c)
                       "next hop connection closed mid-message");
     }
   /* Generated frames still owed to this peer (a 401 before closing). */
-  if (c->gw != NULL && net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN)
-    {
-      GBytes *b;
-
-      while ((b = g_queue_pop_head (&c->ctrl)) != NULL)
-        {
-          net_conn_write (c->gw, b);
-          g_bytes_unref (b);
-        }
-    }
+  flush_ctrl (c);
   g_queue_clear_full (&c->ctrl, (GDestroyNotify) g_bytes_unref);
   c->ctrl_bytes = 0;
 
