@@ -3413,16 +3413,29 @@ gw_relay_add_listener (GwRelay *relay, NetListener *listener,
   net_listener_set_callbacks (listener, on_filter, on_accept, l, NULL);
 }
 
+/* The first listener of @scheme, whose port goes into URIs of that scheme;
+ * NULL when there is none. */
+static Listener *
+listener_for (GwRelay *r, MsrpScheme scheme)
+{
+  for (guint i = 0; i < r->listeners->len; i++)
+    {
+      Listener *l = r->listeners->pdata[i];
+
+      if (l->scheme == scheme)
+        return l;
+    }
+  return NULL;
+}
+
 gboolean
 gw_relay_adopt_connection (GwRelay *relay, NetConn *conn, MsrpScheme scheme,
                            const char *const *fields, GError **error)
 {
-  Listener *l = NULL;
+  Listener *l;
 
   g_return_val_if_fail (relay != NULL && conn != NULL, FALSE);
-  for (guint i = 0; i < relay->listeners->len && l == NULL; i++)
-    if (((Listener *) relay->listeners->pdata[i])->scheme == scheme)
-      l = relay->listeners->pdata[i];
+  l = listener_for (relay, scheme);
   if (l == NULL)
     {
       g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
@@ -3563,14 +3576,12 @@ gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
                                MsrpUri *party, const char *call_id,
                                GError **error)
 {
-  Listener *l = NULL;
+  Listener *l;
   Session *s;
 
   g_return_val_if_fail (relay != NULL, NULL);
   g_return_val_if_fail (party != NULL, NULL);
-  for (guint i = 0; i < relay->listeners->len && l == NULL; i++)
-    if (((Listener *) relay->listeners->pdata[i])->scheme == scheme)
-      l = relay->listeners->pdata[i];
+  l = listener_for (relay, scheme);
   if (l == NULL)
     {
       g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
