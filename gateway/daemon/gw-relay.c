@@ -450,7 +450,9 @@ append_uris (GString *s, GPtrArray *path, guint from)
     }
 }
 
-/* The head of a frame passed on: @start_line, then To-Path without its
+/* The head of a frame passed on, request or response: the start line with
+ * this hop's transaction id @tid (RFC 4976 section 6.4: new on every hop
+ * for a request; a response takes its request's), then To-Path without its
  * first @n_ours URIs, From-Path with those in front (the last one first:
  * each relay hop inserts its URI before the others, RFC 4976 section
  * 6.4.1), every other header as received and in order, and the blank line
@@ -458,15 +460,21 @@ append_uris (GString *s, GPtrArray *path, guint from)
  * the last of ours: toward a paired party, the paired session's URI, so
  * that the party sees the path it was given in SDP. */
 static GBytes *
-forward_head (MsrpHead *h, const char *start_line, guint n_ours,
-              MsrpUri *last_as)
+forward_head (MsrpHead *h, const char *tid, guint n_ours, MsrpUri *last_as)
 {
   GPtrArray *to = msrp_head_get_to_path (h);
   GPtrArray *from = msrp_head_get_from_path (h);
   GString *s = g_string_sized_new (512);
   guint n = msrp_head_get_n_headers (h);
+  const char *comment = msrp_head_get_comment (h);
 
-  g_string_append (s, start_line);
+  if (msrp_head_is_request (h))
+    g_string_append_printf (s, "MSRP %s %s\r\n", tid,
+                            msrp_head_get_method (h));
+  else
+    g_string_append_printf (
+        s, "MSRP %s %03u%s%s\r\n", tid, msrp_head_get_status_code (h),
+        comment != NULL ? " " : "", comment != NULL ? comment : "");
   g_string_append (s, "To-Path: ");
   append_uris (s, to, n_ours);
   g_string_append (s, "\r\nFrom-Path: ");
@@ -735,37 +743,34 @@ msg_for (Conn *c, const char *message_id, const char *session_id)
 
 /* --- responses and REPORTs the relay makes ------------------------------ */
 
-/* The response to the request @h received on @c (RFC 4975 section 7.2: to
- * the previous hop for a SEND, the whole way back otherwise), with extra
- * header pairs (name, value, ..., NULL). */
-static void respond (Conn *c, MsrpHead *h, guint code, const char *comment,
-                     ...) G_GNUC_NULL_TERMINATED;
-
+/* Send the relay's response to a request that came on @c: the request's
+ * @method and @tid, @to_path and @from_path as received (RFC 4975 section
+ * 7.2: to the previous hop for a SEND, the whole way back otherwise), and
+ * @extra (nullable) header pairs (name, value, ..., NULL; a NULL value
+ * skips its pair).  Every response the relay makes itself is built here;
+ * responses it relays keep the next hop's bytes (forward_head()). */
 static void
-respond (Conn *c, MsrpHead *h, guint code, const char *comment, ...)
+send_response (Conn *c, const char *method, const char *tid,
+               GPtrArray *to_path, GPtrArray *from_path, guint code,
+               const char *comment, va_list *extra)
 {
   g_autoptr (MsrpWriter) w = NULL;
   g_autoptr (GBytes) b = NULL;
   g_autoptr (GError) error = NULL;
   const char *name;
-  va_list ap;
 
-  if (c->detached || msrp_head_get_to_path (h) == NULL ||
-      msrp_head_get_from_path (h) == NULL)
+  if (c->detached)
     return;
-  w = msrp_status_build_response (
-      msrp_head_get_method (h), msrp_head_get_transaction_id (h),
-      msrp_head_get_to_path (h), msrp_head_get_from_path (h), code, comment,
-      &error);
-  va_start (ap, comment);
-  while (w != NULL && (name = va_arg (ap, const char *)) != NULL)
+  w = msrp_status_build_response (method, tid, to_path, from_path, code,
+                                  comment, &error);
+  while (w != NULL && extra != NULL &&
+         (name = va_arg (*extra, const char *)) != NULL)
     {
-      const char *value = va_arg (ap, const char *);
+      const char *value = va_arg (*extra, const char *);
 
       if (value != NULL && !msrp_writer_add_header (w, name, value, &error))
         g_clear_pointer (&w, msrp_writer_free);
     }
-  va_end (ap);
   if (w != NULL)
     b = msrp_writer_to_bytes (w, NULL, '$', &error);
   if (b == NULL)
@@ -781,6 +786,25 @@ respond (Conn *c, MsrpHead *h, guint code, const char *comment, ...)
     }
   count_error (c->relay, code);
   send_small (c, b);
+}
+
+/* The response to the request @h received on @c, with extra header pairs
+ * (name, value, ..., NULL). */
+static void respond (Conn *c, MsrpHead *h, guint code, const char *comment,
+                     ...) G_GNUC_NULL_TERMINATED;
+
+static void
+respond (Conn *c, MsrpHead *h, guint code, const char *comment, ...)
+{
+  va_list ap;
+
+  if (msrp_head_get_to_path (h) == NULL || msrp_head_get_from_path (h) == NULL)
+    return;
+  va_start (ap, comment);
+  send_response (c, msrp_head_get_method (h), msrp_head_get_transaction_id (h),
+                 msrp_head_get_to_path (h), msrp_head_get_from_path (h), code,
+                 comment, &ap);
+  va_end (ap);
 }
 
 static void
@@ -974,21 +998,13 @@ txn_unanswered (Txn *t, gboolean timed_out)
            !t->in->detached)
     {
       /* An end-to-end request (AUTH, NICKNAME, ...) routed through us: its
-       * sender waits for a response. */
+       * sender waits for a response.  Only the first To-Path URI counts
+       * for building it (the responder). */
       g_autoptr (GPtrArray) to = g_ptr_array_new ();
-      g_autoptr (MsrpWriter) w = NULL;
-      g_autoptr (GBytes) b = NULL;
 
       g_ptr_array_add (to, t->self_uri);
-      w = msrp_status_build_response (t->method, t->in_tid, to, t->from_path,
-                                      MSRP_STATUS_REQUEST_TIMEOUT, why, NULL);
-      if (w != NULL)
-        b = msrp_writer_to_bytes (w, NULL, '$', NULL);
-      if (b != NULL)
-        {
-          count_error (t->relay, MSRP_STATUS_REQUEST_TIMEOUT);
-          send_small (t->in, b);
-        }
+      send_response (t->in, t->method, t->in_tid, to, t->from_path,
+                     MSRP_STATUS_REQUEST_TIMEOUT, why, NULL);
     }
 }
 
@@ -2580,16 +2596,10 @@ handle_response (Conn *c)
         n_ours++;
       if (n_ours < to->len && !t->in->detached)
         {
-          g_autofree char *start = NULL;
           g_autoptr (GBytes) head = NULL;
           g_autoptr (GBytes) end = NULL;
 
-          start = g_strdup_printf (
-              "MSRP %s %03u%s%s\r\n", t->in_tid, code,
-              msrp_head_get_comment (h) != NULL ? " " : "",
-              msrp_head_get_comment (h) != NULL ? msrp_head_get_comment (h)
-                                                : "");
-          head = forward_head (h, start, n_ours,
+          head = forward_head (h, t->in_tid, n_ours,
                                paired_uri (r, to->pdata[n_ours - 1]));
           end = end_line (t->in_tid, FALSE, '$');
           send_small (t->in, head);
@@ -2756,7 +2766,6 @@ route_request (Conn *c)
   Conn *target = NULL;
   MsrpUri *last_as = NULL;
   guint n = 0;
-  g_autofree char *start = NULL;
   GError *error = NULL;
 
   /* Section 6.2: "If the request is not addressed to the relay, the relay
@@ -2916,9 +2925,7 @@ route_request (Conn *c)
       g_error_free (error);
       return;
     }
-  start = g_strdup_printf ("MSRP %s %s\r\n", rx->out_tid,
-                           msrp_head_get_method (h));
-  rx->out_head = forward_head (h, start, n, last_as);
+  rx->out_head = forward_head (h, rx->out_tid, n, last_as);
   rx->out = conn_ref (target);
   rx->action = ACT_FORWARD;
   /* From a peer that connected to us, toward the owner of our session: the
