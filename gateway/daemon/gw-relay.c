@@ -2022,37 +2022,54 @@ on_resolved (GObject *source, GAsyncResult *res, gpointer data)
   conn_unref (c);
 }
 
-/* The pooled connection to the next hop @u (RFC 4975 section 6.1, RFC 5923:
- * one connection per scheme, host and port, shared by every session),
- * made when there is none. */
+/* A new outbound connection to @u's host and port with @u's scheme, not
+ * connecting yet (outbound_start()): first what is known of it, so that a
+ * session can be bound to it and a frame queued on it before the connect
+ * can fail.  @dedicated (nullable): the session it is made for, named in
+ * the log; NULL for the next-hop pool. */
 static Conn *
-pool_get (GwRelay *r, MsrpUri *u)
+outbound_new (GwRelay *r, MsrpUri *u, Session *dedicated)
 {
-  g_autofree char *key = pool_key (u);
-  Conn *c = g_hash_table_lookup (r->pool, key);
-  g_autoptr (GInetAddress) ia = NULL;
+  Conn *c = conn_alloc (r);
+  gboolean v6 = msrp_uri_get_host_type (u) == MSRP_HOST_IPV6;
   g_autoptr (GwLogEvent) ev = NULL;
 
-  if (c != NULL)
-    return c;
-  c = conn_alloc (r);
   c->inbound = FALSE;
   c->succeeded = TRUE;
   c->scheme = msrp_uri_get_scheme (u);
   c->peer_host = g_strdup (msrp_uri_get_host (u));
   c->peer_port = msrp_uri_get_effective_port (u);
-  c->pool_key = g_strdup (key);
-  c->peer = g_strdup (
-      key + strlen (c->scheme == MSRP_SCHEME_MSRPS ? "msrps://" : "msrp://"));
-  g_hash_table_insert (r->pool, g_strdup (key), c);
+  c->peer = g_strdup_printf ("%s%s%s:%u", v6 ? "[" : "", c->peer_host,
+                             v6 ? "]" : "", c->peer_port);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opening");
   gw_log_event_add_str (ev, "peer", c->peer);
   gw_log_event_add_str (ev, "transport",
                         c->scheme == MSRP_SCHEME_MSRPS ? "tls" : "tcp");
-  gw_log_event_emit (ev, "connecting to next hop %s", key);
+  if (dedicated == NULL)
+    {
+      g_autofree char *key = pool_key (u);
 
-  ia = g_inet_address_new_from_string (c->peer_host);
+      gw_log_event_emit (ev, "connecting to next hop %s", key);
+      return c;
+    }
+  gw_log_event_add_str (ev, "session", dedicated->id);
+  if (dedicated->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", dedicated->call_id);
+  gw_log_event_emit (ev, "connecting to party %s of session %s",
+                     msrp_uri_get_text (u), dedicated->id);
+  return c;
+}
+
+/* Connect the outbound @c: at once to an IP literal, after resolving a
+ * name without blocking; each address in turn (connect_next()).  FALSE
+ * when it failed at once: @c is dropped (connection_closed, and a connect
+ * of a session bound to it ends). */
+static gboolean
+outbound_start (Conn *c)
+{
+  g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (c->peer_host);
+
   if (ia != NULL)
     {
       g_autoptr (GError) error = NULL;
@@ -2061,7 +2078,7 @@ pool_get (GwRelay *r, MsrpUri *u)
       if (!connect_next (c, &error))
         {
           outbound_failed (c, error != NULL ? error->message : "no address");
-          return NULL;
+          return FALSE;
         }
     }
   else
@@ -2072,6 +2089,25 @@ pool_get (GwRelay *r, MsrpUri *u)
       g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
                                        on_resolved, conn_ref (c));
     }
+  return TRUE;
+}
+
+/* The pooled connection to the next hop @u (RFC 4975 section 6.1, RFC 5923:
+ * one connection per scheme, host and port, shared by every session),
+ * made when there is none.  NULL when it failed at once. */
+static Conn *
+pool_get (GwRelay *r, MsrpUri *u)
+{
+  g_autofree char *key = pool_key (u);
+  Conn *c = g_hash_table_lookup (r->pool, key);
+
+  if (c != NULL)
+    return c;
+  c = outbound_new (r, u, NULL);
+  c->pool_key = g_strdup (key);
+  g_hash_table_insert (r->pool, g_steal_pointer (&key), c);
+  if (!outbound_start (c))
+    return NULL;
   return c;
 }
 
@@ -3670,10 +3706,6 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
   g_autoptr (GPtrArray) from = g_ptr_array_new ();
   g_autoptr (MsrpWriter) w = NULL;
   g_autoptr (GBytes) b = NULL;
-  g_autoptr (GInetAddress) ia = NULL;
-  g_autoptr (GwLogEvent) ev = NULL;
-  const char *host;
-  gboolean v6;
 
   g_return_val_if_fail (relay != NULL && session != NULL, FALSE);
   s = preauth_lookup (relay, session, error);
@@ -3703,26 +3735,7 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
 
   /* A connection of its own, not the next-hop pool: it carries this
    * session only, and is closed with it. */
-  host = msrp_uri_get_host (s->party);
-  v6 = msrp_uri_get_host_type (s->party) == MSRP_HOST_IPV6;
-  c = conn_alloc (relay);
-  c->inbound = FALSE;
-  c->succeeded = TRUE;
-  c->scheme = msrp_uri_get_scheme (s->party);
-  c->peer_host = g_strdup (host);
-  c->peer_port = msrp_uri_get_effective_port (s->party);
-  c->peer = g_strdup_printf ("%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
-                             c->peer_port);
-  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opening");
-  gw_log_event_add_str (ev, "peer", c->peer);
-  gw_log_event_add_str (ev, "transport",
-                        c->scheme == MSRP_SCHEME_MSRPS ? "tls" : "tcp");
-  gw_log_event_add_str (ev, "session", s->id);
-  if (s->call_id != NULL)
-    gw_log_event_add_str (ev, "call_id", s->call_id);
-  gw_log_event_emit (ev, "connecting to party %s of session %s",
-                     msrp_uri_get_text (s->party), s->id);
-
+  c = outbound_new (relay, s->party, s);
   s->connect = g_new0 (Connect, 1);
   s->connect->func = done;
   s->connect->data = user_data;
@@ -3730,26 +3743,9 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
              sizeof s->connect->tid);
   session_bind_preauth (s, c);
   send_small (c, b); /* held until the connection is up */
-
-  ia = g_inet_address_new_from_string (host);
-  if (ia != NULL)
-    {
-      g_autoptr (GError) conn_error = NULL;
-
-      c->addresses = g_list_append (NULL, g_steal_pointer (&ia));
-      /* A failure here is told through @done, later, like any other. */
-      if (!connect_next (c, &conn_error))
-        outbound_failed (c, conn_error != NULL ? conn_error->message
-                                               : "no address");
-    }
-  else
-    {
-      g_autoptr (GResolver) resolver = g_resolver_get_default ();
-
-      c->resolving = g_cancellable_new ();
-      g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
-                                       on_resolved, conn_ref (c));
-    }
+  /* A failure, even at once, is told through @done, later, like any
+   * other. */
+  outbound_start (c);
   return TRUE;
 }
 
