@@ -197,8 +197,8 @@ struct _Conn
   /* reading */
   MsrpParser *parser;
   Rx rx;
-  GBytes *pending; /* input set aside while paused */
-  gboolean paused;
+  GBytes *pending; /* input set aside while paused (the NetConn's reading
+                    * is paused: net_conn_is_reading_paused()) */
   gboolean kick_queued;
   guint auth_failures;
   guint failures;     /* unsuccessful requests, on probation */
@@ -3210,11 +3210,10 @@ conn_feed (Conn *c, const guint8 *data, gsize len)
           g_clear_pointer (&c->pending, g_bytes_unref);
           c->pending = rest;
         }
-      if (!c->paused && c->gw != NULL)
-        {
-          net_conn_pause_reading (c->gw);
-          c->paused = TRUE;
-        }
+      /* Pausing is the NetConn's state; a next hop still being resolved
+       * has none and nothing to read yet. */
+      if (c->gw != NULL)
+        net_conn_pause_reading (c->gw);
     }
 }
 
@@ -3267,11 +3266,8 @@ conn_resume (Conn *c)
     if (c->detached || rx->block != BLOCK_NONE)
       goto out;
   }
-  if (c->paused && c->gw != NULL)
-    {
-      c->paused = FALSE;
-      net_conn_resume_reading (c->gw);
-    }
+  if (c->gw != NULL)
+    net_conn_resume_reading (c->gw);
 out:
   conn_unref (c);
 }
@@ -3819,7 +3815,8 @@ gw_relay_get_stats (GwRelay *r, GwRelayStats *st)
       st->connections++;
       st->frames_waiting +=
           c->rx.block == BLOCK_START || c->rx.block == BLOCK_PARTY;
-      st->readers_paused += c->paused;
+      st->readers_paused +=
+          c->gw != NULL && net_conn_is_reading_paused (c->gw);
       st->queued_bytes += c->ctrl_bytes;
       if (c->pending != NULL)
         st->queued_bytes += g_bytes_get_size (c->pending);
