@@ -157,7 +157,6 @@ typedef struct
   RxAction action;
   RxBlock block;
   guint code;       /* ACT_DISCARD: the response due at the end */
-  gboolean refused; /* ... for a request refused as such */
   char *comment;    /* ... and its comment (nullable) */
   Conn *out;        /* ACT_FORWARD: the writer (a reference) */
   gboolean started; /* the head went to rx.out */
@@ -2688,12 +2687,19 @@ self_blocked (Conn *c)
          c->ctrl_bytes > CTRL_LIMIT || c->n_origin_txns >= MAX_ORIGIN_TXNS;
 }
 
+/* Does @code refuse the request itself (RFC 4976 section 6.1: an
+ * unsuccessful request, counted on probation), rather than report that the
+ * next hop failed (408) or accept it (200)? */
+static gboolean
+is_refusal (guint code)
+{
+  return code == MSRP_STATUS_BAD_REQUEST || code == MSRP_STATUS_FORBIDDEN ||
+         code == MSRP_STATUS_SESSION_DOES_NOT_EXIST;
+}
+
 static void
 discard (Conn *c, guint code, const char *comment)
 {
-  c->rx.refused = code == MSRP_STATUS_BAD_REQUEST ||
-                  code == MSRP_STATUS_FORBIDDEN ||
-                  code == MSRP_STATUS_SESSION_DOES_NOT_EXIST;
   c->rx.action = ACT_DISCARD;
   c->rx.code = code;
   g_free (c->rx.comment);
@@ -3085,7 +3091,7 @@ rx_end (Conn *c, char flag, guint64 body_len)
         respond_if_due (c, h, rx->code, rx->comment);
       /* The request itself was refused (not a next hop's failure): an
        * unsuccessful request for the probation. */
-      if (rx->refused)
+      if (is_refusal (rx->code))
         note_failure (c);
       break;
     case ACT_AUTH:
