@@ -3281,18 +3281,40 @@ out:
 /* --- accepting ------------------------------------------------------------
  */
 
+/* The key of relay->per_ip ([limits] max-connections-per-ip) for a peer at
+ * @addr: its IP address without the port, as GLib writes it; NULL when
+ * @addr is no IP address. */
+static char *
+ip_key (GSocketAddress *addr)
+{
+  if (addr == NULL || !G_IS_INET_SOCKET_ADDRESS (addr))
+    return NULL;
+  return g_inet_address_to_string (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)));
+}
+
+/* The same for the peer of @gw, from its "ip:port" text (which the
+ * listener wrote from the address on_filter() saw, or the ICE leg from its
+ * pair): the text itself when it is no address. */
+static char *
+conn_ip_key (NetConn *gw)
+{
+  const char *peer = net_conn_get_peer_address (gw);
+  g_autoptr (GSocketAddress) addr = net_addr_parse (peer, NULL);
+  char *key = ip_key (addr);
+
+  return key != NULL ? key : g_strdup (peer);
+}
+
 static gboolean
 on_filter (NetListener *listener, GSocketAddress *peer, gpointer data)
 {
   Listener *l = data;
   GwRelay *r = l->relay;
-  g_autofree char *ip = NULL;
+  g_autofree char *ip = ip_key (peer);
   const char *limit = NULL;
   guint n;
 
-  if (G_IS_INET_SOCKET_ADDRESS (peer))
-    ip = g_inet_address_to_string (
-        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
   n = ip != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, ip)) : 0;
   if (r->freeing)
     limit = "shutdown";
@@ -3326,7 +3348,6 @@ accept_conn (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
   Conn *c = conn_alloc (r);
   g_autoptr (GwLogEvent) ev = NULL;
   const char *peer = net_conn_get_peer_address (gw);
-  const char *colon = strrchr (peer, ':');
   guint n;
 
   c->gw = net_conn_ref (gw);
@@ -3335,14 +3356,7 @@ accept_conn (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
   c->scheme = scheme;
   c->local_port = port;
   c->peer = g_strdup (peer);
-  /* "127.0.0.1:5000" / "[::1]:5000" -> the address, as the filter keyed
-   * it. */
-  if (peer[0] == '[' && colon != NULL && colon > peer + 1)
-    c->peer_ip = g_strndup (peer + 1, (gsize) (colon - peer - 2));
-  else if (colon != NULL)
-    c->peer_ip = g_strndup (peer, (gsize) (colon - peer));
-  else
-    c->peer_ip = g_strdup (peer);
+  c->peer_ip = conn_ip_key (gw);
   n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
   g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),
                        GUINT_TO_POINTER (n + 1));
