@@ -396,7 +396,10 @@ typedef struct
  * address: one that accepted a TCP connection is reachable; one that
  * could not be reached at all (timeout, no route) is not.  A refused
  * connection proves nothing: a NAT box answers for its outside address
- * with a RST as readily as a public host without a listener. */
+ * with a RST as readily as a public host without a listener.  No
+ * connection for another reason (a name that did not resolve, a failed
+ * TLS handshake) counts as not reachable: the gateway then relays, which
+ * costs it bytes, where a wrong "reachable" would cost the call. */
 static void
 on_connected (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
               const char *detail, gpointer data)
@@ -424,15 +427,26 @@ on_connected (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
                              c->call_id, cn->leg == 0 ? "offerer" : "answerer",
                              detail);
         }
-      if (result != GW_RELAY_CONNECT_NO_CONNECTION)
-        fact_record (
-            c->calls, cn->addr, TRUE, c->call_id, "gateway connection",
-            result == GW_RELAY_CONNECT_OK ? "the binding SEND got its "
-                                            "200"
-                                          : detail);
-      else if (detail == NULL || strstr (detail, "refused") == NULL)
-        fact_record (c->calls, cn->addr, FALSE, c->call_id,
-                     "gateway connection", detail);
+      switch (result)
+        {
+        case GW_RELAY_CONNECT_OK:
+          fact_record (c->calls, cn->addr, TRUE, c->call_id,
+                       "gateway connection", "the binding SEND got its 200");
+          break;
+        case GW_RELAY_CONNECT_BIND_FAILED:
+          fact_record (c->calls, cn->addr, TRUE, c->call_id,
+                       "gateway connection", detail);
+          break;
+        case GW_RELAY_CONNECT_UNREACHABLE:
+        case GW_RELAY_CONNECT_NO_CONNECTION:
+          fact_record (c->calls, cn->addr, FALSE, c->call_id,
+                       "gateway connection", detail);
+          break;
+        case GW_RELAY_CONNECT_REFUSED:
+        case GW_RELAY_CONNECT_CANCELLED:
+        default:
+          break;
+        }
     }
   g_clear_object (&cn->addr);
   call_unref (c);

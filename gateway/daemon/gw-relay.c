@@ -192,6 +192,8 @@ struct _Conn
   gboolean detached;  /* relay state released; waits for on_closed */
   char *close_reason; /* ours, when the relay closed it */
   char *close_detail;
+  gboolean net_closed;          /* the NetConn closed it (on_closed) ... */
+  NetConnCloseReason net_close; /* ... for this reason */
 
   /* reading */
   MsrpParser *parser;
@@ -1404,12 +1406,32 @@ connect_finish (Session *s, GwRelayConnectResult result, const char *detail)
   else
     gw_log_event_emit (ev, "session %s: connecting to %s failed: %s", s->id,
                        msrp_uri_get_text (s->party), detail);
-  completion_queue (r, cn->func, cn->data, s->uri,
-                    result == GW_RELAY_CONNECT_NO_CONNECTION && cn->reached
-                        ? GW_RELAY_CONNECT_BIND_FAILED
-                        : result,
-                    detail);
+  completion_queue (r, cn->func, cn->data, s->uri, result, detail);
   g_free (cn);
+}
+
+/* How the connect of @s ended when its connection @c closed: once the
+ * connection was up, the binding SEND failed; before, what the NetConn
+ * said of the address (a RST to the connect is an answer from it; no
+ * route or no answer is not), or nothing about it when the relay gave up
+ * by itself (no address, shutdown). */
+static GwRelayConnectResult
+connect_result_at_close (Session *s, Conn *c)
+{
+  if (s->connect->reached)
+    return GW_RELAY_CONNECT_BIND_FAILED;
+  if (!c->net_closed)
+    return GW_RELAY_CONNECT_NO_CONNECTION;
+  switch (c->net_close)
+    {
+    case NET_CONN_CLOSED_REFUSED:
+      return GW_RELAY_CONNECT_REFUSED;
+    case NET_CONN_CLOSED_CONNECT_FAILED:
+    case NET_CONN_CLOSED_TIMEOUT:
+      return GW_RELAY_CONNECT_UNREACHABLE;
+    default:
+      return GW_RELAY_CONNECT_NO_CONNECTION;
+    }
 }
 
 /* A pre-authorised session loses its connection: unbound again, to be
@@ -1474,7 +1496,7 @@ bind_failed (Session *s, const char *detail)
 {
   Conn *c = s->conn;
 
-  connect_finish (s, GW_RELAY_CONNECT_NO_CONNECTION, detail);
+  connect_finish (s, GW_RELAY_CONNECT_BIND_FAILED, detail);
   session_unbind (s, "binding failed");
   if (c != NULL && c->sessions->len == 0)
     conn_drop (c, "bind_failed", detail, TRUE);
@@ -1733,7 +1755,7 @@ conn_detach (Conn *c)
       if (s->kind == SESSION_PREAUTH)
         {
           if (s->connect != NULL)
-            connect_finish (s, GW_RELAY_CONNECT_NO_CONNECTION,
+            connect_finish (s, connect_result_at_close (s, c),
                             c->close_detail != NULL ? c->close_detail
                                                     : "connection closed");
           session_unbind (s, c->close_reason != NULL ? c->close_reason
@@ -2210,6 +2232,8 @@ on_closed (NetConn *gw, NetConnCloseReason reason, const GError *error,
     }
   if (!c->detached)
     {
+      c->net_closed = TRUE;
+      c->net_close = reason;
       g_free (c->close_reason);
       c->close_reason = g_strdup (net_conn_close_reason_to_string (reason));
       g_free (c->close_detail);

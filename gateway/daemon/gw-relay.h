@@ -142,12 +142,27 @@ gboolean gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
                                  GError **error);
 
 /* How a gw_relay_connect_session() ended; what it proves about the
- * party's address is the negotiator's business. */
+ * party's address is the negotiator's business.  When the party's host is
+ * a name with several addresses, each is tried in turn and the result is
+ * that of the last one. */
 typedef enum
 {
   GW_RELAY_CONNECT_OK,            /* the 200 to the binding SEND arrived */
-  GW_RELAY_CONNECT_NO_CONNECTION, /* no connection could be made (refused,
-                                   * unreachable, timed out, TLS failed) */
+  GW_RELAY_CONNECT_REFUSED,       /* the address answered the TCP connect
+                                   * with a RST (NET_CONN_CLOSED_REFUSED):
+                                   * a host without a listener, or a NAT or
+                                   * firewall answering for the address */
+  GW_RELAY_CONNECT_UNREACHABLE,   /* the connect got no answer: no route,
+                                   * host or network unreachable
+                                   * (NET_CONN_CLOSED_CONNECT_FAILED), or it
+                                   * timed out (NET_CONN_CLOSED_TIMEOUT; a
+                                   * TLS handshake that times out is told
+                                   * the same way) */
+  GW_RELAY_CONNECT_NO_CONNECTION, /* no connection for a reason that is not
+                                   * the address's answer: the name did not
+                                   * resolve, no TLS context or no socket,
+                                   * the TLS handshake failed, or the relay
+                                   * was freed first */
   GW_RELAY_CONNECT_BIND_FAILED,   /* connected, but the binding SEND failed
                                    * (a non-200, no answer, closed) */
   GW_RELAY_CONNECT_CANCELLED,     /* the session was closed first */

@@ -2875,7 +2875,7 @@ static const struct
   const char *detail;
   GwRelayConnectResult result;
 } connect_fail_cases[] = {
-  { FAIL_REFUSED, "refused", GW_RELAY_CONNECT_NO_CONNECTION },
+  { FAIL_REFUSED, "refused", GW_RELAY_CONNECT_REFUSED },
   { FAIL_RESPONSE, "403 go away", GW_RELAY_CONNECT_BIND_FAILED },
   { FAIL_SILENT, "report-timeout", GW_RELAY_CONNECT_BIND_FAILED },
   { FAIL_CLOSED, "session closed", GW_RELAY_CONNECT_CANCELLED },
