@@ -97,6 +97,7 @@ typedef struct
   gpointer data;
   MsrpUri *uri;
   GwRelayConnectResult result;
+  guint64 conn;
   char *detail;
 } Completion;
 
@@ -1348,7 +1349,7 @@ session_bind_preauth (Session *s, Conn *c)
  * the caller's gw_relay_*() call). */
 static void
 completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
-                  MsrpUri *uri, GwRelayConnectResult result,
+                  MsrpUri *uri, GwRelayConnectResult result, guint64 conn,
                   const char *detail)
 {
   Completion *cp;
@@ -1360,6 +1361,7 @@ completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
   cp->data = data;
   cp->uri = msrp_uri_ref (uri);
   cp->result = result;
+  cp->conn = conn;
   cp->detail = g_strdup (detail);
   g_queue_push_tail (&r->completions, cp);
   g_source_set_ready_time (r->work, 0);
@@ -1368,20 +1370,22 @@ completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
 static void
 completion_run (GwRelay *r, Completion *cp)
 {
-  cp->func (r, cp->uri, cp->result, cp->detail, cp->data);
+  cp->func (r, cp->uri, cp->result, cp->conn, cp->detail, cp->data);
   msrp_uri_unref (cp->uri);
   g_free (cp->detail);
   g_free (cp);
 }
 
-/* The gw_relay_connect_session() of @s has ended. */
+/* The gw_relay_connect_session() of @s has ended.  Success is logged here
+ * (session_connected); a failure is the caller's to handle and to log
+ * (the negotiator's party_connect_failed), and the connection's own end is
+ * its connection_closed line: one line each. */
 static void
 connect_finish (Session *s, GwRelayConnectResult result, const char *detail)
 {
   GwRelay *r = s->relay;
   Connect *cn = g_steal_pointer (&s->connect);
-  g_autoptr (GwLogEvent) ev = NULL;
-  gboolean ok = result == GW_RELAY_CONNECT_OK;
+  guint64 conn = s->conn != NULL ? s->conn->id : 0;
 
   if (cn == NULL)
     return;
@@ -1390,23 +1394,20 @@ connect_finish (Session *s, GwRelayConnectResult result, const char *detail)
       g_queue_delete_link (&r->bind_timers, cn->timer_link);
       timer_update (r);
     }
-  ev = gw_log_event_new (ok ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE,
-                         ok ? "session_connected" : "session_connect_failed");
-  gw_log_event_add_str (ev, "session", s->id);
-  if (s->call_id != NULL)
-    gw_log_event_add_str (ev, "call_id", s->call_id);
-  if (s->conn != NULL)
-    gw_log_event_add_int (ev, "conn", (gint64) s->conn->id);
-  gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
-  if (!ok)
-    gw_log_event_add_str (ev, "reason", detail);
-  if (ok)
-    gw_log_event_emit (ev, "session %s: %s accepted the binding SEND", s->id,
-                       msrp_uri_get_text (s->party));
-  else
-    gw_log_event_emit (ev, "session %s: connecting to %s failed: %s", s->id,
-                       msrp_uri_get_text (s->party), detail);
-  completion_queue (r, cn->func, cn->data, s->uri, result, detail);
+  if (result == GW_RELAY_CONNECT_OK)
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_INFO, "session_connected");
+
+      gw_log_event_add_str (ev, "session", s->id);
+      if (s->call_id != NULL)
+        gw_log_event_add_str (ev, "call_id", s->call_id);
+      gw_log_event_add_int (ev, "conn", (gint64) conn);
+      gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+      gw_log_event_emit (ev, "session %s: %s accepted the binding SEND", s->id,
+                         msrp_uri_get_text (s->party));
+    }
+  completion_queue (r, cn->func, cn->data, s->uri, result, conn, detail);
   g_free (cn);
 }
 

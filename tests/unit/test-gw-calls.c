@@ -613,6 +613,12 @@ START_TEST (test_gateway_connects)
   RUN_UNTIL (logtap_count ("party_connect_failed", "\"call_id\":\"g-2\"",
                            "refused", NULL) == 1,
              5000);
+  /* Logged once, here where it is handled, with the connection tried and
+   * the party's URI; the relay does not log it again. */
+  ck_assert_uint_eq (logtap_count ("party_connect_failed", "\"conn\":",
+                                   "\"party_uri\":\"msrp://127.0.0.1:", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("session_connect_failed", NULL), 0);
   ck_assert_uint_eq (logtap_count ("reachability_measured", NULL), 1);
   /* The next offer from 127.0.0.1 would be relayed on the guess (its
    * address is not where its signalling came from), but the gateway

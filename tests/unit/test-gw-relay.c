@@ -2246,12 +2246,13 @@ typedef struct
   guint calls;
   gboolean ok;
   GwRelayConnectResult result;
+  guint64 conn;
   char *detail;
 } Done;
 
 static void
 on_done (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
-         const char *detail, gpointer data)
+         guint64 conn, const char *detail, gpointer data)
 {
   Done *d = data;
 
@@ -2259,6 +2260,7 @@ on_done (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
   d->calls++;
   d->ok = result == GW_RELAY_CONNECT_OK;
   d->result = result;
+  d->conn = conn;
   g_free (d->detail);
   d->detail = g_strdup (detail);
 }
@@ -2933,9 +2935,10 @@ START_TEST (test_preauth_connect_fails)
                      strstr (done.detail, connect_fail_cases[_i].detail) !=
                          NULL,
                  "detail: %s", done.detail);
-  ck_assert_uint_eq (
-      logtap_count ("session_connect_failed", "\"call_id\":\"call-1\"", NULL),
-      1);
+  /* The caller handles the failure and logs it (issue 9: logged once,
+   * where it is handled): the relay logs only the connection's end. */
+  ck_assert_uint_eq (logtap_count ("session_connect_failed", NULL), 0);
+  ck_assert_uint_ne (done.conn, 0);
   if (y != NULL)
     client_wait_eof (y, 3000); /* the gateway's connection is closed */
   testloop_run_for (100);
