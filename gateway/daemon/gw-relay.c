@@ -743,6 +743,23 @@ msg_for (Conn *c, const char *message_id, const char *session_id)
   return m;
 }
 
+/* The Msg of the SEND chunk @h from @c toward the session @first,
+ * counted. */
+static Msg *
+msg_chunk (Conn *c, MsrpHead *h, Session *first)
+{
+  Msg *m = msg_for (c, msrp_head_get_message_id (h), first->id);
+
+  if (m->call_id == NULL)
+    m->call_id = g_strdup (first->call_id);
+  m->chunks++;
+  /* Acknowledged only when every chunk gets a 200 back (RFC 4975 section
+   * 7.1.4: only Failure-Report yes, or none, has one). */
+  if (msrp_head_get_failure_report (h) != MSRP_REPORT_YES)
+    m->acknowledged = FALSE;
+  return m;
+}
+
 /* --- responses and REPORTs the relay makes ------------------------------ */
 
 /* Send the relay's response to a request that came on @c: the request's
@@ -2818,8 +2835,210 @@ hold_for_party (Conn *c)
   return TRUE;
 }
 
-/* The headers of a request are in: route it.  Sets rx.action, or blocks,
- * or drops the connection. */
+/* Where a request goes: to @target, with the first @n URIs of its To-Path
+ * ours, and @last_as (nullable) in place of the last of ours in From-Path
+ * (forward_head()). */
+typedef struct
+{
+  Conn *target;
+  guint n;
+  MsrpUri *last_as;
+} Route;
+
+/* Toward the party of the pre-authorised session @s (relay fallback): only
+ * from its pair's connection, and held while the party has not connected.
+ * FALSE when the frame was refused or held instead. */
+static gboolean
+route_toward_party (Conn *c, Session *s, Route *rt)
+{
+  Rx *rx = &c->rx;
+  gboolean is_send = is_method (rx->head, "SEND");
+
+  if (s->paired == NULL)
+    {
+      /* An answerer that answered active may connect before the SIP proxy
+       * has handed its answer to the negotiator, which pairs the sessions:
+       * hold its frame as below until then. */
+      if (!hold_for_party (c))
+        discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                 "the session was not paired within report-timeout");
+      return FALSE;
+    }
+  if (s->conn == c)
+    {
+      discard (c, MSRP_STATUS_FORBIDDEN,
+               "a pre-authorised session relays only toward its own party");
+      return FALSE;
+    }
+  if (s->paired->conn != c)
+    {
+      discard (c, MSRP_STATUS_FORBIDDEN,
+               "not the connection of the session's paired party");
+      return FALSE;
+    }
+  if (s->conn == NULL)
+    {
+      /* Its peer's binding SEND (bodiless) has done its job. */
+      if (is_send && !rx->has_body)
+        {
+          discard (c, MSRP_STATUS_OK, NULL);
+          note_success (c);
+          return FALSE;
+        }
+      /* Both parties connect once they have the SDP, in no set order (RFC
+       * 6135 section 4.2.2): hold the frame until the party binds. */
+      if (!hold_for_party (c))
+        discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+                 "the party did not connect within report-timeout");
+      return FALSE;
+    }
+  rt->target = s->conn;
+  rt->last_as = s->paired->uri;
+  if (is_send)
+    {
+      rx->from_sid = g_strdup (s->paired->id);
+      rx->to_sid = g_strdup (s->id);
+    }
+  return TRUE;
+}
+
+/* From the side of @s's owner to @next, a next hop that is not ours: over
+ * the connection that peer reached us by, when it proved it speaks for
+ * @next, else the pooled one.  FALSE when the frame was refused. */
+static gboolean
+route_from_owner (Conn *c, Session *s, MsrpUri *next, Route *rt)
+{
+  rt->target = peers_find (c->relay, s, next);
+  if (rt->target == NULL)
+    rt->target = pool_get (c->relay, next);
+  if (rt->target == NULL)
+    {
+      /* pool_get logged it; nothing was started */
+      discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Toward the owner of @s, @next being the next To-Path URI: on the
+ * client's connection, or to the relay that obtained the session.  FALSE
+ * when the frame was refused. */
+static gboolean
+route_to_owner (Conn *c, Session *s, MsrpUri *next, Route *rt)
+{
+  if (s->kind != SESSION_RELAY)
+    {
+      rt->target = s->conn;
+      return TRUE;
+    }
+  /* Section 6.4, case 1: the next hop must be the relay that obtained it. */
+  if (g_ascii_strcasecmp (msrp_uri_get_host (next), s->relay_host) != 0)
+    {
+      discard (c, MSRP_STATUS_FORBIDDEN,
+               "next hop is not the relay the session belongs to");
+      return FALSE;
+    }
+  rt->target = pool_get (c->relay, next);
+  if (rt->target == NULL)
+    {
+      discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Walk the To-Path of @c's request over the URIs of ours (section 6.4:
+ * each must be a session this relay handed out; from the side of its
+ * owner, the next URI is the next hop, maybe another of ours, processed
+ * again; otherwise the request goes toward the owner).  FALSE when the
+ * frame was refused or held instead. */
+static gboolean
+route_walk (Conn *c, Route *rt)
+{
+  GwRelay *r = c->relay;
+  GPtrArray *to = msrp_head_get_to_path (c->rx.head);
+
+  for (;;)
+    {
+      Session *s = session_find (r, to->pdata[rt->n]);
+
+      if (s == NULL)
+        {
+          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
+          return FALSE;
+        }
+      rt->n++;
+      if (rt->n >= to->len)
+        {
+          discard (c, MSRP_STATUS_BAD_REQUEST, "To-Path ends at the relay");
+          return FALSE;
+        }
+      if (s->kind == SESSION_PREAUTH)
+        return route_toward_party (c, s, rt);
+      if (!session_from_owner (s, c))
+        return route_to_owner (c, s, to->pdata[rt->n], rt);
+      if (!uri_is_ours (r, to->pdata[rt->n]))
+        return route_from_owner (c, s, to->pdata[rt->n], rt);
+    }
+}
+
+/* From a peer that connected to us, toward the owner of our session
+ * @first: the owner's requests to that peer go back this way, when the
+ * connection has proven that it speaks for the peer's URI.  Only a
+ * From-Path of one URI names the other end of the connection; behind
+ * another relay the sender is not there (and relays keep their own
+ * connections). */
+static void
+route_learn_peer (Conn *c, Session *first)
+{
+  GPtrArray *from = msrp_head_get_from_path (c->rx.head);
+
+  if (c->inbound && from->len == 1 && first->kind != SESSION_PREAUTH &&
+      !session_from_owner (first, c) &&
+      !uri_is_ours (c->relay, from->pdata[0]) &&
+      conn_speaks_for (c, from->pdata[0]))
+    peers_learn (c, first, from->pdata[0]);
+}
+
+/* Forward @c's request along @rt: a new transaction id for this hop
+ * (section 6.4), the head rewritten, and the frame started on the target
+ * now, or queued until it is free. */
+static void
+route_forward (Conn *c, Session *first, const Route *rt)
+{
+  Rx *rx = &c->rx;
+  MsrpHead *h = rx->head;
+  Conn *target = rt->target;
+  g_autoptr (GError) error = NULL;
+
+  if (!msrp_writer_fill_transaction_id (rx->out_tid, sizeof rx->out_tid,
+                                        &error))
+    {
+      discard (c, 500, error->message);
+      return;
+    }
+  rx->out_head = forward_head (h, rx->out_tid, rt->n, rt->last_as);
+  rx->out = conn_ref (target);
+  rx->action = ACT_FORWARD;
+  route_learn_peer (c, first);
+  if (is_method (h, "SEND") && msrp_head_get_message_id (h) != NULL)
+    rx->msg = msg_chunk (c, h, first);
+  note_success (c);
+
+  if (target->owner_conn == NULL && g_queue_is_empty (&target->waiters) &&
+      out_writable (target))
+    {
+      start_frame (c);
+    }
+  else
+    {
+      rx->block = BLOCK_START;
+      g_queue_push_tail (&target->waiters, conn_ref (c));
+    }
+}
+
+/* The headers of a request are in: route it (RFC 4976 sections 6.2 and
+ * 6.4).  Sets rx.action, or blocks, or drops the connection. */
 static void
 route_request (Conn *c)
 {
@@ -2827,13 +3046,8 @@ route_request (Conn *c)
   Rx *rx = &c->rx;
   MsrpHead *h = rx->head;
   GPtrArray *to = msrp_head_get_to_path (h);
-  GPtrArray *from = msrp_head_get_from_path (h);
-  gboolean is_send = is_method (h, "SEND");
   Session *first;
-  Conn *target = NULL;
-  MsrpUri *last_as = NULL;
-  guint n = 0;
-  GError *error = NULL;
+  Route rt = { 0 };
 
   /* Section 6.2: "If the request is not addressed to the relay, the relay
    * immediately drops the corresponding connection". */
@@ -2854,177 +3068,25 @@ route_request (Conn *c)
       rx->action = ACT_AUTH;
       return;
     }
-  /* Section 6.4: the first URI must be one this relay handed out, and
-   * either the request comes from the side of its owner (outward: the next
-   * URI is the next hop, maybe another of ours) or goes toward it. */
+  /* Section 6.4: the first URI must be one this relay handed out. */
   first = session_find (r, to->pdata[0]);
   if (first == NULL)
     {
       discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
       return;
     }
-  if (is_send && c->inbound)
+  if (is_method (h, "SEND") && c->inbound)
     bind_preauthorized (c, first, h);
   g_free (rx->session_id);
   rx->session_id = g_strdup (first->id);
-  for (;;)
-    {
-      Session *s = session_find (r, to->pdata[n]);
-
-      if (s == NULL)
-        {
-          discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST, NULL);
-          return;
-        }
-      n++;
-      if (n >= to->len)
-        {
-          discard (c, MSRP_STATUS_BAD_REQUEST, "To-Path ends at the relay");
-          return;
-        }
-      if (s->kind == SESSION_PREAUTH)
-        {
-          /* Relay fallback: only toward the party, only from its pair's
-           * connection. */
-          if (s->paired == NULL)
-            {
-              /* An answerer that answered active may connect before the SIP
-               * proxy has handed its answer to the negotiator, which pairs the
-               * sessions: hold its frame as below until then. */
-              if (!hold_for_party (c))
-                discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
-                         "the session was not paired within report-timeout");
-              return;
-            }
-          if (s->conn == c)
-            {
-              discard (c, MSRP_STATUS_FORBIDDEN,
-                       "a pre-authorised session "
-                       "relays only toward its own party");
-              return;
-            }
-          if (s->paired->conn != c)
-            {
-              discard (c, MSRP_STATUS_FORBIDDEN,
-                       "not the connection of the "
-                       "session's paired party");
-              return;
-            }
-          if (s->conn == NULL)
-            {
-              /* Its peer's binding SEND (bodiless) has done its job. */
-              if (is_send && !rx->has_body)
-                {
-                  discard (c, MSRP_STATUS_OK, NULL);
-                  note_success (c);
-                  return;
-                }
-              /* Both parties connect once they have the SDP, in no set order
-               * (RFC 6135 section 4.2.2): hold the frame until the party
-               * binds. */
-              if (!hold_for_party (c))
-                discard (c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
-                         "the party did "
-                         "not connect within report-timeout");
-              return;
-            }
-          target = s->conn;
-          last_as = s->paired->uri;
-          if (is_send)
-            {
-              rx->from_sid = g_strdup (s->paired->id);
-              rx->to_sid = g_strdup (s->id);
-            }
-          break;
-        }
-      if (session_from_owner (s, c))
-        {
-          if (uri_is_ours (r, to->pdata[n]))
-            continue; /* another of ours next: process it again */
-          target = peers_find (r, s, to->pdata[n]);
-          if (target == NULL)
-            target = pool_get (r, to->pdata[n]);
-          if (target == NULL)
-            {
-              /* pool_get logged it; nothing was started */
-              discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
-              return;
-            }
-          break;
-        }
-      /* Toward the session's owner. */
-      if (s->kind == SESSION_RELAY)
-        {
-          /* Section 6.4, case 1: the next hop must be the relay that obtained
-           * it. */
-          if (g_ascii_strcasecmp (msrp_uri_get_host (to->pdata[n]),
-                                  s->relay_host) != 0)
-            {
-              discard (c, MSRP_STATUS_FORBIDDEN,
-                       "next hop is not the relay the "
-                       "session belongs to");
-              return;
-            }
-          target = pool_get (r, to->pdata[n]);
-          if (target == NULL)
-            {
-              discard (c, MSRP_STATUS_REQUEST_TIMEOUT, "next hop unreachable");
-              return;
-            }
-        }
-      else
-        {
-          target = s->conn;
-        }
-      break;
-    }
-  if (n + from->len > MSRP_URI_LIST_MAX)
+  if (!route_walk (c, &rt))
+    return;
+  if (rt.n + msrp_head_get_from_path (h)->len > MSRP_URI_LIST_MAX)
     {
       discard (c, MSRP_STATUS_BAD_REQUEST, "From-Path would exceed 32 URIs");
       return;
     }
-
-  /* Forward: a new transaction id for this hop (section 6.4). */
-  if (!msrp_writer_fill_transaction_id (rx->out_tid, sizeof rx->out_tid,
-                                        &error))
-    {
-      discard (c, 500, error->message);
-      g_error_free (error);
-      return;
-    }
-  rx->out_head = forward_head (h, rx->out_tid, n, last_as);
-  rx->out = conn_ref (target);
-  rx->action = ACT_FORWARD;
-  /* From a peer that connected to us, toward the owner of our session: the
-   * owner's requests to that peer go back this way, when the connection
-   * has proven that it speaks for the peer's URI.  Only a From-Path of one
-   * URI names the other end of the connection; behind another relay the
-   * sender is not there (and relays keep their own connections). */
-  if (c->inbound && from->len == 1 && first->kind != SESSION_PREAUTH &&
-      !session_from_owner (first, c) && !uri_is_ours (r, from->pdata[0]) &&
-      conn_speaks_for (c, from->pdata[0]))
-    peers_learn (c, first, from->pdata[0]);
-  if (is_send && msrp_head_get_message_id (h) != NULL)
-    {
-      rx->msg = msg_for (c, msrp_head_get_message_id (h), first->id);
-      if (rx->msg->call_id == NULL)
-        rx->msg->call_id = g_strdup (first->call_id);
-      rx->msg->chunks++;
-      if (msrp_head_get_failure_report (h) != MSRP_REPORT_YES)
-        rx->msg->acknowledged = FALSE;
-    }
-  note_success (c);
-
-  if (target->owner_conn == NULL && g_queue_is_empty (&target->waiters) &&
-      out_writable (target))
-    {
-      start_frame (c);
-    }
-  else
-    {
-      rx->block = BLOCK_START;
-      g_queue_push_tail (&target->waiters, conn_ref (c));
-    }
+  route_forward (c, first, &rt);
 }
 
 /* HEADERS_END: decide what to do with the frame. */
