@@ -1170,19 +1170,26 @@ kick (Conn *c)
   g_source_set_ready_time (r->work, 0);
 }
 
+/* @c no longer waits for a paired party: out of the queue. */
+static void
+party_wait_leave (Conn *c)
+{
+  if (c->party_link == NULL)
+    return;
+  g_queue_delete_link (&c->relay->party_waiters, c->party_link);
+  c->party_link = NULL;
+  conn_unref (c);
+}
+
 /* @c stops waiting for a paired party (it connected, or the wait ran
  * out): out of the queue, and kicked to route its frame again. */
 static void
 party_wait_end (Conn *c)
 {
-  GwRelay *r = c->relay;
-
   if (c->party_link == NULL)
     return;
-  g_queue_delete_link (&r->party_waiters, c->party_link);
-  c->party_link = NULL;
   kick (c);
-  conn_unref (c);
+  party_wait_leave (c);
 }
 
 /* A pre-authorised session was paired or bound: every frame held for a
@@ -1650,58 +1657,48 @@ conn_log_closed (Conn *c, const char *reason, const char *detail)
                      c->id, conn_peer (c), detail != NULL ? detail : reason);
 }
 
-/* Release everything the relay keeps about @c (its frames, waits,
- * transactions and sessions); the NetConn itself is the caller's. */
+/* @c, a reader, is going: its frame in flight ends with '#' on the next
+ * hop (interrupted, RFC 4975 section 7.1), and nobody is left to tell what
+ * the next hop answers; a frame still waiting for a writer leaves its
+ * FIFO. */
 static void
-conn_detach (Conn *c)
+reader_gone (Conn *c)
 {
-  GwRelay *r = c->relay;
   Rx *rx = &c->rx;
+  Conn *out = rx->out;
+
+  if (rx->action != ACT_FORWARD || out == NULL)
+    return;
+  if (rx->started && out->owner_conn == c)
+    {
+      g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, '#');
+
+      write_bytes (out, end);
+      if (rx->txn != NULL)
+        {
+          rx->txn->answered = TRUE;
+          txn_finish (rx->txn);
+          rx->txn = NULL;
+        }
+      out_frame_done (out);
+    }
+  else if (rx->block == BLOCK_START)
+    {
+      if (g_queue_remove (&out->waiters, c))
+        conn_unref (c);
+    }
+}
+
+/* @c, a sender, is gone: its messages with chunks still to come will not
+ * get them. */
+static void
+messages_gone (Conn *c)
+{
   GHashTableIter it;
   gpointer value;
-  Conn *w;
 
-  if (c->detached)
-    return;
-  conn_ref (c);
-
-  /* 1. Our frame in flight: the next hop sees it interrupted ('#'). */
-  if (rx->action == ACT_FORWARD && rx->out != NULL)
-    {
-      Conn *out = rx->out;
-
-      if (rx->started && out->owner_conn == c)
-        {
-          g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, '#');
-
-          write_bytes (out, end);
-          if (rx->txn != NULL)
-            {
-              /* Nobody is left to tell what the next hop answers. */
-              rx->txn->answered = TRUE;
-              txn_finish (rx->txn);
-              rx->txn = NULL;
-            }
-          out_frame_done (out);
-        }
-      else if (rx->block == BLOCK_START)
-        {
-          if (g_queue_remove (&out->waiters, c))
-            conn_unref (c);
-        }
-    }
-  if (c->party_link != NULL)
-    {
-      g_queue_delete_link (&r->party_waiters, c->party_link);
-      c->party_link = NULL;
-      conn_unref (c);
-    }
-  if (rx->msg != NULL)
-    msg_interrupt (rx->msg, "sender connection closed mid-message");
-  c->detached = TRUE;
-  g_hash_table_remove (r->conns, c);
-
-  /* Messages with chunks still to come will not get them. */
+  if (c->rx.msg != NULL)
+    msg_interrupt (c->rx.msg, "sender connection closed mid-message");
   g_hash_table_iter_init (&it, c->open_msgs);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
@@ -1712,13 +1709,20 @@ conn_detach (Conn *c)
       msg_maybe_log (m);
     }
   g_hash_table_remove_all (c->open_msgs);
-  rx_clear (rx);
+}
 
-  /* 2. The frame in flight toward us. */
-  if (c->owner_conn != NULL)
+/* @c, a writer, is going: the frame in flight toward it ends with '#'
+ * while the connection is still open, and its sender learns it failed;
+ * the small frames still owed go out (a 401 before closing); the frames
+ * waiting for it fail. */
+static void
+writer_gone (Conn *c)
+{
+  Conn *src = c->owner_conn;
+  Conn *w;
+
+  if (src != NULL)
     {
-      Conn *src = c->owner_conn;
-
       if (c->gw != NULL && net_conn_get_state (c->gw) == NET_CONN_STATE_OPEN)
         {
           g_autoptr (GBytes) end =
@@ -1727,7 +1731,7 @@ conn_detach (Conn *c)
           net_conn_write (c->gw, end);
         }
       c->owner_conn = NULL;
-      r->frames_in_flight--;
+      c->relay->frames_in_flight--;
       if (src->rx.txn != NULL)
         {
           g_hash_table_steal (c->txns, src->rx.txn->out_tid);
@@ -1737,12 +1741,9 @@ conn_detach (Conn *c)
       forward_failed (src, MSRP_STATUS_REQUEST_TIMEOUT,
                       "next hop connection closed mid-message");
     }
-  /* Generated frames still owed to this peer (a 401 before closing). */
   flush_ctrl (c);
   g_queue_clear_full (&c->ctrl, (GDestroyNotify) g_bytes_unref);
   c->ctrl_bytes = 0;
-
-  /* 3. Frames waiting to start toward us. */
   while ((w = g_queue_pop_head (&c->waiters)) != NULL)
     {
       if (!w->detached && w->rx.block == BLOCK_START && w->rx.out == c)
@@ -1750,8 +1751,16 @@ conn_detach (Conn *c)
                         "next hop connection closed");
       conn_unref (w);
     }
+}
 
-  /* 4. Transactions forwarded to us, awaiting our peer's response. */
+/* The transactions forwarded on @c will get no response from its peer:
+ * what their senders are owed (RFC 4976 section 6.4.1). */
+static void
+txns_gone (Conn *c)
+{
+  GHashTableIter it;
+  gpointer value;
+
   g_hash_table_iter_init (&it, c->txns);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
@@ -1762,45 +1771,77 @@ conn_detach (Conn *c)
         txn_unanswered (t, FALSE);
       txn_free (t);
     }
+}
 
-  /* 5. Client sessions die with their connection (RFC 4976 section 6.3);
-   * pre-authorised ones belong to the negotiator: unbound, and a connect
-   * under way on this connection failed. */
+/* The sessions bound to @c: client sessions die with their connection (RFC
+ * 4976 section 6.3); pre-authorised ones belong to the negotiator: they
+ * are unbound, and a connect under way on @c has failed. */
+static void
+sessions_gone (Conn *c)
+{
   while (c->sessions->len > 0)
     {
       Session *s = c->sessions->pdata[c->sessions->len - 1];
 
-      if (s->kind == SESSION_PREAUTH)
-        {
-          if (s->connect != NULL)
-            connect_finish (s, connect_result_at_close (s, c),
-                            c->close_detail != NULL ? c->close_detail
-                                                    : "connection closed");
-          session_unbind (s, c->close_reason != NULL ? c->close_reason
-                                                     : "connection closed");
-        }
-      else
+      if (s->kind != SESSION_PREAUTH)
         {
           session_remove (s, "session_closed", "connection closed");
+          continue;
         }
+      if (s->connect != NULL)
+        connect_finish (s, connect_result_at_close (s, c),
+                        c->close_detail != NULL ? c->close_detail
+                                                : "connection closed");
+      session_unbind (s, c->close_reason != NULL ? c->close_reason
+                                                 : "connection closed");
     }
+}
 
-  /* 6. The rest. */
+/* The inbound @c no longer counts toward the connection limits. */
+static void
+limits_release (Conn *c)
+{
+  GwRelay *r = c->relay;
+  guint n;
+
+  if (!c->inbound || c->peer_ip == NULL)
+    return;
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
+  if (n <= 1)
+    g_hash_table_remove (r->per_ip, c->peer_ip);
+  else
+    g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),
+                         GUINT_TO_POINTER (n - 1));
+  r->n_inbound--;
+}
+
+/* Release everything the relay keeps about @c (its frames, waits,
+ * transactions and sessions); the NetConn itself is the caller's.  The
+ * order matters: what @c was sending ends before @c is marked detached
+ * (the writers it used go on with others), what was sent toward it after
+ * (its senders must see it gone). */
+static void
+conn_detach (Conn *c)
+{
+  GwRelay *r = c->relay;
+
+  if (c->detached)
+    return;
+  conn_ref (c);
+  reader_gone (c);
+  party_wait_leave (c);
+  c->detached = TRUE;
+  g_hash_table_remove (r->conns, c);
+  messages_gone (c);
+  rx_clear (&c->rx);
+  writer_gone (c);
+  txns_gone (c);
+  sessions_gone (c);
   if (c->pool_key != NULL && g_hash_table_lookup (r->pool, c->pool_key) == c)
     g_hash_table_remove (r->pool, c->pool_key);
   peers_forget (c);
   probation_end (c);
-  if (c->inbound && c->peer_ip != NULL)
-    {
-      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
-
-      if (n <= 1)
-        g_hash_table_remove (r->per_ip, c->peer_ip);
-      else
-        g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),
-                             GUINT_TO_POINTER (n - 1));
-      r->n_inbound--;
-    }
+  limits_release (c);
   if (c->resolving != NULL)
     g_cancellable_cancel (c->resolving);
   g_clear_pointer (&c->pending, g_bytes_unref);
