@@ -2361,6 +2361,56 @@ send_challenge (Conn *c, MsrpHead *h, gboolean stale, MsrpDigestAlgorithm only)
            sha != NULL ? md5 : NULL, NULL);
 }
 
+/* One session per successful AUTH, within the caps: more would let one
+ * password (or one connection) hold the relay's memory.  TRUE when a cap
+ * is reached: then a 403 went back (section 6.3: "If the client is not
+ * authorized, the relay returns a 403") and session_limit is logged. */
+static gboolean
+session_cap_reached (Conn *c, MsrpHead *h, SessionKind kind, const char *user)
+{
+  GwRelay *r = c->relay;
+  g_autoptr (GwLogEvent) ev = NULL;
+  g_autofree char *comment = NULL;
+  const char *limit = NULL;
+
+  if (kind == SESSION_CLIENT &&
+      conn_client_sessions (c) >= r->max_sessions_per_conn)
+    limit = "max-sessions-per-connection";
+  else if (GPOINTER_TO_UINT (g_hash_table_lookup (r->user_sessions, user)) >=
+           r->max_sessions_per_user)
+    limit = "max-sessions-per-user";
+  if (limit == NULL)
+    return FALSE;
+  ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "session_limit");
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "peer", conn_peer (c));
+  gw_log_event_add_str (ev, "user", user);
+  gw_log_event_add_str (ev, "limit", limit);
+  gw_log_event_emit (ev, "%s authenticated, but has too many sessions (%s)",
+                     user, limit);
+  comment = g_strdup_printf ("too many sessions (%s)", limit);
+  respond (c, h, MSRP_STATUS_FORBIDDEN, comment, NULL);
+  return TRUE;
+}
+
+/* The Use-Path of a session @s granted to the AUTH @h: the relays between
+ * the client and us, nearest the client first, then ours (RFC 4976 section
+ * 5.1: "B C" for client A behind B and C). */
+static char *
+use_path (MsrpHead *h, Session *s)
+{
+  GPtrArray *from = msrp_head_get_from_path (h);
+  GString *path = g_string_new (NULL);
+
+  for (guint i = from->len - 1; i > 0; i--)
+    {
+      g_string_append (path, msrp_uri_get_text (from->pdata[i - 1]));
+      g_string_append_c (path, ' ');
+    }
+  g_string_append (path, msrp_uri_get_text (s->uri));
+  return g_string_free (path, FALSE);
+}
+
 /* Grant a session to the AUTH @h on @c: 200 with Use-Path, Expires and
  * (Digest) Authentication-Info (RFC 4976 sections 5.1 and 6.3). */
 static void
@@ -2368,43 +2418,16 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
        const char *relay_host, guint expires, const char *auth_info)
 {
   GwRelay *r = c->relay;
-  GPtrArray *from = msrp_head_get_from_path (h);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GString) use_path = g_string_new (NULL);
+  g_autofree char *path = NULL;
   g_autofree char *expires_text = g_strdup_printf ("%u", expires);
   g_autoptr (GwLogEvent) ev = NULL;
   MsrpScheme scheme = c->scheme;
   guint16 port = c->local_port;
-  const char *limit = NULL;
   Session *s;
 
-  /* One session per successful AUTH, within the caps: more would let one
-   * password (or one connection) hold the relay's memory. */
-  if (kind == SESSION_CLIENT &&
-      conn_client_sessions (c) >= r->max_sessions_per_conn)
-    limit = "max-sessions-per-connection";
-  else if (GPOINTER_TO_UINT (g_hash_table_lookup (r->user_sessions, user)) >=
-           r->max_sessions_per_user)
-    limit = "max-sessions-per-user";
-  if (limit != NULL)
-    {
-      g_autofree char *comment =
-          g_strdup_printf ("too many sessions (%s)", limit);
-
-      ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "session_limit");
-      gw_log_event_add_int (ev, "conn", (gint64) c->id);
-      gw_log_event_add_str (ev, "peer", conn_peer (c));
-      gw_log_event_add_str (ev, "user", user);
-      gw_log_event_add_str (ev, "limit", limit);
-      gw_log_event_emit (ev,
-                         "%s authenticated, but has too many sessions "
-                         "(%s)",
-                         user, limit);
-      /* Section 6.3: "If the client is not authorized, the relay returns a
-       * 403". */
-      respond (c, h, MSRP_STATUS_FORBIDDEN, comment, NULL);
-      return;
-    }
+  if (session_cap_reached (c, h, kind, user))
+    return;
   if (!c->inbound)
     {
       /* An AUTH on a connection we opened: name our first listener. */
@@ -2424,17 +2447,9 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
   s->relay_host = g_strdup (relay_host);
   if (kind == SESSION_CLIENT)
     session_bind (s, c);
-
-  /* The relays between the client and us, nearest the client first, then
-   * ours (RFC 4976 section 5.1: "B C" for client A behind B and C). */
-  for (guint i = from->len - 1; i > 0; i--)
-    {
-      g_string_append (use_path, msrp_uri_get_text (from->pdata[i - 1]));
-      g_string_append_c (use_path, ' ');
-    }
-  g_string_append (use_path, msrp_uri_get_text (s->uri));
-  respond (c, h, MSRP_STATUS_OK, NULL, "Use-Path", use_path->str,
-           "Authentication-Info", auth_info, "Expires", expires_text, NULL);
+  path = use_path (h, s);
+  respond (c, h, MSRP_STATUS_OK, NULL, "Use-Path", path, "Authentication-Info",
+           auth_info, "Expires", expires_text, NULL);
   note_success (c);
   c->auth_failures = 0;
 
@@ -2513,6 +2528,62 @@ auth_expires (Conn *c, MsrpHead *h, guint *expires)
   return FALSE;
 }
 
+/* The host of the relay the AUTH @h on @c comes through, when that relay
+ * authenticated with mutual TLS, else NULL.  Section 6.3: "the first thing
+ * it does is to authenticate and authorize the previous hop and the client
+ * at the far end".  A previous hop that is a relay authenticates with a
+ * certificate that verified and matches the host of the first From-Path
+ * URI; the client behind it still answers our Digest challenge, which
+ * travels back through that relay (section 5.1, the AUTH to
+ * extra.example.com).  Its session is then a relay session, valid on any
+ * connection to that relay. */
+static const char *
+auth_relay_host (Conn *c, MsrpHead *h)
+{
+  GPtrArray *from = msrp_head_get_from_path (h);
+
+  if (from->len >= 2 && c->gw != NULL &&
+      net_conn_get_peer_subject (c->gw) != NULL &&
+      net_conn_peer_certificate_matches (c->gw,
+                                         msrp_uri_get_host (from->pdata[0])))
+    return msrp_uri_get_host (from->pdata[0]);
+  return NULL;
+}
+
+/* The credentials @creds of the AUTH @h did not verify (@result): a new
+ * challenge for the other algorithm, or a failure. */
+static void
+auth_not_verified (Conn *c, MsrpHead *h, MsrpDigestCredentials *creds,
+                   const char *ha1, MsrpDigestResult result)
+{
+  GwRelay *r = c->relay;
+  const char *user = msrp_digest_credentials_get_username (creds);
+  MsrpDigestAlgorithm used = msrp_digest_credentials_get_algorithm (creds);
+  MsrpDigestAlgorithm other = used == MSRP_DIGEST_ALGORITHM_MD5
+                                  ? MSRP_DIGEST_ALGORITHM_SHA256
+                                  : MSRP_DIGEST_ALGORITHM_MD5;
+  g_autofree char *reason = NULL;
+
+  /* A user provisioned for the other algorithm only (an htdigest file has
+   * MD5 lines only, and clients take the first challenge they can,
+   * SHA-256): challenge again with that one alone.  No password was
+   * checked, so it is not a failure, and stale=true says so to the client
+   * ("retry ... without reprompting the user", RFC 7616 section 3.3) and to
+   * relays before us, which count a 401 without it as a failure (RFC 4976
+   * section 6.3). */
+  if (ha1 == NULL && r->users != NULL &&
+      used != MSRP_DIGEST_ALGORITHM_UNKNOWN &&
+      gw_users_lookup (r->users, user, r->realm, other, NULL) != NULL)
+    {
+      send_challenge (c, h, TRUE, other);
+      return;
+    }
+  reason = g_strdup_printf (
+      "%s%s", msrp_digest_result_to_string (result),
+      ha1 == NULL ? " (no such user for this realm and algorithm)" : "");
+  auth_failure (c, h, user, reason, MSRP_STATUS_UNAUTHORIZED);
+}
+
 /* An AUTH addressed to this relay (RFC 4976 section 6.3). */
 static void
 handle_auth (Conn *c)
@@ -2520,33 +2591,17 @@ handle_auth (Conn *c)
   GwRelay *r = c->relay;
   MsrpHead *h = c->rx.head;
   GPtrArray *to = msrp_head_get_to_path (h);
-  GPtrArray *from = msrp_head_get_from_path (h);
   const char *digest_uri = msrp_uri_get_text (to->pdata[to->len - 1]);
-  const char *value;
+  const char *relay_host = auth_relay_host (c, h);
+  const char *value = msrp_head_find (h, MSRP_HEADER_AUTHORIZATION, NULL);
   g_autoptr (MsrpDigestCredentials) creds = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *auth_info = NULL;
   const char *user, *ha1 = NULL;
   gboolean locked = FALSE;
   guint expires = 0;
-  const char *relay_host = NULL;
   MsrpDigestResult result;
 
-  /* Section 6.3: "the first thing it does is to authenticate and
-   * authorize the previous hop and the client at the far end".  A previous
-   * hop that is a relay authenticates with mutual TLS: a certificate that
-   * verified and matches the host of the first From-Path URI; the client
-   * behind it still answers our Digest challenge, which travels back
-   * through that relay (section 5.1, the AUTH to extra.example.com).  Its
-   * session is then a relay session, valid on any connection to that
-   * relay. */
-  if (from->len >= 2 && c->gw != NULL &&
-      net_conn_get_peer_subject (c->gw) != NULL &&
-      net_conn_peer_certificate_matches (c->gw,
-                                         msrp_uri_get_host (from->pdata[0])))
-    relay_host = msrp_uri_get_host (from->pdata[0]);
-
-  value = msrp_head_find (h, MSRP_HEADER_AUTHORIZATION, NULL);
   if (value == NULL)
     {
       /* Section 5.1: "In response to an AUTH request that does not contain an
@@ -2570,44 +2625,16 @@ handle_auth (Conn *c)
   result =
       msrp_digest_server_verify (r->digest, creds, MSRP_DIGEST_METHOD_AUTH,
                                  digest_uri, r->realm, ha1, now_real (r));
-  switch (result)
+  if (result == MSRP_DIGEST_RESULT_STALE_NONCE)
     {
-    case MSRP_DIGEST_RESULT_OK:
-      break;
-    case MSRP_DIGEST_RESULT_STALE_NONCE:
       /* Right password, old nonce: a new challenge, not a failure. */
       send_challenge (c, h, TRUE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
       return;
-    default:
-      {
-        g_autofree char *reason = NULL;
-        MsrpDigestAlgorithm used =
-            msrp_digest_credentials_get_algorithm (creds);
-        MsrpDigestAlgorithm other = used == MSRP_DIGEST_ALGORITHM_MD5
-                                        ? MSRP_DIGEST_ALGORITHM_SHA256
-                                        : MSRP_DIGEST_ALGORITHM_MD5;
-
-        /* A user provisioned for the other algorithm only (an htdigest file
-         * has MD5 lines only, and clients take the first challenge they can,
-         * SHA-256): challenge again with that one alone.  No password was
-         * checked, so it is not a failure, and stale=true says so to the
-         * client ("retry ... without reprompting the user", RFC 7616 section
-         * 3.3) and to relays before us, which count a 401 without it as a
-         * failure (RFC 4976 section 6.3). */
-        if (ha1 == NULL && r->users != NULL &&
-            used != MSRP_DIGEST_ALGORITHM_UNKNOWN &&
-            gw_users_lookup (r->users, user, r->realm, other, NULL) != NULL)
-          {
-            send_challenge (c, h, TRUE, other);
-            return;
-          }
-        reason = g_strdup_printf (
-            "%s%s", msrp_digest_result_to_string (result),
-            ha1 == NULL ? " (no such user for this realm and algorithm)" : "");
-
-        auth_failure (c, h, user, reason, MSRP_STATUS_UNAUTHORIZED);
-        return;
-      }
+    }
+  if (result != MSRP_DIGEST_RESULT_OK)
+    {
+      auth_not_verified (c, h, creds, ha1, result);
+      return;
     }
   if (locked)
     {
