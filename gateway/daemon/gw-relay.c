@@ -2675,115 +2675,153 @@ challenge_is_stale (MsrpHead *h)
   return FALSE;
 }
 
+/* Is the response @h on @c the answer to the binding SEND of a
+ * gw_relay_connect_session() (RFC 6135 section 4.2.2)?  Then that connect
+ * ends with it. */
+static gboolean
+binding_answered (Conn *c, MsrpHead *h)
+{
+  Session *s = conn_connecting_session (c);
+  guint code = msrp_head_get_status_code (h);
+  const char *comment = msrp_head_get_comment (h);
+  g_autofree char *detail = NULL;
+
+  if (s == NULL ||
+      g_strcmp0 (s->connect->tid, msrp_head_get_transaction_id (h)) != 0)
+    return FALSE;
+  if (code == MSRP_STATUS_OK)
+    {
+      connect_finish (s, GW_RELAY_CONNECT_OK, NULL);
+      return TRUE;
+    }
+  detail = g_strdup_printf (
+      "the party answered the binding SEND with %03u%s%s", code,
+      comment != NULL ? " " : "", comment != NULL ? comment : "");
+  bind_failed (s, detail);
+  return TRUE;
+}
+
+/* The next hop answered the SEND of @t with @h (hop by hop): the
+ * message's outcome, and a REPORT to its sender (RFC 4976 section
+ * 6.4.3). */
+static void
+send_answered (Txn *t, MsrpHead *h)
+{
+  guint code = msrp_head_get_status_code (h);
+
+  if (t->msg != NULL && !msrp_status_is_success (code))
+    {
+      t->msg->acknowledged = FALSE;
+      if (t->msg->fail_code == 0)
+        t->msg->fail_code = code;
+    }
+  /* "If the response is a non 200 response, and the original request was a
+   * SEND request that had a Failure-Report header with a value other than
+   * "no", then the relay MUST send a REPORT". */
+  if (msrp_status_failure_report_due ("SEND", t->failure_report, code))
+    send_report (t->in, t->self_uri, t->from_path, t->message_id, t->has_range,
+                 &t->range, t->body_len, code, msrp_head_get_comment (h));
+}
+
+/* Pass the response @h to the end-to-end request of @t back toward its
+ * sender, by its To-Path (RFC 4976 section 6.4.3: "If there are additional
+ * URIs in the To-Path header ... forward the response"), with the
+ * transaction id @t got from the hop before us; dropped when that
+ * connection has closed. */
+static void
+relay_response (Txn *t, MsrpHead *h)
+{
+  GwRelay *r = t->relay;
+  GPtrArray *to = msrp_head_get_to_path (h);
+  g_autoptr (GBytes) head = NULL;
+  g_autoptr (GBytes) end = NULL;
+  guint n_ours = 0;
+
+  while (n_ours < to->len && uri_is_ours (r, to->pdata[n_ours]))
+    n_ours++;
+  if (n_ours == to->len || t->in->detached)
+    return;
+  head = forward_head (h, t->in_tid, n_ours,
+                       paired_uri (r, to->pdata[n_ours - 1]));
+  end = end_line (t->in_tid, FALSE, '$');
+  send_small (t->in, head);
+  send_small (t->in, end);
+}
+
+/* Count the answer @h to the AUTH of @t, which we forwarded.  Section 6.3:
+ * "if a relay forwards several failed AUTH requests to the same
+ * destination that originate from a client that is directly connected to
+ * it ... the relay SHOULD terminate the corresponding connection", a
+ * failure being a 401 without stale=TRUE to an AUTH with an Authorization
+ * header; never toward another relay.  Returns: (transfer full)
+ * (nullable): the client's connection, to close (auth_forwards_failed()). */
+static Conn *
+auth_forward_answered (Txn *t, MsrpHead *h)
+{
+  Conn *in = t->in;
+  guint code = msrp_head_get_status_code (h);
+
+  if (!t->auth_with_credentials || t->from_path->len != 1 || in->detached ||
+      in->gw == NULL || net_conn_get_peer_subject (in->gw) != NULL)
+    return NULL;
+  if (msrp_status_is_success (code))
+    {
+      in->auth_failures = 0;
+      return NULL;
+    }
+  if (code == MSRP_STATUS_UNAUTHORIZED && !challenge_is_stale (h) &&
+      ++in->auth_failures >= GW_RELAY_MAX_AUTH_FAILURES)
+    return conn_ref (in);
+  return NULL;
+}
+
+/* Close @client (transfer full), which sent too many failed AUTHs to the
+ * next hop @via. */
+static void
+auth_forwards_failed (Conn *client, Conn *via)
+{
+  g_autofree char *detail =
+      g_strdup_printf ("%u failed AUTH requests forwarded to %s",
+                       client->auth_failures, conn_peer (via));
+
+  auth_failed_log (client, NULL, "failed AUTH requests forwarded");
+  conn_drop (client, "auth_failed", detail, TRUE);
+  conn_unref (client);
+}
+
+/* A response came on @c (RFC 4976 section 6.4.3). */
 static void
 handle_response (Conn *c)
 {
-  GwRelay *r = c->relay;
   MsrpHead *h = c->rx.head;
-  GPtrArray *to = msrp_head_get_to_path (h);
-  guint code = msrp_head_get_status_code (h);
   Txn *t;
-  guint n_ours = 0;
   Conn *drop = NULL;
 
   /* "Relays receiving a response first verify that the first URI in the
    * To-Path corresponds to itself; if not, the response SHOULD be
    * dropped." */
-  if (!uri_is_ours (r, to->pdata[0]))
+  if (!uri_is_ours (c->relay, msrp_head_get_to_path (h)->pdata[0]))
     return;
-  {
-    Session *s = conn_connecting_session (c);
-
-    if (s != NULL &&
-        g_strcmp0 (s->connect->tid, msrp_head_get_transaction_id (h)) == 0)
-      {
-        g_autofree char *detail = NULL;
-
-        if (code == MSRP_STATUS_OK)
-          {
-            connect_finish (s, GW_RELAY_CONNECT_OK, NULL);
-            return;
-          }
-        detail = g_strdup_printf (
-            "the party answered the binding SEND with "
-            "%03u%s%s",
-            code, msrp_head_get_comment (h) != NULL ? " " : "",
-            msrp_head_get_comment (h) != NULL ? msrp_head_get_comment (h)
-                                              : "");
-        bind_failed (s, detail);
-        return;
-      }
-  }
+  if (binding_answered (c, h))
+    return;
   t = g_hash_table_lookup (c->txns, msrp_head_get_transaction_id (h));
   if (t == NULL || t->answered)
     return;
   t->answered = TRUE;
-
   if (g_strcmp0 (t->method, "SEND") == 0)
     {
-      if (t->msg != NULL && !msrp_status_is_success (code))
-        {
-          t->msg->acknowledged = FALSE;
-          if (t->msg->fail_code == 0)
-            t->msg->fail_code = code;
-        }
-      /* "If the response is a non 200 response, and the original request was
-       * a SEND request that had a Failure-Report header with a value other
-       * than "no", then the relay MUST send a REPORT". */
-      if (msrp_status_failure_report_due ("SEND", t->failure_report, code))
-        send_report (t->in, t->self_uri, t->from_path, t->message_id,
-                     t->has_range, &t->range, t->body_len, code,
-                     msrp_head_get_comment (h));
+      send_answered (t, h);
     }
   else
     {
-      while (n_ours < to->len && uri_is_ours (r, to->pdata[n_ours]))
-        n_ours++;
-      if (n_ours < to->len && !t->in->detached)
-        {
-          g_autoptr (GBytes) head = NULL;
-          g_autoptr (GBytes) end = NULL;
-
-          head = forward_head (h, t->in_tid, n_ours,
-                               paired_uri (r, to->pdata[n_ours - 1]));
-          end = end_line (t->in_tid, FALSE, '$');
-          send_small (t->in, head);
-          send_small (t->in, end);
-        }
-      /* Section 6.3: "if a relay forwards several failed AUTH requests to
-       * the same destination that originate from a client that is directly
-       * connected to it ... the relay SHOULD terminate the corresponding
-       * connection", a failure being a 401 without stale=TRUE to an AUTH
-       * with an Authorization header; never toward another relay. */
-      if (t->auth_with_credentials && t->from_path->len == 1 &&
-          !t->in->detached && t->in->gw != NULL &&
-          net_conn_get_peer_subject (t->in->gw) == NULL)
-        {
-          if (msrp_status_is_success (code))
-            {
-              t->in->auth_failures = 0;
-            }
-          else if (code == MSRP_STATUS_UNAUTHORIZED &&
-                   !challenge_is_stale (h) &&
-                   ++t->in->auth_failures >= GW_RELAY_MAX_AUTH_FAILURES)
-            {
-              drop = conn_ref (t->in);
-            }
-        }
+      relay_response (t, h);
+      drop = auth_forward_answered (t, h);
     }
   if (!t->frame_open)
     txn_finish (t);
   /* Last: closing it may free transactions, even this one. */
   if (drop != NULL)
-    {
-      g_autofree char *detail =
-          g_strdup_printf ("%u failed AUTH requests forwarded to %s",
-                           drop->auth_failures, conn_peer (c));
-
-      auth_failed_log (drop, NULL, "failed AUTH requests forwarded");
-      conn_drop (drop, "auth_failed", detail, TRUE);
-      conn_unref (drop);
-    }
+    auth_forwards_failed (drop, c);
 }
 
 /* --- reading: routing a request (RFC 4976 sections 6.2 and 6.4) --------- */
