@@ -743,6 +743,15 @@ msg_for (Conn *c, const char *message_id, const char *session_id)
   return m;
 }
 
+/* The last chunk of @m came from @c: no more will. */
+static void
+msg_end (Conn *c, Msg *m)
+{
+  m->final = TRUE;
+  g_hash_table_remove (c->open_msgs, m->key);
+  msg_maybe_log (m);
+}
+
 /* The Msg of the SEND chunk @h from @c toward the session @first,
  * counted. */
 static Msg *
@@ -3224,68 +3233,89 @@ rx_dispatch (Conn *c)
   route_request (c);
 }
 
+/* The frame from the paired party of @from_sid to that of @to_sid has
+ * been passed on: counted per direction (GwRelaySessionInfo); a chunk
+ * ending in '$' or '#' ends a message. */
+static void
+parties_count (GwRelay *r, const char *from_sid, const char *to_sid, char flag,
+               guint64 body_len)
+{
+  Session *from = g_hash_table_lookup (r->sessions, from_sid);
+  Session *to = g_hash_table_lookup (r->sessions, to_sid);
+
+  if (from != NULL)
+    {
+      from->bytes_from += body_len;
+      from->messages_from += flag != '+';
+    }
+  if (to != NULL)
+    {
+      to->bytes_to += body_len;
+      to->messages_to += flag != '+';
+    }
+}
+
+/* END of a frame streamed to rx.out: its end-line with the sender's @flag
+ * goes out, the writer is free, and the report-timeout starts. */
+static void
+forward_end (Conn *c, char flag, guint64 body_len)
+{
+  Rx *rx = &c->rx;
+  Conn *out = rx->out;
+  g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, flag);
+
+  write_bytes (out, end);
+  if (rx->txn != NULL)
+    {
+      rx->txn->body_len = body_len;
+      txn_frame_ended (rx->txn);
+      rx->txn = NULL;
+    }
+  out_frame_done (out);
+  /* RFC 4976 section 6.4.1: a SEND with Failure-Report yes gets its 200 at
+   * once, from this hop only. */
+  if (is_method (rx->head, "SEND"))
+    respond_if_due (c, rx->head, MSRP_STATUS_OK, NULL);
+  if (rx->msg != NULL)
+    {
+      rx->msg->bytes += body_len;
+      if (flag == '#')
+        msg_interrupt (rx->msg, "the sender aborted the message");
+    }
+  if (rx->to_sid != NULL)
+    parties_count (c->relay, rx->from_sid, rx->to_sid, flag, body_len);
+}
+
+/* END of a frame whose body was dropped: the response due, if any. */
+static void
+discard_end (Conn *c, guint64 body_len)
+{
+  Rx *rx = &c->rx;
+
+  if (rx->msg != NULL)
+    rx->msg->bytes += body_len;
+  if (rx->code != 0)
+    respond_if_due (c, rx->head, rx->code, rx->comment);
+  /* The request itself was refused (not a next hop's failure): an
+   * unsuccessful request for the probation. */
+  if (is_refusal (rx->code))
+    note_failure (c);
+}
+
 /* END: the frame is complete. */
 static void
 rx_end (Conn *c, char flag, guint64 body_len)
 {
   Rx *rx = &c->rx;
-  MsrpHead *h = rx->head;
 
   rx->body_len = body_len;
   switch (rx->action)
     {
     case ACT_FORWARD:
-      {
-        Conn *out = rx->out;
-        g_autoptr (GBytes) end = end_line (rx->out_tid, rx->has_body, flag);
-
-        write_bytes (out, end);
-        if (rx->txn != NULL)
-          {
-            rx->txn->body_len = body_len;
-            txn_frame_ended (rx->txn);
-            rx->txn = NULL;
-          }
-        out_frame_done (out);
-        /* RFC 4976 section 6.4.1: a SEND with Failure-Report yes gets its 200
-         * at once, from this hop only. */
-        if (is_method (h, "SEND"))
-          respond_if_due (c, h, MSRP_STATUS_OK, NULL);
-        if (rx->msg != NULL)
-          {
-            rx->msg->bytes += body_len;
-            if (flag == '#')
-              msg_interrupt (rx->msg, "the sender aborted the message");
-          }
-        if (rx->to_sid != NULL)
-          {
-            /* Between paired parties: counted per direction once passed on. */
-            Session *from =
-                g_hash_table_lookup (c->relay->sessions, rx->from_sid);
-            Session *to = g_hash_table_lookup (c->relay->sessions, rx->to_sid);
-
-            if (from != NULL)
-              {
-                from->bytes_from += body_len;
-                from->messages_from += flag != '+';
-              }
-            if (to != NULL)
-              {
-                to->bytes_to += body_len;
-                to->messages_to += flag != '+';
-              }
-          }
-        break;
-      }
+      forward_end (c, flag, body_len);
+      break;
     case ACT_DISCARD:
-      if (rx->msg != NULL)
-        rx->msg->bytes += body_len;
-      if (rx->code != 0)
-        respond_if_due (c, h, rx->code, rx->comment);
-      /* The request itself was refused (not a next hop's failure): an
-       * unsuccessful request for the probation. */
-      if (is_refusal (rx->code))
-        note_failure (c);
+      discard_end (c, body_len);
       break;
     case ACT_AUTH:
       handle_auth (c);
@@ -3301,13 +3331,7 @@ rx_end (Conn *c, char flag, guint64 body_len)
     return;
   /* A message ends with '$' or '#' (RFC 4975 section 7.1). */
   if (rx->msg != NULL && flag != '+')
-    {
-      Msg *m = rx->msg;
-
-      m->final = TRUE;
-      g_hash_table_remove (c->open_msgs, m->key);
-      msg_maybe_log (m);
-    }
+    msg_end (c, rx->msg);
   rx_clear (rx);
 }
 
@@ -3722,19 +3746,17 @@ gw_relay_close_listeners (GwRelay *relay)
     }
 }
 
-void
-gw_relay_free (GwRelay *r)
+/* Close every connection at once (no on_closed), logging each: those the
+ * relay uses, then those still flushing a last answer. */
+static void
+close_all_conns (GwRelay *r)
 {
   GHashTableIter it;
   gpointer key;
   Conn *c;
 
-  if (r == NULL)
-    return;
-  r->freeing = TRUE;
-  gw_relay_close_listeners (r);
-  /* Every connection at once; detaching one may touch others, so take them
-   * one at a time from what is left. */
+  /* Detaching one may touch others, so take them one at a time from what
+   * is left. */
   for (;;)
     {
       g_hash_table_iter_init (&it, r->conns);
@@ -3743,7 +3765,6 @@ gw_relay_free (GwRelay *r)
       c = key;
       conn_drop (c, "shutdown", "the relay is shutting down", FALSE);
     }
-  /* Those still flushing a last answer: now. */
   for (;;)
     {
       g_hash_table_iter_init (&it, r->closing);
@@ -3755,6 +3776,18 @@ gw_relay_free (GwRelay *r)
       net_conn_abort (c->gw, FALSE);
       conn_release_gw (c);
     }
+}
+
+void
+gw_relay_free (GwRelay *r)
+{
+  Conn *c;
+
+  if (r == NULL)
+    return;
+  r->freeing = TRUE;
+  gw_relay_close_listeners (r);
+  close_all_conns (r);
   while ((c = g_queue_pop_head (&r->kicks)) != NULL)
     conn_unref (c);
   for (;;)
