@@ -334,7 +334,9 @@ static void conn_unref (Conn *c);
 static void conn_drop (Conn *c, const char *reason, const char *detail,
                        gboolean graceful);
 static void rx_dispatch (Conn *c);
+static void conn_resume (Conn *c);
 static void peers_forget (Conn *c);
+static void pool_forget (Conn *c);
 static void kick (Conn *c);
 static void out_pump (Conn *out);
 static void timer_update (GwRelay *r);
@@ -342,7 +344,12 @@ static void txn_free (Txn *txn);
 static void msg_unref (Msg *msg);
 static void session_remove (Session *s, const char *event, const char *reason);
 static void bind_failed (Session *s, const char *detail);
-static void completion_run (GwRelay *r, Completion *cp);
+static void txns_expire (GwRelay *r, gint64 now);
+static void probation_expire (GwRelay *r, gint64 now);
+static void holds_expire (GwRelay *r, gint64 now);
+static void sessions_expire (GwRelay *r, gint64 now);
+static void kicks_run (GwRelay *r);
+static void completions_run (GwRelay *r);
 
 /* --- small helpers ---------------------------------------------------- */
 
@@ -1036,18 +1043,11 @@ txn_unanswered (Txn *t, gboolean timed_out)
     }
 }
 
-/* --- the deadline timer and the work queue ----------------------------- */
-
-static void party_wait_end (Conn *c);
-
-static gboolean
-timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+/* The transactions whose report-timeout ran out by @now. */
+static void
+txns_expire (GwRelay *r, gint64 now)
 {
-  GwRelay *r = ((RelaySource *) source)->relay;
-  gint64 now = g_get_monotonic_time ();
   Txn *t;
-  Conn *c;
-  Session *bs;
 
   while ((t = g_queue_peek_head (&r->txn_timers)) != NULL &&
          t->deadline <= now)
@@ -1057,38 +1057,20 @@ timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
       txn_unanswered (t, TRUE);
       txn_finish (t);
     }
-  while ((c = g_queue_peek_head (&r->probation)) != NULL &&
-         c->probation_deadline <= now)
-    {
-      g_autofree char *detail = g_strdup_printf (
-          "no successful request within %" G_GINT64_FORMAT " s",
-          r->probation_us / G_USEC_PER_SEC);
+}
 
-      conn_drop (c, "probation_timeout", detail, TRUE);
-    }
-  while ((c = g_queue_peek_head (&r->party_waiters)) != NULL &&
-         c->rx.party_deadline <= now)
-    party_wait_end (c); /* kicked: route_request answers 481 now */
-  while ((bs = g_queue_peek_head (&r->bind_timers)) != NULL &&
-         bs->connect->deadline <= now)
-    {
-      g_autofree char *detail =
-          g_strdup_printf ("no response to the binding SEND within "
-                           "report-timeout (%" G_GINT64_FORMAT " s)",
-                           r->report_timeout_us / G_USEC_PER_SEC);
+/* --- the deadline timer and the work queue ----------------------------- */
 
-      g_queue_pop_head (&r->bind_timers);
-      bs->connect->timer_link = NULL;
-      bind_failed (bs, detail);
-    }
-  while (g_sequence_get_length (r->expiry) > 0)
-    {
-      Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
+static gboolean
+timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  GwRelay *r = ((RelaySource *) source)->relay;
+  gint64 now = g_get_monotonic_time ();
 
-      if (s->expires_at > now)
-        break;
-      session_remove (s, "session_expired", "expired");
-    }
+  txns_expire (r, now);
+  probation_expire (r, now);
+  holds_expire (r, now);
+  sessions_expire (r, now);
   timer_update (r);
   return G_SOURCE_CONTINUE;
 }
@@ -1120,30 +1102,14 @@ timer_update (GwRelay *r)
   g_source_set_ready_time (r->timer, next);
 }
 
-static void conn_resume (Conn *c);
-
 static gboolean
 work_dispatch (GSource *source, GSourceFunc callback, gpointer data)
 {
   GwRelay *r = ((RelaySource *) source)->relay;
-  GQueue batch = G_QUEUE_INIT;
-  Conn *c;
-  Completion *cp;
 
-  /* Kicks made while this batch runs go to the next one. */
-  batch = r->kicks;
-  g_queue_init (&r->kicks);
   g_source_set_ready_time (source, -1);
-  while ((c = g_queue_pop_head (&batch)) != NULL)
-    {
-      c->kick_queued = FALSE;
-      if (!c->detached)
-        conn_resume (c);
-      conn_unref (c);
-    }
-  /* One at a time: a callback may queue more (close_session, connect). */
-  while ((cp = g_queue_pop_head (&r->completions)) != NULL)
-    completion_run (r, cp);
+  kicks_run (r);
+  completions_run (r);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1179,6 +1145,24 @@ kick (Conn *c)
   g_source_set_ready_time (r->work, 0);
 }
 
+/* Resume the connections kicked so far; kicks made meanwhile go to the
+ * next run. */
+static void
+kicks_run (GwRelay *r)
+{
+  GQueue batch = r->kicks;
+  Conn *c;
+
+  g_queue_init (&r->kicks);
+  while ((c = g_queue_pop_head (&batch)) != NULL)
+    {
+      c->kick_queued = FALSE;
+      if (!c->detached)
+        conn_resume (c);
+      conn_unref (c);
+    }
+}
+
 /* @c no longer waits for a paired party: out of the queue. */
 static void
 party_wait_leave (Conn *c)
@@ -1212,6 +1196,18 @@ party_waits_end (GwRelay *r)
     g_ptr_array_add (all, l->data);
   for (guint i = 0; i < all->len; i++)
     party_wait_end (all->pdata[i]);
+}
+
+/* The frames held for a party whose wait ran out by @now: kicked, so that
+ * route_request() answers them 481 now. */
+static void
+holds_expire (GwRelay *r, gint64 now)
+{
+  Conn *c;
+
+  while ((c = g_queue_peek_head (&r->party_waiters)) != NULL &&
+         c->rx.party_deadline <= now)
+    party_wait_end (c);
 }
 
 /* --- sessions ------------------------------------------------------------ */
@@ -1409,6 +1405,17 @@ completion_run (GwRelay *r, Completion *cp)
   g_free (cp);
 }
 
+/* Tell every connect that has ended, one at a time: a callback may queue
+ * more (close_session, connect). */
+static void
+completions_run (GwRelay *r)
+{
+  Completion *cp;
+
+  while ((cp = g_queue_pop_head (&r->completions)) != NULL)
+    completion_run (r, cp);
+}
+
 /* The gw_relay_connect_session() of @s has ended.  Success is logged here
  * (session_connected); a failure is the caller's to handle and to log
  * (the negotiator's party_connect_failed), and the connection's own end is
@@ -1555,6 +1562,95 @@ session_from_owner (Session *s, Conn *c)
     }
 }
 
+/* The connects whose binding SEND got no answer by @now, and the sessions
+ * whose Expires ran out. */
+static void
+sessions_expire (GwRelay *r, gint64 now)
+{
+  Session *s;
+
+  while ((s = g_queue_peek_head (&r->bind_timers)) != NULL &&
+         s->connect->deadline <= now)
+    {
+      g_autofree char *detail =
+          g_strdup_printf ("no response to the binding SEND within "
+                           "report-timeout (%" G_GINT64_FORMAT " s)",
+                           r->report_timeout_us / G_USEC_PER_SEC);
+
+      g_queue_pop_head (&r->bind_timers);
+      s->connect->timer_link = NULL;
+      bind_failed (s, detail);
+    }
+  while (g_sequence_get_length (r->expiry) > 0)
+    {
+      s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
+      if (s->expires_at > now)
+        break;
+      session_remove (s, "session_expired", "expired");
+    }
+}
+
+/* Every session goes (the relay is freed). */
+static void
+sessions_close_all (GwRelay *r)
+{
+  for (;;)
+    {
+      GHashTableIter it;
+      gpointer value;
+
+      g_hash_table_iter_init (&it, r->sessions);
+      if (!g_hash_table_iter_next (&it, NULL, &value))
+        break;
+      session_remove (value, "session_closed", "relay shutdown");
+    }
+}
+
+/* The session whose gw_relay_connect_session() runs on @c, if any. */
+static Session *
+conn_connecting_session (Conn *c)
+{
+  for (guint i = 0; i < c->sessions->len; i++)
+    {
+      Session *s = c->sessions->pdata[i];
+
+      if (s->connect != NULL)
+        return s;
+    }
+  return NULL;
+}
+
+/* @c is up: the binding SEND of a connect on it goes out now, and its
+ * report-timeout starts (RFC 4976 section 6.4.1). */
+static void
+session_conn_up (Conn *c)
+{
+  GwRelay *r = c->relay;
+  Session *s = conn_connecting_session (c);
+
+  if (s == NULL || s->connect->timer_link != NULL)
+    return;
+  s->connect->reached = TRUE;
+  s->connect->deadline = g_get_monotonic_time () + r->report_timeout_us;
+  g_queue_push_tail (&r->bind_timers, s);
+  s->connect->timer_link = r->bind_timers.tail;
+  timer_update (r);
+}
+
+/* The outbound @c now has its id and address: log the bindings of the
+ * pre-authorised sessions bound to it before (session_bind_preauth()). */
+static void
+session_log_bindings (Conn *c)
+{
+  for (guint i = 0; i < c->sessions->len; i++)
+    {
+      Session *s = c->sessions->pdata[i];
+
+      if (s->kind == SESSION_PREAUTH && !s->bound_logged)
+        session_log_bound (s, c);
+    }
+}
+
 /* --- probation (RFC 4976 section 6.1) ------------------------------------ */
 
 static void
@@ -1592,6 +1688,24 @@ note_failure (Conn *c)
                             c->failures);
   conn_drop (c, "probation_failures", detail, TRUE);
   return FALSE;
+}
+
+/* The connections still on probation at @now: closed (RFC 4976 section
+ * 6.1). */
+static void
+probation_expire (GwRelay *r, gint64 now)
+{
+  Conn *c;
+
+  while ((c = g_queue_peek_head (&r->probation)) != NULL &&
+         c->probation_deadline <= now)
+    {
+      g_autofree char *detail = g_strdup_printf (
+          "no successful request within %" G_GINT64_FORMAT " s",
+          r->probation_us / G_USEC_PER_SEC);
+
+      conn_drop (c, "probation_timeout", detail, TRUE);
+    }
 }
 
 /* --- connection teardown --------------------------------------------------
@@ -1846,8 +1960,7 @@ conn_detach (Conn *c)
   writer_gone (c);
   txns_gone (c);
   sessions_gone (c);
-  if (c->pool_key != NULL && g_hash_table_lookup (r->pool, c->pool_key) == c)
-    g_hash_table_remove (r->pool, c->pool_key);
+  pool_forget (c);
   peers_forget (c);
   probation_end (c);
   limits_release (c);
@@ -2021,6 +2134,17 @@ conn_alloc (GwRelay *r)
   return c;
 }
 
+/* @c runs on @gw (transfer full) from now on, in place of the NetConn it
+ * had: its id, and its callbacks. */
+static void
+conn_attach (Conn *c, NetConn *gw)
+{
+  g_clear_pointer (&c->gw, net_conn_unref);
+  c->gw = gw;
+  c->id = net_conn_get_id (gw);
+  net_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
+}
+
 /* Try the next resolved address; FALSE when none is left. */
 static gboolean
 connect_next (Conn *c, GError **last_error)
@@ -2052,19 +2176,10 @@ connect_next (Conn *c, GError **last_error)
           g_propagate_error (last_error, g_steal_pointer (&error));
           continue;
         }
-      g_clear_pointer (&c->gw, net_conn_unref);
-      c->gw = gw;
-      c->id = net_conn_get_id (gw);
+      conn_attach (c, gw);
       g_free (c->peer);
       c->peer = net_addr_to_string (sa);
-      net_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
-      for (guint i = 0; i < c->sessions->len; i++)
-        {
-          Session *s = c->sessions->pdata[i];
-
-          if (s->kind == SESSION_PREAUTH && !s->bound_logged)
-            session_log_bound (s, c);
-        }
+      session_log_bindings (c);
       return TRUE;
     }
   return FALSE;
@@ -2200,46 +2315,43 @@ pool_get (GwRelay *r, MsrpUri *u)
   return c;
 }
 
+/* The outbound @c failed to connect for @reason: TRUE when another
+ * address of the next hop is being tried (it may answer). */
+static gboolean
+pool_try_next (Conn *c, NetConnCloseReason reason)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (c->inbound || c->owner_conn != NULL || c->addresses == NULL ||
+      (reason != NET_CONN_CLOSED_CONNECT_FAILED &&
+       reason != NET_CONN_CLOSED_REFUSED))
+    return FALSE;
+  return connect_next (c, &error);
+}
+
+/* @c is going: no longer the pooled connection to its next hop. */
+static void
+pool_forget (Conn *c)
+{
+  GwRelay *r = c->relay;
+
+  if (c->pool_key != NULL && g_hash_table_lookup (r->pool, c->pool_key) == c)
+    g_hash_table_remove (r->pool, c->pool_key);
+}
+
 /* --- NetConn callbacks ------------------------------------------------------
  */
 
 static void conn_feed (Conn *c, const guint8 *data, gsize len);
 
-/* The session whose gw_relay_connect_session() runs on @c, if any. */
-static Session *
-conn_connecting_session (Conn *c)
-{
-  for (guint i = 0; i < c->sessions->len; i++)
-    {
-      Session *s = c->sessions->pdata[i];
-
-      if (s->connect != NULL)
-        return s;
-    }
-  return NULL;
-}
-
 static void
 on_connected (NetConn *gw, gpointer data)
 {
   Conn *c = data;
-  Session *s;
 
   if (c->detached)
     return;
-  s = conn_connecting_session (c);
-  if (s != NULL && s->connect->timer_link == NULL)
-    {
-      GwRelay *r = c->relay;
-
-      /* The binding SEND goes out now (flush_ctrl below): its
-       * report-timeout starts (RFC 4976 section 6.4.1). */
-      s->connect->reached = TRUE;
-      s->connect->deadline = g_get_monotonic_time () + r->report_timeout_us;
-      g_queue_push_tail (&r->bind_timers, s);
-      s->connect->timer_link = r->bind_timers.tail;
-      timer_update (r);
-    }
+  session_conn_up (c);
   if (!c->inbound)
     {
       g_autoptr (GwLogEvent) ev =
@@ -2287,17 +2399,8 @@ on_closed (NetConn *gw, NetConnCloseReason reason, const GError *error,
 {
   Conn *c = data;
 
-  if (!c->detached && !c->inbound && c->owner_conn == NULL &&
-      (reason == NET_CONN_CLOSED_CONNECT_FAILED ||
-       reason == NET_CONN_CLOSED_REFUSED) &&
-      c->addresses != NULL)
-    {
-      g_autoptr (GError) next_error = NULL;
-
-      /* Another address of the next hop may answer. */
-      if (connect_next (c, &next_error))
-        return;
-    }
+  if (!c->detached && pool_try_next (c, reason))
+    return;
   if (!c->detached)
     {
       c->net_closed = TRUE;
@@ -2909,6 +3012,23 @@ start_frame (Conn *c)
     rx->txn = txn_new (c, out, h, rx->out_tid, rx->msg);
 }
 
+/* @c's frame is routed to rx.out: started now when that writer is free,
+ * else queued in its FIFO (its reader waits meanwhile). */
+static void
+stream_forward (Conn *c)
+{
+  Conn *out = c->rx.out;
+
+  if (out->owner_conn == NULL && g_queue_is_empty (&out->waiters) &&
+      out_writable (out))
+    {
+      start_frame (c);
+      return;
+    }
+  c->rx.block = BLOCK_START;
+  g_queue_push_tail (&out->waiters, conn_ref (c));
+}
+
 /* Hand the free writer @out to the first frame waiting for it. */
 static void
 out_pump (Conn *out)
@@ -3139,17 +3259,7 @@ route_forward (Conn *c, Session *first, const Route *rt)
   if (is_method (h, "SEND") && msrp_head_get_message_id (h) != NULL)
     rx->msg = msg_chunk (c, h, first);
   note_success (c);
-
-  if (target->owner_conn == NULL && g_queue_is_empty (&target->waiters) &&
-      out_writable (target))
-    {
-      start_frame (c);
-    }
-  else
-    {
-      rx->block = BLOCK_START;
-      g_queue_push_tail (&target->waiters, conn_ref (c));
-    }
+  stream_forward (c);
 }
 
 /* The headers of a request are in: route it (RFC 4976 sections 6.2 and
@@ -3567,8 +3677,7 @@ accept_conn (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
   const char *peer = net_conn_get_peer_address (gw);
   guint n;
 
-  c->gw = net_conn_ref (gw);
-  c->id = net_conn_get_id (gw);
+  conn_attach (c, net_conn_ref (gw));
   c->inbound = TRUE;
   c->scheme = scheme;
   c->local_port = port;
@@ -3582,7 +3691,6 @@ accept_conn (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
   g_queue_push_tail (&r->probation, c);
   c->probation_link = r->probation.tail;
   timer_update (r);
-  net_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_accepted");
   gw_log_event_add_int (ev, "conn", (gint64) c->id);
@@ -3790,25 +3898,11 @@ gw_relay_free (GwRelay *r)
   close_all_conns (r);
   while ((c = g_queue_pop_head (&r->kicks)) != NULL)
     conn_unref (c);
-  for (;;)
-    {
-      GHashTableIter sit;
-      gpointer value;
-
-      g_hash_table_iter_init (&sit, r->sessions);
-      if (!g_hash_table_iter_next (&sit, NULL, &value))
-        break;
-      session_remove (value, "session_closed", "relay shutdown");
-    }
+  sessions_close_all (r);
   g_assert (r->n_txns == 0);
   g_assert (g_queue_is_empty (&r->bind_timers));
   /* Every connect ends exactly once: those not told yet, now. */
-  {
-    Completion *cp;
-
-    while ((cp = g_queue_pop_head (&r->completions)) != NULL)
-      completion_run (r, cp);
-  }
+  completions_run (r);
   g_source_destroy (r->timer);
   g_source_unref (r->timer);
   g_source_destroy (r->work);
