@@ -1,5 +1,5 @@
 /* Unit tests of gateway/gw-calls.c: the call table driven over real ng
- * datagrams on loopback, with a real relay (gw-relay.c) behind it.
+ * datagrams on loopback, with a real relay (gw-relay.h) behind it.
  *
  * What is checked: the SDP each step answers with (byte for byte where it
  * must pass unchanged), the errors, query/list/statistics/delete, the

@@ -1,4 +1,4 @@
-/* Check suite for the RFC 4976 relay engine (gateway/gw-relay.c).
+/* Check suite for the RFC 4976 relay engine (gateway/daemon/gw-relay*.c).
  *
  * Each test runs GwRelays on its own GMainContext with listeners on
  * 127.0.0.1 port 0, and drives them with test clients: non-blocking
