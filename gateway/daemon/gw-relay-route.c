@@ -337,6 +337,22 @@ route_toward_party (Conn *c, Session *s, Route *rt)
   return TRUE;
 }
 
+/* To the next hop @next over the pooled connection.  FALSE when it could
+ * not be made: 408 (gw_relay_pool_get() logged why; nothing was
+ * started). */
+static gboolean
+route_via_pool (Conn *c, MsrpUri *next, Route *rt)
+{
+  rt->target = gw_relay_pool_get (c->relay, next);
+  if (rt->target == NULL)
+    {
+      gw_relay_stream_discard (c, MSRP_STATUS_REQUEST_TIMEOUT,
+                               "next hop unreachable");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* From the side of @s's owner to @next, a next hop that is not ours: over
  * the connection that peer reached us by, when it proved it speaks for
  * @next, else the pooled one.  FALSE when the frame was refused. */
@@ -344,16 +360,9 @@ static gboolean
 route_from_owner (Conn *c, Session *s, MsrpUri *next, Route *rt)
 {
   rt->target = peers_find (c->relay, s, next);
-  if (rt->target == NULL)
-    rt->target = gw_relay_pool_get (c->relay, next);
-  if (rt->target == NULL)
-    {
-      /* gw_relay_pool_get() logged it; nothing was started */
-      gw_relay_stream_discard (c, MSRP_STATUS_REQUEST_TIMEOUT,
-                               "next hop unreachable");
-      return FALSE;
-    }
-  return TRUE;
+  if (rt->target != NULL)
+    return TRUE;
+  return route_via_pool (c, next, rt);
 }
 
 /* Toward the owner of @s, @next being the next To-Path URI: on the
@@ -375,14 +384,7 @@ route_to_owner (Conn *c, Session *s, MsrpUri *next, Route *rt)
           "next hop is not the relay the session belongs to");
       return FALSE;
     }
-  rt->target = gw_relay_pool_get (c->relay, next);
-  if (rt->target == NULL)
-    {
-      gw_relay_stream_discard (c, MSRP_STATUS_REQUEST_TIMEOUT,
-                               "next hop unreachable");
-      return FALSE;
-    }
-  return TRUE;
+  return route_via_pool (c, next, rt);
 }
 
 /* Walk the To-Path of @c's request over the URIs of ours (section 6.4:

@@ -194,22 +194,32 @@ gw_relay_session_bind (Session *s, Conn *c)
     gw_relay_route_release_holds (r);
 }
 
+/* An @event about the pre-authorised session @s and the connection @conn
+ * of its party, with the fields they all have.
+ * Returns: (transfer full) */
+static GwLogEvent *
+binding_event (Session *s, const char *event, guint64 conn)
+{
+  GwLogEvent *ev = gw_log_event_new (G_LOG_LEVEL_INFO, event);
+
+  gw_log_event_add_str (ev, "session", s->id);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  gw_log_event_add_int (ev, "conn", (gint64) conn);
+  gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+  return ev;
+}
+
 /* A pre-authorised session bound to @c (RFC 6135 section 4.2.2): by the
  * party's SEND on a connection it made (inbound), or by our connecting to
  * the party (outbound). */
 static void
 session_log_bound (Session *s, Conn *c)
 {
-  g_autoptr (GwLogEvent) ev =
-      gw_log_event_new (G_LOG_LEVEL_INFO, "session_bound");
+  g_autoptr (GwLogEvent) ev = binding_event (s, "session_bound", c->id);
   const char *direction = c->inbound ? "inbound" : "outbound";
 
   s->bound_logged = TRUE;
-  gw_log_event_add_str (ev, "session", s->id);
-  if (s->call_id != NULL)
-    gw_log_event_add_str (ev, "call_id", s->call_id);
-  gw_log_event_add_int (ev, "conn", (gint64) c->id);
-  gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
   gw_log_event_add_str (ev, "direction", direction);
   gw_log_event_add_str (ev, "peer", gw_relay_conn_peer (c));
   gw_log_event_emit (ev,
@@ -220,7 +230,7 @@ session_log_bound (Session *s, Conn *c)
 }
 
 /* Bind @s to @c; an outbound connection's binding is logged once the
- * connection has its id and address (connect_next()). */
+ * connection has its id and address (gw_relay_session_log_bindings()). */
 static void
 session_bind_preauth (Session *s, Conn *c)
 {
@@ -292,14 +302,8 @@ connect_finish (Session *s, GwRelayConnectResult result, const char *detail)
     }
   if (result == GW_RELAY_CONNECT_OK)
     {
-      g_autoptr (GwLogEvent) ev =
-          gw_log_event_new (G_LOG_LEVEL_INFO, "session_connected");
+      g_autoptr (GwLogEvent) ev = binding_event (s, "session_connected", conn);
 
-      gw_log_event_add_str (ev, "session", s->id);
-      if (s->call_id != NULL)
-        gw_log_event_add_str (ev, "call_id", s->call_id);
-      gw_log_event_add_int (ev, "conn", (gint64) conn);
-      gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
       gw_log_event_emit (ev, "session %s: %s accepted the binding SEND", s->id,
                          msrp_uri_get_text (s->party));
     }
@@ -346,12 +350,7 @@ session_unbind (Session *s, const char *reason)
   if (!s->bound_logged)
     return;
   s->bound_logged = FALSE;
-  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "session_unbound");
-  gw_log_event_add_str (ev, "session", s->id);
-  if (s->call_id != NULL)
-    gw_log_event_add_str (ev, "call_id", s->call_id);
-  gw_log_event_add_int (ev, "conn", (gint64) c->id);
-  gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+  ev = binding_event (s, "session_unbound", c->id);
   gw_log_event_add_str (ev, "reason", reason);
   gw_log_event_emit (
       ev, "session %s unbound from connection %" G_GUINT64_FORMAT ": %s",

@@ -123,6 +123,37 @@ out_frame_done (Conn *out)
     gw_relay_stream_kick (out);
 }
 
+/* The frame in flight from @c ends: its end-line with @flag goes to
+ * rx.out, whose writer is then free for the next frame.  Its transaction
+ * awaits the response from now on (RFC 4976 section 6.4.1: the
+ * report-timeout starts once the last byte is sent; here: queued), unless
+ * @c is going (@sender_gone): then nobody is left to tell what the next
+ * hop answers. */
+static void
+frame_end (Conn *c, char flag, gboolean sender_gone)
+{
+  Rx *rx = &c->rx;
+  g_autoptr (GBytes) end =
+      gw_relay_stream_end_line (rx->out_tid, rx->has_body, flag);
+
+  write_bytes (rx->out, end);
+  if (rx->txn != NULL)
+    {
+      rx->txn->body_len = rx->body_len;
+      if (sender_gone)
+        {
+          rx->txn->answered = TRUE;
+          gw_relay_txn_finish (rx->txn);
+        }
+      else
+        {
+          gw_relay_txn_frame_ended (rx->txn);
+        }
+      rx->txn = NULL;
+    }
+  out_frame_done (rx->out);
+}
+
 /* The frame @src streams to @out cannot reach it: the writer closed, or
  * could not be reached.  RFC 4976 section 6.4.1: a SEND that already went
  * partly out gets a failure REPORT (Failure-Report yes or partial), and a
@@ -182,19 +213,7 @@ gw_relay_stream_reader_gone (Conn *c)
   if (rx->action != ACT_FORWARD || out == NULL)
     return;
   if (rx->started && out->owner_conn == c)
-    {
-      g_autoptr (GBytes) end =
-          gw_relay_stream_end_line (rx->out_tid, rx->has_body, '#');
-
-      write_bytes (out, end);
-      if (rx->txn != NULL)
-        {
-          rx->txn->answered = TRUE;
-          gw_relay_txn_finish (rx->txn);
-          rx->txn = NULL;
-        }
-      out_frame_done (out);
-    }
+    frame_end (c, '#', TRUE);
   else if (rx->block == BLOCK_START)
     {
       if (g_queue_remove (&out->waiters, c))
@@ -373,18 +392,8 @@ static void
 forward_end (Conn *c, char flag, guint64 body_len)
 {
   Rx *rx = &c->rx;
-  Conn *out = rx->out;
-  g_autoptr (GBytes) end =
-      gw_relay_stream_end_line (rx->out_tid, rx->has_body, flag);
 
-  write_bytes (out, end);
-  if (rx->txn != NULL)
-    {
-      rx->txn->body_len = body_len;
-      gw_relay_txn_frame_ended (rx->txn);
-      rx->txn = NULL;
-    }
-  out_frame_done (out);
+  frame_end (c, flag, FALSE);
   /* RFC 4976 section 6.4.1: a SEND with Failure-Report yes gets its 200 at
    * once, from this hop only. */
   if (gw_relay_is_method (rx->head, "SEND"))
@@ -557,42 +566,47 @@ gw_relay_stream_feed (Conn *c, const guint8 *data, gsize len)
     }
 }
 
+/* Is what @c's reader waits for still not there? */
+static gboolean
+still_blocked (Conn *c)
+{
+  Rx *rx = &c->rx;
+
+  switch (rx->block)
+    {
+    case BLOCK_SELF:
+      return self_blocked (c);
+    case BLOCK_START:
+      return TRUE; /* gw_relay_stream_pump() starts it */
+    case BLOCK_PARTY:
+      return c->party_link != NULL;
+    case BLOCK_DRAIN:
+      return rx->out != NULL && rx->out->gw != NULL && !rx->out->detached &&
+             net_conn_is_congested (rx->out->gw);
+    case BLOCK_NONE:
+    default:
+      return FALSE;
+    }
+}
+
 /* A kick: go on if what @c waited for is there. */
 static void
 conn_resume (Conn *c)
 {
   Rx *rx = &c->rx;
+  RxBlock was = rx->block;
 
   gw_relay_conn_ref (c);
-  switch (rx->block)
+  if (still_blocked (c))
+    goto out;
+  rx->block = BLOCK_NONE;
+  /* A frame whose headers are in but that was not routed yet (its own
+   * writer was full, or its party had not connected): routed now. */
+  if (was == BLOCK_SELF || was == BLOCK_PARTY)
     {
-    case BLOCK_SELF:
-      if (self_blocked (c))
-        goto out;
-      rx->block = BLOCK_NONE;
       gw_relay_route_request (c);
       if (c->detached || rx->block != BLOCK_NONE)
         goto out;
-      break;
-    case BLOCK_START:
-      goto out;
-    case BLOCK_PARTY:
-      if (c->party_link != NULL)
-        goto out; /* still waiting */
-      rx->block = BLOCK_NONE;
-      gw_relay_route_request (c);
-      if (c->detached || rx->block != BLOCK_NONE)
-        goto out;
-      break;
-    case BLOCK_DRAIN:
-      if (rx->out != NULL && rx->out->gw != NULL && !rx->out->detached &&
-          net_conn_is_congested (rx->out->gw))
-        goto out;
-      rx->block = BLOCK_NONE;
-      break;
-    case BLOCK_NONE:
-    default:
-      break;
     }
   /* Feed what was set aside, or nothing: the parser may hold an event
    * still (the END of a bodiless frame follows its HEADERS_END without
