@@ -390,16 +390,20 @@ typedef struct
   Call *call;
   guint leg;
   GInetAddress *addr;
+  MsrpUri *party; /* the leg's party URI, for the log */
 } Connect;
 
 /* What a connection attempt of the gateway proves about the party's
  * address: one that accepted a TCP connection is reachable; one that
  * could not be reached at all (timeout, no route) is not.  A refused
  * connection proves nothing: a NAT box answers for its outside address
- * with a RST as readily as a public host without a listener. */
+ * with a RST as readily as a public host without a listener.  No
+ * connection for another reason (a name that did not resolve, a failed
+ * TLS handshake) counts as not reachable: the gateway then relays, which
+ * costs it bytes, where a wrong "reachable" would cost the call. */
 static void
 on_connected (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
-              const char *detail, gpointer data)
+              guint64 conn, const char *detail, gpointer data)
 {
   Connect *cn = data;
   Call *c = cn->call;
@@ -409,14 +413,21 @@ on_connected (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
     {
       if (result != GW_RELAY_CONNECT_OK)
         {
+          /* Handled here, so logged here, once (the relay logs only the
+           * connection's connection_closed). */
           g_autoptr (GwLogEvent) ev =
               gw_log_event_new (G_LOG_LEVEL_WARNING, "party_connect_failed");
 
           gw_log_event_add_str (ev, "call_id", c->call_id);
           gw_log_event_add_str (ev, "session",
                                 msrp_uri_get_session_id (session));
+          if (conn != 0)
+            gw_log_event_add_int (ev, "conn", (gint64) conn);
           gw_log_event_add_str (ev, "party",
                                 cn->leg == 0 ? "offerer" : "answerer");
+          if (cn->party != NULL)
+            gw_log_event_add_str (ev, "party_uri",
+                                  msrp_uri_get_text (cn->party));
           gw_log_event_add_str (ev, "reason", detail);
           gw_log_event_emit (ev,
                              "call %s: the gateway could not connect to the "
@@ -424,17 +435,29 @@ on_connected (GwRelay *relay, MsrpUri *session, GwRelayConnectResult result,
                              c->call_id, cn->leg == 0 ? "offerer" : "answerer",
                              detail);
         }
-      if (result != GW_RELAY_CONNECT_NO_CONNECTION)
-        fact_record (
-            c->calls, cn->addr, TRUE, c->call_id, "gateway connection",
-            result == GW_RELAY_CONNECT_OK ? "the binding SEND got its "
-                                            "200"
-                                          : detail);
-      else if (detail == NULL || strstr (detail, "refused") == NULL)
-        fact_record (c->calls, cn->addr, FALSE, c->call_id,
-                     "gateway connection", detail);
+      switch (result)
+        {
+        case GW_RELAY_CONNECT_OK:
+          fact_record (c->calls, cn->addr, TRUE, c->call_id,
+                       "gateway connection", "the binding SEND got its 200");
+          break;
+        case GW_RELAY_CONNECT_BIND_FAILED:
+          fact_record (c->calls, cn->addr, TRUE, c->call_id,
+                       "gateway connection", detail);
+          break;
+        case GW_RELAY_CONNECT_UNREACHABLE:
+        case GW_RELAY_CONNECT_NO_CONNECTION:
+          fact_record (c->calls, cn->addr, FALSE, c->call_id,
+                       "gateway connection", detail);
+          break;
+        case GW_RELAY_CONNECT_REFUSED:
+        case GW_RELAY_CONNECT_CANCELLED:
+        default:
+          break;
+        }
     }
   g_clear_object (&cn->addr);
+  g_clear_pointer (&cn->party, msrp_uri_unref);
   call_unref (c);
   g_free (cn);
 }
@@ -1048,6 +1071,7 @@ connect_leg (Call *c, Stream *s, guint k)
   cn->call = c;
   cn->leg = k;
   cn->addr = s->leg[k].addr != NULL ? g_object_ref (s->leg[k].addr) : NULL;
+  cn->party = s->leg[k].party != NULL ? msrp_uri_ref (s->leg[k].party) : NULL;
   c->refs++;
   if (!gw_relay_connect_session (c->calls->relay, s->leg[k].session,
                                  on_connected, cn, &error))
@@ -1062,6 +1086,7 @@ connect_leg (Call *c, Stream *s, guint k)
                          c->call_id, k == 0 ? "offerer" : "answerer",
                          error->message);
       g_clear_object (&cn->addr);
+      g_clear_pointer (&cn->party, msrp_uri_unref);
       c->refs--;
       g_free (cn);
     }

@@ -142,22 +142,40 @@ gboolean gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
                                  GError **error);
 
 /* How a gw_relay_connect_session() ended; what it proves about the
- * party's address is the negotiator's business. */
+ * party's address is the negotiator's business.  When the party's host is
+ * a name with several addresses, each is tried in turn and the result is
+ * that of the last one. */
 typedef enum
 {
   GW_RELAY_CONNECT_OK,            /* the 200 to the binding SEND arrived */
-  GW_RELAY_CONNECT_NO_CONNECTION, /* no connection could be made (refused,
-                                   * unreachable, timed out, TLS failed) */
+  GW_RELAY_CONNECT_REFUSED,       /* the address answered the TCP connect
+                                   * with a RST (NET_CONN_CLOSED_REFUSED):
+                                   * a host without a listener, or a NAT or
+                                   * firewall answering for the address */
+  GW_RELAY_CONNECT_UNREACHABLE,   /* the connect got no answer: no route,
+                                   * host or network unreachable
+                                   * (NET_CONN_CLOSED_CONNECT_FAILED), or it
+                                   * timed out (NET_CONN_CLOSED_TIMEOUT; a
+                                   * TLS handshake that times out is told
+                                   * the same way) */
+  GW_RELAY_CONNECT_NO_CONNECTION, /* no connection for a reason that is not
+                                   * the address's answer: the name did not
+                                   * resolve, no TLS context or no socket,
+                                   * the TLS handshake failed, or the relay
+                                   * was freed first */
   GW_RELAY_CONNECT_BIND_FAILED,   /* connected, but the binding SEND failed
                                    * (a non-200, no answer, closed) */
   GW_RELAY_CONNECT_CANCELLED,     /* the session was closed first */
 } GwRelayConnectResult;
 
 /* Called once when gw_relay_connect_session() ends; unless @result is OK,
- * @detail says why in plain words.
- * @session: (transfer none): the URI given to gw_relay_connect_session(). */
+ * @detail says why in plain words.  The relay does not log a failure: the
+ * caller handles it, and logs it once with @conn.
+ * @session: (transfer none): the URI given to gw_relay_connect_session().
+ * @conn: the connection it was tried on (the log stream's `conn`; the last
+ * one when several addresses were tried), 0 when none was made. */
 typedef void (*GwRelayConnectFunc) (GwRelay *relay, MsrpUri *session,
-                                    GwRelayConnectResult result,
+                                    GwRelayConnectResult result, guint64 conn,
                                     const char *detail, gpointer user_data);
 
 /* The gateway connects to @session's party itself (RFC 6135 section 4.2.2,
@@ -172,12 +190,13 @@ typedef void (*GwRelayConnectFunc) (GwRelay *relay, MsrpUri *session,
  * like any other (idle, failure).
  * @done (nullable) is called exactly once, from the relay's main context
  * and never from inside a gw_relay_*() call except gw_relay_free() (which
- * calls the pending ones with @ok FALSE): @ok TRUE when the 200 to the
- * binding SEND arrives; FALSE with a @detail on connect failure, TLS
- * failure, a response other than 200, no response within report-timeout
- * (counted from the connection being established), or the session closed
- * first.  On failure the session is unbound again (and may be bound later,
- * by the party's SEND or another connect), and the connection is closed.
+ * calls the pending ones with a failure): GW_RELAY_CONNECT_OK when the 200
+ * to the binding SEND arrives; otherwise the GwRelayConnectResult and a
+ * @detail for a connect failure, a TLS failure, a response other than 200,
+ * no response within report-timeout (counted from the connection being
+ * established), or the session closed first.  On failure the session is
+ * unbound again (and may be bound later, by the party's SEND or another
+ * connect), and the connection is closed.
  * @done must not free the relay.
  * Returns: FALSE with GW_RELAY_ERROR_INVALID when @session is unknown, not
  * pre-authorised, not paired, already bound or being connected. */

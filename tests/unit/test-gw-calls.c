@@ -1,5 +1,5 @@
 /* Unit tests of gateway/gw-calls.c: the call table driven over real ng
- * datagrams on loopback, with a real relay (gw-relay.c) behind it.
+ * datagrams on loopback, with a real relay (gw-relay.h) behind it.
  *
  * What is checked: the SDP each step answers with (byte for byte where it
  * must pass unchanged), the errors, query/list/statistics/delete, the
@@ -613,6 +613,12 @@ START_TEST (test_gateway_connects)
   RUN_UNTIL (logtap_count ("party_connect_failed", "\"call_id\":\"g-2\"",
                            "refused", NULL) == 1,
              5000);
+  /* Logged once, here where it is handled, with the connection tried and
+   * the party's URI; the relay does not log it again. */
+  ck_assert_uint_eq (logtap_count ("party_connect_failed", "\"conn\":",
+                                   "\"party_uri\":\"msrp://127.0.0.1:", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("session_connect_failed", NULL), 0);
   ck_assert_uint_eq (logtap_count ("reachability_measured", NULL), 1);
   /* The next offer from 127.0.0.1 would be relayed on the guess (its
    * address is not where its signalling came from), but the gateway

@@ -1,0 +1,416 @@
+/* gw-relay-priv.h: what the relay's modules share (gw-relay*.c only).
+ *
+ * The relay is one object in eight files, one concern each:
+ *
+ *   gw-relay.c          the object, its public API, the timer and work
+ *                       sources
+ *   gw-relay-conn.c     a connection's life: accept and limits, NetConn
+ *                       callbacks, probation, detach and close
+ *   gw-relay-stream.c   reading and streaming with backpressure
+ *   gw-relay-route.c    where a request goes (RFC 4976 6.2, 6.4)
+ *   gw-relay-auth.c     AUTH (RFC 4976 5.1, 6.3)
+ *   gw-relay-txn.c      transactions, responses, REPORTs, messages
+ *   gw-relay-session.c  sessions, pre-authorised ones, connect_session
+ *   gw-relay-pool.c     outbound connections and the next-hop pool
+ *
+ * A function one module calls in another is declared here and named
+ * after its module (gw_relay_conn_* is in gw-relay-conn.c); helpers used
+ * in one file are static there and carry no prefix.
+ *
+ * Objects and who holds whom:
+ *
+ *   GwRelay     the session table (id -> Session), every connection (Conn),
+ *               the next-hop pool (scheme://host:port -> outbound Conn), the
+ *               peers reached back over their own inbound connection
+ *               (session + peer URI -> inbound Conn), and five deadline
+ *               queues under one timer source: forwarded transactions
+ *               awaiting a response (all report-timeout long, so a FIFO),
+ *               connections on probation (all probation long: a FIFO),
+ *               frames held for a party (report-timeout: a FIFO), binding
+ *               SENDs awaiting their 200 (report-timeout: a FIFO), sessions
+ *               by expiry (a GSequence).
+ *   Conn        one NetConn (or a next hop still being resolved), with its
+ *               MsrpParser and the frame coming in (Rx), and as a writer: the
+ *               frame in flight on it (owner_conn), the connections waiting
+ *               to start a frame on it (FIFO), the small frames the relay
+ *               made that wait for the frame in flight to end (ctrl), and the
+ *               transactions forwarded on it (out tid -> Txn).
+ *   Session     a session URI handed out: a client's, a peer relay's, or
+ *               one the negotiator pre-authorised for a party.
+ *   Txn         a request forwarded on one hop (RFC 4976 section 6.4: a new
+ *               transaction id per hop): where it came from, what to report.
+ *   Msg         one SEND message (all its chunks) for the one
+ *               message_relayed line, counted across its chunks' Txns.
+ */
+#pragma once
+
+#include "gw-relay.h"
+
+#include "gw-log.h"
+#include "msrp-digest.h"
+#include "msrp-head.h"
+#include "msrp-parser.h"
+#include "msrp-writer.h"
+
+G_BEGIN_DECLS
+
+/* Forwarded transactions awaiting a response, per originating connection,
+ * above which its reader waits. */
+#define MAX_ORIGIN_TXNS 1024
+
+typedef struct _Conn Conn;
+typedef struct _Session Session;
+typedef struct _Txn Txn;
+typedef struct _Msg Msg;
+
+typedef enum
+{
+  SESSION_CLIENT,  /* valid on the connection that obtained it */
+  SESSION_RELAY,   /* a peer relay's, by mutual TLS: any connection */
+  SESSION_PREAUTH, /* made by the negotiator; bound once paired */
+} SessionKind;
+
+/* A gw_relay_connect_session() under way: the binding SEND is out (or
+ * waits for the connection) and its 200 is awaited. */
+typedef struct
+{
+  GwRelayConnectFunc func;
+  gpointer data;
+  char tid[MSRP_WRITER_ID_BUF_SIZE]; /* the binding SEND's */
+  gint64 deadline;                   /* once the connection is up */
+  GList *timer_link;                 /* in relay->bind_timers */
+  gboolean reached;                  /* the connection is (was) up */
+} Connect;
+
+struct _Session
+{
+  GwRelay *relay;
+  char *id;
+  SessionKind kind;
+  MsrpUri *uri;
+  char *user;            /* Digest user, relay subject; NULL (preauth) */
+  Conn *conn;            /* CLIENT: weak; conn->sessions links back */
+  MsrpUri *party;        /* PREAUTH: the party's own URI */
+  char *call_id;         /* PREAUTH: the negotiator's label (nullable) */
+  Session *paired;       /* PREAUTH: the other party's (weak, mutual) */
+  Connect *connect;      /* PREAUTH: gw_relay_connect_session() pending */
+  gboolean bound_logged; /* PREAUTH: session_bound was logged */
+  char *relay_host;      /* RELAY: host its certificate was checked for */
+  gint64 expires_at;     /* monotonic; G_MAXINT64: never (PREAUTH) */
+  GSequenceIter *expiry; /* NULL when it never expires */
+  guint64 messages;
+  guint64 bytes;
+  /* PREAUTH, per direction (GwRelaySessionInfo) */
+  guint64 messages_from, bytes_from, messages_to, bytes_to;
+};
+
+typedef enum
+{
+  RX_IDLE,
+  RX_HEADERS,
+  RX_BODY,
+} RxPhase;
+
+typedef enum
+{
+  ACT_NONE,
+  ACT_FORWARD,  /* stream to rx.out */
+  ACT_DISCARD,  /* drop the body; answer rx.code at the end when due */
+  ACT_AUTH,     /* an AUTH to this relay, answered at the end */
+  ACT_RESPONSE, /* a response, handled at the end */
+} RxAction;
+
+typedef enum
+{
+  BLOCK_NONE,
+  BLOCK_SELF,  /* this connection's own writer is full */
+  BLOCK_START, /* in rx.out's FIFO, waiting to start the frame */
+  BLOCK_DRAIN, /* rx.out is congested mid-frame */
+  BLOCK_PARTY, /* toward a paired party that has not connected yet */
+} RxBlock;
+
+typedef struct
+{
+  RxPhase phase;
+  MsrpHead *head;
+  char *head_error; /* a header value was invalid: 400 */
+  RxAction action;
+  RxBlock block;
+  guint code;       /* ACT_DISCARD: the response due at the end */
+  char *comment;    /* ... and its comment (nullable) */
+  Conn *out;        /* ACT_FORWARD: the writer (a reference) */
+  gboolean started; /* the head went to rx.out */
+  GBytes *out_head; /* the rewritten head until then */
+  char out_tid[MSRP_WRITER_ID_BUF_SIZE];
+  Txn *txn; /* the transaction, while the frame streams */
+  gboolean has_body;
+  guint64 body_len;
+  Msg *msg;              /* SEND: the message (a reference) */
+  char *session_id;      /* first session of the path, for the log */
+  char *from_sid;        /* toward a paired party: the sender's session */
+  char *to_sid;          /* ... and the receiver's, for their counters */
+  gint64 party_deadline; /* BLOCK_PARTY: until when to wait, 0: not */
+} Rx;
+
+struct _Conn
+{
+  gint ref;
+  GwRelay *relay;
+  NetConn *gw; /* NULL while a next hop is resolved */
+  guint64 id;
+  gboolean inbound;
+  MsrpScheme scheme;  /* our listener's (inbound), the next hop's */
+  guint16 local_port; /* inbound: the listener's port */
+  char *peer_ip;      /* inbound: key of relay->per_ip */
+  char *peer;         /* "ip:port", or the next hop "host:port" */
+  char *pool_key;     /* outbound */
+  char *peer_host;    /* outbound: the URI's host (TLS peer name) */
+  guint16 peer_port;
+  GList *addresses; /* outbound: GInetAddress left to try */
+  GCancellable *resolving;
+  gint64 created;
+  gboolean detached;  /* relay state released; waits for on_closed */
+  char *close_reason; /* ours, when the relay closed it */
+  char *close_detail;
+  gboolean net_closed;          /* the NetConn closed it (on_closed) ... */
+  NetConnCloseReason net_close; /* ... for this reason */
+
+  /* reading */
+  MsrpParser *parser;
+  Rx rx;
+  GBytes *pending; /* input set aside while paused (the NetConn's reading
+                    * is paused: net_conn_is_reading_paused()) */
+  gboolean kick_queued;
+  guint auth_failures;
+  guint failures;     /* unsuccessful requests, on probation */
+  gboolean succeeded; /* probation passed */
+  GList *probation_link;
+  gint64 probation_deadline;
+  GHashTable *open_msgs; /* Message-ID -> Msg, more chunks to come */
+  guint n_origin_txns;
+
+  /* writing */
+  Conn *owner_conn;  /* whose frame is in flight here */
+  GQueue waiters;    /* Conn (references), BLOCK_START on us */
+  GList *party_link; /* in relay->party_waiters (BLOCK_PARTY) */
+  GQueue ctrl;       /* GBytes behind the frame in flight */
+  gsize ctrl_bytes;
+  GHashTable *txns;     /* out tid -> Txn (owned) */
+  GPtrArray *sessions;  /* CLIENT sessions bound here (weak) */
+  GPtrArray *peer_keys; /* inbound: its keys in relay->peers (char *) */
+};
+
+struct _Txn
+{
+  GwRelay *relay;
+  Conn *out; /* weak: out->txns owns the Txn */
+  char out_tid[MSRP_WRITER_ID_BUF_SIZE];
+  Conn *in; /* a reference; may be detached */
+  char *in_tid;
+  char *method;
+  MsrpReportMode failure_report;
+  char *message_id;
+  gboolean has_range;
+  MsrpByteRange range;
+  guint64 body_len;
+  MsrpUri *self_uri;    /* the received To-Path's first URI */
+  GPtrArray *from_path; /* the received From-Path */
+  Msg *msg;             /* SEND: a reference */
+  gboolean frame_open;  /* the request is still streaming */
+  gboolean answered;
+  gboolean auth_with_credentials; /* an AUTH with Authorization */
+  gint64 deadline;
+  GList *timer_link;
+};
+
+struct _Msg
+{
+  gint ref;
+  GwRelay *relay;
+  char *key; /* in conn->open_msgs */
+  char *message_id;
+  char *session_id;
+  char *call_id; /* of the first session (nullable) */
+  guint64 conn_id;
+  guint64 bytes;
+  guint chunks;
+  guint pending;         /* chunk transactions not finished */
+  gboolean final;        /* '$' or '#' seen, or its sender gone */
+  gboolean acknowledged; /* every chunk asked for a response, got 2xx */
+  guint fail_code;
+  gboolean timeout;
+  gboolean interrupted;
+  char *reason;
+  gboolean logged;
+};
+
+typedef struct
+{
+  GwRelay *relay;
+  NetListener *listener;
+  MsrpScheme scheme;
+  guint16 port;
+} Listener;
+
+struct _GwRelay
+{
+  GMainContext *context;
+  char *public_host;
+  char *realm;
+  guint expires_min, expires_default, expires_max;
+  gint64 report_timeout_us;
+  gint64 probation_us;
+  guint max_sessions_per_conn;
+  guint max_sessions_per_user;
+  guint max_connections;
+  guint max_connections_per_ip;
+  MsrpParserLimits limits;
+  NetConnOptions conn_options;
+  GwUsers *users;
+  NetTls *client_tls;
+  MsrpDigestServer *digest;
+  GwRelayClockFunc clock;
+  gpointer clock_data;
+  gboolean freeing;
+
+  GPtrArray *listeners; /* Listener */
+  GHashTable *conns;    /* Conn set, not detached (no references) */
+  GHashTable *closing;  /* Conn set, detached, closing gracefully */
+  GHashTable *per_ip;   /* ip -> count of inbound connections */
+  guint n_inbound;
+  GHashTable *pool;          /* key -> Conn (weak; removed at detach) */
+  GHashTable *peers;         /* peer_key() -> inbound Conn (weak; removed at
+                              * detach) */
+  GHashTable *sessions;      /* id -> Session (owned) */
+  GHashTable *user_sessions; /* Digest user -> count of her sessions */
+  GSequence *expiry;         /* Session, by expires_at */
+  GQueue bind_timers;        /* Session with a Connect, by deadline */
+  GQueue party_waiters;      /* Conn (references) in BLOCK_PARTY, by
+                              * deadline */
+  GQueue completions;        /* Completion, for the work source */
+  GQueue txn_timers;         /* Txn, by deadline */
+  GQueue probation;          /* Conn, by probation_deadline */
+  GSource *timer;
+  GSource *work;
+  GQueue kicks; /* Conn (references) to resume */
+  GSource *stats_source;
+
+  guint64 closed_bytes_in;
+  guint64 closed_bytes_out;
+  guint64 messages;
+  GHashTable *errors; /* code -> count of error answers we made */
+  guint frames_in_flight;
+  guint n_txns;
+};
+
+static inline gboolean
+gw_relay_is_method (MsrpHead *h, const char *method)
+{
+  return g_strcmp0 (msrp_head_get_method (h), method) == 0;
+}
+
+/* gw-relay.c */
+void gw_relay_timer_update (GwRelay *r);
+Listener *gw_relay_listener_for (GwRelay *r, MsrpScheme scheme);
+
+/* gw-relay-conn.c */
+const char *gw_relay_conn_peer (Conn *c);
+gboolean gw_relay_conn_is_open (Conn *c);
+Conn *gw_relay_conn_ref (Conn *c);
+void gw_relay_conn_unref (Conn *c);
+void gw_relay_conn_note_success (Conn *c);
+gboolean gw_relay_conn_note_failure (Conn *c);
+void gw_relay_conn_expire_probation (GwRelay *r, gint64 now);
+void gw_relay_conn_drop (Conn *c, const char *reason, const char *detail,
+                         gboolean graceful);
+Conn *gw_relay_conn_new (GwRelay *r);
+void gw_relay_conn_attach (Conn *c, NetConn *gw);
+gboolean gw_relay_conn_filter (NetListener *listener, GSocketAddress *peer,
+                               gpointer data);
+void gw_relay_conn_accept (GwRelay *r, NetConn *gw, MsrpScheme scheme,
+                           guint16 port, const char *const *fields);
+void gw_relay_conn_close_all (GwRelay *r);
+
+/* gw-relay-stream.c */
+GBytes *gw_relay_stream_end_line (const char *tid, gboolean has_body,
+                                  char flag);
+void gw_relay_stream_rx_clear (Rx *rx);
+void gw_relay_stream_flush_ctrl (Conn *c);
+void gw_relay_stream_send_small (Conn *c, GBytes *b);
+void gw_relay_stream_kick (Conn *c);
+void gw_relay_stream_run_kicks (GwRelay *r);
+void gw_relay_stream_reader_gone (Conn *c);
+void gw_relay_stream_writer_gone (Conn *c);
+void gw_relay_stream_discard (Conn *c, guint code, const char *comment);
+void gw_relay_stream_forward (Conn *c);
+void gw_relay_stream_pump (Conn *out);
+void gw_relay_stream_feed (Conn *c, const guint8 *data, gsize len);
+
+/* gw-relay-route.c */
+gboolean gw_relay_route_uri_is_ours (GwRelay *r, MsrpUri *u);
+GBytes *gw_relay_route_forward_head (MsrpHead *h, const char *tid,
+                                     guint n_ours, MsrpUri *last_as);
+void gw_relay_route_unhold (Conn *c);
+void gw_relay_route_release_holds (GwRelay *r);
+void gw_relay_route_expire_holds (GwRelay *r, gint64 now);
+void gw_relay_route_forget_peers (Conn *c);
+void gw_relay_route_request (Conn *c);
+
+/* gw-relay-auth.c */
+void gw_relay_auth_handle (Conn *c);
+Conn *gw_relay_auth_forward_answered (Txn *t, MsrpHead *h);
+void gw_relay_auth_forwards_failed (Conn *client, Conn *via);
+
+/* gw-relay-txn.c */
+void gw_relay_txn_msg_unref (Msg *m);
+void gw_relay_txn_msg_interrupt (Msg *m, const char *reason);
+void gw_relay_txn_msg_end (Conn *c, Msg *m);
+Msg *gw_relay_txn_msg_chunk (Conn *c, MsrpHead *h, Session *first);
+void gw_relay_txn_respond (Conn *c, MsrpHead *h, guint code,
+                           const char *comment, ...) G_GNUC_NULL_TERMINATED;
+void gw_relay_txn_respond_if_due (Conn *c, MsrpHead *h, guint code,
+                                  const char *comment);
+void gw_relay_txn_report (Conn *via, MsrpUri *self_uri, GPtrArray *from_path,
+                          const char *message_id, gboolean has_range,
+                          const MsrpByteRange *range, guint64 body_len,
+                          guint code, const char *comment);
+Txn *gw_relay_txn_new (Conn *in, Conn *out, MsrpHead *h, const char *out_tid,
+                       Msg *msg);
+void gw_relay_txn_free (Txn *t);
+void gw_relay_txn_finish (Txn *t);
+void gw_relay_txn_frame_ended (Txn *t);
+void gw_relay_txn_expire (GwRelay *r, gint64 now);
+void gw_relay_txn_sender_gone (Conn *c);
+void gw_relay_txn_next_hop_gone (Conn *c);
+void gw_relay_txn_handle_response (Conn *c);
+
+/* gw-relay-session.c */
+Session *gw_relay_session_find (GwRelay *r, MsrpUri *u);
+MsrpUri *gw_relay_session_paired_uri (GwRelay *r, MsrpUri *u);
+Session *gw_relay_session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme,
+                               guint16 port, guint expires_s, GError **error);
+void gw_relay_session_count_user (GwRelay *r, const char *user, int delta);
+guint gw_relay_session_n_client (Conn *c);
+void gw_relay_session_log (Session *s, const char *event, const char *reason);
+void gw_relay_session_bind (Session *s, Conn *c);
+void gw_relay_session_run_completions (GwRelay *r);
+gboolean gw_relay_session_from_owner (Session *s, Conn *c);
+void gw_relay_session_expire (GwRelay *r, gint64 now);
+void gw_relay_session_close_all (GwRelay *r);
+void gw_relay_session_conn_up (Conn *c);
+void gw_relay_session_log_bindings (Conn *c);
+void gw_relay_session_conn_gone (Conn *c);
+gboolean gw_relay_session_binding_answered (Conn *c, MsrpHead *h);
+void gw_relay_session_bind_by_send (Conn *c, Session *first, MsrpHead *h);
+void gw_relay_session_count_relayed (GwRelay *r, const char *from_sid,
+                                     const char *to_sid, char flag,
+                                     guint64 body_len);
+
+/* gw-relay-pool.c */
+Conn *gw_relay_pool_open (GwRelay *r, MsrpUri *u, Session *dedicated);
+gboolean gw_relay_pool_connect (Conn *c);
+Conn *gw_relay_pool_get (GwRelay *r, MsrpUri *u);
+gboolean gw_relay_pool_try_next (Conn *c, NetConnCloseReason reason);
+void gw_relay_pool_forget (Conn *c);
+
+G_END_DECLS

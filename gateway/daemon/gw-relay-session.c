@@ -1,0 +1,777 @@
+/* gw-relay-session.c: sessions (RFC 4976 section 6.3) and the relay
+ * fallback's pre-authorised ones (RFC 6135 section 4.2.2).
+ *
+ * Responsible for: the session table and its URIs (about 95 random bits),
+ * expiry, sessions per user, binding a session to a connection (client
+ * sessions at AUTH; pre-authorised ones by the party's first SEND or by
+ * the gateway connecting to the party), pairing, gw_relay_connect_session()
+ * with its binding SEND, timer and completion (run by the work source),
+ * the per-direction counters, and the session_* log events.
+ *
+ * Not here: AUTH (gw-relay-auth.c), opening the connection
+ * (gw-relay-pool.c), routing by session (gw-relay-route.c).
+ */
+#include "gw-relay-priv.h"
+
+#include <string.h>
+
+#include "msrp-status.h"
+
+static const char *const kind_names[] = { "client", "relay", "preauth" };
+
+/* A GwRelayConnectFunc call waiting for the work source. */
+typedef struct
+{
+  GwRelayConnectFunc func;
+  gpointer data;
+  MsrpUri *uri;
+  GwRelayConnectResult result;
+  guint64 conn;
+  char *detail;
+} Completion;
+
+/* The live session @u names, when @u is one of our URIs; else NULL. */
+Session *
+gw_relay_session_find (GwRelay *r, MsrpUri *u)
+{
+  const char *id = msrp_uri_get_session_id (u);
+  Session *s;
+
+  if (id == NULL || !gw_relay_route_uri_is_ours (r, u))
+    return NULL;
+  s = g_hash_table_lookup (r->sessions, id);
+  if (s == NULL || s->expires_at <= g_get_monotonic_time ())
+    return NULL;
+  return s;
+}
+
+/* When @u names a paired pre-authorised session: its pair's URI (what the
+ * party behind @u was given as the other party's path); else NULL. */
+MsrpUri *
+gw_relay_session_paired_uri (GwRelay *r, MsrpUri *u)
+{
+  Session *s = gw_relay_session_find (r, u);
+
+  if (s == NULL || s->kind != SESSION_PREAUTH || s->paired == NULL)
+    return NULL;
+  return s->paired->uri;
+}
+
+/* relay->expiry is ordered by expiry time, then by address. */
+static gint
+expiry_cmp (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const Session *x = a, *y = b;
+
+  if (x->expires_at != y->expires_at)
+    return x->expires_at < y->expires_at ? -1 : 1;
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* A new session of @kind with a fresh id, its URI on our @scheme and
+ * @port, expiring in @expires_s seconds (0: never). */
+Session *
+gw_relay_session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme,
+                      guint16 port, guint expires_s, GError **error)
+{
+  /* @expires_s 0: never expires. */
+  char id[MSRP_WRITER_ID_BUF_SIZE];
+  Session *s;
+  MsrpUri *uri;
+
+  /* 16 base62 characters from RAND_bytes: about 95 random bits (RFC 4976
+   * section 6.3 asks for 64). */
+  do
+    {
+      if (!msrp_writer_fill_message_id (id, sizeof id, error))
+        return NULL;
+    }
+  while (g_hash_table_contains (r->sessions, id));
+  uri = msrp_uri_new (scheme, NULL, r->public_host, port, id, "tcp", error);
+  if (uri == NULL)
+    return NULL;
+  s = g_new0 (Session, 1);
+  s->relay = r;
+  s->id = g_strdup (id);
+  s->kind = kind;
+  s->uri = uri;
+  g_hash_table_insert (r->sessions, s->id, s);
+  if (expires_s == 0)
+    {
+      s->expires_at = G_MAXINT64;
+      return s;
+    }
+  s->expires_at =
+      g_get_monotonic_time () + (gint64) expires_s * G_USEC_PER_SEC;
+  s->expiry = g_sequence_insert_sorted (r->expiry, s, expiry_cmp, NULL);
+  gw_relay_timer_update (r);
+  return s;
+}
+
+/* Count @delta more sessions for @user (RFC 4976 section 6.3 sessions
+ * obtained by Digest; [relay] max-sessions-per-user bounds them). */
+void
+gw_relay_session_count_user (GwRelay *r, const char *user, int delta)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->user_sessions, user));
+
+  n += delta;
+  if (n == 0)
+    g_hash_table_remove (r->user_sessions, user);
+  else
+    g_hash_table_insert (r->user_sessions, g_strdup (user),
+                         GUINT_TO_POINTER (n));
+}
+
+/* The client sessions bound to @c (RFC 4976 section 6.3: they are valid
+ * on that connection only). */
+guint
+gw_relay_session_n_client (Conn *c)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < c->sessions->len; i++)
+    n += ((Session *) c->sessions->pdata[i])->kind == SESSION_CLIENT;
+  return n;
+}
+
+/* Log @event (session_created, session_expired, session_closed) for @s,
+ * with its counters; @reason (nullable) says why. */
+void
+gw_relay_session_log (Session *s, const char *event, const char *reason)
+{
+  g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO, event);
+
+  gw_log_event_add_str (ev, "session", s->id);
+  gw_log_event_add_str (ev, "kind", kind_names[s->kind]);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  if (s->party != NULL)
+    gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+  if (s->user != NULL)
+    gw_log_event_add_str (ev, "user", s->user);
+  if (s->relay_host != NULL)
+    gw_log_event_add_str (ev, "relay", s->relay_host);
+  if (s->conn != NULL)
+    gw_log_event_add_int (ev, "conn", (gint64) s->conn->id);
+  if (g_strcmp0 (event, "session_created") == 0)
+    {
+      gw_log_event_add_str (ev, "uri", msrp_uri_get_text (s->uri));
+      if (s->expiry != NULL)
+        gw_log_event_add_int (
+            ev, "expires",
+            (s->expires_at - g_get_monotonic_time () + G_USEC_PER_SEC / 2) /
+                G_USEC_PER_SEC);
+      gw_log_event_emit (ev, "session %s (%s) created", s->id,
+                         kind_names[s->kind]);
+      return;
+    }
+  gw_log_event_add_int (ev, "messages", (gint64) s->messages);
+  gw_log_event_add_int (ev, "bytes", (gint64) s->bytes);
+  if (s->kind == SESSION_PREAUTH)
+    {
+      gw_log_event_add_int (ev, "messages_from", (gint64) s->messages_from);
+      gw_log_event_add_int (ev, "bytes_from", (gint64) s->bytes_from);
+      gw_log_event_add_int (ev, "messages_to", (gint64) s->messages_to);
+      gw_log_event_add_int (ev, "bytes_to", (gint64) s->bytes_to);
+    }
+  if (reason != NULL)
+    gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (ev, "session %s %s", s->id,
+                     reason != NULL ? reason : "closed");
+}
+
+/* Bind @s to @c: requests toward its party or client go on @c; a frame
+ * held for a party may go now. */
+void
+gw_relay_session_bind (Session *s, Conn *c)
+{
+  GwRelay *r = s->relay;
+
+  s->conn = c;
+  g_ptr_array_add (c->sessions, s);
+  if (s->kind == SESSION_PREAUTH)
+    gw_relay_route_release_holds (r);
+}
+
+/* An @event about the pre-authorised session @s and the connection @conn
+ * of its party, with the fields they all have.
+ * Returns: (transfer full) */
+static GwLogEvent *
+binding_event (Session *s, const char *event, guint64 conn)
+{
+  GwLogEvent *ev = gw_log_event_new (G_LOG_LEVEL_INFO, event);
+
+  gw_log_event_add_str (ev, "session", s->id);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  gw_log_event_add_int (ev, "conn", (gint64) conn);
+  gw_log_event_add_str (ev, "party", msrp_uri_get_text (s->party));
+  return ev;
+}
+
+/* A pre-authorised session bound to @c (RFC 6135 section 4.2.2): by the
+ * party's SEND on a connection it made (inbound), or by our connecting to
+ * the party (outbound). */
+static void
+session_log_bound (Session *s, Conn *c)
+{
+  g_autoptr (GwLogEvent) ev = binding_event (s, "session_bound", c->id);
+  const char *direction = c->inbound ? "inbound" : "outbound";
+
+  s->bound_logged = TRUE;
+  gw_log_event_add_str (ev, "direction", direction);
+  gw_log_event_add_str (ev, "peer", gw_relay_conn_peer (c));
+  gw_log_event_emit (ev,
+                     "session %s bound to %s connection %" G_GUINT64_FORMAT
+                     " with %s for %s",
+                     s->id, direction, c->id, gw_relay_conn_peer (c),
+                     msrp_uri_get_text (s->party));
+}
+
+/* Bind @s to @c; an outbound connection's binding is logged once the
+ * connection has its id and address (gw_relay_session_log_bindings()). */
+static void
+session_bind_preauth (Session *s, Conn *c)
+{
+  gw_relay_session_bind (s, c);
+  if (c->gw != NULL)
+    session_log_bound (s, c);
+}
+
+/* Tell @func how a connect ended, from the work source (never from inside
+ * the caller's gw_relay_*() call). */
+static void
+completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
+                  MsrpUri *uri, GwRelayConnectResult result, guint64 conn,
+                  const char *detail)
+{
+  Completion *cp;
+
+  if (func == NULL)
+    return;
+  cp = g_new0 (Completion, 1);
+  cp->func = func;
+  cp->data = data;
+  cp->uri = msrp_uri_ref (uri);
+  cp->result = result;
+  cp->conn = conn;
+  cp->detail = g_strdup (detail);
+  g_queue_push_tail (&r->completions, cp);
+  g_source_set_ready_time (r->work, 0);
+}
+
+/* Call one connect's callback, and free what was kept for it. */
+static void
+completion_run (GwRelay *r, Completion *cp)
+{
+  cp->func (r, cp->uri, cp->result, cp->conn, cp->detail, cp->data);
+  msrp_uri_unref (cp->uri);
+  g_free (cp->detail);
+  g_free (cp);
+}
+
+/* Tell every connect that has ended, one at a time: a callback may queue
+ * more (close_session, connect). */
+void
+gw_relay_session_run_completions (GwRelay *r)
+{
+  Completion *cp;
+
+  while ((cp = g_queue_pop_head (&r->completions)) != NULL)
+    completion_run (r, cp);
+}
+
+/* The gw_relay_connect_session() of @s has ended.  Success is logged here
+ * (session_connected); a failure is the caller's to handle and to log
+ * (the negotiator's party_connect_failed), and the connection's own end is
+ * its connection_closed line: one line each. */
+static void
+connect_finish (Session *s, GwRelayConnectResult result, const char *detail)
+{
+  GwRelay *r = s->relay;
+  Connect *cn = g_steal_pointer (&s->connect);
+  guint64 conn = s->conn != NULL ? s->conn->id : 0;
+
+  if (cn == NULL)
+    return;
+  if (cn->timer_link != NULL)
+    {
+      g_queue_delete_link (&r->bind_timers, cn->timer_link);
+      gw_relay_timer_update (r);
+    }
+  if (result == GW_RELAY_CONNECT_OK)
+    {
+      g_autoptr (GwLogEvent) ev = binding_event (s, "session_connected", conn);
+
+      gw_log_event_emit (ev, "session %s: %s accepted the binding SEND", s->id,
+                         msrp_uri_get_text (s->party));
+    }
+  completion_queue (r, cn->func, cn->data, s->uri, result, conn, detail);
+  g_free (cn);
+}
+
+/* How the connect of @s ended when its connection @c closed: once the
+ * connection was up, the binding SEND failed; before, what the NetConn
+ * said of the address (a RST to the connect is an answer from it; no
+ * route or no answer is not), or nothing about it when the relay gave up
+ * by itself (no address, shutdown). */
+static GwRelayConnectResult
+connect_result_at_close (Session *s, Conn *c)
+{
+  if (s->connect->reached)
+    return GW_RELAY_CONNECT_BIND_FAILED;
+  if (!c->net_closed)
+    return GW_RELAY_CONNECT_NO_CONNECTION;
+  switch (c->net_close)
+    {
+    case NET_CONN_CLOSED_REFUSED:
+      return GW_RELAY_CONNECT_REFUSED;
+    case NET_CONN_CLOSED_CONNECT_FAILED:
+    case NET_CONN_CLOSED_TIMEOUT:
+      return GW_RELAY_CONNECT_UNREACHABLE;
+    default:
+      return GW_RELAY_CONNECT_NO_CONNECTION;
+    }
+}
+
+/* A pre-authorised session loses its connection: unbound again, to be
+ * bound by a later SEND or connect. */
+static void
+session_unbind (Session *s, const char *reason)
+{
+  Conn *c = s->conn;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (c == NULL)
+    return;
+  g_ptr_array_remove_fast (c->sessions, s);
+  s->conn = NULL;
+  if (!s->bound_logged)
+    return;
+  s->bound_logged = FALSE;
+  ev = binding_event (s, "session_unbound", c->id);
+  gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (
+      ev, "session %s unbound from connection %" G_GUINT64_FORMAT ": %s",
+      s->id, c->id, reason);
+}
+
+/* Log @event and forget @s. */
+static void
+session_remove (Session *s, const char *event, const char *reason)
+{
+  GwRelay *r = s->relay;
+
+  if (s->connect != NULL)
+    connect_finish (s, GW_RELAY_CONNECT_CANCELLED, "session closed");
+  gw_relay_session_log (s, event, reason);
+  if (s->conn != NULL)
+    g_ptr_array_remove_fast (s->conn->sessions, s);
+  if (s->paired != NULL)
+    s->paired->paired = NULL;
+  if (s->user != NULL)
+    gw_relay_session_count_user (r, s->user, -1);
+  if (s->expiry != NULL)
+    g_sequence_remove (s->expiry);
+  g_hash_table_steal (r->sessions, s->id);
+  msrp_uri_unref (s->uri);
+  g_clear_pointer (&s->party, msrp_uri_unref);
+  g_free (s->call_id);
+  g_free (s->user);
+  g_free (s->relay_host);
+  g_free (s->id);
+  g_free (s);
+  gw_relay_timer_update (r);
+}
+
+/* The gw_relay_connect_session() of @s failed: unbind it and close its
+ * dedicated connection. */
+static void
+bind_failed (Session *s, const char *detail)
+{
+  Conn *c = s->conn;
+
+  connect_finish (s, GW_RELAY_CONNECT_BIND_FAILED, detail);
+  session_unbind (s, "binding failed");
+  if (c != NULL && c->sessions->len == 0)
+    gw_relay_conn_drop (c, "bind_failed", detail, TRUE);
+}
+
+/* Is a request on @c coming from the side of the party that obtained @s
+ * (RFC 4976 section 6.4, case 2: "the previous hop was the correct previous
+ * hop coming from the client")? */
+gboolean
+gw_relay_session_from_owner (Session *s, Conn *c)
+{
+  switch (s->kind)
+    {
+    case SESSION_CLIENT:
+    case SESSION_PREAUTH:
+      return s->conn == c;
+    case SESSION_RELAY:
+      return c->gw != NULL &&
+             net_conn_peer_certificate_matches (c->gw, s->relay_host);
+    default:
+      return FALSE;
+    }
+}
+
+/* The connects whose binding SEND got no answer by @now, and the sessions
+ * whose Expires ran out. */
+void
+gw_relay_session_expire (GwRelay *r, gint64 now)
+{
+  Session *s;
+
+  while ((s = g_queue_peek_head (&r->bind_timers)) != NULL &&
+         s->connect->deadline <= now)
+    {
+      g_autofree char *detail =
+          g_strdup_printf ("no response to the binding SEND within "
+                           "report-timeout (%" G_GINT64_FORMAT " s)",
+                           r->report_timeout_us / G_USEC_PER_SEC);
+
+      g_queue_pop_head (&r->bind_timers);
+      s->connect->timer_link = NULL;
+      bind_failed (s, detail);
+    }
+  while (g_sequence_get_length (r->expiry) > 0)
+    {
+      s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
+      if (s->expires_at > now)
+        break;
+      session_remove (s, "session_expired", "expired");
+    }
+}
+
+/* Every session goes (the relay is freed). */
+void
+gw_relay_session_close_all (GwRelay *r)
+{
+  for (;;)
+    {
+      GHashTableIter it;
+      gpointer value;
+
+      g_hash_table_iter_init (&it, r->sessions);
+      if (!g_hash_table_iter_next (&it, NULL, &value))
+        break;
+      session_remove (value, "session_closed", "relay shutdown");
+    }
+}
+
+/* The session whose gw_relay_connect_session() runs on @c, if any. */
+static Session *
+conn_connecting_session (Conn *c)
+{
+  for (guint i = 0; i < c->sessions->len; i++)
+    {
+      Session *s = c->sessions->pdata[i];
+
+      if (s->connect != NULL)
+        return s;
+    }
+  return NULL;
+}
+
+/* @c is up: the binding SEND of a connect on it goes out now, and its
+ * report-timeout starts (RFC 4976 section 6.4.1). */
+void
+gw_relay_session_conn_up (Conn *c)
+{
+  GwRelay *r = c->relay;
+  Session *s = conn_connecting_session (c);
+
+  if (s == NULL || s->connect->timer_link != NULL)
+    return;
+  s->connect->reached = TRUE;
+  s->connect->deadline = g_get_monotonic_time () + r->report_timeout_us;
+  g_queue_push_tail (&r->bind_timers, s);
+  s->connect->timer_link = r->bind_timers.tail;
+  gw_relay_timer_update (r);
+}
+
+/* The outbound @c now has its id and address: log the bindings of the
+ * pre-authorised sessions bound to it before (session_bind_preauth()). */
+void
+gw_relay_session_log_bindings (Conn *c)
+{
+  for (guint i = 0; i < c->sessions->len; i++)
+    {
+      Session *s = c->sessions->pdata[i];
+
+      if (s->kind == SESSION_PREAUTH && !s->bound_logged)
+        session_log_bound (s, c);
+    }
+}
+
+/* The sessions bound to @c: client sessions die with their connection (RFC
+ * 4976 section 6.3); pre-authorised ones belong to the negotiator: they
+ * are unbound, and a connect under way on @c has failed. */
+void
+gw_relay_session_conn_gone (Conn *c)
+{
+  while (c->sessions->len > 0)
+    {
+      Session *s = c->sessions->pdata[c->sessions->len - 1];
+
+      if (s->kind != SESSION_PREAUTH)
+        {
+          session_remove (s, "session_closed", "connection closed");
+          continue;
+        }
+      if (s->connect != NULL)
+        connect_finish (s, connect_result_at_close (s, c),
+                        c->close_detail != NULL ? c->close_detail
+                                                : "connection closed");
+      session_unbind (s, c->close_reason != NULL ? c->close_reason
+                                                 : "connection closed");
+    }
+}
+
+/* Is the response @h on @c the answer to the binding SEND of a
+ * gw_relay_connect_session() (RFC 6135 section 4.2.2)?  Then that connect
+ * ends with it. */
+gboolean
+gw_relay_session_binding_answered (Conn *c, MsrpHead *h)
+{
+  Session *s = conn_connecting_session (c);
+  guint code = msrp_head_get_status_code (h);
+  const char *comment = msrp_head_get_comment (h);
+  g_autofree char *detail = NULL;
+
+  if (s == NULL ||
+      g_strcmp0 (s->connect->tid, msrp_head_get_transaction_id (h)) != 0)
+    return FALSE;
+  if (code == MSRP_STATUS_OK)
+    {
+      connect_finish (s, GW_RELAY_CONNECT_OK, NULL);
+      return TRUE;
+    }
+  detail = g_strdup_printf (
+      "the party answered the binding SEND with %03u%s%s", code,
+      comment != NULL ? " " : "", comment != NULL ? comment : "");
+  bind_failed (s, detail);
+  return TRUE;
+}
+
+/* The SEND on the inbound connection @c is addressed to @first: when that
+ * is a paired pre-authorised session whose pair is unbound, and the SEND
+ * comes from the pair's party (the last From-Path URI), bind the pair to
+ * @c (RFC 6135 section 4.2.2: the active party's first SEND).  Knowing
+ * @first's URI (random, handed to that party only in SDP) is what
+ * authorises it. */
+void
+gw_relay_session_bind_by_send (Conn *c, Session *first, MsrpHead *h)
+{
+  GPtrArray *from = msrp_head_get_from_path (h);
+  Session *s = first->paired;
+
+  if (first->kind != SESSION_PREAUTH || s == NULL || s->conn != NULL ||
+      !msrp_uri_equal (s->party, from->pdata[from->len - 1]))
+    return;
+  session_bind_preauth (s, c);
+}
+
+/* The frame from the paired party of @from_sid to that of @to_sid has
+ * been passed on: counted per direction (GwRelaySessionInfo); a chunk
+ * ending in '$' or '#' ends a message. */
+void
+gw_relay_session_count_relayed (GwRelay *r, const char *from_sid,
+                                const char *to_sid, char flag,
+                                guint64 body_len)
+{
+  Session *from = g_hash_table_lookup (r->sessions, from_sid);
+  Session *to = g_hash_table_lookup (r->sessions, to_sid);
+
+  if (from != NULL)
+    {
+      from->bytes_from += body_len;
+      from->messages_from += flag != '+';
+    }
+  if (to != NULL)
+    {
+      to->bytes_to += body_len;
+      to->messages_to += flag != '+';
+    }
+}
+
+MsrpUri *
+gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
+                               MsrpUri *party, const char *call_id,
+                               GError **error)
+{
+  Listener *l;
+  Session *s;
+
+  g_return_val_if_fail (relay != NULL, NULL);
+  g_return_val_if_fail (party != NULL, NULL);
+  l = gw_relay_listener_for (relay, scheme);
+  if (l == NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_NO_LISTENER,
+                   "no %s listener to put in the session URI",
+                   scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
+      return NULL;
+    }
+  s = gw_relay_session_new (relay, SESSION_PREAUTH, scheme, l->port, 0, error);
+  if (s == NULL)
+    return NULL;
+  s->party = msrp_uri_ref (party);
+  s->call_id = g_strdup (call_id);
+  gw_relay_session_log (s, "session_created", NULL);
+  return msrp_uri_ref (s->uri);
+}
+
+/* The pre-authorised session @u names, or NULL with @error. */
+static Session *
+preauth_lookup (GwRelay *r, MsrpUri *u, GError **error)
+{
+  Session *s = gw_relay_session_find (r, u);
+
+  if (s == NULL || s->kind != SESSION_PREAUTH)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "%s is not a pre-authorised session of this relay",
+                   msrp_uri_get_text (u));
+      return NULL;
+    }
+  return s;
+}
+
+gboolean
+gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b, GError **error)
+{
+  Session *sa, *sb;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  g_return_val_if_fail (relay != NULL && a != NULL && b != NULL, FALSE);
+  sa = preauth_lookup (relay, a, error);
+  if (sa == NULL)
+    return FALSE;
+  sb = preauth_lookup (relay, b, error);
+  if (sb == NULL)
+    return FALSE;
+  if (sa == sb)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "cannot pair session %s with itself", sa->id);
+      return FALSE;
+    }
+  if (sa->paired != NULL || sb->paired != NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "session %s is already paired",
+                   sa->paired != NULL ? sa->id : sb->id);
+      return FALSE;
+    }
+  sa->paired = sb;
+  sb->paired = sa;
+  gw_relay_route_release_holds (relay);
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "session_paired");
+  gw_log_event_add_str (ev, "session", sa->id);
+  gw_log_event_add_str (ev, "paired", sb->id);
+  if (sa->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", sa->call_id);
+  gw_log_event_emit (ev, "sessions %s and %s paired", sa->id, sb->id);
+  return TRUE;
+}
+
+gboolean
+gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
+                          GwRelayConnectFunc done, gpointer user_data,
+                          GError **error)
+{
+  Session *s;
+  Conn *c;
+  g_autoptr (GPtrArray) to = g_ptr_array_new ();
+  g_autoptr (GPtrArray) from = g_ptr_array_new ();
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GBytes) b = NULL;
+
+  g_return_val_if_fail (relay != NULL && session != NULL, FALSE);
+  s = preauth_lookup (relay, session, error);
+  if (s == NULL)
+    return FALSE;
+  if (s->paired == NULL || s->conn != NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "session %s is %s", s->id,
+                   s->paired == NULL    ? "not paired"
+                   : s->connect != NULL ? "being connected already"
+                                        : "bound already");
+      return FALSE;
+    }
+  /* RFC 6135 section 4.2.2: the active side's first request binds the
+   * connection; an empty SEND when it has no data (RFC 4975 section 5.4),
+   * with From-Path the path the party was given for its peer. */
+  g_ptr_array_add (to, s->party);
+  g_ptr_array_add (from, s->paired->uri);
+  g_ptr_array_add (from, s->paired->party);
+  w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
+  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
+    return FALSE;
+  b = msrp_writer_to_bytes (w, NULL, '$', error);
+  if (b == NULL)
+    return FALSE;
+
+  /* A connection of its own, not the next-hop pool: it carries this
+   * session only, and is closed with it. */
+  c = gw_relay_pool_open (relay, s->party, s);
+  s->connect = g_new0 (Connect, 1);
+  s->connect->func = done;
+  s->connect->data = user_data;
+  g_strlcpy (s->connect->tid, msrp_writer_get_transaction_id (w),
+             sizeof s->connect->tid);
+  session_bind_preauth (s, c);
+  gw_relay_stream_send_small (c, b); /* held until the connection is up */
+  /* A failure, even at once, is told through @done, later, like any
+   * other. */
+  gw_relay_pool_connect (c);
+  return TRUE;
+}
+
+gboolean
+gw_relay_get_session_info (GwRelay *relay, MsrpUri *session,
+                           GwRelaySessionInfo *info)
+{
+  Session *s;
+
+  g_return_val_if_fail (relay != NULL && session != NULL && info != NULL,
+                        FALSE);
+  memset (info, 0, sizeof *info);
+  s = gw_relay_session_find (relay, session);
+  if (s == NULL)
+    return FALSE;
+  info->bound = s->conn != NULL;
+  info->conn = s->conn != NULL ? s->conn->id : 0;
+  info->messages_from = s->messages_from;
+  info->bytes_from = s->bytes_from;
+  info->messages_to = s->messages_to;
+  info->bytes_to = s->bytes_to;
+  return TRUE;
+}
+
+void
+gw_relay_close_session (GwRelay *relay, MsrpUri *session, const char *reason)
+{
+  Session *s;
+  Conn *c;
+  g_autofree char *detail = NULL;
+
+  g_return_if_fail (relay != NULL && session != NULL);
+  s = gw_relay_session_find (relay, session);
+  if (s == NULL)
+    return;
+  c = s->conn;
+  detail = g_strdup_printf ("session %s closed%s%s", s->id,
+                            reason != NULL ? ": " : "",
+                            reason != NULL ? reason : "");
+  session_remove (s, "session_closed", reason);
+  /* Its connection, when nothing else uses it and no frame is in flight
+   * to or from it (one that is goes on, and meets the idle timeout). */
+  if (c != NULL && !c->detached && c->sessions->len == 0 &&
+      c->owner_conn == NULL && c->rx.action != ACT_FORWARD)
+    gw_relay_conn_drop (c, "session_closed", detail, TRUE);
+}
