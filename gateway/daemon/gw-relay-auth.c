@@ -16,13 +16,6 @@
 
 #include "msrp-status.h"
 
-/* The wall clock Digest nonces are minted and checked with. */
-static gint64
-now_real (GwRelay *r)
-{
-  return r->clock (r->clock_data);
-}
-
 /* auth_failed: never the password. */
 static void
 auth_failed_log (Conn *c, const char *user, const char *reason)
@@ -48,7 +41,7 @@ static void
 send_challenge (Conn *c, MsrpHead *h, gboolean stale, MsrpDigestAlgorithm only)
 {
   GwRelay *r = c->relay;
-  gint64 now = now_real (r);
+  gint64 now = gw_relay_now (r);
   g_autoptr (GError) error = NULL;
   g_autofree char *sha = NULL;
   g_autofree char *md5 = NULL;
@@ -336,7 +329,7 @@ gw_relay_auth_handle (Conn *c)
                            &locked);
   result =
       msrp_digest_server_verify (r->digest, creds, MSRP_DIGEST_METHOD_AUTH,
-                                 digest_uri, r->realm, ha1, now_real (r));
+                                 digest_uri, r->realm, ha1, gw_relay_now (r));
   if (result == MSRP_DIGEST_RESULT_STALE_NONCE)
     {
       /* Right password, old nonce: a new challenge, not a failure. */
@@ -359,7 +352,7 @@ gw_relay_auth_handle (Conn *c)
   if (!auth_expires (c, h, &expires))
     return;
   auth_info = msrp_digest_server_authentication_info (
-      r->digest, creds, digest_uri, ha1, TRUE, now_real (r), &error);
+      r->digest, creds, digest_uri, ha1, TRUE, gw_relay_now (r), &error);
   grant (c, h, relay_host != NULL ? SESSION_RELAY : SESSION_CLIENT, user,
          relay_host, expires, auth_info);
 }

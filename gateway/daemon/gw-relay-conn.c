@@ -40,8 +40,8 @@ gw_relay_conn_new (GwRelay *r)
 
   c->ref = 1;
   c->relay = r;
-  c->created = g_get_monotonic_time ();
-  c->parser = msrp_parser_new_full (&r->limits);
+  c->created = gw_relay_now (r);
+  c->reader = msrp_reader_new (&r->limits);
   c->open_msgs = g_hash_table_new_full (
       g_str_hash, g_str_equal, NULL, (GDestroyNotify) gw_relay_txn_msg_unref);
   c->txns = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -70,7 +70,7 @@ gw_relay_conn_unref (Conn *c)
     return;
   g_assert (c->detached);
   gw_relay_stream_rx_clear (&c->rx);
-  g_clear_pointer (&c->parser, msrp_parser_free);
+  g_clear_pointer (&c->reader, msrp_reader_free);
   g_clear_pointer (&c->pending, g_bytes_unref);
   g_clear_pointer (&c->gw, net_conn_unref);
   g_list_free_full (c->addresses, g_object_unref);
@@ -162,7 +162,7 @@ conn_log_closed (Conn *c, const char *reason, const char *detail)
   gw_log_event_add_int (ev, "bytes_in", (gint64) in);
   gw_log_event_add_int (ev, "bytes_out", (gint64) out);
   gw_log_event_add_int (ev, "duration_ms",
-                        (g_get_monotonic_time () - c->created) / 1000);
+                        (gw_relay_now (c->relay) - c->created) / 1000);
   gw_log_event_add_str (ev, "reason", reason);
   gw_log_event_emit (ev,
                      "connection %" G_GUINT64_FORMAT " with %s closed: "
@@ -434,7 +434,7 @@ gw_relay_conn_accept (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
   g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),
                        GUINT_TO_POINTER (n + 1));
   r->n_inbound++;
-  c->probation_deadline = g_get_monotonic_time () + r->probation_us;
+  c->probation_deadline = gw_relay_now (r) + r->probation_us;
   g_queue_push_tail (&r->probation, c);
   c->probation_link = r->probation.tail;
   gw_relay_timer_update (r);

@@ -30,7 +30,7 @@
  *               SENDs awaiting their 200 (report-timeout: a FIFO), sessions
  *               by expiry (a GSequence).
  *   Conn        one NetConn (or a next hop still being resolved), with its
- *               MsrpParser and the frame coming in (Rx), and as a writer: the
+ *               MsrpReader and the frame coming in (Rx), and as a writer: the
  *               frame in flight on it (owner_conn), the connections waiting
  *               to start a frame on it (FIFO), the small frames the relay
  *               made that wait for the frame in flight to end (ctrl), and the
@@ -47,9 +47,11 @@
 #include "gw-relay.h"
 
 #include "gw-log.h"
+#include "net-loop.h"
 #include "msrp-digest.h"
 #include "msrp-head.h"
 #include "msrp-parser.h"
+#include "msrp-reader.h"
 #include "msrp-writer.h"
 
 G_BEGIN_DECLS
@@ -106,13 +108,6 @@ struct _Session
 
 typedef enum
 {
-  RX_IDLE,
-  RX_HEADERS,
-  RX_BODY,
-} RxPhase;
-
-typedef enum
-{
   ACT_NONE,
   ACT_FORWARD,  /* stream to rx.out */
   ACT_DISCARD,  /* drop the body; answer rx.code at the end when due */
@@ -131,7 +126,6 @@ typedef enum
 
 typedef struct
 {
-  RxPhase phase;
   MsrpHead *head;
   char *head_error; /* a header value was invalid: 400 */
   RxAction action;
@@ -176,7 +170,7 @@ struct _Conn
   NetConnCloseReason net_close; /* ... for this reason */
 
   /* reading */
-  MsrpParser *parser;
+  MsrpReader *reader;
   Rx rx;
   GBytes *pending; /* input set aside while paused (the NetConn's reading
                     * is paused: net_conn_is_reading_paused()) */
@@ -269,8 +263,7 @@ struct _GwRelay
   GwUsers *users;
   NetTls *client_tls;
   MsrpDigestServer *digest;
-  GwRelayClockFunc clock;
-  gpointer clock_data;
+
   gboolean freeing;
 
   GPtrArray *listeners; /* Listener */
@@ -290,10 +283,11 @@ struct _GwRelay
   GQueue completions;        /* Completion, for the work source */
   GQueue txn_timers;         /* Txn, by deadline */
   GQueue probation;          /* Conn, by probation_deadline */
-  GSource *timer;
-  GSource *work;
-  GQueue kicks; /* Conn (references) to resume */
-  GSource *stats_source;
+  NetLoop *loop;             /* the clock, timers and wakes (a reference) */
+  NetTimer deadlines;        /* the earliest deadline of the queues above */
+  NetWatch work;             /* woken: kicks and completions to run */
+  GQueue kicks;              /* Conn (references) to resume */
+  NetTimer stats;
 
   guint64 closed_bytes_in;
   guint64 closed_bytes_out;
@@ -310,6 +304,8 @@ gw_relay_is_method (MsrpHead *h, const char *method)
 }
 
 /* gw-relay.c */
+gint64 gw_relay_now (GwRelay *r);
+void gw_relay_wake_work (GwRelay *r);
 void gw_relay_timer_update (GwRelay *r);
 Listener *gw_relay_listener_for (GwRelay *r, MsrpScheme scheme);
 

@@ -117,7 +117,7 @@ hold_for_party (Conn *c)
 {
   GwRelay *r = c->relay;
   Rx *rx = &c->rx;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = gw_relay_now (r);
 
   if (rx->party_deadline == 0)
     rx->party_deadline = now + r->report_timeout_us;

@@ -40,7 +40,7 @@ gw_relay_session_find (GwRelay *r, MsrpUri *u)
   if (id == NULL || !gw_relay_route_uri_is_ours (r, u))
     return NULL;
   s = g_hash_table_lookup (r->sessions, id);
-  if (s == NULL || s->expires_at <= g_get_monotonic_time ())
+  if (s == NULL || s->expires_at <= gw_relay_now (r))
     return NULL;
   return s;
 }
@@ -101,8 +101,7 @@ gw_relay_session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme,
       s->expires_at = G_MAXINT64;
       return s;
     }
-  s->expires_at =
-      g_get_monotonic_time () + (gint64) expires_s * G_USEC_PER_SEC;
+  s->expires_at = gw_relay_now (r) + (gint64) expires_s * G_USEC_PER_SEC;
   s->expiry = g_sequence_insert_sorted (r->expiry, s, expiry_cmp, NULL);
   gw_relay_timer_update (r);
   return s;
@@ -160,7 +159,7 @@ gw_relay_session_log (Session *s, const char *event, const char *reason)
       if (s->expiry != NULL)
         gw_log_event_add_int (
             ev, "expires",
-            (s->expires_at - g_get_monotonic_time () + G_USEC_PER_SEC / 2) /
+            (s->expires_at - gw_relay_now (s->relay) + G_USEC_PER_SEC / 2) /
                 G_USEC_PER_SEC);
       gw_log_event_emit (ev, "session %s (%s) created", s->id,
                          kind_names[s->kind]);
@@ -258,7 +257,7 @@ completion_queue (GwRelay *r, GwRelayConnectFunc func, gpointer data,
   cp->conn = conn;
   cp->detail = g_strdup (detail);
   g_queue_push_tail (&r->completions, cp);
-  g_source_set_ready_time (r->work, 0);
+  gw_relay_wake_work (r);
 }
 
 /* Call one connect's callback, and free what was kept for it. */
@@ -486,7 +485,7 @@ gw_relay_session_conn_up (Conn *c)
   if (s == NULL || s->connect->timer_link != NULL)
     return;
   s->connect->reached = TRUE;
-  s->connect->deadline = g_get_monotonic_time () + r->report_timeout_us;
+  s->connect->deadline = gw_relay_now (r) + r->report_timeout_us;
   g_queue_push_tail (&r->bind_timers, s);
   s->connect->timer_link = r->bind_timers.tail;
   gw_relay_timer_update (r);

@@ -357,7 +357,7 @@ gw_relay_stream_pump (Conn *out)
     }
 }
 
-/* HEADERS_END: decide what to do with the frame. */
+/* HEAD: decide what to do with the frame. */
 static void
 rx_dispatch (Conn *c)
 {
@@ -458,46 +458,39 @@ rx_end (Conn *c, char flag, guint64 body_len)
   gw_relay_stream_rx_clear (rx);
 }
 
-/* One parser event of the frame coming in on @c. */
+/* One event of the frame coming in on @c (msrp-reader.h). */
 static void
-rx_event (Conn *c, const MsrpParserEvent *ev)
+rx_event (Conn *c, const MsrpReaderEvent *ev)
 {
   Rx *rx = &c->rx;
-  g_autoptr (GError) error = NULL;
 
   switch (ev->type)
     {
-    case MSRP_PARSER_EVENT_REQUEST:
-    case MSRP_PARSER_EVENT_RESPONSE:
+    case MSRP_READER_EVENT_HEAD:
       gw_relay_stream_rx_clear (rx);
-      rx->head = msrp_head_new_from_event (ev);
-      rx->phase = RX_HEADERS;
-      break;
-    case MSRP_PARSER_EVENT_HEADER:
-      if (rx->head_error == NULL &&
-          !msrp_head_add_header (rx->head, ev, &error))
-        rx->head_error = g_strdup (error->message);
-      break;
-    case MSRP_PARSER_EVENT_HEADERS_END:
-      rx->has_body = ev->has_body;
-      if (rx->head_error == NULL &&
-          !msrp_head_finish (rx->head, ev->has_body, &error))
-        rx->head_error = g_strdup (error->message);
-      rx->phase = RX_BODY;
+      rx->head = msrp_head_ref (ev->head);
+      rx->has_body = msrp_head_has_body (ev->head);
+      if (ev->head_error != NULL)
+        rx->head_error = g_strdup (ev->head_error->message);
       rx_dispatch (c);
       break;
-    case MSRP_PARSER_EVENT_BODY:
+    case MSRP_READER_EVENT_BODY:
       rx->body_len += ev->data_len;
       if (rx->action == ACT_FORWARD && rx->started)
         {
-          g_autoptr (GBytes) piece = g_bytes_new (ev->data, ev->data_len);
+          /* The bytes as read, shared with the read buffer, not copied;
+           * the few the reader held across reads are copied. */
+          g_autoptr (GBytes) piece =
+              ev->held || c->gw == NULL
+                  ? g_bytes_new (ev->data, ev->data_len)
+                  : net_conn_slice (c->gw, ev->data, ev->data_len);
 
           write_bytes (rx->out, piece);
           if (rx->out->gw != NULL && net_conn_is_congested (rx->out->gw))
             rx->block = BLOCK_DRAIN;
         }
       break;
-    case MSRP_PARSER_EVENT_END:
+    case MSRP_READER_EVENT_END:
       rx_end (c, ev->continuation, ev->body_len);
       break;
     default:
@@ -510,16 +503,12 @@ rx_event (Conn *c, const MsrpParserEvent *ev)
 static void
 rx_parse_error (Conn *c, const GError *error)
 {
-  Rx *rx = &c->rx;
+  MsrpHead *head = msrp_reader_get_head (c->reader);
 
-  if (rx->head != NULL && msrp_head_is_request (rx->head) &&
-      rx->phase == RX_HEADERS && msrp_head_get_to_path (rx->head) != NULL &&
-      msrp_head_get_from_path (rx->head) != NULL)
-    gw_relay_txn_respond_if_due (c, rx->head, MSRP_STATUS_BAD_REQUEST,
-                                 error->message);
-  else if (rx->head != NULL && msrp_head_is_request (rx->head) &&
-           rx->phase == RX_BODY && rx->action != ACT_FORWARD)
-    gw_relay_txn_respond_if_due (c, rx->head, MSRP_STATUS_BAD_REQUEST,
+  /* In the body, a head that went on to a next hop is answered there. */
+  if (head != NULL && msrp_head_is_request (head) &&
+      !(msrp_reader_in_body (c->reader) && c->rx.action == ACT_FORWARD))
+    gw_relay_txn_respond_if_due (c, head, MSRP_STATUS_BAD_REQUEST,
                                  error->message);
   gw_relay_conn_drop (c, "parse_error", error->message, TRUE);
 }
@@ -531,11 +520,11 @@ gw_relay_stream_feed (Conn *c, const guint8 *data, gsize len)
 {
   while (!c->detached && c->rx.block == BLOCK_NONE)
     {
-      MsrpParserEvent ev;
+      MsrpReaderEvent ev;
       gsize used = 0;
       g_autoptr (GError) error = NULL;
       MsrpParseStatus st =
-          msrp_parser_feed (c->parser, data, len, &used, &ev, &error);
+          msrp_reader_feed (c->reader, data, len, &used, &ev, &error);
 
       data += used;
       len -= used;
@@ -608,8 +597,8 @@ conn_resume (Conn *c)
       if (c->detached || rx->block != BLOCK_NONE)
         goto out;
     }
-  /* Feed what was set aside, or nothing: the parser may hold an event
-   * still (the END of a bodiless frame follows its HEADERS_END without
+  /* Feed what was set aside, or nothing: the reader may hold an event
+   * still (the END of a bodiless frame follows its HEAD without
    * more input). */
   {
     g_autoptr (GBytes) p = g_steal_pointer (&c->pending);
@@ -637,7 +626,7 @@ gw_relay_stream_kick (Conn *c)
     return;
   c->kick_queued = TRUE;
   g_queue_push_tail (&r->kicks, gw_relay_conn_ref (c));
-  g_source_set_ready_time (r->work, 0);
+  gw_relay_wake_work (r);
 }
 
 /* Resume the connections kicked so far; kicks made meanwhile go to the

@@ -398,7 +398,7 @@ gw_relay_txn_frame_ended (Txn *t)
       gw_relay_txn_finish (t);
       return;
     }
-  t->deadline = g_get_monotonic_time () + r->report_timeout_us;
+  t->deadline = gw_relay_now (r) + r->report_timeout_us;
   g_queue_push_tail (&r->txn_timers, t);
   t->timer_link = r->txn_timers.tail;
   gw_relay_timer_update (r);

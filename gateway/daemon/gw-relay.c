@@ -2,10 +2,11 @@
  *
  * Responsible for: making and freeing the relay, its listeners (whose
  * scheme, public host and port make the relay's URIs), adopting
- * connections, swapping the users table, the client TLS context and the
- * Digest clock, the stats, and the two GSources every concern shares: one
- * timer for all the deadline queues, and one work source that runs kicks
- * and connect completions outside any caller's call.
+ * connections, swapping the users table and the client TLS context, the
+ * stats, and what every concern shares on the data plane's loop
+ * (net-loop.h): its clock, one timer for all the deadline queues, and one
+ * work watch that runs kicks and connect completions outside any caller's
+ * call.
  *
  * Not here: what a deadline does when it expires (each module's
  * *_expire()), a connection's life (gw-relay-conn.c), sessions and the
@@ -20,37 +21,30 @@
 
 #define STATS_INTERVAL_S 60
 
-typedef struct
-{
-  GSource source;
-  GwRelay *relay;
-} RelaySource;
-
 GQuark
 gw_relay_error_quark (void)
 {
   return g_quark_from_static_string ("gw-relay-error-quark");
 }
 
-static gint64
-real_clock (gpointer data)
+gint64
+gw_relay_now (GwRelay *r)
 {
-  return g_get_real_time ();
+  return net_loop_now (r->loop);
 }
 
 /* One timer for every deadline queue: each concern expires its own. */
-static gboolean
-timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+static void
+on_deadline (NetLoop *loop, NetTimer *timer, gpointer data)
 {
-  GwRelay *r = ((RelaySource *) source)->relay;
-  gint64 now = g_get_monotonic_time ();
+  GwRelay *r = data;
+  gint64 now = net_loop_now (loop);
 
   gw_relay_txn_expire (r, now);
   gw_relay_conn_expire_probation (r, now);
   gw_relay_route_expire_holds (r, now);
   gw_relay_session_expire (r, now);
   gw_relay_timer_update (r);
-  return G_SOURCE_CONTINUE;
 }
 
 /* Set the timer to the earliest deadline of any queue; call after a
@@ -79,41 +73,27 @@ gw_relay_timer_update (GwRelay *r)
       if (next < 0 || s->expires_at < next)
         next = s->expires_at;
     }
-  g_source_set_ready_time (r->timer, next);
+  if (next < 0)
+    net_timer_cancel (r->loop, &r->deadlines);
+  else if (!net_timer_is_scheduled (&r->deadlines) ||
+           r->deadlines.deadline != next)
+    net_timer_schedule (r->loop, &r->deadlines, next);
 }
 
-/* The work source: kicked readers resume, ended connects are told. */
-static gboolean
-work_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+/* The work watch: kicked readers resume, ended connects are told. */
+static void
+on_work (NetLoop *loop, NetWatch *watch, guint events, gpointer data)
 {
-  GwRelay *r = ((RelaySource *) source)->relay;
+  GwRelay *r = data;
 
-  g_source_set_ready_time (source, -1);
   gw_relay_stream_run_kicks (r);
   gw_relay_session_run_completions (r);
-  return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs timer_source_funcs = {
-  .dispatch = timer_dispatch,
-};
-
-static GSourceFuncs work_source_funcs = {
-  .dispatch = work_dispatch,
-};
-
-/* A source of ours on the relay's context, idle until a ready time is
- * set. */
-static GSource *
-relay_source_new (GwRelay *r, GSourceFuncs *funcs, const char *name)
+void
+gw_relay_wake_work (GwRelay *r)
 {
-  GSource *s = g_source_new (funcs, sizeof (RelaySource));
-
-  ((RelaySource *) s)->relay = r;
-  g_source_set_name (s, name);
-  g_source_set_ready_time (s, -1);
-  g_source_attach (s, r->context);
-  return s;
+  net_watch_wake (r->loop, &r->work, 0);
 }
 
 static void
@@ -124,11 +104,14 @@ on_accept (NetListener *listener, NetConn *gw, gpointer data)
   gw_relay_conn_accept (l->relay, gw, l->scheme, l->port, NULL);
 }
 
-static gboolean
-on_stats (gpointer data)
+static void
+on_stats (NetLoop *loop, NetTimer *timer, gpointer data)
 {
-  gw_relay_log_stats (data);
-  return G_SOURCE_CONTINUE;
+  GwRelay *r = data;
+
+  gw_relay_log_stats (r);
+  net_timer_schedule (loop, timer,
+                      net_loop_now (loop) + STATS_INTERVAL_S * G_USEC_PER_SEC);
 }
 
 GwRelay *
@@ -168,7 +151,6 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->users = users != NULL ? gw_users_ref (users) : NULL;
   r->client_tls = client_tls != NULL ? net_tls_ref (client_tls) : NULL;
   r->digest = g_steal_pointer (&digest);
-  r->clock = real_clock;
 
   r->listeners = g_ptr_array_new ();
   r->conns = g_hash_table_new (NULL, NULL);
@@ -181,11 +163,13 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->expiry = g_sequence_new (NULL);
   r->errors = g_hash_table_new (NULL, NULL);
-  r->timer = relay_source_new (r, &timer_source_funcs, "gw-relay timers");
-  r->work = relay_source_new (r, &work_source_funcs, "gw-relay work");
-  r->stats_source = g_timeout_source_new_seconds (STATS_INTERVAL_S);
-  g_source_set_callback (r->stats_source, on_stats, r, NULL);
-  g_source_attach (r->stats_source, r->context);
+  r->loop = net_loop_ref (net_loop_get_default ());
+  net_timer_init (&r->deadlines, on_deadline, r);
+  net_watch_init (&r->work, -1, on_work, r);
+  net_timer_init (&r->stats, on_stats, r);
+  net_timer_schedule (r->loop, &r->stats,
+                      net_loop_now (r->loop) +
+                          STATS_INTERVAL_S * G_USEC_PER_SEC);
   return r;
 }
 
@@ -282,12 +266,10 @@ gw_relay_free (GwRelay *r)
   g_assert (g_queue_is_empty (&r->bind_timers));
   /* Every connect ends exactly once: those not told yet, now. */
   gw_relay_session_run_completions (r);
-  g_source_destroy (r->timer);
-  g_source_unref (r->timer);
-  g_source_destroy (r->work);
-  g_source_unref (r->work);
-  g_source_destroy (r->stats_source);
-  g_source_unref (r->stats_source);
+  net_timer_cancel (r->loop, &r->deadlines);
+  net_watch_remove (r->loop, &r->work);
+  net_timer_cancel (r->loop, &r->stats);
+  net_loop_unref (r->loop);
   for (guint i = 0; i < r->listeners->len; i++)
     g_free (r->listeners->pdata[i]);
   g_ptr_array_unref (r->listeners);
@@ -327,14 +309,6 @@ gw_relay_set_client_tls (GwRelay *relay, NetTls *tls)
     net_tls_ref (tls);
   g_clear_pointer (&relay->client_tls, net_tls_unref);
   relay->client_tls = tls;
-}
-
-void
-gw_relay_set_clock (GwRelay *relay, GwRelayClockFunc clock, gpointer user_data)
-{
-  g_return_if_fail (relay != NULL);
-  relay->clock = clock != NULL ? clock : real_clock;
-  relay->clock_data = user_data;
 }
 
 void

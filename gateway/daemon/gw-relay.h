@@ -232,13 +232,6 @@ gboolean gw_relay_get_session_info (GwRelay *relay, MsrpUri *session,
 void gw_relay_close_session (GwRelay *relay, MsrpUri *session,
                              const char *reason);
 
-/* The wall clock the Digest nonces are minted and checked with
- * (microseconds, g_get_real_time() by default).  Tests move it to make
- * nonces stale; timers always run on the main context's monotonic clock. */
-typedef gint64 (*GwRelayClockFunc) (gpointer user_data);
-void gw_relay_set_clock (GwRelay *relay, GwRelayClockFunc clock,
-                         gpointer user_data);
-
 typedef struct
 {
   guint connections; /* open, inbound and outbound */

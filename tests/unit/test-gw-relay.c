@@ -22,6 +22,7 @@
 #include "gw-config.h"
 #include "net-conn.h"
 #include "net-listener.h"
+#include "net-loop.h"
 #include "gw-log.h"
 #include "logtap.h"
 #include "gw-relay.h"
@@ -40,7 +41,7 @@
 static GMainContext *ctx;
 static GPtrArray *log_lines;
 static char *users_text;
-static gint64 clock_offset;
+
 static guint tid_counter;
 
 static void
@@ -63,12 +64,6 @@ subst (const char *text, const char *key, const char *value)
   g_auto (GStrv) parts = g_strsplit (text, key, -1);
 
   return g_strjoinv (value, parts);
-}
-
-static gint64
-fake_clock (gpointer data)
-{
-  return g_get_real_time () + clock_offset;
 }
 
 /* Body bytes of the big messages: position-dependent, so that a byte lost,
@@ -602,7 +597,7 @@ relay_new_full (const char *extra_conf, NetTls *server_tls, NetTls *client_tls)
   ck_assert_ptr_nonnull (users);
   r->relay = gw_relay_new (config, users, client_tls, &error);
   ck_assert_ptr_nonnull (r->relay);
-  gw_relay_set_clock (r->relay, fake_clock, NULL);
+
   addr = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
   r->listener = net_listener_new (addr, NULL, NULL, &error);
   ck_assert_msg (r->listener != NULL, "%s", error ? error->message : "");
@@ -780,7 +775,6 @@ setup (void)
 
   ctx = testloop_start ();
   log_lines = logtap_start ();
-  clock_offset = 0;
 
   a_md5 = msrp_digest_compute_ha1 (MSRP_DIGEST_ALGORITHM_MD5, "alice", REALM,
                                    "secret", NULL);
@@ -932,8 +926,8 @@ END_TEST
 
 START_TEST (test_auth_stale)
 {
-  g_autoptr (Relay) r = relay_new (NULL);
-  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autoptr (Relay) r = NULL;
+  g_autoptr (Client) a = NULL;
   g_autofree char *t1 = next_tid ();
   g_autofree char *t2 = next_tid ();
   g_autofree char *extra = NULL;
@@ -945,13 +939,19 @@ START_TEST (test_auth_stale)
   g_autoptr (MsrpDigestChallenge) ch = NULL;
   guint n = 0;
 
+  /* Nonces age on the loop's clock, like every deadline of the relay: the
+   * test holds it and moves it.  Probation and idle timeouts are set
+   * beyond the ten minutes it moves. */
+  net_loop_set_fake_time (net_loop_get_default (), g_get_monotonic_time ());
+  r = relay_new ("probation=3600\n[limits]\nidle-timeout=86400\n");
+  a = client_connect ("alice", r->port);
   send_auth (a, t1, r->uri, ALICE, NULL);
   f1 = client_frame (a, 3000);
   assert_response (f1, t1, 401);
   creds = answer (f1, "alice", "secret", MSRP_DIGEST_ALGORITHM_MD5, r->uri);
   cred_text = msrp_digest_credentials_to_string (creds);
-  /* An hour later the nonce is stale (lifetime 300 s). */
-  clock_offset = (gint64) 3600 * G_USEC_PER_SEC;
+  /* Ten minutes later the nonce is stale (lifetime 300 s). */
+  net_loop_advance (net_loop_get_default (), (gint64) 600 * G_USEC_PER_SEC);
   extra = g_strdup_printf ("Authorization: %s\r\n", cred_text);
   send_auth (a, t2, r->uri, ALICE, extra);
   f2 = client_frame (a, 3000);
