@@ -6,6 +6,7 @@
 #include "gw-ice.h"
 #include "gw-log.h"
 #include "gw-negotiator.h"
+#include "net-loop.h"
 #include "msrp-sdp.h"
 
 /* How often calls are checked for expiry, at most. */
@@ -58,7 +59,7 @@ struct _Call
   char *to_tag;
   gint64 created;       /* wall clock, seconds */
   gint64 last_signal;   /* wall clock, seconds */
-  gint64 last_activity; /* monotonic, microseconds */
+  gint64 last_activity; /* the loop's clock, microseconds */
   guint64 last_bytes;   /* relayed bytes at the last check */
   GPtrArray *streams;   /* Stream */
   gboolean answered;
@@ -69,13 +70,13 @@ struct _Call
   MsrpSdp *pending_sdp;
   GString *pending_warning;
   gboolean pending_answer;
-  GSource *pending_timer;
+  NetTimer pending_timer; /* the gathering may take GATHER_TIMEOUT_S */
 };
 
 typedef struct
 {
   GwNegFact fact;
-  gint64 measured; /* monotonic, microseconds */
+  gint64 measured; /* the loop's clock, microseconds */
 } Fact;
 
 struct _GwCalls
@@ -88,7 +89,8 @@ struct _GwCalls
   guint reachability_ttl;
   GHashTable *calls; /* call-id -> Call */
   GHashTable *facts; /* IP text -> Fact */
-  GSource *sweep;
+  NetLoop *loop;     /* clock and timers (a reference) */
+  NetTimer sweep;
   gboolean ice_enabled;
   IceSettings ice;
   guint idle_timeout_ms;
@@ -166,6 +168,8 @@ call_unref (Call *c)
   g_free (c);
 }
 
+static void on_pending_timeout (NetLoop *loop, NetTimer *timer, gpointer data);
+
 static Call *
 call_new (GwCalls *calls, const char *call_id)
 {
@@ -176,6 +180,7 @@ call_new (GwCalls *calls, const char *call_id)
   c->created = g_get_real_time () / G_USEC_PER_SEC;
   c->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) stream_free);
   c->refs = 1;
+  net_timer_init (&c->pending_timer, on_pending_timeout, c);
   return c;
 }
 
@@ -238,11 +243,15 @@ call_remove (Call *c, const char *event, const char *reason)
   g_hash_table_remove (calls->calls, c->call_id);
 }
 
-static gboolean
-sweep (gpointer data)
+static void sweep_schedule (GwCalls *calls);
+
+/* Every few seconds: calls without a command or a relayed byte for
+ * call-timeout expire; measured facts older than reachability-ttl go. */
+static void
+sweep (NetLoop *loop, NetTimer *timer, gpointer data)
 {
   GwCalls *calls = data;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = net_loop_now (loop);
   g_autoptr (GPtrArray) old = g_ptr_array_new ();
   GHashTableIter it;
   gpointer value;
@@ -277,7 +286,16 @@ sweep (gpointer data)
           (gint64) calls->reachability_ttl * G_USEC_PER_SEC)
         g_hash_table_iter_remove (&it);
     }
-  return G_SOURCE_CONTINUE;
+  sweep_schedule (calls);
+}
+
+static void
+sweep_schedule (GwCalls *calls)
+{
+  net_timer_schedule (calls->loop, &calls->sweep,
+                      net_loop_now (calls->loop) +
+                          (gint64) MIN (SWEEP_MAX_S, calls->call_timeout) *
+                              G_USEC_PER_SEC);
 }
 
 GwCalls *
@@ -298,11 +316,11 @@ gw_calls_new (const GwConfig *config, GwRelay *relay)
                                         (GDestroyNotify) call_unref);
   calls->facts =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  /* On the thread-default context, like the relay and the ng server. */
-  calls->sweep =
-      g_timeout_source_new_seconds (MIN (SWEEP_MAX_S, config->call_timeout));
-  g_source_set_callback (calls->sweep, sweep, calls, NULL);
-  g_source_attach (calls->sweep, g_main_context_get_thread_default ());
+  /* On the thread-default context's loop, like the relay and the ng
+   * server. */
+  calls->loop = net_loop_ref (net_loop_get_default ());
+  net_timer_init (&calls->sweep, sweep, calls);
+  sweep_schedule (calls);
   return calls;
 }
 
@@ -314,8 +332,7 @@ gw_calls_free (GwCalls *calls)
 
   if (calls == NULL)
     return;
-  g_source_destroy (calls->sweep);
-  g_source_unref (calls->sweep);
+  net_timer_cancel (calls->loop, &calls->sweep);
   g_hash_table_iter_init (&it, calls->calls);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
@@ -330,6 +347,7 @@ gw_calls_free (GwCalls *calls)
   g_hash_table_unref (calls->facts);
   gw_ice_settings_clear (&calls->ice);
   g_free (calls->public_host);
+  net_loop_unref (calls->loop);
   g_free (calls);
 }
 
@@ -356,7 +374,8 @@ fact_lookup (GwCalls *calls, GInetAddress *addr, GwNegParty *party)
   if (f == NULL)
     return;
   party->fact = f->fact;
-  party->fact_age_s = (g_get_monotonic_time () - f->measured) / G_USEC_PER_SEC;
+  party->fact_age_s =
+      (net_loop_now (calls->loop) - f->measured) / G_USEC_PER_SEC;
 }
 
 static void
@@ -372,7 +391,7 @@ fact_record (GwCalls *calls, GInetAddress *addr, gboolean reachable,
   key = g_inet_address_to_string (addr);
   f = g_new0 (Fact, 1);
   f->fact = reachable ? GW_NEG_FACT_REACHABLE : GW_NEG_FACT_UNREACHABLE;
-  f->measured = g_get_monotonic_time ();
+  f->measured = net_loop_now (calls->loop);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "reachability_measured");
   gw_log_event_add_str (ev, "call_id", call_id);
   gw_log_event_add_str (ev, "address", key);
@@ -682,11 +701,7 @@ pending_ready (Call *c)
 static void
 pending_clear (Call *c)
 {
-  if (c->pending_timer != NULL)
-    {
-      g_source_destroy (c->pending_timer);
-      g_clear_pointer (&c->pending_timer, g_source_unref);
-    }
+  net_timer_cancel (c->calls->loop, &c->pending_timer);
   g_clear_pointer (&c->pending, gw_ng_request_unref);
   g_clear_pointer (&c->pending_sdp, msrp_sdp_free);
   if (c->pending_warning != NULL)
@@ -734,12 +749,10 @@ pending_try (Call *c)
     pending_finish (c);
 }
 
-static gboolean
-on_pending_timeout (gpointer data)
+static void
+on_pending_timeout (NetLoop *loop, NetTimer *timer, gpointer data)
 {
   Call *c = data;
-
-  g_clear_pointer (&c->pending_timer, g_source_unref);
   for (guint i = 0; i < c->streams->len; i++)
     {
       Stream *s = c->streams->pdata[i];
@@ -756,7 +769,6 @@ on_pending_timeout (gpointer data)
         }
     }
   pending_finish (c);
-  return G_SOURCE_REMOVE;
 }
 
 /* Answer @req with @sdp (transfer full) and @warning (transfer full) once
@@ -774,9 +786,9 @@ pending_start (Call *c, GwNgRequest *req, MsrpSdp *sdp, GString *warning,
       pending_finish (c);
       return;
     }
-  c->pending_timer = g_timeout_source_new_seconds (GATHER_TIMEOUT_S);
-  g_source_set_callback (c->pending_timer, on_pending_timeout, c, NULL);
-  g_source_attach (c->pending_timer, g_main_context_get_thread_default ());
+  net_timer_schedule (c->calls->loop, &c->pending_timer,
+                      net_loop_now (c->calls->loop) +
+                          GATHER_TIMEOUT_S * G_USEC_PER_SEC);
 }
 
 /* The call goes away with a reply still due. */
@@ -1017,7 +1029,7 @@ handle_offer (GwNgRequest *req, gpointer data)
       g_hash_table_remove (calls->calls, call_id);
     }
   c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
-  c->last_activity = g_get_monotonic_time ();
+  c->last_activity = net_loop_now (calls->loop);
   g_hash_table_insert (calls->calls, c->call_id, c);
   calls->offers++;
   {
@@ -1229,7 +1241,7 @@ handle_answer (GwNgRequest *req, gpointer data)
   g_free (c->to_tag);
   c->to_tag = g_strdup (gw_ng_request_get_to_tag (req));
   c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
-  c->last_activity = g_get_monotonic_time ();
+  c->last_activity = net_loop_now (calls->loop);
   calls->answers++;
   {
     g_autoptr (GwLogEvent) ev =
