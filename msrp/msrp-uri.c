@@ -20,8 +20,8 @@ msrp_uri_error_quark (void)
 
 typedef struct
 {
-  char *name;
-  char *value; /* NULL when the parameter has no "=" */
+  const char *name;
+  const char *value; /* NULL when the parameter has no "=" */
 } Param;
 
 struct _MsrpUri
@@ -29,15 +29,20 @@ struct _MsrpUri
   gint ref_count;
   MsrpScheme scheme;
   MsrpHostType host_type;
-  guint16 port;     /* 0: absent */
-  char *userinfo;   /* normal form, or NULL */
-  char *host;       /* normal form, IPv6 without brackets */
-  char *session_id; /* or NULL */
-  char *transport;  /* lower-case */
-  Param *params;
+  guint16 port; /* 0: absent */
+  /* The texts below point into @store, one allocation for all of them
+   * (a URI is parsed for every path of every frame: one allocation, not
+   * one per part). */
+  const char *userinfo;   /* normal form, or NULL */
+  const char *host;       /* normal form, IPv6 without brackets */
+  const char *session_id; /* or NULL */
+  const char *transport;  /* lower-case */
+  Param *params;          /* names and values in @store too */
   guint n_params;
-  char *text; /* as parsed (canonical for msrp_uri_new) */
-  char *canonical;
+  const char *text; /* as parsed (@canonical for msrp_uri_new) */
+  char *store;
+  char *canonical; /* made when first asked for (or at once for an IPv6
+                    * host, whose canonical text may grow) */
 };
 
 /* A part of a URI: @len bytes at @p; @off is where the part starts in the
@@ -417,9 +422,23 @@ check_token (const char *what, guint index, const Part *part, GError **error)
   return TRUE;
 }
 
-/* @part is *( ";" URI-parameter ), URI-parameter = token ["=" token]. */
+/* Append @p[0, len) and a NUL to @store; returns where it starts. */
+static gsize
+store_add (GString *store, const char *p, size_t len)
+{
+  gsize at = store->len;
+
+  g_string_append_len (store, p, (gssize) len);
+  g_string_append_c (store, '\0');
+  return at;
+}
+
+/* @part is *( ";" URI-parameter ), URI-parameter = token ["=" token].
+ * Names and values go into @store; until it is final, @uri->params hold
+ * their offsets in it (plus one; 0: no value), made pointers by
+ * build (). */
 static gboolean
-parse_params (MsrpUri *uri, const Part *part, GError **error)
+parse_params (MsrpUri *uri, const Part *part, GString *store, GError **error)
 {
   guint n = 0;
 
@@ -445,18 +464,17 @@ parse_params (MsrpUri *uri, const Part *part, GError **error)
       name.off = part->off + (gssize) start;
       if (!check_token ("name", uri->n_params + 1, &name, error))
         return FALSE;
-      uri->params[uri->n_params].name = g_strndup (name.p, name.len);
+      uri->params[uri->n_params].name =
+          GSIZE_TO_POINTER (store_add (store, name.p, name.len) + 1);
       if (eq < end)
         {
           value.p = part->p + eq + 1;
           value.len = end - eq - 1;
           value.off = part->off + (gssize) eq + 1;
           if (!check_token ("value", uri->n_params + 1, &value, error))
-            {
-              uri->n_params++; /* so that the name is freed */
-              return FALSE;
-            }
-          uri->params[uri->n_params].value = g_strndup (value.p, value.len);
+            return FALSE;
+          uri->params[uri->n_params].value =
+              GSIZE_TO_POINTER (store_add (store, value.p, value.len) + 1);
         }
       uri->n_params++;
       i = end;
@@ -477,11 +495,21 @@ format_canonical (const MsrpUri *uri)
       g_string_append_c (s, '@');
     }
   if (uri->host_type == MSRP_HOST_IPV6)
-    g_string_append_printf (s, "[%s]", uri->host);
-  else
-    g_string_append (s, uri->host);
+    g_string_append_c (s, '[');
+  g_string_append (s, uri->host);
+  if (uri->host_type == MSRP_HOST_IPV6)
+    g_string_append_c (s, ']');
   if (uri->port != 0)
-    g_string_append_printf (s, ":%u", (guint) uri->port);
+    {
+      char digits[8];
+      int n = 0;
+
+      for (guint p = uri->port; p > 0; p /= 10)
+        digits[n++] = (char) ('0' + p % 10);
+      g_string_append_c (s, ':');
+      while (n > 0)
+        g_string_append_c (s, digits[--n]);
+    }
   if (uri->session_id != NULL)
     {
       g_string_append_c (s, '/');
@@ -541,11 +569,16 @@ parse_port (const Part *part, guint16 *port, GError **error)
 }
 
 /* Validate every part, in the order they are written, and build the URI
- * from their normal forms. */
+ * from their normal forms; @text (@text_len bytes) is the URI as parsed,
+ * or NULL for one made from parts, whose text is then its canonical
+ * form. */
 static MsrpUri *
-build (const Parts *parts, GError **error)
+build (const Parts *parts, const char *text, size_t text_len, GError **error)
 {
   g_autoptr (MsrpUri) uri = g_new0 (MsrpUri, 1);
+  g_autoptr (GString) store = g_string_sized_new (2 * text_len + 32);
+  gssize userinfo = -1, session_id = -1;
+  gsize host, transport, text_at = 0;
   char obuf[40];
 
   uri->ref_count = 1;
@@ -553,7 +586,6 @@ build (const Parts *parts, GError **error)
 
   if (parts->has_userinfo)
     {
-      GString *s = g_string_sized_new (parts->userinfo.len);
       const char *colon = memchr (parts->userinfo.p, ':', parts->userinfo.len);
 
       /* RFC 4975 section 6: a userinfo part MUST NOT contain password
@@ -564,41 +596,35 @@ build (const Parts *parts, GError **error)
                           ? -1
                           : parts->userinfo.off + (colon - parts->userinfo.p);
 
-          g_string_free (s, TRUE);
           g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
                        "userinfo holds a password (':'%s), which RFC 4975 "
                        "section 6 forbids",
                        describe_offset (at, obuf));
           return NULL;
         }
-      if (!normalise_pct ("userinfo", &parts->userinfo, FALSE, s, error))
-        {
-          g_string_free (s, TRUE);
-          return NULL;
-        }
-      uri->userinfo = g_string_free (s, FALSE);
+      userinfo = (gssize) store->len;
+      if (!normalise_pct ("userinfo", &parts->userinfo, FALSE, store, error))
+        return NULL;
+      g_string_append_c (store, '\0');
     }
 
+  host = store->len;
   if (parts->ipv6)
     {
-      char text[INET6_ADDRSTRLEN];
+      char addr[INET6_ADDRSTRLEN];
 
-      if (!normalise_ipv6 (&parts->host, text, error))
+      if (!normalise_ipv6 (&parts->host, addr, error))
         return NULL;
-      uri->host = g_strdup (text);
+      store_add (store, addr, strlen (addr));
       uri->host_type = MSRP_HOST_IPV6;
     }
   else
     {
-      GString *s = g_string_sized_new (parts->host.len);
-
-      if (!normalise_pct ("host", &parts->host, TRUE, s, error))
-        {
-          g_string_free (s, TRUE);
-          return NULL;
-        }
-      uri->host = g_string_free (s, FALSE);
-      if (!classify_host (uri->host, parts->host.off, &uri->host_type, error))
+      if (!normalise_pct ("host", &parts->host, TRUE, store, error))
+        return NULL;
+      g_string_append_c (store, '\0');
+      if (!classify_host (store->str + host, parts->host.off, &uri->host_type,
+                          error))
         return NULL;
     }
 
@@ -613,7 +639,7 @@ build (const Parts *parts, GError **error)
       g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
                    "host %s is an IP address but no port is given (RFC 4975 "
                    "section 6 requires one)",
-                   uri->host);
+                   store->str + host);
       return NULL;
     }
 
@@ -621,7 +647,8 @@ build (const Parts *parts, GError **error)
     {
       if (!check_session_id (&parts->session_id, error))
         return NULL;
-      uri->session_id = g_strndup (parts->session_id.p, parts->session_id.len);
+      session_id = (gssize) store_add (store, parts->session_id.p,
+                                       parts->session_id.len);
     }
 
   if (!parts->has_transport)
@@ -634,24 +661,47 @@ build (const Parts *parts, GError **error)
     }
   if (!check_transport (&parts->transport, error))
     return NULL;
-  uri->transport =
-      g_ascii_strdown (parts->transport.p, (gssize) parts->transport.len);
+  transport = store_add (store, parts->transport.p, parts->transport.len);
+  for (gsize i = transport; store->str[i] != '\0'; i++)
+    store->str[i] = g_ascii_tolower (store->str[i]);
 
-  if (!parse_params (uri, &parts->params, error))
+  if (!parse_params (uri, &parts->params, store, error))
     return NULL;
+  if (text != NULL)
+    text_at = store_add (store, text, text_len);
 
-  uri->canonical = format_canonical (uri);
+  /* The store is final: its offsets become pointers. */
+  uri->store = g_string_free (g_steal_pointer (&store), FALSE);
+  uri->userinfo = userinfo >= 0 ? uri->store + userinfo : NULL;
+  uri->host = uri->store + host;
+  uri->session_id = session_id >= 0 ? uri->store + session_id : NULL;
+  uri->transport = uri->store + transport;
+  for (guint i = 0; i < uri->n_params; i++)
+    {
+      Param *pm = &uri->params[i];
+
+      pm->name = uri->store + GPOINTER_TO_SIZE (pm->name) - 1;
+      if (pm->value != NULL)
+        pm->value = uri->store + GPOINTER_TO_SIZE (pm->value) - 1;
+    }
+
   /* Only an IPv6 address can grow when written back (inet_ntop writes
    * "::ffff:ffff" as "::255.255.255.255"); keep the canonical text within
-   * the limit so that it always parses again. */
-  if (strlen (uri->canonical) > MSRP_URI_MAX_LEN)
+   * the limit so that it always parses again.  Other URIs make theirs when
+   * first asked. */
+  if (uri->host_type == MSRP_HOST_IPV6 || text == NULL)
     {
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
-                   "URI is longer than the %d bytes allowed once written in "
-                   "canonical form",
-                   MSRP_URI_MAX_LEN);
-      return NULL;
+      uri->canonical = format_canonical (uri);
+      if (strlen (uri->canonical) > MSRP_URI_MAX_LEN)
+        {
+          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
+                       "URI is longer than the %d bytes allowed once written "
+                       "in canonical form",
+                       MSRP_URI_MAX_LEN);
+          return NULL;
+        }
     }
+  uri->text = text != NULL ? uri->store + text_at : uri->canonical;
   return g_steal_pointer (&uri);
 }
 
@@ -665,11 +715,17 @@ set_part (Part *part, const char *text, size_t start, size_t end)
   part->off = (gssize) start;
 }
 
-/* Index of the first of @stops in text[from, len), or len. */
+/* Index of the first of @stops (one to three characters) in
+ * text[from, len), or len.  (Every path of every frame is split here: no
+ * call per character.) */
 static size_t
 find_any (const char *text, size_t from, size_t len, const char *stops)
 {
-  while (from < len && !is_one_of ((guchar) text[from], stops))
+  char a = stops[0];
+  char b = stops[1] != '\0' ? stops[1] : a;
+  char c = b != a && stops[2] != '\0' ? stops[2] : b;
+
+  while (from < len && text[from] != a && text[from] != b && text[from] != c)
     from++;
   return from;
 }
@@ -751,7 +807,8 @@ split (const char *text, size_t len, Parts *parts, GError **error)
       parts->ipv6 = TRUE;
       set_part (&parts->host, text, pos + 1, close);
       host_end = close + 1;
-      if (host_end < len && !is_one_of ((guchar) text[host_end], ":/;"))
+      if (host_end < len && text[host_end] != ':' && text[host_end] != '/' &&
+          text[host_end] != ';')
         {
           char cbuf[16];
 
@@ -772,7 +829,7 @@ split (const char *text, size_t len, Parts *parts, GError **error)
         {
           colons += text[i] == ':';
           ipv6_chars = ipv6_chars && (g_ascii_isxdigit (text[i]) ||
-                                      is_one_of ((guchar) text[i], ":."));
+                                      text[i] == ':' || text[i] == '.');
         }
       /* Looks like an IPv6 address without brackets; otherwise the port
        * check below reports the second ':'. */
@@ -831,7 +888,6 @@ MsrpUri *
 msrp_uri_parse (const char *text, gssize len, GError **error)
 {
   Parts parts;
-  MsrpUri *uri;
   size_t n;
 
   g_return_val_if_fail (len >= -1, NULL);
@@ -854,10 +910,7 @@ msrp_uri_parse (const char *text, gssize len, GError **error)
     }
   if (!split (text, n, &parts, error))
     return NULL;
-  uri = build (&parts, error);
-  if (uri != NULL)
-    uri->text = g_strndup (text, n);
-  return uri;
+  return build (&parts, text, n, error);
 }
 
 static void
@@ -874,7 +927,6 @@ msrp_uri_new (MsrpScheme scheme, const char *userinfo, const char *host,
               GError **error)
 {
   Parts parts;
-  MsrpUri *uri;
 
   g_return_val_if_fail (
       scheme == MSRP_SCHEME_MSRP || scheme == MSRP_SCHEME_MSRPS, NULL);
@@ -906,10 +958,7 @@ msrp_uri_new (MsrpScheme scheme, const char *userinfo, const char *host,
   set_whole_part (&parts.transport, transport != NULL ? transport : "tcp");
   set_whole_part (&parts.params, "");
 
-  uri = build (&parts, error);
-  if (uri != NULL)
-    uri->text = g_strdup (uri->canonical);
-  return uri;
+  return build (&parts, NULL, 0, error);
 }
 
 MsrpUri *
@@ -928,17 +977,8 @@ msrp_uri_unref (MsrpUri *uri)
 
   if (!g_atomic_int_dec_and_test (&uri->ref_count))
     return;
-  g_free (uri->userinfo);
-  g_free (uri->host);
-  g_free (uri->session_id);
-  g_free (uri->transport);
-  for (guint i = 0; i < uri->n_params; i++)
-    {
-      g_free (uri->params[i].name);
-      g_free (uri->params[i].value);
-    }
   g_free (uri->params);
-  g_free (uri->text);
+  g_free (uri->store);
   g_free (uri->canonical);
   g_free (uri);
 }
@@ -1028,6 +1068,9 @@ const char *
 msrp_uri_to_string (const MsrpUri *uri)
 {
   g_return_val_if_fail (uri != NULL, NULL);
+  /* Made when first asked: most URIs are only compared by their parts. */
+  if (uri->canonical == NULL)
+    ((MsrpUri *) uri)->canonical = format_canonical (uri);
   return uri->canonical;
 }
 
