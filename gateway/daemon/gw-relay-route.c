@@ -73,13 +73,28 @@ gw_relay_route_forward_head (MsrpHead *h, const char *tid, guint n_ours,
   guint n = msrp_head_get_n_headers (h);
   const char *comment = msrp_head_get_comment (h);
 
+  /* Appends, not printf: a head is written for every relayed frame. */
+  g_string_append (s, "MSRP ");
+  g_string_append (s, tid);
+  g_string_append_c (s, ' ');
   if (msrp_head_is_request (h))
-    g_string_append_printf (s, "MSRP %s %s\r\n", tid,
-                            msrp_head_get_method (h));
+    {
+      g_string_append (s, msrp_head_get_method (h));
+    }
   else
-    g_string_append_printf (
-        s, "MSRP %s %03u%s%s\r\n", tid, msrp_head_get_status_code (h),
-        comment != NULL ? " " : "", comment != NULL ? comment : "");
+    {
+      guint code = msrp_head_get_status_code (h);
+
+      g_string_append_c (s, (char) ('0' + code / 100 % 10));
+      g_string_append_c (s, (char) ('0' + code / 10 % 10));
+      g_string_append_c (s, (char) ('0' + code % 10));
+      if (comment != NULL)
+        {
+          g_string_append_c (s, ' ');
+          g_string_append (s, comment);
+        }
+    }
+  g_string_append (s, "\r\n");
   g_string_append (s, "To-Path: ");
   append_uris (s, to, n_ours);
   g_string_append (s, "\r\nFrom-Path: ");
@@ -101,7 +116,10 @@ gw_relay_route_forward_head (MsrpHead *h, const char *tid, guint n_ours,
       msrp_head_get_header (h, i, &id, &name, &value);
       if (id == MSRP_HEADER_TO_PATH || id == MSRP_HEADER_FROM_PATH)
         continue;
-      g_string_append_printf (s, "%s: %s\r\n", name, value);
+      g_string_append (s, name);
+      g_string_append (s, ": ");
+      g_string_append (s, value);
+      g_string_append (s, "\r\n");
     }
   if (msrp_head_has_body (h))
     g_string_append (s, "\r\n");

@@ -39,9 +39,15 @@
 GBytes *
 gw_relay_stream_end_line (const char *tid, gboolean has_body, char flag)
 {
-  return g_bytes_new_take (
-      g_strdup_printf ("%s-------%s%c\r\n", has_body ? "\r\n" : "", tid, flag),
-      (has_body ? 2 : 0) + 7 + strlen (tid) + 3);
+  GString *s = g_string_sized_new (48);
+
+  if (has_body)
+    g_string_append (s, "\r\n");
+  g_string_append (s, "-------");
+  g_string_append (s, tid);
+  g_string_append_c (s, flag);
+  g_string_append (s, "\r\n");
+  return g_string_free_to_bytes (s);
 }
 
 /* Forget the frame coming in (and what it held). */

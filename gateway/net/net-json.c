@@ -2,6 +2,15 @@
 
 #include <string.h>
 
+/* Bytes written as they are: printable ASCII but the quote and the
+ * backslash.  The log stream writes a line per relayed message, so runs of
+ * these go out in one append, not one per character. */
+static gboolean
+plain (guchar c)
+{
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void
 net_json_append_string (GString *out, const char *s)
 {
@@ -18,8 +27,16 @@ net_json_append_string (GString *out, const char *s)
   end = s + strlen (s);
   while (p < end)
     {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
+      const char *run = p;
+      gunichar c;
 
+      while (p < end && plain ((guchar) *p))
+        p++;
+      if (p > run)
+        g_string_append_len (out, run, p - run);
+      if (p == end)
+        break;
+      c = g_utf8_get_char_validated (p, end - p);
       if (c == (gunichar) -1 || c == (gunichar) -2)
         {
           g_string_append (out, "\\ufffd");
