@@ -277,25 +277,6 @@ hold_release () {
 }
 
 # --- chat ---------------------------------------------------------------------
-# cpu_sampler FILE PID...: every 50 ms, a line "MONOTONIC-US CPU-US" (the
-# PIDs' utime+stime) in FILE, until killed.  CLOCK_MONOTONIC is the clock of
-# the send times msrpcat --bench-chat writes into its messages.
-cpu_sampler () {
-  exec python3 -c 'import os, sys, time
-out = open(sys.argv[1], "w", buffering=1)
-tck = os.sysconf("SC_CLK_TCK")
-while True:
-    t, c = time.monotonic(), 0
-    for p in sys.argv[2:]:
-        try:
-            f = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
-            c += int(f[11]) + int(f[12])
-        except OSError:
-            pass
-    out.write("%d %d\n" % (t * 1e6, c * 1e6 / tck))
-    time.sleep(0.05)' "$@"
-}
-
 # established_to PORT: how many client-side connections to 127.0.0.1:PORT
 # are established.
 established_to () {
@@ -304,25 +285,22 @@ established_to () {
 _all_connected () { [ "$(established_to "$1")" -ge "$2" ]; }
 
 # chat NAME RELAY-PID RELAY-URI BOB-PW ALICE-PW PAIRS PER-PAIR SENDER-ARGS...:
-# PAIRS receivers AUTH to the relay and print their paths; then, with the
-# relay's CPU time read, PAIRS senders start together (see the start line
-# below), each sending PER-PAIR
-# messages to its receiver; when every sender and receiver has ended, the
-# relay's CPU time is read again.  The relay's CPU time is also sampled
-# every 50 ms, and the receivers print each message with its send time, so
-# the stretch in which every pair was sending (from the last pair's first
-# message to the first pair's last one) gives the steady rate and CPU.
-# Writes to $WORK/NAME.res, tab-separated:
-#   messages delivered; messages lost (sent, acknowledged, never delivered:
-#   the receiver waited $recv_timeout s); wall s (the whole run: senders' start, AUTH and end included);
-#   msgs/s while every pair was sending (whole run when that stretch is too
-#   short: marked *); relay CPU us/msg over the whole run; relay CPU us/msg
-#   while every pair was sending; relay CPU % of one core then;
+# PAIRS receivers AUTH to the relay and print their paths; PAIRS senders
+# are started, and connect, while the relay is stopped (see the start line
+# below); with the relay's CPU time read, it is let go: the run starts.  The
+# senders AUTH and each sends PER-PAIR messages to its receiver; the run
+# ends when the last receiver has all its messages, and the relay's CPU
+# time is read again.  Writes to $WORK/NAME.res, tab-separated:
+#   messages delivered; messages lost (sent, answered 200 by the relay,
+#   never delivered: the receiver gave up after $recv_timeout s of silence);
+#   wall s (the run: the senders' AUTH included); msgs/s (delivered / wall);
+#   relay CPU us/msg (utime+stime of the relay's processes over the run /
+#   messages delivered); relay CPU % of one core over the run;
 #   send->200 p50 / p99; send->delivery p50 / p99 (ms; p50: the median of
 #   the pairs' p50, p99: the largest of the pairs' p99).
 chat () {
   local name="$1" rpid="$2" relay="$3" bob_pw="$4" alice_pw="$5" pairs="$6" n="$7"
-  local i path cpu0 cpu1 t0 t1 pid rc_s=0 rc_r=0 rpids=() spids=() spid
+  local i path cpu0 cpu1 t0 t1 pid rc_s=0 rc_r=0 rpids=() spids=()
   shift 7
   for i in $(seq "$pairs"); do
     mc_start "r_${name}_$i" --relay "$relay" -u bob -P "$bob_pw" --receive \
@@ -333,11 +311,6 @@ chat () {
     path=$(mc_path "r_${name}_$i")
     printf '%s\n' "$path" >"$WORK/r_${name}_$i.path"
   done
-  # shellcheck disable=SC2046
-  cpu_sampler "$WORK/$name.cpu" $(pids_of "$rpid") &
-  spid=$!
-  track "$spid"
-  wait_until 20 test -s "$WORK/$name.cpu" || fail "the CPU sampler did not start"
   # A start line for the senders: the relay is stopped (SIGSTOP, every
   # process of it) while they start and connect (the kernel completes the
   # connections into the listen backlog), and let go when all are
@@ -378,51 +351,25 @@ chat () {
   done
   t1=$(date +%s%N)
   cpu1=$(cpu_us "$rpid")
-  kill -TERM "$spid" 2>/dev/null || true
-  wait "$spid" 2>/dev/null || true
-  untrack "$spid"
   [ "$rc_s" -eq 0 ] || fail "chat $name: a sender exited with status $rc_s"
   [ "$rc_r" -eq 0 ] || fail "chat $name: a receiver exited with status $rc_r"
   python3 - "$WORK" "$name" "$pairs" "$cpu0" "$cpu1" "$t0" "$t1" "$n" >"$WORK/$name.res" <<'EOF'
-import bisect, json, statistics, sys
+import json, statistics, sys
 work, name, pairs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 lost = pairs * int(sys.argv[8])
 cpu = int(sys.argv[5]) - int(sys.argv[4])
 wall = (int(sys.argv[7]) - int(sys.argv[6])) / 1e9
-msgs, s50, s99, r50, r99, firsts, lasts, times = 0, [], [], [], [], [], [], []
+msgs, s50, s99, r50, r99 = 0, [], [], [], []
 for i in range(1, pairs + 1):
     s = json.loads(open("%s/s_%s_%d.out" % (work, name, i)).read().splitlines()[-1])
-    lines = open("%s/r_%s_%d.out" % (work, name, i)).read().splitlines()
-    r = json.loads(lines[-1])["received"]
+    r = json.loads(open("%s/r_%s_%d.out" % (work, name, i)).read().splitlines()[-1])
+    r = r["received"]
     msgs += r["messages"]
     lost -= r["messages"]
     s50.append(s["sent"]["latency_us"]["p50"]); s99.append(s["sent"]["latency_us"]["p99"])
     r50.append(r["latency_us"]["p50"]); r99.append(r["latency_us"]["p99"])
-    ts = sorted(int(l.rsplit(" t=", 1)[1]) for l in lines[:-1]
-                if l.startswith("msrpcat-bench seq="))
-    firsts.append(ts[0]); lasts.append(ts[-1]); times += ts
-times.sort()
-ta, tb = max(firsts), min(lasts)
-steady = tb - ta >= 0.5e6 and tb - ta >= 0.2 * (max(lasts) - min(firsts))
-if steady:
-    n = bisect.bisect_right(times, tb) - bisect.bisect_left(times, ta)
-    samples = [tuple(map(int, l.split())) for l in open("%s/%s.cpu" % (work, name))]
-    def cpu_at(t):   # linear between the samples around t
-        for (t1, c1), (t2, c2) in zip(samples, samples[1:]):
-            if t1 <= t <= t2:
-                return c1 + (c2 - c1) * (t - t1) / max(1, t2 - t1)
-        return None
-    ca, cb = cpu_at(ta), cpu_at(tb)
-    rate = "%.0f" % (n / ((tb - ta) / 1e6))
-    if ca is not None and cb is not None:
-        steady_cpu = "%.1f" % ((cb - ca) / n)
-        steady_pct = "%.0f" % (100.0 * (cb - ca) / (tb - ta))
-    else:
-        steady_cpu = steady_pct = "?"
-else:
-    rate, steady_cpu, steady_pct = "%.0f*" % (msgs / wall), "-", "%.0f*" % (100.0 * cpu / 1e6 / wall)
-print("%d\t%d\t%.1f\t%s\t%.1f\t%s\t%s\t%.2f / %.2f\t%.2f / %.2f" % (
-    msgs, lost, wall, rate, cpu / msgs, steady_cpu, steady_pct,
+print("%d\t%d\t%.1f\t%.0f\t%.1f\t%.0f\t%.2f / %.2f\t%.2f / %.2f" % (
+    msgs, lost, wall, msgs / wall, cpu / msgs, 100.0 * cpu / 1e6 / wall,
     statistics.median(s50) / 1e3, max(s99) / 1e3,
     statistics.median(r50) / 1e3, max(r99) / 1e3))
 EOF
@@ -434,7 +381,7 @@ median () {
   python3 - "${COL:-4}" "$@" <<'EOF'
 import sys
 col = int(sys.argv[1]) - 1
-rows = sorted((float(open(f).read().split("\t")[col].rstrip("*")), open(f).read().strip())
+rows = sorted((float(open(f).read().split("\t")[col]), open(f).read().strip())
               for f in sys.argv[2:])
 fields = rows[len(rows) // 2][1].split("\t")
 if len(rows) > 1:
@@ -453,6 +400,7 @@ notes=()
 if [[ "$parts" == *" chat "* ]]; then
   edge_start edge "$edge_conf"
   kam_bench_start kam kam-pw
+  kam_nprocs=$(pids_of "$kam_pid" | wc -l)
   echo "bench-scale: chat: msrp-edge pid $edge_pid, Kamailio pids $(pids_of "$kam_pid" | sort -n | tr '\n' ' ')"
   for level in $idle_levels; do
     want=$(clamp "$level")
@@ -691,16 +639,18 @@ if [ "${#chat_rows[@]}" -gt 0 ]; then
   echo
   echo "### 1. Relay CPU per message ($chat_n messages per run over all pairs, msrpcat --bench-chat --window $window per sender; median of $chat_repeat)"
   echo
-  echo "| relay | idle AUTHed sessions | pairs | messages delivered | lost | wall s | msgs/s (all pairs sending) | relay CPU µs/msg (whole run) | relay CPU µs/msg (all pairs sending) | relay CPU % of a core (all pairs sending) | send → 200 p50 / p99 ms | send → delivery p50 / p99 ms |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| relay | idle AUTHed sessions | pairs | messages delivered | lost | wall s | msgs/s | relay CPU µs/msg | relay CPU % of a core | send → 200 p50 / p99 ms | send → delivery p50 / p99 ms |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   printf '%s\n' "${chat_rows[@]}"
+  echo
+  echo "msgs/s: messages delivered / wall time, from the start line (every sender connected, the relay let go) to the last delivery. Relay CPU: utime+stime (/proc/PID/stat) over that time, per message delivered; Kamailio's is the sum over its $kam_nprocs processes, so its % of a core can pass 100. Latency: p50 the median of the pairs' p50, p99 the worst pair's p99. Lost: answered 200 by the relay, never delivered."
 fi
 if [ "${#lat_rows[@]}" -gt 0 ]; then
   echo
   echo "### 2. Latency at a fixed $lat_rate msgs/s ($lat_pairs pairs at $(python3 -c "print('%g' % ($lat_rate / $lat_pairs))")/s each, $lat_secs s, no window)"
   echo
-  echo "| relay | idle AUTHed sessions | messages delivered | lost | wall s | msgs/s (all pairs sending) | relay CPU µs/msg (whole run) | relay CPU µs/msg (all pairs sending) | relay CPU % of a core (all pairs sending) | send → 200 p50 / p99 ms | send → delivery p50 / p99 ms |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| relay | idle AUTHed sessions | messages delivered | lost | wall s | msgs/s | relay CPU µs/msg | relay CPU % of a core | send → 200 p50 / p99 ms | send → delivery p50 / p99 ms |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   printf '%s\n' "${lat_rows[@]}"
 fi
 if [ "${#mem_rows[@]}" -gt 0 ]; then
@@ -710,6 +660,8 @@ if [ "${#mem_rows[@]}" -gt 0 ]; then
   echo "| held idle | count | RSS before → after | RSS KiB each | PSS before → after | PSS KiB each |"
   echo "| --- | --- | --- | --- | --- | --- |"
   printf '%s\n' "${mem_rows[@]}"
+  echo
+  echo "RSS and PSS from /proc/PID/status and /proc/PID/smaps_rollup, after one warm-up AUTH and before and after the connections; Kamailio keeps connections in shared memory mapped by all its processes: the RSS sum counts those pages once per process, PSS shares them out, so PSS is its figure to compare."
 fi
 if [ "${#file_rows[@]}" -gt 0 ]; then
   echo
