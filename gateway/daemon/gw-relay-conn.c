@@ -42,10 +42,7 @@ gw_relay_conn_new (GwRelay *r)
   c->relay = r;
   c->created = gw_relay_now (r);
   c->reader = msrp_reader_new (&r->limits);
-  c->open_msgs = g_hash_table_new_full (
-      g_str_hash, g_str_equal, NULL, (GDestroyNotify) gw_relay_txn_msg_unref);
-  c->txns = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                   (GDestroyNotify) gw_relay_txn_free);
+
   c->sessions = g_ptr_array_new ();
   c->peer_keys = g_ptr_array_new_with_free_func (g_free);
   g_queue_init (&c->waiters);
@@ -75,8 +72,8 @@ gw_relay_conn_unref (Conn *c)
   g_clear_pointer (&c->gw, net_conn_unref);
   g_list_free_full (c->addresses, g_object_unref);
   g_clear_object (&c->resolving);
-  g_hash_table_unref (c->open_msgs);
-  g_hash_table_unref (c->txns);
+  g_clear_pointer (&c->open_msgs, g_hash_table_unref);
+  g_clear_pointer (&c->txns, g_hash_table_unref);
   g_ptr_array_unref (c->sessions);
   g_ptr_array_unref (c->peer_keys);
   g_free (c->peer_ip);

@@ -180,7 +180,10 @@ struct _Conn
   gboolean succeeded; /* probation passed */
   GList *probation_link;
   gint64 probation_deadline;
-  GHashTable *open_msgs; /* Message-ID -> Msg, more chunks to come */
+  GHashTable *open_msgs; /* Message-ID -> Msg, more chunks to come; made
+                          * on first use (gw-relay-txn.c), as @txns: an
+                          * idle connection holds neither, which were
+                          * most of its memory */
   guint n_origin_txns;
 
   /* writing */
@@ -189,7 +192,7 @@ struct _Conn
   GList *party_link; /* in relay->party_waiters (BLOCK_PARTY) */
   GQueue ctrl;       /* GBytes behind the frame in flight */
   gsize ctrl_bytes;
-  GHashTable *txns;     /* out tid -> Txn (owned) */
+  GHashTable *txns;     /* out tid -> Txn (owned); NULL until used */
   GPtrArray *sessions;  /* CLIENT sessions bound here (weak) */
   GPtrArray *peer_keys; /* inbound: its keys in relay->peers (char *) */
 };

@@ -112,6 +112,17 @@ msg_maybe_log (Msg *m)
                      m->message_id, m->bytes, m->chunks, outcome);
 }
 
+/* @c's table of open messages, made on first use. */
+static GHashTable *
+open_msgs (Conn *c)
+{
+  if (c->open_msgs == NULL)
+    c->open_msgs =
+        g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                               (GDestroyNotify) gw_relay_txn_msg_unref);
+  return c->open_msgs;
+}
+
 /* The Msg of a SEND from @c, made on its first chunk. */
 static Msg *
 msg_for (Conn *c, const char *message_id, const char *session_id)
@@ -119,7 +130,7 @@ msg_for (Conn *c, const char *message_id, const char *session_id)
   /* Message-IDs are unique per sender; a connection from a relay carries
    * many senders' messages, told apart by their session. */
   g_autofree char *key = g_strconcat (session_id, " ", message_id, NULL);
-  Msg *m = g_hash_table_lookup (c->open_msgs, key);
+  Msg *m = g_hash_table_lookup (open_msgs (c), key);
 
   if (m != NULL)
     return msg_ref (m);
@@ -150,7 +161,7 @@ msg_for (Conn *c, const char *message_id, const char *session_id)
   m->session_id = g_strdup (session_id);
   m->conn_id = c->id;
   m->acknowledged = TRUE;
-  g_hash_table_insert (c->open_msgs, m->key, msg_ref (m));
+  g_hash_table_insert (open_msgs (c), m->key, msg_ref (m));
   return m;
 }
 
@@ -159,7 +170,8 @@ void
 gw_relay_txn_msg_end (Conn *c, Msg *m)
 {
   m->final = TRUE;
-  g_hash_table_remove (c->open_msgs, m->key);
+  if (c->open_msgs != NULL)
+    g_hash_table_remove (c->open_msgs, m->key);
   msg_maybe_log (m);
 }
 
@@ -343,6 +355,9 @@ gw_relay_txn_new (Conn *in, Conn *out, MsrpHead *h, const char *out_tid,
     }
   in->n_origin_txns++;
   in->relay->n_txns++;
+  if (out->txns == NULL)
+    out->txns = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                       (GDestroyNotify) gw_relay_txn_free);
   g_hash_table_insert (out->txns, t->out_tid, t);
   return t;
 }
@@ -475,6 +490,8 @@ gw_relay_txn_sender_gone (Conn *c)
   if (c->rx.msg != NULL)
     gw_relay_txn_msg_interrupt (c->rx.msg,
                                 "sender connection closed mid-message");
+  if (c->open_msgs == NULL)
+    return;
   g_hash_table_iter_init (&it, c->open_msgs);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
@@ -495,6 +512,8 @@ gw_relay_txn_next_hop_gone (Conn *c)
   GHashTableIter it;
   gpointer value;
 
+  if (c->txns == NULL)
+    return;
   g_hash_table_iter_init (&it, c->txns);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
@@ -572,7 +591,9 @@ gw_relay_txn_handle_response (Conn *c)
     return;
   if (gw_relay_session_binding_answered (c, h))
     return;
-  t = g_hash_table_lookup (c->txns, msrp_head_get_transaction_id (h));
+  t = c->txns != NULL
+          ? g_hash_table_lookup (c->txns, msrp_head_get_transaction_id (h))
+          : NULL;
   if (t == NULL || t->answered)
     return;
   t->answered = TRUE;

@@ -45,8 +45,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$(pwd)
 build=$(cd "${1:-build}" && pwd)
-export MSRP_EDGE="$build/gateway/msrp-edge"
-export MSRPCAT="$build/gateway/msrpcat"
+export MSRP_EDGE="$build/gateway/daemon/msrp-edge"
+export MSRPCAT="$build/gateway/msrpcat/msrpcat"
 tcp_forward="$build/tests/tcp-forward"
 auth_hold="$build/tests/auth-hold"
 for f in "$MSRP_EDGE" "$MSRPCAT" "$tcp_forward" "$auth_hold"; do
