@@ -175,3 +175,11 @@ msrp_reader_feed (MsrpReader *reader, const guint8 *data, gsize len,
         return MSRP_PARSE_EVENT;
     }
 }
+
+gboolean
+msrp_reader_is_idle (const MsrpReader *reader)
+{
+  g_return_val_if_fail (reader != NULL, FALSE);
+  return reader->head == NULL && msrp_parser_is_idle (reader->parser) &&
+         !msrp_parser_has_failed (reader->parser);
+}

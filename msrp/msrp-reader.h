@@ -147,6 +147,11 @@ MsrpHead *msrp_reader_get_head (const MsrpReader *reader);
  * frame's header block had been accepted when it came. */
 gboolean msrp_reader_in_body (const MsrpReader *reader);
 
+/* TRUE between frames with nothing held (no head, no partial line): the
+ * reader may be freed and a new one made for the next bytes without
+ * losing anything, as a relay does for connections at rest. */
+gboolean msrp_reader_is_idle (const MsrpReader *reader);
+
 /* Bytes of line buffer the reader holds (msrp_parser_get_buffer_size()):
  * bounded by the limits, whatever the bodies. */
 gsize msrp_reader_get_buffer_size (const MsrpReader *reader);

@@ -170,7 +170,8 @@ struct _Conn
   NetConnCloseReason net_close; /* ... for this reason */
 
   /* reading */
-  MsrpReader *reader;
+  MsrpReader *reader; /* while a frame is read; NULL at rest (it is a
+                       * fifth of an idle connection's memory) */
   Rx rx;
   GBytes *pending; /* input set aside while paused (the NetConn's reading
                     * is paused: net_conn_is_reading_paused()) */

@@ -524,6 +524,8 @@ rx_parse_error (Conn *c, const GError *error)
 void
 gw_relay_stream_feed (Conn *c, const guint8 *data, gsize len)
 {
+  if (c->reader == NULL)
+    c->reader = msrp_reader_new (&c->relay->limits);
   while (!c->detached && c->rx.block == BLOCK_NONE)
     {
       MsrpReaderEvent ev;
@@ -558,6 +560,11 @@ gw_relay_stream_feed (Conn *c, const guint8 *data, gsize len)
        * has none and nothing to read yet. */
       if (c->gw != NULL)
         net_conn_pause_reading (c->gw);
+    }
+  else if (c->rx.head == NULL && msrp_reader_is_idle (c->reader))
+    {
+      /* At rest between frames: the next bytes get a new reader. */
+      g_clear_pointer (&c->reader, msrp_reader_free);
     }
 }
 
