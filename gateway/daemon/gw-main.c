@@ -17,6 +17,11 @@
  *                    connections use them, live connections are kept; on
  *                    error the old ones stay (log: config_reloaded or
  *                    reload_failed).
+ *
+ * Under systemd (Type=notify, gw-notify.h) it says READY=1 once every
+ * listener is up, RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1 on
+ * the first SIGTERM, a STATUS= line with what it carries, and pings the
+ * watchdog from the main loop.
  */
 #include "msrp-edge-config.h"
 
@@ -33,6 +38,7 @@
 #include "net-loop.h"
 #include "gw-log.h"
 #include "gw-ng.h"
+#include "gw-notify.h"
 #include "gw-relay.h"
 #include "net-tls.h"
 #include "gw-users.h"
@@ -50,6 +56,7 @@ typedef struct
   GwNgServer *control;      /* ng on [listen] control; NULL when empty */
   NetTls *tls;              /* NULL without [tls] certificate / ca-file */
   GPtrArray *tls_listeners; /* NetListener, to swap reloaded TLS in */
+  GwNotify *notify;         /* sd_notify: readiness, status, watchdog */
   gboolean stopping;
   gint64 stop_deadline;
   int exit_status;
@@ -153,6 +160,7 @@ on_quit_signal (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
   d->stopping = TRUE;
+  gw_notify_stopping (d->notify);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stopping");
   gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
   gw_log_event_emit (ev,
@@ -170,28 +178,36 @@ on_quit_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-on_reload_signal (gpointer user_data)
+static void
+log_reload_failed (const GError *error)
 {
-  Daemon *d = user_data;
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
+
+  gw_log_event_add_str (ev, "reason", error->message);
+  gw_log_event_emit (ev,
+                     "reload failed, keeping the old users and "
+                     "certificates: %s",
+                     error->message);
+}
+
+/* Read the users file and the TLS files again; swap them in only when all
+ * of them loaded. */
+static void
+reload (Daemon *d)
+{
   g_autoptr (GwUsers) users = NULL;
   g_autoptr (NetTls) tls = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GwLogEvent) ev = NULL;
 
-  /* Everything is read first; nothing changes unless all of it loaded. */
   if (d->config->auth_users_file != NULL)
     {
       users = gw_users_load (d->config->auth_users_file, &error);
       if (users == NULL)
         {
-          ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
-          gw_log_event_add_str (ev, "reason", error->message);
-          gw_log_event_emit (ev,
-                             "reload failed, keeping the old users and "
-                             "certificates: %s",
-                             error->message);
-          return G_SOURCE_CONTINUE;
+          log_reload_failed (error);
+          return;
         }
     }
   if (d->tls != NULL)
@@ -199,13 +215,8 @@ on_reload_signal (gpointer user_data)
       tls = net_tls_reload (d->tls, &error);
       if (tls == NULL)
         {
-          ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
-          gw_log_event_add_str (ev, "reason", error->message);
-          gw_log_event_emit (ev,
-                             "reload failed, keeping the old users and "
-                             "certificates: %s",
-                             error->message);
-          return G_SOURCE_CONTINUE;
+          log_reload_failed (error);
+          return;
         }
     }
   if (users != NULL)
@@ -226,7 +237,32 @@ on_reload_signal (gpointer user_data)
     }
   gw_log_event_add_bool (ev, "tls", d->tls != NULL);
   gw_log_event_emit (ev, "reloaded the users file and TLS certificates");
+}
+
+static gboolean
+on_reload_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  /* systemd shows the unit reloading until READY=1 comes again, whether
+   * the reload worked or not (the log says which). */
+  gw_notify_reloading (d->notify);
+  reload (d);
+  gw_notify_ready (d->notify);
   return G_SOURCE_CONTINUE;
+}
+
+/* STATUS= for systemctl status: what the daemon carries now. */
+static char *
+notify_status (gpointer user_data)
+{
+  Daemon *d = user_data;
+  GwRelayStats st;
+
+  gw_relay_get_stats (d->relay, &st);
+  return g_strdup_printf ("%s%u connections, %u sessions, %u calls",
+                          d->stopping ? "stopping: " : "", st.connections,
+                          st.sessions, gw_calls_get_n_calls (d->calls));
 }
 
 int
@@ -374,6 +410,9 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_quit_signal, &d);
   g_unix_signal_add (SIGINT, on_quit_signal, &d);
   g_unix_signal_add (SIGHUP, on_reload_signal, &d);
+  /* Every listener is up: the service manager may start what needs us. */
+  d.notify = gw_notify_new (notify_status, &d);
+  gw_notify_ready (d.notify);
   g_main_loop_run (d.loop);
   gw_relay_log_stats (d.relay);
 
@@ -382,6 +421,7 @@ out:
     g_autoptr (GwLogEvent) bye =
         gw_log_event_new (G_LOG_LEVEL_INFO, "stopped");
 
+    g_clear_pointer (&d.notify, gw_notify_free);
     g_clear_pointer (&d.control, gw_ng_server_free);
     g_clear_pointer (&d.calls, gw_calls_free);
     g_clear_pointer (&d.relay, gw_relay_free);
