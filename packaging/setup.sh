@@ -12,12 +12,16 @@ export DEBIAN_FRONTEND=noninteractive
 
 # Build: compiler, meson, the four libraries of the required stack.
 BUILD="build-essential pkg-config meson ninja-build clang-format \
-	libglib2.0-dev libssl-dev libnice-dev check libsystemd-dev"
+	libglib2.0-dev libssl-dev libnice-dev check libsystemd-dev \
+	libsoup-3.0-dev"
 # Fuzzing and sanitizers: clang with libFuzzer and the sanitizer runtimes.
 FUZZ="clang libclang-rt-14-dev llvm"
 # Integration tests: real peers and real networks.
 PEERS="kamailio rtpengine-utils sip-tester tshark coturn \
 	iproute2 nftables iptables procps psmisc python3 openssl ca-certificates"
+# The metrics test checks the exposition with promtool (package prometheus,
+# not started: nothing here runs its service).
+METRICS="prometheus"
 
 apt-get update -q
-apt-get install -q -y --no-install-recommends $BUILD $FUZZ $PEERS
+apt-get install -q -y --no-install-recommends $BUILD $FUZZ $PEERS $METRICS

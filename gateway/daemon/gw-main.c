@@ -6,7 +6,8 @@
  * [listen], IPv4 and IPv6, and relays what comes in (gw-relay.h).  The
  * ng control protocol (gw-ng.h) on [listen] control drives the negotiator
  * (gw-calls.h), which decides each MSRP stream's plan and makes the relay
- * sessions of the relay fallback.
+ * sessions of the relay fallback.  [listen] http serves Prometheus metrics
+ * (gw-metrics.h).
  *
  * Signals:
  *   SIGTERM, SIGINT  stop accepting; frames in flight may finish for up to
@@ -37,6 +38,7 @@
 #include "net-listener.h"
 #include "net-loop.h"
 #include "gw-log.h"
+#include "gw-metrics.h"
 #include "gw-ng.h"
 #include "gw-notify.h"
 #include "gw-relay.h"
@@ -54,6 +56,7 @@ typedef struct
   GwRelay *relay;
   GwCalls *calls;           /* the negotiator's call table */
   GwNgServer *control;      /* ng on [listen] control; NULL when empty */
+  GwMetrics *metrics;       /* [listen] http; NULL when empty */
   NetTls *tls;              /* NULL without [tls] certificate / ca-file */
   GPtrArray *tls_listeners; /* NetListener, to swap reloaded TLS in */
   GwNotify *notify;         /* sd_notify: readiness, status, watchdog */
@@ -124,6 +127,38 @@ start_listeners (Daemon *d, MsrpScheme scheme, GPtrArray *addrs,
   return TRUE;
 }
 
+/* The metrics endpoint ([listen] http) and the ng control server
+ * ([listen] control).  With metrics, ng requests pass through the
+ * endpoint's handler, which counts them by command. */
+static gboolean
+start_control (Daemon *d, GError **error)
+{
+  const GwNgHandler *handler = gw_calls_get_ng_handler ();
+  gpointer handler_data = d->calls;
+
+  if (d->config->listen_http->len > 0)
+    {
+      d->metrics = gw_metrics_new (d->config->listen_http, d->relay, handler,
+                                   d->calls, error);
+      if (d->metrics == NULL)
+        return FALSE;
+      handler = gw_metrics_get_ng_handler ();
+      handler_data = d->metrics;
+    }
+  if (d->config->listen_control->len == 0)
+    return TRUE;
+  d->control = gw_ng_server_new (d->config->listen_control, NULL, handler,
+                                 handler_data, NULL, error);
+  if (d->control == NULL)
+    {
+      g_prefix_error (error, "cannot listen for control: ");
+      return FALSE;
+    }
+  if (d->metrics != NULL)
+    gw_metrics_set_control (d->metrics, d->control);
+  return TRUE;
+}
+
 static gboolean
 check_stopped (gpointer data)
 {
@@ -169,7 +204,10 @@ on_quit_signal (gpointer user_data)
                      SHUTDOWN_GRACE_S);
   gw_relay_close_listeners (d->relay);
   g_ptr_array_set_size (d->tls_listeners, 0);
-  /* No new calls either; live ones go on until the end. */
+  /* No new calls either; live ones go on until the end.  The metrics
+   * endpoint stays to the end. */
+  if (d->metrics != NULL)
+    gw_metrics_set_control (d->metrics, NULL);
   g_clear_pointer (&d->control, gw_ng_server_free);
   d->stop_deadline =
       g_get_monotonic_time () + (gint64) SHUTDOWN_GRACE_S * G_USEC_PER_SEC;
@@ -392,18 +430,11 @@ main (int argc, char **argv)
       goto out;
     }
   d.calls = gw_calls_new (config, d.relay);
-  if (config->listen_control->len > 0)
+  if (!start_control (&d, &error))
     {
-      d.control =
-          gw_ng_server_new (config->listen_control, NULL,
-                            gw_calls_get_ng_handler (), d.calls, NULL, &error);
-      if (d.control == NULL)
-        {
-          g_prefix_error (&error, "cannot listen for control: ");
-          log_failure ("startup_failed", error->message);
-          d.exit_status = 1;
-          goto out;
-        }
+      log_failure ("startup_failed", error->message);
+      d.exit_status = 1;
+      goto out;
     }
 
   d.loop = g_main_loop_new (NULL, FALSE);
@@ -423,6 +454,8 @@ out:
 
     g_clear_pointer (&d.notify, gw_notify_free);
     g_clear_pointer (&d.control, gw_ng_server_free);
+    /* Before the call table: its statistics-only ng server serves it. */
+    g_clear_pointer (&d.metrics, gw_metrics_free);
     g_clear_pointer (&d.calls, gw_calls_free);
     g_clear_pointer (&d.relay, gw_relay_free);
     gw_log_event_add_int (bye, "status", d.exit_status);
