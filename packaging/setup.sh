@@ -19,9 +19,14 @@ FUZZ="clang libclang-rt-14-dev llvm"
 # Integration tests: real peers and real networks.
 PEERS="kamailio rtpengine-utils sip-tester tshark coturn \
 	iproute2 nftables iptables procps psmisc python3 openssl ca-certificates"
-# The metrics test checks the exposition with promtool (package prometheus,
-# not started: nothing here runs its service).
+# The Debian package: built with debhelper, checked with lintian
+# (tests/integration/package.sh).
+PACKAGE="debhelper lintian"
+# The metrics test checks the exposition with promtool, which Debian 12
+# ships only in the package prometheus (its server is not used; where
+# systemd runs, the package starts it as its own service).
 METRICS="prometheus"
 
 apt-get update -q
-apt-get install -q -y --no-install-recommends $BUILD $FUZZ $PEERS $METRICS
+apt-get install -q -y --no-install-recommends $BUILD $FUZZ $PEERS $PACKAGE \
+	$METRICS
