@@ -12,12 +12,21 @@ export DEBIAN_FRONTEND=noninteractive
 
 # Build: compiler, meson, the four libraries of the required stack.
 BUILD="build-essential pkg-config meson ninja-build clang-format \
-	libglib2.0-dev libssl-dev libnice-dev check libsystemd-dev"
+	libglib2.0-dev libssl-dev libnice-dev check libsystemd-dev \
+	libsoup-3.0-dev"
 # Fuzzing and sanitizers: clang with libFuzzer and the sanitizer runtimes.
 FUZZ="clang libclang-rt-14-dev llvm"
 # Integration tests: real peers and real networks.
 PEERS="kamailio rtpengine-utils sip-tester tshark coturn \
 	iproute2 nftables iptables procps psmisc python3 openssl ca-certificates"
+# The Debian package: built with debhelper, checked with lintian
+# (tests/integration/package.sh).
+PACKAGE="debhelper lintian"
+# The metrics test checks the exposition with promtool, which Debian 12
+# ships only in the package prometheus (its server is not used; where
+# systemd runs, the package starts it as its own service).
+METRICS="prometheus"
 
 apt-get update -q
-apt-get install -q -y --no-install-recommends $BUILD $FUZZ $PEERS
+apt-get install -q -y --no-install-recommends $BUILD $FUZZ $PEERS $PACKAGE \
+	$METRICS

@@ -43,6 +43,7 @@ static const KeySpec keys[] = {
   { "listen", "msrp", KEY_ADDRS, F (listen_msrp), 0, 0 },
   { "listen", "msrps", KEY_ADDRS, F (listen_msrps), 0, 0 },
   { "listen", "control", KEY_ADDRS, F (listen_control), 0, 0 },
+  { "listen", "http", KEY_ADDRS, F (listen_http), 0, 0 },
   { "tls", "certificate", KEY_PATH, F (tls_certificate), 0, 0 },
   { "tls", "private-key", KEY_PATH, F (tls_private_key), 0, 0 },
   { "tls", "ca-file", KEY_PATH, F (tls_ca_file), 0, 0 },
@@ -95,6 +96,7 @@ gw_config_new_default (void)
   c->listen_msrp = net_addr_list_parse ("127.0.0.1:2855", NULL);
   c->listen_msrps = net_addr_list_parse ("", NULL);
   c->listen_control = net_addr_list_parse ("127.0.0.1:2223", NULL);
+  c->listen_http = net_addr_list_parse ("", NULL);
   c->tls_verify_relays = TRUE;
   c->auth_realm = NULL; /* defaults to public-host, see below */
   c->expires_min = 60;
@@ -132,6 +134,7 @@ gw_config_free (GwConfig *c)
   g_clear_pointer (&c->listen_msrp, g_ptr_array_unref);
   g_clear_pointer (&c->listen_msrps, g_ptr_array_unref);
   g_clear_pointer (&c->listen_control, g_ptr_array_unref);
+  g_clear_pointer (&c->listen_http, g_ptr_array_unref);
   g_free (c->tls_certificate);
   g_free (c->tls_private_key);
   g_free (c->tls_ca_file);

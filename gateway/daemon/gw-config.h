@@ -30,6 +30,7 @@ typedef struct
   GPtrArray *listen_msrp;
   GPtrArray *listen_msrps;
   GPtrArray *listen_control;
+  GPtrArray *listen_http; /* Prometheus /metrics; empty: none */
   /* [tls] */
   char *tls_certificate;
   char *tls_private_key;

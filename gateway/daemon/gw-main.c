@@ -6,7 +6,8 @@
  * [listen], IPv4 and IPv6, and relays what comes in (gw-relay.h).  The
  * ng control protocol (gw-ng.h) on [listen] control drives the negotiator
  * (gw-calls.h), which decides each MSRP stream's plan and makes the relay
- * sessions of the relay fallback.
+ * sessions of the relay fallback.  [listen] http serves Prometheus metrics
+ * (gw-metrics.h).
  *
  * Signals:
  *   SIGTERM, SIGINT  stop accepting; frames in flight may finish for up to
@@ -17,6 +18,11 @@
  *                    connections use them, live connections are kept; on
  *                    error the old ones stay (log: config_reloaded or
  *                    reload_failed).
+ *
+ * Under systemd (Type=notify, gw-notify.h) it says READY=1 once every
+ * listener is up, RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1 on
+ * the first SIGTERM, a STATUS= line with what it carries, and pings the
+ * watchdog from the main loop.
  */
 #include "msrp-edge-config.h"
 
@@ -32,7 +38,9 @@
 #include "net-listener.h"
 #include "net-loop.h"
 #include "gw-log.h"
+#include "gw-metrics.h"
 #include "gw-ng.h"
+#include "gw-notify.h"
 #include "gw-relay.h"
 #include "net-tls.h"
 #include "gw-users.h"
@@ -48,8 +56,10 @@ typedef struct
   GwRelay *relay;
   GwCalls *calls;           /* the negotiator's call table */
   GwNgServer *control;      /* ng on [listen] control; NULL when empty */
+  GwMetrics *metrics;       /* [listen] http; NULL when empty */
   NetTls *tls;              /* NULL without [tls] certificate / ca-file */
   GPtrArray *tls_listeners; /* NetListener, to swap reloaded TLS in */
+  GwNotify *notify;         /* sd_notify: readiness, status, watchdog */
   gboolean stopping;
   gint64 stop_deadline;
   int exit_status;
@@ -117,6 +127,38 @@ start_listeners (Daemon *d, MsrpScheme scheme, GPtrArray *addrs,
   return TRUE;
 }
 
+/* The metrics endpoint ([listen] http) and the ng control server
+ * ([listen] control).  With metrics, ng requests pass through the
+ * endpoint's handler, which counts them by command. */
+static gboolean
+start_control (Daemon *d, GError **error)
+{
+  const GwNgHandler *handler = gw_calls_get_ng_handler ();
+  gpointer handler_data = d->calls;
+
+  if (d->config->listen_http->len > 0)
+    {
+      d->metrics = gw_metrics_new (d->config->listen_http, d->relay, handler,
+                                   d->calls, error);
+      if (d->metrics == NULL)
+        return FALSE;
+      handler = gw_metrics_get_ng_handler ();
+      handler_data = d->metrics;
+    }
+  if (d->config->listen_control->len == 0)
+    return TRUE;
+  d->control = gw_ng_server_new (d->config->listen_control, NULL, handler,
+                                 handler_data, NULL, error);
+  if (d->control == NULL)
+    {
+      g_prefix_error (error, "cannot listen for control: ");
+      return FALSE;
+    }
+  if (d->metrics != NULL)
+    gw_metrics_set_control (d->metrics, d->control);
+  return TRUE;
+}
+
 static gboolean
 check_stopped (gpointer data)
 {
@@ -153,6 +195,7 @@ on_quit_signal (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
   d->stopping = TRUE;
+  gw_notify_stopping (d->notify);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stopping");
   gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
   gw_log_event_emit (ev,
@@ -161,7 +204,10 @@ on_quit_signal (gpointer user_data)
                      SHUTDOWN_GRACE_S);
   gw_relay_close_listeners (d->relay);
   g_ptr_array_set_size (d->tls_listeners, 0);
-  /* No new calls either; live ones go on until the end. */
+  /* No new calls either; live ones go on until the end.  The metrics
+   * endpoint stays to the end. */
+  if (d->metrics != NULL)
+    gw_metrics_set_control (d->metrics, NULL);
   g_clear_pointer (&d->control, gw_ng_server_free);
   d->stop_deadline =
       g_get_monotonic_time () + (gint64) SHUTDOWN_GRACE_S * G_USEC_PER_SEC;
@@ -170,28 +216,36 @@ on_quit_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-on_reload_signal (gpointer user_data)
+static void
+log_reload_failed (const GError *error)
 {
-  Daemon *d = user_data;
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
+
+  gw_log_event_add_str (ev, "reason", error->message);
+  gw_log_event_emit (ev,
+                     "reload failed, keeping the old users and "
+                     "certificates: %s",
+                     error->message);
+}
+
+/* Read the users file and the TLS files again; swap them in only when all
+ * of them loaded. */
+static void
+reload (Daemon *d)
+{
   g_autoptr (GwUsers) users = NULL;
   g_autoptr (NetTls) tls = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GwLogEvent) ev = NULL;
 
-  /* Everything is read first; nothing changes unless all of it loaded. */
   if (d->config->auth_users_file != NULL)
     {
       users = gw_users_load (d->config->auth_users_file, &error);
       if (users == NULL)
         {
-          ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
-          gw_log_event_add_str (ev, "reason", error->message);
-          gw_log_event_emit (ev,
-                             "reload failed, keeping the old users and "
-                             "certificates: %s",
-                             error->message);
-          return G_SOURCE_CONTINUE;
+          log_reload_failed (error);
+          return;
         }
     }
   if (d->tls != NULL)
@@ -199,13 +253,8 @@ on_reload_signal (gpointer user_data)
       tls = net_tls_reload (d->tls, &error);
       if (tls == NULL)
         {
-          ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "reload_failed");
-          gw_log_event_add_str (ev, "reason", error->message);
-          gw_log_event_emit (ev,
-                             "reload failed, keeping the old users and "
-                             "certificates: %s",
-                             error->message);
-          return G_SOURCE_CONTINUE;
+          log_reload_failed (error);
+          return;
         }
     }
   if (users != NULL)
@@ -226,7 +275,32 @@ on_reload_signal (gpointer user_data)
     }
   gw_log_event_add_bool (ev, "tls", d->tls != NULL);
   gw_log_event_emit (ev, "reloaded the users file and TLS certificates");
+}
+
+static gboolean
+on_reload_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  /* systemd shows the unit reloading until READY=1 comes again, whether
+   * the reload worked or not (the log says which). */
+  gw_notify_reloading (d->notify);
+  reload (d);
+  gw_notify_ready (d->notify);
   return G_SOURCE_CONTINUE;
+}
+
+/* STATUS= for systemctl status: what the daemon carries now. */
+static char *
+notify_status (gpointer user_data)
+{
+  Daemon *d = user_data;
+  GwRelayStats st;
+
+  gw_relay_get_stats (d->relay, &st);
+  return g_strdup_printf ("%s%u connections, %u sessions, %u calls",
+                          d->stopping ? "stopping: " : "", st.connections,
+                          st.sessions, gw_calls_get_n_calls (d->calls));
 }
 
 int
@@ -356,24 +430,20 @@ main (int argc, char **argv)
       goto out;
     }
   d.calls = gw_calls_new (config, d.relay);
-  if (config->listen_control->len > 0)
+  if (!start_control (&d, &error))
     {
-      d.control =
-          gw_ng_server_new (config->listen_control, NULL,
-                            gw_calls_get_ng_handler (), d.calls, NULL, &error);
-      if (d.control == NULL)
-        {
-          g_prefix_error (&error, "cannot listen for control: ");
-          log_failure ("startup_failed", error->message);
-          d.exit_status = 1;
-          goto out;
-        }
+      log_failure ("startup_failed", error->message);
+      d.exit_status = 1;
+      goto out;
     }
 
   d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_quit_signal, &d);
   g_unix_signal_add (SIGINT, on_quit_signal, &d);
   g_unix_signal_add (SIGHUP, on_reload_signal, &d);
+  /* Every listener is up: the service manager may start what needs us. */
+  d.notify = gw_notify_new (notify_status, &d);
+  gw_notify_ready (d.notify);
   g_main_loop_run (d.loop);
   gw_relay_log_stats (d.relay);
 
@@ -382,7 +452,10 @@ out:
     g_autoptr (GwLogEvent) bye =
         gw_log_event_new (G_LOG_LEVEL_INFO, "stopped");
 
+    g_clear_pointer (&d.notify, gw_notify_free);
     g_clear_pointer (&d.control, gw_ng_server_free);
+    /* Before the call table: its statistics-only ng server serves it. */
+    g_clear_pointer (&d.metrics, gw_metrics_free);
     g_clear_pointer (&d.calls, gw_calls_free);
     g_clear_pointer (&d.relay, gw_relay_free);
     gw_log_event_add_int (bye, "status", d.exit_status);

@@ -41,7 +41,6 @@ gw_relay_conn_new (GwRelay *r)
   c->ref = 1;
   c->relay = r;
   c->created = gw_relay_now (r);
-  
 
   c->sessions = g_ptr_array_new ();
   c->peer_keys = g_ptr_array_new_with_free_func (g_free);

@@ -23,9 +23,11 @@
 #   log_count FILE EVENT [K=V...]      how many lines match
 #   log_field FILE EVENT FIELD [K=V...]  FIELD of the last matching line
 #   udp_free_port IP           a UDP port free on IP right now
-#   edge_start NAME [--tls] [--public-host H] [--control] [LINES]
+#   edge_start NAME [--tls] [--public-host H] [--control] [--http] [LINES]
 #                              start msrp-edge; --control: the ng control
-#                              socket on a free UDP port, NAME_ctl_port
+#                              socket on a free UDP port, NAME_ctl_port;
+#                              --http: the metrics endpoint on a free TCP
+#                              port, NAME_http_port
 #   edge_stop NAME             SIGTERM, wait, check exit 0 and `stopped`
 #   kam_start NAME REALM PASSWORD    start Kamailio from the template
 #   kam_stop NAME
@@ -192,16 +194,19 @@ print(json.dumps(v) if isinstance(v, bool) or v is None else v)' "$field"
 # listener_up; tries other ports when a listener cannot bind.
 edge_start () {
   local name="$1" tls=0 public_host=127.0.0.1 extra port tls_port="" msrps
-  local n_listeners pid control=0 ctl_port
+  local n_listeners pid control=0 ctl_port http=0 http_port
   shift
   if [ "${1:-}" = --tls ]; then tls=1; shift; fi
   if [ "${1:-}" = --public-host ]; then public_host="$2"; shift 2; fi
   if [ "${1:-}" = --control ]; then control=1; shift; fi
+  if [ "${1:-}" = --http ]; then http=1; shift; fi
   extra="${1:-}"
   for _ in 1 2 3; do
     port=$(free_port)
     ctl_port=""
     [ "$control" = 0 ] || ctl_port=$(udp_free_port 127.0.0.1)
+    http_port=""
+    [ "$http" = 0 ] || http_port=$(free_port)
     n_listeners=1
     msrps=""
     if [ "$tls" = 1 ]; then
@@ -211,16 +216,18 @@ edge_start () {
     fi
     {
       printf '[gateway]\nname=%s\npublic-host=%s\n' "$name" "$public_host"
-      printf '[listen]\nmsrp=127.0.0.1:%s\nmsrps=%s\ncontrol=%s\n' "$port" \
-        "$msrps" "${ctl_port:+127.0.0.1:$ctl_port}"
+      printf '[listen]\nmsrp=127.0.0.1:%s\nmsrps=%s\ncontrol=%s\nhttp=%s\n' \
+        "$port" "$msrps" "${ctl_port:+127.0.0.1:$ctl_port}" \
+        "${http_port:+127.0.0.1:$http_port}"
       printf '%b\n' "$extra"
     } >"$WORK/$name.conf"
     "$MSRP_EDGE" --config "$WORK/$name.conf" 2>"$WORK/$name.log" &
     pid=$!
     track "$pid"
-    if wait_until 20 _edge_up "$name" "$pid" "$n_listeners" "$control"; then
+    if wait_until 20 _edge_up "$name" "$pid" "$n_listeners" "$control" \
+         "$http"; then
       eval "${name}_pid=$pid ${name}_port=$port ${name}_tls_port=$tls_port"
-      eval "${name}_ctl_port=$ctl_port"
+      eval "${name}_ctl_port=$ctl_port ${name}_http_port=$http_port"
       eval "${name}_uri='msrp://127.0.0.1:$port;tcp'"
       eval "${name}_tls_uri='msrps://127.0.0.1:$tls_port;tcp'"
       return 0
@@ -233,10 +240,11 @@ edge_start () {
   fail "msrp-edge $name did not start"
 }
 
-_edge_up () {   # NAME PID LISTENERS CONTROL
+_edge_up () {   # NAME PID LISTENERS CONTROL HTTP
   kill -0 "$2" 2>/dev/null || return 2
   [ "$(log_count "$WORK/$1.log" listener_up)" -ge "$3" ] &&
-    { [ "${4:-0}" = 0 ] || log_match "$WORK/$1.log" control_up >/dev/null; }
+    { [ "${4:-0}" = 0 ] || log_match "$WORK/$1.log" control_up >/dev/null; } &&
+    { [ "${5:-0}" = 0 ] || log_match "$WORK/$1.log" metrics_up >/dev/null; }
 }
 
 # SIGTERM, then the daemon must exit 0 within its grace period (plus

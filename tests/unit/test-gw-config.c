@@ -65,6 +65,9 @@ static const struct
     "[ice] port-max: 5000 is less than port-min (6000)" },
   { "turn without credentials", "[ice]\nturn-server=203.0.113.9:3478\n",
     "[ice] turn-server: needs turn-username and turn-password" },
+  { "metrics listeners", "[listen]\nhttp=127.0.0.1:9275;[::1]:9275\n", NULL },
+  { "bad metrics listener", "[listen]\nhttp=localhost\n",
+    "[listen] http: 'localhost'" },
   { "zero call-timeout", "[negotiator]\ncall-timeout=0\n",
     "[negotiator] call-timeout: '0' is not a whole number from 1" },
 };
