@@ -1407,11 +1407,35 @@ msrp_digest_info_to_string (const MsrpDigestInfo *info)
 
 G_STATIC_ASSERT (NONCE_RAW_LEN % 3 == 0);
 
+/* What the replay guard remembers of a nonce: its body (timestamp and
+ * random bytes, which its MAC is made from, so they name it), the highest
+ * nonce-count accepted, and when it was issued.  One allocation of 32
+ * bytes, the entry its own key: a relay holds one per AUTH for the
+ * nonce's lifetime. */
 typedef struct
 {
-  guint32 nc; /* highest accepted */
+  guint8 body[NONCE_BODY_LEN];
   gint64 issued_us;
+  guint32 nc;
 } ReplayEntry;
+
+static guint
+replay_hash (gconstpointer p)
+{
+  const ReplayEntry *e = p;
+  guint h;
+
+  /* The random bytes are random: any four make a good hash. */
+  memcpy (&h, e->body + NONCE_TS_LEN, sizeof h);
+  return h;
+}
+
+static gboolean
+replay_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (((const ReplayEntry *) a)->body,
+                 ((const ReplayEntry *) b)->body, NONCE_BODY_LEN) == 0;
+}
 
 struct _MsrpDigestServer
 {
@@ -1421,7 +1445,7 @@ struct _MsrpDigestServer
   EVP_MAC *hmac;
 
   /* replay guard; table NULL when off */
-  GHashTable *replay; /* nonce text -> ReplayEntry */
+  GHashTable *replay; /* ReplayEntry set, by nonce body */
   guint replay_capacity;
   gboolean have_floor;
   gint64 floor_us; /* nonces issued at or before this are stale */
@@ -1585,7 +1609,7 @@ msrp_digest_server_set_replay_guard (MsrpDigestServer *server, guint capacity)
   server->replay_capacity = capacity;
   if (capacity > 0)
     server->replay =
-        g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        g_hash_table_new_full (replay_hash, replay_equal, g_free, NULL);
 }
 
 char *
@@ -1740,13 +1764,19 @@ static MsrpDigestResult
 replay_check (MsrpDigestServer *server, const char *nonce, guint32 nc,
               gint64 issued_us, gint64 now_us)
 {
+  ReplayEntry key;
+  guint8 raw[NONCE_RAW_LEN];
   ReplayEntry *e;
 
   if (server->replay == NULL)
     return MSRP_DIGEST_RESULT_OK;
   if (server->have_floor && issued_us <= server->floor_us)
     return MSRP_DIGEST_RESULT_STALE_NONCE;
-  e = g_hash_table_lookup (server->replay, nonce);
+  /* Verified already: the nonce decodes. */
+  if (!b64url_decode_nonce (nonce, raw))
+    return MSRP_DIGEST_RESULT_BAD_NONCE;
+  memcpy (key.body, raw, NONCE_BODY_LEN);
+  e = g_hash_table_lookup (server->replay, &key);
   if (e != NULL)
     {
       if (nc <= e->nc)
@@ -1758,9 +1788,10 @@ replay_check (MsrpDigestServer *server, const char *nonce, guint32 nc,
   if (server->have_floor && issued_us <= server->floor_us)
     return MSRP_DIGEST_RESULT_STALE_NONCE;
   e = g_new (ReplayEntry, 1);
+  *e = key;
   e->nc = nc;
   e->issued_us = issued_us;
-  g_hash_table_insert (server->replay, g_strdup (nonce), e);
+  g_hash_table_add (server->replay, e);
   return MSRP_DIGEST_RESULT_OK;
 }
 

@@ -27,8 +27,8 @@
  *               awaiting a response (all report-timeout long, so a FIFO),
  *               connections on probation (all probation long: a FIFO),
  *               frames held for a party (report-timeout: a FIFO), binding
- *               SENDs awaiting their 200 (report-timeout: a FIFO), sessions
- *               by expiry (a GSequence).
+ *               SENDs awaiting their 200 (report-timeout: a FIFO); each
+ *               expiring session has a timer of its own on the loop.
  *   Conn        one NetConn (or a next hop still being resolved), with its
  *               MsrpReader and the frame coming in (Rx), and as a writer: the
  *               frame in flight on it (owner_conn), the connections waiting
@@ -99,7 +99,7 @@ struct _Session
   gboolean bound_logged; /* PREAUTH: session_bound was logged */
   char *relay_host;      /* RELAY: host its certificate was checked for */
   gint64 expires_at;     /* monotonic; G_MAXINT64: never (PREAUTH) */
-  GSequenceIter *expiry; /* NULL when it never expires */
+  NetTimer expiry;       /* at expires_at, unless it never expires */
   guint64 messages;
   guint64 bytes;
   /* PREAUTH, per direction (GwRelaySessionInfo) */
@@ -280,17 +280,17 @@ struct _GwRelay
                               * detach) */
   GHashTable *sessions;      /* id -> Session (owned) */
   GHashTable *user_sessions; /* Digest user -> count of her sessions */
-  GSequence *expiry;         /* Session, by expires_at */
-  GQueue bind_timers;        /* Session with a Connect, by deadline */
-  GQueue party_waiters;      /* Conn (references) in BLOCK_PARTY, by
-                              * deadline */
-  GQueue completions;        /* Completion, for the work source */
-  GQueue txn_timers;         /* Txn, by deadline */
-  GQueue probation;          /* Conn, by probation_deadline */
-  NetLoop *loop;             /* the clock, timers and wakes (a reference) */
-  NetTimer deadlines;        /* the earliest deadline of the queues above */
-  NetWatch work;             /* woken: kicks and completions to run */
-  GQueue kicks;              /* Conn (references) to resume */
+
+  GQueue bind_timers;   /* Session with a Connect, by deadline */
+  GQueue party_waiters; /* Conn (references) in BLOCK_PARTY, by
+                         * deadline */
+  GQueue completions;   /* Completion, for the work source */
+  GQueue txn_timers;    /* Txn, by deadline */
+  GQueue probation;     /* Conn, by probation_deadline */
+  NetLoop *loop;        /* the clock, timers and wakes (a reference) */
+  NetTimer deadlines;   /* the earliest deadline of the queues above */
+  NetWatch work;        /* woken: kicks and completions to run */
+  GQueue kicks;         /* Conn (references) to resume */
   NetTimer stats;
 
   guint64 closed_bytes_in;

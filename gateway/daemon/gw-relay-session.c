@@ -57,15 +57,13 @@ gw_relay_session_paired_uri (GwRelay *r, MsrpUri *u)
   return s->paired->uri;
 }
 
-/* relay->expiry is ordered by expiry time, then by address. */
-static gint
-expiry_cmp (gconstpointer a, gconstpointer b, gpointer data)
-{
-  const Session *x = a, *y = b;
+static void session_remove (Session *s, const char *event, const char *reason);
 
-  if (x->expires_at != y->expires_at)
-    return x->expires_at < y->expires_at ? -1 : 1;
-  return x < y ? -1 : (x > y ? 1 : 0);
+/* The Expires a session was granted ran out (RFC 4976 section 6.3). */
+static void
+on_expired (NetLoop *loop, NetTimer *timer, gpointer data)
+{
+  session_remove (data, "session_expired", "expired");
 }
 
 /* A new session of @kind with a fresh id, its URI on our @scheme and
@@ -91,6 +89,7 @@ gw_relay_session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme,
   if (uri == NULL)
     return NULL;
   s = g_new0 (Session, 1);
+  net_timer_init (&s->expiry, on_expired, s);
   s->relay = r;
   s->id = g_strdup (id);
   s->kind = kind;
@@ -102,8 +101,7 @@ gw_relay_session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme,
       return s;
     }
   s->expires_at = gw_relay_now (r) + (gint64) expires_s * G_USEC_PER_SEC;
-  s->expiry = g_sequence_insert_sorted (r->expiry, s, expiry_cmp, NULL);
-  gw_relay_timer_update (r);
+  net_timer_schedule (r->loop, &s->expiry, s->expires_at);
   return s;
 }
 
@@ -156,7 +154,7 @@ gw_relay_session_log (Session *s, const char *event, const char *reason)
   if (g_strcmp0 (event, "session_created") == 0)
     {
       gw_log_event_add_str (ev, "uri", msrp_uri_get_text (s->uri));
-      if (s->expiry != NULL)
+      if (net_timer_is_scheduled (&s->expiry))
         gw_log_event_add_int (
             ev, "expires",
             (s->expires_at - gw_relay_now (s->relay) + G_USEC_PER_SEC / 2) /
@@ -371,8 +369,7 @@ session_remove (Session *s, const char *event, const char *reason)
     s->paired->paired = NULL;
   if (s->user != NULL)
     gw_relay_session_count_user (r, s->user, -1);
-  if (s->expiry != NULL)
-    g_sequence_remove (s->expiry);
+  net_timer_cancel (r->loop, &s->expiry);
   g_hash_table_steal (r->sessions, s->id);
   msrp_uri_unref (s->uri);
   g_clear_pointer (&s->party, msrp_uri_unref);
@@ -434,13 +431,6 @@ gw_relay_session_expire (GwRelay *r, gint64 now)
       g_queue_pop_head (&r->bind_timers);
       s->connect->timer_link = NULL;
       bind_failed (s, detail);
-    }
-  while (g_sequence_get_length (r->expiry) > 0)
-    {
-      s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
-      if (s->expires_at > now)
-        break;
-      session_remove (s, "session_expired", "expired");
     }
 }
 

@@ -66,13 +66,7 @@ gw_relay_timer_update (GwRelay *r)
     next = c->probation_deadline;
   if (bs != NULL && (next < 0 || bs->connect->deadline < next))
     next = bs->connect->deadline;
-  if (g_sequence_get_length (r->expiry) > 0)
-    {
-      Session *s = g_sequence_get (g_sequence_get_begin_iter (r->expiry));
 
-      if (next < 0 || s->expires_at < next)
-        next = s->expires_at;
-    }
   if (next < 0)
     net_timer_cancel (r->loop, &r->deadlines);
   else if (!net_timer_is_scheduled (&r->deadlines) ||
@@ -161,7 +155,7 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->sessions = g_hash_table_new (g_str_hash, g_str_equal);
   r->user_sessions =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  r->expiry = g_sequence_new (NULL);
+
   r->errors = g_hash_table_new (NULL, NULL);
   r->loop = net_loop_ref (net_loop_get_default ());
   net_timer_init (&r->deadlines, on_deadline, r);
@@ -280,7 +274,7 @@ gw_relay_free (GwRelay *r)
   g_hash_table_unref (r->peers);
   g_hash_table_unref (r->sessions);
   g_hash_table_unref (r->user_sessions);
-  g_sequence_free (r->expiry);
+
   g_hash_table_unref (r->errors);
   g_clear_pointer (&r->users, gw_users_unref);
   g_clear_pointer (&r->client_tls, net_tls_unref);
