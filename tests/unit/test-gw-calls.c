@@ -8,10 +8,10 @@
  *
  * ng stays real UDP on loopback: datagrams are the call table's API, and
  * the ng server is no NetConn.  Everything MSRP (the relay's listener, the
- * parties the gateway connects to) is on the data plane loop's virtual
- * network, and time is the loop's fake clock (testloop_start_virtual()):
- * call-timeout and connect timeouts take no wall time, and a loaded
- * machine cannot make them come early or late.
+ * parties the gateway connects to, a host that never answers) is on the
+ * data plane loop's virtual network, and time is the loop's fake clock
+ * (testloop_start_virtual()): call-timeout and connect timeouts take no
+ * wall time, and a loaded machine cannot make them come early or late.
  *
  * The ICE tests (test_ice_leg, test_ice_both) are the exception: their
  * softphones are real libnice agents, whose checks run on real loopback
@@ -31,6 +31,7 @@
 #include "gw-log.h"
 #include "logtap.h"
 #include "ice-leg.h"
+#include "net-loop.h"
 #include "testloop.h"
 
 static GPtrArray *log_lines;
@@ -716,6 +717,48 @@ START_TEST (test_gateway_connects)
 }
 END_TEST
 
+/* A passive answerer at an address that never answers a connect (a black
+ * hole of the virtual network: no accept, no refusal): the gateway's
+ * connect times out, which proves the address takes no connections, and
+ * the next offer from there, direct on the guess (its address is where
+ * its signalling came from), is relayed on that fact. */
+START_TEST (test_gateway_connect_timeout)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *silent = party_sdp ("127.0.0.2", 7009, "hhh", "passive");
+  g_autofree char *offer2 = party_sdp ("127.0.0.2", 7100, "iii", "actpass");
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL, o2 = NULL;
+  gint64 answered;
+
+  start (NULL);
+  net_loop_add_virtual_black_hole (net_loop_get_default (), "127.0.0.2");
+  o1 = ng (request ("offer", "t-1", "203.0.113.20", offer, NULL));
+  a1 = ng (request ("answer", "t-1", "127.0.0.2", silent, NULL));
+  assert_ok (a1);
+  answered = testloop_now ();
+  RUN_UNTIL (logtap_count ("reachability_measured",
+                           "\"address\":\"127.0.0.2\"", "\"reachable\":false",
+                           NULL) == 1,
+             15000);
+  /* Not before the connect timed out (the relay's connections take the
+   * default), on the loop's clock. */
+  ck_assert_int_ge (testloop_now () - answered,
+                    (gint64) NET_CONN_DEFAULT_CONNECT_TIMEOUT_MS * 1000);
+  ck_assert_uint_eq (logtap_count ("party_connect_failed",
+                                   "\"call_id\":\"t-1\"", "timed out", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("reachability_measured", NULL), 1);
+
+  o2 = ng (request ("offer", "t-2", "127.0.0.2", offer2, NULL));
+  assert_ok (o2);
+  g_free (gateway_uri (str (o2, "sdp")));
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"t-2\"",
+                                   "\"plan\":\"relay\"",
+                                   "measured unreachable", NULL),
+                     1);
+}
+END_TEST
+
 /* --- ICE-TCP ----------------------------------------------------------------
  */
 
@@ -1116,6 +1159,7 @@ main (void)
   tcase_add_test (tc, test_reoffer_stays_relayed);
   tcase_add_test (tc, test_expiry);
   tcase_add_test (tc, test_gateway_connects);
+  tcase_add_test (tc, test_gateway_connect_timeout);
   suite_add_tcase (s, tc);
   tcase_add_checked_fixture (tc_ice, setup_real, teardown);
   tcase_set_timeout (tc_ice, 30);
