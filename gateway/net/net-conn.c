@@ -100,6 +100,7 @@ struct _NetConn
   MemPipe *mem_out;
   guint mem_want;          /* NET_WATCH_IN | NET_WATCH_OUT */
   int mem_error;           /* CONNECTING: the errno the connect meets, or 0 */
+  gboolean mem_silent;     /* CONNECTING: to a black hole, never answered */
   struct ReadBuf *reading; /* during do_read(): the buffer on_data sees */
   NetWatch watch;          /* the descriptor's readiness, wakes, turn ends */
   NetTimer timer;          /* the nearest deadline: connect, handshake, close,
@@ -596,7 +597,7 @@ mem_watch (NetConn *conn, GIOCondition interest)
 
   conn->mem_want = want;
   if (conn->state == NET_CONN_STATE_CONNECTING)
-    ready = want;
+    ready = conn->mem_silent ? 0 : want; /* a black hole: the timeout */
   else
     ready = (mem_readable (conn) ? NET_WATCH_IN : 0) |
             (mem_writable (conn) ? NET_WATCH_OUT : 0);
@@ -1661,14 +1662,17 @@ net_conn_new_from_stream (GIOStream *stream, const char *transport_name,
 
 /* The virtual network (net_loop_set_virtual_network()): @conn, made for a
  * connect to @address, is joined to a new in-memory connection offered to
- * the listener bound there, or meets ECONNREFUSED when there is none. */
+ * the listener bound there, or meets ECONNREFUSED when there is none, or
+ * no answer at all when the host is a black hole. */
 static void
 mem_connect (NetConn *conn, GSocketAddress *address)
 {
   static guint16 next_port = 50000;
   NetListener *l = net_listener_find_virtual (conn->loop, address);
-  gboolean v6 = g_inet_address_get_family (g_inet_socket_address_get_address (
-                    G_INET_SOCKET_ADDRESS (address))) == G_SOCKET_FAMILY_IPV6;
+  GInetAddress *host =
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  gboolean v6 = g_inet_address_get_family (host) == G_SOCKET_FAMILY_IPV6;
+  g_autofree char *host_text = g_inet_address_to_string (host);
   g_autoptr (GSocketAddress) local = NULL;
   g_autoptr (GError) error = NULL;
   MemPipe *up, *down;
@@ -1682,6 +1686,11 @@ mem_connect (NetConn *conn, GSocketAddress *address)
   if (next_port == 0)
     next_port = 50000;
   conn->local_address = net_addr_to_string (local);
+  if (net_loop_is_virtual_black_hole (conn->loop, host_text))
+    {
+      conn->mem_silent = TRUE;
+      return;
+    }
   if (l == NULL)
     {
       conn->mem_error = ECONNREFUSED;

@@ -39,6 +39,7 @@ struct _NetLoop
   gboolean fake;
   gint64 fake_now;
   gboolean virtual_network;
+  GHashTable *black_holes; /* IP literals; NULL until the first */
   NetTimer **heap; /* 1-based binary heap by deadline: heap[1] is next */
   guint heap_len;
   guint heap_cap;
@@ -95,6 +96,24 @@ gboolean
 net_loop_has_virtual_network (NetLoop *loop)
 {
   return loop->virtual_network;
+}
+
+void
+net_loop_add_virtual_black_hole (NetLoop *loop, const char *address)
+{
+  g_return_if_fail (loop != NULL && loop->virtual_network);
+  g_return_if_fail (address != NULL);
+  if (loop->black_holes == NULL)
+    loop->black_holes =
+        g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (loop->black_holes, g_strdup (address));
+}
+
+gboolean
+net_loop_is_virtual_black_hole (NetLoop *loop, const char *address)
+{
+  return loop->black_holes != NULL &&
+         g_hash_table_contains (loop->black_holes, address);
 }
 
 gint64
@@ -511,6 +530,7 @@ loop_finalize (GSource *source)
   close (loop->epfd);
   g_free (loop->heap);
   g_array_unref (loop->hooks);
+  g_clear_pointer (&loop->black_holes, g_hash_table_unref);
 }
 
 static GSourceFuncs loop_funcs = {

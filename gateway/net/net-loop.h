@@ -118,6 +118,15 @@ gint64 net_loop_get_next_deadline (NetLoop *loop);
  * fake clock nothing waits for the wall clock. */
 void net_loop_set_virtual_network (NetLoop *loop);
 gboolean net_loop_has_virtual_network (NetLoop *loop);
+/* Tests, on the virtual network: a host that never answers.  A connect to
+ * @address (an IP literal as g_inet_address_to_string() writes it; any
+ * port, a listener there or not) is neither accepted nor refused, as by a
+ * host behind a firewall that drops it: it ends with its connect timeout
+ * (NET_CONN_CLOSED_TIMEOUT), on the fake clock when there is one.  Without
+ * it, a virtual connect cannot time out: a port where nobody listens
+ * refuses at once. */
+void net_loop_add_virtual_black_hole (NetLoop *loop, const char *address);
+gboolean net_loop_is_virtual_black_hole (NetLoop *loop, const char *address);
 
 /* Called after every turn of the loop (every dispatch), after the turn
  * ends of the watches; and by net_loop_run_turn_hooks().  The hooks are

@@ -1,20 +1,17 @@
 /* Check suite for msrpcat's link (gateway/mc-link.c) as its sender
- * (gateway/mc-sender.c) drives it, over a real loopback TCP connection
- * whose far end is a raw socket of the test.
+ * (gateway/mc-sender.c) drives it, over a connection of the data plane
+ * loop's virtual network whose far end is a bare NetConn of the test.
  *
- * Each test runs its own GMainContext, and every wait iterates it with a
- * deadline, so a link that never delivers fails its test instead of
+ * Each test runs its own GMainContext on the loop's fake clock
+ * (testloop_start_virtual()), and every wait iterates it with a deadline
+ * on that clock, so a link that never delivers fails its test instead of
  * hanging it. */
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "net-conn.h"
+#include "net-listener.h"
 #include "mc-link.h"
 #include "mc-sender.h"
 #include "mc-session.h"
@@ -24,7 +21,7 @@
 static void
 setup (void)
 {
-  testloop_start ();
+  testloop_start_virtual ();
 }
 
 static void
@@ -33,32 +30,72 @@ teardown (void)
   testloop_stop ();
 }
 
-/* A connected loopback TCP pair with small kernel buffers, so that a
- * writer that is not read from congests after a few KiB: *@raw is the
- * test's end (blocking), *@wrapped the end for a NetConn. */
-static void
-tcp_pair (int *raw, int *wrapped)
+/* The test's end of the connection: what it received, and whether it
+ * closed. */
+typedef struct
 {
-  struct sockaddr_in sa = { .sin_family = AF_INET };
-  socklen_t sl = sizeof sa;
-  int small = 4096;
-  int lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  NetConn *conn;
+  GByteArray *got;
+  gboolean connected;
+  gboolean closed;
+  char *why; /* the close's message */
+} Raw;
 
-  ck_assert_int_ge (lfd, 0);
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof sa), 0);
-  ck_assert_int_eq (listen (lfd, 1), 0);
-  ck_assert_int_eq (getsockname (lfd, (struct sockaddr *) &sa, &sl), 0);
-  *raw = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ck_assert_int_ge (*raw, 0);
-  ck_assert_int_eq (
-      setsockopt (*raw, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-  ck_assert_int_eq (connect (*raw, (struct sockaddr *) &sa, sizeof sa), 0);
-  *wrapped = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  ck_assert_int_ge (*wrapped, 0);
-  ck_assert_int_eq (
-      setsockopt (*wrapped, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-  close (lfd);
+static void
+raw_connected (NetConn *conn, gpointer data)
+{
+  ((Raw *) data)->connected = TRUE;
+}
+
+static void
+raw_data (NetConn *conn, const guint8 *bytes, gsize len, gpointer data)
+{
+  g_byte_array_append (((Raw *) data)->got, bytes, (guint) len);
+}
+
+static void
+raw_closed (NetConn *conn, NetConnCloseReason reason, const GError *error,
+            gpointer data)
+{
+  Raw *raw = data;
+
+  raw->closed = TRUE;
+  raw->why = g_strdup (error->message);
+}
+
+static const NetConnCallbacks raw_callbacks = {
+  .on_connected = raw_connected,
+  .on_data = raw_data,
+  .on_closed = raw_closed,
+};
+
+static void
+take_wrapped (NetListener *listener, NetConn *conn, gpointer data)
+{
+  *(NetConn **) data = net_conn_ref (conn);
+}
+
+/* A connected pair on the virtual network: *@wrapped, the end for the
+ * link, with @opts; @raw the test's end.  Each direction holds 128 KiB
+ * in memory and no more, so a writer that is not read from congests once
+ * that is full, as over a TCP connection. */
+static NetConn *
+virtual_pair (Raw *raw, const NetConnOptions *opts)
+{
+  g_autoptr (GSocketAddress) any =
+      g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NetListener) l = net_listener_new (any, NULL, opts, &error);
+  NetConn *wrapped = NULL;
+
+  ck_assert_msg (l != NULL, "%s", error ? error->message : "");
+  net_listener_set_callbacks (l, NULL, take_wrapped, &wrapped, NULL);
+  raw->conn = net_conn_connect (net_listener_get_address (l), NULL, NULL, NULL,
+                                &error);
+  ck_assert_msg (raw->conn != NULL, "%s", error ? error->message : "");
+  net_conn_set_callbacks (raw->conn, &raw_callbacks, raw, NULL);
+  RUN_UNTIL (wrapped != NULL && raw->connected, 1000);
+  return wrapped;
 }
 
 /* --- our responses while a chunk of ours is half written ---------------- */
@@ -81,7 +118,8 @@ static const struct
 {
   const char *name;
   gsize text_len;
-  guint64 chunk_size; /* both far above what the kernel buffers hold */
+  guint64 chunk_size; /* both far above what the in-memory buffers hold
+                       * (128 KiB) */
 } answer_cases[] = {
   { "chunks of 256 KiB", 600 * 1024, 256 * 1024 },
   { "one chunk of 1 MiB", 300 * 1024, 1024 * 1024 },
@@ -221,8 +259,10 @@ START_TEST (test_answer_behind_chunk)
   g_autoptr (GError) error = NULL;
   g_autoptr (GByteArray) got = g_byte_array_new ();
   g_autoptr (NetConn) conn = NULL;
+  g_autoptr (GBytes) peer_bytes =
+      g_bytes_new_static (peer_send, strlen (peer_send));
   McLink *link;
-  int raw, wrapped;
+  Raw raw = { .got = got };
   Seen seen = { 0 };
 
   /* Lower case letters in turn: a response in a body cannot match. */
@@ -242,41 +282,34 @@ START_TEST (test_answer_behind_chunk)
       g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
   g_ptr_array_add (session->peer_path, msrp_uri_parse (PEER_URI, -1, NULL));
 
-  tcp_pair (&raw, &wrapped);
-  conn = net_conn_new_accepted (wrapped, NULL, &opts, &error);
-  ck_assert_msg (conn != NULL, "%s", error ? error->message : "");
+  conn = virtual_pair (&raw, &opts);
+  /* The test's end reads nothing yet. */
+  net_conn_pause_reading (raw.conn);
   link = mc_link_new (conn, &cb, &f);
   f.sender = mc_sender_new (session, &sender_cb, NULL, &error);
   ck_assert_msg (f.sender != NULL, "%s", error ? error->message : "");
 
   /* The test's end reads nothing yet: the first chunk stops half way, as
-   * the kernel buffers hold a few KiB. */
+   * the in-memory buffer holds 128 KiB. */
   mc_sender_start (f.sender, link);
   ck_assert_msg (net_conn_is_congested (conn), "%s: not congested",
                  answer_cases[_i].name);
   ck_assert (!mc_sender_is_done (f.sender));
 
-  ck_assert_int_eq (write (raw, peer_send, strlen (peer_send)),
-                    (ssize_t) strlen (peer_send));
+  ck_assert (net_conn_write (raw.conn, peer_bytes));
   RUN_UNTIL (f.requests == 1, 5000);
 
   /* Now read everything: the message, and the 200 somewhere after (at
-   * most 200 ms after the message's last end-line). */
-  ck_assert_int_eq (fcntl (raw, F_SETFL, O_NONBLOCK), 0);
+   * most 200 ms after the message's last end-line, on the loop's clock). */
+  net_conn_resume_reading (raw.conn);
   {
-    gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    gint64 end = testloop_now () + 10 * G_USEC_PER_SEC;
     gint64 last_chunk_at = 0;
     guint parsed_len = G_MAXUINT;
 
     while (TRUE)
       {
-        guint8 buf[64 * 1024];
-        ssize_t n;
-
-        while ((n = read (raw, buf, sizeof buf)) > 0)
-          g_byte_array_append (got, buf, (guint) n);
-        ck_assert_msg (n < 0 && errno == EAGAIN, "read: %s",
-                       n == 0 ? "end of stream" : g_strerror (errno));
+        ck_assert_msg (!raw.closed, "read: %s", raw.why);
         if (got->len != parsed_len)
           {
             g_free (seen.error);
@@ -288,13 +321,12 @@ START_TEST (test_answer_behind_chunk)
             (seen.last_flag == '$' && seen.responses > 0))
           break;
         if (seen.last_flag == '$' && last_chunk_at == 0)
-          last_chunk_at = g_get_monotonic_time ();
-        if (last_chunk_at != 0 &&
-            g_get_monotonic_time () > last_chunk_at + 200 * 1000)
+          last_chunk_at = testloop_now ();
+        if (last_chunk_at != 0 && testloop_now () > last_chunk_at + 200 * 1000)
           break;
-        ck_assert_msg (g_get_monotonic_time () < end, "%s: %u bytes in 10 s",
+        ck_assert_msg (testloop_now () < end, "%s: %u bytes in 10 s",
                        answer_cases[_i].name, got->len);
-        testloop_iterate ();
+        testloop_step (end);
       }
   }
 
@@ -317,7 +349,10 @@ START_TEST (test_answer_behind_chunk)
 
   mc_sender_free (f.sender);
   mc_link_unref (link);
-  close (raw);
+  net_conn_set_callbacks (raw.conn, NULL, NULL, NULL);
+  net_conn_abort (raw.conn, FALSE);
+  net_conn_unref (raw.conn);
+  g_free (raw.why);
   mc_session_free (session);
 }
 END_TEST

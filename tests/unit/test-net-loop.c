@@ -488,6 +488,59 @@ START_TEST (test_virtual_refused)
 }
 END_TEST
 
+/* A black hole neither accepts nor refuses: the connect waits out its
+ * timeout on the fake clock, to the microsecond, even with a listener at
+ * the address, which never hears of it.  Other hosts still refuse. */
+START_TEST (test_virtual_black_hole)
+{
+  End server, client, other;
+  Accepting a = { &server, NULL, 0 };
+  g_autoptr (NetListener) l = NULL;
+  g_autoptr (GSocketAddress) nowhere =
+      g_inet_socket_address_new_from_string ("127.0.0.1", 9);
+  NetConnOptions opts = { .connect_timeout_ms = 3000 };
+  g_autoptr (GError) error = NULL;
+
+  end_init (&server);
+  end_init (&client);
+  end_init (&other);
+  net_loop_set_virtual_network (loop);
+  net_loop_add_virtual_black_hole (loop, "127.0.0.2");
+  ck_assert (net_loop_is_virtual_black_hole (loop, "127.0.0.2"));
+  ck_assert (!net_loop_is_virtual_black_hole (loop, "127.0.0.1"));
+  l = listen_virtual (&a, "127.0.0.2");
+  client.conn = net_conn_connect (net_listener_get_address (l), NULL, NULL,
+                                  &opts, &error);
+  ck_assert_msg (client.conn != NULL, "%s",
+                 error != NULL ? error->message : "");
+  net_conn_set_callbacks (client.conn, &end_callbacks, &client, NULL);
+  settle ();
+  ck_assert_int_eq (net_conn_get_state (client.conn),
+                    NET_CONN_STATE_CONNECTING);
+  ck_assert_int_eq (net_loop_get_next_deadline (loop),
+                    T0 + 3 * G_USEC_PER_SEC);
+  net_loop_advance (loop, 3 * G_USEC_PER_SEC - 1);
+  settle ();
+  ck_assert (!client.connected && !client.closed);
+  net_loop_advance (loop, 1);
+  settle ();
+  ck_assert (client.closed);
+  ck_assert_int_eq (client.reason, NET_CONN_CLOSED_TIMEOUT);
+  ck_assert_msg (strstr (client.message, "timed out after 3000 ms") != NULL,
+                 "%s", client.message);
+  ck_assert (!client.connected);
+  ck_assert_uint_eq (a.asked, 0);
+  ck_assert_ptr_null (server.conn);
+
+  connect_to (&other, nowhere);
+  RUN_UNTIL (other.closed, 1000);
+  ck_assert_int_eq (other.reason, NET_CONN_CLOSED_REFUSED);
+  end_clear (&server);
+  end_clear (&client);
+  end_clear (&other);
+}
+END_TEST
+
 /* A reader that does not read pushes back: the writer's queue grows past
  * the high watermark, and drains when the reader resumes; every byte
  * arrives in order. */
@@ -662,6 +715,7 @@ main (void)
   tcase_add_checked_fixture (tv, setup, teardown);
   tcase_add_test (tv, test_virtual_connect);
   tcase_add_test (tv, test_virtual_refused);
+  tcase_add_test (tv, test_virtual_black_hole);
   tcase_add_test (tv, test_virtual_backpressure);
   tcase_add_test (tv, test_virtual_reset);
   tcase_add_test (tv, test_virtual_idle_fake_clock);
