@@ -13,8 +13,8 @@
  * early or late.  Every wait iterates the context under a deadline of the
  * loop's clock (RUN_UNTIL), so a relay that never answers fails the test
  * instead of hanging it.  What the relay logs is captured through
- * gw_log_set_tap().  The TLS tests make a throwaway PKI with
- * tests/data/gen-test-certs.sh. */
+ * gw_log_set_tap().  The TLS tests share a throwaway PKI that
+ * tests/data/gen-test-certs.sh makes once for their test case. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2937,7 +2937,13 @@ END_TEST
 /* --- TLS between relays ----------------------------------------------------
  */
 
+/* The throwaway PKI is made once for the TLS test case, by an unchecked
+ * fixture (in the runner, before the tests fork): gen-test-certs.sh costs
+ * more wall time than any TLS test.  A fixture that fails would take the
+ * runner down with it, so it records the failure and each test reports it
+ * (certs_check()). */
 static char *cert_dir;
+static gboolean certs_made;
 
 static void
 make_certs (void)
@@ -2947,20 +2953,29 @@ make_certs (void)
   int status = 0;
 
   cert_dir = g_dir_make_tmp ("test-gw-relay-XXXXXX", &error);
-  ck_assert_ptr_nonnull (cert_dir);
+  if (cert_dir == NULL)
+    return;
   cmd = g_strdup_printf ("sh %s %s", GEN_CERTS, cert_dir);
-  ck_assert_msg (
-      g_spawn_command_line_sync (cmd, NULL, NULL, &status, &error) &&
-          status == 0,
-      "gen-test-certs.sh failed");
+  certs_made = g_spawn_command_line_sync (cmd, NULL, NULL, &status, &error) &&
+               status == 0;
+}
+
+static void
+certs_check (void)
+{
+  ck_assert_ptr_nonnull (cert_dir);
+  ck_assert_msg (certs_made, "gen-test-certs.sh failed");
 }
 
 static void
 remove_certs (void)
 {
-  g_autoptr (GDir) dir = g_dir_open (cert_dir, 0, NULL);
+  g_autoptr (GDir) dir = NULL;
   const char *name;
 
+  if (cert_dir == NULL)
+    return;
+  dir = g_dir_open (cert_dir, 0, NULL);
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     {
       g_autofree char *path = g_build_filename (cert_dir, name, NULL);
@@ -3032,7 +3047,7 @@ START_TEST (test_tls_relay_chain)
   g_autoptr (Frame) back = NULL;
   g_auto (GStrv) use = NULL;
 
-  make_certs ();
+  certs_check ();
   tls1 = make_tls (tls_cases[_i].cert, NET_TLS_PEER_VERIFY_OPTIONAL);
   tls2 = make_tls ("server", NET_TLS_PEER_VERIFY_OPTIONAL);
   r1 = relay_new_full (NULL, NULL, tls1);
@@ -3084,7 +3099,6 @@ START_TEST (test_tls_relay_chain)
       logtap_count ("connection_accepted", "\"transport\":\"tls\"", NULL), 1);
   relay_free (g_steal_pointer (&r1));
   relay_free (g_steal_pointer (&r2));
-  remove_certs ();
 }
 END_TEST
 
@@ -3142,7 +3156,7 @@ START_TEST (test_reverse_over_inbound)
   g_autofree char *text = NULL;
   g_autoptr (Frame) ok = NULL;
 
-  make_certs ();
+  certs_check ();
   server_tls = make_tls ("server", NET_TLS_PEER_VERIFY_OPTIONAL);
   r = relay_new_full (NULL, server_tls, server_tls);
   a = client_connect ("alice", r->port);
@@ -3177,7 +3191,6 @@ START_TEST (test_reverse_over_inbound)
       ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
       client_no_frame (b, 200);
       relay_free (g_steal_pointer (&r));
-      remove_certs ();
       return;
     }
   assert_response (ok, tid, 200);
@@ -3220,7 +3233,6 @@ START_TEST (test_reverse_over_inbound)
     ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 1);
   }
   relay_free (g_steal_pointer (&r));
-  remove_certs ();
 }
 END_TEST
 
@@ -3272,6 +3284,7 @@ main (void)
   Suite *s = suite_create ("gw-relay");
   TCase *tc_auth = tcase_create ("auth");
   TCase *tc_fwd = tcase_create ("forwarding");
+  TCase *tc_tls = tcase_create ("tls");
   TCase *tc_fail = tcase_create ("failures");
   TCase *tc_stream = tcase_create ("streaming");
   SRunner *sr;
@@ -3302,8 +3315,6 @@ main (void)
   tcase_add_test (tc_fwd, test_end_to_end_timeout);
   tcase_add_test (tc_fwd, test_session_expires);
   tcase_add_test (tc_fwd, test_next_hop_by_name);
-  tcase_add_loop_test (tc_fwd, test_reverse_over_inbound, 0,
-                       G_N_ELEMENTS (reverse_cases));
   tcase_add_test (tc_fwd, test_reverse_hijack);
   tcase_add_test (tc_fwd, test_preauth_errors);
   tcase_add_loop_test (tc_fwd, test_preauth_stranger, 0,
@@ -3315,9 +3326,15 @@ main (void)
   tcase_add_test (tc_fwd, test_preauth_gateway_connects);
   tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
                        G_N_ELEMENTS (connect_fail_cases));
-  tcase_add_loop_test (tc_fwd, test_tls_relay_chain, 0,
-                       G_N_ELEMENTS (tls_cases));
   suite_add_tcase (s, tc_fwd);
+
+  tcase_add_unchecked_fixture (tc_tls, make_certs, remove_certs);
+  tcase_add_checked_fixture (tc_tls, setup, teardown);
+  tcase_add_loop_test (tc_tls, test_tls_relay_chain, 0,
+                       G_N_ELEMENTS (tls_cases));
+  tcase_add_loop_test (tc_tls, test_reverse_over_inbound, 0,
+                       G_N_ELEMENTS (reverse_cases));
+  suite_add_tcase (s, tc_tls);
 
   tcase_add_checked_fixture (tc_fail, setup, teardown);
   tcase_add_loop_test (tc_fail, test_garbage, 0, G_N_ELEMENTS (garbage_cases));
