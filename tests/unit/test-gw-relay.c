@@ -77,29 +77,6 @@ pattern (guint64 pos)
   return (guint8) ((pos * 131 + 17) % 251);
 }
 
-/* --- time ------------------------------------------------------------ */
-
-static void
-horizon_reached (NetLoop *l, NetTimer *timer, gpointer data)
-{
-}
-
-/* Let @ms pass on the loop's clock, whatever happens meanwhile.  A timer
- * at the end gives the clock a deadline to jump to when nothing else is
- * due; without one, testloop_run_for() moves it only as fast as the wall
- * clock (testloop.h), for GLib's own sources, of which these waits need
- * none. */
-static void
-pass_time (guint ms)
-{
-  NetTimer horizon;
-
-  net_timer_init (&horizon, horizon_reached, NULL);
-  net_timer_schedule (loop, &horizon, testloop_now () + (gint64) ms * 1000);
-  testloop_run_for (ms);
-  net_timer_cancel (loop, &horizon);
-}
-
 /* --- test clients ---------------------------------------------------- */
 
 typedef struct
@@ -446,7 +423,7 @@ client_frame (Client *cl, guint ms)
 static void
 client_no_frame (Client *cl, guint ms)
 {
-  pass_time (ms);
+  testloop_run_for (ms);
   ck_assert_msg (g_queue_is_empty (&cl->frames), "%s: unexpected frame %s",
                  cl->name,
                  g_queue_is_empty (&cl->frames)
@@ -1053,7 +1030,7 @@ START_TEST (test_auth_session_limits)
     ck_assert_ptr_nonnull (sb);
   }
   /* A refusal is no failure: the connections are still open. */
-  pass_time (100);
+  testloop_run_for (100);
   ck_assert (!a->eof && !c->eof);
   ck_assert_uint_eq (logtap_count ("auth_failed", NULL), 0);
   /* Alice's first connection goes, and her sessions with it. */
@@ -1456,7 +1433,7 @@ START_TEST (test_probation_timeout)
              3000);
   /* Alice succeeded in time: she stays. */
   ck_assert_ptr_nonnull (sa);
-  pass_time (1200);
+  testloop_run_for (1200);
   ck_assert (!a->eof);
 }
 END_TEST
@@ -2505,7 +2482,7 @@ START_TEST (test_preauth_party_late)
   assert_response (f1, t1, 200);
   m1 = send_text (t2, to_y, PX, "early", NULL, "before you came");
   client_send (x, m1);
-  pass_time (300);
+  testloop_run_for (300);
   ck_assert_uint_eq (g_queue_get_length (&x->frames), 0);
   gw_relay_get_stats (p.r->relay, &st);
   ck_assert_uint_eq (st.frames_waiting, 1);
@@ -2585,7 +2562,7 @@ START_TEST (test_preauth_answerer_early)
   y = client_connect ("y", p.r->port);
   bind_send = empty_send (t, to_x, PY);
   client_send (y, bind_send);
-  pass_time (300);
+  testloop_run_for (300);
   ck_assert_uint_eq (g_queue_get_length (&y->frames), 0);
   ck_assert_uint_eq (logtap_count ("session_bound", NULL), 0);
   ck_assert (gw_relay_pair_sessions (p.r->relay, p.ux, p.uy, &error));
@@ -2686,7 +2663,7 @@ START_TEST (test_preauth_both_active)
                            "\"reason\":\"session_closed\"", NULL) == 1,
              3000);
   /* Y's connection is Y's session's: open still. */
-  pass_time (100);
+  testloop_run_for (100);
   ck_assert (!y->eof);
   /* Y toward X now: its session is gone; Y's own is unpaired. */
   {
@@ -2868,7 +2845,7 @@ START_TEST (test_preauth_connect_fails)
   ck_assert_uint_ne (done.conn, 0);
   if (y != NULL)
     client_wait_eof (y, 3000); /* the gateway's connection is closed */
-  pass_time (100);
+  testloop_run_for (100);
   ck_assert_uint_eq (done.calls, 1);
   if (mode == FAIL_CLOSED)
     {
@@ -2928,7 +2905,7 @@ START_TEST (test_connection_limits)
     g_autoptr (Client) c4 = client_connect ("c4", r->port);
 
     RUN_UNTIL (logtap_count ("connection_accepted", NULL) == 3, 3000);
-    pass_time (100);
+    testloop_run_for (100);
     ck_assert (!c4->eof);
   }
 }

@@ -37,7 +37,8 @@ void testloop_step (gint64 until);
  * bound). */
 void testloop_iterate (void);
 
-/* Iterate for @ms whatever happens. */
+/* Iterate for @ms (of the loop's clock) whatever happens; on a virtual
+ * one, a wait with nothing due jumps to the end. */
 void testloop_run_for (guint ms);
 
 /* Iterate until @cond holds; fail the test after @ms (of the loop's
