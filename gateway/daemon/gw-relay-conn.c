@@ -19,6 +19,10 @@
 const char *
 gw_relay_conn_peer (Conn *c)
 {
+  /* The NetConn knows its peer; before there is one, the next hop's
+   * "host:port" stands in (one copy per connection, not two). */
+  if (c->gw != NULL)
+    return net_conn_get_peer_address (c->gw);
   return c->peer != NULL ? c->peer : "";
 }
 
@@ -270,10 +274,11 @@ on_connected (NetConn *gw, gpointer data)
           gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opened");
 
       gw_log_event_add_int (ev, "conn", (gint64) c->id);
-      gw_log_event_add_str (ev, "peer", c->peer);
+      gw_log_event_add_str (ev, "peer", gw_relay_conn_peer (c));
       gw_log_event_add_str (ev, "local", net_conn_get_local_address (gw));
       gw_log_event_add_str (ev, "transport", net_conn_get_transport_name (gw));
-      gw_log_event_emit (ev, "connected to next hop %s", c->peer);
+      gw_log_event_emit (ev, "connected to next hop %s",
+                         gw_relay_conn_peer (c));
     }
   gw_relay_stream_flush_ctrl (c);
   gw_relay_stream_pump (c);
@@ -424,7 +429,6 @@ gw_relay_conn_accept (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
   c->inbound = TRUE;
   c->scheme = scheme;
   c->local_port = port;
-  c->peer = g_strdup (peer);
   c->peer_ip = conn_ip_key (gw);
   n = GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, c->peer_ip));
   g_hash_table_insert (r->per_ip, g_strdup (c->peer_ip),

@@ -58,8 +58,6 @@ connect_next (Conn *c, GError **last_error)
           continue;
         }
       gw_relay_conn_attach (c, gw);
-      g_free (c->peer);
-      c->peer = net_addr_to_string (sa);
       gw_relay_session_log_bindings (c);
       return TRUE;
     }

@@ -130,14 +130,14 @@ typedef struct
   char *head_error; /* a header value was invalid: 400 */
   RxAction action;
   RxBlock block;
-  guint code;       /* ACT_DISCARD: the response due at the end */
-  char *comment;    /* ... and its comment (nullable) */
-  Conn *out;        /* ACT_FORWARD: the writer (a reference) */
-  gboolean started; /* the head went to rx.out */
-  GBytes *out_head; /* the rewritten head until then */
+  guint code;        /* ACT_DISCARD: the response due at the end */
+  char *comment;     /* ... and its comment (nullable) */
+  Conn *out;         /* ACT_FORWARD: the writer (a reference) */
+  guint started : 1; /* the head went to rx.out */
+  GBytes *out_head;  /* the rewritten head until then */
   char out_tid[MSRP_WRITER_ID_BUF_SIZE];
   Txn *txn; /* the transaction, while the frame streams */
-  gboolean has_body;
+  guint has_body : 1;
   guint64 body_len;
   Msg *msg;              /* SEND: the message (a reference) */
   char *session_id;      /* first session of the path, for the log */
@@ -152,21 +152,22 @@ struct _Conn
   GwRelay *relay;
   NetConn *gw; /* NULL while a next hop is resolved */
   guint64 id;
-  gboolean inbound;
+  guint inbound : 1;
   MsrpScheme scheme;  /* our listener's (inbound), the next hop's */
   guint16 local_port; /* inbound: the listener's port */
   char *peer_ip;      /* inbound: key of relay->per_ip */
-  char *peer;         /* "ip:port", or the next hop "host:port" */
+  char *peer;         /* outbound: the next hop's "host:port" (the NetConn's
+                       * peer address once there is one: gw_relay_conn_peer()) */
   char *pool_key;     /* outbound */
   char *peer_host;    /* outbound: the URI's host (TLS peer name) */
   guint16 peer_port;
   GList *addresses; /* outbound: GInetAddress left to try */
   GCancellable *resolving;
   gint64 created;
-  gboolean detached;  /* relay state released; waits for on_closed */
+  guint detached : 1; /* relay state released; waits for on_closed */
   char *close_reason; /* ours, when the relay closed it */
   char *close_detail;
-  gboolean net_closed;          /* the NetConn closed it (on_closed) ... */
+  guint net_closed : 1;         /* the NetConn closed it (on_closed) ... */
   NetConnCloseReason net_close; /* ... for this reason */
 
   /* reading */
@@ -175,10 +176,10 @@ struct _Conn
   Rx rx;
   GBytes *pending; /* input set aside while paused (the NetConn's reading
                     * is paused: net_conn_is_reading_paused()) */
-  gboolean kick_queued;
+  guint kick_queued : 1;
   guint auth_failures;
-  guint failures;     /* unsuccessful requests, on probation */
-  gboolean succeeded; /* probation passed */
+  guint failures;      /* unsuccessful requests, on probation */
+  guint succeeded : 1; /* probation passed */
   GList *probation_link;
   gint64 probation_deadline;
   GHashTable *open_msgs; /* Message-ID -> Msg, more chunks to come; made

@@ -100,7 +100,7 @@ struct _NetConn
   MemPipe *mem_out;
   guint mem_want;          /* NET_WATCH_IN | NET_WATCH_OUT */
   int mem_error;           /* CONNECTING: the errno the connect meets, or 0 */
-  gboolean mem_silent;     /* CONNECTING: to a black hole, never answered */
+  guint mem_silent : 1;    /* CONNECTING: to a black hole, never answered */
   struct ReadBuf *reading; /* during do_read(): the buffer on_data sees */
   NetWatch watch;          /* the descriptor's readiness, wakes, turn ends */
   NetTimer timer;          /* the nearest deadline: connect, handshake, close,
@@ -122,18 +122,18 @@ struct _NetConn
   GQueue queue;
   gsize head_offset;
   gsize queued;
-  gboolean congested;
+  guint congested : 1;
 
-  gboolean read_paused;
-  gboolean read_wants_write;  /* TLS: SSL_read needs the socket writable */
-  gboolean write_wants_read;  /* TLS: SSL_write needs it readable */
-  gboolean hs_wants_write;    /* TLS handshake direction */
-  gboolean connected_pending; /* on_connected not yet called */
-  gboolean shut_down;         /* closing: our FIN is sent, draining */
-  gboolean kick;              /* run the I/O once without waiting */
+  guint read_paused : 1;
+  guint read_wants_write : 1;  /* TLS: SSL_read needs the socket writable */
+  guint write_wants_read : 1;  /* TLS: SSL_write needs it readable */
+  guint hs_wants_write : 1;    /* TLS handshake direction */
+  guint connected_pending : 1; /* on_connected not yet called */
+  guint shut_down : 1;         /* closing: our FIN is sent, draining */
+  guint kick : 1;              /* run the I/O once without waiting */
 
   /* TLS BIO state: what the transport said under SSL. */
-  gboolean lower_eof;
+  guint lower_eof : 1;
   GError *lower_error;
 
   guint64 bytes_in;
@@ -148,9 +148,9 @@ struct _NetConn
   char *peer_subject;
   char *transport_name; /* stream transport: the caller's name */
 
-  gboolean closed_pending; /* on_closed due with close_error */
+  guint closed_pending : 1; /* on_closed due with close_error */
   GError *close_error;
-  gboolean closing_ref; /* a self reference from net_conn_close() */
+  guint closing_ref : 1; /* a self reference from net_conn_close() */
 };
 
 static const char *const reason_names[] = {
