@@ -44,7 +44,7 @@ ulimit -n $((sessions * 2 + 1024)) 2>/dev/null ||
 realm=bench.test
 users_file "$WORK/users" "$realm" alice:alice-pw:sha256 bob:bob-pw:sha256 \
   hold:hold-pw:sha256
-edge_conf="[auth]\nrealm=$realm\nusers-file=$WORK/users\n[relay]\nprobation=3600\n[limits]\nmax-connections=$((sessions + 100))\nmax-connections-per-ip=$((sessions + 100))\nidle-timeout=3600"
+edge_conf="[auth]\nrealm=$realm\nusers-file=$WORK/users\n[relay]\nprobation=3600\nmax-sessions-per-user=$((sessions + 100))\n[limits]\nmax-connections=$((sessions + 100))\nmax-connections-per-ip=$((sessions + 100))\nidle-timeout=3600"
 
 rss_kb () { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 hwm_kb () { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
