@@ -97,6 +97,7 @@ struct _GwCalls
   /* totals for statistics */
   guint64 offers, answers, deletes, expired;
   guint64 plans[GW_NEG_PLAN_REJECTED + 1];
+  GwIceStats ice_stats; /* every ICE leg of every call counts here */
 };
 
 /* --- streams and calls ----------------------------------------------------
@@ -355,6 +356,21 @@ guint
 gw_calls_get_n_calls (GwCalls *calls)
 {
   return g_hash_table_size (calls->calls);
+}
+
+void
+gw_calls_get_stats (GwCalls *calls, GwCallsStats *stats)
+{
+  g_return_if_fail (calls != NULL && stats != NULL);
+  memset (stats, 0, sizeof *stats);
+  stats->calls = g_hash_table_size (calls->calls);
+  stats->offers = calls->offers;
+  stats->answers = calls->answers;
+  stats->deletes = calls->deletes;
+  stats->expired = calls->expired;
+  G_STATIC_ASSERT (sizeof stats->streams == sizeof calls->plans);
+  memcpy (stats->streams, calls->plans, sizeof stats->streams);
+  stats->ice = calls->ice_stats;
 }
 
 /* --- measured reachability ------------------------------------------------
@@ -837,8 +853,9 @@ leg_ice_new (Call *c, Stream *s, guint k, GString *warning)
   hook->stream = s;
   hook->k = k;
   ice = gw_ice_new (&c->calls->ice, c->calls->idle_timeout_ms, c->calls->relay,
-                    k == 1, c->call_id, k == 0 ? "offerer" : "answerer",
-                    &ice_callbacks, hook, &error);
+                    &c->calls->ice_stats, k == 1, c->call_id,
+                    k == 0 ? "offerer" : "answerer", &ice_callbacks, hook,
+                    &error);
   if (ice == NULL)
     {
       g_autofree char *w =
@@ -1436,27 +1453,28 @@ handle_statistics (GwNgRequest *req, gpointer data)
   GwBencode *reply = gw_bencode_new_dict ();
   GwBencode *cur = gw_bencode_new_dict ();
   GwBencode *tot = gw_bencode_new_dict ();
+  GwCallsStats cs;
   GwRelayStats st;
 
+  /* The accessors the metrics read, so both say the same. */
+  gw_calls_get_stats (calls, &cs);
   gw_relay_get_stats (calls->relay, &st);
   /* rtpengine's names where they mean the same. */
-  gw_bencode_dict_set_int (cur, "sessionsown",
-                           g_hash_table_size (calls->calls));
-  gw_bencode_dict_set_int (cur, "sessionstotal",
-                           g_hash_table_size (calls->calls));
+  gw_bencode_dict_set_int (cur, "sessionsown", cs.calls);
+  gw_bencode_dict_set_int (cur, "sessionstotal", cs.calls);
   gw_bencode_dict_set_int (cur, "connections", st.connections);
   gw_bencode_dict_set_int (cur, "relaysessions", st.sessions);
-  gw_bencode_dict_set_int (tot, "managedsessions", (gint64) calls->offers);
-  gw_bencode_dict_set_int (tot, "offers", (gint64) calls->offers);
-  gw_bencode_dict_set_int (tot, "answers", (gint64) calls->answers);
-  gw_bencode_dict_set_int (tot, "deletes", (gint64) calls->deletes);
-  gw_bencode_dict_set_int (tot, "timeoutsessions", (gint64) calls->expired);
+  gw_bencode_dict_set_int (tot, "managedsessions", (gint64) cs.offers);
+  gw_bencode_dict_set_int (tot, "offers", (gint64) cs.offers);
+  gw_bencode_dict_set_int (tot, "answers", (gint64) cs.answers);
+  gw_bencode_dict_set_int (tot, "deletes", (gint64) cs.deletes);
+  gw_bencode_dict_set_int (tot, "timeoutsessions", (gint64) cs.expired);
   for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
     {
       g_autofree char *key =
           g_strdup_printf ("streams-%s", gw_neg_plan_to_string (p));
 
-      gw_bencode_dict_set_int (tot, key, (gint64) calls->plans[p]);
+      gw_bencode_dict_set_int (tot, key, (gint64) cs.streams[p]);
     }
   gw_bencode_dict_set_int (tot, "relay-bytes-in", (gint64) st.bytes_in);
   gw_bencode_dict_set_int (tot, "relay-bytes-out", (gint64) st.bytes_out);

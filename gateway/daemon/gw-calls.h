@@ -32,6 +32,8 @@
 #pragma once
 
 #include "gw-config.h"
+#include "gw-ice.h"
+#include "gw-negotiator.h"
 #include "gw-ng.h"
 #include "gw-relay.h"
 
@@ -53,5 +55,21 @@ const GwNgHandler *gw_calls_get_ng_handler (void);
 
 /* Calls in the table now. */
 guint gw_calls_get_n_calls (GwCalls *calls);
+
+/* The call table's numbers, as its ng `statistics` reply gives them (the
+ * reply's key in brackets) and the metrics show them. */
+typedef struct
+{
+  guint calls;     /* in the table now (currentstatistics.sessionsown) */
+  guint64 offers;  /* offers carried out, re-offers too (offers) */
+  guint64 answers; /* answers carried out (answers) */
+  guint64 deletes; /* deletes carried out, each closing a call (deletes) */
+  guint64 expired; /* calls expired after call-timeout (timeoutsessions) */
+  /* MSRP streams answered, by the plan of the answer (streams-<plan>) */
+  guint64 streams[GW_NEG_PLAN_REJECTED + 1];
+  GwIceStats ice; /* the ICE legs of parties (gw-ice.h) */
+} GwCallsStats;
+
+void gw_calls_get_stats (GwCalls *calls, GwCallsStats *stats);
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 struct _GwIce
 {
   GwRelay *relay;
+  GwIceStats *stats; /* the owner's */
   IceLeg *leg;
   char *call_id;
   char *party;
@@ -189,6 +190,7 @@ on_gathered (IceLeg *leg, gpointer data)
       gw_log_event_new (G_LOG_LEVEL_INFO, "ice_gathered");
 
   ice->gathered = TRUE;
+  ice->stats->gathered++;
   if (ice->call_id != NULL)
     gw_log_event_add_str (ev, "call_id", ice->call_id);
   gw_log_event_add_str (ev, "party", ice->party);
@@ -219,6 +221,7 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair, gpointer data)
   if (conn == NULL || !gw_relay_adopt_connection (
                           ice->relay, conn, MSRP_SCHEME_MSRP, fields, &error))
     {
+      ice->stats->failed++;
       log_ice (ice, G_LOG_LEVEL_WARNING, "ice_failed", "reason",
                error->message,
                "ICE leg to the %s: the selected pair cannot "
@@ -228,6 +231,7 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair, gpointer data)
       return;
     }
   ice->ready = TRUE;
+  ice->stats->ready++;
   ice->conn = net_conn_ref (conn);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "ice_ready");
   if (ice->call_id != NULL)
@@ -281,6 +285,10 @@ on_failed (IceLeg *leg, const char *reason, const char *tried, gpointer data)
       gw_log_event_new (ice->ready ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING,
                         ice->ready ? "ice_ended" : "ice_failed");
 
+  if (ice->ready)
+    ice->stats->ended++;
+  else
+    ice->stats->failed++;
   if (ice->call_id != NULL)
     gw_log_event_add_str (ev, "call_id", ice->call_id);
   gw_log_event_add_str (ev, "party", ice->party);
@@ -350,13 +358,18 @@ gw_ice_settings_clear (IceSettings *s)
 
 GwIce *
 gw_ice_new (const IceSettings *settings, guint idle_timeout_ms, GwRelay *relay,
-            gboolean controlling, const char *call_id, const char *party,
-            const GwIceCallbacks *callbacks, gpointer user_data,
-            GError **error)
+            GwIceStats *stats, gboolean controlling, const char *call_id,
+            const char *party, const GwIceCallbacks *callbacks,
+            gpointer user_data, GError **error)
 {
-  GwIce *ice = g_new0 (GwIce, 1);
+  GwIce *ice;
 
+  g_return_val_if_fail (stats != NULL, NULL);
+  ice = g_new0 (GwIce, 1);
   ice->relay = relay;
+  /* Counted from here: gw_ice_free() uncounts it, also on failure below. */
+  ice->stats = stats;
+  stats->legs++;
   ice->call_id = g_strdup (call_id);
   ice->party = g_strdup (party);
   ice->cb = *callbacks;
@@ -475,6 +488,7 @@ gw_ice_free (GwIce *ice)
 {
   if (ice == NULL)
     return;
+  ice->stats->legs--;
   g_cancellable_cancel (ice->probes);
   g_object_unref (ice->probes);
   g_clear_pointer (&ice->conn, net_conn_unref);

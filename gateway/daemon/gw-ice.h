@@ -20,7 +20,8 @@
  *                  came from, its NAT's).
  *
  * Log events: ice_gathered, ice_ready (the pair: candidate types, tcptypes
- * and addresses), ice_failed (the reason and the pairs tried).  Everything
+ * and addresses), ice_failed (the reason and the pairs tried), ice_ended;
+ * each is also counted in the GwIceStats the leg was given.  Everything
  * runs on the thread-default main context; nothing blocks.
  */
 #pragma once
@@ -35,6 +36,17 @@
 G_BEGIN_DECLS
 
 typedef struct _GwIce GwIce;
+
+/* What the legs given the same GwIceStats did: their owner keeps it (the
+ * call table, gw_calls_get_stats()); each leg counts in it. */
+typedef struct
+{
+  guint legs;       /* alive now (made and not freed) */
+  guint64 gathered; /* ice_gathered: the gateway's candidates ready */
+  guint64 ready;    /* ice_ready: a pair selected and relayed */
+  guint64 failed;   /* ice_failed: no pair, or it could not be relayed */
+  guint64 ended;    /* ice_ended: the selected pair ended later */
+} GwIceStats;
 
 typedef struct
 {
@@ -57,7 +69,8 @@ void gw_ice_settings_from_config (IceSettings *settings,
 void gw_ice_settings_clear (IceSettings *settings);
 
 /* A leg for the @party ("offerer" or "answerer") of @call_id, relaying
- * into @relay (not owned), with @settings (copied where kept) and
+ * into @relay (not owned), counting in @stats (not owned; it must outlive
+ * the leg), with @settings (copied where kept) and
  * connections closed after @idle_timeout_ms without a byte; gathering
  * starts at once.  @controlling: the gateway's role on this leg (RFC 8445
  * section 6.1.1: the side that sent the offer controls).  The callbacks are
@@ -66,9 +79,10 @@ void gw_ice_settings_clear (IceSettings *settings);
  * cannot make the agent or gather. */
 G_GNUC_WARN_UNUSED_RESULT
 GwIce *gw_ice_new (const IceSettings *settings, guint idle_timeout_ms,
-                   GwRelay *relay, gboolean controlling, const char *call_id,
-                   const char *party, const GwIceCallbacks *callbacks,
-                   gpointer user_data, GError **error);
+                   GwRelay *relay, GwIceStats *stats, gboolean controlling,
+                   const char *call_id, const char *party,
+                   const GwIceCallbacks *callbacks, gpointer user_data,
+                   GError **error);
 
 gboolean gw_ice_is_gathered (GwIce *ice);
 

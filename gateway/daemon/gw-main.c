@@ -128,27 +128,22 @@ start_listeners (Daemon *d, MsrpScheme scheme, GPtrArray *addrs,
 }
 
 /* The metrics endpoint ([listen] http) and the ng control server
- * ([listen] control).  With metrics, ng requests pass through the
- * endpoint's handler, which counts them by command. */
+ * ([listen] control), whose counters the endpoint shows. */
 static gboolean
 start_control (Daemon *d, GError **error)
 {
-  const GwNgHandler *handler = gw_calls_get_ng_handler ();
-  gpointer handler_data = d->calls;
-
   if (d->config->listen_http->len > 0)
     {
-      d->metrics = gw_metrics_new (d->config->listen_http, d->relay, handler,
-                                   d->calls, error);
+      d->metrics =
+          gw_metrics_new (d->config->listen_http, d->relay, d->calls, error);
       if (d->metrics == NULL)
         return FALSE;
-      handler = gw_metrics_get_ng_handler ();
-      handler_data = d->metrics;
     }
   if (d->config->listen_control->len == 0)
     return TRUE;
-  d->control = gw_ng_server_new (d->config->listen_control, NULL, handler,
-                                 handler_data, NULL, error);
+  d->control =
+      gw_ng_server_new (d->config->listen_control, NULL,
+                        gw_calls_get_ng_handler (), d->calls, NULL, error);
   if (d->control == NULL)
     {
       g_prefix_error (error, "cannot listen for control: ");
@@ -205,7 +200,7 @@ on_quit_signal (gpointer user_data)
   gw_relay_close_listeners (d->relay);
   g_ptr_array_set_size (d->tls_listeners, 0);
   /* No new calls either; live ones go on until the end.  The metrics
-   * endpoint stays to the end. */
+   * endpoint stays to the end, with the ng counters as they were now. */
   if (d->metrics != NULL)
     gw_metrics_set_control (d->metrics, NULL);
   g_clear_pointer (&d->control, gw_ng_server_free);
@@ -454,7 +449,7 @@ out:
 
     g_clear_pointer (&d.notify, gw_notify_free);
     g_clear_pointer (&d.control, gw_ng_server_free);
-    /* Before the call table: its statistics-only ng server serves it. */
+    /* Before the call table and the relay, which it reads. */
     g_clear_pointer (&d.metrics, gw_metrics_free);
     g_clear_pointer (&d.calls, gw_calls_free);
     g_clear_pointer (&d.relay, gw_relay_free);

@@ -9,83 +9,46 @@
 #include "gw-log.h"
 #include "net-addr.h"
 
-/* How long a scrape waits for the call table's statistics reply.  It is
- * answered within the same call in practice (a datagram on loopback, read
- * by a source of our own context); the bound only keeps a broken socket
- * from hanging the main loop. */
-#define STATS_TIMEOUT_MS 1000
-
 struct _GwMetrics
 {
   SoupServer *server;
   GPtrArray *addresses; /* GSocketAddress, as bound */
   GwRelay *relay;
-  GwNgHandler calls_handler;
-  gpointer calls;
-  /* The call table's function for each command (NULL for ping). */
-  void (*pass[GW_NG_COMMAND_STATISTICS + 1]) (GwNgRequest *, gpointer);
+  GwCalls *calls;
   GwNgServer *control; /* not owned */
-  guint64 requests[GW_NG_COMMAND_STATISTICS + 1];
+  /* The control server's counters when it went (gw_metrics_set_control ()
+   * with NULL): shown from then on. */
+  gboolean has_ng_frozen;
+  GwNgStats ng_frozen;
   gint64 started; /* monotonic, microseconds */
-
-  /* The call table's statistics-only ng server, on a main context of its
-   * own that a scrape iterates while it waits for the reply. */
-  GMainContext *stats_context;
-  GwNgServer *stats_server;
-  GSocket *stats_client;
-  guint64 stats_seq;
 };
-
-/* --- the ng handler that counts --------------------------------------- */
-
-static void
-count_and_pass (GwNgRequest *req, gpointer data)
-{
-  GwMetrics *m = data;
-  GwNgCommand command = gw_ng_request_get_command (req);
-
-  m->requests[command]++;
-  if (m->pass[command] == NULL)
-    {
-      /* What the server answers for a NULL function, so that counting
-       * changes no reply. */
-      gw_ng_request_reply_error (req, "command '%s' is not supported",
-                                 gw_ng_command_to_string (command));
-      return;
-    }
-  m->pass[command](req, m->calls);
-}
-
-static const GwNgHandler counting_handler = {
-  .offer = count_and_pass,
-  .answer = count_and_pass,
-  .delete = count_and_pass,
-  .query = count_and_pass,
-  .list = count_and_pass,
-  .statistics = count_and_pass,
-};
-
-const GwNgHandler *
-gw_metrics_get_ng_handler (void)
-{
-  return &counting_handler;
-}
 
 void
 gw_metrics_set_control (GwMetrics *m, GwNgServer *control)
 {
   g_return_if_fail (m != NULL);
+  if (m->control != NULL && control == NULL)
+    {
+      gw_ng_server_get_stats (m->control, &m->ng_frozen);
+      /* Gauges of a server that is gone: nothing is pending or cached. */
+      m->ng_frozen.pending = 0;
+      m->ng_frozen.cache_entries = 0;
+      m->ng_frozen.cache_bytes = 0;
+      m->has_ng_frozen = TRUE;
+    }
   m->control = control;
 }
 
 /* --- the text format ----------------------------------------------------
  *
  * https://prometheus.io/docs/instrumenting/exposition_formats/: one HELP
- * and one TYPE line per family, then its samples; counters end in _total.
- * Every label value written here is one of our own names, escaped all the
- * same (backslash, double quote, newline). */
+ * and one TYPE line per family, then its samples; counters end in _total,
+ * units are in the names (_bytes, _seconds), dimensions are labels, as
+ * rtpengine's are (rtpengine_sessions{type="own"},
+ * rtpengine_requests_total{request="offer"}).  Every label value written
+ * here is escaped all the same (backslash, double quote, newline). */
 
-#define PREFIX "msrpedge_"
+#define PREFIX "msrp_edge_"
 
 static void
 family (GString *out, const char *name, const char *type, const char *help)
@@ -97,9 +60,8 @@ family (GString *out, const char *name, const char *type, const char *help)
 }
 
 static void
-append_label (GString *out, const char *label, const char *value)
+append_escaped (GString *out, const char *value)
 {
-  g_string_append_printf (out, "{%s=\"", label);
   for (const char *p = value; *p != '\0'; p++)
     {
       if (*p == '\\' || *p == '"')
@@ -109,19 +71,44 @@ append_label (GString *out, const char *label, const char *value)
       else
         g_string_append_c (out, *p);
     }
-  g_string_append (out, "\"}");
 }
 
-/* One sample; @label NULL: none. */
+/* PREFIX @name{k="v",...} with @labels: name, value, ..., NULL (NULL or
+ * empty: no braces); the caller appends " VALUE\n". */
 static void
-sample (GString *out, const char *name, const char *label, const char *value,
-        guint64 v)
+begin_sample (GString *out, const char *name, const char *const *labels)
 {
   g_string_append (out, PREFIX);
   g_string_append (out, name);
-  if (label != NULL)
-    append_label (out, label, value);
+  if (labels == NULL || labels[0] == NULL)
+    return;
+  g_string_append_c (out, '{');
+  for (guint i = 0; labels[i] != NULL && labels[i + 1] != NULL; i += 2)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      g_string_append_printf (out, "%s=\"", labels[i]);
+      append_escaped (out, labels[i + 1]);
+      g_string_append_c (out, '"');
+    }
+  g_string_append_c (out, '}');
+}
+
+static void
+sample (GString *out, const char *name, const char *const *labels, guint64 v)
+{
+  begin_sample (out, name, labels);
   g_string_append_printf (out, " %" G_GUINT64_FORMAT "\n", v);
+}
+
+/* A sample with one label, @label="@value". */
+static void
+sample1 (GString *out, const char *name, const char *label, const char *value,
+         guint64 v)
+{
+  const char *const labels[] = { label, value, NULL };
+
+  sample (out, name, labels, v);
 }
 
 /* A family of one sample without labels. */
@@ -130,22 +117,94 @@ single (GString *out, const char *name, const char *type, const char *help,
         guint64 v)
 {
   family (out, name, type, help);
-  sample (out, name, NULL, NULL, v);
+  sample (out, name, NULL, v);
+}
+
+/* Seconds as a sample value: microseconds exactly, in the C locale. */
+static void
+append_seconds (GString *out, double seconds)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_string_append_printf (out, " %s\n",
+                          g_ascii_formatd (buf, sizeof buf, "%.6f", seconds));
+}
+
+/* A family of one sample per transport and direction. */
+static void
+by_transport (GString *out, const char *name, const char *type,
+              const char *help,
+              guint64 v[GW_RELAY_N_TRANSPORTS][GW_RELAY_N_DIRECTIONS])
+{
+  family (out, name, type, help);
+  for (guint t = 0; t < GW_RELAY_N_TRANSPORTS; t++)
+    for (guint d = 0; d < GW_RELAY_N_DIRECTIONS; d++)
+      {
+        const char *const labels[] = {
+          "transport", gw_relay_transport_to_string (t),
+          "direction", gw_relay_direction_to_string (d),
+          NULL,
+        };
+
+        sample (out, name, labels, v[t][d]);
+      }
 }
 
 static void
-render_relay (const GwRelayStats *r, GString *out)
+render_connections (const GwRelayStats *r, GString *out)
 {
-  single (out, "connections", "gauge",
-          "Open MSRP connections, inbound and outbound (stats connections)",
-          r->connections);
-  single (out, "sessions", "gauge",
-          "Relay session URIs valid now (stats sessions)", r->sessions);
+  guint64 open[GW_RELAY_N_TRANSPORTS][GW_RELAY_N_DIRECTIONS];
+  guint64 opened[GW_RELAY_N_TRANSPORTS][GW_RELAY_N_DIRECTIONS];
+
+  for (guint t = 0; t < GW_RELAY_N_TRANSPORTS; t++)
+    for (guint d = 0; d < GW_RELAY_N_DIRECTIONS; d++)
+      {
+        open[t][d] = r->open[t][d];
+        opened[t][d] = r->opened[t][d];
+      }
+  by_transport (out, "connections", "gauge",
+                "Open MSRP connections by transport and direction (stats "
+                "connections, ng connections: their sum)",
+                open);
+  by_transport (out, "connections_total", "counter",
+                "MSRP connections accepted (inbound) or opened (outbound) by "
+                "transport",
+                opened);
+}
+
+/* A counter family of error codes, one sample per code seen. */
+static void
+render_codes (GString *out, const char *name, const char *help,
+              const GArray *codes)
+{
+  family (out, name, "counter", help);
+  for (guint i = 0; codes != NULL && i < codes->len; i++)
+    {
+      const GwRelayCodeCount *cc = &g_array_index (codes, GwRelayCodeCount, i);
+      char code[16];
+
+      g_snprintf (code, sizeof code, "%03u", cc->code);
+      sample1 (out, name, "code", code, cc->count);
+    }
+}
+
+static void
+render_relay (const GwMetricsSample *s, GString *out)
+{
+  const GwRelayStats *r = &s->relay;
+
+  render_connections (r, out);
+  family (out, "sessions", "gauge",
+          "Relay session URIs valid now, by kind (stats sessions, ng "
+          "relaysessions: their sum)");
+  for (guint k = 0; k < GW_RELAY_N_SESSION_KINDS; k++)
+    sample1 (out, "sessions", "kind", gw_relay_session_kind_to_string (k),
+             r->sessions_by_kind[k]);
   family (out, "bytes_total", "counter",
           "Bytes received and sent on every MSRP connection (stats "
           "bytes_in, bytes_out)");
-  sample (out, "bytes_total", "direction", "in", r->bytes_in);
-  sample (out, "bytes_total", "direction", "out", r->bytes_out);
+  sample1 (out, "bytes_total", "direction", "in", r->bytes_in);
+  sample1 (out, "bytes_total", "direction", "out", r->bytes_out);
   single (out, "messages_total", "counter",
           "SEND messages relayed to their end (stats messages)", r->messages);
   single (out, "frames_in_flight", "gauge",
@@ -163,208 +222,127 @@ render_relay (const GwRelayStats *r, GString *out)
           "Forwarded requests awaiting a response (stats "
           "pending_transactions)",
           r->pending_transactions);
+  render_codes (out, "errors_total",
+                "Error responses and failure REPORTs the relay made, by "
+                "status code (stats err_NNN)",
+                s->errors);
+  render_codes (out, "reports_total",
+                "Failure REPORTs the relay sent, by status code "
+                "(report_generated)",
+                s->reports);
+  family (out, "auth_requests_total", "counter",
+          "AUTH requests to the relay answered, by outcome");
+  for (guint o = 0; o < GW_RELAY_N_AUTH_OUTCOMES; o++)
+    sample1 (out, "auth_requests_total", "outcome",
+             gw_relay_auth_outcome_to_string (o), r->auth[o]);
 }
 
 static void
-render_calls (const GwMetricsCallTotals *c, GString *out)
+render_calls (const GwCallsStats *c, GString *out)
 {
+  static const char *const ice_states[] = { "gathered", "ready", "failed",
+                                            "ended" };
+  const guint64 ice[] = { c->ice.gathered, c->ice.ready, c->ice.failed,
+                          c->ice.ended };
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (ice_states) == G_N_ELEMENTS (ice));
   single (out, "calls", "gauge", "Calls in the call table (ng sessionsown)",
           c->calls);
-  family (out, "commands_total", "counter",
-          "ng offers, answers and deletes carried out (ng offers, answers, "
-          "deletes)");
-  sample (out, "commands_total", "command", "offer", c->offers);
-  sample (out, "commands_total", "command", "answer", c->answers);
-  sample (out, "commands_total", "command", "delete", c->deletes);
+  family (out, "call_commands_total", "counter",
+          "ng offers, answers and deletes the call table carried out (ng "
+          "offers, answers, deletes)");
+  sample1 (out, "call_commands_total", "command", "offer", c->offers);
+  sample1 (out, "call_commands_total", "command", "answer", c->answers);
+  sample1 (out, "call_commands_total", "command", "delete", c->deletes);
   single (out, "expired_calls_total", "counter",
           "Calls expired after [negotiator] call-timeout (ng "
           "timeoutsessions)",
           c->expired);
+  /* Only the plans that exist: cema will have its sample when it does. */
   family (out, "streams_total", "counter",
           "MSRP streams answered, by plan (ng streams-<plan>)");
   for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
-    sample (out, "streams_total", "plan", gw_neg_plan_to_string (p),
-            c->streams[p]);
+    sample1 (out, "streams_total", "plan", gw_neg_plan_to_string (p),
+             c->streams[p]);
+  single (out, "ice_legs", "gauge", "ICE-TCP legs to parties now",
+          c->ice.legs);
+  family (out, "ice_legs_total", "counter",
+          "ICE-TCP legs that reached a state (ice_gathered, ice_ready, "
+          "ice_failed, ice_ended)");
+  for (guint i = 0; i < G_N_ELEMENTS (ice); i++)
+    sample1 (out, "ice_legs_total", "state", ice_states[i], ice[i]);
 }
 
 static void
-render_control (const GwMetricsSample *s, GString *out)
+render_latency (const GwNgStats *ng, GString *out)
 {
-  family (out, "requests_total", "counter",
-          "ng requests handed to the call table, by command, whatever "
-          "their outcome");
-  for (guint c = GW_NG_COMMAND_OFFER; c <= GW_NG_COMMAND_STATISTICS; c++)
-    sample (out, "requests_total", "request", gw_ng_command_to_string (c),
-            s->requests[c]);
-  if (!s->has_control)
-    return;
-  single (out, "control_requests_total", "counter",
-          "ng requests read, ping included", s->control.requests);
-  single (out, "control_retransmissions_total", "counter",
+  const char *name = "ng_request_duration_seconds";
+
+  family (out, name, "histogram",
+          "Time from an ng request's datagram read to its reply sent, by "
+          "command");
+  for (guint c = 0; c < GW_NG_N_COMMANDS; c++)
+    {
+      const GwNgCommandStats *cs = &ng->commands[c];
+      const char *command = gw_ng_command_to_string (c);
+      g_autofree char *bucket = g_strconcat (name, "_bucket", NULL);
+      g_autofree char *sum = g_strconcat (name, "_sum", NULL);
+      g_autofree char *count = g_strconcat (name, "_count", NULL);
+      const char *const labels[] = { "command", command, NULL };
+
+      for (guint i = 0; i <= GW_NG_LATENCY_BUCKETS; i++)
+        {
+          char le[G_ASCII_DTOSTR_BUF_SIZE] = "+Inf";
+          const char *const bucket_labels[] = { "command", command, "le", le,
+                                                NULL };
+
+          if (i < GW_NG_LATENCY_BUCKETS)
+            g_ascii_formatd (le, sizeof le, "%g",
+                             (double) gw_ng_latency_bounds_us[i] / 1e6);
+          sample (out, bucket, bucket_labels,
+                  i < GW_NG_LATENCY_BUCKETS ? cs->le[i] : cs->answered);
+        }
+      begin_sample (out, sum, labels);
+      append_seconds (out, (double) cs->sum_us / 1e6);
+      sample (out, count, labels, cs->answered);
+    }
+}
+
+static void
+render_ng (const GwNgStats *ng, GString *out)
+{
+  family (out, "ng_requests_total", "counter",
+          "ng requests read whole and dispatched, by command (rtpengine's "
+          "requests_total)");
+  for (guint c = 0; c < GW_NG_N_COMMANDS; c++)
+    sample1 (out, "ng_requests_total", "command", gw_ng_command_to_string (c),
+             ng->commands[c].requests);
+  render_latency (ng, out);
+  single (out, "ng_retransmissions_total", "counter",
           "ng requests answered again from the reply cache",
-          s->control.retransmissions);
-  single (out, "control_errors_total", "counter", "ng error replies sent",
-          s->control.errors);
+          ng->retransmissions);
+  single (out, "ng_errors_total", "counter", "ng error replies sent",
+          ng->errors);
+  single (out, "ng_dropped_total", "counter",
+          "ng datagrams not answered: no cookie, or a retransmission of a "
+          "request still in progress",
+          ng->dropped);
 }
 
 void
 gw_metrics_render (const GwMetricsSample *s, GString *out)
 {
-  char uptime[G_ASCII_DTOSTR_BUF_SIZE];
-
   g_return_if_fail (s != NULL && out != NULL);
   single (out, "up", "gauge", "1 while msrp-edge answers", 1);
   family (out, "build_info", "gauge", "The version of msrp-edge running");
-  sample (out, "build_info", "version", s->version, 1);
+  sample1 (out, "build_info", "version", s->version, 1);
   family (out, "uptime_seconds", "gauge", "Seconds since msrp-edge started");
-  g_string_append_printf (
-      out, PREFIX "uptime_seconds %s\n",
-      g_ascii_formatd (uptime, sizeof uptime, "%.3f", s->uptime_s));
-  render_relay (&s->relay, out);
+  begin_sample (out, "uptime_seconds", NULL);
+  append_seconds (out, s->uptime_s);
+  render_relay (s, out);
   render_calls (&s->calls, out);
-  render_control (s, out);
-}
-
-/* --- the call table's statistics --------------------------------------- */
-
-static gboolean
-read_int (GwBencode *dict, const char *key, guint64 *out)
-{
-  GwBencode *v = dict != NULL ? gw_bencode_dict_lookup (dict, key) : NULL;
-
-  if (v == NULL || gw_bencode_get_type (v) != GW_BENCODE_INTEGER ||
-      gw_bencode_get_int (v) < 0)
-    return FALSE;
-  *out = (guint64) gw_bencode_get_int (v);
-  return TRUE;
-}
-
-gboolean
-gw_metrics_read_statistics (GwBencode *reply, GwMetricsCallTotals *t)
-{
-  GwBencode *cur, *tot;
-
-  g_return_val_if_fail (reply != NULL && t != NULL, FALSE);
-  if (gw_bencode_get_type (reply) != GW_BENCODE_DICT)
-    return FALSE;
-  cur = gw_bencode_dict_lookup (reply, "currentstatistics");
-  tot = gw_bencode_dict_lookup (reply, "totalstatistics");
-  if (cur == NULL || tot == NULL ||
-      gw_bencode_get_type (cur) != GW_BENCODE_DICT ||
-      gw_bencode_get_type (tot) != GW_BENCODE_DICT)
-    return FALSE;
-  if (!read_int (cur, "sessionsown", &t->calls) ||
-      !read_int (tot, "offers", &t->offers) ||
-      !read_int (tot, "answers", &t->answers) ||
-      !read_int (tot, "deletes", &t->deletes) ||
-      !read_int (tot, "timeoutsessions", &t->expired))
-    return FALSE;
-  for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
-    {
-      g_autofree char *key =
-          g_strdup_printf ("streams-%s", gw_neg_plan_to_string (p));
-
-      if (!read_int (tot, key, &t->streams[p]))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* The reply to @cookie's request, once it is in @buf (@n bytes): FALSE
- * for a reply to another (an earlier request that timed out). */
-static gboolean
-is_reply_to (const char *buf, gssize n, const char *cookie)
-{
-  gsize len = strlen (cookie);
-
-  return (gsize) n > len && memcmp (buf, cookie, len) == 0 && buf[len] == ' ';
-}
-
-/* Ask the statistics-only server and wait for its answer, iterating its
- * context meanwhile. */
-static gboolean
-ask_call_table (GwMetrics *m, GwMetricsCallTotals *t, GError **error)
-{
-  GSocketAddress *to = gw_ng_server_get_addresses (m->stats_server)->pdata[0];
-  g_autofree char *cookie =
-      g_strdup_printf ("metrics%" G_GUINT64_FORMAT, ++m->stats_seq);
-  g_autofree char *request =
-      g_strconcat (cookie, " d7:command10:statisticse", NULL);
-  g_autofree char *buf = g_malloc (GW_NG_REPLY_MAX);
-  gint64 deadline = g_get_monotonic_time () + STATS_TIMEOUT_MS * 1000;
-
-  if (g_socket_send_to (m->stats_client, to, request, strlen (request), NULL,
-                        error) < 0)
-    return FALSE;
-  for (;;)
-    {
-      g_autoptr (GError) local = NULL;
-      g_autoptr (GwBencode) reply = NULL;
-      gsize len = strlen (cookie) + 1;
-      gssize n;
-
-      while (g_main_context_iteration (m->stats_context, FALSE))
-        ;
-      n = g_socket_receive (m->stats_client, buf, GW_NG_REPLY_MAX, NULL,
-                            &local);
-      if (n < 0 &&
-          !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        {
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-      if (n >= 0 && is_reply_to (buf, n, cookie))
-        {
-          reply = gw_bencode_decode (buf + len, (gsize) n - len, NULL, NULL,
-                                     error);
-          if (reply == NULL)
-            return FALSE;
-          if (gw_metrics_read_statistics (reply, t))
-            return TRUE;
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "the call table's statistics reply lacks a total");
-          return FALSE;
-        }
-      if (g_get_monotonic_time () >= deadline)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                       "no statistics reply from the call table within "
-                       "%d ms",
-                       STATS_TIMEOUT_MS);
-          return FALSE;
-        }
-      g_socket_condition_timed_wait (m->stats_client, G_IO_IN, 1000, NULL,
-                                     NULL);
-    }
-}
-
-static gboolean
-stats_link_start (GwMetrics *m, GError **error)
-{
-  GwNgHandler statistics_only = {
-    .statistics = m->calls_handler.statistics,
-  };
-  g_autoptr (GInetAddress) lo =
-      g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GPtrArray) at = g_ptr_array_new_with_free_func (g_object_unref);
-
-  /* Port 0: a free one, for the server and for our end. */
-  g_ptr_array_add (at, g_inet_socket_address_new (lo, 0));
-  m->stats_context = g_main_context_new ();
-  /* gw-ng attaches its sources to the thread-default context. */
-  g_main_context_push_thread_default (m->stats_context);
-  m->stats_server =
-      gw_ng_server_new (at, NULL, &statistics_only, m->calls, NULL, error);
-  g_main_context_pop_thread_default (m->stats_context);
-  if (m->stats_server == NULL)
-    return FALSE;
-  m->stats_client = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                  G_SOCKET_PROTOCOL_UDP, error);
-  if (m->stats_client == NULL ||
-      !g_socket_bind (m->stats_client, at->pdata[0], FALSE, error))
-    return FALSE;
-  g_socket_set_blocking (m->stats_client, FALSE);
-  return TRUE;
+  if (s->has_ng)
+    render_ng (&s->ng, out);
 }
 
 /* --- HTTP ---------------------------------------------------------------- */
@@ -384,27 +362,24 @@ reply_text (SoupServerMessage *msg, guint status, const char *content_type,
 static void
 serve_metrics (GwMetrics *m, SoupServerMessage *msg)
 {
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) errors = gw_relay_get_error_counts (m->relay);
+  g_autoptr (GArray) reports = gw_relay_get_report_counts (m->relay);
   GwMetricsSample s = { 0 };
   GString *out;
 
   s.version = MSRP_EDGE_VERSION;
   s.uptime_s = (double) (g_get_monotonic_time () - m->started) / 1e6;
   gw_relay_get_stats (m->relay, &s.relay);
-  memcpy (s.requests, m->requests, sizeof s.requests);
-  s.has_control = m->control != NULL;
+  s.errors = errors;
+  s.reports = reports;
+  gw_calls_get_stats (m->calls, &s.calls);
+  s.has_ng = m->control != NULL || m->has_ng_frozen;
   if (m->control != NULL)
-    gw_ng_server_get_stats (m->control, &s.control);
-  if (!ask_call_table (m, &s.calls, &error))
-    {
-      /* A scrape without the call table's numbers fails as a whole:
-       * Prometheus marks it down rather than showing gaps.  The answer
-       * says why; nothing is logged, a scraper retries on its own. */
-      reply_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, TEXT_PLAIN,
-                  g_strdup_printf ("%s\n", error->message));
-      return;
-    }
-  out = g_string_sized_new (4096);
+    gw_ng_server_get_stats (m->control, &s.ng);
+  else
+    s.ng = m->ng_frozen;
+  /* About 16 KiB, most of it the ng histograms' buckets. */
+  out = g_string_sized_new (20480);
   gw_metrics_render (&s, out);
   reply_text (msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
               g_string_free (out, FALSE));
@@ -463,30 +438,20 @@ listen_on (GwMetrics *m, GSocketAddress *addr, GError **error)
 }
 
 GwMetrics *
-gw_metrics_new (GPtrArray *addresses, GwRelay *relay,
-                const GwNgHandler *calls_handler, gpointer calls,
+gw_metrics_new (GPtrArray *addresses, GwRelay *relay, GwCalls *calls,
                 GError **error)
 {
-  g_autoptr (GwMetrics) m = g_new0 (GwMetrics, 1);
+  g_autoptr (GwMetrics) m = NULL;
 
   g_return_val_if_fail (addresses != NULL && relay != NULL, NULL);
-  g_return_val_if_fail (calls_handler != NULL, NULL);
-  g_return_val_if_fail (calls_handler->statistics != NULL, NULL);
+  g_return_val_if_fail (calls != NULL, NULL);
+  m = g_new0 (GwMetrics, 1);
   m->relay = relay;
-  m->calls_handler = *calls_handler;
   m->calls = calls;
-  m->pass[GW_NG_COMMAND_OFFER] = calls_handler->offer;
-  m->pass[GW_NG_COMMAND_ANSWER] = calls_handler->answer;
-  m->pass[GW_NG_COMMAND_DELETE] = calls_handler->delete;
-  m->pass[GW_NG_COMMAND_QUERY] = calls_handler->query;
-  m->pass[GW_NG_COMMAND_LIST] = calls_handler->list;
-  m->pass[GW_NG_COMMAND_STATISTICS] = calls_handler->statistics;
   m->started = g_get_monotonic_time ();
   m->addresses = g_ptr_array_new_with_free_func (g_object_unref);
   m->server = soup_server_new ("server-header", "msrp-edge", NULL);
   soup_server_add_handler (m->server, NULL, on_request, m, NULL);
-  if (!stats_link_start (m, error))
-    return NULL;
   for (guint i = 0; i < addresses->len; i++)
     {
       GSocketAddress *bound = listen_on (m, addresses->pdata[i], error);
@@ -513,9 +478,6 @@ gw_metrics_free (GwMetrics *m)
     soup_server_disconnect (m->server);
   g_clear_object (&m->server);
   g_clear_pointer (&m->addresses, g_ptr_array_unref);
-  g_clear_pointer (&m->stats_server, gw_ng_server_free);
-  g_clear_object (&m->stats_client);
-  g_clear_pointer (&m->stats_context, g_main_context_unref);
   g_free (m);
 }
 

@@ -76,6 +76,8 @@ struct _GwNgRequest
   char *cache_key;
   char *command_name; /* quoted for logs; NULL before it is read */
   GwNgCommand command;
+  gboolean dispatched; /* counted under its command, and so its latency */
+  gint64 received;     /* the loop's clock when its datagram was read */
   gboolean answered;
   GwBencode *dict;
   const char *call_id; /* these point into dict */
@@ -86,6 +88,11 @@ struct _GwNgRequest
   gsize sdp_len;
   GInetAddress *received_from;
   GPtrArray *flags; /* const char *, NULL-terminated */
+};
+
+const gint64 gw_ng_latency_bounds_us[GW_NG_LATENCY_BUCKETS] = {
+  100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+  50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 static const char *const command_names[] = {
@@ -244,6 +251,21 @@ log_dropped (GwNgServer *server, const char *from, gsize len,
 
 /* --- requests and replies ------------------------------------------------ */
 
+/* The reply to @req, dispatched, was sent: its latency goes into its
+ * command's histogram. */
+static void
+count_latency (GwNgServer *server, GwNgRequest *req)
+{
+  GwNgCommandStats *cs = &server->stats.commands[req->command];
+  gint64 us = MAX (now (server) - req->received, 0);
+
+  cs->answered++;
+  cs->sum_us += (guint64) us;
+  for (guint i = 0; i < GW_NG_LATENCY_BUCKETS; i++)
+    if (us <= gw_ng_latency_bounds_us[i])
+      cs->le[i]++;
+}
+
 /* Send @bytes from @sock to @ss; errno-style failure as a reason. */
 static char *
 send_to (Sock *sock, const struct sockaddr_storage *ss, socklen_t ss_len,
@@ -319,6 +341,8 @@ answer (GwNgRequest *req, GwBencode *reply, const char *reason)
       send_to (req->sock, &req->peer_native, req->peer_len, e->reply);
   if (send_failure != NULL)
     log_error (req, send_failure);
+  if (req->dispatched)
+    count_latency (server, req);
   cache_prune (server, e->stored_at);
 }
 
@@ -789,7 +813,7 @@ read_request (GwNgRequest *req, const char *body, gsize len, char **reason)
 static GwNgRequest *
 request_new (Sock *sock, const struct sockaddr_storage *ss, socklen_t ss_len,
              GSocketAddress *peer, const char *peer_string, const char *cookie,
-             const char *key)
+             const char *key, gint64 received)
 {
   GwNgServer *server = sock->server;
   GwNgRequest *req = g_new0 (GwNgRequest, 1);
@@ -804,6 +828,7 @@ request_new (Sock *sock, const struct sockaddr_storage *ss, socklen_t ss_len,
   req->peer_string = g_strdup (peer_string);
   req->cookie = g_strdup (cookie);
   req->cache_key = g_strdup (key);
+  req->received = received;
   req->flags = g_ptr_array_new ();
   g_ptr_array_add (req->flags, NULL);
 
@@ -821,6 +846,8 @@ dispatch (GwNgRequest *req)
   void (*fn) (GwNgRequest *, gpointer) = NULL;
 
   server->stats.requests++;
+  server->stats.commands[req->command].requests++;
+  req->dispatched = TRUE;
   log_request (req);
   switch (req->command)
     {
@@ -875,6 +902,7 @@ handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
 {
   GwNgServer *server = sock->server;
   gsize avail = MIN (len, server->options.max_request_bytes + 1);
+  gint64 received = now (server);
   g_autoptr (GSocketAddress) peer = NULL;
   g_autofree char *peer_string = NULL;
   g_autofree char *cookie = NULL;
@@ -959,7 +987,8 @@ handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
       return;
     }
 
-  req = request_new (sock, ss, ss_len, peer, peer_string, cookie, key);
+  req =
+      request_new (sock, ss, ss_len, peer, peer_string, cookie, key, received);
   if (len > server->options.max_request_bytes)
     {
       gw_ng_request_reply_error (

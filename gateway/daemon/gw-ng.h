@@ -35,6 +35,10 @@
  * because cookies are not unique across proxies (Kamailio's are
  * "pid_rand_seq"), so one proxy never gets another's reply.
  *
+ * Requests are counted by command, with the time from the datagram's
+ * arrival to the reply's sending on the data plane loop's clock
+ * (net_loop_now()) in a histogram per command (gw_ng_server_get_stats()).
+ *
  * Log events (gw-log.h): control_up (one per socket), control_request
  * (command, call_id, cookie, from; `cached` when answered from the
  * cache; ping at debug level), control_error (reason, cookie, from, and
@@ -74,6 +78,8 @@ typedef enum
   GW_NG_COMMAND_LIST,
   GW_NG_COMMAND_STATISTICS,
 } GwNgCommand;
+
+#define GW_NG_N_COMMANDS (GW_NG_COMMAND_STATISTICS + 1)
 
 /* "ping", "offer", ...: the name on the wire. */
 const char *gw_ng_command_to_string (GwNgCommand command);
@@ -142,6 +148,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwNgServer, gw_ng_server_free)
  * (transfer none): GPtrArray of GSocketAddress. */
 GPtrArray *gw_ng_server_get_addresses (GwNgServer *server);
 
+/* The upper bounds of the latency histogram's buckets, in microseconds:
+ * from 100 us (a ping, a delete) to 10 s (an offer or answer waits up to
+ * 5 s for the gateway's ICE candidates). */
+#define GW_NG_LATENCY_BUCKETS 16
+extern const gint64 gw_ng_latency_bounds_us[GW_NG_LATENCY_BUCKETS];
+
+typedef struct
+{
+  guint64 requests; /* dispatched: read whole and handed on (or answered
+                     * here: ping, and the refusals of dispatch) */
+  guint64 answered; /* of them, answered: the histogram's count */
+  guint64 sum_us;   /* their latencies, added up */
+  /* answered within gw_ng_latency_bounds_us[i], cumulative as Prometheus
+   * buckets are */
+  guint64 le[GW_NG_LATENCY_BUCKETS];
+} GwNgCommandStats;
+
 typedef struct
 {
   guint64 datagrams;       /* read */
@@ -152,6 +175,7 @@ typedef struct
   guint cache_entries;     /* replies cached now */
   gsize cache_bytes;
   guint pending; /* requests with the handler now */
+  GwNgCommandStats commands[GW_NG_N_COMMANDS]; /* by GwNgCommand */
 } GwNgStats;
 
 void gw_ng_server_get_stats (GwNgServer *server, GwNgStats *stats);

@@ -16,6 +16,32 @@
 
 #include "msrp-status.h"
 
+static const char *const outcome_names[] = {
+  [GW_RELAY_AUTH_OK] = "ok",
+  [GW_RELAY_AUTH_CHALLENGE] = "challenge",
+  [GW_RELAY_AUTH_STALE] = "stale",
+  [GW_RELAY_AUTH_FAILED] = "failed",
+  [GW_RELAY_AUTH_REPLAY] = "replay",
+  [GW_RELAY_AUTH_LOCKED] = "locked",
+  [GW_RELAY_AUTH_BAD_EXPIRES] = "bad_expires",
+  [GW_RELAY_AUTH_SESSION_LIMIT] = "session_limit",
+  [GW_RELAY_AUTH_ERROR] = "error",
+};
+
+const char *
+gw_relay_auth_outcome_to_string (GwRelayAuthOutcome outcome)
+{
+  g_return_val_if_fail ((guint) outcome < GW_RELAY_N_AUTH_OUTCOMES, "unknown");
+  return outcome_names[outcome];
+}
+
+/* One outcome per AUTH answered, counted where it is decided. */
+static void
+count_outcome (Conn *c, GwRelayAuthOutcome outcome)
+{
+  c->relay->auth[outcome]++;
+}
+
 /* auth_failed: never the password. */
 static void
 auth_failed_log (Conn *c, const char *user, const char *reason)
@@ -85,6 +111,7 @@ session_cap_reached (Conn *c, MsrpHead *h, SessionKind kind, const char *user)
     limit = "max-sessions-per-user";
   if (limit == NULL)
     return FALSE;
+  count_outcome (c, GW_RELAY_AUTH_SESSION_LIMIT);
   ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "session_limit");
   gw_log_event_add_int (ev, "conn", (gint64) c->id);
   gw_log_event_add_str (ev, "peer", gw_relay_conn_peer (c));
@@ -143,6 +170,7 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
   s = gw_relay_session_new (r, kind, scheme, port, expires, &error);
   if (s == NULL)
     {
+      count_outcome (c, GW_RELAY_AUTH_ERROR);
       gw_relay_txn_respond (c, h, 500, "cannot make a session", NULL);
       return;
     }
@@ -157,6 +185,7 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
                         expires_text, NULL);
   gw_relay_conn_note_success (c);
   c->auth_failures = 0;
+  count_outcome (c, GW_RELAY_AUTH_OK);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "auth_ok");
   gw_log_event_add_int (ev, "conn", (gint64) c->id);
@@ -225,6 +254,7 @@ auth_expires (Conn *c, MsrpHead *h, guint *expires)
       *expires = asked;
       return TRUE;
     }
+  count_outcome (c, GW_RELAY_AUTH_BAD_EXPIRES);
   low = asked < r->expires_min;
   bound = g_strdup_printf ("%u", low ? r->expires_min : r->expires_max);
   gw_relay_txn_respond (c, h, MSRP_STATUS_INTERVAL_OUT_OF_BOUNDS, NULL,
@@ -280,12 +310,16 @@ auth_not_verified (Conn *c, MsrpHead *h, MsrpDigestCredentials *creds,
       used != MSRP_DIGEST_ALGORITHM_UNKNOWN &&
       gw_users_lookup (r->users, user, r->realm, other, NULL) != NULL)
     {
+      count_outcome (c, GW_RELAY_AUTH_STALE);
       send_challenge (c, h, TRUE, other);
       return;
     }
   reason = g_strdup_printf (
       "%s%s", msrp_digest_result_to_string (result),
       ha1 == NULL ? " (no such user for this realm and algorithm)" : "");
+  count_outcome (c, result == MSRP_DIGEST_RESULT_REPLAY
+                        ? GW_RELAY_AUTH_REPLAY
+                        : GW_RELAY_AUTH_FAILED);
   auth_failure (c, h, user, reason, MSRP_STATUS_UNAUTHORIZED);
 }
 
@@ -313,12 +347,14 @@ gw_relay_auth_handle (Conn *c)
        * Authorization header, a relay MUST respond with a 401".  The first
        * step of every AUTH, not a failure; a connection that never gets
        * further meets the probation deadline. */
+      count_outcome (c, GW_RELAY_AUTH_CHALLENGE);
       send_challenge (c, h, FALSE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
       return;
     }
   creds = msrp_digest_credentials_parse (value, strlen (value), &error);
   if (creds == NULL)
     {
+      count_outcome (c, GW_RELAY_AUTH_FAILED);
       auth_failure (c, h, NULL, error->message, MSRP_STATUS_UNAUTHORIZED);
       return;
     }
@@ -333,6 +369,7 @@ gw_relay_auth_handle (Conn *c)
   if (result == MSRP_DIGEST_RESULT_STALE_NONCE)
     {
       /* Right password, old nonce: a new challenge, not a failure. */
+      count_outcome (c, GW_RELAY_AUTH_STALE);
       send_challenge (c, h, TRUE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
       return;
     }
@@ -345,6 +382,7 @@ gw_relay_auth_handle (Conn *c)
     {
       /* Authenticated, but not allowed to use the relay (section 6.3: "If
        * the client is not authorized, the relay returns a 403"). */
+      count_outcome (c, GW_RELAY_AUTH_LOCKED);
       auth_failure (c, h, user, "user is locked in the users file",
                     MSRP_STATUS_FORBIDDEN);
       return;

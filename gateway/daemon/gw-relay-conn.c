@@ -15,6 +15,46 @@
 
 #include "net-addr.h"
 
+static const char *const transport_names[] = {
+  [GW_RELAY_TRANSPORT_TCP] = "tcp",
+  [GW_RELAY_TRANSPORT_TLS] = "tls",
+  [GW_RELAY_TRANSPORT_ICE_TCP] = "ice-tcp",
+};
+
+const char *
+gw_relay_transport_to_string (GwRelayTransport transport)
+{
+  g_return_val_if_fail ((guint) transport < GW_RELAY_N_TRANSPORTS, "unknown");
+  return transport_names[transport];
+}
+
+const char *
+gw_relay_direction_to_string (GwRelayDirection direction)
+{
+  g_return_val_if_fail ((guint) direction < GW_RELAY_N_DIRECTIONS, "unknown");
+  return direction == GW_RELAY_INBOUND ? "inbound" : "outbound";
+}
+
+/* @c's transport, from the name its NetConn gives the log stream's
+ * `transport` (anything else, such as the unit suites' in-memory
+ * connections, counts as tcp); an outbound connection still resolving
+ * has none yet: its URI's scheme says. */
+GwRelayTransport
+gw_relay_conn_transport (Conn *c)
+{
+  const char *name;
+
+  if (c->gw == NULL)
+    return c->scheme == MSRP_SCHEME_MSRPS ? GW_RELAY_TRANSPORT_TLS
+                                          : GW_RELAY_TRANSPORT_TCP;
+  name = net_conn_get_transport_name (c->gw);
+  if (g_strcmp0 (name, "tls") == 0)
+    return GW_RELAY_TRANSPORT_TLS;
+  if (g_strcmp0 (name, "ice-tcp") == 0)
+    return GW_RELAY_TRANSPORT_ICE_TCP;
+  return GW_RELAY_TRANSPORT_TCP;
+}
+
 /* @c's peer for the log: "ip:port", or the next hop's "host:port". */
 const char *
 gw_relay_conn_peer (Conn *c)
@@ -279,6 +319,7 @@ on_connected (NetConn *gw, gpointer data)
       gw_log_event_add_str (ev, "transport", net_conn_get_transport_name (gw));
       gw_log_event_emit (ev, "connected to next hop %s",
                          gw_relay_conn_peer (c));
+      c->relay->opened[gw_relay_conn_transport (c)][GW_RELAY_OUTBOUND]++;
     }
   gw_relay_stream_flush_ctrl (c);
   gw_relay_stream_pump (c);
@@ -449,6 +490,7 @@ gw_relay_conn_accept (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
     gw_log_event_add_str (ev, fields[i], fields[i + 1]);
   gw_log_event_emit (ev, "accepted connection %" G_GUINT64_FORMAT " from %s",
                      c->id, peer);
+  r->opened[gw_relay_conn_transport (c)][GW_RELAY_INBOUND]++;
 }
 
 /* Close every connection at once (no on_closed), logging each: those the

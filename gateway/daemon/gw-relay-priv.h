@@ -300,6 +300,12 @@ struct _GwRelay
   GHashTable *errors; /* code -> count of error answers we made */
   guint frames_in_flight;
   guint n_txns;
+
+  /* Counters of the metrics (GwRelayStats, gw_relay_get_*_counts()). */
+  GHashTable *reports; /* code -> count of failure REPORTs we sent */
+  guint64 opened[GW_RELAY_N_TRANSPORTS][GW_RELAY_N_DIRECTIONS];
+  guint n_sessions[GW_RELAY_N_SESSION_KINDS]; /* by SessionKind */
+  guint64 auth[GW_RELAY_N_AUTH_OUTCOMES];
 };
 
 static inline gboolean
@@ -331,6 +337,7 @@ gboolean gw_relay_conn_filter (NetListener *listener, GSocketAddress *peer,
 void gw_relay_conn_accept (GwRelay *r, NetConn *gw, MsrpScheme scheme,
                            guint16 port, const char *const *fields);
 void gw_relay_conn_close_all (GwRelay *r);
+GwRelayTransport gw_relay_conn_transport (Conn *c);
 
 /* gw-relay-stream.c */
 GBytes *gw_relay_stream_end_line (const char *tid, gboolean has_body,

@@ -19,6 +19,19 @@
 
 static const char *const kind_names[] = { "client", "relay", "preauth" };
 
+/* The public kinds are the private ones, named once (kind_names). */
+G_STATIC_ASSERT ((int) SESSION_CLIENT == GW_RELAY_SESSION_CLIENT);
+G_STATIC_ASSERT ((int) SESSION_RELAY == GW_RELAY_SESSION_RELAY);
+G_STATIC_ASSERT ((int) SESSION_PREAUTH == GW_RELAY_SESSION_PREAUTH);
+G_STATIC_ASSERT (G_N_ELEMENTS (kind_names) == GW_RELAY_N_SESSION_KINDS);
+
+const char *
+gw_relay_session_kind_to_string (GwRelaySessionKind kind)
+{
+  g_return_val_if_fail ((guint) kind < GW_RELAY_N_SESSION_KINDS, "unknown");
+  return kind_names[kind];
+}
+
 /* A GwRelayConnectFunc call waiting for the work source. */
 typedef struct
 {
@@ -95,6 +108,7 @@ gw_relay_session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme,
   s->kind = kind;
   s->uri = uri;
   g_hash_table_insert (r->sessions, s->id, s);
+  r->n_sessions[kind]++;
   if (expires_s == 0)
     {
       s->expires_at = G_MAXINT64;
@@ -371,6 +385,7 @@ session_remove (Session *s, const char *event, const char *reason)
     gw_relay_session_count_user (r, s->user, -1);
   net_timer_cancel (r->loop, &s->expiry);
   g_hash_table_steal (r->sessions, s->id);
+  r->n_sessions[s->kind]--;
   msrp_uri_unref (s->uri);
   g_clear_pointer (&s->party, msrp_uri_unref);
   g_free (s->call_id);

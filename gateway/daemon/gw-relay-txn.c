@@ -18,19 +18,25 @@
 /* Messages with chunks still to come, per connection. */
 #define MAX_OPEN_MSGS 256
 
+/* One more @code in @table (code -> count). */
+static void
+count_code (GHashTable *table, guint code)
+{
+  gpointer key = GUINT_TO_POINTER (code);
+
+  g_hash_table_insert (
+      table, key,
+      GSIZE_TO_POINTER (GPOINTER_TO_SIZE (g_hash_table_lookup (table, key)) +
+                        1));
+}
+
 /* The err_NNN counts of the stats: error codes the relay answered or
  * reported itself. */
 static void
 count_error (GwRelay *r, guint code)
 {
-  gpointer key = GUINT_TO_POINTER (code);
-
-  if (code < 300)
-    return;
-  g_hash_table_insert (
-      r->errors, key,
-      GSIZE_TO_POINTER (
-          GPOINTER_TO_SIZE (g_hash_table_lookup (r->errors, key)) + 1));
+  if (code >= 300)
+    count_code (r->errors, code);
 }
 
 /* A Msg is held by its sender's open_msgs, the frame coming in (rx.msg)
@@ -308,6 +314,7 @@ gw_relay_txn_report (Conn *via, MsrpUri *self_uri, GPtrArray *from_path,
       return;
     }
   count_error (via->relay, code);
+  count_code (via->relay->reports, code);
   gw_relay_stream_send_small (via, b);
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "report_generated");
   gw_log_event_add_int (ev, "code", code);

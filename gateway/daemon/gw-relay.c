@@ -157,6 +157,7 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   r->errors = g_hash_table_new (NULL, NULL);
+  r->reports = g_hash_table_new (NULL, NULL);
   r->loop = net_loop_ref (net_loop_get_default ());
   net_timer_init (&r->deadlines, on_deadline, r);
   net_watch_init (&r->work, -1, on_work, r);
@@ -276,6 +277,7 @@ gw_relay_free (GwRelay *r)
   g_hash_table_unref (r->user_sessions);
 
   g_hash_table_unref (r->errors);
+  g_hash_table_unref (r->reports);
   g_clear_pointer (&r->users, gw_users_unref);
   g_clear_pointer (&r->client_tls, net_tls_unref);
   msrp_digest_server_free (r->digest);
@@ -321,6 +323,8 @@ gw_relay_get_stats (GwRelay *r, GwRelayStats *st)
       Conn *c = key;
 
       st->connections++;
+      st->open[gw_relay_conn_transport (c)]
+              [c->inbound ? GW_RELAY_INBOUND : GW_RELAY_OUTBOUND]++;
       st->frames_waiting +=
           c->rx.block == BLOCK_START || c->rx.block == BLOCK_PARTY;
       st->readers_paused +=
@@ -339,6 +343,9 @@ gw_relay_get_stats (GwRelay *r, GwRelayStats *st)
   st->messages = r->messages;
   st->frames_in_flight = r->frames_in_flight;
   st->pending_transactions = r->n_txns;
+  memcpy (st->opened, r->opened, sizeof st->opened);
+  memcpy (st->sessions_by_kind, r->n_sessions, sizeof st->sessions_by_kind);
+  memcpy (st->auth, r->auth, sizeof st->auth);
 }
 
 gboolean
@@ -352,21 +359,56 @@ gw_relay_is_busy (GwRelay *r)
 }
 
 static gint
-uint_cmp (gconstpointer a, gconstpointer b)
+code_cmp (gconstpointer a, gconstpointer b)
 {
-  guint x = GPOINTER_TO_UINT (*(gpointer *) a);
-  guint y = GPOINTER_TO_UINT (*(gpointer *) b);
+  guint x = ((const GwRelayCodeCount *) a)->code;
+  guint y = ((const GwRelayCodeCount *) b)->code;
 
   return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* @table (code -> count) as GwRelayCodeCount, by code. */
+static GArray *
+code_counts (GHashTable *table)
+{
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (GwRelayCodeCount),
+                                   g_hash_table_size (table));
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&it, table);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      GwRelayCodeCount cc = {
+        .code = GPOINTER_TO_UINT (key),
+        .count = GPOINTER_TO_SIZE (value),
+      };
+
+      g_array_append_val (out, cc);
+    }
+  g_array_sort (out, code_cmp);
+  return out;
+}
+
+GArray *
+gw_relay_get_error_counts (GwRelay *r)
+{
+  g_return_val_if_fail (r != NULL, NULL);
+  return code_counts (r->errors);
+}
+
+GArray *
+gw_relay_get_report_counts (GwRelay *r)
+{
+  g_return_val_if_fail (r != NULL, NULL);
+  return code_counts (r->reports);
 }
 
 void
 gw_relay_log_stats (GwRelay *r)
 {
   g_autoptr (GwLogEvent) ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stats");
-  g_autoptr (GPtrArray) codes = g_ptr_array_new ();
-  GHashTableIter it;
-  gpointer key;
+  g_autoptr (GArray) errors = NULL;
   GwRelayStats st;
 
   g_return_if_fail (r != NULL);
@@ -379,18 +421,14 @@ gw_relay_log_stats (GwRelay *r)
   gw_log_event_add_int (ev, "frames_in_flight", st.frames_in_flight);
   gw_log_event_add_int (ev, "pending_transactions", st.pending_transactions);
   gw_log_event_add_int (ev, "queued_bytes", (gint64) st.queued_bytes);
-  g_hash_table_iter_init (&it, r->errors);
-  while (g_hash_table_iter_next (&it, &key, NULL))
-    g_ptr_array_add (codes, key);
-  g_ptr_array_sort (codes, uint_cmp);
-  for (guint i = 0; i < codes->len; i++)
+  errors = gw_relay_get_error_counts (r);
+  for (guint i = 0; i < errors->len; i++)
     {
-      guint code = GPOINTER_TO_UINT (codes->pdata[i]);
-      g_autofree char *name = g_strdup_printf ("err_%03u", code);
+      const GwRelayCodeCount *cc =
+          &g_array_index (errors, GwRelayCodeCount, i);
+      g_autofree char *name = g_strdup_printf ("err_%03u", cc->code);
 
-      gw_log_event_add_int (ev, name,
-                            (gint64) GPOINTER_TO_SIZE (g_hash_table_lookup (
-                                r->errors, codes->pdata[i])));
+      gw_log_event_add_int (ev, name, (gint64) cc->count);
     }
   gw_log_event_emit (
       ev, "%u connections, %u sessions, %" G_GUINT64_FORMAT " messages",

@@ -232,6 +232,65 @@ gboolean gw_relay_get_session_info (GwRelay *relay, MsrpUri *session,
 void gw_relay_close_session (GwRelay *relay, MsrpUri *session,
                              const char *reason);
 
+/* What the relay's counters are broken down by (README.md "Metrics"). */
+
+/* How a connection carries MSRP: a TCP socket, TLS (over a socket or an
+ * ICE-TCP stream), or an ICE-TCP stream without TLS (gw-ice.h). */
+typedef enum
+{
+  GW_RELAY_TRANSPORT_TCP,
+  GW_RELAY_TRANSPORT_TLS,
+  GW_RELAY_TRANSPORT_ICE_TCP,
+  GW_RELAY_N_TRANSPORTS
+} GwRelayTransport;
+
+/* Inbound: accepted by a listener, or adopted (gw_relay_adopt_connection()
+ * -- an ICE-TCP pair is inbound whichever side connected).  Outbound: a
+ * next hop, or a party the gateway connects to. */
+typedef enum
+{
+  GW_RELAY_INBOUND,
+  GW_RELAY_OUTBOUND,
+  GW_RELAY_N_DIRECTIONS
+} GwRelayDirection;
+
+/* The kinds of the session_created event. */
+typedef enum
+{
+  GW_RELAY_SESSION_CLIENT,  /* a client's, by Digest AUTH */
+  GW_RELAY_SESSION_RELAY,   /* a peer relay's, by mutual TLS and Digest */
+  GW_RELAY_SESSION_PREAUTH, /* pre-authorised by the negotiator */
+  GW_RELAY_N_SESSION_KINDS
+} GwRelaySessionKind;
+
+/* What the relay decided about an AUTH addressed to it (RFC 4976 section
+ * 6.3), one per AUTH answered. */
+typedef enum
+{
+  GW_RELAY_AUTH_OK,            /* 200: a session granted */
+  GW_RELAY_AUTH_CHALLENGE,     /* 401: no Authorization yet, the first step */
+  GW_RELAY_AUTH_STALE,         /* 401 stale=true: right password, old nonce,
+                                * or the user is provisioned for the other
+                                * algorithm only; not a failure */
+  GW_RELAY_AUTH_FAILED,        /* 401: wrong credentials, unknown user,
+                                * unreadable Authorization */
+  GW_RELAY_AUTH_REPLAY,        /* 401: a nonce-count accepted before */
+  GW_RELAY_AUTH_LOCKED,        /* 403: the user is locked in the users file */
+  GW_RELAY_AUTH_BAD_EXPIRES,   /* 423: Expires out of [expires-min, max] */
+  GW_RELAY_AUTH_SESSION_LIMIT, /* 403: too many sessions (session_limit) */
+  GW_RELAY_AUTH_ERROR,         /* 500: no session could be made */
+  GW_RELAY_N_AUTH_OUTCOMES
+} GwRelayAuthOutcome;
+
+/* The names of the log stream and the metrics' labels: "tcp", "tls",
+ * "ice-tcp"; "inbound", "outbound"; "client", "relay", "preauth"; "ok",
+ * "challenge", "stale", "failed", "replay", "locked", "bad_expires",
+ * "session_limit", "error". */
+const char *gw_relay_transport_to_string (GwRelayTransport transport);
+const char *gw_relay_direction_to_string (GwRelayDirection direction);
+const char *gw_relay_session_kind_to_string (GwRelaySessionKind kind);
+const char *gw_relay_auth_outcome_to_string (GwRelayAuthOutcome outcome);
+
 typedef struct
 {
   guint connections; /* open, inbound and outbound */
@@ -247,9 +306,34 @@ typedef struct
                                * a paired party to connect */
   guint readers_paused;       /* connections not read (backpressure) */
   guint pending_transactions; /* forwarded requests awaiting a response */
+  /* @connections by transport and direction */
+  guint open[GW_RELAY_N_TRANSPORTS][GW_RELAY_N_DIRECTIONS];
+  /* connections since the start: inbound ones when accepted (TLS: before
+   * the handshake) or adopted (connection_accepted), outbound ones when
+   * connected (TLS: handshake done; connection_opened) */
+  guint64 opened[GW_RELAY_N_TRANSPORTS][GW_RELAY_N_DIRECTIONS];
+  guint sessions_by_kind[GW_RELAY_N_SESSION_KINDS]; /* @sessions */
+  guint64 auth[GW_RELAY_N_AUTH_OUTCOMES];           /* AUTHs answered */
 } GwRelayStats;
 
+/* Fill @stats.  Costs one pass over the open connections. */
 void gw_relay_get_stats (GwRelay *relay, GwRelayStats *stats);
+
+typedef struct
+{
+  guint code;
+  guint64 count;
+} GwRelayCodeCount;
+
+/* The error codes (300 and up) of the responses and failure REPORTs the
+ * relay made itself, the `stats` event's err_NNN: a REPORT counts here
+ * and in gw_relay_get_report_counts().
+ * Returns: (transfer full): GArray of GwRelayCodeCount, by code. */
+GArray *gw_relay_get_error_counts (GwRelay *relay);
+
+/* The failure REPORTs the relay sent (report_generated), by code.
+ * Returns: (transfer full): GArray of GwRelayCodeCount, by code. */
+GArray *gw_relay_get_report_counts (GwRelay *relay);
 
 /* TRUE while a frame is being streamed through, or bytes wait in a write
  * queue: what a graceful shutdown waits for. */

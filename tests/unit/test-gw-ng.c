@@ -503,6 +503,64 @@ START_TEST (test_retransmission)
 }
 END_TEST
 
+/* Requests are counted by command when dispatched, and each one answered
+ * goes into its command's latency histogram: from its datagram read to
+ * its reply sent, on the loop's clock.  A retransmission answered from the
+ * cache and a datagram without a known command are neither. */
+START_TEST (test_command_stats)
+{
+  NetLoop *loop = net_loop_get_default ();
+  g_autoptr (GBytes) got = NULL;
+  const GwNgCommandStats *list, *ping;
+  GwNgStats st;
+  guint64 dispatched = 0;
+  int fd;
+
+  start (NULL);
+  fd = client_new (G_SOCKET_FAMILY_IPV4);
+  exchange (fd, S ("p1 d7:command4:pinge"), PONG ("p1"));
+  exchange (fd, S ("p1 d7:command4:pinge"), PONG ("p1"));
+  client_send (fd, server_addr (0), S ("u1 d7:command3:fooe"));
+  got = client_recv (fd, WAIT_MS);
+  ck_assert_ptr_nonnull (got);
+  g_clear_pointer (&got, g_bytes_unref);
+
+  /* A list held 300 ms of the loop's clock. */
+  rec.mode = MODE_HOLD;
+  client_send (fd, server_addr (0), S ("l1 d7:command4:liste"));
+  RUN_UNTIL (rec.held->len == 1, WAIT_MS);
+  st = stats ();
+  ck_assert_uint_eq (st.commands[GW_NG_COMMAND_LIST].requests, 1);
+  ck_assert_uint_eq (st.commands[GW_NG_COMMAND_LIST].answered, 0);
+  net_loop_set_fake_time (loop, net_loop_now (loop) + 300000);
+  gw_ng_request_reply (rec.held->pdata[0], NULL);
+  got = client_recv (fd, WAIT_MS);
+  assert_bytes (got, S ("l1 d6:result2:oke"));
+
+  st = stats ();
+  list = &st.commands[GW_NG_COMMAND_LIST];
+  ck_assert_uint_eq (list->answered, 1);
+  ck_assert_uint_eq (list->sum_us, 300000);
+  for (guint i = 0; i < GW_NG_LATENCY_BUCKETS; i++)
+    ck_assert_uint_eq (list->le[i], gw_ng_latency_bounds_us[i] >= 300000);
+  /* The ping answered at once, the retransmission not counted. */
+  ping = &st.commands[GW_NG_COMMAND_PING];
+  ck_assert_uint_eq (ping->requests, 1);
+  ck_assert_uint_eq (ping->answered, 1);
+  ck_assert_uint_eq (ping->sum_us, 0);
+  for (guint i = 0; i < GW_NG_LATENCY_BUCKETS; i++)
+    ck_assert_uint_eq (ping->le[i], 1);
+  /* The unknown command: an error, under no command. */
+  for (guint c = 0; c < GW_NG_N_COMMANDS; c++)
+    dispatched += st.commands[c].requests;
+  ck_assert_uint_eq (dispatched, st.requests);
+  ck_assert_uint_eq (st.requests, 2);
+  ck_assert_uint_eq (st.errors, 1);
+  ck_assert_uint_eq (st.retransmissions, 1);
+  close (fd);
+}
+END_TEST
+
 /* A retransmission while the handler still holds the request is not
  * answered; the one answer goes out when the handler gives it. */
 START_TEST (test_retransmission_in_progress)
@@ -1029,6 +1087,7 @@ main (void)
   tcase_add_test (tc, test_offer);
   tcase_add_test (tc, test_retransmission);
   tcase_add_test (tc, test_retransmission_in_progress);
+  tcase_add_test (tc, test_command_stats);
   tcase_add_test (tc, test_cache_bounds);
   tcase_add_test (tc, test_cache_bytes);
   tcase_add_loop_test (tc, test_messages, 0, G_N_ELEMENTS (message_cases));
