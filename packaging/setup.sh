@@ -16,9 +16,12 @@ BUILD="build-essential pkg-config meson ninja-build clang-format \
 	libsoup-3.0-dev"
 # Fuzzing and sanitizers: clang with libFuzzer and the sanitizer runtimes.
 FUZZ="clang libclang-rt-14-dev llvm"
-# Integration tests: real peers and real networks.
+# Integration tests: real peers and real networks.  dnsmasq-base: the DNS
+# server (SRV records of a relay farm) that tests/integration/srv.sh runs
+# inside its own network namespace; only the binary, no system service.
 PEERS="kamailio rtpengine-utils sip-tester tshark coturn \
-	iproute2 nftables iptables procps psmisc python3 openssl ca-certificates"
+	iproute2 nftables iptables procps psmisc python3 openssl ca-certificates \
+	dnsmasq-base"
 # The Debian package: built with debhelper, checked with lintian
 # (tests/integration/package.sh).
 PACKAGE="debhelper lintian"

@@ -32,6 +32,7 @@
 #include "net-addr.h"
 #include "net-conn.h"
 #include "net-listener.h"
+#include "net-resolve.h"
 #include "net-tls.h"
 #include "ice-leg.h"
 #include "mc-auth.h"
@@ -67,6 +68,7 @@ typedef struct
   McLink *primary;          /* the link we send on */
   GPtrArray *relays;        /* MsrpUri */
   MsrpUri *first_hop;       /* active role */
+  GCancellable *resolving;  /* while its addresses are looked up */
   GPtrArray *hop_addresses; /* its addresses, tried in order */
   guint hop_index;          /* the next one to try */
   McSender *sender;
@@ -107,6 +109,7 @@ typedef struct
 } App;
 
 static void finish (App *app);
+static void fail_now (App *app, int code, const char *message);
 static gboolean connect_next (App *app, GError **error);
 static void sdp_local_ready (App *app);
 
@@ -527,11 +530,14 @@ link_closed (McLink *link, NetConnCloseReason reason, const GError *error,
   else if (!app->passive &&
            (reason == NET_CONN_CLOSED_CONNECT_FAILED ||
             reason == NET_CONN_CLOSED_REFUSED) &&
+           app->hop_addresses != NULL &&
            app->hop_index < app->hop_addresses->len)
     {
       g_autoptr (GError) next_error = NULL;
 
-      /* A name with several addresses: try the next one. */
+      /* A name with several addresses, or a relay farm's SRV targets
+       * (RFC 2782: the next in order when one does not answer): try the
+       * next one. */
       if (c->verbose)
         fprintf (stderr, "msrpcat: %s\n", error->message);
       g_ptr_array_remove (app->links, link);
@@ -696,45 +702,6 @@ start_passive (App *app, GError **error)
   return TRUE;
 }
 
-/* RFC 4975 section 6.2: the host of the URI, by address or by name, and
- * its port (2855 when absent).  Returns: (transfer full): GPtrArray of
- * GSocketAddress, tried in order. */
-static GPtrArray *
-resolve (MsrpUri *uri, GError **error)
-{
-  const char *host = msrp_uri_get_host (uri);
-  guint16 port = msrp_uri_get_effective_port (uri);
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_object_unref);
-
-  if (msrp_uri_get_host_type (uri) != MSRP_HOST_NAME)
-    {
-      g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (host);
-
-      if (ia == NULL)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "'%s' is not an address", host);
-          return NULL;
-        }
-      g_ptr_array_add (out, g_inet_socket_address_new (ia, port));
-    }
-  else
-    {
-      g_autoptr (GResolver) resolver = g_resolver_get_default ();
-      GList *list = g_resolver_lookup_by_name (resolver, host, NULL, error);
-
-      if (list == NULL)
-        {
-          g_prefix_error (error, "cannot resolve %s: ", host);
-          return NULL;
-        }
-      for (GList *l = list; l != NULL; l = l->next)
-        g_ptr_array_add (out, g_inet_socket_address_new (l->data, port));
-      g_resolver_free_addresses (list);
-    }
-  return g_steal_pointer (&out);
-}
-
 static gboolean
 connect_next (App *app, GError **error)
 {
@@ -759,13 +726,59 @@ connect_next (App *app, GError **error)
   return TRUE;
 }
 
-static gboolean
-start_active (App *app, GError **error)
+/* The first hop's addresses, in the order to try them (RFC 4975 section
+ * 6.2; for an msrps relay URI without a port, the SRV records of RFC 4976
+ * section 8): connect to the first. */
+static void
+on_hop_resolved (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  app->hop_addresses = resolve (app->first_hop, error);
-  if (app->hop_addresses == NULL)
-    return FALSE;
-  return connect_next (app, error);
+  App *app = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) addrs = net_resolve_finish (res, &error);
+
+  /* Cancelled: the run is over and app is being torn down. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&app->resolving);
+  if (app->finishing)
+    return;
+  touch (app);
+  if (addrs == NULL)
+    {
+      fail_now (app, MC_EXIT_CONNECTION, error->message);
+      return;
+    }
+  if (app->config.verbose)
+    {
+      g_autoptr (GString) list = g_string_new (NULL);
+
+      for (guint i = 0; i < addrs->len; i++)
+        {
+          g_autofree char *text = net_addr_to_string (addrs->pdata[i]);
+
+          g_string_append_printf (list, "%s%s", i > 0 ? " " : "", text);
+        }
+      fprintf (stderr, "msrpcat: %s is at %s\n",
+               msrp_uri_get_text (app->first_hop), list->str);
+    }
+  app->hop_addresses = g_steal_pointer (&addrs);
+  app->hop_index = 0;
+  if (!connect_next (app, &error))
+    fail_now (app, MC_EXIT_CONNECTION, error->message);
+}
+
+/* Active role: look up the first hop without blocking (net-resolve.h),
+ * then connect (on_hop_resolved()). */
+static void
+start_active (App *app)
+{
+  MsrpUri *hop = app->first_hop;
+
+  g_clear_pointer (&app->hop_addresses, g_ptr_array_unref);
+  app->resolving = g_cancellable_new ();
+  net_resolve_async (msrp_uri_get_scheme (hop) == MSRP_SCHEME_MSRPS,
+                     msrp_uri_get_host (hop), msrp_uri_get_port (hop), NULL,
+                     NULL, app->resolving, on_hop_resolved, app);
 }
 
 /* --- SDP mode ----------------------------------------------------------- */
@@ -939,8 +952,7 @@ sdp_go (App *app)
           return;
         }
     }
-  if (!start_active (app, &error))
-    fail_now (app, MC_EXIT_CONNECTION, error->message);
+  start_active (app);
 }
 
 /* Our SDP: c=, m= and a=path from the local URI (with ICE, the default
@@ -1191,8 +1203,7 @@ sdp_prepare_local (App *app)
   if (app->relays->len > 0)
     {
       /* become_ready () writes the SDP once AUTH is done. */
-      if (!start_active (app, &error))
-        fail_now (app, MC_EXIT_CONNECTION, error->message);
+      start_active (app);
       return;
     }
   /* RFC 6135 section 4.2.2: actpass and passive carry "the actual address
@@ -1419,7 +1430,7 @@ on_tick (gpointer user_data)
   else if (!app->ready && !app->passive)
     {
       waiting = TRUE;
-      what = "the connection";
+      what = app->resolving != NULL ? "the DNS answer" : "the connection";
     }
   else
     {
@@ -2162,8 +2173,9 @@ main (int argc, char **argv)
 
   if (app->sdp_mode)
     app->start_id = g_idle_add (on_sdp_start, app);
-  else if (!(app->passive ? start_passive (app, &error)
-                          : start_active (app, &error)))
+  else if (!app->passive)
+    start_active (app);
+  else if (!start_passive (app, &error))
     {
       mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s", error->message);
       goto out;
@@ -2234,6 +2246,10 @@ out:
   g_clear_pointer (&app->first_hop, msrp_uri_unref);
   g_clear_pointer (&app->hop_addresses, g_ptr_array_unref);
   g_ptr_array_unref (app->relays);
+  /* A lookup still running must not call back into what is freed. */
+  if (app->resolving != NULL)
+    g_cancellable_cancel (app->resolving);
+  g_clear_object (&app->resolving);
   /* Let aborted connections release their sources. */
   while (g_main_context_iteration (NULL, FALSE))
     ;

@@ -7,6 +7,11 @@
 #   server.pem server.key  CN=relay.test, SAN DNS:relay.test, DNS:localhost,
 #                          IP:127.0.0.1, IP:::1 (a relay: server and client)
 #   client.pem client.key  CN=client-relay.test, SAN DNS:client-relay.test
+#   farm.pem farm.key      CN=farm.test, SAN DNS:farm.test, DNS:*.farm.test:
+#                          every member of a relay farm found by SRV
+#                          presents it (RFC 4976 section 9.2: the name
+#                          checked is the URI's host, the farm's, not the
+#                          SRV target's)
 #   rogue-ca.pem           a CA nobody trusts
 #   rogue.pem rogue.key    CN=rogue-relay.test, issued by rogue-ca
 #
@@ -40,6 +45,12 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = DNS:client-relay.test
 authorityKeyIdentifier = keyid
+[farm_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:farm.test, DNS:*.farm.test
+authorityKeyIdentifier = keyid
 [rogue_ext]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -69,4 +80,5 @@ ca ca "/CN=msrp-edge test CA"
 ca rogue-ca "/CN=rogue CA"
 leaf server "/O=msrp-edge tests/CN=relay.test" ca server_ext
 leaf client "/O=msrp-edge tests/CN=client-relay.test" ca client_ext
+leaf farm "/O=msrp-edge tests/CN=farm.test" ca farm_ext
 leaf rogue "/CN=rogue-relay.test" rogue-ca rogue_ext
