@@ -499,9 +499,9 @@ move_to_reassembly (McReceiver *r, InMsg *m, GError **error)
   return TRUE;
 }
 
-/* The answers a chunk gets before anything of it is kept: a SEND without
- * body, a message refused or delivered before, a type not accepted, a
- * total over --max-size.  TRUE when @head is answered here. */
+/* The answers a chunk gets before anything of it is kept: a message
+ * refused or delivered before, a type not accepted, a total over
+ * --max-size.  TRUE when @head is answered here. */
 static gboolean
 answered_at_once (McReceiver *r, McLink *link, MsrpHead *head,
                   const MsrpByteRange *br)
