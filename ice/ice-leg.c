@@ -609,16 +609,10 @@ check_server (const char *what, const char *server, GError **error)
   return TRUE;
 }
 
-IceLeg *
-ice_leg_new (const IceSettings *settings, gboolean controlling,
-             const IceCallbacks *callbacks, gpointer user_data, GError **error)
+/* The settings a leg can be made with. */
+static gboolean
+check_settings (const IceSettings *settings, GError **error)
 {
-  g_autoptr (IceLeg) leg = NULL;
-
-  g_return_val_if_fail (settings != NULL, NULL);
-  g_return_val_if_fail (callbacks != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
   if (settings->port_min > 65535 || settings->port_max > 65535 ||
       settings->port_min > settings->port_max ||
       (settings->port_min == 0) != (settings->port_max == 0))
@@ -626,37 +620,34 @@ ice_leg_new (const IceSettings *settings, gboolean controlling,
       g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
                    "port range %u-%u is not 0-0 or 1..65535 with min <= max",
                    settings->port_min, settings->port_max);
-      return NULL;
+      return FALSE;
     }
   if (!check_server ("STUN", settings->stun_server, error) ||
       !check_server ("TURN", settings->turn_server, error))
-    return NULL;
+    return FALSE;
   if (settings->turn_server != NULL &&
       (settings->turn_username == NULL || settings->turn_password == NULL))
     {
       g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
                    "TURN server %s has no username or password",
                    settings->turn_server);
-      return NULL;
+      return FALSE;
     }
   if (settings->stun_port > 65535 || settings->turn_port > 65535)
     {
       g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
                    "STUN port %u or TURN port %u is above 65535",
                    settings->stun_port, settings->turn_port);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  leg = g_new0 (IceLeg, 1);
-  leg->context = g_main_context_ref_thread_default ();
-  leg->callbacks = *callbacks;
-  leg->user_data = user_data;
-  leg->controlling = controlling;
-  leg->timeout_ms =
-      settings->timeout_ms != 0 ? settings->timeout_ms : DEFAULT_TIMEOUT_MS;
-  leg->state = LEG_NEW;
-  leg->early = g_byte_array_new ();
-
+/* The leg's agent, with its STUN server and the local addresses it
+ * gathers on. */
+static gboolean
+make_agent (IceLeg *leg, const IceSettings *settings, GError **error)
+{
   /* RFC 6544 over RFC 8445 procedures; reliable with bytestream-tcp: the
    * component is a byte stream, reads of any size (without it, a read
    * shorter than an RFC 4571 frame loses the rest of the frame). */
@@ -664,7 +655,7 @@ ice_leg_new (const IceSettings *settings, gboolean controlling,
                                     NICE_AGENT_OPTION_RELIABLE |
                                         NICE_AGENT_OPTION_BYTESTREAM_TCP);
   g_object_set (leg->agent, "ice-tcp", TRUE, "ice-udp", FALSE,
-                "controlling-mode", controlling, "upnp", FALSE, NULL);
+                "controlling-mode", leg->controlling, "upnp", FALSE, NULL);
   if (settings->stun_server != NULL)
     g_object_set (
         leg->agent, "stun-server", settings->stun_server, "stun-server-port",
@@ -684,16 +675,23 @@ ice_leg_new (const IceSettings *settings, gboolean controlling,
         {
           g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
                        "libnice cannot gather on address %s", s);
-          return NULL;
+          return FALSE;
         }
     }
+  return TRUE;
+}
 
+/* The leg's one stream: its port range, its TURN relay, its local
+ * credentials. */
+static gboolean
+add_stream (IceLeg *leg, const IceSettings *settings, GError **error)
+{
   leg->stream_id = nice_agent_add_stream (leg->agent, 1);
   if (leg->stream_id == 0)
     {
       g_set_error_literal (error, ICE_LEG_ERROR, ICE_LEG_ERROR_FAILED,
                            "libnice cannot add a stream");
-      return NULL;
+      return FALSE;
     }
   if (settings->port_min != 0)
     nice_agent_set_port_range (leg->agent, leg->stream_id, COMPONENT,
@@ -710,7 +708,7 @@ ice_leg_new (const IceSettings *settings, gboolean controlling,
           g_set_error (error, ICE_LEG_ERROR, ICE_LEG_ERROR_INVALID,
                        "libnice refuses TURN server %s",
                        settings->turn_server);
-          return NULL;
+          return FALSE;
         }
       leg->has_turn = TRUE;
     }
@@ -719,8 +717,35 @@ ice_leg_new (const IceSettings *settings, gboolean controlling,
     {
       g_set_error_literal (error, ICE_LEG_ERROR, ICE_LEG_ERROR_FAILED,
                            "libnice has no local credentials");
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
+
+IceLeg *
+ice_leg_new (const IceSettings *settings, gboolean controlling,
+             const IceCallbacks *callbacks, gpointer user_data, GError **error)
+{
+  g_autoptr (IceLeg) leg = NULL;
+
+  g_return_val_if_fail (settings != NULL, NULL);
+  g_return_val_if_fail (callbacks != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_settings (settings, error))
+    return NULL;
+
+  leg = g_new0 (IceLeg, 1);
+  leg->context = g_main_context_ref_thread_default ();
+  leg->callbacks = *callbacks;
+  leg->user_data = user_data;
+  leg->controlling = controlling;
+  leg->timeout_ms =
+      settings->timeout_ms != 0 ? settings->timeout_ms : DEFAULT_TIMEOUT_MS;
+  leg->state = LEG_NEW;
+  leg->early = g_byte_array_new ();
+  if (!make_agent (leg, settings, error) || !add_stream (leg, settings, error))
+    return NULL;
 
   g_signal_connect (leg->agent, "candidate-gathering-done",
                     G_CALLBACK (on_gathering_done), leg);

@@ -441,6 +441,139 @@ fail:
   return FALSE;
 }
 
+/* auth-scheme 1*SP at *@pos, which must be Digest; *@pos moves past the
+ * scheme. */
+static gboolean
+parse_scheme (const ParamList *list, const char *s, gsize len, gsize *pos,
+              GError **error)
+{
+  gsize start = *pos, i = *pos;
+
+  while (i < len && is_tchar ((guchar) s[i]))
+    i++;
+  if (i == start)
+    {
+      g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
+                   "%s: value does not start with an auth-scheme",
+                   list->header);
+      return FALSE;
+    }
+  /* RFC 7235 section 2.1: the scheme is case-insensitive; RFC 4976
+   * section 9.1: Basic is never accepted. */
+  if (i - start != 6 || g_ascii_strncasecmp (s + start, "Digest", 6) != 0)
+    {
+      g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_UNSUPPORTED,
+                   "%s: scheme '%.*s' is not Digest", list->header,
+                   shown_len (i - start), s + start);
+      return FALSE;
+    }
+  if (i < len && !is_ows (s[i]))
+    {
+      g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
+                   "%s: expected a space after 'Digest'", list->header);
+      return FALSE;
+    }
+  *pos = i;
+  return TRUE;
+}
+
+/* A token value at *@pos into @p; *@pos moves past it. */
+static gboolean
+parse_token_value (const ParamList *list, const char *s, gsize len, gsize *pos,
+                   Param *p, GError **error)
+{
+  gsize start = *pos, i = *pos;
+
+  while (i < len && is_tchar ((guchar) s[i]))
+    i++;
+  if (i == start)
+    {
+      g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
+                   "%s: parameter '%.*s' has no value (a token or a "
+                   "quoted-string)",
+                   list->header, shown_len (p->name_len), p->name);
+      return FALSE;
+    }
+  if (i - start > MSRP_DIGEST_PARAM_MAX)
+    {
+      g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_TOO_LONG,
+                   "%s: parameter '%.*s' is longer than %d bytes",
+                   list->header, shown_len (p->name_len), p->name,
+                   MSRP_DIGEST_PARAM_MAX);
+      return FALSE;
+    }
+  p->value = g_strndup (s + start, i - start);
+  p->value_len = i - start;
+  *pos = i;
+  return TRUE;
+}
+
+/* One auth-param, token "=" ( token / quoted-string ), at *@pos into the
+ * next of @list's params; *@pos moves past it. */
+static gboolean
+parse_param (ParamList *list, const char *s, gsize len, gsize *pos,
+             GError **error)
+{
+  gsize start = *pos;
+  Param *p;
+
+  while (*pos < len && is_tchar ((guchar) s[*pos]))
+    (*pos)++;
+  if (*pos == start)
+    {
+      g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
+                   "%s: expected a parameter name at offset %" G_GSIZE_FORMAT,
+                   list->header, *pos);
+      return FALSE;
+    }
+  p = &list->params[list->n];
+  p->name = s + start;
+  p->name_len = *pos - start;
+  p->value = NULL;
+  p->value_len = 0;
+
+  for (guint i = 0; i < list->n; i++)
+    if (list->params[i].name_len == p->name_len &&
+        g_ascii_strncasecmp (list->params[i].name, p->name, p->name_len) == 0)
+      {
+        g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_DUPLICATE,
+                     "%s: parameter '%.*s' appears twice", list->header,
+                     shown_len (p->name_len), p->name);
+        return FALSE;
+      }
+
+  skip_ows (s, len, pos);
+  if (*pos >= len || s[*pos] != '=')
+    {
+      g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
+                   "%s: expected '=' after parameter '%.*s'", list->header,
+                   shown_len (p->name_len), p->name);
+      return FALSE;
+    }
+  (*pos)++;
+  skip_ows (s, len, pos);
+
+  if (*pos < len && s[*pos] == '"')
+    {
+      if (!parse_quoted (list, s, len, pos, p, error))
+        return FALSE;
+    }
+  else if (!parse_token_value (list, s, len, pos, p, error))
+    return FALSE;
+  list->n++;
+
+  /* Values reach logs and JSON: they must be UTF-8 (obs-text is
+   * allowed by the grammar, but not arbitrary bytes). */
+  if (!g_utf8_validate_len (p->value, p->value_len, NULL))
+    {
+      g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_INVALID,
+                   "%s: parameter '%.*s' is not valid UTF-8", list->header,
+                   shown_len (p->name_len), p->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Parse "[Digest 1*SP] #auth-param" into @list.  @scheme: whether the value
  * starts with the auth-scheme (WWW-Authenticate, Authorization). */
 static gboolean
@@ -464,41 +597,12 @@ parse_params (ParamList *list, const char *s, gsize len, gboolean scheme,
     }
 
   skip_ows (s, len, &pos);
-  if (scheme)
-    {
-      gsize start = pos;
-
-      while (pos < len && is_tchar ((guchar) s[pos]))
-        pos++;
-      if (pos == start)
-        {
-          g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
-                       "%s: value does not start with an auth-scheme",
-                       list->header);
-          return FALSE;
-        }
-      /* RFC 7235 section 2.1: the scheme is case-insensitive; RFC 4976
-       * section 9.1: Basic is never accepted. */
-      if (pos - start != 6 ||
-          g_ascii_strncasecmp (s + start, "Digest", 6) != 0)
-        {
-          g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_UNSUPPORTED,
-                       "%s: scheme '%.*s' is not Digest", list->header,
-                       shown_len (pos - start), s + start);
-          return FALSE;
-        }
-      if (pos < len && !is_ows (s[pos]))
-        {
-          g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
-                       "%s: expected a space after 'Digest'", list->header);
-          return FALSE;
-        }
-    }
+  if (scheme && !parse_scheme (list, s, len, &pos, error))
+    return FALSE;
 
   for (;;)
     {
-      Param *p;
-      gsize start;
+      const Param *p;
 
       skip_ows (s, len, &pos);
       if (pos >= len)
@@ -515,87 +619,9 @@ parse_params (ParamList *list, const char *s, gsize len, gboolean scheme,
                        MSRP_DIGEST_PARAMS_MAX);
           return FALSE;
         }
-
-      start = pos;
-      while (pos < len && is_tchar ((guchar) s[pos]))
-        pos++;
-      if (pos == start)
-        {
-          g_set_error (
-              error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
-              "%s: expected a parameter name at offset %" G_GSIZE_FORMAT,
-              list->header, pos);
-          return FALSE;
-        }
-      p = &list->params[list->n];
-      p->name = s + start;
-      p->name_len = pos - start;
-      p->value = NULL;
-      p->value_len = 0;
-
-      for (guint i = 0; i < list->n; i++)
-        if (list->params[i].name_len == p->name_len &&
-            g_ascii_strncasecmp (list->params[i].name, p->name, p->name_len) ==
-                0)
-          {
-            g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_DUPLICATE,
-                         "%s: parameter '%.*s' appears twice", list->header,
-                         shown_len (p->name_len), p->name);
-            return FALSE;
-          }
-
-      skip_ows (s, len, &pos);
-      if (pos >= len || s[pos] != '=')
-        {
-          g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
-                       "%s: expected '=' after parameter '%.*s'", list->header,
-                       shown_len (p->name_len), p->name);
-          return FALSE;
-        }
-      pos++;
-      skip_ows (s, len, &pos);
-
-      if (pos < len && s[pos] == '"')
-        {
-          if (!parse_quoted (list, s, len, &pos, p, error))
-            return FALSE;
-        }
-      else
-        {
-          start = pos;
-          while (pos < len && is_tchar ((guchar) s[pos]))
-            pos++;
-          if (pos == start)
-            {
-              g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_SYNTAX,
-                           "%s: parameter '%.*s' has no value (a token or a "
-                           "quoted-string)",
-                           list->header, shown_len (p->name_len), p->name);
-              return FALSE;
-            }
-          if (pos - start > MSRP_DIGEST_PARAM_MAX)
-            {
-              g_set_error (
-                  error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_TOO_LONG,
-                  "%s: parameter '%.*s' is longer than %d bytes", list->header,
-                  shown_len (p->name_len), p->name, MSRP_DIGEST_PARAM_MAX);
-              return FALSE;
-            }
-          p->value = g_strndup (s + start, pos - start);
-          p->value_len = pos - start;
-        }
-      list->n++;
-
-      /* Values reach logs and JSON: they must be UTF-8 (obs-text is
-       * allowed by the grammar, but not arbitrary bytes). */
-      if (!g_utf8_validate_len (p->value, p->value_len, NULL))
-        {
-          g_set_error (error, MSRP_DIGEST_ERROR, MSRP_DIGEST_ERROR_INVALID,
-                       "%s: parameter '%.*s' is not valid UTF-8", list->header,
-                       shown_len (p->name_len), p->name);
-          return FALSE;
-        }
-
+      if (!parse_param (list, s, len, &pos, error))
+        return FALSE;
+      p = &list->params[list->n - 1];
       skip_ows (s, len, &pos);
       if (pos < len && s[pos] != ',')
         {

@@ -927,6 +927,66 @@ parse_quoted_string (const char *value, gsize len, gsize *pos, GError **error)
   return NULL;
 }
 
+/* One ";" parameter of a media type, at *@pos, into @mt: *@pos moves past
+ * it. */
+static gboolean
+parse_media_param (MsrpMediaType *mt, const char *value, gsize len, gsize *pos,
+                   GError **error)
+{
+  MediaParam param = { NULL, NULL };
+  gsize n;
+
+  while (*pos < len && is_wsp ((guchar) value[*pos]))
+    (*pos)++;
+  if (*pos >= len || value[*pos] != ';')
+    {
+      set_ct_syntax_error (error, "';' before a parameter", value, len, *pos);
+      return FALSE;
+    }
+  (*pos)++;
+  while (*pos < len && is_wsp ((guchar) value[*pos]))
+    (*pos)++;
+  if (mt->params->len >= MSRP_MEDIA_TYPE_MAX_PARAMS)
+    {
+      g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_RANGE,
+                   "Content-Type: more than %d parameters",
+                   MSRP_MEDIA_TYPE_MAX_PARAMS);
+      return FALSE;
+    }
+  n = token_span (value, len, *pos);
+  if (n == 0)
+    {
+      set_ct_syntax_error (error, "a parameter name token", value, len, *pos);
+      return FALSE;
+    }
+  param.name = g_ascii_strdown (value + *pos, (gssize) n);
+  *pos += n;
+  if (*pos < len && value[*pos] == '=')
+    {
+      (*pos)++;
+      if (*pos < len && value[*pos] == '"')
+        param.value = parse_quoted_string (value, len, pos, error);
+      else
+        {
+          n = token_span (value, len, *pos);
+          if (n == 0)
+            set_ct_syntax_error (error, "a parameter value", value, len, *pos);
+          else
+            param.value = g_strndup (value + *pos, n);
+          *pos += n;
+        }
+      if (param.value == NULL)
+        {
+          g_free (param.name);
+          return FALSE;
+        }
+    }
+  else
+    param.value = g_strdup ("");
+  g_array_append_val (mt->params, param);
+  return TRUE;
+}
+
 MsrpMediaType *
 msrp_media_type_parse (const char *value, gsize len, GError **error)
 {
@@ -963,61 +1023,8 @@ msrp_media_type_parse (const char *value, gsize len, GError **error)
   pos += n;
 
   while (pos < len)
-    {
-      MediaParam param = { NULL, NULL };
-
-      while (pos < len && is_wsp ((guchar) value[pos]))
-        pos++;
-      if (pos >= len || value[pos] != ';')
-        {
-          set_ct_syntax_error (error, "';' before a parameter", value, len,
-                               pos);
-          return NULL;
-        }
-      pos++;
-      while (pos < len && is_wsp ((guchar) value[pos]))
-        pos++;
-      if (mt->params->len >= MSRP_MEDIA_TYPE_MAX_PARAMS)
-        {
-          g_set_error (error, MSRP_HEADER_ERROR, MSRP_HEADER_ERROR_RANGE,
-                       "Content-Type: more than %d parameters",
-                       MSRP_MEDIA_TYPE_MAX_PARAMS);
-          return NULL;
-        }
-      n = token_span (value, len, pos);
-      if (n == 0)
-        {
-          set_ct_syntax_error (error, "a parameter name token", value, len,
-                               pos);
-          return NULL;
-        }
-      param.name = g_ascii_strdown (value + pos, (gssize) n);
-      pos += n;
-      if (pos < len && value[pos] == '=')
-        {
-          pos++;
-          if (pos < len && value[pos] == '"')
-            param.value = parse_quoted_string (value, len, &pos, error);
-          else
-            {
-              n = token_span (value, len, pos);
-              if (n == 0)
-                set_ct_syntax_error (error, "a parameter value", value, len,
-                                     pos);
-              else
-                param.value = g_strndup (value + pos, n);
-              pos += n;
-            }
-          if (param.value == NULL)
-            {
-              g_free (param.name);
-              return NULL;
-            }
-        }
-      else
-        param.value = g_strdup ("");
-      g_array_append_val (mt->params, param);
-    }
+    if (!parse_media_param (mt, value, len, &pos, error))
+      return NULL;
 
   return g_steal_pointer (&mt);
 }

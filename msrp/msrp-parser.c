@@ -551,11 +551,74 @@ fail_transaction_id (MsrpParser *p, const guint8 *tid, gsize len)
                q, MSRP_PARSER_MIN_TRANSACTION_ID);
 }
 
+/* The rest of a response's start line, line[pos, end):
+ * status-code = 3DIGIT [SP comment] */
+static MsrpParseStatus
+parse_status (MsrpParser *p, const guint8 *line, gsize pos, gsize end,
+              MsrpParserEvent *event)
+{
+  gsize d = pos;
+
+  while (d < end && g_ascii_isdigit (line[d]))
+    d++;
+  if (d - pos != 3 || (d < end && line[d] != ' '))
+    {
+      gsize w = d;
+      g_autofree char *q = NULL;
+
+      while (w < end && line[w] != ' ')
+        w++;
+      q = quote (line + pos, w - pos);
+      return fail (p, MSRP_PARSER_ERROR_SYNTAX,
+                   "start line: status code '%s' is not three digits", q);
+    }
+  event->type = MSRP_PARSER_EVENT_RESPONSE;
+  event->status_code =
+      (guint) ((line[pos] - '0') * 100 + (line[pos + 1] - '0') * 10 +
+               (line[pos + 2] - '0'));
+  if (d < end)
+    {
+      if (check_text (p, line + d + 1, end - d - 1, "start line comment") ==
+          MSRP_PARSE_ERROR)
+        return MSRP_PARSE_ERROR;
+      event->comment = (const char *) line + d + 1;
+      event->comment_len = end - d - 1;
+    }
+  p->is_request = FALSE;
+  p->is_send = FALSE;
+  return MSRP_PARSE_EVENT;
+}
+
+/* The rest of a request's start line, line[pos, end):
+ * method = 1*UPALPHA (mSEND, mREPORT, RFC 4976's mAUTH, others) */
+static MsrpParseStatus
+parse_method (MsrpParser *p, const guint8 *line, gsize pos, gsize end,
+              MsrpParserEvent *event)
+{
+  for (gsize i = pos; i < end; i++)
+    if (line[i] < 'A' || line[i] > 'Z')
+      {
+        g_autofree char *q = quote (line + pos, end - pos);
+
+        return fail (p, MSRP_PARSER_ERROR_SYNTAX,
+                     "start line: method '%s' is not upper-case letters "
+                     "only",
+                     q);
+      }
+  event->type = MSRP_PARSER_EVENT_REQUEST;
+  event->method = (const char *) line + pos;
+  event->method_len = end - pos;
+  p->is_request = TRUE;
+  p->is_send = end - pos == 4 && memcmp (line + pos, "SEND", 4) == 0;
+  return MSRP_PARSE_EVENT;
+}
+
 static MsrpParseStatus
 parse_start_line (MsrpParser *p, const guint8 *line, gsize n,
                   MsrpParserEvent *event)
 {
   gsize end, pos, tid_start, tid_len;
+  MsrpParseStatus status;
 
   if (n < 2 || line[n - 2] != '\r')
     return fail (p, MSRP_PARSER_ERROR_SYNTAX, "LF without CR in start line");
@@ -586,57 +649,11 @@ parse_start_line (MsrpParser *p, const guint8 *line, gsize n,
 
   memset (event, 0, sizeof *event);
   if (g_ascii_isdigit (line[pos]))
-    {
-      /* status-code = 3DIGIT [SP comment] */
-      gsize d = pos;
-
-      while (d < end && g_ascii_isdigit (line[d]))
-        d++;
-      if (d - pos != 3 || (d < end && line[d] != ' '))
-        {
-          gsize w = d;
-          g_autofree char *q = NULL;
-
-          while (w < end && line[w] != ' ')
-            w++;
-          q = quote (line + pos, w - pos);
-          return fail (p, MSRP_PARSER_ERROR_SYNTAX,
-                       "start line: status code '%s' is not three digits", q);
-        }
-      event->type = MSRP_PARSER_EVENT_RESPONSE;
-      event->status_code =
-          (guint) ((line[pos] - '0') * 100 + (line[pos + 1] - '0') * 10 +
-                   (line[pos + 2] - '0'));
-      if (d < end)
-        {
-          if (check_text (p, line + d + 1, end - d - 1,
-                          "start line comment") == MSRP_PARSE_ERROR)
-            return MSRP_PARSE_ERROR;
-          event->comment = (const char *) line + d + 1;
-          event->comment_len = end - d - 1;
-        }
-      p->is_request = FALSE;
-      p->is_send = FALSE;
-    }
+    status = parse_status (p, line, pos, end, event);
   else
-    {
-      /* method = 1*UPALPHA (mSEND, mREPORT, RFC 4976's mAUTH, others) */
-      for (gsize i = pos; i < end; i++)
-        if (line[i] < 'A' || line[i] > 'Z')
-          {
-            g_autofree char *q = quote (line + pos, end - pos);
-
-            return fail (p, MSRP_PARSER_ERROR_SYNTAX,
-                         "start line: method '%s' is not upper-case letters "
-                         "only",
-                         q);
-          }
-      event->type = MSRP_PARSER_EVENT_REQUEST;
-      event->method = (const char *) line + pos;
-      event->method_len = end - pos;
-      p->is_request = TRUE;
-      p->is_send = end - pos == 4 && memcmp (line + pos, "SEND", 4) == 0;
-    }
+    status = parse_method (p, line, pos, end, event);
+  if (status == MSRP_PARSE_ERROR)
+    return status;
 
   memcpy (p->tid, line + tid_start, tid_len);
   p->tid_len = tid_len;

@@ -507,41 +507,51 @@ msrp_reassembler_abandon (MsrpReassembler *r, const char *message_id,
 
 /* ---- chunks ------------------------------------------------------------ */
 
+/* A chunk's Byte-Range as read here; section 7.3.1: without one, the chunk
+ * starts at byte 1 and its end and the total are unknown. */
+typedef struct
+{
+  guint64 start;
+  guint64 end; /* valid when end_known */
+  gboolean end_known;
+  guint64 total; /* valid when total_known */
+  gboolean total_known;
+} ChunkRange;
+
 /* Check a Byte-Range on its own (section 7.1.1 and the ABNF of section 9). */
 static gboolean
-check_range (const char *id, guint64 start, guint64 end, gboolean end_known,
-             guint64 total, gboolean total_known, GError **error)
+check_range (const char *id, const ChunkRange *cr, GError **error)
 {
-  if (start == 0)
+  if (cr->start == 0)
     {
       g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
                    "Message-ID '%s': Byte-Range: range-start 0 is not >= 1",
                    id);
       return FALSE;
     }
-  if (end_known && end < start - 1)
+  if (cr->end_known && cr->end < cr->start - 1)
     {
       g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
                    "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
                    " is before range-start %" G_GUINT64_FORMAT " minus 1",
-                   id, end, start);
+                   id, cr->end, cr->start);
       return FALSE;
     }
-  if (end_known && total_known && end > total)
+  if (cr->end_known && cr->total_known && cr->end > cr->total)
     {
       g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INVALID,
                    "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
                    " is past the total %" G_GUINT64_FORMAT,
-                   id, end, total);
+                   id, cr->end, cr->total);
       return FALSE;
     }
-  if (total_known && start - 1 > total)
+  if (cr->total_known && cr->start - 1 > cr->total)
     {
       g_set_error (
           error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
           "Message-ID '%s': Byte-Range: range-start %" G_GUINT64_FORMAT
           " is past the total %" G_GUINT64_FORMAT " plus 1",
-          id, start, total);
+          id, cr->start, cr->total);
       return FALSE;
     }
   return TRUE;
@@ -549,60 +559,218 @@ check_range (const char *id, guint64 start, guint64 end, gboolean end_known,
 
 /* Could a message with this Byte-Range ever fit? */
 static gboolean
-check_size (MsrpReassembler *r, const char *id, guint64 start, guint64 end,
-            gboolean end_known, guint64 total, gboolean total_known,
+check_size (MsrpReassembler *r, const char *id, const ChunkRange *cr,
             GError **error)
 {
   const char *what;
   guint64 limit = size_limit (r, &what);
 
-  if (total_known && total > limit)
+  if (cr->total_known && cr->total > limit)
     {
       g_set_error (error, MSRP_REASSEMBLY_ERROR,
                    MSRP_REASSEMBLY_ERROR_TOO_LARGE,
                    "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
                    " exceeds %s of %" G_GUINT64_FORMAT " bytes",
-                   id, total, what, limit);
+                   id, cr->total, what, limit);
       return FALSE;
     }
-  if (end_known && end > limit)
+  if (cr->end_known && cr->end > limit)
     {
       g_set_error (error, MSRP_REASSEMBLY_ERROR,
                    MSRP_REASSEMBLY_ERROR_TOO_LARGE,
                    "Message-ID '%s': Byte-Range range-end %" G_GUINT64_FORMAT
                    " exceeds %s of %" G_GUINT64_FORMAT " bytes",
-                   id, end, what, limit);
+                   id, cr->end, what, limit);
       return FALSE;
     }
   /* Even an empty chunk at @start implies start - 1 bytes before it. */
-  if (start - 1 > limit)
+  if (cr->start - 1 > limit)
     {
       g_set_error (error, MSRP_REASSEMBLY_ERROR,
                    MSRP_REASSEMBLY_ERROR_TOO_LARGE,
                    "Message-ID '%s': Byte-Range range-start %" G_GUINT64_FORMAT
                    " is beyond %s of %" G_GUINT64_FORMAT " bytes",
-                   id, start, what, limit);
+                   id, cr->start, what, limit);
       return FALSE;
     }
   return TRUE;
 }
 
 static MsrpReassemblyChunk *
-chunk_new (MsrpReassembler *r, Message *m, const char *id, guint64 start,
-           guint64 end, gboolean end_known, guint64 total,
-           gboolean total_known)
+chunk_new (MsrpReassembler *r, Message *m, const char *id,
+           const ChunkRange *cr)
 {
   MsrpReassemblyChunk *c = g_new0 (MsrpReassemblyChunk, 1);
 
   c->owner = msrp_reassembler_ref (r);
   c->msg = m != NULL ? message_ref (m) : NULL;
   c->id = g_strdup (id);
-  c->start = start;
-  c->end = end;
-  c->end_known = end_known;
-  c->total = total;
-  c->total_known = total_known;
+  c->start = cr->start;
+  c->end = cr->end;
+  c->end_known = cr->end_known;
+  c->total = cr->total;
+  c->total_known = cr->total_known;
   return c;
+}
+
+/* A message that has left the table is remembered: if it was refused or
+ * aborted, its chunks are refused (FALSE); if it completed, a late chunk
+ * is a duplicate, read and discarded (section 7.3.1). */
+static gboolean
+check_remembered (const char *id, MessageState state, GError **error)
+{
+  if (state == MESSAGE_DROPPED)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                   "Message-ID '%s': the message was refused earlier (413); "
+                   "its chunks are no longer accepted",
+                   id);
+      return FALSE;
+    }
+  if (state == MESSAGE_ABORTED)
+    {
+      /* Section 7.1: with "#" the sender "intends to send no further
+       * chunks in that message". */
+      g_set_error (error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_GONE,
+                   "Message-ID '%s': the sender aborted the message ('#'); "
+                   "its chunks are no longer accepted",
+                   id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Does a new chunk with @cr and @content_type agree with what earlier
+ * chunks of pending message @m said? */
+static gboolean
+check_consistent (const Message *m, const ChunkRange *cr,
+                  const char *content_type, GError **error)
+{
+  if (cr->total_known && m->total_known && cr->total != m->total)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+                   "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
+                   " differs from the total %" G_GUINT64_FORMAT
+                   " known from earlier chunks",
+                   m->id, cr->total, m->total);
+      return FALSE;
+    }
+  if (cr->total_known && !m->total_known &&
+      ranges_last_end (m->ranges) > cr->total)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+                   "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
+                   " is less than byte %" G_GUINT64_FORMAT " already received",
+                   m->id, cr->total, ranges_last_end (m->ranges));
+      return FALSE;
+    }
+  if (m->total_known && cr->start - 1 > m->total)
+    {
+      g_set_error (
+          error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
+          "Message-ID '%s': Byte-Range: range-start %" G_GUINT64_FORMAT
+          " is past the total %" G_GUINT64_FORMAT " plus 1",
+          m->id, cr->start, m->total);
+      return FALSE;
+    }
+  if (m->total_known && cr->end_known && cr->end > m->total)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
+                   "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
+                   " is past the total %" G_GUINT64_FORMAT,
+                   m->id, cr->end, m->total);
+      return FALSE;
+    }
+  if (content_type != NULL && m->content_type != NULL &&
+      g_ascii_strcasecmp (content_type, m->content_type) != 0)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+                   "Message-ID '%s': Content-Type '%s' differs from '%s' of "
+                   "earlier chunks",
+                   m->id, content_type, m->content_type);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A further chunk of pending message @m; on failure past the consistency
+ * checks the message is refused (413). */
+static gboolean
+message_continue (MsrpReassembler *r, Message *m, const ChunkRange *cr,
+                  const char *content_type, GError **error)
+{
+  if (!check_consistent (m, cr, content_type, error))
+    return FALSE;
+  if (!check_size (r, m->id, cr, error))
+    {
+      message_retire (r, m, MESSAGE_DROPPED);
+      return FALSE;
+    }
+  if (content_type != NULL && m->content_type == NULL)
+    {
+      if (!charge (r, m, strlen (content_type)))
+        {
+          g_set_error (
+              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+              "Message-ID '%s': keeping its Content-Type would "
+              "exceed the reassembly ceiling of %" G_GSIZE_FORMAT " bytes",
+              m->id, r->max_buffered);
+          message_retire (r, m, MESSAGE_DROPPED);
+          return FALSE;
+        }
+      m->content_type = g_strdup (content_type);
+    }
+  return TRUE;
+}
+
+/* The first chunk of message @id: a new pending message in the table, or
+ * NULL when it cannot fit, and @id is remembered as refused (413: the
+ * sender must stop, section 10.5). */
+static Message *
+message_start (MsrpReassembler *r, const char *id, const ChunkRange *cr,
+               const char *content_type, GError **error)
+{
+  gsize cost;
+  Message *m;
+
+  if (!check_size (r, id, cr, error))
+    {
+      remember (r, id, MESSAGE_DROPPED);
+      return NULL;
+    }
+  if (g_hash_table_size (r->messages) >= r->max_messages)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_TOO_MANY_MESSAGES,
+                   "Message-ID '%s': %u messages are already being "
+                   "reassembled, the maximum",
+                   id, r->max_messages);
+      remember (r, id, MESSAGE_DROPPED);
+      return NULL;
+    }
+  cost = MSRP_REASSEMBLY_MESSAGE_COST;
+  if (content_type != NULL)
+    cost += strlen (content_type);
+  if (cost > r->max_buffered - r->buffered)
+    {
+      g_set_error (error, MSRP_REASSEMBLY_ERROR,
+                   MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                   "Message-ID '%s': a new message would exceed the "
+                   "reassembly ceiling of %" G_GSIZE_FORMAT
+                   " bytes (%" G_GSIZE_FORMAT " in use)",
+                   id, r->max_buffered, r->buffered);
+      remember (r, id, MESSAGE_DROPPED);
+      return NULL;
+    }
+  m = message_new (id, content_type);
+  charge (r, m, cost);
+  g_hash_table_insert (r->messages, m->id, m);
+  return m;
 }
 
 MsrpReassemblyChunk *
@@ -610,8 +778,7 @@ msrp_reassembler_begin_chunk (MsrpReassembler *r, const char *message_id,
                               const MsrpByteRange *range,
                               const char *content_type, GError **error)
 {
-  guint64 start = 1, end = 0, total = 0;
-  gboolean end_known = FALSE, total_known = FALSE;
+  ChunkRange cr = { .start = 1 };
   gsize id_len;
   gpointer state;
   Message *m;
@@ -631,165 +798,41 @@ msrp_reassembler_begin_chunk (MsrpReassembler *r, const char *message_id,
   /* Section 7.3.1: no Byte-Range means the chunk starts at byte 1. */
   if (range != NULL)
     {
-      start = range->start;
-      end = range->end;
-      end_known = !range->end_unknown;
-      total = range->total;
-      total_known = !range->total_unknown;
+      cr.start = range->start;
+      cr.end = range->end;
+      cr.end_known = !range->end_unknown;
+      cr.total = range->total;
+      cr.total_known = !range->total_unknown;
     }
-  if (!check_range (message_id, start, end, end_known, total, total_known,
-                    error))
+  if (!check_range (message_id, &cr, error))
     return NULL;
 
   if (g_hash_table_lookup_extended (r->remembered, message_id, NULL, &state))
     {
-      if (GPOINTER_TO_INT (state) == MESSAGE_DROPPED)
-        {
-          g_set_error (
-              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-              "Message-ID '%s': the message was refused earlier (413); "
-              "its chunks are no longer accepted",
-              message_id);
-          return NULL;
-        }
-      if (GPOINTER_TO_INT (state) == MESSAGE_ABORTED)
-        {
-          /* Section 7.1: with "#" the sender "intends to send no further
-           * chunks in that message". */
-          g_set_error (
-              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_GONE,
-              "Message-ID '%s': the sender aborted the message ('#'); "
-              "its chunks are no longer accepted",
-              message_id);
-          return NULL;
-        }
-      /* Completed: a late duplicate (section 7.3.1), read and discarded. */
-      return chunk_new (r, NULL, message_id, start, end, end_known, total,
-                        total_known);
+      if (!check_remembered (message_id, GPOINTER_TO_INT (state), error))
+        return NULL;
+      return chunk_new (r, NULL, message_id, &cr);
     }
 
   m = g_hash_table_lookup (r->messages, message_id);
   if (m != NULL)
     {
-      if (total_known && m->total_known && total != m->total)
-        {
-          g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                       MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-                       "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
-                       " differs from the total %" G_GUINT64_FORMAT
-                       " known from earlier chunks",
-                       message_id, total, m->total);
-          return NULL;
-        }
-      if (total_known && !m->total_known &&
-          ranges_last_end (m->ranges) > total)
-        {
-          g_set_error (
-              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-              "Message-ID '%s': Byte-Range total %" G_GUINT64_FORMAT
-              " is less than byte %" G_GUINT64_FORMAT " already received",
-              message_id, total, ranges_last_end (m->ranges));
-          return NULL;
-        }
-      if (m->total_known && start - 1 > m->total)
-        {
-          g_set_error (
-              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
-              "Message-ID '%s': Byte-Range: range-start %" G_GUINT64_FORMAT
-              " is past the total %" G_GUINT64_FORMAT " plus 1",
-              message_id, start, m->total);
-          return NULL;
-        }
-      if (m->total_known && end_known && end > m->total)
-        {
-          g_set_error (
-              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_BEYOND_TOTAL,
-              "Message-ID '%s': Byte-Range: range-end %" G_GUINT64_FORMAT
-              " is past the total %" G_GUINT64_FORMAT,
-              message_id, end, m->total);
-          return NULL;
-        }
-      if (content_type != NULL && m->content_type != NULL &&
-          g_ascii_strcasecmp (content_type, m->content_type) != 0)
-        {
-          g_set_error (
-              error, MSRP_REASSEMBLY_ERROR, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-              "Message-ID '%s': Content-Type '%s' differs from '%s' of "
-              "earlier chunks",
-              message_id, content_type, m->content_type);
-          return NULL;
-        }
-      if (!check_size (r, message_id, start, end, end_known, total,
-                       total_known, error))
-        {
-          message_retire (r, m, MESSAGE_DROPPED);
-          return NULL;
-        }
-      if (content_type != NULL && m->content_type == NULL)
-        {
-          gsize ct_len = strlen (content_type);
-
-          if (!charge (r, m, ct_len))
-            {
-              g_set_error (
-                  error, MSRP_REASSEMBLY_ERROR,
-                  MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                  "Message-ID '%s': keeping its Content-Type would exceed "
-                  "the reassembly ceiling of %" G_GSIZE_FORMAT " bytes",
-                  message_id, r->max_buffered);
-              message_retire (r, m, MESSAGE_DROPPED);
-              return NULL;
-            }
-          m->content_type = g_strdup (content_type);
-        }
+      if (!message_continue (r, m, &cr, content_type, error))
+        return NULL;
     }
   else
     {
-      gsize cost;
-
-      if (!check_size (r, message_id, start, end, end_known, total,
-                       total_known, error))
-        {
-          remember (r, message_id, MESSAGE_DROPPED);
-          return NULL;
-        }
-      if (g_hash_table_size (r->messages) >= r->max_messages)
-        {
-          g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                       MSRP_REASSEMBLY_ERROR_TOO_MANY_MESSAGES,
-                       "Message-ID '%s': %u messages are already being "
-                       "reassembled, the maximum",
-                       message_id, r->max_messages);
-          /* Refused with 413: the sender must stop (section 10.5). */
-          remember (r, message_id, MESSAGE_DROPPED);
-          return NULL;
-        }
-      cost = MSRP_REASSEMBLY_MESSAGE_COST;
-      if (content_type != NULL)
-        cost += strlen (content_type);
-      if (cost > r->max_buffered - r->buffered)
-        {
-          g_set_error (error, MSRP_REASSEMBLY_ERROR,
-                       MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                       "Message-ID '%s': a new message would exceed the "
-                       "reassembly ceiling of %" G_GSIZE_FORMAT
-                       " bytes (%" G_GSIZE_FORMAT " in use)",
-                       message_id, r->max_buffered, r->buffered);
-          remember (r, message_id, MESSAGE_DROPPED);
-          return NULL;
-        }
-      m = message_new (message_id, content_type);
-      charge (r, m, cost);
-      g_hash_table_insert (r->messages, m->id, m);
+      m = message_start (r, message_id, &cr, content_type, error);
+      if (m == NULL)
+        return NULL;
     }
 
-  if (total_known && !m->total_known)
+  if (cr.total_known && !m->total_known)
     {
-      m->total = total;
+      m->total = cr.total;
       m->total_known = TRUE;
     }
-  return chunk_new (r, m, message_id, start, end, end_known, total,
-                    total_known);
+  return chunk_new (r, m, message_id, &cr);
 }
 
 static gboolean chunk_fail (MsrpReassemblyChunk *c, GError **error, gint code,
@@ -914,6 +957,40 @@ place (MsrpReassembler *r, Message *m, guint64 pos, const guint8 *data,
   return TRUE;
 }
 
+/* Buffer @len bytes at @pos into @c's pending message, none past
+ * @limit_end; the message is refused (413) when they cannot be kept. */
+static gboolean
+chunk_store (MsrpReassemblyChunk *c, guint64 pos, const void *data, gsize len,
+             guint64 limit_end, GError **error)
+{
+  MsrpReassembler *r = c->owner;
+  Message *m = c->msg;
+
+  if (!ranges_add (m->ranges, r->max_ranges, pos, pos + len - 1))
+    {
+      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_FRAGMENTED,
+                  "Message-ID '%s': bytes %" G_GUINT64_FORMAT
+                  "-%" G_GUINT64_FORMAT
+                  " would make more than %u separate byte "
+                  "ranges",
+                  c->id, pos, pos + len - 1, r->max_ranges);
+      message_retire (r, m, MESSAGE_DROPPED);
+      return FALSE;
+    }
+  if (!place (r, m, pos, data, len, limit_end))
+    {
+      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
+                  "Message-ID '%s': buffering bytes %" G_GUINT64_FORMAT
+                  "-%" G_GUINT64_FORMAT
+                  " would exceed the reassembly ceiling of %" G_GSIZE_FORMAT
+                  " bytes (%" G_GSIZE_FORMAT " in use)",
+                  c->id, pos, pos + len - 1, r->max_buffered, r->buffered);
+      message_retire (r, m, MESSAGE_DROPPED);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 msrp_reassembly_chunk_add_data (MsrpReassemblyChunk *c, const void *data,
                                 gsize len, GError **error)
@@ -977,29 +1054,7 @@ msrp_reassembly_chunk_add_data (MsrpReassemblyChunk *c, const void *data,
   if (total_known)
     limit_end = MIN (limit_end, total);
 
-  if (!ranges_add (m->ranges, r->max_ranges, pos, pos + len - 1))
-    {
-      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_FRAGMENTED,
-                  "Message-ID '%s': bytes %" G_GUINT64_FORMAT
-                  "-%" G_GUINT64_FORMAT
-                  " would make more than %u separate byte "
-                  "ranges",
-                  c->id, pos, pos + len - 1, r->max_ranges);
-      message_retire (r, m, MESSAGE_DROPPED);
-      return FALSE;
-    }
-  if (!place (r, m, pos, data, len, limit_end))
-    {
-      chunk_fail (c, error, MSRP_REASSEMBLY_ERROR_TOO_LARGE,
-                  "Message-ID '%s': buffering bytes %" G_GUINT64_FORMAT
-                  "-%" G_GUINT64_FORMAT
-                  " would exceed the reassembly ceiling of %" G_GSIZE_FORMAT
-                  " bytes (%" G_GSIZE_FORMAT " in use)",
-                  c->id, pos, pos + len - 1, r->max_buffered, r->buffered);
-      message_retire (r, m, MESSAGE_DROPPED);
-      return FALSE;
-    }
-  return TRUE;
+  return chunk_store (c, pos, data, len, limit_end, error);
 }
 
 void
@@ -1021,6 +1076,35 @@ progress_set (MsrpReassemblyProgress *out, const Message *m)
   out->received = m->received;
   out->total = m->total_known ? m->total : 0;
   out->total_known = m->total_known;
+}
+
+/* Section 7.3.1: the "$" chunk, ending at @actual_end, defines the total
+ * length of @m. */
+static gboolean
+chunk_end_last (MsrpReassemblyChunk *c, Message *m, guint64 actual_end,
+                GError **error)
+{
+  if (m->total_known && actual_end != m->total)
+    {
+      chunk_fail (
+          c, error, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+          "Message-ID '%s': the '$' chunk ends at byte %" G_GUINT64_FORMAT
+          " but the total is %" G_GUINT64_FORMAT,
+          c->id, actual_end, m->total);
+      return FALSE;
+    }
+  if (!m->total_known && ranges_last_end (m->ranges) > actual_end)
+    {
+      chunk_fail (
+          c, error, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
+          "Message-ID '%s': the '$' chunk ends at byte %" G_GUINT64_FORMAT
+          " but byte %" G_GUINT64_FORMAT " was already received",
+          c->id, actual_end, ranges_last_end (m->ranges));
+      return FALSE;
+    }
+  m->total = actual_end;
+  m->total_known = TRUE;
+  return TRUE;
 }
 
 MsrpReassemblyResult
@@ -1067,30 +1151,8 @@ msrp_reassembly_chunk_end (MsrpReassemblyChunk *chunk, char flag,
   /* Section 7.3.1: the actual end comes from the body received, not from
    * range-end; start - 1 + received cannot overflow (both <= POSITION_MAX). */
   actual_end = c->start - 1 + c->received;
-  if (flag == '$')
-    {
-      /* Section 7.3.1: the "$" chunk defines the total length. */
-      if (m->total_known && actual_end != m->total)
-        {
-          chunk_fail (
-              c, error, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-              "Message-ID '%s': the '$' chunk ends at byte %" G_GUINT64_FORMAT
-              " but the total is %" G_GUINT64_FORMAT,
-              c->id, actual_end, m->total);
-          return MSRP_REASSEMBLY_FAILED;
-        }
-      if (!m->total_known && ranges_last_end (m->ranges) > actual_end)
-        {
-          chunk_fail (
-              c, error, MSRP_REASSEMBLY_ERROR_INCONSISTENT,
-              "Message-ID '%s': the '$' chunk ends at byte %" G_GUINT64_FORMAT
-              " but byte %" G_GUINT64_FORMAT " was already received",
-              c->id, actual_end, ranges_last_end (m->ranges));
-          return MSRP_REASSEMBLY_FAILED;
-        }
-      m->total = actual_end;
-      m->total_known = TRUE;
-    }
+  if (flag == '$' && !chunk_end_last (c, m, actual_end, error))
+    return MSRP_REASSEMBLY_FAILED;
 
   progress_set (out_progress, m);
   if (message_is_complete (m))

@@ -246,82 +246,76 @@ is_name_char (guchar c)
   return g_ascii_isalnum (c) || c == '-' || c == '.';
 }
 
-/* @unicast: refuse multicast (RFC 8866 section 9: an IP4-address's first
- * byte is below 224; IPv6 ff00::/8) -- MSRP connects over TCP. */
 static gboolean
-check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
-               GError **error)
+check_ipv6 (const char *p, gsize len, const char *shown, AddrWant want,
+            gboolean unicast, GError **error)
 {
-  g_autofree char *shown = msrp_describe_text (p, len);
+  char buf[INET6_ADDRSTRLEN + 1];
+  struct in6_addr a6;
+
+  if (want == ADDR_WANT_IP4)
+    {
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                   "%s is not an IPv4 address or a name, but the line "
+                   "says IP4",
+                   shown);
+      return FALSE;
+    }
+  if (len >= sizeof buf)
+    goto bad_ipv6;
+  memcpy (buf, p, len);
+  buf[len] = '\0';
+  if (inet_pton (AF_INET6, buf, &a6) != 1)
+    goto bad_ipv6;
+  if (unicast && a6.s6_addr[0] == 0xff)
+    {
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                   "%s is a multicast address; MSRP needs a unicast "
+                   "one",
+                   shown);
+      return FALSE;
+    }
+  return TRUE;
+bad_ipv6:
+  g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+               "%s is not an IPv6 address", shown);
+  return FALSE;
+}
+
+/* Only digits and dots: RFC 3696 section 2, a name's last label is not
+ * all-numeric, so this has to be an IPv4 address. */
+static gboolean
+check_ipv4 (const char *p, gsize len, const char *shown, AddrWant want,
+            gboolean unicast, GError **error)
+{
   guint first = 0;
 
-  if (len == 0)
+  if (!is_ipv4 (p, len, &first))
     {
-      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                           "the address is empty");
-      return FALSE;
-    }
-  if (memchr (p, ':', len) != NULL)
-    {
-      char buf[INET6_ADDRSTRLEN + 1];
-      struct in6_addr a6;
-
-      if (want == ADDR_WANT_IP4)
-        {
-          g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                       "%s is not an IPv4 address or a name, but the line "
-                       "says IP4",
-                       shown);
-          return FALSE;
-        }
-      if (len >= sizeof buf)
-        goto bad_ipv6;
-      memcpy (buf, p, len);
-      buf[len] = '\0';
-      if (inet_pton (AF_INET6, buf, &a6) != 1)
-        goto bad_ipv6;
-      if (unicast && a6.s6_addr[0] == 0xff)
-        {
-          g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                       "%s is a multicast address; MSRP needs a unicast "
-                       "one",
-                       shown);
-          return FALSE;
-        }
-      return TRUE;
-    bad_ipv6:
       g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                   "%s is not an IPv6 address", shown);
+                   "%s is not an IPv4 address", shown);
       return FALSE;
     }
-
-  if (all_of (p, len, is_digit_or_dot))
+  if (want == ADDR_WANT_IP6)
     {
-      /* Only digits and dots: RFC 3696 section 2, a name's last label is
-       * not all-numeric, so this has to be an IPv4 address. */
-      if (!is_ipv4 (p, len, &first))
-        {
-          g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                       "%s is not an IPv4 address", shown);
-          return FALSE;
-        }
-      if (want == ADDR_WANT_IP6)
-        {
-          g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                       "%s is an IPv4 address, but the line says IP6", shown);
-          return FALSE;
-        }
-      if (unicast && first >= 224)
-        {
-          g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                       "%s is not a unicast IPv4 address (multicast or "
-                       "reserved); MSRP needs a unicast one",
-                       shown);
-          return FALSE;
-        }
-      return TRUE;
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                   "%s is an IPv4 address, but the line says IP6", shown);
+      return FALSE;
     }
+  if (unicast && first >= 224)
+    {
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                   "%s is not a unicast IPv4 address (multicast or "
+                   "reserved); MSRP needs a unicast one",
+                   shown);
+      return FALSE;
+    }
+  return TRUE;
+}
 
+static gboolean
+check_name (const char *p, gsize len, const char *shown, GError **error)
+{
   for (gsize i = 0; i < len; i++)
     if (!is_name_char ((guchar) p[i]))
       {
@@ -341,6 +335,28 @@ check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
       return FALSE;
     }
   return TRUE;
+}
+
+/* @unicast: refuse multicast (RFC 8866 section 9: an IP4-address's first
+ * byte is below 224; IPv6 ff00::/8) -- MSRP connects over TCP. */
+static gboolean
+check_address (const char *p, gsize len, AddrWant want, gboolean unicast,
+               GError **error)
+{
+  g_autofree char *shown = NULL;
+
+  if (len == 0)
+    {
+      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                           "the address is empty");
+      return FALSE;
+    }
+  shown = msrp_describe_text (p, len);
+  if (memchr (p, ':', len) != NULL)
+    return check_ipv6 (p, len, shown, want, unicast, error);
+  if (all_of (p, len, is_digit_or_dot))
+    return check_ipv4 (p, len, shown, want, unicast, error);
+  return check_name (p, len, shown, error);
 }
 
 /* c= value: nettype SP addrtype SP connection-address (RFC 8866 section 5.7),
@@ -883,8 +899,8 @@ is_vchar (guchar c)
 }
 
 /* A candidate field that is wrong: the error says @before, the field as
- * written, then @after.  Returns NULL, the candidate parse's failure. */
-static MsrpSdpCandidate *
+ * written, then @after.  Returns FALSE, the candidate parse's failure. */
+static gboolean
 bad_field (GError **error, const Span *field, const char *before,
            const char *after)
 {
@@ -892,41 +908,20 @@ bad_field (GError **error, const Span *field, const char *before,
 
   g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX, "%s%s%s", before,
                shown, after);
-  return NULL;
+  return FALSE;
 }
 
 #define CAND_NEEDS                                                            \
   "needs <foundation> <component-id> <transport> "                            \
   "<priority> <connection-address> <port> typ <cand-type>"
 
-static MsrpSdpCandidate *
-candidate_parse (const char *v, gsize vlen, GError **error)
+/* The eight fields every candidate starts with, @f holding at least
+ * eight, into @c. */
+static gboolean
+candidate_parse_fixed (MsrpSdpCandidate *c, GArray *f, GError **error)
 {
-  g_autoptr (MsrpSdpCandidate) c = NULL;
-  g_autoptr (GArray) f = NULL;
-  g_autoptr (GPtrArray) names = NULL;
-  g_autoptr (GPtrArray) values = NULL;
-  g_autofree char *shown = NULL;
   guint64 n;
 
-  if (vlen > MSRP_SDP_MAX_LINE_LEN)
-    {
-      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_LIMIT,
-                   "longer than %d bytes", MSRP_SDP_MAX_LINE_LEN);
-      return NULL;
-    }
-  f = split_fields (v, vlen, NULL, error);
-  if (f == NULL)
-    return NULL;
-  if (f->len < 8)
-    {
-      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                           CAND_NEEDS);
-      return NULL;
-    }
-
-  c = g_new0 (MsrpSdpCandidate, 1);
-  c->rport = -1;
   if (FIELD (f, 0).len > 32 ||
       !all_of (FIELD (f, 0).p, FIELD (f, 0).len, is_ice_char))
     return bad_field (error, &FIELD (f, 0), "foundation ",
@@ -947,7 +942,7 @@ candidate_parse (const char *v, gsize vlen, GError **error)
                       error))
     {
       g_prefix_error (error, "connection-address: ");
-      return NULL;
+      return FALSE;
     }
   c->address = g_strndup (FIELD (f, 4).p, FIELD (f, 4).len);
   if (!parse_port (FIELD (f, 5).p, FIELD (f, 5).len, &c->port))
@@ -959,63 +954,102 @@ candidate_parse (const char *v, gsize vlen, GError **error)
   if (!is_token (FIELD (f, 7).p, FIELD (f, 7).len))
     return bad_field (error, &FIELD (f, 7), "cand-type ", " is not a token");
   c->type = g_strndup (FIELD (f, 7).p, FIELD (f, 7).len);
+  return TRUE;
+}
 
+/* One extension, @name @value: raddr, rport and tcptype into @c, any other
+ * appended to @names and @values. */
+static gboolean
+candidate_parse_extension (MsrpSdpCandidate *c, const Span *name,
+                           const Span *value, GPtrArray *names,
+                           GPtrArray *values, GError **error)
+{
+  if (!is_token (name->p, name->len))
+    return bad_field (error, name, "extension name ", " is not a token");
+  if (!all_of (value->p, value->len, is_vchar))
+    return bad_field (error, value, "extension value ",
+                      " is not visible ASCII");
+  if (span_equal_ci (name->p, name->len, "raddr"))
+    {
+      if (c->raddr != NULL)
+        return bad_field (error, name, "", " appears twice");
+      if (!check_address (value->p, value->len, ADDR_ANY, FALSE, error))
+        {
+          g_prefix_error (error, "raddr: ");
+          return FALSE;
+        }
+      c->raddr = g_strndup (value->p, value->len);
+    }
+  else if (span_equal_ci (name->p, name->len, "rport"))
+    {
+      guint16 port;
+
+      if (c->rport >= 0)
+        return bad_field (error, name, "", " appears twice");
+      if (!parse_port (value->p, value->len, &port))
+        return bad_field (error, value, "rport ", " is not a number 0..65535");
+      c->rport = port;
+    }
+  else if (span_equal_ci (name->p, name->len, "tcptype"))
+    {
+      guint t;
+
+      if (c->tcptype != MSRP_SDP_TCPTYPE_NONE)
+        return bad_field (error, name, "", " appears twice");
+      t = lookup_name (tcptype_names, G_N_ELEMENTS (tcptype_names), value->p,
+                       value->len);
+      if (t == 0)
+        return bad_field (error, value, "tcptype ",
+                          " is not active, passive or so");
+      c->tcptype = (MsrpSdpTcpType) t;
+    }
+  else
+    {
+      g_ptr_array_add (names, g_strndup (name->p, name->len));
+      g_ptr_array_add (values, g_strndup (value->p, value->len));
+    }
+  return TRUE;
+}
+
+static MsrpSdpCandidate *
+candidate_parse (const char *v, gsize vlen, GError **error)
+{
+  g_autoptr (MsrpSdpCandidate) c = NULL;
+  g_autoptr (GArray) f = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GPtrArray) values = NULL;
+
+  if (vlen > MSRP_SDP_MAX_LINE_LEN)
+    {
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_LIMIT,
+                   "longer than %d bytes", MSRP_SDP_MAX_LINE_LEN);
+      return NULL;
+    }
+  f = split_fields (v, vlen, NULL, error);
+  if (f == NULL)
+    return NULL;
+  if (f->len < 8)
+    {
+      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                           CAND_NEEDS);
+      return NULL;
+    }
+
+  c = g_new0 (MsrpSdpCandidate, 1);
+  c->rport = -1;
+  if (!candidate_parse_fixed (c, f, error))
+    return NULL;
   if ((f->len - 8) % 2 != 0)
-    return bad_field (error, &FIELD (f, f->len - 1), "extension ",
-                      " has no value");
+    {
+      bad_field (error, &FIELD (f, f->len - 1), "extension ", " has no value");
+      return NULL;
+    }
   names = g_ptr_array_new_with_free_func (g_free);
   values = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 8; i < f->len; i += 2)
-    {
-      const Span *name = &FIELD (f, i), *value = &FIELD (f, i + 1);
-
-      if (!is_token (name->p, name->len))
-        return bad_field (error, &FIELD (f, i), "extension name ",
-                          " is not a token");
-      if (!all_of (value->p, value->len, is_vchar))
-        return bad_field (error, &FIELD (f, i + 1), "extension value ",
-                          " is not visible ASCII");
-      if (span_equal_ci (name->p, name->len, "raddr"))
-        {
-          if (c->raddr != NULL)
-            return bad_field (error, &FIELD (f, i), "", " appears twice");
-          if (!check_address (value->p, value->len, ADDR_ANY, FALSE, error))
-            {
-              g_prefix_error (error, "raddr: ");
-              return NULL;
-            }
-          c->raddr = g_strndup (value->p, value->len);
-        }
-      else if (span_equal_ci (name->p, name->len, "rport"))
-        {
-          guint16 port;
-
-          if (c->rport >= 0)
-            return bad_field (error, &FIELD (f, i), "", " appears twice");
-          if (!parse_port (value->p, value->len, &port))
-            return bad_field (error, &FIELD (f, i + 1), "rport ",
-                              " is not a number 0..65535");
-          c->rport = port;
-        }
-      else if (span_equal_ci (name->p, name->len, "tcptype"))
-        {
-          guint t;
-
-          if (c->tcptype != MSRP_SDP_TCPTYPE_NONE)
-            return bad_field (error, &FIELD (f, i), "", " appears twice");
-          t = lookup_name (tcptype_names, G_N_ELEMENTS (tcptype_names),
-                           value->p, value->len);
-          if (t == 0)
-            return bad_field (error, &FIELD (f, i + 1), "tcptype ",
-                              " is not active, passive or so");
-          c->tcptype = (MsrpSdpTcpType) t;
-        }
-      else
-        {
-          g_ptr_array_add (names, g_strndup (name->p, name->len));
-          g_ptr_array_add (values, g_strndup (value->p, value->len));
-        }
-    }
+    if (!candidate_parse_extension (c, &FIELD (f, i), &FIELD (f, i + 1), names,
+                                    values, error))
+      return NULL;
   if (names->len > 0)
     {
       g_ptr_array_add (names, NULL);
@@ -1460,6 +1494,55 @@ section_new (void)
   return g_ptr_array_new_with_free_func (line_free);
 }
 
+/* Finds the end of line @lineno, which starts at *@pos, checking its bytes
+ * (no NUL, no lone CR) and its length: *@end is where its text ends, *@eol
+ * its line ending (NULL for a last line without one), and *@pos moves past
+ * it. */
+static gboolean
+scan_line (const char *text, gsize len, guint lineno, gsize *pos, gsize *end,
+           const char **eol, GError **error)
+{
+  gsize start = *pos, i = *pos;
+
+  while (i < len && text[i] != '\n')
+    {
+      if (text[i] == '\0')
+        {
+          g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                       "line %u: NUL byte at column %" G_GSIZE_FORMAT
+                       " (RFC 8866 section 9: byte-string)",
+                       lineno, i - start + 1);
+          return FALSE;
+        }
+      if (text[i] == '\r')
+        {
+          if (i + 1 < len && text[i + 1] == '\n')
+            break;
+          g_set_error (
+              error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+              "line %u: CR not followed by LF at column %" G_GSIZE_FORMAT,
+              lineno, i - start + 1);
+          return FALSE;
+        }
+      if (++i - start > MSRP_SDP_MAX_LINE_LEN)
+        {
+          g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_LIMIT,
+                       "line %u: longer than %d bytes", lineno,
+                       MSRP_SDP_MAX_LINE_LEN);
+          return FALSE;
+        }
+    }
+  *end = i;
+  *eol = NULL;
+  if (i < len)
+    {
+      *eol = text[i] == '\r' ? EOL_CRLF : EOL_LF;
+      i += strlen (*eol);
+    }
+  *pos = i;
+  return TRUE;
+}
+
 /* Split @text into lines, into the sections of @sdp.  Checks the bytes
  * (no NUL, no lone CR), the limits and that empty lines come only at the
  * end. */
@@ -1475,7 +1558,7 @@ split_text (MsrpSdp *sdp, const char *text, gsize len, GError **error)
   while (pos < len)
     {
       gsize start = pos, end;
-      const char *eol = NULL;
+      const char *eol;
 
       if (++lineno > MSRP_SDP_MAX_LINES)
         {
@@ -1484,40 +1567,8 @@ split_text (MsrpSdp *sdp, const char *text, gsize len, GError **error)
                        MSRP_SDP_MAX_LINES);
           return FALSE;
         }
-      while (pos < len && text[pos] != '\n')
-        {
-          if (text[pos] == '\0')
-            {
-              g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                           "line %u: NUL byte at column %" G_GSIZE_FORMAT
-                           " (RFC 8866 section 9: byte-string)",
-                           lineno, pos - start + 1);
-              return FALSE;
-            }
-          if (text[pos] == '\r')
-            {
-              if (pos + 1 < len && text[pos + 1] == '\n')
-                break;
-              g_set_error (
-                  error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                  "line %u: CR not followed by LF at column %" G_GSIZE_FORMAT,
-                  lineno, pos - start + 1);
-              return FALSE;
-            }
-          if (++pos - start > MSRP_SDP_MAX_LINE_LEN)
-            {
-              g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_LIMIT,
-                           "line %u: longer than %d bytes", lineno,
-                           MSRP_SDP_MAX_LINE_LEN);
-              return FALSE;
-            }
-        }
-      end = pos;
-      if (pos < len)
-        {
-          eol = text[pos] == '\r' ? EOL_CRLF : EOL_LF;
-          pos += strlen (eol);
-        }
+      if (!scan_line (text, len, lineno, &pos, &end, &eol, error))
+        return FALSE;
       if (lineno == 1)
         first_eol = eol;
 
@@ -1664,6 +1715,125 @@ scan_stream (const MsrpSdp *sdp, GPtrArray *lines, Attrs *a, GError **error)
   return TRUE;
 }
 
+/* RFC 8866 section 5.1: the first line is v=0, and there is one.  Returns
+ * that line, or NULL. */
+static const Line *
+check_version (const MsrpSdp *sdp, GError **error)
+{
+  const Line *first;
+
+  if (sdp->session->len == 0 && sdp->media->len == 0)
+    {
+      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_MISSING,
+                           "the SDP is empty (it must start with \"v=0\")");
+      return NULL;
+    }
+  first = sdp->session->len > 0 ? g_ptr_array_index (sdp->session, 0) : NULL;
+  if (first == NULL || first->lineno != 1 || first->len < 2 ||
+      first->text[0] != 'v' || first->text[1] != '=')
+    {
+      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_MISSING,
+                           "line 1: the SDP must start with \"v=0\" "
+                           "(RFC 8866 section 5.1)");
+      return NULL;
+    }
+  if (rstrip_len (first->text, first->len) != 3 || first->text[2] != '0')
+    {
+      g_autofree char *shown = msrp_describe_text (first->text, first->len);
+
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
+                   "line 1: %s is not \"v=0\" (RFC 8866 section 5.1: "
+                   "version 0)",
+                   shown);
+      return NULL;
+    }
+  return first;
+}
+
+/* The lines of section @s of @sdp: 0 the session, then each m= section. */
+static GPtrArray *
+section_lines (const MsrpSdp *sdp, guint s)
+{
+  return s == 0 ? sdp->session : g_ptr_array_index (sdp->media, s - 1);
+}
+
+/* Every line through check_line, @first the only v= line; an a=charset
+ * line anywhere frees s= and i= from UTF-8. */
+static gboolean
+check_lines (MsrpSdp *sdp, const Line *first, GError **error)
+{
+  for (guint s = 0; s <= sdp->media->len; s++)
+    {
+      GPtrArray *lines = section_lines (sdp, s);
+
+      for (guint i = 0; i < lines->len; i++)
+        if (line_attr (g_ptr_array_index (lines, i), NULL, NULL, NULL) ==
+            ATTR_CHARSET)
+          sdp->has_charset = TRUE;
+    }
+  for (guint s = 0; s <= sdp->media->len; s++)
+    {
+      GPtrArray *lines = section_lines (sdp, s);
+
+      for (guint i = 0; i < lines->len; i++)
+        {
+          const Line *line = g_ptr_array_index (lines, i);
+
+          if (!check_line (line, sdp->has_charset, error))
+            return FALSE;
+          if (line->text[0] == 'v' && line != first)
+            {
+              line_error (error, line->lineno, MSRP_SDP_ERROR_DUPLICATE,
+                          "a second v= line (one SDP, one session)");
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* Each m= section: an MSRP stream is read into sdp->streams, any other
+ * media keeps a NULL in sdp->by_media.  @session_error, the session
+ * level's, is reported at the first MSRP stream. */
+static gboolean
+scan_media (MsrpSdp *sdp, GError **session_error, GError **error)
+{
+  for (guint i = 0; i < sdp->media->len; i++)
+    {
+      GPtrArray *lines = g_ptr_array_index (sdp->media, i);
+      const Line *m = g_ptr_array_index (lines, 0);
+      const char *v = m->text + 2;
+      MsrpSdpStream *st;
+      MediaField mf;
+      MsrpSdpProto proto;
+
+      if (!parse_m_value (v, rstrip_len (v, m->len - 2), &mf, error))
+        {
+          prefix_line (error, m->lineno);
+          return FALSE;
+        }
+      if (!media_is_msrp (v, &mf, &proto))
+        {
+          g_ptr_array_add (sdp->by_media, NULL);
+          continue;
+        }
+      if (*session_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (session_error));
+          return FALSE;
+        }
+      st = g_new0 (MsrpSdpStream, 1);
+      st->sdp = sdp;
+      st->media_index = i;
+      attrs_init (&st->attrs);
+      g_ptr_array_add (sdp->by_media, st);
+      g_ptr_array_add (sdp->streams, st);
+      if (!scan_stream (sdp, lines, &st->attrs, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 MsrpSdp *
 msrp_sdp_parse (const char *text, gsize len, GError **error)
 {
@@ -1692,64 +1862,9 @@ msrp_sdp_parse (const char *text, gsize len, GError **error)
 
   if (!split_text (sdp, text, len, error))
     return NULL;
-
-  /* RFC 8866 section 5.1: the first line is v=0, and there is one. */
-  if (sdp->session->len == 0 && sdp->media->len == 0)
-    {
-      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_MISSING,
-                           "the SDP is empty (it must start with \"v=0\")");
-      return NULL;
-    }
-  first = sdp->session->len > 0 ? g_ptr_array_index (sdp->session, 0) : NULL;
-  if (first == NULL || first->lineno != 1 || first->len < 2 ||
-      first->text[0] != 'v' || first->text[1] != '=')
-    {
-      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_MISSING,
-                           "line 1: the SDP must start with \"v=0\" "
-                           "(RFC 8866 section 5.1)");
-      return NULL;
-    }
-  if (rstrip_len (first->text, first->len) != 3 || first->text[2] != '0')
-    {
-      g_autofree char *shown = msrp_describe_text (first->text, first->len);
-
-      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_SYNTAX,
-                   "line 1: %s is not \"v=0\" (RFC 8866 section 5.1: "
-                   "version 0)",
-                   shown);
-      return NULL;
-    }
-
-  /* Every line; an a=charset line anywhere frees s= and i= from UTF-8. */
-  for (guint s = 0; s <= sdp->media->len; s++)
-    {
-      GPtrArray *lines =
-          s == 0 ? sdp->session : g_ptr_array_index (sdp->media, s - 1);
-
-      for (guint i = 0; i < lines->len; i++)
-        if (line_attr (g_ptr_array_index (lines, i), NULL, NULL, NULL) ==
-            ATTR_CHARSET)
-          sdp->has_charset = TRUE;
-    }
-  for (guint s = 0; s <= sdp->media->len; s++)
-    {
-      GPtrArray *lines =
-          s == 0 ? sdp->session : g_ptr_array_index (sdp->media, s - 1);
-
-      for (guint i = 0; i < lines->len; i++)
-        {
-          const Line *line = g_ptr_array_index (lines, i);
-
-          if (!check_line (line, sdp->has_charset, error))
-            return NULL;
-          if (line->text[0] == 'v' && line != first)
-            {
-              line_error (error, line->lineno, MSRP_SDP_ERROR_DUPLICATE,
-                          "a second v= line (one SDP, one session)");
-              return NULL;
-            }
-        }
-    }
+  first = check_version (sdp, error);
+  if (first == NULL || !check_lines (sdp, first, error))
+    return NULL;
 
   /* The session level matters only to MSRP streams; its error, if any, is
    * reported when the first one turns up. */
@@ -1760,40 +1875,8 @@ msrp_sdp_parse (const char *text, gsize len, GError **error)
       attrs_clear (&sdp->session_attrs);
       attrs_init (&sdp->session_attrs);
     }
-
-  for (guint i = 0; i < sdp->media->len; i++)
-    {
-      GPtrArray *lines = g_ptr_array_index (sdp->media, i);
-      const Line *m = g_ptr_array_index (lines, 0);
-      const char *v = m->text + 2;
-      MsrpSdpStream *st;
-      MediaField mf;
-      MsrpSdpProto proto;
-
-      if (!parse_m_value (v, rstrip_len (v, m->len - 2), &mf, error))
-        {
-          prefix_line (error, m->lineno);
-          return NULL;
-        }
-      if (!media_is_msrp (v, &mf, &proto))
-        {
-          g_ptr_array_add (sdp->by_media, NULL);
-          continue;
-        }
-      if (session_error != NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&session_error));
-          return NULL;
-        }
-      st = g_new0 (MsrpSdpStream, 1);
-      st->sdp = sdp;
-      st->media_index = i;
-      attrs_init (&st->attrs);
-      g_ptr_array_add (sdp->by_media, st);
-      g_ptr_array_add (sdp->streams, st);
-      if (!scan_stream (sdp, lines, &st->attrs, error))
-        return NULL;
-    }
+  if (!scan_media (sdp, &session_error, error))
+    return NULL;
   return g_steal_pointer (&sdp);
 }
 

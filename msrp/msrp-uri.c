@@ -568,6 +568,151 @@ parse_port (const Part *part, guint16 *port, GError **error)
   return TRUE;
 }
 
+/* Where build () put each part in the URI's store, before the store is
+ * final and these become pointers; -1 for an absent part. */
+typedef struct
+{
+  gssize userinfo;
+  gsize host;
+  gssize session_id;
+  gsize transport;
+  gsize text;
+} StoreOffsets;
+
+/* The userinfo's normal form into @store, at *@at. */
+static gboolean
+build_userinfo (const Part *userinfo, GString *store, gssize *at,
+                GError **error)
+{
+  const char *colon = memchr (userinfo->p, ':', userinfo->len);
+  char obuf[40];
+
+  /* RFC 4975 section 6: a userinfo part MUST NOT contain password
+   * information (RFC 3986 section 3.2.1: what follows the first ':'). */
+  if (colon != NULL)
+    {
+      gssize off =
+          userinfo->off < 0 ? -1 : userinfo->off + (colon - userinfo->p);
+
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "userinfo holds a password (':'%s), which RFC 4975 "
+                   "section 6 forbids",
+                   describe_offset (off, obuf));
+      return FALSE;
+    }
+  *at = (gssize) store->len;
+  if (!normalise_pct ("userinfo", userinfo, FALSE, store, error))
+    return FALSE;
+  g_string_append_c (store, '\0');
+  return TRUE;
+}
+
+/* The host's normal form at the end of @store, its kind into @uri. */
+static gboolean
+build_host (const Parts *parts, MsrpUri *uri, GString *store, GError **error)
+{
+  gsize host = store->len;
+
+  if (parts->ipv6)
+    {
+      char addr[INET6_ADDRSTRLEN];
+
+      if (!normalise_ipv6 (&parts->host, addr, error))
+        return FALSE;
+      store_add (store, addr, strlen (addr));
+      uri->host_type = MSRP_HOST_IPV6;
+      return TRUE;
+    }
+  if (!normalise_pct ("host", &parts->host, TRUE, store, error))
+    return FALSE;
+  g_string_append_c (store, '\0');
+  return classify_host (store->str + host, parts->host.off, &uri->host_type,
+                        error);
+}
+
+/* The port into @uri; @host as normalised, for the error. */
+static gboolean
+build_port (const Parts *parts, MsrpUri *uri, const char *host, GError **error)
+{
+  uri->port = parts->port;
+  if (parts->has_port_text &&
+      !parse_port (&parts->port_text, &uri->port, error))
+    return FALSE;
+  /* RFC 4975 section 6: "If the authority field contains a numeric IP
+   * address, it MUST also contain a port." */
+  if (uri->port == 0 && uri->host_type != MSRP_HOST_NAME)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "host %s is an IP address but no port is given (RFC 4975 "
+                   "section 6 requires one)",
+                   host);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The transport, which RFC 4975 section 6 requires, lower-cased into
+ * @store at *@at. */
+static gboolean
+build_transport (const Parts *parts, GString *store, gsize *at, GError **error)
+{
+  if (!parts->has_transport)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "no \";\" transport after the %s (RFC 4975 section 6 "
+                   "requires one, such as \";tcp\")",
+                   parts->has_session_id ? "session-id" : "authority");
+      return FALSE;
+    }
+  if (!check_transport (&parts->transport, error))
+    return FALSE;
+  *at = store_add (store, parts->transport.p, parts->transport.len);
+  for (gsize i = *at; store->str[i] != '\0'; i++)
+    store->str[i] = g_ascii_tolower (store->str[i]);
+  return TRUE;
+}
+
+/* The store is final: it moves into @uri and its offsets become
+ * pointers. */
+static void
+take_store (MsrpUri *uri, GString *store, const StoreOffsets *at)
+{
+  uri->store = g_string_free (store, FALSE);
+  uri->userinfo = at->userinfo >= 0 ? uri->store + at->userinfo : NULL;
+  uri->host = uri->store + at->host;
+  uri->session_id = at->session_id >= 0 ? uri->store + at->session_id : NULL;
+  uri->transport = uri->store + at->transport;
+  for (guint i = 0; i < uri->n_params; i++)
+    {
+      Param *pm = &uri->params[i];
+
+      pm->name = uri->store + GPOINTER_TO_SIZE (pm->name) - 1;
+      if (pm->value != NULL)
+        pm->value = uri->store + GPOINTER_TO_SIZE (pm->value) - 1;
+    }
+}
+
+/* Only an IPv6 address can grow when written back (inet_ntop writes
+ * "::ffff:ffff" as "::255.255.255.255"); keep the canonical text within
+ * the limit so that it always parses again.  Other URIs parsed from @text
+ * make theirs when first asked. */
+static gboolean
+make_canonical (MsrpUri *uri, const char *text, GError **error)
+{
+  if (uri->host_type != MSRP_HOST_IPV6 && text != NULL)
+    return TRUE;
+  uri->canonical = format_canonical (uri);
+  if (strlen (uri->canonical) > MSRP_URI_MAX_LEN)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
+                   "URI is longer than the %d bytes allowed once written "
+                   "in canonical form",
+                   MSRP_URI_MAX_LEN);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Validate every part, in the order they are written, and build the URI
  * from their normal forms; @text (@text_len bytes) is the URI as parsed,
  * or NULL for one made from parts, whose text is then its canonical
@@ -577,131 +722,34 @@ build (const Parts *parts, const char *text, size_t text_len, GError **error)
 {
   g_autoptr (MsrpUri) uri = g_new0 (MsrpUri, 1);
   g_autoptr (GString) store = g_string_sized_new (2 * text_len + 32);
-  gssize userinfo = -1, session_id = -1;
-  gsize host, transport, text_at = 0;
-  char obuf[40];
+  StoreOffsets at = { .userinfo = -1, .session_id = -1 };
 
   uri->ref_count = 1;
   uri->scheme = parts->scheme;
-
-  if (parts->has_userinfo)
-    {
-      const char *colon = memchr (parts->userinfo.p, ':', parts->userinfo.len);
-
-      /* RFC 4975 section 6: a userinfo part MUST NOT contain password
-       * information (RFC 3986 section 3.2.1: what follows the first ':'). */
-      if (colon != NULL)
-        {
-          gssize at = parts->userinfo.off < 0
-                          ? -1
-                          : parts->userinfo.off + (colon - parts->userinfo.p);
-
-          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                       "userinfo holds a password (':'%s), which RFC 4975 "
-                       "section 6 forbids",
-                       describe_offset (at, obuf));
-          return NULL;
-        }
-      userinfo = (gssize) store->len;
-      if (!normalise_pct ("userinfo", &parts->userinfo, FALSE, store, error))
-        return NULL;
-      g_string_append_c (store, '\0');
-    }
-
-  host = store->len;
-  if (parts->ipv6)
-    {
-      char addr[INET6_ADDRSTRLEN];
-
-      if (!normalise_ipv6 (&parts->host, addr, error))
-        return NULL;
-      store_add (store, addr, strlen (addr));
-      uri->host_type = MSRP_HOST_IPV6;
-    }
-  else
-    {
-      if (!normalise_pct ("host", &parts->host, TRUE, store, error))
-        return NULL;
-      g_string_append_c (store, '\0');
-      if (!classify_host (store->str + host, parts->host.off, &uri->host_type,
-                          error))
-        return NULL;
-    }
-
-  /* RFC 4975 section 6: "If the authority field contains a numeric IP
-   * address, it MUST also contain a port." */
-  uri->port = parts->port;
-  if (parts->has_port_text &&
-      !parse_port (&parts->port_text, &uri->port, error))
+  if (parts->has_userinfo &&
+      !build_userinfo (&parts->userinfo, store, &at.userinfo, error))
     return NULL;
-  if (uri->port == 0 && uri->host_type != MSRP_HOST_NAME)
-    {
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "host %s is an IP address but no port is given (RFC 4975 "
-                   "section 6 requires one)",
-                   store->str + host);
-      return NULL;
-    }
-
+  at.host = store->len;
+  if (!build_host (parts, uri, store, error) ||
+      !build_port (parts, uri, store->str + at.host, error))
+    return NULL;
   if (parts->has_session_id)
     {
       if (!check_session_id (&parts->session_id, error))
         return NULL;
-      session_id = (gssize) store_add (store, parts->session_id.p,
-                                       parts->session_id.len);
+      at.session_id = (gssize) store_add (store, parts->session_id.p,
+                                          parts->session_id.len);
     }
-
-  if (!parts->has_transport)
-    {
-      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                   "no \";\" transport after the %s (RFC 4975 section 6 "
-                   "requires one, such as \";tcp\")",
-                   parts->has_session_id ? "session-id" : "authority");
-      return NULL;
-    }
-  if (!check_transport (&parts->transport, error))
-    return NULL;
-  transport = store_add (store, parts->transport.p, parts->transport.len);
-  for (gsize i = transport; store->str[i] != '\0'; i++)
-    store->str[i] = g_ascii_tolower (store->str[i]);
-
-  if (!parse_params (uri, &parts->params, store, error))
+  if (!build_transport (parts, store, &at.transport, error) ||
+      !parse_params (uri, &parts->params, store, error))
     return NULL;
   if (text != NULL)
-    text_at = store_add (store, text, text_len);
+    at.text = store_add (store, text, text_len);
 
-  /* The store is final: its offsets become pointers. */
-  uri->store = g_string_free (g_steal_pointer (&store), FALSE);
-  uri->userinfo = userinfo >= 0 ? uri->store + userinfo : NULL;
-  uri->host = uri->store + host;
-  uri->session_id = session_id >= 0 ? uri->store + session_id : NULL;
-  uri->transport = uri->store + transport;
-  for (guint i = 0; i < uri->n_params; i++)
-    {
-      Param *pm = &uri->params[i];
-
-      pm->name = uri->store + GPOINTER_TO_SIZE (pm->name) - 1;
-      if (pm->value != NULL)
-        pm->value = uri->store + GPOINTER_TO_SIZE (pm->value) - 1;
-    }
-
-  /* Only an IPv6 address can grow when written back (inet_ntop writes
-   * "::ffff:ffff" as "::255.255.255.255"); keep the canonical text within
-   * the limit so that it always parses again.  Other URIs make theirs when
-   * first asked. */
-  if (uri->host_type == MSRP_HOST_IPV6 || text == NULL)
-    {
-      uri->canonical = format_canonical (uri);
-      if (strlen (uri->canonical) > MSRP_URI_MAX_LEN)
-        {
-          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_TOO_LONG,
-                       "URI is longer than the %d bytes allowed once written "
-                       "in canonical form",
-                       MSRP_URI_MAX_LEN);
-          return NULL;
-        }
-    }
-  uri->text = text != NULL ? uri->store + text_at : uri->canonical;
+  take_store (uri, g_steal_pointer (&store), &at);
+  if (!make_canonical (uri, text, error))
+    return NULL;
+  uri->text = text != NULL ? uri->store + at.text : uri->canonical;
   return g_steal_pointer (&uri);
 }
 
@@ -730,20 +778,12 @@ find_any (const char *text, size_t from, size_t len, const char *stops)
   return from;
 }
 
-/* Split @text (@len > 0 bytes) into its parts (RFC 4975 section 9):
- *   msrp-scheme "://" authority ["/" session-id] ";" transport
- *   *( ";" URI-parameter )
- * userinfo and reg-name may hold ";" (a sub-delim) in RFC 3986, but in an
- * MSRP-URI the host ends at the first "/" or ";", and "@" can appear only
- * after a userinfo (no later part allows it).  An "@" with no ";" after it
- * is not taken to end a userinfo (the ";" transport must follow the
- * authority), so that an "@" in a URI-parameter is reported there. */
+/* msrp-scheme "://": the scheme into @parts, *@pos after the "//". */
 static gboolean
-split (const char *text, size_t len, Parts *parts, GError **error)
+split_scheme (const char *text, size_t len, Parts *parts, size_t *pos,
+              GError **error)
 {
-  size_t colon = 0, pos, host_end, auth_end, last_semicolon = len;
-
-  memset (parts, 0, sizeof *parts);
+  size_t colon = 0;
 
   while (colon < len && colon < 16 && text[colon] != ':')
     colon++;
@@ -777,73 +817,114 @@ split (const char *text, size_t len, Parts *parts, GError **error)
                    "no \"//\" after the scheme at offset %zu", colon + 1);
       return FALSE;
     }
-  pos = colon + 3;
+  *pos = colon + 3;
+  return TRUE;
+}
 
-  /* userinfo "@" */
-  auth_end = find_any (text, pos, len, "/");
-  for (size_t i = pos; i < len; i++)
+/* userinfo "@", if there is one from *@pos: *@pos moves past it. */
+static void
+split_userinfo (const char *text, size_t len, Parts *parts, size_t *pos)
+{
+  size_t auth_end = find_any (text, *pos, len, "/");
+  size_t last_semicolon = len;
+
+  for (size_t i = *pos; i < len; i++)
     if (text[i] == ';')
       last_semicolon = i;
-  for (size_t i = pos; i < auth_end; i++)
+  for (size_t i = *pos; i < auth_end; i++)
     if (text[i] == '@' && last_semicolon < len && i < last_semicolon)
       {
         parts->has_userinfo = TRUE;
-        set_part (&parts->userinfo, text, pos, i);
-        pos = i + 1;
+        set_part (&parts->userinfo, text, *pos, i);
+        *pos = i + 1;
         break;
       }
+}
 
-  /* host */
+/* An IP-literal host "[...]" at @pos; *@host_end is after the ']'. */
+static gboolean
+split_ip_literal (const char *text, size_t len, size_t pos, Parts *parts,
+                  size_t *host_end, GError **error)
+{
+  size_t close = find_any (text, pos + 1, len, "]/;");
+  size_t end;
+
+  if (close == len || text[close] != ']')
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "IP-literal at offset %zu has no closing ']'", pos);
+      return FALSE;
+    }
+  parts->ipv6 = TRUE;
+  set_part (&parts->host, text, pos + 1, close);
+  end = close + 1;
+  if (end < len && text[end] != ':' && text[end] != '/' && text[end] != ';')
+    {
+      char cbuf[16];
+
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "bad character %s after the IP-literal at offset %zu",
+                   describe_char ((guchar) text[end], cbuf), end);
+      return FALSE;
+    }
+  *host_end = end;
+  return TRUE;
+}
+
+/* A host name or IPv4 address at @pos; *@host_end is where it ends. */
+static gboolean
+split_host_name (const char *text, size_t len, size_t pos, Parts *parts,
+                 size_t *host_end, GError **error)
+{
+  size_t end = find_any (text, pos, len, "/;");
+  guint colons = 0;
+  gboolean ipv6_chars = TRUE;
+
+  for (size_t i = pos; i < end; i++)
+    {
+      colons += text[i] == ':';
+      ipv6_chars = ipv6_chars && (g_ascii_isxdigit (text[i]) ||
+                                  text[i] == ':' || text[i] == '.');
+    }
+  /* Looks like an IPv6 address without brackets; otherwise the port
+   * check reports the second ':'. */
+  if (colons > 1 && ipv6_chars)
+    {
+      g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
+                   "host at offset %zu has more than one ':': an IPv6 "
+                   "address must be enclosed in '[' and ']'",
+                   pos);
+      return FALSE;
+    }
+  *host_end = find_any (text, pos, end, ":");
+  set_part (&parts->host, text, pos, *host_end);
+  return TRUE;
+}
+
+/* Split @text (@len > 0 bytes) into its parts (RFC 4975 section 9):
+ *   msrp-scheme "://" authority ["/" session-id] ";" transport
+ *   *( ";" URI-parameter )
+ * userinfo and reg-name may hold ";" (a sub-delim) in RFC 3986, but in an
+ * MSRP-URI the host ends at the first "/" or ";", and "@" can appear only
+ * after a userinfo (no later part allows it).  An "@" with no ";" after it
+ * is not taken to end a userinfo (the ";" transport must follow the
+ * authority), so that an "@" in a URI-parameter is reported there. */
+static gboolean
+split (const char *text, size_t len, Parts *parts, GError **error)
+{
+  size_t pos, host_end;
+  gboolean ok;
+
+  memset (parts, 0, sizeof *parts);
+  if (!split_scheme (text, len, parts, &pos, error))
+    return FALSE;
+  split_userinfo (text, len, parts, &pos);
   if (pos < len && text[pos] == '[')
-    {
-      size_t close = find_any (text, pos + 1, len, "]/;");
-
-      if (close == len || text[close] != ']')
-        {
-          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                       "IP-literal at offset %zu has no closing ']'", pos);
-          return FALSE;
-        }
-      parts->ipv6 = TRUE;
-      set_part (&parts->host, text, pos + 1, close);
-      host_end = close + 1;
-      if (host_end < len && text[host_end] != ':' && text[host_end] != '/' &&
-          text[host_end] != ';')
-        {
-          char cbuf[16];
-
-          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                       "bad character %s after the IP-literal at offset %zu",
-                       describe_char ((guchar) text[host_end], cbuf),
-                       host_end);
-          return FALSE;
-        }
-    }
+    ok = split_ip_literal (text, len, pos, parts, &host_end, error);
   else
-    {
-      size_t end = find_any (text, pos, len, "/;");
-      guint colons = 0;
-      gboolean ipv6_chars = TRUE;
-
-      for (size_t i = pos; i < end; i++)
-        {
-          colons += text[i] == ':';
-          ipv6_chars = ipv6_chars && (g_ascii_isxdigit (text[i]) ||
-                                      text[i] == ':' || text[i] == '.');
-        }
-      /* Looks like an IPv6 address without brackets; otherwise the port
-       * check below reports the second ':'. */
-      if (colons > 1 && ipv6_chars)
-        {
-          g_set_error (error, MSRP_URI_ERROR, MSRP_URI_ERROR_SYNTAX,
-                       "host at offset %zu has more than one ':': an IPv6 "
-                       "address must be enclosed in '[' and ']'",
-                       pos);
-          return FALSE;
-        }
-      host_end = find_any (text, pos, end, ":");
-      set_part (&parts->host, text, pos, host_end);
-    }
+    ok = split_host_name (text, len, pos, parts, &host_end, error);
+  if (!ok)
+    return FALSE;
 
   /* ":" port */
   pos = host_end;

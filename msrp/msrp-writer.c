@@ -1264,40 +1264,14 @@ check_open (const MsrpWriterChunker *c, const char *what, GError **error)
   return FALSE;
 }
 
-GBytes *
-msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker, guint64 available,
-                                 gboolean input_ends, guint64 *body_len,
-                                 GError **error)
+/* How long the next chunk is, with @available input bytes at hand and
+ * @input_ends when no more follow: *@len, and *@last when it ends the
+ * message. */
+static gboolean
+next_chunk_len (const MsrpWriterChunker *c, guint64 available,
+                gboolean input_ends, guint64 *len, gboolean *last,
+                GError **error)
 {
-  MsrpWriterChunker *c = chunker;
-  MsrpByteRange range = {
-    0,
-  };
-  guint64 len;
-  gboolean last;
-  g_autofree char *range_text = NULL;
-  GString *out;
-
-  g_return_val_if_fail (chunker != NULL, NULL);
-  g_return_val_if_fail (body_len != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  *body_len = 0;
-  if (c->done)
-    {
-      g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_STATE,
-                   "chunk begun after the message was %s",
-                   c->aborted ? "aborted" : "complete");
-      return NULL;
-    }
-  if (c->open)
-    {
-      g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_STATE,
-                   "chunk begun while chunk %s is still open; end it first",
-                   c->tid);
-      return NULL;
-    }
-
   if (c->total_known)
     {
       guint64 left = c->total - c->sent; /* sent <= total always */
@@ -1309,46 +1283,53 @@ msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker, guint64 available,
                        "but %" G_GUINT64_FORMAT
                        " of the total %" G_GUINT64_FORMAT " are left",
                        available, left, c->total);
-          return NULL;
+          return FALSE;
         }
-      len = MIN (MIN (c->chunk_size, available), left);
-      if (len == 0 && left > 0)
+      *len = MIN (MIN (c->chunk_size, available), left);
+      if (*len == 0 && left > 0)
         {
           g_set_error (
               error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
               "no bytes available for the next chunk; %" G_GUINT64_FORMAT
               " of the total %" G_GUINT64_FORMAT " are left",
               left, c->total);
-          return NULL;
+          return FALSE;
         }
-      last = (len == left);
+      *last = (*len == left);
+      return TRUE;
     }
-  else
+  *len = MIN (c->chunk_size, available);
+  if (*len == 0 && !input_ends)
     {
-      len = MIN (c->chunk_size, available);
-      if (len == 0 && !input_ends)
-        {
-          g_set_error_literal (error, MSRP_WRITER_ERROR,
-                               MSRP_WRITER_ERROR_RANGE,
-                               "no bytes available for the next chunk and "
-                               "the input does not end");
-          return NULL;
-        }
-      if (len > G_MAXUINT64 - c->sent || (len == 0 && c->sent == G_MAXUINT64))
-        {
-          g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
-                       "a chunk of %" G_GUINT64_FORMAT
-                       " bytes after %" G_GUINT64_FORMAT
-                       " sent would pass byte position %" G_GUINT64_FORMAT,
-                       len, c->sent, G_MAXUINT64);
-          return NULL;
-        }
-      last = input_ends && len == available;
+      g_set_error_literal (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
+                           "no bytes available for the next chunk and "
+                           "the input does not end");
+      return FALSE;
     }
+  if (*len > G_MAXUINT64 - c->sent || (*len == 0 && c->sent == G_MAXUINT64))
+    {
+      g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_RANGE,
+                   "a chunk of %" G_GUINT64_FORMAT
+                   " bytes after %" G_GUINT64_FORMAT
+                   " sent would pass byte position %" G_GUINT64_FORMAT,
+                   *len, c->sent, G_MAXUINT64);
+      return FALSE;
+    }
+  *last = input_ends && *len == available;
+  return TRUE;
+}
 
-  /* Byte-Range (section 7.1.1).  range-start: position of the first byte,
-   * 1 even for an empty message ("1-0/0").  range-end: "*" if the chunk
-   * must stay interruptible or is larger than 2048 octets. */
+/* Byte-Range (section 7.1.1) of the next chunk, @len bytes.  range-start:
+ * position of the first byte, 1 even for an empty message ("1-0/0").
+ * range-end: "*" if the chunk must stay interruptible or is larger than
+ * 2048 octets. */
+static MsrpByteRange
+next_chunk_range (const MsrpWriterChunker *c, guint64 len)
+{
+  MsrpByteRange range = {
+    0,
+  };
+
   range.start = c->sent + 1;
   range.end_unknown =
       c->interruptible || len > MSRP_WRITER_CHUNK_UNINTERRUPTIBLE_MAX;
@@ -1364,12 +1345,16 @@ msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker, guint64 available,
     }
   if (range.end_unknown)
     range.end = 0;
+  return range;
+}
 
-  if (!fill_id (c->tid, sizeof c->tid, error))
-    return NULL;
-  range_text = msrp_byte_range_to_string (&range);
+/* The head of the chunk whose transaction is c->tid. */
+static GBytes *
+chunk_head (const MsrpWriterChunker *c, const MsrpByteRange *range)
+{
+  g_autofree char *range_text = msrp_byte_range_to_string (range);
+  GString *out = g_string_sized_new (256);
 
-  out = g_string_sized_new (256);
   g_string_append (out, "MSRP ");
   g_string_append (out, c->tid);
   g_string_append (out, " SEND\r\n");
@@ -1390,6 +1375,45 @@ msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker, guint64 available,
   append_fields (out, c->fields.mime);
   append_header (out, "Content-Type", c->content_type);
   g_string_append (out, "\r\n");
+  return g_string_free_to_bytes (out);
+}
+
+GBytes *
+msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker, guint64 available,
+                                 gboolean input_ends, guint64 *body_len,
+                                 GError **error)
+{
+  MsrpWriterChunker *c = chunker;
+  MsrpByteRange range;
+  guint64 len;
+  gboolean last;
+  GBytes *head;
+
+  g_return_val_if_fail (chunker != NULL, NULL);
+  g_return_val_if_fail (body_len != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  *body_len = 0;
+  if (c->done)
+    {
+      g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_STATE,
+                   "chunk begun after the message was %s",
+                   c->aborted ? "aborted" : "complete");
+      return NULL;
+    }
+  if (c->open)
+    {
+      g_set_error (error, MSRP_WRITER_ERROR, MSRP_WRITER_ERROR_STATE,
+                   "chunk begun while chunk %s is still open; end it first",
+                   c->tid);
+      return NULL;
+    }
+  if (!next_chunk_len (c, available, input_ends, &len, &last, error))
+    return NULL;
+  range = next_chunk_range (c, len);
+  if (!fill_id (c->tid, sizeof c->tid, error))
+    return NULL;
+  head = chunk_head (c, &range);
 
   c->started = TRUE;
   c->open = TRUE;
@@ -1397,7 +1421,7 @@ msrp_writer_chunker_begin_chunk (MsrpWriterChunker *chunker, guint64 available,
   c->end_star = range.end_unknown;
   c->last = last;
   *body_len = len;
-  return g_string_free_to_bytes (out);
+  return head;
 }
 
 static GBytes *

@@ -10,8 +10,9 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 
-# Build: compiler, meson, the four libraries of the required stack.
-BUILD="build-essential pkg-config meson ninja-build clang-format \
+# Build: compiler, meson, the style checks' clang-format and clang-tidy,
+# the four libraries of the required stack.
+BUILD="build-essential pkg-config meson ninja-build clang-format clang-tidy \
 	libglib2.0-dev libssl-dev libnice-dev check libsystemd-dev \
 	libsoup-3.0-dev"
 # Fuzzing and sanitizers: clang with libFuzzer and the sanitizer runtimes.

@@ -722,6 +722,57 @@ find_duplicate (GArray *keys)
   return dup;
 }
 
+/* A dictionary key at d->pos into *@k and onto @keys, which holds the
+ * keys before it; with sorted_keys, it must come after the one before. */
+static gboolean
+read_key (Decoder *d, GArray *keys, KeyRef *k)
+{
+  guchar c = d->p[d->pos];
+
+  if (!is_digit (c))
+    {
+      if (c == 'i' || c == 'l' || c == 'd')
+        fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
+              "dictionary key is %s, not a string",
+              c == 'i'   ? "an integer"
+              : c == 'l' ? "a list"
+                         : "a dictionary");
+      else
+        {
+          g_autofree char *what = describe_byte (c);
+
+          fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
+                "%s cannot start a dictionary key", what);
+        }
+      return FALSE;
+    }
+  k->offset = d->pos;
+  if (!read_string (d, &k->key, &k->len))
+    return FALSE;
+  if (d->sorted_keys && keys->len > 0)
+    {
+      const KeyRef *prev = &g_array_index (keys, KeyRef, keys->len - 1);
+      int cmp = compare_keys (prev->key, prev->len, k->key, k->len);
+
+      if (cmp >= 0)
+        {
+          g_autofree char *this_key = quote_bytes (k->key, k->len);
+          g_autofree char *prev_key = quote_bytes (prev->key, prev->len);
+
+          if (cmp == 0)
+            fail (d, GW_BENCODE_ERROR_DUPLICATE_KEY, k->offset,
+                  "duplicate dictionary key %s", this_key);
+          else
+            fail (d, GW_BENCODE_ERROR_KEY_ORDER, k->offset,
+                  "dictionary key %s comes after %s (keys must be sorted)",
+                  this_key, prev_key);
+          return FALSE;
+        }
+    }
+  g_array_append_val (keys, *k);
+  return TRUE;
+}
+
 static GwBencode *
 read_dict (Decoder *d, guint depth)
 {
@@ -747,47 +798,8 @@ read_dict (Decoder *d, guint depth)
       c = d->p[d->pos];
       if (c == 'e')
         break;
-      if (!is_digit (c))
-        {
-          if (c == 'i' || c == 'l' || c == 'd')
-            fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
-                  "dictionary key is %s, not a string",
-                  c == 'i'   ? "an integer"
-                  : c == 'l' ? "a list"
-                             : "a dictionary");
-          else
-            {
-              g_autofree char *what = describe_byte (c);
-
-              fail (d, GW_BENCODE_ERROR_SYNTAX, d->pos,
-                    "%s cannot start a dictionary key", what);
-            }
-          return NULL;
-        }
-      k.offset = d->pos;
-      if (!read_string (d, &k.key, &k.len))
+      if (!read_key (d, keys, &k))
         return NULL;
-      if (d->sorted_keys && keys->len > 0)
-        {
-          const KeyRef *prev = &g_array_index (keys, KeyRef, keys->len - 1);
-          int cmp = compare_keys (prev->key, prev->len, k.key, k.len);
-
-          if (cmp >= 0)
-            {
-              g_autofree char *this_key = quote_bytes (k.key, k.len);
-              g_autofree char *prev_key = quote_bytes (prev->key, prev->len);
-
-              if (cmp == 0)
-                fail (d, GW_BENCODE_ERROR_DUPLICATE_KEY, k.offset,
-                      "duplicate dictionary key %s", this_key);
-              else
-                fail (d, GW_BENCODE_ERROR_KEY_ORDER, k.offset,
-                      "dictionary key %s comes after %s (keys must be sorted)",
-                      this_key, prev_key);
-              return NULL;
-            }
-        }
-      g_array_append_val (keys, k);
       if (d->pos < d->len && d->p[d->pos] == 'e')
         {
           g_autofree char *key = quote_bytes (k.key, k.len);

@@ -234,12 +234,69 @@ gw_neg_party_accepts (const GwNegParty *p, gboolean is_answer, char **why)
 /* --- the offer step -------------------------------------------------------
  */
 
+/* Whether the offer's stream goes through the gateway, policy "never"
+ * aside: one row of the decision table per branch, its reason (and a
+ * warning, for an offerer passive and unreachable) into @out. */
+static gboolean
+offer_wants_relay (const GwNegParty *offerer, const GwNegOfferInput *in,
+                   GwNegOfferDecision *out)
+{
+  g_autofree char *why = NULL;
+  gboolean reachable = gw_neg_party_accepts (offerer, FALSE, &why);
+
+  if (in->policy == GW_NEG_POLICY_ALWAYS)
+    {
+      out->reason = g_strdup ("policy always relays");
+      return TRUE;
+    }
+  if (in->relayed)
+    {
+      /* A re-INVITE or session refresh (RFC 3264 section 8) of a relayed
+       * stream: new facts about the parties do not move it, because going
+       * direct now would close the connections both parties have to the
+       * gateway in the middle of the session. */
+      out->reason = g_strdup_printf ("a re-offer of a relayed stream stays "
+                                     "relayed (offerer: %s)",
+                                     why);
+      return TRUE;
+    }
+  if (offerer->ice && offerer->fact != GW_NEG_FACT_REACHABLE)
+    {
+      /* Its checks will measure what the addresses only suggest. */
+      out->reason = g_strdup_printf ("the offerer offers ICE-TCP and is not "
+                                     "measured reachable (%s): an ICE leg to "
+                                     "the gateway",
+                                     why);
+      return TRUE;
+    }
+  if (reachable)
+    {
+      out->reason = g_strdup_printf ("offerer reachable: %s", why);
+      return FALSE;
+    }
+  if (in->callee_reachable && offerer->setup != MSRP_SDP_SETUP_PASSIVE)
+    {
+      /* RFC 4145 section 4: an offer of active makes the answerer passive,
+       * so the offerer connects to the reachable callee. */
+      out->setup_to_answerer = MSRP_SDP_SETUP_ACTIVE;
+      out->reason = g_strdup_printf ("offerer not reachable (%s), callee "
+                                     "reachable: the offerer connects",
+                                     why);
+      return FALSE;
+    }
+  out->reason = g_strdup_printf ("offerer not reachable: %s", why);
+  if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
+    out->warning = g_strdup_printf ("the offerer insists on a=setup:passive "
+                                    "but looks unreachable (%s); "
+                                    "the gateway will try to connect to it",
+                                    offerer->detail);
+  return TRUE;
+}
+
 void
 gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
                      GwNegOfferDecision *out)
 {
-  g_autofree char *why = NULL;
-  gboolean reachable = gw_neg_party_accepts (offerer, FALSE, &why);
   gboolean relay;
 
   memset (out, 0, sizeof *out);
@@ -251,57 +308,7 @@ gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
       out->reason = g_strdup ("policy never relays; the SDP passes unchanged");
       return;
     }
-  if (in->policy == GW_NEG_POLICY_ALWAYS)
-    {
-      relay = TRUE;
-      out->reason = g_strdup ("policy always relays");
-    }
-  else if (in->relayed)
-    {
-      /* A re-INVITE or session refresh (RFC 3264 section 8) of a relayed
-       * stream: new facts about the parties do not move it, because going
-       * direct now would close the connections both parties have to the
-       * gateway in the middle of the session. */
-      relay = TRUE;
-      out->reason = g_strdup_printf ("a re-offer of a relayed stream stays "
-                                     "relayed (offerer: %s)",
-                                     why);
-    }
-  else if (offerer->ice && offerer->fact != GW_NEG_FACT_REACHABLE)
-    {
-      /* Its checks will measure what the addresses only suggest. */
-      relay = TRUE;
-      out->reason = g_strdup_printf ("the offerer offers ICE-TCP and is not "
-                                     "measured reachable (%s): an ICE leg to "
-                                     "the gateway",
-                                     why);
-    }
-  else if (reachable)
-    {
-      relay = FALSE;
-      out->reason = g_strdup_printf ("offerer reachable: %s", why);
-    }
-  else if (in->callee_reachable && offerer->setup != MSRP_SDP_SETUP_PASSIVE)
-    {
-      /* RFC 4145 section 4: an offer of active makes the answerer passive,
-       * so the offerer connects to the reachable callee. */
-      relay = FALSE;
-      out->setup_to_answerer = MSRP_SDP_SETUP_ACTIVE;
-      out->reason = g_strdup_printf ("offerer not reachable (%s), callee "
-                                     "reachable: the offerer connects",
-                                     why);
-    }
-  else
-    {
-      relay = TRUE;
-      out->reason = g_strdup_printf ("offerer not reachable: %s", why);
-      if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
-        out->warning =
-            g_strdup_printf ("the offerer insists on a=setup:passive but "
-                             "looks unreachable (%s); "
-                             "the gateway will try to connect to it",
-                             offerer->detail);
-    }
+  relay = offer_wants_relay (offerer, in, out);
   if (relay && !in->can_anchor)
     {
       out->plan = GW_NEG_PLAN_DIRECT;

@@ -267,79 +267,80 @@ is_text (const char *content_type)
          g_ascii_strncasecmp (content_type, "text/", 5) == 0;
 }
 
-/* The message @m is whole: @body holds it when it went through reassembly,
- * otherwise it is in its part file. */
-static void
-deliver (McReceiver *r, InReq *req, InMsg *m, GBytes *body)
+/* The whole message @m into its file in --output-dir, @final_path: from
+ * @body when it went through reassembly, otherwise already in its part
+ * file.  On failure the session fails and the message is dropped. */
+static gboolean
+save_file (McReceiver *r, InMsg *m, GBytes *body, const char *final_path)
 {
-  McStats *st = &r->session->stats;
-  const McConfig *c = r->config;
   g_autoptr (GError) error = NULL;
-  g_autofree char *final_path = NULL;
-  guint64 size = body != NULL ? g_bytes_get_size (body) : m->written;
-  McReceived *rec;
 
-  if (c->output_dir != NULL)
-    {
-      final_path = g_build_filename (c->output_dir, m->id, NULL);
-      if (body != NULL)
-        {
-          gsize len;
-          const guint8 *data = g_bytes_get_data (body, &len);
-
-          if (m->fd >= 0)
-            {
-              close (m->fd);
-              m->fd = -1;
-            }
-          /* Reassembled in memory: the part file is written anew. */
-          if (!open_part (r, m, &error) ||
-              !write_all (m->fd, data, len, &error))
-            {
-              mc_session_fail (r->session, MC_EXIT_PROTOCOL,
-                               "cannot write "
-                               "message %s: %s",
-                               m->id, error->message);
-              drop (r, m->id, TRUE);
-              return;
-            }
-        }
-      if (m->fd >= 0 && close (m->fd) != 0)
-        {
-          m->fd = -1;
-          mc_session_fail (r->session, MC_EXIT_PROTOCOL, "cannot write %s: %s",
-                           m->part_path, g_strerror (errno));
-          drop (r, m->id, TRUE);
-          return;
-        }
-      m->fd = -1;
-      if (g_rename (m->part_path, final_path) != 0)
-        {
-          mc_session_fail (r->session, MC_EXIT_PROTOCOL,
-                           "cannot rename %s to "
-                           "%s: %s",
-                           m->part_path, final_path, g_strerror (errno));
-          drop (r, m->id, TRUE);
-          return;
-        }
-      g_clear_pointer (&m->part_path, g_free);
-    }
-  else
+  if (body != NULL)
     {
       gsize len;
       const guint8 *data = g_bytes_get_data (body, &len);
 
-      mc_session_write_stdout (r->session, data, len);
-      /* Chat messages read as lines; binary bodies stay byte-exact. */
-      if (is_text (m->content_type) && len > 0 && data[len - 1] != '\n')
-        mc_session_write_stdout (r->session, "\n", 1);
-      fflush (stdout);
+      if (m->fd >= 0)
+        {
+          close (m->fd);
+          m->fd = -1;
+        }
+      /* Reassembled in memory: the part file is written anew. */
+      if (!open_part (r, m, &error) || !write_all (m->fd, data, len, &error))
+        {
+          mc_session_fail (r->session, MC_EXIT_PROTOCOL,
+                           "cannot write "
+                           "message %s: %s",
+                           m->id, error->message);
+          drop (r, m->id, TRUE);
+          return FALSE;
+        }
     }
+  if (m->fd >= 0 && close (m->fd) != 0)
+    {
+      m->fd = -1;
+      mc_session_fail (r->session, MC_EXIT_PROTOCOL, "cannot write %s: %s",
+                       m->part_path, g_strerror (errno));
+      drop (r, m->id, TRUE);
+      return FALSE;
+    }
+  m->fd = -1;
+  if (g_rename (m->part_path, final_path) != 0)
+    {
+      mc_session_fail (r->session, MC_EXIT_PROTOCOL,
+                       "cannot rename %s to "
+                       "%s: %s",
+                       m->part_path, final_path, g_strerror (errno));
+      drop (r, m->id, TRUE);
+      return FALSE;
+    }
+  g_clear_pointer (&m->part_path, g_free);
+  return TRUE;
+}
 
-  if (body != NULL)
-    note_bench (r, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-  else if (m->head != NULL)
-    note_bench (r, m->head->data, m->head->len);
+/* The whole message @m, reassembled in @body, to standard output. */
+static void
+print_body (McReceiver *r, const InMsg *m, GBytes *body)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (body, &len);
+
+  mc_session_write_stdout (r->session, data, len);
+  /* Chat messages read as lines; binary bodies stay byte-exact. */
+  if (is_text (m->content_type) && len > 0 && data[len - 1] != '\n')
+    mc_session_write_stdout (r->session, "\n", 1);
+  fflush (stdout);
+}
+
+/* Counts the delivered message @m, @size bytes (saved as @final_path, or
+ * NULL), in the statistics and the summary, and says so on stderr. */
+static void
+count_received (McReceiver *r, const InMsg *m, guint64 size,
+                const char *final_path)
+{
+  McStats *st = &r->session->stats;
+  McReceived *rec;
+
   st->messages_received++;
   st->bytes_received += size;
   if (st->received->len < MC_SUMMARY_MESSAGES_MAX)
@@ -355,7 +356,7 @@ deliver (McReceiver *r, InReq *req, InMsg *m, GBytes *body)
     {
       st->received_truncated = TRUE;
     }
-  if (!c->quiet)
+  if (!r->config->quiet)
     fprintf (stderr,
              "msrpcat: received message %s: %" G_GUINT64_FORMAT
              " bytes of %s%s%s\n",
@@ -363,6 +364,33 @@ deliver (McReceiver *r, InReq *req, InMsg *m, GBytes *body)
              m->content_type != NULL ? m->content_type : "no type",
              final_path != NULL ? ", saved as " : "",
              final_path != NULL ? final_path : "");
+}
+
+/* The message @m is whole: @body holds it when it went through reassembly,
+ * otherwise it is in its part file. */
+static void
+deliver (McReceiver *r, InReq *req, InMsg *m, GBytes *body)
+{
+  const McConfig *c = r->config;
+  g_autofree char *final_path = NULL;
+  guint64 size = body != NULL ? g_bytes_get_size (body) : m->written;
+
+  if (c->output_dir != NULL)
+    {
+      final_path = g_build_filename (c->output_dir, m->id, NULL);
+      if (!save_file (r, m, body, final_path))
+        return;
+    }
+  else
+    {
+      print_body (r, m, body);
+    }
+
+  if (body != NULL)
+    note_bench (r, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  else if (m->head != NULL)
+    note_bench (r, m->head->data, m->head->len);
+  count_received (r, m, size, final_path);
 
   /* RFC 4975 section 7.1.3: one report that covers the whole message,
    * sent when the last chunk is in. */
@@ -471,40 +499,23 @@ move_to_reassembly (McReceiver *r, InMsg *m, GError **error)
   return TRUE;
 }
 
-gpointer
-mc_receiver_request (McReceiver *r, McLink *link, MsrpHead *head)
+/* The answers a chunk gets before anything of it is kept: a message
+ * refused or delivered before, a type not accepted, a total over
+ * --max-size.  TRUE when @head is answered here. */
+static gboolean
+answered_at_once (McReceiver *r, McLink *link, MsrpHead *head,
+                  const MsrpByteRange *br)
 {
   McStats *st = &r->session->stats;
-  const McConfig *c = r->config;
   const char *id = msrp_head_get_message_id (head);
   const char *ctype = msrp_head_get_content_type (head);
-  const MsrpByteRange *br = msrp_head_get_byte_range (head);
-  MsrpByteRange whole = { .start = 1,
-                          .end_unknown = TRUE,
-                          .total_unknown = TRUE };
-  g_autoptr (GError) error = NULL;
-  InMsg *m;
-  InReq *req;
-
-  if (!msrp_head_has_body (head))
-    {
-      /* RFC 4975 section 5.4 / 7.1: a SEND without body binds the
-       * connection (or keeps it alive); there is nothing to deliver. */
-      st->binds_received++;
-      respond (r, link, head, MSRP_STATUS_OK, NULL);
-      return NULL;
-    }
-  st->chunks_received++;
-  if (st->first_byte_time == 0)
-    st->first_byte_time = g_get_monotonic_time ();
-  if (br == NULL)
-    br = &whole; /* section 7.3.1: no Byte-Range is the whole message */
+  guint64 max_size = r->config->max_size;
 
   if (mc_id_set_contains (r->gone, id))
     {
       respond (r, link, head, MSRP_STATUS_STOP_SENDING,
                "this message was refused or aborted before");
-      return NULL;
+      return TRUE;
     }
   if (mc_id_set_contains (r->done, id))
     {
@@ -512,7 +523,7 @@ mc_receiver_request (McReceiver *r, McLink *link, MsrpHead *head)
        * deliver nothing. */
       st->duplicates++;
       respond (r, link, head, MSRP_STATUS_OK, NULL);
-      return NULL;
+      return TRUE;
     }
   if (ctype == NULL || !type_accepted (r, ctype))
     {
@@ -523,25 +534,36 @@ mc_receiver_request (McReceiver *r, McLink *link, MsrpHead *head)
 
       st->messages_failed++;
       respond (r, link, head, MSRP_STATUS_UNSUPPORTED_MEDIA_TYPE, why);
-      return NULL;
+      return TRUE;
     }
-  if (c->max_size > 0 && !br->total_unknown && br->total > c->max_size)
+  if (max_size > 0 && !br->total_unknown && br->total > max_size)
     {
       g_autofree char *why = g_strdup_printf (
           "message of %" G_GUINT64_FORMAT
           " bytes is over the limit of %" G_GUINT64_FORMAT " bytes",
-          br->total, c->max_size);
+          br->total, max_size);
 
       st->messages_failed++;
       respond (r, link, head, MSRP_STATUS_STOP_SENDING, why);
       drop (r, id, TRUE);
-      return NULL;
+      return TRUE;
     }
+  return FALSE;
+}
 
-  m = g_hash_table_lookup (r->msgs, id);
+/* The message @head's chunk belongs to, new if it is the first chunk seen,
+ * with the total its Byte-Range @br gives; NULL when @head is answered
+ * here. */
+static InMsg *
+in_msg_for (McReceiver *r, McLink *link, MsrpHead *head,
+            const MsrpByteRange *br)
+{
+  const char *id = msrp_head_get_message_id (head);
+  InMsg *m = g_hash_table_lookup (r->msgs, id);
+
   if (m == NULL)
     {
-      if (c->output_dir != NULL &&
+      if (r->config->output_dir != NULL &&
           g_hash_table_size (r->msgs) >= MAX_STREAMED_MESSAGES)
         {
           respond (r, link, head, MSRP_STATUS_STOP_SENDING,
@@ -551,8 +573,8 @@ mc_receiver_request (McReceiver *r, McLink *link, MsrpHead *head)
       m = g_new0 (InMsg, 1);
       m->id = g_strdup (id);
       m->fd = -1;
-      m->content_type = g_strdup (ctype);
-      m->via_reassembly = c->output_dir == NULL;
+      m->content_type = g_strdup (msrp_head_get_content_type (head));
+      m->via_reassembly = r->config->output_dir == NULL;
       g_hash_table_insert (r->msgs, m->id, m);
     }
   if (!br->total_unknown)
@@ -570,70 +592,128 @@ mc_receiver_request (McReceiver *r, McLink *link, MsrpHead *head)
       m->total_known = TRUE;
       m->total = br->total;
     }
+  return m;
+}
 
-  req = g_new0 (InReq, 1);
+static InReq *
+in_req_new (McLink *link, MsrpHead *head, const MsrpByteRange *br)
+{
+  InReq *req = g_new0 (InReq, 1);
+
   req->link = mc_link_ref (link);
   req->head = msrp_head_ref (head);
-  req->id = g_strdup (id);
+  req->id = g_strdup (msrp_head_get_message_id (head));
   req->start = br->start;
   req->limit = br->end_unknown ? G_MAXUINT64 : br->end - br->start + 1;
   if (br->end_unknown == FALSE && br->end < br->start)
     req->limit = 0; /* "1-0/0": an empty message */
-
-  if (!m->via_reassembly && !m->stream_open && br->start == m->written + 1)
-    {
-      if (g_ascii_strcasecmp (m->content_type, ctype) != 0)
-        {
-          respond (r, link, head, MSRP_STATUS_BAD_REQUEST,
-                   "Content-Type differs from an earlier chunk");
-          in_req_free (req);
-          return NULL;
-        }
-      if (!open_part (r, m, &error))
-        {
-          mc_session_fail (r->session, MC_EXIT_PROTOCOL, "%s", error->message);
-          respond (r, link, head, MSRP_STATUS_STOP_SENDING, error->message);
-          drop (r, id, TRUE);
-          in_req_free (req);
-          return NULL;
-        }
-      req->stream = TRUE;
-      m->stream_open = TRUE;
-      return req;
-    }
-
-  if (!m->via_reassembly)
-    {
-      if (m->stream_open)
-        {
-          respond (r, link, head, MSRP_STATUS_STOP_SENDING,
-                   "chunks of one "
-                   "message on two connections at once are not supported");
-          in_req_free (req);
-          return NULL;
-        }
-      if (!move_to_reassembly (r, m, &error))
-        goto refused;
-    }
-  req->chunk =
-      msrp_reassembler_begin_chunk (r->reassembler, id, br, ctype, &error);
-  if (req->chunk == NULL)
-    goto refused;
   return req;
+}
 
-refused:
-  {
-    guint code = msrp_reassembly_error_to_status (error);
+/* The next chunk in order of a message streamed to --output-dir: its body
+ * goes straight to the part file.  FALSE when answered here. */
+static gboolean
+begin_streamed (McReceiver *r, InMsg *m, InReq *req)
+{
+  g_autoptr (GError) error = NULL;
+  const char *ctype = msrp_head_get_content_type (req->head);
 
-    respond (r, link, head, code, error->message);
-    if (code == MSRP_STATUS_STOP_SENDING)
-      {
-        st->messages_failed++;
-        drop (r, id, TRUE);
-      }
-    in_req_free (req);
+  if (g_ascii_strcasecmp (m->content_type, ctype) != 0)
+    {
+      respond (r, req->link, req->head, MSRP_STATUS_BAD_REQUEST,
+               "Content-Type differs from an earlier chunk");
+      return FALSE;
+    }
+  if (!open_part (r, m, &error))
+    {
+      mc_session_fail (r->session, MC_EXIT_PROTOCOL, "%s", error->message);
+      respond (r, req->link, req->head, MSRP_STATUS_STOP_SENDING,
+               error->message);
+      drop (r, req->id, TRUE);
+      return FALSE;
+    }
+  req->stream = TRUE;
+  m->stream_open = TRUE;
+  return TRUE;
+}
+
+/* A chunk that goes through msrp-reassembly: in memory, or a streamed
+ * message's chunk out of order, which moves it there.  FALSE when
+ * answered here. */
+static gboolean
+begin_reassembled (McReceiver *r, InMsg *m, InReq *req,
+                   const MsrpByteRange *br)
+{
+  g_autoptr (GError) error = NULL;
+  const char *ctype = msrp_head_get_content_type (req->head);
+  guint code;
+
+  if (!m->via_reassembly && m->stream_open)
+    {
+      respond (r, req->link, req->head, MSRP_STATUS_STOP_SENDING,
+               "chunks of one "
+               "message on two connections at once are not supported");
+      return FALSE;
+    }
+  if (m->via_reassembly || move_to_reassembly (r, m, &error))
+    {
+      req->chunk = msrp_reassembler_begin_chunk (r->reassembler, req->id, br,
+                                                 ctype, &error);
+      if (req->chunk != NULL)
+        return TRUE;
+    }
+  code = msrp_reassembly_error_to_status (error);
+  respond (r, req->link, req->head, code, error->message);
+  if (code == MSRP_STATUS_STOP_SENDING)
+    {
+      r->session->stats.messages_failed++;
+      drop (r, req->id, TRUE);
+    }
+  return FALSE;
+}
+
+gpointer
+mc_receiver_request (McReceiver *r, McLink *link, MsrpHead *head)
+{
+  McStats *st = &r->session->stats;
+  const MsrpByteRange *br = msrp_head_get_byte_range (head);
+  MsrpByteRange whole = { .start = 1,
+                          .end_unknown = TRUE,
+                          .total_unknown = TRUE };
+  gboolean started;
+  InMsg *m;
+  InReq *req;
+
+  if (!msrp_head_has_body (head))
+    {
+      /* RFC 4975 section 5.4 / 7.1: a SEND without body binds the
+       * connection (or keeps it alive); there is nothing to deliver. */
+      st->binds_received++;
+      respond (r, link, head, MSRP_STATUS_OK, NULL);
+      return NULL;
+    }
+  st->chunks_received++;
+  if (st->first_byte_time == 0)
+    st->first_byte_time = g_get_monotonic_time ();
+  if (br == NULL)
+    br = &whole; /* section 7.3.1: no Byte-Range is the whole message */
+
+  if (answered_at_once (r, link, head, br))
     return NULL;
-  }
+  m = in_msg_for (r, link, head, br);
+  if (m == NULL)
+    return NULL;
+  req = in_req_new (link, head, br);
+  if (!m->via_reassembly && !m->stream_open && br->start == m->written + 1)
+    started = begin_streamed (r, m, req);
+  else
+    started = begin_reassembled (r, m, req, br);
+  if (!started)
+    {
+      in_req_free (req);
+      return NULL;
+    }
+  return req;
 }
 
 /* The chunk failed: remember why; a 413 is answered at once so that the
@@ -714,111 +794,97 @@ mc_receiver_body (McReceiver *r, gpointer request, const guint8 *data,
   m->written += len;
 }
 
-void
-mc_receiver_end (McReceiver *r, gpointer request, char flag)
+/* What a chunk's end-line makes of it and of its message. */
+typedef struct
 {
-  InReq *req = request;
+  guint code;           /* the response's; 0: 200 */
+  const char *comment;  /* the response's */
+  gboolean complete;    /* the message is whole */
+  gboolean interrupted; /* '#': the sender gave the message up */
+  gboolean duplicate;   /* of a message the reassembler delivered */
+  guint64 received;     /* the message's bytes so far */
+  GBytes *body;         /* the whole message, when reassembled */
+  GError *error;        /* the reassembler's, which comment may point into */
+  char *why;            /* a comment made here */
+} ChunkEnd;
+
+/* The end-line @flag of a chunk streamed to the part file of @m (NULL:
+ * dropped meanwhile). */
+static void
+end_streamed (InReq *req, InMsg *m, char flag, ChunkEnd *e)
+{
+  guint64 end = req->start - 1 + req->got;
+
+  e->received = m != NULL ? m->written : 0;
+  if (e->code != 0)
+    return;
+  if (flag == '#')
+    {
+      e->interrupted = TRUE;
+      return;
+    }
+  /* Section 7.3.1: "the chunk that has a termination character of "$"
+   * defines the total length of the message". */
+  if (flag == '$' && m->total_known && end != m->total)
+    {
+      e->why = g_strdup_printf ("message ends at byte %" G_GUINT64_FORMAT
+                                " but its total is %" G_GUINT64_FORMAT,
+                                end, m->total);
+      e->code = MSRP_STATUS_BAD_REQUEST;
+      e->comment = e->why;
+      return;
+    }
+  if (flag == '$')
+    {
+      m->total_known = TRUE;
+      m->total = end;
+    }
+  e->complete = m->total_known && m->written == m->total;
+}
+
+/* The end-line @flag of a chunk that went through msrp-reassembly. */
+static void
+end_reassembled (McReceiver *r, InReq *req, char flag, ChunkEnd *e)
+{
+  g_autofree char *unused_type = NULL;
+  MsrpReassemblyProgress progress = { 0 };
+  MsrpReassemblyResult res;
+
+  res =
+      msrp_reassembly_chunk_end (g_steal_pointer (&req->chunk), flag, &e->body,
+                                 &unused_type, &progress, &e->error);
+  e->received = progress.received;
+  if (e->code != 0)
+    return;
+  switch (res)
+    {
+    case MSRP_REASSEMBLY_FAILED:
+      e->code = msrp_reassembly_error_to_status (e->error);
+      e->comment = e->error->message;
+      break;
+    case MSRP_REASSEMBLY_INTERRUPTED:
+      e->interrupted = TRUE;
+      break;
+    case MSRP_REASSEMBLY_COMPLETE:
+      e->complete = TRUE;
+      break;
+    case MSRP_REASSEMBLY_DUPLICATE:
+      r->session->stats.duplicates++;
+      e->duplicate = TRUE;
+      break;
+    case MSRP_REASSEMBLY_PENDING:
+      break;
+    }
+}
+
+/* After the chunk's response: the message @m (NULL: dropped) given up,
+ * failed, delivered or forgotten as @e says. */
+static void
+settle_message (McReceiver *r, InReq *req, InMsg *m, const ChunkEnd *e)
+{
   McStats *st = &r->session->stats;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = NULL;
-  InMsg *m = g_hash_table_lookup (r->msgs, req->id);
-  gboolean complete = FALSE;
-  gboolean interrupted = FALSE;
-  gboolean duplicate = FALSE;
-  guint code = req->code;
-  const char *comment = req->comment;
-  guint64 received = 0;
-  g_autofree char *why = NULL;
 
-  if (m != NULL && req->stream)
-    m->stream_open = FALSE;
-  if (m == NULL && code == 0)
-    {
-      code = MSRP_STATUS_STOP_SENDING;
-      comment = "message dropped";
-    }
-
-  if (req->stream)
-    {
-      received = m != NULL ? m->written : 0;
-      if (code == 0 && flag == '#')
-        {
-          interrupted = TRUE;
-        }
-      else if (code == 0)
-        {
-          if (flag == '$')
-            {
-              guint64 end = req->start - 1 + req->got;
-
-              /* Section 7.3.1: "the chunk that has a termination character of
-               * "$" defines the total length of the message". */
-              if (m->total_known && end != m->total)
-                {
-                  why = g_strdup_printf (
-                      "message ends at byte %" G_GUINT64_FORMAT
-                      " but its total is %" G_GUINT64_FORMAT,
-                      end, m->total);
-                  code = MSRP_STATUS_BAD_REQUEST;
-                  comment = why;
-                }
-              else
-                {
-                  m->total_known = TRUE;
-                  m->total = end;
-                }
-            }
-          complete = code == 0 && m->total_known && m->written == m->total;
-        }
-    }
-  else if (req->chunk != NULL)
-    {
-      g_autofree char *unused_type = NULL;
-      MsrpReassemblyProgress progress = { 0 };
-      MsrpReassemblyResult res;
-
-      res = msrp_reassembly_chunk_end (g_steal_pointer (&req->chunk), flag,
-                                       &body, &unused_type, &progress, &error);
-      received = progress.received;
-      if (code == 0)
-        {
-          switch (res)
-            {
-            case MSRP_REASSEMBLY_FAILED:
-              code = msrp_reassembly_error_to_status (error);
-              comment = error->message;
-              break;
-            case MSRP_REASSEMBLY_INTERRUPTED:
-              interrupted = TRUE;
-              break;
-            case MSRP_REASSEMBLY_COMPLETE:
-              complete = TRUE;
-              break;
-            case MSRP_REASSEMBLY_DUPLICATE:
-              st->duplicates++;
-              duplicate = TRUE;
-              break;
-            case MSRP_REASSEMBLY_PENDING:
-              break;
-            }
-        }
-    }
-
-  if (code == 0)
-    {
-      respond (r, req->link, req->head, MSRP_STATUS_OK, NULL);
-      if (m != NULL && !duplicate)
-        {
-          m->acked++;
-          m->acked_end = MAX (m->acked_end, req->start - 1 + req->got);
-        }
-    }
-  else
-    {
-      respond (r, req->link, req->head, code, comment);
-    }
-
-  if (interrupted)
+  if (e->interrupted)
     {
       /* Section 7.1: '#' - the sender gave the message up. */
       st->messages_interrupted++;
@@ -826,36 +892,75 @@ mc_receiver_end (McReceiver *r, gpointer request, char flag)
         fprintf (stderr,
                  "msrpcat: message %s was aborted by the sender after "
                  "%" G_GUINT64_FORMAT " bytes\n",
-                 req->id, received);
+                 req->id, e->received);
       drop (r, req->id, TRUE);
     }
-  else if (code != 0 && m != NULL)
+  else if (e->code != 0 && m != NULL)
     {
-      gboolean fatal = code == MSRP_STATUS_STOP_SENDING;
+      gboolean fatal = e->code == MSRP_STATUS_STOP_SENDING;
 
       /* Section 7.1.4: the 200s of earlier chunks no longer hold; say so
        * with a Failure REPORT when the sender allows one. */
       if (fatal && m->acked_end > 0 &&
           msrp_status_failure_report_due (
-              "SEND", msrp_head_get_failure_report (req->head), code))
+              "SEND", msrp_head_get_failure_report (req->head), e->code))
         send_report (r, req->link, req->head, req->id, m->acked_end,
                      m->total_known && m->total >= m->acked_end, m->total,
-                     code, comment);
+                     e->code, e->comment);
       if (fatal)
         {
           st->messages_failed++;
           drop (r, req->id, TRUE);
         }
     }
-  else if (complete && m != NULL)
+  else if (e->complete && m != NULL)
     {
-      deliver (r, req, m, body);
+      deliver (r, req, m, e->body);
     }
-  else if (duplicate && m != NULL && m->acked_end == 0)
+  else if (e->duplicate && m != NULL && m->acked_end == 0)
     {
       /* The reassembler knew it as delivered: nothing is pending here. */
       g_hash_table_remove (r->msgs, req->id);
     }
+}
+
+void
+mc_receiver_end (McReceiver *r, gpointer request, char flag)
+{
+  InReq *req = request;
+  InMsg *m = g_hash_table_lookup (r->msgs, req->id);
+  ChunkEnd e = { .code = req->code, .comment = req->comment };
+
+  if (m != NULL && req->stream)
+    m->stream_open = FALSE;
+  if (m == NULL && e.code == 0)
+    {
+      e.code = MSRP_STATUS_STOP_SENDING;
+      e.comment = "message dropped";
+    }
+  if (req->stream)
+    end_streamed (req, m, flag, &e);
+  else if (req->chunk != NULL)
+    end_reassembled (r, req, flag, &e);
+
+  if (e.code == 0)
+    {
+      respond (r, req->link, req->head, MSRP_STATUS_OK, NULL);
+      if (m != NULL && !e.duplicate)
+        {
+          m->acked++;
+          m->acked_end = MAX (m->acked_end, req->start - 1 + req->got);
+        }
+    }
+  else
+    {
+      respond (r, req->link, req->head, e.code, e.comment);
+    }
+  settle_message (r, req, m, &e);
+
+  g_clear_pointer (&e.body, g_bytes_unref);
+  g_clear_error (&e.error);
+  g_free (e.why);
   in_req_free (req);
 }
 

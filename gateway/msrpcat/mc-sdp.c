@@ -297,16 +297,88 @@ mc_sdp_peer_has_ice (const McSdpPeer *p)
   return p->ice_ufrag != NULL && p->ice_pwd != NULL && p->candidates->len > 0;
 }
 
+/* What msrpcat needs of the peer's MSRP @stream: a port, an a=path, ICE
+ * credentials in pairs. */
+static gboolean
+check_peer_stream (MsrpSdpStream *stream, const char *origin, GError **error)
+{
+  GPtrArray *path = msrp_sdp_stream_get_path (stream);
+
+  if (msrp_sdp_stream_get_port (stream) == 0)
+    {
+      g_set_error (error, MC_SDP_ERROR, MC_SDP_ERROR_INVALID,
+                   "%s: the MSRP "
+                   "stream (m= line %u) is rejected: its port is 0 (RFC 3264 "
+                   "section 6)",
+                   origin, msrp_sdp_stream_get_media_index (stream) + 1);
+      return FALSE;
+    }
+  if (path == NULL || path->len == 0)
+    {
+      g_set_error (error, MC_SDP_ERROR, MC_SDP_ERROR_INVALID,
+                   "%s: the MSRP "
+                   "stream (m= line %u) has no a=path (RFC 4975 section 8.2)",
+                   origin, msrp_sdp_stream_get_media_index (stream) + 1);
+      return FALSE;
+    }
+  if ((msrp_sdp_stream_get_ice_ufrag (stream) == NULL) !=
+      (msrp_sdp_stream_get_ice_pwd (stream) == NULL))
+    {
+      g_set_error (
+          error, MC_SDP_ERROR, MC_SDP_ERROR_INVALID,
+          "%s: the MSRP "
+          "stream has a=ice-%s without a=ice-%s (RFC 8839 section "
+          "5.4)",
+          origin,
+          msrp_sdp_stream_get_ice_ufrag (stream) != NULL ? "ufrag" : "pwd",
+          msrp_sdp_stream_get_ice_ufrag (stream) != NULL ? "pwd" : "ufrag");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The peer as its checked MSRP @stream describes it. */
+static McSdpPeer *
+peer_from_stream (MsrpSdpStream *stream)
+{
+  McSdpPeer *p = g_new0 (McSdpPeer, 1);
+  GPtrArray *path = msrp_sdp_stream_get_path (stream);
+  GPtrArray *cands = msrp_sdp_stream_get_candidates (stream);
+
+  p->proto = msrp_sdp_stream_get_proto (stream);
+  p->path = g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
+  for (guint i = 0; i < path->len; i++)
+    g_ptr_array_add (p->path, msrp_uri_ref (path->pdata[i]));
+  p->setup_written = msrp_sdp_stream_get_setup (stream);
+  p->setup = received (p->setup_written);
+  p->address = g_strdup (msrp_sdp_stream_get_address (stream, NULL));
+  p->port = msrp_sdp_stream_get_port (stream);
+  p->ice_ufrag = g_strdup (msrp_sdp_stream_get_ice_ufrag (stream));
+  p->ice_pwd = g_strdup (msrp_sdp_stream_get_ice_pwd (stream));
+  p->candidates = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) msrp_sdp_candidate_free);
+  /* RFC 6544 section 4.5: TCP candidates carry a tcptype; MSRP has one
+   * component. */
+  for (guint i = 0; cands != NULL && i < cands->len; i++)
+    {
+      const MsrpSdpCandidate *c = cands->pdata[i];
+
+      if (g_ascii_strcasecmp (c->transport, "TCP") == 0 &&
+          c->tcptype != MSRP_SDP_TCPTYPE_NONE && c->component == 1)
+        g_ptr_array_add (p->candidates, msrp_sdp_candidate_copy (c));
+      else
+        p->n_candidates_skipped++;
+    }
+  return p;
+}
+
 McSdpPeer *
 mc_sdp_peer_parse (const char *text, gsize len, const char *origin,
                    GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_autoptr (MsrpSdp) sdp = msrp_sdp_parse (text, len, &local);
-  g_autoptr (McSdpPeer) p = NULL;
   MsrpSdpStream *stream;
-  GPtrArray *path;
-  GPtrArray *cands;
 
   if (sdp == NULL)
     {
@@ -324,65 +396,9 @@ mc_sdp_peer_parse (const char *text, gsize len, const char *origin,
       return NULL;
     }
   stream = msrp_sdp_get_stream (sdp, 0);
-  if (msrp_sdp_stream_get_port (stream) == 0)
-    {
-      g_set_error (error, MC_SDP_ERROR, MC_SDP_ERROR_INVALID,
-                   "%s: the MSRP "
-                   "stream (m= line %u) is rejected: its port is 0 (RFC 3264 "
-                   "section 6)",
-                   origin, msrp_sdp_stream_get_media_index (stream) + 1);
-      return NULL;
-    }
-  path = msrp_sdp_stream_get_path (stream);
-  if (path == NULL || path->len == 0)
-    {
-      g_set_error (error, MC_SDP_ERROR, MC_SDP_ERROR_INVALID,
-                   "%s: the MSRP "
-                   "stream (m= line %u) has no a=path (RFC 4975 section 8.2)",
-                   origin, msrp_sdp_stream_get_media_index (stream) + 1);
-      return NULL;
-    }
-  if ((msrp_sdp_stream_get_ice_ufrag (stream) == NULL) !=
-      (msrp_sdp_stream_get_ice_pwd (stream) == NULL))
-    {
-      g_set_error (
-          error, MC_SDP_ERROR, MC_SDP_ERROR_INVALID,
-          "%s: the MSRP "
-          "stream has a=ice-%s without a=ice-%s (RFC 8839 section "
-          "5.4)",
-          origin,
-          msrp_sdp_stream_get_ice_ufrag (stream) != NULL ? "ufrag" : "pwd",
-          msrp_sdp_stream_get_ice_ufrag (stream) != NULL ? "pwd" : "ufrag");
-      return NULL;
-    }
-
-  p = g_new0 (McSdpPeer, 1);
-  p->proto = msrp_sdp_stream_get_proto (stream);
-  p->path = g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
-  for (guint i = 0; i < path->len; i++)
-    g_ptr_array_add (p->path, msrp_uri_ref (path->pdata[i]));
-  p->setup_written = msrp_sdp_stream_get_setup (stream);
-  p->setup = received (p->setup_written);
-  p->address = g_strdup (msrp_sdp_stream_get_address (stream, NULL));
-  p->port = msrp_sdp_stream_get_port (stream);
-  p->ice_ufrag = g_strdup (msrp_sdp_stream_get_ice_ufrag (stream));
-  p->ice_pwd = g_strdup (msrp_sdp_stream_get_ice_pwd (stream));
-  p->candidates = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) msrp_sdp_candidate_free);
-  cands = msrp_sdp_stream_get_candidates (stream);
-  /* RFC 6544 section 4.5: TCP candidates carry a tcptype; MSRP has one
-   * component. */
-  for (guint i = 0; cands != NULL && i < cands->len; i++)
-    {
-      const MsrpSdpCandidate *c = cands->pdata[i];
-
-      if (g_ascii_strcasecmp (c->transport, "TCP") == 0 &&
-          c->tcptype != MSRP_SDP_TCPTYPE_NONE && c->component == 1)
-        g_ptr_array_add (p->candidates, msrp_sdp_candidate_copy (c));
-      else
-        p->n_candidates_skipped++;
-    }
-  return g_steal_pointer (&p);
+  if (!check_peer_stream (stream, origin, error))
+    return NULL;
+  return peer_from_stream (stream);
 }
 
 /* --- files ------------------------------------------------------------- */

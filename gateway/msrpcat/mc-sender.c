@@ -634,74 +634,79 @@ typedef enum
   STEP_FAILED,
 } Step;
 
+/* The chunk just begun, its transaction c->tid, answered when the
+ * Failure-Report asks for it.  Section 7.1.4: with "partial" only failures
+ * are answered, so nothing is awaited, but a failure is still matched. */
+static void
+expect_response (McSender *s, OutMsg *m)
+{
+  Pending *pd;
+
+  if (s->config->failure_report == MSRP_REPORT_NO)
+    return;
+  pd = g_new0 (Pending, 1);
+  pd->message_id = g_strdup (m->message_id);
+  pd->start = m->offset + 1;
+  pd->len = m->chunk_len;
+  pd->awaited = s->config->failure_report == MSRP_REPORT_YES;
+  if (pd->awaited)
+    {
+      m->awaiting++;
+      s->awaiting++;
+    }
+  g_hash_table_insert (s->pending, g_strdup (m->tid), pd);
+}
+
+/* The next chunk's head, as long as the input allows. */
 static Step
-step (McSender *s, OutMsg *m)
+chunk_begin (McSender *s, OutMsg *m, GError **error)
 {
   const McConfig *c = s->config;
   McStats *st = &s->session->stats;
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) head = NULL;
+  guint64 available;
+  gboolean input_ends;
 
-  if (!m->in_chunk)
+  /* --window counts SEND transactions, and each chunk is one (RFC 4975
+   * section 5.1): a new chunk waits, like a new message, until a
+   * response makes room (mc_sender_handle_response pumps again). */
+  if (c->window > 0 && s->awaiting >= c->window)
+    return STEP_WAIT;
+  if (m->stream)
     {
-      g_autoptr (GBytes) head = NULL;
-      guint64 available;
-      gboolean input_ends;
-      Pending *pd;
-
-      /* --window counts SEND transactions, and each chunk is one (RFC 4975
-       * section 5.1): a new chunk waits, like a new message, until a
-       * response makes room (mc_sender_handle_response pumps again). */
-      if (c->window > 0 && s->awaiting >= c->window)
-        return STEP_WAIT;
-      if (m->stream)
-        {
-          if (!fill_stream (s, m, &error))
-            {
-              if (error == NULL)
-                return STEP_WAIT;
-              goto failed;
-            }
-          available = MIN ((guint64) m->buf->len, c->chunk_size);
-          input_ends = m->eof && m->buf->len <= c->chunk_size;
-        }
-      else
-        {
-          available = m->total - m->offset;
-          input_ends = TRUE;
-        }
-      head = msrp_writer_chunker_begin_chunk (
-          m->chunker, available, input_ends, &m->chunk_len, &error);
-      if (head == NULL)
-        goto failed;
-      if (!mc_link_write (s->link, head))
-        return STEP_WAIT; /* closing: on_closed tells */
-      /* Our responses and REPORTs wait for the chunk's end-line (RFC 4975
-       * section 9: only the end-line ends a frame). */
-      mc_link_frame_begin (s->link);
-      g_free (m->tid);
-      m->tid = g_strdup (msrp_writer_chunker_get_transaction_id (m->chunker));
-      m->in_chunk = TRUE;
-      m->chunk_left = m->chunk_len;
-      if (st->first_byte_time == 0)
-        st->first_byte_time = g_get_monotonic_time ();
-      if (c->failure_report != MSRP_REPORT_NO)
-        {
-          /* Section 7.1.4: with "partial" only failures are answered, so
-           * nothing is awaited, but a failure is still matched. */
-          pd = g_new0 (Pending, 1);
-          pd->message_id = g_strdup (m->message_id);
-          pd->start = m->offset + 1;
-          pd->len = m->chunk_len;
-          pd->awaited = c->failure_report == MSRP_REPORT_YES;
-          if (pd->awaited)
-            {
-              m->awaiting++;
-              s->awaiting++;
-            }
-          g_hash_table_insert (s->pending, g_strdup (m->tid), pd);
-        }
+      if (!fill_stream (s, m, error))
+        return *error == NULL ? STEP_WAIT : STEP_FAILED;
+      available = MIN ((guint64) m->buf->len, c->chunk_size);
+      input_ends = m->eof && m->buf->len <= c->chunk_size;
     }
+  else
+    {
+      available = m->total - m->offset;
+      input_ends = TRUE;
+    }
+  head = msrp_writer_chunker_begin_chunk (m->chunker, available, input_ends,
+                                          &m->chunk_len, error);
+  if (head == NULL)
+    return STEP_FAILED;
+  if (!mc_link_write (s->link, head))
+    return STEP_WAIT; /* closing: on_closed tells */
+  /* Our responses and REPORTs wait for the chunk's end-line (RFC 4975
+   * section 9: only the end-line ends a frame). */
+  mc_link_frame_begin (s->link);
+  g_free (m->tid);
+  m->tid = g_strdup (msrp_writer_chunker_get_transaction_id (m->chunker));
+  m->in_chunk = TRUE;
+  m->chunk_left = m->chunk_len;
+  if (st->first_byte_time == 0)
+    st->first_byte_time = g_get_monotonic_time ();
+  expect_response (s, m);
+  return STEP_MORE;
+}
 
+/* The open chunk's body, piece by piece while the link takes it. */
+static Step
+chunk_body (McSender *s, OutMsg *m, GError **error)
+{
   while (m->chunk_left > 0)
     {
       g_autoptr (GBytes) piece = NULL;
@@ -710,33 +715,37 @@ step (McSender *s, OutMsg *m)
       if (mc_link_is_congested (s->link))
         return STEP_WAIT;
       len = (gsize) MIN (m->chunk_left, PIECE);
-      piece = read_piece (m, len, &error);
+      piece = read_piece (m, len, error);
       if (piece == NULL)
-        goto failed;
+        return STEP_FAILED;
       if (!mc_link_write (s->link, piece))
         return STEP_WAIT;
       m->offset += len;
       m->chunk_left -= len;
-      st->bytes_sent += len;
+      s->session->stats.bytes_sent += len;
     }
+  return STEP_MORE;
+}
 
-  {
-    g_autoptr (GBytes) end =
-        msrp_writer_chunker_end_chunk (m->chunker, &error);
-    Pending *pd;
+/* The open chunk's end-line; after the last chunk, the message is sent. */
+static Step
+chunk_finish (McSender *s, OutMsg *m, GError **error)
+{
+  McStats *st = &s->session->stats;
+  g_autoptr (GBytes) end = msrp_writer_chunker_end_chunk (m->chunker, error);
+  Pending *pd;
 
-    if (end == NULL)
-      goto failed;
-    if (!mc_link_write (s->link, end))
-      return STEP_WAIT;
-    m->in_chunk = FALSE;
-    mc_link_frame_end (s->link);
-    m->chunks++;
-    st->chunks_sent++;
-    pd = g_hash_table_lookup (s->pending, m->tid);
-    if (pd != NULL)
-      pd->sent_time = g_get_monotonic_time ();
-  }
+  if (end == NULL)
+    return STEP_FAILED;
+  if (!mc_link_write (s->link, end))
+    return STEP_WAIT;
+  m->in_chunk = FALSE;
+  mc_link_frame_end (s->link);
+  m->chunks++;
+  st->chunks_sent++;
+  pd = g_hash_table_lookup (s->pending, m->tid);
+  if (pd != NULL)
+    pd->sent_time = g_get_monotonic_time ();
   if (msrp_writer_chunker_is_done (m->chunker))
     {
       m->all_sent = TRUE;
@@ -753,8 +762,24 @@ step (McSender *s, OutMsg *m)
       check_done (s);
     }
   return STEP_MORE;
+}
 
-failed:
+/* As far as @m's current chunk can go now: its head if it is not begun,
+ * its body, its end-line. */
+static Step
+step (McSender *s, OutMsg *m)
+{
+  g_autoptr (GError) error = NULL;
+  Step r = STEP_MORE;
+
+  if (!m->in_chunk)
+    r = chunk_begin (s, m, &error);
+  if (r == STEP_MORE)
+    r = chunk_body (s, m, &error);
+  if (r == STEP_MORE)
+    r = chunk_finish (s, m, &error);
+  if (r != STEP_FAILED)
+    return r;
   mc_session_fail (s->session, MC_EXIT_PROTOCOL, "%s: %s", m->label,
                    error->message);
   fail (s);

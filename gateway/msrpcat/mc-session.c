@@ -375,16 +375,14 @@ append_double (GString *out, double v)
   g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.6f", v));
 }
 
-char *
-mc_session_summary_json (McSession *s)
+/* The summary's members about the session: outcome, addresses, SDP and
+ * ICE. */
+static void
+append_session_json (GString *out, McSession *s)
 {
-  const McStats *st = &s->stats;
-  GString *out = g_string_new (NULL);
   g_autofree char *sdp_path = mc_session_get_sdp_path (s);
-  double secs = seconds (elapsed_base (st), st->end_time);
-  double rsecs;
 
-  g_string_append_printf (out, "{\"ok\":%s,\"exit\":%d,\"error\":",
+  g_string_append_printf (out, "\"ok\":%s,\"exit\":%d,\"error\":",
                           s->exit_code == 0 ? "true" : "false", s->exit_code);
   net_json_append_string (out, s->error_message);
   g_string_append (out, ",\"local_uri\":");
@@ -403,9 +401,9 @@ mc_session_summary_json (McSession *s)
     {
       g_string_append (out, "null");
     }
-  if (st->auth_expires_set)
+  if (s->stats.auth_expires_set)
     g_string_append_printf (out, ",\"expires\":%" G_GUINT64_FORMAT,
-                            st->auth_expires);
+                            s->stats.auth_expires);
   g_string_append (out, ",\"transport\":");
   net_json_append_string (out, s->transport);
   if (s->sdp_role != NULL || s->sdp_setup != NULL)
@@ -428,12 +426,15 @@ mc_session_summary_json (McSession *s)
                       s->ice->remote_tcptype, s->ice->remote_address);
       g_string_append_c (out, '}');
     }
-  g_string_append (out, ",\"elapsed_s\":");
-  append_double (out, secs);
+}
 
+/* The summary's "sent" object; @secs since the session began. */
+static void
+append_sent_json (GString *out, const McStats *st, double secs)
+{
   g_string_append_printf (
       out,
-      ",\"sent\":{\"messages\":%" G_GUINT64_FORMAT
+      "\"sent\":{\"messages\":%" G_GUINT64_FORMAT
       ",\"bytes\":%" G_GUINT64_FORMAT ",\"chunks\":%" G_GUINT64_FORMAT
       ",\"delivered\":%" G_GUINT64_FORMAT ",\"responses\":",
       st->messages_sent, st->bytes_sent, st->chunks_sent,
@@ -449,11 +450,17 @@ mc_session_summary_json (McSession *s)
   g_string_append (out, ",\"latency_us\":");
   append_latency_json (out, st->latency_us);
   g_string_append_c (out, '}');
+}
 
-  rsecs = seconds (st->first_byte_time, st->end_time);
+/* The summary's "received" object, with the list of messages. */
+static void
+append_received_json (GString *out, const McStats *st)
+{
+  double rsecs = seconds (st->first_byte_time, st->end_time);
+
   g_string_append_printf (
       out,
-      ",\"received\":{\"messages\":%" G_GUINT64_FORMAT
+      "\"received\":{\"messages\":%" G_GUINT64_FORMAT
       ",\"bytes\":%" G_GUINT64_FORMAT ",\"chunks\":%" G_GUINT64_FORMAT
       ",\"binds\":%" G_GUINT64_FORMAT ",\"failed\":%" G_GUINT64_FORMAT
       ",\"interrupted\":%" G_GUINT64_FORMAT
@@ -483,7 +490,24 @@ mc_session_summary_json (McSession *s)
       net_json_append_string (out, r->file);
       g_string_append_c (out, '}');
     }
-  g_string_append_printf (out, "],\"list_truncated\":%s}}",
+  g_string_append_printf (out, "],\"list_truncated\":%s}",
                           st->received_truncated ? "true" : "false");
+}
+
+char *
+mc_session_summary_json (McSession *s)
+{
+  const McStats *st = &s->stats;
+  GString *out = g_string_new ("{");
+  double secs = seconds (elapsed_base (st), st->end_time);
+
+  append_session_json (out, s);
+  g_string_append (out, ",\"elapsed_s\":");
+  append_double (out, secs);
+  g_string_append_c (out, ',');
+  append_sent_json (out, st, secs);
+  g_string_append_c (out, ',');
+  append_received_json (out, st);
+  g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }

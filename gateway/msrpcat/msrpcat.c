@@ -499,13 +499,79 @@ link_drained (McLink *link, gpointer user_data)
     mc_sender_on_drained (app->sender);
 }
 
+/* Active role: connecting to the first hop failed, and its name has
+ * another address: try that one. */
+static void
+try_next_address (App *app, McLink *link, const GError *error)
+{
+  g_autoptr (GError) next_error = NULL;
+
+  if (app->config.verbose)
+    fprintf (stderr, "msrpcat: %s\n", error->message);
+  g_ptr_array_remove (app->links, link);
+  if (!connect_next (app, &next_error))
+    {
+      mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
+                       next_error->message);
+      finish (app);
+    }
+  maybe_quit (app);
+}
+
+/* A connection of the run closed while it was on: the session fails if
+ * it was a failure (a malformed frame, a broken connection, AUTH cut
+ * short). */
+static void
+note_closed (App *app, McLink *link, NetConnCloseReason reason,
+             const GError *error)
+{
+  const char *malformed = mc_link_get_parse_error (link);
+  gboolean failure =
+      reason != NET_CONN_CLOSED_LOCAL && reason != NET_CONN_CLOSED_PEER;
+
+  if (malformed != NULL)
+    mc_session_fail (app->session, MC_EXIT_PROTOCOL,
+                     "%s sent a malformed "
+                     "frame: %s",
+                     mc_link_get_peer (link), malformed);
+  else if (failure && !(reason == NET_CONN_CLOSED_TIMEOUT && app->ready))
+    mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s", error->message);
+  else if (app->config.verbose)
+    fprintf (stderr, "msrpcat: %s\n", error->message);
+  if (app->auth != NULL && !mc_auth_is_done (app->auth))
+    mc_session_fail (app->session, MC_EXIT_CONNECTION,
+                     "the connection "
+                     "to the relay closed during AUTH");
+  mc_sender_link_closed (app->sender);
+}
+
+/* One connection only, and it closed: the run is over.  A receiver that
+ * expected more messages than it got says so. */
+static void
+end_run_on_close (App *app)
+{
+  const McConfig *c = &app->config;
+  McStats *st = &app->session->stats;
+
+  if (c->receive && c->expect > 0 && st->messages_received < c->expect)
+    mc_session_fail (app->session, MC_EXIT_CONNECTION,
+                     "the connection "
+                     "closed after %" G_GUINT64_FORMAT " of %u messages",
+                     st->messages_received, c->expect);
+  else if (mc_sender_has_work (app->sender) &&
+           !mc_sender_is_started (app->sender))
+    mc_session_fail (app->session, MC_EXIT_CONNECTION,
+                     "the connection "
+                     "closed before anything was sent");
+  finish (app);
+}
+
 static void
 link_closed (McLink *link, NetConnCloseReason reason, const GError *error,
              gpointer user_data)
 {
   App *app = user_data;
   const McConfig *c = &app->config;
-  McStats *st = &app->session->stats;
   const char *malformed = mc_link_get_parse_error (link);
   gboolean failure =
       reason != NET_CONN_CLOSED_LOCAL && reason != NET_CONN_CLOSED_PEER;
@@ -533,63 +599,22 @@ link_closed (McLink *link, NetConnCloseReason reason, const GError *error,
            app->hop_addresses != NULL &&
            app->hop_index < app->hop_addresses->len)
     {
-      g_autoptr (GError) next_error = NULL;
-
       /* A name with several addresses, or a relay farm's SRV targets
-       * (RFC 2782: the next in order when one does not answer): try the
-       * next one. */
-      if (c->verbose)
-        fprintf (stderr, "msrpcat: %s\n", error->message);
-      g_ptr_array_remove (app->links, link);
-      if (!connect_next (app, &next_error))
-        {
-          mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
-                           next_error->message);
-          finish (app);
-        }
-      maybe_quit (app);
+       * (RFC 2782: the next in order when one does not answer). */
+      try_next_address (app, link, error);
       return;
     }
   else
     {
-      if (malformed != NULL)
-        mc_session_fail (app->session, MC_EXIT_PROTOCOL,
-                         "%s sent a malformed "
-                         "frame: %s",
-                         mc_link_get_peer (link), malformed);
-      else if (failure && !(reason == NET_CONN_CLOSED_TIMEOUT && app->ready))
-        mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s",
-                         error->message);
-      else if (c->verbose)
-        fprintf (stderr, "msrpcat: %s\n", error->message);
-      if (app->auth != NULL && !mc_auth_is_done (app->auth))
-        mc_session_fail (app->session, MC_EXIT_CONNECTION,
-                         "the connection "
-                         "to the relay closed during AUTH");
-      mc_sender_link_closed (app->sender);
+      note_closed (app, link, reason, error);
     }
   /* An ICE pair is the only connection there will be. */
   ends_run = !app->finishing &&
              (link == app->primary || !app->passive || app->ice != NULL) &&
              !(app->passive && c->keep && app->ice == NULL);
   g_ptr_array_remove (app->links, link); /* may free it */
-
   if (ends_run)
-    {
-      /* One connection only: it is over.  A receiver that expected more
-       * messages than it got says so. */
-      if (c->receive && c->expect > 0 && st->messages_received < c->expect)
-        mc_session_fail (app->session, MC_EXIT_CONNECTION,
-                         "the connection "
-                         "closed after %" G_GUINT64_FORMAT " of %u messages",
-                         st->messages_received, c->expect);
-      else if (mc_sender_has_work (app->sender) &&
-               !mc_sender_is_started (app->sender))
-        mc_session_fail (app->session, MC_EXIT_CONNECTION,
-                         "the connection "
-                         "closed before anything was sent");
-      finish (app);
-    }
+    end_run_on_close (app);
   maybe_quit (app);
 }
 
@@ -830,13 +855,12 @@ ice_guard_start (App *app)
       app);
 }
 
-/* The peer's SDP is read and the roles are known: make the connection, or
- * wait for it. */
+/* The roles are known: say so, and have an active end with nothing to
+ * send bind with an empty SEND. */
 static void
-sdp_go (App *app)
+sdp_announce_roles (App *app)
 {
   McConfig *c = &app->config;
-  g_autoptr (GError) error = NULL;
 
   app->decided = TRUE;
   g_free (app->session->sdp_role);
@@ -852,84 +876,73 @@ sdp_go (App *app)
    * one with nothing to say binds with an empty one (RFC 6135 4.2.2). */
   if (app->role_active && c->receive && !mc_sender_has_work (app->sender))
     mc_sender_set_bind (app->sender, TRUE);
+}
 
-  if (app->ice != NULL)
+/* With our ICE leg: the checks start if the peer does ICE too.  FALSE when
+ * it does not and the run goes on over plain TCP. */
+static gboolean
+sdp_go_ice (App *app)
+{
+  McConfig *c = &app->config;
+  g_autoptr (GError) error = NULL;
+
+  if (app->peer != NULL && mc_sdp_peer_has_ice (app->peer))
     {
-      if (app->peer != NULL && mc_sdp_peer_has_ice (app->peer))
+      /* RFC 8445 section 6.1.4: the checks start with the peer's
+       * candidates; the stream is ready in on_ice_ready (). */
+      app->passive = !app->role_active;
+      /* Our pair may be ready before the peer's (the controlled agent
+       * learns of the nomination first), and the peer's agent holds only
+       * so many early bytes: the active end binds with an empty SEND and
+       * sends the rest once the peer has answered it. */
+      if (app->role_active)
         {
-          /* RFC 8445 section 6.1.4: the checks start with the peer's
-           * candidates; the stream is ready in on_ice_ready (). */
-          app->passive = !app->role_active;
-          /* Our pair may be ready before the peer's (the controlled agent
-           * learns of the nomination first), and the peer's agent holds only
-           * so many early bytes: the active end binds with an empty SEND and
-           * sends the rest once the peer has answered it. */
-          if (app->role_active)
-            {
-              mc_sender_set_bind (app->sender, TRUE);
-              mc_sender_set_bind_wait (app->sender, TRUE);
-            }
-          if (!ice_leg_set_remote (app->ice, app->peer->ice_ufrag,
-                                   app->peer->ice_pwd, app->peer->candidates,
-                                   &error))
-            {
-              g_autofree char *text =
-                  g_strdup_printf ("%s: ICE: %s", c->sdp_in, error->message);
-
-              fail_now (app, MC_EXIT_USAGE, text);
-              return;
-            }
-          touch (app);
-          ice_guard_start (app);
-          return;
+          mc_sender_set_bind (app->sender, TRUE);
+          mc_sender_set_bind_wait (app->sender, TRUE);
         }
-      /* RFC 8839 section 3.1.1 no ICE on the other side: plain TCP. */
-      if (!app->role_active)
+      if (!ice_leg_set_remote (app->ice, app->peer->ice_ufrag,
+                               app->peer->ice_pwd, app->peer->candidates,
+                               &error))
         {
-          g_autofree char *text = g_strdup_printf (
-              "the answer %s has no ICE lines and a=setup:%s: the peer would "
-              "connect to our a=path %s, an ICE candidate that speaks only "
-              "ICE; "
-              "offer without --ice, or have the peer answer passive",
-              c->sdp_in, mc_sdp_setup_name (app->peer->setup_written),
-              msrp_uri_get_text (app->session->local_uri));
+          g_autofree char *text =
+              g_strdup_printf ("%s: ICE: %s", c->sdp_in, error->message);
 
-          fail_now (app, MC_EXIT_CONNECTION, text);
-          return;
+          fail_now (app, MC_EXIT_USAGE, text);
+          return TRUE;
         }
-      if (!c->quiet)
-        fprintf (stderr, "msrpcat: the answer has no ICE lines: plain TCP "
-                         "to its a=path\n");
-      g_clear_pointer (&app->ice, ice_leg_free);
+      touch (app);
+      ice_guard_start (app);
+      return TRUE;
     }
-
-  if (app->relays->len > 0)
-    {
-      /* RFC 6135 section 4.5: the connection to the relay is made whatever
-       * a=setup says; only an active end sends first. */
-      app->passive = FALSE;
-      /* The peer's SEND may have come before its answer was read. */
-      app->await_peer = !app->role_active && !app->peer_spoke;
-      start_sending (app);
-      check_finished (app);
-      return;
-    }
+  /* RFC 8839 section 3.1.1 no ICE on the other side: plain TCP. */
   if (!app->role_active)
     {
-      app->passive = TRUE;
-      /* The peer may have connected and bound before its answer was read. */
-      start_sending (app);
-      check_finished (app);
-      return;
+      g_autofree char *text = g_strdup_printf (
+          "the answer %s has no ICE lines and a=setup:%s: the peer would "
+          "connect to our a=path %s, an ICE candidate that speaks only "
+          "ICE; "
+          "offer without --ice, or have the peer answer passive",
+          c->sdp_in, mc_sdp_setup_name (app->peer->setup_written),
+          msrp_uri_get_text (app->session->local_uri));
+
+      fail_now (app, MC_EXIT_CONNECTION, text);
+      return TRUE;
     }
-  if (app->ready)
-    {
-      /* The peer connected and bound before its answer said it would be
-       * passive: use that connection. */
-      start_sending (app);
-      check_finished (app);
-      return;
-    }
+  if (!c->quiet)
+    fprintf (stderr, "msrpcat: the answer has no ICE lines: plain TCP "
+                     "to its a=path\n");
+  g_clear_pointer (&app->ice, ice_leg_free);
+  return FALSE;
+}
+
+/* Active, without relays: connect to the first URI of the peer's
+ * a=path. */
+static void
+sdp_connect_to_peer (App *app)
+{
+  McConfig *c = &app->config;
+  g_autoptr (GError) error = NULL;
+
   g_clear_pointer (&app->listener, net_listener_unref);
   app->passive = FALSE;
   g_clear_pointer (&app->first_hop, msrp_uri_unref);
@@ -953,6 +966,40 @@ sdp_go (App *app)
         }
     }
   start_active (app);
+}
+
+/* The peer's SDP is read and the roles are known: make the connection, or
+ * wait for it. */
+static void
+sdp_go (App *app)
+{
+  sdp_announce_roles (app);
+  if (app->ice != NULL && sdp_go_ice (app))
+    return;
+
+  if (app->relays->len > 0)
+    {
+      /* RFC 6135 section 4.5: the connection to the relay is made whatever
+       * a=setup says; only an active end sends first. */
+      app->passive = FALSE;
+      /* The peer's SEND may have come before its answer was read. */
+      app->await_peer = !app->role_active && !app->peer_spoke;
+    }
+  else if (!app->role_active)
+    {
+      app->passive = TRUE;
+      /* The peer may have connected and bound before its answer was
+       * read. */
+    }
+  else if (!app->ready)
+    {
+      sdp_connect_to_peer (app);
+      return;
+    }
+  /* Else the peer connected and bound before its answer said it would be
+   * passive: that connection is used. */
+  start_sending (app);
+  check_finished (app);
 }
 
 /* Our SDP: c=, m= and a=path from the local URI (with ICE, the default
@@ -1567,14 +1614,13 @@ is_hex (const char *s)
   return TRUE;
 }
 
-/* SDP mode: the roles come from the SDP, so --listen is only where to
- * listen when we may be passive. */
+/* SDP mode: the options that decide our a=setup, and what goes with
+ * them. */
 static gboolean
-finish_sdp_config (App *app, GError **error)
+sdp_setup_config (App *app, GError **error)
 {
   McConfig *c = &app->config;
 
-  app->sdp_mode = TRUE;
   if (c->to_path != NULL)
     return usage_error (error, "--to-path: in SDP mode the peer's path is "
                                "the a=path of --sdp-in");
@@ -1600,20 +1646,28 @@ finish_sdp_config (App *app, GError **error)
        * offer is read. */
       app->setup = MSRP_SDP_SETUP_ACTPASS;
     }
-  if (!c->answer)
-    {
-      if (app->setup == MSRP_SDP_SETUP_PASSIVE && !c->quiet)
-        fprintf (stderr,
-                 "msrpcat: warning: RFC 6135 section 4.2.2 says an "
-                 "MSRP offer MUST NOT say a=setup:passive (RFC 4145 allows "
-                 "it); offering it anyway\n");
-      if (c->sdp_in == NULL && app->setup != MSRP_SDP_SETUP_ACTPASS &&
-          app->setup != MSRP_SDP_SETUP_PASSIVE)
-        return usage_error (error,
-                            "without --sdp-in the peer's path is not "
-                            "known, so we can only wait for its connection: "
-                            "--setup actpass or passive, or give --sdp-in");
-    }
+  if (c->answer)
+    return TRUE;
+  if (app->setup == MSRP_SDP_SETUP_PASSIVE && !c->quiet)
+    fprintf (stderr, "msrpcat: warning: RFC 6135 section 4.2.2 says an "
+                     "MSRP offer MUST NOT say a=setup:passive (RFC 4145 "
+                     "allows it); offering it anyway\n");
+  if (c->sdp_in == NULL && app->setup != MSRP_SDP_SETUP_ACTPASS &&
+      app->setup != MSRP_SDP_SETUP_PASSIVE)
+    return usage_error (error, "without --sdp-in the peer's path is not "
+                               "known, so we can only wait for its "
+                               "connection: --setup actpass or passive, or "
+                               "give --sdp-in");
+  return TRUE;
+}
+
+/* SDP mode: the addresses we give in our SDP, gather ICE candidates on,
+ * and ask STUN for. */
+static gboolean
+sdp_address_config (App *app, GError **error)
+{
+  McConfig *c = &app->config;
+
   if (c->sdp_address != NULL)
     {
       g_autoptr (GInetAddress) ia =
@@ -1630,11 +1684,8 @@ finish_sdp_config (App *app, GError **error)
                             "the address the peer reaches",
                             c->sdp_address);
     }
-  if (c->ice_addresses != NULL || c->stun != NULL)
-    {
-      if (!c->ice)
-        return usage_error (error, "--ice-address and --stun go with --ice");
-    }
+  if ((c->ice_addresses != NULL || c->stun != NULL) && !c->ice)
+    return usage_error (error, "--ice-address and --stun go with --ice");
   app->ice_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; c->ice_addresses != NULL && c->ice_addresses[i] != NULL;
        i++)
@@ -1663,44 +1714,23 @@ finish_sdp_config (App *app, GError **error)
       app->stun_port =
           g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
     }
-  if (c->ice)
-    {
-      if (c->sdp_in == NULL || c->sdp_out == NULL)
-        return usage_error (error, "--ice exchanges candidates both ways: "
-                                   "give --sdp-out and --sdp-in");
-      if (app->relays->len > 0)
-        return usage_error (error, "--ice and --relay do not go together: "
-                                   "ICE reaches the peer without a relay");
-      if (c->tls)
-        return usage_error (error, "--ice carries TCP/MSRP: drop --tls");
-    }
+  return TRUE;
+}
 
-  if (app->relays->len > 0)
-    {
-      if (c->listen != NULL || c->sdp_address != NULL)
-        return usage_error (error, "--relay: the a=path comes from the "
-                                   "relay (its Use-Path): drop --listen and "
-                                   "--sdp-address");
-      if (c->tls)
-        return usage_error (error, "--tls is for --listen; in the active role "
-                                   "an msrps: URI asks for TLS");
-      app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
-      app->tls_wanted =
-          msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS;
-      if (c->user == NULL && !c->quiet)
-        fprintf (stderr,
-                 "msrpcat: no --user: AUTH goes without credentials\n");
-      return TRUE;
-    }
+/* SDP mode without relays: TLS, and where to listen when we may be
+ * passive: --listen, else --sdp-address (with ICE falling back to plain
+ * TCP, the first --ice-address), on a port the kernel picks. */
+static gboolean
+sdp_listen_config (App *app, GError **error)
+{
+  McConfig *c = &app->config;
+
   app->tls_wanted = c->tls || (app->session->local_uri != NULL &&
                                msrp_uri_get_scheme (app->session->local_uri) ==
                                    MSRP_SCHEME_MSRPS);
   if (app->tls_wanted && c->cert == NULL)
     return usage_error (error, "TLS in the passive role needs --cert and "
                                "--key");
-  /* Where to listen when we may be passive: --listen, else --sdp-address
-   * (with ICE falling back to plain TCP, the first --ice-address), on a
-   * port the kernel picks. */
   if (app->listen_address == NULL)
     {
       const char *host = c->sdp_address;
@@ -1714,20 +1744,48 @@ finish_sdp_config (App *app, GError **error)
   return TRUE;
 }
 
-/* Turn the raw option strings into the configuration and check how they
- * go together. */
+/* SDP mode: the roles come from the SDP, so --listen is only where to
+ * listen when we may be passive. */
 static gboolean
-finish_config (App *app, RawOptions *raw, GError **error)
+finish_sdp_config (App *app, GError **error)
 {
   McConfig *c = &app->config;
-  gboolean has_content;
 
-  c->chunk_size = MC_DEFAULT_CHUNK_SIZE;
-  if (raw->chunk_size != NULL &&
-      !mc_parse_size ("--chunk-size", raw->chunk_size, &c->chunk_size, error))
+  app->sdp_mode = TRUE;
+  if (!sdp_setup_config (app, error) || !sdp_address_config (app, error))
     return FALSE;
-  if (c->chunk_size == 0)
-    return usage_error (error, "--chunk-size: must be at least 1 byte");
+  if (c->ice)
+    {
+      if (c->sdp_in == NULL || c->sdp_out == NULL)
+        return usage_error (error, "--ice exchanges candidates both ways: "
+                                   "give --sdp-out and --sdp-in");
+      if (app->relays->len > 0)
+        return usage_error (error, "--ice and --relay do not go together: "
+                                   "ICE reaches the peer without a relay");
+      if (c->tls)
+        return usage_error (error, "--ice carries TCP/MSRP: drop --tls");
+    }
+  if (app->relays->len == 0)
+    return sdp_listen_config (app, error);
+
+  if (c->listen != NULL || c->sdp_address != NULL)
+    return usage_error (error, "--relay: the a=path comes from the "
+                               "relay (its Use-Path): drop --listen and "
+                               "--sdp-address");
+  if (c->tls)
+    return usage_error (error, "--tls is for --listen; in the active role "
+                               "an msrps: URI asks for TLS");
+  app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
+  app->tls_wanted = msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS;
+  if (c->user == NULL && !c->quiet)
+    fprintf (stderr, "msrpcat: no --user: AUTH goes without credentials\n");
+  return TRUE;
+}
+
+/* --success-report and --failure-report. */
+static gboolean
+parse_report_options (McConfig *c, const RawOptions *raw, GError **error)
+{
   c->success_report = MSRP_SUCCESS_REPORT_DEFAULT;
   c->failure_report = MSRP_FAILURE_REPORT_DEFAULT;
   if (raw->success_report != NULL)
@@ -1750,6 +1808,21 @@ finish_config (App *app, RawOptions *raw, GError **error)
                             raw->failure_report);
       c->failure_report_set = TRUE;
     }
+  return TRUE;
+}
+
+/* The options given as text: sizes, durations, report modes, lists. */
+static gboolean
+parse_raw_options (McConfig *c, const RawOptions *raw, GError **error)
+{
+  c->chunk_size = MC_DEFAULT_CHUNK_SIZE;
+  if (raw->chunk_size != NULL &&
+      !mc_parse_size ("--chunk-size", raw->chunk_size, &c->chunk_size, error))
+    return FALSE;
+  if (c->chunk_size == 0)
+    return usage_error (error, "--chunk-size: must be at least 1 byte");
+  if (!parse_report_options (c, raw, error))
+    return FALSE;
   if (raw->interval != NULL &&
       !mc_parse_duration ("--interval", raw->interval, &c->interval_us, error))
     return FALSE;
@@ -1788,6 +1861,13 @@ finish_config (App *app, RawOptions *raw, GError **error)
                             raw->expires);
       c->expires = (guint32) v;
     }
+  return TRUE;
+}
+
+/* The counts, the rate, and what --bench-chat excludes. */
+static gboolean
+check_counts (McConfig *c, const RawOptions *raw, GError **error)
+{
   if (raw->count < 1 || raw->window < 0 || raw->expect < 0 ||
       raw->bench_chat < 0)
     return usage_error (error, "--count must be at least 1; --window, "
@@ -1802,6 +1882,14 @@ finish_config (App *app, RawOptions *raw, GError **error)
   if (c->bench_chat > 0 && (c->messages != NULL || c->file != NULL))
     return usage_error (error, "--bench-chat makes its own messages: drop "
                                "--message and --file");
+  return TRUE;
+}
+
+/* Digest credentials for the relays, and the TLS certificate. */
+static gboolean
+check_credentials (App *app, GError **error)
+{
+  McConfig *c = &app->config;
 
   if (c->password == NULL && g_getenv ("MSRPCAT_PASSWORD") != NULL)
     c->password = g_strdup (g_getenv ("MSRPCAT_PASSWORD"));
@@ -1822,6 +1910,14 @@ finish_config (App *app, RawOptions *raw, GError **error)
                         app->algorithm);
   if ((c->cert == NULL) != (c->key == NULL))
     return usage_error (error, "--cert and --key go together");
+  return TRUE;
+}
+
+/* --relay, --local-uri and --to-path. */
+static gboolean
+parse_uri_options (App *app, GError **error)
+{
+  McConfig *c = &app->config;
 
   for (guint i = 0; c->relays != NULL && c->relays[i] != NULL; i++)
     {
@@ -1849,7 +1945,63 @@ finish_config (App *app, RawOptions *raw, GError **error)
       if (app->session->peer_path == NULL)
         return usage_error (error, "--to-path: %s", local->message);
     }
+  return TRUE;
+}
 
+/* Without SDP: the passive role with --listen, else the active one to the
+ * first relay or the peer.  @has_content: there is something to send. */
+static gboolean
+role_config (App *app, gboolean has_content, GError **error)
+{
+  McConfig *c = &app->config;
+
+  app->passive = c->listen != NULL;
+  if (app->passive)
+    {
+      if (app->relays->len > 0)
+        return usage_error (error, "--relay needs the active role: drop "
+                                   "--listen");
+      app->tls_wanted =
+          c->tls ||
+          (app->session->local_uri != NULL &&
+           msrp_uri_get_scheme (app->session->local_uri) == MSRP_SCHEME_MSRPS);
+      if (app->tls_wanted && c->cert == NULL)
+        return usage_error (error, "TLS in the passive role needs --cert and "
+                                   "--key");
+      return TRUE;
+    }
+  if (c->tls)
+    return usage_error (error, "--tls is for --listen; in the active role "
+                               "an msrps: URI asks for TLS");
+  if (app->relays->len > 0)
+    app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
+  else if (app->session->peer_path != NULL)
+    app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
+  else
+    return usage_error (error, "give the peer's path (--to-path) or a "
+                               "relay (--relay) to connect to, or --listen "
+                               "to wait for the peer");
+  if ((has_content || c->use_stdin || c->bind) &&
+      app->session->peer_path == NULL)
+    return usage_error (error, "sending needs the peer's path: give "
+                               "--to-path");
+  app->tls_wanted = msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS;
+  if (app->relays->len > 0 && c->user == NULL && !c->quiet)
+    fprintf (stderr, "msrpcat: no --user: AUTH goes without credentials\n");
+  return TRUE;
+}
+
+/* Turn the raw option strings into the configuration and check how they
+ * go together. */
+static gboolean
+finish_config (App *app, RawOptions *raw, GError **error)
+{
+  McConfig *c = &app->config;
+  gboolean has_content;
+
+  if (!parse_raw_options (c, raw, error) || !check_counts (c, raw, error) ||
+      !check_credentials (app, error) || !parse_uri_options (app, error))
+    return FALSE;
   c->ice_timeout_us = (gint64) MC_DEFAULT_ICE_TIMEOUT_S * G_USEC_PER_SEC;
   if (raw->ice_timeout != NULL)
     {
@@ -1871,45 +2023,7 @@ finish_config (App *app, RawOptions *raw, GError **error)
       c->ice_addresses != NULL || c->stun != NULL || raw->ice_timeout != NULL)
     return usage_error (error, "--answer, --setup, --sdp-address and the "
                                "ICE options go with --sdp-out / --sdp-in");
-  app->passive = c->listen != NULL;
-  if (app->passive)
-    {
-      if (app->relays->len > 0)
-        return usage_error (error, "--relay needs the active role: drop "
-                                   "--listen");
-      app->tls_wanted =
-          c->tls ||
-          (app->session->local_uri != NULL &&
-           msrp_uri_get_scheme (app->session->local_uri) == MSRP_SCHEME_MSRPS);
-      if (app->tls_wanted && c->cert == NULL)
-        return usage_error (error, "TLS in the passive role needs --cert and "
-                                   "--key");
-    }
-  else
-    {
-      if (c->tls)
-        return usage_error (error, "--tls is for --listen; in the active role "
-                                   "an msrps: URI asks for TLS");
-      if (app->relays->len > 0)
-        app->first_hop = msrp_uri_ref (app->relays->pdata[0]);
-      else if (app->session->peer_path != NULL)
-        app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
-      else
-        return usage_error (error,
-                            "give the peer's path (--to-path) or a "
-                            "relay (--relay) to connect to, or --listen to "
-                            "wait for the peer");
-      if ((has_content || c->use_stdin || c->bind) &&
-          app->session->peer_path == NULL)
-        return usage_error (error, "sending needs the peer's path: give "
-                                   "--to-path");
-      app->tls_wanted =
-          msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS;
-      if (app->relays->len > 0 && c->user == NULL && !c->quiet)
-        fprintf (stderr,
-                 "msrpcat: no --user: AUTH goes without credentials\n");
-    }
-  return TRUE;
+  return role_config (app, has_content, error);
 }
 
 static gboolean
@@ -1934,18 +2048,12 @@ make_tls (App *app, GError **error)
   return app->tls != NULL;
 }
 
-int
-main (int argc, char **argv)
+/* Who we are and which role we take: URIs, --listen, TLS. */
+static void
+add_role_options (GOptionContext *ctx, App *app, RawOptions *raw)
 {
-  App app_storage = { 0 };
-  App *app = &app_storage;
   McConfig *c = &app->config;
-  RawOptions raw = { .count = 1 };
-  g_autoptr (GOptionContext) ctx = NULL;
-  g_autoptr (GError) error = NULL;
-  int status;
   const GOptionEntry entries[] = {
-    /* identity and role */
     { "local-uri", 'l', 0, G_OPTION_ARG_STRING, &c->local_uri,
       "This endpoint's MSRP URI (default: msrp://ADDRESS:PORT/RANDOM;tcp)",
       "URI" },
@@ -1968,7 +2076,18 @@ main (int argc, char **argv)
       "FILE" },
     { "insecure", 0, 0, G_OPTION_ARG_NONE, &c->insecure,
       "Do not check the server's certificate (labs only)", NULL },
-    /* relays */
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+/* RFC 4976 relays and their Digest AUTH. */
+static void
+add_relay_options (GOptionContext *ctx, App *app, RawOptions *raw)
+{
+  McConfig *c = &app->config;
+  const GOptionEntry entries[] = {
     { "relay", 'R', 0, G_OPTION_ARG_STRING_ARRAY, &c->relays,
       "An RFC 4976 relay to AUTH to before sending, in order (repeatable)",
       "URI" },
@@ -1982,9 +2101,20 @@ main (int argc, char **argv)
       "HEX" },
     { "algorithm", 0, 0, G_OPTION_ARG_STRING, &app->algorithm,
       "Answer only Digest challenges of MD5 or SHA-256", "NAME" },
-    { "expires", 0, 0, G_OPTION_ARG_STRING, &raw.expires,
+    { "expires", 0, 0, G_OPTION_ARG_STRING, &raw->expires,
       "Ask the relays for a URI valid this long (Expires)", "SECONDS" },
-    /* SDP mode and ICE */
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+/* SDP mode and ICE. */
+static void
+add_sdp_options (GOptionContext *ctx, App *app, RawOptions *raw)
+{
+  McConfig *c = &app->config;
+  const GOptionEntry entries[] = {
     { "sdp-out", 0, 0, G_OPTION_ARG_FILENAME, &c->sdp_out,
       "Write our SDP (one m=message section: c=, a=path, a=setup, "
       "a=accept-types; ICE lines with --ice) to FILE, atomically",
@@ -2014,7 +2144,7 @@ main (int argc, char **argv)
       "Gather ICE candidates on this address (repeatable; loopback only "
       "when named)",
       "IP" },
-    { "ice-timeout", 0, 0, G_OPTION_ARG_STRING, &raw.ice_timeout,
+    { "ice-timeout", 0, 0, G_OPTION_ARG_STRING, &raw->ice_timeout,
       "Give up when the ICE checks have not succeeded after this long "
       "(default 10)",
       "SECONDS" },
@@ -2024,7 +2154,18 @@ main (int argc, char **argv)
       "Print the path the peer must be given (its a=path: the Use-Path "
       "reversed, then our URI) as the first line of stdout",
       NULL },
-    /* sending */
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+/* What is sent, and how. */
+static void
+add_send_options (GOptionContext *ctx, App *app, RawOptions *raw)
+{
+  McConfig *c = &app->config;
+  const GOptionEntry entries[] = {
     /* FILENAME: the bytes as given, whatever the locale's charset. */
     { "message", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &c->messages,
       "Send TEXT as a message (repeatable)", "TEXT" },
@@ -2034,44 +2175,67 @@ main (int argc, char **argv)
       "Content-Type of what is sent (default text/plain, "
       "application/octet-stream for --file)",
       "TYPE" },
-    { "chunk-size", 'c', 0, G_OPTION_ARG_STRING, &raw.chunk_size,
+    { "chunk-size", 'c', 0, G_OPTION_ARG_STRING, &raw->chunk_size,
       "Body bytes per SEND chunk (default 2048; k, M, G suffixes)", "N" },
-    { "success-report", 0, 0, G_OPTION_ARG_STRING, &raw.success_report,
+    { "success-report", 0, 0, G_OPTION_ARG_STRING, &raw->success_report,
       "Success-Report: yes or no (default no)", "yes|no" },
-    { "failure-report", 0, 0, G_OPTION_ARG_STRING, &raw.failure_report,
+    { "failure-report", 0, 0, G_OPTION_ARG_STRING, &raw->failure_report,
       "Failure-Report: yes, no or partial (default yes)", "MODE" },
-    { "count", 'n', 0, G_OPTION_ARG_INT, &raw.count,
+    { "count", 'n', 0, G_OPTION_ARG_INT, &raw->count,
       "Send the messages N times", "N" },
-    { "interval", 'i', 0, G_OPTION_ARG_STRING, &raw.interval,
+    { "interval", 'i', 0, G_OPTION_ARG_STRING, &raw->interval,
       "Time between two messages (e.g. 1, 0.2, 50ms)", "SECONDS" },
-    { "window", 'w', 0, G_OPTION_ARG_INT, &raw.window,
+    { "window", 'w', 0, G_OPTION_ARG_INT, &raw->window,
       "At most N SEND transactions awaiting a response (default: no limit)",
       "N" },
     { "bind", 'b', 0, G_OPTION_ARG_NONE, &c->bind,
       "Send an empty SEND first to bind the connection (RFC 4975 5.4, RFC "
       "6135)",
       NULL },
-    { "timeout", 'T', 0, G_OPTION_ARG_STRING, &raw.timeout,
+    { "timeout", 'T', 0, G_OPTION_ARG_STRING, &raw->timeout,
       "Give up after this long without a word from the peer while waiting "
       "(default 30; receivers wait forever unless given)",
       "SECONDS" },
-    /* receiving */
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+/* What is received, and where it goes. */
+static void
+add_receive_options (GOptionContext *ctx, App *app, RawOptions *raw)
+{
+  McConfig *c = &app->config;
+  const GOptionEntry entries[] = {
     { "receive", 'r', 0, G_OPTION_ARG_NONE, &c->receive,
       "Receive messages (to stdout, or --output-dir)", NULL },
     { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &c->output_dir,
       "Write each received message to DIR/MESSAGE-ID", "DIR" },
-    { "max-size", 0, 0, G_OPTION_ARG_STRING, &raw.max_size,
+    { "max-size", 0, 0, G_OPTION_ARG_STRING, &raw->max_size,
       "Refuse messages over N bytes with 413 (a=max-size)", "N" },
-    { "accept-types", 0, 0, G_OPTION_ARG_STRING, &raw.accept_types,
+    { "accept-types", 0, 0, G_OPTION_ARG_STRING, &raw->accept_types,
       "Accept only these Content-Types (a=accept-types, e.g. \"text/* "
       "image/png\"); others get 415",
       "LIST" },
-    { "expect", 'e', 0, G_OPTION_ARG_INT, &raw.expect,
+    { "expect", 'e', 0, G_OPTION_ARG_INT, &raw->expect,
       "With --receive: exit 0 after N messages", "N" },
-    { "max-buffer", 0, 0, G_OPTION_ARG_STRING, &raw.max_buffer,
+    { "max-buffer", 0, 0, G_OPTION_ARG_STRING, &raw->max_buffer,
       "Memory for reassembling messages (default 128M)", "N" },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+/* Benchmark load, and what is printed. */
+static void
+add_output_options (GOptionContext *ctx, App *app, RawOptions *raw)
+{
+  McConfig *c = &app->config;
+  const GOptionEntry entries[] = {
     /* load */
-    { "bench-chat", 0, 0, G_OPTION_ARG_INT, &raw.bench_chat,
+    { "bench-chat", 0, 0, G_OPTION_ARG_INT, &raw->bench_chat,
       "Benchmark: send N timestamped chat messages", "N" },
     { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &c->rate,
       "Benchmark: messages per second (default: as fast as allowed)", "R" },
@@ -2082,14 +2246,21 @@ main (int argc, char **argv)
       "Print only failures on stderr", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &c->verbose,
       "Print every frame's start line on stderr", NULL },
-    { "version", 'V', 0, G_OPTION_ARG_NONE, &raw.version,
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &raw->version,
       "Print the version and exit", NULL },
     { NULL }
   };
 
-  /* A peer or a reader that goes away must give an error, not a signal. */
-  signal (SIGPIPE, SIG_IGN);
-  setlocale (LC_ALL, "");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+/* Reads the command line into @app and @raw.  Returns the exit status
+ * when the run ends here (a usage error, --version), or -1. */
+static int
+parse_command_line (App *app, RawOptions *raw, int *argc, char ***argv)
+{
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_autoptr (GError) error = NULL;
 
   ctx = g_option_context_new ("- send and receive MSRP messages and files");
   g_option_context_set_summary (
@@ -2108,61 +2279,60 @@ main (int argc, char **argv)
       "\n"
       "Exit status: 0 ok, 1 protocol failure, 2 usage, 3 connection failure, "
       "4 timeout.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+  /* One main group, in this order in --help. */
+  add_role_options (ctx, app, raw);
+  add_relay_options (ctx, app, raw);
+  add_sdp_options (ctx, app, raw);
+  add_send_options (ctx, app, raw);
+  add_receive_options (ctx, app, raw);
+  add_output_options (ctx, app, raw);
+  if (!g_option_context_parse (ctx, argc, argv, &error))
     {
       fprintf (stderr, "msrpcat: %s\n", error->message);
-      config_clear (c);
-      raw_clear (&raw);
       return MC_EXIT_USAGE;
     }
-  if (raw.version)
+  if (raw->version)
     {
       printf ("msrpcat %s\n", MSRP_EDGE_VERSION);
-      config_clear (c);
-      raw_clear (&raw);
       return MC_EXIT_OK;
     }
-  if (argc > 1)
+  if (*argc > 1)
     {
       fprintf (stderr,
                "msrpcat: unexpected argument '%s' (text to send goes "
                "with --message)\n",
-               argv[1]);
-      config_clear (c);
-      raw_clear (&raw);
+               (*argv)[1]);
       return MC_EXIT_USAGE;
     }
+  return -1;
+}
 
-  app->session = mc_session_new (c);
-  app->links = g_ptr_array_new_with_free_func ((GDestroyNotify) mc_link_unref);
-  app->relays =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
-  app->loop = g_main_loop_new (NULL, FALSE);
-  touch (app);
+/* The configuration checked, TLS, the sender and the receiver made, the
+ * first connection made or awaited.  FALSE, with the session failed,
+ * when the run cannot start. */
+static gboolean
+start_run (App *app, RawOptions *raw)
+{
+  McConfig *c = &app->config;
+  g_autoptr (GError) error = NULL;
 
-  if (!finish_config (app, &raw, &error))
+  if (!finish_config (app, raw, &error) || !make_tls (app, &error))
     {
       mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
-      goto out;
-    }
-  if (!make_tls (app, &error))
-    {
-      mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
-      goto out;
+      return FALSE;
     }
   app->sender = mc_sender_new (app->session, &sender_callbacks, app, &error);
   if (app->sender == NULL)
     {
       mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
-      goto out;
+      return FALSE;
     }
   app->receiver =
       mc_receiver_new (app->session, &receiver_callbacks, app, &error);
   if (app->receiver == NULL)
     {
       mc_session_fail (app->session, MC_EXIT_USAGE, "%s", error->message);
-      goto out;
+      return FALSE;
     }
   /* RFC 4975 section 5.4: "the active endpoint MUST immediately issue a
    * SEND request"; a receiver in the active role binds with an empty one
@@ -2178,42 +2348,51 @@ main (int argc, char **argv)
   else if (!start_passive (app, &error))
     {
       mc_session_fail (app->session, MC_EXIT_CONNECTION, "%s", error->message);
-      goto out;
+      return FALSE;
     }
-  app->tick_id = g_timeout_add (TICK_MS, on_tick, app);
-  g_unix_signal_add (SIGINT, on_signal, app);
-  g_unix_signal_add (SIGTERM, on_signal, app);
-  g_main_loop_run (app->loop);
+  return TRUE;
+}
 
-out:
-  if (app->session->stats.end_time == 0)
-    app->session->stats.end_time = g_get_monotonic_time ();
-  if (!c->quiet || app->session->exit_code != MC_EXIT_OK)
+/* The run is over: the summary on stderr, --json on stdout.  Returns the
+ * exit status. */
+static int
+report_run (App *app)
+{
+  McSession *session = app->session;
+
+  if (session->stats.end_time == 0)
+    session->stats.end_time = g_get_monotonic_time ();
+  if (!app->config.quiet || session->exit_code != MC_EXIT_OK)
     {
-      g_autofree char *text = mc_session_summary_text (app->session);
+      g_autofree char *text = mc_session_summary_text (session);
 
       /* After a failure that came before anything happened, the failure
        * says it all. */
-      if (app->session->exit_code == MC_EXIT_OK ||
+      if (session->exit_code == MC_EXIT_OK ||
           strcmp (text, "nothing sent or received") != 0)
         fprintf (stderr, "msrpcat: %s\n", text);
     }
-  if (c->json)
+  if (app->config.json)
     {
-      g_autofree char *json = mc_session_summary_json (app->session);
+      g_autofree char *json = mc_session_summary_json (session);
 
-      if (!app->session->stdout_at_line_start)
-        mc_session_write_stdout (app->session, "\n", 1);
-      mc_session_write_stdout (app->session, json, strlen (json));
-      mc_session_write_stdout (app->session, "\n", 1);
+      if (!session->stdout_at_line_start)
+        mc_session_write_stdout (session, "\n", 1);
+      mc_session_write_stdout (session, json, strlen (json));
+      mc_session_write_stdout (session, "\n", 1);
     }
-  if (fflush (stdout) != 0 && app->session->exit_code == MC_EXIT_OK)
-    mc_session_fail (app->session, MC_EXIT_PROTOCOL,
+  if (fflush (stdout) != 0 && session->exit_code == MC_EXIT_OK)
+    mc_session_fail (session, MC_EXIT_PROTOCOL,
                      "cannot write to "
                      "stdout: %s",
                      g_strerror (errno));
-  status = app->session->exit_code;
+  return session->exit_code;
+}
 
+/* Everything the run made, in the order it can go. */
+static void
+app_clear (App *app)
+{
   if (app->tick_id != 0)
     g_source_remove (app->tick_id);
   if (app->grace_id != 0)
@@ -2255,6 +2434,45 @@ out:
     ;
   g_main_loop_unref (app->loop);
   mc_session_free (app->session);
+}
+
+int
+main (int argc, char **argv)
+{
+  App app_storage = { 0 };
+  App *app = &app_storage;
+  McConfig *c = &app->config;
+  RawOptions raw = { .count = 1 };
+  int status;
+
+  /* A peer or a reader that goes away must give an error, not a signal. */
+  signal (SIGPIPE, SIG_IGN);
+  setlocale (LC_ALL, "");
+
+  status = parse_command_line (app, &raw, &argc, &argv);
+  if (status >= 0)
+    {
+      config_clear (c);
+      raw_clear (&raw);
+      g_free (app->algorithm);
+      return status;
+    }
+
+  app->session = mc_session_new (c);
+  app->links = g_ptr_array_new_with_free_func ((GDestroyNotify) mc_link_unref);
+  app->relays =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
+  app->loop = g_main_loop_new (NULL, FALSE);
+  touch (app);
+  if (start_run (app, &raw))
+    {
+      app->tick_id = g_timeout_add (TICK_MS, on_tick, app);
+      g_unix_signal_add (SIGINT, on_signal, app);
+      g_unix_signal_add (SIGTERM, on_signal, app);
+      g_main_loop_run (app->loop);
+    }
+  status = report_run (app);
+  app_clear (app);
   config_clear (c);
   raw_clear (&raw);
   g_free (app->algorithm);
