@@ -404,6 +404,12 @@ fact_record (GwCalls *calls, GInetAddress *addr, gboolean reachable,
 
   if (addr == NULL || calls->reachability_ttl == 0)
     return;
+  /* Issue 13 finding 4: nothing is learnt about an address the gateway
+   * may not connect to (a probe there proves nothing the negotiator may
+   * act on, and a planted "127.0.0.1 reachable" would steer later calls). */
+  if (!gw_connect_policy_allows (gw_relay_get_connect_policy (calls->relay),
+                                 GW_CONNECT_PARTY, addr, 0, NULL))
+    return;
   key = g_inet_address_to_string (addr);
   f = g_new0 (Fact, 1);
   f->fact = reachable ? GW_NEG_FACT_REACHABLE : GW_NEG_FACT_UNREACHABLE;
@@ -1090,6 +1096,72 @@ fail:
 /* --- answer ---------------------------------------------------------------
  */
 
+/* The address the gateway would connect to for @party (its URI's host,
+ * when an IP literal) and @port (out) (optional): the URI's port.  NULL for
+ * a host name. */
+static GInetAddress *
+party_target (MsrpUri *party, guint16 *port)
+{
+  MsrpHostType type;
+
+  if (party == NULL)
+    return NULL;
+  type = msrp_uri_get_host_type (party);
+  if (port != NULL)
+    *port = msrp_uri_get_effective_port (party);
+  if (type != MSRP_HOST_IPV4 && type != MSRP_HOST_IPV6)
+    return NULL;
+  return g_inet_address_new_from_string (msrp_uri_get_host (party));
+}
+
+/* May the gateway connect to leg @k of @s?  When not, say so in the
+ * warning of the reply and in connect_refused (logged here, where it is
+ * handled), and the party is not connected to: it has to connect to the
+ * gateway itself.  Checked before the reply goes out, so only IP
+ * literals: a name would have to be resolved first (and its answer is
+ * the name owner's to choose), and the reachability guess already takes a
+ * name for a party that cannot be reached. */
+static gboolean
+connect_allowed (Call *c, Stream *s, guint k, GString *warning)
+{
+  GwConnectPolicy *policy = gw_relay_get_connect_policy (c->calls->relay);
+  MsrpUri *party = s->leg[k].party;
+  const char *who = k == 0 ? "offerer" : "answerer";
+  guint16 port = 0;
+  g_autoptr (GInetAddress) addr = party_target (party, &port);
+  g_autofree char *rule = NULL;
+  g_autofree char *peer = NULL;
+  g_autofree char *w = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (party == NULL)
+    return TRUE;
+  if (addr != NULL &&
+      gw_connect_policy_allows (policy, GW_CONNECT_PARTY, addr, port, &rule))
+    return TRUE;
+  if (addr == NULL)
+    rule = g_strdup ("a host name (the gateway connects to parties at IP "
+                     "addresses only)");
+  peer = g_strdup_printf (
+      "%s%s%s:%u", msrp_uri_get_host_type (party) == MSRP_HOST_IPV6 ? "[" : "",
+      msrp_uri_get_host (party),
+      msrp_uri_get_host_type (party) == MSRP_HOST_IPV6 ? "]" : "", port);
+  ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "connect_refused");
+  gw_log_event_add_str (ev, "to",
+                        gw_connect_kind_to_string (GW_CONNECT_PARTY));
+  gw_log_event_add_str (ev, "call_id", c->call_id);
+  gw_log_event_add_str (ev, "party", who);
+  gw_log_event_add_str (ev, "peer", peer);
+  gw_log_event_add_str (ev, "rule", rule);
+  gw_log_event_emit (ev, "call %s: not connecting to the %s at %s: %s",
+                     c->call_id, who, peer, rule);
+  w = g_strdup_printf ("the gateway does not connect to the %s at %s (%s): "
+                       "it must connect to the gateway itself",
+                       who, peer, rule);
+  add_warning (warning, s->media, w);
+  return FALSE;
+}
+
 /* The gateway connects to leg @k of @s (a party that only listens). */
 static void
 connect_leg (Call *c, Stream *s, guint k)
@@ -1099,7 +1171,10 @@ connect_leg (Call *c, Stream *s, guint k)
 
   cn->call = c;
   cn->leg = k;
-  cn->addr = s->leg[k].addr != NULL ? g_object_ref (s->leg[k].addr) : NULL;
+  /* What the connection proves is about the address it goes to: the
+   * party URI's host (an IP literal: party_target()), not whatever c=
+   * says. */
+  cn->addr = party_target (s->leg[k].party, NULL);
   cn->party = s->leg[k].party != NULL ? msrp_uri_ref (s->leg[k].party) : NULL;
   c->refs++;
   if (!gw_relay_connect_session (c->calls->relay, s->leg[k].session,
@@ -1252,6 +1327,17 @@ handle_answer (GwNgRequest *req, gpointer data)
           return;
         }
       add_warning (warning, s->media, s->answer.warning);
+      /* Whom the gateway will connect to once the answer is out: refused
+       * ones are said in this reply, and left alone. */
+      for (guint k = 0; k < 2; k++)
+        {
+          GwNegConnect which =
+              k == 0 ? GW_NEG_CONNECT_OFFERER : GW_NEG_CONNECT_ANSWERER;
+
+          if ((s->answer.connect & which) &&
+              !connect_allowed (c, s, k, warning))
+            s->answer.connect &= ~which;
+        }
     }
 
   c->answered = TRUE;

@@ -24,6 +24,7 @@
 #include <gio/gio.h>
 
 #include "gw-config.h"
+#include "gw-connect-policy.h"
 #include "net-conn.h"
 #include "net-listener.h"
 #include "net-tls.h"
@@ -90,6 +91,13 @@ void gw_relay_add_listener (GwRelay *relay, NetListener *listener,
 gboolean gw_relay_adopt_connection (GwRelay *relay, NetConn *conn,
                                     MsrpScheme scheme,
                                     const char *const *fields, GError **error);
+
+/* The policy that says where the relay's outbound connections may go
+ * (gw-connect-policy.h): made from the configuration's lists, it knows
+ * every listener added with gw_relay_add_listener(); the daemon adds its
+ * control and http listeners, the negotiator judges parties by it.
+ * (transfer none) */
+GwConnectPolicy *gw_relay_get_connect_policy (GwRelay *relay);
 
 /* Stop accepting: release every listener (their sockets close when no one
  * else holds them).  Live connections go on. */
