@@ -87,6 +87,8 @@ struct _GwCalls
   GwNegPolicy policy;
   guint call_timeout;
   guint reachability_ttl;
+  guint max_calls;
+  gboolean draining;
   GHashTable *calls; /* call-id -> Call */
   GHashTable *facts; /* IP text -> Fact */
   NetLoop *loop;     /* clock and timers (a reference) */
@@ -96,6 +98,7 @@ struct _GwCalls
   guint idle_timeout_ms;
   /* totals for statistics */
   guint64 offers, answers, deletes, expired;
+  guint64 refused[GW_CALLS_N_REFUSALS];
   guint64 plans[GW_NEG_PLAN_REJECTED + 1];
   GwIceStats ice_stats; /* every ICE leg of every call counts here */
 };
@@ -310,6 +313,7 @@ gw_calls_new (const GwConfig *config, GwRelay *relay)
   calls->policy = config->neg_policy;
   calls->call_timeout = config->call_timeout;
   calls->reachability_ttl = config->reachability_ttl;
+  calls->max_calls = config->max_calls;
   calls->ice_enabled = config->ice_enabled;
   gw_ice_settings_from_config (&calls->ice, config);
   calls->idle_timeout_ms = config->idle_timeout * 1000;
@@ -352,6 +356,71 @@ gw_calls_free (GwCalls *calls)
   g_free (calls);
 }
 
+static const char *const refusal_names[] = { "max-calls", "draining" };
+
+const char *
+gw_calls_refusal_to_string (GwCallsRefusal refusal)
+{
+  G_STATIC_ASSERT (G_N_ELEMENTS (refusal_names) == GW_CALLS_N_REFUSALS);
+  return (guint) refusal < G_N_ELEMENTS (refusal_names)
+             ? refusal_names[refusal]
+             : NULL;
+}
+
+void
+gw_calls_set_draining (GwCalls *calls, gboolean draining)
+{
+  g_return_if_fail (calls != NULL);
+  calls->draining = draining;
+}
+
+gboolean
+gw_calls_is_draining (GwCalls *calls)
+{
+  g_return_val_if_fail (calls != NULL, FALSE);
+  return calls->draining;
+}
+
+/* An offer for a call-id not in the table: may it become a call?  When
+ * not, answer `load limit` (rtpengine's answer, on which the proxy tries
+ * the next node) and log call_refused, here where it is decided. */
+static gboolean
+admit_new_call (GwCalls *calls, GwNgRequest *req, const char *call_id)
+{
+  GwCallsRefusal why;
+  const char *message;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (calls->draining)
+    {
+      why = GW_CALLS_REFUSED_DRAINING;
+      message = "Shutting down: no new calls";
+    }
+  else if (g_hash_table_size (calls->calls) >= calls->max_calls)
+    {
+      why = GW_CALLS_REFUSED_MAX_CALLS;
+      /* rtpengine's words for its max-sessions (magic_load_limit_strings),
+       * which Kamailio's module shows in its "trying next one" line. */
+      message = "Parallel session limit reached";
+    }
+  else
+    {
+      return TRUE;
+    }
+  calls->refused[why]++;
+  ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "call_refused");
+  gw_log_event_add_str (ev, "call_id", call_id);
+  gw_log_event_add_str (ev, "reason", gw_calls_refusal_to_string (why));
+  gw_log_event_add_int (ev, "calls", g_hash_table_size (calls->calls));
+  gw_log_event_add_int (ev, "max_calls", calls->max_calls);
+  gw_log_event_add_str (ev, "from", gw_ng_request_get_peer_string (req));
+  gw_log_event_emit (ev, "call %s refused with load limit: %s (%u calls)",
+                     call_id, gw_calls_refusal_to_string (why),
+                     g_hash_table_size (calls->calls));
+  gw_ng_request_reply_load_limit (req, message);
+  return FALSE;
+}
+
 guint
 gw_calls_get_n_calls (GwCalls *calls)
 {
@@ -368,6 +437,8 @@ gw_calls_get_stats (GwCalls *calls, GwCallsStats *stats)
   stats->answers = calls->answers;
   stats->deletes = calls->deletes;
   stats->expired = calls->expired;
+  G_STATIC_ASSERT (sizeof stats->refused == sizeof calls->refused);
+  memcpy (stats->refused, calls->refused, sizeof stats->refused);
   G_STATIC_ASSERT (sizeof stats->streams == sizeof calls->plans);
   memcpy (stats->streams, calls->plans, sizeof stats->streams);
   stats->ice = calls->ice_stats;
@@ -896,19 +967,24 @@ handle_offer (GwNgRequest *req, gpointer data)
   GInetAddress *rf = gw_ng_request_get_received_from (req);
   gboolean trust = flag (req, "trust-address");
   g_autoptr (GError) error = NULL;
-  g_autoptr (MsrpSdp) sdp = request_sdp (req, &error);
-  g_autoptr (GString) warning = g_string_new (NULL);
+  g_autoptr (MsrpSdp) sdp = NULL;
+  g_autoptr (GString) warning = NULL;
   Call *old = NULL;
   Call *c;
   GwNegOfferInput in = { 0 };
 
+  /* Before anything costs: a refused call is not worth reading. */
+  old = g_hash_table_lookup (calls->calls, call_id);
+  if (old == NULL && !admit_new_call (calls, req, call_id))
+    return;
+  sdp = request_sdp (req, &error);
   if (sdp == NULL)
     {
       gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
                                  error->message);
       return;
     }
-  old = g_hash_table_lookup (calls->calls, call_id);
+  warning = g_string_new (NULL);
   if (old != NULL && old->pending != NULL)
     {
       gw_ng_request_reply_error (req,
@@ -1555,6 +1631,9 @@ handle_statistics (GwNgRequest *req, gpointer data)
   gw_bencode_dict_set_int (tot, "answers", (gint64) cs.answers);
   gw_bencode_dict_set_int (tot, "deletes", (gint64) cs.deletes);
   gw_bencode_dict_set_int (tot, "timeoutsessions", (gint64) cs.expired);
+  gw_bencode_dict_set_int (tot, "rejectedsessions",
+                           (gint64) (cs.refused[GW_CALLS_REFUSED_MAX_CALLS] +
+                                     cs.refused[GW_CALLS_REFUSED_DRAINING]));
   for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
     {
       g_autofree char *key =

@@ -68,6 +68,8 @@ static const KeySpec keys[] = {
   { "limits", "max-header-bytes", KEY_UINT, F (max_header_bytes), 1024,
     1048576 },
   { "limits", "idle-timeout", KEY_UINT, F (idle_timeout), 1, 86400 },
+  { "limits", "max-calls", KEY_UINT, F (max_calls), 1, 10000000 },
+  { "limits", "drain-timeout", KEY_UINT, F (drain_timeout), 0, 604800 },
   { "negotiator", "policy", KEY_POLICY, F (neg_policy), 0, 0 },
   { "negotiator", "call-timeout", KEY_UINT, F (call_timeout), 1, 604800 },
   { "negotiator", "reachability-ttl", KEY_UINT, F (reachability_ttl), 0,
@@ -115,6 +117,8 @@ gw_config_new_default (void)
   c->max_connections_per_ip = 100;
   c->max_header_bytes = 16384;
   c->idle_timeout = 300;
+  c->max_calls = 10000;
+  c->drain_timeout = 60;
   c->neg_policy = GW_NEG_POLICY_AUTO;
   c->call_timeout = 3600;
   c->reachability_ttl = 3600;

@@ -55,6 +55,8 @@ typedef struct
   guint max_connections_per_ip;
   guint max_header_bytes;
   guint idle_timeout;
+  guint max_calls;     /* the call table's size (ng: load limit beyond) */
+  guint drain_timeout; /* seconds SIGTERM waits for live calls; 0: none */
   /* [negotiator] */
   int neg_policy;             /* GwNegPolicy (gw-negotiator.h) */
   guint call_timeout;         /* seconds */

@@ -408,6 +408,52 @@ gw_ng_request_reply_error (GwNgRequest *request, const char *format, ...)
   answer (request, reply, reason);
 }
 
+static gboolean flag_equal (const char *a, const char *b);
+
+gboolean
+gw_ng_request_supports (GwNgRequest *request, const char *feature)
+{
+  GwBencode *v;
+  guint n;
+
+  g_return_val_if_fail (request != NULL && feature != NULL, FALSE);
+  if (request->dict == NULL)
+    return FALSE;
+  v = gw_bencode_dict_lookup (request->dict, "supports");
+  if (v == NULL || gw_bencode_get_type (v) != GW_BENCODE_LIST)
+    return FALSE;
+  n = gw_bencode_list_get_length (v);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *text = NULL;
+
+      if (gw_bencode_get_text (gw_bencode_list_get (v, i), &text) &&
+          text != NULL && flag_equal (text, feature))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+void
+gw_ng_request_reply_load_limit (GwNgRequest *request, const char *message)
+{
+  GwBencode *reply;
+
+  g_return_if_fail (request != NULL && message != NULL);
+  g_return_if_fail (!request->answered);
+  /* rtpengine (call_offer_get_call(), control_ng.c): the "load limit"
+   * result only for a client that says it understands it. */
+  if (!gw_ng_request_supports (request, "load limit"))
+    {
+      gw_ng_request_reply_error (request, "%s", message);
+      return;
+    }
+  reply = gw_bencode_new_dict ();
+  gw_bencode_dict_set_string (reply, "result", "load limit");
+  gw_bencode_dict_set_string (reply, "message", message);
+  answer (request, reply, NULL);
+}
+
 gboolean
 gw_ng_request_is_answered (GwNgRequest *request)
 {

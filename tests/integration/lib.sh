@@ -226,6 +226,9 @@ edge_start () {
       # (the later key wins, and groups merge).
       printf '[relay]\nnext-hop-allow=127.0.0.0/8;::1\n'
       printf '[negotiator]\nconnect-allow=127.0.0.0/8;::1\n'
+      # A test that leaves calls in the table is not kept waiting for
+      # them at edge_stop for the default 60 s.
+      printf '[limits]\ndrain-timeout=5\n'
       printf '%b\n' "$extra"
     } >"$WORK/$name.conf"
     "$MSRP_EDGE" --config "$WORK/$name.conf" 2>"$WORK/$name.log" &

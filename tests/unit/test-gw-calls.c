@@ -503,6 +503,122 @@ START_TEST (test_reoffer_stays_relayed)
 }
 END_TEST
 
+/* @req with `supports: ["load limit"]`, as Kamailio's rtpengine module
+ * sends its offers. */
+static GwBencode *
+supports_load_limit (GwBencode *req)
+{
+  GwBencode *list = gw_bencode_new_list ();
+
+  gw_bencode_list_add_string (list, "load limit");
+  gw_bencode_dict_take (req, "supports", list);
+  return req;
+}
+
+static gint64
+total_stat (const char *key)
+{
+  g_autoptr (GwBencode) st = ng (simple ("statistics", NULL));
+  GwBencode *tot = gw_bencode_dict_lookup (st, "totalstatistics");
+
+  return gw_bencode_get_int (gw_bencode_dict_lookup (tot, key));
+}
+
+/* Issue 13 finding 8, issue 12 part 4: [limits] max-calls bounds the call
+ * table.  An offer for a new call-id beyond it gets rtpengine's answer --
+ * `load limit` to a client that supports it, an error otherwise -- and
+ * nothing is kept; a re-offer of a call in the table (a re-INVITE) and its
+ * answer are served; once a call is deleted a new one fits again. */
+START_TEST (test_max_calls)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autoptr (GwBencode) r = NULL;
+  GwCallsStats cs;
+
+  start ("[limits]\nmax-calls=2\n");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m-%u", i);
+      g_autoptr (GwBencode) o = ng (request ("offer", id, NULL, offer, NULL));
+
+      assert_ok (o);
+    }
+  r = ng (supports_load_limit (request ("offer", "m-2", NULL, offer, NULL)));
+  ck_assert_str_eq (str (r, "result"), "load limit");
+  ck_assert_str_eq (str (r, "message"), "Parallel session limit reached");
+  g_clear_pointer (&r, gw_bencode_unref);
+  /* Without `supports`, rtpengine's legacy answer: an error. */
+  r = ng (request ("offer", "m-3", NULL, offer, NULL));
+  ck_assert_str_eq (str (r, "result"), "error");
+  ck_assert_str_eq (str (r, "error-reason"), "Parallel session limit reached");
+  g_clear_pointer (&r, gw_bencode_unref);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 2);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  ck_assert_uint_eq (logtap_count ("call_refused", "\"call_id\":\"m-2\"",
+                                   "\"reason\":\"max-calls\"",
+                                   "\"max_calls\":2", NULL),
+                     1);
+
+  /* The calls in the table go on: a re-offer and an answer. */
+  r = ng (supports_load_limit (request ("offer", "m-0", NULL, offer, NULL)));
+  assert_ok (r);
+  g_clear_pointer (&r, gw_bencode_unref);
+  r = ng (request ("answer", "m-0", NULL, answer, NULL));
+  assert_ok (r);
+  g_clear_pointer (&r, gw_bencode_unref);
+
+  r = ng (simple ("delete", "m-1"));
+  assert_ok (r);
+  g_clear_pointer (&r, gw_bencode_unref);
+  r = ng (supports_load_limit (request ("offer", "m-2", NULL, offer, NULL)));
+  assert_ok (r);
+  ck_assert_int_eq (total_stat ("rejectedsessions"), 2);
+  gw_calls_get_stats (calls, &cs);
+  ck_assert_uint_eq (cs.refused[GW_CALLS_REFUSED_MAX_CALLS], 2);
+  ck_assert_uint_eq (cs.refused[GW_CALLS_REFUSED_DRAINING], 0);
+}
+END_TEST
+
+/* Draining: new call-ids get load limit, the live call is still served
+ * (re-offer, answer, query, delete). */
+START_TEST (test_draining)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autoptr (GwBencode) r = NULL;
+  GwCallsStats cs;
+
+  start (NULL);
+  r = ng (request ("offer", "d-1", NULL, offer, NULL));
+  assert_ok (r);
+  g_clear_pointer (&r, gw_bencode_unref);
+  gw_calls_set_draining (calls, TRUE);
+  ck_assert (gw_calls_is_draining (calls));
+  r = ng (supports_load_limit (request ("offer", "d-2", NULL, offer, NULL)));
+  ck_assert_str_eq (str (r, "result"), "load limit");
+  ck_assert_str_eq (str (r, "message"), "Shutting down: no new calls");
+  g_clear_pointer (&r, gw_bencode_unref);
+  r = ng (request ("offer", "d-1", NULL, offer, NULL));
+  assert_ok (r);
+  g_clear_pointer (&r, gw_bencode_unref);
+  r = ng (request ("answer", "d-1", NULL, answer, NULL));
+  assert_ok (r);
+  g_clear_pointer (&r, gw_bencode_unref);
+  r = ng (simple ("query", "d-1"));
+  assert_ok (r);
+  g_clear_pointer (&r, gw_bencode_unref);
+  r = ng (simple ("delete", "d-1"));
+  assert_ok (r);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+  ck_assert_uint_eq (logtap_count ("call_refused", "\"call_id\":\"d-2\"",
+                                   "\"reason\":\"draining\"", NULL),
+                     1);
+  gw_calls_get_stats (calls, &cs);
+  ck_assert_uint_eq (cs.refused[GW_CALLS_REFUSED_DRAINING], 1);
+}
+END_TEST
+
 /* A call nobody deletes expires after call-timeout. */
 START_TEST (test_expiry)
 {
@@ -1251,6 +1367,8 @@ main (void)
   tcase_add_test (tc, test_reoffer_keeps_sessions);
   tcase_add_test (tc, test_reoffer_stays_relayed);
   tcase_add_test (tc, test_expiry);
+  tcase_add_test (tc, test_max_calls);
+  tcase_add_test (tc, test_draining);
   tcase_add_test (tc, test_gateway_connects);
   tcase_add_test (tc, test_gateway_connect_timeout);
   tcase_add_loop_test (tc, test_connect_policy, 0,
