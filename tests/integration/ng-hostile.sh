@@ -36,6 +36,11 @@ ngc () { python3 "$IT_SRC/ng-client.py" --server "$ctl" "$@"; }
 rss_kb () { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# Under AddressSanitizer freed memory waits in a quarantine (256 MiB by
+# default) before it is reused, which the flood's churn fills: a small
+# one keeps RSS meaningful (a use after free is still caught within it).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=8"
+
 realm=hostile.test
 users_file "$WORK/users" "$realm" alice:alice-pw:sha256 bob:bob-pw:sha256
 # The connect policy's defaults (edge_start allows loopback: undone here).
@@ -105,7 +110,7 @@ print("  flood: %d datagrams in %d s (%d/s); msrp-edge %.0f%% of a core, "
       cpu, (t1 - t0) / hz * 1e6 / max(d["sent"], 1), rss0, rss1,
       d["honest_answered"], d["honest_asked"], d["p50_ms"], d["p99_ms"]))
 assert d["honest_answered"] >= 0.9 * d["honest_asked"], "honest pings lost"
-assert d["p99_ms"] is not None and d["p99_ms"] < 2000, "honest ping p99 over 2 s"
+assert d["p99_ms"] is not None and d["p99_ms"] < 3000, "honest ping p99 over 3 s"
 assert rss1 - rss0 < 64 * 1024, "RSS grew by more than 64 MiB"
 EOF
   fail "flood: the control plane did not keep answering, or grew"
