@@ -515,6 +515,15 @@ supports_load_limit (GwBencode *req)
   return req;
 }
 
+/* Send @req (consumed); its reply must be ok. */
+static void
+ng_ok (GwBencode *req)
+{
+  g_autoptr (GwBencode) r = ng (req);
+
+  assert_ok (r);
+}
+
 static gint64
 total_stat (const char *key)
 {
@@ -537,13 +546,8 @@ START_TEST (test_max_calls)
   GwCallsStats cs;
 
   start ("[limits]\nmax-calls=2\n");
-  for (guint i = 0; i < 2; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("m-%u", i);
-      g_autoptr (GwBencode) o = ng (request ("offer", id, NULL, offer, NULL));
-
-      assert_ok (o);
-    }
+  ng_ok (request ("offer", "m-0", NULL, offer, NULL));
+  ng_ok (request ("offer", "m-1", NULL, offer, NULL));
   r = ng (supports_load_limit (request ("offer", "m-2", NULL, offer, NULL)));
   ck_assert_str_eq (str (r, "result"), "load limit");
   ck_assert_str_eq (str (r, "message"), "Parallel session limit reached");
@@ -561,18 +565,11 @@ START_TEST (test_max_calls)
                      1);
 
   /* The calls in the table go on: a re-offer and an answer. */
-  r = ng (supports_load_limit (request ("offer", "m-0", NULL, offer, NULL)));
-  assert_ok (r);
-  g_clear_pointer (&r, gw_bencode_unref);
-  r = ng (request ("answer", "m-0", NULL, answer, NULL));
-  assert_ok (r);
-  g_clear_pointer (&r, gw_bencode_unref);
+  ng_ok (supports_load_limit (request ("offer", "m-0", NULL, offer, NULL)));
+  ng_ok (request ("answer", "m-0", NULL, answer, NULL));
 
-  r = ng (simple ("delete", "m-1"));
-  assert_ok (r);
-  g_clear_pointer (&r, gw_bencode_unref);
-  r = ng (supports_load_limit (request ("offer", "m-2", NULL, offer, NULL)));
-  assert_ok (r);
+  ng_ok (simple ("delete", "m-1"));
+  ng_ok (supports_load_limit (request ("offer", "m-2", NULL, offer, NULL)));
   ck_assert_int_eq (total_stat ("rejectedsessions"), 2);
   gw_calls_get_stats (calls, &cs);
   ck_assert_uint_eq (cs.refused[GW_CALLS_REFUSED_MAX_CALLS], 2);
@@ -590,24 +587,16 @@ START_TEST (test_draining)
   GwCallsStats cs;
 
   start (NULL);
-  r = ng (request ("offer", "d-1", NULL, offer, NULL));
-  assert_ok (r);
-  g_clear_pointer (&r, gw_bencode_unref);
+  ng_ok (request ("offer", "d-1", NULL, offer, NULL));
   gw_calls_set_draining (calls, TRUE);
   ck_assert (gw_calls_is_draining (calls));
   r = ng (supports_load_limit (request ("offer", "d-2", NULL, offer, NULL)));
   ck_assert_str_eq (str (r, "result"), "load limit");
   ck_assert_str_eq (str (r, "message"), "Shutting down: no new calls");
   g_clear_pointer (&r, gw_bencode_unref);
-  r = ng (request ("offer", "d-1", NULL, offer, NULL));
-  assert_ok (r);
-  g_clear_pointer (&r, gw_bencode_unref);
-  r = ng (request ("answer", "d-1", NULL, answer, NULL));
-  assert_ok (r);
-  g_clear_pointer (&r, gw_bencode_unref);
-  r = ng (simple ("query", "d-1"));
-  assert_ok (r);
-  g_clear_pointer (&r, gw_bencode_unref);
+  ng_ok (request ("offer", "d-1", NULL, offer, NULL));
+  ng_ok (request ("answer", "d-1", NULL, answer, NULL));
+  ng_ok (simple ("query", "d-1"));
   r = ng (simple ("delete", "d-1"));
   assert_ok (r);
   ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
