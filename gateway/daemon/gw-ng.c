@@ -392,6 +392,7 @@ gw_ng_request_reply (GwNgRequest *request, GwBencode *reply)
 void
 gw_ng_request_reply_error (GwNgRequest *request, const char *format, ...)
 {
+  g_autofree char *raw = NULL;
   g_autofree char *reason = NULL;
   GwBencode *reply;
   va_list ap;
@@ -400,8 +401,12 @@ gw_ng_request_reply_error (GwNgRequest *request, const char *format, ...)
   g_return_if_fail (!request->answered);
 
   va_start (ap, format);
-  reason = g_strdup_vprintf (format, ap);
+  raw = g_strdup_vprintf (format, ap);
   va_end (ap);
+  /* Plain words: a reason that quotes what the client sent (a call-id is
+   * any bytes) is text all the same, invalid UTF-8 as U+FFFD (found by
+   * fuzz-ng). */
+  reason = g_utf8_make_valid (raw, -1);
   reply = gw_bencode_new_dict ();
   gw_bencode_dict_set_string (reply, "result", "error");
   gw_bencode_dict_set_string (reply, "error-reason", reason);
@@ -437,6 +442,7 @@ gw_ng_request_supports (GwNgRequest *request, const char *feature)
 void
 gw_ng_request_reply_load_limit (GwNgRequest *request, const char *message)
 {
+  g_autofree char *valid = NULL;
   GwBencode *reply;
 
   g_return_if_fail (request != NULL && message != NULL);
@@ -450,7 +456,8 @@ gw_ng_request_reply_load_limit (GwNgRequest *request, const char *message)
     }
   reply = gw_bencode_new_dict ();
   gw_bencode_dict_set_string (reply, "result", "load limit");
-  gw_bencode_dict_set_string (reply, "message", message);
+  valid = g_utf8_make_valid (message, -1);
+  gw_bencode_dict_set_string (reply, "message", valid);
   answer (request, reply, NULL);
 }
 

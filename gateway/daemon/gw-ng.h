@@ -234,7 +234,8 @@ gboolean gw_ng_request_supports (GwNgRequest *request, const char *feature);
 void gw_ng_request_reply_load_limit (GwNgRequest *request,
                                      const char *message);
 
-/* Answer { "result": "error", "error-reason": the formatted text }. */
+/* Answer { "result": "error", "error-reason": the formatted text }, made
+ * valid UTF-8 (what it quotes of the request may not be). */
 void gw_ng_request_reply_error (GwNgRequest *request, const char *format, ...)
     G_GNUC_PRINTF (2, 3);
 /* Whether the request was answered. */

@@ -94,11 +94,33 @@ host_bits_clear (const guint8 *b, guint len, guint bits)
   return TRUE;
 }
 
+/* @item as printable ASCII for a message: other bytes as \xNN.  A
+ * configuration value can hold any bytes, and the message ends up in a
+ * log line or on a terminal (fuzz-cidr found the raw bytes there). */
+static char *
+quote (const char *item)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = item; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      if (c >= 0x20 && c < 0x7f && c != '\\')
+        g_string_append_c (out, (char) c);
+      else
+        g_string_append_printf (out, "\\x%02x", c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 static gboolean
 item_error (GError **error, const char *item, const char *why)
 {
+  g_autofree char *q = quote (item);
+
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "'%s' is not an address range: %s", item, why);
+               "'%s' is not an address range: %s", q, why);
   return FALSE;
 }
 

@@ -43,6 +43,11 @@ static const struct
   { "10.0.0.0/8; nonsense", NULL, "'nonsense'" },
   { "fe80::1%eth0", NULL, "zone identifier" },
   { "/8", NULL, "not an IP address" },
+  /* fuzz-cidr found raw bytes in the message: quoted now. */
+  { "127.0.\xd3\xd1\xcf\xd0"
+    "8; ::1",
+    NULL, "'127.0.\\xd3\\xd1\\xcf\\xd08' is not an address range" },
+  { "10.0.0.0\\8", NULL, "'10.0.0.0\\x5c8'" },
 };
 
 START_TEST (test_parse)
