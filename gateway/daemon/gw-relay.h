@@ -168,7 +168,9 @@ typedef enum
                                    * the same way) */
   GW_RELAY_CONNECT_NO_CONNECTION, /* no connection for a reason that is not
                                    * the address's answer: the name did not
-                                   * resolve, no TLS context or no socket,
+                                   * resolve, the connect policy refused
+                                   * every address (connect_refused), no TLS
+                                   * context or no socket,
                                    * the TLS handshake failed, or the relay
                                    * was freed first */
   GW_RELAY_CONNECT_BIND_FAILED,   /* connected, but the binding SEND failed
