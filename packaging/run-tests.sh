@@ -57,7 +57,7 @@ CC=clang meson setup --reconfigure build-ci-fuzz -Dwerror=true -Dfuzzing=true \
     -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C build-ci-fuzz
 for t in parser uri headers digest reassembly head users sdp bencode \
-         reader; do
+         reader cidr ng digest-state; do
   work=$(mktemp -d)
   if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
      ./build-ci-fuzz/tests/fuzz-$t -max_total_time="$FUZZ_SECONDS" \

@@ -87,6 +87,8 @@ struct _GwCalls
   GwNegPolicy policy;
   guint call_timeout;
   guint reachability_ttl;
+  guint max_calls;
+  gboolean draining;
   GHashTable *calls; /* call-id -> Call */
   GHashTable *facts; /* IP text -> Fact */
   NetLoop *loop;     /* clock and timers (a reference) */
@@ -96,6 +98,7 @@ struct _GwCalls
   guint idle_timeout_ms;
   /* totals for statistics */
   guint64 offers, answers, deletes, expired;
+  guint64 refused[GW_CALLS_N_REFUSALS];
   guint64 plans[GW_NEG_PLAN_REJECTED + 1];
   GwIceStats ice_stats; /* every ICE leg of every call counts here */
 };
@@ -310,6 +313,7 @@ gw_calls_new (const GwConfig *config, GwRelay *relay)
   calls->policy = config->neg_policy;
   calls->call_timeout = config->call_timeout;
   calls->reachability_ttl = config->reachability_ttl;
+  calls->max_calls = config->max_calls;
   calls->ice_enabled = config->ice_enabled;
   gw_ice_settings_from_config (&calls->ice, config);
   calls->idle_timeout_ms = config->idle_timeout * 1000;
@@ -352,6 +356,71 @@ gw_calls_free (GwCalls *calls)
   g_free (calls);
 }
 
+static const char *const refusal_names[] = { "max-calls", "draining" };
+
+const char *
+gw_calls_refusal_to_string (GwCallsRefusal refusal)
+{
+  G_STATIC_ASSERT (G_N_ELEMENTS (refusal_names) == GW_CALLS_N_REFUSALS);
+  return (guint) refusal < G_N_ELEMENTS (refusal_names)
+             ? refusal_names[refusal]
+             : NULL;
+}
+
+void
+gw_calls_set_draining (GwCalls *calls, gboolean draining)
+{
+  g_return_if_fail (calls != NULL);
+  calls->draining = draining;
+}
+
+gboolean
+gw_calls_is_draining (GwCalls *calls)
+{
+  g_return_val_if_fail (calls != NULL, FALSE);
+  return calls->draining;
+}
+
+/* An offer for a call-id not in the table: may it become a call?  When
+ * not, answer `load limit` (rtpengine's answer, on which the proxy tries
+ * the next node) and log call_refused, here where it is decided. */
+static gboolean
+admit_new_call (GwCalls *calls, GwNgRequest *req, const char *call_id)
+{
+  GwCallsRefusal why;
+  const char *message;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (calls->draining)
+    {
+      why = GW_CALLS_REFUSED_DRAINING;
+      message = "Shutting down: no new calls";
+    }
+  else if (g_hash_table_size (calls->calls) >= calls->max_calls)
+    {
+      why = GW_CALLS_REFUSED_MAX_CALLS;
+      /* rtpengine's words for its max-sessions (magic_load_limit_strings),
+       * which Kamailio's module shows in its "trying next one" line. */
+      message = "Parallel session limit reached";
+    }
+  else
+    {
+      return TRUE;
+    }
+  calls->refused[why]++;
+  ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "call_refused");
+  gw_log_event_add_str (ev, "call_id", call_id);
+  gw_log_event_add_str (ev, "reason", gw_calls_refusal_to_string (why));
+  gw_log_event_add_int (ev, "calls", g_hash_table_size (calls->calls));
+  gw_log_event_add_int (ev, "max_calls", calls->max_calls);
+  gw_log_event_add_str (ev, "from", gw_ng_request_get_peer_string (req));
+  gw_log_event_emit (ev, "call %s refused with load limit: %s (%u calls)",
+                     call_id, gw_calls_refusal_to_string (why),
+                     g_hash_table_size (calls->calls));
+  gw_ng_request_reply_load_limit (req, message);
+  return FALSE;
+}
+
 guint
 gw_calls_get_n_calls (GwCalls *calls)
 {
@@ -368,6 +437,8 @@ gw_calls_get_stats (GwCalls *calls, GwCallsStats *stats)
   stats->answers = calls->answers;
   stats->deletes = calls->deletes;
   stats->expired = calls->expired;
+  G_STATIC_ASSERT (sizeof stats->refused == sizeof calls->refused);
+  memcpy (stats->refused, calls->refused, sizeof stats->refused);
   G_STATIC_ASSERT (sizeof stats->streams == sizeof calls->plans);
   memcpy (stats->streams, calls->plans, sizeof stats->streams);
   stats->ice = calls->ice_stats;
@@ -403,6 +474,12 @@ fact_record (GwCalls *calls, GInetAddress *addr, gboolean reachable,
   Fact *f;
 
   if (addr == NULL || calls->reachability_ttl == 0)
+    return;
+  /* Issue 13 finding 4: nothing is learnt about an address the gateway
+   * may not connect to (a probe there proves nothing the negotiator may
+   * act on, and a planted "127.0.0.1 reachable" would steer later calls). */
+  if (!gw_connect_policy_allows (gw_relay_get_connect_policy (calls->relay),
+                                 GW_CONNECT_PARTY, addr, 0, NULL))
     return;
   key = g_inet_address_to_string (addr);
   f = g_new0 (Fact, 1);
@@ -890,19 +967,24 @@ handle_offer (GwNgRequest *req, gpointer data)
   GInetAddress *rf = gw_ng_request_get_received_from (req);
   gboolean trust = flag (req, "trust-address");
   g_autoptr (GError) error = NULL;
-  g_autoptr (MsrpSdp) sdp = request_sdp (req, &error);
-  g_autoptr (GString) warning = g_string_new (NULL);
+  g_autoptr (MsrpSdp) sdp = NULL;
+  g_autoptr (GString) warning = NULL;
   Call *old = NULL;
   Call *c;
   GwNegOfferInput in = { 0 };
 
+  /* Before anything costs: a refused call is not worth reading. */
+  old = g_hash_table_lookup (calls->calls, call_id);
+  if (old == NULL && !admit_new_call (calls, req, call_id))
+    return;
+  sdp = request_sdp (req, &error);
   if (sdp == NULL)
     {
       gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
                                  error->message);
       return;
     }
-  old = g_hash_table_lookup (calls->calls, call_id);
+  warning = g_string_new (NULL);
   if (old != NULL && old->pending != NULL)
     {
       gw_ng_request_reply_error (req,
@@ -1090,6 +1172,72 @@ fail:
 /* --- answer ---------------------------------------------------------------
  */
 
+/* The address the gateway would connect to for @party (its URI's host,
+ * when an IP literal) and @port (out) (optional): the URI's port.  NULL for
+ * a host name. */
+static GInetAddress *
+party_target (MsrpUri *party, guint16 *port)
+{
+  MsrpHostType type;
+
+  if (party == NULL)
+    return NULL;
+  type = msrp_uri_get_host_type (party);
+  if (port != NULL)
+    *port = msrp_uri_get_effective_port (party);
+  if (type != MSRP_HOST_IPV4 && type != MSRP_HOST_IPV6)
+    return NULL;
+  return g_inet_address_new_from_string (msrp_uri_get_host (party));
+}
+
+/* May the gateway connect to leg @k of @s?  When not, say so in the
+ * warning of the reply and in connect_refused (logged here, where it is
+ * handled), and the party is not connected to: it has to connect to the
+ * gateway itself.  Checked before the reply goes out, so only IP
+ * literals: a name would have to be resolved first (and its answer is
+ * the name owner's to choose), and the reachability guess already takes a
+ * name for a party that cannot be reached. */
+static gboolean
+connect_allowed (Call *c, Stream *s, guint k, GString *warning)
+{
+  GwConnectPolicy *policy = gw_relay_get_connect_policy (c->calls->relay);
+  MsrpUri *party = s->leg[k].party;
+  const char *who = k == 0 ? "offerer" : "answerer";
+  guint16 port = 0;
+  g_autoptr (GInetAddress) addr = party_target (party, &port);
+  g_autofree char *rule = NULL;
+  g_autofree char *peer = NULL;
+  g_autofree char *w = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (party == NULL)
+    return TRUE;
+  if (addr != NULL &&
+      gw_connect_policy_allows (policy, GW_CONNECT_PARTY, addr, port, &rule))
+    return TRUE;
+  if (addr == NULL)
+    rule = g_strdup ("a host name (the gateway connects to parties at IP "
+                     "addresses only)");
+  peer = g_strdup_printf (
+      "%s%s%s:%u", msrp_uri_get_host_type (party) == MSRP_HOST_IPV6 ? "[" : "",
+      msrp_uri_get_host (party),
+      msrp_uri_get_host_type (party) == MSRP_HOST_IPV6 ? "]" : "", port);
+  ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "connect_refused");
+  gw_log_event_add_str (ev, "to",
+                        gw_connect_kind_to_string (GW_CONNECT_PARTY));
+  gw_log_event_add_str (ev, "call_id", c->call_id);
+  gw_log_event_add_str (ev, "party", who);
+  gw_log_event_add_str (ev, "peer", peer);
+  gw_log_event_add_str (ev, "rule", rule);
+  gw_log_event_emit (ev, "call %s: not connecting to the %s at %s: %s",
+                     c->call_id, who, peer, rule);
+  w = g_strdup_printf ("the gateway does not connect to the %s at %s (%s): "
+                       "it must connect to the gateway itself",
+                       who, peer, rule);
+  add_warning (warning, s->media, w);
+  return FALSE;
+}
+
 /* The gateway connects to leg @k of @s (a party that only listens). */
 static void
 connect_leg (Call *c, Stream *s, guint k)
@@ -1099,7 +1247,10 @@ connect_leg (Call *c, Stream *s, guint k)
 
   cn->call = c;
   cn->leg = k;
-  cn->addr = s->leg[k].addr != NULL ? g_object_ref (s->leg[k].addr) : NULL;
+  /* What the connection proves is about the address it goes to: the
+   * party URI's host (an IP literal: party_target()), not whatever c=
+   * says. */
+  cn->addr = party_target (s->leg[k].party, NULL);
   cn->party = s->leg[k].party != NULL ? msrp_uri_ref (s->leg[k].party) : NULL;
   c->refs++;
   if (!gw_relay_connect_session (c->calls->relay, s->leg[k].session,
@@ -1252,6 +1403,17 @@ handle_answer (GwNgRequest *req, gpointer data)
           return;
         }
       add_warning (warning, s->media, s->answer.warning);
+      /* Whom the gateway will connect to once the answer is out: refused
+       * ones are said in this reply, and left alone. */
+      for (guint k = 0; k < 2; k++)
+        {
+          GwNegConnect which =
+              k == 0 ? GW_NEG_CONNECT_OFFERER : GW_NEG_CONNECT_ANSWERER;
+
+          if ((s->answer.connect & which) &&
+              !connect_allowed (c, s, k, warning))
+            s->answer.connect &= ~which;
+        }
     }
 
   c->answered = TRUE;
@@ -1469,6 +1631,9 @@ handle_statistics (GwNgRequest *req, gpointer data)
   gw_bencode_dict_set_int (tot, "answers", (gint64) cs.answers);
   gw_bencode_dict_set_int (tot, "deletes", (gint64) cs.deletes);
   gw_bencode_dict_set_int (tot, "timeoutsessions", (gint64) cs.expired);
+  gw_bencode_dict_set_int (tot, "rejectedsessions",
+                           (gint64) (cs.refused[GW_CALLS_REFUSED_MAX_CALLS] +
+                                     cs.refused[GW_CALLS_REFUSED_DRAINING]));
   for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
     {
       g_autofree char *key =

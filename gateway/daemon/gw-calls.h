@@ -13,7 +13,11 @@
  * waits for them to be gathered (at most 5 s).  Either the whole SDP is
  * rewritten or the request gets an error and nothing is kept.
  *
- * Calls are keyed by call-id.  A call with no control command and no
+ * Calls are keyed by call-id, at most [limits] max-calls of them: an offer
+ * for a new call-id beyond, or while the instance drains, is answered
+ * `load limit` as rtpengine does (call_refused), so that the SIP proxy
+ * takes the next node of its set; a known call-id (a re-INVITE) is served
+ * still.  A call with no control command and no
  * relayed byte for [negotiator] call-timeout seconds expires (its relay
  * sessions close), so a lost BYE does not leak.  A new offer for a known
  * call (a re-INVITE, e.g. a session refresh) keeps the relay sessions of
@@ -26,8 +30,9 @@
  * addresses for the next calls (gw-negotiator.h).
  *
  * Log events: call_offered, call_answered, plan_decided, call_deleted,
- * call_expired (with per-call counters), reachability_measured,
- * party_connect_failed; README.md lists the fields.
+ * call_expired (with per-call counters), call_refused,
+ * reachability_measured, party_connect_failed, connect_refused; README.md
+ * lists the fields.
  */
 #pragma once
 
@@ -58,6 +63,23 @@ guint gw_calls_get_n_calls (GwCalls *calls);
 
 /* The call table's numbers, as its ng `statistics` reply gives them (the
  * reply's key in brackets) and the metrics show them. */
+/* Set or clear draining (SIGTERM): offers for call-ids not in the table
+ * get `load limit` (gw_ng_request_reply_load_limit()); the calls in it go
+ * on, re-offers, answers, deletes and queries included. */
+void gw_calls_set_draining (GwCalls *calls, gboolean draining);
+gboolean gw_calls_is_draining (GwCalls *calls);
+
+/* Why an offer for a new call-id was refused with `load limit`. */
+typedef enum
+{
+  GW_CALLS_REFUSED_MAX_CALLS, /* [limits] max-calls calls in the table */
+  GW_CALLS_REFUSED_DRAINING,  /* the instance is draining */
+  GW_CALLS_N_REFUSALS
+} GwCallsRefusal;
+
+/* "max-calls", "draining": the call_refused event's and the metric's. */
+const char *gw_calls_refusal_to_string (GwCallsRefusal refusal);
+
 typedef struct
 {
   guint calls;     /* in the table now (currentstatistics.sessionsown) */
@@ -65,6 +87,9 @@ typedef struct
   guint64 answers; /* answers carried out (answers) */
   guint64 deletes; /* deletes carried out, each closing a call (deletes) */
   guint64 expired; /* calls expired after call-timeout (timeoutsessions) */
+  /* offers for new call-ids answered `load limit`, by why
+   * (rejectedsessions, their sum) */
+  guint64 refused[GW_CALLS_N_REFUSALS];
   /* MSRP streams answered, by the plan of the answer (streams-<plan>) */
   guint64 streams[GW_NEG_PLAN_REJECTED + 1];
   GwIceStats ice; /* the ICE legs of parties (gw-ice.h) */

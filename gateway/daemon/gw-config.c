@@ -22,7 +22,8 @@ typedef enum
   KEY_LOG_FORMAT,
   KEY_LOG_LEVEL,
   KEY_POLICY,
-  KEY_IPS, /* ';'-separated IP addresses, no ports */
+  KEY_IPS,   /* ';'-separated IP addresses, no ports */
+  KEY_CIDRS, /* ';'-separated address ranges (net-cidr.h) */
 } KeyType;
 
 typedef struct
@@ -59,16 +60,22 @@ static const KeySpec keys[] = {
     F (max_sessions_per_connection), 1, 1000000 },
   { "relay", "max-sessions-per-user", KEY_UINT, F (max_sessions_per_user), 1,
     1000000 },
+  { "relay", "next-hop-allow", KEY_CIDRS, F (next_hop_allow), 0, 0 },
+  { "relay", "next-hop-deny", KEY_CIDRS, F (next_hop_deny), 0, 0 },
   { "limits", "max-connections", KEY_UINT, F (max_connections), 1, 1000000 },
   { "limits", "max-connections-per-ip", KEY_UINT, F (max_connections_per_ip),
     1, 1000000 },
   { "limits", "max-header-bytes", KEY_UINT, F (max_header_bytes), 1024,
     1048576 },
   { "limits", "idle-timeout", KEY_UINT, F (idle_timeout), 1, 86400 },
+  { "limits", "max-calls", KEY_UINT, F (max_calls), 1, 10000000 },
+  { "limits", "drain-timeout", KEY_UINT, F (drain_timeout), 0, 604800 },
   { "negotiator", "policy", KEY_POLICY, F (neg_policy), 0, 0 },
   { "negotiator", "call-timeout", KEY_UINT, F (call_timeout), 1, 604800 },
   { "negotiator", "reachability-ttl", KEY_UINT, F (reachability_ttl), 0,
     604800 },
+  { "negotiator", "connect-allow", KEY_CIDRS, F (connect_allow), 0, 0 },
+  { "negotiator", "connect-deny", KEY_CIDRS, F (connect_deny), 0, 0 },
   { "ice", "enabled", KEY_BOOL, F (ice_enabled), 0, 0 },
   { "ice", "addresses", KEY_IPS, F (ice_addresses), 0, 0 },
   { "ice", "port-min", KEY_UINT, F (ice_port_min), 0, 65535 },
@@ -110,9 +117,15 @@ gw_config_new_default (void)
   c->max_connections_per_ip = 100;
   c->max_header_bytes = 16384;
   c->idle_timeout = 300;
+  c->max_calls = 10000;
+  c->drain_timeout = 60;
   c->neg_policy = GW_NEG_POLICY_AUTO;
   c->call_timeout = 3600;
   c->reachability_ttl = 3600;
+  c->connect_allow = net_cidr_list_new ();
+  c->connect_deny = net_cidr_list_new ();
+  c->next_hop_allow = net_cidr_list_new ();
+  c->next_hop_deny = net_cidr_list_new ();
   c->ice_enabled = TRUE;
   c->ice_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   c->ice_stun_server = net_addr_list_parse ("", NULL);
@@ -140,6 +153,10 @@ gw_config_free (GwConfig *c)
   g_free (c->tls_ca_file);
   g_free (c->auth_realm);
   g_free (c->auth_users_file);
+  g_clear_pointer (&c->connect_allow, net_cidr_list_free);
+  g_clear_pointer (&c->connect_deny, net_cidr_list_free);
+  g_clear_pointer (&c->next_hop_allow, net_cidr_list_free);
+  g_clear_pointer (&c->next_hop_deny, net_cidr_list_free);
   g_clear_pointer (&c->ice_addresses, g_ptr_array_unref);
   g_clear_pointer (&c->ice_stun_server, g_ptr_array_unref);
   g_clear_pointer (&c->ice_turn_server, g_ptr_array_unref);
@@ -277,6 +294,17 @@ set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
           }
         g_ptr_array_unref (*slot);
         *slot = g_steal_pointer (&list);
+        return TRUE;
+      }
+    case KEY_CIDRS:
+      {
+        NetCidrList **slot = FIELD (c, spec, NetCidrList *);
+        NetCidrList *list = net_cidr_list_parse (value, &local);
+
+        if (list == NULL)
+          return value_error (error, spec, "%s", local->message);
+        net_cidr_list_free (*slot);
+        *slot = list;
         return TRUE;
       }
     case KEY_POLICY:

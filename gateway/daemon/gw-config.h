@@ -8,6 +8,7 @@
 
 #include <gio/gio.h>
 #include "gw-log.h"
+#include "net-cidr.h"
 
 G_BEGIN_DECLS
 
@@ -47,15 +48,21 @@ typedef struct
   guint probation;
   guint max_sessions_per_connection; /* AUTH sessions, not seconds */
   guint max_sessions_per_user;
+  NetCidrList *next_hop_allow; /* gw-connect-policy.h; empty by default */
+  NetCidrList *next_hop_deny;
   /* [limits] */
   guint max_connections;
   guint max_connections_per_ip;
   guint max_header_bytes;
   guint idle_timeout;
+  guint max_calls;     /* the call table's size (ng: load limit beyond) */
+  guint drain_timeout; /* seconds SIGTERM waits for live calls; 0: none */
   /* [negotiator] */
-  int neg_policy;         /* GwNegPolicy (gw-negotiator.h) */
-  guint call_timeout;     /* seconds */
-  guint reachability_ttl; /* seconds, 0: measured facts not kept */
+  int neg_policy;             /* GwNegPolicy (gw-negotiator.h) */
+  guint call_timeout;         /* seconds */
+  guint reachability_ttl;     /* seconds, 0: measured facts not kept */
+  NetCidrList *connect_allow; /* gw-connect-policy.h; empty by default */
+  NetCidrList *connect_deny;
   /* [ice] */
   gboolean ice_enabled;
   GPtrArray *ice_addresses; /* GInetAddress; empty: libnice's choice */

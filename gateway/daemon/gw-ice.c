@@ -433,6 +433,46 @@ gw_ice_write_sdp (GwIce *ice, MsrpSdpStream *stream, GError **error)
   return msrp_sdp_stream_set_end_of_candidates (stream, TRUE, error);
 }
 
+/* May the gateway connect to @c, a candidate of the party?  Its checks
+ * from the gateway's tcp-active candidates and the probes connect to the
+ * party's tcp-passive and tcp-so candidates (RFC 6544 section 4.5), so
+ * those are judged by the connect policy (gw-connect-policy.h), and one
+ * refused is dropped before libnice sees it (connect_refused); a
+ * tcp-active candidate only connects to the gateway. */
+static gboolean
+candidate_allowed (GwIce *ice, const MsrpSdpCandidate *c)
+{
+  g_autoptr (GInetAddress) addr = NULL;
+  g_autofree char *rule = NULL;
+  g_autofree char *peer = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (c->tcptype != MSRP_SDP_TCPTYPE_PASSIVE &&
+      c->tcptype != MSRP_SDP_TCPTYPE_SO)
+    return TRUE;
+  addr = g_inet_address_new_from_string (c->address);
+  if (addr == NULL)
+    return TRUE; /* libnice takes IP literals only: nothing to connect to */
+  if (gw_connect_policy_allows (gw_relay_get_connect_policy (ice->relay),
+                                GW_CONNECT_PARTY, addr, c->port, &rule))
+    return TRUE;
+  peer = g_strdup_printf ("%s%s%s:%u", strchr (c->address, ':') ? "[" : "",
+                          c->address, strchr (c->address, ':') ? "]" : "",
+                          c->port);
+  ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "connect_refused");
+  gw_log_event_add_str (ev, "to",
+                        gw_connect_kind_to_string (GW_CONNECT_PARTY));
+  if (ice->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", ice->call_id);
+  gw_log_event_add_str (ev, "party", ice->party);
+  gw_log_event_add_str (ev, "peer", peer);
+  gw_log_event_add_str (ev, "candidate", "ice");
+  gw_log_event_add_str (ev, "rule", rule);
+  gw_log_event_emit (ev, "ICE leg to the %s: its candidate %s is left out: %s",
+                     ice->party, peer, rule);
+  return FALSE;
+}
+
 gboolean
 gw_ice_set_party (GwIce *ice, MsrpSdpStream *stream, GError **error)
 {
@@ -450,8 +490,9 @@ gw_ice_set_party (GwIce *ice, MsrpSdpStream *stream, GError **error)
   ice->pwd = g_strdup (msrp_sdp_stream_get_ice_pwd (stream));
   g_ptr_array_set_size (ice->candidates, 0);
   for (guint i = 0; i < cands->len; i++)
-    g_ptr_array_add (ice->candidates,
-                     msrp_sdp_candidate_copy (cands->pdata[i]));
+    if (candidate_allowed (ice, cands->pdata[i]))
+      g_ptr_array_add (ice->candidates,
+                       msrp_sdp_candidate_copy (cands->pdata[i]));
   return TRUE;
 }
 

@@ -19,8 +19,13 @@
  *                  (then the fact is about the address its connection
  *                  came from, its NAT's).
  *
+ * The party's tcp-passive and tcp-so candidates, which the gateway
+ * connects to, are judged by the connect policy (gw-connect-policy.h); one
+ * it refuses is left out (connect_refused) before libnice sees it.
+ *
  * Log events: ice_gathered, ice_ready (the pair: candidate types, tcptypes
- * and addresses), ice_failed (the reason and the pairs tried), ice_ended;
+ * and addresses), ice_failed (the reason and the pairs tried), ice_ended,
+ * connect_refused;
  * each is also counted in the GwIceStats the leg was given.  Everything
  * runs on the thread-default main context; nothing blocks.
  */

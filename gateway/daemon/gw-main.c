@@ -10,9 +10,13 @@
  * (gw-metrics.h).
  *
  * Signals:
- *   SIGTERM, SIGINT  stop accepting; frames in flight may finish for up to
+ *   SIGTERM, SIGINT  with calls in the call table, drain first: new calls
+ *                    get ng `load limit`, live ones go on (listeners and
+ *                    the control server stay) until none is left or
+ *                    [limits] drain-timeout has passed; then stop
+ *                    accepting; frames in flight may finish for up to
  *                    SHUTDOWN_GRACE_S seconds; then close everything and
- *                    exit 0.
+ *                    exit 0.  A second signal stops at once.
  *   SIGHUP           read the users file and the TLS certificate, key and
  *                    CA file again; on success new AUTHs and new
  *                    connections use them, live connections are kept; on
@@ -48,6 +52,8 @@
 /* How long SIGTERM waits for frames in flight. */
 #define SHUTDOWN_GRACE_S 10
 #define SHUTDOWN_POLL_MS 100
+/* While draining, how often the log says how many calls are left. */
+#define DRAIN_LOG_S 10
 
 typedef struct
 {
@@ -61,6 +67,9 @@ typedef struct
   GPtrArray *tls_listeners; /* NetListener, to swap reloaded TLS in */
   GwNotify *notify;         /* sd_notify: readiness, status, watchdog */
   gboolean stopping;
+  gboolean draining;   /* SIGTERM: live calls go on, new ones are refused */
+  gint64 drain_start;  /* monotonic, microseconds */
+  gint64 drain_logged; /* the last draining line */
   gint64 stop_deadline;
   int exit_status;
 } Daemon;
@@ -177,26 +186,12 @@ check_stopped (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-on_quit_signal (gpointer user_data)
+/* The calls are gone, or the drain is over: stop accepting, and let the
+ * frames in flight finish. */
+static void
+stop_accepting (Daemon *d)
 {
-  Daemon *d = user_data;
-  g_autoptr (GwLogEvent) ev = NULL;
-
-  if (d->stopping)
-    {
-      /* A second signal: do not wait any longer. */
-      g_main_loop_quit (d->loop);
-      return G_SOURCE_CONTINUE;
-    }
-  d->stopping = TRUE;
-  gw_notify_stopping (d->notify);
-  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stopping");
-  gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
-  gw_log_event_emit (ev,
-                     "signal received: no new connections; waiting up "
-                     "to %d s for frames in flight",
-                     SHUTDOWN_GRACE_S);
+  d->draining = FALSE;
   gw_relay_close_listeners (d->relay);
   g_ptr_array_set_size (d->tls_listeners, 0);
   /* No new calls either; live ones go on until the end.  The metrics
@@ -208,6 +203,102 @@ on_quit_signal (gpointer user_data)
       g_get_monotonic_time () + (gint64) SHUTDOWN_GRACE_S * G_USEC_PER_SEC;
   if (check_stopped (d) == G_SOURCE_CONTINUE)
     g_timeout_add (SHUTDOWN_POLL_MS, check_stopped, d);
+}
+
+/* Draining (issue 12 part 4): the ng server answers new call-ids with
+ * load limit, so the SIP proxy takes its next node, while the live calls
+ * go on -- their answers, re-INVITEs, deletes, and their parties'
+ * connections, which is why the listeners stay open -- until none is
+ * left or [limits] drain-timeout has passed. */
+static gboolean
+check_drained (gpointer data)
+{
+  Daemon *d = data;
+  gint64 now = g_get_monotonic_time ();
+  guint left = gw_calls_get_n_calls (d->calls);
+  gint64 waited_s = (now - d->drain_start) / G_USEC_PER_SEC;
+
+  if (!d->draining)
+    return G_SOURCE_REMOVE;
+  if (left == 0)
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_INFO, "drained");
+
+      gw_log_event_add_int (ev, "waited_s", waited_s);
+      gw_log_event_emit (ev, "no call left after %" G_GINT64_FORMAT " s",
+                         waited_s);
+      stop_accepting (d);
+      return G_SOURCE_REMOVE;
+    }
+  if (waited_s >= (gint64) d->config->drain_timeout)
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_WARNING, "drain_timeout");
+
+      gw_log_event_add_int (ev, "calls", left);
+      gw_log_event_add_int (ev, "drain_s", d->config->drain_timeout);
+      gw_log_event_emit (ev,
+                         "%u calls still live after %u s of draining: "
+                         "closing them",
+                         left, d->config->drain_timeout);
+      stop_accepting (d);
+      return G_SOURCE_REMOVE;
+    }
+  if (now - d->drain_logged >= (gint64) DRAIN_LOG_S * G_USEC_PER_SEC)
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_INFO, "draining");
+
+      d->drain_logged = now;
+      gw_log_event_add_int (ev, "calls", left);
+      gw_log_event_add_int (ev, "left_s",
+                            (gint64) d->config->drain_timeout - waited_s);
+      gw_log_event_emit (ev, "draining: %u calls left", left);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+  g_autoptr (GwLogEvent) ev = NULL;
+  guint calls = gw_calls_get_n_calls (d->calls);
+  gboolean drain;
+
+  if (d->stopping)
+    {
+      /* A second signal: do not wait any longer. */
+      g_main_loop_quit (d->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  d->stopping = TRUE;
+  gw_notify_stopping (d->notify);
+  drain = d->control != NULL && calls > 0 && d->config->drain_timeout > 0;
+  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "stopping");
+  gw_log_event_add_int (ev, "grace_s", SHUTDOWN_GRACE_S);
+  gw_log_event_add_int (ev, "calls", calls);
+  gw_log_event_add_int (ev, "drain_s", drain ? d->config->drain_timeout : 0);
+  if (!drain)
+    {
+      gw_log_event_emit (ev,
+                         "signal received: no new connections; waiting up "
+                         "to %d s for frames in flight",
+                         SHUTDOWN_GRACE_S);
+      stop_accepting (d);
+      return G_SOURCE_CONTINUE;
+    }
+  gw_log_event_emit (ev,
+                     "signal received: draining %u calls for up to %u s "
+                     "(new calls get load limit), then waiting up to %d s "
+                     "for frames in flight",
+                     calls, d->config->drain_timeout, SHUTDOWN_GRACE_S);
+  d->draining = TRUE;
+  d->drain_start = g_get_monotonic_time ();
+  d->drain_logged = d->drain_start;
+  gw_calls_set_draining (d->calls, TRUE);
+  g_timeout_add (SHUTDOWN_POLL_MS, check_drained, d);
   return G_SOURCE_CONTINUE;
 }
 
@@ -293,6 +384,11 @@ notify_status (gpointer user_data)
   GwRelayStats st;
 
   gw_relay_get_stats (d->relay, &st);
+  if (d->draining)
+    return g_strdup_printf ("draining: %u calls left, %u connections, %u "
+                            "sessions",
+                            gw_calls_get_n_calls (d->calls), st.connections,
+                            st.sessions);
   return g_strdup_printf ("%s%u connections, %u sessions, %u calls",
                           d->stopping ? "stopping: " : "", st.connections,
                           st.sessions, gw_calls_get_n_calls (d->calls));

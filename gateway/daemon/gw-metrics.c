@@ -258,6 +258,12 @@ render_calls (const GwCallsStats *c, GString *out)
           "Calls expired after [negotiator] call-timeout (ng "
           "timeoutsessions)",
           c->expired);
+  family (out, "refused_calls_total", "counter",
+          "Offers for new calls answered load limit, by why (call_refused; "
+          "ng rejectedsessions is their sum)");
+  for (guint r = 0; r < GW_CALLS_N_REFUSALS; r++)
+    sample1 (out, "refused_calls_total", "reason",
+             gw_calls_refusal_to_string (r), c->refused[r]);
   /* Only the plans that exist: cema will have its sample when it does. */
   family (out, "streams_total", "counter",
           "MSRP streams answered, by plan (ng streams-<plan>)");

@@ -392,6 +392,7 @@ gw_ng_request_reply (GwNgRequest *request, GwBencode *reply)
 void
 gw_ng_request_reply_error (GwNgRequest *request, const char *format, ...)
 {
+  g_autofree char *raw = NULL;
   g_autofree char *reason = NULL;
   GwBencode *reply;
   va_list ap;
@@ -400,12 +401,64 @@ gw_ng_request_reply_error (GwNgRequest *request, const char *format, ...)
   g_return_if_fail (!request->answered);
 
   va_start (ap, format);
-  reason = g_strdup_vprintf (format, ap);
+  raw = g_strdup_vprintf (format, ap);
   va_end (ap);
+  /* Plain words: a reason that quotes what the client sent (a call-id is
+   * any bytes) is text all the same, invalid UTF-8 as U+FFFD (found by
+   * fuzz-ng). */
+  reason = g_utf8_make_valid (raw, -1);
   reply = gw_bencode_new_dict ();
   gw_bencode_dict_set_string (reply, "result", "error");
   gw_bencode_dict_set_string (reply, "error-reason", reason);
   answer (request, reply, reason);
+}
+
+static gboolean flag_equal (const char *a, const char *b);
+
+gboolean
+gw_ng_request_supports (GwNgRequest *request, const char *feature)
+{
+  GwBencode *v;
+  guint n;
+
+  g_return_val_if_fail (request != NULL && feature != NULL, FALSE);
+  if (request->dict == NULL)
+    return FALSE;
+  v = gw_bencode_dict_lookup (request->dict, "supports");
+  if (v == NULL || gw_bencode_get_type (v) != GW_BENCODE_LIST)
+    return FALSE;
+  n = gw_bencode_list_get_length (v);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *text = NULL;
+
+      if (gw_bencode_get_text (gw_bencode_list_get (v, i), &text) &&
+          text != NULL && flag_equal (text, feature))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+void
+gw_ng_request_reply_load_limit (GwNgRequest *request, const char *message)
+{
+  g_autofree char *valid = NULL;
+  GwBencode *reply;
+
+  g_return_if_fail (request != NULL && message != NULL);
+  g_return_if_fail (!request->answered);
+  /* rtpengine (call_offer_get_call(), control_ng.c): the "load limit"
+   * result only for a client that says it understands it. */
+  if (!gw_ng_request_supports (request, "load limit"))
+    {
+      gw_ng_request_reply_error (request, "%s", message);
+      return;
+    }
+  reply = gw_bencode_new_dict ();
+  gw_bencode_dict_set_string (reply, "result", "load limit");
+  valid = g_utf8_make_valid (message, -1);
+  gw_bencode_dict_set_string (reply, "message", valid);
+  answer (request, reply, NULL);
 }
 
 gboolean

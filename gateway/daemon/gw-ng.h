@@ -20,11 +20,12 @@
  * through gw_ng_request_get_dict().
  *
  * Replies are dictionaries with `result` "ok" (and an optional
- * `warning`), "pong", or "error" with an `error-reason` in plain words,
- * e.g. "unknown command 'frobnicate'".  A datagram whose cookie cannot be
- * read (no space, an empty cookie, one longer than GW_NG_COOKIE_MAX or
- * holding bytes other than printable ASCII) is dropped with a
- * control_error event: it cannot be answered.
+ * `warning`), "pong", "load limit" with a `message` (a new call refused,
+ * gw_ng_request_reply_load_limit()), or "error" with an `error-reason` in
+ * plain words, e.g. "unknown command 'frobnicate'".  A datagram whose cookie
+ * cannot be read (no space, an empty cookie, one longer than GW_NG_COOKIE_MAX
+ * or holding bytes other than printable ASCII) is dropped with a control_error
+ * event: it cannot be answered.
  *
  * Retransmissions: every reply is kept in a cache keyed by the sender's
  * address and the cookie, for GwNgOptions.cache_ttl_ms and within a
@@ -220,7 +221,21 @@ GwBencode *gw_ng_request_get_dict (GwNgRequest *request);
  * one).  Its `result` is set to "ok" unless it has one.  A reply too
  * large for a datagram is replaced by an error. */
 void gw_ng_request_reply (GwNgRequest *request, GwBencode *reply);
-/* Answer { "result": "error", "error-reason": the formatted text }. */
+/* Whether the request's `supports` list (strings) holds @feature, as
+ * Kamailio's rtpengine module announces "load limit". */
+gboolean gw_ng_request_supports (GwNgRequest *request, const char *feature);
+
+/* Refuse a new call as rtpengine does when it is at its limit: when the
+ * request says `supports: ["load limit"]`, { "result": "load limit",
+ * "message": @message }, after which Kamailio's rtpengine module tries the
+ * next node of its set; otherwise (an older client that would not know the
+ * result) { "result": "error", "error-reason": @message }.  Not counted as
+ * an error reply when it is a load limit. */
+void gw_ng_request_reply_load_limit (GwNgRequest *request,
+                                     const char *message);
+
+/* Answer { "result": "error", "error-reason": the formatted text }, made
+ * valid UTF-8 (what it quotes of the request may not be). */
 void gw_ng_request_reply_error (GwNgRequest *request, const char *format, ...)
     G_GNUC_PRINTF (2, 3);
 /* Whether the request was answered. */

@@ -3,7 +3,8 @@
  * Responsible for: the next-hop pool (one connection per scheme, host and
  * port, shared by every session: RFC 4975 section 6.1, RFC 5923), making
  * an outbound connection (pooled, or dedicated to one session), resolving
- * a name without blocking, and trying each address in turn.
+ * a name without blocking, and trying each address in turn that the
+ * connect policy allows (gw-connect-policy.h).
  *
  * Not here: the connection once it is made (gw-relay-conn.c), what goes
  * over it (gw-relay-stream.c).
@@ -26,7 +27,41 @@ pool_key (MsrpUri *u)
       msrp_uri_get_effective_port (u));
 }
 
-/* Try the next resolved address; FALSE when none is left. */
+/* May @c connect to @sa?  A refusal is logged here, where it is handled
+ * (connect_refused; the sender's answer is the 408 of a next hop that
+ * cannot be reached), and said in @last_error. */
+static gboolean
+policy_allows (Conn *c, GSocketAddress *sa, GError **last_error)
+{
+  /* A pooled connection is a next hop; a dedicated one was opened by
+   * gw_relay_connect_session() for a negotiator party. */
+  GwConnectKind kind =
+      c->pool_key != NULL ? GW_CONNECT_NEXT_HOP : GW_CONNECT_PARTY;
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (sa);
+  g_autofree char *rule = NULL;
+  g_autofree char *address = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (gw_connect_policy_allows (c->relay->policy, kind,
+                                g_inet_socket_address_get_address (isa),
+                                g_inet_socket_address_get_port (isa), &rule))
+    return TRUE;
+  address = net_addr_to_string (sa);
+  ev = gw_log_event_new (G_LOG_LEVEL_MESSAGE, "connect_refused");
+  gw_log_event_add_str (ev, "to", gw_connect_kind_to_string (kind));
+  gw_log_event_add_str (ev, "peer", c->peer);
+  gw_log_event_add_str (ev, "address", address);
+  gw_log_event_add_str (ev, "rule", rule);
+  gw_log_event_emit (ev, "not connecting to %s (%s): %s", c->peer, address,
+                     rule);
+  g_clear_error (last_error);
+  g_set_error (last_error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+               "%s is refused by the connect policy: %s", address, rule);
+  return FALSE;
+}
+
+/* Try the next resolved address the policy allows; FALSE when none is
+ * left. */
 static gboolean
 connect_next (Conn *c, GError **last_error)
 {
@@ -42,6 +77,10 @@ connect_next (Conn *c, GError **last_error)
       c->addresses = g_list_delete_link (c->addresses, c->addresses);
       sa = g_inet_socket_address_new (ia, c->peer_port);
       g_object_unref (ia);
+      /* Checked per address after the name resolved: what a name stands
+       * for is only known now, and each address is judged alone. */
+      if (!policy_allows (c, sa, last_error))
+        continue;
       if (c->scheme == MSRP_SCHEME_MSRPS && r->client_tls == NULL)
         {
           g_set_error (last_error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,

@@ -46,6 +46,7 @@
 
 #include "gw-relay.h"
 
+#include "gw-connect-policy.h"
 #include "gw-log.h"
 #include "net-loop.h"
 #include "msrp-digest.h"
@@ -268,6 +269,7 @@ struct _GwRelay
   GwUsers *users;
   NetTls *client_tls;
   MsrpDigestServer *digest;
+  GwConnectPolicy *policy; /* where next hops and parties may be */
 
   gboolean freeing;
 

@@ -145,6 +145,7 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->users = users != NULL ? gw_users_ref (users) : NULL;
   r->client_tls = client_tls != NULL ? net_tls_ref (client_tls) : NULL;
   r->digest = g_steal_pointer (&digest);
+  r->policy = gw_connect_policy_new (config);
 
   r->listeners = g_ptr_array_new ();
   r->conns = g_hash_table_new (NULL, NULL);
@@ -183,6 +184,8 @@ gw_relay_add_listener (GwRelay *relay, NetListener *listener,
   l->scheme = scheme;
   l->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr));
   g_ptr_array_add (relay->listeners, l);
+  gw_connect_policy_add_listener (
+      relay->policy, addr, scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp");
   net_listener_set_callbacks (listener, gw_relay_conn_filter, on_accept, l,
                               NULL);
 }
@@ -200,6 +203,13 @@ gw_relay_listener_for (GwRelay *r, MsrpScheme scheme)
         return l;
     }
   return NULL;
+}
+
+GwConnectPolicy *
+gw_relay_get_connect_policy (GwRelay *relay)
+{
+  g_return_val_if_fail (relay != NULL, NULL);
+  return relay->policy;
 }
 
 gboolean
@@ -281,6 +291,7 @@ gw_relay_free (GwRelay *r)
   g_clear_pointer (&r->users, gw_users_unref);
   g_clear_pointer (&r->client_tls, net_tls_unref);
   msrp_digest_server_free (r->digest);
+  gw_connect_policy_free (r->policy);
   g_main_context_unref (r->context);
   g_free (r->public_host);
   g_free (r->realm);

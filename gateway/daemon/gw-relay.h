@@ -24,6 +24,7 @@
 #include <gio/gio.h>
 
 #include "gw-config.h"
+#include "gw-connect-policy.h"
 #include "net-conn.h"
 #include "net-listener.h"
 #include "net-tls.h"
@@ -90,6 +91,13 @@ void gw_relay_add_listener (GwRelay *relay, NetListener *listener,
 gboolean gw_relay_adopt_connection (GwRelay *relay, NetConn *conn,
                                     MsrpScheme scheme,
                                     const char *const *fields, GError **error);
+
+/* The policy that says where the relay's outbound connections may go
+ * (gw-connect-policy.h): made from the configuration's lists, it knows
+ * every listener added with gw_relay_add_listener(); the daemon adds its
+ * control and http listeners, the negotiator judges parties by it.
+ * (transfer none) */
+GwConnectPolicy *gw_relay_get_connect_policy (GwRelay *relay);
 
 /* Stop accepting: release every listener (their sockets close when no one
  * else holds them).  Live connections go on. */
@@ -160,7 +168,9 @@ typedef enum
                                    * the same way) */
   GW_RELAY_CONNECT_NO_CONNECTION, /* no connection for a reason that is not
                                    * the address's answer: the name did not
-                                   * resolve, no TLS context or no socket,
+                                   * resolve, the connect policy refused
+                                   * every address (connect_refused), no TLS
+                                   * context or no socket,
                                    * the TLS handshake failed, or the relay
                                    * was freed first */
   GW_RELAY_CONNECT_BIND_FAILED,   /* connected, but the binding SEND failed

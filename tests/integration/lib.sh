@@ -188,7 +188,9 @@ print(json.dumps(v) if isinstance(v, bool) or v is None else v)' "$field"
 # $WORK/NAME.log.  The configuration sets [gateway] name=NAME and
 # public-host=127.0.0.1 (or HOST), [listen] msrp on a free port of
 # 127.0.0.1 and, with --tls, msrps on another one; LINES are more groups
-# and keys, printf %b style ("[auth]\nusers-file=...", no [listen]).  Sets
+# and keys, printf %b style ("[auth]\nusers-file=...", no [listen]);
+# loopback is allowed as next hop and party ([relay] next-hop-allow,
+# [negotiator] connect-allow), which LINES may override.  Sets
 # NAME_pid, NAME_port (msrp), NAME_tls_port (msrps), NAME_uri
 # (msrp://127.0.0.1:PORT;tcp) and NAME_tls_uri.  Waits for every
 # listener_up; tries other ports when a listener cannot bind.
@@ -219,6 +221,14 @@ edge_start () {
       printf '[listen]\nmsrp=127.0.0.1:%s\nmsrps=%s\ncontrol=%s\nhttp=%s\n' \
         "$port" "$msrps" "${ctl_port:+127.0.0.1:$ctl_port}" \
         "${http_port:+127.0.0.1:$http_port}"
+      # Every party and next hop of these tests is on loopback, which the
+      # connect policy refuses unless allowed; LINES may say otherwise
+      # (the later key wins, and groups merge).
+      printf '[relay]\nnext-hop-allow=127.0.0.0/8;::1\n'
+      printf '[negotiator]\nconnect-allow=127.0.0.0/8;::1\n'
+      # A test that leaves calls in the table is not kept waiting for
+      # them at edge_stop for the default 60 s.
+      printf '[limits]\ndrain-timeout=5\n'
       printf '%b\n' "$extra"
     } >"$WORK/$name.conf"
     "$MSRP_EDGE" --config "$WORK/$name.conf" 2>"$WORK/$name.log" &

@@ -327,7 +327,7 @@ if [ -n "$msrp_edge" ]; then
   rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   ha1=$(printf 'alice:sdp.test:secret' | sha256sum | cut -d' ' -f1)
   printf 'alice:sdp.test:%s\n' "$ha1" >"$work/users"
-  printf '[gateway]\nname=edge\npublic-host=127.0.0.1\n[listen]\nmsrp=127.0.0.1:%s\nmsrps=\ncontrol=\n[auth]\nrealm=sdp.test\nusers-file=%s\n' \
+  printf '[gateway]\nname=edge\npublic-host=127.0.0.1\n[listen]\nmsrp=127.0.0.1:%s\nmsrps=\ncontrol=\n[auth]\nrealm=sdp.test\nusers-file=%s\n[relay]\nnext-hop-allow=127.0.0.0/8;::1\n' \
     "$rport" "$work/users" >"$work/edge.conf"
   "$msrp_edge" --config "$work/edge.conf" 2>"$work/edge.err" &
   pids+=($!)

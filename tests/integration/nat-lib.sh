@@ -372,6 +372,8 @@ gw_start () {
     printf '[gateway]\nname=%s\npublic-host=%s\n' "$name" "${IP[gw]}"
     printf '[listen]\nmsrp=%s:%s\nmsrps=\ncontrol=%s:%s\n' "${IP[gw]}" \
       "$GW_MSRP_PORT" "${IP[gw]}" "$GW_CONTROL_PORT"
+    # Calls left in the table do not hold the stop for the default 60 s.
+    printf '[limits]\ndrain-timeout=5\n'
     printf '%b\n' "$extra"
   } >"$WORK/$name.conf"
   ip netns exec "${NS[pub]}" "$MSRP_EDGE" --config "$WORK/$name.conf" \

@@ -58,7 +58,7 @@ open(sys.argv[1], "w", newline="").write(body)' "$1" <<<"$out" ||
     fail "no New SDP in: $out"
 }
 
-edge_start edge --control '[negotiator]\npolicy=auto'
+edge_start edge --control '[negotiator]\npolicy=auto\n[limits]\ndrain-timeout=5'
 ctl_port=$edge_ctl_port
 call_id="ngclient-$$@127.0.0.2"
 a_port=$(free_port)
@@ -158,5 +158,42 @@ ng list
 [ "$rc" -eq 0 ] && ! grep -qF "'$call_id'" <<<"$out" || fail "list after delete: $out"
 note "after delete: delete and query say unknown call-id, list is empty"
 
-edge_stop edge
+# Draining (issue 12 part 4): SIGTERM with a live call.  A new call-id
+# gets rtpengine's `load limit` (rtpengine-ng-client says it supports it,
+# as Kamailio's module does), the live call is still served, and once it
+# is deleted the daemon stops by itself with exit status 0.
+ng offer --call-id="$call_id-2" --from-tag=alice-tag \
+  --received-from=IP4 --received-from=127.0.0.2 \
+  --sdp-file="$WORK/offer-sent"
+[ "$rc" -eq 0 ] || fail "offer of a second call: $out"
+kill -TERM "$edge_pid"
+wait_log "$WORK/edge.log" 10 stopping calls=1 drain_s=5 ||
+  fail "no stopping line with calls 1 and drain_s 5"
+ng offer --call-id="$call_id-3" --from-tag=alice-tag --supports="load limit" \
+  --received-from=IP4 --received-from=127.0.0.2 \
+  --sdp-file="$WORK/offer-sent"
+grep -q "result => 'load limit'" <<<"$out" &&
+  grep -q "Shutting down: no new calls" <<<"$out" ||
+  fail "a new call while draining: $out"
+log_match "$WORK/edge.log" call_refused call_id="$call_id-3" \
+  reason=draining >/dev/null || fail "no call_refused for the new call"
+ng offer --call-id="$call_id-2" --from-tag=alice-tag --supports="load limit" \
+  --received-from=IP4 --received-from=127.0.0.2 \
+  --sdp-file="$WORK/offer-sent"
+[ "$rc" -eq 0 ] || fail "a re-offer of the live call while draining: $out"
+# The relay still takes connections for the live call's parties.
+python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5).close()' \
+  "$edge_port" || fail "the msrp listener closed while a call was live"
+kill -0 "$edge_pid" || fail "msrp-edge stopped with a live call"
+ng delete --call-id="$call_id-2" --from-tag=alice-tag
+[ "$rc" -eq 0 ] || fail "delete while draining: $out"
+wait_until 15 _gone "$edge_pid" || fail "msrp-edge did not stop once drained"
+status=0
+wait "$edge_pid" || status=$?
+untrack "$edge_pid"
+[ "$status" -eq 0 ] || fail "msrp-edge exited with $status after draining"
+log_match "$WORK/edge.log" drained >/dev/null || fail "no drained line"
+log_match "$WORK/edge.log" stopped status=0 >/dev/null || fail "no stopped line"
+note "draining: a new call got load limit, the live call was served, exit 0 once it was deleted"
+
 echo "ng rtpengine-ng-client: ok"

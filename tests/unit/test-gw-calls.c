@@ -47,8 +47,12 @@ static guint cookie_seq;
 static void
 start (const char *negotiator_group)
 {
+  /* The parties of these tests are on loopback, which the connect policy
+   * refuses unless allowed (gw-connect-policy.h); @negotiator_group may
+   * say otherwise (the later key wins). */
   g_autofree char *text =
-      g_strdup_printf ("[listen]\nmsrp=127.0.0.1:1\ncontrol=127.0.0.1:1\n%s",
+      g_strdup_printf ("[listen]\nmsrp=127.0.0.1:1\ncontrol=127.0.0.1:1\n"
+                       "[negotiator]\nconnect-allow=127.0.0.0/8;::1\n%s",
                        negotiator_group != NULL ? negotiator_group : "");
   g_autoptr (GError) error = NULL;
   g_autoptr (GwConfig) config =
@@ -499,6 +503,111 @@ START_TEST (test_reoffer_stays_relayed)
 }
 END_TEST
 
+/* @req with `supports: ["load limit"]`, as Kamailio's rtpengine module
+ * sends its offers. */
+static GwBencode *
+supports_load_limit (GwBencode *req)
+{
+  GwBencode *list = gw_bencode_new_list ();
+
+  gw_bencode_list_add_string (list, "load limit");
+  gw_bencode_dict_take (req, "supports", list);
+  return req;
+}
+
+/* Send @req (consumed); its reply must be ok. */
+static void
+ng_ok (GwBencode *req)
+{
+  g_autoptr (GwBencode) r = ng (req);
+
+  assert_ok (r);
+}
+
+static gint64
+total_stat (const char *key)
+{
+  g_autoptr (GwBencode) st = ng (simple ("statistics", NULL));
+  GwBencode *tot = gw_bencode_dict_lookup (st, "totalstatistics");
+
+  return gw_bencode_get_int (gw_bencode_dict_lookup (tot, key));
+}
+
+/* Issue 13 finding 8, issue 12 part 4: [limits] max-calls bounds the call
+ * table.  An offer for a new call-id beyond it gets rtpengine's answer --
+ * `load limit` to a client that supports it, an error otherwise -- and
+ * nothing is kept; a re-offer of a call in the table (a re-INVITE) and its
+ * answer are served; once a call is deleted a new one fits again. */
+START_TEST (test_max_calls)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autoptr (GwBencode) r = NULL;
+  GwCallsStats cs;
+
+  start ("[limits]\nmax-calls=2\n");
+  ng_ok (request ("offer", "m-0", NULL, offer, NULL));
+  ng_ok (request ("offer", "m-1", NULL, offer, NULL));
+  r = ng (supports_load_limit (request ("offer", "m-2", NULL, offer, NULL)));
+  ck_assert_str_eq (str (r, "result"), "load limit");
+  ck_assert_str_eq (str (r, "message"), "Parallel session limit reached");
+  g_clear_pointer (&r, gw_bencode_unref);
+  /* Without `supports`, rtpengine's legacy answer: an error. */
+  r = ng (request ("offer", "m-3", NULL, offer, NULL));
+  ck_assert_str_eq (str (r, "result"), "error");
+  ck_assert_str_eq (str (r, "error-reason"), "Parallel session limit reached");
+  g_clear_pointer (&r, gw_bencode_unref);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 2);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  ck_assert_uint_eq (logtap_count ("call_refused", "\"call_id\":\"m-2\"",
+                                   "\"reason\":\"max-calls\"",
+                                   "\"max_calls\":2", NULL),
+                     1);
+
+  /* The calls in the table go on: a re-offer and an answer. */
+  ng_ok (supports_load_limit (request ("offer", "m-0", NULL, offer, NULL)));
+  ng_ok (request ("answer", "m-0", NULL, answer, NULL));
+
+  ng_ok (simple ("delete", "m-1"));
+  ng_ok (supports_load_limit (request ("offer", "m-2", NULL, offer, NULL)));
+  ck_assert_int_eq (total_stat ("rejectedsessions"), 2);
+  gw_calls_get_stats (calls, &cs);
+  ck_assert_uint_eq (cs.refused[GW_CALLS_REFUSED_MAX_CALLS], 2);
+  ck_assert_uint_eq (cs.refused[GW_CALLS_REFUSED_DRAINING], 0);
+}
+END_TEST
+
+/* Draining: new call-ids get load limit, the live call is still served
+ * (re-offer, answer, query, delete). */
+START_TEST (test_draining)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autoptr (GwBencode) r = NULL;
+  GwCallsStats cs;
+
+  start (NULL);
+  ng_ok (request ("offer", "d-1", NULL, offer, NULL));
+  gw_calls_set_draining (calls, TRUE);
+  ck_assert (gw_calls_is_draining (calls));
+  r = ng (supports_load_limit (request ("offer", "d-2", NULL, offer, NULL)));
+  ck_assert_str_eq (str (r, "result"), "load limit");
+  ck_assert_str_eq (str (r, "message"), "Shutting down: no new calls");
+  g_clear_pointer (&r, gw_bencode_unref);
+  ng_ok (request ("offer", "d-1", NULL, offer, NULL));
+  ng_ok (request ("answer", "d-1", NULL, answer, NULL));
+  ng_ok (simple ("query", "d-1"));
+  r = ng (simple ("delete", "d-1"));
+  assert_ok (r);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+  ck_assert_uint_eq (logtap_count ("call_refused", "\"call_id\":\"d-2\"",
+                                   "\"reason\":\"draining\"", NULL),
+                     1);
+  gw_calls_get_stats (calls, &cs);
+  ck_assert_uint_eq (cs.refused[GW_CALLS_REFUSED_DRAINING], 1);
+}
+END_TEST
+
 /* A call nobody deletes expires after call-timeout. */
 START_TEST (test_expiry)
 {
@@ -713,6 +822,95 @@ START_TEST (test_gateway_connects)
                                    "\"plan\":\"direct\"", "measured reachable",
                                    NULL),
                      1);
+  party_clear (&party);
+}
+END_TEST
+
+/* Issue 13 finding 4: an answer whose a=path sends the gateway to loopback
+ * (refused by default), to its own listener or to a host name gets no
+ * connection there, a warning in the reply, connect_refused, and nothing
+ * recorded as reachable; where the connection is allowed, what it proves
+ * is recorded for the address connected to, not for the c= address. */
+static const struct
+{
+  const char *conf;   /* [negotiator] keys */
+  const char *c_addr; /* the answerer's c= */
+  const char *host;   /* its a=path host; NULL: 127.0.0.1 */
+  gboolean own_port;  /* the gateway's msrp port, not the party's */
+  const char *rule;   /* NULL: allowed */
+} connect_policy_cases[] = {
+  { "[negotiator]\nconnect-allow=\n", "127.0.0.1", NULL, FALSE,
+    "loopback 127.0.0.0/8" },
+  { NULL, "127.0.0.1", NULL, TRUE, "the gateway's own msrp listener" },
+  { NULL, "127.0.0.1", "localhost", FALSE, "a host name" },
+  { "[negotiator]\nconnect-deny=127.0.0.0/24\n", "127.0.0.1", NULL, FALSE,
+    "[negotiator] connect-deny 127.0.0.0/24" },
+  { "[negotiator]\nconnect-allow=127.0.0.1\n", "127.0.0.5", NULL, FALSE,
+    NULL },
+};
+
+START_TEST (test_connect_policy)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = NULL;
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL;
+  const char *host = connect_policy_cases[_i].host;
+  const char *warning;
+  Party party;
+
+  start (connect_policy_cases[_i].conf);
+  party_listen (&party);
+  answer = g_strdup_printf (
+      "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+      "m=message %u TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+      "a=path:msrp://%s:%u/bbb;tcp\r\na=setup:passive\r\n",
+      connect_policy_cases[_i].c_addr, connect_policy_cases[_i].c_addr,
+      party.port, host != NULL ? host : "127.0.0.1",
+      connect_policy_cases[_i].own_port ? msrp_port : party.port);
+  o1 = ng (request ("offer", "p-1", "203.0.113.20", offer, NULL));
+  assert_ok (o1);
+  a1 = ng (request ("answer", "p-1", connect_policy_cases[_i].c_addr, answer,
+                    NULL));
+  assert_ok (a1);
+  warning = str (a1, "warning");
+  if (connect_policy_cases[_i].rule == NULL)
+    {
+      char buf[4096];
+
+      ck_assert_msg (warning == NULL ||
+                         strstr (warning, "does not connect") == NULL,
+                     "warning: %s", warning);
+      accept_frame (&party, buf, sizeof buf);
+      party_hang_up (&party);
+      RUN_UNTIL (logtap_count ("party_connect_failed", NULL) == 1, 5000);
+      /* Connected to 127.0.0.1, which is what the attempt proves
+       * something about; the c= address was never tried. */
+      ck_assert_uint_eq (logtap_count ("reachability_measured",
+                                       "\"address\":\"127.0.0.5\"", NULL),
+                         0);
+      ck_assert_uint_eq (logtap_count ("reachability_measured",
+                                       "\"address\":\"127.0.0.1\"", NULL),
+                         1);
+      party_clear (&party);
+      return;
+    }
+  ck_assert_msg (warning != NULL &&
+                     strstr (warning, "does not connect to the answerer") !=
+                         NULL &&
+                     strstr (warning, connect_policy_cases[_i].rule) != NULL,
+                 "warning: %s", warning);
+  ck_assert_uint_eq (logtap_count ("connect_refused", "\"to\":\"party\"",
+                                   "\"call_id\":\"p-1\"",
+                                   "\"party\":\"answerer\"",
+                                   connect_policy_cases[_i].rule, NULL),
+                     1);
+  /* Give a connect every chance to happen: none does. */
+  testloop_run_for (2000);
+  ck_assert_ptr_null (party.conn);
+  ck_assert_uint_eq (logtap_count ("connection_opening", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("reachability_measured", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("party_connect_failed", NULL), 0);
   party_clear (&party);
 }
 END_TEST
@@ -1158,8 +1356,12 @@ main (void)
   tcase_add_test (tc, test_reoffer_keeps_sessions);
   tcase_add_test (tc, test_reoffer_stays_relayed);
   tcase_add_test (tc, test_expiry);
+  tcase_add_test (tc, test_max_calls);
+  tcase_add_test (tc, test_draining);
   tcase_add_test (tc, test_gateway_connects);
   tcase_add_test (tc, test_gateway_connect_timeout);
+  tcase_add_loop_test (tc, test_connect_policy, 0,
+                       G_N_ELEMENTS (connect_policy_cases));
   suite_add_tcase (s, tc);
   tcase_add_checked_fixture (tc_ice, setup_real, teardown);
   tcase_set_timeout (tc_ice, 30);

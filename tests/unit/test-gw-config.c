@@ -70,6 +70,25 @@ static const struct
     "[listen] http: 'localhost'" },
   { "zero call-timeout", "[negotiator]\ncall-timeout=0\n",
     "[negotiator] call-timeout: '0' is not a whole number from 1" },
+  { "call limits", "[limits]\nmax-calls=2\ndrain-timeout=0\n", NULL },
+  { "zero max-calls", "[limits]\nmax-calls=0\n",
+    "[limits] max-calls: '0' is not a whole number from 1 to 10000000" },
+  { "drain-timeout too long", "[limits]\ndrain-timeout=604801\n",
+    "[limits] drain-timeout: '604801' is not a whole number from 0" },
+  { "connect policy lists",
+    "[negotiator]\nconnect-allow=127.0.0.0/8; ::1\nconnect-deny=\n"
+    "[relay]\nnext-hop-allow=203.0.113.0/24\n"
+    "next-hop-deny=10.0.0.0/8,192.168.0.0/16\n",
+    NULL },
+  { "connect-allow not a range", "[negotiator]\nconnect-allow=localhost\n",
+    "[negotiator] connect-allow: 'localhost' is not an address range: not "
+    "an IP address" },
+  { "next-hop-deny host bits", "[relay]\nnext-hop-deny=10.1.2.3/8\n",
+    "[relay] next-hop-deny: '10.1.2.3/8' is not an address range: bits are "
+    "set after the prefix" },
+  { "next-hop-allow long prefix", "[relay]\nnext-hop-allow=::1/129\n",
+    "[relay] next-hop-allow: '::1/129' is not an address range: the prefix "
+    "length 129 is longer than 128" },
 };
 
 START_TEST (test_load)
@@ -119,6 +138,13 @@ START_TEST (test_values)
   ck_assert_uint_eq (d->listen_msrp->len, 1);
   ck_assert_uint_eq (d->listen_msrps->len, 0);
   ck_assert_uint_eq (d->listen_control->len, 1);
+  ck_assert_uint_eq (d->max_calls, 10000);
+  ck_assert_uint_eq (d->drain_timeout, 60);
+  /* The connect policy's lists are empty by default. */
+  ck_assert_uint_eq (net_cidr_list_get_length (d->connect_allow), 0);
+  ck_assert_uint_eq (net_cidr_list_get_length (d->connect_deny), 0);
+  ck_assert_uint_eq (net_cidr_list_get_length (d->next_hop_allow), 0);
+  ck_assert_uint_eq (net_cidr_list_get_length (d->next_hop_deny), 0);
 }
 END_TEST
 

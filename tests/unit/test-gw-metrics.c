@@ -68,6 +68,7 @@ static const struct
   { "calls", "gauge", "" },
   { "call_commands_total", "counter", "command" },
   { "expired_calls_total", "counter", "" },
+  { "refused_calls_total", "counter", "reason" },
   { "streams_total", "counter", "plan" },
   { "ice_legs", "gauge", "" },
   { "ice_legs_total", "counter", "state" },

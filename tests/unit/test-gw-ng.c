@@ -37,6 +37,8 @@ typedef enum
   MODE_HOLD,   /* keep a reference, answer later */
   MODE_DROP,   /* return without answering */
   MODE_BIG,    /* reply with an SDP too large for a datagram */
+  MODE_ECHO,   /* reply an error naming the call-id as sent */
+  MODE_LIMIT,  /* reply load limit */
 } Mode;
 
 typedef struct
@@ -135,6 +137,12 @@ on_request (GwNgRequest *req, gpointer data)
         gw_bencode_dict_set_string (reply, "sdp", sdp);
         gw_ng_request_reply (req, reply);
       }
+      break;
+    case MODE_ECHO:
+      gw_ng_request_reply_error (req, "unknown call-id '%s'", call_id);
+      break;
+    case MODE_LIMIT:
+      gw_ng_request_reply_load_limit (req, "Parallel session limit reached");
       break;
     }
 }
@@ -1073,6 +1081,36 @@ START_TEST (test_bind_errors)
 }
 END_TEST
 
+/* fuzz-ng found it: a handler's error naming what the client sent (a
+ * call-id of any bytes) made an error-reason that is not text.  Replies
+ * are text in plain words: invalid UTF-8 becomes U+FFFD. */
+START_TEST (test_reply_text)
+{
+  int fd;
+
+  start (NULL);
+  fd = client_new (G_SOCKET_FAMILY_IPV4);
+  rec.mode = MODE_ECHO;
+  exchange (fd,
+            S ("u1 d7:call-id2:\xff"
+               "17:command6:deletee"),
+            "u1 d12:error-reason22:unknown call-id '\xef\xbf\xbd"
+            "1'6:result5:errore");
+  /* load limit: to a client that supports it, else rtpengine's error. */
+  rec.mode = MODE_LIMIT;
+  exchange (fd,
+            S ("u2 d7:call-id1:c7:command5:offer8:from-tag1:f3:sdp1:x"
+               "8:supportsl10:load limitee"),
+            "u2 d7:message30:Parallel session limit reached6:result10:load "
+            "limite");
+  exchange (fd, S ("u3 d7:call-id1:c7:command5:offer8:from-tag1:f3:sdp1:xe"),
+            "u3 d12:error-reason30:Parallel session limit reached6:result5:"
+            "errore");
+  ck_assert_uint_eq (stats ().errors, 2);
+  close (fd);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1100,6 +1138,7 @@ main (void)
   tcase_add_test (tc, test_max_pending);
   tcase_add_test (tc, test_server_freed);
   tcase_add_test (tc, test_bind_errors);
+  tcase_add_test (tc, test_reply_text);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_ENV);

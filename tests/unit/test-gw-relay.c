@@ -475,9 +475,13 @@ static Relay *
 relay_new_full (const char *extra_conf, NetTls *server_tls, NetTls *client_tls)
 {
   Relay *r = g_new0 (Relay, 1);
+  /* Every next hop and party of these tests is on loopback, which the
+   * connect policy refuses unless allowed (gw-connect-policy.h); a test
+   * of the default says "next-hop-allow=" in @extra_conf. */
   g_autofree char *conf = g_strdup_printf (
       "[gateway]\npublic-host=127.0.0.1\n[auth]\nrealm=" REALM "\n"
-      "[relay]\nreport-timeout=1\n%s",
+      "[negotiator]\nconnect-allow=127.0.0.0/8;::1\n"
+      "[relay]\nreport-timeout=1\nnext-hop-allow=127.0.0.0/8;::1\n%s",
       extra_conf != NULL ? extra_conf : "");
   g_autoptr (GwConfig) config = NULL;
   g_autoptr (GwUsers) users = NULL;
@@ -1551,6 +1555,71 @@ dead_port (void)
 
   return s->port;
 }
+
+/* Issue 13 finding 4: an authenticated client names a next hop on
+ * loopback, or the relay's own listener (spelt so that it does not look
+ * like one of the relay's URIs), or a name for either: the relay does not
+ * connect there (the peer never sees a connection), logs connect_refused
+ * with the rule, and answers 408 as for a next hop it cannot reach. */
+static const struct
+{
+  const char *conf;  /* [relay] keys */
+  const char *host;  /* the next hop's host; NULL: [::ffff:127.0.0.1] */
+  gboolean own_port; /* the relay's own port rather than the peer's */
+  const char *rule;  /* in connect_refused */
+} next_hop_policy_cases[] = {
+  { "next-hop-allow=\n", "127.0.0.1", FALSE, "loopback 127.0.0.0/8" },
+  { "next-hop-allow=\n", "localhost", FALSE, "loopback" },
+  { "next-hop-allow=\n", "[::1]", FALSE, "loopback ::1/128" },
+  { "next-hop-allow=\n", NULL, FALSE, "loopback 127.0.0.0/8" },
+  { NULL, NULL, TRUE, "the gateway's own msrp listener 127.0.0.1:" },
+  { NULL, "localhost", TRUE, "the gateway's own msrp listener" },
+  { "next-hop-deny=127.0.0.2/32;127.0.0.1\n", "127.0.0.1", FALSE,
+    "[relay] next-hop-deny 127.0.0.1/32" },
+};
+
+START_TEST (test_next_hop_policy)
+{
+  g_autoptr (Relay) r = relay_new (next_hop_policy_cases[_i].conf);
+  g_autoptr (Server) peer = server_new ();
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autofree char *sa = auth (a, r, ALICE, "alice");
+  g_autofree char *tid = next_tid ();
+  g_autofree char *to = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr (Frame) f = NULL;
+  const char *host = next_hop_policy_cases[_i].host;
+
+  server_listen_v6 (peer);
+  peer->answer_sends = TRUE;
+  to = g_strdup_printf (
+      "%s msrp://%s:%u/x;tcp", sa, host != NULL ? host : "[::ffff:127.0.0.1]",
+      next_hop_policy_cases[_i].own_port ? r->port : peer->port);
+  text = send_text (tid, to, ALICE, "m-ssrf", NULL, "knock knock");
+  client_send (a, text);
+  RUN_UNTIL (logtap_count ("connect_refused", "\"to\":\"next-hop\"",
+                           next_hop_policy_cases[_i].rule, NULL) >= 1,
+             5000);
+  /* A literal is refused before anything goes out (a response); a name
+   * after it resolved, when the frame may be on its way (a response or
+   * a REPORT): 408 either way. */
+  f = client_frame (a, 5000);
+  if (msrp_head_is_request (f->head))
+    {
+      ck_assert_str_eq (msrp_head_get_method (f->head), "REPORT");
+      ck_assert (g_str_has_prefix (hdr (f, MSRP_HEADER_STATUS), "000 408"));
+    }
+  else
+    {
+      assert_response (f, tid, 408);
+    }
+  client_no_frame (a, 300);
+  ck_assert_uint_eq (peer->clients->len, 0);
+  ck_assert_uint_eq (
+      logtap_count ("message_relayed", "\"outcome\":\"delivered\"", NULL), 0);
+  ck_assert_uint_eq (logtap_count ("connection_opened", NULL), 0);
+}
+END_TEST
 
 START_TEST (test_next_hop_timeout)
 {
@@ -3320,6 +3389,8 @@ main (void)
   tcase_add_test (tc_fail, test_next_hop_timeout);
   tcase_add_test (tc_fail, test_next_hop_error_response);
   tcase_add_test (tc_fail, test_next_hop_refused);
+  tcase_add_loop_test (tc_fail, test_next_hop_policy, 0,
+                       G_N_ELEMENTS (next_hop_policy_cases));
   tcase_add_test (tc_fail, test_receiver_dies);
   tcase_add_test (tc_fail, test_sender_dies);
   tcase_add_test (tc_fail, test_connection_limits);
