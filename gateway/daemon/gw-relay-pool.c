@@ -2,9 +2,10 @@
  *
  * Responsible for: the next-hop pool (one connection per scheme, host and
  * port, shared by every session: RFC 4975 section 6.1, RFC 5923), making
- * an outbound connection (pooled, or dedicated to one session), resolving
- * a name without blocking, and trying each address in turn that the
- * connect policy allows (gw-connect-policy.h).
+ * an outbound connection (pooled, or dedicated to one session), finding a
+ * name's addresses without blocking (net-resolve.h: an msrps host without
+ * a port by SRV, RFC 4976 section 8), and trying each address in turn
+ * that the connect policy allows (gw-connect-policy.h).
  *
  * Not here: the connection once it is made (gw-relay-conn.c), what goes
  * over it (gw-relay-stream.c).
@@ -12,19 +13,24 @@
 #include "gw-relay-priv.h"
 
 #include "net-addr.h"
+#include "net-resolve.h"
 
-/* The pool's key for the next hop @u: "scheme://host:port", the port
- * made explicit. */
+/* The pool's key for the next hop @u: "scheme://host:port", or
+ * "scheme://host" without a port: RFC 4975 section 6.1 rule 3, an
+ * explicit port never equals an absent one, and the two are found
+ * differently (an msrps host without a port by SRV). */
 static char *
 pool_key (MsrpUri *u)
 {
   gboolean v6 = msrp_uri_get_host_type (u) == MSRP_HOST_IPV6;
+  const char *scheme =
+      msrp_uri_get_scheme (u) == MSRP_SCHEME_MSRPS ? "msrps" : "msrp";
 
-  return g_strdup_printf (
-      "%s://%s%s%s:%u",
-      msrp_uri_get_scheme (u) == MSRP_SCHEME_MSRPS ? "msrps" : "msrp",
-      v6 ? "[" : "", msrp_uri_get_host (u), v6 ? "]" : "",
-      msrp_uri_get_effective_port (u));
+  if (msrp_uri_get_port (u) == 0)
+    return g_strdup_printf ("%s://%s", scheme, msrp_uri_get_host (u));
+  return g_strdup_printf ("%s://%s%s%s:%u", scheme, v6 ? "[" : "",
+                          msrp_uri_get_host (u), v6 ? "]" : "",
+                          msrp_uri_get_port (u));
 }
 
 /* May @c connect to @sa?  A refusal is logged here, where it is handled
@@ -69,14 +75,11 @@ connect_next (Conn *c, GError **last_error)
 
   while (c->addresses != NULL)
     {
-      g_autoptr (GSocketAddress) sa = NULL;
-      GInetAddress *ia = c->addresses->data;
+      g_autoptr (GSocketAddress) sa = c->addresses->data;
       g_autoptr (GError) error = NULL;
       NetConn *gw;
 
       c->addresses = g_list_delete_link (c->addresses, c->addresses);
-      sa = g_inet_socket_address_new (ia, c->peer_port);
-      g_object_unref (ia);
       /* Checked per address after the name resolved: what a name stands
        * for is only known now, and each address is judged alone. */
       if (!policy_allows (c, sa, last_error))
@@ -117,22 +120,21 @@ on_resolved (GObject *source, GAsyncResult *res, gpointer data)
 {
   Conn *c = data;
   g_autoptr (GError) error = NULL;
-  GList *addrs =
-      g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &error);
+  g_autoptr (GPtrArray) addrs = net_resolve_finish (res, &error);
 
   if (!c->detached)
     {
       g_clear_object (&c->resolving);
       if (addrs == NULL)
         {
-          g_autofree char *detail = g_strdup_printf (
-              "cannot resolve %s: %s", c->peer_host, error->message);
-
-          outbound_failed (c, detail);
+          /* The message says what was looked up. */
+          outbound_failed (c, error->message);
         }
       else
         {
-          c->addresses = g_steal_pointer (&addrs);
+          for (guint i = addrs->len; i > 0; i--)
+            c->addresses = g_list_prepend (c->addresses,
+                                           g_object_ref (addrs->pdata[i - 1]));
           if (!connect_next (c, &error))
             {
               g_autofree char *detail = g_strdup_printf (
@@ -143,7 +145,6 @@ on_resolved (GObject *source, GAsyncResult *res, gpointer data)
             }
         }
     }
-  g_resolver_free_addresses (addrs);
   gw_relay_conn_unref (c);
 }
 
@@ -164,8 +165,13 @@ gw_relay_pool_open (GwRelay *r, MsrpUri *u, Session *dedicated)
   c->scheme = msrp_uri_get_scheme (u);
   c->peer_host = g_strdup (msrp_uri_get_host (u));
   c->peer_port = msrp_uri_get_effective_port (u);
-  c->peer = g_strdup_printf ("%s%s%s:%u", v6 ? "[" : "", c->peer_host,
-                             v6 ? "]" : "", c->peer_port);
+  c->uri_port = msrp_uri_get_port (u);
+  /* An msrps host without a port is a farm found by SRV: no port yet. */
+  if (c->uri_port == 0 && c->scheme == MSRP_SCHEME_MSRPS)
+    c->peer = g_strdup (c->peer_host);
+  else
+    c->peer = g_strdup_printf ("%s%s%s:%u", v6 ? "[" : "", c->peer_host,
+                               v6 ? "]" : "", c->peer_port);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_opening");
   gw_log_event_add_str (ev, "peer", c->peer);
@@ -186,10 +192,11 @@ gw_relay_pool_open (GwRelay *r, MsrpUri *u, Session *dedicated)
   return c;
 }
 
-/* Connect the outbound @c: at once to an IP literal, after resolving a
- * name without blocking; each address in turn (connect_next()).  FALSE
- * when it failed at once: @c is dropped (connection_closed, and a connect
- * of a session bound to it ends). */
+/* Connect the outbound @c: at once to an IP literal, after finding a
+ * name's addresses without blocking (net_resolve_async(): SRV for an msrps
+ * host without a port, A/AAAA otherwise); each address in turn
+ * (connect_next()).  FALSE when it failed at once: @c is dropped
+ * (connection_closed, and a connect of a session bound to it ends). */
 gboolean
 gw_relay_pool_connect (Conn *c)
 {
@@ -199,7 +206,8 @@ gw_relay_pool_connect (Conn *c)
     {
       g_autoptr (GError) error = NULL;
 
-      c->addresses = g_list_append (NULL, g_steal_pointer (&ia));
+      c->addresses =
+          g_list_append (NULL, g_inet_socket_address_new (ia, c->peer_port));
       if (!connect_next (c, &error))
         {
           outbound_failed (c, error != NULL ? error->message : "no address");
@@ -208,11 +216,10 @@ gw_relay_pool_connect (Conn *c)
     }
   else
     {
-      g_autoptr (GResolver) resolver = g_resolver_get_default ();
-
       c->resolving = g_cancellable_new ();
-      g_resolver_lookup_by_name_async (resolver, c->peer_host, c->resolving,
-                                       on_resolved, gw_relay_conn_ref (c));
+      net_resolve_async (c->scheme == MSRP_SCHEME_MSRPS, c->peer_host,
+                         c->uri_port, NULL, NULL, c->resolving, on_resolved,
+                         gw_relay_conn_ref (c));
     }
   return TRUE;
 }

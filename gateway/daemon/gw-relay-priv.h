@@ -161,8 +161,9 @@ struct _Conn
                        * peer address once there is one: gw_relay_conn_peer()) */
   char *pool_key;     /* outbound */
   char *peer_host;    /* outbound: the URI's host (TLS peer name) */
-  guint16 peer_port;
-  GList *addresses; /* outbound: GInetAddress left to try */
+  guint16 peer_port;  /* outbound: the URI's port, or 2855 */
+  guint16 uri_port;   /* outbound: the URI's port as written, 0: none */
+  GList *addresses;   /* outbound: GInetSocketAddress left to try, in order */
   GCancellable *resolving;
   gint64 created;
   guint detached : 1; /* relay state released; waits for on_closed */

@@ -36,6 +36,7 @@
 #include "msrp-parser.h"
 #include "msrp-uri.h"
 #include "testloop.h"
+#include "testresolver.h"
 
 #define REALM "test.realm"
 #define ALICE "msrp://alice.invalid:5001/a1;tcp"
@@ -1503,16 +1504,22 @@ server_accept (NetListener *l, NetConn *conn, gpointer data)
 }
 
 static NetListener *
-server_listen (Server *s, const char *ip, guint16 port)
+server_listen_tls (Server *s, const char *ip, guint16 port, NetTls *tls)
 {
   g_autoptr (GSocketAddress) addr =
       g_inet_socket_address_new_from_string (ip, port);
   g_autoptr (GError) error = NULL;
-  NetListener *l = net_listener_new (addr, NULL, NULL, &error);
+  NetListener *l = net_listener_new (addr, tls, NULL, &error);
 
   ck_assert_msg (l != NULL, "%s", error ? error->message : "");
   net_listener_set_callbacks (l, NULL, server_accept, s, NULL);
   return l;
+}
+
+static NetListener *
+server_listen (Server *s, const char *ip, guint16 port)
+{
+  return server_listen_tls (s, ip, port, NULL);
 }
 
 static Server *
@@ -3324,6 +3331,73 @@ START_TEST (test_reverse_hijack)
 }
 END_TEST
 
+/* RFC 4976 section 8: an msrps next hop written without a port, a relay
+ * farm, is found by SRV (_msrps._tcp), its targets tried in RFC 2782
+ * order: the first refuses, the second gets the message.  The certificate
+ * is checked for the URI's host, the farm's (RFC 4976 section 9.2), and
+ * the pooled connection is keyed without a port, apart from the same host
+ * with :2855 (RFC 4975 section 6.1 rule 3). */
+START_TEST (test_next_hop_srv)
+{
+  g_autoptr (NetTls) client_tls = NULL;
+  g_autoptr (NetTls) farm_tls = NULL;
+  g_autoptr (GResolver) system_dns = g_resolver_get_default ();
+  g_autoptr (TestResolver) dns = test_resolver_install ();
+  g_autoptr (Relay) r = NULL;
+  g_autoptr (Client) a = NULL;
+  g_autoptr (Server) member = g_new0 (Server, 1);
+  g_autofree char *sa = NULL;
+  g_autofree char *srv = NULL;
+  g_autofree char *tid = next_tid ();
+  g_autofree char *to = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *want_log = NULL;
+  g_autoptr (Frame) ok = NULL;
+  g_autoptr (Frame) got = NULL;
+  guint16 dead = dead_port ();
+
+  certs_check ();
+  client_tls = make_tls ("server", NET_TLS_PEER_VERIFY_OPTIONAL);
+  farm_tls = make_tls ("farm", NET_TLS_PEER_VERIFY_OPTIONAL);
+  member->clients =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
+  member->v4 = server_listen_tls (member, "127.0.0.1", 0, farm_tls);
+  member->port = g_inet_socket_address_get_port (
+      G_INET_SOCKET_ADDRESS (net_listener_get_address (member->v4)));
+  member->answer_sends = TRUE;
+  srv = g_strdup_printf ("10 0 %u dead.farm.test, 20 0 %u b.farm.test", dead,
+                         member->port);
+  test_resolver_set_srv (dns, "_msrps._tcp.farm.test", srv);
+  test_resolver_set_host (dns, "dead.farm.test", "127.0.0.1");
+  test_resolver_set_host (dns, "b.farm.test", "127.0.0.1");
+
+  r = relay_new_full (NULL, NULL, client_tls);
+  a = client_connect ("alice", r->port);
+  sa = auth (a, r, ALICE, "alice");
+  to = g_strdup_printf ("%s msrps://farm.test/x1;tcp", sa);
+  text = send_text (tid, to, ALICE, "m-farm", NULL, "to the farm");
+  client_send (a, text);
+  ok = client_frame (a, 3000);
+  assert_response (ok, tid, 200);
+  RUN_UNTIL (member->clients->len == 1, 5000);
+  got = client_frame (member->clients->pdata[0], 5000);
+  ck_assert_str_eq (hdr (got, MSRP_HEADER_MESSAGE_ID), "m-farm");
+  ck_assert_str_eq (hdr (got, MSRP_HEADER_TO_PATH),
+                    "msrps://farm.test/x1;tcp");
+  want_log = g_strdup ("SRV _msrps._tcp.farm.test\nA dead.farm.test\n"
+                       "A b.farm.test\n");
+  ck_assert_str_eq (test_resolver_get_log (dns), want_log);
+  ck_assert_uint_eq (
+      logtap_count ("connection_closed", "\"reason\":\"refused\"", NULL), 0);
+  RUN_UNTIL (logtap_count ("message_relayed", "\"message_id\":\"m-farm\"",
+                           "\"outcome\":\"delivered\"", NULL) == 1,
+             3000);
+  relay_free (g_steal_pointer (&r));
+  /* GLib's default again, for the tests after this one in this process. */
+  g_resolver_set_default (system_dns);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -3378,6 +3452,7 @@ main (void)
   tcase_add_checked_fixture (tc_tls, setup, teardown);
   tcase_add_loop_test (tc_tls, test_tls_relay_chain, 0,
                        G_N_ELEMENTS (tls_cases));
+  tcase_add_test (tc_tls, test_next_hop_srv);
   tcase_add_loop_test (tc_tls, test_reverse_over_inbound, 0,
                        G_N_ELEMENTS (reverse_cases));
   suite_add_tcase (s, tc_tls);

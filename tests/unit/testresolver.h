@@ -5,9 +5,8 @@
  *
  *   TestResolver *dns = test_resolver_install ();
  *   test_resolver_set_srv (dns, "_msrps._tcp.farm.test",
- *                          "10 0 2856 edge1.farm.test, 20 0 2857
- * e2.farm.test"); test_resolver_set_host (dns, "edge1.farm.test",
- * "198.51.100.2");
+ *                          "10 0 2856 e1.farm.test, 20 0 2857 e2.farm.test");
+ *   test_resolver_set_host (dns, "e1.farm.test", "198.51.100.2");
  *   ...
  *   ck_assert_str_eq (test_resolver_get_log (dns),
  *                     "SRV _msrps._tcp.farm.test\nA edge1.farm.test\n...");
