@@ -1358,16 +1358,43 @@ static const struct
     "Byte-Range: 0-1/1\r\nContent-Type: "
     "text/plain\r\n\r\nx\r\n-------g003$\r\n",
     400, FALSE },
+  /* A bad URI after a good one: the 400 goes from the good one. */
   { "bad To-Path URI",
     "MSRP g004 SEND\r\nTo-Path: SESSION junk\r\nFrom-Path: " ALICE "\r\n"
     "Message-ID: mmmm\r\n-------g004$\r\n",
-    0, FALSE },
+    400, FALSE },
+  /* More URIs than the relay holds (MSRP_URI_LIST_MAX), yet under the
+   * header block limit: 33 to about 380 (issue 13, finding 7). */
+  { "To-Path of 33 URIs",
+    "MSRP g007 SEND\r\nTo-Path: SESSION LONG33\r\nFrom-Path: " ALICE "\r\n"
+    "Message-ID: mmmm\r\n-------g007$\r\n",
+    400, FALSE },
+  { "From-Path of 380 URIs",
+    "MSRP g008 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE " LONG379\r\n"
+    "Message-ID: mmmm\r\n-------g008$\r\n",
+    400, FALSE },
+  { "AUTH with a From-Path of 40 URIs",
+    "MSRP g009 AUTH\r\nTo-Path: RELAY\r\nFrom-Path: " ALICE " LONG39\r\n"
+    "-------g009$\r\n",
+    400, FALSE },
   { "end-line of another transaction",
     "MSRP g005 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE
     "\r\nMessage-ID: mmmm\r\n"
     "-------g006$\r\n",
     400, TRUE },
 };
+
+/* @n URIs "msrp://hN.invalid:2855/s;tcp", one space between two. */
+static char *
+long_uri_list (guint n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%smsrp://h%u.invalid:2855/s;tcp",
+                            i > 0 ? " " : "", i);
+  return g_string_free (s, FALSE);
+}
 
 START_TEST (test_garbage)
 {
@@ -1383,6 +1410,25 @@ START_TEST (test_garbage)
   pair_init (&p, NULL);
   g = client_connect ("garbage", p.r->port);
   input = subst (garbage_cases[_i].input, "SESSION", p.sa);
+  for (guint n = 32; n <= 379; n++)
+    {
+      g_autofree char *key = g_strdup_printf ("LONG%u", n);
+      g_autofree char *list = NULL;
+      char *next;
+
+      if (strstr (input, key) == NULL)
+        continue;
+      list = long_uri_list (n);
+      next = subst (input, key, list);
+      g_free (input);
+      input = next;
+    }
+  {
+    char *next = subst (input, "RELAY", p.r->uri);
+
+    g_free (input);
+    input = next;
+  }
   client_send (g, input);
   if (garbage_cases[_i].code != 0)
     {
@@ -1403,6 +1449,9 @@ START_TEST (test_garbage)
       client_no_frame (g, 200);
       ck_assert (!g->eof);
     }
+  /* Each answered with a log line saying why. */
+  if (garbage_cases[_i].code == 400 && !garbage_cases[_i].closed)
+    ck_assert_uint_eq (logtap_count ("bad_request", NULL), 1);
   /* The relay still serves Alice and Bob. */
   to = a_to_b (&p);
   text = send_text (tid, to, ALICE, "m-after", NULL, "still here");
