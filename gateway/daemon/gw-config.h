@@ -39,6 +39,11 @@ typedef struct
   /* [auth] */
   char *auth_realm;
   char *auth_users_file;
+  guint auth_throttle_address_failures; /* free failures; 0: off */
+  guint auth_throttle_user_failures;
+  guint auth_throttle_window;      /* seconds */
+  guint auth_throttle_backoff_max; /* seconds */
+  guint auth_throttle_entries;     /* per table */
   /* [relay], seconds */
   guint expires_min;
   guint expires_default;

@@ -47,6 +47,7 @@
 #include "gw-relay.h"
 
 #include "gw-log.h"
+#include "gw-throttle.h"
 #include "net-loop.h"
 #include "msrp-digest.h"
 #include "msrp-head.h"
@@ -268,6 +269,8 @@ struct _GwRelay
   GwUsers *users;
   NetTls *client_tls;
   MsrpDigestServer *digest;
+  GwThrottle *throttle_addr; /* failed AUTHs per source address */
+  GwThrottle *throttle_user; /* ... and per user */
 
   gboolean freeing;
 

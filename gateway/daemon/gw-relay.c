@@ -145,6 +145,16 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->users = users != NULL ? gw_users_ref (users) : NULL;
   r->client_tls = client_tls != NULL ? net_tls_ref (client_tls) : NULL;
   r->digest = g_steal_pointer (&digest);
+  r->throttle_addr = gw_throttle_new (
+      config->auth_throttle_address_failures,
+      (gint64) config->auth_throttle_window * G_USEC_PER_SEC,
+      (gint64) config->auth_throttle_backoff_max * G_USEC_PER_SEC,
+      config->auth_throttle_entries);
+  r->throttle_user = gw_throttle_new (
+      config->auth_throttle_user_failures,
+      (gint64) config->auth_throttle_window * G_USEC_PER_SEC,
+      (gint64) config->auth_throttle_backoff_max * G_USEC_PER_SEC,
+      config->auth_throttle_entries);
 
   r->listeners = g_ptr_array_new ();
   r->conns = g_hash_table_new (NULL, NULL);
@@ -281,6 +291,8 @@ gw_relay_free (GwRelay *r)
   g_clear_pointer (&r->users, gw_users_unref);
   g_clear_pointer (&r->client_tls, net_tls_unref);
   msrp_digest_server_free (r->digest);
+  gw_throttle_free (r->throttle_addr);
+  gw_throttle_free (r->throttle_user);
   g_main_context_unref (r->context);
   g_free (r->public_host);
   g_free (r->realm);

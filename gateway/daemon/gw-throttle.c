@@ -69,7 +69,7 @@ gw_throttle_free (GwThrottle *t)
 {
   if (t == NULL)
     return;
-  g_queue_clear (&t->by_age);
+  /* The queue's links are the entries' own: they go with the table. */
   g_hash_table_unref (t->entries);
   g_free (t);
 }

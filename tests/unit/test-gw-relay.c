@@ -1042,6 +1042,180 @@ START_TEST (test_auth_session_limits)
 }
 END_TEST
 
+/* --- password guessing (issue 13, finding 3) ---------------------------- */
+
+/* One guess: a new connection from @source (the virtual network's source
+ * address), an AUTH answered with @user's @password.  Returns the code of
+ * the answer to the credentials: 401 judged and wrong, 403 refused
+ * unjudged (or locked), 200.  Each guess on a connection of its own, as a
+ * guesser that reconnects. */
+static guint
+guess (Relay *r, const char *source, const char *user, const char *password)
+{
+  g_autoptr (Client) cl = NULL;
+  g_autoptr (Frame) f1 = NULL;
+  g_autoptr (Frame) f2 = NULL;
+  g_autoptr (MsrpDigestCredentials) creds = NULL;
+  g_autofree char *t1 = next_tid ();
+  g_autofree char *t2 = next_tid ();
+  g_autofree char *cred_text = NULL;
+  g_autofree char *extra = NULL;
+
+  net_loop_set_virtual_source (loop, source);
+  cl = client_connect ("guesser", r->port);
+  net_loop_set_virtual_source (loop, NULL);
+  send_auth (cl, t1, r->uri, ALICE, NULL);
+  f1 = client_frame (cl, 3000);
+  assert_response (f1, t1, 401);
+  creds = answer (f1, user, password, MSRP_DIGEST_ALGORITHM_MD5, r->uri);
+  cred_text = msrp_digest_credentials_to_string (creds);
+  extra = g_strdup_printf ("Authorization: %s\r\n", cred_text);
+  send_auth (cl, t2, r->uri, ALICE, extra);
+  f2 = client_frame (cl, 3000);
+  ck_assert_str_eq (msrp_head_get_transaction_id (f2->head), t2);
+  if (msrp_head_get_status_code (f2->head) == 403 &&
+      strstr (msrp_head_get_comment (f2->head), "too many failed") != NULL)
+    {
+      /* Refused unjudged: the connection goes with it (RFC 4976 section
+       * 6.3). */
+      client_wait_eof (cl, 3000);
+    }
+  return msrp_head_get_status_code (f2->head);
+}
+
+/* One address guessing bob's password, reconnecting for each guess, ten
+ * times a second for ten seconds: five guesses are free, then the back-off
+ * (1 s, 2 s, 4 s ...) lets at most one a back-off be judged; the others
+ * get 403 without their password being checked, the right one included;
+ * auth_throttled says so.  Another address is not affected. */
+START_TEST (test_auth_throttle_address)
+{
+  g_autoptr (Relay) r = relay_new ("probation=3600\n");
+  guint judged = 0, refused = 0, judged_first_second = 0;
+  gint64 start = testloop_now ();
+  GwRelayStats st;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      gint64 at = testloop_now () - start;
+      guint code = guess (r, "192.0.2.66", "bob", "wrong");
+
+      if (code == 401)
+        {
+          judged++;
+          if (at < G_USEC_PER_SEC)
+            judged_first_second++;
+        }
+      else
+        {
+          ck_assert_uint_eq (code, 403);
+          refused++;
+        }
+      testloop_run_for (100);
+    }
+  /* 5 free, then one at about 0.5 s, 1.5 s, 3.5 s and 7.5 s. */
+  ck_assert_uint_le (judged_first_second, 6);
+  ck_assert_uint_le (judged, 10);
+  ck_assert_uint_ge (judged, 8);
+  ck_assert_uint_eq (refused, 100 - judged);
+  ck_assert_uint_ge (logtap_count ("auth_throttled", "\"scope\":\"address\"",
+                                   "\"address\":\"192.0.2.66\"",
+                                   "\"failures\":6", "\"backoff_ms\":1000",
+                                   NULL),
+                     1);
+  /* Refusals are told with the next failure judged, not one line each. */
+  ck_assert_uint_eq (logtap_count ("auth_throttled", NULL), judged - 5);
+  ck_assert_uint_ge (logtap_count ("connection_closed",
+                                   "\"reason\":\"auth_throttled\"", NULL),
+                     refused);
+  /* Still in back-off: the right password from there is not even
+   * checked... */
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "alice", "secret"), 403);
+  /* ... and works from elsewhere. */
+  ck_assert_uint_eq (guess (r, "192.0.2.77", "alice", "secret"), 200);
+  ck_assert_uint_eq (guess (r, "192.0.2.77", "bob", "secret"), 200);
+  gw_relay_get_stats (r->relay, &st);
+  ck_assert_uint_eq (st.auth[GW_RELAY_AUTH_THROTTLED], refused + 1);
+  ck_assert_uint_eq (st.auth[GW_RELAY_AUTH_FAILED], judged);
+  /* The window passes: the address starts afresh. */
+  testloop_run_for (601 * 1000);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "alice", "secret"), 200);
+}
+END_TEST
+
+/* A success from an address that guesses for others does not reset its
+ * count: four failures for bob, alice's right password, two more for bob:
+ * the sixth failure backs off. */
+START_TEST (test_auth_throttle_success_keeps_count)
+{
+  g_autoptr (Relay) r = relay_new ("probation=3600\n");
+
+  for (guint i = 0; i < 4; i++)
+    ck_assert_uint_eq (guess (r, "192.0.2.66", "bob", "wrong"), 401);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "alice", "secret"), 200);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "bob", "wrong"), 401);
+  ck_assert_uint_eq (logtap_count ("auth_throttled", NULL), 0);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "bob", "wrong"), 401);
+  ck_assert_uint_eq (logtap_count ("auth_throttled", "\"failures\":6", NULL),
+                     1);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "bob", "secret"), 403);
+}
+END_TEST
+
+/* Many addresses guessing one user: each address stays within its free
+ * failures, the user's count backs off.  Then the user is refused
+ * unjudged from an address she never got in from, and gets in from one
+ * she did.  IPv6 addresses count by their /64. */
+START_TEST (test_auth_throttle_user)
+{
+  g_autoptr (Relay) r = relay_new ("probation=3600\n[auth]\n"
+                                   "throttle-user-failures=3\n");
+
+  ck_assert_uint_eq (guess (r, "192.0.2.10", "bob", "secret"), 200);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("198.51.100.%u", i + 1);
+
+      ck_assert_uint_eq (guess (r, source, "bob", "wrong"), 401);
+    }
+  ck_assert_uint_eq (logtap_count ("auth_throttled", "\"scope\":\"user\"",
+                                   "\"user\":\"bob\"", "\"failures\":4", NULL),
+                     1);
+  ck_assert_uint_eq (guess (r, "198.51.100.99", "bob", "secret"), 403);
+  ck_assert_uint_eq (guess (r, "192.0.2.10", "bob", "secret"), 200);
+  /* Alice is not bob. */
+  ck_assert_uint_eq (guess (r, "198.51.100.99", "alice", "secret"), 200);
+  /* A name as long as a header is counted by its SHA-256. */
+  {
+    g_autofree char *longname = g_strnfill (300, 'm');
+
+    for (guint i = 0; i < 4; i++)
+      {
+        g_autofree char *source = g_strdup_printf ("203.0.113.%u", i + 1);
+
+        ck_assert_uint_eq (guess (r, source, longname, "x"), 401);
+      }
+    ck_assert_uint_eq (
+        logtap_count ("auth_throttled", "\"user\":\"sha256:", NULL), 1);
+  }
+
+  /* Five failures from one IPv6 /64, each from another address of it:
+   * the sixth is refused unjudged. */
+  for (guint i = 0; i < 6; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("2001:db8:1:2::%x", i + 1);
+
+      ck_assert_uint_eq (guess (r, source, i % 2 ? "alice" : "carol", "x"),
+                         401);
+    }
+  ck_assert_uint_eq (logtap_count ("auth_throttled",
+                                   "\"address\":\"2001:db8:1:2::/64\"", NULL),
+                     1);
+  ck_assert_uint_eq (guess (r, "2001:db8:1:2::ffff", "alice", "secret"), 403);
+  ck_assert_uint_eq (guess (r, "2001:db8:1:3::1", "alice", "secret"), 200);
+}
+END_TEST
+
 /* --- forwarding -------------------------------------------------------- */
 
 /* Two clients of one relay, A then B, with their session URIs. */
@@ -3327,6 +3501,9 @@ main (void)
   tcase_add_test (tc_auth, test_auth_three_failures);
   tcase_add_test (tc_auth, test_auth_replay);
   tcase_add_test (tc_auth, test_auth_session_limits);
+  tcase_add_test (tc_auth, test_auth_throttle_address);
+  tcase_add_test (tc_auth, test_auth_throttle_success_keeps_count);
+  tcase_add_test (tc_auth, test_auth_throttle_user);
   suite_add_tcase (s, tc_auth);
 
   tcase_add_checked_fixture (tc_fwd, setup, teardown);
