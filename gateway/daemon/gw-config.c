@@ -74,6 +74,8 @@ static const KeySpec keys[] = {
   { "limits", "max-header-bytes", KEY_UINT, F (max_header_bytes), 1024,
     1048576 },
   { "limits", "idle-timeout", KEY_UINT, F (idle_timeout), 1, 86400 },
+  { "limits", "first-request-timeout", KEY_UINT, F (first_request_timeout), 1,
+    3600 },
   { "negotiator", "policy", KEY_POLICY, F (neg_policy), 0, 0 },
   { "negotiator", "call-timeout", KEY_UINT, F (call_timeout), 1, 604800 },
   { "negotiator", "reachability-ttl", KEY_UINT, F (reachability_ttl), 0,
@@ -124,6 +126,7 @@ gw_config_new_default (void)
   c->max_connections_per_ip = 100;
   c->max_header_bytes = 16384;
   c->idle_timeout = 300;
+  c->first_request_timeout = 5;
   c->neg_policy = GW_NEG_POLICY_AUTO;
   c->call_timeout = 3600;
   c->reachability_ttl = 3600;

@@ -57,6 +57,7 @@ typedef struct
   guint max_connections_per_ip;
   guint max_header_bytes;
   guint idle_timeout;
+  guint first_request_timeout; /* seconds */
   /* [negotiator] */
   int neg_policy;         /* GwNegPolicy (gw-negotiator.h) */
   guint call_timeout;     /* seconds */

@@ -497,6 +497,8 @@ rx_event (Conn *c, const MsrpReaderEvent *ev)
     {
     case MSRP_READER_EVENT_HEAD:
       gw_relay_stream_rx_clear (rx);
+      if (msrp_head_is_request (ev->head))
+        gw_relay_conn_note_request (c);
       rx->head = msrp_head_ref (ev->head);
       rx->has_body = msrp_head_has_body (ev->head);
       if (ev->head_error != NULL)

@@ -42,6 +42,7 @@ on_deadline (NetLoop *loop, NetTimer *timer, gpointer data)
 
   gw_relay_txn_expire (r, now);
   gw_relay_conn_expire_probation (r, now);
+  gw_relay_conn_expire_first_requests (r, now);
   gw_relay_route_expire_holds (r, now);
   gw_relay_session_expire (r, now);
   gw_relay_timer_update (r);
@@ -55,6 +56,7 @@ gw_relay_timer_update (GwRelay *r)
   gint64 next = -1;
   Txn *t = g_queue_peek_head (&r->txn_timers);
   Conn *c = g_queue_peek_head (&r->probation);
+  Conn *fr = g_queue_peek_head (&r->first_requests);
   Session *bs = g_queue_peek_head (&r->bind_timers);
   Conn *pw = g_queue_peek_head (&r->party_waiters);
 
@@ -64,6 +66,8 @@ gw_relay_timer_update (GwRelay *r)
     next = pw->rx.party_deadline;
   if (c != NULL && (next < 0 || c->probation_deadline < next))
     next = c->probation_deadline;
+  if (fr != NULL && (next < 0 || fr->first_request_deadline < next))
+    next = fr->first_request_deadline;
   if (bs != NULL && (next < 0 || bs->connect->deadline < next))
     next = bs->connect->deadline;
 
@@ -95,7 +99,7 @@ on_accept (NetListener *listener, NetConn *gw, gpointer data)
 {
   Listener *l = data;
 
-  gw_relay_conn_accept (l->relay, gw, l->scheme, l->port, NULL);
+  gw_relay_conn_accept (l->relay, gw, l->scheme, l->port, FALSE, NULL);
 }
 
 static void
@@ -134,6 +138,8 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->expires_max = config->expires_max;
   r->report_timeout_us = (gint64) config->report_timeout * G_USEC_PER_SEC;
   r->probation_us = (gint64) config->probation * G_USEC_PER_SEC;
+  r->first_request_us =
+      (gint64) config->first_request_timeout * G_USEC_PER_SEC;
   r->max_sessions_per_conn = config->max_sessions_per_connection;
   r->max_sessions_per_user = config->max_sessions_per_user;
   r->max_connections = config->max_connections;
@@ -233,7 +239,7 @@ gw_relay_adopt_connection (GwRelay *relay, NetConn *conn, MsrpScheme scheme,
                            "the relay is shutting down");
       return FALSE;
     }
-  gw_relay_conn_accept (relay, conn, scheme, l->port, fields);
+  gw_relay_conn_accept (relay, conn, scheme, l->port, TRUE, fields);
   return TRUE;
 }
 

@@ -81,6 +81,10 @@ static const struct
     "[auth] throttle-window: '0' is not a whole number from 1" },
   { "zero throttle entries", "[auth]\nthrottle-entries=0\n",
     "[auth] throttle-entries: '0' is not a whole number from 1" },
+  { "first request", "[limits]\nfirst-request-timeout=3600\n", NULL },
+  { "zero first request", "[limits]\nfirst-request-timeout=0\n",
+    "[limits] first-request-timeout: '0' is not a whole number from 1 to "
+    "3600" },
 };
 
 START_TEST (test_load)
@@ -132,6 +136,7 @@ START_TEST (test_values)
   ck_assert_uint_eq (d->auth_throttle_window, 600);
   ck_assert_uint_eq (d->auth_throttle_backoff_max, 60);
   ck_assert_uint_eq (d->auth_throttle_entries, 16384);
+  ck_assert_uint_eq (d->first_request_timeout, 5);
   ck_assert_str_eq (d->source, "embedded default");
   ck_assert_uint_eq (d->listen_msrp->len, 1);
   ck_assert_uint_eq (d->listen_msrps->len, 0);

@@ -353,6 +353,19 @@ client_connect (const char *name, guint16 port)
   return client_connect_tls (name, port, NULL);
 }
 
+/* A client of 127.0.0.1:@port connecting from @source (an IP address on
+ * the virtual network). */
+static Client *
+client_connect_from (const char *name, guint16 port, const char *source)
+{
+  Client *cl;
+
+  net_loop_set_virtual_source (loop, source);
+  cl = client_connect (name, port);
+  net_loop_set_virtual_source (loop, NULL);
+  return cl;
+}
+
 static void
 client_free (Client *cl)
 {
@@ -1061,9 +1074,7 @@ guess (Relay *r, const char *source, const char *user, const char *password)
   g_autofree char *cred_text = NULL;
   g_autofree char *extra = NULL;
 
-  net_loop_set_virtual_source (loop, source);
-  cl = client_connect ("guesser", r->port);
-  net_loop_set_virtual_source (loop, NULL);
+  cl = client_connect_from ("guesser", r->port, source);
   send_auth (cl, t1, r->uri, ALICE, NULL);
   f1 = client_frame (cl, 3000);
   assert_response (f1, t1, 401);
@@ -3134,6 +3145,145 @@ START_TEST (test_connection_limits)
 }
 END_TEST
 
+/* [limits] first-request-timeout (issue 13, finding 5): a connection
+ * that has not sent the head of a request within it is closed, one that
+ * sent a start line and no more too; one that made a request (an AUTH
+ * without credentials) waits for probation, which is another matter (no
+ * successful request within 30 s). */
+START_TEST (test_first_request_timeout)
+{
+  g_autoptr (Relay) r = relay_new (NULL);
+  g_autoptr (Client) silent = client_connect ("silent", r->port);
+  g_autoptr (Client) partial = client_connect ("partial", r->port);
+  g_autoptr (Client) asked = client_connect ("asked", r->port);
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autofree char *t1 = next_tid ();
+  g_autoptr (Frame) f = NULL;
+  g_autofree char *sa = NULL;
+  gint64 start = testloop_now ();
+
+  client_send (partial, "MSRP slow0001 AUTH\r\nTo-Path: ");
+  send_auth (asked, t1, r->uri, ALICE, NULL);
+  f = client_frame (asked, 3000);
+  assert_response (f, t1, 401);
+  sa = auth (a, r, ALICE, "alice");
+  client_wait_eof (silent, 10000);
+  client_wait_eof (partial, 10000);
+  ck_assert_int_ge (testloop_now () - start, 5 * G_USEC_PER_SEC);
+  ck_assert_int_lt (testloop_now () - start, 6 * G_USEC_PER_SEC);
+  ck_assert_uint_eq (logtap_count ("connection_closed",
+                                   "\"reason\":\"first_request_timeout\"",
+                                   NULL),
+                     2);
+  ck_assert (!asked->eof && !a->eof);
+  /* Probation, not the first-request deadline, closes the one that
+   * asked but never succeeded; Alice stays. */
+  client_wait_eof (asked, 40000);
+  ck_assert_int_ge (testloop_now () - start, 30 * G_USEC_PER_SEC);
+  RUN_UNTIL (logtap_count ("connection_closed",
+                           "\"reason\":\"probation_timeout\"", NULL) == 1,
+             3000);
+  ck_assert (!a->eof);
+}
+END_TEST
+
+/* Near max-connections, a new connection evicts the oldest one that has
+ * not sent a request, then the oldest still on probation, never one that
+ * succeeded: a flood of silent connections cannot lock out a client
+ * (issue 13, finding 5).  With nothing to evict, max-connections refuses. */
+START_TEST (test_evict_for_new)
+{
+  g_autoptr (Relay) r = relay_new ("probation=3600\n[limits]\n"
+                                   "max-connections=4\n"
+                                   "max-connections-per-ip=4\n"
+                                   "first-request-timeout=3600\n");
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autofree char *sa = auth (a, r, ALICE, "alice");
+  g_autoptr (Client) asked = client_connect ("asked", r->port);
+  g_autofree char *t1 = next_tid ();
+  g_autoptr (Frame) f = NULL;
+  Client *silent[3] = { NULL };
+  Client *x[5] = { NULL };
+  g_autofree char *t2 = next_tid ();
+  g_autoptr (Client) b = NULL;
+  g_autoptr (Client) c = NULL;
+  g_autofree char *sb = NULL;
+
+  send_auth (asked, t1, r->uri, ALICE, NULL);
+  f = client_frame (asked, 3000);
+  assert_response (f, t1, 401);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("192.0.2.%u", i + 1);
+
+      silent[i] = client_connect_from ("silent", r->port, source);
+      testloop_run_for (10);
+    }
+  RUN_UNTIL (logtap_count ("connection_accepted", NULL) == 4, 3000);
+  /* Full: Bob gets in, the oldest silent connection makes room. */
+  b = client_connect ("bob", r->port);
+  sb = auth (b, r, BOB, "bob");
+  ck_assert_ptr_nonnull (sb);
+  client_wait_eof (silent[0], 3000);
+  ck_assert (!silent[1]->eof && !asked->eof && !a->eof);
+  ck_assert_uint_eq (logtap_count ("connection_closed",
+                                   "\"reason\":\"evicted\"",
+                                   "\"peer\":\"192.0.2.1:", NULL),
+                     1);
+  /* Then the next silent one, even for a newcomer that will speak. */
+  silent[2] = client_connect_from ("silent", r->port, "192.0.2.3");
+  client_wait_eof (silent[1], 3000);
+  c = client_connect_from ("carol", r->port, "198.51.100.1");
+  client_wait_eof (silent[2], 3000);
+  send_auth (c, t2, r->uri, "msrp://carol.invalid:1/c;tcp", NULL);
+  g_clear_pointer (&f, frame_free);
+  f = client_frame (c, 3000);
+  assert_response (f, t2, 401);
+  /* No silent one left: the oldest on probation goes, the one that
+   * asked before carol did. */
+  x[0] = client_connect_from ("x", r->port, "203.0.113.1");
+  client_wait_eof (asked, 3000);
+  ck_assert (!c->eof);
+  /* The newest silent ones make room for each other; those that
+   * succeeded stay whatever comes, and nobody is refused. */
+  for (guint i = 1; i < G_N_ELEMENTS (x); i++)
+    {
+      g_autofree char *source = g_strdup_printf ("203.0.113.%u", i + 1);
+
+      x[i] = client_connect_from ("x", r->port, source);
+      client_wait_eof (x[i - 1], 3000);
+    }
+  ck_assert (!a->eof && !b->eof && !c->eof && !x[G_N_ELEMENTS (x) - 1]->eof);
+  ck_assert_uint_eq (logtap_count ("connection_refused", NULL), 0);
+  ck_assert_uint_eq (
+      logtap_count ("connection_closed", "\"reason\":\"evicted\"", NULL), 8);
+  for (guint i = 0; i < G_N_ELEMENTS (silent); i++)
+    client_free (silent[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    client_free (x[i]);
+}
+END_TEST
+
+/* Nothing to evict: every slot holds a connection that succeeded. */
+START_TEST (test_evict_none)
+{
+  g_autoptr (Relay) r = relay_new ("[limits]\nmax-connections=2\n"
+                                   "max-connections-per-ip=2\n");
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autoptr (Client) b = client_connect ("bob", r->port);
+  g_autofree char *sa = auth (a, r, ALICE, "alice");
+  g_autofree char *sb = auth (b, r, BOB, "bob");
+  g_autoptr (Client) c = NULL;
+
+  c = client_connect_from ("late", r->port, "192.0.2.9");
+  client_wait_eof (c, 3000);
+  ck_assert_uint_eq (logtap_count ("connection_refused",
+                                   "\"limit\":\"max-connections\"", NULL),
+                     1);
+  ck_assert (!a->eof && !b->eof);
+}
+END_TEST
+
 /* --- TLS between relays ----------------------------------------------------
  */
 
@@ -3549,6 +3699,9 @@ main (void)
   tcase_add_test (tc_fail, test_receiver_dies);
   tcase_add_test (tc_fail, test_sender_dies);
   tcase_add_test (tc_fail, test_connection_limits);
+  tcase_add_test (tc_fail, test_first_request_timeout);
+  tcase_add_test (tc_fail, test_evict_for_new);
+  tcase_add_test (tc_fail, test_evict_none);
   suite_add_tcase (s, tc_fail);
 
   tcase_add_checked_fixture (tc_stream, setup, teardown);
