@@ -130,32 +130,30 @@ gw_relay_conn_unref (Conn *c)
   g_free (c);
 }
 
+/* Take @c out of the deadline queue @q, where *@link holds its place (NULL:
+ * not in it). */
+static void
+deadline_leave (Conn *c, GQueue *q, GList **link)
+{
+  if (*link == NULL)
+    return;
+  g_queue_delete_link (q, *link);
+  *link = NULL;
+  gw_relay_timer_update (c->relay);
+}
+
 /* @c is no longer on probation, whatever the reason. */
 static void
 probation_end (Conn *c)
 {
-  GwRelay *r = c->relay;
-
-  if (c->probation_link != NULL)
-    {
-      g_queue_delete_link (&r->probation, c->probation_link);
-      c->probation_link = NULL;
-      gw_relay_timer_update (r);
-    }
+  deadline_leave (c, &c->relay->probation, &c->probation_link);
 }
 
 /* @c no longer waits for its first request. */
 static void
 first_request_end (Conn *c)
 {
-  GwRelay *r = c->relay;
-
-  if (c->first_request_link != NULL)
-    {
-      g_queue_delete_link (&r->first_requests, c->first_request_link);
-      c->first_request_link = NULL;
-      gw_relay_timer_update (r);
-    }
+  deadline_leave (c, &c->relay->first_requests, &c->first_request_link);
 }
 
 /* The head of a request is in on @c: it speaks MSRP, and the
