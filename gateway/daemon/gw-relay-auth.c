@@ -4,8 +4,9 @@
  * (RFC 7616: MD5 and SHA-256, stale nonces, a challenge for the user's
  * other algorithm), a previous relay's mutual TLS, the Expires bounds, the
  * session caps per connection and per user, granting the session
- * (Use-Path), and counting failed AUTHs: those we answer and those a
- * directly connected client has us forward.
+ * (Use-Path), counting failed AUTHs (those we answer and those a directly
+ * connected client has us forward), and throttling password guesses per
+ * source address and per user across connections (gw-throttle.h).
  *
  * Not here: the session table (gw-relay-session.c), building responses
  * (gw-relay-txn.c).

@@ -212,11 +212,14 @@ gw_relay_conn_expire_probation (GwRelay *r, gint64 now)
 
 /* The connections accepted by a listener that have not sent the head of
  * a request by @now ([limits] first-request-timeout): closed at once.
- * Probation gives a connection 30 s to succeed; one that has not even
- * spoken in a few seconds is no client (a client speaks first, RFC 4975
- * section 5.4, RFC 4976 section 5.1: AUTH or its first SEND), and each
- * such connection holds a slot of max-connections.  Nothing is owed to
- * it, so it is not closed gracefully: its descriptor goes now. */
+ * RFC 4976 section 6.1: the relay "waits for up to 30 seconds to receive
+ * an MSRP request over the channel"; up to, and a client has no reason to
+ * take long: "the active endpoint MUST immediately issue a SEND request"
+ * (RFC 4975 section 5.4), a client of a relay AUTHs first (RFC 4976
+ * section 5.1).  Probation (no successful request within 30 s) stays as
+ * it is; this frees sooner what does not speak MSRP at all, each such
+ * connection holding a slot of max-connections.  Nothing is owed to it,
+ * so it is not closed gracefully: its descriptor goes now. */
 void
 gw_relay_conn_expire_first_requests (GwRelay *r, gint64 now)
 {
