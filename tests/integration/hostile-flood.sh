@@ -31,10 +31,9 @@ hz=$(getconf CLK_TCK)
 flood_start () {
   local edge="$1" kind="$2" count="$3" port
   eval "port=\${${edge}_port}"
-  hostile "$kind" 127.0.0.1 "$port" --count "$count" --secs "$4" \
-    --sources "$5" >"$WORK/$kind.out" 2>&1 &
-  flood_pid=$!
-  track "$flood_pid"
+  hostile_bg "$kind" 127.0.0.1 "$port" --count "$count" --secs "$4" \
+    --sources "$5" >"$WORK/$kind.out" 2>&1
+  flood_pid=$hostile_pid
   _accepted () {
     [ "$(log_count "$WORK/$1.log" connection_accepted)" -ge "$2" ]
   }

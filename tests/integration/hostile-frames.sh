@@ -64,10 +64,9 @@ rss_sample () {   # PID FILE: append RSS every 100 ms while $WORK/sampling exist
 }
 for mode in read stall; do
   rm -f "$WORK/sink.path"
-  hostile sink 127.0.0.1 "$edge_port" sink sink-pw --mode "$mode" \
-    --path-file "$WORK/sink.path" >"$WORK/sink-$mode.out" 2>&1 &
-  sink_pid=$!
-  track "$sink_pid"
+  hostile_bg sink 127.0.0.1 "$edge_port" sink sink-pw --mode "$mode" \
+    --path-file "$WORK/sink.path" >"$WORK/sink-$mode.out" 2>&1
+  sink_pid=$hostile_pid
   wait_until 10 test -s "$WORK/sink.path" || fail "$mode: the sink did not AUTH"
   rss0=$(rss_kb "$edge_pid")
   : >"$WORK/rss-$mode"

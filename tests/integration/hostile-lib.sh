@@ -10,6 +10,8 @@
 #                                  of USER is USER-pw
 #   hostile ARGS...                tests/integration/hostile.py (one JSON
 #                                  line of figures on stdout)
+#   hostile_bg ARGS...             the same in the background, tracked
+#                                  (killed on exit); its pid in $hostile_pid
 #   hostile_edge NAME [LINES]      edge_start NAME with the realm and users
 #                                  file, and LINES ("[limits]\n...")
 #   honest_start EDGE [N] [RATE]   bob receives through the relay EDGE (a
@@ -32,6 +34,14 @@
 
 hostile () {
   python3 "$IT_SRC/hostile.py" "$@"
+}
+
+# Python itself is put in the background, not a subshell running the
+# function: $! must be the process to kill.
+hostile_bg () {
+  python3 "$IT_SRC/hostile.py" "$@" &
+  hostile_pid=$!
+  track "$hostile_pid"
 }
 
 realm=hostile.test
