@@ -1,5 +1,7 @@
 #include "msrp-head.h"
 
+#include <string.h>
+
 GQuark
 msrp_head_error_quark (void)
 {
@@ -103,6 +105,39 @@ msrp_head_unref (MsrpHead *head)
   g_free (head);
 }
 
+/* The URIs at the start of a To-Path or From-Path value that was refused
+ * (more than MSRP_URI_LIST_MAX URIs, or a bad URI after good ones): those
+ * before the first that does not parse, at most MSRP_URI_LIST_MAX.  A 400
+ * needs no more to be addressed (RFC 4975 section 7.2: From-Path the first
+ * To-Path URI; To-Path the first From-Path URI for a SEND, the path back
+ * otherwise), and without them a peer that sends 33 URIs would get no
+ * answer at all.  NULL when not even the first URI parses. */
+static GPtrArray *
+path_prefix (const char *value, gsize len)
+{
+  GPtrArray *uris =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
+  gsize pos = 0;
+
+  while (pos < len && uris->len < MSRP_URI_LIST_MAX)
+    {
+      const char *space = memchr (value + pos, ' ', len - pos);
+      gsize end = space != NULL ? (gsize) (space - value) : len;
+      MsrpUri *uri =
+          end - pos <= MSRP_URI_MAX_LEN
+              ? msrp_uri_parse (value + pos, (gssize) (end - pos), NULL)
+              : NULL;
+
+      if (uri == NULL)
+        break;
+      g_ptr_array_add (uris, uri);
+      pos = end + 1;
+    }
+  if (uris->len == 0)
+    g_clear_pointer (&uris, g_ptr_array_unref);
+  return uris;
+}
+
 /* Re-domain a header parser's error: the caller only needs "400, because". */
 static gboolean
 value_error (GError **error, GError *local)
@@ -134,8 +169,20 @@ msrp_head_add_header (MsrpHead *head, const MsrpParserEvent *event,
       {
         GPtrArray *path = msrp_path_parse (event->header_id, v, len, &local);
 
-        if (path == NULL)
+        if (path == NULL && event->header_id == MSRP_HEADER_USE_PATH)
           return value_error (error, local);
+        if (path == NULL)
+          {
+            /* Refused, but what a 400 needs is kept (path_prefix()); the
+             * header itself is not: its value is not what we hold. */
+            GPtrArray **slot = event->header_id == MSRP_HEADER_TO_PATH
+                                   ? &head->to_path
+                                   : &head->from_path;
+
+            g_clear_pointer (slot, g_ptr_array_unref);
+            *slot = path_prefix (v, len);
+            return value_error (error, local);
+          }
         if (event->header_id == MSRP_HEADER_TO_PATH)
           head->to_path = path;
         else if (event->header_id == MSRP_HEADER_FROM_PATH)

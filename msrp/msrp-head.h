@@ -55,7 +55,12 @@ guint msrp_head_get_status_code (const MsrpHead *head);
 const char *msrp_head_get_comment (const MsrpHead *head);
 gboolean msrp_head_has_body (const MsrpHead *head);
 
-/* (transfer none): GPtrArray of MsrpUri, never empty after finish(). */
+/* (transfer none): GPtrArray of MsrpUri, never empty after finish().
+ * When add_header() refused a To-Path or From-Path (more than
+ * MSRP_URI_LIST_MAX URIs, or a URI that does not parse), the path holds
+ * the URIs before the problem, at most MSRP_URI_LIST_MAX, or is NULL when
+ * the first URI was bad: enough to address the 400 (RFC 4975 section
+ * 7.2), not a path to act on. */
 GPtrArray *msrp_head_get_to_path (const MsrpHead *head);
 GPtrArray *msrp_head_get_from_path (const MsrpHead *head);
 /* (transfer none) (nullable) */

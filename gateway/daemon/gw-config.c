@@ -51,6 +51,15 @@ static const KeySpec keys[] = {
   { "tls", "verify-relays", KEY_BOOL, F (tls_verify_relays), 0, 0 },
   { "auth", "realm", KEY_STRING, F (auth_realm), 0, 0 },
   { "auth", "users-file", KEY_PATH, F (auth_users_file), 0, 0 },
+  { "auth", "throttle-address-failures", KEY_UINT,
+    F (auth_throttle_address_failures), 0, 1000000 },
+  { "auth", "throttle-user-failures", KEY_UINT,
+    F (auth_throttle_user_failures), 0, 1000000 },
+  { "auth", "throttle-window", KEY_UINT, F (auth_throttle_window), 1, 604800 },
+  { "auth", "throttle-backoff-max", KEY_UINT, F (auth_throttle_backoff_max), 1,
+    86400 },
+  { "auth", "throttle-entries", KEY_UINT, F (auth_throttle_entries), 1,
+    10000000 },
   { "relay", "expires-min", KEY_UINT, F (expires_min), 1, 604800 },
   { "relay", "expires-default", KEY_UINT, F (expires_default), 1, 604800 },
   { "relay", "expires-max", KEY_UINT, F (expires_max), 1, 604800 },
@@ -70,6 +79,8 @@ static const KeySpec keys[] = {
   { "limits", "idle-timeout", KEY_UINT, F (idle_timeout), 1, 86400 },
   { "limits", "max-calls", KEY_UINT, F (max_calls), 1, 10000000 },
   { "limits", "drain-timeout", KEY_UINT, F (drain_timeout), 0, 604800 },
+  { "limits", "first-request-timeout", KEY_UINT, F (first_request_timeout), 1,
+    3600 },
   { "negotiator", "policy", KEY_POLICY, F (neg_policy), 0, 0 },
   { "negotiator", "call-timeout", KEY_UINT, F (call_timeout), 1, 604800 },
   { "negotiator", "reachability-ttl", KEY_UINT, F (reachability_ttl), 0,
@@ -106,6 +117,11 @@ gw_config_new_default (void)
   c->listen_http = net_addr_list_parse ("", NULL);
   c->tls_verify_relays = TRUE;
   c->auth_realm = NULL; /* defaults to public-host, see below */
+  c->auth_throttle_address_failures = 5;
+  c->auth_throttle_user_failures = 20;
+  c->auth_throttle_window = 600;
+  c->auth_throttle_backoff_max = 60;
+  c->auth_throttle_entries = 16384;
   c->expires_min = 60;
   c->expires_default = 1800;
   c->expires_max = 86400;
@@ -119,6 +135,7 @@ gw_config_new_default (void)
   c->idle_timeout = 300;
   c->max_calls = 10000;
   c->drain_timeout = 60;
+  c->first_request_timeout = 5;
   c->neg_policy = GW_NEG_POLICY_AUTO;
   c->call_timeout = 3600;
   c->reachability_ttl = 3600;
@@ -339,6 +356,14 @@ check_consistency (GwConfig *c, GError **error)
                    "[relay] expires-default: %u is outside expires-min..max "
                    "(%u..%u)",
                    c->expires_default, c->expires_min, c->expires_max);
+      return FALSE;
+    }
+  if (c->auth_throttle_backoff_max > c->auth_throttle_window)
+    {
+      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                   "[auth] throttle-backoff-max: %u is more than "
+                   "throttle-window (%u)",
+                   c->auth_throttle_backoff_max, c->auth_throttle_window);
       return FALSE;
     }
   if (c->max_connections_per_ip > c->max_connections)

@@ -40,6 +40,11 @@ typedef struct
   /* [auth] */
   char *auth_realm;
   char *auth_users_file;
+  guint auth_throttle_address_failures; /* free failures; 0: off */
+  guint auth_throttle_user_failures;
+  guint auth_throttle_window;      /* seconds */
+  guint auth_throttle_backoff_max; /* seconds */
+  guint auth_throttle_entries;     /* per table */
   /* [relay], seconds */
   guint expires_min;
   guint expires_default;
@@ -57,6 +62,7 @@ typedef struct
   guint idle_timeout;
   guint max_calls;     /* the call table's size (ng: load limit beyond) */
   guint drain_timeout; /* seconds SIGTERM waits for live calls; 0: none */
+  guint first_request_timeout; /* seconds */
   /* [negotiator] */
   int neg_policy;             /* GwNegPolicy (gw-negotiator.h) */
   guint call_timeout;         /* seconds */

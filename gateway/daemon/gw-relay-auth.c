@@ -4,8 +4,9 @@
  * (RFC 7616: MD5 and SHA-256, stale nonces, a challenge for the user's
  * other algorithm), a previous relay's mutual TLS, the Expires bounds, the
  * session caps per connection and per user, granting the session
- * (Use-Path), and counting failed AUTHs: those we answer and those a
- * directly connected client has us forward.
+ * (Use-Path), counting failed AUTHs (those we answer and those a directly
+ * connected client has us forward), and throttling password guesses per
+ * source address and per user across connections (gw-throttle.h).
  *
  * Not here: the session table (gw-relay-session.c), building responses
  * (gw-relay-txn.c).
@@ -15,6 +16,10 @@
 #include <string.h>
 
 #include "msrp-status.h"
+
+/* A user name longer than this is counted under its SHA-256: a key of the
+ * throttle is held for a window, and a name can be as long as a header. */
+#define USER_KEY_MAX 128
 
 static const char *const outcome_names[] = {
   [GW_RELAY_AUTH_OK] = "ok",
@@ -26,6 +31,7 @@ static const char *const outcome_names[] = {
   [GW_RELAY_AUTH_BAD_EXPIRES] = "bad_expires",
   [GW_RELAY_AUTH_SESSION_LIMIT] = "session_limit",
   [GW_RELAY_AUTH_ERROR] = "error",
+  [GW_RELAY_AUTH_THROTTLED] = "throttled",
 };
 
 const char *
@@ -285,11 +291,143 @@ auth_relay_host (Conn *c, MsrpHead *h)
   return NULL;
 }
 
+/* --- throttling password guesses ------------------------------------
+ *
+ * Failed AUTHs are counted per source address and per user
+ * (gw-throttle.h): once either is in back-off, an AUTH with credentials
+ * from that address, or for that user from an address she has not got in
+ * from before, is refused without its password being checked, so a
+ * guesser gets at most one guess judged per back-off however fast it
+ * reconnects, and the right password tells it nothing then.  The refusal
+ * is 403 (RFC 4976 section 6.3: "If the client is not authorized, the
+ * relay returns a 403 response"), not 401, which would ask for credentials
+ * again, nor a delayed answer, which would hold the relay's memory for the
+ * guesser; and the connection of a client that has not succeeded on it is
+ * closed, as section 6.3 has a relay do after "several unsuccessful AUTH
+ * requests from a client".  A success counts for its (address, user) pair
+ * only: it does not clear the address's failures (guesses for other users
+ * from a shared address go on counting), it makes the address trusted by
+ * the user. */
+
+/* The source address an AUTH on @c is counted against: the peer's IP
+ * address, an IPv6 one by its /64 (what one subscriber gets: rotating
+ * through it changes nothing).  NULL when the previous hop is a relay that
+ * proved itself with mutual TLS (@relay_host: its address is all its
+ * clients'; section 6.3: failures are no reason to act against another
+ * relay), or when @c is not inbound. */
+static char *
+throttle_address (Conn *c, const char *relay_host)
+{
+  g_autoptr (GInetAddress) a = NULL;
+  guint8 bytes[16];
+
+  if (relay_host != NULL || !c->inbound || c->peer_ip == NULL)
+    return NULL;
+  a = g_inet_address_new_from_string (c->peer_ip);
+  if (a == NULL || g_inet_address_get_family (a) != G_SOCKET_FAMILY_IPV6 ||
+      g_inet_address_get_is_loopback (a))
+    return g_strdup (c->peer_ip);
+  memcpy (bytes, g_inet_address_to_bytes (a), sizeof bytes);
+  /* An IPv4 client of a dual-stack listener (::ffff:a.b.c.d) is its own. */
+  if (memcmp (bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+    return g_strdup (c->peer_ip);
+  memset (bytes + 8, 0, 8);
+  {
+    g_autoptr (GInetAddress) prefix =
+        g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
+    g_autofree char *text = g_inet_address_to_string (prefix);
+
+    return g_strconcat (text, "/64", NULL);
+  }
+}
+
+/* The key of @user in the per-user throttle. */
+static char *
+throttle_user_key (const char *user)
+{
+  g_autofree char *sum = NULL;
+
+  if (strlen (user) <= USER_KEY_MAX)
+    return g_strdup (user);
+  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, user, -1);
+  return g_strconcat ("sha256:", sum, NULL);
+}
+
+/* Is the AUTH @h on @c refused unjudged because @key is in back-off in
+ * @t, unless @key trusts @address?  Then it was answered 403 and, from a
+ * client directly connected that has not succeeded on @c, the connection
+ * is closed.  @scope names the count for the comment. */
+static gboolean
+throttled (Conn *c, MsrpHead *h, GwThrottle *t, const char *key,
+           const char *address, const char *scope)
+{
+  gint64 now = gw_relay_now (c->relay);
+  gint64 wait = gw_throttle_wait (t, key, now);
+  g_autofree char *comment = NULL;
+
+  if (wait == 0 || (t == c->relay->throttle_user && address != NULL &&
+                    gw_throttle_is_trusted (t, key, address, now)))
+    return FALSE;
+  /* Counted, and told with the next failure judged (auth_throttled): a
+   * line per refusal would let the guesser write the log. */
+  gw_throttle_refuse (t, key);
+  count_outcome (c, GW_RELAY_AUTH_THROTTLED);
+  comment =
+      g_strdup_printf ("too many failed AUTH requests for this %s; try again "
+                       "in %" G_GINT64_FORMAT " s",
+                       scope, (wait + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+  gw_relay_txn_respond (c, h, MSRP_STATUS_FORBIDDEN, comment, NULL);
+  if (address != NULL && !c->succeeded)
+    gw_relay_conn_drop (c, "auth_throttled", comment, TRUE);
+  return TRUE;
+}
+
+/* A judged failure of @key in @t (@scope: "address" or "user"); when it
+ * leaves @key in back-off, auth_throttled says so, with the attempts
+ * refused unjudged since the last line. */
+static void
+throttle_count (Conn *c, GwThrottle *t, const char *key, const char *scope)
+{
+  g_autoptr (GwLogEvent) ev = NULL;
+  guint failures = 0, refused = 0;
+  gint64 backoff =
+      gw_throttle_fail (t, key, gw_relay_now (c->relay), &failures, &refused);
+
+  if (backoff == 0)
+    return;
+  ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "auth_throttled");
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "peer", gw_relay_conn_peer (c));
+  gw_log_event_add_str (ev, "scope", scope);
+  gw_log_event_add_str (ev, scope, key);
+  gw_log_event_add_int (ev, "failures", failures);
+  gw_log_event_add_int (ev, "refused", refused);
+  gw_log_event_add_int (ev, "backoff_ms", backoff / 1000);
+  gw_log_event_emit (ev,
+                     "%u failed AUTHs for %s %s: the next is judged in "
+                     "%" G_GINT64_FORMAT " ms (%u refused unjudged since "
+                     "the last line)",
+                     failures, scope, key, backoff / 1000, refused);
+}
+
+/* A guess that failed: counted for @address and @user_key (each
+ * nullable). */
+static void
+throttle_failure (Conn *c, const char *address, const char *user_key)
+{
+  if (address != NULL)
+    throttle_count (c, c->relay->throttle_addr, address, "address");
+  if (user_key != NULL)
+    throttle_count (c, c->relay->throttle_user, user_key, "user");
+}
+
 /* The credentials @creds of the AUTH @h did not verify (@result): a new
- * challenge for the other algorithm, or a failure. */
+ * challenge for the other algorithm, or a failure, counted against
+ * @address and @user_key (nullable) for the throttle. */
 static void
 auth_not_verified (Conn *c, MsrpHead *h, MsrpDigestCredentials *creds,
-                   const char *ha1, MsrpDigestResult result)
+                   const char *ha1, MsrpDigestResult result,
+                   const char *address, const char *user_key)
 {
   GwRelay *r = c->relay;
   const char *user = msrp_digest_credentials_get_username (creds);
@@ -320,6 +458,7 @@ auth_not_verified (Conn *c, MsrpHead *h, MsrpDigestCredentials *creds,
   count_outcome (c, result == MSRP_DIGEST_RESULT_REPLAY
                         ? GW_RELAY_AUTH_REPLAY
                         : GW_RELAY_AUTH_FAILED);
+  throttle_failure (c, address, user_key);
   auth_failure (c, h, user, reason, MSRP_STATUS_UNAUTHORIZED);
 }
 
@@ -336,6 +475,8 @@ gw_relay_auth_handle (Conn *c)
   g_autoptr (MsrpDigestCredentials) creds = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *auth_info = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *user_key = NULL;
   const char *user, *ha1 = NULL;
   gboolean locked = FALSE;
   guint expires = 0;
@@ -351,14 +492,23 @@ gw_relay_auth_handle (Conn *c)
       send_challenge (c, h, FALSE, MSRP_DIGEST_ALGORITHM_UNKNOWN);
       return;
     }
+  /* A guess from an address in back-off is not even read. */
+  address = throttle_address (c, relay_host);
+  if (address != NULL &&
+      throttled (c, h, r->throttle_addr, address, address, "address"))
+    return;
   creds = msrp_digest_credentials_parse (value, strlen (value), &error);
   if (creds == NULL)
     {
       count_outcome (c, GW_RELAY_AUTH_FAILED);
+      throttle_failure (c, address, NULL);
       auth_failure (c, h, NULL, error->message, MSRP_STATUS_UNAUTHORIZED);
       return;
     }
   user = msrp_digest_credentials_get_username (creds);
+  user_key = throttle_user_key (user);
+  if (throttled (c, h, r->throttle_user, user_key, address, "user"))
+    return;
   if (r->users != NULL)
     ha1 = gw_users_lookup (r->users, user, r->realm,
                            msrp_digest_credentials_get_algorithm (creds),
@@ -375,9 +525,13 @@ gw_relay_auth_handle (Conn *c)
     }
   if (result != MSRP_DIGEST_RESULT_OK)
     {
-      auth_not_verified (c, h, creds, ha1, result);
+      auth_not_verified (c, h, creds, ha1, result, address, user_key);
       return;
     }
+  /* The right password: this address may go on trying for this user while
+   * others guess it; its count for other users stays. */
+  if (address != NULL)
+    gw_throttle_trust (r->throttle_user, user_key, address, gw_relay_now (r));
   if (locked)
     {
       /* Authenticated, but not allowed to use the relay (section 6.3: "If

@@ -2,10 +2,12 @@
  *
  * Responsible for: making and referencing a Conn; accepting one within
  * [limits] max-connections and max-connections-per-ip (the listener filter
- * runs before a NetConn exists); attaching its NetConn and the NetConn
- * callbacks; probation (RFC 4976 section 6.1); detaching it from all the
- * relay holds when it goes, in the order that matters; closing it with a
- * reason for the log (connection_closed, one line per connection).
+ * runs before a NetConn exists), closing one that has not succeeded to make
+ * room near max-connections; attaching its NetConn and the NetConn
+ * callbacks; the first-request deadline; probation (RFC 4976 section 6.1);
+ * detaching it from all the relay holds when it goes, in the order that
+ * matters; closing it with a reason for the log (connection_closed, one line
+ * per connection).
  *
  * Not here: what is read from it or written to it (gw-relay-stream.c),
  * an outbound connection's addresses and the pool (gw-relay-pool.c), what
@@ -128,18 +130,40 @@ gw_relay_conn_unref (Conn *c)
   g_free (c);
 }
 
+/* Take @c out of the deadline queue @q, where *@link holds its place (NULL:
+ * not in it). */
+static void
+deadline_leave (Conn *c, GQueue *q, GList **link)
+{
+  if (*link == NULL)
+    return;
+  g_queue_delete_link (q, *link);
+  *link = NULL;
+  gw_relay_timer_update (c->relay);
+}
+
 /* @c is no longer on probation, whatever the reason. */
 static void
 probation_end (Conn *c)
 {
-  GwRelay *r = c->relay;
+  deadline_leave (c, &c->relay->probation, &c->probation_link);
+}
 
-  if (c->probation_link != NULL)
-    {
-      g_queue_delete_link (&r->probation, c->probation_link);
-      c->probation_link = NULL;
-      gw_relay_timer_update (r);
-    }
+/* @c no longer waits for its first request. */
+static void
+first_request_end (Conn *c)
+{
+  deadline_leave (c, &c->relay->first_requests, &c->first_request_link);
+}
+
+/* The head of a request is in on @c: it speaks MSRP, and the
+ * first-request deadline is met.  The head, not the whole request: a
+ * first SEND may carry a chunk of megabytes over a slow uplink, and what
+ * is slow after the head is probation's business. */
+void
+gw_relay_conn_note_request (Conn *c)
+{
+  first_request_end (c);
 }
 
 /* A successful request: probation passed (RFC 4976 section 6.1). */
@@ -148,6 +172,7 @@ gw_relay_conn_note_success (Conn *c)
 {
   c->succeeded = TRUE;
   probation_end (c);
+  first_request_end (c);
 }
 
 /* An unsuccessful request.  Returns FALSE when the connection was closed
@@ -182,6 +207,32 @@ gw_relay_conn_expire_probation (GwRelay *r, gint64 now)
           r->probation_us / G_USEC_PER_SEC);
 
       gw_relay_conn_drop (c, "probation_timeout", detail, TRUE);
+    }
+}
+
+/* The connections accepted by a listener that have not sent the head of
+ * a request by @now ([limits] first-request-timeout): closed at once.
+ * RFC 4976 section 6.1: the relay "waits for up to 30 seconds to receive
+ * an MSRP request over the channel"; up to, and a client has no reason to
+ * take long: "the active endpoint MUST immediately issue a SEND request"
+ * (RFC 4975 section 5.4), a client of a relay AUTHs first (RFC 4976
+ * section 5.1).  Probation (no successful request within 30 s) stays as
+ * it is; this frees sooner what does not speak MSRP at all, each such
+ * connection holding a slot of max-connections.  Nothing is owed to it,
+ * so it is not closed gracefully: its descriptor goes now. */
+void
+gw_relay_conn_expire_first_requests (GwRelay *r, gint64 now)
+{
+  Conn *c;
+
+  while ((c = g_queue_peek_head (&r->first_requests)) != NULL &&
+         c->first_request_deadline <= now)
+    {
+      g_autofree char *detail =
+          g_strdup_printf ("no request within %" G_GINT64_FORMAT " s",
+                           r->first_request_us / G_USEC_PER_SEC);
+
+      gw_relay_conn_drop (c, "first_request_timeout", detail, FALSE);
     }
 }
 
@@ -254,6 +305,7 @@ conn_detach (Conn *c)
   gw_relay_pool_forget (c);
   gw_relay_route_forget_peers (c);
   probation_end (c);
+  first_request_end (c);
   limits_release (c);
   if (c->resolving != NULL)
     g_cancellable_cancel (c->resolving);
@@ -419,8 +471,52 @@ conn_ip_key (NetConn *gw)
   return key != NULL ? key : g_strdup (peer);
 }
 
+/* Slots of max-connections kept free by eviction: a hundredth (at least
+ * none).  A connection closed for probation or failed AUTHs stops counting
+ * at once but holds its descriptor while its last answer is flushed (up to
+ * the close timeout); keeping this margin while a flood of silent
+ * connections is being evicted keeps the descriptors in use under
+ * max-connections, which is what the operator sized LimitNOFILE and memory
+ * for. */
+static guint
+evict_margin (GwRelay *r)
+{
+  return r->max_connections / 100;
+}
+
+/* Make room for a new connection: close the oldest inbound connection
+ * accepted by a listener that has not sent a request yet or, when there
+ * is none, the oldest still on probation (no successful request, RFC 4976
+ * section 6.1).  A connection that has succeeded is never closed for
+ * another.  FALSE when there is none to close. */
+static gboolean
+evict_one (GwRelay *r)
+{
+  Conn *victim = g_queue_peek_head (&r->first_requests);
+  g_autofree char *detail = NULL;
+
+  /* Adopted connections (an ICE pair) are the negotiator's, not anyone's:
+   * they are skipped; there are few. */
+  for (GList *l = r->probation.head; victim == NULL && l != NULL; l = l->next)
+    if (((Conn *) l->data)->listened)
+      victim = l->data;
+  if (victim == NULL)
+    return FALSE;
+  detail = g_strdup_printf (
+      "closed to make room for a new connection: %u of max-connections %u "
+      "in use, this one without a %s request after %" G_GINT64_FORMAT " ms",
+      r->n_inbound, r->max_connections,
+      victim->first_request_link != NULL ? "single" : "successful",
+      (gw_relay_now (r) - victim->created) / 1000);
+  gw_relay_conn_drop (victim, "evicted", detail, FALSE);
+  return TRUE;
+}
+
 /* The listener filter, before a NetConn is made for @peer: refuse it
- * (with a RST) at the connection limits or while shutting down. */
+ * (with a RST) at the per-address limit or while shutting down; near
+ * max-connections, make room for it by closing a connection that has not
+ * succeeded yet, and refuse it only when there is none, so that a flood
+ * of silent connections cannot lock out clients that speak MSRP. */
 gboolean
 gw_relay_conn_filter (NetListener *listener, GSocketAddress *peer,
                       gpointer data)
@@ -434,10 +530,11 @@ gw_relay_conn_filter (NetListener *listener, GSocketAddress *peer,
   n = ip != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (r->per_ip, ip)) : 0;
   if (r->freeing)
     limit = "shutdown";
-  else if (r->n_inbound >= r->max_connections)
-    limit = "max-connections";
   else if (n >= r->max_connections_per_ip)
     limit = "max-connections-per-ip";
+  else if (r->n_inbound + evict_margin (r) >= r->max_connections &&
+           !evict_one (r) && r->n_inbound >= r->max_connections)
+    limit = "max-connections";
   if (limit != NULL)
     {
       g_autoptr (GwLogEvent) ev =
@@ -459,7 +556,7 @@ gw_relay_conn_filter (NetListener *listener, GSocketAddress *peer,
  * (nullable). */
 void
 gw_relay_conn_accept (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
-                      const char *const *fields)
+                      gboolean adopted, const char *const *fields)
 {
   Conn *c = gw_relay_conn_new (r);
   g_autoptr (GwLogEvent) ev = NULL;
@@ -478,6 +575,13 @@ gw_relay_conn_accept (GwRelay *r, NetConn *gw, MsrpScheme scheme, guint16 port,
   c->probation_deadline = gw_relay_now (r) + r->probation_us;
   g_queue_push_tail (&r->probation, c);
   c->probation_link = r->probation.tail;
+  if (!adopted)
+    {
+      c->listened = TRUE;
+      c->first_request_deadline = gw_relay_now (r) + r->first_request_us;
+      g_queue_push_tail (&r->first_requests, c);
+      c->first_request_link = r->first_requests.tail;
+    }
   gw_relay_timer_update (r);
 
   ev = gw_log_event_new (G_LOG_LEVEL_INFO, "connection_accepted");

@@ -26,6 +26,8 @@
  *               queues under one timer source: forwarded transactions
  *               awaiting a response (all report-timeout long, so a FIFO),
  *               connections on probation (all probation long: a FIFO),
+ *               connections without a request yet (first-request-timeout:
+ *               a FIFO),
  *               frames held for a party (report-timeout: a FIFO), binding
  *               SENDs awaiting their 200 (report-timeout: a FIFO); each
  *               expiring session has a timer of its own on the loop.
@@ -48,6 +50,7 @@
 
 #include "gw-connect-policy.h"
 #include "gw-log.h"
+#include "gw-throttle.h"
 #include "net-loop.h"
 #include "msrp-digest.h"
 #include "msrp-head.h"
@@ -154,6 +157,8 @@ struct _Conn
   NetConn *gw; /* NULL while a next hop is resolved */
   guint64 id;
   guint inbound : 1;
+  guint listened : 1; /* inbound, by a listener (not adopted): anyone's,
+                       * so the first-request deadline and eviction apply */
   MsrpScheme scheme;  /* our listener's (inbound), the next hop's */
   guint16 local_port; /* inbound: the listener's port */
   char *peer_ip;      /* inbound: key of relay->per_ip */
@@ -184,6 +189,9 @@ struct _Conn
   guint succeeded : 1; /* probation passed */
   GList *probation_link;
   gint64 probation_deadline;
+  GList *first_request_link; /* in relay->first_requests until the head of
+                              * a first request is in */
+  gint64 first_request_deadline;
   GHashTable *open_msgs; /* Message-ID -> Msg, more chunks to come; made
                           * on first use (gw-relay-txn.c), as @txns: an
                           * idle connection holds neither, which were
@@ -261,6 +269,7 @@ struct _GwRelay
   guint expires_min, expires_default, expires_max;
   gint64 report_timeout_us;
   gint64 probation_us;
+  gint64 first_request_us;
   guint max_sessions_per_conn;
   guint max_sessions_per_user;
   guint max_connections;
@@ -270,7 +279,9 @@ struct _GwRelay
   GwUsers *users;
   NetTls *client_tls;
   MsrpDigestServer *digest;
-  GwConnectPolicy *policy; /* where next hops and parties may be */
+  GwConnectPolicy *policy;   /* where next hops and parties may be */
+  GwThrottle *throttle_addr; /* failed AUTHs per source address */
+  GwThrottle *throttle_user; /* ... and per user */
 
   gboolean freeing;
 
@@ -285,16 +296,17 @@ struct _GwRelay
   GHashTable *sessions;      /* id -> Session (owned) */
   GHashTable *user_sessions; /* Digest user -> count of her sessions */
 
-  GQueue bind_timers;   /* Session with a Connect, by deadline */
-  GQueue party_waiters; /* Conn (references) in BLOCK_PARTY, by
-                         * deadline */
-  GQueue completions;   /* Completion, for the work source */
-  GQueue txn_timers;    /* Txn, by deadline */
-  GQueue probation;     /* Conn, by probation_deadline */
-  NetLoop *loop;        /* the clock, timers and wakes (a reference) */
-  NetTimer deadlines;   /* the earliest deadline of the queues above */
-  NetWatch work;        /* woken: kicks and completions to run */
-  GQueue kicks;         /* Conn (references) to resume */
+  GQueue bind_timers;    /* Session with a Connect, by deadline */
+  GQueue party_waiters;  /* Conn (references) in BLOCK_PARTY, by
+                          * deadline */
+  GQueue completions;    /* Completion, for the work source */
+  GQueue txn_timers;     /* Txn, by deadline */
+  GQueue probation;      /* Conn, by probation_deadline */
+  GQueue first_requests; /* Conn (listened), by first_request_deadline */
+  NetLoop *loop;         /* the clock, timers and wakes (a reference) */
+  NetTimer deadlines;    /* the earliest deadline of the queues above */
+  NetWatch work;         /* woken: kicks and completions to run */
+  GQueue kicks;          /* Conn (references) to resume */
   NetTimer stats;
 
   guint64 closed_bytes_in;
@@ -328,9 +340,11 @@ const char *gw_relay_conn_peer (Conn *c);
 gboolean gw_relay_conn_is_open (Conn *c);
 Conn *gw_relay_conn_ref (Conn *c);
 void gw_relay_conn_unref (Conn *c);
+void gw_relay_conn_note_request (Conn *c);
 void gw_relay_conn_note_success (Conn *c);
 gboolean gw_relay_conn_note_failure (Conn *c);
 void gw_relay_conn_expire_probation (GwRelay *r, gint64 now);
+void gw_relay_conn_expire_first_requests (GwRelay *r, gint64 now);
 void gw_relay_conn_drop (Conn *c, const char *reason, const char *detail,
                          gboolean graceful);
 Conn *gw_relay_conn_new (GwRelay *r);
@@ -338,7 +352,8 @@ void gw_relay_conn_attach (Conn *c, NetConn *gw);
 gboolean gw_relay_conn_filter (NetListener *listener, GSocketAddress *peer,
                                gpointer data);
 void gw_relay_conn_accept (GwRelay *r, NetConn *gw, MsrpScheme scheme,
-                           guint16 port, const char *const *fields);
+                           guint16 port, gboolean adopted,
+                           const char *const *fields);
 void gw_relay_conn_close_all (GwRelay *r);
 GwRelayTransport gw_relay_conn_transport (Conn *c);
 

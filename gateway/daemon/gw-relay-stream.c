@@ -415,6 +415,27 @@ forward_end (Conn *c, char flag, guint64 body_len)
                                     body_len);
 }
 
+/* bad_request: a request refused with 400 because it could not be
+ * understood (RFC 4975 section 7.2), said once, here, where it is
+ * answered; garbage that loses the framing is connection_closed with
+ * reason parse_error instead. */
+static void
+log_bad_request (Conn *c, MsrpHead *h, const char *reason)
+{
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_MESSAGE, "bad_request");
+
+  gw_log_event_add_int (ev, "conn", (gint64) c->id);
+  gw_log_event_add_str (ev, "peer", gw_relay_conn_peer (c));
+  gw_log_event_add_str (ev, "method", msrp_head_get_method (h));
+  gw_log_event_add_str (ev, "tid", msrp_head_get_transaction_id (h));
+  gw_log_event_add_str (ev, "reason", reason != NULL ? reason : "");
+  gw_log_event_emit (ev, "%s %s from %s refused with 400: %s",
+                     msrp_head_get_method (h),
+                     msrp_head_get_transaction_id (h), gw_relay_conn_peer (c),
+                     reason != NULL ? reason : "bad request");
+}
+
 /* END of a frame whose body was dropped: the response due, if any. */
 static void
 discard_end (Conn *c, guint64 body_len)
@@ -423,6 +444,8 @@ discard_end (Conn *c, guint64 body_len)
 
   if (rx->msg != NULL)
     rx->msg->bytes += body_len;
+  if (rx->code == MSRP_STATUS_BAD_REQUEST)
+    log_bad_request (c, rx->head, rx->comment);
   if (rx->code != 0)
     gw_relay_txn_respond_if_due (c, rx->head, rx->code, rx->comment);
   /* The request itself was refused (not a next hop's failure): an
@@ -474,6 +497,8 @@ rx_event (Conn *c, const MsrpReaderEvent *ev)
     {
     case MSRP_READER_EVENT_HEAD:
       gw_relay_stream_rx_clear (rx);
+      if (msrp_head_is_request (ev->head))
+        gw_relay_conn_note_request (c);
       rx->head = msrp_head_ref (ev->head);
       rx->has_body = msrp_head_has_body (ev->head);
       if (ev->head_error != NULL)

@@ -42,6 +42,7 @@ on_deadline (NetLoop *loop, NetTimer *timer, gpointer data)
 
   gw_relay_txn_expire (r, now);
   gw_relay_conn_expire_probation (r, now);
+  gw_relay_conn_expire_first_requests (r, now);
   gw_relay_route_expire_holds (r, now);
   gw_relay_session_expire (r, now);
   gw_relay_timer_update (r);
@@ -55,6 +56,7 @@ gw_relay_timer_update (GwRelay *r)
   gint64 next = -1;
   Txn *t = g_queue_peek_head (&r->txn_timers);
   Conn *c = g_queue_peek_head (&r->probation);
+  Conn *fr = g_queue_peek_head (&r->first_requests);
   Session *bs = g_queue_peek_head (&r->bind_timers);
   Conn *pw = g_queue_peek_head (&r->party_waiters);
 
@@ -64,6 +66,8 @@ gw_relay_timer_update (GwRelay *r)
     next = pw->rx.party_deadline;
   if (c != NULL && (next < 0 || c->probation_deadline < next))
     next = c->probation_deadline;
+  if (fr != NULL && (next < 0 || fr->first_request_deadline < next))
+    next = fr->first_request_deadline;
   if (bs != NULL && (next < 0 || bs->connect->deadline < next))
     next = bs->connect->deadline;
 
@@ -95,7 +99,7 @@ on_accept (NetListener *listener, NetConn *gw, gpointer data)
 {
   Listener *l = data;
 
-  gw_relay_conn_accept (l->relay, gw, l->scheme, l->port, NULL);
+  gw_relay_conn_accept (l->relay, gw, l->scheme, l->port, FALSE, NULL);
 }
 
 static void
@@ -134,6 +138,8 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->expires_max = config->expires_max;
   r->report_timeout_us = (gint64) config->report_timeout * G_USEC_PER_SEC;
   r->probation_us = (gint64) config->probation * G_USEC_PER_SEC;
+  r->first_request_us =
+      (gint64) config->first_request_timeout * G_USEC_PER_SEC;
   r->max_sessions_per_conn = config->max_sessions_per_connection;
   r->max_sessions_per_user = config->max_sessions_per_user;
   r->max_connections = config->max_connections;
@@ -146,6 +152,16 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->client_tls = client_tls != NULL ? net_tls_ref (client_tls) : NULL;
   r->digest = g_steal_pointer (&digest);
   r->policy = gw_connect_policy_new (config);
+  r->throttle_addr = gw_throttle_new (
+      config->auth_throttle_address_failures,
+      (gint64) config->auth_throttle_window * G_USEC_PER_SEC,
+      (gint64) config->auth_throttle_backoff_max * G_USEC_PER_SEC,
+      config->auth_throttle_entries);
+  r->throttle_user = gw_throttle_new (
+      config->auth_throttle_user_failures,
+      (gint64) config->auth_throttle_window * G_USEC_PER_SEC,
+      (gint64) config->auth_throttle_backoff_max * G_USEC_PER_SEC,
+      config->auth_throttle_entries);
 
   r->listeners = g_ptr_array_new ();
   r->conns = g_hash_table_new (NULL, NULL);
@@ -233,7 +249,7 @@ gw_relay_adopt_connection (GwRelay *relay, NetConn *conn, MsrpScheme scheme,
                            "the relay is shutting down");
       return FALSE;
     }
-  gw_relay_conn_accept (relay, conn, scheme, l->port, fields);
+  gw_relay_conn_accept (relay, conn, scheme, l->port, TRUE, fields);
   return TRUE;
 }
 
@@ -292,6 +308,8 @@ gw_relay_free (GwRelay *r)
   g_clear_pointer (&r->client_tls, net_tls_unref);
   msrp_digest_server_free (r->digest);
   gw_connect_policy_free (r->policy);
+  gw_throttle_free (r->throttle_addr);
+  gw_throttle_free (r->throttle_user);
   g_main_context_unref (r->context);
   g_free (r->public_host);
   g_free (r->realm);

@@ -289,13 +289,16 @@ typedef enum
   GW_RELAY_AUTH_BAD_EXPIRES,   /* 423: Expires out of [expires-min, max] */
   GW_RELAY_AUTH_SESSION_LIMIT, /* 403: too many sessions (session_limit) */
   GW_RELAY_AUTH_ERROR,         /* 500: no session could be made */
+  GW_RELAY_AUTH_THROTTLED,     /* 403, not judged: the source address or the
+                                * user is in back-off after too many
+                                * failures ([auth] throttle-*) */
   GW_RELAY_N_AUTH_OUTCOMES
 } GwRelayAuthOutcome;
 
 /* The names of the log stream and the metrics' labels: "tcp", "tls",
  * "ice-tcp"; "inbound", "outbound"; "client", "relay", "preauth"; "ok",
  * "challenge", "stale", "failed", "replay", "locked", "bad_expires",
- * "session_limit", "error". */
+ * "session_limit", "error", "throttled". */
 const char *gw_relay_transport_to_string (GwRelayTransport transport);
 const char *gw_relay_direction_to_string (GwRelayDirection direction);
 const char *gw_relay_session_kind_to_string (GwRelaySessionKind kind);

@@ -1673,6 +1673,7 @@ mem_connect (NetConn *conn, GSocketAddress *address)
       g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
   gboolean v6 = g_inet_address_get_family (host) == G_SOCKET_FAMILY_IPV6;
   g_autofree char *host_text = g_inet_address_to_string (host);
+  const char *source = net_loop_get_virtual_source (conn->loop);
   g_autoptr (GSocketAddress) local = NULL;
   g_autoptr (GError) error = NULL;
   MemPipe *up, *down;
@@ -1681,8 +1682,8 @@ mem_connect (NetConn *conn, GSocketAddress *address)
   SSL *ssl = NULL;
 
   conn->transport = &mem_transport;
-  local = g_inet_socket_address_new_from_string (v6 ? "::1" : "127.0.0.1",
-                                                 next_port++);
+  local = g_inet_socket_address_new_from_string (
+      source != NULL ? source : (v6 ? "::1" : "127.0.0.1"), next_port++);
   if (next_port == 0)
     next_port = 50000;
   conn->local_address = net_addr_to_string (local);

@@ -40,6 +40,7 @@ struct _NetLoop
   gint64 fake_now;
   gboolean virtual_network;
   GHashTable *black_holes; /* IP literals; NULL until the first */
+  char *virtual_source;    /* connects come from it; NULL: loopback */
   NetTimer **heap; /* 1-based binary heap by deadline: heap[1] is next */
   guint heap_len;
   guint heap_cap;
@@ -114,6 +115,20 @@ net_loop_is_virtual_black_hole (NetLoop *loop, const char *address)
 {
   return loop->black_holes != NULL &&
          g_hash_table_contains (loop->black_holes, address);
+}
+
+void
+net_loop_set_virtual_source (NetLoop *loop, const char *address)
+{
+  g_return_if_fail (loop != NULL && loop->virtual_network);
+  g_free (loop->virtual_source);
+  loop->virtual_source = g_strdup (address);
+}
+
+const char *
+net_loop_get_virtual_source (NetLoop *loop)
+{
+  return loop->virtual_source;
 }
 
 gint64
@@ -531,6 +546,7 @@ loop_finalize (GSource *source)
   g_free (loop->heap);
   g_array_unref (loop->hooks);
   g_clear_pointer (&loop->black_holes, g_hash_table_unref);
+  g_clear_pointer (&loop->virtual_source, g_free);
 }
 
 static GSourceFuncs loop_funcs = {

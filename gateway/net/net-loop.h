@@ -127,6 +127,12 @@ gboolean net_loop_has_virtual_network (NetLoop *loop);
  * refuses at once. */
 void net_loop_add_virtual_black_hole (NetLoop *loop, const char *address);
 gboolean net_loop_is_virtual_black_hole (NetLoop *loop, const char *address);
+/* Tests, on the virtual network: connects made from now on come from
+ * @address (an IP literal of the connect's family; NULL: back to 127.0.0.1
+ * or ::1), as seen by the listener and its filter: many clients, one
+ * process. */
+void net_loop_set_virtual_source (NetLoop *loop, const char *address);
+const char *net_loop_get_virtual_source (NetLoop *loop);
 
 /* Called after every turn of the loop (every dispatch), after the turn
  * ends of the watches; and by net_loop_run_turn_hooks().  The hooks are

@@ -35,6 +35,8 @@
 #                              in $WORK/NAME.out and .err, pid in NAME_pid
 #   mc_path NAME               the path it printed (--print-use-path)
 #   mc_wait NAME SECS          wait for it to end; its exit status in $rc
+#   mc_kill NAME               kill -9 it (stopped first, so that it dies
+#                              where it stands) and reap it
 #   mc_run NAME ARGS...        msrpcat in the foreground; exit status in $rc
 #   json_last FILE EXPR        evaluate the Python EXPR on d, the JSON object
 #                              on the last line of FILE
@@ -353,6 +355,15 @@ mc_wait () {
   fi
   rc=0
   wait "$pid" || rc=$?
+  untrack "$pid"
+}
+
+mc_kill () {
+  local pid
+  eval "pid=\${${1}_pid}"
+  kill -STOP "$pid"
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
   untrack "$pid"
 }
 

@@ -36,11 +36,17 @@ FRAME_START = re.compile(rb"MSRP ([A-Za-z0-9.\-+%=]{3,32}) ")
 
 
 class Peer:
-    def __init__(self, host, port, timeout):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    """A connection read frame by frame (hostile.py reuses it: @source binds
+    the local address, @echo prints each frame's start line)."""
+
+    def __init__(self, host, port, timeout, source=None, echo=True):
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.timeout = timeout
         self.buf = b""
         self.eof = False
+        self.echo = echo
 
     def fill(self, deadline):
         """Read more bytes; False on EOF or reset, None on timeout."""
@@ -72,7 +78,8 @@ class Peer:
                     text = self.buf[:e.end()]
                     self.buf = self.buf[e.end():]
                     out = text.decode("utf-8", "replace")
-                    print("< " + out.split("\r\n", 1)[0], flush=True)
+                    if self.echo:
+                        print("< " + out.split("\r\n", 1)[0], flush=True)
                     return out
             elif len(self.buf) >= 5 and not self.buf.startswith(b"MSRP "):
                 raise AssertionError("not an MSRP frame: %r" % self.buf[:80])

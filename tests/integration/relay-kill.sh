@@ -42,9 +42,7 @@ wait_until 60 part_over $((8 * 1024 * 1024)) ||
   fail "the transfer did not get under way"
 kill -STOP "$recv_pid"
 kill -0 "$send_pid" 2>/dev/null || fail "the sender finished before the receiver was stopped"
-kill -KILL "$recv_pid"
-wait "$recv_pid" 2>/dev/null || true
-untrack "$recv_pid"
+mc_kill recv
 
 mc_wait send 60
 [ "$rc" -eq 1 ] || fail "the sender exited $rc, not 1"

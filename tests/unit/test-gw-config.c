@@ -89,6 +89,21 @@ static const struct
   { "next-hop-allow long prefix", "[relay]\nnext-hop-allow=::1/129\n",
     "[relay] next-hop-allow: '::1/129' is not an address range: the prefix "
     "length 129 is longer than 128" },
+  { "auth throttle",
+    "[auth]\nthrottle-address-failures=0\nthrottle-user-failures=3\n"
+    "throttle-window=60\nthrottle-backoff-max=60\nthrottle-entries=10\n",
+    NULL },
+  { "throttle back-off beyond its window",
+    "[auth]\nthrottle-window=30\nthrottle-backoff-max=31\n",
+    "[auth] throttle-backoff-max: 31 is more than throttle-window (30)" },
+  { "zero throttle window", "[auth]\nthrottle-window=0\n",
+    "[auth] throttle-window: '0' is not a whole number from 1" },
+  { "zero throttle entries", "[auth]\nthrottle-entries=0\n",
+    "[auth] throttle-entries: '0' is not a whole number from 1" },
+  { "first request", "[limits]\nfirst-request-timeout=3600\n", NULL },
+  { "zero first request", "[limits]\nfirst-request-timeout=0\n",
+    "[limits] first-request-timeout: '0' is not a whole number from 1 to "
+    "3600" },
 };
 
 START_TEST (test_load)
@@ -134,6 +149,13 @@ START_TEST (test_values)
   ck_assert_int_eq (c->log_level, G_LOG_LEVEL_WARNING);
   ck_assert_str_eq (c->source, "t");
 
+  /* The throttle's documented defaults (packaging/msrp-edge.conf). */
+  ck_assert_uint_eq (d->auth_throttle_address_failures, 5);
+  ck_assert_uint_eq (d->auth_throttle_user_failures, 20);
+  ck_assert_uint_eq (d->auth_throttle_window, 600);
+  ck_assert_uint_eq (d->auth_throttle_backoff_max, 60);
+  ck_assert_uint_eq (d->auth_throttle_entries, 16384);
+  ck_assert_uint_eq (d->first_request_timeout, 5);
   ck_assert_str_eq (d->source, "embedded default");
   ck_assert_uint_eq (d->listen_msrp->len, 1);
   ck_assert_uint_eq (d->listen_msrps->len, 0);

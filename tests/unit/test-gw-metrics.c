@@ -188,6 +188,7 @@ static const char *const expected_lines[] = {
   "msrp_edge_auth_requests_total{outcome=\"bad_expires\"} 0",
   "msrp_edge_auth_requests_total{outcome=\"session_limit\"} 41",
   "msrp_edge_auth_requests_total{outcome=\"error\"} 0",
+  "msrp_edge_auth_requests_total{outcome=\"throttled\"} 0",
   "msrp_edge_calls 11",
   "msrp_edge_call_commands_total{command=\"offer\"} 12",
   "msrp_edge_call_commands_total{command=\"answer\"} 13",

@@ -354,6 +354,19 @@ client_connect (const char *name, guint16 port)
   return client_connect_tls (name, port, NULL);
 }
 
+/* A client of 127.0.0.1:@port connecting from @source (an IP address on
+ * the virtual network). */
+static Client *
+client_connect_from (const char *name, guint16 port, const char *source)
+{
+  Client *cl;
+
+  net_loop_set_virtual_source (loop, source);
+  cl = client_connect (name, port);
+  net_loop_set_virtual_source (loop, NULL);
+  return cl;
+}
+
 static void
 client_free (Client *cl)
 {
@@ -1047,6 +1060,178 @@ START_TEST (test_auth_session_limits)
 }
 END_TEST
 
+/* --- password guessing (issue 13, finding 3) ---------------------------- */
+
+/* One guess: a new connection from @source (the virtual network's source
+ * address), an AUTH answered with @user's @password.  Returns the code of
+ * the answer to the credentials: 401 judged and wrong, 403 refused
+ * unjudged (or locked), 200.  Each guess on a connection of its own, as a
+ * guesser that reconnects. */
+static guint
+guess (Relay *r, const char *source, const char *user, const char *password)
+{
+  g_autoptr (Client) cl = NULL;
+  g_autoptr (Frame) f1 = NULL;
+  g_autoptr (Frame) f2 = NULL;
+  g_autoptr (MsrpDigestCredentials) creds = NULL;
+  g_autofree char *t1 = next_tid ();
+  g_autofree char *t2 = next_tid ();
+  g_autofree char *cred_text = NULL;
+  g_autofree char *extra = NULL;
+
+  cl = client_connect_from ("guesser", r->port, source);
+  send_auth (cl, t1, r->uri, ALICE, NULL);
+  f1 = client_frame (cl, 3000);
+  assert_response (f1, t1, 401);
+  creds = answer (f1, user, password, MSRP_DIGEST_ALGORITHM_MD5, r->uri);
+  cred_text = msrp_digest_credentials_to_string (creds);
+  extra = g_strdup_printf ("Authorization: %s\r\n", cred_text);
+  send_auth (cl, t2, r->uri, ALICE, extra);
+  f2 = client_frame (cl, 3000);
+  ck_assert_str_eq (msrp_head_get_transaction_id (f2->head), t2);
+  if (msrp_head_get_status_code (f2->head) == 403 &&
+      strstr (msrp_head_get_comment (f2->head), "too many failed") != NULL)
+    {
+      /* Refused unjudged: the connection goes with it (RFC 4976 section
+       * 6.3). */
+      client_wait_eof (cl, 3000);
+    }
+  return msrp_head_get_status_code (f2->head);
+}
+
+/* One address guessing bob's password, reconnecting for each guess, ten
+ * times a second for ten seconds: five guesses are free, then the back-off
+ * (1 s, 2 s, 4 s ...) lets at most one a back-off be judged; the others
+ * get 403 without their password being checked, the right one included;
+ * auth_throttled says so.  Another address is not affected. */
+START_TEST (test_auth_throttle_address)
+{
+  g_autoptr (Relay) r = relay_new ("probation=3600\n");
+  guint judged = 0, refused = 0, judged_first_second = 0;
+  gint64 start = testloop_now ();
+  GwRelayStats st;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      gint64 at = testloop_now () - start;
+      guint code = guess (r, "192.0.2.66", "bob", "wrong");
+
+      if (code == 401)
+        {
+          judged++;
+          if (at < G_USEC_PER_SEC)
+            judged_first_second++;
+        }
+      else
+        {
+          ck_assert_uint_eq (code, 403);
+          refused++;
+        }
+      testloop_run_for (100);
+    }
+  /* 5 free, then one at about 0.5 s, 1.5 s, 3.5 s and 7.5 s. */
+  ck_assert_uint_le (judged_first_second, 6);
+  ck_assert_uint_le (judged, 10);
+  ck_assert_uint_ge (judged, 8);
+  ck_assert_uint_eq (refused, 100 - judged);
+  ck_assert_uint_ge (logtap_count ("auth_throttled", "\"scope\":\"address\"",
+                                   "\"address\":\"192.0.2.66\"",
+                                   "\"failures\":6", "\"backoff_ms\":1000",
+                                   NULL),
+                     1);
+  /* Refusals are told with the next failure judged, not one line each. */
+  ck_assert_uint_eq (logtap_count ("auth_throttled", NULL), judged - 5);
+  ck_assert_uint_ge (logtap_count ("connection_closed",
+                                   "\"reason\":\"auth_throttled\"", NULL),
+                     refused);
+  /* Still in back-off: the right password from there is not even
+   * checked... */
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "alice", "secret"), 403);
+  /* ... and works from elsewhere. */
+  ck_assert_uint_eq (guess (r, "192.0.2.77", "alice", "secret"), 200);
+  ck_assert_uint_eq (guess (r, "192.0.2.77", "bob", "secret"), 200);
+  gw_relay_get_stats (r->relay, &st);
+  ck_assert_uint_eq (st.auth[GW_RELAY_AUTH_THROTTLED], refused + 1);
+  ck_assert_uint_eq (st.auth[GW_RELAY_AUTH_FAILED], judged);
+  /* The window passes: the address starts afresh. */
+  testloop_run_for (601 * 1000);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "alice", "secret"), 200);
+}
+END_TEST
+
+/* A success from an address that guesses for others does not reset its
+ * count: four failures for bob, alice's right password, two more for bob:
+ * the sixth failure backs off. */
+START_TEST (test_auth_throttle_success_keeps_count)
+{
+  g_autoptr (Relay) r = relay_new ("probation=3600\n");
+
+  for (guint i = 0; i < 4; i++)
+    ck_assert_uint_eq (guess (r, "192.0.2.66", "bob", "wrong"), 401);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "alice", "secret"), 200);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "bob", "wrong"), 401);
+  ck_assert_uint_eq (logtap_count ("auth_throttled", NULL), 0);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "bob", "wrong"), 401);
+  ck_assert_uint_eq (logtap_count ("auth_throttled", "\"failures\":6", NULL),
+                     1);
+  ck_assert_uint_eq (guess (r, "192.0.2.66", "bob", "secret"), 403);
+}
+END_TEST
+
+/* Many addresses guessing one user: each address stays within its free
+ * failures, the user's count backs off.  Then the user is refused
+ * unjudged from an address she never got in from, and gets in from one
+ * she did.  IPv6 addresses count by their /64. */
+START_TEST (test_auth_throttle_user)
+{
+  g_autoptr (Relay) r = relay_new ("probation=3600\n[auth]\n"
+                                   "throttle-user-failures=3\n");
+
+  ck_assert_uint_eq (guess (r, "192.0.2.10", "bob", "secret"), 200);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("198.51.100.%u", i + 1);
+
+      ck_assert_uint_eq (guess (r, source, "bob", "wrong"), 401);
+    }
+  ck_assert_uint_eq (logtap_count ("auth_throttled", "\"scope\":\"user\"",
+                                   "\"user\":\"bob\"", "\"failures\":4", NULL),
+                     1);
+  ck_assert_uint_eq (guess (r, "198.51.100.99", "bob", "secret"), 403);
+  ck_assert_uint_eq (guess (r, "192.0.2.10", "bob", "secret"), 200);
+  /* Alice is not bob. */
+  ck_assert_uint_eq (guess (r, "198.51.100.99", "alice", "secret"), 200);
+  /* A name as long as a header is counted by its SHA-256. */
+  {
+    g_autofree char *longname = g_strnfill (300, 'm');
+
+    for (guint i = 0; i < 4; i++)
+      {
+        g_autofree char *source = g_strdup_printf ("203.0.113.%u", i + 1);
+
+        ck_assert_uint_eq (guess (r, source, longname, "x"), 401);
+      }
+    ck_assert_uint_eq (
+        logtap_count ("auth_throttled", "\"user\":\"sha256:", NULL), 1);
+  }
+
+  /* Five failures from one IPv6 /64, each from another address of it:
+   * the sixth is refused unjudged. */
+  for (guint i = 0; i < 6; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("2001:db8:1:2::%x", i + 1);
+
+      ck_assert_uint_eq (guess (r, source, i % 2 ? "alice" : "carol", "x"),
+                         401);
+    }
+  ck_assert_uint_eq (logtap_count ("auth_throttled",
+                                   "\"address\":\"2001:db8:1:2::/64\"", NULL),
+                     1);
+  ck_assert_uint_eq (guess (r, "2001:db8:1:2::ffff", "alice", "secret"), 403);
+  ck_assert_uint_eq (guess (r, "2001:db8:1:3::1", "alice", "secret"), 200);
+}
+END_TEST
+
 /* --- forwarding -------------------------------------------------------- */
 
 /* Two clients of one relay, A then B, with their session URIs. */
@@ -1363,16 +1548,43 @@ static const struct
     "Byte-Range: 0-1/1\r\nContent-Type: "
     "text/plain\r\n\r\nx\r\n-------g003$\r\n",
     400, FALSE },
+  /* A bad URI after a good one: the 400 goes from the good one. */
   { "bad To-Path URI",
     "MSRP g004 SEND\r\nTo-Path: SESSION junk\r\nFrom-Path: " ALICE "\r\n"
     "Message-ID: mmmm\r\n-------g004$\r\n",
-    0, FALSE },
+    400, FALSE },
+  /* More URIs than the relay holds (MSRP_URI_LIST_MAX), yet under the
+   * header block limit: 33 to about 380 (issue 13, finding 7). */
+  { "To-Path of 33 URIs",
+    "MSRP g007 SEND\r\nTo-Path: SESSION LONG33\r\nFrom-Path: " ALICE "\r\n"
+    "Message-ID: mmmm\r\n-------g007$\r\n",
+    400, FALSE },
+  { "From-Path of 380 URIs",
+    "MSRP g008 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE " LONG379\r\n"
+    "Message-ID: mmmm\r\n-------g008$\r\n",
+    400, FALSE },
+  { "AUTH with a From-Path of 40 URIs",
+    "MSRP g009 AUTH\r\nTo-Path: RELAY\r\nFrom-Path: " ALICE " LONG39\r\n"
+    "-------g009$\r\n",
+    400, FALSE },
   { "end-line of another transaction",
     "MSRP g005 SEND\r\nTo-Path: SESSION\r\nFrom-Path: " ALICE
     "\r\nMessage-ID: mmmm\r\n"
     "-------g006$\r\n",
     400, TRUE },
 };
+
+/* @n URIs "msrp://hN.invalid:2855/s;tcp", one space between two. */
+static char *
+long_uri_list (guint n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%smsrp://h%u.invalid:2855/s;tcp",
+                            i > 0 ? " " : "", i);
+  return g_string_free (s, FALSE);
+}
 
 START_TEST (test_garbage)
 {
@@ -1388,6 +1600,25 @@ START_TEST (test_garbage)
   pair_init (&p, NULL);
   g = client_connect ("garbage", p.r->port);
   input = subst (garbage_cases[_i].input, "SESSION", p.sa);
+  for (guint n = 32; n <= 379; n++)
+    {
+      g_autofree char *key = g_strdup_printf ("LONG%u", n);
+      g_autofree char *list = NULL;
+      char *next;
+
+      if (strstr (input, key) == NULL)
+        continue;
+      list = long_uri_list (n);
+      next = subst (input, key, list);
+      g_free (input);
+      input = next;
+    }
+  {
+    char *next = subst (input, "RELAY", p.r->uri);
+
+    g_free (input);
+    input = next;
+  }
   client_send (g, input);
   if (garbage_cases[_i].code != 0)
     {
@@ -1408,6 +1639,9 @@ START_TEST (test_garbage)
       client_no_frame (g, 200);
       ck_assert (!g->eof);
     }
+  /* Each answered with a log line saying why. */
+  if (garbage_cases[_i].code == 400 && !garbage_cases[_i].closed)
+    ck_assert_uint_eq (logtap_count ("bad_request", NULL), 1);
   /* The relay still serves Alice and Bob. */
   to = a_to_b (&p);
   text = send_text (tid, to, ALICE, "m-after", NULL, "still here");
@@ -2987,6 +3221,145 @@ START_TEST (test_connection_limits)
 }
 END_TEST
 
+/* [limits] first-request-timeout (issue 13, finding 5): a connection
+ * that has not sent the head of a request within it is closed, one that
+ * sent a start line and no more too; one that made a request (an AUTH
+ * without credentials) waits for probation, which is another matter (no
+ * successful request within 30 s). */
+START_TEST (test_first_request_timeout)
+{
+  g_autoptr (Relay) r = relay_new (NULL);
+  g_autoptr (Client) silent = client_connect ("silent", r->port);
+  g_autoptr (Client) partial = client_connect ("partial", r->port);
+  g_autoptr (Client) asked = client_connect ("asked", r->port);
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autofree char *t1 = next_tid ();
+  g_autoptr (Frame) f = NULL;
+  g_autofree char *sa = NULL;
+  gint64 start = testloop_now ();
+
+  client_send (partial, "MSRP slow0001 AUTH\r\nTo-Path: ");
+  send_auth (asked, t1, r->uri, ALICE, NULL);
+  f = client_frame (asked, 3000);
+  assert_response (f, t1, 401);
+  sa = auth (a, r, ALICE, "alice");
+  client_wait_eof (silent, 10000);
+  client_wait_eof (partial, 10000);
+  ck_assert_int_ge (testloop_now () - start, 5 * G_USEC_PER_SEC);
+  ck_assert_int_lt (testloop_now () - start, 6 * G_USEC_PER_SEC);
+  ck_assert_uint_eq (logtap_count ("connection_closed",
+                                   "\"reason\":\"first_request_timeout\"",
+                                   NULL),
+                     2);
+  ck_assert (!asked->eof && !a->eof);
+  /* Probation, not the first-request deadline, closes the one that
+   * asked but never succeeded; Alice stays. */
+  client_wait_eof (asked, 40000);
+  ck_assert_int_ge (testloop_now () - start, 30 * G_USEC_PER_SEC);
+  RUN_UNTIL (logtap_count ("connection_closed",
+                           "\"reason\":\"probation_timeout\"", NULL) == 1,
+             3000);
+  ck_assert (!a->eof);
+}
+END_TEST
+
+/* Near max-connections, a new connection evicts the oldest one that has
+ * not sent a request, then the oldest still on probation, never one that
+ * succeeded: a flood of silent connections cannot lock out a client
+ * (issue 13, finding 5).  With nothing to evict, max-connections refuses. */
+START_TEST (test_evict_for_new)
+{
+  g_autoptr (Relay) r = relay_new ("probation=3600\n[limits]\n"
+                                   "max-connections=4\n"
+                                   "max-connections-per-ip=4\n"
+                                   "first-request-timeout=3600\n");
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autofree char *sa = auth (a, r, ALICE, "alice");
+  g_autoptr (Client) asked = client_connect ("asked", r->port);
+  g_autofree char *t1 = next_tid ();
+  g_autoptr (Frame) f = NULL;
+  Client *silent[3] = { NULL };
+  Client *x[5] = { NULL };
+  g_autofree char *t2 = next_tid ();
+  g_autoptr (Client) b = NULL;
+  g_autoptr (Client) c = NULL;
+  g_autofree char *sb = NULL;
+
+  send_auth (asked, t1, r->uri, ALICE, NULL);
+  f = client_frame (asked, 3000);
+  assert_response (f, t1, 401);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("192.0.2.%u", i + 1);
+
+      silent[i] = client_connect_from ("silent", r->port, source);
+      testloop_run_for (10);
+    }
+  RUN_UNTIL (logtap_count ("connection_accepted", NULL) == 4, 3000);
+  /* Full: Bob gets in, the oldest silent connection makes room. */
+  b = client_connect ("bob", r->port);
+  sb = auth (b, r, BOB, "bob");
+  ck_assert_ptr_nonnull (sb);
+  client_wait_eof (silent[0], 3000);
+  ck_assert (!silent[1]->eof && !asked->eof && !a->eof);
+  ck_assert_uint_eq (logtap_count ("connection_closed",
+                                   "\"reason\":\"evicted\"",
+                                   "\"peer\":\"192.0.2.1:", NULL),
+                     1);
+  /* Then the next silent one, even for a newcomer that will speak. */
+  silent[2] = client_connect_from ("silent", r->port, "192.0.2.3");
+  client_wait_eof (silent[1], 3000);
+  c = client_connect_from ("carol", r->port, "198.51.100.1");
+  client_wait_eof (silent[2], 3000);
+  send_auth (c, t2, r->uri, "msrp://carol.invalid:1/c;tcp", NULL);
+  g_clear_pointer (&f, frame_free);
+  f = client_frame (c, 3000);
+  assert_response (f, t2, 401);
+  /* No silent one left: the oldest on probation goes, the one that
+   * asked before carol did. */
+  x[0] = client_connect_from ("x", r->port, "203.0.113.1");
+  client_wait_eof (asked, 3000);
+  ck_assert (!c->eof);
+  /* The newest silent ones make room for each other; those that
+   * succeeded stay whatever comes, and nobody is refused. */
+  for (guint i = 1; i < G_N_ELEMENTS (x); i++)
+    {
+      g_autofree char *source = g_strdup_printf ("203.0.113.%u", i + 1);
+
+      x[i] = client_connect_from ("x", r->port, source);
+      client_wait_eof (x[i - 1], 3000);
+    }
+  ck_assert (!a->eof && !b->eof && !c->eof && !x[G_N_ELEMENTS (x) - 1]->eof);
+  ck_assert_uint_eq (logtap_count ("connection_refused", NULL), 0);
+  ck_assert_uint_eq (
+      logtap_count ("connection_closed", "\"reason\":\"evicted\"", NULL), 8);
+  for (guint i = 0; i < G_N_ELEMENTS (silent); i++)
+    client_free (silent[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    client_free (x[i]);
+}
+END_TEST
+
+/* Nothing to evict: every slot holds a connection that succeeded. */
+START_TEST (test_evict_none)
+{
+  g_autoptr (Relay) r = relay_new ("[limits]\nmax-connections=2\n"
+                                   "max-connections-per-ip=2\n");
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  g_autoptr (Client) b = client_connect ("bob", r->port);
+  g_autofree char *sa = auth (a, r, ALICE, "alice");
+  g_autofree char *sb = auth (b, r, BOB, "bob");
+  g_autoptr (Client) c = NULL;
+
+  c = client_connect_from ("late", r->port, "192.0.2.9");
+  client_wait_eof (c, 3000);
+  ck_assert_uint_eq (logtap_count ("connection_refused",
+                                   "\"limit\":\"max-connections\"", NULL),
+                     1);
+  ck_assert (!a->eof && !b->eof);
+}
+END_TEST
+
 /* --- TLS between relays ----------------------------------------------------
  */
 
@@ -3421,6 +3794,9 @@ main (void)
   tcase_add_test (tc_auth, test_auth_three_failures);
   tcase_add_test (tc_auth, test_auth_replay);
   tcase_add_test (tc_auth, test_auth_session_limits);
+  tcase_add_test (tc_auth, test_auth_throttle_address);
+  tcase_add_test (tc_auth, test_auth_throttle_success_keeps_count);
+  tcase_add_test (tc_auth, test_auth_throttle_user);
   suite_add_tcase (s, tc_auth);
 
   tcase_add_checked_fixture (tc_fwd, setup, teardown);
@@ -3469,6 +3845,9 @@ main (void)
   tcase_add_test (tc_fail, test_receiver_dies);
   tcase_add_test (tc_fail, test_sender_dies);
   tcase_add_test (tc_fail, test_connection_limits);
+  tcase_add_test (tc_fail, test_first_request_timeout);
+  tcase_add_test (tc_fail, test_evict_for_new);
+  tcase_add_test (tc_fail, test_evict_none);
   suite_add_tcase (s, tc_fail);
 
   tcase_add_checked_fixture (tc_stream, setup, teardown);

@@ -6,11 +6,15 @@
 
 #include "guard.h"
 #include "msrp-head.h"
+#include "msrp-status.h"
+#include "msrp-writer.h"
 
 /* Parse one frame's head from @text; returns the head or NULL with the
- * error message in *@err (owned by the caller). */
+ * error message in *@err (owned by the caller).  @lenient: as msrp-reader
+ * does, a header refused is noted (the first error in *@err) and the head
+ * is collected to the end of its block and returned all the same. */
 static MsrpHead *
-parse_head (const char *text, char **err)
+parse_head_full (const char *text, gboolean lenient, char **err)
 {
   g_autoptr (MsrpParser) p = msrp_parser_new ();
   g_autoptr (MsrpHead) head = NULL;
@@ -50,13 +54,16 @@ parse_head (const char *text, char **err)
           if (!msrp_head_add_header (head, &ev, &error))
             {
               ck_assert_int_eq (error->domain, MSRP_HEAD_ERROR);
-              *err = g_strdup (error->message);
-              break;
+              if (*err == NULL)
+                *err = g_strdup (error->message);
+              if (!lenient)
+                break;
+              g_clear_error (&error);
             }
         }
       else if (ev.type == MSRP_PARSER_EVENT_HEADERS_END)
         {
-          if (!msrp_head_finish (head, ev.has_body, &error))
+          if (!msrp_head_finish (head, ev.has_body, &error) && !lenient)
             {
               *err = g_strdup (error->message);
               break;
@@ -67,6 +74,12 @@ parse_head (const char *text, char **err)
     }
   guard_buf_clear (&buf);
   return result;
+}
+
+static MsrpHead *
+parse_head (const char *text, char **err)
+{
+  return parse_head_full (text, FALSE, err);
 }
 
 #define TP                                                                    \
@@ -215,6 +228,89 @@ START_TEST (test_defaults_and_response)
 }
 END_TEST
 
+/* A path of @n URIs "msrp://hN.example.net:2855/s;tcp". */
+static char *
+long_path (guint n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%smsrp://h%u.example.net:2855/s;tcp",
+                            i > 0 ? " " : "", i);
+  return g_string_free (s, FALSE);
+}
+
+static const struct
+{
+  const char *name;
+  guint to_n, from_n; /* URIs in To-Path and From-Path (0: one bad URI) */
+  const char *error;  /* part of the error */
+  guint kept_to;      /* URIs the head keeps */
+  guint kept_from;
+  const char *to_addr; /* the 400's To-Path (NULL: cannot be addressed) */
+} refused_paths[] = {
+  { "to-path of 33", 33, 1, "To-Path: URI list has more than 32 URIs", 32, 1,
+    "msrp://h0.example.net:2855/s;tcp" },
+  { "from-path of 33", 1, 33, "From-Path: URI list has more than 32 URIs", 1,
+    32, "msrp://h0.example.net:2855/s;tcp" },
+  { "both of 200", 200, 200, "To-Path: URI list has more than 32 URIs", 32, 32,
+    "msrp://h0.example.net:2855/s;tcp" },
+  { "from-path of 380", 1, 380, "From-Path", 1, 32,
+    "msrp://h0.example.net:2855/s;tcp" },
+  { "first to-path uri bad", 0, 1, "To-Path", 0, 1, NULL },
+};
+
+/* A To-Path or From-Path the head refuses (33 to 380 URIs fit in the header
+ * block) keeps the URIs a 400 needs, so that the request gets its answer
+ * (RFC 4975 section 7.2) instead of none at all. */
+START_TEST (test_refused_path_addresses_400)
+{
+  g_autofree char *to = refused_paths[_i].to_n > 0
+                            ? long_path (refused_paths[_i].to_n)
+                            : g_strdup ("http://x/;tcp");
+  g_autofree char *from = long_path (refused_paths[_i].from_n);
+  g_autofree char *text =
+      g_strdup_printf ("MSRP pp01 SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
+                       "Message-ID: m1\r\n-------pp01$\r\n",
+                       to, from);
+  g_autofree char *err = NULL;
+  g_autoptr (MsrpHead) head = parse_head_full (text, TRUE, &err);
+  g_autoptr (MsrpWriter) w = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) b = NULL;
+  g_autofree char *resp = NULL;
+  g_autofree char *want = NULL;
+  GPtrArray *tp = msrp_head_get_to_path (head);
+  GPtrArray *fp = msrp_head_get_from_path (head);
+
+  ck_assert_msg (err != NULL && strstr (err, refused_paths[_i].error) != NULL,
+                 "%s: error '%s'", refused_paths[_i].name, err);
+  ck_assert_uint_eq (tp != NULL ? tp->len : 0, refused_paths[_i].kept_to);
+  ck_assert_uint_eq (fp != NULL ? fp->len : 0, refused_paths[_i].kept_from);
+  /* The refused header is not among the headers: its value is not what
+   * the head holds. */
+  if (refused_paths[_i].to_n != 1)
+    ck_assert_ptr_null (msrp_head_find (head, MSRP_HEADER_TO_PATH, NULL));
+  if (refused_paths[_i].from_n != 1)
+    ck_assert_ptr_null (msrp_head_find (head, MSRP_HEADER_FROM_PATH, NULL));
+  if (refused_paths[_i].to_addr == NULL)
+    {
+      ck_assert_ptr_null (tp);
+      return;
+    }
+  w = msrp_status_build_response ("SEND", "pp01", tp, fp, 400, err, &error);
+  ck_assert_msg (w != NULL, "%s", error != NULL ? error->message : "");
+  b = msrp_writer_to_bytes (w, NULL, '$', &error);
+  ck_assert_ptr_nonnull (b);
+  resp = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+  want = g_strdup_printf ("MSRP pp01 400 %s\r\nTo-Path: %s\r\n"
+                          "From-Path: msrp://h0.example.net:2855/s;tcp\r\n",
+                          err, refused_paths[_i].to_addr);
+  ck_assert_msg (g_str_has_prefix (resp, want), "%s: %s",
+                 refused_paths[_i].name, resp);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -226,6 +322,8 @@ main (void)
   tcase_add_loop_test (tc, test_cases, 0, G_N_ELEMENTS (cases));
   tcase_add_test (tc, test_values);
   tcase_add_test (tc, test_defaults_and_response);
+  tcase_add_loop_test (tc, test_refused_path_addresses_400, 0,
+                       G_N_ELEMENTS (refused_paths));
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
