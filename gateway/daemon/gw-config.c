@@ -218,124 +218,153 @@ value_error (GError **error, const KeySpec *spec, const char *fmt, ...)
   return FALSE;
 }
 
+/* One parser per KeyType: each checks VALUE (stripped) and stores it in
+ * its field, or says why it cannot. */
+
+static gboolean
+set_string (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  char **slot = FIELD (c, spec, char *);
+
+  if (*value == '\0' && spec->type == KEY_STRING)
+    return value_error (error, spec, "must not be empty");
+  if (spec->type == KEY_PATH && *value != '\0' &&
+      !g_file_test (value, G_FILE_TEST_IS_REGULAR))
+    return value_error (error, spec, "'%s' is not a readable file", value);
+  g_free (*slot);
+  *slot = *value != '\0' ? g_strdup (value) : NULL;
+  return TRUE;
+}
+
+static gboolean
+set_addrs (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  GPtrArray **slot = FIELD (c, spec, GPtrArray *);
+  GPtrArray *list = net_addr_list_parse (value, &local);
+
+  if (list == NULL)
+    return value_error (error, spec, "%s", local->message);
+  g_ptr_array_unref (*slot);
+  *slot = list;
+  return TRUE;
+}
+
+static gboolean
+set_bool (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  gboolean *slot = FIELD (c, spec, gboolean);
+
+  if (g_ascii_strcasecmp (value, "true") == 0 ||
+      g_ascii_strcasecmp (value, "yes") == 0 || strcmp (value, "1") == 0)
+    *slot = TRUE;
+  else if (g_ascii_strcasecmp (value, "false") == 0 ||
+           g_ascii_strcasecmp (value, "no") == 0 || strcmp (value, "0") == 0)
+    *slot = FALSE;
+  else
+    return value_error (error, spec, "'%s' is not true or false", value);
+  return TRUE;
+}
+
+static gboolean
+set_uint (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  guint64 n;
+
+  if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, &n, NULL))
+    return value_error (error, spec,
+                        "'%s' is not a whole number from %u to %u", value,
+                        spec->min, spec->max);
+  *FIELD (c, spec, guint) = (guint) n;
+  return TRUE;
+}
+
+static gboolean
+set_log_format (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!gw_log_format_parse (value, FIELD (c, spec, GwLogFormat), &local))
+    return value_error (error, spec, "%s", local->message);
+  return TRUE;
+}
+
+static gboolean
+set_log_level (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!gw_log_level_parse (value, FIELD (c, spec, GLogLevelFlags), &local))
+    return value_error (error, spec, "%s", local->message);
+  return TRUE;
+}
+
+static gboolean
+set_ips (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  GPtrArray **slot = FIELD (c, spec, GPtrArray *);
+  g_auto (GStrv) items = g_strsplit (value, ";", -1);
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      const char *item = g_strstrip (items[i]);
+      GInetAddress *a;
+
+      if (*item == '\0')
+        continue;
+      a = g_inet_address_new_from_string (item);
+      if (a == NULL)
+        return value_error (error, spec, "'%s' is not an IP address", item);
+      g_ptr_array_add (list, a);
+    }
+  g_ptr_array_unref (*slot);
+  *slot = g_steal_pointer (&list);
+  return TRUE;
+}
+
+static gboolean
+set_cidrs (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  NetCidrList **slot = FIELD (c, spec, NetCidrList *);
+  NetCidrList *list = net_cidr_list_parse (value, &local);
+
+  if (list == NULL)
+    return value_error (error, spec, "%s", local->message);
+  net_cidr_list_free (*slot);
+  *slot = list;
+  return TRUE;
+}
+
+static gboolean
+set_policy (GwConfig *c, const KeySpec *spec, char *value, GError **error)
+{
+  GwNegPolicy policy;
+
+  if (!gw_neg_policy_from_string (value, &policy))
+    return value_error (error, spec, "'%s' is not auto, always or never",
+                        value);
+  *FIELD (c, spec, int) = (int) policy;
+  return TRUE;
+}
+
 static gboolean
 set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
 {
-  g_autoptr (GError) local = NULL;
+  typedef gboolean (*Setter) (GwConfig *, const KeySpec *, char *, GError **);
+  static const Setter setters[] = {
+    [KEY_STRING] = set_string,       [KEY_PATH] = set_string,
+    [KEY_ADDRS] = set_addrs,         [KEY_BOOL] = set_bool,
+    [KEY_UINT] = set_uint,           [KEY_LOG_FORMAT] = set_log_format,
+    [KEY_LOG_LEVEL] = set_log_level, [KEY_IPS] = set_ips,
+    [KEY_CIDRS] = set_cidrs,         [KEY_POLICY] = set_policy,
+  };
   g_autofree char *value = g_strstrip (g_strdup (raw));
 
-  switch (spec->type)
-    {
-    case KEY_STRING:
-    case KEY_PATH:
-      {
-        char **slot = FIELD (c, spec, char *);
-
-        if (*value == '\0' && spec->type == KEY_STRING)
-          return value_error (error, spec, "must not be empty");
-        if (spec->type == KEY_PATH && *value != '\0' &&
-            !g_file_test (value, G_FILE_TEST_IS_REGULAR))
-          return value_error (error, spec, "'%s' is not a readable file",
-                              value);
-        g_free (*slot);
-        *slot = *value != '\0' ? g_steal_pointer (&value) : NULL;
-        return TRUE;
-      }
-    case KEY_ADDRS:
-      {
-        GPtrArray **slot = FIELD (c, spec, GPtrArray *);
-        GPtrArray *list = net_addr_list_parse (value, &local);
-
-        if (list == NULL)
-          return value_error (error, spec, "%s", local->message);
-        g_ptr_array_unref (*slot);
-        *slot = list;
-        return TRUE;
-      }
-    case KEY_BOOL:
-      {
-        gboolean *slot = FIELD (c, spec, gboolean);
-
-        if (g_ascii_strcasecmp (value, "true") == 0 ||
-            g_ascii_strcasecmp (value, "yes") == 0 || strcmp (value, "1") == 0)
-          *slot = TRUE;
-        else if (g_ascii_strcasecmp (value, "false") == 0 ||
-                 g_ascii_strcasecmp (value, "no") == 0 ||
-                 strcmp (value, "0") == 0)
-          *slot = FALSE;
-        else
-          return value_error (error, spec, "'%s' is not true or false", value);
-        return TRUE;
-      }
-    case KEY_UINT:
-      {
-        guint *slot = FIELD (c, spec, guint);
-        guint64 n;
-
-        if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, &n,
-                                         NULL))
-          return value_error (error, spec,
-                              "'%s' is not a whole number from %u "
-                              "to %u",
-                              value, spec->min, spec->max);
-        *slot = (guint) n;
-        return TRUE;
-      }
-    case KEY_LOG_FORMAT:
-      if (!gw_log_format_parse (value, FIELD (c, spec, GwLogFormat), &local))
-        return value_error (error, spec, "%s", local->message);
-      return TRUE;
-    case KEY_LOG_LEVEL:
-      if (!gw_log_level_parse (value, FIELD (c, spec, GLogLevelFlags), &local))
-        return value_error (error, spec, "%s", local->message);
-      return TRUE;
-    case KEY_IPS:
-      {
-        GPtrArray **slot = FIELD (c, spec, GPtrArray *);
-        g_auto (GStrv) items = g_strsplit (value, ";", -1);
-        g_autoptr (GPtrArray) list =
-            g_ptr_array_new_with_free_func (g_object_unref);
-
-        for (guint i = 0; items[i] != NULL; i++)
-          {
-            const char *item = g_strstrip (items[i]);
-            GInetAddress *a;
-
-            if (*item == '\0')
-              continue;
-            a = g_inet_address_new_from_string (item);
-            if (a == NULL)
-              return value_error (error, spec, "'%s' is not an IP address",
-                                  item);
-            g_ptr_array_add (list, a);
-          }
-        g_ptr_array_unref (*slot);
-        *slot = g_steal_pointer (&list);
-        return TRUE;
-      }
-    case KEY_CIDRS:
-      {
-        NetCidrList **slot = FIELD (c, spec, NetCidrList *);
-        NetCidrList *list = net_cidr_list_parse (value, &local);
-
-        if (list == NULL)
-          return value_error (error, spec, "%s", local->message);
-        net_cidr_list_free (*slot);
-        *slot = list;
-        return TRUE;
-      }
-    case KEY_POLICY:
-      {
-        GwNegPolicy policy;
-
-        if (!gw_neg_policy_from_string (value, &policy))
-          return value_error (error, spec, "'%s' is not auto, always or never",
-                              value);
-        *FIELD (c, spec, int) = (int) policy;
-        return TRUE;
-      }
-    }
-  g_assert_not_reached ();
+  g_assert ((gsize) spec->type < G_N_ELEMENTS (setters) &&
+            setters[spec->type] != NULL);
+  return setters[spec->type](c, spec, value, error);
 }
 
 /* Rules that tie keys together. */

@@ -394,138 +394,215 @@ notify_status (gpointer user_data)
                           st.sessions, gw_calls_get_n_calls (d->calls));
 }
 
-int
-main (int argc, char **argv)
+typedef struct
 {
-  gboolean version = FALSE;
-  g_autofree char *config_path = NULL;
-  g_autofree char *check_path = NULL;
-  g_autoptr (GwConfig) config = NULL;
-  g_autofree char *log_format = NULL;
-  g_autofree char *log_level = NULL;
-  g_autoptr (GOptionContext) ctx = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GwUsers) users = NULL;
-  Daemon d = { 0 };
-  g_autoptr (GwLogEvent) ev = NULL;
+  gboolean version;
+  char *config_path;
+  char *check_path;
+  char *log_format;
+  char *log_level;
+} Options;
+
+static void
+options_clear (Options *o)
+{
+  g_free (o->config_path);
+  g_free (o->check_path);
+  g_free (o->log_format);
+  g_free (o->log_level);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
+
+static gboolean
+parse_options (Options *o, int *argc, char ***argv, GError **error)
+{
   const GOptionEntry entries[] = {
-    { "version", 'V', 0, G_OPTION_ARG_NONE, &version,
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &o->version,
       "Print the version and exit", NULL },
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config_path,
       "Run with this configuration file instead of the embedded default",
       "FILE" },
-    { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &check_path,
+    { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &o->check_path,
       "Validate FILE, print what is wrong, and exit", "FILE" },
-    { "log-format", 0, 0, G_OPTION_ARG_STRING, &log_format,
+    { "log-format", 0, 0, G_OPTION_ARG_STRING, &o->log_format,
       "Log stream format: json (default) or text", "FORMAT" },
-    { "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level,
+    { "log-level", 0, 0, G_OPTION_ARG_STRING, &o->log_level,
       "Lowest level logged: error, warning, notice, info (default), debug",
       "LEVEL" },
     { NULL }
   };
+  g_autoptr (GOptionContext) ctx =
+      g_option_context_new ("- MSRP NAT traversal gateway");
 
-  ctx = g_option_context_new ("- MSRP NAT traversal gateway");
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "msrp-edge: %s\n", error->message);
-      return 2;
-    }
-  if (version)
-    {
-      printf ("msrp-edge %s\n", MSRP_EDGE_VERSION);
-      return 0;
-    }
-  if (check_path != NULL)
-    {
-      config = gw_config_load (check_path, &error);
-      if (config == NULL)
-        {
-          fprintf (stderr, "msrp-edge: %s\n", error->message);
-          return 1;
-        }
-      if (config->auth_users_file != NULL)
-        {
-          g_autoptr (GwUsers) check_users =
-              gw_users_load (config->auth_users_file, &error);
+  return g_option_context_parse (ctx, argc, argv, error);
+}
 
-          if (check_users == NULL)
-            {
-              fprintf (stderr, "msrp-edge: %s: [auth] users-file: %s\n",
-                       check_path, error->message);
-              return 1;
-            }
-        }
-      printf ("%s: configuration is valid\n", check_path);
-      return 0;
-    }
-  config = config_path != NULL ? gw_config_load (config_path, &error)
-                               : gw_config_new_default ();
+/* --check-config: the exit status, with what is wrong on stderr. */
+static int
+check_config (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwConfig) config = gw_config_load (path, &error);
+  g_autoptr (GwUsers) users = NULL;
+
   if (config == NULL)
     {
       fprintf (stderr, "msrp-edge: %s\n", error->message);
       return 1;
     }
-  /* The command line overrides the file's [log] group. */
-  if ((log_format != NULL &&
-       !gw_log_format_parse (log_format, &config->log_format, &error)) ||
-      (log_level != NULL &&
-       !gw_log_level_parse (log_level, &config->log_level, &error)))
+  if (config->auth_users_file != NULL)
+    {
+      users = gw_users_load (config->auth_users_file, &error);
+      if (users == NULL)
+        {
+          fprintf (stderr, "msrp-edge: %s: [auth] users-file: %s\n", path,
+                   error->message);
+          return 1;
+        }
+    }
+  printf ("%s: configuration is valid\n", path);
+  return 0;
+}
+
+/* The file or the embedded default, with the command line's [log]
+ * overrides; NULL with *STATUS set when it cannot be had. */
+static GwConfig *
+load_config (const Options *o, int *status)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwConfig) config = o->config_path != NULL
+                                    ? gw_config_load (o->config_path, &error)
+                                    : gw_config_new_default ();
+
+  if (config == NULL)
     {
       fprintf (stderr, "msrp-edge: %s\n", error->message);
-      return 2;
+      *status = 1;
+      return NULL;
     }
-  gw_log_init (config->log_format, config->log_level, config->name);
-  /* Lines leave once per turn of the data plane's loop, not once each. */
-  gw_log_attach (net_loop_get_default ());
+  if ((o->log_format != NULL &&
+       !gw_log_format_parse (o->log_format, &config->log_format, &error)) ||
+      (o->log_level != NULL &&
+       !gw_log_level_parse (o->log_level, &config->log_level, &error)))
+    {
+      fprintf (stderr, "msrp-edge: %s\n", error->message);
+      *status = 2;
+      return NULL;
+    }
+  return g_steal_pointer (&config);
+}
 
-  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "config_loaded");
+static void
+log_starting (const GwConfig *config)
+{
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "config_loaded");
+
   gw_log_event_add_str (ev, "source", config->source);
   gw_log_event_add_str (ev, "version", MSRP_EDGE_VERSION);
   gw_log_event_add_bool (ev, "tls", config->listen_msrps->len > 0);
   gw_log_event_emit (ev, "msrp-edge %s starting on %s%s", MSRP_EDGE_VERSION,
                      config->source,
                      config->listen_msrps->len == 0 ? " (no TLS)" : "");
+}
 
-  d.config = config;
-  d.exit_status = 0;
-  d.tls_listeners =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) net_listener_unref);
+static GwUsers *
+load_users (const GwConfig *config, GError **error)
+{
+  g_autoptr (GwLogEvent) warn = NULL;
+
   if (config->auth_users_file != NULL)
-    {
-      users = gw_users_load (config->auth_users_file, &error);
-    }
-  else
-    {
-      g_autoptr (GwLogEvent) warn =
-          gw_log_event_new (G_LOG_LEVEL_WARNING, "no_users");
+    return gw_users_load (config->auth_users_file, error);
+  warn = gw_log_event_new (G_LOG_LEVEL_WARNING, "no_users");
+  gw_log_event_emit (warn,
+                     "no [auth] users-file: every AUTH will fail "
+                     "(the relay fallback of the negotiator needs none)");
+  return gw_users_new_empty ();
+}
 
-      gw_log_event_emit (warn,
-                         "no [auth] users-file: every AUTH will fail "
-                         "(the relay fallback of the negotiator needs none)");
-      users = gw_users_new_empty ();
-    }
+/* The relay, its listeners, the call table and the control plane. */
+static gboolean
+daemon_start (Daemon *d, GError **error)
+{
+  g_autoptr (GwUsers) users = load_users (d->config, error);
+
+  if (users == NULL)
+    return FALSE;
   /* A client context is always there (msrps next hops check servers
    * against ca-file or the system store); a server one with a
    * certificate. */
-  if (users != NULL)
-    d.tls = make_tls (config, &error);
-  if (users != NULL && d.tls != NULL)
-    d.relay = gw_relay_new (config, users, d.tls, &error);
-  if (d.relay == NULL ||
-      !start_listeners (&d, MSRP_SCHEME_MSRP, config->listen_msrp, &error) ||
-      !start_listeners (&d, MSRP_SCHEME_MSRPS, config->listen_msrps, &error))
+  d->tls = make_tls (d->config, error);
+  if (d->tls == NULL)
+    return FALSE;
+  d->relay = gw_relay_new (d->config, users, d->tls, error);
+  if (d->relay == NULL ||
+      !start_listeners (d, MSRP_SCHEME_MSRP, d->config->listen_msrp, error) ||
+      !start_listeners (d, MSRP_SCHEME_MSRPS, d->config->listen_msrps, error))
+    return FALSE;
+  d->calls = gw_calls_new (d->config, d->relay);
+  return start_control (d, error);
+}
+
+static void
+daemon_finish (Daemon *d)
+{
+  g_autoptr (GwLogEvent) bye = gw_log_event_new (G_LOG_LEVEL_INFO, "stopped");
+
+  g_clear_pointer (&d->notify, gw_notify_free);
+  g_clear_pointer (&d->control, gw_ng_server_free);
+  /* Before the call table and the relay, which it reads. */
+  g_clear_pointer (&d->metrics, gw_metrics_free);
+  g_clear_pointer (&d->calls, gw_calls_free);
+  g_clear_pointer (&d->relay, gw_relay_free);
+  gw_log_event_add_int (bye, "status", d->exit_status);
+  gw_log_event_emit (bye, "msrp-edge stopped");
+  g_clear_pointer (&d->tls_listeners, g_ptr_array_unref);
+  g_clear_pointer (&d->tls, net_tls_unref);
+  g_clear_pointer (&d->loop, g_main_loop_unref);
+  gw_log_flush ();
+}
+
+int
+main (int argc, char **argv)
+{
+  g_auto (Options) o = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwConfig) config = NULL;
+  Daemon d = { 0 };
+  int status = 0;
+
+  if (!parse_options (&o, &argc, &argv, &error))
     {
-      log_failure ("startup_failed", error->message);
-      d.exit_status = 1;
-      goto out;
+      fprintf (stderr, "msrp-edge: %s\n", error->message);
+      return 2;
     }
-  d.calls = gw_calls_new (config, d.relay);
-  if (!start_control (&d, &error))
+  if (o.version)
+    {
+      printf ("msrp-edge %s\n", MSRP_EDGE_VERSION);
+      return 0;
+    }
+  if (o.check_path != NULL)
+    return check_config (o.check_path);
+  config = load_config (&o, &status);
+  if (config == NULL)
+    return status;
+
+  gw_log_init (config->log_format, config->log_level, config->name);
+  /* Lines leave once per turn of the data plane's loop, not once each. */
+  gw_log_attach (net_loop_get_default ());
+  log_starting (config);
+
+  d.config = config;
+  d.tls_listeners =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) net_listener_unref);
+  if (!daemon_start (&d, &error))
     {
       log_failure ("startup_failed", error->message);
       d.exit_status = 1;
-      goto out;
+      daemon_finish (&d);
+      return d.exit_status;
     }
 
   d.loop = g_main_loop_new (NULL, FALSE);
@@ -537,24 +614,6 @@ main (int argc, char **argv)
   gw_notify_ready (d.notify);
   g_main_loop_run (d.loop);
   gw_relay_log_stats (d.relay);
-
-out:
-  {
-    g_autoptr (GwLogEvent) bye =
-        gw_log_event_new (G_LOG_LEVEL_INFO, "stopped");
-
-    g_clear_pointer (&d.notify, gw_notify_free);
-    g_clear_pointer (&d.control, gw_ng_server_free);
-    /* Before the call table and the relay, which it reads. */
-    g_clear_pointer (&d.metrics, gw_metrics_free);
-    g_clear_pointer (&d.calls, gw_calls_free);
-    g_clear_pointer (&d.relay, gw_relay_free);
-    gw_log_event_add_int (bye, "status", d.exit_status);
-    gw_log_event_emit (bye, "msrp-edge stopped");
-  }
-  g_clear_pointer (&d.tls_listeners, g_ptr_array_unref);
-  g_clear_pointer (&d.tls, net_tls_unref);
-  g_clear_pointer (&d.loop, g_main_loop_unref);
-  gw_log_flush ();
+  daemon_finish (&d);
   return d.exit_status;
 }
