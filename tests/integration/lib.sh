@@ -1,6 +1,7 @@
-# Shared helpers of the relay integration tests (tests/integration/relay-*.sh
-# and msrpcat-auth.sh): real processes on loopback, free ports picked at run
-# time, every process and the work directory cleaned up on any exit.
+# Shared helpers of the integration tests (tests/integration/relay-*.sh,
+# ng-*.sh, msrpcat-auth.sh, ...): real processes on loopback, free ports
+# picked at run time, every process and the work directory cleaned up on
+# any exit.
 #
 # Source it after `set -euo pipefail` with MSRP_EDGE and MSRPCAT set to the
 # built executables:
@@ -29,8 +30,22 @@
 #                              --http: the metrics endpoint on a free TCP
 #                              port, NAME_http_port
 #   edge_stop NAME             SIGTERM, wait, check exit 0 and `stopped`
+#   edge_drained NAME SECS     after a SIGTERM with live calls: exit 0 once
+#                              drained, `drained` and `stopped` logged
 #   kam_start NAME REALM PASSWORD    start Kamailio from the template
 #   kam_stop NAME
+#   kam_ng_require             exit 77 without kamailio, its rtpengine
+#                              module or sipp
+#   kam_ng_start TEMPLATE PORTS [@KEY@=VALUE...]  Kamailio with its
+#                              rtpengine module, whose set is the ng
+#                              control ports PORTS; kam_pid, kam_port
+#   sipp_start NAME uac|uas ARGS...  SIPp on sipp-ROLE-msrp.xml in the
+#                              background, traces in $WORK/NAME-ROLE.*;
+#                              pid in sipp_pid
+#   sip_hang_up UAC-PORT CALL-ID...  the SIPp UAC on $UAC_IP hangs up
+#                              (tests/integration/sip-hangup.py)
+#   udp_bound IP PORT PID      PID runs and UDP IP:PORT is bound
+#   reap PID SECS WHAT         wait for PID to end; its exit status in $rc
 #   mc_start NAME ARGS...      msrpcat in the background, stdout and stderr
 #                              in $WORK/NAME.out and .err, pid in NAME_pid
 #   mc_path NAME               the path it printed (--print-use-path)
@@ -283,6 +298,22 @@ for n, l in enumerate(open(sys.argv[1]), 1):
 
 _gone () { ! kill -0 "$1" 2>/dev/null; }
 
+# edge_drained NAME SECS: msrp-edge NAME, draining since a SIGTERM, stops
+# by itself within SECS (its last call deleted): exit 0, `drained` (not
+# `drain_timeout`) and `stopped` in its log.
+edge_drained () {
+  local name="$1" pid
+  eval "pid=\${${name}_pid}"
+  reap "$pid" "$2" "msrp-edge $name (draining)"
+  [ "$rc" -eq 0 ] || fail "msrp-edge $name exited with $rc after draining"
+  log_match "$WORK/$name.log" drained >/dev/null ||
+    fail "msrp-edge $name: no drained line"
+  ! log_match "$WORK/$name.log" drain_timeout >/dev/null ||
+    fail "msrp-edge $name: drain_timeout"
+  log_match "$WORK/$name.log" stopped status=0 >/dev/null ||
+    fail "msrp-edge $name: no stopped line"
+}
+
 # kam_start NAME REALM PASSWORD: Kamailio's msrp module as an RFC 4976
 # relay on a free port (tests/integration/kamailio-msrp.cfg.in), in the
 # foreground (-DD -E), log in $WORK/NAME.log.  Sets NAME_pid, NAME_port,
@@ -297,20 +328,33 @@ kam_start () {
     sed -e "s|@PORT@|$port|g" -e "s|@DIR@|$dir|g" -e "s|@REALM@|$realm|g" \
         -e "s|@PASSWORD@|$password|g" "$IT_SRC/kamailio-msrp.cfg.in" \
         >"$dir/kamailio.cfg"
-    kamailio -f "$dir/kamailio.cfg" -DD -E -w "$dir" -Y "$dir" \
-      -P "$dir/kamailio.pid" >"$WORK/$name.log" 2>&1 &
-    local pid=$!
-    track "$pid"
-    if wait_until 20 _listening "$port" "$pid"; then
-      eval "${name}_pid=$pid ${name}_port=$port"
+    if _kam_try "$dir" "$WORK/$name.log" _listening "$port"; then
+      eval "${name}_pid=$_kam_pid ${name}_port=$port"
       eval "${name}_uri='msrp://127.0.0.1:$port;tcp'"
       return 0
     fi
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    untrack "$pid"
   done
   fail "kamailio $name did not start"
+}
+
+# _kam_try DIR LOG READY...: Kamailio on DIR/kamailio.cfg in the
+# foreground, its log in LOG, up once `READY... PID` succeeds (20 s at
+# most): its pid in _kam_pid; otherwise it is killed, status 1.
+_kam_try () {
+  local dir="$1" log="$2" pid
+  shift 2
+  kamailio -f "$dir/kamailio.cfg" -DD -E -w "$dir" -Y "$dir" \
+    -P "$dir/kamailio.pid" >"$log" 2>&1 &
+  pid=$!
+  track "$pid"
+  if wait_until 20 "$@" "$pid"; then
+    _kam_pid=$pid
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  untrack "$pid"
+  return 1
 }
 
 _listening () {   # PORT PID
@@ -324,6 +368,92 @@ kam_stop () {
   kill -TERM "$pid" 2>/dev/null || fail "kamailio $name is not running"
   wait_until 20 _gone "$pid" || fail "kamailio $name did not stop"
   wait "$pid" 2>/dev/null || true
+  untrack "$pid"
+}
+
+# kam_ng_require: exit 77 (skipped) without kamailio, its rtpengine module
+# or sipp (Debian packages kamailio and sip-tester).
+kam_ng_require () {
+  if ! command -v kamailio >/dev/null || ! command -v sipp >/dev/null ||
+     [ ! -f /usr/lib/x86_64-linux-gnu/kamailio/modules/rtpengine.so ]; then
+    echo "kamailio (with its rtpengine module) or sipp not installed: skipped"
+    exit 77
+  fi
+}
+
+# kam_ng_start TEMPLATE PORTS [@KEY@=VALUE...]: Kamailio with its rtpengine
+# module (tests/integration/kamailio-ng.cfg.in, kamailio-multi.cfg.in) on a
+# free UDP port of 127.0.0.1, in the foreground, its log in $WORK/kam.log;
+# the template's @PORT@ and @DIR@ are filled in here, each @KEY@ given
+# with its VALUE.  PORTS: the ng control ports (on 127.0.0.1) of the
+# nodes of its rtpengine set; up once its SIP port is bound and the
+# module's startup ping found each node.  Sets kam_pid and kam_port
+# (kam_stop kam).
+kam_ng_start () {
+  local template="$1" ports="$2" dir="$WORK/kam.d" kv sed_args
+  shift 2
+  mkdir -p "$dir"
+  for _ in 1 2 3; do
+    kam_port=$(udp_free_port 127.0.0.1)
+    sed_args=(-e "s|@PORT@|$kam_port|g" -e "s|@DIR@|$dir|g")
+    for kv in "$@"; do sed_args+=(-e "s|${kv%%=*}|${kv#*=}|g"); done
+    sed "${sed_args[@]}" "$template" >"$dir/kamailio.cfg"
+    if _kam_try "$dir" "$WORK/kam.log" _kam_ng_ready "$ports"; then
+      kam_pid=$_kam_pid
+      return 0
+    fi
+  done
+  fail "kamailio did not start (or its rtpengine module did not find every node: $ports)"
+}
+
+_kam_ng_ready () {   # PORTS PID
+  local p
+  udp_bound 127.0.0.1 "$kam_port" "$2" || return $?
+  for p in $1; do
+    grep -qF "rtpengine instance <udp:127.0.0.1:$p> found" "$WORK/kam.log" ||
+      return 1
+  done
+}
+
+# sipp_start NAME uac|uas ARGS...: SIPp in the background on
+# tests/integration/sipp-ROLE-msrp.xml, its message trace, <log> lines,
+# errors and output in $WORK/NAME-ROLE.msgs, .logs, .err and .out; ARGS
+# are the rest of its command line (a UAC's first: the proxy's
+# HOST:PORT).  Its pid in sipp_pid, tracked.
+sipp_start () {
+  local name="$1" role="$2"
+  shift 2
+  sipp "$@" -sf "$IT_SRC/sipp-$role-msrp.xml" -nostdin -bind_local \
+    -timeout_error -max_retrans 3 \
+    -trace_msg -message_file "$WORK/$name-$role.msgs" \
+    -trace_logs -log_file "$WORK/$name-$role.logs" \
+    -trace_err -error_file "$WORK/$name-$role.err" \
+    >"$WORK/$name-$role.out" 2>&1 </dev/null &
+  sipp_pid=$!
+  track "$sipp_pid"
+}
+
+# sip_hang_up UAC-PORT CALL-ID...: the SIPp UAC on $UAC_IP:UAC-PORT
+# (sipp-uac-msrp.xml) hangs these calls up: an INFO each, routed through
+# the Kamailio on $kam_port, which must get its 200.
+sip_hang_up () {
+  local uac="$UAC_IP:$1"
+  shift
+  python3 "$IT_SRC/sip-hangup.py" "127.0.0.1:$kam_port" "$uac" "$@"
+}
+
+udp_bound () {   # IP PORT PID
+  kill -0 "$3" 2>/dev/null || return 2
+  ss -Huln "src $1 and sport = :$2" | grep -q .
+}
+
+# reap PID SECS WHAT: wait up to SECS for PID to end (fail naming WHAT
+# when it does not); its exit status in $rc.
+reap () {
+  local pid="$1" secs="$2" what="$3"
+  wait_until "$secs" _gone "$pid" || fail "$what did not finish"
+  rc=0
+  wait "$pid" || rc=$?
   untrack "$pid"
 }
 

@@ -48,58 +48,14 @@
 set -euo pipefail
 MSRP_EDGE="$1"
 MSRPCAT="$2"
-KAM_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
-if ! command -v kamailio >/dev/null || ! command -v sipp >/dev/null ||
-   [ ! -f "$KAM_MODULES/rtpengine.so" ]; then
-  echo "kamailio (with its rtpengine module) or sipp not installed: skipped"
-  exit 77
-fi
 . "$(dirname "$0")/lib.sh"
+kam_ng_require
 
 UAC_IP=127.0.0.2
 UAS_IP=127.0.0.3
 ng_client=$(command -v rtpengine-ng-client || true)
 
 sdp_expect () { python3 "$IT_SRC/sdp-expect.py" "$@"; }
-
-_udp_bound () {   # IP PORT PID
-  kill -0 "$3" 2>/dev/null || return 2
-  ss -Huln "src $1 and sport = :$2" | grep -q .
-}
-
-# --- Kamailio with the rtpengine module ---------------------------------------
-# Up when its SIP port is bound and its rtpengine module found msrp-edge
-# (the module's startup ping got pong).
-start_kamailio () {
-  local dir="$WORK/kam.d" pid
-  mkdir -p "$dir"
-  uas_port=$(udp_free_port "$UAS_IP")
-  for _ in 1 2 3; do
-    kam_port=$(udp_free_port 127.0.0.1)
-    sed -e "s|@PORT@|$kam_port|g" -e "s|@DIR@|$dir|g" \
-        -e "s|@CONTROL@|127.0.0.1:$ctl_port|g" \
-        -e "s|@UAS@|$UAS_IP:$uas_port|g" \
-        "$IT_SRC/kamailio-ng.cfg.in" >"$dir/kamailio.cfg"
-    kamailio -f "$dir/kamailio.cfg" -DD -E -w "$dir" -Y "$dir" \
-      -P "$dir/kamailio.pid" >"$WORK/kam.log" 2>&1 &
-    pid=$!
-    track "$pid"
-    if wait_until 20 _kam_ready "$pid"; then
-      kam_pid=$pid
-      return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    untrack "$pid"
-  done
-  fail "kamailio did not start (or its rtpengine module found no msrp-edge)"
-}
-
-_kam_ready () {
-  _udp_bound 127.0.0.1 "$kam_port" "$1" &&
-    grep -qF "rtpengine instance <udp:127.0.0.1:$ctl_port> found" \
-      "$WORK/kam.log"
-}
 
 # --- one SIP call ---------------------------------------------------------------
 # call_up NAME USER OFFER_IP: msrpcat listening as the answerer's MSRP
@@ -111,8 +67,7 @@ _kam_ready () {
 # MSRP ports in $uac_msrp and $uas_msrp.
 call_up () {
   local name="$1" user="$2" offer_ip="$3"
-  local common=(-m 1 -nostdin -bind_local -timeout 30s -timeout_error
-                -max_retrans 3)
+  local common=(-m 1 -timeout 30s)
   call_id="ngkam-$name-$$-1"
   uac_msrp=$(free_port)
   uas_msrp=$(free_port)
@@ -124,29 +79,18 @@ call_up () {
   eval "msrp_pid=\$${name}_msrp_pid"
   wait_until 10 _listening "$uas_msrp" "$msrp_pid" ||
     fail "$name: msrpcat did not listen on $UAS_IP:$uas_msrp"
-  sipp -sf "$IT_SRC/sipp-uas-msrp.xml" -i "$UAS_IP" -p "$uas_port" \
-    "${common[@]}" \
+  sipp_start "$name" uas -i "$UAS_IP" -p "$uas_port" "${common[@]}" \
     -key sdp_ip "$UAS_IP" -key audio_port 40000 -key msrp_port "$uas_msrp" \
-    -key msrp_id "uas-$name" -key setup passive \
-    -trace_msg -message_file "$WORK/$name-uas.msgs" \
-    -trace_logs -log_file "$WORK/$name-uas.logs" \
-    -trace_err -error_file "$WORK/$name-uas.err" \
-    >"$WORK/$name-uas.out" 2>&1 </dev/null &
-  uas_pid=$!
-  track "$uas_pid"
-  wait_until 10 _udp_bound "$UAS_IP" "$uas_port" "$uas_pid" ||
+    -key msrp_id "uas-$name" -key setup passive
+  uas_pid=$sipp_pid
+  wait_until 10 udp_bound "$UAS_IP" "$uas_port" "$uas_pid" ||
     fail "$name: the SIPp UAS did not bind $UAS_IP:$uas_port"
-  sipp "127.0.0.1:$kam_port" -sf "$IT_SRC/sipp-uac-msrp.xml" -s "$user" \
-    -i "$UAC_IP" -p "$uac_port" "${common[@]}" -cid_str "$call_id" \
+  sipp_start "$name" uac "127.0.0.1:$kam_port" -s "$user" -i "$UAC_IP" \
+    -p "$uac_port" "${common[@]}" -cid_str "$call_id" \
     -key sdp_ip "$offer_ip" -key path_host "$offer_ip" \
     -key audio_port 30000 -key msrp_port "$uac_msrp" \
-    -key msrp_id "uac-$name" -key setup actpass \
-    -trace_msg -message_file "$WORK/$name-uac.msgs" \
-    -trace_logs -log_file "$WORK/$name-uac.logs" \
-    -trace_err -error_file "$WORK/$name-uac.err" \
-    >"$WORK/$name-uac.out" 2>&1 </dev/null &
-  uac_pid=$!
-  track "$uac_pid"
+    -key msrp_id "uac-$name" -key setup actpass
+  uac_pid=$sipp_pid
   if ! wait_until 20 _acked "$name"; then
     tail -25 "$WORK/$name-uac.out" "$WORK/$name-uas.out"
     fail "$name: the call did not come up (the UAS got no ACK)"
@@ -170,41 +114,12 @@ _acked () {   # NAME: both SIPps run, and the UAS's trace shows the ACK
 # SIPps must then end with their call successful.
 call_down () {
   local name="$1" rc_uas=0 rc_uac=0
-  python3 - "127.0.0.1:$kam_port" "$UAC_IP:$uac_port" "$call_id" <<'EOF' ||
-import socket, sys, time
-kam, uac, cid = sys.argv[1:4]
-host, port = kam.rsplit(":", 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-me = s.getsockname()[1]
-msg = ("INFO sip:alice@%s SIP/2.0\r\n"
-       "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-hangup-%d\r\n"
-       "Route: <sip:%s;lr>\r\n"
-       "From: <sip:bob@127.0.0.3>;tag=hangup\r\n"
-       "To: <sip:alice@127.0.0.2>;tag=hangup\r\n"
-       "Call-ID: %s\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
-       "Content-Length: 0\r\n\r\n" % (uac, me, me, kam, cid)).encode()
-s.settimeout(0.5)
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:
-    s.sendto(msg, (host, int(port)))
-    try:
-        data = s.recv(65535)
-        while data.startswith(b"SIP/2.0 1"):
-            data = s.recv(65535)
-    except socket.timeout:
-        continue
-    sys.exit(0 if data.startswith(b"SIP/2.0 200") else
-             "the hang-up INFO got %r" % data.split(b"\r\n")[0])
-sys.exit("the hang-up INFO got no answer")
-EOF
+  sip_hang_up "$uac_port" "$call_id" ||
     fail "$name: the UAC was not told to hang up"
-  wait_until 20 _gone "$uac_pid" || fail "$name: the SIPp UAC did not finish"
-  wait "$uac_pid" || rc_uac=$?
-  untrack "$uac_pid"
-  wait_until 10 _gone "$uas_pid" || fail "$name: the SIPp UAS did not finish"
-  wait "$uas_pid" || rc_uas=$?
-  untrack "$uas_pid"
+  reap "$uac_pid" 20 "$name: the SIPp UAC"
+  rc_uac=$rc
+  reap "$uas_pid" 10 "$name: the SIPp UAS"
+  rc_uas=$rc
   kill -TERM "$msrp_pid" 2>/dev/null || true
   wait_until 10 _gone "$msrp_pid" || fail "$name: msrpcat did not stop"
   wait "$msrp_pid" 2>/dev/null || true
@@ -288,7 +203,9 @@ expect_events () {
 
 edge_start edge --control '[negotiator]\npolicy=auto'
 ctl_port=$edge_ctl_port
-start_kamailio
+uas_port=$(udp_free_port "$UAS_IP")
+kam_ng_start "$IT_SRC/kamailio-ng.cfg.in" "$ctl_port" \
+  "@CONTROL@=127.0.0.1:$ctl_port" "@UAS@=$UAS_IP:$uas_port"
 uac_port=$(udp_free_port "$UAC_IP")
 note "msrp-edge (msrp $edge_port, control udp $ctl_port) and Kamailio (sip udp $kam_port) up; the module's ping got pong"
 

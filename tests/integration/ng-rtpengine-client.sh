@@ -187,13 +187,7 @@ python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.ar
 kill -0 "$edge_pid" || fail "msrp-edge stopped with a live call"
 ng delete --call-id="$call_id-2" --from-tag=alice-tag
 [ "$rc" -eq 0 ] || fail "delete while draining: $out"
-wait_until 15 _gone "$edge_pid" || fail "msrp-edge did not stop once drained"
-status=0
-wait "$edge_pid" || status=$?
-untrack "$edge_pid"
-[ "$status" -eq 0 ] || fail "msrp-edge exited with $status after draining"
-log_match "$WORK/edge.log" drained >/dev/null || fail "no drained line"
-log_match "$WORK/edge.log" stopped status=0 >/dev/null || fail "no stopped line"
+edge_drained edge 15
 note "draining: a new call got load limit, the live call was served, exit 0 once it was deleted"
 
 echo "ng rtpengine-ng-client: ok"
