@@ -138,6 +138,25 @@ path_prefix (const char *value, gsize len)
   return uris;
 }
 
+/* To-Path, From-Path or Use-Path.  A refused To-Path or From-Path still
+ * leaves what a 400 needs (path_prefix()); the header itself is not kept:
+ * its value is not what we hold. */
+static gboolean
+add_path (MsrpHead *head, MsrpHeaderId id, const char *v, gsize len,
+          GError **error)
+{
+  GPtrArray *path = msrp_path_parse (id, v, len, error);
+  GPtrArray **slot = id == MSRP_HEADER_TO_PATH     ? &head->to_path
+                     : id == MSRP_HEADER_FROM_PATH ? &head->from_path
+                                                   : &head->use_path;
+
+  if (path == NULL && id == MSRP_HEADER_USE_PATH)
+    return FALSE;
+  g_clear_pointer (slot, g_ptr_array_unref);
+  *slot = path != NULL ? path : path_prefix (v, len);
+  return path != NULL;
+}
+
 /* Re-domain a header parser's error: the caller only needs "400, because". */
 static gboolean
 value_error (GError **error, GError *local)
@@ -166,31 +185,9 @@ msrp_head_add_header (MsrpHead *head, const MsrpParserEvent *event,
     case MSRP_HEADER_TO_PATH:
     case MSRP_HEADER_FROM_PATH:
     case MSRP_HEADER_USE_PATH:
-      {
-        GPtrArray *path = msrp_path_parse (event->header_id, v, len, &local);
-
-        if (path == NULL && event->header_id == MSRP_HEADER_USE_PATH)
-          return value_error (error, local);
-        if (path == NULL)
-          {
-            /* Refused, but what a 400 needs is kept (path_prefix()); the
-             * header itself is not: its value is not what we hold. */
-            GPtrArray **slot = event->header_id == MSRP_HEADER_TO_PATH
-                                   ? &head->to_path
-                                   : &head->from_path;
-
-            g_clear_pointer (slot, g_ptr_array_unref);
-            *slot = path_prefix (v, len);
-            return value_error (error, local);
-          }
-        if (event->header_id == MSRP_HEADER_TO_PATH)
-          head->to_path = path;
-        else if (event->header_id == MSRP_HEADER_FROM_PATH)
-          head->from_path = path;
-        else
-          head->use_path = path;
-        break;
-      }
+      if (!add_path (head, event->header_id, v, len, &local))
+        return value_error (error, local);
+      break;
     case MSRP_HEADER_MESSAGE_ID:
       if (!msrp_message_id_parse (v, len, &head->message_id, &local))
         return value_error (error, local);

@@ -949,6 +949,69 @@ dispatch (GwNgRequest *req)
 
 /* One datagram of @len bytes (only the first max_request_bytes + 1 of
  * which are at @data when it is longer). */
+/* The cookie: printable ASCII up to the first space, in the first
+ * AVAIL bytes of DATA.  Returns the space after it, or NULL with *WHY
+ * set. */
+static const char *
+find_cookie (const char *data, gsize avail, char **why)
+{
+  const char *space =
+      memchr (data, ' ', MIN (avail, (gsize) GW_NG_COOKIE_MAX + 1));
+
+  if (space == data)
+    {
+      *why = g_strdup ("the cookie is empty");
+      return NULL;
+    }
+  if (space == NULL)
+    {
+      *why =
+          avail > GW_NG_COOKIE_MAX
+              ? g_strdup_printf ("no space in the first %d bytes: no cookie",
+                                 GW_NG_COOKIE_MAX + 1)
+              : g_strdup ("no space: no cookie");
+      return NULL;
+    }
+  for (const char *p = data; p < space; p++)
+    if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f)
+      {
+        *why = g_strdup_printf ("the cookie holds byte 0x%02x", (guchar) *p);
+        return NULL;
+      }
+  return space;
+}
+
+/* A retransmission is answered as the first time, or not at all while
+ * the first is being handled. */
+static void
+answer_retransmission (Sock *sock, const struct sockaddr_storage *ss,
+                       socklen_t ss_len, CacheEntry *e,
+                       const char *peer_string, const char *cookie, gsize len)
+{
+  GwNgServer *server = sock->server;
+  g_autoptr (GwLogEvent) ev = NULL;
+  g_autofree char *failure = NULL;
+
+  if (e->reply != NULL)
+    {
+      failure = send_to (sock, ss, ss_len, e->reply);
+      server->stats.retransmissions++;
+      log_cached (peer_string, cookie);
+      if (failure != NULL)
+        log_dropped (server, peer_string, len, failure);
+      return;
+    }
+  server->stats.dropped++;
+  ev = gw_log_event_new (G_LOG_LEVEL_DEBUG, "control_request");
+  gw_log_event_add_str (ev, "cookie", cookie);
+  gw_log_event_add_str (ev, "from", peer_string);
+  gw_log_event_add_bool (ev, "in_progress", TRUE);
+  gw_log_event_emit (ev,
+                     "retransmission from %s (cookie %s) of a request still "
+                     "in progress: not answered",
+                     peer_string, cookie);
+}
+
 static void
 handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
                  socklen_t ss_len, const char *data, gsize len)
@@ -960,7 +1023,7 @@ handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
   g_autofree char *peer_string = NULL;
   g_autofree char *cookie = NULL;
   g_autofree char *key = NULL;
-  g_autofree char *reason = NULL;
+  g_autofree char *why = NULL;
   g_autoptr (GwNgRequest) req = NULL;
   const char *space;
   gsize cookie_len;
@@ -971,72 +1034,25 @@ handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
   if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer))
     {
       log_dropped (server, "?", len,
-                   "the sender's address is not an IP "
-                   "address");
+                   "the sender's address is not an IP address");
       return;
     }
   peer_string = net_addr_to_string (peer);
-
-  /* The cookie: printable ASCII up to the first space. */
-  space = memchr (data, ' ', MIN (avail, (gsize) GW_NG_COOKIE_MAX + 1));
-  if (space == data)
-    {
-      log_dropped (server, peer_string, len, "the cookie is empty");
-      return;
-    }
+  space = find_cookie (data, avail, &why);
   if (space == NULL)
     {
-      g_autofree char *why =
-          avail > GW_NG_COOKIE_MAX
-              ? g_strdup_printf ("no space in the first %d bytes: no cookie",
-                                 GW_NG_COOKIE_MAX + 1)
-              : g_strdup ("no space: no cookie");
-
       log_dropped (server, peer_string, len, why);
       return;
     }
   cookie_len = (gsize) (space - data);
-  for (gsize i = 0; i < cookie_len; i++)
-    if ((guchar) data[i] <= 0x20 || (guchar) data[i] >= 0x7f)
-      {
-        g_autofree char *why =
-            g_strdup_printf ("the cookie holds byte 0x%02x", (guchar) data[i]);
-
-        log_dropped (server, peer_string, len, why);
-        return;
-      }
   cookie = g_strndup (data, cookie_len);
 
-  /* A retransmission is answered as the first time, or not at all while
-   * the first is being handled. */
   cache_prune (server, now (server));
   key = g_strdup_printf ("%s %s", peer_string, cookie);
   e = g_hash_table_lookup (server->cache, key);
   if (e != NULL)
     {
-      if (e->reply != NULL)
-        {
-          g_autofree char *failure = send_to (sock, ss, ss_len, e->reply);
-
-          server->stats.retransmissions++;
-          log_cached (peer_string, cookie);
-          if (failure != NULL)
-            log_dropped (server, peer_string, len, failure);
-        }
-      else
-        {
-          g_autoptr (GwLogEvent) ev =
-              gw_log_event_new (G_LOG_LEVEL_DEBUG, "control_request");
-
-          server->stats.dropped++;
-          gw_log_event_add_str (ev, "cookie", cookie);
-          gw_log_event_add_str (ev, "from", peer_string);
-          gw_log_event_add_bool (ev, "in_progress", TRUE);
-          gw_log_event_emit (ev,
-                             "retransmission from %s (cookie %s) of a "
-                             "request still in progress: not answered",
-                             peer_string, cookie);
-        }
+      answer_retransmission (sock, ss, ss_len, e, peer_string, cookie, len);
       return;
     }
 
@@ -1051,9 +1067,9 @@ handle_datagram (Sock *sock, const struct sockaddr_storage *ss,
           len, server->options.max_request_bytes);
       return;
     }
-  if (!read_request (req, space + 1, len - cookie_len - 1, &reason))
+  if (!read_request (req, space + 1, len - cookie_len - 1, &why))
     {
-      gw_ng_request_reply_error (req, "%s", reason);
+      gw_ng_request_reply_error (req, "%s", why);
       return;
     }
   dispatch (req);

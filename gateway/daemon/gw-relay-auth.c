@@ -462,6 +462,35 @@ auth_not_verified (Conn *c, MsrpHead *h, MsrpDigestCredentials *creds,
   auth_failure (c, h, user, reason, MSRP_STATUS_UNAUTHORIZED);
 }
 
+/* The right password: a session, unless the user is locked or the
+ * Expires is out of range. */
+static void
+auth_verified (Conn *c, MsrpHead *h, MsrpDigestCredentials *creds,
+               const char *ha1, gboolean locked, const char *digest_uri,
+               const char *relay_host)
+{
+  GwRelay *r = c->relay;
+  const char *user = msrp_digest_credentials_get_username (creds);
+  g_autofree char *auth_info = NULL;
+  guint expires = 0;
+
+  if (locked)
+    {
+      /* Authenticated, but not allowed to use the relay (section 6.3: "If
+       * the client is not authorized, the relay returns a 403"). */
+      count_outcome (c, GW_RELAY_AUTH_LOCKED);
+      auth_failure (c, h, user, "user is locked in the users file",
+                    MSRP_STATUS_FORBIDDEN);
+      return;
+    }
+  if (!auth_expires (c, h, &expires))
+    return;
+  auth_info = msrp_digest_server_authentication_info (
+      r->digest, creds, digest_uri, ha1, TRUE, gw_relay_now (r), NULL);
+  grant (c, h, relay_host != NULL ? SESSION_RELAY : SESSION_CLIENT, user,
+         relay_host, expires, auth_info);
+}
+
 /* An AUTH addressed to this relay (RFC 4976 section 6.3). */
 void
 gw_relay_auth_handle (Conn *c)
@@ -474,12 +503,10 @@ gw_relay_auth_handle (Conn *c)
   const char *value = msrp_head_find (h, MSRP_HEADER_AUTHORIZATION, NULL);
   g_autoptr (MsrpDigestCredentials) creds = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *auth_info = NULL;
   g_autofree char *address = NULL;
   g_autofree char *user_key = NULL;
   const char *user, *ha1 = NULL;
   gboolean locked = FALSE;
-  guint expires = 0;
   MsrpDigestResult result;
 
   if (value == NULL)
@@ -532,21 +559,7 @@ gw_relay_auth_handle (Conn *c)
    * others guess it; its count for other users stays. */
   if (address != NULL)
     gw_throttle_trust (r->throttle_user, user_key, address, gw_relay_now (r));
-  if (locked)
-    {
-      /* Authenticated, but not allowed to use the relay (section 6.3: "If
-       * the client is not authorized, the relay returns a 403"). */
-      count_outcome (c, GW_RELAY_AUTH_LOCKED);
-      auth_failure (c, h, user, "user is locked in the users file",
-                    MSRP_STATUS_FORBIDDEN);
-      return;
-    }
-  if (!auth_expires (c, h, &expires))
-    return;
-  auth_info = msrp_digest_server_authentication_info (
-      r->digest, creds, digest_uri, ha1, TRUE, gw_relay_now (r), &error);
-  grant (c, h, relay_host != NULL ? SESSION_RELAY : SESSION_CLIENT, user,
-         relay_host, expires, auth_info);
+  auth_verified (c, h, creds, ha1, locked, digest_uri, relay_host);
 }
 
 /* Does the 401 @h carry a challenge with stale=true (RFC 7616 section
