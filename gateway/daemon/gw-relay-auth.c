@@ -205,6 +205,28 @@ grant (Conn *c, MsrpHead *h, SessionKind kind, const char *user,
   gw_relay_session_log (s, "session_created", NULL);
 }
 
+/* The host of the relay the AUTH @h on @c comes through, when that relay
+ * authenticated with mutual TLS, else NULL.  Section 6.3: "the first thing
+ * it does is to authenticate and authorize the previous hop and the client
+ * at the far end".  A previous hop that is a relay authenticates with a
+ * certificate that verified and matches the host of the first From-Path
+ * URI; the client behind it still answers our Digest challenge, which
+ * travels back through that relay (section 5.1, the AUTH to
+ * extra.example.com).  Its session is then a relay session, valid on any
+ * connection to that relay. */
+static const char *
+auth_relay_host (Conn *c, MsrpHead *h)
+{
+  GPtrArray *from = msrp_head_get_from_path (h);
+
+  if (from->len >= 2 && c->gw != NULL &&
+      net_conn_get_peer_subject (c->gw) != NULL &&
+      net_conn_peer_certificate_matches (c->gw,
+                                         msrp_uri_get_host (from->pdata[0])))
+    return msrp_uri_get_host (from->pdata[0]);
+  return NULL;
+}
+
 /* A Digest failure: 401 again, and close the connection after
  * GW_RELAY_MAX_AUTH_FAILURES (RFC 4976 section 6.3: "If a relay receives
  * several unsuccessful AUTH requests from a client ... the relay SHOULD
@@ -215,8 +237,9 @@ auth_failure (Conn *c, MsrpHead *h, const char *user, const char *reason,
 {
   /* Counted only where the previous hop is the client itself: "a relay
    * SHOULD NOT use excessive AUTH request failures as a reason to terminate
-   * a connection with another relay". */
-  gboolean from_client = msrp_head_get_from_path (h)->len == 1;
+   * a connection with another relay".  A relay is one whose certificate
+   * proves it, not one a longer From-Path claims. */
+  gboolean from_client = auth_relay_host (c, h) == NULL;
 
   if (from_client)
     c->auth_failures++;
@@ -267,28 +290,6 @@ auth_expires (Conn *c, MsrpHead *h, guint *expires)
                         low ? "Min-Expires" : "Max-Expires", bound, NULL);
   gw_relay_conn_note_failure (c);
   return FALSE;
-}
-
-/* The host of the relay the AUTH @h on @c comes through, when that relay
- * authenticated with mutual TLS, else NULL.  Section 6.3: "the first thing
- * it does is to authenticate and authorize the previous hop and the client
- * at the far end".  A previous hop that is a relay authenticates with a
- * certificate that verified and matches the host of the first From-Path
- * URI; the client behind it still answers our Digest challenge, which
- * travels back through that relay (section 5.1, the AUTH to
- * extra.example.com).  Its session is then a relay session, valid on any
- * connection to that relay. */
-static const char *
-auth_relay_host (Conn *c, MsrpHead *h)
-{
-  GPtrArray *from = msrp_head_get_from_path (h);
-
-  if (from->len >= 2 && c->gw != NULL &&
-      net_conn_get_peer_subject (c->gw) != NULL &&
-      net_conn_peer_certificate_matches (c->gw,
-                                         msrp_uri_get_host (from->pdata[0])))
-    return msrp_uri_get_host (from->pdata[0]);
-  return NULL;
 }
 
 /* --- throttling password guesses ------------------------------------

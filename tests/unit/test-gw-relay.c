@@ -961,6 +961,27 @@ START_TEST (test_auth_three_failures)
 }
 END_TEST
 
+/* A From-Path naming a relay before the client does not make the peer a
+ * relay: only a certificate proves that (auth_relay_host()), so three
+ * failures still close a connection whose From-Path is forged. */
+START_TEST (test_auth_three_failures_forged_path)
+{
+  g_autoptr (Relay) r = relay_new (NULL);
+  g_autoptr (Client) a = client_connect ("alice", r->port);
+  const char *from = "msrp://relay.invalid:2855/r1;tcp " ALICE;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (Frame) f = auth_full (a, r->uri, from, "alice", "wrong",
+                                       MSRP_DIGEST_ALGORITHM_MD5, NULL, 401);
+    }
+  client_wait_eof (a, 3000);
+  RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"auth_failed\"",
+                           NULL) == 1,
+             3000);
+}
+END_TEST
+
 /* A captured Authorization header obtains nothing more (RFC 7616 section
  * 5.3: a nonce is accepted with a growing nonce-count only): sent again on
  * the same connection, or on another one, it gets a 401 and an auth_failed
@@ -3792,6 +3813,7 @@ main (void)
   tcase_add_test (tc_auth, test_auth_stale);
   tcase_add_test (tc_auth, test_auth_algorithm_fallback);
   tcase_add_test (tc_auth, test_auth_three_failures);
+  tcase_add_test (tc_auth, test_auth_three_failures_forged_path);
   tcase_add_test (tc_auth, test_auth_replay);
   tcase_add_test (tc_auth, test_auth_session_limits);
   tcase_add_test (tc_auth, test_auth_throttle_address);
