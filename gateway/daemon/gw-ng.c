@@ -61,6 +61,9 @@ struct _GwNgServer
   GHashTable *requests; /* GwNgRequest not answered yet (a set) */
   NetLoop *loop;        /* its clock ages the cache (a reference) */
   GwNgStats stats;
+  gint64 error_second;    /* the second error_lines counts in */
+  guint error_lines;      /* control_error lines in that second */
+  guint error_suppressed; /* left out since the last line */
 };
 
 struct _GwNgRequest
@@ -216,12 +219,48 @@ log_cached (const char *from, const char *cookie)
                      from, cookie);
 }
 
+/* control_error lines: at most GW_NG_ERROR_LINES_PER_S in a second of the
+ * loop's clock, so that a flood of bad datagrams costs the log stream
+ * little (the counters have every one); the next line allowed says how
+ * many were left out. */
+static gboolean
+error_line_allowed (GwNgServer *server, guint *suppressed)
+{
+  gint64 second = now (server) / G_USEC_PER_SEC;
+
+  if (second != server->error_second)
+    {
+      server->error_second = second;
+      server->error_lines = 0;
+    }
+  if (server->error_lines >= GW_NG_ERROR_LINES_PER_S)
+    {
+      server->error_suppressed++;
+      return FALSE;
+    }
+  server->error_lines++;
+  *suppressed = server->error_suppressed;
+  server->error_suppressed = 0;
+  return TRUE;
+}
+
+static void
+add_suppressed (GwLogEvent *ev, guint suppressed)
+{
+  if (suppressed > 0)
+    gw_log_event_add_int (ev, "suppressed", suppressed);
+}
+
 static void
 log_error (GwNgRequest *req, const char *reason)
 {
-  g_autoptr (GwLogEvent) ev =
-      gw_log_event_new (G_LOG_LEVEL_WARNING, "control_error");
+  g_autoptr (GwLogEvent) ev = NULL;
+  guint suppressed = 0;
 
+  if (req->server != NULL && !error_line_allowed (req->server, &suppressed))
+    return;
+  ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "control_error");
+  add_suppressed (ev, suppressed);
   gw_log_event_add_str (ev, "reason", reason);
   gw_log_event_add_str (ev, "command", req->command_name);
   gw_log_event_add_str (ev, "call_id", req->call_id);
@@ -236,10 +275,14 @@ static void
 log_dropped (GwNgServer *server, const char *from, gsize len,
              const char *reason)
 {
-  g_autoptr (GwLogEvent) ev =
-      gw_log_event_new (G_LOG_LEVEL_WARNING, "control_error");
+  g_autoptr (GwLogEvent) ev = NULL;
+  guint suppressed = 0;
 
   server->stats.dropped++;
+  if (!error_line_allowed (server, &suppressed))
+    return;
+  ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "control_error");
+  add_suppressed (ev, suppressed);
   gw_log_event_add_str (ev, "reason", reason);
   gw_log_event_add_str (ev, "from", from);
   gw_log_event_add_int (ev, "bytes", (gint64) len);

@@ -43,7 +43,9 @@
  * Log events (gw-log.h): control_up (one per socket), control_request
  * (command, call_id, cookie, from; `cached` when answered from the
  * cache; ping at debug level), control_error (reason, cookie, from, and
- * command and call_id when known).
+ * command and call_id when known; at most GW_NG_ERROR_LINES_PER_S a
+ * second, the first line after a cut carrying `suppressed`, the number
+ * left out).
  *
  * Everything runs on the thread-default main context of the thread that
  * made the server; nothing blocks.
@@ -68,6 +70,8 @@ typedef enum
 #define GW_NG_COOKIE_MAX 128
 /* The largest datagram that can carry a reply (IPv4 UDP payload). */
 #define GW_NG_REPLY_MAX 65507
+/* control_error lines a second at most. */
+#define GW_NG_ERROR_LINES_PER_S 20
 
 typedef enum
 {

@@ -897,6 +897,34 @@ START_TEST (test_cookie_length)
 }
 END_TEST
 
+/* A flood of bad datagrams: every one counted, GW_NG_ERROR_LINES_PER_S
+ * control_error lines a second, and the first line of the next second
+ * says how many were left out. */
+START_TEST (test_error_lines_cut)
+{
+  int fd;
+
+  start (NULL);
+  fd = client_new (G_SOCKET_FAMILY_IPV4);
+  for (guint i = 0; i < GW_NG_ERROR_LINES_PER_S + 5; i++)
+    client_send (fd, server_addr (0), S ("no-space"));
+  assert_no_reply (fd);
+  ck_assert_uint_eq (stats ().dropped, GW_NG_ERROR_LINES_PER_S + 5);
+  ck_assert_uint_eq (logtap_count ("control_error", NULL),
+                     GW_NG_ERROR_LINES_PER_S);
+  ck_assert_uint_eq (logtap_count ("control_error", "suppressed", NULL), 0);
+
+  net_loop_advance (net_loop_get_default (), G_USEC_PER_SEC);
+  client_send (fd, server_addr (0), S ("no-space"));
+  assert_no_reply (fd);
+  ck_assert_uint_eq (logtap_count ("control_error", "\"suppressed\":5", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("control_error", NULL),
+                     GW_NG_ERROR_LINES_PER_S + 1);
+  close (fd);
+}
+END_TEST
+
 /* A datagram above the limit gets an error naming both sizes; one at the
  * limit is read; without a cookie in reach it is dropped. */
 START_TEST (test_oversize)
@@ -1130,6 +1158,7 @@ main (void)
   tcase_add_test (tc, test_cache_bytes);
   tcase_add_loop_test (tc, test_messages, 0, G_N_ELEMENTS (message_cases));
   tcase_add_test (tc, test_cookie_length);
+  tcase_add_test (tc, test_error_lines_cut);
   tcase_add_test (tc, test_oversize);
   tcase_add_test (tc, test_largest_datagram);
   tcase_add_test (tc, test_reply_too_big);
