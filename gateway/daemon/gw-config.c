@@ -85,6 +85,9 @@ static const KeySpec keys[] = {
   { "ice", "turn-username", KEY_STRING, F (ice_turn_username), 0, 0 },
   { "ice", "turn-password", KEY_STRING, F (ice_turn_password), 0, 0 },
   { "ice", "timeout", KEY_UINT, F (ice_timeout), 1, 300 },
+  { "cema", "addresses", KEY_IPS, F (cema_addresses), 0, 0 },
+  { "cema", "port-min", KEY_UINT, F (cema_port_min), 0, 65535 },
+  { "cema", "port-max", KEY_UINT, F (cema_port_max), 0, 65535 },
   { "log", "format", KEY_LOG_FORMAT, F (log_format), 0, 0 },
   { "log", "level", KEY_LOG_LEVEL, F (log_level), 0, 0 },
 };
@@ -131,6 +134,7 @@ gw_config_new_default (void)
   c->ice_stun_server = net_addr_list_parse ("", NULL);
   c->ice_turn_server = net_addr_list_parse ("", NULL);
   c->ice_timeout = 10;
+  c->cema_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   c->log_format = GW_LOG_FORMAT_JSON;
   c->log_level = G_LOG_LEVEL_INFO;
   c->source = g_strdup ("embedded default");
@@ -162,6 +166,7 @@ gw_config_free (GwConfig *c)
   g_clear_pointer (&c->ice_turn_server, g_ptr_array_unref);
   g_free (c->ice_turn_username);
   g_free (c->ice_turn_password);
+  g_clear_pointer (&c->cema_addresses, g_ptr_array_unref);
   g_free (c->source);
   g_free (c);
 }
@@ -321,10 +326,30 @@ set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
   g_assert_not_reached ();
 }
 
+/* [cema]: both ports 0 (the kernel picks), or a range that has ports. */
+static gboolean
+check_cema (const GwConfig *c, GError **error)
+{
+  if (c->cema_port_min > c->cema_port_max)
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[cema] port-max: %u is less than port-min (%u)",
+                 c->cema_port_max, c->cema_port_min);
+  else if (c->cema_port_min == 0 && c->cema_port_max != 0)
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[cema] port-min: 0 goes with port-max 0 (ports the kernel "
+                 "picks), not with %u",
+                 c->cema_port_max);
+  else
+    return TRUE;
+  return FALSE;
+}
+
 /* Rules that tie keys together. */
 static gboolean
 check_consistency (GwConfig *c, GError **error)
 {
+  if (!check_cema (c, error))
+    return FALSE;
   if (c->expires_min > c->expires_max)
     {
       g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
