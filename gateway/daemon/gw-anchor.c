@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -828,7 +829,12 @@ static void
 leg_attach (GwAnchor *a, GwAnchorParty party, int fd, char *peer)
 {
   Leg *leg = &a->leg[party];
+  int one = 1;
 
+  /* What a party writes leaves as it came: Nagle here would hold back a
+   * relayed chunk's tail for the next ACK (a delayed ACK, 40 ms, on a
+   * chat message), on top of whatever the parties chose for themselves. */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   leg->fd = fd;
   g_free (leg->peer);
   leg->peer = peer;
