@@ -556,8 +556,10 @@ if [[ "$parts" == *" file "* ]]; then
       -o "$WORK/out" -T 120
     wait_until 10 _listening "$fwd_target" "$(eval echo "\$fr_fwd_${r}_pid")" ||
       fail "file receiver behind tcp-forward is not listening"
+    c0=$(cpu_us "$fwd_pid")
     send_file "fwd_$r" --to-path "msrp://127.0.0.1:$fwd_port/bench0002;tcp"
     recv_wait "fwd_$r"
+    echo $(( ($(cpu_us "$fwd_pid") - c0) * 1024 / file_mb / 1000 )) >"$WORK/cpu_fwd_$r.res"
     # The CEMA anchor: the same two msrpcat roles as through tcp-forward,
     # the sender's first SEND checked by session-id, then splice(2).
     stub_start "anc_$r" --address 127.0.0.1 --call-id "bench$r" \
@@ -572,6 +574,8 @@ if [[ "$parts" == *" file "* ]]; then
     send_file "anchor_$r" --to-path "msrp://127.0.0.1:$anc_port/bench0003;tcp" \
       --local-uri "msrp://127.0.0.1:9/benchsnd3;tcp"
     recv_wait "anchor_$r"
+    eval "anc_pid=\$anc_${r}_pid"
+    echo $(( $(cpu_us "$anc_pid") * 1024 / file_mb / 1000 )) >"$WORK/cpu_anchor_$r.res"
     stub_stop "anc_$r"
     anc_bytes=$(json_last "$WORK/anc_$r.out" 'd["offerer_bytes"]')
     [ "$anc_bytes" -gt "$size" ] || fail "the anchor carried $anc_bytes bytes"
@@ -592,11 +596,12 @@ if [[ "$parts" == *" file "* ]]; then
   done
   kill -TERM "$fwd_pid"; wait "$fwd_pid" 2>/dev/null || true; untrack "$fwd_pid"
   file_rows+=("$(cells "direct msrpcat -> msrpcat" "$(COL=1 median "$WORK"/file_direct_*.res)" "")")
-  file_rows+=("$(cells "through tcp-forward (the ceiling)" "$(COL=1 median "$WORK"/file_fwd_*.res)" "")")
+  file_rows+=("$(cells "through tcp-forward (the ceiling)" "$(COL=1 median "$WORK"/file_fwd_*.res)" \
+    "forwarder CPU $(COL=1 median "$WORK"/cpu_fwd_*.res) ms per GiB")")
   anc=$(COL=1 median "$WORK"/file_anchor_*.res)
   fwd=$(COL=1 median "$WORK"/file_fwd_*.res)
   file_rows+=("$(cells "through a CEMA-anchored stream (splice)" "$anc" \
-    "$(python3 -c "print('%.0f %% of tcp-forward (median against median)' % (100.0 * ${anc%% *} / ${fwd%% *}))")")")
+    "$(python3 -c "print('%.0f %% of tcp-forward (median against median)' % (100.0 * ${anc%% *} / ${fwd%% *}))"); anchor CPU $(COL=1 median "$WORK"/cpu_anchor_*.res) ms per GiB")")
   file_rows+=("$(cells "through msrp-edge, TCP" "$(COL=1 median "$WORK"/file_edge_*.res)" \
     "peak RSS $((f_hwm0 / 1024)) MiB before, $(( $(hwm_kb "$fedge_pid") / 1024)) MiB after")")
   file_rows+=("$(cells "through msrp-edge, msrps (TLS both legs)" "$(COL=1 median "$WORK"/file_tls_*.res)" \
