@@ -1473,8 +1473,14 @@ sdp_prepare_local (App *app)
   sdp_local_ready (app);
 }
 
-/* RFC 6714 section 4: what --cema does with the peer's SDP.  FALSE, with
- * the run failed, when the stream cannot go on. */
+/* RFC 6714 section 4, once the roles are known: the peer's SDP has no
+ * a=msrp-cema and its c=/m= are not those of an a=path URI, so a middlebox
+ * that does not do CEMA rewrote them.  An answerer "MUST either reject the
+ * offered MSRP connection ... or reject the whole SIP request" (section
+ * 4.3); an offerer that would be passive waits for a connection that the
+ * peer makes to its a=path, past the middlebox, and must offer again
+ * without a=msrp-cema (section 4.2, criterion 1).  FALSE with the run
+ * failed. */
 static gboolean
 cema_check (App *app)
 {
@@ -1483,46 +1489,18 @@ cema_check (App *app)
   g_autofree char *text = NULL;
 
   app->session->cema = c->cema && peer->cema;
-  if (!c->cema || peer->cema || mc_sdp_peer_cm_matches_path (peer))
-    return TRUE;
-  /* c=/m= differ from a=path and no a=msrp-cema: a middlebox rewrote them
-   * without CEMA.  Section 4.3: the answerer "MUST either reject the
-   * offered MSRP connection ... or reject the whole SIP request". */
-  if (c->answer)
-    {
-      text = g_strdup_printf (
-          "%s: c=/m= %s:%u is not in its a=path and there is no "
-          "a=msrp-cema: a middlebox that does not do CEMA rewrote them "
-          "(RFC 6714 section 4.3); the stream is rejected, no answer "
-          "written",
-          c->sdp_in, peer->address, (guint) peer->port);
-      fail_now (app, MC_EXIT_PROTOCOL, text);
-      return FALSE;
-    }
-  /* Section 4.2, criterion 1, checked once the roles are known
-   * (sdp_got_peer ()): the offerer that would be passive must offer again
-   * without a=msrp-cema. */
-  return TRUE;
-}
-
-/* Section 4.2, criterion 1: an offerer that becomes passive behind a
- * middlebox that did not do CEMA waits for a connection that the peer
- * makes to its a=path, past the middlebox.  FALSE with the run failed. */
-static gboolean
-cema_offerer_check (App *app)
-{
-  McConfig *c = &app->config;
-  McSdpPeer *peer = app->peer;
-  g_autofree char *text = NULL;
-
-  if (!c->cema || c->answer || peer->cema || app->role_active ||
+  if (!c->cema || peer->cema || (!c->answer && app->role_active) ||
       mc_sdp_peer_cm_matches_path (peer))
     return TRUE;
   text = g_strdup_printf (
-      "%s: the answer has no a=msrp-cema, its c=/m= %s:%u is not in its "
-      "a=path, and we would be passive: RFC 6714 section 4.2 asks for a "
-      "new offer without a=msrp-cema, which msrpcat does not make",
-      c->sdp_in, peer->address, (guint) peer->port);
+      "%s: c=/m= %s:%u is not in its a=path and there is no a=msrp-cema: "
+      "a middlebox that does not do CEMA rewrote them; %s",
+      c->sdp_in, peer->address, (guint) peer->port,
+      c->answer ? "the stream is rejected, no answer written (RFC 6714 "
+                  "section 4.3)"
+                : "we would be passive, and RFC 6714 section 4.2 asks for "
+                  "a new offer without a=msrp-cema, which msrpcat does not "
+                  "make");
   fail_now (app, MC_EXIT_PROTOCOL, text);
   return FALSE;
 }
@@ -1537,7 +1515,7 @@ sdp_got_peer (App *app, McSdpPeer *peer)
 
   app->peer = peer;
   touch (app);
-  if (!verify_waiting_links (app) || !cema_check (app))
+  if (!verify_waiting_links (app))
     return;
   g_free (app->session->peer_setup);
   app->session->peer_setup =
@@ -1571,7 +1549,8 @@ sdp_got_peer (App *app, McSdpPeer *peer)
           fail_now (app, MC_EXIT_USAGE, text);
           return;
         }
-      sdp_prepare_local (app);
+      if (cema_check (app))
+        sdp_prepare_local (app);
       return;
     }
   if (!mc_sdp_offerer_role (app->setup, peer->setup, &app->role_active,
@@ -1583,7 +1562,7 @@ sdp_got_peer (App *app, McSdpPeer *peer)
       fail_now (app, MC_EXIT_USAGE, text);
       return;
     }
-  if (!cema_offerer_check (app))
+  if (!cema_check (app))
     return;
   sdp_go (app);
 }

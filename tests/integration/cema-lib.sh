@@ -23,6 +23,13 @@
 #                              6.3: a=path passes untouched)
 #   sdp_uri FILE               the last URI of its a=path (the party's own)
 #   sdp_port FILE              its m=message port
+#   fingerprints_crossed A B   msrpcat runs A and B (their --json summaries
+#                              in A.out, B.out) each verified the other's
+#                              certificate, and what each checked is what
+#                              the other presented
+#   stranger_refused [--ns NS] [--from IP] HOST PORT   a connection from
+#                              IP (inside NS) to HOST:PORT gets a RST or an
+#                              end of stream, never a byte
 
 : "${ANCHOR_STUB:?ANCHOR_STUB must name the anchor-stub executable}"
 
@@ -89,3 +96,37 @@ sdp_uri () {
 }
 
 sdp_port () { awk '$1 ~ /^m=message/ { print $2; exit }' "$1"; }
+
+fingerprints_crossed () {
+  local a x y
+  for a in "$1" "$2"; do
+    [ "$(json_last "$WORK/$a.out" 'd["fingerprint"]["verified"]')" = True ] ||
+      fail "$a did not verify its peer's fingerprint"
+  done
+  for a in "$1:$2" "$2:$1"; do
+    x=$(json_last "$WORK/${a%:*}.out" 'd["fingerprint"]["local"]')
+    y=$(json_last "$WORK/${a#*:}.out" 'd["fingerprint"]["peer"]')
+    [ "$x" = "$y" ] || fail "${a#*:} verified '$y', ${a%:*} presented '$x'"
+  done
+}
+
+stranger_refused () {
+  local prefix=() from=""
+  [ "${1:-}" != --ns ] || { prefix=(ip netns exec "${NS[$2]}"); shift 2; }
+  [ "${1:-}" != --from ] || { from="$2"; shift 2; }
+  "${prefix[@]}" python3 - "$1" "$2" "$from" <<'PYEOF'
+import socket, sys
+s = socket.socket()
+if sys.argv[3]:
+    s.bind((sys.argv[3], 0))
+s.settimeout(5)
+try:
+    # The RST may come before the connect has returned, or before these
+    # bytes are sent.
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    s.sendall(b"MSRP x1y2z3 SEND\r\nTo-Path: msrp://h:1/a;tcp\r\n")
+    sys.exit(0 if s.recv(10) == b"" else 1)
+except (ConnectionResetError, BrokenPipeError):
+    sys.exit(0)
+PYEOF
+}
