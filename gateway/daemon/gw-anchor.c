@@ -934,6 +934,7 @@ connect_out (GwAnchor *a, GwAnchorParty out)
   int fd;
   g_autoptr (GwLogEvent) ev = NULL;
 
+  leg->connecting = TRUE; /* connect_failed () finds the party by it */
   fd =
       socket (g_inet_address_get_family (ia) == G_SOCKET_FAMILY_IPV6 ? AF_INET6
                                                                      : AF_INET,
@@ -946,7 +947,6 @@ connect_out (GwAnchor *a, GwAnchorParty out)
   if (from != NULL && !g_inet_address_get_is_any (from) &&
       to_native (from, 0, &ss, &len))
     bind (fd, (struct sockaddr *) &ss, len);
-  leg->connecting = TRUE;
   leg_attach (a, out, fd, net_addr_to_string (a->party[out].target));
   net_watch_init (&leg->watch, fd, on_connect_event, leg);
   a->state = GW_ANCHOR_STATE_CONNECTING;

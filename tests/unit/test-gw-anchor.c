@@ -579,6 +579,33 @@ START_TEST (test_session_mismatch)
 }
 END_TEST
 
+/* TLS: bytes that are not a handshake record are refused; nothing else
+ * of a TLS stream can be read. */
+START_TEST (test_tls_not_a_handshake)
+{
+  g_autoptr (GInetAddress) lo =
+      g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) t = g_inet_socket_address_new (lo, 9);
+  GwAnchorPartySettings in = { 0 };
+  GwAnchorPartySettings out = { .outbound = TRUE, .target = t };
+  GwAnchorSettings s = { .tls = TRUE, .parties = { &in, &out } };
+  GwAnchor *anchor = gw_anchor_new (pool, &s, NULL);
+  g_autoptr (GString) head = send_head (SID_A, SID_B);
+  int fd;
+
+  ck_assert_ptr_nonnull (anchor);
+  fd = connect_from ("127.0.0.1", gw_anchor_get_port (anchor));
+  send (fd, head->str, head->len, 0);
+  RUN_UNTIL (refused_of (anchor) == 1, 5000);
+  assert_refused (fd);
+  ck_assert_uint_eq (logtap_count ("anchor_refused", "\"reason\":\"protocol\"",
+                                   "not a TLS handshake", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("anchor_connecting", NULL), 0);
+  gw_anchor_free (anchor);
+}
+END_TEST
+
 /* The first SEND comes in two pieces: the anchor waits for the second
  * (SO_RCVLOWAT) without reading, and the pump forwards both. */
 START_TEST (test_first_send_split)
@@ -822,6 +849,7 @@ anchor_suite (void)
   tcase_add_test (tc, test_reset);
   tcase_add_test (tc, test_stranger_refused);
   tcase_add_test (tc, test_session_mismatch);
+  tcase_add_test (tc, test_tls_not_a_handshake);
   tcase_add_test (tc, test_first_send_split);
   tcase_add_test (tc, test_party_known_later);
   tcase_add_test (tc, test_probation_and_idle);
