@@ -76,8 +76,9 @@
  *
  * Cost per stream: up to 8 descriptors (a listening socket per pool
  * address until every inbound party has connected, two connections, two
- * pipes) and about 600 bytes of ours; each pipe holds at most its capacity
- * in kernel pages.  Per chunk of bytes: two splice() calls.
+ * pipes) and 650 bytes of ours (and 128 a listening socket); each pipe holds
+ * at most its capacity in kernel pages.  Per chunk of bytes: two splice()
+ * calls.
  *
  * Everything runs on the loop of the thread-default main context of the
  * thread that made the pool; nothing blocks.  What happens is told in the
