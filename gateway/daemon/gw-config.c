@@ -96,6 +96,9 @@ static const KeySpec keys[] = {
   { "ice", "turn-username", KEY_STRING, F (ice_turn_username), 0, 0 },
   { "ice", "turn-password", KEY_STRING, F (ice_turn_password), 0, 0 },
   { "ice", "timeout", KEY_UINT, F (ice_timeout), 1, 300 },
+  { "cema", "addresses", KEY_IPS, F (cema_addresses), 0, 0 },
+  { "cema", "port-min", KEY_UINT, F (cema_port_min), 0, 65535 },
+  { "cema", "port-max", KEY_UINT, F (cema_port_max), 0, 65535 },
   { "log", "format", KEY_LOG_FORMAT, F (log_format), 0, 0 },
   { "log", "level", KEY_LOG_LEVEL, F (log_level), 0, 0 },
 };
@@ -148,6 +151,7 @@ gw_config_new_default (void)
   c->ice_stun_server = net_addr_list_parse ("", NULL);
   c->ice_turn_server = net_addr_list_parse ("", NULL);
   c->ice_timeout = 10;
+  c->cema_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   c->log_format = GW_LOG_FORMAT_JSON;
   c->log_level = G_LOG_LEVEL_INFO;
   c->source = g_strdup ("embedded default");
@@ -179,6 +183,7 @@ gw_config_free (GwConfig *c)
   g_clear_pointer (&c->ice_turn_server, g_ptr_array_unref);
   g_free (c->ice_turn_username);
   g_free (c->ice_turn_password);
+  g_clear_pointer (&c->cema_addresses, g_ptr_array_unref);
   g_free (c->source);
   g_free (c);
 }
@@ -367,85 +372,108 @@ set_key (GwConfig *c, const KeySpec *spec, const char *raw, GError **error)
   return setters[spec->type](c, spec, value, error);
 }
 
+/* [cema]: both ports 0 (the kernel picks), or a range that has ports. */
+static gboolean
+check_cema (const GwConfig *c, GError **error)
+{
+  if (c->cema_port_min > c->cema_port_max)
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[cema] port-max: %u is less than port-min (%u)",
+                 c->cema_port_max, c->cema_port_min);
+  else if (c->cema_port_min == 0 && c->cema_port_max != 0)
+    g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
+                 "[cema] port-min: 0 goes with port-max 0 (ports the kernel "
+                 "picks), not with %u",
+                 c->cema_port_max);
+  else
+    return TRUE;
+  return FALSE;
+}
+
+static gboolean rule_error (GError **error, const char *fmt, ...)
+    G_GNUC_PRINTF (2, 3);
+
+/* A rule that ties keys together is broken: FALSE, with FMT said. */
+static gboolean
+rule_error (GError **error, const char *fmt, ...)
+{
+  g_autofree char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error_literal (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE, msg);
+  return FALSE;
+}
+
+static gboolean
+check_relay_limits (const GwConfig *c, GError **error)
+{
+  if (c->expires_min > c->expires_max)
+    return rule_error (error,
+                       "[relay] expires-max: %u is less than expires-min (%u)",
+                       c->expires_max, c->expires_min);
+  if (c->expires_default < c->expires_min ||
+      c->expires_default > c->expires_max)
+    return rule_error (error,
+                       "[relay] expires-default: %u is outside "
+                       "expires-min..max (%u..%u)",
+                       c->expires_default, c->expires_min, c->expires_max);
+  if (c->auth_throttle_backoff_max > c->auth_throttle_window)
+    return rule_error (error,
+                       "[auth] throttle-backoff-max: %u is more than "
+                       "throttle-window (%u)",
+                       c->auth_throttle_backoff_max, c->auth_throttle_window);
+  if (c->max_connections_per_ip > c->max_connections)
+    return rule_error (error,
+                       "[limits] max-connections-per-ip: %u is more than "
+                       "max-connections (%u)",
+                       c->max_connections_per_ip, c->max_connections);
+  return TRUE;
+}
+
+static gboolean
+check_listen_tls (const GwConfig *c, GError **error)
+{
+  if (c->listen_msrps->len > 0 &&
+      (c->tls_certificate == NULL || c->tls_private_key == NULL))
+    return rule_error (error, "[listen] msrps: TLS listeners need [tls] "
+                              "certificate and private-key");
+  if ((c->tls_certificate == NULL) != (c->tls_private_key == NULL))
+    return rule_error (
+        error, "[tls] %s: certificate and private-key go together",
+        c->tls_certificate == NULL ? "certificate" : "private-key");
+  if (c->listen_msrp->len == 0 && c->listen_msrps->len == 0)
+    return rule_error (
+        error, "[listen] msrp: no msrp and no msrps listener configured");
+  return TRUE;
+}
+
+static gboolean
+check_ice (const GwConfig *c, GError **error)
+{
+  if (c->ice_port_min > c->ice_port_max)
+    return rule_error (error, "[ice] port-max: %u is less than port-min (%u)",
+                       c->ice_port_max, c->ice_port_min);
+  if (c->ice_stun_server->len > 1 || c->ice_turn_server->len > 1)
+    return rule_error (error, "[ice] %s: one server, not a list",
+                       c->ice_stun_server->len > 1 ? "stun-server"
+                                                   : "turn-server");
+  if (c->ice_turn_server->len > 0 &&
+      (c->ice_turn_username == NULL || c->ice_turn_password == NULL))
+    return rule_error (
+        error, "[ice] turn-server: needs turn-username and turn-password");
+  return TRUE;
+}
+
 /* Rules that tie keys together. */
 static gboolean
 check_consistency (GwConfig *c, GError **error)
 {
-  if (c->expires_min > c->expires_max)
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[relay] expires-max: %u is less than expires-min (%u)",
-                   c->expires_max, c->expires_min);
-      return FALSE;
-    }
-  if (c->expires_default < c->expires_min ||
-      c->expires_default > c->expires_max)
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[relay] expires-default: %u is outside expires-min..max "
-                   "(%u..%u)",
-                   c->expires_default, c->expires_min, c->expires_max);
-      return FALSE;
-    }
-  if (c->auth_throttle_backoff_max > c->auth_throttle_window)
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[auth] throttle-backoff-max: %u is more than "
-                   "throttle-window (%u)",
-                   c->auth_throttle_backoff_max, c->auth_throttle_window);
-      return FALSE;
-    }
-  if (c->max_connections_per_ip > c->max_connections)
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[limits] max-connections-per-ip: %u is more than "
-                   "max-connections (%u)",
-                   c->max_connections_per_ip, c->max_connections);
-      return FALSE;
-    }
-  if (c->listen_msrps->len > 0 &&
-      (c->tls_certificate == NULL || c->tls_private_key == NULL))
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[listen] msrps: TLS listeners need [tls] certificate and "
-                   "private-key");
-      return FALSE;
-    }
-  if ((c->tls_certificate == NULL) != (c->tls_private_key == NULL))
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[tls] %s: certificate and private-key go together",
-                   c->tls_certificate == NULL ? "certificate" : "private-key");
-      return FALSE;
-    }
-  if (c->listen_msrp->len == 0 && c->listen_msrps->len == 0)
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[listen] msrp: no msrp and no msrps listener configured");
-      return FALSE;
-    }
-  if (c->ice_port_min > c->ice_port_max)
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[ice] port-max: %u is less than port-min (%u)",
-                   c->ice_port_max, c->ice_port_min);
-      return FALSE;
-    }
-  if (c->ice_stun_server->len > 1 || c->ice_turn_server->len > 1)
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[ice] %s: one server, not a list",
-                   c->ice_stun_server->len > 1 ? "stun-server"
-                                               : "turn-server");
-      return FALSE;
-    }
-  if (c->ice_turn_server->len > 0 &&
-      (c->ice_turn_username == NULL || c->ice_turn_password == NULL))
-    {
-      g_set_error (error, GW_CONFIG_ERROR, GW_CONFIG_ERROR_VALUE,
-                   "[ice] turn-server: needs turn-username and turn-password");
-      return FALSE;
-    }
+  if (!check_cema (c, error) || !check_relay_limits (c, error) ||
+      !check_listen_tls (c, error) || !check_ice (c, error))
+    return FALSE;
   if (c->auth_realm == NULL)
     c->auth_realm = g_strdup (c->public_host);
   return TRUE;

@@ -78,6 +78,9 @@ typedef struct
   char *ice_turn_username;
   char *ice_turn_password;
   guint ice_timeout; /* seconds */
+  /* [cema]: the ports of anchored streams (gw-anchor.h) */
+  GPtrArray *cema_addresses; /* GInetAddress; empty: the msrp listeners' */
+  guint cema_port_min, cema_port_max;
   /* [log] */
   GwLogFormat log_format;
   GLogLevelFlags log_level;

@@ -171,6 +171,40 @@ mc_sdp_answerer_role (MsrpSdpSetup offered, MsrpSdpSetup wanted,
 
 /* --- our SDP ----------------------------------------------------------- */
 
+/* The media section's attributes after m= and c= (RFC 4975 section 8,
+ * RFC 6714 section 5, RFC 8122 section 5, RFC 4145 section 4). */
+static void
+append_attributes (GString *text, const McSdpLocal *l)
+{
+  g_string_append (text, "a=accept-types:");
+  if (l->accept_types == NULL || l->accept_types[0] == NULL)
+    {
+      g_string_append_c (text, '*');
+    }
+  else
+    {
+      for (guint i = 0; l->accept_types[i] != NULL; i++)
+        {
+          if (i > 0)
+            g_string_append_c (text, ' ');
+          g_string_append (text, l->accept_types[i]);
+        }
+    }
+  g_string_append (text, "\r\n");
+  if (l->max_size > 0)
+    g_string_append_printf (text, "a=max-size:%" G_GUINT64_FORMAT "\r\n",
+                            l->max_size);
+  g_string_append_printf (text, "a=path:%s\r\n", l->path);
+  if (l->cema)
+    g_string_append (text, "a=msrp-cema\r\n");
+  if (l->fingerprint != NULL)
+    g_string_append_printf (text, "a=fingerprint:%s %s\r\n",
+                            l->fingerprint_hash, l->fingerprint);
+  if (l->setup != MSRP_SDP_SETUP_ABSENT)
+    g_string_append_printf (text, "a=setup:%s\r\n",
+                            msrp_sdp_setup_to_string (l->setup));
+}
+
 char *
 mc_sdp_build (const McSdpLocal *l, GError **error)
 {
@@ -191,28 +225,7 @@ mc_sdp_build (const McSdpLocal *l, GError **error)
   g_string_append_printf (
       text, "m=message %u %s *\r\nc=IN %s %s\r\n", (guint) l->port,
       l->tls ? "TCP/TLS/MSRP" : "TCP/MSRP", ip, l->address);
-  g_string_append (text, "a=accept-types:");
-  if (l->accept_types == NULL || l->accept_types[0] == NULL)
-    {
-      g_string_append_c (text, '*');
-    }
-  else
-    {
-      for (guint i = 0; l->accept_types[i] != NULL; i++)
-        {
-          if (i > 0)
-            g_string_append_c (text, ' ');
-          g_string_append (text, l->accept_types[i]);
-        }
-    }
-  g_string_append (text, "\r\n");
-  if (l->max_size > 0)
-    g_string_append_printf (text, "a=max-size:%" G_GUINT64_FORMAT "\r\n",
-                            l->max_size);
-  g_string_append_printf (text, "a=path:%s\r\n", l->path);
-  if (l->setup != MSRP_SDP_SETUP_ABSENT)
-    g_string_append_printf (text, "a=setup:%s\r\n",
-                            msrp_sdp_setup_to_string (l->setup));
+  append_attributes (text, l);
 
   /* Parsing it back checks every value against its grammar. */
   sdp = msrp_sdp_parse (text->str, text->len, &local);
@@ -285,6 +298,7 @@ mc_sdp_peer_free (McSdpPeer *p)
     return;
   g_clear_pointer (&p->path, g_ptr_array_unref);
   g_clear_pointer (&p->candidates, g_ptr_array_unref);
+  g_clear_pointer (&p->fingerprints, g_ptr_array_unref);
   g_free (p->address);
   g_free (p->ice_ufrag);
   g_free (p->ice_pwd);
@@ -295,6 +309,73 @@ gboolean
 mc_sdp_peer_has_ice (const McSdpPeer *p)
 {
   return p->ice_ufrag != NULL && p->ice_pwd != NULL && p->candidates->len > 0;
+}
+
+static void
+fingerprint_free (gpointer data)
+{
+  McSdpFingerprint *fp = data;
+
+  g_free (fp->hash_func);
+  g_free (fp->fingerprint);
+  g_free (fp);
+}
+
+/* Two hosts of c= and a URI: addresses as addresses, names as text. */
+static gboolean
+same_host (const char *a, const char *b)
+{
+  g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (a);
+  g_autoptr (GInetAddress) ib = g_inet_address_new_from_string (b);
+
+  if (ia != NULL && ib != NULL)
+    return g_inet_address_equal (ia, ib);
+  return ia == NULL && ib == NULL && g_ascii_strcasecmp (a, b) == 0;
+}
+
+gboolean
+mc_sdp_peer_cm_matches_path (const McSdpPeer *p)
+{
+  for (guint i = 0; i < p->path->len; i++)
+    {
+      MsrpUri *u = p->path->pdata[i];
+      g_autofree char *host = g_strdup (msrp_uri_get_host (u));
+
+      /* msrp_uri_get_host () writes IPv6 in brackets. */
+      if (host[0] == '[')
+        {
+          memmove (host, host + 1, strlen (host));
+          host[strlen (host) - 1] = '\0';
+        }
+      if (msrp_uri_get_effective_port (u) == p->port &&
+          same_host (host, p->address))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+mc_sdp_peer_fingerprint_matches (const McSdpPeer *p,
+                                 char *(*fingerprint_of) (const char *,
+                                                          gpointer),
+                                 gpointer user_data, char **checked)
+{
+  gboolean match = FALSE;
+
+  if (checked != NULL)
+    *checked = NULL;
+  for (guint i = 0; i < p->fingerprints->len && !match; i++)
+    {
+      const McSdpFingerprint *fp = p->fingerprints->pdata[i];
+      g_autofree char *ours = fingerprint_of (fp->hash_func, user_data);
+
+      if (ours == NULL)
+        continue;
+      if (checked != NULL && *checked == NULL)
+        *checked = g_strdup_printf ("%s %s", fp->hash_func, ours);
+      match = g_ascii_strcasecmp (ours, fp->fingerprint) == 0;
+    }
+  return match;
 }
 
 /* What msrpcat needs of the peer's MSRP @stream: a port, an a=path, ICE
@@ -344,8 +425,20 @@ peer_from_stream (MsrpSdpStream *stream)
   McSdpPeer *p = g_new0 (McSdpPeer, 1);
   GPtrArray *path = msrp_sdp_stream_get_path (stream);
   GPtrArray *cands = msrp_sdp_stream_get_candidates (stream);
+  GPtrArray *fps = msrp_sdp_stream_get_fingerprints (stream);
 
   p->proto = msrp_sdp_stream_get_proto (stream);
+  p->cema = msrp_sdp_stream_get_cema (stream);
+  p->fingerprints = g_ptr_array_new_with_free_func (fingerprint_free);
+  for (guint i = 0; fps != NULL && i < fps->len; i++)
+    {
+      const MsrpSdpFingerprint *f = fps->pdata[i];
+      McSdpFingerprint *fp = g_new (McSdpFingerprint, 1);
+
+      fp->hash_func = g_strdup (f->hash_func);
+      fp->fingerprint = g_strdup (f->fingerprint);
+      g_ptr_array_add (p->fingerprints, fp);
+    }
   p->path = g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
   for (guint i = 0; i < path->len; i++)
     g_ptr_array_add (p->path, msrp_uri_ref (path->pdata[i]));

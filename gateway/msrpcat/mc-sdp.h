@@ -73,6 +73,11 @@ typedef struct
   const char *ice_pwd;
   GPtrArray *candidates; /* MsrpSdpCandidate, with ICE */
   guint64 session_id;    /* o= sess-id */
+  gboolean cema;         /* a=msrp-cema (RFC 6714 section 5) */
+  /* a=fingerprint (RFC 8122 section 5), e.g. "sha-256" and
+   * "4A:AD:...", or NULL: none */
+  const char *fingerprint_hash;
+  const char *fingerprint;
 } McSdpLocal;
 
 /* The whole SDP text, CRLF line endings, checked by parsing it back.
@@ -101,7 +106,16 @@ typedef struct
   GPtrArray *candidates;      /* MsrpSdpCandidate: the TCP ones with a
                                * tcptype, component 1; maybe empty */
   guint n_candidates_skipped; /* the others (UDP, ...) */
+  gboolean cema;              /* a=msrp-cema */
+  GPtrArray *fingerprints;    /* McSdpFingerprint: a=fingerprint, the
+                               * stream's or the session's; maybe empty */
 } McSdpPeer;
+
+typedef struct
+{
+  char *hash_func;   /* lower-case, "sha-256" */
+  char *fingerprint; /* as written */
+} McSdpFingerprint;
 
 /* Read the first MSRP stream of @text (@len bytes).  @origin (a file name)
  * starts every error message.  Errors (MC_SDP_ERROR_INVALID): the SDP does
@@ -113,6 +127,24 @@ McSdpPeer *mc_sdp_peer_parse (const char *text, gsize len, const char *origin,
 void mc_sdp_peer_free (McSdpPeer *peer);
 /* Does the peer do ICE-TCP: credentials and at least one TCP candidate? */
 gboolean mc_sdp_peer_has_ice (const McSdpPeer *peer);
+
+/* RFC 6714 section 4.4: do the c= address and the m= port match the
+ * authority of one of the a=path URIs?  IP literals are compared as
+ * addresses (so "::1" and "0:0::1" are equal, RFC 5952), names as text
+ * (case-insensitively; msrpcat does not resolve them).  A mismatch means a
+ * middlebox rewrote c= and m= (sections 4.2, 4.3). */
+gboolean mc_sdp_peer_cm_matches_path (const McSdpPeer *peer);
+
+/* Does one of the peer's a=fingerprint lines name @fingerprint_of's
+ * result for its hash function?  @fingerprint_of computes the fingerprint
+ * of the peer's certificate for a hash function (NULL: one it cannot
+ * compute).  RFC 8122 section 5: a match of any of them is a match.
+ * *@checked (nullable) gets the first line whose hash could be computed,
+ * "sha-256 4A:AD:...", for the messages; NULL when none could. */
+gboolean mc_sdp_peer_fingerprint_matches (
+    const McSdpPeer *peer,
+    char *(*fingerprint_of) (const char *hash_func, gpointer user_data),
+    gpointer user_data, char **checked);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (McSdpPeer, mc_sdp_peer_free)
 

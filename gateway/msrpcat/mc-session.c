@@ -52,6 +52,8 @@ mc_session_free (McSession *s)
   g_free (s->sdp_role);
   g_free (s->sdp_setup);
   g_free (s->peer_setup);
+  g_free (s->fingerprint_local);
+  g_free (s->fingerprint_peer);
   mc_ice_info_free (s->ice);
   g_free (s);
 }
@@ -141,8 +143,15 @@ mc_session_is_for_us (McSession *s, MsrpHead *head)
 {
   GPtrArray *to = msrp_head_get_to_path (head);
 
-  return s->local_uri != NULL && to != NULL && to->len == 1 &&
-         msrp_uri_equal (to->pdata[0], s->local_uri);
+  if (s->local_uri == NULL || to == NULL || to->len != 1)
+    return FALSE;
+  /* RFC 4975 section 6.1: "The session-id part identifies a particular
+   * session of the participant"; with CEMA the connection came to the
+   * c=/m= a middlebox wrote, so the authority is not what tells. */
+  if (s->match_session_id)
+    return g_strcmp0 (msrp_uri_get_session_id (to->pdata[0]),
+                      msrp_uri_get_session_id (s->local_uri)) == 0;
+  return msrp_uri_equal (to->pdata[0], s->local_uri);
 }
 
 void
@@ -414,7 +423,17 @@ append_session_json (GString *out, McSession *s)
       net_json_append_string (out, s->sdp_setup);
       g_string_append (out, ",\"peer_setup\":");
       net_json_append_string (out, s->peer_setup);
-      g_string_append_c (out, '}');
+      g_string_append_printf (out, ",\"cema\":%s}",
+                              s->cema ? "true" : "false");
+    }
+  if (s->fingerprint_local != NULL)
+    {
+      g_string_append (out, ",\"fingerprint\":{\"local\":");
+      net_json_append_string (out, s->fingerprint_local);
+      g_string_append (out, ",\"peer\":");
+      net_json_append_string (out, s->fingerprint_peer);
+      g_string_append_printf (out, ",\"verified\":%s}",
+                              s->fingerprint_verified ? "true" : "false");
     }
   if (s->ice != NULL)
     {

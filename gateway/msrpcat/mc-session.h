@@ -91,6 +91,8 @@ typedef struct
   char **ice_addresses;  /* --ice-address */
   char *stun;            /* --stun HOST:PORT */
   gint64 ice_timeout_us; /* --ice-timeout */
+  gboolean cema;         /* --cema: RFC 6714 */
+  gboolean fingerprint;  /* --fingerprint: RFC 8122 authentication */
   /* output */
   gboolean json;
   gboolean quiet;
@@ -171,6 +173,19 @@ typedef struct
   char *sdp_setup;
   char *peer_setup;
   McIceInfo *ice;
+  /* RFC 6714: both SDPs carry a=msrp-cema (the active end connected to
+   * the c=/m= address). */
+  gboolean cema;
+  /* RFC 6714 section 4.4 setting: requests are ours by the session-id of
+   * their To-Path alone (the connection came through a middlebox's
+   * address, and only the session-id identifies the session). */
+  gboolean match_session_id;
+  /* Fingerprint authentication (RFC 8122): ours and the peer's as
+   * "sha-256 4A:AD:..." (nullable), and whether the peer's certificate
+   * matched its a=fingerprint. */
+  char *fingerprint_local;
+  char *fingerprint_peer;
+  gboolean fingerprint_verified;
   MsrpUri *local_uri;   /* NULL until known (active: after connect) */
   GPtrArray *use_path;  /* MsrpUri; empty without relays */
   GPtrArray *peer_path; /* MsrpUri; NULL until known */
@@ -196,7 +211,7 @@ char *mc_session_get_sdp_path (McSession *session);
 /* Is @head (a request) addressed to this endpoint: exactly one URI in its
  * To-Path, equal to local_uri under RFC 4975 section 6.1 (section 7.3:
  * "the To-Path will have exactly one URI, which MUST map to an existing
- * session")? */
+ * session"), or, with match_session_id, of the same session-id? */
 gboolean mc_session_is_for_us (McSession *session, MsrpHead *head);
 
 /* Record the first failure: @code becomes the exit status, the message is

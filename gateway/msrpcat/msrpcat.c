@@ -106,6 +106,13 @@ typedef struct
   GPtrArray *ice_candidates; /* ours, MsrpSdpCandidate */
   gboolean ice_ready;
   guint ice_guard_id;
+  /* CEMA (RFC 6714) and fingerprints (RFC 8122) */
+  char *connect_host;   /* the peer's c= when CEMA has us connect there */
+  guint16 connect_port; /* its m= port */
+  char *cert_pem;       /* a self-signed certificate made for the run */
+  char *key_pem;
+  GPtrArray *unverified; /* McLink: TLS links accepted before the peer's
+                          * SDP (and fingerprint) was read, not read */
 } App;
 
 static void finish (App *app);
@@ -247,6 +254,104 @@ uri_for_address (const char *address, gboolean tls, GError **error)
       error);
 }
 
+/* The TLS context of the run: --cert and --key (or the certificate made
+ * for --fingerprint), the CA to check the peer with, or fingerprint
+ * authentication; @passive: a server of --listen (RFC 4976 section 6.1
+ * style: a client certificate is checked when one is presented and a CA
+ * file was given). */
+static NetTls *
+new_tls (App *app, gboolean passive, GError **error)
+{
+  const McConfig *c = &app->config;
+  NetTlsSettings settings = {
+    .certificate = c->cert,
+    .private_key = c->key,
+    .ca_file = c->ca_file,
+    .peer_verify = passive && c->ca_file != NULL ? NET_TLS_PEER_VERIFY_OPTIONAL
+                                                 : NET_TLS_PEER_VERIFY_NONE,
+    .skip_server_verify = c->insecure,
+    .fingerprint_peers = c->fingerprint,
+    .certificate_pem = app->cert_pem,
+    .private_key_pem = app->key_pem,
+  };
+
+  return net_tls_new (&settings, error);
+}
+
+/* --- fingerprints (RFC 8122, RFC 4975 section 14.4) -------------------- */
+
+static char *
+peer_fingerprint_of (const char *hash_func, gpointer conn)
+{
+  return net_conn_get_peer_fingerprint (conn, hash_func);
+}
+
+/* The certificate @link's peer presented against the a=fingerprint of its
+ * SDP.  FALSE, with the run failed, when they differ: RFC 4975 section
+ * 14.4, "the endpoint MUST tear down the media session immediately". */
+static gboolean
+verify_fingerprint (App *app, McLink *link)
+{
+  NetConn *conn = mc_link_get_conn (link);
+  g_autofree char *checked = NULL;
+  g_autofree char *text = NULL;
+
+  if (app->peer->fingerprints->len == 0)
+    {
+      text = g_strdup_printf ("%s has no a=fingerprint: nothing to check the "
+                              "peer's certificate against (RFC 8122); drop "
+                              "--fingerprint to use a CA",
+                              app->config.sdp_in);
+      fail_now (app, MC_EXIT_CONNECTION, text);
+      return FALSE;
+    }
+  if (!mc_sdp_peer_fingerprint_matches (app->peer, peer_fingerprint_of, conn,
+                                        &checked))
+    {
+      text = g_strdup_printf (
+          "the certificate of %s (%s) does not match the a=fingerprint of "
+          "%s: connection torn down (RFC 8122 section 6.2, RFC 4975 section "
+          "14.4)",
+          mc_link_get_peer (link),
+          checked != NULL ? checked : "none, or no hash we know",
+          app->config.sdp_in);
+      fail_now (app, MC_EXIT_CONNECTION, text);
+      return FALSE;
+    }
+  app->session->fingerprint_verified = TRUE;
+  g_free (app->session->fingerprint_peer);
+  app->session->fingerprint_peer = g_steal_pointer (&checked);
+  if (!app->config.quiet)
+    fprintf (stderr,
+             "msrpcat: the certificate of %s matches its a=fingerprint "
+             "(%s)\n",
+             mc_link_get_peer (link), app->session->fingerprint_peer);
+  return TRUE;
+}
+
+/* The TLS links accepted before the peer's SDP was read: checked now, and
+ * read from now on (RFC 8122 section 6.2: the offerer "MUST NOT assume
+ * that the data transmitted over the TLS connection is valid until it has
+ * received a matching fingerprint in an SDP answer").  FALSE when the run
+ * failed. */
+static gboolean
+verify_waiting_links (App *app)
+{
+  for (guint i = 0; i < app->unverified->len; i++)
+    {
+      McLink *link = app->unverified->pdata[i];
+      NetConn *conn = mc_link_get_conn (link);
+
+      if (net_conn_get_state (conn) != NET_CONN_STATE_OPEN)
+        continue;
+      if (!verify_fingerprint (app, link))
+        return FALSE;
+      net_conn_resume_reading (conn);
+    }
+  g_ptr_array_set_size (app->unverified, 0);
+  return TRUE;
+}
+
 /* --- link events ------------------------------------------------------- */
 
 static void
@@ -309,6 +414,20 @@ link_open (McLink *link, gpointer user_data)
              net_conn_get_transport_name (conn),
              subject != NULL ? ", peer certificate " : "",
              subject != NULL ? subject : "");
+  if (app->config.fingerprint && !app->finishing &&
+      g_strcmp0 (net_conn_get_transport_name (conn), "tls") == 0)
+    {
+      if (app->peer == NULL)
+        {
+          /* Accepted before the answer came: not a byte is read until its
+           * fingerprint is known (verify_waiting_links ()). */
+          net_conn_pause_reading (conn);
+          g_ptr_array_add (app->unverified, mc_link_ref (link));
+          return;
+        }
+      if (!verify_fingerprint (app, link))
+        return;
+    }
   if (app->passive || app->finishing)
     return;
   if (link == app->primary)
@@ -801,9 +920,15 @@ start_active (App *app)
 
   g_clear_pointer (&app->hop_addresses, g_ptr_array_unref);
   app->resolving = g_cancellable_new ();
-  net_resolve_async (msrp_uri_get_scheme (hop) == MSRP_SCHEME_MSRPS,
-                     msrp_uri_get_host (hop), msrp_uri_get_port (hop), NULL,
-                     NULL, app->resolving, on_hop_resolved, app);
+  /* With CEMA the peer is reached at its c=/m= (no SRV: a plain address
+   * and port); the certificate is still checked against the URI. */
+  if (app->connect_host != NULL)
+    net_resolve_async (FALSE, app->connect_host, app->connect_port, NULL, NULL,
+                       app->resolving, on_hop_resolved, app);
+  else
+    net_resolve_async (msrp_uri_get_scheme (hop) == MSRP_SCHEME_MSRPS,
+                       msrp_uri_get_host (hop), msrp_uri_get_port (hop), NULL,
+                       NULL, app->resolving, on_hop_resolved, app);
 }
 
 /* --- SDP mode ----------------------------------------------------------- */
@@ -947,18 +1072,26 @@ sdp_connect_to_peer (App *app)
   app->passive = FALSE;
   g_clear_pointer (&app->first_hop, msrp_uri_unref);
   app->first_hop = msrp_uri_ref (app->session->peer_path->pdata[0]);
-  app->tls_wanted = msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS;
+  app->tls_wanted =
+      msrp_uri_get_scheme (app->first_hop) == MSRP_SCHEME_MSRPS ||
+      app->peer->proto == MSRP_SDP_PROTO_TCP_TLS_MSRP;
+  if (c->cema)
+    {
+      /* RFC 6714 sections 4.2 and 4.3: a CEMA endpoint that becomes active
+       * connects to the c=/m= address (a middlebox's, or the peer's own
+       * when they match a=path), not to the a=path URI. */
+      g_free (app->connect_host);
+      app->connect_host = g_strdup (app->peer->address);
+      app->connect_port = app->peer->port;
+      if (!c->quiet)
+        fprintf (stderr,
+                 "msrpcat: CEMA: connecting to the c=/m= address "
+                 "%s port %u\n",
+                 app->connect_host, (guint) app->connect_port);
+    }
   if (app->tls_wanted && app->tls == NULL)
     {
-      NetTlsSettings settings = {
-        .certificate = c->cert,
-        .private_key = c->key,
-        .ca_file = c->ca_file,
-        .peer_verify = NET_TLS_PEER_VERIFY_NONE,
-        .skip_server_verify = c->insecure,
-      };
-
-      app->tls = net_tls_new (&settings, &error);
+      app->tls = new_tls (app, FALSE, &error);
       if (app->tls == NULL)
         {
           fail_now (app, MC_EXIT_USAGE, error->message);
@@ -1002,6 +1135,27 @@ sdp_go (App *app)
   check_finished (app);
 }
 
+/* RFC 8122 section 5, RFC 4975 section 14.4: the fingerprint of the
+ * certificate we present, for our SDP (the TLS context is made now if
+ * the connection is not yet).  NULL with the run failed. */
+static char *
+sdp_local_fingerprint (App *app)
+{
+  g_autoptr (GError) error = NULL;
+  char *fingerprint;
+
+  if (app->tls == NULL && (app->tls = new_tls (app, FALSE, &error)) == NULL)
+    {
+      fail_now (app, MC_EXIT_USAGE, error->message);
+      return NULL;
+    }
+  fingerprint = net_tls_get_local_fingerprint (app->tls, "sha-256");
+  g_free (app->session->fingerprint_local);
+  app->session->fingerprint_local =
+      g_strdup_printf ("sha-256 %s", fingerprint);
+  return fingerprint;
+}
+
 /* Our SDP: c=, m= and a=path from the local URI (with ICE, the default
  * candidate's address), a=setup, the ICE lines. */
 static void
@@ -1021,7 +1175,14 @@ sdp_local_ready (App *app)
     .accept_types = (const char *const *) c->accept_types,
     .max_size = c->max_size,
     .setup = app->setup,
+    .cema = c->cema, /* RFC 6714 sections 4.2, 4.3: "MUST include" */
   };
+  g_autofree char *fingerprint = NULL;
+
+  if (c->fingerprint && (fingerprint = sdp_local_fingerprint (app)) == NULL)
+    return;
+  local.fingerprint_hash = "sha-256";
+  local.fingerprint = fingerprint;
 
   /* RFC 8866 section 5.2: "a numeric string such that the tuple ... forms
    * a globally unique identifier"; the time in microseconds is. */
@@ -1301,7 +1462,8 @@ sdp_prepare_local (App *app)
         }
       where = g_strdup_printf (strchr (host, ':') != NULL ? "[%s]:9" : "%s:9",
                                host);
-      app->session->local_uri = uri_for_address (where, FALSE, &error);
+      app->session->local_uri =
+          uri_for_address (where, app->tls_wanted, &error);
       if (app->session->local_uri == NULL)
         {
           fail_now (app, MC_EXIT_USAGE, error->message);
@@ -1309,6 +1471,38 @@ sdp_prepare_local (App *app)
         }
     }
   sdp_local_ready (app);
+}
+
+/* RFC 6714 section 4, once the roles are known: the peer's SDP has no
+ * a=msrp-cema and its c=/m= are not those of an a=path URI, so a middlebox
+ * that does not do CEMA rewrote them.  An answerer "MUST either reject the
+ * offered MSRP connection ... or reject the whole SIP request" (section
+ * 4.3); an offerer that would be passive waits for a connection that the
+ * peer makes to its a=path, past the middlebox, and must offer again
+ * without a=msrp-cema (section 4.2, criterion 1).  FALSE with the run
+ * failed. */
+static gboolean
+cema_check (App *app)
+{
+  McConfig *c = &app->config;
+  McSdpPeer *peer = app->peer;
+  g_autofree char *text = NULL;
+
+  app->session->cema = c->cema && peer->cema;
+  if (!c->cema || peer->cema || (!c->answer && app->role_active) ||
+      mc_sdp_peer_cm_matches_path (peer))
+    return TRUE;
+  text = g_strdup_printf (
+      "%s: c=/m= %s:%u is not in its a=path and there is no a=msrp-cema: "
+      "a middlebox that does not do CEMA rewrote them; %s",
+      c->sdp_in, peer->address, (guint) peer->port,
+      c->answer ? "the stream is rejected, no answer written (RFC 6714 "
+                  "section 4.3)"
+                : "we would be passive, and RFC 6714 section 4.2 asks for "
+                  "a new offer without a=msrp-cema, which msrpcat does not "
+                  "make");
+  fail_now (app, MC_EXIT_PROTOCOL, text);
+  return FALSE;
 }
 
 /* The peer's SDP: its a=path becomes the To-Path, its a=setup decides the
@@ -1321,6 +1515,8 @@ sdp_got_peer (App *app, McSdpPeer *peer)
 
   app->peer = peer;
   touch (app);
+  if (!verify_waiting_links (app))
+    return;
   g_free (app->session->peer_setup);
   app->session->peer_setup =
       g_strdup (mc_sdp_setup_name (peer->setup_written));
@@ -1353,7 +1549,8 @@ sdp_got_peer (App *app, McSdpPeer *peer)
           fail_now (app, MC_EXIT_USAGE, text);
           return;
         }
-      sdp_prepare_local (app);
+      if (cema_check (app))
+        sdp_prepare_local (app);
       return;
     }
   if (!mc_sdp_offerer_role (app->setup, peer->setup, &app->role_active,
@@ -1365,6 +1562,8 @@ sdp_got_peer (App *app, McSdpPeer *peer)
       fail_now (app, MC_EXIT_USAGE, text);
       return;
     }
+  if (!cema_check (app))
+    return;
   sdp_go (app);
 }
 
@@ -1728,9 +1927,9 @@ sdp_listen_config (App *app, GError **error)
   app->tls_wanted = c->tls || (app->session->local_uri != NULL &&
                                msrp_uri_get_scheme (app->session->local_uri) ==
                                    MSRP_SCHEME_MSRPS);
-  if (app->tls_wanted && c->cert == NULL)
+  if (app->tls_wanted && c->cert == NULL && !c->fingerprint)
     return usage_error (error, "TLS in the passive role needs --cert and "
-                               "--key");
+                               "--key (or --fingerprint)");
   if (app->listen_address == NULL)
     {
       const char *host = c->sdp_address;
@@ -1754,6 +1953,14 @@ finish_sdp_config (App *app, GError **error)
   app->sdp_mode = TRUE;
   if (!sdp_setup_config (app, error) || !sdp_address_config (app, error))
     return FALSE;
+  if (c->cema && (app->relays->len > 0 || c->ice))
+    return usage_error (error, "--cema is for an endpoint that reaches its "
+                               "peer itself: not with --relay (RFC 6714 "
+                               "section 4.1) or --ice");
+  if (c->fingerprint && !c->tls)
+    return usage_error (error, "--fingerprint authenticates TLS: give --tls "
+                               "(TCP/TLS/MSRP)");
+  app->session->match_session_id = c->cema;
   if (c->ice)
     {
       if (c->sdp_in == NULL || c->sdp_out == NULL)
@@ -2020,9 +2227,11 @@ finish_config (App *app, RawOptions *raw, GError **error)
   if (c->sdp_out != NULL || c->sdp_in != NULL)
     return finish_sdp_config (app, error);
   if (c->answer || c->setup != NULL || c->sdp_address != NULL || c->ice ||
-      c->ice_addresses != NULL || c->stun != NULL || raw->ice_timeout != NULL)
-    return usage_error (error, "--answer, --setup, --sdp-address and the "
-                               "ICE options go with --sdp-out / --sdp-in");
+      c->ice_addresses != NULL || c->stun != NULL ||
+      raw->ice_timeout != NULL || c->cema || c->fingerprint)
+    return usage_error (error, "--answer, --setup, --sdp-address, --cema, "
+                               "--fingerprint and the ICE options go with "
+                               "--sdp-out / --sdp-in");
   return role_config (app, has_content, error);
 }
 
@@ -2030,21 +2239,16 @@ static gboolean
 make_tls (App *app, GError **error)
 {
   const McConfig *c = &app->config;
-  NetTlsSettings settings = {
-    .certificate = c->cert,
-    .private_key = c->key,
-    .ca_file = c->ca_file,
-    /* RFC 4976 section 6.1 style: a client certificate is checked when one
-     * is presented and a CA file was given. */
-    .peer_verify = app->passive && c->ca_file != NULL
-                       ? NET_TLS_PEER_VERIFY_OPTIONAL
-                       : NET_TLS_PEER_VERIFY_NONE,
-    .skip_server_verify = c->insecure,
-  };
 
+  /* RFC 4975 section 14.4: "endpoints are not required to generate
+   * certificates for each session"; without --cert, one for the run. */
+  if (c->fingerprint && c->cert == NULL &&
+      !net_tls_make_self_signed ("msrpcat", &app->cert_pem, &app->key_pem,
+                                 error))
+    return FALSE;
   if (!app->tls_wanted)
     return TRUE;
-  app->tls = net_tls_new (&settings, error);
+  app->tls = new_tls (app, app->passive, error);
   return app->tls != NULL;
 }
 
@@ -2150,6 +2354,15 @@ add_sdp_options (GOptionContext *ctx, App *app, RawOptions *raw)
       "SECONDS" },
     { "stun", 0, 0, G_OPTION_ARG_STRING, &c->stun,
       "STUN server for server-reflexive candidates", "IP:PORT" },
+    { "cema", 0, 0, G_OPTION_ARG_NONE, &c->cema,
+      "CEMA (RFC 6714): a=msrp-cema in our SDP; connect to the peer's c=/m= "
+      "address when active, take requests by session-id alone",
+      NULL },
+    { "fingerprint", 0, 0, G_OPTION_ARG_NONE, &c->fingerprint,
+      "TLS with fingerprint authentication (RFC 8122): our certificate's "
+      "a=fingerprint in our SDP (a self-signed one without --cert), the "
+      "peer's certificate checked against its a=fingerprint (needs --tls)",
+      NULL },
     { "print-use-path", 0, 0, G_OPTION_ARG_NONE, &c->print_use_path,
       "Print the path the peer must be given (its a=path: the Use-Path "
       "reversed, then our URI) as the first line of stdout",
@@ -2420,6 +2633,12 @@ app_clear (App *app)
   g_clear_pointer (&app->ice_addresses, g_ptr_array_unref);
   g_free (app->stun_host);
   g_clear_pointer (&app->peer, mc_sdp_peer_free);
+  g_ptr_array_unref (app->unverified);
+  g_free (app->connect_host);
+  g_free (app->cert_pem);
+  if (app->key_pem != NULL)
+    memset (app->key_pem, 0, strlen (app->key_pem));
+  g_free (app->key_pem);
   g_free (app->listen_address);
   g_clear_pointer (&app->tls, net_tls_unref);
   g_clear_pointer (&app->first_hop, msrp_uri_unref);
@@ -2460,6 +2679,8 @@ main (int argc, char **argv)
 
   app->session = mc_session_new (c);
   app->links = g_ptr_array_new_with_free_func ((GDestroyNotify) mc_link_unref);
+  app->unverified =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) mc_link_unref);
   app->relays =
       g_ptr_array_new_with_free_func ((GDestroyNotify) msrp_uri_unref);
   app->loop = g_main_loop_new (NULL, FALSE);

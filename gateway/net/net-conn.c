@@ -2049,6 +2049,18 @@ net_conn_get_peer_subject (NetConn *conn)
   return conn->peer_subject;
 }
 
+char *
+net_conn_get_peer_fingerprint (NetConn *conn, const char *hash_func)
+{
+  X509 *cert;
+
+  g_return_val_if_fail (conn != NULL && hash_func != NULL, NULL);
+  if (conn->ssl == NULL)
+    return NULL;
+  cert = SSL_get0_peer_certificate (conn->ssl);
+  return cert != NULL ? net_tls_fingerprint (cert, hash_func) : NULL;
+}
+
 gboolean
 net_conn_peer_certificate_matches (NetConn *conn, const char *host)
 {

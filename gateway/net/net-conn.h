@@ -231,6 +231,12 @@ const char *net_conn_get_transport_name (NetConn *conn);
  * net_tls_get_peer_subject()), once the TLS handshake is done; NULL for TCP
  * and for TLS peers that presented none.  (transfer none) (nullable) */
 const char *net_conn_get_peer_subject (NetConn *conn);
+/* The fingerprint (net_tls_fingerprint()) of the certificate the TLS peer
+ * presented, verified or not: what fingerprint authentication compares
+ * with the peer's a=fingerprint (RFC 8122 section 6.2).  NULL for TCP, a
+ * peer without a certificate, or an unknown @hash_func.  (transfer full)
+ * (nullable) */
+char *net_conn_get_peer_fingerprint (NetConn *conn, const char *hash_func);
 /* TRUE when the TLS peer presented a certificate that verified and is valid
  * for @host, a DNS name (subjectAltName dNSName, no partial wildcards) or an
  * IP literal (iPAddress): RFC 4976 section 6.3 checks a relay's certificate

@@ -68,6 +68,19 @@ typedef struct
   /* ...unless this is TRUE: the client side accepts any server certificate
    * (for test tools in labs, `msrpcat --insecure`; never for relays). */
   gboolean skip_server_verify;
+  /* Fingerprint-based authentication (RFC 8122 section 6.2, RFC 4975
+   * section 14.4, RFC 6714 section 2): the peers' certificates are
+   * self-signed and vouched for by the a=fingerprint of the SDP, not by a
+   * CA.  Both sides present a certificate; the server requires one from
+   * the client; neither checks a chain or a name.  The owner compares the
+   * peer's fingerprint (net_conn_get_peer_fingerprint()) with the SDP's
+   * once the handshake is done (the answer may come after the connection,
+   * RFC 8122 section 6.2).  @ca_file is not used. */
+  gboolean fingerprint_peers;
+  /* The certificate and key as PEM text instead of @certificate and
+   * @private_key (a certificate made with net_tls_make_self_signed()). */
+  const char *certificate_pem;
+  const char *private_key_pem;
 } NetTlsSettings;
 
 typedef struct _NetTls NetTls;
@@ -115,6 +128,25 @@ SSL *net_tls_new_client_ssl (NetTls *tls, const char *peer_name,
  * cleared either way. */
 void net_tls_set_error (GError **error, GQuark domain, gint code,
                         const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+/* A self-signed certificate and its private key (ECDSA P-256, signed with
+ * SHA-256, valid from an hour ago for 30 days, subject CN=@common_name),
+ * as PEM text: what an endpoint without a PKI presents with fingerprint
+ * authentication (RFC 4975 section 14.4: "Endpoints are not required to
+ * generate certificates for each session"; msrpcat makes one per run).
+ * Returns: FALSE with @error when OpenSSL fails. */
+gboolean net_tls_make_self_signed (const char *common_name, char **cert_pem,
+                                   char **key_pem, GError **error);
+
+/* The fingerprint of @cert as a=fingerprint writes it (RFC 8122 section
+ * 5): upper-case hex pairs joined by ':', the hash of its DER form with
+ * @hash_func ("sha-256", "sha-1", "sha-384", "sha-512", "sha-224",
+ * case-insensitive).  (transfer full) (nullable): NULL for a hash OpenSSL
+ * does not know (RFC 8122: "md5", "md2" are not to be used). */
+char *net_tls_fingerprint (X509 *cert, const char *hash_func);
+/* The fingerprint of the certificate @tls presents, or NULL without one.
+ * (transfer full) */
+char *net_tls_get_local_fingerprint (NetTls *tls, const char *hash_func);
 
 /* The subject of the peer's certificate (RFC 2253 form, e.g.
  * "CN=relay.example.net,O=Example") when the peer presented one and it

@@ -15,8 +15,11 @@
 #   3. memory: RSS per idle connection and per idle AUTHed session (fresh
 #      daemons; Kamailio: the sum over its processes, RSS and PSS);
 #   4. a large file (BENCH_FILE_MB MiB, 1 MB chunks, Success REPORT, cmp):
-#      direct, through tcp-forward (the ceiling), through msrp-edge over TCP
-#      and over msrps (TLS), with msrp-edge's peak RSS;
+#      direct, through tcp-forward (the ceiling), through a CEMA-anchored
+#      stream (tests/integration/anchor-stub: gw-anchor's splice pump, the
+#      receiver passive, the anchor connecting to it as to a passive CEMA
+#      party), through msrp-edge over TCP and over msrps (TLS), with
+#      msrp-edge's peak RSS;
 #   5. the ng control plane: offers, answers and deletes per second from a
 #      pipelining client (tests/bench/ng-bench.py, BENCH_NG_WINDOW in
 #      flight).
@@ -49,11 +52,13 @@ export MSRP_EDGE="$build/gateway/daemon/msrp-edge"
 export MSRPCAT="$build/gateway/msrpcat/msrpcat"
 tcp_forward="$build/tests/tcp-forward"
 auth_hold="$build/tests/auth-hold"
-for f in "$MSRP_EDGE" "$MSRPCAT" "$tcp_forward" "$auth_hold"; do
+export ANCHOR_STUB="$build/tests/anchor-stub"
+for f in "$MSRP_EDGE" "$MSRPCAT" "$tcp_forward" "$auth_hold" "$ANCHOR_STUB"; do
   [ -x "$f" ] || { echo "bench-scale: $f is not built (ninja -C $build)"; exit 2; }
 done
 command -v kamailio >/dev/null || { echo "bench-scale: kamailio is not installed (packaging/setup.sh)"; exit 2; }
 . tests/integration/lib.sh
+. tests/integration/cema-lib.sh
 # On any exit: a relay stopped for a chat's start line (below) is let go
 # first, so that lib.sh's cleanup can stop it; lib.sh then stops every
 # process started here (tracked by PID, Kamailio's children included) and
@@ -537,7 +542,8 @@ if [[ "$parts" == *" file "* ]]; then
   wait_until 10 test -s "$WORK/fwd.out" || fail "tcp-forward did not start"
   f_hwm0=$(hwm_kb "$fedge_pid")
   t_hwm0=$(hwm_kb "$tedge_pid")
-  for r in $(seq "$repeat"); do   # the four paths interleaved
+  anc_target=$(free_port)
+  for r in $(seq "$repeat"); do   # the five paths interleaved
     mc_start "fr_direct_$r" --listen "127.0.0.1:$port" \
       --local-uri "msrp://127.0.0.1:$port/bench0001;tcp" --receive --expect 1 \
       -o "$WORK/out" -T 120
@@ -550,8 +556,29 @@ if [[ "$parts" == *" file "* ]]; then
       -o "$WORK/out" -T 120
     wait_until 10 _listening "$fwd_target" "$(eval echo "\$fr_fwd_${r}_pid")" ||
       fail "file receiver behind tcp-forward is not listening"
+    c0=$(cpu_us "$fwd_pid")
     send_file "fwd_$r" --to-path "msrp://127.0.0.1:$fwd_port/bench0002;tcp"
     recv_wait "fwd_$r"
+    echo $(( ($(cpu_us "$fwd_pid") - c0) * 1024 / file_mb / 1000 )) >"$WORK/cpu_fwd_$r.res"
+    # The CEMA anchor: the same two msrpcat roles as through tcp-forward,
+    # the sender's first SEND checked by session-id, then splice(2).
+    stub_start "anc_$r" --address 127.0.0.1 --call-id "bench$r" \
+      --offerer "in:127.0.0.1@msrp://127.0.0.1:9/benchsnd3;tcp" \
+      --answerer "out:127.0.0.1:$anc_target@msrp://127.0.0.1:$anc_target/bench0003;tcp"
+    eval "anc_port=\$anc_${r}_port"
+    mc_start "fr_anchor_$r" --listen "127.0.0.1:$anc_target" \
+      --local-uri "msrp://127.0.0.1:$anc_port/bench0003;tcp" --receive --expect 1 \
+      -o "$WORK/out" -T 120
+    wait_until 10 _listening "$anc_target" "$(eval echo "\$fr_anchor_${r}_pid")" ||
+      fail "file receiver behind the anchor is not listening"
+    send_file "anchor_$r" --to-path "msrp://127.0.0.1:$anc_port/bench0003;tcp" \
+      --local-uri "msrp://127.0.0.1:9/benchsnd3;tcp"
+    recv_wait "anchor_$r"
+    eval "anc_pid=\$anc_${r}_pid"
+    echo $(( $(cpu_us "$anc_pid") * 1024 / file_mb / 1000 )) >"$WORK/cpu_anchor_$r.res"
+    stub_stop "anc_$r"
+    anc_bytes=$(json_last "$WORK/anc_$r.out" 'd["offerer_bytes"]')
+    [ "$anc_bytes" -gt "$size" ] || fail "the anchor carried $anc_bytes bytes"
     mc_start "fr_edge_$r" --relay "$fedge_uri" -u bob -P bob-pw --receive \
       --print-use-path --expect 1 -o "$WORK/out" -T 120
     path=$(mc_path "fr_edge_$r")
@@ -563,13 +590,18 @@ if [[ "$parts" == *" file "* ]]; then
     send_file "tls_$r" --relay "$tedge_tls_uri" --ca-file "$pki/ca.pem" -u alice \
       -P alice-pw --to-path "$path"
     recv_wait "tls_$r"
-    for n in direct fwd edge tls; do
+    for n in direct fwd anchor edge tls; do
       echo "file $n run $r: $(cat "$WORK/file_${n}_$r.res") MB/s"
     done
   done
   kill -TERM "$fwd_pid"; wait "$fwd_pid" 2>/dev/null || true; untrack "$fwd_pid"
   file_rows+=("$(cells "direct msrpcat -> msrpcat" "$(COL=1 median "$WORK"/file_direct_*.res)" "")")
-  file_rows+=("$(cells "through tcp-forward (the ceiling)" "$(COL=1 median "$WORK"/file_fwd_*.res)" "")")
+  file_rows+=("$(cells "through tcp-forward (the ceiling)" "$(COL=1 median "$WORK"/file_fwd_*.res)" \
+    "forwarder CPU $(COL=1 median "$WORK"/cpu_fwd_*.res) ms per GiB")")
+  anc=$(COL=1 median "$WORK"/file_anchor_*.res)
+  fwd=$(COL=1 median "$WORK"/file_fwd_*.res)
+  file_rows+=("$(cells "through a CEMA-anchored stream (splice)" "$anc" \
+    "$(python3 -c "print('%.0f %% of tcp-forward (median against median)' % (100.0 * ${anc%% *} / ${fwd%% *}))"); anchor CPU $(COL=1 median "$WORK"/cpu_anchor_*.res) ms per GiB")")
   file_rows+=("$(cells "through msrp-edge, TCP" "$(COL=1 median "$WORK"/file_edge_*.res)" \
     "peak RSS $((f_hwm0 / 1024)) MiB before, $(( $(hwm_kb "$fedge_pid") / 1024)) MiB after")")
   file_rows+=("$(cells "through msrp-edge, msrps (TLS both legs)" "$(COL=1 median "$WORK"/file_tls_*.res)" \

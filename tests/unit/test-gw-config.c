@@ -63,6 +63,16 @@ static const struct
     "[ice] addresses: '203.0.113.1:50000' is not an IP address" },
   { "ice ports upside down", "[ice]\nport-min=6000\nport-max=5000\n",
     "[ice] port-max: 5000 is less than port-min (6000)" },
+  { "cema",
+    "[cema]\naddresses=203.0.113.1; 2001:db8::1\nport-min=40000\n"
+    "port-max=40999\n",
+    NULL },
+  { "cema address with a port", "[cema]\naddresses=203.0.113.1:40000\n",
+    "[cema] addresses: '203.0.113.1:40000' is not an IP address" },
+  { "cema ports upside down", "[cema]\nport-min=41000\nport-max=40000\n",
+    "[cema] port-max: 40000 is less than port-min (41000)" },
+  { "cema port-min 0 with a port-max", "[cema]\nport-max=40000\n",
+    "[cema] port-min: 0 goes with port-max 0" },
   { "turn without credentials", "[ice]\nturn-server=203.0.113.9:3478\n",
     "[ice] turn-server: needs turn-username and turn-password" },
   { "metrics listeners", "[listen]\nhttp=127.0.0.1:9275;[::1]:9275\n", NULL },
@@ -160,6 +170,10 @@ START_TEST (test_values)
   ck_assert_uint_eq (d->listen_msrp->len, 1);
   ck_assert_uint_eq (d->listen_msrps->len, 0);
   ck_assert_uint_eq (d->listen_control->len, 1);
+  /* [cema]: the msrp listeners' addresses, ports the kernel picks. */
+  ck_assert_uint_eq (d->cema_addresses->len, 0);
+  ck_assert_uint_eq (d->cema_port_min, 0);
+  ck_assert_uint_eq (d->cema_port_max, 0);
   ck_assert_uint_eq (d->max_calls, 10000);
   ck_assert_uint_eq (d->drain_timeout, 60);
   /* The connect policy's lists are empty by default. */

@@ -647,6 +647,85 @@ START_TEST (test_files)
 }
 END_TEST
 
+/* Fingerprint "computed" by a table: hash -> value. */
+static char *
+fake_fingerprint (const char *hash_func, gpointer data)
+{
+  const char *const *table = data;
+
+  for (guint i = 0; table[i] != NULL; i += 2)
+    if (g_ascii_strcasecmp (table[i], hash_func) == 0)
+      return g_strdup (table[i + 1]);
+  return NULL;
+}
+
+/* RFC 6714 and RFC 8122 in our SDP and the peer's: a=msrp-cema and
+ * a=fingerprint written and read back, c=/m= against a=path (section 4.4),
+ * fingerprints matched by any line of a known hash. */
+START_TEST (test_cema_fingerprint)
+{
+  McSdpLocal l = {
+    .address = "192.0.2.9",
+    .port = 7654,
+    .tls = TRUE,
+    .path = "msrps://192.0.2.9:7654/s1;tcp",
+    .setup = MSRP_SDP_SETUP_ACTPASS,
+    .session_id = 7,
+    .cema = TRUE,
+    .fingerprint_hash = "sha-256",
+    .fingerprint = "AB:CD:EF",
+  };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = mc_sdp_build (&l, &error);
+  g_autoptr (McSdpPeer) p = NULL;
+  g_autoptr (McSdpPeer) moved = NULL;
+  g_autoptr (McSdpPeer) six = NULL;
+  g_autofree char *rewritten = NULL;
+  g_autofree char *checked = NULL;
+  g_auto (GStrv) parts = NULL;
+  const char *right[] = { "sha-1", "11:22", "sha-256", "ab:cd:ef", NULL };
+  const char *wrong[] = { "sha-256", "AB:CD:00", NULL };
+  const char *unknown[] = { "sha-512", "AB:CD:EF", NULL };
+  const char *v6 = "v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nt=0 0\r\n"
+                   "m=message 9000 TCP/MSRP *\r\nc=IN IP6 0:0::1\r\n"
+                   "a=path:msrp://[::1]:9000/x;tcp\r\n";
+
+  ck_assert_msg (text != NULL, "%s", error ? error->message : "");
+  ck_assert (strstr (text, "a=msrp-cema\r\na=fingerprint:sha-256 AB:CD:EF\r\n"
+                           "a=setup:actpass\r\n") != NULL);
+  p = mc_sdp_peer_parse (text, strlen (text), "ours", &error);
+  ck_assert_ptr_nonnull (p);
+  ck_assert (p->cema);
+  ck_assert_uint_eq (p->fingerprints->len, 1);
+  ck_assert (mc_sdp_peer_cm_matches_path (p));
+  /* Lower-case hex in the SDP matches (RFC 8122 section 5 writes UHEX; the
+   * comparison is of values); the sha-1 line is skipped, sha-256
+   * matches. */
+  ck_assert (mc_sdp_peer_fingerprint_matches (p, fake_fingerprint,
+                                              (gpointer) right, &checked));
+  ck_assert_str_eq (checked, "sha-256 ab:cd:ef");
+  g_clear_pointer (&checked, g_free);
+  ck_assert (!mc_sdp_peer_fingerprint_matches (p, fake_fingerprint,
+                                               (gpointer) wrong, &checked));
+  ck_assert_str_eq (checked, "sha-256 AB:CD:00");
+  g_clear_pointer (&checked, g_free);
+  ck_assert (!mc_sdp_peer_fingerprint_matches (p, fake_fingerprint,
+                                               (gpointer) unknown, &checked));
+  ck_assert_ptr_null (checked);
+  /* A middlebox's c=/m=: no longer in a=path. */
+  parts = g_strsplit (text, "m=message 7654 ", 2);
+  rewritten = g_strjoinv ("m=message 40000 ", parts);
+  moved = mc_sdp_peer_parse (rewritten, strlen (rewritten), "moved", NULL);
+  ck_assert_ptr_nonnull (moved);
+  ck_assert (!mc_sdp_peer_cm_matches_path (moved));
+  /* IPv6: compared as addresses, brackets and spellings aside. */
+  six = mc_sdp_peer_parse (v6, strlen (v6), "six", NULL);
+  ck_assert_ptr_nonnull (six);
+  ck_assert (!six->cema);
+  ck_assert (mc_sdp_peer_cm_matches_path (six));
+}
+END_TEST
+
 int
 main (void)
 {
@@ -667,6 +746,7 @@ main (void)
   tcase_add_loop_test (tc, test_default_candidate, 0,
                        G_N_ELEMENTS (default_cases));
   tcase_add_test (tc, test_files);
+  tcase_add_test (tc, test_cema_fingerprint);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
