@@ -14,8 +14,9 @@ flood: for SECONDS, one socket sends as fast as it can (pings, garbage
     and malformed offers with fresh cookies, replies never read) while
     another sends one honest ping every 50 ms, sent again every 250 ms
     without a reply (up to 2 s) as Kamailio's module does, and times its
-    pong from the first send.  Prints
-    sent, honest pings answered and their p50/p99 latency in ms.
+    pong from the first send; then one more ping once the flood is over.
+    Prints sent, honest pings answered, their p50/p99 latency in ms and
+    the latency of the ping after the flood (null: not answered).
 offers: COUNT offers with distinct call-ids (supports "load limit", as
     Kamailio's module sends), one at a time; prints how many got ok,
     load limit and anything else.
@@ -161,13 +162,24 @@ def flood(server, seconds):
     os.close(rfd)
     os.waitpid(child, 0)
     lat.sort()
+    # Once the flood stops, the queue it left is read within moments and
+    # the next ping is answered at once.
+    t0 = time.monotonic()
+    after = None
+    for _ in range(8):
+        h.sendto(b"after " + ngc.bencode({"command": "ping"}), server)
+        reply = recv_reply(h, b"after", 0.25)
+        if reply is not None and reply.get(b"result") == b"pong":
+            after = round((time.monotonic() - t0) * 1000, 2)
+            break
 
     def pct(p):
         return round(lat[min(len(lat) - 1, int(len(lat) * p))], 2) if lat else None
     print(json.dumps({"sent": sent[0], "seconds": seconds,
                       "rate": round(sent[0] / seconds),
                       "honest_asked": asked, "honest_answered": len(lat),
-                      "p50_ms": pct(0.5), "p99_ms": pct(0.99)}))
+                      "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+                      "after_ms": after}))
     return 0
 
 

@@ -974,6 +974,8 @@ START_TEST (test_auth_three_failures_forged_path)
     {
       g_autoptr (Frame) f = auth_full (a, r->uri, from, "alice", "wrong",
                                        MSRP_DIGEST_ALGORITHM_MD5, NULL, 401);
+
+      ck_assert_ptr_nonnull (f);
     }
   client_wait_eof (a, 3000);
   RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"auth_failed\"",
@@ -1046,6 +1048,7 @@ START_TEST (test_auth_session_limits)
     g_autoptr (Frame) f = auth_full (a, r->uri, ALICE, "alice", "secret",
                                      MSRP_DIGEST_ALGORITHM_MD5, NULL, 403);
 
+    ck_assert_ptr_nonnull (f);
     ck_assert_uint_eq (
         logtap_count ("session_limit",
                       "\"limit\":\"max-sessions-per-connection\"",
@@ -1057,6 +1060,7 @@ START_TEST (test_auth_session_limits)
     g_autoptr (Frame) f = auth_full (c, r->uri, ALICE, "alice", "secret",
                                      MSRP_DIGEST_ALGORITHM_MD5, NULL, 403);
 
+    ck_assert_ptr_nonnull (f);
     ck_assert_uint_eq (logtap_count ("session_limit",
                                      "\"limit\":\"max-sessions-per-user\"",
                                      NULL),
@@ -3306,6 +3310,7 @@ START_TEST (test_evict_for_new)
   g_autoptr (Client) c = NULL;
   g_autofree char *sb = NULL;
 
+  ck_assert_ptr_nonnull (sa);
   send_auth (asked, t1, r->uri, ALICE, NULL);
   f = client_frame (asked, 3000);
   assert_response (f, t1, 401);
@@ -3372,6 +3377,7 @@ START_TEST (test_evict_none)
   g_autofree char *sb = auth (b, r, BOB, "bob");
   g_autoptr (Client) c = NULL;
 
+  ck_assert (sa != NULL && sb != NULL);
   c = client_connect_from ("late", r->port, "192.0.2.9");
   client_wait_eof (c, 3000);
   ck_assert_uint_eq (logtap_count ("connection_refused",
