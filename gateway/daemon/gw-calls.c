@@ -82,6 +82,8 @@ struct _Call
   GPtrArray *streams;   /* Stream */
   GPtrArray *branches;  /* Branch, in the order they answered */
   Branch *current;      /* the branch answered last, or NULL */
+  Branch *reoffered;    /* the dialog a re-offer continues, until its
+                         * answer */
   guint refs;           /* the call and pending connects */
   gboolean gone;        /* removed from the table */
   /* An offer or answer waiting for the gateway's ICE candidates. */
@@ -1356,6 +1358,7 @@ offer_continue_dialog (Offer *o)
                             : o->dialog->to_tag,
                         0);
   g_ptr_array_add (o->c->branches, o->kept);
+  o->c->reoffered = o->kept;
 }
 
 static void
@@ -1593,45 +1596,57 @@ typedef struct
   GString *warning;
 } AnswerIn;
 
-/* The branch an answer is for. */
+/* The branch an answer is for, by its to-tag (RFC 3261 section 12.1: each
+ * answerer of a forked INVITE answers with a tag of its own, and every
+ * answer of one answerer carries it): a new one for a tag not seen yet.
+ * An answer to a re-offer is the dialog's whatever tag it gives (a
+ * re-INVITE is not forked); the dialog takes that tag. */
 static Branch *
 answer_branch (Call *c, GwNgRequest *req, gboolean *created)
 {
-  Branch *b;
+  const char *to_tag = gw_ng_request_get_to_tag (req);
+  Branch *b = find_branch (c, to_tag);
 
-  *created = c->branches->len == 0;
-  if (!*created)
+  *created = FALSE;
+  if (b == NULL && c->reoffered != NULL)
     {
-      b = c->branches->pdata[0];
+      b = c->reoffered;
       g_free (b->to_tag);
-      b->to_tag = g_strdup (gw_ng_request_get_to_tag (req));
-      return b;
+      b->to_tag = g_strdup (to_tag);
     }
-  b = branch_new (gw_ng_request_get_to_tag (req), c->streams->len);
+  if (b != NULL)
+    return b;
+  *created = TRUE;
+  b = branch_new (to_tag, c->streams->len);
   g_ptr_array_add (c->branches, b);
   return b;
 }
 
-/* The answerer of @a takes up the ICE the gateway offered it (in @s's
- * offer, or for a re-answer its own leg), or not: into @answerer. */
+/* The answerer of @a takes up the ICE the gateway offered it, or not:
+ * into @answerer.  A re-answer goes on with its own leg, or drops it.  The
+ * leg in @s's offer goes to the first branch that answers with ICE: the
+ * offer carried one set of the gateway's credentials and candidates to
+ * every branch, and an ICE agent checks with one peer (RFC 8445 section
+ * 5.3); until then it waits for the branches still to answer. */
 static void
 answer_take_ice (Stream *s, Answer *a, MsrpSdpStream *st, GwNegParty *answerer)
 {
-  Leg *leg = a->leg.ice != NULL ? &a->leg : &s->offered;
+  gboolean has_ice = gw_ice_stream_has_ice (st);
 
-  if (leg->ice == NULL)
-    return;
-  if (gw_ice_stream_has_ice (st) && gw_ice_set_party (leg->ice, st, NULL))
+  if (a->leg.ice != NULL)
     {
-      answerer->ice = TRUE;
-      if (leg != &a->leg)
-        {
-          a->leg.ice = g_steal_pointer (&s->offered.ice);
-          a->leg.hook = g_steal_pointer (&s->offered.hook);
-        }
+      if (has_ice && gw_ice_set_party (a->leg.ice, st, NULL))
+        answerer->ice = TRUE;
+      else
+        leg_ice_free (&a->leg);
       return;
     }
-  leg_ice_free (leg);
+  if (s->offered.ice == NULL || !has_ice ||
+      !gw_ice_set_party (s->offered.ice, st, NULL))
+    return;
+  answerer->ice = TRUE;
+  a->leg.ice = g_steal_pointer (&s->offered.ice);
+  a->leg.hook = g_steal_pointer (&s->offered.hook);
 }
 
 /* The relay plan for @a: the answerer's session (a re-answer with its URI
@@ -1648,7 +1663,10 @@ answer_relay (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
   if (b->session == NULL || b->party == NULL ||
       !msrp_uri_equal (b->party, party))
     {
-      /* The ICE leg offered to the answerer stays: it is this answer's. */
+      /* The ICE leg offered to the answerer stays: it is this answer's.
+       * The new session is paired as a branch: in a forked call the
+       * offerer's one session is each answerer's peer
+       * (gw_relay_pair_branch()). */
       GwIce *ice = g_steal_pointer (&b->ice);
       IceHook *hook = g_steal_pointer (&b->hook);
 
@@ -1660,8 +1678,8 @@ answer_relay (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
       b->session = gw_relay_preauthorize_session (calls->relay, s->scheme,
                                                   b->party, c->call_id, error);
       if (b->session == NULL ||
-          !gw_relay_pair_sessions (calls->relay, s->offerer_leg.session,
-                                   b->session, error))
+          !gw_relay_pair_branch (calls->relay, s->offerer_leg.session,
+                                 b->session, error))
         return FALSE;
     }
   return insert_gateway (calls, st, b->session, a->answer.setup_to_offerer,
@@ -1747,7 +1765,9 @@ log_answered (Call *c, Branch *b)
   gw_log_event_add_str (ev, "call_id", c->call_id);
   gw_log_event_add_str (ev, "to_tag", b->to_tag);
   gw_log_event_add_int (ev, "streams", c->streams->len);
-  gw_log_event_emit (ev, "call %s answered", c->call_id);
+  gw_log_event_add_int (ev, "branches", c->branches->len);
+  gw_log_event_emit (ev, "call %s answered (to-tag '%s', %u branches)",
+                     c->call_id, b->to_tag, c->branches->len);
 }
 
 /* Decided and rewritten: the branch is answered, and the reply goes out
@@ -1759,6 +1779,7 @@ answer_commit (AnswerIn *x, MsrpSdp *sdp)
 
   x->b->answered = TRUE;
   c->current = x->b;
+  c->reoffered = NULL;
   c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
   c->last_activity = net_loop_now (x->calls->loop);
   x->calls->answers++;
@@ -1780,11 +1801,9 @@ answer_commit (AnswerIn *x, MsrpSdp *sdp)
                                 ? s->offer.setup_to_answerer
                                 : s->offerer.setup),
                 a->answer.reason, a->answer.warning);
+      /* The offerer's session stays for the call's other branches. */
       if (a->answer.plan == GW_NEG_PLAN_REJECTED)
-        {
-          leg_clear (x->calls, &s->offerer_leg, "stream rejected");
-          leg_clear (x->calls, &a->leg, "stream rejected");
-        }
+        leg_clear (x->calls, &a->leg, "stream rejected");
     }
   pending_start (c, x->req, sdp, g_steal_pointer (&x->warning), x->b);
 }
@@ -1891,20 +1910,107 @@ connect_listening_parties (Call *c, Branch *b)
 /* --- delete, query, list, statistics --------------------------------------
  */
 
+/* The answerer's counters of branch @b: body bytes and messages it sent
+ * that the relay passed on. */
+static void
+branch_counters (Call *c, Branch *b, Counters *n)
+{
+  memset (n, 0, sizeof *n);
+  n->calls = c->calls;
+  for (guint i = 0; i < b->answers->len; i++)
+    count_leg (&branch_answer (b, i)->leg, FALSE, n);
+}
+
+/* The branch answered last among those left, or NULL. */
+static Branch *
+last_answered (Call *c)
+{
+  for (guint i = c->branches->len; i-- > 0;)
+    {
+      Branch *b = c->branches->pdata[i];
+
+      if (b->answered)
+        return b;
+    }
+  return NULL;
+}
+
+/* Drop branch @b of @c alone: its sessions and ICE legs close, the
+ * offerer's and the other branches' go on (branch_deleted). */
+static void
+call_drop_branch (Call *c, Branch *b, const char *reason)
+{
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "branch_deleted");
+  Counters n;
+
+  if (c->pending != NULL && c->pending_branch == b)
+    pending_abort (c, "the branch ended before its reply was ready");
+  branch_counters (c, b, &n);
+  gw_log_event_add_str (ev, "call_id", c->call_id);
+  gw_log_event_add_str (ev, "to_tag", b->to_tag);
+  gw_log_event_add_int (ev, "relay_bytes_answerer", (gint64) n.bytes_answerer);
+  gw_log_event_add_int (ev, "relay_messages", (gint64) n.messages);
+  gw_log_event_add_int (ev, "branches", c->branches->len - 1);
+  gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (ev, "call %s: branch '%s' %s, %u left", c->call_id,
+                     b->to_tag, reason, c->branches->len - 1);
+  branch_close (c->calls, b, reason);
+  if (c->reoffered == b)
+    c->reoffered = NULL;
+  g_ptr_array_remove (c->branches, b);
+  c->current = last_answered (c);
+}
+
+/* Delete as rtpengine's call_delete_branch() does: without a from-tag the
+ * whole call; else the tag it names is the to-tag (or, without one, the
+ * from-tag).  The offerer's tag (a BYE of the answerer's names it as
+ * to-tag) ends the call; a branch's drops that branch, or the call when
+ * it is the last (a BYE's delete names its dialog's to-tag).  A tag
+ * unknown while branches are up belongs to a branch that failed without
+ * ever answering with SDP: nothing of it is here, and the call goes on
+ * with the others (rtpengine deletes the whole call when no branch has
+ * answered yet, and so does this: the call then has nobody else). */
 static void
 handle_delete (GwNgRequest *req, gpointer data)
 {
   GwCalls *calls = data;
   const char *call_id = gw_ng_request_get_call_id (req);
+  const char *from = gw_ng_request_get_from_tag (req);
+  const char *to = gw_ng_request_get_to_tag (req);
   Call *c = g_hash_table_lookup (calls->calls, call_id);
+  const char *tag;
+  Branch *b;
 
   if (c == NULL)
     {
       gw_ng_request_reply_error (req, "unknown call-id '%s'", call_id);
       return;
     }
+  tag = from == NULL || from[0] == '\0' ? NULL
+        : to != NULL && to[0] != '\0'   ? to
+                                        : from;
+  b = tag != NULL ? find_branch (c, tag) : NULL;
+  if (tag != NULL && b == NULL && c->branches->len > 0 &&
+      g_strcmp0 (tag, c->from_tag) != 0)
+    {
+      GwBencode *reply = gw_bencode_new_dict ();
+      g_autofree char *w =
+          g_strdup_printf ("call '%s' has no branch with tag '%s': nothing "
+                           "deleted",
+                           call_id, tag);
+
+      gw_bencode_dict_set_string (reply, "warning", w);
+      gw_ng_request_reply (req, reply);
+      return;
+    }
   calls->deletes++;
-  call_remove (c, "call_deleted", "deleted");
+  c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
+  c->last_activity = net_loop_now (calls->loop);
+  if (b != NULL && c->branches->len > 1)
+    call_drop_branch (c, b, "deleted");
+  else
+    call_remove (c, "call_deleted", "deleted");
   gw_ng_request_reply (req, NULL);
 }
 
@@ -1925,6 +2031,9 @@ query_leg (GwCalls *calls, Leg *leg, guint k, GwBencode *d, guint64 *bytes,
                            (gint64) info.bytes_from);
   gw_bencode_dict_set_int (d, k == 0 ? "offerer-bound" : "answerer-bound",
                            info.bound);
+  /* A branch the offerer did not choose is no longer its peer. */
+  gw_bencode_dict_set_int (d, k == 0 ? "offerer-paired" : "answerer-paired",
+                           info.paired);
 }
 
 /* The branch whose answers query shows for the call's streams: the one
@@ -1975,13 +2084,30 @@ query_stream (Call *c, guint i, Branch *b)
   return d;
 }
 
+/* Branch @b of @c as query shows it: its to-tag, and each stream with its
+ * answer. */
+static GwBencode *
+query_branch (Call *c, Branch *b)
+{
+  GwBencode *d = gw_bencode_new_dict ();
+  GwBencode *streams = gw_bencode_new_list ();
+
+  gw_bencode_dict_set_string (d, "to-tag", b->to_tag);
+  gw_bencode_dict_set_int (d, "created", b->created);
+  gw_bencode_dict_set_int (d, "answered", b->answered);
+  for (guint i = 0; i < c->streams->len; i++)
+    gw_bencode_list_take (streams, query_stream (c, i, b));
+  gw_bencode_dict_take (d, "streams", streams);
+  return d;
+}
+
 static void
 handle_query (GwNgRequest *req, gpointer data)
 {
   GwCalls *calls = data;
   const char *call_id = gw_ng_request_get_call_id (req);
   Call *c = g_hash_table_lookup (calls->calls, call_id);
-  GwBencode *reply, *streams;
+  GwBencode *reply, *streams, *branches;
 
   if (c == NULL)
     {
@@ -1990,11 +2116,16 @@ handle_query (GwNgRequest *req, gpointer data)
     }
   reply = gw_bencode_new_dict ();
   streams = gw_bencode_new_list ();
+  branches = gw_bencode_new_list ();
   gw_bencode_dict_set_int (reply, "created", c->created);
   gw_bencode_dict_set_int (reply, "last signal", c->last_signal);
+  gw_bencode_dict_set_string (reply, "from-tag", c->from_tag);
   for (guint i = 0; i < c->streams->len; i++)
     gw_bencode_list_take (streams, query_stream (c, i, call_branch_shown (c)));
+  for (guint i = 0; i < c->branches->len; i++)
+    gw_bencode_list_take (branches, query_branch (c, c->branches->pdata[i]));
   gw_bencode_dict_take (reply, "streams", streams);
+  gw_bencode_dict_take (reply, "branches", branches);
   gw_ng_request_reply (req, reply);
 }
 

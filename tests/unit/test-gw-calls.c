@@ -826,6 +826,339 @@ START_TEST (test_gateway_connects)
 }
 END_TEST
 
+/* --- forked calls -----------------------------------------------------------
+ */
+
+/* @req (consumed) with @tag as its to-tag: the answer of one branch. */
+static GwBencode *
+to_tag (GwBencode *req, const char *tag)
+{
+  gw_bencode_dict_set_string (req, "to-tag", tag);
+  return req;
+}
+
+/* A delete naming @from and @to (either NULL: not given), as Kamailio's
+ * rtpengine_delete() sends it. */
+static GwBencode *
+delete_tags (const char *call_id, const char *from, const char *to)
+{
+  GwBencode *d = simple ("delete", call_id);
+
+  if (from != NULL)
+    gw_bencode_dict_set_string (d, "from-tag", from);
+  if (to != NULL)
+    gw_bencode_dict_set_string (d, "to-tag", to);
+  return d;
+}
+
+/* The first whole frame the gateway sent @p (waiting for it), taken out of
+ * what @p received.  (transfer full) */
+static char *
+party_frame (Party *p)
+{
+  gint64 end = testloop_now () + 5 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      const char *text = (const char *) p->in->data;
+      const char *line = strstr (text, "\r\n-------");
+      const char *eol = line != NULL ? strstr (line + 2, "\r\n") : NULL;
+
+      if (eol != NULL)
+        {
+          gsize len = (gsize) (eol + 2 - text);
+          char *frame = g_strndup (text, len);
+
+          g_byte_array_remove_range (p->in, 0, (guint) len);
+          return frame;
+        }
+      ck_assert_msg (!p->closed, "connection closed: %s", text);
+      ck_assert_msg (testloop_now () < end, "no frame: %s", text);
+      testloop_step (end);
+    }
+}
+
+/* The value of header @name in @frame.  (transfer full) */
+static char *
+frame_header (const char *frame, const char *name)
+{
+  g_autofree char *key = g_strdup_printf ("\r\n%s: ", name);
+  const char *p = strstr (frame, key);
+
+  ck_assert_msg (p != NULL, "no %s in:\n%s", name, frame);
+  p += strlen (key);
+  return g_strndup (p, strcspn (p, "\r"));
+}
+
+/* The transaction id of @frame.  (transfer full) */
+static char *
+frame_tid (const char *frame)
+{
+  return g_strndup (frame + 5, strcspn (frame + 5, " "));
+}
+
+static void
+party_write (Party *p, const char *text)
+{
+  g_autoptr (GBytes) b = g_bytes_new (text, strlen (text));
+
+  while (p->conn == NULL)
+    testloop_step (testloop_now () + G_USEC_PER_SEC);
+  ck_assert (net_conn_write (p->conn, b));
+}
+
+/* @p answers @request 200, as the party @uri. */
+static void
+party_ok (Party *p, const char *request, const char *uri)
+{
+  g_autofree char *tid = frame_tid (request);
+  g_autofree char *from = frame_header (request, "From-Path");
+  g_autofree char *resp = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\n"
+                                           "From-Path: %s\r\n-------%s$\r\n",
+                                           tid, from, uri, tid);
+
+  party_write (p, resp);
+}
+
+/* @p sends the SEND @id to @to from @from with @body. */
+static void
+party_send (Party *p, const char *id, const char *to, const char *from,
+            const char *body)
+{
+  g_autofree char *text = g_strdup_printf (
+      "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: %s\r\n"
+      "Byte-Range: 1-%zu/%zu\r\nContent-Type: text/plain\r\n\r\n%s\r\n"
+      "-------%s$\r\n",
+      id, to, from, id, strlen (body), strlen (body), body, id);
+
+  party_write (p, text);
+}
+
+/* The frame @p got is the SEND @id from @from, which it answers 200 as
+ * @uri. */
+static void
+party_expect_send (Party *p, const char *id, const char *from, const char *uri)
+{
+  g_autofree char *f = party_frame (p);
+  g_autofree char *got_from = frame_header (f, "From-Path");
+
+  ck_assert_msg (strstr (f, " SEND\r\n") != NULL, "not a SEND:\n%s", f);
+  ck_assert_msg (id == NULL || strstr (f, id) != NULL, "not %s:\n%s", id, f);
+  ck_assert_str_eq (got_from, from);
+  party_ok (p, f, uri);
+}
+
+/* The frame @p got is the response @code to its transaction @id. */
+static void
+party_expect_response (Party *p, const char *id, guint code)
+{
+  g_autofree char *f = party_frame (p);
+  g_autofree char *want = g_strdup_printf ("MSRP %s %03u", id, code);
+
+  ck_assert_msg (g_str_has_prefix (f, want), "not %s:\n%s", want, f);
+}
+
+/* A forking proxy's call (RFC 3261 section 16.7): one offer, answers from
+ * two branches with their own to-tags.  Each branch gets its own session
+ * (paired with the offerer's one) and its own plan; the gateway binds the
+ * passive offerer once, and each passive answerer.  Branch B speaks to the
+ * offerer with B's path; the offerer's answer to B chooses B, after which
+ * A cannot reach the offerer; Kamailio's delete for A (from-tag and
+ * to-tag) drops A alone, a delete naming no branch deletes nothing, and
+ * the delete of the last branch (a BYE's) ends the call. */
+START_TEST (test_fork)
+{
+  Party o, pa, pb;
+  g_autofree char *offer = NULL, *ans_a = NULL, *ans_b = NULL;
+  g_autofree char *uo = NULL, *ua = NULL, *ub = NULL;
+  g_autofree char *ga = NULL, *gb_a = NULL, *gb_b = NULL;
+  g_autofree char *to_o = NULL, *to_b = NULL, *via_a = NULL, *via_b = NULL;
+  g_autofree char *via_o = NULL;
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL, a2 = NULL, q = NULL;
+  g_autoptr (GwBencode) d1 = NULL, d2 = NULL, d3 = NULL, q2 = NULL;
+  GwBencode *branches;
+
+  start (NULL);
+  party_listen (&o);
+  party_listen (&pa);
+  party_listen (&pb);
+  uo = g_strdup_printf ("msrp://127.0.0.1:%u/ooo;tcp", o.port);
+  ua = g_strdup_printf ("msrp://127.0.0.1:%u/aaa;tcp", pa.port);
+  ub = g_strdup_printf ("msrp://127.0.0.1:%u/bbb;tcp", pb.port);
+  offer = party_sdp ("127.0.0.1", o.port, "ooo", "passive");
+  ans_a = party_sdp ("127.0.0.1", pa.port, "aaa", "passive");
+  ans_b = party_sdp ("127.0.0.1", pb.port, "bbb", "passive");
+  o1 = ng (request ("offer", "k-1", "203.0.113.20", offer, NULL));
+  assert_ok (o1);
+  ga = gateway_uri (str (o1, "sdp"));
+  a1 = ng (
+      to_tag (request ("answer", "k-1", "127.0.0.1", ans_a, NULL), "tag-a"));
+  assert_ok (a1);
+  a2 = ng (
+      to_tag (request ("answer", "k-1", "127.0.0.1", ans_b, NULL), "tag-b"));
+  assert_ok (a2);
+  gb_a = gateway_uri (str (a1, "sdp"));
+  gb_b = gateway_uri (str (a2, "sdp"));
+  ck_assert_str_ne (gb_a, gb_b);
+  ck_assert_uint_eq (relay_sessions (), 3);
+  ck_assert_uint_eq (logtap_count ("call_answered", "\"to_tag\":\"tag-a\"",
+                                   "\"branches\":1", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("call_answered", "\"to_tag\":\"tag-b\"",
+                                   "\"branches\":2", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("session_paired", "\"branches\":2", NULL),
+                     1);
+
+  /* The gateway binds the offerer (speaking for the branch answered
+   * first, when it connected) and each answerer (with the offerer's
+   * path). */
+  via_a = g_strdup_printf ("%s %s", gb_a, ua);
+  via_b = g_strdup_printf ("%s %s", gb_b, ub);
+  via_o = g_strdup_printf ("%s %s", ga, uo);
+  party_expect_send (&o, NULL, via_a, uo);
+  party_expect_send (&pa, NULL, via_o, ua);
+  party_expect_send (&pb, NULL, via_o, ub);
+  RUN_UNTIL (logtap_count ("session_connected", "\"call_id\":\"k-1\"", NULL) ==
+                 3,
+             5000);
+
+  /* B speaks to the offerer, which sees B's path; its answer to B
+   * chooses B. */
+  to_o = g_strdup_printf ("%s %s", ga, uo);
+  to_b = g_strdup_printf ("%s %s", gb_b, ub);
+  party_send (&pb, "fromb001", to_o, ub, "hello from b");
+  party_expect_send (&o, "fromb001", via_b, uo);
+  party_expect_response (&pb, "fromb001", 200);
+  party_send (&o, "tob00001", to_b, uo, "hello b");
+  party_expect_send (&pb, "tob00001", via_o, ub);
+  party_expect_response (&o, "tob00001", 200);
+  ck_assert_uint_eq (
+      logtap_count ("session_unpaired", "\"call_id\":\"k-1\"", NULL), 1);
+  /* A, not chosen, cannot reach the offerer. */
+  party_send (&pa, "froma001", to_o, ua, "me too");
+  party_expect_response (&pa, "froma001", 403);
+
+  q = ng (simple ("query", "k-1"));
+  assert_ok (q);
+  ck_assert_str_eq (str (q, "from-tag"), "ftag");
+  branches = gw_bencode_dict_lookup (q, "branches");
+  ck_assert_uint_eq (gw_bencode_list_get_length (branches), 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      GwBencode *br = gw_bencode_list_get (branches, i);
+      GwBencode *s0 =
+          gw_bencode_list_get (gw_bencode_dict_lookup (br, "streams"), 0);
+
+      ck_assert_str_eq (str (br, "to-tag"), i == 0 ? "tag-a" : "tag-b");
+      ck_assert_str_eq (str (s0, "plan"), "relay");
+      ck_assert_str_eq (str (s0, "step"), "answer");
+      ck_assert_int_eq (
+          gw_bencode_get_int (gw_bencode_dict_lookup (s0, "answerer-paired")),
+          i == 1);
+      ck_assert_int_eq (
+          gw_bencode_get_int (gw_bencode_dict_lookup (s0, "answerer-bytes")),
+          i == 1 ? 12 : 0);
+    }
+
+  /* Kamailio's delete for the failed branch: A alone goes. */
+  d1 = ng (delete_tags ("k-1", "ftag", "tag-a"));
+  assert_ok (d1);
+  ck_assert_ptr_null (gw_bencode_dict_lookup (d1, "warning"));
+  ck_assert_uint_eq (logtap_count ("branch_deleted", "\"to_tag\":\"tag-a\"",
+                                   "\"branches\":1", NULL),
+                     1);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 1);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  RUN_UNTIL (pa.closed, 5000);
+  /* A tag of no branch (one that failed without answering): nothing. */
+  d2 = ng (delete_tags ("k-1", "ftag", "tag-zzz"));
+  assert_ok (d2);
+  ck_assert_ptr_nonnull (strstr (str (d2, "warning"), "no branch"));
+  ck_assert_uint_eq (relay_sessions (), 2);
+  q2 = ng (simple ("query", "k-1"));
+  ck_assert_uint_eq (
+      gw_bencode_list_get_length (gw_bencode_dict_lookup (q2, "branches")), 1);
+  /* B's BYE: the last branch, the call ends. */
+  d3 = ng (delete_tags ("k-1", "ftag", "tag-b"));
+  assert_ok (d3);
+  ck_assert_uint_eq (
+      logtap_count ("call_deleted", "\"call_id\":\"k-1\"", NULL), 1);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+  ck_assert_uint_eq (relay_sessions (), 0);
+  party_clear (&o);
+  party_clear (&pa);
+  party_clear (&pb);
+}
+END_TEST
+
+/* A re-offer in a forked call (a re-INVITE, in one dialog): it continues
+ * the branch its to-tag names, with that branch's sessions; the other
+ * branch's session closes.  Its answer, B's, keeps B's session. */
+START_TEST (test_fork_reoffer)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *b1 = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autofree char *b2 = party_sdp ("10.0.2.3", 7001, "ccc", "active");
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL, a2 = NULL, o2 = NULL;
+  g_autoptr (GwBencode) a3 = NULL, q = NULL;
+  g_autofree char *ga = NULL, *gb2 = NULL;
+  g_autofree char *ga2 = NULL, *gb3 = NULL;
+
+  start (NULL);
+  o1 = ng (request ("offer", "k-4", NULL, offer, NULL));
+  a1 = ng (to_tag (request ("answer", "k-4", NULL, b1, NULL), "tag-1"));
+  a2 = ng (to_tag (request ("answer", "k-4", NULL, b2, NULL), "tag-2"));
+  assert_ok (a2);
+  ga = gateway_uri (str (o1, "sdp"));
+  gb2 = gateway_uri (str (a2, "sdp"));
+  o2 = ng (to_tag (request ("offer", "k-4", NULL, offer, NULL), "tag-2"));
+  assert_ok (o2);
+  ga2 = gateway_uri (str (o2, "sdp"));
+  ck_assert_str_eq (ga, ga2);
+  /* Branch 1's session went with the re-offer. */
+  ck_assert_uint_eq (relay_sessions (), 2);
+  ck_assert_uint_eq (
+      logtap_count ("session_closed", "\"reason\":\"re-offer\"",
+                    "\"party\":\"msrp://10.0.2.2:7001/bbb;tcp\"", NULL),
+      1);
+  a3 = ng (to_tag (request ("answer", "k-4", NULL, b2, NULL), "tag-2"));
+  assert_ok (a3);
+  gb3 = gateway_uri (str (a3, "sdp"));
+  ck_assert_str_eq (gb2, gb3);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  q = ng (simple ("query", "k-4"));
+  ck_assert_uint_eq (
+      gw_bencode_list_get_length (gw_bencode_dict_lookup (q, "branches")), 1);
+}
+END_TEST
+
+/* The answerer's BYE names the offerer's tag as to-tag: the whole call
+ * ends, whatever branches it has; a delete without tags too. */
+START_TEST (test_fork_delete_offerer)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *b1 = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autofree char *b2 = party_sdp ("10.0.2.3", 7001, "ccc", "active");
+
+  start (NULL);
+  ng_ok (request ("offer", "k-2", NULL, offer, NULL));
+  ng_ok (to_tag (request ("answer", "k-2", NULL, b1, NULL), "tag-1"));
+  ng_ok (to_tag (request ("answer", "k-2", NULL, b2, NULL), "tag-2"));
+  ck_assert_uint_eq (relay_sessions (), 3);
+  ng_ok (delete_tags ("k-2", "tag-2", "ftag"));
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+  ck_assert_uint_eq (relay_sessions (), 0);
+  ck_assert_uint_eq (logtap_count ("branch_deleted", NULL), 0);
+
+  ng_ok (request ("offer", "k-3", NULL, offer, NULL));
+  ng_ok (to_tag (request ("answer", "k-3", NULL, b1, NULL), "tag-1"));
+  ng_ok (to_tag (request ("answer", "k-3", NULL, b2, NULL), "tag-2"));
+  ng_ok (delete_tags ("k-3", NULL, "tag-1"));
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+}
+END_TEST
+
 /* Issue 13 finding 4: an answer whose a=path sends the gateway to loopback
  * (refused by default), to its own listener or to a host name gets no
  * connection there, a warning in the reply, connect_refused, and nothing
@@ -1360,6 +1693,9 @@ main (void)
   tcase_add_test (tc, test_draining);
   tcase_add_test (tc, test_gateway_connects);
   tcase_add_test (tc, test_gateway_connect_timeout);
+  tcase_add_test (tc, test_fork);
+  tcase_add_test (tc, test_fork_delete_offerer);
+  tcase_add_test (tc, test_fork_reoffer);
   tcase_add_loop_test (tc, test_connect_policy, 0,
                        G_N_ELEMENTS (connect_policy_cases));
   suite_add_tcase (s, tc);
