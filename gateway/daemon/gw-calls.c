@@ -35,6 +35,8 @@ typedef struct
                        * object until a re-offer succeeds */
   GwIce *ice;         /* the ICE-TCP leg to the party, or NULL */
   IceHook *hook;
+  gboolean bind_on_ice; /* the party is passive over its ICE leg: the
+                         * gateway sends the first SEND on the pair */
 } Leg;
 
 /* The offer's side of one MSRP stream, which every branch of a forked
@@ -1003,9 +1005,49 @@ on_ice_fact (GwIce *ice, GInetAddress *address, gboolean reachable,
                NULL);
 }
 
+typedef struct
+{
+  GwIce *ice;
+  Leg *leg;
+  guint k;
+} IceFind;
+
+static void
+find_ice_leg (Leg *leg, gboolean offerer, gpointer data)
+{
+  IceFind *f = data;
+
+  if (leg->ice == f->ice)
+    {
+      f->leg = leg;
+      f->k = offerer ? 0 : 1;
+    }
+}
+
+static void connect_leg (Call *c, Leg *leg, guint k, gboolean ice);
+
+/* A leg's pair is up: a party that is passive over it gets the gateway's
+ * binding SEND there (connect_party()). */
+static void
+on_ice_ready (GwIce *ice, gpointer data)
+{
+  IceHook *h = data;
+  IceFind f = { ice, NULL, 0 };
+  GwRelaySessionInfo info;
+
+  call_foreach_leg (h->call, find_ice_leg, &f);
+  if (f.leg == NULL || !f.leg->bind_on_ice || f.leg->session == NULL ||
+      !gw_relay_get_session_info (h->call->calls->relay, f.leg->session,
+                                  &info) ||
+      info.bound)
+    return;
+  connect_leg (h->call, f.leg, f.k, TRUE);
+}
+
 static const GwIceCallbacks ice_callbacks = {
   .on_gathered = on_ice_gathered,
   .on_fact = on_ice_fact,
+  .on_ready = on_ice_ready,
 };
 
 /* An ICE leg to the offerer (@offerer) or to the answerers, in @leg (the
@@ -1547,24 +1589,31 @@ connect_allowed (Call *c, Stream *s, Leg *leg, guint k, GString *warning)
   return FALSE;
 }
 
-/* The gateway connects to @leg, the offerer's (@k 0) or the answerer's
- * (1), a party that only listens. */
+/* The gateway binds @leg, the offerer's (@k 0) or the answerer's (1), a
+ * party that only listens: over TCP it connects to it; over its ICE leg
+ * (@ice) it sends the binding SEND on the selected pair (RFC 6544 section
+ * 4.5: the pair is the connection, a=setup says who speaks first). */
 static void
-connect_leg (Call *c, Leg *leg, guint k)
+connect_leg (Call *c, Leg *leg, guint k, gboolean ice)
 {
   g_autoptr (GError) error = NULL;
   Connect *cn = g_new0 (Connect, 1);
+  gboolean started;
 
   cn->call = c;
   cn->leg = k;
-  /* What the connection proves is about the address it goes to: the
+  /* What a TCP connection proves is about the address it goes to: the
    * party URI's host (an IP literal: party_target()), not whatever c=
-   * says. */
-  cn->addr = party_target (leg->party, NULL);
+   * says.  Over ICE the leg's checks measure the party's candidates. */
+  cn->addr = ice ? NULL : party_target (leg->party, NULL);
   cn->party = leg->party != NULL ? msrp_uri_ref (leg->party) : NULL;
   c->refs++;
-  if (!gw_relay_connect_session (c->calls->relay, leg->session, on_connected,
-                                 cn, &error))
+  started = ice ? gw_relay_bind_session (c->calls->relay, leg->session,
+                                         gw_ice_get_conn (leg->ice),
+                                         on_connected, cn, &error)
+                : gw_relay_connect_session (c->calls->relay, leg->session,
+                                            on_connected, cn, &error);
+  if (!started)
     {
       g_autoptr (GwLogEvent) ev =
           gw_log_event_new (G_LOG_LEVEL_WARNING, "party_connect_failed");
@@ -1863,8 +1912,9 @@ handle_answer (GwNgRequest *req, gpointer data)
 }
 
 /* After the answer went out the parties know the plan from their SDP: the
- * ICE legs start their checks, and the gateway connects to the parties
- * that only listen (RFC 6135 section 4.2.2). */
+ * ICE legs start their checks, and the gateway binds the parties that only
+ * listen (RFC 6135 section 4.2.2): over TCP now; over an ICE leg once its
+ * pair is up (on_ice_ready()). */
 static void
 connect_party (Call *c, Leg *leg, guint k, gboolean wanted)
 {
@@ -1884,10 +1934,15 @@ connect_party (Call *c, Leg *leg, guint k, gboolean wanted)
                          c->call_id, who, error->message);
       leg_ice_free (leg);
     }
-  if (wanted &&
-      gw_relay_get_session_info (c->calls->relay, leg->session, &info) &&
-      !info.bound)
-    connect_leg (c, leg, k);
+  leg->bind_on_ice = wanted && leg->ice != NULL;
+  if (!wanted || leg->session == NULL ||
+      !gw_relay_get_session_info (c->calls->relay, leg->session, &info) ||
+      info.bound)
+    return;
+  if (leg->ice == NULL)
+    connect_leg (c, leg, k, FALSE);
+  else if (gw_ice_get_conn (leg->ice) != NULL)
+    connect_leg (c, leg, k, TRUE);
 }
 
 static void

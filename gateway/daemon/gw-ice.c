@@ -273,6 +273,8 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair, gpointer data)
                          "got through",
                          ice->data);
     }
+  if (ice->cb.on_ready != NULL)
+    ice->cb.on_ready (ice, ice->data);
 }
 
 static void
@@ -397,6 +399,12 @@ gboolean
 gw_ice_is_ready (GwIce *ice)
 {
   return ice->ready;
+}
+
+NetConn *
+gw_ice_get_conn (GwIce *ice)
+{
+  return ice->ready && ice->leg != NULL ? ice->conn : NULL;
 }
 
 gboolean

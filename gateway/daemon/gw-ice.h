@@ -61,6 +61,8 @@ typedef struct
   /* Something was measured about @address. */
   void (*on_fact) (GwIce *ice, GInetAddress *address, gboolean reachable,
                    const char *how, gpointer user_data);
+  /* The selected pair's stream is relayed (gw_ice_get_conn()). */
+  void (*on_ready) (GwIce *ice, gpointer user_data);
 } GwIceCallbacks;
 
 /* Whether @stream offers ICE-TCP: a=ice-ufrag, a=ice-pwd and at least one
@@ -111,6 +113,11 @@ gboolean gw_ice_start (GwIce *ice, GError **error);
 
 /* TRUE once the checks selected a pair and the relay took its stream. */
 gboolean gw_ice_is_ready (GwIce *ice);
+
+/* The selected pair's connection, as the relay adopted it (for
+ * gw_relay_bind_session(): the party is passive, the gateway sends first),
+ * or NULL before ready or once the leg failed.  (transfer none) */
+NetConn *gw_ice_get_conn (GwIce *ice);
 
 /* Close the agent (and with it the pair's stream; the relay's connection
  * on it closes like a dead TCP connection).  NULL is ignored. */

@@ -867,23 +867,20 @@ gw_relay_pair_branch (GwRelay *relay, MsrpUri *shared, MsrpUri *branch,
   return TRUE;
 }
 
-gboolean
-gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
-                          GwRelayConnectFunc done, gpointer user_data,
-                          GError **error)
+/* The bodiless SEND that binds @s's party to the connection it goes on
+ * (RFC 6135 section 4.2.2: the active side's first request binds the
+ * connection; an empty SEND when it has nothing to say, RFC 4975 section
+ * 5.4), with From-Path the path the party was given for its peer; its
+ * transaction id into @tid.  NULL with @error when @s cannot be bound by
+ * the gateway: unpaired, bound or being bound already. */
+static GBytes *
+binding_send (Session *s, char *tid, gsize tid_size, GError **error)
 {
-  Session *s, *peer;
-  Conn *c;
+  Session *peer = last_peer (s);
   g_autoptr (GPtrArray) to = g_ptr_array_new ();
   g_autoptr (GPtrArray) from = g_ptr_array_new ();
   g_autoptr (MsrpWriter) w = NULL;
-  g_autoptr (GBytes) b = NULL;
 
-  g_return_val_if_fail (relay != NULL && session != NULL, FALSE);
-  s = preauth_lookup (relay, session, error);
-  if (s == NULL)
-    return FALSE;
-  peer = last_peer (s);
   if (peer == NULL || s->conn != NULL)
     {
       g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
@@ -891,34 +888,108 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
                    peer == NULL         ? "not paired"
                    : s->connect != NULL ? "being connected already"
                                         : "bound already");
-      return FALSE;
+      return NULL;
     }
-  /* RFC 6135 section 4.2.2: the active side's first request binds the
-   * connection; an empty SEND when it has no data (RFC 4975 section 5.4),
-   * with From-Path the path the party was given for its peer. */
   g_ptr_array_add (to, s->party);
   g_ptr_array_add (from, peer->uri);
   g_ptr_array_add (from, peer->party);
   w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
   if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
-    return FALSE;
-  b = msrp_writer_to_bytes (w, NULL, '$', error);
-  if (b == NULL)
-    return FALSE;
+    return NULL;
+  g_strlcpy (tid, msrp_writer_get_transaction_id (w), tid_size);
+  return msrp_writer_to_bytes (w, NULL, '$', error);
+}
 
-  /* A connection of its own, not the next-hop pool: it carries this
-   * session only, and is closed with it. */
-  c = gw_relay_pool_open (relay, s->party, s);
+/* @s is bound to @c, where its binding SEND @b (transaction @tid) goes
+ * first; @done hears how it ends. */
+static void
+binding_start (Session *s, Conn *c, GBytes *b, const char *tid,
+               GwRelayConnectFunc done, gpointer user_data)
+{
   s->connect = g_new0 (Connect, 1);
   s->connect->func = done;
   s->connect->data = user_data;
-  g_strlcpy (s->connect->tid, msrp_writer_get_transaction_id (w),
-             sizeof s->connect->tid);
+  g_strlcpy (s->connect->tid, tid, sizeof s->connect->tid);
   session_bind_preauth (s, c);
   gw_relay_stream_send_small (c, b); /* held until the connection is up */
+}
+
+gboolean
+gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
+                          GwRelayConnectFunc done, gpointer user_data,
+                          GError **error)
+{
+  Session *s;
+  Conn *c;
+  char tid[MSRP_WRITER_ID_BUF_SIZE];
+  g_autoptr (GBytes) b = NULL;
+
+  g_return_val_if_fail (relay != NULL && session != NULL, FALSE);
+  s = preauth_lookup (relay, session, error);
+  if (s == NULL)
+    return FALSE;
+  b = binding_send (s, tid, sizeof tid, error);
+  if (b == NULL)
+    return FALSE;
+  /* A connection of its own, not the next-hop pool: it carries this
+   * session only, and is closed with it. */
+  c = gw_relay_pool_open (relay, s->party, s);
+  binding_start (s, c, b, tid, done, user_data);
   /* A failure, even at once, is told through @done, later, like any
    * other. */
   gw_relay_pool_connect (c);
+  return TRUE;
+}
+
+/* The open connection of @relay over @conn (one it accepted or adopted),
+ * or NULL. */
+static Conn *
+conn_of (GwRelay *relay, NetConn *conn)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, relay->conns);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      Conn *c = key;
+
+      if (c->gw == conn && !c->detached)
+        return c;
+    }
+  return NULL;
+}
+
+gboolean
+gw_relay_bind_session (GwRelay *relay, MsrpUri *session, NetConn *conn,
+                       GwRelayConnectFunc done, gpointer user_data,
+                       GError **error)
+{
+  Session *s;
+  Conn *c;
+  char tid[MSRP_WRITER_ID_BUF_SIZE];
+  g_autoptr (GBytes) b = NULL;
+
+  g_return_val_if_fail (relay != NULL && session != NULL && conn != NULL,
+                        FALSE);
+  s = preauth_lookup (relay, session, error);
+  if (s == NULL)
+    return FALSE;
+  c = conn_of (relay, conn);
+  if (c == NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "connection %" G_GUINT64_FORMAT " is not one of the "
+                   "relay's",
+                   net_conn_get_id (conn));
+      return FALSE;
+    }
+  b = binding_send (s, tid, sizeof tid, error);
+  if (b == NULL)
+    return FALSE;
+  binding_start (s, c, b, tid, done, user_data);
+  /* Up already: report-timeout runs from now (RFC 4976 section 6.4.1). */
+  gw_relay_session_conn_up (c);
   return TRUE;
 }
 

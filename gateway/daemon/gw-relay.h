@@ -243,6 +243,20 @@ gboolean gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
                                    GwRelayConnectFunc done, gpointer user_data,
                                    GError **error);
 
+/* The same binding on a connection the relay has already, @conn: one it
+ * adopted (gw_relay_adopt_connection()), the selected pair of a passive
+ * party's ICE-TCP leg, where the pair is the connection whichever side
+ * opened it and the party waits for the first SEND (RFC 6544 section 4.5,
+ * RFC 6135 section 4.2.2).  The binding SEND goes on @conn at once, and
+ * @done is called as for gw_relay_connect_session() (OK, BIND_FAILED or
+ * CANCELLED; on failure the session is unbound and @conn, left with no
+ * session, closed).  Returns: FALSE with GW_RELAY_ERROR_INVALID as
+ * gw_relay_connect_session() does, or when @conn is not an open
+ * connection of the relay. */
+gboolean gw_relay_bind_session (GwRelay *relay, MsrpUri *session,
+                                NetConn *conn, GwRelayConnectFunc done,
+                                gpointer user_data, GError **error);
+
 typedef struct
 {
   gboolean bound;

@@ -1471,7 +1471,7 @@ phone_set_remote (Phone *p, const char *text)
 }
 
 /* An ICE softphone offers: it gets an ICE leg to the gateway (the answerer
- * is offered the gateway's candidates with a=setup:passive), its checks
+ * is offered the gateway's candidates with a=setup:actpass), its checks
  * succeed, its first SEND over the pair binds its session; the pair
  * proved its address reachable, so its next offer goes direct. */
 START_TEST (test_ice_leg)
@@ -1496,8 +1496,9 @@ START_TEST (test_ice_leg)
   offer = phone_sdp (&a, "aaa");
   r1 = ng (request ("offer", "i-1", "127.0.0.1", offer, NULL));
   assert_ok (r1);
-  /* Toward the answerer: the gateway's path, candidates, passive. */
-  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:passive\r\n"));
+  /* Toward the answerer: the gateway's path, candidates, actpass (RFC
+   * 6135 section 4.2.2: never passive in an offer). */
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:actpass\r\n"));
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=ice-ufrag:"));
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "tcptype passive"));
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=end-of-candidates"));
@@ -1660,6 +1661,83 @@ START_TEST (test_ice_both)
 }
 END_TEST
 
+/* Both parties with ICE, the answerer answering passive to the actpass
+ * offer (decision table row 35): the gateway sends the first SEND on the
+ * answerer's pair, From-Path the offerer's path as the answerer saw it,
+ * and once answered 200 the offerer's message reaches the answerer over
+ * its pair. */
+START_TEST (test_ice_answerer_passive)
+{
+  Phone a = { 0 }, b = { 0 };
+  g_autofree char *offer = NULL, *answer = NULL;
+  g_autofree char *gw_a = NULL, *gw_b = NULL;
+  g_autofree char *bind = NULL, *ok = NULL, *bind_a = NULL;
+  g_autofree char *msg = NULL, *got_msg = NULL, *want_from = NULL;
+  g_autofree char *tid = NULL;
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL;
+
+  start ("[ice]\naddresses=127.0.0.1\n");
+  phone_start (&a);
+  phone_start_role (&b, FALSE);
+  offer = phone_sdp (&a, "aaa");
+  r1 = ng (request ("offer", "i-4", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:actpass\r\n"));
+  gw_a = gateway_uri (str (r1, "sdp"));
+  phone_set_remote (&b, str (r1, "sdp"));
+  answer = phone_sdp_setup (&b, "bbb", "passive");
+  r2 = ng (request ("answer", "i-4", "127.0.0.1", answer, NULL));
+  assert_ok (r2);
+  ck_assert_ptr_null (gw_bencode_dict_lookup (r2, "warning"));
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"i-4\"",
+                                   "\"step\":\"answer\"",
+                                   "over the answerer's ICE-TCP pair", NULL),
+                     1);
+  gw_b = gateway_uri (str (r2, "sdp"));
+  phone_set_remote (&a, str (r2, "sdp"));
+  RUN_UNTIL ((a.stream != NULL && b.stream != NULL) || a.failed || b.failed,
+             10000);
+  ck_assert (!a.failed && !b.failed);
+
+  /* The gateway's binding SEND on B's pair. */
+  bind = phone_read_until (&b, "$\r\n");
+  want_from = g_strdup_printf (
+      "From-Path: %s msrp://127.0.0.1:7000/aaa;tcp\r\n", gw_a);
+  ck_assert_msg (strstr (bind, " SEND\r\nTo-Path: msrp://127.0.0.1:7000/bbb;"
+                               "tcp\r\n") != NULL,
+                 "%s", bind);
+  ck_assert_msg (strstr (bind, want_from) != NULL, "%s", bind);
+  tid = g_strndup (bind + 5, strcspn (bind + 5, " "));
+  ok = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s msrp://127.0.0.1:7000/"
+                        "aaa;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/bbb;tcp"
+                        "\r\n-------%s$\r\n",
+                        tid, gw_a, tid);
+  phone_write (&b, ok);
+  RUN_UNTIL (logtap_count ("session_connected", "\"call_id\":\"i-4\"", NULL) ==
+                 1,
+             5000);
+
+  /* A binds and speaks; B hears it over its pair. */
+  bind_a = g_strdup_printf ("MSRP aa01 SEND\r\nTo-Path: %s msrp://127.0.0.1:"
+                            "7000/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000"
+                            "/aaa;tcp\r\nMessage-ID: bindaaaa\r\nByte-Range: "
+                            "1-0/0\r\n-------aa01$\r\n",
+                            gw_b);
+  phone_write (&a, bind_a);
+  msg = g_strdup_printf ("MSRP aa02 SEND\r\nTo-Path: %s msrp://127.0.0.1:7000"
+                         "/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/aaa;tcp"
+                         "\r\nMessage-ID: hello001\r\nByte-Range: 1-5/5\r\n"
+                         "Content-Type: text/plain\r\n\r\nhello\r\n"
+                         "-------aa02$\r\n",
+                         gw_b);
+  phone_write (&a, msg);
+  got_msg = phone_read_until (&b, "hello\r\n-------");
+  ck_assert_ptr_nonnull (strstr (got_msg, "Message-ID: hello001"));
+  phone_clear (&a);
+  phone_clear (&b);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1703,6 +1781,7 @@ main (void)
   tcase_set_timeout (tc_ice, 30);
   tcase_add_test (tc_ice, test_ice_leg);
   tcase_add_test (tc_ice, test_ice_both);
+  tcase_add_test (tc_ice, test_ice_answerer_passive);
   suite_add_tcase (s, tc_ice);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);

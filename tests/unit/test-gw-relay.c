@@ -2525,6 +2525,79 @@ START_TEST (test_adopt_connection)
 }
 END_TEST
 
+/* A passive party over an adopted connection (an ICE-TCP pair, which is
+ * the connection whichever side opened it): the gateway binds it with its
+ * empty SEND on that connection, From-Path the peer's path as X was given
+ * it; then Y's message reaches X over it.  A connection the relay does
+ * not have, or a session bound already, is refused. */
+START_TEST (test_bind_adopted)
+{
+  Pre p = { 0 };
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) y = NULL;
+  g_autoptr (GSocket) sock = NULL, x_sock = NULL;
+  g_autoptr (GSocketConnection) sconn = NULL, x_sconn = NULL;
+  g_autoptr (NetConn) gw = NULL;
+  g_autoptr (Frame) bind = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *to_x = NULL, *to_y = NULL;
+  NetConn *x_conn;
+  Done done = { 0 };
+  int fds[2];
+
+  pre_init (&p, NULL, PX, PY, TRUE);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
+  ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds),
+                    0);
+  x_sock = g_socket_new_from_fd (fds[0], &error);
+  x_sconn = g_socket_connection_factory_create_connection (x_sock);
+  x_conn = net_conn_new_from_stream (G_IO_STREAM (x_sconn), "unix", "gw", "x",
+                                     NULL, &error);
+  ck_assert_msg (x_conn != NULL, "%s", error ? error->message : "");
+  x = client_new ("x", x_conn);
+  x->answer_sends = TRUE;
+  sock = g_socket_new_from_fd (fds[1], &error);
+  sconn = g_socket_connection_factory_create_connection (sock);
+  gw = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
+                                 "198.51.100.7:50000", "203.0.113.1:50001",
+                                 NULL, &error);
+  ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
+  /* Not adopted yet: not the relay's. */
+  ck_assert (
+      !gw_relay_bind_session (p.r->relay, p.ux, gw, on_done, &done, &error));
+  ck_assert_msg (strstr (error->message, "not one of the relay's"), "%s",
+                 error->message);
+  g_clear_error (&error);
+  ck_assert (gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRP, NULL,
+                                        &error));
+  ck_assert_msg (
+      gw_relay_bind_session (p.r->relay, p.ux, gw, on_done, &done, &error),
+      "%s", error ? error->message : "");
+  ck_assert (
+      !gw_relay_bind_session (p.r->relay, p.ux, gw, on_done, &done, &error));
+  ck_assert_msg (strstr (error->message, "being connected already"), "%s",
+                 error->message);
+  g_clear_error (&error);
+  ck_assert_uint_eq (done.calls, 0);
+  bind = client_frame (x, 3000);
+  ck_assert_str_eq (msrp_head_get_method (bind->head), "SEND");
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_TO_PATH), PX);
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_FROM_PATH), to_y);
+  ck_assert_uint_eq (bind->body_len, 0);
+  RUN_UNTIL (done.calls == 1, 3000);
+  ck_assert_msg (done.ok, "%s", done.detail);
+  ck_assert_uint_eq (logtap_count ("session_bound", "\"party\":\"" PX "\"",
+                                   "\"peer\":\"198.51.100.7:50000\"", NULL),
+                     1);
+  y = client_connect ("y", p.r->port);
+  send_ok (y, to_x, PY, "msg-y1", "hello x");
+  expect_send (x, PX, to_y, "msg-y1", "hello x");
+  g_free (done.detail);
+  pre_clear (&p);
+}
+END_TEST
+
 /* The parties connect in no set order: X's message toward Y, who has not
  * connected yet, is held (and X not read) until Y binds, then delivered;
  * one held longer than report-timeout (1 s here) gets 481. */
@@ -3631,6 +3704,7 @@ main (void)
   tcase_add_test (tc_fwd, test_preauth_gateway_connects);
   tcase_add_test (tc_fwd, test_preauth_branches);
   tcase_add_test (tc_fwd, test_preauth_branch_connect);
+  tcase_add_test (tc_fwd, test_bind_adopted);
   tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
                        G_N_ELEMENTS (connect_fail_cases));
   suite_add_tcase (s, tc_fwd);
