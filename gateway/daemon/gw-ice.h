@@ -94,8 +94,12 @@ GwIce *gw_ice_new (const IceSettings *settings, guint idle_timeout_ms,
 gboolean gw_ice_is_gathered (GwIce *ice);
 
 /* Write the gateway's a=ice-ufrag, a=ice-pwd, a=candidate lines and
- * a=end-of-candidates into @stream, replacing its ICE lines.  FALSE with
- * @error when gathering failed or the SDP cannot take them. */
+ * a=end-of-candidates into @stream, replacing its ICE lines, and name the
+ * default candidate in c= and m= (RFC 8839 section 4.2.1.1, RFC 6544
+ * section 4.3: the tcp-passive one of highest priority; a tcp-active one
+ * with port 9 when there is none).  FALSE with @error, and @stream without
+ * ICE lines and with c= and m= as before, when gathering failed or the SDP
+ * cannot take them. */
 gboolean gw_ice_write_sdp (GwIce *ice, MsrpSdpStream *stream, GError **error);
 
 /* Keep the party's credentials and candidates from @stream (its SDP). */

@@ -1661,6 +1661,114 @@ START_TEST (test_ice_both)
 }
 END_TEST
 
+/* The candidate of @text's first MSRP stream that its c= and m= name (RFC
+ * 8839 section 4.2.1.1: the default candidate), which must be there and
+ * tcp-passive.  (transfer full) */
+static MsrpSdpCandidate *
+default_candidate (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpSdp) sdp = msrp_sdp_parse (text, strlen (text), &error);
+  MsrpSdpStream *st;
+  GPtrArray *cands;
+
+  ck_assert_msg (sdp != NULL, "%s", error ? error->message : "");
+  st = msrp_sdp_get_stream (sdp, 0);
+  cands = msrp_sdp_stream_get_candidates (st);
+  for (guint i = 0; i < cands->len; i++)
+    {
+      const MsrpSdpCandidate *c = cands->pdata[i];
+
+      if (strcmp (c->address, msrp_sdp_stream_get_address (st, NULL)) == 0 &&
+          c->port == msrp_sdp_stream_get_port (st))
+        {
+          ck_assert_int_eq (c->tcptype, MSRP_SDP_TCPTYPE_PASSIVE);
+          return msrp_sdp_candidate_copy (c);
+        }
+    }
+  ck_abort_msg ("c= and m= name no candidate:\n%s", text);
+  return NULL;
+}
+
+/* @text (an SDP of the phone's) without its tcp-passive candidates: the
+ * gateway cannot connect to it, so a pair can only form where the phone
+ * connects. */
+static char *
+without_passive (const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\r\n", -1);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    if (!g_str_has_prefix (lines[i], "a=candidate:") ||
+        strstr (lines[i], "tcptype passive") == NULL)
+      g_string_append_printf (out, "%s\r\n", lines[i]);
+  return g_string_free (out, FALSE);
+}
+
+/* In an SDP carrying the gateway's ICE candidates, c= and m= name one of
+ * them, a tcp-passive one (RFC 8839 section 4.2.1.1, RFC 6544 section 4.3;
+ * the MSRP listener there made a strict agent report ice-mismatch), both
+ * toward the answerer and toward the offerer.  And the gateway accepts the
+ * party there: a softphone given that candidate alone, whose own passive
+ * candidates the gateway is not given, forms its pair on it, and binds. */
+START_TEST (test_ice_default_candidate)
+{
+  Phone a = { 0 };
+  g_autofree char *full = NULL, *offer = NULL;
+  const char *answer = "v=0\r\no=- 2 1 IN IP4 10.0.2.2\r\ns=-\r\n"
+                       "c=IN IP4 10.0.2.2\r\nt=0 0\r\n"
+                       "m=message 7001 TCP/MSRP *\r\n"
+                       "a=path:msrp://10.0.2.2:7001/bbb;tcp\r\n"
+                       "a=setup:active\r\n";
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL;
+  g_autoptr (MsrpSdpCandidate) to_answerer = NULL, to_offerer = NULL;
+  g_autoptr (GPtrArray) only = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) msrp_sdp_candidate_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *local = NULL, *gw_b = NULL, *bind = NULL, *got = NULL;
+
+  start ("[ice]\naddresses=127.0.0.1\n");
+  phone_start (&a);
+  full = phone_sdp (&a, "aaa");
+  offer = without_passive (full);
+  r1 = ng (request ("offer", "i-5", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  to_answerer = default_candidate (str (r1, "sdp"));
+  r2 = ng (request ("answer", "i-5", "203.0.113.21", answer, NULL));
+  assert_ok (r2);
+  to_offerer = default_candidate (str (r2, "sdp"));
+  gw_b = gateway_uri (str (r2, "sdp"));
+
+  g_ptr_array_add (only, msrp_sdp_candidate_copy (to_offerer));
+  {
+    g_autoptr (MsrpSdp) sdp =
+        msrp_sdp_parse (str (r2, "sdp"), strlen (str (r2, "sdp")), NULL);
+    MsrpSdpStream *st = msrp_sdp_get_stream (sdp, 0);
+
+    ck_assert (ice_leg_set_remote (a.leg, msrp_sdp_stream_get_ice_ufrag (st),
+                                   msrp_sdp_stream_get_ice_pwd (st), only,
+                                   &error));
+  }
+  RUN_UNTIL (a.stream != NULL || a.failed, 10000);
+  ck_assert (!a.failed);
+  local = g_strdup_printf ("\"local_address\":\"%s:%u\"", to_offerer->address,
+                           to_offerer->port);
+  RUN_UNTIL (logtap_count ("ice_ready", "\"party\":\"offerer\"",
+                           "\"local_tcptype\":\"passive\"", local, NULL) == 1,
+             5000);
+  bind = g_strdup_printf ("MSRP tx01 SEND\r\nTo-Path: %s msrp://10.0.2.2:"
+                          "7001/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:"
+                          "7000/aaa;tcp\r\nMessage-ID: bind0001\r\n"
+                          "Byte-Range: 1-0/0\r\n-------tx01$\r\n",
+                          gw_b);
+  phone_write (&a, bind);
+  got = phone_read_until (&a, "-------tx01$\r\n");
+  ck_assert_msg (g_str_has_prefix (got, "MSRP tx01 200"), "%s", got);
+  phone_clear (&a);
+}
+END_TEST
+
 /* Both parties with ICE, the answerer answering passive to the actpass
  * offer (decision table row 35): the gateway sends the first SEND on the
  * answerer's pair, From-Path the offerer's path as the answerer saw it,
@@ -1782,6 +1890,7 @@ main (void)
   tcase_add_test (tc_ice, test_ice_leg);
   tcase_add_test (tc_ice, test_ice_both);
   tcase_add_test (tc_ice, test_ice_answerer_passive);
+  tcase_add_test (tc_ice, test_ice_default_candidate);
   suite_add_tcase (s, tc_ice);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
