@@ -62,14 +62,37 @@ typedef struct
   Leg leg;                       /* the answerer's */
 } Answer;
 
+/* What a party saw of the SDPs written for it, for RFC 3264 section 8:
+ * "the version in the origin field MUST increment by one from the
+ * previous SDP", and stays when the SDP is the same.  Per party and per
+ * dialog: the offerer sees each branch's answers as that dialog's. */
+typedef struct
+{
+  gboolean known;    /* it saw one */
+  guint64 last;      /* the o= version of the last it saw */
+  guint64 high;      /* the highest it ever saw */
+  guint8 digest[32]; /* SHA-256 of the last, as it was before the gateway
+                      * set its version (so the originator's) */
+} SdpSeen;
+
+/* The o= version a party sent last. */
+typedef struct
+{
+  gboolean known;
+  guint64 version;
+} SdpSent;
+
 /* A branch of the call: one answerer, known by the to-tag of its answers
  * (RFC 3261 section 12: a dialog), with its answer to each stream. */
 typedef struct
 {
   char *to_tag;
-  gint64 created;     /* wall clock, seconds */
-  gboolean answered;  /* an answer of it went out */
-  GPtrArray *answers; /* Answer, one per Stream of the call, same index */
+  gint64 created;      /* wall clock, seconds */
+  gboolean answered;   /* an answer of it went out */
+  GPtrArray *answers;  /* Answer, one per Stream of the call, same index */
+  SdpSeen to_answerer; /* what its answerer saw: offers */
+  SdpSeen to_offerer;  /* what the offerer saw in this dialog: answers */
+  SdpSent answerer;    /* its answerer's last SDP */
 } Branch;
 
 struct _Call
@@ -86,6 +109,9 @@ struct _Call
   Branch *current;      /* the branch answered last, or NULL */
   Branch *reoffered;    /* the dialog a re-offer continues, until its
                          * answer */
+  SdpSeen offer_seen;   /* what the answerers saw of the (forked) offer;
+                         * a new branch starts from it */
+  SdpSent offerer;      /* the offerer's last SDP */
   guint refs;           /* the call and pending connects */
   gboolean gone;        /* removed from the table */
   /* An offer or answer waiting for the gateway's ICE candidates. */
@@ -841,6 +867,84 @@ reply_sdp (GwNgRequest *req, MsrpSdp *sdp, GString *warning)
   gw_ng_request_reply (req, reply);
 }
 
+/* --- o= versions (RFC 3264 section 8) -------------------------------------
+ */
+
+static void
+sdp_sent_read (SdpSent *sent, MsrpSdp *sdp)
+{
+  sent->known = msrp_sdp_get_origin_version (sdp, &sent->version, NULL);
+}
+
+static void
+seen_record (SdpSeen *seen, guint64 version, const guint8 *digest)
+{
+  seen->high = seen->known ? MAX (seen->high, version) : version;
+  seen->known = TRUE;
+  seen->last = version;
+  memcpy (seen->digest, digest, sizeof seen->digest);
+}
+
+static void
+sdp_digest (const char *text, gsize len, guint8 *digest)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize n = 32;
+
+  g_checksum_update (sum, (const guchar *) text, (gssize) len);
+  g_checksum_get_digest (sum, digest, &n);
+}
+
+static void
+version_warning (GString *warning, const GError *error)
+{
+  g_string_append_printf (warning,
+                          "%sthe o= version is left as the originator "
+                          "wrote it: %s",
+                          warning->len > 0 ? "; " : "", error->message);
+}
+
+/* Set the o= version of @sdp, about to go to a party that saw @seen (as
+ * rtpengine's replace: SDP-version): an SDP passed as the request had it
+ * (@in) stays as it is; a rewritten one keeps its originator's version
+ * the first time the party sees one, the version the party saw last when
+ * it is the same SDP again (RFC 3264 section 8: then the version "MUST
+ * NOT" change), else one more than the highest it saw, so that a peer
+ * never sees a changed SDP under a version it knows, whether the change is
+ * the originator's or the gateway's.  A warning when o= cannot be read or
+ * set. */
+static void
+sdp_version_apply (MsrpSdp *sdp, const char *in, gsize in_len, SdpSeen *seen,
+                   GString *warning)
+{
+  gsize len;
+  g_autofree char *out = msrp_sdp_to_string (sdp, &len);
+  g_autoptr (GError) error = NULL;
+  gboolean same = len == in_len && memcmp (out, in, len) == 0;
+  guint8 digest[32];
+  guint64 version, want;
+
+  if (!msrp_sdp_get_origin_version (sdp, &version, &error))
+    {
+      if (!same)
+        version_warning (warning, error);
+      return;
+    }
+  sdp_digest (out, len, digest);
+  if (same || !seen->known)
+    want = version;
+  else if (memcmp (digest, seen->digest, sizeof digest) == 0)
+    want = seen->last;
+  else
+    want = seen->high + 1;
+  if (want != version && !msrp_sdp_set_origin_version (sdp, want, &error))
+    {
+      version_warning (warning, error);
+      want = version;
+    }
+  seen_record (seen, want, digest);
+}
+
 /* --- ICE legs, and replies that wait for their candidates -----------------
  */
 
@@ -891,6 +995,29 @@ pending_clear (Call *c)
   c->pending_branch = NULL;
 }
 
+/* The pending reply goes out with its o= version in step with what its
+ * receiver saw: the offerer, in the dialog of the answering branch; the
+ * answerers of an offer (the dialog a re-offer continues), which a branch
+ * answering later starts from. */
+static void
+reply_versioned (Call *c)
+{
+  SdpSeen *seen;
+  gsize len;
+  const char *in = gw_ng_request_get_sdp (c->pending, &len);
+
+  if (c->pending_branch != NULL)
+    seen = &c->pending_branch->to_offerer;
+  else if (c->branches->len > 0)
+    seen = &((Branch *) c->branches->pdata[0])->to_answerer;
+  else
+    seen = &c->offer_seen;
+  sdp_version_apply (c->pending_sdp, in, len, seen, c->pending_warning);
+  if (c->pending_branch == NULL)
+    c->offer_seen = *seen;
+  reply_sdp (c->pending, c->pending_sdp, c->pending_warning);
+}
+
 /* The candidates are in (or will not come): write them into the SDP the
  * party will see, answer, and after an answer start the legs' checks and
  * connect to the parties that only listen. */
@@ -920,7 +1047,7 @@ pending_finish (Call *c)
           leg_ice_free (l);
         }
     }
-  reply_sdp (c->pending, c->pending_sdp, c->pending_warning);
+  reply_versioned (c);
   pending_clear (c);
   if (answered != NULL)
     connect_listening_parties (c, answered);
@@ -1386,19 +1513,29 @@ offer_stream (Offer *o, guint i, MsrpSdpStream *st, GError **error)
 
 /* A re-offer in a dialog: the new call continues it in a branch of its
  * own, the answerer's (the re-offerer's peer), which keeps the dialog's
- * sessions until the answer. */
+ * sessions until the answer, and what each party saw of the SDPs (when
+ * the answerer re-offers, the roles turn). */
 static void
 offer_continue_dialog (Offer *o)
 {
   const char *from = gw_ng_request_get_from_tag (o->req);
+  gboolean reversed;
 
   o->dialog = reoffer_dialog (o->old, o->req);
   if (o->dialog == NULL)
-    return;
-  o->kept = branch_new (reoffer_reversed (o->old, o->dialog, o->sdp, from)
-                            ? o->old->from_tag
-                            : o->dialog->to_tag,
-                        0);
+    {
+      if (o->old != NULL)
+        o->c->offer_seen = o->old->offer_seen;
+      return;
+    }
+  reversed = reoffer_reversed (o->old, o->dialog, o->sdp, from);
+  o->kept = branch_new (reversed ? o->old->from_tag : o->dialog->to_tag, 0);
+  o->kept->to_answerer =
+      reversed ? o->dialog->to_offerer : o->dialog->to_answerer;
+  o->kept->to_offerer =
+      reversed ? o->dialog->to_answerer : o->dialog->to_offerer;
+  o->kept->answerer = reversed ? o->old->offerer : o->dialog->answerer;
+  o->c->offer_seen = o->kept->to_answerer;
   g_ptr_array_add (o->c->branches, o->kept);
   o->c->reoffered = o->kept;
 }
@@ -1450,6 +1587,7 @@ offer_commit (Offer *o, MsrpSdp *sdp)
     }
   c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
   c->last_activity = net_loop_now (calls->loop);
+  sdp_sent_read (&c->offerer, sdp);
   g_hash_table_insert (calls->calls, c->call_id, c);
   calls->offers++;
   log_offered (c, o->rf, o->old != NULL);
@@ -1667,6 +1805,8 @@ answer_branch (Call *c, GwNgRequest *req, gboolean *created)
     return b;
   *created = TRUE;
   b = branch_new (to_tag, c->streams->len);
+  /* Its answerer saw the offer every branch saw. */
+  b->to_answerer = c->offer_seen;
   g_ptr_array_add (c->branches, b);
   return b;
 }
@@ -1829,6 +1969,7 @@ answer_commit (AnswerIn *x, MsrpSdp *sdp)
   x->b->answered = TRUE;
   c->current = x->b;
   c->reoffered = NULL;
+  sdp_sent_read (&x->b->answerer, sdp);
   c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
   c->last_activity = net_loop_now (x->calls->loop);
   x->calls->answers++;
@@ -2139,8 +2280,15 @@ query_stream (Call *c, guint i, Branch *b)
   return d;
 }
 
-/* Branch @b of @c as query shows it: its to-tag, and each stream with its
- * answer. */
+static void
+query_version (GwBencode *d, const char *key, gboolean known, guint64 version)
+{
+  if (known)
+    gw_bencode_dict_set_int (d, key, (gint64) version);
+}
+
+/* Branch @b of @c as query shows it: its to-tag, the o= versions its
+ * dialog saw, and each stream with its answer. */
 static GwBencode *
 query_branch (Call *c, Branch *b)
 {
@@ -2150,6 +2298,12 @@ query_branch (Call *c, Branch *b)
   gw_bencode_dict_set_string (d, "to-tag", b->to_tag);
   gw_bencode_dict_set_int (d, "created", b->created);
   gw_bencode_dict_set_int (d, "answered", b->answered);
+  query_version (d, "sdp-version-from-answerer", b->answerer.known,
+                 b->answerer.version);
+  query_version (d, "sdp-version-to-answerer", b->to_answerer.known,
+                 b->to_answerer.last);
+  query_version (d, "sdp-version-to-offerer", b->to_offerer.known,
+                 b->to_offerer.last);
   for (guint i = 0; i < c->streams->len; i++)
     gw_bencode_list_take (streams, query_stream (c, i, b));
   gw_bencode_dict_take (d, "streams", streams);
@@ -2175,6 +2329,8 @@ handle_query (GwNgRequest *req, gpointer data)
   gw_bencode_dict_set_int (reply, "created", c->created);
   gw_bencode_dict_set_int (reply, "last signal", c->last_signal);
   gw_bencode_dict_set_string (reply, "from-tag", c->from_tag);
+  query_version (reply, "sdp-version-from-offerer", c->offerer.known,
+                 c->offerer.version);
   for (guint i = 0; i < c->streams->len; i++)
     gw_bencode_list_take (streams, query_stream (c, i, call_branch_shown (c)));
   for (guint i = 0; i < c->branches->len; i++)

@@ -503,6 +503,92 @@ START_TEST (test_reoffer_stays_relayed)
 }
 END_TEST
 
+/* The o= version of the SDP in @reply. */
+static guint64
+reply_version (GwBencode *reply)
+{
+  const char *text = str (reply, "sdp");
+  g_autoptr (MsrpSdp) sdp = msrp_sdp_parse (text, strlen (text), NULL);
+  guint64 v = 0;
+
+  ck_assert (sdp != NULL && msrp_sdp_get_origin_version (sdp, &v, NULL));
+  return v;
+}
+
+/* RFC 3264 section 8: each party sees the o= version go up by one each
+ * time the SDP it is sent changes, and stay when it does not, whether the
+ * change is its peer's or the gateway's (rtpengine's replace:
+ * SDP-version).  Both parties public: the SDPs pass unchanged, version 1.
+ * Re-offered with msrp-anchor, unchanged by their authors (version 1), the
+ * rewritten SDPs go out as 2 to each; the same again stays 2.  The
+ * answerer re-offers (its from-tag the branch's to-tag): the offerer, who
+ * saw 2, gets 3, and so does the answerer for the answer.  An SDP whose o=
+ * cannot be read goes out rewritten, with a warning. */
+START_TEST (test_sdp_versions)
+{
+  g_autofree char *offer = party_sdp ("203.0.113.10", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("203.0.113.11", 7001, "bbb", "active");
+  g_autofree char *reoffer =
+      party_sdp ("203.0.113.11", 7001, "bbb", "actpass");
+  const char *no_origin = "v=0\r\ns=-\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\n"
+                          "m=message 7000 TCP/MSRP *\r\n"
+                          "a=path:msrp://10.0.1.2:7000/nno;tcp\r\n"
+                          "a=setup:actpass\r\n";
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL, r3 = NULL, r4 = NULL;
+  g_autoptr (GwBencode) r5 = NULL, r6 = NULL, r7 = NULL, r8 = NULL;
+  g_autoptr (GwBencode) r9 = NULL, q = NULL;
+  GwBencode *req, *b0;
+
+  start (NULL);
+  r1 = ng (request ("offer", "v-1", "203.0.113.10", offer, NULL));
+  ck_assert_str_eq (str (r1, "sdp"), offer);
+  r2 = ng (request ("answer", "v-1", "203.0.113.11", answer, NULL));
+  ck_assert_str_eq (str (r2, "sdp"), answer);
+  r3 = ng (
+      request ("offer", "v-1", "203.0.113.10", offer, "msrp-anchor", NULL));
+  assert_ok (r3);
+  ck_assert_uint_eq (reply_version (r3), 2);
+  ck_assert_ptr_nonnull (
+      strstr (str (r3, "sdp"), "o=- 1 2 IN IP4 203.0.113.10\r\n"));
+  r4 = ng (request ("answer", "v-1", "203.0.113.11", answer, NULL));
+  ck_assert_uint_eq (reply_version (r4), 2);
+  r5 = ng (
+      request ("offer", "v-1", "203.0.113.10", offer, "msrp-anchor", NULL));
+  ck_assert_str_eq (str (r5, "sdp"), str (r3, "sdp"));
+  r6 = ng (request ("answer", "v-1", "203.0.113.11", answer, NULL));
+  ck_assert_str_eq (str (r6, "sdp"), str (r4, "sdp"));
+
+  req = request ("offer", "v-1", "203.0.113.11", reoffer, NULL);
+  gw_bencode_dict_set_string (req, "from-tag", "ttag");
+  r7 = ng (req);
+  assert_ok (r7);
+  ck_assert_uint_eq (reply_version (r7), 3);
+  req = request ("answer", "v-1", "203.0.113.10", offer, NULL);
+  gw_bencode_dict_set_string (req, "from-tag", "ttag");
+  gw_bencode_dict_set_string (req, "to-tag", "ftag");
+  r8 = ng (req);
+  assert_ok (r8);
+  ck_assert_uint_eq (reply_version (r8), 3);
+  q = ng (simple ("query", "v-1"));
+  ck_assert_str_eq (str (q, "from-tag"), "ttag");
+  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
+                        q, "sdp-version-from-offerer")),
+                    1);
+  b0 = gw_bencode_list_get (gw_bencode_dict_lookup (q, "branches"), 0);
+  ck_assert_str_eq (str (b0, "to-tag"), "ftag");
+  ck_assert_int_eq (gw_bencode_get_int (
+                        gw_bencode_dict_lookup (b0, "sdp-version-to-offerer")),
+                    3);
+  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
+                        b0, "sdp-version-to-answerer")),
+                    3);
+
+  r9 = ng (request ("offer", "v-2", "203.0.113.20", no_origin, NULL));
+  assert_ok (r9);
+  ck_assert_ptr_nonnull (strstr (str (r9, "warning"), "o= version is left"));
+}
+END_TEST
+
 /* @req with `supports: ["load limit"]`, as Kamailio's rtpengine module
  * sends its offers. */
 static GwBencode *
@@ -1874,6 +1960,7 @@ main (void)
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_reoffer_keeps_sessions);
   tcase_add_test (tc, test_reoffer_stays_relayed);
+  tcase_add_test (tc, test_sdp_versions);
   tcase_add_test (tc, test_expiry);
   tcase_add_test (tc, test_max_calls);
   tcase_add_test (tc, test_draining);
