@@ -1848,14 +1848,12 @@ answer_relay (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
   GwCalls *calls = c->calls;
   g_autoptr (MsrpUri) party = own_uri (st);
   Leg *b = &a->leg;
+  GwRelaySessionInfo info;
 
   if (b->session == NULL || b->party == NULL ||
       !msrp_uri_equal (b->party, party))
     {
-      /* The ICE leg offered to the answerer stays: it is this answer's.
-       * The new session is paired as a branch: in a forked call the
-       * offerer's one session is each answerer's peer
-       * (gw_relay_pair_branch()). */
+      /* The ICE leg offered to the answerer stays: it is this answer's. */
       GwIce *ice = g_steal_pointer (&b->ice);
       IceHook *hook = g_steal_pointer (&b->hook);
 
@@ -1866,11 +1864,18 @@ answer_relay (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
       b->addr = gw_neg_stream_address (st);
       b->session = gw_relay_preauthorize_session (calls->relay, s->scheme,
                                                   b->party, c->call_id, error);
-      if (b->session == NULL ||
-          !gw_relay_pair_branch (calls->relay, s->offerer_leg.session,
-                                 b->session, error))
+      if (b->session == NULL)
         return FALSE;
     }
+  /* Paired as a branch: in a forked call the offerer's one session is each
+   * answerer's peer (gw_relay_pair_branch()).  A re-answer pairs again a
+   * branch the offerer left for another (its 200 after another's early
+   * answer makes it the dialog, RFC 3261 section 13.2.2.4). */
+  if (gw_relay_get_session_info (calls->relay, b->session, &info) &&
+      !info.paired &&
+      !gw_relay_pair_branch (calls->relay, s->offerer_leg.session, b->session,
+                             error))
+    return FALSE;
   return insert_gateway (calls, st, b->session, a->answer.setup_to_offerer,
                          error);
 }

@@ -1062,6 +1062,8 @@ START_TEST (test_fork)
   g_autofree char *via_o = NULL;
   g_autoptr (GwBencode) o1 = NULL, a1 = NULL, a2 = NULL, q = NULL;
   g_autoptr (GwBencode) d1 = NULL, d2 = NULL, d3 = NULL, q2 = NULL;
+  g_autoptr (GwBencode) a3 = NULL;
+  g_autofree char *gb_a3 = NULL;
   GwBencode *branches;
 
   start (NULL);
@@ -1121,9 +1123,23 @@ START_TEST (test_fork)
   party_expect_response (&o, "tob00001", 200);
   ck_assert_uint_eq (
       logtap_count ("session_unpaired", "\"call_id\":\"k-1\"", NULL), 1);
-  /* A, not chosen, cannot reach the offerer. */
+  /* A, not chosen, cannot reach the offerer... */
   party_send (&pa, "froma001", to_o, ua, "me too");
   party_expect_response (&pa, "froma001", 403);
+  /* ...until it answers again (its 200 after B's early answer): paired
+   * again, with the session it had. */
+  a3 = ng (
+      to_tag (request ("answer", "k-1", "127.0.0.1", ans_a, NULL), "tag-a"));
+  assert_ok (a3);
+  gb_a3 = gateway_uri (str (a3, "sdp"));
+  ck_assert_str_eq (gb_a3, gb_a);
+  party_send (&pa, "froma002", to_o, ua, "now me");
+  party_expect_send (&o, "froma002", via_a, uo);
+  party_expect_response (&pa, "froma002", 200);
+  /* The offerer goes back to B: A is left again. */
+  party_send (&o, "tob00002", to_b, uo, "b again");
+  party_expect_send (&pb, "tob00002", via_o, ub);
+  party_expect_response (&o, "tob00002", 200);
 
   q = ng (simple ("query", "k-1"));
   assert_ok (q);
@@ -1144,7 +1160,7 @@ START_TEST (test_fork)
           i == 1);
       ck_assert_int_eq (
           gw_bencode_get_int (gw_bencode_dict_lookup (s0, "answerer-bytes")),
-          i == 1 ? 12 : 0);
+          i == 1 ? 12 : 6);
     }
 
   /* Kamailio's delete for the failed branch: A alone goes. */
