@@ -900,6 +900,16 @@ binding_send (Session *s, char *tid, gsize tid_size, GError **error)
   return msrp_writer_to_bytes (w, NULL, '$', error);
 }
 
+/* The pre-authorised session @session names, into *@s, and its binding
+ * SEND (binding_send()); NULL with @error. */
+static GBytes *
+binding_prepare (GwRelay *relay, MsrpUri *session, Session **s, char *tid,
+                 gsize tid_size, GError **error)
+{
+  *s = preauth_lookup (relay, session, error);
+  return *s != NULL ? binding_send (*s, tid, tid_size, error) : NULL;
+}
+
 /* @s is bound to @c, where its binding SEND @b (transaction @tid) goes
  * first; @done hears how it ends. */
 static void
@@ -925,10 +935,7 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
   g_autoptr (GBytes) b = NULL;
 
   g_return_val_if_fail (relay != NULL && session != NULL, FALSE);
-  s = preauth_lookup (relay, session, error);
-  if (s == NULL)
-    return FALSE;
-  b = binding_send (s, tid, sizeof tid, error);
+  b = binding_prepare (relay, session, &s, tid, sizeof tid, error);
   if (b == NULL)
     return FALSE;
   /* A connection of its own, not the next-hop pool: it carries this
@@ -972,9 +979,6 @@ gw_relay_bind_session (GwRelay *relay, MsrpUri *session, NetConn *conn,
 
   g_return_val_if_fail (relay != NULL && session != NULL && conn != NULL,
                         FALSE);
-  s = preauth_lookup (relay, session, error);
-  if (s == NULL)
-    return FALSE;
   c = conn_of (relay, conn);
   if (c == NULL)
     {
@@ -984,7 +988,7 @@ gw_relay_bind_session (GwRelay *relay, MsrpUri *session, NetConn *conn,
                    net_conn_get_id (conn));
       return FALSE;
     }
-  b = binding_send (s, tid, sizeof tid, error);
+  b = binding_prepare (relay, session, &s, tid, sizeof tid, error);
   if (b == NULL)
     return FALSE;
   binding_start (s, c, b, tid, done, user_data);

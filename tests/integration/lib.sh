@@ -41,6 +41,12 @@
 #   raw ARGS...                tests/integration/msrp-raw.py (a frame-level
 #                              MSRP client) with a 10 s deadline a step
 #   users_file FILE REALM USER:PASSWORD:ALG...  an htdigest users file
+#   ng_kam_need                skip (77) without kamailio's rtpengine, sipp
+#   udp_bound IP PORT PID      PID lives and listens on UDP IP:PORT
+#   ng_kam_start TEMPLATE [SED-ARGS...]  Kamailio with its rtpengine module
+#                              against msrp-edge's $ctl_port (kam_pid,
+#                              kam_port; kam_stop kam)
+#   sip_hang_up KAM UAC CALL-ID  the INFO that makes a SIPp UAC hang up
 #
 # Every SECS is multiplied by IT_SLOW (default 1) for slow machines; the
 # deadlines are generous enough for the ASan build as they are.
@@ -388,4 +394,94 @@ users_file () {
     esac
     printf '%s:%s:%s\n' "$user" "$realm" "$ha1" >>"$file"
   done
+}
+
+# --- Kamailio with its rtpengine module, and SIPp (ng-kamailio, ng-fork) ---
+
+# ng_kam_need: skip the test (exit 77) without kamailio, its rtpengine
+# module, or sipp (Debian packages kamailio and sip-tester).
+ng_kam_need () {
+  if ! command -v kamailio >/dev/null || ! command -v sipp >/dev/null ||
+     [ ! -f /usr/lib/x86_64-linux-gnu/kamailio/modules/rtpengine.so ]; then
+    echo "kamailio (with its rtpengine module) or sipp not installed: skipped"
+    exit 77
+  fi
+}
+
+# udp_bound IP PORT PID: PID lives and something listens on UDP IP:PORT.
+udp_bound () {
+  kill -0 "$3" 2>/dev/null || return 2
+  ss -Huln "src $1 and sport = :$2" | grep -q .
+}
+
+_ng_kam_ready () {
+  udp_bound 127.0.0.1 "$kam_port" "$1" &&
+    grep -qF "rtpengine instance <udp:127.0.0.1:$ctl_port> found" \
+      "$WORK/kam.log"
+}
+
+# ng_kam_start TEMPLATE [SED-ARGS...]: Kamailio from the configuration
+# template TEMPLATE (in this folder), @PORT@, @DIR@ and @CONTROL@ filled in
+# here, the rest by SED-ARGS, on a free UDP port of 127.0.0.1, its
+# rtpengine module pointed at msrp-edge's control port $ctl_port; up when
+# its SIP port is bound and the module's startup ping got pong.  Sets
+# kam_pid and kam_port; its log in $WORK/kam.log.  Stop it with kam_stop
+# kam.
+ng_kam_start () {
+  local template="$1" dir="$WORK/kam.d" pid
+  shift
+  mkdir -p "$dir"
+  for _ in 1 2 3; do
+    kam_port=$(udp_free_port 127.0.0.1)
+    sed -e "s|@PORT@|$kam_port|g" -e "s|@DIR@|$dir|g" \
+        -e "s|@CONTROL@|127.0.0.1:$ctl_port|g" "$@" \
+        "$IT_SRC/$template" >"$dir/kamailio.cfg"
+    kamailio -f "$dir/kamailio.cfg" -DD -E -w "$dir" -Y "$dir" \
+      -P "$dir/kamailio.pid" >"$WORK/kam.log" 2>&1 &
+    pid=$!
+    track "$pid"
+    if wait_until 20 _ng_kam_ready "$pid"; then
+      kam_pid=$pid
+      return 0
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    untrack "$pid"
+  done
+  fail "kamailio did not start (or its rtpengine module found no msrp-edge)"
+}
+
+# sip_hang_up KAM UAC CALL-ID: tell the SIPp UAC at UAC (host:port) of
+# sipp-uac-msrp.xml or sipp-uac-fork.xml to hang up: an INFO with its
+# Call-ID, routed through Kamailio at KAM like any in-dialog request, which
+# must get a 200.
+sip_hang_up () {
+  python3 - "$1" "$2" "$3" <<'EOF'
+import socket, sys, time
+kam, uac, cid = sys.argv[1:4]
+host, port = kam.rsplit(":", 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+me = s.getsockname()[1]
+msg = ("INFO sip:alice@%s SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-hangup-%d\r\n"
+       "Route: <sip:%s;lr>\r\n"
+       "From: <sip:bob@127.0.0.3>;tag=hangup\r\n"
+       "To: <sip:alice@127.0.0.2>;tag=hangup\r\n"
+       "Call-ID: %s\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
+       "Content-Length: 0\r\n\r\n" % (uac, me, me, kam, cid)).encode()
+s.settimeout(0.5)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    s.sendto(msg, (host, int(port)))
+    try:
+        data = s.recv(65535)
+        while data.startswith(b"SIP/2.0 1"):
+            data = s.recv(65535)
+    except socket.timeout:
+        continue
+    sys.exit(0 if data.startswith(b"SIP/2.0 200") else
+             "the hang-up INFO got %r" % data.split(b"\r\n")[0])
+sys.exit("the hang-up INFO got no answer")
+EOF
 }

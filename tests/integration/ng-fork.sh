@@ -40,13 +40,8 @@
 set -euo pipefail
 MSRP_EDGE="$1"
 MSRPCAT="$2"
-KAM_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
-if ! command -v kamailio >/dev/null || ! command -v sipp >/dev/null ||
-   [ ! -f "$KAM_MODULES/rtpengine.so" ]; then
-  echo "kamailio (with its rtpengine module) or sipp not installed: skipped"
-  exit 77
-fi
 . "$(dirname "$0")/lib.sh"
+ng_kam_need
 
 UAC_IP=127.0.0.2
 CAROL_IP=127.0.0.3
@@ -55,44 +50,6 @@ OFFER_IP=10.0.0.5
 
 sdp_expect () { python3 "$IT_SRC/sdp-expect.py" "$@"; }
 ngc () { python3 "$IT_SRC/ng-client.py" --server "127.0.0.1:$ctl_port" "$@"; }
-
-_udp_bound () {   # IP PORT PID
-  kill -0 "$3" 2>/dev/null || return 2
-  ss -Huln "src $1 and sport = :$2" | grep -q .
-}
-
-_kam_ready () {
-  _udp_bound 127.0.0.1 "$kam_port" "$1" &&
-    grep -qF "rtpengine instance <udp:127.0.0.1:$ctl_port> found" \
-      "$WORK/kam.log"
-}
-
-# Kamailio, forking to carol and bob; up when its SIP port is bound and
-# its rtpengine module found msrp-edge.
-start_kamailio () {
-  local dir="$WORK/kam.d" pid
-  mkdir -p "$dir"
-  for _ in 1 2 3; do
-    kam_port=$(udp_free_port 127.0.0.1)
-    sed -e "s|@PORT@|$kam_port|g" -e "s|@DIR@|$dir|g" \
-        -e "s|@CONTROL@|127.0.0.1:$ctl_port|g" \
-        -e "s|@UAS1@|$CAROL_IP:$carol_sip|g" \
-        -e "s|@UAS2@|$BOB_IP:$bob_sip|g" \
-        "$IT_SRC/kamailio-fork.cfg.in" >"$dir/kamailio.cfg"
-    kamailio -f "$dir/kamailio.cfg" -DD -E -w "$dir" -Y "$dir" \
-      -P "$dir/kamailio.pid" >"$WORK/kam.log" 2>&1 &
-    pid=$!
-    track "$pid"
-    if wait_until 20 _kam_ready "$pid"; then
-      kam_pid=$pid
-      return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    untrack "$pid"
-  done
-  fail "kamailio did not start (or its rtpengine module found no msrp-edge)"
-}
 
 # uas NAME IP SIP-PORT SCENARIO MSRP-PORT: a SIPp UAS answering with an
 # MSRP stream at msrp://IP:MSRP-PORT/uas-NAME;tcp, passive; NAME_pid.
@@ -108,7 +65,7 @@ uas () {
   pid=$!
   track "$pid"
   eval "${name}_sipp=$pid"
-  wait_until 10 _udp_bound "$ip" "$port" "$pid" ||
+  wait_until 10 udp_bound "$ip" "$port" "$pid" ||
     fail "$name: the SIPp UAS did not bind $ip:$port"
 }
 
@@ -154,7 +111,8 @@ edge_start edge --control '[negotiator]\npolicy=auto'
 ctl_port=$edge_ctl_port
 carol_sip=$(udp_free_port "$CAROL_IP")
 bob_sip=$(udp_free_port "$BOB_IP")
-start_kamailio
+ng_kam_start kamailio-fork.cfg.in -e "s|@UAS1@|$CAROL_IP:$carol_sip|g" \
+  -e "s|@UAS2@|$BOB_IP:$bob_sip|g"
 note "msrp-edge (msrp $edge_port, control udp $ctl_port) and Kamailio (sip udp $kam_port) up, forking to $CAROL_IP:$carol_sip and $BOB_IP:$bob_sip"
 
 # The called parties' MSRP endpoints, for the gateway to connect to.
@@ -266,34 +224,7 @@ mc_run alice2 --local-uri "$alice_uri" --to-path "$gw_carol $carol_uri" \
 note "alice -> msrp-edge -> bob delivered; to carol's deleted branch: 481"
 
 # The UAC hangs up (an INFO tells it to): its BYE's delete ends the call.
-python3 - "127.0.0.1:$kam_port" "$UAC_IP:$uac_port" "$call_id" <<'EOF' ||
-import socket, sys, time
-kam, uac, cid = sys.argv[1:4]
-host, port = kam.rsplit(":", 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-me = s.getsockname()[1]
-msg = ("INFO sip:alice@%s SIP/2.0\r\n"
-       "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-hangup-%d\r\n"
-       "Route: <sip:%s;lr>\r\n"
-       "From: <sip:bob@127.0.0.4>;tag=hangup\r\n"
-       "To: <sip:alice@127.0.0.2>;tag=hangup\r\n"
-       "Call-ID: %s\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
-       "Content-Length: 0\r\n\r\n" % (uac, me, me, kam, cid)).encode()
-s.settimeout(0.5)
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:
-    s.sendto(msg, (host, int(port)))
-    try:
-        data = s.recv(65535)
-        while data.startswith(b"SIP/2.0 1"):
-            data = s.recv(65535)
-    except socket.timeout:
-        continue
-    sys.exit(0 if data.startswith(b"SIP/2.0 200") else
-             "the hang-up INFO got %r" % data.split(b"\r\n")[0])
-sys.exit("the hang-up INFO got no answer")
-EOF
+sip_hang_up "127.0.0.1:$kam_port" "$UAC_IP:$uac_port" "$call_id" ||
   fail "the UAC was not told to hang up"
 for p in "$uac_pid" "$bob_sipp" "$carol_sipp"; do
   wait_until 20 _gone "$p" || fail "a SIPp did not finish"

@@ -48,58 +48,14 @@
 set -euo pipefail
 MSRP_EDGE="$1"
 MSRPCAT="$2"
-KAM_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
-if ! command -v kamailio >/dev/null || ! command -v sipp >/dev/null ||
-   [ ! -f "$KAM_MODULES/rtpengine.so" ]; then
-  echo "kamailio (with its rtpengine module) or sipp not installed: skipped"
-  exit 77
-fi
 . "$(dirname "$0")/lib.sh"
+ng_kam_need
 
 UAC_IP=127.0.0.2
 UAS_IP=127.0.0.3
 ng_client=$(command -v rtpengine-ng-client || true)
 
 sdp_expect () { python3 "$IT_SRC/sdp-expect.py" "$@"; }
-
-_udp_bound () {   # IP PORT PID
-  kill -0 "$3" 2>/dev/null || return 2
-  ss -Huln "src $1 and sport = :$2" | grep -q .
-}
-
-# --- Kamailio with the rtpengine module ---------------------------------------
-# Up when its SIP port is bound and its rtpengine module found msrp-edge
-# (the module's startup ping got pong).
-start_kamailio () {
-  local dir="$WORK/kam.d" pid
-  mkdir -p "$dir"
-  uas_port=$(udp_free_port "$UAS_IP")
-  for _ in 1 2 3; do
-    kam_port=$(udp_free_port 127.0.0.1)
-    sed -e "s|@PORT@|$kam_port|g" -e "s|@DIR@|$dir|g" \
-        -e "s|@CONTROL@|127.0.0.1:$ctl_port|g" \
-        -e "s|@UAS@|$UAS_IP:$uas_port|g" \
-        "$IT_SRC/kamailio-ng.cfg.in" >"$dir/kamailio.cfg"
-    kamailio -f "$dir/kamailio.cfg" -DD -E -w "$dir" -Y "$dir" \
-      -P "$dir/kamailio.pid" >"$WORK/kam.log" 2>&1 &
-    pid=$!
-    track "$pid"
-    if wait_until 20 _kam_ready "$pid"; then
-      kam_pid=$pid
-      return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    untrack "$pid"
-  done
-  fail "kamailio did not start (or its rtpengine module found no msrp-edge)"
-}
-
-_kam_ready () {
-  _udp_bound 127.0.0.1 "$kam_port" "$1" &&
-    grep -qF "rtpengine instance <udp:127.0.0.1:$ctl_port> found" \
-      "$WORK/kam.log"
-}
 
 # --- one SIP call ---------------------------------------------------------------
 # call_up NAME USER OFFER_IP: msrpcat listening as the answerer's MSRP
@@ -134,7 +90,7 @@ call_up () {
     >"$WORK/$name-uas.out" 2>&1 </dev/null &
   uas_pid=$!
   track "$uas_pid"
-  wait_until 10 _udp_bound "$UAS_IP" "$uas_port" "$uas_pid" ||
+  wait_until 10 udp_bound "$UAS_IP" "$uas_port" "$uas_pid" ||
     fail "$name: the SIPp UAS did not bind $UAS_IP:$uas_port"
   sipp "127.0.0.1:$kam_port" -sf "$IT_SRC/sipp-uac-msrp.xml" -s "$user" \
     -i "$UAC_IP" -p "$uac_port" "${common[@]}" -cid_str "$call_id" \
@@ -170,34 +126,7 @@ _acked () {   # NAME: both SIPps run, and the UAS's trace shows the ACK
 # SIPps must then end with their call successful.
 call_down () {
   local name="$1" rc_uas=0 rc_uac=0
-  python3 - "127.0.0.1:$kam_port" "$UAC_IP:$uac_port" "$call_id" <<'EOF' ||
-import socket, sys, time
-kam, uac, cid = sys.argv[1:4]
-host, port = kam.rsplit(":", 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-me = s.getsockname()[1]
-msg = ("INFO sip:alice@%s SIP/2.0\r\n"
-       "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-hangup-%d\r\n"
-       "Route: <sip:%s;lr>\r\n"
-       "From: <sip:bob@127.0.0.3>;tag=hangup\r\n"
-       "To: <sip:alice@127.0.0.2>;tag=hangup\r\n"
-       "Call-ID: %s\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
-       "Content-Length: 0\r\n\r\n" % (uac, me, me, kam, cid)).encode()
-s.settimeout(0.5)
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:
-    s.sendto(msg, (host, int(port)))
-    try:
-        data = s.recv(65535)
-        while data.startswith(b"SIP/2.0 1"):
-            data = s.recv(65535)
-    except socket.timeout:
-        continue
-    sys.exit(0 if data.startswith(b"SIP/2.0 200") else
-             "the hang-up INFO got %r" % data.split(b"\r\n")[0])
-sys.exit("the hang-up INFO got no answer")
-EOF
+  sip_hang_up "127.0.0.1:$kam_port" "$UAC_IP:$uac_port" "$call_id" ||
     fail "$name: the UAC was not told to hang up"
   wait_until 20 _gone "$uac_pid" || fail "$name: the SIPp UAC did not finish"
   wait "$uac_pid" || rc_uac=$?
@@ -288,7 +217,8 @@ expect_events () {
 
 edge_start edge --control '[negotiator]\npolicy=auto'
 ctl_port=$edge_ctl_port
-start_kamailio
+uas_port=$(udp_free_port "$UAS_IP")
+ng_kam_start kamailio-ng.cfg.in -e "s|@UAS@|$UAS_IP:$uas_port|g"
 uac_port=$(udp_free_port "$UAC_IP")
 note "msrp-edge (msrp $edge_port, control udp $ctl_port) and Kamailio (sip udp $kam_port) up; the module's ping got pong"
 

@@ -2439,6 +2439,38 @@ START_TEST (test_preauth_stranger)
 }
 END_TEST
 
+/* The two ends of a socketpair: X's, as the client @x, and the one the
+ * relay is to adopt, like an ICE-TCP pair's stream from @peer to @local.
+ * Returns: (transfer full) */
+static NetConn *
+stream_pair (Client **x, const char *peer, const char *local)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) x_sock = NULL;
+  g_autoptr (GSocket) sock = NULL;
+  g_autoptr (GSocketConnection) x_sconn = NULL;
+  g_autoptr (GSocketConnection) sconn = NULL;
+  NetConn *x_conn, *gw;
+  int fds[2];
+
+  ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds),
+                    0);
+  x_sock = g_socket_new_from_fd (fds[0], &error);
+  ck_assert_msg (x_sock != NULL, "%s", error ? error->message : "");
+  x_sconn = g_socket_connection_factory_create_connection (x_sock);
+  x_conn = net_conn_new_from_stream (G_IO_STREAM (x_sconn), "unix", "gw", "x",
+                                     NULL, &error);
+  ck_assert_msg (x_conn != NULL, "%s", error ? error->message : "");
+  *x = client_new ("x", x_conn);
+  sock = g_socket_new_from_fd (fds[1], &error);
+  ck_assert_msg (sock != NULL, "%s", error ? error->message : "");
+  sconn = g_socket_connection_factory_create_connection (sock);
+  gw = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp", peer, local,
+                                 NULL, &error);
+  ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
+  return gw;
+}
+
 /* Both parties connect to the gateway and bind with their first SEND;
  * messages both ways, counted per direction; close_session closes the
  * connection and logs the counters. */
@@ -2452,11 +2484,6 @@ START_TEST (test_adopt_connection)
   Pre p = { 0 };
   g_autoptr (Client) x = NULL;
   g_autoptr (Client) y = NULL;
-  g_autoptr (GSocket) sock = NULL;
-  g_autoptr (GSocketConnection) sconn = NULL;
-  g_autoptr (GSocket) x_sock = NULL;
-  g_autoptr (GSocketConnection) x_sconn = NULL;
-  NetConn *x_conn;
   g_autoptr (NetConn) gw = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *to_x = NULL;
@@ -2467,28 +2494,12 @@ START_TEST (test_adopt_connection)
   const char *const fields[] = { "local_candidate", "host tcp-passive",
                                  "remote_candidate", "srflx tcp-active",
                                  NULL };
-  int fds[2];
 
   pre_init (&p, NULL, PX, PY, TRUE);
   to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
   to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
   /* X's end arrives through a stream the relay does not listen for. */
-  ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds),
-                    0);
-  x_sock = g_socket_new_from_fd (fds[0], &error);
-  ck_assert_msg (x_sock != NULL, "%s", error ? error->message : "");
-  x_sconn = g_socket_connection_factory_create_connection (x_sock);
-  x_conn = net_conn_new_from_stream (G_IO_STREAM (x_sconn), "unix", "gw", "x",
-                                     NULL, &error);
-  ck_assert_msg (x_conn != NULL, "%s", error ? error->message : "");
-  x = client_new ("x", x_conn);
-  sock = g_socket_new_from_fd (fds[1], &error);
-  ck_assert_msg (sock != NULL, "%s", error ? error->message : "");
-  sconn = g_socket_connection_factory_create_connection (sock);
-  gw = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
-                                 "198.51.100.7:9", "203.0.113.1:50000", NULL,
-                                 &error);
-  ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
+  gw = stream_pair (&x, "198.51.100.7:9", "203.0.113.1:50000");
   ck_assert (!gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRPS,
                                          NULL, &error));
   ck_assert (
@@ -2535,34 +2546,17 @@ START_TEST (test_bind_adopted)
   Pre p = { 0 };
   g_autoptr (Client) x = NULL;
   g_autoptr (Client) y = NULL;
-  g_autoptr (GSocket) sock = NULL, x_sock = NULL;
-  g_autoptr (GSocketConnection) sconn = NULL, x_sconn = NULL;
   g_autoptr (NetConn) gw = NULL;
   g_autoptr (Frame) bind = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *to_x = NULL, *to_y = NULL;
-  NetConn *x_conn;
   Done done = { 0 };
-  int fds[2];
 
   pre_init (&p, NULL, PX, PY, TRUE);
   to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
   to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
-  ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds),
-                    0);
-  x_sock = g_socket_new_from_fd (fds[0], &error);
-  x_sconn = g_socket_connection_factory_create_connection (x_sock);
-  x_conn = net_conn_new_from_stream (G_IO_STREAM (x_sconn), "unix", "gw", "x",
-                                     NULL, &error);
-  ck_assert_msg (x_conn != NULL, "%s", error ? error->message : "");
-  x = client_new ("x", x_conn);
+  gw = stream_pair (&x, "198.51.100.7:50000", "203.0.113.1:50001");
   x->answer_sends = TRUE;
-  sock = g_socket_new_from_fd (fds[1], &error);
-  sconn = g_socket_connection_factory_create_connection (sock);
-  gw = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
-                                 "198.51.100.7:50000", "203.0.113.1:50001",
-                                 NULL, &error);
-  ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
   /* Not adopted yet: not the relay's. */
   ck_assert (
       !gw_relay_bind_session (p.r->relay, p.ux, gw, on_done, &done, &error));
