@@ -420,8 +420,29 @@ call_remove (Call *c, const char *event, const char *reason)
 
 static void sweep_schedule (GwCalls *calls);
 
+/* The ICE legs @c's offer carried to the answerers that no branch took up
+ * go once the offerer is bound to its relay session: it has gone on with
+ * one dialog, and an ICE agent with its listening socket is not held for
+ * the rest of a long call on the chance of a later branch. */
+static void
+call_trim_offered (Call *c)
+{
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      GwRelaySessionInfo info;
+
+      if (s->offered.ice != NULL && s->offerer_leg.session != NULL &&
+          gw_relay_get_session_info (c->calls->relay, s->offerer_leg.session,
+                                     &info) &&
+          info.bound)
+        leg_ice_free (&s->offered);
+    }
+}
+
 /* Every few seconds: calls without a command or a relayed byte for
- * call-timeout expire; measured facts older than reachability-ttl go. */
+ * call-timeout expire, the others let go of ICE legs nobody took up;
+ * measured facts older than reachability-ttl go. */
 static void
 sweep (NetLoop *loop, NetTimer *timer, gpointer data)
 {
@@ -437,6 +458,7 @@ sweep (NetLoop *loop, NetTimer *timer, gpointer data)
       Call *c = value;
       Counters n;
 
+      call_trim_offered (c);
       call_counters (c, &n);
       if (n.bytes_offerer + n.bytes_answerer != c->last_bytes)
         {
