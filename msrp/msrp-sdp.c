@@ -1992,6 +1992,127 @@ msrp_sdp_get_ice_lite (const MsrpSdp *sdp)
 }
 
 /* ---------------------------------------------------------------------------
+ * The origin line (RFC 8866 section 5.2)
+ * ------------------------------------------------------------------------- */
+
+/* RFC 3264 section 5: the session id and version "MUST be representable
+ * with a 64 bit signed integer". */
+#define MAX_SESS_VERSION ((guint64) G_MAXINT64)
+
+/* Where the session level's o= line keeps its sess-version. */
+typedef struct
+{
+  guint index;      /* of the line in sdp->session */
+  gsize start, len; /* of the field in the line's text */
+  guint64 version;
+} Origin;
+
+/* Find the session level's one o= line and read it as RFC 8866 section 9
+ * writes it: origin-field = "o=" username SP sess-id SP sess-version SP
+ * nettype SP addrtype SP unicast-address, sess-id and sess-version
+ * 1*DIGIT.  Only what the version needs is checked: the other fields are
+ * the originator's, passed on as written. */
+static gboolean
+find_origin (const MsrpSdp *sdp, Origin *o, GError **error)
+{
+  const Line *line = NULL;
+  g_autoptr (GArray) f = NULL;
+  const char *v;
+
+  for (guint i = 0; i < sdp->session->len; i++)
+    {
+      const Line *l = g_ptr_array_index (sdp->session, i);
+
+      if (l->text[0] != 'o')
+        continue;
+      if (line != NULL)
+        {
+          line_error (error, l->lineno, MSRP_SDP_ERROR_DUPLICATE,
+                      "a second o= line (RFC 8866 section 5.2: one origin)");
+          return FALSE;
+        }
+      line = l;
+      o->index = i;
+    }
+  if (line == NULL)
+    {
+      g_set_error_literal (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_MISSING,
+                           "the SDP has no o= line (RFC 8866 section 5.2)");
+      return FALSE;
+    }
+  v = line->text + 2;
+  f = split_fields (v, rstrip_len (v, line->len - 2), "o=", error);
+  if (f == NULL || f->len != 6 ||
+      !all_of (FIELD (f, 1).p, FIELD (f, 1).len, is_digit) ||
+      !parse_number (FIELD (f, 2).p, FIELD (f, 2).len, 19, MAX_SESS_VERSION,
+                     &o->version))
+    {
+      g_clear_error (error);
+      line_error (error, line->lineno, MSRP_SDP_ERROR_SYNTAX,
+                  "o= needs <username> <sess-id> <sess-version> <nettype> "
+                  "<addrtype> <address>, the id and the version numbers up "
+                  "to 2^63-1 (RFC 8866 section 5.2, RFC 3264 section 5)");
+      return FALSE;
+    }
+  o->start = (gsize) (FIELD (f, 2).p - line->text);
+  o->len = FIELD (f, 2).len;
+  return TRUE;
+}
+
+gboolean
+msrp_sdp_get_origin_version (const MsrpSdp *sdp, guint64 *version,
+                             GError **error)
+{
+  Origin o;
+
+  g_return_val_if_fail (sdp != NULL && version != NULL, FALSE);
+  if (!find_origin (sdp, &o, error))
+    return FALSE;
+  *version = o.version;
+  return TRUE;
+}
+
+gboolean
+msrp_sdp_set_origin_version (MsrpSdp *sdp, guint64 version, GError **error)
+{
+  Origin o;
+  Line *old;
+  g_autofree char *digits = NULL;
+  char *text;
+  guint n_lines;
+  gsize size, len;
+
+  g_return_val_if_fail (sdp != NULL, FALSE);
+  if (version > MAX_SESS_VERSION)
+    {
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_LIMIT,
+                   "o= version %" G_GUINT64_FORMAT " is more than 2^63-1 "
+                   "(RFC 3264 section 5)",
+                   version);
+      return FALSE;
+    }
+  if (!find_origin (sdp, &o, error))
+    return FALSE;
+  old = g_ptr_array_index (sdp->session, o.index);
+  digits = g_strdup_printf ("%" G_GUINT64_FORMAT, version);
+  len = old->len - o.len + strlen (digits);
+  size = sdp_size (sdp, 0, NULL, &n_lines) - old->len + len;
+  if (len > MSRP_SDP_MAX_LINE_LEN || size > MSRP_SDP_MAX_SIZE)
+    {
+      g_set_error (error, MSRP_SDP_ERROR, MSRP_SDP_ERROR_LIMIT,
+                   "the SDP would be %" G_GSIZE_FORMAT " bytes, more than %d",
+                   size, MSRP_SDP_MAX_SIZE);
+      return FALSE;
+    }
+  text = g_strdup_printf ("%.*s%s%s", (int) o.start, old->text, digits,
+                          old->text + o.start + o.len);
+  g_ptr_array_index (sdp->session, o.index) =
+      line_take (text, strlen (text), old->eol, old->lineno);
+  line_free (old);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------------
  * Stream getters
  * ------------------------------------------------------------------------- */
 

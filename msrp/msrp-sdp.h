@@ -46,7 +46,8 @@
  * data channels) are not MSRP streams here and pass through untouched.  Only
  * MSRP streams can be modified, and modifying one changes only the lines of
  * its own media section: the session level and every other media section
- * are written back byte for byte.
+ * are written back byte for byte.  The one session-level edit is the o=
+ * line's version (msrp_sdp_set_origin_version ()).
  */
 #pragma once
 
@@ -205,6 +206,29 @@ MsrpSdpStream *msrp_sdp_get_media_stream (const MsrpSdp *sdp,
 guint msrp_sdp_get_n_streams (const MsrpSdp *sdp);
 /* Returns: (transfer none): valid as long as @sdp. */
 MsrpSdpStream *msrp_sdp_get_stream (const MsrpSdp *sdp, guint i);
+
+/* ---- the origin (RFC 8866 section 5.2) ----
+ *
+ * The o= line is not read at parse time (an SDP whose MSRP streams are
+ * fine parses whatever its o= says); these read and edit its sess-version,
+ * which RFC 3264 section 8 makes the mark of a changed SDP: "the version
+ * in the origin field MUST increment by one from the previous SDP".  They
+ * fail with MSRP_SDP_ERROR_MISSING when the session level has no o= line,
+ * MSRP_SDP_ERROR_DUPLICATE when it has two, MSRP_SDP_ERROR_SYNTAX when it
+ * is not "o=<username> <sess-id> <sess-version> <nettype> <addrtype>
+ * <address>" with digits for the id and a version up to 2^63-1 (RFC 3264
+ * section 5). */
+
+/* The o= line's sess-version into *@version. */
+gboolean msrp_sdp_get_origin_version (const MsrpSdp *sdp, guint64 *version,
+                                      GError **error);
+/* Replace the o= line's sess-version with @version (at most 2^63-1, else
+ * MSRP_SDP_ERROR_LIMIT); every other byte of the line, and of the SDP,
+ * stays.  The only session-level edit of this module.  All or nothing,
+ * like the stream modifications below (MSRP_SDP_ERROR_LIMIT when the SDP
+ * would outgrow MSRP_SDP_MAX_SIZE). */
+gboolean msrp_sdp_set_origin_version (MsrpSdp *sdp, guint64 version,
+                                      GError **error);
 
 /* Session-level a=ice-lite (RFC 8839 section 5.3).  (In an SDP without
  * MSRP streams, whose session-level lines are not checked, FALSE when any

@@ -16,14 +16,12 @@
 #define GATHER_TIMEOUT_S 5
 
 typedef struct _Call Call;
-typedef struct _Stream Stream;
 
-/* What an ICE leg's callbacks need to find their way back. */
+/* What an ICE leg's callbacks need to find their way back: the call that
+ * owns the leg (a re-offer moves the leg to its new call). */
 typedef struct
 {
   Call *call;
-  Stream *stream;
-  guint k; /* which leg */
 } IceHook;
 
 /* One side of a stream: the party's own URI and, in the relay plan, the
@@ -37,39 +35,90 @@ typedef struct
                        * object until a re-offer succeeds */
   GwIce *ice;         /* the ICE-TCP leg to the party, or NULL */
   IceHook *hook;
+  gboolean bind_on_ice; /* the party is passive over its ICE leg: the
+                         * gateway sends the first SEND on the pair */
 } Leg;
 
-struct _Stream
+/* The offer's side of one MSRP stream, which every branch of a forked
+ * call shares: what the offer said, the plan it got, the offerer's leg. */
+typedef struct
 {
   guint media; /* index of the m= line */
   MsrpScheme scheme;
   GwNegParty offerer; /* as the offer said */
   GwNegOfferDecision offer;
-  GwNegAnswerDecision answer;
+  Leg offerer_leg; /* the offerer's */
+  /* The ICE leg whose candidates the offer carried toward the answerers,
+   * until a branch's answer takes it up (its ice and hook only). */
+  Leg offered;
+} Stream;
+
+/* One branch's answer to one stream. */
+typedef struct
+{
   gboolean answered;
+  GwNegAnswerDecision answer;
   MsrpSdpSetup setup_to_offerer; /* in the answer it received */
-  Leg leg[2];                    /* [0] the offerer's, [1] the answerer's */
-};
+  Leg leg;                       /* the answerer's */
+} Answer;
+
+/* What a party saw of the SDPs written for it, for RFC 3264 section 8:
+ * "the version in the origin field MUST increment by one from the
+ * previous SDP", and stays when the SDP is the same.  Per party and per
+ * dialog: the offerer sees each branch's answers as that dialog's. */
+typedef struct
+{
+  gboolean known;    /* it saw one */
+  guint64 last;      /* the o= version of the last it saw */
+  guint64 high;      /* the highest it ever saw */
+  guint8 digest[32]; /* SHA-256 of the last, as it was before the gateway
+                      * set its version (so the originator's) */
+} SdpSeen;
+
+/* The o= version a party sent last. */
+typedef struct
+{
+  gboolean known;
+  guint64 version;
+} SdpSent;
+
+/* A branch of the call: one answerer, known by the to-tag of its answers
+ * (RFC 3261 section 12: a dialog), with its answer to each stream. */
+typedef struct
+{
+  char *to_tag;
+  gint64 created;      /* wall clock, seconds */
+  gboolean answered;   /* an answer of it went out */
+  GPtrArray *answers;  /* Answer, one per Stream of the call, same index */
+  SdpSeen to_answerer; /* what its answerer saw: offers */
+  SdpSeen to_offerer;  /* what the offerer saw in this dialog: answers */
+  SdpSent answerer;    /* its answerer's last SDP */
+} Branch;
 
 struct _Call
 {
   GwCalls *calls;
   char *call_id;
-  char *from_tag; /* the offerer's tag of the last offer */
-  char *to_tag;
+  char *from_tag;       /* the offerer's tag of the last offer */
   gint64 created;       /* wall clock, seconds */
   gint64 last_signal;   /* wall clock, seconds */
   gint64 last_activity; /* the loop's clock, microseconds */
   guint64 last_bytes;   /* relayed bytes at the last check */
   GPtrArray *streams;   /* Stream */
-  gboolean answered;
-  guint refs;    /* the call and pending connects */
-  gboolean gone; /* removed from the table */
+  GPtrArray *branches;  /* Branch, in the order they answered */
+  Branch *current;      /* the branch answered last, or NULL */
+  Branch *reoffered;    /* the dialog a re-offer continues, until its
+                         * answer */
+  SdpSeen offer_seen;   /* what the answerers saw of the (forked) offer;
+                         * a new branch starts from it */
+  SdpSent offerer;      /* the offerer's last SDP */
+  guint refs;           /* the call and pending connects */
+  gboolean gone;        /* removed from the table */
   /* An offer or answer waiting for the gateway's ICE candidates. */
   GwNgRequest *pending;
   MsrpSdp *pending_sdp;
   GString *pending_warning;
-  gboolean pending_answer;
+  Branch *pending_branch; /* the branch an answer is for; NULL: an offer */
   NetTimer pending_timer; /* the gathering may take GATHER_TIMEOUT_S */
 };
 
@@ -103,7 +152,7 @@ struct _GwCalls
   GwIceStats ice_stats; /* every ICE leg of every call counts here */
 };
 
-/* --- streams and calls ----------------------------------------------------
+/* --- legs -----------------------------------------------------------------
  */
 
 static void pending_abort (Call *c, const char *why);
@@ -143,20 +192,129 @@ leg_clear (GwCalls *calls, Leg *leg, const char *reason)
   leg_forget (leg);
 }
 
+/* Copy @from into @to, sharing its session and ICE leg (borrowed until
+ * the re-offer succeeds). */
+static void
+leg_borrow (Leg *to, const Leg *from)
+{
+  to->party = from->party != NULL ? msrp_uri_ref (from->party) : NULL;
+  to->session = from->session != NULL ? msrp_uri_ref (from->session) : NULL;
+  to->addr = from->addr != NULL ? g_object_ref (from->addr) : NULL;
+  to->ice = from->ice;
+  to->hook = from->hook;
+  to->borrowed = TRUE;
+}
+
+/* Whether @a and @b hold the same session, or (without sessions) the same
+ * ICE leg: a borrowed leg and the one it was borrowed from. */
+static gboolean
+leg_same (const Leg *a, const Leg *b)
+{
+  if (a->session != NULL || b->session != NULL)
+    return a->session != NULL && b->session != NULL &&
+           msrp_uri_equal (a->session, b->session);
+  return a->ice != NULL && a->ice == b->ice;
+}
+
+/* --- streams, branches, calls ---------------------------------------------
+ */
+
 static void
 stream_free (Stream *s)
 {
   gw_neg_party_clear (&s->offerer);
   gw_neg_offer_decision_clear (&s->offer);
-  gw_neg_answer_decision_clear (&s->answer);
   g_free (s);
 }
 
 static void
-stream_close (GwCalls *calls, Stream *s, const char *reason)
+answer_free (Answer *a)
 {
-  leg_clear (calls, &s->leg[0], reason);
-  leg_clear (calls, &s->leg[1], reason);
+  gw_neg_answer_decision_clear (&a->answer);
+  g_free (a);
+}
+
+static Branch *
+branch_new (const char *to_tag, guint n_streams)
+{
+  Branch *b = g_new0 (Branch, 1);
+
+  b->to_tag = g_strdup (to_tag != NULL ? to_tag : "");
+  b->created = g_get_real_time () / G_USEC_PER_SEC;
+  b->answers = g_ptr_array_new_with_free_func ((GDestroyNotify) answer_free);
+  for (guint i = 0; i < n_streams; i++)
+    g_ptr_array_add (b->answers, g_new0 (Answer, 1));
+  return b;
+}
+
+static void
+branch_free (Branch *b)
+{
+  g_ptr_array_unref (b->answers);
+  g_free (b->to_tag);
+  g_free (b);
+}
+
+static Answer *
+branch_answer (Branch *b, guint i)
+{
+  return b->answers->pdata[i];
+}
+
+/* What to do with each leg of a call: @offerer tells the offerer's from
+ * the answerers'. */
+typedef void (*LegFunc) (Leg *leg, gboolean offerer, gpointer data);
+
+/* Every leg of @c: the offer's (the offerer's and the one offered to the
+ * answerers) and every branch's. */
+static void
+call_foreach_leg (Call *c, LegFunc fn, gpointer data)
+{
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+
+      fn (&s->offerer_leg, TRUE, data);
+      fn (&s->offered, FALSE, data);
+    }
+  for (guint b = 0; b < c->branches->len; b++)
+    {
+      Branch *br = c->branches->pdata[b];
+
+      for (guint i = 0; i < br->answers->len; i++)
+        fn (&branch_answer (br, i)->leg, FALSE, data);
+    }
+}
+
+typedef struct
+{
+  GwCalls *calls;
+  const char *reason;
+} Closing;
+
+static void
+close_leg (Leg *leg, gboolean offerer, gpointer data)
+{
+  Closing *cl = data;
+
+  leg_clear (cl->calls, leg, cl->reason);
+}
+
+/* Close every session and ICE leg of @c (borrowed ones stay their
+ * owner's). */
+static void
+call_close_legs (Call *c, const char *reason)
+{
+  Closing cl = { c->calls, reason };
+
+  call_foreach_leg (c, close_leg, &cl);
+}
+
+static void
+branch_close (GwCalls *calls, Branch *b, const char *reason)
+{
+  for (guint i = 0; i < b->answers->len; i++)
+    leg_clear (calls, &branch_answer (b, i)->leg, reason);
 }
 
 static void
@@ -165,10 +323,10 @@ call_unref (Call *c)
   if (--c->refs > 0)
     return;
   g_assert (c->pending == NULL);
+  g_ptr_array_unref (c->branches);
   g_ptr_array_unref (c->streams);
   g_free (c->call_id);
   g_free (c->from_tag);
-  g_free (c->to_tag);
   g_free (c);
 }
 
@@ -183,41 +341,55 @@ call_new (GwCalls *calls, const char *call_id)
   c->call_id = g_strdup (call_id);
   c->created = g_get_real_time () / G_USEC_PER_SEC;
   c->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) stream_free);
+  c->branches = g_ptr_array_new_with_free_func ((GDestroyNotify) branch_free);
   c->refs = 1;
   net_timer_init (&c->pending_timer, on_pending_timeout, c);
   return c;
 }
 
+/* A stream of the offer, and its place in every branch. */
+static Stream *
+call_add_stream (Call *c)
+{
+  Stream *s = g_new0 (Stream, 1);
+
+  g_ptr_array_add (c->streams, s);
+  for (guint b = 0; b < c->branches->len; b++)
+    g_ptr_array_add (((Branch *) c->branches->pdata[b])->answers,
+                     g_new0 (Answer, 1));
+  return s;
+}
+
 typedef struct
 {
+  GwCalls *calls;
   guint64 bytes_offerer; /* relayed from the offerer's leg */
   guint64 bytes_answerer;
   guint64 messages;
 } Counters;
 
 static void
+count_leg (Leg *leg, gboolean offerer, gpointer data)
+{
+  Counters *n = data;
+  GwRelaySessionInfo info;
+
+  if (leg->session == NULL ||
+      !gw_relay_get_session_info (n->calls->relay, leg->session, &info))
+    return;
+  if (offerer)
+    n->bytes_offerer += info.bytes_from;
+  else
+    n->bytes_answerer += info.bytes_from;
+  n->messages += info.messages_from;
+}
+
+static void
 call_counters (Call *c, Counters *n)
 {
   memset (n, 0, sizeof *n);
-  for (guint i = 0; i < c->streams->len; i++)
-    {
-      Stream *s = c->streams->pdata[i];
-
-      for (guint k = 0; k < 2; k++)
-        {
-          GwRelaySessionInfo info;
-
-          if (s->leg[k].session == NULL ||
-              !gw_relay_get_session_info (c->calls->relay, s->leg[k].session,
-                                          &info))
-            continue;
-          if (k == 0)
-            n->bytes_offerer += info.bytes_from;
-          else
-            n->bytes_answerer += info.bytes_from;
-          n->messages += info.messages_from;
-        }
-    }
+  n->calls = c->calls;
+  call_foreach_leg (c, count_leg, n);
 }
 
 /* Log @event with the call's counters, close its sessions and forget it. */
@@ -241,16 +413,36 @@ call_remove (Call *c, const char *event, const char *reason)
                         g_get_real_time () / G_USEC_PER_SEC - c->created);
   gw_log_event_emit (ev, "call %s %s: %" G_GUINT64_FORMAT " bytes relayed",
                      c->call_id, reason, n.bytes_offerer + n.bytes_answerer);
-  for (guint i = 0; i < c->streams->len; i++)
-    stream_close (calls, c->streams->pdata[i], reason);
+  call_close_legs (c, reason);
   c->gone = TRUE;
   g_hash_table_remove (calls->calls, c->call_id);
 }
 
 static void sweep_schedule (GwCalls *calls);
 
+/* The ICE legs @c's offer carried to the answerers that no branch took up
+ * go once the offerer is bound to its relay session: it has gone on with
+ * one dialog, and an ICE agent with its listening socket is not held for
+ * the rest of a long call on the chance of a later branch. */
+static void
+call_trim_offered (Call *c)
+{
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      GwRelaySessionInfo info;
+
+      if (s->offered.ice != NULL && s->offerer_leg.session != NULL &&
+          gw_relay_get_session_info (c->calls->relay, s->offerer_leg.session,
+                                     &info) &&
+          info.bound)
+        leg_ice_free (&s->offered);
+    }
+}
+
 /* Every few seconds: calls without a command or a relayed byte for
- * call-timeout expire; measured facts older than reachability-ttl go. */
+ * call-timeout expire, the others let go of ICE legs nobody took up;
+ * measured facts older than reachability-ttl go. */
 static void
 sweep (NetLoop *loop, NetTimer *timer, gpointer data)
 {
@@ -266,6 +458,7 @@ sweep (NetLoop *loop, NetTimer *timer, gpointer data)
       Call *c = value;
       Counters n;
 
+      call_trim_offered (c);
       call_counters (c, &n);
       if (n.bytes_offerer + n.bytes_answerer != c->last_bytes)
         {
@@ -344,8 +537,7 @@ gw_calls_free (GwCalls *calls)
       Call *c = value;
 
       pending_abort (c, "msrp-edge is shutting down");
-      for (guint i = 0; i < c->streams->len; i++)
-        stream_close (calls, c->streams->pdata[i], "shutdown");
+      call_close_legs (c, "shutdown");
       c->gone = TRUE;
     }
   g_hash_table_unref (calls->calls);
@@ -685,81 +877,6 @@ request_policy (GwCalls *calls, GwNgRequest *req)
   return calls->policy;
 }
 
-/* A re-offer (a re-INVITE, a session refresh) keeps the relay sessions of
- * a stream whose offerer kept its URI: the old stream whose leg belongs to
- * @party, or NULL. */
-static Stream *
-find_stream (Call *old, guint media, MsrpUri *party, guint *leg)
-{
-  if (old == NULL)
-    return NULL;
-  for (guint i = 0; i < old->streams->len; i++)
-    {
-      Stream *s = old->streams->pdata[i];
-
-      if (s->media != media)
-        continue;
-      for (guint k = 0; k < 2; k++)
-        {
-          if (s->leg[k].session != NULL &&
-              msrp_uri_equal (s->leg[k].party, party))
-            {
-              *leg = k;
-              return s;
-            }
-        }
-    }
-  return NULL;
-}
-
-/* Copy @from into @to, sharing its session and ICE leg (borrowed until
- * the re-offer succeeds). */
-static void
-leg_borrow (Leg *to, const Leg *from)
-{
-  to->party = from->party != NULL ? msrp_uri_ref (from->party) : NULL;
-  to->session = from->session != NULL ? msrp_uri_ref (from->session) : NULL;
-  to->addr = from->addr != NULL ? g_object_ref (from->addr) : NULL;
-  to->ice = from->ice;
-  to->hook = from->hook;
-  to->borrowed = TRUE;
-}
-
-/* The re-offer succeeded: the sessions and ICE legs @c borrowed from @old
- * are @c's now. */
-static void
-legs_settle (Call *c, Call *old)
-{
-  for (guint i = 0; i < c->streams->len; i++)
-    {
-      Stream *s = c->streams->pdata[i];
-
-      for (guint k = 0; k < 2; k++)
-        {
-          IceHook *hook = s->leg[k].hook;
-
-          if (!s->leg[k].borrowed)
-            continue;
-          for (guint j = 0; old != NULL && j < old->streams->len; j++)
-            {
-              Stream *o = old->streams->pdata[j];
-
-              for (guint m = 0; m < 2; m++)
-                if (o->leg[m].session != NULL &&
-                    msrp_uri_equal (o->leg[m].session, s->leg[k].session))
-                  leg_forget (&o->leg[m]);
-            }
-          if (hook != NULL)
-            {
-              hook->call = c;
-              hook->stream = s;
-              hook->k = k;
-            }
-          s->leg[k].borrowed = FALSE;
-        }
-    }
-}
-
 static void
 reply_sdp (GwNgRequest *req, MsrpSdp *sdp, GString *warning)
 {
@@ -772,18 +889,116 @@ reply_sdp (GwNgRequest *req, MsrpSdp *sdp, GString *warning)
   gw_ng_request_reply (req, reply);
 }
 
+/* --- o= versions (RFC 3264 section 8) -------------------------------------
+ */
+
+static void
+sdp_sent_read (SdpSent *sent, MsrpSdp *sdp)
+{
+  sent->known = msrp_sdp_get_origin_version (sdp, &sent->version, NULL);
+}
+
+static void
+seen_record (SdpSeen *seen, guint64 version, const guint8 *digest)
+{
+  seen->high = seen->known ? MAX (seen->high, version) : version;
+  seen->known = TRUE;
+  seen->last = version;
+  memcpy (seen->digest, digest, sizeof seen->digest);
+}
+
+static void
+sdp_digest (const char *text, gsize len, guint8 *digest)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize n = 32;
+
+  g_checksum_update (sum, (const guchar *) text, (gssize) len);
+  g_checksum_get_digest (sum, digest, &n);
+}
+
+static void
+version_warning (GString *warning, const GError *error)
+{
+  g_string_append_printf (warning,
+                          "%sthe o= version is left as the originator "
+                          "wrote it: %s",
+                          warning->len > 0 ? "; " : "", error->message);
+}
+
+/* Set the o= version of @sdp, about to go to a party that saw @seen (as
+ * rtpengine's replace: SDP-version): an SDP passed as the request had it
+ * (@in) stays as it is; a rewritten one keeps its originator's version
+ * the first time the party sees one, the version the party saw last when
+ * it is the same SDP again (RFC 3264 section 8: then the version "MUST
+ * NOT" change), else one more than the highest it saw, so that a peer
+ * never sees a changed SDP under a version it knows, whether the change is
+ * the originator's or the gateway's.  A warning when o= cannot be read or
+ * set. */
+static void
+sdp_version_apply (MsrpSdp *sdp, const char *in, gsize in_len, SdpSeen *seen,
+                   GString *warning)
+{
+  gsize len;
+  g_autofree char *out = msrp_sdp_to_string (sdp, &len);
+  g_autoptr (GError) error = NULL;
+  gboolean same = len == in_len && memcmp (out, in, len) == 0;
+  guint8 digest[32];
+  guint64 version, want;
+
+  if (!msrp_sdp_get_origin_version (sdp, &version, &error))
+    {
+      if (!same)
+        version_warning (warning, error);
+      return;
+    }
+  sdp_digest (out, len, digest);
+  if (same || !seen->known)
+    want = version;
+  else if (memcmp (digest, seen->digest, sizeof digest) == 0)
+    want = seen->last;
+  else
+    want = seen->high + 1;
+  if (want != version && !msrp_sdp_set_origin_version (sdp, want, &error))
+    {
+      version_warning (warning, error);
+      want = version;
+    }
+  seen_record (seen, want, digest);
+}
+
 /* --- ICE legs, and replies that wait for their candidates -----------------
  */
 
-static void connect_listening_parties (Call *c);
+static void connect_listening_parties (Call *c, Branch *b);
+
+/* The leg whose candidates go into stream @i of the pending reply: toward
+ * the offerer (an answer) the offerer's; toward the answerer (an offer)
+ * the one of the dialog a re-offer continues when it has ICE, else the one
+ * offered. */
+static Leg *
+reply_leg (Call *c, guint i)
+{
+  Stream *s = c->streams->pdata[i];
+
+  if (c->pending_branch != NULL)
+    return &s->offerer_leg;
+  if (c->branches->len > 0)
+    {
+      Leg *l = &branch_answer (c->branches->pdata[0], i)->leg;
+
+      if (l->ice != NULL)
+        return l;
+    }
+  return &s->offered;
+}
 
 static gboolean
 pending_ready (Call *c)
 {
   for (guint i = 0; i < c->streams->len; i++)
     {
-      Stream *s = c->streams->pdata[i];
-      Leg *l = &s->leg[c->pending_answer ? 0 : 1];
+      Leg *l = reply_leg (c, i);
 
       if (l->ice != NULL && !gw_ice_is_gathered (l->ice))
         return FALSE;
@@ -799,6 +1014,30 @@ pending_clear (Call *c)
   g_clear_pointer (&c->pending_sdp, msrp_sdp_free);
   if (c->pending_warning != NULL)
     g_string_free (g_steal_pointer (&c->pending_warning), TRUE);
+  c->pending_branch = NULL;
+}
+
+/* The pending reply goes out with its o= version in step with what its
+ * receiver saw: the offerer, in the dialog of the answering branch; the
+ * answerers of an offer (the dialog a re-offer continues), which a branch
+ * answering later starts from. */
+static void
+reply_versioned (Call *c)
+{
+  SdpSeen *seen;
+  gsize len;
+  const char *in = gw_ng_request_get_sdp (c->pending, &len);
+
+  if (c->pending_branch != NULL)
+    seen = &c->pending_branch->to_offerer;
+  else if (c->branches->len > 0)
+    seen = &((Branch *) c->branches->pdata[0])->to_answerer;
+  else
+    seen = &c->offer_seen;
+  sdp_version_apply (c->pending_sdp, in, len, seen, c->pending_warning);
+  if (c->pending_branch == NULL)
+    c->offer_seen = *seen;
+  reply_sdp (c->pending, c->pending_sdp, c->pending_warning);
 }
 
 /* The candidates are in (or will not come): write them into the SDP the
@@ -807,12 +1046,12 @@ pending_clear (Call *c)
 static void
 pending_finish (Call *c)
 {
-  gboolean answer = c->pending_answer;
+  Branch *answered = c->pending_branch;
 
   for (guint i = 0; i < c->streams->len; i++)
     {
       Stream *s = c->streams->pdata[i];
-      Leg *l = &s->leg[answer ? 0 : 1];
+      Leg *l = reply_leg (c, i);
       MsrpSdpStream *st;
       g_autoptr (GError) error = NULL;
 
@@ -822,17 +1061,18 @@ pending_finish (Call *c)
       if (st == NULL || !gw_ice_write_sdp (l->ice, st, &error))
         {
           g_autofree char *w = g_strdup_printf (
-              "no ICE toward the %s: %s", answer ? "offerer" : "answerer",
+              "no ICE toward the %s: %s",
+              answered != NULL ? "offerer" : "answerer",
               error != NULL ? error->message : "the stream is gone");
 
           add_warning (c->pending_warning, s->media, w);
           leg_ice_free (l);
         }
     }
-  reply_sdp (c->pending, c->pending_sdp, c->pending_warning);
+  reply_versioned (c);
   pending_clear (c);
-  if (answer)
-    connect_listening_parties (c);
+  if (answered != NULL)
+    connect_listening_parties (c, answered);
 }
 
 static void
@@ -846,10 +1086,11 @@ static void
 on_pending_timeout (NetLoop *loop, NetTimer *timer, gpointer data)
 {
   Call *c = data;
+
   for (guint i = 0; i < c->streams->len; i++)
     {
       Stream *s = c->streams->pdata[i];
-      Leg *l = &s->leg[c->pending_answer ? 0 : 1];
+      Leg *l = reply_leg (c, i);
 
       if (l->ice != NULL && !gw_ice_is_gathered (l->ice))
         {
@@ -865,15 +1106,16 @@ on_pending_timeout (NetLoop *loop, NetTimer *timer, gpointer data)
 }
 
 /* Answer @req with @sdp (transfer full) and @warning (transfer full) once
- * the ICE legs whose candidates go into it have gathered. */
+ * the ICE legs whose candidates go into it have gathered; @answered: the
+ * branch of an answer, NULL for an offer. */
 static void
 pending_start (Call *c, GwNgRequest *req, MsrpSdp *sdp, GString *warning,
-               gboolean answer)
+               Branch *answered)
 {
   c->pending = gw_ng_request_ref (req);
   c->pending_sdp = sdp;
   c->pending_warning = warning;
-  c->pending_answer = answer;
+  c->pending_branch = answered;
   if (pending_ready (c))
     {
       pending_finish (c);
@@ -912,39 +1154,174 @@ on_ice_fact (GwIce *ice, GInetAddress *address, gboolean reachable,
                NULL);
 }
 
+typedef struct
+{
+  GwIce *ice;
+  Leg *leg;
+  guint k;
+} IceFind;
+
+static void
+find_ice_leg (Leg *leg, gboolean offerer, gpointer data)
+{
+  IceFind *f = data;
+
+  if (leg->ice == f->ice)
+    {
+      f->leg = leg;
+      f->k = offerer ? 0 : 1;
+    }
+}
+
+static void connect_leg (Call *c, Leg *leg, guint k, gboolean ice);
+
+/* A leg's pair is up: a party that is passive over it gets the gateway's
+ * binding SEND there (connect_party()). */
+static void
+on_ice_ready (GwIce *ice, gpointer data)
+{
+  IceHook *h = data;
+  IceFind f = { ice, NULL, 0 };
+  GwRelaySessionInfo info;
+
+  call_foreach_leg (h->call, find_ice_leg, &f);
+  if (f.leg == NULL || !f.leg->bind_on_ice || f.leg->session == NULL ||
+      !gw_relay_get_session_info (h->call->calls->relay, f.leg->session,
+                                  &info) ||
+      info.bound)
+    return;
+  connect_leg (h->call, f.leg, f.k, TRUE);
+}
+
 static const GwIceCallbacks ice_callbacks = {
   .on_gathered = on_ice_gathered,
   .on_fact = on_ice_fact,
+  .on_ready = on_ice_ready,
 };
 
-/* An ICE leg to party @k of @s (the gateway controls the leg it offers,
- * RFC 8445 section 6.1.1); on failure a warning, and none. */
+/* An ICE leg to the offerer (@offerer) or to the answerers, in @leg (the
+ * gateway controls the leg it offers, RFC 8445 section 6.1.1); on failure
+ * a warning about stream @media, and none. */
 static void
-leg_ice_new (Call *c, Stream *s, guint k, GString *warning)
+leg_ice_new (Call *c, Leg *leg, gboolean offerer, guint media,
+             GString *warning)
 {
   g_autoptr (GError) error = NULL;
   IceHook *hook = g_new0 (IceHook, 1);
+  const char *who = offerer ? "offerer" : "answerer";
   GwIce *ice;
 
   hook->call = c;
-  hook->stream = s;
-  hook->k = k;
   ice = gw_ice_new (&c->calls->ice, c->calls->idle_timeout_ms, c->calls->relay,
-                    &c->calls->ice_stats, k == 1, c->call_id,
-                    k == 0 ? "offerer" : "answerer", &ice_callbacks, hook,
-                    &error);
+                    &c->calls->ice_stats, !offerer, c->call_id, who,
+                    &ice_callbacks, hook, &error);
   if (ice == NULL)
     {
       g_autofree char *w =
-          g_strdup_printf ("no ICE leg to the %s: %s",
-                           k == 0 ? "offerer" : "answerer", error->message);
+          g_strdup_printf ("no ICE leg to the %s: %s", who, error->message);
 
-      add_warning (warning, s->media, w);
+      add_warning (warning, media, w);
       g_free (hook);
       return;
     }
-  s->leg[k].ice = ice;
-  s->leg[k].hook = hook;
+  leg->ice = ice;
+  leg->hook = hook;
+}
+
+/* --- re-offers ------------------------------------------------------------
+ */
+
+static void
+forget_in_old (Leg *old_leg, gboolean offerer, gpointer data)
+{
+  if (leg_same (old_leg, data))
+    leg_forget (old_leg);
+}
+
+typedef struct
+{
+  Call *c;
+  Call *old;
+} Settle;
+
+static void
+settle_leg (Leg *leg, gboolean offerer, gpointer data)
+{
+  Settle *st = data;
+
+  if (!leg->borrowed)
+    return;
+  if (st->old != NULL)
+    call_foreach_leg (st->old, forget_in_old, leg);
+  if (leg->hook != NULL)
+    leg->hook->call = st->c;
+  leg->borrowed = FALSE;
+}
+
+/* The re-offer succeeded: the sessions and ICE legs @c borrowed from @old
+ * are @c's now. */
+static void
+legs_settle (Call *c, Call *old)
+{
+  Settle st = { c, old };
+
+  call_foreach_leg (c, settle_leg, &st);
+}
+
+static Branch *
+find_branch (Call *c, const char *to_tag)
+{
+  for (guint i = 0; to_tag != NULL && i < c->branches->len; i++)
+    {
+      Branch *b = c->branches->pdata[i];
+
+      if (strcmp (b->to_tag, to_tag) == 0)
+        return b;
+    }
+  return NULL;
+}
+
+/* The branch of @old a re-offer @req continues (RFC 3261 section 14: a
+ * re-INVITE belongs to one dialog): the one whose to-tag is the request's
+ * from-tag (its answerer re-offers) or to-tag, else the one answered last;
+ * NULL before any answer. */
+static Branch *
+reoffer_dialog (Call *old, GwNgRequest *req)
+{
+  Branch *b;
+
+  if (old == NULL)
+    return NULL;
+  b = find_branch (old, gw_ng_request_get_from_tag (req));
+  if (b == NULL)
+    b = find_branch (old, gw_ng_request_get_to_tag (req));
+  return b != NULL ? b : old->current;
+}
+
+/* Whether the party re-offering in @sdp is @dialog's answerer (the roles
+ * turn): its from-tag is the branch's to-tag, or one of its streams has
+ * the answerer's URI rather than the offerer's. */
+static gboolean
+reoffer_reversed (Call *old, Branch *dialog, MsrpSdp *sdp, const char *from)
+{
+  if (g_strcmp0 (dialog->to_tag, from) == 0)
+    return TRUE;
+  for (guint i = 0; i < old->streams->len; i++)
+    {
+      Stream *s = old->streams->pdata[i];
+      Leg *a = &branch_answer (dialog, i)->leg;
+      MsrpSdpStream *st = s->media < msrp_sdp_get_n_media (sdp)
+                              ? msrp_sdp_get_media_stream (sdp, s->media)
+                              : NULL;
+      g_autoptr (MsrpUri) party = st != NULL ? own_uri (st) : NULL;
+
+      if (party != NULL && a->session != NULL &&
+          msrp_uri_equal (party, a->party) &&
+          !(s->offerer_leg.party != NULL &&
+            msrp_uri_equal (party, s->offerer_leg.party)))
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* --- offer ----------------------------------------------------------------
@@ -959,193 +1336,247 @@ request_sdp (GwNgRequest *req, GError **error)
   return msrp_sdp_parse (text, len, error);
 }
 
-static void
-handle_offer (GwNgRequest *req, gpointer data)
+/* An offer while its streams are decided. */
+typedef struct
 {
-  GwCalls *calls = data;
-  const char *call_id = gw_ng_request_get_call_id (req);
-  GInetAddress *rf = gw_ng_request_get_received_from (req);
-  gboolean trust = flag (req, "trust-address");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MsrpSdp) sdp = NULL;
-  g_autoptr (GString) warning = NULL;
-  Call *old = NULL;
-  Call *c;
-  GwNegOfferInput in = { 0 };
+  GwCalls *calls;
+  GwNgRequest *req;
+  MsrpSdp *sdp;
+  Call *c;        /* the call it makes */
+  Call *old;      /* the call it re-offers, or NULL */
+  Branch *dialog; /* @old's branch it continues, or NULL */
+  Branch *kept;   /* @c's branch for @dialog, or NULL */
+  GInetAddress *rf;
+  gboolean trust;
+  GwNegOfferInput in;
+  GString *warning;
+} Offer;
 
-  /* Before anything costs: a refused call is not worth reading. */
-  old = g_hash_table_lookup (calls->calls, call_id);
-  if (old == NULL && !admit_new_call (calls, req, call_id))
-    return;
-  sdp = request_sdp (req, &error);
-  if (sdp == NULL)
+/* What a re-offer keeps of @old's stream: the re-offering party's leg
+ * (@own) and the other side's (@other: the dialog's answerer, or before
+ * any answer the ICE leg offered to the answerers). */
+typedef struct
+{
+  Leg *own;
+  Leg *other;
+} Prev;
+
+/* A re-offer (a re-INVITE, a session refresh) keeps the relay sessions of
+ * a stream whose re-offering party kept its URI, whichever side it is on
+ * (RFC 3264 section 8: either party may re-offer).  FALSE when nothing is
+ * kept. */
+static gboolean
+find_prev (Offer *o, guint media, MsrpUri *party, Prev *p)
+{
+  Call *old = o->old;
+
+  for (guint i = 0; old != NULL && i < old->streams->len; i++)
     {
-      gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
-                                 error->message);
+      Stream *s = old->streams->pdata[i];
+      Leg *answerer =
+          o->dialog != NULL ? &branch_answer (o->dialog, i)->leg : NULL;
+
+      if (s->media != media)
+        continue;
+      if (s->offerer_leg.session != NULL &&
+          msrp_uri_equal (s->offerer_leg.party, party))
+        {
+          p->own = &s->offerer_leg;
+          p->other = answerer != NULL ? answerer : &s->offered;
+          return TRUE;
+        }
+      if (answerer != NULL && answerer->session != NULL &&
+          msrp_uri_equal (answerer->party, party))
+        {
+          p->own = answerer;
+          p->other = &s->offerer_leg;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Whether the gateway can relay stream @st of @s, into @o->in. */
+static void
+offer_can_anchor (Offer *o, Stream *s, MsrpSdpStream *st)
+{
+  o->in.can_anchor = TRUE;
+  o->in.cannot_anchor_why = NULL;
+  if (s->scheme == MSRP_SCHEME_MSRPS && !o->calls->has_msrps)
+    {
+      o->in.can_anchor = FALSE;
+      o->in.cannot_anchor_why = "a TCP/TLS/MSRP stream and no msrps listener";
+    }
+  else if (msrp_sdp_stream_get_fingerprints (st)->len > 0)
+    {
+      o->in.can_anchor = FALSE;
+      o->in.cannot_anchor_why = "a=fingerprint ties the TLS connection to the "
+                                "party's own certificate (RFC 8122)";
+    }
+}
+
+/* A new relay session for the offerer of @s and, when it offers ICE, an
+ * ICE leg to it (its candidates kept for the checks, which start at the
+ * answer) and one offered to the answerers. */
+static gboolean
+offer_new_legs (Offer *o, Stream *s, MsrpSdpStream *st, GError **error)
+{
+  Call *c = o->c;
+  g_autoptr (GError) ice_error = NULL;
+
+  s->offerer_leg.session = gw_relay_preauthorize_session (
+      o->calls->relay, s->scheme, s->offerer_leg.party, c->call_id, error);
+  if (s->offerer_leg.session == NULL)
+    return FALSE;
+  if (!s->offerer.ice)
+    return TRUE;
+  leg_ice_new (c, &s->offerer_leg, TRUE, s->media, o->warning);
+  if (s->offerer_leg.ice != NULL &&
+      !gw_ice_set_party (s->offerer_leg.ice, st, &ice_error))
+    {
+      add_warning (o->warning, s->media, ice_error->message);
+      leg_ice_free (&s->offerer_leg);
+    }
+  if (s->offerer_leg.ice == NULL)
+    s->offerer.ice = FALSE;
+  else
+    leg_ice_new (c, &s->offered, FALSE, s->media, o->warning);
+  return TRUE;
+}
+
+/* The relay plan for @s: the sessions (a re-offer's kept ones, or new),
+ * and the gateway first in the stream the answerer will see. */
+static gboolean
+offer_relay (Offer *o, Stream *s, MsrpSdpStream *st, GError **error)
+{
+  Prev prev;
+  gboolean kept = find_prev (o, s->media, s->offerer_leg.party, &prev);
+
+  /* An ICE party keeps its leg and selected pair while it keeps its
+   * credentials; new ones (an ICE restart, RFC 8445 section 9) or a party
+   * new to ICE start over. */
+  if (kept && s->offerer.ice &&
+      (prev.own->ice == NULL || !gw_ice_same_party (prev.own->ice, st)))
+    kept = FALSE;
+  if (kept)
+    {
+      Leg *other = o->kept != NULL
+                       ? &branch_answer (o->kept, o->c->streams->len - 1)->leg
+                       : &s->offered;
+
+      leg_forget (&s->offerer_leg);
+      leg_borrow (&s->offerer_leg, prev.own);
+      leg_borrow (other, prev.other);
+    }
+  else if (!offer_new_legs (o, s, st, error))
+    {
+      g_prefix_error (error, "no relay session: ");
+      return FALSE;
+    }
+  return insert_gateway (o->calls, st, s->offerer_leg.session,
+                         s->offer.setup_to_answerer, error);
+}
+
+/* The offer's plan for @s, applied to @st (the stream the answerer will
+ * see): the relay (sessions, the gateway in the path), or a=setup alone
+ * when the decision says so. */
+static gboolean
+offer_apply (Offer *o, Stream *s, MsrpSdpStream *st, GError **error)
+{
+  switch (s->offer.plan)
+    {
+    case GW_NEG_PLAN_RELAY:
+      return offer_relay (o, s, st, error);
+    default:
+      return s->offer.setup_to_answerer == MSRP_SDP_SETUP_ABSENT ||
+             msrp_sdp_stream_set_setup (st, s->offer.setup_to_answerer, error);
+    }
+}
+
+/* Read, decide and rewrite MSRP stream @i of the offer, @st.  FALSE with
+ * @error (the reply's words) when it cannot be. */
+static gboolean
+offer_stream (Offer *o, guint i, MsrpSdpStream *st, GError **error)
+{
+  GwCalls *calls = o->calls;
+  Stream *s = call_add_stream (o->c);
+  Prev prev;
+
+  s->media = msrp_sdp_stream_get_media_index (st);
+  s->scheme = msrp_sdp_stream_get_proto (st) == MSRP_SDP_PROTO_TCP_TLS_MSRP
+                  ? MSRP_SCHEME_MSRPS
+                  : MSRP_SCHEME_MSRP;
+  s->offerer_leg.party = own_uri (st);
+  s->offerer_leg.addr = gw_neg_stream_address (st);
+  if (s->offerer_leg.party == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "MSRP stream %u (m= line %u) has no a=path (RFC 4975 "
+                   "section 8.2)",
+                   i, s->media + 1);
+      return FALSE;
+    }
+  gw_neg_party_from_stream (&s->offerer, st, o->rf, o->trust);
+  s->offerer.ice = calls->ice_enabled && s->scheme == MSRP_SCHEME_MSRP &&
+                   gw_ice_stream_has_ice (st);
+  fact_lookup (calls, s->offerer_leg.addr, &s->offerer);
+  fact_lookup (calls, o->rf, &s->offerer);
+  offer_can_anchor (o, s, st);
+  o->in.relayed = find_prev (o, s->media, s->offerer_leg.party, &prev);
+  gw_neg_decide_offer (&s->offerer, &o->in, &s->offer);
+  if (!offer_apply (o, s, st, error))
+    {
+      g_prefix_error (error, "MSRP stream %u cannot be rewritten: ", i);
+      return FALSE;
+    }
+  add_warning (o->warning, s->media, s->offer.warning);
+  return TRUE;
+}
+
+/* A re-offer in a dialog: the new call continues it in a branch of its
+ * own, the answerer's (the re-offerer's peer), which keeps the dialog's
+ * sessions until the answer, and what each party saw of the SDPs (when
+ * the answerer re-offers, the roles turn). */
+static void
+offer_continue_dialog (Offer *o)
+{
+  const char *from = gw_ng_request_get_from_tag (o->req);
+  gboolean reversed;
+
+  o->dialog = reoffer_dialog (o->old, o->req);
+  if (o->dialog == NULL)
+    {
+      if (o->old != NULL)
+        o->c->offer_seen = o->old->offer_seen;
       return;
     }
-  warning = g_string_new (NULL);
-  if (old != NULL && old->pending != NULL)
-    {
-      gw_ng_request_reply_error (req,
-                                 "the previous %s of call '%s' is still "
-                                 "being answered",
-                                 old->pending_answer ? "answer" : "offer",
-                                 call_id);
-      return;
-    }
-  c = call_new (calls, call_id);
-  c->from_tag = g_strdup (gw_ng_request_get_from_tag (req));
-  in.policy = request_policy (calls, req);
-  in.callee_reachable = flag (req, "callee-reachable");
+  reversed = reoffer_reversed (o->old, o->dialog, o->sdp, from);
+  o->kept = branch_new (reversed ? o->old->from_tag : o->dialog->to_tag, 0);
+  o->kept->to_answerer =
+      reversed ? o->dialog->to_offerer : o->dialog->to_answerer;
+  o->kept->to_offerer =
+      reversed ? o->dialog->to_answerer : o->dialog->to_offerer;
+  o->kept->answerer = reversed ? o->old->offerer : o->dialog->answerer;
+  o->c->offer_seen = o->kept->to_answerer;
+  g_ptr_array_add (o->c->branches, o->kept);
+  o->c->reoffered = o->kept;
+}
 
-  for (guint i = 0; i < msrp_sdp_get_n_streams (sdp); i++)
-    {
-      MsrpSdpStream *st = msrp_sdp_get_stream (sdp, i);
-      Stream *s, *prev;
-      guint k = 0;
+static void
+log_offered (Call *c, GInetAddress *rf, gboolean reoffer)
+{
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "call_offered");
+  g_autofree char *rf_text = rf != NULL ? g_inet_address_to_string (rf) : NULL;
 
-      if (msrp_sdp_stream_get_port (st) == 0)
-        continue; /* a disabled stream (RFC 3264 section 8.2) */
-      s = g_new0 (Stream, 1);
-      g_ptr_array_add (c->streams, s);
-      s->media = msrp_sdp_stream_get_media_index (st);
-      s->scheme = msrp_sdp_stream_get_proto (st) == MSRP_SDP_PROTO_TCP_TLS_MSRP
-                      ? MSRP_SCHEME_MSRPS
-                      : MSRP_SCHEME_MSRP;
-      s->leg[0].party = own_uri (st);
-      s->leg[0].addr = gw_neg_stream_address (st);
-      if (s->leg[0].party == NULL)
-        {
-          gw_ng_request_reply_error (req,
-                                     "MSRP stream %u (m= line %u) has no "
-                                     "a=path (RFC 4975 section 8.2)",
-                                     i, s->media + 1);
-          goto fail;
-        }
-      gw_neg_party_from_stream (&s->offerer, st, rf, trust);
-      s->offerer.ice = calls->ice_enabled && s->scheme == MSRP_SCHEME_MSRP &&
-                       gw_ice_stream_has_ice (st);
-      fact_lookup (calls, s->leg[0].addr, &s->offerer);
-      fact_lookup (calls, rf, &s->offerer);
-      in.can_anchor = TRUE;
-      in.cannot_anchor_why = NULL;
-      if (s->scheme == MSRP_SCHEME_MSRPS && !calls->has_msrps)
-        {
-          in.can_anchor = FALSE;
-          in.cannot_anchor_why = "a TCP/TLS/MSRP stream and no msrps listener";
-        }
-      else if (msrp_sdp_stream_get_fingerprints (st)->len > 0)
-        {
-          in.can_anchor = FALSE;
-          in.cannot_anchor_why =
-              "a=fingerprint ties the TLS connection to the "
-              "party's own certificate (RFC 8122)";
-        }
-      prev = find_stream (old, s->media, s->leg[0].party, &k);
-      in.relayed = prev != NULL;
-      gw_neg_decide_offer (&s->offerer, &in, &s->offer);
-
-      if (s->offer.plan == GW_NEG_PLAN_RELAY)
-        {
-          /* An ICE party keeps its leg and selected pair while it keeps its
-           * credentials; new ones (an ICE restart, RFC 8445 section 9) or a
-           * party new to ICE start over. */
-          if (prev != NULL && s->offerer.ice &&
-              (prev->leg[k].ice == NULL ||
-               !gw_ice_same_party (prev->leg[k].ice, st)))
-            prev = NULL;
-          if (prev != NULL)
-            {
-              g_clear_pointer (&s->leg[0].party, msrp_uri_unref);
-              g_clear_object (&s->leg[0].addr);
-              leg_borrow (&s->leg[0], &prev->leg[k]);
-              leg_borrow (&s->leg[1], &prev->leg[1 - k]);
-            }
-          else
-            {
-              s->leg[0].session = gw_relay_preauthorize_session (
-                  calls->relay, s->scheme, s->leg[0].party, call_id, &error);
-              if (s->leg[0].session == NULL)
-                {
-                  gw_ng_request_reply_error (
-                      req,
-                      "MSRP stream %u: no relay session: "
-                      "%s",
-                      i, error->message);
-                  goto fail;
-                }
-              /* ICE-TCP: a leg to the offerer (its candidates kept for the
-               * checks, which start at the answer), and one offered to the
-               * answerer. */
-              if (s->offerer.ice)
-                {
-                  leg_ice_new (c, s, 0, warning);
-                  if (s->leg[0].ice != NULL &&
-                      !gw_ice_set_party (s->leg[0].ice, st, &error))
-                    {
-                      add_warning (warning, s->media, error->message);
-                      g_clear_error (&error);
-                      leg_ice_free (&s->leg[0]);
-                    }
-                  if (s->leg[0].ice == NULL)
-                    s->offerer.ice = FALSE;
-                  else
-                    leg_ice_new (c, s, 1, warning);
-                }
-            }
-          if (!insert_gateway (calls, st, s->leg[0].session,
-                               s->offer.setup_to_answerer, &error))
-            {
-              gw_ng_request_reply_error (req,
-                                         "MSRP stream %u cannot be rewritten: "
-                                         "%s",
-                                         i, error->message);
-              goto fail;
-            }
-        }
-      else if (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT &&
-               !msrp_sdp_stream_set_setup (st, s->offer.setup_to_answerer,
-                                           &error))
-        {
-          gw_ng_request_reply_error (req,
-                                     "MSRP stream %u cannot be rewritten: "
-                                     "%s",
-                                     i, error->message);
-          goto fail;
-        }
-      add_warning (warning, s->media, s->offer.warning);
-    }
-
-  /* Decided and rewritten: the new call replaces the old one. */
-  legs_settle (c, old);
-  if (old != NULL)
-    {
-      for (guint i = 0; i < old->streams->len; i++)
-        stream_close (calls, old->streams->pdata[i], "re-offer");
-      c->created = old->created;
-      old->gone = TRUE;
-      g_hash_table_remove (calls->calls, call_id);
-    }
-  c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
-  c->last_activity = net_loop_now (calls->loop);
-  g_hash_table_insert (calls->calls, c->call_id, c);
-  calls->offers++;
-  {
-    g_autoptr (GwLogEvent) ev =
-        gw_log_event_new (G_LOG_LEVEL_INFO, "call_offered");
-    g_autofree char *rf_text =
-        rf != NULL ? g_inet_address_to_string (rf) : NULL;
-
-    gw_log_event_add_str (ev, "call_id", call_id);
-    gw_log_event_add_str (ev, "from_tag", c->from_tag);
-    gw_log_event_add_int (ev, "streams", c->streams->len);
-    if (rf_text != NULL)
-      gw_log_event_add_str (ev, "received_from", rf_text);
-    gw_log_event_add_bool (ev, "reoffer", old != NULL);
-    gw_log_event_emit (ev, "call %s offered with %u MSRP streams", call_id,
-                       c->streams->len);
-  }
+  gw_log_event_add_str (ev, "call_id", c->call_id);
+  gw_log_event_add_str (ev, "from_tag", c->from_tag);
+  gw_log_event_add_int (ev, "streams", c->streams->len);
+  if (rf_text != NULL)
+    gw_log_event_add_str (ev, "received_from", rf_text);
+  gw_log_event_add_bool (ev, "reoffer", reoffer);
+  gw_log_event_emit (ev, "call %s offered with %u MSRP streams", c->call_id,
+                     c->streams->len);
   for (guint i = 0; i < c->streams->len; i++)
     {
       Stream *s = c->streams->pdata[i];
@@ -1156,18 +1587,97 @@ handle_offer (GwNgRequest *req, gpointer data)
                                 : s->offerer.setup),
                 s->offer.reason, s->offer.warning);
     }
-  pending_start (c, req, g_steal_pointer (&sdp), g_steal_pointer (&warning),
-                 FALSE);
-  return;
-
-fail:
-  /* Nothing is kept: sessions made for this offer close again; borrowed
-   * ones stay with the old call, which stays as it was. */
-  for (guint i = 0; i < c->streams->len; i++)
-    stream_close (calls, c->streams->pdata[i], "offer failed");
-  c->gone = TRUE;
-  call_unref (c);
 }
+
+/* Decided and rewritten: the new call replaces the old one, and the reply
+ * goes out once its candidates are in. */
+static void
+offer_commit (Offer *o, MsrpSdp *sdp)
+{
+  GwCalls *calls = o->calls;
+  Call *c = o->c;
+
+  legs_settle (c, o->old);
+  if (o->old != NULL)
+    {
+      /* What the new call did not take over: the old offer's ICE leg
+       * nobody took up, the other branches. */
+      call_close_legs (o->old, "re-offer");
+      c->created = o->old->created;
+      o->old->gone = TRUE;
+      g_hash_table_remove (calls->calls, c->call_id);
+    }
+  c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
+  c->last_activity = net_loop_now (calls->loop);
+  sdp_sent_read (&c->offerer, sdp);
+  g_hash_table_insert (calls->calls, c->call_id, c);
+  calls->offers++;
+  log_offered (c, o->rf, o->old != NULL);
+  pending_start (c, o->req, sdp, g_steal_pointer (&o->warning), NULL);
+}
+
+static void
+handle_offer (GwNgRequest *req, gpointer data)
+{
+  GwCalls *calls = data;
+  const char *call_id = gw_ng_request_get_call_id (req);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpSdp) sdp = NULL;
+  Offer o = { .calls = calls, .req = req };
+
+  /* Before anything costs: a refused call is not worth reading. */
+  o.old = g_hash_table_lookup (calls->calls, call_id);
+  if (o.old == NULL && !admit_new_call (calls, req, call_id))
+    return;
+  sdp = request_sdp (req, &error);
+  if (sdp == NULL)
+    {
+      gw_ng_request_reply_error (req, "the SDP cannot be read: %s",
+                                 error->message);
+      return;
+    }
+  if (o.old != NULL && o.old->pending != NULL)
+    {
+      gw_ng_request_reply_error (
+          req,
+          "the previous %s of call '%s' is still "
+          "being answered",
+          o.old->pending_branch != NULL ? "answer" : "offer", call_id);
+      return;
+    }
+  o.sdp = sdp;
+  o.c = call_new (calls, call_id);
+  o.c->from_tag = g_strdup (gw_ng_request_get_from_tag (req));
+  o.rf = gw_ng_request_get_received_from (req);
+  o.trust = flag (req, "trust-address");
+  o.in.policy = request_policy (calls, req);
+  o.in.callee_reachable = flag (req, "callee-reachable");
+  o.warning = g_string_new (NULL);
+  offer_continue_dialog (&o);
+  for (guint i = 0; i < msrp_sdp_get_n_streams (sdp); i++)
+    {
+      MsrpSdpStream *st = msrp_sdp_get_stream (sdp, i);
+
+      /* A disabled stream (RFC 3264 section 8.2) is left alone. */
+      if (msrp_sdp_stream_get_port (st) != 0 &&
+          !offer_stream (&o, i, st, &error))
+        {
+          gw_ng_request_reply_error (req, "%s", error->message);
+          /* Nothing is kept: sessions made for this offer close again;
+           * borrowed ones stay with the old call, which stays as it
+           * was. */
+          call_close_legs (o.c, "offer failed");
+          o.c->gone = TRUE;
+          call_unref (o.c);
+          g_string_free (o.warning, TRUE);
+          return;
+        }
+    }
+  offer_commit (&o, g_steal_pointer (&sdp));
+}
+
+/* --- answer ---------------------------------------------------------------
+ */
 
 /* --- answer ---------------------------------------------------------------
  */
@@ -1190,7 +1700,8 @@ party_target (MsrpUri *party, guint16 *port)
   return g_inet_address_new_from_string (msrp_uri_get_host (party));
 }
 
-/* May the gateway connect to leg @k of @s?  When not, say so in the
+/* May the gateway connect to @leg, the offerer's (@k 0) or the
+ * answerer's (1) of @s?  When not, say so in the
  * warning of the reply and in connect_refused (logged here, where it is
  * handled), and the party is not connected to: it has to connect to the
  * gateway itself.  Checked before the reply goes out, so only IP
@@ -1198,10 +1709,10 @@ party_target (MsrpUri *party, guint16 *port)
  * the name owner's to choose), and the reachability guess already takes a
  * name for a party that cannot be reached. */
 static gboolean
-connect_allowed (Call *c, Stream *s, guint k, GString *warning)
+connect_allowed (Call *c, Stream *s, Leg *leg, guint k, GString *warning)
 {
   GwConnectPolicy *policy = gw_relay_get_connect_policy (c->calls->relay);
-  MsrpUri *party = s->leg[k].party;
+  MsrpUri *party = leg->party;
   const char *who = k == 0 ? "offerer" : "answerer";
   guint16 port = 0;
   g_autoptr (GInetAddress) addr = party_target (party, &port);
@@ -1238,23 +1749,31 @@ connect_allowed (Call *c, Stream *s, guint k, GString *warning)
   return FALSE;
 }
 
-/* The gateway connects to leg @k of @s (a party that only listens). */
+/* The gateway binds @leg, the offerer's (@k 0) or the answerer's (1), a
+ * party that only listens: over TCP it connects to it; over its ICE leg
+ * (@ice) it sends the binding SEND on the selected pair (RFC 6544 section
+ * 4.5: the pair is the connection, a=setup says who speaks first). */
 static void
-connect_leg (Call *c, Stream *s, guint k)
+connect_leg (Call *c, Leg *leg, guint k, gboolean ice)
 {
   g_autoptr (GError) error = NULL;
   Connect *cn = g_new0 (Connect, 1);
+  gboolean started;
 
   cn->call = c;
   cn->leg = k;
-  /* What the connection proves is about the address it goes to: the
+  /* What a TCP connection proves is about the address it goes to: the
    * party URI's host (an IP literal: party_target()), not whatever c=
-   * says. */
-  cn->addr = party_target (s->leg[k].party, NULL);
-  cn->party = s->leg[k].party != NULL ? msrp_uri_ref (s->leg[k].party) : NULL;
+   * says.  Over ICE the leg's checks measure the party's candidates. */
+  cn->addr = ice ? NULL : party_target (leg->party, NULL);
+  cn->party = leg->party != NULL ? msrp_uri_ref (leg->party) : NULL;
   c->refs++;
-  if (!gw_relay_connect_session (c->calls->relay, s->leg[k].session,
-                                 on_connected, cn, &error))
+  started = ice ? gw_relay_bind_session (c->calls->relay, leg->session,
+                                         gw_ice_get_conn (leg->ice),
+                                         on_connected, cn, &error)
+                : gw_relay_connect_session (c->calls->relay, leg->session,
+                                            on_connected, cn, &error);
+  if (!started)
     {
       g_autoptr (GwLogEvent) ev =
           gw_log_event_new (G_LOG_LEVEL_WARNING, "party_connect_failed");
@@ -1272,26 +1791,89 @@ connect_leg (Call *c, Stream *s, guint k)
     }
 }
 
-/* Apply the answer decision of @s to @st, the answerer's stream in the SDP
- * the offerer will see.  New relay sessions are made here and paired. */
+/* An answer while its streams are decided: the branch it is for. */
+typedef struct
+{
+  GwCalls *calls;
+  GwNgRequest *req;
+  Call *c;
+  Branch *b;
+  gboolean new_branch; /* made for this answer: dropped if it fails */
+  MsrpSdp *sdp;
+  GInetAddress *rf;
+  gboolean trust;
+  GString *warning;
+} AnswerIn;
+
+/* The branch an answer is for, by its to-tag (RFC 3261 section 12.1: each
+ * answerer of a forked INVITE answers with a tag of its own, and every
+ * answer of one answerer carries it): a new one for a tag not seen yet.
+ * An answer to a re-offer is the dialog's whatever tag it gives (a
+ * re-INVITE is not forked); the dialog takes that tag. */
+static Branch *
+answer_branch (Call *c, GwNgRequest *req, gboolean *created)
+{
+  const char *to_tag = gw_ng_request_get_to_tag (req);
+  Branch *b = find_branch (c, to_tag);
+
+  *created = FALSE;
+  if (b == NULL && c->reoffered != NULL)
+    {
+      b = c->reoffered;
+      g_free (b->to_tag);
+      b->to_tag = g_strdup (to_tag);
+    }
+  if (b != NULL)
+    return b;
+  *created = TRUE;
+  b = branch_new (to_tag, c->streams->len);
+  /* Its answerer saw the offer every branch saw. */
+  b->to_answerer = c->offer_seen;
+  g_ptr_array_add (c->branches, b);
+  return b;
+}
+
+/* The answerer of @a takes up the ICE the gateway offered it, or not:
+ * into @answerer.  A re-answer goes on with its own leg, or drops it.  The
+ * leg in @s's offer goes to the first branch that answers with ICE: the
+ * offer carried one set of the gateway's credentials and candidates to
+ * every branch, and an ICE agent checks with one peer (RFC 8445 section
+ * 5.3); until then it waits for the branches still to answer. */
+static void
+answer_take_ice (Stream *s, Answer *a, MsrpSdpStream *st, GwNegParty *answerer)
+{
+  gboolean has_ice = gw_ice_stream_has_ice (st);
+
+  if (a->leg.ice != NULL)
+    {
+      if (has_ice && gw_ice_set_party (a->leg.ice, st, NULL))
+        answerer->ice = TRUE;
+      else
+        leg_ice_free (&a->leg);
+      return;
+    }
+  if (s->offered.ice == NULL || !has_ice ||
+      !gw_ice_set_party (s->offered.ice, st, NULL))
+    return;
+  answerer->ice = TRUE;
+  a->leg.ice = g_steal_pointer (&s->offered.ice);
+  a->leg.hook = g_steal_pointer (&s->offered.hook);
+}
+
+/* The relay plan for @a: the answerer's session (a re-answer with its URI
+ * unchanged keeps it and its pairing; otherwise a new one, paired with the
+ * offerer's), and the gateway first in @st, the stream the offerer will
+ * see. */
 static gboolean
-answer_stream (Call *c, Stream *s, MsrpSdpStream *st, GError **error)
+answer_relay (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
 {
   GwCalls *calls = c->calls;
-  MsrpUri *party = own_uri (st);
-  Leg *b = &s->leg[1];
-  gboolean same;
+  g_autoptr (MsrpUri) party = own_uri (st);
+  Leg *b = &a->leg;
+  GwRelaySessionInfo info;
 
-  if (s->answer.plan != GW_NEG_PLAN_RELAY)
-    {
-      msrp_uri_unref (party);
-      return TRUE;
-    }
-  /* A re-answer with the answerer's URI unchanged keeps its session and
-   * the pairing; otherwise a new session is paired with the offerer's. */
-  same = b->session != NULL && b->party != NULL &&
-         msrp_uri_equal (b->party, party);
-  if (!same)
+  if (b->session == NULL || b->party == NULL ||
+      !msrp_uri_equal (b->party, party))
     {
       /* The ICE leg offered to the answerer stays: it is this answer's. */
       GwIce *ice = g_steal_pointer (&b->ice);
@@ -1300,19 +1882,147 @@ answer_stream (Call *c, Stream *s, MsrpSdpStream *st, GError **error)
       leg_clear (calls, b, "re-answer");
       b->ice = ice;
       b->hook = hook;
-      b->party = party;
-      party = NULL;
+      b->party = g_steal_pointer (&party);
       b->addr = gw_neg_stream_address (st);
       b->session = gw_relay_preauthorize_session (calls->relay, s->scheme,
                                                   b->party, c->call_id, error);
-      if (b->session == NULL ||
-          !gw_relay_pair_sessions (calls->relay, s->leg[0].session, b->session,
-                                   error))
+      if (b->session == NULL)
         return FALSE;
     }
-  g_clear_pointer (&party, msrp_uri_unref);
-  return insert_gateway (calls, st, b->session, s->answer.setup_to_offerer,
+  /* Paired as a branch: in a forked call the offerer's one session is each
+   * answerer's peer (gw_relay_pair_branch()).  A re-answer pairs again a
+   * branch the offerer left for another (its 200 after another's early
+   * answer makes it the dialog, RFC 3261 section 13.2.2.4). */
+  if (gw_relay_get_session_info (calls->relay, b->session, &info) &&
+      !info.paired &&
+      !gw_relay_pair_branch (calls->relay, s->offerer_leg.session, b->session,
+                             error))
+    return FALSE;
+  return insert_gateway (calls, st, b->session, a->answer.setup_to_offerer,
                          error);
+}
+
+/* Apply the answer decision of @a to @st, the answerer's stream in the SDP
+ * the offerer will see. */
+static gboolean
+answer_apply (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
+{
+  switch (a->answer.plan)
+    {
+    case GW_NEG_PLAN_RELAY:
+      return answer_relay (c, s, a, st, error);
+    default:
+      return TRUE;
+    }
+}
+
+/* Whom the gateway will connect to once the answer is out: refused ones
+ * are said in this reply, and left alone. */
+static void
+answer_check_connects (AnswerIn *x, Stream *s, Answer *a)
+{
+  if ((a->answer.connect & GW_NEG_CONNECT_OFFERER) &&
+      !connect_allowed (x->c, s, &s->offerer_leg, 0, x->warning))
+    a->answer.connect &= ~GW_NEG_CONNECT_OFFERER;
+  if ((a->answer.connect & GW_NEG_CONNECT_ANSWERER) &&
+      !connect_allowed (x->c, s, &a->leg, 1, x->warning))
+    a->answer.connect &= ~GW_NEG_CONNECT_ANSWERER;
+}
+
+/* Read, decide and rewrite the answer to stream @i of the call.  FALSE
+ * with @error (the reply's words) when it cannot be. */
+static gboolean
+answer_stream (AnswerIn *x, guint i, GError **error)
+{
+  Stream *s = x->c->streams->pdata[i];
+  Answer *a = branch_answer (x->b, i);
+  MsrpSdpStream *st = s->media < msrp_sdp_get_n_media (x->sdp)
+                          ? msrp_sdp_get_media_stream (x->sdp, s->media)
+                          : NULL;
+  g_auto (GwNegParty) answerer = { 0 };
+  gboolean rejected = st == NULL || msrp_sdp_stream_get_port (st) == 0;
+
+  if (!rejected && msrp_sdp_stream_get_path (st) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "MSRP stream in m= line %u of the answer has no a=path "
+                   "(RFC 4975 section 8.2)",
+                   s->media + 1);
+      return FALSE;
+    }
+  if (!rejected)
+    {
+      g_autoptr (GInetAddress) addr = gw_neg_stream_address (st);
+
+      gw_neg_party_from_stream (&answerer, st, x->rf, x->trust);
+      fact_lookup (x->calls, addr, &answerer);
+      fact_lookup (x->calls, x->rf, &answerer);
+      answer_take_ice (s, a, st, &answerer);
+    }
+  gw_neg_answer_decision_clear (&a->answer);
+  gw_neg_decide_answer (&s->offer, &s->offerer, &answerer, rejected,
+                        &a->answer);
+  if (!rejected && !answer_apply (x->c, s, a, st, error))
+    {
+      g_prefix_error (error, "MSRP stream %u cannot be rewritten: ", i);
+      return FALSE;
+    }
+  add_warning (x->warning, s->media, a->answer.warning);
+  answer_check_connects (x, s, a);
+  return TRUE;
+}
+
+static void
+log_answered (Call *c, Branch *b)
+{
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "call_answered");
+
+  gw_log_event_add_str (ev, "call_id", c->call_id);
+  gw_log_event_add_str (ev, "to_tag", b->to_tag);
+  gw_log_event_add_int (ev, "streams", c->streams->len);
+  gw_log_event_add_int (ev, "branches", c->branches->len);
+  gw_log_event_emit (ev, "call %s answered (to-tag '%s', %u branches)",
+                     c->call_id, b->to_tag, c->branches->len);
+}
+
+/* Decided and rewritten: the branch is answered, and the reply goes out
+ * once its candidates are in. */
+static void
+answer_commit (AnswerIn *x, MsrpSdp *sdp)
+{
+  Call *c = x->c;
+
+  x->b->answered = TRUE;
+  c->current = x->b;
+  c->reoffered = NULL;
+  sdp_sent_read (&x->b->answerer, sdp);
+  c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
+  c->last_activity = net_loop_now (x->calls->loop);
+  x->calls->answers++;
+  log_answered (c, x->b);
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      Answer *a = branch_answer (x->b, i);
+      MsrpSdpStream *st = msrp_sdp_get_media_stream (sdp, s->media);
+      MsrpSdpSetup to_offerer = a->answer.setup_to_offerer;
+
+      if (to_offerer == MSRP_SDP_SETUP_ABSENT && st != NULL)
+        to_offerer = msrp_sdp_stream_get_setup (st);
+      a->setup_to_offerer = to_offerer;
+      a->answered = TRUE;
+      x->calls->plans[a->answer.plan]++;
+      log_plan (c, s, "answer", a->answer.plan, setup_name (to_offerer),
+                setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
+                                ? s->offer.setup_to_answerer
+                                : s->offerer.setup),
+                a->answer.reason, a->answer.warning);
+      /* The offerer's session stays for the call's other branches. */
+      if (a->answer.plan == GW_NEG_PLAN_REJECTED)
+        leg_clear (x->calls, &a->leg, "stream rejected");
+    }
+  pending_start (c, x->req, sdp, g_steal_pointer (&x->warning), x->b);
 }
 
 static void
@@ -1320,14 +2030,12 @@ handle_answer (GwNgRequest *req, gpointer data)
 {
   GwCalls *calls = data;
   const char *call_id = gw_ng_request_get_call_id (req);
-  GInetAddress *rf = gw_ng_request_get_received_from (req);
-  gboolean trust = flag (req, "trust-address");
   g_autoptr (GError) error = NULL;
   g_autoptr (MsrpSdp) sdp = NULL;
-  g_autoptr (GString) warning = g_string_new (NULL);
-  Call *c = g_hash_table_lookup (calls->calls, call_id);
+  AnswerIn x = { .calls = calls, .req = req };
 
-  if (c == NULL)
+  x.c = g_hash_table_lookup (calls->calls, call_id);
+  if (x.c == NULL)
     {
       gw_ng_request_reply_error (req,
                                  "unknown call-id '%s': no offer was seen "
@@ -1335,15 +2043,11 @@ handle_answer (GwNgRequest *req, gpointer data)
                                  call_id);
       return;
     }
-  if (c->pending != NULL)
+  if (x.c->pending != NULL)
     {
-      gw_ng_request_reply_error (req,
-                                 "the %s of call '%s' is still being "
-                                 "answered",
-                                 c->pending_answer ? "previous "
-                                                     "answer"
-                                                   : "offer",
-                                 call_id);
+      gw_ng_request_reply_error (
+          req, "the %s of call '%s' is still being answered",
+          x.c->pending_branch != NULL ? "previous answer" : "offer", call_id);
       return;
     }
   sdp = request_sdp (req, &error);
@@ -1353,171 +2057,284 @@ handle_answer (GwNgRequest *req, gpointer data)
                                  error->message);
       return;
     }
-  for (guint i = 0; i < c->streams->len; i++)
+  x.sdp = sdp;
+  x.rf = gw_ng_request_get_received_from (req);
+  x.trust = flag (req, "trust-address");
+  x.warning = g_string_new (NULL);
+  x.b = answer_branch (x.c, req, &x.new_branch);
+  for (guint i = 0; i < x.c->streams->len; i++)
     {
-      Stream *s = c->streams->pdata[i];
-      MsrpSdpStream *st = msrp_sdp_get_media_stream (sdp, s->media);
-      g_auto (GwNegParty) answerer = { 0 };
-      gboolean rejected = st == NULL || msrp_sdp_stream_get_port (st) == 0;
-
-      if (!rejected && msrp_sdp_stream_get_path (st) == NULL)
+      if (answer_stream (&x, i, &error))
+        continue;
+      gw_ng_request_reply_error (req, "%s", error->message);
+      if (x.new_branch)
         {
-          gw_ng_request_reply_error (req,
-                                     "MSRP stream in m= line %u of the "
-                                     "answer has no a=path (RFC 4975 section "
-                                     "8.2)",
-                                     s->media + 1);
-          return;
+          /* Nothing is kept of a branch this answer would have made. */
+          branch_close (calls, x.b, "answer failed");
+          g_ptr_array_remove (x.c->branches, x.b);
         }
-      if (!rejected)
-        {
-          g_autoptr (GInetAddress) addr = gw_neg_stream_address (st);
-
-          gw_neg_party_from_stream (&answerer, st, rf, trust);
-          fact_lookup (calls, addr, &answerer);
-          fact_lookup (calls, rf, &answerer);
-          /* The answerer takes up the ICE the gateway offered it, or not. */
-          if (s->leg[1].ice != NULL)
-            {
-              if (gw_ice_stream_has_ice (st) &&
-                  gw_ice_set_party (s->leg[1].ice, st, &error))
-                {
-                  answerer.ice = TRUE;
-                }
-              else
-                {
-                  g_clear_error (&error);
-                  leg_ice_free (&s->leg[1]);
-                }
-            }
-        }
-      gw_neg_answer_decision_clear (&s->answer);
-      gw_neg_decide_answer (&s->offer, &s->offerer, &answerer, rejected,
-                            &s->answer);
-      if (!rejected && !answer_stream (c, s, st, &error))
-        {
-          gw_ng_request_reply_error (req,
-                                     "MSRP stream %u cannot be rewritten: "
-                                     "%s",
-                                     i, error->message);
-          return;
-        }
-      add_warning (warning, s->media, s->answer.warning);
-      /* Whom the gateway will connect to once the answer is out: refused
-       * ones are said in this reply, and left alone. */
-      for (guint k = 0; k < 2; k++)
-        {
-          GwNegConnect which =
-              k == 0 ? GW_NEG_CONNECT_OFFERER : GW_NEG_CONNECT_ANSWERER;
-
-          if ((s->answer.connect & which) &&
-              !connect_allowed (c, s, k, warning))
-            s->answer.connect &= ~which;
-        }
+      g_string_free (x.warning, TRUE);
+      return;
     }
-
-  c->answered = TRUE;
-  g_free (c->to_tag);
-  c->to_tag = g_strdup (gw_ng_request_get_to_tag (req));
-  c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
-  c->last_activity = net_loop_now (calls->loop);
-  calls->answers++;
-  {
-    g_autoptr (GwLogEvent) ev =
-        gw_log_event_new (G_LOG_LEVEL_INFO, "call_answered");
-
-    gw_log_event_add_str (ev, "call_id", call_id);
-    if (c->to_tag != NULL)
-      gw_log_event_add_str (ev, "to_tag", c->to_tag);
-    gw_log_event_add_int (ev, "streams", c->streams->len);
-    gw_log_event_emit (ev, "call %s answered", call_id);
-  }
-  for (guint i = 0; i < c->streams->len; i++)
-    {
-      Stream *s = c->streams->pdata[i];
-      MsrpSdpStream *st = msrp_sdp_get_media_stream (sdp, s->media);
-      MsrpSdpSetup to_offerer = s->answer.setup_to_offerer;
-
-      if (to_offerer == MSRP_SDP_SETUP_ABSENT && st != NULL)
-        to_offerer = msrp_sdp_stream_get_setup (st);
-      s->setup_to_offerer = to_offerer;
-      calls->plans[s->answer.plan]++;
-      log_plan (c, s, "answer", s->answer.plan, setup_name (to_offerer),
-                setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
-                                ? s->offer.setup_to_answerer
-                                : s->offerer.setup),
-                s->answer.reason, s->answer.warning);
-      if (s->answer.plan == GW_NEG_PLAN_REJECTED)
-        stream_close (calls, s, "stream rejected");
-    }
-  pending_start (c, req, g_steal_pointer (&sdp), g_steal_pointer (&warning),
-                 TRUE);
+  answer_commit (&x, g_steal_pointer (&sdp));
 }
 
 /* After the answer went out the parties know the plan from their SDP: the
- * ICE legs start their checks, and the gateway connects to the parties
- * that only listen (RFC 6135 section 4.2.2). */
+ * ICE legs start their checks, and the gateway binds the parties that only
+ * listen (RFC 6135 section 4.2.2): over TCP now; over an ICE leg once its
+ * pair is up (on_ice_ready()). */
 static void
-connect_listening_parties (Call *c)
+connect_party (Call *c, Leg *leg, guint k, gboolean wanted)
 {
-  GwCalls *calls = c->calls;
+  GwRelaySessionInfo info;
+  g_autoptr (GError) error = NULL;
+  const char *who = k == 0 ? "offerer" : "answerer";
 
+  if (leg->ice != NULL && !gw_ice_start (leg->ice, &error))
+    {
+      g_autoptr (GwLogEvent) ev =
+          gw_log_event_new (G_LOG_LEVEL_WARNING, "ice_failed");
+
+      gw_log_event_add_str (ev, "call_id", c->call_id);
+      gw_log_event_add_str (ev, "party", who);
+      gw_log_event_add_str (ev, "reason", error->message);
+      gw_log_event_emit (ev, "call %s: the ICE leg to the %s cannot start: %s",
+                         c->call_id, who, error->message);
+      leg_ice_free (leg);
+    }
+  leg->bind_on_ice = wanted && leg->ice != NULL;
+  if (!wanted || leg->session == NULL ||
+      !gw_relay_get_session_info (c->calls->relay, leg->session, &info) ||
+      info.bound)
+    return;
+  if (leg->ice == NULL)
+    connect_leg (c, leg, k, FALSE);
+  else if (gw_ice_get_conn (leg->ice) != NULL)
+    connect_leg (c, leg, k, TRUE);
+}
+
+static void
+connect_listening_parties (Call *c, Branch *b)
+{
   for (guint i = 0; i < c->streams->len; i++)
     {
       Stream *s = c->streams->pdata[i];
+      Answer *a = branch_answer (b, i);
 
-      if (s->answer.plan != GW_NEG_PLAN_RELAY)
+      if (a->answer.plan != GW_NEG_PLAN_RELAY)
         continue;
-      for (guint k = 0; k < 2; k++)
-        {
-          GwRelaySessionInfo info;
-          GwNegConnect which =
-              k == 0 ? GW_NEG_CONNECT_OFFERER : GW_NEG_CONNECT_ANSWERER;
-          g_autoptr (GError) error = NULL;
-
-          if (s->leg[k].ice != NULL && !gw_ice_start (s->leg[k].ice, &error))
-            {
-              g_autoptr (GwLogEvent) ev =
-                  gw_log_event_new (G_LOG_LEVEL_WARNING, "ice_failed");
-
-              gw_log_event_add_str (ev, "call_id", c->call_id);
-              gw_log_event_add_str (ev, "party",
-                                    k == 0 ? "offerer" : "answerer");
-              gw_log_event_add_str (ev, "reason", error->message);
-              gw_log_event_emit (ev,
-                                 "call %s: the ICE leg to the %s cannot "
-                                 "start: %s",
-                                 c->call_id, k == 0 ? "offerer" : "answerer",
-                                 error->message);
-              leg_ice_free (&s->leg[k]);
-            }
-          if ((s->answer.connect & which) &&
-              gw_relay_get_session_info (calls->relay, s->leg[k].session,
-                                         &info) &&
-              !info.bound)
-            connect_leg (c, s, k);
-        }
+      connect_party (c, &s->offerer_leg, 0,
+                     a->answer.connect & GW_NEG_CONNECT_OFFERER);
+      connect_party (c, &a->leg, 1,
+                     a->answer.connect & GW_NEG_CONNECT_ANSWERER);
     }
 }
 
 /* --- delete, query, list, statistics --------------------------------------
  */
 
+/* The answerer's counters of branch @b: body bytes and messages it sent
+ * that the relay passed on. */
+static void
+branch_counters (Call *c, Branch *b, Counters *n)
+{
+  memset (n, 0, sizeof *n);
+  n->calls = c->calls;
+  for (guint i = 0; i < b->answers->len; i++)
+    count_leg (&branch_answer (b, i)->leg, FALSE, n);
+}
+
+/* The branch answered last among those left, or NULL. */
+static Branch *
+last_answered (Call *c)
+{
+  for (guint i = c->branches->len; i-- > 0;)
+    {
+      Branch *b = c->branches->pdata[i];
+
+      if (b->answered)
+        return b;
+    }
+  return NULL;
+}
+
+/* Drop branch @b of @c alone: its sessions and ICE legs close, the
+ * offerer's and the other branches' go on (branch_deleted). */
+static void
+call_drop_branch (Call *c, Branch *b, const char *reason)
+{
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "branch_deleted");
+  Counters n;
+
+  if (c->pending != NULL && c->pending_branch == b)
+    pending_abort (c, "the branch ended before its reply was ready");
+  branch_counters (c, b, &n);
+  gw_log_event_add_str (ev, "call_id", c->call_id);
+  gw_log_event_add_str (ev, "to_tag", b->to_tag);
+  gw_log_event_add_int (ev, "relay_bytes_answerer", (gint64) n.bytes_answerer);
+  gw_log_event_add_int (ev, "relay_messages", (gint64) n.messages);
+  gw_log_event_add_int (ev, "branches", c->branches->len - 1);
+  gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (ev, "call %s: branch '%s' %s, %u left", c->call_id,
+                     b->to_tag, reason, c->branches->len - 1);
+  branch_close (c->calls, b, reason);
+  if (c->reoffered == b)
+    c->reoffered = NULL;
+  g_ptr_array_remove (c->branches, b);
+  c->current = last_answered (c);
+}
+
+/* Delete as rtpengine's call_delete_branch() does: without a from-tag the
+ * whole call; else the tag it names is the to-tag (or, without one, the
+ * from-tag).  The offerer's tag (a BYE of the answerer's names it as
+ * to-tag) ends the call; a branch's drops that branch, or the call when
+ * it is the last (a BYE's delete names its dialog's to-tag).  A tag
+ * unknown while branches are up belongs to a branch that failed without
+ * ever answering with SDP: nothing of it is here, and the call goes on
+ * with the others (rtpengine deletes the whole call when no branch has
+ * answered yet, and so does this: the call then has nobody else). */
 static void
 handle_delete (GwNgRequest *req, gpointer data)
 {
   GwCalls *calls = data;
   const char *call_id = gw_ng_request_get_call_id (req);
+  const char *from = gw_ng_request_get_from_tag (req);
+  const char *to = gw_ng_request_get_to_tag (req);
   Call *c = g_hash_table_lookup (calls->calls, call_id);
+  const char *tag;
+  Branch *b;
 
   if (c == NULL)
     {
       gw_ng_request_reply_error (req, "unknown call-id '%s'", call_id);
       return;
     }
+  tag = from == NULL || from[0] == '\0' ? NULL
+        : to != NULL && to[0] != '\0'   ? to
+                                        : from;
+  b = tag != NULL ? find_branch (c, tag) : NULL;
+  if (tag != NULL && b == NULL && c->branches->len > 0 &&
+      g_strcmp0 (tag, c->from_tag) != 0)
+    {
+      GwBencode *reply = gw_bencode_new_dict ();
+      g_autofree char *w =
+          g_strdup_printf ("call '%s' has no branch with tag '%s': nothing "
+                           "deleted",
+                           call_id, tag);
+
+      gw_bencode_dict_set_string (reply, "warning", w);
+      gw_ng_request_reply (req, reply);
+      return;
+    }
   calls->deletes++;
-  call_remove (c, "call_deleted", "deleted");
+  c->last_signal = g_get_real_time () / G_USEC_PER_SEC;
+  c->last_activity = net_loop_now (calls->loop);
+  if (b != NULL && c->branches->len > 1)
+    call_drop_branch (c, b, "deleted");
+  else
+    call_remove (c, "call_deleted", "deleted");
   gw_ng_request_reply (req, NULL);
+}
+
+/* Into @d, what the relay counted for @leg, the offerer's (@k 0) or the
+ * answerer's (1); into *@bytes and *@messages, its part of the stream's. */
+static void
+query_leg (GwCalls *calls, Leg *leg, guint k, GwBencode *d, guint64 *bytes,
+           guint64 *messages)
+{
+  GwRelaySessionInfo info;
+
+  if (leg->session == NULL ||
+      !gw_relay_get_session_info (calls->relay, leg->session, &info))
+    return;
+  *bytes += info.bytes_from;
+  *messages += info.messages_from;
+  gw_bencode_dict_set_int (d, k == 0 ? "offerer-bytes" : "answerer-bytes",
+                           (gint64) info.bytes_from);
+  gw_bencode_dict_set_int (d, k == 0 ? "offerer-bound" : "answerer-bound",
+                           info.bound);
+  /* A branch the offerer did not choose is no longer its peer. */
+  gw_bencode_dict_set_int (d, k == 0 ? "offerer-paired" : "answerer-paired",
+                           info.paired);
+}
+
+/* The branch whose answers query shows for the call's streams: the one
+ * answered last, else (a re-offer waiting for its answer) the dialog's. */
+static Branch *
+call_branch_shown (Call *c)
+{
+  if (c->current != NULL)
+    return c->current;
+  return c->branches->len > 0 ? c->branches->pdata[c->branches->len - 1]
+                              : NULL;
+}
+
+/* Stream @i of @c as query shows it: the offer, and the answer of @b
+ * (nullable: none yet). */
+static GwBencode *
+query_stream (Call *c, guint i, Branch *b)
+{
+  Stream *s = c->streams->pdata[i];
+  Answer *a = b != NULL ? branch_answer (b, i) : NULL;
+  gboolean answered = a != NULL && a->answered;
+  GwBencode *d = gw_bencode_new_dict ();
+  const char *warning = answered ? a->answer.warning : s->offer.warning;
+  guint64 bytes = 0, messages = 0;
+
+  query_leg (c->calls, &s->offerer_leg, 0, d, &bytes, &messages);
+  if (a != NULL)
+    query_leg (c->calls, &a->leg, 1, d, &bytes, &messages);
+  gw_bencode_dict_set_int (d, "media", s->media);
+  gw_bencode_dict_set_string (
+      d, "plan",
+      gw_neg_plan_to_string (answered ? a->answer.plan : s->offer.plan));
+  gw_bencode_dict_set_string (d, "step", answered ? "answer" : "offer");
+  gw_bencode_dict_set_string (
+      d, "setup-to-answerer",
+      setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
+                      ? s->offer.setup_to_answerer
+                      : s->offerer.setup));
+  if (answered)
+    gw_bencode_dict_set_string (d, "setup-to-offerer",
+                                setup_name (a->setup_to_offerer));
+  gw_bencode_dict_set_string (d, "reason",
+                              answered ? a->answer.reason : s->offer.reason);
+  if (warning != NULL)
+    gw_bencode_dict_set_string (d, "warning", warning);
+  gw_bencode_dict_set_int (d, "relay-bytes", (gint64) bytes);
+  gw_bencode_dict_set_int (d, "relay-messages", (gint64) messages);
+  return d;
+}
+
+static void
+query_version (GwBencode *d, const char *key, gboolean known, guint64 version)
+{
+  if (known)
+    gw_bencode_dict_set_int (d, key, (gint64) version);
+}
+
+/* Branch @b of @c as query shows it: its to-tag, the o= versions its
+ * dialog saw, and each stream with its answer. */
+static GwBencode *
+query_branch (Call *c, Branch *b)
+{
+  GwBencode *d = gw_bencode_new_dict ();
+  GwBencode *streams = gw_bencode_new_list ();
+
+  gw_bencode_dict_set_string (d, "to-tag", b->to_tag);
+  gw_bencode_dict_set_int (d, "created", b->created);
+  gw_bencode_dict_set_int (d, "answered", b->answered);
+  query_version (d, "sdp-version-from-answerer", b->answerer.known,
+                 b->answerer.version);
+  query_version (d, "sdp-version-to-answerer", b->to_answerer.known,
+                 b->to_answerer.last);
+  query_version (d, "sdp-version-to-offerer", b->to_offerer.known,
+                 b->to_offerer.last);
+  for (guint i = 0; i < c->streams->len; i++)
+    gw_bencode_list_take (streams, query_stream (c, i, b));
+  gw_bencode_dict_take (d, "streams", streams);
+  return d;
 }
 
 static void
@@ -1526,7 +2343,7 @@ handle_query (GwNgRequest *req, gpointer data)
   GwCalls *calls = data;
   const char *call_id = gw_ng_request_get_call_id (req);
   Call *c = g_hash_table_lookup (calls->calls, call_id);
-  GwBencode *reply, *streams;
+  GwBencode *reply, *streams, *branches;
 
   if (c == NULL)
     {
@@ -1535,53 +2352,18 @@ handle_query (GwNgRequest *req, gpointer data)
     }
   reply = gw_bencode_new_dict ();
   streams = gw_bencode_new_list ();
+  branches = gw_bencode_new_list ();
   gw_bencode_dict_set_int (reply, "created", c->created);
   gw_bencode_dict_set_int (reply, "last signal", c->last_signal);
+  gw_bencode_dict_set_string (reply, "from-tag", c->from_tag);
+  query_version (reply, "sdp-version-from-offerer", c->offerer.known,
+                 c->offerer.version);
   for (guint i = 0; i < c->streams->len; i++)
-    {
-      Stream *s = c->streams->pdata[i];
-      GwBencode *d = gw_bencode_new_dict ();
-      GwNegPlan plan = c->answered ? s->answer.plan : s->offer.plan;
-      guint64 bytes = 0, messages = 0;
-
-      for (guint k = 0; k < 2; k++)
-        {
-          GwRelaySessionInfo info;
-
-          if (s->leg[k].session != NULL &&
-              gw_relay_get_session_info (calls->relay, s->leg[k].session,
-                                         &info))
-            {
-              bytes += info.bytes_from;
-              messages += info.messages_from;
-              gw_bencode_dict_set_int (
-                  d, k == 0 ? "offerer-bytes" : "answerer-bytes",
-                  (gint64) info.bytes_from);
-              gw_bencode_dict_set_int (
-                  d, k == 0 ? "offerer-bound" : "answerer-bound", info.bound);
-            }
-        }
-      gw_bencode_dict_set_int (d, "media", s->media);
-      gw_bencode_dict_set_string (d, "plan", gw_neg_plan_to_string (plan));
-      gw_bencode_dict_set_string (d, "step", c->answered ? "answer" : "offer");
-      gw_bencode_dict_set_string (
-          d, "setup-to-answerer",
-          setup_name (s->offer.setup_to_answerer != MSRP_SDP_SETUP_ABSENT
-                          ? s->offer.setup_to_answerer
-                          : s->offerer.setup));
-      if (c->answered)
-        gw_bencode_dict_set_string (d, "setup-to-offerer",
-                                    setup_name (s->setup_to_offerer));
-      gw_bencode_dict_set_string (
-          d, "reason", c->answered ? s->answer.reason : s->offer.reason);
-      if ((c->answered ? s->answer.warning : s->offer.warning) != NULL)
-        gw_bencode_dict_set_string (
-            d, "warning", c->answered ? s->answer.warning : s->offer.warning);
-      gw_bencode_dict_set_int (d, "relay-bytes", (gint64) bytes);
-      gw_bencode_dict_set_int (d, "relay-messages", (gint64) messages);
-      gw_bencode_list_take (streams, d);
-    }
+    gw_bencode_list_take (streams, query_stream (c, i, call_branch_shown (c)));
+  for (guint i = 0; i < c->branches->len; i++)
+    gw_bencode_list_take (branches, query_branch (c, c->branches->pdata[i]));
   gw_bencode_dict_take (reply, "streams", streams);
+  gw_bencode_dict_take (reply, "branches", branches);
   gw_ng_request_reply (req, reply);
 }
 

@@ -13,6 +13,15 @@
  * waits for them to be gathered (at most 5 s).  Either the whole SDP is
  * rewritten or the request gets an error and nothing is kept.
  *
+ * A forked call (RFC 3261 section 16.7) gets answers from several
+ * branches, each with its own to-tag: the offer's side of each stream
+ * (its plan, the offerer's session and ICE leg) is shared, and each
+ * to-tag's answer gets its own (plan, answerer's session paired with the
+ * offerer's as a branch, gw_relay_pair_branch(), and ICE leg).  A delete
+ * naming one branch's tag drops that branch (branch_deleted) while others
+ * are up; the last branch's, the offerer's, or none ends the call (as
+ * rtpengine's call_delete_branch()).  A re-offer continues one branch.
+ *
  * Calls are keyed by call-id, at most [limits] max-calls of them: an offer
  * for a new call-id beyond, or while the instance drains, is answered
  * `load limit` as rtpengine does (call_refused), so that the SIP proxy
@@ -30,7 +39,7 @@
  * addresses for the next calls (gw-negotiator.h).
  *
  * Log events: call_offered, call_answered, plan_decided, call_deleted,
- * call_expired (with per-call counters), call_refused,
+ * call_expired (with per-call counters), branch_deleted, call_refused,
  * reachability_measured, party_connect_failed, connect_refused; README.md
  * lists the fields.
  */
@@ -85,7 +94,8 @@ typedef struct
   guint calls;     /* in the table now (currentstatistics.sessionsown) */
   guint64 offers;  /* offers carried out, re-offers too (offers) */
   guint64 answers; /* answers carried out (answers) */
-  guint64 deletes; /* deletes carried out, each closing a call (deletes) */
+  guint64 deletes; /* deletes carried out, each closing a call or one
+                    * branch of it (deletes) */
   guint64 expired; /* calls expired after call-timeout (timeoutsessions) */
   /* offers for new call-ids answered `load limit`, by why
    * (rejectedsessions, their sum) */

@@ -273,6 +273,8 @@ on_ready (IceLeg *leg, GIOStream *stream, const IcePair *pair, gpointer data)
                          "got through",
                          ice->data);
     }
+  if (ice->cb.on_ready != NULL)
+    ice->cb.on_ready (ice, ice->data);
 }
 
 static void
@@ -399,10 +401,69 @@ gw_ice_is_ready (GwIce *ice)
   return ice->ready;
 }
 
+NetConn *
+gw_ice_get_conn (GwIce *ice)
+{
+  return ice->ready && ice->leg != NULL ? ice->conn : NULL;
+}
+
+/* The default candidate among @cands (RFC 8839 section 4.2.1.1: the one c=
+ * and m= name, "most likely to work" with a peer that does not do ICE;
+ * RFC 6544 section 4.3): the tcp-passive one of highest priority, where a
+ * peer can connect; else a tcp-active one, whose port is written 9 (RFC
+ * 6544 section 4.5), for want of any other. */
+static const MsrpSdpCandidate *
+default_candidate (GPtrArray *cands)
+{
+  const MsrpSdpCandidate *best = NULL;
+
+  for (guint i = 0; i < cands->len; i++)
+    {
+      const MsrpSdpCandidate *c = cands->pdata[i];
+      gboolean passive = c->tcptype == MSRP_SDP_TCPTYPE_PASSIVE;
+
+      if (best == NULL ||
+          (passive && best->tcptype != MSRP_SDP_TCPTYPE_PASSIVE) ||
+          (passive == (best->tcptype == MSRP_SDP_TCPTYPE_PASSIVE) &&
+           c->priority > best->priority))
+        best = c;
+    }
+  return best;
+}
+
+/* The ICE lines of @cands, with the default candidate in c= and m=. */
+static gboolean
+write_ice_lines (GwIce *ice, GPtrArray *cands, MsrpSdpStream *stream,
+                 GError **error)
+{
+  const MsrpSdpCandidate *def = default_candidate (cands);
+
+  msrp_sdp_stream_remove_ice (stream);
+  if (!msrp_sdp_stream_set_ice_credentials (stream,
+                                            ice_leg_get_ufrag (ice->leg),
+                                            ice_leg_get_pwd (ice->leg), error))
+    return FALSE;
+  for (guint i = 0; i < cands->len; i++)
+    if (!msrp_sdp_stream_add_candidate (stream, cands->pdata[i], error))
+      return FALSE;
+  /* All candidates are in: no trickle (RFC 8840 section 8.2).  A strict
+   * ICE agent whose peer's c= and m= name none of its candidates takes it
+   * for a middlebox that rewrote them and does no ICE (RFC 8839 section
+   * 4.2.1.1, ice-mismatch); MSRP parties connect to a=path, not to c= and
+   * m= (RFC 4975 section 8.1), so naming a candidate costs them nothing. */
+  return msrp_sdp_stream_set_end_of_candidates (stream, TRUE, error) &&
+         msrp_sdp_stream_set_address (stream, def->address, error) &&
+         msrp_sdp_stream_set_port (
+             stream, def->tcptype == MSRP_SDP_TCPTYPE_ACTIVE ? 9 : def->port,
+             error);
+}
+
 gboolean
 gw_ice_write_sdp (GwIce *ice, MsrpSdpStream *stream, GError **error)
 {
   g_autoptr (GPtrArray) cands = NULL;
+  g_autofree char *address = NULL;
+  guint16 port;
 
   if (ice->leg == NULL || !ice->gathered)
     {
@@ -421,16 +482,16 @@ gw_ice_write_sdp (GwIce *ice, MsrpSdpStream *stream, GError **error)
                    ice->party);
       return FALSE;
     }
+  address = g_strdup (msrp_sdp_stream_get_address (stream, NULL));
+  port = msrp_sdp_stream_get_port (stream);
+  if (write_ice_lines (ice, cands, stream, error))
+    return TRUE;
+  /* All or nothing: no ICE lines, c= and m= as they were. */
   msrp_sdp_stream_remove_ice (stream);
-  if (!msrp_sdp_stream_set_ice_credentials (stream,
-                                            ice_leg_get_ufrag (ice->leg),
-                                            ice_leg_get_pwd (ice->leg), error))
-    return FALSE;
-  for (guint i = 0; i < cands->len; i++)
-    if (!msrp_sdp_stream_add_candidate (stream, cands->pdata[i], error))
-      return FALSE;
-  /* All candidates are in: no trickle (RFC 8840 section 8.2). */
-  return msrp_sdp_stream_set_end_of_candidates (stream, TRUE, error);
+  if (!msrp_sdp_stream_set_address (stream, address, NULL) ||
+      !msrp_sdp_stream_set_port (stream, port, NULL))
+    g_warn_if_reached ();
+  return FALSE;
 }
 
 /* May the gateway connect to @c, a candidate of the party?  Its checks

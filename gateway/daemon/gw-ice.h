@@ -61,6 +61,8 @@ typedef struct
   /* Something was measured about @address. */
   void (*on_fact) (GwIce *ice, GInetAddress *address, gboolean reachable,
                    const char *how, gpointer user_data);
+  /* The selected pair's stream is relayed (gw_ice_get_conn()). */
+  void (*on_ready) (GwIce *ice, gpointer user_data);
 } GwIceCallbacks;
 
 /* Whether @stream offers ICE-TCP: a=ice-ufrag, a=ice-pwd and at least one
@@ -92,8 +94,12 @@ GwIce *gw_ice_new (const IceSettings *settings, guint idle_timeout_ms,
 gboolean gw_ice_is_gathered (GwIce *ice);
 
 /* Write the gateway's a=ice-ufrag, a=ice-pwd, a=candidate lines and
- * a=end-of-candidates into @stream, replacing its ICE lines.  FALSE with
- * @error when gathering failed or the SDP cannot take them. */
+ * a=end-of-candidates into @stream, replacing its ICE lines, and name the
+ * default candidate in c= and m= (RFC 8839 section 4.2.1.1, RFC 6544
+ * section 4.3: the tcp-passive one of highest priority; a tcp-active one
+ * with port 9 when there is none).  FALSE with @error, and @stream without
+ * ICE lines and with c= and m= as before, when gathering failed or the SDP
+ * cannot take them. */
 gboolean gw_ice_write_sdp (GwIce *ice, MsrpSdpStream *stream, GError **error);
 
 /* Keep the party's credentials and candidates from @stream (its SDP). */
@@ -111,6 +117,11 @@ gboolean gw_ice_start (GwIce *ice, GError **error);
 
 /* TRUE once the checks selected a pair and the relay took its stream. */
 gboolean gw_ice_is_ready (GwIce *ice);
+
+/* The selected pair's connection, as the relay adopted it (for
+ * gw_relay_bind_session(): the party is passive, the gateway sends first),
+ * or NULL before ready or once the leg failed.  (transfer none) */
+NetConn *gw_ice_get_conn (GwIce *ice);
 
 /* Close the agent (and with it the pair's stream; the relay's connection
  * on it closes like a dead TCP connection).  NULL is ignored. */

@@ -323,11 +323,14 @@ gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
   out->plan = relay ? GW_NEG_PLAN_RELAY : GW_NEG_PLAN_DIRECT;
   /* The answerer sees the gateway first in a=path; it may connect to it
    * or let the gateway connect (RFC 6135 section 4.2.2).  When the offerer
-   * uses ICE the gateway offers the answerer ICE too: it connects (over
-   * ICE, or over TCP if it does not do ICE) and sends first. */
+   * uses ICE the gateway offers the answerer ICE too, actpass all the
+   * same: RFC 6135 section 4.2.2 says an offer "MUST NOT use ...
+   * passive", and with ICE a=setup still says who is the MSRP active
+   * side (RFC 6544 section 4.5: "as if ICE were not in use"); an answerer
+   * that answers passive gets the first SEND from the gateway, over its
+   * ICE pair or over TCP. */
   if (relay)
-    out->setup_to_answerer =
-        offerer->ice ? MSRP_SDP_SETUP_PASSIVE : MSRP_SDP_SETUP_ACTPASS;
+    out->setup_to_answerer = MSRP_SDP_SETUP_ACTPASS;
 }
 
 /* --- the answer step ------------------------------------------------------
@@ -395,80 +398,80 @@ answer_direct (const GwNegOfferDecision *offer, const GwNegParty *offerer,
     }
 }
 
+/* The offerer's side of the relay plan: the a=setup it is answered, whom
+ * the gateway binds, the words; into @out and @warning. */
+static const char *
+relay_offerer (const GwNegParty *offerer, GwNegAnswerDecision *out,
+               GString *warning)
+{
+  g_autofree char *why = NULL;
+
+  /* The offerer connects to the gateway and sends first unless it
+   * insisted on passive (RFC 4145 section 4: then the answer is active and
+   * the gateway binds it: over TCP it connects; over the offerer's ICE
+   * leg the pair is the connection, and the gateway sends the first SEND
+   * on it). */
+  if (offerer->setup != MSRP_SDP_SETUP_PASSIVE)
+    {
+      out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
+      return offerer->ice ? "the offerer reaches the gateway over ICE-TCP"
+                          : "the offerer connects to the gateway";
+    }
+  out->setup_to_offerer = MSRP_SDP_SETUP_ACTIVE;
+  out->connect |= GW_NEG_CONNECT_OFFERER;
+  if (offerer->ice)
+    return "the gateway sends the first SEND over the offerer's ICE-TCP "
+           "pair";
+  if (!gw_neg_party_accepts (offerer, FALSE, &why))
+    g_string_append_printf (warning,
+                            "the offerer is passive but looks "
+                            "unreachable (%s)",
+                            why);
+  return "the gateway connects to the offerer";
+}
+
+/* The answerer's side of the relay plan: whom the gateway binds, the
+ * words; into @out and @warning. */
+static const char *
+relay_answerer (const GwNegParty *answerer, GwNegAnswerDecision *out,
+                GString *warning)
+{
+  g_autofree char *why = NULL;
+
+  /* The answerer connects (or, over ICE, sends first on its pair) when it
+   * answered active; else it waits, and the gateway binds it with an
+   * empty SEND (RFC 6135 section 4.2.2): over TCP after connecting to it,
+   * over ICE on the pair. */
+  if (answerer->setup == MSRP_SDP_SETUP_ACTIVE)
+    return answerer->ice ? "the answerer reaches the gateway over ICE-TCP"
+                         : "the answerer connects to the gateway";
+  out->connect |= GW_NEG_CONNECT_ANSWERER;
+  if (answerer->ice)
+    return "the gateway sends the first SEND over the answerer's ICE-TCP "
+           "pair";
+  if (!gw_neg_party_accepts (answerer, TRUE, &why))
+    g_string_append_printf (warning,
+                            "%sthe answerer waits for a "
+                            "connection but looks unreachable (%s): a "
+                            "legacy RFC 4975 answerer behind NAT cannot "
+                            "take part without ICE",
+                            warning->len > 0 ? "; " : "", why);
+  return "the gateway connects to the answerer";
+}
+
 static void
 answer_relay (const GwNegParty *offerer, const GwNegParty *answerer,
               GwNegAnswerDecision *out)
 {
-  g_autofree char *why_o = NULL;
-  g_autofree char *why_a = NULL;
-  GString *warning = g_string_new (NULL);
+  g_autoptr (GString) warning = g_string_new (NULL);
   const char *offerer_how, *answerer_how;
 
   out->plan = GW_NEG_PLAN_RELAY;
-  /* The offerer connects to the gateway unless it insisted on passive;
-   * over an ICE leg the checks make the connection and it sends first. */
-  if (offerer->ice)
-    {
-      out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
-      offerer_how = "the offerer reaches the gateway over ICE-TCP";
-      if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
-        g_string_append (warning, "the offerer insists on a=setup:passive "
-                                  "over ICE: nobody will send the first SEND");
-    }
-  else if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
-    {
-      out->setup_to_offerer = MSRP_SDP_SETUP_ACTIVE;
-      out->connect |= GW_NEG_CONNECT_OFFERER;
-      offerer_how = "the gateway connects to the offerer";
-      if (!gw_neg_party_accepts (offerer, FALSE, &why_o))
-        g_string_append_printf (warning,
-                                "the offerer is passive but looks "
-                                "unreachable (%s)",
-                                why_o);
-    }
-  else
-    {
-      out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
-      offerer_how = "the offerer connects to the gateway";
-    }
-  /* The answerer connects when it answered active; else it waits, and the
-   * gateway connects to it and binds with an empty SEND (RFC 6135 section
-   * 4.2.2). */
-  if (answerer->ice)
-    {
-      answerer_how = "the answerer reaches the gateway over ICE-TCP";
-      if (answerer->setup != MSRP_SDP_SETUP_ACTIVE)
-        g_string_append_printf (
-            warning,
-            "%sthe answerer answered %s over "
-            "ICE to a passive offer: nobody will send "
-            "the first SEND",
-            warning->len > 0 ? "; " : "",
-            msrp_sdp_setup_to_string (answerer->setup) != NULL
-                ? msrp_sdp_setup_to_string (answerer->setup)
-                : "without a=setup");
-    }
-  else if (answerer->setup == MSRP_SDP_SETUP_ACTIVE)
-    {
-      answerer_how = "the answerer connects to the gateway";
-    }
-  else
-    {
-      out->connect |= GW_NEG_CONNECT_ANSWERER;
-      answerer_how = "the gateway connects to the answerer";
-      if (!gw_neg_party_accepts (answerer, TRUE, &why_a))
-        g_string_append_printf (warning,
-                                "%sthe answerer waits for a "
-                                "connection but looks unreachable (%s): a "
-                                "legacy RFC 4975 answerer behind NAT cannot "
-                                "take part without ICE",
-                                warning->len > 0 ? "; " : "", why_a);
-    }
+  offerer_how = relay_offerer (offerer, out, warning);
+  answerer_how = relay_answerer (answerer, out, warning);
   out->reason = g_strdup_printf ("%s; %s", offerer_how, answerer_how);
   if (warning->len > 0)
-    out->warning = g_string_free (warning, FALSE);
-  else
-    g_string_free (warning, TRUE);
+    out->warning = g_strdup (warning->str);
 }
 
 void

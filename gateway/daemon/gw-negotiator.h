@@ -32,9 +32,12 @@
  * ICE leg to the gateway (the relay plan) unless it is known reachable by
  * measurement, in which case the stream goes direct.  Over an ICE leg the
  * connection is made by the checks, so the gateway never connects to that
- * party itself; the party is made the MSRP active side (it sends the first
- * SEND): the offer toward the answerer carries a=setup:passive with the
- * gateway's candidates, the answer toward the offerer a=setup:passive.
+ * party itself; a=setup still says who sends the first SEND (RFC 6544
+ * section 4.5: "as if ICE were not in use"): the offer toward the
+ * answerer carries a=setup:actpass with the gateway's candidates (RFC
+ * 6135 section 4.2.2: never passive in an offer), the answer toward the
+ * offerer a=setup:passive (active when it offered passive); a party that
+ * is passive over ICE gets the first SEND from the gateway, on its pair.
  */
 #pragma once
 
@@ -122,8 +125,10 @@ GInetAddress *gw_neg_stream_address (MsrpSdpStream *stream);
 gboolean gw_neg_party_accepts (const GwNegParty *party, gboolean is_answer,
                                char **why);
 
-/* Who the gateway must connect to itself (relay plan, a party that will
- * only be passive; RFC 6135 section 4.2.2: it binds with an empty SEND). */
+/* Whom the gateway must bind itself (relay plan, a party that will only be
+ * passive; RFC 6135 section 4.2.2: with an empty SEND): over TCP it
+ * connects to the party first; over the party's ICE leg the selected pair
+ * is the connection, and the SEND goes on it. */
 typedef enum
 {
   GW_NEG_CONNECT_NONE = 0,

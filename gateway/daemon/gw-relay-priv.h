@@ -98,7 +98,15 @@ struct _Session
   Conn *conn;            /* CLIENT: weak; conn->sessions links back */
   MsrpUri *party;        /* PREAUTH: the party's own URI */
   char *call_id;         /* PREAUTH: the negotiator's label (nullable) */
-  Session *paired;       /* PREAUTH: the other party's (weak, mutual) */
+  Session *paired;       /* PREAUTH: the other party's (weak, mutual), or
+                          * for a branch session (gw_relay_pair_branch())
+                          * the shared one */
+  GPtrArray *branches;   /* PREAUTH shared by the branches of a forked
+                          * call: their sessions (weak; each has ->paired
+                          * set to this one), in pairing order; NULL when
+                          * not shared */
+  gboolean chosen;       /* shared: its party sent toward one branch,
+                          * the others were unpaired */
   Connect *connect;      /* PREAUTH: gw_relay_connect_session() pending */
   gboolean bound_logged; /* PREAUTH: session_bound was logged */
   char *relay_host;      /* RELAY: host its certificate was checked for */
@@ -412,7 +420,10 @@ void gw_relay_txn_handle_response (Conn *c);
 
 /* gw-relay-session.c */
 Session *gw_relay_session_find (GwRelay *r, MsrpUri *u);
-MsrpUri *gw_relay_session_paired_uri (GwRelay *r, MsrpUri *u);
+MsrpUri *gw_relay_session_paired_uri (GwRelay *r, MsrpUri *u, Conn *from);
+gboolean gw_relay_session_is_paired (Session *s);
+Session *gw_relay_session_peer_on (Session *s, Conn *c);
+void gw_relay_session_choose (Session *branch);
 Session *gw_relay_session_new (GwRelay *r, SessionKind kind, MsrpScheme scheme,
                                guint16 port, guint expires_s, GError **error);
 void gw_relay_session_count_user (GwRelay *r, const char *user, int delta);

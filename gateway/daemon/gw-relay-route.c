@@ -294,40 +294,58 @@ typedef struct
   MsrpUri *last_as;
 } Route;
 
+/* The session paired with @s (a pre-authorised one) whose party is on @c,
+ * the sender of @c's request toward @s's party; NULL when the frame was
+ * refused or held instead. */
+static Session *
+sender_peer (Conn *c, Session *s)
+{
+  Session *peer;
+
+  /* An answerer that answered active may connect before the SIP proxy has
+   * handed its answer to the negotiator, which pairs the sessions (in a
+   * forked call, each branch's answerer with the offerer's shared session,
+   * until the offerer has chosen a branch): hold its frame until then. */
+  if (gw_relay_session_is_paired (s) && s->conn == c)
+    {
+      gw_relay_stream_discard (
+          c, MSRP_STATUS_FORBIDDEN,
+          "a pre-authorised session relays only toward its own party");
+      return NULL;
+    }
+  peer =
+      gw_relay_session_is_paired (s) ? gw_relay_session_peer_on (s, c) : NULL;
+  if (peer != NULL)
+    return peer;
+  if (!gw_relay_session_is_paired (s) || (s->branches != NULL && !s->chosen))
+    {
+      if (!hold_for_party (c))
+        gw_relay_stream_discard (
+            c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
+            "the session was not paired within report-timeout");
+      return NULL;
+    }
+  gw_relay_stream_discard (c, MSRP_STATUS_FORBIDDEN,
+                           "not the connection of the session's paired party");
+  return NULL;
+}
+
 /* Toward the party of the pre-authorised session @s (relay fallback): only
- * from its pair's connection, and held while the party has not connected.
- * FALSE when the frame was refused or held instead. */
+ * from the connection of a party paired with it, and held while the party
+ * has not connected.  FALSE when the frame was refused or held instead. */
 static gboolean
 route_toward_party (Conn *c, Session *s, Route *rt)
 {
   Rx *rx = &c->rx;
   gboolean is_send = gw_relay_is_method (rx->head, "SEND");
+  Session *peer = sender_peer (c, s);
 
-  if (s->paired == NULL)
-    {
-      /* An answerer that answered active may connect before the SIP proxy
-       * has handed its answer to the negotiator, which pairs the sessions:
-       * hold its frame as below until then. */
-      if (!hold_for_party (c))
-        gw_relay_stream_discard (
-            c, MSRP_STATUS_SESSION_DOES_NOT_EXIST,
-            "the session was not paired within report-timeout");
-      return FALSE;
-    }
-  if (s->conn == c)
-    {
-      gw_relay_stream_discard (
-          c, MSRP_STATUS_FORBIDDEN,
-          "a pre-authorised session relays only toward its own party");
-      return FALSE;
-    }
-  if (s->paired->conn != c)
-    {
-      gw_relay_stream_discard (
-          c, MSRP_STATUS_FORBIDDEN,
-          "not the connection of the session's paired party");
-      return FALSE;
-    }
+  if (peer == NULL)
+    return FALSE;
+  /* The party of a forked call's shared session talks to this branch:
+   * the others are done with (gw_relay_pair_branch()). */
+  if (peer->branches != NULL)
+    gw_relay_session_choose (s);
   if (s->conn == NULL)
     {
       /* Its peer's binding SEND (bodiless) has done its job. */
@@ -346,10 +364,10 @@ route_toward_party (Conn *c, Session *s, Route *rt)
       return FALSE;
     }
   rt->target = s->conn;
-  rt->last_as = s->paired->uri;
+  rt->last_as = peer->uri;
   if (is_send)
     {
-      rx->from_sid = g_strdup (s->paired->id);
+      rx->from_sid = g_strdup (peer->id);
       rx->to_sid = g_strdup (s->id);
     }
   return TRUE;

@@ -58,16 +58,114 @@ gw_relay_session_find (GwRelay *r, MsrpUri *u)
   return s;
 }
 
-/* When @u names a paired pre-authorised session: its pair's URI (what the
- * party behind @u was given as the other party's path); else NULL. */
+/* Is @s paired: with one session, or (shared) with at least one branch? */
+gboolean
+gw_relay_session_is_paired (Session *s)
+{
+  return s->paired != NULL || (s->branches != NULL && s->branches->len > 0);
+}
+
+/* The session paired with @s whose party is on @c: its pair, or the branch
+ * bound to @c when @s is shared; NULL when none is. */
+Session *
+gw_relay_session_peer_on (Session *s, Conn *c)
+{
+  if (s->paired != NULL)
+    return s->paired->conn == c ? s->paired : NULL;
+  for (guint i = 0; s->branches != NULL && i < s->branches->len; i++)
+    {
+      Session *b = s->branches->pdata[i];
+
+      if (b->conn == c)
+        return b;
+    }
+  return NULL;
+}
+
+/* The session paired with @s that the gateway speaks for toward @s's
+ * party when it binds it itself: its pair, or the branch paired last (the
+ * answer that went out last; gw_relay_connect_session() runs after it). */
+static Session *
+last_peer (Session *s)
+{
+  if (s->paired != NULL)
+    return s->paired;
+  if (s->branches != NULL && s->branches->len > 0)
+    return s->branches->pdata[s->branches->len - 1];
+  return NULL;
+}
+
+/* When @u names a paired pre-authorised session: the URI of the session
+ * paired with it whose party sent on @from (a response's connection),
+ * which the party behind @u was given as the other party's path; else
+ * NULL. */
 MsrpUri *
-gw_relay_session_paired_uri (GwRelay *r, MsrpUri *u)
+gw_relay_session_paired_uri (GwRelay *r, MsrpUri *u, Conn *from)
 {
   Session *s = gw_relay_session_find (r, u);
+  Session *peer;
 
-  if (s == NULL || s->kind != SESSION_PREAUTH || s->paired == NULL)
+  if (s == NULL || s->kind != SESSION_PREAUTH)
     return NULL;
-  return s->paired->uri;
+  peer = from != NULL ? gw_relay_session_peer_on (s, from) : NULL;
+  if (peer == NULL)
+    peer = s->paired;
+  return peer != NULL ? peer->uri : NULL;
+}
+
+/* @branch goes from @shared's branches; with the last one gone @shared is
+ * a session like any other again, unpaired. */
+static void
+branch_remove (Session *shared, Session *branch)
+{
+  g_ptr_array_remove (shared->branches, branch);
+  if (shared->branches->len > 0)
+    return;
+  g_clear_pointer (&shared->branches, g_ptr_array_unref);
+  shared->chosen = FALSE;
+}
+
+/* Log session_unpaired for @s, which was paired with @from. */
+static void
+log_unpaired (Session *s, Session *from, const char *reason)
+{
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "session_unpaired");
+
+  gw_log_event_add_str (ev, "session", s->id);
+  gw_log_event_add_str (ev, "was_paired", from->id);
+  if (s->call_id != NULL)
+    gw_log_event_add_str (ev, "call_id", s->call_id);
+  gw_log_event_add_str (ev, "reason", reason);
+  gw_log_event_emit (ev, "session %s no longer paired with %s: %s", s->id,
+                     from->id, reason);
+}
+
+/* The party of a shared session sent a request toward @branch: the call's
+ * other branches lose their pairing (RFC 3261 section 13.2.2.4: the
+ * offerer's session continues with one answerer), so none of them can
+ * reach that party any more. */
+void
+gw_relay_session_choose (Session *branch)
+{
+  Session *shared = branch->paired;
+  g_autofree char *reason = NULL;
+
+  if (shared == NULL || shared->branches == NULL || shared->chosen)
+    return;
+  shared->chosen = TRUE;
+  reason =
+      g_strdup_printf ("its party chose the branch of session %s", branch->id);
+  for (guint i = shared->branches->len; i-- > 0;)
+    {
+      Session *b = shared->branches->pdata[i];
+
+      if (b == branch)
+        continue;
+      b->paired = NULL;
+      g_ptr_array_remove_index (shared->branches, i);
+      log_unpaired (b, shared, reason);
+    }
 }
 
 static void session_remove (Session *s, const char *event, const char *reason);
@@ -379,8 +477,13 @@ session_remove (Session *s, const char *event, const char *reason)
   gw_relay_session_log (s, event, reason);
   if (s->conn != NULL)
     g_ptr_array_remove_fast (s->conn->sessions, s);
-  if (s->paired != NULL)
+  if (s->paired != NULL && s->paired->branches != NULL)
+    branch_remove (s->paired, s);
+  else if (s->paired != NULL)
     s->paired->paired = NULL;
+  for (guint i = 0; s->branches != NULL && i < s->branches->len; i++)
+    ((Session *) s->branches->pdata[i])->paired = NULL;
+  g_clear_pointer (&s->branches, g_ptr_array_unref);
   if (s->user != NULL)
     gw_relay_session_count_user (r, s->user, -1);
   net_timer_cancel (r->loop, &s->expiry);
@@ -560,20 +663,40 @@ gw_relay_session_binding_answered (Conn *c, MsrpHead *h)
   return TRUE;
 }
 
+/* The session paired with @first whose party is @party: its pair, or the
+ * branch of that party when @first is shared. */
+static Session *
+peer_of_party (Session *first, MsrpUri *party)
+{
+  if (first->paired != NULL)
+    return msrp_uri_equal (first->paired->party, party) ? first->paired : NULL;
+  for (guint i = 0; first->branches != NULL && i < first->branches->len; i++)
+    {
+      Session *b = first->branches->pdata[i];
+
+      if (msrp_uri_equal (b->party, party))
+        return b;
+    }
+  return NULL;
+}
+
 /* The SEND on the inbound connection @c is addressed to @first: when that
- * is a paired pre-authorised session whose pair is unbound, and the SEND
- * comes from the pair's party (the last From-Path URI), bind the pair to
- * @c (RFC 6135 section 4.2.2: the active party's first SEND).  Knowing
- * @first's URI (random, handed to that party only in SDP) is what
- * authorises it. */
+ * is a paired pre-authorised session, and the SEND comes from the party
+ * (the last From-Path URI) of an unbound session paired with it, bind that
+ * session to @c (RFC 6135 section 4.2.2: the active party's first SEND).
+ * Knowing @first's URI (random, handed out only in SDP) is what
+ * authorises it; toward a shared session, the From-Path tells the branch
+ * (each answerer gave its own URI in its answer). */
 void
 gw_relay_session_bind_by_send (Conn *c, Session *first, MsrpHead *h)
 {
   GPtrArray *from = msrp_head_get_from_path (h);
-  Session *s = first->paired;
+  Session *s;
 
-  if (first->kind != SESSION_PREAUTH || s == NULL || s->conn != NULL ||
-      !msrp_uri_equal (s->party, from->pdata[from->len - 1]))
+  if (first->kind != SESSION_PREAUTH)
+    return;
+  s = peer_of_party (first, from->pdata[from->len - 1]);
+  if (s == NULL || s->conn != NULL)
     return;
   session_bind_preauth (s, c);
 }
@@ -644,42 +767,161 @@ preauth_lookup (GwRelay *r, MsrpUri *u, GError **error)
   return s;
 }
 
-gboolean
-gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b, GError **error)
+/* The two pre-authorised sessions @a and @b name, when they may be
+ * paired: distinct, and @b paired with nothing; @a too unless
+ * @a_may_share. */
+static gboolean
+pair_lookup (GwRelay *relay, MsrpUri *a, MsrpUri *b, gboolean a_may_share,
+             Session **sa, Session **sb, GError **error)
 {
-  Session *sa, *sb;
-  g_autoptr (GwLogEvent) ev = NULL;
-
-  g_return_val_if_fail (relay != NULL && a != NULL && b != NULL, FALSE);
-  sa = preauth_lookup (relay, a, error);
-  if (sa == NULL)
+  *sa = preauth_lookup (relay, a, error);
+  if (*sa == NULL)
     return FALSE;
-  sb = preauth_lookup (relay, b, error);
-  if (sb == NULL)
+  *sb = preauth_lookup (relay, b, error);
+  if (*sb == NULL)
     return FALSE;
-  if (sa == sb)
+  if (*sa == *sb)
     {
       g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                   "cannot pair session %s with itself", sa->id);
+                   "cannot pair session %s with itself", (*sa)->id);
       return FALSE;
     }
-  if (sa->paired != NULL || sb->paired != NULL)
+  if ((a_may_share ? (*sa)->paired != NULL
+                   : gw_relay_session_is_paired (*sa)) ||
+      gw_relay_session_is_paired (*sb))
     {
       g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
                    "session %s is already paired",
-                   sa->paired != NULL ? sa->id : sb->id);
+                   gw_relay_session_is_paired (*sb) ? (*sb)->id : (*sa)->id);
       return FALSE;
     }
-  sa->paired = sb;
-  sb->paired = sa;
+  return TRUE;
+}
+
+/* @a and @b are paired: frames held for either party may go, and the log
+ * says so (@branches: the shared session's count, 0 for a pair). */
+static void
+log_paired (GwRelay *relay, Session *sa, Session *sb, guint branches)
+{
+  g_autoptr (GwLogEvent) ev =
+      gw_log_event_new (G_LOG_LEVEL_INFO, "session_paired");
+
   gw_relay_route_release_holds (relay);
-  ev = gw_log_event_new (G_LOG_LEVEL_INFO, "session_paired");
   gw_log_event_add_str (ev, "session", sa->id);
   gw_log_event_add_str (ev, "paired", sb->id);
   if (sa->call_id != NULL)
     gw_log_event_add_str (ev, "call_id", sa->call_id);
+  if (branches > 0)
+    gw_log_event_add_int (ev, "branches", branches);
   gw_log_event_emit (ev, "sessions %s and %s paired", sa->id, sb->id);
+}
+
+gboolean
+gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b, GError **error)
+{
+  Session *sa, *sb;
+
+  g_return_val_if_fail (relay != NULL && a != NULL && b != NULL, FALSE);
+  if (!pair_lookup (relay, a, b, FALSE, &sa, &sb, error))
+    return FALSE;
+  if (sa->branches != NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "session %s is shared by branches "
+                   "(gw_relay_pair_branch())",
+                   sa->id);
+      return FALSE;
+    }
+  sa->paired = sb;
+  sb->paired = sa;
+  log_paired (relay, sa, sb, 0);
   return TRUE;
+}
+
+gboolean
+gw_relay_pair_branch (GwRelay *relay, MsrpUri *shared, MsrpUri *branch,
+                      GError **error)
+{
+  Session *sa, *sb;
+
+  g_return_val_if_fail (relay != NULL && shared != NULL && branch != NULL,
+                        FALSE);
+  if (!pair_lookup (relay, shared, branch, TRUE, &sa, &sb, error))
+    return FALSE;
+  /* A SEND toward the shared party tells its branch by its From-Path. */
+  if (peer_of_party (sa, sb->party) != NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "session %s already has a branch for %s", sa->id,
+                   msrp_uri_get_text (sb->party));
+      return FALSE;
+    }
+  if (sa->branches == NULL)
+    sa->branches = g_ptr_array_new ();
+  g_ptr_array_add (sa->branches, sb);
+  sb->paired = sa;
+  /* A branch answering after the choice may be the one its party takes
+   * next (a 200 after another branch's early answer): it chooses again. */
+  sa->chosen = FALSE;
+  log_paired (relay, sa, sb, sa->branches->len);
+  return TRUE;
+}
+
+/* The bodiless SEND that binds @s's party to the connection it goes on
+ * (RFC 6135 section 4.2.2: the active side's first request binds the
+ * connection; an empty SEND when it has nothing to say, RFC 4975 section
+ * 5.4), with From-Path the path the party was given for its peer; its
+ * transaction id into @tid.  NULL with @error when @s cannot be bound by
+ * the gateway: unpaired, bound or being bound already. */
+static GBytes *
+binding_send (Session *s, char *tid, gsize tid_size, GError **error)
+{
+  Session *peer = last_peer (s);
+  g_autoptr (GPtrArray) to = g_ptr_array_new ();
+  g_autoptr (GPtrArray) from = g_ptr_array_new ();
+  g_autoptr (MsrpWriter) w = NULL;
+
+  if (peer == NULL || s->conn != NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "session %s is %s", s->id,
+                   peer == NULL         ? "not paired"
+                   : s->connect != NULL ? "being connected already"
+                                        : "bound already");
+      return NULL;
+    }
+  g_ptr_array_add (to, s->party);
+  g_ptr_array_add (from, peer->uri);
+  g_ptr_array_add (from, peer->party);
+  w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
+  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
+    return NULL;
+  g_strlcpy (tid, msrp_writer_get_transaction_id (w), tid_size);
+  return msrp_writer_to_bytes (w, NULL, '$', error);
+}
+
+/* The pre-authorised session @session names, into *@s, and its binding
+ * SEND (binding_send()); NULL with @error. */
+static GBytes *
+binding_prepare (GwRelay *relay, MsrpUri *session, Session **s, char *tid,
+                 gsize tid_size, GError **error)
+{
+  *s = preauth_lookup (relay, session, error);
+  return *s != NULL ? binding_send (*s, tid, tid_size, error) : NULL;
+}
+
+/* @s is bound to @c, where its binding SEND @b (transaction @tid) goes
+ * first; @done hears how it ends. */
+static void
+binding_start (Session *s, Conn *c, GBytes *b, const char *tid,
+               GwRelayConnectFunc done, gpointer user_data)
+{
+  s->connect = g_new0 (Connect, 1);
+  s->connect->func = done;
+  s->connect->data = user_data;
+  g_strlcpy (s->connect->tid, tid, sizeof s->connect->tid);
+  session_bind_preauth (s, c);
+  gw_relay_stream_send_small (c, b); /* held until the connection is up */
 }
 
 gboolean
@@ -689,50 +931,69 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
 {
   Session *s;
   Conn *c;
-  g_autoptr (GPtrArray) to = g_ptr_array_new ();
-  g_autoptr (GPtrArray) from = g_ptr_array_new ();
-  g_autoptr (MsrpWriter) w = NULL;
+  char tid[MSRP_WRITER_ID_BUF_SIZE];
   g_autoptr (GBytes) b = NULL;
 
   g_return_val_if_fail (relay != NULL && session != NULL, FALSE);
-  s = preauth_lookup (relay, session, error);
-  if (s == NULL)
-    return FALSE;
-  if (s->paired == NULL || s->conn != NULL)
-    {
-      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
-                   "session %s is %s", s->id,
-                   s->paired == NULL    ? "not paired"
-                   : s->connect != NULL ? "being connected already"
-                                        : "bound already");
-      return FALSE;
-    }
-  /* RFC 6135 section 4.2.2: the active side's first request binds the
-   * connection; an empty SEND when it has no data (RFC 4975 section 5.4),
-   * with From-Path the path the party was given for its peer. */
-  g_ptr_array_add (to, s->party);
-  g_ptr_array_add (from, s->paired->uri);
-  g_ptr_array_add (from, s->paired->party);
-  w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
-  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
-    return FALSE;
-  b = msrp_writer_to_bytes (w, NULL, '$', error);
+  b = binding_prepare (relay, session, &s, tid, sizeof tid, error);
   if (b == NULL)
     return FALSE;
-
   /* A connection of its own, not the next-hop pool: it carries this
    * session only, and is closed with it. */
   c = gw_relay_pool_open (relay, s->party, s);
-  s->connect = g_new0 (Connect, 1);
-  s->connect->func = done;
-  s->connect->data = user_data;
-  g_strlcpy (s->connect->tid, msrp_writer_get_transaction_id (w),
-             sizeof s->connect->tid);
-  session_bind_preauth (s, c);
-  gw_relay_stream_send_small (c, b); /* held until the connection is up */
+  binding_start (s, c, b, tid, done, user_data);
   /* A failure, even at once, is told through @done, later, like any
    * other. */
   gw_relay_pool_connect (c);
+  return TRUE;
+}
+
+/* The open connection of @relay over @conn (one it accepted or adopted),
+ * or NULL. */
+static Conn *
+conn_of (GwRelay *relay, NetConn *conn)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, relay->conns);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      Conn *c = key;
+
+      if (c->gw == conn && !c->detached)
+        return c;
+    }
+  return NULL;
+}
+
+gboolean
+gw_relay_bind_session (GwRelay *relay, MsrpUri *session, NetConn *conn,
+                       GwRelayConnectFunc done, gpointer user_data,
+                       GError **error)
+{
+  Session *s;
+  Conn *c;
+  char tid[MSRP_WRITER_ID_BUF_SIZE];
+  g_autoptr (GBytes) b = NULL;
+
+  g_return_val_if_fail (relay != NULL && session != NULL && conn != NULL,
+                        FALSE);
+  c = conn_of (relay, conn);
+  if (c == NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "connection %" G_GUINT64_FORMAT " is not one of the "
+                   "relay's",
+                   net_conn_get_id (conn));
+      return FALSE;
+    }
+  b = binding_prepare (relay, session, &s, tid, sizeof tid, error);
+  if (b == NULL)
+    return FALSE;
+  binding_start (s, c, b, tid, done, user_data);
+  /* Up already: report-timeout runs from now (RFC 4976 section 6.4.1). */
+  gw_relay_session_conn_up (c);
   return TRUE;
 }
 
@@ -749,6 +1010,7 @@ gw_relay_get_session_info (GwRelay *relay, MsrpUri *session,
   if (s == NULL)
     return FALSE;
   info->bound = s->conn != NULL;
+  info->paired = s->kind == SESSION_PREAUTH && gw_relay_session_is_paired (s);
   info->conn = s->conn != NULL ? s->conn->id : 0;
   info->messages_from = s->messages_from;
   info->bytes_from = s->bytes_from;

@@ -576,7 +576,7 @@ relay_response (Txn *t, MsrpHead *h)
     return;
   head = gw_relay_route_forward_head (
       h, t->in_tid, n_ours,
-      gw_relay_session_paired_uri (r, to->pdata[n_ours - 1]));
+      gw_relay_session_paired_uri (r, to->pdata[n_ours - 1], t->out));
   end = gw_relay_stream_end_line (t->in_tid, FALSE, '$');
   gw_relay_stream_send_small (t->in, head);
   gw_relay_stream_send_small (t->in, end);

@@ -114,8 +114,10 @@ void gw_relay_set_client_tls (GwRelay *relay, NetTls *tls);
  *
  * The negotiator makes one pre-authorised session per party of a relayed
  * stream, puts each session's URI at the front of that party's a=path as
- * the other party sees it, and pairs the two.  Each party is then bound to
- * a connection: by its own first SEND on a connection it made to us, or by
+ * the other party sees it, and pairs the two (in a forked call, the
+ * offerer's one session with each branch's: gw_relay_pair_branch()).  Each
+ * party is then bound to a connection: by its own first SEND on a
+ * connection it made to us, or by
  * the gateway connecting to it (gw_relay_connect_session()).  A request
  * toward a party is relayed only when it comes on the connection bound to
  * the paired party; on the way its From-Path gets the paired session's URI
@@ -148,6 +150,33 @@ MsrpUri *gw_relay_preauthorize_session (GwRelay *relay, MsrpScheme scheme,
  * or when either is already paired. */
 gboolean gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
                                  GError **error);
+
+/* A forked call (RFC 3261 section 16.7): the one offer reaches several
+ * answerers, each of which answers with its own to-tag and its own
+ * session URI, while all of them were given the offerer's one session URI
+ * (@shared) in the same offer.  Pair @branch, the session of one such
+ * answerer, with @shared, which may already be paired with the sessions of
+ * other branches in the same way (not with gw_relay_pair_sessions()):
+ * - a SEND toward @shared's party binds the unbound branch whose party
+ *   ends its From-Path, and is relayed only from a branch's connection,
+ *   with that branch's URI in front of From-Path;
+ * - until @shared's party has chosen, a request toward it from a
+ *   connection of no branch is held as toward an unpaired session (its
+ *   answer may not have been paired yet);
+ * - the first request of @shared's party toward a branch chooses it (RFC
+ *   3261 section 13.2.2.4: the offerer goes on with one dialog): the other
+ *   branches are unpaired (session_unpaired), and requests from them
+ *   toward @shared get 403; a branch paired later (a 200 after an early
+ *   answer of another) may be chosen in its turn;
+ * - gw_relay_connect_session() of @shared speaks for the branch paired
+ *   last (the answer that went out last).
+ * Closing a branch's session unpairs it alone.  Returns: FALSE with
+ * GW_RELAY_ERROR_INVALID when either is unknown or not pre-authorised,
+ * they are the same session, @shared is paired with gw_relay_pair_sessions
+ * () or is itself a branch, @branch is paired, or another branch of
+ * @shared has @branch's party (the From-Path could not tell them apart). */
+gboolean gw_relay_pair_branch (GwRelay *relay, MsrpUri *shared,
+                               MsrpUri *branch, GError **error);
 
 /* How a gw_relay_connect_session() ended; what it proves about the
  * party's address is the negotiator's business.  When the party's host is
@@ -214,9 +243,25 @@ gboolean gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
                                    GwRelayConnectFunc done, gpointer user_data,
                                    GError **error);
 
+/* The same binding on a connection the relay has already, @conn: one it
+ * adopted (gw_relay_adopt_connection()), the selected pair of a passive
+ * party's ICE-TCP leg, where the pair is the connection whichever side
+ * opened it and the party waits for the first SEND (RFC 6544 section 4.5,
+ * RFC 6135 section 4.2.2).  The binding SEND goes on @conn at once, and
+ * @done is called as for gw_relay_connect_session() (OK, BIND_FAILED or
+ * CANCELLED; on failure the session is unbound and @conn, left with no
+ * session, closed).  Returns: FALSE with GW_RELAY_ERROR_INVALID as
+ * gw_relay_connect_session() does, or when @conn is not an open
+ * connection of the relay. */
+gboolean gw_relay_bind_session (GwRelay *relay, MsrpUri *session,
+                                NetConn *conn, GwRelayConnectFunc done,
+                                gpointer user_data, GError **error);
+
 typedef struct
 {
   gboolean bound;
+  gboolean paired;       /* with a session, or (shared) with a branch; a branch
+                          * that was not chosen is unpaired */
   guint64 conn;          /* connection id when bound, else 0 */
   guint64 messages_from; /* SEND messages received from the party and
                           * relayed: counted when the chunk that ends

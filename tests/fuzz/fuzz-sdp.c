@@ -12,6 +12,9 @@
  * - after them, write a text that parses again to the same text and typed
  *   view, in which the session level and every section that is not an MSRP
  *   stream are byte for byte those of the input.
+ * - read the o= version and take a new one chosen by the input: either
+ *   both fail with a reason and nothing changes, or only the version's
+ *   digits change.
  * The input is also parsed as one a=candidate value.  Any broken property
  * aborts. */
 #include "msrp-sdp.h"
@@ -331,6 +334,84 @@ modify (MsrpSdp *sdp, MsrpSdpStream *st, guint8 ops)
   g_free (before);
 }
 
+/* Where the session level's o= line has its version in @text: the offset
+ * of its third field (the line was read by the module, so it has six). */
+static gsize
+origin_version_at (const char *text, gsize len)
+{
+  gsize pos = 0;
+
+  while (pos + 1 < len && !(text[pos] == 'm' && text[pos + 1] == '='))
+    {
+      const char *nl = memchr (text + pos, '\n', len - pos);
+
+      if (text[pos] == 'o' && text[pos + 1] == '=')
+        {
+          const char *sp = memchr (text + pos, ' ', len - pos);
+
+          CHECK (sp != NULL);
+          sp = memchr (sp + 1, ' ', len - (gsize) (sp + 1 - text));
+          CHECK (sp != NULL);
+          return (gsize) (sp + 1 - text);
+        }
+      CHECK (nl != NULL);
+      pos = (gsize) (nl - text) + 1;
+    }
+  abort ();
+}
+
+/* Read the o= version and set one derived from @seed: both fail alike
+ * and change nothing, or only the version's digits change. */
+static void
+check_origin (MsrpSdp *sdp, guint64 seed)
+{
+  GError *error = NULL;
+  gsize before_len, after_len, at, old_len;
+  char *before = msrp_sdp_to_string (sdp, &before_len);
+  char *after, *new_digits;
+  guint64 version = 0, again = 0, want;
+
+  if (!msrp_sdp_get_origin_version (sdp, &version, &error))
+    {
+      gint code = error->code;
+
+      check_error (error);
+      g_clear_error (&error);
+      CHECK (!msrp_sdp_set_origin_version (sdp, seed >> 1, &error));
+      check_error (error);
+      CHECK (error->code == code);
+      g_clear_error (&error);
+      check_text_unchanged (sdp, before, before_len);
+      g_free (before);
+      return;
+    }
+  CHECK (version <= G_MAXINT64);
+  want = (seed & 1) ? version + (seed >> 1) % 3 : seed >> 1;
+  if (!msrp_sdp_set_origin_version (sdp, want, &error))
+    {
+      check_failed (sdp, before, before_len, error);
+      g_clear_error (&error);
+      g_free (before);
+      return;
+    }
+  CHECK (msrp_sdp_get_origin_version (sdp, &again, NULL) && again == want);
+  after = msrp_sdp_to_string (sdp, &after_len);
+  /* The field as written (leading zeros are digits too, RFC 8866 section
+   * 9: 1*DIGIT) gives way to the number's plain digits. */
+  at = origin_version_at (before, before_len);
+  old_len = strspn (before + at, "0123456789");
+  new_digits = g_strdup_printf ("%" G_GUINT64_FORMAT, want);
+  CHECK (old_len > 0 && before[at + old_len] == ' ');
+  CHECK (after_len == before_len - old_len + strlen (new_digits));
+  CHECK (memcmp (after, before, at) == 0);
+  CHECK (memcmp (after + at, new_digits, strlen (new_digits)) == 0);
+  CHECK (strcmp (after + at + strlen (new_digits), before + at + old_len) ==
+         0);
+  g_free (new_digits);
+  g_free (after);
+  g_free (before);
+}
+
 static void
 fuzz_candidate (const char *text, size_t size)
 {
@@ -410,6 +491,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   g_ptr_array_unref (in_sections);
   g_ptr_array_unref (out_sections);
+  g_free (out);
+
+  {
+    guint64 seed = 0;
+
+    for (gsize i = 0; i < size && i < 8; i++)
+      seed = (seed << 8) | data[i];
+    check_origin (sdp, seed);
+  }
+  out = check_round_trip (sdp, &out_len);
   g_free (out);
   msrp_sdp_free (sdp);
   return 0;

@@ -16,8 +16,10 @@
 #      answers: relay, passive + ICE toward the softphone, the answerer
 #      connects over TCP (README decision table rows 33/34).  The offer the
 #      answerer sees and the answer the softphone sees name the gateway
-#      (c=, its URI first in a=path, a=setup:passive, only the gateway's
-#      candidates, a=end-of-candidates); the plain answer has no ICE lines.
+#      (c= and m= its tcp-passive default candidate, its URI first in
+#      a=path, a=setup:actpass in the offer and passive in the answer, only
+#      the gateway's candidates, a=end-of-candidates); the plain answer has
+#      no ICE lines.
 #      An ICE_BIG_MB (default 20) MiB file and two chat messages each way,
 #      byte-exact.  The ICE leg: ice_gathered for both legs; ice_ready
 #      (party offerer, transport ice-tcp) pairs the gateway's host
@@ -75,6 +77,10 @@
 #      NAT's drop counter proves its checks ran; the plain answerer bound
 #      over tcp is let go by the delete (call_deleted relay_bytes 0, a
 #      second delete fails); the daemon stops cleanly.
+#   5  both ICE behind their NATs, the answerer answering passive to the
+#      actpass offer (row 35): the gateway sends the first SEND on the
+#      answerer's selected pair (session_connected on that ICE conn), 1 MiB
+#      and chats both ways.
 #
 # Every scenario checks call_offered (from-tag, received-from),
 # call_answered (to-tag), plan_decided at the offer and the answer, the
@@ -92,7 +98,7 @@
 #
 # Usage: ice-scenarios.sh MSRP-EDGE MSRPCAT
 # Needs root (network namespaces; skipped with 77 otherwise).
-# Environment: ICE_SCENARIOS (default "1 2 3 4"), ICE_BIG_MB (default 20),
+# Environment: ICE_SCENARIOS (default "1 2 3 4 5"), ICE_BIG_MB (default 20),
 # ICE_FAIL_TIMEOUT (default 3), ICE_GW_EXTRA (more configuration lines for
 # the daemons, printf %b style, e.g. '[log]\nlevel=debug'), KEEP_WORK=1,
 # IT_SLOW (lib.sh).
@@ -101,7 +107,7 @@ MSRP_EDGE="$1"
 MSRPCAT="$2"
 . "$(dirname "$0")/nat-lib.sh"
 
-scenarios=${ICE_SCENARIOS:-1 2 3 4}
+scenarios=${ICE_SCENARIOS:-1 2 3 4 5}
 big_mb=${ICE_BIG_MB:-20}
 big_size=$((big_mb * 1024 * 1024))
 small_size=$((1024 * 1024))
@@ -232,20 +238,22 @@ gw_session_of () { sdp_attr "$1" path | sed 's|^msrp://[^/]*/\([^;]*\);.*|\1|'; 
 has_ice () { tr -d '\r' <"$1" | grep -q '^a=ice-ufrag:'; }
 candidates () { tr -d '\r' <"$1" | sed -n 's/^a=candidate:\(.*\)/\1/p'; }
 
-# check_gw_sdp FILE WHO PARTY-URI ICE: the SDP a party sees from the
-# relay: c= the gateway, its URI first in a=path then PARTY-URI,
-# a=setup:passive and, ICE=yes, only the gateway's candidates (on
-# 203.0.113.1, tcp-passive among them), ICE=no, no ICE lines.
+# check_gw_sdp FILE WHO PARTY-URI ICE [SETUP]: the SDP a party sees from
+# the relay: c= the gateway, its URI first in a=path then PARTY-URI,
+# a=setup:SETUP (default passive; an offer says actpass, RFC 6135 section
+# 4.2.2) and, ICE=yes, only the gateway's candidates (on 203.0.113.1,
+# tcp-passive among them), c= and m= naming one of its tcp-passive ones
+# (the default candidate, RFC 8839 section 4.2.1.1); ICE=no, no ICE lines.
 check_gw_sdp () {
-  local f=$1 who=$2 party=$3 ice=$4 path
+  local f=$1 who=$2 party=$3 ice=$4 setup=${5:-passive} path mport
   path=$(sdp_attr "$f" path) || fail "$S: $who sees no a=path"
   [[ "$path" =~ ^msrp://${IP[gw]//./\\.}:$GW_MSRP_PORT/[^\ ]+\;tcp\ (.*)$ ]] ||
     fail "$S: $who sees a=path '$path', not the gateway first"
   [ "${BASH_REMATCH[1]}" = "$party" ] ||
     fail "$S: $who sees a=path '$path', not ending in $party"
   [ "$(sdp_c "$f")" = "${IP[gw]}" ] || fail "$S: $who sees c=$(sdp_c "$f")"
-  [ "$(sdp_attr "$f" setup)" = passive ] ||
-    fail "$S: $who sees a=setup:$(sdp_attr "$f" setup || echo none)"
+  [ "$(sdp_attr "$f" setup)" = "$setup" ] ||
+    fail "$S: $who sees a=setup:$(sdp_attr "$f" setup || echo none), not $setup"
   if [ "$ice" = yes ]; then
     has_ice "$f" || fail "$S: $who sees no ICE credentials"
     candidates "$f" | grep -q . || fail "$S: $who sees no candidates"
@@ -254,6 +262,9 @@ check_gw_sdp () {
     fi
     candidates "$f" | grep -q " TCP .* typ host tcptype passive" ||
       fail "$S: $who sees no tcp-passive host candidate of the gateway: $(candidates "$f")"
+    mport=$(tr -d '\r' <"$f" | sed -n 's/^m=message \([0-9]*\) .*/\1/p')
+    candidates "$f" | grep -q " TCP [0-9]* ${IP[gw]//./\\.} $mport typ host tcptype passive" ||
+      fail "$S: $who sees c=/m= $(sdp_c "$f"):$mport, none of the gateway's tcp-passive candidates: $(candidates "$f")"
     tr -d '\r' <"$f" | grep -q '^a=end-of-candidates' ||
       fail "$S: $who sees no a=end-of-candidates"
   else
@@ -500,14 +511,16 @@ scenario_1 () {
   call_begin 1
   party offerer a o1 ice "$WORK/big.bin" "softphone" 3
   hold_syn pb
-  party answerer pb a1 plain "$WORK/big2.bin" "legacy" 3
+  # Active: the offer says actpass (RFC 6135 section 4.2.2), and this
+  # answerer connects over TCP (rows 31, 34); msrpcat would answer passive.
+  party answerer pb a1 plain "$WORK/big2.bin" "legacy" 3 --setup active
   ng_pass offer 1.o.sdp 1.o2a.sdp a
   local ouri auri
   ouri=$(own_uri "$WORK/1.o.sdp")
   has_ice "$WORK/1.o.sdp" || fail "1: the softphone's offer has no ICE lines"
   [ "$(sdp_attr "$WORK/1.o.sdp" setup)" = actpass ] || fail "1: the softphone did not offer actpass"
-  check_gw_sdp "$WORK/1.o2a.sdp" "the answerer" "$ouri" yes
-  check_plan offer relay setup_to_answerer=passive
+  check_gw_sdp "$WORK/1.o2a.sdp" "the answerer" "$ouri" yes actpass
+  check_plan offer relay setup_to_answerer=actpass
   wait_log "$GW" 5 ice_gathered call_id="$CALL" party=answerer ||
     fail "1: no ice_gathered for the answerer's leg"
   local t0=$(now_ms)
@@ -561,12 +574,12 @@ scenario_2 () {
   ice_gw 2
   call_begin 2
   party offerer a o2 ice "$WORK/big.bin" "offerer" 3
-  party answerer b a2 ice "$WORK/big2.bin" "answerer" 3
+  party answerer b a2 ice "$WORK/big2.bin" "answerer" 3 --setup active
   ng_pass offer 2.o.sdp 2.o2a.sdp a
   local ouri auri
   ouri=$(own_uri "$WORK/2.o.sdp")
-  check_gw_sdp "$WORK/2.o2a.sdp" "the answerer" "$ouri" yes
-  check_plan offer relay setup_to_answerer=passive
+  check_gw_sdp "$WORK/2.o2a.sdp" "the answerer" "$ouri" yes actpass
+  check_plan offer relay setup_to_answerer=actpass
   wait_log "$GW" 5 ice_gathered call_id="$CALL" party=answerer ||
     fail "2: no ice_gathered for the answerer's leg"
   ng_pass answer 2.a.sdp 2.a2o.sdp b
@@ -638,12 +651,12 @@ scenario_3 () {
   call_begin 3a
   party offerer pa o3a ice "$WORK/small.bin" "softphone" 3
   hold_syn pb
-  party answerer pb a3a plain "$WORK/small.bin" "peer" 3
+  party answerer pb a3a plain "$WORK/small.bin" "peer" 3 --setup active
   ng_pass offer 3a.o.sdp 3a.o2a.sdp pa
   local ouri auri
   ouri=$(own_uri "$WORK/3a.o.sdp")
   [ "$(sdp_c "$WORK/3a.o.sdp")" = "${IP[pa]}" ] || fail "3a: the softphone's c= is $(sdp_c "$WORK/3a.o.sdp")"
-  check_gw_sdp "$WORK/3a.o2a.sdp" "the answerer" "$ouri" yes
+  check_gw_sdp "$WORK/3a.o2a.sdp" "the answerer" "$ouri" yes actpass
   check_plan offer relay
   ng_pass answer 3a.a.sdp 3a.a2o.sdp pb
   release_syn pb
@@ -777,7 +790,7 @@ EOF
   call_begin 4
   party offerer a o4 ice "" "softphone" 0 --ice-timeout $((fail_timeout + 2))
   hold_syn pb
-  party answerer pb a4 plain "" "" 1 -T $((fail_timeout + 6))
+  party answerer pb a4 plain "" "" 1 -T $((fail_timeout + 6)) --setup active
   ng_pass offer 4.o.sdp 4.o2a.sdp a
   ng_pass answer 4.a.sdp 4.a2o.sdp pb
   release_syn pb
@@ -832,6 +845,51 @@ EOF
   nx nata nft delete table inet icetest
   stop_gw 4 0
   note "4 ICE checks that cannot succeed: ice_failed $took ms after the answer ([ice] timeout=$fail_timeout; reason \"$reason\"; tried $tried); ping and query answered during and after; the softphone ended 3 after $mc_took ms (\"$(grep -m1 'ICE failed' "$WORK/o4.err" | cut -c1-120)\"), a's NAT dropped $blocked bytes of checks; the legacy answerer ended $rc after the delete; $DELETED_NOTE"
+}
+
+# --- 5: both ICE behind NATs, the answerer passive ------------------------------
+# The ICE answerer answers passive to the gateway's actpass offer (row 35):
+# the gateway sends the first SEND on the answerer's selected pair
+# (session_connected over the ICE conn), then messages pass both ways.
+scenario_5 () {
+  ice_gw 5
+  call_begin 5
+  party offerer a o5 ice "$WORK/small.bin" "offerer" 3
+  party answerer b a5 ice "$WORK/small.bin" "answerer" 3 --setup passive
+  ng_pass offer 5.o.sdp 5.o2a.sdp a
+  local ouri auri p
+  ouri=$(own_uri "$WORK/5.o.sdp")
+  check_gw_sdp "$WORK/5.o2a.sdp" "the answerer" "$ouri" yes actpass
+  wait_log "$GW" 5 ice_gathered call_id="$CALL" party=answerer ||
+    fail "5: no ice_gathered for the answerer's leg"
+  ng_pass answer 5.a.sdp 5.a2o.sdp b
+  auri=$(own_uri "$WORK/5.a.sdp")
+  [ "$(sdp_attr "$WORK/5.a.sdp" setup)" = passive ] || fail "5: the ICE answerer did not answer passive"
+  check_gw_sdp "$WORK/5.a2o.sdp" "the offerer" "$auri" yes
+  check_no_warning
+  check_plan answer relay setup_to_answerer=actpass
+  log_match "$GW" plan_decided call_id="$CALL" step=answer \
+    reason="the offerer reaches the gateway over ICE-TCP; the gateway sends the first SEND over the answerer's ICE-TCP pair" >/dev/null ||
+    fail "5: plan_decided does not say the gateway sends first on the answerer's pair: $(log_match "$GW" plan_decided call_id="$CALL" step=answer)"
+  for p in offerer answerer; do
+    wait_until 13 log_match "$GW" ice_ready call_id="$CALL" party="$p" >/dev/null ||
+      fail "5: no ice_ready for the $p's leg (ice_failed: $(log_match "$GW" ice_failed call_id="$CALL" party="$p" || echo none))"
+  done
+  wait_party o5 60 0
+  wait_party a5 30 0
+  check_inbox "$WORK/5-ain" "$WORK/small.bin" offerer
+  check_inbox "$WORK/5-oin" "$WORK/small.bin" answerer
+  check_ice_leg answerer "${IP[natb]}"
+  log_match "$GW" session_connected call_id="$CALL" party="$auri" conn="$ICE_CONN" >/dev/null ||
+    fail "5: the gateway's binding SEND was not answered on the answerer's ICE conn $ICE_CONN: $(log_match "$GW" session_connected || true)"
+  [ "$(mc_json a5 'd["sdp"]["role"]')" = passive ] ||
+    fail "5: the answerer's msrpcat says role $(mc_json a5 'd.get("sdp")')"
+  do_query
+  check_call a
+  check_setups relay
+  delete_call "$small_size" "$small_size"
+  stop_gw 5 "$((2 * small_size))"
+  note "5 both ICE, the answerer passive: the gateway sent the first SEND on the answerer's pair ($ICE_PAIR, conn $ICE_CONN), 1 MiB and chats both ways; $DELETED_NOTE"
 }
 
 for s in $scenarios; do

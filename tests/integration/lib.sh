@@ -530,3 +530,4 @@ users_file () {
     printf '%s:%s:%s\n' "$user" "$realm" "$ha1" >>"$file"
   done
 }
+

@@ -503,6 +503,92 @@ START_TEST (test_reoffer_stays_relayed)
 }
 END_TEST
 
+/* The o= version of the SDP in @reply. */
+static guint64
+reply_version (GwBencode *reply)
+{
+  const char *text = str (reply, "sdp");
+  g_autoptr (MsrpSdp) sdp = msrp_sdp_parse (text, strlen (text), NULL);
+  guint64 v = 0;
+
+  ck_assert (sdp != NULL && msrp_sdp_get_origin_version (sdp, &v, NULL));
+  return v;
+}
+
+/* RFC 3264 section 8: each party sees the o= version go up by one each
+ * time the SDP it is sent changes, and stay when it does not, whether the
+ * change is its peer's or the gateway's (rtpengine's replace:
+ * SDP-version).  Both parties public: the SDPs pass unchanged, version 1.
+ * Re-offered with msrp-anchor, unchanged by their authors (version 1), the
+ * rewritten SDPs go out as 2 to each; the same again stays 2.  The
+ * answerer re-offers (its from-tag the branch's to-tag): the offerer, who
+ * saw 2, gets 3, and so does the answerer for the answer.  An SDP whose o=
+ * cannot be read goes out rewritten, with a warning. */
+START_TEST (test_sdp_versions)
+{
+  g_autofree char *offer = party_sdp ("203.0.113.10", 7000, "aaa", "actpass");
+  g_autofree char *answer = party_sdp ("203.0.113.11", 7001, "bbb", "active");
+  g_autofree char *reoffer =
+      party_sdp ("203.0.113.11", 7001, "bbb", "actpass");
+  const char *no_origin = "v=0\r\ns=-\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\n"
+                          "m=message 7000 TCP/MSRP *\r\n"
+                          "a=path:msrp://10.0.1.2:7000/nno;tcp\r\n"
+                          "a=setup:actpass\r\n";
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL, r3 = NULL, r4 = NULL;
+  g_autoptr (GwBencode) r5 = NULL, r6 = NULL, r7 = NULL, r8 = NULL;
+  g_autoptr (GwBencode) r9 = NULL, q = NULL;
+  GwBencode *req, *b0;
+
+  start (NULL);
+  r1 = ng (request ("offer", "v-1", "203.0.113.10", offer, NULL));
+  ck_assert_str_eq (str (r1, "sdp"), offer);
+  r2 = ng (request ("answer", "v-1", "203.0.113.11", answer, NULL));
+  ck_assert_str_eq (str (r2, "sdp"), answer);
+  r3 = ng (
+      request ("offer", "v-1", "203.0.113.10", offer, "msrp-anchor", NULL));
+  assert_ok (r3);
+  ck_assert_uint_eq (reply_version (r3), 2);
+  ck_assert_ptr_nonnull (
+      strstr (str (r3, "sdp"), "o=- 1 2 IN IP4 203.0.113.10\r\n"));
+  r4 = ng (request ("answer", "v-1", "203.0.113.11", answer, NULL));
+  ck_assert_uint_eq (reply_version (r4), 2);
+  r5 = ng (
+      request ("offer", "v-1", "203.0.113.10", offer, "msrp-anchor", NULL));
+  ck_assert_str_eq (str (r5, "sdp"), str (r3, "sdp"));
+  r6 = ng (request ("answer", "v-1", "203.0.113.11", answer, NULL));
+  ck_assert_str_eq (str (r6, "sdp"), str (r4, "sdp"));
+
+  req = request ("offer", "v-1", "203.0.113.11", reoffer, NULL);
+  gw_bencode_dict_set_string (req, "from-tag", "ttag");
+  r7 = ng (req);
+  assert_ok (r7);
+  ck_assert_uint_eq (reply_version (r7), 3);
+  req = request ("answer", "v-1", "203.0.113.10", offer, NULL);
+  gw_bencode_dict_set_string (req, "from-tag", "ttag");
+  gw_bencode_dict_set_string (req, "to-tag", "ftag");
+  r8 = ng (req);
+  assert_ok (r8);
+  ck_assert_uint_eq (reply_version (r8), 3);
+  q = ng (simple ("query", "v-1"));
+  ck_assert_str_eq (str (q, "from-tag"), "ttag");
+  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
+                        q, "sdp-version-from-offerer")),
+                    1);
+  b0 = gw_bencode_list_get (gw_bencode_dict_lookup (q, "branches"), 0);
+  ck_assert_str_eq (str (b0, "to-tag"), "ftag");
+  ck_assert_int_eq (gw_bencode_get_int (
+                        gw_bencode_dict_lookup (b0, "sdp-version-to-offerer")),
+                    3);
+  ck_assert_int_eq (gw_bencode_get_int (gw_bencode_dict_lookup (
+                        b0, "sdp-version-to-answerer")),
+                    3);
+
+  r9 = ng (request ("offer", "v-2", "203.0.113.20", no_origin, NULL));
+  assert_ok (r9);
+  ck_assert_ptr_nonnull (strstr (str (r9, "warning"), "o= version is left"));
+}
+END_TEST
+
 /* @req with `supports: ["load limit"]`, as Kamailio's rtpengine module
  * sends its offers. */
 static GwBencode *
@@ -826,6 +912,355 @@ START_TEST (test_gateway_connects)
 }
 END_TEST
 
+/* --- forked calls -----------------------------------------------------------
+ */
+
+/* @req (consumed) with @tag as its to-tag: the answer of one branch. */
+static GwBencode *
+to_tag (GwBencode *req, const char *tag)
+{
+  gw_bencode_dict_set_string (req, "to-tag", tag);
+  return req;
+}
+
+/* A delete naming @from and @to (either NULL: not given), as Kamailio's
+ * rtpengine_delete() sends it. */
+static GwBencode *
+delete_tags (const char *call_id, const char *from, const char *to)
+{
+  GwBencode *d = simple ("delete", call_id);
+
+  if (from != NULL)
+    gw_bencode_dict_set_string (d, "from-tag", from);
+  if (to != NULL)
+    gw_bencode_dict_set_string (d, "to-tag", to);
+  return d;
+}
+
+/* The first whole frame the gateway sent @p (waiting for it), taken out of
+ * what @p received.  (transfer full) */
+static char *
+party_frame (Party *p)
+{
+  gint64 end = testloop_now () + 5 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      const char *text = (const char *) p->in->data;
+      const char *line = strstr (text, "\r\n-------");
+      const char *eol = line != NULL ? strstr (line + 2, "\r\n") : NULL;
+
+      if (eol != NULL)
+        {
+          gsize len = (gsize) (eol + 2 - text);
+          char *frame = g_strndup (text, len);
+
+          g_byte_array_remove_range (p->in, 0, (guint) len);
+          return frame;
+        }
+      ck_assert_msg (!p->closed, "connection closed: %s", text);
+      ck_assert_msg (testloop_now () < end, "no frame: %s", text);
+      testloop_step (end);
+    }
+}
+
+/* The value of header @name in @frame.  (transfer full) */
+static char *
+frame_header (const char *frame, const char *name)
+{
+  g_autofree char *key = g_strdup_printf ("\r\n%s: ", name);
+  const char *p = strstr (frame, key);
+
+  ck_assert_msg (p != NULL, "no %s in:\n%s", name, frame);
+  p += strlen (key);
+  return g_strndup (p, strcspn (p, "\r"));
+}
+
+/* The transaction id of @frame.  (transfer full) */
+static char *
+frame_tid (const char *frame)
+{
+  return g_strndup (frame + 5, strcspn (frame + 5, " "));
+}
+
+static void
+party_write (Party *p, const char *text)
+{
+  g_autoptr (GBytes) b = g_bytes_new (text, strlen (text));
+
+  while (p->conn == NULL)
+    testloop_step (testloop_now () + G_USEC_PER_SEC);
+  ck_assert (net_conn_write (p->conn, b));
+}
+
+/* @p answers @request 200, as the party @uri. */
+static void
+party_ok (Party *p, const char *request, const char *uri)
+{
+  g_autofree char *tid = frame_tid (request);
+  g_autofree char *from = frame_header (request, "From-Path");
+  g_autofree char *resp = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\n"
+                                           "From-Path: %s\r\n-------%s$\r\n",
+                                           tid, from, uri, tid);
+
+  party_write (p, resp);
+}
+
+/* @p sends the SEND @id to @to from @from with @body. */
+static void
+party_send (Party *p, const char *id, const char *to, const char *from,
+            const char *body)
+{
+  g_autofree char *text = g_strdup_printf (
+      "MSRP %s SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\nMessage-ID: %s\r\n"
+      "Byte-Range: 1-%zu/%zu\r\nContent-Type: text/plain\r\n\r\n%s\r\n"
+      "-------%s$\r\n",
+      id, to, from, id, strlen (body), strlen (body), body, id);
+
+  party_write (p, text);
+}
+
+/* The frame @p got is the SEND @id from @from, which it answers 200 as
+ * @uri. */
+static void
+party_expect_send (Party *p, const char *id, const char *from, const char *uri)
+{
+  g_autofree char *f = party_frame (p);
+  g_autofree char *got_from = frame_header (f, "From-Path");
+
+  ck_assert_msg (strstr (f, " SEND\r\n") != NULL, "not a SEND:\n%s", f);
+  ck_assert_msg (id == NULL || strstr (f, id) != NULL, "not %s:\n%s", id, f);
+  ck_assert_str_eq (got_from, from);
+  party_ok (p, f, uri);
+}
+
+/* The frame @p got is the response @code to its transaction @id. */
+static void
+party_expect_response (Party *p, const char *id, guint code)
+{
+  g_autofree char *f = party_frame (p);
+  g_autofree char *want = g_strdup_printf ("MSRP %s %03u", id, code);
+
+  ck_assert_msg (g_str_has_prefix (f, want), "not %s:\n%s", want, f);
+}
+
+/* A forking proxy's call (RFC 3261 section 16.7): one offer, answers from
+ * two branches with their own to-tags.  Each branch gets its own session
+ * (paired with the offerer's one) and its own plan; the gateway binds the
+ * passive offerer once, and each passive answerer.  Branch B speaks to the
+ * offerer with B's path; the offerer's answer to B chooses B, after which
+ * A cannot reach the offerer; Kamailio's delete for A (from-tag and
+ * to-tag) drops A alone, a delete naming no branch deletes nothing, and
+ * the delete of the last branch (a BYE's) ends the call. */
+START_TEST (test_fork)
+{
+  Party o, pa, pb;
+  g_autofree char *offer = NULL, *ans_a = NULL, *ans_b = NULL;
+  g_autofree char *uo = NULL, *ua = NULL, *ub = NULL;
+  g_autofree char *ga = NULL, *gb_a = NULL, *gb_b = NULL;
+  g_autofree char *to_o = NULL, *to_b = NULL, *via_a = NULL, *via_b = NULL;
+  g_autofree char *via_o = NULL;
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL, a2 = NULL, q = NULL;
+  g_autoptr (GwBencode) d1 = NULL, d2 = NULL, d3 = NULL, q2 = NULL;
+  g_autoptr (GwBencode) a3 = NULL;
+  g_autofree char *gb_a3 = NULL;
+  GwBencode *branches;
+
+  start (NULL);
+  party_listen (&o);
+  party_listen (&pa);
+  party_listen (&pb);
+  uo = g_strdup_printf ("msrp://127.0.0.1:%u/ooo;tcp", o.port);
+  ua = g_strdup_printf ("msrp://127.0.0.1:%u/aaa;tcp", pa.port);
+  ub = g_strdup_printf ("msrp://127.0.0.1:%u/bbb;tcp", pb.port);
+  offer = party_sdp ("127.0.0.1", o.port, "ooo", "passive");
+  ans_a = party_sdp ("127.0.0.1", pa.port, "aaa", "passive");
+  ans_b = party_sdp ("127.0.0.1", pb.port, "bbb", "passive");
+  o1 = ng (request ("offer", "k-1", "203.0.113.20", offer, NULL));
+  assert_ok (o1);
+  ga = gateway_uri (str (o1, "sdp"));
+  a1 = ng (
+      to_tag (request ("answer", "k-1", "127.0.0.1", ans_a, NULL), "tag-a"));
+  assert_ok (a1);
+  a2 = ng (
+      to_tag (request ("answer", "k-1", "127.0.0.1", ans_b, NULL), "tag-b"));
+  assert_ok (a2);
+  gb_a = gateway_uri (str (a1, "sdp"));
+  gb_b = gateway_uri (str (a2, "sdp"));
+  ck_assert_str_ne (gb_a, gb_b);
+  ck_assert_uint_eq (relay_sessions (), 3);
+  ck_assert_uint_eq (logtap_count ("call_answered", "\"to_tag\":\"tag-a\"",
+                                   "\"branches\":1", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("call_answered", "\"to_tag\":\"tag-b\"",
+                                   "\"branches\":2", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("session_paired", "\"branches\":2", NULL),
+                     1);
+
+  /* The gateway binds the offerer (speaking for the branch answered
+   * first, when it connected) and each answerer (with the offerer's
+   * path). */
+  via_a = g_strdup_printf ("%s %s", gb_a, ua);
+  via_b = g_strdup_printf ("%s %s", gb_b, ub);
+  via_o = g_strdup_printf ("%s %s", ga, uo);
+  party_expect_send (&o, NULL, via_a, uo);
+  party_expect_send (&pa, NULL, via_o, ua);
+  party_expect_send (&pb, NULL, via_o, ub);
+  RUN_UNTIL (logtap_count ("session_connected", "\"call_id\":\"k-1\"", NULL) ==
+                 3,
+             5000);
+
+  /* B speaks to the offerer, which sees B's path; its answer to B
+   * chooses B. */
+  to_o = g_strdup_printf ("%s %s", ga, uo);
+  to_b = g_strdup_printf ("%s %s", gb_b, ub);
+  party_send (&pb, "fromb001", to_o, ub, "hello from b");
+  party_expect_send (&o, "fromb001", via_b, uo);
+  party_expect_response (&pb, "fromb001", 200);
+  party_send (&o, "tob00001", to_b, uo, "hello b");
+  party_expect_send (&pb, "tob00001", via_o, ub);
+  party_expect_response (&o, "tob00001", 200);
+  ck_assert_uint_eq (
+      logtap_count ("session_unpaired", "\"call_id\":\"k-1\"", NULL), 1);
+  /* A, not chosen, cannot reach the offerer... */
+  party_send (&pa, "froma001", to_o, ua, "me too");
+  party_expect_response (&pa, "froma001", 403);
+  /* ...until it answers again (its 200 after B's early answer): paired
+   * again, with the session it had. */
+  a3 = ng (
+      to_tag (request ("answer", "k-1", "127.0.0.1", ans_a, NULL), "tag-a"));
+  assert_ok (a3);
+  gb_a3 = gateway_uri (str (a3, "sdp"));
+  ck_assert_str_eq (gb_a3, gb_a);
+  party_send (&pa, "froma002", to_o, ua, "now me");
+  party_expect_send (&o, "froma002", via_a, uo);
+  party_expect_response (&pa, "froma002", 200);
+  /* The offerer goes back to B: A is left again. */
+  party_send (&o, "tob00002", to_b, uo, "b again");
+  party_expect_send (&pb, "tob00002", via_o, ub);
+  party_expect_response (&o, "tob00002", 200);
+
+  q = ng (simple ("query", "k-1"));
+  assert_ok (q);
+  ck_assert_str_eq (str (q, "from-tag"), "ftag");
+  branches = gw_bencode_dict_lookup (q, "branches");
+  ck_assert_uint_eq (gw_bencode_list_get_length (branches), 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      GwBencode *br = gw_bencode_list_get (branches, i);
+      GwBencode *s0 =
+          gw_bencode_list_get (gw_bencode_dict_lookup (br, "streams"), 0);
+
+      ck_assert_str_eq (str (br, "to-tag"), i == 0 ? "tag-a" : "tag-b");
+      ck_assert_str_eq (str (s0, "plan"), "relay");
+      ck_assert_str_eq (str (s0, "step"), "answer");
+      ck_assert_int_eq (
+          gw_bencode_get_int (gw_bencode_dict_lookup (s0, "answerer-paired")),
+          i == 1);
+      ck_assert_int_eq (
+          gw_bencode_get_int (gw_bencode_dict_lookup (s0, "answerer-bytes")),
+          i == 1 ? 12 : 6);
+    }
+
+  /* Kamailio's delete for the failed branch: A alone goes. */
+  d1 = ng (delete_tags ("k-1", "ftag", "tag-a"));
+  assert_ok (d1);
+  ck_assert_ptr_null (gw_bencode_dict_lookup (d1, "warning"));
+  ck_assert_uint_eq (logtap_count ("branch_deleted", "\"to_tag\":\"tag-a\"",
+                                   "\"branches\":1", NULL),
+                     1);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 1);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  RUN_UNTIL (pa.closed, 5000);
+  /* A tag of no branch (one that failed without answering): nothing. */
+  d2 = ng (delete_tags ("k-1", "ftag", "tag-zzz"));
+  assert_ok (d2);
+  ck_assert_ptr_nonnull (strstr (str (d2, "warning"), "no branch"));
+  ck_assert_uint_eq (relay_sessions (), 2);
+  q2 = ng (simple ("query", "k-1"));
+  ck_assert_uint_eq (
+      gw_bencode_list_get_length (gw_bencode_dict_lookup (q2, "branches")), 1);
+  /* B's BYE: the last branch, the call ends. */
+  d3 = ng (delete_tags ("k-1", "ftag", "tag-b"));
+  assert_ok (d3);
+  ck_assert_uint_eq (
+      logtap_count ("call_deleted", "\"call_id\":\"k-1\"", NULL), 1);
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+  ck_assert_uint_eq (relay_sessions (), 0);
+  party_clear (&o);
+  party_clear (&pa);
+  party_clear (&pb);
+}
+END_TEST
+
+/* A re-offer in a forked call (a re-INVITE, in one dialog): it continues
+ * the branch its to-tag names, with that branch's sessions; the other
+ * branch's session closes.  Its answer, B's, keeps B's session. */
+START_TEST (test_fork_reoffer)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *b1 = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autofree char *b2 = party_sdp ("10.0.2.3", 7001, "ccc", "active");
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL, a2 = NULL, o2 = NULL;
+  g_autoptr (GwBencode) a3 = NULL, q = NULL;
+  g_autofree char *ga = NULL, *gb2 = NULL;
+  g_autofree char *ga2 = NULL, *gb3 = NULL;
+
+  start (NULL);
+  o1 = ng (request ("offer", "k-4", NULL, offer, NULL));
+  a1 = ng (to_tag (request ("answer", "k-4", NULL, b1, NULL), "tag-1"));
+  a2 = ng (to_tag (request ("answer", "k-4", NULL, b2, NULL), "tag-2"));
+  assert_ok (a2);
+  ga = gateway_uri (str (o1, "sdp"));
+  gb2 = gateway_uri (str (a2, "sdp"));
+  o2 = ng (to_tag (request ("offer", "k-4", NULL, offer, NULL), "tag-2"));
+  assert_ok (o2);
+  ga2 = gateway_uri (str (o2, "sdp"));
+  ck_assert_str_eq (ga, ga2);
+  /* Branch 1's session went with the re-offer. */
+  ck_assert_uint_eq (relay_sessions (), 2);
+  ck_assert_uint_eq (
+      logtap_count ("session_closed", "\"reason\":\"re-offer\"",
+                    "\"party\":\"msrp://10.0.2.2:7001/bbb;tcp\"", NULL),
+      1);
+  a3 = ng (to_tag (request ("answer", "k-4", NULL, b2, NULL), "tag-2"));
+  assert_ok (a3);
+  gb3 = gateway_uri (str (a3, "sdp"));
+  ck_assert_str_eq (gb2, gb3);
+  ck_assert_uint_eq (relay_sessions (), 2);
+  q = ng (simple ("query", "k-4"));
+  ck_assert_uint_eq (
+      gw_bencode_list_get_length (gw_bencode_dict_lookup (q, "branches")), 1);
+}
+END_TEST
+
+/* The answerer's BYE names the offerer's tag as to-tag: the whole call
+ * ends, whatever branches it has; a delete without tags too. */
+START_TEST (test_fork_delete_offerer)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *b1 = party_sdp ("10.0.2.2", 7001, "bbb", "active");
+  g_autofree char *b2 = party_sdp ("10.0.2.3", 7001, "ccc", "active");
+
+  start (NULL);
+  ng_ok (request ("offer", "k-2", NULL, offer, NULL));
+  ng_ok (to_tag (request ("answer", "k-2", NULL, b1, NULL), "tag-1"));
+  ng_ok (to_tag (request ("answer", "k-2", NULL, b2, NULL), "tag-2"));
+  ck_assert_uint_eq (relay_sessions (), 3);
+  ng_ok (delete_tags ("k-2", "tag-2", "ftag"));
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+  ck_assert_uint_eq (relay_sessions (), 0);
+  ck_assert_uint_eq (logtap_count ("branch_deleted", NULL), 0);
+
+  ng_ok (request ("offer", "k-3", NULL, offer, NULL));
+  ng_ok (to_tag (request ("answer", "k-3", NULL, b1, NULL), "tag-1"));
+  ng_ok (to_tag (request ("answer", "k-3", NULL, b2, NULL), "tag-2"));
+  ng_ok (delete_tags ("k-3", NULL, "tag-1"));
+  ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+}
+END_TEST
+
 /* Issue 13 finding 4: an answer whose a=path sends the gateway to loopback
  * (refused by default), to its own listener or to a host name gets no
  * connection there, a warning in the reply, connect_refused, and nothing
@@ -1137,8 +1572,18 @@ phone_set_remote (Phone *p, const char *text)
                                  msrp_sdp_stream_get_candidates (st), &error));
 }
 
+/* The ICE legs alive now. */
+static guint
+ice_legs (void)
+{
+  GwCallsStats cs;
+
+  gw_calls_get_stats (calls, &cs);
+  return cs.ice.legs;
+}
+
 /* An ICE softphone offers: it gets an ICE leg to the gateway (the answerer
- * is offered the gateway's candidates with a=setup:passive), its checks
+ * is offered the gateway's candidates with a=setup:actpass), its checks
  * succeed, its first SEND over the pair binds its session; the pair
  * proved its address reachable, so its next offer goes direct. */
 START_TEST (test_ice_leg)
@@ -1163,8 +1608,9 @@ START_TEST (test_ice_leg)
   offer = phone_sdp (&a, "aaa");
   r1 = ng (request ("offer", "i-1", "127.0.0.1", offer, NULL));
   assert_ok (r1);
-  /* Toward the answerer: the gateway's path, candidates, passive. */
-  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:passive\r\n"));
+  /* Toward the answerer: the gateway's path, candidates, actpass (RFC
+   * 6135 section 4.2.2: never passive in an offer). */
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:actpass\r\n"));
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=ice-ufrag:"));
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "tcptype passive"));
   ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=end-of-candidates"));
@@ -1207,6 +1653,11 @@ START_TEST (test_ice_leg)
           gw_bencode_list_get (gw_bencode_dict_lookup (q, "streams"), 0),
           "offerer-bound")),
       1);
+  /* The leg the offer carried to the answerers, which the answerer did
+   * not take up, waits for other branches until the offerer is bound; the
+   * next sweep (10 s at most) lets it go. */
+  ck_assert_uint_eq (ice_legs (), 2);
+  RUN_UNTIL (ice_legs () == 1, 12000);
 
   /* Measured: 127.0.0.1 accepts inbound connections (the pair, or the
    * probe of its passive candidate). */
@@ -1327,6 +1778,191 @@ START_TEST (test_ice_both)
 }
 END_TEST
 
+/* The candidate of @text's first MSRP stream that its c= and m= name (RFC
+ * 8839 section 4.2.1.1: the default candidate), which must be there and
+ * tcp-passive.  (transfer full) */
+static MsrpSdpCandidate *
+default_candidate (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpSdp) sdp = msrp_sdp_parse (text, strlen (text), &error);
+  MsrpSdpStream *st;
+  GPtrArray *cands;
+
+  ck_assert_msg (sdp != NULL, "%s", error ? error->message : "");
+  st = msrp_sdp_get_stream (sdp, 0);
+  cands = msrp_sdp_stream_get_candidates (st);
+  for (guint i = 0; i < cands->len; i++)
+    {
+      const MsrpSdpCandidate *c = cands->pdata[i];
+
+      if (strcmp (c->address, msrp_sdp_stream_get_address (st, NULL)) == 0 &&
+          c->port == msrp_sdp_stream_get_port (st))
+        {
+          ck_assert_int_eq (c->tcptype, MSRP_SDP_TCPTYPE_PASSIVE);
+          return msrp_sdp_candidate_copy (c);
+        }
+    }
+  ck_abort_msg ("c= and m= name no candidate:\n%s", text);
+  return NULL;
+}
+
+/* @text (an SDP of the phone's) without its tcp-passive candidates: the
+ * gateway cannot connect to it, so a pair can only form where the phone
+ * connects. */
+static char *
+without_passive (const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\r\n", -1);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    if (!g_str_has_prefix (lines[i], "a=candidate:") ||
+        strstr (lines[i], "tcptype passive") == NULL)
+      g_string_append_printf (out, "%s\r\n", lines[i]);
+  return g_string_free (out, FALSE);
+}
+
+/* In an SDP carrying the gateway's ICE candidates, c= and m= name one of
+ * them, a tcp-passive one (RFC 8839 section 4.2.1.1, RFC 6544 section 4.3;
+ * the MSRP listener there made a strict agent report ice-mismatch), both
+ * toward the answerer and toward the offerer.  And the gateway accepts the
+ * party there: a softphone given that candidate alone, whose own passive
+ * candidates the gateway is not given, forms its pair on it, and binds. */
+START_TEST (test_ice_default_candidate)
+{
+  Phone a = { 0 };
+  g_autofree char *full = NULL, *offer = NULL;
+  const char *answer = "v=0\r\no=- 2 1 IN IP4 10.0.2.2\r\ns=-\r\n"
+                       "c=IN IP4 10.0.2.2\r\nt=0 0\r\n"
+                       "m=message 7001 TCP/MSRP *\r\n"
+                       "a=path:msrp://10.0.2.2:7001/bbb;tcp\r\n"
+                       "a=setup:active\r\n";
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL;
+  g_autoptr (MsrpSdpCandidate) to_answerer = NULL, to_offerer = NULL;
+  g_autoptr (GPtrArray) only = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) msrp_sdp_candidate_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *local = NULL, *gw_b = NULL, *bind = NULL, *got = NULL;
+
+  start ("[ice]\naddresses=127.0.0.1\n");
+  phone_start (&a);
+  full = phone_sdp (&a, "aaa");
+  offer = without_passive (full);
+  r1 = ng (request ("offer", "i-5", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  to_answerer = default_candidate (str (r1, "sdp"));
+  r2 = ng (request ("answer", "i-5", "203.0.113.21", answer, NULL));
+  assert_ok (r2);
+  to_offerer = default_candidate (str (r2, "sdp"));
+  gw_b = gateway_uri (str (r2, "sdp"));
+
+  g_ptr_array_add (only, msrp_sdp_candidate_copy (to_offerer));
+  {
+    g_autoptr (MsrpSdp) sdp =
+        msrp_sdp_parse (str (r2, "sdp"), strlen (str (r2, "sdp")), NULL);
+    MsrpSdpStream *st = msrp_sdp_get_stream (sdp, 0);
+
+    ck_assert (ice_leg_set_remote (a.leg, msrp_sdp_stream_get_ice_ufrag (st),
+                                   msrp_sdp_stream_get_ice_pwd (st), only,
+                                   &error));
+  }
+  RUN_UNTIL (a.stream != NULL || a.failed, 10000);
+  ck_assert (!a.failed);
+  local = g_strdup_printf ("\"local_address\":\"%s:%u\"", to_offerer->address,
+                           to_offerer->port);
+  RUN_UNTIL (logtap_count ("ice_ready", "\"party\":\"offerer\"",
+                           "\"local_tcptype\":\"passive\"", local, NULL) == 1,
+             5000);
+  bind = g_strdup_printf ("MSRP tx01 SEND\r\nTo-Path: %s msrp://10.0.2.2:"
+                          "7001/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:"
+                          "7000/aaa;tcp\r\nMessage-ID: bind0001\r\n"
+                          "Byte-Range: 1-0/0\r\n-------tx01$\r\n",
+                          gw_b);
+  phone_write (&a, bind);
+  got = phone_read_until (&a, "-------tx01$\r\n");
+  ck_assert_msg (g_str_has_prefix (got, "MSRP tx01 200"), "%s", got);
+  phone_clear (&a);
+}
+END_TEST
+
+/* Both parties with ICE, the answerer answering passive to the actpass
+ * offer (decision table row 35): the gateway sends the first SEND on the
+ * answerer's pair, From-Path the offerer's path as the answerer saw it,
+ * and once answered 200 the offerer's message reaches the answerer over
+ * its pair. */
+START_TEST (test_ice_answerer_passive)
+{
+  Phone a = { 0 }, b = { 0 };
+  g_autofree char *offer = NULL, *answer = NULL;
+  g_autofree char *gw_a = NULL, *gw_b = NULL;
+  g_autofree char *bind = NULL, *ok = NULL, *bind_a = NULL;
+  g_autofree char *msg = NULL, *got_msg = NULL, *want_from = NULL;
+  g_autofree char *tid = NULL;
+  g_autoptr (GwBencode) r1 = NULL, r2 = NULL;
+
+  start ("[ice]\naddresses=127.0.0.1\n");
+  phone_start (&a);
+  phone_start_role (&b, FALSE);
+  offer = phone_sdp (&a, "aaa");
+  r1 = ng (request ("offer", "i-4", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "a=setup:actpass\r\n"));
+  gw_a = gateway_uri (str (r1, "sdp"));
+  phone_set_remote (&b, str (r1, "sdp"));
+  answer = phone_sdp_setup (&b, "bbb", "passive");
+  r2 = ng (request ("answer", "i-4", "127.0.0.1", answer, NULL));
+  assert_ok (r2);
+  ck_assert_ptr_null (gw_bencode_dict_lookup (r2, "warning"));
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"call_id\":\"i-4\"",
+                                   "\"step\":\"answer\"",
+                                   "over the answerer's ICE-TCP pair", NULL),
+                     1);
+  gw_b = gateway_uri (str (r2, "sdp"));
+  phone_set_remote (&a, str (r2, "sdp"));
+  RUN_UNTIL ((a.stream != NULL && b.stream != NULL) || a.failed || b.failed,
+             10000);
+  ck_assert (!a.failed && !b.failed);
+
+  /* The gateway's binding SEND on B's pair. */
+  bind = phone_read_until (&b, "$\r\n");
+  want_from = g_strdup_printf (
+      "From-Path: %s msrp://127.0.0.1:7000/aaa;tcp\r\n", gw_a);
+  ck_assert_msg (strstr (bind, " SEND\r\nTo-Path: msrp://127.0.0.1:7000/bbb;"
+                               "tcp\r\n") != NULL,
+                 "%s", bind);
+  ck_assert_msg (strstr (bind, want_from) != NULL, "%s", bind);
+  tid = g_strndup (bind + 5, strcspn (bind + 5, " "));
+  ok = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s msrp://127.0.0.1:7000/"
+                        "aaa;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/bbb;tcp"
+                        "\r\n-------%s$\r\n",
+                        tid, gw_a, tid);
+  phone_write (&b, ok);
+  RUN_UNTIL (logtap_count ("session_connected", "\"call_id\":\"i-4\"", NULL) ==
+                 1,
+             5000);
+
+  /* A binds and speaks; B hears it over its pair. */
+  bind_a = g_strdup_printf ("MSRP aa01 SEND\r\nTo-Path: %s msrp://127.0.0.1:"
+                            "7000/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000"
+                            "/aaa;tcp\r\nMessage-ID: bindaaaa\r\nByte-Range: "
+                            "1-0/0\r\n-------aa01$\r\n",
+                            gw_b);
+  phone_write (&a, bind_a);
+  msg = g_strdup_printf ("MSRP aa02 SEND\r\nTo-Path: %s msrp://127.0.0.1:7000"
+                         "/bbb;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/aaa;tcp"
+                         "\r\nMessage-ID: hello001\r\nByte-Range: 1-5/5\r\n"
+                         "Content-Type: text/plain\r\n\r\nhello\r\n"
+                         "-------aa02$\r\n",
+                         gw_b);
+  phone_write (&a, msg);
+  got_msg = phone_read_until (&b, "hello\r\n-------");
+  ck_assert_ptr_nonnull (strstr (got_msg, "Message-ID: hello001"));
+  phone_clear (&a);
+  phone_clear (&b);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1355,11 +1991,15 @@ main (void)
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_reoffer_keeps_sessions);
   tcase_add_test (tc, test_reoffer_stays_relayed);
+  tcase_add_test (tc, test_sdp_versions);
   tcase_add_test (tc, test_expiry);
   tcase_add_test (tc, test_max_calls);
   tcase_add_test (tc, test_draining);
   tcase_add_test (tc, test_gateway_connects);
   tcase_add_test (tc, test_gateway_connect_timeout);
+  tcase_add_test (tc, test_fork);
+  tcase_add_test (tc, test_fork_delete_offerer);
+  tcase_add_test (tc, test_fork_reoffer);
   tcase_add_loop_test (tc, test_connect_policy, 0,
                        G_N_ELEMENTS (connect_policy_cases));
   suite_add_tcase (s, tc);
@@ -1367,6 +2007,8 @@ main (void)
   tcase_set_timeout (tc_ice, 30);
   tcase_add_test (tc_ice, test_ice_leg);
   tcase_add_test (tc_ice, test_ice_both);
+  tcase_add_test (tc_ice, test_ice_answerer_passive);
+  tcase_add_test (tc_ice, test_ice_default_candidate);
   suite_add_tcase (s, tc_ice);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);

@@ -2698,6 +2698,38 @@ START_TEST (test_preauth_stranger)
 }
 END_TEST
 
+/* The two ends of a socketpair: X's, as the client @x, and the one the
+ * relay is to adopt, like an ICE-TCP pair's stream from @peer to @local.
+ * Returns: (transfer full) */
+static NetConn *
+stream_pair (Client **x, const char *peer, const char *local)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) x_sock = NULL;
+  g_autoptr (GSocket) sock = NULL;
+  g_autoptr (GSocketConnection) x_sconn = NULL;
+  g_autoptr (GSocketConnection) sconn = NULL;
+  NetConn *x_conn, *gw;
+  int fds[2];
+
+  ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds),
+                    0);
+  x_sock = g_socket_new_from_fd (fds[0], &error);
+  ck_assert_msg (x_sock != NULL, "%s", error ? error->message : "");
+  x_sconn = g_socket_connection_factory_create_connection (x_sock);
+  x_conn = net_conn_new_from_stream (G_IO_STREAM (x_sconn), "unix", "gw", "x",
+                                     NULL, &error);
+  ck_assert_msg (x_conn != NULL, "%s", error ? error->message : "");
+  *x = client_new ("x", x_conn);
+  sock = g_socket_new_from_fd (fds[1], &error);
+  ck_assert_msg (sock != NULL, "%s", error ? error->message : "");
+  sconn = g_socket_connection_factory_create_connection (sock);
+  gw = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp", peer, local,
+                                 NULL, &error);
+  ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
+  return gw;
+}
+
 /* Both parties connect to the gateway and bind with their first SEND;
  * messages both ways, counted per direction; close_session closes the
  * connection and logs the counters. */
@@ -2711,11 +2743,6 @@ START_TEST (test_adopt_connection)
   Pre p = { 0 };
   g_autoptr (Client) x = NULL;
   g_autoptr (Client) y = NULL;
-  g_autoptr (GSocket) sock = NULL;
-  g_autoptr (GSocketConnection) sconn = NULL;
-  g_autoptr (GSocket) x_sock = NULL;
-  g_autoptr (GSocketConnection) x_sconn = NULL;
-  NetConn *x_conn;
   g_autoptr (NetConn) gw = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *to_x = NULL;
@@ -2726,28 +2753,12 @@ START_TEST (test_adopt_connection)
   const char *const fields[] = { "local_candidate", "host tcp-passive",
                                  "remote_candidate", "srflx tcp-active",
                                  NULL };
-  int fds[2];
 
   pre_init (&p, NULL, PX, PY, TRUE);
   to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
   to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
   /* X's end arrives through a stream the relay does not listen for. */
-  ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds),
-                    0);
-  x_sock = g_socket_new_from_fd (fds[0], &error);
-  ck_assert_msg (x_sock != NULL, "%s", error ? error->message : "");
-  x_sconn = g_socket_connection_factory_create_connection (x_sock);
-  x_conn = net_conn_new_from_stream (G_IO_STREAM (x_sconn), "unix", "gw", "x",
-                                     NULL, &error);
-  ck_assert_msg (x_conn != NULL, "%s", error ? error->message : "");
-  x = client_new ("x", x_conn);
-  sock = g_socket_new_from_fd (fds[1], &error);
-  ck_assert_msg (sock != NULL, "%s", error ? error->message : "");
-  sconn = g_socket_connection_factory_create_connection (sock);
-  gw = net_conn_new_from_stream (G_IO_STREAM (sconn), "ice-tcp",
-                                 "198.51.100.7:9", "203.0.113.1:50000", NULL,
-                                 &error);
-  ck_assert_msg (gw != NULL, "%s", error ? error->message : "");
+  gw = stream_pair (&x, "198.51.100.7:9", "203.0.113.1:50000");
   ck_assert (!gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRPS,
                                          NULL, &error));
   ck_assert (
@@ -2780,6 +2791,62 @@ START_TEST (test_adopt_connection)
       3000);
   assert_info (p.r, p.ux, TRUE, 1, 2, 1, 7);
   assert_info (p.r, p.uy, TRUE, 1, 7, 1, 2);
+  pre_clear (&p);
+}
+END_TEST
+
+/* A passive party over an adopted connection (an ICE-TCP pair, which is
+ * the connection whichever side opened it): the gateway binds it with its
+ * empty SEND on that connection, From-Path the peer's path as X was given
+ * it; then Y's message reaches X over it.  A connection the relay does
+ * not have, or a session bound already, is refused. */
+START_TEST (test_bind_adopted)
+{
+  Pre p = { 0 };
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) y = NULL;
+  g_autoptr (NetConn) gw = NULL;
+  g_autoptr (Frame) bind = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *to_x = NULL, *to_y = NULL;
+  Done done = { 0 };
+
+  pre_init (&p, NULL, PX, PY, TRUE);
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
+  gw = stream_pair (&x, "198.51.100.7:50000", "203.0.113.1:50001");
+  x->answer_sends = TRUE;
+  /* Not adopted yet: not the relay's. */
+  ck_assert (
+      !gw_relay_bind_session (p.r->relay, p.ux, gw, on_done, &done, &error));
+  ck_assert_msg (strstr (error->message, "not one of the relay's"), "%s",
+                 error->message);
+  g_clear_error (&error);
+  ck_assert (gw_relay_adopt_connection (p.r->relay, gw, MSRP_SCHEME_MSRP, NULL,
+                                        &error));
+  ck_assert_msg (
+      gw_relay_bind_session (p.r->relay, p.ux, gw, on_done, &done, &error),
+      "%s", error ? error->message : "");
+  ck_assert (
+      !gw_relay_bind_session (p.r->relay, p.ux, gw, on_done, &done, &error));
+  ck_assert_msg (strstr (error->message, "being connected already"), "%s",
+                 error->message);
+  g_clear_error (&error);
+  ck_assert_uint_eq (done.calls, 0);
+  bind = client_frame (x, 3000);
+  ck_assert_str_eq (msrp_head_get_method (bind->head), "SEND");
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_TO_PATH), PX);
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_FROM_PATH), to_y);
+  ck_assert_uint_eq (bind->body_len, 0);
+  RUN_UNTIL (done.calls == 1, 3000);
+  ck_assert_msg (done.ok, "%s", done.detail);
+  ck_assert_uint_eq (logtap_count ("session_bound", "\"party\":\"" PX "\"",
+                                   "\"peer\":\"198.51.100.7:50000\"", NULL),
+                     1);
+  y = client_connect ("y", p.r->port);
+  send_ok (y, to_x, PY, "msg-y1", "hello x");
+  expect_send (x, PX, to_y, "msg-y1", "hello x");
+  g_free (done.detail);
   pre_clear (&p);
 }
 END_TEST
@@ -3012,6 +3079,191 @@ START_TEST (test_preauth_both_active)
   }
   gw_relay_close_session (p.r->relay, p.uy, "call deleted");
   client_wait_eof (y, 3000);
+  pre_clear (&p);
+}
+END_TEST
+
+/* @cl binds with a bodiless SEND to @to from @from, which gets its 200. */
+static void
+bind_ok (Client *cl, const char *to, const char *from)
+{
+  g_autofree char *t = next_tid ();
+  g_autofree char *b = empty_send (t, to, from);
+  g_autoptr (Frame) ok = NULL;
+
+  client_send (cl, b);
+  ok = client_frame (cl, 3000);
+  assert_response (ok, t, 200);
+}
+
+/* A forked call (gw_relay_pair_branch()): X's one session is shared by the
+ * sessions of two answerers, Y and Z, each of which binds by its SEND
+ * toward X; W, whose answer is not paired yet, is held until it is.  X's
+ * first request toward Z chooses Z: Y and W are unpaired, Y's request
+ * toward X gets 403, X's toward Y waits for nobody (481), and Z's reaches X
+ * with Z's path (its responses name Z's session). */
+START_TEST (test_preauth_branches)
+{
+  Pre p = { 0 };
+  g_autoptr (MsrpUri) pz = uri (PZ);
+  g_autoptr (MsrpUri) pw = uri (PW);
+  g_autoptr (MsrpUri) uz = NULL;
+  g_autoptr (MsrpUri) uw = NULL;
+  g_autoptr (MsrpUri) uy2 = NULL;
+  g_autoptr (Client) x = NULL, y = NULL, z = NULL, w = NULL;
+  g_autoptr (Frame) held = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *to_x = NULL, *to_y = NULL, *to_z = NULL;
+  g_autofree char *via_z = NULL;
+  GwRelaySessionInfo info;
+
+  pre_init (&p, NULL, PX, PY, FALSE);
+  uz = preauth (p.r, pz, "call-1");
+  uw = preauth (p.r, pw, "call-1");
+  uy2 = preauth (p.r, p.py, "call-1");
+  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
+  to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
+  to_z = g_strdup_printf ("%s %s", msrp_uri_get_text (uz), PZ);
+  ck_assert (gw_relay_pair_branch (p.r->relay, p.ux, p.uy, &error));
+  ck_assert (gw_relay_pair_branch (p.r->relay, p.ux, uz, &error));
+  ck_assert_uint_eq (logtap_count ("session_paired", "\"branches\":2", NULL),
+                     1);
+  /* Refused: a branch twice, one party in two branches, a shared session
+   * paired 1:1, a branch sharing. */
+  ck_assert (!gw_relay_pair_branch (p.r->relay, p.ux, uz, &error));
+  ck_assert_msg (strstr (error->message, "already paired"), "%s",
+                 error->message);
+  g_clear_error (&error);
+  ck_assert (!gw_relay_pair_branch (p.r->relay, p.ux, uy2, &error));
+  ck_assert_msg (strstr (error->message, "already has a branch for " PY), "%s",
+                 error->message);
+  g_clear_error (&error);
+  ck_assert (!gw_relay_pair_sessions (p.r->relay, p.ux, uw, &error));
+  g_clear_error (&error);
+  ck_assert (!gw_relay_pair_branch (p.r->relay, p.uy, uw, &error));
+  g_clear_error (&error);
+
+  /* Each answerer binds its own session by its SEND toward X. */
+  y = client_connect ("y", p.r->port);
+  z = client_connect ("z", p.r->port);
+  x = client_connect ("x", p.r->port);
+  x->answer_sends = TRUE;
+  z->answer_sends = TRUE;
+  bind_ok (y, to_x, PY);
+  bind_ok (z, to_x, PZ);
+  RUN_UNTIL (logtap_count ("session_bound", NULL) == 2, 3000);
+  assert_info (p.r, p.uy, TRUE, 0, 0, 0, 0);
+  assert_info (p.r, uz, TRUE, 0, 0, 0, 0);
+  /* W's answer has not been paired: held, until it is. */
+  w = client_connect ("w", p.r->port);
+  {
+    g_autofree char *t = next_tid ();
+    g_autofree char *b = empty_send (t, to_x, PW);
+
+    client_send (w, b);
+    testloop_run_for (300);
+    ck_assert_uint_eq (g_queue_get_length (&w->frames), 0);
+    ck_assert (gw_relay_pair_branch (p.r->relay, p.ux, uw, &error));
+    held = client_frame (w, 3000);
+    assert_response (held, t, 200);
+  }
+
+  /* X binds toward Z: Z is chosen, Y and W unpaired. */
+  bind_ok (x, to_z, PX);
+  {
+    g_autoptr (Frame) f = client_frame (z, 3000);
+
+    ck_assert_str_eq (msrp_head_get_method (f->head), "SEND");
+    ck_assert_str_eq (hdr (f, MSRP_HEADER_FROM_PATH), to_x);
+  }
+  ck_assert_uint_eq (logtap_count ("session_unpaired", NULL), 2);
+  ck_assert_uint_eq (
+      logtap_count ("session_unpaired", "\"call_id\":\"call-1\"",
+                    "its party chose the branch of session", NULL),
+      2);
+  ck_assert (gw_relay_get_session_info (p.r->relay, p.uy, &info));
+  ck_assert (!info.paired && info.bound);
+  ck_assert (gw_relay_get_session_info (p.r->relay, uz, &info));
+  ck_assert (info.paired);
+  ck_assert (gw_relay_get_session_info (p.r->relay, p.ux, &info));
+  ck_assert (info.paired);
+
+  /* Z and X talk; X's response carries Z's path. */
+  via_z = g_strdup_printf ("%s %s", msrp_uri_get_text (uz), PZ);
+  send_ok (z, to_x, PZ, "zmsg1", "hi x");
+  expect_send (x, PX, via_z, "zmsg1", "hi x");
+  {
+    g_autofree char *t = next_tid ();
+    g_autofree char *text = send_text (t, to_z, PX, "xmsg1", NULL, "hi z");
+    g_autoptr (Frame) ok = NULL;
+
+    client_send (x, text);
+    expect_send (z, PZ, to_x, "xmsg1", "hi z");
+    ok = client_frame (x, 3000);
+    assert_response (ok, t, 200);
+    /* A hop's response names the hop (RFC 4975 section 7.2): Z's
+     * session, not another branch's. */
+    ck_assert_str_eq (hdr (ok, MSRP_HEADER_FROM_PATH), msrp_uri_get_text (uz));
+  }
+  /* Y, not chosen, cannot reach X; X toward Y waits for nobody. */
+  {
+    g_autofree char *t = next_tid ();
+    g_autofree char *text = send_text (t, to_x, PY, "ymsg1", NULL, "me too");
+    g_autoptr (Frame) f = NULL;
+
+    client_send (y, text);
+    f = client_frame (y, 3000);
+    assert_response (f, t, 403);
+  }
+  {
+    g_autofree char *t = next_tid ();
+    g_autofree char *text = send_text (t, to_y, PX, "xmsg2", NULL, "y?");
+    g_autoptr (Frame) f = NULL;
+
+    client_send (x, text);
+    f = client_frame (x, 3000);
+    assert_response (f, t, 481);
+  }
+  client_no_frame (x, 200);
+  /* Closing Z's session leaves X unpaired. */
+  gw_relay_close_session (p.r->relay, uz, "branch deleted");
+  ck_assert (gw_relay_get_session_info (p.r->relay, p.ux, &info));
+  ck_assert (!info.paired);
+  pre_clear (&p);
+}
+END_TEST
+
+/* The gateway connects to the passive party of a shared session: its
+ * binding SEND speaks for the branch paired last. */
+START_TEST (test_preauth_branch_connect)
+{
+  Pre p = { 0 };
+  g_autoptr (Server) srv = server_new ();
+  g_autoptr (MsrpUri) pz = uri (PZ);
+  g_autoptr (MsrpUri) uz = NULL;
+  g_autoptr (Frame) bind = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *px =
+      g_strdup_printf ("msrp://127.0.0.1:%u/xx;tcp", srv->port);
+  g_autofree char *via_z = NULL;
+  Done done = { 0 };
+
+  srv->answer_sends = TRUE;
+  pre_init (&p, NULL, px, PY, FALSE);
+  uz = preauth (p.r, pz, "call-1");
+  ck_assert (gw_relay_pair_branch (p.r->relay, p.ux, p.uy, &error));
+  ck_assert (gw_relay_pair_branch (p.r->relay, p.ux, uz, &error));
+  via_z = g_strdup_printf ("%s %s", msrp_uri_get_text (uz), PZ);
+  ck_assert_msg (
+      gw_relay_connect_session (p.r->relay, p.ux, on_done, &done, &error),
+      "%s", error ? error->message : "");
+  RUN_UNTIL (srv->clients->len == 1, 3000);
+  bind = client_frame (srv->clients->pdata[0], 3000);
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_TO_PATH), px);
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_FROM_PATH), via_z);
+  RUN_UNTIL (done.calls == 1, 3000);
+  ck_assert_msg (done.ok, "%s", done.detail);
+  g_free (done.detail);
   pre_clear (&p);
 }
 END_TEST
@@ -3848,6 +4100,9 @@ main (void)
   tcase_add_test (tc_fwd, test_preauth_party_late);
   tcase_add_test (tc_fwd, test_preauth_answerer_early);
   tcase_add_test (tc_fwd, test_preauth_gateway_connects);
+  tcase_add_test (tc_fwd, test_preauth_branches);
+  tcase_add_test (tc_fwd, test_preauth_branch_connect);
+  tcase_add_test (tc_fwd, test_bind_adopted);
   tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
                        G_N_ELEMENTS (connect_fail_cases));
   suite_add_tcase (s, tc_fwd);

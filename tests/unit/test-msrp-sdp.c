@@ -1736,6 +1736,120 @@ START_TEST (test_modify_limits)
 END_TEST
 
 /* ---------------------------------------------------------------------------
+ * The o= version (RFC 8866 section 5.2, RFC 3264 section 8)
+ * ------------------------------------------------------------------------- */
+
+#define O_REST " IN IP4 alice.example.com"
+#define AFTER_O                                                               \
+  "s= -" CRLF "c=IN IP4 alice.example.com" CRLF "t=0 0" CRLF                  \
+  "m=message 7394 TCP/MSRP *" CRLF                                            \
+  "a=path:msrp://alice.example.com:7394/2s93i9ek2a;tcp" CRLF
+
+static const struct
+{
+  const char *name;
+  const char *text;
+  guint64 version;      /* read; then set to @set */
+  guint64 set;          /* when @expected */
+  const char *expected; /* NULL: get and set fail with @code, @msg */
+  gint code;
+  const char *msg;
+} origin_cases[] = {
+  { "figure 7", FIG7, 2890844527, 2890844528,
+    "v=0" CRLF "o=alice 2890844526 2890844528" O_REST CRLF "s= -" CRLF
+    "c=IN IP4 alice.example.com" CRLF "t=0 0" CRLF
+    "m=message 7394 TCP/MSRP *" CRLF "a=accept-types:text/plain" CRLF
+    "a=path:msrp://alice.example.com:7394/2s93i9ek2a;tcp" CRLF },
+  { "one more digit", "v=0" CRLF "o=- 1 9" O_REST CRLF AFTER_O, 9, 10,
+    "v=0" CRLF "o=- 1 10" O_REST CRLF AFTER_O },
+  { "the largest", "v=0" CRLF "o=- 1 1" O_REST CRLF AFTER_O, 1, G_MAXINT64,
+    "v=0" CRLF "o=- 1 9223372036854775807" O_REST CRLF AFTER_O },
+  { "down to 0, LF, trailing blank kept",
+    "v=0\no=bob 7 41 IN IP6 ::1 \ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n", 41, 0,
+    "v=0\no=bob 7 0 IN IP6 ::1 \ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n" },
+  { "no o=", "v=0" CRLF AFTER_O, 0, 0, NULL, MSRP_SDP_ERROR_MISSING,
+    "no o= line" },
+  { "two o=", "v=0" CRLF "o=- 1 1" O_REST CRLF "o=- 1 2" O_REST CRLF AFTER_O,
+    0, 0, NULL, MSRP_SDP_ERROR_DUPLICATE, "line 3: a second o= line" },
+  { "five fields", "v=0" CRLF "o=- 1 1 IN IP4" CRLF AFTER_O, 0, 0, NULL,
+    MSRP_SDP_ERROR_SYNTAX, "line 2: o= needs" },
+  { "two spaces", "v=0" CRLF "o=-  1 1" O_REST CRLF AFTER_O, 0, 0, NULL,
+    MSRP_SDP_ERROR_SYNTAX, "line 2: o= needs" },
+  { "a version that is no number", "v=0" CRLF "o=- 1 1a" O_REST CRLF AFTER_O,
+    0, 0, NULL, MSRP_SDP_ERROR_SYNTAX, "line 2: o= needs" },
+  { "an id that is no number", "v=0" CRLF "o=- x 1" O_REST CRLF AFTER_O, 0, 0,
+    NULL, MSRP_SDP_ERROR_SYNTAX, "line 2: o= needs" },
+  { "a version past 2^63-1",
+    "v=0" CRLF "o=- 1 9223372036854775808" O_REST CRLF AFTER_O, 0, 0, NULL,
+    MSRP_SDP_ERROR_SYNTAX, "up to 2^63-1" },
+};
+
+/* Read the version, set another: only its digits change, and the text
+ * parses again; an o= that cannot be read makes both fail and changes
+ * nothing. */
+START_TEST (test_origin)
+{
+  const char *name = origin_cases[_i].name;
+  const char *text = origin_cases[_i].text;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpSdp) sdp = parse_guarded (text, strlen (text), &error);
+  guint64 version = 12345;
+
+  ck_assert_msg (sdp != NULL, "%s: %s", name, error ? error->message : "");
+  if (origin_cases[_i].expected == NULL)
+    {
+      ck_assert_msg (!msrp_sdp_get_origin_version (sdp, &version, &error),
+                     "%s: read %" G_GUINT64_FORMAT, name, version);
+      ck_assert_uint_eq (version, 12345);
+      check_error (error, origin_cases[_i].code, origin_cases[_i].msg);
+      g_clear_error (&error);
+      ck_assert (!msrp_sdp_set_origin_version (sdp, 2, &error));
+      check_error (error, origin_cases[_i].code, origin_cases[_i].msg);
+      check_text (sdp, text, strlen (text));
+      return;
+    }
+  ck_assert_msg (msrp_sdp_get_origin_version (sdp, &version, &error), "%s: %s",
+                 name, error ? error->message : "");
+  ck_assert_uint_eq (version, origin_cases[_i].version);
+  ck_assert_msg (
+      msrp_sdp_set_origin_version (sdp, origin_cases[_i].set, &error),
+      "%s: %s", name, error ? error->message : "");
+  check_text (sdp, origin_cases[_i].expected,
+              strlen (origin_cases[_i].expected));
+  check_reparse (sdp);
+  ck_assert (msrp_sdp_get_origin_version (sdp, &version, &error));
+  ck_assert_uint_eq (version, origin_cases[_i].set);
+}
+END_TEST
+
+/* A version past 2^63-1, or one digit more in an SDP of the largest size,
+ * fails with LIMIT and changes nothing; one as long as before fits. */
+START_TEST (test_origin_limits)
+{
+  g_autoptr (GString) full = make_sdp (0, 0, MSRP_SDP_MAX_SIZE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpSdp) sdp = parse_guarded (full->str, full->len, &error);
+
+  ck_assert_ptr_nonnull (sdp);
+  ck_assert (
+      !msrp_sdp_set_origin_version (sdp, (guint64) G_MAXINT64 + 1, &error));
+  check_error (error, MSRP_SDP_ERROR_LIMIT, "more than 2^63-1");
+  g_clear_error (&error);
+  ck_assert (!msrp_sdp_set_origin_version (sdp, 28908445270, &error));
+  check_error (error, MSRP_SDP_ERROR_LIMIT, "65537 bytes, more than 65536");
+  g_clear_error (&error);
+  check_text (sdp, full->str, full->len);
+  ck_assert (msrp_sdp_set_origin_version (sdp, 2890844528, &error));
+  {
+    gsize len = 0;
+    g_autofree char *out = msrp_sdp_to_string (sdp, &len);
+
+    ck_assert_uint_eq (len, full->len);
+  }
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------
  * Small things
  * ------------------------------------------------------------------------- */
 
@@ -1803,6 +1917,8 @@ sdp_suite (void)
   ADD_LOOP ("limits", test_limits, limit_cases);
   tcase_add_test (tc, test_modify_limits);
   tcase_add_test (tc, test_names);
+  ADD_LOOP ("origin", test_origin, origin_cases);
+  tcase_add_test (tc, test_origin_limits);
 #undef ADD_LOOP
 
   return s;
