@@ -644,6 +644,44 @@ START_TEST (test_virtual_idle_fake_clock)
 }
 END_TEST
 
+/* A connection exempt from the idle timeout (a live call's) stays however
+ * long it is silent; exempt no more, its idle time counts from then. */
+START_TEST (test_virtual_idle_exempt)
+{
+  End server, client;
+  Accepting a = { &server, NULL, 0 };
+  g_autoptr (NetListener) l = NULL;
+  NetConnOptions opts = { .idle_timeout_ms = 60 * 1000 };
+  g_autoptr (GError) error = NULL;
+  gint64 last;
+
+  end_init (&server);
+  end_init (&client);
+  net_loop_set_virtual_network (loop);
+  l = listen_virtual (&a, "127.0.0.1");
+  client.conn = net_conn_connect (net_listener_get_address (l), NULL, NULL,
+                                  &opts, &error);
+  net_conn_set_callbacks (client.conn, &end_callbacks, &client, NULL);
+  RUN_UNTIL (client.connected && server.connected, 1000);
+  last = net_conn_get_last_activity (client.conn);
+  net_conn_set_idle_exempt (client.conn, TRUE);
+  net_loop_advance (loop, (gint64) 3600 * G_USEC_PER_SEC);
+  settle ();
+  ck_assert (!client.closed);
+  /* Silence is not activity. */
+  ck_assert_int_eq (net_conn_get_last_activity (client.conn), last);
+  net_conn_set_idle_exempt (client.conn, FALSE);
+  net_loop_advance (loop, 59 * G_USEC_PER_SEC);
+  settle ();
+  ck_assert (!client.closed);
+  net_loop_advance (loop, 2 * G_USEC_PER_SEC);
+  RUN_UNTIL (client.closed, 1000);
+  ck_assert_int_eq (client.reason, NET_CONN_CLOSED_IDLE);
+  end_clear (&server);
+  end_clear (&client);
+}
+END_TEST
+
 /* Slices of what was read stay valid and unchanged while later reads go
  * on: a read whose buffer is still sliced takes another. */
 START_TEST (test_virtual_slices)
@@ -719,6 +757,7 @@ main (void)
   tcase_add_test (tv, test_virtual_backpressure);
   tcase_add_test (tv, test_virtual_reset);
   tcase_add_test (tv, test_virtual_idle_fake_clock);
+  tcase_add_test (tv, test_virtual_idle_exempt);
   tcase_add_test (tv, test_virtual_slices);
   suite_add_tcase (s, tv);
   sr = srunner_create (s);
