@@ -201,6 +201,7 @@ gw_relay_session_bind (Session *s, Conn *c)
 
   s->conn = c;
   g_ptr_array_add (c->sessions, s);
+  gw_relay_keepalive_update (c);
   if (s->kind == SESSION_PREAUTH)
     gw_relay_route_release_holds (r);
 }
@@ -358,6 +359,7 @@ session_unbind (Session *s, const char *reason)
     return;
   g_ptr_array_remove_fast (c->sessions, s);
   s->conn = NULL;
+  gw_relay_keepalive_update (c);
   if (!s->bound_logged)
     return;
   s->bound_logged = FALSE;
@@ -378,7 +380,10 @@ session_remove (Session *s, const char *event, const char *reason)
     connect_finish (s, GW_RELAY_CONNECT_CANCELLED, "session closed");
   gw_relay_session_log (s, event, reason);
   if (s->conn != NULL)
-    g_ptr_array_remove_fast (s->conn->sessions, s);
+    {
+      g_ptr_array_remove_fast (s->conn->sessions, s);
+      gw_relay_keepalive_update (s->conn);
+    }
   if (s->paired != NULL)
     s->paired->paired = NULL;
   if (s->user != NULL)
@@ -682,6 +687,35 @@ gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b, GError **error)
   return TRUE;
 }
 
+/* A bodiless SEND from the paired party of @s (which must be paired) to
+ * @s's party: To-Path the party; From-Path the paired session's URI, then
+ * the paired party, the path the party was given for its peer in SDP; a
+ * new Message-ID, Byte-Range 1-0/0, Failure-Report yes, so that it is
+ * answered.  Its transaction id goes to @tid (@tid_size bytes).  RFC 6135
+ * section 4.2.2 binds a connection with it, RFC 4975 section 7.1 keeps a
+ * NAT binding alive with it.
+ * Returns: (transfer full) (nullable): NULL with @error (no randomness). */
+GBytes *
+gw_relay_session_empty_send (Session *s, char *tid, gsize tid_size,
+                             GError **error)
+{
+  g_autoptr (GPtrArray) to = g_ptr_array_new ();
+  g_autoptr (GPtrArray) from = g_ptr_array_new ();
+  g_autoptr (MsrpWriter) w = NULL;
+  GBytes *b;
+
+  g_ptr_array_add (to, s->party);
+  g_ptr_array_add (from, s->paired->uri);
+  g_ptr_array_add (from, s->paired->party);
+  w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
+  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
+    return NULL;
+  b = msrp_writer_to_bytes (w, NULL, '$', error);
+  if (b != NULL)
+    g_strlcpy (tid, msrp_writer_get_transaction_id (w), tid_size);
+  return b;
+}
+
 gboolean
 gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
                           GwRelayConnectFunc done, gpointer user_data,
@@ -689,10 +723,8 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
 {
   Session *s;
   Conn *c;
-  g_autoptr (GPtrArray) to = g_ptr_array_new ();
-  g_autoptr (GPtrArray) from = g_ptr_array_new ();
-  g_autoptr (MsrpWriter) w = NULL;
   g_autoptr (GBytes) b = NULL;
+  char tid[MSRP_WRITER_ID_BUF_SIZE];
 
   g_return_val_if_fail (relay != NULL && session != NULL, FALSE);
   s = preauth_lookup (relay, session, error);
@@ -710,13 +742,7 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
   /* RFC 6135 section 4.2.2: the active side's first request binds the
    * connection; an empty SEND when it has no data (RFC 4975 section 5.4),
    * with From-Path the path the party was given for its peer. */
-  g_ptr_array_add (to, s->party);
-  g_ptr_array_add (from, s->paired->uri);
-  g_ptr_array_add (from, s->paired->party);
-  w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
-  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
-    return FALSE;
-  b = msrp_writer_to_bytes (w, NULL, '$', error);
+  b = gw_relay_session_empty_send (s, tid, sizeof tid, error);
   if (b == NULL)
     return FALSE;
 
@@ -726,14 +752,27 @@ gw_relay_connect_session (GwRelay *relay, MsrpUri *session,
   s->connect = g_new0 (Connect, 1);
   s->connect->func = done;
   s->connect->data = user_data;
-  g_strlcpy (s->connect->tid, msrp_writer_get_transaction_id (w),
-             sizeof s->connect->tid);
+  g_strlcpy (s->connect->tid, tid, sizeof s->connect->tid);
   session_bind_preauth (s, c);
   gw_relay_stream_send_small (c, b); /* held until the connection is up */
   /* A failure, even at once, is told through @done, later, like any
    * other. */
   gw_relay_pool_connect (c);
   return TRUE;
+}
+
+void
+gw_relay_set_session_keepalive (GwRelay *relay, MsrpUri *session, gboolean on)
+{
+  Session *s;
+
+  g_return_if_fail (relay != NULL && session != NULL);
+  s = gw_relay_session_find (relay, session);
+  if (s == NULL || s->kind != SESSION_PREAUTH || s->keepalive == (on != FALSE))
+    return;
+  s->keepalive = on != FALSE;
+  if (s->conn != NULL)
+    gw_relay_keepalive_update (s->conn);
 }
 
 gboolean
@@ -774,7 +813,8 @@ gw_relay_close_session (GwRelay *relay, MsrpUri *session, const char *reason)
                             reason != NULL ? reason : "");
   session_remove (s, "session_closed", reason);
   /* Its connection, when nothing else uses it and no frame is in flight
-   * to or from it (one that is goes on, and meets the idle timeout). */
+   * to or from it (one that is goes on, and meets the idle timeout, which
+   * counts from now: gw_relay_keepalive_update()). */
   if (c != NULL && !c->detached && c->sessions->len == 0 &&
       c->owner_conn == NULL && c->rx.action != ACT_FORWARD)
     gw_relay_conn_drop (c, "session_closed", detail, TRUE);
