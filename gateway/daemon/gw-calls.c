@@ -675,6 +675,24 @@ flag (GwNgRequest *req, const char *name)
   return TRUE;
 }
 
+/* The flag msrp-keepalive of an offer (@k 0) or an answer (@k 1) asks
+ * for MSRP keep-alives toward the party that sent that SDP, on each of its
+ * relayed legs; without it, none (README.md "Standing connections"). */
+static void
+legs_keepalive (Call *c, GwNgRequest *req, guint k)
+{
+  gboolean on = flag (req, "msrp-keepalive");
+
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+
+      if (s->leg[k].session != NULL)
+        gw_relay_set_session_keepalive (c->calls->relay, s->leg[k].session,
+                                        on);
+    }
+}
+
 static GwNegPolicy
 request_policy (GwCalls *calls, GwNgRequest *req)
 {
@@ -1119,6 +1137,7 @@ handle_offer (GwNgRequest *req, gpointer data)
 
   /* Decided and rewritten: the new call replaces the old one. */
   legs_settle (c, old);
+  legs_keepalive (c, req, 0);
   if (old != NULL)
     {
       for (guint i = 0; i < old->streams->len; i++)
@@ -1450,6 +1469,7 @@ handle_answer (GwNgRequest *req, gpointer data)
       if (s->answer.plan == GW_NEG_PLAN_REJECTED)
         stream_close (calls, s, "stream rejected");
     }
+  legs_keepalive (c, req, 1);
   pending_start (c, req, g_steal_pointer (&sdp), g_steal_pointer (&warning),
                  TRUE);
 }
