@@ -2351,6 +2351,7 @@ typedef struct
   MsrpUri *ux, *uy; /* their sessions (uy is in X's To-Path) */
   const char *ux_text, *uy_text;
   char *px_text, *py_text;
+  char *to_x, *to_y; /* the paths X and Y were given for their peer */
 } Pre;
 
 static MsrpUri *
@@ -2388,6 +2389,8 @@ pre_init (Pre *p, const char *extra_conf, const char *px, const char *py,
   p->uy = preauth (p->r, p->py, "call-1");
   p->ux_text = msrp_uri_get_text (p->ux);
   p->uy_text = msrp_uri_get_text (p->uy);
+  p->to_x = g_strdup_printf ("%s %s", p->ux_text, px);
+  p->to_y = g_strdup_printf ("%s %s", p->uy_text, py);
   if (pair)
     {
       g_autoptr (GError) error = NULL;
@@ -2408,6 +2411,8 @@ pre_clear (Pre *p)
   msrp_uri_unref (p->uy);
   g_free (p->px_text);
   g_free (p->py_text);
+  g_free (p->to_x);
+  g_free (p->to_y);
 }
 
 /* A bodiless SEND (RFC 4975 section 5.4). */
@@ -3205,12 +3210,10 @@ END_TEST
 static void
 pre_bind_both (Pre *p, Client **x, Client **y)
 {
-  g_autofree char *to_x = g_strdup_printf ("%s %s", p->ux_text, PX);
-  g_autofree char *to_y = g_strdup_printf ("%s %s", p->uy_text, PY);
   g_autofree char *tx = next_tid ();
   g_autofree char *ty = next_tid ();
-  g_autofree char *bx = empty_send (tx, to_y, PX);
-  g_autofree char *by = empty_send (ty, to_x, PY);
+  g_autofree char *bx = empty_send (tx, p->to_y, PX);
+  g_autofree char *by = empty_send (ty, p->to_x, PY);
   g_autoptr (Frame) okx = NULL;
   g_autoptr (Frame) oky = NULL;
   g_autoptr (Frame) got = NULL;
@@ -3260,8 +3263,6 @@ START_TEST (test_keepalive_call_not_idle)
   g_autoptr (Client) a = NULL;
   g_autofree char *py =
       g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp", srv->port);
-  g_autofree char *to_x = NULL;
-  g_autofree char *to_y = NULL;
   g_autofree char *sa = NULL;
   g_autoptr (Frame) bind = NULL;
   Done done = { 0 };
@@ -3270,8 +3271,6 @@ START_TEST (test_keepalive_call_not_idle)
 
   srv->answer_sends = TRUE;
   pre_init (&p, "[limits]\nidle-timeout=60\n", PX, py, TRUE);
-  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
-  to_y = g_strdup_printf ("%s %s", p.uy_text, py);
   ck_assert (
       gw_relay_connect_session (p.r->relay, p.uy, on_done, &done, NULL));
   RUN_UNTIL (srv->clients->len == 1, 3000);
@@ -3281,8 +3280,8 @@ START_TEST (test_keepalive_call_not_idle)
   ck_assert_msg (done.ok, "%s", done.detail);
   x = client_connect ("x", p.r->port);
   x->answer_sends = TRUE;
-  send_ok (x, to_y, PX, "msg-x1", "to y");
-  expect_send (y, py, to_x, "msg-x1", "to y");
+  send_ok (x, p.to_y, PX, "msg-x1", "to y");
+  expect_send (y, py, p.to_x, "msg-x1", "to y");
   /* Alice's connection belongs to no call. */
   a = client_connect ("alice", p.r->port);
   sa = auth (a, p.r, ALICE, "alice");
@@ -3299,8 +3298,8 @@ START_TEST (test_keepalive_call_not_idle)
   ck_assert (g_queue_is_empty (&y->frames));
   ck_assert (!x->eof && !y->eof);
   ck_assert_uint_eq (logtap_count ("connection_closed", NULL), 1);
-  send_ok (x, to_y, PX, "msg-x2", "still here");
-  expect_send (y, py, to_x, "msg-x2", "still here");
+  send_ok (x, p.to_y, PX, "msg-x2", "still here");
+  expect_send (y, py, p.to_x, "msg-x2", "still here");
   g_free (done.detail);
   pre_clear (&p);
 }
@@ -3317,14 +3316,10 @@ START_TEST (test_keepalive_msrp)
   g_autoptr (Client) x = NULL;
   g_autoptr (Client) y = NULL;
   g_autoptr (Client) x2 = NULL;
-  g_autofree char *to_x = NULL;
-  g_autofree char *to_y = NULL;
   GwRelayStats st;
   gint64 last;
 
   pre_init (&p, "[keepalive]\nmsrp-interval=25\n", PX, PY, TRUE);
-  to_x = g_strdup_printf ("%s %s", p.ux_text, PX);
-  to_y = g_strdup_printf ("%s %s", p.uy_text, PY);
   gw_relay_set_session_keepalive (p.r->relay, p.ux, TRUE);
   pre_bind_both (&p, &x, &y);
 
@@ -3336,7 +3331,7 @@ START_TEST (test_keepalive_msrp)
       g_autoptr (Frame) f = client_frame (x, 30 * 1000);
       gint64 gap = testloop_now () - last;
 
-      assert_keepalive (f, to_y);
+      assert_keepalive (f, p.to_y);
       ck_assert_msg (gap >= 25 * G_USEC_PER_SEC && gap < 26 * G_USEC_PER_SEC,
                      "keep-alive %u after %" G_GINT64_FORMAT " us", i, gap);
       last = testloop_now ();
@@ -3347,13 +3342,13 @@ START_TEST (test_keepalive_msrp)
   /* A message to X 10 s after a keep-alive: the next comes 25 s after
    * the message. */
   testloop_run_for (10 * 1000);
-  send_ok (y, to_x, PY, "msg-y1", "hello x");
-  expect_send (x, PX, to_y, "msg-y1", "hello x");
+  send_ok (y, p.to_x, PY, "msg-y1", "hello x");
+  expect_send (x, PX, p.to_y, "msg-y1", "hello x");
   last = testloop_now ();
   {
     g_autoptr (Frame) f = client_frame (x, 30 * 1000);
 
-    assert_keepalive (f, to_y);
+    assert_keepalive (f, p.to_y);
     ck_assert_int_ge (testloop_now () - last, 25 * G_USEC_PER_SEC);
   }
 
@@ -3367,7 +3362,7 @@ START_TEST (test_keepalive_msrp)
         msrp_head_get_transaction_id (f->head), p.uy_text, PX,
         msrp_head_get_transaction_id (f->head));
 
-    assert_keepalive (f, to_y);
+    assert_keepalive (f, p.to_y);
     client_send (x, no);
     testloop_run_for (5 * 1000);
     ck_assert (!x->eof);
@@ -3376,9 +3371,9 @@ START_TEST (test_keepalive_msrp)
   {
     g_autoptr (Frame) f = client_frame (x, 30 * 1000);
 
-    assert_keepalive (f, to_y);
-    send_ok (x, to_y, PX, "msg-x1", "busy");
-    expect_send (y, PY, to_x, "msg-x1", "busy");
+    assert_keepalive (f, p.to_y);
+    send_ok (x, p.to_y, PX, "msg-x1", "busy");
+    expect_send (y, PY, p.to_x, "msg-x1", "busy");
     testloop_run_for (5 * 1000);
     ck_assert (!x->eof);
   }
@@ -3387,7 +3382,7 @@ START_TEST (test_keepalive_msrp)
   {
     g_autoptr (Frame) f = client_frame (x, 30 * 1000);
 
-    assert_keepalive (f, to_y);
+    assert_keepalive (f, p.to_y);
     last = testloop_now ();
     client_wait_eof (x, 3000);
     ck_assert_int_ge (testloop_now () - last, G_USEC_PER_SEC);
@@ -3409,12 +3404,12 @@ START_TEST (test_keepalive_msrp)
   /* X comes back on a new connection: bound, and kept alive there. */
   x2 = client_connect ("x2", p.r->port);
   x2->answer_sends = TRUE;
-  send_ok (x2, to_y, PX, "msg-x2", "back");
-  expect_send (y, PY, to_x, "msg-x2", "back");
+  send_ok (x2, p.to_y, PX, "msg-x2", "back");
+  expect_send (y, PY, p.to_x, "msg-x2", "back");
   {
     g_autoptr (Frame) f = client_frame (x2, 30 * 1000);
 
-    assert_keepalive (f, to_y);
+    assert_keepalive (f, p.to_y);
   }
   /* Off again: none more. */
   gw_relay_set_session_keepalive (p.r->relay, p.ux, FALSE);
