@@ -867,6 +867,25 @@ flag (GwNgRequest *req, const char *name)
   return TRUE;
 }
 
+/* The flag msrp-keepalive of an offer (@b NULL) or of branch @b's answer
+ * asks for MSRP keep-alives toward the party that sent that SDP, on each
+ * of its relayed legs; without it, none (README.md "Standing
+ * connections"). */
+static void
+legs_keepalive (Call *c, Branch *b, GwNgRequest *req)
+{
+  gboolean on = flag (req, "msrp-keepalive");
+
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      Leg *leg = b != NULL ? &branch_answer (b, i)->leg : &s->offerer_leg;
+
+      if (leg->session != NULL)
+        gw_relay_set_session_keepalive (c->calls->relay, leg->session, on);
+    }
+}
+
 static GwNegPolicy
 request_policy (GwCalls *calls, GwNgRequest *req)
 {
@@ -1598,6 +1617,7 @@ offer_commit (Offer *o, MsrpSdp *sdp)
   Call *c = o->c;
 
   legs_settle (c, o->old);
+  legs_keepalive (c, NULL, o->req);
   if (o->old != NULL)
     {
       /* What the new call did not take over: the old offer's ICE leg
@@ -2022,6 +2042,7 @@ answer_commit (AnswerIn *x, MsrpSdp *sdp)
       if (a->answer.plan == GW_NEG_PLAN_REJECTED)
         leg_clear (x->calls, &a->leg, "stream rejected");
     }
+  legs_keepalive (c, x->b, x->req);
   pending_start (c, x->req, sdp, g_steal_pointer (&x->warning), x->b);
 }
 

@@ -81,6 +81,12 @@ static const KeySpec keys[] = {
   { "limits", "drain-timeout", KEY_UINT, F (drain_timeout), 0, 604800 },
   { "limits", "first-request-timeout", KEY_UINT, F (first_request_timeout), 1,
     3600 },
+  { "keepalive", "tcp-idle", KEY_UINT, F (keepalive_tcp_idle), 0, 7200 },
+  { "keepalive", "tcp-interval", KEY_UINT, F (keepalive_tcp_interval), 1,
+    600 },
+  { "keepalive", "tcp-count", KEY_UINT, F (keepalive_tcp_count), 1, 127 },
+  { "keepalive", "msrp-interval", KEY_UINT, F (keepalive_msrp_interval), 1,
+    3600 },
   { "negotiator", "policy", KEY_POLICY, F (neg_policy), 0, 0 },
   { "negotiator", "call-timeout", KEY_UINT, F (call_timeout), 1, 604800 },
   { "negotiator", "reachability-ttl", KEY_UINT, F (reachability_ttl), 0,
@@ -139,6 +145,12 @@ gw_config_new_default (void)
   c->max_calls = 10000;
   c->drain_timeout = 60;
   c->first_request_timeout = 5;
+  /* Below the 30 s after which some NATs forget an idle TCP mapping
+   * (README.md "Standing connections" says why these values). */
+  c->keepalive_tcp_idle = 25;
+  c->keepalive_tcp_interval = 10;
+  c->keepalive_tcp_count = 3;
+  c->keepalive_msrp_interval = 25;
   c->neg_policy = GW_NEG_POLICY_AUTO;
   c->call_timeout = 3600;
   c->reachability_ttl = 3600;
@@ -156,6 +168,22 @@ gw_config_new_default (void)
   c->log_level = G_LOG_LEVEL_INFO;
   c->source = g_strdup ("embedded default");
   return c;
+}
+
+void
+gw_config_conn_options (const GwConfig *config, NetConnOptions *options)
+{
+  g_return_if_fail (config != NULL && options != NULL);
+  memset (options, 0, sizeof *options);
+  options->idle_timeout_ms = config->idle_timeout * 1000;
+  if (config->keepalive_tcp_idle == 0)
+    return;
+  options->keepalive_idle_s = config->keepalive_tcp_idle;
+  options->keepalive_interval_s = config->keepalive_tcp_interval;
+  options->keepalive_count = config->keepalive_tcp_count;
+  options->user_timeout_ms =
+      1000 * (config->keepalive_tcp_idle +
+              config->keepalive_tcp_interval * config->keepalive_tcp_count);
 }
 
 void

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include "gw-log.h"
 #include "net-cidr.h"
+#include "net-conn.h"
 
 G_BEGIN_DECLS
 
@@ -63,6 +64,11 @@ typedef struct
   guint max_calls;     /* the call table's size (ng: load limit beyond) */
   guint drain_timeout; /* seconds SIGTERM waits for live calls; 0: none */
   guint first_request_timeout; /* seconds */
+  /* [keepalive], seconds (README.md "Standing connections") */
+  guint keepalive_tcp_idle; /* 0: no TCP keep-alives */
+  guint keepalive_tcp_interval;
+  guint keepalive_tcp_count;
+  guint keepalive_msrp_interval;
   /* [negotiator] */
   int neg_policy;             /* GwNegPolicy (gw-negotiator.h) */
   guint call_timeout;         /* seconds */
@@ -101,6 +107,13 @@ GwConfig *gw_config_load (const char *path, GError **error);
 G_GNUC_WARN_UNUSED_RESULT
 GwConfig *gw_config_load_data (const char *data, gsize len, const char *source,
                                GError **error);
+
+/* The options of every MSRP connection the relay accepts or opens: the
+ * idle timeout ([limits] idle-timeout), TCP keep-alives ([keepalive]
+ * tcp-*), and TCP_USER_TIMEOUT at the time the keep-alives take to find
+ * a dead peer (tcp-idle + tcp-interval x tcp-count), so that data sent
+ * into a dead connection fails as soon as silence does. */
+void gw_config_conn_options (const GwConfig *config, NetConnOptions *options);
 
 void gw_config_free (GwConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwConfig, gw_config_free)

@@ -106,10 +106,9 @@ start_listeners (Daemon *d, MsrpScheme scheme, GPtrArray *addrs,
                  GError **error)
 {
   const char *proto = scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp";
-  NetConnOptions options = {
-    .idle_timeout_ms = d->config->idle_timeout * 1000,
-  };
+  NetConnOptions options;
 
+  gw_config_conn_options (d->config, &options);
   for (guint i = 0; i < addrs->len; i++)
     {
       g_autoptr (NetListener) l = NULL;

@@ -235,6 +235,13 @@ render_relay (const GwMetricsSample *s, GString *out)
   for (guint o = 0; o < GW_RELAY_N_AUTH_OUTCOMES; o++)
     sample1 (out, "auth_requests_total", "outcome",
              gw_relay_auth_outcome_to_string (o), r->auth[o]);
+  family (out, "keepalive_failures_total", "counter",
+          "Connections found dead by keep-alives (connection_dead), by "
+          "probe: tcp (the kernel's keep-alive probes or user timeout), "
+          "msrp (a bodiless SEND unanswered)");
+  for (guint p = 0; p < GW_RELAY_N_PROBES; p++)
+    sample1 (out, "keepalive_failures_total", "probe",
+             gw_relay_probe_to_string (p), r->dead[p]);
 }
 
 static void

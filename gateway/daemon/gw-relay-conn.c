@@ -110,7 +110,7 @@ gw_relay_conn_unref (Conn *c)
 {
   if (--c->ref > 0)
     return;
-  g_assert (c->detached);
+  g_assert (c->detached && c->keepalive == NULL);
   gw_relay_stream_rx_clear (&c->rx);
   g_clear_pointer (&c->reader, msrp_reader_free);
   g_clear_pointer (&c->pending, g_bytes_unref);
@@ -302,6 +302,7 @@ conn_detach (Conn *c)
   gw_relay_stream_writer_gone (c);
   gw_relay_txn_next_hop_gone (c);
   gw_relay_session_conn_gone (c);
+  gw_relay_keepalive_update (c);
   gw_relay_pool_forget (c);
   gw_relay_route_forget_peers (c);
   probation_end (c);
@@ -415,6 +416,8 @@ on_closed (NetConn *gw, NetConnCloseReason reason, const GError *error,
     return;
   if (!c->detached)
     {
+      if (reason == NET_CONN_CLOSED_DEAD)
+        gw_relay_keepalive_dead (c, GW_RELAY_PROBE_TCP, error->message);
       c->net_closed = TRUE;
       c->net_close = reason;
       g_free (c->close_reason);
@@ -444,6 +447,7 @@ gw_relay_conn_attach (Conn *c, NetConn *gw)
   c->gw = gw;
   c->id = net_conn_get_id (gw);
   net_conn_set_callbacks (gw, &conn_callbacks, c, NULL);
+  gw_relay_keepalive_update (c);
 }
 
 /* The key of relay->per_ip ([limits] max-connections-per-ip) for a peer at

@@ -1,6 +1,6 @@
 /* gw-relay-priv.h: what the relay's modules share (gw-relay*.c only).
  *
- * The relay is one object in eight files, one concern each:
+ * The relay is one object in nine files, one concern each:
  *
  *   gw-relay.c          the object, its public API, the timer and work
  *                       sources
@@ -12,6 +12,9 @@
  *   gw-relay-txn.c      transactions, responses, REPORTs, messages
  *   gw-relay-session.c  sessions, pre-authorised ones, connect_session
  *   gw-relay-pool.c     outbound connections and the next-hop pool
+ *   gw-relay-keepalive.c  standing connections: a live call's connection
+ *                       exempt from the idle timeout, MSRP keep-alives,
+ *                       connections found dead
  *
  * A function one module calls in another is declared here and named
  * after its module (gw_relay_conn_* is in gw-relay-conn.c); helpers used
@@ -68,6 +71,7 @@ typedef struct _Conn Conn;
 typedef struct _Session Session;
 typedef struct _Txn Txn;
 typedef struct _Msg Msg;
+typedef struct _KeepAlive KeepAlive;
 
 typedef enum
 {
@@ -109,6 +113,7 @@ struct _Session
                           * the others were unpaired */
   Connect *connect;      /* PREAUTH: gw_relay_connect_session() pending */
   gboolean bound_logged; /* PREAUTH: session_bound was logged */
+  gboolean keepalive;    /* PREAUTH: MSRP keep-alives toward the party */
   char *relay_host;      /* RELAY: host its certificate was checked for */
   gint64 expires_at;     /* monotonic; G_MAXINT64: never (PREAUTH) */
   NetTimer expiry;       /* at expires_at, unless it never expires */
@@ -215,6 +220,8 @@ struct _Conn
   GHashTable *txns;     /* out tid -> Txn (owned); NULL until used */
   GPtrArray *sessions;  /* CLIENT sessions bound here (weak) */
   GPtrArray *peer_keys; /* inbound: its keys in relay->peers (char *) */
+  KeepAlive *keepalive; /* MSRP keep-alives, while a session bound here
+                         * asks for them (gw-relay-keepalive.c) */
 };
 
 struct _Txn
@@ -278,6 +285,7 @@ struct _GwRelay
   gint64 report_timeout_us;
   gint64 probation_us;
   gint64 first_request_us;
+  gint64 keepalive_us; /* [keepalive] msrp-interval */
   guint max_sessions_per_conn;
   guint max_sessions_per_user;
   guint max_connections;
@@ -329,6 +337,7 @@ struct _GwRelay
   guint64 opened[GW_RELAY_N_TRANSPORTS][GW_RELAY_N_DIRECTIONS];
   guint n_sessions[GW_RELAY_N_SESSION_KINDS]; /* by SessionKind */
   guint64 auth[GW_RELAY_N_AUTH_OUTCOMES];
+  guint64 dead[GW_RELAY_N_PROBES];
 };
 
 static inline gboolean
@@ -442,6 +451,14 @@ void gw_relay_session_bind_by_send (Conn *c, Session *first, MsrpHead *h);
 void gw_relay_session_count_relayed (GwRelay *r, const char *from_sid,
                                      const char *to_sid, char flag,
                                      guint64 body_len);
+Session *gw_relay_session_peer (Session *s);
+GBytes *gw_relay_session_empty_send (Session *s, char *tid, gsize tid_size,
+                                     GError **error);
+
+/* gw-relay-keepalive.c */
+void gw_relay_keepalive_update (Conn *c);
+gboolean gw_relay_keepalive_answered (Conn *c, MsrpHead *h);
+void gw_relay_keepalive_dead (Conn *c, GwRelayProbe probe, const char *detail);
 
 /* gw-relay-pool.c */
 Conn *gw_relay_pool_open (GwRelay *r, MsrpUri *u, Session *dedicated);

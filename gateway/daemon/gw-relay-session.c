@@ -85,8 +85,8 @@ gw_relay_session_peer_on (Session *s, Conn *c)
 /* The session paired with @s that the gateway speaks for toward @s's
  * party when it binds it itself: its pair, or the branch paired last (the
  * answer that went out last; gw_relay_connect_session() runs after it). */
-static Session *
-last_peer (Session *s)
+Session *
+gw_relay_session_peer (Session *s)
 {
   if (s->paired != NULL)
     return s->paired;
@@ -299,6 +299,7 @@ gw_relay_session_bind (Session *s, Conn *c)
 
   s->conn = c;
   g_ptr_array_add (c->sessions, s);
+  gw_relay_keepalive_update (c);
   if (s->kind == SESSION_PREAUTH)
     gw_relay_route_release_holds (r);
 }
@@ -456,6 +457,7 @@ session_unbind (Session *s, const char *reason)
     return;
   g_ptr_array_remove_fast (c->sessions, s);
   s->conn = NULL;
+  gw_relay_keepalive_update (c);
   if (!s->bound_logged)
     return;
   s->bound_logged = FALSE;
@@ -476,7 +478,10 @@ session_remove (Session *s, const char *event, const char *reason)
     connect_finish (s, GW_RELAY_CONNECT_CANCELLED, "session closed");
   gw_relay_session_log (s, event, reason);
   if (s->conn != NULL)
-    g_ptr_array_remove_fast (s->conn->sessions, s);
+    {
+      g_ptr_array_remove_fast (s->conn->sessions, s);
+      gw_relay_keepalive_update (s->conn);
+    }
   if (s->paired != NULL && s->paired->branches != NULL)
     branch_remove (s->paired, s);
   else if (s->paired != NULL)
@@ -838,6 +843,37 @@ gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b, GError **error)
   return TRUE;
 }
 
+/* A bodiless SEND from the peer of @s (gw_relay_session_peer(), which
+ * must be there) to @s's party: To-Path the party; From-Path the peer
+ * session's URI, then the peer's party, the path the party was given for
+ * its peer in SDP; a new Message-ID, Byte-Range 1-0/0, Failure-Report yes,
+ * so that it is answered.  Its transaction id goes to @tid (@tid_size
+ * bytes).  RFC 6135 section 4.2.2 binds a connection with it, RFC 4975
+ * section 7.1 keeps a NAT binding alive with it.
+ * Returns: (transfer full) (nullable): NULL with @error (no randomness). */
+GBytes *
+gw_relay_session_empty_send (Session *s, char *tid, gsize tid_size,
+                             GError **error)
+{
+  Session *peer = gw_relay_session_peer (s);
+  g_autoptr (GPtrArray) to = g_ptr_array_new ();
+  g_autoptr (GPtrArray) from = g_ptr_array_new ();
+  g_autoptr (MsrpWriter) w = NULL;
+  GBytes *b;
+
+  g_return_val_if_fail (peer != NULL, NULL);
+  g_ptr_array_add (to, s->party);
+  g_ptr_array_add (from, peer->uri);
+  g_ptr_array_add (from, peer->party);
+  w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
+  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
+    return NULL;
+  b = msrp_writer_to_bytes (w, NULL, '$', error);
+  if (b != NULL)
+    g_strlcpy (tid, msrp_writer_get_transaction_id (w), tid_size);
+  return b;
+}
+
 gboolean
 gw_relay_pair_branch (GwRelay *relay, MsrpUri *shared, MsrpUri *branch,
                       GError **error)
@@ -870,16 +906,12 @@ gw_relay_pair_branch (GwRelay *relay, MsrpUri *shared, MsrpUri *branch,
 /* The bodiless SEND that binds @s's party to the connection it goes on
  * (RFC 6135 section 4.2.2: the active side's first request binds the
  * connection; an empty SEND when it has nothing to say, RFC 4975 section
- * 5.4), with From-Path the path the party was given for its peer; its
- * transaction id into @tid.  NULL with @error when @s cannot be bound by
- * the gateway: unpaired, bound or being bound already. */
+ * 5.4): gw_relay_session_empty_send().  NULL with @error when @s cannot be
+ * bound by the gateway: unpaired, bound or being bound already. */
 static GBytes *
 binding_send (Session *s, char *tid, gsize tid_size, GError **error)
 {
-  Session *peer = last_peer (s);
-  g_autoptr (GPtrArray) to = g_ptr_array_new ();
-  g_autoptr (GPtrArray) from = g_ptr_array_new ();
-  g_autoptr (MsrpWriter) w = NULL;
+  Session *peer = gw_relay_session_peer (s);
 
   if (peer == NULL || s->conn != NULL)
     {
@@ -890,14 +922,7 @@ binding_send (Session *s, char *tid, gsize tid_size, GError **error)
                                         : "bound already");
       return NULL;
     }
-  g_ptr_array_add (to, s->party);
-  g_ptr_array_add (from, peer->uri);
-  g_ptr_array_add (from, peer->party);
-  w = msrp_writer_new_empty_send (to, from, NULL, NULL, error);
-  if (w == NULL || !msrp_writer_set_failure_report (w, MSRP_REPORT_YES, error))
-    return NULL;
-  g_strlcpy (tid, msrp_writer_get_transaction_id (w), tid_size);
-  return msrp_writer_to_bytes (w, NULL, '$', error);
+  return gw_relay_session_empty_send (s, tid, tid_size, error);
 }
 
 /* The pre-authorised session @session names, into *@s, and its binding
@@ -997,6 +1022,20 @@ gw_relay_bind_session (GwRelay *relay, MsrpUri *session, NetConn *conn,
   return TRUE;
 }
 
+void
+gw_relay_set_session_keepalive (GwRelay *relay, MsrpUri *session, gboolean on)
+{
+  Session *s;
+
+  g_return_if_fail (relay != NULL && session != NULL);
+  s = gw_relay_session_find (relay, session);
+  if (s == NULL || s->kind != SESSION_PREAUTH || s->keepalive == (on != FALSE))
+    return;
+  s->keepalive = on != FALSE;
+  if (s->conn != NULL)
+    gw_relay_keepalive_update (s->conn);
+}
+
 gboolean
 gw_relay_get_session_info (GwRelay *relay, MsrpUri *session,
                            GwRelaySessionInfo *info)
@@ -1036,7 +1075,8 @@ gw_relay_close_session (GwRelay *relay, MsrpUri *session, const char *reason)
                             reason != NULL ? reason : "");
   session_remove (s, "session_closed", reason);
   /* Its connection, when nothing else uses it and no frame is in flight
-   * to or from it (one that is goes on, and meets the idle timeout). */
+   * to or from it (one that is goes on, and meets the idle timeout, which
+   * counts from now: gw_relay_keepalive_update()). */
   if (c != NULL && !c->detached && c->sessions->len == 0 &&
       c->owner_conn == NULL && c->rx.action != ACT_FORWARD)
     gw_relay_conn_drop (c, "session_closed", detail, TRUE);

@@ -596,7 +596,8 @@ gw_relay_txn_handle_response (Conn *c)
   if (!gw_relay_route_uri_is_ours (c->relay,
                                    msrp_head_get_to_path (h)->pdata[0]))
     return;
-  if (gw_relay_session_binding_answered (c, h))
+  if (gw_relay_session_binding_answered (c, h) ||
+      gw_relay_keepalive_answered (c, h))
     return;
   t = c->txns != NULL
           ? g_hash_table_lookup (c->txns, msrp_head_get_transaction_id (h))

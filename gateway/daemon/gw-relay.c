@@ -140,6 +140,7 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   r->probation_us = (gint64) config->probation * G_USEC_PER_SEC;
   r->first_request_us =
       (gint64) config->first_request_timeout * G_USEC_PER_SEC;
+  r->keepalive_us = (gint64) config->keepalive_msrp_interval * G_USEC_PER_SEC;
   r->max_sessions_per_conn = config->max_sessions_per_connection;
   r->max_sessions_per_user = config->max_sessions_per_user;
   r->max_connections = config->max_connections;
@@ -147,7 +148,7 @@ gw_relay_new (const GwConfig *config, GwUsers *users, NetTls *client_tls,
   msrp_parser_limits_init (&r->limits);
   r->limits.max_header_bytes =
       MAX (config->max_header_bytes, MSRP_PARSER_MIN_HEADER_BYTES);
-  r->conn_options.idle_timeout_ms = config->idle_timeout * 1000;
+  gw_config_conn_options (config, &r->conn_options);
   r->users = users != NULL ? gw_users_ref (users) : NULL;
   r->client_tls = client_tls != NULL ? net_tls_ref (client_tls) : NULL;
   r->digest = g_steal_pointer (&digest);
@@ -375,6 +376,7 @@ gw_relay_get_stats (GwRelay *r, GwRelayStats *st)
   memcpy (st->opened, r->opened, sizeof st->opened);
   memcpy (st->sessions_by_kind, r->n_sessions, sizeof st->sessions_by_kind);
   memcpy (st->auth, r->auth, sizeof st->auth);
+  memcpy (st->dead, r->dead, sizeof st->dead);
 }
 
 gboolean

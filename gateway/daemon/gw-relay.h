@@ -226,7 +226,8 @@ typedef void (*GwRelayConnectFunc) (GwRelay *relay, MsrpUri *session,
  * session to that connection at once: requests the party sends on it are
  * routed by To-Path like those on inbound connections, and frames toward
  * the party go on it (after the binding SEND).  The connection is closed
- * like any other (idle, failure).
+ * like any other (a failure, a dead peer), but not for idleness while the
+ * session is bound to it (gw_relay_set_session_keepalive()).
  * @done (nullable) is called exactly once, from the relay's main context
  * and never from inside a gw_relay_*() call except gw_relay_free() (which
  * calls the pending ones with a failure): GW_RELAY_CONNECT_OK when the 200
@@ -271,6 +272,27 @@ typedef struct
   guint64 messages_to;   /* the same toward the party */
   guint64 bytes_to;
 } GwRelaySessionInfo;
+
+/* MSRP keep-alives toward the party of the pre-authorised @session (the ng
+ * flag msrp-keepalive; README.md "Standing connections"): from now on, the
+ * connection the session is bound to, now or later, gets a bodiless SEND
+ * (RFC 4975 section 7.1: "Bodiless requests may also be used ... to keep
+ * Network Address Translation (NAT) bindings alive"; To-Path: the party;
+ * From-Path: the paired session's URI, then the paired party, as the
+ * binding SEND of gw_relay_connect_session()) after [keepalive]
+ * msrp-interval seconds without a byte either way.  Any response to it,
+ * whatever its code, or any byte from the party, proves the path; none
+ * within [relay] report-timeout, and the connection is dead: it is closed
+ * like any connection that ends (connection_dead, then connection_closed
+ * reason dead, Failure REPORTs for what was in flight, session_unbound).
+ * @on FALSE stops them.  Unknown or not pre-authorised: nothing happens.
+ *
+ * Whatever this says, a connection bound to a pre-authorised session (a
+ * live call) is never closed for idleness ([limits] idle-timeout): the
+ * kernel's TCP keep-alives, these, and the call's own timeout find one
+ * that is dead. */
+void gw_relay_set_session_keepalive (GwRelay *relay, MsrpUri *session,
+                                     gboolean on);
 
 /* Fill @info for @session (the counters count for pre-authorised sessions
  * only, 0 for the others).  Returns: FALSE (and @info zeroed) when
@@ -318,6 +340,16 @@ typedef enum
   GW_RELAY_N_SESSION_KINDS
 } GwRelaySessionKind;
 
+/* How a connection was found dead (connection_dead): by the kernel's TCP
+ * keep-alive probes or TCP_USER_TIMEOUT (NET_CONN_CLOSED_DEAD), or by an
+ * MSRP keep-alive without an answer (gw_relay_set_session_keepalive()). */
+typedef enum
+{
+  GW_RELAY_PROBE_TCP,
+  GW_RELAY_PROBE_MSRP,
+  GW_RELAY_N_PROBES
+} GwRelayProbe;
+
 /* What the relay decided about an AUTH addressed to it (RFC 4976 section
  * 6.3), one per AUTH answered. */
 typedef enum
@@ -343,11 +375,12 @@ typedef enum
 /* The names of the log stream and the metrics' labels: "tcp", "tls",
  * "ice-tcp"; "inbound", "outbound"; "client", "relay", "preauth"; "ok",
  * "challenge", "stale", "failed", "replay", "locked", "bad_expires",
- * "session_limit", "error", "throttled". */
+ * "session_limit", "error", "throttled"; "tcp", "msrp". */
 const char *gw_relay_transport_to_string (GwRelayTransport transport);
 const char *gw_relay_direction_to_string (GwRelayDirection direction);
 const char *gw_relay_session_kind_to_string (GwRelaySessionKind kind);
 const char *gw_relay_auth_outcome_to_string (GwRelayAuthOutcome outcome);
+const char *gw_relay_probe_to_string (GwRelayProbe probe);
 
 typedef struct
 {
@@ -372,6 +405,8 @@ typedef struct
   guint64 opened[GW_RELAY_N_TRANSPORTS][GW_RELAY_N_DIRECTIONS];
   guint sessions_by_kind[GW_RELAY_N_SESSION_KINDS]; /* @sessions */
   guint64 auth[GW_RELAY_N_AUTH_OUTCOMES];           /* AUTHs answered */
+  guint64 dead[GW_RELAY_N_PROBES];                  /* connections found dead
+                                                     * (connection_dead) */
 } GwRelayStats;
 
 /* Fill @stats.  Costs one pass over the open connections. */

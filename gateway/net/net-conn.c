@@ -125,6 +125,7 @@ struct _NetConn
   guint congested : 1;
 
   guint read_paused : 1;
+  guint idle_exempt : 1;       /* net_conn_set_idle_exempt() */
   guint read_wants_write : 1;  /* TLS: SSL_read needs the socket writable */
   guint write_wants_read : 1;  /* TLS: SSL_write needs it readable */
   guint hs_wants_write : 1;    /* TLS handshake direction */
@@ -162,6 +163,7 @@ static const char *const reason_names[] = {
   [NET_CONN_CLOSED_IDLE] = "idle",
   [NET_CONN_CLOSED_TLS] = "tls",
   [NET_CONN_CLOSED_LOCAL] = "local",
+  [NET_CONN_CLOSED_DEAD] = "dead",
 };
 
 const char *
@@ -213,9 +215,21 @@ touch (NetConn *conn)
 static void
 set_errno_error (NetConn *conn, GError **error, int err, const char *what)
 {
-  g_propagate_error (error,
-                     conn_error (NET_CONN_CLOSED_RESET, "%s %s failed: %s",
-                                 what, conn->peer_address, g_strerror (err)));
+  /* On an established connection only the kernel's own timers say
+   * ETIMEDOUT: keep-alive probes unanswered (TCP_KEEPCNT, or
+   * TCP_USER_TIMEOUT), or data unacknowledged through every
+   * retransmission (TCP_USER_TIMEOUT, tcp_retries2).  The peer is gone, or
+   * a NAT or firewall on the way forgot the connection. */
+  if (err == ETIMEDOUT)
+    g_propagate_error (
+        error, conn_error (NET_CONN_CLOSED_DEAD,
+                           "%s %s failed: %s (TCP keep-alive probes or data "
+                           "sent went unanswered)",
+                           what, conn->peer_address, g_strerror (err)));
+  else
+    g_propagate_error (
+        error, conn_error (NET_CONN_CLOSED_RESET, "%s %s failed: %s", what,
+                           conn->peer_address, g_strerror (err)));
 }
 
 static IoStatus
@@ -952,7 +966,7 @@ static gboolean
 idle_counts (NetConn *conn)
 {
   return conn->state == NET_CONN_STATE_OPEN && conn->idle_timeout > 0 &&
-         !conn->read_paused;
+         !conn->read_paused && !conn->idle_exempt;
 }
 
 static void
@@ -1507,6 +1521,35 @@ on_timer (NetLoop *loop, NetTimer *timer, gpointer data)
 }
 /* --- construction ----------------------------------------------------- */
 
+/* TCP keep-alives and the user timeout of @o on the socket @fd: four or
+ * five setsockopt() per connection, once.  They cannot fail on a TCP
+ * socket with values in the kernel's ranges, which the configuration
+ * checks; a failure would leave the kernel's defaults, so it is not
+ * fatal. */
+static void
+set_tcp_timers (int fd, const NetConnOptions *o)
+{
+  int on = 1;
+  int idle = (int) o->keepalive_idle_s;
+  int interval = (int) o->keepalive_interval_s;
+  int count = (int) o->keepalive_count;
+  unsigned int user_timeout = o->user_timeout_ms;
+
+  if (idle > 0)
+    {
+      setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+      setsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+      if (interval > 0)
+        setsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval,
+                    sizeof interval);
+      if (count > 0)
+        setsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    }
+  if (user_timeout > 0)
+    setsockopt (fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+                sizeof user_timeout);
+}
+
 static NetConn *
 conn_new (int fd, const NetConnOptions *options)
 {
@@ -1521,6 +1564,7 @@ conn_new (int fd, const NetConnOptions *options)
   conn->transport = &tcp_transport;
   conn->fd = fd;
   conn->start_time = net_loop_now (conn->loop);
+  conn->last_activity = conn->start_time;
   conn->deadline = -1;
   g_queue_init (&conn->queue);
 
@@ -1547,7 +1591,10 @@ conn_new (int fd, const NetConnOptions *options)
 
   /* MSRP chunks are written whole (gathered), so Nagle only adds delay. */
   if (fd >= 0)
-    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    {
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      set_tcp_timers (fd, &o);
+    }
   return conn;
 }
 
@@ -1942,6 +1989,20 @@ net_conn_is_reading_paused (NetConn *conn)
 }
 
 void
+net_conn_set_idle_exempt (NetConn *conn, gboolean exempt)
+{
+  g_return_if_fail (conn != NULL);
+  if (conn->idle_exempt == (exempt != FALSE))
+    return;
+  conn->idle_exempt = exempt != FALSE;
+  if (conn->state == NET_CONN_STATE_CLOSED)
+    return;
+  if (!exempt)
+    arm_idle (conn);
+  update_io (conn);
+}
+
+void
 net_conn_close (NetConn *conn)
 {
   g_return_if_fail (conn != NULL);
@@ -2016,6 +2077,13 @@ net_conn_get_start_time (NetConn *conn)
 {
   g_return_val_if_fail (conn != NULL, 0);
   return conn->start_time;
+}
+
+gint64
+net_conn_get_last_activity (NetConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, 0);
+  return conn->last_activity;
 }
 
 const char *

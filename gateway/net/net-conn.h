@@ -60,11 +60,15 @@ typedef enum
                                    * certificate, name) or the peer broke
                                    * the TLS protocol */
   NET_CONN_CLOSED_LOCAL,          /* net_conn_close() finished */
+  NET_CONN_CLOSED_DEAD,           /* the peer stopped answering: the TCP
+                                   * keep-alive probes, or data sent, went
+                                   * unacknowledged for as long as the
+                                   * options allow (ETIMEDOUT) */
 } NetConnCloseReason;
 
 /* A stable lower_snake_case name for the log stream: "peer_closed",
  * "reset", "connect_failed", "refused", "timeout", "idle", "tls",
- * "local". */
+ * "local", "dead". */
 const char *net_conn_close_reason_to_string (NetConnCloseReason reason);
 
 typedef enum
@@ -94,7 +98,23 @@ typedef struct
   guint handshake_timeout_ms;
   guint close_timeout_ms; /* net_conn_close(): flush and shutdown */
   guint idle_timeout_ms;  /* 0: none; not counted while reading is
-                           * paused */
+                           * paused, nor while exempt
+                           * (net_conn_set_idle_exempt()) */
+  /* TCP keep-alives (SO_KEEPALIVE), sockets only: a probe after
+   * @keepalive_idle_s seconds without a byte from the peer
+   * (TCP_KEEPIDLE; 0: no keep-alives), again every @keepalive_interval_s
+   * (TCP_KEEPINTVL) while unanswered; the connection is dead after
+   * @keepalive_count unanswered probes (TCP_KEEPCNT).  A zero interval
+   * or count takes the kernel's. */
+  guint keepalive_idle_s;
+  guint keepalive_interval_s;
+  guint keepalive_count;
+  /* TCP_USER_TIMEOUT, sockets only: data sent and not acknowledged for
+   * this long makes the connection dead; while keep-alives run, it also
+   * replaces @keepalive_count: the connection is dead once the peer has
+   * not answered for this long (Linux tcp(7)).  0: the kernel's
+   * retransmissions, about 15 minutes. */
+  guint user_timeout_ms;
 } NetConnOptions;
 
 typedef struct _NetConn NetConn;
@@ -212,6 +232,11 @@ void net_conn_abort (NetConn *conn, gboolean reset);
 
 NetConnState net_conn_get_state (NetConn *conn);
 
+/* While @exempt, the idle timeout does not count: the connection's
+ * silence is expected (it carries a live call, whose silence keep-alives
+ * bridge).  When no longer exempt, the idle time counts from then. */
+void net_conn_set_idle_exempt (NetConn *conn, gboolean exempt);
+
 /* A number unique within the process (the log stream's `conn`), from 1. */
 guint64 net_conn_get_id (NetConn *conn);
 /* Bytes of the stream each way (TLS: plaintext). */
@@ -219,6 +244,10 @@ guint64 net_conn_get_bytes_in (NetConn *conn);
 guint64 net_conn_get_bytes_out (NetConn *conn);
 /* g_get_monotonic_time() when the connection was made. */
 gint64 net_conn_get_start_time (NetConn *conn);
+/* The loop's clock (net_loop_now()) when a byte was last read or written,
+ * or reading resumed, or the connection opened: what a NAT on the way saw
+ * last of it. */
+gint64 net_conn_get_last_activity (NetConn *conn);
 /* "127.0.0.1:2855" or "[::1]:2855".  (transfer none) */
 const char *net_conn_get_peer_address (NetConn *conn);
 /* The local end; for a connecting client it is known once the connect

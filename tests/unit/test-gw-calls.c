@@ -824,6 +824,25 @@ accept_frame (Party *p, char *buf, gsize size)
   memcpy (buf, p->in->data, p->in->len);
 }
 
+/* The party answers the request @frame (the start of its bytes) with 200:
+ * To-Path @to, From-Path its own URI on its port, session @id. */
+static void
+party_answer_200 (Party *p, const char *frame, const char *to, const char *id)
+{
+  const char *sp = strchr (frame + 5, ' ');
+  g_autofree char *tid = NULL;
+  g_autofree char *resp = NULL;
+  g_autoptr (GBytes) b = NULL;
+
+  ck_assert_msg (g_str_has_prefix (frame, "MSRP ") && sp != NULL, "%s", frame);
+  tid = g_strndup (frame + 5, (gsize) (sp - frame - 5));
+  resp = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s\r\nFrom-Path: "
+                          "msrp://127.0.0.1:%u/%s;tcp\r\n-------%s$\r\n",
+                          tid, to, p->port, id, tid);
+  b = g_bytes_new (resp, strlen (resp));
+  ck_assert (net_conn_write (p->conn, b));
+}
+
 /* A passive answerer: the gateway connects and binds with a bodiless
  * SEND, which proves the address reachable; the next call from that
  * address is decided on that fact. */
@@ -835,13 +854,10 @@ START_TEST (test_gateway_connects)
   g_autofree char *offer2 = NULL;
   g_autofree char *ga = NULL;
   g_autofree char *want = NULL;
-  g_autofree char *tid = NULL;
-  g_autofree char *resp = NULL;
+  g_autofree char *to = NULL;
   g_autoptr (GwBencode) o1 = NULL, a1 = NULL, o2 = NULL, a2 = NULL;
   g_autoptr (GwBencode) o3 = NULL;
-  g_autoptr (GBytes) resp_bytes = NULL;
   char buf[4096];
-  const char *sp;
   Party party;
 
   start (NULL);
@@ -862,14 +878,8 @@ START_TEST (test_gateway_connects)
   ck_assert_msg (strstr (buf, " SEND\r\nTo-Path: msrp://127.0.0.1:") != NULL,
                  "%s", buf);
   ck_assert_msg (strstr (buf, want) != NULL, "bind SEND:\n%s", buf);
-  sp = strchr (buf + 5, ' ');
-  tid = g_strndup (buf + 5, (gsize) (sp - buf - 5));
-  resp = g_strdup_printf ("MSRP %s 200 OK\r\nTo-Path: %s msrp://10.0.1.2:"
-                          "7000/aaa;tcp\r\nFrom-Path: msrp://127.0.0.1:%u/"
-                          "bbb;tcp\r\n-------%s$\r\n",
-                          tid, ga, party.port, tid);
-  resp_bytes = g_bytes_new (resp, strlen (resp));
-  ck_assert (net_conn_write (party.conn, resp_bytes));
+  to = g_strdup_printf ("%s msrp://10.0.1.2:7000/aaa;tcp", ga);
+  party_answer_200 (&party, buf, to, "bbb");
   RUN_UNTIL (logtap_count ("reachability_measured",
                            "\"address\":\"127.0.0.1\"", "\"reachable\":true",
                            NULL) == 1,
@@ -1258,6 +1268,80 @@ START_TEST (test_fork_delete_offerer)
   ng_ok (to_tag (request ("answer", "k-3", NULL, b2, NULL), "tag-2"));
   ng_ok (delete_tags ("k-3", NULL, "tag-1"));
   ck_assert_uint_eq (gw_calls_get_n_calls (calls), 0);
+}
+END_TEST
+
+/* The ng flag msrp-keepalive asks for MSRP keep-alives toward the party
+ * whose SDP the command carries: in the answer, toward the answerer; in
+ * the offer only, not toward it.  The answerer here is passive (the
+ * gateway connects to it and binds), answers the binding SEND and no
+ * more: one keep-alive after 25 s of silence, and its connection is dead
+ * 30 s (report-timeout) later. */
+static const struct
+{
+  const char *offer_flag; /* NULL: none */
+  const char *answer_flag;
+  gboolean kept_alive; /* toward the answerer */
+} keepalive_flag_cases[] = {
+  { NULL, NULL, FALSE },
+  { "msrp-keepalive", NULL, FALSE },
+  { NULL, "msrp-keepalive", TRUE },
+  { NULL, "MSRP keepalive", TRUE }, /* as Kamailio may spell it */
+};
+
+START_TEST (test_keepalive_flag)
+{
+  g_autofree char *offer = party_sdp ("10.0.1.2", 7000, "aaa", "actpass");
+  g_autofree char *answer = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *ga = NULL;
+  g_autoptr (GwBencode) o1 = NULL, a1 = NULL;
+  char buf[4096];
+  const char *in;
+  guint sends = 0;
+  Party party;
+
+  start ("[keepalive]\nmsrp-interval=25\n");
+  party_listen (&party);
+  answer = party_sdp ("127.0.0.1", party.port, "bbb", "passive");
+  o1 = ng (request ("offer", "k-1", "203.0.113.20", offer,
+                    keepalive_flag_cases[_i].offer_flag, NULL));
+  assert_ok (o1);
+  a1 = ng (request ("answer", "k-1", "127.0.0.1", answer,
+                    keepalive_flag_cases[_i].answer_flag, NULL));
+  assert_ok (a1);
+  accept_frame (&party, buf, sizeof buf);
+  ga = gateway_uri (str (o1, "sdp"));
+  to = g_strdup_printf ("%s msrp://10.0.1.2:7000/aaa;tcp", ga);
+  party_answer_200 (&party, buf, to, "bbb");
+  RUN_UNTIL (logtap_count ("session_connected", "\"call_id\":\"k-1\"", NULL) ==
+                 1,
+             5000);
+  g_byte_array_set_size (party.in, 0);
+  g_byte_array_append (party.in, (const guint8 *) "", 1);
+
+  testloop_run_for (90 * 1000);
+  for (in = (const char *) party.in->data; (in = strstr (in, " SEND\r\n"));
+       in++)
+    sends++;
+  if (keepalive_flag_cases[_i].kept_alive)
+    {
+      ck_assert_uint_eq (sends, 1);
+      ck_assert_msg (strstr ((const char *) party.in->data,
+                             "Byte-Range: 1-0/0\r\n") != NULL,
+                     "%s", (const char *) party.in->data);
+      ck_assert (party.closed);
+      ck_assert_uint_eq (logtap_count ("connection_dead", "\"probe\":\"msrp\"",
+                                       "\"call_id\":\"k-1\"", NULL),
+                         1);
+    }
+  else
+    {
+      ck_assert_msg (sends == 0, "%s", (const char *) party.in->data);
+      ck_assert (!party.closed);
+      ck_assert_uint_eq (logtap_count ("connection_dead", NULL), 0);
+    }
+  party_clear (&party);
 }
 END_TEST
 
@@ -2000,6 +2084,8 @@ main (void)
   tcase_add_test (tc, test_fork);
   tcase_add_test (tc, test_fork_delete_offerer);
   tcase_add_test (tc, test_fork_reoffer);
+  tcase_add_loop_test (tc, test_keepalive_flag, 0,
+                       G_N_ELEMENTS (keepalive_flag_cases));
   tcase_add_loop_test (tc, test_connect_policy, 0,
                        G_N_ELEMENTS (connect_policy_cases));
   suite_add_tcase (s, tc);

@@ -114,6 +114,18 @@ static const struct
   { "zero first request", "[limits]\nfirst-request-timeout=0\n",
     "[limits] first-request-timeout: '0' is not a whole number from 1 to "
     "3600" },
+  { "keep-alives",
+    "[keepalive]\ntcp-idle=0\ntcp-interval=600\ntcp-count=127\n"
+    "msrp-interval=3600\n",
+    NULL },
+  { "tcp-idle beyond two hours", "[keepalive]\ntcp-idle=7201\n",
+    "[keepalive] tcp-idle: '7201' is not a whole number from 0 to 7200" },
+  { "zero tcp-interval", "[keepalive]\ntcp-interval=0\n",
+    "[keepalive] tcp-interval: '0' is not a whole number from 1 to 600" },
+  { "tcp-count beyond the kernel's", "[keepalive]\ntcp-count=128\n",
+    "[keepalive] tcp-count: '128' is not a whole number from 1 to 127" },
+  { "zero msrp-interval", "[keepalive]\nmsrp-interval=0\n",
+    "[keepalive] msrp-interval: '0' is not a whole number from 1 to 3600" },
 };
 
 START_TEST (test_load)
@@ -184,6 +196,37 @@ START_TEST (test_values)
 }
 END_TEST
 
+/* The connections' options: the idle timeout, TCP keep-alives under the
+ * 30 s some NATs keep an idle mapping, and a user timeout as long as the
+ * keep-alives take to give up (README.md "Standing connections"); none of
+ * the two with tcp-idle=0. */
+START_TEST (test_conn_options)
+{
+  const char *off = "[keepalive]\ntcp-idle=0\n[limits]\nidle-timeout=90\n";
+  g_autoptr (GwConfig) d = gw_config_new_default ();
+  g_autoptr (GwConfig) c = gw_config_load_data (off, strlen (off), "t", NULL);
+  NetConnOptions o;
+
+  ck_assert_uint_eq (d->keepalive_tcp_idle, 25);
+  ck_assert_uint_eq (d->keepalive_tcp_interval, 10);
+  ck_assert_uint_eq (d->keepalive_tcp_count, 3);
+  ck_assert_uint_eq (d->keepalive_msrp_interval, 25);
+  gw_config_conn_options (d, &o);
+  ck_assert_uint_eq (o.idle_timeout_ms, 300000);
+  ck_assert_uint_eq (o.keepalive_idle_s, 25);
+  ck_assert_uint_eq (o.keepalive_interval_s, 10);
+  ck_assert_uint_eq (o.keepalive_count, 3);
+  ck_assert_uint_eq (o.user_timeout_ms, 55000);
+  ck_assert_uint_eq (o.high_watermark, 0);
+
+  ck_assert_ptr_nonnull (c);
+  gw_config_conn_options (c, &o);
+  ck_assert_uint_eq (o.idle_timeout_ms, 90000);
+  ck_assert_uint_eq (o.keepalive_idle_s, 0);
+  ck_assert_uint_eq (o.user_timeout_ms, 0);
+}
+END_TEST
+
 START_TEST (test_example_file)
 {
   g_autoptr (GError) error = NULL;
@@ -203,6 +246,7 @@ main (void)
 
   tcase_add_loop_test (tc, test_load, 0, G_N_ELEMENTS (cases));
   tcase_add_test (tc, test_values);
+  tcase_add_test (tc, test_conn_options);
   tcase_add_test (tc, test_example_file);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);

@@ -65,6 +65,7 @@ static const struct
   { "errors_total", "counter", "code" },
   { "reports_total", "counter", "code" },
   { "auth_requests_total", "counter", "outcome" },
+  { "keepalive_failures_total", "counter", "probe" },
   { "calls", "gauge", "" },
   { "call_commands_total", "counter", "command" },
   { "expired_calls_total", "counter", "" },
@@ -110,6 +111,8 @@ numbered_sample (void)
   s.relay.sessions_by_kind[GW_RELAY_SESSION_PREAUTH] = 3;
   s.relay.auth[GW_RELAY_AUTH_OK] = 40;
   s.relay.auth[GW_RELAY_AUTH_SESSION_LIMIT] = 41;
+  s.relay.dead[GW_RELAY_PROBE_TCP] = 42;
+  s.relay.dead[GW_RELAY_PROBE_MSRP] = 43;
   s.errors = g_array_new (FALSE, FALSE, sizeof (GwRelayCodeCount));
   g_array_append_vals (s.errors, sample_errors, G_N_ELEMENTS (sample_errors));
   s.reports = g_array_new (FALSE, FALSE, sizeof (GwRelayCodeCount));
@@ -189,6 +192,8 @@ static const char *const expected_lines[] = {
   "msrp_edge_auth_requests_total{outcome=\"session_limit\"} 41",
   "msrp_edge_auth_requests_total{outcome=\"error\"} 0",
   "msrp_edge_auth_requests_total{outcome=\"throttled\"} 0",
+  "msrp_edge_keepalive_failures_total{probe=\"tcp\"} 42",
+  "msrp_edge_keepalive_failures_total{probe=\"msrp\"} 43",
   "msrp_edge_calls 11",
   "msrp_edge_call_commands_total{command=\"offer\"} 12",
   "msrp_edge_call_commands_total{command=\"answer\"} 13",

@@ -501,6 +501,7 @@ relay_new_full (const char *extra_conf, NetTls *server_tls, NetTls *client_tls)
   g_autoptr (GwUsers) users = NULL;
   g_autoptr (GSocketAddress) addr = NULL;
   g_autoptr (GError) error = NULL;
+  NetConnOptions options;
 
   config = gw_config_load_data (conf, strlen (conf), "test", &error);
   ck_assert_msg (config != NULL, "%s", error ? error->message : "");
@@ -509,8 +510,11 @@ relay_new_full (const char *extra_conf, NetTls *server_tls, NetTls *client_tls)
   r->relay = gw_relay_new (config, users, client_tls, &error);
   ck_assert_ptr_nonnull (r->relay);
 
+  /* The listeners' connections are the daemon's: its idle timeout
+   * (gw-main.c). */
+  gw_config_conn_options (config, &options);
   addr = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
-  r->listener = net_listener_new (addr, NULL, NULL, &error);
+  r->listener = net_listener_new (addr, NULL, &options, &error);
   ck_assert_msg (r->listener != NULL, "%s", error ? error->message : "");
   gw_relay_add_listener (r->relay, r->listener, MSRP_SCHEME_MSRP);
   r->port = g_inet_socket_address_get_port (
@@ -518,7 +522,7 @@ relay_new_full (const char *extra_conf, NetTls *server_tls, NetTls *client_tls)
   r->uri = g_strdup_printf ("msrp://127.0.0.1:%u;tcp", r->port);
   if (server_tls != NULL)
     {
-      r->tls_listener = net_listener_new (addr, server_tls, NULL, &error);
+      r->tls_listener = net_listener_new (addr, server_tls, &options, &error);
       ck_assert_msg (r->tls_listener != NULL, "%s",
                      error ? error->message : "");
       gw_relay_add_listener (r->relay, r->tls_listener, MSRP_SCHEME_MSRPS);
@@ -2372,6 +2376,7 @@ typedef struct
   MsrpUri *ux, *uy; /* their sessions (uy is in X's To-Path) */
   const char *ux_text, *uy_text;
   char *px_text, *py_text;
+  char *to_x, *to_y; /* the paths X and Y were given for their peer */
 } Pre;
 
 static MsrpUri *
@@ -2409,6 +2414,8 @@ pre_init (Pre *p, const char *extra_conf, const char *px, const char *py,
   p->uy = preauth (p->r, p->py, "call-1");
   p->ux_text = msrp_uri_get_text (p->ux);
   p->uy_text = msrp_uri_get_text (p->uy);
+  p->to_x = g_strdup_printf ("%s %s", p->ux_text, px);
+  p->to_y = g_strdup_printf ("%s %s", p->uy_text, py);
   if (pair)
     {
       g_autoptr (GError) error = NULL;
@@ -2429,6 +2436,8 @@ pre_clear (Pre *p)
   msrp_uri_unref (p->uy);
   g_free (p->px_text);
   g_free (p->py_text);
+  g_free (p->to_x);
+  g_free (p->to_y);
 }
 
 /* A bodiless SEND (RFC 4975 section 5.4). */
@@ -3468,6 +3477,224 @@ START_TEST (test_preauth_connect_fails)
 }
 END_TEST
 
+/* Standing connections (README.md "Standing connections"): a call's
+ * connections are never closed for idleness, and MSRP keep-alives keep a
+ * party's NAT mapping when its call asks for them. */
+
+/* X and Y of @p, both connected and bound by a bodiless SEND each (RFC
+ * 6135 section 4.2.2): X's reaches nobody, Y's reaches X (consumed
+ * here).  Both answer what they receive. */
+static void
+pre_bind_both (Pre *p, Client **x, Client **y)
+{
+  g_autofree char *tx = next_tid ();
+  g_autofree char *ty = next_tid ();
+  g_autofree char *bx = empty_send (tx, p->to_y, PX);
+  g_autofree char *by = empty_send (ty, p->to_x, PY);
+  g_autoptr (Frame) okx = NULL;
+  g_autoptr (Frame) oky = NULL;
+  g_autoptr (Frame) got = NULL;
+
+  *x = client_connect ("x", p->r->port);
+  *y = client_connect ("y", p->r->port);
+  (*x)->answer_sends = TRUE;
+  (*y)->answer_sends = TRUE;
+  client_send (*x, bx);
+  okx = client_frame (*x, 3000);
+  assert_response (okx, tx, 200);
+  client_send (*y, by);
+  got = client_frame (*x, 3000);
+  ck_assert_str_eq (msrp_head_get_method (got->head), "SEND");
+  oky = client_frame (*y, 3000);
+  assert_response (oky, ty, 200);
+  RUN_UNTIL (logtap_count ("session_bound", "\"call_id\":\"call-1\"", NULL) ==
+                 2,
+             3000);
+}
+
+/* @f is an MSRP keep-alive toward X: a bodiless SEND (RFC 4975 section
+ * 7.1) from Y's path as X was given it, with Failure-Report yes so that
+ * it is answered. */
+static void
+assert_keepalive (Frame *f, const char *to_y)
+{
+  ck_assert (msrp_head_is_request (f->head));
+  ck_assert_str_eq (msrp_head_get_method (f->head), "SEND");
+  ck_assert_str_eq (hdr (f, MSRP_HEADER_TO_PATH), PX);
+  ck_assert_str_eq (hdr (f, MSRP_HEADER_FROM_PATH), to_y);
+  ck_assert_str_eq (hdr (f, MSRP_HEADER_BYTE_RANGE), "1-0/0");
+  ck_assert_str_eq (hdr (f, MSRP_HEADER_FAILURE_REPORT), "yes");
+  ck_assert_ptr_nonnull (hdr (f, MSRP_HEADER_MESSAGE_ID));
+  ck_assert_ptr_null (hdr (f, MSRP_HEADER_CONTENT_TYPE));
+  ck_assert_uint_eq (f->body_len, 0);
+}
+
+/* [limits] idle-timeout closes a connection of no call, never one bound
+ * to a live call, inbound or the gateway's own to a listening party; and
+ * without the flag no MSRP keep-alive is sent. */
+START_TEST (test_keepalive_call_not_idle)
+{
+  Pre p = { 0 };
+  g_autoptr (Server) srv = server_new ();
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) a = NULL;
+  g_autofree char *py =
+      g_strdup_printf ("msrp://127.0.0.1:%u/yy;tcp", srv->port);
+  g_autofree char *sa = NULL;
+  g_autoptr (Frame) bind = NULL;
+  Done done = { 0 };
+  Client *y;
+  gint64 start;
+
+  srv->answer_sends = TRUE;
+  pre_init (&p, "[limits]\nidle-timeout=60\n", PX, py, TRUE);
+  ck_assert (
+      gw_relay_connect_session (p.r->relay, p.uy, on_done, &done, NULL));
+  RUN_UNTIL (srv->clients->len == 1, 3000);
+  y = srv->clients->pdata[0];
+  bind = client_frame (y, 3000);
+  RUN_UNTIL (done.calls == 1, 3000);
+  ck_assert_msg (done.ok, "%s", done.detail);
+  x = client_connect ("x", p.r->port);
+  x->answer_sends = TRUE;
+  send_ok (x, p.to_y, PX, "msg-x1", "to y");
+  expect_send (y, py, p.to_x, "msg-x1", "to y");
+  /* Alice's connection belongs to no call. */
+  a = client_connect ("alice", p.r->port);
+  sa = auth (a, p.r, ALICE, "alice");
+  start = testloop_now ();
+
+  client_wait_eof (a, 70 * 1000);
+  ck_assert_int_ge (testloop_now () - start, 60 * G_USEC_PER_SEC);
+  RUN_UNTIL (logtap_count ("connection_closed", "\"reason\":\"idle\"", NULL) ==
+                 1,
+             3000);
+  /* Ten idle timeouts later the call's two connections are there, silent
+   * (no keep-alive was asked for), and carry the next message. */
+  client_no_frame (x, 600 * 1000);
+  ck_assert (g_queue_is_empty (&y->frames));
+  ck_assert (!x->eof && !y->eof);
+  ck_assert_uint_eq (logtap_count ("connection_closed", NULL), 1);
+  send_ok (x, p.to_y, PX, "msg-x2", "still here");
+  expect_send (y, py, p.to_x, "msg-x2", "still here");
+  g_free (done.detail);
+  pre_clear (&p);
+}
+END_TEST
+
+/* The ng flag msrp-keepalive for X: a bodiless SEND to X after
+ * msrp-interval (25 s) of silence on its connection, and only to X; any
+ * answer (a 481 too) or any byte from X keeps it; none within
+ * report-timeout (1 s here), and the connection is dead: closed like any
+ * that ends, and X may bind again. */
+START_TEST (test_keepalive_msrp)
+{
+  Pre p = { 0 };
+  g_autoptr (Client) x = NULL;
+  g_autoptr (Client) y = NULL;
+  g_autoptr (Client) x2 = NULL;
+  GwRelayStats st;
+  gint64 last;
+
+  pre_init (&p, "[keepalive]\nmsrp-interval=25\n", PX, PY, TRUE);
+  gw_relay_set_session_keepalive (p.r->relay, p.ux, TRUE);
+  pre_bind_both (&p, &x, &y);
+
+  /* Ten minutes: one every 25 s of silence (X's answer is traffic, and
+   * the silence starts again after it), 24 in all; Y asked for none. */
+  last = testloop_now ();
+  for (guint i = 0; i < 24; i++)
+    {
+      g_autoptr (Frame) f = client_frame (x, 30 * 1000);
+      gint64 gap = testloop_now () - last;
+
+      assert_keepalive (f, p.to_y);
+      ck_assert_msg (gap >= 25 * G_USEC_PER_SEC && gap < 26 * G_USEC_PER_SEC,
+                     "keep-alive %u after %" G_GINT64_FORMAT " us", i, gap);
+      last = testloop_now ();
+    }
+  ck_assert (g_queue_is_empty (&y->frames));
+  ck_assert (!x->eof);
+
+  /* A message to X 10 s after a keep-alive: the next comes 25 s after
+   * the message. */
+  testloop_run_for (10 * 1000);
+  send_ok (y, p.to_x, PY, "msg-y1", "hello x");
+  expect_send (x, PX, p.to_y, "msg-y1", "hello x");
+  last = testloop_now ();
+  {
+    g_autoptr (Frame) f = client_frame (x, 30 * 1000);
+
+    assert_keepalive (f, p.to_y);
+    ck_assert_int_ge (testloop_now () - last, 25 * G_USEC_PER_SEC);
+  }
+
+  /* A 481 answers it as well as a 200. */
+  x->answer_sends = FALSE;
+  {
+    g_autoptr (Frame) f = client_frame (x, 30 * 1000);
+    g_autofree char *no = g_strdup_printf (
+        "MSRP %s 481 No session\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
+        "-------%s$\r\n",
+        msrp_head_get_transaction_id (f->head), p.uy_text, PX,
+        msrp_head_get_transaction_id (f->head));
+
+    assert_keepalive (f, p.to_y);
+    client_send (x, no);
+    testloop_run_for (5 * 1000);
+    ck_assert (!x->eof);
+  }
+  /* So does a message from X instead of an answer. */
+  {
+    g_autoptr (Frame) f = client_frame (x, 30 * 1000);
+
+    assert_keepalive (f, p.to_y);
+    send_ok (x, p.to_y, PX, "msg-x1", "busy");
+    expect_send (y, PY, p.to_x, "msg-x1", "busy");
+    testloop_run_for (5 * 1000);
+    ck_assert (!x->eof);
+  }
+
+  /* Nothing at all: dead once report-timeout has passed. */
+  {
+    g_autoptr (Frame) f = client_frame (x, 30 * 1000);
+
+    assert_keepalive (f, p.to_y);
+    last = testloop_now ();
+    client_wait_eof (x, 3000);
+    ck_assert_int_ge (testloop_now () - last, G_USEC_PER_SEC);
+  }
+  ck_assert_uint_eq (logtap_count ("connection_dead", "\"probe\":\"msrp\"",
+                                   "\"call_id\":\"call-1\"",
+                                   "\"party\":\"" PX "\"", NULL),
+                     1);
+  ck_assert_uint_eq (
+      logtap_count ("connection_closed", "\"reason\":\"dead\"", NULL), 1);
+  ck_assert_uint_eq (logtap_count ("session_unbound", "\"reason\":\"dead\"",
+                                   "\"party\":\"" PX "\"", NULL),
+                     1);
+  gw_relay_get_stats (p.r->relay, &st);
+  ck_assert_uint_eq (st.dead[GW_RELAY_PROBE_MSRP], 1);
+  ck_assert_uint_eq (st.dead[GW_RELAY_PROBE_TCP], 0);
+  ck_assert (!y->eof);
+
+  /* X comes back on a new connection: bound, and kept alive there. */
+  x2 = client_connect ("x2", p.r->port);
+  x2->answer_sends = TRUE;
+  send_ok (x2, p.to_y, PX, "msg-x2", "back");
+  expect_send (y, PY, p.to_x, "msg-x2", "back");
+  {
+    g_autoptr (Frame) f = client_frame (x2, 30 * 1000);
+
+    assert_keepalive (f, p.to_y);
+  }
+  /* Off again: none more. */
+  gw_relay_set_session_keepalive (p.r->relay, p.ux, FALSE);
+  client_no_frame (x2, 120 * 1000);
+  pre_clear (&p);
+}
+END_TEST
+
 START_TEST (test_connection_limits)
 {
   g_autoptr (Relay) r = relay_new ("[limits]\nmax-connections=3\n"
@@ -4105,6 +4332,8 @@ main (void)
   tcase_add_test (tc_fwd, test_bind_adopted);
   tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
                        G_N_ELEMENTS (connect_fail_cases));
+  tcase_add_test (tc_fwd, test_keepalive_call_not_idle);
+  tcase_add_test (tc_fwd, test_keepalive_msrp);
   suite_add_tcase (s, tc_fwd);
 
   tcase_add_unchecked_fixture (tc_tls, make_certs, remove_certs);

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -976,6 +977,119 @@ START_TEST (test_idle_timeout)
 }
 END_TEST
 
+/* --- TCP keep-alives and the user timeout ------------------------------ */
+
+static int
+sockopt (int fd, int level, int name)
+{
+  int v = -1;
+  socklen_t len = sizeof v;
+
+  ck_assert_msg (getsockopt (fd, level, name, &v, &len) == 0,
+                 "getsockopt %d/%d: %s", level, name, g_strerror (errno));
+  return v;
+}
+
+static const struct
+{
+  const char *name;
+  NetConnOptions options;
+  int keepalive, idle, interval, count, user_timeout; /* read back */
+} timer_cases[] = {
+  { "keep-alives and the user timeout",
+    { .keepalive_idle_s = 25,
+      .keepalive_interval_s = 10,
+      .keepalive_count = 3,
+      .user_timeout_ms = 55000 },
+    1,
+    25,
+    10,
+    3,
+    55000 },
+  { "none asked: the kernel's own", { 0 }, 0, -1, -1, -1, 0 },
+};
+
+/* What the options say is what the kernel reads back from the socket
+ * (tcp(7)); without them SO_KEEPALIVE stays off. */
+START_TEST (test_tcp_timers)
+{
+  g_autoptr (GError) error = NULL;
+  struct sockaddr_in sin = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof sin;
+  int lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int cfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd;
+  NetConn *conn;
+
+  ck_assert (lfd >= 0 && cfd >= 0);
+  ck_assert (bind (lfd, (struct sockaddr *) &sin, sizeof sin) == 0);
+  ck_assert (listen (lfd, 1) == 0);
+  ck_assert (getsockname (lfd, (struct sockaddr *) &sin, &len) == 0);
+  ck_assert (connect (cfd, (struct sockaddr *) &sin, sizeof sin) == 0);
+  fd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  ck_assert (fd >= 0);
+  conn = net_conn_new_accepted (fd, NULL, &timer_cases[_i].options, &error);
+  ck_assert_msg (conn != NULL, "%s", error ? error->message : "");
+
+  ck_assert_int_eq (sockopt (fd, SOL_SOCKET, SO_KEEPALIVE),
+                    timer_cases[_i].keepalive);
+  if (timer_cases[_i].idle >= 0)
+    {
+      ck_assert_int_eq (sockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE),
+                        timer_cases[_i].idle);
+      ck_assert_int_eq (sockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL),
+                        timer_cases[_i].interval);
+      ck_assert_int_eq (sockopt (fd, IPPROTO_TCP, TCP_KEEPCNT),
+                        timer_cases[_i].count);
+    }
+  ck_assert_int_eq (sockopt (fd, IPPROTO_TCP, TCP_USER_TIMEOUT),
+                    timer_cases[_i].user_timeout);
+  net_conn_abort (conn, FALSE);
+  net_conn_unref (conn);
+  close (cfd);
+  close (lfd);
+}
+END_TEST
+
+/* A peer that acknowledges nothing any more is dead once the user
+ * timeout has passed: on_closed says NET_CONN_CLOSED_DEAD ("dead"), not
+ * a reset.  On loopback the peer's kernel answers every probe, so the
+ * test makes it a peer that reads nothing: its receive window stays shut,
+ * and Linux gives up on a shut window after the user timeout too. */
+START_TEST (test_dead_peer)
+{
+  End server, client;
+  NetConnOptions opts = { .user_timeout_ms = 300 };
+  g_autoptr (NetListener) l = NULL;
+  gint64 shut;
+
+  end_init (&server, "server");
+  end_init (&client, "client");
+  l = listen_for (&server, "127.0.0.1", NULL, &opts);
+  connect_end (&client, net_listener_get_address (l), NULL, NULL, NULL);
+  RUN_UNTIL (server.connected && client.connected, 5000);
+  net_conn_pause_reading (client.conn);
+  shut = g_get_monotonic_time ();
+  for (gsize i = 0; i < 64; i++)
+    {
+      g_autoptr (GBytes) b = stream_bytes (0, 1 << 20);
+
+      ck_assert (net_conn_write (server.conn, b));
+    }
+  RUN_UNTIL (server.closed, 20000);
+  ck_assert_msg (server.reason == NET_CONN_CLOSED_DEAD, "%s: %s",
+                 net_conn_close_reason_to_string (server.reason),
+                 server.message);
+  ck_assert_str_eq (net_conn_close_reason_to_string (server.reason), "dead");
+  ck_assert_msg (strstr (server.message, "went unanswered") != NULL, "%s",
+                 server.message);
+  ck_assert_int_ge (server.closed_at - shut, 300 * 1000);
+  end_clear (&server);
+  end_clear (&client);
+}
+END_TEST
+
 /* --- connect failures and timeouts ------------------------------------ */
 
 typedef enum
@@ -1547,6 +1661,8 @@ conn_suite (void)
   tcase_add_loop_test (tc, test_tls_version, 0, G_N_ELEMENTS (version_cases));
   tcase_add_loop_test (tc, test_peer_close, 0, G_N_ELEMENTS (close_cases));
   tcase_add_test (tc, test_idle_timeout);
+  tcase_add_loop_test (tc, test_tcp_timers, 0, G_N_ELEMENTS (timer_cases));
+  tcase_add_test (tc, test_dead_peer);
   tcase_add_loop_test (tc, test_connect_fail, 0, G_N_ELEMENTS (connect_cases));
   tcase_add_loop_test (tc, test_server_no_hello, 0,
                        G_N_ELEMENTS (hello_cases));

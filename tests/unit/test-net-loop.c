@@ -612,35 +612,75 @@ END_TEST
 
 /* The idle timeout on the fake clock: nothing for a minute of wall time,
  * then the clock moves and the connection closes at once. */
+/* @client connected to @server over the virtual network, with an idle
+ * timeout of a minute on @client's side.  Returns: (transfer full) the
+ * listener. */
+static NetListener *
+idle_pair (End *server, End *client, Accepting *a)
+{
+  NetConnOptions opts = { .idle_timeout_ms = 60 * 1000 };
+  g_autoptr (GError) error = NULL;
+  NetListener *l;
+
+  end_init (server);
+  end_init (client);
+  net_loop_set_virtual_network (loop);
+  l = listen_virtual (a, "127.0.0.1");
+  client->conn = net_conn_connect (net_listener_get_address (l), NULL, NULL,
+                                   &opts, &error);
+  ck_assert_msg (client->conn != NULL, "%s", error ? error->message : "");
+  net_conn_set_callbacks (client->conn, &end_callbacks, client, NULL);
+  RUN_UNTIL (client->connected && server->connected, 1000);
+  return l;
+}
+
+/* From now, @client is open for 59 s of silence and closed as idle at
+ * 61 s; then the pair is cleared. */
+static void
+closes_a_minute_on (End *server, End *client)
+{
+  net_loop_advance (loop, 59 * G_USEC_PER_SEC);
+  settle ();
+  ck_assert (!client->closed);
+  net_loop_advance (loop, 2 * G_USEC_PER_SEC);
+  RUN_UNTIL (client->closed, 1000);
+  ck_assert_int_eq (client->reason, NET_CONN_CLOSED_IDLE);
+  end_clear (server);
+  end_clear (client);
+}
+
 START_TEST (test_virtual_idle_fake_clock)
 {
   End server, client;
   Accepting a = { &server, NULL, 0 };
-  g_autoptr (NetListener) l = NULL;
-  NetConnOptions opts = { .idle_timeout_ms = 60 * 1000 };
-  g_autoptr (GError) error = NULL;
+  g_autoptr (NetListener) l = idle_pair (&server, &client, &a);
 
-  end_init (&server);
-  end_init (&client);
-  net_loop_set_virtual_network (loop);
-  l = listen_virtual (&a, "127.0.0.1");
-  client.conn = net_conn_connect (net_listener_get_address (l), NULL, NULL,
-                                  &opts, &error);
-  net_conn_set_callbacks (client.conn, &end_callbacks, &client, NULL);
-  RUN_UNTIL (client.connected && server.connected, 1000);
   net_loop_advance (loop, 59 * G_USEC_PER_SEC);
   settle ();
   ck_assert (!client.closed);
   send_text (&server, "ping"); /* activity moves the deadline */
   RUN_UNTIL (holds (&client, "ping"), 1000);
-  net_loop_advance (loop, 59 * G_USEC_PER_SEC);
+  closes_a_minute_on (&server, &client);
+}
+END_TEST
+
+/* A connection exempt from the idle timeout (a live call's) stays however
+ * long it is silent; exempt no more, its idle time counts from then. */
+START_TEST (test_virtual_idle_exempt)
+{
+  End server, client;
+  Accepting a = { &server, NULL, 0 };
+  g_autoptr (NetListener) l = idle_pair (&server, &client, &a);
+  gint64 last = net_conn_get_last_activity (client.conn);
+
+  net_conn_set_idle_exempt (client.conn, TRUE);
+  net_loop_advance (loop, (gint64) 3600 * G_USEC_PER_SEC);
   settle ();
   ck_assert (!client.closed);
-  net_loop_advance (loop, 2 * G_USEC_PER_SEC);
-  RUN_UNTIL (client.closed, 1000);
-  ck_assert_int_eq (client.reason, NET_CONN_CLOSED_IDLE);
-  end_clear (&server);
-  end_clear (&client);
+  /* Silence is not activity. */
+  ck_assert_int_eq (net_conn_get_last_activity (client.conn), last);
+  net_conn_set_idle_exempt (client.conn, FALSE);
+  closes_a_minute_on (&server, &client);
 }
 END_TEST
 
@@ -719,6 +759,7 @@ main (void)
   tcase_add_test (tv, test_virtual_backpressure);
   tcase_add_test (tv, test_virtual_reset);
   tcase_add_test (tv, test_virtual_idle_fake_clock);
+  tcase_add_test (tv, test_virtual_idle_exempt);
   tcase_add_test (tv, test_virtual_slices);
   suite_add_tcase (s, tv);
   sr = srunner_create (s);
