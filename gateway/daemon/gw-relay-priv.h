@@ -97,26 +97,27 @@ struct _Session
   GwRelay *relay;
   char *id;
   SessionKind kind;
+  /* Flags in the padding after kind (an idle session's size counts). */
+  guint chosen : 1;       /* shared: its party sent toward one branch,
+                           * the others were unpaired */
+  guint bound_logged : 1; /* PREAUTH: session_bound was logged */
+  guint keepalive : 1;    /* PREAUTH: MSRP keep-alives toward the party */
   MsrpUri *uri;
-  char *user;            /* Digest user, relay subject; NULL (preauth) */
-  Conn *conn;            /* CLIENT: weak; conn->sessions links back */
-  MsrpUri *party;        /* PREAUTH: the party's own URI */
-  char *call_id;         /* PREAUTH: the negotiator's label (nullable) */
-  Session *paired;       /* PREAUTH: the other party's (weak, mutual), or
-                          * for a branch session (gw_relay_pair_branch())
-                          * the shared one */
-  GPtrArray *branches;   /* PREAUTH shared by the branches of a forked
-                          * call: their sessions (weak; each has ->paired
-                          * set to this one), in pairing order; NULL when
-                          * not shared */
-  gboolean chosen;       /* shared: its party sent toward one branch,
-                          * the others were unpaired */
-  Connect *connect;      /* PREAUTH: gw_relay_connect_session() pending */
-  gboolean bound_logged; /* PREAUTH: session_bound was logged */
-  gboolean keepalive;    /* PREAUTH: MSRP keep-alives toward the party */
-  char *relay_host;      /* RELAY: host its certificate was checked for */
-  gint64 expires_at;     /* monotonic; G_MAXINT64: never (PREAUTH) */
-  NetTimer expiry;       /* at expires_at, unless it never expires */
+  char *user;          /* Digest user, relay subject; NULL (preauth) */
+  Conn *conn;          /* CLIENT: weak; conn->sessions links back */
+  MsrpUri *party;      /* PREAUTH: the party's own URI */
+  char *call_id;       /* PREAUTH: the negotiator's label (nullable) */
+  Session *paired;     /* PREAUTH: the other party's (weak, mutual), or
+                        * for a branch session (gw_relay_pair_branch())
+                        * the shared one */
+  GPtrArray *branches; /* PREAUTH shared by the branches of a forked
+                        * call: their sessions (weak; each has ->paired
+                        * set to this one), in pairing order; NULL when
+                        * not shared */
+  Connect *connect;    /* PREAUTH: gw_relay_connect_session() pending */
+  char *relay_host;    /* RELAY: host its certificate was checked for */
+  gint64 expires_at;   /* monotonic; G_MAXINT64: never (PREAUTH) */
+  NetTimer expiry;     /* at expires_at, unless it never expires */
   guint64 messages;
   guint64 bytes;
   /* PREAUTH, per direction (GwRelaySessionInfo) */
@@ -166,6 +167,7 @@ typedef struct
 struct _Conn
 {
   gint ref;
+  guint16 local_port; /* inbound: the listener's port (here: no padding) */
   GwRelay *relay;
   NetConn *gw; /* NULL while a next hop is resolved */
   guint64 id;
@@ -173,7 +175,6 @@ struct _Conn
   guint listened : 1; /* inbound, by a listener (not adopted): anyone's,
                        * so the first-request deadline and eviction apply */
   MsrpScheme scheme;  /* our listener's (inbound), the next hop's */
-  guint16 local_port; /* inbound: the listener's port */
   char *peer_ip;      /* inbound: key of relay->per_ip */
   char *peer;         /* outbound: the next hop's "host:port" (the NetConn's
                        * peer address once there is one: gw_relay_conn_peer()) */

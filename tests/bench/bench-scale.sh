@@ -124,7 +124,8 @@ recv_timeout=${BENCH_RECV_TIMEOUT:-60}   # a chat receiver gives up after this s
 realm=bench.test
 users_file "$WORK/users" "$realm" alice:alice-pw:sha256 bob:bob-pw:sha256 \
   hold:hold-pw:sha256
-edge_conf="[auth]\nrealm=$realm\nusers-file=$WORK/users\n[relay]\nprobation=3600\nmax-sessions-per-user=$conn_limit\nexpires-default=86400\nexpires-max=86400\n[limits]\nmax-connections=$conn_limit\nmax-connections-per-ip=$conn_limit\nidle-timeout=7200\n[log]\nlevel=$edge_log_level"
+# max-calls: the ng part holds every call of a run at once.
+edge_conf="[auth]\nrealm=$realm\nusers-file=$WORK/users\n[relay]\nprobation=3600\nmax-sessions-per-user=$conn_limit\nexpires-default=86400\nexpires-max=86400\n[limits]\nmax-connections=$conn_limit\nmax-connections-per-ip=$conn_limit\nidle-timeout=7200\nmax-calls=$((ng_calls + 1000))\n[log]\nlevel=$edge_log_level"
 
 clk_tck=$(getconf CLK_TCK)
 # pids_of PID: PID and all its descendants (Kamailio's children), one a line.
