@@ -788,6 +788,50 @@ START_TEST (test_invalid_settings)
 }
 END_TEST
 
+/* A TCP socket bound to 127.0.0.1:@port (0: the kernel's choice), or -1. */
+static int
+bound_socket (guint16 port)
+{
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (port) };
+
+  inet_pton (AF_INET, "127.0.0.1", &sin.sin_addr);
+  if (fd >= 0 && bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* Two consecutive ports of 127.0.0.1 free right now (a race with the
+ * rest of the machine, which a busy one can lose: a port next to a free
+ * one is often some connection's own). */
+static guint16
+free_port_pair (void)
+{
+  for (guint i = 0; i < 100; i++)
+    {
+      int a = bound_socket (0), b;
+      struct sockaddr_in sin;
+      socklen_t len = sizeof sin;
+      guint16 base;
+
+      ck_assert_int_ge (a, 0);
+      getsockname (a, (struct sockaddr *) &sin, &len);
+      base = ntohs (sin.sin_port);
+      b = base < G_MAXUINT16 ? bound_socket (base + 1) : -1;
+      close (a);
+      if (b >= 0)
+        {
+          close (b);
+          return base;
+        }
+    }
+  ck_abort_msg ("no two consecutive free ports in 100 tries");
+  return 0;
+}
+
 /* A range of two ports serves two streams; a third waits for one to be
  * freed. */
 START_TEST (test_port_range)
@@ -799,18 +843,9 @@ START_TEST (test_port_range)
   GwAnchorSettings s = { .parties = { &in, &in } };
   GwAnchor *x, *y, *z;
   g_autoptr (GError) error = NULL;
-  guint16 base;
-  int probe = socket (AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sin = { .sin_family = AF_INET };
-  socklen_t len = sizeof sin;
+  guint16 base = free_port_pair ();
   GwAnchorPoolStats stats;
 
-  /* Two ports free right now (a race with the rest of the machine). */
-  inet_pton (AF_INET, "127.0.0.1", &sin.sin_addr);
-  bind (probe, (struct sockaddr *) &sin, sizeof sin);
-  getsockname (probe, (struct sockaddr *) &sin, &len);
-  base = ntohs (sin.sin_port);
-  close (probe);
   ps.port_min = base;
   ps.port_max = base + 1;
   small = gw_anchor_pool_new (&ps, NULL);
