@@ -1912,12 +1912,18 @@ answer_relay (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
   /* Paired as a branch: in a forked call the offerer's one session is each
    * answerer's peer (gw_relay_pair_branch()).  A re-answer pairs again a
    * branch the offerer left for another (its 200 after another's early
-   * answer makes it the dialog, RFC 3261 section 13.2.2.4). */
-  if (gw_relay_get_session_info (calls->relay, b->session, &info) &&
-      !info.paired &&
-      !gw_relay_pair_branch (calls->relay, s->offerer_leg.session, b->session,
-                             error))
-    return FALSE;
+   * answer makes it the dialog, RFC 3261 section 13.2.2.4), and makes a
+   * branch still paired the one the gateway speaks for toward the
+   * offerer. */
+  if (gw_relay_get_session_info (calls->relay, b->session, &info))
+    {
+      if (info.paired)
+        gw_relay_branch_answered (calls->relay, s->offerer_leg.session,
+                                  b->session);
+      else if (!gw_relay_pair_branch (calls->relay, s->offerer_leg.session,
+                                      b->session, error))
+        return FALSE;
+    }
   return insert_gateway (calls, st, b->session, a->answer.setup_to_offerer,
                          error);
 }

@@ -59,6 +59,27 @@ call_session (Conn *c, gboolean keepalive)
   return NULL;
 }
 
+/* The first session bound to @c that asked for MSRP keep-alives and has
+ * a peer to speak for (gw_relay_session_peer()); NULL when none has one
+ * right now (a branch the offerer left, a re-answer's moment).  Not one
+ * whose party reaches the gateway through relays of its own: the
+ * keep-alive's To-Path would name the party alone, and a relay that is
+ * not the first URI of a To-Path drops the connection (RFC 4976 section
+ * 6.2), with every session it carries; TCP keep-alives still run there. */
+static Session *
+keepalive_session (Conn *c)
+{
+  for (guint i = 0; i < c->sessions->len; i++)
+    {
+      Session *s = c->sessions->pdata[i];
+
+      if (s->kind == SESSION_PREAUTH && s->keepalive && !s->via_relay &&
+          gw_relay_session_peer (s) != NULL)
+        return s;
+    }
+  return NULL;
+}
+
 static void
 schedule (KeepAlive *ka, gint64 at)
 {
@@ -71,20 +92,18 @@ tick (KeepAlive *ka, gint64 now)
 {
   Conn *c = ka->conn;
   GwRelay *r = c->relay;
-  Session *s = call_session (c, TRUE);
+  Session *s = keepalive_session (c);
   g_autoptr (GBytes) b = NULL;
   g_autoptr (GError) error = NULL;
   gint64 quiet;
 
-  g_assert (s != NULL); /* else gw_relay_keepalive_update() stopped it */
   /* Not while the connection is being made, nor while a frame is in
    * flight on it (its bytes are traffic, and a SEND cannot go in the
    * middle of it), nor while bytes wait for the party's receive window
    * (the kernel's retransmissions and TCP_USER_TIMEOUT watch those); not
-   * for a session unpaired for a moment (a re-answer): no From-Path. */
-  if (!gw_relay_conn_is_open (c) || c->owner_conn != NULL ||
-      net_conn_get_queued_bytes (c->gw) > 0 ||
-      gw_relay_session_peer (s) == NULL)
+   * while no session that asked has a peer: no From-Path. */
+  if (s == NULL || !gw_relay_conn_is_open (c) || c->owner_conn != NULL ||
+      net_conn_get_queued_bytes (c->gw) > 0)
     {
       schedule (ka, now + r->keepalive_us);
       return;

@@ -102,6 +102,9 @@ struct _Session
                            * the others were unpaired */
   guint bound_logged : 1; /* PREAUTH: session_bound was logged */
   guint keepalive : 1;    /* PREAUTH: MSRP keep-alives toward the party */
+  guint via_relay : 1;    /* PREAUTH: bound by a SEND whose From-Path had
+                           * relays before the party: the connection is
+                           * its relay's, not the party's */
   MsrpUri *uri;
   char *user;          /* Digest user, relay subject; NULL (preauth) */
   Conn *conn;          /* CLIENT: weak; conn->sessions links back */

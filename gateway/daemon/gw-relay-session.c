@@ -457,6 +457,7 @@ session_unbind (Session *s, const char *reason)
     return;
   g_ptr_array_remove_fast (c->sessions, s);
   s->conn = NULL;
+  s->via_relay = FALSE;
   gw_relay_keepalive_update (c);
   if (!s->bound_logged)
     return;
@@ -703,6 +704,7 @@ gw_relay_session_bind_by_send (Conn *c, Session *first, MsrpHead *h)
   s = peer_of_party (first, from->pdata[from->len - 1]);
   if (s == NULL || s->conn != NULL)
     return;
+  s->via_relay = from->len > 1;
   session_bind_preauth (s, c);
 }
 
@@ -861,7 +863,12 @@ gw_relay_session_empty_send (Session *s, char *tid, gsize tid_size,
   g_autoptr (MsrpWriter) w = NULL;
   GBytes *b;
 
-  g_return_val_if_fail (peer != NULL, NULL);
+  if (peer == NULL)
+    {
+      g_set_error (error, GW_RELAY_ERROR, GW_RELAY_ERROR_INVALID,
+                   "session %s is not paired", s->id);
+      return NULL;
+    }
   g_ptr_array_add (to, s->party);
   g_ptr_array_add (from, peer->uri);
   g_ptr_array_add (from, peer->party);
@@ -900,6 +907,23 @@ gw_relay_pair_branch (GwRelay *relay, MsrpUri *shared, MsrpUri *branch,
    * next (a 200 after another branch's early answer): it chooses again. */
   sa->chosen = FALSE;
   log_paired (relay, sa, sb, sa->branches->len);
+  return TRUE;
+}
+
+gboolean
+gw_relay_branch_answered (GwRelay *relay, MsrpUri *shared, MsrpUri *branch)
+{
+  Session *sa, *sb;
+
+  g_return_val_if_fail (relay != NULL && shared != NULL && branch != NULL,
+                        FALSE);
+  sa = gw_relay_session_find (relay, shared);
+  sb = gw_relay_session_find (relay, branch);
+  if (sa == NULL || sa->branches == NULL || sb == NULL || sb->paired != sa ||
+      !g_ptr_array_remove (sa->branches, sb))
+    return FALSE;
+  /* Last in line: the answer that went out last (gw_relay_session_peer()). */
+  g_ptr_array_add (sa->branches, sb);
   return TRUE;
 }
 

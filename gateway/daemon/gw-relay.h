@@ -168,8 +168,9 @@ gboolean gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
  *   branches are unpaired (session_unpaired), and requests from them
  *   toward @shared get 403; a branch paired later (a 200 after an early
  *   answer of another) may be chosen in its turn;
- * - gw_relay_connect_session() of @shared speaks for the branch paired
- *   last (the answer that went out last).
+ * - gw_relay_connect_session() of @shared, and its MSRP keep-alives, speak
+ *   for the branch paired last (the answer that went out last; a branch
+ *   still paired that answers again: gw_relay_branch_answered()).
  * Closing a branch's session unpairs it alone.  Returns: FALSE with
  * GW_RELAY_ERROR_INVALID when either is unknown or not pre-authorised,
  * they are the same session, @shared is paired with gw_relay_pair_sessions
@@ -177,6 +178,13 @@ gboolean gw_relay_pair_sessions (GwRelay *relay, MsrpUri *a, MsrpUri *b,
  * @shared has @branch's party (the From-Path could not tell them apart). */
 gboolean gw_relay_pair_branch (GwRelay *relay, MsrpUri *shared,
                                MsrpUri *branch, GError **error);
+
+/* @branch, a branch of @shared still paired, answered again (a 200 after
+ * its own 183): from now on the gateway speaks for it toward @shared's
+ * party, as for the branch paired last.  FALSE when @branch is not a
+ * paired branch of @shared. */
+gboolean gw_relay_branch_answered (GwRelay *relay, MsrpUri *shared,
+                                   MsrpUri *branch);
 
 /* How a gw_relay_connect_session() ended; what it proves about the
  * party's address is the negotiator's business.  When the party's host is

@@ -3277,6 +3277,44 @@ START_TEST (test_preauth_branch_connect)
 }
 END_TEST
 
+/* A branch still paired that answers again (Y's 200 after Z's 183) is
+ * the one the shared session's binding SEND speaks for from then on; a
+ * session that is no branch of it is refused. */
+START_TEST (test_preauth_branch_answered_again)
+{
+  Pre p = { 0 };
+  g_autoptr (Server) srv = server_new ();
+  g_autoptr (MsrpUri) pz = uri (PZ);
+  g_autoptr (MsrpUri) uz = NULL;
+  g_autoptr (Frame) bind = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *px =
+      g_strdup_printf ("msrp://127.0.0.1:%u/xx;tcp", srv->port);
+  g_autofree char *via_y = NULL;
+  Done done = { 0 };
+
+  srv->answer_sends = TRUE;
+  pre_init (&p, NULL, px, PY, FALSE);
+  uz = preauth (p.r, pz, "call-1");
+  ck_assert (gw_relay_pair_branch (p.r->relay, p.ux, p.uy, &error));
+  ck_assert (gw_relay_pair_branch (p.r->relay, p.ux, uz, &error));
+  ck_assert (gw_relay_branch_answered (p.r->relay, p.ux, p.uy));
+  ck_assert (!gw_relay_branch_answered (p.r->relay, p.uy, uz));
+  ck_assert (!gw_relay_branch_answered (p.r->relay, p.ux, p.ux));
+  via_y = g_strdup_printf ("%s %s", p.uy_text, PY);
+  ck_assert_msg (
+      gw_relay_connect_session (p.r->relay, p.ux, on_done, &done, &error),
+      "%s", error ? error->message : "");
+  RUN_UNTIL (srv->clients->len == 1, 3000);
+  bind = client_frame (srv->clients->pdata[0], 3000);
+  ck_assert_str_eq (hdr (bind, MSRP_HEADER_FROM_PATH), via_y);
+  RUN_UNTIL (done.calls == 1, 3000);
+  ck_assert_msg (done.ok, "%s", done.detail);
+  g_free (done.detail);
+  pre_clear (&p);
+}
+END_TEST
+
 /* Y is passive and reachable: the gateway connects to it and binds with an
  * empty SEND; then X (active) binds, and messages pass both ways. */
 START_TEST (test_preauth_gateway_connects)
@@ -3593,6 +3631,8 @@ START_TEST (test_keepalive_msrp)
   g_autoptr (Client) x = NULL;
   g_autoptr (Client) y = NULL;
   g_autoptr (Client) x2 = NULL;
+  g_autoptr (Client) x3 = NULL;
+  g_autofree char *via_relay = NULL;
   GwRelayStats st;
   gint64 last;
 
@@ -3691,6 +3731,25 @@ START_TEST (test_keepalive_msrp)
   /* Off again: none more. */
   gw_relay_set_session_keepalive (p.r->relay, p.ux, FALSE);
   client_no_frame (x2, 120 * 1000);
+
+  /* On, and X comes back through a relay of its own (From-Path: the
+   * relay, then X): its connection is the relay's, which would drop it at
+   * a To-Path that does not start with its own URI (RFC 4976 section
+   * 6.2); no MSRP keep-alive there. */
+  gw_relay_set_session_keepalive (p.r->relay, p.ux, TRUE);
+  client_close (x2);
+  RUN_UNTIL (logtap_count ("session_unbound", "\"party\":\"" PX "\"", NULL) ==
+                 2,
+             3000);
+  x3 = client_connect ("x-relay", p.r->port);
+  x3->answer_sends = TRUE;
+  send_ok (x3, p.to_y, "msrp://relay.example.net:2855/xr;tcp " PX, "msg-x3",
+           "via my relay");
+  via_relay = g_strdup_printf ("%s msrp://relay.example.net:2855/xr;tcp %s",
+                               p.ux_text, PX);
+  expect_send (y, PY, via_relay, "msg-x3", "via my relay");
+  client_no_frame (x3, 120 * 1000);
+  ck_assert (!x3->eof);
   pre_clear (&p);
 }
 END_TEST
@@ -4329,6 +4388,7 @@ main (void)
   tcase_add_test (tc_fwd, test_preauth_gateway_connects);
   tcase_add_test (tc_fwd, test_preauth_branches);
   tcase_add_test (tc_fwd, test_preauth_branch_connect);
+  tcase_add_test (tc_fwd, test_preauth_branch_answered_again);
   tcase_add_test (tc_fwd, test_bind_adopted);
   tcase_add_loop_test (tc_fwd, test_preauth_connect_fails, 0,
                        G_N_ELEMENTS (connect_fail_cases));
