@@ -655,6 +655,7 @@ START_TEST (test_virtual_idle_fake_clock)
   Accepting a = { &server, NULL, 0 };
   g_autoptr (NetListener) l = idle_pair (&server, &client, &a);
 
+  ck_assert_ptr_nonnull (l);
   net_loop_advance (loop, 59 * G_USEC_PER_SEC);
   settle ();
   ck_assert (!client.closed);
@@ -673,6 +674,7 @@ START_TEST (test_virtual_idle_exempt)
   g_autoptr (NetListener) l = idle_pair (&server, &client, &a);
   gint64 last = net_conn_get_last_activity (client.conn);
 
+  ck_assert_ptr_nonnull (l);
   net_conn_set_idle_exempt (client.conn, TRUE);
   net_loop_advance (loop, (gint64) 3600 * G_USEC_PER_SEC);
   settle ();
