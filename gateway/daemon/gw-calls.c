@@ -148,7 +148,7 @@ struct _GwCalls
   /* totals for statistics */
   guint64 offers, answers, deletes, expired;
   guint64 refused[GW_CALLS_N_REFUSALS];
-  guint64 plans[GW_NEG_PLAN_REJECTED + 1];
+  guint64 plans[GW_NEG_N_PLANS];
   GwIceStats ice_stats; /* every ICE leg of every call counts here */
 };
 
@@ -2437,7 +2437,7 @@ handle_statistics (GwNgRequest *req, gpointer data)
   gw_bencode_dict_set_int (tot, "rejectedsessions",
                            (gint64) (cs.refused[GW_CALLS_REFUSED_MAX_CALLS] +
                                      cs.refused[GW_CALLS_REFUSED_DRAINING]));
-  for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
+  for (guint p = 0; p < GW_NEG_N_PLANS; p++)
     {
       g_autofree char *key =
           g_strdup_printf ("streams-%s", gw_neg_plan_to_string (p));

@@ -101,7 +101,7 @@ typedef struct
    * (rejectedsessions, their sum) */
   guint64 refused[GW_CALLS_N_REFUSALS];
   /* MSRP streams answered, by the plan of the answer (streams-<plan>) */
-  guint64 streams[GW_NEG_PLAN_REJECTED + 1];
+  guint64 streams[GW_NEG_N_PLANS];
   GwIceStats ice; /* the ICE legs of parties (gw-ice.h) */
 } GwCallsStats;
 

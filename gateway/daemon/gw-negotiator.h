@@ -64,9 +64,16 @@ typedef enum
   GW_NEG_PLAN_DIRECT_REVERSED, /* the answerer connects to the offerer */
   GW_NEG_PLAN_RELAY,           /* both legs end at the gateway */
   GW_NEG_PLAN_REJECTED,        /* the answer rejected the stream (port 0) */
+  GW_NEG_PLAN_CEMA,            /* anchored at a port of the gateway's (RFC
+                                * 6714): both parties do CEMA */
+  GW_NEG_PLAN_CEMA_FALLBACK,   /* anchored: a CEMA offerer connects to the
+                                * port, the gateway to a non-CEMA answerer
+                                * that listens (RFC 6714 section 4.2) */
+  GW_NEG_N_PLANS
 } GwNegPlan;
 
-/* "direct", "direct-reversed", "relay", "rejected". */
+/* "direct", "direct-reversed", "relay", "rejected", "cema",
+ * "cema-fallback". */
 const char *gw_neg_plan_to_string (GwNegPlan plan);
 
 /* What the addresses say about a party. */
@@ -91,6 +98,7 @@ typedef struct
 {
   MsrpSdpSetup setup; /* as written; holdconn counts as absent */
   gboolean via_relay; /* its a=path has more than its own URI */
+  gboolean cema;      /* a=msrp-cema (RFC 6714 section 5) */
   gboolean ice;       /* it offers (or answers) ICE-TCP and the
                        * gateway can run a leg to it (gw-ice.h) */
   GwNegAddr addr;
@@ -145,6 +153,8 @@ typedef struct
   const char *cannot_anchor_why; /* words when !can_anchor (nullable) */
   gboolean relayed;              /* a re-offer of a stream the gateway relays
                                   * now (its party kept its URI) */
+  gboolean can_cema;             /* the gateway has a CEMA anchor pool */
+  gboolean tls;                  /* TCP/TLS/MSRP */
 } GwNegOfferInput;
 
 typedef struct
@@ -152,6 +162,8 @@ typedef struct
   GwNegPlan plan;                 /* DIRECT (tentative) or RELAY */
   MsrpSdpSetup setup_to_answerer; /* written into the offer the answerer
                                    * sees; ABSENT: the line is left as is */
+  gboolean tls;                   /* TCP/TLS/MSRP (the answer step's CEMA
+                                   * rows need it) */
   char *reason;
   char *warning; /* (nullable) */
 } GwNegOfferDecision;
@@ -165,6 +177,9 @@ void gw_neg_decide_offer (const GwNegParty *offerer,
                           const GwNegOfferInput *input,
                           GwNegOfferDecision *out);
 
+/* For the plans cema and cema-fallback, connect names the parties the
+ * anchor connects to (outbound, gw-anchor.h); the others connect to the
+ * stream's port. */
 typedef struct
 {
   GwNegPlan plan;
