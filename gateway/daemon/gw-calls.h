@@ -45,6 +45,7 @@
  */
 #pragma once
 
+#include "gw-anchor.h"
 #include "gw-config.h"
 #include "gw-ice.h"
 #include "gw-negotiator.h"
@@ -63,6 +64,12 @@ GwCalls *gw_calls_new (const GwConfig *config, GwRelay *relay);
 /* Close every call's relay sessions (no log per call) and free. */
 void gw_calls_free (GwCalls *calls);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwCalls, gw_calls_free)
+
+/* Anchor the streams of CEMA offers (RFC 6714; plan cema, gw-anchor.h) in
+ * @pool (nullable: none, and such offers get the other plans).  Not
+ * owned: it must outlive the table, and be set before the first offer.
+ * gw-main.c passes the pool of [cema]; tests one on loopback. */
+void gw_calls_set_anchor_pool (GwCalls *calls, GwAnchorPool *pool);
 
 /* The GwNgHandler whose user_data is a GwCalls. */
 const GwNgHandler *gw_calls_get_ng_handler (void);
@@ -102,7 +109,10 @@ typedef struct
   guint64 refused[GW_CALLS_N_REFUSALS];
   /* MSRP streams answered, by the plan of the answer (streams-<plan>) */
   guint64 streams[GW_NEG_N_PLANS];
-  GwIceStats ice; /* the ICE legs of parties (gw-ice.h) */
+  GwIceStats ice;         /* the ICE legs of parties (gw-ice.h) */
+  guint anchors;          /* CEMA anchors now (anchors) */
+  guint64 anchored_bytes; /* passed through anchors, both ways, since the
+                           * start (anchored-bytes) */
 } GwCallsStats;
 
 void gw_calls_get_stats (GwCalls *calls, GwCallsStats *stats);

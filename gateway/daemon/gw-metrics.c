@@ -277,6 +277,11 @@ render_calls (const GwCallsStats *c, GString *out)
   for (guint p = 0; p < GW_NEG_N_PLANS; p++)
     sample1 (out, "streams_total", "plan", gw_neg_plan_to_string (p),
              c->streams[p]);
+  single (out, "anchors", "gauge",
+          "CEMA anchors now, streams of plan cema (ng anchors)", c->anchors);
+  single (out, "anchored_bytes_total", "counter",
+          "Bytes passed through CEMA anchors, both ways (ng anchored-bytes)",
+          c->anchored_bytes);
   single (out, "ice_legs", "gauge", "ICE-TCP legs to parties now",
           c->ice.legs);
   family (out, "ice_legs_total", "counter",

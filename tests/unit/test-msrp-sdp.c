@@ -1844,6 +1844,7 @@ START_TEST (test_origin_limits)
     gsize len = 0;
     g_autofree char *out = msrp_sdp_to_string (sdp, &len);
 
+    ck_assert_ptr_nonnull (out);
     ck_assert_uint_eq (len, full->len);
   }
 }
