@@ -33,6 +33,16 @@
  * each stream whose parties kept their URIs, so relayed connections
  * survive it.
  *
+ * A stream whose offer carries a=msrp-cema (RFC 6714) gets the plan cema
+ * when the table has an anchor pool (gw_calls_set_anchor_pool()): a
+ * GwAnchor (gw-anchor.h) per stream, made at the offer and given both
+ * parties at the answer; only c= and m= are rewritten, toward the anchor's
+ * port.  The anchor belongs to the offer's stream and follows the branch
+ * answered last that uses it; it goes with the call, on a re-offer
+ * without a=msrp-cema, and when no answered branch uses it.  Relay plans
+ * drop a=msrp-cema (section 6.2).  README.md "CEMA anchoring" has the
+ * rows.
+ *
  * What the gateway learns about a party's address, by connecting to it
  * itself or through an ICE leg's checks, is kept per IP address for
  * [negotiator] reachability-ttl seconds and overrides the guess from

@@ -28,6 +28,14 @@
  *   through its own RFC 4976 relay, which accepts connections for it: it
  *   counts as reachable.
  *
+ * CEMA (RFC 6714): an offer with a=msrp-cema is anchored (plan cema) when
+ * the gateway has an anchor pool; at the answer, a CEMA answerer keeps
+ * it (over TCP both parties connect to the anchor, over TLS one of them
+ * is connected to, since the active party is the TLS client, RFC 6135
+ * section 6); a non-CEMA answerer that listens is connected to by the
+ * anchor (cema-fallback, section 4.2); an active one connects along
+ * a=path past it (section 4.1: direct-reversed).
+ *
  * ICE-TCP (RFC 8445, RFC 6544): a party that offers ICE candidates gets an
  * ICE leg to the gateway (the relay plan) unless it is known reachable by
  * measurement, in which case the stream goes direct.  Over an ICE leg the
