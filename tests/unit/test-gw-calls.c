@@ -2059,14 +2059,14 @@ END_TEST
  * until the bytes are there (no sleeps). */
 
 static void
-start_cema (void)
+start_cema (const char *negotiator_group)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) addresses =
       g_ptr_array_new_with_free_func (g_object_unref);
   GwAnchorPoolSettings set = { .addresses = addresses };
 
-  start (NULL);
+  start (negotiator_group);
   set.policy = gw_relay_get_connect_policy (relay);
   g_ptr_array_add (addresses, g_inet_address_new_from_string ("127.0.0.1"));
   anchor_pool = gw_anchor_pool_new (&set, &error);
@@ -2218,7 +2218,7 @@ START_TEST (test_cema_both)
   guint port;
   int a, b;
 
-  start_cema ();
+  start_cema (NULL);
   r1 = ng (request ("offer", "cema-1", "127.0.0.1", offer, NULL));
   assert_ok (r1);
   port = sdp_msrp_port (str (r1, "sdp"));
@@ -2307,7 +2307,7 @@ START_TEST (test_cema_fallback)
   gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   int a, b;
 
-  start_cema ();
+  start_cema (NULL);
   r1 = ng (request ("offer", "cema-2", "127.0.0.1", offer, NULL));
   assert_ok (r1);
   port = sdp_msrp_port (str (r1, "sdp"));
@@ -2350,7 +2350,7 @@ START_TEST (test_cema_cleanup)
   g_autoptr (GwBencode) r1 = NULL;
   g_autoptr (GwBencode) r2 = NULL;
 
-  start_cema ();
+  start_cema (NULL);
   ng_ok (request ("offer", "cema-3", "127.0.0.1", offer, NULL));
   ck_assert_uint_eq (pool_anchors (), 1);
   ng_ok (request ("answer", "cema-3", "127.0.0.1", rejected, NULL));
@@ -2390,6 +2390,83 @@ START_TEST (test_cema_no_pool)
   ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"offer\"",
                                    "\"plan\":\"relay\"", NULL),
                      1);
+}
+END_TEST
+
+/* A forked call's branches share the stream's one anchor (the offer every
+ * branch got names one port), and it follows the branch answered last
+ * that uses it: a branch rejecting the stream (port 0) while another uses
+ * it leaves it; the 200 of a third makes that branch's answerer the
+ * anchor's, so a connection with the first branch's session-id is refused
+ * and the third's joins; deleting that branch leaves the anchor (the
+ * call's end frees it). */
+START_TEST (test_cema_fork)
+{
+  g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
+  g_autofree char *ans_a = cema_sdp (7001, "bbb", "active", TRUE);
+  g_autofree char *ans_b = cema_sdp (0, "xxx", "active", TRUE);
+  g_autofree char *ans_c = cema_sdp (7002, "ccc", "active", TRUE);
+  g_autofree char *send_o = send_from (7000, "aaa", 7002, "ccc", "to c");
+  g_autofree char *send_a = send_from (7001, "bbb", 7000, "aaa", "from a");
+  g_autofree char *send_c = send_from (7002, "ccc", 7000, "aaa", "from c");
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) q = NULL;
+  guint port;
+  int o, a, c;
+
+  start_cema (NULL);
+  r1 = ng (request ("offer", "fk-1", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  port = sdp_msrp_port (str (r1, "sdp"));
+  ng_ok (to_tag (request ("answer", "fk-1", "127.0.0.1", ans_a, NULL), "ta"));
+  ng_ok (to_tag (request ("answer", "fk-1", "127.0.0.1", ans_b, NULL), "tb"));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  ng_ok (to_tag (request ("answer", "fk-1", "127.0.0.1", ans_c, NULL), "tc"));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  q = ng (simple ("query", "fk-1"));
+  ck_assert_str_eq (str (query_stream0 (q), "plan"), "cema");
+  ck_assert_int_eq (int_of (query_stream0 (q), "cema-port"), port);
+
+  o = connect_to (port);
+  ck_assert_int_eq (send (o, send_o, strlen (send_o), 0),
+                    (gssize) strlen (send_o));
+  a = connect_to (port);
+  ck_assert_int_eq (send (a, send_a, strlen (send_a), 0),
+                    (gssize) strlen (send_a));
+  expect_bytes (a, NULL);
+  ck_assert_uint_eq (logtap_count ("anchor_refused", "session", NULL), 1);
+  c = connect_to (port);
+  ck_assert_int_eq (send (c, send_c, strlen (send_c), 0),
+                    (gssize) strlen (send_c));
+  expect_bytes (c, send_o);
+  expect_bytes (o, send_c);
+
+  ng_ok (delete_tags ("fk-1", "ftag", "tc"));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  ng_ok (simple ("delete", "fk-1"));
+  ck_assert_uint_eq (pool_anchors (), 0);
+  close (o);
+  close (a);
+  close (c);
+}
+END_TEST
+
+/* A CEMA call that expires (no command, no byte for call-timeout) frees
+ * its anchor, on the fake clock: the anchor's listening socket is real,
+ * its deadline the call table's. */
+START_TEST (test_cema_expiry)
+{
+  g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
+
+  start_cema ("[negotiator]\ncall-timeout=1\n");
+  ng_ok (request ("offer", "cx-1", "127.0.0.1", offer, NULL));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  RUN_UNTIL (gw_calls_get_n_calls (calls) == 0, 5000);
+  ck_assert_uint_eq (pool_anchors (), 0);
+  ck_assert_uint_eq (logtap_count ("call_expired", "\"call_id\":\"cx-1\"",
+                                   "\"anchored_bytes\":0", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("anchor_closed", "expired", NULL), 1);
 }
 END_TEST
 
@@ -2444,6 +2521,8 @@ main (void)
   tcase_add_test (tc_ice, test_cema_both);
   tcase_add_test (tc_ice, test_cema_fallback);
   tcase_add_test (tc_ice, test_cema_cleanup);
+  tcase_add_test (tc_ice, test_cema_fork);
+  tcase_add_test (tc, test_cema_expiry);
   tcase_add_test (tc, test_cema_no_pool);
   suite_add_tcase (s, tc_ice);
   sr = srunner_create (s);
