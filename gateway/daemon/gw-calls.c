@@ -1502,6 +1502,15 @@ anchor_rewrite (GwAnchor *anchor, MsrpSdpStream *st, GError **error)
   return TRUE;
 }
 
+static GwAnchorState
+anchor_state (GwAnchor *anchor)
+{
+  GwAnchorInfo info;
+
+  gw_anchor_get_info (anchor, &info);
+  return info.state;
+}
+
 static void
 stream_drop_anchor (Stream *s, const char *reason)
 {
@@ -1636,7 +1645,12 @@ offer_anchor (Offer *o, Stream *s, GError **error)
     {
       Stream *prev = old->streams->pdata[i];
 
+      /* A stream that ended (its parties closed their connections) has
+       * no listener left, and one of the other transport checks the
+       * wrong things: the re-offer gets a new anchor. */
       if (prev->media == s->media && prev->anchor != NULL &&
+          prev->scheme == s->scheme &&
+          anchor_state (prev->anchor) != GW_ANCHOR_STATE_CLOSED &&
           gw_anchor_set_party (prev->anchor, GW_ANCHOR_OFFERER, &off.set,
                                NULL))
         {
