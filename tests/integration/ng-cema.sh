@@ -144,4 +144,5 @@ log_match "$WORK/edge.log" plan_decided step=answer plan=cema-fallback >/dev/nul
   fail "no plan_decided plan cema-fallback"
 ngc delete --call-id cema-3 --from-tag f3 >/dev/null || fail "delete 3"
 note "cema-fallback: a non-CEMA answerer reached through the anchor, 4 MiB byte-exact"
+edge_stop edge
 echo "3 passed, 0 failed"

@@ -2341,7 +2341,7 @@ END_TEST
 
 /* When the anchor goes: an answer that rejects the stream (port 0) frees
  * it; a re-offer with a=msrp-cema keeps the stream's anchor (its port);
- * one without it frees it. */
+ * one without it frees it; so does the call table's end. */
 START_TEST (test_cema_cleanup)
 {
   g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
@@ -2368,6 +2368,13 @@ START_TEST (test_cema_cleanup)
   ng_ok (request ("offer", "cema-4", "127.0.0.1", plain, NULL));
   ck_assert_uint_eq (pool_anchors (), 0);
   ng_ok (simple ("delete", "cema-4"));
+  /* The table's end (shutdown) frees the anchors of the calls still in
+   * it, before the daemon frees the pool. */
+  ng_ok (request ("offer", "cema-6", "127.0.0.1", offer, NULL));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  g_clear_pointer (&server, gw_ng_server_free);
+  g_clear_pointer (&calls, gw_calls_free);
+  ck_assert_uint_eq (pool_anchors (), 0);
 }
 END_TEST
 
