@@ -1628,19 +1628,21 @@ offer_can_anchor (Offer *o, Stream *s, MsrpSdpStream *st)
     }
 }
 
-/* Plan cema at the offer: the stream's anchor, with the offerer known and
- * the answerer not yet; a re-offer's (RFC 3264 section 8) when its
- * offerer's new settings fit it, so that its connections live on, else a
- * new one. */
+/* Plan cema at the offer: the stream's anchor, a re-offer's (RFC 3264
+ * section 8) so that its connections live on, else a new one.  Neither
+ * party is given to it before the answer: only the answer makes the roles
+ * final (an actpass offerer may end up connected to), and a TLS anchor
+ * tells its parties apart by source address alone, so an answerer that
+ * connects from the offerer's address (one NAT, one host) before its
+ * answer has been read would pass for an inbound offerer.  Until the
+ * answer a connection waits, unread (gw-anchor.h). */
 static gboolean
 offer_anchor (Offer *o, Stream *s, GError **error)
 {
   Call *old = o->old;
-  AnchorParty off;
   GwAnchorSettings set = { .call_id = o->c->call_id,
                            .tls = s->scheme == MSRP_SCHEME_MSRPS };
 
-  offerer_anchor_party (s, s->offerer.setup == MSRP_SDP_SETUP_PASSIVE, &off);
   for (guint i = 0; old != NULL && i < old->streams->len; i++)
     {
       Stream *prev = old->streams->pdata[i];
@@ -1650,21 +1652,14 @@ offer_anchor (Offer *o, Stream *s, GError **error)
        * wrong things: the re-offer gets a new anchor. */
       if (prev->media == s->media && prev->anchor != NULL &&
           prev->scheme == s->scheme &&
-          anchor_state (prev->anchor) != GW_ANCHOR_STATE_CLOSED &&
-          gw_anchor_set_party (prev->anchor, GW_ANCHOR_OFFERER, &off.set,
-                               NULL))
+          anchor_state (prev->anchor) != GW_ANCHOR_STATE_CLOSED)
         {
           s->anchor = prev->anchor;
           s->anchor_borrowed = TRUE;
-          break;
+          return TRUE;
         }
     }
-  if (s->anchor == NULL)
-    {
-      set.parties[GW_ANCHOR_OFFERER] = &off.set;
-      s->anchor = gw_anchor_new (o->calls->anchors, &set, error);
-    }
-  anchor_party_clear (&off);
+  s->anchor = gw_anchor_new (o->calls->anchors, &set, error);
   return s->anchor != NULL;
 }
 

@@ -15,7 +15,10 @@
 #      gateway connects to it once the offerer is in, and the two ends
 #      verify each other's certificates end to end through the anchor
 #      (msrp-edge has no [tls] certificate at all);
-#   3. a CEMA offer met by an answerer without a=msrp-cema that listens
+#   3. TLS with fingerprints, the answerer active: it is the TLS client
+#      (RFC 6135 section 6), so the gateway connects to the offerer, which
+#      waits at its c=/m= (RFC 6714 section 4.2), the TLS server;
+#   4. a CEMA offer met by an answerer without a=msrp-cema that listens
 #      (cema-fallback): the CEMA offerer connects to the port the answer's
 #      c=/m= name (RFC 6714 section 4.2), the gateway to the answerer's
 #      a=path URI; the answer the offerer gets has no a=msrp-cema.
@@ -132,17 +135,30 @@ log_match "$WORK/edge.log" anchor_connecting leg=answerer >/dev/null ||
 ngc delete --call-id cema-2 --from-tag f2 >/dev/null || fail "delete 2"
 note "CEMA over TLS, answerer passive: 4 MiB byte-exact, fingerprints verified end to end through the anchor"
 
-# 3. An answerer without a=msrp-cema that listens: cema-fallback.
-offer 3 --cema
-answer 3 --setup passive
-! grep -q '^a=msrp-cema' "$WORK/a3x.sdp" || fail "answer 3: a=msrp-cema made up"
-[ "$(sdp_port "$WORK/a3x.sdp")" = "$(sdp_port "$WORK/o3x.sdp")" ] ||
-  fail "answer 3: m= is not the anchor's port"
+# 3. TLS with fingerprints, the answerer active: the gateway connects to
+# the offerer.
+offer 3 --tls --fingerprint --cema
+answer 3 --tls --fingerprint --cema --setup active
+grep -q '^a=setup:active' "$WORK/a3x.sdp" || fail "answer 3: the offerer is not told active"
 finish 3
+fingerprints_crossed o3 a3
 through 3
+log_match "$WORK/edge.log" anchor_connecting leg=offerer >/dev/null ||
+  fail "the anchor did not connect to the offerer"
+ngc delete --call-id cema-3 --from-tag f3 >/dev/null || fail "delete 3"
+note "CEMA over TLS, answerer active: the gateway connected to the offerer, fingerprints verified end to end"
+
+# 4. An answerer without a=msrp-cema that listens: cema-fallback.
+offer 4 --cema
+answer 4 --setup passive
+! grep -q '^a=msrp-cema' "$WORK/a4x.sdp" || fail "answer 4: a=msrp-cema made up"
+[ "$(sdp_port "$WORK/a4x.sdp")" = "$(sdp_port "$WORK/o4x.sdp")" ] ||
+  fail "answer 4: m= is not the anchor's port"
+finish 4
+through 4
 log_match "$WORK/edge.log" plan_decided step=answer plan=cema-fallback >/dev/null ||
   fail "no plan_decided plan cema-fallback"
-ngc delete --call-id cema-3 --from-tag f3 >/dev/null || fail "delete 3"
+ngc delete --call-id cema-4 --from-tag f4 >/dev/null || fail "delete 4"
 note "cema-fallback: a non-CEMA answerer reached through the anchor, 4 MiB byte-exact"
 edge_stop edge
-echo "3 passed, 0 failed"
+echo "4 passed, 0 failed"
