@@ -2379,8 +2379,8 @@ START_TEST (test_cema_cleanup)
 END_TEST
 
 /* Without a pool a CEMA offer gets the other plans: from behind a NAT the
- * relay, and the gateway, an MSRP B2BUA then, drops a=msrp-cema (RFC 6714
- * section 6.2). */
+ * relay, and the gateway, an MSRP B2BUA then, drops a=msrp-cema both ways
+ * (RFC 6714 section 6.2). */
 START_TEST (test_cema_no_pool)
 {
   const char *natted =
@@ -2388,13 +2388,27 @@ START_TEST (test_cema_no_pool)
       "t=0 0\r\nm=message 7000 TCP/MSRP *\r\na=accept-types:text/plain\r\n"
       "a=path:msrp://10.0.1.2:7000/aaa;tcp\r\na=setup:actpass\r\n"
       "a=msrp-cema\r\n";
+  const char *answer =
+      "v=0\r\no=- 2 1 IN IP4 10.0.2.2\r\ns=-\r\nc=IN IP4 10.0.2.2\r\n"
+      "t=0 0\r\nm=message 7001 TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+      "a=path:msrp://10.0.2.2:7001/bbb;tcp\r\na=setup:active\r\n"
+      "a=msrp-cema\r\n";
   g_autoptr (GwBencode) r = NULL;
+  g_autoptr (GwBencode) a = NULL;
 
   start (NULL);
   r = ng (request ("offer", "cema-5", "203.0.113.20", natted, NULL));
   assert_ok (r);
   ck_assert_ptr_null (strstr (str (r, "sdp"), "msrp-cema"));
   ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"offer\"",
+                                   "\"plan\":\"relay\"", NULL),
+                     1);
+  /* Its CEMA answer is relayed too, without a=msrp-cema (row 53). */
+  a = ng (request ("answer", "cema-5", "203.0.113.21", answer, NULL));
+  assert_ok (a);
+  ck_assert_ptr_null (strstr (str (a, "sdp"), "msrp-cema"));
+  ck_assert_ptr_nonnull (strstr (str (a, "sdp"), "a=setup:passive\r\n"));
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"answer\"",
                                    "\"plan\":\"relay\"", NULL),
                      1);
 }
