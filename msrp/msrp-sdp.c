@@ -2559,6 +2559,22 @@ msrp_sdp_stream_set_setup (MsrpSdpStream *stream, MsrpSdpSetup setup,
   return stream_commit (stream, lines, error);
 }
 
+gboolean
+msrp_sdp_stream_set_cema (MsrpSdpStream *stream, gboolean cema, GError **error)
+{
+  GPtrArray *lines;
+
+  g_return_val_if_fail (stream != NULL, FALSE);
+
+  lines = section_copy (stream);
+  if (cema)
+    replace_or_insert (stream->sdp, lines, ATTR_CEMA,
+                       g_strdup ("a=msrp-cema"));
+  else
+    remove_attrs (lines, 1u << ATTR_CEMA);
+  return stream_commit (stream, lines, error);
+}
+
 void
 msrp_sdp_stream_clear_candidates (MsrpSdpStream *stream)
 {

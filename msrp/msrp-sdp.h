@@ -327,6 +327,11 @@ gboolean msrp_sdp_stream_prepend_path (MsrpSdpStream *stream, MsrpUri *uri,
  * if any, then applies). */
 gboolean msrp_sdp_stream_set_setup (MsrpSdpStream *stream, MsrpSdpSetup setup,
                                     GError **error);
+/* Add the stream's a=msrp-cema line (RFC 6714 section 5), or remove it:
+ * a middlebox that acts as an MSRP B2BUA does not pass it on (section
+ * 6.2). */
+gboolean msrp_sdp_stream_set_cema (MsrpSdpStream *stream, gboolean cema,
+                                   GError **error);
 /* Remove every a=candidate and a=end-of-candidates line of the stream. */
 void msrp_sdp_stream_clear_candidates (MsrpSdpStream *stream);
 /* Remove every ICE line of the stream: a=candidate, a=end-of-candidates,

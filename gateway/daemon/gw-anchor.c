@@ -1507,38 +1507,59 @@ gboolean
 gw_anchor_set_party (GwAnchor *a, GwAnchorParty party,
                      const GwAnchorPartySettings *s, GError **error)
 {
-  gboolean known[2], outbound[2];
+  const GwAnchorPartySettings *both[GW_ANCHOR_N_PARTIES] = { NULL, NULL };
 
   g_return_val_if_fail (a != NULL && s != NULL, FALSE);
   g_return_val_if_fail (party < GW_ANCHOR_N_PARTIES, FALSE);
-  if (!party_settings_check (a->pool, s, error))
-    return FALSE;
+  both[party] = s;
+  return gw_anchor_set_parties (a, both, error);
+}
+
+/* Connections that waited for a party are judged again (a copy: a
+ * judgement may remove them); then an outbound party may be due. */
+static void
+parties_changed (GwAnchor *a)
+{
+  g_autoptr (GPtrArray) waiting = g_ptr_array_new ();
+
+  if (a->state != GW_ANCHOR_STATE_WAITING)
+    return;
+  for (guint i = 0; i < a->pending->len; i++)
+    g_ptr_array_add (waiting, a->pending->pdata[i]);
+  for (guint i = 0; i < waiting->len && a->state == GW_ANCHOR_STATE_WAITING;
+       i++)
+    if (g_ptr_array_find (a->pending, waiting->pdata[i], NULL))
+      judge (waiting->pdata[i]);
+  for (int p = 0; p < GW_ANCHOR_N_PARTIES; p++)
+    if (a->state == GW_ANCHOR_STATE_WAITING && a->leg[1 - p].fd >= 0 &&
+        a->leg[p].fd < 0)
+      {
+        leg_joined (a);
+        break;
+      }
+}
+
+gboolean
+gw_anchor_set_parties (GwAnchor *a,
+                       const GwAnchorPartySettings *s[GW_ANCHOR_N_PARTIES],
+                       GError **error)
+{
+  gboolean known[2], outbound[2];
+
+  g_return_val_if_fail (a != NULL && s != NULL, FALSE);
   for (int i = 0; i < GW_ANCHOR_N_PARTIES; i++)
     {
-      known[i] = i == (int) party || a->party[i].known;
-      outbound[i] = i == (int) party ? s->outbound : a->party[i].outbound;
+      if (s[i] != NULL && !party_settings_check (a->pool, s[i], error))
+        return FALSE;
+      known[i] = s[i] != NULL || a->party[i].known;
+      outbound[i] = s[i] != NULL ? s[i]->outbound : a->party[i].outbound;
     }
   if (!parties_check (a->tls, known, outbound, error))
     return FALSE;
-  party_set (&a->party[party], s);
-  if (a->state != GW_ANCHOR_STATE_WAITING)
-    return TRUE;
-  /* Connections that waited for this party are judged again (a copy: a
-   * judgement may remove them); then an outbound party may be due. */
-  {
-    g_autoptr (GPtrArray) waiting = g_ptr_array_new ();
-
-    for (guint i = 0; i < a->pending->len; i++)
-      g_ptr_array_add (waiting, a->pending->pdata[i]);
-
-    for (guint i = 0; i < waiting->len && a->state == GW_ANCHOR_STATE_WAITING;
-         i++)
-      if (g_ptr_array_find (a->pending, waiting->pdata[i], NULL))
-        judge (waiting->pdata[i]);
-  }
-  if (a->state == GW_ANCHOR_STATE_WAITING && a->leg[1 - party].fd >= 0 &&
-      a->leg[party].fd < 0)
-    leg_joined (a);
+  for (int i = 0; i < GW_ANCHOR_N_PARTIES; i++)
+    if (s[i] != NULL)
+      party_set (&a->party[i], s[i]);
+  parties_changed (a);
   return TRUE;
 }
 

@@ -278,6 +278,16 @@ gboolean gw_anchor_set_party (GwAnchor *anchor, GwAnchorParty party,
                               const GwAnchorPartySettings *settings,
                               GError **error);
 
+/* Both parties at once (NULL: that one stays as it is), for an answer
+ * that turns the roles around, where setting one party after the other
+ * would pass through settings that cannot work (two TLS clients, or
+ * nobody connecting).  Same errors as gw_anchor_new(); on error nothing
+ * changes. */
+gboolean gw_anchor_set_parties (
+    GwAnchor *anchor,
+    const GwAnchorPartySettings *settings[GW_ANCHOR_N_PARTIES],
+    GError **error);
+
 void gw_anchor_set_closed_func (GwAnchor *anchor, GwAnchorClosedFunc func,
                                 gpointer user_data);
 

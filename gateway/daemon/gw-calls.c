@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "gw-anchor.h"
 #include "gw-ice.h"
 #include "gw-log.h"
 #include "gw-negotiator.h"
@@ -51,6 +52,14 @@ typedef struct
   /* The ICE leg whose candidates the offer carried toward the answerers,
    * until a branch's answer takes it up (its ice and hook only). */
   Leg offered;
+  /* Plan cema (RFC 6714): the stream's anchor, shared by the branches:
+   * its answerer is the branch's that answered last with a plan that
+   * uses it.  Borrowed from the call a re-offer replaces until the
+   * re-offer succeeds. */
+  GwAnchor *anchor;
+  gboolean anchor_borrowed;
+  GInetAddress *offer_rf; /* where the offer's signalling came from */
+  guint16 offer_port;     /* the offer's m= port */
 } Stream;
 
 /* One branch's answer to one stream. */
@@ -131,6 +140,7 @@ typedef struct
 struct _GwCalls
 {
   GwRelay *relay;
+  GwAnchorPool *anchors; /* nullable, not owned: plan cema */
   char *public_host;
   gboolean has_msrps;
   GwNegPolicy policy;
@@ -148,7 +158,7 @@ struct _GwCalls
   /* totals for statistics */
   guint64 offers, answers, deletes, expired;
   guint64 refused[GW_CALLS_N_REFUSALS];
-  guint64 plans[GW_NEG_PLAN_REJECTED + 1];
+  guint64 plans[GW_NEG_N_PLANS];
   GwIceStats ice_stats; /* every ICE leg of every call counts here */
 };
 
@@ -222,6 +232,8 @@ leg_same (const Leg *a, const Leg *b)
 static void
 stream_free (Stream *s)
 {
+  g_assert (s->anchor == NULL || s->anchor_borrowed);
+  g_clear_object (&s->offer_rf);
   gw_neg_party_clear (&s->offerer);
   gw_neg_offer_decision_clear (&s->offer);
   g_free (s);
@@ -308,6 +320,16 @@ call_close_legs (Call *c, const char *reason)
   Closing cl = { c->calls, reason };
 
   call_foreach_leg (c, close_leg, &cl);
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+
+      if (s->anchor != NULL && !s->anchor_borrowed)
+        {
+          gw_anchor_close (s->anchor, reason);
+          g_clear_pointer (&s->anchor, gw_anchor_free);
+        }
+    }
 }
 
 static void
@@ -366,6 +388,7 @@ typedef struct
   guint64 bytes_offerer; /* relayed from the offerer's leg */
   guint64 bytes_answerer;
   guint64 messages;
+  guint64 anchored; /* passed through the streams' anchors, both ways */
 } Counters;
 
 static void
@@ -390,6 +413,17 @@ call_counters (Call *c, Counters *n)
   memset (n, 0, sizeof *n);
   n->calls = c->calls;
   call_foreach_leg (c, count_leg, n);
+  for (guint i = 0; i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+      GwAnchorInfo info;
+
+      if (s->anchor == NULL)
+        continue;
+      gw_anchor_get_info (s->anchor, &info);
+      n->anchored += info.bytes_from[GW_ANCHOR_OFFERER] +
+                     info.bytes_from[GW_ANCHOR_ANSWERER];
+    }
 }
 
 /* Log @event with the call's counters, close its sessions and forget it. */
@@ -409,6 +443,7 @@ call_remove (Call *c, const char *event, const char *reason)
   gw_log_event_add_int (ev, "relay_bytes_offerer", (gint64) n.bytes_offerer);
   gw_log_event_add_int (ev, "relay_bytes_answerer", (gint64) n.bytes_answerer);
   gw_log_event_add_int (ev, "relay_messages", (gint64) n.messages);
+  gw_log_event_add_int (ev, "anchored_bytes", (gint64) n.anchored);
   gw_log_event_add_int (ev, "duration",
                         g_get_real_time () / G_USEC_PER_SEC - c->created);
   gw_log_event_emit (ev, "call %s %s: %" G_GUINT64_FORMAT " bytes relayed",
@@ -460,9 +495,9 @@ sweep (NetLoop *loop, NetTimer *timer, gpointer data)
 
       call_trim_offered (c);
       call_counters (c, &n);
-      if (n.bytes_offerer + n.bytes_answerer != c->last_bytes)
+      if (n.bytes_offerer + n.bytes_answerer + n.anchored != c->last_bytes)
         {
-          c->last_bytes = n.bytes_offerer + n.bytes_answerer;
+          c->last_bytes = n.bytes_offerer + n.bytes_answerer + n.anchored;
           c->last_activity = now;
         }
       if (now - c->last_activity >=
@@ -546,6 +581,13 @@ gw_calls_free (GwCalls *calls)
   g_free (calls->public_host);
   net_loop_unref (calls->loop);
   g_free (calls);
+}
+
+void
+gw_calls_set_anchor_pool (GwCalls *calls, GwAnchorPool *pool)
+{
+  g_return_if_fail (calls != NULL);
+  calls->anchors = pool;
 }
 
 static const char *const refusal_names[] = { "max-calls", "draining" };
@@ -634,6 +676,14 @@ gw_calls_get_stats (GwCalls *calls, GwCallsStats *stats)
   G_STATIC_ASSERT (sizeof stats->streams == sizeof calls->plans);
   memcpy (stats->streams, calls->plans, sizeof stats->streams);
   stats->ice = calls->ice_stats;
+  if (calls->anchors != NULL)
+    {
+      GwAnchorPoolStats as;
+
+      gw_anchor_pool_get_stats (calls->anchors, &as);
+      stats->anchors = as.anchors;
+      stats->anchored_bytes = as.bytes;
+    }
 }
 
 /* --- measured reachability ------------------------------------------------
@@ -1343,6 +1393,150 @@ reoffer_reversed (Call *old, Branch *dialog, MsrpSdp *sdp, const char *from)
   return FALSE;
 }
 
+/* --- CEMA anchors (RFC 6714) ---------------------------------------------
+ */
+
+static GInetAddress *party_target (MsrpUri *party, guint16 *port);
+
+/* One party of an anchor as the SDP and the signalling have it
+ * (gw-anchor.h): it connects from its c= address or from where its
+ * signalling came from, or the gateway connects to it. */
+typedef struct
+{
+  GPtrArray *sources;
+  GSocketAddress *target;
+  MsrpUri *uri;
+  GwAnchorPartySettings set;
+} AnchorParty;
+
+/* @c: its c= address; @rf: its signalling's source (both nullable); a
+ * party behind a NAT connects from an address its SDP cannot know, so
+ * without @rf a c= that is not public checks nothing.  @to and @port:
+ * where it waits, when @outbound. */
+static void
+anchor_party_init (AnchorParty *p, gboolean outbound, GInetAddress *c,
+                   GInetAddress *rf, GInetAddress *to, guint16 port,
+                   MsrpUri *uri)
+{
+  memset (p, 0, sizeof *p);
+  p->sources = g_ptr_array_new_with_free_func (g_object_unref);
+  if (rf != NULL)
+    g_ptr_array_add (p->sources, g_object_ref (rf));
+  if (c != NULL && (rf != NULL || gw_neg_address_is_public (c)) &&
+      !(rf != NULL && g_inet_address_equal (c, rf)))
+    g_ptr_array_add (p->sources, g_object_ref (c));
+  if (outbound && to != NULL)
+    p->target = g_inet_socket_address_new (to, port);
+  p->uri = uri != NULL ? msrp_uri_ref (uri) : NULL;
+  p->set.outbound = outbound;
+  p->set.sources = p->sources;
+  p->set.target = p->target;
+  p->set.uri = p->uri;
+}
+
+static void
+anchor_party_clear (AnchorParty *p)
+{
+  g_clear_pointer (&p->sources, g_ptr_array_unref);
+  g_clear_object (&p->target);
+  g_clear_pointer (&p->uri, msrp_uri_unref);
+}
+
+/* The offerer of @s: the gateway connects to it at its c= and m= when
+ * @outbound (RFC 6714 section 4.2: a passive CEMA offerer waits there). */
+static void
+offerer_anchor_party (Stream *s, gboolean outbound, AnchorParty *p)
+{
+  anchor_party_init (p, outbound, s->offerer_leg.addr, s->offer_rf,
+                     s->offerer_leg.addr, s->offer_port, s->offerer_leg.party);
+}
+
+/* The answerer in @st, its answer: the gateway connects to it at its c=
+ * and m= (a CEMA answerer, section 4.3) or, @by_path, at its a=path URI
+ * (RFC 4975 section 8.1: where a non-CEMA endpoint listens). */
+static void
+answerer_anchor_party (MsrpSdpStream *st, GInetAddress *rf, gboolean outbound,
+                       gboolean by_path, AnchorParty *p)
+{
+  g_autoptr (GInetAddress) c = gw_neg_stream_address (st);
+  g_autoptr (MsrpUri) uri = own_uri (st);
+  guint16 port = 0;
+  g_autoptr (GInetAddress) to = by_path ? party_target (uri, &port) : NULL;
+
+  if (to == NULL)
+    {
+      to = c != NULL ? g_object_ref (c) : NULL;
+      port = msrp_sdp_stream_get_port (st);
+    }
+  anchor_party_init (p, outbound, c, rf, to, port, uri);
+}
+
+/* Write @anchor's host and port into @st's c= and m= (RFC 6714 section
+ * 6.3), and nothing else: a=path passes untouched (section 4.4), and
+ * a=msrp-cema stays.  ICE lines go: they name the party's own
+ * addresses, which nobody is to connect to now. */
+static gboolean
+anchor_rewrite (GwAnchor *anchor, MsrpSdpStream *st, GError **error)
+{
+  g_autoptr (GInetAddress) c = gw_neg_stream_address (st);
+  GSocketFamily family =
+      c != NULL && g_inet_address_get_family (c) == G_SOCKET_FAMILY_IPV6
+          ? G_SOCKET_FAMILY_IPV6
+          : G_SOCKET_FAMILY_IPV4;
+  const char *host = gw_anchor_get_sdp_host (anchor, family);
+
+  if (host == NULL)
+    host = gw_anchor_get_sdp_host (anchor, family == G_SOCKET_FAMILY_IPV6
+                                               ? G_SOCKET_FAMILY_IPV4
+                                               : G_SOCKET_FAMILY_IPV6);
+  if (host == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "the CEMA anchor has no address to write into c=");
+      return FALSE;
+    }
+  if (!msrp_sdp_stream_set_address (st, host, error) ||
+      !msrp_sdp_stream_set_port (st, gw_anchor_get_port (anchor), error))
+    return FALSE;
+  msrp_sdp_stream_remove_ice (st);
+  return TRUE;
+}
+
+static GwAnchorState
+anchor_state (GwAnchor *anchor)
+{
+  GwAnchorInfo info;
+
+  gw_anchor_get_info (anchor, &info);
+  return info.state;
+}
+
+static void
+stream_drop_anchor (Stream *s, const char *reason)
+{
+  if (s->anchor == NULL || s->anchor_borrowed)
+    return;
+  gw_anchor_close (s->anchor, reason);
+  g_clear_pointer (&s->anchor, gw_anchor_free);
+}
+
+/* Whether an answered branch of @c uses stream @i's anchor. */
+static gboolean
+stream_anchor_used (Call *c, guint i)
+{
+  for (guint b = 0; b < c->branches->len; b++)
+    {
+      Branch *br = c->branches->pdata[b];
+      Answer *a = branch_answer (br, i);
+
+      if (br->answered && a->answered &&
+          (a->answer.plan == GW_NEG_PLAN_CEMA ||
+           a->answer.plan == GW_NEG_PLAN_CEMA_FALLBACK))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* --- offer ----------------------------------------------------------------
  */
 
@@ -1434,6 +1628,63 @@ offer_can_anchor (Offer *o, Stream *s, MsrpSdpStream *st)
     }
 }
 
+/* Plan cema at the offer: the stream's anchor, a re-offer's (RFC 3264
+ * section 8) so that its connections live on, else a new one.  Neither
+ * party is given to it before the answer: only the answer makes the roles
+ * final (an actpass offerer may end up connected to), and a TLS anchor
+ * tells its parties apart by source address alone, so an answerer that
+ * connects from the offerer's address (one NAT, one host) before its
+ * answer has been read would pass for an inbound offerer.  Until the
+ * answer a connection waits, unread (gw-anchor.h). */
+static gboolean
+offer_anchor (Offer *o, Stream *s, GError **error)
+{
+  Call *old = o->old;
+  GwAnchorSettings set = { .call_id = o->c->call_id,
+                           .tls = s->scheme == MSRP_SCHEME_MSRPS };
+
+  for (guint i = 0; old != NULL && i < old->streams->len; i++)
+    {
+      Stream *prev = old->streams->pdata[i];
+
+      /* A stream that ended (its parties closed their connections) has
+       * no listener left, and one of the other transport checks the
+       * wrong things: the re-offer gets a new anchor. */
+      if (prev->media == s->media && prev->anchor != NULL &&
+          prev->scheme == s->scheme &&
+          anchor_state (prev->anchor) != GW_ANCHOR_STATE_CLOSED)
+        {
+          s->anchor = prev->anchor;
+          s->anchor_borrowed = TRUE;
+          return TRUE;
+        }
+    }
+  s->anchor = gw_anchor_new (o->calls->anchors, &set, error);
+  return s->anchor != NULL;
+}
+
+/* The anchors @c borrowed from @old, the call a re-offer replaces, are
+ * @c's now. */
+static void
+anchors_settle (Call *c, Call *old)
+{
+  for (guint i = 0; old != NULL && i < c->streams->len; i++)
+    {
+      Stream *s = c->streams->pdata[i];
+
+      if (!s->anchor_borrowed)
+        continue;
+      for (guint j = 0; j < old->streams->len; j++)
+        {
+          Stream *prev = old->streams->pdata[j];
+
+          if (prev->anchor == s->anchor)
+            prev->anchor = NULL;
+        }
+      s->anchor_borrowed = FALSE;
+    }
+}
+
 /* A new relay session for the offerer of @s and, when it offers ICE, an
  * ICE leg to it (its candidates kept for the checks, which start at the
  * answer) and one offered to the answerers. */
@@ -1492,8 +1743,11 @@ offer_relay (Offer *o, Stream *s, MsrpSdpStream *st, GError **error)
       g_prefix_error (error, "no relay session: ");
       return FALSE;
     }
+  /* The gateway is the MSRP B2BUA of RFC 6714 section 6.2 here: it does
+   * not pass a=msrp-cema on. */
   return insert_gateway (o->calls, st, s->offerer_leg.session,
-                         s->offer.setup_to_answerer, error);
+                         s->offer.setup_to_answerer, error) &&
+         msrp_sdp_stream_set_cema (st, FALSE, error);
 }
 
 /* The offer's plan for @s, applied to @st (the stream the answerer will
@@ -1506,10 +1760,35 @@ offer_apply (Offer *o, Stream *s, MsrpSdpStream *st, GError **error)
     {
     case GW_NEG_PLAN_RELAY:
       return offer_relay (o, s, st, error);
+    case GW_NEG_PLAN_CEMA:
+      return anchor_rewrite (s->anchor, st, error);
     default:
       return s->offer.setup_to_answerer == MSRP_SDP_SETUP_ABSENT ||
              msrp_sdp_stream_set_setup (st, s->offer.setup_to_answerer, error);
     }
+}
+
+/* The offer's plan for @s; for plan cema its anchor.  A stream that cannot
+ * have one (no port left, no socket) gets the other plans, with a
+ * warning. */
+static void
+offer_decide (Offer *o, Stream *s)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *w = NULL;
+
+  o->in.tls = s->scheme == MSRP_SCHEME_MSRPS;
+  o->in.can_cema = o->calls->anchors != NULL;
+  gw_neg_decide_offer (&s->offerer, &o->in, &s->offer);
+  if (s->offer.plan != GW_NEG_PLAN_CEMA || offer_anchor (o, s, &error))
+    return;
+  w = g_strdup_printf ("no CEMA anchor (%s): the stream gets the other "
+                       "plans",
+                       error->message);
+  add_warning (o->warning, s->media, w);
+  o->in.can_cema = FALSE;
+  gw_neg_offer_decision_clear (&s->offer);
+  gw_neg_decide_offer (&s->offerer, &o->in, &s->offer);
 }
 
 /* Read, decide and rewrite MSRP stream @i of the offer, @st.  FALSE with
@@ -1542,7 +1821,9 @@ offer_stream (Offer *o, guint i, MsrpSdpStream *st, GError **error)
   fact_lookup (calls, o->rf, &s->offerer);
   offer_can_anchor (o, s, st);
   o->in.relayed = find_prev (o, s->media, s->offerer_leg.party, &prev);
-  gw_neg_decide_offer (&s->offerer, &o->in, &s->offer);
+  s->offer_rf = o->rf != NULL ? g_object_ref (o->rf) : NULL;
+  s->offer_port = msrp_sdp_stream_get_port (st);
+  offer_decide (o, s);
   if (!offer_apply (o, s, st, error))
     {
       g_prefix_error (error, "MSRP stream %u cannot be rewritten: ", i);
@@ -1617,6 +1898,7 @@ offer_commit (Offer *o, MsrpSdp *sdp)
   Call *c = o->c;
 
   legs_settle (c, o->old);
+  anchors_settle (c, o->old);
   legs_keepalive (c, NULL, o->req);
   if (o->old != NULL)
     {
@@ -1925,18 +2207,68 @@ answer_relay (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
         return FALSE;
     }
   return insert_gateway (calls, st, b->session, a->answer.setup_to_offerer,
-                         error);
+                         error) &&
+         msrp_sdp_stream_set_cema (st, FALSE, error);
+}
+
+/* Plan cema or cema-fallback at the answer: the anchor takes both parties
+ * as decided (who connects to its port, whom it connects to), and the
+ * offerer sees the anchor in c= and m= with the a=setup decided.  An
+ * anchor that cannot take them (gone, a target the connect policy
+ * refuses) cannot work: the stream is rejected toward the offerer (m=
+ * port 0, RFC 3264 section 6) with a warning. */
+static gboolean
+answer_cema (AnswerIn *x, Stream *s, Answer *a, MsrpSdpStream *st,
+             GError **error)
+{
+  AnchorParty off, ans;
+  const GwAnchorPartySettings *both[GW_ANCHOR_N_PARTIES] = { &off.set,
+                                                             &ans.set };
+  g_autoptr (GError) anchor_error = NULL;
+  gboolean ok;
+
+  offerer_anchor_party (s, a->answer.connect & GW_NEG_CONNECT_OFFERER, &off);
+  answerer_anchor_party (st, x->rf,
+                         a->answer.connect & GW_NEG_CONNECT_ANSWERER,
+                         a->answer.plan == GW_NEG_PLAN_CEMA_FALLBACK, &ans);
+  ok = s->anchor != NULL &&
+       gw_anchor_set_parties (s->anchor, both, &anchor_error);
+  anchor_party_clear (&off);
+  anchor_party_clear (&ans);
+  if (!ok)
+    {
+      g_free (a->answer.warning);
+      a->answer.warning = g_strdup_printf (
+          "the CEMA anchor cannot take the parties (%s): the stream is "
+          "rejected toward the offerer",
+          anchor_error != NULL ? anchor_error->message
+                               : "it closed when another branch did not "
+                                 "use it");
+      g_free (a->answer.reason);
+      a->answer.reason = g_strdup (a->answer.warning);
+      a->answer.plan = GW_NEG_PLAN_REJECTED;
+      a->answer.connect = GW_NEG_CONNECT_NONE;
+      return msrp_sdp_stream_set_port (st, 0, error);
+    }
+  if (a->answer.setup_to_offerer != MSRP_SDP_SETUP_ABSENT &&
+      !msrp_sdp_stream_set_setup (st, a->answer.setup_to_offerer, error))
+    return FALSE;
+  return anchor_rewrite (s->anchor, st, error);
 }
 
 /* Apply the answer decision of @a to @st, the answerer's stream in the SDP
  * the offerer will see. */
 static gboolean
-answer_apply (Call *c, Stream *s, Answer *a, MsrpSdpStream *st, GError **error)
+answer_apply (AnswerIn *x, Stream *s, Answer *a, MsrpSdpStream *st,
+              GError **error)
 {
   switch (a->answer.plan)
     {
     case GW_NEG_PLAN_RELAY:
-      return answer_relay (c, s, a, st, error);
+      return answer_relay (x->c, s, a, st, error);
+    case GW_NEG_PLAN_CEMA:
+    case GW_NEG_PLAN_CEMA_FALLBACK:
+      return answer_cema (x, s, a, st, error);
     default:
       return TRUE;
     }
@@ -1988,7 +2320,7 @@ answer_stream (AnswerIn *x, guint i, GError **error)
   gw_neg_answer_decision_clear (&a->answer);
   gw_neg_decide_answer (&s->offer, &s->offerer, &answerer, rejected,
                         &a->answer);
-  if (!rejected && !answer_apply (x->c, s, a, st, error))
+  if (!rejected && !answer_apply (x, s, a, st, error))
     {
       g_prefix_error (error, "MSRP stream %u cannot be rewritten: ", i);
       return FALSE;
@@ -2047,6 +2379,12 @@ answer_commit (AnswerIn *x, MsrpSdp *sdp)
       /* The offerer's session stays for the call's other branches. */
       if (a->answer.plan == GW_NEG_PLAN_REJECTED)
         leg_clear (x->calls, &a->leg, "stream rejected");
+      /* The anchor follows the branch answered last that uses it; when no
+       * answered branch does, it closes (its port goes back). */
+      if (s->anchor != NULL && !stream_anchor_used (c, i))
+        stream_drop_anchor (s, a->answer.plan == GW_NEG_PLAN_REJECTED
+                                   ? "stream rejected"
+                                   : "not used by the answer");
     }
   legs_keepalive (c, x->b, x->req);
   pending_start (c, x->req, sdp, g_steal_pointer (&x->warning), x->b);
@@ -2297,6 +2635,32 @@ call_branch_shown (Call *c)
                               : NULL;
 }
 
+/* Into @d, @s's CEMA anchor (plan cema): where it listens, its state and
+ * the bytes it passed on from each party. */
+static void
+query_anchor (Stream *s, GwBencode *d)
+{
+  GwAnchorInfo info;
+  const char *host;
+
+  if (s->anchor == NULL)
+    return;
+  gw_anchor_get_info (s->anchor, &info);
+  host = gw_anchor_get_sdp_host (s->anchor, G_SOCKET_FAMILY_IPV4);
+  if (host == NULL)
+    host = gw_anchor_get_sdp_host (s->anchor, G_SOCKET_FAMILY_IPV6);
+  gw_bencode_dict_set_int (d, "cema-port", info.port);
+  if (host != NULL)
+    gw_bencode_dict_set_string (d, "cema-host", host);
+  gw_bencode_dict_set_string (d, "cema-state",
+                              gw_anchor_state_to_string (info.state));
+  gw_bencode_dict_set_int (d, "cema-offerer-bytes",
+                           (gint64) info.bytes_from[GW_ANCHOR_OFFERER]);
+  gw_bencode_dict_set_int (d, "cema-answerer-bytes",
+                           (gint64) info.bytes_from[GW_ANCHOR_ANSWERER]);
+  gw_bencode_dict_set_int (d, "cema-refused", (gint64) info.refused);
+}
+
 /* Stream @i of @c as query shows it: the offer, and the answer of @b
  * (nullable: none yet). */
 static GwBencode *
@@ -2331,6 +2695,7 @@ query_stream (Call *c, guint i, Branch *b)
     gw_bencode_dict_set_string (d, "warning", warning);
   gw_bencode_dict_set_int (d, "relay-bytes", (gint64) bytes);
   gw_bencode_dict_set_int (d, "relay-messages", (gint64) messages);
+  query_anchor (s, d);
   return d;
 }
 
@@ -2435,6 +2800,7 @@ handle_statistics (GwNgRequest *req, gpointer data)
   gw_bencode_dict_set_int (cur, "sessionstotal", cs.calls);
   gw_bencode_dict_set_int (cur, "connections", st.connections);
   gw_bencode_dict_set_int (cur, "relaysessions", st.sessions);
+  gw_bencode_dict_set_int (cur, "anchors", cs.anchors);
   gw_bencode_dict_set_int (tot, "managedsessions", (gint64) cs.offers);
   gw_bencode_dict_set_int (tot, "offers", (gint64) cs.offers);
   gw_bencode_dict_set_int (tot, "answers", (gint64) cs.answers);
@@ -2443,7 +2809,7 @@ handle_statistics (GwNgRequest *req, gpointer data)
   gw_bencode_dict_set_int (tot, "rejectedsessions",
                            (gint64) (cs.refused[GW_CALLS_REFUSED_MAX_CALLS] +
                                      cs.refused[GW_CALLS_REFUSED_DRAINING]));
-  for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
+  for (guint p = 0; p < GW_NEG_N_PLANS; p++)
     {
       g_autofree char *key =
           g_strdup_printf ("streams-%s", gw_neg_plan_to_string (p));
@@ -2453,6 +2819,7 @@ handle_statistics (GwNgRequest *req, gpointer data)
   gw_bencode_dict_set_int (tot, "relay-bytes-in", (gint64) st.bytes_in);
   gw_bencode_dict_set_int (tot, "relay-bytes-out", (gint64) st.bytes_out);
   gw_bencode_dict_set_int (tot, "relay-messages", (gint64) st.messages);
+  gw_bencode_dict_set_int (tot, "anchored-bytes", (gint64) cs.anchored_bytes);
   gw_bencode_dict_take (reply, "currentstatistics", cur);
   gw_bencode_dict_take (reply, "totalstatistics", tot);
   gw_ng_request_reply (req, reply);

@@ -33,6 +33,16 @@
  * each stream whose parties kept their URIs, so relayed connections
  * survive it.
  *
+ * A stream whose offer carries a=msrp-cema (RFC 6714) gets the plan cema
+ * when the table has an anchor pool (gw_calls_set_anchor_pool()): a
+ * GwAnchor (gw-anchor.h) per stream, made at the offer and given both
+ * parties at the answer; only c= and m= are rewritten, toward the anchor's
+ * port.  The anchor belongs to the offer's stream and follows the branch
+ * answered last that uses it; it goes with the call, on a re-offer
+ * without a=msrp-cema, and when no answered branch uses it.  Relay plans
+ * drop a=msrp-cema (section 6.2).  README.md "CEMA anchoring" has the
+ * rows.
+ *
  * What the gateway learns about a party's address, by connecting to it
  * itself or through an ICE leg's checks, is kept per IP address for
  * [negotiator] reachability-ttl seconds and overrides the guess from
@@ -45,6 +55,7 @@
  */
 #pragma once
 
+#include "gw-anchor.h"
 #include "gw-config.h"
 #include "gw-ice.h"
 #include "gw-negotiator.h"
@@ -63,6 +74,12 @@ GwCalls *gw_calls_new (const GwConfig *config, GwRelay *relay);
 /* Close every call's relay sessions (no log per call) and free. */
 void gw_calls_free (GwCalls *calls);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GwCalls, gw_calls_free)
+
+/* Anchor the streams of CEMA offers (RFC 6714; plan cema, gw-anchor.h) in
+ * @pool (nullable: none, and such offers get the other plans).  Not
+ * owned: it must outlive the table, and be set before the first offer.
+ * gw-main.c passes the pool of [cema]; tests one on loopback. */
+void gw_calls_set_anchor_pool (GwCalls *calls, GwAnchorPool *pool);
 
 /* The GwNgHandler whose user_data is a GwCalls. */
 const GwNgHandler *gw_calls_get_ng_handler (void);
@@ -101,8 +118,11 @@ typedef struct
    * (rejectedsessions, their sum) */
   guint64 refused[GW_CALLS_N_REFUSALS];
   /* MSRP streams answered, by the plan of the answer (streams-<plan>) */
-  guint64 streams[GW_NEG_PLAN_REJECTED + 1];
-  GwIceStats ice; /* the ICE legs of parties (gw-ice.h) */
+  guint64 streams[GW_NEG_N_PLANS];
+  GwIceStats ice;         /* the ICE legs of parties (gw-ice.h) */
+  guint anchors;          /* CEMA anchors now (anchors) */
+  guint64 anchored_bytes; /* passed through anchors, both ways, since the
+                           * start (anchored-bytes) */
 } GwCallsStats;
 
 void gw_calls_get_stats (GwCalls *calls, GwCallsStats *stats);

@@ -102,6 +102,7 @@ static const KeySpec keys[] = {
   { "ice", "turn-username", KEY_STRING, F (ice_turn_username), 0, 0 },
   { "ice", "turn-password", KEY_STRING, F (ice_turn_password), 0, 0 },
   { "ice", "timeout", KEY_UINT, F (ice_timeout), 1, 300 },
+  { "cema", "enabled", KEY_BOOL, F (cema_enabled), 0, 0 },
   { "cema", "addresses", KEY_IPS, F (cema_addresses), 0, 0 },
   { "cema", "port-min", KEY_UINT, F (cema_port_min), 0, 65535 },
   { "cema", "port-max", KEY_UINT, F (cema_port_max), 0, 65535 },
@@ -159,6 +160,7 @@ gw_config_new_default (void)
   c->next_hop_allow = net_cidr_list_new ();
   c->next_hop_deny = net_cidr_list_new ();
   c->ice_enabled = TRUE;
+  c->cema_enabled = TRUE;
   c->ice_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   c->ice_stun_server = net_addr_list_parse ("", NULL);
   c->ice_turn_server = net_addr_list_parse ("", NULL);

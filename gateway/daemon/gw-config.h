@@ -85,6 +85,7 @@ typedef struct
   char *ice_turn_password;
   guint ice_timeout; /* seconds */
   /* [cema]: the ports of anchored streams (gw-anchor.h) */
+  gboolean cema_enabled;     /* FALSE: CEMA offers get the other plans */
   GPtrArray *cema_addresses; /* GInetAddress; empty: the msrp listeners' */
   guint cema_port_min, cema_port_max;
   /* [log] */

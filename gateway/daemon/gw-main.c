@@ -61,6 +61,7 @@ typedef struct
   GwConfig *config;
   GwRelay *relay;
   GwCalls *calls;           /* the negotiator's call table */
+  GwAnchorPool *anchors;    /* CEMA anchors; NULL when [cema] is off */
   GwNgServer *control;      /* ng on [listen] control; NULL when empty */
   GwMetrics *metrics;       /* [listen] http; NULL when empty */
   NetTls *tls;              /* NULL without [tls] certificate / ca-file */
@@ -521,6 +522,29 @@ load_users (const GwConfig *config, GError **error)
   return gw_users_new_empty ();
 }
 
+/* The CEMA anchor pool (RFC 6714, plan cema) unless [cema] enabled=false.
+ * A pool that cannot be made (no address to bind) is not fatal: CEMA
+ * offers then get the other plans, and the log says why once. */
+static void
+start_anchors (Daemon *d)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GwLogEvent) ev = NULL;
+
+  if (!d->config->cema_enabled)
+    return;
+  d->anchors = gw_anchor_pool_new_from_config (
+      d->config, gw_relay_get_connect_policy (d->relay), &error);
+  if (d->anchors != NULL)
+    {
+      gw_calls_set_anchor_pool (d->calls, d->anchors);
+      return;
+    }
+  ev = gw_log_event_new (G_LOG_LEVEL_WARNING, "cema_disabled");
+  gw_log_event_add_str (ev, "reason", error->message);
+  gw_log_event_emit (ev, "no CEMA anchoring: %s", error->message);
+}
+
 /* The relay, its listeners, the call table and the control plane. */
 static gboolean
 daemon_start (Daemon *d, GError **error)
@@ -541,6 +565,7 @@ daemon_start (Daemon *d, GError **error)
       !start_listeners (d, MSRP_SCHEME_MSRPS, d->config->listen_msrps, error))
     return FALSE;
   d->calls = gw_calls_new (d->config, d->relay);
+  start_anchors (d);
   return start_control (d, error);
 }
 
@@ -554,6 +579,8 @@ daemon_finish (Daemon *d)
   /* Before the call table and the relay, which it reads. */
   g_clear_pointer (&d->metrics, gw_metrics_free);
   g_clear_pointer (&d->calls, gw_calls_free);
+  /* After the call table, which frees every anchor. */
+  g_clear_pointer (&d->anchors, gw_anchor_pool_free);
   g_clear_pointer (&d->relay, gw_relay_free);
   gw_log_event_add_int (bye, "status", d->exit_status);
   gw_log_event_emit (bye, "msrp-edge stopped");

@@ -271,12 +271,17 @@ render_calls (const GwCallsStats *c, GString *out)
   for (guint r = 0; r < GW_CALLS_N_REFUSALS; r++)
     sample1 (out, "refused_calls_total", "reason",
              gw_calls_refusal_to_string (r), c->refused[r]);
-  /* Only the plans that exist: cema will have its sample when it does. */
+  /* Every plan, cema and cema-fallback included. */
   family (out, "streams_total", "counter",
           "MSRP streams answered, by plan (ng streams-<plan>)");
-  for (guint p = 0; p <= GW_NEG_PLAN_REJECTED; p++)
+  for (guint p = 0; p < GW_NEG_N_PLANS; p++)
     sample1 (out, "streams_total", "plan", gw_neg_plan_to_string (p),
              c->streams[p]);
+  single (out, "anchors", "gauge",
+          "CEMA anchors now, streams of plan cema (ng anchors)", c->anchors);
+  single (out, "anchored_bytes_total", "counter",
+          "Bytes passed through CEMA anchors, both ways (ng anchored-bytes)",
+          c->anchored_bytes);
   single (out, "ice_legs", "gauge", "ICE-TCP legs to parties now",
           c->ice.legs);
   family (out, "ice_legs_total", "counter",

@@ -4,8 +4,9 @@
 #include <string.h>
 
 static const char *const policy_names[] = { "auto", "always", "never" };
-static const char *const plan_names[] = { "direct", "direct-reversed", "relay",
-                                          "rejected" };
+static const char *const plan_names[] = { "direct", "direct-reversed",
+                                          "relay",  "rejected",
+                                          "cema",   "cema-fallback" };
 
 const char *
 gw_neg_policy_to_string (GwNegPolicy policy)
@@ -31,6 +32,7 @@ gw_neg_policy_from_string (const char *text, GwNegPolicy *policy)
 const char *
 gw_neg_plan_to_string (GwNegPlan plan)
 {
+  G_STATIC_ASSERT (G_N_ELEMENTS (plan_names) == GW_NEG_N_PLANS);
   return (guint) plan < G_N_ELEMENTS (plan_names) ? plan_names[plan] : NULL;
 }
 
@@ -163,6 +165,7 @@ gw_neg_party_from_stream (GwNegParty *party, MsrpSdpStream *stream,
   if (party->setup == MSRP_SDP_SETUP_HOLDCONN)
     party->setup = MSRP_SDP_SETUP_ABSENT;
   party->via_relay = path != NULL && path->len > 1;
+  party->cema = msrp_sdp_stream_get_cema (stream);
   party->addr =
       classify (c, "c=", received_from, trust_address, &party->detail);
   if (party->addr == GW_NEG_ADDR_PUBLIC && path != NULL && path->len > 0)
@@ -301,11 +304,25 @@ gw_neg_decide_offer (const GwNegParty *offerer, const GwNegOfferInput *in,
 
   memset (out, 0, sizeof *out);
   out->setup_to_answerer = MSRP_SDP_SETUP_ABSENT;
+  out->tls = in->tls;
 
   if (in->policy == GW_NEG_POLICY_NEVER)
     {
       out->plan = GW_NEG_PLAN_DIRECT;
       out->reason = g_strdup ("policy never relays; the SDP passes unchanged");
+      return;
+    }
+  if (offerer->cema && in->can_cema && !in->relayed)
+    {
+      /* RFC 6714 sections 4.2 and 6.3: a CEMA offerer connects to c= and
+       * m=, so the gateway anchors the stream at a port of its own by
+       * rewriting them alone; a=path and a=setup pass as offered (a CEMA
+       * offerer without a relay offers actpass, section 4.2).  TLS stays
+       * end to end (section 6.5), a=fingerprint streams too. */
+      out->plan = GW_NEG_PLAN_CEMA;
+      out->reason = g_strdup ("the offer carries a=msrp-cema: anchored at a "
+                              "port of the gateway's, c= and m= rewritten, "
+                              "a=path untouched (RFC 6714 section 6.3)");
       return;
     }
   relay = offer_wants_relay (offerer, in, out);
@@ -474,6 +491,124 @@ answer_relay (const GwNegParty *offerer, const GwNegParty *answerer,
     out->warning = g_strdup (warning->str);
 }
 
+/* --- the answer step: CEMA (RFC 6714) --------------------------------------
+ */
+
+/* Both parties do CEMA: each connects to the c=/m= it received, the
+ * gateway's port, unless it listens (gw-anchor.h). */
+static void
+answer_cema_both (const GwNegOfferDecision *offer, const GwNegParty *offerer,
+                  const GwNegParty *answerer, GwNegAnswerDecision *out)
+{
+  g_autofree char *why = NULL;
+
+  out->plan = GW_NEG_PLAN_CEMA;
+  if (answerer->setup != MSRP_SDP_SETUP_ACTIVE)
+    {
+      /* It answered passive (or, as RFC 4975 has it, left a=setup out):
+       * it waits at its c=/m= (section 4.3) and the gateway connects to
+       * it once the offerer has connected to the port. */
+      out->connect = GW_NEG_CONNECT_ANSWERER;
+      out->reason = g_strdup ("both parties do CEMA: the offerer connects to "
+                              "the gateway's port, the gateway to the "
+                              "answerer");
+      if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
+        out->warning = g_strdup ("the answerer answered passive to a passive "
+                                 "offer: nobody will connect to the "
+                                 "gateway's port (RFC 4145 section 4)");
+      else if (!gw_neg_party_accepts (answerer, TRUE, &why))
+        out->warning = g_strdup_printf ("the answerer waits for a "
+                                        "connection but looks unreachable "
+                                        "(%s)",
+                                        why);
+      return;
+    }
+  if (!offer->tls && offerer->setup != MSRP_SDP_SETUP_PASSIVE)
+    {
+      /* TCP/MSRP: both connect to the port, each sending its first SEND
+       * (RFC 4975 allows it): the offerer is answered passive, so that it
+       * becomes active too (RFC 6714 section 4.2: then it uses c=/m=), and
+       * no party behind a NAT has to accept a connection. */
+      out->setup_to_offerer = MSRP_SDP_SETUP_PASSIVE;
+      out->reason = g_strdup ("both parties do CEMA and connect to the "
+                              "gateway's port");
+      return;
+    }
+  /* TLS: the active party is the TLS client (RFC 6135 section 6), and two
+   * clients never complete a handshake, so the gateway connects to the
+   * offerer, which is then the TLS server; likewise for an offerer that
+   * insisted on passive. */
+  out->connect = GW_NEG_CONNECT_OFFERER;
+  out->reason = g_strdup ("both parties do CEMA: the answerer connects to "
+                          "the gateway's port, the gateway to the offerer");
+  if (!gw_neg_party_accepts (offerer, FALSE, &why))
+    out->warning = g_strdup_printf (
+        "the answerer is active, so the gateway must connect to the "
+        "offerer, which looks unreachable (%s)%s",
+        why,
+        offer->tls ? ": two TLS parties behind NATs cannot be anchored "
+                     "end to end (both would be TLS clients, RFC 6135 "
+                     "section 6)"
+                   : "");
+}
+
+/* A CEMA offer met by an answer without a=msrp-cema (RFC 6714 section 4):
+ * the answerer uses a=path, not c=/m=. */
+static void
+answer_cema_fallback (const GwNegParty *offerer, const GwNegParty *answerer,
+                      GwNegAnswerDecision *out)
+{
+  g_autofree char *why = NULL;
+
+  if (answerer->setup == MSRP_SDP_SETUP_ACTIVE)
+    {
+      /* Section 4.1: an active non-CEMA answerer connects to the
+       * offerer's a=path URI, past the gateway's port.  The answer passes
+       * unchanged, so a CEMA offerer finds c=/m= matching a=path and
+       * waits as RFC 4975 says (section 4.2). */
+      out->plan = GW_NEG_PLAN_DIRECT_REVERSED;
+      out->reason = g_strdup ("the answerer has no a=msrp-cema and is active: "
+                              "it connects along a=path to the offerer "
+                              "(RFC 6714 section 4.1), the anchor is dropped");
+      if (!gw_neg_party_accepts (offerer, FALSE, &why))
+        out->warning = g_strdup_printf (
+            "the answerer has no a=msrp-cema and connects to the offerer "
+            "along a=path, but the offerer looks unreachable (%s): offer "
+            "without a=msrp-cema for the gateway to relay (RFC 6714 "
+            "section 6.2)",
+            why);
+      return;
+    }
+  if (answerer->via_relay)
+    {
+      /* Section 4.1: it cannot be assumed to put its relay in c=/m=; the
+       * answer passes, and the offerer connects along a=path to that
+       * relay, which accepts connections for it. */
+      out->plan = GW_NEG_PLAN_DIRECT;
+      out->reason = g_strdup ("the answerer has no a=msrp-cema and uses a "
+                              "relay: the offerer connects to it along "
+                              "a=path (RFC 6714 section 4.1), the anchor is "
+                              "dropped");
+      return;
+    }
+  /* It listens at its a=path URI (RFC 4975); the CEMA offerer becomes
+   * active and connects to the answer's c=/m= (section 4.2: none of the
+   * criteria of a new offer holds), the gateway's port, and the gateway
+   * connects on to the answerer. */
+  out->plan = GW_NEG_PLAN_CEMA_FALLBACK;
+  out->connect = GW_NEG_CONNECT_ANSWERER;
+  out->reason = g_strdup ("the answerer has no a=msrp-cema but listens: the "
+                          "offerer connects to the gateway's port (RFC 6714 "
+                          "section 4.2), the gateway to the answerer's "
+                          "a=path URI");
+  if (!gw_neg_party_accepts (answerer, TRUE, &why))
+    out->warning = g_strdup_printf ("the answerer waits for a connection but "
+                                    "looks unreachable (%s): a legacy RFC "
+                                    "4975 answerer behind NAT cannot take "
+                                    "part",
+                                    why);
+}
+
 void
 gw_neg_decide_answer (const GwNegOfferDecision *offer,
                       const GwNegParty *offerer, const GwNegParty *answerer,
@@ -487,7 +622,11 @@ gw_neg_decide_answer (const GwNegOfferDecision *offer,
       out->reason = g_strdup ("the answer rejected the stream (m= port 0)");
       return;
     }
-  if (offer->plan == GW_NEG_PLAN_RELAY)
+  if (offer->plan == GW_NEG_PLAN_CEMA && answerer->cema)
+    answer_cema_both (offer, offerer, answerer, out);
+  else if (offer->plan == GW_NEG_PLAN_CEMA)
+    answer_cema_fallback (offerer, answerer, out);
+  else if (offer->plan == GW_NEG_PLAN_RELAY)
     answer_relay (offerer, answerer, out);
   else
     answer_direct (offer, offerer, answerer, out);

@@ -28,6 +28,14 @@
  *   through its own RFC 4976 relay, which accepts connections for it: it
  *   counts as reachable.
  *
+ * CEMA (RFC 6714): an offer with a=msrp-cema is anchored (plan cema) when
+ * the gateway has an anchor pool; at the answer, a CEMA answerer keeps
+ * it (over TCP both parties connect to the anchor, over TLS one of them
+ * is connected to, since the active party is the TLS client, RFC 6135
+ * section 6); a non-CEMA answerer that listens is connected to by the
+ * anchor (cema-fallback, section 4.2); an active one connects along
+ * a=path past it (section 4.1: direct-reversed).
+ *
  * ICE-TCP (RFC 8445, RFC 6544): a party that offers ICE candidates gets an
  * ICE leg to the gateway (the relay plan) unless it is known reachable by
  * measurement, in which case the stream goes direct.  Over an ICE leg the
@@ -64,9 +72,16 @@ typedef enum
   GW_NEG_PLAN_DIRECT_REVERSED, /* the answerer connects to the offerer */
   GW_NEG_PLAN_RELAY,           /* both legs end at the gateway */
   GW_NEG_PLAN_REJECTED,        /* the answer rejected the stream (port 0) */
+  GW_NEG_PLAN_CEMA,            /* anchored at a port of the gateway's (RFC
+                                * 6714): both parties do CEMA */
+  GW_NEG_PLAN_CEMA_FALLBACK,   /* anchored: a CEMA offerer connects to the
+                                * port, the gateway to a non-CEMA answerer
+                                * that listens (RFC 6714 section 4.2) */
+  GW_NEG_N_PLANS
 } GwNegPlan;
 
-/* "direct", "direct-reversed", "relay", "rejected". */
+/* "direct", "direct-reversed", "relay", "rejected", "cema",
+ * "cema-fallback". */
 const char *gw_neg_plan_to_string (GwNegPlan plan);
 
 /* What the addresses say about a party. */
@@ -91,6 +106,7 @@ typedef struct
 {
   MsrpSdpSetup setup; /* as written; holdconn counts as absent */
   gboolean via_relay; /* its a=path has more than its own URI */
+  gboolean cema;      /* a=msrp-cema (RFC 6714 section 5) */
   gboolean ice;       /* it offers (or answers) ICE-TCP and the
                        * gateway can run a leg to it (gw-ice.h) */
   GwNegAddr addr;
@@ -145,6 +161,8 @@ typedef struct
   const char *cannot_anchor_why; /* words when !can_anchor (nullable) */
   gboolean relayed;              /* a re-offer of a stream the gateway relays
                                   * now (its party kept its URI) */
+  gboolean can_cema;             /* the gateway has a CEMA anchor pool */
+  gboolean tls;                  /* TCP/TLS/MSRP */
 } GwNegOfferInput;
 
 typedef struct
@@ -152,6 +170,8 @@ typedef struct
   GwNegPlan plan;                 /* DIRECT (tentative) or RELAY */
   MsrpSdpSetup setup_to_answerer; /* written into the offer the answerer
                                    * sees; ABSENT: the line is left as is */
+  gboolean tls;                   /* TCP/TLS/MSRP (the answer step's CEMA
+                                   * rows need it) */
   char *reason;
   char *warning; /* (nullable) */
 } GwNegOfferDecision;
@@ -165,6 +185,9 @@ void gw_neg_decide_offer (const GwNegParty *offerer,
                           const GwNegOfferInput *input,
                           GwNegOfferDecision *out);
 
+/* For the plans cema and cema-fallback, connect names the parties the
+ * anchor connects to (outbound, gw-anchor.h); the others connect to the
+ * stream's port. */
 typedef struct
 {
   GwNegPlan plan;

@@ -20,9 +20,17 @@
 #          answerer chose active; the offerer is told passive): both connect
 #          to the anchor; a public stranger (pa) connecting to the stream's
 #          port is refused; the file byte-exact through both NATs.
+# Then the same two with msrp-edge itself choosing the plan, driven over
+# its ng port as a SIP proxy would (received-from: the NAT's address):
+#   ng-tls    a behind NAT offers TLS with fingerprints and a=msrp-cema,
+#             pb answers passive: plan cema, the gateway connects to pb,
+#             fingerprints verified end to end;
+#   ng-plain  a and b behind their NATs, TCP, b answers active: plan cema,
+#             the offerer is answered passive, both connect out of their
+#             NATs to the stream's port; query's bytes.
 #
 # Usage: cema-anchor.sh MSRP-EDGE MSRPCAT ANCHOR-STUB
-# Needs root (skipped with 77 otherwise).  About 15 s.
+# Needs root (skipped with 77 otherwise).  About 20 s.
 set -euo pipefail
 export MSRP_EDGE="$1" MSRPCAT="$2" ANCHOR_STUB="$3"
 . "$(dirname "$0")/nat-lib.sh"
@@ -101,4 +109,66 @@ log_match "$WORK/s2.log" anchor_accepted leg=answerer | grep -qF "\"peer\":\"${S
 fwd_a=$(( $(nft_bytes nata fwd_out) - fwd_a0 ))
 [ "$fwd_a" -gt $((mb << 20)) ] || fail "plain: NAT a forwarded only $fwd_a bytes out"
 note "plain: a and b behind NATs, both active, $mb MiB byte-exact through the anchor, the stranger refused"
-echo "2 passed, 0 failed"
+# --- through msrp-edge's negotiator, over ng -------------------------------
+gw_start gwc
+ng_mb=4
+head -c $((ng_mb << 20)) "$big" >"$WORK/small.bin"
+
+# ng_call N CALL OFFER-NS ANSWER-NS OFFER-ARGS -- ANSWER-ARGS: msrpcat
+# offerer oN in OFFER-NS, its offer through msrp-edge (ng offer, received
+# from its NAT), the answerer aN in ANSWER-NS, its answer back (ng answer);
+# both ends must finish with the file byte-exact.
+ng_call () {
+  local n="$1" call="$2" ons="$3" ans="$4" oargs=() aargs=()
+  shift 4
+  while [ "$1" != -- ]; do oargs+=("$1"); shift; done
+  shift
+  aargs=("$@")
+  ns_mc_start "$ons" "o$n" --sdp-out "$WORK/o$n.sdp" --sdp-in "$WORK/a${n}x.sdp" \
+    --listen "${IP[$ons]}:0" "${oargs[@]}" -f "$WORK/small.bin" -c 256k --json -T 30
+  wait_until 10 test -s "$WORK/o$n.sdp" || fail "no offer $n"
+  ng offer --call-id "$call" --from-tag "f$n" --received-from "${SEEN[$ons]}" \
+    --sdp-file "$WORK/o$n.sdp" --out "$WORK/o${n}x.sdp" >"$WORK/ng-o$n.json" ||
+    fail "ng offer $n: $(cat "$WORK/ng-o$n.json")"
+  [ "$(sdp_c "$WORK/o${n}x.sdp")" = "$gw" ] || fail "offer $n: c= is not the gateway's"
+  ns_mc_start "$ans" "a$n" --answer --sdp-in "$WORK/o${n}x.sdp" \
+    --sdp-out "$WORK/a$n.sdp" --sdp-address "${IP[$ans]}" "${aargs[@]}" \
+    -r -e 1 -o "$WORK/a$n.d" --json -T 30
+  wait_until 10 test -s "$WORK/a$n.sdp" || fail "no answer $n"
+  ng answer --call-id "$call" --from-tag "f$n" --to-tag "t$n" \
+    --received-from "${SEEN[$ans]}" --sdp-file "$WORK/a$n.sdp" \
+    --out "$WORK/a${n}x.tmp" >"$WORK/ng-a$n.json" ||
+    fail "ng answer $n: $(cat "$WORK/ng-a$n.json")"
+  mv "$WORK/a${n}x.tmp" "$WORK/a${n}x.sdp"
+  mc_wait "a$n" 60
+  [ "$rc" = 0 ] || fail "answerer $n: exit $rc"
+  mc_wait "o$n" 60
+  [ "$rc" = 0 ] || fail "offerer $n: exit $rc"
+  cmp -s "$WORK/small.bin" "$WORK/a$n.d"/* || fail "call $n: the file differs"
+  ng query --call-id "$call" >"$WORK/q$n.json" || fail "ng query $n"
+  python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["streams"][0]
+assert s["plan"] == "cema" and s["cema-offerer-bytes"] > int(sys.argv[2]), s' \
+    "$WORK/q$n.json" $((ng_mb << 20)) || fail "query $n: $(cat "$WORK/q$n.json")"
+  ng delete --call-id "$call" --from-tag "f$n" >/dev/null || fail "ng delete $n"
+}
+
+ng_call 3 ng-tls a pb --tls --fingerprint --cema -- \
+  --tls --fingerprint --cema --setup passive
+fingerprints_crossed o3 a3
+grep -q "accepted a connection from $gw:" "$WORK/a3.err" ||
+  fail "ng-tls: the answerer's connection did not come from the gateway"
+log_match "$WORK/gwc.log" anchor_connecting leg=answerer >/dev/null ||
+  fail "ng-tls: the gateway did not connect to pb"
+note "ng-tls: msrp-edge chose cema, a behind NAT -> gateway -> pb, $ng_mb MiB byte-exact, fingerprints verified end to end"
+
+ng_call 4 ng-plain a b --cema -- --cema --setup active
+grep -q '^a=setup:passive' "$WORK/a4x.sdp" || fail "ng-plain: the offerer was not told passive"
+log_match "$WORK/gwc.log" anchor_accepted leg=answerer | grep -qF "\"peer\":\"${SEEN[b]}:" ||
+  fail "ng-plain: the answerer did not join from its NAT ${SEEN[b]}"
+log_match "$WORK/gwc.log" plan_decided step=answer plan=cema >/dev/null ||
+  fail "ng-plain: no plan_decided cema"
+note "ng-plain: msrp-edge chose cema, a and b behind NATs both connect to the stream's port, $ng_mb MiB byte-exact"
+gw_stop gwc
+echo "4 passed, 0 failed"

@@ -832,6 +832,39 @@ free_port_pair (void)
   return 0;
 }
 
+/* gw_anchor_set_parties() turns a TLS stream's roles around at once
+ * (offerer inbound and answerer outbound, to the other way), which one
+ * party after the other cannot (it would pass through two TLS clients or
+ * nobody connecting); a pair that cannot work changes nothing, and a NULL
+ * keeps that party as it is. */
+START_TEST (test_set_parties)
+{
+  g_autoptr (GInetAddress) lo =
+      g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) t = g_inet_socket_address_new (lo, 5000);
+  GwAnchorPartySettings in = { 0 };
+  GwAnchorPartySettings out = { .outbound = TRUE, .target = t };
+  GwAnchorSettings s = { .tls = TRUE, .parties = { &in, &out } };
+  const GwAnchorPartySettings *swap[GW_ANCHOR_N_PARTIES] = { &out, &in };
+  const GwAnchorPartySettings *bad[GW_ANCHOR_N_PARTIES] = { &in, NULL };
+  const GwAnchorPartySettings *keep[GW_ANCHOR_N_PARTIES] = { NULL, &in };
+  g_autoptr (GError) error = NULL;
+  GwAnchor *anchor = gw_anchor_new (pool, &s, NULL);
+
+  ck_assert_ptr_nonnull (anchor);
+  ck_assert (!gw_anchor_set_party (anchor, GW_ANCHOR_OFFERER, &out, NULL));
+  ck_assert (!gw_anchor_set_party (anchor, GW_ANCHOR_ANSWERER, &in, NULL));
+  ck_assert (gw_anchor_set_parties (anchor, swap, &error));
+  /* Now offerer outbound, answerer inbound: an inbound offerer would make
+   * two TLS clients, and the failure leaves the roles as they were. */
+  ck_assert (!gw_anchor_set_parties (anchor, bad, NULL));
+  ck_assert (gw_anchor_set_parties (anchor, keep, &error));
+  ck_assert (!gw_anchor_set_party (anchor, GW_ANCHOR_OFFERER, &in, NULL));
+  ck_assert_int_eq (state_of (anchor), GW_ANCHOR_STATE_WAITING);
+  gw_anchor_free (anchor);
+}
+END_TEST
+
 /* A range of two ports serves two streams; a third waits for one to be
  * freed. */
 START_TEST (test_port_range)
@@ -890,6 +923,7 @@ anchor_suite (void)
   tcase_add_test (tc, test_probation_and_idle);
   tcase_add_test (tc, test_connect_refused);
   tcase_add_test (tc, test_invalid_settings);
+  tcase_add_test (tc, test_set_parties);
   tcase_add_test (tc, test_port_range);
   suite_add_tcase (s, tc);
   return s;

@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #include "testloop.h"
 
 static GPtrArray *log_lines;
+static GwAnchorPool *anchor_pool; /* the CEMA tests' */
 static GwRelay *relay;
 static GwCalls *calls;
 static GwNgServer *server;
@@ -99,6 +101,8 @@ teardown (void)
 {
   g_clear_pointer (&server, gw_ng_server_free);
   g_clear_pointer (&calls, gw_calls_free);
+  /* After the call table, which frees its anchors. */
+  g_clear_pointer (&anchor_pool, gw_anchor_pool_free);
   g_clear_pointer (&relay, gw_relay_free);
   if (client >= 0)
     close (client);
@@ -2047,6 +2051,446 @@ START_TEST (test_ice_answerer_passive)
 }
 END_TEST
 
+/* --- CEMA anchoring (RFC 6714) -------------------------------------------
+ *
+ * A real anchor pool on 127.0.0.1 (gw_calls_set_anchor_pool(), as
+ * gw-main.c does with [cema]): the anchor splices between real sockets, so
+ * these run on real loopback sockets like the ICE tests, stepping the loop
+ * until the bytes are there (no sleeps). */
+
+static void
+start_cema (const char *negotiator_group)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) addresses =
+      g_ptr_array_new_with_free_func (g_object_unref);
+  GwAnchorPoolSettings set = { .addresses = addresses };
+
+  start (negotiator_group);
+  set.policy = gw_relay_get_connect_policy (relay);
+  g_ptr_array_add (addresses, g_inet_address_new_from_string ("127.0.0.1"));
+  anchor_pool = gw_anchor_pool_new (&set, &error);
+  ck_assert_msg (anchor_pool != NULL, "%s", error ? error->message : "");
+  gw_calls_set_anchor_pool (calls, anchor_pool);
+}
+
+/* A CEMA party's SDP: its MSRP stream at 127.0.0.1:@port, session @id,
+ * a=setup @setup, a=msrp-cema when @cema; port 0 rejects the stream. */
+static char *
+cema_sdp (guint port, const char *id, const char *setup, gboolean cema)
+{
+  return g_strdup_printf (
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+      "t=0 0\r\nm=message %u TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+      "a=path:msrp://127.0.0.1:%u/%s;tcp\r\na=setup:%s\r\n%s",
+      port, port == 0 ? 9 : port, id, setup, cema ? "a=msrp-cema\r\n" : "");
+}
+
+/* The m=message port of @sdp. */
+static guint
+sdp_msrp_port (const char *sdp)
+{
+  const char *m = strstr (sdp, "m=message ");
+
+  ck_assert_ptr_nonnull (m);
+  return (guint) g_ascii_strtoull (m + strlen ("m=message "), NULL, 10);
+}
+
+static int
+connect_to (guint port)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET,
+                             .sin_port = g_htons ((guint16) port) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  ck_assert_int_ge (fd, 0);
+  sin.sin_addr.s_addr = g_htonl (INADDR_LOOPBACK);
+  ck_assert_int_eq (connect (fd, (struct sockaddr *) &sin, sizeof sin), 0);
+  return fd;
+}
+
+/* A SEND from session @from to session @to (both on 127.0.0.1). */
+static char *
+send_from (guint from_port, const char *from, guint to_port, const char *to,
+           const char *body)
+{
+  return g_strdup_printf (
+      "MSRP t%s SEND\r\nTo-Path: msrp://127.0.0.1:%u/%s;tcp\r\n"
+      "From-Path: msrp://127.0.0.1:%u/%s;tcp\r\nMessage-ID: m%s\r\n"
+      "Byte-Range: 1-%zu/%zu\r\nContent-Type: text/plain\r\n\r\n%s\r\n"
+      "-------t%s$\r\n",
+      from, to_port, to, from_port, from, from, strlen (body), strlen (body),
+      body, from);
+}
+
+/* Read from @fd, stepping the loop, until @want has come (byte for byte)
+ * or, with @want NULL, until the end of the stream. */
+static void
+expect_bytes (int fd, const char *want)
+{
+  g_autoptr (GString) got = g_string_new (NULL);
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  char buf[4096];
+
+  for (;;)
+    {
+      gssize n = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
+
+      if (n > 0)
+        g_string_append_len (got, buf, n);
+      if ((want != NULL && got->len >= strlen (want)) ||
+          (want == NULL && n == 0))
+        break;
+      if (n < 0 && errno != EAGAIN)
+        break;
+      ck_assert_msg (g_get_monotonic_time () < end, "waited for %s, got %zu",
+                     want != NULL ? want : "EOF", got->len);
+      if (n <= 0)
+        testloop_step (0);
+    }
+  if (want != NULL)
+    ck_assert_str_eq (got->str, want);
+}
+
+static GwBencode *
+query_stream0 (GwBencode *q)
+{
+  return gw_bencode_list_get (gw_bencode_dict_lookup (q, "streams"), 0);
+}
+
+static gint64
+int_of (GwBencode *d, const char *key)
+{
+  GwBencode *v = gw_bencode_dict_lookup (d, key);
+
+  ck_assert_msg (v != NULL, "no %s", key);
+  return gw_bencode_get_int (v);
+}
+
+static guint
+pool_anchors (void)
+{
+  GwAnchorPoolStats st;
+
+  gw_anchor_pool_get_stats (anchor_pool, &st);
+  return st.anchors;
+}
+
+/* What query and statistics say of the anchored call cema-1 once the two
+ * SENDs crossed. */
+static void
+check_cema_counters (guint port, gsize from_a, gsize from_b)
+{
+  g_autoptr (GwBencode) q = ng (simple ("query", "cema-1"));
+  g_autoptr (GwBencode) st = ng (simple ("statistics", NULL));
+  GwBencode *s0 = query_stream0 (q);
+  GwBencode *tot = gw_bencode_dict_lookup (st, "totalstatistics");
+  GwBencode *cur = gw_bencode_dict_lookup (st, "currentstatistics");
+
+  assert_ok (q);
+  ck_assert_str_eq (str (s0, "plan"), "cema");
+  ck_assert_int_eq (int_of (s0, "cema-port"), port);
+  ck_assert_str_eq (str (s0, "cema-host"), "127.0.0.1");
+  ck_assert_str_eq (str (s0, "cema-state"), "pumping");
+  ck_assert_int_eq (int_of (s0, "cema-offerer-bytes"), (gint64) from_a);
+  ck_assert_int_eq (int_of (s0, "cema-answerer-bytes"), (gint64) from_b);
+  ck_assert_int_eq (int_of (tot, "streams-cema"), 1);
+  ck_assert_int_eq (int_of (tot, "anchored-bytes"),
+                    (gint64) (from_a + from_b));
+  ck_assert_int_eq (int_of (cur, "anchors"), 1);
+}
+
+/* Both parties do CEMA over TCP, the answerer active: plan cema.  Only c=
+ * and m= change (a=path, a=msrp-cema pass), the offerer is answered
+ * passive so that both connect to the anchor's port; their SENDs cross
+ * the anchor byte for byte; query, statistics and the log say so; delete
+ * closes the anchor and both connections. */
+START_TEST (test_cema_both)
+{
+  g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
+  g_autofree char *answer = cema_sdp (7001, "bbb", "active", TRUE);
+  g_autofree char *send_a = send_from (7000, "aaa", 7001, "bbb", "hello");
+  g_autofree char *send_b = send_from (7001, "bbb", 7000, "aaa", "hi there");
+  g_autofree char *want = NULL;
+  g_autofree char *want2 = NULL;
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) r2 = NULL;
+  guint port;
+  int a, b;
+
+  start_cema (NULL);
+  r1 = ng (request ("offer", "cema-1", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  port = sdp_msrp_port (str (r1, "sdp"));
+  ck_assert_uint_ne (port, 7000);
+  ck_assert_uint_ne (port, 0);
+  want = g_strdup_printf ("m=message %u TCP/MSRP *\r\nc=IN IP4 127.0.0.1\r\n"
+                          "a=accept-types:text/plain\r\n"
+                          "a=path:msrp://127.0.0.1:7000/aaa;tcp\r\n"
+                          "a=setup:actpass\r\na=msrp-cema\r\n",
+                          port);
+  ck_assert_msg (strstr (str (r1, "sdp"), want) != NULL, "offer out:\n%s",
+                 str (r1, "sdp"));
+  ck_assert_uint_eq (relay_sessions (), 0);
+  ck_assert_uint_eq (pool_anchors (), 1);
+
+  r2 = ng (request ("answer", "cema-1", "127.0.0.1", answer, NULL));
+  assert_ok (r2);
+  want2 = g_strdup_printf ("m=message %u TCP/MSRP *\r\nc=IN IP4 127.0.0.1\r\n"
+                           "a=accept-types:text/plain\r\n"
+                           "a=path:msrp://127.0.0.1:7001/bbb;tcp\r\n"
+                           "a=setup:passive\r\na=msrp-cema\r\n",
+                           port);
+  ck_assert_msg (strstr (str (r2, "sdp"), want2) != NULL, "answer out:\n%s",
+                 str (r2, "sdp"));
+  ck_assert_ptr_null (gw_bencode_dict_lookup (r2, "warning"));
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"answer\"",
+                                   "\"plan\":\"cema\"",
+                                   "\"setup_to_offerer\":\"passive\"", NULL),
+                     1);
+
+  a = connect_to (port);
+  b = connect_to (port);
+  ck_assert_int_eq (send (a, send_a, strlen (send_a), 0),
+                    (gssize) strlen (send_a));
+  ck_assert_int_eq (send (b, send_b, strlen (send_b), 0),
+                    (gssize) strlen (send_b));
+  expect_bytes (b, send_a);
+  expect_bytes (a, send_b);
+  check_cema_counters (port, strlen (send_a), strlen (send_b));
+
+  ng_ok (simple ("delete", "cema-1"));
+  ck_assert_uint_eq (pool_anchors (), 0);
+  ck_assert_uint_eq (logtap_count ("anchor_closed", NULL), 1);
+  ck_assert_uint_eq (
+      logtap_count ("call_deleted", "\"anchored_bytes\":", NULL), 1);
+  expect_bytes (a, NULL);
+  expect_bytes (b, NULL);
+  close (a);
+  close (b);
+}
+END_TEST
+
+/* A listening socket on 127.0.0.1, its port into *@port. */
+static GSocket *
+listen_local (guint *port)
+{
+  GSocket *l = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                             G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GSocketAddress) lo =
+      g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+
+  ck_assert (g_socket_bind (l, lo, TRUE, NULL));
+  ck_assert (g_socket_listen (l, NULL));
+  g_socket_set_blocking (l, FALSE);
+  bound = g_socket_get_local_address (l, NULL);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  return l;
+}
+
+/* A CEMA offer met by an answer without a=msrp-cema that listens:
+ * cema-fallback.  The offerer connects to the port named in the answer's
+ * c=/m=, the anchor connects on to the answerer's a=path URI (RFC 4975
+ * section 8.1), and the bytes cross. */
+START_TEST (test_cema_fallback)
+{
+  guint lport = 0, port;
+  g_autoptr (GSocket) listener = listen_local (&lport);
+  g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
+  g_autofree char *answer = cema_sdp (lport, "bbb", "passive", FALSE);
+  g_autofree char *send_a = send_from (7000, "aaa", lport, "bbb", "fallback");
+  g_autofree char *send_b = send_from (lport, "bbb", 7000, "aaa", "back");
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) r2 = NULL;
+  g_autoptr (GSocket) accepted = NULL;
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  int a, b;
+
+  start_cema (NULL);
+  r1 = ng (request ("offer", "cema-2", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  port = sdp_msrp_port (str (r1, "sdp"));
+  r2 = ng (request ("answer", "cema-2", "127.0.0.1", answer, NULL));
+  assert_ok (r2);
+  ck_assert_uint_eq (sdp_msrp_port (str (r2, "sdp")), port);
+  ck_assert_ptr_null (strstr (str (r2, "sdp"), "msrp-cema"));
+  ck_assert_ptr_nonnull (strstr (str (r2, "sdp"), "c=IN IP4 127.0.0.1\r\n"));
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"answer\"",
+                                   "\"plan\":\"cema-fallback\"", NULL),
+                     1);
+
+  a = connect_to (port);
+  ck_assert_int_eq (send (a, send_a, strlen (send_a), 0),
+                    (gssize) strlen (send_a));
+  while ((accepted = g_socket_accept (listener, NULL, NULL)) == NULL)
+    {
+      ck_assert_msg (g_get_monotonic_time () < end, "the anchor never came");
+      testloop_step (0);
+    }
+  b = g_socket_get_fd (accepted);
+  expect_bytes (b, send_a);
+  ck_assert_int_eq (send (b, send_b, strlen (send_b), 0),
+                    (gssize) strlen (send_b));
+  expect_bytes (a, send_b);
+  ng_ok (simple ("delete", "cema-2"));
+  ck_assert_uint_eq (pool_anchors (), 0);
+  close (a);
+}
+END_TEST
+
+/* When the anchor goes: an answer that rejects the stream (port 0) frees
+ * it; a re-offer with a=msrp-cema keeps the stream's anchor (its port);
+ * one without it frees it; so does the call table's end. */
+START_TEST (test_cema_cleanup)
+{
+  g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
+  g_autofree char *plain = cema_sdp (7000, "aaa", "actpass", FALSE);
+  g_autofree char *rejected = cema_sdp (0, "bbb", "active", TRUE);
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) r2 = NULL;
+
+  start_cema (NULL);
+  ng_ok (request ("offer", "cema-3", "127.0.0.1", offer, NULL));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  ng_ok (request ("answer", "cema-3", "127.0.0.1", rejected, NULL));
+  ck_assert_uint_eq (pool_anchors (), 0);
+  ck_assert_uint_eq (logtap_count ("anchor_closed", "stream rejected", NULL),
+                     1);
+
+  r1 = ng (request ("offer", "cema-4", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  r2 = ng (request ("offer", "cema-4", "127.0.0.1", offer, NULL));
+  assert_ok (r2);
+  ck_assert_uint_eq (pool_anchors (), 1);
+  ck_assert_uint_eq (sdp_msrp_port (str (r2, "sdp")),
+                     sdp_msrp_port (str (r1, "sdp")));
+  ng_ok (request ("offer", "cema-4", "127.0.0.1", plain, NULL));
+  ck_assert_uint_eq (pool_anchors (), 0);
+  ng_ok (simple ("delete", "cema-4"));
+  /* The table's end (shutdown) frees the anchors of the calls still in
+   * it, before the daemon frees the pool. */
+  ng_ok (request ("offer", "cema-6", "127.0.0.1", offer, NULL));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  g_clear_pointer (&server, gw_ng_server_free);
+  g_clear_pointer (&calls, gw_calls_free);
+  ck_assert_uint_eq (pool_anchors (), 0);
+}
+END_TEST
+
+/* Without a pool a CEMA offer gets the other plans: from behind a NAT the
+ * relay, and the gateway, an MSRP B2BUA then, drops a=msrp-cema both ways
+ * (RFC 6714 section 6.2). */
+START_TEST (test_cema_no_pool)
+{
+  const char *natted =
+      "v=0\r\no=- 1 1 IN IP4 10.0.1.2\r\ns=-\r\nc=IN IP4 10.0.1.2\r\n"
+      "t=0 0\r\nm=message 7000 TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+      "a=path:msrp://10.0.1.2:7000/aaa;tcp\r\na=setup:actpass\r\n"
+      "a=msrp-cema\r\n";
+  const char *answer =
+      "v=0\r\no=- 2 1 IN IP4 10.0.2.2\r\ns=-\r\nc=IN IP4 10.0.2.2\r\n"
+      "t=0 0\r\nm=message 7001 TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+      "a=path:msrp://10.0.2.2:7001/bbb;tcp\r\na=setup:active\r\n"
+      "a=msrp-cema\r\n";
+  g_autoptr (GwBencode) r = NULL;
+  g_autoptr (GwBencode) a = NULL;
+
+  start (NULL);
+  r = ng (request ("offer", "cema-5", "203.0.113.20", natted, NULL));
+  assert_ok (r);
+  ck_assert_ptr_null (strstr (str (r, "sdp"), "msrp-cema"));
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"offer\"",
+                                   "\"plan\":\"relay\"", NULL),
+                     1);
+  /* Its CEMA answer is relayed too, without a=msrp-cema (row 53). */
+  a = ng (request ("answer", "cema-5", "203.0.113.21", answer, NULL));
+  assert_ok (a);
+  ck_assert_ptr_null (strstr (str (a, "sdp"), "msrp-cema"));
+  ck_assert_ptr_nonnull (strstr (str (a, "sdp"), "a=setup:passive\r\n"));
+  ck_assert_uint_eq (logtap_count ("plan_decided", "\"step\":\"answer\"",
+                                   "\"plan\":\"relay\"", NULL),
+                     1);
+}
+END_TEST
+
+/* A forked call's branches share the stream's one anchor (the offer every
+ * branch got names one port), and it follows the branch answered last
+ * that uses it: a branch rejecting the stream (port 0) while another uses
+ * it leaves it; the 200 of a third makes that branch's answerer the
+ * anchor's, so a connection with the first branch's session-id is refused
+ * and the third's joins; deleting that branch leaves the anchor (the
+ * call's end frees it). */
+START_TEST (test_cema_fork)
+{
+  g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
+  g_autofree char *ans_a = cema_sdp (7001, "bbb", "active", TRUE);
+  g_autofree char *ans_b = cema_sdp (0, "xxx", "active", TRUE);
+  g_autofree char *ans_c = cema_sdp (7002, "ccc", "active", TRUE);
+  g_autofree char *send_o = send_from (7000, "aaa", 7002, "ccc", "to c");
+  g_autofree char *send_a = send_from (7001, "bbb", 7000, "aaa", "from a");
+  g_autofree char *send_c = send_from (7002, "ccc", 7000, "aaa", "from c");
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) q = NULL;
+  guint port;
+  int o, a, c;
+
+  start_cema (NULL);
+  r1 = ng (request ("offer", "fk-1", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  port = sdp_msrp_port (str (r1, "sdp"));
+  ng_ok (to_tag (request ("answer", "fk-1", "127.0.0.1", ans_a, NULL), "ta"));
+  ng_ok (to_tag (request ("answer", "fk-1", "127.0.0.1", ans_b, NULL), "tb"));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  ng_ok (to_tag (request ("answer", "fk-1", "127.0.0.1", ans_c, NULL), "tc"));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  q = ng (simple ("query", "fk-1"));
+  ck_assert_str_eq (str (query_stream0 (q), "plan"), "cema");
+  ck_assert_int_eq (int_of (query_stream0 (q), "cema-port"), port);
+
+  o = connect_to (port);
+  ck_assert_int_eq (send (o, send_o, strlen (send_o), 0),
+                    (gssize) strlen (send_o));
+  a = connect_to (port);
+  ck_assert_int_eq (send (a, send_a, strlen (send_a), 0),
+                    (gssize) strlen (send_a));
+  expect_bytes (a, NULL);
+  ck_assert_uint_eq (logtap_count ("anchor_refused", "session", NULL), 1);
+  c = connect_to (port);
+  ck_assert_int_eq (send (c, send_c, strlen (send_c), 0),
+                    (gssize) strlen (send_c));
+  expect_bytes (c, send_o);
+  expect_bytes (o, send_c);
+
+  ng_ok (delete_tags ("fk-1", "ftag", "tc"));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  ng_ok (simple ("delete", "fk-1"));
+  ck_assert_uint_eq (pool_anchors (), 0);
+  close (o);
+  close (a);
+  close (c);
+}
+END_TEST
+
+/* A CEMA call that expires (no command, no byte for call-timeout) frees
+ * its anchor, on the fake clock: the anchor's listening socket is real,
+ * its deadline the call table's. */
+START_TEST (test_cema_expiry)
+{
+  g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
+
+  start_cema ("[negotiator]\ncall-timeout=1\n");
+  ng_ok (request ("offer", "cx-1", "127.0.0.1", offer, NULL));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  RUN_UNTIL (gw_calls_get_n_calls (calls) == 0, 5000);
+  ck_assert_uint_eq (pool_anchors (), 0);
+  ck_assert_uint_eq (logtap_count ("call_expired", "\"call_id\":\"cx-1\"",
+                                   "\"anchored_bytes\":0", NULL),
+                     1);
+  ck_assert_uint_eq (logtap_count ("anchor_closed", "expired", NULL), 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -2095,6 +2539,12 @@ main (void)
   tcase_add_test (tc_ice, test_ice_both);
   tcase_add_test (tc_ice, test_ice_answerer_passive);
   tcase_add_test (tc_ice, test_ice_default_candidate);
+  tcase_add_test (tc_ice, test_cema_both);
+  tcase_add_test (tc_ice, test_cema_fallback);
+  tcase_add_test (tc_ice, test_cema_cleanup);
+  tcase_add_test (tc_ice, test_cema_fork);
+  tcase_add_test (tc, test_cema_expiry);
+  tcase_add_test (tc, test_cema_no_pool);
   suite_add_tcase (s, tc_ice);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);

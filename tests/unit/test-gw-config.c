@@ -64,7 +64,8 @@ static const struct
   { "ice ports upside down", "[ice]\nport-min=6000\nport-max=5000\n",
     "[ice] port-max: 5000 is less than port-min (6000)" },
   { "cema",
-    "[cema]\naddresses=203.0.113.1; 2001:db8::1\nport-min=40000\n"
+    "[cema]\nenabled=false\naddresses=203.0.113.1; 2001:db8::1\n"
+    "port-min=40000\n"
     "port-max=40999\n",
     NULL },
   { "cema address with a port", "[cema]\naddresses=203.0.113.1:40000\n",
@@ -183,6 +184,7 @@ START_TEST (test_values)
   ck_assert_uint_eq (d->listen_msrps->len, 0);
   ck_assert_uint_eq (d->listen_control->len, 1);
   /* [cema]: the msrp listeners' addresses, ports the kernel picks. */
+  ck_assert (d->cema_enabled);
   ck_assert_uint_eq (d->cema_addresses->len, 0);
   ck_assert_uint_eq (d->cema_port_min, 0);
   ck_assert_uint_eq (d->cema_port_max, 0);

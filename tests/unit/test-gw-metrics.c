@@ -71,6 +71,8 @@ static const struct
   { "expired_calls_total", "counter", "" },
   { "refused_calls_total", "counter", "reason" },
   { "streams_total", "counter", "plan" },
+  { "anchors", "gauge", "" },
+  { "anchored_bytes_total", "counter", "" },
   { "ice_legs", "gauge", "" },
   { "ice_legs_total", "counter", "state" },
   { "ng_requests_total", "counter", "command" },
@@ -127,6 +129,10 @@ numbered_sample (void)
   s.calls.streams[GW_NEG_PLAN_DIRECT_REVERSED] = 17;
   s.calls.streams[GW_NEG_PLAN_RELAY] = 18;
   s.calls.streams[GW_NEG_PLAN_REJECTED] = 19;
+  s.calls.streams[GW_NEG_PLAN_CEMA] = 54;
+  s.calls.streams[GW_NEG_PLAN_CEMA_FALLBACK] = 55;
+  s.calls.anchors = 3;
+  s.calls.anchored_bytes = 4096;
   s.calls.ice.legs = 2;
   s.calls.ice.gathered = 50;
   s.calls.ice.ready = 51;
@@ -203,6 +209,10 @@ static const char *const expected_lines[] = {
   "msrp_edge_streams_total{plan=\"direct-reversed\"} 17",
   "msrp_edge_streams_total{plan=\"relay\"} 18",
   "msrp_edge_streams_total{plan=\"rejected\"} 19",
+  "msrp_edge_streams_total{plan=\"cema\"} 54",
+  "msrp_edge_streams_total{plan=\"cema-fallback\"} 55",
+  "msrp_edge_anchors 3",
+  "msrp_edge_anchored_bytes_total 4096",
   "msrp_edge_ice_legs 2",
   "msrp_edge_ice_legs_total{state=\"gathered\"} 50",
   "msrp_edge_ice_legs_total{state=\"ready\"} 51",

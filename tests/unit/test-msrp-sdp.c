@@ -1894,6 +1894,41 @@ START_TEST (test_stream_stable)
 }
 END_TEST
 
+/* a=msrp-cema added to one stream and removed again: the other stream and
+ * every other line stay as they were, and the text parses back the same. */
+START_TEST (test_set_cema)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MsrpSdp) sdp = parse_guarded (S (AUDIO_2MSRP), &error);
+  g_autoptr (MsrpSdp) back = NULL;
+  g_autofree char *with = NULL;
+  g_autofree char *without = NULL;
+  MsrpSdpStream *st0, *st1;
+  gsize len;
+
+  ck_assert_ptr_nonnull (sdp);
+  st0 = msrp_sdp_get_stream (sdp, 0);
+  st1 = msrp_sdp_get_stream (sdp, 1);
+  ck_assert (!msrp_sdp_stream_get_cema (st0));
+  ck_assert (msrp_sdp_stream_set_cema (st0, TRUE, &error));
+  ck_assert (msrp_sdp_stream_get_cema (st0));
+  ck_assert (!msrp_sdp_stream_get_cema (st1));
+  /* Twice: still one line. */
+  ck_assert (msrp_sdp_stream_set_cema (st0, TRUE, &error));
+  with = msrp_sdp_to_string (sdp, &len);
+  ck_assert_ptr_nonnull (strstr (with, "a=msrp-cema\r\n"));
+  ck_assert_ptr_null (
+      strstr (strstr (with, "a=msrp-cema") + strlen ("a=msrp-cema"), "cema"));
+  back = msrp_sdp_parse (with, len, &error);
+  ck_assert_ptr_nonnull (back);
+  ck_assert (msrp_sdp_stream_get_cema (msrp_sdp_get_stream (back, 0)));
+  ck_assert (msrp_sdp_stream_set_cema (st0, FALSE, &error));
+  ck_assert (!msrp_sdp_stream_get_cema (st0));
+  without = msrp_sdp_to_string (sdp, NULL);
+  ck_assert_str_eq (without, AUDIO_2MSRP);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------- */
 
 static Suite *
@@ -1915,6 +1950,7 @@ sdp_suite (void)
   tcase_add_test (tc, test_path_limit);
   tcase_add_test (tc, test_add_bad_candidate);
   tcase_add_test (tc, test_stream_stable);
+  tcase_add_test (tc, test_set_cema);
   ADD_LOOP ("limits", test_limits, limit_cases);
   tcase_add_test (tc, test_modify_limits);
   tcase_add_test (tc, test_names);
