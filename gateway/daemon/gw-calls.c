@@ -1511,32 +1511,6 @@ anchor_state (GwAnchor *anchor)
   return info.state;
 }
 
-static void
-stream_drop_anchor (Stream *s, const char *reason)
-{
-  if (s->anchor == NULL || s->anchor_borrowed)
-    return;
-  gw_anchor_close (s->anchor, reason);
-  g_clear_pointer (&s->anchor, gw_anchor_free);
-}
-
-/* Whether an answered branch of @c uses stream @i's anchor. */
-static gboolean
-stream_anchor_used (Call *c, guint i)
-{
-  for (guint b = 0; b < c->branches->len; b++)
-    {
-      Branch *br = c->branches->pdata[b];
-      Answer *a = branch_answer (br, i);
-
-      if (br->answered && a->answered &&
-          (a->answer.plan == GW_NEG_PLAN_CEMA ||
-           a->answer.plan == GW_NEG_PLAN_CEMA_FALLBACK))
-        return TRUE;
-    }
-  return FALSE;
-}
-
 /* --- offer ----------------------------------------------------------------
  */
 
@@ -1646,13 +1620,21 @@ offer_anchor (Offer *o, Stream *s, GError **error)
   for (guint i = 0; old != NULL && i < old->streams->len; i++)
     {
       Stream *prev = old->streams->pdata[i];
+      Leg *ans = o->dialog != NULL ? &branch_answer (o->dialog, i)->leg : NULL;
+      MsrpUri *party = s->offerer_leg.party;
 
       /* A stream that ended (its parties closed their connections) has
-       * no listener left, and one of the other transport checks the
-       * wrong things: the re-offer gets a new anchor. */
+       * no listener left, one of the other transport checks the wrong
+       * things, and a party that re-offers with a new URI (a new session,
+       * a new address) would be refused by the joined legs: the re-offer
+       * gets a new anchor. */
       if (prev->media == s->media && prev->anchor != NULL &&
           prev->scheme == s->scheme &&
-          anchor_state (prev->anchor) != GW_ANCHOR_STATE_CLOSED)
+          anchor_state (prev->anchor) != GW_ANCHOR_STATE_CLOSED &&
+          ((prev->offerer_leg.party != NULL &&
+            msrp_uri_equal (prev->offerer_leg.party, party)) ||
+           (ans != NULL && ans->party != NULL &&
+            msrp_uri_equal (ans->party, party))))
         {
           s->anchor = prev->anchor;
           s->anchor_borrowed = TRUE;
@@ -2241,13 +2223,12 @@ answer_cema (AnswerIn *x, Stream *s, Answer *a, MsrpSdpStream *st,
       a->answer.warning = g_strdup_printf (
           "the CEMA anchor cannot take the parties (%s): the stream is "
           "rejected toward the offerer",
-          anchor_error != NULL ? anchor_error->message
-                               : "it closed when another branch did not "
-                                 "use it");
+          anchor_error != NULL ? anchor_error->message : "it closed");
       g_free (a->answer.reason);
       a->answer.reason = g_strdup (a->answer.warning);
       a->answer.plan = GW_NEG_PLAN_REJECTED;
       a->answer.connect = GW_NEG_CONNECT_NONE;
+      a->answer.setup_to_offerer = MSRP_SDP_SETUP_ABSENT; /* not written */
       return msrp_sdp_stream_set_port (st, 0, error);
     }
   if (a->answer.setup_to_offerer != MSRP_SDP_SETUP_ABSENT &&
@@ -2279,6 +2260,12 @@ answer_apply (AnswerIn *x, Stream *s, Answer *a, MsrpSdpStream *st,
 static void
 answer_check_connects (AnswerIn *x, Stream *s, Answer *a)
 {
+  /* An anchor connects to a party's c=/m=, not to its a=path URI, and
+   * its pool checks that target against the same policy
+   * (gw_anchor_set_parties()). */
+  if (a->answer.plan == GW_NEG_PLAN_CEMA ||
+      a->answer.plan == GW_NEG_PLAN_CEMA_FALLBACK)
+    return;
   if ((a->answer.connect & GW_NEG_CONNECT_OFFERER) &&
       !connect_allowed (x->c, s, &s->offerer_leg, 0, x->warning))
     a->answer.connect &= ~GW_NEG_CONNECT_OFFERER;
@@ -2379,12 +2366,10 @@ answer_commit (AnswerIn *x, MsrpSdp *sdp)
       /* The offerer's session stays for the call's other branches. */
       if (a->answer.plan == GW_NEG_PLAN_REJECTED)
         leg_clear (x->calls, &a->leg, "stream rejected");
-      /* The anchor follows the branch answered last that uses it; when no
-       * answered branch does, it closes (its port goes back). */
-      if (s->anchor != NULL && !stream_anchor_used (c, i))
-        stream_drop_anchor (s, a->answer.plan == GW_NEG_PLAN_REJECTED
-                                   ? "stream rejected"
-                                   : "not used by the answer");
+      /* The anchor stays when this answer does not use it: another
+       * branch of a forked call may still answer with CEMA (the offer
+       * every branch got names its port).  It goes with the call or a
+       * re-offer without a=msrp-cema. */
     }
   legs_keepalive (c, x->b, x->req);
   pending_start (c, x->req, sdp, g_steal_pointer (&x->warning), x->b);

@@ -569,7 +569,8 @@ answer_cema_fallback (const GwNegParty *offerer, const GwNegParty *answerer,
       out->plan = GW_NEG_PLAN_DIRECT_REVERSED;
       out->reason = g_strdup ("the answerer has no a=msrp-cema and is active: "
                               "it connects along a=path to the offerer "
-                              "(RFC 6714 section 4.1), the anchor is dropped");
+                              "(RFC 6714 section 4.1), the anchor is not "
+                              "used");
       if (!gw_neg_party_accepts (offerer, FALSE, &why))
         out->warning = g_strdup_printf (
             "the answerer has no a=msrp-cema and connects to the offerer "
@@ -588,7 +589,7 @@ answer_cema_fallback (const GwNegParty *offerer, const GwNegParty *answerer,
       out->reason = g_strdup ("the answerer has no a=msrp-cema and uses a "
                               "relay: the offerer connects to it along "
                               "a=path (RFC 6714 section 4.1), the anchor is "
-                              "dropped");
+                              "not used");
       return;
     }
   /* It listens at its a=path URI (RFC 4975); the CEMA offerer becomes
@@ -601,7 +602,11 @@ answer_cema_fallback (const GwNegParty *offerer, const GwNegParty *answerer,
                           "offerer connects to the gateway's port (RFC 6714 "
                           "section 4.2), the gateway to the answerer's "
                           "a=path URI");
-  if (!gw_neg_party_accepts (answerer, TRUE, &why))
+  if (offerer->setup == MSRP_SDP_SETUP_PASSIVE)
+    out->warning = g_strdup ("the answerer listens and the offer was "
+                             "passive: nobody will connect to the gateway's "
+                             "port (RFC 4145 section 4)");
+  else if (!gw_neg_party_accepts (answerer, TRUE, &why))
     out->warning = g_strdup_printf ("the answerer waits for a connection but "
                                     "looks unreachable (%s): a legacy RFC "
                                     "4975 answerer behind NAT cannot take "

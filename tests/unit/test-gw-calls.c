@@ -2339,24 +2339,39 @@ START_TEST (test_cema_fallback)
 }
 END_TEST
 
-/* When the anchor goes: an answer that rejects the stream (port 0) frees
- * it; a re-offer with a=msrp-cema keeps the stream's anchor (its port);
- * one without it frees it; so does the call table's end. */
+/* When the anchor goes: not at an answer that does not use it (a branch
+ * rejecting the stream with port 0; a later branch of the forked call
+ * still anchors through it), with the call's delete; a re-offer with
+ * a=msrp-cema keeps the stream's anchor (its port) while the party's
+ * a=path is the same; one without it frees it; so does the call table's
+ * end. */
 START_TEST (test_cema_cleanup)
 {
   g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
   g_autofree char *plain = cema_sdp (7000, "aaa", "actpass", FALSE);
   g_autofree char *rejected = cema_sdp (0, "bbb", "active", TRUE);
+  g_autofree char *accepted = cema_sdp (7001, "ccc", "active", TRUE);
+  g_autofree char *moved = cema_sdp (7000, "zzz", "actpass", TRUE);
   g_autoptr (GwBencode) r1 = NULL;
   g_autoptr (GwBencode) r2 = NULL;
+  g_autoptr (GwBencode) r3 = NULL;
+  g_autoptr (GwBencode) q = NULL;
 
   start_cema (NULL);
   ng_ok (request ("offer", "cema-3", "127.0.0.1", offer, NULL));
   ck_assert_uint_eq (pool_anchors (), 1);
-  ng_ok (request ("answer", "cema-3", "127.0.0.1", rejected, NULL));
+  ng_ok (to_tag (request ("answer", "cema-3", "127.0.0.1", rejected, NULL),
+                 "t-rejects"));
+  ck_assert_uint_eq (pool_anchors (), 1);
+  ng_ok (to_tag (request ("answer", "cema-3", "127.0.0.1", accepted, NULL),
+                 "t-accepts"));
+  q = ng (simple ("query", "cema-3"));
+  ck_assert_str_eq (str (query_stream0 (q), "plan"), "cema");
+  ck_assert_str_ne (str (query_stream0 (q), "cema-state"), "closed");
+  ck_assert_uint_eq (logtap_count ("anchor_closed", NULL), 0);
+  ng_ok (simple ("delete", "cema-3"));
   ck_assert_uint_eq (pool_anchors (), 0);
-  ck_assert_uint_eq (logtap_count ("anchor_closed", "stream rejected", NULL),
-                     1);
+  ck_assert_uint_eq (logtap_count ("anchor_closed", NULL), 1);
 
   r1 = ng (request ("offer", "cema-4", "127.0.0.1", offer, NULL));
   assert_ok (r1);
@@ -2364,6 +2379,13 @@ START_TEST (test_cema_cleanup)
   assert_ok (r2);
   ck_assert_uint_eq (pool_anchors (), 1);
   ck_assert_uint_eq (sdp_msrp_port (str (r2, "sdp")),
+                     sdp_msrp_port (str (r1, "sdp")));
+  /* The offerer re-offers with a new session (its a=path changed): a new
+   * anchor, whose legs do not refuse it; the old one goes. */
+  r3 = ng (request ("offer", "cema-4", "127.0.0.1", moved, NULL));
+  assert_ok (r3);
+  ck_assert_uint_eq (pool_anchors (), 1);
+  ck_assert_uint_ne (sdp_msrp_port (str (r3, "sdp")),
                      sdp_msrp_port (str (r1, "sdp")));
   ng_ok (request ("offer", "cema-4", "127.0.0.1", plain, NULL));
   ck_assert_uint_eq (pool_anchors (), 0);
