@@ -523,7 +523,8 @@ answer_cema_both (const GwNegOfferDecision *offer, const GwNegParty *offerer,
                                         why);
       return;
     }
-  if (!offer->tls && offerer->setup != MSRP_SDP_SETUP_PASSIVE)
+  if (!offer->tls && offerer->setup != MSRP_SDP_SETUP_PASSIVE &&
+      !offerer->via_relay)
     {
       /* TCP/MSRP: both connect to the port, each sending its first SEND
        * (RFC 4975 allows it): the offerer is answered passive, so that it
@@ -537,10 +538,17 @@ answer_cema_both (const GwNegOfferDecision *offer, const GwNegParty *offerer,
   /* TLS: the active party is the TLS client (RFC 6135 section 6), and two
    * clients never complete a handshake, so the gateway connects to the
    * offerer, which is then the TLS server; likewise for an offerer that
-   * insisted on passive. */
+   * insisted on passive, and for one that uses a relay: made active, it
+   * would have to disable CEMA (RFC 6714 section 4.1), while its c=/m=
+   * name that relay, which accepts connections. */
   out->connect = GW_NEG_CONNECT_OFFERER;
-  out->reason = g_strdup ("both parties do CEMA: the answerer connects to "
-                          "the gateway's port, the gateway to the offerer");
+  out->reason = g_strdup (
+      offerer->via_relay
+          ? "both parties do CEMA, the offerer through its relay: the "
+            "answerer connects to the gateway's port, the gateway to the "
+            "offerer's relay (c=/m=)"
+          : "both parties do CEMA: the answerer connects to the gateway's "
+            "port, the gateway to the offerer");
   if (!gw_neg_party_accepts (offerer, FALSE, &why))
     out->warning = g_strdup_printf (
         "the answerer is active, so the gateway must connect to the "
