@@ -1474,13 +1474,17 @@ answerer_anchor_party (MsrpSdpStream *st, GInetAddress *rf, gboolean outbound,
 /* Write @anchor's host and port into @st's c= and m= (RFC 6714 section
  * 6.3), and nothing else: a=path passes untouched (section 4.4), and
  * a=msrp-cema stays.  ICE lines go: they name the party's own
- * addresses, which nobody is to connect to now. */
+ * addresses, which nobody is to connect to now.  The host is of the
+ * family of @reader, the address of the party that will read @st (NULL:
+ * not known yet, the family of @st's own c= is the guess). */
 static gboolean
-anchor_rewrite (GwAnchor *anchor, MsrpSdpStream *st, GError **error)
+anchor_rewrite (GwAnchor *anchor, MsrpSdpStream *st, GInetAddress *reader,
+                GError **error)
 {
   g_autoptr (GInetAddress) c = gw_neg_stream_address (st);
+  GInetAddress *by = reader != NULL ? reader : c;
   GSocketFamily family =
-      c != NULL && g_inet_address_get_family (c) == G_SOCKET_FAMILY_IPV6
+      by != NULL && g_inet_address_get_family (by) == G_SOCKET_FAMILY_IPV6
           ? G_SOCKET_FAMILY_IPV6
           : G_SOCKET_FAMILY_IPV4;
   const char *host = gw_anchor_get_sdp_host (anchor, family);
@@ -1743,7 +1747,7 @@ offer_apply (Offer *o, Stream *s, MsrpSdpStream *st, GError **error)
     case GW_NEG_PLAN_RELAY:
       return offer_relay (o, s, st, error);
     case GW_NEG_PLAN_CEMA:
-      return anchor_rewrite (s->anchor, st, error);
+      return anchor_rewrite (s->anchor, st, NULL, error);
     default:
       return s->offer.setup_to_answerer == MSRP_SDP_SETUP_ABSENT ||
              msrp_sdp_stream_set_setup (st, s->offer.setup_to_answerer, error);
@@ -2234,7 +2238,10 @@ answer_cema (AnswerIn *x, Stream *s, Answer *a, MsrpSdpStream *st,
   if (a->answer.setup_to_offerer != MSRP_SDP_SETUP_ABSENT &&
       !msrp_sdp_stream_set_setup (st, a->answer.setup_to_offerer, error))
     return FALSE;
-  return anchor_rewrite (s->anchor, st, error);
+  /* The offerer reads it: where its signalling came from, else its c=. */
+  return anchor_rewrite (
+      s->anchor, st, s->offer_rf != NULL ? s->offer_rf : s->offerer_leg.addr,
+      error);
 }
 
 /* Apply the answer decision of @a to @st, the answerer's stream in the SDP

@@ -2059,7 +2059,7 @@ END_TEST
  * until the bytes are there (no sleeps). */
 
 static void
-start_cema (const char *negotiator_group)
+start_cema_on (const char *negotiator_group, const char *const *hosts)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) addresses =
@@ -2068,10 +2068,19 @@ start_cema (const char *negotiator_group)
 
   start (negotiator_group);
   set.policy = gw_relay_get_connect_policy (relay);
-  g_ptr_array_add (addresses, g_inet_address_new_from_string ("127.0.0.1"));
+  for (; *hosts != NULL; hosts++)
+    g_ptr_array_add (addresses, g_inet_address_new_from_string (*hosts));
   anchor_pool = gw_anchor_pool_new (&set, &error);
   ck_assert_msg (anchor_pool != NULL, "%s", error ? error->message : "");
   gw_calls_set_anchor_pool (calls, anchor_pool);
+}
+
+static void
+start_cema (const char *negotiator_group)
+{
+  const char *const loopback[] = { "127.0.0.1", NULL };
+
+  start_cema_on (negotiator_group, loopback);
 }
 
 /* A CEMA party's SDP: its MSRP stream at 127.0.0.1:@port, session @id,
@@ -2400,6 +2409,33 @@ START_TEST (test_cema_cleanup)
 }
 END_TEST
 
+/* The anchor's host in an SDP is of the family of the party that reads
+ * it: an IPv6 answerer's answer reaches the IPv4 offerer with the anchor's
+ * IPv4 address (the pool has one of each). */
+START_TEST (test_cema_address_family)
+{
+  const char *const both[] = { "127.0.0.1", "::1", NULL };
+  g_autofree char *offer = cema_sdp (7000, "aaa", "actpass", TRUE);
+  const char *answer =
+      "v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+      "m=message 7001 TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+      "a=path:msrp://[::1]:7001/bbb;tcp\r\na=setup:active\r\n"
+      "a=msrp-cema\r\n";
+  g_autoptr (GwBencode) r1 = NULL;
+  g_autoptr (GwBencode) r2 = NULL;
+
+  start_cema_on (NULL, both);
+  r1 = ng (request ("offer", "fam-1", "127.0.0.1", offer, NULL));
+  assert_ok (r1);
+  ck_assert_ptr_nonnull (strstr (str (r1, "sdp"), "c=IN IP4 127.0.0.1\r\n"));
+  r2 = ng (request ("answer", "fam-1", "::1", answer, NULL));
+  assert_ok (r2);
+  ck_assert_msg (strstr (str (r2, "sdp"), "c=IN IP4 127.0.0.1\r\n") != NULL,
+                 "%s", str (r2, "sdp"));
+  ng_ok (simple ("delete", "fam-1"));
+}
+END_TEST
+
 /* Without a pool a CEMA offer gets the other plans: from behind a NAT the
  * relay, and the gateway, an MSRP B2BUA then, drops a=msrp-cema both ways
  * (RFC 6714 section 6.2). */
@@ -2564,6 +2600,7 @@ main (void)
   tcase_add_test (tc_ice, test_cema_both);
   tcase_add_test (tc_ice, test_cema_fallback);
   tcase_add_test (tc_ice, test_cema_cleanup);
+  tcase_add_test (tc_ice, test_cema_address_family);
   tcase_add_test (tc_ice, test_cema_fork);
   tcase_add_test (tc, test_cema_expiry);
   tcase_add_test (tc, test_cema_no_pool);
